@@ -1,0 +1,176 @@
+"""Table definitions (SQLAlchemy Core). Alembic migrations must match these; a test checks.
+
+Every constraint is named so that unique-key violations map to stable error codes on both
+back ends (see ``integrity.py``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+from chargeledger.adapters.db.types import ExactDecimal, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _timestamps() -> list[Column[object]]:
+    return [
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+    ]
+
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("operator_name", String(200)),
+    Column("street", String(200), nullable=False),
+    Column("postal_code", String(200), nullable=False),
+    Column("city", String(200), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("latitude", ExactDecimal(9, 6), nullable=False),
+    Column("longitude", ExactDecimal(9, 6), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    *_timestamps(),
+)
+
+stations = Table(
+    "stations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("site_id", Uuid, ForeignKey("sites.id", ondelete="RESTRICT"), nullable=False,
+           index=True),
+    Column("charge_point_id", String(48), nullable=False),
+    Column("vendor", String(50), nullable=False),
+    Column("model", String(50), nullable=False),
+    Column("serial_number", String(50)),
+    Column("ocpp_version", String(8), nullable=False),
+    Column("security_profile", Integer, nullable=False),
+    Column("password_hash", String(255)),
+    Column("meter_serial", String(50)),
+    Column("ocmf_public_key", Text),
+    *_timestamps(),
+    UniqueConstraint("charge_point_id"),
+    CheckConstraint("security_profile BETWEEN 1 AND 3", name="security_profile"),
+)
+
+evses = Table(
+    "evses",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("station_id", Uuid, ForeignKey("stations.id", ondelete="RESTRICT"), nullable=False),
+    Column("evse_id", Integer, nullable=False),
+    Column("evse_uid", String(48)),
+    *_timestamps(),
+    UniqueConstraint("station_id", "evse_id"),
+    UniqueConstraint("evse_uid"),
+)
+
+connectors = Table(
+    "connectors",
+    metadata,
+    Column("evse_pk", Uuid, ForeignKey("evses.id", ondelete="CASCADE"), primary_key=True),
+    Column("connector_id", Integer, primary_key=True),
+    Column("standard", String(32), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("power_type", String(16), nullable=False),
+    Column("max_power_kw", ExactDecimal(10, 3), nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("reference", String(64)),
+    Column("street", String(200), nullable=False),
+    Column("postal_code", String(200), nullable=False),
+    Column("city", String(200), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("vat_id", String(32)),
+    Column("currency", String(3), nullable=False),
+    Column("payment_terms_days", Integer, nullable=False),
+    Column("billing_mode", String(16), nullable=False),
+    *_timestamps(),
+    UniqueConstraint("reference"),
+    Index("ix_accounts_name", "name"),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("uid", String(36), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("account_id", Uuid, ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False,
+           index=True),
+    Column("expires_at", UtcDateTime),
+    Column("label", String(100)),
+    *_timestamps(),
+    UniqueConstraint("uid"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("email", String(254), nullable=False),
+    Column("name", String(200)),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("account_id", Uuid, ForeignKey("accounts.id", ondelete="RESTRICT"), index=True),
+    Column("active", Boolean, nullable=False),
+    *_timestamps(),
+    UniqueConstraint("email"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    UniqueConstraint("prefix"),
+)
+
+# Stable error codes for unique keys, by constraint name (see integrity.py).
+DUPLICATE_CODES: dict[str, tuple[str, str]] = {
+    "uq_stations_charge_point_id": ("duplicate_charge_point_id", "charge_point_id"),
+    "uq_evses_station_id_evse_id": ("duplicate_evse_id", "evse_id"),
+    "uq_evses_evse_uid": ("duplicate_evse_uid", "evse_uid"),
+    "uq_accounts_reference": ("duplicate_account_reference", "reference"),
+    "uq_tokens_uid": ("duplicate_token_uid", "uid"),
+    "uq_users_email": ("duplicate_email", "email"),
+    "uq_api_keys_prefix": ("duplicate_api_key", "prefix"),
+}

@@ -1,0 +1,134 @@
+"""Authentication (OAuth2 password flow → JWT, API keys) and per-route role declarations.
+
+DESIGN §6: deny by default. Every route under ``/api/v1`` must depend on ``allow(...)``;
+``assert_every_route_declares_roles`` refuses to start an app where one does not.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
+from typing import Annotated, Any
+
+import jwt
+from fastapi import APIRouter, Depends
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+from chargeledger.api.deps import RuntimeDep, UowDep
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.identity import Principal, Role, Scope, User
+from chargeledger.errors import AuthenticationError, PermissionDeniedError
+from chargeledger.services import identity
+from chargeledger.services.ports import UnitOfWork
+
+TOKEN_URL = "/api/v1/auth/token"
+ISSUER = "chargeledger"
+ALGORITHM = "HS256"
+PUBLIC_PATHS = frozenset({TOKEN_URL})
+
+_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def issue_access_token(runtime: Runtime, user: User) -> tuple[str, int]:
+    """A signed JWT for ``user``; returns the token and its lifetime in seconds."""
+    now = runtime.clock.now()
+    lifetime = timedelta(minutes=runtime.settings.access_token_minutes)
+    claims = {
+        "iss": ISSUER,
+        "sub": str(user.id),
+        "role": user.role.value,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+    }
+    return jwt.encode(claims, runtime.jwt_secret, algorithm=ALGORITHM), int(
+        lifetime.total_seconds()
+    )
+
+
+async def _principal_from_jwt(runtime: Runtime, uow: UnitOfWork, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token, runtime.jwt_secret, algorithms=[ALGORITHM], issuer=ISSUER,
+            options={"require": ["exp", "sub", "iss"]},
+        )
+        user_id = uuid.UUID(str(claims["sub"]))
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise AuthenticationError("invalid or expired access token", code="invalid_token") from exc
+    # The user is read on every request so a deactivated user or a changed role takes effect
+    # at once, not when the token expires.
+    user = await uow.users.get(user_id)
+    if user is None or not user.active:
+        raise AuthenticationError("the token's user is not active", code="invalid_token")
+    return identity.principal_for_user(user)
+
+
+async def current_principal(
+    runtime: RuntimeDep,
+    uow: UowDep,
+    bearer: Annotated[str | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Principal:
+    """The caller, from ``X-API-Key`` or a Bearer token (a JWT or an API key)."""
+    if api_key:
+        return await identity.authenticate_api_key(uow, api_key)
+    if bearer:
+        if bearer.startswith(identity.API_KEY_PREFIX + "_"):
+            return await identity.authenticate_api_key(uow, bearer)
+        return await _principal_from_jwt(runtime, uow, bearer)
+    raise AuthenticationError("authentication required", code="not_authenticated")
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def allow(*roles: Role, scope: Scope | None = None) -> Callable[..., Awaitable[Principal]]:
+    """Declare who may call a route: these roles, and API keys holding ``scope``.
+
+    ``admin`` is always allowed. The returned dependency carries the declaration so that the
+    app (and the route × role test) can read it back.
+    """
+    allowed = frozenset(roles) | {Role.ADMIN}
+
+    async def guard(principal: PrincipalDep) -> Principal:
+        if principal.role is Role.INTEGRATION:
+            if scope is None or scope not in principal.scopes:
+                raise PermissionDeniedError(
+                    "this API key lacks the scope for this route", code="insufficient_scope"
+                )
+            return principal
+        if principal.role not in allowed:
+            raise PermissionDeniedError(
+                f"role {principal.role.value} may not do this", code="permission_denied"
+            )
+        return principal
+
+    guard.allowed_roles = allowed  # type: ignore[attr-defined]
+    guard.allowed_scope = scope  # type: ignore[attr-defined]
+    return guard
+
+
+def declared_access(route: APIRoute) -> tuple[frozenset[Role], Scope | None] | None:
+    """The roles and scope a route declared through ``allow``, or None if it declared none."""
+    for dependency in route.dependant.dependencies:
+        call: Any = dependency.call
+        if hasattr(call, "allowed_roles"):
+            return call.allowed_roles, call.allowed_scope
+    return None
+
+
+def api_routes(routers: Iterable[APIRouter]) -> list[APIRoute]:
+    """Every route of the given routers (their prefixes are part of each route's path)."""
+    return [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+
+
+def assert_every_route_declares_roles(routers: Iterable[APIRouter]) -> None:
+    missing = [
+        f"{sorted(r.methods)} {r.path}"
+        for r in api_routes(routers)
+        if r.path not in PUBLIC_PATHS and declared_access(r) is None
+    ]
+    if missing:
+        raise RuntimeError(f"routes without a role declaration: {', '.join(missing)}")

@@ -1,0 +1,32 @@
+"""Who may call which catalog route (DESIGN §6). ``admin`` is implied everywhere."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from chargeledger.api.auth import allow
+from chargeledger.domain.identity import Principal, Role, Scope
+
+_EVERY_PERSON = (Role.FINANCE, Role.OPERATOR, Role.FLEET_MANAGER, Role.DRIVER)
+
+# The physical network is public knowledge to every logged-in person (drivers find stations).
+ReadNetwork = Annotated[Principal, Depends(allow(*_EVERY_PERSON, scope=Scope.CATALOG_READ))]
+WriteNetwork = Annotated[Principal, Depends(allow(Role.OPERATOR, scope=Scope.CATALOG_WRITE))]
+# Customer data: account-bound roles see only their own account (enforced in the services).
+ReadCustomers = Annotated[Principal, Depends(allow(*_EVERY_PERSON, scope=Scope.CATALOG_READ))]
+WriteAccounts = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.CATALOG_WRITE))]
+WriteTokens = Annotated[
+    Principal, Depends(allow(Role.FINANCE, Role.OPERATOR, scope=Scope.CATALOG_WRITE))
+]
+# A driver or fleet manager may block a lost card of their own account themselves.
+BlockTokens = Annotated[
+    Principal,
+    Depends(
+        allow(Role.FINANCE, Role.OPERATOR, Role.FLEET_MANAGER, Role.DRIVER,
+              scope=Scope.CATALOG_WRITE)
+    ),
+]
+AdminOnly = Annotated[Principal, Depends(allow())]
+AnyPerson = Annotated[Principal, Depends(allow(*_EVERY_PERSON))]

@@ -1,0 +1,78 @@
+"""``/api/v1/accounts``: customers. Drivers and fleet managers see only their own."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Query, status
+
+from chargeledger.api.deps import RuntimeDep, UowDep
+from chargeledger.api.routers.access import ReadCustomers, WriteAccounts
+from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.customers import AccountIn, AccountOut, AccountPatch
+from chargeledger.domain.accounts import Account, AccountKind
+from chargeledger.money import Currency
+from chargeledger.services import customers
+
+router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"], responses=ERROR_RESPONSES)
+
+
+@router.get("", summary="List accounts")
+async def list_accounts(
+    principal: ReadCustomers,
+    uow: UowDep,
+    kind: AccountKind | None = None,
+    q: str | None = Query(None, description="search name, e-mail or reference"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> PageOut[AccountOut]:
+    page = await customers.list_accounts(
+        uow, principal, kind=kind, search=q, limit=limit, offset=offset
+    )
+    return PageOut(items=[AccountOut.of(a) for a in page.items], next_offset=page.next_offset)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Open an account")
+async def create_account(
+    body: AccountIn, _: WriteAccounts, uow: UowDep, rt: RuntimeDep
+) -> AccountOut:
+    account = Account(
+        kind=body.kind,
+        name=body.name,
+        email=body.email,
+        billing_address=body.billing_address.to_domain(),
+        currency=Currency.of(body.currency),
+        vat_id=body.vat_id,
+        payment_terms_days=body.payment_terms_days,
+        billing_mode=body.billing_mode,
+        reference=body.reference,
+    )
+    return AccountOut.of(await customers.create_account(uow, rt.clock, account))
+
+
+@router.get("/{account_id}", summary="Show an account")
+async def get_account(account_id: uuid.UUID, principal: ReadCustomers, uow: UowDep) -> AccountOut:
+    return AccountOut.of(await customers.get_account(uow, principal, account_id))
+
+
+@router.patch("/{account_id}", summary="Change an account (the currency is fixed)")
+async def update_account(
+    account_id: uuid.UUID,
+    body: AccountPatch,
+    principal: WriteAccounts,
+    uow: UowDep,
+    rt: RuntimeDep,
+) -> AccountOut:
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if body.billing_address is not None:
+        changes["billing_address"] = body.billing_address.to_domain()
+    account = await customers.update_account(uow, rt.clock, principal, account_id, changes)
+    return AccountOut.of(account)
+
+
+@router.delete(
+    "/{account_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Close an unused account"
+)
+async def delete_account(account_id: uuid.UUID, principal: WriteAccounts, uow: UowDep) -> None:
+    await customers.delete_account(uow, principal, account_id)

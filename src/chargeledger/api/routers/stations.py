@@ -1,0 +1,60 @@
+"""``/api/v1/stations``: charging stations as they identify themselves over OCPP."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Query, status
+
+from chargeledger.api.deps import RuntimeDep, UowDep
+from chargeledger.api.routers.access import ReadNetwork, WriteNetwork
+from chargeledger.api.schemas.catalog import StationIn, StationOut, StationPatch
+from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.services import catalog
+
+router = APIRouter(prefix="/api/v1/stations", tags=["stations"], responses=ERROR_RESPONSES)
+
+
+@router.get("", summary="List stations")
+async def list_stations(
+    _: ReadNetwork,
+    uow: UowDep,
+    site_id: uuid.UUID | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> PageOut[StationOut]:
+    page = await catalog.list_stations(uow, site_id=site_id, limit=limit, offset=offset)
+    return PageOut(items=[StationOut.of(s) for s in page.items], next_offset=page.next_offset)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Register a station")
+async def create_station(
+    body: StationIn, _: WriteNetwork, uow: UowDep, rt: RuntimeDep
+) -> StationOut:
+    fields = body.model_dump(exclude={"password"})
+    created = await catalog.create_station(uow, rt.clock, rt.hasher, fields, body.password)
+    return StationOut.of(created)
+
+
+@router.get("/{station_id}", summary="Show a station")
+async def get_station(station_id: uuid.UUID, _: ReadNetwork, uow: UowDep) -> StationOut:
+    return StationOut.of(await catalog.get_station(uow, station_id))
+
+
+@router.patch("/{station_id}", summary="Change a station (a new password replaces the old)")
+async def update_station(
+    station_id: uuid.UUID, body: StationPatch, _: WriteNetwork, uow: UowDep, rt: RuntimeDep
+) -> StationOut:
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"password"})
+    station = await catalog.update_station(
+        uow, rt.clock, rt.hasher, station_id, changes, password=body.password
+    )
+    return StationOut.of(station)
+
+
+@router.delete(
+    "/{station_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a station"
+)
+async def delete_station(station_id: uuid.UUID, _: WriteNetwork, uow: UowDep) -> None:
+    await catalog.delete_station(uow, station_id)

@@ -1,0 +1,179 @@
+"""Money: a ``Decimal`` amount in an ISO 4217 currency, never a float.
+
+DESIGN §2: money is Decimal with a currency; round only at named points, half-up unless a
+currency or law says otherwise. Arithmetic between two currencies is refused, not converted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
+from enum import Enum
+from functools import total_ordering
+
+from chargeledger.currencies import MINOR_UNITS
+from chargeledger.errors import CurrencyMismatchError, InvalidInputError
+
+
+class Rounding(Enum):
+    """The rounding rules we allow, each named for where it is used."""
+
+    HALF_UP = ROUND_HALF_UP  # default for invoice lines and PSP amounts (DESIGN §2)
+    HALF_EVEN = ROUND_HALF_EVEN  # banker's rounding, where a law or partner demands it
+    DOWN = ROUND_DOWN  # towards zero: never charge more than computed
+    UP = ROUND_UP  # away from zero: step-size style rounding
+
+
+@dataclass(frozen=True, slots=True)
+class Currency:
+    """An ISO 4217 currency with its number of minor units (EUR: 2, JPY: 0, KWD: 3)."""
+
+    code: str
+    minor_units: int
+
+    @classmethod
+    def of(cls, code: str) -> Currency:
+        """Look up an ISO 4217 code; unknown codes raise ``unknown_currency``."""
+        normalised = code.strip().upper() if isinstance(code, str) else ""
+        units = MINOR_UNITS.get(normalised)
+        if units is None:
+            raise InvalidInputError(
+                f"{code!r} is not an ISO 4217 currency code", code="unknown_currency",
+                field="currency",
+            )
+        return cls(normalised, units)
+
+    @property
+    def quantum(self) -> Decimal:
+        """The smallest unit as a Decimal exponent, e.g. ``Decimal("0.01")`` for EUR."""
+        return Decimal(1).scaleb(-self.minor_units)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+def to_decimal(value: Decimal | int | str) -> Decimal:
+    """Convert an exact input to Decimal; floats are refused because they are not exact."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise InvalidInputError(
+            "amounts must be given as Decimal, int or str, never float", code="invalid_amount"
+        )
+    try:
+        result = Decimal(value)
+    except (InvalidOperation, ValueError, TypeError) as exc:
+        raise InvalidInputError(f"{value!r} is not a number", code="invalid_amount") from exc
+    if not result.is_finite():
+        raise InvalidInputError(f"{value!r} is not a finite number", code="invalid_amount")
+    return result
+
+
+@total_ordering
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact amount of one currency.
+
+    Amounts keep full precision through arithmetic (a per-kWh price times energy may carry
+    more digits than the currency has); ``round()`` to the currency's minor unit happens only
+    at the named points that call it.
+    """
+
+    amount: Decimal
+    currency: Currency
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal):
+            object.__setattr__(self, "amount", to_decimal(self.amount))
+        elif not self.amount.is_finite():
+            raise InvalidInputError("amount must be finite", code="invalid_amount")
+
+    @classmethod
+    def of(cls, amount: Decimal | int | str, currency: str | Currency) -> Money:
+        cur = currency if isinstance(currency, Currency) else Currency.of(currency)
+        return cls(to_decimal(amount), cur)
+
+    @classmethod
+    def zero(cls, currency: str | Currency) -> Money:
+        return cls.of(0, currency)
+
+    @classmethod
+    def from_minor_units(cls, units: int, currency: str | Currency) -> Money:
+        """Build from an integer count of minor units (the PSP representation)."""
+        cur = currency if isinstance(currency, Currency) else Currency.of(currency)
+        return cls(Decimal(units).scaleb(-cur.minor_units), cur)
+
+    def _same_currency(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise CurrencyMismatchError(
+                f"cannot combine {self.currency} with {other.currency}",
+                details={"left": self.currency.code, "right": other.currency.code},
+            )
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __abs__(self) -> Money:
+        return Money(abs(self.amount), self.currency)
+
+    def __mul__(self, factor: Decimal | int) -> Money:
+        if isinstance(factor, Money):
+            raise TypeError("cannot multiply Money by Money")
+        return Money(self.amount * to_decimal(factor), self.currency)
+
+    __rmul__ = __mul__
+
+    def __lt__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount < other.amount
+
+    def __bool__(self) -> bool:
+        return bool(self.amount)
+
+    @property
+    def is_zero(self) -> bool:
+        return self.amount == 0
+
+    @property
+    def is_negative(self) -> bool:
+        return self.amount < 0
+
+    def round(self, rounding: Rounding = Rounding.HALF_UP) -> Money:
+        """Round to the currency's minor unit with a named rule."""
+        return Money(self.amount.quantize(self.currency.quantum, rounding.value), self.currency)
+
+    def to_minor_units(self, rounding: Rounding = Rounding.HALF_UP) -> int:
+        """Integer minor units (cents), as PSPs expect them."""
+        return int(self.round(rounding).amount.scaleb(self.currency.minor_units))
+
+    def allocate(self, ratios: Sequence[Decimal | int]) -> list[Money]:
+        """Split into rounded parts proportional to ``ratios`` that add up exactly.
+
+        Used where one rounded total must be shared (VAT per line, revenue per component)
+        without a cent appearing or disappearing: the largest-remainder method.
+        """
+        weights = [to_decimal(r) for r in ratios]
+        if not weights or any(w < 0 for w in weights) or sum(weights) == 0:
+            raise InvalidInputError("ratios must be non-negative and not all zero")
+        total_units = self.to_minor_units()
+        weight_sum = sum(weights)
+        exact = [Decimal(total_units) * w / weight_sum for w in weights]
+        floors = [int(e.to_integral_value(ROUND_DOWN)) for e in exact]
+        left = total_units - sum(floors)
+        order = sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)
+        step = 1 if left >= 0 else -1
+        for i in order[: abs(left)]:
+            floors[i] += step
+        return [Money.from_minor_units(units, self.currency) for units in floors]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency.code}"

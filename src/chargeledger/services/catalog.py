@@ -1,0 +1,208 @@
+"""Use cases of the physical catalog: sites, stations, EVSEs with their connectors."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from chargeledger.domain.catalog import Evse, Site, Station, station_password
+from chargeledger.errors import ConflictError, DuplicateError, InvalidInputError, NotFoundError
+from chargeledger.services.common import apply_changes, page_bounds
+from chargeledger.services.ports import Clock, Page, PasswordHasher, UnitOfWork
+
+SITE_FIELDS = frozenset(
+    {"name", "address", "latitude", "longitude", "time_zone", "operator_name"}
+)
+STATION_FIELDS = frozenset(
+    {
+        "site_id",
+        "vendor",
+        "model",
+        "ocpp_version",
+        "security_profile",
+        "serial_number",
+        "meter_serial",
+        "ocmf_public_key",
+    }
+)
+EVSE_FIELDS = frozenset({"evse_uid", "connectors"})
+
+
+# --- sites -------------------------------------------------------------------------------
+
+
+async def create_site(uow: UnitOfWork, clock: Clock, site: Site) -> Site:
+    now = clock.now()
+    stored = dataclasses.replace(site, created_at=now, updated_at=now)
+    await uow.sites.add(stored)
+    await uow.commit()
+    return stored
+
+
+async def get_site(uow: UnitOfWork, site_id: uuid.UUID) -> Site:
+    site = await uow.sites.get(site_id)
+    if site is None:
+        raise NotFoundError(f"site {site_id} not found", code="site_not_found")
+    return site
+
+
+async def list_sites(uow: UnitOfWork, *, limit: int = 100, offset: int = 0) -> Page[Site]:
+    limit, offset = page_bounds(limit, offset)
+    return await uow.sites.list(limit=limit, offset=offset)
+
+
+async def update_site(
+    uow: UnitOfWork, clock: Clock, site_id: uuid.UUID, changes: Mapping[str, Any]
+) -> Site:
+    site = apply_changes(await get_site(uow, site_id), changes, SITE_FIELDS)
+    site = dataclasses.replace(site, updated_at=clock.now())
+    await uow.sites.update(site)
+    await uow.commit()
+    return site
+
+
+async def delete_site(uow: UnitOfWork, site_id: uuid.UUID) -> None:
+    await get_site(uow, site_id)
+    if await uow.stations.exists_for_site(site_id):
+        raise ConflictError("the site still has stations", code="site_has_stations")
+    await uow.sites.delete(site_id)
+    await uow.commit()
+
+
+# --- stations ----------------------------------------------------------------------------
+
+
+async def _require_site(uow: UnitOfWork, site_id: uuid.UUID) -> None:
+    if await uow.sites.get(site_id) is None:
+        raise InvalidInputError(f"site {site_id} does not exist", code="unknown_site",
+                                field="site_id")
+
+
+async def create_station(
+    uow: UnitOfWork,
+    clock: Clock,
+    hasher: PasswordHasher,
+    fields: Mapping[str, Any],
+    password: str | None,
+) -> Station:
+    """Register a station; its Basic-auth password is hashed here and never stored in clear."""
+    now = clock.now()
+    password_hash = hasher.hash(station_password(password)) if password else None
+    station = Station(**fields, password_hash=password_hash, created_at=now, updated_at=now)
+    await _require_site(uow, station.site_id)
+    if await uow.stations.get_by_charge_point_id(station.charge_point_id) is not None:
+        raise DuplicateError(
+            f"charge point id {station.charge_point_id!r} is already registered",
+            code="duplicate_charge_point_id",
+            field="charge_point_id",
+        )
+    await uow.stations.add(station)
+    await uow.commit()
+    return station
+
+
+async def get_station(uow: UnitOfWork, station_id: uuid.UUID) -> Station:
+    station = await uow.stations.get(station_id)
+    if station is None:
+        raise NotFoundError(f"station {station_id} not found", code="station_not_found")
+    return station
+
+
+async def list_stations(
+    uow: UnitOfWork, *, site_id: uuid.UUID | None = None, limit: int = 100, offset: int = 0
+) -> Page[Station]:
+    limit, offset = page_bounds(limit, offset)
+    return await uow.stations.list(site_id=site_id, limit=limit, offset=offset)
+
+
+async def update_station(
+    uow: UnitOfWork,
+    clock: Clock,
+    hasher: PasswordHasher,
+    station_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    password: str | None = None,
+) -> Station:
+    """Change a station's details; a new password replaces the stored hash."""
+    station = await get_station(uow, station_id)
+    changes = dict(changes)
+    if password is not None:
+        changes["password_hash"] = hasher.hash(station_password(password))
+    station = apply_changes(station, changes, STATION_FIELDS | {"password_hash"})
+    if "site_id" in changes:
+        await _require_site(uow, station.site_id)
+    station = dataclasses.replace(station, updated_at=clock.now())
+    await uow.stations.update(station)
+    await uow.commit()
+    return station
+
+
+async def delete_station(uow: UnitOfWork, station_id: uuid.UUID) -> None:
+    await get_station(uow, station_id)
+    if await uow.evses.exists_for_station(station_id):
+        raise ConflictError("the station still has EVSEs", code="station_has_evses")
+    await uow.stations.delete(station_id)
+    await uow.commit()
+
+
+async def verify_station_password(
+    uow: UnitOfWork, hasher: PasswordHasher, charge_point_id: str, password: str
+) -> Station | None:
+    """OCPP security profile 1/2: the station's Basic-auth password against its hash."""
+    station = await uow.stations.get_by_charge_point_id(charge_point_id)
+    if station is None or station.password_hash is None:
+        return None
+    return station if hasher.verify(station.password_hash, password) else None
+
+
+# --- EVSEs -------------------------------------------------------------------------------
+
+
+async def create_evse(uow: UnitOfWork, clock: Clock, evse: Evse) -> Evse:
+    if await uow.stations.get(evse.station_id) is None:
+        raise InvalidInputError(
+            f"station {evse.station_id} does not exist", code="unknown_station",
+            field="station_id",
+        )
+    if await uow.evses.get_by_station_evse(evse.station_id, evse.evse_id) is not None:
+        raise DuplicateError(
+            f"the station already has EVSE {evse.evse_id}", code="duplicate_evse_id",
+            field="evse_id",
+        )
+    now = clock.now()
+    stored = dataclasses.replace(evse, created_at=now, updated_at=now)
+    await uow.evses.add(stored)
+    await uow.commit()
+    return stored
+
+
+async def get_evse(uow: UnitOfWork, evse_id: uuid.UUID) -> Evse:
+    evse = await uow.evses.get(evse_id)
+    if evse is None:
+        raise NotFoundError(f"EVSE {evse_id} not found", code="evse_not_found")
+    return evse
+
+
+async def list_evses(
+    uow: UnitOfWork, *, station_id: uuid.UUID | None = None, limit: int = 100, offset: int = 0
+) -> Page[Evse]:
+    limit, offset = page_bounds(limit, offset)
+    return await uow.evses.list(station_id=station_id, limit=limit, offset=offset)
+
+
+async def update_evse(
+    uow: UnitOfWork, clock: Clock, evse_id: uuid.UUID, changes: Mapping[str, Any]
+) -> Evse:
+    evse = apply_changes(await get_evse(uow, evse_id), changes, EVSE_FIELDS)
+    evse = dataclasses.replace(evse, updated_at=clock.now())
+    await uow.evses.update(evse)
+    await uow.commit()
+    return evse
+
+
+async def delete_evse(uow: UnitOfWork, evse_id: uuid.UUID) -> None:
+    await get_evse(uow, evse_id)
+    await uow.evses.delete(evse_id)
+    await uow.commit()

@@ -1,0 +1,33 @@
+"""Helpers every use case shares: applying partial updates and paging bounds."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from chargeledger.errors import InvalidInputError
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 1000
+
+
+def apply_changes(entity: T, changes: Mapping[str, Any], allowed: frozenset[str]) -> T:
+    """Return a copy with ``changes`` applied; the dataclass re-validates every invariant."""
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInputError(
+            f"cannot change {', '.join(sorted(unknown))}",
+            code="immutable_field",
+            field=sorted(unknown)[0],
+        )
+    return dataclasses.replace(entity, **changes)  # type: ignore[type-var]
+
+
+def page_bounds(limit: int, offset: int) -> tuple[int, int]:
+    if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
+        raise InvalidInputError(
+            f"limit must be 1-{MAX_PAGE_SIZE} and offset non-negative", code="invalid_paging"
+        )
+    return limit, offset

@@ -1,0 +1,184 @@
+"""Use cases of customer accounts and their tokens, scoped to what the principal may see.
+
+DESIGN §6: deny by default. Account-bound principals (drivers, fleet managers) are told
+"not found" for other accounts' data, so they cannot even learn that it exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
+from chargeledger.domain.identity import Principal
+from chargeledger.errors import (
+    ConflictError,
+    DuplicateError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from chargeledger.services.common import apply_changes, page_bounds
+from chargeledger.services.ports import Clock, Page, UnitOfWork
+
+ACCOUNT_FIELDS = frozenset(
+    {
+        "name",
+        "email",
+        "billing_address",
+        "vat_id",
+        "payment_terms_days",
+        "billing_mode",
+        "reference",
+        "kind",
+    }
+)
+TOKEN_FIELDS = frozenset({"status", "expires_at", "label", "account_id"})
+
+
+def _account_not_found(account_id: uuid.UUID) -> NotFoundError:
+    return NotFoundError(f"account {account_id} not found", code="account_not_found")
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+async def create_account(uow: UnitOfWork, clock: Clock, account: Account) -> Account:
+    now = clock.now()
+    stored = dataclasses.replace(account, created_at=now, updated_at=now)
+    await uow.accounts.add(stored)
+    await uow.commit()
+    return stored
+
+
+async def get_account(uow: UnitOfWork, principal: Principal, account_id: uuid.UUID) -> Account:
+    if not principal.may_see_account(account_id):
+        raise _account_not_found(account_id)
+    account = await uow.accounts.get(account_id)
+    if account is None:
+        raise _account_not_found(account_id)
+    return account
+
+
+async def list_accounts(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    kind: AccountKind | None = None,
+    search: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Page[Account]:
+    limit, offset = page_bounds(limit, offset)
+    only_id = principal.account_id if principal.is_account_bound else None
+    return await uow.accounts.list(
+        kind=kind, only_id=only_id, search=search, limit=limit, offset=offset
+    )
+
+
+async def update_account(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    account_id: uuid.UUID,
+    changes: Mapping[str, Any],
+) -> Account:
+    """Change an account. The currency is fixed: money already booked is in that currency."""
+    current = await get_account(uow, principal, account_id)
+    account = apply_changes(current, changes, ACCOUNT_FIELDS)
+    account = dataclasses.replace(account, updated_at=clock.now())
+    await uow.accounts.update(account)
+    await uow.commit()
+    return account
+
+
+async def delete_account(uow: UnitOfWork, principal: Principal, account_id: uuid.UUID) -> None:
+    await get_account(uow, principal, account_id)
+    if await uow.tokens.exists_for_account(account_id):
+        raise ConflictError("the account still has tokens", code="account_has_tokens")
+    if await uow.users.exists_for_account(account_id):
+        raise ConflictError("the account still has users", code="account_has_users")
+    await uow.accounts.delete(account_id)
+    await uow.commit()
+
+
+# --- tokens ------------------------------------------------------------------------------
+
+
+async def _require_account(uow: UnitOfWork, account_id: uuid.UUID) -> None:
+    if await uow.accounts.get(account_id) is None:
+        raise InvalidInputError(
+            f"account {account_id} does not exist", code="unknown_account", field="account_id"
+        )
+
+
+async def create_token(uow: UnitOfWork, clock: Clock, token: Token) -> Token:
+    await _require_account(uow, token.account_id)
+    if await uow.tokens.get_by_uid(token.uid) is not None:
+        raise DuplicateError(
+            f"token uid {token.uid!r} is already issued", code="duplicate_token_uid",
+            field="uid",
+        )
+    now = clock.now()
+    stored = dataclasses.replace(token, created_at=now, updated_at=now)
+    await uow.tokens.add(stored)
+    await uow.commit()
+    return stored
+
+
+async def get_token(uow: UnitOfWork, principal: Principal, token_id: uuid.UUID) -> Token:
+    token = await uow.tokens.get(token_id)
+    if token is None or not principal.may_see_account(token.account_id):
+        raise NotFoundError(f"token {token_id} not found", code="token_not_found")
+    return token
+
+
+async def list_tokens(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    account_id: uuid.UUID | None = None,
+    status: TokenStatus | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Page[Token]:
+    limit, offset = page_bounds(limit, offset)
+    if principal.is_account_bound:
+        if account_id is not None and account_id != principal.account_id:
+            return Page(items=[], next_offset=None)
+        account_id = principal.account_id
+    return await uow.tokens.list(
+        account_id=account_id, status=status, limit=limit, offset=offset
+    )
+
+
+async def update_token(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    token_id: uuid.UUID,
+    changes: Mapping[str, Any],
+) -> Token:
+    """Change a token. Account-bound principals may only block their own (a lost card)."""
+    current = await get_token(uow, principal, token_id)
+    if principal.is_account_bound and (
+        set(changes) != {"status"} or changes["status"] != TokenStatus.BLOCKED
+    ):
+        raise PermissionDeniedError(
+            "drivers and fleet managers may only block a token", code="permission_denied"
+        )
+    token = apply_changes(current, changes, TOKEN_FIELDS)
+    if "account_id" in changes:
+        await _require_account(uow, token.account_id)
+    token = dataclasses.replace(token, updated_at=clock.now())
+    await uow.tokens.update(token)
+    await uow.commit()
+    return token
+
+
+async def delete_token(uow: UnitOfWork, principal: Principal, token_id: uuid.UUID) -> None:
+    await get_token(uow, principal, token_id)
+    await uow.tokens.delete(token_id)
+    await uow.commit()
