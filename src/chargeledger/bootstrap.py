@@ -48,7 +48,13 @@ class Runtime:
         await self._factory.engine.dispose()
 
 
-def build_runtime(settings: Settings, *, schema: str | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    *,
+    schema: str | None = None,
+    hasher: PasswordHasher | None = None,
+    clock: Clock | None = None,
+) -> Runtime:
     """Wire the adapters; ``schema`` isolates a PostgreSQL test run in its own schema."""
     if settings.uses_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -56,8 +62,8 @@ def build_runtime(settings: Settings, *, schema: str | None = None) -> Runtime:
     return Runtime(
         settings=settings,
         uow=factory,
-        clock=SystemClock(),
-        hasher=Argon2PasswordHasher(),
+        clock=clock or SystemClock(),
+        hasher=hasher or Argon2PasswordHasher(),
         jwt_secret=settings.jwt_secret or _stored_secret(settings.data_dir / "jwt-secret"),
         _factory=factory,
     )

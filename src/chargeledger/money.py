@@ -39,7 +39,8 @@ class Currency:
         units = MINOR_UNITS.get(normalised)
         if units is None:
             raise InvalidInputError(
-                f"{code!r} is not an ISO 4217 currency code", code="unknown_currency",
+                f"{code!r} is not an ISO 4217 currency code",
+                code="unknown_currency",
                 field="currency",
             )
         return cls(normalised, units)
@@ -55,7 +56,7 @@ class Currency:
 
 def to_decimal(value: Decimal | int | str) -> Decimal:
     """Convert an exact input to Decimal; floats are refused because they are not exact."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise InvalidInputError(
             "amounts must be given as Decimal, int or str, never float", code="invalid_amount"
         )

@@ -10,12 +10,14 @@ class Argon2PasswordHasher:
     """argon2id with the library's defaults (RFC 9106 second recommended option)."""
 
     def __init__(self, time_cost: int | None = None, memory_cost: int | None = None) -> None:
-        kwargs: dict[str, int] = {}
-        if time_cost is not None:
-            kwargs["time_cost"] = time_cost
-        if memory_cost is not None:
-            kwargs["memory_cost"] = memory_cost
-        self._hasher = _Argon2(**kwargs)
+        if time_cost is None and memory_cost is None:
+            self._hasher = _Argon2()
+        else:
+            defaults = _Argon2()
+            self._hasher = _Argon2(
+                time_cost=time_cost or defaults.time_cost,
+                memory_cost=memory_cost or defaults.memory_cost,
+            )
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

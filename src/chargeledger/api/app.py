@@ -36,8 +36,14 @@ def create_app(runtime: Runtime | None = None, *, migrate: bool = True) -> FastA
             app.state.runtime = build_runtime(settings)
         if migrate:
             before, after = await app.state.runtime.migrate()
-            log.info("database ready", extra={"revision_before": before, "revision": after,
-                                              "backend": app.state.runtime.database_backend})
+            log.info(
+                "database ready",
+                extra={
+                    "revision_before": before,
+                    "revision": after,
+                    "backend": app.state.runtime.database_backend,
+                },
+            )
         try:
             yield
         finally:
@@ -61,8 +67,11 @@ def create_app(runtime: Runtime | None = None, *, migrate: bool = True) -> FastA
     async def healthz(request: Request) -> JSONResponse:
         rt: Runtime = request.app.state.runtime
         ok = await rt.ping()
-        body = {"status": "ok" if ok else "degraded", "database": rt.database_backend,
-                "version": __version__}
+        body = {
+            "status": "ok" if ok else "degraded",
+            "database": rt.database_backend,
+            "version": __version__,
+        }
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.middleware("http")

@@ -51,7 +51,10 @@ def issue_access_token(runtime: Runtime, user: User) -> tuple[str, int]:
 async def _principal_from_jwt(runtime: Runtime, uow: UnitOfWork, token: str) -> Principal:
     try:
         claims = jwt.decode(
-            token, runtime.jwt_secret, algorithms=[ALGORITHM], issuer=ISSUER,
+            token,
+            runtime.jwt_secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
             options={"require": ["exp", "sub", "iss"]},
         )
         user_id = uuid.UUID(str(claims["sub"]))
@@ -126,7 +129,7 @@ def api_routes(routers: Iterable[APIRouter]) -> list[APIRoute]:
 
 def assert_every_route_declares_roles(routers: Iterable[APIRouter]) -> None:
     missing = [
-        f"{sorted(r.methods)} {r.path}"
+        f"{sorted(r.methods or ())} {r.path}"
         for r in api_routes(routers)
         if r.path not in PUBLIC_PATHS and declared_access(r) is None
     ]

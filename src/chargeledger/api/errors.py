@@ -48,8 +48,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     first = problems[0] if problems else {"field": "", "message": "invalid request"}
     message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
     return JSONResponse(
-        _body("invalid_request", message, field=first["field"] or None,
-              details={"errors": problems}),
+        _body(
+            "invalid_request", message, field=first["field"] or None, details={"errors": problems}
+        ),
         status_code=422,
     )
 

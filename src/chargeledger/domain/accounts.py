@@ -48,8 +48,9 @@ MAX_PAYMENT_TERMS_DAYS = 120  # EU Late Payment Directive 2011/7/EU caps B2B ter
 def email_address(value: str, field: str = "email") -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not _EMAIL.match(text) or len(text) > 254:
-        raise InvalidInputError(f"{value!r} is not an e-mail address", code="invalid_email",
-                                field=field)
+        raise InvalidInputError(
+            f"{value!r} is not an e-mail address", code="invalid_email", field=field
+        )
     return text.lower()
 
 
@@ -134,7 +135,7 @@ class Token:
 
     def status_at(self, now: datetime) -> TokenStatus:
         """The effective status: an active token past its expiry counts as expired."""
-        if self.status is TokenStatus.ACTIVE and self.expires_at is not None:
-            if now >= self.expires_at:
-                return TokenStatus.EXPIRED
+        expired = self.expires_at is not None and now >= self.expires_at
+        if self.status is TokenStatus.ACTIVE and expired:
+            return TokenStatus.EXPIRED
         return self.status

@@ -185,8 +185,10 @@ class Connector:
         object.__setattr__(self, "format", ConnectorFormat(self.format))
         object.__setattr__(self, "power_type", PowerType(self.power_type))
         power = self.max_power_kw
-        if not isinstance(power, Decimal) or not power.is_finite() or not (
-            0 < power <= MAX_CONNECTOR_POWER_KW
+        if (
+            not isinstance(power, Decimal)
+            or not power.is_finite()
+            or not (0 < power <= MAX_CONNECTOR_POWER_KW)
         ):
             raise InvalidInputError(
                 f"max power must be above 0 and at most {MAX_CONNECTOR_POWER_KW} kW",

@@ -67,7 +67,8 @@ class User:
         role = Role(self.role)
         if role not in USER_ROLES:
             raise InvalidInputError(
-                "the integration role is for API keys, not users", code="invalid_role",
+                "the integration role is for API keys, not users",
+                code="invalid_role",
                 field="role",
             )
         object.__setattr__(self, "role", role)

@@ -12,9 +12,7 @@ from chargeledger.errors import ConflictError, DuplicateError, InvalidInputError
 from chargeledger.services.common import apply_changes, page_bounds
 from chargeledger.services.ports import Clock, Page, PasswordHasher, UnitOfWork
 
-SITE_FIELDS = frozenset(
-    {"name", "address", "latitude", "longitude", "time_zone", "operator_name"}
-)
+SITE_FIELDS = frozenset({"name", "address", "latitude", "longitude", "time_zone", "operator_name"})
 STATION_FIELDS = frozenset(
     {
         "site_id",
@@ -76,8 +74,9 @@ async def delete_site(uow: UnitOfWork, site_id: uuid.UUID) -> None:
 
 async def _require_site(uow: UnitOfWork, site_id: uuid.UUID) -> None:
     if await uow.sites.get(site_id) is None:
-        raise InvalidInputError(f"site {site_id} does not exist", code="unknown_site",
-                                field="site_id")
+        raise InvalidInputError(
+            f"site {site_id} does not exist", code="unknown_site", field="site_id"
+        )
 
 
 async def create_station(
@@ -163,12 +162,14 @@ async def verify_station_password(
 async def create_evse(uow: UnitOfWork, clock: Clock, evse: Evse) -> Evse:
     if await uow.stations.get(evse.station_id) is None:
         raise InvalidInputError(
-            f"station {evse.station_id} does not exist", code="unknown_station",
+            f"station {evse.station_id} does not exist",
+            code="unknown_station",
             field="station_id",
         )
     if await uow.evses.get_by_station_evse(evse.station_id, evse.evse_id) is not None:
         raise DuplicateError(
-            f"the station already has EVSE {evse.evse_id}", code="duplicate_evse_id",
+            f"the station already has EVSE {evse.evse_id}",
+            code="duplicate_evse_id",
             field="evse_id",
         )
     now = clock.now()

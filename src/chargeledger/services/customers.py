@@ -118,7 +118,8 @@ async def create_token(uow: UnitOfWork, clock: Clock, token: Token) -> Token:
     await _require_account(uow, token.account_id)
     if await uow.tokens.get_by_uid(token.uid) is not None:
         raise DuplicateError(
-            f"token uid {token.uid!r} is already issued", code="duplicate_token_uid",
+            f"token uid {token.uid!r} is already issued",
+            code="duplicate_token_uid",
             field="uid",
         )
     now = clock.now()
@@ -149,9 +150,7 @@ async def list_tokens(
         if account_id is not None and account_id != principal.account_id:
             return Page(items=[], next_offset=None)
         account_id = principal.account_id
-    return await uow.tokens.list(
-        account_id=account_id, status=status, limit=limit, offset=offset
-    )
+    return await uow.tokens.list(account_id=account_id, status=status, limit=limit, offset=offset)
 
 
 async def update_token(

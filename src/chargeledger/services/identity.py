@@ -17,7 +17,12 @@ from chargeledger.domain.identity import (
     User,
     user_password,
 )
-from chargeledger.errors import AuthenticationError, DuplicateError, InvalidInputError, NotFoundError
+from chargeledger.errors import (
+    AuthenticationError,
+    DuplicateError,
+    InvalidInputError,
+    NotFoundError,
+)
 from chargeledger.services.ports import Clock, Page, PasswordHasher, UnitOfWork
 
 API_KEY_PREFIX = "clk"
@@ -71,9 +76,7 @@ async def list_users(uow: UnitOfWork, *, limit: int = 100, offset: int = 0) -> P
     return await uow.users.list(limit=limit, offset=offset)
 
 
-async def set_user_active(
-    uow: UnitOfWork, clock: Clock, user_id: uuid.UUID, active: bool
-) -> User:
+async def set_user_active(uow: UnitOfWork, clock: Clock, user_id: uuid.UUID, active: bool) -> User:
     user = await uow.users.get(user_id)
     if user is None:
         raise NotFoundError(f"user {user_id} not found", code="user_not_found")
@@ -118,8 +121,10 @@ async def authenticate_api_key(uow: UnitOfWork, presented: str) -> Principal:
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         raise AuthenticationError("malformed API key", code="invalid_api_key")
     key = await uow.api_keys.get_by_prefix(parts[1])
-    if key is None or not key.active or not hmac.compare_digest(
-        key.secret_hash, _secret_hash(parts[2])
+    if (
+        key is None
+        or not key.active
+        or not hmac.compare_digest(key.secret_hash, _secret_hash(parts[2]))
     ):
         raise AuthenticationError("unknown or revoked API key", code="invalid_api_key")
     return Principal(subject=f"api_key:{key.id}", role=Role.INTEGRATION, scopes=key.scopes)

@@ -42,7 +42,7 @@ class PasswordHasher(Protocol):
 
 
 class Repository(Protocol[T]):
-    """Storage of one aggregate by id. ``add`` and ``update`` raise DuplicateError on unique keys."""
+    """Storage of one aggregate by id; ``add``/``update`` raise DuplicateError on unique keys."""
 
     async def add(self, entity: T) -> None: ...
 
@@ -125,13 +125,26 @@ class ApiKeyRepository(Repository[ApiKey], Protocol):
 class UnitOfWork(Protocol):
     """One database transaction over all repositories; nothing is kept without ``commit``."""
 
-    sites: SiteRepository
-    stations: StationRepository
-    evses: EvseRepository
-    accounts: AccountRepository
-    tokens: TokenRepository
-    users: UserRepository
-    api_keys: ApiKeyRepository
+    @property
+    def sites(self) -> SiteRepository: ...
+
+    @property
+    def stations(self) -> StationRepository: ...
+
+    @property
+    def evses(self) -> EvseRepository: ...
+
+    @property
+    def accounts(self) -> AccountRepository: ...
+
+    @property
+    def tokens(self) -> TokenRepository: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

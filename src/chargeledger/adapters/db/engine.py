@@ -13,8 +13,11 @@ from sqlalchemy.pool import ConnectionPoolEntry
 def normalise_url(url: str) -> str:
     """Pick the asyncio driver for a plain URL (``postgresql://`` → asyncpg)."""
     parsed = make_url(url)
-    driver = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg",
-              "sqlite": "sqlite+aiosqlite"}.get(parsed.drivername)
+    driver = {
+        "postgresql": "postgresql+asyncpg",
+        "postgres": "postgresql+asyncpg",
+        "sqlite": "sqlite+aiosqlite",
+    }.get(parsed.drivername)
     return parsed.set(drivername=driver).render_as_string(hide_password=False) if driver else url
 
 

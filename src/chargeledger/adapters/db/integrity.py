@@ -32,8 +32,10 @@ def translate_integrity_error(exc: IntegrityError) -> ChargeledgerError:
     message = str(exc.orig)
     name = _constraint_name(message)
     if name is not None:
-        code, field = DUPLICATE_CODES.get(name, ("duplicate", None))  # type: ignore[arg-type]
-        return DuplicateError("a record with the same unique key exists", code=code, field=field)
+        code, field = DUPLICATE_CODES.get(name, ("duplicate", ""))
+        return DuplicateError(
+            "a record with the same unique key exists", code=code, field=field or None
+        )
     if "foreign key" in message.lower():
         return ConflictError(
             "the record is referenced by or references another record", code="reference_conflict"

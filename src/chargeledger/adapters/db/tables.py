@@ -62,8 +62,9 @@ stations = Table(
     "stations",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("site_id", Uuid, ForeignKey("sites.id", ondelete="RESTRICT"), nullable=False,
-           index=True),
+    Column(
+        "site_id", Uuid, ForeignKey("sites.id", ondelete="RESTRICT"), nullable=False, index=True
+    ),
     Column("charge_point_id", String(48), nullable=False),
     Column("vendor", String(50), nullable=False),
     Column("model", String(50), nullable=False),
@@ -129,8 +130,13 @@ tokens = Table(
     Column("uid", String(36), nullable=False),
     Column("type", String(16), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("account_id", Uuid, ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False,
-           index=True),
+    Column(
+        "account_id",
+        Uuid,
+        ForeignKey("accounts.id", ondelete="RESTRICT"),
+        nullable=False,
+        index=True,
+    ),
     Column("expires_at", UtcDateTime),
     Column("label", String(100)),
     *_timestamps(),

@@ -24,8 +24,9 @@ WriteTokens = Annotated[
 BlockTokens = Annotated[
     Principal,
     Depends(
-        allow(Role.FINANCE, Role.OPERATOR, Role.FLEET_MANAGER, Role.DRIVER,
-              scope=Scope.CATALOG_WRITE)
+        allow(
+            Role.FINANCE, Role.OPERATOR, Role.FLEET_MANAGER, Role.DRIVER, scope=Scope.CATALOG_WRITE
+        )
     ),
 ]
 AdminOnly = Annotated[Principal, Depends(allow())]

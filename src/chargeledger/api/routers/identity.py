@@ -98,8 +98,6 @@ async def create_api_key(
     return ApiKeyCreatedOut(**ApiKeyOut.of(key).model_dump(), key=secret)
 
 
-@router.delete(
-    "/api-keys/{key_id}", tags=["api keys"], summary="Revoke an API key"
-)
+@router.delete("/api-keys/{key_id}", tags=["api keys"], summary="Revoke an API key")
 async def revoke_api_key(key_id: uuid.UUID, _: AdminOnly, uow: UowDep, rt: RuntimeDep) -> ApiKeyOut:
     return ApiKeyOut.of(await identity.revoke_api_key(uow, rt.clock, key_id))

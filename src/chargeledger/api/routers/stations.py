@@ -53,8 +53,6 @@ async def update_station(
     return StationOut.of(station)
 
 
-@router.delete(
-    "/{station_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a station"
-)
+@router.delete("/{station_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a station")
 async def delete_station(station_id: uuid.UUID, _: WriteNetwork, uow: UowDep) -> None:
     await catalog.delete_station(uow, station_id)

@@ -98,7 +98,9 @@ class SqlStationRepository(TableRepository[Station]):
         )
 
     async def get_by_charge_point_id(self, charge_point_id: str) -> Station | None:
-        return await self._one(select(stations).where(stations.c.charge_point_id == charge_point_id))
+        return await self._one(
+            select(stations).where(stations.c.charge_point_id == charge_point_id)
+        )
 
     async def list(self, *, site_id: uuid.UUID | None, limit: int, offset: int) -> Page[Station]:
         query = select(stations).order_by(stations.c.charge_point_id)

@@ -52,9 +52,7 @@ class SqlAccountRepository(TableRepository[Account]):
             name=row["name"],
             email=row["email"],
             reference=row["reference"],
-            billing_address=Address(
-                row["street"], row["postal_code"], row["city"], row["country"]
-            ),
+            billing_address=Address(row["street"], row["postal_code"], row["city"], row["country"]),
             vat_id=row["vat_id"],
             currency=Currency.of(row["currency"]),
             payment_terms_days=row["payment_terms_days"],

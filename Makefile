@@ -1,0 +1,45 @@
+# Two commands on a fresh machine with Python 3.11+: `make demo` and `make test`.
+# Both create .venv and install the pinned dependency set (requirements.lock) first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint typecheck imports unit serve lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/chargeledger demo
+
+test: lint typecheck imports
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+serve: $(STAMP)
+	$(BIN)/chargeledger serve
+
+# Re-resolve the pinned set after changing dependencies in pyproject.toml.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet '.[dev]'
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^chargeledger' > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .chargeledger demo-output .pytest_cache .mypy_cache .ruff_cache

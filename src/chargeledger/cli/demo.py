@@ -1,0 +1,139 @@
+"""``chargeledger demo``: a fresh database with a realistic small operator, and its summary."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections import Counter
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from chargeledger.bootstrap import Runtime, build_runtime
+from chargeledger.cli.common import console, fail
+from chargeledger.config import Settings
+from chargeledger.domain.accounts import AccountKind, TokenStatus
+from chargeledger.errors import ChargeledgerError
+from chargeledger.services import catalog
+from chargeledger.services.demo_seed import (
+    DEMO_PASSWORD,
+    MODELS,
+    SITES,
+    SeedReport,
+    seed_demo_operator,
+)
+
+STEPS = sum(len(s.models) for s in SITES) + 50
+
+
+def demo(
+    output_dir: Annotated[Path, typer.Option(help="where the demo database goes")] = Path(
+        "demo-output"
+    ),
+    seed: Annotated[int, typer.Option(help="random seed; same seed, same operator")] = 2026,
+) -> None:
+    """Create a fresh demo database, seed a small operator and print a summary."""
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    settings = Settings.from_env(
+        {"CHARGELEDGER_DATA_DIR": str(output_dir), "CHARGELEDGER_LOG_LEVEL": "WARNING"}
+    )
+    try:
+        report, stations_per_site = asyncio.run(_run(settings, seed))
+    except ChargeledgerError as exc:
+        raise fail(exc.message, exc.code) from None
+    _print_summary(report, stations_per_site)
+    console.print(
+        f"\nDatabase: {output_dir / 'chargeledger.sqlite3'}\n"
+        f"Explore it: [bold]CHARGELEDGER_DATA_DIR={output_dir} chargeledger serve[/] and open "
+        "http://127.0.0.1:8000/docs\n"
+        f"Log in as any of {', '.join(report.users.values())} "
+        f"with the demo password [bold]{DEMO_PASSWORD}[/]"
+    )
+
+
+async def _run(settings: Settings, seed: int) -> tuple[SeedReport, dict[str, int]]:
+    runtime: Runtime = build_runtime(settings)
+    try:
+        await runtime.migrate()
+        with Progress(
+            TextColumn("[bold]seeding the demo operator"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("seed", total=STEPS)
+            report = await seed_demo_operator(
+                runtime.uow,
+                runtime.clock,
+                runtime.hasher,
+                seed=seed,
+                on_step=lambda _: progress.advance(task),
+            )
+        per_site: dict[str, int] = {}
+        async with runtime.uow() as uow:
+            for site in report.sites:
+                page = await catalog.list_stations(uow, site_id=site.id, limit=1000)
+                per_site[site.name] = len(page.items)
+        return report, per_site
+    finally:
+        await runtime.aclose()
+
+
+def _print_summary(report: SeedReport, stations_per_site: dict[str, int]) -> None:
+    sites = Table(title="Sites", title_justify="left")
+    for column in ("site", "city", "country", "time zone", "stations"):
+        sites.add_column(column)
+    for site in report.sites:
+        sites.add_row(
+            site.name,
+            site.address.city,
+            site.address.country,
+            site.time_zone,
+            str(stations_per_site[site.name]),
+        )
+    console.print(sites)
+
+    power = sum((MODELS[m].max_power_kw * 2 for spec in SITES for m in spec.models), Decimal(0))
+    kinds = Counter((a.kind, a.billing_address.country) for a in report.accounts)
+    modes = Counter(a.billing_mode.value for a in report.accounts)
+    now = datetime.now(UTC)
+    token_status = Counter(t.status_at(now).value for t in report.tokens)
+    totals = Table(title="Demo operator", title_justify="left")
+    totals.add_column("what")
+    totals.add_column("count", justify="right")
+    rows = [
+        ("sites (DE / PT)", f"{len(report.sites)}"),
+        ("stations", str(report.station_count)),
+        ("EVSEs", str(report.evse_count)),
+        ("connectors", str(report.connector_count)),
+        ("installed power (kW)", f"{power:,}"),
+        ("accounts", str(len(report.accounts))),
+    ]
+    rows += [
+        (f"  {kind.value} in {country}", str(n))
+        for (kind, country), n in sorted(kinds.items(), key=lambda i: (i[0][0], i[0][1]))
+    ]
+    rows += [(f"  {mode}", str(n)) for mode, n in sorted(modes.items())]
+    rows.append(
+        (
+            "business accounts with a VAT id",
+            str(sum(1 for a in report.accounts if a.kind is AccountKind.BUSINESS and a.vat_id)),
+        )
+    )
+    rows.append(("tokens", str(len(report.tokens))))
+    rows += [
+        (f"  {status}", str(token_status.get(status, 0)))
+        for status in (s.value for s in TokenStatus)
+    ]
+    rows.append(("users (one per role)", str(len(report.users))))
+    for what, count in rows:
+        totals.add_row(what, count)
+    console.print(totals)

@@ -1,0 +1,124 @@
+"""``chargeledger users ...`` and ``chargeledger api-keys ...``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.cli.common import console, run_with_runtime
+from chargeledger.domain.identity import Role, Scope
+from chargeledger.services import identity
+
+users_app = typer.Typer(help="People who log in to the API.", no_args_is_help=True)
+api_keys_app = typer.Typer(help="Machine credentials for integrations.", no_args_is_help=True)
+
+
+@users_app.command("create")
+def create_user(
+    email: Annotated[str, typer.Option(help="login e-mail")],
+    role: Annotated[Role, typer.Option(help="one of the roles of DESIGN §6")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="CHARGELEDGER_NEW_USER_PASSWORD",
+            help="at least 12 characters",
+        ),
+    ],
+    account_id: Annotated[
+        uuid.UUID | None, typer.Option(help="customer account (drivers, fleet managers)")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="display name")] = None,
+) -> None:
+    """Create a user, e.g. the first admin: ``chargeledger users create --role admin``."""
+
+    async def work(rt: Runtime) -> None:
+        async with rt.uow() as uow:
+            user = await identity.create_user(
+                uow,
+                rt.clock,
+                rt.hasher,
+                email=email,
+                password=password,
+                role=role,
+                account_id=account_id,
+                name=name,
+            )
+        console.print(f"created {user.role.value} user {user.email} ({user.id})")
+
+    run_with_runtime(work)
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """List users with their roles."""
+
+    async def work(rt: Runtime) -> None:
+        async with rt.uow() as uow:
+            page = await identity.list_users(uow, limit=1000)
+        table = Table("e-mail", "role", "account", "active")
+        for user in page.items:
+            table.add_row(
+                user.email,
+                user.role.value,
+                str(user.account_id or ""),
+                "yes" if user.active else "no",
+            )
+        console.print(table)
+
+    run_with_runtime(work)
+
+
+@api_keys_app.command("create")
+def create_api_key(
+    name: Annotated[str, typer.Option(help="what the key is for")],
+    scope: Annotated[list[Scope], typer.Option(help="repeat for several scopes")],
+) -> None:
+    """Create an API key; the key is printed once and cannot be shown again."""
+
+    async def work(rt: Runtime) -> None:
+        async with rt.uow() as uow:
+            key, secret = await identity.create_api_key(uow, rt.clock, name=name, scopes=scope)
+        console.print(f"API key {key.name} ({key.id}), scopes {', '.join(sorted(key.scopes))}")
+        console.print(secret, highlight=False)
+
+    run_with_runtime(work)
+
+
+@api_keys_app.command("list")
+def list_api_keys() -> None:
+    """List API keys (never their secrets)."""
+
+    async def work(rt: Runtime) -> None:
+        async with rt.uow() as uow:
+            page = await identity.list_api_keys(uow, limit=1000)
+        table = Table("id", "name", "prefix", "scopes", "revoked")
+        for key in page.items:
+            table.add_row(
+                str(key.id),
+                key.name,
+                key.prefix,
+                " ".join(sorted(key.scopes)),
+                key.revoked_at.isoformat() if key.revoked_at else "",
+            )
+        console.print(table)
+
+    run_with_runtime(work)
+
+
+@api_keys_app.command("revoke")
+def revoke_api_key(key_id: uuid.UUID) -> None:
+    """Revoke an API key at once."""
+
+    async def work(rt: Runtime) -> None:
+        async with rt.uow() as uow:
+            key = await identity.revoke_api_key(uow, rt.clock, key_id)
+        console.print(f"revoked {key.name} ({key.id})")
+
+    run_with_runtime(work)
