@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.config import Settings
@@ -22,7 +23,7 @@ R = TypeVar("R")
 
 
 def fail(message: str, code: str, exit_code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error[/] [{code}] {message}", highlight=False)
+    err_console.print(f"[bold red]error[/] {escape(f'[{code}] {message}')}", highlight=False)
     return typer.Exit(exit_code)
 
 

@@ -1,0 +1,118 @@
+"""``chargeledger serve`` as a real process on a real TCP port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.test_cli import CHARGELEDGER, run_cli
+
+ADMIN_PASSWORD = "serve test password"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    created = run_cli(
+        "users",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--role",
+        "admin",
+        data_dir=tmp_path,
+        CHARGELEDGER_NEW_USER_PASSWORD=ADMIN_PASSWORD,
+    )
+    assert created.returncode == 0, created.stderr
+    port = free_port()
+    env = {**os.environ, "CHARGELEDGER_DATA_DIR": str(tmp_path)}
+    env.pop("CHARGELEDGER_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [CHARGELEDGER, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):  # bounded wait for start-up (migrations run first)
+        if process.poll() is not None:
+            pytest.fail(f"server exited early: {process.stderr.read() if process.stderr else ''}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("server did not answer /healthz")
+    try:
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_serve_answers_health_docs_and_the_api(
+    server: tuple[str, subprocess.Popen[str]],
+) -> None:
+    base, process = server
+    health = httpx.get(f"{base}/healthz").json()
+    assert health == {"status": "ok", "database": "sqlite", "version": health["version"]}
+    assert "swagger-ui" in httpx.get(f"{base}/docs").text
+    assert "/api/v1/sites" in httpx.get(f"{base}/openapi.json").json()["paths"]
+
+    login = httpx.post(
+        f"{base}/api/v1/auth/token",
+        data={"username": "ops@example.com", "password": ADMIN_PASSWORD},
+    )
+    assert login.status_code == 200, login.text
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    site = {
+        "name": "Depot Nord",
+        "address": {
+            "street": "Nordring 1",
+            "postal_code": "20095",
+            "city": "Hamburg",
+            "country": "DE",
+        },
+        "latitude": "53.55",
+        "longitude": "10.0",
+        "time_zone": "Europe/Berlin",
+    }
+    created = httpx.post(f"{base}/api/v1/sites", json=site, headers=auth)
+    assert created.status_code == 201, created.text
+    assert httpx.get(f"{base}/api/v1/sites", headers=auth).json()["items"][0]["name"] == (
+        "Depot Nord"
+    )
+    refused = httpx.get(f"{base}/api/v1/sites")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "not_authenticated"
+
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=20)
+    assert process.stderr is not None
+    records = [
+        json.loads(line) for line in process.stderr.read().splitlines() if line.startswith("{")
+    ]
+    requests = [r for r in records if r.get("message") == "request"]
+    assert any(r["path"] == "/api/v1/sites" and r["status"] == 201 for r in requests)
+    assert all({"time", "level", "request_id", "duration_ms"} <= r.keys() for r in requests)
