@@ -170,7 +170,9 @@ class Money:
         exact = [Decimal(total_units) * w / weight_sum for w in weights]
         floors = [int(e.to_integral_value(ROUND_DOWN)) for e in exact]
         left = total_units - sum(floors)
-        order = sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)
+        # Largest remainder first, by size: a negative total (a credit note) splits as the
+        # mirror image of the positive one.
+        order = sorted(range(len(exact)), key=lambda i: abs(exact[i] - floors[i]), reverse=True)
         step = 1 if left >= 0 else -1
         for i in order[: abs(left)]:
             floors[i] += step

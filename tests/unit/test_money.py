@@ -4,6 +4,7 @@ invoicing, the ledger, PSP amounts) relies on."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -46,8 +47,16 @@ ratios = st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size
 
 @pytest.mark.parametrize(
     ("code", "minor_units"),
-    [("EUR", 2), ("USD", 2), ("GBP", 2), ("JPY", 0), ("KRW", 0), ("KWD", 3), ("BHD", 3),
-     ("CLF", 4)],
+    [
+        ("EUR", 2),
+        ("USD", 2),
+        ("GBP", 2),
+        ("JPY", 0),
+        ("KRW", 0),
+        ("KWD", 3),
+        ("BHD", 3),
+        ("CLF", 4),
+    ],
 )
 def test_currency_of_knows_the_minor_units(code: str, minor_units: int) -> None:
     """Minor units decide PSP amounts and invoice rounding, so they must match ISO 4217."""
@@ -126,7 +135,7 @@ def test_equal_amounts_of_different_currencies_are_not_equal() -> None:
         pytest.param(lambda a, b: a >= b, id="greater-or-equal"),
     ],
 )
-def test_mixing_currencies_is_refused(operation) -> None:  # type: ignore[no-untyped-def]
+def test_mixing_currencies_is_refused(operation: Callable[[Money, Money], object]) -> None:
     """Two currencies are never silently converted or compared (DESIGN §2)."""
     with pytest.raises(CurrencyMismatchError) as info:
         operation(Money.of(1, "EUR"), Money.of(1, "USD"))
@@ -142,7 +151,7 @@ def test_mixing_currencies_is_refused(operation) -> None:  # type: ignore[no-unt
         pytest.param(lambda m: m * m, id="money-times-money"),
     ],
 )
-def test_money_does_not_combine_with_bare_numbers(operation) -> None:  # type: ignore[no-untyped-def]
+def test_money_does_not_combine_with_bare_numbers(operation: Callable[[Money], object]) -> None:
     """A bare number has no currency; adding one would be a silent assumption."""
     with pytest.raises(TypeError):
         operation(Money.of(1, "EUR"))
@@ -154,15 +163,19 @@ def test_money_does_not_combine_with_bare_numbers(operation) -> None:  # type: i
 @pytest.mark.parametrize(
     "build",
     [
-        pytest.param(lambda: Money.of(0.1, "EUR"), id="of-float"),
+        # Floats are what the type hints forbid and what callers will still try.
+        pytest.param(lambda: Money.of(0.1, "EUR"), id="of-float"),  # type: ignore[arg-type]
         pytest.param(lambda: Money(0.1, EUR), id="constructor-float"),  # type: ignore[arg-type]
         pytest.param(lambda: Money.of(True, "EUR"), id="of-bool"),
-        pytest.param(lambda: Money.of("1", "EUR") * 1.5, id="times-float"),
-        pytest.param(lambda: Money.of("1", "EUR").allocate([0.5, 0.5]), id="float-ratios"),
+        pytest.param(lambda: Money.of("1", "EUR") * 1.5, id="times-float"),  # type: ignore[operator]
+        pytest.param(
+            lambda: Money.of("1", "EUR").allocate([0.5, 0.5]),  # type: ignore[list-item]
+            id="float-ratios",
+        ),
         pytest.param(lambda: Money.of("twelve", "EUR"), id="not-a-number"),
     ],
 )
-def test_floats_and_garbage_are_refused(build) -> None:  # type: ignore[no-untyped-def]
+def test_floats_and_garbage_are_refused(build: Callable[[], object]) -> None:
     """0.1 as a float is 0.1000000000000000055...; money must never start inexact."""
     with pytest.raises(InvalidInputError) as info:
         build()
@@ -348,11 +361,6 @@ def test_allocate_always_sums_to_the_rounded_total(
     assert sum((part.amount for part in parts), Decimal(0)) == total.round().amount
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Money.allocate hands the missing units of a negative total to the parts with "
-    "the smallest remainders (even zero), so a part lands a whole minor unit off its share",
-)
 @pytest.mark.parametrize(
     ("amount", "weights"),
     [("-0.02", [2, 1, 1]), ("-0.01", [1, 2]), ("-1.00", [3, 1, 1, 1])],

@@ -41,13 +41,13 @@ class TokenStatus(StrEnum):
     EXPIRED = "expired"
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_PAYMENT_TERMS_DAYS = 120  # EU Late Payment Directive 2011/7/EU caps B2B terms near 60-120
 
 
 def email_address(value: str, field: str = "email") -> str:
     text = value.strip() if isinstance(value, str) else ""
-    if not _EMAIL.match(text) or len(text) > 254:
+    if not _EMAIL.fullmatch(text) or len(text) > 254:
         raise InvalidInputError(
             f"{value!r} is not an e-mail address", code="invalid_email", field=field
         )
@@ -87,7 +87,11 @@ class Account:
         else:
             object.__setattr__(self, "vat_id", None)
         terms = self.payment_terms_days
-        if not isinstance(terms, int) or not 0 <= terms <= MAX_PAYMENT_TERMS_DAYS:
+        if (
+            isinstance(terms, bool)
+            or not isinstance(terms, int)
+            or not 0 <= terms <= MAX_PAYMENT_TERMS_DAYS
+        ):
             raise InvalidInputError(
                 f"payment terms must be 0 to {MAX_PAYMENT_TERMS_DAYS} days",
                 code="invalid_payment_terms",
@@ -96,11 +100,11 @@ class Account:
 
 
 # OCPI 2.2.1 §12.3.2: uid is CiString(36); RFID uids are hex, app ids anything printable.
-_TOKEN_UID = re.compile(r"^[\x21-\x7e]{1,36}$")
+_TOKEN_UID = re.compile(r"[\x21-\x7e]{1,36}")
 
 
 def token_uid(value: str) -> str:
-    if not isinstance(value, str) or not _TOKEN_UID.match(value):
+    if not isinstance(value, str) or not _TOKEN_UID.fullmatch(value):
         raise InvalidInputError(
             "token uid must be 1-36 printable characters without spaces",
             code="invalid_token_uid",

@@ -63,12 +63,12 @@ class PowerType(StrEnum):
 
 # OCPP 2.0.1 Part 2 §A00 (identity): unreserved URL characters, no ':' (it separates the Basic
 # auth user from the password), at most 48 characters (identifierString of BootNotification).
-_CHARGE_POINT_ID = re.compile(r"^[A-Za-z0-9._~*\-]{1,48}$")
+_CHARGE_POINT_ID = re.compile(r"[A-Za-z0-9._~*\-]{1,48}")
 MAX_CONNECTOR_POWER_KW = Decimal("3750")  # MCS tops out at 3.75 MW
 
 
 def charge_point_id(value: str) -> str:
-    if not isinstance(value, str) or not _CHARGE_POINT_ID.match(value):
+    if not isinstance(value, str) or not _CHARGE_POINT_ID.fullmatch(value):
         raise InvalidInputError(
             "charge point id must be 1-48 characters of A-Z a-z 0-9 . _ ~ * -",
             code="invalid_charge_point_id",
@@ -139,7 +139,7 @@ class Station:
             "ocmf_public_key",
             optional_text(self.ocmf_public_key, "ocmf_public_key", 4000),
         )
-        if self.security_profile not in (1, 2, 3):
+        if isinstance(self.security_profile, bool) or self.security_profile not in (1, 2, 3):
             raise InvalidInputError(
                 "security profile must be 1, 2 or 3",
                 code="invalid_security_profile",
@@ -185,6 +185,8 @@ class Connector:
         object.__setattr__(self, "format", ConnectorFormat(self.format))
         object.__setattr__(self, "power_type", PowerType(self.power_type))
         power = self.max_power_kw
+        if isinstance(power, Decimal) and power.is_finite():
+            power = power.quantize(Decimal("0.001"))  # watts: the precision we store
         if (
             not isinstance(power, Decimal)
             or not power.is_finite()
@@ -195,7 +197,7 @@ class Connector:
                 code="invalid_max_power",
                 field="max_power_kw",
             )
-        object.__setattr__(self, "max_power_kw", power.quantize(Decimal("0.001")))
+        object.__setattr__(self, "max_power_kw", power)
 
 
 @dataclass(frozen=True, slots=True)

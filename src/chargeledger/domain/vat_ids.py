@@ -23,7 +23,9 @@ def normalise_vat_id(value: str, country: str) -> str:
     prefix = raw[:2].lower()
     try:
         if prefix in eu_vat.MEMBER_STATES or prefix == "el":
-            return str(eu_vat.validate(raw))
+            compact = str(eu_vat.validate(raw))
+            # Greece's VAT prefix is EL (VIES), though python-stdnum also accepts GR.
+            return "EL" + compact[2:] if compact[:2].upper() == "GR" else compact
         module = get_cc_module(country.lower(), "vat")
         if module is None:
             raise ValidationError()

@@ -21,6 +21,10 @@ def normalise_url(url: str) -> str:
     return parsed.set(drivername=driver).render_as_string(hide_password=False) if driver else url
 
 
+def _unicode_lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     """WAL lets readers work while one writer commits; foreign keys are off unless asked.
 
@@ -28,6 +32,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     how a transaction starts (and DDL in migrations is transactional too).
     """
     dbapi_connection.isolation_level = None
+    # SQLite's own lower() folds ASCII only; PostgreSQL folds all of Unicode ("MÜLLER").
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -76,12 +76,13 @@ class SqlAccountRepository(TableRepository[Account]):
         if only_id is not None:
             query = query.where(accounts.c.id == only_id)
         if search:
-            pattern = f"%{search.lower()}%"
+            needle = search.lower()
             query = query.where(
                 or_(
-                    func.lower(accounts.c.name).like(pattern),
-                    func.lower(accounts.c.email).like(pattern),
-                    func.lower(accounts.c.reference).like(pattern),
+                    *(
+                        func.lower(column).contains(needle, autoescape=True)
+                        for column in (accounts.c.name, accounts.c.email, accounts.c.reference)
+                    )
                 )
             )
         return await self._page(query, limit, offset)

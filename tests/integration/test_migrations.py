@@ -1,0 +1,210 @@
+"""Alembic migrations against real SQLite and PostgreSQL.
+
+``tables.py`` says "Alembic migrations must match these; a test checks": this is that test.
+A migration that drifts from the models would make the repositories write into columns that
+do not exist (or miss a unique key that the stable duplicate codes rely on) only in
+production, where the schema comes from migrations rather than ``metadata.create_all``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chargeledger.adapters.db import tables
+from chargeledger.adapters.db.migrate import alembic_config, current_revision, head_revision
+from chargeledger.bootstrap import Runtime
+
+
+def engine_of(runtime: Runtime) -> AsyncEngine:
+    return runtime._factory.engine
+
+
+def schema_diff(connection: Connection, metadata: MetaData) -> list[Any]:
+    """Autogenerate's view of what ``metadata`` has that the database lacks (or vice versa).
+
+    ``include_schemas=False`` keeps the comparison to the connection's default schema, which
+    on PostgreSQL is the test's own schema (the runtime's search_path); other schemas on the
+    shared server are never looked at. ``compare_type`` makes column types count too.
+    """
+    context = MigrationContext.configure(
+        connection,
+        opts={"compare_type": True, "include_schemas": False, "target_metadata": metadata},
+    )
+    return list(compare_metadata(context, metadata))
+
+
+def metadata_copy() -> MetaData:
+    copy = MetaData(naming_convention=tables.metadata.naming_convention)
+    for table in tables.metadata.sorted_tables:
+        table.to_metadata(copy)
+    return copy
+
+
+async def diff_against(runtime: Runtime, metadata: MetaData) -> list[Any]:
+    async with engine_of(runtime).connect() as connection:
+        return await connection.run_sync(schema_diff, metadata)
+
+
+async def table_names(runtime: Runtime) -> set[str]:
+    async with engine_of(runtime).connect() as connection:
+        return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+
+def test_there_is_exactly_one_head() -> None:
+    """Two heads (two branches that were never merged) would make ``upgrade head`` fail."""
+    assert head_revision() is not None
+
+
+async def test_upgrade_of_an_empty_database_reaches_head(empty_runtime: Runtime) -> None:
+    assert await current_revision(engine_of(empty_runtime)) is None
+    before, after = await empty_runtime.migrate()
+    assert before is None
+    assert after == head_revision()
+    assert await current_revision(engine_of(empty_runtime)) == head_revision()
+    assert set(tables.metadata.tables) <= await table_names(empty_runtime)
+
+
+async def test_upgrading_again_is_a_no_op(empty_runtime: Runtime) -> None:
+    """``serve`` migrates on every start; a second run must neither fail nor touch data."""
+    await empty_runtime.migrate()
+    async with engine_of(empty_runtime).begin() as connection:
+        await connection.execute(
+            tables.api_keys.insert().values(
+                id=uuid.uuid4(),
+                name="kept",
+                prefix="keep0001",
+                secret_hash="0" * 64,
+                scopes=["catalog:read"],
+                created_at=datetime(2030, 1, 1, tzinfo=UTC),
+            )
+        )
+    names = await table_names(empty_runtime)
+
+    before, after = await empty_runtime.migrate()
+
+    assert before == after == head_revision()
+    assert await table_names(empty_runtime) == names
+    async with engine_of(empty_runtime).connect() as connection:
+        kept = await connection.scalar(
+            text("SELECT count(*) FROM api_keys WHERE prefix = 'keep0001'")
+        )
+    assert kept == 1
+    assert await diff_against(empty_runtime, tables.metadata) == []
+
+
+async def test_migrated_schema_matches_the_models(empty_runtime: Runtime) -> None:
+    await empty_runtime.migrate()
+    assert await diff_against(empty_runtime, tables.metadata) == []
+
+
+async def test_the_comparison_sees_a_missing_table(empty_runtime: Runtime) -> None:
+    """Guard against a vacuous pass: before migrating, every model table is reported."""
+    diff = await diff_against(empty_runtime, tables.metadata)
+    added = {entry[1].name for entry in diff if entry[0] == "add_table"}
+    assert added == set(tables.metadata.tables)
+
+
+async def test_the_comparison_sees_an_extra_column(empty_runtime: Runtime) -> None:
+    """Guard against a vacuous pass: one column more in the models is a non-empty diff."""
+    await empty_runtime.migrate()
+    changed = metadata_copy()
+    changed.tables["sites"].append_column(Column("extra_flag", Integer))
+    diff = await diff_against(empty_runtime, changed)
+    assert [(entry[0], entry[2], entry[3].name) for entry in diff] == [
+        ("add_column", "sites", "extra_flag")
+    ]
+
+
+async def test_the_comparison_sees_a_changed_column_type(empty_runtime: Runtime) -> None:
+    """Types count: a wider column in the models than in the migration is drift."""
+    await empty_runtime.migrate()
+    changed = metadata_copy()
+    changed.tables["stations"].c.vendor.type = String(60)
+    diff = await diff_against(empty_runtime, changed)
+    assert len(diff) == 1
+    (operation,) = diff[0]
+    assert operation[0] == "modify_type"
+    assert operation[2:4] == ("stations", "vendor")
+
+
+async def test_the_comparison_sees_a_missing_unique_key(empty_runtime: Runtime) -> None:
+    """Unique keys count: the stable duplicate codes depend on their names."""
+    await empty_runtime.migrate()
+    changed = metadata_copy()
+    station_table = changed.tables["stations"]
+    unique = next(c for c in station_table.constraints if c.name == "uq_stations_charge_point_id")
+    station_table.constraints.remove(unique)
+    diff = await diff_against(empty_runtime, changed)
+    assert [(entry[0], entry[1].name) for entry in diff] == [
+        ("remove_constraint", "uq_stations_charge_point_id")
+    ]
+
+
+async def test_the_comparison_sees_an_extra_table(empty_runtime: Runtime) -> None:
+    await empty_runtime.migrate()
+    changed = metadata_copy()
+    Table("extra_things", changed, Column("id", Integer, primary_key=True))
+    diff = await diff_against(empty_runtime, changed)
+    assert [(entry[0], entry[1].name) for entry in diff] == [("add_table", "extra_things")]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_postgres_comparison_stays_in_the_test_schema(
+    empty_runtime: Runtime, database: tuple[str, str | None]
+) -> None:
+    """The PostgreSQL server is shared: other schemas (other test runs, ``public``) hold
+    tables with the same names. The migration and the comparison must both see only this
+    test's schema, or the diff would be empty (or full) for the wrong reason."""
+    _, schema = database
+    assert schema is not None
+    await empty_runtime.migrate()
+    async with engine_of(empty_runtime).connect() as connection:
+        assert await connection.scalar(text("SELECT current_schema()")) == schema
+        located = await connection.scalar(
+            text(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_name = 'alembic_version' AND table_schema = :schema"
+            ),
+            {"schema": schema},
+        )
+        assert located == 1
+        # A look-alike schema next to ours, with a table the models do not have and without
+        # one they do, must not leak into the comparison.
+        decoy = schema + "_decoy"
+        await connection.execute(text(f'CREATE SCHEMA "{decoy}"'))
+        try:
+            await connection.execute(text(f'CREATE TABLE "{decoy}".unrelated (id integer)'))
+            await connection.commit()
+            diff = await connection.run_sync(schema_diff, tables.metadata)
+        finally:
+            await connection.rollback()
+            await connection.execute(text(f'DROP SCHEMA "{decoy}" CASCADE'))
+            await connection.commit()
+    assert diff == []
+
+
+async def test_downgrade_to_base_and_back(empty_runtime: Runtime) -> None:
+    """A migration that cannot be undone blocks a rollback of a bad release."""
+    await empty_runtime.migrate()
+
+    def downgrade(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), "base")
+
+    async with engine_of(empty_runtime).begin() as connection:
+        await connection.run_sync(downgrade)
+    assert await current_revision(engine_of(empty_runtime)) is None
+    assert not (await table_names(empty_runtime)) & set(tables.metadata.tables)
+
+    before, after = await empty_runtime.migrate()
+    assert (before, after) == (None, head_revision())
+    assert await diff_against(empty_runtime, tables.metadata) == []
