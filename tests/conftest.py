@@ -64,9 +64,7 @@ async def database(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, str
 
 
 @pytest.fixture
-async def empty_runtime(
-    database: tuple[str, str | None], tmp_path: Path
-) -> AsyncIterator[Runtime]:
+async def empty_runtime(database: tuple[str, str | None], tmp_path: Path) -> AsyncIterator[Runtime]:
     """A runtime on an empty, unmigrated database."""
     url, schema = database
     settings = Settings.from_env(
@@ -94,8 +92,9 @@ async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def make_account(runtime: Runtime, name: str, kind: AccountKind = AccountKind.INDIVIDUAL
-                       ) -> Account:
+async def make_account(
+    runtime: Runtime, name: str, kind: AccountKind = AccountKind.INDIVIDUAL
+) -> Account:
     account = Account(
         kind=kind,
         name=name,
@@ -121,8 +120,13 @@ def login_as(runtime: Runtime, client: httpx.AsyncClient) -> LoginAs:
         email = f"{role.value}.{uuid.uuid4().hex[:8]}@example.org"
         async with runtime.uow() as uow:
             await identity.create_user(
-                uow, runtime.clock, runtime.hasher, email=email, password=TEST_PASSWORD,
-                role=role, account_id=account_id if role in ACCOUNT_BOUND_ROLES else None,
+                uow,
+                runtime.clock,
+                runtime.hasher,
+                email=email,
+                password=TEST_PASSWORD,
+                role=role,
+                account_id=account_id if role in ACCOUNT_BOUND_ROLES else None,
             )
         response = await client.post(
             "/api/v1/auth/token", data={"username": email, "password": TEST_PASSWORD}

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from chargeledger.api.schemas.common import Input
+from chargeledger.api.schemas.common import Input, Patch
 from chargeledger.domain.catalog import (
     Connector,
     ConnectorFormat,
@@ -51,7 +51,9 @@ class SiteIn(Input):
     time_zone: Annotated[str, Field(examples=["Europe/Berlin"])]
 
 
-class SitePatch(Input):
+class SitePatch(Patch):
+    nullable = frozenset({"operator_name"})
+
     name: str | None = None
     operator_name: str | None = None
     address: AddressBody | None = None
@@ -101,7 +103,9 @@ class StationIn(Input):
     ocmf_public_key: str | None = None
 
 
-class StationPatch(Input):
+class StationPatch(Patch):
+    nullable = frozenset({"serial_number", "meter_serial", "ocmf_public_key", "password"})
+
     site_id: uuid.UUID | None = None
     vendor: str | None = None
     model: str | None = None
@@ -181,7 +185,9 @@ class EvseIn(Input):
     connectors: list[ConnectorBody]
 
 
-class EvsePatch(Input):
+class EvsePatch(Patch):
+    nullable = frozenset({"evse_uid"})
+
     evse_uid: str | None = None
     connectors: list[ConnectorBody] | None = None
 

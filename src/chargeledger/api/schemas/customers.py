@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from chargeledger.api.schemas.catalog import AddressBody
-from chargeledger.api.schemas.common import Input
+from chargeledger.api.schemas.common import Input, Patch
 from chargeledger.domain.accounts import (
     Account,
     AccountKind,
@@ -32,7 +32,9 @@ class AccountIn(Input):
     reference: Annotated[str | None, Field(description="your customer number")] = None
 
 
-class AccountPatch(Input):
+class AccountPatch(Patch):
+    nullable = frozenset({"vat_id", "reference"})
+
     kind: AccountKind | None = None
     name: str | None = None
     email: str | None = None
@@ -84,7 +86,9 @@ class TokenIn(Input):
     label: str | None = None
 
 
-class TokenPatch(Input):
+class TokenPatch(Patch):
+    nullable = frozenset({"expires_at", "label"})
+
     status: TokenStatus | None = None
     expires_at: datetime | None = None
     label: str | None = None
