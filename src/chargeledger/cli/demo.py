@@ -50,7 +50,8 @@ def demo(
     _print_summary(report, stations_per_site)
     console.print(
         f"\nDatabase: {output_dir / 'chargeledger.sqlite3'}\n"
-        f"Explore it: [bold]CHARGELEDGER_DATA_DIR={output_dir} chargeledger serve[/] and open "
+        f"Explore it: [bold]CHARGELEDGER_DATA_DIR={output_dir} .venv/bin/chargeledger serve[/] "
+        "and open "
         "http://127.0.0.1:8000/docs\n"
         f"Log in as any of {', '.join(report.users.values())} "
         f"with the demo password [bold]{DEMO_PASSWORD}[/]"
