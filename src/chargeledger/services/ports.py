@@ -7,7 +7,7 @@ of pure services may pass fakes. Nothing here knows SQL.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -15,7 +15,18 @@ from typing import Generic, Protocol, Self, TypeVar
 
 from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
 from chargeledger.domain.catalog import Evse, Site, Station
+from chargeledger.domain.charging import Measurand, MeterSample, Session, StateChange
 from chargeledger.domain.identity import ApiKey, User
+from chargeledger.domain.station_link import (
+    CommandResult,
+    ConnectorState,
+    SessionFilter,
+    SignedMeterValue,
+    StationCommand,
+    StationState,
+    StoredReply,
+    TransactionEvent,
+)
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -122,6 +133,84 @@ class ApiKeyRepository(Repository[ApiKey], Protocol):
     async def list(self, *, limit: int, offset: int) -> Page[ApiKey]: ...
 
 
+class SessionRepository(Repository[Session], Protocol):
+    async def get_by_ref(self, station_id: uuid.UUID, transaction_ref: str) -> Session | None: ...
+
+    async def find_started(
+        self, station_id: uuid.UUID, connector_id: int, started_at: datetime, id_tag: str | None
+    ) -> Session | None: ...
+
+    async def open_on_evse(self, station_id: uuid.UUID, evse_id: int) -> Session | None: ...
+
+    async def next_transaction_number(self, station_id: uuid.UUID, at: datetime) -> int: ...
+
+    async def search(
+        self, criteria: SessionFilter, *, limit: int, offset: int
+    ) -> Page[Session]: ...
+
+    async def stale(self, idle_since: datetime, limit: int) -> list[Session]: ...
+
+    async def add_samples(self, session_id: uuid.UUID, samples: Sequence[MeterSample]) -> int: ...
+
+    async def samples(
+        self, session_id: uuid.UUID, measurands: Sequence[Measurand] | None = None
+    ) -> list[MeterSample]: ...
+
+    async def add_state_change(self, session_id: uuid.UUID, change: StateChange) -> None: ...
+
+    async def state_changes(self, session_id: uuid.UUID) -> list[StateChange]: ...
+
+    async def add_transaction_event(
+        self, session_id: uuid.UUID, event: TransactionEvent
+    ) -> bool: ...
+
+    async def transaction_events(self, session_id: uuid.UUID) -> list[TransactionEvent]: ...
+
+    async def add_signed_value(self, session_id: uuid.UUID, value: SignedMeterValue) -> None: ...
+
+    async def signed_values(self, session_id: uuid.UUID) -> list[SignedMeterValue]: ...
+
+
+class StationLinkRepository(Protocol):
+    async def save_state(self, state: StationState) -> None: ...
+
+    async def state(self, station_id: uuid.UUID) -> StationState | None: ...
+
+    async def save_connector(self, state: ConnectorState) -> None: ...
+
+    async def connectors(self, station_id: uuid.UUID) -> list[ConnectorState]: ...
+
+    async def stored_reply(self, charge_point_id: str, message_id: str) -> StoredReply | None: ...
+
+    async def store_reply(
+        self, charge_point_id: str, message_id: str, reply: StoredReply, at: datetime
+    ) -> None: ...
+
+    async def reject_frame(
+        self, charge_point_id: str, frame: str, error_code: str, description: str, at: datetime
+    ) -> None: ...
+
+    async def mark_disconnected(self, station_id: uuid.UUID, at: datetime) -> None: ...
+
+
+class CommandBus(Protocol):
+    """Carries operator commands to whichever process holds the station's connection."""
+
+    def register(
+        self, charge_point_id: str, handler: Callable[[StationCommand], Awaitable[CommandResult]]
+    ) -> None: ...
+
+    def unregister(
+        self, charge_point_id: str, handler: Callable[[StationCommand], Awaitable[CommandResult]]
+    ) -> None: ...
+
+    def is_connected(self, charge_point_id: str) -> bool: ...
+
+    async def send(
+        self, charge_point_id: str, command: StationCommand, wait_seconds: float = 30.0
+    ) -> CommandResult: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction over all repositories; nothing is kept without ``commit``."""
 
@@ -145,6 +234,12 @@ class UnitOfWork(Protocol):
 
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+
+    @property
+    def station_links(self) -> StationLinkRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

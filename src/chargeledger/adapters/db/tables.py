@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -180,3 +181,147 @@ DUPLICATE_CODES: dict[str, tuple[str, str]] = {
     "uq_users_email": ("duplicate_email", "email"),
     "uq_api_keys_prefix": ("duplicate_api_key", "prefix"),
 }
+
+
+# --- charging: station links, sessions and their meter data (issue 3) ---------------------
+
+_BIG_ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER only
+
+station_states = Table(
+    "station_states",
+    metadata,
+    Column("station_id", Uuid, ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True),
+    Column("connected", Boolean, nullable=False),
+    Column("ocpp_version", String(8)),
+    Column("firmware_version", String(50)),
+    Column("last_seen_at", UtcDateTime),
+    Column("last_heartbeat_at", UtcDateTime),
+    Column("last_boot_at", UtcDateTime),
+    Column("clock_offset_seconds", Integer),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+connector_states = Table(
+    "connector_states",
+    metadata,
+    Column("station_id", Uuid, ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True),
+    Column("evse_id", Integer, primary_key=True),
+    Column("connector_id", Integer, primary_key=True),
+    Column("status", String(24), nullable=False),
+    Column("error_code", String(50)),
+    Column("status_at", UtcDateTime, nullable=False),
+)
+
+transaction_numbers = Table(
+    "transaction_numbers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("station_id", Uuid, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("station_id", Uuid, ForeignKey("stations.id", ondelete="RESTRICT"), nullable=False),
+    Column("evse_id", Integer, nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("transaction_ref", String(64), nullable=False),
+    Column("ocpp_version", String(8), nullable=False),
+    Column("id_tag", String(64)),
+    Column("account_id", Uuid, ForeignKey("accounts.id", ondelete="RESTRICT")),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("stopped_at", UtcDateTime),
+    Column("meter_start_wh", ExactDecimal(15, 3), nullable=False),
+    Column("meter_stop_wh", ExactDecimal(15, 3)),
+    Column("stop_reason", String(32)),
+    Column("last_sample_at", UtcDateTime),
+    Column("charging_seconds", Integer),
+    Column("idle_seconds", Integer),
+    Column("quarantine_reasons", JSON, nullable=False),
+    Column("resolved_by", String(100)),
+    Column("resolved_at", UtcDateTime),
+    Column("resolution_note", Text),
+    Column("corrected_meter_start_wh", ExactDecimal(15, 3)),
+    Column("corrected_meter_stop_wh", ExactDecimal(15, 3)),
+    Column("tariff_id", Uuid),
+    *_timestamps(),
+    UniqueConstraint("station_id", "transaction_ref"),
+    Index("ix_sessions_status_started_at", "status", "started_at"),
+    Index("ix_sessions_account_id_started_at", "account_id", "started_at"),
+    Index("ix_sessions_station_id_started_at", "station_id", "started_at"),
+)
+
+meter_samples = Table(
+    "meter_samples",
+    metadata,
+    Column("id", _BIG_ID, primary_key=True, autoincrement=True),
+    Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("measurand", String(40), nullable=False),
+    Column("value", ExactDecimal(20, 4), nullable=False),
+    Column("unit", String(16), nullable=False),
+    Column("context", String(24), nullable=False),
+    Column("phase", String(8), nullable=False),
+    Column("location", String(16), nullable=False),
+    UniqueConstraint("session_id", "timestamp", "measurand", "phase", "context", "location"),
+)
+
+session_state_changes = Table(
+    "session_state_changes",
+    metadata,
+    Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("timestamp", UtcDateTime, primary_key=True),
+    Column("state", String(16), primary_key=True),
+)
+
+transaction_events = Table(
+    "transaction_events",
+    metadata,
+    Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq_no", Integer, primary_key=True),
+    Column("event_type", String(16), nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("trigger_reason", String(32), nullable=False),
+    Column("offline", Boolean, nullable=False),
+)
+
+signed_meter_values = Table(
+    "signed_meter_values",
+    metadata,
+    Column("id", _BIG_ID, primary_key=True, autoincrement=True),
+    Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("context", String(24), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("signing_method", String(50)),
+    Column("encoding_method", String(50)),
+    Column("public_key", Text),
+    Column("data", Text, nullable=False),
+    Column("data_hash", String(64), nullable=False),
+    UniqueConstraint("session_id", "data_hash"),
+)
+
+ocpp_messages = Table(
+    "ocpp_messages",
+    metadata,
+    Column("charge_point_id", String(48), primary_key=True),
+    Column("message_id", String(36), primary_key=True),
+    Column("action", String(40), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+ocpp_rejected_frames = Table(
+    "ocpp_rejected_frames",
+    metadata,
+    Column("id", _BIG_ID, primary_key=True, autoincrement=True),
+    Column("charge_point_id", String(48), nullable=False, index=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("frame", Text, nullable=False),
+    Column("error_code", String(40), nullable=False),
+    Column("error_description", Text, nullable=False),
+)

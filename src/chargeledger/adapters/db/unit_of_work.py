@@ -12,6 +12,10 @@ from chargeledger.adapters.db.repositories.catalog import (
     SqlSiteRepository,
     SqlStationRepository,
 )
+from chargeledger.adapters.db.repositories.charging import (
+    SqlSessionRepository,
+    SqlStationLinkRepository,
+)
 from chargeledger.adapters.db.repositories.customers import (
     SqlAccountRepository,
     SqlTokenRepository,
@@ -29,6 +33,8 @@ class SqlUnitOfWork:
     tokens: SqlTokenRepository
     users: SqlUserRepository
     api_keys: SqlApiKeyRepository
+    sessions: SqlSessionRepository
+    station_links: SqlStationLinkRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -44,6 +50,8 @@ class SqlUnitOfWork:
         self.tokens = SqlTokenRepository(connection)
         self.users = SqlUserRepository(connection)
         self.api_keys = SqlApiKeyRepository(connection)
+        self.sessions = SqlSessionRepository(connection)
+        self.station_links = SqlStationLinkRepository(connection)
         return self
 
     async def __aexit__(

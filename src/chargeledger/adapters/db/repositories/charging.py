@@ -1,0 +1,464 @@
+"""Repositories of sessions with their meter data, station links and the OCPP message log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chargeledger.adapters.db.repositories.base import TableRepository
+from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates, upsert
+from chargeledger.adapters.db.tables import (
+    connector_states,
+    meter_samples,
+    ocpp_messages,
+    ocpp_rejected_frames,
+    session_state_changes,
+    sessions,
+    signed_meter_values,
+    station_states,
+    transaction_events,
+    transaction_numbers,
+)
+from chargeledger.domain.charging import (
+    ChargingState,
+    Measurand,
+    MeterSample,
+    QuarantineReason,
+    ReadingContext,
+    Resolution,
+    Session,
+    SessionStatus,
+    StateChange,
+)
+from chargeledger.domain.station_link import (
+    ConnectorState,
+    SessionFilter,
+    SignedMeterValue,
+    StationState,
+    StoredReply,
+    TransactionEvent,
+)
+from chargeledger.services.ports import Page
+
+
+class SqlSessionRepository(TableRepository[Session]):
+    table = sessions
+
+    def to_row(self, entity: Session) -> dict[str, Any]:
+        resolution = entity.resolution
+        return {
+            "id": entity.id,
+            "station_id": entity.station_id,
+            "evse_id": entity.evse_id,
+            "connector_id": entity.connector_id,
+            "transaction_ref": entity.transaction_ref,
+            "ocpp_version": entity.ocpp_version,
+            "id_tag": entity.id_tag,
+            "account_id": entity.account_id,
+            "status": entity.status.value,
+            "started_at": entity.started_at,
+            "stopped_at": entity.stopped_at,
+            "meter_start_wh": entity.meter_start_wh,
+            "meter_stop_wh": entity.meter_stop_wh,
+            "stop_reason": entity.stop_reason,
+            "last_sample_at": entity.last_sample_at,
+            "charging_seconds": entity.charging_seconds,
+            "idle_seconds": entity.idle_seconds,
+            "quarantine_reasons": [r.value for r in entity.quarantine_reasons],
+            "resolved_by": resolution.by if resolution else None,
+            "resolved_at": resolution.at if resolution else None,
+            "resolution_note": resolution.note if resolution else None,
+            "corrected_meter_start_wh": resolution.corrected_meter_start_wh if resolution else None,
+            "corrected_meter_stop_wh": resolution.corrected_meter_stop_wh if resolution else None,
+            "tariff_id": entity.tariff_id,
+            "created_at": entity.created_at,
+            "updated_at": entity.updated_at,
+        }
+
+    def from_row(self, row: RowMapping) -> Session:
+        resolution = None
+        if row["resolved_at"] is not None:
+            resolution = Resolution(
+                by=row["resolved_by"],
+                at=row["resolved_at"],
+                note=row["resolution_note"] or "",
+                corrected_meter_start_wh=row["corrected_meter_start_wh"],
+                corrected_meter_stop_wh=row["corrected_meter_stop_wh"],
+            )
+        return Session(
+            id=row["id"],
+            station_id=row["station_id"],
+            evse_id=row["evse_id"],
+            connector_id=row["connector_id"],
+            transaction_ref=row["transaction_ref"],
+            ocpp_version=row["ocpp_version"],
+            id_tag=row["id_tag"],
+            account_id=row["account_id"],
+            status=SessionStatus(row["status"]),
+            started_at=row["started_at"],
+            stopped_at=row["stopped_at"],
+            meter_start_wh=row["meter_start_wh"],
+            meter_stop_wh=row["meter_stop_wh"],
+            stop_reason=row["stop_reason"],
+            last_sample_at=row["last_sample_at"],
+            charging_seconds=row["charging_seconds"],
+            idle_seconds=row["idle_seconds"],
+            quarantine_reasons=tuple(QuarantineReason(r) for r in row["quarantine_reasons"]),
+            resolution=resolution,
+            tariff_id=row["tariff_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    async def get_by_ref(self, station_id: uuid.UUID, transaction_ref: str) -> Session | None:
+        return await self._one(
+            select(sessions).where(
+                sessions.c.station_id == station_id, sessions.c.transaction_ref == transaction_ref
+            )
+        )
+
+    async def find_started(
+        self, station_id: uuid.UUID, connector_id: int, started_at: datetime, id_tag: str | None
+    ) -> Session | None:
+        """A 1.6 session with the same start: a StartTransaction re-sent under a new message id
+        (the station never got our answer) must get the same transaction id."""
+        query = select(sessions).where(
+            sessions.c.station_id == station_id,
+            sessions.c.connector_id == connector_id,
+            sessions.c.started_at == started_at,
+            sessions.c.ocpp_version == "1.6",
+        )
+        query = query.where(
+            sessions.c.id_tag.is_(None) if id_tag is None else sessions.c.id_tag == id_tag
+        )
+        return await self._one(query)
+
+    async def open_on_evse(self, station_id: uuid.UUID, evse_id: int) -> Session | None:
+        return await self._one(
+            select(sessions)
+            .where(
+                sessions.c.station_id == station_id,
+                sessions.c.evse_id == evse_id,
+                sessions.c.status == SessionStatus.ACTIVE.value,
+            )
+            .order_by(sessions.c.started_at.desc())
+        )
+
+    async def next_transaction_number(self, station_id: uuid.UUID, at: datetime) -> int:
+        """OCPP 1.6 §7.6 transactionId: an integer the central system assigns, unique here."""
+        result = await self._connection.execute(
+            insert(transaction_numbers).values(station_id=station_id, created_at=at)
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    async def search(self, criteria: SessionFilter, *, limit: int, offset: int) -> Page[Session]:
+        query = select(sessions).order_by(sessions.c.started_at.desc(), sessions.c.id)
+        if criteria.station_id is not None:
+            query = query.where(sessions.c.station_id == criteria.station_id)
+        if criteria.account_id is not None:
+            query = query.where(sessions.c.account_id == criteria.account_id)
+        if criteria.status is not None:
+            query = query.where(sessions.c.status == criteria.status.value)
+        if criteria.started_from is not None:
+            query = query.where(sessions.c.started_at >= criteria.started_from)
+        if criteria.started_before is not None:
+            query = query.where(sessions.c.started_at < criteria.started_before)
+        return await self._page(query, limit, offset)
+
+    async def stale(self, idle_since: datetime, limit: int) -> list[Session]:
+        """Open sessions with no sign of life since ``idle_since`` (station time)."""
+        last_activity = sessions.c.last_sample_at
+        query = (
+            select(sessions)
+            .where(sessions.c.status == SessionStatus.ACTIVE.value)
+            .where(
+                or_(
+                    last_activity < idle_since,
+                    last_activity.is_(None) & (sessions.c.started_at < idle_since),
+                )
+            )
+            .order_by(sessions.c.started_at)
+            .limit(limit)
+        )
+        rows = (await self._connection.execute(query)).mappings().all()
+        return [self.from_row(row) for row in rows]
+
+    # --- meter data ------------------------------------------------------------------------
+
+    async def add_samples(self, session_id: uuid.UUID, samples: Sequence[MeterSample]) -> int:
+        rows = [
+            {
+                "session_id": session_id,
+                "timestamp": s.timestamp,
+                "measurand": s.measurand.value,
+                "value": s.value,
+                "unit": s.unit,
+                "context": s.context.value,
+                "phase": s.phase or "",
+                "location": s.location or "",
+            }
+            for s in samples
+        ]
+        return await insert_ignoring_duplicates(self._connection, meter_samples, rows)
+
+    async def samples(
+        self, session_id: uuid.UUID, measurands: Sequence[Measurand] | None = None
+    ) -> list[MeterSample]:
+        query = (
+            select(meter_samples)
+            .where(meter_samples.c.session_id == session_id)
+            .order_by(meter_samples.c.timestamp, meter_samples.c.id)
+        )
+        if measurands:
+            query = query.where(meter_samples.c.measurand.in_([m.value for m in measurands]))
+        rows = (await self._connection.execute(query)).mappings().all()
+        return [
+            MeterSample(
+                timestamp=row["timestamp"],
+                measurand=Measurand(row["measurand"]),
+                value=row["value"],
+                unit=row["unit"],
+                context=ReadingContext(row["context"]),
+                phase=row["phase"] or None,
+                location=row["location"] or None,
+            )
+            for row in rows
+        ]
+
+    async def add_state_change(self, session_id: uuid.UUID, change: StateChange) -> None:
+        await insert_ignoring_duplicates(
+            self._connection,
+            session_state_changes,
+            [
+                {
+                    "session_id": session_id,
+                    "timestamp": change.timestamp,
+                    "state": change.state.value,
+                }
+            ],
+        )
+
+    async def state_changes(self, session_id: uuid.UUID) -> list[StateChange]:
+        rows = await self._connection.execute(
+            select(session_state_changes)
+            .where(session_state_changes.c.session_id == session_id)
+            .order_by(session_state_changes.c.timestamp)
+        )
+        return [
+            StateChange(timestamp=row["timestamp"], state=ChargingState(row["state"]))
+            for row in rows.mappings()
+        ]
+
+    async def add_transaction_event(self, session_id: uuid.UUID, event: TransactionEvent) -> bool:
+        """Record a 2.0.1 event by its seqNo; False if that seqNo was already seen."""
+        row = {
+            "session_id": session_id,
+            "seq_no": event.seq_no,
+            "event_type": event.event_type,
+            "timestamp": event.timestamp,
+            "trigger_reason": event.trigger_reason,
+            "offline": event.offline,
+        }
+        return await insert_ignoring_duplicates(self._connection, transaction_events, [row]) == 1
+
+    async def transaction_events(self, session_id: uuid.UUID) -> list[TransactionEvent]:
+        rows = await self._connection.execute(
+            select(transaction_events)
+            .where(transaction_events.c.session_id == session_id)
+            .order_by(transaction_events.c.seq_no)
+        )
+        return [
+            TransactionEvent(
+                seq_no=row["seq_no"],
+                event_type=row["event_type"],
+                timestamp=row["timestamp"],
+                trigger_reason=row["trigger_reason"],
+                offline=row["offline"],
+            )
+            for row in rows.mappings()
+        ]
+
+    async def add_signed_value(self, session_id: uuid.UUID, value: SignedMeterValue) -> None:
+        await insert_ignoring_duplicates(
+            self._connection,
+            signed_meter_values,
+            [
+                {
+                    "session_id": session_id,
+                    "timestamp": value.timestamp,
+                    "context": value.context.value,
+                    "format": value.format,
+                    "signing_method": value.signing_method,
+                    "encoding_method": value.encoding_method,
+                    "public_key": value.public_key,
+                    "data": value.data,
+                    "data_hash": value.data_hash,
+                }
+            ],
+        )
+
+    async def signed_values(self, session_id: uuid.UUID) -> list[SignedMeterValue]:
+        rows = await self._connection.execute(
+            select(signed_meter_values)
+            .where(signed_meter_values.c.session_id == session_id)
+            .order_by(signed_meter_values.c.timestamp, signed_meter_values.c.id)
+        )
+        return [
+            SignedMeterValue(
+                timestamp=row["timestamp"],
+                context=ReadingContext(row["context"]),
+                format=row["format"],
+                signing_method=row["signing_method"],
+                encoding_method=row["encoding_method"],
+                public_key=row["public_key"],
+                data=row["data"],
+            )
+            for row in rows.mappings()
+        ]
+
+
+class SqlStationLinkRepository:
+    """Connection state of stations and connectors, and the OCPP message log."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def save_state(self, state: StationState) -> None:
+        await upsert(
+            self._connection,
+            station_states,
+            {
+                "station_id": state.station_id,
+                "connected": state.connected,
+                "ocpp_version": state.ocpp_version,
+                "firmware_version": state.firmware_version,
+                "last_seen_at": state.last_seen_at,
+                "last_heartbeat_at": state.last_heartbeat_at,
+                "last_boot_at": state.last_boot_at,
+                "clock_offset_seconds": state.clock_offset_seconds,
+                "updated_at": state.updated_at,
+            },
+            key=("station_id",),
+        )
+
+    async def state(self, station_id: uuid.UUID) -> StationState | None:
+        row = (
+            (
+                await self._connection.execute(
+                    select(station_states).where(station_states.c.station_id == station_id)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return StationState(
+            station_id=row["station_id"],
+            connected=row["connected"],
+            ocpp_version=row["ocpp_version"],
+            firmware_version=row["firmware_version"],
+            last_seen_at=row["last_seen_at"],
+            last_heartbeat_at=row["last_heartbeat_at"],
+            last_boot_at=row["last_boot_at"],
+            clock_offset_seconds=row["clock_offset_seconds"],
+            updated_at=row["updated_at"],
+        )
+
+    async def save_connector(self, state: ConnectorState) -> None:
+        await upsert(
+            self._connection,
+            connector_states,
+            {
+                "station_id": state.station_id,
+                "evse_id": state.evse_id,
+                "connector_id": state.connector_id,
+                "status": state.status,
+                "error_code": state.error_code,
+                "status_at": state.status_at,
+            },
+            key=("station_id", "evse_id", "connector_id"),
+        )
+
+    async def connectors(self, station_id: uuid.UUID) -> list[ConnectorState]:
+        rows = await self._connection.execute(
+            select(connector_states)
+            .where(connector_states.c.station_id == station_id)
+            .order_by(connector_states.c.evse_id, connector_states.c.connector_id)
+        )
+        return [
+            ConnectorState(
+                station_id=row["station_id"],
+                evse_id=row["evse_id"],
+                connector_id=row["connector_id"],
+                status=row["status"],
+                error_code=row["error_code"],
+                status_at=row["status_at"],
+            )
+            for row in rows.mappings()
+        ]
+
+    async def stored_reply(self, charge_point_id: str, message_id: str) -> StoredReply | None:
+        row = (
+            (
+                await self._connection.execute(
+                    select(ocpp_messages).where(
+                        ocpp_messages.c.charge_point_id == charge_point_id,
+                        ocpp_messages.c.message_id == message_id,
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return StoredReply(
+            action=row["action"], request_hash=row["request_hash"], response=row["response"]
+        )
+
+    async def store_reply(
+        self, charge_point_id: str, message_id: str, reply: StoredReply, at: datetime
+    ) -> None:
+        await insert_ignoring_duplicates(
+            self._connection,
+            ocpp_messages,
+            [
+                {
+                    "charge_point_id": charge_point_id,
+                    "message_id": message_id,
+                    "action": reply.action,
+                    "request_hash": reply.request_hash,
+                    "response": reply.response,
+                    "received_at": at,
+                }
+            ],
+        )
+
+    async def reject_frame(
+        self, charge_point_id: str, frame: str, error_code: str, description: str, at: datetime
+    ) -> None:
+        await self._connection.execute(
+            insert(ocpp_rejected_frames).values(
+                charge_point_id=charge_point_id,
+                frame=frame,
+                error_code=error_code,
+                error_description=description,
+                received_at=at,
+            )
+        )
+
+    async def mark_disconnected(self, station_id: uuid.UUID, at: datetime) -> None:
+        await self._connection.execute(
+            update(station_states)
+            .where(station_states.c.station_id == station_id)
+            .values(connected=False, updated_at=at)
+        )

@@ -1,0 +1,102 @@
+"""Meter data checks: which sessions must not be billed until an operator looks at them.
+
+The checks are pure functions over what the station reported. A session that fails one is
+quarantined with the reasons, never billed blindly and never dropped (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from itertools import pairwise
+
+from chargeledger.domain.charging import (
+    ChargingState,
+    Measurand,
+    MeterSample,
+    QuarantineReason,
+    StateChange,
+)
+
+# Slack over the physical limit: meter class accuracy (MID class B: 1 %), clock jitter between
+# station timestamps, and a fixed allowance for very short sessions.
+POWER_TOLERANCE = Decimal("1.05")
+ENERGY_ALLOWANCE_WH = Decimal("100")
+
+
+def register_wh(sample: MeterSample) -> Decimal | None:
+    """The energy register of a sample in Wh, or None if it is not an import register."""
+    if sample.measurand is not Measurand.ENERGY_IMPORT_REGISTER:
+        return None
+    if sample.phase not in (None, ""):
+        return None  # per-phase registers do not add up to the total we bill
+    unit = (sample.unit or "Wh").strip()
+    if unit == "kWh":
+        return sample.value * 1000
+    return sample.value
+
+
+def registers_in_order(samples: Iterable[MeterSample]) -> list[tuple[datetime, Decimal]]:
+    """The total import register readings ordered by station time (replays arrive late)."""
+    readings = [(s.timestamp, wh) for s in samples if (wh := register_wh(s)) is not None]
+    return sorted(readings, key=lambda reading: reading[0])
+
+
+def max_plausible_wh(max_power_kw: Decimal, started_at: datetime, stopped_at: datetime) -> Decimal:
+    """The most energy the connector could have delivered in the session's time."""
+    hours = Decimal((stopped_at - started_at).total_seconds()) / Decimal(3600)
+    return max(hours, Decimal(0)) * max_power_kw * 1000 * POWER_TOLERANCE + ENERGY_ALLOWANCE_WH
+
+
+def quality_issues(
+    *,
+    meter_start_wh: Decimal,
+    meter_stop_wh: Decimal,
+    started_at: datetime,
+    stopped_at: datetime,
+    max_power_kw: Decimal,
+    samples: Sequence[MeterSample],
+) -> tuple[QuarantineReason, ...]:
+    """Every reason this closed session must not be billed as reported (empty if none)."""
+    reasons: list[QuarantineReason] = []
+    readings = registers_in_order(samples)
+    if any(later < earlier for (_, earlier), (_, later) in pairwise(readings)):
+        reasons.append(QuarantineReason.NON_MONOTONIC_REGISTER)
+    energy = meter_stop_wh - meter_start_wh
+    ceiling = max_plausible_wh(max_power_kw, started_at, stopped_at)
+    if energy < 0:
+        reasons.append(QuarantineReason.NEGATIVE_ENERGY)
+    elif meter_start_wh == 0 and energy > ceiling:
+        # A zero start reading with a lifetime-sized stop reading: billing the difference
+        # would charge the driver for every kWh the meter ever counted.
+        reasons.append(QuarantineReason.ZERO_START_LIFETIME_STOP)
+    elif energy > ceiling:
+        reasons.append(QuarantineReason.ENERGY_ABOVE_MAX_POWER)
+    return tuple(reasons)
+
+
+def charging_and_idle(
+    started_at: datetime, stopped_at: datetime, changes: Sequence[StateChange]
+) -> tuple[timedelta, timedelta]:
+    """Split the session into time charging and time idle (OCPI: parking time).
+
+    The session counts as charging from its start until the first change says otherwise;
+    changes outside the session are clipped. Replayed changes may arrive out of order.
+    """
+    state = ChargingState.CHARGING
+    cursor = started_at
+    charging = idle = timedelta(0)
+    for change in sorted(changes, key=lambda c: c.timestamp):
+        at = min(max(change.timestamp, started_at), stopped_at)
+        if state is ChargingState.CHARGING:
+            charging += at - cursor
+        else:
+            idle += at - cursor
+        cursor, state = at, change.state
+    tail = max(stopped_at - cursor, timedelta(0))
+    if state is ChargingState.CHARGING:
+        charging += tail
+    else:
+        idle += tail
+    return charging, idle

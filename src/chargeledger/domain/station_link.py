@@ -1,0 +1,117 @@
+"""What we know about a station's link: connection state, connector status, the messages it
+sent (for exactly-once answers), signed meter data, and the commands an operator can send."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from chargeledger.domain.charging import ReadingContext, SessionStatus
+
+
+@dataclass(frozen=True, slots=True)
+class StationState:
+    station_id: uuid.UUID
+    connected: bool
+    updated_at: datetime
+    ocpp_version: str | None = None
+    firmware_version: str | None = None
+    last_seen_at: datetime | None = None
+    last_heartbeat_at: datetime | None = None
+    last_boot_at: datetime | None = None
+    clock_offset_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorState:
+    """The last StatusNotification of a connector (1.6 ChargePointStatus, 2.0.1
+    ConnectorStatusEnumType), at the station's own timestamp."""
+
+    station_id: uuid.UUID
+    evse_id: int
+    connector_id: int
+    status: str
+    status_at: datetime
+    error_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    """The answer we gave to one CALL, kept so that a duplicate gets the very same answer."""
+
+    action: str
+    request_hash: str
+    response: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionEvent:
+    """An OCPP 2.0.1 TransactionEventRequest, identified within its transaction by seqNo
+    (Part 2 §E: seqNo lets the CSMS detect duplicates and missing events)."""
+
+    seq_no: int
+    event_type: str
+    timestamp: datetime
+    trigger_reason: str
+    offline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SignedMeterValue:
+    """Signed meter data (OCMF or another format) exactly as the station sent it: the
+    evidence for disputes, bound to the session and never altered."""
+
+    timestamp: datetime
+    context: ReadingContext
+    format: str
+    data: str
+    signing_method: str | None = None
+    encoding_method: str | None = None
+    public_key: str | None = None
+
+    @property
+    def data_hash(self) -> str:
+        return hashlib.sha256(self.data.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    station_id: uuid.UUID | None = None
+    account_id: uuid.UUID | None = None
+    status: SessionStatus | None = None
+    started_from: datetime | None = None
+    started_before: datetime | None = None
+
+
+class CommandKind(StrEnum):
+    REMOTE_START = "remote_start"
+    REMOTE_STOP = "remote_stop"
+    RESERVE_NOW = "reserve_now"
+    CANCEL_RESERVATION = "cancel_reservation"
+    CHANGE_AVAILABILITY = "change_availability"
+    TRIGGER_MESSAGE = "trigger_message"
+
+
+@dataclass(frozen=True, slots=True)
+class StationCommand:
+    """An operator-initiated request to a station, independent of the OCPP version."""
+
+    kind: CommandKind
+    evse_id: int | None = None
+    id_tag: str | None = None
+    transaction_ref: str | None = None
+    reservation_id: int | None = None
+    expires_at: datetime | None = None
+    operative: bool | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The station's answer: its status word (Accepted, Rejected, ...) and any detail."""
+
+    status: str
+    detail: str | None = None
