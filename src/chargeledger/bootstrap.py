@@ -3,14 +3,17 @@ settings. Entry points (API, CLI, OCPP edge, simulator) get everything from here
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from chargeledger.adapters.bus import InProcessCommandBus
 from chargeledger.adapters.clock import SystemClock
 from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.db.health import database_answers
@@ -18,7 +21,10 @@ from chargeledger.adapters.db.migrate import upgrade_to_head
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.config import Settings
-from chargeledger.services.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from chargeledger.services.ports import Clock, CommandBus, PasswordHasher, UnitOfWorkFactory
+from chargeledger.services.session_review import sweep_stale_sessions
+
+log = logging.getLogger("chargeledger")
 
 
 @dataclass
@@ -30,6 +36,7 @@ class Runtime:
     clock: Clock
     hasher: PasswordHasher
     jwt_secret: str
+    bus: CommandBus
     _factory: SqlUnitOfWorkFactory
 
     @property
@@ -43,6 +50,31 @@ class Runtime:
     async def ping(self) -> bool:
         """True when the database answers (for /healthz)."""
         return await database_answers(self._factory.engine)
+
+    async def sweep_stale_sessions(self) -> int:
+        """Close sessions whose stop never came (DESIGN §4 periodic job)."""
+        stale_after = timedelta(hours=self.settings.stale_session_hours)
+        async with self.uow() as uow:
+            closed = await sweep_stale_sessions(uow, self.clock, stale_after)
+        if closed:
+            log.info("closed stale sessions", extra={"count": len(closed)})
+        return len(closed)
+
+    def start_jobs(self) -> list[asyncio.Task[None]]:
+        """Periodic jobs of this process; cancel the tasks to stop them."""
+        return [
+            asyncio.create_task(
+                self._every(self.settings.sweep_interval_seconds, self.sweep_stale_sessions)
+            )
+        ]
+
+    async def _every(self, seconds: int, job: Callable[[], Awaitable[object]]) -> None:
+        while True:
+            try:
+                await job()
+            except Exception:
+                log.exception("periodic job failed", extra={"job": job.__name__})
+            await asyncio.sleep(seconds)
 
     async def aclose(self) -> None:
         await self._factory.engine.dispose()
@@ -65,6 +97,7 @@ def build_runtime(
         clock=clock or SystemClock(),
         hasher=hasher or Argon2PasswordHasher(),
         jwt_secret=settings.jwt_secret or _stored_secret(settings.data_dir / "jwt-secret"),
+        bus=InProcessCommandBus(),
         _factory=factory,
     )
 

@@ -8,6 +8,8 @@
 | CHARGELEDGER_ACCESS_TOKEN_MINUTES   | 60                                        |
 | CHARGELEDGER_LOG_LEVEL              | INFO                                      |
 | CHARGELEDGER_LOG_FORMAT             | json (or ``console``)                     |
+| CHARGELEDGER_STALE_SESSION_HOURS    | 24: a session silent this long is closed  |
+| CHARGELEDGER_SWEEP_INTERVAL_SECONDS | 300: how often the stale-session sweep runs |
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class Settings:
     access_token_minutes: int = 60
     log_level: str = "INFO"
     log_format: str = "json"
+    stale_session_hours: int = 24
+    sweep_interval_seconds: int = 300
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +47,8 @@ class Settings:
                 "CHARGELEDGER_ACCESS_TOKEN_MINUTES must be a whole number",
                 code="invalid_setting",
             ) from exc
+        stale_hours = _whole_number(env, "STALE_SESSION_HOURS", 24)
+        sweep_seconds = _whole_number(env, "SWEEP_INTERVAL_SECONDS", 300)
         log_format = env.get(PREFIX + "LOG_FORMAT", "json").lower()
         if log_format not in ("json", "console"):
             raise ConfigurationError(
@@ -55,6 +61,8 @@ class Settings:
             access_token_minutes=minutes,
             log_level=env.get(PREFIX + "LOG_LEVEL", "INFO").upper(),
             log_format=log_format,
+            stale_session_hours=stale_hours,
+            sweep_interval_seconds=sweep_seconds,
         )
 
     def with_database(self, url: str) -> Settings:
@@ -63,6 +71,21 @@ class Settings:
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise ConfigurationError(
+            f"{PREFIX}{name} must be a positive whole number", code="invalid_setting"
+        )
+    return value
 
 
 def sqlite_url(path: Path) -> str:

@@ -23,7 +23,9 @@ log = logging.getLogger("chargeledger.api")
 API_ROUTERS = tuple(m.router for m in (identity, sites, stations, evses, accounts, tokens))
 
 
-def create_app(runtime: Runtime | None = None, *, migrate: bool = True) -> FastAPI:
+def create_app(
+    runtime: Runtime | None = None, *, migrate: bool = True, jobs: bool = True
+) -> FastAPI:
     """Build the app. Without a runtime it reads settings from the environment, migrates the
     database on start (DESIGN §4: ``serve`` migrates on start) and closes it on shutdown."""
 
@@ -44,9 +46,12 @@ def create_app(runtime: Runtime | None = None, *, migrate: bool = True) -> FastA
                     "backend": app.state.runtime.database_backend,
                 },
             )
+        tasks = app.state.runtime.start_jobs() if jobs else []
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
             if owned:
                 await app.state.runtime.aclose()
 

@@ -38,7 +38,7 @@ def serve(
     """Run the REST API (/api/v1), /healthz and /docs; migrates the database first."""
     # Loaded by name so the CLI does not import the API package (DESIGN §3).
     uvicorn.run(
-        "chargeledger.api.app:create_app",
+        "chargeledger.asgi:create_app",
         factory=True,
         host=host,
         port=port,

@@ -1,0 +1,23 @@
+"""The process's ASGI application: the REST API and the OCPP edge on one port (DESIGN §4).
+
+It composes the two entry points, which do not import each other; ``chargeledger serve``
+loads ``chargeledger.asgi:create_app`` by name.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from chargeledger.api.app import create_app as create_api_app
+from chargeledger.bootstrap import Runtime
+from chargeledger.stations.endpoint import CredentialCache
+from chargeledger.stations.endpoint import router as ocpp_router
+
+
+def create_app(
+    runtime: Runtime | None = None, *, migrate: bool = True, jobs: bool = True
+) -> FastAPI:
+    app = create_api_app(runtime, migrate=migrate, jobs=jobs)
+    app.state.station_credentials = CredentialCache()
+    app.include_router(ocpp_router)
+    return app

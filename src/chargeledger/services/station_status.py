@@ -1,0 +1,91 @@
+"""The link state of stations: connected, booted, last heartbeat; what the operator sees."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+
+from chargeledger.domain.catalog import Station
+from chargeledger.domain.station_link import ConnectorState, StationState
+from chargeledger.services.catalog import get_station
+from chargeledger.services.ports import Clock, UnitOfWork
+
+
+async def _current(uow: UnitOfWork, clock: Clock, station: Station) -> StationState:
+    state = await uow.station_links.state(station.id)
+    return state or StationState(station_id=station.id, connected=True, updated_at=clock.now())
+
+
+async def record_connected(uow: UnitOfWork, clock: Clock, station: Station, version: str) -> None:
+    now = clock.now()
+    state = await _current(uow, clock, station)
+    await uow.station_links.save_state(
+        dataclasses.replace(
+            state, connected=True, ocpp_version=version, last_seen_at=now, updated_at=now
+        )
+    )
+    await uow.commit()
+
+
+async def record_disconnected(uow: UnitOfWork, clock: Clock, station: Station) -> None:
+    await uow.station_links.mark_disconnected(station.id, clock.now())
+    await uow.commit()
+
+
+async def record_boot(
+    uow: UnitOfWork, clock: Clock, station: Station, version: str, firmware: str | None
+) -> None:
+    """BootNotification (1.6 §4.2, 2.0.1 B01). The caller commits."""
+    now = clock.now()
+    state = await _current(uow, clock, station)
+    await uow.station_links.save_state(
+        dataclasses.replace(
+            state,
+            connected=True,
+            ocpp_version=version,
+            firmware_version=firmware or state.firmware_version,
+            last_boot_at=now,
+            last_seen_at=now,
+            updated_at=now,
+        )
+    )
+
+
+async def record_heartbeat(uow: UnitOfWork, clock: Clock, station: Station) -> None:
+    """Heartbeat (1.6 §4.6, 2.0.1 G02). The caller commits."""
+    now = clock.now()
+    state = await _current(uow, clock, station)
+    await uow.station_links.save_state(
+        dataclasses.replace(
+            state, connected=True, last_heartbeat_at=now, last_seen_at=now, updated_at=now
+        )
+    )
+
+
+async def record_clock_offset(
+    uow: UnitOfWork, clock: Clock, station: Station, offset_seconds: int
+) -> None:
+    state = await _current(uow, clock, station)
+    if state.clock_offset_seconds != offset_seconds:
+        await uow.station_links.save_state(
+            dataclasses.replace(state, clock_offset_seconds=offset_seconds)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StationStatus:
+    station: Station
+    state: StationState | None
+    connectors: list[ConnectorState]
+    live: bool
+
+
+async def station_status(uow: UnitOfWork, station_id: uuid.UUID, live: bool) -> StationStatus:
+    station = await get_station(uow, station_id)
+    return StationStatus(
+        station=station,
+        state=await uow.station_links.state(station_id),
+        connectors=await uow.station_links.connectors(station_id),
+        live=live,
+    )

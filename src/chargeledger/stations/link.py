@@ -1,0 +1,188 @@
+"""What both protocol versions share on one station connection: frames parsed with exact
+numbers, every CALL applied exactly once, bad frames answered with a CALLERROR and kept.
+
+OCPP-J (1.6J §4, 2.0.1 Part 4 §4): a CALL is ``[2, messageId, action, payload]``. A message id
+we have answered before gets the stored answer again and changes nothing; the effects of a
+CALL and its stored answer commit in one transaction, and the answer is sent after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar, cast
+
+from ocpp.exceptions import OCPPError
+from ocpp.messages import Call, CallError, MessageType, unpack
+from ocpp.routing import on
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.catalog import Station
+from chargeledger.domain.station_link import StoredReply
+from chargeledger.services.ports import UnitOfWork
+
+log = logging.getLogger("chargeledger.stations")
+
+MAX_MESSAGE_ID_LENGTH = 36
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def handles(action: str) -> Callable[[Handler], Handler]:
+    """The ``ocpp`` library's ``@on`` route decorator, typed so mypy keeps the signature."""
+    return cast(Callable[[Handler], Handler], on(action))
+
+
+# OCPP-J: messageId is at most 36 characters
+
+
+class Connection:
+    """The ``ocpp`` library's view of a websocket: ``recv`` and ``send`` of text frames."""
+
+    def __init__(self, receive: Any, send: Any) -> None:
+        self.recv = receive
+        self.send = send
+
+
+def _request_hash(payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ExactlyOnce:
+    """Mixed into the ``ocpp`` ChargePoint classes (central-system side).
+
+    Handlers find the open unit of work in ``self.uow`` and must not commit it.
+    """
+
+    runtime: Runtime
+    station: Station
+    id: str
+    _format_error_code: str  # 1.6: FormationViolation, 2.0.1: FormatViolation
+
+    def _init_link(self, runtime: Runtime, station: Station) -> None:
+        self.runtime = runtime
+        self.station = station
+        self._uow: UnitOfWork | None = None
+        self._held_replies: list[str] | None = None
+
+    @property
+    def uow(self) -> UnitOfWork:
+        assert self._uow is not None, "handlers run inside route_message"
+        return self._uow
+
+    async def _send(self, message: str) -> None:
+        """While a CALL is being applied its answer is held until the commit."""
+        if self._held_replies is not None:
+            self._held_replies.append(message)
+            return
+        await self._connection.send(message)  # type: ignore[attr-defined]
+
+    async def route_message(self, raw_msg: str) -> None:
+        try:
+            frame = json.loads(raw_msg, parse_float=Decimal)
+        except ValueError:
+            await self._refuse(raw_msg, "-1", "RpcFrameworkError", "the frame is not JSON")
+            return
+        if not isinstance(frame, list) or len(frame) < 3 or frame[0] not in (2, 3, 4):
+            message_id = frame[1] if isinstance(frame, list) and len(frame) > 1 else "-1"
+            await self._refuse(
+                raw_msg,
+                str(message_id)[:MAX_MESSAGE_ID_LENGTH],
+                "RpcFrameworkError",
+                "not an OCPP-J message",
+            )
+            return
+        if frame[0] != MessageType.Call:
+            # Answers to our own CALLs go to the waiting ``call()`` through the library.
+            try:
+                self._response_queue.put_nowait(unpack(raw_msg))  # type: ignore[attr-defined]
+            except OCPPError:
+                log.warning("unparseable answer from %s: %s", self.id, raw_msg[:200])
+            return
+        if (
+            len(frame) != 4
+            or not isinstance(frame[1], str)
+            or not 0 < len(frame[1]) <= MAX_MESSAGE_ID_LENGTH
+            or not isinstance(frame[2], str)
+            or not isinstance(frame[3], dict)
+        ):
+            message_id = str(frame[1])[:MAX_MESSAGE_ID_LENGTH] if frame[1] else "-1"
+            await self._refuse(
+                raw_msg,
+                message_id,
+                self._format_error_code,
+                "a CALL is [2, messageId, action, payload]",
+            )
+            return
+        await self._apply(raw_msg, Call(unique_id=frame[1], action=frame[2], payload=frame[3]))
+
+    async def _apply(self, raw_msg: str, call: Call) -> None:
+        request_hash = _request_hash(call.payload)
+        async with self.runtime.uow() as uow:
+            stored = await uow.station_links.stored_reply(self.id, call.unique_id)
+            if stored is not None:
+                if stored.request_hash == request_hash and stored.action == call.action:
+                    await self._connection.send(stored.response)  # type: ignore[attr-defined]
+                    return
+                await uow.rollback()
+                await self._refuse(
+                    raw_msg,
+                    call.unique_id,
+                    "ProtocolError",
+                    "this message id was already used for another message",
+                )
+                return
+            self._uow, self._held_replies = uow, []
+            try:
+                try:
+                    await self._handle_call(call)  # type: ignore[attr-defined]
+                except OCPPError as error:
+                    self._held_replies.append(_call_error(call.unique_id, error))
+                replies, self._held_replies = self._held_replies, None
+            finally:
+                self._uow, self._held_replies = None, None
+            reply = (
+                replies[0]
+                if replies
+                else _call_error(call.unique_id, OCPPError(description="no answer was produced"))
+            )
+            if json.loads(reply)[0] == MessageType.CallResult:
+                stored_reply = StoredReply(call.action, request_hash, reply)
+                await uow.station_links.store_reply(
+                    self.id, call.unique_id, stored_reply, self.runtime.clock.now()
+                )
+                await uow.commit()
+                await self._connection.send(reply)  # type: ignore[attr-defined]
+                return
+            await uow.rollback()
+        await self._keep_rejected(raw_msg, reply)
+        await self._connection.send(reply)  # type: ignore[attr-defined]
+
+    async def _refuse(self, raw_msg: str, message_id: str, code: str, description: str) -> None:
+        reply = json.dumps([MessageType.CallError, message_id, code, description, {}])
+        await self._keep_rejected(raw_msg, reply)
+        await self._connection.send(reply)  # type: ignore[attr-defined]
+
+    async def _keep_rejected(self, raw_msg: str, reply: str) -> None:
+        """Nothing lost: a refused frame is kept with the error we answered."""
+        answer = json.loads(reply)
+        log.warning("refused a frame from %s: %s %s", self.id, answer[2], answer[3])
+        async with self.runtime.uow() as uow:
+            await uow.station_links.reject_frame(
+                self.id,
+                raw_msg[:65536],
+                str(answer[2]),
+                str(answer[3]),
+                self.runtime.clock.now(),
+            )
+            await uow.commit()
+
+
+def _call_error(message_id: str, error: OCPPError) -> str:
+    """A CALLERROR whose details are plain JSON (the library may put objects in them)."""
+    details = {"cause": str(error.details.get("cause"))} if error.details else {}
+    frame = CallError(message_id, error.code, error.description, details)
+    return str(frame.to_json())

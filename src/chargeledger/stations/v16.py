@@ -1,0 +1,233 @@
+"""OCPP 1.6J central-system handlers (OCPP 1.6 edition 2, §4 and §5)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ocpp.exceptions import PropertyConstraintViolationError
+from ocpp.v16 import ChargePoint as ChargePoint16
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action, RegistrationStatus
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.catalog import Station
+from chargeledger.domain.charging import ReadingContext
+from chargeledger.domain.station_link import (
+    CommandKind,
+    CommandResult,
+    ConnectorState,
+    SignedMeterValue,
+    StationCommand,
+)
+from chargeledger.services import session_capture as capture
+from chargeledger.services.authorization import Authorization, authorize_token
+from chargeledger.services.station_status import record_boot, record_heartbeat
+from chargeledger.stations.link import ExactlyOnce, handles
+from chargeledger.stations.values import meter_samples, number, wire_time
+from chargeledger.stations.values import timestamp as parse_time
+
+HEARTBEAT_INTERVAL_S = 300
+
+
+def _id_tag_info(auth: Authorization) -> dict[str, Any]:
+    info: dict[str, Any] = {"status": auth.status.value}
+    if auth.expires_at is not None:
+        info["expiryDate"] = wire_time(auth.expires_at)
+    return info
+
+
+class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
+    _format_error_code = "FormationViolation"
+
+    def __init__(
+        self, charge_point_id: str, connection: Any, runtime: Runtime, station: Station
+    ) -> None:
+        super().__init__(charge_point_id, connection)
+        self._init_link(runtime, station)
+
+    @handles(Action.boot_notification)
+    async def on_boot(
+        self, charge_point_vendor: str, charge_point_model: str, **details: Any
+    ) -> call_result.BootNotification:
+        await record_boot(
+            self.uow, self.runtime.clock, self.station, "1.6", details.get("firmware_version")
+        )
+        return call_result.BootNotification(
+            current_time=wire_time(self.runtime.clock.now()),
+            interval=HEARTBEAT_INTERVAL_S,
+            status=RegistrationStatus.accepted,
+        )
+
+    @handles(Action.heartbeat)
+    async def on_heartbeat(self) -> call_result.Heartbeat:
+        await record_heartbeat(self.uow, self.runtime.clock, self.station)
+        return call_result.Heartbeat(current_time=wire_time(self.runtime.clock.now()))
+
+    @handles(Action.status_notification)
+    async def on_status(
+        self, connector_id: int, error_code: str, status: str, **details: Any
+    ) -> call_result.StatusNotification:
+        reported = details.get("timestamp")
+        at = parse_time(reported) if reported else self.runtime.clock.now()
+        await self.uow.station_links.save_connector(
+            ConnectorState(
+                self.station.id,
+                connector_id,
+                1,
+                status,
+                at,
+                None if error_code == "NoError" else error_code,
+            )
+        )
+        state = capture.state_for_status(status)
+        if connector_id > 0 and state is not None:
+            session = await self.uow.sessions.open_on_evse(self.station.id, connector_id)
+            if session is not None:
+                await capture.record_state(self.uow, session, at, state)
+        return call_result.StatusNotification()
+
+    @handles(Action.authorize)
+    async def on_authorize(self, id_tag: str) -> call_result.Authorize:
+        auth = await authorize_token(self.uow, self.runtime.clock, id_tag)
+        return call_result.Authorize(id_tag_info=_id_tag_info(auth))
+
+    @handles(Action.start_transaction)
+    async def on_start(
+        self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **details: Any
+    ) -> call_result.StartTransaction:
+        auth = await authorize_token(self.uow, self.runtime.clock, id_tag)
+        request = capture.StartRequest(
+            evse_id=connector_id,
+            connector_id=1,
+            id_tag=id_tag.upper(),
+            started_at=parse_time(timestamp),
+            meter_start_wh=number(meter_start, "meterStart"),
+        )
+        session = await capture.start_session(self.uow, self.runtime.clock, self.station, request)
+        return call_result.StartTransaction(
+            transaction_id=int(session.transaction_ref), id_tag_info=_id_tag_info(auth)
+        )
+
+    @handles(Action.meter_values)
+    async def on_meter_values(
+        self,
+        connector_id: int,
+        meter_value: list[dict[str, Any]],
+        transaction_id: int | None = None,
+    ) -> call_result.MeterValues:
+        samples, signed = meter_samples(meter_value)
+        if transaction_id is not None:
+            session = await self.uow.sessions.get_by_ref(self.station.id, str(transaction_id))
+        else:
+            session = await self.uow.sessions.open_on_evse(self.station.id, connector_id)
+        if session is not None:
+            await capture.keep_signed_values(self.uow, session, signed)
+            await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)
+        elif transaction_id is not None:
+            raise _unknown_transaction(transaction_id)
+        return call_result.MeterValues()
+
+    @handles(Action.stop_transaction)
+    async def on_stop(
+        self, meter_stop: int, timestamp: str, transaction_id: int, **details: Any
+    ) -> call_result.StopTransaction:
+        samples, signed = meter_samples(details.get("transaction_data") or [])
+        id_tag = details.get("id_tag")
+        reason = details.get("reason") or "Local"
+        session = await self.uow.sessions.get_by_ref(self.station.id, str(transaction_id))
+        clock, stopped_at, meter_stop_wh = (
+            self.runtime.clock,
+            parse_time(timestamp),
+            number(meter_stop, "meterStop"),
+        )
+        if session is None:
+            session = await capture.stop_unknown_transaction(
+                self.uow,
+                clock,
+                self.station,
+                transaction_ref=str(transaction_id),
+                stopped_at=stopped_at,
+                meter_stop_wh=meter_stop_wh,
+                reason=reason,
+                id_tag=id_tag.upper() if id_tag else None,
+                samples=samples,
+            )
+        else:
+            session = await capture.stop_session(
+                self.uow,
+                clock,
+                session,
+                stopped_at=stopped_at,
+                meter_stop_wh=meter_stop_wh,
+                reason=reason,
+                samples=samples,
+            )
+        await capture.keep_signed_values(self.uow, session, signed)
+        if not id_tag:
+            return call_result.StopTransaction()
+        auth = await authorize_token(self.uow, clock, id_tag)
+        return call_result.StopTransaction(id_tag_info=_id_tag_info(auth))
+
+    @handles(Action.data_transfer)
+    async def on_data_transfer(self, vendor_id: str, **details: Any) -> call_result.DataTransfer:
+        """Signed meter data sent by DataTransfer (a vendor convention in 1.6): ``data`` is
+        JSON with ``transactionId`` and ``signedMeterData`` (an OCMF string)."""
+        try:
+            body = json.loads(details.get("data") or "")
+            ref = str(body["transactionId"])
+            data = str(body["signedMeterData"])
+        except (ValueError, KeyError, TypeError):
+            return call_result.DataTransfer(status="UnknownMessageId")
+        session = await self.uow.sessions.get_by_ref(self.station.id, ref)
+        if session is None:
+            return call_result.DataTransfer(status="Rejected")
+        value = SignedMeterValue(
+            timestamp=self.runtime.clock.now(),
+            context=ReadingContext.TRANSACTION_END,
+            format="OCMF" if data.startswith("OCMF|") else "other",
+            data=data,
+        )
+        await capture.keep_signed_values(self.uow, session, [value])
+        return call_result.DataTransfer(status="Accepted")
+
+    # --- operator-initiated (§5) ---------------------------------------------------------
+
+    async def execute(self, command: StationCommand) -> CommandResult:
+        payload = _outgoing(command)
+        answer = await self.call(payload, suppress=False)
+        return CommandResult(status=str(getattr(answer, "status", "Accepted")))
+
+
+def _unknown_transaction(transaction_id: int) -> PropertyConstraintViolationError:
+    return PropertyConstraintViolationError(
+        description=f"transaction {transaction_id} is not known to the central system"
+    )
+
+
+def _outgoing(command: StationCommand) -> Any:
+    kind = command.kind
+    if kind is CommandKind.REMOTE_START:
+        return call.RemoteStartTransaction(
+            id_tag=command.id_tag or "", connector_id=command.evse_id
+        )
+    if kind is CommandKind.REMOTE_STOP:
+        return call.RemoteStopTransaction(transaction_id=int(command.transaction_ref or 0))
+    if kind is CommandKind.RESERVE_NOW:
+        assert command.expires_at is not None
+        return call.ReserveNow(
+            connector_id=command.evse_id or 0,
+            expiry_date=wire_time(command.expires_at),
+            id_tag=command.id_tag or "",
+            reservation_id=command.reservation_id or 0,
+        )
+    if kind is CommandKind.CANCEL_RESERVATION:
+        return call.CancelReservation(reservation_id=command.reservation_id or 0)
+    if kind is CommandKind.CHANGE_AVAILABILITY:
+        return call.ChangeAvailability(
+            connector_id=command.evse_id or 0,
+            type="Operative" if command.operative else "Inoperative",
+        )
+    return call.TriggerMessage(
+        requested_message=command.message or "StatusNotification", connector_id=command.evse_id
+    )

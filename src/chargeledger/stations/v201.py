@@ -1,0 +1,177 @@
+"""OCPP 2.0.1 CSMS handlers (OCPP 2.0.1 Part 2: B01 boot, G02 heartbeat, G01 status,
+C01 authorize, E01-E15 transactions, J01 meter values, F01/F03 remote start/stop, H01 reserve)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call, call_result
+from ocpp.v201.enums import Action, RegistrationStatusEnumType
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.catalog import Station
+from chargeledger.domain.station_link import (
+    CommandKind,
+    CommandResult,
+    ConnectorState,
+    StationCommand,
+    TransactionEvent,
+)
+from chargeledger.services import session_capture as capture
+from chargeledger.services.authorization import Authorization, authorize_token
+from chargeledger.services.station_status import (
+    record_boot,
+    record_clock_offset,
+    record_heartbeat,
+)
+from chargeledger.services.transaction_events import EventReport, apply_transaction_event
+from chargeledger.stations.link import ExactlyOnce, handles
+from chargeledger.stations.values import meter_samples, wire_time
+from chargeledger.stations.values import timestamp as parse_time
+
+HEARTBEAT_INTERVAL_S = 300
+_remote_start_ids = itertools.count(1)
+
+
+def _id_token_info(auth: Authorization) -> dict[str, Any]:
+    info: dict[str, Any] = {"status": auth.status.value}
+    if auth.expires_at is not None:
+        info["cacheExpiryDateTime"] = wire_time(auth.expires_at)
+    return info
+
+
+class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
+    _format_error_code = "FormatViolation"
+
+    def __init__(
+        self, charge_point_id: str, connection: Any, runtime: Runtime, station: Station
+    ) -> None:
+        super().__init__(charge_point_id, connection)
+        self._init_link(runtime, station)
+
+    @handles(Action.boot_notification)
+    async def on_boot(
+        self, charging_station: dict[str, Any], reason: str, **_: Any
+    ) -> call_result.BootNotification:
+        await record_boot(
+            self.uow,
+            self.runtime.clock,
+            self.station,
+            "2.0.1",
+            charging_station.get("firmware_version"),
+        )
+        return call_result.BootNotification(
+            current_time=wire_time(self.runtime.clock.now()),
+            interval=HEARTBEAT_INTERVAL_S,
+            status=RegistrationStatusEnumType.accepted,
+        )
+
+    @handles(Action.heartbeat)
+    async def on_heartbeat(self) -> call_result.Heartbeat:
+        await record_heartbeat(self.uow, self.runtime.clock, self.station)
+        return call_result.Heartbeat(current_time=wire_time(self.runtime.clock.now()))
+
+    @handles(Action.status_notification)
+    async def on_status(
+        self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **_: Any
+    ) -> call_result.StatusNotification:
+        await self.uow.station_links.save_connector(
+            ConnectorState(
+                self.station.id, evse_id, connector_id, connector_status, parse_time(timestamp)
+            )
+        )
+        return call_result.StatusNotification()
+
+    @handles(Action.authorize)
+    async def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call_result.Authorize:
+        auth = await authorize_token(self.uow, self.runtime.clock, str(id_token["id_token"]))
+        return call_result.Authorize(id_token_info=_id_token_info(auth))
+
+    @handles(Action.transaction_event)
+    async def on_transaction_event(
+        self,
+        event_type: str,
+        timestamp: str,
+        trigger_reason: str,
+        seq_no: int,
+        transaction_info: dict[str, Any],
+        **details: Any,
+    ) -> call_result.TransactionEvent:
+        at = parse_time(timestamp)
+        offline = bool(details.get("offline", False))
+        if not offline:
+            offset = int((at - self.runtime.clock.now()).total_seconds())
+            await record_clock_offset(self.uow, self.runtime.clock, self.station, offset)
+        samples, signed = meter_samples(details.get("meter_value") or [])
+        evse = details.get("evse") or {}
+        token = details.get("id_token") or {}
+        id_tag = str(token["id_token"]).upper() if token.get("id_token") else None
+        report = EventReport(
+            transaction_ref=str(transaction_info["transaction_id"]),
+            event=TransactionEvent(seq_no, event_type, at, trigger_reason, offline),
+            evse_id=evse.get("id"),
+            connector_id=evse.get("connector_id"),
+            id_tag=id_tag,
+            charging_state=transaction_info.get("charging_state"),
+            stopped_reason=transaction_info.get("stopped_reason"),
+            samples=samples,
+            signed_values=signed,
+        )
+        await apply_transaction_event(self.uow, self.runtime.clock, self.station, report)
+        if id_tag is None:
+            return call_result.TransactionEvent()
+        auth = await authorize_token(self.uow, self.runtime.clock, id_tag)
+        return call_result.TransactionEvent(id_token_info=_id_token_info(auth))
+
+    @handles(Action.meter_values)
+    async def on_meter_values(
+        self, evse_id: int, meter_value: list[dict[str, Any]], **_: Any
+    ) -> call_result.MeterValues:
+        """J01: meter values outside a TransactionEvent belong to the EVSE's open session."""
+        samples, signed = meter_samples(meter_value)
+        session = await self.uow.sessions.open_on_evse(self.station.id, evse_id)
+        if session is not None:
+            await capture.keep_signed_values(self.uow, session, signed)
+            await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)
+        return call_result.MeterValues()
+
+    async def execute(self, command: StationCommand) -> CommandResult:
+        answer = await self.call(_outgoing(command), suppress=False)
+        return CommandResult(status=str(getattr(answer, "status", "Accepted")))
+
+
+def _id_token(command: StationCommand) -> dict[str, str]:
+    return {"idToken": command.id_tag or "", "type": "Central"}
+
+
+def _outgoing(command: StationCommand) -> Any:
+    kind = command.kind
+    if kind is CommandKind.REMOTE_START:
+        return call.RequestStartTransaction(
+            id_token=_id_token(command),
+            remote_start_id=next(_remote_start_ids),
+            evse_id=command.evse_id,
+        )
+    if kind is CommandKind.REMOTE_STOP:
+        return call.RequestStopTransaction(transaction_id=command.transaction_ref or "")
+    if kind is CommandKind.RESERVE_NOW:
+        assert command.expires_at is not None
+        return call.ReserveNow(
+            id=command.reservation_id or 0,
+            expiry_date_time=wire_time(command.expires_at),
+            id_token=_id_token(command),
+            evse_id=command.evse_id,
+        )
+    if kind is CommandKind.CANCEL_RESERVATION:
+        return call.CancelReservation(reservation_id=command.reservation_id or 0)
+    if kind is CommandKind.CHANGE_AVAILABILITY:
+        return call.ChangeAvailability(
+            operational_status="Operative" if command.operative else "Inoperative",
+            evse={"id": command.evse_id} if command.evse_id else None,
+        )
+    return call.TriggerMessage(
+        requested_message=command.message or "StatusNotification",
+        evse={"id": command.evse_id} if command.evse_id else None,
+    )
