@@ -50,7 +50,7 @@ LoginAs = Callable[..., Awaitable[Headers]]
 
 ADMIN, FINANCE, OPERATOR = "admin", "finance", "operator"
 FLEET_MANAGER, DRIVER = "fleet_manager", "driver"
-KEY_RW, KEY_READ = "integration", "integration_read"  # API keys: both scopes / catalog:read
+KEY_RW, KEY_READ = "integration", "integration_read"  # API keys: every scope / catalog:read
 PRINCIPALS = (ADMIN, FINANCE, OPERATOR, FLEET_MANAGER, DRIVER, KEY_RW, KEY_READ)
 PEOPLE = frozenset({ADMIN, FINANCE, OPERATOR, FLEET_MANAGER, DRIVER})
 READERS = PEOPLE | {KEY_RW, KEY_READ}  # the network and (scoped) customer data
@@ -58,6 +58,9 @@ NETWORK_WRITERS = frozenset({ADMIN, OPERATOR, KEY_RW})
 ACCOUNT_WRITERS = frozenset({ADMIN, FINANCE, KEY_RW})
 TOKEN_WRITERS = frozenset({ADMIN, FINANCE, OPERATOR, KEY_RW})
 ADMIN_ONLY = frozenset({ADMIN})
+SESSION_READERS = PEOPLE | {KEY_RW}  # account-bound people see their own sessions only
+SESSION_REVIEWERS = frozenset({ADMIN, OPERATOR, FINANCE})
+STATION_COMMANDERS = frozenset({ADMIN, OPERATOR, KEY_RW})
 
 # Written from DESIGN §6, not from access.py: operators run the network, finance the customers,
 # admins the identities; drivers and fleet managers read and may only block their own cards.
@@ -94,6 +97,12 @@ EXPECTED_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/tokens/{token_id}"): READERS,
     ("PATCH", "/api/v1/tokens/{token_id}"): TOKEN_WRITERS | {FLEET_MANAGER, DRIVER},
     ("DELETE", "/api/v1/tokens/{token_id}"): TOKEN_WRITERS,
+    ("GET", "/api/v1/sessions"): SESSION_READERS,
+    ("GET", "/api/v1/sessions/live"): SESSION_READERS,
+    ("GET", "/api/v1/sessions/{session_id}"): SESSION_READERS,
+    ("POST", "/api/v1/sessions/{session_id}/release"): SESSION_REVIEWERS,
+    ("GET", "/api/v1/stations/{station_id}/status"): SESSION_REVIEWERS | {KEY_RW},
+    ("POST", "/api/v1/stations/{station_id}/commands"): STATION_COMMANDERS,
 }
 
 # The cases the issue names, spelled out once more on their own so that a careless edit of the
@@ -131,7 +140,7 @@ def declared_principals(route: APIRoute) -> frozenset[str]:
     assert declaration is not None, f"{route.path} declares no access"
     roles, scope = declaration
     people = {role.value for role in roles if role is not Role.INTEGRATION}
-    keys = {KEY_RW} if scope in (Scope.CATALOG_READ, Scope.CATALOG_WRITE) else set()
+    keys = {KEY_RW} if scope is not None else set()
     if scope is Scope.CATALOG_READ:
         keys.add(KEY_READ)
     return frozenset(people | keys)
@@ -394,6 +403,11 @@ BODIES: dict[tuple[str, str], Callable[[World, int], Json]] = {
         "type": "rfid",
         "account_id": str(w.account.id),
     },
+    ("POST", "/api/v1/sessions/{session_id}/release"): lambda w, n: {"note": "checked"},
+    ("POST", "/api/v1/stations/{station_id}/commands"): lambda w, n: {
+        "kind": "trigger_message",
+        "message": "Heartbeat",
+    },
     # The one change a driver or fleet manager may make: block their own card.
     ("PATCH", "/api/v1/tokens/{token_id}"): lambda w, n: {"status": "blocked"},
 }
@@ -455,7 +469,7 @@ async def credentials(
         bound = role in (Role.DRIVER, Role.FLEET_MANAGER)
         return await login_as(role, world.account.id if bound else None)
     admin = await login_as(Role.ADMIN)
-    scopes = ["catalog:read", "catalog:write"] if principal == KEY_RW else ["catalog:read"]
+    scopes = [s.value for s in Scope] if principal == KEY_RW else ["catalog:read"]
     response = await client.post(
         f"{API}/api-keys", json={"name": principal, "scopes": scopes}, headers=admin
     )

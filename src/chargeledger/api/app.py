@@ -14,13 +14,23 @@ from fastapi.responses import JSONResponse
 from chargeledger import __version__
 from chargeledger.api.auth import assert_every_route_declares_roles
 from chargeledger.api.errors import install_error_handlers
-from chargeledger.api.routers import accounts, evses, identity, sites, stations, tokens
+from chargeledger.api.routers import (
+    accounts,
+    evses,
+    identity,
+    sessions,
+    sites,
+    stations,
+    tokens,
+)
 from chargeledger.bootstrap import Runtime, build_runtime, configure_logging
 from chargeledger.config import Settings
 
 log = logging.getLogger("chargeledger.api")
 
-API_ROUTERS = tuple(m.router for m in (identity, sites, stations, evses, accounts, tokens))
+API_ROUTERS = tuple(
+    m.router for m in (identity, sites, stations, evses, accounts, tokens, sessions)
+)
 
 
 def create_app(

@@ -13,6 +13,7 @@ from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.cli.customers import accounts_app, tokens_app
 from chargeledger.cli.demo import demo
 from chargeledger.cli.identity import api_keys_app, users_app
+from chargeledger.cli.sessions import sessions_app, station_command, station_status
 
 app = typer.Typer(
     name="chargeledger",
@@ -27,6 +28,9 @@ app.add_typer(stations_app, name="stations")
 app.add_typer(evses_app, name="evses")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(sessions_app, name="sessions")
+stations_app.command("status")(station_status)
+stations_app.command("command")(station_command)
 app.command()(demo)
 
 

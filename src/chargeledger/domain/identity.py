@@ -33,6 +33,8 @@ class Scope(StrEnum):
 
     CATALOG_READ = "catalog:read"
     CATALOG_WRITE = "catalog:write"
+    SESSIONS_READ = "sessions:read"
+    STATIONS_COMMAND = "stations:command"
 
 
 MIN_PASSWORD_LENGTH = 12

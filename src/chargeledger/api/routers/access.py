@@ -31,3 +31,10 @@ BlockTokens = Annotated[
 ]
 AdminOnly = Annotated[Principal, Depends(allow())]
 AnyPerson = Annotated[Principal, Depends(allow(*_EVERY_PERSON))]
+# Sessions: account-bound roles see their own account's sessions (enforced in the services).
+ReadSessions = Annotated[Principal, Depends(allow(*_EVERY_PERSON, scope=Scope.SESSIONS_READ))]
+ReleaseSessions = Annotated[Principal, Depends(allow(Role.OPERATOR, Role.FINANCE))]
+ReadStationStatus = Annotated[
+    Principal, Depends(allow(Role.OPERATOR, Role.FINANCE, scope=Scope.SESSIONS_READ))
+]
+CommandStations = Annotated[Principal, Depends(allow(Role.OPERATOR, scope=Scope.STATIONS_COMMAND))]

@@ -1,0 +1,123 @@
+"""``/api/v1/sessions``: captured charging sessions, their meter data, and the release of
+quarantined ones; ``/api/v1/stations/{id}/status`` and ``/commands`` for the operator."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+
+from chargeledger.api.deps import RuntimeDep, UowDep
+from chargeledger.api.routers.access import (
+    CommandStations,
+    ReadSessions,
+    ReadStationStatus,
+    ReleaseSessions,
+)
+from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.sessions import (
+    CommandIn,
+    CommandResultOut,
+    ReleaseIn,
+    SessionDetailOut,
+    SessionOut,
+    StationStatusOut,
+)
+from chargeledger.domain.charging import SessionStatus
+from chargeledger.domain.station_link import SessionFilter
+from chargeledger.services import session_review, station_commands, station_status
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+
+
+@router.get("/sessions", tags=["sessions"], summary="List and filter sessions")
+async def list_sessions(
+    principal: ReadSessions,
+    uow: UowDep,
+    station_id: uuid.UUID | None = None,
+    account_id: uuid.UUID | None = None,
+    session_status: SessionStatus | None = Query(None, alias="status"),
+    started_from: datetime | None = Query(None, alias="from"),
+    started_before: datetime | None = Query(None, alias="to"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> PageOut[SessionOut]:
+    criteria = SessionFilter(station_id, account_id, session_status, started_from, started_before)
+    page = await session_review.list_sessions(uow, principal, criteria, limit=limit, offset=offset)
+    return PageOut(items=[SessionOut.of(s) for s in page.items], next_offset=page.next_offset)
+
+
+@router.get("/sessions/live", tags=["sessions"], summary="Sessions charging right now")
+async def live_sessions(
+    principal: ReadSessions,
+    uow: UowDep,
+    station_id: uuid.UUID | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> PageOut[SessionOut]:
+    criteria = SessionFilter(station_id=station_id, status=SessionStatus.ACTIVE)
+    page = await session_review.list_sessions(uow, principal, criteria, limit=limit, offset=offset)
+    return PageOut(items=[SessionOut.of(s) for s in page.items], next_offset=page.next_offset)
+
+
+@router.get(
+    "/sessions/{session_id}",
+    tags=["sessions"],
+    summary="A session with its samples, state changes, events and signed data",
+)
+async def get_session(
+    session_id: uuid.UUID, principal: ReadSessions, uow: UowDep
+) -> SessionDetailOut:
+    detail = await session_review.session_detail(uow, principal, session_id)
+    return SessionDetailOut.of_detail(detail)
+
+
+@router.post(
+    "/sessions/{session_id}/release",
+    tags=["sessions"],
+    summary="Release a quarantined session, as reported or with corrected readings",
+)
+async def release_session(
+    session_id: uuid.UUID,
+    body: ReleaseIn,
+    principal: ReleaseSessions,
+    uow: UowDep,
+    rt: RuntimeDep,
+) -> SessionOut:
+    session = await session_review.resolve_session(
+        uow,
+        rt.clock,
+        principal,
+        session_id,
+        note=body.note,
+        corrected_meter_start_wh=body.corrected_meter_start_wh,
+        corrected_meter_stop_wh=body.corrected_meter_stop_wh,
+    )
+    return SessionOut.of(session)
+
+
+@router.get(
+    "/stations/{station_id}/status",
+    tags=["stations"],
+    summary="Connection, last heartbeat and connector status of a station",
+)
+async def get_station_status(
+    station_id: uuid.UUID, _: ReadStationStatus, uow: UowDep, rt: RuntimeDep
+) -> StationStatusOut:
+    station = await uow.stations.get(station_id)
+    live = station is not None and rt.bus.is_connected(station.charge_point_id)
+    status = await station_status.station_status(uow, station_id, live)
+    return StationStatusOut.of(status)
+
+
+@router.post(
+    "/stations/{station_id}/commands",
+    tags=["stations"],
+    summary="Send a command (remote start/stop, reservation, availability, trigger)",
+)
+async def send_command(
+    station_id: uuid.UUID, body: CommandIn, _: CommandStations, uow: UowDep, rt: RuntimeDep
+) -> CommandResultOut:
+    result = await station_commands.send_command(uow, rt.bus, station_id, body.to_domain())
+    return CommandResultOut(status=result.status, detail=result.detail)

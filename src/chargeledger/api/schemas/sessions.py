@@ -1,0 +1,234 @@
+"""Bodies of sessions, their meter data, station status and station commands."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+from chargeledger.api.schemas.common import Input
+from chargeledger.domain.charging import MeterSample, QuarantineReason, Session, SessionStatus
+from chargeledger.domain.station_link import (
+    CommandKind,
+    ConnectorState,
+    SignedMeterValue,
+    StationCommand,
+    TransactionEvent,
+)
+from chargeledger.services.session_review import SessionDetail
+from chargeledger.services.station_status import StationStatus
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    station_id: uuid.UUID
+    evse_id: int
+    connector_id: int
+    transaction_ref: str
+    ocpp_version: str
+    id_tag: str | None
+    account_id: uuid.UUID | None
+    status: SessionStatus
+    started_at: datetime
+    stopped_at: datetime | None
+    meter_start_wh: Decimal
+    meter_stop_wh: Decimal | None
+    energy_wh: Decimal | None
+    charging_seconds: int | None
+    idle_seconds: int | None
+    stop_reason: str | None
+    quarantine_reasons: list[QuarantineReason]
+    resolution_note: str | None
+    resolved_by: str | None
+    corrected_meter_start_wh: Decimal | None
+    corrected_meter_stop_wh: Decimal | None
+    last_sample_at: datetime | None
+
+    @classmethod
+    def of(cls, s: Session) -> SessionOut:
+        r = s.resolution
+        return cls(
+            id=s.id,
+            station_id=s.station_id,
+            evse_id=s.evse_id,
+            connector_id=s.connector_id,
+            transaction_ref=s.transaction_ref,
+            ocpp_version=s.ocpp_version,
+            id_tag=s.id_tag,
+            account_id=s.account_id,
+            status=s.status,
+            started_at=s.started_at,
+            stopped_at=s.stopped_at,
+            meter_start_wh=s.meter_start_wh,
+            meter_stop_wh=s.meter_stop_wh,
+            energy_wh=s.energy_wh,
+            charging_seconds=s.charging_seconds,
+            idle_seconds=s.idle_seconds,
+            stop_reason=s.stop_reason,
+            quarantine_reasons=list(s.quarantine_reasons),
+            resolution_note=r.note if r else None,
+            resolved_by=r.by if r else None,
+            corrected_meter_start_wh=r.corrected_meter_start_wh if r else None,
+            corrected_meter_stop_wh=r.corrected_meter_stop_wh if r else None,
+            last_sample_at=s.last_sample_at,
+        )
+
+
+class SampleOut(BaseModel):
+    timestamp: datetime
+    measurand: str
+    value: Decimal
+    unit: str
+    context: str
+    phase: str | None
+    location: str | None
+
+    @classmethod
+    def of(cls, s: MeterSample) -> SampleOut:
+        return cls(
+            timestamp=s.timestamp,
+            measurand=s.measurand.value,
+            value=s.value,
+            unit=s.unit,
+            context=s.context.value,
+            phase=s.phase,
+            location=s.location,
+        )
+
+
+class StateChangeOut(BaseModel):
+    timestamp: datetime
+    state: str
+
+
+class EventOut(BaseModel):
+    seq_no: int
+    event_type: str
+    timestamp: datetime
+    trigger_reason: str
+    offline: bool
+
+    @classmethod
+    def of(cls, e: TransactionEvent) -> EventOut:
+        return cls(
+            seq_no=e.seq_no,
+            event_type=e.event_type,
+            timestamp=e.timestamp,
+            trigger_reason=e.trigger_reason,
+            offline=e.offline,
+        )
+
+
+class SignedValueOut(BaseModel):
+    timestamp: datetime
+    context: str
+    format: str
+    data: str
+    signing_method: str | None
+    encoding_method: str | None
+    public_key: str | None
+
+    @classmethod
+    def of(cls, v: SignedMeterValue) -> SignedValueOut:
+        return cls(
+            timestamp=v.timestamp,
+            context=v.context.value,
+            format=v.format,
+            data=v.data,
+            signing_method=v.signing_method,
+            encoding_method=v.encoding_method,
+            public_key=v.public_key,
+        )
+
+
+class SessionDetailOut(SessionOut):
+    samples: list[SampleOut]
+    state_changes: list[StateChangeOut]
+    transaction_events: list[EventOut]
+    signed_meter_values: list[SignedValueOut]
+
+    @classmethod
+    def of_detail(cls, d: SessionDetail) -> SessionDetailOut:
+        return cls(
+            **SessionOut.of(d.session).model_dump(),
+            samples=[SampleOut.of(s) for s in d.samples],
+            state_changes=[
+                StateChangeOut(timestamp=c.timestamp, state=c.state.value) for c in d.state_changes
+            ],
+            transaction_events=[EventOut.of(e) for e in d.transaction_events],
+            signed_meter_values=[SignedValueOut.of(v) for v in d.signed_values],
+        )
+
+
+class ReleaseIn(Input):
+    note: str
+    corrected_meter_start_wh: Decimal | None = None
+    corrected_meter_stop_wh: Decimal | None = None
+
+
+class ConnectorStatusOut(BaseModel):
+    evse_id: int
+    connector_id: int
+    status: str
+    error_code: str | None
+    status_at: datetime
+
+    @classmethod
+    def of(cls, c: ConnectorState) -> ConnectorStatusOut:
+        return cls(
+            evse_id=c.evse_id,
+            connector_id=c.connector_id,
+            status=c.status,
+            error_code=c.error_code,
+            status_at=c.status_at,
+        )
+
+
+class StationStatusOut(BaseModel):
+    station_id: uuid.UUID
+    charge_point_id: str
+    connected: bool
+    ocpp_version: str | None
+    firmware_version: str | None
+    last_seen_at: datetime | None
+    last_heartbeat_at: datetime | None
+    last_boot_at: datetime | None
+    clock_offset_seconds: int | None
+    connectors: list[ConnectorStatusOut]
+
+    @classmethod
+    def of(cls, s: StationStatus) -> StationStatusOut:
+        state = s.state
+        return cls(
+            station_id=s.station.id,
+            charge_point_id=s.station.charge_point_id,
+            connected=s.live,
+            ocpp_version=state.ocpp_version if state else None,
+            firmware_version=state.firmware_version if state else None,
+            last_seen_at=state.last_seen_at if state else None,
+            last_heartbeat_at=state.last_heartbeat_at if state else None,
+            last_boot_at=state.last_boot_at if state else None,
+            clock_offset_seconds=state.clock_offset_seconds if state else None,
+            connectors=[ConnectorStatusOut.of(c) for c in s.connectors],
+        )
+
+
+class CommandIn(Input):
+    kind: CommandKind
+    evse_id: int | None = None
+    id_tag: str | None = None
+    transaction_ref: str | None = None
+    reservation_id: int | None = None
+    expires_at: datetime | None = None
+    operative: bool | None = None
+    message: str | None = None
+
+    def to_domain(self) -> StationCommand:
+        return StationCommand(**self.model_dump())
+
+
+class CommandResultOut(BaseModel):
+    status: str
+    detail: str | None = None
