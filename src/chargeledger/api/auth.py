@@ -74,14 +74,21 @@ async def current_principal(
     bearer: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Principal:
-    """The caller, from ``X-API-Key`` or a Bearer token (a JWT or an API key)."""
-    if api_key:
-        return await identity.authenticate_api_key(uow, api_key)
-    if bearer:
-        if bearer.startswith(identity.API_KEY_PREFIX + "_"):
-            return await identity.authenticate_api_key(uow, bearer)
-        return await _principal_from_jwt(runtime, uow, bearer)
-    raise AuthenticationError("authentication required", code="not_authenticated")
+    """The caller, from ``X-API-Key`` or a Bearer token (a JWT or an API key).
+
+    The look-up is its own read transaction: it ends here, so a route that then waits on
+    something else (a station's answer) holds no transaction meanwhile.
+    """
+    try:
+        if api_key:
+            return await identity.authenticate_api_key(uow, api_key)
+        if bearer:
+            if bearer.startswith(identity.API_KEY_PREFIX + "_"):
+                return await identity.authenticate_api_key(uow, bearer)
+            return await _principal_from_jwt(runtime, uow, bearer)
+        raise AuthenticationError("authentication required", code="not_authenticated")
+    finally:
+        await uow.rollback()
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

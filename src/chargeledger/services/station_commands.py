@@ -8,7 +8,7 @@ import uuid
 from chargeledger.domain.station_link import CommandKind, CommandResult, StationCommand
 from chargeledger.errors import InvalidInputError
 from chargeledger.services.catalog import get_station
-from chargeledger.services.ports import CommandBus, UnitOfWork
+from chargeledger.services.ports import CommandBus, UnitOfWorkFactory
 
 _REQUIRED: dict[CommandKind, tuple[str, ...]] = {
     CommandKind.REMOTE_START: ("id_tag",),
@@ -30,8 +30,13 @@ def check_command(command: StationCommand) -> StationCommand:
 
 
 async def send_command(
-    uow: UnitOfWork, bus: CommandBus, station_id: uuid.UUID, command: StationCommand
+    uow_factory: UnitOfWorkFactory,
+    bus: CommandBus,
+    station_id: uuid.UUID,
+    command: StationCommand,
 ) -> CommandResult:
-    station = await get_station(uow, station_id)
-    await uow.rollback()  # do not hold a transaction while the station answers
-    return await bus.send(station.charge_point_id, check_command(command))
+    """No unit of work stays open while the station answers (up to the bus timeout)."""
+    check_command(command)
+    async with uow_factory() as uow:
+        station = await get_station(uow, station_id)
+    return await bus.send(station.charge_point_id, command)

@@ -17,6 +17,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from chargeledger.sim.model import PowerType
+
 J_PER_WH = 3600
 RAMP_S = 120
 RAMP_STEP_S = 10
@@ -143,3 +145,12 @@ def phase_current(power_w: int, phases: int) -> Decimal:
 def dc_current(power_w: int) -> Decimal:
     """DC current in A, one decimal, at a nominal 400 V pack."""
     return (Decimal(power_w) / DC_PACK_VOLTAGE).quantize(_TENTH, rounding=ROUND_HALF_UP)
+
+
+def currents(power_type: PowerType, power_w: int) -> list[tuple[str | None, Decimal]]:
+    """Current.Import per phase (L1-L3 on 3-phase AC), or one DC value without a phase."""
+    if power_type is PowerType.DC:
+        return [(None, dc_current(power_w))]
+    phases = {PowerType.AC_1_PHASE: 1, PowerType.AC_2_PHASE: 2}.get(power_type, 3)
+    amps = phase_current(power_w, phases)
+    return [(f"L{n}", amps) for n in range(1, phases + 1)]

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from ocpp.exceptions import OCPPError
-from ocpp.messages import Call, CallError, MessageType, unpack
+from ocpp.messages import Call, CallError, MessageType, unpack, validate_payload
 from ocpp.routing import on
 
 from chargeledger.bootstrap import Runtime
@@ -67,6 +67,11 @@ class ExactlyOnce:
         self.station = station
         self._uow: UnitOfWork | None = None
         self._held_replies: list[str] | None = None
+        # Requests are validated against the OCPP JSON schemas in ``_apply`` before any
+        # transaction opens (on SQLite transactions take turns; CPU work inside one would
+        # hold up every other station), so the library need not validate them again.
+        for handlers in self.route_map.values():  # type: ignore[attr-defined]
+            handlers["_skip_schema_validation"] = True
 
     @property
     def uow(self) -> UnitOfWork:
@@ -120,46 +125,61 @@ class ExactlyOnce:
         await self._apply(raw_msg, Call(unique_id=frame[1], action=frame[2], payload=frame[3]))
 
     async def _apply(self, raw_msg: str, call: Call) -> None:
+        if call.action in self.route_map:  # type: ignore[attr-defined]
+            try:
+                await validate_payload(call, self._ocpp_version)  # type: ignore[attr-defined]
+            except OCPPError as error:
+                refusal = _call_error(call.unique_id, error)
+                await self._keep_rejected(raw_msg, refusal)
+                await self._connection.send(refusal)  # type: ignore[attr-defined]
+                return
         request_hash = _request_hash(call.payload)
         async with self.runtime.uow() as uow:
             stored = await uow.station_links.stored_reply(self.id, call.unique_id)
-            if stored is not None:
-                if stored.request_hash == request_hash and stored.action == call.action:
-                    await self._connection.send(stored.response)  # type: ignore[attr-defined]
-                    return
-                await uow.rollback()
-                await self._refuse(
-                    raw_msg,
-                    call.unique_id,
-                    "ProtocolError",
-                    "this message id was already used for another message",
-                )
-                return
-            self._uow, self._held_replies = uow, []
-            try:
-                try:
-                    await self._handle_call(call)  # type: ignore[attr-defined]
-                except OCPPError as error:
-                    self._held_replies.append(_call_error(call.unique_id, error))
-                replies, self._held_replies = self._held_replies, None
-            finally:
-                self._uow, self._held_replies = None, None
-            reply = (
-                replies[0]
-                if replies
-                else _call_error(call.unique_id, OCPPError(description="no answer was produced"))
+            if stored is None:
+                reply: str | None = await self._apply_new(uow, call, request_hash)
+            elif stored.request_hash == request_hash and stored.action == call.action:
+                reply = stored.response
+            else:
+                reply = None
+        # The unit of work is closed here: on SQLite a second one may not open inside it.
+        if reply is None:
+            await self._refuse(
+                raw_msg,
+                call.unique_id,
+                "ProtocolError",
+                "this message id was already used for another message",
             )
-            if json.loads(reply)[0] == MessageType.CallResult:
-                stored_reply = StoredReply(call.action, request_hash, reply)
-                await uow.station_links.store_reply(
-                    self.id, call.unique_id, stored_reply, self.runtime.clock.now()
-                )
-                await uow.commit()
-                await self._connection.send(reply)  # type: ignore[attr-defined]
-                return
-            await uow.rollback()
-        await self._keep_rejected(raw_msg, reply)
+            return
+        if json.loads(reply)[0] != MessageType.CallResult:
+            await self._keep_rejected(raw_msg, reply)
         await self._connection.send(reply)  # type: ignore[attr-defined]
+
+    async def _apply_new(self, uow: UnitOfWork, call: Call, request_hash: str) -> str:
+        """Run the handler; keep its effects and its answer together, or neither."""
+        self._uow, self._held_replies = uow, []
+        try:
+            try:
+                await self._handle_call(call)  # type: ignore[attr-defined]
+            except OCPPError as error:
+                self._held_replies.append(_call_error(call.unique_id, error))
+            replies = self._held_replies
+        finally:
+            self._uow, self._held_replies = None, None
+        reply = (
+            replies[0]
+            if replies
+            else _call_error(call.unique_id, OCPPError(description="no answer was produced"))
+        )
+        if json.loads(reply)[0] == MessageType.CallResult:
+            stored_reply = StoredReply(call.action, request_hash, reply)
+            await uow.station_links.store_reply(
+                self.id, call.unique_id, stored_reply, self.runtime.clock.now()
+            )
+            await uow.commit()
+        else:
+            await uow.rollback()
+        return reply
 
     async def _refuse(self, raw_msg: str, message_id: str, code: str, description: str) -> None:
         reply = json.dumps([MessageType.CallError, message_id, code, description, {}])

@@ -4,6 +4,7 @@ C01 authorize, E01-E15 transactions, J01 meter values, F01/F03 remote start/stop
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 from typing import Any
 
 from ocpp.v201 import ChargePoint as ChargePoint201
@@ -32,6 +33,7 @@ from chargeledger.stations.values import meter_samples, wire_time
 from chargeledger.stations.values import timestamp as parse_time
 
 HEARTBEAT_INTERVAL_S = 300
+CLOCK_OFFSET_TOLERANCE_S = 5
 _remote_start_ids = itertools.count(1)
 
 
@@ -102,8 +104,7 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
         at = parse_time(timestamp)
         offline = bool(details.get("offline", False))
         if not offline:
-            offset = int((at - self.runtime.clock.now()).total_seconds())
-            await record_clock_offset(self.uow, self.runtime.clock, self.station, offset)
+            await self._note_clock_offset(at)
         samples, signed = meter_samples(details.get("meter_value") or [])
         evse = details.get("evse") or {}
         token = details.get("id_token") or {}
@@ -124,6 +125,15 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
             return call_result.TransactionEvent()
         auth = await authorize_token(self.uow, self.runtime.clock, id_tag)
         return call_result.TransactionEvent(id_token_info=_id_token_info(auth))
+
+    async def _note_clock_offset(self, station_time: datetime) -> None:
+        """How far the station's clock is off ours, from live (not replayed) events; stored
+        only when it moves by more than the tolerance, to keep it off the hot path."""
+        offset = int((station_time - self.runtime.clock.now()).total_seconds())
+        known = getattr(self, "_clock_offset", None)
+        if known is None or abs(offset - known) > CLOCK_OFFSET_TOLERANCE_S:
+            self._clock_offset = offset
+            await record_clock_offset(self.uow, self.runtime.clock, self.station, offset)
 
     @handles(Action.meter_values)
     async def on_meter_values(

@@ -53,9 +53,14 @@ def create_engine(url: str, *, schema: str | None = None, echo: bool = False) ->
     url = normalise_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("postgresql"):
-        kwargs["pool_pre_ping"] = True
+        # No pre-ping (a round trip per transaction): a connection the server dropped fails
+        # once, SQLAlchemy invalidates the pool, and the next unit of work reconnects.
         if schema:
             kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+    else:
+        # Every unit of work ends its transaction itself (transaction.py); skipping the pool's
+        # own rollback on return saves a round trip to SQLite's worker thread per transaction.
+        kwargs["pool_reset_on_return"] = None
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -1,11 +1,12 @@
-"""The SQL unit of work: one connection, one transaction, every repository on it."""
+"""The SQL unit of work: every repository on one lazily opened connection and transaction."""
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chargeledger.adapters.db.repositories.catalog import (
     SqlEvseRepository,
@@ -21,6 +22,7 @@ from chargeledger.adapters.db.repositories.customers import (
     SqlTokenRepository,
 )
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
+from chargeledger.adapters.db.transaction import LazyConnection
 
 
 class SqlUnitOfWork:
@@ -36,13 +38,9 @@ class SqlUnitOfWork:
     sessions: SqlSessionRepository
     station_links: SqlStationLinkRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._connection: AsyncConnection | None = None
-
-    async def __aenter__(self) -> Self:
-        connection = await self._engine.connect()
-        self._connection = connection
+    def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
+        self._connection = LazyConnection(engine, write_lock)
+        connection: Any = self._connection  # repositories see an AsyncConnection's surface
         self.sites = SqlSiteRepository(connection)
         self.stations = SqlStationRepository(connection)
         self.evses = SqlEvseRepository(connection)
@@ -52,6 +50,8 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeyRepository(connection)
         self.sessions = SqlSessionRepository(connection)
         self.station_links = SqlStationLinkRepository(connection)
+
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -60,27 +60,24 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        try:
-            if connection.in_transaction():
-                await connection.rollback()
-        finally:
-            await connection.close()
+        await self._connection.rollback()
 
     async def commit(self) -> None:
-        if self._connection is not None and self._connection.in_transaction():
-            await self._connection.commit()
+        """Keep what was done; the next use starts a new transaction."""
+        await self._connection.commit()
 
     async def rollback(self) -> None:
-        if self._connection is not None and self._connection.in_transaction():
-            await self._connection.rollback()
+        """Forget what was done since the last commit, and end the transaction."""
+        await self._connection.rollback()
 
 
 class SqlUnitOfWorkFactory:
+    """On SQLite, the transactions of this process take turns (see ``transaction.py``), so
+    code holding an open transaction must not wait on a second unit of work."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self._write_lock)

@@ -117,7 +117,7 @@ async def get_station_status(
     summary="Send a command (remote start/stop, reservation, availability, trigger)",
 )
 async def send_command(
-    station_id: uuid.UUID, body: CommandIn, _: CommandStations, uow: UowDep, rt: RuntimeDep
+    station_id: uuid.UUID, body: CommandIn, _: CommandStations, rt: RuntimeDep
 ) -> CommandResultOut:
-    result = await station_commands.send_command(uow, rt.bus, station_id, body.to_domain())
+    result = await station_commands.send_command(rt.uow, rt.bus, station_id, body.to_domain())
     return CommandResultOut(status=result.status, detail=result.detail)

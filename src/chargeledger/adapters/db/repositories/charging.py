@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -45,6 +45,18 @@ from chargeledger.domain.station_link import (
     TransactionEvent,
 )
 from chargeledger.services.ports import Page
+
+# The statements of every OCPP message, built once; each call only binds its values.
+_STORED_REPLY = select(
+    ocpp_messages.c.action, ocpp_messages.c.request_hash, ocpp_messages.c.response
+).where(
+    ocpp_messages.c.charge_point_id == bindparam("cpid"),
+    ocpp_messages.c.message_id == bindparam("mid"),
+)
+_SESSION_BY_REF = select(sessions).where(
+    sessions.c.station_id == bindparam("sid"), sessions.c.transaction_ref == bindparam("ref")
+)
+_UPDATE_SESSION = update(sessions).where(sessions.c.id == bindparam("session_pk"))
 
 
 class SqlSessionRepository(TableRepository[Session]):
@@ -116,12 +128,20 @@ class SqlSessionRepository(TableRepository[Session]):
             updated_at=row["updated_at"],
         )
 
+    async def update(self, entity: Session) -> None:
+        """No savepoint: a session update changes no unique key, and this is the hot path of
+        every meter value."""
+        row = self.to_row(entity)
+        row.pop("created_at")
+        row["session_pk"] = row.pop("id")
+        await self._connection.execute(_UPDATE_SESSION, row)
+
     async def get_by_ref(self, station_id: uuid.UUID, transaction_ref: str) -> Session | None:
-        return await self._one(
-            select(sessions).where(
-                sessions.c.station_id == station_id, sessions.c.transaction_ref == transaction_ref
-            )
+        result = await self._connection.execute(
+            _SESSION_BY_REF, {"sid": station_id, "ref": transaction_ref}
         )
+        row = result.mappings().first()
+        return None if row is None else self.from_row(row)
 
     async def find_started(
         self, station_id: uuid.UUID, connector_id: int, started_at: datetime, id_tag: str | None
@@ -407,22 +427,14 @@ class SqlStationLinkRepository:
         ]
 
     async def stored_reply(self, charge_point_id: str, message_id: str) -> StoredReply | None:
-        row = (
-            (
-                await self._connection.execute(
-                    select(ocpp_messages).where(
-                        ocpp_messages.c.charge_point_id == charge_point_id,
-                        ocpp_messages.c.message_id == message_id,
-                    )
-                )
-            )
-            .mappings()
-            .first()
+        result = await self._connection.execute(
+            _STORED_REPLY, {"cpid": charge_point_id, "mid": message_id}
         )
-        if row is None:
-            return None
-        return StoredReply(
-            action=row["action"], request_hash=row["request_hash"], response=row["response"]
+        row = result.first()
+        return (
+            None
+            if row is None
+            else StoredReply(action=row[0], request_hash=row[1], response=row[2])
         )
 
     async def store_reply(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,18 +17,27 @@ def _insert(connection: AsyncConnection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+@functools.cache
+def _insert_ignoring(dialect: str, table: Table) -> Any:
+    """Built once per table: the hot path only binds parameters to a cached statement."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing()
+
+
 async def insert_ignoring_duplicates(
     connection: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
 ) -> int:
-    """Insert rows, skipping those whose unique key exists; returns how many were new.
+    """Insert rows, skipping those whose unique key exists; returns how many were new
+    (exact for a single row; several rows go in one batch whose count drivers may not tell).
 
     Used where a replayed OCPP message may carry samples we already have (exactly once).
     """
     if not rows:
         return 0
-    statement = _insert(connection, table).values(list(rows)).on_conflict_do_nothing()
-    result = await connection.execute(statement)
-    return int(result.rowcount or 0)
+    statement = _insert_ignoring(connection.dialect.name, table)
+    parameters: Any = dict(rows[0]) if len(rows) == 1 else [dict(row) for row in rows]
+    result = await connection.execute(statement, parameters)
+    return max(int(result.rowcount or 0), 0)
 
 
 async def upsert(

@@ -1,0 +1,100 @@
+"""A connection that opens on first use and closes at commit or rollback.
+
+On SQLite the process's units of work take turns on one asyncio lock per *transaction*: SQLite
+has one writer at a time, and letting transactions collide inside SQLite makes its busy handler
+sleep in growing steps (up to 100 ms), which under load costs far more than queueing here
+(``busy_timeout`` still covers other processes, e.g. the CLI next to ``serve``). Holding the
+lock only while a transaction is open keeps a request that waits on something else (a
+station's answer) from blocking everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+
+class LazyConnection:
+    """What repositories hold: ``execute`` and ``begin_nested`` open the transaction."""
+
+    def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None) -> None:
+        self._engine = engine
+        self._write_lock = write_lock
+        self._connection: AsyncConnection | None = None
+        self._holds_lock = False
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._engine.dialect
+
+    async def open(self) -> AsyncConnection:
+        if self._connection is None:
+            if self._write_lock is not None:
+                await self._write_lock.acquire()
+                self._holds_lock = True
+            try:
+                self._connection = await self._engine.connect()
+            except BaseException:
+                self._release()
+                raise
+        return self._connection
+
+    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        connection = await self.open()
+        return await connection.execute(statement, *args, **kwargs)
+
+    def begin_nested(self) -> _Savepoint:
+        return _Savepoint(self)
+
+    async def run_sync(self, fn: Any, *args: Any) -> Any:
+        connection = await self.open()
+        return await connection.run_sync(fn, *args)
+
+    @property
+    def is_open(self) -> bool:
+        return self._connection is not None
+
+    async def commit(self) -> None:
+        await self._end(commit=True)
+
+    async def rollback(self) -> None:
+        await self._end(commit=False)
+
+    async def _end(self, *, commit: bool) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if connection.in_transaction():
+                await (connection.commit() if commit else connection.rollback())
+        finally:
+            await connection.close()
+            self._release()
+
+    def _release(self) -> None:
+        if self._holds_lock and self._write_lock is not None:
+            self._holds_lock = False
+            self._write_lock.release()
+
+
+class _Savepoint:
+    def __init__(self, lazy: LazyConnection) -> None:
+        self._lazy = lazy
+        self._inner: Any = None
+
+    async def __aenter__(self) -> Any:
+        connection = await self._lazy.open()
+        self._inner = connection.begin_nested()
+        return await self._inner.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._inner.__aexit__(exc_type, exc, tb)

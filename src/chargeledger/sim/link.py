@@ -1,0 +1,294 @@
+"""One station's websocket: Basic-auth connect, an ordered offline queue, replay, raw frames.
+
+OCPP-J allows one outstanding CALL per direction (1.6J §4.1.1, 2.0.1 Part 4 §4.1.1), so every
+message a station produces goes through one ordered outbox and one sender. While the station is
+offline the outbox simply grows; after the reconnect (and a new BootNotification, done by the
+station's ``on_connected``) it is replayed in order with the original timestamps (1.6J §4.8
+"transaction-related messages ... queued", 2.0.1 Part 2 §E04.FR.01). A builder is called at send
+time, so a 1.6 MeterValues queued behind its StartTransaction only gets the transactionId once
+the StartTransaction.conf has arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from ocpp.exceptions import (  # type: ignore[import-untyped, unused-ignore]
+    OCPPError,
+    UnknownCallErrorCodeError,
+    ValidationError,
+)
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.typing import Subprotocol
+
+from chargeledger.sim.frames import CLOSED, ConnectionLostError, basic_auth, exchange
+
+CONNECT_ATTEMPTS = 5
+CALL_ATTEMPTS = 3
+DUPLICATE_REPLY_TIMEOUT_S = 5.0
+
+
+class StationRefusedError(Exception):
+    """The CSMS refused the station (HTTP 401/403/404 on the upgrade): retrying is pointless."""
+
+
+@dataclass(slots=True)
+class OutboxItem:
+    """A message waiting to be sent; ``build`` returns the payload or None to skip it."""
+
+    build: Callable[[], Any]
+    on_result: Callable[[Any], None] | None = None
+    session_key: str | None = None
+    reorderable: bool = False
+    duplicate: bool = False
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class LinkStats:
+    messages_sent: int = 0
+    call_errors: int = 0
+    timeouts: int = 0
+    reconnects: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkConfig:
+    url: str
+    charge_point_id: str
+    password: str
+    subprotocol: str
+    response_timeout_s: float
+    connect_timeout_s: float
+    validate: bool
+
+
+class Link:
+    def __init__(
+        self,
+        config: LinkConfig,
+        make_client: Callable[[ClientConnection], Any],
+        on_connected: Callable[[], Awaitable[bool]],
+        stats: LinkStats,
+    ) -> None:
+        self.config = config
+        self.make_client = make_client
+        self.on_connected = on_connected
+        self.stats = stats
+        self.outbox: deque[OutboxItem] = deque()
+        self.cp: Any = None
+        self.ws: ClientConnection | None = None
+        self.failed = False
+        self.ever_online = False
+        self.last_error: str | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._online = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._planned_offline = False
+        self._draining = False
+        self._closing = False
+        self._connect_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def online(self) -> bool:
+        return self._online.is_set()
+
+    @property
+    def disconnected(self) -> bool:
+        """Offline after having been online: what the 2.0.1 ``offline`` flag reports."""
+        return self.ever_online and not self.online
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def connect(self) -> bool:
+        """Open the websocket and boot; bounded retries with backoff. False if it gave up."""
+        async with self._connect_lock:
+            delay = 0.2
+            for attempt in range(CONNECT_ATTEMPTS):
+                if self._closing:
+                    return False
+                try:
+                    await self._open()
+                    if await self.on_connected():
+                        self.ever_online = True
+                        self._online.set()
+                        self._wake.set()
+                        return True
+                except StationRefusedError as exc:
+                    self.last_error = str(exc)
+                    break
+                except (OSError, TimeoutError, WebSocketException, ConnectionLostError) as exc:
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                await self._drop_socket()
+                if attempt + 1 < CONNECT_ATTEMPTS:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 3.0)
+            self.failed = True
+            self._wake.set()
+            return False
+
+    async def _open(self) -> None:
+        cfg = self.config
+        uri = f"{cfg.url.rstrip('/')}/{cfg.charge_point_id}"
+        try:
+            ws = await connect(
+                uri,
+                subprotocols=[Subprotocol(cfg.subprotocol)],
+                additional_headers={"Authorization": basic_auth(cfg.charge_point_id, cfg.password)},
+                open_timeout=cfg.connect_timeout_s,
+                ping_interval=None,
+                close_timeout=2,
+                compression=None,
+                proxy=None,
+            )
+        except InvalidStatus as exc:
+            if exc.response.status_code in (401, 403, 404):
+                raise StationRefusedError(str(exc)) from exc
+            raise
+        if ws.subprotocol != cfg.subprotocol:
+            await ws.close()
+            raise StationRefusedError(f"server did not accept subprotocol {cfg.subprotocol}")
+        self.ws = ws
+        self.cp = self.make_client(ws)
+        self._reader = self.spawn(self._read(self.cp))
+
+    async def _read(self, cp: Any) -> None:
+        try:
+            await cp.start()
+        except WebSocketException:
+            pass
+        finally:
+            cp._response_queue.put_nowait(CLOSED)  # wakes a CALL waiting for its answer
+            if cp is self.cp:
+                self._online.clear()
+                if not (self._closing or self._planned_offline or self._connect_lock.locked()):
+                    self.stats.reconnects += 1
+                    self.spawn(self.connect())
+
+    async def _drop_socket(self) -> None:
+        self._online.clear()
+        ws, reader = self.ws, self._reader
+        self.cp = self.ws = self._reader = None
+        if ws is not None:
+            await ws.close()
+        if reader is not None:
+            reader.cancel()
+
+    async def go_offline(self) -> None:
+        """Planned outage (fault ``disconnect``/``reorder``): close the socket, keep queueing."""
+        self._planned_offline = True
+        await self._drop_socket()
+
+    async def come_back(self, reorder_keys: frozenset[str] = frozenset()) -> bool:
+        """End a planned outage: optionally shuffle a session's queued samples, reconnect,
+        boot again, then the sender replays the queue."""
+        if reorder_keys:
+            self._reverse_queued(reorder_keys)
+        self._planned_offline = False
+        self.stats.reconnects += 1
+        return await self.connect()
+
+    def _reverse_queued(self, keys: frozenset[str]) -> None:
+        slots = [i for i, it in enumerate(self.outbox) if it.reorderable and it.session_key in keys]
+        items = [self.outbox[i] for i in reversed(slots)]
+        for i, item in zip(slots, items, strict=True):
+            self.outbox[i] = item
+
+    def submit(self, item: OutboxItem) -> None:
+        self.outbox.append(item)
+        self._wake.set()
+
+    async def call(self, payload: Any, *, duplicate: bool = False) -> Any:
+        """Send one CALL now (the connection must be up); None on CALLERROR. With
+        ``duplicate`` the same frame goes out twice (fault ``duplicate``)."""
+        cp = self.cp
+        if cp is None:
+            raise ConnectionLostError
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        copies = 2 if duplicate else 1
+        self.stats.messages_sent += copies
+        try:
+            result = await exchange(
+                cp,
+                payload,
+                copies=copies,
+                wait_s=self.config.response_timeout_s,
+                extra_wait_s=min(self.config.response_timeout_s, DUPLICATE_REPLY_TIMEOUT_S),
+                validate=self.config.validate,
+            )
+        except (OCPPError, UnknownCallErrorCodeError, ValidationError):
+            self.stats.call_errors += 1
+            result = None
+        except WebSocketException as exc:
+            raise ConnectionLostError from exc
+        self.stats.latencies_ms.append((loop.time() - began) * 1000)
+        return result
+
+    async def run_sender(self) -> None:
+        """Send the outbox in order while online; returns once closed and empty, or failed."""
+        while not self.failed:
+            if not self.outbox or not self.online:
+                if (self._draining or self._closing) and not self.outbox:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            item = self.outbox[0]
+            payload = item.build()
+            result = None
+            if payload is not None:
+                try:
+                    result = await self.call(payload, duplicate=item.duplicate)
+                except ConnectionLostError:
+                    continue
+                except TimeoutError:
+                    self.stats.timeouts += 1
+                    item.attempts += 1
+                    if item.attempts < CALL_ATTEMPTS:
+                        continue
+            self.outbox.popleft()
+            if item.on_result is not None:
+                item.on_result(result)
+
+    async def send_raw(self, text: str, wait_s: float = 5.0) -> str | None:
+        """Write ``text`` as one websocket text frame and return the next non-CALL frame the
+        server sends back (None if nothing came within ``wait_s`` seconds)."""
+        cp = self.cp
+        if cp is None:
+            raise ConnectionLostError
+        async with cp._call_lock:
+            waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            cp.raw_waiter = waiter
+            try:
+                await cp._send(text)
+                self.stats.messages_sent += 1
+                async with asyncio.timeout(wait_s):
+                    return await waiter
+            except TimeoutError:
+                return None
+            finally:
+                cp.raw_waiter = None
+
+    def finish(self) -> None:
+        """No more messages will come: the sender returns once the outbox is empty."""
+        self._draining = True
+        self._wake.set()
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        await self._drop_socket()
+        for task in list(self._tasks):
+            task.cancel()

@@ -1,0 +1,426 @@
+"""A simulated charging station: its EVSEs, their sessions in simulated time, CSMS commands.
+
+The protocol-neutral part. ``Station16`` and ``Station201`` turn the same session timeline
+(plug-in → start → periodic samples → SuspendedEV when full → stop → Available) into OCPP 1.6J
+or 2.0.1 messages. All messages go through the station's ``Link`` outbox, so an offline period
+queues them and the replay keeps their original order and timestamps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from chargeledger.sim.clock import SimClock
+from chargeledger.sim.faults import reported_sample, reported_stop
+from chargeledger.sim.frames import ConnectionLostError
+from chargeledger.sim.link import Link, LinkConfig, LinkStats, OutboxItem
+from chargeledger.sim.model import (
+    EvseSpec,
+    FaultKind,
+    SimulationOptions,
+    TokenSpec,
+    TruthRecord,
+)
+from chargeledger.sim.plan import (
+    GAP_AFTER_STOP_S,
+    MIN_SESSION_S,
+    EvsePlan,
+    SessionPlan,
+    StationPlan,
+    StopReason,
+    Window,
+    draw_session,
+    station_rng,
+)
+
+AVAILABLE_AFTER_S = 60  # Finishing → Available once the cable is out
+
+
+class Progress:
+    """Counts sessions as their scripts end; ``callback(done, total)`` drives progress bars."""
+
+    def __init__(self, total: int, callback: Callable[[int, int], None] | None) -> None:
+        self.total = total
+        self.finished = 0
+        self.callback = callback
+
+    def added(self) -> None:
+        self.total += 1
+        self._report()
+
+    def done(self) -> None:
+        """A session script ended (or was given up); the report counts failures apart."""
+        self.finished += 1
+        self._report()
+
+    def _report(self) -> None:
+        if self.callback is not None:
+            self.callback(self.finished, self.total)
+
+
+@dataclass(slots=True)
+class Live:
+    """A session as it runs. ``meter_*`` are the true register values in Wh."""
+
+    plan: SessionPlan
+    meter_start_wh: int
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    stop_reason: StopReason | None = None
+    tx_id: int | None = None  # 1.6: assigned by the CSMS in StartTransaction.conf
+    seq_no: int = 0  # 2.0.1: next TransactionEvent seqNo
+    charging: bool = True
+    stop_offset_s: int | None = None
+    meter_stop_wh: int | None = None
+    energy_wh: int = 0
+    acknowledged: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.plan.key
+
+    def next_seq(self) -> int:
+        seq, self.seq_no = self.seq_no, self.seq_no + 1
+        return seq
+
+
+@dataclass(slots=True)
+class EvseRuntime:
+    plan: EvsePlan
+    register_wh: int
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    live: Live | None = None
+    unusable: bool = False
+    next_start_s: int | None = None
+
+    @property
+    def spec(self) -> EvseSpec:
+        return self.plan.evse
+
+    @property
+    def free(self) -> bool:
+        return self.live is None and not self.unusable and not self.lock.locked()
+
+
+class Station(ABC):
+    """Runs one station from BootNotification to the last Available, then closes."""
+
+    subprotocol: str
+
+    def __init__(
+        self,
+        plan: StationPlan,
+        url: str,
+        clock: SimClock,
+        window: Window,
+        options: SimulationOptions,
+        stats: LinkStats,
+        progress: Progress,
+    ) -> None:
+        self.plan = plan
+        self.spec = plan.spec
+        self.clock = clock
+        self.window = window
+        self.options = options
+        self.skew_s = plan.clock_skew_s
+        self.progress = progress
+        self.evses = {e.evse.evse_id: EvseRuntime(e, e.initial_register_wh) for e in plan.evses}
+        self.finished: list[Live] = []
+        self.reservations: dict[int, dict[str, Any]] = {}
+        self.status: dict[int, str] = {}  # last connector status sent, for TriggerMessage
+        self.heartbeat_interval_s = options.heartbeat_interval_s or 900
+        self._remote_count = 0
+        self._remote_tasks: set[asyncio.Task[Any]] = set()
+        self.link = Link(
+            LinkConfig(
+                url=url,
+                charge_point_id=plan.spec.charge_point_id,
+                password=plan.spec.password,
+                subprotocol=self.subprotocol,
+                response_timeout_s=options.response_timeout_s,
+                connect_timeout_s=options.connect_timeout_s,
+                validate=options.validate_messages,
+            ),
+            self.make_client,
+            self.boot,
+            stats,
+        )
+
+    # -- protocol hooks -------------------------------------------------------------------------
+    @abstractmethod
+    def make_client(self, ws: Any) -> Any: ...
+
+    @abstractmethod
+    async def boot(self) -> bool:
+        """BootNotification after every (re)connect; True once Accepted."""
+
+    @abstractmethod
+    def send_status(self, evse: EvseSpec, status: str, t: int) -> None: ...
+
+    @abstractmethod
+    def send_begin(self, live: Live, t: int) -> None: ...
+
+    @abstractmethod
+    def send_sample(self, live: Live, t: int, index: int, sent_wh: int) -> None: ...
+
+    @abstractmethod
+    def send_suspended(self, live: Live, t: int) -> None: ...
+
+    @abstractmethod
+    def send_end(self, live: Live, t: int, sent_stop_wh: int) -> None: ...
+
+    @abstractmethod
+    def send_idle_status(self, evse: EvseSpec, t: int) -> None: ...
+
+    @abstractmethod
+    def transaction_ref(self, live: Live) -> str | None: ...
+
+    # -- helpers for the protocol modules -------------------------------------------------------
+    def stamp(self, t: int) -> str:
+        """The station's clock: simulated time plus this station's skew (fault clock_skew)."""
+        return self.clock.stamp(t, self.skew_s)
+
+    def is_offline_at(self, t: int) -> bool:
+        planned = any(w.start_s <= t < w.end_s for w in self.plan.offline)
+        return planned or self.link.disconnected
+
+    def measured(self, live: Live, t: int) -> tuple[int, int]:
+        """(power W, SoC %) at simulated second ``t``."""
+        offset = t - live.plan.start_s
+        return live.plan.trace.power_w(offset), live.plan.trace.soc_percent(offset)
+
+    def now_s(self) -> int:
+        return math.ceil(self.clock.now_s())
+
+    def queue(
+        self,
+        payload: Any,
+        *,
+        live: Live | None = None,
+        reorderable: bool = False,
+        duplicate: bool = False,
+        on_result: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Append a ready payload to the outbox (see ``Link``: sent in order, queued offline)."""
+        self.link.submit(
+            OutboxItem(
+                build=lambda: payload,
+                on_result=on_result,
+                session_key=None if live is None else live.key,
+                reorderable=reorderable,
+                duplicate=duplicate,
+            )
+        )
+
+    # -- run ------------------------------------------------------------------------------------
+    async def run(self) -> bool:
+        """Boot, announce the connectors, play the plan, stay connected (heartbeats, CSMS
+        commands) until the end of the simulated period, drain the queue, close.
+        False if the station never got online (refused, unreachable) or lost its link."""
+        if not await self.link.connect():
+            for _ in self.plan.sessions:
+                self.progress.done()
+            return False
+        t = max(0, self.now_s())
+        for evse in self.evses.values():
+            self.send_status(evse.spec, "Available", t)
+        sender = asyncio.ensure_future(self.link.run_sender())
+        self.link.spawn(self._heartbeats())
+        connectivity = self.link.spawn(self._connectivity())
+        try:
+            await asyncio.gather(*(self._run_evse(e) for e in self.evses.values()))
+            await self.clock.sleep_until(self.clock.span_s)
+            await connectivity
+            while self._remote_tasks:
+                await asyncio.gather(*self._remote_tasks)
+            self.link.finish()
+            await sender
+        finally:
+            sender.cancel()
+            await self.link.close()
+        return not self.link.failed
+
+    async def send_raw(self, text: str, wait_s: float = 5.0) -> str | None:
+        """Write one raw text frame and return the server's raw reply (None if none came):
+        for server tests of malformed JSON and unknown actions (OCPP-J §4.2.3 CALLERROR)."""
+        return await self.link.send_raw(text, wait_s)
+
+    async def call(self, payload: Any) -> Any:
+        """Send one ``ocpp`` payload now and return the ``call_result`` (None on CALLERROR)."""
+        return await self.link.call(payload)
+
+    async def _heartbeats(self) -> None:
+        """Heartbeat every interval of simulated time (1.6J §4.6, 2.0.1 §G02), online only."""
+        t = self.heartbeat_interval_s
+        while t < self.clock.span_s:
+            await self.clock.sleep_until(t)
+            if self.link.online:
+                with contextlib.suppress(ConnectionLostError, TimeoutError):
+                    await self.link.call(self.heartbeat_payload())
+            t += self.heartbeat_interval_s
+
+    @abstractmethod
+    def heartbeat_payload(self) -> Any: ...
+
+    async def _connectivity(self) -> None:
+        """Planned outages of the disconnect/reorder faults."""
+        for window in self.plan.offline:
+            await self.clock.sleep_until(window.start_s)
+            await self.link.go_offline()
+            await self.clock.sleep_until(window.end_s)
+            await self.link.come_back(window.reorder_keys)
+
+    async def _run_evse(self, evse: EvseRuntime) -> None:
+        sessions = list(evse.plan.sessions)
+        for i, session in enumerate(sessions):
+            evse.next_start_s = session.start_s
+            await self.clock.sleep_until(session.start_s)
+            waited = evse.lock.locked()  # a CSMS-started session still holds the EVSE
+            async with evse.lock:
+                if evse.unusable:
+                    self.progress.done()
+                    continue
+                late = self.now_s() - session.start_s
+                if waited and late > 0:  # plug in as soon as that car has left
+                    session = replace(
+                        session, start_s=session.start_s + late, stop_s=session.stop_s + late
+                    )
+                evse.next_start_s = sessions[i + 1].start_s if i + 1 < len(sessions) else None
+                await self.run_session(evse, session)
+
+    async def run_session(self, evse: EvseRuntime, plan: SessionPlan) -> None:
+        """The timeline of one session in simulated time; a CSMS stop cuts it short."""
+        live = Live(plan=plan, meter_start_wh=evse.register_wh)
+        evse.live = live
+        start, trace = plan.start_s, plan.trace
+        self.send_begin(live, start)
+        events = [(off, i) for i, off in enumerate(plan.sample_offsets(self.window.interval_s))]
+        full = trace.full_at_s if trace.reached_target else None
+        if full is not None and full < plan.stop_s - start:
+            events.append((full, -1))
+        events.sort()
+        stop_off = plan.stop_s - start
+        last_off, previous = 0, live.meter_start_wh
+        interrupted = False
+        for off, index in events:
+            if await self.clock.sleep_until(start + off, live.stop_event):
+                interrupted = True
+                break
+            last_off = off
+            if index < 0:
+                live.charging = False
+                self.send_suspended(live, start + off)
+                continue
+            true_wh = live.meter_start_wh + trace.energy_wh(off)
+            self.send_sample(
+                live, start + off, index, reported_sample(plan, index, true_wh, previous)
+            )
+            previous = true_wh
+        if not interrupted:
+            interrupted = await self.clock.sleep_until(plan.stop_s, live.stop_event)
+        if interrupted:
+            stop_off = min(stop_off, max(last_off, self.now_s() - start))
+        live.stop_offset_s = stop_off
+        live.energy_wh = trace.energy_wh(stop_off)
+        if plan.fault is FaultKind.NO_STOP_RECEIVED and not interrupted:
+            evse.unusable = True  # the transaction stays open on this EVSE for good
+            live.acknowledged = True
+            self._finish(live)
+            return
+        live.meter_stop_wh = live.meter_start_wh + live.energy_wh
+        if live.stop_reason is None:
+            live.stop_reason = plan.stop_reason
+        sent = reported_stop(plan, live.meter_start_wh, live.meter_stop_wh, stop_off)
+        self.send_end(live, start + stop_off, sent)
+        evse.register_wh = live.meter_stop_wh
+        evse.live = None
+        self._finish(live)
+        available_at = start + stop_off + AVAILABLE_AFTER_S
+        await self.clock.sleep_until(available_at)
+        self.send_idle_status(evse.spec, available_at)
+
+    def _finish(self, live: Live) -> None:
+        self.finished.append(live)
+        self.progress.done()
+
+    # -- CSMS-initiated -------------------------------------------------------------------------
+    def claim_evse(self, evse_id: int | None) -> EvseRuntime | None:
+        """An EVSE a remote start may use now, with room before its next planned session."""
+        candidates = [self.evses.get(evse_id)] if evse_id else list(self.evses.values())
+        now = self.now_s()
+        for evse in candidates:
+            if evse is None or not evse.free:
+                continue
+            limit = evse.next_start_s if evse.next_start_s and evse.next_start_s > now else None
+            end = (limit or self.clock.span_s - self.window.tail_s) - GAP_AFTER_STOP_S
+            if end - now >= MIN_SESSION_S:
+                return evse
+        return None
+
+    def start_remote(
+        self, evse: EvseRuntime, token: TokenSpec, remote_start_id: int | None
+    ) -> None:
+        """RemoteStartTransaction / RequestStartTransaction accepted: plug a car in now."""
+        self._remote_count += 1
+        rng = station_rng(
+            self.options.seed, self.spec.charge_point_id, f"remote{self._remote_count}"
+        )
+        now = self.now_s()
+        limit = evse.next_start_s if evse.next_start_s and evse.next_start_s > now else None
+        end = (limit or self.clock.span_s - self.window.tail_s) - GAP_AFTER_STOP_S
+        key = f"{self.spec.charge_point_id}/{evse.spec.evse_id}/remote{self._remote_count}"
+        plan = draw_session(rng, key, evse.spec, -self._remote_count, now, end - now, [token])
+        plan = replace(plan, remote_start_id=remote_start_id)
+        self.progress.added()
+        task = self.link.spawn(self._remote_session(evse, plan))
+        self._remote_tasks.add(task)
+        task.add_done_callback(self._remote_tasks.discard)
+
+    async def _remote_session(self, evse: EvseRuntime, plan: SessionPlan) -> None:
+        async with evse.lock:
+            await self.run_session(evse, plan)
+
+    def find_live(self, ref: str) -> Live | None:
+        for evse in self.evses.values():
+            live = evse.live
+            if live is not None and self.transaction_ref(live) == ref:
+                return live
+        return None
+
+    def remote_stop(self, ref: str) -> None:
+        live = self.find_live(ref)
+        if live is not None and not live.stop_event.is_set():
+            live.stop_reason = StopReason.REMOTE
+            live.stop_event.set()
+
+    # -- results --------------------------------------------------------------------------------
+    def truth(self) -> list[TruthRecord]:
+        records = []
+        for live in self.finished:
+            plan = live.plan
+            stopped = None
+            if live.meter_stop_wh is not None and live.stop_offset_s is not None:
+                stopped = self.clock.stamp(plan.start_s + live.stop_offset_s)
+            records.append(
+                TruthRecord(
+                    charge_point_id=self.spec.charge_point_id,
+                    ocpp_version=self.spec.ocpp_version.value,
+                    evse_id=plan.evse.evse_id,
+                    connector_id=plan.evse.connector_id,
+                    transaction_ref=self.transaction_ref(live),
+                    id_tag=plan.token.uid,
+                    started_at=self.clock.stamp(plan.start_s),
+                    stopped_at=stopped,
+                    meter_start_wh=live.meter_start_wh,
+                    meter_stop_wh=live.meter_stop_wh,
+                    energy_wh=live.energy_wh,
+                    faults=plan.faults,
+                    expected=plan.expected,
+                )
+            )
+        return records

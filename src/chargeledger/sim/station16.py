@@ -1,0 +1,307 @@
+"""An OCPP 1.6J charge point (client role) on the ``ocpp`` library.
+
+1.6 addresses an EVSE by ``connectorId`` (1.6J §3.5, one connector per EVSE here), so the
+EVSE id of the station spec is sent as connectorId. The transactionId is the CSMS's
+(StartTransaction.conf, 1.6J §6.46): queued messages of a transaction started offline are built
+only once that answer is in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ocpp.v16 import ChargePoint as OcppChargePoint  # type: ignore[import-untyped, unused-ignore]
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action  # type: ignore[import-untyped, unused-ignore]
+from websockets.asyncio.client import ClientConnection
+
+from chargeledger.domain.charging import Measurand, ReadingContext
+from chargeledger.sim.curves import currents
+from chargeledger.sim.faults import reported_start
+from chargeledger.sim.frames import RawTap, after_action, on_action
+from chargeledger.sim.link import OutboxItem
+from chargeledger.sim.model import EvseSpec, TokenSpec, TokenType
+from chargeledger.sim.plan import DuplicateTarget, StopReason
+from chargeledger.sim.station import EvseRuntime, Live, Station
+
+BOOT_ATTEMPTS = 3
+MIN_HEARTBEAT_S = 900
+
+
+class Client16(RawTap, OcppChargePoint):  # type: ignore[misc]
+    """Answers the CSMS-initiated 1.6 CALLs; Accepted, and remote start/stop really act."""
+
+    def __init__(self, station: Station16, ws: ClientConnection) -> None:
+        super().__init__(
+            station.spec.charge_point_id, ws, response_timeout=station.options.response_timeout_s
+        )
+        self.station = station
+        self.claims: dict[str, EvseRuntime] = {}
+
+    @on_action(Action.remote_start_transaction)
+    def on_remote_start(
+        self, id_tag: str, connector_id: int | None = None, call_unique_id: str = "", **_: Any
+    ) -> Any:
+        """1.6J §5.11: Accepted when the connector is free; the session follows the answer."""
+        evse = self.station.claim_evse(connector_id)
+        if evse is None:
+            return call_result.RemoteStartTransaction(status="Rejected")
+        self.claims[call_unique_id] = evse
+        return call_result.RemoteStartTransaction(status="Accepted")
+
+    @after_action(Action.remote_start_transaction)
+    def after_remote_start(self, id_tag: str, call_unique_id: str = "", **_: Any) -> None:
+        evse = self.claims.pop(call_unique_id, None)
+        if evse is not None and evse.free:
+            self.station.start_remote(evse, TokenSpec(id_tag, TokenType.APP), None)
+
+    @on_action(Action.remote_stop_transaction)
+    def on_remote_stop(self, transaction_id: int, **_: Any) -> Any:
+        """1.6J §5.12: Accepted for a transaction running here."""
+        known = self.station.find_live(str(transaction_id)) is not None
+        return call_result.RemoteStopTransaction(status="Accepted" if known else "Rejected")
+
+    @after_action(Action.remote_stop_transaction)
+    def after_remote_stop(self, transaction_id: int, **_: Any) -> None:
+        self.station.remote_stop(str(transaction_id))
+
+    @on_action(Action.reserve_now)
+    def on_reserve_now(self, reservation_id: int, **kwargs: Any) -> Any:
+        self.station.reservations[reservation_id] = kwargs
+        return call_result.ReserveNow(status="Accepted")
+
+    @on_action(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
+        self.station.reservations.pop(reservation_id, None)
+        return call_result.CancelReservation(status="Accepted")
+
+    @on_action(Action.change_availability)
+    def on_change_availability(self, **_: Any) -> Any:
+        return call_result.ChangeAvailability(status="Accepted")
+
+    @on_action(Action.trigger_message)
+    def on_trigger_message(self, **_: Any) -> Any:
+        return call_result.TriggerMessage(status="Accepted")
+
+    @after_action(Action.trigger_message)
+    def after_trigger_message(
+        self, requested_message: str, connector_id: int | None = None, **_: Any
+    ) -> None:
+        self.station.trigger(requested_message, connector_id)
+
+
+class Station16(Station):
+    subprotocol = "ocpp1.6"
+
+    def make_client(self, ws: Any) -> Any:
+        return Client16(self, ws)
+
+    async def boot(self) -> bool:
+        """BootNotification after every connect (1.6J §4.2); retry while Pending/Rejected."""
+        for _ in range(BOOT_ATTEMPTS):
+            result = await self.link.call(
+                call.BootNotification(
+                    charge_point_model="SimCharger", charge_point_vendor="chargeledger-sim"
+                )
+            )
+            if result is not None and result.status == "Accepted":
+                if self.options.heartbeat_interval_s is None:
+                    self.heartbeat_interval_s = max(int(result.interval), MIN_HEARTBEAT_S)
+                return True
+            await asyncio.sleep(0.5)
+        return False
+
+    def heartbeat_payload(self) -> Any:
+        return call.Heartbeat()
+
+    def send_status(self, evse: EvseSpec, status: str, t: int) -> None:
+        self.status[evse.evse_id] = status
+        self.queue(
+            call.StatusNotification(
+                connector_id=evse.evse_id,
+                error_code="NoError",
+                status=status,
+                timestamp=self.stamp(t),
+            )
+        )
+
+    def send_idle_status(self, evse: EvseSpec, t: int) -> None:
+        self.send_status(evse, "Available", t)
+
+    def send_begin(self, live: Live, t: int) -> None:
+        plan = live.plan
+        if plan.token.type is TokenType.RFID:
+            self.queue(call.Authorize(id_tag=plan.token.uid))
+        self.send_status(plan.evse, "Preparing", t)
+
+        def started(result: Any) -> None:
+            if result is not None:
+                live.tx_id = int(result.transaction_id)
+
+        self.queue(
+            call.StartTransaction(
+                connector_id=plan.evse.evse_id,
+                id_tag=plan.token.uid,
+                meter_start=reported_start(plan, live.meter_start_wh),
+                timestamp=self.stamp(t),
+            ),
+            live=live,
+            duplicate=plan.duplicate_target is DuplicateTarget.START,
+            on_result=started,
+        )
+        self.send_status(plan.evse, "Charging", t)
+
+    def send_sample(self, live: Live, t: int, index: int, sent_wh: int) -> None:
+        """MeterValues (1.6J §6.37) every interval: register, power, current, SoC as strings."""
+        power, soc = self.measured(live, t)
+        meter_value = [
+            {
+                "timestamp": self.stamp(t),
+                "sampled_value": sampled_values(live.plan.evse, sent_wh, power, soc),
+            }
+        ]
+
+        def build() -> Any:
+            if live.tx_id is None:
+                return None  # StartTransaction was refused: nothing to attach the values to
+            return call.MeterValues(
+                connector_id=live.plan.evse.evse_id,
+                transaction_id=live.tx_id,
+                meter_value=meter_value,
+            )
+
+        self.link.submit(
+            OutboxItem(
+                build=build,
+                session_key=live.key,
+                reorderable=True,
+                duplicate=live.plan.duplicate_target is DuplicateTarget.METER and index == 0,
+            )
+        )
+
+    def send_suspended(self, live: Live, t: int) -> None:
+        self.send_status(live.plan.evse, "SuspendedEV", t)
+
+    def send_end(self, live: Live, t: int, sent_stop_wh: int) -> None:
+        """StopTransaction (1.6J §6.49) with Transaction.Begin/End register samples."""
+        plan = live.plan
+        begin = reported_start(plan, live.meter_start_wh)
+        data = [
+            {
+                "timestamp": self.stamp(plan.start_s),
+                "sampled_value": [register(begin, ReadingContext.TRANSACTION_BEGIN)],
+            },
+            {
+                "timestamp": self.stamp(t),
+                "sampled_value": [register(sent_stop_wh, ReadingContext.TRANSACTION_END)],
+            },
+        ]
+        reason = live.stop_reason or StopReason.LOCAL
+        id_tag = plan.token.uid if reason is StopReason.LOCAL else None
+
+        def build() -> Any:
+            if live.tx_id is None:
+                return None
+            return call.StopTransaction(
+                meter_stop=sent_stop_wh,
+                timestamp=self.stamp(t),
+                transaction_id=live.tx_id,
+                reason=reason.value,
+                id_tag=id_tag,
+                transaction_data=data,
+            )
+
+        def stopped(result: Any) -> None:
+            live.acknowledged = result is not None
+
+        self.link.submit(
+            OutboxItem(
+                build=build,
+                on_result=stopped,
+                session_key=live.key,
+                duplicate=plan.duplicate_target is DuplicateTarget.STOP,
+            )
+        )
+        self.send_status(plan.evse, "Finishing", t)
+
+    def transaction_ref(self, live: Live) -> str | None:
+        return None if live.tx_id is None else str(live.tx_id)
+
+    def trigger(self, requested: str, connector_id: int | None) -> None:
+        """TriggerMessage (1.6J §5.17): send what was asked for, stamped now."""
+        now = max(0, self.now_s())
+        targets = [e for e in self.evses.values() if connector_id in (None, e.spec.evse_id)]
+        if requested == "Heartbeat":
+            self.queue(call.Heartbeat())
+        elif requested == "BootNotification":
+            self.queue(
+                call.BootNotification(
+                    charge_point_model="SimCharger", charge_point_vendor="chargeledger-sim"
+                )
+            )
+        elif requested == "StatusNotification":
+            for evse in targets:
+                self.send_status(evse.spec, self.status.get(evse.spec.evse_id, "Available"), now)
+        elif requested == "MeterValues":
+            for evse in targets:
+                self.queue(
+                    call.MeterValues(
+                        connector_id=evse.spec.evse_id,
+                        transaction_id=None if evse.live is None else evse.live.tx_id,
+                        meter_value=[
+                            {
+                                "timestamp": self.stamp(now),
+                                "sampled_value": [
+                                    register(evse.register_wh, ReadingContext.TRIGGER)
+                                ],
+                            }
+                        ],
+                    )
+                )
+
+
+def register(value_wh: int, context: ReadingContext) -> dict[str, str]:
+    return {
+        "value": str(value_wh),
+        "context": context.value,
+        "measurand": Measurand.ENERGY_IMPORT_REGISTER.value,
+        "location": "Outlet",
+        "unit": "Wh",
+    }
+
+
+def sampled_values(
+    evse: EvseSpec, register_wh: int, power_w: int, soc: int
+) -> list[dict[str, str]]:
+    """1.6J §7.45 SampledValue: values are strings; current per phase L1-L3 on 3-phase AC."""
+    periodic = ReadingContext.SAMPLE_PERIODIC.value
+    values = [
+        register(register_wh, ReadingContext.SAMPLE_PERIODIC),
+        {
+            "value": str(power_w),
+            "context": periodic,
+            "measurand": Measurand.POWER_IMPORT.value,
+            "unit": "W",
+        },
+    ]
+    for phase, amps in currents(evse.power_type, power_w):
+        item = {
+            "value": str(amps),
+            "context": periodic,
+            "measurand": Measurand.CURRENT_IMPORT.value,
+            "unit": "A",
+        }
+        if phase is not None:
+            item["phase"] = phase
+        values.append(item)
+    values.append(
+        {
+            "value": str(soc),
+            "context": periodic,
+            "measurand": Measurand.SOC.value,
+            "location": "EV",
+            "unit": "Percent",
+        }
+    )
+    return values

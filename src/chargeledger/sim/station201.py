@@ -1,0 +1,316 @@
+"""An OCPP 2.0.1 charging station (client role) on the ``ocpp`` library.
+
+Transactions are reported with TransactionEvent (2.0.1 Part 2 §E): Started/Updated/Ended with a
+seqNo that increases by one per transaction (§E.FR.xx "seqNo ... incremental"), the station's
+own transactionId (a UUID drawn from the seeded generator, so reruns reproduce it) and
+``offline: true`` on every event that happened while the station was disconnected (§E04).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ocpp.v201 import ChargePoint as OcppChargePoint  # type: ignore[import-untyped, unused-ignore]
+from ocpp.v201 import call, call_result
+from ocpp.v201.enums import Action  # type: ignore[import-untyped, unused-ignore]
+from websockets.asyncio.client import ClientConnection
+
+from chargeledger.domain.charging import Measurand, ReadingContext
+from chargeledger.sim.curves import currents
+from chargeledger.sim.faults import reported_start
+from chargeledger.sim.frames import RawTap, after_action, on_action
+from chargeledger.sim.model import EvseSpec, TokenSpec, TokenType
+from chargeledger.sim.plan import DuplicateTarget, StopReason
+from chargeledger.sim.station import EvseRuntime, Live, Station
+
+BOOT_ATTEMPTS = 3
+MIN_HEARTBEAT_S = 900
+RFID_TYPES = ("ISO14443", "ISO15693")
+
+# 2.0.1 TriggerReasonEnumType / ChargingStateEnumType for each way a session ends.
+END_TRIGGER = {
+    StopReason.EV_DISCONNECTED: ("EVDeparted", "Idle"),
+    StopReason.LOCAL: ("StopAuthorized", "EVConnected"),
+    StopReason.REMOTE: ("RemoteStop", "EVConnected"),
+}
+
+
+def id_token(token: TokenSpec) -> dict[str, str]:
+    """IdTokenType (2.0.1 Part 2 §2.28): RFID cards are ISO14443, app starts are Central."""
+    kind = "ISO14443" if token.type is TokenType.RFID else "Central"
+    return {"id_token": token.uid, "type": kind}
+
+
+class Client201(RawTap, OcppChargePoint):  # type: ignore[misc]
+    """Answers the CSMS-initiated 2.0.1 CALLs; remote start/stop really act."""
+
+    def __init__(self, station: Station201, ws: ClientConnection) -> None:
+        super().__init__(
+            station.spec.charge_point_id, ws, response_timeout=station.options.response_timeout_s
+        )
+        self.station = station
+        self.claims: dict[str, EvseRuntime] = {}
+
+    @on_action(Action.request_start_transaction)
+    def on_request_start(
+        self, remote_start_id: int, evse_id: int | None = None, call_unique_id: str = "", **_: Any
+    ) -> Any:
+        """2.0.1 §F01: Accepted when an EVSE is free; the transaction starts after the answer."""
+        evse = self.station.claim_evse(evse_id)
+        if evse is None:
+            return call_result.RequestStartTransaction(status="Rejected")
+        self.claims[call_unique_id] = evse
+        return call_result.RequestStartTransaction(status="Accepted")
+
+    @after_action(Action.request_start_transaction)
+    def after_request_start(
+        self, id_token: dict[str, Any], remote_start_id: int, call_unique_id: str = "", **_: Any
+    ) -> None:
+        evse = self.claims.pop(call_unique_id, None)
+        if evse is not None and evse.free:
+            rfid = str(id_token.get("type")) in RFID_TYPES
+            token = TokenSpec(str(id_token["id_token"]), TokenType.RFID if rfid else TokenType.APP)
+            self.station.start_remote(evse, token, remote_start_id)
+
+    @on_action(Action.request_stop_transaction)
+    def on_request_stop(self, transaction_id: str, **_: Any) -> Any:
+        """2.0.1 §F03: Accepted for a transaction running here."""
+        known = self.station.find_live(transaction_id) is not None
+        return call_result.RequestStopTransaction(status="Accepted" if known else "Rejected")
+
+    @after_action(Action.request_stop_transaction)
+    def after_request_stop(self, transaction_id: str, **_: Any) -> None:
+        self.station.remote_stop(transaction_id)
+
+    @on_action(Action.reserve_now)
+    def on_reserve_now(self, id: int, **kwargs: Any) -> Any:
+        self.station.reservations[id] = kwargs
+        return call_result.ReserveNow(status="Accepted")
+
+    @on_action(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
+        self.station.reservations.pop(reservation_id, None)
+        return call_result.CancelReservation(status="Accepted")
+
+    @on_action(Action.change_availability)
+    def on_change_availability(self, **_: Any) -> Any:
+        return call_result.ChangeAvailability(status="Accepted")
+
+    @on_action(Action.trigger_message)
+    def on_trigger_message(self, **_: Any) -> Any:
+        return call_result.TriggerMessage(status="Accepted")
+
+    @after_action(Action.trigger_message)
+    def after_trigger_message(
+        self, requested_message: str, evse: dict[str, Any] | None = None, **_: Any
+    ) -> None:
+        self.station.trigger(requested_message, None if evse is None else int(evse["id"]))
+
+
+class Station201(Station):
+    subprotocol = "ocpp2.0.1"
+    boots = 0
+
+    def make_client(self, ws: Any) -> Any:
+        return Client201(self, ws)
+
+    async def boot(self) -> bool:
+        """BootNotification after every connect (2.0.1 §B01); PowerUp first, then Unknown."""
+        for _ in range(BOOT_ATTEMPTS):
+            result = await self.link.call(self._boot_payload())
+            if result is not None and result.status == "Accepted":
+                self.boots += 1
+                if self.options.heartbeat_interval_s is None:
+                    self.heartbeat_interval_s = max(int(result.interval), MIN_HEARTBEAT_S)
+                return True
+            await asyncio.sleep(0.5)
+        return False
+
+    def _boot_payload(self) -> Any:
+        return call.BootNotification(
+            charging_station={"model": "SimCharger", "vendor_name": "chargeledger-sim"},
+            reason="PowerUp" if self.boots == 0 else "Unknown",
+        )
+
+    def heartbeat_payload(self) -> Any:
+        return call.Heartbeat()
+
+    def send_status(self, evse: EvseSpec, status: str, t: int) -> None:
+        self.status[evse.evse_id] = status
+        self.queue(
+            call.StatusNotification(
+                timestamp=self.stamp(t),
+                connector_status=status,
+                evse_id=evse.evse_id,
+                connector_id=evse.connector_id,
+            )
+        )
+
+    def send_idle_status(self, evse: EvseSpec, t: int) -> None:
+        self.send_status(evse, "Available", t)
+
+    def _event(self, live: Live, kind: str, t: int, trigger: str, **fields: Any) -> Any:
+        info: dict[str, Any] = {"transaction_id": live.plan.transaction_uid}
+        info.update(fields.pop("info", {}))
+        return call.TransactionEvent(
+            event_type=kind,
+            timestamp=self.stamp(t),
+            trigger_reason=trigger,
+            seq_no=live.next_seq(),
+            transaction_info=info,
+            offline=True if self.is_offline_at(t) else None,
+            **fields,
+        )
+
+    def send_begin(self, live: Live, t: int) -> None:
+        plan = live.plan
+        remote = plan.remote_start_id is not None
+        if plan.token.type is TokenType.RFID and not remote:
+            self.queue(call.Authorize(id_token=id_token(plan.token)))
+        self.send_status(plan.evse, "Occupied", t)
+        info: dict[str, Any] = {"charging_state": "Charging"}
+        if remote:
+            info["remote_start_id"] = plan.remote_start_id
+        begin = reported_start(plan, live.meter_start_wh)
+        event = self._event(
+            live,
+            "Started",
+            t,
+            "RemoteStart" if remote else "Authorized",
+            info=info,
+            id_token=id_token(plan.token),
+            evse={"id": plan.evse.evse_id, "connector_id": plan.evse.connector_id},
+            meter_value=[
+                meter_value(self.stamp(t), [register(begin, ReadingContext.TRANSACTION_BEGIN)])
+            ],
+        )
+        self.queue(event, live=live, duplicate=plan.duplicate_target is DuplicateTarget.START)
+
+    def send_sample(self, live: Live, t: int, index: int, sent_wh: int) -> None:
+        power, soc = self.measured(live, t)
+        state = "Charging" if live.charging else "SuspendedEV"
+        values = [
+            register(sent_wh, ReadingContext.SAMPLE_PERIODIC),
+            *measurements(live.plan.evse, power, soc),
+        ]
+        event = self._event(
+            live,
+            "Updated",
+            t,
+            "MeterValuePeriodic",
+            info={"charging_state": state},
+            meter_value=[meter_value(self.stamp(t), values)],
+        )
+        duplicate = live.plan.duplicate_target is DuplicateTarget.METER and index == 0
+        self.queue(event, live=live, reorderable=True, duplicate=duplicate)
+
+    def send_suspended(self, live: Live, t: int) -> None:
+        """Battery full: chargingState SuspendedEV (2.0.1 §E.ChargingStateChanged)."""
+        event = self._event(
+            live, "Updated", t, "ChargingStateChanged", info={"charging_state": "SuspendedEV"}
+        )
+        self.queue(event, live=live)
+
+    def send_end(self, live: Live, t: int, sent_stop_wh: int) -> None:
+        reason = live.stop_reason or StopReason.LOCAL
+        trigger, state = END_TRIGGER[reason]
+        extra: dict[str, Any] = {}
+        if reason is StopReason.LOCAL:
+            extra["id_token"] = id_token(live.plan.token)
+        event = self._event(
+            live,
+            "Ended",
+            t,
+            trigger,
+            info={"charging_state": state, "stopped_reason": reason.value},
+            meter_value=[
+                meter_value(self.stamp(t), [register(sent_stop_wh, ReadingContext.TRANSACTION_END)])
+            ],
+            **extra,
+        )
+
+        def ended(result: Any) -> None:
+            live.acknowledged = result is not None
+
+        self.queue(
+            event,
+            live=live,
+            duplicate=live.plan.duplicate_target is DuplicateTarget.STOP,
+            on_result=ended,
+        )
+
+    def transaction_ref(self, live: Live) -> str | None:
+        return live.plan.transaction_uid
+
+    def trigger(self, requested: str, evse_id: int | None) -> None:
+        """TriggerMessage (2.0.1 §F06): send what was asked for, stamped now."""
+        now = max(0, self.now_s())
+        targets = [e for e in self.evses.values() if evse_id in (None, e.spec.evse_id)]
+        if requested == "Heartbeat":
+            self.queue(call.Heartbeat())
+        elif requested == "BootNotification":
+            self.queue(self._boot_payload())
+        elif requested == "StatusNotification":
+            for evse in targets:
+                self.send_status(evse.spec, self.status.get(evse.spec.evse_id, "Available"), now)
+        elif requested == "MeterValues":
+            for evse in targets:
+                sample = register(evse.register_wh, ReadingContext.TRIGGER)
+                self.queue(
+                    call.MeterValues(
+                        evse_id=evse.spec.evse_id,
+                        meter_value=[meter_value(self.stamp(now), [sample])],
+                    )
+                )
+        elif requested == "TransactionEvent":
+            for evse in targets:
+                if evse.live is not None:
+                    self.queue(self._event(evse.live, "Updated", now, "Trigger"), live=evse.live)
+
+
+def meter_value(stamp: str, values: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"timestamp": stamp, "sampled_value": values}
+
+
+def register(value_wh: int, context: ReadingContext) -> dict[str, Any]:
+    """2.0.1 SampledValueType: numeric value, unit Wh (Part 2 §2.50)."""
+    return {
+        "value": value_wh,
+        "context": context.value,
+        "measurand": Measurand.ENERGY_IMPORT_REGISTER.value,
+        "location": "Outlet",
+        "unit_of_measure": {"unit": "Wh"},
+    }
+
+
+def measurements(evse: EvseSpec, power_w: int, soc: int) -> list[dict[str, Any]]:
+    periodic = ReadingContext.SAMPLE_PERIODIC.value
+    values: list[dict[str, Any]] = [
+        {
+            "value": power_w,
+            "context": periodic,
+            "measurand": Measurand.POWER_IMPORT.value,
+            "unit_of_measure": {"unit": "W"},
+        }
+    ]
+    for phase, amps in currents(evse.power_type, power_w):
+        item: dict[str, Any] = {
+            "value": amps,
+            "context": periodic,
+            "measurand": Measurand.CURRENT_IMPORT.value,
+            "unit_of_measure": {"unit": "A"},
+        }
+        if phase is not None:
+            item["phase"] = phase
+        values.append(item)
+    values.append(
+        {
+            "value": soc,
+            "context": periodic,
+            "measurand": Measurand.SOC.value,
+            "location": "EV",
+            "unit_of_measure": {"unit": "Percent"},
+        }
+    )
+    return values
