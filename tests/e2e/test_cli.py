@@ -133,22 +133,59 @@ def test_accounts_add_reports_the_stable_code(
     assert "Fleet GmbH" not in run_cli("accounts", "list", data_dir=tmp_path).stdout
 
 
-def test_demo_seeds_the_operator_and_prints_its_summary(tmp_path: Path) -> None:
+def _table_rows(stdout: str) -> dict[str, str]:
+    """First and last cell of every table row of the demo's output."""
+    return {
+        line.strip("│ ").split("│")[0].strip(): line.strip("│ ").split("│")[-1].strip()
+        for line in stdout.splitlines()
+        if line.count("│") >= 3
+    }
+
+
+def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> None:
+    """The demo end to end: seeded operator, real server, simulator over real OCPP websockets
+    (with faults), captured energy equal to the simulator's truth, every data fault held."""
     output = tmp_path / "demo-output"
     result = run_cli("demo", "--output-dir", str(output), data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
-    lines = {
-        line.strip("│ ").split("│")[0].strip(): line.strip("│ ").split("│")[-1].strip()
-        for line in result.stdout.splitlines()
-        if line.count("│") >= 3
-    }
-    assert lines["stations"] == "20"
-    assert lines["EVSEs"] == "40"
-    assert lines["connectors"] == "40"
-    assert lines["accounts"] == "50"
+    rows = _table_rows(result.stdout)
+    assert rows["stations"] == "20"
+    assert rows["EVSEs"] == "40"
+    assert rows["connectors"] == "40"
+    assert rows["accounts"] == "50"
     assert "Europe/Lisbon" in result.stdout
     assert "Europe/Berlin" in result.stdout
+
+    ran = int(rows["sessions the stations ran"])
+    assert ran > 50
+    assert rows["not finished by the simulator in time"] == "0"
+    assert rows["captured"] == str(ran)
+    assert rows["not captured"] == "0"
+    assert rows["still open"] == "0"
+    assert rows["billable sessions"] == rows["equal to the truth to the Wh"]
+    assert rows["difference (Wh)"] in ("0", "0.000")
+    for reason in (
+        "zero_start_lifetime_stop",
+        "non_monotonic_register",
+        "negative_energy",
+        "energy_above_max_power",
+        "no_stop_received",
+    ):
+        injected, caught = _reason_row(result.stdout, reason)
+        assert injected > 0
+        assert caught == injected, reason
+
     assert (output / "chargeledger.sqlite3").exists()
-    # The demo database is a normal database: the CLI reads it back.
     stations = run_cli("stations", "list", data_dir=output)
     assert stations.stdout.count("-CLG-") == 20
+    quarantined = run_cli("sessions", "list", "--status", "quarantined", data_dir=output)
+    assert quarantined.returncode == 0, quarantined.stderr
+    assert "no_stop_received" in quarantined.stdout
+
+
+def _reason_row(stdout: str, reason: str) -> tuple[int, int]:
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip("│ ").split("│")]
+        if cells[0] == reason:
+            return int(cells[1]), int(cells[2])
+    raise AssertionError(f"no row for {reason}")

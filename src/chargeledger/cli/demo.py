@@ -16,6 +16,8 @@ from rich.table import Table
 
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.cli.common import console, fail
+from chargeledger.cli.demo_day import DayReport, run_day
+from chargeledger.cli.demo_report import print_day
 from chargeledger.config import Settings
 from chargeledger.domain.accounts import AccountKind, TokenStatus
 from chargeledger.errors import ChargeledgerError
@@ -36,18 +38,23 @@ def demo(
         "demo-output"
     ),
     seed: Annotated[int, typer.Option(help="random seed; same seed, same operator")] = 2026,
+    day_seconds: Annotated[
+        int, typer.Option(help="real seconds for the simulated day of charging")
+    ] = 60,
 ) -> None:
-    """Create a fresh demo database, seed a small operator and print a summary."""
+    """Build a demo operator, run a simulated day of charging against the real server over
+    real OCPP websockets, and show what was captured next to the simulator's truth."""
     if output_dir.exists():
         shutil.rmtree(output_dir)
     settings = Settings.from_env(
         {"CHARGELEDGER_DATA_DIR": str(output_dir), "CHARGELEDGER_LOG_LEVEL": "WARNING"}
     )
     try:
-        report, stations_per_site = asyncio.run(_run(settings, seed))
+        report, stations_per_site, day = asyncio.run(_run(settings, seed, day_seconds))
     except ChargeledgerError as exc:
         raise fail(exc.message, exc.code) from None
     _print_summary(report, stations_per_site)
+    print_day(day)
     console.print(
         f"\nDatabase: {output_dir / 'chargeledger.sqlite3'}\n"
         f"Explore it: [bold]CHARGELEDGER_DATA_DIR={output_dir} .venv/bin/chargeledger serve[/] "
@@ -58,7 +65,9 @@ def demo(
     )
 
 
-async def _run(settings: Settings, seed: int) -> tuple[SeedReport, dict[str, int]]:
+async def _run(
+    settings: Settings, seed: int, day_seconds: int
+) -> tuple[SeedReport, dict[str, int], DayReport]:
     runtime: Runtime = build_runtime(settings)
     try:
         await runtime.migrate()
@@ -83,7 +92,24 @@ async def _run(settings: Settings, seed: int) -> tuple[SeedReport, dict[str, int
             for site in report.sites:
                 page = await catalog.list_stations(uow, site_id=site.id, limit=1000)
                 per_site[site.name] = len(page.items)
-        return report, per_site
+        with Progress(
+            TextColumn("[bold]simulated day over OCPP"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("sessions"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("day", total=None)
+            day = await run_day(
+                runtime,
+                settings.data_dir,
+                seed,
+                day_seconds,
+                lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        return report, per_site, day
     finally:
         await runtime.aclose()
 
