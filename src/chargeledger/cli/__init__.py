@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +15,7 @@ from chargeledger.cli.catalog import evses_app, sites_app, stations_app
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.cli.customers import accounts_app, tokens_app
 from chargeledger.cli.demo import demo
+from chargeledger.cli.demo_day import write_sim_inputs
 from chargeledger.cli.identity import api_keys_app, users_app
 from chargeledger.cli.sessions import sessions_app, station_command, station_status
 
@@ -49,6 +53,36 @@ def serve(
         log_config=None,
         access_log=False,
     )
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def simulate(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Option(help="the server's OCPP endpoint")] = (
+        "ws://127.0.0.1:8000/ocpp"
+    ),
+) -> None:
+    """Run simulated stations as real OCPP clients against a server.
+
+    Without ``--stations``/``--tokens`` files the stations and tokens of the database are used,
+    with the demo's station passwords (a database made by ``chargeledger demo``). Every other
+    option goes to the simulator: see ``python -m chargeledger.sim run --help``.
+    """
+    extra = list(ctx.args)
+    if "--stations" not in extra or "--tokens" not in extra:
+
+        async def export(rt: Runtime) -> tuple[Path, Path]:
+            return await write_sim_inputs(rt, rt.settings.data_dir)
+
+        stations, tokens = run_with_runtime(export)
+        for flag, path in (("--stations", stations), ("--tokens", tokens)):
+            if flag not in extra:
+                extra += [flag, str(path)]
+    # The simulator is its own process (and entry point): stations are separate machines.
+    command = [sys.executable, "-m", "chargeledger.sim", "run", "--url", url, *extra]
+    raise typer.Exit(subprocess.call(command))
 
 
 @app.command()
