@@ -118,6 +118,9 @@ class Session:
     status: SessionStatus = SessionStatus.ACTIVE
     stopped_at: datetime | None = None
     meter_stop_wh: Decimal | None = None
+    # True when no stop reading came and the stop figure was taken from the samples (the
+    # sweep, or a 2.0.1 Ended without a meter value): later samples may still correct it.
+    meter_stop_inferred: bool = False
     stop_reason: str | None = None
     last_sample_at: datetime | None = None
     charging_seconds: int | None = None

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
@@ -137,7 +138,12 @@ class SessionRepository(Repository[Session], Protocol):
     async def get_by_ref(self, station_id: uuid.UUID, transaction_ref: str) -> Session | None: ...
 
     async def find_started(
-        self, station_id: uuid.UUID, connector_id: int, started_at: datetime, id_tag: str | None
+        self,
+        station_id: uuid.UUID,
+        evse_id: int,
+        started_at: datetime,
+        id_tag: str | None,
+        meter_start_wh: Decimal,
     ) -> Session | None: ...
 
     async def open_on_evse(self, station_id: uuid.UUID, evse_id: int) -> Session | None: ...

@@ -32,6 +32,7 @@ from chargeledger.services.ports import Clock, UnitOfWork
 # 1.6 ChargePointStatus values during which no energy flows although the car is plugged in.
 IDLE_STATUSES = frozenset({"SuspendedEV", "SuspendedEVSE", "Finishing"})
 CHARGING_STATUSES = frozenset({"Charging"})
+NO_STOP_REASON = "NoStopReceived"  # the stop reason of a session the sweep closed
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,8 @@ def _touch(session: Session, samples: Sequence[MeterSample], now: datetime) -> S
     return dataclasses.replace(session, updated_at=now)
 
 
-async def _account_of(uow: UnitOfWork, id_tag: str | None) -> uuid.UUID | None:
+async def account_for_tag(uow: UnitOfWork, id_tag: str | None) -> uuid.UUID | None:
+    """The customer account behind an idTag, if it is one of our tokens."""
     if not id_tag:
         return None
     token = await uow.tokens.get_by_uid(id_tag)
@@ -67,7 +69,11 @@ async def start_session(
     """
     if request.transaction_ref is None:
         existing = await uow.sessions.find_started(
-            station.id, request.connector_id, request.started_at, request.id_tag
+            station.id,
+            request.evse_id,
+            request.started_at,
+            request.id_tag,
+            request.meter_start_wh,
         )
     else:
         existing = await uow.sessions.get_by_ref(station.id, request.transaction_ref)
@@ -78,7 +84,7 @@ async def start_session(
     ref = request.transaction_ref or str(
         await uow.sessions.next_transaction_number(station.id, now)
     )
-    account_id = await _account_of(uow, request.id_tag)
+    account_id = await account_for_tag(uow, request.id_tag)
     session = Session(
         station_id=station.id,
         evse_id=request.evse_id,
@@ -116,9 +122,26 @@ async def add_meter_values(
         await uow.sessions.add_samples(session.id, samples)
     session = _touch(session, samples, clock.now())
     if not session.is_open and session.stopped_at is not None:
+        if session.meter_stop_inferred and samples:
+            session = await _reinfer_stop(uow, session)
         session = await _judge(uow, session)
     await uow.sessions.update(session)
     return session
+
+
+async def _reinfer_stop(uow: UnitOfWork, session: Session) -> Session:
+    """A stop reading we took from the samples is taken again now that more have arrived
+    (a 2.0.1 Ended without a meter value overtook offline Updated events)."""
+    assert session.stopped_at is not None
+    swept = session.stop_reason == NO_STOP_REASON
+    samples = await uow.sessions.samples(session.id)
+    in_session = samples if swept else [s for s in samples if s.timestamp <= session.stopped_at]
+    readings = registers_in_order(in_session)
+    if not readings:
+        return session
+    last_at, last_wh = readings[-1]
+    stopped_at = max(session.stopped_at, last_at) if swept else session.stopped_at
+    return dataclasses.replace(session, meter_stop_wh=last_wh, stopped_at=stopped_at)
 
 
 async def record_state(
@@ -145,8 +168,12 @@ async def stop_session(
     meter_stop_wh: Decimal,
     reason: str | None,
     samples: Sequence[MeterSample] = (),
+    inferred: bool = False,
 ) -> Session:
-    """Close the session with the station's final reading and judge its meter data."""
+    """Close the session with the station's final reading and judge its meter data
+    (``inferred``: the reading was taken from the samples, no stop reading came)."""
+    if not session.is_open and session.stop_reason == NO_STOP_REASON:
+        return await _late_stop(uow, clock, session, stopped_at, meter_stop_wh, reason, samples)
     if not session.is_open:
         # A second stop for the same transaction changes nothing but may bring samples.
         return await add_meter_values(uow, clock, session, samples) if samples else session
@@ -156,7 +183,38 @@ async def stop_session(
         _touch(session, samples, clock.now()),
         stopped_at=stopped_at,
         meter_stop_wh=meter_stop_wh,
+        meter_stop_inferred=inferred,
         stop_reason=reason,
+        status=SessionStatus.COMPLETED,
+    )
+    session = await _judge(uow, session)
+    await uow.sessions.update(session)
+    return session
+
+
+async def _late_stop(
+    uow: UnitOfWork,
+    clock: Clock,
+    session: Session,
+    stopped_at: datetime,
+    meter_stop_wh: Decimal,
+    reason: str | None,
+    samples: Sequence[MeterSample],
+) -> Session:
+    """The real stop of a session the sweep closed (the station was offline for longer than
+    the sweep waits): the station's own reading replaces the one taken from samples."""
+    if samples:
+        await uow.sessions.add_samples(session.id, samples)
+    reasons = tuple(
+        r for r in session.quarantine_reasons if r is not QuarantineReason.NO_STOP_RECEIVED
+    )
+    session = dataclasses.replace(
+        _touch(session, samples, clock.now()),
+        stopped_at=stopped_at,
+        meter_stop_wh=meter_stop_wh,
+        meter_stop_inferred=False,
+        stop_reason=reason,
+        quarantine_reasons=reasons,
         status=SessionStatus.COMPLETED,
     )
     session = await _judge(uow, session)
@@ -187,7 +245,7 @@ async def stop_unknown_transaction(
         transaction_ref=transaction_ref,
         ocpp_version=station.ocpp_version.value,
         id_tag=id_tag,
-        account_id=await _account_of(uow, id_tag),
+        account_id=await account_for_tag(uow, id_tag),
         started_at=min(started_at, stopped_at),
         meter_start_wh=meter_start,
         stopped_at=stopped_at,
@@ -214,7 +272,8 @@ async def close_without_stop(uow: UnitOfWork, clock: Clock, session: Session) ->
         session,
         stopped_at=stopped_at,
         meter_stop_wh=last_wh,
-        stop_reason="NoStopReceived",
+        meter_stop_inferred=True,
+        stop_reason=NO_STOP_REASON,
         status=SessionStatus.COMPLETED,
         updated_at=clock.now(),
     )

@@ -52,11 +52,14 @@ async def apply_transaction_event(
     if report.event.event_type == "Started":
         session = await _apply_start(uow, session, report)
     if report.id_tag and session.id_tag is None:
-        session = dataclasses.replace(session, id_tag=report.id_tag)
+        # E02 (cable plugged in first): the token comes in a later event; so does the account.
+        account_id = session.account_id or await capture.account_for_tag(uow, report.id_tag)
+        session = dataclasses.replace(session, id_tag=report.id_tag, account_id=account_id)
     if (state := CHARGING_STATES.get(report.charging_state or "")) is not None:
         await capture.record_state(uow, session, report.event.timestamp, state)
     if report.event.event_type == "Ended":
         meter_stop = capture.end_register(report.samples)
+        inferred = meter_stop is None
         if meter_stop is None:
             meter_stop = capture.end_register(await uow.sessions.samples(session.id))
         return await capture.stop_session(
@@ -67,6 +70,7 @@ async def apply_transaction_event(
             meter_stop_wh=meter_stop if meter_stop is not None else session.meter_start_wh,
             reason=report.stopped_reason,
             samples=report.samples,
+            inferred=inferred,
         )
     return await capture.add_meter_values(uow, clock, session, report.samples)
 

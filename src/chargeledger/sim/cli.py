@@ -2,7 +2,7 @@
 
 ``--progress json`` prints one JSON object per line on stdout (``{"event": "progress", "done":
 n, "total": m}`` and a final ``{"event": "report", ...}``) so another process can draw its own
-progress bar; otherwise a rich progress bar on stderr and a summary at the end.
+progress bar; otherwise a rich progress bar on stderr and a summary on stdout at the end.
 Exit status: 0 when every session was delivered, 1 when some were not, 2 on bad input.
 """
 
@@ -111,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.progress == "json":
         _json_line({"event": "report", **summary})
     else:
+        out = Console()
         for name, value in summary.items():
-            console.print(f"{name}: {value}")
+            out.print(f"{name}: {value}", highlight=False)
     return 0 if report.sessions_failed == 0 and not report.stations_failed else 1

@@ -15,7 +15,7 @@ def floor_minute(moment: datetime) -> datetime:
 
 
 def iso_utc(moment: datetime) -> str:
-    """ISO 8601 UTC with ``Z`` (OCPP 1.6J §3.14 dateTime, 2.0.1 Part 2 §2.1)."""
+    """ISO 8601 UTC with ``Z`` (OCPP-J dateTime: UTC, RFC 3339 / ISO 8601)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -59,12 +59,13 @@ def assign_faults(
     fraction of sessions is covered; the other faults pick single sessions.
     """
     rng = random.Random(f"{seed}:faults")
-    everything = [(p, e, s) for p in range(len(plans)) for e in plans[p].evses for s in e.sessions]
+    # A canonical order (by charge point id), so the picks do not depend on the input order.
+    order = sorted(range(len(plans)), key=lambda p: plans[p].spec.charge_point_id)
+    everything = [(p, e, s) for p in order for e in plans[p].evses for s in e.sessions]
     total = len(everything)
     chosen: dict[str, FaultKind] = {}
     skews: dict[int, int] = {}
     skew_target = fault_count(fractions.get(FaultKind.CLOCK_SKEW, 0.0), total)
-    order = list(range(len(plans)))
     rng.shuffle(order)
     covered = 0
     for p in order:

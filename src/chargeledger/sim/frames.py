@@ -2,7 +2,7 @@
 
 The station's outgoing CALLs are framed here rather than through ``ChargePoint.call`` so that
 (a) the duplicate fault can write the *same* frame (same message id) twice and consume both
-answers (OCPP-J 1.6 §4.1.4 / 2.0.1 Part 4 §4.2.1: the message id identifies the call), and
+answers (OCPP-J 1.6 §4.2.1 CALL: the message id identifies the request), and
 (b) payloads skip ``dataclasses.asdict``'s deep copy, which dominated the simulator's CPU time
 with thousands of stations. Keys are converted with the library's own ``snake_to_camel_case``
 (cached per key), responses are parsed into the library's ``call_result`` classes and, when
@@ -20,16 +20,16 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar, cast
 
-from ocpp.charge_point import (  # type: ignore[import-untyped, unused-ignore]
+from ocpp.charge_point import (
     camel_to_snake_case,
     snake_to_camel_case,
 )
-from ocpp.messages import (  # type: ignore[import-untyped, unused-ignore]
+from ocpp.messages import (
     Call,
     MessageType,
     validate_payload,
 )
-from ocpp.routing import after, on  # type: ignore[import-untyped, unused-ignore]
+from ocpp.routing import after, on
 
 F = TypeVar("F", bound=Callable[..., Any])
 CLOSED = object()  # put on a ChargePoint's response queue when its socket is gone
@@ -50,7 +50,7 @@ def after_action(action: str) -> Callable[[F], F]:
 
 
 def basic_auth(user: str, password: str) -> str:
-    """OCPP security profile 1/2 (1.6 Security Whitepaper §2, 2.0.1 Part 2 §A00): HTTP Basic
+    """OCPP security profile 1/2 (1.6 Security Whitepaper, 2.0.1 Part 2 §A00): HTTP Basic
     with the charge point id as user."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return f"Basic {token}"

@@ -3,10 +3,10 @@
 OCPP-J allows one outstanding CALL per direction (1.6J §4.1.1, 2.0.1 Part 4 §4.1.1), so every
 message a station produces goes through one ordered outbox and one sender. While the station is
 offline the outbox simply grows; after the reconnect (and a new BootNotification, done by the
-station's ``on_connected``) it is replayed in order with the original timestamps (1.6J §4.8
-"transaction-related messages ... queued", 2.0.1 Part 2 §E04.FR.01). A builder is called at send
-time, so a 1.6 MeterValues queued behind its StartTransaction only gets the transactionId once
-the StartTransaction.conf has arrived.
+station's ``on_connected``) it is replayed in order with the original timestamps (OCPP 1.6
+transaction-related messages are queued while offline and delivered later; 2.0.1 Part 2 §E04).
+A builder is called at send time, so a 1.6 MeterValues queued behind its StartTransaction only
+gets the transactionId once the StartTransaction.conf has arrived.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from ocpp.exceptions import (  # type: ignore[import-untyped, unused-ignore]
+from ocpp.exceptions import (
     OCPPError,
     UnknownCallErrorCodeError,
     ValidationError,
@@ -70,6 +70,9 @@ class LinkConfig:
 
 
 class Link:
+    """The transport of one station: at most one socket at a time, an outbox that survives
+    reconnects, one sender, and the counters the report is built from."""
+
     def __init__(
         self,
         config: LinkConfig,
@@ -114,11 +117,14 @@ class Link:
     async def connect(self) -> bool:
         """Open the websocket and boot; bounded retries with backoff. False if it gave up."""
         async with self._connect_lock:
+            if self.online:  # a concurrent reconnect already got through
+                return True
             delay = 0.2
             for attempt in range(CONNECT_ATTEMPTS):
                 if self._closing:
                     return False
                 try:
+                    await self._drop_socket()
                     await self._open()
                     if await self.on_connected():
                         self.ever_online = True

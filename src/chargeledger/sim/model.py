@@ -63,8 +63,8 @@ class FaultKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class EvseSpec:
-    """One EVSE with one connector. In OCPP 1.6 the EVSE is addressed by ``connectorId``
-    (1.6J §3.5: one connector per EVSE), so the 1.6 client sends ``evse_id`` as connectorId."""
+    """One EVSE with one connector. OCPP 1.6 has no EVSE level and addresses it by
+    ``connectorId``, so the 1.6 client sends ``evse_id`` as connectorId."""
 
     evse_id: int
     connector_id: int
@@ -179,6 +179,7 @@ class SimulationReport:
     sessions_failed: int = 0
     messages_sent: int = 0
     call_errors: int = 0
+    timeouts: int = 0
     reconnects: int = 0
     stations_failed: list[str] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
@@ -202,6 +203,7 @@ class SimulationReport:
             "sessions_failed": self.sessions_failed,
             "messages_sent": self.messages_sent,
             "call_errors": self.call_errors,
+            "timeouts": self.timeouts,
             "reconnects": self.reconnects,
             "stations_failed": list(self.stations_failed),
             "calls_timed": len(self.latencies_ms),

@@ -24,7 +24,7 @@ LIFETIME_REGISTER_WH = (1_000_000, 9_000_000)
 
 
 class StopReason(StrEnum):
-    """OCPP 1.6J §7.35 Reason / 2.0.1 ReasonEnumType values the simulator uses."""
+    """OCPP 1.6J §7 Reason / 2.0.1 ReasonEnumType values the simulator uses."""
 
     EV_DISCONNECTED = "EVDisconnected"
     LOCAL = "Local"

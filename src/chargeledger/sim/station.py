@@ -13,24 +13,23 @@ import contextlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from chargeledger.sim.clock import SimClock
 from chargeledger.sim.faults import reported_sample, reported_stop
 from chargeledger.sim.frames import ConnectionLostError
 from chargeledger.sim.link import Link, LinkConfig, LinkStats, OutboxItem
+from chargeledger.sim.live import EvseRuntime, Live, Progress
 from chargeledger.sim.model import (
     EvseSpec,
     FaultKind,
     SimulationOptions,
     TokenSpec,
-    TruthRecord,
 )
 from chargeledger.sim.plan import (
     GAP_AFTER_STOP_S,
     MIN_SESSION_S,
-    EvsePlan,
     SessionPlan,
     StationPlan,
     StopReason,
@@ -40,71 +39,6 @@ from chargeledger.sim.plan import (
 )
 
 AVAILABLE_AFTER_S = 60  # Finishing → Available once the cable is out
-
-
-class Progress:
-    """Counts sessions as their scripts end; ``callback(done, total)`` drives progress bars."""
-
-    def __init__(self, total: int, callback: Callable[[int, int], None] | None) -> None:
-        self.total = total
-        self.finished = 0
-        self.callback = callback
-
-    def added(self) -> None:
-        self.total += 1
-        self._report()
-
-    def done(self) -> None:
-        """A session script ended (or was given up); the report counts failures apart."""
-        self.finished += 1
-        self._report()
-
-    def _report(self) -> None:
-        if self.callback is not None:
-            self.callback(self.finished, self.total)
-
-
-@dataclass(slots=True)
-class Live:
-    """A session as it runs. ``meter_*`` are the true register values in Wh."""
-
-    plan: SessionPlan
-    meter_start_wh: int
-    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
-    stop_reason: StopReason | None = None
-    tx_id: int | None = None  # 1.6: assigned by the CSMS in StartTransaction.conf
-    seq_no: int = 0  # 2.0.1: next TransactionEvent seqNo
-    charging: bool = True
-    stop_offset_s: int | None = None
-    meter_stop_wh: int | None = None
-    energy_wh: int = 0
-    acknowledged: bool = False
-
-    @property
-    def key(self) -> str:
-        return self.plan.key
-
-    def next_seq(self) -> int:
-        seq, self.seq_no = self.seq_no, self.seq_no + 1
-        return seq
-
-
-@dataclass(slots=True)
-class EvseRuntime:
-    plan: EvsePlan
-    register_wh: int
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    live: Live | None = None
-    unusable: bool = False
-    next_start_s: int | None = None
-
-    @property
-    def spec(self) -> EvseSpec:
-        return self.plan.evse
-
-    @property
-    def free(self) -> bool:
-        return self.live is None and not self.unusable and not self.lock.locked()
 
 
 class Station(ABC):
@@ -397,30 +331,3 @@ class Station(ABC):
         if live is not None and not live.stop_event.is_set():
             live.stop_reason = StopReason.REMOTE
             live.stop_event.set()
-
-    # -- results --------------------------------------------------------------------------------
-    def truth(self) -> list[TruthRecord]:
-        records = []
-        for live in self.finished:
-            plan = live.plan
-            stopped = None
-            if live.meter_stop_wh is not None and live.stop_offset_s is not None:
-                stopped = self.clock.stamp(plan.start_s + live.stop_offset_s)
-            records.append(
-                TruthRecord(
-                    charge_point_id=self.spec.charge_point_id,
-                    ocpp_version=self.spec.ocpp_version.value,
-                    evse_id=plan.evse.evse_id,
-                    connector_id=plan.evse.connector_id,
-                    transaction_ref=self.transaction_ref(live),
-                    id_tag=plan.token.uid,
-                    started_at=self.clock.stamp(plan.start_s),
-                    stopped_at=stopped,
-                    meter_start_wh=live.meter_start_wh,
-                    meter_stop_wh=live.meter_stop_wh,
-                    energy_wh=live.energy_wh,
-                    faults=plan.faults,
-                    expected=plan.expected,
-                )
-            )
-        return records

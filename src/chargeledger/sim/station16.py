@@ -1,8 +1,8 @@
 """An OCPP 1.6J charge point (client role) on the ``ocpp`` library.
 
-1.6 addresses an EVSE by ``connectorId`` (1.6J §3.5, one connector per EVSE here), so the
-EVSE id of the station spec is sent as connectorId. The transactionId is the CSMS's
-(StartTransaction.conf, 1.6J §6.46): queued messages of a transaction started offline are built
+1.6 has no EVSE level and addresses an EVSE by ``connectorId`` (one connector per EVSE here),
+so the EVSE id of the station spec is sent as connectorId. The transactionId is the CSMS's
+(StartTransaction.conf, 1.6J §4.8): queued messages of a transaction started offline are built
 only once that answer is in.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ocpp.v16 import ChargePoint as OcppChargePoint  # type: ignore[import-untyped, unused-ignore]
+from ocpp.v16 import ChargePoint as OcppChargePoint
 from ocpp.v16 import call, call_result
-from ocpp.v16.enums import Action  # type: ignore[import-untyped, unused-ignore]
+from ocpp.v16.enums import Action
 from websockets.asyncio.client import ClientConnection
 
 from chargeledger.domain.charging import Measurand, ReadingContext
@@ -21,9 +21,10 @@ from chargeledger.sim.curves import currents
 from chargeledger.sim.faults import reported_start
 from chargeledger.sim.frames import RawTap, after_action, on_action
 from chargeledger.sim.link import OutboxItem
+from chargeledger.sim.live import EvseRuntime, Live
 from chargeledger.sim.model import EvseSpec, TokenSpec, TokenType
 from chargeledger.sim.plan import DuplicateTarget, StopReason
-from chargeledger.sim.station import EvseRuntime, Live, Station
+from chargeledger.sim.station import Station
 
 BOOT_ATTEMPTS = 3
 MIN_HEARTBEAT_S = 900
@@ -153,7 +154,7 @@ class Station16(Station):
         self.send_status(plan.evse, "Charging", t)
 
     def send_sample(self, live: Live, t: int, index: int, sent_wh: int) -> None:
-        """MeterValues (1.6J §6.37) every interval: register, power, current, SoC as strings."""
+        """MeterValues (1.6J §4.7) every interval: register, power, current, SoC as strings."""
         power, soc = self.measured(live, t)
         meter_value = [
             {
@@ -184,7 +185,7 @@ class Station16(Station):
         self.send_status(live.plan.evse, "SuspendedEV", t)
 
     def send_end(self, live: Live, t: int, sent_stop_wh: int) -> None:
-        """StopTransaction (1.6J §6.49) with Transaction.Begin/End register samples."""
+        """StopTransaction (1.6J §4.10) with Transaction.Begin/End register samples."""
         plan = live.plan
         begin = reported_start(plan, live.meter_start_wh)
         data = [
@@ -274,7 +275,7 @@ def register(value_wh: int, context: ReadingContext) -> dict[str, str]:
 def sampled_values(
     evse: EvseSpec, register_wh: int, power_w: int, soc: int
 ) -> list[dict[str, str]]:
-    """1.6J §7.45 SampledValue: values are strings; current per phase L1-L3 on 3-phase AC."""
+    """1.6J §7 SampledValue: values are strings; current per phase L1-L3 on 3-phase AC."""
     periodic = ReadingContext.SAMPLE_PERIODIC.value
     values = [
         register(register_wh, ReadingContext.SAMPLE_PERIODIC),

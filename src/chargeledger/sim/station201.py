@@ -1,7 +1,7 @@
 """An OCPP 2.0.1 charging station (client role) on the ``ocpp`` library.
 
 Transactions are reported with TransactionEvent (2.0.1 Part 2 §E): Started/Updated/Ended with a
-seqNo that increases by one per transaction (§E.FR.xx "seqNo ... incremental"), the station's
+seqNo that increases by one per transaction (so the CSMS can spot gaps and repeats), the station's
 own transactionId (a UUID drawn from the seeded generator, so reruns reproduce it) and
 ``offline: true`` on every event that happened while the station was disconnected (§E04).
 """
@@ -11,18 +11,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ocpp.v201 import ChargePoint as OcppChargePoint  # type: ignore[import-untyped, unused-ignore]
+from ocpp.v201 import ChargePoint as OcppChargePoint
 from ocpp.v201 import call, call_result
-from ocpp.v201.enums import Action  # type: ignore[import-untyped, unused-ignore]
+from ocpp.v201.enums import Action
 from websockets.asyncio.client import ClientConnection
 
 from chargeledger.domain.charging import Measurand, ReadingContext
 from chargeledger.sim.curves import currents
 from chargeledger.sim.faults import reported_start
 from chargeledger.sim.frames import RawTap, after_action, on_action
+from chargeledger.sim.live import EvseRuntime, Live
 from chargeledger.sim.model import EvseSpec, TokenSpec, TokenType
 from chargeledger.sim.plan import DuplicateTarget, StopReason
-from chargeledger.sim.station import EvseRuntime, Live, Station
+from chargeledger.sim.station import Station
 
 BOOT_ATTEMPTS = 3
 MIN_HEARTBEAT_S = 900
@@ -37,7 +38,7 @@ END_TRIGGER = {
 
 
 def id_token(token: TokenSpec) -> dict[str, str]:
-    """IdTokenType (2.0.1 Part 2 §2.28): RFID cards are ISO14443, app starts are Central."""
+    """IdTokenType (2.0.1 Part 2): RFID cards are ISO14443, app starts are Central."""
     kind = "ISO14443" if token.type is TokenType.RFID else "Central"
     return {"id_token": token.uid, "type": kind}
 
@@ -206,7 +207,7 @@ class Station201(Station):
         self.queue(event, live=live, reorderable=True, duplicate=duplicate)
 
     def send_suspended(self, live: Live, t: int) -> None:
-        """Battery full: chargingState SuspendedEV (2.0.1 §E.ChargingStateChanged)."""
+        """Battery full: chargingState SuspendedEV, trigger ChargingStateChanged (2.0.1 §E)."""
         event = self._event(
             live, "Updated", t, "ChargingStateChanged", info={"charging_state": "SuspendedEV"}
         )

@@ -85,8 +85,9 @@ async def _authenticate(
 
 
 async def _deny(websocket: WebSocket, status: int, reason: str) -> None:
-    """Refuse the upgrade with an HTTP status where the server supports it (OCPP-J: 401 for
-    bad credentials, 404 for unknown stations), else close before accepting."""
+    """Refuse the upgrade with an HTTP status where the server supports it (401 for unknown
+    stations and bad credentials alike, so a caller cannot probe which ids exist), else close
+    before accepting."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         await websocket.send_denial_response(Response(reason, status_code=status))
     else:
@@ -115,9 +116,11 @@ async def _serve(runtime: Runtime, websocket: WebSocket, station: Station, proto
     connection = Connection(websocket.receive_text, websocket.send_text)
     link: Any = PROTOCOLS[protocol](station.charge_point_id, connection, runtime, station)
     version = protocol.removeprefix("ocpp")
+    # One bound method object, so that unregister finds exactly what register stored.
+    execute = link.execute
+    runtime.bus.register(station.charge_point_id, execute)
     async with runtime.uow() as uow:
         await record_connected(uow, runtime.clock, station, version)
-    runtime.bus.register(station.charge_point_id, link.execute)
     log.info(
         "station connected", extra={"charge_point_id": station.charge_point_id, "ocpp": version}
     )
@@ -126,7 +129,7 @@ async def _serve(runtime: Runtime, websocket: WebSocket, station: Station, proto
     except WebSocketDisconnect:
         pass
     finally:
-        runtime.bus.unregister(station.charge_point_id, link.execute)
+        runtime.bus.unregister(station.charge_point_id, execute)
         async with runtime.uow() as uow:
             await record_disconnected(uow, runtime.clock, station)
         log.info("station disconnected", extra={"charge_point_id": station.charge_point_id})

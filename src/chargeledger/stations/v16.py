@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import MappingProxyType
 from typing import Any
 
 from ocpp.exceptions import PropertyConstraintViolationError
@@ -39,6 +40,15 @@ def _id_tag_info(auth: Authorization) -> dict[str, Any]:
 
 class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
     _format_error_code = "FormationViolation"
+    _rpc_error_code = "FormationViolation"
+    # OCPP-J 1.6 §4.2.3 spells these two differently from the library (and from 2.0.1).
+    _error_spelling = MappingProxyType(
+        {
+            "FormatViolation": "FormationViolation",
+            "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
+        }
+    )
+    _known_actions = frozenset(a.value for a in Action)
 
     def __init__(
         self, charge_point_id: str, connection: Any, runtime: Runtime, station: Station

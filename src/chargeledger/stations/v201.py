@@ -46,6 +46,8 @@ def _id_token_info(auth: Authorization) -> dict[str, Any]:
 
 class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
     _format_error_code = "FormatViolation"
+    _rpc_error_code = "RpcFrameworkError"
+    _known_actions = frozenset(a.value for a in Action)
 
     def __init__(
         self, charge_point_id: str, connection: Any, runtime: Runtime, station: Station

@@ -3,6 +3,8 @@ datetimes, numbers into Decimal (DESIGN §2), sampled values into MeterSample.""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -116,7 +118,7 @@ def _signed(
         return SignedMeterValue(
             timestamp=at,
             context=context,
-            format="OCMF" if data.startswith("OCMF|") else "other",
+            format=_signed_format(data),
             data=data,
             signing_method=signed.get("signing_method"),
             encoding_method=signed.get("encoding_method"),
@@ -129,10 +131,22 @@ def _signed(
         return SignedMeterValue(
             timestamp=at,
             context=context,
-            format="OCMF" if data.startswith("OCMF|") else "other",
+            format=_signed_format(data),
             data=data,
         )
     return None
+
+
+def _signed_format(data: str) -> str:
+    """OCMF, sent as is (common in 1.6) or base64-encoded (2.0.1 signedMeterData is base64);
+    the data itself is always kept byte for byte as the station sent it."""
+    if data.startswith("OCMF|"):
+        return "OCMF"
+    try:
+        decoded = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return "other"
+    return "OCMF" if decoded.startswith(b"OCMF|") else "other"
 
 
 def wire_time(value: datetime) -> str:

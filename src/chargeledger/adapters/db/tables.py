@@ -236,6 +236,7 @@ sessions = Table(
     Column("stopped_at", UtcDateTime),
     Column("meter_start_wh", ExactDecimal(15, 3), nullable=False),
     Column("meter_stop_wh", ExactDecimal(15, 3)),
+    Column("meter_stop_inferred", Boolean, nullable=False),
     Column("stop_reason", String(32)),
     Column("last_sample_at", UtcDateTime),
     Column("charging_seconds", Integer),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select, update
@@ -78,6 +79,7 @@ class SqlSessionRepository(TableRepository[Session]):
             "stopped_at": entity.stopped_at,
             "meter_start_wh": entity.meter_start_wh,
             "meter_stop_wh": entity.meter_stop_wh,
+            "meter_stop_inferred": entity.meter_stop_inferred,
             "stop_reason": entity.stop_reason,
             "last_sample_at": entity.last_sample_at,
             "charging_seconds": entity.charging_seconds,
@@ -117,6 +119,7 @@ class SqlSessionRepository(TableRepository[Session]):
             stopped_at=row["stopped_at"],
             meter_start_wh=row["meter_start_wh"],
             meter_stop_wh=row["meter_stop_wh"],
+            meter_stop_inferred=row["meter_stop_inferred"],
             stop_reason=row["stop_reason"],
             last_sample_at=row["last_sample_at"],
             charging_seconds=row["charging_seconds"],
@@ -144,14 +147,21 @@ class SqlSessionRepository(TableRepository[Session]):
         return None if row is None else self.from_row(row)
 
     async def find_started(
-        self, station_id: uuid.UUID, connector_id: int, started_at: datetime, id_tag: str | None
+        self,
+        station_id: uuid.UUID,
+        evse_id: int,
+        started_at: datetime,
+        id_tag: str | None,
+        meter_start_wh: Decimal,
     ) -> Session | None:
         """A 1.6 session with the same start: a StartTransaction re-sent under a new message id
-        (the station never got our answer) must get the same transaction id."""
+        (the station never got our answer) must get the same transaction id. Everything the
+        station sent is compared, so two cars starting in the same second stay two."""
         query = select(sessions).where(
             sessions.c.station_id == station_id,
-            sessions.c.connector_id == connector_id,
+            sessions.c.evse_id == evse_id,
             sessions.c.started_at == started_at,
+            sessions.c.meter_start_wh == meter_start_wh,
             sessions.c.ocpp_version == "1.6",
         )
         query = query.where(

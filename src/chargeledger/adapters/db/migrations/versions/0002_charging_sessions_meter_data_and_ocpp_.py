@@ -112,6 +112,7 @@ def upgrade() -> None:
             chargeledger.adapters.db.types.ExactDecimal(precision=15, scale=3),
             nullable=True,
         ),
+        sa.Column("meter_stop_inferred", sa.Boolean(), nullable=False),
         sa.Column("stop_reason", sa.String(length=32), nullable=True),
         sa.Column(
             "last_sample_at",
