@@ -7,9 +7,11 @@ import uuid
 from dataclasses import dataclass
 
 from chargeledger.domain.catalog import Station
+from chargeledger.domain.charging import ChargingState
 from chargeledger.domain.station_link import ConnectorState, StationState
 from chargeledger.services.catalog import get_station
 from chargeledger.services.ports import Clock, UnitOfWork
+from chargeledger.services.session_capture import record_state
 
 
 async def _current(uow: UnitOfWork, clock: Clock, station: Station) -> StationState:
@@ -61,6 +63,21 @@ async def record_heartbeat(uow: UnitOfWork, clock: Clock, station: Station) -> N
             state, connected=True, last_heartbeat_at=now, last_seen_at=now, updated_at=now
         )
     )
+
+
+async def record_connector_status(
+    uow: UnitOfWork,
+    station: Station,
+    state: ConnectorState,
+    charging: ChargingState | None = None,
+) -> None:
+    """StatusNotification (1.6 §4.9, 2.0.1 G01). In 1.6 the status also tells whether the
+    open session on that connector charges or idles (``charging``). The caller commits."""
+    await uow.station_links.save_connector(state)
+    if charging is not None and state.evse_id > 0:
+        session = await uow.sessions.open_on_evse(station.id, state.evse_id)
+        if session is not None:
+            await record_state(uow, session, state.status_at, charging)
 
 
 async def record_clock_offset(

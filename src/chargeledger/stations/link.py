@@ -30,6 +30,7 @@ from chargeledger.services.ports import UnitOfWork
 log = logging.getLogger("chargeledger.stations")
 
 MAX_MESSAGE_ID_LENGTH = 36
+HEARTBEAT_INTERVAL_S = 300  # told to stations at boot (1.6 §4.2, 2.0.1 B01)
 DRAIN_SECONDS = 10.0  # how long a closed connection's received CALLs may still take
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 

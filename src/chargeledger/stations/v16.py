@@ -23,12 +23,14 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.services import session_capture as capture
 from chargeledger.services.authorization import Authorization, authorize_token
-from chargeledger.services.station_status import record_boot, record_heartbeat
-from chargeledger.stations.link import ExactlyOnce, handles
+from chargeledger.services.station_status import (
+    record_boot,
+    record_connector_status,
+    record_heartbeat,
+)
+from chargeledger.stations.link import HEARTBEAT_INTERVAL_S, ExactlyOnce, handles
 from chargeledger.stations.values import meter_samples, number, wire_time
 from chargeledger.stations.values import timestamp as parse_time
-
-HEARTBEAT_INTERVAL_S = 300
 
 
 def _id_tag_info(auth: Authorization) -> dict[str, Any]:
@@ -80,21 +82,10 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
     ) -> call_result.StatusNotification:
         reported = details.get("timestamp")
         at = parse_time(reported) if reported else self.runtime.clock.now()
-        await self.uow.station_links.save_connector(
-            ConnectorState(
-                self.station.id,
-                connector_id,
-                1,
-                status,
-                at,
-                None if error_code == "NoError" else error_code,
-            )
-        )
-        state = capture.state_for_status(status)
-        if connector_id > 0 and state is not None:
-            session = await self.uow.sessions.open_on_evse(self.station.id, connector_id)
-            if session is not None:
-                await capture.record_state(self.uow, session, at, state)
+        error = None if error_code == "NoError" else error_code
+        state = ConnectorState(self.station.id, connector_id, 1, status, at, error)
+        charging = capture.state_for_status(status)
+        await record_connector_status(self.uow, self.station, state, charging)
         return call_result.StatusNotification()
 
     @handles(Action.authorize)

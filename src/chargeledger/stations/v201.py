@@ -25,14 +25,14 @@ from chargeledger.services.authorization import Authorization, authorize_token
 from chargeledger.services.station_status import (
     record_boot,
     record_clock_offset,
+    record_connector_status,
     record_heartbeat,
 )
 from chargeledger.services.transaction_events import EventReport, apply_transaction_event
-from chargeledger.stations.link import ExactlyOnce, handles
+from chargeledger.stations.link import HEARTBEAT_INTERVAL_S, ExactlyOnce, handles
 from chargeledger.stations.values import meter_samples, wire_time
 from chargeledger.stations.values import timestamp as parse_time
 
-HEARTBEAT_INTERVAL_S = 300
 CLOCK_OFFSET_TOLERANCE_S = 5
 _remote_start_ids = itertools.count(1)
 
@@ -81,11 +81,10 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
     async def on_status(
         self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **_: Any
     ) -> call_result.StatusNotification:
-        await self.uow.station_links.save_connector(
-            ConnectorState(
-                self.station.id, evse_id, connector_id, connector_status, parse_time(timestamp)
-            )
+        state = ConnectorState(
+            self.station.id, evse_id, connector_id, connector_status, parse_time(timestamp)
         )
+        await record_connector_status(self.uow, self.station, state)
         return call_result.StatusNotification()
 
     @handles(Action.authorize)

@@ -13,15 +13,13 @@ from chargeledger.adapters.db.repositories.catalog import (
     SqlSiteRepository,
     SqlStationRepository,
 )
-from chargeledger.adapters.db.repositories.charging import (
-    SqlSessionRepository,
-    SqlStationLinkRepository,
-)
+from chargeledger.adapters.db.repositories.charging import SqlSessionRepository
 from chargeledger.adapters.db.repositories.customers import (
     SqlAccountRepository,
     SqlTokenRepository,
 )
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
+from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
 from chargeledger.adapters.db.transaction import LazyConnection
 
 

@@ -1,4 +1,4 @@
-"""Repositories of sessions with their meter data, station links and the OCPP message log."""
+"""The repository of charging sessions with their meter data, events and signed values."""
 
 from __future__ import annotations
 
@@ -10,19 +10,14 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chargeledger.adapters.db.repositories.base import TableRepository
-from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates, upsert
+from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates
 from chargeledger.adapters.db.tables import (
-    connector_states,
     meter_samples,
-    ocpp_messages,
-    ocpp_rejected_frames,
     session_state_changes,
     sessions,
     signed_meter_values,
-    station_states,
     transaction_events,
     transaction_numbers,
 )
@@ -38,22 +33,13 @@ from chargeledger.domain.charging import (
     StateChange,
 )
 from chargeledger.domain.station_link import (
-    ConnectorState,
     SessionFilter,
     SignedMeterValue,
-    StationState,
-    StoredReply,
     TransactionEvent,
 )
 from chargeledger.services.ports import Page
 
 # The statements of every OCPP message, built once; each call only binds its values.
-_STORED_REPLY = select(
-    ocpp_messages.c.action, ocpp_messages.c.request_hash, ocpp_messages.c.response
-).where(
-    ocpp_messages.c.charge_point_id == bindparam("cpid"),
-    ocpp_messages.c.message_id == bindparam("mid"),
-)
 _SESSION_BY_REF = select(sessions).where(
     sessions.c.station_id == bindparam("sid"), sessions.c.transaction_ref == bindparam("ref")
 )
@@ -353,134 +339,3 @@ class SqlSessionRepository(TableRepository[Session]):
             )
             for row in rows.mappings()
         ]
-
-
-class SqlStationLinkRepository:
-    """Connection state of stations and connectors, and the OCPP message log."""
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
-    async def save_state(self, state: StationState) -> None:
-        await upsert(
-            self._connection,
-            station_states,
-            {
-                "station_id": state.station_id,
-                "connected": state.connected,
-                "ocpp_version": state.ocpp_version,
-                "firmware_version": state.firmware_version,
-                "last_seen_at": state.last_seen_at,
-                "last_heartbeat_at": state.last_heartbeat_at,
-                "last_boot_at": state.last_boot_at,
-                "clock_offset_seconds": state.clock_offset_seconds,
-                "updated_at": state.updated_at,
-            },
-            key=("station_id",),
-        )
-
-    async def state(self, station_id: uuid.UUID) -> StationState | None:
-        row = (
-            (
-                await self._connection.execute(
-                    select(station_states).where(station_states.c.station_id == station_id)
-                )
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        return StationState(
-            station_id=row["station_id"],
-            connected=row["connected"],
-            ocpp_version=row["ocpp_version"],
-            firmware_version=row["firmware_version"],
-            last_seen_at=row["last_seen_at"],
-            last_heartbeat_at=row["last_heartbeat_at"],
-            last_boot_at=row["last_boot_at"],
-            clock_offset_seconds=row["clock_offset_seconds"],
-            updated_at=row["updated_at"],
-        )
-
-    async def save_connector(self, state: ConnectorState) -> None:
-        await upsert(
-            self._connection,
-            connector_states,
-            {
-                "station_id": state.station_id,
-                "evse_id": state.evse_id,
-                "connector_id": state.connector_id,
-                "status": state.status,
-                "error_code": state.error_code,
-                "status_at": state.status_at,
-            },
-            key=("station_id", "evse_id", "connector_id"),
-        )
-
-    async def connectors(self, station_id: uuid.UUID) -> list[ConnectorState]:
-        rows = await self._connection.execute(
-            select(connector_states)
-            .where(connector_states.c.station_id == station_id)
-            .order_by(connector_states.c.evse_id, connector_states.c.connector_id)
-        )
-        return [
-            ConnectorState(
-                station_id=row["station_id"],
-                evse_id=row["evse_id"],
-                connector_id=row["connector_id"],
-                status=row["status"],
-                error_code=row["error_code"],
-                status_at=row["status_at"],
-            )
-            for row in rows.mappings()
-        ]
-
-    async def stored_reply(self, charge_point_id: str, message_id: str) -> StoredReply | None:
-        result = await self._connection.execute(
-            _STORED_REPLY, {"cpid": charge_point_id, "mid": message_id}
-        )
-        row = result.first()
-        return (
-            None
-            if row is None
-            else StoredReply(action=row[0], request_hash=row[1], response=row[2])
-        )
-
-    async def store_reply(
-        self, charge_point_id: str, message_id: str, reply: StoredReply, at: datetime
-    ) -> None:
-        await insert_ignoring_duplicates(
-            self._connection,
-            ocpp_messages,
-            [
-                {
-                    "charge_point_id": charge_point_id,
-                    "message_id": message_id,
-                    "action": reply.action,
-                    "request_hash": reply.request_hash,
-                    "response": reply.response,
-                    "received_at": at,
-                }
-            ],
-        )
-
-    async def reject_frame(
-        self, charge_point_id: str, frame: str, error_code: str, description: str, at: datetime
-    ) -> None:
-        await self._connection.execute(
-            insert(ocpp_rejected_frames).values(
-                charge_point_id=charge_point_id,
-                frame=frame,
-                error_code=error_code,
-                error_description=description,
-                received_at=at,
-            )
-        )
-
-    async def mark_disconnected(self, station_id: uuid.UUID, at: datetime) -> None:
-        await self._connection.execute(
-            update(station_states)
-            .where(station_states.c.station_id == station_id)
-            .values(connected=False, updated_at=at)
-        )
