@@ -165,6 +165,25 @@ async def test_a_session_that_never_stops_is_closed_by_the_sweep(world: World) -
     assert sessions[str(fresh.transaction_id)]["status"] == "active"
 
 
+async def test_the_real_stop_after_the_sweep_replaces_the_inferred_one(world: World) -> None:
+    """A station offline for longer than the sweep waits comes back and replays its
+    StopTransaction: the station's own stop reading replaces the one the sweep took from the
+    samples, and the session is no longer held for a missing stop."""
+    async with connected(world.url, Station16) as cp:
+        tx = await cp.start_tx(ACTIVE_TAG, 7_000_000, 0)
+        await cp.registers(tx, 1, (600, 7_001_000))
+    assert await world.runtime.sweep_stale_sessions() == 1
+    async with connected(world.url, Station16) as cp:
+        await cp.stop_tx(tx, 7_004_000, 1800, reason="EVDisconnected")
+
+    (session,) = [s for s in await world.sessions_of(CP16) if s["transaction_ref"] == str(tx)]
+    assert session["status"] == "completed"
+    assert session["quarantine_reasons"] == []
+    assert Decimal(session["energy_wh"]) == Decimal(4_000)
+    assert when(session["stopped_at"]) == at(1800)
+    assert session["stop_reason"] == "EVDisconnected"
+
+
 async def test_release_as_reported_or_corrected_keeps_the_station_readings(
     world: World, login_as: LoginAs
 ) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import (
@@ -177,15 +178,30 @@ async def stop_session(
     if not session.is_open:
         # A second stop for the same transaction changes nothing but may bring samples.
         return await add_meter_values(uow, clock, session, samples) if samples else session
-    if samples:
-        await uow.sessions.add_samples(session.id, samples)
-    session = dataclasses.replace(
-        _touch(session, samples, clock.now()),
+    return await _close(
+        uow,
+        clock,
+        session,
+        samples,
         stopped_at=stopped_at,
         meter_stop_wh=meter_stop_wh,
         meter_stop_inferred=inferred,
         stop_reason=reason,
-        status=SessionStatus.COMPLETED,
+    )
+
+
+async def _close(
+    uow: UnitOfWork,
+    clock: Clock,
+    session: Session,
+    samples: Sequence[MeterSample],
+    **stop: Any,
+) -> Session:
+    """Keep the stop's samples, apply the stop, judge the meter data, store."""
+    if samples:
+        await uow.sessions.add_samples(session.id, samples)
+    session = dataclasses.replace(
+        _touch(session, samples, clock.now()), status=SessionStatus.COMPLETED, **stop
     )
     session = await _judge(uow, session)
     await uow.sessions.update(session)
@@ -203,23 +219,20 @@ async def _late_stop(
 ) -> Session:
     """The real stop of a session the sweep closed (the station was offline for longer than
     the sweep waits): the station's own reading replaces the one taken from samples."""
-    if samples:
-        await uow.sessions.add_samples(session.id, samples)
     reasons = tuple(
         r for r in session.quarantine_reasons if r is not QuarantineReason.NO_STOP_RECEIVED
     )
-    session = dataclasses.replace(
-        _touch(session, samples, clock.now()),
+    return await _close(
+        uow,
+        clock,
+        session,
+        samples,
         stopped_at=stopped_at,
         meter_stop_wh=meter_stop_wh,
         meter_stop_inferred=False,
         stop_reason=reason,
         quarantine_reasons=reasons,
-        status=SessionStatus.COMPLETED,
     )
-    session = await _judge(uow, session)
-    await uow.sessions.update(session)
-    return session
 
 
 async def stop_unknown_transaction(
