@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -152,6 +151,3 @@ async def running_server(runtime: Runtime) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 15)
-
-
-__all__ = ["Network", "basic_auth", "running_server", "seed_network", "uuid"]
