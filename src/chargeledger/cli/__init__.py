@@ -17,6 +17,7 @@ from chargeledger.cli.customers import accounts_app, tokens_app
 from chargeledger.cli.demo import demo
 from chargeledger.cli.demo_day import write_sim_inputs
 from chargeledger.cli.identity import api_keys_app, users_app
+from chargeledger.cli.pricing import price_command
 from chargeledger.cli.sessions import sessions_app, station_command, station_status
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.add_typer(sessions_app, name="sessions")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(demo)
+app.command("price")(price_command)
 
 
 @app.command()
