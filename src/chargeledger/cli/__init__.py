@@ -19,6 +19,7 @@ from chargeledger.cli.demo_day import write_sim_inputs
 from chargeledger.cli.identity import api_keys_app, users_app
 from chargeledger.cli.pricing import price_command
 from chargeledger.cli.sessions import sessions_app, station_command, station_status
+from chargeledger.cli.tariffs import tariffs_app
 
 app = typer.Typer(
     name="chargeledger",
@@ -34,6 +35,7 @@ app.add_typer(evses_app, name="evses")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(sessions_app, name="sessions")
+app.add_typer(tariffs_app, name="tariffs")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(demo)

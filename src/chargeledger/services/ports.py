@@ -28,6 +28,7 @@ from chargeledger.domain.station_link import (
     StoredReply,
     TransactionEvent,
 )
+from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -217,6 +218,16 @@ class CommandBus(Protocol):
     ) -> CommandResult: ...
 
 
+class TariffRepository(Repository[StoredTariff], Protocol):
+    async def list(self, *, limit: int, offset: int) -> Page[StoredTariff]: ...
+
+    async def assign(
+        self, scope: TariffScope, scope_id: str, tariff_id: uuid.UUID, at: datetime
+    ) -> None: ...
+
+    async def assigned(self, scope: TariffScope, scope_id: str) -> uuid.UUID | None: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction over all repositories; nothing is kept without ``commit``."""
 
@@ -246,6 +257,9 @@ class UnitOfWork(Protocol):
 
     @property
     def station_links(self) -> StationLinkRepository: ...
+
+    @property
+    def tariffs(self) -> TariffRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -29,6 +29,7 @@ from chargeledger.domain.charging import (
 from chargeledger.domain.meter_checks import charging_and_idle, quality_issues, registers_in_order
 from chargeledger.domain.station_link import SignedMeterValue, TransactionEvent
 from chargeledger.services.ports import Clock, UnitOfWork
+from chargeledger.services.tariffs import tariff_for_session
 
 # 1.6 ChargePointStatus values during which no energy flows although the car is plugged in.
 IDLE_STATUSES = frozenset({"SuspendedEV", "SuspendedEVSE", "Finishing"})
@@ -66,7 +67,7 @@ async def start_session(
 ) -> Session:
     """Open a session, or return the one this start already opened (a retried start).
 
-    The tariff snapshot (DESIGN §2) attaches here once tariffs exist: ``Session.tariff_id``.
+    The tariff valid at the start is frozen onto the session here (DESIGN §2).
     """
     if request.transaction_ref is None:
         existing = await uow.sessions.find_started(
@@ -86,6 +87,9 @@ async def start_session(
         await uow.sessions.next_transaction_number(station.id, now)
     )
     account_id = await account_for_tag(uow, request.id_tag)
+    tariff = await tariff_for_session(
+        uow, station, request.evse_id, request.connector_id, account_id, request.started_at
+    )
     session = Session(
         station_id=station.id,
         evse_id=request.evse_id,
@@ -97,6 +101,7 @@ async def start_session(
         started_at=request.started_at,
         meter_start_wh=request.meter_start_wh,
         last_sample_at=request.started_at,
+        tariff_id=tariff.id if tariff else None,
         created_at=now,
         updated_at=now,
     )

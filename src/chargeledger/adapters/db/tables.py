@@ -180,6 +180,7 @@ DUPLICATE_CODES: dict[str, tuple[str, str]] = {
     "uq_tokens_uid": ("duplicate_token_uid", "uid"),
     "uq_users_email": ("duplicate_email", "email"),
     "uq_api_keys_prefix": ("duplicate_api_key", "prefix"),
+    "uq_tariffs_ocpi_id_valid_from": ("duplicate_tariff", "id"),
 }
 
 
@@ -325,4 +326,31 @@ ocpp_rejected_frames = Table(
     Column("frame", Text, nullable=False),
     Column("error_code", String(40), nullable=False),
     Column("error_description", Text, nullable=False),
+)
+
+
+# --- tariffs (issue 4) ----------------------------------------------------------------------
+
+tariffs = Table(
+    "tariffs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("ocpi_id", String(36), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("valid_from", UtcDateTime),
+    Column("valid_until", UtcDateTime),
+    Column("document", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("ocpi_id", "valid_from"),
+)
+
+# Which tariff applies where: the most specific scope wins (connector > station > site >
+# operator default), unless an account or contract override applies (issue 4).
+tariff_assignments = Table(
+    "tariff_assignments",
+    metadata,
+    Column("scope", String(16), primary_key=True),
+    Column("scope_id", String(64), primary_key=True),
+    Column("tariff_id", Uuid, ForeignKey("tariffs.id", ondelete="RESTRICT"), nullable=False),
+    Column("assigned_at", UtcDateTime, nullable=False),
 )

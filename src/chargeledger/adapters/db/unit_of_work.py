@@ -20,6 +20,7 @@ from chargeledger.adapters.db.repositories.customers import (
 )
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
 from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
+from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
 from chargeledger.adapters.db.transaction import LazyConnection
 
 
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
     api_keys: SqlApiKeyRepository
     sessions: SqlSessionRepository
     station_links: SqlStationLinkRepository
+    tariffs: SqlTariffRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -48,6 +50,7 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeyRepository(connection)
         self.sessions = SqlSessionRepository(connection)
         self.station_links = SqlStationLinkRepository(connection)
+        self.tariffs = SqlTariffRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

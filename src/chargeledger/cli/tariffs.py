@@ -1,0 +1,94 @@
+"""``chargeledger tariffs import|list|show|assign``."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.cli.common import console, fail, run_with_runtime
+from chargeledger.domain.tariffs import tariff_to_json
+from chargeledger.domain.tariffs.assignment import TariffScope
+from chargeledger.services import tariffs
+
+tariffs_app = typer.Typer(help="OCPI 2.2.1 tariffs and where they apply.", no_args_is_help=True)
+
+
+@tariffs_app.command("import")
+def import_tariff(path: Path) -> None:
+    """Store a tariff from an OCPI 2.2.1 Tariff JSON file (a new version each time)."""
+    try:
+        document = json.loads(path.read_text(), parse_float=Decimal)
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}", "file_not_readable") from None
+    except ValueError as exc:
+        raise fail(f"{path} is not JSON: {exc}", "invalid_json") from None
+
+    async def work(rt: Runtime) -> None:
+        async with rt.uow() as uow:
+            stored = await tariffs.import_tariff(uow, rt.clock, document)
+        console.print(f"imported tariff {stored.tariff.id} as {stored.id}")
+
+    run_with_runtime(work)
+
+
+@tariffs_app.command("list")
+def list_tariffs() -> None:
+    async def work(rt: Runtime) -> None:
+        async with rt.uow() as uow:
+            page = await tariffs.list_tariffs(uow, limit=1000)
+        table = Table("id", "OCPI id", "currency", "elements", "valid from", "valid until")
+        for s in page.items:
+            t = s.tariff
+            table.add_row(
+                str(s.id),
+                t.id,
+                t.currency,
+                str(len(t.elements)),
+                t.start_date_time.isoformat() if t.start_date_time else "",
+                t.end_date_time.isoformat() if t.end_date_time else "",
+            )
+        console.print(table)
+
+    run_with_runtime(work)
+
+
+@tariffs_app.command("show")
+def show_tariff(tariff_id: uuid.UUID) -> None:
+    """Print a stored tariff as OCPI 2.2.1 JSON."""
+
+    async def work(rt: Runtime) -> None:
+        async with rt.uow() as uow:
+            stored = await tariffs.get_tariff(uow, tariff_id)
+        console.print_json(json.dumps(tariff_to_json(stored.tariff), default=float))
+
+    run_with_runtime(work)
+
+
+@tariffs_app.command("assign")
+def assign_tariff(
+    tariff_id: uuid.UUID,
+    scope: Annotated[TariffScope, typer.Option(help="where the tariff applies")],
+    scope_id: Annotated[
+        str | None,
+        typer.Option(
+            help="the site, station or account id; STATION_ID:EVSE:CONNECTOR for "
+            "a connector; none for the operator default"
+        ),
+    ] = None,
+) -> None:
+    """Make a tariff apply to new sessions at a connector, station, site, for an account, or
+    by default."""
+
+    async def work(rt: Runtime) -> None:
+        async with rt.uow() as uow:
+            await tariffs.assign_tariff(uow, rt.clock, tariff_id, scope, scope_id)
+        console.print(f"tariff {tariff_id} now applies to {scope.value} {scope_id or ''}")
+
+    run_with_runtime(work)

@@ -1,0 +1,68 @@
+"""Which stored tariff applies to a session: the most specific assignment wins.
+
+Issue 4: connector > station > site > operator default, with an override for an account (or,
+when contracts arrive, a contract) above them all. The tariff valid at session start is then
+frozen onto the session (DESIGN §2): a later tariff change never re-prices it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from chargeledger.domain.tariffs.model import Tariff
+
+
+class TariffScope(StrEnum):
+    ACCOUNT = "account"
+    CONNECTOR = "connector"
+    STATION = "station"
+    SITE = "site"
+    OPERATOR = "operator"
+
+
+OPERATOR_SCOPE_ID = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTariff:
+    """A tariff version as imported; a new import of the same OCPI id is a new version."""
+
+    id: uuid.UUID
+    tariff: Tariff
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TariffAssignment:
+    scope: TariffScope
+    scope_id: str
+    tariff_id: uuid.UUID
+    assigned_at: datetime
+
+
+def connector_scope_id(station_id: uuid.UUID, evse_id: int, connector_id: int) -> str:
+    return f"{station_id}:{evse_id}:{connector_id}"
+
+
+def lookup_order(
+    *,
+    account_id: uuid.UUID | None,
+    site_id: uuid.UUID,
+    station_id: uuid.UUID,
+    evse_id: int,
+    connector_id: int,
+) -> list[tuple[TariffScope, str]]:
+    """The scopes to try, most specific first."""
+    order: list[tuple[TariffScope, str]] = []
+    if account_id is not None:
+        order.append((TariffScope.ACCOUNT, str(account_id)))
+    order += [
+        (TariffScope.CONNECTOR, connector_scope_id(station_id, evse_id, connector_id)),
+        (TariffScope.STATION, str(station_id)),
+        (TariffScope.SITE, str(site_id)),
+        (TariffScope.OPERATOR, OPERATOR_SCOPE_ID),
+    ]
+    return order
