@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter, Query
 
 from chargeledger.api.deps import RuntimeDep, UowDep
 from chargeledger.api.routers.access import (
     CommandStations,
+    ReadNetwork,
     ReadSessions,
     ReadStationStatus,
     ReleaseSessions,
@@ -19,6 +22,9 @@ from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
 from chargeledger.api.schemas.sessions import (
     CommandIn,
     CommandResultOut,
+    MoneyOut,
+    QuoteLineOut,
+    QuoteOut,
     ReleaseIn,
     SessionDetailOut,
     SessionOut,
@@ -26,7 +32,8 @@ from chargeledger.api.schemas.sessions import (
 )
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.station_link import SessionFilter
-from chargeledger.services import session_review, station_commands, station_status
+from chargeledger.money import Currency
+from chargeledger.services import quotes, session_review, station_commands, station_status
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
@@ -121,3 +128,65 @@ async def send_command(
 ) -> CommandResultOut:
     result = await station_commands.send_command(rt.uow, rt.bus, station_id, body.to_domain())
     return CommandResultOut(status=result.status, detail=result.detail)
+
+
+@router.get(
+    "/stations/{station_id}/quote",
+    tags=["stations"],
+    summary="What a session would cost here, before it starts (EU AFIR)",
+)
+async def quote(
+    station_id: uuid.UUID,
+    principal: ReadNetwork,
+    uow: UowDep,
+    rt: RuntimeDep,
+    kwh: Decimal = Query(..., ge=0, le=10000),
+    minutes: int = Query(..., ge=0),
+    idle_minutes: int = Query(0, ge=0),
+    evse_id: int = Query(1, ge=1),
+    start: datetime | None = None,
+) -> QuoteOut:
+    result = await quotes.quote_station(
+        uow,
+        rt.clock,
+        principal,
+        station_id,
+        kwh=kwh,
+        minutes=minutes,
+        idle_minutes=idle_minutes,
+        evse_id=evse_id,
+        starts_at=start,
+    )
+    places = Currency.of(result.result.currency).minor_units
+    totals = result.result.ocpi_totals(places)
+
+    def money(name: str) -> MoneyOut:
+        amount: Any = totals[name]
+        return MoneyOut(excl_vat=amount["excl_vat"], incl_vat=amount["incl_vat"])
+
+    return QuoteOut(
+        tariff_id=result.tariff.id,
+        ocpi_tariff_id=result.tariff.tariff.id,
+        currency=result.result.currency,
+        time_zone=result.time_zone,
+        starts_at=result.starts_at,
+        total_cost=money("total_cost"),
+        total_energy_cost=money("total_energy_cost"),
+        total_time_cost=money("total_time_cost"),
+        total_parking_cost=money("total_parking_cost"),
+        total_fixed_cost=money("total_fixed_cost"),
+        lines=[
+            QuoteLineOut(
+                category=line.category,
+                volume=line.volume,
+                unit=line.unit,
+                unit_price=line.unit_price,
+                vat=line.vat,
+                excl_vat=line.excl_vat,
+                incl_vat=line.incl_vat,
+                explanation=line.explanation,
+            )
+            for line in result.result.lines
+        ],
+        price_display=result.display,
+    )

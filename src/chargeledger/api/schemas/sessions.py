@@ -232,3 +232,37 @@ class CommandIn(Input):
 class CommandResultOut(BaseModel):
     status: str
     detail: str | None = None
+
+
+class MoneyOut(BaseModel):
+    excl_vat: Decimal
+    incl_vat: Decimal
+
+
+class QuoteLineOut(BaseModel):
+    category: str
+    volume: Decimal
+    unit: str
+    unit_price: Decimal
+    vat: Decimal | None
+    excl_vat: Decimal
+    incl_vat: Decimal
+    explanation: str
+
+
+class QuoteOut(BaseModel):
+    """The quote's totals rounded to the currency's minor unit (half-up) for showing; the
+    lines are exact."""
+
+    tariff_id: uuid.UUID
+    ocpi_tariff_id: str
+    currency: str
+    time_zone: str
+    starts_at: datetime
+    total_cost: MoneyOut
+    total_energy_cost: MoneyOut
+    total_time_cost: MoneyOut
+    total_parking_cost: MoneyOut
+    total_fixed_cost: MoneyOut
+    lines: list[QuoteLineOut]
+    price_display: list[str]

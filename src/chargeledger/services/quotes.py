@@ -1,0 +1,75 @@
+"""Prices before the start (a quote) from the one pricing function (DESIGN §2, EU AFIR)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from chargeledger.domain.identity import Principal
+from chargeledger.domain.tariffs import PriceResult, price
+from chargeledger.domain.tariffs.assignment import StoredTariff
+from chargeledger.domain.tariffs.display import price_display
+from chargeledger.domain.tariffs.periods import planned_cdr
+from chargeledger.errors import InvalidInputError, NotFoundError
+from chargeledger.services.catalog import get_site, get_station
+from chargeledger.services.ports import Clock, UnitOfWork
+from chargeledger.services.tariffs import tariff_for_session
+
+MAX_QUOTE_MINUTES = 7 * 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    tariff: StoredTariff
+    result: PriceResult
+    display: list[str]
+    starts_at: datetime
+    time_zone: str
+
+
+async def quote_station(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    station_id: uuid.UUID,
+    *,
+    kwh: Decimal,
+    minutes: int,
+    idle_minutes: int = 0,
+    evse_id: int = 1,
+    starts_at: datetime | None = None,
+) -> Quote:
+    """What a session of ``kwh`` over ``minutes`` then ``idle_minutes`` idle would cost, under
+    the tariff the driver would get (their account's override, if any)."""
+    if (
+        kwh < 0
+        or not 0 <= minutes <= MAX_QUOTE_MINUTES
+        or not 0 <= idle_minutes <= (MAX_QUOTE_MINUTES)
+    ):
+        raise InvalidInputError(
+            "kWh, minutes and idle minutes must be positive and at most a week",
+            code="invalid_quote",
+        )
+    if kwh > 0 and minutes == 0:
+        raise InvalidInputError(
+            "energy needs charging minutes", code="invalid_quote", field="minutes"
+        )
+    station = await get_station(uow, station_id)
+    site = await get_site(uow, station.site_id)
+    start = starts_at or clock.now()
+    account = principal.account_id if principal.is_account_bound else None
+    stored = await tariff_for_session(uow, station, evse_id, 1, account, start)
+    if stored is None:
+        raise NotFoundError("no tariff applies to this station", code="no_tariff")
+    cdr = planned_cdr(
+        stored.tariff,
+        start,
+        kwh=kwh,
+        charging=timedelta(minutes=minutes),
+        idle=timedelta(minutes=idle_minutes),
+        time_zone=site.time_zone,
+    )
+    result = price(cdr, stored.tariff, site.time_zone)
+    return Quote(stored, result, price_display(stored.tariff), start, site.time_zone)
