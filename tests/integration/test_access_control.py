@@ -104,6 +104,8 @@ EXPECTED_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/stations/{station_id}/status"): SESSION_REVIEWERS | {KEY_RW},
     ("POST", "/api/v1/stations/{station_id}/commands"): STATION_COMMANDERS,
     ("GET", "/api/v1/stations/{station_id}/quote"): READERS,
+    ("GET", "/api/v1/sessions/{session_id}/cost"): SESSION_READERS,
+    ("GET", "/api/v1/sessions/{session_id}/cdr"): SESSION_READERS,
 }
 
 # The cases the issue names, spelled out once more on their own so that a careless edit of the

@@ -3,12 +3,14 @@ quarantined ones; ``/api/v1/stations/{id}/status`` and ``/commands`` for the ope
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from chargeledger.api.deps import RuntimeDep, UowDep
 from chargeledger.api.routers.access import (
@@ -26,14 +28,23 @@ from chargeledger.api.schemas.sessions import (
     QuoteLineOut,
     QuoteOut,
     ReleaseIn,
+    SessionCostOut,
     SessionDetailOut,
     SessionOut,
     StationStatusOut,
 )
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.station_link import SessionFilter
+from chargeledger.domain.tariffs.ocpi_json import cdr_to_json
+from chargeledger.errors import ConflictError
 from chargeledger.money import Currency
-from chargeledger.services import quotes, session_review, station_commands, station_status
+from chargeledger.services import (
+    quotes,
+    session_pricing,
+    session_review,
+    station_commands,
+    station_status,
+)
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
@@ -190,3 +201,61 @@ async def quote(
         ],
         price_display=result.display,
     )
+
+
+@router.get(
+    "/sessions/{session_id}/cost",
+    tags=["sessions"],
+    summary="The session's price from its tariff snapshot (live while it runs)",
+)
+async def session_cost(
+    session_id: uuid.UUID, principal: ReadSessions, uow: UowDep, rt: RuntimeDep
+) -> SessionCostOut:
+    priced = await session_pricing.price_session(uow, rt.clock, principal, session_id)
+    result = priced.result
+    totals = result.ocpi_totals(Currency.of(result.currency).minor_units)
+
+    def money(name: str) -> MoneyOut:
+        amount: Any = totals[name]
+        return MoneyOut(excl_vat=amount["excl_vat"], incl_vat=amount["incl_vat"])
+
+    return SessionCostOut(
+        session_id=priced.session.id,
+        live=priced.live,
+        tariff_id=priced.session.tariff_id,
+        currency=result.currency,
+        total_cost=money("total_cost"),
+        total_energy_cost=money("total_energy_cost"),
+        total_time_cost=money("total_time_cost"),
+        total_parking_cost=money("total_parking_cost"),
+        total_fixed_cost=money("total_fixed_cost"),
+        total_energy_kwh=result.total_energy,
+        lines=[
+            QuoteLineOut(
+                category=line.category,
+                volume=line.volume,
+                unit=line.unit,
+                unit_price=line.unit_price,
+                vat=line.vat,
+                excl_vat=line.excl_vat,
+                incl_vat=line.incl_vat,
+                explanation=line.explanation,
+            )
+            for line in result.lines
+        ],
+    )
+
+
+@router.get(
+    "/sessions/{session_id}/cdr",
+    tags=["sessions"],
+    summary="The session as an OCPI 2.2.1 CDR with its charging periods and totals",
+)
+async def session_cdr(
+    session_id: uuid.UUID, principal: ReadSessions, uow: UowDep, rt: RuntimeDep
+) -> JSONResponse:
+    priced = await session_pricing.price_session(uow, rt.clock, principal, session_id)
+    if priced.live:
+        raise ConflictError("a running session has no CDR yet", code="session_open")
+    document = cdr_to_json(priced.cdr, priced.result.ocpi_totals(4), priced.country)
+    return JSONResponse(json.loads(json.dumps(document, default=float)))

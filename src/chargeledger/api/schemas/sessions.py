@@ -266,3 +266,17 @@ class QuoteOut(BaseModel):
     total_fixed_cost: MoneyOut
     lines: list[QuoteLineOut]
     price_display: list[str]
+
+
+class SessionCostOut(BaseModel):
+    session_id: uuid.UUID
+    live: bool
+    tariff_id: uuid.UUID | None
+    currency: str
+    total_cost: MoneyOut
+    total_energy_cost: MoneyOut
+    total_time_cost: MoneyOut
+    total_parking_cost: MoneyOut
+    total_fixed_cost: MoneyOut
+    total_energy_kwh: Decimal
+    lines: list[QuoteLineOut]

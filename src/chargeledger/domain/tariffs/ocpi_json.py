@@ -327,3 +327,33 @@ def _period(raw: Any, path: str) -> ChargingPeriod:
         dimensions=tuple(dimensions),
         tariff_id=doc.get("tariff_id"),
     )
+
+
+def cdr_to_json(cdr: Cdr, totals: Mapping[str, Any], country: str | None = None) -> dict[str, Any]:
+    """An OCPI 2.2.1 CDR (§10.3.1) with its charging periods, tariff and totals; numbers as
+    Decimal. Party, location and token details belong to the caller's context."""
+    doc: dict[str, Any] = {
+        "id": cdr.id,
+        "start_date_time": _wire(cdr.start_date_time),
+        "end_date_time": _wire(cdr.end_date_time),
+        "currency": cdr.currency,
+        "tariffs": [tariff_to_json(t) for t in cdr.tariffs],
+        "charging_periods": [
+            {
+                "start_date_time": _wire(p.start_date_time),
+                "dimensions": [
+                    {"type": kind.value, "volume": volume} for kind, volume in p.dimensions
+                ],
+                **({"tariff_id": p.tariff_id} if p.tariff_id else {}),
+            }
+            for p in cdr.charging_periods
+        ],
+        **totals,
+    }
+    if country:
+        doc["cdr_location"] = {"country": country}
+    return doc
+
+
+def _wire(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

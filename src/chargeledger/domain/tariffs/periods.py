@@ -19,9 +19,7 @@ from chargeledger.domain.tariffs.model import Tariff
 HOUR = Decimal(3600)
 
 
-def _local_instants(
-    tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo
-) -> set[datetime]:
+def local_instants(tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo) -> set[datetime]:
     """Every instant in [start, end) at which a time-of-day or date restriction can flip."""
     times = {time(0, 0)}
     for element in tariff.elements:
@@ -40,7 +38,7 @@ def _local_instants(
     return found
 
 
-def _threshold_instants(
+def threshold_instants(
     tariff: Tariff, start: datetime, charge_end: datetime, end: datetime, kwh: Decimal
 ) -> set[datetime]:
     """Instants where duration or kWh thresholds are crossed (energy grows linearly)."""
@@ -75,8 +73,8 @@ def planned_cdr(
     end = charge_end + idle
     cuts = sorted(
         {start, charge_end}
-        | _local_instants(tariff, start, end, zone)
-        | _threshold_instants(tariff, start, charge_end, end, kwh)
+        | local_instants(tariff, start, end, zone)
+        | threshold_instants(tariff, start, charge_end, end, kwh)
     )
     charging_seconds = Decimal(charging.total_seconds())
     periods = []
