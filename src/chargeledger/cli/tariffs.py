@@ -13,8 +13,10 @@ from rich.table import Table
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
+from chargeledger.domain.geo import time_zone as checked_zone
 from chargeledger.domain.tariffs import tariff_to_json
 from chargeledger.domain.tariffs.assignment import TariffScope
+from chargeledger.domain.tariffs.dynamic import dynamic_tariff, parse_wholesale_csv
 from chargeledger.services import tariffs
 
 tariffs_app = typer.Typer(help="OCPI 2.2.1 tariffs and where they apply.", no_args_is_help=True)
@@ -90,5 +92,41 @@ def assign_tariff(
         async with rt.uow() as uow:
             await tariffs.assign_tariff(uow, rt.clock, tariff_id, scope, scope_id)
         console.print(f"tariff {tariff_id} now applies to {scope.value} {scope_id or ''}")
+
+    run_with_runtime(work)
+
+
+@tariffs_app.command("dynamic")
+def dynamic(
+    path: Path,
+    tariff_id: Annotated[str, typer.Option("--id", help="the OCPI tariff id to publish")],
+    time_zone: Annotated[str, typer.Option(help="IANA zone of the sites it applies to")],
+    factor: Annotated[Decimal, typer.Option(help="multiplies the wholesale price")] = Decimal(1),
+    margin: Annotated[Decimal, typer.Option(help="added per kWh")] = Decimal("0.15"),
+    floor: Annotated[Decimal, typer.Option(help="lowest price per kWh")] = Decimal("0.20"),
+    cap: Annotated[Decimal, typer.Option(help="highest price per kWh")] = Decimal("0.90"),
+    vat: Annotated[Decimal | None, typer.Option(help="VAT % on the energy price")] = None,
+) -> None:
+    """Publish a tariff from a day-ahead price CSV (start,end,price_per_mwh,currency)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}", "file_not_readable") from None
+
+    async def work(rt: Runtime) -> None:
+        series = parse_wholesale_csv(text)
+        tariff = dynamic_tariff(
+            series,
+            tariff_id=tariff_id,
+            factor=factor,
+            margin=margin,
+            floor=floor,
+            cap=cap,
+            time_zone=checked_zone(time_zone),
+            vat=vat,
+        )
+        async with rt.uow() as uow:
+            stored = await tariffs.import_tariff(uow, rt.clock, tariff_to_json(tariff))
+        console.print(f"published dynamic tariff {tariff_id} ({len(series)} slots) as {stored.id}")
 
     run_with_runtime(work)
