@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -174,6 +175,18 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
         injected, caught = _reason_row(result.stdout, reason)
         assert injected > 0
         assert caught == injected, reason
+
+    # Every completed session is priced from the tariff it started under (issue 4).
+    assert Decimal(rows["total"]) > 0
+    assert Decimal(rows["idle fee"]) > 0
+    assert Decimal(rows["session fees"]) > 0
+    priced = dict(
+        part.rsplit(" ", 1)
+        for part in result.stdout.split("sessions per tariff: ")[1].splitlines()[0].split(", ")
+    )
+    assert {"TOU-DE", "FLAT-049", "DC-IDLE"} <= set(priced)
+    assert any(name.startswith("DYN-") for name in priced)
+    assert sum(int(n) for n in priced.values()) == int(rows["completed"])
 
     assert (output / "chargeledger.sqlite3").exists()
     stations = run_cli("stations", "list", data_dir=output)

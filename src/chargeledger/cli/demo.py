@@ -29,6 +29,7 @@ from chargeledger.services.demo_seed import (
     SeedReport,
     seed_demo_operator,
 )
+from chargeledger.services.demo_tariffs import seed_demo_tariffs
 
 STEPS = sum(len(s.models) for s in SITES) + 50
 
@@ -87,6 +88,8 @@ async def _run(
                 seed=seed,
                 on_step=lambda _: progress.advance(task),
             )
+        async with runtime.uow() as uow:
+            await seed_demo_tariffs(uow, runtime.clock, report.sites, seed)
         per_site: dict[str, int] = {}
         async with runtime.uow() as uow:
             for site in report.sites:

@@ -23,7 +23,9 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import TokenStatus, TokenType
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Principal, Role
-from chargeledger.services import catalog, customers
+from chargeledger.domain.station_link import SessionFilter
+from chargeledger.domain.tariffs.pricing import NOTHING, Amount
+from chargeledger.services import catalog, customers, session_pricing
 from chargeledger.services.demo_seed import demo_station_password
 from chargeledger.services.session_review import sweep_stale_sessions
 
@@ -52,6 +54,8 @@ class DayReport:
     truth_wh: Decimal = Decimal(0)
     captured_wh: Decimal = Decimal(0)
     transport_faults: Counter[str] = field(default_factory=Counter)
+    revenue: dict[str, Amount] = field(default_factory=dict)
+    sessions_by_tariff: Counter[str] = field(default_factory=Counter)
     sim_report: dict[str, Any] = field(default_factory=dict)
 
 
@@ -133,7 +137,32 @@ async def run_day(
         await sweep_stale_sessions(uow, runtime.clock, DEMO_STALE_AFTER)
     report.truth = [json.loads(line) for line in truth_path.read_text().splitlines() if line]
     await _compare(runtime, report)
+    await _revenue(runtime, report)
     return report
+
+
+async def _revenue(runtime: Runtime, report: DayReport) -> None:
+    """Every completed session priced from its tariff snapshot, summed by component."""
+    totals = {name: NOTHING for name in ("energy", "time", "parking", "fixed", "total")}
+    async with runtime.uow() as uow:
+        offset: int | None = 0
+        while offset is not None:
+            page = await uow.sessions.search(
+                SessionFilter(status=SessionStatus.COMPLETED), limit=500, offset=offset
+            )
+            for session in page.items:
+                if session.tariff_id is None:
+                    continue
+                priced = await session_pricing.price_session(uow, runtime.clock, ADMIN, session.id)
+                result = priced.result
+                report.sessions_by_tariff[result.tariff_id] += 1
+                totals["energy"] += result.total_energy_cost
+                totals["time"] += result.total_time_cost
+                totals["parking"] += result.total_parking_cost
+                totals["fixed"] += result.total_fixed_cost
+                totals["total"] += result.total_cost
+            offset = page.next_offset
+    report.revenue = totals
 
 
 async def _simulate(

@@ -60,5 +60,28 @@ def print_day(day: DayReport) -> None:
     energy.add_row("captured (kWh)", _kwh(day.captured_wh))
     energy.add_row("difference (Wh)", str(day.captured_wh - day.truth_wh))
     console.print(energy)
+    revenue = Table(
+        title="Revenue of the completed sessions by component (EUR)", title_justify="left"
+    )
+    for column in ("component", "excl. VAT", "incl. VAT"):
+        revenue.add_column(column, justify="left" if column == "component" else "right")
+    for name, label in (
+        ("energy", "energy (per kWh)"),
+        ("time", "charging time"),
+        ("parking", "idle fee"),
+        ("fixed", "session fees"),
+        ("total", "total"),
+    ):
+        amount = day.revenue.get(name)
+        if amount is not None:
+            revenue.add_row(label, f"{amount.excl_vat:.2f}", f"{amount.incl_vat:.2f}")
+    console.print(revenue)
+    if day.sessions_by_tariff:
+        console.print(
+            "sessions per tariff: "
+            + ", ".join(
+                f"{tariff} {count}" for tariff, count in sorted(day.sessions_by_tariff.items())
+            )
+        )
     for line in (day.missing + day.mismatches + day.unexpected_quarantine)[:20]:
         console.print(f"[yellow]![/] {line}", highlight=False)
