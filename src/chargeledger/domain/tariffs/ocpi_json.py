@@ -111,44 +111,61 @@ def _list(value: Any, path: str) -> list[Any]:
 # --- tariffs --------------------------------------------------------------------------------
 
 
-def parse_tariff(raw: Any, path: str = "tariff") -> Tariff:
-    doc = _object(raw, path)
+def parse_tariff(raw: Any, path: str = "") -> Tariff:
+    """``path`` names where the tariff sits (e.g. ``tariffs[0]`` in a CDR), so an error inside
+    an embedded tariff points at its full place."""
+
+    def at(name: str) -> str:
+        return f"{path}.{name}" if path else name
+
+    doc = _object(raw, path or "tariff")
     for required in ("id", "currency", "elements"):
         if required not in doc:
-            raise _fail(f"{path}.{required}" if path != "tariff" else required, "is required")
+            raise _fail(at(required), "is required")
     try:
         currency = Currency.of(str(doc["currency"])).code
     except InvalidInputError as exc:
-        raise _fail("currency", exc.message) from exc
-    elements = _list(doc["elements"], "elements")
+        raise _fail(at("currency"), exc.message) from exc
+    elements = _list(doc["elements"], at("elements"))
     if not elements:
-        raise _fail("elements", "a tariff needs at least one element")
+        raise _fail(at("elements"), "a tariff needs at least one element")
+    texts = _list(doc.get("tariff_alt_text", []), at("tariff_alt_text"))
     return Tariff(
         id=str(doc["id"]),
         currency=currency,
-        elements=tuple(_element(e, f"elements[{i}]") for i, e in enumerate(elements)),
+        elements=tuple(_element(e, at(f"elements[{i}]")) for i, e in enumerate(elements)),
         country_code=doc.get("country_code"),
         party_id=doc.get("party_id"),
-        type=_enum(TariffType, doc["type"], "type") if doc.get("type") else None,
+        type=_enum(TariffType, doc["type"], at("type")) if doc.get("type") else None,
         tariff_alt_text=tuple(
-            DisplayText(str(_object(t, f"tariff_alt_text[{i}]")["language"]), str(t["text"]))
-            for i, t in enumerate(_list(doc.get("tariff_alt_text", []), "tariff_alt_text"))
+            _display_text(t, at(f"tariff_alt_text[{i}]")) for i, t in enumerate(texts)
         ),
         tariff_alt_url=doc.get("tariff_alt_url"),
-        min_price=_limit(doc["min_price"], "min_price") if doc.get("min_price") else None,
-        max_price=_limit(doc["max_price"], "max_price") if doc.get("max_price") else None,
-        start_date_time=_datetime(doc["start_date_time"], "start_date_time")
+        min_price=_limit(doc["min_price"], at("min_price"))
+        if doc.get("min_price") is not None
+        else None,
+        max_price=_limit(doc["max_price"], at("max_price"))
+        if doc.get("max_price") is not None
+        else None,
+        start_date_time=_datetime(doc["start_date_time"], at("start_date_time"))
         if doc.get("start_date_time")
         else None,
-        end_date_time=_datetime(doc["end_date_time"], "end_date_time")
+        end_date_time=_datetime(doc["end_date_time"], at("end_date_time"))
         if doc.get("end_date_time")
         else None,
         energy_mix=doc.get("energy_mix"),
-        last_updated=_datetime(doc["last_updated"], "last_updated")
+        last_updated=_datetime(doc["last_updated"], at("last_updated"))
         if doc.get("last_updated")
         else None,
         present=frozenset(doc),
     )
+
+
+def _display_text(raw: Any, path: str) -> DisplayText:
+    doc = _object(raw, path)
+    if "language" not in doc or "text" not in doc:
+        raise _fail(path, "needs language and text")
+    return DisplayText(str(doc["language"]), str(doc["text"]))
 
 
 def _limit(raw: Any, path: str) -> PriceLimit:

@@ -29,6 +29,7 @@ from chargeledger.domain.tariffs.restrictions import PeriodContext, applies
 from chargeledger.errors import InvalidInputError
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 HOUR = Decimal(3600)
 CATEGORIES = ("energy", "time", "parking", "fixed", "reservation")
 
@@ -138,6 +139,10 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
             period=period,
         )
         charging = [(i, e) for i, e in enumerate(tariff.elements) if _charging_element(e)]
+        if _reservation_only(period):
+            # Reservation time is priced by reservation elements only: the charging
+            # elements (and their start fee) do not apply before charging begins.
+            charging = []
         for category, kind, dimension in (
             ("energy", ComponentType.ENERGY, DimensionType.ENERGY),
             ("time", ComponentType.TIME, DimensionType.TIME),
@@ -210,6 +215,13 @@ def _first(
     return None
 
 
+def _reservation_only(period: ChargingPeriod) -> bool:
+    charging_dimensions = (DimensionType.ENERGY, DimensionType.TIME, DimensionType.PARKING_TIME)
+    return bool(period.volume(DimensionType.RESERVATION_TIME)) and not any(
+        period.volume(d) for d in charging_dimensions
+    )
+
+
 def _reservation_expired(periods: Iterable[ChargingPeriod]) -> bool:
     """A reservation that never turned into charging expired (OCPI 2.2.1 §11.4.5)."""
     return not any(
@@ -226,26 +238,27 @@ def _reserve(
     expired: bool,
     uses: list[_Use],
 ) -> None:
-    """Reservation time is priced by the TIME (and once by the FLAT) of the elements restricted
-    to RESERVATION, or RESERVATION_EXPIRES when the reservation expired and one exists."""
-    wanted = [ReservationRestriction.RESERVATION]
+    """Reservation time is priced by the TIME, and once by the FLAT, of the elements
+    restricted to reservations (OCPI 2.2.1 §11.4.5). For an expired reservation each of the
+    two comes from a RESERVATION_EXPIRES element where one has it, else from RESERVATION."""
+    kinds = [ReservationRestriction.RESERVATION]
     if expired:
-        wanted.insert(0, ReservationRestriction.RESERVATION_EXPIRES)
-    for kind in wanted:
-        elements = [
-            (i, e)
-            for i, e in enumerate(tariff.elements)
-            if e.restrictions is not None and e.restrictions.reservation is kind
-        ]
-        time_found = _first(elements, ComponentType.TIME, context)
-        flat_found = _first(elements, ComponentType.FLAT, context)
-        if time_found is None and flat_found is None:
+        kinds.insert(0, ReservationRestriction.RESERVATION_EXPIRES)
+    for component_type, volume in ((ComponentType.TIME, hours), (ComponentType.FLAT, ONE)):
+        if component_type is ComponentType.FLAT and any(
+            u.component.type is ComponentType.FLAT for u in uses
+        ):
             continue
-        if time_found is not None:
-            uses.append(_Use(index, time_found[0], time_found[1], hours))
-        if flat_found is not None and not any(u.component.type is ComponentType.FLAT for u in uses):
-            uses.append(_Use(index, flat_found[0], flat_found[1], Decimal(1)))
-        return
+        for kind in kinds:
+            elements = [
+                (i, e)
+                for i, e in enumerate(tariff.elements)
+                if e.restrictions is not None and e.restrictions.reservation is kind
+            ]
+            found = _first(elements, component_type, context)
+            if found is not None:
+                uses.append(_Use(index, found[0], found[1], volume))
+                break
 
 
 def _priced(
