@@ -180,7 +180,6 @@ DUPLICATE_CODES: dict[str, tuple[str, str]] = {
     "uq_tokens_uid": ("duplicate_token_uid", "uid"),
     "uq_users_email": ("duplicate_email", "email"),
     "uq_api_keys_prefix": ("duplicate_api_key", "prefix"),
-    "uq_tariffs_ocpi_id_valid_from": ("duplicate_tariff", "id"),
 }
 
 
@@ -341,7 +340,9 @@ tariffs = Table(
     Column("valid_until", UtcDateTime),
     Column("document", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
-    UniqueConstraint("ocpi_id", "valid_from"),
+    # No unique key but the id: every import is a new version (a correction of a published
+    # tariff is a new version too; sessions keep the one they started under).
+    Index("ix_tariffs_ocpi_id", "ocpi_id"),
 )
 
 # Which tariff applies where: the most specific scope wins (connector > station > site >
