@@ -107,3 +107,37 @@ async def test_the_most_specific_assignment_is_frozen_at_session_start(
         kept = await uow.sessions.get(on_evse_1.id)
     assert kept is not None
     assert kept.tariff_id == station_tariff.id
+
+
+async def test_a_session_of_no_known_account_gets_the_ad_hoc_tariff(
+    runtime: Runtime, network: Network
+) -> None:
+    """EU AFIR: card or QR payers (no account of ours) pay the ad hoc price of the site."""
+    station = network.stations["CP16-AC"]
+    async with runtime.uow() as uow:
+        regular = await tariffs.import_tariff(uow, runtime.clock, corpus_tariff("simple_025kwh"))
+        ad_hoc = await tariffs.import_tariff(uow, runtime.clock, corpus_tariff("025kwh_start"))
+        await tariffs.assign_tariff(
+            uow, runtime.clock, regular.id, TariffScope.STATION, str(station.id)
+        )
+        await tariffs.assign_tariff(
+            uow, runtime.clock, ad_hoc.id, TariffScope.AD_HOC, str(station.site_id)
+        )
+    at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    async with runtime.uow() as uow:
+        card = await session_capture.start_session(
+            uow,
+            runtime.clock,
+            station,
+            session_capture.StartRequest(
+                evse_id=1,
+                connector_id=1,
+                id_tag="TERMINAL-42",
+                started_at=at,
+                meter_start_wh=Decimal(0),
+            ),
+        )
+        await uow.commit()
+    known = await start(runtime, station, 2, at)
+    assert card.tariff_id == ad_hoc.id
+    assert known.tariff_id == regular.id

@@ -46,7 +46,7 @@ async def assign_tariff(
 ) -> None:
     """Make a tariff apply to a connector, station, site, account, or the whole operator."""
     await get_tariff(uow, tariff_id)
-    if scope is TariffScope.OPERATOR:
+    if scope is TariffScope.OPERATOR or (scope is TariffScope.AD_HOC and not scope_id):
         scope_id = OPERATOR_SCOPE_ID
     if not scope_id:
         raise InvalidInputError(

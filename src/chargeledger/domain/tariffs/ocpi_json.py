@@ -264,7 +264,7 @@ def tariff_to_json(tariff: Tariff) -> dict[str, Any]:
     for name in ("start_date_time", "end_date_time", "last_updated"):
         value: datetime | None = getattr(tariff, name)
         if value is not None:
-            doc[name] = value.isoformat().replace("+00:00", "Z")
+            doc[name] = _wire(value)
     if tariff.energy_mix is not None:
         doc["energy_mix"] = tariff.energy_mix
     return doc
@@ -373,4 +373,8 @@ def cdr_to_json(cdr: Cdr, totals: Mapping[str, Any], country: str | None = None)
 
 
 def _wire(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """OCPI 2.2.1 §16.2 DateTime: UTC with Z, at most 25 characters, so milliseconds at most
+    and without trailing zeros (what was read is what is written)."""
+    text = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    millis = f"{value.microsecond // 1000:03d}".rstrip("0")
+    return f"{text}.{millis}Z" if millis else f"{text}Z"

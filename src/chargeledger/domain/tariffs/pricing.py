@@ -336,7 +336,8 @@ def _sum(amounts: Iterable[Amount]) -> Amount:
 
 
 def _clamp(tariff: Tariff, total: Amount) -> tuple[Amount, list[PriceLine]]:
-    """OCPI 2.2.1 §11.3.1 min_price/max_price, applied to excl and incl independently."""
+    """OCPI 2.2.1 §11.3.1 min_price/max_price, applied to excl and incl independently; each
+    raise is explained on a min_price line and each cut on a max_price line."""
     excl, incl = total.excl_vat, total.incl_vat
     if tariff.min_price is not None:
         excl = max(excl, tariff.min_price.excl_vat)
@@ -346,19 +347,20 @@ def _clamp(tariff: Tariff, total: Amount) -> tuple[Amount, list[PriceLine]]:
         excl = min(excl, tariff.max_price.excl_vat)
         if tariff.max_price.incl_vat is not None:
             incl = min(incl, tariff.max_price.incl_vat)
-    clamped = Amount(excl, incl)
-    if clamped == total:
-        return total, []
-    category = (
-        "min_price"
-        if clamped.excl_vat >= total.excl_vat and (clamped.incl_vat >= total.incl_vat)
-        else "max_price"
-    )
-    return clamped, [
-        PriceLine(
-            category=category,
-            excl_vat=excl - total.excl_vat,
-            incl_vat=incl - total.incl_vat,
-            explanation=f"the tariff's {category.replace('_', ' ')} applies to the session total",
-        )
-    ]
+    excl_change, incl_change = excl - total.excl_vat, incl - total.incl_vat
+    lines = []
+    for category, excl_part, incl_part in (
+        ("min_price", max(excl_change, ZERO), max(incl_change, ZERO)),
+        ("max_price", min(excl_change, ZERO), min(incl_change, ZERO)),
+    ):
+        if excl_part or incl_part:
+            lines.append(
+                PriceLine(
+                    category=category,
+                    excl_vat=excl_part,
+                    incl_vat=incl_part,
+                    explanation=f"the tariff's {category.replace('_', ' ')} applies to the "
+                    "session total",
+                )
+            )
+    return Amount(excl, incl), lines
