@@ -36,23 +36,20 @@ async def quote_station(
     station_id: uuid.UUID,
     *,
     kwh: Decimal,
-    minutes: int,
-    idle_minutes: int = 0,
+    charging: timedelta,
+    idle: timedelta = timedelta(0),
     evse_id: int = 1,
     starts_at: datetime | None = None,
 ) -> Quote:
-    """What a session of ``kwh`` over ``minutes`` then ``idle_minutes`` idle would cost, under
-    the tariff the driver would get (their account's override, if any)."""
-    if (
-        kwh < 0
-        or not 0 <= minutes <= MAX_QUOTE_MINUTES
-        or not 0 <= idle_minutes <= (MAX_QUOTE_MINUTES)
-    ):
+    """What a session of ``kwh`` over ``charging`` then ``idle`` would cost, under the tariff
+    the driver would get (their account's override, if any)."""
+    longest = timedelta(minutes=MAX_QUOTE_MINUTES)
+    if kwh < 0 or not timedelta(0) <= charging <= longest or not timedelta(0) <= idle <= longest:
         raise InvalidInputError(
-            "kWh, minutes and idle minutes must be positive and at most a week",
+            "kWh, charging and idle time must be positive and at most a week",
             code="invalid_quote",
         )
-    if kwh > 0 and minutes == 0:
+    if kwh > 0 and not charging:
         raise InvalidInputError(
             "energy needs charging minutes", code="invalid_quote", field="minutes"
         )
@@ -67,8 +64,8 @@ async def quote_station(
         stored.tariff,
         start,
         kwh=kwh,
-        charging=timedelta(minutes=minutes),
-        idle=timedelta(minutes=idle_minutes),
+        charging=charging,
+        idle=idle,
         time_zone=site.time_zone,
     )
     result = price(cdr, stored.tariff, site.time_zone)

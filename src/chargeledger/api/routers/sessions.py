@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -163,8 +163,8 @@ async def quote(
         principal,
         station_id,
         kwh=kwh,
-        minutes=minutes,
-        idle_minutes=idle_minutes,
+        charging=timedelta(minutes=minutes),
+        idle=timedelta(minutes=idle_minutes),
         evse_id=evse_id,
         starts_at=start,
     )
