@@ -1,0 +1,151 @@
+"""Pricing benchmark: CDRs priced per second on one core by ``price(cdr, tariff)``, for typical
+CDRs (3-5 periods) and long ones (50+ periods), next to a straightforward baseline that prices
+the same CDRs in the same run (first matching element per period and dimension, volume ×
+price, no step rounding, no explanation lines).
+
+Usage: python bench/pricing.py [--typical 20000] [--long 2000] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from chargeledger.domain.tariffs import Cdr, ChargingPeriod, DimensionType, Tariff, price
+from chargeledger.domain.tariffs.model import ComponentType
+from chargeledger.domain.tariffs.ocpi_json import parse_tariff
+from chargeledger.domain.tariffs.restrictions import PeriodContext, applies
+
+ZONE = "Europe/Berlin"
+
+
+def tariff() -> Tariff:
+    """Time of use with a session fee, an idle fee and step sizes: a realistic tariff."""
+
+    def component(kind: str, value: str, step: int = 1) -> dict[str, object]:
+        return {"type": kind, "price": Decimal(value), "vat": Decimal(19), "step_size": step}
+
+    return parse_tariff(
+        {
+            "id": "BENCH",
+            "currency": "EUR",
+            "elements": [
+                {
+                    "price_components": [
+                        component("ENERGY", "0.59", 100),
+                        component("PARKING_TIME", "6.00", 60),
+                    ],
+                    "restrictions": {
+                        "start_time": "17:00",
+                        "end_time": "21:00",
+                        "day_of_week": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"],
+                    },
+                },
+                {
+                    "price_components": [component("ENERGY", "0.39", 100)],
+                    "restrictions": {"start_time": "22:00", "end_time": "06:00"},
+                },
+                {
+                    "price_components": [
+                        component("ENERGY", "0.49", 100),
+                        component("PARKING_TIME", "6.00", 60),
+                        component("FLAT", "0.35"),
+                    ]
+                },
+            ],
+        }
+    )
+
+
+def make_cdrs(count: int, periods: tuple[int, int], seed: int) -> list[Cdr]:
+    rng = random.Random(seed)
+    cdrs = []
+    for _ in range(count):
+        start = datetime(2026, 11, 2, tzinfo=UTC) + timedelta(minutes=rng.randrange(7 * 24 * 60))
+        moment, built = start, []
+        for index in range(rng.randint(*periods)):
+            minutes = rng.randint(5, 40)
+            idle = index > 0 and rng.random() < 0.25
+            dimensions = (
+                ((DimensionType.PARKING_TIME, Decimal(minutes) / 60),)
+                if idle
+                else (
+                    (DimensionType.ENERGY, Decimal(rng.randint(500, 20000)) / 1000),
+                    (DimensionType.TIME, Decimal(minutes) / 60),
+                )
+            )
+            built.append(ChargingPeriod(start_date_time=moment, dimensions=dimensions))
+            moment += timedelta(minutes=minutes)
+        cdrs.append(
+            Cdr(
+                start_date_time=start,
+                end_date_time=moment,
+                currency="EUR",
+                charging_periods=tuple(built),
+            )
+        )
+    return cdrs
+
+
+def baseline(cdr: Cdr, tariff: Tariff, time_zone: str) -> Decimal:
+    """The straightforward way: per period and dimension, the first matching element."""
+    zone = ZoneInfo(time_zone)
+    first = cdr.charging_periods[0].start_date_time
+    total, kwh = Decimal(0), Decimal(0)
+    for period in cdr.charging_periods:
+        context = PeriodContext(
+            period.start_date_time.astimezone(zone),
+            kwh,
+            Decimal((period.start_date_time - first).total_seconds()),
+            period,
+        )
+        for kind, dimension in (
+            (ComponentType.ENERGY, DimensionType.ENERGY),
+            (ComponentType.TIME, DimensionType.TIME),
+            (ComponentType.PARKING_TIME, DimensionType.PARKING_TIME),
+        ):
+            for element in tariff.elements:
+                component = element.component(kind)
+                if component is not None and applies(element.restrictions, context):
+                    total += (period.volume(dimension) or 0) * component.price
+                    break
+        kwh += period.volume(DimensionType.ENERGY) or 0
+    return total
+
+
+def rate(name: str, cdrs: Sequence[Cdr], work: Callable[[Cdr], object]) -> float:
+    started = time.process_time()
+    for cdr in cdrs:
+        work(cdr)
+    elapsed = time.process_time() - started
+    per_second = len(cdrs) / elapsed
+    print(f"  {name:34} {len(cdrs):>7} CDRs  {elapsed:7.2f} s CPU  {per_second:>10,.0f} CDRs/s")
+    return per_second
+
+
+def main(args: argparse.Namespace) -> None:
+    the_tariff = tariff()
+    for label, count, periods in (
+        ("typical (3-5 periods)", args.typical, (3, 5)),
+        ("long (50-80 periods)", args.long, (50, 80)),
+    ):
+        cdrs = make_cdrs(count, periods, args.seed)
+        print(f"{label}:")
+        ours = rate("price() with steps, VAT, lines", cdrs, lambda c: price(c, the_tariff, ZONE))
+        base = rate("straightforward baseline", cdrs, lambda c: baseline(c, the_tariff, ZONE))
+        print(f"  ratio price()/baseline: {ours / base:.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--typical", type=int, default=20000)
+    parser.add_argument("--long", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    main(parser.parse_args())
