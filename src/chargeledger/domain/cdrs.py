@@ -14,7 +14,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from chargeledger.domain.charging import ChargingState, MeterSample, Session, StateChange
+from chargeledger.domain.charging import (
+    ChargingState,
+    Measurand,
+    MeterSample,
+    Session,
+    StateChange,
+)
 from chargeledger.domain.meter_checks import registers_in_order
 from chargeledger.domain.tariffs.cdr import Cdr, ChargingPeriod, DimensionType
 from chargeledger.domain.tariffs.model import Tariff
@@ -91,6 +97,44 @@ def _threshold_cuts(
     return cuts
 
 
+def _power_steps(samples: Sequence[MeterSample]) -> list[tuple[datetime, Decimal]]:
+    """Total import power in kW as a step function: each reading holds until the next."""
+    steps = [
+        (s.timestamp, s.value / 1000 if s.unit == "W" else s.value)
+        for s in samples
+        if s.measurand is Measurand.POWER_IMPORT and s.phase in (None, "")
+    ]
+    return sorted(steps, key=lambda step: step[0])
+
+
+def _power_cuts(tariff: Tariff, steps: list[tuple[datetime, Decimal]]) -> set[datetime]:
+    """Where the power crosses a min_power/max_power bound of the tariff (OCPI 2.2.1
+    §11.4.6): a new period starts there, as the CPO must start one (§10.4.6)."""
+    bounds = {
+        bound
+        for element in tariff.elements
+        if element.restrictions is not None
+        for bound in (element.restrictions.min_power, element.restrictions.max_power)
+        if bound is not None
+    }
+    return {
+        at
+        for (_, before), (at, after) in itertools.pairwise(steps)
+        if any((before < bound) != (after < bound) for bound in bounds)
+    }
+
+
+def _power_dimensions(
+    steps: list[tuple[datetime, Decimal]], begin: datetime, end: datetime
+) -> tuple[tuple[DimensionType, Decimal], ...]:
+    held = [kw for at, kw in steps if at <= begin][-1:]
+    within = [kw for at, kw in steps if begin < at < end]
+    values = held + within
+    if not values:
+        return ()
+    return ((DimensionType.MIN_POWER, min(values)), (DimensionType.MAX_POWER, max(values)))
+
+
 def session_cdr(
     session: Session,
     samples: Sequence[MeterSample],
@@ -107,6 +151,8 @@ def session_cdr(
     cuts = {start} | {c.timestamp for c in ordered if start < c.timestamp < stop}
     cuts |= local_instants(tariff, start, stop, ZoneInfo(time_zone))
     cuts |= {c for c in _threshold_cuts(tariff, session, curve) if start < c < stop}
+    power = _power_steps(samples)
+    cuts |= {c for c in _power_cuts(tariff, power) if start < c < stop}
     bounds = sorted(cuts)
     periods = []
     for begin, end in zip(bounds, [*bounds[1:], stop], strict=True):
@@ -122,7 +168,11 @@ def session_cdr(
         periods.append(
             ChargingPeriod(
                 start_date_time=begin,
-                dimensions=((DimensionType.ENERGY, kwh), (kind, hours)),
+                dimensions=(
+                    (DimensionType.ENERGY, kwh),
+                    (kind, hours),
+                    *_power_dimensions(power, begin, end),
+                ),
                 tariff_id=tariff.id,
             )
         )
