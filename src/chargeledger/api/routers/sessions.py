@@ -7,7 +7,6 @@ import json
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -24,8 +23,6 @@ from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
 from chargeledger.api.schemas.sessions import (
     CommandIn,
     CommandResultOut,
-    MoneyOut,
-    QuoteLineOut,
     QuoteOut,
     ReleaseIn,
     SessionCostOut,
@@ -37,7 +34,6 @@ from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.domain.tariffs.ocpi_json import cdr_to_json
 from chargeledger.errors import ConflictError
-from chargeledger.money import Currency
 from chargeledger.services import (
     quotes,
     session_pricing,
@@ -168,38 +164,13 @@ async def quote(
         evse_id=evse_id,
         starts_at=start,
     )
-    places = Currency.of(result.result.currency).minor_units
-    totals = result.result.ocpi_totals(places)
-
-    def money(name: str) -> MoneyOut:
-        amount: Any = totals[name]
-        return MoneyOut(excl_vat=amount["excl_vat"], incl_vat=amount["incl_vat"])
-
     return QuoteOut(
         tariff_id=result.tariff.id,
         ocpi_tariff_id=result.tariff.tariff.id,
-        currency=result.result.currency,
         time_zone=result.time_zone,
         starts_at=result.starts_at,
-        total_cost=money("total_cost"),
-        total_energy_cost=money("total_energy_cost"),
-        total_time_cost=money("total_time_cost"),
-        total_parking_cost=money("total_parking_cost"),
-        total_fixed_cost=money("total_fixed_cost"),
-        lines=[
-            QuoteLineOut(
-                category=line.category,
-                volume=line.volume,
-                unit=line.unit,
-                unit_price=line.unit_price,
-                vat=line.vat,
-                excl_vat=line.excl_vat,
-                incl_vat=line.incl_vat,
-                explanation=line.explanation,
-            )
-            for line in result.result.lines
-        ],
         price_display=result.display,
+        **QuoteOut.priced(result.result),
     )
 
 
@@ -212,37 +183,12 @@ async def session_cost(
     session_id: uuid.UUID, principal: ReadSessions, uow: UowDep, rt: RuntimeDep
 ) -> SessionCostOut:
     priced = await session_pricing.price_session(uow, rt.clock, principal, session_id)
-    result = priced.result
-    totals = result.ocpi_totals(Currency.of(result.currency).minor_units)
-
-    def money(name: str) -> MoneyOut:
-        amount: Any = totals[name]
-        return MoneyOut(excl_vat=amount["excl_vat"], incl_vat=amount["incl_vat"])
-
     return SessionCostOut(
         session_id=priced.session.id,
         live=priced.live,
         tariff_id=priced.session.tariff_id,
-        currency=result.currency,
-        total_cost=money("total_cost"),
-        total_energy_cost=money("total_energy_cost"),
-        total_time_cost=money("total_time_cost"),
-        total_parking_cost=money("total_parking_cost"),
-        total_fixed_cost=money("total_fixed_cost"),
-        total_energy_kwh=result.total_energy,
-        lines=[
-            QuoteLineOut(
-                category=line.category,
-                volume=line.volume,
-                unit=line.unit,
-                unit_price=line.unit_price,
-                vat=line.vat,
-                excl_vat=line.excl_vat,
-                incl_vat=line.incl_vat,
-                explanation=line.explanation,
-            )
-            for line in result.lines
-        ],
+        total_energy_kwh=priced.result.total_energy,
+        **SessionCostOut.priced(priced.result),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -17,6 +18,8 @@ from chargeledger.domain.station_link import (
     StationCommand,
     TransactionEvent,
 )
+from chargeledger.domain.tariffs import PriceLine, PriceResult
+from chargeledger.money import Currency
 from chargeledger.services.session_review import SessionDetail
 from chargeledger.services.station_status import StationStatus
 
@@ -249,34 +252,66 @@ class QuoteLineOut(BaseModel):
     incl_vat: Decimal
     explanation: str
 
+    @classmethod
+    def of(cls, line: PriceLine) -> QuoteLineOut:
+        return cls(
+            category=line.category,
+            volume=line.volume,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            vat=line.vat,
+            excl_vat=line.excl_vat,
+            incl_vat=line.incl_vat,
+            explanation=line.explanation,
+        )
 
-class QuoteOut(BaseModel):
-    """The quote's totals rounded to the currency's minor unit (half-up) for showing; the
-    lines are exact."""
 
-    tariff_id: uuid.UUID
-    ocpi_tariff_id: str
+class PricedOut(BaseModel):
+    """What a quote and a session cost share: totals rounded to the currency's minor unit
+    (half-up) for showing, and the exact lines behind them."""
+
     currency: str
-    time_zone: str
-    starts_at: datetime
     total_cost: MoneyOut
     total_energy_cost: MoneyOut
     total_time_cost: MoneyOut
     total_parking_cost: MoneyOut
     total_fixed_cost: MoneyOut
     lines: list[QuoteLineOut]
+
+    @staticmethod
+    def priced(result: PriceResult) -> dict[str, Any]:
+        totals = result.ocpi_totals(Currency.of(result.currency).minor_units)
+
+        def money(name: str) -> MoneyOut:
+            amount: Any = totals[name]
+            return MoneyOut(excl_vat=amount["excl_vat"], incl_vat=amount["incl_vat"])
+
+        return {
+            "currency": result.currency,
+            **{
+                name: money(name)
+                for name in (
+                    "total_cost",
+                    "total_energy_cost",
+                    "total_time_cost",
+                    "total_parking_cost",
+                    "total_fixed_cost",
+                )
+            },
+            "lines": [QuoteLineOut.of(line) for line in result.lines],
+        }
+
+
+class QuoteOut(PricedOut):
+    tariff_id: uuid.UUID
+    ocpi_tariff_id: str
+    time_zone: str
+    starts_at: datetime
     price_display: list[str]
 
 
-class SessionCostOut(BaseModel):
+class SessionCostOut(PricedOut):
     session_id: uuid.UUID
     live: bool
     tariff_id: uuid.UUID | None
-    currency: str
-    total_cost: MoneyOut
-    total_energy_cost: MoneyOut
-    total_time_cost: MoneyOut
-    total_parking_cost: MoneyOut
-    total_fixed_cost: MoneyOut
     total_energy_kwh: Decimal
-    lines: list[QuoteLineOut]
