@@ -7,25 +7,24 @@ session to the total of a dimension, with the step of the last period that price
 extra priced at that period's price (§11.4.3); TIME is rounded only when no parking was
 priced, otherwise the paid parking is. VAT per component; min/max price clamp the total,
 excl and incl independently. Amounts stay exact: rounding is the caller's named step.
+
+Speed: the tariff is compiled once into a :class:`~chargeledger.domain.tariffs.plan.TariffPlan`
+(cached per tariff object); every amount and total is computed eagerly, while the
+:class:`PriceLine` objects and their explanation texts are built on first access to
+``PriceResult.lines``, since most callers (invoice runs, live cost) read only the totals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.tariffs.cdr import Cdr, ChargingPeriod, DimensionType
-from chargeledger.domain.tariffs.model import (
-    ComponentType,
-    PriceComponent,
-    ReservationRestriction,
-    Tariff,
-    TariffElement,
-)
-from chargeledger.domain.tariffs.restrictions import PeriodContext, applies
+from chargeledger.domain.tariffs.model import ComponentType, ReservationRestriction, Tariff
+from chargeledger.domain.tariffs.plan import Candidate, Electrical, TariffPlan, plan_for
 from chargeledger.errors import InvalidInputError
 
 ZERO = Decimal(0)
@@ -34,12 +33,14 @@ HOUR = Decimal(3600)
 CATEGORIES = ("energy", "time", "parking", "fixed", "reservation")
 
 
-@dataclass(frozen=True, slots=True)
-class Amount:
+class Amount(NamedTuple):
+    """Money excluding and including VAT. A named tuple because a priced CDR builds six of
+    them and a tuple is the cheapest immutable record; ``+`` adds amounts, not tuples."""
+
     excl_vat: Decimal
     incl_vat: Decimal
 
-    def __add__(self, other: Amount) -> Amount:
+    def __add__(self, other: Amount) -> Amount:  # type: ignore[override]
         return Amount(self.excl_vat + other.excl_vat, self.incl_vat + other.incl_vat)
 
     def rounded(self, places: int) -> dict[str, Decimal]:
@@ -73,20 +74,100 @@ class PriceLine:
         return Amount(self.excl_vat, self.incl_vat)
 
 
-@dataclass(frozen=True, slots=True)
+# A line before its PriceLine is built: category, excl, incl, volume, unit, the candidate that
+# priced it (None for min/max price), the period index and why (read by _explain).
+_Record = tuple[
+    str, Decimal, Decimal, Decimal, str, "Candidate | None", "int | None", tuple[Any, ...]
+]
+# A dimension priced in one period: period index, candidate, volume (kWh, hours or 1).
+_Use = tuple[int, Candidate, Decimal]
+
+
 class PriceResult:
-    tariff_id: str
-    currency: str
-    total_cost: Amount
-    total_energy_cost: Amount
-    total_time_cost: Amount
-    total_parking_cost: Amount
-    total_fixed_cost: Amount
-    total_reservation_cost: Amount
-    total_energy: Decimal
-    total_time: Decimal
-    total_parking_time: Decimal
-    lines: tuple[PriceLine, ...]
+    """The OCPI totals of a priced CDR and the lines that explain every amount."""
+
+    __slots__ = (
+        "_lines",
+        "_records",
+        "currency",
+        "tariff_id",
+        "total_cost",
+        "total_energy",
+        "total_energy_cost",
+        "total_fixed_cost",
+        "total_parking_cost",
+        "total_parking_time",
+        "total_reservation_cost",
+        "total_time",
+        "total_time_cost",
+    )
+
+    def __init__(
+        self,
+        *,
+        tariff_id: str,
+        currency: str,
+        total_cost: Amount,
+        total_energy_cost: Amount,
+        total_time_cost: Amount,
+        total_parking_cost: Amount,
+        total_fixed_cost: Amount,
+        total_reservation_cost: Amount,
+        total_energy: Decimal,
+        total_time: Decimal,
+        total_parking_time: Decimal,
+        records: list[_Record],
+    ) -> None:
+        self.tariff_id = tariff_id
+        self.currency = currency
+        self.total_cost = total_cost
+        self.total_energy_cost = total_energy_cost
+        self.total_time_cost = total_time_cost
+        self.total_parking_cost = total_parking_cost
+        self.total_fixed_cost = total_fixed_cost
+        self.total_reservation_cost = total_reservation_cost
+        self.total_energy = total_energy
+        self.total_time = total_time
+        self.total_parking_time = total_parking_time
+        self._records = records
+        self._lines: tuple[PriceLine, ...] | None = None
+
+    @property
+    def lines(self) -> tuple[PriceLine, ...]:
+        """Every amount with its explanation, in the order: energy, time, parking,
+        reservation, fixed, then min/max price adjustments."""
+        if self._lines is None:
+            self._lines = tuple(_line(record) for record in self._records)
+        return self._lines
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.tariff_id,
+            self.currency,
+            self.total_cost,
+            self.total_energy_cost,
+            self.total_time_cost,
+            self.total_parking_cost,
+            self.total_fixed_cost,
+            self.total_reservation_cost,
+            self.total_energy,
+            self.total_time,
+            self.total_parking_time,
+            self.lines,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PriceResult):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"PriceResult(tariff_id={self.tariff_id!r}, currency={self.currency!r}, "
+            f"total_cost={self.total_cost!r}, lines={len(self._records)})"
+        )
 
     def ocpi_totals(self, places: int = 4) -> dict[str, object]:
         """The CDR totals with OCPI 2.2.1 §10.3.1 names, rounded half-up to ``places``."""
@@ -109,120 +190,172 @@ class PriceResult:
         return {**money, **quantities}
 
 
-@dataclass(slots=True)
-class _Use:
-    """A dimension priced in one period by one component."""
-
-    period: int
-    element: int
-    component: PriceComponent
-    volume: Decimal  # kWh or hours
+_ENERGY = DimensionType.ENERGY
+_TIME = DimensionType.TIME
+_PARKING = DimensionType.PARKING_TIME
+_RESERVATION = DimensionType.RESERVATION_TIME
+_LOCAL_SPAN = timedelta(hours=48)
+_ZONES: dict[str, ZoneInfo] = {}
 
 
 def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
-    if not cdr.charging_periods:
+    periods = cdr.charging_periods
+    if not periods:
         raise InvalidInputError(
             "a CDR needs charging periods", code="invalid_cdr", field="charging_periods"
         )
-    zone = ZoneInfo(time_zone)
-    periods = cdr.charging_periods
+    plan = plan_for(tariff)
     first = periods[0].start_date_time
-    expired = _reservation_expired(periods)
-    uses: dict[str, list[_Use]] = {c: [] for c in CATEGORIES}
-    kwh = ZERO
-    flat_charged = False
+    local_starts = _local_starts(periods, time_zone) if plan.needs_local_time else None
+    energy_uses: list[_Use] = []
+    time_uses: list[_Use] = []
+    parking_uses: list[_Use] = []
+    fixed_uses: list[_Use] = []
+    reservation_uses: list[_Use] = []
+    kwh = parking_hours = ZERO
+    flat_pending = bool(plan.flat)
+    electrical: Electrical | None = None
+    timed = plan.needs_duration
     for index, period in enumerate(periods):
-        context = PeriodContext(
-            local_start=period.start_date_time.astimezone(UTC).astimezone(zone),
-            kwh_before=kwh,
-            seconds_since_start=Decimal((period.start_date_time - first).total_seconds()),
-            period=period,
-        )
-        charging = [(i, e) for i, e in enumerate(tariff.elements) if _charging_element(e)]
-        if _reservation_only(period):
-            # Reservation time is priced by reservation elements only: the charging
+        energy = hours = parking = reserved = None
+        for kind, value in reversed(period.dimensions):  # the first of a kind wins
+            if kind is _ENERGY:
+                energy = value
+            elif kind is _TIME:
+                hours = value
+            elif kind is _PARKING:
+                parking = value
+            elif kind is _RESERVATION:
+                reserved = value
+        if plan.needs_electrical:
+            electrical = _electrical(period)
+        local = first if local_starts is None else local_starts[index]
+        seconds = (period.start_date_time - first).total_seconds() if timed else 0.0
+        if not reserved or energy or hours or parking:
+            # Reservation time alone is priced by reservation elements only: the charging
             # elements (and their start fee) do not apply before charging begins.
-            charging = []
-        for category, kind, dimension in (
-            ("energy", ComponentType.ENERGY, DimensionType.ENERGY),
-            ("time", ComponentType.TIME, DimensionType.TIME),
-            ("parking", ComponentType.PARKING_TIME, DimensionType.PARKING_TIME),
-        ):
-            found = _first(charging, kind, context)
-            if found is not None:
-                element_index, component = found
-                volume = period.volume(dimension) or ZERO
-                uses[category].append(_Use(index, element_index, component, volume))
-        if not flat_charged:
-            flat = _first(charging, ComponentType.FLAT, context)
-            if flat is not None:
-                uses["fixed"].append(_Use(index, flat[0], flat[1], Decimal(1)))
-                flat_charged = True
-        reservation = period.volume(DimensionType.RESERVATION_TIME)
-        if reservation:
-            _reserve(tariff, context, index, reservation, expired, uses["reservation"])
-        kwh += period.volume(DimensionType.ENERGY) or ZERO
+            if energy:
+                found = _first(plan.energy, local, kwh, seconds, electrical)
+                if found is not None:
+                    energy_uses.append((index, found, energy))
+            if hours:
+                found = _first(plan.time, local, kwh, seconds, electrical)
+                if found is not None:
+                    time_uses.append((index, found, hours))
+            if parking:
+                found = _first(plan.parking, local, kwh, seconds, electrical)
+                if found is not None:
+                    parking_uses.append((index, found, parking))
+            if flat_pending:
+                found = _first(plan.flat, local, kwh, seconds, electrical)
+                if found is not None:
+                    fixed_uses.append((index, found, ONE))
+                    flat_pending = False
+        if reserved:
+            _reserve(
+                plan, periods, (local, kwh, seconds, electrical), index, reserved, reservation_uses
+            )
+        if energy is not None:
+            kwh += energy
+        if parking is not None:
+            parking_hours += parking
 
-    lines: list[PriceLine] = []
-    lines += _priced(uses["energy"], "energy", "kWh", step_unit=Decimal(1000))
-    parking_paid = any(u.volume > 0 for u in uses["parking"])
-    lines += _priced(uses["time"], "time", "h", step_unit=HOUR if not parking_paid else None)
-    lines += _priced(uses["parking"], "parking", "h", step_unit=HOUR)
-    lines += _priced(
-        [u for u in uses["reservation"] if u.component.type is ComponentType.TIME],
-        "reservation",
-        "h",
-        step_unit=HOUR,
+    records: list[_Record] = []
+    energy_cost = _priced(energy_uses, "energy", "kWh", _WH_PER_KWH, records)
+    parking_paid = any(use[2] > 0 for use in parking_uses)
+    time_step = None if parking_paid else HOUR
+    time_cost = _priced(time_uses, "time", "h", time_step, records)
+    parking_cost = _priced(parking_uses, "parking", "h", HOUR, records)
+    reservation_cost = _NO_COST
+    if reservation_uses:
+        reserved_time = [u for u in reservation_uses if u[1].component.type is _TIME_COMPONENT]
+        reserved_flat = [u for u in reservation_uses if u[1].component.type is _FLAT_COMPONENT]
+        time_part = _priced(reserved_time, "reservation", "h", HOUR, records)
+        flat_part = _flat(reserved_flat, "reservation", records)
+        reservation_cost = (time_part[0] + flat_part[0], time_part[1] + flat_part[1])
+    fixed_cost = _flat(fixed_uses, "fixed", records)
+    subtotal = Amount(
+        ZERO
+        + energy_cost[0]
+        + time_cost[0]
+        + parking_cost[0]
+        + fixed_cost[0]
+        + reservation_cost[0],
+        ZERO
+        + energy_cost[1]
+        + time_cost[1]
+        + parking_cost[1]
+        + fixed_cost[1]
+        + reservation_cost[1],
     )
-    lines += _flat(
-        [u for u in uses["reservation"] if u.component.type is ComponentType.FLAT], "reservation"
-    )
-    lines += _flat(uses["fixed"], "fixed")
-    totals = {c: _sum(line.amount for line in lines if line.category == c) for c in CATEGORIES}
-    subtotal = _sum(totals.values())
-    clamped, adjustments = _clamp(tariff, subtotal)
-    lines += adjustments
+    clamped = _clamp(tariff, subtotal, records)
     return PriceResult(
         tariff_id=tariff.id,
         currency=tariff.currency,
         total_cost=clamped,
-        total_energy_cost=totals["energy"],
-        total_time_cost=totals["time"],
-        total_parking_cost=totals["parking"],
-        total_fixed_cost=totals["fixed"],
-        total_reservation_cost=totals["reservation"],
-        total_energy=sum((p.volume(DimensionType.ENERGY) or ZERO for p in periods), ZERO),
+        total_energy_cost=Amount(*energy_cost),
+        total_time_cost=Amount(*time_cost),
+        total_parking_cost=Amount(*parking_cost),
+        total_fixed_cost=Amount(*fixed_cost),
+        total_reservation_cost=Amount(*reservation_cost),
+        total_energy=kwh,
         total_time=Decimal((cdr.end_date_time - first).total_seconds()) / HOUR,
-        total_parking_time=sum(
-            (p.volume(DimensionType.PARKING_TIME) or ZERO for p in periods), ZERO
-        ),
-        lines=tuple(lines),
+        total_parking_time=parking_hours,
+        records=records,
     )
 
 
-def _charging_element(element: TariffElement) -> bool:
-    return element.restrictions is None or element.restrictions.reservation is None
+_WH_PER_KWH = Decimal(1000)
+_NO_COST = (ZERO, ZERO)
+_TIME_COMPONENT = ComponentType.TIME
+_FLAT_COMPONENT = ComponentType.FLAT
 
 
 def _first(
-    elements: list[tuple[int, TariffElement]], kind: ComponentType, context: PeriodContext
-) -> tuple[int, PriceComponent] | None:
-    """The first element that has a component of ``kind`` and whose restrictions hold."""
-    for index, element in elements:
-        component = element.component(kind)
-        if component is not None and applies(element.restrictions, context):
-            return index, component
+    candidates: tuple[Candidate, ...],
+    local: datetime,
+    kwh: Decimal,
+    seconds: float,
+    electrical: Electrical | None,
+) -> Candidate | None:
+    """The first element that has the component and whose restrictions hold."""
+    for candidate in candidates:
+        guard = candidate.guard
+        if guard is None or guard.holds(local, kwh, seconds, electrical):
+            return candidate
     return None
 
 
-def _reservation_only(period: ChargingPeriod) -> bool:
-    charging_dimensions = (DimensionType.ENERGY, DimensionType.TIME, DimensionType.PARKING_TIME)
-    return bool(period.volume(DimensionType.RESERVATION_TIME)) and not any(
-        period.volume(d) for d in charging_dimensions
+def _local_starts(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list[datetime]:
+    """Each period's start in the location's time zone. Within 48 hours and with the same UTC
+    offset at both ends no transition lies between, so wall-clock arithmetic from the first
+    start is exact; otherwise each start is converted."""
+    zone = _ZONES.get(time_zone)
+    if zone is None:
+        zone = _ZONES.setdefault(time_zone, ZoneInfo(time_zone))
+    origin, last = periods[0].start_date_time, periods[-1].start_date_time
+    local_origin = origin.astimezone(zone)
+    if last - origin <= _LOCAL_SPAN and last.astimezone(zone).utcoffset() == (
+        local_origin.utcoffset()
+    ):
+        return [local_origin + (p.start_date_time - origin) for p in periods]
+    return [p.start_date_time.astimezone(zone) for p in periods]
+
+
+def _electrical(period: ChargingPeriod) -> Electrical:
+    """The period's lowest and highest current and power: MIN_/MAX_ values, else the plain
+    CURRENT/POWER for both."""
+    values = {kind: value for kind, value in reversed(period.dimensions)}
+    current, power = values.get(DimensionType.CURRENT), values.get(DimensionType.POWER)
+    return (
+        values.get(DimensionType.MIN_CURRENT, current),
+        values.get(DimensionType.MAX_CURRENT, current),
+        values.get(DimensionType.MIN_POWER, power),
+        values.get(DimensionType.MAX_POWER, power),
     )
 
 
-def _reservation_expired(periods: Iterable[ChargingPeriod]) -> bool:
+def _reservation_expired(periods: tuple[ChargingPeriod, ...]) -> bool:
     """A reservation that never turned into charging expired (OCPI 2.2.1 §11.4.5)."""
     return not any(
         (p.volume(DimensionType.ENERGY) or ZERO) > 0 or (p.volume(DimensionType.TIME) or ZERO) > 0
@@ -231,113 +364,134 @@ def _reservation_expired(periods: Iterable[ChargingPeriod]) -> bool:
 
 
 def _reserve(
-    tariff: Tariff,
-    context: PeriodContext,
+    plan: TariffPlan,
+    periods: tuple[ChargingPeriod, ...],
+    context: tuple[datetime, Decimal, float, Electrical | None],
     index: int,
     hours: Decimal,
-    expired: bool,
     uses: list[_Use],
 ) -> None:
     """Reservation time is priced by the TIME, and once by the FLAT, of the elements
     restricted to reservations (OCPI 2.2.1 §11.4.5). For an expired reservation each of the
     two comes from a RESERVATION_EXPIRES element where one has it, else from RESERVATION."""
     kinds = [ReservationRestriction.RESERVATION]
-    if expired:
+    if _reservation_expired(periods):
         kinds.insert(0, ReservationRestriction.RESERVATION_EXPIRES)
     for component_type, volume in ((ComponentType.TIME, hours), (ComponentType.FLAT, ONE)):
         if component_type is ComponentType.FLAT and any(
-            u.component.type is ComponentType.FLAT for u in uses
+            use[1].component.type is ComponentType.FLAT for use in uses
         ):
             continue
         for kind in kinds:
-            elements = [
-                (i, e)
-                for i, e in enumerate(tariff.elements)
-                if e.restrictions is not None and e.restrictions.reservation is kind
-            ]
-            found = _first(elements, component_type, context)
+            found = _first(plan.reservation[(kind, component_type)], *context)
             if found is not None:
-                uses.append(_Use(index, found[0], found[1], volume))
+                uses.append((index, found, volume))
                 break
 
 
+def _record(
+    records: list[_Record],
+    category: str,
+    volume: Decimal,
+    use: _Use,
+    unit: str,
+    why: tuple[Any, ...],
+) -> tuple[Decimal, Decimal]:
+    candidate = use[1]
+    excl = volume * candidate.component.price
+    factor = candidate.vat_factor
+    incl = excl if factor is None else excl * factor
+    records.append((category, excl, incl, volume, unit, candidate, use[0], why))
+    return excl, incl
+
+
 def _priced(
-    uses: list[_Use], category: str, unit: str, step_unit: Decimal | None
-) -> list[PriceLine]:
+    uses: list[_Use], category: str, unit: str, step_unit: Decimal | None, records: list[_Record]
+) -> tuple[Decimal, Decimal]:
     """A line per period, then the step rounding of the session total (if any) priced at the
-    last period's component. ``step_unit`` converts the volume into step units (Wh, s)."""
-    lines = [
-        _line(category, u.volume, u, unit, f"period {u.period + 1}, element {u.element + 1}")
-        for u in uses
-        if u.volume
-    ]
-    paid = [u for u in uses if u.volume > 0 and u.component.price != 0] or [
-        u for u in uses if u.volume > 0
-    ]
-    if step_unit is None or not paid:
-        return lines
-    last = paid[-1]
-    step = Decimal(last.component.step_size)
-    if step <= 0:
-        return lines
-    total = sum((u.volume for u in paid), ZERO) * step_unit
+    last period's component. ``step_unit`` converts the volume into step units (Wh, s).
+    Returns the category's (excl, incl) total, summed in line order."""
+    if not uses:
+        return _NO_COST
+    excl_total = incl_total = paid_volume = delivered_volume = ZERO
+    last_paid = last_delivered = None
+    for use in uses:
+        period, candidate, volume = use
+        component = candidate.component
+        excl = volume * component.price
+        incl = excl if candidate.vat_factor is None else excl * candidate.vat_factor
+        records.append((category, excl, incl, volume, unit, candidate, period, ()))
+        excl_total += excl
+        incl_total += incl
+        if volume > 0:
+            delivered_volume += volume
+            last_delivered = use
+            if component.price != 0:
+                paid_volume += volume
+                last_paid = use
+    if last_paid is None:  # nothing paid: the free periods carry the rounding
+        last_paid, paid_volume = last_delivered, delivered_volume
+    if step_unit is None or last_paid is None or last_paid[1].component.step_size <= 0:
+        return excl_total, incl_total
+    step = Decimal(last_paid[1].component.step_size)
+    total = paid_volume * step_unit
     billed = (total / step).to_integral_value(ROUND_CEILING) * step
     extra = (billed - total) / step_unit
     if extra > 0:
-        lines.append(
-            _line(
-                category,
-                extra,
-                last,
-                unit,
-                f"step_size {last.component.step_size}: the session's {category} rounded up "
-                f"from {total.normalize()} to {billed.normalize()}, at period {last.period + 1}'s "
-                "price",
-            )
-        )
-    return lines
+        excl, incl = _record(records, category, extra, last_paid, unit, (total, billed))
+        excl_total += excl
+        incl_total += incl
+    return excl_total, incl_total
 
 
-def _flat(uses: list[_Use], category: str) -> list[PriceLine]:
-    return [
-        _line(
-            category,
-            Decimal(1),
-            u,
-            "session",
-            f"flat fee of element {u.element + 1}, once per session",
-        )
-        for u in uses
-    ]
+def _flat(uses: list[_Use], category: str, records: list[_Record]) -> tuple[Decimal, Decimal]:
+    if not uses:
+        return _NO_COST
+    excl_total = incl_total = ZERO
+    for use in uses:
+        excl, incl = _record(records, category, ONE, use, "session", ("flat",))
+        excl_total += excl
+        incl_total += incl
+    return excl_total, incl_total
 
 
-def _line(category: str, volume: Decimal, use: _Use, unit: str, why: str) -> PriceLine:
-    component = use.component
-    excl = volume * component.price
+def _line(record: _Record) -> PriceLine:
+    category, excl, incl, volume, unit, candidate, period, why = record
+    if candidate is None:
+        return PriceLine(category=category, excl_vat=excl, incl_vat=incl, explanation=why[0])
+    component = candidate.component
     return PriceLine(
         category=category,
         excl_vat=excl,
-        incl_vat=component.incl_vat(excl),
-        explanation=why,
+        incl_vat=incl,
+        explanation=_explain(category, candidate, period, why),
         volume=volume,
         unit=unit,
         unit_price=component.price,
         vat=component.vat,
-        period_index=use.period,
-        element_index=use.element,
+        period_index=period,
+        element_index=candidate.element,
     )
 
 
-def _sum(amounts: Iterable[Amount]) -> Amount:
-    total = NOTHING
-    for amount in amounts:
-        total = total + amount
-    return total
+def _explain(category: str, candidate: Candidate, period: int | None, why: tuple[Any, ...]) -> str:
+    number = 0 if period is None else period + 1
+    if not why:
+        return f"period {number}, element {candidate.element + 1}"
+    if why == ("flat",):
+        return f"flat fee of element {candidate.element + 1}, once per session"
+    total, billed = why
+    return (
+        f"step_size {candidate.component.step_size}: the session's {category} rounded up "
+        f"from {total.normalize()} to {billed.normalize()}, at period {number}'s price"
+    )
 
 
-def _clamp(tariff: Tariff, total: Amount) -> tuple[Amount, list[PriceLine]]:
+def _clamp(tariff: Tariff, total: Amount, records: list[_Record]) -> Amount:
     """OCPI 2.2.1 §11.3.1 min_price/max_price, applied to excl and incl independently; each
     raise is explained on a min_price line and each cut on a max_price line."""
+    if tariff.min_price is None and tariff.max_price is None:
+        return total
     excl, incl = total.excl_vat, total.incl_vat
     if tariff.min_price is not None:
         excl = max(excl, tariff.min_price.excl_vat)
@@ -348,19 +502,11 @@ def _clamp(tariff: Tariff, total: Amount) -> tuple[Amount, list[PriceLine]]:
         if tariff.max_price.incl_vat is not None:
             incl = min(incl, tariff.max_price.incl_vat)
     excl_change, incl_change = excl - total.excl_vat, incl - total.incl_vat
-    lines = []
     for category, excl_part, incl_part in (
         ("min_price", max(excl_change, ZERO), max(incl_change, ZERO)),
         ("max_price", min(excl_change, ZERO), min(incl_change, ZERO)),
     ):
         if excl_part or incl_part:
-            lines.append(
-                PriceLine(
-                    category=category,
-                    excl_vat=excl_part,
-                    incl_vat=incl_part,
-                    explanation=f"the tariff's {category.replace('_', ' ')} applies to the "
-                    "session total",
-                )
-            )
-    return Amount(excl, incl), lines
+            why = f"the tariff's {category.replace('_', ' ')} applies to the session total"
+            records.append((category, excl_part, incl_part, ZERO, "", None, None, (why,)))
+    return Amount(excl, incl)
