@@ -1,9 +1,10 @@
 """Turning a captured session into OCPI charging periods (issue 4: CDR building).
 
 Periods are cut at every instant where the price could change: where the car switches between
-charging and idling, at the tariff's local time-of-day and date boundaries, and where the
-session crosses a duration or kWh threshold. Energy per period comes from the meter register,
-interpolated linearly between samples, so the periods add up exactly to the billed energy.
+charging and idling, at the tariff's local time-of-day and date boundaries, where the session
+crosses a duration or kWh threshold, and where power or current crosses a tariff's band. Energy
+per period comes from the meter register, interpolated linearly between samples, so the periods
+add up exactly to the billed energy.
 """
 
 from __future__ import annotations
@@ -97,26 +98,33 @@ def _threshold_cuts(
     return cuts
 
 
-def _power_steps(samples: Sequence[MeterSample]) -> list[tuple[datetime, Decimal]]:
-    """Total import power in kW as a step function: each reading holds until the next."""
-    steps = [
-        (s.timestamp, s.value / 1000 if s.unit == "W" else s.value)
-        for s in samples
-        if s.measurand is Measurand.POWER_IMPORT and s.phase in (None, "")
-    ]
-    return sorted(steps, key=lambda step: step[0])
+_PHASES = ("L1", "L2", "L3")
 
 
-def _power_cuts(tariff: Tariff, steps: list[tuple[datetime, Decimal]]) -> set[datetime]:
-    """Where the power crosses a min_power/max_power bound of the tariff (OCPI 2.2.1
-    §11.4.6): a new period starts there, as the CPO must start one (§10.4.6)."""
-    bounds = {
-        bound
-        for element in tariff.elements
-        if element.restrictions is not None
-        for bound in (element.restrictions.min_power, element.restrictions.max_power)
-        if bound is not None
-    }
+def _band_steps(
+    samples: Sequence[MeterSample], measurand: Measurand
+) -> list[tuple[datetime, Decimal]]:
+    """Total import power in kW, or current in A summed over the phases (OCPI 2.2.1 §11.4.6
+    min_current: "sum of the current over all phases"), as a step function: each reading
+    holds until the next. A reading without a phase is the total; phased readings of one
+    instant are added up."""
+    totals: dict[datetime, Decimal] = {}
+    phased: dict[datetime, Decimal] = {}
+    for s in samples:
+        if s.measurand is not measurand:
+            continue
+        value = s.value / 1000 if s.unit in ("W", "mA") else s.value
+        if s.phase in (None, ""):
+            totals[s.timestamp] = value
+        elif s.phase in _PHASES:
+            phased[s.timestamp] = phased.get(s.timestamp, Decimal(0)) + value
+    merged = {**phased, **totals}
+    return sorted(merged.items())
+
+
+def _band_cuts(bounds: set[Decimal], steps: list[tuple[datetime, Decimal]]) -> set[datetime]:
+    """Where the value crosses one of ``bounds``: a new period starts there, as the CPO must
+    start one when a value a restriction reads changes (OCPI 2.2.1 §10.4.6, §11.4.6)."""
     return {
         at
         for (_, before), (at, after) in itertools.pairwise(steps)
@@ -124,15 +132,40 @@ def _power_cuts(tariff: Tariff, steps: list[tuple[datetime, Decimal]]) -> set[da
     }
 
 
-def _power_dimensions(
-    steps: list[tuple[datetime, Decimal]], begin: datetime, end: datetime
+def _bounds(tariff: Tariff, kind: Measurand) -> set[Decimal]:
+    found: set[Decimal] = set()
+    for element in tariff.elements:
+        r = element.restrictions
+        if r is None:
+            continue
+        pair = (
+            (r.min_power, r.max_power)
+            if kind is Measurand.POWER_IMPORT
+            else (r.min_current, r.max_current)
+        )
+        found |= {bound for bound in pair if bound is not None}
+    return found
+
+
+def _band_dimensions(
+    steps: list[tuple[datetime, Decimal]],
+    begin: datetime,
+    end: datetime,
+    kinds: tuple[DimensionType, DimensionType],
 ) -> tuple[tuple[DimensionType, Decimal], ...]:
-    held = [kw for at, kw in steps if at <= begin][-1:]
-    within = [kw for at, kw in steps if begin < at < end]
+    """The lowest and highest value held during [begin, end) (§10.4.7 MIN_/MAX_ dimensions)."""
+    held = [value for at, value in steps if at <= begin][-1:]
+    within = [value for at, value in steps if begin < at < end]
     values = held + within
     if not values:
         return ()
-    return ((DimensionType.MIN_POWER, min(values)), (DimensionType.MAX_POWER, max(values)))
+    return ((kinds[0], min(values)), (kinds[1], max(values)))
+
+
+_BANDS = (
+    (Measurand.POWER_IMPORT, (DimensionType.MIN_POWER, DimensionType.MAX_POWER)),
+    (Measurand.CURRENT_IMPORT, (DimensionType.MIN_CURRENT, DimensionType.MAX_CURRENT)),
+)
 
 
 def session_cdr(
@@ -151,8 +184,11 @@ def session_cdr(
     cuts = {start} | {c.timestamp for c in ordered if start < c.timestamp < stop}
     cuts |= local_instants(tariff, start, stop, ZoneInfo(time_zone))
     cuts |= {c for c in _threshold_cuts(tariff, session, curve) if start < c < stop}
-    power = _power_steps(samples)
-    cuts |= {c for c in _power_cuts(tariff, power) if start < c < stop}
+    bands = []
+    for measurand, kinds in _BANDS:
+        steps = _band_steps(samples, measurand)
+        cuts |= {c for c in _band_cuts(_bounds(tariff, measurand), steps) if start < c < stop}
+        bands.append((steps, kinds))
     bounds = sorted(cuts)
     periods = []
     for begin, end in zip(bounds, [*bounds[1:], stop], strict=True):
@@ -171,7 +207,11 @@ def session_cdr(
                 dimensions=(
                     (DimensionType.ENERGY, kwh),
                     (kind, hours),
-                    *_power_dimensions(power, begin, end),
+                    *(
+                        dimension
+                        for steps, kinds in bands
+                        for dimension in _band_dimensions(steps, begin, end, kinds)
+                    ),
                 ),
                 tariff_id=tariff.id,
             )

@@ -1,5 +1,5 @@
 """Building a CDR from a captured session (issue 4): periods cut where the price can change,
-energy from the register, power bands from the power samples."""
+energy from the register, power and current bands from the power and current samples."""
 
 from __future__ import annotations
 
@@ -25,8 +25,10 @@ def at(minutes: int) -> datetime:
     return T + timedelta(minutes=minutes)
 
 
-def sample(minutes: int, measurand: Measurand, value: str, unit: str) -> MeterSample:
-    return MeterSample(at(minutes), measurand, Decimal(value), unit)
+def sample(
+    minutes: int, measurand: Measurand, value: str, unit: str, phase: str | None = None
+) -> MeterSample:
+    return MeterSample(at(minutes), measurand, Decimal(value), unit, phase=phase)
 
 
 def session(stop_minutes: int, start_wh: str = "0", stop_wh: str = "20000") -> Session:
@@ -78,6 +80,37 @@ def test_power_bands_cut_periods_and_choose_the_price() -> None:
     assert cdr.charging_periods[1].volume(DimensionType.MAX_POWER) == Decimal(10)
     result = price(cdr, tariff, "Europe/Berlin")
     assert result.total_energy_cost.excl_vat == Decimal("7.00")  # 15 × 0.40 + 5 × 0.20
+
+
+def test_current_bands_sum_the_phases_cut_periods_and_choose_the_price() -> None:
+    """OCPI 2.2.1 §11.4.6 min_current is the sum over all phases: 3 × 16 A = 48 A reaches a
+    32 A minimum, 3 × 8 A = 24 A does not; the period is cut where the sum crosses 32 A and
+    carries MIN_/MAX_CURRENT (§10.4.7)."""
+    tariff = energy_tariff(min_current=Decimal(32))
+    samples = [
+        *(sample(0, Measurand.CURRENT_IMPORT, "16", "A", phase) for phase in ("L1", "L2", "L3")),
+        sample(0, Measurand.CURRENT_IMPORT, "1", "A", "N"),  # the neutral is not a phase
+        sample(40, Measurand.ENERGY_IMPORT_REGISTER, "16000", "Wh"),
+        *(sample(40, Measurand.CURRENT_IMPORT, "8", "A", phase) for phase in ("L1", "L2", "L3")),
+    ]
+    cdr = session_cdr(session(60), samples, [], tariff, "Europe/Berlin")
+    assert [p.start_date_time for p in cdr.charging_periods] == [at(0), at(40)]
+    assert cdr.charging_periods[0].volume(DimensionType.MIN_CURRENT) == Decimal(48)
+    assert cdr.charging_periods[1].volume(DimensionType.MAX_CURRENT) == Decimal(24)
+    result = price(cdr, tariff, "Europe/Berlin")
+    assert result.total_energy_cost.excl_vat == Decimal("4.80")  # 16 × 0.20 + 4 × 0.40
+
+
+def test_a_total_current_reading_wins_over_its_phases() -> None:
+    tariff = energy_tariff(max_current=Decimal(20))
+    samples = [
+        sample(0, Measurand.CURRENT_IMPORT, "10", "A", "L1"),
+        sample(0, Measurand.CURRENT_IMPORT, "10", "A", "L2"),
+        sample(0, Measurand.CURRENT_IMPORT, "19", "A"),
+    ]
+    cdr = session_cdr(session(60), samples, [], tariff, "Europe/Berlin")
+    assert cdr.charging_periods[0].volume(DimensionType.MAX_CURRENT) == Decimal(19)
+    assert price(cdr, tariff, "Europe/Berlin").total_energy_cost.excl_vat == Decimal("4.00")
 
 
 def test_energy_adds_up_exactly_and_idle_time_is_parking() -> None:
