@@ -247,7 +247,8 @@ sessions = Table(
     Column("resolution_note", Text),
     Column("corrected_meter_start_wh", ExactDecimal(15, 3)),
     Column("corrected_meter_stop_wh", ExactDecimal(15, 3)),
-    Column("tariff_id", Uuid),
+    # The tariff version the session started under (issue 4); versions are never deleted.
+    Column("tariff_id", Uuid, ForeignKey("tariffs.id", ondelete="RESTRICT")),
     *_timestamps(),
     UniqueConstraint("station_id", "transaction_ref"),
     Index("ix_sessions_status_started_at", "status", "started_at"),
