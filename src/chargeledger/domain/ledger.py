@@ -1,0 +1,183 @@
+"""The double-entry ledger (DESIGN §5): accounts, journal entries, postings and balance checks.
+
+Account names are hierarchical and use the five roots of double-entry bookkeeping as Beancount
+spells them (``Assets``, ``Liabilities``, ``Equity``, ``Income``, ``Expenses``), so the books
+export to Beancount and to any chart of accounts without renaming. A posting's amount is signed:
+positive is a debit, negative a credit. An entry balances per currency (the sum of its postings
+in each currency is zero), and entries are never changed: a correction is a new entry.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from chargeledger.errors import InvalidInputError
+
+ZERO = Decimal(0)
+ROOTS = ("Assets", "Liabilities", "Equity", "Income", "Expenses")
+# A component starts with a capital letter or digit; letters, digits and dashes follow (the
+# Beancount grammar, which is the strictest of the formats we export to).
+_COMPONENT = re.compile(r"[A-Z0-9][A-Za-z0-9-]*")
+
+
+class EntryKind(StrEnum):
+    """What a journal entry books: one kind per money event of DESIGN §5."""
+
+    CHARGE_ACCRUED = "charge_accrued"  # a postpaid or ad hoc CDR priced
+    INVOICE_ISSUED = "invoice_issued"
+    RECEIPT_ISSUED = "receipt_issued"
+    CREDIT_NOTE_ISSUED = "credit_note_issued"
+    CAPTURE = "capture"
+    WALLET_TOP_UP = "wallet_top_up"
+    WALLET_DEBIT = "wallet_debit"
+    INVOICE_PAYMENT = "invoice_payment"
+    REFUND = "refund"
+    PAYOUT = "payout"
+    WRITE_OFF = "write_off"
+    ADJUSTMENT = "adjustment"
+
+
+def account_name(*components: str) -> str:
+    """A validated hierarchical account name, e.g. ``account_name("Income", "Charging")``."""
+    name = ":".join(components)
+    check_account_name(name)
+    return name
+
+
+def check_account_name(name: str) -> None:
+    parts = name.split(":")
+    if parts[0] not in ROOTS or len(parts) < 2 or not all(_COMPONENT.fullmatch(p) for p in parts):
+        raise InvalidInputError(
+            f"{name!r} is not a ledger account: Root:Component[:...], root one of "
+            f"{', '.join(ROOTS)}, components starting with a capital letter or digit",
+            code="invalid_ledger_account",
+            field="account",
+        )
+
+
+def customer_key(account_id: uuid.UUID) -> str:
+    """The account component for a customer account: stable, unique and valid everywhere."""
+    return "C" + account_id.hex.upper()
+
+
+# The chart of accounts chargeledger posts to (DESIGN §5).
+def receivable(account_id: uuid.UUID) -> str:
+    return f"Assets:Receivable:{customer_key(account_id)}"
+
+
+def unbilled(account_id: uuid.UUID) -> str:
+    return f"Assets:Receivable:Unbilled:{customer_key(account_id)}"
+
+
+def revenue(component: str) -> str:
+    """Revenue split by tariff component: Energy, Time, Parking, Fixed, Reservation."""
+    return f"Income:Charging:{component}"
+
+
+def vat_payable(country: str) -> str:
+    return f"Liabilities:VAT:{country.upper()}"
+
+
+def psp(gateway: str) -> str:
+    return f"Assets:PSP:{gateway[:1].upper()}{gateway[1:]}"
+
+
+def wallet(account_id: uuid.UUID) -> str:
+    return f"Liabilities:Wallets:{customer_key(account_id)}"
+
+
+BANK = "Assets:Bank"
+PSP_FEES = "Expenses:PSPFees"
+BAD_DEBT = "Expenses:BadDebt"
+ROUNDING = "Expenses:Rounding"
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One line of an entry: ``amount`` > 0 debits the account, < 0 credits it."""
+
+    account: str
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """A balanced, immutable booking of one money event.
+
+    ``source_type``/``source_id`` name the record it books (a charge, an invoice, a payment
+    event); with ``kind`` they are unique, so an event is booked once however often it is
+    replayed (DESIGN §2 exactly-once).
+    """
+
+    kind: EntryKind
+    booked_on: date  # the accounting date, in the operator's time zone
+    description: str
+    postings: tuple[Posting, ...]
+    source_type: str
+    source_id: str
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        postings = tuple(p for p in self.postings if p.amount != 0)
+        object.__setattr__(self, "postings", postings)
+        if len(postings) < 2:
+            raise InvalidInputError(
+                f"a journal entry needs at least two non-zero postings ({self.description})",
+                code="unbalanced_entry",
+            )
+        for posting in postings:
+            check_account_name(posting.account)
+        unbalanced = {c: t for c, t in totals_by_currency(postings).items() if t != 0}
+        if unbalanced:
+            raise InvalidInputError(
+                f"journal entry does not balance: {unbalanced} ({self.description})",
+                code="unbalanced_entry",
+            )
+
+
+def totals_by_currency(postings: Iterable[Posting]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for posting in postings:
+        totals[posting.currency] += posting.amount
+    return dict(totals)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """The balance of one account in one currency: debits minus credits."""
+
+    account: str
+    currency: str
+    debit: Decimal
+    credit: Decimal
+
+    @property
+    def balance(self) -> Decimal:
+        return self.debit - self.credit
+
+
+def trial_balance(balances: Iterable[Balance]) -> dict[str, Decimal]:
+    """The sum of all balances per currency: zero in books that balance."""
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for balance in balances:
+        totals[balance.currency] += balance.balance
+    return dict(totals)
+
+
+def rolled_up(balances: Iterable[Balance]) -> dict[tuple[str, str], Decimal]:
+    """Balances summed up the hierarchy: ``Assets:Receivable`` includes its sub-accounts."""
+    totals: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    for balance in balances:
+        parts = balance.account.split(":")
+        for depth in range(1, len(parts) + 1):
+            totals[(":".join(parts[:depth]), balance.currency)] += balance.balance
+    return dict(totals)
