@@ -13,6 +13,7 @@ from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.domain.accounts import (
     Account,
     AccountKind,
+    BillingCycle,
     BillingMode,
     Token,
     TokenStatus,
@@ -67,6 +68,7 @@ def add_account(
     vat_id: Annotated[str | None, typer.Option()] = None,
     payment_terms_days: Annotated[int, typer.Option()] = 14,
     billing_mode: Annotated[BillingMode, typer.Option()] = BillingMode.POSTPAID,
+    billing_cycle: Annotated[BillingCycle, typer.Option()] = BillingCycle.MONTHLY,
     reference: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     async def work(rt: Runtime) -> None:
@@ -79,6 +81,7 @@ def add_account(
             vat_id=vat_id,
             payment_terms_days=payment_terms_days,
             billing_mode=billing_mode,
+            billing_cycle=billing_cycle,
             reference=reference,
         )
         async with rt.uow() as uow:

@@ -27,6 +27,14 @@ class BillingMode(StrEnum):
     PREPAID = "prepaid"
 
 
+class BillingCycle(StrEnum):
+    """How often a postpaid account is invoiced (issue 5): monthly unless chosen otherwise."""
+
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
 class TokenType(StrEnum):
     """OCPI 2.2.1 §12.4.4 TokenType, named the way operators say it."""
 
@@ -70,6 +78,7 @@ class Account:
     payment_terms_days: int = 14
     billing_mode: BillingMode = BillingMode.POSTPAID
     reference: str | None = None
+    billing_cycle: BillingCycle = BillingCycle.MONTHLY
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -77,6 +86,7 @@ class Account:
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", AccountKind(self.kind))
         object.__setattr__(self, "billing_mode", BillingMode(self.billing_mode))
+        object.__setattr__(self, "billing_cycle", BillingCycle(self.billing_cycle))
         object.__setattr__(self, "name", required_text(self.name, "name"))
         object.__setattr__(self, "email", email_address(self.email))
         object.__setattr__(self, "reference", optional_text(self.reference, "reference", 64))

@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from chargeledger.domain.accounts import BillingCycle
 from chargeledger.domain.billing import Charge, VatCategory, vat_of
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Currency
@@ -55,12 +56,6 @@ class PaymentStatus(StrEnum):
     PARTIALLY_PAID = "partially_paid"
     OVERDUE = "overdue"
     CREDITED = "credited"
-
-
-class BillingCycle(StrEnum):
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-    QUARTERLY = "quarterly"
 
 
 class Layout(StrEnum):

@@ -31,6 +31,7 @@ ACCOUNT_FIELDS = frozenset(
         "vat_id",
         "payment_terms_days",
         "billing_mode",
+        "billing_cycle",
         "reference",
         "kind",
     }

@@ -46,6 +46,7 @@ async def create_account(
         vat_id=body.vat_id,
         payment_terms_days=body.payment_terms_days,
         billing_mode=body.billing_mode,
+        billing_cycle=body.billing_cycle,
         reference=body.reference,
     )
     return AccountOut.of(await customers.create_account(uow, rt.clock, account))

@@ -13,6 +13,7 @@ from chargeledger.api.schemas.common import Input, Patch
 from chargeledger.domain.accounts import (
     Account,
     AccountKind,
+    BillingCycle,
     BillingMode,
     Token,
     TokenStatus,
@@ -29,6 +30,7 @@ class AccountIn(Input):
     vat_id: Annotated[str | None, Field(examples=["DE136695976"])] = None
     payment_terms_days: int = 14
     billing_mode: BillingMode = BillingMode.POSTPAID
+    billing_cycle: BillingCycle = BillingCycle.MONTHLY
     reference: Annotated[str | None, Field(description="your customer number")] = None
 
 
@@ -42,6 +44,7 @@ class AccountPatch(Patch):
     vat_id: str | None = None
     payment_terms_days: int | None = None
     billing_mode: BillingMode | None = None
+    billing_cycle: BillingCycle | None = None
     reference: str | None = None
 
 
@@ -56,6 +59,7 @@ class AccountOut(BaseModel):
     currency: str
     payment_terms_days: int
     billing_mode: BillingMode
+    billing_cycle: BillingCycle
     created_at: datetime | None
     updated_at: datetime | None
 
@@ -72,6 +76,7 @@ class AccountOut(BaseModel):
             currency=account.currency.code,
             payment_terms_days=account.payment_terms_days,
             billing_mode=account.billing_mode,
+            billing_cycle=account.billing_cycle,
             created_at=account.created_at,
             updated_at=account.updated_at,
         )

@@ -13,6 +13,7 @@ from chargeledger.adapters.db.tables import accounts, tokens
 from chargeledger.domain.accounts import (
     Account,
     AccountKind,
+    BillingCycle,
     BillingMode,
     Token,
     TokenStatus,
@@ -41,6 +42,7 @@ class SqlAccountRepository(TableRepository[Account]):
             "currency": entity.currency.code,
             "payment_terms_days": entity.payment_terms_days,
             "billing_mode": entity.billing_mode.value,
+            "billing_cycle": entity.billing_cycle.value,
             "created_at": entity.created_at,
             "updated_at": entity.updated_at,
         }
@@ -57,6 +59,7 @@ class SqlAccountRepository(TableRepository[Account]):
             currency=Currency.of(row["currency"]),
             payment_terms_days=row["payment_terms_days"],
             billing_mode=BillingMode(row["billing_mode"]),
+            billing_cycle=BillingCycle(row["billing_cycle"]),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         )
