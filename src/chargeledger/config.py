@@ -10,16 +10,29 @@
 | CHARGELEDGER_LOG_FORMAT             | json (or ``console``)                     |
 | CHARGELEDGER_STALE_SESSION_HOURS    | 24: a session silent this long is closed  |
 | CHARGELEDGER_SWEEP_INTERVAL_SECONDS | 300: how often the stale-session sweep runs |
+| CHARGELEDGER_OPERATOR_<FIELD>       | the seller on invoices, see below         |
+| CHARGELEDGER_OPERATOR_TIME_ZONE     | UTC: accounting dates and billing periods |
+| CHARGELEDGER_VAT_RATES_FILE         | built-in EU standard rates, see below     |
+
+Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
+IBAN, REGISTRATION. The VAT rates file is a JSON list of ``{"country", "percent",
+"valid_from"}``; it replaces the built-in rates of the countries it names.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chargeledger.errors import ConfigurationError
+from chargeledger.domain.billing import DEFAULT_VAT_RATES, VatRate, VatRates
+from chargeledger.domain.invoicing import Party
+from chargeledger.errors import ConfigurationError, InvalidInputError
 
 PREFIX = "CHARGELEDGER_"
 
@@ -34,6 +47,24 @@ class Settings:
     log_format: str = "json"
     stale_session_hours: int = 24
     sweep_interval_seconds: int = 300
+    operator: dict[str, str] = field(default_factory=dict)
+    operator_time_zone: str = "UTC"
+    vat_rates: VatRates = DEFAULT_VAT_RATES
+
+    def seller(self) -> Party:
+        """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
+        missing = [
+            k
+            for k in ("name", "street", "postal_code", "city", "country")
+            if not self.operator.get(k)
+        ]
+        if missing:
+            raise ConfigurationError(
+                "set the operator's details before invoicing: "
+                + ", ".join(f"{PREFIX}OPERATOR_{k.upper()}" for k in missing),
+                code="operator_not_configured",
+            )
+        return Party(**{k: v for k, v in self.operator.items() if v})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +94,13 @@ class Settings:
             log_format=log_format,
             stale_session_hours=stale_hours,
             sweep_interval_seconds=sweep_seconds,
+            operator={
+                key: env[PREFIX + "OPERATOR_" + key.upper()].strip()
+                for key in OPERATOR_FIELDS
+                if env.get(PREFIX + "OPERATOR_" + key.upper(), "").strip()
+            },
+            operator_time_zone=_time_zone(env.get(PREFIX + "OPERATOR_TIME_ZONE", "UTC")),
+            vat_rates=_vat_rates(env.get(PREFIX + "VAT_RATES_FILE")),
         )
 
     def with_database(self, url: str) -> Settings:
@@ -71,6 +109,53 @@ class Settings:
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+OPERATOR_FIELDS = (
+    "name",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "vat_id",
+    "email",
+    "iban",
+    "registration",
+)
+
+
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(
+            f"{PREFIX}OPERATOR_TIME_ZONE: {name!r} is not an IANA time zone",
+            code="invalid_setting",
+        ) from exc
+    return name
+
+
+def _vat_rates(path: str | None) -> VatRates:
+    """The built-in table, with the countries of the file replaced by the file's rates."""
+    if not path:
+        return DEFAULT_VAT_RATES
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+        rates = tuple(
+            VatRate(
+                str(row["country"]).upper(),
+                Decimal(str(row["percent"])),
+                date.fromisoformat(row["valid_from"]),
+            )
+            for row in rows
+        )
+    except (OSError, ValueError, KeyError, TypeError, InvalidOperation, InvalidInputError) as exc:
+        raise ConfigurationError(
+            f"{PREFIX}VAT_RATES_FILE {path}: {exc}", code="invalid_setting"
+        ) from exc
+    replaced = {rate.country for rate in rates}
+    kept = tuple(r for r in DEFAULT_VAT_RATES.rates if r.country not in replaced)
+    return VatRates(kept + rates)
 
 
 def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:

@@ -24,7 +24,7 @@ from enum import StrEnum
 from chargeledger.domain.accounts import BillingCycle
 from chargeledger.domain.billing import Charge, VatCategory, vat_of
 from chargeledger.errors import ConflictError, InvalidInputError
-from chargeledger.money import Currency
+from chargeledger.money import Currency, Money
 
 ZERO = Decimal(0)
 
@@ -98,6 +98,7 @@ class InvoiceLine:
     charging_hours: Decimal = ZERO
     idle_hours: Decimal = ZERO
     components: tuple[tuple[str, Decimal], ...] = ()
+    country: str | None = None  # where the VAT is due: the site's country
 
     @property
     def duration_hours(self) -> Decimal:
@@ -213,6 +214,7 @@ def charge_line(position: int, charge: Charge) -> InvoiceLine:
         charging_hours=charge.charging_hours,
         idle_hours=charge.idle_hours,
         components=charge.components,
+        country=charge.country,
     )
 
 
@@ -394,6 +396,8 @@ def _credited_lines(
                 net=net_amount,
                 vat_category=category,
                 vat_percent=percent,
+                country=original.lines[0].country,
+                components=_pro_rata(original, net_amount),
             ),
         )
     chosen = original.lines
@@ -423,6 +427,21 @@ def _credited_lines(
             charging_hours=line.charging_hours,
             idle_hours=line.idle_hours,
             components=line.components,
+            country=line.country,
         )
         for i, line in enumerate(chosen, 1)
     )
+
+
+def _pro_rata(original: Invoice, net_amount: Decimal) -> tuple[tuple[str, Decimal], ...]:
+    """A credited amount shared across revenue components like the original's revenue, so the
+    credit note reverses revenue where it was booked (DESIGN §5)."""
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for line in original.lines:
+        for name, amount in line.components:
+            totals[name] += amount
+    names = [name for name, amount in totals.items() if amount > 0]
+    if not names:
+        return (("Fixed", net_amount),)
+    parts = Money(net_amount, Currency.of(original.currency)).allocate([totals[n] for n in names])
+    return tuple((name, part.amount) for name, part in zip(names, parts, strict=True))

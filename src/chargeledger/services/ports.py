@@ -9,15 +9,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
 from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
+from chargeledger.domain.billing import Charge
 from chargeledger.domain.catalog import Evse, Site, Station
 from chargeledger.domain.charging import Measurand, MeterSample, Session, StateChange
 from chargeledger.domain.identity import ApiKey, User
+from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
+from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting
 from chargeledger.domain.station_link import (
     CommandResult,
     ConnectorState,
@@ -228,6 +231,88 @@ class TariffRepository(Repository[StoredTariff], Protocol):
     async def assigned(self, scope: TariffScope, scope_id: str) -> uuid.UUID | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class InvoiceFilter:
+    account_id: uuid.UUID | None = None
+    kind: DocumentKind | None = None
+    status: DocumentStatus | None = None
+    issued_from: date | None = None
+    issued_before: date | None = None
+
+
+class BillingRepository(Protocol):
+    """Charges, invoices, receipts, credit notes and their gap-free numbers (issue 5)."""
+
+    async def add_charges(self, new: Sequence[Charge], created_at: datetime) -> None: ...
+
+    async def charge_for_session(self, session_id: uuid.UUID) -> Charge | None: ...
+
+    async def sessions_to_charge(self, limit: int) -> list[uuid.UUID]: ...
+
+    async def unbilled_charges(
+        self,
+        started_from: datetime,
+        started_before: datetime,
+        account_ids: Sequence[uuid.UUID] | None = None,
+        ad_hoc: bool = False,
+    ) -> list[Charge]: ...
+
+    async def charge_ids(self) -> set[str]: ...
+
+    async def add_invoices(self, documents: Sequence[Invoice], created_at: datetime) -> None: ...
+
+    async def mark_issued(self, invoice: Invoice) -> None: ...
+
+    async def get_invoice(self, invoice_id: uuid.UUID) -> Invoice | None: ...
+
+    async def invoice_by_number(self, number: str) -> Invoice | None: ...
+
+    async def run_keys(self, keys: Sequence[str]) -> set[str]: ...
+
+    async def list_invoices(
+        self, criteria: InvoiceFilter, *, limit: int, offset: int
+    ) -> Page[Invoice]: ...
+
+    async def credited_total(self, original_id: uuid.UUID) -> Decimal: ...
+
+    async def numbers(self, series: str) -> list[str]: ...
+
+    async def series(self) -> dict[str, int]: ...
+
+    async def next_numbers(self, series: str, count: int = 1) -> range: ...
+
+
+class LedgerRepository(Protocol):
+    """The journal (DESIGN §5): insert-only entries, balances and statements."""
+
+    async def add(self, entries: Sequence[JournalEntry], created_at: datetime) -> None: ...
+
+    async def find(
+        self, kind: EntryKind, source_type: str, source_id: str
+    ) -> JournalEntry | None: ...
+
+    async def entries(
+        self,
+        start: date | None = None,
+        end: date | None = None,
+        ids: Sequence[uuid.UUID] | None = None,
+    ) -> list[JournalEntry]: ...
+
+    async def balances(
+        self, prefix: str | None = None, until: date | None = None
+    ) -> list[Balance]: ...
+
+    async def statement(
+        self, account: str, start: date | None, end: date | None
+    ) -> list[tuple[JournalEntry, Posting]]: ...
+
+    async def unbalanced(self) -> list[tuple[uuid.UUID, str, Decimal]]: ...
+
+    async def count(self) -> tuple[int, int]: ...
+
+    async def sources(self, kind: EntryKind, source_type: str) -> set[str]: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction over all repositories; nothing is kept without ``commit``."""
 
@@ -260,6 +345,12 @@ class UnitOfWork(Protocol):
 
     @property
     def tariffs(self) -> TariffRepository: ...
+
+    @property
+    def billing(self) -> BillingRepository: ...
+
+    @property
+    def ledger(self) -> LedgerRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

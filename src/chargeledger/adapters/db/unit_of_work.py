@@ -8,6 +8,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chargeledger.adapters.db.repositories.billing import SqlBillingRepository
 from chargeledger.adapters.db.repositories.catalog import (
     SqlEvseRepository,
     SqlSiteRepository,
@@ -19,6 +20,7 @@ from chargeledger.adapters.db.repositories.customers import (
     SqlTokenRepository,
 )
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
+from chargeledger.adapters.db.repositories.ledger import SqlLedgerRepository
 from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
 from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
 from chargeledger.adapters.db.transaction import LazyConnection
@@ -37,6 +39,8 @@ class SqlUnitOfWork:
     sessions: SqlSessionRepository
     station_links: SqlStationLinkRepository
     tariffs: SqlTariffRepository
+    billing: SqlBillingRepository
+    ledger: SqlLedgerRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -51,6 +55,8 @@ class SqlUnitOfWork:
         self.sessions = SqlSessionRepository(connection)
         self.station_links = SqlStationLinkRepository(connection)
         self.tariffs = SqlTariffRepository(connection)
+        self.billing = SqlBillingRepository(connection)
+        self.ledger = SqlLedgerRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,0 +1,410 @@
+"""Charges, invoices (with their lines) and gap-free document numbers.
+
+Issued documents are never updated: the only UPDATE of an invoice row turns a draft into an
+issued document, guarded by ``status = 'draft'`` so that a second issue fails instead of
+overwriting (DESIGN §2, Council Directive 2006/112/EC art. 226 and 233).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chargeledger.adapters.db.integrity import translate_integrity_error
+from chargeledger.adapters.db.tables import (
+    billed_charges,
+    charges,
+    invoice_lines,
+    invoices,
+    number_series,
+    sessions,
+)
+from chargeledger.domain.billing import COMPONENTS, Charge, VatCategory, VatTreatment
+from chargeledger.domain.charging import SessionStatus
+from chargeledger.domain.invoicing import (
+    DocumentKind,
+    DocumentStatus,
+    Invoice,
+    InvoiceLine,
+    Layout,
+    Party,
+)
+from chargeledger.errors import ConflictError
+from chargeledger.services.ports import InvoiceFilter, Page
+
+_NET_COLUMNS = tuple(f"{name.lower()}_net" for name in COMPONENTS)
+
+
+def _charge_row(charge: Charge, created_at: datetime) -> dict[str, Any]:
+    nets = dict(charge.components)
+    return {
+        "id": charge.id,
+        "session_id": charge.session_id,
+        "account_id": charge.account_id,
+        "ad_hoc": charge.ad_hoc,
+        "site_id": charge.site_id,
+        "site_name": charge.site_name,
+        "station_id": charge.station_id,
+        "station_name": charge.station_name,
+        "evse_id": charge.evse_id,
+        "country": charge.country,
+        "time_zone": charge.time_zone,
+        "currency": charge.currency,
+        "started_at": charge.started_at,
+        "stopped_at": charge.stopped_at,
+        "energy_kwh": charge.energy_kwh,
+        "charging_hours": charge.charging_hours,
+        "idle_hours": charge.idle_hours,
+        **{column: nets[name] for column, name in zip(_NET_COLUMNS, COMPONENTS, strict=True)},
+        "vat_category": charge.vat.category.value,
+        "vat_percent": charge.vat.percent,
+        "vat_note": charge.vat.note,
+        "tariff_id": charge.tariff_id,
+        "created_at": charge.created_at or created_at,
+    }
+
+
+def _charge(row: RowMapping) -> Charge:
+    return Charge(
+        session_id=row["session_id"],
+        account_id=row["account_id"],
+        ad_hoc=row["ad_hoc"],
+        site_id=row["site_id"],
+        site_name=row["site_name"],
+        station_id=row["station_id"],
+        station_name=row["station_name"],
+        evse_id=row["evse_id"],
+        country=row["country"],
+        time_zone=row["time_zone"],
+        currency=row["currency"],
+        started_at=row["started_at"],
+        stopped_at=row["stopped_at"],
+        energy_kwh=row["energy_kwh"],
+        charging_hours=row["charging_hours"],
+        idle_hours=row["idle_hours"],
+        components=tuple(
+            (name, row[column]) for name, column in zip(COMPONENTS, _NET_COLUMNS, strict=True)
+        ),
+        vat=VatTreatment(VatCategory(row["vat_category"]), row["vat_percent"], row["vat_note"]),
+        tariff_id=row["tariff_id"],
+        id=row["id"],
+        created_at=row["created_at"],
+    )
+
+
+def _party(doc: dict[str, Any]) -> Party:
+    return Party(**doc)
+
+
+def _invoice_row(invoice: Invoice, created_at: datetime) -> dict[str, Any]:
+    return {
+        "id": invoice.id,
+        "kind": invoice.kind.value,
+        "status": invoice.status.value,
+        "series": invoice.series,
+        "number": invoice.number,
+        "account_id": invoice.account_id,
+        "seller": dataclasses.asdict(invoice.seller),
+        "buyer": dataclasses.asdict(invoice.buyer),
+        "currency": invoice.currency,
+        "period_start": invoice.period_start,
+        "period_end": invoice.period_end,
+        "layout": invoice.layout.value,
+        "payment_terms_days": invoice.payment_terms_days,
+        "vat_note": invoice.vat_note,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "original_id": invoice.original_id,
+        "original_number": invoice.original_number,
+        "reason": invoice.reason,
+        "run_key": invoice.run_key,
+        "net_total": invoice.net_total,
+        "tax_total": invoice.tax_total,
+        "gross_total": invoice.gross_total,
+        "created_at": invoice.created_at or created_at,
+        "issued_at": invoice.issued_at,
+    }
+
+
+def _line_row(invoice_id: uuid.UUID, line: InvoiceLine) -> dict[str, Any]:
+    return {
+        "invoice_id": invoice_id,
+        "position": line.position,
+        "description": line.description,
+        "net": line.net,
+        "vat_category": line.vat_category.value,
+        "vat_percent": line.vat_percent,
+        "country": line.country,
+        "charge_id": line.charge_id,
+        "session_id": line.session_id,
+        "site_name": line.site_name,
+        "station_name": line.station_name,
+        "local_start": None if line.local_start is None else line.local_start.isoformat(),
+        "energy_kwh": line.energy_kwh,
+        "charging_hours": line.charging_hours,
+        "idle_hours": line.idle_hours,
+        "components": {name: str(amount) for name, amount in line.components},
+    }
+
+
+def _line(row: RowMapping) -> InvoiceLine:
+    local = row["local_start"]
+    return InvoiceLine(
+        position=row["position"],
+        description=row["description"],
+        net=row["net"],
+        vat_category=VatCategory(row["vat_category"]),
+        vat_percent=row["vat_percent"],
+        country=row["country"],
+        charge_id=row["charge_id"],
+        session_id=row["session_id"],
+        site_name=row["site_name"],
+        station_name=row["station_name"],
+        local_start=None if local is None else datetime.fromisoformat(local),
+        energy_kwh=row["energy_kwh"],
+        charging_hours=row["charging_hours"],
+        idle_hours=row["idle_hours"],
+        components=tuple((name, Decimal(value)) for name, value in row["components"].items()),
+    )
+
+
+def _invoice(row: RowMapping, lines: Sequence[InvoiceLine]) -> Invoice:
+    return Invoice(
+        kind=DocumentKind(row["kind"]),
+        account_id=row["account_id"],
+        seller=_party(row["seller"]),
+        buyer=_party(row["buyer"]),
+        currency=row["currency"],
+        period_start=row["period_start"],
+        period_end=row["period_end"],
+        lines=tuple(lines),
+        status=DocumentStatus(row["status"]),
+        layout=Layout(row["layout"]),
+        payment_terms_days=row["payment_terms_days"],
+        vat_note=row["vat_note"],
+        series=row["series"],
+        number=row["number"],
+        issue_date=row["issue_date"],
+        due_date=row["due_date"],
+        original_id=row["original_id"],
+        original_number=row["original_number"],
+        reason=row["reason"],
+        run_key=row["run_key"],
+        id=row["id"],
+        created_at=row["created_at"],
+        issued_at=row["issued_at"],
+    )
+
+
+class SqlBillingRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def _write(self, *statements: tuple[Any, Any]) -> None:
+        try:
+            async with self._connection.begin_nested():
+                for statement, parameters in statements:
+                    await self._connection.execute(statement, parameters)
+        except IntegrityError as exc:
+            raise translate_integrity_error(exc) from exc
+
+    # --- charges ----------------------------------------------------------------------------
+
+    async def add_charges(self, new: Sequence[Charge], created_at: datetime) -> None:
+        if new:
+            await self._write((insert(charges), [_charge_row(c, created_at) for c in new]))
+
+    async def charge_for_session(self, session_id: uuid.UUID) -> Charge | None:
+        result = await self._connection.execute(
+            select(charges).where(charges.c.session_id == session_id)
+        )
+        row = result.mappings().one_or_none()
+        return None if row is None else _charge(row)
+
+    async def sessions_to_charge(self, limit: int) -> list[uuid.UUID]:
+        """Completed sessions that have no charge yet, oldest first."""
+        query = (
+            select(sessions.c.id)
+            .outerjoin(charges, charges.c.session_id == sessions.c.id)
+            .where(sessions.c.status == SessionStatus.COMPLETED.value, charges.c.id.is_(None))
+            .order_by(sessions.c.stopped_at, sessions.c.id)
+            .limit(limit)
+        )
+        return list((await self._connection.execute(query)).scalars())
+
+    async def unbilled_charges(
+        self,
+        started_from: datetime,
+        started_before: datetime,
+        account_ids: Sequence[uuid.UUID] | None = None,
+        ad_hoc: bool = False,
+    ) -> list[Charge]:
+        """Charges not yet on an invoice or receipt whose session started in the window."""
+        query = (
+            select(charges)
+            .outerjoin(billed_charges, billed_charges.c.charge_id == charges.c.id)
+            .where(
+                billed_charges.c.charge_id.is_(None),
+                charges.c.ad_hoc.is_(ad_hoc),
+                charges.c.started_at >= started_from,
+                charges.c.started_at < started_before,
+            )
+            .order_by(charges.c.account_id, charges.c.started_at, charges.c.id)
+        )
+        if account_ids is not None:
+            query = query.where(charges.c.account_id.in_(list(account_ids)))
+        result = await self._connection.execute(query)
+        return [_charge(row) for row in result.mappings()]
+
+    async def charge_ids(self) -> set[str]:
+        result = await self._connection.execute(select(charges.c.id))
+        return {str(value) for value in result.scalars()}
+
+    # --- invoices ---------------------------------------------------------------------------
+
+    async def add_invoices(self, documents: Sequence[Invoice], created_at: datetime) -> None:
+        """Insert documents with their lines; issued invoices and receipts also mark their
+        charges as billed (a charge billed twice violates the primary key)."""
+        if not documents:
+            return
+        lines = [_line_row(d.id, line) for d in documents for line in d.lines]
+        billed = [
+            {"charge_id": line.charge_id, "invoice_id": d.id}
+            for d in documents
+            if d.kind is not DocumentKind.CREDIT_NOTE
+            for line in d.lines
+            if line.charge_id is not None
+        ]
+        statements: list[tuple[Any, Any]] = [
+            (insert(invoices), [_invoice_row(d, created_at) for d in documents])
+        ]
+        if lines:
+            statements.append((insert(invoice_lines), lines))
+        if billed:
+            statements.append((insert(billed_charges), billed))
+        await self._write(*statements)
+
+    async def mark_issued(self, invoice: Invoice) -> None:
+        """The one permitted change of a stored invoice: draft → issued, once."""
+        statement = (
+            update(invoices)
+            .where(invoices.c.id == invoice.id, invoices.c.status == DocumentStatus.DRAFT.value)
+            .values(
+                status=invoice.status.value,
+                series=invoice.series,
+                number=invoice.number,
+                issue_date=invoice.issue_date,
+                due_date=invoice.due_date,
+                issued_at=invoice.issued_at,
+            )
+        )
+        try:
+            async with self._connection.begin_nested():
+                result = await self._connection.execute(statement)
+        except IntegrityError as exc:
+            raise translate_integrity_error(exc) from exc
+        if result.rowcount != 1:
+            raise ConflictError(
+                f"invoice {invoice.id} is not a draft: issued documents cannot change",
+                code="invoice_issued",
+            )
+
+    async def _load(self, query: Any) -> list[Invoice]:
+        heads = list((await self._connection.execute(query)).mappings())
+        if not heads:
+            return []
+        ids = [row["id"] for row in heads]
+        found: dict[uuid.UUID, list[InvoiceLine]] = {i: [] for i in ids}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start : chunk_start + 500]
+            rows = await self._connection.execute(
+                select(invoice_lines)
+                .where(invoice_lines.c.invoice_id.in_(chunk))
+                .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
+            )
+            for row in rows.mappings():
+                found[row["invoice_id"]].append(_line(row))
+        return [_invoice(row, found[row["id"]]) for row in heads]
+
+    async def get_invoice(self, invoice_id: uuid.UUID) -> Invoice | None:
+        loaded = await self._load(select(invoices).where(invoices.c.id == invoice_id))
+        return loaded[0] if loaded else None
+
+    async def invoice_by_number(self, number: str) -> Invoice | None:
+        loaded = await self._load(select(invoices).where(invoices.c.number == number))
+        return loaded[0] if loaded else None
+
+    async def run_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            result = await self._connection.execute(
+                select(invoices.c.run_key).where(invoices.c.run_key.in_(keys[start : start + 500]))
+            )
+            found |= {key for key in result.scalars() if key is not None}
+        return found
+
+    async def list_invoices(
+        self, criteria: InvoiceFilter, *, limit: int, offset: int
+    ) -> Page[Invoice]:
+        query = select(invoices)
+        if criteria.account_id is not None:
+            query = query.where(invoices.c.account_id == criteria.account_id)
+        if criteria.kind is not None:
+            query = query.where(invoices.c.kind == criteria.kind.value)
+        if criteria.status is not None:
+            query = query.where(invoices.c.status == criteria.status.value)
+        if criteria.issued_from is not None:
+            query = query.where(invoices.c.issue_date >= criteria.issued_from)
+        if criteria.issued_before is not None:
+            query = query.where(invoices.c.issue_date < criteria.issued_before)
+        ordered = query.order_by(invoices.c.created_at, invoices.c.number, invoices.c.id)
+        items = await self._load(ordered.limit(limit + 1).offset(offset))
+        more = len(items) > limit
+        return Page(items=items[:limit], next_offset=offset + limit if more else None)
+
+    async def credited_total(self, original_id: uuid.UUID) -> Decimal:
+        result = await self._connection.execute(
+            select(invoices.c.gross_total).where(
+                invoices.c.original_id == original_id,
+                invoices.c.status == DocumentStatus.ISSUED.value,
+            )
+        )
+        return sum(result.scalars(), Decimal(0))
+
+    async def numbers(self, series: str) -> list[str]:
+        result = await self._connection.execute(
+            select(invoices.c.number).where(invoices.c.series == series)
+        )
+        return [n for n in result.scalars() if n is not None]
+
+    async def series(self) -> dict[str, int]:
+        result = await self._connection.execute(select(number_series))
+        return {row.series: row.last_number for row in result}
+
+    async def next_numbers(self, series: str, count: int = 1) -> range:
+        """Reserve ``count`` consecutive numbers of ``series`` in this transaction: an atomic
+        upsert that holds the series row until commit, so concurrent issuers queue and a
+        rollback returns the numbers (gap-free)."""
+        dialect = self._connection.dialect.name
+        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            builder(number_series)
+            .values(series=series, last_number=count)
+            .on_conflict_do_update(
+                index_elements=["series"],
+                set_={"last_number": number_series.c.last_number + count},
+            )
+            .returning(number_series.c.last_number)
+        )
+        last = int((await self._connection.execute(statement)).scalar_one())
+        return range(last - count + 1, last + 1)

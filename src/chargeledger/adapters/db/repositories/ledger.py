@@ -1,0 +1,209 @@
+"""The journal: balanced entries and their postings, stored in integer minor units.
+
+Amounts are kept as integer cents (or the currency's minor unit) so that sums are exact in SQL
+on SQLite and PostgreSQL alike; a posting that is not a whole number of minor units is refused.
+Entries are only ever inserted (DESIGN §2: append-only money records).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chargeledger.adapters.db.integrity import translate_integrity_error
+from chargeledger.adapters.db.tables import journal_entries, postings
+from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting
+from chargeledger.errors import InvalidInputError
+from chargeledger.money import Currency
+
+_INSERT_ENTRY = insert(journal_entries)
+_INSERT_POSTING = insert(postings)
+
+
+def _minor(amount: Decimal, currency: str) -> int:
+    scaled = amount.scaleb(Currency.of(currency).minor_units)
+    if scaled != scaled.to_integral_value():
+        raise InvalidInputError(
+            f"{amount} {currency} is not a whole number of minor units",
+            code="unrounded_posting",
+        )
+    return int(scaled)
+
+
+def _decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-Currency.of(currency).minor_units)
+
+
+class SqlLedgerRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, entries: Sequence[JournalEntry], created_at: Any) -> None:
+        """Insert entries and their postings in two batched statements."""
+        if not entries:
+            return
+        entry_rows = [
+            {
+                "id": e.id,
+                "kind": e.kind.value,
+                "booked_on": e.booked_on,
+                "description": e.description,
+                "source_type": e.source_type,
+                "source_id": e.source_id,
+                "created_at": e.created_at or created_at,
+            }
+            for e in entries
+        ]
+        posting_rows = [
+            {
+                "entry_id": e.id,
+                "line": line,
+                "account": p.account,
+                "currency": p.currency,
+                "amount_minor": _minor(p.amount, p.currency),
+            }
+            for e in entries
+            for line, p in enumerate(e.postings, 1)
+        ]
+        try:
+            async with self._connection.begin_nested():
+                await self._connection.execute(_INSERT_ENTRY, entry_rows)
+                await self._connection.execute(_INSERT_POSTING, posting_rows)
+        except IntegrityError as exc:
+            raise translate_integrity_error(exc) from exc
+
+    async def find(self, kind: EntryKind, source_type: str, source_id: str) -> JournalEntry | None:
+        result = await self._connection.execute(
+            select(journal_entries.c.id).where(
+                journal_entries.c.kind == kind.value,
+                journal_entries.c.source_type == source_type,
+                journal_entries.c.source_id == source_id,
+            )
+        )
+        entry_id = result.scalar_one_or_none()
+        if entry_id is None:
+            return None
+        found = await self.entries(ids=[entry_id])
+        return found[0]
+
+    async def entries(
+        self,
+        start: date | None = None,
+        end: date | None = None,
+        ids: Sequence[uuid.UUID] | None = None,
+    ) -> list[JournalEntry]:
+        """Entries booked in [start, end), in booking order, with their postings."""
+        conditions = []
+        if start is not None:
+            conditions.append(journal_entries.c.booked_on >= start)
+        if end is not None:
+            conditions.append(journal_entries.c.booked_on < end)
+        if ids is not None:
+            conditions.append(journal_entries.c.id.in_(list(ids)))
+        query = (
+            select(journal_entries, postings.c.line, postings.c.account)
+            .add_columns(postings.c.currency, postings.c.amount_minor)
+            .join(postings, postings.c.entry_id == journal_entries.c.id)
+            .where(and_(True, *conditions))
+            .order_by(
+                journal_entries.c.booked_on,
+                journal_entries.c.created_at,
+                journal_entries.c.id,
+                postings.c.line,
+            )
+        )
+        result = await self._connection.execute(query)
+        grouped: dict[uuid.UUID, tuple[Any, list[Posting]]] = {}
+        for row in result.mappings():
+            _, lines = grouped.setdefault(row["id"], (row, []))
+            currency = row["currency"]
+            lines.append(Posting(row["account"], _decimal(row["amount_minor"], currency), currency))
+        return [
+            JournalEntry(
+                kind=EntryKind(head["kind"]),
+                booked_on=head["booked_on"],
+                description=head["description"],
+                postings=tuple(lines),
+                source_type=head["source_type"],
+                source_id=head["source_id"],
+                id=head["id"],
+                created_at=head["created_at"],
+            )
+            for head, lines in grouped.values()
+        ]
+
+    async def balances(self, prefix: str | None = None, until: date | None = None) -> list[Balance]:
+        """Debits and credits per account and currency, for entries booked before ``until``."""
+        amount = postings.c.amount_minor
+        query = select(
+            postings.c.account,
+            postings.c.currency,
+            func.coalesce(func.sum(case((amount > 0, amount), else_=0)), 0).label("debit"),
+            func.coalesce(func.sum(case((amount < 0, -amount), else_=0)), 0).label("credit"),
+        ).group_by(postings.c.account, postings.c.currency)
+        if prefix is not None:
+            query = query.where(
+                (postings.c.account == prefix) | postings.c.account.startswith(prefix + ":")
+            )
+        if until is not None:
+            query = query.join(journal_entries, journal_entries.c.id == postings.c.entry_id).where(
+                journal_entries.c.booked_on < until
+            )
+        result = await self._connection.execute(query.order_by(postings.c.account))
+        return [
+            Balance(
+                row.account,
+                row.currency,
+                _decimal(int(row.debit), row.currency),
+                _decimal(int(row.credit), row.currency),
+            )
+            for row in result
+        ]
+
+    async def statement(
+        self, account: str, start: date | None, end: date | None
+    ) -> list[tuple[JournalEntry, Posting]]:
+        """The postings to one account in [start, end), each with its entry."""
+        query = (
+            select(journal_entries.c.id)
+            .join(postings, postings.c.entry_id == journal_entries.c.id)
+            .where(postings.c.account == account)
+        )
+        if start is not None:
+            query = query.where(journal_entries.c.booked_on >= start)
+        if end is not None:
+            query = query.where(journal_entries.c.booked_on < end)
+        ids = list((await self._connection.execute(query.distinct())).scalars())
+        entries = await self.entries(ids=ids) if ids else []
+        return [(e, p) for e in entries for p in e.postings if p.account == account]
+
+    async def unbalanced(self) -> list[tuple[uuid.UUID, str, Decimal]]:
+        """Entries whose postings do not add up to zero in some currency (should be none)."""
+        query = (
+            select(postings.c.entry_id, postings.c.currency, func.sum(postings.c.amount_minor))
+            .group_by(postings.c.entry_id, postings.c.currency)
+            .having(func.sum(postings.c.amount_minor) != 0)
+        )
+        result = await self._connection.execute(query)
+        return [(row[0], row[1], _decimal(int(row[2]), row[1])) for row in result]
+
+    async def count(self) -> tuple[int, int]:
+        entries = await self._connection.execute(select(func.count()).select_from(journal_entries))
+        lines = await self._connection.execute(select(func.count()).select_from(postings))
+        return int(entries.scalar_one()), int(lines.scalar_one())
+
+    async def sources(self, kind: EntryKind, source_type: str) -> set[str]:
+        """The source ids booked with ``kind``: what the invariant check compares against."""
+        result = await self._connection.execute(
+            select(journal_entries.c.source_id).where(
+                journal_entries.c.kind == kind.value, journal_entries.c.source_type == source_type
+            )
+        )
+        return set(result.scalars())

@@ -1,0 +1,133 @@
+"""The journal entries of each money event, as DESIGN §5 lists them.
+
+| event | debit | credit |
+|---|---|---|
+| charge priced | Receivable:Unbilled:<acct> (gross) | Income:Charging:<component> (net), VAT |
+| invoice / receipt issued | Receivable:<acct> (document gross) | Receivable:Unbilled:<acct> |
+| credit note issued | Income:Charging:<component> (net), VAT | Receivable:<acct> |
+
+A charge accrues its own VAT (rounded per charge); the invoice computes VAT per rate over all
+its lines (EN 16931 BR-CO-17), which can differ by a few cents: the difference is booked to the
+VAT account of the invoice's first line when the invoice is issued, so Unbilled clears exactly
+and VAT payable equals what the invoices state.
+
+Ad hoc charges (card or QR payers without an account) accrue to a receivable of the site's
+"walk-in" customer; the payment captured through the PSP settles it (issue 6).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from chargeledger.domain.billing import Charge
+from chargeledger.domain.invoicing import DocumentKind, Invoice
+from chargeledger.domain.ledger import (
+    EntryKind,
+    JournalEntry,
+    Posting,
+    receivable,
+    revenue,
+    unbilled,
+    vat_payable,
+)
+
+ZERO = Decimal(0)
+# Receivables of payers without an account (ad hoc card/QR sessions) sit on this id.
+WALK_IN = uuid.UUID(int=0)
+
+
+def payer(account_id: uuid.UUID | None) -> uuid.UUID:
+    return WALK_IN if account_id is None else account_id
+
+
+def charge_accrual(charge: Charge, booked_on: date) -> JournalEntry | None:
+    """None for a charge of nothing (a session that delivered no billable amount)."""
+    if not charge.gross:
+        return None
+    currency = charge.currency
+    credits = [
+        Posting(revenue(name), -amount, currency) for name, amount in charge.components if amount
+    ]
+    credits.append(Posting(vat_payable(charge.country), -charge.tax, currency))
+    return JournalEntry(
+        kind=EntryKind.CHARGE_ACCRUED,
+        booked_on=booked_on,
+        description=(
+            f"Charging session {charge.session_id} at {charge.site_name}, "
+            f"{charge.energy_kwh.normalize()} kWh"
+        ),
+        postings=(Posting(unbilled(payer(charge.account_id)), charge.gross, currency), *credits),
+        source_type="charge",
+        source_id=str(charge.id),
+    )
+
+
+def document_issued(invoice: Invoice, charges: Sequence[Charge]) -> JournalEntry:
+    """Invoice or receipt: the account's receivable takes over the unbilled charges."""
+    currency = invoice.currency
+    account = payer(invoice.account_id)
+    accrued = sum((c.gross for c in charges), ZERO)
+    postings = [
+        Posting(receivable(account), invoice.gross_total, currency),
+        Posting(unbilled(account), -accrued, currency),
+    ]
+    difference = invoice.gross_total - accrued
+    if difference and invoice.lines:
+        country = invoice.lines[0].country or invoice.seller.country
+        postings.append(Posting(vat_payable(country), -difference, currency))
+    kind = (
+        EntryKind.RECEIPT_ISSUED
+        if invoice.kind is DocumentKind.RECEIPT
+        else EntryKind.INVOICE_ISSUED
+    )
+    return JournalEntry(
+        kind=kind,
+        booked_on=_issue_date(invoice),
+        description=f"{invoice.kind.value.replace('_', ' ').capitalize()} {invoice.number} "
+        f"to {invoice.buyer.name}",
+        postings=tuple(postings),
+        source_type="invoice",
+        source_id=str(invoice.id),
+    )
+
+
+def credit_note_issued(note: Invoice) -> JournalEntry:
+    """Revenue and VAT reversed where they were booked; the receivable reduced."""
+    currency = note.currency
+    revenue_by_component: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for line in note.lines:
+        shares = line.components or (("Fixed", line.net),)
+        for name, amount in shares:
+            revenue_by_component[name] += amount
+    postings = [
+        Posting(revenue(name), amount, currency)
+        for name, amount in revenue_by_component.items()
+        if amount
+    ]
+    # VAT per subtotal: the credit note states it per rate, the ledger keeps it per country.
+    tax_by_country: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    first_country = next((line.country for line in note.lines if line.country), None)
+    tax_by_country[first_country or note.seller.country] += note.tax_total
+    postings += [
+        Posting(vat_payable(country), amount, currency)
+        for country, amount in tax_by_country.items()
+    ]
+    postings.append(Posting(receivable(payer(note.account_id)), -note.gross_total, currency))
+    return JournalEntry(
+        kind=EntryKind.CREDIT_NOTE_ISSUED,
+        booked_on=_issue_date(note),
+        description=f"Credit note {note.number} for {note.original_number}: {note.reason}",
+        postings=tuple(postings),
+        source_type="invoice",
+        source_id=str(note.id),
+    )
+
+
+def _issue_date(invoice: Invoice) -> date:
+    if invoice.issue_date is None:
+        raise ValueError("only an issued document is booked")
+    return invoice.issue_date
