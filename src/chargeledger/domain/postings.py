@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from chargeledger.domain.billing import Charge
+from chargeledger.domain.billing import Charge, vat_of
 from chargeledger.domain.invoicing import DocumentKind, Invoice
 from chargeledger.domain.ledger import (
     EntryKind,
@@ -34,6 +33,7 @@ from chargeledger.domain.ledger import (
     unbilled,
     vat_payable,
 )
+from chargeledger.money import Currency
 
 ZERO = Decimal(0)
 # Receivables of payers without an account (ad hoc card/QR sessions) sit on this id.
@@ -66,11 +66,18 @@ def charge_accrual(charge: Charge, booked_on: date) -> JournalEntry | None:
     )
 
 
-def document_issued(invoice: Invoice, charges: Sequence[Charge]) -> JournalEntry:
-    """Invoice or receipt: the account's receivable takes over the unbilled charges."""
+def document_issued(invoice: Invoice) -> JournalEntry | None:
+    """Invoice or receipt: the account's receivable takes over the unbilled charges. Each line
+    is one charge with the charge's net and rate, so the charge's accrued gross is recomputed
+    from the line exactly as the charge computed it."""
+    if not invoice.gross_total:
+        return None
     currency = invoice.currency
+    quantum = Currency.of(currency)
     account = payer(invoice.account_id)
-    accrued = sum((c.gross for c in charges), ZERO)
+    accrued = sum(
+        (line.net + vat_of(line.net, line.vat_percent, quantum) for line in invoice.lines), ZERO
+    )
     postings = [
         Posting(receivable(account), invoice.gross_total, currency),
         Posting(unbilled(account), -accrued, currency),

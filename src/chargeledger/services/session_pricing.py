@@ -26,13 +26,21 @@ class SessionPrice:
     live: bool
     time_zone: str
     country: str
+    site_name: str
+    station_name: str
+    site_id: uuid.UUID
 
 
 async def price_session(
     uow: UnitOfWork, clock: Clock, principal: Principal, session_id: uuid.UUID
 ) -> SessionPrice:
     """Price a closed session, or a running one up to its latest sample (the live cost)."""
-    session = await get_session(uow, principal, session_id)
+    return await price_captured_session(uow, await get_session(uow, principal, session_id))
+
+
+async def price_captured_session(uow: UnitOfWork, session: Session) -> SessionPrice:
+    """The price of ``session`` under the tariff it started with (no access check: for
+    billing, which runs as the operator)."""
     if session.tariff_id is None:
         raise NotFoundError("the session started without a tariff", code="no_tariff")
     stored = await uow.tariffs.get(session.tariff_id)
@@ -53,6 +61,9 @@ async def price_session(
         live,
         site.time_zone,
         site.address.country,
+        site.name,
+        station.charge_point_id,
+        station.site_id,
     )
 
 

@@ -1,0 +1,141 @@
+"""From completed sessions to charges booked in the ledger (DESIGN §2: price → charge → book).
+
+Each completed session is priced once under the tariff it started with, becomes a
+:class:`~chargeledger.domain.billing.Charge` and is booked as accrued revenue in the same
+transaction; a replay finds the charge and does nothing (the charge is unique per session).
+Ad hoc payers get a receipt at once when the operator's details are configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from chargeledger.domain.accounts import Account
+from chargeledger.domain.billing import Charge, VatRates, component_nets, vat_treatment
+from chargeledger.domain.invoicing import Party
+from chargeledger.domain.ledger import JournalEntry
+from chargeledger.domain.postings import charge_accrual
+from chargeledger.errors import ChargeledgerError
+from chargeledger.money import Currency
+from chargeledger.services.invoicing import issue_receipts
+from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from chargeledger.services.session_pricing import SessionPrice, price_captured_session
+
+log = logging.getLogger(__name__)
+HOURS_PER_SECOND = 3600
+
+
+@dataclass(slots=True)
+class ChargingResult:
+    charged: list[Charge] = field(default_factory=list)
+    receipts: int = 0
+    unpriced: dict[uuid.UUID, str] = field(default_factory=dict)  # session → error code
+
+
+def build_charge(priced: SessionPrice, account: Account | None, rates: VatRates) -> Charge:
+    """The billable record of a priced, closed session."""
+    session, result = priced.session, priced.result
+    assert session.stopped_at is not None
+    currency = Currency.of(result.currency)
+    supply_day = session.started_at.astimezone(ZoneInfo(priced.time_zone)).date()
+    vat = vat_treatment(
+        rates,
+        priced.country,
+        supply_day,
+        None if account is None else account.billing_address.country,
+        None if account is None else account.vat_id,
+    )
+    return Charge(
+        session_id=session.id,
+        account_id=None if account is None else account.id,
+        ad_hoc=account is None,
+        site_id=priced.site_id,
+        site_name=priced.site_name,
+        station_id=session.station_id,
+        station_name=priced.station_name,
+        evse_id=session.evse_id,
+        country=priced.country,
+        time_zone=priced.time_zone,
+        currency=currency.code,
+        started_at=session.started_at,
+        stopped_at=session.stopped_at,
+        energy_kwh=result.total_energy,
+        charging_hours=result.total_time - result.total_parking_time,
+        idle_hours=result.total_parking_time,
+        components=component_nets(result, currency),
+        vat=vat,
+        tariff_id=session.tariff_id,
+    )
+
+
+def local_date(moment: datetime, time_zone: str) -> date:
+    return moment.astimezone(ZoneInfo(time_zone)).date()
+
+
+async def charge_completed_sessions(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    rates: VatRates,
+    operator_time_zone: str,
+    seller: Party | None = None,
+    batch: int = 200,
+) -> ChargingResult:
+    """Charge every completed session without a charge, ``batch`` sessions per transaction.
+
+    A session that cannot be priced (no tariff) is reported, not charged, and not retried in
+    this run; it stays visible to ``chargeledger ledger check``.
+    """
+    outcome = ChargingResult()
+    async with uow_factory() as uow:
+        pending = await uow.billing.sessions_to_charge(limit=1_000_000)
+    for start in range(0, len(pending), batch):
+        async with uow_factory() as uow:
+            charges = await _charge_batch(uow, pending[start : start + batch], rates, outcome)
+            entries: list[JournalEntry] = []
+            for charge in charges:
+                entry = charge_accrual(charge, local_date(charge.stopped_at, operator_time_zone))
+                if entry is not None:
+                    entries.append(entry)
+            now = clock.now()
+            await uow.billing.add_charges(charges, now)
+            await uow.ledger.add(entries, now)
+            ad_hoc = [c for c in charges if c.ad_hoc]
+            if seller is not None and ad_hoc:
+                outcome.receipts += len(
+                    await issue_receipts(uow, clock, ad_hoc, seller, operator_time_zone)
+                )
+            await uow.commit()
+        outcome.charged += charges
+    return outcome
+
+
+async def _charge_batch(
+    uow: UnitOfWork,
+    session_ids: Sequence[uuid.UUID],
+    rates: VatRates,
+    outcome: ChargingResult,
+) -> list[Charge]:
+    charges = []
+    accounts: dict[uuid.UUID, Account | None] = {}
+    for session_id in session_ids:
+        session = await uow.sessions.get(session_id)
+        if session is None or await uow.billing.charge_for_session(session_id) is not None:
+            continue
+        try:
+            priced = await price_captured_session(uow, session)
+        except ChargeledgerError as exc:
+            outcome.unpriced[session_id] = exc.code
+            log.warning("session not priced", extra={"session": str(session_id), "code": exc.code})
+            continue
+        account = None
+        if session.account_id is not None:
+            if session.account_id not in accounts:
+                accounts[session.account_id] = await uow.accounts.get(session.account_id)
+            account = accounts[session.account_id]
+        charges.append(build_charge(priced, account, rates))
+    return charges

@@ -1,0 +1,297 @@
+"""Invoice runs, receipts, issuing and credit notes (issue 5).
+
+Numbers are reserved from the series counter inside the transaction that stores the issued
+documents and posts them to the ledger, so a rollback returns them (gap-free) and concurrent
+runs queue on the counter row (unique). An invoice run is idempotent: each (account, period)
+has a run key, unique in storage, and charges already billed are never billed again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from chargeledger.domain.accounts import Account, BillingCycle, BillingMode
+from chargeledger.domain.billing import Charge
+from chargeledger.domain.invoicing import (
+    DocumentKind,
+    DocumentStatus,
+    Invoice,
+    Layout,
+    Party,
+    PaymentStatus,
+    billing_period,
+    charge_line,
+    credit_note,
+    format_number,
+    issued,
+    payment_status,
+    periods_within,
+    series_for,
+)
+from chargeledger.domain.postings import credit_note_issued, document_issued
+from chargeledger.errors import NotFoundError
+from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+
+ACCOUNTS_PER_TRANSACTION = 200
+
+
+@dataclass(slots=True)
+class RunResult:
+    period: tuple[date, date]
+    issued: list[Invoice] = field(default_factory=list)
+    drafts: list[Invoice] = field(default_factory=list)
+    receipts: list[Invoice] = field(default_factory=list)
+    already_done: int = 0  # (account, period) pairs a previous run billed
+
+
+def buyer_of(account: Account) -> Party:
+    address = account.billing_address
+    return Party(
+        name=account.name,
+        street=address.street,
+        postal_code=address.postal_code,
+        city=address.city,
+        country=address.country,
+        vat_id=account.vat_id,
+        email=account.email,
+    )
+
+
+def walk_in_buyer(charge: Charge) -> Party:
+    """An ad hoc payer is anonymous: EN 16931 needs only the buyer's name and country."""
+    return Party(
+        name="Ad hoc customer (card payment)",
+        street="",
+        postal_code="",
+        city="",
+        country=charge.country,
+    )
+
+
+def today(clock: Clock, time_zone: str) -> date:
+    return clock.now().astimezone(ZoneInfo(time_zone)).date()
+
+
+def _utc(day: date, time_zone: str) -> datetime:
+    return datetime.combine(day, time(0), ZoneInfo(time_zone)).astimezone(UTC)
+
+
+async def _issue_all(
+    uow: UnitOfWork, clock: Clock, drafts: Sequence[Invoice], on: date
+) -> list[Invoice]:
+    """Number drafts of one kind in order, consecutively, in the caller's transaction."""
+    if not drafts:
+        return []
+    series = series_for(drafts[0].kind, on)
+    numbers = await uow.billing.next_numbers(series, len(drafts))
+    at = clock.now()
+    return [
+        issued(draft, format_number(series, n), series, on, at)
+        for draft, n in zip(drafts, numbers, strict=True)
+    ]
+
+
+async def issue_receipts(
+    uow: UnitOfWork, clock: Clock, charges: Sequence[Charge], seller: Party, time_zone: str
+) -> list[Invoice]:
+    """A receipt per ad hoc charge, issued and booked in the caller's transaction."""
+    on = today(clock, time_zone)
+    drafts = [
+        Invoice(
+            kind=DocumentKind.RECEIPT,
+            account_id=None,
+            seller=seller,
+            buyer=walk_in_buyer(charge),
+            currency=charge.currency,
+            period_start=charge.started_at.astimezone(ZoneInfo(charge.time_zone)).date(),
+            period_end=charge.stopped_at.astimezone(ZoneInfo(charge.time_zone)).date()
+            + timedelta(days=1),
+            lines=(charge_line(1, charge),),
+            payment_terms_days=0,
+            vat_note=charge.vat.note,
+            run_key=f"receipt:{charge.id}",
+        )
+        for charge in charges
+    ]
+    receipts = await _issue_all(uow, clock, drafts, on)
+    await _store(uow, clock, receipts)
+    return receipts
+
+
+async def _store(uow: UnitOfWork, clock: Clock, documents: Sequence[Invoice]) -> None:
+    now = clock.now()
+    await uow.billing.add_invoices(documents, now)
+    entries = [document_issued(d) for d in documents if d.status is DocumentStatus.ISSUED]
+    await uow.ledger.add([e for e in entries if e is not None], now)
+
+
+async def run_invoices(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    seller: Party,
+    time_zone: str,
+    label: str,
+    layout: Layout = Layout.PER_SESSION,
+    issue: bool = True,
+) -> RunResult:
+    """Invoice every postpaid account for the periods of its cycle that end within the
+    month ``label`` (``2026-10``), and give receipts to ad hoc charges left without one."""
+    month = billing_period(BillingCycle.MONTHLY, label)
+    outcome = RunResult(month)
+    async with uow_factory() as uow:
+        accounts = await _postpaid_accounts(uow)
+    for start in range(0, len(accounts), ACCOUNTS_PER_TRANSACTION):
+        chunk = accounts[start : start + ACCOUNTS_PER_TRANSACTION]
+        async with uow_factory() as uow:
+            drafts = await _drafts(uow, chunk, month, seller, time_zone, layout, outcome)
+            if issue:
+                documents = await _issue_all(uow, clock, drafts, today(clock, time_zone))
+                outcome.issued += documents
+            else:
+                documents = drafts
+                outcome.drafts += drafts
+            await _store(uow, clock, documents)
+            await uow.commit()
+    async with uow_factory() as uow:
+        window = (_utc(month[0], time_zone), _utc(month[1], time_zone))
+        ad_hoc = await uow.billing.unbilled_charges(*window, ad_hoc=True)
+        if ad_hoc:
+            outcome.receipts = await issue_receipts(uow, clock, ad_hoc, seller, time_zone)
+            await uow.commit()
+    return outcome
+
+
+async def _postpaid_accounts(uow: UnitOfWork) -> list[Account]:
+    found: list[Account] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = await uow.accounts.list(
+            kind=None, only_id=None, search=None, limit=1000, offset=offset
+        )
+        found += [a for a in page.items if a.billing_mode is BillingMode.POSTPAID]
+        offset = page.next_offset
+    return found
+
+
+async def _drafts(
+    uow: UnitOfWork,
+    accounts: Sequence[Account],
+    month: tuple[date, date],
+    seller: Party,
+    time_zone: str,
+    layout: Layout,
+    outcome: RunResult,
+) -> list[Invoice]:
+    periods = {a.id: periods_within(a.billing_cycle, *month) for a in accounts}
+    keys = {
+        (a.id, p): f"invoice:{a.id}:{p[0].isoformat()}:{p[1].isoformat()}"
+        for a in accounts
+        for p in periods[a.id]
+    }
+    done = await uow.billing.run_keys(list(keys.values()))
+    outcome.already_done += len(done)
+    starts = [p[0] for ps in periods.values() for p in ps] or [month[0]]
+    ends = [p[1] for ps in periods.values() for p in ps] or [month[1]]
+    # Local dates of sites anywhere on Earth lie within a day of the operator's.
+    window = (
+        _utc(min(starts), time_zone) - timedelta(days=1),
+        _utc(max(ends), time_zone) + timedelta(days=1),
+    )
+    pending = await uow.billing.unbilled_charges(*window, account_ids=[a.id for a in accounts])
+    by_account: dict[uuid.UUID, list[Charge]] = defaultdict(list)
+    for charge in pending:
+        if charge.account_id is not None:
+            by_account[charge.account_id].append(charge)
+    drafts = []
+    for account in accounts:
+        for period in periods[account.id]:
+            key = keys[(account.id, period)]
+            billed = [
+                c for c in by_account[account.id] if period[0] <= c.local_start.date() < period[1]
+            ]
+            if key in done or not billed:
+                continue
+            drafts.append(
+                Invoice(
+                    kind=DocumentKind.INVOICE,
+                    account_id=account.id,
+                    seller=seller,
+                    buyer=buyer_of(account),
+                    currency=billed[0].currency,
+                    period_start=period[0],
+                    period_end=period[1],
+                    lines=tuple(charge_line(i, c) for i, c in enumerate(billed, 1)),
+                    layout=layout,
+                    payment_terms_days=account.payment_terms_days,
+                    vat_note=next((c.vat.note for c in billed if c.vat.note), None),
+                    run_key=key,
+                )
+            )
+    return drafts
+
+
+async def issue_invoice(
+    uow: UnitOfWork, clock: Clock, invoice_id: uuid.UUID, time_zone: str
+) -> Invoice:
+    """Issue a draft: number, dates and ledger posting in this transaction (committed)."""
+    draft = await get_invoice(uow, invoice_id)
+    [document] = await _issue_all(uow, clock, [draft], today(clock, time_zone))
+    await uow.billing.mark_issued(document)
+    entry = document_issued(document)
+    if entry is not None:
+        await uow.ledger.add([entry], clock.now())
+    await uow.commit()
+    return document
+
+
+async def issue_credit_note(
+    uow: UnitOfWork,
+    clock: Clock,
+    original_id: uuid.UUID,
+    reason: str,
+    time_zone: str,
+    positions: tuple[int, ...] | None = None,
+    net_amount: Decimal | None = None,
+) -> Invoice:
+    """Correct an issued invoice or receipt by a credit note that references it (the only
+    correction of an issued document), numbered and booked at once."""
+    original = await get_invoice(uow, original_id)
+    credited = await uow.billing.credited_total(original.id)
+    draft = credit_note(original, reason, credited, positions, net_amount)
+    [note] = await _issue_all(uow, clock, [draft], today(clock, time_zone))
+    await uow.billing.add_invoices([note], clock.now())
+    await uow.ledger.add([credit_note_issued(note)], clock.now())
+    await uow.commit()
+    return note
+
+
+async def get_invoice(uow: UnitOfWork, invoice_id: uuid.UUID) -> Invoice:
+    found = await uow.billing.get_invoice(invoice_id)
+    if found is None:
+        raise NotFoundError(f"invoice {invoice_id} not found", code="invoice_not_found")
+    return found
+
+
+async def find_invoice(uow: UnitOfWork, reference: str) -> Invoice:
+    """By number (``INV-2026-000001``) or id."""
+    found = await uow.billing.invoice_by_number(reference)
+    if found is None:
+        try:
+            found = await uow.billing.get_invoice(uuid.UUID(reference))
+        except ValueError:
+            found = None
+    if found is None:
+        raise NotFoundError(f"no invoice {reference!r}", code="invoice_not_found")
+    return found
+
+
+async def status_of(uow: UnitOfWork, invoice: Invoice, on: date) -> PaymentStatus:
+    """Derived status: payments arrive with issue 6; credit notes reduce what is open."""
+    credited = await uow.billing.credited_total(invoice.id)
+    return payment_status(invoice, Decimal(0), credited, on)
