@@ -18,6 +18,8 @@ from chargeledger.api.routers import (
     accounts,
     evses,
     identity,
+    invoices,
+    ledger,
     sessions,
     sites,
     stations,
@@ -29,7 +31,18 @@ from chargeledger.config import Settings
 log = logging.getLogger("chargeledger.api")
 
 API_ROUTERS = tuple(
-    m.router for m in (identity, sites, stations, evses, accounts, tokens, sessions)
+    m.router
+    for m in (
+        identity,
+        sites,
+        stations,
+        evses,
+        accounts,
+        tokens,
+        sessions,
+        invoices,
+        ledger,
+    )
 )
 
 

@@ -17,6 +17,8 @@ from chargeledger.cli.customers import accounts_app, tokens_app
 from chargeledger.cli.demo import demo
 from chargeledger.cli.demo_day import write_sim_inputs
 from chargeledger.cli.identity import api_keys_app, users_app
+from chargeledger.cli.invoicing import invoice_app
+from chargeledger.cli.ledger import ledger_app
 from chargeledger.cli.pricing import price_command
 from chargeledger.cli.sessions import sessions_app, station_command, station_status
 from chargeledger.cli.tariffs import tariffs_app
@@ -36,6 +38,8 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(tariffs_app, name="tariffs")
+app.add_typer(invoice_app, name="invoice")
+app.add_typer(ledger_app, name="ledger")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(demo)

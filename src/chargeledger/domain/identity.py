@@ -35,6 +35,8 @@ class Scope(StrEnum):
     CATALOG_WRITE = "catalog:write"
     SESSIONS_READ = "sessions:read"
     STATIONS_COMMAND = "stations:command"
+    BILLING_READ = "billing:read"
+    BILLING_WRITE = "billing:write"
 
 
 MIN_PASSWORD_LENGTH = 12

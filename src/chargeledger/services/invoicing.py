@@ -11,13 +11,14 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.accounts import Account, BillingCycle, BillingMode
 from chargeledger.domain.billing import Charge
+from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import (
     DocumentKind,
     DocumentStatus,
@@ -36,7 +37,7 @@ from chargeledger.domain.invoicing import (
 )
 from chargeledger.domain.postings import credit_note_issued, document_issued
 from chargeledger.errors import NotFoundError
-from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from chargeledger.services.ports import Clock, InvoiceFilter, Page, UnitOfWork, UnitOfWorkFactory
 
 ACCOUNTS_PER_TRANSACTION = 200
 
@@ -295,3 +296,21 @@ async def status_of(uow: UnitOfWork, invoice: Invoice, on: date) -> PaymentStatu
     """Derived status: payments arrive with issue 6; credit notes reduce what is open."""
     credited = await uow.billing.credited_total(invoice.id)
     return payment_status(invoice, Decimal(0), credited, on)
+
+
+async def visible_invoice(uow: UnitOfWork, principal: Principal, invoice_id: uuid.UUID) -> Invoice:
+    """A driver or fleet manager sees only their account's documents; others look the same as
+    missing ones, so ids of other accounts' invoices leak nothing."""
+    invoice = await get_invoice(uow, invoice_id)
+    hidden = invoice.account_id is None or not principal.may_see_account(invoice.account_id)
+    if hidden and principal.is_account_bound:
+        raise NotFoundError(f"invoice {invoice_id} not found", code="invoice_not_found")
+    return invoice
+
+
+async def list_visible(
+    uow: UnitOfWork, principal: Principal, criteria: InvoiceFilter, limit: int, offset: int
+) -> Page[Invoice]:
+    if principal.is_account_bound:
+        criteria = replace(criteria, account_id=principal.account_id)
+    return await uow.billing.list_invoices(criteria, limit=limit, offset=offset)

@@ -38,3 +38,8 @@ ReadStationStatus = Annotated[
     Principal, Depends(allow(Role.OPERATOR, Role.FINANCE, scope=Scope.SESSIONS_READ))
 ]
 CommandStations = Annotated[Principal, Depends(allow(Role.OPERATOR, scope=Scope.STATIONS_COMMAND))]
+# Billing: finance runs invoicing and reads the ledger; account-bound people read their own
+# account's documents and statement (enforced in the services).
+ReadBilling = Annotated[Principal, Depends(allow(*_EVERY_PERSON, scope=Scope.BILLING_READ))]
+WriteBilling = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]
+ReadLedger = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_READ))]

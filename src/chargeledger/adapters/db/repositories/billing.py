@@ -40,9 +40,20 @@ from chargeledger.domain.invoicing import (
     Party,
 )
 from chargeledger.errors import ConflictError
+from chargeledger.money import Currency
 from chargeledger.services.ports import InvoiceFilter, Page
 
 _NET_COLUMNS = tuple(f"{name.lower()}_net" for name in COMPONENTS)
+
+
+def _money(value: Decimal, currency: str) -> Decimal:
+    """Amounts come back at the column's scale (4 places); bill them in minor units."""
+    return value.quantize(Currency.of(currency).quantum)
+
+
+def _percent(value: Decimal) -> Decimal:
+    """19.000 → 19, 25.500 → 25.5: rates as they are written."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
 def _charge_row(charge: Charge, created_at: datetime) -> dict[str, Any]:
@@ -93,9 +104,12 @@ def _charge(row: RowMapping) -> Charge:
         charging_hours=row["charging_hours"],
         idle_hours=row["idle_hours"],
         components=tuple(
-            (name, row[column]) for name, column in zip(COMPONENTS, _NET_COLUMNS, strict=True)
+            (name, _money(row[column], row["currency"]))
+            for name, column in zip(COMPONENTS, _NET_COLUMNS, strict=True)
         ),
-        vat=VatTreatment(VatCategory(row["vat_category"]), row["vat_percent"], row["vat_note"]),
+        vat=VatTreatment(
+            VatCategory(row["vat_category"]), _percent(row["vat_percent"]), row["vat_note"]
+        ),
         tariff_id=row["tariff_id"],
         id=row["id"],
         created_at=row["created_at"],
@@ -157,14 +171,14 @@ def _line_row(invoice_id: uuid.UUID, line: InvoiceLine) -> dict[str, Any]:
     }
 
 
-def _line(row: RowMapping) -> InvoiceLine:
+def _line(row: RowMapping, currency: str) -> InvoiceLine:
     local = row["local_start"]
     return InvoiceLine(
         position=row["position"],
         description=row["description"],
-        net=row["net"],
+        net=_money(row["net"], currency),
         vat_category=VatCategory(row["vat_category"]),
-        vat_percent=row["vat_percent"],
+        vat_percent=_percent(row["vat_percent"]),
         country=row["country"],
         charge_id=row["charge_id"],
         session_id=row["session_id"],
@@ -174,7 +188,9 @@ def _line(row: RowMapping) -> InvoiceLine:
         energy_kwh=row["energy_kwh"],
         charging_hours=row["charging_hours"],
         idle_hours=row["idle_hours"],
-        components=tuple((name, Decimal(value)) for name, value in row["components"].items()),
+        components=tuple(
+            (name, _money(Decimal(value), currency)) for name, value in row["components"].items()
+        ),
     )
 
 
@@ -324,6 +340,7 @@ class SqlBillingRepository:
         if not heads:
             return []
         ids = [row["id"] for row in heads]
+        currencies = {row["id"]: row["currency"] for row in heads}
         found: dict[uuid.UUID, list[InvoiceLine]] = {i: [] for i in ids}
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
@@ -333,7 +350,7 @@ class SqlBillingRepository:
                 .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
             )
             for row in rows.mappings():
-                found[row["invoice_id"]].append(_line(row))
+                found[row["invoice_id"]].append(_line(row, currencies[row["invoice_id"]]))
         return [_invoice(row, found[row["id"]]) for row in heads]
 
     async def get_invoice(self, invoice_id: uuid.UUID) -> Invoice | None:
@@ -379,7 +396,7 @@ class SqlBillingRepository:
                 invoices.c.status == DocumentStatus.ISSUED.value,
             )
         )
-        return sum(result.scalars(), Decimal(0))
+        return sum(result.scalars(), Decimal(0)).quantize(Decimal("0.0001"))
 
     async def numbers(self, series: str) -> list[str]:
         result = await self._connection.execute(

@@ -1,0 +1,144 @@
+"""``/api/v1/invoices``: invoices, receipts and credit notes, with their PDF and e-invoice.
+
+There is no PUT, PATCH or DELETE: an issued document never changes (Council Directive
+2006/112/EC art. 233); it is corrected by a credit note that references it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query, Response, status
+
+from chargeledger.adapters.documents import facturx_pdf, invoice_xml
+from chargeledger.api.deps import RuntimeDep, UowDep
+from chargeledger.api.routers.access import ReadBilling, WriteBilling
+from chargeledger.api.schemas.billing import CreditNoteIn, InvoiceOut, InvoiceRunIn, InvoiceRunOut
+from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
+from chargeledger.services import invoicing
+from chargeledger.services.billing import charge_completed_sessions
+from chargeledger.services.ports import InvoiceFilter, UnitOfWork
+
+router = APIRouter(prefix="/api/v1", tags=["invoices"], responses=ERROR_RESPONSES)
+
+
+async def _out(uow: UnitOfWork, rt: Runtime, invoice: Invoice) -> InvoiceOut:
+    on = invoicing.today(rt.clock, rt.settings.operator_time_zone)
+    return InvoiceOut.of(invoice, (await invoicing.status_of(uow, invoice, on)).value)
+
+
+@router.get("/invoices", summary="List invoices, receipts and credit notes")
+async def list_invoices(
+    principal: ReadBilling,
+    uow: UowDep,
+    rt: RuntimeDep,
+    account_id: uuid.UUID | None = None,
+    kind: DocumentKind | None = None,
+    document_status: DocumentStatus | None = Query(None, alias="status"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> PageOut[InvoiceOut]:
+    criteria = InvoiceFilter(account_id=account_id, kind=kind, status=document_status)
+    page = await invoicing.list_visible(uow, principal, criteria, limit, offset)
+    return PageOut(items=[await _out(uow, rt, i) for i in page.items], next_offset=page.next_offset)
+
+
+@router.get("/invoices/{invoice_id}", summary="Show a document with its lines and VAT")
+async def get_invoice(
+    invoice_id: uuid.UUID, principal: ReadBilling, uow: UowDep, rt: RuntimeDep
+) -> InvoiceOut:
+    return await _out(uow, rt, await invoicing.visible_invoice(uow, principal, invoice_id))
+
+
+@router.get(
+    "/invoices/{invoice_id}/pdf",
+    summary="The PDF with the EN 16931 e-invoice embedded (Factur-X)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def invoice_pdf(invoice_id: uuid.UUID, principal: ReadBilling, uow: UowDep) -> Response:
+    invoice = await invoicing.visible_invoice(uow, principal, invoice_id)
+    return Response(
+        facturx_pdf(invoice),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{_name(invoice)}.pdf"'},
+    )
+
+
+@router.get(
+    "/invoices/{invoice_id}/xml",
+    summary="The EN 16931 e-invoice (UN/CEFACT CII)",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}},
+)
+async def invoice_cii(invoice_id: uuid.UUID, principal: ReadBilling, uow: UowDep) -> Response:
+    invoice = await invoicing.visible_invoice(uow, principal, invoice_id)
+    return Response(
+        invoice_xml(invoice),
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{_name(invoice)}.xml"'},
+    )
+
+
+def _name(invoice: Invoice) -> str:
+    return invoice.number or f"draft-{invoice.id}"
+
+
+@router.post("/invoices/{invoice_id}/issue", summary="Issue a draft: number it and book it")
+async def issue_invoice(
+    invoice_id: uuid.UUID, _: WriteBilling, uow: UowDep, rt: RuntimeDep
+) -> InvoiceOut:
+    issued = await invoicing.issue_invoice(
+        uow, rt.clock, invoice_id, rt.settings.operator_time_zone
+    )
+    return await _out(uow, rt, issued)
+
+
+@router.post(
+    "/invoices/{invoice_id}/credit-notes",
+    status_code=status.HTTP_201_CREATED,
+    summary="Correct an issued document by a credit note (all, some lines, or an amount)",
+)
+async def credit_invoice(
+    invoice_id: uuid.UUID, body: CreditNoteIn, _: WriteBilling, uow: UowDep, rt: RuntimeDep
+) -> InvoiceOut:
+    note = await invoicing.issue_credit_note(
+        uow,
+        rt.clock,
+        invoice_id,
+        body.reason,
+        rt.settings.operator_time_zone,
+        tuple(body.positions) if body.positions is not None else None,
+        body.net_amount,
+    )
+    return await _out(uow, rt, note)
+
+
+@router.post(
+    "/invoice-runs",
+    summary="Charge completed sessions and invoice a month (idempotent)",
+)
+async def run_invoices(body: InvoiceRunIn, _: WriteBilling, rt: RuntimeDep) -> InvoiceRunOut:
+    seller = rt.settings.seller()
+    await charge_completed_sessions(
+        rt.uow, rt.clock, rt.settings.vat_rates, rt.settings.operator_time_zone, seller
+    )
+    result = await invoicing.run_invoices(
+        rt.uow,
+        rt.clock,
+        seller,
+        rt.settings.operator_time_zone,
+        body.period,
+        body.layout,
+        issue=not body.draft,
+    )
+    return InvoiceRunOut(
+        period_start=result.period[0],
+        period_end=result.period[1],
+        issued=[i.number or "" for i in result.issued],
+        drafts=[i.id for i in result.drafts],
+        receipts=[r.number or "" for r in result.receipts],
+        already_invoiced=result.already_done,
+    )

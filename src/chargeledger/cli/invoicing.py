@@ -1,0 +1,186 @@
+"""``chargeledger invoice ...``: charge sessions, run invoicing, list, show, issue and credit."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.cli.common import console, fail, run_with_runtime
+from chargeledger.domain.invoicing import DocumentKind, Invoice, Layout
+from chargeledger.services import invoicing
+from chargeledger.services.billing import ChargingResult, charge_completed_sessions
+from chargeledger.services.ports import InvoiceFilter
+
+invoice_app = typer.Typer(
+    help="Charges, invoices, receipts and credit notes.", no_args_is_help=True
+)
+
+
+async def charge_sessions(rt: Runtime) -> ChargingResult:
+    settings = rt.settings
+    seller = settings.seller() if settings.operator else None
+    return await charge_completed_sessions(
+        rt.uow, rt.clock, settings.vat_rates, settings.operator_time_zone, seller
+    )
+
+
+@invoice_app.command("charge")
+def charge_command() -> None:
+    """Price every completed session that has no charge yet and book it (receipts for ad hoc
+    payers when the operator's details are set)."""
+
+    async def work(rt: Runtime) -> None:
+        result = await charge_sessions(rt)
+        console.print(
+            f"charged {len(result.charged)} sessions, {result.receipts} receipts issued"
+            + (f", {len(result.unpriced)} could not be priced" if result.unpriced else "")
+        )
+
+    run_with_runtime(work)
+
+
+@invoice_app.command("run")
+def run_command(
+    period: Annotated[str, typer.Option(help="the month, e.g. 2026-10")],
+    layout: Annotated[Layout, typer.Option(help="lines per session or per site")] = (
+        Layout.PER_SESSION
+    ),
+    draft: Annotated[bool, typer.Option(help="leave the invoices as drafts")] = False,
+) -> None:
+    """Invoice every postpaid account for the periods of its cycle ending in the month;
+    re-running creates nothing new."""
+
+    async def work(rt: Runtime) -> invoicing.RunResult:
+        seller = rt.settings.seller()
+        await charge_sessions(rt)
+        return await invoicing.run_invoices(
+            rt.uow, rt.clock, seller, rt.settings.operator_time_zone, period, layout, not draft
+        )
+
+    result = run_with_runtime(work)
+    made = result.issued or result.drafts
+    console.print(
+        f"period {result.period[0]} to {result.period[1]}: "
+        f"{len(result.issued)} invoices issued, {len(result.drafts)} drafts, "
+        f"{len(result.receipts)} receipts, {result.already_done} already invoiced before"
+    )
+    if made:
+        total = sum((i.gross_total for i in made), Decimal(0))
+        console.print(f"total invoiced (gross): {total} {made[0].currency}")
+
+
+@invoice_app.command("list")
+def list_command(
+    account: Annotated[uuid.UUID | None, typer.Option(help="one account's documents")] = None,
+    kind: Annotated[DocumentKind | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+    offset: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """List invoices, receipts and credit notes."""
+
+    async def work(rt: Runtime) -> list[Invoice]:
+        async with rt.uow() as uow:
+            page = await uow.billing.list_invoices(
+                InvoiceFilter(account_id=account, kind=kind), limit=limit, offset=offset
+            )
+        return list(page.items)
+
+    table = Table()
+    for column in ("number", "kind", "status", "buyer", "issued", "due", "net", "VAT", "gross"):
+        table.add_column(column, justify="right" if column in ("net", "VAT", "gross") else "left")
+    for i in run_with_runtime(work):
+        table.add_row(
+            i.number or str(i.id),
+            i.kind.value,
+            i.status.value,
+            i.buyer.name,
+            str(i.issue_date or ""),
+            str(i.due_date or ""),
+            str(i.net_total),
+            str(i.tax_total),
+            f"{i.gross_total} {i.currency}",
+        )
+    console.print(table)
+
+
+@invoice_app.command("show")
+def show_command(number: Annotated[str, typer.Argument(help="number or id")]) -> None:
+    """Show a document with its lines and VAT breakdown."""
+
+    async def work(rt: Runtime) -> tuple[Invoice, str]:
+        async with rt.uow() as uow:
+            found = await invoicing.find_invoice(uow, number)
+            status = await invoicing.status_of(
+                uow, found, invoicing.today(rt.clock, rt.settings.operator_time_zone)
+            )
+        return found, status.value
+
+    invoice, status = run_with_runtime(work)
+    console.print(
+        f"[bold]{invoice.kind.value} {invoice.number or invoice.id}[/] ({status})\n"
+        f"to {invoice.buyer.name}, {invoice.buyer.country}"
+        + (f", VAT id {invoice.buyer.vat_id}" if invoice.buyer.vat_id else "")
+        + f"\nperiod {invoice.period_start} to {invoice.period_end}, issued "
+        f"{invoice.issue_date}, due {invoice.due_date}"
+        + (f"\ncorrects {invoice.original_number}: {invoice.reason}" if invoice.reason else "")
+    )
+    table = Table()
+    for column in ("#", "description", "net", "VAT %"):
+        table.add_column(column)
+    for line in invoice.document_lines():
+        table.add_row(str(line.position), line.description, str(line.net), str(line.vat_percent))
+    console.print(table)
+    for subtotal in invoice.vat_subtotals:
+        console.print(
+            f"VAT {subtotal.category.value} {subtotal.percent}% on {subtotal.taxable}: "
+            f"{subtotal.tax}" + (f" ({subtotal.note})" if subtotal.note else "")
+        )
+    console.print(
+        f"net {invoice.net_total}, VAT {invoice.tax_total}, "
+        f"[bold]total {invoice.gross_total} {invoice.currency}[/]"
+    )
+
+
+@invoice_app.command("issue")
+def issue_command(invoice_id: Annotated[uuid.UUID, typer.Argument()]) -> None:
+    """Issue a draft: it gets the next number of its series and is booked."""
+
+    async def work(rt: Runtime) -> Invoice:
+        async with rt.uow() as uow:
+            return await invoicing.issue_invoice(
+                uow, rt.clock, invoice_id, rt.settings.operator_time_zone
+            )
+
+    console.print(f"issued {run_with_runtime(work).number}")
+
+
+@invoice_app.command("credit")
+def credit_command(
+    number: Annotated[str, typer.Argument(help="the invoice or receipt to correct")],
+    reason: Annotated[str, typer.Option(help="why: printed on the credit note")],
+    lines: Annotated[str | None, typer.Option(help="line numbers, e.g. 1,3")] = None,
+    amount: Annotated[str | None, typer.Option(help="a net amount instead of lines")] = None,
+) -> None:
+    """Issue a credit note for all of a document, some lines, or a net amount."""
+    try:
+        positions = tuple(int(p) for p in lines.split(",")) if lines else None
+        net = Decimal(amount) if amount else None
+    except (ValueError, InvalidOperation):
+        raise fail(
+            "--lines takes numbers like 1,3 and --amount a number", "invalid_input"
+        ) from None
+
+    async def work(rt: Runtime) -> Invoice:
+        async with rt.uow() as uow:
+            original = await invoicing.find_invoice(uow, number)
+            return await invoicing.issue_credit_note(
+                uow, rt.clock, original.id, reason, rt.settings.operator_time_zone, positions, net
+            )
+
+    note = run_with_runtime(work)
+    console.print(f"issued {note.number}: {note.gross_total} {note.currency}")
