@@ -17,6 +17,7 @@ from rich.table import Table
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.cli.common import console, fail
 from chargeledger.cli.demo_day import DayReport, run_day
+from chargeledger.cli.demo_month import DEMO_OPERATOR, MonthReport, month_end, print_month
 from chargeledger.cli.demo_report import print_day
 from chargeledger.config import Settings
 from chargeledger.domain.accounts import AccountKind, TokenStatus
@@ -48,14 +49,21 @@ def demo(
     if output_dir.exists():
         shutil.rmtree(output_dir)
     settings = Settings.from_env(
-        {"CHARGELEDGER_DATA_DIR": str(output_dir), "CHARGELEDGER_LOG_LEVEL": "WARNING"}
+        {
+            "CHARGELEDGER_DATA_DIR": str(output_dir),
+            "CHARGELEDGER_LOG_LEVEL": "WARNING",
+            **DEMO_OPERATOR,
+        }
     )
     try:
-        report, stations_per_site, day = asyncio.run(_run(settings, seed, day_seconds))
+        report, stations_per_site, day, month = asyncio.run(
+            _run(settings, seed, day_seconds, output_dir)
+        )
     except ChargeledgerError as exc:
         raise fail(exc.message, exc.code) from None
     _print_summary(report, stations_per_site)
     print_day(day)
+    print_month(month, output_dir)
     console.print(
         f"\nDatabase: {output_dir / 'chargeledger.sqlite3'}\n"
         f"Explore it: [bold]CHARGELEDGER_DATA_DIR={output_dir} .venv/bin/chargeledger serve[/] "
@@ -67,8 +75,8 @@ def demo(
 
 
 async def _run(
-    settings: Settings, seed: int, day_seconds: int
-) -> tuple[SeedReport, dict[str, int], DayReport]:
+    settings: Settings, seed: int, day_seconds: int, output_dir: Path
+) -> tuple[SeedReport, dict[str, int], DayReport, MonthReport]:
     runtime: Runtime = build_runtime(settings)
     try:
         await runtime.migrate()
@@ -112,7 +120,9 @@ async def _run(
                 day_seconds,
                 lambda done, total: progress.update(task, completed=done, total=total),
             )
-        return report, per_site, day
+        with console.status("[bold]month end: invoicing, e-invoices, ledger"):
+            month = await month_end(runtime, output_dir)
+        return report, per_site, day, month
     finally:
         await runtime.aclose()
 

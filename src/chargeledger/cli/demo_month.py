@@ -1,0 +1,154 @@
+"""The demo's month end: charge the day's sessions, run invoicing (twice, to show the second
+run changes nothing), correct one invoice by a credit note, write every document as a
+Factur-X PDF and its EN 16931 XML (each checked against the schema), export the ledger to
+Beancount, and show the trial balance."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from rich.table import Table
+
+from chargeledger.adapters.documents import check_en16931, facturx_pdf, invoice_xml
+from chargeledger.adapters.exports.registry import exporter
+from chargeledger.bootstrap import Runtime
+from chargeledger.cli.common import console
+from chargeledger.domain.invoicing import DocumentStatus, Invoice
+from chargeledger.services import invoicing, ledger
+from chargeledger.services.billing import charge_completed_sessions
+from chargeledger.services.ports import InvoiceFilter
+
+# The demo operator, as it appears on its invoices.
+DEMO_OPERATOR = {
+    "CHARGELEDGER_OPERATOR_NAME": "Chargeledger Demo Charging GmbH",
+    "CHARGELEDGER_OPERATOR_STREET": "Invalidenstraße 117",
+    "CHARGELEDGER_OPERATOR_POSTAL_CODE": "10115",
+    "CHARGELEDGER_OPERATOR_CITY": "Berlin",
+    "CHARGELEDGER_OPERATOR_COUNTRY": "DE",
+    "CHARGELEDGER_OPERATOR_VAT_ID": "DE136695976",
+    "CHARGELEDGER_OPERATOR_EMAIL": "billing@demo.chargeledger.org",
+    "CHARGELEDGER_OPERATOR_IBAN": "DE89370400440532013000",
+    "CHARGELEDGER_OPERATOR_REGISTRATION": "HRB 123456 B",
+    "CHARGELEDGER_OPERATOR_TIME_ZONE": "Europe/Berlin",
+}
+
+
+@dataclass(slots=True)
+class MonthReport:
+    period: str
+    charged: int = 0
+    unpriced: int = 0
+    documents: Counter[str] = field(default_factory=Counter)
+    gross: dict[str, Decimal] = field(default_factory=dict)
+    second_run_new: int = 0
+    validated: int = 0
+    written: int = 0
+    trial_balance: dict[str, Decimal] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    ledger_file: Path | None = None
+    entries: int = 0
+    postings: int = 0
+
+
+async def month_end(runtime: Runtime, output_dir: Path) -> MonthReport:
+    settings = runtime.settings
+    seller, zone = settings.seller(), settings.operator_time_zone
+    period = invoicing.today(runtime.clock, zone).strftime("%Y-%m")
+    report = MonthReport(period)
+    charged = await charge_completed_sessions(
+        runtime.uow, runtime.clock, settings.vat_rates, zone, seller
+    )
+    report.charged, report.unpriced = len(charged.charged), len(charged.unpriced)
+    await invoicing.run_invoices(runtime.uow, runtime.clock, seller, zone, period)
+    again = await invoicing.run_invoices(runtime.uow, runtime.clock, seller, zone, period)
+    report.second_run_new = len(again.issued) + len(again.receipts)
+    documents = await _issued(runtime)
+    invoices = [d for d in documents if d.kind.value == "invoice"]
+    if invoices:
+        biggest = max(invoices, key=lambda i: i.gross_total)
+        async with runtime.uow() as uow:
+            await invoicing.issue_credit_note(
+                uow,
+                runtime.clock,
+                biggest.id,
+                "Goodwill: connector fault reported during the first session",
+                zone,
+                positions=(1,),
+            )
+        documents = await _issued(runtime)
+    folder = output_dir / "invoices"
+    folder.mkdir(parents=True, exist_ok=True)
+    for document in documents:
+        xml = invoice_xml(document)
+        check_en16931(xml)
+        report.validated += 1
+        name = document.number or str(document.id)
+        (folder / f"{name}.xml").write_bytes(xml)
+        (folder / f"{name}.pdf").write_bytes(facturx_pdf(document))
+        report.written += 2
+        report.documents[document.kind.value] += 1
+        report.gross[document.kind.value] = (
+            report.gross.get(document.kind.value, Decimal(0)) + document.gross_total
+        )
+    async with runtime.uow() as uow:
+        entries = await uow.ledger.entries()
+        report.trial_balance = await ledger.trial_balance_of(uow)
+        report.problems = await ledger.check_ledger(uow)
+        report.entries, report.postings = await uow.ledger.count()
+    beancount = exporter("beancount")
+    report.ledger_file = output_dir / "ledger.beancount"
+    report.ledger_file.write_text(
+        beancount.export(entries, start=None, end=None, title=f"{seller.name} {period}"),
+        encoding="utf-8",
+    )
+    return report
+
+
+async def _issued(runtime: Runtime) -> list[Invoice]:
+    found: list[Invoice] = []
+    offset: int | None = 0
+    async with runtime.uow() as uow:
+        while offset is not None:
+            page = await uow.billing.list_invoices(
+                InvoiceFilter(status=DocumentStatus.ISSUED), limit=500, offset=offset
+            )
+            found += page.items
+            offset = page.next_offset
+    return found
+
+
+def print_month(report: MonthReport, output_dir: Path) -> None:
+    table = Table(
+        title=f"Month end {report.period}: invoicing and the ledger", title_justify="left"
+    )
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    rows = [
+        ("sessions charged (priced and booked)", str(report.charged)),
+        ("sessions that could not be priced", str(report.unpriced)),
+    ]
+    for kind in ("invoice", "receipt", "credit_note"):
+        count = report.documents.get(kind, 0)
+        gross = report.gross.get(kind, Decimal(0))
+        rows.append((f"{kind.replace('_', ' ')}s issued (gross EUR)", f"{count} ({gross})"))
+    rows += [
+        ("new documents from a second run of the same month", str(report.second_run_new)),
+        ("e-invoices valid against the EN 16931 schema", f"{report.validated}"),
+        ("files written (PDF + XML)", str(report.written)),
+        ("journal entries / postings", f"{report.entries} / {report.postings}"),
+        ("ledger check", "clean" if not report.problems else "; ".join(report.problems)),
+    ]
+    rows += [
+        (f"trial balance {currency}", str(total))
+        for currency, total in sorted(report.trial_balance.items())
+    ]
+    for what, value in rows:
+        table.add_row(what, value)
+    console.print(table)
+    console.print(
+        f"Documents: {output_dir / 'invoices'}  Ledger: {report.ledger_file} "
+        "(check it with bean-check)"
+    )
