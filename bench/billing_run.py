@@ -1,0 +1,288 @@
+"""Billing-run benchmark (issue 5): priced CDRs booked per second, then a month's invoice run
+with ledger posting, on SQLite and on PostgreSQL, next to a naive baseline that commits one
+posting per transaction, measured in the same run.
+
+Phases, per back end, on a fresh database:
+1. generate: CDRs of 3-5 periods priced by ``price()`` under a time-of-use tariff, turned into
+   charges (``build_charge``'s rules: rounded net, components, VAT) with their accrual entries
+   (4-5 postings each), stored in batches: the rate is priced CDRs booked per second;
+2. invoice run: ``run_invoices`` for the month over every account (one invoice per account,
+   lines per charge, gap-free numbers, one entry per invoice);
+3. baseline: the same kind of accrual postings, each posting inserted and committed on its
+   own (how a naive integration books): postings per second on a sample.
+
+Usage: python bench/billing_run.py [--cdrs 1000000] [--accounts 10000] [--baseline 5000]
+       [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--no-sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import insert, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pricing import ZONE, make_cdrs, tariff
+
+from chargeledger.adapters.db.engine import create_engine
+from chargeledger.adapters.db.repositories.charging import SqlSessionRepository
+from chargeledger.adapters.db.repositories.ledger import _minor
+from chargeledger.adapters.db.tables import journal_entries, postings, sessions
+from chargeledger.adapters.security import Argon2PasswordHasher
+from chargeledger.bootstrap import Runtime, build_runtime
+from chargeledger.config import Settings, sqlite_url
+from chargeledger.domain.accounts import Account, AccountKind
+from chargeledger.domain.billing import (
+    DEFAULT_VAT_RATES,
+    Charge,
+    component_nets,
+    vat_treatment,
+)
+from chargeledger.domain.catalog import Site
+from chargeledger.domain.charging import Session, SessionStatus
+from chargeledger.domain.geo import Address
+from chargeledger.domain.invoicing import Party
+from chargeledger.domain.postings import charge_accrual
+from chargeledger.domain.tariffs import price
+from chargeledger.money import Currency
+from chargeledger.services import catalog
+from chargeledger.services.invoicing import run_invoices
+
+BATCH = 5000
+SELLER = Party("Bench Charging GmbH", "Invalidenstr. 1", "10115", "Berlin", "DE", "DE136695976")
+CLOCK_DAY = datetime(2026, 12, 1, 9, tzinfo=UTC)
+
+
+class FixedClock:
+    """Invoices are issued on 1 December for November: the run's date does not drift."""
+
+    def now(self) -> datetime:
+        return CLOCK_DAY
+
+
+async def _world(runtime: Runtime, accounts: int) -> tuple[Site, uuid.UUID, list[Account]]:
+    async with runtime.uow() as uow:
+        site = await catalog.create_site(
+            uow,
+            runtime.clock,
+            Site(
+                "Bench Hub",
+                Address("Am Hafen 1", "20457", "Hamburg", "DE"),
+                Decimal("53.5"),
+                Decimal("10.0"),
+                ZONE,
+            ),
+        )
+        station = await catalog.create_station(
+            uow,
+            runtime.clock,
+            runtime.hasher,
+            {"site_id": site.id, "charge_point_id": "BENCH-1", "vendor": "B", "model": "M"},
+            "bench-station-password",
+        )
+    made = []
+    now = runtime.clock.now()
+    async with runtime.uow() as uow:
+        for i in range(accounts):
+            account = Account(
+                kind=AccountKind.INDIVIDUAL,
+                name=f"Driver {i:05d}",
+                email=f"driver{i}@example.org",
+                billing_address=Address("Hauptstr. 1", "10115", "Berlin", "DE"),
+                currency=Currency.of("EUR"),
+                created_at=now,
+                updated_at=now,
+            )
+            await uow.accounts.add(account)
+            made.append(account)
+        await uow.commit()
+    return site, station.id, made
+
+
+async def generate(
+    runtime: Runtime, engine_url: str, schema: str | None, cdrs: int, accounts: int
+) -> tuple[float, int]:
+    """Price and book ``cdrs`` CDRs; returns (seconds, postings)."""
+    site, station_id, owners = await _world(runtime, accounts)
+    the_tariff = tariff()
+    engine = create_engine(engine_url, schema=schema)
+    to_row = SqlSessionRepository(None).to_row  # type: ignore[arg-type]
+    booked_postings = 0
+    started = time.perf_counter()
+    try:
+        for offset in range(0, cdrs, BATCH):
+            batch_cdrs = make_cdrs(min(BATCH, cdrs - offset), (3, 5), offset)
+            session_rows, charges = [], []
+            for index, cdr in enumerate(batch_cdrs):
+                owner = owners[(offset + index) % len(owners)]
+                # November 2026, local time: the CDR generator starts on 2 November.
+                result = price(cdr, the_tariff, ZONE)
+                session = Session(
+                    station_id=station_id,
+                    evse_id=1,
+                    transaction_ref=str(offset + index),
+                    ocpp_version="2.0.1",
+                    started_at=cdr.start_date_time,
+                    meter_start_wh=Decimal(0),
+                    account_id=owner.id,
+                    status=SessionStatus.COMPLETED,
+                    stopped_at=cdr.end_date_time,
+                    meter_stop_wh=result.total_energy * 1000,
+                    created_at=CLOCK_DAY,
+                    updated_at=CLOCK_DAY,
+                )
+                session_rows.append(to_row(session))
+                currency = Currency.of("EUR")
+                charges.append(
+                    Charge(
+                        session_id=session.id,
+                        account_id=owner.id,
+                        ad_hoc=False,
+                        site_id=site.id,
+                        site_name=site.name,
+                        station_id=station_id,
+                        station_name="BENCH-1",
+                        evse_id=1,
+                        country="DE",
+                        time_zone=ZONE,
+                        currency="EUR",
+                        started_at=cdr.start_date_time,
+                        stopped_at=cdr.end_date_time,
+                        energy_kwh=result.total_energy,
+                        charging_hours=result.total_time - result.total_parking_time,
+                        idle_hours=result.total_parking_time,
+                        components=component_nets(result, currency),
+                        vat=vat_treatment(DEFAULT_VAT_RATES, "DE", date(2026, 11, 2), "DE", None),
+                        tariff_id=None,
+                    )
+                )
+            entries = [
+                e
+                for c in charges
+                if (e := charge_accrual(c, c.stopped_at.astimezone(UTC).date())) is not None
+            ]
+            async with engine.begin() as connection:
+                await connection.execute(insert(sessions), session_rows)
+            async with runtime.uow() as uow:
+                await uow.billing.add_charges(charges, CLOCK_DAY)
+                await uow.ledger.add(entries, CLOCK_DAY)
+                await uow.commit()
+            booked_postings += sum(len(e.postings) for e in entries)
+            done = offset + len(batch_cdrs)
+            print(f"\r    generated {done:,}/{cdrs:,}", end="", flush=True)
+    finally:
+        await engine.dispose()
+    print()
+    return time.perf_counter() - started, booked_postings
+
+
+async def naive_baseline(engine_url: str, schema: str | None, count: int) -> float:
+    """Accrual-like postings, each inserted and committed on its own: postings per second."""
+    engine = create_engine(engine_url, schema=schema)
+    try:
+        started = time.perf_counter()
+        entry_id = uuid.uuid4()
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(journal_entries),
+                {
+                    "id": entry_id,
+                    "kind": "adjustment",
+                    "booked_on": date(2026, 11, 30),
+                    "description": "naive baseline",
+                    "source_type": "bench",
+                    "source_id": str(entry_id),
+                    "created_at": CLOCK_DAY,
+                },
+            )
+        for line in range(1, count + 1):
+            amount = Decimal("1.19") if line % 2 else Decimal("-1.19")
+            async with engine.begin() as connection:
+                await connection.execute(
+                    insert(postings),
+                    {
+                        "entry_id": entry_id,
+                        "line": line,
+                        "account": "Assets:Bench",
+                        "currency": "EUR",
+                        "amount_minor": _minor(amount, "EUR"),
+                    },
+                )
+        return count / (time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+
+
+async def bench(label: str, url: str, schema: str | None, args: argparse.Namespace) -> None:
+    settings = Settings(data_dir=Path(tempfile.mkdtemp()), database_url=url)
+    runtime = build_runtime(
+        settings,
+        schema=schema,
+        hasher=Argon2PasswordHasher(time_cost=1, memory_cost=1024),
+        clock=FixedClock(),
+    )
+    try:
+        await runtime.migrate()
+        print(f"{label}:")
+        seconds, booked = await generate(runtime, url, schema, args.cdrs, args.accounts)
+        booked_rate = booked / seconds
+        print(
+            f"  priced CDRs booked     {args.cdrs:>10,} in {seconds:7.1f} s  "
+            f"{args.cdrs / seconds:>9,.0f} CDRs/s  {booked_rate:>9,.0f} postings/s"
+        )
+        started = time.perf_counter()
+        result = await run_invoices(runtime.uow, runtime.clock, SELLER, ZONE, "2026-11")
+        seconds = time.perf_counter() - started
+        lines = sum(len(i.lines) for i in result.issued)
+        run_postings = sum(3 if i.tax_total else 2 for i in result.issued)
+        print(
+            f"  invoice run            {len(result.issued):>10,} invoices, {lines:,} CDRs in "
+            f"{seconds:7.1f} s  {lines / seconds:>9,.0f} CDRs/s  "
+            f"{run_postings / seconds:>9,.0f} postings/s"
+        )
+        naive = await naive_baseline(url, schema, args.baseline)
+        print(
+            f"  naive baseline         {args.baseline:>10,} postings, one transaction each: "
+            f"{naive:>9,.0f} postings/s"
+        )
+        print(f"  batched booking vs naive: {booked_rate / naive:.1f}x postings/s")
+    finally:
+        await runtime.aclose()
+
+
+async def main(args: argparse.Namespace) -> None:
+    if not args.no_sqlite:
+        folder = Path(tempfile.mkdtemp(prefix="chargeledger-bench-"))
+        await bench("SQLite", sqlite_url(folder / "bench.sqlite3"), None, args)
+    if args.postgres:
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(args.postgres)
+        async with admin.begin() as connection:
+            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            await bench("PostgreSQL", args.postgres, schema, args)
+        finally:
+            async with admin.begin() as connection:
+                await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            await admin.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--cdrs", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--baseline", type=int, default=5_000)
+    parser.add_argument("--postgres", default=None)
+    parser.add_argument("--no-sqlite", action="store_true")
+    asyncio.run(main(parser.parse_args()))
