@@ -16,6 +16,7 @@ from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.cli.customers import accounts_app, tokens_app
 from chargeledger.cli.demo import demo
 from chargeledger.cli.demo_day import write_sim_inputs
+from chargeledger.cli.exports import export_app
 from chargeledger.cli.identity import api_keys_app, users_app
 from chargeledger.cli.invoicing import invoice_app
 from chargeledger.cli.ledger import ledger_app
@@ -40,6 +41,7 @@ app.add_typer(sessions_app, name="sessions")
 app.add_typer(tariffs_app, name="tariffs")
 app.add_typer(invoice_app, name="invoice")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(export_app, name="export")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(demo)

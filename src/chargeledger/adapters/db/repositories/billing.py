@@ -282,6 +282,16 @@ class SqlBillingRepository:
         result = await self._connection.execute(query)
         return [_charge(row) for row in result.mappings()]
 
+    async def charges_between(
+        self, started_from: datetime, started_before: datetime
+    ) -> list[Charge]:
+        query = (
+            select(charges)
+            .where(charges.c.started_at >= started_from, charges.c.started_at < started_before)
+            .order_by(charges.c.started_at, charges.c.id)
+        )
+        return [_charge(row) for row in (await self._connection.execute(query)).mappings()]
+
     async def charge_ids(self) -> set[str]:
         result = await self._connection.execute(select(charges.c.id))
         return {str(value) for value in result.scalars()}
