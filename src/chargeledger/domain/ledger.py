@@ -19,6 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.errors import InvalidInputError
+from chargeledger.money import Currency
 
 ZERO = Decimal(0)
 ROOTS = ("Assets", "Liabilities", "Equity", "Income", "Expenses")
@@ -86,7 +87,9 @@ def vat_payable(country: str) -> str:
 
 
 def psp(gateway: str) -> str:
-    return f"Assets:PSP:{gateway[:1].upper()}{gateway[1:]}"
+    """``stripe`` → ``Assets:PSP:Stripe``, ``stripe_test`` → ``Assets:PSP:StripeTest``."""
+    words = re.split(r"[^A-Za-z0-9]+", gateway)
+    return f"Assets:PSP:{''.join(w[:1].upper() + w[1:] for w in words if w)}"
 
 
 def wallet(account_id: uuid.UUID) -> str:
@@ -136,6 +139,12 @@ class JournalEntry:
             )
         for posting in postings:
             check_account_name(posting.account)
+            if Currency.of(posting.currency).code != posting.currency:
+                raise InvalidInputError(
+                    f"write currency codes in capitals: {posting.currency!r}",
+                    code="unknown_currency",
+                    field="currency",
+                )
         unbalanced = {c: t for c, t in totals_by_currency(postings).items() if t != 0}
         if unbalanced:
             raise InvalidInputError(
