@@ -169,13 +169,13 @@ def test_a_period_that_ends_before_it_starts_is_refused() -> None:
     assert (raised.value.code, raised.value.field) == ("invalid_period", "end")
 
 
-def test_a_currency_beancount_cannot_read_is_refused_not_written() -> None:
-    lower = entry(
-        EntryKind.ADJUSTMENT, date(2026, 1, 1), "x", (BANK, "1", "eur"), (PSP_FEES, "-1", "eur")
-    )
+def test_a_currency_beancount_cannot_read_never_reaches_the_books() -> None:
+    """The ledger refuses a lower-case code when the entry is made, so no export meets one."""
     with pytest.raises(InvalidInputError) as raised:
-        beancount_text([lower])
-    assert raised.value.code == "unexportable_currency"
+        entry(
+            EntryKind.ADJUSTMENT, date(2026, 1, 1), "x", (BANK, "1", "eur"), (PSP_FEES, "-1", "eur")
+        )
+    assert raised.value.code == "unknown_currency"
 
 
 @pytest.mark.parametrize(
