@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -136,6 +137,9 @@ class Invoice:
     original_number: str | None = None
     reason: str | None = None
     run_key: str | None = None  # idempotency of invoice runs
+    # Credit notes that use up a rate's remaining net take its remaining VAT (not a freshly
+    # rounded one), so crediting every line of an invoice one by one clears it to the cent.
+    tax_overrides: tuple[tuple[VatCategory, Decimal, Decimal], ...] = ()
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     created_at: datetime | None = None
     issued_at: datetime | None = None
@@ -150,12 +154,13 @@ class Invoice:
         for line in self.lines:
             groups[(line.vat_category, line.vat_percent)] += line.net
         currency = Currency.of(self.currency)
+        fixed = {(category, percent): tax for category, percent, tax in self.tax_overrides}
         return tuple(
             VatSubtotal(
                 category,
                 percent,
                 taxable,
-                vat_of(taxable, percent, currency),
+                fixed.get((category, percent), vat_of(taxable, percent, currency)),
                 self.vat_note if category is VatCategory.REVERSE_CHARGE else None,
             )
             for (category, percent), taxable in sorted(groups.items())
@@ -269,6 +274,15 @@ def periods_within(cycle: BillingCycle, start: date, end: date) -> list[tuple[da
     return found
 
 
+def period_containing(cycle: BillingCycle, day: date) -> tuple[date, date]:
+    if cycle is BillingCycle.WEEKLY:
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=7)
+    months = 1 if cycle is BillingCycle.MONTHLY else 3
+    start = date(day.year, day.month - (day.month - 1) % months, 1)
+    return start, _add_months(start, months)
+
+
 def _add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
@@ -328,12 +342,14 @@ def payment_status(
 def credit_note(
     original: Invoice,
     reason: str,
-    already_credited: Decimal,
+    previous: Sequence[Invoice],
     positions: tuple[int, ...] | None = None,
     net_amount: Decimal | None = None,
 ) -> Invoice:
     """A draft credit note for the whole of ``original``, some of its lines (``positions``),
-    or a net amount at its single VAT rate. It cannot credit more than is left uncredited."""
+    or a net amount at its single VAT rate, given the credit notes ``previous``ly issued for
+    it. Per VAT rate it cannot credit more net than is left; the one that uses a rate up takes
+    that rate's remaining VAT."""
     if original.status is not DocumentStatus.ISSUED or original.kind is DocumentKind.CREDIT_NOTE:
         raise ConflictError(
             "only an issued invoice or receipt can be credited", code="not_creditable"
@@ -361,13 +377,30 @@ def credit_note(
         original_number=original.number,
         reason=reason.strip(),
     )
-    if draft.gross_total + already_credited > original.gross_total:
-        raise ConflictError(
-            f"{original.number}: crediting {draft.gross_total} more than the "
-            f"{original.gross_total - already_credited} left to credit",
-            code="credit_exceeds_invoice",
-        )
-    return draft
+    return replace(draft, tax_overrides=_remaining_tax(original, previous, draft))
+
+
+def _remaining_tax(
+    original: Invoice, previous: Sequence[Invoice], draft: Invoice
+) -> tuple[tuple[VatCategory, Decimal, Decimal], ...]:
+    left = {(s.category, s.percent): [s.taxable, s.tax] for s in original.vat_subtotals}
+    for note in previous:
+        for s in note.vat_subtotals:
+            left.setdefault((s.category, s.percent), [ZERO, ZERO])
+            left[(s.category, s.percent)][0] -= s.taxable
+            left[(s.category, s.percent)][1] -= s.tax
+    overrides = []
+    for s in draft.vat_subtotals:
+        net_left, tax_left = left.get((s.category, s.percent), [ZERO, ZERO])
+        if s.taxable > net_left:
+            raise ConflictError(
+                f"{original.number}: crediting {s.taxable} net at {s.percent}% but only "
+                f"{net_left} is left to credit at that rate",
+                code="credit_exceeds_invoice",
+            )
+        if s.taxable == net_left:
+            overrides.append((s.category, s.percent, max(tax_left, ZERO)))
+    return tuple(overrides)
 
 
 def _credited_lines(

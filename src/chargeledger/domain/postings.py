@@ -8,8 +8,8 @@
 
 A charge accrues its own VAT (rounded per charge); the invoice computes VAT per rate over all
 its lines (EN 16931 BR-CO-17), which can differ by a few cents: the difference is booked to the
-VAT account of the invoice's first line when the invoice is issued, so Unbilled clears exactly
-and VAT payable equals what the invoices state.
+VAT account of that rate's country when the invoice is issued, so Unbilled clears exactly and
+VAT payable equals what the invoices state.
 
 Ad hoc charges (card or QR payers without an account) accrue to a receivable of the site's
 "walk-in" customer; the payment captured through the PSP settles it (issue 6).
@@ -66,26 +66,47 @@ def charge_accrual(charge: Charge, booked_on: date) -> JournalEntry | None:
     )
 
 
+def vat_by_country(document: Invoice) -> dict[str, Decimal]:
+    """The document's VAT per country: each (category, rate) subtotal is booked to the country
+    whose lines carry most of its net (a rate is one country's in practice)."""
+    nets: dict[tuple[object, Decimal], dict[str, Decimal]] = defaultdict(
+        lambda: defaultdict(lambda: ZERO)
+    )
+    for line in document.lines:
+        country = line.country or document.seller.country
+        nets[(line.vat_category, line.vat_percent)][country] += line.net
+    booked: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for subtotal in document.vat_subtotals:
+        countries = nets[(subtotal.category, subtotal.percent)]
+        booked[max(countries, key=lambda c: countries[c])] += subtotal.tax
+    return dict(booked)
+
+
 def document_issued(invoice: Invoice) -> JournalEntry | None:
     """Invoice or receipt: the account's receivable takes over the unbilled charges. Each line
-    is one charge with the charge's net and rate, so the charge's accrued gross is recomputed
-    from the line exactly as the charge computed it."""
+    is one charge with the charge's net and rate, so the charge's accrued gross and VAT are
+    recomputed from the line exactly as the charge computed them; where the invoice's VAT per
+    rate differs by rounding, the difference is booked to that rate's country."""
     if not invoice.gross_total:
         return None
     currency = invoice.currency
-    quantum = Currency.of(currency)
+    unit = Currency.of(currency)
     account = payer(invoice.account_id)
-    accrued = sum(
-        (line.net + vat_of(line.net, line.vat_percent, quantum) for line in invoice.lines), ZERO
-    )
+    accrued_tax: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for line in invoice.lines:
+        accrued_tax[line.country or invoice.seller.country] += vat_of(
+            line.net, line.vat_percent, unit
+        )
+    accrued = invoice.net_total + sum(accrued_tax.values(), ZERO)
     postings = [
         Posting(receivable(account), invoice.gross_total, currency),
         Posting(unbilled(account), -accrued, currency),
     ]
-    difference = invoice.gross_total - accrued
-    if difference and invoice.lines:
-        country = invoice.lines[0].country or invoice.seller.country
-        postings.append(Posting(vat_payable(country), -difference, currency))
+    stated = vat_by_country(invoice)
+    for country in sorted(set(stated) | set(accrued_tax)):
+        difference = stated.get(country, ZERO) - accrued_tax.get(country, ZERO)
+        if difference:
+            postings.append(Posting(vat_payable(country), -difference, currency))
     kind = (
         EntryKind.RECEIPT_ISSUED
         if invoice.kind is DocumentKind.RECEIPT
@@ -115,13 +136,9 @@ def credit_note_issued(note: Invoice) -> JournalEntry:
         for name, amount in revenue_by_component.items()
         if amount
     ]
-    # VAT per subtotal: the credit note states it per rate, the ledger keeps it per country.
-    tax_by_country: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    first_country = next((line.country for line in note.lines if line.country), None)
-    tax_by_country[first_country or note.seller.country] += note.tax_total
     postings += [
         Posting(vat_payable(country), amount, currency)
-        for country, amount in tax_by_country.items()
+        for country, amount in sorted(vat_by_country(note).items())
     ]
     postings.append(Posting(receivable(payer(note.account_id)), -note.gross_total, currency))
     return JournalEntry(

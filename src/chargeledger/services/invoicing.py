@@ -32,14 +32,16 @@ from chargeledger.domain.invoicing import (
     format_number,
     issued,
     payment_status,
+    period_containing,
     periods_within,
     series_for,
 )
 from chargeledger.domain.postings import credit_note_issued, document_issued
-from chargeledger.errors import NotFoundError
+from chargeledger.errors import DuplicateError, NotFoundError
 from chargeledger.services.ports import Clock, InvoiceFilter, Page, UnitOfWork, UnitOfWorkFactory
 
 ACCOUNTS_PER_TRANSACTION = 200
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(slots=True)
@@ -149,23 +151,89 @@ async def run_invoices(
         accounts = await _postpaid_accounts(uow)
     for start in range(0, len(accounts), ACCOUNTS_PER_TRANSACTION):
         chunk = accounts[start : start + ACCOUNTS_PER_TRANSACTION]
-        async with uow_factory() as uow:
-            drafts = await _drafts(uow, chunk, month, seller, time_zone, layout, outcome)
-            if issue:
-                documents = await _issue_all(uow, clock, drafts, today(clock, time_zone))
-                outcome.issued += documents
-            else:
-                documents = drafts
-                outcome.drafts += drafts
-            await _store(uow, clock, documents)
-            await uow.commit()
-    async with uow_factory() as uow:
-        window = (_utc(month[0], time_zone), _utc(month[1], time_zone))
-        ad_hoc = await uow.billing.unbilled_charges(*window, ad_hoc=True)
-        if ad_hoc:
-            outcome.receipts = await issue_receipts(uow, clock, ad_hoc, seller, time_zone)
-            await uow.commit()
+        billing = (uow_factory, clock, chunk, month, seller, time_zone, layout, issue, outcome)
+        try:
+            await _bill_chunk(*billing)
+        except DuplicateError:
+            # A concurrent run billed some of these (account, period) pairs first: nothing of
+            # this chunk was kept; once more, the pairs it did count as already done.
+            await _bill_chunk(*billing)
+    window = (_utc(month[0], time_zone), _utc(month[1], time_zone))
+    try:
+        outcome.receipts = await _missing_receipts(uow_factory, clock, seller, time_zone, window)
+    except DuplicateError:  # a concurrent run gave some of them receipts first
+        outcome.receipts = await _missing_receipts(uow_factory, clock, seller, time_zone, window)
     return outcome
+
+
+async def _missing_receipts(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    seller: Party,
+    time_zone: str,
+    window: tuple[datetime, datetime],
+) -> list[Invoice]:
+    async with uow_factory() as uow:
+        ad_hoc = await uow.billing.unbilled_charges(*window, ad_hoc=True)
+        if not ad_hoc:
+            return []
+        receipts = await issue_receipts(uow, clock, ad_hoc, seller, time_zone)
+        await uow.commit()
+    return receipts
+
+
+async def _bill_chunk(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    chunk: Sequence[Account],
+    month: tuple[date, date],
+    seller: Party,
+    time_zone: str,
+    layout: Layout,
+    issue: bool,
+    outcome: RunResult,
+) -> None:
+    """One transaction: the drafts of ``chunk``, numbered when issuing, stored and booked."""
+    attempt = RunResult(outcome.period)
+    async with uow_factory() as uow:
+        drafts = await _drafts(uow, chunk, month, seller, time_zone, layout, attempt)
+        documents = (
+            await _issue_all(uow, clock, drafts, today(clock, time_zone)) if issue else drafts
+        )
+        await _store(uow, clock, documents)
+        await uow.commit()
+    outcome.already_done += attempt.already_done
+    if issue:
+        outcome.issued += documents
+    else:
+        outcome.drafts += documents
+
+
+def _run_key(account_id: uuid.UUID, period: tuple[date, date]) -> str:
+    return f"invoice:{account_id}:{period[0].isoformat()}:{period[1].isoformat()}"
+
+
+async def _late_charges(
+    uow: UnitOfWork,
+    accounts: Sequence[Account],
+    periods: dict[uuid.UUID, list[tuple[date, date]]],
+    by_account: dict[uuid.UUID, list[Charge]],
+) -> set[uuid.UUID]:
+    """Unbilled charges from before this run's periods whose own period was invoiced already:
+    they missed their invoice and go on this one. Charges of a period never invoiced wait for
+    that period's run."""
+    earlier: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for account in accounts:
+        if not periods[account.id]:
+            continue
+        first = periods[account.id][0][0]
+        for charge in by_account[account.id]:
+            day = charge.local_start.date()
+            if day < first:
+                own = period_containing(account.billing_cycle, day)
+                earlier[_run_key(account.id, own)].append(charge.id)
+    invoiced = await uow.billing.run_keys(list(earlier))
+    return {charge_id for key in invoiced for charge_id in earlier[key]}
 
 
 async def _postpaid_accounts(uow: UnitOfWork) -> list[Account]:
@@ -190,31 +258,29 @@ async def _drafts(
     outcome: RunResult,
 ) -> list[Invoice]:
     periods = {a.id: periods_within(a.billing_cycle, *month) for a in accounts}
-    keys = {
-        (a.id, p): f"invoice:{a.id}:{p[0].isoformat()}:{p[1].isoformat()}"
-        for a in accounts
-        for p in periods[a.id]
-    }
+    keys = {(a.id, p): _run_key(a.id, p) for a in accounts for p in periods[a.id]}
     done = await uow.billing.run_keys(list(keys.values()))
     outcome.already_done += len(done)
-    starts = [p[0] for ps in periods.values() for p in ps] or [month[0]]
     ends = [p[1] for ps in periods.values() for p in ps] or [month[1]]
-    # Local dates of sites anywhere on Earth lie within a day of the operator's.
-    window = (
-        _utc(min(starts), time_zone) - timedelta(days=1),
-        _utc(max(ends), time_zone) + timedelta(days=1),
-    )
+    # Every unbilled charge before the last period's end, for the late ones: a charge whose own
+    # period was already invoiced (released from quarantine after the run, say) goes on the
+    # account's next invoice. Local dates of sites anywhere on Earth lie within a day of the
+    # operator's.
+    window = (_EPOCH, _utc(max(ends), time_zone) + timedelta(days=1))
     pending = await uow.billing.unbilled_charges(*window, account_ids=[a.id for a in accounts])
     by_account: dict[uuid.UUID, list[Charge]] = defaultdict(list)
     for charge in pending:
         if charge.account_id is not None:
             by_account[charge.account_id].append(charge)
+    late = await _late_charges(uow, accounts, periods, by_account)
     drafts = []
     for account in accounts:
-        for period in periods[account.id]:
+        for index, period in enumerate(periods[account.id]):
             key = keys[(account.id, period)]
             billed = [
-                c for c in by_account[account.id] if period[0] <= c.local_start.date() < period[1]
+                c
+                for c in by_account[account.id]
+                if period[0] <= c.local_start.date() < period[1] or (index == 0 and c.id in late)
             ]
             if key in done or not billed:
                 continue
@@ -263,8 +329,8 @@ async def issue_credit_note(
     """Correct an issued invoice or receipt by a credit note that references it (the only
     correction of an issued document), numbered and booked at once."""
     original = await get_invoice(uow, original_id)
-    credited = await uow.billing.credited_total(original.id)
-    draft = credit_note(original, reason, credited, positions, net_amount)
+    previous = await uow.billing.credit_notes_of(original.id)
+    draft = credit_note(original, reason, previous, positions, net_amount)
     [note] = await _issue_all(uow, clock, [draft], today(clock, time_zone))
     await uow.billing.add_invoices([note], clock.now())
     await uow.ledger.add([credit_note_issued(note)], clock.now())

@@ -421,6 +421,7 @@ invoices = Table(
     Column("original_number", String(32)),
     Column("reason", Text),
     Column("run_key", String(200)),
+    Column("tax_overrides", JSON, nullable=False),
     Column("net_total", ExactDecimal(18, 4), nullable=False),
     Column("tax_total", ExactDecimal(18, 4), nullable=False),
     Column("gross_total", ExactDecimal(18, 4), nullable=False),

@@ -142,6 +142,10 @@ def _invoice_row(invoice: Invoice, created_at: datetime) -> dict[str, Any]:
         "original_number": invoice.original_number,
         "reason": invoice.reason,
         "run_key": invoice.run_key,
+        "tax_overrides": [
+            [category.value, str(percent), str(tax)]
+            for category, percent, tax in invoice.tax_overrides
+        ],
         "net_total": invoice.net_total,
         "tax_total": invoice.tax_total,
         "gross_total": invoice.gross_total,
@@ -216,6 +220,10 @@ def _invoice(row: RowMapping, lines: Sequence[InvoiceLine]) -> Invoice:
         original_number=row["original_number"],
         reason=row["reason"],
         run_key=row["run_key"],
+        tax_overrides=tuple(
+            (VatCategory(category), _percent(Decimal(percent)), Decimal(tax))
+            for category, percent, tax in row["tax_overrides"]
+        ),
         id=row["id"],
         created_at=row["created_at"],
         issued_at=row["issued_at"],
@@ -398,6 +406,16 @@ class SqlBillingRepository:
         items = await self._load(ordered.limit(limit + 1).offset(offset))
         more = len(items) > limit
         return Page(items=items[:limit], next_offset=offset + limit if more else None)
+
+    async def credit_notes_of(self, original_id: uuid.UUID) -> list[Invoice]:
+        return await self._load(
+            select(invoices)
+            .where(
+                invoices.c.original_id == original_id,
+                invoices.c.status == DocumentStatus.ISSUED.value,
+            )
+            .order_by(invoices.c.created_at)
+        )
 
     async def credited_total(self, original_id: uuid.UUID) -> Decimal:
         result = await self._connection.execute(

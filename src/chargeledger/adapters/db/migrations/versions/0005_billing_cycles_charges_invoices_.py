@@ -71,6 +71,7 @@ def upgrade() -> None:
         sa.Column("original_number", sa.String(length=32), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("run_key", sa.String(length=200), nullable=True),
+        sa.Column("tax_overrides", sa.JSON(), nullable=False),
         sa.Column(
             "net_total",
             chargeledger.adapters.db.types.ExactDecimal(precision=18, scale=4),

@@ -1,0 +1,291 @@
+"""An issued invoice, receipt or credit note as a printable A4 PDF.
+
+It shows what Council Directive 2006/112/EC art. 226 requires on an invoice (seller and buyer
+with addresses and VAT ids, number, dates, the supply, the VAT per rate, the totals, the
+reverse-charge mention, the corrected document of a credit note) and what a driver or a fleet
+manager needs to check it: the sessions with their energy, duration, idle time and the net of
+each tariff component (DESIGN §5). Every figure comes from the domain :class:`Invoice` and the
+same helpers as the e-invoice (:mod:`.cii`), so the printed and the electronic document agree.
+
+The output is deterministic: the creation date is the issue time, and fpdf2 derives the file
+id from the content.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from decimal import Decimal
+
+from fpdf import FPDF
+from fpdf.enums import OutputIntentSubType, XPos, YPos
+from fpdf.output import PDFICCProfile
+from PIL import ImageCms
+
+from chargeledger.adapters.documents import annex
+from chargeledger.adapters.documents.cii import (
+    amount_due,
+    document_notes,
+    format_percent,
+    last_day_of,
+    normalised_iban,
+    payment_terms,
+)
+from chargeledger.adapters.documents.printing import (
+    BOLD,
+    FONT,
+    GREY,
+    HEADINGS,
+    PDF_ENCODING,
+    day,
+    hours_minutes,
+    kwh,
+    money,
+    plain_amount,
+    printable,
+)
+from chargeledger.domain.billing import VatCategory
+from chargeledger.domain.invoicing import (
+    DocumentKind,
+    DocumentStatus,
+    Invoice,
+    InvoiceLine,
+    Layout,
+    Party,
+)
+from chargeledger.errors import ConflictError
+
+TITLES = {
+    DocumentKind.INVOICE: "Invoice",
+    DocumentKind.RECEIPT: "Receipt",
+    DocumentKind.CREDIT_NOTE: "Credit note",
+}
+
+
+class DocumentPdf(FPDF):
+    """A4 portrait with a footer naming the seller, the document and the page."""
+
+    def __init__(self, invoice: Invoice) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.invoice = invoice
+        self.core_fonts_encoding = PDF_ENCODING
+        self.set_margins(18, 16, 18)
+        self.set_auto_page_break(auto=True, margin=24)
+        self.alias_nb_pages()
+        title = f"{TITLES[invoice.kind]} {invoice.number}"
+        self.set_title(title)
+        self.set_subject(f"{title} of {invoice.seller.name} to {invoice.buyer.name}")
+        self.set_author(invoice.seller.name)
+        self.set_creator("chargeledger")
+        self.set_lang("en")
+        issued_at = invoice.issued_at or datetime.combine(
+            invoice.issue_date or invoice.period_end, time(), UTC
+        )
+        self.set_creation_date(issued_at)
+        # PDF/A (the Factur-X carrier) wants an output intent for device colours.
+        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        self.add_output_intent(
+            OutputIntentSubType.PDFA,
+            output_condition_identifier="sRGB",
+            dest_output_profile=PDFICCProfile(contents=profile, n=3, alternate="DeviceRGB"),
+            info="sRGB IEC61966-2.1",
+        )
+
+    def footer(self) -> None:
+        seller = self.invoice.seller
+        parts = [seller.name, seller.registration, seller.vat_id and f"VAT ID {seller.vat_id}"]
+        self.set_y(-17)
+        self.set_font(FONT, size=7.5)
+        self.set_text_color(*GREY)
+        self.cell(0, 4, printable(" | ".join(p for p in parts if p)), align="C")
+        self.ln(4)
+        page = f"{TITLES[self.invoice.kind]} {self.invoice.number} - page {self.page_no()}/{{nb}}"
+        self.cell(0, 4, printable(page), align="C")
+        self.set_text_color(0)
+
+    def line_of_text(
+        self, value: str, size: float = 9, style: str = "", height: float = 4.6
+    ) -> None:
+        self.set_font(FONT, style, size)
+        self.multi_cell(0, height, printable(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """The PDF of an issued document; ``ConflictError(invoice_not_issued)`` for a draft."""
+    if invoice.status is not DocumentStatus.ISSUED or not invoice.number:
+        raise ConflictError(
+            "only an issued document (with number and issue date) can be rendered",
+            code="invoice_not_issued",
+        )
+    pdf = DocumentPdf(invoice)
+    pdf.add_page()
+    _heading(pdf, invoice)
+    _lines(pdf, invoice)
+    _totals(pdf, invoice)
+    _notes_and_payment(pdf, invoice)
+    if invoice.layout is Layout.PER_SITE:
+        annex.sessions(pdf, invoice)
+    return bytes(pdf.output())
+
+
+def _heading(pdf: DocumentPdf, invoice: Invoice) -> None:
+    top = pdf.get_y()
+    pdf.set_font(FONT, "B", 15)
+    pdf.cell(105, 7, printable(invoice.seller.name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT, size=8.5)
+    pdf.set_text_color(*GREY)
+    seller = _address(invoice.seller) + _ids(invoice.seller, with_contact=True)
+    pdf.multi_cell(105, 4, printable("\n".join(seller)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(0)
+    pdf.set_xy(pdf.w - pdf.r_margin - 70, top)
+    pdf.set_font(FONT, "B", 18)
+    pdf.cell(70, 9, printable(TITLES[invoice.kind].upper()), align="R")
+    after_seller = max(pdf.get_y(), top + 30)
+    pdf.set_y(after_seller + 8)
+    block = pdf.get_y()
+    pdf.set_font(FONT, size=7.5)
+    pdf.set_text_color(*GREY)
+    pdf.cell(95, 4, "Customer", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(0)
+    pdf.set_font(FONT, "B", 10)
+    pdf.multi_cell(95, 5, printable(invoice.buyer.name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT, size=9.5)
+    buyer = _address(invoice.buyer) + _ids(invoice.buyer, with_contact=False)
+    pdf.multi_cell(95, 4.8, printable("\n".join(buyer)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    after_buyer = pdf.get_y()
+    pdf.set_xy(pdf.w - pdf.r_margin - 76, block)
+    with pdf.table(
+        width=76,
+        align="RIGHT",
+        col_widths=(34, 42),
+        borders_layout="NONE",
+        first_row_as_headings=False,
+        line_height=5,
+    ) as table:
+        for label, value in _details(invoice):
+            row = table.row()
+            row.cell(printable(label), style=BOLD)
+            row.cell(printable(value), align="RIGHT")
+    pdf.set_y(max(after_buyer, pdf.get_y()) + 6)
+    if invoice.kind is DocumentKind.CREDIT_NOTE and invoice.original_number:
+        pdf.line_of_text(f"This credit note corrects document {invoice.original_number}.", 9.5)
+        if invoice.reason:
+            pdf.line_of_text(f"Reason: {invoice.reason}", 9.5)
+        pdf.ln(3)
+
+
+def _details(invoice: Invoice) -> list[tuple[str, str]]:
+    rows = [
+        (f"{TITLES[invoice.kind]} no.", invoice.number or ""),
+        ("Date", day(invoice.issue_date)),
+    ]
+    if invoice.kind is DocumentKind.INVOICE:
+        rows.append(("Due date", day(invoice.due_date)))
+    rows.append(("Service period", f"{day(invoice.period_start)} to {day(last_day_of(invoice))}"))
+    if invoice.kind is DocumentKind.CREDIT_NOTE and invoice.original_number:
+        rows.append(("Corrects", invoice.original_number))
+    if invoice.buyer.vat_id:
+        rows.append(("Customer VAT ID", invoice.buyer.vat_id))
+    rows.append(("Currency", invoice.currency))
+    return rows
+
+
+def _address(party: Party) -> list[str]:
+    place = " ".join(p for p in (party.postal_code, party.city) if p.strip())
+    return [p for p in (party.street, place, party.country) if p.strip()]
+
+
+def _ids(party: Party, *, with_contact: bool) -> list[str]:
+    found = [f"VAT ID {party.vat_id}"] if party.vat_id else []
+    if with_contact and party.registration:
+        found.append(party.registration)
+    if with_contact and party.email:
+        found.append(party.email)
+    return found
+
+
+def _lines(pdf: DocumentPdf, invoice: Invoice) -> None:
+    """The billed lines: sessions (with their component split) or one line per site."""
+    cur = invoice.currency
+    pdf.set_font(FONT, size=8.5)
+    with pdf.table(
+        col_widths=(8, 120, 18, 28),
+        borders_layout="HORIZONTAL_LINES",
+        headings_style=HEADINGS,
+        line_height=4.4,
+        padding=(1, 1),
+        text_align="LEFT",
+    ) as table:
+        heading = table.row()
+        for text, align in (("#", "R"), ("Description", "L"), ("VAT", "R"), (f"Net {cur}", "R")):
+            heading.cell(printable(text), align=align)
+        for line in invoice.document_lines():
+            row = table.row()
+            row.cell(str(line.position), align="RIGHT")
+            row.cell(printable(f"{line.description}\n{_line_detail(invoice, line)}"))
+            row.cell(_rate(line.vat_category, line.vat_percent), align="RIGHT")
+            row.cell(plain_amount(line.net, cur), align="RIGHT")
+    pdf.ln(4)
+
+
+def _line_detail(invoice: Invoice, line: InvoiceLine) -> str:
+    duration = f"{hours_minutes(line.duration_hours)} h (idle {hours_minutes(line.idle_hours)} h)"
+    if invoice.layout is Layout.PER_SITE:
+        return f"{kwh(line.energy_kwh)} kWh, {duration}; each session is listed in the annex"
+    split = ", ".join(
+        f"{name} {plain_amount(amount, invoice.currency)}"
+        for name, amount in line.components
+        if amount
+    )
+    return f"{kwh(line.energy_kwh)} kWh, {duration}" + (f"; {split}" if split else "")
+
+
+def _rate(category: VatCategory, percent: Decimal) -> str:
+    return f"{format_percent(percent)}% {category.value}"
+
+
+def _totals(pdf: DocumentPdf, invoice: Invoice) -> None:
+    cur = invoice.currency
+    rows = [("Total net", money(invoice.net_total, cur))]
+    for s in invoice.vat_subtotals:
+        label = "Reverse charge" if s.category is VatCategory.REVERSE_CHARGE else "VAT"
+        rows.append(
+            (
+                f"{label} {format_percent(s.percent)}% on {plain_amount(s.taxable, cur)}",
+                money(s.tax, cur),
+            )
+        )
+    total = "Total credited" if invoice.kind is DocumentKind.CREDIT_NOTE else "Total"
+    rows.append((total, money(invoice.gross_total, cur)))
+    due = amount_due(invoice)
+    if due != invoice.gross_total:
+        rows.append(("Paid by card", money(invoice.gross_total - due, cur)))
+        rows.append(("Amount due", money(due, cur)))
+    pdf.set_font(FONT, size=9)
+    with pdf.table(
+        width=100,
+        align="RIGHT",
+        col_widths=(62, 38),
+        borders_layout="HORIZONTAL_LINES",
+        first_row_as_headings=False,
+        line_height=5.2,
+    ) as table:
+        for label, value in rows:
+            emphasis = BOLD if label == total else None
+            row = table.row(style=emphasis)
+            row.cell(printable(label))
+            row.cell(printable(value), align="RIGHT")
+    pdf.ln(5)
+
+
+def _notes_and_payment(pdf: DocumentPdf, invoice: Invoice) -> None:
+    for note in document_notes(invoice):
+        if not note.startswith("Reason for the credit note"):  # printed under the heading
+            pdf.line_of_text(note, 9, "B")
+    pdf.ln(2)
+    pdf.line_of_text("Payment", 9.5, "B")
+    pdf.line_of_text(payment_terms(invoice), 9)
+    if invoice.kind is DocumentKind.INVOICE and invoice.seller.iban:
+        iban = normalised_iban(invoice.seller.iban)
+        grouped = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+        pdf.line_of_text(f"IBAN {grouped} - account holder {invoice.seller.name}", 9)
+        pdf.line_of_text(f"Payment reference {invoice.number}", 9)
