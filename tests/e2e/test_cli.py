@@ -8,7 +8,10 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import facturx  # type: ignore[import-untyped]
 import pytest
+
+from chargeledger.adapters.documents import check_en16931
 
 CHARGELEDGER = str(Path(sys.executable).with_name("chargeledger"))
 
@@ -194,6 +197,39 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
     quarantined = run_cli("sessions", "list", "--status", "quarantined", data_dir=output)
     assert quarantined.returncode == 0, quarantined.stderr
     assert "no_stop_received" in quarantined.stdout
+    _check_month_end(rows, output)
+
+
+def _check_month_end(rows: dict[str, str], output: Path) -> None:
+    """Issue 5: every completed session charged, an invoice per postpaid account, a second
+    run that changes nothing, every e-invoice valid EN 16931 CII, a Beancount ledger that
+    bean-check accepts, and a trial balance of zero."""
+    assert rows["sessions that could not be priced"] == "0"
+    assert int(rows["sessions charged (priced and booked)"]) == int(rows["completed"])
+    invoices = int(rows["invoices issued (gross EUR)"].split()[0])
+    notes = int(rows["credit notes issued (gross EUR)"].split()[0])
+    assert invoices > 10
+    assert notes == 1
+    assert rows["new documents from a second run of the same month"] == "0"
+    assert rows["ledger check"] == "clean"
+    assert rows["trial balance EUR"] == "0.00"
+    documents = sorted((output / "invoices").glob("*.xml"))
+    assert len(documents) == invoices + notes + int(rows["receipts issued (gross EUR)"].split()[0])
+    for xml in documents:
+        check_en16931(xml.read_bytes())  # raises on any schema or EN 16931 rule error
+        assert (
+            facturx.get_facturx_xml_from_pdf(xml.with_suffix(".pdf").read_bytes(), check_xsd=False)[
+                1
+            ]
+            == xml.read_bytes()
+        )
+    bean_check = Path(sys.executable).with_name("bean-check")
+    checked = subprocess.run(
+        [str(bean_check), str(output / "ledger.beancount")], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    ledger = run_cli("ledger", "check", data_dir=output)
+    assert ledger.returncode == 0, ledger.stdout + ledger.stderr
 
 
 def _reason_row(stdout: str, reason: str) -> tuple[int, int]:

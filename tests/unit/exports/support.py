@@ -191,7 +191,7 @@ def sample_invoices() -> list[Invoice]:
     invoice = issued(
         draft, "INV-2026-000001", "INV-2026", date(2026, 2, 1), datetime(2026, 2, 1, tzinfo=UTC)
     )
-    note = credit_note(invoice, "Meter fault,\nsee ticket #42", D(0), positions=(2,))
+    note = credit_note(invoice, "Meter fault,\nsee ticket #42", [], positions=(2,))
     note = issued(
         note, "CN-2026-000001", "CN-2026", date(2026, 2, 3), datetime(2026, 2, 3, tzinfo=UTC)
     )

@@ -64,7 +64,7 @@ def invoice_xml(invoice: Invoice) -> bytes:
     and ``InvalidInputError(invalid_einvoice)`` when an amount cannot be stated as EN 16931
     allows (BR-DEC: at most two decimals) without changing it.
     """
-    number, issue_date = _issued(invoice)
+    number, issue_date = require_issued(invoice)
     amounts = _Amounts(invoice.currency)
     root = etree.Element(_tag("rsm:CrossIndustryInvoice"), nsmap=NAMESPACES)
     context = _sub(root, "rsm:ExchangedDocumentContext")
@@ -169,7 +169,8 @@ class _Amounts:
         return format(exact, "f")
 
 
-def _issued(invoice: Invoice) -> tuple[str, date]:
+def require_issued(invoice: Invoice) -> tuple[str, date]:
+    """The number (BT-1) and issue date (BT-2) of an issued document; a draft has neither."""
     if invoice.status is not DocumentStatus.ISSUED or not invoice.number or not invoice.issue_date:
         raise ConflictError(
             "only an issued document (with number and issue date) can be rendered",

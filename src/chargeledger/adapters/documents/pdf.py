@@ -29,6 +29,7 @@ from chargeledger.adapters.documents.cii import (
     last_day_of,
     normalised_iban,
     payment_terms,
+    require_issued,
 )
 from chargeledger.adapters.documents.printing import (
     BOLD,
@@ -46,13 +47,11 @@ from chargeledger.adapters.documents.printing import (
 from chargeledger.domain.billing import VatCategory
 from chargeledger.domain.invoicing import (
     DocumentKind,
-    DocumentStatus,
     Invoice,
     InvoiceLine,
     Layout,
     Party,
 )
-from chargeledger.errors import ConflictError
 
 TITLES = {
     DocumentKind.INVOICE: "Invoice",
@@ -111,11 +110,7 @@ class DocumentPdf(FPDF):
 
 def invoice_pdf(invoice: Invoice) -> bytes:
     """The PDF of an issued document; ``ConflictError(invoice_not_issued)`` for a draft."""
-    if invoice.status is not DocumentStatus.ISSUED or not invoice.number:
-        raise ConflictError(
-            "only an issued document (with number and issue date) can be rendered",
-            code="invoice_not_issued",
-        )
+    require_issued(invoice)
     pdf = DocumentPdf(invoice)
     pdf.add_page()
     _heading(pdf, invoice)
