@@ -2,21 +2,22 @@
 every route × role), whose data an account-bound user sees, and which credentials are refused.
 
 The walk sends a real request for every route of ``API_ROUTERS`` as every role (people log in;
-the ``integration`` role is an API key made through the API by an admin, once with both scopes
-and once with ``catalog:read`` only). The expectation comes from a hand-written table, checked
-separately against ``declared_access``, so that a wrong declaration is caught instead of being
-mirrored back at itself. Denied requests must answer exactly 403 and change nothing.
+the ``integration`` role is an API key made through the API by an admin, once with every scope
+and once with ``catalog:read`` only: a partner that looks up the network and customer records,
+and reads no sessions and no billing documents). The expectation comes from a hand-written
+table, checked separately against ``declared_access``, so that a wrong declaration is caught
+instead of being mirrored back at itself. Denied requests must answer exactly 403 and change
+nothing; allowed requests to the billing routes must succeed, which shows the walk really
+reaches them. The records walked on, the requests and the "nothing changed" fingerprint are in
+``access_world``.
 """
 
 from __future__ import annotations
 
-import itertools
-import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -27,19 +28,8 @@ from fastapi.routing import APIRoute
 from chargeledger.api.app import API_ROUTERS
 from chargeledger.api.auth import ALGORITHM, ISSUER, TOKEN_URL, api_routes, declared_access
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.accounts import Account, AccountKind, Token, TokenType
-from chargeledger.domain.catalog import (
-    Connector,
-    ConnectorFormat,
-    ConnectorStandard,
-    Evse,
-    PowerType,
-    Site,
-)
-from chargeledger.domain.geo import Address
 from chargeledger.domain.identity import Role, Scope
-from chargeledger.money import Currency
-from chargeledger.services import catalog, customers, identity
+from tests.integration.access_world import World, build_world, fingerprint, request_for
 
 API = "/api/v1"
 Json = dict[str, Any]
@@ -61,6 +51,12 @@ ADMIN_ONLY = frozenset({ADMIN})
 SESSION_READERS = PEOPLE | {KEY_RW}  # account-bound people see their own sessions only
 SESSION_REVIEWERS = frozenset({ADMIN, OPERATOR, FINANCE})
 STATION_COMMANDERS = frozenset({ADMIN, OPERATOR, KEY_RW})
+# Billing (issue 5): every person reads documents and statements (account-bound people their
+# own account's only), finance runs invoicing, issues and credits and reads the ledger; keys
+# need billing:read / billing:write, which KEY_READ (catalog:read only) does not hold.
+BILLING_READERS = PEOPLE | {KEY_RW}
+BILLING_WRITERS = frozenset({ADMIN, FINANCE, KEY_RW})
+LEDGER_READERS = frozenset({ADMIN, FINANCE, KEY_RW})
 
 # Written from DESIGN §6, not from access.py: operators run the network, finance the customers,
 # admins the identities; drivers and fleet managers read and may only block their own cards.
@@ -107,6 +103,22 @@ EXPECTED_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/sessions/{session_id}/cost"): SESSION_READERS,
     ("GET", "/api/v1/sessions/{session_id}/cdr"): SESSION_READERS,
 }
+BILLING_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/invoices"): BILLING_READERS,
+    ("GET", "/api/v1/invoices/{invoice_id}"): BILLING_READERS,
+    ("GET", "/api/v1/invoices/{invoice_id}/pdf"): BILLING_READERS,
+    ("GET", "/api/v1/invoices/{invoice_id}/xml"): BILLING_READERS,
+    ("POST", "/api/v1/invoices/{invoice_id}/issue"): BILLING_WRITERS,
+    ("POST", "/api/v1/invoices/{invoice_id}/credit-notes"): BILLING_WRITERS,
+    ("POST", "/api/v1/invoice-runs"): BILLING_WRITERS,
+    ("GET", "/api/v1/ledger/trial-balance"): LEDGER_READERS,
+    ("GET", "/api/v1/ledger/statement"): LEDGER_READERS,
+    ("GET", "/api/v1/ledger/check"): LEDGER_READERS,
+    ("GET", "/api/v1/accounts/{account_id}/statement"): BILLING_READERS,
+}
+EXPECTED_ACCESS |= BILLING_ACCESS
+# The walk sends these a request that a permitted caller must get answered with success.
+BILLING_ROUTES = frozenset(BILLING_ACCESS)
 
 # The cases the issue names, spelled out once more on their own so that a careless edit of the
 # table above cannot silently re-allow them.
@@ -123,6 +135,12 @@ MUST_BE_DENIED = [
     (OPERATOR, "POST", "/api/v1/api-keys"),
     (KEY_RW, "GET", "/api/v1/users"),
     (KEY_RW, "POST", "/api/v1/api-keys"),
+    (OPERATOR, "POST", "/api/v1/invoice-runs"),
+    (OPERATOR, "GET", "/api/v1/ledger/trial-balance"),
+    (DRIVER, "POST", "/api/v1/invoices/{invoice_id}/credit-notes"),
+    (DRIVER, "GET", "/api/v1/ledger/check"),
+    (FLEET_MANAGER, "POST", "/api/v1/invoices/{invoice_id}/issue"),
+    (KEY_READ, "GET", "/api/v1/invoices"),
 ]
 
 
@@ -208,258 +226,6 @@ def test_identity_routes_are_for_admins_only() -> None:
             assert declared_principals(route) == ADMIN_ONLY, f"{method} {route.path}"
 
 
-# --- a world to walk through -----------------------------------------------------------------
-
-
-@dataclass
-class World:
-    """Real records to fill path parameters with; the account-bound principals belong to
-    ``account``, so an allowed request of theirs reaches their own data."""
-
-    runtime: Runtime
-    account: Account
-    site: Site
-    station_id: uuid.UUID
-    evse: Evse
-    token: Token
-    user_id: uuid.UUID
-    key_id: uuid.UUID
-    serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-
-    def next(self) -> int:
-        return next(self.serial)
-
-
-def _address() -> Address:
-    return Address("Hauptstr. 1", "10115", "Berlin", "DE")
-
-
-def _account(name: str) -> Account:
-    return Account(
-        kind=AccountKind.INDIVIDUAL,
-        name=name,
-        email=f"{name.lower().replace(' ', '.')}@example.org",
-        billing_address=_address(),
-        currency=Currency.of("EUR"),
-    )
-
-
-def _connector(max_power_kw: str = "22") -> Connector:
-    return Connector(
-        connector_id=1,
-        standard=ConnectorStandard.IEC_62196_T2,
-        format=ConnectorFormat.SOCKET,
-        power_type=PowerType.AC_3_PHASE,
-        max_power_kw=Decimal(max_power_kw),
-    )
-
-
-def _connector_json() -> Json:
-    return {
-        "connector_id": 1,
-        "standard": "IEC_62196_T2",
-        "format": "SOCKET",
-        "power_type": "AC_3_PHASE",
-        "max_power_kw": "11",
-    }
-
-
-def _site(name: str) -> Site:
-    return Site(
-        name=name,
-        address=_address(),
-        latitude=Decimal("52.52"),
-        longitude=Decimal("13.40"),
-        time_zone="Europe/Berlin",
-    )
-
-
-async def build_world(runtime: Runtime) -> World:
-    """Made through the services (fast, and not what is under test here)."""
-    clock = runtime.clock
-    async with runtime.uow() as uow:
-        account = await customers.create_account(uow, clock, _account("Alpha Household"))
-    async with runtime.uow() as uow:
-        site = await catalog.create_site(uow, clock, _site("Depot"))
-    async with runtime.uow() as uow:
-        station = await catalog.create_station(
-            uow,
-            clock,
-            runtime.hasher,
-            {
-                "site_id": site.id,
-                "charge_point_id": "CP-WORLD",
-                "vendor": "V",
-                "model": "M",
-                "security_profile": 3,
-            },
-            None,
-        )
-    async with runtime.uow() as uow:
-        evse = await catalog.create_evse(
-            uow, clock, Evse(station_id=station.id, evse_id=1, connectors=(_connector(),))
-        )
-    async with runtime.uow() as uow:
-        token = await customers.create_token(
-            uow, clock, Token(uid="A1A1A1A1", type=TokenType.RFID, account_id=account.id)
-        )
-    async with runtime.uow() as uow:
-        user = await identity.create_user(
-            uow,
-            clock,
-            runtime.hasher,
-            email="someone@example.org",
-            password="a long enough password",
-            role=Role.FINANCE,
-        )
-    async with runtime.uow() as uow:
-        key, _ = await identity.create_api_key(
-            uow, clock, name="bystander", scopes=[Scope.CATALOG_READ]
-        )
-    return World(runtime, account, site, station.id, evse, token, user.id, key.id)
-
-
-async def disposable(world: World, param: str) -> uuid.UUID:
-    """A fresh record for a DELETE to remove, so the walk never destroys what it stands on."""
-    runtime, clock, n = world.runtime, world.runtime.clock, world.next()
-    async with runtime.uow() as uow:
-        if param == "site_id":
-            return (await catalog.create_site(uow, clock, _site(f"Disposable {n}"))).id
-        if param == "station_id":
-            fields = {
-                "site_id": world.site.id,
-                "charge_point_id": f"CP-GONE-{n}",
-                "vendor": "V",
-                "model": "M",
-                "security_profile": 3,
-            }
-            return (await catalog.create_station(uow, clock, runtime.hasher, fields, None)).id
-        if param == "evse_id":
-            evse = Evse(station_id=world.station_id, evse_id=100 + n, connectors=(_connector(),))
-            return (await catalog.create_evse(uow, clock, evse)).id
-        if param == "account_id":
-            return (await customers.create_account(uow, clock, _account(f"Gone {n}"))).id
-        if param == "token_id":
-            token = Token(uid=f"GONE{n:04d}", type=TokenType.RFID, account_id=world.account.id)
-            return (await customers.create_token(uow, clock, token)).id
-        if param == "key_id":
-            key, _ = await identity.create_api_key(
-                uow, clock, name=f"gone {n}", scopes=[Scope.CATALOG_READ]
-            )
-            return key.id
-    return uuid.uuid4()  # a route added later: not found is still "not 401/403"
-
-
-def existing(world: World, param: str) -> uuid.UUID:
-    ids = {
-        "site_id": world.site.id,
-        "station_id": world.station_id,
-        "evse_id": world.evse.id,
-        "account_id": world.account.id,
-        "token_id": world.token.id,
-        "user_id": world.user_id,
-        "key_id": world.key_id,
-    }
-    return ids.get(param, uuid.uuid4())
-
-
-BODIES: dict[tuple[str, str], Callable[[World, int], Json]] = {
-    ("POST", "/api/v1/users"): lambda w, n: {
-        "email": f"walk{n}@example.org",
-        "password": "a long enough password",
-        "role": "finance",
-    },
-    ("PATCH", "/api/v1/users/{user_id}"): lambda w, n: {"active": True},
-    ("POST", "/api/v1/api-keys"): lambda w, n: {"name": f"walk {n}", "scopes": ["catalog:read"]},
-    ("POST", "/api/v1/sites"): lambda w, n: {
-        "name": f"Walk {n}",
-        "address": {"street": "A 1", "postal_code": "1", "city": "B", "country": "DE"},
-        "latitude": "52.5",
-        "longitude": "13.4",
-        "time_zone": "Europe/Berlin",
-    },
-    ("PATCH", "/api/v1/sites/{site_id}"): lambda w, n: {"name": f"Depot {n}"},
-    ("POST", "/api/v1/stations"): lambda w, n: {
-        "site_id": str(w.site.id),
-        "charge_point_id": f"CP-WALK-{n}",
-        "vendor": "V",
-        "model": "M",
-        "security_profile": 3,
-    },
-    ("PATCH", "/api/v1/stations/{station_id}"): lambda w, n: {"vendor": f"Vendor {n}"},
-    ("POST", "/api/v1/evses"): lambda w, n: {
-        "station_id": str(w.station_id),
-        "evse_id": 1000 + n,
-        "connectors": [_connector_json()],
-    },
-    ("PATCH", "/api/v1/evses/{evse_id}"): lambda w, n: {"connectors": [_connector_json()]},
-    ("POST", "/api/v1/accounts"): lambda w, n: {
-        "kind": "business",
-        "name": f"Walk {n}",
-        "email": f"walk{n}@example.org",
-        "billing_address": {"street": "A 1", "postal_code": "1", "city": "B", "country": "DE"},
-        "currency": "EUR",
-    },
-    ("PATCH", "/api/v1/accounts/{account_id}"): lambda w, n: {"name": f"Alpha Household {n}"},
-    ("POST", "/api/v1/tokens"): lambda w, n: {
-        "uid": f"WALK{n:04d}",
-        "type": "rfid",
-        "account_id": str(w.account.id),
-    },
-    ("POST", "/api/v1/sessions/{session_id}/release"): lambda w, n: {"note": "checked"},
-    ("POST", "/api/v1/stations/{station_id}/commands"): lambda w, n: {
-        "kind": "trigger_message",
-        "message": "Heartbeat",
-    },
-    # The one change a driver or fleet manager may make: block their own card.
-    ("PATCH", "/api/v1/tokens/{token_id}"): lambda w, n: {"status": "blocked"},
-}
-
-
-async def request_for(world: World, method: str, route: APIRoute) -> tuple[str, Json | None]:
-    """A request a permitted caller could sensibly send: real ids, a valid body (``{}`` for a
-    route this test does not know yet)."""
-    path = route.path
-    for param in re.findall(r"{(\w+)}", route.path):
-        value = await disposable(world, param) if method == "DELETE" else existing(world, param)
-        path = path.replace("{" + param + "}", str(value))
-    if method in ("GET", "DELETE"):
-        return path, None
-    make_body = BODIES.get((method, route.path))
-    return path, make_body(world, world.next()) if make_body else {}
-
-
-async def fingerprint(world: World) -> tuple[object, ...]:
-    """Everything a denied request could have changed: how many records of each kind, which
-    keys are revoked and users active, and the records the walk aims its changes at."""
-    async with world.runtime.uow() as uow:
-        repositories = (
-            uow.sites,
-            uow.stations,
-            uow.evses,
-            uow.accounts,
-            uow.tokens,
-            uow.users,
-            uow.api_keys,
-        )
-        counts = tuple([await repository.count() for repository in repositories])
-        keys = (await uow.api_keys.list(limit=1000, offset=0)).items
-        users = (await uow.users.list(limit=1000, offset=0)).items
-        targets = (
-            await uow.sites.get(world.site.id),
-            await uow.stations.get(world.station_id),
-            await uow.evses.get(world.evse.id),
-            await uow.accounts.get(world.account.id),
-            await uow.tokens.get(world.token.id),
-        )
-    return (
-        counts,
-        tuple(sorted((str(k.id), k.revoked_at) for k in keys)),
-        tuple(sorted((str(u.id), u.active) for u in users)),
-        targets,
-    )
-
-
 # --- the walk ------------------------------------------------------------------------------
 
 
@@ -491,8 +257,9 @@ def error_code(response: httpx.Response) -> str | None:
 async def test_every_route_answers_each_role_as_expected(
     client: httpx.AsyncClient, runtime: Runtime, login_as: LoginAs, principal: str
 ) -> None:
-    """Allowed: anything but 401/403 (the request may still be refused on its merits).
-    Denied: exactly 403 with the stable code, and not a single record changed."""
+    """Allowed: anything but 401/403 (the request may still be refused on its merits), and
+    success on the billing routes. Denied: exactly 403 with the stable code, and not a single
+    record changed."""
     world = await build_world(runtime)
     headers = await credentials(principal, world, client, login_as)
     denied_code = "insufficient_scope" if principal in (KEY_RW, KEY_READ) else "permission_denied"
@@ -506,6 +273,8 @@ async def test_every_route_answers_each_role_as_expected(
         if allowed:
             if response.status_code in (401, 403):
                 wrong.append(f"{where}: should be allowed, got {response.text}")
+            elif (method, route.path) in BILLING_ROUTES and not response.is_success:
+                wrong.append(f"{where}: should succeed, got {response.status_code} {response.text}")
         elif response.status_code != 403 or error_code(response) != denied_code:
             wrong.append(
                 f"{where}: should be 403 {denied_code}, got {response.status_code} {response.text}"
@@ -513,6 +282,23 @@ async def test_every_route_answers_each_role_as_expected(
         elif await fingerprint(world) != before:
             wrong.append(f"{where}: refused with 403 but changed stored data")
     assert wrong == [], "\n".join(wrong)
+
+
+async def test_the_fingerprint_sees_each_billing_write(
+    client: httpx.AsyncClient, runtime: Runtime, login_as: LoginAs
+) -> None:
+    """The control for "refused and unchanged" on the billing routes: the very request the walk
+    sends to each of them, accepted, does change the fingerprint."""
+    world = await build_world(runtime)
+    admin = await login_as(Role.ADMIN)
+    writes = [(m, r) for m, r in walked_routes() if m != "GET" and (m, r.path) in BILLING_ROUTES]
+    assert len(writes) == 3
+    for method, route in writes:
+        path, body = await request_for(world, method, route)
+        before = await fingerprint(world)
+        response = await client.request(method, path, json=body, headers=admin)
+        assert response.is_success, f"{method} {route.path}: {response.text}"
+        assert await fingerprint(world) != before, f"{method} {route.path} changed nothing"
 
 
 async def test_every_route_refuses_anonymous_callers(

@@ -11,7 +11,8 @@ from rich.table import Table
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
-from chargeledger.domain.invoicing import DocumentKind, Invoice, Layout
+from chargeledger.domain.accounts import BillingCycle
+from chargeledger.domain.invoicing import DocumentKind, Invoice, Layout, billing_period
 from chargeledger.services import invoicing
 from chargeledger.services.billing import ChargingResult, charge_completed_sessions
 from chargeledger.services.ports import InvoiceFilter
@@ -37,7 +38,7 @@ def charge_command() -> None:
     async def work(rt: Runtime) -> None:
         result = await charge_sessions(rt)
         console.print(
-            f"charged {len(result.charged)} sessions, {result.receipts} receipts issued"
+            f"charged {len(result.charged)} sessions, {len(result.receipts)} receipts issued"
             + (f", {len(result.unpriced)} could not be priced" if result.unpriced else "")
         )
 
@@ -57,6 +58,7 @@ def run_command(
 
     async def work(rt: Runtime) -> invoicing.RunResult:
         seller = rt.settings.seller()
+        billing_period(BillingCycle.MONTHLY, period)  # a bad period changes nothing
         await charge_sessions(rt)
         return await invoicing.run_invoices(
             rt.uow, rt.clock, seller, rt.settings.operator_time_zone, period, layout, not draft

@@ -327,6 +327,10 @@ def payment_status(
 ) -> PaymentStatus:
     if invoice.status is DocumentStatus.DRAFT:
         return PaymentStatus.DRAFT
+    if invoice.kind is DocumentKind.CREDIT_NOTE:
+        return PaymentStatus.ISSUED  # nothing to pay: never overdue
+    if invoice.kind is DocumentKind.RECEIPT:
+        return PaymentStatus.PAID  # a receipt confirms a payment made at the station
     open_amount = invoice.gross_total - credited
     if credited > 0 and open_amount <= 0:
         return PaymentStatus.CREDITED

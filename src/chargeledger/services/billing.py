@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from chargeledger.domain.accounts import Account
 from chargeledger.domain.billing import Charge, VatRates, component_nets, vat_treatment
-from chargeledger.domain.invoicing import Party
+from chargeledger.domain.invoicing import Invoice, Party
 from chargeledger.domain.ledger import JournalEntry
 from chargeledger.domain.postings import charge_accrual
 from chargeledger.errors import ChargeledgerError
@@ -33,7 +33,7 @@ HOURS_PER_SECOND = 3600
 @dataclass(slots=True)
 class ChargingResult:
     charged: list[Charge] = field(default_factory=list)
-    receipts: int = 0
+    receipts: list[Invoice] = field(default_factory=list)
     unpriced: dict[uuid.UUID, str] = field(default_factory=dict)  # session → error code
 
 
@@ -106,8 +106,8 @@ async def charge_completed_sessions(
             await uow.ledger.add(entries, now)
             ad_hoc = [c for c in charges if c.ad_hoc]
             if seller is not None and ad_hoc:
-                outcome.receipts += len(
-                    await issue_receipts(uow, clock, ad_hoc, seller, operator_time_zone)
+                outcome.receipts += await issue_receipts(
+                    uow, clock, ad_hoc, seller, operator_time_zone
                 )
             await uow.commit()
         outcome.charged += charges

@@ -378,5 +378,7 @@ async def list_visible(
     uow: UnitOfWork, principal: Principal, criteria: InvoiceFilter, limit: int, offset: int
 ) -> Page[Invoice]:
     if principal.is_account_bound:
+        if criteria.account_id not in (None, principal.account_id):
+            return Page(items=[], next_offset=None)  # another account's: nothing to see
         criteria = replace(criteria, account_id=principal.account_id)
     return await uow.billing.list_invoices(criteria, limit=limit, offset=offset)

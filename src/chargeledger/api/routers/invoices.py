@@ -16,7 +16,8 @@ from chargeledger.api.routers.access import ReadBilling, WriteBilling
 from chargeledger.api.schemas.billing import CreditNoteIn, InvoiceOut, InvoiceRunIn, InvoiceRunOut
 from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
+from chargeledger.domain.accounts import BillingCycle
+from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice, billing_period
 from chargeledger.services import invoicing
 from chargeledger.services.billing import charge_completed_sessions
 from chargeledger.services.ports import InvoiceFilter, UnitOfWork
@@ -122,7 +123,8 @@ async def credit_invoice(
 )
 async def run_invoices(body: InvoiceRunIn, _: WriteBilling, rt: RuntimeDep) -> InvoiceRunOut:
     seller = rt.settings.seller()
-    await charge_completed_sessions(
+    billing_period(BillingCycle.MONTHLY, body.period)  # a bad period changes nothing
+    charged = await charge_completed_sessions(
         rt.uow, rt.clock, rt.settings.vat_rates, rt.settings.operator_time_zone, seller
     )
     result = await invoicing.run_invoices(
@@ -139,6 +141,6 @@ async def run_invoices(body: InvoiceRunIn, _: WriteBilling, rt: RuntimeDep) -> I
         period_end=result.period[1],
         issued=[i.number or "" for i in result.issued],
         drafts=[i.id for i in result.drafts],
-        receipts=[r.number or "" for r in result.receipts],
+        receipts=[r.number or "" for r in [*charged.receipts, *result.receipts]],
         already_invoiced=result.already_done,
     )
