@@ -34,7 +34,7 @@ from chargeledger.domain.ledger import (
     rolled_up,
     trial_balance,
 )
-from chargeledger.domain.tariffs.pricing import Amount
+from chargeledger.domain.tariffs.priced import Amount
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency
 

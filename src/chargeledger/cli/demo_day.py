@@ -24,7 +24,7 @@ from chargeledger.domain.accounts import TokenStatus, TokenType
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.station_link import SessionFilter
-from chargeledger.domain.tariffs.pricing import NOTHING, Amount
+from chargeledger.domain.tariffs.priced import NOTHING, Amount
 from chargeledger.services import catalog, customers, session_pricing
 from chargeledger.services.demo_seed import demo_station_password
 from chargeledger.services.session_review import sweep_stale_sessions

@@ -9,7 +9,8 @@ from chargeledger.domain.tariffs.model import (
     TariffElement,
 )
 from chargeledger.domain.tariffs.ocpi_json import parse_cdr, parse_tariff, tariff_to_json
-from chargeledger.domain.tariffs.pricing import Amount, PriceLine, PriceResult, price
+from chargeledger.domain.tariffs.priced import Amount, PriceLine, PriceResult
+from chargeledger.domain.tariffs.pricing import price
 
 __all__ = [
     "Amount",
