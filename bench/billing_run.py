@@ -33,10 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pricing import ZONE, make_cdrs, tariff
 
+from chargeledger.adapters.db.billing_tables import journal_entries, postings
 from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.db.repositories.charging import SqlSessionRepository
 from chargeledger.adapters.db.repositories.ledger import _minor
-from chargeledger.adapters.db.tables import journal_entries, postings, sessions
+from chargeledger.adapters.db.tables import sessions
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.config import Settings, sqlite_url

@@ -20,15 +20,15 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chargeledger.adapters.db.integrity import translate_integrity_error
-from chargeledger.adapters.db.tables import (
+from chargeledger.adapters.db.billing_tables import (
     billed_charges,
     charges,
     invoice_lines,
     invoices,
     number_series,
-    sessions,
 )
+from chargeledger.adapters.db.integrity import translate_integrity_error
+from chargeledger.adapters.db.tables import sessions
 from chargeledger.domain.billing import COMPONENTS, Charge, VatCategory, VatTreatment
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.invoicing import (

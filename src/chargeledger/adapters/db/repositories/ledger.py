@@ -17,8 +17,8 @@ from sqlalchemy import and_, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chargeledger.adapters.db.billing_tables import journal_entries, postings
 from chargeledger.adapters.db.integrity import translate_integrity_error
-from chargeledger.adapters.db.tables import journal_entries, postings
 from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency

@@ -1,0 +1,162 @@
+"""The tables of billing, invoicing and the ledger (issue 5), on the shared ``metadata``."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+from chargeledger.adapters.db.tables import metadata
+from chargeledger.adapters.db.types import ExactDecimal, UtcDateTime
+
+# --- billing, invoicing and the ledger (issue 5) --------------------------------------------
+
+# A priced session as billed (domain.billing.Charge): append-only, one per session.
+charges = Table(
+    "charges",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="RESTRICT"), nullable=False),
+    Column("account_id", Uuid, ForeignKey("accounts.id", ondelete="RESTRICT")),
+    Column("ad_hoc", Boolean, nullable=False),
+    Column("site_id", Uuid, nullable=False),
+    Column("site_name", String(200), nullable=False),
+    Column("station_id", Uuid, nullable=False),
+    Column("station_name", String(64), nullable=False),
+    Column("evse_id", Integer, nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("stopped_at", UtcDateTime, nullable=False),
+    Column("energy_kwh", ExactDecimal(20, 6), nullable=False),
+    Column("charging_hours", ExactDecimal(20, 6), nullable=False),
+    Column("idle_hours", ExactDecimal(20, 6), nullable=False),
+    Column("energy_net", ExactDecimal(18, 4), nullable=False),
+    Column("time_net", ExactDecimal(18, 4), nullable=False),
+    Column("parking_net", ExactDecimal(18, 4), nullable=False),
+    Column("fixed_net", ExactDecimal(18, 4), nullable=False),
+    Column("reservation_net", ExactDecimal(18, 4), nullable=False),
+    Column("vat_category", String(2), nullable=False),
+    Column("vat_percent", ExactDecimal(7, 3), nullable=False),
+    Column("vat_note", Text),
+    Column("tariff_id", Uuid, ForeignKey("tariffs.id", ondelete="RESTRICT")),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("session_id"),
+    Index("ix_charges_account_id_started_at", "account_id", "started_at"),
+)
+
+# Invoices, receipts and credit notes. Issued documents are never updated (DESIGN §2).
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("series", String(16)),
+    Column("number", String(32)),
+    Column("account_id", Uuid, ForeignKey("accounts.id", ondelete="RESTRICT")),
+    Column("seller", JSON, nullable=False),
+    Column("buyer", JSON, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("layout", String(16), nullable=False),
+    Column("payment_terms_days", Integer, nullable=False),
+    Column("vat_note", Text),
+    Column("issue_date", Date),
+    Column("due_date", Date),
+    Column("original_id", Uuid, ForeignKey("invoices.id", ondelete="RESTRICT")),
+    Column("original_number", String(32)),
+    Column("reason", Text),
+    Column("run_key", String(200)),
+    Column("tax_overrides", JSON, nullable=False),
+    Column("net_total", ExactDecimal(18, 4), nullable=False),
+    Column("tax_total", ExactDecimal(18, 4), nullable=False),
+    Column("gross_total", ExactDecimal(18, 4), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("issued_at", UtcDateTime),
+    UniqueConstraint("number"),
+    UniqueConstraint("run_key"),
+    Index("ix_invoices_account_id_issue_date", "account_id", "issue_date"),
+    Index("ix_invoices_original_id", "original_id"),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("invoice_id", Uuid, ForeignKey("invoices.id", ondelete="RESTRICT"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("net", ExactDecimal(18, 4), nullable=False),
+    Column("vat_category", String(2), nullable=False),
+    Column("vat_percent", ExactDecimal(7, 3), nullable=False),
+    Column("country", String(2)),
+    Column("charge_id", Uuid, ForeignKey("charges.id", ondelete="RESTRICT")),
+    Column("session_id", Uuid),
+    Column("site_name", String(200), nullable=False),
+    Column("station_name", String(64), nullable=False),
+    Column("local_start", String(40)),
+    Column("energy_kwh", ExactDecimal(20, 6), nullable=False),
+    Column("charging_hours", ExactDecimal(20, 6), nullable=False),
+    Column("idle_hours", ExactDecimal(20, 6), nullable=False),
+    Column("components", JSON, nullable=False),
+)
+
+# A charge is billed once: on one invoice or receipt (credit notes do not count).
+billed_charges = Table(
+    "billed_charges",
+    metadata,
+    Column("charge_id", Uuid, ForeignKey("charges.id", ondelete="RESTRICT"), primary_key=True),
+    Column("invoice_id", Uuid, ForeignKey("invoices.id", ondelete="RESTRICT"), nullable=False),
+)
+
+# Gap-free numbering: the counter row of a series is incremented in the issuing transaction,
+# so a rollback gives the number back and concurrent issuers wait on the row.
+number_series = Table(
+    "number_series",
+    metadata,
+    Column("series", String(16), primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)
+
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("booked_on", Date, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("source_type", String(32), nullable=False),
+    Column("source_id", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    # One booking per event: a replay finds the entry it already made (exactly once).
+    UniqueConstraint("kind", "source_type", "source_id"),
+    Index("ix_journal_entries_booked_on", "booked_on"),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column(
+        "entry_id", Uuid, ForeignKey("journal_entries.id", ondelete="RESTRICT"), primary_key=True
+    ),
+    Column("line", Integer, primary_key=True),
+    Column("account", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    # Integer minor units (cents): exact sums in SQL on both back ends.
+    Column("amount_minor", BigInteger, nullable=False),
+    Index("ix_postings_account_currency", "account", "currency"),
+)
