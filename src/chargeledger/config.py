@@ -37,6 +37,54 @@ from chargeledger.errors import ConfigurationError, InvalidInputError
 PREFIX = "CHARGELEDGER_"
 
 
+SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_local"  # the simulator's; set a real secret in production
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSettings:
+    """Which PSP takes card payments, and how large a session's hold is (issue 6)."""
+
+    gateway: str = "sandbox"  # or "stripe"
+    sandbox_seed: int = 7
+    sandbox_webhook_secret: str = SANDBOX_WEBHOOK_SECRET
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None  # a local emulator's address in tests
+    stripe_webhook_secret: str | None = None
+    hold_kwh: Decimal = Decimal(40)  # the quoted "maximum session" behind the first hold
+    hold_minutes: int = 90
+    hold_step: Decimal = Decimal(20)  # how much each raise adds
+    hold_ceiling: Decimal = Decimal(300)  # no hold grows above this
+    janitor_interval_seconds: int = 60
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PaymentSettings:
+        gateway = env.get(PREFIX + "PAYMENT_GATEWAY", "sandbox").strip().lower()
+        if gateway not in ("sandbox", "stripe"):
+            raise ConfigurationError(
+                f"{PREFIX}PAYMENT_GATEWAY must be sandbox or stripe", code="invalid_setting"
+            )
+        if gateway == "stripe" and not (
+            env.get(PREFIX + "STRIPE_API_KEY") and env.get(PREFIX + "STRIPE_WEBHOOK_SECRET")
+        ):
+            raise ConfigurationError(
+                f"the stripe gateway needs {PREFIX}STRIPE_API_KEY and "
+                f"{PREFIX}STRIPE_WEBHOOK_SECRET",
+                code="invalid_setting",
+            )
+        return cls(
+            gateway=gateway,
+            sandbox_seed=_whole_number(env, "SANDBOX_SEED", 7),
+            sandbox_webhook_secret=env.get(PREFIX + "SANDBOX_WEBHOOK_SECRET")
+            or SANDBOX_WEBHOOK_SECRET,
+            stripe_api_key=env.get(PREFIX + "STRIPE_API_KEY") or None,
+            stripe_api_base=env.get(PREFIX + "STRIPE_API_BASE") or None,
+            stripe_webhook_secret=env.get(PREFIX + "STRIPE_WEBHOOK_SECRET") or None,
+            hold_kwh=Decimal(_whole_number(env, "HOLD_KWH", 40)),
+            hold_minutes=_whole_number(env, "HOLD_MINUTES", 90),
+            janitor_interval_seconds=_whole_number(env, "PAYMENT_JANITOR_SECONDS", 60),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path
@@ -50,6 +98,7 @@ class Settings:
     operator: dict[str, str] = field(default_factory=dict)
     operator_time_zone: str = "UTC"
     vat_rates: VatRates = DEFAULT_VAT_RATES
+    payments: PaymentSettings = field(default_factory=PaymentSettings)
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -101,6 +150,7 @@ class Settings:
             },
             operator_time_zone=_time_zone(env.get(PREFIX + "OPERATOR_TIME_ZONE", "UTC")),
             vat_rates=_vat_rates(env.get(PREFIX + "VAT_RATES_FILE")),
+            payments=PaymentSettings.from_env(env),
         )
 
     def with_database(self, url: str) -> Settings:

@@ -23,6 +23,7 @@ from chargeledger.domain.postings import charge_accrual
 from chargeledger.errors import ChargeledgerError
 from chargeledger.money import Currency
 from chargeledger.services.invoicing import issue_receipts
+from chargeledger.services.payment_methods import PAID_AT_SESSION, how_session_pays
 from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from chargeledger.services.session_pricing import SessionPrice, price_captured_session
 
@@ -95,23 +96,47 @@ async def charge_completed_sessions(
         pending = await uow.billing.sessions_to_charge(limit=1_000_000)
     for start in range(0, len(pending), batch):
         async with uow_factory() as uow:
-            charges = await _charge_batch(uow, pending[start : start + batch], rates, outcome)
-            entries: list[JournalEntry] = []
-            for charge in charges:
-                entry = charge_accrual(charge, local_date(charge.stopped_at, operator_time_zone))
-                if entry is not None:
-                    entries.append(entry)
-            now = clock.now()
-            await uow.billing.add_charges(charges, now)
-            await uow.ledger.add(entries, now)
-            ad_hoc = [c for c in charges if c.ad_hoc]
-            if seller is not None and ad_hoc:
-                outcome.receipts += await issue_receipts(
-                    uow, clock, ad_hoc, seller, operator_time_zone
-                )
+            await charge_sessions(
+                uow,
+                clock,
+                pending[start : start + batch],
+                rates,
+                operator_time_zone,
+                seller,
+                outcome,
+            )
             await uow.commit()
-        outcome.charged += charges
     return outcome
+
+
+async def charge_sessions(
+    uow: UnitOfWork,
+    clock: Clock,
+    session_ids: Sequence[uuid.UUID],
+    rates: VatRates,
+    operator_time_zone: str,
+    seller: Party | None,
+    outcome: ChargingResult,
+) -> None:
+    """Charge and book these sessions in the caller's transaction (not committed); those
+    paid at the session (card, app, wallet) get their receipt at once."""
+    batch = await _charge_batch(uow, session_ids, rates, outcome)
+    charges = [charge for charge, _, _ in batch]
+    entries: list[JournalEntry] = []
+    for charge in charges:
+        entry = charge_accrual(charge, local_date(charge.stopped_at, operator_time_zone))
+        if entry is not None:
+            entries.append(entry)
+    now = clock.now()
+    await uow.billing.add_charges(charges, now)
+    await uow.ledger.add(entries, now)
+    paid = [charge for charge, at_session, _ in batch if at_session]
+    buyers = {a.id: a for _, _, a in batch if a is not None}
+    if seller is not None and paid:
+        outcome.receipts += await issue_receipts(
+            uow, clock, paid, seller, operator_time_zone, buyers
+        )
+    outcome.charged += charges
 
 
 async def _charge_batch(
@@ -119,9 +144,9 @@ async def _charge_batch(
     session_ids: Sequence[uuid.UUID],
     rates: VatRates,
     outcome: ChargingResult,
-) -> list[Charge]:
+) -> list[tuple[Charge, bool, Account | None]]:
+    """Each new charge, whether it is paid at the session, and its account."""
     charges = []
-    accounts: dict[uuid.UUID, Account | None] = {}
     for session_id in session_ids:
         session = await uow.sessions.get(session_id)
         if session is None or await uow.billing.charge_for_session(session_id) is not None:
@@ -132,10 +157,7 @@ async def _charge_batch(
             outcome.unpriced[session_id] = exc.code
             log.warning("session not priced", extra={"session": str(session_id), "code": exc.code})
             continue
-        account = None
-        if session.account_id is not None:
-            if session.account_id not in accounts:
-                accounts[session.account_id] = await uow.accounts.get(session.account_id)
-            account = accounts[session.account_id]
-        charges.append(build_charge(priced, account, rates))
+        method, account = await how_session_pays(uow, session)
+        charge = build_charge(priced, account, rates)
+        charges.append((charge, method in PAID_AT_SESSION, account))
     return charges

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -101,16 +101,23 @@ async def _issue_all(
 
 
 async def issue_receipts(
-    uow: UnitOfWork, clock: Clock, charges: Sequence[Charge], seller: Party, time_zone: str
+    uow: UnitOfWork,
+    clock: Clock,
+    charges: Sequence[Charge],
+    seller: Party,
+    time_zone: str,
+    buyers: Mapping[uuid.UUID, Account] | None = None,
 ) -> list[Invoice]:
-    """A receipt per ad hoc charge, issued and booked in the caller's transaction."""
+    """A receipt per charge paid at the session (ad hoc card, app card, wallet), issued and
+    booked in the caller's transaction; account holders' receipts name them (``buyers``)."""
     on = today(clock, time_zone)
+    known = buyers or {}
     drafts = [
         Invoice(
             kind=DocumentKind.RECEIPT,
-            account_id=None,
+            account_id=None if buyer is None else buyer.id,
             seller=seller,
-            buyer=walk_in_buyer(charge),
+            buyer=walk_in_buyer(charge) if buyer is None else buyer_of(buyer),
             currency=charge.currency,
             period_start=charge.started_at.astimezone(ZoneInfo(charge.time_zone)).date(),
             period_end=charge.stopped_at.astimezone(ZoneInfo(charge.time_zone)).date()
@@ -121,6 +128,7 @@ async def issue_receipts(
             run_key=f"receipt:{charge.id}",
         )
         for charge in charges
+        for buyer in [known.get(charge.account_id) if charge.account_id else None]
     ]
     receipts = await _issue_all(uow, clock, drafts, on)
     await _store(uow, clock, receipts)

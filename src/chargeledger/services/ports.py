@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
 
 from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
 from chargeledger.domain.billing import Charge
@@ -32,6 +32,9 @@ from chargeledger.domain.station_link import (
     TransactionEvent,
 )
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
+
+if TYPE_CHECKING:  # payment_ports imports Page from here
+    from chargeledger.services.payment_ports import PaymentRepository
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -357,6 +360,9 @@ class UnitOfWork(Protocol):
 
     @property
     def ledger(self) -> LedgerRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

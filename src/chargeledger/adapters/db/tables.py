@@ -362,3 +362,4 @@ tariff_assignments = Table(
 # The tables of issue 5 live in billing_tables.py on this same metadata; importing them here
 # keeps ``metadata`` complete for Alembic and the model/migration comparison.
 from chargeledger.adapters.db import billing_tables as _billing_tables  # noqa: E402, F401
+from chargeledger.adapters.db import payment_tables as _payment_tables  # noqa: E402, F401

@@ -21,6 +21,7 @@ from chargeledger.adapters.db.repositories.customers import (
 )
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
 from chargeledger.adapters.db.repositories.ledger import SqlLedgerRepository
+from chargeledger.adapters.db.repositories.payments import SqlPaymentRepository
 from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
 from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
 from chargeledger.adapters.db.transaction import LazyConnection
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
     tariffs: SqlTariffRepository
     billing: SqlBillingRepository
     ledger: SqlLedgerRepository
+    payments: SqlPaymentRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -57,6 +59,7 @@ class SqlUnitOfWork:
         self.tariffs = SqlTariffRepository(connection)
         self.billing = SqlBillingRepository(connection)
         self.ledger = SqlLedgerRepository(connection)
+        self.payments = SqlPaymentRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,0 +1,55 @@
+"""How a session is paid, decided from who started it (issue 6).
+
+| who | pays by |
+|---|---|
+| nobody we know (a QR checkout's or a terminal's ad hoc idTag) | card, held before the start |
+| a prepaid account | its wallet, debited at the stop |
+| an app token of an account with a stored card | that card, held at the start |
+| anyone else (an RFID card of a postpaid account) | the account's next invoice |
+
+Sessions paid at once get a receipt per session; postpaid ones wait for the invoice run.
+"""
+
+from __future__ import annotations
+
+from chargeledger.domain.accounts import Account, BillingMode, TokenType
+from chargeledger.domain.charging import Session
+from chargeledger.domain.payments import Payment, PaymentMethodKind, StoredCard
+from chargeledger.services.ports import UnitOfWork
+
+PAID_AT_SESSION = frozenset(
+    {PaymentMethodKind.CARD, PaymentMethodKind.APP, PaymentMethodKind.WALLET}
+)
+
+
+async def default_card(uow: UnitOfWork, account: Account) -> StoredCard | None:
+    cards = await uow.payments.cards(account.id)
+    defaults = [c for c in cards if c.is_default] or cards
+    return defaults[-1] if defaults else None
+
+
+async def how_session_pays(
+    uow: UnitOfWork, session: Session
+) -> tuple[PaymentMethodKind, Account | None]:
+    if session.account_id is None:
+        return PaymentMethodKind.CARD, None
+    account = await uow.accounts.get(session.account_id)
+    if account is None:
+        return PaymentMethodKind.CARD, None
+    if account.billing_mode is BillingMode.PREPAID:
+        return PaymentMethodKind.WALLET, account
+    token = await uow.tokens.get_by_uid(session.id_tag) if session.id_tag else None
+    if token is not None and token.type is TokenType.APP and await default_card(uow, account):
+        return PaymentMethodKind.APP, account
+    return PaymentMethodKind.RFID, account
+
+
+async def session_payment(uow: UnitOfWork, session: Session) -> Payment | None:
+    """The card payment of a session: attached to it, or the QR checkout whose idTag started
+    it."""
+    attached = [p for p in await uow.payments.for_session(session.id) if p.gateway != "wallet"]
+    if attached:
+        return attached[0]
+    if session.id_tag:
+        return await uow.payments.by_id_tag(session.id_tag)
+    return None

@@ -1,0 +1,214 @@
+"""Driving a PSP safely: ask, remember that we asked, learn the answer exactly once.
+
+Every operation follows the same three steps, each in its own short transaction so that no
+database transaction stays open while the PSP thinks (on SQLite the process's transactions
+take turns):
+
+1. record ``requested`` with the operation's deterministic idempotency key;
+2. call the PSP with that key, outside any transaction;
+3. record the outcome (``authorised``, ``captured``, ...) and its journal entry together.
+
+A timeout records ``unknown``; the janitor later asks the PSP what happened
+(``payment_janitor``). Facts are unique per payment, so an answer learnt twice (the call's
+return and the webhook, in either order) is kept and booked once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from chargeledger.domain.billing import VatRates
+from chargeledger.domain.invoicing import Party
+from chargeledger.domain.payment_postings import captured, refunded
+from chargeledger.domain.payments import (
+    EventKind,
+    Operation,
+    Payment,
+    PaymentEvent,
+    PaymentState,
+    fact_of,
+    fold,
+    operation_of,
+)
+from chargeledger.errors import ConfigurationError, NotFoundError
+from chargeledger.services.invoicing import today
+from chargeledger.services.payment_gateway import (
+    GatewayResult,
+    GatewayTimeoutError,
+    GatewayUnavailableError,
+    Outcome,
+    PaymentGateway,
+)
+from chargeledger.services.ports import Clock, CommandBus, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldPolicy:
+    """How much to hold on a card for a session: the quote of ``kwh`` over ``minutes``
+    first, raised by ``step`` as the live cost approaches the hold, never above ``ceiling``."""
+
+    kwh: Decimal = Decimal(40)
+    minutes: int = 90
+    step: Decimal = Decimal(20)
+    ceiling: Decimal = Decimal(300)
+
+
+@dataclass
+class PaymentContext:
+    """What payment use cases share; built once by the composition root."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    gateways: Mapping[str, PaymentGateway]
+    default_gateway: str
+    time_zone: str
+    rates: VatRates
+    seller: Party | None = None
+    hold: HoldPolicy = HoldPolicy()
+    bus: CommandBus | None = None
+
+    def gateway(self, name: str | None = None) -> PaymentGateway:
+        found = self.gateways.get(name or self.default_gateway)
+        if found is None:
+            raise ConfigurationError(
+                f"payment gateway {name!r} is not configured", code="gateway_not_configured"
+            )
+        return found
+
+    def today(self) -> date:
+        return today(self.clock, self.time_zone)
+
+
+_KIND: dict[tuple[Operation, Outcome], EventKind] = {
+    (Operation.AUTHORISE, Outcome.AUTHORISED): EventKind.AUTHORISED,
+    (Operation.AUTHORISE, Outcome.CAPTURED): EventKind.CAPTURED,
+    (Operation.AUTHORISE, Outcome.DECLINED): EventKind.DECLINED,
+    (Operation.RAISE, Outcome.AUTHORISED): EventKind.RAISED,
+    (Operation.RAISE, Outcome.DECLINED): EventKind.RAISE_DECLINED,
+    (Operation.CAPTURE, Outcome.CAPTURED): EventKind.CAPTURED,
+    (Operation.CAPTURE, Outcome.DECLINED): EventKind.CAPTURE_FAILED,
+    (Operation.RELEASE, Outcome.RELEASED): EventKind.RELEASED,
+    (Operation.REFUND, Outcome.REFUNDED): EventKind.REFUNDED,
+    (Operation.REFUND, Outcome.DECLINED): EventKind.REFUND_FAILED,
+}
+
+
+async def learn(
+    uow: UnitOfWork,
+    ctx: PaymentContext,
+    payment: Payment,
+    kind: EventKind,
+    *,
+    amount: Decimal = Decimal(0),
+    operation: str | None = None,
+    provider_ref: str | None = None,
+    detail: str | None = None,
+    distinct: str | None = None,
+) -> bool:
+    """Keep one fact about ``payment`` and book it, once; False when it was known already.
+    Does not commit."""
+    event = PaymentEvent(
+        payment_id=payment.id,
+        kind=kind,
+        fact=fact_of(kind, operation, distinct),
+        at=ctx.clock.now(),
+        amount=amount,
+        operation=operation,
+        provider_ref=provider_ref,
+        detail=detail,
+    )
+    if not await uow.payments.record(event):
+        return False
+    entry = None
+    if kind is EventKind.CAPTURED:
+        entry = captured(payment, amount, ctx.today())
+    elif kind is EventKind.REFUNDED:
+        entry = refunded(payment, amount, distinct or operation or "", ctx.today())
+    if entry is not None:
+        await uow.ledger.add([entry], ctx.clock.now())
+    return True
+
+
+async def apply_result(
+    uow: UnitOfWork, ctx: PaymentContext, payment: Payment, key: str, result: GatewayResult
+) -> None:
+    """Record what the PSP answered to the operation ``key``. Does not commit."""
+    operation = operation_of(key)
+    kind = _KIND.get((operation, result.outcome))
+    if kind is None:
+        log.warning(
+            "unexpected PSP answer",
+            extra={"payment": str(payment.id), "operation": key, "outcome": result.outcome},
+        )
+        return
+    if kind is EventKind.CAPTURED and operation is Operation.AUTHORISE:
+        # Charged at once (a top-up, an invoice): held and captured in one go.
+        await learn(
+            uow,
+            ctx,
+            payment,
+            EventKind.AUTHORISED,
+            amount=result.amount,
+            operation=key,
+            provider_ref=result.provider_ref,
+        )
+        key = payment.key(Operation.CAPTURE)
+    distinct = result.refund_ref if kind is EventKind.REFUNDED else None
+    if kind is EventKind.RAISED:
+        distinct = str(result.amount)
+    await learn(
+        uow,
+        ctx,
+        payment,
+        kind,
+        amount=result.amount,
+        operation=key,
+        provider_ref=result.provider_ref,
+        detail=result.decline_code,
+        distinct=distinct,
+    )
+
+
+async def run_operation(
+    ctx: PaymentContext,
+    payment: Payment,
+    operation: Operation,
+    amount: Decimal,
+    call: Callable[[PaymentGateway, str], Awaitable[GatewayResult]],
+    number: int = 0,
+) -> GatewayResult | None:
+    """Ask the PSP once (or again, with the same key); None when the outcome is unknown."""
+    key = payment.key(operation, number)
+    async with ctx.uow() as uow:
+        await learn(uow, ctx, payment, EventKind.REQUESTED, amount=amount, operation=key)
+        await uow.commit()
+    try:
+        result = await call(ctx.gateway(payment.gateway), key)
+    except (GatewayTimeoutError, GatewayUnavailableError) as exc:
+        log.warning("PSP outcome unknown", extra={"payment": str(payment.id), "operation": key})
+        async with ctx.uow() as uow:
+            await learn(uow, ctx, payment, EventKind.UNKNOWN, operation=key, detail=exc.code)
+            await uow.commit()
+        return None
+    async with ctx.uow() as uow:
+        await apply_result(uow, ctx, payment, key, result)
+        await uow.commit()
+    return result
+
+
+async def state_of(uow: UnitOfWork, payment: Payment) -> PaymentState:
+    return fold(await uow.payments.events(payment.id))
+
+
+async def load(uow: UnitOfWork, payment_id: uuid.UUID) -> Payment:
+    found = await uow.payments.get(payment_id)
+    if found is None:
+        raise NotFoundError(f"payment {payment_id} not found", code="payment_not_found")
+    return found

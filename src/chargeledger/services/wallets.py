@@ -1,0 +1,137 @@
+"""Prepaid wallets: top-ups through the PSP, the balance Authorize checks, auto top-up.
+
+The balance is the ledger's ``Liabilities:Wallets:<account>`` (what the operator owes the
+driver), so it cannot drift from the books: a top-up credits it, a session debits it, a
+refund of a top-up debits it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from chargeledger.domain.accounts import Account, BillingMode
+from chargeledger.domain.ledger import JournalEntry, Posting, wallet
+from chargeledger.domain.payments import (
+    Operation,
+    Payment,
+    PaymentMethodKind,
+    PaymentPurpose,
+    PaymentStatus,
+    StoredCard,
+    WalletSettings,
+)
+from chargeledger.errors import InvalidInputError, NotFoundError
+from chargeledger.money import Currency, Money
+from chargeledger.services.payment_methods import default_card
+from chargeledger.services.payment_operations import PaymentContext, run_operation, state_of
+from chargeledger.services.ports import UnitOfWork
+
+TOP_UP_NAMESPACE = uuid.UUID("0b8f3a52-51a4-4e0e-8f43-6a1a43e8e7c2")
+MAX_TOP_UP = Decimal(500)
+
+
+@dataclass(frozen=True, slots=True)
+class WalletView:
+    account_id: uuid.UUID
+    currency: str
+    balance: Decimal
+    settings: WalletSettings
+
+
+async def wallet_settings(uow: UnitOfWork, account: Account) -> WalletSettings:
+    found = await uow.payments.wallet(account.id)
+    return found or WalletSettings(account.id, account.currency.code)
+
+
+async def wallet_balance(uow: UnitOfWork, account_id: uuid.UUID) -> Decimal:
+    """What the operator owes the driver: minus the wallet account's (credit) balance."""
+    balances = await uow.ledger.balances(prefix=wallet(account_id))
+    return -sum((b.balance for b in balances), Decimal(0))
+
+
+async def view_wallet(uow: UnitOfWork, account: Account) -> WalletView:
+    settings = await wallet_settings(uow, account)
+    balance = await wallet_balance(uow, account.id)
+    return WalletView(account.id, settings.currency, balance, settings)
+
+
+async def wallet_allows(uow: UnitOfWork, account: Account) -> bool:
+    """Authorize of a prepaid account (2.0.1 C01 NoCredit): at least the minimum balance."""
+    if account.billing_mode is not BillingMode.PREPAID:
+        return True
+    settings = await wallet_settings(uow, account)
+    return await wallet_balance(uow, account.id) >= settings.minimum_balance
+
+
+async def wallet_history(
+    uow: UnitOfWork, account_id: uuid.UUID, start: date | None = None, end: date | None = None
+) -> list[tuple[JournalEntry, Posting]]:
+    return await uow.ledger.statement(wallet(account_id), start, end)
+
+
+async def top_up(
+    ctx: PaymentContext,
+    account: Account,
+    amount: Decimal,
+    card: StoredCard,
+    payment_id: uuid.UUID | None = None,
+) -> tuple[Payment, PaymentStatus]:
+    """Charge the card at once and credit the wallet (DESIGN §5: PSP / Wallets)."""
+    currency = Currency.of(account.currency.code)
+    if amount <= 0 or amount > MAX_TOP_UP or amount != amount.quantize(currency.quantum):
+        raise InvalidInputError(
+            f"a top-up is 0 to {MAX_TOP_UP} {currency} in whole minor units",
+            code="invalid_top_up",
+            field="amount",
+        )
+    if card.account_id != account.id or not card.active:
+        raise NotFoundError("no such card on this account", code="card_not_found")
+    payment = Payment(
+        id=payment_id or uuid.uuid4(),
+        purpose=PaymentPurpose.TOP_UP,
+        method=PaymentMethodKind.APP,
+        gateway=card.gateway,
+        currency=currency.code,
+        account_id=account.id,
+        method_token=card.token,
+    )
+    async with ctx.uow() as uow:
+        if await uow.payments.get(payment.id) is None:
+            await uow.payments.add(payment, ctx.clock.now())
+            await uow.commit()
+    money = Money(amount, currency)
+    await run_operation(
+        ctx,
+        payment,
+        Operation.AUTHORISE,
+        amount,
+        lambda gw, key: gw.authorise(
+            amount=money,
+            method_token=card.token,
+            idempotency_key=key,
+            reference=str(payment.id),
+            capture=True,
+        ),
+    )
+    async with ctx.uow() as uow:
+        state = await state_of(uow, payment)
+    return payment, state.status
+
+
+async def auto_top_up(ctx: PaymentContext, account_id: uuid.UUID, trigger: str) -> None:
+    """Top the wallet up from the default card when it fell below the account's threshold;
+    one top-up per trigger (the wallet debit that caused it), however often this runs."""
+    async with ctx.uow() as uow:
+        account = await uow.accounts.get(account_id)
+        if account is None:
+            return
+        settings = await wallet_settings(uow, account)
+        balance = await wallet_balance(uow, account_id)
+        card = await default_card(uow, account)
+    if not settings.auto_top_up or balance >= settings.top_up_below or card is None:
+        return
+    payment_id = uuid.uuid5(TOP_UP_NAMESPACE, f"{account_id}:{trigger}")
+    await top_up(ctx, account, settings.top_up_amount, card, payment_id)
