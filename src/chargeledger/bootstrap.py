@@ -8,8 +8,8 @@ import json
 import logging
 import secrets
 import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,8 +19,15 @@ from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.db.health import database_answers
 from chargeledger.adapters.db.migrate import upgrade_to_head
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from chargeledger.adapters.gateways.sandbox import SandboxGateway
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.config import Settings
+from chargeledger.domain.invoicing import Party
+from chargeledger.errors import ConfigurationError
+from chargeledger.services.payment_gateway import PaymentGateway, WebhookRejectedError
+from chargeledger.services.payment_janitor import JanitorReport, run_janitor
+from chargeledger.services.payment_operations import HoldPolicy, PaymentContext
+from chargeledger.services.payment_webhooks import receive_webhook
 from chargeledger.services.ports import Clock, CommandBus, PasswordHasher, UnitOfWorkFactory
 from chargeledger.services.session_review import sweep_stale_sessions
 
@@ -38,6 +45,30 @@ class Runtime:
     jwt_secret: str
     bus: CommandBus
     _factory: SqlUnitOfWorkFactory
+    payments: PaymentContext
+    _background: set[asyncio.Task[object]] = field(default_factory=set)
+
+    def spawn(self, work: Awaitable[object]) -> None:
+        """Run ``work`` in the background; failures are logged, never lost silently."""
+
+        async def guarded() -> object:
+            try:
+                return await work
+            except Exception:
+                log.exception("background work failed")
+                return None
+
+        task = asyncio.ensure_future(guarded())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def quiesce(self) -> None:
+        """Wait for background work and the sandbox's webhooks (demos and tests)."""
+        while self._background or (self.sandbox is not None and self.sandbox.busy):
+            if self._background:
+                await asyncio.gather(*list(self._background), return_exceptions=True)
+            if self.sandbox is not None:
+                await self.sandbox.settle()
 
     @property
     def database_backend(self) -> str:
@@ -60,12 +91,25 @@ class Runtime:
             log.info("closed stale sessions", extra={"count": len(closed)})
         return len(closed)
 
+    @property
+    def sandbox(self) -> SandboxGateway | None:
+        """The built-in PSP simulator, when it is configured (demos, tests)."""
+        gateway = self.payments.gateways.get("sandbox")
+        return gateway if isinstance(gateway, SandboxGateway) else None
+
+    async def payment_janitor(self) -> JanitorReport:
+        """Settle payments in doubt and end holds (DESIGN §4 periodic job)."""
+        return await run_janitor(self.payments)
+
     def start_jobs(self) -> list[asyncio.Task[None]]:
         """Periodic jobs of this process; cancel the tasks to stop them."""
         return [
             asyncio.create_task(
                 self._every(self.settings.sweep_interval_seconds, self.sweep_stale_sessions)
-            )
+            ),
+            asyncio.create_task(
+                self._every(self.settings.payments.janitor_interval_seconds, self.payment_janitor)
+            ),
         ]
 
     async def _every(self, seconds: int, job: Callable[[], Awaitable[object]]) -> None:
@@ -91,15 +135,61 @@ def build_runtime(
     if settings.uses_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     factory = SqlUnitOfWorkFactory(create_engine(settings.database_url, schema=schema))
+    clock = clock or SystemClock()
+    bus = InProcessCommandBus()
+    payments = _payment_context(settings, factory, clock, bus)
     return Runtime(
         settings=settings,
         uow=factory,
-        clock=clock or SystemClock(),
+        clock=clock,
         hasher=hasher or Argon2PasswordHasher(),
         jwt_secret=settings.jwt_secret or _stored_secret(settings.data_dir / "jwt-secret"),
-        bus=InProcessCommandBus(),
+        bus=bus,
         _factory=factory,
+        payments=payments,
     )
+
+
+def _payment_context(
+    settings: Settings, factory: UnitOfWorkFactory, clock: Clock, bus: CommandBus
+) -> PaymentContext:
+    """The PSPs: the sandbox simulator always (demos, tests), Stripe when it is configured."""
+    config = settings.payments
+    sandbox = SandboxGateway(clock, config.sandbox_webhook_secret, seed=config.sandbox_seed)
+    gateways: dict[str, PaymentGateway] = {"sandbox": sandbox}
+    if config.stripe_api_key and config.stripe_webhook_secret:
+        from chargeledger.adapters.gateways.stripe_gateway import StripeGateway
+
+        gateways["stripe"] = StripeGateway(
+            config.stripe_api_key, config.stripe_webhook_secret, api_base=config.stripe_api_base
+        )
+    try:
+        seller: Party | None = settings.seller()
+    except ConfigurationError:
+        seller = None  # receipts wait for the operator's details (invoice run reports it)
+    context = PaymentContext(
+        uow=factory,
+        clock=clock,
+        gateways=gateways,
+        default_gateway=config.gateway,
+        time_zone=settings.operator_time_zone,
+        rates=settings.vat_rates,
+        seller=seller,
+        hold=HoldPolicy(
+            config.hold_kwh, config.hold_minutes, config.hold_step, config.hold_ceiling
+        ),
+        bus=bus,
+    )
+
+    async def deliver(payload: bytes, headers: Mapping[str, str]) -> int:
+        try:
+            await receive_webhook(context, "sandbox", payload, headers)
+        except WebhookRejectedError:
+            return 400
+        return 200
+
+    sandbox.deliver_webhooks_to(deliver)
+    return context
 
 
 def _stored_secret(path: Path) -> str:

@@ -16,14 +16,17 @@ from chargeledger.api.auth import assert_every_route_declares_roles
 from chargeledger.api.errors import install_error_handlers
 from chargeledger.api.routers import (
     accounts,
+    checkout,
     evses,
     identity,
     invoices,
     ledger,
+    payments,
     sessions,
     sites,
     stations,
     tokens,
+    webhooks,
 )
 from chargeledger.bootstrap import Runtime, build_runtime, configure_logging
 from chargeledger.config import Settings
@@ -42,8 +45,11 @@ API_ROUTERS = tuple(
         sessions,
         invoices,
         ledger,
+        payments,
     )
 )
+# Authenticated by other means: PSP webhooks by their signature; the QR checkout is public.
+PUBLIC_ROUTERS = (webhooks.router, checkout.router)
 
 
 def create_app(
@@ -88,7 +94,7 @@ def create_app(
         app.state.runtime = runtime
     install_error_handlers(app)
     assert_every_route_declares_roles(API_ROUTERS)
-    for router in API_ROUTERS:
+    for router in (*API_ROUTERS, *PUBLIC_ROUTERS):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")

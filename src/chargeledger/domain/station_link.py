@@ -84,6 +84,7 @@ class SessionFilter:
     status: SessionStatus | None = None
     started_from: datetime | None = None
     started_before: datetime | None = None
+    id_tag: str | None = None
 
 
 class CommandKind(StrEnum):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from chargeledger.domain.accounts import Account, BillingMode, Token, TokenStatus
+from chargeledger.services.checkout import authorised_checkout
 from chargeledger.services.ports import Clock, UnitOfWork
+from chargeledger.services.wallets import wallet_allows
 
 
 class AuthorizationStatus(StrEnum):
@@ -34,25 +35,14 @@ class Authorization:
         return self.status is AuthorizationStatus.ACCEPTED
 
 
-# The wallet check of prepaid accounts: the payments issue plugs a real one in. Until wallets
-# exist every prepaid account is allowed (issue 3: "leave the hook for it").
-CreditCheck = Callable[[Account], Awaitable[bool]]
-
-
-async def always_enough_credit(account: Account) -> bool:
-    return True
-
-
-async def authorize_token(
-    uow: UnitOfWork,
-    clock: Clock,
-    id_tag: str,
-    credit_check: CreditCheck = always_enough_credit,
-) -> Authorization:
-    """Unknown tokens are Invalid; blocked and expired ones say so; a prepaid account below
-    its minimum balance gets NoCredit."""
+async def authorize_token(uow: UnitOfWork, clock: Clock, id_tag: str) -> Authorization:
+    """Unknown tokens are Invalid, unless they are the idTag of a QR checkout whose hold
+    stands; blocked and expired ones say so; a prepaid account below its wallet's minimum
+    balance gets NoCredit."""
     token = await uow.tokens.get_by_uid(id_tag.upper()) if id_tag else None
     if token is None:
+        if id_tag and await authorised_checkout(uow, id_tag.upper()) is not None:
+            return Authorization(AuthorizationStatus.ACCEPTED)
         return Authorization(AuthorizationStatus.INVALID)
     status = token.status_at(clock.now())
     if status is TokenStatus.BLOCKED:
@@ -62,6 +52,6 @@ async def authorize_token(
     account = await uow.accounts.get(token.account_id)
     if account is None:
         return Authorization(AuthorizationStatus.INVALID, token)
-    if account.billing_mode is BillingMode.PREPAID and not await credit_check(account):
+    if account.billing_mode is BillingMode.PREPAID and not await wallet_allows(uow, account):
         return Authorization(AuthorizationStatus.NO_CREDIT, token, account)
     return Authorization(AuthorizationStatus.ACCEPTED, token, account, token.expires_at)

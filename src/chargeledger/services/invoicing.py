@@ -36,6 +36,7 @@ from chargeledger.domain.invoicing import (
     periods_within,
     series_for,
 )
+from chargeledger.domain.payments import fold
 from chargeledger.domain.postings import credit_note_issued, document_issued
 from chargeledger.errors import DuplicateError, NotFoundError
 from chargeledger.services.ports import Clock, InvoiceFilter, Page, UnitOfWork, UnitOfWorkFactory
@@ -366,10 +367,24 @@ async def find_invoice(uow: UnitOfWork, reference: str) -> Invoice:
     return found
 
 
-async def status_of(uow: UnitOfWork, invoice: Invoice, on: date) -> PaymentStatus:
-    """Derived status: payments arrive with issue 6; credit notes reduce what is open."""
+async def paid_total(uow: UnitOfWork, invoice: Invoice) -> Decimal:
+    """What card payments of this invoice collected, less their refunds (issue 6)."""
+    total = Decimal(0)
+    for payment in await uow.payments.for_invoice(invoice.id):
+        state = fold(await uow.payments.events(payment.id))
+        total += state.captured - state.refunded
+    return total
+
+
+async def open_amount(uow: UnitOfWork, invoice: Invoice) -> Decimal:
     credited = await uow.billing.credited_total(invoice.id)
-    return payment_status(invoice, Decimal(0), credited, on)
+    return invoice.gross_total - credited - await paid_total(uow, invoice)
+
+
+async def status_of(uow: UnitOfWork, invoice: Invoice, on: date) -> PaymentStatus:
+    """Derived status: payments and credit notes reduce what is open."""
+    credited = await uow.billing.credited_total(invoice.id)
+    return payment_status(invoice, await paid_total(uow, invoice), credited, on)
 
 
 async def visible_invoice(uow: UnitOfWork, principal: Principal, invoice_id: uuid.UUID) -> Invoice:

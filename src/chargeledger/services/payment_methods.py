@@ -12,10 +12,16 @@ Sessions paid at once get a receipt per session; postpaid ones wait for the invo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chargeledger.domain.accounts import Account, BillingMode, TokenType
 from chargeledger.domain.charging import Session
-from chargeledger.domain.payments import Payment, PaymentMethodKind, StoredCard
+from chargeledger.domain.payments import Payment, PaymentMethodKind, StoredCard, refuse_card_data
+from chargeledger.errors import InvalidInputError
 from chargeledger.services.ports import UnitOfWork
+
+if TYPE_CHECKING:  # payment_operations → invoicing → ... → billing → this module
+    from chargeledger.services.payment_operations import PaymentContext
 
 PAID_AT_SESSION = frozenset(
     {PaymentMethodKind.CARD, PaymentMethodKind.APP, PaymentMethodKind.WALLET}
@@ -53,3 +59,28 @@ async def session_payment(uow: UnitOfWork, session: Session) -> Payment | None:
     if session.id_tag:
         return await uow.payments.by_id_tag(session.id_tag)
     return None
+
+
+async def store_card(
+    ctx: PaymentContext, account: Account, token: str, gateway: str | None, make_default: bool
+) -> StoredCard:
+    """Keep a tokenised card on an account: the PSP tells brand, last four and expiry."""
+    refuse_card_data(token, "token")
+    name = gateway or ctx.default_gateway
+    details = await ctx.gateway(name).card_details(token)
+    card = StoredCard(
+        account_id=account.id,
+        gateway=name,
+        token=details.token,
+        brand=details.brand,
+        last4=details.last4,
+        exp_month=details.exp_month,
+        exp_year=details.exp_year,
+        is_default=make_default,
+    )
+    if card.expired_at(ctx.clock.now()):
+        raise InvalidInputError("the card has expired", code="expired_card")
+    async with ctx.uow() as uow:
+        await uow.payments.add_card(card, ctx.clock.now())
+        await uow.commit()
+    return card

@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar, cast
@@ -84,11 +84,17 @@ class ExactlyOnce:
         self._uow: UnitOfWork | None = None
         self._held_replies: list[str] | None = None
         self._current_call_id: str | None = None
+        self._after_commit: list[Callable[[], Awaitable[object]]] = []
         # Requests are validated against the OCPP JSON schemas in ``_apply`` before any
         # transaction opens (on SQLite transactions take turns; CPU work inside one would
         # hold up every other station), so the library need not validate them again.
         for handlers in self.route_map.values():  # type: ignore[attr-defined]
             handlers["_skip_schema_validation"] = True
+
+    def after_commit(self, job: Callable[[], Awaitable[object]]) -> None:
+        """Run ``job`` in the background once this CALL's effects are committed (payment
+        work that talks to a PSP must not hold the station's transaction open)."""
+        self._after_commit.append(job)
 
     @property
     def uow(self) -> UnitOfWork:
@@ -241,8 +247,11 @@ class ExactlyOnce:
                 self.id, call.unique_id, stored_reply, self.runtime.clock.now()
             )
             await uow.commit()
+            for job in self._after_commit:
+                self.runtime.spawn(job())
         else:
             await uow.rollback()
+        self._after_commit = []
         return reply
 
     async def _refuse(self, raw_msg: str, message_id: str, code: str, description: str) -> None:

@@ -22,7 +22,12 @@ from chargeledger.domain.station_link import (
     StationCommand,
 )
 from chargeledger.services import session_capture as capture
-from chargeledger.services.authorization import Authorization, authorize_token
+from chargeledger.services.authorization import (
+    Authorization,
+    AuthorizationStatus,
+    authorize_token,
+)
+from chargeledger.services.session_payments import secure_session, settle_session, watch_hold
 from chargeledger.services.station_status import (
     record_boot,
     record_connector_status,
@@ -34,7 +39,9 @@ from chargeledger.stations.values import timestamp as parse_time
 
 
 def _id_tag_info(auth: Authorization) -> dict[str, Any]:
-    info: dict[str, Any] = {"status": auth.status.value}
+    # 1.6 has no NoCredit (2.0.1 only): a known token that may not charge now is Blocked.
+    status = "Blocked" if auth.status is AuthorizationStatus.NO_CREDIT else auth.status.value
+    info: dict[str, Any] = {"status": status}
     if auth.expires_at is not None:
         info["expiryDate"] = wire_time(auth.expires_at)
     return info
@@ -106,6 +113,8 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
             meter_start_wh=number(meter_start, "meterStart"),
         )
         session = await capture.start_session(self.uow, self.runtime.clock, self.station, request)
+        payments = self.runtime.payments
+        self.after_commit(lambda: secure_session(payments, session.id))
         return call_result.StartTransaction(
             transaction_id=int(session.transaction_ref), id_tag_info=_id_tag_info(auth)
         )
@@ -125,6 +134,9 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         if session is not None:
             await capture.keep_signed_values(self.uow, session, signed)
             await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)
+            if session.is_open:
+                payments, session_id = self.runtime.payments, session.id
+                self.after_commit(lambda: watch_hold(payments, session_id))
         elif transaction_id is not None:
             raise _unknown_transaction(transaction_id)
         return call_result.MeterValues()
@@ -165,6 +177,8 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
                 samples=samples,
             )
         await capture.keep_signed_values(self.uow, session, signed)
+        payments, session_id = self.runtime.payments, session.id
+        self.after_commit(lambda: settle_session(payments, session_id))
         if not id_tag:
             return call_result.StopTransaction()
         auth = await authorize_token(self.uow, clock, id_tag)

@@ -13,6 +13,7 @@ from ocpp.v201.enums import Action, RegistrationStatusEnumType
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
+from chargeledger.domain.charging import Session
 from chargeledger.domain.station_link import (
     CommandKind,
     CommandResult,
@@ -22,6 +23,7 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.services import session_capture as capture
 from chargeledger.services.authorization import Authorization, authorize_token
+from chargeledger.services.session_payments import secure_session, settle_session, watch_hold
 from chargeledger.services.station_status import (
     record_boot,
     record_clock_offset,
@@ -121,11 +123,22 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
             samples=samples,
             signed_values=signed,
         )
-        await apply_transaction_event(self.uow, self.runtime.clock, self.station, report)
+        session = await apply_transaction_event(self.uow, self.runtime.clock, self.station, report)
+        self._follow_payment(session, event_type)
         if id_tag is None:
             return call_result.TransactionEvent()
         auth = await authorize_token(self.uow, self.runtime.clock, id_tag)
         return call_result.TransactionEvent(id_token_info=_id_token_info(auth))
+
+    def _follow_payment(self, session: Session, event_type: str) -> None:
+        """After the commit: hold at the start, raise while charging, settle at the end."""
+        payments, session_id = self.runtime.payments, session.id
+        if not session.is_open:
+            self.after_commit(lambda: settle_session(payments, session_id))
+        elif event_type == "Started":
+            self.after_commit(lambda: secure_session(payments, session_id))
+        else:
+            self.after_commit(lambda: watch_hold(payments, session_id))
 
     async def _note_clock_offset(self, station_time: datetime) -> None:
         """How far the station's clock is off ours, from live (not replayed) events; stored

@@ -144,6 +144,10 @@ class SandboxGateway:
     def deliver_webhooks_to(self, sink: WebhookSink | None) -> None:
         self._sink = sink
 
+    @property
+    def busy(self) -> bool:
+        return bool(self._deliveries)
+
     async def settle(self) -> None:
         """Wait until every webhook sent so far was delivered (for demos and tests)."""
         while self._deliveries:

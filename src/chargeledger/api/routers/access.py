@@ -43,3 +43,9 @@ CommandStations = Annotated[Principal, Depends(allow(Role.OPERATOR, scope=Scope.
 ReadBilling = Annotated[Principal, Depends(allow(*_EVERY_PERSON, scope=Scope.BILLING_READ))]
 WriteBilling = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]
 ReadLedger = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_READ))]
+# Payments: drivers and fleet managers manage their own account's cards, wallet and invoice
+# payments (enforced in the routes); finance refunds.
+ManagePayments = Annotated[
+    Principal,
+    Depends(allow(Role.FINANCE, Role.FLEET_MANAGER, Role.DRIVER, scope=Scope.BILLING_WRITE)),
+]

@@ -379,6 +379,10 @@ class SqlBillingRepository:
         loaded = await self._load(select(invoices).where(invoices.c.number == number))
         return loaded[0] if loaded else None
 
+    async def invoice_by_run_key(self, run_key: str) -> Invoice | None:
+        loaded = await self._load(select(invoices).where(invoices.c.run_key == run_key))
+        return loaded[0] if loaded else None
+
     async def run_keys(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for start in range(0, len(keys), 500):

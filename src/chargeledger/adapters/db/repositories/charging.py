@@ -187,6 +187,8 @@ class SqlSessionRepository(TableRepository[Session]):
             query = query.where(sessions.c.started_at >= criteria.started_from)
         if criteria.started_before is not None:
             query = query.where(sessions.c.started_at < criteria.started_before)
+        if criteria.id_tag is not None:
+            query = query.where(sessions.c.id_tag == criteria.id_tag)
         return await self._page(query, limit, offset)
 
     async def stale(self, idle_since: datetime, limit: int) -> list[Session]:

@@ -1,0 +1,100 @@
+"""REST ``Idempotency-Key`` (DESIGN §2, exactly once) for every POST that moves money.
+
+The first request with a key stores its hash and, once answered, the answer. The same key
+with the same request gets the stored answer again (``Idempotent-Replayed: true``) and moves
+nothing; the same key with another request is refused (422 ``idempotency_key_reused``); a key
+whose first request is still running gets 409. Keys are per caller and kept at least 7 days
+(the payment janitor forgets older ones). Server errors are not stored, so they can be
+retried with the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.errors import ChargeledgerError, ConflictError, InvalidInputError
+from chargeledger.services.payment_ports import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+def request_hash(request: Request, body: Any) -> str:
+    canonical = json.dumps(jsonable_encoder(body), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
+
+
+async def idempotent(
+    runtime: Runtime,
+    request: Request,
+    scope: str,
+    body: Any,
+    work: Callable[[], Awaitable[tuple[int, Any]]],
+) -> Response:
+    """Run ``work`` (→ status, JSON-able body) at most once per key."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        status, payload = await work()
+        return JSONResponse(jsonable_encoder(payload), status_code=status)
+    if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInputError(
+            f"{HEADER} must be 1-{MAX_KEY_LENGTH} printable characters",
+            code="invalid_idempotency_key",
+            field=HEADER,
+        )
+    fingerprint = request_hash(request, body)
+    record = IdempotencyRecord(scope, key, fingerprint, runtime.clock.now())
+    async with runtime.uow() as uow:
+        existing = await uow.payments.claim_key(record)
+        await uow.commit()
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    try:
+        status, payload = await work()
+    except ChargeledgerError as error:
+        if error.http_status >= 500:
+            await _forget(runtime, scope, key)
+            raise
+        status, payload = error.http_status, {"error": error.as_dict()}
+    except BaseException:
+        await _forget(runtime, scope, key)
+        raise
+    content = json.dumps(jsonable_encoder(payload)).encode()
+    async with runtime.uow() as uow:
+        await uow.payments.store_answer(scope, key, status, content, "application/json")
+        await uow.commit()
+    return Response(content, status_code=status, media_type="application/json")
+
+
+def _replay(existing: IdempotencyRecord, fingerprint: str) -> Response:
+    if existing.request_hash != fingerprint:
+        raise InvalidInputError(
+            f"this {HEADER} was used for another request",
+            code="idempotency_key_reused",
+            field=HEADER,
+        )
+    if existing.status_code is None or existing.body is None:
+        raise ConflictError(
+            f"the first request with this {HEADER} is still running",
+            code="idempotency_key_in_use",
+        )
+    return Response(
+        existing.body,
+        status_code=existing.status_code,
+        media_type=existing.content_type or "application/json",
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+async def _forget(runtime: Runtime, scope: str, key: str) -> None:
+    async with runtime.uow() as uow:
+        await uow.payments.forget_key(scope, key)
+        await uow.commit()

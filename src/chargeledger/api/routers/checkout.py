@@ -1,0 +1,146 @@
+"""The ad hoc QR checkout: ``/pay/{station}/{evse}`` (EU AFIR art. 5), public by design.
+
+The page shows the price before the start and takes the card through the PSP's card field
+(the sandbox's ``/sandbox-psp/v1/tokens``; Stripe.js in production): the card number goes to
+the PSP only, our server receives the token. Starting is idempotent per ``Idempotency-Key``
+(the page sends one per attempt), so a double tap holds once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from importlib import resources
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from chargeledger.adapters.documents import facturx_pdf
+from chargeledger.api.deps import RuntimeDep
+from chargeledger.api.idempotency import idempotent
+from chargeledger.api.schemas.common import ERROR_RESPONSES, Input
+from chargeledger.errors import InvalidInputError, NotFoundError
+from chargeledger.services.checkout import (
+    CheckoutProgress,
+    checkout_offer,
+    checkout_progress,
+    start_checkout,
+)
+
+router = APIRouter(tags=["checkout"], responses=ERROR_RESPONSES)
+
+
+class CheckoutIn(Input):
+    token: str = Field(min_length=1, max_length=255)
+
+
+class CardFieldsIn(Input):
+    """The PSP's hosted card field (sandbox only): the one place a card number is sent."""
+
+    number: str = Field(min_length=12, max_length=23)
+    exp_month: int
+    exp_year: int
+    cvc: str = Field(min_length=3, max_length=4)
+
+
+class CheckoutOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    held: str
+    captured: str
+    currency: str
+    decline_code: str | None
+    start: str | None
+    session_status: str | None
+    energy_kwh: str | None
+    receipt_url: str | None
+
+    @classmethod
+    def of(cls, progress: CheckoutProgress) -> CheckoutOut:
+        session, state = progress.session, progress.state
+        energy = None
+        if session is not None and session.meter_stop_wh is not None:
+            energy = str((session.meter_stop_wh - session.meter_start_wh) / 1000)
+        receipt = progress.receipt
+        return cls(
+            id=progress.payment.id,
+            status=state.status.value,
+            held=str(state.authorised),
+            captured=str(state.captured),
+            currency=progress.payment.currency,
+            decline_code=state.decline_code,
+            start=progress.start_status,
+            session_status=None if session is None else session.status.value,
+            energy_kwh=energy,
+            receipt_url=(
+                None if receipt is None else f"/pay/checkouts/{progress.payment.id}/receipt.pdf"
+            ),
+        )
+
+
+def _page() -> str:
+    return resources.files("chargeledger.api.pages").joinpath("checkout.html").read_text()
+
+
+@router.get("/pay/{station}/{evse}", response_class=HTMLResponse, summary="The QR checkout page")
+async def checkout_page(station: str, evse: int, rt: RuntimeDep) -> HTMLResponse:
+    async with rt.uow() as uow:
+        offer = await checkout_offer(uow, rt.payments, station, evse)
+    from html import escape
+
+    lines = "".join(f"<li>{escape(line)}</li>" for line in offer.price_lines)
+    html = (
+        _page()
+        .replace("{{station}}", escape(offer.station.charge_point_id))
+        .replace("{{evse}}", str(offer.evse_id))
+        .replace("{{site}}", escape(offer.site_name))
+        .replace("{{address}}", escape(offer.address))
+        .replace("{{prices}}", lines)
+        .replace("{{hold}}", f"{offer.hold.amount} {offer.hold.currency}")
+        .replace("{{tokens_url}}", "/sandbox-psp/v1/tokens")
+    )
+    return HTMLResponse(html)
+
+
+@router.post("/pay/{station}/{evse}", summary="Hold the card and start the EVSE")
+async def checkout_start(
+    station: str, evse: int, body: CheckoutIn, rt: RuntimeDep, request: Request
+) -> Response:
+    async def work() -> tuple[int, object]:
+        progress = await start_checkout(rt.payments, station, evse, body.token)
+        return 201, CheckoutOut.of(progress)
+
+    return await idempotent(rt, request, f"checkout:{station}/{evse}", body, work)
+
+
+@router.get("/pay/checkouts/{payment_id}", summary="How the checkout's session is going")
+async def checkout_status(payment_id: uuid.UUID, rt: RuntimeDep) -> CheckoutOut:
+    return CheckoutOut.of(await checkout_progress(rt.payments, payment_id))
+
+
+@router.get(
+    "/pay/checkouts/{payment_id}/receipt.pdf",
+    response_class=Response,
+    summary="The receipt of an ad hoc session (the payment id is the secret)",
+)
+async def checkout_receipt(payment_id: uuid.UUID, rt: RuntimeDep) -> Response:
+    progress = await checkout_progress(rt.payments, payment_id)
+    if progress.receipt is None:
+        raise NotFoundError("the receipt is not ready yet", code="receipt_not_ready")
+    return Response(
+        facturx_pdf(progress.receipt),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{progress.receipt.number}.pdf"'},
+    )
+
+
+@router.post("/sandbox-psp/v1/tokens", summary="Sandbox PSP: tokenise a test card")
+async def sandbox_tokens(body: CardFieldsIn, rt: RuntimeDep) -> dict[str, object]:
+    sandbox = rt.sandbox
+    if sandbox is None:
+        raise NotFoundError("the sandbox PSP is not configured", code="sandbox_not_configured")
+    try:
+        card = sandbox.tokenise(body.number, body.exp_month, body.exp_year, body.cvc)
+    except InvalidInputError:
+        raise
+    return {"token": card.token, "brand": card.brand, "last4": card.last4}

@@ -1,0 +1,249 @@
+"""``/api/v1/payments``, stored cards, wallets, refunds and invoice payments (issue 6).
+
+Every POST here moves money and honours ``Idempotency-Key``. These routes open their own
+short transactions (through the services) instead of one per request: a PSP call must never
+run inside an open database transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from chargeledger.api.deps import RuntimeDep
+from chargeledger.api.idempotency import idempotent
+from chargeledger.api.routers.access import ManagePayments, ReadBilling, WriteBilling
+from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.payments import (
+    CardIn,
+    CardOut,
+    PayInvoiceIn,
+    PaymentOut,
+    RefundIn,
+    TopUpIn,
+    WalletLineOut,
+    WalletOut,
+    WalletSettingsIn,
+    wallet_out,
+)
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.accounts import Account
+from chargeledger.domain.identity import Principal
+from chargeledger.domain.payments import (
+    PaymentMethodKind,
+    PaymentPurpose,
+    StoredCard,
+    WalletSettings,
+    fold,
+)
+from chargeledger.errors import NotFoundError
+from chargeledger.services.invoicing import visible_invoice
+from chargeledger.services.payment_methods import default_card, store_card
+from chargeledger.services.payment_ports import PaymentFilter
+from chargeledger.services.refunds import pay_invoice, refund_payment
+from chargeledger.services.wallets import top_up, view_wallet, wallet_history
+
+router = APIRouter(prefix="/api/v1", tags=["payments"], responses=ERROR_RESPONSES)
+
+
+def _scope(principal: Principal) -> str:
+    return principal.subject[:80]
+
+
+async def _account(rt: Runtime, principal: Principal, account_id: uuid.UUID) -> Account:
+    async with rt.uow() as uow:
+        account = await uow.accounts.get(account_id)
+    if account is None or not principal.may_see_account(account_id):
+        raise NotFoundError(f"account {account_id} not found", code="account_not_found")
+    return account
+
+
+async def _payment_out(rt: Runtime, principal: Principal, payment_id: uuid.UUID) -> PaymentOut:
+    async with rt.uow() as uow:
+        payment = await uow.payments.get(payment_id)
+        hidden = payment is None or (
+            principal.is_account_bound
+            and (payment.account_id is None or not principal.may_see_account(payment.account_id))
+        )
+        if payment is None or hidden:
+            raise NotFoundError(f"payment {payment_id} not found", code="payment_not_found")
+        events = await uow.payments.events(payment.id)
+    return PaymentOut.of(payment, fold(events), events)
+
+
+@router.get("/payments", summary="List payments (holds, captures, top-ups, invoice payments)")
+async def list_payments(
+    principal: ReadBilling,
+    rt: RuntimeDep,
+    account_id: uuid.UUID | None = None,
+    session_id: uuid.UUID | None = None,
+    purpose: PaymentPurpose | None = None,
+    method: PaymentMethodKind | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> PageOut[PaymentOut]:
+    if principal.is_account_bound:
+        if account_id not in (None, principal.account_id):
+            return PageOut(items=[], next_offset=None)
+        account_id = principal.account_id
+    criteria = PaymentFilter(account_id, session_id, purpose, method)
+    async with rt.uow() as uow:
+        page = await uow.payments.search(criteria, limit=limit, offset=offset)
+        events = await uow.payments.events_of([p.id for p in page.items])
+    items = [PaymentOut.of(p, fold(events[p.id])) for p in page.items]
+    return PageOut(items=items, next_offset=page.next_offset)
+
+
+@router.get("/payments/{payment_id}", summary="A payment with its event log")
+async def get_payment(payment_id: uuid.UUID, principal: ReadBilling, rt: RuntimeDep) -> PaymentOut:
+    return await _payment_out(rt, principal, payment_id)
+
+
+@router.post(
+    "/payments/{payment_id}/refunds",
+    summary="Refund a payment, fully or partly, with a reason (credit note included)",
+    status_code=status.HTTP_201_CREATED,
+)
+async def refund(
+    payment_id: uuid.UUID, body: RefundIn, principal: WriteBilling, rt: RuntimeDep, request: Request
+) -> Response:
+    async def work() -> tuple[int, object]:
+        payment, state = await refund_payment(rt.payments, payment_id, body.amount, body.reason)
+        return 201, PaymentOut.of(payment, state)
+
+    return await idempotent(rt, request, _scope(principal), body, work)
+
+
+@router.get("/accounts/{account_id}/payment-methods", summary="Cards stored on an account")
+async def list_cards(
+    account_id: uuid.UUID, principal: ManagePayments, rt: RuntimeDep
+) -> list[CardOut]:
+    await _account(rt, principal, account_id)
+    async with rt.uow() as uow:
+        return [CardOut.of(c) for c in await uow.payments.cards(account_id)]
+
+
+@router.post(
+    "/accounts/{account_id}/payment-methods",
+    summary="Store a card by its PSP token (never the card number)",
+    status_code=status.HTTP_201_CREATED,
+)
+async def add_card(
+    account_id: uuid.UUID, body: CardIn, principal: ManagePayments, rt: RuntimeDep
+) -> CardOut:
+    account = await _account(rt, principal, account_id)
+    card = await store_card(rt.payments, account, body.token, body.gateway, body.make_default)
+    return CardOut.of(card)
+
+
+@router.delete(
+    "/accounts/{account_id}/payment-methods/{card_id}",
+    summary="Remove a stored card",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+async def remove_card(
+    account_id: uuid.UUID, card_id: uuid.UUID, principal: ManagePayments, rt: RuntimeDep
+) -> Response:
+    await _account(rt, principal, account_id)
+    async with rt.uow() as uow:
+        card = await uow.payments.get_card(card_id)
+        if card is None or card.account_id != account_id or not card.active:
+            raise NotFoundError(f"card {card_id} not found", code="card_not_found")
+        await uow.payments.remove_card(card_id)
+        await uow.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/accounts/{account_id}/wallet", summary="Wallet balance and rules")
+async def get_wallet(account_id: uuid.UUID, principal: ManagePayments, rt: RuntimeDep) -> WalletOut:
+    account = await _account(rt, principal, account_id)
+    async with rt.uow() as uow:
+        view = await view_wallet(uow, account)
+    return wallet_out(view.balance, view.settings)
+
+
+@router.put("/accounts/{account_id}/wallet", summary="Set the minimum balance and auto top-up")
+async def set_wallet(
+    account_id: uuid.UUID, body: WalletSettingsIn, principal: ManagePayments, rt: RuntimeDep
+) -> WalletOut:
+    account = await _account(rt, principal, account_id)
+    settings = WalletSettings(
+        account_id=account.id,
+        currency=account.currency.code,
+        minimum_balance=body.minimum_balance,
+        auto_top_up=body.auto_top_up,
+        top_up_below=body.top_up_below,
+        top_up_amount=body.top_up_amount,
+    )
+    async with rt.uow() as uow:
+        await uow.payments.save_wallet(settings, rt.clock.now())
+        await uow.commit()
+        view = await view_wallet(uow, account)
+    return wallet_out(view.balance, view.settings)
+
+
+@router.get("/accounts/{account_id}/wallet/history", summary="Top-ups, sessions and refunds")
+async def get_wallet_history(
+    account_id: uuid.UUID, principal: ManagePayments, rt: RuntimeDep
+) -> list[WalletLineOut]:
+    await _account(rt, principal, account_id)
+    async with rt.uow() as uow:
+        return [WalletLineOut.of(e, p) for e, p in await wallet_history(uow, account_id)]
+
+
+async def _card(rt: Runtime, account: Account, card_id: uuid.UUID | None) -> StoredCard:
+    async with rt.uow() as uow:
+        card = await uow.payments.get_card(card_id) if card_id else await default_card(uow, account)
+    if card is None or card.account_id != account.id or not card.active:
+        raise NotFoundError("no usable card on this account", code="card_not_found")
+    return card
+
+
+@router.post(
+    "/accounts/{account_id}/wallet/top-ups",
+    summary="Top the wallet up from a stored card",
+    status_code=status.HTTP_201_CREATED,
+)
+async def wallet_top_up(
+    account_id: uuid.UUID,
+    body: TopUpIn,
+    principal: ManagePayments,
+    rt: RuntimeDep,
+    request: Request,
+) -> Response:
+    account = await _account(rt, principal, account_id)
+
+    async def work() -> tuple[int, object]:
+        card = await _card(rt, account, body.payment_method_id)
+        payment, _ = await top_up(rt.payments, account, body.amount, card)
+        return 201, await _payment_out(rt, principal, payment.id)
+
+    return await idempotent(rt, request, _scope(principal), body, work)
+
+
+@router.post(
+    "/invoices/{invoice_id}/payments",
+    summary="Pay what is open on an invoice with a stored card",
+    status_code=status.HTTP_201_CREATED,
+)
+async def pay(
+    invoice_id: uuid.UUID,
+    body: PayInvoiceIn,
+    principal: ManagePayments,
+    rt: RuntimeDep,
+    request: Request,
+) -> Response:
+    async with rt.uow() as uow:
+        invoice = await visible_invoice(uow, principal, invoice_id)
+    if invoice.account_id is None:
+        raise NotFoundError(f"invoice {invoice_id} not found", code="invoice_not_found")
+    account = await _account(rt, principal, invoice.account_id)
+    payment_id = uuid.uuid4()
+
+    async def work() -> tuple[int, object]:
+        card = await _card(rt, account, body.payment_method_id)
+        payment, _ = await pay_invoice(rt.payments, invoice.id, card, payment_id)
+        return 201, await _payment_out(rt, principal, payment.id)
+
+    return await idempotent(rt, request, _scope(principal), body, work)

@@ -1,0 +1,26 @@
+"""``POST /api/v1/webhooks/{gateway}``: PSP webhooks, authenticated by their signature only
+(DESIGN §6: signature + timestamp tolerance). Rejected deliveries answer 400 with the reason
+code and are kept, masked, for inspection; duplicates answer 200 and change nothing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from chargeledger.api.deps import RuntimeDep
+from chargeledger.api.schemas.common import ERROR_RESPONSES
+from chargeledger.errors import NotFoundError
+from chargeledger.services.payment_webhooks import receive_webhook
+
+router = APIRouter(prefix="/api/v1", tags=["webhooks"], responses=ERROR_RESPONSES)
+MAX_WEBHOOK_BYTES = 256 * 1024
+
+
+@router.post("/webhooks/{gateway}", summary="Receive a signed webhook from a PSP")
+async def webhook(gateway: str, request: Request, rt: RuntimeDep) -> dict[str, object]:
+    if gateway not in rt.payments.gateways:
+        raise NotFoundError(f"no gateway {gateway!r}", code="gateway_not_found")
+    payload = await request.body()
+    if len(payload) > MAX_WEBHOOK_BYTES:
+        raise NotFoundError("webhook too large", code="webhook_too_large")
+    outcome = await receive_webhook(rt.payments, gateway, payload, dict(request.headers))
+    return {"received": outcome.event_id, "duplicate": outcome.duplicate}

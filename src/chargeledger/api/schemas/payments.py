@@ -1,0 +1,167 @@
+"""Shapes of payments, stored cards, wallets and refunds. No field can carry a card number:
+cards come in as PSP tokens and go out as brand, last four and expiry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from chargeledger.api.schemas.common import Input
+from chargeledger.domain.ledger import JournalEntry, Posting
+from chargeledger.domain.payments import (
+    Payment,
+    PaymentEvent,
+    PaymentState,
+    StoredCard,
+    WalletSettings,
+)
+
+
+class PaymentEventOut(BaseModel):
+    kind: str
+    amount: Decimal
+    at: datetime
+    operation: str | None
+    detail: str | None
+
+    @classmethod
+    def of(cls, event: PaymentEvent) -> PaymentEventOut:
+        return cls(
+            kind=event.kind.value,
+            amount=event.amount,
+            at=event.at,
+            operation=event.operation,
+            detail=event.detail,
+        )
+
+
+class PaymentOut(BaseModel):
+    id: uuid.UUID
+    purpose: str
+    method: str
+    gateway: str
+    currency: str
+    status: str
+    account_id: uuid.UUID | None
+    session_id: uuid.UUID | None
+    invoice_id: uuid.UUID | None
+    authorised: Decimal
+    captured: Decimal
+    refunded: Decimal
+    provider_ref: str | None
+    decline_code: str | None
+    created_at: datetime | None
+    events: list[PaymentEventOut] | None = None
+
+    @classmethod
+    def of(
+        cls, payment: Payment, state: PaymentState, events: list[PaymentEvent] | None = None
+    ) -> PaymentOut:
+        return cls(
+            id=payment.id,
+            purpose=payment.purpose.value,
+            method=payment.method.value,
+            gateway=payment.gateway,
+            currency=payment.currency,
+            status=state.status.value,
+            account_id=payment.account_id,
+            session_id=payment.session_id,
+            invoice_id=payment.invoice_id,
+            authorised=state.authorised,
+            captured=state.captured,
+            refunded=state.refunded,
+            provider_ref=state.provider_ref,
+            decline_code=state.decline_code,
+            created_at=payment.created_at,
+            events=None if events is None else [PaymentEventOut.of(e) for e in events],
+        )
+
+
+class RefundIn(Input):
+    amount: Decimal | None = Field(None, description="Omit to refund all that is left")
+    reason: str = Field(min_length=1, max_length=255)
+
+
+class CardIn(Input):
+    token: str = Field(min_length=1, max_length=255, description="The PSP's token of the card")
+    gateway: str | None = None
+    make_default: bool = True
+
+
+class CardOut(BaseModel):
+    id: uuid.UUID
+    gateway: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    is_default: bool
+
+    @classmethod
+    def of(cls, card: StoredCard) -> CardOut:
+        return cls(
+            id=card.id,
+            gateway=card.gateway,
+            brand=card.brand,
+            last4=card.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            is_default=card.is_default,
+        )
+
+
+class WalletOut(BaseModel):
+    account_id: uuid.UUID
+    currency: str
+    balance: Decimal
+    minimum_balance: Decimal
+    auto_top_up: bool
+    top_up_below: Decimal
+    top_up_amount: Decimal
+
+
+class WalletSettingsIn(Input):
+    minimum_balance: Decimal = Field(ge=0)
+    auto_top_up: bool = False
+    top_up_below: Decimal = Field(Decimal("10.00"), ge=0)
+    top_up_amount: Decimal = Field(Decimal("25.00"), gt=0)
+
+
+class TopUpIn(Input):
+    amount: Decimal = Field(gt=0)
+    payment_method_id: uuid.UUID | None = None
+
+
+class PayInvoiceIn(Input):
+    payment_method_id: uuid.UUID | None = None
+
+
+class WalletLineOut(BaseModel):
+    booked_on: date
+    kind: str
+    description: str
+    amount: Decimal  # + money in, - money out (the driver's view)
+
+    @classmethod
+    def of(cls, entry: JournalEntry, posting: Posting) -> WalletLineOut:
+        return cls(
+            booked_on=entry.booked_on,
+            kind=entry.kind.value,
+            description=entry.description,
+            amount=-posting.amount,
+        )
+
+
+def wallet_out(balance: Decimal, settings: WalletSettings) -> WalletOut:
+    return WalletOut(
+        account_id=settings.account_id,
+        currency=settings.currency,
+        balance=balance,
+        minimum_balance=settings.minimum_balance,
+        auto_top_up=settings.auto_top_up,
+        top_up_below=settings.top_up_below,
+        top_up_amount=settings.top_up_amount,
+    )

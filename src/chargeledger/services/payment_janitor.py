@@ -1,0 +1,184 @@
+"""The payment janitor (DESIGN §4 periodic job): no payment is left in doubt.
+
+Each pass:
+1. settles every operation whose outcome is unknown (a timeout) or that was asked and never
+   answered (the process died between asking and recording) by asking the PSP what it did;
+2. captures or releases the holds of sessions that completed (a lost stop hook);
+3. releases holds of QR checkouts whose session never started.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from chargeledger.domain.charging import SessionStatus
+from chargeledger.domain.payments import (
+    EventKind,
+    Operation,
+    Payment,
+    PaymentEvent,
+    PaymentPurpose,
+    PaymentState,
+    PaymentStatus,
+    operation_of,
+)
+from chargeledger.domain.station_link import SessionFilter
+from chargeledger.services.payment_gateway import ProviderView
+from chargeledger.services.payment_operations import PaymentContext, learn, run_operation, state_of
+from chargeledger.services.ports import UnitOfWork
+from chargeledger.services.session_payments import settle_session
+
+log = logging.getLogger(__name__)
+ANSWER_GRACE = timedelta(minutes=2)  # an operation unanswered this long is asked about
+UNUSED_HOLD = timedelta(minutes=15)  # a checkout whose session did not start by then
+ZERO = Decimal(0)
+FAILED = {
+    Operation.AUTHORISE: EventKind.DECLINED,
+    Operation.RAISE: EventKind.RAISE_DECLINED,
+    Operation.CAPTURE: EventKind.CAPTURE_FAILED,
+    Operation.REFUND: EventKind.REFUND_FAILED,
+}
+
+
+@dataclass(slots=True)
+class JanitorReport:
+    resolved: list[str] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+
+
+async def run_janitor(ctx: PaymentContext) -> JanitorReport:
+    report = JanitorReport()
+    async with ctx.uow() as uow:
+        candidates = await uow.payments.with_event_since(
+            [EventKind.REQUESTED, EventKind.UNKNOWN, EventKind.AUTHORISED]
+        )
+    for payment_id in candidates:
+        async with ctx.uow() as uow:
+            payment = await uow.payments.get(payment_id)
+            if payment is None:
+                continue
+            state = await state_of(uow, payment)
+            events = await uow.payments.events(payment_id)
+        asked_long_ago = {
+            e.operation
+            for e in events
+            if e.kind is EventKind.REQUESTED and ctx.clock.now() - e.at >= ANSWER_GRACE
+        }
+        doubtful = [
+            op for op in state.open_operations if op in asked_long_ago or _timed_out(op, events)
+        ]
+        if doubtful:
+            await resolve(ctx, payment, state, doubtful)
+            report.resolved.append(str(payment.id))
+        await _finish(ctx, payment, report)
+    return report
+
+
+def _timed_out(operation: str, events: list[PaymentEvent]) -> bool:
+    return any(e.kind is EventKind.UNKNOWN and e.operation == operation for e in events)
+
+
+async def resolve(
+    ctx: PaymentContext, payment: Payment, state: PaymentState, operations: list[str]
+) -> None:
+    """Ask the PSP, record what it did; what it never received is declined/failed."""
+    gateway = ctx.gateway(payment.gateway)
+    view = await gateway.lookup(reference=str(payment.id), provider_ref=state.provider_ref)
+    async with ctx.uow() as uow:
+        for key in operations:
+            await _settle_operation(uow, ctx, payment, key, view)
+        await uow.commit()
+
+
+async def _settle_operation(
+    uow: UnitOfWork, ctx: PaymentContext, payment: Payment, key: str, view: ProviderView | None
+) -> None:
+    operation = operation_of(key)
+    ref = None if view is None else view.provider_ref
+
+    async def fact(
+        kind: EventKind,
+        amount: Decimal = ZERO,
+        detail: str | None = None,
+        distinct: str | None = None,
+        operation_key: str = key,
+    ) -> None:
+        await learn(
+            uow,
+            ctx,
+            payment,
+            kind,
+            amount=amount,
+            operation=operation_key,
+            provider_ref=ref,
+            detail=detail,
+            distinct=distinct,
+        )
+
+    if view is None or (view.declined and operation is Operation.AUTHORISE):
+        failed = FAILED.get(operation)
+        if failed is not None:
+            await fact(failed, detail=view.decline_code if view else "not_received")
+        return
+    if operation is Operation.AUTHORISE:
+        await fact(EventKind.AUTHORISED, max(view.authorised, view.captured))
+        if view.captured and payment.purpose is not PaymentPurpose.SESSION:
+            await fact(
+                EventKind.CAPTURED, view.captured, operation_key=payment.key(Operation.CAPTURE)
+            )
+    elif operation is Operation.RAISE:
+        if view.authorised > 0 and not view.captured and not view.released:
+            await fact(EventKind.RAISED, view.authorised, distinct=str(view.authorised))
+        else:
+            await fact(EventKind.RAISE_DECLINED, detail="not_raised")
+    elif operation is Operation.CAPTURE:
+        if view.captured:
+            await fact(EventKind.CAPTURED, view.captured)
+        else:
+            await fact(EventKind.CAPTURE_FAILED, detail="not_captured")
+    elif operation is Operation.RELEASE and view.released:
+        await fact(EventKind.RELEASED)
+    elif operation is Operation.REFUND:
+        known = {e.fact for e in await uow.payments.events(payment.id)}
+        new = [(r, a) for r, a in view.refunds if f"refunded:{r}" not in known]
+        if new:
+            await fact(EventKind.REFUNDED, new[0][1], distinct=new[0][0])
+        else:
+            await fact(EventKind.REFUND_FAILED, detail="not_refunded")
+
+
+async def _finish(ctx: PaymentContext, payment: Payment, report: JanitorReport) -> None:
+    """Holds must end: captured when the session completed, released when it never came."""
+    async with ctx.uow() as uow:
+        state = await state_of(uow, payment)
+        if (
+            state.status is not PaymentStatus.AUTHORISED
+            or payment.purpose is not PaymentPurpose.SESSION
+        ):
+            return
+        session = None
+        if payment.session_id is not None:
+            session = await uow.sessions.get(payment.session_id)
+        elif payment.id_tag is not None:
+            page = await uow.sessions.search(
+                SessionFilter(id_tag=payment.id_tag), limit=1, offset=0
+            )
+            session = page.items[0] if page.items else None
+    if session is not None and session.status is SessionStatus.COMPLETED:
+        await settle_session(ctx, session.id)
+        report.settled.append(str(payment.id))
+        return
+    age = ctx.clock.now() - (payment.created_at or ctx.clock.now())
+    if session is None and age >= UNUSED_HOLD:
+        await run_operation(
+            ctx,
+            payment,
+            Operation.RELEASE,
+            state.authorised,
+            lambda gw, key: gw.release(provider_ref=state.provider_ref or "", idempotency_key=key),
+        )
+        report.released.append(str(payment.id))

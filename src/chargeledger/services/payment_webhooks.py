@@ -1,0 +1,160 @@
+"""Webhooks from a PSP: verified, deduplicated by provider event id, applied in any order.
+
+A webhook only reports facts the payment's log may already have (from the call's own answer);
+facts are unique per payment, so a webhook that overtakes the answer, or repeats it, books
+nothing twice. Payouts are booked once per payout id (DESIGN §5: Bank + PSPFees / PSP).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chargeledger.domain.payment_postings import paid_out
+from chargeledger.domain.payments import EventKind, Operation, Payment
+from chargeledger.services.payment_gateway import (
+    Payout,
+    WebhookEvent,
+    WebhookKind,
+    WebhookRejectedError,
+)
+from chargeledger.services.payment_operations import PaymentContext, learn
+from chargeledger.services.ports import UnitOfWork
+
+log = logging.getLogger(__name__)
+_DIGITS = re.compile(r"\d[\d -]{11,}\d")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookOutcome:
+    event_id: str
+    duplicate: bool
+    applied: bool
+
+
+async def receive_webhook(
+    ctx: PaymentContext, gateway_name: str, payload: bytes, headers: Mapping[str, str]
+) -> WebhookOutcome:
+    """Verify and apply one delivery; a rejected one is kept (masked) and raises."""
+    gateway = ctx.gateway(gateway_name)
+    try:
+        event = gateway.verify_webhook(payload, headers, ctx.clock.now())
+    except WebhookRejectedError as error:
+        log.warning("webhook rejected", extra={"gateway": gateway_name, "code": error.code})
+        async with ctx.uow() as uow:
+            text = _DIGITS.sub("[digits]", payload[:8192].decode("utf-8", "replace"))
+            await uow.payments.reject_webhook(gateway_name, error.code, text, ctx.clock.now())
+            await uow.commit()
+        raise
+    async with ctx.uow() as uow:
+        first = await uow.payments.first_webhook(
+            gateway_name, event.event_id, event.kind.value, event.provider_ref, ctx.clock.now()
+        )
+        if not first:
+            return WebhookOutcome(event.event_id, duplicate=True, applied=False)
+        applied = await apply_webhook(uow, ctx, gateway_name, event)
+        await uow.commit()
+    return WebhookOutcome(event.event_id, duplicate=False, applied=applied)
+
+
+async def apply_webhook(
+    uow: UnitOfWork, ctx: PaymentContext, gateway_name: str, event: WebhookEvent
+) -> bool:
+    if event.kind is WebhookKind.PAYOUT_PAID and event.payout is not None:
+        return await book_payout(uow, ctx, gateway_name, event.payout)
+    payment = await _payment_of(uow, event)
+    if payment is None or event.kind is WebhookKind.IGNORED:
+        return False
+    common: dict[str, Any] = {"provider_ref": event.provider_ref}
+    match event.kind:
+        case WebhookKind.AUTHORISED:
+            op = payment.key(Operation.AUTHORISE)
+            return await learn(
+                uow,
+                ctx,
+                payment,
+                EventKind.AUTHORISED,
+                amount=event.amount,
+                operation=op,
+                **common,
+            )
+        case WebhookKind.DECLINED:
+            op = payment.key(Operation.AUTHORISE)
+            return await learn(
+                uow,
+                ctx,
+                payment,
+                EventKind.DECLINED,
+                operation=op,
+                detail=event.decline_code,
+                **common,
+            )
+        case WebhookKind.CAPTURED:
+            op = payment.key(Operation.CAPTURE)
+            return await learn(
+                uow,
+                ctx,
+                payment,
+                EventKind.CAPTURED,
+                amount=event.amount,
+                operation=op,
+                **common,
+            )
+        case WebhookKind.RELEASED:
+            op = payment.key(Operation.RELEASE)
+            return await learn(uow, ctx, payment, EventKind.RELEASED, operation=op, **common)
+        case WebhookKind.REFUNDED:
+            return await learn(
+                uow,
+                ctx,
+                payment,
+                EventKind.REFUNDED,
+                amount=event.amount,
+                operation=event.operation,
+                distinct=event.refund_ref,
+                **common,
+            )
+    return False
+
+
+async def _payment_of(uow: UnitOfWork, event: WebhookEvent) -> Payment | None:
+    if not event.reference:
+        return None
+    try:
+        return await uow.payments.get(uuid.UUID(event.reference))
+    except ValueError:
+        return None  # a payment this operator did not start (another integration's)
+
+
+async def book_payout(
+    uow: UnitOfWork, ctx: PaymentContext, gateway_name: str, payout: Payout
+) -> bool:
+    """Book a payout once: ``Assets:Bank`` (net) and ``Expenses:PSPFees`` / ``Assets:PSP``."""
+    entry = paid_out(
+        gateway_name,
+        payout.payout_id,
+        payout.gross.amount,
+        payout.fee.amount,
+        payout.gross.currency.code,
+        payout.arrival,
+    )
+    if await uow.ledger.find(entry.kind, entry.source_type, entry.source_id) is not None:
+        return False
+    await uow.ledger.add([entry], ctx.clock.now())
+    return True
+
+
+async def reconcile_payouts(ctx: PaymentContext, gateway_name: str, since: datetime) -> int:
+    """Ask the PSP for its payouts (a missed webhook) and book the new ones."""
+    payouts = await ctx.gateway(gateway_name).payouts(since)
+    booked = 0
+    async with ctx.uow() as uow:
+        for payout in payouts:
+            booked += await book_payout(uow, ctx, gateway_name, payout)
+        await uow.commit()
+    return booked

@@ -1,0 +1,190 @@
+"""Refunds, full or partial, with a reason; and paying an invoice by card.
+
+A refund of a session gives money back *and* corrects the receipt: the PSP refunds first,
+then a credit note for the same gross amount reduces revenue and VAT (DESIGN §5: "credit note
+/ refund"). A refund of a wallet session goes back into the wallet; a refund of a top-up
+takes it out of the wallet again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from chargeledger.domain.billing import vat_of
+from chargeledger.domain.invoicing import Invoice
+from chargeledger.domain.payment_postings import WALLET_GATEWAY
+from chargeledger.domain.payments import (
+    EventKind,
+    Operation,
+    Payment,
+    PaymentMethodKind,
+    PaymentPurpose,
+    PaymentState,
+    StoredCard,
+)
+from chargeledger.domain.station_link import SessionFilter
+from chargeledger.domain.text import required_text
+from chargeledger.errors import ConflictError, InvalidInputError
+from chargeledger.money import Currency, Money
+from chargeledger.services.invoicing import get_invoice, issue_credit_note, open_amount
+from chargeledger.services.payment_operations import (
+    PaymentContext,
+    learn,
+    load,
+    run_operation,
+    state_of,
+)
+from chargeledger.services.ports import UnitOfWork
+from chargeledger.services.wallets import wallet_balance
+
+
+async def refund_payment(
+    ctx: PaymentContext,
+    payment_id: uuid.UUID,
+    amount: Decimal | None,
+    reason: str,
+) -> tuple[Payment, PaymentState]:
+    """Give back ``amount`` (all that is left when None) of a captured payment."""
+    reason = required_text(reason, "reason")
+    async with ctx.uow() as uow:
+        payment = await load(uow, payment_id)
+        state = await state_of(uow, payment)
+        limit = state.refundable
+        if payment.purpose is PaymentPurpose.TOP_UP and payment.account_id is not None:
+            limit = min(limit, await wallet_balance(uow, payment.account_id))
+    currency = Currency.of(payment.currency)
+    wanted = limit if amount is None else amount
+    if state.open_operations:
+        raise ConflictError(
+            "an operation of this payment is still in doubt; try again after the janitor",
+            code="payment_in_doubt",
+        )
+    if wanted <= 0 or wanted > limit or wanted != wanted.quantize(currency.quantum):
+        raise InvalidInputError(
+            f"a refund is more than 0 and at most {limit} {currency}",
+            code="invalid_refund_amount",
+            field="amount",
+        )
+    number = state.refunds + 1
+    if payment.gateway == WALLET_GATEWAY:
+        async with ctx.uow() as uow:
+            key = payment.key(Operation.REFUND, number)
+            await learn(
+                uow,
+                ctx,
+                payment,
+                EventKind.REFUNDED,
+                amount=wanted,
+                operation=key,
+                detail=reason[:255],
+                distinct=key,
+            )
+            await uow.commit()
+    else:
+        money = Money(wanted, currency)
+        result = await run_operation(
+            ctx,
+            payment,
+            Operation.REFUND,
+            wanted,
+            lambda gw, key: gw.refund(
+                provider_ref=state.provider_ref or "",
+                amount=money,
+                idempotency_key=key,
+                reason=reason,
+            ),
+            number=number,
+        )
+        if result is None or result.decline_code:
+            async with ctx.uow() as uow:
+                return payment, await state_of(uow, payment)
+    if payment.purpose is PaymentPurpose.SESSION:
+        await _credit_receipt(ctx, payment, wanted, reason)
+    async with ctx.uow() as uow:
+        return payment, await state_of(uow, payment)
+
+
+async def _credit_receipt(
+    ctx: PaymentContext, payment: Payment, gross: Decimal, reason: str
+) -> Invoice | None:
+    """The credit note that goes with a session refund, for the same gross amount."""
+    if payment.session_id is None and payment.id_tag is None:
+        return None
+    async with ctx.uow() as uow:
+        receipt = await _receipt_of(uow, payment)
+        if receipt is None:
+            return None
+        [line] = receipt.lines[:1]
+        net = net_for_gross(gross, line.vat_percent, Currency.of(receipt.currency))
+        return await issue_credit_note(
+            uow, ctx.clock, receipt.id, reason, ctx.time_zone, net_amount=net
+        )
+
+
+async def _receipt_of(uow: UnitOfWork, payment: Payment) -> Invoice | None:
+    session_id = payment.session_id
+    if session_id is None and payment.id_tag:
+        page = await uow.sessions.search(SessionFilter(id_tag=payment.id_tag), limit=1, offset=0)
+        session_id = page.items[0].id if page.items else None
+    if session_id is None:
+        return None
+    charge = await uow.billing.charge_for_session(session_id)
+    if charge is None:
+        return None
+    return await uow.billing.invoice_by_run_key(f"receipt:{charge.id}")
+
+
+def net_for_gross(gross: Decimal, percent: Decimal, currency: Currency) -> Decimal:
+    """The net whose VAT (half-up) makes exactly ``gross``, when one exists; else the
+    nearest."""
+    guess = (gross * 100 / (100 + percent)).quantize(currency.quantum)
+    for net in (guess, guess - currency.quantum, guess + currency.quantum):
+        if net + vat_of(net, percent, currency) == gross:
+            return net
+    return guess
+
+
+async def pay_invoice(
+    ctx: PaymentContext, invoice_id: uuid.UUID, card: StoredCard, payment_id: uuid.UUID
+) -> tuple[Payment, PaymentState]:
+    """Charge the card for what is still open on an issued invoice (DESIGN §5: PSP /
+    Receivable)."""
+    async with ctx.uow() as uow:
+        invoice = await get_invoice(uow, invoice_id)
+        due = await open_amount(uow, invoice)
+        existing = await uow.payments.get(payment_id)
+    if invoice.account_id is None or card.account_id != invoice.account_id:
+        raise InvalidInputError("the card is not on the invoice's account", code="card_not_found")
+    if existing is None and due <= 0:
+        raise ConflictError("the invoice is paid", code="invoice_paid")
+    payment = existing or Payment(
+        id=payment_id,
+        purpose=PaymentPurpose.INVOICE,
+        method=PaymentMethodKind.APP,
+        gateway=card.gateway,
+        currency=invoice.currency,
+        account_id=invoice.account_id,
+        invoice_id=invoice.id,
+        method_token=card.token,
+    )
+    if existing is None:
+        async with ctx.uow() as uow:
+            await uow.payments.add(payment, ctx.clock.now())
+            await uow.commit()
+    money = Money.of(due, invoice.currency)
+    await run_operation(
+        ctx,
+        payment,
+        Operation.AUTHORISE,
+        money.amount,
+        lambda gw, key: gw.authorise(
+            amount=money,
+            method_token=card.token,
+            idempotency_key=key,
+            reference=str(payment.id),
+            capture=True,
+        ),
+    )
+    async with ctx.uow() as uow:
+        return payment, await state_of(uow, payment)
