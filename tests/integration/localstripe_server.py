@@ -56,7 +56,7 @@ class LocalStripe:
 def start_localstripe(timeout: float = 20.0) -> LocalStripe:
     """Start the emulator and return once it answers an authenticated request."""
     port = free_port()
-    log = tempfile.TemporaryFile()  # its access log; shown only if it fails to start
+    log = tempfile.TemporaryFile()  # noqa: SIM115  # the access log outlives this function
     process = subprocess.Popen(
         [sys.executable, "-c", _BOOT, "--port", str(port), "--from-scratch"],
         stdout=log,

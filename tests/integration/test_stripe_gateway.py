@@ -43,6 +43,9 @@ from tests.integration.localstripe_server import (
     start_localstripe,
 )
 
+# stripe's HTTPXClient hands its form body to httpx as ``data=<str>``, which httpx deprecates.
+pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning:httpx")
+
 WEBHOOK_SECRET = "whsec_chargeledger_test_secret"
 VISA = "4242424242424242"
 DECLINED_ON_CHARGE = "4000000000000341"  # localstripe: attaches, but every charge is declined
@@ -70,12 +73,16 @@ async def sdk(localstripe: LocalStripe) -> AsyncIterator[stripe.StripeClient]:
     yield stripe.StripeClient(
         API_KEY, base_addresses={"api": localstripe.url}, http_client=http, max_network_retries=0
     )
-    await http.close_async()
+    await http.close_async()  # type: ignore[no-untyped-call]  # untyped in the SDK
 
 
 async def card(sdk: stripe.StripeClient, number: str = VISA) -> str:
-    details = {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123"}
-    method = await sdk.v1.payment_methods.create_async({"type": "card", "card": details})
+    method = await sdk.v1.payment_methods.create_async(
+        {
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        }
+    )
     return method.id
 
 
@@ -272,8 +279,9 @@ async def test_card_details_never_carry_the_number(
     assert VISA not in repr(details)
     assert not hasattr(details, "number")
 
-    iban = {"iban": "DE89370400440532013000"}
-    debit = await sdk.v1.payment_methods.create_async({"type": "sepa_debit", "sepa_debit": iban})
+    debit = await sdk.v1.payment_methods.create_async(
+        {"type": "sepa_debit", "sepa_debit": {"iban": "DE89370400440532013000"}}
+    )
     with pytest.raises(InvalidInputError) as refused:
         await gateway.card_details(debit.id)
     assert refused.value.code == "not_a_card"
@@ -567,8 +575,8 @@ async def test_a_webhook_signed_by_the_emulator_is_accepted(
         )
         assert (verified.kind, verified.reference) == (WebhookKind.CAPTURED, reference)
         assert (verified.provider_ref, verified.amount) == (taken.provider_ref, Decimal("18.90"))
+        later = datetime.fromtimestamp(sent["created"] + WEBHOOK_TOLERANCE_SECONDS + 1, UTC)
         with pytest.raises(WebhookRejectedError) as late:
-            later = datetime.fromtimestamp(sent["created"] + WEBHOOK_TOLERANCE_SECONDS + 1, UTC)
             gateway.verify_webhook(body, headers, later)
         assert late.value.code == "webhook_stale"
     finally:
