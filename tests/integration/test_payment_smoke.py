@@ -10,7 +10,7 @@ import pytest
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.payments import PaymentMethodKind, PaymentPurpose, PaymentStatus
-from tests.integration.ocpp_support import CP16, LoginAs, Station16, connected
+from tests.integration.ocpp_support import LoginAs, Station16, connected
 from tests.integration.payment_world import APP_TAG, WALLET_TAG, PaymentWorld, payment_world
 
 
@@ -37,7 +37,7 @@ async def test_app_session_is_held_and_captured(pw: PaymentWorld) -> None:
         if p.method is PaymentMethodKind.APP and p.purpose is PaymentPurpose.SESSION
     ]
     assert len(holds) == 1
-    payment, state = holds[0]
+    _, state = holds[0]
     assert state.status is PaymentStatus.CAPTURED
     # 10 kWh at 0.49 + 0.35 fee = 5.25 net, 6.25 gross (19 %)
     assert state.captured == Decimal("6.25")
