@@ -6,9 +6,10 @@ and a prepaid account with a wallet. Cards are tokenised by the sandbox PSP."""
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import httpx
@@ -17,13 +18,23 @@ from chargeledger.adapters.gateways.sandbox import SandboxGateway
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account, AccountKind, BillingMode, Token, TokenType
 from chargeledger.domain.geo import Address
-from chargeledger.domain.ledger import trial_balance
-from chargeledger.domain.payments import Payment, PaymentState, StoredCard, fold
+from chargeledger.domain.ledger import EntryKind, JournalEntry, trial_balance
+from chargeledger.domain.payments import (
+    Payment,
+    PaymentEvent,
+    PaymentMethodKind,
+    PaymentPurpose,
+    PaymentState,
+    StoredCard,
+    fold,
+)
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.money import Currency
 from chargeledger.services import customers, tariffs
 from chargeledger.services.demo_tariffs import flat_with_session_fee
+from chargeledger.services.payment_gateway import ProviderView, WebhookRejectedError
 from chargeledger.services.payment_methods import store_card
+from chargeledger.services.payment_webhooks import receive_webhook
 from chargeledger.services.wallets import top_up, wallet_balance
 from tests.integration.billing_world import SELLER
 from tests.integration.ocpp_support import CP16, CP201, LoginAs, World, open_world
@@ -60,6 +71,78 @@ class PaymentWorld:
     async def trial_balance(self) -> dict[str, Decimal]:
         async with self.runtime.uow() as uow:
             return trial_balance(await uow.ledger.balances())
+
+    # --- helpers of the end-to-end payment tests (test_payments_*.py) ------------------------
+
+    async def assert_books_balance(self) -> None:
+        """Every entry balances, so the trial balance is zero in every currency."""
+        async with self.runtime.uow() as uow:
+            assert await uow.ledger.unbalanced() == []
+        assert all(total == 0 for total in (await self.trial_balance()).values())
+
+    async def balance(self, account: str) -> Decimal:
+        """The balance of exactly one ledger account (sub-accounts not included)."""
+        async with self.runtime.uow() as uow:
+            found = await uow.ledger.balances(prefix=account)
+        return sum((b.balance for b in found if b.account == account), Decimal(0))
+
+    async def entries(self, kind: EntryKind) -> list[JournalEntry]:
+        async with self.runtime.uow() as uow:
+            return [e for e in await uow.ledger.entries() if e.kind is kind]
+
+    async def payments_of(
+        self, method: PaymentMethodKind, purpose: PaymentPurpose | None = None
+    ) -> list[tuple[Payment, PaymentState]]:
+        return [
+            (p, s)
+            for p, s in await self.payments()
+            if p.method is method and (purpose is None or p.purpose is purpose)
+        ]
+
+    async def events(self, payment: Payment) -> list[PaymentEvent]:
+        async with self.runtime.uow() as uow:
+            return await uow.payments.events(payment.id)
+
+    async def at_psp(self, payment: Payment) -> ProviderView:
+        """What the sandbox PSP itself knows of a payment (held, captured, released)."""
+        view = await self.sandbox.lookup(reference=str(payment.id), provider_ref=None)
+        assert view is not None
+        return view
+
+    async def tokenise(self, number: str = VISA) -> str:
+        """The PSP's card field over HTTP (what the checkout page's script does)."""
+        body = {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+        response = await self.world.http.post("/sandbox-psp/v1/tokens", json=body)
+        assert response.status_code == 200, response.text
+        token: str = response.json()["token"]
+        assert token.startswith("tok_")
+        return token
+
+
+@dataclass
+class WebhookRecorder:
+    """Stands in for the runtime's own webhook endpoint: applies each sandbox delivery as the
+    runtime does and keeps the raw deliveries, so a test can deliver one again."""
+
+    runtime: Runtime
+    deliveries: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
+
+    def install(self) -> WebhookRecorder:
+        sandbox = self.runtime.sandbox
+        assert sandbox is not None
+        sandbox.deliver_webhooks_to(self.deliver)
+        return self
+
+    async def deliver(self, payload: bytes, headers: Mapping[str, str]) -> int:
+        self.deliveries.append((payload, dict(headers)))
+        try:
+            await receive_webhook(self.runtime.payments, "sandbox", payload, headers)
+        except WebhookRejectedError:
+            return 400
+        return 200
+
+    def of_type(self, kind: str) -> list[tuple[bytes, dict[str, str]]]:
+        return [(p, h) for p, h in self.deliveries if json.loads(p)["type"] == kind]
 
 
 async def add_customer(

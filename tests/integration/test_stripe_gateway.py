@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -61,7 +62,8 @@ def localstripe() -> Iterator[LocalStripe]:
 
 @pytest.fixture
 async def gateway(localstripe: LocalStripe) -> AsyncIterator[StripeGateway]:
-    adapter = StripeGateway(API_KEY, WEBHOOK_SECRET, api_base=localstripe.url, emulator=True)
+    # Built as bootstrap builds it: an api_base means the emulator, so no emulator=True here.
+    adapter = StripeGateway(API_KEY, WEBHOOK_SECRET, api_base=localstripe.url)
     yield adapter
     await adapter.aclose()
 
@@ -202,6 +204,19 @@ async def test_decline_is_an_answer_and_lookup_shows_it(
     assert view.declined
     assert view.decline_code == "card_declined"
     assert (view.authorised, view.captured, view.released) == (Decimal(0), Decimal(0), False)
+    # Refunding a declined payment is refused by Stripe, in our error tree, not the SDK's.
+    with pytest.raises(ConflictError) as refused:
+        await gateway.refund(
+            provider_ref=view.provider_ref, amount=eur("1.00"), idempotency_key=key("r"), reason="x"
+        )
+    assert refused.value.code == "gateway_refused"
+
+
+async def test_an_unknown_card_token_is_declined(gateway: StripeGateway) -> None:
+    declined = await gateway.authorise(
+        amount=eur("5.00"), method_token="pm_gone", idempotency_key=key("a"), reference=key("p")
+    )
+    assert (declined.outcome, declined.decline_code) == (Outcome.DECLINED, "invalid_request")
 
 
 async def test_release_cancels_the_hold_and_is_safe_to_repeat(
@@ -323,6 +338,86 @@ async def test_payouts_since_a_time(gateway: StripeGateway, sdk: stripe.StripeCl
     assert created.id not in {p.payout_id for p in later}
 
 
+# --- what the real-Stripe path sends (localstripe predates these parameters) -------------
+
+
+async def test_real_stripe_requests_carry_the_current_api_parameters() -> None:
+    """A scripted Stripe: records each request and answers as Stripe does (a 402 card error
+    names the issuer's reason and the PaymentIntent it left behind)."""
+    seen: list[tuple[str, dict[str, str], dict[str, list[str]]]] = []
+    answers: dict[str, tuple[int, dict[str, Any]]] = {
+        "GET /v1/payment_methods/pm_saved": (200, {"id": "pm_saved", "customer": "cus_1"}),
+        "POST /v1/payment_intents": (
+            402,
+            {
+                "error": {
+                    "type": "card_error",
+                    "code": "card_declined",
+                    "decline_code": "insufficient_funds",
+                    "payment_intent": {"id": "pi_left", "object": "payment_intent"},
+                }
+            },
+        ),
+        "GET /v1/refunds": (200, {"object": "list", "data": [], "has_more": False}),
+        "POST /v1/refunds": (
+            200,
+            {"id": "re_1", "object": "refund", "amount": 500, "currency": "eur"},
+        ),
+    }
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while not reader.at_eof():
+            try:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode()
+            except asyncio.IncompleteReadError:
+                break
+            request, *lines = head.strip().split("\r\n")
+            headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+            body = await reader.readexactly(int(headers.get("content-length", 0)))
+            method, target = request.split(" ")[:2]
+            path, _, query = target.partition("?")
+            seen.append((f"{method} {path}", headers, parse_qs(body.decode() or query)))
+            status, answer = answers[f"{method} {path}"]
+            payload = json.dumps(answer).encode()
+            writer.write(
+                b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                % (status, len(payload))
+                + payload
+            )
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    adapter = StripeGateway(API_KEY, WEBHOOK_SECRET, api_base=base, emulator=False)
+    try:
+        declined = await adapter.authorise(
+            amount=eur("50.00"), method_token="pm_saved", idempotency_key="op-a", reference="pay-9"
+        )
+        refunded = await adapter.refund(
+            provider_ref="pi_9", amount=eur("5.00"), idempotency_key="op-r", reason="idle fee"
+        )
+    finally:
+        await adapter.aclose()
+        server.close()
+    assert (declined.outcome, declined.decline_code) == (Outcome.DECLINED, "insufficient_funds")
+    assert declined.provider_ref == "pi_left"
+    assert (refunded.refund_ref, refunded.amount) == ("re_1", Decimal("5.00"))
+    sent = {call: (headers, form) for call, headers, form in seen}
+    headers, form = sent["POST /v1/payment_intents"]
+    assert headers["idempotency-key"] == "op-a"
+    assert form["amount"] == ["5000"]
+    assert form["customer"] == ["cus_1"]  # a saved card is only usable with its Customer
+    assert form["allowed_payment_method_types[0]"] == ["card"]
+    assert form["payment_method_options[card][request_incremental_authorization]"] == [
+        "if_available"
+    ]
+    assert (form["capture_method"], form["metadata[payment_id]"]) == (["manual"], ["pay-9"])
+    headers, form = sent["POST /v1/refunds"]
+    assert (headers["idempotency-key"], form["metadata[operation]"]) == ("op-r", ["op-r"])
+    assert (form["reason"], form["metadata[reason]"]) == (["requested_by_customer"], ["idle fee"])
+
+
 # --- transport failures ------------------------------------------------------------------
 
 
@@ -347,7 +442,7 @@ async def test_no_answer_or_a_server_error_is_an_unknown_outcome(answer: bytes |
             writer.write(answer + head + body)
             await writer.drain()
         else:
-            await asyncio.sleep(5)
+            await reader.read()  # say nothing until the client gives up and hangs up
         writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)

@@ -14,10 +14,22 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime, build_runtime
+from chargeledger.bootstrap import Runtime, build_runtime, configure_logging
 from chargeledger.cli.common import console, fail
 from chargeledger.cli.demo_day import DayReport, run_day
-from chargeledger.cli.demo_month import DEMO_OPERATOR, MonthReport, month_end, print_month
+from chargeledger.cli.demo_month import (
+    DEMO_OPERATOR,
+    MonthReport,
+    month_end,
+    print_month,
+    refresh_ledger,
+)
+from chargeledger.cli.demo_payments import (
+    PaymentReport,
+    after_month,
+    prepare_payments,
+    print_payments,
+)
 from chargeledger.cli.demo_report import print_day
 from chargeledger.config import Settings
 from chargeledger.domain.accounts import AccountKind, TokenStatus
@@ -56,13 +68,14 @@ def demo(
         }
     )
     try:
-        report, stations_per_site, day, month = asyncio.run(
+        report, stations_per_site, day, month, payments = asyncio.run(
             _run(settings, seed, day_seconds, output_dir)
         )
     except ChargeledgerError as exc:
         raise fail(exc.message, exc.code) from None
     _print_summary(report, stations_per_site)
     print_day(day)
+    print_payments(payments)
     print_month(month, output_dir)
     console.print(
         f"\nDatabase: {output_dir / 'chargeledger.sqlite3'}\n"
@@ -76,7 +89,8 @@ def demo(
 
 async def _run(
     settings: Settings, seed: int, day_seconds: int, output_dir: Path
-) -> tuple[SeedReport, dict[str, int], DayReport, MonthReport]:
+) -> tuple[SeedReport, dict[str, int], DayReport, MonthReport, PaymentReport]:
+    configure_logging(settings)
     runtime: Runtime = build_runtime(settings)
     try:
         await runtime.migrate()
@@ -103,6 +117,8 @@ async def _run(
             for site in report.sites:
                 page = await catalog.list_stations(uow, site_id=site.id, limit=1000)
                 per_site[site.name] = len(page.items)
+        with console.status("[bold]payment methods: cards for app users, wallet top-ups"):
+            await prepare_payments(runtime)
         with Progress(
             TextColumn("[bold]simulated day over OCPP"),
             BarColumn(),
@@ -122,7 +138,10 @@ async def _run(
             )
         with console.status("[bold]month end: invoicing, e-invoices, ledger"):
             month = await month_end(runtime, output_dir)
-        return report, per_site, day, month
+        with console.status("[bold]payments: janitor, refund, payout"):
+            payments = await after_month(runtime, PaymentReport(checkouts=day.checkouts))
+            month = await refresh_ledger(runtime, month, output_dir)
+        return report, per_site, day, month, payments
     finally:
         await runtime.aclose()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -19,7 +18,9 @@ from typing import Any
 
 import uvicorn
 
+from chargeledger.asgi import create_app
 from chargeledger.bootstrap import Runtime
+from chargeledger.cli.demo_payments import qr_checkouts
 from chargeledger.domain.accounts import TokenStatus, TokenType
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Principal, Role
@@ -57,6 +58,7 @@ class DayReport:
     revenue: dict[str, Amount] = field(default_factory=dict)
     sessions_by_tariff: Counter[str] = field(default_factory=Counter)
     sim_report: dict[str, Any] = field(default_factory=dict)
+    checkouts: list[str] = field(default_factory=list)
 
 
 def _free_port() -> int:
@@ -109,10 +111,9 @@ async def run_day(
     stations_path, tokens_path = await write_sim_inputs(runtime, output_dir)
     truth_path = output_dir / "sim-truth.jsonl"
     port = _free_port()
-    os.environ["CHARGELEDGER_DATA_DIR"] = str(output_dir)
+    # The server shares the demo's runtime: one database, one sandbox PSP, one command bus.
     config = uvicorn.Config(
-        "chargeledger.asgi:create_app",
-        factory=True,
+        create_app(runtime, migrate=False, jobs=False),
         host="127.0.0.1",
         port=port,
         log_config=None,
@@ -127,9 +128,16 @@ async def run_day(
             if server.started:
                 break
             await asyncio.sleep(0.05)
+        stations = json.loads(stations_path.read_text())
+        qr_evses = [(s["charge_point_id"], s["evses"][0]["evse_id"]) for s in stations[:4]]
+        checkouts = asyncio.create_task(
+            qr_checkouts(f"http://127.0.0.1:{port}", qr_evses, duration_s * 0.3)
+        )
         report.sim_report = await _simulate(
             port, stations_path, tokens_path, truth_path, seed, duration_s, on_progress
         )
+        report.checkouts = await checkouts
+        await runtime.quiesce()
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 30)

@@ -78,7 +78,16 @@ async def month_end(runtime: Runtime, output_dir: Path) -> MonthReport:
                 zone,
                 positions=(1,),
             )
-        documents = await _issued(runtime)
+    return await refresh_ledger(runtime, report, output_dir)
+
+
+async def refresh_ledger(runtime: Runtime, report: MonthReport, output_dir: Path) -> MonthReport:
+    """Write every issued document and the ledger export; check the books."""
+    seller = runtime.settings.seller()
+    documents = await _issued(runtime)
+    report.documents.clear()
+    report.gross.clear()
+    report.validated = report.written = 0
     folder = output_dir / "invoices"
     folder.mkdir(parents=True, exist_ok=True)
     for document in documents:
@@ -101,7 +110,7 @@ async def month_end(runtime: Runtime, output_dir: Path) -> MonthReport:
     beancount = exporter("beancount")
     report.ledger_file = output_dir / "ledger.beancount"
     report.ledger_file.write_text(
-        beancount.export(entries, start=None, end=None, title=f"{seller.name} {period}"),
+        beancount.export(entries, start=None, end=None, title=f"{seller.name} {report.period}"),
         encoding="utf-8",
     )
     return report

@@ -18,15 +18,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import stripe
-from stripe.params import (
-    PaymentIntentCreateParams,
-    PaymentIntentIncrementAuthorizationParams,
-    RefundCreateParams,
-)
+from stripe.params import PaymentIntentCreateParams, RefundCreateParams
 
 from chargeledger.errors import ConfigurationError, ConflictError, InvalidInputError, NotFoundError
 from chargeledger.money import Money
@@ -46,7 +42,6 @@ from chargeledger.services.payment_gateway import (
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
-_T = TypeVar("_T")
 ZERO = Decimal(0)
 _MAX_PAGES = 10  # without Stripe's Search API a lookup scans at most 1,000 recent payments
 # httpx failures raised before a byte of the request left: Stripe certainly did nothing.
@@ -58,6 +53,8 @@ _PAYMENT_EVENTS = {
     "payment_intent.payment_failed": WebhookKind.DECLINED,
 }
 _REFUND_EVENTS = {"charge.refunded", "refund.created", "refund.updated", "charge.refund.updated"}
+_HOLDING = ("requires_capture", "succeeded")  # a hold stands or money was taken
+_PAID_OUT = ("pending", "in_transit", "paid")  # failed or cancelled payouts move no money
 
 
 def to_minor_units(money: Money) -> int:
@@ -140,12 +137,48 @@ def _result_of(intent: Obj) -> GatewayResult:
     raise GatewayTimeoutError(f"Stripe payment {ref} is still {status}")
 
 
-def _error_of(exc: stripe.StripeError) -> Obj:
-    return exc.error.to_dict() if exc.error is not None else {}
+class _RefusedError(ConflictError):
+    """Stripe answered 4xx: it did nothing (a 402 card decline holds no money either). No
+    SDK exception leaves the adapter; callers that expect a refusal catch this one."""
+
+    def __init__(self, exc: stripe.StripeError) -> None:
+        self.error: Obj = exc.error.to_dict() if exc.error is not None else {}
+        self.status = exc.http_status
+        self.declined = isinstance(exc, stripe.CardError)
+        stripe_code = self.error.get("code")
+        details = {"stripe_code": stripe_code, "http_status": self.status}
+        super().__init__(
+            f"Stripe refused: {exc.user_message}", code="gateway_refused", details=details
+        )
+
+    @property
+    def reason(self) -> str:
+        """The issuer's decline reason, else Stripe's error code."""
+        return (
+            _decline_code(self.error)
+            if self.declined
+            else str(self.error.get("code") or "invalid_request")
+        )
+
+
+def _id(value: Any) -> str | None:
+    """An expandable field's id, whether Stripe sent the id or the expanded object."""
+    return str(value["id"]) if isinstance(value, dict) else value
+
+
+def _key(idempotency_key: str) -> stripe.RequestOptions:
+    return {"idempotency_key": idempotency_key}
+
+
+def _expect(intent: Obj, status: str, code: str) -> GatewayResult:
+    if intent.get("status") != status:
+        raise ConflictError(f"Stripe payment {intent['id']} is {intent.get('status')}", code=code)
+    return _result_of(intent)
 
 
 class StripeGateway:
-    """The Stripe PSP. ``api_base`` points the SDK at another host; ``emulator`` leaves out
+    """The Stripe PSP. ``api_base`` points the SDK at another host (the settings name it for a
+    local emulator, so ``emulator`` defaults to "``api_base`` is set"). ``emulator`` leaves out
     the parameters localstripe (an older API) refuses: ``allowed_payment_method_types``, which
     spares card-only confirmation a ``return_url`` on API 2026-09-30+, and refund ``reason``."""
 
@@ -157,12 +190,12 @@ class StripeGateway:
         name: str = "stripe",
         timeout_seconds: float = 20.0,
         *,
-        emulator: bool = False,
+        emulator: bool | None = None,
     ) -> None:
         self._name = name
         self._webhook_secret = webhook_secret
         self._timeout = timeout_seconds
-        self._emulator = emulator
+        self._emulator = api_base is not None if emulator is None else emulator
         self._http = stripe.HTTPXClient(timeout=timeout_seconds)
         self._v1 = stripe.StripeClient(
             api_key,
@@ -183,15 +216,15 @@ class StripeGateway:
 
     async def aclose(self) -> None:
         """Close the pooled HTTP connections (at shutdown)."""
-        close: Callable[[], Awaitable[None]] = self._http.close_async
+        close: Callable[[], Awaitable[None]] = self._http.close_async  # untyped in the SDK
         await close()
 
-    async def _send(self, request: Awaitable[_T]) -> _T:
+    async def _send(self, request: Awaitable[stripe.StripeObject]) -> Obj:
         """Await one SDK call; transport failures in the port's terms: nothing sent →
         unavailable; sent but unanswered, or a 5xx (Stripe may have acted) → timeout."""
         try:
             async with asyncio.timeout(self._timeout):
-                return await request
+                return (await request).to_dict()
         except TimeoutError as exc:
             raise GatewayTimeoutError("Stripe did not answer in time") from exc
         except stripe.APIConnectionError as exc:
@@ -204,30 +237,34 @@ class StripeGateway:
             raise ConfigurationError("Stripe refused our API key") from exc
         except stripe.IdempotencyError as exc:
             raise ConflictError(str(exc), code="idempotency_conflict") from exc
-        except stripe.APIError as exc:
-            if (exc.http_status or 500) >= 500:
-                raise GatewayTimeoutError(f"Stripe answered {exc.http_status}") from exc
+        except stripe.StripeError as exc:  # card errors, invalid requests, other API errors
+            if not isinstance(exc, stripe.APIError) or (exc.http_status or 500) < 500:
+                raise _RefusedError(exc) from exc
+            raise GatewayTimeoutError(f"Stripe answered {exc.http_status}") from exc
+
+    async def _get(self, request: Awaitable[stripe.StripeObject], what: str) -> Obj:
+        try:
+            return await self._send(request)
+        except _RefusedError as exc:
+            if exc.status == 404:
+                raise NotFoundError(f"Stripe has no {what}") from exc
             raise
 
-    async def _intent(self, provider_ref: str) -> Obj:
-        try:
-            found = await self._send(self._v1.payment_intents.retrieve_async(provider_ref))
-        except stripe.InvalidRequestError as exc:
-            raise NotFoundError(f"Stripe has no payment {provider_ref}") from exc
-        return found.to_dict()
+    async def _intent(self, ref: str) -> Obj:
+        return await self._get(self._v1.payment_intents.retrieve_async(ref), f"payment {ref}")
 
     async def _each(
-        self, lister: Callable[[Any], Awaitable[stripe.ListObject[Any]]], params: Obj
+        self, lister: Callable[[Any], Awaitable[stripe.StripeObject]], params: Obj
     ) -> AsyncIterator[Obj]:
         """Page through a Stripe list by ``starting_after``, at most ``_MAX_PAGES`` pages."""
         after: Obj = {}
         for _ in range(_MAX_PAGES):
             page = await self._send(lister({**params, **after, "limit": 100}))
-            for item in page.data:
-                yield item.to_dict()
-            if not page.has_more or not page.data:
+            for item in page["data"]:
+                yield item
+            if not page.get("has_more") or not page["data"]:
                 return
-            after = {"starting_after": page.data[-1].id}
+            after = {"starting_after": page["data"][-1]["id"]}
 
     async def authorise(
         self,
@@ -239,7 +276,7 @@ class StripeGateway:
         capture: bool = False,
     ) -> GatewayResult:
         """Create and confirm a PaymentIntent. A decline is an answer, not an error: Stripe's
-        402 CardError, or a refused card token, becomes DECLINED."""
+        402 card error, or any refusal of the request, becomes DECLINED with Stripe's reason."""
         params: PaymentIntentCreateParams = {
             "amount": to_minor_units(amount),
             "currency": amount.currency.code.lower(),
@@ -257,41 +294,35 @@ class StripeGateway:
         try:
             # A card saved on a Customer is only accepted together with that Customer.
             method = await self._send(self._v1.payment_methods.retrieve_async(method_token))
-            if method.customer:
-                customer = method.customer
-                params["customer"] = customer if isinstance(customer, str) else customer.id
-            options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
-            intent = await self._send(self._v1.payment_intents.create_async(params, options))
-        except (stripe.CardError, stripe.InvalidRequestError) as exc:
-            error = _error_of(exc)
-            log.info("Stripe declined payment %s: %s", reference, _decline_code(error))
-            ref = (error.get("payment_intent") or {}).get("id")
-            return GatewayResult(Outcome.DECLINED, ZERO, ref, decline_code=_decline_code(error))
-        return _result_of(intent.to_dict())
+            if method.get("customer"):
+                params["customer"] = str(_id(method["customer"]))
+            create = self._v1.payment_intents.create_async(params, _key(idempotency_key))
+            intent = await self._send(create)
+        except _RefusedError as exc:  # e.g. amount_too_small, or a card token gone stale
+            log.info("Stripe declined payment %s: %s", reference, exc.reason)
+            ref = _id(exc.error.get("payment_intent"))
+            return GatewayResult(Outcome.DECLINED, ZERO, ref, decline_code=exc.reason)
+        return _result_of(intent)
 
     async def increment(
         self, *, provider_ref: str, new_total: Money, idempotency_key: str
     ) -> GatewayResult:
-        """Raise the hold to ``new_total`` (``increment_authorization``). Where Stripe does not
-        offer it for the card, region or account — or the emulator lacks the endpoint (404) —
-        the answer is DECLINED ``increment_unsupported`` and the old hold stands."""
-        params: PaymentIntentIncrementAuthorizationParams = {"amount": to_minor_units(new_total)}
-        options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
+        """Raise the hold to ``new_total`` (``increment_authorization``). A card decline keeps
+        its reason; where Stripe does not offer a raise for the card, region or account — or
+        the emulator lacks the endpoint (404) — it is ``increment_unsupported``. Either way
+        the old hold stands."""
+        units = to_minor_units(new_total)
         try:
             intent = await self._send(
                 self._v1.payment_intents.increment_authorization_async(
-                    provider_ref, params, options
+                    provider_ref, {"amount": units}, _key(idempotency_key)
                 )
             )
-        except stripe.CardError as exc:
-            code = _decline_code(_error_of(exc))
+        except _RefusedError as exc:
+            code = exc.reason if exc.declined else "increment_unsupported"
+            log.info("Stripe did not raise the hold on %s: %s", provider_ref, code)
             return GatewayResult(Outcome.DECLINED, ZERO, provider_ref, decline_code=code)
-        except (stripe.InvalidRequestError, stripe.APIError) as exc:
-            log.info("Stripe cannot raise the hold on %s (HTTP %s)", provider_ref, exc.http_status)
-            return GatewayResult(
-                Outcome.DECLINED, ZERO, provider_ref, decline_code="increment_unsupported"
-            )
-        return _result_of(intent.to_dict())
+        return _result_of(intent)
 
     async def capture(
         self, *, provider_ref: str, amount: Money, idempotency_key: str
@@ -308,34 +339,24 @@ class StripeGateway:
                     code="capture_above_hold",
                     field="amount",
                 )
-            options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
+            request = self._v1.payment_intents.capture_async(
+                provider_ref, {"amount_to_capture": units}, _key(idempotency_key)
+            )
             try:
-                captured = await self._send(
-                    self._v1.payment_intents.capture_async(
-                        provider_ref, {"amount_to_capture": units}, options
-                    )
-                )
-                intent = captured.to_dict()
-            except stripe.InvalidRequestError:  # a concurrent capture may have won the race
+                intent = await self._send(request)
+            except _RefusedError:  # a concurrent capture may have won the race
                 intent = await self._intent(provider_ref)
-        if intent.get("status") != "succeeded":
-            status = intent.get("status")
-            raise ConflictError(f"Stripe payment {provider_ref} is {status}", code="not_capturable")
-        return _result_of(intent)
+        return _expect(intent, "succeeded", "not_capturable")
 
     async def release(self, *, provider_ref: str, idempotency_key: str) -> GatewayResult:
         """Cancel the PaymentIntent, releasing the whole hold. Stripe refuses to cancel one
         already cancelled; that is reported as released, which it is."""
-        options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
+        cancel = self._v1.payment_intents.cancel_async(provider_ref, options=_key(idempotency_key))
         try:
-            cancel = self._v1.payment_intents.cancel_async(provider_ref, options=options)
-            intent = (await self._send(cancel)).to_dict()
-        except stripe.InvalidRequestError:
+            intent = await self._send(cancel)
+        except _RefusedError:
             intent = await self._intent(provider_ref)
-        if intent.get("status") != "canceled":
-            status = intent.get("status")
-            raise ConflictError(f"Stripe payment {provider_ref} is {status}", code="not_releasable")
-        return GatewayResult(Outcome.RELEASED, ZERO, provider_ref)
+        return _expect(intent, "canceled", "not_releasable")
 
     async def _refunds(self, provider_ref: str) -> list[Obj]:
         lister = self._v1.refunds.list_async
@@ -346,14 +367,10 @@ class StripeGateway:
     ) -> GatewayResult:
         """Give back part of a captured payment. A refund already carrying our operation key
         in its metadata is returned instead of refunding twice. Our free-text reason goes to
-        metadata; Stripe's ``reason`` is an enum (it feeds Radar), so ours maps to
-        ``requested_by_customer``."""
-        done = [
-            r for r in await self._refunds(provider_ref) if _meta(r, "operation") == idempotency_key
-        ]
-        if done:
-            refund = done[0]
-        else:
+        metadata; Stripe's ``reason`` is an enum feeding Radar: ``requested_by_customer``."""
+        refunds = await self._refunds(provider_ref)
+        done = next((r for r in refunds if _meta(r, "operation") == idempotency_key), None)
+        if done is None:
             params: RefundCreateParams = {
                 "payment_intent": provider_ref,
                 "amount": to_minor_units(amount),
@@ -361,10 +378,9 @@ class StripeGateway:
             }
             if not self._emulator:
                 params["reason"] = "requested_by_customer"
-            options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
-            refund = (await self._send(self._v1.refunds.create_async(params, options))).to_dict()
-        given = _major(int(refund["amount"]), str(refund["currency"]))
-        return GatewayResult(Outcome.REFUNDED, given, provider_ref, refund_ref=str(refund["id"]))
+            done = await self._send(self._v1.refunds.create_async(params, _key(idempotency_key)))
+        given = _major(done["amount"], done["currency"])
+        return GatewayResult(Outcome.REFUNDED, given, provider_ref, refund_ref=str(done["id"]))
 
     async def lookup(self, *, reference: str, provider_ref: str | None) -> ProviderView | None:
         """Stripe's view of our payment, found by id or else by ``metadata.payment_id``.
@@ -398,69 +414,51 @@ class StripeGateway:
 
     async def _find(self, reference: str) -> Obj | None:
         """Stripe's Search API first (it indexes within about a minute); where it is missing
-        (the emulator) or has not indexed the payment yet, scan recent PaymentIntents."""
+        (the emulator) or has not indexed the payment yet, scan recent PaymentIntents. Of
+        several attempts for one payment, the one holding or having taken money, newest."""
         quoted = reference.replace("\\", "\\\\").replace("'", "\\'")
         query = f"metadata['payment_id']:'{quoted}'"
         matches: list[Obj] = []
         try:
             found = await self._send(self._v1.payment_intents.search_async({"query": query}))
-            matches = [i.to_dict() for i in found.data]
-        except stripe.InvalidRequestError:
+            matches = found["data"]
+        except _RefusedError:
             log.debug("Stripe search unavailable; scanning recent payments")
         if not matches:
-            lister = self._v1.payment_intents.list_async
-            matches = [
-                i async for i in self._each(lister, {}) if _meta(i, "payment_id") == reference
-            ]
-
-        def rank(i: Obj) -> tuple[bool, int]:  # the attempt that holds or took money, newest
-            return i.get("status") in ("requires_capture", "succeeded"), int(i.get("created") or 0)
-
-        return max(matches, key=rank, default=None)
+            recent = self._each(self._v1.payment_intents.list_async, {})
+            matches = [i async for i in recent if _meta(i, "payment_id") == reference]
+        return max(matches, key=lambda i: (i["status"] in _HOLDING, i["created"]), default=None)
 
     async def card_details(self, token: str) -> CardDetails:
         """Brand, last four and expiry: Stripe never returns the number, and we keep none."""
-        try:
-            method = await self._send(self._v1.payment_methods.retrieve_async(token))
-        except stripe.InvalidRequestError as exc:
-            raise NotFoundError(f"Stripe has no payment method {token}") from exc
-        card = method.to_dict().get("card")
-        if method.type != "card" or not isinstance(card, dict):
+        retrieve = self._v1.payment_methods.retrieve_async(token)
+        method = await self._get(retrieve, f"payment method {token}")
+        card = method.get("card")
+        if method.get("type") != "card" or not isinstance(card, dict):
             raise InvalidInputError(f"{token} is not a card", code="not_a_card")
-        return CardDetails(
-            token=token,
-            brand=str(card["brand"]),
-            last4=str(card["last4"]),
-            exp_month=int(card["exp_month"]),
-            exp_year=int(card["exp_year"]),
-        )
+        month, year = int(card["exp_month"]), int(card["exp_year"])
+        return CardDetails(token, str(card["brand"]), str(card["last4"]), month, year)
 
     async def payouts(self, since: datetime) -> list[Payout]:
         """Payouts created since ``since``, except failed or cancelled ones (no money moved)."""
         start, lister = int(since.timestamp()), self._v1.payouts.list_async
         try:
             found = [p async for p in self._each(lister, {"created": {"gte": start}})]
-        except stripe.InvalidRequestError:  # the emulator cannot filter payouts by date
+        except _RefusedError:  # the emulator cannot filter payouts by date
             found = [p async for p in self._each(lister, {})]
-        return [
-            _payout_of(p, await self._payout_fee(p))
-            for p in found
-            if int(p["created"]) >= start and p.get("status") not in ("failed", "canceled")
-        ]
+        wanted = [p for p in found if p["created"] >= start and p.get("status") in _PAID_OUT]
+        return [_payout_of(p, await self._payout_fee(p["id"])) for p in wanted]
 
-    async def _payout_fee(self, payout: Obj) -> int:
+    async def _payout_fee(self, payout_id: str) -> int:
         """Stripe pays out the net: the fees are those of the balance transactions settled by
         the payout (the ``payout`` filter, automatic payouts only). Manual payouts and the
         emulator (which charges no fees) give 0."""
-        fee = 0
+        lister = self._v1.balance_transactions.list_async
         try:
-            async for txn in self._each(
-                self._v1.balance_transactions.list_async, {"payout": payout["id"]}
-            ):
-                fee += int(txn.get("fee") or 0)
-        except stripe.InvalidRequestError:
+            settled = [t async for t in self._each(lister, {"payout": payout_id})]
+        except _RefusedError:
             return 0
-        return fee
+        return sum(int(t.get("fee") or 0) for t in settled)
 
     def verify_webhook(
         self, payload: bytes, headers: Mapping[str, str], now: datetime
@@ -525,11 +523,10 @@ def _event_of(event: Obj) -> WebhookEvent:
         if refund is None or refund.get("status") in ("failed", "canceled"):
             log.warning("Stripe event %s carries no completed refund", base.event_id)
             return base
-        intent = refund.get("payment_intent") or obj.get("payment_intent")
         return replace(
             base,
             kind=WebhookKind.REFUNDED,
-            provider_ref=intent if isinstance(intent, str) or intent is None else intent["id"],
+            provider_ref=_id(refund.get("payment_intent") or obj.get("payment_intent")),
             reference=_meta(obj, "payment_id"),
             amount=_major(int(refund["amount"]), str(refund["currency"])),
             currency=str(refund["currency"]).upper(),

@@ -9,6 +9,7 @@ the PSP only, our server receives the token. Starting is idempotent per ``Idempo
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from importlib import resources
 
 from fastapi import APIRouter, Request, Response
@@ -20,6 +21,7 @@ from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.idempotency import idempotent
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Input
 from chargeledger.errors import InvalidInputError, NotFoundError
+from chargeledger.money import Currency
 from chargeledger.services.checkout import (
     CheckoutProgress,
     checkout_offer,
@@ -65,8 +67,8 @@ class CheckoutOut(BaseModel):
         return cls(
             id=progress.payment.id,
             status=state.status.value,
-            held=str(state.authorised),
-            captured=str(state.captured),
+            held=_minor_units(state.authorised, progress.payment.currency),
+            captured=_minor_units(state.captured, progress.payment.currency),
             currency=progress.payment.currency,
             decline_code=state.decline_code,
             start=progress.start_status,
@@ -78,8 +80,20 @@ class CheckoutOut(BaseModel):
         )
 
 
+def _minor_units(amount: Decimal, currency: str) -> str:
+    """What the driver reads ("Charged 6.25 EUR"): the stored amounts carry four decimals."""
+    return str(amount.quantize(Currency.of(currency).quantum))
+
+
 def _page() -> str:
     return resources.files("chargeledger.api.pages").joinpath("checkout.html").read_text()
+
+
+# Declared before ``/pay/{station}/{evse}``: routes match in order, and that one would take
+# ``/pay/checkouts/<id>`` as station "checkouts", EVSE "<id>" (422, not an integer).
+@router.get("/pay/checkouts/{payment_id}", summary="How the checkout's session is going")
+async def checkout_status(payment_id: uuid.UUID, rt: RuntimeDep) -> CheckoutOut:
+    return CheckoutOut.of(await checkout_progress(rt.payments, payment_id))
 
 
 @router.get("/pay/{station}/{evse}", response_class=HTMLResponse, summary="The QR checkout page")
@@ -111,11 +125,6 @@ async def checkout_start(
         return 201, CheckoutOut.of(progress)
 
     return await idempotent(rt, request, f"checkout:{station}/{evse}", body, work)
-
-
-@router.get("/pay/checkouts/{payment_id}", summary="How the checkout's session is going")
-async def checkout_status(payment_id: uuid.UUID, rt: RuntimeDep) -> CheckoutOut:
-    return CheckoutOut.of(await checkout_progress(rt.payments, payment_id))
 
 
 @router.get(

@@ -1,0 +1,181 @@
+"""The demo's payments (issue 6): every way of paying, through the sandbox PSP.
+
+Before the day: app users get a card (tokenised by the sandbox), prepaid accounts top their
+wallets up, half of them with auto top-up. During the day: app sessions are held and
+captured, wallets debited, RFID sessions accrue for the invoice run, and a few drivers pay
+ad hoc by QR checkout (one with a declined card). After the month end: the janitor ends any
+hold, one payment is partly refunded (with its credit note), and the PSP pays out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import httpx
+from rich.table import Table
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.cli.common import console
+from chargeledger.domain.accounts import Account, BillingMode, TokenType
+from chargeledger.domain.payments import (
+    PaymentMethodKind,
+    PaymentPurpose,
+    PaymentStatus,
+    StoredCard,
+    WalletSettings,
+    fold,
+)
+from chargeledger.services.payment_methods import store_card
+from chargeledger.services.refunds import refund_payment
+from chargeledger.services.wallets import top_up, wallet_balance
+
+VISA, MASTERCARD, DECLINED = "4242424242424242", "5555555555554444", "4000000000000002"
+FIRST_TOP_UP = Decimal("40.00")
+
+
+@dataclass(slots=True)
+class PaymentReport:
+    by_method_status: Counter[tuple[str, str]] = field(default_factory=Counter)
+    captured: dict[str, Decimal] = field(default_factory=dict)
+    wallets: list[tuple[str, Decimal]] = field(default_factory=list)
+    checkouts: list[str] = field(default_factory=list)
+    refunded: Decimal = Decimal(0)
+    payouts: int = 0
+    janitor: str = ""
+
+
+async def prepare_payments(runtime: Runtime) -> None:
+    """Cards for app users, first top-ups for prepaid wallets."""
+    sandbox = runtime.sandbox
+    assert sandbox is not None
+    async with runtime.uow() as uow:
+        accounts = (
+            await uow.accounts.list(kind=None, only_id=None, search=None, limit=10_000, offset=0)
+        ).items
+        app_accounts = set()
+        for token in (
+            await uow.tokens.list(account_id=None, status=None, limit=10_000, offset=0)
+        ).items:
+            if token.type is TokenType.APP:
+                app_accounts.add(token.account_id)
+    for index, account in enumerate(accounts):
+        prepaid = account.billing_mode is BillingMode.PREPAID
+        if account.id not in app_accounts and not prepaid:
+            continue
+        number = VISA if index % 2 else MASTERCARD
+        details = sandbox.tokenise(number, 12, runtime.clock.now().year + 3, "123")
+        card = await store_card(runtime.payments, account, details.token, "sandbox", True)
+        if prepaid:
+            await _prepaid(runtime, account, card, auto=index % 2 == 0)
+    await runtime.quiesce()
+
+
+async def _prepaid(runtime: Runtime, account: Account, card: StoredCard, auto: bool) -> None:
+    async with runtime.uow() as uow:
+        await uow.payments.save_wallet(
+            WalletSettings(
+                account.id,
+                account.currency.code,
+                minimum_balance=Decimal("5.00"),
+                auto_top_up=auto,
+                top_up_below=Decimal("30.00"),
+                top_up_amount=Decimal("25.00"),
+            ),
+            runtime.clock.now(),
+        )
+        await uow.commit()
+    await top_up(runtime.payments, account, FIRST_TOP_UP, card, uuid.uuid4())
+
+
+async def qr_checkouts(base_url: str, evses: list[tuple[str, int]], delay_s: float) -> list[str]:
+    """Drivers scan the QR code: card to the PSP's field, token to us, the EVSE starts."""
+    await asyncio.sleep(delay_s)
+    outcomes = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        for index, (station, evse) in enumerate(evses):
+            number = DECLINED if index == len(evses) - 1 else VISA
+            card = {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}
+            token = (await http.post("/sandbox-psp/v1/tokens", json=card)).json()["token"]
+            answer = await http.post(
+                f"/pay/{station}/{evse}",
+                json={"token": token},
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+            )
+            body = answer.json()
+            outcome = body.get("status") if answer.is_success else body["error"]["code"]
+            outcomes.append(f"{station}/{evse}: {outcome}, start {body.get('start')}")
+    return outcomes
+
+
+async def after_month(runtime: Runtime, report: PaymentReport) -> PaymentReport:
+    """End every hold, refund one payment in part, pay out; then count."""
+    janitor = await runtime.payment_janitor()
+    report.janitor = (
+        f"{len(janitor.resolved)} resolved, {len(janitor.settled)} settled, "
+        f"{len(janitor.released)} released"
+    )
+    async with runtime.uow() as uow:
+        payments = await uow.payments.all()
+        states = {p.id: fold(await uow.payments.events(p.id)) for p in payments}
+    captured = [
+        p
+        for p in payments
+        if p.purpose is PaymentPurpose.SESSION
+        and p.method is PaymentMethodKind.APP
+        and states[p.id].status is PaymentStatus.CAPTURED
+    ]
+    if captured:
+        amount = (states[captured[0].id].captured / 2).quantize(Decimal("0.01"))
+        await refund_payment(
+            runtime.payments, captured[0].id, amount, "Demo: half refunded for a slow charger"
+        )
+        report.refunded = amount
+    sandbox = runtime.sandbox
+    assert sandbox is not None
+    if sandbox.pay_out("EUR") is not None:
+        report.payouts += 1
+    await runtime.quiesce()
+    async with runtime.uow() as uow:
+        for payment in await uow.payments.all():
+            state = fold(await uow.payments.events(payment.id))
+            report.by_method_status[(payment.method.value, state.status.value)] += 1
+            key = f"{payment.purpose.value}/{payment.method.value}"
+            report.captured[key] = report.captured.get(key, Decimal(0)) + state.captured
+        accounts = (
+            await uow.accounts.list(kind=None, only_id=None, search=None, limit=10_000, offset=0)
+        ).items
+        for account in accounts:
+            if account.billing_mode is BillingMode.PREPAID:
+                report.wallets.append((account.name, await wallet_balance(uow, account.id)))
+    return report
+
+
+def print_payments(report: PaymentReport) -> None:
+    table = Table(title="Payments by method and state", title_justify="left")
+    for column in ("method", "state", "payments"):
+        table.add_column(column, justify="right" if column == "payments" else "left")
+    for (method, status), count in sorted(report.by_method_status.items()):
+        table.add_row(method, status, str(count))
+    console.print(table)
+    money = Table(title="Collected through the PSP and wallets", title_justify="left")
+    money.add_column("purpose/method")
+    money.add_column("captured EUR", justify="right")
+    for key, amount in sorted(report.captured.items()):
+        money.add_row(key, f"{amount:,.2f}")
+    console.print(money)
+    wallets = Table(title="Prepaid wallets", title_justify="left")
+    wallets.add_column("account")
+    wallets.add_column("balance EUR", justify="right")
+    for name, balance in sorted(report.wallets):
+        wallets.add_row(name, f"{balance:,.2f}")
+    console.print(wallets)
+    for line in report.checkouts:
+        console.print(f"QR checkout {line}")
+    console.print(
+        f"Refunded {report.refunded} EUR (with a credit note); payouts booked: {report.payouts}; "
+        f"janitor: {report.janitor}"
+    )
