@@ -75,7 +75,7 @@ class ProviderView:
     """What the PSP knows of one payment, for the janitor (amounts in major units)."""
 
     provider_ref: str
-    authorised: Decimal  # total held (0 when nothing is held any more or it was declined)
+    authorised: Decimal  # the largest total ever held (kept after capture); 0 when declined
     captured: Decimal
     refunds: Sequence[tuple[str, Decimal]]  # (refund id, amount)
     released: bool
