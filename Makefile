@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 LINT_PATHS := src tests $(wildcard bench)
 
-.PHONY: demo test lint typecheck imports unit serve lock clean
+.PHONY: demo test lint typecheck imports unit serve lock clean browser
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/chargeledger demo
 
-test: lint typecheck imports
+test: lint typecheck imports browser
 	$(BIN)/pytest
+
+# The checkout page is tested in a real browser: Debian's Chromium, driven by Playwright.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

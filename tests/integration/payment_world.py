@@ -32,9 +32,8 @@ from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.money import Currency
 from chargeledger.services import customers, tariffs
 from chargeledger.services.demo_tariffs import flat_with_session_fee
-from chargeledger.services.payment_gateway import ProviderView, WebhookRejectedError
+from chargeledger.services.payment_gateway import ProviderView
 from chargeledger.services.payment_methods import store_card
-from chargeledger.services.payment_webhooks import receive_webhook
 from chargeledger.services.wallets import top_up, wallet_balance
 from tests.integration.billing_world import SELLER
 from tests.integration.ocpp_support import CP16, CP201, LoginAs, World, open_world
@@ -121,25 +120,26 @@ class PaymentWorld:
 
 @dataclass
 class WebhookRecorder:
-    """Stands in for the runtime's own webhook endpoint: applies each sandbox delivery as the
-    runtime does and keeps the raw deliveries, so a test can deliver one again."""
+    """Points the sandbox's webhooks at the real endpoint (``POST /api/v1/webhooks/sandbox``
+    over the app) and keeps every delivery, so that a test can deliver one again."""
 
-    runtime: Runtime
+    http: httpx.AsyncClient
     deliveries: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
 
-    def install(self) -> WebhookRecorder:
-        sandbox = self.runtime.sandbox
-        assert sandbox is not None
+    def install(self, sandbox: SandboxGateway) -> WebhookRecorder:
         sandbox.deliver_webhooks_to(self.deliver)
         return self
 
+    async def post(self, payload: bytes, headers: Mapping[str, str]) -> httpx.Response:
+        return await self.http.post(
+            "/api/v1/webhooks/sandbox",
+            content=payload,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+
     async def deliver(self, payload: bytes, headers: Mapping[str, str]) -> int:
         self.deliveries.append((payload, dict(headers)))
-        try:
-            await receive_webhook(self.runtime.payments, "sandbox", payload, headers)
-        except WebhookRejectedError:
-            return 400
-        return 200
+        return (await self.post(payload, headers)).status_code
 
     def of_type(self, kind: str) -> list[tuple[bytes, dict[str, str]]]:
         return [(p, h) for p, h in self.deliveries if json.loads(p)["type"] == kind]

@@ -40,7 +40,9 @@ async def pw(
 
 async def start(pw: PaymentWorld, token: str, key: str) -> tuple[int, dict[str, Any]]:
     """The checkout page's "start" button: POST the token with the attempt's key."""
-    response = await pw.world.http.post(PAY, json={"token": token}, headers={"Idempotency-Key": key})
+    response = await pw.world.http.post(
+        PAY, json={"token": token}, headers={"Idempotency-Key": key}
+    )
     body: dict[str, Any] = response.json()
     return response.status_code, body
 

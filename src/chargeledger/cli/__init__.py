@@ -20,6 +20,7 @@ from chargeledger.cli.exports import export_app
 from chargeledger.cli.identity import api_keys_app, users_app
 from chargeledger.cli.invoicing import invoice_app
 from chargeledger.cli.ledger import ledger_app
+from chargeledger.cli.payments import payments_app
 from chargeledger.cli.pricing import price_command
 from chargeledger.cli.sessions import sessions_app, station_command, station_status
 from chargeledger.cli.tariffs import tariffs_app
@@ -42,6 +43,7 @@ app.add_typer(tariffs_app, name="tariffs")
 app.add_typer(invoice_app, name="invoice")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(export_app, name="export")
+app.add_typer(payments_app, name="payments")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(demo)

@@ -61,7 +61,9 @@ async def month_end(runtime: Runtime, output_dir: Path) -> MonthReport:
     charged = await charge_completed_sessions(
         runtime.uow, runtime.clock, settings.vat_rates, zone, seller
     )
-    report.charged, report.unpriced = len(charged.charged), len(charged.unpriced)
+    async with runtime.uow() as uow:  # paid sessions were charged at their stop already
+        report.charged = len(await uow.billing.charge_ids())
+    report.unpriced = len(charged.unpriced)
     await invoicing.run_invoices(runtime.uow, runtime.clock, seller, zone, period)
     again = await invoicing.run_invoices(runtime.uow, runtime.clock, seller, zone, period)
     report.second_run_new = len(again.issued) + len(again.receipts)

@@ -29,7 +29,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from chargeledger.domain.payments import luhn_valid
 from chargeledger.errors import InvalidInputError
@@ -202,7 +202,10 @@ class SandboxGateway:
             if owed or (hold.captured and not hold.fee):
                 charge_fee = Decimal(0)
                 if hold.captured and not hold.fee:
-                    charge_fee = (hold.captured * FEE_RATE + FEE_FIXED).quantize(Decimal("0.01"))
+                    charge_fee = (hold.captured * FEE_RATE + FEE_FIXED).quantize(
+                        Decimal("0.01"),
+                        ROUND_HALF_UP,  # DESIGN §2: half-up, not the default
+                    )
                     hold.fee = charge_fee
                 gross += owed
                 fee += charge_fee
@@ -398,14 +401,17 @@ class SandboxGateway:
         except (KeyError, ValueError) as exc:
             raise WebhookRejectedError("bad signature header", code="webhook_forged") from exc
         expected = sign(self._secret, timestamp, payload).split("v1=", 1)[1]
-        if not hmac.compare_digest(expected, parts.get("v1", "")):
+        # Bytes: compare_digest raises TypeError on a non-ASCII str (a garbage header).
+        if not hmac.compare_digest(expected.encode(), parts.get("v1", "").encode()):
             raise WebhookRejectedError("signature does not match", code="webhook_forged")
         if abs(now.timestamp() - timestamp) > WEBHOOK_TOLERANCE_SECONDS:
             raise WebhookRejectedError("signature too old or too new", code="webhook_stale")
         try:
             body = json.loads(payload)
             return _event(body)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, ArithmeticError, InvalidInputError) as exc:
+            # ArithmeticError: a Decimal that is no number, a timestamp out of range;
+            # InvalidInputError: a payout's amount or currency that Money refuses.
             raise WebhookRejectedError("unreadable event", code="webhook_malformed") from exc
 
     async def payouts(self, since: datetime) -> list[Payout]:
@@ -440,13 +446,16 @@ def _event(body: dict[str, object]) -> WebhookEvent:
         value = body.get(name)
         return None if value is None else str(value)
 
+    amount = Decimal(str(body.get("amount", "0")))
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"invalid amount {amount}")
     return WebhookEvent(
         event_id=str(body["id"]),
         kind=kind,
         created=created,
         provider_ref=text("provider_ref"),
         reference=text("reference"),
-        amount=Decimal(str(body.get("amount", "0"))),
+        amount=amount,
         currency=text("currency"),
         refund_ref=text("refund_ref"),
         operation=text("operation"),

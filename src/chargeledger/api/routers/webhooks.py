@@ -8,11 +8,16 @@ from fastapi import APIRouter, Request
 
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.schemas.common import ERROR_RESPONSES
-from chargeledger.errors import NotFoundError
+from chargeledger.errors import ChargeledgerError, NotFoundError
 from chargeledger.services.payment_webhooks import receive_webhook
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"], responses=ERROR_RESPONSES)
 MAX_WEBHOOK_BYTES = 256 * 1024
+
+
+class WebhookTooLargeError(ChargeledgerError):
+    default_code = "webhook_too_large"
+    http_status = 413
 
 
 @router.post("/webhooks/{gateway}", summary="Receive a signed webhook from a PSP")
@@ -21,6 +26,6 @@ async def webhook(gateway: str, request: Request, rt: RuntimeDep) -> dict[str, o
         raise NotFoundError(f"no gateway {gateway!r}", code="gateway_not_found")
     payload = await request.body()
     if len(payload) > MAX_WEBHOOK_BYTES:
-        raise NotFoundError("webhook too large", code="webhook_too_large")
+        raise WebhookTooLargeError(f"a webhook is at most {MAX_WEBHOOK_BYTES} bytes")
     outcome = await receive_webhook(rt.payments, gateway, payload, dict(request.headers))
     return {"received": outcome.event_id, "duplicate": outcome.duplicate}

@@ -1,0 +1,89 @@
+"""``chargeledger payments ...``: the payments list, the janitor and refunds by hand."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.cli.common import console, fail, run_with_runtime
+from chargeledger.domain.payments import Payment, PaymentState, fold
+from chargeledger.errors import ConfigurationError
+from chargeledger.services.payment_janitor import JanitorReport
+from chargeledger.services.payment_ports import PaymentFilter
+from chargeledger.services.refunds import refund_payment
+
+payments_app = typer.Typer(help="Card, app and wallet payments.", no_args_is_help=True)
+
+
+@payments_app.command("list")
+def list_command(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50) -> None:
+    """The newest payments with their derived state."""
+
+    async def work(rt: Runtime) -> list[tuple[Payment, PaymentState]]:
+        async with rt.uow() as uow:
+            page = await uow.payments.search(PaymentFilter(), limit=limit, offset=0)
+            events = await uow.payments.events_of([p.id for p in page.items])
+        return [(p, fold(events[p.id])) for p in page.items]
+
+    table = Table(title="Payments", title_justify="left")
+    for column in ("id", "purpose", "method", "state", "held", "captured", "refunded"):
+        table.add_column(column)
+    for payment, state in run_with_runtime(work):
+        table.add_row(
+            str(payment.id),
+            payment.purpose.value,
+            payment.method.value,
+            state.status.value,
+            str(state.authorised),
+            str(state.captured),
+            str(state.refunded),
+        )
+    console.print(table)
+
+
+@payments_app.command("janitor")
+def janitor_command() -> None:
+    """Settle unknown outcomes by asking the PSP, capture finished sessions' holds, release
+    holds that were never used (what the server does every minute)."""
+
+    async def work(rt: Runtime) -> JanitorReport:
+        if rt.settings.payments.gateway == "sandbox":
+            # The simulator keeps its state in the server's memory: asked from here it knows
+            # nothing, and "never received" would be recorded for operations it did do.
+            raise ConfigurationError(
+                "the sandbox PSP lives inside the server process; its janitor runs there",
+                code="janitor_needs_server",
+            )
+        return await rt.payment_janitor()
+
+    report = run_with_runtime(work)
+    console.print(
+        f"resolved {len(report.resolved)}, settled {len(report.settled)}, "
+        f"released {len(report.released)}"
+    )
+
+
+@payments_app.command("refund")
+def refund_command(
+    payment_id: str,
+    reason: Annotated[str, typer.Option(help="why; printed on the credit note")],
+    amount: Annotated[str | None, typer.Option(help="default: all that is left")] = None,
+) -> None:
+    """Refund a payment in full or in part (a session's receipt gets a credit note)."""
+    try:
+        wanted = None if amount is None else Decimal(amount)
+        target = uuid.UUID(payment_id)
+    except (InvalidOperation, ValueError):
+        raise fail("give a payment id and an amount like 12.50", "invalid_input") from None
+
+    async def work(rt: Runtime) -> PaymentState:
+        _, state = await refund_payment(rt.payments, target, wanted, reason)
+        return state
+
+    state = run_with_runtime(work)
+    console.print(f"refunded {state.refunded} of {state.captured}: {state.status.value}")
