@@ -47,13 +47,17 @@ class Runtime:
     _factory: SqlUnitOfWorkFactory
     payments: PaymentContext
     _background: set[asyncio.Task[object]] = field(default_factory=set)
+    # Background payment work takes few connections at a time, so the stations' CALLs
+    # (which hold the answer until their commit) always find one in the pool.
+    _background_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(3))
 
     def spawn(self, work: Awaitable[object]) -> None:
         """Run ``work`` in the background; failures are logged, never lost silently."""
 
         async def guarded() -> object:
             try:
-                return await work
+                async with self._background_slots:
+                    return await work
             except Exception:
                 log.exception("background work failed")
                 return None

@@ -23,6 +23,8 @@ from chargeledger.services.ports import UnitOfWork
 if TYPE_CHECKING:  # payment_operations → invoicing → ... → billing → this module
     from chargeledger.services.payment_operations import PaymentContext
 
+AD_HOC_ID_TAG_PREFIX = "QR"  # a QR checkout's one-off idTag: "QR" + 16 hex digits
+HELD = frozenset({PaymentMethodKind.CARD, PaymentMethodKind.APP})
 PAID_AT_SESSION = frozenset(
     {PaymentMethodKind.CARD, PaymentMethodKind.APP, PaymentMethodKind.WALLET}
 )
@@ -48,6 +50,16 @@ async def how_session_pays(
     if token is not None and token.type is TokenType.APP and await default_card(uow, account):
         return PaymentMethodKind.APP, account
     return PaymentMethodKind.RFID, account
+
+
+async def payment_to_follow(uow: UnitOfWork, session: Session) -> PaymentMethodKind | None:
+    """How the session pays, when there is payment work at its start, while it charges or
+    at its stop; None for postpaid sessions and strangers (no background work for them)."""
+    if session.account_id is None:
+        ad_hoc = session.id_tag is not None and session.id_tag.startswith(AD_HOC_ID_TAG_PREFIX)
+        return PaymentMethodKind.CARD if ad_hoc else None
+    method, _ = await how_session_pays(uow, session)
+    return None if method is PaymentMethodKind.RFID else method
 
 
 async def session_payment(uow: UnitOfWork, session: Session) -> Payment | None:

@@ -14,6 +14,7 @@ from ocpp.v16.enums import Action, RegistrationStatus
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import ReadingContext
+from chargeledger.domain.payments import PaymentMethodKind
 from chargeledger.domain.station_link import (
     CommandKind,
     CommandResult,
@@ -27,6 +28,7 @@ from chargeledger.services.authorization import (
     AuthorizationStatus,
     authorize_token,
 )
+from chargeledger.services.payment_methods import HELD, payment_to_follow
 from chargeledger.services.session_payments import secure_session, settle_session, watch_hold
 from chargeledger.services.station_status import (
     record_boot,
@@ -114,7 +116,8 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         )
         session = await capture.start_session(self.uow, self.runtime.clock, self.station, request)
         payments = self.runtime.payments
-        self.after_commit(lambda: secure_session(payments, session.id))
+        if await payment_to_follow(self.uow, session) is PaymentMethodKind.APP:
+            self.after_commit(lambda: secure_session(payments, session.id))
         return call_result.StartTransaction(
             transaction_id=int(session.transaction_ref), id_tag_info=_id_tag_info(auth)
         )
@@ -134,7 +137,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         if session is not None:
             await capture.keep_signed_values(self.uow, session, signed)
             await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)
-            if session.is_open:
+            if session.is_open and await payment_to_follow(self.uow, session) in HELD:
                 payments, session_id = self.runtime.payments, session.id
                 self.after_commit(lambda: watch_hold(payments, session_id))
         elif transaction_id is not None:
@@ -178,7 +181,8 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
             )
         await capture.keep_signed_values(self.uow, session, signed)
         payments, session_id = self.runtime.payments, session.id
-        self.after_commit(lambda: settle_session(payments, session_id))
+        if await payment_to_follow(self.uow, session) is not None:
+            self.after_commit(lambda: settle_session(payments, session_id))
         if not id_tag:
             return call_result.StopTransaction()
         auth = await authorize_token(self.uow, clock, id_tag)

@@ -14,6 +14,7 @@ from ocpp.v201.enums import Action, RegistrationStatusEnumType
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import Session
+from chargeledger.domain.payments import PaymentMethodKind
 from chargeledger.domain.station_link import (
     CommandKind,
     CommandResult,
@@ -23,6 +24,7 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.services import session_capture as capture
 from chargeledger.services.authorization import Authorization, authorize_token
+from chargeledger.services.payment_methods import HELD, payment_to_follow
 from chargeledger.services.session_payments import secure_session, settle_session, watch_hold
 from chargeledger.services.station_status import (
     record_boot,
@@ -124,20 +126,24 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
             signed_values=signed,
         )
         session = await apply_transaction_event(self.uow, self.runtime.clock, self.station, report)
-        self._follow_payment(session, event_type)
+        await self._follow_payment(session, event_type)
         if id_tag is None:
             return call_result.TransactionEvent()
         auth = await authorize_token(self.uow, self.runtime.clock, id_tag)
         return call_result.TransactionEvent(id_token_info=_id_token_info(auth))
 
-    def _follow_payment(self, session: Session, event_type: str) -> None:
-        """After the commit: hold at the start, raise while charging, settle at the end."""
+    async def _follow_payment(self, session: Session, event_type: str) -> None:
+        """After the commit: hold at the start, raise while charging, settle at the end
+        (only for sessions paid at once: postpaid ones wait for the invoice run)."""
+        method = await payment_to_follow(self.uow, session)
         payments, session_id = self.runtime.payments, session.id
+        if method is None:
+            return
         if not session.is_open:
             self.after_commit(lambda: settle_session(payments, session_id))
-        elif event_type == "Started":
+        elif event_type == "Started" and method is PaymentMethodKind.APP:
             self.after_commit(lambda: secure_session(payments, session_id))
-        else:
+        elif method in HELD:
             self.after_commit(lambda: watch_hold(payments, session_id))
 
     async def _note_clock_offset(self, station_time: datetime) -> None:
