@@ -5,6 +5,11 @@ Billing (issue 5): the world's account has January invoiced and issued (the docu
 reader reads and finance credits), March's charge on a draft (for ``/issue``) and February's
 charge not yet invoiced, so that ``POST /invoice-runs`` has something to do and a refused run
 would show in the fingerprint (documents, number counters, charges and journal entries).
+
+Payments (issue 6): the account has a sandbox card and a wallet topped up by 20.00 (the payment
+every reader reads and finance refunds from); the walk stores and removes cards, sets the
+wallet's rules, tops up and pays the January invoice, so the fingerprint also holds every
+payment with its event log, the account's cards and its wallet rules.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from chargeledger.domain.geo import Address
 from chargeledger.domain.identity import Role, Scope
 from chargeledger.money import Currency
 from chargeledger.services import catalog, customers, identity, invoicing
+from chargeledger.services.payment_methods import store_card
+from chargeledger.services.wallets import top_up
 from tests.integration.billing_api import billing_state, configure_operator
 from tests.integration.billing_world import (
     OPERATOR_TZ,
@@ -62,6 +69,7 @@ class World:
     key_id: uuid.UUID
     invoice_id: uuid.UUID  # issued, of ``account``
     draft_id: uuid.UUID  # a draft of ``account``
+    payment_id: uuid.UUID  # a captured wallet top-up of ``account``
     serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next(self) -> int:
@@ -155,9 +163,35 @@ async def build_world(runtime: Runtime) -> World:
             uow, clock, name="bystander", scopes=[Scope.CATALOG_READ]
         )
     invoice_id, draft_id = await bill(runtime, Place(site, station), account)
+    payment_id = await pay(runtime, account)
     return World(
-        runtime, account, site, station.id, evse, token, user.id, key.id, invoice_id, draft_id
+        runtime,
+        account,
+        site,
+        station.id,
+        evse,
+        token,
+        user.id,
+        key.id,
+        invoice_id,
+        draft_id,
+        payment_id,
     )
+
+
+def sandbox_token(runtime: Runtime) -> str:
+    """A card tokenised by the sandbox PSP (the card number goes to the PSP only)."""
+    sandbox = runtime.sandbox
+    assert sandbox is not None
+    return sandbox.tokenise("4242424242424242", 12, 2030, "123").token
+
+
+async def pay(runtime: Runtime, account: Account) -> uuid.UUID:
+    """A stored card on ``account`` and a top-up of 20.00 from it, its webhooks delivered."""
+    card = await store_card(runtime.payments, account, sandbox_token(runtime), "sandbox", True)
+    payment, _ = await top_up(runtime.payments, account, Decimal("20.00"), card)
+    await runtime.quiesce()
+    return payment.id
 
 
 async def bill(runtime: Runtime, place: Place, account: Account) -> tuple[uuid.UUID, uuid.UUID]:
@@ -207,6 +241,9 @@ async def disposable(world: World, param: str) -> uuid.UUID:
                 uow, clock, name=f"gone {n}", scopes=[Scope.CATALOG_READ]
             )
             return key.id
+    if param == "card_id":
+        token = sandbox_token(runtime)
+        return (await store_card(runtime.payments, world.account, token, "sandbox", False)).id
     return uuid.uuid4()  # a route added later: not found is still "not 401/403"
 
 
@@ -220,6 +257,7 @@ def existing(world: World, param: str) -> uuid.UUID:
         "token_id": world.token.id,
         "user_id": world.user_id,
         "key_id": world.key_id,
+        "payment_id": world.payment_id,
     }
     return ids.get(param, uuid.uuid4())
 
@@ -279,6 +317,17 @@ BODIES: dict[tuple[str, str], Callable[[World, int], Json]] = {
         "net_amount": "1.00",
     },
     ("POST", "/api/v1/invoice-runs"): lambda w, n: {"period": "2026-02"},
+    # Payments (issue 6): each of these moves money or changes what the account pays with.
+    ("POST", "/api/v1/payments/{payment_id}/refunds"): lambda w, n: {
+        "amount": "1.00",
+        "reason": f"walk {n}",
+    },
+    ("POST", "/api/v1/accounts/{account_id}/payment-methods"): lambda w, n: {
+        "token": sandbox_token(w.runtime)
+    },
+    ("PUT", "/api/v1/accounts/{account_id}/wallet"): lambda w, n: {"minimum_balance": f"{n}.00"},
+    ("POST", "/api/v1/accounts/{account_id}/wallet/top-ups"): lambda w, n: {"amount": "5.00"},
+    ("POST", "/api/v1/invoices/{invoice_id}/payments"): lambda w, n: {},
 }
 
 # Routes whose request is not aimed at ``existing`` records, and query strings they need.
@@ -292,13 +341,15 @@ QUERIES: dict[tuple[str, str], str] = {
 
 async def request_for(world: World, method: str, route: APIRoute) -> tuple[str, Json | None]:
     """A request a permitted caller could sensibly send: real ids, a valid body (``{}`` for a
-    route this test does not know yet)."""
+    route this test does not know yet). A DELETE removes a fresh record (its last parameter)
+    under the world's own ones (``/accounts/{account_id}/payment-methods/{card_id}``)."""
     path = route.path
     target = TARGETS.get((method, route.path))
-    for param in re.findall(r"{(\w+)}", route.path):
+    params = re.findall(r"{(\w+)}", route.path)
+    for param in params:
         if target is not None:
             value = target(world)
-        elif method == "DELETE":
+        elif method == "DELETE" and param == params[-1]:
             value = await disposable(world, param)
         else:
             value = existing(world, param)
@@ -312,8 +363,11 @@ async def request_for(world: World, method: str, route: APIRoute) -> tuple[str, 
 
 async def fingerprint(world: World) -> tuple[object, ...]:
     """Everything a denied request could have changed: how many records of each kind, which
-    keys are revoked and users active, the records the walk aims its changes at, and every
-    document, number counter, charge and journal entry."""
+    keys are revoked and users active, the records the walk aims its changes at, every
+    document, number counter, charge and journal entry, and every payment with its events,
+    the account's cards and its wallet rules. Webhooks the sandbox PSP still has on their way
+    (from an earlier, allowed request) are delivered first."""
+    await world.runtime.quiesce()
     async with world.runtime.uow() as uow:
         repositories = (
             uow.sites,
@@ -334,10 +388,18 @@ async def fingerprint(world: World) -> tuple[object, ...]:
             await uow.accounts.get(world.account.id),
             await uow.tokens.get(world.token.id),
         )
+        payments = await uow.payments.all()
+        events = await uow.payments.events_of([p.id for p in payments])
+        paid = tuple(sorted((str(p.id), len(events[p.id])) for p in payments))
+        cards = tuple(
+            sorted((str(c.id), c.is_default) for c in await uow.payments.cards(world.account.id))
+        )
+        wallet_rules = await uow.payments.wallet(world.account.id)
     return (
         counts,
         tuple(sorted((str(k.id), k.revoked_at) for k in keys)),
         tuple(sorted((str(u.id), u.active) for u in users)),
         targets,
         await billing_state(world.runtime),
+        (paid, cards, wallet_rules),
     )

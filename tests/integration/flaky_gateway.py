@@ -7,7 +7,9 @@ each call, by the draw of a seeded generator:
 * be delayed a little before it reaches the PSP (``delayed``; combines with the rest);
 * be done by the PSP and then time out: the answer is lost (``answer_lost``);
 * time out before the PSP saw it: the request is lost (``request_lost``);
-* be sent twice with the same idempotency key, as a network retry would (``duplicated``).
+* be sent twice with the same idempotency key, as a network retry would (``duplicated``);
+* take the process down with it, before or after the PSP did it (``crashed``): the caller
+  never records an answer nor a timeout, only that it asked.
 
 :class:`WebhookStorm` takes the sandbox's signed webhooks instead of the application and
 delivers them late, out of order and two or three times each; a share is held back until the
@@ -47,12 +49,17 @@ T = TypeVar("T")
 Deliver = Callable[[bytes, Mapping[str, str]], Awaitable[object]]
 
 
+class ProcessCrash(Exception):  # noqa: N818 - it is not an error of the code under test
+    """The process died while the PSP call was under way (a deploy, an OOM kill)."""
+
+
 @dataclass(frozen=True)
 class FaultPlan:
     """Shares of calls that meet each fault (timeouts: ``answer_lost + request_lost``)."""
 
     answer_lost: float = 0.15
     request_lost: float = 0.10
+    crashed: float = 0.03
     duplicated: float = 0.20
     delayed: float = 0.30
     max_delay_s: float = 0.004
@@ -86,23 +93,38 @@ class FlakyGateway:
         self.calls[method] += 1
         if self.reliable:
             return await perform()
-        if self.rng.random() < self.plan.delayed:
-            self.faults["delayed"] += 1
-            await asyncio.sleep(self.rng.uniform(0, self.plan.max_delay_s))
+        await self._maybe_delay()
         roll = self.rng.random()
-        if roll < self.plan.request_lost:
+        lost, answered, crashed = (
+            self.plan.request_lost,
+            self.plan.request_lost + self.plan.answer_lost,
+            self.plan.request_lost + self.plan.answer_lost + self.plan.crashed,
+        )
+        if roll < lost:
             self.faults["request_lost"] += 1
             raise GatewayTimeoutError(f"flaky network: {method} request lost")
+        if answered <= roll < crashed and self.rng.random() < 0.5:
+            self.faults["crashed"] += 1
+            raise ProcessCrash(f"died before sending {method}")
         result = await perform()
         if self.rng.random() < self.plan.duplicated:
             self.faults["duplicated"] += 1
             again = await perform()  # the same call, the same idempotency key
             if again != result:
                 self.answer_mismatches.append(f"{method}: {result!r} then {again!r}")
-        if roll < self.plan.request_lost + self.plan.answer_lost:
+        await self._maybe_delay()  # the answer takes its time, too
+        if roll < answered:
             self.faults["answer_lost"] += 1
             raise GatewayTimeoutError(f"flaky network: {method} answer lost")
+        if roll < crashed:
+            self.faults["crashed"] += 1
+            raise ProcessCrash(f"died before recording the answer to {method}")
         return result
+
+    async def _maybe_delay(self) -> None:
+        if self.rng.random() < self.plan.delayed / 2:
+            self.faults["delayed"] += 1
+            await asyncio.sleep(self.rng.uniform(0, self.plan.max_delay_s))
 
     async def authorise(
         self,

@@ -117,8 +117,29 @@ BILLING_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/accounts/{account_id}/statement"): BILLING_READERS,
 }
 EXPECTED_ACCESS |= BILLING_ACCESS
+# Payments (issue 6): payments are billing documents (every person reads, account-bound people
+# their own account's only; finance refunds). An account's cards, wallet, top-ups and invoice
+# payments are managed by finance and by the account's own drivers and fleet managers, never
+# by operators (they run stations, not customers' money); keys need billing:write.
+PAYMENT_MANAGERS = frozenset({ADMIN, FINANCE, FLEET_MANAGER, DRIVER, KEY_RW})
+PAYMENT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/payments"): BILLING_READERS,
+    ("GET", "/api/v1/payments/{payment_id}"): BILLING_READERS,
+    ("POST", "/api/v1/payments/{payment_id}/refunds"): BILLING_WRITERS,
+    ("GET", "/api/v1/accounts/{account_id}/payment-methods"): PAYMENT_MANAGERS,
+    ("POST", "/api/v1/accounts/{account_id}/payment-methods"): PAYMENT_MANAGERS,
+    ("DELETE", "/api/v1/accounts/{account_id}/payment-methods/{card_id}"): PAYMENT_MANAGERS,
+    ("GET", "/api/v1/accounts/{account_id}/wallet"): PAYMENT_MANAGERS,
+    ("PUT", "/api/v1/accounts/{account_id}/wallet"): PAYMENT_MANAGERS,
+    ("GET", "/api/v1/accounts/{account_id}/wallet/history"): PAYMENT_MANAGERS,
+    ("POST", "/api/v1/accounts/{account_id}/wallet/top-ups"): PAYMENT_MANAGERS,
+    ("POST", "/api/v1/invoices/{invoice_id}/payments"): PAYMENT_MANAGERS,
+}
+EXPECTED_ACCESS |= PAYMENT_ACCESS
 # The walk sends these a request that a permitted caller must get answered with success.
 BILLING_ROUTES = frozenset(BILLING_ACCESS)
+PAYMENT_ROUTES = frozenset(PAYMENT_ACCESS)
+MUST_SUCCEED = BILLING_ROUTES | PAYMENT_ROUTES
 
 # The cases the issue names, spelled out once more on their own so that a careless edit of the
 # table above cannot silently re-allow them.
@@ -141,6 +162,13 @@ MUST_BE_DENIED = [
     (DRIVER, "GET", "/api/v1/ledger/check"),
     (FLEET_MANAGER, "POST", "/api/v1/invoices/{invoice_id}/issue"),
     (KEY_READ, "GET", "/api/v1/invoices"),
+    (DRIVER, "POST", "/api/v1/payments/{payment_id}/refunds"),
+    (FLEET_MANAGER, "POST", "/api/v1/payments/{payment_id}/refunds"),
+    (OPERATOR, "POST", "/api/v1/payments/{payment_id}/refunds"),
+    (OPERATOR, "POST", "/api/v1/accounts/{account_id}/wallet/top-ups"),
+    (OPERATOR, "GET", "/api/v1/accounts/{account_id}/payment-methods"),
+    (KEY_READ, "GET", "/api/v1/payments"),
+    (KEY_READ, "POST", "/api/v1/invoices/{invoice_id}/payments"),
 ]
 
 
@@ -258,8 +286,8 @@ async def test_every_route_answers_each_role_as_expected(
     client: httpx.AsyncClient, runtime: Runtime, login_as: LoginAs, principal: str
 ) -> None:
     """Allowed: anything but 401/403 (the request may still be refused on its merits), and
-    success on the billing routes. Denied: exactly 403 with the stable code, and not a single
-    record changed."""
+    success on the billing and payment routes. Denied: exactly 403 with the stable code, and
+    not a single record changed."""
     world = await build_world(runtime)
     headers = await credentials(principal, world, client, login_as)
     denied_code = "insufficient_scope" if principal in (KEY_RW, KEY_READ) else "permission_denied"
@@ -273,7 +301,7 @@ async def test_every_route_answers_each_role_as_expected(
         if allowed:
             if response.status_code in (401, 403):
                 wrong.append(f"{where}: should be allowed, got {response.text}")
-            elif (method, route.path) in BILLING_ROUTES and not response.is_success:
+            elif (method, route.path) in MUST_SUCCEED and not response.is_success:
                 wrong.append(f"{where}: should succeed, got {response.status_code} {response.text}")
         elif response.status_code != 403 or error_code(response) != denied_code:
             wrong.append(
@@ -281,6 +309,7 @@ async def test_every_route_answers_each_role_as_expected(
             )
         elif await fingerprint(world) != before:
             wrong.append(f"{where}: refused with 403 but changed stored data")
+    await runtime.quiesce()  # the sandbox's webhooks of allowed payments, before teardown
     assert wrong == [], "\n".join(wrong)
 
 
@@ -293,6 +322,23 @@ async def test_the_fingerprint_sees_each_billing_write(
     admin = await login_as(Role.ADMIN)
     writes = [(m, r) for m, r in walked_routes() if m != "GET" and (m, r.path) in BILLING_ROUTES]
     assert len(writes) == 3
+    for method, route in writes:
+        path, body = await request_for(world, method, route)
+        before = await fingerprint(world)
+        response = await client.request(method, path, json=body, headers=admin)
+        assert response.is_success, f"{method} {route.path}: {response.text}"
+        assert await fingerprint(world) != before, f"{method} {route.path} changed nothing"
+
+
+async def test_the_fingerprint_sees_each_payment_write(
+    client: httpx.AsyncClient, runtime: Runtime, login_as: LoginAs
+) -> None:
+    """The same control for the payment routes: refunds, cards, wallet rules, top-ups and
+    invoice payments each change what ``fingerprint`` sees."""
+    world = await build_world(runtime)
+    admin = await login_as(Role.ADMIN)
+    writes = [(m, r) for m, r in walked_routes() if m != "GET" and (m, r.path) in PAYMENT_ROUTES]
+    assert len(writes) == 6
     for method, route in writes:
         path, body = await request_for(world, method, route)
         before = await fingerprint(world)

@@ -287,12 +287,14 @@ async def test_a_payout_is_booked_once_however_often_its_webhook_comes(
 
     [delivered] = recorder.of_type("payout.paid")
     again = await recorder.post(*delivered)
-    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
     # the same payout under another event id (a PSP's resend) is still booked once
     body = json.loads(delivered[0])
     resent, headers = pw.sandbox.signed({**body, "id": "evt_resent_payout"})
     other = await recorder.post(resent, headers)
-    assert other.status_code == 200 and other.json()["duplicate"] is False
+    assert other.status_code == 200
+    assert other.json()["duplicate"] is False
     assert await reconcile_payouts(pw.runtime.payments, "sandbox", T0) == 0
     assert pw.sandbox.pay_out("EUR") is None  # nothing left to pay out
 

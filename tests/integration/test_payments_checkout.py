@@ -18,10 +18,12 @@ import pytest
 from ocpp.v16 import call
 
 from chargeledger.bootstrap import Runtime
+from chargeledger.domain.invoicing import DocumentKind
 from chargeledger.domain.ledger import EntryKind, psp, receivable
 from chargeledger.domain.payments import PaymentMethodKind, PaymentStatus
 from chargeledger.domain.postings import WALK_IN
 from chargeledger.services.checkout import checkout_progress
+from tests.integration.billing_world import all_documents
 from tests.integration.ocpp_support import CP16, LoginAs, Station16, connected
 from tests.integration.payment_world import PaymentWorld, payment_world
 
@@ -66,7 +68,8 @@ async def test_qr_checkout_holds_starts_captures_the_receipt_and_is_idempotent(
         assert action == "RemoteStartTransaction"
         id_tag = remote["id_tag"]
         assert remote["connector_id"] == 1
-        assert id_tag.startswith("QR") and len(id_tag) <= 20  # CiString20
+        assert id_tag.startswith("QR")
+        assert len(id_tag) <= 20
 
         # the station asks before starting (OCPP 1.6 §4.2): the idTag of a standing hold
         authorised = await cp.request(call.Authorize(id_tag))
@@ -78,13 +81,18 @@ async def test_qr_checkout_holds_starts_captures_the_receipt_and_is_idempotent(
         await cp.stop_tx(tx, 60_000, 1800)
         await pw.runtime.quiesce()
 
+        # one checkout pays for one session: once captured, its idTag opens nothing more
+        spent = await cp.request(call.Authorize(id_tag))
+        assert spent.id_tag_info["status"] == "Invalid"
+
         # a double tap (the same attempt's key) gets the first answer and holds nothing more
         again_status, again = await start(pw, token, "attempt-1")
         assert (again_status, again) == (201, first)
         assert len(cp.received) == 1  # no second RemoteStart
 
     [(payment, state)] = await pw.payments_of(PaymentMethodKind.CARD)
-    assert payment.id_tag == id_tag and payment.account_id is None
+    assert payment.id_tag == id_tag
+    assert payment.account_id is None
     assert state.status is PaymentStatus.CAPTURED
     assert (state.authorised, state.captured) == (HOLD, Decimal("6.25"))
     psp_side = await pw.at_psp(payment)
@@ -108,8 +116,10 @@ async def test_qr_checkout_holds_starts_captures_the_receipt_and_is_idempotent(
     assert pdf.content.startswith(b"%PDF")
 
     receipt = (await checkout_progress(pw.runtime.payments, payment.id)).receipt
-    assert receipt is not None and receipt.number is not None
-    assert receipt.account_id is None and receipt.gross_total == state.captured
+    assert receipt is not None
+    assert receipt.number is not None
+    assert receipt.account_id is None
+    assert receipt.gross_total == state.captured
     assert receipt.number.encode() in pdf.headers["content-disposition"].encode()
     assert len(await pw.entries(EntryKind.RECEIPT_ISSUED)) == 1
     captures = await pw.entries(EntryKind.CAPTURE)
@@ -117,6 +127,21 @@ async def test_qr_checkout_holds_starts_captures_the_receipt_and_is_idempotent(
         [Decimal("-6.25"), Decimal("6.25")]
     ]
     assert await pw.balance(psp("sandbox")) == Decimal("30.00") + Decimal("6.25")  # + top-up
+    assert await pw.balance(receivable(WALK_IN)) == 0
+    await pw.assert_books_balance()
+
+    # the operator refunds the walk-in in full: found by its idTag, the receipt is credited
+    response = await pw.world.http.post(
+        f"/api/v1/payments/{payment.id}/refunds",
+        json={"reason": "Charging cable fault"},
+        headers={**pw.world.admin, "Idempotency-Key": "refund-walk-in"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "refunded"
+    await pw.runtime.quiesce()
+    [note] = [d for d in await all_documents(pw.runtime) if d.kind is DocumentKind.CREDIT_NOTE]
+    assert (note.original_number, note.gross_total) == (receipt.number, Decimal("6.25"))
+    assert await pw.balance(psp("sandbox")) == Decimal("30.00")
     assert await pw.balance(receivable(WALK_IN)) == 0
     await pw.assert_books_balance()
 
@@ -146,7 +171,9 @@ async def test_a_declined_card_starts_nothing(pw: PaymentWorld) -> None:
     await pw.assert_books_balance()
 
 
-async def test_a_remote_start_the_station_rejects_releases_the_hold(pw: PaymentWorld) -> None:
+async def test_a_remote_start_that_fails_releases_the_hold(pw: PaymentWorld) -> None:
+    """The station rejects the RemoteStartTransaction, or is not connected at all: either
+    way the driver's hold is released at once instead of waiting for the janitor."""
     token = await pw.tokenise()
     async with connected(pw.world.url, Station16) as cp:
         await cp.request(call.BootNotification("T1", "Test"))
@@ -158,9 +185,19 @@ async def test_a_remote_start_the_station_rejects_releases_the_hold(pw: PaymentW
         refused = await cp.request(call.Authorize(remote["id_tag"]))
     assert status == 201, answer
     assert (answer["status"], answer["start"]) == ("released", "Rejected")
-    [(payment, state)] = await pw.payments_of(PaymentMethodKind.CARD)
-    assert state.status is PaymentStatus.RELEASED and state.captured == 0
-    assert (await pw.at_psp(payment)).released
     assert refused.id_tag_info["status"] == "Invalid"  # a released hold starts nothing
+
+    await pw.world.wait_closed_on_server(CP16)
+    status, offline = await start(pw, token, "offline-1")
+    await pw.runtime.quiesce()
+    assert status == 201, offline
+    assert (offline["status"], offline["start"]) == ("released", "Unreachable")
+
+    checkouts = await pw.payments_of(PaymentMethodKind.CARD)
+    assert len(checkouts) == 2
+    for payment, state in checkouts:
+        assert state.status is PaymentStatus.RELEASED
+        assert (state.authorised, state.captured) == (HOLD, Decimal(0))
+        assert (await pw.at_psp(payment)).released
     assert await pw.balance(psp("sandbox")) == Decimal("30.00")  # only the wallet's top-up
     await pw.assert_books_balance()

@@ -57,6 +57,7 @@ from tests.integration.payment_world import (
 )
 
 HOLD = Decimal("23.75")
+NOTHING = Decimal(0)
 TOP_UP = Decimal("30.00")  # the wallet's opening top-up, also captured by the sandbox
 LIMITED_CARD = "4000000000005126"  # approved up to 50.00
 DECLINED_CARD = "4000000000000002"
@@ -96,7 +97,8 @@ async def receipt_gross(pw: PaymentWorld, payment: Payment) -> Decimal:
         charge = await uow.billing.charge_for_session(payment.session_id)
         assert charge is not None
         receipt = await uow.billing.invoice_by_run_key(f"receipt:{charge.id}")
-    assert receipt is not None and receipt.account_id == payment.account_id
+    assert receipt is not None
+    assert receipt.account_id == payment.account_id
     return receipt.gross_total
 
 
@@ -139,7 +141,7 @@ async def test_app_card_ocpp16_holds_the_quote_and_captures_the_receipt(pw: Paym
         assert (held.status, held.authorised, held.captured) == (
             PaymentStatus.AUTHORISED,
             HOLD,
-            0,
+            NOTHING,
         )
         assert (await pw.at_psp(payment)).authorised == HOLD
         await cp.registers(tx, 1, (900, 15_000), (1800, 20_000))
@@ -149,7 +151,8 @@ async def test_app_card_ocpp16_holds_the_quote_and_captures_the_receipt(pw: Paym
         assert cp.received == []  # neither raised nor stopped: 6.25 is far below 80 % of 23.75
 
     payment, state = await app_hold(pw)
-    assert payment.gateway == "sandbox" and payment.method_token == pw.app_card.token
+    assert payment.gateway == "sandbox"
+    assert payment.method_token == pw.app_card.token
     assert state.status is PaymentStatus.CAPTURED
     assert state.captured == Decimal("6.25") == await receipt_gross(pw, payment)
     assert await kinds(pw, payment) == [
@@ -239,13 +242,14 @@ async def test_a_session_that_delivers_nothing_releases_the_hold(pw: PaymentWorl
     assert session.status is SessionStatus.COMPLETED
     payment, state = await app_hold(pw)
     assert state.status is PaymentStatus.RELEASED
-    assert (state.authorised, state.captured) == (Decimal("23.33"), 0)
+    assert (state.authorised, state.captured) == (Decimal("23.33"), NOTHING)
     assert await kinds(pw, payment) == [
         (EventKind.AUTHORISED, Decimal("23.33")),
-        (EventKind.RELEASED, 0),
+        (EventKind.RELEASED, NOTHING),
     ]
     view = await pw.at_psp(payment)
-    assert view.released and view.captured == 0
+    assert view.released
+    assert view.captured == 0
     assert await pw.entries(EntryKind.CAPTURE) == []
     assert await pw.balance(psp("sandbox")) == TOP_UP
     assert await pw.balance(receivable(pw.app_account.id)) == 0
@@ -345,7 +349,7 @@ async def test_a_declined_hold_stops_the_session_right_after_the_start(
 
     payment, state = await app_hold(pw, account)
     assert (state.status, state.decline_code) == (PaymentStatus.FAILED, "card_declined")
-    assert (state.authorised, state.captured) == (0, 0)
+    assert (state.authorised, state.captured) == (NOTHING, NOTHING)
     # 0.1 kWh: 0.049 + 0.35 = 0.399 → 0.40 net, 0.48 gross
     gross = await receipt_gross(pw, payment)
     assert gross == Decimal("0.48")

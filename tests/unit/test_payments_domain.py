@@ -304,7 +304,7 @@ def test_holds_only_while_authorised() -> None:
 
 def test_the_same_outcome_from_answer_and_webhook_is_one_fact() -> None:
     """The API's answer and the webhook name the capture with the same fact, whatever
-    operation key each carries; a raise is one fact per new total, a refund per PSP id."""
+    operation key each carries; a raise is one fact per operation, a refund per PSP id."""
     assert fact_of(EventKind.CAPTURED, CAPTURE) == fact_of(EventKind.CAPTURED, None) == "capture"
     assert fact_of(EventKind.CAPTURE_FAILED, CAPTURE) == "capture"
     assert fact_of(EventKind.AUTHORISED, AUTH) == fact_of(EventKind.DECLINED, None) == "authorise"
@@ -314,7 +314,9 @@ def test_the_same_outcome_from_answer_and_webhook_is_one_fact() -> None:
         EventKind.REFUNDED, REFUND1, "re_2"
     )
     assert fact_of(EventKind.REFUNDED, REFUND1) == f"refunded:{REFUND1}"
-    assert fact_of(EventKind.RAISED, RAISE1, "50") != fact_of(EventKind.RAISED, RAISE1, "70")
+    # A raise is one fact per raise operation: two raises to the same total both answer.
+    assert fact_of(EventKind.RAISED, RAISE1, "50") == f"raised:{RAISE1}"
+    assert fact_of(EventKind.RAISED, None, "50") == "raised:50"
     # Asking and timing out are per operation: a retry of the same operation is one fact.
     assert fact_of(EventKind.REQUESTED, AUTH) != fact_of(EventKind.REQUESTED, CAPTURE)
     assert fact_of(EventKind.UNKNOWN, AUTH) != fact_of(EventKind.REQUESTED, AUTH)

@@ -151,7 +151,7 @@ class PaymentEvent:
 def fact_of(kind: EventKind, operation: str | None, distinct: str | None = None) -> str:
     """The identity of a fact. A payment is authorised, captured and released at most once,
     so those outcomes are one fact each, whoever reports them (our call's answer or the PSP's
-    webhook); a raise is one fact per new total, a refund one per PSP refund id."""
+    webhook); a raise is one fact per raise operation, a refund one per PSP refund id."""
     match kind:
         case EventKind.REQUESTED | EventKind.UNKNOWN:
             return f"{kind.value}:{operation}"
@@ -162,7 +162,7 @@ def fact_of(kind: EventKind, operation: str | None, distinct: str | None = None)
         case EventKind.RELEASED:
             return "release"
         case EventKind.RAISED:
-            return f"raised:{distinct}"
+            return f"raised:{operation or distinct}"
         case EventKind.REFUNDED:
             return f"refunded:{distinct or operation}"
         case _:
@@ -179,7 +179,7 @@ class PaymentState:
     captured: Decimal
     refunded: Decimal
     provider_ref: str | None
-    open_operations: tuple[str, ...]  # asked, not answered, and at least once timed out
+    open_operations: tuple[str, ...]  # asked and not answered (yet, or the answer was lost)
     decline_code: str | None
     raises: int  # how many raise operations were started
     refunds: int  # how many refund operations were started
@@ -222,9 +222,9 @@ def fold(events: Iterable[PaymentEvent]) -> PaymentState:
             refunded += event.amount
         elif event.kind in (EventKind.DECLINED, EventKind.CAPTURE_FAILED):
             decline = event.detail
-    open_ops = tuple(op for op, outcome in asked.items() if outcome is None and op in timed_out)
+    open_ops = tuple(op for op, outcome in asked.items() if outcome is None)
     return PaymentState(
-        status=_status(kinds, captured, refunded, bool(open_ops)),
+        status=_status(kinds, captured, refunded, any(op in timed_out for op in open_ops)),
         requested=requested,
         authorised=authorised,
         captured=captured,

@@ -32,13 +32,14 @@ from chargeledger.domain.tariffs.display import price_display
 from chargeledger.errors import NotFoundError
 from chargeledger.money import Money
 from chargeledger.services.catalog import get_site
+from chargeledger.services.payment_methods import AD_HOC_ID_TAG_PREFIX
 from chargeledger.services.payment_operations import PaymentContext, run_operation, state_of
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.session_payments import hold_for
 from chargeledger.services.station_commands import send_command
 from chargeledger.services.tariffs import tariff_for_session
 
-ID_TAG_PREFIX = "QR"  # + 16 hex digits: 18 characters, inside OCPP 1.6's CiString20
+ID_TAG_PREFIX = AD_HOC_ID_TAG_PREFIX  # + 16 hex digits: 18 characters (1.6 CiString20)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from chargeledger.domain.charging import SessionStatus
@@ -26,7 +26,12 @@ from chargeledger.domain.payments import (
     operation_of,
 )
 from chargeledger.domain.station_link import SessionFilter
-from chargeledger.services.payment_gateway import ProviderView
+from chargeledger.money import Money
+from chargeledger.services.payment_gateway import (
+    GatewayTimeoutError,
+    GatewayUnavailableError,
+    ProviderView,
+)
 from chargeledger.services.payment_operations import PaymentContext, learn, run_operation, state_of
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.session_payments import settle_session
@@ -63,35 +68,90 @@ async def run_janitor(ctx: PaymentContext) -> JanitorReport:
                 continue
             state = await state_of(uow, payment)
             events = await uow.payments.events(payment_id)
-        asked_long_ago = {
-            e.operation
-            for e in events
-            if e.kind is EventKind.REQUESTED and ctx.clock.now() - e.at >= ANSWER_GRACE
-        }
-        doubtful = [
-            op for op in state.open_operations if op in asked_long_ago or _timed_out(op, events)
-        ]
-        if doubtful:
-            await resolve(ctx, payment, state, doubtful)
-            report.resolved.append(str(payment.id))
-        await _finish(ctx, payment, report)
+        doubtful = _in_doubt(events, ctx.clock.now())
+        try:
+            if doubtful:
+                await resolve(ctx, payment, state, doubtful)
+                report.resolved.append(str(payment.id))
+            await _finish(ctx, payment, report)
+        except (GatewayTimeoutError, GatewayUnavailableError):
+            # The PSP did not answer the lookup: this payment waits for the next pass, the
+            # others are not held up by it.
+            log.warning("PSP lookup failed", extra={"payment": str(payment.id)})
     return report
 
 
-def _timed_out(operation: str, events: list[PaymentEvent]) -> bool:
-    return any(e.kind is EventKind.UNKNOWN and e.operation == operation for e in events)
+def _in_doubt(events: list[PaymentEvent], now: datetime) -> list[str]:
+    """Operations asked and never answered that timed out, or were asked so long ago that
+    no answer is coming (the process died between asking and recording the answer; the
+    folded state does not count those as open, so they are found from the events)."""
+    answered = {
+        e.operation
+        for e in events
+        if e.operation and e.kind not in (EventKind.REQUESTED, EventKind.UNKNOWN)
+    }
+    timed_out = {e.operation for e in events if e.kind is EventKind.UNKNOWN}
+    return [
+        e.operation
+        for e in events
+        if e.kind is EventKind.REQUESTED
+        and e.operation
+        and e.operation not in answered
+        and (e.operation in timed_out or now - e.at >= ANSWER_GRACE)
+    ]
 
 
 async def resolve(
     ctx: PaymentContext, payment: Payment, state: PaymentState, operations: list[str]
 ) -> None:
-    """Ask the PSP, record what it did; what it never received is declined/failed."""
+    """Ask the PSP, record what it did; what it never received is declined/failed, except a
+    capture or release of a hold that still stands: that is asked again, with the same
+    idempotency key (a lost request must not leave the hold standing forever)."""
     gateway = ctx.gateway(payment.gateway)
     view = await gateway.lookup(reference=str(payment.id), provider_ref=state.provider_ref)
+    again = [key for key in operations if _hold_still_stands(key, view)]
     async with ctx.uow() as uow:
         for key in operations:
-            await _settle_operation(uow, ctx, payment, key, view)
+            if key not in again:
+                await _settle_operation(uow, ctx, payment, key, view)
         await uow.commit()
+        events = await uow.payments.events(payment.id)
+    for key in again:
+        assert view is not None
+        await _ask_again(ctx, payment, key, view.provider_ref, events)
+
+
+def _hold_still_stands(key: str, view: ProviderView | None) -> bool:
+    return (
+        view is not None
+        and operation_of(key) in (Operation.CAPTURE, Operation.RELEASE)
+        and view.authorised > 0
+        and not (view.captured or view.released or view.declined)
+    )
+
+
+async def _ask_again(
+    ctx: PaymentContext, payment: Payment, key: str, ref: str, events: list[PaymentEvent]
+) -> None:
+    """Send a capture or release the PSP never received once more, as it was first asked."""
+    if operation_of(key) is Operation.RELEASE:
+        await run_operation(
+            ctx,
+            payment,
+            Operation.RELEASE,
+            ZERO,
+            lambda gw, k: gw.release(provider_ref=ref, idempotency_key=k),
+        )
+        return
+    asked = next(e for e in events if e.kind is EventKind.REQUESTED and e.operation == key)
+    money = Money.of(asked.amount, payment.currency)
+    await run_operation(
+        ctx,
+        payment,
+        Operation.CAPTURE,
+        asked.amount,
+        lambda gw, k: gw.capture(provider_ref=ref, amount=money, idempotency_key=k),
+    )
 
 
 async def _settle_operation(
@@ -106,8 +166,8 @@ async def _settle_operation(
         detail: str | None = None,
         distinct: str | None = None,
         operation_key: str = key,
-    ) -> None:
-        await learn(
+    ) -> bool:
+        return await learn(
             uow,
             ctx,
             payment,
@@ -131,9 +191,12 @@ async def _settle_operation(
                 EventKind.CAPTURED, view.captured, operation_key=payment.key(Operation.CAPTURE)
             )
     elif operation is Operation.RAISE:
-        if view.authorised > 0 and not view.captured and not view.released:
-            await fact(EventKind.RAISED, view.authorised, distinct=str(view.authorised))
-        else:
+        held = view.authorised > 0 and not view.captured and not view.released
+        # A total we knew already (another raise reached it) answers nothing: this raise
+        # changed nothing, and must not stay in doubt for ever.
+        if not (
+            held and await fact(EventKind.RAISED, view.authorised, distinct=str(view.authorised))
+        ):
             await fact(EventKind.RAISE_DECLINED, detail="not_raised")
     elif operation is Operation.CAPTURE:
         if view.captured:

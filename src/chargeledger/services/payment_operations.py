@@ -30,6 +30,7 @@ from chargeledger.domain.payments import (
     Operation,
     Payment,
     PaymentEvent,
+    PaymentPurpose,
     PaymentState,
     fact_of,
     fold,
@@ -113,7 +114,8 @@ async def learn(
     distinct: str | None = None,
 ) -> bool:
     """Keep one fact about ``payment`` and book it, once; False when it was known already.
-    Does not commit."""
+    Does not commit, except a session refund: its credit note is issued (and committed) with
+    it, whoever learns the refund (the call's answer, the webhook, the janitor)."""
     event = PaymentEvent(
         payment_id=payment.id,
         kind=kind,
@@ -133,6 +135,10 @@ async def learn(
         entry = refunded(payment, amount, distinct or operation or "", ctx.today())
     if entry is not None:
         await uow.ledger.add([entry], ctx.clock.now())
+    if kind is EventKind.REFUNDED and payment.purpose is PaymentPurpose.SESSION:
+        from chargeledger.services.refunds import credit_refund  # refunds builds on this module
+
+        await credit_refund(uow, ctx, payment, amount, operation)  # commits
     return True
 
 
@@ -183,11 +189,15 @@ async def run_operation(
     amount: Decimal,
     call: Callable[[PaymentGateway, str], Awaitable[GatewayResult]],
     number: int = 0,
+    detail: str | None = None,
 ) -> GatewayResult | None:
-    """Ask the PSP once (or again, with the same key); None when the outcome is unknown."""
+    """Ask the PSP once (or again, with the same key); None when the outcome is unknown.
+    ``detail`` is kept with the request (a refund's reason, for its credit note)."""
     key = payment.key(operation, number)
     async with ctx.uow() as uow:
-        await learn(uow, ctx, payment, EventKind.REQUESTED, amount=amount, operation=key)
+        await learn(
+            uow, ctx, payment, EventKind.REQUESTED, amount=amount, operation=key, detail=detail
+        )
         await uow.commit()
     try:
         result = await call(ctx.gateway(payment.gateway), key)

@@ -70,6 +70,14 @@ async def apply_webhook(
     payment = await _payment_of(uow, event)
     if payment is None or event.kind is WebhookKind.IGNORED:
         return False
+    if payment.gateway != gateway_name:
+        # A PSP speaks for its own payments only: a (sandbox-)signed event must never capture,
+        # release or refund a Stripe payment or a wallet payment in our books.
+        log.warning(
+            "webhook for another gateway's payment",
+            extra={"gateway": gateway_name, "payment": str(payment.id)},
+        )
+        return False
     common: dict[str, Any] = {"provider_ref": event.provider_ref}
     match event.kind:
         case WebhookKind.AUTHORISED:
@@ -91,7 +99,7 @@ async def apply_webhook(
                 payment,
                 EventKind.DECLINED,
                 operation=op,
-                detail=event.decline_code,
+                detail=_masked(event.decline_code),
                 **common,
             )
         case WebhookKind.CAPTURED:
@@ -120,6 +128,11 @@ async def apply_webhook(
                 **common,
             )
     return False
+
+
+def _masked(text: str | None) -> str | None:
+    """Free text from outside is stored without card-like digits (DESIGN §2: no card data)."""
+    return None if text is None else _DIGITS.sub("[digits]", text)[:255]
 
 
 async def _payment_of(uow: UnitOfWork, event: WebhookEvent) -> Payment | None:

@@ -83,7 +83,7 @@ async def refund_payment(
             await uow.commit()
     else:
         money = Money(wanted, currency)
-        result = await run_operation(
+        await run_operation(
             ctx,
             payment,
             Operation.REFUND,
@@ -95,31 +95,36 @@ async def refund_payment(
                 reason=reason,
             ),
             number=number,
+            detail=reason[:255],
         )
-        if result is None or result.decline_code:
-            async with ctx.uow() as uow:
-                return payment, await state_of(uow, payment)
-    if payment.purpose is PaymentPurpose.SESSION:
-        await _credit_receipt(ctx, payment, wanted, reason)
+    # A session refund's credit note is issued with the refund's fact (``credit_refund``),
+    # also when the janitor or a webhook learns it after a timeout.
     async with ctx.uow() as uow:
         return payment, await state_of(uow, payment)
 
 
-async def _credit_receipt(
-    ctx: PaymentContext, payment: Payment, gross: Decimal, reason: str
+async def credit_refund(
+    uow: UnitOfWork, ctx: PaymentContext, payment: Payment, gross: Decimal, key: str | None
 ) -> Invoice | None:
-    """The credit note that goes with a session refund, for the same gross amount."""
+    """The credit note that goes with a session refund, for the same gross amount: issued
+    (and committed) together with the refund's fact, however it was learnt, so a refund
+    never leaves the receipt unpaid on the payer's receivable."""
     if payment.session_id is None and payment.id_tag is None:
         return None
-    async with ctx.uow() as uow:
-        receipt = await _receipt_of(uow, payment)
-        if receipt is None:
-            return None
-        [line] = receipt.lines[:1]
-        net = net_for_gross(gross, line.vat_percent, Currency.of(receipt.currency))
-        return await issue_credit_note(
-            uow, ctx.clock, receipt.id, reason, ctx.time_zone, net_amount=net
-        )
+    receipt = await _receipt_of(uow, payment)
+    if receipt is None:
+        return None
+    asked = [
+        e.detail
+        for e in await uow.payments.events(payment.id)
+        if e.operation == key and e.kind in (EventKind.REQUESTED, EventKind.REFUNDED) and e.detail
+    ]
+    reason = asked[0] if asked else f"refund of payment {payment.id}"
+    [line] = receipt.lines[:1]
+    net = net_for_gross(gross, line.vat_percent, Currency.of(receipt.currency))
+    return await issue_credit_note(
+        uow, ctx.clock, receipt.id, reason, ctx.time_zone, net_amount=net
+    )
 
 
 async def _receipt_of(uow: UnitOfWork, payment: Payment) -> Invoice | None:

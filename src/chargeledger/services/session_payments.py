@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ from chargeledger.services.billing import ChargingResult, charge_sessions
 from chargeledger.services.catalog import get_site, get_station
 from chargeledger.services.payment_methods import default_card, how_session_pays, session_payment
 from chargeledger.services.payment_operations import PaymentContext, learn, run_operation, state_of
+from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.session_pricing import price_captured_session
 from chargeledger.services.station_commands import send_command
 from chargeledger.services.wallets import auto_top_up
@@ -175,19 +177,29 @@ async def settle_session(ctx: PaymentContext, session_id: uuid.UUID) -> None:
             return  # postpaid: the invoice run takes it
         charge = await uow.billing.charge_for_session(session.id)
         if charge is None:
-            outcome = ChargingResult()
-            await charge_sessions(
-                uow, ctx.clock, [session.id], ctx.rates, ctx.time_zone, ctx.seller, outcome
-            )
-            await uow.commit()
-            if not outcome.charged:
+            charge = await _charge(ctx, uow, session)
+            if charge is None:
                 return  # not priceable: reported by the charging pass
-            charge = outcome.charged[0]
         payment = await session_payment(uow, session)
     if method is PaymentMethodKind.WALLET:
         await debit_wallet(ctx, session, charge)
     elif payment is not None:
         await collect_hold(ctx, payment, charge)
+
+
+async def _charge(ctx: PaymentContext, uow: UnitOfWork, session: Session) -> Charge | None:
+    """Charge the session (commits); or the charge another settle of the same session made
+    at the same moment (the stop hook and the janitor), when that one was first."""
+    outcome = ChargingResult()
+    try:
+        await charge_sessions(
+            uow, ctx.clock, [session.id], ctx.rates, ctx.time_zone, ctx.seller, outcome
+        )
+        await uow.commit()
+    except DuplicateError:
+        await uow.rollback()
+        return await uow.billing.charge_for_session(session.id)
+    return outcome.charged[0] if outcome.charged else None
 
 
 async def debit_wallet(ctx: PaymentContext, session: Session, charge: Charge) -> None:
@@ -205,7 +217,8 @@ async def debit_wallet(ctx: PaymentContext, session: Session, charge: Charge) ->
     )
     async with ctx.uow() as uow:
         if await uow.payments.get(payment.id) is None:
-            await uow.payments.add(payment, ctx.clock.now())
+            with contextlib.suppress(DuplicateError):  # added by a settle at the same moment
+                await uow.payments.add(payment, ctx.clock.now())
         key = payment.key(Operation.CAPTURE)
         await learn(uow, ctx, payment, EventKind.CAPTURED, amount=charge.gross, operation=key)
         await uow.commit()
@@ -256,5 +269,8 @@ async def _write_off(ctx: PaymentContext, payment: Payment, amount: Decimal, why
         return
     async with ctx.uow() as uow:
         if await uow.ledger.find(entry.kind, entry.source_type, entry.source_id) is None:
-            await uow.ledger.add([entry], ctx.clock.now())
+            try:
+                await uow.ledger.add([entry], ctx.clock.now())
+            except DuplicateError:
+                return  # written off by a collect of the same payment at the same moment
             await uow.commit()

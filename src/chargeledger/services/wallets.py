@@ -23,7 +23,7 @@ from chargeledger.domain.payments import (
     StoredCard,
     WalletSettings,
 )
-from chargeledger.errors import InvalidInputError, NotFoundError
+from chargeledger.errors import DuplicateError, InvalidInputError, NotFoundError
 from chargeledger.money import Currency, Money
 from chargeledger.services.payment_methods import default_card
 from chargeledger.services.payment_operations import PaymentContext, run_operation, state_of
@@ -100,8 +100,11 @@ async def top_up(
     )
     async with ctx.uow() as uow:
         if await uow.payments.get(payment.id) is None:
-            await uow.payments.add(payment, ctx.clock.now())
-            await uow.commit()
+            try:
+                await uow.payments.add(payment, ctx.clock.now())
+                await uow.commit()
+            except DuplicateError:
+                pass  # the same top-up sent twice at once (an auto top-up, a client retry)
     money = Money(amount, currency)
     await run_operation(
         ctx,

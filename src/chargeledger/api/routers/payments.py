@@ -37,7 +37,7 @@ from chargeledger.domain.payments import (
     WalletSettings,
     fold,
 )
-from chargeledger.errors import NotFoundError
+from chargeledger.errors import InvalidInputError, NotFoundError
 from chargeledger.services.invoicing import visible_invoice
 from chargeledger.services.payment_methods import default_card, store_card
 from chargeledger.services.payment_ports import PaymentFilter
@@ -133,6 +133,10 @@ async def add_card(
     account_id: uuid.UUID, body: CardIn, principal: ManagePayments, rt: RuntimeDep
 ) -> CardOut:
     account = await _account(rt, principal, account_id)
+    if body.gateway is not None and body.gateway not in rt.payments.gateways:
+        raise InvalidInputError(  # a client's typo, not a server fault (was a 500)
+            f"no payment gateway {body.gateway!r}", code="unknown_gateway", field="gateway"
+        )
     card = await store_card(rt.payments, account, body.token, body.gateway, body.make_default)
     return CardOut.of(card)
 
