@@ -24,10 +24,12 @@ from chargeledger.domain.payments import (
     EventKind,
     Operation,
     Payment,
+    PaymentEvent,
     PaymentMethodKind,
     PaymentPurpose,
     PaymentStatus,
     hold_steps,
+    operation_of,
 )
 from chargeledger.domain.station_link import CommandKind, StationCommand
 from chargeledger.domain.tariffs import Tariff, price
@@ -229,8 +231,11 @@ async def collect_hold(ctx: PaymentContext, payment: Payment, charge: Charge) ->
     """Capture the receipt's amount (at most the hold) or release an unused hold."""
     async with ctx.uow() as uow:
         state = await state_of(uow, payment)
+        events = await uow.payments.events(payment.id)
     if state.captured or state.status in (PaymentStatus.RELEASED, PaymentStatus.UNKNOWN):
         return  # done, or the janitor settles the unknown first
+    if charge.gross > state.authorised and _raise_under_way(events):
+        return  # the last meter values' raise is still under way: the janitor captures after
     if state.status is not PaymentStatus.AUTHORISED:
         await _write_off(ctx, payment, charge.gross, state.decline_code or state.status.value)
         return
@@ -258,6 +263,18 @@ async def collect_hold(ctx: PaymentContext, payment: Payment, charge: Charge) ->
         await _write_off(ctx, payment, charge.gross, result.decline_code)
     elif charge.gross > amount:
         await _write_off(ctx, payment, charge.gross - amount, "cost above the hold")
+
+
+def _raise_under_way(events: list[PaymentEvent]) -> bool:
+    """A raise of the hold was asked and not answered yet (or is in doubt)."""
+    answered = {e.operation for e in events if e.kind is not EventKind.REQUESTED}
+    return any(
+        e.kind is EventKind.REQUESTED
+        and e.operation is not None
+        and operation_of(e.operation) is Operation.RAISE
+        and e.operation not in answered
+        for e in events
+    )
 
 
 async def _write_off(ctx: PaymentContext, payment: Payment, amount: Decimal, why: str) -> None:
