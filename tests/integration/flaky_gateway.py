@@ -57,9 +57,9 @@ class ProcessCrash(Exception):  # noqa: N818 - it is not an error of the code un
 class FaultPlan:
     """Shares of calls that meet each fault (timeouts: ``answer_lost + request_lost``)."""
 
-    answer_lost: float = 0.15
-    request_lost: float = 0.10
-    crashed: float = 0.03
+    answer_lost: float = 0.25
+    request_lost: float = 0.15
+    crashed: float = 0.06
     duplicated: float = 0.20
     delayed: float = 0.30
     max_delay_s: float = 0.004

@@ -278,6 +278,47 @@ async def test_a_gateway_speaks_for_its_own_payments_only(
     assert after == before
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"id": "evt_" + "9" * 300},
+        {"provider_ref": "sbx_pi_" + "x" * 300},
+        {"refund_ref": "re_" + "x" * 200},
+        {"operation": "cl-" + "x" * 200},
+    ],
+    ids=["event id", "provider ref", "refund ref", "operation"],
+)
+async def test_overlong_ids_are_refused_and_kept(
+    client: httpx.AsyncClient, runtime: Runtime, account: Account, change: Body
+) -> None:
+    """Ids longer than any PSP's (and than their columns) are unreadable, on either back end:
+    400 ``webhook_malformed`` and kept, not a 500 on PostgreSQL only."""
+    payment = await new_payment(runtime, account, authorised="30.00")
+    body = event(payment, "refunded", amount="1.00", refund_ref="re_1") | change
+    response = await deliver(client, runtime, body)
+    assert (response.status_code, error_code(response)) == (400, "webhook_malformed")
+    assert [r["code"] for r in await rejected(runtime)] == ["webhook_malformed"]
+    assert await receipts(runtime) == []
+
+
+async def test_a_refund_naming_an_operation_that_is_not_ours_is_still_one_refund(
+    client: httpx.AsyncClient, runtime: Runtime, account: Account
+) -> None:
+    """A refund made at the PSP by hand may carry any "operation" label: it is booked as a
+    refund by its PSP id, and the payment stays readable (not a 422 on every fold)."""
+    payment = await new_payment(runtime, account, authorised="30.00")
+    await deliver(client, runtime, event(payment, "captured", amount="20.00"))
+    body = event(payment, "refunded", amount="4.00", refund_ref="re_manual", operation="refund-1")
+    response = await deliver(client, runtime, body)
+    assert response.status_code == 200, response.text
+    found = await state(runtime, payment)
+    assert (found.status, found.refunded) == (PaymentStatus.PARTIALLY_REFUNDED, D("4.00"))
+    other = event(payment, "refunded", amount="1.00", refund_ref="re_other", operation="x")
+    assert (await deliver(client, runtime, other)).status_code == 200
+    assert (await state(runtime, payment)).refunded == D("5.00")
+    assert len([e for e in await entries_of(runtime, payment) if e.kind is EntryKind.REFUND]) == 2
+
+
 # --- any order -------------------------------------------------------------------------------
 
 LIFE = ("authorised", "captured", "refund_1", "refund_2")
