@@ -21,16 +21,16 @@ Test cards (any future expiry, any 3-digit CVC):
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from chargeledger.adapters.gateways.sandbox_events import event_of, sign
 from chargeledger.domain.payments import luhn_valid
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Money
@@ -43,7 +43,6 @@ from chargeledger.services.payment_gateway import (
     Payout,
     ProviderView,
     WebhookEvent,
-    WebhookKind,
     WebhookRejectedError,
 )
 from chargeledger.services.ports import Clock
@@ -89,12 +88,6 @@ class _Hold:
     declined: str | None = None
     paid_out: Decimal = Decimal(0)
     fee: Decimal = Decimal(0)
-
-
-def sign(secret: str, timestamp: int, payload: bytes) -> str:
-    """``t=<unix>,v1=<hex hmac-sha256 of "t.payload">`` (the scheme Stripe uses)."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
 
 
 class SandboxGateway:
@@ -408,7 +401,7 @@ class SandboxGateway:
             raise WebhookRejectedError("signature too old or too new", code="webhook_stale")
         try:
             body = json.loads(payload)
-            return _event(body)
+            return event_of(body)
         except (ValueError, KeyError, TypeError, ArithmeticError, InvalidInputError) as exc:
             # ArithmeticError: a Decimal that is no number, a timestamp out of range;
             # InvalidInputError: a payout's amount or currency that Money refuses.
@@ -417,48 +410,3 @@ class SandboxGateway:
     async def payouts(self, since: datetime) -> list[Payout]:
         await asyncio.sleep(0)
         return [p for p in self._payouts if p.arrival >= since.date()]
-
-
-_KINDS = {
-    "payment.authorised": WebhookKind.AUTHORISED,
-    "payment.declined": WebhookKind.DECLINED,
-    "payment.captured": WebhookKind.CAPTURED,
-    "payment.released": WebhookKind.RELEASED,
-    "payment.refunded": WebhookKind.REFUNDED,
-    "payout.paid": WebhookKind.PAYOUT_PAID,
-}
-
-
-def _event(body: dict[str, object]) -> WebhookEvent:
-    kind = _KINDS.get(str(body["type"]), WebhookKind.IGNORED)
-    created = datetime.fromtimestamp(int(str(body["created"])), tz=UTC)
-    payout = None
-    if kind is WebhookKind.PAYOUT_PAID:
-        currency = str(body["currency"])
-        payout = Payout(
-            payout_id=str(body["payout_id"]),
-            gross=Money.of(str(body["gross"]), currency),
-            fee=Money.of(str(body["fee"]), currency),
-            arrival=date.fromisoformat(str(body["arrival"])),
-        )
-
-    def text(name: str) -> str | None:
-        value = body.get(name)
-        return None if value is None else str(value)
-
-    amount = Decimal(str(body.get("amount", "0")))
-    if not amount.is_finite() or amount < 0:
-        raise ValueError(f"invalid amount {amount}")
-    return WebhookEvent(
-        event_id=str(body["id"]),
-        kind=kind,
-        created=created,
-        provider_ref=text("provider_ref"),
-        reference=text("reference"),
-        amount=amount,
-        currency=text("currency"),
-        refund_ref=text("refund_ref"),
-        operation=text("operation"),
-        decline_code=text("decline_code"),
-        payout=payout,
-    )
