@@ -32,6 +32,7 @@ from chargeledger.services.ports import Clock, CommandBus, PasswordHasher, UnitO
 from chargeledger.services.session_review import sweep_stale_sessions
 
 log = logging.getLogger("chargeledger")
+IDEMPOTENCY_KEPT = timedelta(days=8)  # DESIGN §2: at least 7 days
 
 
 @dataclass
@@ -102,7 +103,11 @@ class Runtime:
         return gateway if isinstance(gateway, SandboxGateway) else None
 
     async def payment_janitor(self) -> JanitorReport:
-        """Settle payments in doubt and end holds (DESIGN §4 periodic job)."""
+        """Settle payments in doubt and end holds (DESIGN §4 periodic job); forget REST
+        idempotency keys once they are older than the 7 days they are promised for."""
+        async with self.uow() as uow:
+            await uow.payments.expire_keys(self.clock.now() - IDEMPOTENCY_KEPT)
+            await uow.commit()
         return await run_janitor(self.payments)
 
     def start_jobs(self) -> list[asyncio.Task[None]]:
