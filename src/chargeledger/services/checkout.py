@@ -26,13 +26,14 @@ from chargeledger.domain.payments import (
     PaymentState,
     PaymentStatus,
 )
-from chargeledger.domain.station_link import CommandKind, SessionFilter, StationCommand
+from chargeledger.domain.station_link import CommandKind, StationCommand
 from chargeledger.domain.tariffs.assignment import StoredTariff
 from chargeledger.domain.tariffs.display import price_display
 from chargeledger.errors import NotFoundError
 from chargeledger.money import Money
 from chargeledger.services.catalog import get_site
-from chargeledger.services.payment_methods import AD_HOC_ID_TAG_PREFIX
+from chargeledger.services.invoicing import session_receipt
+from chargeledger.services.payment_methods import AD_HOC_ID_TAG_PREFIX, payment_session
 from chargeledger.services.payment_operations import PaymentContext, run_operation, state_of
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.session_payments import hold_for
@@ -146,17 +147,8 @@ async def checkout_progress(ctx: PaymentContext, payment_id: uuid.UUID) -> Check
         if payment is None or payment.method is not PaymentMethodKind.CARD:
             raise NotFoundError("no such checkout", code="checkout_not_found")
         state = await state_of(uow, payment)
-        session = None
-        if payment.id_tag:
-            page = await uow.sessions.search(
-                SessionFilter(id_tag=payment.id_tag), limit=1, offset=0
-            )
-            session = page.items[0] if page.items else None
-        receipt = None
-        if session is not None:
-            charge = await uow.billing.charge_for_session(session.id)
-            if charge is not None:
-                receipt = await uow.billing.invoice_by_run_key(f"receipt:{charge.id}")
+        session = await payment_session(uow, payment)
+        receipt = None if session is None else await session_receipt(uow, session.id)
     return CheckoutProgress(payment, state, session, receipt)
 
 

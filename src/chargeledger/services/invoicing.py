@@ -126,7 +126,7 @@ async def issue_receipts(
             lines=(charge_line(1, charge),),
             payment_terms_days=0,
             vat_note=charge.vat.note,
-            run_key=f"receipt:{charge.id}",
+            run_key=receipt_key(charge.id),
         )
         for charge in charges
         for buyer in [known.get(charge.account_id) if charge.account_id else None]
@@ -134,6 +134,19 @@ async def issue_receipts(
     receipts = await _issue_all(uow, clock, drafts, on)
     await _store(uow, clock, receipts)
     return receipts
+
+
+def receipt_key(charge_id: uuid.UUID) -> str:
+    """The run key of a charge's receipt: one receipt per charge."""
+    return f"receipt:{charge_id}"
+
+
+async def session_receipt(uow: UnitOfWork, session_id: uuid.UUID) -> Invoice | None:
+    """The receipt of a session paid at once, once it is charged."""
+    charge = await uow.billing.charge_for_session(session_id)
+    if charge is None:
+        return None
+    return await uow.billing.invoice_by_run_key(receipt_key(charge.id))
 
 
 async def _store(uow: UnitOfWork, clock: Clock, documents: Sequence[Invoice]) -> None:

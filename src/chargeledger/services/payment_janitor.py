@@ -25,13 +25,13 @@ from chargeledger.domain.payments import (
     PaymentStatus,
     operation_of,
 )
-from chargeledger.domain.station_link import SessionFilter
 from chargeledger.money import Money
 from chargeledger.services.payment_gateway import (
     GatewayTimeoutError,
     GatewayUnavailableError,
     ProviderView,
 )
+from chargeledger.services.payment_methods import payment_session
 from chargeledger.services.payment_operations import PaymentContext, learn, run_operation, state_of
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.session_payments import settle_session
@@ -223,14 +223,7 @@ async def _finish(ctx: PaymentContext, payment: Payment, report: JanitorReport) 
             or payment.purpose is not PaymentPurpose.SESSION
         ):
             return
-        session = None
-        if payment.session_id is not None:
-            session = await uow.sessions.get(payment.session_id)
-        elif payment.id_tag is not None:
-            page = await uow.sessions.search(
-                SessionFilter(id_tag=payment.id_tag), limit=1, offset=0
-            )
-            session = page.items[0] if page.items else None
+        session = await payment_session(uow, payment)
     if session is not None and session.status is SessionStatus.COMPLETED:
         await settle_session(ctx, session.id)
         report.settled.append(str(payment.id))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from chargeledger.domain.accounts import Account, BillingMode, TokenType
 from chargeledger.domain.charging import Session
 from chargeledger.domain.payments import Payment, PaymentMethodKind, StoredCard, refuse_card_data
+from chargeledger.domain.station_link import SessionFilter
 from chargeledger.errors import InvalidInputError
 from chargeledger.services.ports import UnitOfWork
 
@@ -60,6 +61,16 @@ async def payment_to_follow(uow: UnitOfWork, session: Session) -> PaymentMethodK
         return PaymentMethodKind.CARD if ad_hoc else None
     method, _ = await how_session_pays(uow, session)
     return None if method is PaymentMethodKind.RFID else method
+
+
+async def payment_session(uow: UnitOfWork, payment: Payment) -> Session | None:
+    """The session a payment pays: attached to it, or started with its checkout's idTag."""
+    if payment.session_id is not None:
+        return await uow.sessions.get(payment.session_id)
+    if payment.id_tag is None:
+        return None
+    page = await uow.sessions.search(SessionFilter(id_tag=payment.id_tag), limit=1, offset=0)
+    return page.items[0] if page.items else None
 
 
 async def session_payment(uow: UnitOfWork, session: Session) -> Payment | None:

@@ -23,11 +23,16 @@ from chargeledger.domain.payments import (
     PaymentState,
     StoredCard,
 )
-from chargeledger.domain.station_link import SessionFilter
 from chargeledger.domain.text import required_text
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Currency, Money
-from chargeledger.services.invoicing import get_invoice, issue_credit_note, open_amount
+from chargeledger.services.invoicing import (
+    get_invoice,
+    issue_credit_note,
+    open_amount,
+    session_receipt,
+)
+from chargeledger.services.payment_methods import payment_session
 from chargeledger.services.payment_operations import (
     PaymentContext,
     learn,
@@ -128,16 +133,8 @@ async def credit_refund(
 
 
 async def _receipt_of(uow: UnitOfWork, payment: Payment) -> Invoice | None:
-    session_id = payment.session_id
-    if session_id is None and payment.id_tag:
-        page = await uow.sessions.search(SessionFilter(id_tag=payment.id_tag), limit=1, offset=0)
-        session_id = page.items[0].id if page.items else None
-    if session_id is None:
-        return None
-    charge = await uow.billing.charge_for_session(session_id)
-    if charge is None:
-        return None
-    return await uow.billing.invoice_by_run_key(f"receipt:{charge.id}")
+    session = await payment_session(uow, payment)
+    return None if session is None else await session_receipt(uow, session.id)
 
 
 def net_for_gross(gross: Decimal, percent: Decimal, currency: Currency) -> Decimal:

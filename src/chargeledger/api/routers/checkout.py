@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from html import escape
 from importlib import resources
 
 from fastapi import APIRouter, Request, Response
@@ -20,7 +21,7 @@ from chargeledger.adapters.documents import facturx_pdf
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.idempotency import idempotent
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Input
-from chargeledger.errors import InvalidInputError, NotFoundError
+from chargeledger.errors import NotFoundError
 from chargeledger.money import Currency
 from chargeledger.services.checkout import (
     CheckoutProgress,
@@ -100,8 +101,6 @@ async def checkout_status(payment_id: uuid.UUID, rt: RuntimeDep) -> CheckoutOut:
 async def checkout_page(station: str, evse: int, rt: RuntimeDep) -> HTMLResponse:
     async with rt.uow() as uow:
         offer = await checkout_offer(uow, rt.payments, station, evse)
-    from html import escape
-
     lines = "".join(f"<li>{escape(line)}</li>" for line in offer.price_lines)
     html = (
         _page()
@@ -148,8 +147,5 @@ async def sandbox_tokens(body: CardFieldsIn, rt: RuntimeDep) -> dict[str, object
     sandbox = rt.sandbox
     if sandbox is None:
         raise NotFoundError("the sandbox PSP is not configured", code="sandbox_not_configured")
-    try:
-        card = sandbox.tokenise(body.number, body.exp_month, body.exp_year, body.cvc)
-    except InvalidInputError:
-        raise
+    card = sandbox.tokenise(body.number, body.exp_month, body.exp_year, body.cvc)
     return {"token": card.token, "brand": card.brand, "last4": card.last4}
