@@ -28,7 +28,7 @@ from chargeledger.services.authorization import (
     AuthorizationStatus,
     authorize_token,
 )
-from chargeledger.services.payment_methods import HELD, payment_to_follow
+from chargeledger.services.payment_methods import card_held, payment_to_follow
 from chargeledger.services.session_payments import secure_session, settle_session, watch_hold
 from chargeledger.services.station_status import (
     record_boot,
@@ -137,7 +137,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         if session is not None:
             await capture.keep_signed_values(self.uow, session, signed)
             await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)
-            if session.is_open and await payment_to_follow(self.uow, session) in HELD:
+            if session.is_open and await card_held(self.uow, session):
                 payments, session_id = self.runtime.payments, session.id
                 self.after_commit(lambda: watch_hold(payments, session_id))
         elif transaction_id is not None:

@@ -24,7 +24,7 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.services import session_capture as capture
 from chargeledger.services.authorization import Authorization, authorize_token
-from chargeledger.services.payment_methods import HELD, payment_to_follow
+from chargeledger.services.payment_methods import card_held, payment_to_follow
 from chargeledger.services.session_payments import secure_session, settle_session, watch_hold
 from chargeledger.services.station_status import (
     record_boot,
@@ -135,16 +135,18 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
     async def _follow_payment(self, session: Session, event_type: str) -> None:
         """After the commit: hold at the start, raise while charging, settle at the end
         (only for sessions paid at once: postpaid ones wait for the invoice run)."""
-        method = await payment_to_follow(self.uow, session)
         payments, session_id = self.runtime.payments, session.id
+        if session.is_open and event_type != "Started":  # Updated: the hot path
+            if await card_held(self.uow, session):
+                self.after_commit(lambda: watch_hold(payments, session_id))
+            return
+        method = await payment_to_follow(self.uow, session)
         if method is None:
             return
         if not session.is_open:
             self.after_commit(lambda: settle_session(payments, session_id))
-        elif event_type == "Started" and method is PaymentMethodKind.APP:
+        elif method is PaymentMethodKind.APP:
             self.after_commit(lambda: secure_session(payments, session_id))
-        elif method in HELD:
-            self.after_commit(lambda: watch_hold(payments, session_id))
 
     async def _note_clock_offset(self, station_time: datetime) -> None:
         """How far the station's clock is off ours, from live (not replayed) events; stored
