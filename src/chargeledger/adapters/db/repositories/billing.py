@@ -7,7 +7,6 @@ overwriting (DESIGN §2, Council Directive 2006/112/EC art. 226 and 233).
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -16,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,206 +26,25 @@ from chargeledger.adapters.db.billing_tables import (
     number_series,
 )
 from chargeledger.adapters.db.integrity import translate_integrity_error
+from chargeledger.adapters.db.repositories.billing_rows import (
+    charge_of,
+    charge_row,
+    invoice_of,
+    invoice_row,
+    line_of,
+    line_row,
+)
 from chargeledger.adapters.db.tables import sessions
-from chargeledger.domain.billing import COMPONENTS, Charge, VatCategory, VatTreatment
+from chargeledger.domain.billing import Charge
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.invoicing import (
     DocumentKind,
     DocumentStatus,
     Invoice,
     InvoiceLine,
-    Layout,
-    Party,
 )
 from chargeledger.errors import ConflictError
-from chargeledger.money import Currency
 from chargeledger.services.ports import InvoiceFilter, Page
-
-_NET_COLUMNS = tuple(f"{name.lower()}_net" for name in COMPONENTS)
-
-
-def _money(value: Decimal, currency: str) -> Decimal:
-    """Amounts come back at the column's scale (4 places); bill them in minor units."""
-    return value.quantize(Currency.of(currency).quantum)
-
-
-def _percent(value: Decimal) -> Decimal:
-    """19.000 → 19, 25.500 → 25.5: rates as they are written."""
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
-
-
-def _charge_row(charge: Charge, created_at: datetime) -> dict[str, Any]:
-    nets = dict(charge.components)
-    return {
-        "id": charge.id,
-        "session_id": charge.session_id,
-        "account_id": charge.account_id,
-        "ad_hoc": charge.ad_hoc,
-        "site_id": charge.site_id,
-        "site_name": charge.site_name,
-        "station_id": charge.station_id,
-        "station_name": charge.station_name,
-        "evse_id": charge.evse_id,
-        "country": charge.country,
-        "time_zone": charge.time_zone,
-        "currency": charge.currency,
-        "started_at": charge.started_at,
-        "stopped_at": charge.stopped_at,
-        "energy_kwh": charge.energy_kwh,
-        "charging_hours": charge.charging_hours,
-        "idle_hours": charge.idle_hours,
-        **{column: nets[name] for column, name in zip(_NET_COLUMNS, COMPONENTS, strict=True)},
-        "vat_category": charge.vat.category.value,
-        "vat_percent": charge.vat.percent,
-        "vat_note": charge.vat.note,
-        "tariff_id": charge.tariff_id,
-        "created_at": charge.created_at or created_at,
-    }
-
-
-def _charge(row: RowMapping) -> Charge:
-    return Charge(
-        session_id=row["session_id"],
-        account_id=row["account_id"],
-        ad_hoc=row["ad_hoc"],
-        site_id=row["site_id"],
-        site_name=row["site_name"],
-        station_id=row["station_id"],
-        station_name=row["station_name"],
-        evse_id=row["evse_id"],
-        country=row["country"],
-        time_zone=row["time_zone"],
-        currency=row["currency"],
-        started_at=row["started_at"],
-        stopped_at=row["stopped_at"],
-        energy_kwh=row["energy_kwh"],
-        charging_hours=row["charging_hours"],
-        idle_hours=row["idle_hours"],
-        components=tuple(
-            (name, _money(row[column], row["currency"]))
-            for name, column in zip(COMPONENTS, _NET_COLUMNS, strict=True)
-        ),
-        vat=VatTreatment(
-            VatCategory(row["vat_category"]), _percent(row["vat_percent"]), row["vat_note"]
-        ),
-        tariff_id=row["tariff_id"],
-        id=row["id"],
-        created_at=row["created_at"],
-    )
-
-
-def _party(doc: dict[str, Any]) -> Party:
-    return Party(**doc)
-
-
-def _invoice_row(invoice: Invoice, created_at: datetime) -> dict[str, Any]:
-    return {
-        "id": invoice.id,
-        "kind": invoice.kind.value,
-        "status": invoice.status.value,
-        "series": invoice.series,
-        "number": invoice.number,
-        "account_id": invoice.account_id,
-        "seller": dataclasses.asdict(invoice.seller),
-        "buyer": dataclasses.asdict(invoice.buyer),
-        "currency": invoice.currency,
-        "period_start": invoice.period_start,
-        "period_end": invoice.period_end,
-        "layout": invoice.layout.value,
-        "payment_terms_days": invoice.payment_terms_days,
-        "vat_note": invoice.vat_note,
-        "issue_date": invoice.issue_date,
-        "due_date": invoice.due_date,
-        "original_id": invoice.original_id,
-        "original_number": invoice.original_number,
-        "reason": invoice.reason,
-        "run_key": invoice.run_key,
-        "tax_overrides": [
-            [category.value, str(percent), str(tax)]
-            for category, percent, tax in invoice.tax_overrides
-        ],
-        "net_total": invoice.net_total,
-        "tax_total": invoice.tax_total,
-        "gross_total": invoice.gross_total,
-        "created_at": invoice.created_at or created_at,
-        "issued_at": invoice.issued_at,
-    }
-
-
-def _line_row(invoice_id: uuid.UUID, line: InvoiceLine) -> dict[str, Any]:
-    return {
-        "invoice_id": invoice_id,
-        "position": line.position,
-        "description": line.description,
-        "net": line.net,
-        "vat_category": line.vat_category.value,
-        "vat_percent": line.vat_percent,
-        "country": line.country,
-        "charge_id": line.charge_id,
-        "session_id": line.session_id,
-        "site_name": line.site_name,
-        "station_name": line.station_name,
-        "local_start": None if line.local_start is None else line.local_start.isoformat(),
-        "energy_kwh": line.energy_kwh,
-        "charging_hours": line.charging_hours,
-        "idle_hours": line.idle_hours,
-        "components": {name: str(amount) for name, amount in line.components},
-    }
-
-
-def _line(row: RowMapping, currency: str) -> InvoiceLine:
-    local = row["local_start"]
-    return InvoiceLine(
-        position=row["position"],
-        description=row["description"],
-        net=_money(row["net"], currency),
-        vat_category=VatCategory(row["vat_category"]),
-        vat_percent=_percent(row["vat_percent"]),
-        country=row["country"],
-        charge_id=row["charge_id"],
-        session_id=row["session_id"],
-        site_name=row["site_name"],
-        station_name=row["station_name"],
-        local_start=None if local is None else datetime.fromisoformat(local),
-        energy_kwh=row["energy_kwh"],
-        charging_hours=row["charging_hours"],
-        idle_hours=row["idle_hours"],
-        components=tuple(
-            (name, _money(Decimal(value), currency)) for name, value in row["components"].items()
-        ),
-    )
-
-
-def _invoice(row: RowMapping, lines: Sequence[InvoiceLine]) -> Invoice:
-    return Invoice(
-        kind=DocumentKind(row["kind"]),
-        account_id=row["account_id"],
-        seller=_party(row["seller"]),
-        buyer=_party(row["buyer"]),
-        currency=row["currency"],
-        period_start=row["period_start"],
-        period_end=row["period_end"],
-        lines=tuple(lines),
-        status=DocumentStatus(row["status"]),
-        layout=Layout(row["layout"]),
-        payment_terms_days=row["payment_terms_days"],
-        vat_note=row["vat_note"],
-        series=row["series"],
-        number=row["number"],
-        issue_date=row["issue_date"],
-        due_date=row["due_date"],
-        original_id=row["original_id"],
-        original_number=row["original_number"],
-        reason=row["reason"],
-        run_key=row["run_key"],
-        tax_overrides=tuple(
-            (VatCategory(category), _percent(Decimal(percent)), Decimal(tax))
-            for category, percent, tax in row["tax_overrides"]
-        ),
-        id=row["id"],
-        created_at=row["created_at"],
-        issued_at=row["issued_at"],
-    )
 
 
 class SqlBillingRepository:
@@ -246,14 +63,14 @@ class SqlBillingRepository:
 
     async def add_charges(self, new: Sequence[Charge], created_at: datetime) -> None:
         if new:
-            await self._write((insert(charges), [_charge_row(c, created_at) for c in new]))
+            await self._write((insert(charges), [charge_row(c, created_at) for c in new]))
 
     async def charge_for_session(self, session_id: uuid.UUID) -> Charge | None:
         result = await self._connection.execute(
             select(charges).where(charges.c.session_id == session_id)
         )
         row = result.mappings().one_or_none()
-        return None if row is None else _charge(row)
+        return None if row is None else charge_of(row)
 
     async def sessions_to_charge(self, limit: int) -> list[uuid.UUID]:
         """Completed sessions that have no charge yet, oldest first."""
@@ -288,7 +105,7 @@ class SqlBillingRepository:
         if account_ids is not None:
             query = query.where(charges.c.account_id.in_(list(account_ids)))
         result = await self._connection.execute(query)
-        return [_charge(row) for row in result.mappings()]
+        return [charge_of(row) for row in result.mappings()]
 
     async def charges_between(
         self, started_from: datetime, started_before: datetime
@@ -298,7 +115,7 @@ class SqlBillingRepository:
             .where(charges.c.started_at >= started_from, charges.c.started_at < started_before)
             .order_by(charges.c.started_at, charges.c.id)
         )
-        return [_charge(row) for row in (await self._connection.execute(query)).mappings()]
+        return [charge_of(row) for row in (await self._connection.execute(query)).mappings()]
 
     async def charge_ids(self) -> set[str]:
         result = await self._connection.execute(select(charges.c.id))
@@ -311,7 +128,7 @@ class SqlBillingRepository:
         charges as billed (a charge billed twice violates the primary key)."""
         if not documents:
             return
-        lines = [_line_row(d.id, line) for d in documents for line in d.lines]
+        lines = [line_row(d.id, line) for d in documents for line in d.lines]
         billed = [
             {"charge_id": line.charge_id, "invoice_id": d.id}
             for d in documents
@@ -320,7 +137,7 @@ class SqlBillingRepository:
             if line.charge_id is not None
         ]
         statements: list[tuple[Any, Any]] = [
-            (insert(invoices), [_invoice_row(d, created_at) for d in documents])
+            (insert(invoices), [invoice_row(d, created_at) for d in documents])
         ]
         if lines:
             statements.append((insert(invoice_lines), lines))
@@ -368,8 +185,8 @@ class SqlBillingRepository:
                 .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
             )
             for row in rows.mappings():
-                found[row["invoice_id"]].append(_line(row, currencies[row["invoice_id"]]))
-        return [_invoice(row, found[row["id"]]) for row in heads]
+                found[row["invoice_id"]].append(line_of(row, currencies[row["invoice_id"]]))
+        return [invoice_of(row, found[row["id"]]) for row in heads]
 
     async def get_invoice(self, invoice_id: uuid.UUID) -> Invoice | None:
         loaded = await self._load(select(invoices).where(invoices.c.id == invoice_id))

@@ -1,0 +1,211 @@
+"""Rows of charges, invoices and invoice lines, to and from the domain objects (split from
+``billing.py``): amounts fixed-scale, VAT treatment and parties as stored."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from chargeledger.domain.billing import COMPONENTS, Charge, VatCategory, VatTreatment
+from chargeledger.domain.invoicing import (
+    DocumentKind,
+    DocumentStatus,
+    Invoice,
+    InvoiceLine,
+    Layout,
+    Party,
+)
+from chargeledger.money import Currency
+
+NET_COLUMNS = tuple(f"{name.lower()}_net" for name in COMPONENTS)
+
+
+def money_value(value: Decimal, currency: str) -> Decimal:
+    """Amounts come back at the column's scale (4 places); bill them in minor units."""
+    return value.quantize(Currency.of(currency).quantum)
+
+
+def percent_value(value: Decimal) -> Decimal:
+    """19.000 → 19, 25.500 → 25.5: rates as they are written."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def charge_row(charge: Charge, created_at: datetime) -> dict[str, Any]:
+    nets = dict(charge.components)
+    return {
+        "id": charge.id,
+        "session_id": charge.session_id,
+        "account_id": charge.account_id,
+        "ad_hoc": charge.ad_hoc,
+        "site_id": charge.site_id,
+        "site_name": charge.site_name,
+        "station_id": charge.station_id,
+        "station_name": charge.station_name,
+        "evse_id": charge.evse_id,
+        "country": charge.country,
+        "time_zone": charge.time_zone,
+        "currency": charge.currency,
+        "started_at": charge.started_at,
+        "stopped_at": charge.stopped_at,
+        "energy_kwh": charge.energy_kwh,
+        "charging_hours": charge.charging_hours,
+        "idle_hours": charge.idle_hours,
+        **{column: nets[name] for column, name in zip(NET_COLUMNS, COMPONENTS, strict=True)},
+        "vat_category": charge.vat.category.value,
+        "vat_percent": charge.vat.percent,
+        "vat_note": charge.vat.note,
+        "tariff_id": charge.tariff_id,
+        "created_at": charge.created_at or created_at,
+    }
+
+
+def charge_of(row: RowMapping) -> Charge:
+    return Charge(
+        session_id=row["session_id"],
+        account_id=row["account_id"],
+        ad_hoc=row["ad_hoc"],
+        site_id=row["site_id"],
+        site_name=row["site_name"],
+        station_id=row["station_id"],
+        station_name=row["station_name"],
+        evse_id=row["evse_id"],
+        country=row["country"],
+        time_zone=row["time_zone"],
+        currency=row["currency"],
+        started_at=row["started_at"],
+        stopped_at=row["stopped_at"],
+        energy_kwh=row["energy_kwh"],
+        charging_hours=row["charging_hours"],
+        idle_hours=row["idle_hours"],
+        components=tuple(
+            (name, money_value(row[column], row["currency"]))
+            for name, column in zip(COMPONENTS, NET_COLUMNS, strict=True)
+        ),
+        vat=VatTreatment(
+            VatCategory(row["vat_category"]), percent_value(row["vat_percent"]), row["vat_note"]
+        ),
+        tariff_id=row["tariff_id"],
+        id=row["id"],
+        created_at=row["created_at"],
+    )
+
+
+def party_of(doc: dict[str, Any]) -> Party:
+    return Party(**doc)
+
+
+def invoice_row(invoice: Invoice, created_at: datetime) -> dict[str, Any]:
+    return {
+        "id": invoice.id,
+        "kind": invoice.kind.value,
+        "status": invoice.status.value,
+        "series": invoice.series,
+        "number": invoice.number,
+        "account_id": invoice.account_id,
+        "seller": dataclasses.asdict(invoice.seller),
+        "buyer": dataclasses.asdict(invoice.buyer),
+        "currency": invoice.currency,
+        "period_start": invoice.period_start,
+        "period_end": invoice.period_end,
+        "layout": invoice.layout.value,
+        "payment_terms_days": invoice.payment_terms_days,
+        "vat_note": invoice.vat_note,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "original_id": invoice.original_id,
+        "original_number": invoice.original_number,
+        "reason": invoice.reason,
+        "run_key": invoice.run_key,
+        "tax_overrides": [
+            [category.value, str(percent), str(tax)]
+            for category, percent, tax in invoice.tax_overrides
+        ],
+        "net_total": invoice.net_total,
+        "tax_total": invoice.tax_total,
+        "gross_total": invoice.gross_total,
+        "created_at": invoice.created_at or created_at,
+        "issued_at": invoice.issued_at,
+    }
+
+
+def line_row(invoice_id: uuid.UUID, line: InvoiceLine) -> dict[str, Any]:
+    return {
+        "invoice_id": invoice_id,
+        "position": line.position,
+        "description": line.description,
+        "net": line.net,
+        "vat_category": line.vat_category.value,
+        "vat_percent": line.vat_percent,
+        "country": line.country,
+        "charge_id": line.charge_id,
+        "session_id": line.session_id,
+        "site_name": line.site_name,
+        "station_name": line.station_name,
+        "local_start": None if line.local_start is None else line.local_start.isoformat(),
+        "energy_kwh": line.energy_kwh,
+        "charging_hours": line.charging_hours,
+        "idle_hours": line.idle_hours,
+        "components": {name: str(amount) for name, amount in line.components},
+    }
+
+
+def line_of(row: RowMapping, currency: str) -> InvoiceLine:
+    local = row["local_start"]
+    return InvoiceLine(
+        position=row["position"],
+        description=row["description"],
+        net=money_value(row["net"], currency),
+        vat_category=VatCategory(row["vat_category"]),
+        vat_percent=percent_value(row["vat_percent"]),
+        country=row["country"],
+        charge_id=row["charge_id"],
+        session_id=row["session_id"],
+        site_name=row["site_name"],
+        station_name=row["station_name"],
+        local_start=None if local is None else datetime.fromisoformat(local),
+        energy_kwh=row["energy_kwh"],
+        charging_hours=row["charging_hours"],
+        idle_hours=row["idle_hours"],
+        components=tuple(
+            (name, money_value(Decimal(value), currency))
+            for name, value in row["components"].items()
+        ),
+    )
+
+
+def invoice_of(row: RowMapping, lines: Sequence[InvoiceLine]) -> Invoice:
+    return Invoice(
+        kind=DocumentKind(row["kind"]),
+        account_id=row["account_id"],
+        seller=party_of(row["seller"]),
+        buyer=party_of(row["buyer"]),
+        currency=row["currency"],
+        period_start=row["period_start"],
+        period_end=row["period_end"],
+        lines=tuple(lines),
+        status=DocumentStatus(row["status"]),
+        layout=Layout(row["layout"]),
+        payment_terms_days=row["payment_terms_days"],
+        vat_note=row["vat_note"],
+        series=row["series"],
+        number=row["number"],
+        issue_date=row["issue_date"],
+        due_date=row["due_date"],
+        original_id=row["original_id"],
+        original_number=row["original_number"],
+        reason=row["reason"],
+        run_key=row["run_key"],
+        tax_overrides=tuple(
+            (VatCategory(category), percent_value(Decimal(percent)), Decimal(tax))
+            for category, percent, tax in row["tax_overrides"]
+        ),
+        id=row["id"],
+        created_at=row["created_at"],
+        issued_at=row["issued_at"],
+    )
