@@ -25,6 +25,7 @@ from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
 from chargeledger.errors import ConfigurationError
+from chargeledger.services.invoice_runs import Invoicer
 from chargeledger.services.payment_gateway import PaymentGateway, WebhookRejectedError
 from chargeledger.services.payment_janitor import JanitorReport, run_janitor
 from chargeledger.services.payment_operations import HoldPolicy, PaymentContext
@@ -110,6 +111,19 @@ class Runtime:
         """The built-in PSP simulator, when it is configured (demos, tests)."""
         gateway = self.payments.gateways.get("sandbox")
         return gateway if isinstance(gateway, SandboxGateway) else None
+
+    def invoicer(self) -> Invoicer:
+        """Invoice runs on this runtime (``operator_not_configured`` without the seller)."""
+        settings = self.settings
+        return Invoicer(
+            uow=self.uow,
+            locks=self.locks,
+            clock=self.clock,
+            rates=settings.vat_rates,
+            seller=settings.seller(),
+            time_zone=settings.operator_time_zone,
+            wait_seconds=settings.invoice_run_wait_seconds,
+        )
 
     async def payment_janitor(self) -> JanitorReport:
         """Settle payments in doubt and end holds (DESIGN §4 periodic job); forget REST
