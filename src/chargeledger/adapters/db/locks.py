@@ -4,7 +4,10 @@
   connection of its own, in autocommit, so no transaction stays open while the lock is held
   across a PSP call. The key is 64 bits of SHA-256 over the schema and the name. It is released
   in ``finally``; the server drops it with the connection, so a node that dies frees its locks.
-  A wait is bounded by ``lock_timeout`` (SQLSTATE 55P03 → busy).
+  A wait is bounded by ``lock_timeout`` (SQLSTATE 55P03 → busy). Each lock held or awaited
+  costs one server connection, at most ``MAX_CONNECTIONS`` per process (more wait their
+  turn); the connections must reach the server directly or through a session-mode pooler
+  (PgBouncer's transaction mode would hand the session, and the lock, to someone else).
 * **SQLite** (one file): within the process an asyncio lock per name, which is all one process
   needs. ``serve`` and a CLI command (``payments refund``, ``invoice run``) may use the same
   file at once, so the holder also takes a byte-range lock (POSIX ``fcntl``) of the file
