@@ -17,6 +17,7 @@ from chargeledger.adapters.bus import InProcessCommandBus
 from chargeledger.adapters.clock import SystemClock
 from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.db.health import database_answers
+from chargeledger.adapters.db.locks import PostgresLocks, SqliteLocks
 from chargeledger.adapters.db.migrate import upgrade_to_head
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
@@ -24,11 +25,18 @@ from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
 from chargeledger.errors import ConfigurationError
+from chargeledger.services.invoice_runs import Invoicer
 from chargeledger.services.payment_gateway import PaymentGateway, WebhookRejectedError
 from chargeledger.services.payment_janitor import JanitorReport, run_janitor
 from chargeledger.services.payment_operations import HoldPolicy, PaymentContext
 from chargeledger.services.payment_webhooks import receive_webhook
-from chargeledger.services.ports import Clock, CommandBus, PasswordHasher, UnitOfWorkFactory
+from chargeledger.services.ports import (
+    Clock,
+    CommandBus,
+    Locks,
+    PasswordHasher,
+    UnitOfWorkFactory,
+)
 from chargeledger.services.session_review import sweep_stale_sessions
 
 log = logging.getLogger("chargeledger")
@@ -47,6 +55,8 @@ class Runtime:
     bus: CommandBus
     _factory: SqlUnitOfWorkFactory
     payments: PaymentContext
+    locks: Locks  # named locks shared with every process on the database (payments, runs)
+    _locks: PostgresLocks | SqliteLocks  # the same, for aclose()
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
     # (which hold the answer until their commit) always find one in the pool.
@@ -102,6 +112,19 @@ class Runtime:
         gateway = self.payments.gateways.get("sandbox")
         return gateway if isinstance(gateway, SandboxGateway) else None
 
+    def invoicer(self) -> Invoicer:
+        """Invoice runs on this runtime (``operator_not_configured`` without the seller)."""
+        settings = self.settings
+        return Invoicer(
+            uow=self.uow,
+            locks=self.locks,
+            clock=self.clock,
+            rates=settings.vat_rates,
+            seller=settings.seller(),
+            time_zone=settings.operator_time_zone,
+            wait_seconds=settings.invoice_run_wait_seconds,
+        )
+
     async def payment_janitor(self) -> JanitorReport:
         """Settle payments in doubt and end holds (DESIGN §4 periodic job); forget REST
         idempotency keys once they are older than the 7 days they are promised for."""
@@ -130,6 +153,7 @@ class Runtime:
             await asyncio.sleep(seconds)
 
     async def aclose(self) -> None:
+        await self._locks.aclose()
         await self._factory.engine.dispose()
 
 
@@ -146,7 +170,8 @@ def build_runtime(
     factory = SqlUnitOfWorkFactory(create_engine(settings.database_url, schema=schema))
     clock = clock or SystemClock()
     bus = InProcessCommandBus()
-    payments = _payment_context(settings, factory, clock, bus)
+    locks = _named_locks(settings, factory, schema)
+    payments = _payment_context(settings, factory, clock, bus, locks)
     return Runtime(
         settings=settings,
         uow=factory,
@@ -156,11 +181,22 @@ def build_runtime(
         bus=bus,
         _factory=factory,
         payments=payments,
+        locks=locks,
+        _locks=locks,
     )
 
 
+def _named_locks(
+    settings: Settings, factory: SqlUnitOfWorkFactory, schema: str | None
+) -> PostgresLocks | SqliteLocks:
+    """Advisory locks on PostgreSQL (every node), a lock file beside the SQLite database."""
+    if factory.engine.dialect.name == "postgresql":
+        return PostgresLocks(settings.database_url, namespace=schema or "")
+    return SqliteLocks(factory.engine.url.database)
+
+
 def _payment_context(
-    settings: Settings, factory: UnitOfWorkFactory, clock: Clock, bus: CommandBus
+    settings: Settings, factory: UnitOfWorkFactory, clock: Clock, bus: CommandBus, locks: Locks
 ) -> PaymentContext:
     """The PSPs: the sandbox simulator always (demos, tests), Stripe when it is configured."""
     config = settings.payments
@@ -183,6 +219,8 @@ def _payment_context(
         default_gateway=config.gateway,
         time_zone=settings.operator_time_zone,
         rates=settings.vat_rates,
+        locks=locks,
+        lock_wait=config.lock_wait_seconds,
         seller=seller,
         hold=HoldPolicy(
             config.hold_kwh, config.hold_minutes, config.hold_step, config.hold_ceiling

@@ -13,6 +13,8 @@
 | CHARGELEDGER_OPERATOR_<FIELD>       | the seller on invoices, see below         |
 | CHARGELEDGER_OPERATOR_TIME_ZONE     | UTC: accounting dates and billing periods |
 | CHARGELEDGER_VAT_RATES_FILE         | built-in EU standard rates, see below     |
+| CHARGELEDGER_PAYMENT_LOCK_WAIT_SECONDS | 30: wait for a payment's lock, else ``payment_busy`` |
+| CHARGELEDGER_INVOICE_RUN_WAIT_SECONDS | 600: wait for a run under way, else ``invoice_run_busy`` |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, REGISTRATION. The VAT rates file is a JSON list of ``{"country", "percent",
@@ -55,6 +57,7 @@ class PaymentSettings:
     hold_step: Decimal = Decimal(20)  # how much each raise adds
     hold_ceiling: Decimal = Decimal(300)  # no hold grows above this
     janitor_interval_seconds: int = 60
+    lock_wait_seconds: int = 30  # longer than one PSP call (Stripe's gateway gives up at 20)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PaymentSettings:
@@ -82,6 +85,7 @@ class PaymentSettings:
             hold_kwh=Decimal(_whole_number(env, "HOLD_KWH", 40)),
             hold_minutes=_whole_number(env, "HOLD_MINUTES", 90),
             janitor_interval_seconds=_whole_number(env, "PAYMENT_JANITOR_SECONDS", 60),
+            lock_wait_seconds=_whole_number(env, "PAYMENT_LOCK_WAIT_SECONDS", 30),
         )
 
 
@@ -99,6 +103,7 @@ class Settings:
     operator_time_zone: str = "UTC"
     vat_rates: VatRates = DEFAULT_VAT_RATES
     payments: PaymentSettings = field(default_factory=PaymentSettings)
+    invoice_run_wait_seconds: int = 600  # a second run waits for the first, then skips its work
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -151,6 +156,7 @@ class Settings:
             operator_time_zone=_time_zone(env.get(PREFIX + "OPERATOR_TIME_ZONE", "UTC")),
             vat_rates=_vat_rates(env.get(PREFIX + "VAT_RATES_FILE")),
             payments=PaymentSettings.from_env(env),
+            invoice_run_wait_seconds=_whole_number(env, "INVOICE_RUN_WAIT_SECONDS", 600),
         )
 
     def with_database(self, url: str) -> Settings:

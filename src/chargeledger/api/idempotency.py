@@ -5,7 +5,8 @@ with the same request gets the stored answer again (``Idempotent-Replayed: true`
 nothing; the same key with another request is refused (422 ``idempotency_key_reused``); a key
 whose first request is still running gets 409. Keys are per caller and kept at least 7 days
 (the payment janitor forgets older ones). Server errors are not stored, so they can be
-retried with the same key.
+retried with the same key; nor is a 409 for a payment busy with another operation (its lock
+was not had: nothing was done, and the same request may succeed a moment later).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from chargeledger.bootstrap import Runtime
 from chargeledger.errors import ChargeledgerError, ConflictError, InvalidInputError
 from chargeledger.services.payment_ports import IdempotencyRecord
+from chargeledger.services.ports import LockBusyError
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -60,7 +62,7 @@ async def idempotent(
     try:
         status, payload = await work()
     except ChargeledgerError as error:
-        if error.http_status >= 500:
+        if error.http_status >= 500 or isinstance(error, LockBusyError):
             await _forget(runtime, scope, key)
             raise
         status, payload = error.http_status, {"error": error.as_dict()}

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
-from chargeledger.domain.accounts import BillingCycle
-from chargeledger.domain.invoicing import DocumentKind, Invoice, Layout, billing_period
+from chargeledger.domain.invoicing import DocumentKind, Invoice, Layout
 from chargeledger.services import invoicing
 from chargeledger.services.billing import ChargingResult, charge_completed_sessions
+from chargeledger.services.invoice_runs import run_month
 from chargeledger.services.ports import InvoiceFilter
 
 invoice_app = typer.Typer(
@@ -54,15 +54,11 @@ def run_command(
     draft: Annotated[bool, typer.Option(help="leave the invoices as drafts")] = False,
 ) -> None:
     """Invoice every postpaid account for the periods of its cycle ending in the month;
-    re-running creates nothing new."""
+    re-running creates nothing new. A run started while another is under way (here or on the
+    server) waits for it, then reports what it billed as already invoiced."""
 
     async def work(rt: Runtime) -> invoicing.RunResult:
-        seller = rt.settings.seller()
-        billing_period(BillingCycle.MONTHLY, period)  # a bad period changes nothing
-        await charge_sessions(rt)
-        return await invoicing.run_invoices(
-            rt.uow, rt.clock, seller, rt.settings.operator_time_zone, period, layout, not draft
-        )
+        return (await run_month(rt.invoicer(), period, layout, not draft)).invoiced
 
     result = run_with_runtime(work)
     made = result.issued or result.drafts

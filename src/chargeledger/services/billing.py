@@ -20,7 +20,7 @@ from chargeledger.domain.billing import Charge, VatRates, component_nets, vat_tr
 from chargeledger.domain.invoicing import Invoice, Party
 from chargeledger.domain.ledger import JournalEntry
 from chargeledger.domain.postings import charge_accrual
-from chargeledger.errors import ChargeledgerError
+from chargeledger.errors import ChargeledgerError, DuplicateError
 from chargeledger.money import Currency
 from chargeledger.services.invoicing import issue_receipts
 from chargeledger.services.payment_methods import PAID_AT_SESSION, how_session_pays
@@ -89,24 +89,45 @@ async def charge_completed_sessions(
     """Charge every completed session without a charge, ``batch`` sessions per transaction.
 
     A session that cannot be priced (no tariff) is reported, not charged, and not retried in
-    this run; it stays visible to ``chargeledger ledger check``.
+    this run; it stays visible to ``chargeledger ledger check``. A session charged meanwhile by
+    someone else (its stop hook, another node's run) is skipped, not an error.
     """
     outcome = ChargingResult()
     async with uow_factory() as uow:
         pending = await uow.billing.sessions_to_charge(limit=1_000_000)
     for start in range(0, len(pending), batch):
-        async with uow_factory() as uow:
-            await charge_sessions(
-                uow,
-                clock,
-                pending[start : start + batch],
-                rates,
-                operator_time_zone,
-                seller,
-                outcome,
-            )
-            await uow.commit()
+        chunk = pending[start : start + batch]
+        done = await _charge_chunk(uow_factory, clock, chunk, rates, operator_time_zone, seller)
+        outcome.charged += done.charged
+        outcome.receipts += done.receipts
+        outcome.unpriced.update(done.unpriced)
     return outcome
+
+
+async def _charge_chunk(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    chunk: Sequence[uuid.UUID],
+    rates: VatRates,
+    operator_time_zone: str,
+    seller: Party | None,
+) -> ChargingResult:
+    """One transaction; once more when a session of it was charged by someone else between
+    our check and our insert (the charge is unique per session: nothing of the attempt was
+    kept). Each retry finds one more session charged, so it ends."""
+    tries = len(chunk) + 1
+    while True:
+        attempt = ChargingResult()
+        try:
+            async with uow_factory() as uow:
+                await charge_sessions(uow, clock, chunk, rates, operator_time_zone, seller, attempt)
+                await uow.commit()
+            return attempt
+        except DuplicateError:
+            tries -= 1
+            if not tries:
+                raise
+            log.info("sessions charged meanwhile; charging the rest", extra={"batch": len(chunk)})
 
 
 async def charge_sessions(

@@ -34,7 +34,12 @@ from chargeledger.money import Money
 from chargeledger.services.catalog import get_site
 from chargeledger.services.invoicing import session_receipt
 from chargeledger.services.payment_methods import AD_HOC_ID_TAG_PREFIX, payment_session
-from chargeledger.services.payment_operations import PaymentContext, run_operation, state_of
+from chargeledger.services.payment_operations import (
+    PaymentContext,
+    payment_lock,
+    run_operation,
+    state_of,
+)
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.session_payments import hold_for
 from chargeledger.services.station_commands import send_command
@@ -109,15 +114,19 @@ async def start_checkout(
         await uow.payments.add(payment, ctx.clock.now())
         await uow.commit()
     hold = offer.hold
-    result = await run_operation(
-        ctx,
-        payment,
-        Operation.AUTHORISE,
-        hold.amount,
-        lambda gw, key: gw.authorise(
-            amount=hold, method_token=card_token, idempotency_key=key, reference=str(payment.id)
-        ),
-    )
+    async with payment_lock(ctx, payment.id):
+        result = await run_operation(
+            ctx,
+            payment,
+            Operation.AUTHORISE,
+            hold.amount,
+            lambda gw, key: gw.authorise(
+                amount=hold,
+                method_token=card_token,
+                idempotency_key=key,
+                reference=str(payment.id),
+            ),
+        )
     start_status = None
     if result is not None and not result.decline_code and ctx.bus is not None:
         command = StationCommand(CommandKind.REMOTE_START, evse_id=evse_id, id_tag=payment.id_tag)
@@ -126,19 +135,23 @@ async def start_checkout(
         except Exception:
             start_status = "Unreachable"
         if start_status != "Accepted":
-            await run_operation(
-                ctx,
-                payment,
-                Operation.RELEASE,
-                Decimal(0),
-                lambda gw, key: gw.release(
-                    provider_ref=result.provider_ref or "", idempotency_key=key
-                ),
-            )
+            await _release(ctx, payment, result.provider_ref or "")
     progress = await checkout_progress(ctx, payment.id)
     return CheckoutProgress(
         progress.payment, progress.state, progress.session, progress.receipt, start_status
     )
+
+
+async def _release(ctx: PaymentContext, payment: Payment, provider_ref: str) -> None:
+    """The station did not start: the hold goes back at once (not after ``UNUSED_HOLD``)."""
+    async with payment_lock(ctx, payment.id):
+        await run_operation(
+            ctx,
+            payment,
+            Operation.RELEASE,
+            Decimal(0),
+            lambda gw, key: gw.release(provider_ref=provider_ref, idempotency_key=key),
+        )
 
 
 async def checkout_progress(ctx: PaymentContext, payment_id: uuid.UUID) -> CheckoutProgress:

@@ -10,6 +10,7 @@ Each pass:
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -32,8 +33,14 @@ from chargeledger.services.payment_gateway import (
     ProviderView,
 )
 from chargeledger.services.payment_methods import payment_session
-from chargeledger.services.payment_operations import PaymentContext, learn, run_operation, state_of
-from chargeledger.services.ports import UnitOfWork
+from chargeledger.services.payment_operations import (
+    PaymentContext,
+    learn,
+    payment_lock,
+    run_operation,
+    state_of,
+)
+from chargeledger.services.ports import LockBusyError, UnitOfWork
 from chargeledger.services.session_payments import settle_session
 
 log = logging.getLogger(__name__)
@@ -56,29 +63,44 @@ class JanitorReport:
 
 
 async def run_janitor(ctx: PaymentContext) -> JanitorReport:
+    """One pass. A payment busy with another operation (its lock is held) is left for the
+    next pass rather than waited for: whoever holds it is settling it right now."""
     report = JanitorReport()
     async with ctx.uow() as uow:
         candidates = await uow.payments.with_event_since(
             [EventKind.REQUESTED, EventKind.UNKNOWN, EventKind.AUTHORISED]
         )
     for payment_id in candidates:
-        async with ctx.uow() as uow:
-            payment = await uow.payments.get(payment_id)
-            if payment is None:
-                continue
-            state = await state_of(uow, payment)
-            events = await uow.payments.events(payment_id)
-        doubtful = _in_doubt(events, ctx.clock.now())
         try:
-            if doubtful:
-                await resolve(ctx, payment, state, doubtful)
-                report.resolved.append(str(payment.id))
-            await _finish(ctx, payment, report)
+            payment = await _settle_doubts(ctx, payment_id, report)
+            if payment is not None:
+                await _finish(ctx, payment, report)
         except (GatewayTimeoutError, GatewayUnavailableError):
             # The PSP did not answer the lookup: this payment waits for the next pass, the
             # others are not held up by it.
-            log.warning("PSP lookup failed", extra={"payment": str(payment.id)})
+            log.warning("PSP lookup failed", extra={"payment": str(payment_id)})
+        except LockBusyError:
+            log.info("payment busy, left for the next pass", extra={"payment": str(payment_id)})
     return report
+
+
+async def _settle_doubts(
+    ctx: PaymentContext, payment_id: uuid.UUID, report: JanitorReport
+) -> Payment | None:
+    """Ask the PSP about the payment's operations in doubt, under its lock (one try), so an
+    operation still under way is never taken for a lost one."""
+    async with payment_lock(ctx, payment_id, wait=0):
+        async with ctx.uow() as uow:
+            payment = await uow.payments.get(payment_id)
+            if payment is None:
+                return None
+            state = await state_of(uow, payment)
+            events = await uow.payments.events(payment_id)
+        doubtful = _in_doubt(events, ctx.clock.now())
+        if doubtful:
+            await resolve(ctx, payment, state, doubtful)
+            report.resolved.append(str(payment.id))
+    return payment
 
 
 def _in_doubt(events: list[PaymentEvent], now: datetime) -> list[str]:
@@ -225,11 +247,22 @@ async def _finish(ctx: PaymentContext, payment: Payment, report: JanitorReport) 
             return
         session = await payment_session(uow, payment)
     if session is not None and session.status is SessionStatus.COMPLETED:
-        await settle_session(ctx, session.id)
+        await settle_session(ctx, session.id, lock_wait=0)
         report.settled.append(str(payment.id))
         return
     age = ctx.clock.now() - (payment.created_at or ctx.clock.now())
-    if session is None and age >= UNUSED_HOLD:
+    if session is None and age >= UNUSED_HOLD and await _release_unused(ctx, payment):
+        report.released.append(str(payment.id))
+
+
+async def _release_unused(ctx: PaymentContext, payment: Payment) -> bool:
+    """Release a checkout's hold whose session never started, if it still stands."""
+    async with payment_lock(ctx, payment.id, wait=0):
+        async with ctx.uow() as uow:
+            state = await state_of(uow, payment)
+            started = await payment_session(uow, payment)
+        if state.status is not PaymentStatus.AUTHORISED or started is not None:
+            return False
         await run_operation(
             ctx,
             payment,
@@ -237,4 +270,4 @@ async def _finish(ctx: PaymentContext, payment: Payment, report: JanitorReport) 
             state.authorised,
             lambda gw, key: gw.release(provider_ref=state.provider_ref or "", idempotency_key=key),
         )
-        report.released.append(str(payment.id))
+    return True

@@ -11,6 +11,11 @@ take turns):
 A timeout records ``unknown``; the janitor later asks the PSP what happened
 (``payment_janitor``). Facts are unique per payment, so an answer learnt twice (the call's
 return and the webhook, in either order) is kept and booked once.
+
+The use cases that decide an amount or an operation number from a payment's state (refund,
+capture, release, raise, the janitor's settling) do so holding :func:`payment_lock` from the
+read to the recorded outcome, so two of them never decide on the same state (issue 11 item 7).
+Learning a fact the PSP reports (a webhook) decides nothing and takes no lock.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -38,6 +44,7 @@ from chargeledger.domain.payments import (
 )
 from chargeledger.errors import ConfigurationError, NotFoundError
 from chargeledger.services.invoicing import today
+from chargeledger.services.locking import exclusive
 from chargeledger.services.payment_gateway import (
     GatewayResult,
     GatewayTimeoutError,
@@ -45,9 +52,10 @@ from chargeledger.services.payment_gateway import (
     Outcome,
     PaymentGateway,
 )
-from chargeledger.services.ports import Clock, CommandBus, UnitOfWork, UnitOfWorkFactory
+from chargeledger.services.ports import Clock, CommandBus, Locks, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+PAYMENT_BUSY = "payment_busy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +79,11 @@ class PaymentContext:
     default_gateway: str
     time_zone: str
     rates: VatRates
+    locks: Locks
     seller: Party | None = None
     hold: HoldPolicy = HoldPolicy()
     bus: CommandBus | None = None
+    lock_wait: float = 30.0  # seconds a money operation waits for its payment's lock
 
     def gateway(self, name: str | None = None) -> PaymentGateway:
         found = self.gateways.get(name or self.default_gateway)
@@ -85,6 +95,20 @@ class PaymentContext:
 
     def today(self) -> date:
         return today(self.clock, self.time_zone)
+
+
+def payment_lock(
+    ctx: PaymentContext, payment_id: uuid.UUID, wait: float | None = None
+) -> AbstractAsyncContextManager[None]:
+    """Money operations on one payment, one at a time, on every node (409 ``payment_busy``
+    when it is not had within ``wait``, by default ``ctx.lock_wait``; 0: one try)."""
+    return exclusive(
+        ctx.locks,
+        f"payment:{payment_id}",
+        ctx.lock_wait if wait is None else wait,
+        code=PAYMENT_BUSY,
+        what=f"payment {payment_id}",
+    )
 
 
 _KIND: dict[tuple[Operation, Outcome], EventKind] = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +33,7 @@ from chargeledger.domain.station_link import (
     TransactionEvent,
 )
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
+from chargeledger.errors import ConflictError
 
 if TYPE_CHECKING:  # payment_ports imports Page from here
     from chargeledger.services.payment_ports import PaymentRepository
@@ -51,6 +53,23 @@ class Page(Generic[T]):
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC (DESIGN §2)."""
+        ...
+
+
+class LockBusyError(ConflictError):
+    """The lock was not had within the wait: nothing was done under it."""
+
+    default_code = "lock_busy"
+
+
+class Locks(Protocol):
+    """Mutual exclusion by name among every task and process on one database (DESIGN §4:
+    N nodes on one PostgreSQL, or ``serve`` and the CLI on one SQLite file). Money operations
+    hold ``payment:<id>`` across their PSP call without keeping a transaction open over it."""
+
+    def hold(self, name: str, wait_seconds: float) -> AbstractAsyncContextManager[None]:
+        """Held until the block ends (or the process dies); ``LockBusyError`` when it cannot
+        be had within ``wait_seconds`` (0: one try). Not reentrant."""
         ...
 
 

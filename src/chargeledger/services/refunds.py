@@ -8,6 +8,7 @@ takes it out of the wallet again.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from decimal import Decimal
 
@@ -32,16 +33,19 @@ from chargeledger.services.invoicing import (
     open_amount,
     session_receipt,
 )
+from chargeledger.services.locking import exclusive
 from chargeledger.services.payment_methods import payment_session
 from chargeledger.services.payment_operations import (
+    PAYMENT_BUSY,
     PaymentContext,
     learn,
     load,
+    payment_lock,
     run_operation,
     state_of,
 )
 from chargeledger.services.ports import UnitOfWork
-from chargeledger.services.wallets import wallet_balance
+from chargeledger.services.wallets import wallet_balance, wallet_lock
 
 
 async def refund_payment(
@@ -50,10 +54,31 @@ async def refund_payment(
     amount: Decimal | None,
     reason: str,
 ) -> tuple[Payment, PaymentState]:
-    """Give back ``amount`` (all that is left when None) of a captured payment."""
+    """Give back ``amount`` (all that is left when None) of a captured payment.
+
+    Decided and done under the payment's lock (a top-up's also under its wallet's, whose
+    balance limits it): the limit and the refund's number, hence its PSP idempotency key,
+    come from the state read under it, so parallel refunds are each a refund of their own at
+    the PSP, or refused having done nothing. The state returned is the one right after it.
+    """
     reason = required_text(reason, "reason")
     async with ctx.uow() as uow:
         payment = await load(uow, payment_id)
+    async with contextlib.AsyncExitStack() as held:
+        await held.enter_async_context(payment_lock(ctx, payment.id))
+        if payment.purpose is PaymentPurpose.TOP_UP and payment.account_id is not None:
+            await held.enter_async_context(wallet_lock(ctx, payment.account_id))
+        await _refund(ctx, payment, amount, reason)
+        # A session refund's credit note is issued with the refund's fact (``credit_refund``),
+        # also when the janitor or a webhook learns it after a timeout.
+        async with ctx.uow() as uow:
+            return payment, await state_of(uow, payment)
+
+
+async def _refund(
+    ctx: PaymentContext, payment: Payment, amount: Decimal | None, reason: str
+) -> None:
+    async with ctx.uow() as uow:
         state = await state_of(uow, payment)
         limit = state.refundable
         if payment.purpose is PaymentPurpose.TOP_UP and payment.account_id is not None:
@@ -86,26 +111,22 @@ async def refund_payment(
                 distinct=key,
             )
             await uow.commit()
-    else:
-        money = Money(wanted, currency)
-        await run_operation(
-            ctx,
-            payment,
-            Operation.REFUND,
-            wanted,
-            lambda gw, key: gw.refund(
-                provider_ref=state.provider_ref or "",
-                amount=money,
-                idempotency_key=key,
-                reason=reason,
-            ),
-            number=number,
-            detail=reason[:255],
-        )
-    # A session refund's credit note is issued with the refund's fact (``credit_refund``),
-    # also when the janitor or a webhook learns it after a timeout.
-    async with ctx.uow() as uow:
-        return payment, await state_of(uow, payment)
+        return
+    money = Money(wanted, currency)
+    await run_operation(
+        ctx,
+        payment,
+        Operation.REFUND,
+        wanted,
+        lambda gw, key: gw.refund(
+            provider_ref=state.provider_ref or "",
+            amount=money,
+            idempotency_key=key,
+            reason=reason,
+        ),
+        number=number,
+        detail=reason[:255],
+    )
 
 
 async def credit_refund(
@@ -151,7 +172,20 @@ async def pay_invoice(
     ctx: PaymentContext, invoice_id: uuid.UUID, card: StoredCard, payment_id: uuid.UUID
 ) -> tuple[Payment, PaymentState]:
     """Charge the card for what is still open on an issued invoice (DESIGN §5: PSP /
-    Receivable)."""
+    Receivable). One payment of an invoice at a time: the open amount is read under the
+    invoice's lock, so two payments sent at once cannot both take it."""
+    name = f"invoice-payment:{invoice_id}"
+    async with exclusive(
+        ctx.locks, name, ctx.lock_wait, code=PAYMENT_BUSY, what=f"invoice {invoice_id}"
+    ):
+        payment = await _invoice_payment(ctx, invoice_id, card, payment_id)
+        async with ctx.uow() as uow:
+            return payment, await state_of(uow, payment)
+
+
+async def _invoice_payment(
+    ctx: PaymentContext, invoice_id: uuid.UUID, card: StoredCard, payment_id: uuid.UUID
+) -> Payment:
     async with ctx.uow() as uow:
         invoice = await get_invoice(uow, invoice_id)
         due = await open_amount(uow, invoice)
@@ -188,5 +222,4 @@ async def pay_invoice(
             capture=True,
         ),
     )
-    async with ctx.uow() as uow:
-        return payment, await state_of(uow, payment)
+    return payment

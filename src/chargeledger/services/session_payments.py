@@ -39,7 +39,13 @@ from chargeledger.money import Currency, Money
 from chargeledger.services.billing import ChargingResult, charge_sessions
 from chargeledger.services.catalog import get_site, get_station
 from chargeledger.services.payment_methods import default_card, how_session_pays, session_payment
-from chargeledger.services.payment_operations import PaymentContext, learn, run_operation, state_of
+from chargeledger.services.payment_operations import (
+    PaymentContext,
+    learn,
+    payment_lock,
+    run_operation,
+    state_of,
+)
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.session_pricing import price_captured_session
 from chargeledger.services.station_commands import send_command
@@ -98,50 +104,60 @@ async def secure_session(ctx: PaymentContext, session_id: uuid.UUID) -> Payment 
         except DuplicateError:
             return None  # another process holds for this session already
         await uow.commit()
-    result = await run_operation(
-        ctx,
-        payment,
-        Operation.AUTHORISE,
-        amount.amount,
-        lambda gateway, key: gateway.authorise(
-            amount=amount,
-            method_token=payment.method_token or "",
-            idempotency_key=key,
-            reference=str(payment.id),
-        ),
-    )
+    async with payment_lock(ctx, payment.id):
+        result = await run_operation(
+            ctx,
+            payment,
+            Operation.AUTHORISE,
+            amount.amount,
+            lambda gateway, key: gateway.authorise(
+                amount=amount,
+                method_token=payment.method_token or "",
+                idempotency_key=key,
+                reference=str(payment.id),
+            ),
+        )
     if result is not None and result.decline_code:
         await stop_for_payment(ctx, session, f"hold declined: {result.decline_code}")
     return payment
 
 
 async def watch_hold(ctx: PaymentContext, session_id: uuid.UUID) -> None:
-    """Raise the hold as the live cost approaches it; stop the session when it cannot."""
+    """Raise the hold as the live cost approaches it; stop the session when it cannot.
+    Decided under the payment's lock (the raise's number and total come from its state);
+    the stop is sent after it is released."""
     async with ctx.uow() as uow:
         session = await uow.sessions.get(session_id)
         if session is None or not session.is_open:
             return
         payment = await session_payment(uow, session)
-        if payment is None:
-            return
+    if payment is None:
+        return
+    async with payment_lock(ctx, payment.id):
+        why = await _raise_hold(ctx, session, payment)
+    if why is not None:
+        await stop_for_payment(ctx, session, why)
+
+
+async def _raise_hold(ctx: PaymentContext, session: Session, payment: Payment) -> str | None:
+    """Raise the hold if the live cost needs it; why the session must stop, if it must."""
+    async with ctx.uow() as uow:
+        current = await uow.sessions.get(session.id)
         state = await state_of(uow, payment)
-        if state.status is not PaymentStatus.AUTHORISED:
-            return
+        if current is None or state.status is not PaymentStatus.AUTHORISED:
+            return None
         try:
-            live = (await price_captured_session(uow, session)).result.total_cost.incl_vat
+            live = (await price_captured_session(uow, current)).result.total_cost.incl_vat
         except ChargeledgerError:
-            return
+            return None
     held = state.authorised
     wanted = hold_steps(live, held, ctx.hold.step, ctx.hold.ceiling)
     if wanted <= held:
-        if live >= held * Decimal("0.95"):
-            await stop_for_payment(ctx, session, "the hold is used up")
-        return
+        return "the hold is used up" if live >= held * Decimal("0.95") else None
     new_total = Money.of(wanted, payment.currency)
     gateway = ctx.gateway(payment.gateway)
     if not gateway.supports_increment:
-        await stop_for_payment(ctx, session, "the hold cannot be raised")
-        return
+        return "the hold cannot be raised"
     result = await run_operation(
         ctx,
         payment,
@@ -153,7 +169,8 @@ async def watch_hold(ctx: PaymentContext, session_id: uuid.UUID) -> None:
         number=state.raises + 1,
     )
     if result is not None and result.decline_code and live >= held * Decimal("0.95"):
-        await stop_for_payment(ctx, session, f"raise declined: {result.decline_code}")
+        return f"raise declined: {result.decline_code}"
+    return None
 
 
 async def stop_for_payment(ctx: PaymentContext, session: Session, why: str) -> None:
@@ -168,8 +185,11 @@ async def stop_for_payment(ctx: PaymentContext, session: Session, why: str) -> N
         log.warning("could not stop the session", exc_info=True)
 
 
-async def settle_session(ctx: PaymentContext, session_id: uuid.UUID) -> None:
-    """Charge a completed session, then collect it by its method (idempotent)."""
+async def settle_session(
+    ctx: PaymentContext, session_id: uuid.UUID, lock_wait: float | None = None
+) -> None:
+    """Charge a completed session, then collect it by its method (idempotent); ``lock_wait``
+    bounds the wait for the payment's lock (the janitor: 0, it comes back next pass)."""
     async with ctx.uow() as uow:
         session = await uow.sessions.get(session_id)
         if session is None or session.status is not SessionStatus.COMPLETED:
@@ -186,7 +206,7 @@ async def settle_session(ctx: PaymentContext, session_id: uuid.UUID) -> None:
     if method is PaymentMethodKind.WALLET:
         await debit_wallet(ctx, session, charge)
     elif payment is not None:
-        await collect_hold(ctx, payment, charge)
+        await collect_hold(ctx, payment, charge, lock_wait)
 
 
 async def _charge(ctx: PaymentContext, uow: UnitOfWork, session: Session) -> Charge | None:
@@ -227,8 +247,16 @@ async def debit_wallet(ctx: PaymentContext, session: Session, charge: Charge) ->
     await auto_top_up(ctx, session.account_id, trigger=str(payment.id))
 
 
-async def collect_hold(ctx: PaymentContext, payment: Payment, charge: Charge) -> None:
-    """Capture the receipt's amount (at most the hold) or release an unused hold."""
+async def collect_hold(
+    ctx: PaymentContext, payment: Payment, charge: Charge, lock_wait: float | None = None
+) -> None:
+    """Capture the receipt's amount (at most the hold) or release an unused hold, decided
+    under the payment's lock: a second settle of the same stop finds it done."""
+    async with payment_lock(ctx, payment.id, lock_wait):
+        await _collect(ctx, payment, charge)
+
+
+async def _collect(ctx: PaymentContext, payment: Payment, charge: Charge) -> None:
     async with ctx.uow() as uow:
         state = await state_of(uow, payment)
         events = await uow.payments.events(payment.id)

@@ -8,6 +8,7 @@ refund of a top-up debits it.
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -25,8 +26,15 @@ from chargeledger.domain.payments import (
 )
 from chargeledger.errors import DuplicateError, InvalidInputError, NotFoundError
 from chargeledger.money import Currency, Money
+from chargeledger.services.locking import exclusive
 from chargeledger.services.payment_methods import default_card
-from chargeledger.services.payment_operations import PaymentContext, run_operation, state_of
+from chargeledger.services.payment_operations import (
+    PAYMENT_BUSY,
+    PaymentContext,
+    payment_lock,
+    run_operation,
+    state_of,
+)
 from chargeledger.services.ports import UnitOfWork
 
 TOP_UP_NAMESPACE = uuid.UUID("0b8f3a52-51a4-4e0e-8f43-6a1a43e8e7c2")
@@ -39,6 +47,19 @@ class WalletView:
     currency: str
     balance: Decimal
     settings: WalletSettings
+
+
+def wallet_lock(ctx: PaymentContext, account_id: uuid.UUID) -> AbstractAsyncContextManager[None]:
+    """Held by what takes money out of a wallet on the strength of its balance (a top-up's
+    refund), so two of them cannot both spend one balance. Session debits do not wait for
+    it: the price of a finished session is owed whatever the balance (it may go below zero)."""
+    return exclusive(
+        ctx.locks,
+        f"wallet:{account_id}",
+        ctx.lock_wait,
+        code=PAYMENT_BUSY,
+        what=f"the wallet of account {account_id}",
+    )
 
 
 async def wallet_settings(uow: UnitOfWork, account: Account) -> WalletSettings:
@@ -98,29 +119,30 @@ async def top_up(
         account_id=account.id,
         method_token=card.token,
     )
-    async with ctx.uow() as uow:
-        if await uow.payments.get(payment.id) is None:
-            try:
-                await uow.payments.add(payment, ctx.clock.now())
-                await uow.commit()
-            except DuplicateError:
-                pass  # the same top-up sent twice at once (an auto top-up, a client retry)
-    money = Money(amount, currency)
-    await run_operation(
-        ctx,
-        payment,
-        Operation.AUTHORISE,
-        amount,
-        lambda gw, key: gw.authorise(
-            amount=money,
-            method_token=card.token,
-            idempotency_key=key,
-            reference=str(payment.id),
-            capture=True,
-        ),
-    )
-    async with ctx.uow() as uow:
-        state = await state_of(uow, payment)
+    async with payment_lock(ctx, payment.id):
+        async with ctx.uow() as uow:
+            if await uow.payments.get(payment.id) is None:
+                try:
+                    await uow.payments.add(payment, ctx.clock.now())
+                    await uow.commit()
+                except DuplicateError:
+                    pass  # the same top-up sent twice at once (an auto top-up, a client retry)
+        money = Money(amount, currency)
+        await run_operation(
+            ctx,
+            payment,
+            Operation.AUTHORISE,
+            amount,
+            lambda gw, key: gw.authorise(
+                amount=money,
+                method_token=card.token,
+                idempotency_key=key,
+                reference=str(payment.id),
+                capture=True,
+            ),
+        )
+        async with ctx.uow() as uow:
+            state = await state_of(uow, payment)
     return payment, state.status
 
 

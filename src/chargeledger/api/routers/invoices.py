@@ -16,10 +16,9 @@ from chargeledger.api.routers.access import ReadBilling, WriteBilling
 from chargeledger.api.schemas.billing import CreditNoteIn, InvoiceOut, InvoiceRunIn, InvoiceRunOut
 from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.accounts import BillingCycle
-from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice, billing_period
+from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
 from chargeledger.services import invoicing
-from chargeledger.services.billing import charge_completed_sessions
+from chargeledger.services.invoice_runs import run_month
 from chargeledger.services.ports import InvoiceFilter, UnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"], responses=ERROR_RESPONSES)
@@ -119,28 +118,19 @@ async def credit_invoice(
 
 @router.post(
     "/invoice-runs",
-    summary="Charge completed sessions and invoice a month (idempotent)",
+    summary="Charge completed sessions and invoice a month (idempotent; runs take turns)",
 )
 async def run_invoices(body: InvoiceRunIn, _: WriteBilling, rt: RuntimeDep) -> InvoiceRunOut:
-    seller = rt.settings.seller()
-    billing_period(BillingCycle.MONTHLY, body.period)  # a bad period changes nothing
-    charged = await charge_completed_sessions(
-        rt.uow, rt.clock, rt.settings.vat_rates, rt.settings.operator_time_zone, seller
-    )
-    result = await invoicing.run_invoices(
-        rt.uow,
-        rt.clock,
-        seller,
-        rt.settings.operator_time_zone,
-        body.period,
-        body.layout,
-        issue=not body.draft,
-    )
+    """A run started while another is under way waits for it (up to
+    ``CHARGELEDGER_INVOICE_RUN_WAIT_SECONDS``, else 409 ``invoice_run_busy``), then reports
+    what the other billed as already invoiced."""
+    run = await run_month(rt.invoicer(), body.period, body.layout, issue=not body.draft)
+    result = run.invoiced
     return InvoiceRunOut(
         period_start=result.period[0],
         period_end=result.period[1],
         issued=[i.number or "" for i in result.issued],
         drafts=[i.id for i in result.drafts],
-        receipts=[r.number or "" for r in [*charged.receipts, *result.receipts]],
+        receipts=[r.number or "" for r in [*run.charged.receipts, *result.receipts]],
         already_invoiced=result.already_done,
     )

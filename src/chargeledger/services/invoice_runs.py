@@ -1,0 +1,69 @@
+"""An invoice run as the operator starts it (``chargeledger invoice run``, ``POST
+/api/v1/invoice-runs``): charge every completed session, then invoice the month.
+
+Runs take turns on every node and process (issue 11 item 12): two runs started together (a
+double click, the same cron job on two nodes, a CLI run next to the server's) used to race
+to the same unique keys and the loser failed with ``duplicate``. Now the second waits for the
+first under the ``invoice-runs`` lock, then finds everything billed and reports it as already
+invoiced. The lock is one for all months, not one per month: every run also charges all
+completed sessions and gives receipts to ad hoc charges, and a month's run bills charges a run
+of an earlier month missed, so runs of different months touch the same charges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chargeledger.domain.accounts import BillingCycle
+from chargeledger.domain.billing import VatRates
+from chargeledger.domain.invoicing import Layout, Party, billing_period
+from chargeledger.services.billing import ChargingResult, charge_completed_sessions
+from chargeledger.services.invoicing import RunResult, run_invoices
+from chargeledger.services.locking import exclusive
+from chargeledger.services.ports import Clock, Locks, UnitOfWorkFactory
+
+INVOICE_RUNS = "invoice-runs"
+INVOICE_RUN_BUSY = "invoice_run_busy"
+
+
+@dataclass(frozen=True, slots=True)
+class MonthRun:
+    charged: ChargingResult  # sessions charged by this run (and their receipts)
+    invoiced: RunResult
+
+
+@dataclass(frozen=True, slots=True)
+class Invoicer:
+    """What a run needs from the composition root."""
+
+    uow: UnitOfWorkFactory
+    locks: Locks
+    clock: Clock
+    rates: VatRates
+    seller: Party
+    time_zone: str
+    wait_seconds: float = 600.0  # how long a run waits for one under way (then 409 / exit 1)
+
+
+async def run_month(
+    invoicer: Invoicer, label: str, layout: Layout = Layout.PER_SESSION, issue: bool = True
+) -> MonthRun:
+    """Charge and invoice the month ``label`` (``2026-10``), one run at a time; a run that
+    waited for another finds its work done and creates nothing twice."""
+    billing_period(BillingCycle.MONTHLY, label)  # a bad period waits for nothing
+    async with exclusive(
+        invoicer.locks, INVOICE_RUNS, invoicer.wait_seconds, code=INVOICE_RUN_BUSY, what="invoicing"
+    ):
+        charged = await charge_completed_sessions(
+            invoicer.uow, invoicer.clock, invoicer.rates, invoicer.time_zone, invoicer.seller
+        )
+        invoiced = await run_invoices(
+            invoicer.uow,
+            invoicer.clock,
+            invoicer.seller,
+            invoicer.time_zone,
+            label,
+            layout,
+            issue,
+        )
+    return MonthRun(charged, invoiced)
