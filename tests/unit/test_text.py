@@ -18,6 +18,7 @@ from chargeledger.domain.text import (
     quantity_text,
 )
 from chargeledger.errors import InvalidInputError
+from chargeledger.money import Money
 
 
 @pytest.mark.parametrize(
@@ -46,14 +47,14 @@ def test_quantities_print_plain_at_their_resolution(value: str, unit: str, text:
     ("amount", "currency", "text", "figure", "exact"),
     [
         ("5", "EUR", "5.00 EUR", "5.00", "5.00"),
-        ("1234.5", "EUR", "1,234.50 EUR", "1,234.50", "1234.50"),
+        ("1234.5", "EUR", "1234.50 EUR", "1234.50", "1234.50"),
         ("4.997", "EUR", "5.00 EUR", "5.00", "4.997"),
         ("0.125", "EUR", "0.13 EUR", "0.13", "0.125"),
         ("-0.004", "EUR", "0.00 EUR", "0.00", "-0.004"),
         ("0E-2", "EUR", "0.00 EUR", "0.00", "0.00"),
         ("-0", "EUR", "0.00 EUR", "0.00", "0.00"),
         ("-12.5", "EUR", "-12.50 EUR", "-12.50", "-12.50"),
-        ("2E+3", "JPY", "2,000 JPY", "2,000", "2000"),
+        ("2E+3", "JPY", "2000 JPY", "2000", "2000"),
         ("1.2345", "KWD", "1.235 KWD", "1.235", "1.2345"),
         ("9.000000000000000000000000000", "EUR", "9.00 EUR", "9.00", "9.00"),
     ],
@@ -65,6 +66,11 @@ def test_money_prints_the_minor_units(
     assert money_text(value, currency) == text
     assert money_figure(value, currency) == figure
     assert exact_amount(value, currency) == exact
+
+
+def test_printed_documents_group_the_thousands() -> None:
+    assert money_text(Decimal("1234567.5"), "EUR", grouped=True) == "1,234,567.50 EUR"
+    assert money_figure(Decimal("-1234.5"), "EUR", grouped=True) == "-1,234.50"
 
 
 @given(st.decimals(allow_nan=False, allow_infinity=False))
@@ -80,3 +86,10 @@ def test_not_a_number_is_refused() -> None:
         plain_number(Decimal("NaN"))
     with pytest.raises(InvalidInputError):
         exact_amount(Decimal("Infinity"), "EUR")
+
+
+def test_money_reads_plainly_too() -> None:
+    """``Money.from_minor_units(0, "EUR")`` holds ``0E-2``: it prints ``0.00 EUR``."""
+    assert str(Money.from_minor_units(0, "EUR")) == "0.00 EUR"
+    assert str(Money.of("0.125", "EUR")) == "0.125 EUR"
+    assert str(Money.of("2E+3", "JPY")) == "2000 JPY"

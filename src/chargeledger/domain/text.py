@@ -10,8 +10,11 @@ are rounded to what the unit can mean), never ``-0``. The convention:
   OCPI 2.2.1 §16.4 numbers, seconds to the ms) and printed without trailing zeros:
   ``20 kWh``, ``12.345 kWh``, ``1.0667 h``;
 - money is rounded half-up to the currency's minor units (DESIGN §2) and always shows them:
-  ``1,234.50 EUR``; an exact amount (a unit price, an OCPI total, an export) keeps every digit
-  it has but shows at least the minor units: ``0.595``, ``5.00``.
+  ``1234.50 EUR`` (printed documents group the thousands: ``1,234.50 EUR``; terminal output
+  does not, so a figure can be pasted into a spreadsheet);
+- an exact amount (an OCPI total, an export) keeps every digit it has but shows at least the
+  minor units: ``0.125``, ``5.00``; a price per unit keeps up to 4 decimals (OCPI 2.2.1
+  §16.4): ``0.595 EUR``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from chargeledger.errors import InvalidInputError
-from chargeledger.money import Currency
+from chargeledger.money import Currency, plain_decimal
 
 # Decimals each unit is printed with at most: its meaningful resolution.
 UNIT_DECIMALS = {
@@ -33,6 +36,9 @@ UNIT_DECIMALS = {
     "A": 2,
     "%": 2,
 }
+
+
+UNIT_PRICE_PLACES = 4
 
 
 def required_text(value: str, field: str, max_length: int = 200) -> str:
@@ -56,11 +62,8 @@ def optional_text(value: str | None, field: str, max_length: int = 200) -> str |
 def plain_number(value: Decimal | int, places: int | None = None) -> str:
     """``value`` in plain decimal notation without trailing zeros, rounded half-up to at most
     ``places`` decimals when given: ``2E+1`` → ``20``, ``1.500`` → ``1.5``, ``-0`` → ``0``."""
-    number = _rounded(Decimal(value), places)
-    if number == 0:
-        return "0"
-    text = format(number, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    number = Decimal(value)
+    return plain_decimal(number if places is None else _rounded(number, places))
 
 
 def quantity_text(value: Decimal | int, unit: str) -> str:
@@ -68,39 +71,48 @@ def quantity_text(value: Decimal | int, unit: str) -> str:
     return f"{plain_number(value, UNIT_DECIMALS.get(unit))} {unit}"
 
 
-def money_text(amount: Decimal, currency: str) -> str:
-    """``1,234.50 EUR``: rounded half-up to the currency's minor units, with its ISO code."""
+def money_text(amount: Decimal, currency: str, *, grouped: bool = False) -> str:
+    """``1234.50 EUR``: rounded half-up to the currency's minor units, with its ISO code;
+    ``grouped`` (printed documents) separates thousands: ``1,234.50 EUR``."""
     unit = Currency.of(currency)
-    return f"{money_figure(amount, unit.code)} {unit.code}"
+    return f"{money_figure(amount, unit.code, grouped=grouped)} {unit.code}"
 
 
-def money_figure(amount: Decimal, currency: str) -> str:
-    """``1,234.50``: an amount in a column or sentence that names the currency already."""
+def money_figure(amount: Decimal, currency: str, *, grouped: bool = False) -> str:
+    """``1234.50``: an amount in a column or sentence that names the currency already."""
     places = Currency.of(currency).minor_units
     number = _rounded(amount, places)
-    return f"{number.copy_abs() if number == 0 else number:,.{places}f}"
+    separator = "," if grouped else ""
+    return f"{number.copy_abs() if number == 0 else number:{separator}.{places}f}"
 
 
-def exact_amount(amount: Decimal, currency: str) -> str:
-    """An amount exactly as computed, with at least the currency's minor units and without
-    trailing zeros beyond them: ``0.595`` (a price per kWh), ``10.50``, ``5.125``. Nothing is
-    rounded; for unit prices, OCPI totals and exports."""
-    places = Currency.of(currency).minor_units
-    number = _rounded(amount, None)
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -places:
-        number = _rounded(number, places)  # only adds zeros: it has fewer decimals
-    return format(number.copy_abs() if number == 0 else number, "f")
+def exact_amount(amount: Decimal, currency: str, places: int | None = None) -> str:
+    """An amount as computed, with at least the currency's minor units and without trailing
+    zeros beyond them: ``0.125``, ``10.50``. Nothing is rounded unless ``places`` is given
+    (then half-up to that many decimals): for OCPI totals, explanations and exports."""
+    minor = Currency.of(currency).minor_units
+    number = amount if places is None else _rounded(amount, max(places, minor))
+    return plain_decimal(number, minor)
 
 
-def _rounded(number: Decimal, places: int | None) -> Decimal:
-    """``number`` rounded half-up to ``places`` decimals (unchanged when None), in a context
-    wide enough that quantize never fails or rounds elsewhere."""
+def unit_price_text(price: Decimal, currency: str) -> str:
+    """A price per unit (kWh, hour, session) with its currency code, as exact as OCPI 2.2.1
+    §16.4 numbers (at most 4 decimals, half-up) and at least the minor units: ``0.595 EUR``,
+    ``6.00 EUR``; a price incl. VAT of 0.595 × 1.19 reads ``0.7081 EUR``."""
+    code = Currency.of(currency).code
+    return f"{exact_amount(price, code, UNIT_PRICE_PLACES)} {code}"
+
+
+def percent_text(rate: Decimal) -> str:
+    """A VAT or other rate in percent as written: ``19``, ``5.5``, ``7.7``."""
+    return plain_number(rate)
+
+
+def _rounded(number: Decimal, places: int) -> Decimal:
+    """``number`` rounded half-up to ``places`` decimals, in a context wide enough that
+    quantize never fails or rounds elsewhere."""
     if not number.is_finite():
         raise InvalidInputError(f"{number} is not a number", code="invalid_number")
     with localcontext() as context:
-        digits = len(number.as_tuple().digits)
-        context.prec = max(context.prec, digits + abs(number.adjusted()) + (places or 0) + 2)
-        if places is not None:
-            number = number.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-        return number.normalize() if places is None else number
+        context.prec = len(number.as_tuple().digits) + abs(number.adjusted()) + places + 2
+        return number.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
