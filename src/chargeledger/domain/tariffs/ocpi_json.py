@@ -26,11 +26,7 @@ from chargeledger.domain.tariffs.model import (
     TariffElement,
     TariffType,
 )
-from chargeledger.domain.tariffs.quantities import (
-    MAX_DURATION_MS,
-    hours_of,
-    millis_from_hours,
-)
+from chargeledger.domain.tariffs.quantities import MAX_DURATION_MS, hours_of, millis_from_hours
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency
 
