@@ -75,15 +75,18 @@ def make_cdrs(count: int, periods: tuple[int, int], seed: int) -> list[Cdr]:
         for index in range(rng.randint(*periods)):
             minutes = rng.randint(5, 40)
             idle = index > 0 and rng.random() < 0.25
-            dimensions = (
-                ((DimensionType.PARKING_TIME, Decimal(minutes) / 60),)
-                if idle
-                else (
-                    (DimensionType.ENERGY, Decimal(rng.randint(500, 20000)) / 1000),
-                    (DimensionType.TIME, Decimal(minutes) / 60),
+            millis = minutes * 60_000
+            built.append(
+                ChargingPeriod(
+                    start_date_time=moment,
+                    dimensions=()
+                    if idle
+                    else ((DimensionType.ENERGY, Decimal(rng.randint(500, 20000)) / 1000),),
+                    durations=(
+                        (DimensionType.PARKING_TIME if idle else DimensionType.TIME, millis),
+                    ),
                 )
             )
-            built.append(ChargingPeriod(start_date_time=moment, dimensions=dimensions))
             moment += timedelta(minutes=minutes)
         cdrs.append(
             Cdr(

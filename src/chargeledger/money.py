@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
+from decimal import (
+    ROUND_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+    InvalidOperation,
+    localcontext,
+)
 from enum import Enum
 from functools import total_ordering
 
@@ -52,6 +60,23 @@ class Currency:
 
     def __str__(self) -> str:
         return self.code
+
+
+def plain_decimal(value: Decimal, min_places: int = 0) -> str:
+    """``value`` exactly, in plain decimal notation: never an exponent (``Decimal("2E+1")`` is
+    ``20``, ``Money.from_minor_units(0, "EUR")`` is ``0.00``, not ``0E-2``), no trailing zeros
+    beyond ``min_places`` decimals, no ``-0``. The one way a number becomes text; the human
+    formats in :mod:`chargeledger.domain.text` round first, then call this."""
+    if not value.is_finite():
+        raise InvalidInputError(f"{value} is not a number", code="invalid_number")
+    with localcontext() as context:
+        # Wide enough that normalize and quantize neither fail nor round.
+        context.prec = len(value.as_tuple().digits) + abs(value.adjusted()) + min_places + 2
+        number = value.normalize()
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > -min_places:
+            number = number.quantize(Decimal(1).scaleb(-min_places))
+    return format(number.copy_abs() if number == 0 else number, "f")
 
 
 def to_decimal(value: Decimal | int | str) -> Decimal:
@@ -179,4 +204,5 @@ class Money:
         return [Money.from_minor_units(units, self.currency) for units in floors]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency.code}"
+        """Exact, with at least the currency's minor units: ``0.00 EUR``, ``0.125 EUR``."""
+        return f"{plain_decimal(self.amount, self.currency.minor_units)} {self.currency.code}"

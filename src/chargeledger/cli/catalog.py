@@ -21,6 +21,7 @@ from chargeledger.domain.catalog import (
     Site,
 )
 from chargeledger.domain.geo import Address
+from chargeledger.domain.text import quantity_text
 from chargeledger.services import catalog
 
 sites_app = typer.Typer(help="Sites (OCPI locations).", no_args_is_help=True)
@@ -150,7 +151,8 @@ def list_evses(station_id: Annotated[uuid.UUID | None, typer.Option()] = None) -
         table = Table("id", "station", "evse", "uid", "connectors")
         for e in page.items:
             plugs = ", ".join(
-                f"{c.connector_id}:{c.standard.value} {c.max_power_kw} kW" for c in e.connectors
+                f"{c.connector_id}:{c.standard.value} {quantity_text(c.max_power_kw, 'kW')}"
+                for c in e.connectors
             )
             table.add_row(str(e.id), str(e.station_id), str(e.evse_id), e.evse_uid or "", plugs)
         console.print(table)

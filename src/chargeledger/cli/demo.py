@@ -33,6 +33,7 @@ from chargeledger.cli.demo_payments import (
 from chargeledger.cli.demo_report import print_day
 from chargeledger.config import Settings
 from chargeledger.domain.accounts import AccountKind, TokenStatus
+from chargeledger.domain.text import plain_number
 from chargeledger.errors import ChargeledgerError
 from chargeledger.services import catalog
 from chargeledger.services.demo_seed import (
@@ -173,7 +174,7 @@ def _print_summary(report: SeedReport, stations_per_site: dict[str, int]) -> Non
         ("stations", str(report.station_count)),
         ("EVSEs", str(report.evse_count)),
         ("connectors", str(report.connector_count)),
-        ("installed power (kW)", f"{power:,}"),
+        ("installed power (kW)", plain_number(power, 3)),
         ("accounts", str(len(report.accounts))),
     ]
     rows += [

@@ -26,6 +26,7 @@ from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.domain.tariffs.priced import NOTHING, Amount
+from chargeledger.domain.text import quantity_text
 from chargeledger.services import catalog, customers, session_pricing
 from chargeledger.services.demo_seed import demo_station_password
 from chargeledger.services.session_review import sweep_stale_sessions
@@ -267,4 +268,7 @@ def _judge(
     if captured == truth_wh:
         report.billable_exact += 1
     else:
-        report.mismatches.append(f"{label}: captured {captured} Wh, truth {truth_wh} Wh")
+        report.mismatches.append(
+            f"{label}: captured {quantity_text(captured, 'Wh')}, "
+            f"truth {quantity_text(truth_wh, 'Wh')}"
+        )

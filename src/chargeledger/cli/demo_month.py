@@ -17,6 +17,7 @@ from chargeledger.adapters.exports.registry import exporter
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console
 from chargeledger.domain.invoicing import DocumentStatus, Invoice
+from chargeledger.domain.text import exact_amount, money_figure
 from chargeledger.services import invoicing, ledger
 from chargeledger.services.billing import charge_completed_sessions
 from chargeledger.services.ports import InvoiceFilter
@@ -144,7 +145,12 @@ def print_month(report: MonthReport, output_dir: Path) -> None:
     for kind in ("invoice", "receipt", "credit_note"):
         count = report.documents.get(kind, 0)
         gross = report.gross.get(kind, Decimal(0))
-        rows.append((f"{kind.replace('_', ' ')}s issued (gross EUR)", f"{count} ({gross})"))
+        rows.append(
+            (
+                f"{kind.replace('_', ' ')}s issued (gross EUR)",
+                f"{count} ({money_figure(gross, 'EUR')})",
+            )
+        )
     rows += [
         ("new documents from a second run of the same month", str(report.second_run_new)),
         ("e-invoices valid against the EN 16931 schema", f"{report.validated}"),
@@ -153,7 +159,7 @@ def print_month(report: MonthReport, output_dir: Path) -> None:
         ("ledger check", "clean" if not report.problems else "; ".join(report.problems)),
     ]
     rows += [
-        (f"trial balance {currency}", str(total))
+        (f"trial balance {currency}", exact_amount(total, currency))
         for currency, total in sorted(report.trial_balance.items())
     ]
     for what, value in rows:

@@ -29,6 +29,7 @@ from chargeledger.domain.payments import (
     WalletSettings,
     fold,
 )
+from chargeledger.domain.text import money_figure, money_text
 from chargeledger.services.payment_methods import store_card
 from chargeledger.services.refunds import refund_payment
 from chargeledger.services.wallets import top_up, wallet_balance
@@ -165,17 +166,18 @@ def print_payments(report: PaymentReport) -> None:
     money.add_column("purpose/method")
     money.add_column("captured EUR", justify="right")
     for key, amount in sorted(report.captured.items()):
-        money.add_row(key, f"{amount:,.2f}")
+        money.add_row(key, money_figure(amount, "EUR"))
     console.print(money)
     wallets = Table(title="Prepaid wallets", title_justify="left")
     wallets.add_column("account")
     wallets.add_column("balance EUR", justify="right")
     for name, balance in sorted(report.wallets):
-        wallets.add_row(name, f"{balance:,.2f}")
+        wallets.add_row(name, money_figure(balance, "EUR"))
     console.print(wallets)
     for line in report.checkouts:
         console.print(f"QR checkout {line}")
     console.print(
-        f"Refunded {report.refunded} EUR (with a credit note); payouts booked: {report.payouts}; "
+        f"Refunded {money_text(report.refunded, 'EUR')} (with a credit note); "
+        f"payouts booked: {report.payouts}; "
         f"janitor: {report.janitor}"
     )

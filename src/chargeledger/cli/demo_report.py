@@ -3,14 +3,17 @@ the simulator's truth."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich.table import Table
 
 from chargeledger.cli.common import console
 from chargeledger.cli.demo_day import DayReport
+from chargeledger.domain.text import money_figure, plain_number
 
 
-def _kwh(wh: object) -> str:
-    return f"{float(str(wh)) / 1000:,.3f}"
+def _kwh(wh: Decimal) -> str:
+    return plain_number(wh / 1000, 3)
 
 
 def print_day(day: DayReport) -> None:
@@ -58,7 +61,7 @@ def print_day(day: DayReport) -> None:
     energy.add_row("  equal to the truth to the Wh", str(day.billable_exact))
     energy.add_row("truth (kWh)", _kwh(day.truth_wh))
     energy.add_row("captured (kWh)", _kwh(day.captured_wh))
-    energy.add_row("difference (Wh)", str(day.captured_wh - day.truth_wh))
+    energy.add_row("difference (Wh)", plain_number(day.captured_wh - day.truth_wh, 3))
     console.print(energy)
     revenue = Table(
         title="Revenue of the completed sessions by component (EUR)", title_justify="left"
@@ -74,7 +77,9 @@ def print_day(day: DayReport) -> None:
     ):
         amount = day.revenue.get(name)
         if amount is not None:
-            revenue.add_row(label, f"{amount.excl_vat:.2f}", f"{amount.incl_vat:.2f}")
+            revenue.add_row(
+                label, money_figure(amount.excl_vat, "EUR"), money_figure(amount.incl_vat, "EUR")
+            )
     console.print(revenue)
     if day.sessions_by_tariff:
         console.print(

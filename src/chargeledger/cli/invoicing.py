@@ -12,6 +12,7 @@ from rich.table import Table
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.invoicing import DocumentKind, Invoice, Layout
+from chargeledger.domain.text import money_figure, money_text, percent_text
 from chargeledger.services import invoicing
 from chargeledger.services.billing import ChargingResult, charge_completed_sessions
 from chargeledger.services.invoice_runs import run_month
@@ -67,9 +68,11 @@ def run_command(
         f"{len(result.issued)} invoices issued, {len(result.drafts)} drafts, "
         f"{len(result.receipts)} receipts, {result.already_done} already invoiced before"
     )
-    if made:
-        total = sum((i.gross_total for i in made), Decimal(0))
-        console.print(f"total invoiced (gross): {total} {made[0].currency}")
+    totals: dict[str, Decimal] = {}
+    for document in made:
+        totals[document.currency] = totals.get(document.currency, Decimal(0)) + document.gross_total
+    for currency, total in sorted(totals.items()):
+        console.print(f"total invoiced (gross): {money_text(total, currency)}")
 
 
 @invoice_app.command("list")
@@ -99,9 +102,9 @@ def list_command(
             i.buyer.name,
             str(i.issue_date or ""),
             str(i.due_date or ""),
-            str(i.net_total),
-            str(i.tax_total),
-            f"{i.gross_total} {i.currency}",
+            money_figure(i.net_total, i.currency),
+            money_figure(i.tax_total, i.currency),
+            money_text(i.gross_total, i.currency),
         )
     console.print(table)
 
@@ -130,17 +133,25 @@ def show_command(number: Annotated[str, typer.Argument(help="number or id")]) ->
     table = Table()
     for column in ("#", "description", "net", "VAT %"):
         table.add_column(column)
+    currency = invoice.currency
     for line in invoice.document_lines():
-        table.add_row(str(line.position), line.description, str(line.net), str(line.vat_percent))
+        table.add_row(
+            str(line.position),
+            line.description,
+            money_figure(line.net, currency),
+            percent_text(line.vat_percent),
+        )
     console.print(table)
     for subtotal in invoice.vat_subtotals:
         console.print(
-            f"VAT {subtotal.category.value} {subtotal.percent}% on {subtotal.taxable}: "
-            f"{subtotal.tax}" + (f" ({subtotal.note})" if subtotal.note else "")
+            f"VAT {subtotal.category.value} {percent_text(subtotal.percent)}% on "
+            f"{money_figure(subtotal.taxable, currency)}: {money_figure(subtotal.tax, currency)}"
+            + (f" ({subtotal.note})" if subtotal.note else "")
         )
     console.print(
-        f"net {invoice.net_total}, VAT {invoice.tax_total}, "
-        f"[bold]total {invoice.gross_total} {invoice.currency}[/]"
+        f"net {money_figure(invoice.net_total, currency)}, "
+        f"VAT {money_figure(invoice.tax_total, currency)}, "
+        f"[bold]total {money_text(invoice.gross_total, currency)}[/]"
     )
 
 
@@ -181,4 +192,4 @@ def credit_command(
             )
 
     note = run_with_runtime(work)
-    console.print(f"issued {note.number}: {note.gross_total} {note.currency}")
+    console.print(f"issued {note.number}: {money_text(note.gross_total, note.currency)}")

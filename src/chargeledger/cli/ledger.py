@@ -12,6 +12,7 @@ from rich.table import Table
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.ledger import Balance
+from chargeledger.domain.text import exact_amount
 from chargeledger.services import ledger
 
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
@@ -49,10 +50,18 @@ def print_balances(balances: list[Balance], title: str) -> None:
         table.add_column(column, justify="left" if column == "account" else "right")
     totals: dict[str, Decimal] = {}
     for b in balances:
-        table.add_row(b.account, b.currency, str(b.debit), str(b.credit), str(b.balance))
+        table.add_row(
+            b.account,
+            b.currency,
+            exact_amount(b.debit, b.currency),
+            exact_amount(b.credit, b.currency),
+            exact_amount(b.balance, b.currency),
+        )
         totals[b.currency] = totals.get(b.currency, Decimal(0)) + b.balance
     for currency, total in sorted(totals.items()):
-        table.add_row("[bold]total[/]", currency, "", "", f"[bold]{total}[/]")
+        table.add_row(
+            "[bold]total[/]", currency, "", "", f"[bold]{exact_amount(total, currency)}[/]"
+        )
     console.print(table)
 
 
@@ -87,13 +96,14 @@ def statement_command(
         table = Table(title=f"{account} ({statement.currency})", title_justify="left")
         for column in ("date", "entry", "amount", "balance"):
             table.add_column(column, justify="right" if column in ("amount", "balance") else "left")
-        table.add_row("", "opening balance", "", str(statement.opening))
+        currency = statement.currency
+        table.add_row("", "opening balance", "", exact_amount(statement.opening, currency))
         for line in statement.lines:
             table.add_row(
                 str(line.entry.booked_on),
                 line.entry.description,
-                str(line.posting.amount),
-                str(line.running_balance),
+                exact_amount(line.posting.amount, currency),
+                exact_amount(line.running_balance, currency),
             )
-        table.add_row("", "closing balance", "", str(statement.closing))
+        table.add_row("", "closing balance", "", exact_amount(statement.closing, currency))
         console.print(table)

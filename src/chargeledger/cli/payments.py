@@ -12,6 +12,7 @@ from rich.table import Table
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.payments import Payment, PaymentState, fold
+from chargeledger.domain.text import exact_amount, money_text
 from chargeledger.errors import ConfigurationError
 from chargeledger.services.payment_janitor import JanitorReport
 from chargeledger.services.payment_ports import PaymentFilter
@@ -39,9 +40,9 @@ def list_command(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50) ->
             payment.purpose.value,
             payment.method.value,
             state.status.value,
-            str(state.authorised),
-            str(state.captured),
-            str(state.refunded),
+            exact_amount(state.authorised, payment.currency),
+            exact_amount(state.captured, payment.currency),
+            exact_amount(state.refunded, payment.currency),
         )
     console.print(table)
 
@@ -81,9 +82,12 @@ def refund_command(
     except (InvalidOperation, ValueError):
         raise fail("give a payment id and an amount like 12.50", "invalid_input") from None
 
-    async def work(rt: Runtime) -> PaymentState:
-        _, state = await refund_payment(rt.payments, target, wanted, reason)
-        return state
+    async def work(rt: Runtime) -> tuple[str, PaymentState]:
+        payment, state = await refund_payment(rt.payments, target, wanted, reason)
+        return payment.currency, state
 
-    state = run_with_runtime(work)
-    console.print(f"refunded {state.refunded} of {state.captured}: {state.status.value}")
+    currency, state = run_with_runtime(work)
+    console.print(
+        f"refunded {money_text(state.refunded, currency)} of "
+        f"{money_text(state.captured, currency)}: {state.status.value}"
+    )

@@ -12,7 +12,14 @@ from rich.table import Table
 
 from chargeledger.cli.common import console, fail, handles_errors
 from chargeledger.domain.geo import time_zone as checked_time_zone
-from chargeledger.domain.tariffs import parse_cdr, parse_tariff, price
+from chargeledger.domain.tariffs import Amount, parse_cdr, parse_tariff, price
+from chargeledger.domain.text import (
+    UNIT_PRICE_PLACES,
+    exact_amount,
+    percent_text,
+    plain_number,
+    quantity_text,
+)
 
 MONEY_FIELDS = (
     "total_cost",
@@ -57,31 +64,35 @@ def price_command(
             )
         tariff = embedded
     result = price(cdr, tariff, checked_time_zone(time_zone))
-    totals = result.ocpi_totals(places)
     if as_json:
         # JSON numbers: the totals are already rounded to ``places``, and a float's shortest
         # repr of such a value is exactly that decimal, so nothing is lost on the way out.
-        console.print_json(json.dumps(totals, default=float))
+        console.print_json(json.dumps(result.ocpi_totals(places), default=float))
         return
     table = Table(
         title=f"tariff {tariff.id} ({tariff.currency}), {time_zone}", title_justify="left"
     )
     for column in ("total", "excl. VAT", "incl. VAT"):
         table.add_column(column, justify="left" if column == "total" else "right")
+    currency = result.currency
     for name in MONEY_FIELDS:
-        amount: Any = totals[name]
-        table.add_row(name, str(amount["excl_vat"]), str(amount["incl_vat"]))
+        amount: Amount = getattr(result, name)
+        table.add_row(
+            name,
+            exact_amount(amount.excl_vat, currency, places),
+            exact_amount(amount.incl_vat, currency, places),
+        )
     for name in QUANTITY_FIELDS:
-        table.add_row(name, str(totals[name]), "")
+        table.add_row(name, plain_number(getattr(result, name), places), "")
     console.print(table)
     lines = Table("category", "volume", "unit price", "VAT %", "excl. VAT", "why")
     for line in result.lines:
         lines.add_row(
             line.category,
-            f"{line.volume.normalize()} {line.unit}",
-            str(line.unit_price),
-            "" if line.vat is None else str(line.vat),
-            str(line.excl_vat.normalize()),
+            quantity_text(line.volume, line.unit) if line.unit else "",
+            exact_amount(line.unit_price, currency, UNIT_PRICE_PLACES),
+            "" if line.vat is None else percent_text(line.vat),
+            exact_amount(line.excl_vat, currency, places),
             line.explanation,
         )
     console.print(lines)

@@ -18,6 +18,7 @@ from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.cli.customers import SHELL
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.station_link import CommandKind, SessionFilter
+from chargeledger.domain.text import plain_number, quantity_text
 from chargeledger.services import session_review
 
 sessions_app = typer.Typer(help="Captured charging sessions.", no_args_is_help=True)
@@ -53,13 +54,17 @@ def list_sessions(
                 s.transaction_ref,
                 str(s.evse_id),
                 s.started_at.strftime("%Y-%m-%d %H:%M"),
-                f"{energy / 1000:.3f}" if energy is not None else "",
+                plain_number(energy / 1000, 3) if energy is not None else "",
                 s.status.value,
                 ", ".join(r.value for r in s.quarantine_reasons),
             )
         console.print(table)
 
     run_with_runtime(work)
+
+
+def _wh(value: Decimal | None) -> str:
+    return "-" if value is None else quantity_text(value, "Wh")
 
 
 @sessions_app.command("show")
@@ -74,7 +79,8 @@ def show_session(session_id: uuid.UUID) -> None:
             f"session {s.id} tx {s.transaction_ref} ({s.ocpp_version}) {s.status.value}\n"
             f"started {s.started_at.isoformat()} stopped "
             f"{s.stopped_at.isoformat() if s.stopped_at else '-'}\n"
-            f"meter {s.meter_start_wh} → {s.meter_stop_wh} Wh, energy {s.energy_wh} Wh, "
+            f"meter {_wh(s.meter_start_wh)} → {_wh(s.meter_stop_wh)}, "
+            f"energy {_wh(s.energy_wh)}, "
             f"charging {s.charging_seconds} s, idle {s.idle_seconds} s"
         )
         table = Table("time", "measurand", "value", "unit", "context", "phase")
@@ -82,7 +88,7 @@ def show_session(session_id: uuid.UUID) -> None:
             table.add_row(
                 sample.timestamp.isoformat(),
                 sample.measurand.value,
-                str(sample.value),
+                plain_number(sample.value),
                 sample.unit,
                 sample.context.value,
                 sample.phase or "",
@@ -112,7 +118,7 @@ def release_session(
                 corrected_meter_start_wh=meter_start_wh,
                 corrected_meter_stop_wh=meter_stop_wh,
             )
-        console.print(f"released session {s.id}: {s.energy_wh} Wh")
+        console.print(f"released session {s.id}: {_wh(s.energy_wh)}")
 
     run_with_runtime(work)
 

@@ -3,15 +3,19 @@
 Periods are cut at every instant where the price could change: where the car switches between
 charging and idling, at the tariff's local time-of-day and date boundaries, where the session
 crosses a duration or kWh threshold, and where power or current crosses a tariff's band. Energy
-per period comes from the meter register, interpolated linearly between samples, so the periods
-add up exactly to the billed energy.
+per period comes from the meter register, interpolated linearly between samples on a 1 mWh grid,
+so the periods add up exactly to the billed energy. Every instant is taken to the millisecond
+(as an OCPI DateTime is written) and durations are whole milliseconds, so they add up exactly to
+the session and step rounding cannot bill noise (issue 11 item 16, see
+:mod:`chargeledger.domain.tariffs.quantities`). A quote builds its periods the same way
+(:func:`chargeledger.domain.tariffs.periods.planned_cdr`).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -25,77 +29,43 @@ from chargeledger.domain.charging import (
 from chargeledger.domain.meter_checks import registers_in_order
 from chargeledger.domain.tariffs.cdr import Cdr, ChargingPeriod, DimensionType
 from chargeledger.domain.tariffs.model import Tariff
-from chargeledger.domain.tariffs.periods import local_instants
+from chargeledger.domain.tariffs.periods import local_instants, threshold_instants
+from chargeledger.domain.tariffs.quantities import floor_ms, millis_between, wh_at
 from chargeledger.errors import ConflictError
-
-HOUR = Decimal(3600)
 
 
 def _register_curve(
     session: Session, samples: Sequence[MeterSample]
 ) -> list[tuple[datetime, Decimal]]:
-    """(time, Wh) points from the billed start to the billed stop, samples in between."""
+    """(time, Wh) points from the billed start to the billed stop (to the millisecond, as the
+    CDR's), samples in between."""
     assert session.stopped_at is not None
     stop = session.billed_meter_stop_wh
     assert stop is not None
     start = session.billed_meter_start_wh
+    begins, ends = floor_ms(session.started_at), floor_ms(session.stopped_at)
     inner = [
         (at, min(max(wh, start), stop))
         for at, wh in registers_in_order(samples)
-        if session.started_at < at < session.stopped_at
+        if begins < at < ends
     ]
-    points = [(session.started_at, start), *inner, (session.stopped_at, stop)]
+    points = [(begins, start), *inner, (ends, stop)]
     # A register never runs backwards in what we bill (quarantine deals with meters that do).
     level = start
     monotone = []
     for at, wh in points:
         level = max(level, wh)
         monotone.append((at, level))
-    monotone[-1] = (session.stopped_at, stop)
+    monotone[-1] = (ends, stop)
     return monotone
-
-
-def _wh_at(curve: list[tuple[datetime, Decimal]], instant: datetime) -> Decimal:
-    for (t0, e0), (t1, e1) in itertools.pairwise(curve):
-        if t0 <= instant <= t1:
-            if t1 == t0:
-                return e1
-            fraction = Decimal((instant - t0).total_seconds()) / Decimal((t1 - t0).total_seconds())
-            return e0 + (e1 - e0) * fraction
-    return curve[-1][1] if instant >= curve[-1][0] else curve[0][1]
 
 
 def _state_at(changes: Sequence[StateChange], instant: datetime) -> ChargingState:
     state = ChargingState.CHARGING
     for change in changes:
-        if change.timestamp <= instant:
+        if floor_ms(change.timestamp) <= instant:
             state = change.state
     return state
-
-
-def _threshold_cuts(
-    tariff: Tariff, session: Session, curve: list[tuple[datetime, Decimal]]
-) -> set[datetime]:
-    cuts: set[datetime] = set()
-    start_wh = curve[0][1]
-    for element in tariff.elements:
-        r = element.restrictions
-        if r is None:
-            continue
-        for seconds in (r.min_duration, r.max_duration):
-            if seconds is not None:
-                cuts.add(session.started_at + timedelta(seconds=seconds))
-        for kwh in (r.min_kwh, r.max_kwh):
-            if kwh is None:
-                continue
-            target = start_wh + kwh * 1000
-            for (t0, e0), (t1, e1) in itertools.pairwise(curve):
-                if e0 < target <= e1:
-                    span = Decimal((t1 - t0).total_seconds())
-                    seconds_in = span * (target - e0) / (e1 - e0)
-                    cuts.add(t0 + timedelta(microseconds=int(seconds_in * 1_000_000)))
-                    break
-    return cuts
 
 
 _PHASES = ("L1", "L2", "L3")
@@ -114,10 +84,11 @@ def _band_steps(
         if s.measurand is not measurand:
             continue
         value = s.value / 1000 if s.unit in ("W", "mA") else s.value
+        at = floor_ms(s.timestamp)
         if s.phase in (None, ""):
-            totals[s.timestamp] = value
+            totals[at] = value
         elif s.phase in _PHASES:
-            phased[s.timestamp] = phased.get(s.timestamp, Decimal(0)) + value
+            phased[at] = phased.get(at, Decimal(0)) + value
     merged = {**phased, **totals}
     return sorted(merged.items())
 
@@ -178,24 +149,21 @@ def session_cdr(
     """The OCPI charging periods of a closed session under ``tariff``."""
     if session.stopped_at is None or session.billed_meter_stop_wh is None:
         raise ConflictError("only a closed session has a CDR", code="session_open")
-    start, stop = session.started_at, session.stopped_at
+    start, stop = floor_ms(session.started_at), floor_ms(session.stopped_at)
     curve = _register_curve(session, samples)
     ordered = sorted(changes, key=lambda c: c.timestamp)
-    cuts = {start} | {c.timestamp for c in ordered if start < c.timestamp < stop}
+    cuts = {start} | {floor_ms(c.timestamp) for c in ordered if start < c.timestamp < stop}
     cuts |= local_instants(tariff, start, stop, ZoneInfo(time_zone))
-    cuts |= {c for c in _threshold_cuts(tariff, session, curve) if start < c < stop}
+    cuts |= threshold_instants(tariff, start, stop, curve)
     bands = []
     for measurand, kinds in _BANDS:
         steps = _band_steps(samples, measurand)
         cuts |= {c for c in _band_cuts(_bounds(tariff, measurand), steps) if start < c < stop}
         bands.append((steps, kinds))
-    bounds = sorted(cuts)
+    bounds = sorted(c for c in cuts if start <= c < stop)
     periods = []
     for begin, end in zip(bounds, [*bounds[1:], stop], strict=True):
-        if end <= begin:
-            continue
-        hours = Decimal((end - begin).total_seconds()) / HOUR
-        kwh = (_wh_at(curve, end) - _wh_at(curve, begin)) / 1000
+        kwh = (wh_at(curve, end) - wh_at(curve, begin)) / 1000
         kind = (
             DimensionType.TIME
             if _state_at(ordered, begin) is ChargingState.CHARGING
@@ -206,7 +174,6 @@ def session_cdr(
                 start_date_time=begin,
                 dimensions=(
                     (DimensionType.ENERGY, kwh),
-                    (kind, hours),
                     *(
                         dimension
                         for steps, kinds in bands
@@ -214,6 +181,7 @@ def session_cdr(
                     ),
                 ),
                 tariff_id=tariff.id,
+                durations=((kind, millis_between(begin, end)),),
             )
         )
     return Cdr(

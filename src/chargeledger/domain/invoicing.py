@@ -24,6 +24,7 @@ from enum import StrEnum
 
 from chargeledger.domain.accounts import BillingCycle
 from chargeledger.domain.billing import Charge, VatCategory, vat_of
+from chargeledger.domain.text import money_text, percent_text, quantity_text
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Currency, Money
 
@@ -203,7 +204,7 @@ def charge_line(position: int, charge: Charge) -> InvoiceLine:
     return InvoiceLine(
         position=position,
         description=(
-            f"Charging {charge.energy_kwh.quantize(Decimal('0.001'))} kWh at "
+            f"Charging {quantity_text(charge.energy_kwh, 'kWh')} at "
             f"{charge.site_name}, {charge.station_name} EVSE {charge.evse_id}, "
             f"{local.strftime('%Y-%m-%d %H:%M')}"
         ),
@@ -398,8 +399,9 @@ def _remaining_tax(
         net_left, tax_left = left.get((s.category, s.percent), [ZERO, ZERO])
         if s.taxable > net_left:
             raise ConflictError(
-                f"{original.number}: crediting {s.taxable} net at {s.percent}% but only "
-                f"{net_left} is left to credit at that rate",
+                f"{original.number}: crediting {money_text(s.taxable, draft.currency)} net at "
+                f"{percent_text(s.percent)}% but only {money_text(net_left, draft.currency)} "
+                "is left to credit at that rate",
                 code="credit_exceeds_invoice",
             )
         if s.taxable == net_left:

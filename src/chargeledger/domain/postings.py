@@ -33,6 +33,7 @@ from chargeledger.domain.ledger import (
     unbilled,
     vat_payable,
 )
+from chargeledger.domain.text import quantity_text
 from chargeledger.money import Currency
 
 ZERO = Decimal(0)
@@ -58,7 +59,7 @@ def charge_accrual(charge: Charge, booked_on: date) -> JournalEntry | None:
         booked_on=booked_on,
         description=(
             f"Charging session {charge.session_id} at {charge.site_name}, "
-            f"{charge.energy_kwh.normalize()} kWh"
+            f"{quantity_text(charge.energy_kwh, 'kWh')}"
         ),
         postings=(Posting(unbilled(payer(charge.account_id)), charge.gross, currency), *credits),
         source_type="charge",

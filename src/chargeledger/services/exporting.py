@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Protocol
 
 from chargeledger.domain.ledger import JournalEntry
 from chargeledger.errors import InvalidInputError
-from chargeledger.money import Currency
+from chargeledger.money import Currency, plain_decimal
 
 # Minor units assumed for a code that is not ISO 4217 (storage refuses those; this only keeps
 # an export of hand-built entries from failing on a test currency).
@@ -101,17 +101,10 @@ def amount_text(amount: Decimal, currency: str) -> str:
     """``amount`` in plain decimal notation, exact, with at least the currency's decimals.
 
     Trailing zeros beyond the minor unit are dropped (``10.500`` EUR -> ``10.50``) and extra
-    precision is kept (``0.125`` EUR stays ``0.125``): nothing is rounded. The context precision
-    is raised to the number's own digits because ``normalize``/``quantize`` would otherwise
-    round anything longer than 28 digits.
+    precision is kept (``0.125`` EUR stays ``0.125``): nothing is rounded. The same text as
+    every other exact amount we print (:func:`chargeledger.domain.text.exact_amount`), also for
+    a currency outside ISO 4217 (:func:`minor_units`).
     """
     if not amount.is_finite():
         raise InvalidInputError(f"{amount} is not an amount", code="invalid_amount")
-    places = minor_units(currency)
-    with localcontext() as context:
-        context.prec = max(context.prec, len(amount.as_tuple().digits) + places + 2)
-        reduced = amount.normalize(context)
-        exponent = reduced.as_tuple().exponent
-        if not isinstance(exponent, int) or exponent > -places:
-            reduced = reduced.quantize(Decimal(1).scaleb(-places), context=context)
-    return format(reduced, "f")
+    return plain_decimal(amount, minor_units(currency))

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
 from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting, trial_balance
+from chargeledger.domain.text import exact_amount
 from chargeledger.services.ports import InvoiceFilter, UnitOfWork
 
 _NUMBER = re.compile(r"(?P<series>.+)-(?P<sequence>\d{6,})")
@@ -75,12 +76,14 @@ async def statement(
 async def check_ledger(uow: UnitOfWork) -> list[str]:
     """The invariants; returns the problems found (none in healthy books)."""
     problems = [
-        f"entry {entry_id} does not balance in {currency}: off by {amount}"
+        f"entry {entry_id} does not balance in {currency}: off by {exact_amount(amount, currency)}"
         for entry_id, currency, amount in await uow.ledger.unbalanced()
     ]
     for currency, total in sorted((await trial_balance_of(uow)).items()):
         if total != 0:
-            problems.append(f"trial balance in {currency} is {total}, not zero")
+            problems.append(
+                f"trial balance in {currency} is {exact_amount(total, currency)}, not zero"
+            )
     problems += await _documents_booked(uow)
     problems += await _numbers_gap_free(uow)
     return problems

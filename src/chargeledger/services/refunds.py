@@ -24,7 +24,7 @@ from chargeledger.domain.payments import (
     PaymentState,
     StoredCard,
 )
-from chargeledger.domain.text import required_text
+from chargeledger.domain.text import money_text, required_text
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Currency, Money
 from chargeledger.services.invoicing import (
@@ -92,7 +92,7 @@ async def _refund(
         )
     if wanted <= 0 or wanted > limit or wanted != wanted.quantize(currency.quantum):
         raise InvalidInputError(
-            f"a refund is more than 0 and at most {limit} {currency}",
+            f"a refund is more than 0 and at most {money_text(limit, currency.code)}",
             code="invalid_refund_amount",
             field="amount",
         )

@@ -24,6 +24,7 @@ from chargeledger.domain.invoicing import (
     issued,
     series_for,
 )
+from chargeledger.domain.text import quantity_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ISSUED_ON = date(2026, 11, 2)
@@ -107,7 +108,10 @@ def session(
     local = start.astimezone(BERLIN)
     return InvoiceLine(
         position=position,
-        description=f"Charging {energy} kWh at {site}, {station}, {local:%Y-%m-%d %H:%M}",
+        description=(
+            f"Charging {quantity_text(Decimal(energy), 'kWh')} at {site}, {station}, "
+            f"{local:%Y-%m-%d %H:%M}"
+        ),
         net=sum((amount for _, amount in parts), Decimal(0)),
         vat_category=category,
         vat_percent=Decimal(0) if category is VatCategory.REVERSE_CHARGE else Decimal(19),

@@ -4,14 +4,18 @@ engine in ``chargeledger.domain.tariffs.pricing`` and requires the same totals a
 
 It reads the tariff afresh for every period and dimension, which is easy to check against the
 spec and about twenty times slower than the compiled engine. Do not import it from ``src``.
+
+Durations are whole milliseconds as the CDR model carries them (issue 11 item 16): a period's
+time cost is price × ms / 3,600,000 and step rounding of durations is an integer ceiling of
+milliseconds; energy step rounding reads the total on the 1 mWh grid.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from datetime import UTC, timedelta
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.tariffs.cdr import Cdr, ChargingPeriod, DimensionType
@@ -23,11 +27,13 @@ from chargeledger.domain.tariffs.model import (
     TariffElement,
 )
 from chargeledger.domain.tariffs.restrictions import PeriodContext, applies
+from chargeledger.domain.text import quantity_text
 from chargeledger.errors import InvalidInputError
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
-HOUR = Decimal(3600)
+MS_PER_HOUR = 3_600_000
+DURATIONS = (DimensionType.TIME, DimensionType.PARKING_TIME, DimensionType.RESERVATION_TIME)
 CATEGORIES = ("energy", "time", "parking", "fixed", "reservation")
 
 
@@ -113,7 +119,7 @@ class _Use:
     period: int
     element: int
     component: PriceComponent
-    volume: Decimal  # kWh or hours
+    volume: Decimal | int  # kWh (Decimal), 1 for FLAT, or milliseconds (int)
 
 
 def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
@@ -148,28 +154,31 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
             found = _first(charging, kind, context)
             if found is not None:
                 element_index, component = found
-                volume = period.volume(dimension) or ZERO
+                volume: Decimal | int = (
+                    period.millis(dimension) or 0
+                    if dimension in DURATIONS
+                    else period.volume(dimension) or ZERO
+                )
                 uses[category].append(_Use(index, element_index, component, volume))
         if not flat_charged:
             flat = _first(charging, ComponentType.FLAT, context)
             if flat is not None:
                 uses["fixed"].append(_Use(index, flat[0], flat[1], Decimal(1)))
                 flat_charged = True
-        reservation = period.volume(DimensionType.RESERVATION_TIME)
+        reservation = period.millis(DimensionType.RESERVATION_TIME)
         if reservation:
             _reserve(tariff, context, index, reservation, expired, uses["reservation"])
         kwh += period.volume(DimensionType.ENERGY) or ZERO
 
     lines: list[PriceLine] = []
-    lines += _priced(uses["energy"], "energy", "kWh", step_unit=Decimal(1000))
+    lines += _priced(uses["energy"], "energy", rounded=True)
     parking_paid = any(u.volume > 0 for u in uses["parking"])
-    lines += _priced(uses["time"], "time", "h", step_unit=HOUR if not parking_paid else None)
-    lines += _priced(uses["parking"], "parking", "h", step_unit=HOUR)
+    lines += _priced(uses["time"], "time", rounded=not parking_paid)
+    lines += _priced(uses["parking"], "parking", rounded=True)
     lines += _priced(
         [u for u in uses["reservation"] if u.component.type is ComponentType.TIME],
         "reservation",
-        "h",
-        step_unit=HOUR,
+        rounded=True,
     )
     lines += _flat(
         [u for u in uses["reservation"] if u.component.type is ComponentType.FLAT], "reservation"
@@ -189,10 +198,10 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
         total_fixed_cost=totals["fixed"],
         total_reservation_cost=totals["reservation"],
         total_energy=sum((p.volume(DimensionType.ENERGY) or ZERO for p in periods), ZERO),
-        total_time=Decimal((cdr.end_date_time - first).total_seconds()) / HOUR,
-        total_parking_time=sum(
-            (p.volume(DimensionType.PARKING_TIME) or ZERO for p in periods), ZERO
-        ),
+        total_time=Decimal((cdr.end_date_time - first) // timedelta(microseconds=1))
+        / (MS_PER_HOUR * 1000),
+        total_parking_time=Decimal(sum(p.millis(DimensionType.PARKING_TIME) or 0 for p in periods))
+        / MS_PER_HOUR,
         lines=tuple(lines),
     )
 
@@ -222,7 +231,7 @@ def _reservation_only(period: ChargingPeriod) -> bool:
 def _reservation_expired(periods: Iterable[ChargingPeriod]) -> bool:
     """A reservation that never turned into charging expired (OCPI 2.2.1 §11.4.5)."""
     return not any(
-        (p.volume(DimensionType.ENERGY) or ZERO) > 0 or (p.volume(DimensionType.TIME) or ZERO) > 0
+        (p.volume(DimensionType.ENERGY) or ZERO) > 0 or (p.millis(DimensionType.TIME) or 0) > 0
         for p in periods
     )
 
@@ -231,7 +240,7 @@ def _reserve(
     tariff: Tariff,
     context: PeriodContext,
     index: int,
-    hours: Decimal,
+    millis: int,
     expired: bool,
     uses: list[_Use],
 ) -> None:
@@ -241,7 +250,11 @@ def _reserve(
     kinds = [ReservationRestriction.RESERVATION]
     if expired:
         kinds.insert(0, ReservationRestriction.RESERVATION_EXPIRES)
-    for component_type, volume in ((ComponentType.TIME, hours), (ComponentType.FLAT, ONE)):
+    pairs: tuple[tuple[ComponentType, Decimal | int], ...] = (
+        (ComponentType.TIME, millis),
+        (ComponentType.FLAT, ONE),
+    )
+    for component_type, volume in pairs:
         if component_type is ComponentType.FLAT and any(
             u.component.type is ComponentType.FLAT for u in uses
         ):
@@ -258,38 +271,42 @@ def _reserve(
                 break
 
 
-def _priced(
-    uses: list[_Use], category: str, unit: str, step_unit: Decimal | None
-) -> list[PriceLine]:
-    """A line per period, then the step rounding of the session total (if any) priced at the
-    last period's component. ``step_unit`` converts the volume into step units (Wh, s)."""
+def _priced(uses: list[_Use], category: str, rounded: bool) -> list[PriceLine]:
+    """A line per period, then (if ``rounded``) the step rounding of the session total priced
+    at the last paid period's component: energy in Wh on the 1 mWh grid, durations in whole
+    milliseconds against a step of seconds."""
     lines = [
-        _line(category, u.volume, u, unit, f"period {u.period + 1}, element {u.element + 1}")
+        _line(category, u.volume, u, f"period {u.period + 1}, element {u.element + 1}")
         for u in uses
         if u.volume
     ]
     paid = [u for u in uses if u.volume > 0 and u.component.price != 0] or [
         u for u in uses if u.volume > 0
     ]
-    if step_unit is None or not paid:
+    if not rounded or not paid or paid[-1].component.step_size <= 0:
         return lines
     last = paid[-1]
-    step = Decimal(last.component.step_size)
-    if step <= 0:
-        return lines
-    total = sum((u.volume for u in paid), ZERO) * step_unit
-    billed = (total / step).to_integral_value(ROUND_CEILING) * step
-    extra = (billed - total) / step_unit
+    step = last.component.step_size
+    if category == "energy":
+        kwh = sum((u.volume for u in paid), ZERO)
+        total = (kwh * 1000).quantize(Decimal("0.001"), ROUND_HALF_EVEN)
+        billed = (total / step).to_integral_value(ROUND_CEILING) * step
+        extra: Decimal | int = (billed - total) / 1000
+        shown = (total, billed, "Wh")
+    else:
+        millis = sum(int(u.volume) for u in paid)
+        billed_ms = -(-millis // (step * 1000)) * step * 1000
+        extra = billed_ms - millis
+        shown = (Decimal(millis) / 1000, Decimal(billed_ms) / 1000, "s")
     if extra > 0:
         lines.append(
             _line(
                 category,
                 extra,
                 last,
-                unit,
-                f"step_size {last.component.step_size}: the session's {category} rounded up "
-                f"from {total.normalize()} to {billed.normalize()}, at period {last.period + 1}'s "
-                "price",
+                f"step_size {step}: the session's {category} rounded up "
+                f"from {quantity_text(shown[0], shown[2])} to {quantity_text(shown[1], shown[2])}, "
+                f"at period {last.period + 1}'s price",
             )
         )
     return lines
@@ -297,26 +314,26 @@ def _priced(
 
 def _flat(uses: list[_Use], category: str) -> list[PriceLine]:
     return [
-        _line(
-            category,
-            Decimal(1),
-            u,
-            "session",
-            f"flat fee of element {u.element + 1}, once per session",
-        )
+        _line(category, Decimal(1), u, f"flat fee of element {u.element + 1}, once per session")
         for u in uses
     ]
 
 
-def _line(category: str, volume: Decimal, use: _Use, unit: str, why: str) -> PriceLine:
+def _line(category: str, volume: Decimal | int, use: _Use, why: str) -> PriceLine:
+    """A priced amount: kWh or 1 × price, or milliseconds × price per hour / 3,600,000."""
     component = use.component
-    excl = volume * component.price
+    if isinstance(volume, int):
+        excl = component.price * volume / MS_PER_HOUR
+        shown, unit = Decimal(volume) / MS_PER_HOUR, "h"
+    else:
+        excl = volume * component.price
+        shown, unit = volume, {"energy": "kWh"}.get(category, "session")
     return PriceLine(
         category=category,
         excl_vat=excl,
         incl_vat=component.incl_vat(excl),
         explanation=why,
-        volume=volume,
+        volume=shown,
         unit=unit,
         unit_price=component.price,
         vat=component.vat,

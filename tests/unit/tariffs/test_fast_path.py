@@ -6,7 +6,8 @@ lies within the CDR, and builds its lines lazily. Each of those is a chance to d
 OCPI 2.2.1 §11, so random tariffs with every restriction kind (time and date windows incl.
 midnight wrap, weekdays, kWh, duration, current, power, reservation and expired reservation;
 §11.4.5-11.4.6), min/max price, and random CDRs (reservation time, plain and min/max current and
-power, repeated dimensions, sessions across DST changes and longer than two days) are priced
+power, repeated dimensions, durations in milliseconds, sessions across DST changes and longer
+than two days) are priced
 by both, and totals and lines (texts included) must be identical, not merely close.
 """
 
@@ -140,9 +141,6 @@ dimension = st.tuples(
     st.sampled_from(
         [
             DimensionType.ENERGY,
-            DimensionType.TIME,
-            DimensionType.PARKING_TIME,
-            DimensionType.RESERVATION_TIME,
             DimensionType.CURRENT,
             DimensionType.MIN_CURRENT,
             DimensionType.MAX_CURRENT,
@@ -154,6 +152,13 @@ dimension = st.tuples(
     ),
     st.decimals(min_value=0, max_value=50, places=3),
 )
+# Durations in whole milliseconds (issue 11 item 16): any ms up to 50 h, or whole minutes.
+duration = st.tuples(
+    st.sampled_from(
+        [DimensionType.TIME, DimensionType.PARKING_TIME, DimensionType.RESERVATION_TIME]
+    ),
+    st.one_of(st.integers(0, 50 * 3_600_000), st.integers(0, 3000).map(lambda m: m * 60_000)),
+)
 
 
 @st.composite
@@ -161,8 +166,11 @@ def cdrs(draw: st.DrawFn) -> Cdr:
     start = draw(STARTS) + timedelta(minutes=draw(st.integers(0, 24 * 60)))
     moment, periods = start, []
     for _ in range(draw(st.integers(1, 8))):
-        dimensions = tuple(draw(st.lists(dimension, max_size=5)))
-        periods.append(ChargingPeriod(start_date_time=moment, dimensions=dimensions))
+        dimensions = tuple(draw(st.lists(dimension, max_size=4)))
+        durations = tuple(draw(st.lists(duration, max_size=3)))
+        periods.append(
+            ChargingPeriod(start_date_time=moment, dimensions=dimensions, durations=durations)
+        )
         # Mostly minutes to hours, sometimes a day: CDRs that outlast the 48-hour shortcut.
         moment += timedelta(seconds=draw(st.sampled_from([60, 900, 3600, 7200, 86400])))
     return Cdr(

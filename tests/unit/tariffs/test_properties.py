@@ -4,9 +4,9 @@ the sum of their lines, incl >= excl, re-pricing is deterministic, caps hold.
 Random tariffs have 1-4 elements with ENERGY/TIME/PARKING_TIME/FLAT components (OCPI 2.2.1
 §11.4.3; prices 0-5, step sizes from 0 to 5000, vat absent or 0-25%) and optional time, kWh,
 duration, power and weekday restrictions (§11.4.6); random CDRs have 1-6 consecutive periods
-with non-negative volumes (§10.4). Amounts are exact Decimals, but step rounding of TIME and
-PARKING_TIME divides seconds by 3600, which does not always terminate, so sums taken in a
-different order may differ in the 28th significant digit: equalities allow 1e-18.
+with non-negative volumes (§10.4). Durations are exact milliseconds, but the cost of a TIME or
+PARKING_TIME period is price × ms / 3,600,000, which does not always terminate, so sums taken in
+a different order may differ in the 28th significant digit: equalities allow 1e-18.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from chargeledger.domain.invoicing import (
     Party,
     VatSubtotal,
 )
+from chargeledger.domain.text import UNIT_DECIMALS, percent_text, plain_number
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Currency
 
@@ -141,8 +142,7 @@ def normalised_iban(iban: str | None) -> str:
 
 def format_percent(percent: Decimal) -> str:
     """A VAT rate without trailing zeros or exponent (``19``, ``25.5``, ``0``)."""
-    text = format(percent.normalize(), "f")
-    return "0" if text in ("-0", "0.0") else text
+    return percent_text(percent)
 
 
 class _Amounts:
@@ -206,9 +206,9 @@ def _line_item(transaction: Any, line: InvoiceLine, amounts: _Amounts) -> None:
 
 def _characteristics(line: InvoiceLine) -> Iterable[tuple[str, str]]:
     if line.energy_kwh:
-        yield "Energy (kWh)", format(line.energy_kwh.quantize(Decimal("0.001")), "f")
+        yield "Energy (kWh)", plain_number(line.energy_kwh, UNIT_DECIMALS["kWh"])
     if line.duration_hours:
-        yield "Duration (h)", format(line.duration_hours.quantize(Decimal("0.01")), "f")
+        yield "Duration (h)", plain_number(line.duration_hours, 2)
 
 
 def _party(parent: Any, tag: str, party: Party, *, seller: bool) -> None:

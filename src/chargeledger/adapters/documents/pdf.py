@@ -7,8 +7,12 @@ manager needs to check it: the sessions with their energy, duration, idle time a
 each tariff component (DESIGN §5). Every figure comes from the domain :class:`Invoice` and the
 same helpers as the e-invoice (:mod:`.cii`), so the printed and the electronic document agree.
 
-The output is deterministic: the creation date is the issue time, and fpdf2 derives the file
-id from the content.
+The output is reproducible: the same document gives the same bytes whenever it is rendered
+(an issued document is sent again, archived, disputed; a checksum must still match). So nothing
+in it may come from the clock: the creation date is the moment the document was issued
+(:func:`document_moment`), the PDF/A output intent embeds the fixed ICC sRGB2014 profile that
+ships with fpdf2 (a profile built at run time by LittleCMS stamps its creation time), and fpdf2
+derives the file id from the content.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from decimal import Decimal
 from fpdf import FPDF
 from fpdf.enums import OutputIntentSubType, XPos, YPos
 from fpdf.output import PDFICCProfile
-from PIL import ImageCms
+from fpdf.util import builtin_srgb2014_bytes
 
 from chargeledger.adapters.documents import annex
 from chargeledger.adapters.documents.cii import (
@@ -76,17 +80,18 @@ class DocumentPdf(FPDF):
         self.set_author(invoice.seller.name)
         self.set_creator("chargeledger")
         self.set_lang("en")
-        issued_at = invoice.issued_at or datetime.combine(
-            invoice.issue_date or invoice.period_end, time(), UTC
-        )
-        self.set_creation_date(issued_at)
-        # PDF/A (the Factur-X carrier) wants an output intent for device colours.
-        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        self.set_creation_date(document_moment(invoice))
+        # PDF/A (the Factur-X carrier) wants an output intent for device colours: the ICC's
+        # own sRGB2014 profile, a fixed file (ISO 19005-3 §6.2.3), as fpdf2 uses for PDF/A.
         self.add_output_intent(
             OutputIntentSubType.PDFA,
             output_condition_identifier="sRGB",
-            dest_output_profile=PDFICCProfile(contents=profile, n=3, alternate="DeviceRGB"),
-            info="sRGB IEC61966-2.1",
+            output_condition="IEC 61966-2-1:1999",
+            registry_name="http://www.color.org",
+            dest_output_profile=PDFICCProfile(
+                contents=builtin_srgb2014_bytes(), n=3, alternate="DeviceRGB"
+            ),
+            info="sRGB2014 (v2)",
         )
 
     def footer(self) -> None:
@@ -106,6 +111,15 @@ class DocumentPdf(FPDF):
     ) -> None:
         self.set_font(FONT, style, size)
         self.multi_cell(0, height, printable(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def document_moment(invoice: Invoice) -> datetime:
+    """The one instant a document's files carry as their creation and modification date: when
+    it was issued (else the start of its issue date, else of its period's end), never the time
+    it happens to be rendered."""
+    return invoice.issued_at or datetime.combine(
+        invoice.issue_date or invoice.period_end, time(), UTC
+    )
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from fpdf.fonts import FontFace
 
-from chargeledger.money import Currency
+from chargeledger.domain.text import UNIT_DECIMALS, money_figure, money_text, plain_number
 
 PDF_ENCODING = "windows-1252"
 FONT = "Helvetica"
@@ -65,13 +65,12 @@ def printable(text: str) -> str:
 
 def money(amount: Decimal, currency: str) -> str:
     """``1,234.50 EUR``: the currency's minor units and its ISO code (unambiguous abroad)."""
-    unit = Currency.of(currency)
-    return f"{amount.quantize(unit.quantum):,f} {unit.code}"
+    return money_text(amount, currency, grouped=True)
 
 
 def plain_amount(amount: Decimal, currency: str) -> str:
     """An amount in a table column whose heading names the currency."""
-    return f"{amount.quantize(Currency.of(currency).quantum):,f}"
+    return money_figure(amount, currency, grouped=True)
 
 
 def hours_minutes(hours: Decimal) -> str:
@@ -81,7 +80,8 @@ def hours_minutes(hours: Decimal) -> str:
 
 
 def kwh(energy: Decimal) -> str:
-    return f"{energy.quantize(Decimal('0.001')):f}"
+    """Energy as every text prints it (:mod:`chargeledger.domain.text`): ``20``, ``30.825``."""
+    return plain_number(energy, UNIT_DECIMALS["kWh"])
 
 
 def day(value: date | None) -> str:

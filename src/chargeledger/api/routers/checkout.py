@@ -21,6 +21,7 @@ from chargeledger.adapters.documents import facturx_pdf
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.idempotency import idempotent
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Input
+from chargeledger.domain.text import exact_amount, money_text, plain_number
 from chargeledger.errors import NotFoundError
 from chargeledger.money import Currency
 from chargeledger.services.checkout import (
@@ -63,7 +64,7 @@ class CheckoutOut(BaseModel):
         session, state = progress.session, progress.state
         energy = None
         if session is not None and session.meter_stop_wh is not None:
-            energy = str((session.meter_stop_wh - session.meter_start_wh) / 1000)
+            energy = plain_number((session.meter_stop_wh - session.meter_start_wh) / 1000, 3)
         receipt = progress.receipt
         return cls(
             id=progress.payment.id,
@@ -83,7 +84,7 @@ class CheckoutOut(BaseModel):
 
 def _minor_units(amount: Decimal, currency: str) -> str:
     """What the driver reads ("Charged 6.25 EUR"): the stored amounts carry four decimals."""
-    return str(amount.quantize(Currency.of(currency).quantum))
+    return exact_amount(amount, currency, Currency.of(currency).minor_units)
 
 
 def _page() -> str:
@@ -109,7 +110,7 @@ async def checkout_page(station: str, evse: int, rt: RuntimeDep) -> HTMLResponse
         .replace("{{site}}", escape(offer.site_name))
         .replace("{{address}}", escape(offer.address))
         .replace("{{prices}}", lines)
-        .replace("{{hold}}", f"{offer.hold.amount} {offer.hold.currency}")
+        .replace("{{hold}}", escape(money_text(offer.hold.amount, offer.hold.currency.code)))
         .replace("{{tokens_url}}", "/sandbox-psp/v1/tokens")
     )
     return HTMLResponse(html)

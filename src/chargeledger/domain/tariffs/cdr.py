@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.domain.tariffs.model import Tariff
+from chargeledger.domain.tariffs.quantities import hours_of
 
 
 class DimensionType(StrEnum):
@@ -28,17 +29,41 @@ class DimensionType(StrEnum):
     TIME = "TIME"
 
 
+DURATIONS = frozenset(
+    {DimensionType.TIME, DimensionType.PARKING_TIME, DimensionType.RESERVATION_TIME}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ChargingPeriod:
     """A period in which nothing that can change the price changes; it ends where the next
-    one starts (the last one at the CDR's end). Volumes are authoritative, not time gaps."""
+    one starts (the last one at the CDR's end). Volumes are authoritative, not time gaps.
+
+    ``dimensions`` hold the quantities in OCPI units (kWh, A, kW, %); ``durations`` hold TIME,
+    PARKING_TIME and RESERVATION_TIME as whole milliseconds, never as hours, so that they add
+    up exactly and step rounding cannot bill noise (see :mod:`.quantities`)."""
 
     start_date_time: datetime
     dimensions: tuple[tuple[DimensionType, Decimal], ...]
     tariff_id: str | None = None
+    durations: tuple[tuple[DimensionType, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if any(kind in DURATIONS for kind, _ in self.dimensions) or any(
+            kind not in DURATIONS or not isinstance(ms, int) for kind, ms in self.durations
+        ):
+            raise ValueError("durations go in whole milliseconds into `durations`")
 
     def volume(self, kind: DimensionType) -> Decimal | None:
+        """The first volume of ``kind`` in OCPI units (durations in hours)."""
+        if kind in DURATIONS:
+            millis = self.millis(kind)
+            return None if millis is None else hours_of(millis)
         return next((v for k, v in self.dimensions if k is kind), None)
+
+    def millis(self, kind: DimensionType) -> int | None:
+        """The first duration of ``kind`` in milliseconds."""
+        return next((ms for k, ms in self.durations if k is kind), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,15 @@
 """A tariff as a driver reads it on the app or the station screen (EU AFIR art. 5: the ad hoc
-price per kWh, per minute and any session or idle fee shown before the session starts)."""
+price per kWh, per minute and any session or idle fee shown before the session starts).
+
+Numbers read as everywhere else (:mod:`chargeledger.domain.text`): a price per unit as the tariff
+states it (``0.595 EUR per kWh``, never rounded to ``0.60``), caps in the currency's minor
+units, quantities in plain decimals (``from 20 kWh``), durations and steps in whole minutes or
+else in seconds (a 90-second step is ``billed per 90 s``, not ``per 1 min``).
+"""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from chargeledger.domain.tariffs.model import (
     ComponentType,
@@ -11,6 +17,14 @@ from chargeledger.domain.tariffs.model import (
     Restrictions,
     Tariff,
     TariffElement,
+)
+from chargeledger.domain.text import (
+    UNIT_DECIMALS,
+    money_text,
+    percent_text,
+    plain_number,
+    quantity_text,
+    unit_price_text,
 )
 
 _UNITS = {
@@ -21,21 +35,22 @@ _UNITS = {
 }
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{amount.quantize(Decimal('0.01'), ROUND_HALF_UP)} {currency}"
+def _duration(seconds: int) -> str:
+    """Whole minutes as minutes, anything else in seconds: ``30 min``, ``90 s``."""
+    return f"{seconds // 60} min" if seconds % 60 == 0 and seconds else f"{seconds} s"
 
 
 def _component(c: PriceComponent, currency: str) -> str:
-    incl = c.incl_vat(c.price)
-    vat = "" if c.vat is None else f" ({_money(incl, currency)} incl. {c.vat.normalize():f}% VAT)"
+    vat = ""
+    if c.vat is not None:
+        incl = unit_price_text(c.incl_vat(c.price), currency)
+        vat = f" ({incl} incl. {percent_text(c.vat)}% VAT)"
     step = ""
     if c.step_size > 1 and c.type in (ComponentType.TIME, ComponentType.PARKING_TIME):
-        step = f", billed per {c.step_size // 60 or c.step_size} " + (
-            "min" if c.step_size >= 60 else "s"
-        )
+        step = f", billed per {_duration(c.step_size)}"
     elif c.step_size > 1 and c.type is ComponentType.ENERGY:
-        step = f", billed per {c.step_size} Wh"
-    return f"{_money(c.price, currency)} {_UNITS[c.type]}{vat}{step}"
+        step = f", billed per {quantity_text(Decimal(c.step_size), 'Wh')}"
+    return f"{unit_price_text(c.price, currency)} {_UNITS[c.type]}{vat}{step}"
 
 
 def _conditions(r: Restrictions | None) -> str:
@@ -52,17 +67,17 @@ def _conditions(r: Restrictions | None) -> str:
         parts.append(f"from {r.start_date or '…'} until before {r.end_date or '…'}")
     if r.min_kwh is not None or r.max_kwh is not None:
         parts.append(
-            f"from {r.min_kwh or 0} kWh"
-            + (f" up to {r.max_kwh} kWh" if r.max_kwh is not None else "")
+            f"from {quantity_text(r.min_kwh or 0, 'kWh')}"
+            + (f" up to {quantity_text(r.max_kwh, 'kWh')}" if r.max_kwh is not None else "")
         )
     if r.min_duration is not None:
-        parts.append(f"after {r.min_duration // 60} min")
+        parts.append(f"after {_duration(r.min_duration)}")
     if r.max_duration is not None:
-        parts.append(f"during the first {r.max_duration // 60} min")
+        parts.append(f"during the first {_duration(r.max_duration)}")
     if r.min_power is not None or r.max_power is not None:
-        parts.append(f"at {r.min_power or 0}-{r.max_power or '∞'} kW")
+        parts.append(f"at {_band(r.min_power, r.max_power, 'kW')}")
     if r.min_current is not None or r.max_current is not None:
-        parts.append(f"at {r.min_current or 0}-{r.max_current or '∞'} A")
+        parts.append(f"at {_band(r.min_current, r.max_current, 'A')}")
     if r.reservation is not None:
         parts.append(
             "for an expired reservation"
@@ -70,6 +85,11 @@ def _conditions(r: Restrictions | None) -> str:
             else "while reserved"
         )
     return "; ".join(parts)
+
+
+def _band(low: Decimal | None, high: Decimal | None, unit: str) -> str:
+    top = "∞" if high is None else plain_number(high, UNIT_DECIMALS[unit])
+    return f"{plain_number(low or 0, UNIT_DECIMALS[unit])}-{top} {unit}"
 
 
 def _element_lines(element: TariffElement, currency: str) -> list[str]:
@@ -83,7 +103,11 @@ def price_display(tariff: Tariff) -> list[str]:
     then the session caps."""
     lines = [line for e in tariff.elements for line in _element_lines(e, tariff.currency)]
     if tariff.min_price is not None:
-        lines.append(f"minimum per session {_money(tariff.min_price.excl_vat, tariff.currency)}")
+        lines.append(
+            f"minimum per session {money_text(tariff.min_price.excl_vat, tariff.currency)}"
+        )
     if tariff.max_price is not None:
-        lines.append(f"maximum per session {_money(tariff.max_price.excl_vat, tariff.currency)}")
+        lines.append(
+            f"maximum per session {money_text(tariff.max_price.excl_vat, tariff.currency)}"
+        )
     return lines

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from chargeledger.domain.tariffs.cdr import Cdr, ChargingPeriod, DimensionType
+from chargeledger.domain.tariffs.cdr import DURATIONS, Cdr, ChargingPeriod, DimensionType
 from chargeledger.domain.tariffs.model import (
     ComponentType,
     DayOfWeek,
@@ -26,6 +26,7 @@ from chargeledger.domain.tariffs.model import (
     TariffElement,
     TariffType,
 )
+from chargeledger.domain.tariffs.quantities import MAX_DURATION_MS, hours_of, millis_from_hours
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency
 
@@ -335,20 +336,36 @@ def parse_cdr(raw: Any) -> Cdr:
 def _period(raw: Any, path: str) -> ChargingPeriod:
     doc = _object(raw, path)
     dimensions = []
+    durations = []
     for i, d in enumerate(_list(doc.get("dimensions"), f"{path}.dimensions")):
         item = _object(d, f"{path}.dimensions[{i}]")
         kind = _enum(DimensionType, item.get("type"), f"{path}.dimensions[{i}].type")
-        dimensions.append((kind, _decimal(item.get("volume"), f"{path}.dimensions[{i}].volume")))
+        volume = _decimal(item.get("volume"), f"{path}.dimensions[{i}].volume")
+        if kind in DURATIONS:
+            durations.append((kind, _millis(volume, f"{path}.dimensions[{i}].volume")))
+        else:
+            dimensions.append((kind, volume))
     return ChargingPeriod(
         start_date_time=_datetime(doc.get("start_date_time"), f"{path}.start_date_time"),
         dimensions=tuple(dimensions),
         tariff_id=doc.get("tariff_id"),
+        durations=tuple(durations),
     )
+
+
+def _millis(hours: Decimal, path: str) -> int:
+    """OCPI hours as whole milliseconds, once, here at the edge (issue 11 item 16; see
+    :mod:`.quantities`): to the nearest ms where the hours were a rounded repeating decimal."""
+    if not 0 <= hours <= hours_of(MAX_DURATION_MS):
+        raise _fail(path, f"a duration must be between 0 and {hours_of(MAX_DURATION_MS)} h")
+    return millis_from_hours(hours)
 
 
 def cdr_to_json(cdr: Cdr, totals: Mapping[str, Any], country: str | None = None) -> dict[str, Any]:
     """An OCPI 2.2.1 CDR (§10.3.1) with its charging periods, tariff and totals; numbers as
-    Decimal. Party, location and token details belong to the caller's context."""
+    Decimal. Durations are hours again (exact where they terminate, else to 28 digits, which
+    read back to the same millisecond). Party, location and token details belong to the
+    caller's context."""
     doc: dict[str, Any] = {
         "id": cdr.id,
         "start_date_time": _wire(cdr.start_date_time),
@@ -359,7 +376,11 @@ def cdr_to_json(cdr: Cdr, totals: Mapping[str, Any], country: str | None = None)
             {
                 "start_date_time": _wire(p.start_date_time),
                 "dimensions": [
-                    {"type": kind.value, "volume": volume} for kind, volume in p.dimensions
+                    *({"type": kind.value, "volume": volume} for kind, volume in p.dimensions),
+                    *(
+                        {"type": kind.value, "volume": hours_of(millis)}
+                        for kind, millis in p.durations
+                    ),
                 ],
                 **({"tariff_id": p.tariff_id} if p.tariff_id else {}),
             }

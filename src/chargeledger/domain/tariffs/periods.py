@@ -5,6 +5,10 @@ different component on. A planned session (a quote: kWh over minutes, then idle 
 cut at every local time-of-day and date boundary of the tariff's restrictions, at every kWh and
 duration threshold, and where charging turns into idling; energy is spread evenly over the
 charging time, which is what a driver can be told before they start (EU AFIR art. 5).
+
+The periods are built exactly as :func:`chargeledger.domain.cdrs.session_cdr` builds those of a
+captured session (same cuts, the same energy curve helpers, durations in whole milliseconds),
+so a quote and the bill of a session that does what the quote assumed are the same price.
 """
 
 from __future__ import annotations
@@ -15,8 +19,14 @@ from zoneinfo import ZoneInfo
 
 from chargeledger.domain.tariffs.cdr import Cdr, ChargingPeriod, DimensionType
 from chargeledger.domain.tariffs.model import Tariff
-
-HOUR = Decimal(3600)
+from chargeledger.domain.tariffs.quantities import (
+    Curve,
+    crossing,
+    floor_ms,
+    millis_between,
+    round_ms,
+    wh_at,
+)
 
 
 def local_instants(tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo) -> set[datetime]:
@@ -39,11 +49,13 @@ def local_instants(tariff: Tariff, start: datetime, end: datetime, zone: ZoneInf
 
 
 def threshold_instants(
-    tariff: Tariff, start: datetime, charge_end: datetime, end: datetime, kwh: Decimal
+    tariff: Tariff, start: datetime, end: datetime, curve: Curve
 ) -> set[datetime]:
-    """Instants where duration or kWh thresholds are crossed (energy grows linearly)."""
+    """Instants in (start, end) where a duration threshold is crossed, or where the energy
+    curve (Wh, from the session's first register) first reaches a kWh threshold, on the
+    millisecond at or after the crossing (OCPI 2.2.1 §11.4.6 min/max_duration, min/max_kwh)."""
     found: set[datetime] = set()
-    charge_seconds = Decimal((charge_end - start).total_seconds())
+    origin = curve[0][1]
     for element in tariff.elements:
         r = element.restrictions
         if r is None:
@@ -51,10 +63,11 @@ def threshold_instants(
         for seconds in (r.min_duration, r.max_duration):
             if seconds is not None:
                 found.add(start + timedelta(seconds=seconds))
-        for threshold in (r.min_kwh, r.max_kwh):
-            if threshold is not None and 0 < threshold < kwh and charge_seconds > 0:
-                offset = charge_seconds * threshold / kwh
-                found.add(start + timedelta(microseconds=int(offset * 1_000_000)))
+        for kwh in (r.min_kwh, r.max_kwh):
+            if kwh is not None:
+                reached = crossing(curve, origin + kwh * 1000)
+                if reached is not None:
+                    found.add(reached)
     return {i for i in found if start < i < end}
 
 
@@ -67,28 +80,37 @@ def planned_cdr(
     idle: timedelta,
     time_zone: str,
 ) -> Cdr:
-    """A CDR for a session that charges ``kwh`` over ``charging`` then idles for ``idle``."""
+    """A CDR for a session that charges ``kwh`` over ``charging`` then idles for ``idle``
+    (start and durations taken to the millisecond)."""
     zone = ZoneInfo(time_zone)
-    charge_end = start + charging
-    end = charge_end + idle
+    start = floor_ms(start)
+    charge_end = start + round_ms(charging)
+    end = charge_end + round_ms(idle)
+    curve = [(start, Decimal(0)), (charge_end, kwh * 1000)]
     cuts = sorted(
         {start, charge_end}
         | local_instants(tariff, start, end, zone)
-        | threshold_instants(tariff, start, charge_end, end, kwh)
+        | threshold_instants(tariff, start, end, curve)
     )
-    charging_seconds = Decimal(charging.total_seconds())
     periods = []
     for begin, finish in zip(cuts, [*cuts[1:], end], strict=True):
         if finish <= begin:
             continue
-        hours = Decimal((finish - begin).total_seconds()) / HOUR
-        dimensions: tuple[tuple[DimensionType, Decimal], ...]
+        millis = millis_between(begin, finish)
         if begin < charge_end:
-            share = Decimal((finish - begin).total_seconds()) / charging_seconds
-            dimensions = ((DimensionType.ENERGY, kwh * share), (DimensionType.TIME, hours))
+            energy = (wh_at(curve, finish) - wh_at(curve, begin)) / 1000
+            period = ChargingPeriod(
+                start_date_time=begin,
+                dimensions=((DimensionType.ENERGY, energy),),
+                durations=((DimensionType.TIME, millis),),
+            )
         else:
-            dimensions = ((DimensionType.PARKING_TIME, hours),)
-        periods.append(ChargingPeriod(start_date_time=begin, dimensions=dimensions))
+            period = ChargingPeriod(
+                start_date_time=begin,
+                dimensions=(),
+                durations=((DimensionType.PARKING_TIME, millis),),
+            )
+        periods.append(period)
     return Cdr(
         start_date_time=start,
         end_date_time=end,

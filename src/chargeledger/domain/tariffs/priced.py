@@ -9,6 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
 from chargeledger.domain.tariffs.plan import Candidate
+from chargeledger.domain.tariffs.quantities import hours_of
+from chargeledger.domain.text import quantity_text
 
 ZERO = Decimal(0)
 
@@ -54,10 +56,11 @@ class PriceLine:
         return Amount(self.excl_vat, self.incl_vat)
 
 
-# A line before its PriceLine is built: category, excl, incl, volume, unit, the candidate that
-# priced it (None for min/max price), the period index and why (read by _explain).
+# A line before its PriceLine is built: category, excl, incl, volume (kWh or 1 as a Decimal,
+# a duration as int milliseconds), unit, the candidate that priced it (None for min/max price),
+# the period index and why (read by _explain).
 Record = tuple[
-    str, Decimal, Decimal, Decimal, str, "Candidate | None", "int | None", tuple[Any, ...]
+    str, Decimal, Decimal, "Decimal | int", str, "Candidate | None", "int | None", tuple[Any, ...]
 ]
 
 
@@ -178,7 +181,7 @@ def line_of(record: Record) -> PriceLine:
         excl_vat=excl,
         incl_vat=incl,
         explanation=_explain(category, candidate, period, why),
-        volume=volume,
+        volume=volume if isinstance(volume, Decimal) else hours_of(volume),
         unit=unit,
         unit_price=component.price,
         vat=component.vat,
@@ -193,8 +196,9 @@ def _explain(category: str, candidate: Candidate, period: int | None, why: tuple
         return f"period {number}, element {candidate.element + 1}"
     if why == ("flat",):
         return f"flat fee of element {candidate.element + 1}, once per session"
-    total, billed = why
+    total, billed, unit = why
     return (
         f"step_size {candidate.component.step_size}: the session's {category} rounded up "
-        f"from {total.normalize()} to {billed.normalize()}, at period {number}'s price"
+        f"from {quantity_text(total, unit)} to {quantity_text(billed, unit)}, "
+        f"at period {number}'s price"
     )

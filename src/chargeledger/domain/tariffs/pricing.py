@@ -8,6 +8,11 @@ extra priced at that period's price (§11.4.3); TIME is rounded only when no par
 priced, otherwise the paid parking is. VAT per component; min/max price clamp the total,
 excl and incl independently. Amounts stay exact: rounding is the caller's named step.
 
+Durations are whole milliseconds (:mod:`.quantities`): a period's time costs price × ms / 3.6e6,
+their sums are exact and step rounding of TIME, PARKING_TIME and reservation time is an
+integer ceiling; energy step rounding reads the session total on a 1 mWh grid. Neither can bill
+an extra step from the way a duration or energy share was written.
+
 Speed: the tariff is compiled once into a :class:`~chargeledger.domain.tariffs.plan.TariffPlan`
 (cached per tariff object); every amount and total is computed eagerly, while the
 :class:`PriceLine` objects and their explanation texts are built on first access to
@@ -18,7 +23,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.tariffs.cdr import Cdr, ChargingPeriod, DimensionType
@@ -26,15 +30,24 @@ from chargeledger.domain.tariffs.model import ComponentType, ReservationRestrict
 from chargeledger.domain.tariffs.plan import Candidate, Electrical, TariffPlan, plan_for
 from chargeledger.domain.tariffs.priced import Amount, PriceResult
 from chargeledger.domain.tariffs.priced import Record as _Record
+from chargeledger.domain.tariffs.quantities import (
+    MS_PER_HOUR,
+    MS_PER_SECOND,
+    energy_for_steps,
+    hours_between,
+    hours_of,
+    steps_up,
+)
 from chargeledger.errors import InvalidInputError
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
-HOUR = Decimal(3600)
 
 
-# A dimension priced in one period: period index, candidate, volume (kWh, hours or 1).
+# A dimension priced in one period: period index, candidate, volume (kWh, or 1 for FLAT).
 _Use = tuple[int, Candidate, Decimal]
+# A duration priced in one period: period index, candidate, milliseconds.
+_TimeUse = tuple[int, Candidate, int]
 
 
 _ENERGY = DimensionType.ENERGY
@@ -55,40 +68,44 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
     first = periods[0].start_date_time
     local_starts = _local_starts(periods, time_zone) if plan.needs_local_time else None
     energy_uses: list[_Use] = []
-    time_uses: list[_Use] = []
-    parking_uses: list[_Use] = []
+    time_uses: list[_TimeUse] = []
+    parking_uses: list[_TimeUse] = []
     fixed_uses: list[_Use] = []
-    reservation_uses: list[_Use] = []
-    kwh = parking_hours = ZERO
+    reserved_time: list[_TimeUse] = []
+    reserved_flat: list[_Use] = []
+    kwh = ZERO
+    parking_ms = 0
     flat_pending = bool(plan.flat)
     electrical: Electrical | None = None
     timed = plan.needs_duration
     for index, period in enumerate(periods):
-        energy = hours = parking = reserved = None
+        energy = None
         for kind, value in reversed(period.dimensions):  # the first of a kind wins
             if kind is _ENERGY:
                 energy = value
-            elif kind is _TIME:
-                hours = value
+        charging = parking = reserved = None
+        for kind, millis in reversed(period.durations):
+            if kind is _TIME:
+                charging = millis
             elif kind is _PARKING:
-                parking = value
+                parking = millis
             elif kind is _RESERVATION:
-                reserved = value
+                reserved = millis
         if plan.needs_electrical:
             electrical = _electrical(period)
         local = first if local_starts is None else local_starts[index]
         seconds = (period.start_date_time - first).total_seconds() if timed else 0.0
-        if not reserved or energy or hours or parking:
+        if not reserved or energy or charging or parking:
             # Reservation time alone is priced by reservation elements only: the charging
             # elements (and their start fee) do not apply before charging begins.
             if energy:
                 found = _first(plan.energy, local, kwh, seconds, electrical)
                 if found is not None:
                     energy_uses.append((index, found, energy))
-            if hours:
+            if charging:
                 found = _first(plan.time, local, kwh, seconds, electrical)
                 if found is not None:
-                    time_uses.append((index, found, hours))
+                    time_uses.append((index, found, charging))
             if parking:
                 found = _first(plan.parking, local, kwh, seconds, electrical)
                 if found is not None:
@@ -99,25 +116,21 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
                     fixed_uses.append((index, found, ONE))
                     flat_pending = False
         if reserved:
-            _reserve(
-                plan, periods, (local, kwh, seconds, electrical), index, reserved, reservation_uses
-            )
+            context = (local, kwh, seconds, electrical)
+            _reserve(plan, periods, context, (index, reserved), reserved_time, reserved_flat)
         if energy is not None:
             kwh += energy
         if parking is not None:
-            parking_hours += parking
+            parking_ms += parking
 
     records: list[_Record] = []
-    energy_cost = _priced(energy_uses, "energy", "kWh", _WH_PER_KWH, records)
+    energy_cost = _priced_energy(energy_uses, records)
     parking_paid = any(use[2] > 0 for use in parking_uses)
-    time_step = None if parking_paid else HOUR
-    time_cost = _priced(time_uses, "time", "h", time_step, records)
-    parking_cost = _priced(parking_uses, "parking", "h", HOUR, records)
+    time_cost = _priced_time(time_uses, "time", not parking_paid, records)
+    parking_cost = _priced_time(parking_uses, "parking", True, records)
     reservation_cost = _NO_COST
-    if reservation_uses:
-        reserved_time = [u for u in reservation_uses if u[1].component.type is _TIME_COMPONENT]
-        reserved_flat = [u for u in reservation_uses if u[1].component.type is _FLAT_COMPONENT]
-        time_part = _priced(reserved_time, "reservation", "h", HOUR, records)
+    if reserved_time or reserved_flat:
+        time_part = _priced_time(reserved_time, "reservation", True, records)
         flat_part = _flat(reserved_flat, "reservation", records)
         reservation_cost = (time_part[0] + flat_part[0], time_part[1] + flat_part[1])
     fixed_cost = _flat(fixed_uses, "fixed", records)
@@ -146,16 +159,14 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
         total_fixed_cost=Amount(*fixed_cost),
         total_reservation_cost=Amount(*reservation_cost),
         total_energy=kwh,
-        total_time=Decimal((cdr.end_date_time - first).total_seconds()) / HOUR,
-        total_parking_time=parking_hours,
+        total_time=hours_between(first, cdr.end_date_time),
+        total_parking_time=hours_of(parking_ms),
         records=records,
     )
 
 
 _WH_PER_KWH = Decimal(1000)
 _NO_COST = (ZERO, ZERO)
-_TIME_COMPONENT = ComponentType.TIME
-_FLAT_COMPONENT = ComponentType.FLAT
 
 
 def _first(
@@ -205,7 +216,7 @@ def _electrical(period: ChargingPeriod) -> Electrical:
 def _reservation_expired(periods: tuple[ChargingPeriod, ...]) -> bool:
     """A reservation that never turned into charging expired (OCPI 2.2.1 §11.4.5)."""
     return not any(
-        (p.volume(DimensionType.ENERGY) or ZERO) > 0 or (p.volume(DimensionType.TIME) or ZERO) > 0
+        (p.volume(DimensionType.ENERGY) or ZERO) > 0 or (p.millis(DimensionType.TIME) or 0) > 0
         for p in periods
     )
 
@@ -214,89 +225,118 @@ def _reserve(
     plan: TariffPlan,
     periods: tuple[ChargingPeriod, ...],
     context: tuple[datetime, Decimal, float, Electrical | None],
-    index: int,
-    hours: Decimal,
-    uses: list[_Use],
+    reserved: tuple[int, int],
+    time_uses: list[_TimeUse],
+    flat_uses: list[_Use],
 ) -> None:
-    """Reservation time is priced by the TIME, and once by the FLAT, of the elements
-    restricted to reservations (OCPI 2.2.1 §11.4.5). For an expired reservation each of the
-    two comes from a RESERVATION_EXPIRES element where one has it, else from RESERVATION."""
+    """Reservation time (``reserved``: period index, ms) is priced by the TIME, and once by
+    the FLAT, of the elements restricted to reservations (OCPI 2.2.1 §11.4.5). For an expired
+    reservation each of the two comes from a RESERVATION_EXPIRES element where one has it,
+    else from RESERVATION."""
+    index, millis = reserved
     kinds = [ReservationRestriction.RESERVATION]
     if _reservation_expired(periods):
         kinds.insert(0, ReservationRestriction.RESERVATION_EXPIRES)
-    for component_type, volume in ((ComponentType.TIME, hours), (ComponentType.FLAT, ONE)):
-        if component_type is ComponentType.FLAT and any(
-            use[1].component.type is ComponentType.FLAT for use in uses
-        ):
-            continue
-        for kind in kinds:
-            found = _first(plan.reservation[(kind, component_type)], *context)
-            if found is not None:
-                uses.append((index, found, volume))
-                break
+    for kind in kinds:
+        found = _first(plan.reservation[(kind, ComponentType.TIME)], *context)
+        if found is not None:
+            time_uses.append((index, found, millis))
+            break
+    if flat_uses:
+        return
+    for kind in kinds:
+        found = _first(plan.reservation[(kind, ComponentType.FLAT)], *context)
+        if found is not None:
+            flat_uses.append((index, found, ONE))
+            break
 
 
-def _record(
-    records: list[_Record],
-    category: str,
-    volume: Decimal,
-    use: _Use,
-    unit: str,
-    why: tuple[Any, ...],
-) -> tuple[Decimal, Decimal]:
-    candidate = use[1]
-    excl = volume * candidate.component.price
+def _amounts(candidate: Candidate, excl: Decimal) -> tuple[Decimal, Decimal]:
     factor = candidate.vat_factor
-    incl = excl if factor is None else excl * factor
-    records.append((category, excl, incl, volume, unit, candidate, use[0], why))
-    return excl, incl
+    return excl, excl if factor is None else excl * factor
 
 
-def _priced(
-    uses: list[_Use], category: str, unit: str, step_unit: Decimal | None, records: list[_Record]
-) -> tuple[Decimal, Decimal]:
-    """A line per period, then the step rounding of the session total (if any) priced at the
-    last period's component. ``step_unit`` converts the volume into step units (Wh, s).
-    Returns the category's (excl, incl) total, summed in line order."""
+def _priced_energy(uses: list[_Use], records: list[_Record]) -> tuple[Decimal, Decimal]:
+    """A line per period, then the step rounding (Wh) of the session's energy total, read on
+    the 1 mWh grid, priced at the last paid period's component. Returns (excl, incl)."""
     if not uses:
         return _NO_COST
-    excl_total = incl_total = paid_volume = delivered_volume = ZERO
+    excl_total = incl_total = paid = delivered = ZERO
     last_paid = last_delivered = None
     for use in uses:
         period, candidate, volume = use
-        component = candidate.component
-        excl = volume * component.price
-        incl = excl if candidate.vat_factor is None else excl * candidate.vat_factor
-        records.append((category, excl, incl, volume, unit, candidate, period, ()))
+        excl, incl = _amounts(candidate, volume * candidate.component.price)
+        records.append(("energy", excl, incl, volume, "kWh", candidate, period, ()))
         excl_total += excl
         incl_total += incl
         if volume > 0:
-            delivered_volume += volume
+            delivered += volume
             last_delivered = use
-            if component.price != 0:
-                paid_volume += volume
+            if candidate.component.price != 0:
+                paid += volume
                 last_paid = use
     if last_paid is None:  # nothing paid: the free periods carry the rounding
-        last_paid, paid_volume = last_delivered, delivered_volume
-    if step_unit is None or last_paid is None or last_paid[1].component.step_size <= 0:
+        last_paid, paid = last_delivered, delivered
+    if last_paid is None or last_paid[1].component.step_size <= 0:
         return excl_total, incl_total
-    step = Decimal(last_paid[1].component.step_size)
-    total = paid_volume * step_unit
+    step = last_paid[1].component.step_size
+    total = energy_for_steps(paid)
     billed = (total / step).to_integral_value(ROUND_CEILING) * step
-    extra = (billed - total) / step_unit
-    if extra > 0:
-        excl, incl = _record(records, category, extra, last_paid, unit, (total, billed))
+    if billed > total:
+        period, candidate, _ = last_paid
+        extra = (billed - total) / _WH_PER_KWH
+        excl, incl = _amounts(candidate, extra * candidate.component.price)
+        why = (total, billed, "Wh")
+        records.append(("energy", excl, incl, extra, "kWh", candidate, period, why))
+        excl_total += excl
+        incl_total += incl
+    return excl_total, incl_total
+
+
+def _priced_time(
+    uses: list[_TimeUse], category: str, rounded: bool, records: list[_Record]
+) -> tuple[Decimal, Decimal]:
+    """A line per period (price × ms / 3.6e6), then, if ``rounded``, the step rounding (s) of
+    the session total as an integer ceiling of milliseconds, priced at the last paid period's
+    component. Returns the category's (excl, incl) total, summed in line order."""
+    if not uses:
+        return _NO_COST
+    excl_total = incl_total = ZERO
+    paid = delivered = 0
+    last_paid = last_delivered = None
+    for use in uses:
+        period, candidate, millis = use
+        excl, incl = _amounts(candidate, candidate.component.price * millis / MS_PER_HOUR)
+        records.append((category, excl, incl, millis, "h", candidate, period, ()))
+        excl_total += excl
+        incl_total += incl
+        if millis > 0:
+            delivered += millis
+            last_delivered = use
+            if candidate.component.price != 0:
+                paid += millis
+                last_paid = use
+    if last_paid is None:  # nothing paid: the free periods carry the rounding
+        last_paid, paid = last_delivered, delivered
+    if not rounded or last_paid is None or last_paid[1].component.step_size <= 0:
+        return excl_total, incl_total
+    billed = steps_up(paid, last_paid[1].component.step_size * MS_PER_SECOND)
+    if billed > paid:
+        period, candidate, _ = last_paid
+        extra = billed - paid
+        excl, incl = _amounts(candidate, candidate.component.price * extra / MS_PER_HOUR)
+        why = (Decimal(paid) / MS_PER_SECOND, Decimal(billed) / MS_PER_SECOND, "s")
+        records.append((category, excl, incl, extra, "h", candidate, period, why))
         excl_total += excl
         incl_total += incl
     return excl_total, incl_total
 
 
 def _flat(uses: list[_Use], category: str, records: list[_Record]) -> tuple[Decimal, Decimal]:
-    if not uses:
-        return _NO_COST
     excl_total = incl_total = ZERO
-    for use in uses:
-        excl, incl = _record(records, category, ONE, use, "session", ("flat",))
+    for period, candidate, _ in uses:
+        excl, incl = _amounts(candidate, candidate.component.price)
+        records.append((category, excl, incl, ONE, "session", candidate, period, ("flat",)))
         excl_total += excl
         incl_total += incl
     return excl_total, incl_total
