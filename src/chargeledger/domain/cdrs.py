@@ -178,7 +178,10 @@ def session_cdr(
     """The OCPI charging periods of a closed session under ``tariff``."""
     if session.stopped_at is None or session.billed_meter_stop_wh is None:
         raise ConflictError("only a closed session has a CDR", code="session_open")
-    start, stop = session.started_at, session.stopped_at
+    if session.billed_meter_stop_wh < session.billed_meter_start_wh:
+        # A register that ran backwards is quarantined, never priced (a negative price).
+        raise ConflictError("the session's readings give negative energy", code="negative_energy")
+    start, stop = session.started_at, max(session.stopped_at, session.started_at)
     curve = _register_curve(session, samples)
     ordered = sorted(changes, key=lambda c: c.timestamp)
     cuts = {start} | {c.timestamp for c in ordered if start < c.timestamp < stop}
@@ -224,3 +227,4 @@ def session_cdr(
         tariffs=(tariff,),
         id=str(session.id),
     )
+
