@@ -25,9 +25,24 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"{amount.quantize(Decimal('0.01'), ROUND_HALF_UP)} {currency}"
 
 
-def _component(c: PriceComponent, currency: str) -> str:
-    incl = c.incl_vat(c.price)
-    vat = "" if c.vat is None else f" ({_money(incl, currency)} incl. {c.vat.normalize():f}% VAT)"
+# How a price states the VAT due: (percent, label), e.g. (19, "incl. 19% VAT"); None: as the
+# tariff's own components state it.
+Vat = tuple[Decimal, str] | None
+
+
+def _vat_text(c: PriceComponent, currency: str, vat: Vat) -> str:
+    if vat is None:
+        if c.vat is None:
+            return ""
+        return f" ({_money(c.incl_vat(c.price), currency)} incl. {c.vat.normalize():f}% VAT)"
+    percent, label = vat
+    if not percent:
+        return f" ({label})"
+    return f" ({_money(c.price * (1 + percent / 100), currency)} {label})"
+
+
+def _component(c: PriceComponent, currency: str, vat_due: Vat) -> str:
+    vat = _vat_text(c, currency, vat_due)
     step = ""
     if c.step_size > 1 and c.type in (ComponentType.TIME, ComponentType.PARKING_TIME):
         step = f", billed per {c.step_size // 60 or c.step_size} " + (
@@ -72,16 +87,21 @@ def _conditions(r: Restrictions | None) -> str:
     return "; ".join(parts)
 
 
-def _element_lines(element: TariffElement, currency: str) -> list[str]:
+def _element_lines(element: TariffElement, currency: str, vat: Vat) -> list[str]:
     when = _conditions(element.restrictions)
     prefix = f"{when}: " if when else ""
-    return [prefix + _component(c, currency) for c in element.price_components]
+    return [prefix + _component(c, currency, vat) for c in element.price_components]
 
 
-def price_display(tariff: Tariff) -> list[str]:
+def price_display(
+    tariff: Tariff, vat_percent: Decimal | None = None, vat_label: str = ""
+) -> list[str]:
     """One line per price a driver can meet, in the tariff's order (the first match wins),
-    then the session caps."""
-    lines = [line for e in tariff.elements for line in _element_lines(e, tariff.currency)]
+    then the session caps. ``vat_percent`` is the VAT due where and for whom the price is
+    shown (the place of supply, or 0 under reverse charge, named by ``vat_label``): the gross
+    shown is then the gross billed, whatever VAT the tariff's components state."""
+    vat = None if vat_percent is None else (vat_percent, vat_label)
+    lines = [line for e in tariff.elements for line in _element_lines(e, tariff.currency, vat)]
     if tariff.min_price is not None:
         lines.append(f"minimum per session {_money(tariff.min_price.excl_vat, tariff.currency)}")
     if tariff.max_price is not None:
