@@ -23,10 +23,11 @@ from chargeledger.domain.billing import (
 )
 from chargeledger.domain.cdrs import session_cdr
 from chargeledger.domain.charge_documents import by_currency, charges_document
-from chargeledger.domain.charging import Session, SessionStatus
+from chargeledger.domain.charging import QuarantineReason, Session, SessionStatus
 from chargeledger.domain.invoicing import DocumentKind, Party, charge_line
+from chargeledger.domain.meter_checks import reading_issues
 from chargeledger.domain.tariff_vat import VatDue, check_tariff_vat
-from chargeledger.domain.tariffs import parse_cdr, parse_tariff, price
+from chargeledger.domain.tariffs import DimensionType, parse_cdr, parse_tariff, price
 from chargeledger.domain.tariffs.display import price_display
 from chargeledger.errors import ChargeledgerError, InvalidInputError
 
@@ -217,3 +218,55 @@ def test_a_cdr_is_never_built_from_negative_energy() -> None:
     with pytest.raises(ChargeledgerError) as refused:
         session_cdr(session("2000000", "1990000"), [], [], parse_tariff(tariff()), "UTC")
     assert refused.value.code == "negative_energy"
+
+
+def test_a_session_that_stopped_as_it_started_has_one_period() -> None:
+    """The sweep closes a session that never sent a sample at its start: released with the
+    stop reading, it is one period of no time holding the energy (and a FLAT fee applies)."""
+    flat = parse_tariff(
+        {
+            "id": "F",
+            "currency": "EUR",
+            "elements": [
+                {
+                    "price_components": [
+                        {"type": "ENERGY", "price": "0.49", "step_size": 1},
+                        {"type": "FLAT", "price": "0.35", "step_size": 1},
+                    ]
+                }
+            ],
+        }
+    )
+    built = session_cdr(session("5000000", "5000080", minutes=0), [], [], flat, "UTC")
+    [period] = built.charging_periods
+    assert period.volume(DimensionType.ENERGY) == D("0.08")
+    assert period.volume(DimensionType.TIME) == 0
+    assert price(built, flat).total_cost.excl_vat == D("0.3892")
+
+
+# --- one check for readings ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "stop", "reasons"),
+    [
+        ("1000000", "1008000", ()),
+        ("-5", "1008000", ("negative_meter_reading", "energy_above_max_power")),
+        ("0", "1008000", ("zero_start_lifetime_stop",)),
+        ("1000000", "999999999999", ("energy_above_max_power",)),
+        ("1000000", "999000", ("negative_energy",)),
+        ("1000000", "1011650", ()),  # 22 kW × 0.5 h × 1.05 + 100 Wh: the limit itself
+        ("1000000", "1011651", ("energy_above_max_power",)),
+    ],
+)
+def test_one_check_for_station_and_corrected_readings(
+    start: str, stop: str, reasons: tuple[str, ...]
+) -> None:
+    found = reading_issues(
+        meter_start_wh=D(start),
+        meter_stop_wh=D(stop),
+        started_at=T,
+        stopped_at=T + timedelta(minutes=30),
+        max_power_kw=D(22),
+    )
+    assert found == tuple(QuarantineReason(r) for r in reasons)

@@ -183,6 +183,8 @@ def session_cdr(
         raise ConflictError("the session's readings give negative energy", code="negative_energy")
     start, stop = session.started_at, max(session.stopped_at, session.started_at)
     curve = _register_curve(session, samples)
+    if stop == start:
+        return _instant_cdr(session, curve, tariff)
     ordered = sorted(changes, key=lambda c: c.timestamp)
     cuts = {start} | {c.timestamp for c in ordered if start < c.timestamp < stop}
     cuts |= local_instants(tariff, start, stop, ZoneInfo(time_zone))
@@ -228,3 +230,25 @@ def session_cdr(
         id=str(session.id),
     )
 
+
+def _instant_cdr(session: Session, curve: list[tuple[datetime, Decimal]], tariff: Tariff) -> Cdr:
+    """A session that stopped the instant it started (a stop that never came and no sample
+    after the start: the sweep closes it at its start) still has what it delivered: one
+    period of no time holding its energy, so a released one can be priced like any other."""
+    start = session.started_at
+    period = ChargingPeriod(
+        start_date_time=start,
+        dimensions=(
+            (DimensionType.ENERGY, (curve[-1][1] - curve[0][1]) / 1000),
+            (DimensionType.TIME, Decimal(0)),
+        ),
+        tariff_id=tariff.id,
+    )
+    return Cdr(
+        start_date_time=start,
+        end_date_time=start,
+        currency=tariff.currency,
+        charging_periods=(period,),
+        tariffs=(tariff,),
+        id=str(session.id),
+    )

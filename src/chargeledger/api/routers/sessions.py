@@ -39,6 +39,7 @@ from chargeledger.errors import ConflictError
 from chargeledger.services import (
     quotes,
     session_pricing,
+    session_release,
     session_review,
     station_commands,
     station_status,
@@ -101,11 +102,12 @@ async def release_session(
     uow: UowDep,
     rt: RuntimeDep,
 ) -> SessionOut:
-    session = await session_review.resolve_session(
+    session = await session_release.resolve_session(
         uow,
         rt.clock,
         principal,
         session_id,
+        rt.settings.vat_rates,
         note=body.note,
         corrected_meter_start_wh=body.corrected_meter_start_wh,
         corrected_meter_stop_wh=body.corrected_meter_stop_wh,
