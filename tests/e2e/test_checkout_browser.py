@@ -8,7 +8,7 @@ number goes to the PSP's card field (``/sandbox-psp/v1/tokens``) and nowhere els
 table holds it. A declined card then starts nothing.
 
 Prices: the flat tariff of ``payment_world`` (0.49/kWh + 0.35 per session, VAT 19 %): the
-hold is 23.75 EUR, 10 kWh cost 6.25 EUR.
+hold is 23.74 EUR, 10 kWh cost 6.25 EUR.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ async def test_qr_checkout_in_a_real_browser(pw: PaymentWorld, tmp_path: Path) -
                 assert response.status == 200
                 await expect(page.locator("h1")).to_contain_text("Test depot")
                 await expect(page.locator("#prices li").filter(has_text="kWh")).to_have_count(1)
-                await expect(page.locator("#hold")).to_have_text("23.75 EUR")
+                await expect(page.locator("#hold")).to_have_text("23.74 EUR")
 
                 # 2. the card through the PSP's field, then the start
                 await page.locator("#number").fill(VISA)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -305,3 +306,45 @@ def _check_no_card_data(output: Path, logs: str) -> None:
     found += [f"output: {m}" for m in _PAN.findall(logs) if _luhn(m)]
     assert not found, found
     assert '"cvc"' not in logs
+
+
+def test_tariffs_assign_refuses_vat_that_is_not_due_at_the_site(tmp_path: Path) -> None:
+    """Issue 11 item 8 on the command line: a GBP tariff stating 20 % VAT cannot apply at a
+    German site (19 %): ``error [tariff_vat_mismatch]``, exit 1; the same prices stating 19 %
+    can."""
+    site = run_cli(
+        *("sites", "add", "--name", "Depot", "--street", "Main St 1", "--postal-code", "10115"),
+        *("--city", "Berlin", "--country", "DE", "--latitude", "52.5", "--longitude", "13.4"),
+        *("--time-zone", "Europe/Berlin"),
+        data_dir=tmp_path,
+    )
+    assert site.returncode == 0, site.stderr
+    site_id = re.findall(r"\(([0-9a-f-]{36})\)", site.stdout)
+    assert len(site_id) == 1, site.stdout
+    imported = {}
+    for vat in (20, 19):
+        component = {"type": "ENERGY", "price": 0.45, "vat": vat, "step_size": 1}
+        path = tmp_path / f"gbp-{vat}.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "id": f"GBP-{vat}",
+                    "currency": "GBP",
+                    "elements": [{"price_components": [component]}],
+                }
+            )
+        )
+        done = run_cli("tariffs", "import", str(path), data_dir=tmp_path)
+        assert done.returncode == 0, done.stderr
+        imported[vat] = done.stdout.split()[-1]
+    refused = run_cli(
+        *("tariffs", "assign", imported[20], "--scope", "site", "--scope-id", site_id[0]),
+        data_dir=tmp_path,
+    )
+    assert refused.returncode == 1
+    assert "[tariff_vat_mismatch]" in refused.stderr
+    accepted = run_cli(
+        *("tariffs", "assign", imported[19], "--scope", "site", "--scope-id", site_id[0]),
+        data_dir=tmp_path,
+    )
+    assert accepted.returncode == 0, accepted.stderr

@@ -36,8 +36,9 @@ from chargeledger.domain.catalog import (
 )
 from chargeledger.domain.geo import Address
 from chargeledger.domain.identity import Role, Scope
+from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.money import Currency
-from chargeledger.services import catalog, customers, identity, invoicing
+from chargeledger.services import catalog, customers, identity, invoicing, tariffs
 from chargeledger.services.payment_methods import store_card
 from chargeledger.services.wallets import top_up
 from tests.integration.billing_api import billing_state, configure_operator
@@ -70,6 +71,7 @@ class World:
     invoice_id: uuid.UUID  # issued, of ``account``
     draft_id: uuid.UUID  # a draft of ``account``
     payment_id: uuid.UUID  # a captured wallet top-up of ``account``
+    tariff_id: uuid.UUID  # net prices (no VAT stated): it may be assigned anywhere
     serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next(self) -> int:
@@ -107,6 +109,14 @@ def _connector_json() -> Json:
         "format": "SOCKET",
         "power_type": "AC_3_PHASE",
         "max_power_kw": "11",
+    }
+
+
+def _tariff_json(n: int) -> Json:
+    return {
+        "id": f"WALK-{n}",
+        "currency": "EUR",
+        "elements": [{"price_components": [{"type": "ENERGY", "price": "0.39", "step_size": 1}]}],
     }
 
 
@@ -164,6 +174,8 @@ async def build_world(runtime: Runtime) -> World:
         )
     invoice_id, draft_id = await bill(runtime, Place(site, station), account)
     payment_id = await pay(runtime, account)
+    async with runtime.uow() as uow:
+        stored = await tariffs.import_tariff(uow, clock, _tariff_json(0))
     return World(
         runtime,
         account,
@@ -176,6 +188,7 @@ async def build_world(runtime: Runtime) -> World:
         invoice_id,
         draft_id,
         payment_id,
+        stored.id,
     )
 
 
@@ -258,6 +271,7 @@ def existing(world: World, param: str) -> uuid.UUID:
         "user_id": world.user_id,
         "key_id": world.key_id,
         "payment_id": world.payment_id,
+        "tariff_id": world.tariff_id,
     }
     return ids.get(param, uuid.uuid4())
 
@@ -328,6 +342,11 @@ BODIES: dict[tuple[str, str], Callable[[World, int], Json]] = {
     ("PUT", "/api/v1/accounts/{account_id}/wallet"): lambda w, n: {"minimum_balance": f"{n}.00"},
     ("POST", "/api/v1/accounts/{account_id}/wallet/top-ups"): lambda w, n: {"amount": "5.00"},
     ("POST", "/api/v1/invoices/{invoice_id}/payments"): lambda w, n: {},
+    ("POST", "/api/v1/tariffs"): lambda w, n: _tariff_json(n),
+    ("POST", "/api/v1/tariffs/{tariff_id}/assignments"): lambda w, n: {
+        "scope": "site",
+        "scope_id": str(w.site.id),
+    },
 }
 
 # Routes whose request is not aimed at ``existing`` records, and query strings they need.
@@ -377,6 +396,7 @@ async def fingerprint(world: World) -> tuple[object, ...]:
             uow.tokens,
             uow.users,
             uow.api_keys,
+            uow.tariffs,
         )
         counts = tuple([await repository.count() for repository in repositories])
         keys = (await uow.api_keys.list(limit=1000, offset=0)).items
@@ -395,6 +415,7 @@ async def fingerprint(world: World) -> tuple[object, ...]:
             sorted((str(c.id), c.is_default) for c in await uow.payments.cards(world.account.id))
         )
         wallet_rules = await uow.payments.wallet(world.account.id)
+        priced_by = await uow.tariffs.assigned(TariffScope.SITE, str(world.site.id))
     return (
         counts,
         tuple(sorted((str(k.id), k.revoked_at) for k in keys)),
@@ -402,4 +423,5 @@ async def fingerprint(world: World) -> tuple[object, ...]:
         targets,
         await billing_state(world.runtime),
         (paid, cards, wallet_rules),
+        priced_by,
     )

@@ -187,7 +187,12 @@ async def payment_world(
             )
             for cpid in (CP16, CP201):
                 await tariffs.assign_tariff(
-                    uow, runtime.clock, stored.id, TariffScope.STATION, str(world.station_id(cpid))
+                    uow,
+                    runtime.clock,
+                    stored.id,
+                    TariffScope.STATION,
+                    str(world.station_id(cpid)),
+                    runtime.settings.vat_rates,
                 )
         app = await add_customer(
             runtime, "App Driver", APP_TAG, TokenType.APP, BillingMode.POSTPAID

@@ -57,6 +57,9 @@ STATION_COMMANDERS = frozenset({ADMIN, OPERATOR, KEY_RW})
 BILLING_READERS = PEOPLE | {KEY_RW}
 BILLING_WRITERS = frozenset({ADMIN, FINANCE, KEY_RW})
 LEDGER_READERS = frozenset({ADMIN, FINANCE, KEY_RW})
+# Prices (issue 11 item 8): every reader sees the tariffs (public prices); the people who run
+# the network or its customers' money import and assign them; keys need catalog:write.
+TARIFF_WRITERS = frozenset({ADMIN, OPERATOR, FINANCE, KEY_RW})
 
 # Written from DESIGN §6, not from access.py: operators run the network, finance the customers,
 # admins the identities; drivers and fleet managers read and may only block their own cards.
@@ -102,6 +105,10 @@ EXPECTED_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/stations/{station_id}/quote"): READERS,
     ("GET", "/api/v1/sessions/{session_id}/cost"): SESSION_READERS,
     ("GET", "/api/v1/sessions/{session_id}/cdr"): SESSION_READERS,
+    ("GET", "/api/v1/tariffs"): READERS,
+    ("POST", "/api/v1/tariffs"): TARIFF_WRITERS,
+    ("GET", "/api/v1/tariffs/{tariff_id}"): READERS,
+    ("POST", "/api/v1/tariffs/{tariff_id}/assignments"): TARIFF_WRITERS,
 }
 BILLING_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/invoices"): BILLING_READERS,
@@ -169,6 +176,9 @@ MUST_BE_DENIED = [
     (OPERATOR, "GET", "/api/v1/accounts/{account_id}/payment-methods"),
     (KEY_READ, "GET", "/api/v1/payments"),
     (KEY_READ, "POST", "/api/v1/invoices/{invoice_id}/payments"),
+    (DRIVER, "POST", "/api/v1/tariffs/{tariff_id}/assignments"),
+    (FLEET_MANAGER, "POST", "/api/v1/tariffs"),
+    (KEY_READ, "POST", "/api/v1/tariffs/{tariff_id}/assignments"),
 ]
 
 

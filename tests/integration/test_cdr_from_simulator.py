@@ -47,7 +47,9 @@ async def test_simulated_sessions_bill_what_the_quote_said(runtime: Runtime) -> 
     network = await seed_network(runtime)
     async with runtime.uow() as uow:
         stored = await tariffs.import_tariff(uow, runtime.clock, TARIFF)
-        await tariffs.assign_tariff(uow, runtime.clock, stored.id, TariffScope.OPERATOR, None)
+        await tariffs.assign_tariff(
+            uow, runtime.clock, stored.id, TariffScope.OPERATOR, None, runtime.settings.vat_rates
+        )
     specs = [
         StationSpec(
             cpid,
@@ -69,7 +71,9 @@ async def test_simulated_sessions_bill_what_the_quote_said(runtime: Runtime) -> 
         )
         assert len(page.items) >= 4
         for session in page.items:
-            billed = await session_pricing.price_session(uow, runtime.clock, ADMIN, session.id)
+            billed = await session_pricing.price_session(
+                uow, runtime.clock, ADMIN, session.id, runtime.settings.vat_rates
+            )
             result = billed.result
             assert result.total_parking_time > 0 or result.total_parking_cost.excl_vat == 0
             charging = timedelta(hours=float(result.total_time - result.total_parking_time))
@@ -79,6 +83,7 @@ async def test_simulated_sessions_bill_what_the_quote_said(runtime: Runtime) -> 
                 runtime.clock,
                 ADMIN,
                 session.station_id,
+                runtime.settings.vat_rates,
                 kwh=result.total_energy,
                 charging=charging,
                 idle=idle,

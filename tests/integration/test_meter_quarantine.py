@@ -20,6 +20,9 @@ from ocpp.v201 import call as call201
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.charging import QuarantineReason, SessionStatus
 from chargeledger.domain.identity import Role
+from chargeledger.domain.tariffs.assignment import TariffScope
+from chargeledger.services import tariffs
+from chargeledger.services.demo_tariffs import flat_with_session_fee
 from tests.integration.ocpp_support import (
     ACTIVE_TAG,
     CP16,
@@ -46,7 +49,17 @@ async def world(
     runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
 ) -> AsyncIterator[World]:
     async with open_world(runtime, client, login_as) as served:
+        await priced_network(runtime)
         yield served
+
+
+async def priced_network(runtime: Runtime) -> None:
+    """The operator's default tariff (Germany's 19 % stated): a released session is billed."""
+    async with runtime.uow() as uow:
+        stored = await tariffs.import_tariff(uow, runtime.clock, flat_with_session_fee(Decimal(19)))
+        await tariffs.assign_tariff(
+            uow, runtime.clock, stored.id, TariffScope.OPERATOR, None, runtime.settings.vat_rates
+        )
 
 
 async def session16(
@@ -214,13 +227,13 @@ async def test_release_as_reported_or_corrected_keeps_the_station_readings(
         f"/sessions/{ids[zero]}/release",
         {
             "note": "start reading taken from the OCMF record",
-            "corrected_meter_start_wh": "48200000",
+            "corrected_meter_start_wh": "48202000",
         },
         operator,
     )
     assert corrected["status"] == "completed"
-    assert Decimal(corrected["energy_wh"]) == Decimal(13_000)
-    assert Decimal(corrected["corrected_meter_start_wh"]) == Decimal(48_200_000)
+    assert Decimal(corrected["energy_wh"]) == Decimal(11_000)
+    assert Decimal(corrected["corrected_meter_start_wh"]) == Decimal(48_202_000)
     detail = await world.get(f"/sessions/{ids[zero]}")
     assert Decimal(detail["meter_start_wh"]) == 0
     assert Decimal(detail["meter_stop_wh"]) == Decimal(48_213_000)
@@ -234,9 +247,9 @@ async def test_release_as_reported_or_corrected_keeps_the_station_readings(
     assert stored.status is SessionStatus.COMPLETED
     assert (stored.meter_start_wh, stored.billed_meter_start_wh) == (
         Decimal(0),
-        Decimal(48_200_000),
+        Decimal(48_202_000),
     )
-    assert stored.energy_wh == Decimal(13_000)
+    assert stored.energy_wh == Decimal(11_000)
 
     refused = await world.post(f"/sessions/{ids[sound]}/release", {"note": "why"}, operator, 409)
     assert refused["error"]["code"] == "not_quarantined"

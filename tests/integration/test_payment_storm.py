@@ -274,7 +274,14 @@ async def build_world(runtime: Runtime, clock: FixedClock, evses: int) -> StormW
                 )
                 await catalog.create_evse(uow, clock, Evse(station.id, evse_id, (plug,)))
             stored = await tariffs.import_tariff(uow, clock, document)
-            await tariffs.assign_tariff(uow, clock, stored.id, TariffScope.STATION, str(station.id))
+            await tariffs.assign_tariff(
+                uow,
+                clock,
+                stored.id,
+                TariffScope.STATION,
+                str(station.id),
+                runtime.settings.vat_rates,
+            )
             stations.append(station)
     world = StormWorld(runtime, clock, sandbox, stations[0], stations[1])
     for name, number, mode, token_type in (

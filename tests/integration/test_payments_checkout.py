@@ -3,8 +3,9 @@ hold, RemoteStartTransaction to a real OCPP 1.6 charge point over a real websock
 session, the capture of exactly the receipt, the receipt PDF, and the books.
 
 Prices: the flat tariff of ``payment_world`` (0.49/kWh + 0.35 per session, VAT 19 %). The
-hold is the quote of the maximum session (40 kWh): 19.95 net, 23.7405 gross, rounded up to
-23.75. 10 kWh cost 5.25 net, 6.25 gross.
+hold is the gross the maximum session (40 kWh) would be charged: 19.95 net + 3.79 VAT (the
+site's 19 % on the rounded net, as the receipt computes it) = 23.74. 10 kWh cost 5.25 net,
+6.25 gross.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tests.integration.billing_world import all_documents
 from tests.integration.ocpp_support import CP16, LoginAs, Station16, connected
 from tests.integration.payment_world import PaymentWorld, payment_world
 
-HOLD = Decimal("23.75")
+HOLD = Decimal("23.74")
 DECLINED_CARD = "4000000000000002"
 PAY = f"/pay/{CP16}/1"
 
@@ -63,7 +64,7 @@ async def test_qr_checkout_holds_starts_captures_the_receipt_and_is_idempotent(
         status, first = await start(pw, token, "attempt-1")
         assert status == 201, first
         assert (first["status"], first["start"]) == ("authorised", "Accepted")
-        assert (first["held"], first["captured"], first["receipt_url"]) == ("23.75", "0.00", None)
+        assert (first["held"], first["captured"], first["receipt_url"]) == ("23.74", "0.00", None)
         [(action, remote)] = cp.received
         assert action == "RemoteStartTransaction"
         id_tag = remote["id_tag"]
@@ -100,13 +101,13 @@ async def test_qr_checkout_holds_starts_captures_the_receipt_and_is_idempotent(
         HOLD,
         Decimal("6.25"),
         False,
-    )  # the 17.50 not captured lapses with the hold: no release call after a capture
+    )  # the 17.49 not captured lapses with the hold: no release call after a capture
 
     progress_response = await pw.world.http.get(f"/pay/checkouts/{payment.id}")
     assert progress_response.status_code == 200, progress_response.text
     progress = progress_response.json()
     assert progress["status"] == "captured"
-    assert (progress["held"], progress["captured"]) == ("23.75", "6.25")
+    assert (progress["held"], progress["captured"]) == ("23.74", "6.25")
     assert progress["session_status"] == "completed"
     assert Decimal(progress["energy_kwh"]) == 10
     assert progress["receipt_url"] == f"/pay/checkouts/{payment.id}/receipt.pdf"
@@ -201,3 +202,32 @@ async def test_a_remote_start_that_fails_releases_the_hold(pw: PaymentWorld) -> 
         assert (await pw.at_psp(payment)).released
     assert await pw.balance(psp("sandbox")) == Decimal("30.00")  # only the wallet's top-up
     await pw.assert_books_balance()
+
+
+async def test_a_quarantined_checkout_session_is_under_review_without_figures(
+    pw: PaymentWorld,
+) -> None:
+    """Issue 11 item 9: the station reports a zero start and a lifetime stop (48,213 kWh in
+    30 minutes): the session is quarantined, and the checkout's status page shows it under
+    review, with no energy figure and nothing captured, instead of the meter's lifetime."""
+    token = await pw.tokenise()
+    async with connected(pw.world.url, Station16) as cp:
+        await cp.request(call.BootNotification("T1", "Test"))
+        status, first = await start(pw, token, "lifetime-1")
+        assert status == 201, first
+        [(_, remote)] = cp.received
+        tx = await cp.start_tx(remote["id_tag"], 0)
+        await pw.runtime.quiesce()
+        await cp.stop_tx(tx, 48_213_000, 1800)
+        await pw.runtime.quiesce()
+    [(payment, state)] = await pw.payments_of(PaymentMethodKind.CARD)
+    assert (state.status, state.captured) == (PaymentStatus.AUTHORISED, Decimal(0))
+    answer = await pw.world.http.get(f"/pay/checkouts/{payment.id}")
+    assert answer.status_code == 200, answer.text
+    progress = answer.json()
+    assert progress["session_status"] == "under_review"
+    assert (progress["energy_kwh"], progress["captured"], progress["receipt_url"]) == (
+        None,
+        "0.00",
+        None,
+    )

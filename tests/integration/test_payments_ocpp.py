@@ -4,10 +4,11 @@ it while the live cost grows, stopping the station when it cannot be raised or w
 and the capture of exactly the receipt at the stop (or the release of an unused hold).
 
 Prices: the flat tariff of ``payment_world`` (0.49/kWh + 0.35 per session, VAT 19 %). The
-first hold is the quote of the configured maximum session, rounded up to the cent: 40 kWh →
-19.95 net → 23.7405 → 23.75. A hold is raised by the step (20.00) once the live cost reaches
-80 % of it. Energy stays below each station's power (CP16-AC 22 kW, CP201-DC 150 kW), or the
-session would be quarantined and deliberately not charged.
+first hold is the gross the configured maximum session would be charged: 40 kWh → 19.95 net
++ 3.79 VAT (19 % of the rounded net, as the receipt computes it) → 23.74. A hold is raised
+by the step (20.00) once the live cost reaches 80 % of it. Energy stays below each station's
+power (CP16-AC 22 kW, CP201-DC 150 kW), or the session would be quarantined and deliberately
+not charged.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from tests.integration.payment_world import (
     payment_world,
 )
 
-HOLD = Decimal("23.75")
+HOLD = Decimal("23.74")
 NOTHING = Decimal(0)
 TOP_UP = Decimal("30.00")  # the wallet's opening top-up, also captured by the sandbox
 LIMITED_CARD = "4000000000005126"  # approved up to 50.00
@@ -148,7 +149,7 @@ async def test_app_card_ocpp16_holds_the_quote_and_captures_the_receipt(pw: Paym
         await pw.runtime.quiesce()
         await cp.stop_tx(tx, 20_000, 1800)
         await pw.runtime.quiesce()
-        assert cp.received == []  # neither raised nor stopped: 6.25 is far below 80 % of 23.75
+        assert cp.received == []  # neither raised nor stopped: 6.25 is far below 80 % of 23.74
 
     payment, state = await app_hold(pw)
     assert payment.gateway == "sandbox"
@@ -170,8 +171,8 @@ async def test_app_card_ocpp16_holds_the_quote_and_captures_the_receipt(pw: Paym
 async def test_app_card_ocpp201_is_held_raised_near_the_hold_and_captured(
     pw: PaymentWorld,
 ) -> None:
-    """32 kWh cost 16.03 net, 19.08 gross (live 19.0757): past 80 % of 23.75 (19.00), so the
-    hold is raised by one step to 43.75 before the end; the capture is the receipt."""
+    """32 kWh cost 16.03 net, 19.08 gross (live the same): past 80 % of 23.74 (18.99), so the
+    hold is raised by one step to 43.74 before the end; the capture is the receipt."""
     async with connected(pw.world.url, Station201) as cs:
         started = await tx_event(cs, "Started", 0, 0, "Authorized", 10_000, tag=APP_TAG)
         assert started.id_token_info["status"] == "Accepted"
@@ -186,10 +187,10 @@ async def test_app_card_ocpp201_is_held_raised_near_the_hold_and_captured(
         payment, raised = await app_hold(pw)
         assert (raised.status, raised.authorised, raised.raises) == (
             PaymentStatus.AUTHORISED,
-            Decimal("43.75"),
+            Decimal("43.74"),
             1,
         )
-        assert (await pw.at_psp(payment)).authorised == Decimal("43.75")
+        assert (await pw.at_psp(payment)).authorised == Decimal("43.74")
         await tx_event(cs, "Ended", 3, 1200, "EVDeparted", 42_000)
         await pw.runtime.quiesce()
         assert cs.received == []  # raised in time: never stopped
@@ -199,7 +200,7 @@ async def test_app_card_ocpp201_is_held_raised_near_the_hold_and_captured(
     assert state.captured == Decimal("19.08") == await receipt_gross(pw, payment)
     assert await kinds(pw, payment) == [
         (EventKind.AUTHORISED, HOLD),
-        (EventKind.RAISED, Decimal("43.75")),
+        (EventKind.RAISED, Decimal("43.74")),
         (EventKind.CAPTURED, Decimal("19.08")),
     ]
     assert await pw.balance(psp("sandbox")) == TOP_UP + Decimal("19.08")
@@ -223,7 +224,12 @@ async def energy_only_for_the_app_account(pw: PaymentWorld) -> None:
     async with pw.runtime.uow() as uow:
         stored = await tariffs.import_tariff(uow, pw.runtime.clock, document)
         await tariffs.assign_tariff(
-            uow, pw.runtime.clock, stored.id, TariffScope.ACCOUNT, str(pw.app_account.id)
+            uow,
+            pw.runtime.clock,
+            stored.id,
+            TariffScope.ACCOUNT,
+            str(pw.app_account.id),
+            pw.runtime.settings.vat_rates,
         )
         await uow.commit()
 
@@ -235,16 +241,16 @@ async def test_a_session_that_delivers_nothing_releases_the_hold(pw: PaymentWorl
     async with connected(pw.world.url, Station16) as cp:
         tx = await cp.start_tx(APP_TAG, 10_000)
         await pw.runtime.quiesce()
-        assert (await app_hold(pw))[1].authorised == Decimal("23.33")  # 40 kWh × 0.49 × 1.19
+        assert (await app_hold(pw))[1].authorised == Decimal("23.32")  # 19.60 net + 3.72 VAT
         await cp.stop_tx(tx, 10_000, 120)
         await pw.runtime.quiesce()
     [session] = await stored_sessions(pw.runtime, pw.world.station_id(CP16))
     assert session.status is SessionStatus.COMPLETED
     payment, state = await app_hold(pw)
     assert state.status is PaymentStatus.RELEASED
-    assert (state.authorised, state.captured) == (Decimal("23.33"), NOTHING)
+    assert (state.authorised, state.captured) == (Decimal("23.32"), NOTHING)
     assert await kinds(pw, payment) == [
-        (EventKind.AUTHORISED, Decimal("23.33")),
+        (EventKind.AUTHORISED, Decimal("23.32")),
         (EventKind.RELEASED, NOTHING),
     ]
     view = await pw.at_psp(payment)

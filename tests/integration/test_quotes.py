@@ -20,12 +20,19 @@ CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" /
 
 
 async def assign(runtime: Runtime, name: str, scope: TariffScope, scope_id: str | None) -> None:
+    """A corpus tariff at the German test site: components that state VAT state 19 %."""
     document = json.loads(
         (CORPUS / "tandemdrive" / name / "tariff.json").read_text(), parse_float=Decimal
     )
+    for element in document["elements"]:
+        for component in element["price_components"]:
+            if "vat" in component:
+                component["vat"] = Decimal(19)
     async with runtime.uow() as uow:
         stored = await tariffs.import_tariff(uow, runtime.clock, document)
-        await tariffs.assign_tariff(uow, runtime.clock, stored.id, scope, scope_id)
+        await tariffs.assign_tariff(
+            uow, runtime.clock, stored.id, scope, scope_id, runtime.settings.vat_rates
+        )
 
 
 async def test_quotes_follow_the_spec_examples_in_local_time(
@@ -52,13 +59,13 @@ async def test_quotes_follow_the_spec_examples_in_local_time(
     assert any("17:00-20:00" in line for line in body["price_display"])
     assert sum(Decimal(line["excl_vat"]) for line in body["lines"]) == Decimal("0.55")
 
-    # Another station falls back to the operator default: 20 kWh at 0.25 + 10 % VAT.
+    # Another station falls back to the operator default: 20 kWh at 0.25 + 19 % VAT.
     other = network.stations["CP201-DC"]
     answer = await client.get(
         f"/api/v1/stations/{other.id}/quote", headers=driver, params={"kwh": "20", "minutes": 60}
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json()["total_cost"] == {"excl_vat": "5.00", "incl_vat": "5.50"}
+    assert answer.json()["total_cost"] == {"excl_vat": "5.00", "incl_vat": "5.95"}
 
 
 async def test_quote_errors_are_clear(

@@ -42,14 +42,20 @@ async def world(
         async with runtime.uow() as uow:
             stored = await tariffs.import_tariff(uow, runtime.clock, document)
             await tariffs.assign_tariff(
-                uow, runtime.clock, stored.id, TariffScope.STATION, str(served.station_id(CP16))
+                uow,
+                runtime.clock,
+                stored.id,
+                TariffScope.STATION,
+                str(served.station_id(CP16)),
+                runtime.settings.vat_rates,
             )
         yield served
 
 
 async def test_a_session_is_priced_like_the_spec_example(world: World) -> None:
     """OCPI 2.2.1 step_size example: 16:55 local (15:55Z in Berlin winter), 10 min charging
-    across the 17:00 price change, then 2 min idle: 0.10 + 0.20 + 0.25 parking = 0.55."""
+    across the 17:00 price change, then 2 min idle: 0.10 + 0.20 + 0.25 parking = 0.55 net.
+    The tariff states no VAT (net prices): the German site's 19 % is due, 0.10, so 0.65."""
     async with connected(world.url, Station16) as cp:
         started = await cp.request(
             call16.StartTransaction(
@@ -95,7 +101,9 @@ async def test_a_session_is_priced_like_the_spec_example(world: World) -> None:
     (session,) = await world.sessions_of(CP16)
     cost = await world.get(f"/sessions/{session['id']}/cost")
     assert cost["live"] is False
-    assert cost["total_cost"] == {"excl_vat": "0.55", "incl_vat": "0.55"}
+    assert cost["status"] == "final"
+    assert cost["total_cost"] == {"excl_vat": "0.55", "incl_vat": "0.65"}
+    assert (cost["vat"]["category"], Decimal(cost["vat"]["percent"])) == ("S", 19)
     assert cost["total_time_cost"]["excl_vat"] == "0.30"
     assert cost["total_parking_cost"]["excl_vat"] == "0.25"
     assert Decimal(cost["total_energy_kwh"]) == Decimal(2)
@@ -110,7 +118,7 @@ async def test_a_session_is_priced_like_the_spec_example(world: World) -> None:
         if d["type"] == "ENERGY"
     )
     assert energy == Decimal(2)
-    assert cdr["total_cost"] == {"excl_vat": 0.55, "incl_vat": 0.55}
+    assert cdr["total_cost"] == {"excl_vat": 0.55, "incl_vat": 0.65}
     assert cdr["tariffs"][0]["id"] == "22"
 
 

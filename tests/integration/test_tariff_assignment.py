@@ -4,6 +4,7 @@ start is frozen onto it (issue 4; DESIGN §2: a tariff change never re-prices a 
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,24 +13,38 @@ from typing import Any
 import pytest
 
 from chargeledger.bootstrap import Runtime
+from chargeledger.domain.accounts import Account, AccountKind
+from chargeledger.domain.billing import DEFAULT_VAT_RATES
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import Session
+from chargeledger.domain.geo import Address
 from chargeledger.domain.tariffs import tariff_to_json
 from chargeledger.domain.tariffs.assignment import TariffScope, connector_scope_id
-from chargeledger.services import session_capture, tariffs
+from chargeledger.errors import ChargeledgerError, InvalidInputError
+from chargeledger.money import Currency
+from chargeledger.services import customers, session_capture, tariffs
 from tests.integration.ocpp_server import Network, seed_network
 
+RATES = DEFAULT_VAT_RATES
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "ocpi-tariffs"
 
 
-def corpus_tariff(name: str) -> Any:
-    return json.loads(
+def corpus_tariff(name: str, vat: Decimal | None = Decimal(19)) -> Any:
+    """A tariff of the conformance corpus as a German site's tariff: every component that
+    states VAT states Germany's 19 % (or, with ``vat=None``, the corpus's own rates)."""
+    document = json.loads(
         (CORPUS / "tandemdrive" / name / "tariff.json").read_text(), parse_float=Decimal
     )
+    if vat is not None:
+        for element in document["elements"]:
+            for component in element["price_components"]:
+                if "vat" in component:
+                    component["vat"] = vat
+    return document
 
 
 async def test_a_tariff_version_round_trips_exactly(runtime: Runtime) -> None:
-    document = corpus_tariff("complex")
+    document = corpus_tariff("complex", vat=None)
     async with runtime.uow() as uow:
         stored = await tariffs.import_tariff(uow, runtime.clock, document)
     async with runtime.uow() as uow:
@@ -80,9 +95,11 @@ async def test_the_most_specific_assignment_is_frozen_at_session_start(
     assert first.tariff_id is None  # nothing assigned yet: no tariff, not a guess
 
     async with runtime.uow() as uow:
-        await tariffs.assign_tariff(uow, runtime.clock, default.id, TariffScope.OPERATOR, None)
         await tariffs.assign_tariff(
-            uow, runtime.clock, station_tariff.id, TariffScope.STATION, str(station.id)
+            uow, runtime.clock, default.id, TariffScope.OPERATOR, None, RATES
+        )
+        await tariffs.assign_tariff(
+            uow, runtime.clock, station_tariff.id, TariffScope.STATION, str(station.id), RATES
         )
         await tariffs.assign_tariff(
             uow,
@@ -90,6 +107,7 @@ async def test_the_most_specific_assignment_is_frozen_at_session_start(
             connector_tariff.id,
             TariffScope.CONNECTOR,
             connector_scope_id(station.id, 2, 1),
+            RATES,
         )
     on_evse_1 = await start(runtime, station, 1, datetime(2026, 11, 20, 10, tzinfo=UTC))
     on_evse_2 = await start(runtime, station, 2, datetime(2026, 11, 20, 10, tzinfo=UTC))
@@ -102,7 +120,7 @@ async def test_the_most_specific_assignment_is_frozen_at_session_start(
     async with runtime.uow() as uow:
         newer = await tariffs.import_tariff(uow, runtime.clock, corpus_tariff("simple_025kwh"))
         await tariffs.assign_tariff(
-            uow, runtime.clock, newer.id, TariffScope.STATION, str(station.id)
+            uow, runtime.clock, newer.id, TariffScope.STATION, str(station.id), RATES
         )
         kept = await uow.sessions.get(on_evse_1.id)
     assert kept is not None
@@ -118,10 +136,10 @@ async def test_a_session_of_no_known_account_gets_the_ad_hoc_tariff(
         regular = await tariffs.import_tariff(uow, runtime.clock, corpus_tariff("simple_025kwh"))
         ad_hoc = await tariffs.import_tariff(uow, runtime.clock, corpus_tariff("025kwh_start"))
         await tariffs.assign_tariff(
-            uow, runtime.clock, regular.id, TariffScope.STATION, str(station.id)
+            uow, runtime.clock, regular.id, TariffScope.STATION, str(station.id), RATES
         )
         await tariffs.assign_tariff(
-            uow, runtime.clock, ad_hoc.id, TariffScope.AD_HOC, str(station.site_id)
+            uow, runtime.clock, ad_hoc.id, TariffScope.AD_HOC, str(station.site_id), RATES
         )
     at = datetime(2026, 11, 20, 10, tzinfo=UTC)
     async with runtime.uow() as uow:
@@ -141,3 +159,103 @@ async def test_a_session_of_no_known_account_gets_the_ad_hoc_tariff(
     known = await start(runtime, station, 2, at)
     assert card.tariff_id == ad_hoc.id
     assert known.tariff_id == regular.id
+
+
+def without_vat(document: Any) -> Any:
+    """The same prices as net prices: no component states VAT."""
+    for element in document["elements"]:
+        for component in element["price_components"]:
+            component.pop("vat", None)
+    return document
+
+
+async def test_a_tariff_stating_other_vat_than_its_sites_is_refused_at_every_scope(
+    runtime: Runtime, network: Network
+) -> None:
+    """Issue 11 item 8: the VAT of every figure is the place of supply's, so a tariff whose
+    components state another rate (here the corpus's 10 % at a German site, 19 %) is refused
+    wherever it would apply, with ``tariff_vat_mismatch``, and nothing is assigned. A tariff
+    stating no VAT (net prices) fits everywhere; at an account's scope the account's own VAT
+    counts (0 % under reverse charge)."""
+    station = network.stations["CP16-AC"]
+    assert network.account is not None
+    clock = runtime.clock
+    async with runtime.uow() as uow:
+        business = await customers.create_account(
+            uow,
+            clock,
+            Account(
+                kind=AccountKind.BUSINESS,
+                name="Lusa Transportes Lda",
+                email="fleet@lusa.example.org",
+                billing_address=Address("Rua 1", "1000-001", "Lisboa", "PT"),
+                currency=Currency.of("EUR"),
+                vat_id="PT501964843",
+            ),
+        )
+    scopes = [
+        (TariffScope.OPERATOR, None, "default"),
+        (TariffScope.AD_HOC, None, "default"),
+        (TariffScope.AD_HOC, str(station.site_id), str(station.site_id)),
+        (TariffScope.SITE, str(station.site_id), str(station.site_id)),
+        (TariffScope.STATION, str(station.id), str(station.id)),
+        (TariffScope.CONNECTOR, connector_scope_id(station.id, 1, 1), None),
+        (TariffScope.ACCOUNT, str(network.account.id), None),
+        (TariffScope.ACCOUNT, str(business.id), None),
+    ]
+    async with runtime.uow() as uow:
+        ten = await tariffs.import_tariff(uow, clock, corpus_tariff("simple_025kwh", vat=None))
+        net = await tariffs.import_tariff(uow, clock, without_vat(corpus_tariff("simple_025kwh")))
+    for scope, scope_id, _ in scopes:
+        async with runtime.uow() as uow:
+            with pytest.raises(InvalidInputError) as refused:
+                await tariffs.assign_tariff(uow, clock, ten.id, scope, scope_id, RATES)
+        assert refused.value.code == "tariff_vat_mismatch", (scope, scope_id)
+        assert refused.value.details["stated"] == ["10"]
+    async with runtime.uow() as uow:
+        for scope, scope_id, stored_id in scopes:
+            assert await uow.tariffs.assigned(scope, stored_id or scope_id or "") is None
+
+    for scope, scope_id, _ in scopes:
+        async with runtime.uow() as uow:
+            done = await tariffs.assign_tariff(uow, clock, net.id, scope, scope_id, RATES)
+        async with runtime.uow() as uow:
+            assert await uow.tariffs.assigned(scope, done.scope_id) == net.id
+
+    # The Portuguese business is reverse charged at the German site: 19 % contradicts, 0 % fits.
+    async with runtime.uow() as uow:
+        german = await tariffs.import_tariff(uow, clock, corpus_tariff("simple_025kwh"))
+        zero = await tariffs.import_tariff(
+            uow, clock, corpus_tariff("simple_025kwh", vat=Decimal(0))
+        )
+    async with runtime.uow() as uow:
+        with pytest.raises(InvalidInputError) as refused:
+            await tariffs.assign_tariff(
+                uow, clock, german.id, TariffScope.ACCOUNT, str(business.id), RATES
+            )
+    assert refused.value.code == "tariff_vat_mismatch"
+    async with runtime.uow() as uow:
+        await tariffs.assign_tariff(
+            uow, clock, zero.id, TariffScope.ACCOUNT, str(business.id), RATES
+        )
+        await tariffs.assign_tariff(
+            uow, clock, german.id, TariffScope.SITE, str(station.site_id), RATES
+        )
+
+
+async def test_a_tariff_is_assigned_only_to_what_exists(runtime: Runtime, network: Network) -> None:
+    async with runtime.uow() as uow:
+        stored = await tariffs.import_tariff(uow, runtime.clock, corpus_tariff("simple_025kwh"))
+    cases = [
+        (TariffScope.SITE, str(uuid.uuid4()), "site_not_found"),
+        (TariffScope.STATION, str(uuid.uuid4()), "station_not_found"),
+        (TariffScope.ACCOUNT, str(uuid.uuid4()), "account_not_found"),
+        (TariffScope.SITE, "Berlin", "invalid_scope_id"),
+        (TariffScope.CONNECTOR, str(network.stations["CP16-AC"].id), "invalid_scope_id"),
+        (TariffScope.STATION, None, "missing_field"),
+    ]
+    for scope, scope_id, code in cases:
+        async with runtime.uow() as uow:
+            with pytest.raises(ChargeledgerError) as refused:
+                await tariffs.assign_tariff(uow, runtime.clock, stored.id, scope, scope_id, RATES)
+        assert refused.value.code == code, (scope, scope_id)

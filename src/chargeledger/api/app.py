@@ -25,6 +25,7 @@ from chargeledger.api.routers import (
     sessions,
     sites,
     stations,
+    tariffs,
     tokens,
     webhooks,
 )
@@ -43,6 +44,7 @@ API_ROUTERS = tuple(
         accounts,
         tokens,
         sessions,
+        tariffs,
         invoices,
         ledger,
         payments,

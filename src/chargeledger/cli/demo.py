@@ -112,7 +112,9 @@ async def _run(
                 on_step=lambda _: progress.advance(task),
             )
         async with runtime.uow() as uow:
-            await seed_demo_tariffs(uow, runtime.clock, report.sites, seed)
+            await seed_demo_tariffs(
+                uow, runtime.clock, report.sites, seed, runtime.settings.vat_rates
+            )
         per_site: dict[str, int] = {}
         async with runtime.uow() as uow:
             for site in report.sites:

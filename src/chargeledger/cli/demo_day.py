@@ -150,6 +150,9 @@ async def run_day(
     return report
 
 
+_COMPONENTS = (("energy", "Energy"), ("time", "Time"), ("parking", "Parking"), ("fixed", "Fixed"))
+
+
 async def _revenue(runtime: Runtime, report: DayReport) -> None:
     """Every completed session priced from its tariff snapshot, summed by component."""
     totals = {name: NOTHING for name in ("energy", "time", "parking", "fixed", "total")}
@@ -162,14 +165,14 @@ async def _revenue(runtime: Runtime, report: DayReport) -> None:
             for session in page.items:
                 if session.tariff_id is None:
                     continue
-                priced = await session_pricing.price_session(uow, runtime.clock, ADMIN, session.id)
-                result = priced.result
-                report.sessions_by_tariff[result.tariff_id] += 1
-                totals["energy"] += result.total_energy_cost
-                totals["time"] += result.total_time_cost
-                totals["parking"] += result.total_parking_cost
-                totals["fixed"] += result.total_fixed_cost
-                totals["total"] += result.total_cost
+                priced = await session_pricing.price_session(
+                    uow, runtime.clock, ADMIN, session.id, runtime.settings.vat_rates
+                )
+                billed = priced.billed  # the figures the session is charged and booked with
+                report.sessions_by_tariff[priced.result.tariff_id] += 1
+                for key, component in _COMPONENTS:
+                    totals[key] += Amount(*billed.component(component))
+                totals["total"] += Amount(billed.net, billed.gross)
             offset = page.next_offset
     report.revenue = totals
 

@@ -14,6 +14,7 @@ from chargeledger.adapters.exports.csv_formats import invoices_csv
 from chargeledger.adapters.exports.registry import exporter
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
+from chargeledger.domain.billing import cdr_totals
 from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.tariffs.ocpi_json import cdr_to_json
 from chargeledger.errors import ChargeledgerError
@@ -103,10 +104,9 @@ def export_cdrs(start: From = None, end: To = None, output: Output = None) -> No
                 session = await uow.sessions.get(charge.session_id)
                 if session is None:
                     continue
-                priced = await price_captured_session(uow, session)
-                documents.append(
-                    cdr_to_json(priced.cdr, priced.result.ocpi_totals(4), priced.country)
-                )
+                priced = await price_captured_session(uow, session, rt.settings.vat_rates)
+                totals = cdr_totals(priced.result, charge.billed)  # as booked
+                documents.append(cdr_to_json(priced.cdr, totals, priced.country))
         return documents
 
     text = json.dumps(run_with_runtime(work), default=float, indent=2) + "\n"

@@ -19,7 +19,7 @@ from chargeledger.cli.customers import SHELL
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.station_link import CommandKind, SessionFilter
 from chargeledger.domain.text import plain_number, quantity_text
-from chargeledger.services import session_review
+from chargeledger.services import session_release, session_review
 
 sessions_app = typer.Typer(help="Captured charging sessions.", no_args_is_help=True)
 
@@ -109,11 +109,12 @@ def release_session(
 
     async def work(rt: Runtime) -> None:
         async with rt.uow() as uow:
-            s = await session_review.resolve_session(
+            s = await session_release.resolve_session(
                 uow,
                 rt.clock,
                 SHELL,
                 session_id,
+                rt.settings.vat_rates,
                 note=note,
                 corrected_meter_start_wh=meter_start_wh,
                 corrected_meter_stop_wh=meter_stop_wh,

@@ -90,7 +90,9 @@ def assign_tariff(
 
     async def work(rt: Runtime) -> None:
         async with rt.uow() as uow:
-            await tariffs.assign_tariff(uow, rt.clock, tariff_id, scope, scope_id)
+            await tariffs.assign_tariff(
+                uow, rt.clock, tariff_id, scope, scope_id, rt.settings.vat_rates
+            )
         console.print(f"tariff {tariff_id} now applies to {scope.value} {scope_id or ''}")
 
     run_with_runtime(work)

@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from chargeledger.domain.accounts import Account
 from chargeledger.domain.tariffs import PriceResult
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency, Money
@@ -138,9 +139,116 @@ def vat_treatment(
     return VatTreatment(VatCategory.STANDARD, rates.rate(site_country, supply_date))
 
 
+def supply_vat(
+    rates: VatRates,
+    country: str,
+    time_zone: str,
+    supplied_at: datetime,
+    buyer: Account | None,
+) -> VatTreatment:
+    """The VAT of a charging session, and the one source of it: the place of supply (the
+    site's ``country``) at the date of supply (the start, in the site's local date), or
+    reverse charge for the ``buyer``'s account (:func:`vat_treatment`); None for an ad hoc
+    payer. Quotes, live and final costs, holds, charges, receipts and invoices all ask here."""
+    return vat_treatment(
+        rates,
+        country,
+        supplied_at.astimezone(ZoneInfo(time_zone)).date(),
+        None if buyer is None else buyer.billing_address.country,
+        None if buyer is None else buyer.vat_id,
+    )
+
+
 def vat_of(net: Decimal, percent: Decimal, currency: Currency) -> Decimal:
     """VAT on a net amount, rounded half-up to the minor unit (EN 16931 BR-CO-17)."""
     return (net * percent / 100).quantize(currency.quantum, ROUND_HALF_UP)
+
+
+def vat_note(treatment: VatTreatment) -> str:
+    """How a price states its VAT to a driver: "incl. 19% VAT", or the reverse charge."""
+    if treatment.category is VatCategory.REVERSE_CHARGE:
+        return "no VAT: reverse charge"
+    return f"incl. {treatment.percent.normalize():f}% VAT"
+
+
+@dataclass(frozen=True, slots=True)
+class Billed:
+    """The one set of figures a priced session has, wherever it is shown or booked: the quote,
+    the live and final cost, the checkout's hold, the charge, its receipt, invoice line and
+    ledger entry (DESIGN §2: one pricing function, one figure).
+
+    ``price()`` gives the exact net; it is rounded once, half-up, to the currency's minor unit
+    (the named rounding point), shared across the components, and the VAT of the place of
+    supply (``vat``) is computed on that rounded net (EN 16931 BR-CO-17). A tariff's own
+    per-component ``vat`` never enters these figures: the law, not the tariff, says which VAT
+    is due (Directive 2006/112/EC art. 31, 44, 196).
+    """
+
+    currency: str
+    components: tuple[tuple[str, Decimal], ...]  # (component, net), COMPONENTS order
+    vat: VatTreatment
+
+    def __post_init__(self) -> None:
+        if any(amount < 0 for _, amount in self.components):
+            raise InvalidInputError(
+                "a price is never negative", code="negative_price", field="components"
+            )
+
+    @property
+    def net(self) -> Decimal:
+        return sum((amount for _, amount in self.components), ZERO)
+
+    @property
+    def tax(self) -> Decimal:
+        return vat_of(self.net, self.vat.percent, Currency.of(self.currency))
+
+    @property
+    def gross(self) -> Decimal:
+        return self.net + self.tax
+
+    def component_gross(self) -> tuple[tuple[str, Decimal], ...]:
+        """Each component's net plus its share of the VAT (largest remainder), so the
+        components' gross amounts add up to :attr:`gross` to the cent."""
+        currency = Currency.of(self.currency)
+        nets = [amount for _, amount in self.components]
+        if not self.tax or not any(nets):
+            return self.components
+        shares = Money(self.tax, currency).allocate(nets)
+        return tuple(
+            (name, net + share.amount)
+            for (name, net), share in zip(self.components, shares, strict=True)
+        )
+
+    def component(self, name: str) -> tuple[Decimal, Decimal]:
+        """(net, gross) of one component."""
+        nets = dict(self.components)
+        return nets[name], dict(self.component_gross())[name]
+
+
+_OCPI_TOTALS = (
+    ("total_energy_cost", "Energy"),
+    ("total_time_cost", "Time"),
+    ("total_parking_cost", "Parking"),
+    ("total_fixed_cost", "Fixed"),
+    ("total_reservation_cost", "Reservation"),
+)
+
+
+def cdr_totals(result: PriceResult, billed: Billed) -> dict[str, object]:
+    """The OCPI 2.2.1 §10.3.1 totals of a session's CDR: the quantities priced, and the
+    amounts it is billed with, so the CDR says what the receipt and the invoice say."""
+    totals = result.ocpi_totals(4)
+    nets, grosses = dict(billed.components), dict(billed.component_gross())
+    totals["total_cost"] = {"excl_vat": billed.net, "incl_vat": billed.gross}
+    for name, component in _OCPI_TOTALS:
+        totals[name] = {"excl_vat": nets[component], "incl_vat": grosses[component]}
+    return totals
+
+
+def billed_amounts(result: PriceResult, vat: VatTreatment) -> Billed:
+    """The figures of a priced CDR under the VAT of its place of supply (see :class:`Billed`)."""
+    currency = Currency.of(result.currency)
+    return Billed(currency.code, component_nets(result, currency), vat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,16 +278,21 @@ class Charge:
     created_at: datetime | None = None
 
     @property
+    def billed(self) -> Billed:
+        """The same figures the driver saw on ``/cost`` for this session."""
+        return Billed(self.currency, self.components, self.vat)
+
+    @property
     def net(self) -> Decimal:
-        return sum((amount for _, amount in self.components), ZERO)
+        return self.billed.net
 
     @property
     def tax(self) -> Decimal:
-        return vat_of(self.net, self.vat.percent, Currency.of(self.currency))
+        return self.billed.tax
 
     @property
     def gross(self) -> Decimal:
-        return self.net + self.tax
+        return self.billed.gross
 
     @property
     def local_start(self) -> datetime:

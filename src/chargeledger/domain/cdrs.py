@@ -149,8 +149,14 @@ def session_cdr(
     """The OCPI charging periods of a closed session under ``tariff``."""
     if session.stopped_at is None or session.billed_meter_stop_wh is None:
         raise ConflictError("only a closed session has a CDR", code="session_open")
-    start, stop = floor_ms(session.started_at), floor_ms(session.stopped_at)
+    if session.billed_meter_stop_wh < session.billed_meter_start_wh:
+        # A register that ran backwards is quarantined, never priced (a negative price).
+        raise ConflictError("the session's readings give negative energy", code="negative_energy")
+    start = floor_ms(session.started_at)
+    stop = max(floor_ms(session.stopped_at), start)
     curve = _register_curve(session, samples)
+    if stop == start:
+        return _instant_cdr(session, curve, tariff)
     ordered = sorted(changes, key=lambda c: c.timestamp)
     cuts = {start} | {floor_ms(c.timestamp) for c in ordered if start < c.timestamp < stop}
     cuts |= local_instants(tariff, start, stop, ZoneInfo(time_zone))
@@ -189,6 +195,27 @@ def session_cdr(
         end_date_time=stop,
         currency=tariff.currency,
         charging_periods=tuple(periods),
+        tariffs=(tariff,),
+        id=str(session.id),
+    )
+
+
+def _instant_cdr(session: Session, curve: list[tuple[datetime, Decimal]], tariff: Tariff) -> Cdr:
+    """A session that stopped the instant it started (a stop that never came and no sample
+    after the start: the sweep closes it at its start) still has what it delivered: one
+    period of no time holding its energy, so a released one can be priced like any other."""
+    start = floor_ms(session.started_at)
+    period = ChargingPeriod(
+        start_date_time=start,
+        dimensions=((DimensionType.ENERGY, (curve[-1][1] - curve[0][1]) / 1000),),
+        tariff_id=tariff.id,
+        durations=((DimensionType.TIME, 0),),
+    )
+    return Cdr(
+        start_date_time=start,
+        end_date_time=start,
+        currency=tariff.currency,
+        charging_periods=(period,),
         tariffs=(tariff,),
         id=str(session.id),
     )

@@ -52,6 +52,7 @@ class QuarantineReason(StrEnum):
     NON_MONOTONIC_REGISTER = "non_monotonic_register"
     ZERO_START_LIFETIME_STOP = "zero_start_lifetime_stop"
     NEGATIVE_ENERGY = "negative_energy"
+    NEGATIVE_METER_READING = "negative_meter_reading"
     ENERGY_ABOVE_MAX_POWER = "energy_above_max_power"
     NO_STOP_RECEIVED = "no_stop_received"
     UNKNOWN_TRANSACTION = "unknown_transaction"

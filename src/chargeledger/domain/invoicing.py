@@ -25,7 +25,7 @@ from enum import StrEnum
 from chargeledger.domain.accounts import BillingCycle
 from chargeledger.domain.billing import Charge, VatCategory, vat_of
 from chargeledger.domain.text import money_text, percent_text, quantity_text
-from chargeledger.errors import ConflictError, InvalidInputError
+from chargeledger.errors import ConflictError, CurrencyMismatchError, InvalidInputError
 from chargeledger.money import Currency, Money
 
 ZERO = Decimal(0)
@@ -199,7 +199,16 @@ class Invoice:
         )
 
 
-def charge_line(position: int, charge: Charge) -> InvoiceLine:
+def charge_line(position: int, charge: Charge, currency: str) -> InvoiceLine:
+    """The line of ``charge`` on a document in ``currency``. An invoice never mixes
+    currencies (Directive 2006/112/EC art. 230: amounts in one currency per invoice; EN 16931
+    BT-5 is one code per document), so a charge in another currency is refused here, where
+    every line from a charge is made."""
+    if charge.currency != currency:
+        raise CurrencyMismatchError(
+            f"a {charge.currency} charge cannot be a line of a {currency} document",
+            details={"document": currency, "charge": charge.currency},
+        )
     local = charge.local_start
     return InvoiceLine(
         position=position,

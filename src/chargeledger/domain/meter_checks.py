@@ -49,6 +49,34 @@ def max_plausible_wh(max_power_kw: Decimal, started_at: datetime, stopped_at: da
     return max(hours, Decimal(0)) * max_power_kw * 1000 * POWER_TOLERANCE + ENERGY_ALLOWANCE_WH
 
 
+def reading_issues(
+    *,
+    meter_start_wh: Decimal,
+    meter_stop_wh: Decimal,
+    started_at: datetime,
+    stopped_at: datetime,
+    max_power_kw: Decimal,
+) -> tuple[QuarantineReason, ...]:
+    """Why a start and stop reading cannot be billed: an import register is never negative
+    and never runs backwards, and no connector delivers more than its maximum power over the
+    session's time (plus :data:`POWER_TOLERANCE` and :data:`ENERGY_ALLOWANCE_WH`). The one
+    check for the station's readings and an operator's corrected ones alike."""
+    reasons: list[QuarantineReason] = []
+    if meter_start_wh < 0 or meter_stop_wh < 0:
+        reasons.append(QuarantineReason.NEGATIVE_METER_READING)
+    energy = meter_stop_wh - meter_start_wh
+    ceiling = max_plausible_wh(max_power_kw, started_at, stopped_at)
+    if energy < 0:
+        reasons.append(QuarantineReason.NEGATIVE_ENERGY)
+    elif meter_start_wh == 0 and energy > ceiling:
+        # A zero start reading with a lifetime-sized stop reading: billing the difference
+        # would charge the driver for every kWh the meter ever counted.
+        reasons.append(QuarantineReason.ZERO_START_LIFETIME_STOP)
+    elif energy > ceiling:
+        reasons.append(QuarantineReason.ENERGY_ABOVE_MAX_POWER)
+    return tuple(reasons)
+
+
 def quality_issues(
     *,
     meter_start_wh: Decimal,
@@ -63,16 +91,13 @@ def quality_issues(
     readings = registers_in_order(samples)
     if any(later < earlier for (_, earlier), (_, later) in pairwise(readings)):
         reasons.append(QuarantineReason.NON_MONOTONIC_REGISTER)
-    energy = meter_stop_wh - meter_start_wh
-    ceiling = max_plausible_wh(max_power_kw, started_at, stopped_at)
-    if energy < 0:
-        reasons.append(QuarantineReason.NEGATIVE_ENERGY)
-    elif meter_start_wh == 0 and energy > ceiling:
-        # A zero start reading with a lifetime-sized stop reading: billing the difference
-        # would charge the driver for every kWh the meter ever counted.
-        reasons.append(QuarantineReason.ZERO_START_LIFETIME_STOP)
-    elif energy > ceiling:
-        reasons.append(QuarantineReason.ENERGY_ABOVE_MAX_POWER)
+    reasons += reading_issues(
+        meter_start_wh=meter_start_wh,
+        meter_stop_wh=meter_stop_wh,
+        started_at=started_at,
+        stopped_at=stopped_at,
+        max_power_kw=max_power_kw,
+    )
     return tuple(reasons)
 
 

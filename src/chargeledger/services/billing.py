@@ -16,12 +16,11 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.accounts import Account
-from chargeledger.domain.billing import Charge, VatRates, component_nets, vat_treatment
+from chargeledger.domain.billing import Charge, VatRates
 from chargeledger.domain.invoicing import Invoice, Party
 from chargeledger.domain.ledger import JournalEntry
 from chargeledger.domain.postings import charge_accrual
 from chargeledger.errors import ChargeledgerError, DuplicateError
-from chargeledger.money import Currency
 from chargeledger.services.invoicing import issue_receipts
 from chargeledger.services.payment_methods import PAID_AT_SESSION, how_session_pays
 from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -38,19 +37,11 @@ class ChargingResult:
     unpriced: dict[uuid.UUID, str] = field(default_factory=dict)  # session → error code
 
 
-def build_charge(priced: SessionPrice, account: Account | None, rates: VatRates) -> Charge:
-    """The billable record of a priced, closed session."""
-    session, result = priced.session, priced.result
+def build_charge(priced: SessionPrice, account: Account | None) -> Charge:
+    """The billable record of a priced, closed session: the figures ``/cost`` showed
+    (components and VAT of :class:`~chargeledger.domain.billing.Billed`), never recomputed."""
+    session, result, billed = priced.session, priced.result, priced.billed
     assert session.stopped_at is not None
-    currency = Currency.of(result.currency)
-    supply_day = session.started_at.astimezone(ZoneInfo(priced.time_zone)).date()
-    vat = vat_treatment(
-        rates,
-        priced.country,
-        supply_day,
-        None if account is None else account.billing_address.country,
-        None if account is None else account.vat_id,
-    )
     return Charge(
         session_id=session.id,
         account_id=None if account is None else account.id,
@@ -62,14 +53,14 @@ def build_charge(priced: SessionPrice, account: Account | None, rates: VatRates)
         evse_id=session.evse_id,
         country=priced.country,
         time_zone=priced.time_zone,
-        currency=currency.code,
+        currency=billed.currency,
         started_at=session.started_at,
         stopped_at=session.stopped_at,
         energy_kwh=result.total_energy,
         charging_hours=result.total_time - result.total_parking_time,
         idle_hours=result.total_parking_time,
-        components=component_nets(result, currency),
-        vat=vat,
+        components=billed.components,
+        vat=billed.vat,
         tariff_id=session.tariff_id,
     )
 
@@ -173,12 +164,12 @@ async def _charge_batch(
         if session is None or await uow.billing.charge_for_session(session_id) is not None:
             continue
         try:
-            priced = await price_captured_session(uow, session)
+            priced = await price_captured_session(uow, session, rates)
         except ChargeledgerError as exc:
             outcome.unpriced[session_id] = exc.code
             log.warning("session not priced", extra={"session": str(session_id), "code": exc.code})
             continue
         method, account = await how_session_pays(uow, session)
-        charge = build_charge(priced, account, rates)
+        charge = build_charge(priced, account)
         charges.append((charge, method in PAID_AT_SESSION, account))
     return charges

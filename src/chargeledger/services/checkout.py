@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from chargeledger.domain.billing import supply_vat, vat_note
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import Session
 from chargeledger.domain.invoicing import Invoice
@@ -84,14 +85,16 @@ async def checkout_offer(
     if stored is None:
         raise NotFoundError("no tariff applies to this EVSE", code="no_tariff")
     address = site.address
+    # An ad hoc payer is nobody's account: the site's standard VAT, as on the receipt.
+    vat = supply_vat(ctx.rates, address.country, site.time_zone, now, None)
     return CheckoutOffer(
         station=station,
         evse_id=evse_id,
         site_name=site.name,
         address=f"{address.street}, {address.postal_code} {address.city}",
         tariff=stored,
-        price_lines=price_display(stored.tariff),
-        hold=hold_for(ctx, stored.tariff, now, site.time_zone),
+        price_lines=price_display(stored.tariff, vat.percent, vat_note(vat)),
+        hold=hold_for(ctx, stored.tariff, now, site, None),
         time_zone=site.time_zone,
     )
 

@@ -9,14 +9,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from chargeledger.domain.billing import VatRates, supply_vat
 from chargeledger.domain.catalog import Site
 from chargeledger.domain.tariffs import tariff_to_json
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.domain.tariffs.dynamic import WholesalePrice, dynamic_tariff
 from chargeledger.services import tariffs
 from chargeledger.services.ports import Clock, UnitOfWork
-
-VAT = {"DE": Decimal(19), "PT": Decimal(23)}
 
 
 def _component(kind: str, price: str, vat: Decimal, step: int = 1) -> dict[str, Any]:
@@ -91,13 +90,14 @@ def day_ahead(start: datetime, hours: int, seed: int) -> list[WholesalePrice]:
 
 
 async def seed_demo_tariffs(
-    uow: UnitOfWork, clock: Clock, sites: list[Site], seed: int
+    uow: UnitOfWork, clock: Clock, sites: list[Site], seed: int, rates: VatRates
 ) -> dict[str, str]:
-    """Import the tariffs and assign one per site; returns site name → tariff id (OCPI)."""
+    """Import the tariffs and assign one per site; returns site name → tariff id (OCPI).
+    Each states the VAT due at its site (the country's standard rate today)."""
     now = clock.now().replace(minute=0, second=0, microsecond=0)
     chosen: dict[str, str] = {}
     for index, site in enumerate(sites):
-        vat = VAT.get(site.address.country, Decimal(20))
+        vat = supply_vat(rates, site.address.country, site.time_zone, now, None).percent
         if site.address.country == "PT":
             document = tariff_to_json(
                 dynamic_tariff(
@@ -114,6 +114,6 @@ async def seed_demo_tariffs(
         else:
             document = (time_of_use, flat_with_session_fee, fast_with_idle_fee)[index % 3](vat)
         stored = await tariffs.import_tariff(uow, clock, document)
-        await tariffs.assign_tariff(uow, clock, stored.id, TariffScope.SITE, str(site.id))
+        await tariffs.assign_tariff(uow, clock, stored.id, TariffScope.SITE, str(site.id), rates)
         chosen[site.name] = stored.tariff.id
     return chosen

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from chargeledger.domain.accounts import Account, BillingCycle, BillingMode
 from chargeledger.domain.billing import Charge
+from chargeledger.domain.charge_documents import by_currency, charges_document
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import (
     DocumentKind,
@@ -27,7 +28,6 @@ from chargeledger.domain.invoicing import (
     Party,
     PaymentStatus,
     billing_period,
-    charge_line,
     credit_note,
     format_number,
     issued,
@@ -114,18 +114,16 @@ async def issue_receipts(
     on = today(clock, time_zone)
     known = buyers or {}
     drafts = [
-        Invoice(
-            kind=DocumentKind.RECEIPT,
+        charges_document(
+            DocumentKind.RECEIPT,
+            [charge],
             account_id=None if buyer is None else buyer.id,
             seller=seller,
             buyer=walk_in_buyer(charge) if buyer is None else buyer_of(buyer),
-            currency=charge.currency,
-            period_start=charge.started_at.astimezone(ZoneInfo(charge.time_zone)).date(),
-            period_end=charge.stopped_at.astimezone(ZoneInfo(charge.time_zone)).date()
-            + timedelta(days=1),
-            lines=(charge_line(1, charge),),
-            payment_terms_days=0,
-            vat_note=charge.vat.note,
+            period=(
+                charge.started_at.astimezone(ZoneInfo(charge.time_zone)).date(),
+                charge.stopped_at.astimezone(ZoneInfo(charge.time_zone)).date() + timedelta(days=1),
+            ),
             run_key=receipt_key(charge.id),
         )
         for charge in charges
@@ -231,8 +229,12 @@ async def _bill_chunk(
         outcome.drafts += documents
 
 
-def _run_key(account_id: uuid.UUID, period: tuple[date, date]) -> str:
-    return f"invoice:{account_id}:{period[0].isoformat()}:{period[1].isoformat()}"
+def _run_key(account: Account, period: tuple[date, date], currency: str) -> str:
+    """One invoice per (account, period, currency). The account's own currency keeps the key
+    it always had, so periods invoiced before are still recognised; charges in another
+    currency (a site priced in it) get their own invoice under a key naming it."""
+    key = f"invoice:{account.id}:{period[0].isoformat()}:{period[1].isoformat()}"
+    return key if currency == account.currency.code else f"{key}:{currency}"
 
 
 async def _late_charges(
@@ -253,7 +255,7 @@ async def _late_charges(
             day = charge.local_start.date()
             if day < first:
                 own = period_containing(account.billing_cycle, day)
-                earlier[_run_key(account.id, own)].append(charge.id)
+                earlier[_run_key(account, own, charge.currency)].append(charge.id)
     invoiced = await uow.billing.run_keys(list(earlier))
     return {charge_id for key in invoiced for charge_id in earlier[key]}
 
@@ -280,9 +282,6 @@ async def _drafts(
     outcome: RunResult,
 ) -> list[Invoice]:
     periods = {a.id: periods_within(a.billing_cycle, *month) for a in accounts}
-    keys = {(a.id, p): _run_key(a.id, p) for a in accounts for p in periods[a.id]}
-    done = await uow.billing.run_keys(list(keys.values()))
-    outcome.already_done += len(done)
     ends = [p[1] for ps in periods.values() for p in ps] or [month[1]]
     # Every unbilled charge before the last period's end, for the late ones: a charge whose own
     # period was already invoiced (released from quarantine after the run, say) goes on the
@@ -295,34 +294,36 @@ async def _drafts(
         if charge.account_id is not None:
             by_account[charge.account_id].append(charge)
     late = await _late_charges(uow, accounts, periods, by_account)
-    drafts = []
+    batches = []  # (account, period, run key, its charges): one invoice per currency
     for account in accounts:
         for index, period in enumerate(periods[account.id]):
-            key = keys[(account.id, period)]
             billed = [
                 c
                 for c in by_account[account.id]
                 if period[0] <= c.local_start.date() < period[1] or (index == 0 and c.id in late)
             ]
-            if key in done or not billed:
-                continue
-            drafts.append(
-                Invoice(
-                    kind=DocumentKind.INVOICE,
-                    account_id=account.id,
-                    seller=seller,
-                    buyer=buyer_of(account),
-                    currency=billed[0].currency,
-                    period_start=period[0],
-                    period_end=period[1],
-                    lines=tuple(charge_line(i, c) for i, c in enumerate(billed, 1)),
-                    layout=layout,
-                    payment_terms_days=account.payment_terms_days,
-                    vat_note=next((c.vat.note for c in billed if c.vat.note), None),
-                    run_key=key,
-                )
-            )
-    return drafts
+            for currency, charges in by_currency(billed).items():
+                batches.append((account, period, _run_key(account, period, currency), charges))
+    # The (account, period) pairs a previous run billed (in the account's own currency, or
+    # in any currency this run would bill again) count as done.
+    own = [_run_key(a, p, a.currency.code) for a in accounts for p in periods[a.id]]
+    done = await uow.billing.run_keys(list(dict.fromkeys([*own, *(b[2] for b in batches)])))
+    outcome.already_done += len(done)
+    return [
+        charges_document(
+            DocumentKind.INVOICE,
+            charges,
+            account_id=account.id,
+            seller=seller,
+            buyer=buyer_of(account),
+            period=period,
+            run_key=key,
+            layout=layout,
+            payment_terms_days=account.payment_terms_days,
+        )
+        for account, period, key, charges in batches
+        if key not in done
+    ]
 
 
 async def issue_invoice(

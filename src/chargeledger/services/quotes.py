@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from chargeledger.domain.billing import Billed, VatRates, billed_amounts, supply_vat, vat_note
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.tariffs import PriceResult, price
 from chargeledger.domain.tariffs.assignment import StoredTariff
@@ -27,6 +28,7 @@ class Quote:
     display: list[str]
     starts_at: datetime
     time_zone: str
+    billed: Billed  # the gross the session would be charged, VAT of the caller's supply
 
 
 async def quote_station(
@@ -34,6 +36,7 @@ async def quote_station(
     clock: Clock,
     principal: Principal,
     station_id: uuid.UUID,
+    rates: VatRates,
     *,
     kwh: Decimal,
     charging: timedelta,
@@ -42,7 +45,8 @@ async def quote_station(
     starts_at: datetime | None = None,
 ) -> Quote:
     """What a session of ``kwh`` over ``charging`` then ``idle`` would cost, under the tariff
-    the driver would get (their account's override, if any)."""
+    the driver would get (their account's override, if any), with the VAT their charge
+    would carry (the site's, or reverse charge for their business account)."""
     longest = timedelta(minutes=MAX_QUOTE_MINUTES)
     if kwh < 0 or not timedelta(0) <= charging <= longest or not timedelta(0) <= idle <= longest:
         raise InvalidInputError(
@@ -69,4 +73,7 @@ async def quote_station(
         time_zone=site.time_zone,
     )
     result = price(cdr, stored.tariff, site.time_zone)
-    return Quote(stored, result, price_display(stored.tariff), start, site.time_zone)
+    buyer = None if account is None else await uow.accounts.get(account)
+    vat = supply_vat(rates, site.address.country, site.time_zone, start, buyer)
+    display = price_display(stored.tariff, vat.percent, vat_note(vat))
+    return Quote(stored, result, display, start, site.time_zone, billed_amounts(result, vat))

@@ -308,7 +308,7 @@ async def _judge(
     assert session.meter_stop_wh is not None
     changes = await uow.sessions.state_changes(session.id)
     charging, idle = charging_and_idle(session.started_at, session.stopped_at, changes)
-    max_power = await _max_power_kw(uow, session)
+    max_power = await max_power_kw(uow, session)
     samples = await uow.sessions.samples(session.id)
     found = quality_issues(
         meter_start_wh=session.meter_start_wh,
@@ -330,7 +330,7 @@ async def _judge(
     )
 
 
-async def _max_power_kw(uow: UnitOfWork, session: Session) -> Decimal:
+async def max_power_kw(uow: UnitOfWork, session: Session) -> Decimal:
     evse = await uow.evses.get_by_station_evse(session.station_id, session.evse_id)
     if evse is not None:
         return evse.max_power_kw

@@ -17,7 +17,9 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import ROUND_UP, Decimal
 
-from chargeledger.domain.billing import Charge
+from chargeledger.domain.accounts import Account
+from chargeledger.domain.billing import Charge, billed_amounts, supply_vat
+from chargeledger.domain.catalog import Site
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.payment_postings import WALLET_GATEWAY, written_off
 from chargeledger.domain.payments import (
@@ -55,18 +57,22 @@ log = logging.getLogger(__name__)
 WALLET_NAMESPACE = uuid.UUID("6f1c5d1e-0d7a-4c55-9a57-2f1f6c1b3a10")
 
 
-def hold_for(ctx: PaymentContext, tariff: Tariff, start: datetime, time_zone: str) -> Money:
-    """The first hold: the quote of the maximum session, rounded up to the currency unit."""
+def hold_for(
+    ctx: PaymentContext, tariff: Tariff, start: datetime, site: Site, buyer: Account | None
+) -> Money:
+    """The first hold: the gross of the maximum session's quote (the VAT of the site for
+    ``buyer``, as the charge will have it), rounded up to the currency unit."""
     cdr = planned_cdr(
         tariff,
         start,
         kwh=ctx.hold.kwh,
         charging=timedelta(minutes=ctx.hold.minutes),
         idle=timedelta(0),
-        time_zone=time_zone,
+        time_zone=site.time_zone,
     )
     currency = Currency.of(tariff.currency)
-    quoted = price(cdr, tariff, time_zone).total_cost.incl_vat
+    vat = supply_vat(ctx.rates, site.address.country, site.time_zone, start, buyer)
+    quoted = billed_amounts(price(cdr, tariff, site.time_zone), vat).gross
     amount = min(max(quoted, currency.quantum), ctx.hold.ceiling)
     return Money(amount.quantize(currency.quantum, rounding=ROUND_UP), currency)
 
@@ -88,7 +94,7 @@ async def secure_session(ctx: PaymentContext, session_id: uuid.UUID) -> Payment 
         site = await get_site(uow, station.site_id)
         if card is None or stored is None:
             return None
-        amount = hold_for(ctx, stored.tariff, session.started_at, site.time_zone)
+        amount = hold_for(ctx, stored.tariff, session.started_at, site, account)
         payment = Payment(
             id=uuid.uuid5(WALLET_NAMESPACE, f"hold:{session.id}"),
             purpose=PaymentPurpose.SESSION,
@@ -147,7 +153,7 @@ async def _raise_hold(ctx: PaymentContext, session: Session, payment: Payment) -
         if current is None or state.status is not PaymentStatus.AUTHORISED:
             return None
         try:
-            live = (await price_captured_session(uow, current)).result.total_cost.incl_vat
+            live = (await price_captured_session(uow, current, ctx.rates)).billed.gross
         except ChargeledgerError:
             return None
     held = state.authorised

@@ -1,5 +1,5 @@
-"""Looking at sessions and dealing with the ones held back: listing, detail, the stale
-session sweep, and an operator's release or correction of a quarantined session."""
+"""Looking at sessions and the ones held back: listing, detail, and the stale session sweep
+(an operator's release of a quarantined session is in ``session_release``)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,15 @@ import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 from chargeledger.domain.charging import (
     MeterSample,
-    Resolution,
     Session,
-    SessionStatus,
     StateChange,
 )
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.station_link import SessionFilter, SignedMeterValue, TransactionEvent
-from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
+from chargeledger.errors import NotFoundError
 from chargeledger.services.common import page_bounds
 from chargeledger.services.ports import Clock, Page, UnitOfWork
 from chargeledger.services.session_capture import close_without_stop
@@ -91,49 +88,3 @@ async def sweep_stale_sessions(
         closed.append(await close_without_stop(uow, clock, session))
     await uow.commit()
     return closed
-
-
-async def resolve_session(
-    uow: UnitOfWork,
-    clock: Clock,
-    principal: Principal,
-    session_id: uuid.UUID,
-    *,
-    note: str,
-    corrected_meter_start_wh: Decimal | None = None,
-    corrected_meter_stop_wh: Decimal | None = None,
-) -> Session:
-    """Release a quarantined session as reported, or with corrected readings. The station's
-    own readings stay as evidence next to the correction."""
-    session = await get_session(uow, principal, session_id)
-    if session.status is not SessionStatus.QUARANTINED:
-        raise ConflictError("only quarantined sessions can be released", code="not_quarantined")
-    if not note.strip():
-        raise InvalidInputError(
-            "say why the session is released", code="missing_field", field="note"
-        )
-    start = corrected_meter_start_wh
-    stop = corrected_meter_stop_wh
-    effective_start = start if start is not None else session.meter_start_wh
-    effective_stop = stop if stop is not None else session.meter_stop_wh
-    if effective_stop is None or effective_stop < effective_start:
-        raise InvalidInputError(
-            "the corrected readings give negative energy",
-            code="negative_energy",
-            field="corrected_meter_stop_wh",
-        )
-    session = dataclasses.replace(
-        session,
-        status=SessionStatus.COMPLETED,
-        resolution=Resolution(
-            by=principal.subject,
-            at=clock.now(),
-            note=note.strip(),
-            corrected_meter_start_wh=start,
-            corrected_meter_stop_wh=stop,
-        ),
-        updated_at=clock.now(),
-    )
-    await uow.sessions.update(session)
-    await uow.commit()
-    return session

@@ -7,15 +7,20 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from chargeledger.domain.catalog import Station
+from chargeledger.domain.accounts import Account
+from chargeledger.domain.billing import VatRates, supply_vat
+from chargeledger.domain.catalog import Site, Station
+from chargeledger.domain.tariff_vat import VatDue, check_tariff_vat, stated_vat
 from chargeledger.domain.tariffs import parse_tariff
 from chargeledger.domain.tariffs.assignment import (
     OPERATOR_SCOPE_ID,
     StoredTariff,
+    TariffAssignment,
     TariffScope,
     lookup_order,
 )
 from chargeledger.errors import InvalidInputError, NotFoundError
+from chargeledger.services.catalog import get_site, get_station
 from chargeledger.services.common import page_bounds
 from chargeledger.services.ports import Clock, Page, UnitOfWork
 
@@ -42,10 +47,17 @@ async def list_tariffs(uow: UnitOfWork, *, limit: int = 100, offset: int = 0) ->
 
 
 async def assign_tariff(
-    uow: UnitOfWork, clock: Clock, tariff_id: uuid.UUID, scope: TariffScope, scope_id: str | None
-) -> None:
-    """Make a tariff apply to a connector, station, site, account, or the whole operator."""
-    await get_tariff(uow, tariff_id)
+    uow: UnitOfWork,
+    clock: Clock,
+    tariff_id: uuid.UUID,
+    scope: TariffScope,
+    scope_id: str | None,
+    rates: VatRates,
+) -> TariffAssignment:
+    """Make a tariff apply to a connector, station, site, account, or the whole operator.
+    The scope must exist, and a tariff that states VAT must state the VAT due wherever it
+    applies (``domain.tariff_vat``), else ``tariff_vat_mismatch`` and nothing is assigned."""
+    stored = await get_tariff(uow, tariff_id)
     if scope is TariffScope.OPERATOR or (scope is TariffScope.AD_HOC and not scope_id):
         scope_id = OPERATOR_SCOPE_ID
     if not scope_id:
@@ -54,8 +66,64 @@ async def assign_tariff(
             code="missing_field",
             field="scope_id",
         )
-    await uow.tariffs.assign(scope, scope_id, tariff_id, clock.now())
+    sites, buyer = await _applies_to(uow, scope, scope_id)
+    if stated_vat(stored.tariff):
+        effective = max(clock.now(), stored.tariff.start_date_time or clock.now())
+        due = [
+            VatDue(
+                site.name,
+                site.address.country,
+                supply_vat(rates, site.address.country, site.time_zone, effective, buyer),
+            )
+            for site in sites
+        ]
+        check_tariff_vat(stored.tariff, due)
+    assignment = TariffAssignment(scope, scope_id, tariff_id, clock.now())
+    await uow.tariffs.assign(scope, scope_id, tariff_id, assignment.assigned_at)
     await uow.commit()
+    return assignment
+
+
+async def _applies_to(
+    uow: UnitOfWork, scope: TariffScope, scope_id: str
+) -> tuple[list[Site], Account | None]:
+    """The sites where a tariff of this scope would price sessions, and the account whose
+    sessions it prices (account scope); unknown scopes are refused."""
+    if scope_id == OPERATOR_SCOPE_ID and scope in (TariffScope.OPERATOR, TariffScope.AD_HOC):
+        return await _all_sites(uow), None
+    if scope is TariffScope.ACCOUNT:
+        account = await uow.accounts.get(_uuid(scope_id))
+        if account is None:
+            raise NotFoundError(f"account {scope_id} not found", code="account_not_found")
+        return await _all_sites(uow), account
+    if scope in (TariffScope.SITE, TariffScope.AD_HOC):
+        return [await get_site(uow, _uuid(scope_id))], None
+    station_ref = scope_id.split(":")[0] if scope is TariffScope.CONNECTOR else scope_id
+    if scope is TariffScope.CONNECTOR and len(scope_id.split(":")) != 3:
+        raise InvalidInputError(
+            "a connector is STATION_ID:EVSE:CONNECTOR", code="invalid_scope_id", field="scope_id"
+        )
+    station = await get_station(uow, _uuid(station_ref))
+    return [await get_site(uow, station.site_id)], None
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise InvalidInputError(
+            f"{text!r} is not an id", code="invalid_scope_id", field="scope_id"
+        ) from None
+
+
+async def _all_sites(uow: UnitOfWork) -> list[Site]:
+    found: list[Site] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = await uow.sites.list(limit=1000, offset=offset)
+        found += page.items
+        offset = page.next_offset
+    return found
 
 
 async def tariff_for_session(

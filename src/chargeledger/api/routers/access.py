@@ -29,6 +29,10 @@ BlockTokens = Annotated[
         )
     ),
 ]
+# Prices: set by the people who run the network and those who run its customers' money.
+WriteTariffs = Annotated[
+    Principal, Depends(allow(Role.OPERATOR, Role.FINANCE, scope=Scope.CATALOG_WRITE))
+]
 AdminOnly = Annotated[Principal, Depends(allow())]
 AnyPerson = Annotated[Principal, Depends(allow(*_EVERY_PERSON))]
 # Sessions: account-bound roles see their own account's sessions (enforced in the services).

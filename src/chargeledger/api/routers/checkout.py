@@ -21,6 +21,7 @@ from chargeledger.adapters.documents import facturx_pdf
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.idempotency import idempotent
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Input
+from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.text import exact_amount, money_text, plain_number
 from chargeledger.errors import NotFoundError
 from chargeledger.money import Currency
@@ -61,10 +62,15 @@ class CheckoutOut(BaseModel):
 
     @classmethod
     def of(cls, progress: CheckoutProgress) -> CheckoutOut:
+        """A quarantined session is ``under_review``: no energy figure (its readings are
+        what is in doubt) and nothing captured until an operator releases it."""
         session, state = progress.session, progress.state
         energy = None
-        if session is not None and session.meter_stop_wh is not None:
-            energy = plain_number((session.meter_stop_wh - session.meter_start_wh) / 1000, 3)
+        session_status = None if session is None else session.status.value
+        if session is not None and session.status is SessionStatus.QUARANTINED:
+            session_status = "under_review"
+        elif session is not None and session.energy_wh is not None:
+            energy = plain_number(max(session.energy_wh, Decimal(0)) / 1000, 3)
         receipt = progress.receipt
         return cls(
             id=progress.payment.id,
@@ -74,7 +80,7 @@ class CheckoutOut(BaseModel):
             currency=progress.payment.currency,
             decline_code=state.decline_code,
             start=progress.start_status,
-            session_status=None if session is None else session.status.value,
+            session_status=session_status,
             energy_kwh=energy,
             receipt_url=(
                 None if receipt is None else f"/pay/checkouts/{progress.payment.id}/receipt.pdf"

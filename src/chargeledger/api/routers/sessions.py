@@ -28,8 +28,10 @@ from chargeledger.api.schemas.sessions import (
     SessionCostOut,
     SessionDetailOut,
     SessionOut,
+    SessionUnderReviewOut,
     StationStatusOut,
 )
+from chargeledger.domain.billing import cdr_totals
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.domain.tariffs.ocpi_json import cdr_to_json
@@ -37,6 +39,7 @@ from chargeledger.errors import ConflictError
 from chargeledger.services import (
     quotes,
     session_pricing,
+    session_release,
     session_review,
     station_commands,
     station_status,
@@ -99,11 +102,12 @@ async def release_session(
     uow: UowDep,
     rt: RuntimeDep,
 ) -> SessionOut:
-    session = await session_review.resolve_session(
+    session = await session_release.resolve_session(
         uow,
         rt.clock,
         principal,
         session_id,
+        rt.settings.vat_rates,
         note=body.note,
         corrected_meter_start_wh=body.corrected_meter_start_wh,
         corrected_meter_stop_wh=body.corrected_meter_stop_wh,
@@ -158,6 +162,7 @@ async def quote(
         rt.clock,
         principal,
         station_id,
+        rt.settings.vat_rates,
         kwh=kwh,
         charging=timedelta(minutes=minutes),
         idle=timedelta(minutes=idle_minutes),
@@ -170,25 +175,32 @@ async def quote(
         time_zone=result.time_zone,
         starts_at=result.starts_at,
         price_display=result.display,
-        **QuoteOut.priced(result.result),
+        **QuoteOut.priced(result.result, result.billed),
     )
 
 
 @router.get(
     "/sessions/{session_id}/cost",
     tags=["sessions"],
-    summary="The session's price from its tariff snapshot (live while it runs)",
+    summary="The session's price from its tariff snapshot (live while it runs); a "
+    "quarantined session is under review and shows no amount",
 )
 async def session_cost(
     session_id: uuid.UUID, principal: ReadSessions, uow: UowDep, rt: RuntimeDep
-) -> SessionCostOut:
-    priced = await session_pricing.price_session(uow, rt.clock, principal, session_id)
+) -> SessionCostOut | SessionUnderReviewOut:
+    try:
+        priced = await session_pricing.price_session(
+            uow, rt.clock, principal, session_id, rt.settings.vat_rates
+        )
+    except session_pricing.SessionUnderReviewError as exc:
+        return SessionUnderReviewOut(session_id=session_id, message=exc.message)
     return SessionCostOut(
         session_id=priced.session.id,
+        status="live" if priced.live else "final",
         live=priced.live,
         tariff_id=priced.session.tariff_id,
         total_energy_kwh=priced.result.total_energy,
-        **SessionCostOut.priced(priced.result),
+        **SessionCostOut.priced(priced.result, priced.billed),
     )
 
 
@@ -200,8 +212,10 @@ async def session_cost(
 async def session_cdr(
     session_id: uuid.UUID, principal: ReadSessions, uow: UowDep, rt: RuntimeDep
 ) -> JSONResponse:
-    priced = await session_pricing.price_session(uow, rt.clock, principal, session_id)
+    priced = await session_pricing.price_session(
+        uow, rt.clock, principal, session_id, rt.settings.vat_rates
+    )
     if priced.live:
         raise ConflictError("a running session has no CDR yet", code="session_open")
-    document = cdr_to_json(priced.cdr, priced.result.ocpi_totals(4), priced.country)
+    document = cdr_to_json(priced.cdr, cdr_totals(priced.result, priced.billed), priced.country)
     return JSONResponse(json.loads(json.dumps(document, default=float)))

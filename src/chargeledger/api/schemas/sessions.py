@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from chargeledger.api.schemas.common import Input
+from chargeledger.domain.billing import Billed, VatTreatment
 from chargeledger.domain.charging import MeterSample, QuarantineReason, Session, SessionStatus
 from chargeledger.domain.station_link import (
     CommandKind,
@@ -19,7 +20,6 @@ from chargeledger.domain.station_link import (
     TransactionEvent,
 )
 from chargeledger.domain.tariffs import PriceLine, PriceResult
-from chargeledger.money import Currency
 from chargeledger.services.session_review import SessionDetail
 from chargeledger.services.station_status import StationStatus
 
@@ -242,6 +242,15 @@ class MoneyOut(BaseModel):
     incl_vat: Decimal
 
 
+class VatOut(BaseModel):
+    """The VAT every gross amount of the answer carries: the site's country at the date of
+    supply, or reverse charge (category AE, 0 %) for an EU business account."""
+
+    category: str
+    percent: Decimal
+    note: str | None
+
+
 class QuoteLineOut(BaseModel):
     category: str
     volume: Decimal
@@ -253,52 +262,63 @@ class QuoteLineOut(BaseModel):
     explanation: str
 
     @classmethod
-    def of(cls, line: PriceLine) -> QuoteLineOut:
+    def of(cls, line: PriceLine, vat: VatTreatment) -> QuoteLineOut:
+        """An exact (unrounded) line; its VAT is the one due, not the tariff's own."""
         return cls(
             category=line.category,
             volume=line.volume,
             unit=line.unit,
             unit_price=line.unit_price,
-            vat=line.vat,
+            vat=vat.percent,
             excl_vat=line.excl_vat,
-            incl_vat=line.incl_vat,
+            incl_vat=line.excl_vat * (1 + vat.percent / 100),
             explanation=line.explanation,
         )
 
 
+_TOTALS = (
+    ("total_energy_cost", "Energy"),
+    ("total_time_cost", "Time"),
+    ("total_parking_cost", "Parking"),
+    ("total_fixed_cost", "Fixed"),
+    ("total_reservation_cost", "Reservation"),
+)
+
+
 class PricedOut(BaseModel):
-    """What a quote and a session cost share: totals rounded to the currency's minor unit
-    (half-up) for showing, and the exact lines behind them."""
+    """What a quote and a session cost share: the figures the session is (or would be)
+    charged, invoiced and booked with, to the cent: the net rounded half-up to the
+    currency's minor unit and shared across the components, the VAT of the place of supply
+    on it, and the exact lines behind them."""
 
     currency: str
     total_cost: MoneyOut
+    total_vat: Decimal
+    vat: VatOut
     total_energy_cost: MoneyOut
     total_time_cost: MoneyOut
     total_parking_cost: MoneyOut
     total_fixed_cost: MoneyOut
+    total_reservation_cost: MoneyOut
     lines: list[QuoteLineOut]
 
     @staticmethod
-    def priced(result: PriceResult) -> dict[str, Any]:
-        totals = result.ocpi_totals(Currency.of(result.currency).minor_units)
-
-        def money(name: str) -> MoneyOut:
-            amount: Any = totals[name]
-            return MoneyOut(excl_vat=amount["excl_vat"], incl_vat=amount["incl_vat"])
-
+    def priced(result: PriceResult, billed: Billed) -> dict[str, Any]:
+        nets, grosses = dict(billed.components), dict(billed.component_gross())
         return {
-            "currency": result.currency,
+            "currency": billed.currency,
+            "total_cost": MoneyOut(excl_vat=billed.net, incl_vat=billed.gross),
+            "total_vat": billed.tax,
+            "vat": VatOut(
+                category=billed.vat.category.value,
+                percent=billed.vat.percent,
+                note=billed.vat.note,
+            ),
             **{
-                name: money(name)
-                for name in (
-                    "total_cost",
-                    "total_energy_cost",
-                    "total_time_cost",
-                    "total_parking_cost",
-                    "total_fixed_cost",
-                )
+                name: MoneyOut(excl_vat=nets[component], incl_vat=grosses[component])
+                for name, component in _TOTALS
             },
-            "lines": [QuoteLineOut.of(line) for line in result.lines],
+            "lines": [QuoteLineOut.of(line, billed.vat) for line in result.lines],
         }
 
 
@@ -311,7 +331,20 @@ class QuoteOut(PricedOut):
 
 
 class SessionCostOut(PricedOut):
+    """``status``: ``live`` while the session runs (its cost so far), ``final`` once closed."""
+
     session_id: uuid.UUID
+    status: Literal["live", "final"]
     live: bool
     tariff_id: uuid.UUID | None
     total_energy_kwh: Decimal
+
+
+class SessionUnderReviewOut(BaseModel):
+    """A quarantined session: no amount at all until an operator has checked its meter data
+    and released it (then its cost is a :class:`SessionCostOut`)."""
+
+    session_id: uuid.UUID
+    status: Literal["under_review"] = "under_review"
+    live: bool = False
+    message: str

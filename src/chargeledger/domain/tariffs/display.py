@@ -40,11 +40,25 @@ def _duration(seconds: int) -> str:
     return f"{seconds // 60} min" if seconds % 60 == 0 and seconds else f"{seconds} s"
 
 
-def _component(c: PriceComponent, currency: str) -> str:
-    vat = ""
-    if c.vat is not None:
+# How a price states the VAT due: (percent, label), e.g. (19, "incl. 19% VAT"); None: as the
+# tariff's own components state it.
+Vat = tuple[Decimal, str] | None
+
+
+def _vat_text(c: PriceComponent, currency: str, vat: Vat) -> str:
+    if vat is None:
+        if c.vat is None:
+            return ""
         incl = unit_price_text(c.incl_vat(c.price), currency)
-        vat = f" ({incl} incl. {percent_text(c.vat)}% VAT)"
+        return f" ({incl} incl. {percent_text(c.vat)}% VAT)"
+    percent, label = vat
+    if not percent:
+        return f" ({label})"
+    return f" ({unit_price_text(c.price * (1 + percent / 100), currency)} {label})"
+
+
+def _component(c: PriceComponent, currency: str, vat_due: Vat) -> str:
+    vat = _vat_text(c, currency, vat_due)
     step = ""
     if c.step_size > 1 and c.type in (ComponentType.TIME, ComponentType.PARKING_TIME):
         step = f", billed per {_duration(c.step_size)}"
@@ -92,16 +106,21 @@ def _band(low: Decimal | None, high: Decimal | None, unit: str) -> str:
     return f"{plain_number(low or 0, UNIT_DECIMALS[unit])}-{top} {unit}"
 
 
-def _element_lines(element: TariffElement, currency: str) -> list[str]:
+def _element_lines(element: TariffElement, currency: str, vat: Vat) -> list[str]:
     when = _conditions(element.restrictions)
     prefix = f"{when}: " if when else ""
-    return [prefix + _component(c, currency) for c in element.price_components]
+    return [prefix + _component(c, currency, vat) for c in element.price_components]
 
 
-def price_display(tariff: Tariff) -> list[str]:
+def price_display(
+    tariff: Tariff, vat_percent: Decimal | None = None, vat_label: str = ""
+) -> list[str]:
     """One line per price a driver can meet, in the tariff's order (the first match wins),
-    then the session caps."""
-    lines = [line for e in tariff.elements for line in _element_lines(e, tariff.currency)]
+    then the session caps. ``vat_percent`` is the VAT due where and for whom the price is
+    shown (the place of supply, or 0 under reverse charge, named by ``vat_label``): the gross
+    shown is then the gross billed, whatever VAT the tariff's components state."""
+    vat = None if vat_percent is None else (vat_percent, vat_label)
+    lines = [line for e in tariff.elements for line in _element_lines(e, tariff.currency, vat)]
     if tariff.min_price is not None:
         lines.append(
             f"minimum per session {money_text(tariff.min_price.excl_vat, tariff.currency)}"

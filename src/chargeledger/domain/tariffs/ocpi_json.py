@@ -57,6 +57,15 @@ def _decimal(value: Any, path: str) -> Decimal:
     return number
 
 
+def _amount(value: Any, path: str) -> Decimal:
+    """A price or VAT rate: OCPI 2.2.1 §11.4.3 and §16.7 prices are amounts charged, so a
+    negative one (which would make a negative bill) is refused."""
+    number = _decimal(value, path)
+    if number < 0:
+        raise _fail(path, f"{value!r} is negative; prices and VAT rates never are")
+    return number
+
+
 def _int(value: Any, path: str, minimum: int = 0) -> int:
     number = _decimal(value, path)
     if number != number.to_integral_value() or number < minimum:
@@ -175,8 +184,8 @@ def _limit(raw: Any, path: str) -> PriceLimit:
         raise _fail(f"{path}.excl_vat", "is required")
     incl = doc.get("incl_vat")
     return PriceLimit(
-        _decimal(doc["excl_vat"], f"{path}.excl_vat"),
-        None if incl is None else _decimal(incl, f"{path}.incl_vat"),
+        _amount(doc["excl_vat"], f"{path}.excl_vat"),
+        None if incl is None else _amount(incl, f"{path}.incl_vat"),
     )
 
 
@@ -203,9 +212,9 @@ def _component(raw: Any, path: str) -> PriceComponent:
             raise _fail(f"{path}.{required}", "is required")
     return PriceComponent(
         type=_enum(ComponentType, doc["type"], f"{path}.type"),
-        price=_decimal(doc["price"], f"{path}.price"),
+        price=_amount(doc["price"], f"{path}.price"),
         step_size=_int(doc["step_size"], f"{path}.step_size"),
-        vat=_decimal(doc["vat"], f"{path}.vat") if doc.get("vat") is not None else None,
+        vat=_amount(doc["vat"], f"{path}.vat") if doc.get("vat") is not None else None,
     )
 
 

@@ -81,6 +81,8 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
     for index, period in enumerate(periods):
         energy = None
         for kind, value in reversed(period.dimensions):  # the first of a kind wins
+            if value < 0:
+                raise _negative_volume(index, kind)
             if kind is _ENERGY:
                 energy = value
         charging = parking = reserved = None
@@ -149,6 +151,10 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
         + reservation_cost[1],
     )
     clamped = _clamp(tariff, subtotal, records)
+    if clamped.excl_vat < 0 or clamped.incl_vat < 0:
+        # Unreachable from parsed tariffs and checked CDRs (prices and volumes are never
+        # negative); kept so that no construction of either can ever yield a negative bill.
+        raise InvalidInputError("a price is never negative", code="negative_price")
     return PriceResult(
         tariff_id=tariff.id,
         currency=tariff.currency,
@@ -167,6 +173,16 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
 
 _WH_PER_KWH = Decimal(1000)
 _NO_COST = (ZERO, ZERO)
+
+
+def _negative_volume(index: int, kind: DimensionType) -> InvalidInputError:
+    """OCPI 2.2.1 §10.4.7: volumes are quantities delivered or elapsed, never negative; a
+    negative one (a register that ran backwards) must not turn into a negative price."""
+    return InvalidInputError(
+        f"charging period {index + 1}: a negative {kind.value} volume",
+        code="invalid_cdr",
+        field=f"charging_periods[{index}].dimensions",
+    )
 
 
 def _first(
