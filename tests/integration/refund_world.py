@@ -84,7 +84,9 @@ async def captured_session(runtime: Runtime, tag: str = "APPREFUND1") -> Capture
         )
         await catalog.create_evse(uow, clock, Evse(station.id, 1, (plug,)))
         stored = await tariffs.import_tariff(uow, clock, flat_with_session_fee(Decimal(19)))
-        await tariffs.assign_tariff(uow, clock, stored.id, TariffScope.STATION, str(station.id))
+        await tariffs.assign_tariff(
+            uow, clock, stored.id, TariffScope.STATION, str(station.id), runtime.settings.vat_rates
+        )
     account = await add_customer(runtime, "Refund Driver", tag, TokenType.APP, BillingMode.POSTPAID)
     await card_for(runtime, account)
     start = capture.StartRequest(

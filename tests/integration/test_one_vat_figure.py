@@ -122,7 +122,7 @@ async def test_the_gbp_tariff_at_a_german_site_shows_and_books_one_figure(
     quote = (await client.get(quote_url, params=params, headers=driver)).json()
     assert (quote["currency"], quote["total_cost"], quote["total_vat"]) == ("GBP", figure, "0.86")
     assert quote["vat"] == {"category": "S", "percent": "19", "note": None}
-    assert quote["price_display"] == ["0.45 GBP per kWh (0.54 GBP incl. 19% VAT)"]
+    assert quote["price_display"] == ["0.45 GBP per kWh (0.5355 GBP incl. 19% VAT)"]
 
     business = await reverse_charged_business(runtime)
     buyer = await login_as(Role.FLEET_MANAGER, business.id)

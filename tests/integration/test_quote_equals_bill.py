@@ -165,7 +165,9 @@ async def tou_station(runtime: Runtime) -> tuple[Runtime, Station, uuid.UUID]:
     network = await seed_network(runtime)
     async with runtime.uow() as uow:
         stored = await tariffs.import_tariff(uow, runtime.clock, TIME_OF_USE)
-        await tariffs.assign_tariff(uow, runtime.clock, stored.id, TariffScope.OPERATOR, None)
+        await tariffs.assign_tariff(
+            uow, runtime.clock, stored.id, TariffScope.OPERATOR, None, runtime.settings.vat_rates
+        )
     return runtime, network.stations["CP16-AC"], stored.id
 
 
@@ -173,12 +175,15 @@ async def _quote_and_bill(world: tuple[Runtime, Station, uuid.UUID], plan: dict[
     runtime, station, tariff_id = world
     session = await _captured(runtime, station, tariff_id, plan)
     async with runtime.uow() as uow:
-        bill = await session_pricing.price_captured_session(uow, session)
+        bill = await session_pricing.price_captured_session(
+            uow, session, runtime.settings.vat_rates
+        )
         quote = await quotes.quote_station(
             uow,
             runtime.clock,
             ADMIN,
             station.id,
+            runtime.settings.vat_rates,
             kwh=plan["kwh"],
             charging=plan["charging"],
             idle=plan["idle"],
@@ -189,6 +194,7 @@ async def _quote_and_bill(world: tuple[Runtime, Station, uuid.UUID], plan: dict[
     assert [line.amount for line in quote.result.lines] == [
         line.amount for line in bill.result.lines
     ]
+    assert quote.billed == bill.billed, plan  # the gross shown is the gross booked
 
 
 async def test_the_issue_quote_is_the_bill(tou_station: tuple[Runtime, Station, uuid.UUID]) -> None:
@@ -208,6 +214,7 @@ async def test_the_issue_quote_is_the_bill(tou_station: tuple[Runtime, Station, 
             runtime.clock,
             ADMIN,
             station.id,
+            runtime.settings.vat_rates,
             kwh=Decimal(10),
             charging=timedelta(minutes=60),
             idle=timedelta(minutes=64),

@@ -103,7 +103,7 @@ def test_the_price_display_states_the_vat_due() -> None:
     stated = parse_tariff(tariff(vat="20"))
     assert price_display(stated) == ["0.45 GBP per kWh (0.54 GBP incl. 20% VAT)"]
     assert price_display(stated, D(19), "incl. 19% VAT") == [
-        "0.45 GBP per kWh (0.54 GBP incl. 19% VAT)"
+        "0.45 GBP per kWh (0.5355 GBP incl. 19% VAT)"
     ]
     assert price_display(stated, D(0), "no VAT: reverse charge") == [
         "0.45 GBP per kWh (no VAT: reverse charge)"

@@ -74,7 +74,7 @@ def test_a_ledger_narration_and_its_exports_say_20_kwh(energy: Decimal) -> None:
 
 @pytest.mark.parametrize("energy", TWENTY, ids=str)
 def test_an_invoice_line_says_20_kwh_in_the_pdf_and_the_e_invoice(energy: Decimal) -> None:
-    line = charge_line(1, _charge(energy))
+    line = charge_line(1, _charge(energy), "EUR")
     assert line.description.startswith("Charging 20 kWh at Alexanderplatz")
     billed = invoices.session(
         1,
