@@ -18,10 +18,13 @@ from chargeledger.domain.charging import (
 )
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.station_link import SessionFilter, SignedMeterValue, TransactionEvent
+from chargeledger.domain.text import required_text
 from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
 from chargeledger.services.common import page_bounds
 from chargeledger.services.ports import Clock, Page, UnitOfWork
 from chargeledger.services.session_capture import close_without_stop
+
+MAX_NOTE_LENGTH = 2000
 
 DEFAULT_STALE_AFTER = timedelta(hours=24)
 
@@ -112,6 +115,7 @@ async def resolve_session(
         raise InvalidInputError(
             "say why the session is released", code="missing_field", field="note"
         )
+    note = required_text(note, "note", MAX_NOTE_LENGTH)
     start = corrected_meter_start_wh
     stop = corrected_meter_stop_wh
     effective_start = start if start is not None else session.meter_start_wh
@@ -128,7 +132,7 @@ async def resolve_session(
         resolution=Resolution(
             by=principal.subject,
             at=clock.now(),
-            note=note.strip(),
+            note=note,
             corrected_meter_start_wh=start,
             corrected_meter_stop_wh=stop,
         ),
