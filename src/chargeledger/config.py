@@ -18,7 +18,7 @@
 | CHARGELEDGER_LOGIN_FAILURES_PER_USER / _PER_ADDRESS | 5 / 20 free failed logins |
 | CHARGELEDGER_LOGIN_CONCURRENCY_PER_ADDRESS | 4 password checks at once   |
 | CHARGELEDGER_STATION_FAILURES_PER_STATION / _PER_ADDRESS | 5 / 50 (handshakes) |
-| CHARGELEDGER_STATION_CONCURRENCY_PER_ADDRESS | 8 handshake checks at once |
+| CHARGELEDGER_STATION_CONCURRENCY_PER_ADDRESS | 16 handshake checks at once |
 | CHARGELEDGER_LOGIN_MAX_BACKOFF_SECONDS | 900: longest wait after failures  |
 | CHARGELEDGER_LOGIN_TRACKED_KEYS     | 10000 users/stations/addresses remembered |
 
@@ -98,7 +98,7 @@ class PaymentSettings:
 LOGIN_POLICY = ThrottlePolicy()
 # Many stations may share one address (a mobile operator's NAT): more room per address, and
 # a reconnect storm after a restart needs more checks at once.
-STATION_POLICY = ThrottlePolicy(address_free_failures=50, concurrent_per_address=8)
+STATION_POLICY = ThrottlePolicy(address_free_failures=50, concurrent_per_address=16)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,10 @@ from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.config import Settings
 from chargeledger.domain.identity import Role
 from chargeledger.services import identity
+from chargeledger.sim import EvseSpec, StationSpec, open_station
+from chargeledger.sim.link import CONNECT_ATTEMPTS
+from chargeledger.sim.model import OcppVersion as SimOcppVersion
+from chargeledger.sim.model import PowerType as SimPowerType
 from tests.integration.ocpp_server import STATION_PASSWORD, basic_auth, running_server, seed_network
 from tests.integration.ocpp_support import CP16, CP201, Station16, bounded, connected
 
@@ -395,3 +400,36 @@ async def test_concurrent_station_handshakes_per_address_are_capped_at_once(
         guarded.core.gate.set()
         assert await held == 401
         assert await handshake_status(url, CP16, STATION_PASSWORD) == 101
+
+
+async def test_a_simulated_station_waits_as_told_when_throttled(
+    make_guarded: MakeGuarded,
+) -> None:
+    """The simulator (many stations behind one address, like a mobile operator's NAT) waits
+    for Retry-After when its handshake is throttled, and connects once a slot is free; a
+    refusal it is told to wait out is no failed attempt (more refusals than its five
+    attempts here)."""
+    guarded = await make_guarded(STATION_CONCURRENCY_PER_ADDRESS="1")
+    await seed_network(guarded.runtime)
+    spec = StationSpec(
+        CP16,
+        STATION_PASSWORD,
+        SimOcppVersion.V16,
+        (EvseSpec(1, 1, Decimal("22"), SimPowerType.AC_3_PHASE),),
+    )
+    async with running_server(guarded.runtime) as url:
+        guarded.core.gate.clear()
+        held = asyncio.ensure_future(handshake_status(url, CP201, "wrong-password-000000"))
+        await until(lambda: guarded.pool.pending == 1)
+
+        async def simulated() -> str:
+            async with open_station(url, spec) as station:
+                beat = await station.link.call(call.Heartbeat())
+                return str(beat.current_time)
+
+        connecting = asyncio.ensure_future(simulated())
+        await until(lambda: guarded.runtime.station_logins.refused >= CONNECT_ATTEMPTS + 1)
+        assert not connecting.done()
+        guarded.core.gate.set()
+        assert await held == 401
+        assert await bounded(connecting, DEADLINE_S)

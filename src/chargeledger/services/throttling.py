@@ -192,6 +192,7 @@ class CredentialGuard:
 
     def __init__(self, clock: Clock, policy: ThrottlePolicy, *, what: str) -> None:
         self.policy = policy
+        self.refused = 0  # attempts turned away since the process started
         self._what = what
         self.subjects = _throttle(clock, policy, policy.subject_free_failures)
         self.addresses = _throttle(clock, policy, policy.address_free_failures)
@@ -207,6 +208,7 @@ class CredentialGuard:
         return Attempt(self, subject, address)
 
     def refusal(self, why: str, retry_after: int) -> TooManyAttemptsError:
+        self.refused += 1
         return TooManyAttemptsError(f"too many {self._what} {why}", retry_after=retry_after)
 
 
