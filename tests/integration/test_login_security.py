@@ -428,8 +428,9 @@ async def test_a_simulated_station_waits_as_told_when_throttled(
                 return str(beat.current_time)
 
         connecting = asyncio.ensure_future(simulated())
-        await until(lambda: guarded.runtime.station_logins.refused >= CONNECT_ATTEMPTS + 1)
-        assert not connecting.done()
+        refusals = CONNECT_ATTEMPTS + 1
+        await until(lambda: guarded.runtime.station_logins.refused >= refusals or connecting.done())
+        assert not connecting.done(), connecting.exception()  # it did not give up
         guarded.core.gate.set()
         assert await held == 401
         assert await bounded(connecting, DEADLINE_S)
