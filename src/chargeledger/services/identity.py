@@ -122,16 +122,18 @@ async def change_own_password(
     if user is None or not user.active:
         raise AuthenticationError("the token's user is not active", code="invalid_token")
     try:
-        user = await authenticate_user(
-            uows, hasher, guard, user.email, current_password, client_host
-        )
+        await authenticate_user(uows, hasher, guard, user.email, current_password, client_host)
     except AuthenticationError as exc:
         raise InvalidInputError(
             "the current password is wrong", code="wrong_password", field="current_password"
         ) from exc
     new_hash = await hasher.hash(new_password)
     async with uows() as uow:
-        changed = dataclasses.replace(user, password_hash=new_hash, updated_at=clock.now())
+        # Read again: only the password changes, whatever an admin changed meanwhile.
+        current = await uow.users.get(user_id)
+        if current is None or not current.active:
+            raise AuthenticationError("the token's user is not active", code="invalid_token")
+        changed = dataclasses.replace(current, password_hash=new_hash, updated_at=clock.now())
         await uow.users.update(changed)
         await uow.commit()
     return changed
