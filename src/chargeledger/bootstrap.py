@@ -20,6 +20,7 @@ from chargeledger.adapters.db.health import database_answers
 from chargeledger.adapters.db.locks import PostgresLocks, SqliteLocks
 from chargeledger.adapters.db.migrate import upgrade_to_head
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from chargeledger.adapters.files import private_directory
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.config import Settings
@@ -38,6 +39,7 @@ from chargeledger.services.ports import (
     UnitOfWorkFactory,
 )
 from chargeledger.services.session_review import sweep_stale_sessions
+from chargeledger.services.throttling import CredentialGuard
 
 log = logging.getLogger("chargeledger")
 IDEMPOTENCY_KEPT = timedelta(days=8)  # DESIGN §2: at least 7 days
@@ -57,6 +59,9 @@ class Runtime:
     payments: PaymentContext
     locks: Locks  # named locks shared with every process on the database (payments, runs)
     _locks: PostgresLocks | SqliteLocks  # the same, for aclose()
+    # Throttles of password checks (per process: each node of a cluster counts on its own).
+    logins: CredentialGuard
+    station_logins: CredentialGuard
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
     # (which hold the answer until their commit) always find one in the pool.
@@ -154,6 +159,7 @@ class Runtime:
 
     async def aclose(self) -> None:
         await self._locks.aclose()
+        self.hasher.close()
         await self._factory.engine.dispose()
 
 
@@ -166,7 +172,7 @@ def build_runtime(
 ) -> Runtime:
     """Wire the adapters; ``schema`` isolates a PostgreSQL test run in its own schema."""
     if settings.uses_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(settings.data_dir)
     factory = SqlUnitOfWorkFactory(create_engine(settings.database_url, schema=schema))
     clock = clock or SystemClock()
     bus = InProcessCommandBus()
@@ -176,13 +182,18 @@ def build_runtime(
         settings=settings,
         uow=factory,
         clock=clock,
-        hasher=hasher or Argon2PasswordHasher(),
+        hasher=hasher
+        or Argon2PasswordHasher(
+            workers=settings.auth.hash_workers, backlog=settings.auth.hash_backlog
+        ),
         jwt_secret=settings.jwt_secret or _stored_secret(settings.data_dir / "jwt-secret"),
         bus=bus,
         _factory=factory,
         payments=payments,
         locks=locks,
         _locks=locks,
+        logins=CredentialGuard(clock, settings.auth.logins, what="logins"),
+        station_logins=CredentialGuard(clock, settings.auth.stations, what="station logins"),
     )
 
 
@@ -246,7 +257,7 @@ def _stored_secret(path: Path) -> str:
     """
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     secret = secrets.token_urlsafe(48)
     path.touch(mode=0o600)
     path.write_text(secret)

@@ -15,6 +15,14 @@
 | CHARGELEDGER_VAT_RATES_FILE         | built-in EU standard rates, see below     |
 | CHARGELEDGER_PAYMENT_LOCK_WAIT_SECONDS | 30: wait for a payment's lock, else ``payment_busy`` |
 | CHARGELEDGER_INVOICE_RUN_WAIT_SECONDS | 600: wait for a run under way, else ``invoice_run_busy`` |
+| CHARGELEDGER_PASSWORD_HASH_WORKERS  | half the CPU cores, 1-4: argon2 threads   |
+| CHARGELEDGER_PASSWORD_HASH_BACKLOG  | 64: argon2 calls waiting or running       |
+| CHARGELEDGER_LOGIN_FAILURES_PER_USER / _PER_ADDRESS | 5 / 20 free failed logins |
+| CHARGELEDGER_LOGIN_CONCURRENCY_PER_ADDRESS | 4 password checks at once   |
+| CHARGELEDGER_STATION_FAILURES_PER_STATION / _PER_ADDRESS | 5 / 50 (handshakes) |
+| CHARGELEDGER_STATION_CONCURRENCY_PER_ADDRESS | 16 handshake checks at once |
+| CHARGELEDGER_LOGIN_MAX_BACKOFF_SECONDS | 900: longest wait after failures  |
+| CHARGELEDGER_LOGIN_TRACKED_KEYS     | 10000 users/stations/addresses remembered |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, REGISTRATION. The VAT rates file is a JSON list of ``{"country", "percent",
@@ -27,14 +35,16 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chargeledger.adapters.security import DEFAULT_BACKLOG, default_workers
 from chargeledger.domain.billing import DEFAULT_VAT_RATES, VatRate, VatRates
 from chargeledger.domain.invoicing import Party
 from chargeledger.errors import ConfigurationError, InvalidInputError
+from chargeledger.services.throttling import ThrottlePolicy
 
 PREFIX = "CHARGELEDGER_"
 
@@ -89,6 +99,50 @@ class PaymentSettings:
         )
 
 
+LOGIN_POLICY = ThrottlePolicy()
+# Many stations may share one address (a mobile operator's NAT): more room per address, and
+# a reconnect storm after a restart needs more checks at once.
+STATION_POLICY = ThrottlePolicy(address_free_failures=50, concurrent_per_address=16)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Password hashing capacity and the throttles of logins and station handshakes (issue 11
+    item 2; DESIGN §6). The throttles count per process (each node of a cluster on its own)."""
+
+    hash_workers: int = field(default_factory=default_workers)
+    hash_backlog: int = DEFAULT_BACKLOG
+    logins: ThrottlePolicy = LOGIN_POLICY
+    stations: ThrottlePolicy = STATION_POLICY
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
+        max_delay = timedelta(seconds=_whole_number(env, "LOGIN_MAX_BACKOFF_SECONDS", 900))
+        tracked = _whole_number(env, "LOGIN_TRACKED_KEYS", 10_000)
+
+        def policy(kind: str, subject: str, defaults: ThrottlePolicy) -> ThrottlePolicy:
+            return ThrottlePolicy(
+                subject_free_failures=_whole_number(
+                    env, f"{kind}_FAILURES_PER_{subject}", defaults.subject_free_failures
+                ),
+                address_free_failures=_whole_number(
+                    env, f"{kind}_FAILURES_PER_ADDRESS", defaults.address_free_failures
+                ),
+                concurrent_per_address=_whole_number(
+                    env, f"{kind}_CONCURRENCY_PER_ADDRESS", defaults.concurrent_per_address
+                ),
+                max_delay=max_delay,
+                max_tracked=tracked,
+            )
+
+        return cls(
+            hash_workers=_whole_number(env, "PASSWORD_HASH_WORKERS", default_workers()),
+            hash_backlog=_whole_number(env, "PASSWORD_HASH_BACKLOG", DEFAULT_BACKLOG),
+            logins=policy("LOGIN", "USER", LOGIN_POLICY),
+            stations=policy("STATION", "STATION", STATION_POLICY),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path
@@ -104,6 +158,7 @@ class Settings:
     vat_rates: VatRates = DEFAULT_VAT_RATES
     payments: PaymentSettings = field(default_factory=PaymentSettings)
     invoice_run_wait_seconds: int = 600  # a second run waits for the first, then skips its work
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -157,6 +212,7 @@ class Settings:
             vat_rates=_vat_rates(env.get(PREFIX + "VAT_RATES_FILE")),
             payments=PaymentSettings.from_env(env),
             invoice_run_wait_seconds=_whole_number(env, "INVOICE_RUN_WAIT_SECONDS", 600),
+            auth=AuthSettings.from_env(env),
         )
 
     def with_database(self, url: str) -> Settings:

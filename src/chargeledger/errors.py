@@ -87,3 +87,29 @@ class PermissionDeniedError(ChargeledgerError):
 class ConfigurationError(ChargeledgerError):
     default_code = "configuration_error"
     http_status = 500
+
+
+class RetryLaterError(ChargeledgerError):
+    """Refused for now; the same request may succeed after ``retry_after`` whole seconds
+    (RFC 9110 §10.2.3 ``Retry-After``)."""
+
+    default_code = "retry_later"
+    http_status = 503
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(message, code=code, details={"retry_after": self.retry_after})
+
+
+class TooManyAttemptsError(RetryLaterError):
+    """The caller tried too often or too much at once (RFC 6585 §4: 429)."""
+
+    default_code = "too_many_attempts"
+    http_status = 429
+
+
+class ServiceBusyError(RetryLaterError):
+    """The server's own capacity for the work is used up (503), whoever asked."""
+
+    default_code = "service_busy"
+    http_status = 503

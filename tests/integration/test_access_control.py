@@ -65,6 +65,7 @@ TARIFF_WRITERS = frozenset({ADMIN, OPERATOR, FINANCE, KEY_RW})
 # admins the identities; drivers and fleet managers read and may only block their own cards.
 EXPECTED_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/me"): PEOPLE,
+    ("POST", "/api/v1/me/password"): PEOPLE,
     ("GET", "/api/v1/users"): ADMIN_ONLY,
     ("POST", "/api/v1/users"): ADMIN_ONLY,
     ("PATCH", "/api/v1/users/{user_id}"): ADMIN_ONLY,

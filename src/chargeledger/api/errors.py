@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chargeledger.errors import ChargeledgerError
+from chargeledger.errors import ChargeledgerError, RetryLaterError
 
 log = logging.getLogger("chargeledger.api")
 
@@ -32,6 +32,8 @@ def _body(code: str, message: str, **extra: object) -> dict[str, object]:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ChargeledgerError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    if isinstance(exc, RetryLaterError):
+        headers = {"Retry-After": str(exc.retry_after)}  # RFC 9110 §10.2.3: whole seconds
     return JSONResponse({"error": exc.as_dict()}, status_code=exc.http_status, headers=headers)
 
 

@@ -3,7 +3,8 @@
 The first request with a key stores its hash and, once answered, the answer. The same key
 with the same request gets the stored answer again (``Idempotent-Replayed: true``) and moves
 nothing; the same key with another request is refused (422 ``idempotency_key_reused``); a key
-whose first request is still running gets 409. Keys are per caller and kept at least 7 days
+whose first request is still running gets 409; a key that looks like a card number is refused
+(422 ``card_data_refused``) and nothing is stored. Keys are per caller and kept at least 7 days
 (the payment janitor forgets older ones). Server errors are not stored, so they can be
 retried with the same key; nor is a 409 for a payment busy with another operation (its lock
 was not had: nothing was done, and the same request may succeed a moment later).
@@ -21,6 +22,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
 from chargeledger.bootstrap import Runtime
+from chargeledger.domain.card_data import refuse_card_data
 from chargeledger.errors import ChargeledgerError, ConflictError, InvalidInputError
 from chargeledger.services.payment_ports import IdempotencyRecord
 from chargeledger.services.ports import LockBusyError
@@ -52,6 +54,9 @@ async def idempotent(
             code="invalid_idempotency_key",
             field=HEADER,
         )
+    # The key is stored as given for 7+ days: a card number typed in as a key is refused
+    # before anything is stored or moved (DESIGN §2, no card data).
+    refuse_card_data(key, HEADER)
     fingerprint = request_hash(request, body)
     record = IdempotencyRecord(scope, key, fingerprint, runtime.clock.now())
     async with runtime.uow() as uow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.domain.identity import Role, Scope
 from chargeledger.services import identity
 
+NEW_PASSWORD_VARIABLE = "CHARGELEDGER_NEW_USER_PASSWORD"
 users_app = typer.Typer(help="People who log in to the API.", no_args_is_help=True)
 api_keys_app = typer.Typer(help="Machine credentials for integrations.", no_args_is_help=True)
 
@@ -27,7 +29,7 @@ def create_user(
             prompt=True,
             hide_input=True,
             confirmation_prompt=True,
-            envvar="CHARGELEDGER_NEW_USER_PASSWORD",
+            envvar=NEW_PASSWORD_VARIABLE,
             help="at least 12 characters",
         ),
     ],
@@ -53,6 +55,54 @@ def create_user(
         console.print(f"created {user.role.value} user {user.email} ({user.id})")
 
     run_with_runtime(work)
+
+
+@users_app.command("update")
+def update_user(
+    user: Annotated[str, typer.Argument(help="the user's e-mail or id")],
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="let the user log in or not")
+    ] = None,
+    role: Annotated[Role | None, typer.Option(help="a new role")] = None,
+    name: Annotated[str | None, typer.Option(help="a new display name")] = None,
+    new_password: Annotated[
+        bool,
+        typer.Option(
+            "--new-password",
+            help="set a new password (prompted, or CHARGELEDGER_NEW_USER_PASSWORD)",
+        ),
+    ] = False,
+) -> None:
+    """Deactivate, reactivate, rename, change the role of or reset the password of a user.
+
+    The last active admin cannot be deactivated or demoted ([last_active_admin]).
+    """
+    changes: dict[str, object] = {
+        key: value
+        for key, value in (("active", active), ("role", role), ("name", name))
+        if value is not None
+    }
+    password = _new_password() if new_password else None
+
+    async def work(rt: Runtime) -> None:
+        async with rt.uow() as uow:
+            found = await identity.find_user(uow, user)
+        async with rt.uow() as uow:
+            updated = await identity.update_user(
+                uow, rt.clock, rt.hasher, found.id, changes, password=password
+            )
+        state = "active" if updated.active else "inactive"
+        console.print(f"{updated.email}: {updated.role.value}, {state}")
+
+    run_with_runtime(work)
+
+
+def _new_password() -> str:
+    from_env = os.environ.get(NEW_PASSWORD_VARIABLE)
+    if from_env:
+        return from_env
+    prompted: str = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    return prompted
 
 
 @users_app.command("list")

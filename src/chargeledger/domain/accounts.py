@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from chargeledger.domain.card_data import refuse_card_data
 from chargeledger.domain.geo import Address
 from chargeledger.domain.text import optional_text, required_text
 from chargeledger.domain.vat_ids import normalise_vat_id
@@ -59,6 +60,7 @@ def email_address(value: str, field: str = "email") -> str:
         raise InvalidInputError(
             f"{value!r} is not an e-mail address", code="invalid_email", field=field
         )
+    refuse_card_data(text, field)
     return text.lower()
 
 

@@ -14,7 +14,12 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.domain.geo import Address, coordinate, time_zone
-from chargeledger.domain.text import optional_text, required_text
+from chargeledger.domain.text import (
+    optional_identifier,
+    optional_text,
+    required_identifier,
+    required_text,
+)
 from chargeledger.errors import InvalidInputError
 
 
@@ -125,19 +130,19 @@ class Station:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "charge_point_id", charge_point_id(self.charge_point_id))
-        object.__setattr__(self, "vendor", required_text(self.vendor, "vendor", 50))
-        object.__setattr__(self, "model", required_text(self.model, "model", 50))
+        object.__setattr__(self, "vendor", required_identifier(self.vendor, "vendor", 50))
+        object.__setattr__(self, "model", required_identifier(self.model, "model", 50))
         object.__setattr__(self, "ocpp_version", OcppVersion(self.ocpp_version))
         object.__setattr__(
-            self, "serial_number", optional_text(self.serial_number, "serial_number", 50)
+            self, "serial_number", optional_identifier(self.serial_number, "serial_number", 50)
         )
         object.__setattr__(
-            self, "meter_serial", optional_text(self.meter_serial, "meter_serial", 50)
+            self, "meter_serial", optional_identifier(self.meter_serial, "meter_serial", 50)
         )
         object.__setattr__(
             self,
             "ocmf_public_key",
-            optional_text(self.ocmf_public_key, "ocmf_public_key", 4000),
+            optional_identifier(self.ocmf_public_key, "ocmf_public_key", 4000),
         )
         if isinstance(self.security_profile, bool) or self.security_profile not in (1, 2, 3):
             raise InvalidInputError(
@@ -217,7 +222,7 @@ class Evse:
             raise InvalidInputError(
                 "evse id must be a positive integer", code="invalid_evse_id", field="evse_id"
             )
-        object.__setattr__(self, "evse_uid", optional_text(self.evse_uid, "evse_uid", 48))
+        object.__setattr__(self, "evse_uid", optional_identifier(self.evse_uid, "evse_uid", 48))
         connectors = tuple(self.connectors)
         if not connectors:
             raise InvalidInputError(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from chargeledger.domain.card_data import refuse_card_data
 from chargeledger.errors import InvalidInputError
 
 ISO_COUNTRIES = frozenset(
@@ -87,8 +88,10 @@ class Address:
 
     def __post_init__(self) -> None:
         for name in ("street", "postal_code", "city"):
-            if not str(getattr(self, name)).strip():
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
                 raise InvalidInputError(
                     f"address {name} must not be empty", code="invalid_address", field=name
                 )
+            refuse_card_data(value, name)
         object.__setattr__(self, "country", country_code(self.country))

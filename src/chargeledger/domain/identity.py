@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from chargeledger.domain.accounts import email_address
-from chargeledger.domain.text import required_text
+from chargeledger.domain.text import optional_text, required_text
 from chargeledger.errors import InvalidInputError
 
 
@@ -68,6 +68,7 @@ class User:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "email", email_address(self.email))
+        object.__setattr__(self, "name", optional_text(self.name, "name", 100))
         role = Role(self.role)
         if role not in USER_ROLES:
             raise InvalidInputError(

@@ -24,6 +24,7 @@ from enum import StrEnum
 
 from chargeledger.domain.accounts import BillingCycle
 from chargeledger.domain.billing import Charge, VatCategory, vat_of
+from chargeledger.domain.card_data import refuse_card_data
 from chargeledger.domain.text import money_text, percent_text, quantity_text
 from chargeledger.errors import ConflictError, CurrencyMismatchError, InvalidInputError
 from chargeledger.money import Currency, Money
@@ -370,6 +371,7 @@ def credit_note(
         )
     if not reason.strip():
         raise InvalidInputError("a credit note needs a reason", code="reason_required")
+    refuse_card_data(reason, "reason")
     if positions is not None and net_amount is not None:
         raise InvalidInputError(
             "credit either lines or an amount, not both", code="invalid_credit_note"

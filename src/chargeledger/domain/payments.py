@@ -22,6 +22,9 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from chargeledger.domain.card_data import looks_like_card_number as looks_like_card_number
+from chargeledger.domain.card_data import luhn_valid as luhn_valid
+from chargeledger.domain.card_data import refuse_card_data as refuse_card_data
 from chargeledger.errors import InvalidInputError
 
 ZERO = Decimal(0)
@@ -255,40 +258,6 @@ def _status(
     if EventKind.AUTHORISED in kinds:
         return PaymentStatus.AUTHORISED
     return PaymentStatus.PENDING
-
-
-# --- card data never stored (DESIGN §2, PCI DSS) ---------------------------------------------
-
-_DIGIT_RUN = re.compile(r"(?:\d[ -]?){13,19}")
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def looks_like_card_number(text: str) -> bool:
-    """A run of 13-19 digits (spaces or dashes allowed) that passes the Luhn check."""
-    for match in _DIGIT_RUN.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return True
-    return False
-
-
-def refuse_card_data(value: str, field_name: str) -> None:
-    """Raise ``card_data_refused`` when a value that is stored looks like a card number."""
-    if looks_like_card_number(value):
-        raise InvalidInputError(
-            f"{field_name} looks like a card number; send the PSP's token, never the card",
-            code="card_data_refused",
-            field=field_name,
-        )
 
 
 @dataclass(frozen=True, slots=True)

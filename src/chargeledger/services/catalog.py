@@ -86,9 +86,10 @@ async def create_station(
     fields: Mapping[str, Any],
     password: str | None,
 ) -> Station:
-    """Register a station; its Basic-auth password is hashed here and never stored in clear."""
+    """Register a station; its Basic-auth password is hashed here (before the transaction
+    opens) and never stored in clear."""
     now = clock.now()
-    password_hash = hasher.hash(station_password(password)) if password else None
+    password_hash = await hasher.hash(station_password(password)) if password else None
     station = Station(**fields, password_hash=password_hash, created_at=now, updated_at=now)
     await _require_site(uow, station.site_id)
     if await uow.stations.get_by_charge_point_id(station.charge_point_id) is not None:
@@ -124,11 +125,12 @@ async def update_station(
     changes: Mapping[str, Any],
     password: str | None = None,
 ) -> Station:
-    """Change a station's details; a new password replaces the stored hash."""
-    station = await get_station(uow, station_id)
+    """Change a station's details; a new password replaces the stored hash (made before the
+    transaction opens, so argon2 holds no database lock)."""
     changes = dict(changes)
     if password is not None:
-        changes["password_hash"] = hasher.hash(station_password(password))
+        changes["password_hash"] = await hasher.hash(station_password(password))
+    station = await get_station(uow, station_id)
     station = apply_changes(station, changes, STATION_FIELDS | {"password_hash"})
     if "site_id" in changes:
         await _require_site(uow, station.site_id)
@@ -149,11 +151,14 @@ async def delete_station(uow: UnitOfWork, station_id: uuid.UUID) -> None:
 async def verify_station_password(
     uow: UnitOfWork, hasher: PasswordHasher, charge_point_id: str, password: str
 ) -> Station | None:
-    """OCPP security profile 1/2: the station's Basic-auth password against its hash."""
+    """OCPP security profile 1/2: the station's Basic-auth password against its hash (an
+    unknown station costs the same work as a wrong password). The connection edge uses
+    ``station_access.authenticate_station``, which also throttles and ends its read
+    transaction before argon2 runs."""
     station = await uow.stations.get_by_charge_point_id(charge_point_id)
-    if station is None or station.password_hash is None:
-        return None
-    return station if hasher.verify(station.password_hash, password) else None
+    usable = station if station is not None and station.security_profile in (1, 2) else None
+    stored = usable.password_hash if usable is not None else None
+    return usable if await hasher.verify(stored, password) and usable else None
 
 
 # --- EVSEs -------------------------------------------------------------------------------

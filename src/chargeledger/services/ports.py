@@ -74,9 +74,21 @@ class Locks(Protocol):
 
 
 class PasswordHasher(Protocol):
-    def hash(self, password: str) -> str: ...
+    """Slow, salted password hashing (argon2id, DESIGN §6), always off the event loop.
 
-    def verify(self, password_hash: str, password: str) -> bool: ...
+    ``verify(None, password)`` is the answer for a credential that does not exist (unknown
+    user, inactive user, unknown station): it costs the same work as a wrong password and is
+    always False, so the time of an answer does not tell which users exist (OWASP ASVS
+    2.2.1 / CWE-204). Both may raise ``ServiceBusyError`` when the hashing capacity is used up.
+    """
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str | None, password: str) -> bool: ...
+
+    def close(self) -> None:
+        """Release the worker threads (the runtime's ``aclose``)."""
+        ...
 
 
 class Repository(Protocol[T]):
@@ -152,6 +164,12 @@ class UserRepository(Repository[User], Protocol):
     async def list(self, *, limit: int, offset: int) -> Page[User]: ...
 
     async def exists_for_account(self, account_id: uuid.UUID) -> bool: ...
+
+    async def lock_active_admins(self) -> frozenset[uuid.UUID]:
+        """The ids of the active admins, locked until the transaction ends (``FOR UPDATE`` on
+        PostgreSQL; SQLite's transactions already take turns), so two transactions that each
+        remove an admin see each other's change instead of both seeing two admins."""
+        ...
 
 
 class ApiKeyRepository(Repository[ApiKey], Protocol):

@@ -18,6 +18,7 @@ from chargeledger.domain.billing import VatRates
 from chargeledger.domain.charging import QuarantineReason, Resolution, Session, SessionStatus
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.meter_checks import max_plausible_wh, reading_issues
+from chargeledger.domain.text import required_text
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.services.catalog import get_station
 from chargeledger.services.ports import Clock, UnitOfWork
@@ -27,6 +28,7 @@ from chargeledger.services.session_review import get_session
 from chargeledger.services.tariffs import tariff_for_session
 
 START, STOP = "corrected_meter_start_wh", "corrected_meter_stop_wh"
+MAX_NOTE_LENGTH = 2000
 
 
 async def resolve_session(
@@ -48,13 +50,14 @@ async def resolve_session(
         raise InvalidInputError(
             "say why the session is released", code="missing_field", field="note"
         )
+    note = required_text(note, "note", MAX_NOTE_LENGTH)  # free text: no card data
     released = dataclasses.replace(
         session,
         status=SessionStatus.COMPLETED,
         resolution=Resolution(
             by=principal.subject,
             at=clock.now(),
-            note=note.strip(),
+            note=note,
             corrected_meter_start_wh=corrected_meter_start_wh,
             corrected_meter_stop_wh=corrected_meter_stop_wh,
         ),

@@ -9,6 +9,7 @@ from typing import Any
 
 from chargeledger.domain.accounts import Account
 from chargeledger.domain.billing import VatRates, supply_vat
+from chargeledger.domain.card_data import refuse_card_data
 from chargeledger.domain.catalog import Site, Station
 from chargeledger.domain.tariff_vat import VatDue, check_tariff_vat, stated_vat
 from chargeledger.domain.tariffs import parse_tariff
@@ -27,8 +28,12 @@ from chargeledger.services.ports import Clock, Page, UnitOfWork
 
 async def import_tariff(uow: UnitOfWork, clock: Clock, document: Any) -> StoredTariff:
     """Store a new tariff version from OCPI 2.2.1 JSON. Versions are never changed in place,
-    so a session keeps the version it started under."""
-    stored = StoredTariff(id=uuid.uuid4(), tariff=parse_tariff(document), created_at=clock.now())
+    so a session keeps the version it started under. Its display texts are free text a
+    person wrote: no card numbers in them (DESIGN §2)."""
+    tariff = parse_tariff(document)
+    for index, alt_text in enumerate(tariff.tariff_alt_text):
+        refuse_card_data(alt_text.text, f"tariff_alt_text[{index}].text")
+    stored = StoredTariff(id=uuid.uuid4(), tariff=tariff, created_at=clock.now())
     await uow.tariffs.add(stored)
     await uow.commit()
     return stored

@@ -33,8 +33,21 @@ CALL_ATTEMPTS = 3
 DUPLICATE_REPLY_TIMEOUT_S = 5.0
 
 
+THROTTLED_RETRIES = 30  # waits as told by Retry-After before an attempt counts as failed
+MAX_RETRY_AFTER_S = 10
+
+
 class StationRefusedError(Exception):
     """The CSMS refused the station (HTTP 401/403/404 on the upgrade): retrying is pointless."""
+
+
+class StationThrottledError(WebSocketException):
+    """The CSMS asked the station to come back later (HTTP 429/503 with ``Retry-After``): it
+    throttles password checks per address, and many simulated stations share one address."""
+
+    def __init__(self, status: int, retry_after: float) -> None:
+        super().__init__(f"HTTP {status}, retry after {retry_after:g} s")
+        self.retry_after = retry_after
 
 
 @dataclass(slots=True)
@@ -125,7 +138,7 @@ class Link:
                     return False
                 try:
                     await self._drop_socket()
-                    await self._open()
+                    await self._open_when_admitted()
                     if await self.on_connected():
                         self.ever_online = True
                         self._online.set()
@@ -144,6 +157,18 @@ class Link:
             self._wake.set()
             return False
 
+    async def _open_when_admitted(self) -> None:
+        """Open, waiting as long as the CSMS says when it throttles (a bounded number of
+        times), like a real station's back-off after a refused connection."""
+        for _ in range(THROTTLED_RETRIES):
+            try:
+                await self._open()
+                return
+            except StationThrottledError as exc:
+                self.last_error = str(exc)
+                await asyncio.sleep(exc.retry_after)
+        await self._open()
+
     async def _open(self) -> None:
         cfg = self.config
         uri = f"{cfg.url.rstrip('/')}/{cfg.charge_point_id}"
@@ -159,8 +184,11 @@ class Link:
                 proxy=None,
             )
         except InvalidStatus as exc:
-            if exc.response.status_code in (401, 403, 404):
+            status = exc.response.status_code
+            if status in (401, 403, 404):
                 raise StationRefusedError(str(exc)) from exc
+            if status in (429, 503):
+                raise StationThrottledError(status, _retry_after(exc)) from exc
             raise
         if ws.subprotocol != cfg.subprotocol:
             await ws.close()
@@ -298,3 +326,12 @@ class Link:
         await self._drop_socket()
         for task in list(self._tasks):
             task.cancel()
+
+
+def _retry_after(refused: InvalidStatus) -> float:
+    """The server's Retry-After in seconds (RFC 9110 §10.2.3), within 1 and 10."""
+    try:
+        seconds = float(refused.response.headers.get("Retry-After", "1"))
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 1.0), MAX_RETRY_AFTER_S)

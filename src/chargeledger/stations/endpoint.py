@@ -1,14 +1,12 @@
 """The websocket endpoint ``/ocpp/{charge_point_id}``: authenticates the station (security
-profiles 1 and 2: HTTP Basic, OCPP 2.0.1 Part 2 §A00), picks the protocol version from the
-offered subprotocols, and runs the connection until the station goes away."""
+profiles 1 and 2: HTTP Basic, OCPP 2.0.1 Part 2 §A00; throttled, argon2 in the hasher's own
+pool, see ``services.station_access``), picks the protocol version from the offered
+subprotocols, and runs the connection until the station goes away."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import hashlib
-import hmac
 import logging
 from typing import Any
 
@@ -17,6 +15,8 @@ from starlette.responses import Response
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
+from chargeledger.errors import RetryLaterError
+from chargeledger.services.station_access import CredentialCache, authenticate_station
 from chargeledger.services.station_status import record_connected, record_disconnected
 from chargeledger.stations.link import Connection
 from chargeledger.stations.v16 import CentralSystem16
@@ -31,24 +31,6 @@ PROTOCOLS: dict[str, type[CentralSystem16] | type[Csms201]] = {
 }
 
 
-class CredentialCache:
-    """Verified station passwords, as SHA-256, so a reconnect storm after a network outage
-    costs one argon2 verification per station, not one per connection."""
-
-    def __init__(self) -> None:
-        self._verified: dict[tuple[str, str], bytes] = {}
-
-    def known(self, station: Station, password: str) -> bool:
-        digest = self._verified.get((station.charge_point_id, station.password_hash or ""))
-        return digest is not None and hmac.compare_digest(
-            digest, hashlib.sha256(password.encode()).digest()
-        )
-
-    def remember(self, station: Station, password: str) -> None:
-        key = (station.charge_point_id, station.password_hash or "")
-        self._verified[key] = hashlib.sha256(password.encode()).digest()
-
-
 def _basic_credentials(websocket: WebSocket) -> tuple[str, str] | None:
     header = websocket.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
@@ -61,52 +43,61 @@ def _basic_credentials(websocket: WebSocket) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-async def _authenticate(
-    runtime: Runtime,
-    cache: CredentialCache,
-    charge_point_id: str,
-    credentials: tuple[str, str] | None,
-) -> Station | None:
-    if credentials is None or credentials[0] != charge_point_id:
-        return None
-    password = credentials[1]
-    async with runtime.uow() as uow:
-        station = await uow.stations.get_by_charge_point_id(charge_point_id)
-    if station is None or station.security_profile not in (1, 2) or not station.password_hash:
-        return None
-    if cache.known(station, password):
-        return station
-    # argon2 is deliberately slow: keep it off the event loop.
-    ok = await asyncio.to_thread(runtime.hasher.verify, station.password_hash, password)
-    if ok:
-        cache.remember(station, password)
-        return station
-    return None
-
-
-async def _deny(websocket: WebSocket, status: int, reason: str) -> None:
+async def _deny(
+    websocket: WebSocket, status: int, reason: str, headers: dict[str, str] | None = None
+) -> None:
     """Refuse the upgrade with an HTTP status where the server supports it (401 for unknown
-    stations and bad credentials alike, so a caller cannot probe which ids exist), else close
-    before accepting."""
+    stations and bad credentials alike, so a caller cannot probe which ids exist; 429 with
+    ``Retry-After`` when throttled), else close before accepting."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(Response(reason, status_code=status))
+        await websocket.send_denial_response(Response(reason, status_code=status, headers=headers))
     else:
         await websocket.close(code=1008, reason=reason)
+
+
+async def _authenticate(
+    runtime: Runtime, websocket: WebSocket, charge_point_id: str
+) -> Station | None:
+    """The station, or None after refusing the upgrade (401, or 429 when throttled)."""
+    cache: CredentialCache = websocket.app.state.station_credentials
+    client_host = websocket.client.host if websocket.client else None
+    try:
+        station = await authenticate_station(
+            runtime.uow,
+            runtime.hasher,
+            runtime.station_logins,
+            cache,
+            charge_point_id,
+            _basic_credentials(websocket),
+            client_host,
+        )
+    except RetryLaterError as refused:
+        log.warning(
+            "throttled station connection",
+            extra={"charge_point_id": charge_point_id, "client": client_host},
+        )
+        retry = {"Retry-After": str(refused.retry_after)}
+        await _deny(websocket, refused.http_status, refused.message, retry)
+        return None
+    if station is None:
+        log.warning(
+            "refused station connection",
+            extra={"charge_point_id": charge_point_id, "client": client_host},
+        )
+        await _deny(websocket, 401, "unknown station or wrong credentials")
+    return station
 
 
 @router.websocket("/ocpp/{charge_point_id}")
 async def station_connection(websocket: WebSocket, charge_point_id: str) -> None:
     runtime: Runtime = websocket.app.state.runtime
-    cache: CredentialCache = websocket.app.state.station_credentials
     offered = list(websocket.scope.get("subprotocols", []))
     protocol = next((p for p in PROTOCOLS if p in offered), None)
     if protocol is None:
         await _deny(websocket, 400, "offer subprotocol ocpp1.6 or ocpp2.0.1")
         return
-    station = await _authenticate(runtime, cache, charge_point_id, _basic_credentials(websocket))
+    station = await _authenticate(runtime, websocket, charge_point_id)
     if station is None:
-        log.warning("refused station connection", extra={"charge_point_id": charge_point_id})
-        await _deny(websocket, 401, "unknown station or wrong credentials")
         return
     await websocket.accept(subprotocol=protocol)
     await _serve(runtime, websocket, station, protocol)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from chargeledger.adapters.files import private_sqlite_file
 
 
 def normalise_url(url: str) -> str:
@@ -19,6 +22,17 @@ def normalise_url(url: str) -> str:
         "sqlite": "sqlite+aiosqlite",
     }.get(parsed.drivername)
     return parsed.set(drivername=driver).render_as_string(hide_password=False) if driver else url
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory ones."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:":
+        return None
+    if database.startswith("file:") or parsed.query.get("mode") == "memory":
+        return None  # URI filenames: left to SQLite
+    return Path(database)
 
 
 def _unicode_lower(value: str | None) -> str | None:
@@ -51,6 +65,9 @@ def _sqlite_begin(connection: Any) -> None:
 def create_engine(url: str, *, schema: str | None = None, echo: bool = False) -> AsyncEngine:
     """An engine for ``url``; ``schema`` sets PostgreSQL's search_path (used to isolate tests)."""
     url = normalise_url(url)
+    database_file = sqlite_file(url)
+    if database_file is not None:
+        private_sqlite_file(database_file)
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("postgresql"):
         # No pre-ping (a round trip per transaction): a connection the server dropped fails

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from chargeledger.api.auth import issue_access_token
 from chargeledger.api.deps import RuntimeDep, UowDep
 from chargeledger.api.routers.access import AdminOnly, AnyPerson
-from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.common import ERROR_RESPONSES, ErrorOut, PageOut
 from chargeledger.api.schemas.identity import (
     AccessTokenOut,
     ApiKeyCreatedOut,
     ApiKeyIn,
     ApiKeyOut,
     MeOut,
+    PasswordChangeIn,
     UserIn,
     UserOut,
     UserPatch,
@@ -27,11 +28,30 @@ from chargeledger.services import identity
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
 
-@router.post("/auth/token", tags=["auth"], summary="Log in (OAuth2 password flow)")
+THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorOut, "description": "too_many_attempts, with Retry-After (seconds)"},
+    503: {"model": ErrorOut, "description": "authentication_busy, with Retry-After"},
+}
+
+
+def client_host(request: Request) -> str | None:
+    """The caller's address as the server saw it (behind a reverse proxy, run uvicorn with
+    ``--proxy-headers --forwarded-allow-ips`` so this is the client, not the proxy)."""
+    return request.client.host if request.client else None
+
+
+@router.post(
+    "/auth/token",
+    tags=["auth"],
+    summary="Log in (OAuth2 password flow); throttled per user and per address",
+    responses=THROTTLED,
+)
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], uow: UowDep, rt: RuntimeDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, rt: RuntimeDep
 ) -> AccessTokenOut:
-    user = await identity.authenticate_user(uow, rt.hasher, form.username, form.password)
+    user = await identity.authenticate_user(
+        rt.uow, rt.hasher, rt.logins, form.username, form.password, client_host(request)
+    )
     token, lifetime = issue_access_token(rt, user)
     return AccessTokenOut(access_token=token, expires_in=lifetime)
 
@@ -39,6 +59,28 @@ async def login(
 @router.get("/me", tags=["auth"], summary="Who am I")
 async def me(principal: AnyPerson) -> MeOut:
     return MeOut.of(principal)
+
+
+@router.post(
+    "/me/password",
+    tags=["auth"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Change my password (the current one is checked and throttled like a login)",
+    responses=THROTTLED,
+)
+async def change_my_password(
+    body: PasswordChangeIn, principal: AnyPerson, request: Request, rt: RuntimeDep
+) -> None:
+    await identity.change_own_password(
+        rt.uow,
+        rt.clock,
+        rt.hasher,
+        rt.logins,
+        identity.user_id_of(principal),
+        current_password=body.current_password,
+        new_password=body.new_password,
+        client_host=client_host(request),
+    )
 
 
 @router.get("/users", tags=["users"], summary="List users")
@@ -67,11 +109,20 @@ async def create_user(body: UserIn, _: AdminOnly, uow: UowDep, rt: RuntimeDep) -
     return UserOut.of(user)
 
 
-@router.patch("/users/{user_id}", tags=["users"], summary="Activate or deactivate a user")
+@router.patch(
+    "/users/{user_id}",
+    tags=["users"],
+    summary="Activate, deactivate, rename, change the role or set a new password of a user "
+    "(the last active admin stays: 409 last_active_admin)",
+)
 async def update_user(
     user_id: uuid.UUID, body: UserPatch, _: AdminOnly, uow: UowDep, rt: RuntimeDep
 ) -> UserOut:
-    return UserOut.of(await identity.set_user_active(uow, rt.clock, user_id, body.active))
+    changes = body.model_dump(exclude_unset=True, exclude={"password"})
+    user = await identity.update_user(
+        uow, rt.clock, rt.hasher, user_id, changes, password=body.password
+    )
+    return UserOut.of(user)
 
 
 @router.get("/api-keys", tags=["api keys"], summary="List API keys")

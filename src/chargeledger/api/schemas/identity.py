@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from chargeledger.api.schemas.common import Input
+from chargeledger.api.schemas.common import Input, Patch
 from chargeledger.domain.identity import ApiKey, Principal, Role, Scope, User
 
 
@@ -25,8 +26,21 @@ class UserIn(Input):
     name: str | None = None
 
 
-class UserPatch(Input):
-    active: bool
+class UserPatch(Patch):
+    """What an admin may change; ``password`` sets a new one (write-only)."""
+
+    nullable = frozenset({"name", "account_id"})
+
+    active: bool | None = None
+    role: Role | None = None
+    account_id: uuid.UUID | None = None
+    name: str | None = None
+    password: Annotated[str | None, Field(description="a new password, 12+ characters")] = None
+
+
+class PasswordChangeIn(Input):
+    current_password: str
+    new_password: Annotated[str, Field(description="12+ characters")]
 
 
 class UserOut(BaseModel):

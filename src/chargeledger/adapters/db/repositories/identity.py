@@ -52,6 +52,20 @@ class SqlUserRepository(TableRepository[User]):
     async def exists_for_account(self, account_id: uuid.UUID) -> bool:
         return await self._exists(account_id=account_id)
 
+    async def lock_active_admins(self) -> frozenset[uuid.UUID]:
+        """``FOR UPDATE`` in id order (one lock order, no deadlock between two callers). On
+        PostgreSQL a waiting caller re-reads each row after the lock holder commits, so an
+        admin deactivated meanwhile drops out; SQLite renders no ``FOR UPDATE`` and needs
+        none (one writer at a time, BEGIN IMMEDIATE)."""
+        query = (
+            select(users.c.id)
+            .where(users.c.role == Role.ADMIN.value, users.c.active.is_(True))
+            .order_by(users.c.id)
+            .with_for_update()
+        )
+        result = await self._connection.execute(query)
+        return frozenset(row[0] for row in result.all())
+
 
 class SqlApiKeyRepository(TableRepository[ApiKey]):
     table = api_keys
