@@ -18,6 +18,7 @@ from chargeledger.adapters.clock import SystemClock
 from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.db.health import database_answers
 from chargeledger.adapters.db.migrate import upgrade_to_head
+from chargeledger.adapters.db.repositories.sandbox import SqlSandboxStore
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
 from chargeledger.adapters.security import Argon2PasswordHasher
@@ -104,10 +105,13 @@ class Runtime:
 
     async def payment_janitor(self) -> JanitorReport:
         """Settle payments in doubt and end holds (DESIGN §4 periodic job); forget REST
-        idempotency keys once they are older than the 7 days they are promised for."""
+        idempotency keys once they are older than the 7 days they are promised for. With the
+        sandbox PSP, its webhooks not yet accepted are sent again (as a PSP retries)."""
         async with self.uow() as uow:
             await uow.payments.expire_keys(self.clock.now() - IDEMPOTENCY_KEPT)
             await uow.commit()
+        if self.sandbox is not None:
+            await self.sandbox.resend_pending_webhooks()
         return await run_janitor(self.payments)
 
     def start_jobs(self) -> list[asyncio.Task[None]]:
@@ -130,6 +134,10 @@ class Runtime:
             await asyncio.sleep(seconds)
 
     async def aclose(self) -> None:
+        """Stop the sandbox's deliveries (undelivered ones stay pending in the database) and
+        close the database."""
+        if self.sandbox is not None:
+            await self.sandbox.aclose()
         await self._factory.engine.dispose()
 
 
@@ -160,11 +168,16 @@ def build_runtime(
 
 
 def _payment_context(
-    settings: Settings, factory: UnitOfWorkFactory, clock: Clock, bus: CommandBus
+    settings: Settings, factory: SqlUnitOfWorkFactory, clock: Clock, bus: CommandBus
 ) -> PaymentContext:
     """The PSPs: the sandbox simulator always (demos, tests), Stripe when it is configured."""
     config = settings.payments
-    sandbox = SandboxGateway(clock, config.sandbox_webhook_secret, seed=config.sandbox_seed)
+    sandbox = SandboxGateway(
+        clock,
+        config.sandbox_webhook_secret,
+        seed=config.sandbox_seed,
+        store=SqlSandboxStore(factory.connection, clock),
+    )
     gateways: dict[str, PaymentGateway] = {"sandbox": sandbox}
     if config.stripe_api_key and config.stripe_webhook_secret:
         from chargeledger.adapters.gateways.stripe_gateway import StripeGateway

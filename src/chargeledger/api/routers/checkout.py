@@ -147,5 +147,5 @@ async def sandbox_tokens(body: CardFieldsIn, rt: RuntimeDep) -> dict[str, object
     sandbox = rt.sandbox
     if sandbox is None:
         raise NotFoundError("the sandbox PSP is not configured", code="sandbox_not_configured")
-    card = sandbox.tokenise(body.number, body.exp_month, body.exp_year, body.cvc)
+    card = await sandbox.tokenise(body.number, body.exp_month, body.exp_year, body.cvc)
     return {"token": card.token, "brand": card.brand, "last4": card.last4}
