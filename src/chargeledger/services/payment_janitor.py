@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from chargeledger.domain.charging import SessionStatus
+from chargeledger.domain.payment_postings import WALLET_GATEWAY
 from chargeledger.domain.payments import (
     EventKind,
     Operation,
@@ -64,7 +65,7 @@ async def run_janitor(ctx: PaymentContext) -> JanitorReport:
     for payment_id in candidates:
         async with ctx.uow() as uow:
             payment = await uow.payments.get(payment_id)
-            if payment is None:
+            if payment is None or not _reachable(ctx, payment):
                 continue
             state = await state_of(uow, payment)
             events = await uow.payments.events(payment_id)
@@ -79,6 +80,19 @@ async def run_janitor(ctx: PaymentContext) -> JanitorReport:
             # others are not held up by it.
             log.warning("PSP lookup failed", extra={"payment": str(payment.id)})
     return report
+
+
+def _reachable(ctx: PaymentContext, payment: Payment) -> bool:
+    """Payments of a PSP this installation no longer uses (the sandbox's, once Stripe is
+    configured) wait untouched: no other PSP may speak for them, and they must not stop the
+    janitor for everyone else."""
+    if payment.gateway in ctx.gateways or payment.gateway == WALLET_GATEWAY:
+        return True
+    log.warning(
+        "payment of a PSP that is not configured",
+        extra={"payment": str(payment.id), "gateway": payment.gateway},
+    )
+    return False
 
 
 def _in_doubt(events: list[PaymentEvent], now: datetime) -> list[str]:
