@@ -11,6 +11,8 @@ delivers the webhooks the first process could not.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
@@ -182,3 +184,42 @@ async def test_a_stored_card_pays_after_a_restart_through_the_services(
             assert await wallet_balance(uow, account.id) == Decimal("25.00")
     finally:
         await second.aclose()
+
+
+async def test_the_same_request_at_once_is_done_once(
+    database: tuple[str, str | None], tmp_path: Path
+) -> None:
+    """Turns about one card or payment take turns (its row lock on PostgreSQL): five copies
+    of one hold at once hold once, five captures of that hold at once capture once."""
+    runtime = await open_runtime(database, tmp_path / "data")
+    try:
+        sandbox = psp(runtime)
+        token = (await sandbox.tokenise(VISA, 12, 2030, "123")).token
+        held = await asyncio.gather(
+            *(
+                sandbox.authorise(
+                    amount=eur("30.00"), method_token=token, idempotency_key="same", reference="p"
+                )
+                for _ in range(5)
+            )
+        )
+        assert len(set(held)) == 1
+        [hold] = await sandbox.holds()
+        assert hold.provider_ref == held[0].provider_ref
+        captured = await asyncio.gather(
+            *(
+                sandbox.capture(
+                    provider_ref=hold.provider_ref, amount=eur("10.00"), idempotency_key=f"c{n}"
+                )
+                for n in range(5)
+            )
+        )
+        assert {(c.outcome, c.amount) for c in captured} == {(Outcome.CAPTURED, Decimal("10.00"))}
+        [after] = await sandbox.holds()
+        assert (after.held, after.captured) == (Decimal("30.00"), Decimal("10.00"))
+        bodies = await column(runtime, sandbox_webhooks.c.body)
+        kinds = [json.loads(str(body))["type"] for body in bodies]
+        assert sorted(kinds) == ["payment.authorised", "payment.captured"]
+        await runtime.quiesce()
+    finally:
+        await runtime.aclose()

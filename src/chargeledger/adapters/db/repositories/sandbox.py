@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from chargeledger.adapters.db.sandbox_tables import (
     sandbox_answers,
@@ -38,6 +39,7 @@ from chargeledger.adapters.gateways.sandbox_store import (
     SandboxTransaction,
     StoredAnswer,
 )
+from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency, Money
 from chargeledger.services.payment_gateway import GatewayResult, Outcome, Payout
 from chargeledger.services.ports import Clock
@@ -236,7 +238,14 @@ class _SqlTransaction:
             "refund_ref": result.refund_ref,
             "created_at": self._clock.now(),
         }
-        await self._connection.execute(insert(sandbox_answers).values(row))
+        try:
+            await self._connection.execute(insert(sandbox_answers).values(row))
+        except IntegrityError as exc:
+            # Another turn answered this key meanwhile, for a request about another card or
+            # payment (one about the same one would have waited for it): not this request.
+            raise InvalidInputError(
+                "idempotency key reused with other parameters", code="idempotency_mismatch"
+            ) from exc
 
     # --- payouts ------------------------------------------------------------------------
 
