@@ -4,14 +4,18 @@ settings. Entry points (API, CLI, OCPP edge, simulator) get everything from here
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import secrets
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chargeledger.adapters.bus import InProcessCommandBus
 from chargeledger.adapters.clock import SystemClock
@@ -19,6 +23,7 @@ from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.db.health import database_answers
 from chargeledger.adapters.db.locks import PostgresLocks, SqliteLocks
 from chargeledger.adapters.db.migrate import upgrade_to_head
+from chargeledger.adapters.db.repositories.sandbox import SqlSandboxStore
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from chargeledger.adapters.files import private_directory
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
@@ -41,6 +46,9 @@ from chargeledger.services.ports import (
 from chargeledger.services.session_review import sweep_stale_sessions
 from chargeledger.services.throttling import CredentialGuard
 
+if TYPE_CHECKING:
+    from chargeledger.adapters.gateways.stripe_gateway import StripeGateway
+
 log = logging.getLogger("chargeledger")
 IDEMPOTENCY_KEPT = timedelta(days=8)  # DESIGN §2: at least 7 days
 
@@ -62,6 +70,7 @@ class Runtime:
     # Throttles of password checks (per process: each node of a cluster counts on its own).
     logins: CredentialGuard
     station_logins: CredentialGuard
+    _gateway: SandboxGateway | StripeGateway | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
     # (which hold the answer until their commit) always find one in the pool.
@@ -113,9 +122,8 @@ class Runtime:
 
     @property
     def sandbox(self) -> SandboxGateway | None:
-        """The built-in PSP simulator, when it is configured (demos, tests)."""
-        gateway = self.payments.gateways.get("sandbox")
-        return gateway if isinstance(gateway, SandboxGateway) else None
+        """The built-in PSP simulator, when it is the configured gateway (demos, tests)."""
+        return self._gateway if isinstance(self._gateway, SandboxGateway) else None
 
     def invoicer(self) -> Invoicer:
         """Invoice runs on this runtime (``operator_not_configured`` without the seller)."""
@@ -132,10 +140,13 @@ class Runtime:
 
     async def payment_janitor(self) -> JanitorReport:
         """Settle payments in doubt and end holds (DESIGN §4 periodic job); forget REST
-        idempotency keys once they are older than the 7 days they are promised for."""
+        idempotency keys once they are older than the 7 days they are promised for. With the
+        sandbox PSP, its webhooks not yet accepted are sent again (as a PSP retries)."""
         async with self.uow() as uow:
             await uow.payments.expire_keys(self.clock.now() - IDEMPOTENCY_KEPT)
             await uow.commit()
+        if self.sandbox is not None:
+            await self.sandbox.resend_pending_webhooks()
         return await run_janitor(self.payments)
 
     def start_jobs(self) -> list[asyncio.Task[None]]:
@@ -160,6 +171,8 @@ class Runtime:
     async def aclose(self) -> None:
         await self._locks.aclose()
         self.hasher.close()
+        if self._gateway is not None:
+            await self._gateway.aclose()
         await self._factory.engine.dispose()
 
 
@@ -177,7 +190,8 @@ def build_runtime(
     clock = clock or SystemClock()
     bus = InProcessCommandBus()
     locks = _named_locks(settings, factory, schema)
-    payments = _payment_context(settings, factory, clock, bus, locks)
+    gateway = _gateway(settings, factory, clock)
+    payments = _payment_context(settings, factory, clock, bus, locks, gateway)
     return Runtime(
         settings=settings,
         uow=factory,
@@ -194,6 +208,7 @@ def build_runtime(
         _locks=locks,
         logins=CredentialGuard(clock, settings.auth.logins, what="logins"),
         station_logins=CredentialGuard(clock, settings.auth.stations, what="station logins"),
+        _gateway=gateway,
     )
 
 
@@ -206,19 +221,40 @@ def _named_locks(
     return SqliteLocks(factory.engine.url.database)
 
 
-def _payment_context(
-    settings: Settings, factory: UnitOfWorkFactory, clock: Clock, bus: CommandBus, locks: Locks
-) -> PaymentContext:
-    """The PSPs: the sandbox simulator always (demos, tests), Stripe when it is configured."""
+def _gateway(
+    settings: Settings, factory: SqlUnitOfWorkFactory, clock: Clock
+) -> SandboxGateway | StripeGateway:
+    """The configured PSP, and only it (issue 11): with Stripe there is no sandbox at all -
+    no sandbox webhook route, no simulated card field, no way to touch sandbox payments."""
     config = settings.payments
-    sandbox = SandboxGateway(clock, config.sandbox_webhook_secret, seed=config.sandbox_seed)
-    gateways: dict[str, PaymentGateway] = {"sandbox": sandbox}
-    if config.stripe_api_key and config.stripe_webhook_secret:
+    if config.gateway == "stripe":
         from chargeledger.adapters.gateways.stripe_gateway import StripeGateway
 
-        gateways["stripe"] = StripeGateway(
+        if not (config.stripe_api_key and config.stripe_webhook_secret):
+            raise ConfigurationError(
+                "the stripe gateway needs its API key and webhook secret", code="invalid_setting"
+            )
+        return StripeGateway(
             config.stripe_api_key, config.stripe_webhook_secret, api_base=config.stripe_api_base
         )
+    secret = config.sandbox_webhook_secret or _stored_secret(
+        settings.data_dir / "sandbox-webhook-secret"
+    )
+    store = SqlSandboxStore(factory.connection, clock)
+    return SandboxGateway(clock, secret, seed=config.sandbox_seed, store=store)
+
+
+def _payment_context(
+    settings: Settings,
+    factory: UnitOfWorkFactory,
+    clock: Clock,
+    bus: CommandBus,
+    locks: Locks,
+    gateway: SandboxGateway | StripeGateway,
+) -> PaymentContext:
+    """Payments through the one configured PSP."""
+    config = settings.payments
+    gateways: dict[str, PaymentGateway] = {gateway.name: gateway}
     try:
         seller: Party | None = settings.seller()
     except ConfigurationError:
@@ -239,28 +275,49 @@ def _payment_context(
         bus=bus,
     )
 
-    async def deliver(payload: bytes, headers: Mapping[str, str]) -> int:
-        try:
-            await receive_webhook(context, "sandbox", payload, headers)
-        except WebhookRejectedError:
-            return 400
-        return 200
+    if isinstance(gateway, SandboxGateway):
+        # The simulator lives in this process: its webhooks go straight to the use case.
+        async def deliver(payload: bytes, headers: Mapping[str, str]) -> int:
+            try:
+                await receive_webhook(context, gateway.name, payload, headers)
+            except WebhookRejectedError:
+                return 400
+            return 200
 
-    sandbox.deliver_webhooks_to(deliver)
+        gateway.deliver_webhooks_to(deliver)
     return context
 
 
 def _stored_secret(path: Path) -> str:
-    """A signing key made once per data directory, so restarts keep issued tokens valid.
+    """A secret made once per data directory (the JWT signing key, the sandbox's webhook
+    secret), so restarts keep using it. Created atomically, readable by its owner only
+    (0600), 384 random bits; a file others may read is made private again.
 
-    Nodes of a cluster must share one secret: set CHARGELEDGER_JWT_SECRET there.
+    Nodes of a cluster must share one secret: set it in the environment there.
     """
-    if path.exists():
-        return path.read_text().strip()
     private_directory(path.parent)
+    existing = path.read_text().strip() if path.exists() else ""
+    if existing:
+        if path.stat().st_mode & 0o077:
+            log.warning(
+                "secret file was readable by others; made private", extra={"path": str(path)}
+            )
+            path.chmod(0o600)
+        return existing
     secret = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(secret)
+    descriptor, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secret)
+        if path.exists():  # empty: left by an interrupted write of an older version
+            os.replace(draft, path)
+        else:
+            os.link(draft, path)  # fails if another process has just made one
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(draft)
     return secret
 
 

@@ -23,6 +23,9 @@
 | CHARGELEDGER_STATION_CONCURRENCY_PER_ADDRESS | 16 handshake checks at once |
 | CHARGELEDGER_LOGIN_MAX_BACKOFF_SECONDS | 900: longest wait after failures  |
 | CHARGELEDGER_LOGIN_TRACKED_KEYS     | 10000 users/stations/addresses remembered |
+| CHARGELEDGER_PAYMENT_GATEWAY        | sandbox (or ``stripe``), see PaymentSettings |
+| CHARGELEDGER_SANDBOX_WEBHOOK_SECRET | generated once into ``<data dir>/sandbox-webhook-secret`` |
+| CHARGELEDGER_STRIPE_PUBLISHABLE_KEY | none; required with ``stripe`` (``pk_...``) |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, REGISTRATION. The VAT rates file is a JSON list of ``{"country", "percent",
@@ -49,19 +52,27 @@ from chargeledger.services.throttling import ThrottlePolicy
 PREFIX = "CHARGELEDGER_"
 
 
-SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_local"  # the simulator's; set a real secret in production
+# Once the simulator's built-in secret, published with the code: refused if set (issue 11).
+PUBLIC_SANDBOX_SECRET = "whsec_sandbox_local"
+MIN_SECRET_LENGTH = 16
 
 
 @dataclass(frozen=True, slots=True)
 class PaymentSettings:
-    """Which PSP takes card payments, and how large a session's hold is (issue 6)."""
+    """Which PSP takes card payments, and how large a session's hold is (issue 6).
+
+    Only the configured PSP is built: its webhook route is the only one that exists, and
+    no webhook secret has a usable default (DESIGN §6). The sandbox's secret, unless set, is
+    generated once into the data directory (``bootstrap``); Stripe needs its own.
+    """
 
     gateway: str = "sandbox"  # or "stripe"
     sandbox_seed: int = 7
-    sandbox_webhook_secret: str = SANDBOX_WEBHOOK_SECRET
+    sandbox_webhook_secret: str | None = None  # None: generated into the data directory
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None  # a local emulator's address in tests
     stripe_webhook_secret: str | None = None
+    stripe_publishable_key: str | None = None  # Stripe.js on the checkout page (pk_...)
     hold_kwh: Decimal = Decimal(40)  # the quoted "maximum session" behind the first hold
     hold_minutes: int = 90
     hold_step: Decimal = Decimal(20)  # how much each raise adds
@@ -76,22 +87,20 @@ class PaymentSettings:
             raise ConfigurationError(
                 f"{PREFIX}PAYMENT_GATEWAY must be sandbox or stripe", code="invalid_setting"
             )
-        if gateway == "stripe" and not (
-            env.get(PREFIX + "STRIPE_API_KEY") and env.get(PREFIX + "STRIPE_WEBHOOK_SECRET")
-        ):
-            raise ConfigurationError(
-                f"the stripe gateway needs {PREFIX}STRIPE_API_KEY and "
-                f"{PREFIX}STRIPE_WEBHOOK_SECRET",
-                code="invalid_setting",
-            )
+        stripe = {
+            name: env.get(PREFIX + "STRIPE_" + name.upper(), "").strip() or None
+            for name in ("api_key", "api_base", "webhook_secret", "publishable_key")
+        }
+        if gateway == "stripe":
+            _check_stripe(stripe)
         return cls(
             gateway=gateway,
             sandbox_seed=_whole_number(env, "SANDBOX_SEED", 7),
-            sandbox_webhook_secret=env.get(PREFIX + "SANDBOX_WEBHOOK_SECRET")
-            or SANDBOX_WEBHOOK_SECRET,
-            stripe_api_key=env.get(PREFIX + "STRIPE_API_KEY") or None,
-            stripe_api_base=env.get(PREFIX + "STRIPE_API_BASE") or None,
-            stripe_webhook_secret=env.get(PREFIX + "STRIPE_WEBHOOK_SECRET") or None,
+            sandbox_webhook_secret=_secret(env, "SANDBOX_WEBHOOK_SECRET"),
+            stripe_api_key=stripe["api_key"],
+            stripe_api_base=stripe["api_base"],
+            stripe_webhook_secret=stripe["webhook_secret"],
+            stripe_publishable_key=stripe["publishable_key"],
             hold_kwh=Decimal(_whole_number(env, "HOLD_KWH", 40)),
             hold_minutes=_whole_number(env, "HOLD_MINUTES", 90),
             janitor_interval_seconds=_whole_number(env, "PAYMENT_JANITOR_SECONDS", 60),
@@ -141,6 +150,41 @@ class AuthSettings:
             logins=policy("LOGIN", "USER", LOGIN_POLICY),
             stations=policy("STATION", "STATION", STATION_POLICY),
         )
+
+
+def _check_stripe(stripe: Mapping[str, str | None]) -> None:
+    """Stripe needs its API key, its webhook secret and, for the checkout page's card field
+    (Stripe.js Elements), the publishable key - never a secret key, which the page would show
+    to every visitor."""
+    missing = [
+        name for name in ("api_key", "webhook_secret", "publishable_key") if not stripe[name]
+    ]
+    if missing:
+        raise ConfigurationError(
+            "the stripe gateway needs "
+            + ", ".join(f"{PREFIX}STRIPE_{name.upper()}" for name in missing),
+            code="invalid_setting",
+        )
+    if not str(stripe["publishable_key"]).startswith("pk_"):
+        raise ConfigurationError(
+            f"{PREFIX}STRIPE_PUBLISHABLE_KEY must be a publishable key (pk_test_... or "
+            "pk_live_...): it is sent to every browser that opens the checkout page",
+            code="invalid_setting",
+        )
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """A secret set in the environment: long enough, and not one published with the code."""
+    value = env.get(PREFIX + name, "").strip()
+    if not value:
+        return None
+    if len(value) < MIN_SECRET_LENGTH or value == PUBLIC_SANDBOX_SECRET:
+        raise ConfigurationError(
+            f"{PREFIX}{name} must be a private random value of at least {MIN_SECRET_LENGTH} "
+            "characters (leave it unset to have one generated)",
+            code="invalid_setting",
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)

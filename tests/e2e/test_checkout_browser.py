@@ -90,6 +90,7 @@ async def test_qr_checkout_in_a_real_browser(pw: PaymentWorld, tmp_path: Path) -
     base = pw.world.url.removeprefix("ws://").removesuffix("/ocpp")
     page_url = f"http://{base}{PAY_PATH}"
     sent: list[Request] = []
+    console: list[str] = []  # a blocked script or style shows here as a CSP violation
 
     async with (
         connected(pw.world.url, Station16) as cp,
@@ -103,6 +104,7 @@ async def test_qr_checkout_in_a_real_browser(pw: PaymentWorld, tmp_path: Path) -
             page = await browser.new_page()
             page.set_default_timeout(WAIT_MS)
             page.on("request", lambda request: sent.append(request))
+            page.on("console", lambda message: console.append(message.text))
             try:
                 # 1. the price before the start (AFIR art. 5): site, per kWh incl. VAT, hold
                 response = await page.goto(page_url)
@@ -183,6 +185,11 @@ async def test_qr_checkout_in_a_real_browser(pw: PaymentWorld, tmp_path: Path) -
         for card in (VISA, DECLINED_CARD):
             assert card not in carried(request), (request.method, request.url)
     assert any(r.url.startswith(f"http://{base}/pay/checkouts/") for r in sent)  # the polls
+    # The page ran under its strict policy (issue 11): its own script and style files, no
+    # inline code, nothing the policy had to block.
+    assert [m for m in console if "Content Security Policy" in m] == []
+    assert any(r.url.endswith("/static/checkout/checkout.js") for r in sent)
+    assert any(r.url.endswith("/static/checkout/checkout.css") for r in sent)
 
     tables, hits = await rows_holding(pw.runtime, VISA)
     assert tables >= CARD_TABLES

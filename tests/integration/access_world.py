@@ -14,10 +14,11 @@ payment with its event log, the account's cards and its wallet rules.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -192,16 +193,22 @@ async def build_world(runtime: Runtime) -> World:
     )
 
 
-def sandbox_token(runtime: Runtime) -> str:
+async def sandbox_token(runtime: Runtime) -> str:
     """A card tokenised by the sandbox PSP (the card number goes to the PSP only)."""
     sandbox = runtime.sandbox
     assert sandbox is not None
-    return sandbox.tokenise("4242424242424242", 12, 2030, "123").token
+    return (await sandbox.tokenise("4242424242424242", 12, 2030, "123")).token
+
+
+async def card_body(world: World) -> Json:
+    return {"token": await sandbox_token(world.runtime)}
 
 
 async def pay(runtime: Runtime, account: Account) -> uuid.UUID:
     """A stored card on ``account`` and a top-up of 20.00 from it, its webhooks delivered."""
-    card = await store_card(runtime.payments, account, sandbox_token(runtime), "sandbox", True)
+    card = await store_card(
+        runtime.payments, account, await sandbox_token(runtime), "sandbox", True
+    )
     payment, _ = await top_up(runtime.payments, account, Decimal("20.00"), card)
     await runtime.quiesce()
     return payment.id
@@ -255,7 +262,7 @@ async def disposable(world: World, param: str) -> uuid.UUID:
             )
             return key.id
     if param == "card_id":
-        token = sandbox_token(runtime)
+        token = await sandbox_token(runtime)
         return (await store_card(runtime.payments, world.account, token, "sandbox", False)).id
     return uuid.uuid4()  # a route added later: not found is still "not 401/403"
 
@@ -276,7 +283,7 @@ def existing(world: World, param: str) -> uuid.UUID:
     return ids.get(param, uuid.uuid4())
 
 
-BODIES: dict[tuple[str, str], Callable[[World, int], Json]] = {
+BODIES: dict[tuple[str, str], Callable[[World, int], Json | Awaitable[Json]]] = {
     ("POST", "/api/v1/users"): lambda w, n: {
         "email": f"walk{n}@example.org",
         "password": "a long enough password",
@@ -336,9 +343,7 @@ BODIES: dict[tuple[str, str], Callable[[World, int], Json]] = {
         "amount": "1.00",
         "reason": f"walk {n}",
     },
-    ("POST", "/api/v1/accounts/{account_id}/payment-methods"): lambda w, n: {
-        "token": sandbox_token(w.runtime)
-    },
+    ("POST", "/api/v1/accounts/{account_id}/payment-methods"): lambda w, n: card_body(w),
     ("PUT", "/api/v1/accounts/{account_id}/wallet"): lambda w, n: {"minimum_balance": f"{n}.00"},
     ("POST", "/api/v1/accounts/{account_id}/wallet/top-ups"): lambda w, n: {"amount": "5.00"},
     ("POST", "/api/v1/invoices/{invoice_id}/payments"): lambda w, n: {},
@@ -377,7 +382,8 @@ async def request_for(world: World, method: str, route: APIRoute) -> tuple[str, 
     if method in ("GET", "DELETE"):
         return path, None
     make_body = BODIES.get((method, route.path))
-    return path, make_body(world, world.next()) if make_body else {}
+    body = make_body(world, world.next()) if make_body else {}
+    return path, await body if inspect.isawaitable(body) else body
 
 
 async def fingerprint(world: World) -> tuple[object, ...]:

@@ -36,6 +36,7 @@ from chargeledger.services.payment_gateway import ProviderView
 from chargeledger.services.payment_methods import store_card
 from chargeledger.services.wallets import top_up, wallet_balance
 from tests.integration.billing_world import SELLER
+from tests.integration.ocpp_server import Network, seed_network
 from tests.integration.ocpp_support import CP16, CP201, LoginAs, World, open_world
 
 APP_TAG = "APP0000001"
@@ -170,8 +171,20 @@ async def add_customer(
 async def card_for(runtime: Runtime, account: Account, number: str = VISA) -> StoredCard:
     sandbox = runtime.sandbox
     assert sandbox is not None
-    details = sandbox.tokenise(number, 12, 2030, "123")
+    details = await sandbox.tokenise(number, 12, 2030, "123")
     return await store_card(runtime.payments, account, details.token, "sandbox", True)
+
+
+async def priced_network(runtime: Runtime) -> Network:
+    """The OCPP test network's catalog (no server) with the flat tariff on ``CP16``'s EVSEs:
+    enough for the QR checkout page and its hold."""
+    network = await seed_network(runtime)
+    async with runtime.uow() as uow:
+        stored = await tariffs.import_tariff(uow, runtime.clock, flat_with_session_fee(Decimal(19)))
+        await tariffs.assign_tariff(
+            uow, runtime.clock, stored.id, TariffScope.STATION, str(network.stations[CP16].id)
+        )
+    return network
 
 
 @contextlib.asynccontextmanager

@@ -142,7 +142,8 @@ async def refunds_of(runtime: Runtime, captured: Captured) -> Refunds:
     await runtime.quiesce()
     sandbox = runtime.sandbox
     assert sandbox is not None
-    hold = sandbox._holds[captured.provider_ref]  # the PSP's own record of the payment
+    # The PSP's own record of the payment.
+    [hold] = [h for h in await sandbox.holds() if h.provider_ref == captured.provider_ref]
     async with runtime.uow() as uow:
         events = await uow.payments.events(captured.payment.id)
         notes = await uow.billing.credit_notes_of(captured.receipt.id)

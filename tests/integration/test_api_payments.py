@@ -107,7 +107,7 @@ class Shop:
 
     async def paid_out(self) -> Decimal:
         """What the PSP really took (and keeps) over all its payments so far."""
-        payout = self.sandbox.pay_out()
+        payout = await self.sandbox.pay_out()
         await self.runtime.quiesce()  # its payout webhook, before the database goes away
         return D(0) if payout is None else payout.gross.amount
 
@@ -356,7 +356,7 @@ async def _age(runtime: Runtime, key: str, *, days: int) -> None:
 
 async def test_store_list_and_remove_a_card(shop: Shop) -> None:
     path = f"{API}/accounts/{shop.alpha.id}/payment-methods"
-    token = shop.sandbox.tokenise("5555 5555 5555 4444", 4, 2031, "123").token
+    token = (await shop.sandbox.tokenise("5555 5555 5555 4444", 4, 2031, "123")).token
     created = await shop.client.post(path, json={"token": token}, headers=shop.finance)
     assert created.status_code == 201, created.text
     card = created.json()
@@ -711,7 +711,7 @@ async def test_bound_users_see_their_own_account_only(
         assert (response.status_code, error(response)) == (404, "payment_not_found")
 
     beta = f"{API}/accounts/{shop.beta.id}"
-    token = shop.sandbox.tokenise(VISA, 12, 2030, "123").token
+    token = (await shop.sandbox.tokenise(VISA, 12, 2030, "123")).token
     for method, path, body in (
         ("GET", f"{beta}/wallet", None),
         ("PUT", f"{beta}/wallet", {"minimum_balance": "0"}),

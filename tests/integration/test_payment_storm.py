@@ -308,7 +308,7 @@ async def build_world(runtime: Runtime, clock: FixedClock, evses: int) -> StormW
             await customers.create_token(
                 uow, clock, Token(uid=tag, type=token_type, account_id=account.id)
             )
-        details = sandbox.tokenise(number, 12, 2030, "123")
+        details = await sandbox.tokenise(number, 12, 2030, "123")
         world.cards[name] = await store_card(runtime.payments, account, details.token, None, True)
         world.accounts[name] = account
         world.tags[name] = tag
@@ -324,7 +324,7 @@ async def build_world(runtime: Runtime, clock: FixedClock, evses: int) -> StormW
         await uow.payments.save_wallet(settings, clock.now())
         await uow.commit()
     for name, number in (("walk_in", VISA), ("declined", DECLINED)):
-        world.walk_in_tokens[name] = sandbox.tokenise(number, 12, 2030, "123").token
+        world.walk_in_tokens[name] = (await sandbox.tokenise(number, 12, 2030, "123")).token
     return world
 
 
@@ -604,7 +604,8 @@ async def histories(world: StormWorld, problems: list[str]) -> list[str]:
 async def check_psp(world: StormWorld, storm: WebhookStorm) -> list[str]:
     """At the PSP: one capture per hold at most, never above the hold, and no hold left."""
     problems = []
-    for ref, hold in world.sandbox._holds.items():
+    for hold in await world.sandbox.holds():
+        ref = hold.provider_ref
         if storm.captures_done[ref] > 1:
             problems.append(f"{ref} captured {storm.captures_done[ref]} times")
         if hold.captured > hold.held:
@@ -620,7 +621,7 @@ async def check_payments(
     world: StormWorld, cases: list[Case], payments: list[tuple[Payment, PaymentState]]
 ) -> list[str]:
     """Our side agrees with the PSP for every payment, and sessions were charged right."""
-    holds = {hold.reference: hold for hold in world.sandbox._holds.values()}
+    holds = {hold.reference: hold for hold in await world.sandbox.holds()}
     problems = in_doubt(payments)
     states = {p.id: (p, s) for p, s in payments}
     for payment, state in payments:
@@ -712,7 +713,7 @@ async def check_books(world: StormWorld, payments: list[tuple[Payment, PaymentSt
 
     at_psp = sum(
         (h.captured - sum((a for _, a in h.refunds), Decimal(0)))
-        for h in world.sandbox._holds.values()
+        for h in await world.sandbox.holds()
     )
     if balance(psp("sandbox")) != at_psp:
         problems.append(f"{psp('sandbox')} is {balance(psp('sandbox'))}, the PSP holds {at_psp}")

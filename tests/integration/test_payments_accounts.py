@@ -280,7 +280,7 @@ async def test_a_payout_is_booked_once_however_often_its_webhook_comes(
     0.34 (0.3375), 1.01 in all; 35.24 reach the bank."""
     recorder = WebhookRecorder(pw.world.http).install(pw.sandbox)
     await ten_kwh(pw, APP_TAG)
-    payout = pw.sandbox.pay_out("EUR")
+    payout = await pw.sandbox.pay_out("EUR")
     await pw.runtime.quiesce()
     assert payout is not None
     assert (payout.gross.amount, payout.fee.amount) == (Decimal("36.25"), Decimal("1.01"))
@@ -296,7 +296,7 @@ async def test_a_payout_is_booked_once_however_often_its_webhook_comes(
     assert other.status_code == 200
     assert other.json()["duplicate"] is False
     assert await reconcile_payouts(pw.runtime.payments, "sandbox", T0) == 0
-    assert pw.sandbox.pay_out("EUR") is None  # nothing left to pay out
+    assert await pw.sandbox.pay_out("EUR") is None  # nothing left to pay out
 
     [entry] = await pw.entries(EntryKind.PAYOUT)
     assert entry.source_id == payout.payout_id

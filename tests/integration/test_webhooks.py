@@ -461,7 +461,7 @@ def far_future(runtime: Runtime) -> tuple[bytes, dict[str, str]]:
 
 def not_json(runtime: Runtime) -> tuple[bytes, dict[str, str]]:
     payload = f"card={PAN}&cvc=123&exp=12/30 ({PAN_SPACED})".encode()
-    secret = runtime.settings.payments.sandbox_webhook_secret
+    secret = (runtime.settings.data_dir / "sandbox-webhook-secret").read_text()
     return payload, {SIGNATURE_HEADER: sign(secret, _now(runtime), payload)}
 
 

@@ -48,14 +48,14 @@ def gateway(seed: int = 7) -> SandboxGateway:
     return SandboxGateway(Clock(NOW), SECRET, seed=seed)
 
 
-def token(psp: SandboxGateway, number: str = "4242424242424242") -> str:
-    return psp.tokenise(number, 12, 2030, "123").token
+async def token(psp: SandboxGateway, number: str = "4242424242424242") -> str:
+    return (await psp.tokenise(number, 12, 2030, "123")).token
 
 
 async def held(psp: SandboxGateway, amount: str = "30.00", number: str = "4242424242424242") -> str:
     result = await psp.authorise(
         amount=eur(amount),
-        method_token=token(psp, number),
+        method_token=await token(psp, number),
         idempotency_key="k-auth",
         reference="p1",
     )
@@ -67,9 +67,9 @@ async def held(psp: SandboxGateway, amount: str = "30.00", number: str = "424242
 # --- tokens ----------------------------------------------------------------------------------
 
 
-def test_tokenise_keeps_brand_last_four_and_expiry_only() -> None:
+async def test_tokenise_keeps_brand_last_four_and_expiry_only() -> None:
     psp = gateway()
-    details = psp.tokenise("5555 5555 5555 4444", 7, 2031, "123")
+    details = await psp.tokenise("5555 5555 5555 4444", 7, 2031, "123")
     assert (details.brand, details.last4, details.exp_month, details.exp_year) == (
         "mastercard",
         "4444",
@@ -92,17 +92,17 @@ def test_tokenise_keeps_brand_last_four_and_expiry_only() -> None:
         ("4242424242424242", 13, 2030, "123", "expired_card"),
     ],
 )
-def test_tokenise_refuses_bad_cards(
+async def test_tokenise_refuses_bad_cards(
     number: str, month: int, year: int, cvc: str, code: str
 ) -> None:
     with pytest.raises(InvalidInputError) as caught:
-        gateway().tokenise(number, month, year, cvc)
+        await gateway().tokenise(number, month, year, cvc)
     assert caught.value.code == code
 
 
 async def test_card_details_by_token() -> None:
     psp = gateway()
-    tok = token(psp)
+    tok = await token(psp)
     details = await psp.card_details(tok)
     assert (details.token, details.brand, details.last4) == (tok, "visa", "4242")
     with pytest.raises(InvalidInputError) as caught:
@@ -117,7 +117,10 @@ async def test_card_details_by_token() -> None:
 async def test_approved_cards_are_held(number: str) -> None:
     psp = gateway()
     result = await psp.authorise(
-        amount=eur("30.00"), method_token=token(psp, number), idempotency_key="k", reference="p1"
+        amount=eur("30.00"),
+        method_token=await token(psp, number),
+        idempotency_key="k",
+        reference="p1",
     )
     assert (result.outcome, result.amount, result.decline_code) == (
         Outcome.AUTHORISED,
@@ -139,7 +142,10 @@ async def test_approved_cards_are_held(number: str) -> None:
 async def test_declining_cards(number: str, code: str) -> None:
     psp = gateway()
     result = await psp.authorise(
-        amount=eur("30.00"), method_token=token(psp, number), idempotency_key="k", reference="p1"
+        amount=eur("30.00"),
+        method_token=await token(psp, number),
+        idempotency_key="k",
+        reference="p1",
     )
     assert (result.outcome, result.amount, result.decline_code) == (Outcome.DECLINED, 0, code)
     view = await psp.lookup(reference="p1", provider_ref=None)
@@ -158,7 +164,7 @@ async def test_timeout_card_times_out_after_the_psp_did_it() -> None:
     """The dangerous case: no answer, yet the money is held. A retry with the same key gets
     the same hold (and times out again); the janitor's lookup sees it."""
     psp = gateway()
-    tok = token(psp, "4000000000000119")
+    tok = await token(psp, "4000000000000119")
     with pytest.raises(GatewayTimeoutError):
         await psp.authorise(
             amount=eur("30.00"), method_token=tok, idempotency_key="k", reference="p1"
@@ -181,7 +187,7 @@ async def test_timeout_card_times_out_after_the_psp_did_it() -> None:
 
 async def test_limited_card_is_approved_up_to_fifty() -> None:
     psp = gateway()
-    tok = token(psp, "4000000000005126")
+    tok = await token(psp, "4000000000005126")
     over = await psp.authorise(
         amount=eur("50.01"), method_token=tok, idempotency_key="k1", reference="p1"
     )
@@ -205,9 +211,9 @@ async def test_limited_card_is_approved_up_to_fifty() -> None:
     )
 
 
-def test_the_documented_test_cards_pass_luhn_and_are_known() -> None:
+async def test_the_documented_test_cards_pass_luhn_and_are_known() -> None:
     for number in TEST_CARDS:
-        gateway().tokenise(number, 12, 2030, "123")  # valid numbers, whatever they do
+        await gateway().tokenise(number, 12, 2030, "123")  # valid numbers, whatever they do
 
 
 # --- idempotency -----------------------------------------------------------------------------
@@ -215,7 +221,7 @@ def test_the_documented_test_cards_pass_luhn_and_are_known() -> None:
 
 async def test_same_key_same_request_gets_the_first_answer() -> None:
     psp = gateway()
-    tok = token(psp)
+    tok = await token(psp)
     first = await psp.authorise(
         amount=eur("30.00"), method_token=tok, idempotency_key="k", reference="p1"
     )
@@ -236,7 +242,7 @@ async def test_same_key_same_request_gets_the_first_answer() -> None:
 )
 async def test_same_key_other_request_is_refused(changes: dict[str, object]) -> None:
     psp = gateway()
-    tok = token(psp)
+    tok = await token(psp)
     request: dict[str, object] = {
         "amount": eur("30.00"),
         "method_token": tok,
@@ -389,7 +395,7 @@ async def test_capture_at_once_for_a_top_up() -> None:
     psp = gateway()
     result = await psp.authorise(
         amount=eur("25.00"),
-        method_token=token(psp),
+        method_token=await token(psp),
         idempotency_key="k",
         reference="t1",
         capture=True,
@@ -404,7 +410,7 @@ async def test_capture_at_once_for_a_top_up() -> None:
 
 
 async def _run(psp: SandboxGateway) -> list[str]:
-    tok = token(psp)
+    tok = await token(psp)
     ids = [tok]
     result = await psp.authorise(
         amount=eur("30"), method_token=tok, idempotency_key="k", reference="p1"
@@ -417,7 +423,7 @@ async def _run(psp: SandboxGateway) -> list[str]:
     )
     assert refund.refund_ref is not None
     ids.append(refund.refund_ref)
-    payout = psp.pay_out()
+    payout = await psp.pay_out()
     assert payout is not None
     ids.append(payout.payout_id)
     return ids
@@ -446,7 +452,7 @@ async def test_payout_fee_is_1_4_percent_plus_25_cents(captured: str, fee: str) 
     psp = gateway()
     ref = await held(psp, captured)
     await psp.capture(provider_ref=ref, amount=eur(captured), idempotency_key="c")
-    payout = psp.pay_out("EUR")
+    payout = await psp.pay_out("EUR")
     assert payout is not None
     assert (payout.gross, payout.fee, payout.net) == (
         eur(captured),
@@ -459,21 +465,21 @@ async def test_payout_fee_is_1_4_percent_plus_25_cents(captured: str, fee: str) 
 
 async def test_payouts_pay_each_captured_payment_once_less_refunds() -> None:
     psp = gateway()
-    assert psp.pay_out() is None  # nothing captured yet
+    assert await psp.pay_out() is None  # nothing captured yet
     ref = await held(psp, "40.00")
     await psp.capture(provider_ref=ref, amount=eur("40.00"), idempotency_key="c")
     await psp.refund(provider_ref=ref, amount=eur("10.00"), idempotency_key="r", reason="x")
     other = await psp.authorise(
-        amount=eur("20.00"), method_token=token(psp), idempotency_key="k2", reference="p2"
+        amount=eur("20.00"), method_token=await token(psp), idempotency_key="k2", reference="p2"
     )
     assert other.provider_ref is not None  # held, not captured: not paid out
-    payout = psp.pay_out()
+    payout = await psp.pay_out()
     assert payout is not None
     assert (payout.gross, payout.fee) == (eur("30.00"), eur("0.81"))  # 0.56 + 0.25
-    assert psp.pay_out() is None  # nothing new
-    assert psp.pay_out("USD") is None
+    assert await psp.pay_out() is None  # nothing new
+    assert await psp.pay_out("USD") is None
     await psp.capture(provider_ref=other.provider_ref, amount=eur("20.00"), idempotency_key="c2")
-    second = psp.pay_out()
+    second = await psp.pay_out()
     assert second is not None
     assert (second.gross, second.fee) == (eur("20.00"), eur("0.53"))  # 0.28 + 0.25
     assert await psp.payouts(NOW - timedelta(days=1)) == [payout, second]
@@ -510,7 +516,7 @@ async def test_events_are_signed_and_delivered_until_accepted() -> None:
     )
     await psp.capture(provider_ref=ref, amount=eur("12.00"), idempotency_key="c")
     await psp.refund(provider_ref=ref, amount=eur("2.00"), idempotency_key="r-op", reason="x")
-    psp.pay_out()
+    await psp.pay_out()
     await psp.settle()
     events = [psp.verify_webhook(p, h, NOW) for p, h in received[2:]]
     assert [e.kind for e in events] == [

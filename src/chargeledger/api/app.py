@@ -29,6 +29,7 @@ from chargeledger.api.routers import (
     tokens,
     webhooks,
 )
+from chargeledger.api.security_headers import SecurityHeaders
 from chargeledger.bootstrap import Runtime, build_runtime, configure_logging
 from chargeledger.config import Settings
 
@@ -95,6 +96,8 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     install_error_handlers(app)
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(SecurityHeaders, relaxed_paths=[path for path in docs if path])
     assert_every_route_declares_roles(API_ROUTERS)
     for router in (*API_ROUTERS, *PUBLIC_ROUTERS):
         app.include_router(router)

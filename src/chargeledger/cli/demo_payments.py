@@ -68,7 +68,7 @@ async def prepare_payments(runtime: Runtime) -> None:
         if account.id not in app_accounts and not prepaid:
             continue
         number = VISA if index % 2 else MASTERCARD
-        details = sandbox.tokenise(number, 12, runtime.clock.now().year + 3, "123")
+        details = await sandbox.tokenise(number, 12, runtime.clock.now().year + 3, "123")
         card = await store_card(runtime.payments, account, details.token, "sandbox", True)
         if prepaid:
             await _prepaid(runtime, account, card, auto=index % 2 == 0)
@@ -137,7 +137,7 @@ async def after_month(runtime: Runtime, report: PaymentReport) -> PaymentReport:
         report.refunded = amount
     sandbox = runtime.sandbox
     assert sandbox is not None
-    if sandbox.pay_out("EUR") is not None:
+    if await sandbox.pay_out("EUR") is not None:
         report.payouts += 1
     await runtime.quiesce()
     async with runtime.uow() as uow:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from chargeledger.domain.charging import SessionStatus
+from chargeledger.domain.payment_postings import WALLET_GATEWAY
 from chargeledger.domain.payments import (
     EventKind,
     Operation,
@@ -92,7 +93,7 @@ async def _settle_doubts(
     async with payment_lock(ctx, payment_id, wait=0):
         async with ctx.uow() as uow:
             payment = await uow.payments.get(payment_id)
-            if payment is None:
+            if payment is None or not _reachable(ctx, payment):
                 return None
             state = await state_of(uow, payment)
             events = await uow.payments.events(payment_id)
@@ -101,6 +102,19 @@ async def _settle_doubts(
             await resolve(ctx, payment, state, doubtful)
             report.resolved.append(str(payment.id))
     return payment
+
+
+def _reachable(ctx: PaymentContext, payment: Payment) -> bool:
+    """Payments of a PSP this installation no longer uses (the sandbox's, once Stripe is
+    configured) wait untouched: no other PSP may speak for them, and they must not stop the
+    janitor for everyone else."""
+    if payment.gateway in ctx.gateways or payment.gateway == WALLET_GATEWAY:
+        return True
+    log.warning(
+        "payment of a PSP that is not configured",
+        extra={"payment": str(payment.id), "gateway": payment.gateway},
+    )
+    return False
 
 
 def _in_doubt(events: list[PaymentEvent], now: datetime) -> list[str]:

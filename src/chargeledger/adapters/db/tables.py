@@ -363,3 +363,4 @@ tariff_assignments = Table(
 # keeps ``metadata`` complete for Alembic and the model/migration comparison.
 from chargeledger.adapters.db import billing_tables as _billing_tables  # noqa: E402, F401
 from chargeledger.adapters.db import payment_tables as _payment_tables  # noqa: E402, F401
+from chargeledger.adapters.db import sandbox_tables as _sandbox_tables  # noqa: E402, F401

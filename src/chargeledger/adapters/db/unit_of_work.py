@@ -91,3 +91,7 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self._write_lock)
+
+    def connection(self) -> LazyConnection:
+        """A bare transaction taking turns with the units of work (the sandbox PSP's store)."""
+        return LazyConnection(self.engine, self._write_lock)

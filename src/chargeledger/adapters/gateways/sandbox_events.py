@@ -1,21 +1,59 @@
-"""The sandbox PSP's webhooks: the signature scheme and the events, read into our terms
-(split from ``sandbox.py``)."""
+"""The sandbox PSP's webhooks: the signature scheme, its verification (signature and a
+timestamp tolerance, DESIGN §6) and the events, read into our terms (split from
+``sandbox.py``)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from chargeledger.errors import InvalidInputError
 from chargeledger.money import Money
-from chargeledger.services.payment_gateway import Payout, WebhookEvent, WebhookKind
+from chargeledger.services.payment_gateway import (
+    WEBHOOK_TOLERANCE_SECONDS,
+    Payout,
+    WebhookEvent,
+    WebhookKind,
+    WebhookRejectedError,
+)
+
+SIGNATURE_HEADER = "sandbox-signature"
 
 
 def sign(secret: str, timestamp: int, payload: bytes) -> str:
     """``t=<unix>,v1=<hex hmac-sha256 of "t.payload">`` (the scheme Stripe uses)."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(secret: str, payload: bytes, headers: Mapping[str, str], now: datetime) -> WebhookEvent:
+    """The event of a delivery signed with ``secret`` within the tolerance of ``now``; any
+    other delivery raises :class:`WebhookRejectedError` with its reason code."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    header = lowered.get(SIGNATURE_HEADER)
+    if not header:
+        raise WebhookRejectedError("no signature", code="webhook_unsigned")
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError) as exc:
+        raise WebhookRejectedError("bad signature header", code="webhook_forged") from exc
+    expected = sign(secret, timestamp, payload).split("v1=", 1)[1]
+    # Bytes: compare_digest raises TypeError on a non-ASCII str (a garbage header).
+    if not hmac.compare_digest(expected.encode(), parts.get("v1", "").encode()):
+        raise WebhookRejectedError("signature does not match", code="webhook_forged")
+    if abs(now.timestamp() - timestamp) > WEBHOOK_TOLERANCE_SECONDS:
+        raise WebhookRejectedError("signature too old or too new", code="webhook_stale")
+    try:
+        return event_of(json.loads(payload))
+    except (ValueError, KeyError, TypeError, ArithmeticError, InvalidInputError) as exc:
+        # ArithmeticError: a Decimal that is no number, a timestamp out of range;
+        # InvalidInputError: a payout's amount or currency that Money refuses.
+        raise WebhookRejectedError("unreadable event", code="webhook_malformed") from exc
 
 
 _KINDS = {

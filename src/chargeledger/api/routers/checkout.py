@@ -1,13 +1,19 @@
 """The ad hoc QR checkout: ``/pay/{station}/{evse}`` (EU AFIR art. 5), public by design.
 
-The page shows the price before the start and takes the card through the PSP's card field
-(the sandbox's ``/sandbox-psp/v1/tokens``; Stripe.js in production): the card number goes to
-the PSP only, our server receives the token. Starting is idempotent per ``Idempotency-Key``
-(the page sends one per attempt), so a double tap holds once.
+The page shows the price before the start and takes the card through the configured PSP's
+card field: the sandbox's ``/sandbox-psp/v1/tokens`` (a ``tok_`` token), or a Stripe.js
+Elements card field that creates a PaymentMethod at Stripe (a ``pm_`` id). The card number
+goes to the PSP only, our server receives the token. Starting is idempotent per
+``Idempotency-Key`` (the page sends one per attempt), so a double tap holds once.
+
+The page runs no inline script: its script and style are files (``/static/checkout/``), and
+its Content-Security-Policy allows those and, with Stripe, exactly what Stripe.js needs
+(``security_headers.checkout_policy``). Payment pages are never cached (``no-store``).
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 from decimal import Decimal
 from html import escape
@@ -21,9 +27,11 @@ from chargeledger.adapters.documents import facturx_pdf
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.idempotency import idempotent
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Input
+from chargeledger.api.security_headers import checkout_policy
+from chargeledger.bootstrap import Runtime
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.text import exact_amount, money_text, plain_number
-from chargeledger.errors import NotFoundError
+from chargeledger.errors import ConfigurationError, NotFoundError
 from chargeledger.money import Currency
 from chargeledger.services.checkout import (
     CheckoutProgress,
@@ -93,33 +101,82 @@ def _minor_units(amount: Decimal, currency: str) -> str:
     return exact_amount(amount, currency, Currency.of(currency).minor_units)
 
 
-def _page() -> str:
-    return resources.files("chargeledger.api.pages").joinpath("checkout.html").read_text()
+NO_STORE = {"Cache-Control": "no-store"}
+STRIPE_JS = "https://js.stripe.com/v3"  # always from Stripe, never bundled (Stripe's rule)
+ASSETS = {"checkout.js": "text/javascript", "checkout.css": "text/css"}
+
+
+@functools.cache
+def _page(name: str) -> str:
+    return resources.files("chargeledger.api.pages").joinpath(name).read_text()
+
+
+@functools.cache
+def _asset(name: str) -> bytes:
+    return resources.files("chargeledger.api.pages").joinpath("assets", name).read_bytes()
+
+
+def _card_field(rt: Runtime) -> dict[str, str]:
+    """The configured PSP's card field, its script and what the page's script needs."""
+    gateway = rt.payments.default_gateway
+    if gateway != "stripe":
+        return {
+            "{{psp_script}}": "",
+            "{{psp_data}}": 'data-gateway="sandbox" data-tokens-url="/sandbox-psp/v1/tokens"',
+            "{{card_fields}}": _page("card-sandbox.html"),
+        }
+    key = rt.settings.payments.stripe_publishable_key
+    if not key:
+        raise ConfigurationError(
+            "set CHARGELEDGER_STRIPE_PUBLISHABLE_KEY for the checkout page",
+            code="checkout_not_configured",
+        )
+    return {
+        "{{psp_script}}": f'<script src="{STRIPE_JS}"></script>\n',
+        "{{psp_data}}": f'data-gateway="stripe" data-publishable-key="{escape(key)}"',
+        "{{card_fields}}": _page("card-stripe.html"),
+    }
 
 
 # Declared before ``/pay/{station}/{evse}``: routes match in order, and that one would take
 # ``/pay/checkouts/<id>`` as station "checkouts", EVSE "<id>" (422, not an integer).
 @router.get("/pay/checkouts/{payment_id}", summary="How the checkout's session is going")
-async def checkout_status(payment_id: uuid.UUID, rt: RuntimeDep) -> CheckoutOut:
+async def checkout_status(payment_id: uuid.UUID, rt: RuntimeDep, response: Response) -> CheckoutOut:
+    response.headers.update(NO_STORE)
     return CheckoutOut.of(await checkout_progress(rt.payments, payment_id))
+
+
+@router.get("/static/checkout/{name}", include_in_schema=False, summary="The checkout page's files")
+async def checkout_asset(name: str) -> Response:
+    media_type = ASSETS.get(name)
+    if media_type is None:
+        raise NotFoundError(f"no file {name!r}", code="asset_not_found")
+    return Response(
+        _asset(name),
+        media_type=f"{media_type}; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 @router.get("/pay/{station}/{evse}", response_class=HTMLResponse, summary="The QR checkout page")
 async def checkout_page(station: str, evse: int, rt: RuntimeDep) -> HTMLResponse:
+    card_field = _card_field(rt)
     async with rt.uow() as uow:
         offer = await checkout_offer(uow, rt.payments, station, evse)
     lines = "".join(f"<li>{escape(line)}</li>" for line in offer.price_lines)
+    html = _page("checkout.html")
+    for placeholder, value in card_field.items():  # ours first: the rest comes from data
+        html = html.replace(placeholder, value)
     html = (
-        _page()
-        .replace("{{station}}", escape(offer.station.charge_point_id))
+        html.replace("{{station}}", escape(offer.station.charge_point_id))
         .replace("{{evse}}", str(offer.evse_id))
         .replace("{{site}}", escape(offer.site_name))
         .replace("{{address}}", escape(offer.address))
         .replace("{{prices}}", lines)
         .replace("{{hold}}", escape(money_text(offer.hold.amount, offer.hold.currency.code)))
-        .replace("{{tokens_url}}", "/sandbox-psp/v1/tokens")
     )
-    return HTMLResponse(html)
+    policy = checkout_policy(rt.payments.default_gateway)
+    return HTMLResponse(html, headers={**NO_STORE, "Content-Security-Policy": policy})
 
 
 @router.post("/pay/{station}/{evse}", summary="Hold the card and start the EVSE")
@@ -145,7 +202,10 @@ async def checkout_receipt(payment_id: uuid.UUID, rt: RuntimeDep) -> Response:
     return Response(
         facturx_pdf(progress.receipt),
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{progress.receipt.number}.pdf"'},
+        headers={
+            **NO_STORE,
+            "Content-Disposition": f'inline; filename="{progress.receipt.number}.pdf"',
+        },
     )
 
 
@@ -154,5 +214,5 @@ async def sandbox_tokens(body: CardFieldsIn, rt: RuntimeDep) -> dict[str, object
     sandbox = rt.sandbox
     if sandbox is None:
         raise NotFoundError("the sandbox PSP is not configured", code="sandbox_not_configured")
-    card = sandbox.tokenise(body.number, body.exp_month, body.exp_year, body.cvc)
+    card = await sandbox.tokenise(body.number, body.exp_month, body.exp_year, body.cvc)
     return {"token": card.token, "brand": card.brand, "last4": card.last4}

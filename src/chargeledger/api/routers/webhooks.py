@@ -1,5 +1,7 @@
 """``POST /api/v1/webhooks/{gateway}``: PSP webhooks, authenticated by their signature only
-(DESIGN §6: signature + timestamp tolerance). Rejected deliveries answer 400 with the reason
+(DESIGN §6: signature + timestamp tolerance). Only the configured PSP's route exists (issue
+11): any other name, ``sandbox`` on a Stripe installation included, answers 404
+``gateway_not_found`` before the body is read. Rejected deliveries answer 400 with the reason
 code and are kept, masked, for inspection; duplicates answer 200 and change nothing."""
 
 from __future__ import annotations
