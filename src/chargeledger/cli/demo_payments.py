@@ -26,9 +26,9 @@ from chargeledger.domain.payments import (
     PaymentPurpose,
     PaymentStatus,
     StoredCard,
-    WalletSettings,
     fold,
 )
+from chargeledger.domain.wallets import WalletSettings
 from chargeledger.services.payment_methods import store_card
 from chargeledger.services.refunds import refund_payment
 from chargeledger.services.wallets import top_up, wallet_balance
@@ -80,7 +80,7 @@ async def _prepaid(runtime: Runtime, account: Account, card: StoredCard, auto: b
             WalletSettings(
                 account.id,
                 account.currency.code,
-                minimum_balance=Decimal("5.00"),
+                minimum_balance=None,  # the operator's floor applies
                 auto_top_up=auto,
                 top_up_below=Decimal("30.00"),
                 top_up_amount=Decimal("25.00"),

@@ -22,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from chargeledger.domain.wallets import WalletSettings as WalletSettings  # re-exported
 from chargeledger.errors import InvalidInputError
 
 ZERO = Decimal(0)
@@ -316,26 +317,6 @@ class StoredCard:
 
     def expired_at(self, moment: datetime) -> bool:
         return (moment.year, moment.month) > (self.exp_year, self.exp_month)
-
-
-@dataclass(frozen=True, slots=True)
-class WalletSettings:
-    """A prepaid account's rules: Authorize is refused below ``minimum_balance``; with auto
-    top-up on, a balance below ``top_up_below`` is topped up by ``top_up_amount`` from the
-    default card."""
-
-    account_id: uuid.UUID
-    currency: str
-    minimum_balance: Decimal = Decimal("5.00")
-    auto_top_up: bool = False
-    top_up_below: Decimal = Decimal("10.00")
-    top_up_amount: Decimal = Decimal("25.00")
-
-    def __post_init__(self) -> None:
-        if self.minimum_balance < 0 or self.top_up_below < 0 or self.top_up_amount <= 0:
-            raise InvalidInputError(
-                "wallet limits must be positive", code="invalid_wallet_settings"
-            )
 
 
 def hold_steps(estimate: Decimal, held: Decimal, step: Decimal, ceiling: Decimal) -> Decimal:

@@ -36,6 +36,7 @@ from chargeledger.domain.payments import (
     fold,
     operation_of,
 )
+from chargeledger.domain.wallets import DEFAULT_WALLET_FLOOR
 from chargeledger.errors import ConfigurationError, NotFoundError
 from chargeledger.services.invoicing import today
 from chargeledger.services.payment_gateway import (
@@ -74,6 +75,7 @@ class PaymentContext:
     seller: Party | None = None
     hold: HoldPolicy = HoldPolicy()
     bus: CommandBus | None = None
+    wallet_floor: Decimal = DEFAULT_WALLET_FLOOR  # of accounts without a floor of their own
 
     def gateway(self, name: str | None = None) -> PaymentGateway:
         found = self.gateways.get(name or self.default_gateway)

@@ -6,12 +6,15 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
+from chargeledger.domain.catalog import Site, Station
 from chargeledger.domain.cdrs import session_cdr
-from chargeledger.domain.charging import MeterSample, Session
+from chargeledger.domain.charging import MeterSample, Session, StateChange
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.meter_checks import registers_in_order
-from chargeledger.domain.tariffs import Cdr, PriceResult, price
+from chargeledger.domain.tariffs import Cdr, PriceResult, Tariff, price
+from chargeledger.domain.wallets import next_reading
 from chargeledger.errors import NotFoundError
 from chargeledger.services.catalog import get_site, get_station
 from chargeledger.services.ports import Clock, UnitOfWork
@@ -38,9 +41,21 @@ async def price_session(
     return await price_captured_session(uow, await get_session(uow, principal, session_id))
 
 
-async def price_captured_session(uow: UnitOfWork, session: Session) -> SessionPrice:
-    """The price of ``session`` under the tariff it started with (no access check: for
-    billing, which runs as the operator)."""
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    tariff: Tariff
+    station: Station
+    site: Site
+    samples: list[MeterSample]
+    changes: list[StateChange]
+
+    def price(self, view: Session) -> tuple[Cdr, PriceResult]:
+        zone = self.site.time_zone
+        cdr = session_cdr(view, self.samples, self.changes, self.tariff, zone)
+        return cdr, price(cdr, self.tariff, zone)
+
+
+async def _inputs(uow: UnitOfWork, session: Session) -> _Inputs:
     if session.tariff_id is None:
         raise NotFoundError("the session started without a tariff", code="no_tariff")
     stored = await uow.tariffs.get(session.tariff_id)
@@ -49,22 +64,45 @@ async def price_captured_session(uow: UnitOfWork, session: Session) -> SessionPr
     station = await get_station(uow, session.station_id)
     site = await get_site(uow, station.site_id)
     samples = await uow.sessions.samples(session.id)
+    changes = await uow.sessions.state_changes(session.id)
+    return _Inputs(stored.tariff, station, site, samples, changes)
+
+
+async def price_captured_session(uow: UnitOfWork, session: Session) -> SessionPrice:
+    """The price of ``session`` under the tariff it started with (no access check: for
+    billing, which runs as the operator)."""
+    inputs = await _inputs(uow, session)
     live = session.is_open
-    view = _so_far(session, samples) if live else session
-    cdr = session_cdr(
-        view, samples, await uow.sessions.state_changes(session.id), stored.tariff, site.time_zone
-    )
+    cdr, result = inputs.price(_so_far(session, inputs.samples) if live else session)
     return SessionPrice(
         session,
         cdr,
-        price(cdr, stored.tariff, site.time_zone),
+        result,
         live,
-        site.time_zone,
-        site.address.country,
-        site.name,
-        station.charge_point_id,
-        station.site_id,
+        inputs.site.time_zone,
+        inputs.site.address.country,
+        inputs.site.name,
+        inputs.station.charge_point_id,
+        inputs.station.site_id,
     )
+
+
+async def cost_outlook(uow: UnitOfWork, session: Session) -> tuple[Decimal, Decimal]:
+    """A running session's cost including VAT now (up to its latest reading) and at its next
+    meter value, the last interval repeated at the same power (``domain.wallets``), both from
+    the one ``price()`` (DESIGN §2). Before the first meter value both are the cost now, and
+    before any time has passed nothing is priced yet (an OCPI CDR needs a charging period)."""
+    inputs = await _inputs(uow, session)
+    now = _so_far(session, inputs.samples)
+    if now.stopped_at is None or now.stopped_at <= session.started_at:
+        return Decimal(0), Decimal(0)
+    start = (session.started_at, session.billed_meter_start_wh)
+    ahead = next_reading(start, registers_in_order(inputs.samples))
+    live = inputs.price(now)[1].total_cost.incl_vat
+    if ahead is None:
+        return live, live
+    view = dataclasses.replace(session, stopped_at=ahead[0], meter_stop_wh=ahead[1])
+    return live, max(live, inputs.price(view)[1].total_cost.incl_vat)
 
 
 def _so_far(session: Session, samples: list[MeterSample]) -> Session:
