@@ -28,12 +28,14 @@ from ocpp.v16 import call as call16
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.payments import PaymentMethodKind, PaymentPurpose, PaymentStatus
 from chargeledger.domain.wallets import StopReason, StopRequest
+from chargeledger.services import session_capture as capture
 from tests.integration.ocpp_support import (
     CP16,
     CP201,
     LoginAs,
     Station16,
     Station201,
+    at,
     connected,
     stored_sessions,
     wire,
@@ -104,6 +106,7 @@ async def test_ocpp16_a_session_at_steady_power_stops_before_the_floor(pw: Payme
     stop = await stop_of(pw, CP16, str(tx))
     assert stop is not None
     assert (stop.reason, stop.attempts, stop.answer) == (StopReason.WALLET_CREDIT, 1, "Accepted")
+    assert stop.cost == D("3.9151")  # asked with the meter value of 1200 s
     assert "5.66 by the next meter value" in stop.detail
     assert await wallet_debits(pw) == [D("3.92")]  # 6 kWh: 2.94 + 0.35 = 3.29 net
     assert await pw.wallet() == D("26.08")
@@ -131,6 +134,9 @@ async def test_ocpp201_a_power_jump_overshoots_by_at_most_that_interval(pw: Paym
         await pw.runtime.quiesce()
         assert len(cs.received) == 1
 
+    stop = await stop_of(pw, CP201, "TX-PAY-1")
+    assert stop is not None
+    assert (stop.cost, stop.answer) == (D("6.2475"), "Accepted")
     assert await wallet_debits(pw) == [D("6.25")]
     shortfall = FLOOR - await pw.wallet()
     assert shortfall == D("1.25")
@@ -215,6 +221,43 @@ async def test_two_sessions_of_one_wallet_share_its_credit(pw: PaymentWorld) -> 
     assert await wallet_debits(pw) == [D("2.17"), D("2.17")]
     assert await pw.wallet() >= FLOOR
     await pw.assert_books_balance()
+
+
+async def test_a_finished_session_not_debited_yet_counts(pw: PaymentWorld) -> None:
+    """The debit of a finished session follows its stop after the commit; until it is booked
+    the balance does not show it. Here it never came (the session was captured without the
+    station edge's payment work): its 3.92 still counts, so 1.08 are left, and the next
+    session's first meter value (1.00 spent, 1.58 by the next) is already too much."""
+    station = pw.world.network.stations[CP16]
+    async with pw.runtime.uow() as uow:
+        request = capture.StartRequest(
+            evse_id=2,
+            connector_id=1,
+            id_tag=WALLET_TAG,
+            started_at=at(-7200),
+            meter_start_wh=D(50_000),
+        )
+        earlier = await capture.start_session(uow, pw.runtime.clock, station, request)
+        await capture.stop_session(
+            uow,
+            pw.runtime.clock,
+            earlier,
+            stopped_at=at(-6000),
+            meter_stop_wh=D(56_000),
+            reason="Local",
+        )
+        await uow.commit()
+    async with connected(pw.world.url, Station16) as cp:
+        tx = await cp.start_tx(WALLET_TAG, 10_000)
+        await cp.registers(tx, 1, (600, 11_000))
+        await pw.runtime.quiesce()
+        assert cp.received == [("RemoteStopTransaction", {"transaction_id": tx})]
+        stop = await stop_of(pw, CP16, str(tx))
+        assert stop is not None
+        assert "other sessions 3.92" in stop.detail
+        await cp.stop_tx(tx, 11_000, 600, reason="Remote")
+        await pw.runtime.quiesce()
+    assert await pw.wallet() == OPENING - D("1.00")  # the earlier one is still not debited
 
 
 async def test_a_session_started_below_the_minimum_is_stopped_at_once(pw: PaymentWorld) -> None:

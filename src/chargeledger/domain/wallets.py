@@ -6,15 +6,19 @@ personal cushion that a driver or fleet manager may set, but only at or above th
 wallet is held to the higher of the two (``effective_minimum``): Authorize is refused below it
 (OCPP 2.0.1 C01 NoCredit, 1.6 Blocked) and a running session is stopped before crossing it.
 
-Live credit control watches a running session's cost, from the same ``price()`` as the final
-charge, on every meter value, exactly as a card hold is watched. It looks one meter interval
-ahead: the session is stopped when its cost *at the next meter value* — the last interval
-repeated at the power of the last interval — would be more than the wallet can pay above its
-minimum, after what the account's other running sessions will have cost by their own next
-meter value. So a session ends at most one meter interval's cost below the minimum: the
-interval in which the power rose above the projection, or the first one (its power is not
-known before the first meter value), provided the station obeys the stop before it sends its
-next meter value.
+Live credit control checks a running session's cost, from the same ``price()`` as the final
+charge, on every meter value, as a card hold is watched. It looks one meter interval ahead:
+the session is stopped when its cost *at the next meter value* — the last interval repeated
+at the power of the last interval — would be more than the wallet can pay above its minimum,
+after what the account's other sessions take that the balance does not show yet (running
+ones by their own next meter value, finished ones until their debit is booked).
+
+The guarantee: a session that the station stops when told, before its next meter value,
+leaves the wallet at most **one meter interval's cost** below its minimum — the cost of the
+interval in which the power rose above the projection, or of the first interval (no power is
+known before the first meter value); at steady power, not below it at all. What a station
+delivers after it was told to stop is outside that bound, and is recorded: the stop keeps
+the session's cost when it was asked (``StopRequest.cost``).
 """
 
 from __future__ import annotations
@@ -108,8 +112,8 @@ def next_reading(start: Reading, readings: Sequence[Reading]) -> Reading | None:
 class CreditCheck:
     """One running session against its wallet, all amounts including VAT.
 
-    ``committed`` is what the account's other running sessions will have cost by their next
-    meter value: two sessions of one wallet share its credit (a family's two cards)."""
+    ``committed`` is what the account's other sessions take that the balance does not show
+    yet: two sessions of one wallet share its credit (a family's two cards)."""
 
     balance: Decimal
     minimum: Decimal
@@ -130,7 +134,7 @@ class CreditCheck:
         return (
             f"cost {self.live:.2f}, {self.ahead:.2f} by the next meter value; "
             f"balance {self.balance:.2f}, minimum {self.minimum:.2f}, "
-            f"other running sessions {self.committed:.2f}"
+            f"other sessions {self.committed:.2f}"
         )
 
 
@@ -151,6 +155,7 @@ class StopRequest:
     session_id: uuid.UUID
     reason: StopReason
     detail: str
+    cost: Decimal  # the session's cost (incl. VAT) when the stop was first asked
     attempts: int
     requested_at: datetime
     answer: str | None = None  # Accepted, Rejected, station_offline, station_timeout, ...

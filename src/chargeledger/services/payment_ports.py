@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from chargeledger.domain.payments import (
@@ -90,6 +91,7 @@ class PaymentRepository(Protocol):
         session_id: uuid.UUID,
         reason: StopReason,
         detail: str,
+        cost: Decimal,
         at: datetime,
         retry_before: datetime,
     ) -> int | None: ...

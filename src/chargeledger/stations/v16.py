@@ -29,7 +29,7 @@ from chargeledger.services.authorization import (
     AuthorizationStatus,
     authorize_token,
 )
-from chargeledger.services.credit_control import live_watch, watch_wallet
+from chargeledger.services.credit_control import check_credit, payment_watch
 from chargeledger.services.payment_methods import payment_to_follow
 from chargeledger.services.session_payments import secure_session, settle_session
 from chargeledger.services.station_status import (
@@ -127,7 +127,9 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         if method is PaymentMethodKind.APP:
             self.after_commit(lambda: secure_session(payments, session.id))
         elif method is PaymentMethodKind.WALLET:  # started despite Blocked, or offline
-            self.after_commit(lambda: watch_wallet(payments, session.id))
+            job = await check_credit(self.uow, payments, session)
+            if job is not None:
+                self.after_commit(job)
         return call_result.StartTransaction(
             transaction_id=int(session.transaction_ref), id_tag_info=_id_tag_info(auth)
         )
@@ -147,10 +149,9 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         if session is not None:
             await capture.keep_signed_values(self.uow, session, signed)
             await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)
-            watch = await live_watch(self.uow, session) if session.is_open else None
-            if watch is not None:
-                payments, session_id = self.runtime.payments, session.id
-                self.after_commit(lambda: watch(payments, session_id))
+            job = await payment_watch(self.uow, self.runtime.payments, session)
+            if job is not None:
+                self.after_commit(job)
         elif transaction_id is not None:
             raise _unknown_transaction(transaction_id)
         return call_result.MeterValues()

@@ -25,7 +25,7 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.services import session_capture as capture
 from chargeledger.services.authorization import Authorization, authorize_token
-from chargeledger.services.credit_control import live_watch, watch_wallet
+from chargeledger.services.credit_control import check_credit, payment_watch
 from chargeledger.services.payment_methods import payment_to_follow
 from chargeledger.services.session_payments import secure_session, settle_session
 from chargeledger.services.station_status import (
@@ -147,9 +147,9 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
         wait for the invoice run)."""
         payments, session_id = self.runtime.payments, session.id
         if session.is_open and event_type != "Started":  # Updated: the hot path
-            watch = await live_watch(self.uow, session)
-            if watch is not None:
-                self.after_commit(lambda: watch(payments, session_id))
+            job = await payment_watch(self.uow, payments, session)
+            if job is not None:
+                self.after_commit(job)
             return
         method = await payment_to_follow(self.uow, session)
         if method is None:
@@ -159,7 +159,9 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
         elif method is PaymentMethodKind.APP:
             self.after_commit(lambda: secure_session(payments, session_id))
         elif method is PaymentMethodKind.WALLET:  # started despite NoCredit, or offline
-            self.after_commit(lambda: watch_wallet(payments, session_id))
+            job = await check_credit(self.uow, payments, session)
+            if job is not None:
+                self.after_commit(job)
 
     async def _note_clock_offset(self, station_time: datetime) -> None:
         """How far the station's clock is off ours, from live (not replayed) events; stored
@@ -180,10 +182,9 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
         if session is not None:
             await capture.keep_signed_values(self.uow, session, signed)
             await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)
-            watch = await live_watch(self.uow, session)
-            if watch is not None:
-                payments, session_id = self.runtime.payments, session.id
-                self.after_commit(lambda: watch(payments, session_id))
+            job = await payment_watch(self.uow, self.runtime.payments, session)
+            if job is not None:
+                self.after_commit(job)
         return call_result.MeterValues()
 
     async def execute(self, command: StationCommand) -> CommandResult:

@@ -104,6 +104,7 @@ payment_stops = Table(
     Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="RESTRICT"), primary_key=True),
     Column("reason", String(32), nullable=False),
     Column("detail", String(255), nullable=False),
+    Column("cost", ExactDecimal(18, 4), nullable=False),  # the session's cost when first asked
     Column("attempts", Integer, nullable=False),
     Column("answer", String(32)),
     Column("requested_at", UtcDateTime, nullable=False),

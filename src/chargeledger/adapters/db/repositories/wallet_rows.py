@@ -27,6 +27,7 @@ def _stop(row: RowMapping) -> StopRequest:
         session_id=row["session_id"],
         reason=row["reason"],
         detail=row["detail"],
+        cost=Decimal(row["cost"]),
         attempts=row["attempts"],
         requested_at=row["requested_at"],
         answer=row["answer"],
@@ -71,16 +72,19 @@ class WalletRows:
         session_id: uuid.UUID,
         reason: StopReason,
         detail: str,
+        cost: Decimal,
         at: datetime,
         retry_before: datetime,
     ) -> int | None:
         """The attempt number this caller may send, or None when the stop was asked already:
         accepted by the station, or under way since ``retry_before`` or later. Concurrent
-        callers get one attempt between them (the insert, or the conditional update)."""
+        callers get one attempt between them (the insert, or the conditional update). The
+        first request's reason, detail and cost are kept."""
         row = {
             "session_id": session_id,
             "reason": reason.value,
             "detail": detail[:255],
+            "cost": cost,
             "attempts": 1,
             "answer": None,
             "requested_at": at,
@@ -96,13 +100,7 @@ class WalletRows:
         claimed = await self._connection.execute(
             update(payment_stops)
             .where(and_(c.session_id == session_id, retry))
-            .values(
-                attempts=c.attempts + 1,
-                answer=None,
-                answered_at=None,
-                requested_at=at,
-                detail=detail[:255],
-            )
+            .values(attempts=c.attempts + 1, answer=None, answered_at=None, requested_at=at)
         )
         if not claimed.rowcount:
             return None

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("session_id", sa.Uuid(), nullable=False),
         sa.Column("reason", sa.String(length=32), nullable=False),
         sa.Column("detail", sa.String(length=255), nullable=False),
+        sa.Column("cost", _amount(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("answer", sa.String(length=32), nullable=True),
         sa.Column(
