@@ -17,6 +17,7 @@ finance sets its floor to 25.00 through the REST API, so 5.00 may be spent.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -26,9 +27,15 @@ import pytest
 from ocpp.v16 import call as call16
 
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.payments import PaymentMethodKind, PaymentPurpose, PaymentStatus
+from chargeledger.domain.payments import (
+    Payment,
+    PaymentMethodKind,
+    PaymentPurpose,
+    PaymentStatus,
+)
 from chargeledger.domain.wallets import StopReason, StopRequest
 from chargeledger.services import session_capture as capture
+from chargeledger.services.wallets import TOP_UP_NAMESPACE
 from tests.integration.ocpp_support import (
     CP16,
     CP201,
@@ -193,6 +200,46 @@ async def test_auto_top_up_counts_once_the_psp_has_taken_the_money(
     else:
         assert [(s.status, s.captured) for s in top_ups] == [(PaymentStatus.CAPTURED, D(25))]
         assert await pw.wallet() == OPENING + D(25) - D("5.66")  # 9 kWh: 4.76 net
+    await pw.assert_books_balance()
+
+
+async def test_a_live_top_up_under_way_is_not_charged_twice(pw: PaymentWorld) -> None:
+    """The first live top-up of a session is caught between storing its payment and hearing
+    from the PSP (another meter value's work, on this or another node) when the next meter
+    value finds the wallet short again: that one joins it instead of charging the card a
+    second time. 25.00 is taken once and the session charges on."""
+    await put(pw, "", {"minimum_balance": None, "auto_top_up": True, "top_up_amount": "25.00"})
+    async with connected(pw.world.url, Station16) as cp:
+        tx = await cp.start_tx(WALLET_TAG, 10_000)
+        await cp.registers(tx, 1, (600, 13_000))
+        await pw.runtime.quiesce()
+        [session] = await stored_sessions(pw.runtime, pw.world.station_id(CP16))
+        account = pw.wallet_account
+        under_way = Payment(
+            id=uuid.uuid5(TOP_UP_NAMESPACE, f"{account.id}:{session.id}:live:1"),
+            purpose=PaymentPurpose.TOP_UP,
+            method=PaymentMethodKind.APP,
+            gateway=pw.wallet_card.gateway,
+            currency="EUR",
+            account_id=account.id,
+            method_token=pw.wallet_card.token,
+        )
+        async with pw.runtime.uow() as uow:
+            await uow.payments.add(under_way, pw.runtime.clock.now())
+            await uow.commit()
+        await cp.registers(tx, 1, (1200, 16_000))
+        await pw.runtime.quiesce()
+        assert cp.received == []
+        await cp.stop_tx(tx, 16_000, 1200)
+        await pw.runtime.quiesce()
+
+    live = [
+        (payment.id, state.status, state.captured)
+        for payment, state in await pw.payments_of(PaymentMethodKind.APP, PaymentPurpose.TOP_UP)
+        if state.captured != OPENING
+    ]
+    assert live == [(under_way.id, PaymentStatus.CAPTURED, D(25))]
+    assert await pw.wallet() == OPENING + D(25) - D("3.92")
     await pw.assert_books_balance()
 
 

@@ -30,10 +30,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from chargeledger.domain.accounts import Account, BillingMode, TokenType
 from chargeledger.domain.charging import Session, SessionStatus
-from chargeledger.domain.payments import PaymentStatus
+from chargeledger.domain.payments import PaymentStatus, fold
 from chargeledger.domain.station_link import CommandKind, SessionFilter, StationCommand
 from chargeledger.domain.wallets import CreditCheck, StopReason, WalletSettings
 from chargeledger.errors import ChargeledgerError
@@ -55,6 +56,7 @@ STOP_RETRY_AFTER = timedelta(minutes=2)  # longer than the command bus waits for
 SESSIONS_SEEN = 20  # other sessions of one wallet counted against its credit
 UNDEBITED_WITHIN = timedelta(days=2)  # finished sessions whose debit may still be on its way
 Job = Callable[[], Awaitable[object]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +159,7 @@ async def _committed(uow: UnitOfWork, session: Session) -> Decimal:
     running = SessionFilter(account_id=session.account_id, status=SessionStatus.ACTIVE)
     for other in (await uow.sessions.search(running, limit=SESSIONS_SEEN, offset=0)).items:
         if other.id != session.id:
-            total += (await cost_outlook(uow, other))[1]
+            total += await _priced(cost_outlook(uow, other), other, lambda c: c[1])
     finished = SessionFilter(
         account_id=session.account_id,
         status=SessionStatus.COMPLETED,
@@ -165,8 +167,19 @@ async def _committed(uow: UnitOfWork, session: Session) -> Decimal:
     )
     for done in (await uow.sessions.search(finished, limit=SESSIONS_SEEN, offset=0)).items:
         if await uow.payments.get(uuid.uuid5(WALLET_NAMESPACE, f"wallet:{done.id}")) is None:
-            total += (await price_captured_session(uow, done)).result.total_cost.incl_vat
+            priced = price_captured_session(uow, done)
+            total += await _priced(priced, done, lambda p: p.result.total_cost.incl_vat)
     return total
+
+
+async def _priced(pricing: Awaitable[T], session: Session, cost: Callable[[T], Decimal]) -> Decimal:
+    """Another session's cost; one that cannot be priced (no tariff) cannot be billed either,
+    and does not stop this session's check."""
+    try:
+        return cost(await pricing)
+    except ChargeledgerError:
+        log.warning("cannot price a wallet session", extra={"session": str(session.id)})
+        return Decimal(0)
 
 
 async def _may_top_up(uow: UnitOfWork, credit: _Credit) -> bool:
@@ -193,11 +206,19 @@ async def _top_up_now(ctx: PaymentContext, credit: _Credit) -> bool:
 
 
 async def _next_top_up(uow: UnitOfWork, account_id: uuid.UUID, session_id: uuid.UUID) -> uuid.UUID:
+    """The id of this session's next live top-up: the one under way, while it is (a meter
+    value that comes meanwhile must not charge the card a second time), else a new step."""
+    previous: uuid.UUID | None = None
     for step in itertools.count(1):
         payment_id = uuid.uuid5(TOP_UP_NAMESPACE, f"{account_id}:{session_id}:live:{step}")
         if await uow.payments.get(payment_id) is None:
-            return payment_id
-    raise AssertionError("unreachable")
+            break
+        previous = payment_id
+    if previous is not None:
+        status = fold(await uow.payments.events(previous)).status
+        if status in (PaymentStatus.PENDING, PaymentStatus.UNKNOWN):
+            return previous
+    return payment_id
 
 
 async def stop_once(
