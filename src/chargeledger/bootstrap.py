@@ -273,6 +273,7 @@ def _payment_context(
             config.hold_kwh, config.hold_minutes, config.hold_step, config.hold_ceiling
         ),
         bus=bus,
+        wallet_floor=config.wallet_floor,
     )
 
     if isinstance(gateway, SandboxGateway):

@@ -26,6 +26,7 @@
 | CHARGELEDGER_PAYMENT_GATEWAY        | sandbox (or ``stripe``), see PaymentSettings |
 | CHARGELEDGER_SANDBOX_WEBHOOK_SECRET | generated once into ``<data dir>/sandbox-webhook-secret`` |
 | CHARGELEDGER_STRIPE_PUBLISHABLE_KEY | none; required with ``stripe`` (``pk_...``) |
+| CHARGELEDGER_WALLET_FLOOR           | 5.00: the operator's minimum wallet balance |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, REGISTRATION. The VAT rates file is a JSON list of ``{"country", "percent",
@@ -46,6 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from chargeledger.adapters.security import DEFAULT_BACKLOG, default_workers
 from chargeledger.domain.billing import DEFAULT_VAT_RATES, VatRate, VatRates
 from chargeledger.domain.invoicing import Party
+from chargeledger.domain.wallets import DEFAULT_WALLET_FLOOR, WALLET_LIMIT
 from chargeledger.errors import ConfigurationError, InvalidInputError
 from chargeledger.services.throttling import ThrottlePolicy
 
@@ -79,6 +81,8 @@ class PaymentSettings:
     hold_ceiling: Decimal = Decimal(300)  # no hold grows above this
     janitor_interval_seconds: int = 60
     lock_wait_seconds: int = 30  # longer than one PSP call (Stripe's gateway gives up at 20)
+    # The operator's floor of every prepaid wallet whose account has none of its own.
+    wallet_floor: Decimal = DEFAULT_WALLET_FLOOR
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PaymentSettings:
@@ -105,6 +109,7 @@ class PaymentSettings:
             hold_minutes=_whole_number(env, "HOLD_MINUTES", 90),
             janitor_interval_seconds=_whole_number(env, "PAYMENT_JANITOR_SECONDS", 60),
             lock_wait_seconds=_whole_number(env, "PAYMENT_LOCK_WAIT_SECONDS", 30),
+            wallet_floor=_wallet_floor(env.get(PREFIX + "WALLET_FLOOR")),
         )
 
 
@@ -312,6 +317,22 @@ def _vat_rates(path: str | None) -> VatRates:
     replaced = {rate.country for rate in rates}
     kept = tuple(r for r in DEFAULT_VAT_RATES.rates if r.country not in replaced)
     return VatRates(kept + rates)
+
+
+def _wallet_floor(raw: str | None) -> Decimal:
+    """An amount in the accounts' currency, 0 to the wallet limit, at most in cents."""
+    if raw is None or not raw.strip():
+        return DEFAULT_WALLET_FLOOR
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        value = Decimal(-1)
+    if not value.is_finite() or not 0 <= value <= WALLET_LIMIT or value != round(value, 2):
+        raise ConfigurationError(
+            f"{PREFIX}WALLET_FLOOR must be an amount from 0 to {WALLET_LIMIT} (e.g. 5.00)",
+            code="invalid_setting",
+        )
+    return value
 
 
 def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:

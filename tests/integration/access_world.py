@@ -344,7 +344,13 @@ BODIES: dict[tuple[str, str], Callable[[World, int], Json | Awaitable[Json]]] = 
         "reason": f"walk {n}",
     },
     ("POST", "/api/v1/accounts/{account_id}/payment-methods"): lambda w, n: card_body(w),
-    ("PUT", "/api/v1/accounts/{account_id}/wallet"): lambda w, n: {"minimum_balance": f"{n}.00"},
+    # The driver's own minimum may only raise the floor (4.01 to 4.99, set by finance below).
+    ("PUT", "/api/v1/accounts/{account_id}/wallet"): lambda w, n: {
+        "minimum_balance": f"{5 + n}.00"
+    },
+    ("PUT", "/api/v1/accounts/{account_id}/wallet/floor"): lambda w, n: {
+        "floor": f"4.{n % 99 + 1:02d}"
+    },
     ("POST", "/api/v1/accounts/{account_id}/wallet/top-ups"): lambda w, n: {"amount": "5.00"},
     ("POST", "/api/v1/invoices/{invoice_id}/payments"): lambda w, n: {},
     ("POST", "/api/v1/tariffs"): lambda w, n: _tariff_json(n),

@@ -139,6 +139,9 @@ PAYMENT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/api/v1/accounts/{account_id}/payment-methods/{card_id}"): PAYMENT_MANAGERS,
     ("GET", "/api/v1/accounts/{account_id}/wallet"): PAYMENT_MANAGERS,
     ("PUT", "/api/v1/accounts/{account_id}/wallet"): PAYMENT_MANAGERS,
+    # The operator's floor is credit policy: finance sets it, a driver may only raise it
+    # with their own minimum (issue 11 item 5).
+    ("PUT", "/api/v1/accounts/{account_id}/wallet/floor"): BILLING_WRITERS,
     ("GET", "/api/v1/accounts/{account_id}/wallet/history"): PAYMENT_MANAGERS,
     ("POST", "/api/v1/accounts/{account_id}/wallet/top-ups"): PAYMENT_MANAGERS,
     ("POST", "/api/v1/invoices/{invoice_id}/payments"): PAYMENT_MANAGERS,
@@ -180,6 +183,9 @@ MUST_BE_DENIED = [
     (DRIVER, "POST", "/api/v1/tariffs/{tariff_id}/assignments"),
     (FLEET_MANAGER, "POST", "/api/v1/tariffs"),
     (KEY_READ, "POST", "/api/v1/tariffs/{tariff_id}/assignments"),
+    (DRIVER, "PUT", "/api/v1/accounts/{account_id}/wallet/floor"),
+    (FLEET_MANAGER, "PUT", "/api/v1/accounts/{account_id}/wallet/floor"),
+    (OPERATOR, "PUT", "/api/v1/accounts/{account_id}/wallet/floor"),
 ]
 
 
@@ -344,12 +350,12 @@ async def test_the_fingerprint_sees_each_billing_write(
 async def test_the_fingerprint_sees_each_payment_write(
     client: httpx.AsyncClient, runtime: Runtime, login_as: LoginAs
 ) -> None:
-    """The same control for the payment routes: refunds, cards, wallet rules, top-ups and
-    invoice payments each change what ``fingerprint`` sees."""
+    """The same control for the payment routes: refunds, cards, wallet rules and floor,
+    top-ups and invoice payments each change what ``fingerprint`` sees."""
     world = await build_world(runtime)
     admin = await login_as(Role.ADMIN)
     writes = [(m, r) for m, r in walked_routes() if m != "GET" and (m, r.path) in PAYMENT_ROUTES]
-    assert len(writes) == 6
+    assert len(writes) == 7
     for method, route in writes:
         path, body = await request_for(world, method, route)
         before = await fingerprint(world)

@@ -476,15 +476,18 @@ async def test_wallet_balance_rules_and_history(shop: Shop) -> None:
     wallet = fresh.json()
     assert wallet["account_id"] == str(shop.alpha.id)
     assert wallet["currency"] == "EUR"
-    assert {k: D(wallet[k]) for k in ("balance", "minimum_balance", "top_up_below")} == {
+    amounts = ("balance", "floor", "effective_minimum", "top_up_below")
+    assert {k: D(wallet[k]) for k in amounts} == {
         "balance": 0,
-        "minimum_balance": D("5.00"),
+        "floor": D("5.00"),  # the operator-wide default
+        "effective_minimum": D("5.00"),
         "top_up_below": D("10.00"),
     }
+    assert (wallet["minimum_balance"], wallet["account_floor"]) == (None, None)
     assert (wallet["auto_top_up"], D(wallet["top_up_amount"])) == (False, D("25.00"))
 
     rules = {
-        "minimum_balance": "2.50",
+        "minimum_balance": "7.50",
         "auto_top_up": True,
         "top_up_below": "7.00",
         "top_up_amount": "30.00",

@@ -159,7 +159,8 @@ async def test_a_prepaid_wallet_pays_sessions_and_tops_itself_up(pw: PaymentWorl
     path = f"/accounts/{account_id}/wallet"
     opening = await pw.world.get(path)
     assert Decimal(opening["balance"]) == TOP_UP
-    assert Decimal(opening["minimum_balance"]) == Decimal("5.00")
+    assert opening["minimum_balance"] is None  # none of the driver's own
+    assert Decimal(opening["floor"]) == Decimal(opening["effective_minimum"]) == Decimal("5.00")
 
     first = await ten_kwh(pw, WALLET_TAG)
     assert await pw.wallet() == Decimal("23.75")

@@ -4,7 +4,8 @@ Before the day: app users get a card (tokenised by the sandbox), prepaid account
 wallets up, half of them with auto top-up. During the day: app sessions are held and
 captured, wallets debited, RFID sessions accrue for the invoice run, and a few drivers pay
 ad hoc by QR checkout (one with a declined card). After the month end: the janitor ends any
-hold, one payment is partly refunded (with its credit note), and the PSP pays out.
+hold, one payment is partly refunded (with its credit note), and the PSP pays out; every
+wallet is shown against its minimum with the bound of live credit control (issue 11).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -26,23 +28,26 @@ from chargeledger.domain.payments import (
     PaymentPurpose,
     PaymentStatus,
     StoredCard,
-    WalletSettings,
     fold,
 )
 from chargeledger.domain.text import money_figure, money_text
+from chargeledger.domain.wallets import WalletSettings
 from chargeledger.services.payment_methods import store_card
 from chargeledger.services.refunds import refund_payment
-from chargeledger.services.wallets import top_up, wallet_balance
+from chargeledger.services.wallet_standing import WalletStanding, wallet_standing
+from chargeledger.services.wallets import top_up
+from chargeledger.sim.model import SimulationOptions
 
 VISA, MASTERCARD, DECLINED = "4242424242424242", "5555555555554444", "4000000000000002"
 FIRST_TOP_UP = Decimal("40.00")
+METER_INTERVAL = timedelta(seconds=SimulationOptions().meter_interval_s)  # the simulator's
 
 
 @dataclass(slots=True)
 class PaymentReport:
     by_method_status: Counter[tuple[str, str]] = field(default_factory=Counter)
     captured: dict[str, Decimal] = field(default_factory=dict)
-    wallets: list[tuple[str, Decimal]] = field(default_factory=list)
+    wallets: list[WalletStanding] = field(default_factory=list)
     checkouts: list[str] = field(default_factory=list)
     refunded: Decimal = Decimal(0)
     payouts: int = 0
@@ -81,7 +86,7 @@ async def _prepaid(runtime: Runtime, account: Account, card: StoredCard, auto: b
             WalletSettings(
                 account.id,
                 account.currency.code,
-                minimum_balance=Decimal("5.00"),
+                minimum_balance=None,  # the operator's floor applies
                 auto_top_up=auto,
                 top_up_below=Decimal("30.00"),
                 top_up_amount=Decimal("25.00"),
@@ -149,9 +154,13 @@ async def after_month(runtime: Runtime, report: PaymentReport) -> PaymentReport:
         accounts = (
             await uow.accounts.list(kind=None, only_id=None, search=None, limit=10_000, offset=0)
         ).items
+        floor = runtime.payments.wallet_floor
         for account in accounts:
             if account.billing_mode is BillingMode.PREPAID:
-                report.wallets.append((account.name, await wallet_balance(uow, account.id)))
+                standing = await wallet_standing(
+                    uow, runtime.clock, account, floor, METER_INTERVAL, runtime.settings.vat_rates
+                )
+                report.wallets.append(standing)
     return report
 
 
@@ -168,12 +177,7 @@ def print_payments(report: PaymentReport) -> None:
     for key, amount in sorted(report.captured.items()):
         money.add_row(key, money_figure(amount, "EUR"))
     console.print(money)
-    wallets = Table(title="Prepaid wallets", title_justify="left")
-    wallets.add_column("account")
-    wallets.add_column("balance EUR", justify="right")
-    for name, balance in sorted(report.wallets):
-        wallets.add_row(name, money_figure(balance, "EUR"))
-    console.print(wallets)
+    console.print(_wallets(report.wallets))
     for line in report.checkouts:
         console.print(f"QR checkout {line}")
     console.print(
@@ -181,3 +185,28 @@ def print_payments(report: PaymentReport) -> None:
         f"payouts booked: {report.payouts}; "
         f"janitor: {report.janitor}"
     )
+
+
+def _wallets(standings: list[WalletStanding]) -> Table:
+    """Each wallet against its minimum: below it by at most one meter interval's cost at full
+    power (``interval``), plus what stations delivered after the meter value that called for
+    their stop (``after stop``)."""
+    within = all(w.within_bound for w in standings)
+    table = Table(
+        title="Prepaid wallets (EUR)",
+        title_justify="left",
+        caption="below minimum by at most one interval + after stop: "
+        + ("every wallet" if within else "NOT every wallet"),
+        caption_justify="left",
+    )
+    for column in ("account", "balance", "minimum", "below", "after stop", "interval"):
+        table.add_column(column, justify="left" if column == "account" else "right")
+    for w in sorted(standings, key=lambda w: w.account.name):
+        table.add_row(
+            w.account.name,
+            *(
+                money_figure(amount, "EUR")
+                for amount in (w.balance, w.minimum, w.below, w.after_stops, w.one_interval)
+            ),
+        )
+    return table

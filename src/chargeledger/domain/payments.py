@@ -25,6 +25,7 @@ from enum import StrEnum
 from chargeledger.domain.card_data import looks_like_card_number as looks_like_card_number
 from chargeledger.domain.card_data import luhn_valid as luhn_valid
 from chargeledger.domain.card_data import refuse_card_data as refuse_card_data
+from chargeledger.domain.wallets import WalletSettings as WalletSettings  # re-exported
 from chargeledger.errors import InvalidInputError
 
 ZERO = Decimal(0)
@@ -285,26 +286,6 @@ class StoredCard:
 
     def expired_at(self, moment: datetime) -> bool:
         return (moment.year, moment.month) > (self.exp_year, self.exp_month)
-
-
-@dataclass(frozen=True, slots=True)
-class WalletSettings:
-    """A prepaid account's rules: Authorize is refused below ``minimum_balance``; with auto
-    top-up on, a balance below ``top_up_below`` is topped up by ``top_up_amount`` from the
-    default card."""
-
-    account_id: uuid.UUID
-    currency: str
-    minimum_balance: Decimal = Decimal("5.00")
-    auto_top_up: bool = False
-    top_up_below: Decimal = Decimal("10.00")
-    top_up_amount: Decimal = Decimal("25.00")
-
-    def __post_init__(self) -> None:
-        if self.minimum_balance < 0 or self.top_up_below < 0 or self.top_up_amount <= 0:
-            raise InvalidInputError(
-                "wallet limits must be positive", code="invalid_wallet_settings"
-            )
 
 
 def hold_steps(estimate: Decimal, held: Decimal, step: Decimal, ceiling: Decimal) -> Decimal:

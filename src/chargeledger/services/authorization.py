@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.domain.accounts import Account, BillingMode, Token, TokenStatus
@@ -35,10 +36,13 @@ class Authorization:
         return self.status is AuthorizationStatus.ACCEPTED
 
 
-async def authorize_token(uow: UnitOfWork, clock: Clock, id_tag: str) -> Authorization:
+async def authorize_token(
+    uow: UnitOfWork, clock: Clock, id_tag: str, *, wallet_floor: Decimal
+) -> Authorization:
     """Unknown tokens are Invalid, unless they are the idTag of a QR checkout whose hold
-    stands; blocked and expired ones say so; a prepaid account below its wallet's minimum
-    balance gets NoCredit."""
+    stands; blocked and expired ones say so; a prepaid account below its wallet's effective
+    minimum (the higher of the operator's floor — ``wallet_floor`` unless the account has
+    its own — and the driver's own minimum) gets NoCredit."""
     token = await uow.tokens.get_by_uid(id_tag.upper()) if id_tag else None
     if token is None:
         if id_tag and await authorised_checkout(uow, id_tag.upper()) is not None:
@@ -52,6 +56,8 @@ async def authorize_token(uow: UnitOfWork, clock: Clock, id_tag: str) -> Authori
     account = await uow.accounts.get(token.account_id)
     if account is None:
         return Authorization(AuthorizationStatus.INVALID, token)
-    if account.billing_mode is BillingMode.PREPAID and not await wallet_allows(uow, account):
+    if account.billing_mode is BillingMode.PREPAID and not await wallet_allows(
+        uow, account, wallet_floor
+    ):
         return Authorization(AuthorizationStatus.NO_CREDIT, token, account)
     return Authorization(AuthorizationStatus.ACCEPTED, token, account, token.expires_at)

@@ -53,17 +53,6 @@ async def how_session_pays(
     return PaymentMethodKind.RFID, account
 
 
-async def card_held(uow: UnitOfWork, session: Session) -> bool:
-    """Whether a card hold may stand for this session: asked on every meter value, so a
-    postpaid RFID session costs one token lookup, nothing more."""
-    if session.account_id is None:
-        return await payment_to_follow(uow, session) is not None
-    token = await uow.tokens.get_by_uid(session.id_tag) if session.id_tag else None
-    if token is None or token.type is not TokenType.APP:
-        return False
-    return await payment_to_follow(uow, session) in HELD
-
-
 async def payment_to_follow(uow: UnitOfWork, session: Session) -> PaymentMethodKind | None:
     """How the session pays, when there is payment work at its start, while it charges or
     at its stop; None for postpaid sessions and strangers (no background work for them)."""

@@ -42,6 +42,7 @@ from chargeledger.domain.payments import (
     fold,
     operation_of,
 )
+from chargeledger.domain.wallets import DEFAULT_WALLET_FLOOR
 from chargeledger.errors import ConfigurationError, NotFoundError
 from chargeledger.services.invoicing import today
 from chargeledger.services.locking import exclusive
@@ -84,6 +85,7 @@ class PaymentContext:
     hold: HoldPolicy = HoldPolicy()
     bus: CommandBus | None = None
     lock_wait: float = 30.0  # seconds a money operation waits for its payment's lock
+    wallet_floor: Decimal = DEFAULT_WALLET_FLOOR  # of accounts without a floor of their own
 
     def gateway(self, name: str | None = None) -> PaymentGateway:
         found = self.gateways.get(name or self.default_gateway)

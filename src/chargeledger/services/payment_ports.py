@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from chargeledger.domain.payments import (
@@ -15,8 +16,8 @@ from chargeledger.domain.payments import (
     PaymentMethodKind,
     PaymentPurpose,
     StoredCard,
-    WalletSettings,
 )
+from chargeledger.domain.wallets import StopReason, StopRequest, WalletSettings
 from chargeledger.services.ports import Page
 
 
@@ -84,6 +85,22 @@ class PaymentRepository(Protocol):
     async def save_wallet(self, wallet: WalletSettings, at: datetime) -> None: ...
 
     async def wallet(self, account_id: uuid.UUID) -> WalletSettings | None: ...
+
+    async def claim_stop(
+        self,
+        session_id: uuid.UUID,
+        reason: StopReason,
+        detail: str,
+        cost: Decimal,
+        at: datetime,
+        retry_before: datetime,
+    ) -> int | None: ...
+
+    async def answer_stop(
+        self, session_id: uuid.UUID, attempt: int, answer: str, at: datetime
+    ) -> None: ...
+
+    async def stop_request(self, session_id: uuid.UUID) -> StopRequest | None: ...
 
     async def first_webhook(
         self, gateway: str, event_id: str, kind: str, provider_ref: str | None, at: datetime

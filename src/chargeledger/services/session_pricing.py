@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 from chargeledger.domain.accounts import Account
 from chargeledger.domain.billing import (
@@ -16,11 +17,13 @@ from chargeledger.domain.billing import (
     billed_amounts,
     supply_vat,
 )
+from chargeledger.domain.catalog import Site, Station
 from chargeledger.domain.cdrs import session_cdr
-from chargeledger.domain.charging import MeterSample, Session, SessionStatus
+from chargeledger.domain.charging import MeterSample, Session, SessionStatus, StateChange
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.meter_checks import registers_in_order
-from chargeledger.domain.tariffs import Cdr, PriceResult, price
+from chargeledger.domain.tariffs import Cdr, PriceResult, Tariff, price
+from chargeledger.domain.wallets import next_reading
 from chargeledger.errors import ConflictError, NotFoundError
 from chargeledger.services.catalog import get_site, get_station
 from chargeledger.services.ports import Clock, UnitOfWork
@@ -70,11 +73,29 @@ async def session_buyer(uow: UnitOfWork, session: Session) -> Account | None:
     return None if session.account_id is None else await uow.accounts.get(session.account_id)
 
 
-async def price_captured_session(
-    uow: UnitOfWork, session: Session, rates: VatRates
-) -> SessionPrice:
-    """The price of ``session`` under the tariff it started with (no access check: for
-    billing, which runs as the operator). Never for a quarantined session."""
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """What pricing a session reads once: its tariff snapshot, where it charged (the place
+    of supply and its zone), its readings and state changes, and the VAT due for its payer."""
+
+    tariff: Tariff
+    station: Station
+    site: Site
+    samples: list[MeterSample]
+    changes: list[StateChange]
+    vat: VatTreatment
+
+    def price(self, view: Session) -> tuple[Cdr, PriceResult]:
+        zone = self.site.time_zone
+        cdr = session_cdr(view, self.samples, self.changes, self.tariff, zone)
+        return cdr, price(cdr, self.tariff, zone)
+
+    def gross(self, view: Session) -> Decimal:
+        """What ``view`` would be charged, VAT of the supply included, to the cent."""
+        return billed_amounts(self.price(view)[1], self.vat).gross
+
+
+async def _inputs(uow: UnitOfWork, session: Session, rates: VatRates) -> _Inputs:
     if session.status is SessionStatus.QUARANTINED:
         raise SessionUnderReviewError(
             "the session is under review: its price is shown once an operator has checked "
@@ -88,29 +109,59 @@ async def price_captured_session(
     station = await get_station(uow, session.station_id)
     site = await get_site(uow, station.site_id)
     samples = await uow.sessions.samples(session.id)
-    live = session.is_open
-    view = _so_far(session, samples) if live else session
-    cdr = session_cdr(
-        view, samples, await uow.sessions.state_changes(session.id), stored.tariff, site.time_zone
-    )
-    result = price(cdr, stored.tariff, site.time_zone)
-    country = site.address.country
+    changes = await uow.sessions.state_changes(session.id)
     vat = supply_vat(
-        rates, country, site.time_zone, session.started_at, await session_buyer(uow, session)
+        rates,
+        site.address.country,
+        site.time_zone,
+        session.started_at,
+        await session_buyer(uow, session),
     )
+    return _Inputs(stored.tariff, station, site, samples, changes, vat)
+
+
+async def price_captured_session(
+    uow: UnitOfWork, session: Session, rates: VatRates
+) -> SessionPrice:
+    """The price of ``session`` under the tariff it started with (no access check: for
+    billing, which runs as the operator). Never for a quarantined session."""
+    inputs = await _inputs(uow, session, rates)
+    live = session.is_open
+    cdr, result = inputs.price(_so_far(session, inputs.samples) if live else session)
     return SessionPrice(
         session,
         cdr,
         result,
         live,
-        site.time_zone,
-        country,
-        site.name,
-        station.charge_point_id,
-        station.site_id,
-        vat,
-        billed_amounts(result, vat),
+        inputs.site.time_zone,
+        inputs.site.address.country,
+        inputs.site.name,
+        inputs.station.charge_point_id,
+        inputs.station.site_id,
+        inputs.vat,
+        billed_amounts(result, inputs.vat),
     )
+
+
+async def cost_outlook(
+    uow: UnitOfWork, session: Session, rates: VatRates
+) -> tuple[Decimal, Decimal]:
+    """A running session's gross cost now (up to its latest reading) and at its next meter
+    value, the last interval repeated at the same power (``domain.wallets``), both from the
+    one ``price()`` with the VAT of its supply (DESIGN §2: the figure that will be debited).
+    Before the first meter value both are the cost now, and before any time has passed
+    nothing is priced yet (an OCPI CDR needs a charging period)."""
+    inputs = await _inputs(uow, session, rates)
+    now = _so_far(session, inputs.samples)
+    if now.stopped_at is None or now.stopped_at <= session.started_at:
+        return Decimal(0), Decimal(0)
+    start = (session.started_at, session.billed_meter_start_wh)
+    ahead = next_reading(start, registers_in_order(inputs.samples))
+    live = inputs.gross(now)
+    if ahead is None:
+        return live, live
+    view = dataclasses.replace(session, stopped_at=ahead[0], meter_stop_wh=ahead[1])
+    return live, max(live, inputs.gross(view))
 
 
 def _so_far(session: Session, samples: list[MeterSample]) -> Session:

@@ -1,4 +1,5 @@
-"""Prepaid wallets: top-ups through the PSP, the balance Authorize checks, auto top-up.
+"""Prepaid wallets: top-ups through the PSP, the balance Authorize checks, auto top-up, and
+who may set which minimum (``domain.wallets``: the operator's floor, the driver's own).
 
 The balance is the ledger's ``Liabilities:Wallets:<account>`` (what the operator owes the
 driver), so it cannot drift from the books: a top-up credits it, a session debits it, a
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -22,8 +23,8 @@ from chargeledger.domain.payments import (
     PaymentPurpose,
     PaymentStatus,
     StoredCard,
-    WalletSettings,
 )
+from chargeledger.domain.wallets import MAX_TOP_UP, WalletSettings, check_own_minimum
 from chargeledger.errors import DuplicateError, InvalidInputError, NotFoundError
 from chargeledger.money import Currency, Money
 from chargeledger.services.locking import exclusive
@@ -35,10 +36,9 @@ from chargeledger.services.payment_operations import (
     run_operation,
     state_of,
 )
-from chargeledger.services.ports import UnitOfWork
+from chargeledger.services.ports import Clock, UnitOfWork
 
 TOP_UP_NAMESPACE = uuid.UUID("0b8f3a52-51a4-4e0e-8f43-6a1a43e8e7c2")
-MAX_TOP_UP = Decimal(500)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,18 @@ class WalletView:
     currency: str
     balance: Decimal
     settings: WalletSettings
+    floor: Decimal  # the operator's floor that applies (the account's or the default)
+    minimum: Decimal  # the higher of the floor and the driver's own minimum
+
+
+@dataclass(frozen=True, slots=True)
+class WalletRules:
+    """What a driver, a fleet manager or finance may set on a wallet (not the floor)."""
+
+    minimum_balance: Decimal | None
+    auto_top_up: bool
+    top_up_below: Decimal
+    top_up_amount: Decimal
 
 
 def wallet_lock(ctx: PaymentContext, account_id: uuid.UUID) -> AbstractAsyncContextManager[None]:
@@ -73,18 +85,57 @@ async def wallet_balance(uow: UnitOfWork, account_id: uuid.UUID) -> Decimal:
     return -sum((b.balance for b in balances), Decimal(0))
 
 
-async def view_wallet(uow: UnitOfWork, account: Account) -> WalletView:
+async def view_wallet(uow: UnitOfWork, account: Account, default_floor: Decimal) -> WalletView:
     settings = await wallet_settings(uow, account)
     balance = await wallet_balance(uow, account.id)
-    return WalletView(account.id, settings.currency, balance, settings)
+    return WalletView(
+        account.id,
+        settings.currency,
+        balance,
+        settings,
+        settings.floor_or(default_floor),
+        settings.effective_minimum(default_floor),
+    )
 
 
-async def wallet_allows(uow: UnitOfWork, account: Account) -> bool:
-    """Authorize of a prepaid account (2.0.1 C01 NoCredit): at least the minimum balance."""
+async def wallet_allows(uow: UnitOfWork, account: Account, default_floor: Decimal) -> bool:
+    """Authorize of a prepaid account (2.0.1 C01 NoCredit): at least the effective minimum
+    (the higher of the operator's floor and the driver's own minimum)."""
     if account.billing_mode is not BillingMode.PREPAID:
         return True
     settings = await wallet_settings(uow, account)
-    return await wallet_balance(uow, account.id) >= settings.minimum_balance
+    minimum = settings.effective_minimum(default_floor)
+    return await wallet_balance(uow, account.id) >= minimum
+
+
+async def set_wallet_rules(
+    uow: UnitOfWork, clock: Clock, account: Account, rules: WalletRules, default_floor: Decimal
+) -> WalletView:
+    """The driver's own minimum and auto top-up. The floor stays as finance set it, and the
+    own minimum may not be under it (``minimum_below_floor``): the operator sets the floor,
+    a driver may only raise it (issue 11 item 5). Does not commit."""
+    current = await wallet_settings(uow, account)
+    settings = replace(
+        current,
+        minimum_balance=rules.minimum_balance,
+        auto_top_up=rules.auto_top_up,
+        top_up_below=rules.top_up_below,
+        top_up_amount=rules.top_up_amount,
+    )
+    check_own_minimum(settings, default_floor)
+    await uow.payments.save_wallet(settings, clock.now())
+    return await view_wallet(uow, account, default_floor)
+
+
+async def set_wallet_floor(
+    uow: UnitOfWork, clock: Clock, account: Account, floor: Decimal | None, default_floor: Decimal
+) -> WalletView:
+    """The operator's floor of one account (finance; None: back to the operator-wide
+    default). A driver's own minimum under a raised floor no longer matters: the higher of
+    the two applies. Does not commit."""
+    settings = replace(await wallet_settings(uow, account), floor=floor)
+    await uow.payments.save_wallet(settings, clock.now())
+    return await view_wallet(uow, account, default_floor)
 
 
 async def wallet_history(

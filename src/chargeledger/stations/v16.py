@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -28,8 +29,9 @@ from chargeledger.services.authorization import (
     AuthorizationStatus,
     authorize_token,
 )
-from chargeledger.services.payment_methods import card_held, payment_to_follow
-from chargeledger.services.session_payments import secure_session, settle_session, watch_hold
+from chargeledger.services.credit_control import check_credit, payment_watch
+from chargeledger.services.payment_methods import payment_to_follow
+from chargeledger.services.session_payments import secure_session, settle_session
 from chargeledger.services.station_status import (
     record_boot,
     record_connector_status,
@@ -67,6 +69,11 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         super().__init__(charge_point_id, connection)
         self._init_link(runtime, station)
 
+    @property
+    def _floor(self) -> Decimal:
+        """The operator-wide wallet floor, for accounts without one of their own."""
+        return self.runtime.payments.wallet_floor
+
     @handles(Action.boot_notification)
     async def on_boot(
         self, charge_point_vendor: str, charge_point_model: str, **details: Any
@@ -99,14 +106,14 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
 
     @handles(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
-        auth = await authorize_token(self.uow, self.runtime.clock, id_tag)
+        auth = await authorize_token(self.uow, self.runtime.clock, id_tag, wallet_floor=self._floor)
         return call_result.Authorize(id_tag_info=_id_tag_info(auth))
 
     @handles(Action.start_transaction)
     async def on_start(
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **details: Any
     ) -> call_result.StartTransaction:
-        auth = await authorize_token(self.uow, self.runtime.clock, id_tag)
+        auth = await authorize_token(self.uow, self.runtime.clock, id_tag, wallet_floor=self._floor)
         request = capture.StartRequest(
             evse_id=connector_id,
             connector_id=1,
@@ -116,8 +123,13 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         )
         session = await capture.start_session(self.uow, self.runtime.clock, self.station, request)
         payments = self.runtime.payments
-        if await payment_to_follow(self.uow, session) is PaymentMethodKind.APP:
+        method = await payment_to_follow(self.uow, session)
+        if method is PaymentMethodKind.APP:
             self.after_commit(lambda: secure_session(payments, session.id))
+        elif method is PaymentMethodKind.WALLET:  # started despite Blocked, or offline
+            job = await check_credit(self.uow, payments, session)
+            if job is not None:
+                self.after_commit(job)
         return call_result.StartTransaction(
             transaction_id=int(session.transaction_ref), id_tag_info=_id_tag_info(auth)
         )
@@ -137,9 +149,9 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         if session is not None:
             await capture.keep_signed_values(self.uow, session, signed)
             await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)
-            if session.is_open and await card_held(self.uow, session):
-                payments, session_id = self.runtime.payments, session.id
-                self.after_commit(lambda: watch_hold(payments, session_id))
+            job = await payment_watch(self.uow, self.runtime.payments, session)
+            if job is not None:
+                self.after_commit(job)
         elif transaction_id is not None:
             raise _unknown_transaction(transaction_id)
         return call_result.MeterValues()
@@ -185,7 +197,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
             self.after_commit(lambda: settle_session(payments, session_id))
         if not id_tag:
             return call_result.StopTransaction()
-        auth = await authorize_token(self.uow, clock, id_tag)
+        auth = await authorize_token(self.uow, clock, id_tag, wallet_floor=self._floor)
         return call_result.StopTransaction(id_tag_info=_id_tag_info(auth))
 
     @handles(Action.data_transfer)

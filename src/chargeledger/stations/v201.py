@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ocpp.v201 import ChargePoint as ChargePoint201
@@ -24,8 +25,9 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.services import session_capture as capture
 from chargeledger.services.authorization import Authorization, authorize_token
-from chargeledger.services.payment_methods import card_held, payment_to_follow
-from chargeledger.services.session_payments import secure_session, settle_session, watch_hold
+from chargeledger.services.credit_control import check_credit, payment_watch
+from chargeledger.services.payment_methods import payment_to_follow
+from chargeledger.services.session_payments import secure_session, settle_session
 from chargeledger.services.station_status import (
     record_boot,
     record_clock_offset,
@@ -58,6 +60,11 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
     ) -> None:
         super().__init__(charge_point_id, connection)
         self._init_link(runtime, station)
+
+    @property
+    def _floor(self) -> Decimal:
+        """The operator-wide wallet floor, for accounts without one of their own."""
+        return self.runtime.payments.wallet_floor
 
     @handles(Action.boot_notification)
     async def on_boot(
@@ -93,7 +100,9 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
 
     @handles(Action.authorize)
     async def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call_result.Authorize:
-        auth = await authorize_token(self.uow, self.runtime.clock, str(id_token["id_token"]))
+        auth = await authorize_token(
+            self.uow, self.runtime.clock, str(id_token["id_token"]), wallet_floor=self._floor
+        )
         return call_result.Authorize(id_token_info=_id_token_info(auth))
 
     @handles(Action.transaction_event)
@@ -129,16 +138,18 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
         await self._follow_payment(session, event_type)
         if id_tag is None:
             return call_result.TransactionEvent()
-        auth = await authorize_token(self.uow, self.runtime.clock, id_tag)
+        auth = await authorize_token(self.uow, self.runtime.clock, id_tag, wallet_floor=self._floor)
         return call_result.TransactionEvent(id_token_info=_id_token_info(auth))
 
     async def _follow_payment(self, session: Session, event_type: str) -> None:
-        """After the commit: hold at the start, raise while charging, settle at the end
-        (only for sessions paid at once: postpaid ones wait for the invoice run)."""
+        """After the commit: hold at the start, raise (card) or check the credit (wallet)
+        while charging, settle at the end (only for sessions paid at once: postpaid ones
+        wait for the invoice run)."""
         payments, session_id = self.runtime.payments, session.id
         if session.is_open and event_type != "Started":  # Updated: the hot path
-            if await card_held(self.uow, session):
-                self.after_commit(lambda: watch_hold(payments, session_id))
+            job = await payment_watch(self.uow, payments, session)
+            if job is not None:
+                self.after_commit(job)
             return
         method = await payment_to_follow(self.uow, session)
         if method is None:
@@ -147,6 +158,10 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
             self.after_commit(lambda: settle_session(payments, session_id))
         elif method is PaymentMethodKind.APP:
             self.after_commit(lambda: secure_session(payments, session_id))
+        elif method is PaymentMethodKind.WALLET:  # started despite NoCredit, or offline
+            job = await check_credit(self.uow, payments, session)
+            if job is not None:
+                self.after_commit(job)
 
     async def _note_clock_offset(self, station_time: datetime) -> None:
         """How far the station's clock is off ours, from live (not replayed) events; stored
@@ -167,6 +182,9 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
         if session is not None:
             await capture.keep_signed_values(self.uow, session, signed)
             await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)
+            job = await payment_watch(self.uow, self.runtime.payments, session)
+            if job is not None:
+                self.after_commit(job)
         return call_result.MeterValues()
 
     async def execute(self, command: StationCommand) -> CommandResult:

@@ -81,16 +81,34 @@ stored_cards = Table(
 )
 
 # Prepaid wallet rules per account; the balance itself is the ledger's wallet account.
+# ``floor`` is the operator's (NULL: the operator-wide default), ``minimum_balance`` the
+# driver's own (NULL: none); the higher of the two applies.
 wallet_settings = Table(
     "wallet_settings",
     metadata,
     Column("account_id", Uuid, ForeignKey("accounts.id", ondelete="RESTRICT"), primary_key=True),
     Column("currency", String(3), nullable=False),
-    Column("minimum_balance", ExactDecimal(18, 4), nullable=False),
+    Column("minimum_balance", ExactDecimal(18, 4)),
+    Column("floor", ExactDecimal(18, 4)),
     Column("auto_top_up", Boolean, nullable=False),
     Column("top_up_below", ExactDecimal(18, 4), nullable=False),
     Column("top_up_amount", ExactDecimal(18, 4), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# The stop we asked of a station for payment, once per session (asked again only when it was
+# refused, could not be delivered, or never answered).
+payment_stops = Table(
+    "payment_stops",
+    metadata,
+    Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="RESTRICT"), primary_key=True),
+    Column("reason", String(32), nullable=False),
+    Column("detail", String(255), nullable=False),
+    Column("cost", ExactDecimal(18, 4), nullable=False),  # the session's cost when first asked
+    Column("attempts", Integer, nullable=False),
+    Column("answer", String(32)),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("answered_at", UtcDateTime),
 )
 
 # Every verified webhook, once per provider event id (DESIGN §2, exactly once).

@@ -22,6 +22,7 @@ from chargeledger.api.schemas.payments import (
     PaymentOut,
     RefundIn,
     TopUpIn,
+    WalletFloorIn,
     WalletLineOut,
     WalletOut,
     WalletSettingsIn,
@@ -34,7 +35,6 @@ from chargeledger.domain.payments import (
     PaymentMethodKind,
     PaymentPurpose,
     StoredCard,
-    WalletSettings,
     fold,
 )
 from chargeledger.errors import InvalidInputError, NotFoundError
@@ -42,7 +42,14 @@ from chargeledger.services.invoicing import visible_invoice
 from chargeledger.services.payment_methods import default_card, store_card
 from chargeledger.services.payment_ports import PaymentFilter
 from chargeledger.services.refunds import pay_invoice, refund_payment
-from chargeledger.services.wallets import top_up, view_wallet, wallet_history
+from chargeledger.services.wallets import (
+    WalletRules,
+    set_wallet_floor,
+    set_wallet_rules,
+    top_up,
+    view_wallet,
+    wallet_history,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["payments"], responses=ERROR_RESPONSES)
 
@@ -159,32 +166,46 @@ async def remove_card(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/accounts/{account_id}/wallet", summary="Wallet balance and rules")
+@router.get("/accounts/{account_id}/wallet", summary="Wallet balance, minimums and rules")
 async def get_wallet(account_id: uuid.UUID, principal: ManagePayments, rt: RuntimeDep) -> WalletOut:
     account = await _account(rt, principal, account_id)
     async with rt.uow() as uow:
-        view = await view_wallet(uow, account)
-    return wallet_out(view.balance, view.settings)
+        view = await view_wallet(uow, account, rt.payments.wallet_floor)
+    return wallet_out(view)
 
 
-@router.put("/accounts/{account_id}/wallet", summary="Set the minimum balance and auto top-up")
+@router.put(
+    "/accounts/{account_id}/wallet",
+    summary="Set the driver's own minimum balance (at or above the floor) and auto top-up",
+)
 async def set_wallet(
     account_id: uuid.UUID, body: WalletSettingsIn, principal: ManagePayments, rt: RuntimeDep
 ) -> WalletOut:
     account = await _account(rt, principal, account_id)
-    settings = WalletSettings(
-        account_id=account.id,
-        currency=account.currency.code,
+    rules = WalletRules(
         minimum_balance=body.minimum_balance,
         auto_top_up=body.auto_top_up,
         top_up_below=body.top_up_below,
         top_up_amount=body.top_up_amount,
     )
     async with rt.uow() as uow:
-        await uow.payments.save_wallet(settings, rt.clock.now())
+        view = await set_wallet_rules(uow, rt.clock, account, rules, rt.payments.wallet_floor)
         await uow.commit()
-        view = await view_wallet(uow, account)
-    return wallet_out(view.balance, view.settings)
+    return wallet_out(view)
+
+
+@router.put(
+    "/accounts/{account_id}/wallet/floor",
+    summary="Set the operator's floor of this wallet (finance; null: the operator default)",
+)
+async def set_floor(
+    account_id: uuid.UUID, body: WalletFloorIn, principal: WriteBilling, rt: RuntimeDep
+) -> WalletOut:
+    account = await _account(rt, principal, account_id)
+    async with rt.uow() as uow:
+        view = await set_wallet_floor(uow, rt.clock, account, body.floor, rt.payments.wallet_floor)
+        await uow.commit()
+    return wallet_out(view)
 
 
 @router.get("/accounts/{account_id}/wallet/history", summary="Top-ups, sessions and refunds")

@@ -11,13 +11,9 @@ from pydantic import BaseModel, Field
 
 from chargeledger.api.schemas.common import Input
 from chargeledger.domain.ledger import JournalEntry, Posting
-from chargeledger.domain.payments import (
-    Payment,
-    PaymentEvent,
-    PaymentState,
-    StoredCard,
-    WalletSettings,
-)
+from chargeledger.domain.payments import Payment, PaymentEvent, PaymentState, StoredCard
+from chargeledger.domain.wallets import MAX_TOP_UP, WALLET_LIMIT
+from chargeledger.services.wallets import WalletView
 
 
 class PaymentEventOut(BaseModel):
@@ -117,17 +113,36 @@ class WalletOut(BaseModel):
     account_id: uuid.UUID
     currency: str
     balance: Decimal
-    minimum_balance: Decimal
+    minimum_balance: Decimal | None = Field(
+        description="The driver's own minimum (null: none), never below the floor"
+    )
+    floor: Decimal = Field(description="The operator's floor that applies to this wallet")
+    account_floor: Decimal | None = Field(
+        description="The floor finance set for this account (null: the operator-wide default)"
+    )
+    effective_minimum: Decimal = Field(
+        description="The higher of floor and minimum_balance: Authorize is refused and a "
+        "running session is stopped below it"
+    )
     auto_top_up: bool
     top_up_below: Decimal
     top_up_amount: Decimal
 
 
 class WalletSettingsIn(Input):
-    minimum_balance: Decimal = Field(ge=0)
+    """The driver's own rules. ``minimum_balance`` may only raise the operator's floor
+    (422 ``minimum_below_floor``); null leaves the floor alone to apply."""
+
+    minimum_balance: Decimal | None = Field(ge=0, le=WALLET_LIMIT)
     auto_top_up: bool = False
-    top_up_below: Decimal = Field(Decimal("10.00"), ge=0)
-    top_up_amount: Decimal = Field(Decimal("25.00"), gt=0)
+    top_up_below: Decimal = Field(Decimal("10.00"), ge=0, le=WALLET_LIMIT)
+    top_up_amount: Decimal = Field(Decimal("25.00"), gt=0, le=MAX_TOP_UP)
+
+
+class WalletFloorIn(Input):
+    """The operator's floor of one wallet (finance); null: the operator-wide default."""
+
+    floor: Decimal | None = Field(ge=0, le=WALLET_LIMIT)
 
 
 class TopUpIn(Input):
@@ -155,12 +170,16 @@ class WalletLineOut(BaseModel):
         )
 
 
-def wallet_out(balance: Decimal, settings: WalletSettings) -> WalletOut:
+def wallet_out(view: WalletView) -> WalletOut:
+    settings = view.settings
     return WalletOut(
-        account_id=settings.account_id,
-        currency=settings.currency,
-        balance=balance,
+        account_id=view.account_id,
+        currency=view.currency,
+        balance=view.balance,
         minimum_balance=settings.minimum_balance,
+        floor=view.floor,
+        account_floor=settings.floor,
+        effective_minimum=view.minimum,
         auto_top_up=settings.auto_top_up,
         top_up_below=settings.top_up_below,
         top_up_amount=settings.top_up_amount,

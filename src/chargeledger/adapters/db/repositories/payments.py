@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
@@ -21,17 +20,16 @@ from chargeledger.adapters.db.payment_tables import (
     payments,
     rejected_webhooks,
     stored_cards,
-    wallet_settings,
     webhook_receipts,
 )
-from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates, upsert
+from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates
+from chargeledger.adapters.db.repositories.wallet_rows import WalletRows
 from chargeledger.domain.payments import (
     EventKind,
     Payment,
     PaymentEvent,
     PaymentPurpose,
     StoredCard,
-    WalletSettings,
 )
 from chargeledger.services.payment_ports import IdempotencyRecord, PaymentFilter
 from chargeledger.services.ports import Page
@@ -72,7 +70,7 @@ def _card(row: RowMapping) -> StoredCard:
     return StoredCard(**{name: row[name] for name in row.keys()})  # noqa: SIM118
 
 
-class SqlPaymentRepository:
+class SqlPaymentRepository(WalletRows):
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
@@ -237,34 +235,6 @@ class SqlPaymentRepository:
             update(stored_cards)
             .where(stored_cards.c.id == card_id)
             .values(active=False, is_default=False)
-        )
-
-    # --- wallets ------------------------------------------------------------------------
-
-    async def save_wallet(self, wallet: WalletSettings, at: datetime) -> None:
-        row = {
-            "account_id": wallet.account_id,
-            "currency": wallet.currency,
-            "minimum_balance": wallet.minimum_balance,
-            "auto_top_up": wallet.auto_top_up,
-            "top_up_below": wallet.top_up_below,
-            "top_up_amount": wallet.top_up_amount,
-            "updated_at": at,
-        }
-        await upsert(self._connection, wallet_settings, row, ["account_id"])
-
-    async def wallet(self, account_id: uuid.UUID) -> WalletSettings | None:
-        query = select(wallet_settings).where(wallet_settings.c.account_id == account_id)
-        row = (await self._connection.execute(query)).mappings().first()
-        if row is None:
-            return None
-        return WalletSettings(
-            account_id=row["account_id"],
-            currency=row["currency"],
-            minimum_balance=Decimal(row["minimum_balance"]),
-            auto_top_up=row["auto_top_up"],
-            top_up_below=Decimal(row["top_up_below"]),
-            top_up_amount=Decimal(row["top_up_amount"]),
         )
 
     # --- webhooks -----------------------------------------------------------------------
