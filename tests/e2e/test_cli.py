@@ -164,7 +164,7 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
 
     ran = int(rows["sessions the stations ran"])
     assert ran > 50
-    assert rows["not finished by the simulator in time"] == "0"
+    assert rows["refused by the server"] == "0"
     assert rows["captured"] == str(ran)
     assert rows["not captured"] == "0"
     assert rows["still open"] == "0"

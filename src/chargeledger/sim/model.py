@@ -107,8 +107,11 @@ class SimulationOptions:
     start_at: datetime | None = None
     meter_interval_s: int = 300
     heartbeat_interval_s: int | None = None
-    response_timeout_s: float = 10.0
-    connect_timeout_s: float = 10.0
+    # Safety timeouts, not a schedule: how long an answer may take before the connection is
+    # renewed and the CALL sent again, and how long a lost server is waited for.
+    response_timeout_s: float = 120.0
+    connect_timeout_s: float = 30.0
+    connect_patience_s: float = 300.0
     validate_messages: bool = True
     progress: Callable[[int, int], None] | None = None
 
