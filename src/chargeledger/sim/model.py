@@ -185,6 +185,8 @@ class SimulationReport:
     timeouts: int = 0
     reconnects: int = 0
     stations_failed: list[str] = field(default_factory=list)
+    # Why each failed station failed (the server's refusal, or what the link last saw).
+    failures: dict[str, str] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     wall_time_s: float = 0.0
     faults: dict[str, int] = field(default_factory=dict)
@@ -209,6 +211,7 @@ class SimulationReport:
             "timeouts": self.timeouts,
             "reconnects": self.reconnects,
             "stations_failed": list(self.stations_failed),
+            "failures": dict(self.failures),
             "calls_timed": len(self.latencies_ms),
             "latency_p50_ms": _rounded(self.p50_ms),
             "latency_p99_ms": _rounded(self.p99_ms),

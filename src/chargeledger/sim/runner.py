@@ -121,6 +121,7 @@ async def run_simulation(
     for station, ok in zip(runners, results, strict=True):
         if not ok:
             report.stations_failed.append(station.spec.charge_point_id)
+            report.failures[station.spec.charge_point_id] = station.link.last_error or "unknown"
         report.truth.extend(truth_of(station))
         report.sessions_completed += sum(1 for live in station.finished if live.acknowledged)
     report.sessions_failed = report.sessions_planned - report.sessions_completed
