@@ -48,6 +48,7 @@ from chargeledger.services.throttling import CredentialGuard
 
 if TYPE_CHECKING:
     from chargeledger.adapters.gateways.stripe_gateway import StripeGateway
+from chargeledger.services.station_status import forget_stored_replies
 
 log = logging.getLogger("chargeledger")
 IDEMPOTENCY_KEPT = timedelta(days=8)  # DESIGN §2: at least 7 days
@@ -120,6 +121,16 @@ class Runtime:
             log.info("closed stale sessions", extra={"count": len(closed)})
         return len(closed)
 
+    async def forget_stored_replies(self) -> int:
+        """Stored OCPP answers older than CHARGELEDGER_OCPP_REPLY_RETENTION_HOURS go
+        (DESIGN §4 periodic job, run with the stale-session sweep)."""
+        kept_for = timedelta(hours=self.settings.ocpp.reply_retention_hours)
+        async with self.uow() as uow:
+            forgotten = await forget_stored_replies(uow, self.clock, kept_for)
+        if forgotten:
+            log.info("forgot stored OCPP answers", extra={"count": forgotten})
+        return forgotten
+
     @property
     def sandbox(self) -> SandboxGateway | None:
         """The built-in PSP simulator, when it is the configured gateway (demos, tests)."""
@@ -154,6 +165,9 @@ class Runtime:
         return [
             asyncio.create_task(
                 self._every(self.settings.sweep_interval_seconds, self.sweep_stale_sessions)
+            ),
+            asyncio.create_task(
+                self._every(self.settings.sweep_interval_seconds, self.forget_stored_replies)
             ),
             asyncio.create_task(
                 self._every(self.settings.payments.janitor_interval_seconds, self.payment_janitor)

@@ -27,6 +27,9 @@
 | CHARGELEDGER_SANDBOX_WEBHOOK_SECRET | generated once into ``<data dir>/sandbox-webhook-secret`` |
 | CHARGELEDGER_STRIPE_PUBLISHABLE_KEY | none; required with ``stripe`` (``pk_...``) |
 | CHARGELEDGER_WALLET_FLOOR           | 5.00: the operator's minimum wallet balance |
+| CHARGELEDGER_OCPP_MAX_FRAME_BYTES   | 65536: the largest OCPP frame processed   |
+| CHARGELEDGER_OCPP_REPLY_RETENTION_HOURS | 24: how long answers are kept for replays |
+| CHARGELEDGER_OCPP_FUTURE_TOLERANCE_MINUTES | 15: how far station time may run ahead |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, REGISTRATION. The VAT rates file is a JSON list of ``{"country", "percent",
@@ -192,6 +195,49 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+# A BootNotification or a MeterValues with a few samples must always fit.
+MIN_FRAME_BYTES = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class OcppSettings:
+    """Limits of the OCPP edge (DESIGN §6: frames have size limits; DESIGN §2: exactly once).
+
+    ``max_frame_bytes``: a larger frame is refused unparsed with a CALLERROR (naming its
+    message id when its head shows one, else ``-1``), kept (its head) in the rejected frames,
+    and the link stays up. The websocket server reads at most ``read_limit_bytes`` (twice the
+    limit) of one frame, so an oversized frame can still be answered while nothing larger is
+    ever buffered: above that the server closes the connection with 1009 (RFC 6455 §7.4.1
+    "message too big") without reading the frame.
+    ``reply_retention_hours``: stored answers (replayed for a repeated message id within the
+    station's current boot) are forgotten after this long.
+    ``future_tolerance_minutes``: a station timestamp further ahead of our clock is refused.
+    """
+
+    max_frame_bytes: int = 65536
+    reply_retention_hours: int = 24
+    future_tolerance_minutes: int = 15
+
+    @property
+    def read_limit_bytes(self) -> int:
+        """What the websocket server may buffer of one frame (uvicorn ``ws_max_size``)."""
+        return 2 * self.max_frame_bytes
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> OcppSettings:
+        frame = _whole_number(env, "OCPP_MAX_FRAME_BYTES", 65536)
+        if frame < MIN_FRAME_BYTES:
+            raise ConfigurationError(
+                f"{PREFIX}OCPP_MAX_FRAME_BYTES must be at least {MIN_FRAME_BYTES}",
+                code="invalid_setting",
+            )
+        return cls(
+            max_frame_bytes=frame,
+            reply_retention_hours=_whole_number(env, "OCPP_REPLY_RETENTION_HOURS", 24),
+            future_tolerance_minutes=_whole_number(env, "OCPP_FUTURE_TOLERANCE_MINUTES", 15),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path
@@ -208,6 +254,7 @@ class Settings:
     payments: PaymentSettings = field(default_factory=PaymentSettings)
     invoice_run_wait_seconds: int = 600  # a second run waits for the first, then skips its work
     auth: AuthSettings = field(default_factory=AuthSettings)
+    ocpp: OcppSettings = field(default_factory=OcppSettings)
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -262,6 +309,7 @@ class Settings:
             payments=PaymentSettings.from_env(env),
             invoice_run_wait_seconds=_whole_number(env, "INVOICE_RUN_WAIT_SECONDS", 600),
             auth=AuthSettings.from_env(env),
+            ocpp=OcppSettings.from_env(env),
         )
 
     def with_database(self, url: str) -> Settings:

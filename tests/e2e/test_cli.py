@@ -19,7 +19,11 @@ from chargeledger.adapters.documents import check_en16931
 CHARGELEDGER = str(Path(sys.executable).with_name("chargeledger"))
 
 
-def run_cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, data_dir: Path, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed command line; ``timeout`` is a safety bound against a hang, never a
+    schedule (a busy machine makes a command slower, not wrong)."""
     environment = {
         **os.environ,
         "CHARGELEDGER_DATA_DIR": str(data_dir),
@@ -33,7 +37,7 @@ def run_cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProce
         capture_output=True,
         text=True,
         env=environment,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
@@ -153,7 +157,9 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
     """The demo end to end: seeded operator, real server, simulator over real OCPP websockets
     (with faults), captured energy equal to the simulator's truth, every data fault held."""
     output = tmp_path / "demo-output"
-    result = run_cli("demo", "--output-dir", str(output), data_dir=tmp_path)
+    # The simulated day takes as long as the server needs (issue 11 item 21): a generous
+    # bound only catches a hang.
+    result = run_cli("demo", "--output-dir", str(output), data_dir=tmp_path, timeout=1800)
     assert result.returncode == 0, result.stderr
     rows = _table_rows(result.stdout)
     assert rows["stations"] == "20"
@@ -165,7 +171,7 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
 
     ran = int(rows["sessions the stations ran"])
     assert ran > 50
-    assert rows["not finished by the simulator in time"] == "0"
+    assert rows["refused by the server"] == "0"
     assert rows["captured"] == str(ran)
     assert rows["not captured"] == "0"
     assert rows["still open"] == "0"

@@ -31,6 +31,7 @@ from chargeledger.money import Currency
 from chargeledger.services import catalog, customers
 
 STATION_PASSWORD = "station-password-0001"
+START_DEADLINE_S = 120.0
 
 
 def free_port() -> int:
@@ -139,13 +140,22 @@ async def running_server(runtime: Runtime) -> AsyncIterator[str]:
     """Serve the real ASGI app on loopback; yields ``ws://127.0.0.1:PORT/ocpp``."""
     port = free_port()
     app = create_app(runtime, migrate=False, jobs=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        ws_max_size=runtime.settings.ocpp.read_limit_bytes,  # as ``chargeledger serve``
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(START_DEADLINE_S):  # a safety bound, not a schedule
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the server stopped before it started listening")
+            await asyncio.sleep(0.02)
     try:
         yield f"ws://127.0.0.1:{port}/ocpp"
     finally:

@@ -130,13 +130,18 @@ class World:
     async def wait_closed_on_server(self, charge_point_id: str) -> None:
         """The server notices a closed socket asynchronously: wait (bounded) until it has
         recorded the disconnection in the station's link state."""
+        await self.wait_link_state(charge_point_id, connected=False)
+
+    async def wait_link_state(self, charge_point_id: str, *, connected: bool) -> None:
+        """Wait (bounded) until the server has recorded the station as (dis)connected: the
+        handshake completes before the server writes the connection down."""
         station_id = self.station_id(charge_point_id)
 
         async def recorded() -> None:
             while True:
                 async with self.runtime.uow() as uow:
                     state = await uow.station_links.state(station_id)
-                if state is not None and not state.connected:
+                if state is not None and state.connected is connected:
                     return
                 await asyncio.sleep(0.02)
 
@@ -297,15 +302,16 @@ class RawLink:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
 
-    async def send(self, frame: str | list[Any]) -> None:
-        await bounded(self.ws.send(frame if isinstance(frame, str) else json.dumps(frame)))
+    async def send(self, frame: str | bytes | list[Any]) -> None:
+        """A text frame (bytes: a binary frame, which OCPP-J never uses)."""
+        await bounded(self.ws.send(frame if isinstance(frame, str | bytes) else json.dumps(frame)))
 
     async def receive(self) -> str:
         text = await bounded(self.ws.recv())
         assert isinstance(text, str)
         return text
 
-    async def exchange(self, frame: str | list[Any]) -> str:
+    async def exchange(self, frame: str | bytes | list[Any]) -> str:
         """Send one frame and return the server's answer exactly as it came (text)."""
         await self.send(frame)
         return await self.receive()
@@ -316,11 +322,13 @@ class RawLink:
 
 
 @contextlib.asynccontextmanager
-async def raw_link(url: str, charge_point_id: str, protocol: str) -> AsyncIterator[RawLink]:
+async def raw_link(
+    url: str, charge_point_id: str, protocol: str, *also_offered: str
+) -> AsyncIterator[RawLink]:
     ws = await bounded(
         websockets.connect(
             f"{url}/{charge_point_id}",
-            subprotocols=[Subprotocol(protocol)],
+            subprotocols=[Subprotocol(p) for p in (protocol, *also_offered)],
             additional_headers=basic_auth(charge_point_id),
         )
     )

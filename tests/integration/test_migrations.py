@@ -208,3 +208,48 @@ async def test_downgrade_to_base_and_back(empty_runtime: Runtime) -> None:
     before, after = await empty_runtime.migrate()
     assert (before, after) == (None, head_revision())
     assert await diff_against(empty_runtime, tables.metadata) == []
+
+
+async def test_stored_ocpp_answers_move_into_the_first_boot_epoch(empty_runtime: Runtime) -> None:
+    """Revision 0009 scopes stored OCPP answers to the station's boot: answers stored before
+    it belong to epoch 0 (every station's epoch until its next BootNotification), so a repeat
+    of a message sent just before the upgrade still gets its stored answer; the same message
+    id may then be stored again for a later boot."""
+
+    def upgrade_to(revision: str) -> Any:
+        def run(connection: Connection) -> None:
+            command.upgrade(alembic_config(connection), revision)
+
+        return run
+
+    engine = engine_of(empty_runtime)
+    async with engine.begin() as connection:
+        await connection.run_sync(upgrade_to("0006"))
+        await connection.execute(
+            text(
+                "INSERT INTO ocpp_messages (charge_point_id, message_id, action, request_hash,"
+                " response, received_at) VALUES ('CP-1', '17', 'Heartbeat', :hash, '[3]', :at)"
+            ),
+            {"hash": "0" * 64, "at": datetime(2030, 1, 1, tzinfo=UTC)},
+        )
+    await empty_runtime.migrate()
+
+    async with empty_runtime.uow() as uow:
+        kept = await uow.station_links.stored_reply("CP-1", 0, "17")
+        assert kept is not None
+        assert kept.response == "[3]"
+        assert await uow.station_links.stored_reply("CP-1", 1, "17") is None
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO ocpp_messages (charge_point_id, boot_epoch, message_id, action,"
+                " request_hash, response, received_at)"
+                " VALUES ('CP-1', 1, '17', 'Heartbeat', :hash, '[3, 1]', :at)"
+            ),
+            {"hash": "1" * 64, "at": datetime(2030, 1, 2, tzinfo=UTC)},
+        )
+        key = await connection.run_sync(
+            lambda sync: inspect(sync).get_pk_constraint("ocpp_messages")
+        )
+    assert key["constrained_columns"] == ["charge_point_id", "boot_epoch", "message_id"]
+    assert await diff_against(empty_runtime, tables.metadata) == []

@@ -348,6 +348,7 @@ async def test_a_command_during_a_station_call_does_not_steal_its_answer(
     path = f"/api/v1/stations/{world.station_id(CP16)}/commands"
     engine = world.runtime._factory.engine
     async with raw_link(world.url, CP16, "ocpp1.6") as link, engine.connect() as locker:
+        await world.wait_link_state(CP16, connected=True)  # the row to lock exists
         await locker.execute(
             text("SELECT 1 FROM station_states WHERE station_id = :id FOR UPDATE"),
             {"id": world.station_id(CP16)},

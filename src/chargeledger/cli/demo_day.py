@@ -120,15 +120,13 @@ async def run_day(
         log_config=None,
         access_log=False,
         log_level="warning",
+        ws_max_size=runtime.settings.ocpp.read_limit_bytes,
     )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     report = DayReport()
     try:
-        for _ in range(300):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
+        await _started(server, serving)
         stations = json.loads(stations_path.read_text())
         qr_evses = [(s["charge_point_id"], s["evses"][0]["evse_id"]) for s in stations[:4]]
         checkouts = asyncio.create_task(
@@ -151,6 +149,16 @@ async def run_day(
 
 
 _COMPONENTS = (("energy", "Energy"), ("time", "Time"), ("parking", "Parking"), ("fixed", "Fixed"))
+
+
+async def _started(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
+    """Wait until the server listens, however long a busy machine takes; a server that
+    stopped (e.g. the port was taken) ends the demo with its error instead."""
+    while not server.started:
+        if serving.done():
+            serving.result()
+            raise RuntimeError("the demo's server stopped before it started listening")
+        await asyncio.sleep(0.05)
 
 
 async def _revenue(runtime: Runtime, report: DayReport) -> None:

@@ -23,7 +23,7 @@ def print_day(day: DayReport) -> None:
     sim = day.sim_report
     rows = [
         ("sessions the stations ran", str(len(day.truth))),
-        ("  not finished by the simulator in time", str(sim.get("sessions_failed", "?"))),
+        ("  refused by the server", str(sim.get("sessions_failed", "?"))),
         ("captured", str(sum(day.by_status.values()))),
         ("  completed", str(day.by_status.get("completed", 0))),
         ("  quarantined", str(day.by_status.get("quarantined", 0))),

@@ -230,17 +230,34 @@ class StationLinkRepository(Protocol):
 
     async def connectors(self, station_id: uuid.UUID) -> list[ConnectorState]: ...
 
-    async def stored_reply(self, charge_point_id: str, message_id: str) -> StoredReply | None: ...
+    async def stored_reply(
+        self, charge_point_id: str, boot_epoch: int, message_id: str
+    ) -> StoredReply | None: ...
 
     async def store_reply(
-        self, charge_point_id: str, message_id: str, reply: StoredReply, at: datetime
+        self,
+        charge_point_id: str,
+        boot_epoch: int,
+        message_id: str,
+        reply: StoredReply,
+        at: datetime,
     ) -> None: ...
+
+    async def forget_replies(self, received_before: datetime) -> int: ...
 
     async def reject_frame(
         self, charge_point_id: str, frame: str, error_code: str, description: str, at: datetime
     ) -> None: ...
 
-    async def mark_disconnected(self, station_id: uuid.UUID, at: datetime) -> None: ...
+    async def boot_epoch(self, station_id: uuid.UUID) -> int: ...
+
+    async def start_boot_epoch(self, station_id: uuid.UUID) -> int: ...
+
+    async def claim_connection(self, station_id: uuid.UUID, connection_id: str) -> None: ...
+
+    async def mark_disconnected(
+        self, station_id: uuid.UUID, connection_id: str, at: datetime
+    ) -> bool: ...
 
 
 class CommandBus(Protocol):

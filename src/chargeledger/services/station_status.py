@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import ChargingState
@@ -19,7 +20,12 @@ async def _current(uow: UnitOfWork, clock: Clock, station: Station) -> StationSt
     return state or StationState(station_id=station.id, connected=True, updated_at=clock.now())
 
 
-async def record_connected(uow: UnitOfWork, clock: Clock, station: Station, version: str) -> None:
+async def record_connected(
+    uow: UnitOfWork, clock: Clock, station: Station, version: str, connection_id: str
+) -> int:
+    """The station is connected over ``connection_id``, which from now on is the only one
+    that may record its disconnection. Returns the station's boot epoch, the scope of the
+    answers its repeated messages get (see ``stations/link.py``)."""
     now = clock.now()
     state = await _current(uow, clock, station)
     await uow.station_links.save_state(
@@ -27,18 +33,34 @@ async def record_connected(uow: UnitOfWork, clock: Clock, station: Station, vers
             state, connected=True, ocpp_version=version, last_seen_at=now, updated_at=now
         )
     )
+    await uow.station_links.claim_connection(station.id, connection_id)
+    epoch = await uow.station_links.boot_epoch(station.id)
     await uow.commit()
+    return epoch
 
 
-async def record_disconnected(uow: UnitOfWork, clock: Clock, station: Station) -> None:
-    await uow.station_links.mark_disconnected(station.id, clock.now())
+async def record_disconnected(
+    uow: UnitOfWork, clock: Clock, station: Station, connection_id: str
+) -> bool:
+    """False (and nothing changed) when a newer connection of the station has taken over."""
+    gone = await uow.station_links.mark_disconnected(station.id, connection_id, clock.now())
     await uow.commit()
+    return gone
+
+
+async def forget_stored_replies(uow: UnitOfWork, clock: Clock, kept_for: timedelta) -> int:
+    """Stored OCPP answers are replayed to repeated messages for a bounded time only: a
+    station repeats a message when an answer got lost, within minutes, not days."""
+    forgotten = await uow.station_links.forget_replies(clock.now() - kept_for)
+    await uow.commit()
+    return forgotten
 
 
 async def record_boot(
     uow: UnitOfWork, clock: Clock, station: Station, version: str, firmware: str | None
-) -> None:
-    """BootNotification (1.6 §4.2, 2.0.1 B01). The caller commits."""
+) -> int:
+    """BootNotification (1.6 §4.2, 2.0.1 B01): the station (re)started, so a new boot epoch
+    begins, which is returned. The caller commits."""
     now = clock.now()
     state = await _current(uow, clock, station)
     await uow.station_links.save_state(
@@ -52,6 +74,7 @@ async def record_boot(
             updated_at=now,
         )
     )
+    return await uow.station_links.start_boot_epoch(station.id)
 
 
 async def record_heartbeat(uow: UnitOfWork, clock: Clock, station: Station) -> None:

@@ -7,6 +7,13 @@ station's ``on_connected``) it is replayed in order with the original timestamps
 transaction-related messages are queued while offline and delivered later; 2.0.1 Part 2 §E04).
 A builder is called at send time, so a 1.6 MeterValues queued behind its StartTransaction only
 gets the transactionId once the StartTransaction.conf has arrived.
+
+The link waits for the server, never gives up on a schedule: a CALL waits for its answer (a
+safety timeout of minutes, after which the connection is renewed and the CALL sent again), a
+lost connection is reopened for as long as ``connect_patience_s`` allows, and ``settled``
+tells the station when everything it queued has been answered, so it can pace its day on the
+server. A message is given up only when the server refuses it (a CALLERROR) or never answers
+it through ``CALL_ATTEMPTS`` safety timeouts.
 """
 
 from __future__ import annotations
@@ -28,9 +35,8 @@ from websockets.typing import Subprotocol
 
 from chargeledger.sim.frames import CLOSED, ConnectionLostError, basic_auth, exchange
 
-CONNECT_ATTEMPTS = 5
-CALL_ATTEMPTS = 3
-DUPLICATE_REPLY_TIMEOUT_S = 5.0
+CALL_ATTEMPTS = 3  # safety timeouts of one CALL before it is given up
+MAX_BACKOFF_S = 3.0
 
 
 THROTTLED_RETRIES = 30  # waits as told by Retry-After before an attempt counts as failed
@@ -80,6 +86,7 @@ class LinkConfig:
     response_timeout_s: float
     connect_timeout_s: float
     validate: bool
+    connect_patience_s: float = 300.0
 
 
 class Link:
@@ -106,6 +113,8 @@ class Link:
         self._reader: asyncio.Task[None] | None = None
         self._online = asyncio.Event()
         self._wake = asyncio.Event()
+        self._settled = asyncio.Event()
+        self._settled.set()
         self._planned_offline = False
         self._draining = False
         self._closing = False
@@ -121,6 +130,18 @@ class Link:
         """Offline after having been online: what the 2.0.1 ``offline`` flag reports."""
         return self.ever_online and not self.online
 
+    async def settled(self) -> None:
+        """Return once the server has answered everything queued so far, or nothing can be
+        sent anyway (a planned outage, a link that failed or closed)."""
+        await self._settled.wait()
+
+    def _update_settled(self) -> None:
+        idle = not self.outbox or self._planned_offline or self.failed or self._closing
+        if idle:
+            self._settled.set()
+        else:
+            self._settled.clear()
+
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
@@ -128,14 +149,16 @@ class Link:
         return task
 
     async def connect(self) -> bool:
-        """Open the websocket and boot; bounded retries with backoff. False if it gave up."""
+        """Open the websocket and boot, retrying with backoff while the server is slow or
+        away (up to ``connect_patience_s``); False only when the server refused the station
+        (HTTP 401/403/404, the boot rejected) or stayed away that long."""
         async with self._connect_lock:
             if self.online:  # a concurrent reconnect already got through
                 return True
+            loop = asyncio.get_running_loop()
+            give_up_at = loop.time() + self.config.connect_patience_s
             delay = 0.2
-            for attempt in range(CONNECT_ATTEMPTS):
-                if self._closing:
-                    return False
+            while not self._closing:
                 try:
                     await self._drop_socket()
                     await self._open_when_admitted()
@@ -144,17 +167,21 @@ class Link:
                         self._online.set()
                         self._wake.set()
                         return True
+                    self.last_error = "the BootNotification was not accepted"
+                    break
                 except StationRefusedError as exc:
                     self.last_error = str(exc)
                     break
                 except (OSError, TimeoutError, WebSocketException, ConnectionLostError) as exc:
                     self.last_error = f"{type(exc).__name__}: {exc}"
                 await self._drop_socket()
-                if attempt + 1 < CONNECT_ATTEMPTS:
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 3.0)
+                if loop.time() + delay > give_up_at:
+                    break
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
             self.failed = True
             self._wake.set()
+            self._update_settled()
             return False
 
     async def _open_when_admitted(self) -> None:
@@ -222,7 +249,15 @@ class Link:
     async def go_offline(self) -> None:
         """Planned outage (fault ``disconnect``/``reorder``): close the socket, keep queueing."""
         self._planned_offline = True
+        self._update_settled()
         await self._drop_socket()
+
+    async def _renew(self) -> None:
+        """The server did not answer within the safety timeout: open a new connection (the
+        CALL stays first in the outbox and goes out again once the station has booted)."""
+        self.stats.reconnects += 1
+        await self._drop_socket()
+        self.spawn(self.connect())
 
     async def come_back(self, reorder_keys: frozenset[str] = frozenset()) -> bool:
         """End a planned outage: optionally shuffle a session's queued samples, reconnect,
@@ -230,6 +265,7 @@ class Link:
         if reorder_keys:
             self._reverse_queued(reorder_keys)
         self._planned_offline = False
+        self._update_settled()
         self.stats.reconnects += 1
         return await self.connect()
 
@@ -242,6 +278,7 @@ class Link:
     def submit(self, item: OutboxItem) -> None:
         self.outbox.append(item)
         self._wake.set()
+        self._update_settled()
 
     async def call(self, payload: Any, *, duplicate: bool = False) -> Any:
         """Send one CALL now (the connection must be up); None on CALLERROR. With
@@ -259,7 +296,7 @@ class Link:
                 payload,
                 copies=copies,
                 wait_s=self.config.response_timeout_s,
-                extra_wait_s=min(self.config.response_timeout_s, DUPLICATE_REPLY_TIMEOUT_S),
+                extra_wait_s=self.config.response_timeout_s,
                 validate=self.config.validate,
             )
         except (OCPPError, UnknownCallErrorCodeError, ValidationError):
@@ -286,15 +323,17 @@ class Link:
                 try:
                     result = await self.call(payload, duplicate=item.duplicate)
                 except ConnectionLostError:
-                    continue
+                    continue  # sent again after the reconnect
                 except TimeoutError:
                     self.stats.timeouts += 1
                     item.attempts += 1
                     if item.attempts < CALL_ATTEMPTS:
+                        await self._renew()
                         continue
             self.outbox.popleft()
             if item.on_result is not None:
                 item.on_result(result)
+            self._update_settled()
 
     async def send_raw(self, text: str, wait_s: float = 5.0) -> str | None:
         """Write ``text`` as one websocket text frame and return the next non-CALL frame the
@@ -323,6 +362,7 @@ class Link:
     async def close(self) -> None:
         self._closing = True
         self._wake.set()
+        self._update_settled()
         await self._drop_socket()
         for task in list(self._tasks):
             task.cancel()

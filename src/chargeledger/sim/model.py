@@ -107,8 +107,11 @@ class SimulationOptions:
     start_at: datetime | None = None
     meter_interval_s: int = 300
     heartbeat_interval_s: int | None = None
-    response_timeout_s: float = 10.0
-    connect_timeout_s: float = 10.0
+    # Safety timeouts, not a schedule: how long an answer may take before the connection is
+    # renewed and the CALL sent again, and how long a lost server is waited for.
+    response_timeout_s: float = 120.0
+    connect_timeout_s: float = 30.0
+    connect_patience_s: float = 300.0
     validate_messages: bool = True
     progress: Callable[[int, int], None] | None = None
 
@@ -182,6 +185,8 @@ class SimulationReport:
     timeouts: int = 0
     reconnects: int = 0
     stations_failed: list[str] = field(default_factory=list)
+    # Why each failed station failed (the server's refusal, or what the link last saw).
+    failures: dict[str, str] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     wall_time_s: float = 0.0
     faults: dict[str, int] = field(default_factory=dict)
@@ -206,6 +211,7 @@ class SimulationReport:
             "timeouts": self.timeouts,
             "reconnects": self.reconnects,
             "stations_failed": list(self.stations_failed),
+            "failures": dict(self.failures),
             "calls_timed": len(self.latencies_ms),
             "latency_p50_ms": _rounded(self.p50_ms),
             "latency_p99_ms": _rounded(self.p99_ms),

@@ -4,6 +4,12 @@ The protocol-neutral part. ``Station16`` and ``Station201`` turn the same sessio
 (plug-in → start → periodic samples → SuspendedEV when full → stop → Available) into OCPP 1.6J
 or 2.0.1 messages. All messages go through the station's ``Link`` outbox, so an offline period
 queues them and the replay keeps their original order and timestamps.
+
+The station paces itself on the server (``Timeline``): the steps of its day happen in
+simulated-time order, at the compressed clock's pace at the fastest, and each only once the
+server has answered everything the station sent before. A slow server or a busy machine makes
+the day take longer; no step is dropped for missing its slot, and every timestamp still comes
+from the plan.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from chargeledger.sim.plan import (
     draw_session,
     station_rng,
 )
+from chargeledger.sim.timeline import Timeline
 
 AVAILABLE_AFTER_S = 60  # Finishing → Available once the cable is out
 
@@ -79,11 +86,13 @@ class Station(ABC):
                 response_timeout_s=options.response_timeout_s,
                 connect_timeout_s=options.connect_timeout_s,
                 validate=options.validate_messages,
+                connect_patience_s=options.connect_patience_s,
             ),
             self.make_client,
             self.boot,
             stats,
         )
+        self.timeline = Timeline(clock, self.link.settled)
 
     # -- protocol hooks -------------------------------------------------------------------------
     @abstractmethod
@@ -129,7 +138,17 @@ class Station(ABC):
         return live.plan.trace.power_w(offset), live.plan.trace.soc_percent(offset)
 
     def now_s(self) -> int:
-        return math.ceil(self.clock.now_s())
+        """The station's own simulated second (the last step of its timeline), never past
+        the end of the usable window."""
+        return min(math.ceil(self.timeline.now_s), self.clock.span_s - self.window.tail_s)
+
+    async def wait_until(self, sim_s: float, event: asyncio.Event | None = None) -> bool:
+        """Wait for this station's step at simulated second ``sim_s`` (see ``Timeline``);
+        True as soon as ``event`` is set (a CSMS stop) instead."""
+        return await self.timeline.until(sim_s, event)
+
+    def start_timeline(self) -> None:
+        self.link.spawn(self.timeline.run())
 
     def queue(
         self,
@@ -163,12 +182,14 @@ class Station(ABC):
         t = max(0, self.now_s())
         for evse in self.evses.values():
             self.send_status(evse.spec, "Available", t)
+        self.start_timeline()
         sender = asyncio.ensure_future(self.link.run_sender())
-        self.link.spawn(self._heartbeats())
+        heartbeats = self.link.spawn(self._heartbeats())
         connectivity = self.link.spawn(self._connectivity())
         try:
             await asyncio.gather(*(self._run_evse(e) for e in self.evses.values()))
-            await self.clock.sleep_until(self.clock.span_s)
+            await self.wait_until(self.clock.span_s)
+            await heartbeats  # its last Heartbeat answered
             await connectivity
             while self._remote_tasks:
                 await asyncio.gather(*self._remote_tasks)
@@ -192,7 +213,7 @@ class Station(ABC):
         """Heartbeat every interval of simulated time (1.6J §4.6, 2.0.1 §G02), online only."""
         t = self.heartbeat_interval_s
         while t < self.clock.span_s:
-            await self.clock.sleep_until(t)
+            await self.wait_until(t)
             if self.link.online:
                 with contextlib.suppress(ConnectionLostError, TimeoutError):
                     await self.link.call(self.heartbeat_payload())
@@ -204,16 +225,16 @@ class Station(ABC):
     async def _connectivity(self) -> None:
         """Planned outages of the disconnect/reorder faults."""
         for window in self.plan.offline:
-            await self.clock.sleep_until(window.start_s)
+            await self.wait_until(window.start_s)  # what came before went out online
             await self.link.go_offline()
-            await self.clock.sleep_until(window.end_s)
+            await self.wait_until(window.end_s)  # the steps inside happened offline
             await self.link.come_back(window.reorder_keys)
 
     async def _run_evse(self, evse: EvseRuntime) -> None:
         sessions = list(evse.plan.sessions)
         for i, session in enumerate(sessions):
             evse.next_start_s = session.start_s
-            await self.clock.sleep_until(session.start_s)
+            await self.wait_until(session.start_s)
             waited = evse.lock.locked()  # a CSMS-started session still holds the EVSE
             async with evse.lock:
                 if evse.unusable:
@@ -221,11 +242,17 @@ class Station(ABC):
                     continue
                 late = self.now_s() - session.start_s
                 if waited and late > 0:  # plug in as soon as that car has left
-                    session = replace(
-                        session, start_s=session.start_s + late, stop_s=session.stop_s + late
-                    )
+                    session = self._postponed(session, late)
                 evse.next_start_s = sessions[i + 1].start_s if i + 1 < len(sessions) else None
                 await self.run_session(evse, session)
+
+    def _postponed(self, session: SessionPlan, late: int) -> SessionPlan:
+        """The session starts ``late`` seconds after its plan, keeping its length but ending
+        inside the window (the car leaves when the day's window closes)."""
+        end = self.clock.span_s - self.window.tail_s
+        start = session.start_s + late
+        stop = max(start + 1, min(session.stop_s + late, end))
+        return replace(session, start_s=start, stop_s=stop)
 
     async def run_session(self, evse: EvseRuntime, plan: SessionPlan) -> None:
         """The timeline of one session in simulated time; a CSMS stop cuts it short."""
@@ -242,7 +269,7 @@ class Station(ABC):
         last_off, previous = 0, live.meter_start_wh
         interrupted = False
         for off, index in events:
-            if await self.clock.sleep_until(start + off, live.stop_event):
+            if await self.wait_until(start + off, live.stop_event):
                 interrupted = True
                 break
             last_off = off
@@ -256,7 +283,7 @@ class Station(ABC):
             )
             previous = true_wh
         if not interrupted:
-            interrupted = await self.clock.sleep_until(plan.stop_s, live.stop_event)
+            interrupted = await self.wait_until(plan.stop_s, live.stop_event)
         if interrupted:
             stop_off = min(stop_off, max(last_off, self.now_s() - start))
         live.stop_offset_s = stop_off
@@ -275,7 +302,7 @@ class Station(ABC):
         evse.live = None
         self._finish(live)
         available_at = start + stop_off + AVAILABLE_AFTER_S
-        await self.clock.sleep_until(available_at)
+        await self.wait_until(available_at)
         self.send_idle_status(evse.spec, available_at)
 
     def _finish(self, live: Live) -> None:

@@ -1,34 +1,26 @@
 """The websocket endpoint ``/ocpp/{charge_point_id}``: authenticates the station (security
 profiles 1 and 2: HTTP Basic, OCPP 2.0.1 Part 2 §A00; throttled, argon2 in the hasher's own
-pool, see ``services.station_access``), picks the protocol version from the offered
-subprotocols, and runs the connection until the station goes away."""
+pool, see ``services.station_access``), accepts the subprotocol of the OCPP version the station
+is registered with (refusing a station that does not offer it), and runs the connection until
+the station goes away."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import logging
-from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 from starlette.responses import Response
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
 from chargeledger.errors import RetryLaterError
 from chargeledger.services.station_access import CredentialCache, authenticate_station
-from chargeledger.services.station_status import record_connected, record_disconnected
-from chargeledger.stations.link import Connection
-from chargeledger.stations.v16 import CentralSystem16
-from chargeledger.stations.v201 import Csms201
+from chargeledger.stations.connections import PROTOCOLS, LiveConnections, serve_station
 
 log = logging.getLogger("chargeledger.stations")
 router = APIRouter()
-
-PROTOCOLS: dict[str, type[CentralSystem16] | type[Csms201]] = {
-    "ocpp2.0.1": Csms201,
-    "ocpp1.6": CentralSystem16,
-}
 
 
 def _basic_credentials(websocket: WebSocket) -> tuple[str, str] | None:
@@ -92,35 +84,35 @@ async def _authenticate(
 async def station_connection(websocket: WebSocket, charge_point_id: str) -> None:
     runtime: Runtime = websocket.app.state.runtime
     offered = list(websocket.scope.get("subprotocols", []))
-    protocol = next((p for p in PROTOCOLS if p in offered), None)
-    if protocol is None:
+    if not any(p in PROTOCOLS for p in offered):
         await _deny(websocket, 400, "offer subprotocol ocpp1.6 or ocpp2.0.1")
         return
     station = await _authenticate(runtime, websocket, charge_point_id)
     if station is None:
         return
+    protocol = _registered_protocol(station, offered)
+    if protocol is None:
+        version = station.ocpp_version.value
+        log.warning(
+            "refused a station offering another OCPP version",
+            extra={"charge_point_id": charge_point_id, "registered": version, "offered": offered},
+        )
+        await _deny(
+            websocket,
+            400,
+            f"station {charge_point_id} is registered for OCPP {version}: "
+            f"offer subprotocol ocpp{version}",
+        )
+        return
     await websocket.accept(subprotocol=protocol)
-    await _serve(runtime, websocket, station, protocol)
+    connections: LiveConnections = websocket.app.state.station_connections
+    await serve_station(runtime, connections, websocket, station, protocol)
 
 
-async def _serve(runtime: Runtime, websocket: WebSocket, station: Station, protocol: str) -> None:
-    connection = Connection(websocket.receive_text, websocket.send_text)
-    link: Any = PROTOCOLS[protocol](station.charge_point_id, connection, runtime, station)
-    version = protocol.removeprefix("ocpp")
-    # One bound method object, so that unregister finds exactly what register stored.
-    execute = link.execute
-    runtime.bus.register(station.charge_point_id, execute)
-    async with runtime.uow() as uow:
-        await record_connected(uow, runtime.clock, station, version)
-    log.info(
-        "station connected", extra={"charge_point_id": station.charge_point_id, "ocpp": version}
-    )
-    try:
-        await link.start()
-    except WebSocketDisconnect:
-        pass
-    finally:
-        runtime.bus.unregister(station.charge_point_id, execute)
-        async with runtime.uow() as uow:
-            await record_disconnected(uow, runtime.clock, station)
-        log.info("station disconnected", extra={"charge_point_id": station.charge_point_id})
+def _registered_protocol(station: Station, offered: list[str]) -> str | None:
+    """The subprotocol of the version the station is registered with, if it offers it: the
+    catalog says which protocol the station speaks (its handlers, its transaction ids), and
+    a station offering both (1.6J §3 / 2.0.1 Part 4 §3.1.2 let a client offer several) gets
+    that one, never the other."""
+    protocol = f"ocpp{station.ocpp_version.value}"
+    return protocol if protocol in offered else None

@@ -1,9 +1,18 @@
-"""What both protocol versions share on one station connection: frames parsed with exact
-numbers, every CALL applied exactly once, bad frames answered with a CALLERROR and kept.
+"""What both protocol versions share on one station connection: frames read defensively,
+every CALL applied exactly once within the station's boot, bad frames answered with a CALLERROR
+in the station's own protocol spelling and kept.
 
 OCPP-J (1.6J §4, 2.0.1 Part 4 §4): a CALL is ``[2, messageId, action, payload]``. A message id
 we have answered before gets the stored answer again and changes nothing; the effects of a
 CALL and its stored answer commit in one transaction, and the answer is sent after the commit.
+
+Replay memory is scoped to the station's *boot*: each BootNotification (other than a repeat of
+the one this connection already answered) starts a new epoch, and only answers stored in the
+current epoch are replayed. A station that restarts its message-id counter after a reboot
+therefore gets fresh handling, never an earlier boot's answer nor "id already used"; messages
+it re-sends from before the reboot are made harmless by the sessions' own identities (1.6
+transactionId and start reading, 2.0.1 transactionId and seqNo, a stop of a stopped
+transaction). Stored answers are forgotten after ``CHARGELEDGER_OCPP_REPLY_RETENTION_HOURS``.
 """
 
 from __future__ import annotations
@@ -13,25 +22,36 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal
-from types import MappingProxyType
-from typing import Any, ClassVar, TypeVar, cast
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar, cast
 
-from ocpp.exceptions import OCPPError
-from ocpp.messages import Call, CallError, MessageType, unpack, validate_payload
+from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
+from ocpp.messages import Call, CallError, MessageType, validate_payload
 from ocpp.routing import on
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.station_link import StoredReply
+from chargeledger.errors import ConflictError
 from chargeledger.services.ports import UnitOfWork
+from chargeledger.stations.frames import (
+    UNKNOWN_ID,
+    FrameRefusedError,
+    binary_as_text,
+    binary_refusal,
+    check_size,
+    keepable,
+    parse,
+    spelled,
+)
+from chargeledger.stations.values import refuse_future_timestamps
 
 log = logging.getLogger("chargeledger.stations")
 
-MAX_MESSAGE_ID_LENGTH = 36
 HEARTBEAT_INTERVAL_S = 300  # told to stations at boot (1.6 §4.2, 2.0.1 B01)
 DRAIN_SECONDS = 10.0  # how long a closed connection's received CALLs may still take
+BOOT = "BootNotification"
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
@@ -40,21 +60,27 @@ def handles(action: str) -> Callable[[Handler], Handler]:
     return cast(Callable[[Handler], Handler], on(action))
 
 
-# OCPP-J: messageId is at most 36 characters
-
-
 class Connection:
-    """The ``ocpp`` library's view of a websocket: ``recv`` and ``send`` of text frames."""
+    """The ``ocpp`` library's view of a websocket: ``recv`` (text, or the bytes of a binary
+    frame: the link refuses those itself), ``send`` of text and ``close``."""
 
-    def __init__(self, receive: Any, send: Any) -> None:
+    def __init__(
+        self,
+        receive: Callable[[], Awaitable[str | bytes]],
+        send: Callable[[str], Awaitable[None]],
+        close: Callable[[int, str], Awaitable[None]],
+    ) -> None:
         self.recv = receive
         self.send = send
+        self.close = close
 
 
-def _is_answer(raw_msg: str) -> bool:
+def _is_answer(raw_msg: str | bytes) -> bool:
     """A CALLRESULT (3) or CALLERROR (4), told from the frame's first element without parsing
     the rest; anything else (CALLs, garbage) goes through the ordered path."""
-    head = raw_msg.lstrip()
+    if not isinstance(raw_msg, str):
+        return False
+    head = raw_msg[:16].lstrip()
     return head.startswith("[") and head[1:].lstrip()[:1] in ("3", "4")
 
 
@@ -72,29 +98,54 @@ class ExactlyOnce:
     runtime: Runtime
     station: Station
     id: str
-    _format_error_code: str  # 1.6: FormationViolation, 2.0.1: FormatViolation
-    _rpc_error_code: str  # an unreadable frame; 1.6 has no RpcFrameworkError
+    _ocpp_version: str  # "1.6" or "2.0.1", set by the library's ChargePoint class
     _known_actions: frozenset[str]
-    # Codes the ``ocpp`` library's schema check uses, in the spelling of this version.
-    _error_spelling: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def _init_link(self, runtime: Runtime, station: Station) -> None:
         self.runtime = runtime
         self.station = station
+        self._limits = runtime.settings.ocpp
         self._uow: UnitOfWork | None = None
         self._held_replies: list[str] | None = None
         self._current_call_id: str | None = None
         self._after_commit: list[Callable[[], Awaitable[object]]] = []
+        self._epoch = 0  # the station's boot epoch; ``resume`` sets it when the link opens
+        self._next_epoch: int | None = None
+        self._boot_message_id: str | None = None  # the BootNotification this link answered
         # Requests are validated against the OCPP JSON schemas in ``_apply`` before any
         # transaction opens (on SQLite transactions take turns; CPU work inside one would
         # hold up every other station), so the library need not validate them again.
         for handlers in self.route_map.values():  # type: ignore[attr-defined]
             handlers["_skip_schema_validation"] = True
 
+    def resume(self, boot_epoch: int) -> None:
+        """The station's current boot epoch, as stored when this connection opened."""
+        self._epoch = boot_epoch
+
+    def begin_epoch(self, boot_epoch: int) -> None:
+        """Called by the BootNotification handler: this CALL's answer is the first of a new
+        epoch; it takes effect when the CALL commits."""
+        self._next_epoch = boot_epoch
+
     def after_commit(self, job: Callable[[], Awaitable[object]]) -> None:
         """Run ``job`` in the background once this CALL's effects are committed (payment
         work that talks to a PSP must not hold the station's transaction open)."""
         self._after_commit.append(job)
+
+    async def ask(self, payload: Any) -> Any:
+        """Send an operator's command and return the station's answer. A CALLERROR, or an
+        answer we could not read (refused in ``route_message``), ends the command at once
+        with a 409 ``station_call_error`` instead of an unhandled error."""
+        try:
+            return await self.call(payload, suppress=False)  # type: ignore[attr-defined]
+        except OCPPError as error:
+            detail = f"{error.code}: {error.description}"
+        except UnknownCallErrorCodeError as error:  # a code no OCPP version defines
+            detail = str(error)
+        raise ConflictError(
+            f"station {self.id} answered the command with an error ({detail})",
+            code="station_call_error",
+        )
 
     @property
     def uow(self) -> UnitOfWork:
@@ -103,7 +154,10 @@ class ExactlyOnce:
 
     async def _send(self, message: str) -> None:
         """While a CALL is being applied its answer is held until the commit. Anything else
-        (an operator's command to the station, sent meanwhile) goes out at once."""
+        (an operator's command to the station, sent meanwhile) goes out at once. A CALLERROR
+        the library built (from an exception in a handler) is spelled for this version."""
+        if message.startswith("[4"):
+            message = self._respelled(message)
         if self._held_replies is not None and self._answers_current_call(message):
             self._held_replies.append(message)
             return
@@ -120,7 +174,7 @@ class ExactlyOnce:
         once; the station's CALLs are applied one after another by a worker, so an answer
         never waits behind a CALL being applied (OCPP-J allows one CALL outstanding in each
         direction: 1.6J §4.1.1, 2.0.1 Part 4 §4.1.1)."""
-        calls: asyncio.Queue[str | None] = asyncio.Queue()
+        calls: asyncio.Queue[str | bytes | None] = asyncio.Queue()
         worker = asyncio.create_task(self._apply_in_order(calls))
         try:
             while True:
@@ -138,7 +192,7 @@ class ExactlyOnce:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(worker), DRAIN_SECONDS)
 
-    async def _apply_in_order(self, calls: asyncio.Queue[str | None]) -> None:
+    async def _apply_in_order(self, calls: asyncio.Queue[str | bytes | None]) -> None:
         while (raw_msg := await calls.get()) is not None:
             try:
                 await self.route_message(raw_msg)
@@ -147,44 +201,35 @@ class ExactlyOnce:
                 # committed with the stored answer, which a retry will get.
                 log.warning("could not finish a CALL from %s", self.id, exc_info=True)
 
-    async def route_message(self, raw_msg: str) -> None:
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        """Every frame passes here, whatever it is: nothing it contains may end the link."""
         try:
-            frame = json.loads(raw_msg, parse_float=Decimal)
-        except ValueError:
-            await self._refuse(raw_msg, "-1", self._rpc_error_code, "the frame is not JSON")
+            if isinstance(raw_msg, bytes):
+                raise binary_refusal()
+            check_size(raw_msg, self._limits.max_frame_bytes)
+            message = parse(raw_msg)
+        except FrameRefusedError as refusal:
+            await self._refused(raw_msg, refusal)
             return
-        if not isinstance(frame, list) or len(frame) < 3 or frame[0] not in (2, 3, 4):
-            message_id = frame[1] if isinstance(frame, list) and len(frame) > 1 else "-1"
-            await self._refuse(
-                raw_msg,
-                str(message_id)[:MAX_MESSAGE_ID_LENGTH],
-                self._rpc_error_code,
-                "not an OCPP-J message",
-            )
-            return
-        if frame[0] != MessageType.Call:
+        if isinstance(message, Call):
+            await self._apply(raw_msg, message)
+        else:
             # Answers to our own CALLs go to the waiting ``call()`` through the library.
-            try:
-                self._response_queue.put_nowait(unpack(raw_msg))  # type: ignore[attr-defined]
-            except OCPPError:
-                log.warning("unparseable answer from %s: %s", self.id, raw_msg[:200])
-            return
-        if (
-            len(frame) != 4
-            or not isinstance(frame[1], str)
-            or not 0 < len(frame[1]) <= MAX_MESSAGE_ID_LENGTH
-            or not isinstance(frame[2], str)
-            or not isinstance(frame[3], dict)
-        ):
-            message_id = str(frame[1])[:MAX_MESSAGE_ID_LENGTH] if frame[1] else "-1"
-            await self._refuse(
-                raw_msg,
-                message_id,
-                self._format_error_code,
-                "a CALL is [2, messageId, action, payload]",
-            )
-            return
-        await self._apply(raw_msg, Call(unique_id=frame[1], action=frame[2], payload=frame[3]))
+            self._response_queue.put_nowait(message)  # type: ignore[attr-defined]
+
+    async def _refused(self, raw_msg: str | bytes, refusal: FrameRefusedError) -> None:
+        """A frame we do not process: kept, and answered as far as anything can be."""
+        text = binary_as_text(raw_msg) if isinstance(raw_msg, bytes) else raw_msg
+        code = spelled(refusal.code, self._ocpp_version)
+        if refusal.answer:
+            # An answer gets no CALLERROR (1.6J §4.2.3 answers CALLs only): the command
+            # waiting for it fails instead of waiting for its timeout.
+            await self._keep_rejected(text, code, refusal.description)
+            if refusal.message_id != UNKNOWN_ID:
+                failed = CallError(refusal.message_id, code, refusal.description, {})
+                self._response_queue.put_nowait(failed)  # type: ignore[attr-defined]
+        else:
+            await self._refuse(text, refusal.message_id, code, refusal.description)
 
     async def _apply(self, raw_msg: str, call: Call) -> None:
         if call.action not in self.route_map:  # type: ignore[attr-defined]
@@ -197,15 +242,23 @@ class ExactlyOnce:
             )
             return
         try:
-            await validate_payload(call, self._ocpp_version)  # type: ignore[attr-defined]
+            await validate_payload(call, self._ocpp_version)
+            latest = self.runtime.clock.now() + timedelta(
+                minutes=self._limits.future_tolerance_minutes
+            )
+            refuse_future_timestamps(call.payload, latest)
         except OCPPError as error:
             refusal = self._call_error(call.unique_id, error)
-            await self._keep_rejected(raw_msg, refusal)
+            await self._keep_rejected(raw_msg, *_code_and_description(refusal))
             await self._connection.send(refusal)  # type: ignore[attr-defined]
             return
         request_hash = _request_hash(call.payload)
         async with self.runtime.uow() as uow:
-            stored = await uow.station_links.stored_reply(self.id, call.unique_id)
+            stored = await uow.station_links.stored_reply(self.id, self._epoch, call.unique_id)
+            if call.action == BOOT and call.unique_id != self._boot_message_id:
+                # Not a repeat of the boot this connection answered: a new boot, and a new
+                # epoch, whatever message ids the previous boot used.
+                stored = None
             if stored is None:
                 reply: str | None = await self._apply_new(uow, call, request_hash)
             elif stored.request_hash == request_hash and stored.action == call.action:
@@ -222,12 +275,13 @@ class ExactlyOnce:
             )
             return
         if json.loads(reply)[0] != MessageType.CallResult:
-            await self._keep_rejected(raw_msg, reply)
+            await self._keep_rejected(raw_msg, *_code_and_description(reply))
         await self._connection.send(reply)  # type: ignore[attr-defined]
 
     async def _apply_new(self, uow: UnitOfWork, call: Call, request_hash: str) -> str:
         """Run the handler; keep its effects and its answer together, or neither."""
         self._uow, self._held_replies, self._current_call_id = uow, [], call.unique_id
+        self._next_epoch = None
         try:
             try:
                 await self._handle_call(call)  # type: ignore[attr-defined]
@@ -241,35 +295,36 @@ class ExactlyOnce:
             if replies
             else self._call_error(call.unique_id, OCPPError(description="no answer was produced"))
         )
+        epoch = self._epoch if self._next_epoch is None else self._next_epoch
         if json.loads(reply)[0] == MessageType.CallResult:
             stored_reply = StoredReply(call.action, request_hash, reply)
             await uow.station_links.store_reply(
-                self.id, call.unique_id, stored_reply, self.runtime.clock.now()
+                self.id, epoch, call.unique_id, stored_reply, self.runtime.clock.now()
             )
             await uow.commit()
+            if self._next_epoch is not None:
+                self._epoch, self._boot_message_id = epoch, call.unique_id
             for job in self._after_commit:
                 self.runtime.spawn(job())
         else:
             await uow.rollback()
         self._after_commit = []
+        self._next_epoch = None
         return reply
 
     async def _refuse(self, raw_msg: str, message_id: str, code: str, description: str) -> None:
-        reply = json.dumps([MessageType.CallError, message_id, code, description, {}])
-        await self._keep_rejected(raw_msg, reply)
+        spelling = spelled(code, self._ocpp_version)
+        reply = json.dumps([MessageType.CallError, message_id, spelling, description, {}])
+        await self._keep_rejected(raw_msg, spelling, description)
         await self._connection.send(reply)  # type: ignore[attr-defined]
 
-    async def _keep_rejected(self, raw_msg: str, reply: str) -> None:
+    async def _keep_rejected(self, raw_msg: str, code: str, description: str) -> None:
         """Nothing lost: a refused frame is kept with the error we answered."""
-        answer = json.loads(reply)
-        log.warning("refused a frame from %s: %s %s", self.id, answer[2], answer[3])
+        log.warning("refused a frame from %s: %s %s", self.id, code, description)
+        kept = keepable(raw_msg)
         async with self.runtime.uow() as uow:
             await uow.station_links.reject_frame(
-                self.id,
-                raw_msg[:65536],
-                str(answer[2]),
-                str(answer[3]),
-                self.runtime.clock.now(),
+                self.id, kept, code, description, self.runtime.clock.now()
             )
             await uow.commit()
 
@@ -277,5 +332,17 @@ class ExactlyOnce:
         """A CALLERROR in this version's spelling, with plain-JSON details (the library may
         put objects in them)."""
         details = {"cause": str(error.details.get("cause"))} if error.details else {}
-        code = self._error_spelling.get(error.code, error.code)
+        code = spelled(error.code, self._ocpp_version)
         return str(CallError(message_id, code, error.description, details).to_json())
+
+    def _respelled(self, message: str) -> str:
+        frame = json.loads(message)
+        code = spelled(str(frame[2]), self._ocpp_version)
+        if code == frame[2]:
+            return message
+        return str(CallError(frame[1], code, frame[3], frame[4]).to_json())
+
+
+def _code_and_description(callerror: str) -> tuple[str, str]:
+    frame = json.loads(callerror)
+    return str(frame[2]), str(frame[3])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
 from ocpp.exceptions import PropertyConstraintViolationError
@@ -52,15 +51,8 @@ def _id_tag_info(auth: Authorization) -> dict[str, Any]:
 
 
 class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
-    _format_error_code = "FormationViolation"
-    _rpc_error_code = "FormationViolation"
-    # OCPP-J 1.6 §4.2.3 spells these two differently from the library (and from 2.0.1).
-    _error_spelling = MappingProxyType(
-        {
-            "FormatViolation": "FormationViolation",
-            "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
-        }
-    )
+    """Error codes are spelled as OCPP-J 1.6 §4.2.3 has them (``stations/frames.py``)."""
+
     _known_actions = frozenset(a.value for a in Action)
 
     def __init__(
@@ -78,9 +70,10 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
     async def on_boot(
         self, charge_point_vendor: str, charge_point_model: str, **details: Any
     ) -> call_result.BootNotification:
-        await record_boot(
+        epoch = await record_boot(
             self.uow, self.runtime.clock, self.station, "1.6", details.get("firmware_version")
         )
+        self.begin_epoch(epoch)
         return call_result.BootNotification(
             current_time=wire_time(self.runtime.clock.now()),
             interval=HEARTBEAT_INTERVAL_S,
@@ -226,7 +219,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
 
     async def execute(self, command: StationCommand) -> CommandResult:
         payload = _outgoing(command)
-        answer = await self.call(payload, suppress=False)
+        answer = await self.ask(payload)
         return CommandResult(status=str(getattr(answer, "status", "Accepted")))
 
 

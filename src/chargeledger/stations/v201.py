@@ -51,8 +51,6 @@ def _id_token_info(auth: Authorization) -> dict[str, Any]:
 
 
 class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
-    _format_error_code = "FormatViolation"
-    _rpc_error_code = "RpcFrameworkError"
     _known_actions = frozenset(a.value for a in Action)
 
     def __init__(
@@ -70,13 +68,14 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
     async def on_boot(
         self, charging_station: dict[str, Any], reason: str, **_: Any
     ) -> call_result.BootNotification:
-        await record_boot(
+        epoch = await record_boot(
             self.uow,
             self.runtime.clock,
             self.station,
             "2.0.1",
             charging_station.get("firmware_version"),
         )
+        self.begin_epoch(epoch)
         return call_result.BootNotification(
             current_time=wire_time(self.runtime.clock.now()),
             interval=HEARTBEAT_INTERVAL_S,
@@ -188,7 +187,7 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
         return call_result.MeterValues()
 
     async def execute(self, command: StationCommand) -> CommandResult:
-        answer = await self.call(_outgoing(command), suppress=False)
+        answer = await self.ask(_outgoing(command))
         return CommandResult(status=str(getattr(answer, "status", "Accepted")))
 
 

@@ -42,6 +42,28 @@ def timestamp(value: Any, field: str = "timestamp") -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def refuse_future_timestamps(payload: Mapping[str, Any], latest: datetime) -> None:
+    """Refuse a message with any ``timestamp`` (1.6 StartTransaction, StopTransaction,
+    StatusNotification, MeterValue; 2.0.1 TransactionEvent, StatusNotification, MeterValue)
+    after ``latest``: station time drives billing periods and durations (DESIGN §2), and a
+    time that has not happened yet is a clock fault, not a reading to bill. The station
+    learns our time from every Heartbeat and BootNotification answer (1.6 §4.6, 2.0.1 G02)."""
+    pending: list[Any] = [payload]
+    while pending:
+        item = pending.pop()
+        values = item.items() if isinstance(item, Mapping) else enumerate(item)
+        for key, value in values:
+            if key == "timestamp" and isinstance(value, str):
+                if timestamp(value) > latest:
+                    raise PropertyConstraintViolationError(
+                        description=f"timestamp {value} is ahead of the central system's "
+                        f"clock by more than the tolerance (latest accepted: "
+                        f"{wire_time(latest)})"
+                    )
+            elif isinstance(value, Mapping | list):
+                pending.append(value)
+
+
 def number(value: Any, field: str) -> Decimal:
     """A Decimal from a JSON number (already Decimal: parsed that way) or a 1.6 string."""
     if isinstance(value, bool):

@@ -200,6 +200,10 @@ station_states = Table(
     Column("last_boot_at", UtcDateTime),
     Column("clock_offset_seconds", Integer),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Which boot of the station its stored OCPP answers belong to (one more per boot).
+    Column("boot_epoch", Integer, nullable=False, server_default="0"),
+    # The connection that last connected; only that one may mark the station disconnected.
+    Column("connection_id", String(36)),
 )
 
 connector_states = Table(
@@ -311,11 +315,13 @@ ocpp_messages = Table(
     "ocpp_messages",
     metadata,
     Column("charge_point_id", String(48), primary_key=True),
+    Column("boot_epoch", Integer, primary_key=True),
     Column("message_id", String(36), primary_key=True),
     Column("action", String(40), nullable=False),
     Column("request_hash", String(64), nullable=False),
     Column("response", Text, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_ocpp_messages_received_at", "received_at"),
 )
 
 ocpp_rejected_frames = Table(

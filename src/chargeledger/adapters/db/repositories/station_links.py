@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates, upsert
@@ -23,6 +23,7 @@ _STORED_REPLY = select(
     ocpp_messages.c.action, ocpp_messages.c.request_hash, ocpp_messages.c.response
 ).where(
     ocpp_messages.c.charge_point_id == bindparam("cpid"),
+    ocpp_messages.c.boot_epoch == bindparam("epoch"),
     ocpp_messages.c.message_id == bindparam("mid"),
 )
 
@@ -108,9 +109,11 @@ class SqlStationLinkRepository:
             for row in rows.mappings()
         ]
 
-    async def stored_reply(self, charge_point_id: str, message_id: str) -> StoredReply | None:
+    async def stored_reply(
+        self, charge_point_id: str, boot_epoch: int, message_id: str
+    ) -> StoredReply | None:
         result = await self._connection.execute(
-            _STORED_REPLY, {"cpid": charge_point_id, "mid": message_id}
+            _STORED_REPLY, {"cpid": charge_point_id, "epoch": boot_epoch, "mid": message_id}
         )
         row = result.first()
         return (
@@ -120,7 +123,12 @@ class SqlStationLinkRepository:
         )
 
     async def store_reply(
-        self, charge_point_id: str, message_id: str, reply: StoredReply, at: datetime
+        self,
+        charge_point_id: str,
+        boot_epoch: int,
+        message_id: str,
+        reply: StoredReply,
+        at: datetime,
     ) -> None:
         await insert_ignoring_duplicates(
             self._connection,
@@ -128,6 +136,7 @@ class SqlStationLinkRepository:
             [
                 {
                     "charge_point_id": charge_point_id,
+                    "boot_epoch": boot_epoch,
                     "message_id": message_id,
                     "action": reply.action,
                     "request_hash": reply.request_hash,
@@ -150,9 +159,46 @@ class SqlStationLinkRepository:
             )
         )
 
-    async def mark_disconnected(self, station_id: uuid.UUID, at: datetime) -> None:
+    async def forget_replies(self, received_before: datetime) -> int:
+        result = await self._connection.execute(
+            delete(ocpp_messages).where(ocpp_messages.c.received_at < received_before)
+        )
+        return max(int(result.rowcount or 0), 0)
+
+    async def boot_epoch(self, station_id: uuid.UUID) -> int:
+        result = await self._connection.execute(
+            select(station_states.c.boot_epoch).where(station_states.c.station_id == station_id)
+        )
+        return int(result.scalar_one_or_none() or 0)
+
+    async def start_boot_epoch(self, station_id: uuid.UUID) -> int:
+        """One more than the last boot's epoch; the station's state row must exist. The
+        increment happens in the database, so two writers never hand out the same epoch."""
         await self._connection.execute(
             update(station_states)
             .where(station_states.c.station_id == station_id)
+            .values(boot_epoch=station_states.c.boot_epoch + 1)
+        )
+        return await self.boot_epoch(station_id)
+
+    async def claim_connection(self, station_id: uuid.UUID, connection_id: str) -> None:
+        await self._connection.execute(
+            update(station_states)
+            .where(station_states.c.station_id == station_id)
+            .values(connection_id=connection_id)
+        )
+
+    async def mark_disconnected(
+        self, station_id: uuid.UUID, connection_id: str, at: datetime
+    ) -> bool:
+        """Only the connection that connected last may say the station is gone: a superseded
+        one (closed because the station connected again, maybe on another node) may not."""
+        result = await self._connection.execute(
+            update(station_states)
+            .where(
+                station_states.c.station_id == station_id,
+                station_states.c.connection_id == connection_id,
+            )
             .values(connected=False, updated_at=at)
         )
+        return bool(result.rowcount)
