@@ -23,6 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.errors import InvalidInputError
+from chargeledger.money import MAX_AMOUNT, Currency, within_minor_units
 
 ZERO = Decimal(0)
 
@@ -332,10 +333,20 @@ class WalletSettings:
     top_up_amount: Decimal = Decimal("25.00")
 
     def __post_init__(self) -> None:
-        if self.minimum_balance < 0 or self.top_up_below < 0 or self.top_up_amount <= 0:
-            raise InvalidInputError(
-                "wallet limits must be positive", code="invalid_wallet_settings"
-            )
+        currency = Currency.of(self.currency)
+        for name in ("minimum_balance", "top_up_below", "top_up_amount"):
+            amount: Decimal = getattr(self, name)
+            if (
+                not within_minor_units(amount, currency)  # first: also refuses NaN
+                or not 0 <= amount <= MAX_AMOUNT
+                or (name == "top_up_amount" and amount == 0)
+            ):
+                raise InvalidInputError(
+                    f"wallet limits are 0 to {MAX_AMOUNT} {currency} in whole minor units, "
+                    "the top-up amount above 0",
+                    code="invalid_wallet_settings",
+                    field=name,
+                )
 
 
 def hold_steps(estimate: Decimal, held: Decimal, step: Decimal, ceiling: Decimal) -> Decimal:

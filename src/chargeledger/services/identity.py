@@ -23,6 +23,7 @@ from chargeledger.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from chargeledger.services.common import page_bounds
 from chargeledger.services.ports import Clock, Page, PasswordHasher, UnitOfWork
 
 API_KEY_PREFIX = "clk"
@@ -73,6 +74,7 @@ async def authenticate_user(
 
 
 async def list_users(uow: UnitOfWork, *, limit: int = 100, offset: int = 0) -> Page[User]:
+    limit, offset = page_bounds(limit, offset)
     return await uow.users.list(limit=limit, offset=offset)
 
 
@@ -142,4 +144,5 @@ async def revoke_api_key(uow: UnitOfWork, clock: Clock, key_id: uuid.UUID) -> Ap
 
 
 async def list_api_keys(uow: UnitOfWork, *, limit: int = 100, offset: int = 0) -> Page[ApiKey]:
+    limit, offset = page_bounds(limit, offset)
     return await uow.api_keys.list(limit=limit, offset=offset)
