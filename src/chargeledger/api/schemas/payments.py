@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from chargeledger.api.schemas.common import Input
+from chargeledger.api.schemas.common import UPPER_BOUNDS, Amount, AmountOrZero, Input, coded
 from chargeledger.domain.ledger import JournalEntry, Posting
 from chargeledger.domain.payments import (
     Payment,
@@ -80,8 +81,15 @@ class PaymentOut(BaseModel):
         )
 
 
+# The codes the services give these mistakes; the lower bounds were in the schema before.
+RefundAmount = Annotated[Amount, coded("invalid_refund_amount")]
+TopUpAmount = Annotated[Amount, coded("invalid_top_up", UPPER_BOUNDS)]
+WalletLimit = Annotated[AmountOrZero, coded("invalid_wallet_settings", UPPER_BOUNDS)]
+WalletTopUp = Annotated[Amount, coded("invalid_wallet_settings", UPPER_BOUNDS)]
+
+
 class RefundIn(Input):
-    amount: Decimal | None = Field(None, description="Omit to refund all that is left")
+    amount: RefundAmount | None = Field(None, description="Omit to refund all that is left")
     reason: str = Field(min_length=1, max_length=255)
 
 
@@ -124,14 +132,14 @@ class WalletOut(BaseModel):
 
 
 class WalletSettingsIn(Input):
-    minimum_balance: Decimal = Field(ge=0)
+    minimum_balance: WalletLimit
     auto_top_up: bool = False
-    top_up_below: Decimal = Field(Decimal("10.00"), ge=0)
-    top_up_amount: Decimal = Field(Decimal("25.00"), gt=0)
+    top_up_below: WalletLimit = Decimal("10.00")
+    top_up_amount: WalletTopUp = Decimal("25.00")
 
 
 class TopUpIn(Input):
-    amount: Decimal = Field(gt=0)
+    amount: TopUpAmount
     payment_method_id: uuid.UUID | None = None
 
 
