@@ -13,6 +13,7 @@
 | CHARGELEDGER_OPERATOR_<FIELD>       | the seller on invoices, see below         |
 | CHARGELEDGER_OPERATOR_TIME_ZONE     | UTC: accounting dates and billing periods |
 | CHARGELEDGER_VAT_RATES_FILE         | built-in EU standard rates, see below     |
+| CHARGELEDGER_MAX_BODY_BYTES         | 1048576: largest HTTP request body (413 above) |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, REGISTRATION. The VAT rates file is a JSON list of ``{"country", "percent",
@@ -36,6 +37,10 @@ from chargeledger.errors import ConfigurationError, InvalidInputError
 
 PREFIX = "CHARGELEDGER_"
 
+
+# DESIGN §6: request bodies have size limits. 1 MiB holds any JSON this API takes; a route
+# that needs more (an upload) declares its own larger limit.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_local"  # the simulator's; set a real secret in production
 
@@ -99,6 +104,7 @@ class Settings:
     operator_time_zone: str = "UTC"
     vat_rates: VatRates = DEFAULT_VAT_RATES
     payments: PaymentSettings = field(default_factory=PaymentSettings)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -151,6 +157,7 @@ class Settings:
             operator_time_zone=_time_zone(env.get(PREFIX + "OPERATOR_TIME_ZONE", "UTC")),
             vat_rates=_vat_rates(env.get(PREFIX + "VAT_RATES_FILE")),
             payments=PaymentSettings.from_env(env),
+            max_body_bytes=_whole_number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         )
 
     def with_database(self, url: str) -> Settings:

@@ -1,8 +1,10 @@
-"""Every error leaves the API as ``{"error": {"code", "message", ...}}`` with a stable code."""
+"""Every error leaves the API as ``{"error": {"code", "message", ...}}`` with a stable code.
+
+Unhandled exceptions become the 500 body in the access log middleware (``access_log.py``),
+which logs them once with the request id.
+"""
 
 from __future__ import annotations
-
-import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,8 +14,6 @@ from starlette.routing import Match
 
 from chargeledger.api.schemas.common import CODED_ERRORS
 from chargeledger.errors import ChargeledgerError
-
-log = logging.getLogger("chargeledger.api")
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -91,15 +91,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
-    return JSONResponse(
-        error_body("internal_error", "an unexpected error occurred"), status_code=500
-    )
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ChargeledgerError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
