@@ -157,3 +157,26 @@ def test_serve_refuses_an_oversized_body_unread_and_logs_it(
     assert [(r["method"], r["path"], r["status"]) for r in logged] == [
         ("POST", "/api/v1/sites", 413)
     ]
+
+
+def test_serve_exits_when_the_port_is_taken(tmp_path: Path) -> None:
+    """Issue 11 item 20: a port in use ends ``serve`` at once with exit code 69
+    (EX_UNAVAILABLE), before it migrates anything or starts its jobs."""
+    env = {**os.environ, "CHARGELEDGER_DATA_DIR": str(tmp_path / "data")}
+    env.pop("CHARGELEDGER_DATABASE_URL", None)
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = subprocess.run(
+            [CHARGELEDGER, "serve", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,  # a safety net: the old server never exited
+        )
+    assert result.returncode == 69, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "[port_unavailable]" in message
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in message
+    assert not (tmp_path / "data").exists()  # no database was made: nothing ran

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -85,6 +86,9 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
+            # A job cancelled inside a database call unwinds through that call: the engine is
+            # closed only once every job has stopped, or the process can hang on exit.
+            await asyncio.gather(*tasks, return_exceptions=True)
             if owned:
                 await app.state.runtime.aclose()
 
