@@ -90,9 +90,10 @@ class BodyLimitMiddleware:
         async def limited_receive() -> Message:
             nonlocal received, limit
             if limit is None:  # first read: routing is done, the route's limit is known
-                limit = _declared_limit(scope) or self.default_limit()
-                declared = _content_length(scope)
-                if declared is not None and declared > limit:
+                route_limit = _declared_limit(scope)
+                limit = self.default_limit() if route_limit is None else route_limit
+                length = _content_length(scope)
+                if length is not None and length > limit:
                     raise PayloadTooLargeError(limit)
             message = await receive()
             if message["type"] == "http.request":
