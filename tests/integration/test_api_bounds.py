@@ -59,8 +59,10 @@ def list_paths() -> list[str]:
     )
 
 
-def test_every_list_pages_with_bounds() -> None:
-    assert len(list_paths()) == 11
+def test_the_lists_are_found() -> None:
+    """The parametrised test below walks these: sites to payments, 11 when this was written."""
+    assert {"/api/v1/sites", "/api/v1/sessions", "/api/v1/payments"} <= set(list_paths())
+    assert len(list_paths()) >= 11
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.DRIVER], ids=str)
