@@ -30,6 +30,7 @@
 | CHARGELEDGER_OCPP_MAX_FRAME_BYTES   | 65536: the largest OCPP frame processed   |
 | CHARGELEDGER_OCPP_REPLY_RETENTION_HOURS | 24: how long answers are kept for replays |
 | CHARGELEDGER_OCPP_FUTURE_TOLERANCE_MINUTES | 15: how far station time may run ahead |
+| CHARGELEDGER_MAX_BODY_BYTES         | 1048576: largest HTTP request body (413 above) |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, REGISTRATION. The VAT rates file is a JSON list of ``{"country", "percent",
@@ -60,6 +61,9 @@ PREFIX = "CHARGELEDGER_"
 # Once the simulator's built-in secret, published with the code: refused if set (issue 11).
 PUBLIC_SANDBOX_SECRET = "whsec_sandbox_local"
 MIN_SECRET_LENGTH = 16
+# DESIGN §6: request bodies have size limits. 1 MiB holds any JSON this API takes; a route
+# that needs more (an upload) declares its own larger limit.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +259,7 @@ class Settings:
     invoice_run_wait_seconds: int = 600  # a second run waits for the first, then skips its work
     auth: AuthSettings = field(default_factory=AuthSettings)
     ocpp: OcppSettings = field(default_factory=OcppSettings)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -310,6 +315,7 @@ class Settings:
             invoice_run_wait_seconds=_whole_number(env, "INVOICE_RUN_WAIT_SECONDS", 600),
             auth=AuthSettings.from_env(env),
             ocpp=OcppSettings.from_env(env),
+            max_body_bytes=_whole_number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         )
 
     def with_database(self, url: str) -> Settings:

@@ -79,6 +79,27 @@ def plain_decimal(value: Decimal, min_places: int = 0) -> str:
     return format(number.copy_abs() if number == 0 else number, "f")
 
 
+# No single amount a client sends (a refund, a top-up, a wallet limit, a credit) is larger: a
+# first fence that keeps every input far inside the stored columns (14 integer digits) and the
+# decimal context (28 digits), where ``quantize`` would raise instead of answering.
+MAX_AMOUNT = Decimal(1_000_000_000)
+
+
+def within_minor_units(amount: Decimal, currency: Currency) -> bool:
+    """True when ``amount`` has no more decimals than ``currency`` (trailing zeros aside).
+
+    Safe for any exponent, unlike comparing with ``amount.quantize(quantum)``, which raises
+    ``InvalidOperation`` for a number beyond the context precision (``1E+30``)."""
+    if not amount.is_finite():
+        return False
+    _, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)
+    if exponent >= -currency.minor_units or not any(digits):
+        return True
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return exponent + trailing_zeros >= -currency.minor_units
+
+
 def to_decimal(value: Decimal | int | str) -> Decimal:
     """Convert an exact input to Decimal; floats are refused because they are not exact."""
     if isinstance(value, (bool, float)):

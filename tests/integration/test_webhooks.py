@@ -546,7 +546,8 @@ async def test_an_oversized_delivery_is_refused(
     )
     response = await client.post(URL, content=payload, headers=headers)
     assert response.status_code == 413, response.text
-    assert error_code(response) == "webhook_too_large"
+    assert error_code(response) == "payload_too_large"
+    assert response.json()["error"]["details"] == {"limit_bytes": 256 * 1024}
     assert await receipts(runtime) == []
 
 

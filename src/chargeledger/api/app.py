@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from chargeledger import __version__
+from chargeledger.api.access_log import AccessLogMiddleware
 from chargeledger.api.auth import assert_every_route_declares_roles
+from chargeledger.api.body_limit import (
+    BodyLimitMiddleware,
+    PayloadTooLargeError,
+    payload_too_large_handler,
+)
 from chargeledger.api.errors import install_error_handlers
 from chargeledger.api.routers import (
     accounts,
@@ -84,6 +89,9 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
+            # A job cancelled inside a database call unwinds through that call: the engine is
+            # closed only once every job has stopped, or the process can hang on exit.
+            await asyncio.gather(*tasks, return_exceptions=True)
             if owned:
                 await app.state.runtime.aclose()
 
@@ -96,13 +104,17 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     install_error_handlers(app)
-    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
-    app.add_middleware(SecurityHeaders, relaxed_paths=[path for path in docs if path])
+    app.add_exception_handler(PayloadTooLargeError, payload_too_large_handler)
     assert_every_route_declares_roles(API_ROUTERS)
     for router in (*API_ROUTERS, *PUBLIC_ROUTERS):
         app.include_router(router)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Liveness and database check",
+        responses={503: {"description": "The database does not answer"}},
+    )
     async def healthz(request: Request) -> JSONResponse:
         rt: Runtime = request.app.state.runtime
         ok = await rt.ping()
@@ -113,24 +125,16 @@ def create_app(
         }
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    @app.middleware("http")
-    async def access_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request_id
-        log.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "path": request.url.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
-        )
-        return response
+    # Outermost last: the access log sees every answer, the body limit's 413s included, and
+    # the security headers go on every answer, the access log's own 500s included.
+    app.add_middleware(BodyLimitMiddleware, default_limit=lambda: _settings(app).max_body_bytes)
+    app.add_middleware(AccessLogMiddleware)
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(SecurityHeaders, relaxed_paths=[path for path in docs if path])
 
     return app
+
+
+def _settings(app: FastAPI) -> Settings:
+    runtime: Runtime = app.state.runtime
+    return runtime.settings

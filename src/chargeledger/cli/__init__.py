@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.catalog import evses_app, sites_app, stations_app
-from chargeledger.cli.common import console, handles_errors, run_with_runtime
+from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.cli.customers import accounts_app, tokens_app
 from chargeledger.cli.demo import demo
 from chargeledger.cli.demo_day import write_sim_inputs
@@ -22,9 +21,9 @@ from chargeledger.cli.invoicing import invoice_app
 from chargeledger.cli.ledger import ledger_app
 from chargeledger.cli.payments import payments_app
 from chargeledger.cli.pricing import price_command
+from chargeledger.cli.serving import serve
 from chargeledger.cli.sessions import sessions_app, station_command, station_status
 from chargeledger.cli.tariffs import tariffs_app
-from chargeledger.config import Settings
 
 app = typer.Typer(
     name="chargeledger",
@@ -47,30 +46,9 @@ app.add_typer(export_app, name="export")
 app.add_typer(payments_app, name="payments")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
+app.command()(serve)
 app.command()(demo)
 app.command("price")(price_command)
-
-
-@app.command()
-@handles_errors
-def serve(
-    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-) -> None:
-    """Run the REST API (/api/v1), /healthz and /docs; migrates the database first."""
-    settings = Settings.from_env()
-    # Loaded by name so the CLI does not import the API package (DESIGN §3).
-    uvicorn.run(
-        "chargeledger.asgi:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        # The server buffers no websocket frame above this (see OcppSettings: an oversized
-        # OCPP frame up to it is still answered with a CALLERROR; a larger one gets 1009).
-        ws_max_size=settings.ocpp.read_limit_bytes,
-    )
 
 
 @app.command(

@@ -70,6 +70,10 @@ class PowerType(StrEnum):
 # auth user from the password), at most 48 characters (identifierString of BootNotification).
 _CHARGE_POINT_ID = re.compile(r"[A-Za-z0-9._~*\-]{1,48}")
 MAX_CONNECTOR_POWER_KW = Decimal("3750")  # MCS tops out at 3.75 MW
+# OCPP numbers EVSEs and an EVSE's connectors from 1 (2.0.1 part 2 §2.23 EVSEType); a bound
+# far above any station keeps them inside the stored 32-bit columns.
+MAX_EVSE_ID = 9999
+MAX_CONNECTOR_ID = 99
 
 
 def charge_point_id(value: str) -> str:
@@ -180,9 +184,9 @@ class Connector:
     max_power_kw: Decimal
 
     def __post_init__(self) -> None:
-        if not isinstance(self.connector_id, int) or self.connector_id < 1:
+        if not isinstance(self.connector_id, int) or not 1 <= self.connector_id <= MAX_CONNECTOR_ID:
             raise InvalidInputError(
-                "connector id must be a positive integer",
+                f"connector id must be a whole number from 1 to {MAX_CONNECTOR_ID}",
                 code="invalid_connector_id",
                 field="connector_id",
             )
@@ -190,13 +194,11 @@ class Connector:
         object.__setattr__(self, "format", ConnectorFormat(self.format))
         object.__setattr__(self, "power_type", PowerType(self.power_type))
         power = self.max_power_kw
-        if isinstance(power, Decimal) and power.is_finite():
+        # The range first: quantizing 1E+30 to watts raises instead of answering.
+        valid = isinstance(power, Decimal) and power.is_finite()
+        if valid and 0 < power <= MAX_CONNECTOR_POWER_KW:
             power = power.quantize(Decimal("0.001"))  # watts: the precision we store
-        if (
-            not isinstance(power, Decimal)
-            or not power.is_finite()
-            or not (0 < power <= MAX_CONNECTOR_POWER_KW)
-        ):
+        if not valid or not 0 < power <= MAX_CONNECTOR_POWER_KW:
             raise InvalidInputError(
                 f"max power must be above 0 and at most {MAX_CONNECTOR_POWER_KW} kW",
                 code="invalid_max_power",
@@ -218,9 +220,11 @@ class Evse:
     updated_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.evse_id, int) or self.evse_id < 1:
+        if not isinstance(self.evse_id, int) or not 1 <= self.evse_id <= MAX_EVSE_ID:
             raise InvalidInputError(
-                "evse id must be a positive integer", code="invalid_evse_id", field="evse_id"
+                f"evse id must be a whole number from 1 to {MAX_EVSE_ID}",
+                code="invalid_evse_id",
+                field="evse_id",
             )
         object.__setattr__(self, "evse_uid", optional_identifier(self.evse_uid, "evse_uid", 48))
         connectors = tuple(self.connectors)

@@ -12,6 +12,12 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from chargeledger.errors import InvalidInputError
+
+# The largest energy register reading we store (12 integer digits of Wh, 1 TWh): no meter
+# counts that far, and the columns hold no more.
+MAX_METER_WH = Decimal("999999999999.999")
+
 
 class Measurand(StrEnum):
     """The measurands we keep (OCPP 1.6J §7.31; same names in 2.0.1 MeasurandEnumType)."""
@@ -96,6 +102,20 @@ class Resolution:
     note: str
     corrected_meter_start_wh: Decimal | None = None
     corrected_meter_stop_wh: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("corrected_meter_start_wh", "corrected_meter_stop_wh"):
+            reading = getattr(self, name)
+            if reading is not None and not (
+                isinstance(reading, Decimal)
+                and reading.is_finite()
+                and 0 <= reading <= MAX_METER_WH
+            ):
+                raise InvalidInputError(
+                    f"a corrected reading is 0 to {MAX_METER_WH} Wh",
+                    code="invalid_meter_reading",
+                    field=name,
+                )
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from chargeledger.domain.billing import Charge, VatCategory, vat_of
 from chargeledger.domain.card_data import refuse_card_data
 from chargeledger.domain.text import money_text, percent_text, quantity_text
 from chargeledger.errors import ConflictError, CurrencyMismatchError, InvalidInputError
-from chargeledger.money import Currency, Money
+from chargeledger.money import MAX_AMOUNT, Currency, Money, within_minor_units
 
 ZERO = Decimal(0)
 
@@ -432,7 +432,10 @@ def _credited_lines(
                 code="invalid_credit_note",
             )
         currency = Currency.of(original.currency)
-        if net_amount <= 0 or net_amount != net_amount.quantize(currency.quantum):
+        if (
+            not within_minor_units(net_amount, currency)  # first: also refuses NaN
+            or not 0 < net_amount <= MAX_AMOUNT
+        ):
             raise InvalidInputError(
                 f"the amount must be positive with at most {currency.minor_units} decimals",
                 code="invalid_amount",

@@ -31,7 +31,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.errors import InvalidInputError
-from chargeledger.money import Currency
+from chargeledger.money import Currency, within_minor_units
 
 ZERO = Decimal(0)
 DEFAULT_WALLET_FLOOR = Decimal("5.00")  # the operator-wide floor unless configured otherwise
@@ -54,7 +54,8 @@ class WalletSettings:
     floor: Decimal | None = None
 
     def __post_init__(self) -> None:
-        quantum = Currency.of(self.currency).quantum
+        currency = Currency.of(self.currency)
+        quantum = currency.quantum
         limits = {
             "minimum_balance": (self.minimum_balance, ZERO, WALLET_LIMIT),
             "floor": (self.floor, ZERO, WALLET_LIMIT),
@@ -64,7 +65,8 @@ class WalletSettings:
         for name, (value, low, high) in limits.items():
             if value is None:
                 continue
-            if not low <= value <= high or value != value.quantize(quantum):
+            # Minor units first: that check also refuses NaN, which cannot be compared.
+            if not within_minor_units(value, currency) or not low <= value <= high:
                 raise InvalidInputError(
                     f"{name} must be {low} to {high} {self.currency} in whole minor units",
                     code="invalid_wallet_settings",

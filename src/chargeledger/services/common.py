@@ -11,6 +11,9 @@ from chargeledger.errors import InvalidInputError
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 1000
+# Paging deeper than this is scanning, not browsing (filter by date instead); the bound keeps
+# LIMIT/OFFSET far inside the databases' 64-bit integers (issue 11 item 17).
+MAX_OFFSET = 1_000_000_000
 
 
 def apply_changes(entity: T, changes: Mapping[str, Any], allowed: frozenset[str]) -> T:
@@ -26,8 +29,8 @@ def apply_changes(entity: T, changes: Mapping[str, Any], allowed: frozenset[str]
 
 
 def page_bounds(limit: int, offset: int) -> tuple[int, int]:
-    if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
+    if not 1 <= limit <= MAX_PAGE_SIZE or not 0 <= offset <= MAX_OFFSET:
         raise InvalidInputError(
-            f"limit must be 1-{MAX_PAGE_SIZE} and offset non-negative", code="invalid_paging"
+            f"limit must be 1-{MAX_PAGE_SIZE} and offset 0-{MAX_OFFSET}", code="invalid_paging"
         )
     return limit, offset

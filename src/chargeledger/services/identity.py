@@ -26,7 +26,7 @@ from chargeledger.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from chargeledger.services.common import apply_changes
+from chargeledger.services.common import apply_changes, page_bounds
 from chargeledger.services.ports import (
     Clock,
     Page,
@@ -140,6 +140,7 @@ async def change_own_password(
 
 
 async def list_users(uow: UnitOfWork, *, limit: int = 100, offset: int = 0) -> Page[User]:
+    limit, offset = page_bounds(limit, offset)
     return await uow.users.list(limit=limit, offset=offset)
 
 
@@ -263,4 +264,5 @@ async def revoke_api_key(uow: UnitOfWork, clock: Clock, key_id: uuid.UUID) -> Ap
 
 
 async def list_api_keys(uow: UnitOfWork, *, limit: int = 100, offset: int = 0) -> Page[ApiKey]:
+    limit, offset = page_bounds(limit, offset)
     return await uow.api_keys.list(limit=limit, offset=offset)

@@ -39,6 +39,7 @@ from chargeledger.domain.invoicing import (
 from chargeledger.domain.payments import fold
 from chargeledger.domain.postings import credit_note_issued, document_issued
 from chargeledger.errors import DuplicateError, NotFoundError
+from chargeledger.services.common import page_bounds
 from chargeledger.services.ports import Clock, InvoiceFilter, Page, UnitOfWork, UnitOfWorkFactory
 
 ACCOUNTS_PER_TRANSACTION = 200
@@ -414,6 +415,7 @@ async def visible_invoice(uow: UnitOfWork, principal: Principal, invoice_id: uui
 async def list_visible(
     uow: UnitOfWork, principal: Principal, criteria: InvoiceFilter, limit: int, offset: int
 ) -> Page[Invoice]:
+    limit, offset = page_bounds(limit, offset)
     if principal.is_account_bound:
         if criteria.account_id not in (None, principal.account_id):
             return Page(items=[], next_offset=None)  # another account's: nothing to see

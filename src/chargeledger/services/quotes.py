@@ -19,6 +19,7 @@ from chargeledger.services.ports import Clock, UnitOfWork
 from chargeledger.services.tariffs import tariff_for_session
 
 MAX_QUOTE_MINUTES = 7 * 24 * 60
+MAX_QUOTE_KWH = Decimal(10_000)  # a week at the strongest connector is far less
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +49,15 @@ async def quote_station(
     the driver would get (their account's override, if any), with the VAT their charge
     would carry (the site's, or reverse charge for their business account)."""
     longest = timedelta(minutes=MAX_QUOTE_MINUTES)
-    if kwh < 0 or not timedelta(0) <= charging <= longest or not timedelta(0) <= idle <= longest:
+    if (
+        not kwh.is_finite()
+        or not 0 <= kwh <= MAX_QUOTE_KWH
+        or not timedelta(0) <= charging <= longest
+        or not timedelta(0) <= idle <= longest
+    ):
         raise InvalidInputError(
-            "kWh, charging and idle time must be positive and at most a week",
+            f"kWh (at most {MAX_QUOTE_KWH}), charging and idle time must be positive and at "
+            "most a week",
             code="invalid_quote",
         )
     if kwh > 0 and not charging:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from chargeledger.api.deps import RuntimeDep, UowDep
 from chargeledger.api.routers.access import ReadCustomers, WriteAccounts
-from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.api.schemas.customers import AccountIn, AccountOut, AccountPatch
 from chargeledger.domain.accounts import Account, AccountKind
 from chargeledger.money import Currency
@@ -24,8 +24,8 @@ async def list_accounts(
     uow: UowDep,
     kind: AccountKind | None = None,
     q: str | None = Query(None, description="search name, e-mail or reference"),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[AccountOut]:
     page = await customers.list_accounts(
         uow, principal, kind=kind, search=q, limit=limit, offset=offset

@@ -18,15 +18,22 @@ import uuid
 from decimal import Decimal
 from html import escape
 from importlib import resources
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from chargeledger.adapters.documents import facturx_pdf
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.idempotency import idempotent
-from chargeledger.api.schemas.common import ERROR_RESPONSES, Input
+from chargeledger.api.schemas.common import (
+    JSON_ERROR_RESPONSES,
+    CardMonth,
+    CardYear,
+    EvseNumber,
+    Input,
+)
 from chargeledger.api.security_headers import checkout_policy
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.charging import SessionStatus
@@ -40,7 +47,11 @@ from chargeledger.services.checkout import (
     start_checkout,
 )
 
-router = APIRouter(tags=["checkout"], responses=ERROR_RESPONSES)
+# The page is HTML and the receipt a PDF; errors are JSON on every route all the same.
+router = APIRouter(tags=["checkout"], responses=JSON_ERROR_RESPONSES)
+# The EVSE is a number in the path (``{evse:int}``): ``/pay/checkouts/<id>`` is then never
+# taken for station "checkouts", EVSE "<id>", so other methods there answer 405, not 422.
+Evse = Annotated[EvseNumber, Path()]
 
 
 class CheckoutIn(Input):
@@ -51,8 +62,8 @@ class CardFieldsIn(Input):
     """The PSP's hosted card field (sandbox only): the one place a card number is sent."""
 
     number: str = Field(min_length=12, max_length=23)
-    exp_month: int
-    exp_year: int
+    exp_month: CardMonth
+    exp_year: CardYear
     cvc: str = Field(min_length=3, max_length=4)
 
 
@@ -138,8 +149,8 @@ def _card_field(rt: Runtime) -> dict[str, str]:
     }
 
 
-# Declared before ``/pay/{station}/{evse}``: routes match in order, and that one would take
-# ``/pay/checkouts/<id>`` as station "checkouts", EVSE "<id>" (422, not an integer).
+# Declared before ``/pay/{station}/{evse}``: routes match in order, and ``/pay/checkouts/7``
+# would otherwise be taken as station "checkouts", EVSE 7.
 @router.get("/pay/checkouts/{payment_id}", summary="How the checkout's session is going")
 async def checkout_status(payment_id: uuid.UUID, rt: RuntimeDep, response: Response) -> CheckoutOut:
     response.headers.update(NO_STORE)
@@ -158,8 +169,10 @@ async def checkout_asset(name: str) -> Response:
     )
 
 
-@router.get("/pay/{station}/{evse}", response_class=HTMLResponse, summary="The QR checkout page")
-async def checkout_page(station: str, evse: int, rt: RuntimeDep) -> HTMLResponse:
+@router.get(
+    "/pay/{station}/{evse:int}", response_class=HTMLResponse, summary="The QR checkout page"
+)
+async def checkout_page(station: str, evse: Evse, rt: RuntimeDep) -> HTMLResponse:
     card_field = _card_field(rt)
     async with rt.uow() as uow:
         offer = await checkout_offer(uow, rt.payments, station, evse)
@@ -179,9 +192,14 @@ async def checkout_page(station: str, evse: int, rt: RuntimeDep) -> HTMLResponse
     return HTMLResponse(html, headers={**NO_STORE, "Content-Security-Policy": policy})
 
 
-@router.post("/pay/{station}/{evse}", summary="Hold the card and start the EVSE")
+@router.post(
+    "/pay/{station}/{evse:int}",
+    summary="Hold the card and start the EVSE",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CheckoutOut,
+)
 async def checkout_start(
-    station: str, evse: int, body: CheckoutIn, rt: RuntimeDep, request: Request
+    station: str, evse: Evse, body: CheckoutIn, rt: RuntimeDep, request: Request
 ) -> Response:
     async def work() -> tuple[int, object]:
         progress = await start_checkout(rt.payments, station, evse, body.token)
@@ -194,6 +212,7 @@ async def checkout_start(
     "/pay/checkouts/{payment_id}/receipt.pdf",
     response_class=Response,
     summary="The receipt of an ad hoc session (the payment id is the secret)",
+    responses={200: {"content": {"application/pdf": {}}}},
 )
 async def checkout_receipt(payment_id: uuid.UUID, rt: RuntimeDep) -> Response:
     progress = await checkout_progress(rt.payments, payment_id)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from chargeledger.api.deps import RuntimeDep, UowDep
 from chargeledger.api.routers.access import ReadNetwork, WriteNetwork
 from chargeledger.api.schemas.catalog import EvseIn, EvseOut, EvsePatch
-from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.domain.catalog import Evse
 from chargeledger.services import catalog
 
@@ -22,8 +22,8 @@ async def list_evses(
     _: ReadNetwork,
     uow: UowDep,
     station_id: uuid.UUID | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[EvseOut]:
     page = await catalog.list_evses(uow, station_id=station_id, limit=limit, offset=offset)
     return PageOut(items=[EvseOut.of(e) for e in page.items], next_offset=page.next_offset)

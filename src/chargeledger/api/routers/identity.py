@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from chargeledger.api.auth import issue_access_token
 from chargeledger.api.deps import RuntimeDep, UowDep
 from chargeledger.api.routers.access import AdminOnly, AnyPerson
-from chargeledger.api.schemas.common import ERROR_RESPONSES, ErrorOut, PageOut
+from chargeledger.api.schemas.common import ERROR_RESPONSES, ErrorOut, Limit, Offset, PageOut
 from chargeledger.api.schemas.identity import (
     AccessTokenOut,
     ApiKeyCreatedOut,
@@ -87,8 +87,8 @@ async def change_my_password(
 async def list_users(
     _: AdminOnly,
     uow: UowDep,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[UserOut]:
     page = await identity.list_users(uow, limit=limit, offset=offset)
     return PageOut(items=[UserOut.of(u) for u in page.items], next_offset=page.next_offset)
@@ -129,8 +129,8 @@ async def update_user(
 async def list_api_keys(
     _: AdminOnly,
     uow: UowDep,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[ApiKeyOut]:
     page = await identity.list_api_keys(uow, limit=limit, offset=offset)
     return PageOut(items=[ApiKeyOut.of(k) for k in page.items], next_offset=page.next_offset)

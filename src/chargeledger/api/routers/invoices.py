@@ -14,7 +14,7 @@ from chargeledger.adapters.documents import facturx_pdf, invoice_xml
 from chargeledger.api.deps import RuntimeDep, UowDep
 from chargeledger.api.routers.access import ReadBilling, WriteBilling
 from chargeledger.api.schemas.billing import CreditNoteIn, InvoiceOut, InvoiceRunIn, InvoiceRunOut
-from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
 from chargeledger.services import invoicing
@@ -37,8 +37,8 @@ async def list_invoices(
     account_id: uuid.UUID | None = None,
     kind: DocumentKind | None = None,
     document_status: DocumentStatus | None = Query(None, alias="status"),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[InvoiceOut]:
     criteria = InvoiceFilter(account_id=account_id, kind=kind, status=document_status)
     page = await invoicing.list_visible(uow, principal, criteria, limit, offset)

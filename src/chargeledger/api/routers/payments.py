@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.idempotency import idempotent
 from chargeledger.api.routers.access import ManagePayments, ReadBilling, WriteBilling
-from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.api.schemas.payments import (
     CardIn,
     CardOut,
@@ -87,8 +87,8 @@ async def list_payments(
     session_id: uuid.UUID | None = None,
     purpose: PaymentPurpose | None = None,
     method: PaymentMethodKind | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[PaymentOut]:
     if principal.is_account_bound:
         if account_id not in (None, principal.account_id):

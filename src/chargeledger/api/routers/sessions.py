@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
-from decimal import Decimal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -19,7 +19,14 @@ from chargeledger.api.routers.access import (
     ReadStationStatus,
     ReleaseSessions,
 )
-from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.common import (
+    ERROR_RESPONSES,
+    Limit,
+    Offset,
+    PageOut,
+    QuoteKwh,
+    QuoteMinutes,
+)
 from chargeledger.api.schemas.sessions import (
     CommandIn,
     CommandResultOut,
@@ -32,6 +39,7 @@ from chargeledger.api.schemas.sessions import (
     StationStatusOut,
 )
 from chargeledger.domain.billing import cdr_totals
+from chargeledger.domain.catalog import MAX_EVSE_ID
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.domain.tariffs.ocpi_json import cdr_to_json
@@ -57,8 +65,8 @@ async def list_sessions(
     session_status: SessionStatus | None = Query(None, alias="status"),
     started_from: datetime | None = Query(None, alias="from"),
     started_before: datetime | None = Query(None, alias="to"),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[SessionOut]:
     criteria = SessionFilter(station_id, account_id, session_status, started_from, started_before)
     page = await session_review.list_sessions(uow, principal, criteria, limit=limit, offset=offset)
@@ -70,8 +78,8 @@ async def live_sessions(
     principal: ReadSessions,
     uow: UowDep,
     station_id: uuid.UUID | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[SessionOut]:
     criteria = SessionFilter(station_id=station_id, status=SessionStatus.ACTIVE)
     page = await session_review.list_sessions(uow, principal, criteria, limit=limit, offset=offset)
@@ -151,10 +159,10 @@ async def quote(
     principal: ReadNetwork,
     uow: UowDep,
     rt: RuntimeDep,
-    kwh: Decimal = Query(..., ge=0, le=10000),
-    minutes: int = Query(..., ge=0),
-    idle_minutes: int = Query(0, ge=0),
-    evse_id: int = Query(1, ge=1),
+    kwh: Annotated[QuoteKwh, Query()],
+    minutes: Annotated[QuoteMinutes, Query()],
+    idle_minutes: Annotated[QuoteMinutes, Query()] = 0,
+    evse_id: Annotated[int, Query(ge=1, le=MAX_EVSE_ID)] = 1,
     start: datetime | None = None,
 ) -> QuoteOut:
     result = await quotes.quote_station(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from chargeledger.api.deps import RuntimeDep, UowDep
 from chargeledger.api.routers.access import ReadNetwork, WriteNetwork
 from chargeledger.api.schemas.catalog import SiteIn, SiteOut, SitePatch
-from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.domain.catalog import Site
 from chargeledger.services import catalog
 
@@ -21,8 +21,8 @@ router = APIRouter(prefix="/api/v1/sites", tags=["sites"], responses=ERROR_RESPO
 async def list_sites(
     _: ReadNetwork,
     uow: UowDep,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[SiteOut]:
     page = await catalog.list_sites(uow, limit=limit, offset=offset)
     return PageOut(items=[SiteOut.of(s) for s in page.items], next_offset=page.next_offset)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from chargeledger.api.deps import RuntimeDep, UowDep
 from chargeledger.api.routers.access import ReadNetwork, WriteNetwork
 from chargeledger.api.schemas.catalog import StationIn, StationOut, StationPatch
-from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.services import catalog
 
 router = APIRouter(prefix="/api/v1/stations", tags=["stations"], responses=ERROR_RESPONSES)
@@ -21,8 +21,8 @@ async def list_stations(
     _: ReadNetwork,
     uow: UowDep,
     site_id: uuid.UUID | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[StationOut]:
     page = await catalog.list_stations(uow, site_id=site_id, limit=limit, offset=offset)
     return PageOut(items=[StationOut.of(s) for s in page.items], next_offset=page.next_offset)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from chargeledger.api.deps import RuntimeDep, UowDep
 from chargeledger.api.routers.access import BlockTokens, ReadCustomers, WriteTokens
-from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.api.schemas.customers import TokenIn, TokenOut, TokenPatch
 from chargeledger.domain.accounts import Token, TokenStatus
 from chargeledger.services import customers
@@ -24,8 +24,8 @@ async def list_tokens(
     rt: RuntimeDep,
     account_id: uuid.UUID | None = None,
     token_status: TokenStatus | None = Query(None, alias="status"),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[TokenOut]:
     page = await customers.list_tokens(
         uow, principal, account_id=account_id, status=token_status, limit=limit, offset=offset

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from chargeledger.api.schemas.common import Input
+from chargeledger.api.schemas.common import Amount, Input, LinePosition, coded
 from chargeledger.domain.invoicing import Invoice, InvoiceLine, Layout, Party
 from chargeledger.domain.ledger import Balance
 from chargeledger.services.ledger import Statement
@@ -143,10 +143,12 @@ class InvoiceOut(BaseModel):
 class CreditNoteIn(Input):
     reason: Annotated[str, Field(min_length=1, examples=["meter fault on EVSE 2"])]
     positions: Annotated[
-        list[int] | None, Field(description="lines to credit; all when neither is given")
+        list[LinePosition] | None,
+        Field(description="lines to credit; all when neither is given", max_length=100_000),
     ] = None
     net_amount: Annotated[
-        Decimal | None, Field(description="a net amount to credit instead of lines")
+        Annotated[Amount, coded("invalid_amount")] | None,
+        Field(description="a net amount to credit instead of lines"),
     ] = None
 
 

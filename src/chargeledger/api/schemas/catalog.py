@@ -9,8 +9,18 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from chargeledger.api.schemas.common import Input, Patch
+from chargeledger.api.schemas.common import (
+    ConnectorNumber,
+    EvseNumber,
+    Input,
+    Latitude,
+    Longitude,
+    Patch,
+    PowerKw,
+    SecurityProfile,
+)
 from chargeledger.domain.catalog import (
+    MAX_CONNECTOR_ID,
     Connector,
     ConnectorFormat,
     ConnectorStandard,
@@ -46,8 +56,8 @@ class SiteIn(Input):
     name: str
     operator_name: str | None = None
     address: AddressBody
-    latitude: Decimal
-    longitude: Decimal
+    latitude: Latitude
+    longitude: Longitude
     time_zone: Annotated[str, Field(examples=["Europe/Berlin"])]
 
 
@@ -57,8 +67,8 @@ class SitePatch(Patch):
     name: str | None = None
     operator_name: str | None = None
     address: AddressBody | None = None
-    latitude: Decimal | None = None
-    longitude: Decimal | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     time_zone: str | None = None
 
 
@@ -95,7 +105,7 @@ class StationIn(Input):
     model: str
     serial_number: str | None = None
     ocpp_version: OcppVersion = OcppVersion.V201
-    security_profile: int = 1
+    security_profile: SecurityProfile = 1
     password: Annotated[
         str | None, Field(description="Basic-auth password for profiles 1/2 (16-40 chars)")
     ] = None
@@ -111,7 +121,7 @@ class StationPatch(Patch):
     model: str | None = None
     serial_number: str | None = None
     ocpp_version: OcppVersion | None = None
-    security_profile: int | None = None
+    security_profile: SecurityProfile | None = None
     password: str | None = None
     meter_serial: str | None = None
     ocmf_public_key: str | None = None
@@ -152,11 +162,11 @@ class StationOut(BaseModel):
 
 
 class ConnectorBody(Input):
-    connector_id: int
+    connector_id: ConnectorNumber
     standard: ConnectorStandard
     format: ConnectorFormat
     power_type: PowerType
-    max_power_kw: Decimal
+    max_power_kw: PowerKw
 
     def to_domain(self) -> Connector:
         return Connector(
@@ -180,16 +190,16 @@ class ConnectorBody(Input):
 
 class EvseIn(Input):
     station_id: uuid.UUID
-    evse_id: int
+    evse_id: EvseNumber
     evse_uid: Annotated[str | None, Field(examples=["DE*CLG*E0001*1"])] = None
-    connectors: list[ConnectorBody]
+    connectors: Annotated[list[ConnectorBody], Field(max_length=MAX_CONNECTOR_ID)]
 
 
 class EvsePatch(Patch):
     nullable = frozenset({"evse_uid"})
 
     evse_uid: str | None = None
-    connectors: list[ConnectorBody] | None = None
+    connectors: Annotated[list[ConnectorBody], Field(max_length=MAX_CONNECTOR_ID)] | None = None
 
 
 class EvseOut(BaseModel):

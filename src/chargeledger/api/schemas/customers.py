@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from chargeledger.api.schemas.catalog import AddressBody
-from chargeledger.api.schemas.common import Input, Patch
+from chargeledger.api.schemas.common import Input, Patch, PaymentTermsDays
 from chargeledger.domain.accounts import (
     Account,
     AccountKind,
@@ -28,7 +28,7 @@ class AccountIn(Input):
     billing_address: AddressBody
     currency: Annotated[str, Field(description="ISO 4217", examples=["EUR"])]
     vat_id: Annotated[str | None, Field(examples=["DE136695976"])] = None
-    payment_terms_days: int = 14
+    payment_terms_days: PaymentTermsDays = 14
     billing_mode: BillingMode = BillingMode.POSTPAID
     billing_cycle: BillingCycle = BillingCycle.MONTHLY
     reference: Annotated[str | None, Field(description="your customer number")] = None
@@ -42,7 +42,7 @@ class AccountPatch(Patch):
     email: str | None = None
     billing_address: AddressBody | None = None
     vat_id: str | None = None
-    payment_terms_days: int | None = None
+    payment_terms_days: PaymentTermsDays | None = None
     billing_mode: BillingMode | None = None
     billing_cycle: BillingCycle | None = None
     reference: str | None = None

@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from chargeledger.api.schemas.common import Input
+from chargeledger.api.schemas.common import UPPER_BOUNDS, Amount, Input, coded
 from chargeledger.domain.ledger import JournalEntry, Posting
 from chargeledger.domain.payments import Payment, PaymentEvent, PaymentState, StoredCard
 from chargeledger.domain.wallets import MAX_TOP_UP, WALLET_LIMIT
@@ -76,8 +77,24 @@ class PaymentOut(BaseModel):
         )
 
 
+# The codes the services give these mistakes; the lower bounds were in the schema before.
+RefundAmount = Annotated[Amount, coded("invalid_refund_amount")]
+TopUpAmount = Annotated[Amount, coded("invalid_top_up", UPPER_BOUNDS)]
+# The domain's wallet bounds (``domain.wallets``), refused under its code.
+WalletLimit = Annotated[
+    Decimal,
+    Field(ge=0, le=WALLET_LIMIT, decimal_places=4),
+    coded("invalid_wallet_settings", UPPER_BOUNDS),
+]
+WalletTopUp = Annotated[
+    Decimal,
+    Field(gt=0, le=MAX_TOP_UP, decimal_places=4),
+    coded("invalid_wallet_settings", UPPER_BOUNDS),
+]
+
+
 class RefundIn(Input):
-    amount: Decimal | None = Field(None, description="Omit to refund all that is left")
+    amount: RefundAmount | None = Field(None, description="Omit to refund all that is left")
     reason: str = Field(min_length=1, max_length=255)
 
 
@@ -133,20 +150,20 @@ class WalletSettingsIn(Input):
     """The driver's own rules. ``minimum_balance`` may only raise the operator's floor
     (422 ``minimum_below_floor``); null leaves the floor alone to apply."""
 
-    minimum_balance: Decimal | None = Field(ge=0, le=WALLET_LIMIT)
+    minimum_balance: WalletLimit | None
     auto_top_up: bool = False
-    top_up_below: Decimal = Field(Decimal("10.00"), ge=0, le=WALLET_LIMIT)
-    top_up_amount: Decimal = Field(Decimal("25.00"), gt=0, le=MAX_TOP_UP)
+    top_up_below: WalletLimit = Decimal("10.00")
+    top_up_amount: WalletTopUp = Decimal("25.00")
 
 
 class WalletFloorIn(Input):
     """The operator's floor of one wallet (finance); null: the operator-wide default."""
 
-    floor: Decimal | None = Field(ge=0, le=WALLET_LIMIT)
+    floor: WalletLimit | None
 
 
 class TopUpIn(Input):
-    amount: Decimal = Field(gt=0)
+    amount: TopUpAmount
     payment_method_id: uuid.UUID | None = None
 
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from chargeledger.api.schemas.common import Input
+from chargeledger.api.schemas.common import EvseNumber, Input, MeterWh, ReservationId
 from chargeledger.domain.billing import Billed, VatTreatment
 from chargeledger.domain.charging import MeterSample, QuarantineReason, Session, SessionStatus
 from chargeledger.domain.station_link import (
@@ -167,8 +167,8 @@ class SessionDetailOut(SessionOut):
 
 class ReleaseIn(Input):
     note: str
-    corrected_meter_start_wh: Decimal | None = None
-    corrected_meter_stop_wh: Decimal | None = None
+    corrected_meter_start_wh: MeterWh | None = None
+    corrected_meter_stop_wh: MeterWh | None = None
 
 
 class ConnectorStatusOut(BaseModel):
@@ -220,10 +220,10 @@ class StationStatusOut(BaseModel):
 
 class CommandIn(Input):
     kind: CommandKind
-    evse_id: int | None = None
+    evse_id: EvseNumber | None = None
     id_tag: str | None = None
     transaction_ref: str | None = None
-    reservation_id: int | None = None
+    reservation_id: ReservationId | None = None
     expires_at: datetime | None = None
     operative: bool | None = None
     message: str | None = None

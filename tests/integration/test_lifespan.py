@@ -1,0 +1,19 @@
+"""The app's lifespan stops its periodic jobs completely before it closes the database: a job
+cancelled inside a database call must unwind through that call first, or ``serve`` can hang
+on its way out (seen when the port was taken, issue 11 item 20)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from chargeledger.api.app import create_app
+from chargeledger.bootstrap import Runtime
+
+
+async def test_the_jobs_have_stopped_when_the_lifespan_ends(runtime: Runtime) -> None:
+    app = create_app(runtime, migrate=False, jobs=True)
+    before = asyncio.all_tasks()
+    async with app.router.lifespan_context(app):
+        jobs = asyncio.all_tasks() - before
+        assert len(jobs) == 2  # the stale-session sweep and the payment janitor
+    assert all(job.done() for job in jobs)
