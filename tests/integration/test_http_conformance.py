@@ -4,19 +4,19 @@ declares the answers the API really gives (400, 413, JSON errors beside HTML and
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 import pytest
 
-PAY = f"/pay/checkouts/{uuid.uuid4()}"
+# Fixed ids: test ids must be the same in every pytest-xdist worker.
+PAY = "/pay/checkouts/4513cb55-f024-4610-abe2-67ec545d6d34"
+SOME_ID = "db767a2f-e8d7-4cc4-b53d-b777cffe6248"
 
 
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("DELETE", f"/api/v1/accounts/{uuid.uuid4()}/wallet", "GET, PUT"),
-        ("OPTIONS", f"/api/v1/sites/{uuid.uuid4()}", "GET, PATCH, DELETE"),
+        ("DELETE", f"/api/v1/accounts/{SOME_ID}/wallet", "GET, PUT"),
+        ("OPTIONS", f"/api/v1/sites/{SOME_ID}", "GET, PATCH, DELETE"),
         ("PUT", "/api/v1/sites", "GET, POST"),
         ("POST", "/api/v1/sessions/live", "GET"),
         ("POST", PAY, "GET"),  # was 422: taken for station "checkouts", EVSE "<uuid>"
