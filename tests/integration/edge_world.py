@@ -80,7 +80,9 @@ async def seed_edge_world(runtime: Runtime) -> None:
         token = Token(uid=TOKEN_UID, type=TokenType.RFID, account_id=ACCOUNT, id=TOKEN)
         await customers.create_token(uow, clock, token)
         tariff = await tariffs.import_tariff(uow, clock, flat_with_session_fee(Decimal(19)))
-        await tariffs.assign_tariff(uow, clock, tariff.id, TariffScope.OPERATOR, None)
+        await tariffs.assign_tariff(
+            uow, clock, tariff.id, TariffScope.OPERATOR, None, runtime.settings.vat_rates
+        )
         for role in (Role.ADMIN, Role.DRIVER):
             await identity.create_user(
                 uow,

@@ -182,7 +182,12 @@ async def priced_network(runtime: Runtime) -> Network:
     async with runtime.uow() as uow:
         stored = await tariffs.import_tariff(uow, runtime.clock, flat_with_session_fee(Decimal(19)))
         await tariffs.assign_tariff(
-            uow, runtime.clock, stored.id, TariffScope.STATION, str(network.stations[CP16].id)
+            uow,
+            runtime.clock,
+            stored.id,
+            TariffScope.STATION,
+            str(network.stations[CP16].id),
+            runtime.settings.vat_rates,
         )
     return network
 

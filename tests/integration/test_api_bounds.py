@@ -168,7 +168,7 @@ async def test_oversized_numbers_on_evses_releases_and_money_are_refused(
     release = f"/api/v1/sessions/{HELD}/release"
     for reading, code in (
         ("1E+30", "invalid_meter_reading"),
-        ("-1", "invalid_meter_reading"),
+        ("-1", "negative_meter_reading"),  # as the same reading from a station
         ("0.0001", "invalid_meter_reading"),
         ("NaN", "invalid_request"),  # not a number at all
     ):

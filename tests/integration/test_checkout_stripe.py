@@ -80,7 +80,12 @@ async def world(
                 uow, runtime.clock, flat_with_session_fee(Decimal(19))
             )
             await tariffs.assign_tariff(
-                uow, runtime.clock, stored.id, TariffScope.STATION, str(opened.station_id(CP16))
+                uow,
+                runtime.clock,
+                stored.id,
+                TariffScope.STATION,
+                str(opened.station_id(CP16)),
+                runtime.settings.vat_rates,
             )
         yield opened
         await runtime.quiesce()
@@ -154,7 +159,7 @@ async def test_a_stripe_payment_method_id_holds_starts_and_captures(
         )
         assert started.status_code == 201, started.text
         body = started.json()
-        assert (body["status"], body["start"], body["held"]) == ("authorised", "Accepted", "23.75")
+        assert (body["status"], body["start"], body["held"]) == ("authorised", "Accepted", "23.74")
         async with runtime.uow() as uow:
             [payment] = await uow.payments.all()
         assert (payment.gateway, payment.method, payment.method_token) == (
@@ -166,7 +171,7 @@ async def test_a_stripe_payment_method_id_holds_starts_and_captures(
             reference=str(payment.id), provider_ref=None
         )
         assert at_stripe is not None
-        assert (at_stripe.authorised, at_stripe.captured) == (Decimal("23.75"), 0)
+        assert (at_stripe.authorised, at_stripe.captured) == (Decimal("23.74"), 0)
         intent = await sdk.v1.payment_intents.retrieve_async(at_stripe.provider_ref)
         assert (intent.status, intent.payment_method) == ("requires_capture", method.id)
 

@@ -56,6 +56,7 @@ async def test_a_fresh_data_directory_is_private(tmp_path: Path) -> None:
             "chargeledger.sqlite3-shm",
             "chargeledger.sqlite3-wal",
             "jwt-secret",
+            "sandbox-webhook-secret",
         ]
         assert mode(data_dir) == 0o700
         assert {name: mode(data_dir / name) for name in files} == dict.fromkeys(files, 0o600)

@@ -39,6 +39,7 @@ from tests.integration.ocpp_server import STATION_PASSWORD, basic_auth, running_
 from tests.integration.ocpp_support import CP16, CP201, Station16, bounded, connected
 
 DEADLINE_S = 60.0
+BOTH_VERSIONS = [Subprotocol("ocpp1.6"), Subprotocol("ocpp2.0.1")]
 TOKEN_URL = "/api/v1/auth/token"
 PASSWORD = "correct horse battery staple"
 WRONG = "not the password at all"
@@ -177,7 +178,7 @@ async def handshake_status(url: str, charge_point_id: str, password: str) -> int
         ws = await bounded(
             websockets.connect(
                 f"{url}/{charge_point_id}",
-                subprotocols=[Subprotocol("ocpp1.6")],
+                subprotocols=BOTH_VERSIONS,  # the server picks the registered one
                 additional_headers=basic_auth(charge_point_id, password),
             ),
             DEADLINE_S,
@@ -193,7 +194,7 @@ async def refused_upgrade(url: str, charge_point_id: str, password: str) -> Inva
         await bounded(
             websockets.connect(
                 f"{url}/{charge_point_id}",
-                subprotocols=[Subprotocol("ocpp1.6")],
+                subprotocols=BOTH_VERSIONS,  # the server picks the registered one
                 additional_headers=basic_auth(charge_point_id, password),
             )
         )

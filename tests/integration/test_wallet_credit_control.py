@@ -90,8 +90,8 @@ async def wallet_debits(pw: PaymentWorld) -> list[Decimal]:
 
 
 async def test_ocpp16_a_session_at_steady_power_stops_before_the_floor(pw: PaymentWorld) -> None:
-    """18 kW, a meter value every 10 minutes (3 kWh, 1.7493). At 600 s the cost is 2.1658
-    and 3.9151 by the next meter value: charge on. At 1200 s it is 3.9151 and would be 5.6644
+    """18 kW, a meter value every 10 minutes (3 kWh, 1.7493). At 600 s the cost is 2.17
+    and 3.92 by the next meter value: charge on. At 1200 s it is 3.92 and would be 5.66
     by the next: more than the 5.00 above the floor, so the station is told to stop, once —
     the same meter value sent again before it obeys changes nothing. It stops there: 3.92 is
     debited and the wallet stays above its floor."""
@@ -113,7 +113,9 @@ async def test_ocpp16_a_session_at_steady_power_stops_before_the_floor(pw: Payme
     stop = await stop_of(pw, CP16, str(tx))
     assert stop is not None
     assert (stop.reason, stop.attempts, stop.answer) == (StopReason.WALLET_CREDIT, 1, "Accepted")
-    assert stop.cost == D("3.9151")  # asked with the meter value of 1200 s
+    # Asked with the meter value of 1200 s, at the gross that would be debited (VAT of the
+    # supply, to the cent: the figure the wallet is charged).
+    assert stop.cost == D("3.92")
     assert "5.66 by the next meter value" in stop.detail
     assert await wallet_debits(pw) == [D("3.92")]  # 6 kWh: 2.94 + 0.35 = 3.29 net
     assert await pw.wallet() == D("26.08")
@@ -123,7 +125,7 @@ async def test_ocpp16_a_session_at_steady_power_stops_before_the_floor(pw: Payme
 
 async def test_ocpp201_a_power_jump_overshoots_by_at_most_that_interval(pw: PaymentWorld) -> None:
     """6 kW for the first 10 minutes (0.9996 spent, 1.5827 by the next meter value: charge
-    on), then 54 kW: at 1200 s the session has cost 6.2475, already past the 5.00 it may
+    on), then 54 kW: at 1200 s the session has cost 6.25, already past the 5.00 it may
     spend. RequestStopTransaction at once; the station ends there. The wallet ends 1.25 under
     its floor: less than the 5.2479 that last interval cost, the bound of the guarantee."""
     async with connected(pw.world.url, Station201) as cs:
@@ -143,7 +145,7 @@ async def test_ocpp201_a_power_jump_overshoots_by_at_most_that_interval(pw: Paym
 
     stop = await stop_of(pw, CP201, "TX-PAY-1")
     assert stop is not None
-    assert (stop.cost, stop.answer) == (D("6.2475"), "Accepted")
+    assert (stop.cost, stop.answer) == (D("6.25"), "Accepted")
     assert await wallet_debits(pw) == [D("6.25")]
     shortfall = FLOOR - await pw.wallet()
     assert shortfall == D("1.25")

@@ -37,7 +37,13 @@ API = "/api/v1"
 D = Decimal
 Headers = dict[str, str]
 # Not amounts a wallet can have: refused by the schema's bounds (422), never a 500.
-ABSURD: tuple[Any, ...] = ("1e20", 1e20, "1e308", 1e308, "NaN", "Infinity", "10000.01", "-1")
+# Above the wallet's bounds: refused under the domain's own code (as the domain refuses them);
+# not an amount at all: refused by the schema.
+TOO_LARGE: tuple[Any, ...] = ("1e20", 1e20, "1e308", 1e308, "10000.01")
+NOT_AN_AMOUNT: tuple[Any, ...] = ("NaN", "Infinity", "-1")
+ABSURD = tuple((value, "invalid_wallet_settings") for value in TOO_LARGE) + tuple(
+    (value, "invalid_request") for value in NOT_AN_AMOUNT
+)
 
 
 @pytest.fixture
@@ -99,9 +105,9 @@ async def test_a_driver_or_fleet_manager_may_only_raise_the_floor(
     for below in ("0", "0.00", "4.99", 0):
         error = refused(await wallets.own(me, below), 422, "minimum_below_floor")
         assert (error["field"], error["details"]) == ("minimum_balance", {"floor": "5.00"})
-    for absurd in ABSURD:
-        refused(await wallets.own(me, absurd), 422, "invalid_request")
-    refused(await wallets.own(me, "5.00", top_up_amount="1e20"), 422, "invalid_request")
+    for absurd, code in ABSURD:
+        refused(await wallets.own(me, absurd), 422, code)
+    refused(await wallets.own(me, "5.00", top_up_amount="1e20"), 422, "invalid_wallet_settings")
     for floor in ("0", None, "100.00"):
         refused(await wallets.floor(me, floor), 403, "permission_denied")
     assert await wallets.get(me) == before  # nothing refused changed anything
@@ -142,8 +148,8 @@ async def test_finance_sets_the_floor_of_an_account(
     default = await wallets.floor(clerk, None)
     assert minimums(default.json()) == (D("3.00"), D("5.00"), None, D("5.00"))
 
-    for bad in ABSURD:
-        refused(await wallets.floor(clerk, bad), 422, "invalid_request")
+    for bad, code in ABSURD:
+        refused(await wallets.floor(clerk, bad), 422, code)
     error = refused(await wallets.floor(clerk, "5.001"), 422, "invalid_wallet_settings")
     assert error["field"] == "floor"
     refused(await _no_floor_field(wallets, clerk), 422, "invalid_request")

@@ -81,7 +81,7 @@ def test_connector_and_evse_numbers_are_bounded() -> None:
         assert refused.value.code == "invalid_evse_id"
 
 
-@pytest.mark.parametrize("reading", ["1E+30", "-0.001", "NaN", "1000000000000"])
+@pytest.mark.parametrize("reading", ["1E+30", "NaN", "1000000000000"])
 def test_a_corrected_reading_beyond_any_meter_is_refused(reading: str) -> None:
     with pytest.raises(InvalidInputError) as refused:
         Resolution("ops", datetime(2026, 3, 1, tzinfo=UTC), "fixed", None, D(reading))

@@ -22,6 +22,7 @@ from chargeledger.adapters.documents.cii import NAMESPACES
 from chargeledger.adapters.exports.beancount import BeancountExporter
 from chargeledger.adapters.exports.csv_formats import CsvLedgerExporter
 from chargeledger.cli import app
+from chargeledger.cli import common as cli_common
 from chargeledger.domain.billing import COMPONENTS, Charge, VatCategory, VatTreatment
 from chargeledger.domain.invoicing import charge_line
 from chargeledger.domain.postings import charge_accrual
@@ -126,7 +127,7 @@ def test_a_price_display_says_20_kwh_and_keeps_the_unit_price() -> None:
     ]
 
 
-def test_the_price_command_prints_20_kwh(tmp_path: Path) -> None:
+def test_the_price_command_prints_20_kwh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``chargeledger price``: the line volumes, the unit prices and the step explanation in
     plain decimals (it printed ``2E+1 kWh`` and ``rounded up from 20450 to 2.05E+4``)."""
     tariff = {
@@ -151,9 +152,9 @@ def test_the_price_command_prints_20_kwh(tmp_path: Path) -> None:
     }
     (tmp_path / "t.json").write_text(json.dumps(tariff))
     (tmp_path / "c.json").write_text(json.dumps(cdr))
-    result = CliRunner().invoke(
-        app, ["price", str(tmp_path / "t.json"), str(tmp_path / "c.json")], env={"COLUMNS": "300"}
-    )
+    # The CLI's console takes its width when it is made (pytest-xdist workers say 80 columns).
+    monkeypatch.setattr(cli_common.console, "width", 300)
+    result = CliRunner().invoke(app, ["price", str(tmp_path / "t.json"), str(tmp_path / "c.json")])
     assert result.exit_code == 0, result.output
     assert "20 kWh" in result.output
     assert "from 20450 Wh to 20500 Wh" in result.output

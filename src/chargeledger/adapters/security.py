@@ -89,7 +89,8 @@ class PooledPasswordHasher:
         if workers < 1 or backlog < 1:
             raise ValueError("a password hashing pool needs at least one worker and one slot")
         self._core = core
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=THREAD_NAME_PREFIX)
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None  # started at first need, again after close
         self._backlog = backlog
         self._pending = 0
         self._lock = threading.Lock()
@@ -106,7 +107,20 @@ class PooledPasswordHasher:
         return await self._run(self._core.verify, password_hash, password)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the pool's threads; like the database engine's ``dispose``, the hasher still
+        works afterwards (a new pool starts at the next need)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _started(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self._workers, thread_name_prefix=THREAD_NAME_PREFIX
+                )
+            return self._pool
 
     async def _run(self, work: Callable[..., T], *args: object) -> T:
         with self._lock:
@@ -118,7 +132,7 @@ class PooledPasswordHasher:
                 )
             self._pending += 1
         try:
-            future = self._pool.submit(work, *args)
+            future = self._started().submit(work, *args)
         except BaseException:
             self._finished(None)
             raise

@@ -104,12 +104,17 @@ class Resolution:
     corrected_meter_stop_wh: Decimal | None = None
 
     def __post_init__(self) -> None:
+        """A correction is a number a meter can show. Whether it is plausible (never below
+        zero, never backwards, within the EVSE's power) is the station readings' own check
+        (``meter_checks.reading_issues``), which a release runs on what it would bill."""
         for name in ("corrected_meter_start_wh", "corrected_meter_stop_wh"):
             reading = getattr(self, name)
-            if reading is not None and not (
+            if reading is None:
+                continue
+            if not (
                 isinstance(reading, Decimal)
                 and reading.is_finite()
-                and 0 <= reading <= MAX_METER_WH
+                and abs(reading) <= MAX_METER_WH
             ):
                 raise InvalidInputError(
                     f"a corrected reading is 0 to {MAX_METER_WH} Wh",

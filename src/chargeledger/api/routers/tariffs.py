@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, status
 
 from chargeledger.api.deps import RuntimeDep, UowDep
 from chargeledger.api.routers.access import ReadNetwork, WriteTariffs
-from chargeledger.api.schemas.common import ERROR_RESPONSES, PageOut
+from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.api.schemas.tariffs import AssignmentIn, AssignmentOut, TariffOut
 from chargeledger.services import tariffs
 
@@ -21,8 +21,8 @@ router = APIRouter(prefix="/api/v1/tariffs", tags=["tariffs"], responses=ERROR_R
 async def list_tariffs(
     _: ReadNetwork,
     uow: UowDep,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[TariffOut]:
     page = await tariffs.list_tariffs(uow, limit=limit, offset=offset)
     return PageOut(items=[TariffOut.of(t) for t in page.items], next_offset=page.next_offset)

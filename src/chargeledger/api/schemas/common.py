@@ -99,8 +99,12 @@ SecurityProfile = Annotated[
 ReservationId = Annotated[int, Field(ge=0, le=2**31 - 1, description="an OCPP integer")]
 
 # Energy and time.
+# A negative reading reaches the domain, which refuses it as it refuses the same reading from a
+# station (``negative_meter_reading``); beyond any meter or below the Wh is this field's error.
 MeterWh = Annotated[
-    Decimal, Field(ge=0, le=MAX_METER_WH, decimal_places=3), coded("invalid_meter_reading")
+    Decimal,
+    Field(le=MAX_METER_WH, decimal_places=3),
+    coded("invalid_meter_reading", UPPER_BOUNDS),
 ]
 QuoteKwh = Annotated[Decimal, Field(ge=0, le=MAX_QUOTE_KWH, decimal_places=4)]
 QuoteMinutes = Annotated[
