@@ -45,10 +45,25 @@ HOME = Address("Hauptstr. 1", "10115", "Berlin", "DE")
         ("DE89 3704 0044 0532 0130 00", False),  # an IBAN's digit groups fail Luhn here
         ("424242424242424242424", False),  # 21 unbroken digits: not taken apart
         ("order 2026-03-01", False),
+        ("tok_4242424242424242", True),  # a card sent as a token
+        ("4242424242424242@example.org", True),
+        ("x4242424242424242", True),  # glued to a letter that is no hex digit
+        ("c318165c4767484981592c00cfc64925", False),  # a hex id with a Luhn digit run
+        ("tok_f2331620748258d0", False),
+        ("35327a22-8994-4cbf-9747-734812313bef", False),  # a UUID idempotency key
+        ("12345678-1234-4123-8123-123456789012", False),  # a UUID of digits only
     ],
 )
 def test_card_numbers_are_found_in_groups(text: str, looks: bool) -> None:
     assert looks_like_card_number(text) is looks
+
+
+def test_random_ids_and_keys_are_never_taken_for_cards() -> None:
+    """One UUID in about 360 holds a Luhn-passing digit run across its groups; an Idempotency-Key
+    or a PSP token must not be refused for that (the CI failure of ``tok_f2331620748258d0``)."""
+    ids = [str(uuid.UUID(int=n * 0x9E3779B97F4A7C15F39CC0605CEDC835 % 2**128)) for n in range(5000)]
+    ids += [value.replace("-", "") for value in ids]
+    assert not [value for value in ids if looks_like_card_number(value)]
 
 
 def test_free_text_refuses_card_numbers_and_never_repeats_them() -> None:

@@ -5,6 +5,7 @@ verification, repeatable ids per seed, and payouts less 1.4 % + 0.25 per capture
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from chargeledger.adapters.gateways.sandbox import (
     SandboxGateway,
     sign,
 )
+from chargeledger.domain.card_data import looks_like_card_number
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Money
 from chargeledger.services.payment_gateway import (
@@ -434,6 +436,19 @@ async def test_ids_are_repeatable_per_seed() -> None:
     assert first == again
     assert len(set(first)) == 4
     assert not set(first) & set(other)
+
+
+async def test_ids_never_look_like_card_numbers() -> None:
+    """Our own tokens pass the card-data guard: a hex id once held 13+ digits passing Luhn
+    (``tok_f2331620748258d0``) and storing the card was refused at random."""
+    psp = gateway()
+    tokens = [await token(psp) for _ in range(300)]
+    assert len(set(tokens)) == 300
+    for value in tokens:
+        body = value.split("_", 1)[1]
+        assert len(body) == 18
+        assert set(body) <= set(string.ascii_lowercase)
+        assert not looks_like_card_number(value)
 
 
 # --- payouts ---------------------------------------------------------------------------------

@@ -6,6 +6,11 @@ groups split by single spaces or dashes ("4242 4242 4242 4242", "3782-822463-100
 run of consecutive groups that adds up to 13-19 digits is checked, so a card followed by more
 digits ("4242424242424242 12 30") is still found; a longer unbroken digit string is not taken
 apart (that would flag nearly every long number, e.g. the digits of an IBAN).
+
+Random ids are not card numbers: a hexadecimal word with letters in it ("c318165c47674849815")
+and a UUID ("35327a22-8994-4cbf-9747-734812313bef") are left out before the search, because
+random ids and idempotency keys hold Luhn-passing digit runs about once in 300 and must not be
+refused. A card glued to other letters ("x4242424242424242") is still found.
 """
 
 from __future__ import annotations
@@ -16,6 +21,11 @@ from chargeledger.errors import InvalidInputError
 
 PAN_LENGTHS = range(13, 20)
 _DIGIT_GROUPS = re.compile(r"\d+(?:[ -]\d+)*")
+_RANDOM_IDS = re.compile(
+    r"(?<![0-9a-z-])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9a-z-])"
+    r"|(?<![0-9a-z])(?=[0-9]*[a-f])[0-9a-f]+(?![0-9a-z])",
+    re.IGNORECASE,
+)
 _SEPARATOR = re.compile(r"[ -]")
 
 
@@ -30,8 +40,9 @@ def luhn_valid(digits: str) -> bool:
 
 
 def looks_like_card_number(text: str) -> bool:
-    """True when ``text`` holds 13-19 digits (in one piece or in groups) that pass Luhn."""
-    for match in _DIGIT_GROUPS.finditer(text):
+    """True when ``text`` holds 13-19 digits (in one piece or in groups) that pass Luhn, outside
+    hexadecimal ids and UUIDs."""
+    for match in _DIGIT_GROUPS.finditer(_RANDOM_IDS.sub(" ", text)):
         groups = _SEPARATOR.split(match.group())
         for first in range(len(groups)):
             digits = ""

@@ -58,6 +58,8 @@ __all__ = ["SIGNATURE_HEADER", "TEST_CARDS", "SandboxGateway", "WebhookSink", "s
 
 MAX_KEY = 255  # the longest idempotency key or reference the PSP accepts
 
+_ID_LETTERS = 18  # 26**18 > 2**80: every value has its own id
+
 
 @dataclass
 class _Turn:
@@ -94,8 +96,16 @@ class SandboxGateway:
         return self._name
 
     def _id(self, prefix: str, number: int) -> str:
+        """``prefix_`` and 18 lower-case letters (80 bits of the HMAC in base 26). Letters only:
+        a hex id can hold 13+ digits in a row that pass Luhn, and the card-data guard would then
+        rightly refuse to store our own token (``domain/card_data.py``)."""
         mac = hmac.new(self._secret.encode(), f"{self._seed}:{number}".encode(), hashlib.sha256)
-        return f"{prefix}_{mac.hexdigest()[:16]}"
+        value = int.from_bytes(mac.digest()[:10], "big")
+        letters = []
+        for _ in range(_ID_LETTERS):
+            value, digit = divmod(value, 26)
+            letters.append(chr(ord("a") + digit))
+        return f"{prefix}_{''.join(letters)}"
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[_Turn]:
