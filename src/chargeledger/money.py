@@ -84,6 +84,9 @@ def plain_decimal(value: Decimal, min_places: int = 0) -> str:
 # decimal context (28 digits), where ``quantize`` would raise instead of answering.
 MAX_AMOUNT = Decimal(1_000_000_000)
 
+# The one zero amount every module compares and sums with (exact ``Decimal``, never a float).
+ZERO = Decimal(0)
+
 
 def within_minor_units(amount: Decimal, currency: Currency) -> bool:
     """True when ``amount`` has no more decimals than ``currency`` (trailing zeros aside).
