@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chargeledger.adapters.db import tables
+from chargeledger.adapters.db import schema as db_schema
 from chargeledger.adapters.db.migrate import alembic_config, current_revision, head_revision
 from chargeledger.bootstrap import Runtime
 
@@ -43,8 +43,8 @@ def schema_diff(connection: Connection, metadata: MetaData) -> list[Any]:
 
 
 def metadata_copy() -> MetaData:
-    copy = MetaData(naming_convention=tables.metadata.naming_convention)
-    for table in tables.metadata.sorted_tables:
+    copy = MetaData(naming_convention=db_schema.metadata.naming_convention)
+    for table in db_schema.metadata.sorted_tables:
         table.to_metadata(copy)
     return copy
 
@@ -70,7 +70,7 @@ async def test_upgrade_of_an_empty_database_reaches_head(empty_runtime: Runtime)
     assert before is None
     assert after == head_revision()
     assert await current_revision(engine_of(empty_runtime)) == head_revision()
-    assert set(tables.metadata.tables) <= await table_names(empty_runtime)
+    assert set(db_schema.metadata.tables) <= await table_names(empty_runtime)
 
 
 async def test_upgrading_again_is_a_no_op(empty_runtime: Runtime) -> None:
@@ -78,7 +78,7 @@ async def test_upgrading_again_is_a_no_op(empty_runtime: Runtime) -> None:
     await empty_runtime.migrate()
     async with engine_of(empty_runtime).begin() as connection:
         await connection.execute(
-            tables.api_keys.insert().values(
+            db_schema.tables.api_keys.insert().values(
                 id=uuid.uuid4(),
                 name="kept",
                 prefix="keep0001",
@@ -98,19 +98,19 @@ async def test_upgrading_again_is_a_no_op(empty_runtime: Runtime) -> None:
             text("SELECT count(*) FROM api_keys WHERE prefix = 'keep0001'")
         )
     assert kept == 1
-    assert await diff_against(empty_runtime, tables.metadata) == []
+    assert await diff_against(empty_runtime, db_schema.metadata) == []
 
 
 async def test_migrated_schema_matches_the_models(empty_runtime: Runtime) -> None:
     await empty_runtime.migrate()
-    assert await diff_against(empty_runtime, tables.metadata) == []
+    assert await diff_against(empty_runtime, db_schema.metadata) == []
 
 
 async def test_the_comparison_sees_a_missing_table(empty_runtime: Runtime) -> None:
     """Guard against a vacuous pass: before migrating, every model table is reported."""
-    diff = await diff_against(empty_runtime, tables.metadata)
+    diff = await diff_against(empty_runtime, db_schema.metadata)
     added = {entry[1].name for entry in diff if entry[0] == "add_table"}
-    assert added == set(tables.metadata.tables)
+    assert added == set(db_schema.metadata.tables)
 
 
 async def test_the_comparison_sees_an_extra_column(empty_runtime: Runtime) -> None:
@@ -185,7 +185,7 @@ async def test_postgres_comparison_stays_in_the_test_schema(
         try:
             await connection.execute(text(f'CREATE TABLE "{decoy}".unrelated (id integer)'))
             await connection.commit()
-            diff = await connection.run_sync(schema_diff, tables.metadata)
+            diff = await connection.run_sync(schema_diff, db_schema.metadata)
         finally:
             await connection.rollback()
             await connection.execute(text(f'DROP SCHEMA "{decoy}" CASCADE'))
@@ -203,11 +203,11 @@ async def test_downgrade_to_base_and_back(empty_runtime: Runtime) -> None:
     async with engine_of(empty_runtime).begin() as connection:
         await connection.run_sync(downgrade)
     assert await current_revision(engine_of(empty_runtime)) is None
-    assert not (await table_names(empty_runtime)) & set(tables.metadata.tables)
+    assert not (await table_names(empty_runtime)) & set(db_schema.metadata.tables)
 
     before, after = await empty_runtime.migrate()
     assert (before, after) == (None, head_revision())
-    assert await diff_against(empty_runtime, tables.metadata) == []
+    assert await diff_against(empty_runtime, db_schema.metadata) == []
 
 
 async def test_stored_ocpp_answers_move_into_the_first_boot_epoch(empty_runtime: Runtime) -> None:
@@ -252,4 +252,4 @@ async def test_stored_ocpp_answers_move_into_the_first_boot_epoch(empty_runtime:
             lambda sync: inspect(sync).get_pk_constraint("ocpp_messages")
         )
     assert key["constrained_columns"] == ["charge_point_id", "boot_epoch", "message_id"]
-    assert await diff_against(empty_runtime, tables.metadata) == []
+    assert await diff_against(empty_runtime, db_schema.metadata) == []

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from chargeledger.adapters.db.payment_tables import rejected_webhooks, webhook_receipts
-from chargeledger.adapters.db.tables import metadata
+from chargeledger.adapters.db.schema import metadata
 from chargeledger.adapters.gateways.sandbox import SIGNATURE_HEADER, SandboxGateway, sign
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account

@@ -10,7 +10,8 @@ from typing import Any
 from chargeledger.domain.catalog import Evse, Site, Station, station_password
 from chargeledger.errors import ConflictError, DuplicateError, InvalidInputError, NotFoundError
 from chargeledger.services.common import apply_changes, page_bounds
-from chargeledger.services.ports import Clock, Page, PasswordHasher, UnitOfWork
+from chargeledger.services.paging import Page
+from chargeledger.services.ports import Clock, PasswordHasher, UnitOfWork
 
 SITE_FIELDS = frozenset({"name", "address", "latitude", "longitude", "time_zone", "operator_name"})
 STATION_FIELDS = frozenset(

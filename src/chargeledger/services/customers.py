@@ -21,7 +21,8 @@ from chargeledger.errors import (
     PermissionDeniedError,
 )
 from chargeledger.services.common import apply_changes, page_bounds
-from chargeledger.services.ports import Clock, Page, UnitOfWork
+from chargeledger.services.paging import Page
+from chargeledger.services.ports import Clock, UnitOfWork
 
 ACCOUNT_FIELDS = frozenset(
     {

@@ -27,9 +27,9 @@ from chargeledger.errors import (
     PermissionDeniedError,
 )
 from chargeledger.services.common import apply_changes, page_bounds
+from chargeledger.services.paging import Page
 from chargeledger.services.ports import (
     Clock,
-    Page,
     PasswordHasher,
     UnitOfWork,
     UnitOfWorkFactory,

@@ -40,7 +40,8 @@ from chargeledger.domain.payments import fold
 from chargeledger.domain.postings import credit_note_issued, document_issued
 from chargeledger.errors import DuplicateError, NotFoundError
 from chargeledger.services.common import page_bounds
-from chargeledger.services.ports import Clock, InvoiceFilter, Page, UnitOfWork, UnitOfWorkFactory
+from chargeledger.services.paging import Page
+from chargeledger.services.ports import Clock, InvoiceFilter, UnitOfWork, UnitOfWorkFactory
 
 ACCOUNTS_PER_TRANSACTION = 200
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

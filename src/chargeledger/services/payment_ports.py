@@ -18,7 +18,7 @@ from chargeledger.domain.payments import (
     StoredCard,
 )
 from chargeledger.domain.wallets import StopReason, StopRequest, WalletSettings
-from chargeledger.services.ports import Page
+from chargeledger.services.paging import Page
 
 
 @dataclass(frozen=True, slots=True)

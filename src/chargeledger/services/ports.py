@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
+from typing import Protocol, Self, TypeVar
 
 from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
 from chargeledger.domain.billing import Charge
@@ -34,20 +34,11 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
 from chargeledger.errors import ConflictError
-
-if TYPE_CHECKING:  # payment_ports imports Page from here
-    from chargeledger.services.payment_ports import PaymentRepository
+from chargeledger.services.paging import Page
+from chargeledger.services.payment_ports import PaymentRepository
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    """One page of a listing; ``next_offset`` is None on the last page."""
-
-    items: Sequence[T]
-    next_offset: int | None
 
 
 class Clock(Protocol):

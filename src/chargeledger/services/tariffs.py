@@ -23,7 +23,8 @@ from chargeledger.domain.tariffs.assignment import (
 from chargeledger.errors import InvalidInputError, NotFoundError
 from chargeledger.services.catalog import get_site, get_station
 from chargeledger.services.common import page_bounds
-from chargeledger.services.ports import Clock, Page, UnitOfWork
+from chargeledger.services.paging import Page
+from chargeledger.services.ports import Clock, UnitOfWork
 
 
 async def import_tariff(uow: UnitOfWork, clock: Clock, document: Any) -> StoredTariff:

@@ -18,7 +18,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-from chargeledger.adapters.db.tables import metadata
+from chargeledger.adapters.db.metadata import metadata
 from chargeledger.adapters.db.types import ExactDecimal, UtcDateTime
 
 # --- billing, invoicing and the ledger (issue 5) --------------------------------------------

@@ -19,7 +19,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-from chargeledger.adapters.db.tables import metadata
+from chargeledger.adapters.db.metadata import metadata
 from chargeledger.adapters.db.types import ExactDecimal, UtcDateTime
 
 # One attempt to collect money (domain.payments.Payment): written once, never updated.

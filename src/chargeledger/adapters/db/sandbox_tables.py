@@ -24,7 +24,7 @@ from sqlalchemy import (
     Text,
 )
 
-from chargeledger.adapters.db.tables import metadata
+from chargeledger.adapters.db.metadata import metadata
 from chargeledger.adapters.db.types import ExactDecimal, UtcDateTime
 
 sandbox_ids = Sequence("sandbox_ids", metadata=metadata)  # PostgreSQL

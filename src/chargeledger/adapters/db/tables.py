@@ -1,4 +1,5 @@
-"""Table definitions (SQLAlchemy Core). Alembic migrations must match these; a test checks.
+"""Table definitions (SQLAlchemy Core) on the shared ``metadata.py``; ``schema.py`` gathers every
+table module. Alembic migrations must match them; a test checks.
 
 Every constraint is named so that unique-key violations map to stable error codes on both
 back ends (see ``integrity.py``).
@@ -15,7 +16,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -23,17 +23,8 @@ from sqlalchemy import (
     Uuid,
 )
 
+from chargeledger.adapters.db.metadata import metadata
 from chargeledger.adapters.db.types import ExactDecimal, UtcDateTime
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
 
 
 def _timestamps() -> list[Column[object]]:
@@ -363,10 +354,3 @@ tariff_assignments = Table(
     Column("tariff_id", Uuid, ForeignKey("tariffs.id", ondelete="RESTRICT"), nullable=False),
     Column("assigned_at", UtcDateTime, nullable=False),
 )
-
-
-# The tables of issue 5 live in billing_tables.py on this same metadata; importing them here
-# keeps ``metadata`` complete for Alembic and the model/migration comparison.
-from chargeledger.adapters.db import billing_tables as _billing_tables  # noqa: E402, F401
-from chargeledger.adapters.db import payment_tables as _payment_tables  # noqa: E402, F401
-from chargeledger.adapters.db import sandbox_tables as _sandbox_tables  # noqa: E402, F401

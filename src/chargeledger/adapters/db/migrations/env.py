@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from chargeledger.adapters.db.engine import create_engine
-from chargeledger.adapters.db.tables import metadata
+from chargeledger.adapters.db.schema import metadata
 
 
 def _run(connection: Connection) -> None:

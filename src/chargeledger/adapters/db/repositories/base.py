@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chargeledger.adapters.db.integrity import translate_integrity_error
-from chargeledger.services.ports import Page
+from chargeledger.services.paging import Page
 
 T = TypeVar("T")
 

@@ -44,7 +44,8 @@ from chargeledger.domain.invoicing import (
     InvoiceLine,
 )
 from chargeledger.errors import ConflictError
-from chargeledger.services.ports import InvoiceFilter, Page
+from chargeledger.services.paging import Page
+from chargeledger.services.ports import InvoiceFilter
 
 
 class SqlBillingRepository:

@@ -21,7 +21,7 @@ from chargeledger.domain.catalog import (
     Station,
 )
 from chargeledger.domain.geo import Address
-from chargeledger.services.ports import Page
+from chargeledger.services.paging import Page
 
 
 class SqlSiteRepository(TableRepository[Site]):

@@ -37,7 +37,7 @@ from chargeledger.domain.station_link import (
     SignedMeterValue,
     TransactionEvent,
 )
-from chargeledger.services.ports import Page
+from chargeledger.services.paging import Page
 
 # The statements of every OCPP message, built once; each call only binds its values.
 _SESSION_BY_REF = select(sessions).where(

@@ -21,7 +21,7 @@ from chargeledger.domain.accounts import (
 )
 from chargeledger.domain.geo import Address
 from chargeledger.money import Currency
-from chargeledger.services.ports import Page
+from chargeledger.services.paging import Page
 
 
 class SqlAccountRepository(TableRepository[Account]):

@@ -11,7 +11,7 @@ from sqlalchemy.engine import RowMapping
 from chargeledger.adapters.db.repositories.base import TableRepository
 from chargeledger.adapters.db.tables import api_keys, users
 from chargeledger.domain.identity import ApiKey, Role, Scope, User
-from chargeledger.services.ports import Page
+from chargeledger.services.paging import Page
 
 
 class SqlUserRepository(TableRepository[User]):

@@ -31,8 +31,8 @@ from chargeledger.domain.payments import (
     PaymentPurpose,
     StoredCard,
 )
+from chargeledger.services.paging import Page
 from chargeledger.services.payment_ports import IdempotencyRecord, PaymentFilter
-from chargeledger.services.ports import Page
 
 
 def _payment(row: RowMapping) -> Payment:

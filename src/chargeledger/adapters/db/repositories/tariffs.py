@@ -15,7 +15,7 @@ from chargeledger.adapters.db.repositories.upsert import upsert
 from chargeledger.adapters.db.tables import tariff_assignments, tariffs
 from chargeledger.domain.tariffs import parse_tariff, tariff_to_json
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
-from chargeledger.services.ports import Page
+from chargeledger.services.paging import Page
 
 
 class SqlTariffRepository(TableRepository[StoredTariff]):

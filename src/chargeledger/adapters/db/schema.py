@@ -1,0 +1,13 @@
+"""The whole database schema: ``metadata`` with every table module loaded on it.
+
+Alembic's environment and the model/migration comparison read it from here; the table modules
+(``tables``, ``billing_tables``, ``payment_tables``, ``sandbox_tables``) only define tables on the
+shared ``metadata`` (``metadata.py``) and never import each other.
+"""
+
+from __future__ import annotations
+
+from chargeledger.adapters.db import billing_tables, payment_tables, sandbox_tables, tables
+from chargeledger.adapters.db.metadata import metadata
+
+__all__ = ["billing_tables", "metadata", "payment_tables", "sandbox_tables", "tables"]
