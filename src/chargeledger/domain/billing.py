@@ -20,9 +20,8 @@ from zoneinfo import ZoneInfo
 from chargeledger.domain.accounts import Account
 from chargeledger.domain.tariffs import PriceResult
 from chargeledger.errors import InvalidInputError
-from chargeledger.money import Currency, Money
+from chargeledger.money import ZERO, Currency, Money
 
-ZERO = Decimal(0)
 # Revenue components (DESIGN §5: revenue split by component), in line order.
 COMPONENTS = ("Energy", "Time", "Parking", "Fixed", "Reservation")
 EU_COUNTRIES = frozenset(

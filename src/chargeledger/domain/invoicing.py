@@ -27,9 +27,7 @@ from chargeledger.domain.billing import Charge, VatCategory, vat_of
 from chargeledger.domain.card_data import refuse_card_data
 from chargeledger.domain.text import money_text, percent_text, quantity_text
 from chargeledger.errors import ConflictError, CurrencyMismatchError, InvalidInputError
-from chargeledger.money import MAX_AMOUNT, Currency, Money, within_minor_units
-
-ZERO = Decimal(0)
+from chargeledger.money import MAX_AMOUNT, ZERO, Currency, Money, within_minor_units
 
 
 class DocumentKind(StrEnum):

@@ -19,9 +19,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.errors import InvalidInputError
-from chargeledger.money import Currency
+from chargeledger.money import ZERO, Currency
 
-ZERO = Decimal(0)
 ROOTS = ("Assets", "Liabilities", "Equity", "Income", "Expenses")
 # A component starts with a capital letter or digit; letters, digits and dashes follow (the
 # Beancount grammar, which is the strictest of the formats we export to).

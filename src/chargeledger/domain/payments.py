@@ -27,8 +27,7 @@ from chargeledger.domain.card_data import luhn_valid as luhn_valid
 from chargeledger.domain.card_data import refuse_card_data as refuse_card_data
 from chargeledger.domain.wallets import WalletSettings as WalletSettings  # re-exported
 from chargeledger.errors import InvalidInputError
-
-ZERO = Decimal(0)
+from chargeledger.money import ZERO
 
 
 class PaymentPurpose(StrEnum):

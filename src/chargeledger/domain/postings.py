@@ -34,9 +34,8 @@ from chargeledger.domain.ledger import (
     vat_payable,
 )
 from chargeledger.domain.text import quantity_text
-from chargeledger.money import Currency
+from chargeledger.money import ZERO, Currency
 
-ZERO = Decimal(0)
 # Receivables of payers without an account (ad hoc card/QR sessions) sit on this id.
 WALK_IN = uuid.UUID(int=0)
 

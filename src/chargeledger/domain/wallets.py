@@ -31,9 +31,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.errors import InvalidInputError
-from chargeledger.money import Currency, within_minor_units
+from chargeledger.money import ZERO, Currency, within_minor_units
 
-ZERO = Decimal(0)
 DEFAULT_WALLET_FLOOR = Decimal("5.00")  # the operator-wide floor unless configured otherwise
 WALLET_LIMIT = Decimal(10_000)  # no floor, minimum or threshold above this (DESIGN §6: bounds)
 MAX_TOP_UP = Decimal(500)  # one top-up, by hand or automatic
