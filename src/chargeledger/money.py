@@ -40,6 +40,8 @@ class Currency(str):
     record holding a ``Currency`` writes the same JSON, rows and exports as one holding the bare
     code did; but only a checked code becomes one (``unknown_currency`` otherwise), so a domain
     field typed ``Currency`` never holds a typo. A ``Currency`` goes wherever a ``str`` is read.
+    Records that hold one pass what they are given through :meth:`of` as they are made, as
+    they do with their enums, so a code read from a row or typed in a test is checked too.
     """
 
     __slots__ = ()
@@ -145,6 +147,7 @@ class Money:
     currency: Currency
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
         if not isinstance(self.amount, Decimal):
             object.__setattr__(self, "amount", to_decimal(self.amount))
         elif not self.amount.is_finite():

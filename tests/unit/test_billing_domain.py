@@ -36,7 +36,7 @@ from chargeledger.domain.ledger import (
 )
 from chargeledger.domain.tariffs.priced import Amount
 from chargeledger.errors import InvalidInputError
-from chargeledger.money import Currency
+from chargeledger.money import Currency, Money
 
 D = Decimal
 
@@ -46,7 +46,7 @@ def entry(*postings: tuple[str, str, str]) -> JournalEntry:
         kind=EntryKind.ADJUSTMENT,
         booked_on=date(2026, 11, 1),
         description="test",
-        postings=tuple(Posting(a, D(v), c) for a, v, c in postings),
+        postings=tuple(Posting(a, Money.of(v, c)) for a, v, c in postings),
         source_type="test",
         source_id=uuid.uuid4().hex,
     )

@@ -183,11 +183,12 @@ class Billed:
     is due (Directive 2006/112/EC art. 31, 44, 196).
     """
 
-    currency: str
+    currency: Currency
     components: tuple[tuple[str, Decimal], ...]  # (component, net), COMPONENTS order
     vat: VatTreatment
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
         if any(amount < 0 for _, amount in self.components):
             raise InvalidInputError(
                 "a price is never negative", code="negative_price", field="components"
@@ -199,7 +200,7 @@ class Billed:
 
     @property
     def tax(self) -> Decimal:
-        return vat_of(self.net, self.vat.percent, Currency.of(self.currency))
+        return vat_of(self.net, self.vat.percent, self.currency)
 
     @property
     def gross(self) -> Decimal:
@@ -208,11 +209,10 @@ class Billed:
     def component_gross(self) -> tuple[tuple[str, Decimal], ...]:
         """Each component's net plus its share of the VAT (largest remainder), so the
         components' gross amounts add up to :attr:`gross` to the cent."""
-        currency = Currency.of(self.currency)
         nets = [amount for _, amount in self.components]
         if not self.tax or not any(nets):
             return self.components
-        shares = Money(self.tax, currency).allocate(nets)
+        shares = Money(self.tax, self.currency).allocate(nets)
         return tuple(
             (name, net + share.amount)
             for (name, net), share in zip(self.components, shares, strict=True)
@@ -247,7 +247,7 @@ def cdr_totals(result: PriceResult, billed: Billed) -> dict[str, object]:
 def billed_amounts(result: PriceResult, vat: VatTreatment) -> Billed:
     """The figures of a priced CDR under the VAT of its place of supply (see :class:`Billed`)."""
     currency = Currency.of(result.currency)
-    return Billed(currency.code, component_nets(result, currency), vat)
+    return Billed(currency, component_nets(result, currency), vat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +264,7 @@ class Charge:
     evse_id: int
     country: str  # the site's: VAT follows the place of supply
     time_zone: str
-    currency: str
+    currency: Currency
     started_at: datetime
     stopped_at: datetime
     energy_kwh: Decimal
@@ -275,6 +275,9 @@ class Charge:
     tariff_id: uuid.UUID | None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
 
     @property
     def billed(self) -> Billed:

@@ -121,7 +121,7 @@ class Invoice:
     account_id: uuid.UUID | None
     seller: Party
     buyer: Party
-    currency: str
+    currency: Currency
     period_start: date
     period_end: date  # exclusive
     lines: tuple[InvoiceLine, ...]
@@ -144,6 +144,9 @@ class Invoice:
     created_at: datetime | None = None
     issued_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
+
     @property
     def net_total(self) -> Decimal:
         return sum((line.net for line in self.lines), ZERO)
@@ -153,7 +156,7 @@ class Invoice:
         groups: dict[tuple[VatCategory, Decimal], Decimal] = defaultdict(lambda: ZERO)
         for line in self.lines:
             groups[(line.vat_category, line.vat_percent)] += line.net
-        currency = Currency.of(self.currency)
+        currency = self.currency
         fixed = {(category, percent): tax for category, percent, tax in self.tax_overrides}
         return tuple(
             VatSubtotal(
@@ -198,7 +201,7 @@ class Invoice:
         )
 
 
-def charge_line(position: int, charge: Charge, currency: str) -> InvoiceLine:
+def charge_line(position: int, charge: Charge, currency: Currency) -> InvoiceLine:
     """The line of ``charge`` on a document in ``currency``. An invoice never mixes
     currencies (Directive 2006/112/EC art. 230: amounts in one currency per invoice; EN 16931
     BT-5 is one code per document), so a charge in another currency is refused here, where
@@ -429,7 +432,7 @@ def _credited_lines(
                 "credit lines instead",
                 code="invalid_credit_note",
             )
-        currency = Currency.of(original.currency)
+        currency = original.currency
         if (
             not within_minor_units(net_amount, currency)  # first: also refuses NaN
             or not 0 < net_amount <= MAX_AMOUNT
@@ -494,5 +497,5 @@ def _pro_rata(original: Invoice, net_amount: Decimal) -> tuple[tuple[str, Decima
     names = [name for name, amount in totals.items() if amount > 0]
     if not names:
         return (("Fixed", net_amount),)
-    parts = Money(net_amount, Currency.of(original.currency)).allocate([totals[n] for n in names])
+    parts = Money(net_amount, original.currency).allocate([totals[n] for n in names])
     return tuple((name, part.amount) for name, part in zip(names, parts, strict=True))

@@ -45,7 +45,7 @@ class WalletSettings:
     balance below ``top_up_below`` is topped up by ``top_up_amount`` from the default card."""
 
     account_id: uuid.UUID
-    currency: str
+    currency: Currency
     minimum_balance: Decimal | None = None
     auto_top_up: bool = False
     top_up_below: Decimal = Decimal("10.00")
@@ -53,7 +53,8 @@ class WalletSettings:
     floor: Decimal | None = None
 
     def __post_init__(self) -> None:
-        currency = Currency.of(self.currency)
+        object.__setattr__(self, "currency", Currency.of(self.currency))
+        currency = self.currency
         quantum = currency.quantum
         limits = {
             "minimum_balance": (self.minimum_balance, ZERO, WALLET_LIMIT),
