@@ -17,12 +17,8 @@ from chargeledger.domain.billing import (
     vat_of,
     vat_treatment,
 )
-from chargeledger.domain.invoicing import (
-    billing_period,
-    format_number,
-    period_containing,
-    periods_within,
-)
+from chargeledger.domain.billing_periods import billing_period, period_containing, periods_within
+from chargeledger.domain.invoicing import format_number
 from chargeledger.domain.ledger import (
     Balance,
     EntryKind,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.accounts import Account
@@ -27,6 +28,13 @@ COMPONENTS = ("Energy", "Time", "Parking", "Fixed", "Reservation")
 EU_COUNTRIES = frozenset(
     "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
 )
+
+
+class ComponentAmount(NamedTuple):
+    """One revenue component's share of a price: its net, or its gross with its VAT share."""
+
+    component: str  # one of COMPONENTS
+    amount: Decimal
 
 
 class VatCategory(StrEnum):
@@ -184,7 +192,7 @@ class Billed:
     """
 
     currency: Currency
-    components: tuple[tuple[str, Decimal], ...]  # (component, net), COMPONENTS order
+    components: tuple[ComponentAmount, ...]  # the nets, COMPONENTS order
     vat: VatTreatment
 
     def __post_init__(self) -> None:
@@ -206,7 +214,7 @@ class Billed:
     def gross(self) -> Decimal:
         return self.net + self.tax
 
-    def component_gross(self) -> tuple[tuple[str, Decimal], ...]:
+    def component_gross(self) -> tuple[ComponentAmount, ...]:
         """Each component's net plus its share of the VAT (largest remainder), so the
         components' gross amounts add up to :attr:`gross` to the cent."""
         nets = [amount for _, amount in self.components]
@@ -214,7 +222,7 @@ class Billed:
             return self.components
         shares = Money(self.tax, self.currency).allocate(nets)
         return tuple(
-            (name, net + share.amount)
+            ComponentAmount(name, net + share.amount)
             for (name, net), share in zip(self.components, shares, strict=True)
         )
 
@@ -270,7 +278,7 @@ class Charge:
     energy_kwh: Decimal
     charging_hours: Decimal
     idle_hours: Decimal
-    components: tuple[tuple[str, Decimal], ...]  # (component, net), COMPONENTS order
+    components: tuple[ComponentAmount, ...]  # the nets, COMPONENTS order
     vat: VatTreatment
     tariff_id: uuid.UUID | None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
@@ -301,7 +309,7 @@ class Charge:
         return self.started_at.astimezone(ZoneInfo(self.time_zone))
 
 
-def component_nets(result: PriceResult, currency: Currency) -> tuple[tuple[str, Decimal], ...]:
+def component_nets(result: PriceResult, currency: Currency) -> tuple[ComponentAmount, ...]:
     """The net total rounded once, shared across components in proportion to their exact
     amounts (so a max_price cut or min_price raise lands on the components pro rata; a
     min_price raise of a session that cost nothing is a fixed fee)."""
@@ -315,8 +323,10 @@ def component_nets(result: PriceResult, currency: Currency) -> tuple[tuple[str, 
     ]
     weights = [max(amount, ZERO) for amount in exact]
     if total.is_zero:
-        return tuple((name, ZERO.quantize(currency.quantum)) for name in COMPONENTS)
+        return tuple(ComponentAmount(name, ZERO.quantize(currency.quantum)) for name in COMPONENTS)
     if sum(weights) == 0:
         weights = [ZERO, ZERO, ZERO, Decimal(1), ZERO]
     parts = total.allocate(weights)
-    return tuple((name, part.amount) for name, part in zip(COMPONENTS, parts, strict=True))
+    return tuple(
+        ComponentAmount(name, part.amount) for name, part in zip(COMPONENTS, parts, strict=True)
+    )

@@ -23,12 +23,12 @@ from chargeledger.adapters.exports import (
     BeancountExporter,
 )
 from chargeledger.domain.billing import VatCategory
+from chargeledger.domain.credit_notes import credit_note
 from chargeledger.domain.invoicing import (
     DocumentKind,
     Invoice,
     InvoiceLine,
     Party,
-    credit_note,
     issued,
 )
 from chargeledger.domain.ledger import (

@@ -12,7 +12,13 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
-from chargeledger.domain.billing import COMPONENTS, Charge, VatCategory, VatTreatment
+from chargeledger.domain.billing import (
+    COMPONENTS,
+    Charge,
+    ComponentAmount,
+    VatCategory,
+    VatTreatment,
+)
 from chargeledger.domain.invoicing import (
     DocumentKind,
     DocumentStatus,
@@ -20,6 +26,7 @@ from chargeledger.domain.invoicing import (
     InvoiceLine,
     Layout,
     Party,
+    TaxOverride,
 )
 from chargeledger.money import Currency
 
@@ -85,7 +92,7 @@ def charge_of(row: RowMapping) -> Charge:
         charging_hours=row["charging_hours"],
         idle_hours=row["idle_hours"],
         components=tuple(
-            (name, money_value(row[column], currency))
+            ComponentAmount(name, money_value(row[column], currency))
             for name, column in zip(COMPONENTS, NET_COLUMNS, strict=True)
         ),
         vat=VatTreatment(
@@ -174,7 +181,7 @@ def line_of(row: RowMapping, currency: Currency) -> InvoiceLine:
         charging_hours=row["charging_hours"],
         idle_hours=row["idle_hours"],
         components=tuple(
-            (name, money_value(Decimal(value), currency))
+            ComponentAmount(name, money_value(Decimal(value), currency))
             for name, value in row["components"].items()
         ),
     )
@@ -203,7 +210,7 @@ def invoice_of(row: RowMapping, lines: Sequence[InvoiceLine]) -> Invoice:
         reason=row["reason"],
         run_key=row["run_key"],
         tax_overrides=tuple(
-            (VatCategory(category), percent_value(Decimal(percent)), Decimal(tax))
+            TaxOverride(VatCategory(category), percent_value(Decimal(percent)), Decimal(tax))
             for category, percent, tax in row["tax_overrides"]
         ),
         id=row["id"],
