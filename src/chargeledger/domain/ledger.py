@@ -103,9 +103,9 @@ ROUNDING = "Expenses:Rounding"
 
 @dataclass(frozen=True, slots=True)
 class Posting:
-    """One line of an entry: ``units`` > 0 debits the account, < 0 credits it. The amount
-    travels with its currency (as a Beancount posting's ``units`` is an ``Amount``), so an
-    entry balances per currency by construction of its lines."""
+    """One line of an entry: positive ``units`` debit the account, negative ones credit it.
+    The amount travels with its currency, as a Beancount posting's ``units`` is an
+    ``Amount``, so a line cannot lose the currency its entry must balance in."""
 
     account: str
     units: Money
