@@ -33,33 +33,48 @@ class Rounding(Enum):
     UP = ROUND_UP  # away from zero: step-size style rounding
 
 
-@dataclass(frozen=True, slots=True)
-class Currency:
-    """An ISO 4217 currency with its number of minor units (EUR: 2, JPY: 0, KWD: 3)."""
+class Currency(str):
+    """An ISO 4217 currency code that knows its minor units (EUR: 2, JPY: 0, KWD: 3).
 
-    code: str
-    minor_units: int
+    It *is* its code, a ``str``: it compares, hashes, prints and serialises as ``"EUR"``, so a
+    record holding a ``Currency`` writes the same JSON, rows and exports as one holding the bare
+    code did; but only a checked code becomes one (``unknown_currency`` otherwise), so a domain
+    field typed ``Currency`` never holds a typo. A ``Currency`` goes wherever a ``str`` is read.
+    Records that hold one pass what they are given through :meth:`of` as they are made, as
+    they do with their enums, so a code read from a row or typed in a test is checked too.
+    """
 
-    @classmethod
-    def of(cls, code: str) -> Currency:
-        """Look up an ISO 4217 code; unknown codes raise ``unknown_currency``."""
+    __slots__ = ()
+
+    def __new__(cls, code: str) -> Currency:
         normalised = code.strip().upper() if isinstance(code, str) else ""
-        units = MINOR_UNITS.get(normalised)
-        if units is None:
+        if normalised not in MINOR_UNITS:
             raise InvalidInputError(
                 f"{code!r} is not an ISO 4217 currency code",
                 code="unknown_currency",
                 field="currency",
             )
-        return cls(normalised, units)
+        return super().__new__(cls, normalised)
+
+    @classmethod
+    def of(cls, code: str) -> Currency:
+        """Look up an ISO 4217 code (trimmed, any case); unknown codes raise
+        ``unknown_currency``. A ``Currency`` is returned as it is."""
+        return code if isinstance(code, Currency) else cls(code)
+
+    @property
+    def code(self) -> str:
+        """The bare ISO code, a plain ``str``."""
+        return str(self)
+
+    @property
+    def minor_units(self) -> int:
+        return MINOR_UNITS[self]
 
     @property
     def quantum(self) -> Decimal:
         """The smallest unit as a Decimal exponent, e.g. ``Decimal("0.01")`` for EUR."""
         return Decimal(1).scaleb(-self.minor_units)
-
-    def __str__(self) -> str:
-        return self.code
 
 
 def plain_decimal(value: Decimal, min_places: int = 0) -> str:
@@ -132,24 +147,24 @@ class Money:
     currency: Currency
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
         if not isinstance(self.amount, Decimal):
             object.__setattr__(self, "amount", to_decimal(self.amount))
         elif not self.amount.is_finite():
             raise InvalidInputError("amount must be finite", code="invalid_amount")
 
     @classmethod
-    def of(cls, amount: Decimal | int | str, currency: str | Currency) -> Money:
-        cur = currency if isinstance(currency, Currency) else Currency.of(currency)
-        return cls(to_decimal(amount), cur)
+    def of(cls, amount: Decimal | int | str, currency: str) -> Money:
+        return cls(to_decimal(amount), Currency.of(currency))
 
     @classmethod
-    def zero(cls, currency: str | Currency) -> Money:
+    def zero(cls, currency: str) -> Money:
         return cls.of(0, currency)
 
     @classmethod
-    def from_minor_units(cls, units: int, currency: str | Currency) -> Money:
+    def from_minor_units(cls, units: int, currency: str) -> Money:
         """Build from an integer count of minor units (the PSP representation)."""
-        cur = currency if isinstance(currency, Currency) else Currency.of(currency)
+        cur = Currency.of(currency)
         return cls(Decimal(units).scaleb(-cur.minor_units), cur)
 
     def _same_currency(self, other: Money) -> None:

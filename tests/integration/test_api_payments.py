@@ -31,6 +31,7 @@ from chargeledger.domain.payments import (
     PaymentPurpose,
     StoredCard,
 )
+from chargeledger.money import Money
 from chargeledger.services.payment_ports import IdempotencyRecord
 from chargeledger.services.wallets import wallet_balance
 from tests.conftest import LoginAs
@@ -662,8 +663,8 @@ async def test_a_top_up_refund_is_limited_by_what_is_left_in_the_wallet(shop: Sh
         booked_on=shop.runtime.clock.now().date(),
         description="a session paid from the wallet",
         postings=(
-            Posting(wallet(shop.alpha.id), D("15.00"), "EUR"),
-            Posting(receivable(shop.alpha.id), D("-15.00"), "EUR"),
+            Posting(wallet(shop.alpha.id), Money.of(D("15.00"), "EUR")),
+            Posting(receivable(shop.alpha.id), Money.of(D("-15.00"), "EUR")),
         ),
         source_type="test",
         source_id="spent",

@@ -24,6 +24,7 @@ from chargeledger.domain.invoicing import (
 from chargeledger.domain.ledger import EntryKind, Posting, receivable
 from chargeledger.domain.postings import WALK_IN
 from chargeledger.errors import ConflictError, InvalidInputError
+from chargeledger.money import Money
 from chargeledger.services import invoicing, ledger
 from tests.integration.billing_world import (
     AE,
@@ -256,9 +257,9 @@ async def test_credit_notes_full_by_lines_and_by_amount(world: World) -> None:
         entry = await uow.ledger.find(EntryKind.CREDIT_NOTE_ISSUED, "invoice", str(by_amount.id))
     assert entry is not None
     assert set(entry.postings) == {
-        Posting("Income:Charging:Energy", d("5.00"), "EUR"),
-        Posting("Liabilities:VAT:DE", d("0.95"), "EUR"),
-        Posting(receivable(a["weekly"].id), d("-5.95"), "EUR"),
+        Posting("Income:Charging:Energy", Money.of(d("5.00"), "EUR")),
+        Posting("Liabilities:VAT:DE", Money.of(d("0.95"), "EUR")),
+        Posting(receivable(a["weekly"].id), Money.of(d("-5.95"), "EUR")),
     }
 
     # 17.85 is left on W02: 15.01 net (+2.85 VAT = 17.86) is one cent too much, 15.00 fits.

@@ -12,6 +12,7 @@ import pytest
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.ledger import EntryKind, Posting, receivable, unbilled
+from chargeledger.money import Money
 from tests.integration.billing_world import (
     ChargeSpec,
     S,
@@ -48,10 +49,10 @@ async def test_a_credit_note_reverses_vat_in_the_country_it_was_booked(world: Wo
         entry = await uow.ledger.find(EntryKind.CREDIT_NOTE_ISSUED, "invoice", str(note.id))
     assert entry is not None
     assert set(entry.postings) == {
-        Posting("Income:Charging:Energy", d("48.13"), "EUR"),
-        Posting("Income:Charging:Parking", d("2.50"), "EUR"),
-        Posting("Liabilities:VAT:PT", d("1.87"), "EUR"),
-        Posting(receivable(world.accounts["lusa"].id), d("-52.50"), "EUR"),
+        Posting("Income:Charging:Energy", Money.of(d("48.13"), "EUR")),
+        Posting("Income:Charging:Parking", Money.of(d("2.50"), "EUR")),
+        Posting("Liabilities:VAT:PT", Money.of(d("1.87"), "EUR")),
+        Posting(receivable(world.accounts["lusa"].id), Money.of(d("-52.50"), "EUR")),
     }
     assert await balance_of(world.runtime, "Liabilities:VAT:DE") == d("-45.05")
     assert await balance_of(world.runtime, "Liabilities:VAT:PT") == d("-2.56")
@@ -87,9 +88,9 @@ async def test_an_invoice_books_its_vat_rounding_to_the_country_of_the_rate(
         entry = await uow.ledger.find(EntryKind.INVOICE_ISSUED, "invoice", str(invoice.id))
     assert entry is not None
     assert set(entry.postings) == {
-        Posting(receivable(tourist.id), d("36.57"), "EUR"),
-        Posting(unbilled(tourist.id), d("-36.58"), "EUR"),
-        Posting("Liabilities:VAT:PT", d("0.01"), "EUR"),
+        Posting(receivable(tourist.id), Money.of(d("36.57"), "EUR")),
+        Posting(unbilled(tourist.id), Money.of(d("-36.58"), "EUR")),
+        Posting("Liabilities:VAT:PT", Money.of(d("0.01"), "EUR")),
     }
     assert await balance_of(runtime, "Liabilities:VAT:DE") == d("-1.90")
     assert await balance_of(runtime, "Liabilities:VAT:PT") == d("-4.61")

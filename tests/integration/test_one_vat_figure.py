@@ -160,8 +160,8 @@ async def test_the_gbp_tariff_at_a_german_site_shows_and_books_one_figure(
     async with runtime.uow() as uow:
         accrual = await uow.ledger.find(EntryKind.CHARGE_ACCRUED, "charge", str(charge.id))
     assert accrual is not None
-    assert max(p.amount for p in accrual.postings) == Decimal("5.36")
-    assert {p.currency for p in accrual.postings} == {"GBP"}
+    assert max(p.units.amount for p in accrual.postings) == Decimal("5.36")
+    assert {p.units.currency for p in accrual.postings} == {"GBP"}
     assert await balance_of(runtime, receivable(WALK_IN), "GBP") == Decimal("5.36")
 
 

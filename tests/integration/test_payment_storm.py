@@ -696,7 +696,9 @@ async def check_books(world: StormWorld, payments: list[tuple[Payment, PaymentSt
         expected = 1 if state.captured else 0
         if len(booked) != expected:
             problems.append(f"{payment.id}: {len(booked)} capture entries for {state.captured}")
-        amount = sum((p.amount for e in booked for p in e.postings if p.amount > 0), Decimal(0))
+        amount = sum(
+            (p.units.amount for e in booked for p in e.postings if p.units.amount > 0), Decimal(0)
+        )
         if amount != state.captured:
             problems.append(f"{payment.id}: booked {amount}, captured {state.captured}")
         refunds = [
@@ -704,7 +706,9 @@ async def check_books(world: StormWorld, payments: list[tuple[Payment, PaymentSt
             for e in entries
             if e.kind is EntryKind.REFUND and e.source_id.startswith(f"{payment.id}:")
         ]
-        refunded = sum((p.amount for e in refunds for p in e.postings if p.amount > 0), Decimal(0))
+        refunded = sum(
+            (p.units.amount for e in refunds for p in e.postings if p.units.amount > 0), Decimal(0)
+        )
         if refunded != state.refunded:
             problems.append(f"{payment.id}: refunds booked {refunded}, known {state.refunded}")
 
@@ -754,7 +758,7 @@ async def check_receivables(
     problems: list[str] = []
     async with world.runtime.uow() as uow:
         written_off = {
-            e.source_id: sum((p.amount for p in e.postings if p.amount > 0), Decimal(0))
+            e.source_id: sum((p.units.amount for p in e.postings if p.units.amount > 0), Decimal(0))
             for e in await uow.ledger.entries()
             if e.kind is EntryKind.WRITE_OFF
         }

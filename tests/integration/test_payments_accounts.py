@@ -301,7 +301,7 @@ async def test_a_payout_is_booked_once_however_often_its_webhook_comes(
 
     [entry] = await pw.entries(EntryKind.PAYOUT)
     assert entry.source_id == payout.payout_id
-    assert sorted((p.account, p.amount) for p in entry.postings) == [
+    assert sorted((p.account, p.units.amount) for p in entry.postings) == [
         (BANK, Decimal("35.24")),
         (psp("sandbox"), Decimal("-36.25")),
         (PSP_FEES, Decimal("1.01")),

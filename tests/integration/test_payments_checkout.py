@@ -124,7 +124,7 @@ async def test_qr_checkout_holds_starts_captures_the_receipt_and_is_idempotent(
     assert receipt.number.encode() in pdf.headers["content-disposition"].encode()
     assert len(await pw.entries(EntryKind.RECEIPT_ISSUED)) == 1
     captures = await pw.entries(EntryKind.CAPTURE)
-    assert [sorted(p.amount for p in e.postings) for e in captures] == [
+    assert [sorted(p.units.amount for p in e.postings) for e in captures] == [
         [Decimal("-6.25"), Decimal("6.25")]
     ]
     assert await pw.balance(psp("sandbox")) == Decimal("30.00") + Decimal("6.25")  # + top-up

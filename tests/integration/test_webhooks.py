@@ -130,7 +130,8 @@ async def entries_of(runtime: Runtime, payment: Payment) -> list[JournalEntry]:
 def books(entries: list[JournalEntry]) -> list[tuple[str, tuple[tuple[str, Decimal], ...]]]:
     """The entries without their ids: kind and postings, in a stable order."""
     return sorted(
-        (e.kind.value, tuple(sorted((p.account, p.amount) for p in e.postings))) for e in entries
+        (e.kind.value, tuple(sorted((p.account, p.units.amount) for p in e.postings)))
+        for e in entries
     )
 
 
@@ -176,7 +177,7 @@ async def test_a_signed_capture_applies_once(
     assert (captured.status, captured.captured) == (PaymentStatus.CAPTURED, D("20.00"))
     [entry] = await entries_of(runtime, payment)
     assert entry.kind is EntryKind.CAPTURE
-    assert {p.account: p.amount for p in entry.postings} == {
+    assert {p.account: p.units.amount for p in entry.postings} == {
         psp("sandbox"): D("20.00"),
         receivable(account.id): D("-20.00"),
     }
@@ -586,7 +587,7 @@ async def test_a_payout_is_booked_once(client: httpx.AsyncClient, runtime: Runti
         "po_test_1",
     )
     assert entry.booked_on.isoformat() == "2026-03-02"
-    assert {p.account: p.amount for p in entry.postings} == {
+    assert {p.account: p.units.amount for p in entry.postings} == {
         BANK: D("98.35"),
         PSP_FEES: D("1.65"),
         psp("sandbox"): D("-100.00"),

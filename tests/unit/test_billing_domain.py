@@ -17,12 +17,8 @@ from chargeledger.domain.billing import (
     vat_of,
     vat_treatment,
 )
-from chargeledger.domain.invoicing import (
-    billing_period,
-    format_number,
-    period_containing,
-    periods_within,
-)
+from chargeledger.domain.billing_periods import billing_period, period_containing, periods_within
+from chargeledger.domain.invoicing import format_number
 from chargeledger.domain.ledger import (
     Balance,
     EntryKind,
@@ -36,7 +32,7 @@ from chargeledger.domain.ledger import (
 )
 from chargeledger.domain.tariffs.priced import Amount
 from chargeledger.errors import InvalidInputError
-from chargeledger.money import Currency
+from chargeledger.money import Currency, Money
 
 D = Decimal
 
@@ -46,7 +42,7 @@ def entry(*postings: tuple[str, str, str]) -> JournalEntry:
         kind=EntryKind.ADJUSTMENT,
         booked_on=date(2026, 11, 1),
         description="test",
-        postings=tuple(Posting(a, D(v), c) for a, v, c in postings),
+        postings=tuple(Posting(a, Money.of(v, c)) for a, v, c in postings),
         source_type="test",
         source_id=uuid.uuid4().hex,
     )

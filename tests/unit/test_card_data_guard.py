@@ -22,9 +22,9 @@ from chargeledger.domain.catalog import (
     Site,
     Station,
 )
+from chargeledger.domain.credit_notes import credit_note
 from chargeledger.domain.geo import Address
 from chargeledger.domain.identity import ApiKey, Role, Scope, User
-from chargeledger.domain.invoicing import credit_note
 from chargeledger.domain.text import optional_text, required_identifier, required_text
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency

@@ -19,7 +19,7 @@ from chargeledger.domain.catalog import (
     PowerType,
 )
 from chargeledger.domain.charging import MAX_METER_WH, Resolution
-from chargeledger.domain.invoicing import credit_note
+from chargeledger.domain.credit_notes import credit_note
 from chargeledger.domain.payments import WalletSettings
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import MAX_AMOUNT, Currency, within_minor_units

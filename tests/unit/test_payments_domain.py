@@ -46,6 +46,7 @@ from chargeledger.domain.payments import (
 )
 from chargeledger.domain.postings import WALK_IN
 from chargeledger.errors import InvalidInputError
+from chargeledger.money import Money
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PID = uuid.UUID("11111111-2222-3333-4444-555555555555")
@@ -544,9 +545,9 @@ def payment(purpose: PaymentPurpose, gateway: str = "sandbox", account: bool = T
 
 def lines(entry: object) -> dict[str, Decimal]:
     postings = entry.postings  # type: ignore[attr-defined]
-    assert sum(p.amount for p in postings) == 0, "the entry must balance"
-    assert {p.currency for p in postings} == {"EUR"}
-    return {p.account: p.amount for p in postings}
+    assert sum(p.units.amount for p in postings) == 0, "the entry must balance"
+    assert {p.units.currency for p in postings} == {"EUR"}
+    return {p.account: p.units.amount for p in postings}
 
 
 CAPTURE_TABLE = [
@@ -632,7 +633,7 @@ def test_written_off_entry() -> None:
     ids=["with fee", "zero fee", "all fee"],
 )
 def test_paid_out_entry(gross: str, fee: str, expected: dict[str, str]) -> None:
-    entry = paid_out("sandbox", "po_1", D(gross), D(fee), "EUR", ON)
+    entry = paid_out("sandbox", "po_1", Money.of(gross, "EUR"), Money.of(fee, "EUR"), ON)
     assert (entry.kind, entry.source_type, entry.source_id) == (EntryKind.PAYOUT, "payout", "po_1")
     assert lines(entry) == {account: D(amount) for account, amount in expected.items()}
 
@@ -652,7 +653,7 @@ def test_every_payment_entry_balances(
         captured(paid, amount, ON),
         refunded(paid, amount, "re_1", ON),
         written_off(paid, amount, ON, "x"),
-        paid_out(gateway, "po_1", amount + fee, fee, "EUR", ON),
+        paid_out(gateway, "po_1", Money.of(amount + fee, "EUR"), Money.of(fee, "EUR"), ON),
     ]
     for entry in entries:
         assert entry is not None

@@ -18,6 +18,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console
 from chargeledger.domain.invoicing import DocumentStatus, Invoice
 from chargeledger.domain.text import exact_amount, money_figure
+from chargeledger.money import Currency
 from chargeledger.services import invoicing, ledger
 from chargeledger.services.billing import charge_completed_sessions
 from chargeledger.services.ports import InvoiceFilter
@@ -47,7 +48,7 @@ class MonthReport:
     second_run_new: int = 0
     validated: int = 0
     written: int = 0
-    trial_balance: dict[str, Decimal] = field(default_factory=dict)
+    trial_balance: dict[Currency, Decimal] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     ledger_file: Path | None = None
     entries: int = 0

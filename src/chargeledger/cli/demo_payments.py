@@ -85,7 +85,7 @@ async def _prepaid(runtime: Runtime, account: Account, card: StoredCard, auto: b
         await uow.payments.save_wallet(
             WalletSettings(
                 account.id,
-                account.currency.code,
+                account.currency,
                 minimum_balance=None,  # the operator's floor applies
                 auto_top_up=auto,
                 top_up_below=Decimal("30.00"),

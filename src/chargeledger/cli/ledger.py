@@ -102,7 +102,7 @@ def statement_command(
             table.add_row(
                 str(line.entry.booked_on),
                 line.entry.description,
-                exact_amount(line.posting.amount, currency),
+                exact_amount(line.posting.units.amount, currency),
                 exact_amount(line.running_balance, currency),
             )
         table.add_row("", "closing balance", "", exact_amount(statement.closing, currency))

@@ -15,19 +15,26 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.accounts import Account
 from chargeledger.domain.tariffs import PriceResult
 from chargeledger.errors import InvalidInputError
-from chargeledger.money import Currency, Money
+from chargeledger.money import ZERO, Currency, Money
 
-ZERO = Decimal(0)
 # Revenue components (DESIGN §5: revenue split by component), in line order.
 COMPONENTS = ("Energy", "Time", "Parking", "Fixed", "Reservation")
 EU_COUNTRIES = frozenset(
     "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
 )
+
+
+class ComponentAmount(NamedTuple):
+    """One revenue component's share of a price: its net, or its gross with its VAT share."""
+
+    component: str  # one of COMPONENTS
+    amount: Decimal
 
 
 class VatCategory(StrEnum):
@@ -184,11 +191,12 @@ class Billed:
     is due (Directive 2006/112/EC art. 31, 44, 196).
     """
 
-    currency: str
-    components: tuple[tuple[str, Decimal], ...]  # (component, net), COMPONENTS order
+    currency: Currency
+    components: tuple[ComponentAmount, ...]  # the nets, COMPONENTS order
     vat: VatTreatment
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
         if any(amount < 0 for _, amount in self.components):
             raise InvalidInputError(
                 "a price is never negative", code="negative_price", field="components"
@@ -200,22 +208,21 @@ class Billed:
 
     @property
     def tax(self) -> Decimal:
-        return vat_of(self.net, self.vat.percent, Currency.of(self.currency))
+        return vat_of(self.net, self.vat.percent, self.currency)
 
     @property
     def gross(self) -> Decimal:
         return self.net + self.tax
 
-    def component_gross(self) -> tuple[tuple[str, Decimal], ...]:
+    def component_gross(self) -> tuple[ComponentAmount, ...]:
         """Each component's net plus its share of the VAT (largest remainder), so the
         components' gross amounts add up to :attr:`gross` to the cent."""
-        currency = Currency.of(self.currency)
         nets = [amount for _, amount in self.components]
         if not self.tax or not any(nets):
             return self.components
-        shares = Money(self.tax, currency).allocate(nets)
+        shares = Money(self.tax, self.currency).allocate(nets)
         return tuple(
-            (name, net + share.amount)
+            ComponentAmount(name, net + share.amount)
             for (name, net), share in zip(self.components, shares, strict=True)
         )
 
@@ -248,7 +255,7 @@ def cdr_totals(result: PriceResult, billed: Billed) -> dict[str, object]:
 def billed_amounts(result: PriceResult, vat: VatTreatment) -> Billed:
     """The figures of a priced CDR under the VAT of its place of supply (see :class:`Billed`)."""
     currency = Currency.of(result.currency)
-    return Billed(currency.code, component_nets(result, currency), vat)
+    return Billed(currency, component_nets(result, currency), vat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,17 +272,20 @@ class Charge:
     evse_id: int
     country: str  # the site's: VAT follows the place of supply
     time_zone: str
-    currency: str
+    currency: Currency
     started_at: datetime
     stopped_at: datetime
     energy_kwh: Decimal
     charging_hours: Decimal
     idle_hours: Decimal
-    components: tuple[tuple[str, Decimal], ...]  # (component, net), COMPONENTS order
+    components: tuple[ComponentAmount, ...]  # the nets, COMPONENTS order
     vat: VatTreatment
     tariff_id: uuid.UUID | None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
 
     @property
     def billed(self) -> Billed:
@@ -299,7 +309,7 @@ class Charge:
         return self.started_at.astimezone(ZoneInfo(self.time_zone))
 
 
-def component_nets(result: PriceResult, currency: Currency) -> tuple[tuple[str, Decimal], ...]:
+def component_nets(result: PriceResult, currency: Currency) -> tuple[ComponentAmount, ...]:
     """The net total rounded once, shared across components in proportion to their exact
     amounts (so a max_price cut or min_price raise lands on the components pro rata; a
     min_price raise of a session that cost nothing is a fixed fee)."""
@@ -313,8 +323,10 @@ def component_nets(result: PriceResult, currency: Currency) -> tuple[tuple[str, 
     ]
     weights = [max(amount, ZERO) for amount in exact]
     if total.is_zero:
-        return tuple((name, ZERO.quantize(currency.quantum)) for name in COMPONENTS)
+        return tuple(ComponentAmount(name, ZERO.quantize(currency.quantum)) for name in COMPONENTS)
     if sum(weights) == 0:
         weights = [ZERO, ZERO, ZERO, Decimal(1), ZERO]
     parts = total.allocate(weights)
-    return tuple((name, part.amount) for name, part in zip(COMPONENTS, parts, strict=True))
+    return tuple(
+        ComponentAmount(name, part.amount) for name, part in zip(COMPONENTS, parts, strict=True)
+    )

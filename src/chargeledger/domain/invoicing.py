@@ -1,10 +1,12 @@
-"""Invoices, receipts and credit notes: lines, VAT subtotals, billing periods and numbers.
+"""Invoices, receipts and credit notes: lines, VAT subtotals, numbers and payment status.
 
-An invoice bills the charges of one account for one billing period; a receipt bills one ad hoc
-session; a credit note reverses all or part of an issued invoice or receipt and references it
-(the only way to correct an issued document: Council Directive 2006/112/EC art. 219). Numbers
-are assigned at issue, per series and gap-free (art. 226(2)); this module formats them and the
-storage assigns them in the transaction that posts the document to the ledger.
+An invoice bills the charges of one account for one billing period
+(:mod:`~chargeledger.domain.billing_periods`); a receipt bills one ad hoc session; a credit note
+reverses all or part of an issued invoice or receipt and references it (the only way to correct
+an issued document: Council Directive 2006/112/EC art. 219; made in
+:mod:`~chargeledger.domain.credit_notes`). Numbers are assigned at issue, per series and
+gap-free (art. 226(2)); this module formats them and the storage assigns them in the
+transaction that posts the document to the ledger.
 
 Totals follow EN 16931: a line's net amount is the sum of its charge's component nets; the VAT
 of each (category, rate) group is its taxable amount × rate rounded half-up (BR-CO-17); the
@@ -13,23 +15,18 @@ document total is net + VAT (BR-CO-15).
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
-from chargeledger.domain.accounts import BillingCycle
-from chargeledger.domain.billing import Charge, VatCategory, vat_of
-from chargeledger.domain.card_data import refuse_card_data
-from chargeledger.domain.text import money_text, percent_text, quantity_text
-from chargeledger.errors import ConflictError, CurrencyMismatchError, InvalidInputError
-from chargeledger.money import MAX_AMOUNT, Currency, Money, within_minor_units
-
-ZERO = Decimal(0)
+from chargeledger.domain.billing import Charge, ComponentAmount, VatCategory, vat_of
+from chargeledger.domain.text import quantity_text
+from chargeledger.errors import ConflictError, CurrencyMismatchError
+from chargeledger.money import ZERO, Currency
 
 
 class DocumentKind(StrEnum):
@@ -100,12 +97,20 @@ class InvoiceLine:
     energy_kwh: Decimal = ZERO
     charging_hours: Decimal = ZERO
     idle_hours: Decimal = ZERO
-    components: tuple[tuple[str, Decimal], ...] = ()
+    components: tuple[ComponentAmount, ...] = ()  # the net per revenue component
     country: str | None = None  # where the VAT is due: the site's country
 
     @property
     def duration_hours(self) -> Decimal:
         return self.charging_hours + self.idle_hours
+
+
+class TaxOverride(NamedTuple):
+    """The VAT of one (category, rate) group fixed to an amount instead of computed."""
+
+    category: VatCategory
+    percent: Decimal
+    tax: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +128,7 @@ class Invoice:
     account_id: uuid.UUID | None
     seller: Party
     buyer: Party
-    currency: str
+    currency: Currency
     period_start: date
     period_end: date  # exclusive
     lines: tuple[InvoiceLine, ...]
@@ -141,10 +146,13 @@ class Invoice:
     run_key: str | None = None  # idempotency of invoice runs
     # Credit notes that use up a rate's remaining net take its remaining VAT (not a freshly
     # rounded one), so crediting every line of an invoice one by one clears it to the cent.
-    tax_overrides: tuple[tuple[VatCategory, Decimal, Decimal], ...] = ()
+    tax_overrides: tuple[TaxOverride, ...] = ()
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     created_at: datetime | None = None
     issued_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
 
     @property
     def net_total(self) -> Decimal:
@@ -155,7 +163,7 @@ class Invoice:
         groups: dict[tuple[VatCategory, Decimal], Decimal] = defaultdict(lambda: ZERO)
         for line in self.lines:
             groups[(line.vat_category, line.vat_percent)] += line.net
-        currency = Currency.of(self.currency)
+        currency = self.currency
         fixed = {(category, percent): tax for category, percent, tax in self.tax_overrides}
         return tuple(
             VatSubtotal(
@@ -200,7 +208,7 @@ class Invoice:
         )
 
 
-def charge_line(position: int, charge: Charge, currency: str) -> InvoiceLine:
+def charge_line(position: int, charge: Charge, currency: Currency) -> InvoiceLine:
     """The line of ``charge`` on a document in ``currency``. An invoice never mixes
     currencies (Directive 2006/112/EC art. 230: amounts in one currency per invoice; EN 16931
     BT-5 is one code per document), so a charge in another currency is refused here, where
@@ -232,71 +240,6 @@ def charge_line(position: int, charge: Charge, currency: str) -> InvoiceLine:
         components=charge.components,
         country=charge.country,
     )
-
-
-# --- billing periods ------------------------------------------------------------------------
-
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
-_WEEK = re.compile(r"(\d{4})-W(\d{2})")
-_QUARTER = re.compile(r"(\d{4})-Q([1-4])")
-
-
-def billing_period(cycle: BillingCycle, label: str) -> tuple[date, date]:
-    """``2026-10`` (monthly), ``2026-W43`` (ISO week) or ``2026-Q4``: [start, end) in the
-    operator's local dates."""
-    text = label.strip()
-    try:
-        if cycle is BillingCycle.MONTHLY and (m := _MONTH.fullmatch(text)):
-            start = date(int(m[1]), int(m[2]), 1)
-            return start, _add_months(start, 1)
-        if cycle is BillingCycle.QUARTERLY and (m := _QUARTER.fullmatch(text)):
-            start = date(int(m[1]), 3 * int(m[2]) - 2, 1)
-            return start, _add_months(start, 3)
-        if cycle is BillingCycle.WEEKLY and (m := _WEEK.fullmatch(text)):
-            start = date.fromisocalendar(int(m[1]), int(m[2]), 1)
-            return start, start + timedelta(days=7)
-    except ValueError:
-        pass
-    examples = {"monthly": "2026-10", "weekly": "2026-W43", "quarterly": "2026-Q4"}
-    raise InvalidInputError(
-        f"{label!r} is not a {cycle.value} period (e.g. {examples[cycle.value]})",
-        code="invalid_period",
-        field="period",
-    )
-
-
-def periods_within(cycle: BillingCycle, start: date, end: date) -> list[tuple[date, date]]:
-    """The periods of ``cycle`` that end within [start, end]: the ones a run over a month bills
-    for weekly, monthly and quarterly accounts alike."""
-    found = []
-    if cycle is BillingCycle.WEEKLY:
-        cursor = start - timedelta(days=start.weekday())
-        step: tuple[int, int] = (7, 0)
-    else:
-        months = 1 if cycle is BillingCycle.MONTHLY else 3
-        first_month = start.month - (start.month - 1) % months
-        cursor = date(start.year, first_month, 1)
-        step = (0, months)
-    while cursor < end:
-        following = cursor + timedelta(days=step[0]) if step[0] else _add_months(cursor, step[1])
-        if start < following <= end:
-            found.append((cursor, following))
-        cursor = following
-    return found
-
-
-def period_containing(cycle: BillingCycle, day: date) -> tuple[date, date]:
-    if cycle is BillingCycle.WEEKLY:
-        start = day - timedelta(days=day.weekday())
-        return start, start + timedelta(days=7)
-    months = 1 if cycle is BillingCycle.MONTHLY else 3
-    start = date(day.year, day.month - (day.month - 1) % months, 1)
-    return start, _add_months(start, months)
-
-
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 # --- numbers --------------------------------------------------------------------------------
@@ -352,149 +295,3 @@ def payment_status(
     if invoice.due_date is not None and today > invoice.due_date:
         return PaymentStatus.OVERDUE
     return PaymentStatus.ISSUED
-
-
-def credit_note(
-    original: Invoice,
-    reason: str,
-    previous: Sequence[Invoice],
-    positions: tuple[int, ...] | None = None,
-    net_amount: Decimal | None = None,
-) -> Invoice:
-    """A draft credit note for the whole of ``original``, some of its lines (``positions``),
-    or a net amount at its single VAT rate, given the credit notes ``previous``ly issued for
-    it. Per VAT rate it cannot credit more net than is left; the one that uses a rate up takes
-    that rate's remaining VAT."""
-    if original.status is not DocumentStatus.ISSUED or original.kind is DocumentKind.CREDIT_NOTE:
-        raise ConflictError(
-            "only an issued invoice or receipt can be credited", code="not_creditable"
-        )
-    if not reason.strip():
-        raise InvalidInputError("a credit note needs a reason", code="reason_required")
-    refuse_card_data(reason, "reason")
-    if positions is not None and net_amount is not None:
-        raise InvalidInputError(
-            "credit either lines or an amount, not both", code="invalid_credit_note"
-        )
-    lines = _credited_lines(original, positions, net_amount)
-    draft = Invoice(
-        kind=DocumentKind.CREDIT_NOTE,
-        account_id=original.account_id,
-        seller=original.seller,
-        buyer=original.buyer,
-        currency=original.currency,
-        period_start=original.period_start,
-        period_end=original.period_end,
-        lines=lines,
-        layout=Layout.PER_SESSION,
-        payment_terms_days=0,
-        vat_note=original.vat_note,
-        original_id=original.id,
-        original_number=original.number,
-        reason=reason.strip(),
-    )
-    return replace(draft, tax_overrides=_remaining_tax(original, previous, draft))
-
-
-def _remaining_tax(
-    original: Invoice, previous: Sequence[Invoice], draft: Invoice
-) -> tuple[tuple[VatCategory, Decimal, Decimal], ...]:
-    left = {(s.category, s.percent): [s.taxable, s.tax] for s in original.vat_subtotals}
-    for note in previous:
-        for s in note.vat_subtotals:
-            left.setdefault((s.category, s.percent), [ZERO, ZERO])
-            left[(s.category, s.percent)][0] -= s.taxable
-            left[(s.category, s.percent)][1] -= s.tax
-    overrides = []
-    for s in draft.vat_subtotals:
-        net_left, tax_left = left.get((s.category, s.percent), [ZERO, ZERO])
-        if s.taxable > net_left:
-            raise ConflictError(
-                f"{original.number}: crediting {money_text(s.taxable, draft.currency)} net at "
-                f"{percent_text(s.percent)}% but only {money_text(net_left, draft.currency)} "
-                "is left to credit at that rate",
-                code="credit_exceeds_invoice",
-            )
-        if s.taxable == net_left:
-            overrides.append((s.category, s.percent, max(tax_left, ZERO)))
-    return tuple(overrides)
-
-
-def _credited_lines(
-    original: Invoice, positions: tuple[int, ...] | None, net_amount: Decimal | None
-) -> tuple[InvoiceLine, ...]:
-    if net_amount is not None:
-        rates = {(line.vat_category, line.vat_percent) for line in original.lines}
-        if len(rates) != 1:
-            raise InvalidInputError(
-                "an amount can only be credited on a document with a single VAT rate; "
-                "credit lines instead",
-                code="invalid_credit_note",
-            )
-        currency = Currency.of(original.currency)
-        if (
-            not within_minor_units(net_amount, currency)  # first: also refuses NaN
-            or not 0 < net_amount <= MAX_AMOUNT
-        ):
-            raise InvalidInputError(
-                f"the amount must be positive with at most {currency.minor_units} decimals",
-                code="invalid_amount",
-                field="net_amount",
-            )
-        category, percent = rates.pop()
-        return (
-            InvoiceLine(
-                position=1,
-                description=f"Partial credit for {original.number}",
-                net=net_amount,
-                vat_category=category,
-                vat_percent=percent,
-                country=original.lines[0].country,
-                components=_pro_rata(original, net_amount),
-            ),
-        )
-    chosen = original.lines
-    if positions is not None:
-        known = {line.position for line in original.lines}
-        unknown = sorted(set(positions) - known)
-        if unknown or not positions:
-            raise InvalidInputError(
-                f"{original.number} has no line {unknown}" if unknown else "no lines chosen",
-                code="unknown_invoice_line",
-                field="positions",
-            )
-        chosen = tuple(line for line in original.lines if line.position in set(positions))
-    return tuple(
-        InvoiceLine(
-            position=i,
-            description=f"Credit for {original.number} line {line.position}: {line.description}",
-            net=line.net,
-            vat_category=line.vat_category,
-            vat_percent=line.vat_percent,
-            charge_id=line.charge_id,
-            session_id=line.session_id,
-            site_name=line.site_name,
-            station_name=line.station_name,
-            local_start=line.local_start,
-            energy_kwh=line.energy_kwh,
-            charging_hours=line.charging_hours,
-            idle_hours=line.idle_hours,
-            components=line.components,
-            country=line.country,
-        )
-        for i, line in enumerate(chosen, 1)
-    )
-
-
-def _pro_rata(original: Invoice, net_amount: Decimal) -> tuple[tuple[str, Decimal], ...]:
-    """A credited amount shared across revenue components like the original's revenue, so the
-    credit note reverses revenue where it was booked (DESIGN §5)."""
-    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for line in original.lines:
-        for name, amount in line.components:
-            totals[name] += amount
-    names = [name for name, amount in totals.items() if amount > 0]
-    if not names:
-        return (("Fixed", net_amount),)
-    parts = Money(net_amount, Currency.of(original.currency)).allocate([totals[n] for n in names])
-    return tuple((name, part.amount) for name, part in zip(names, parts, strict=True))

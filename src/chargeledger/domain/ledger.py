@@ -19,9 +19,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.errors import InvalidInputError
-from chargeledger.money import Currency
+from chargeledger.money import ZERO, Currency, Money
 
-ZERO = Decimal(0)
 ROOTS = ("Assets", "Liabilities", "Equity", "Income", "Expenses")
 # A component starts with a capital letter or digit; letters, digits and dashes follow (the
 # Beancount grammar, which is the strictest of the formats we export to).
@@ -104,11 +103,12 @@ ROUNDING = "Expenses:Rounding"
 
 @dataclass(frozen=True, slots=True)
 class Posting:
-    """One line of an entry: ``amount`` > 0 debits the account, < 0 credits it."""
+    """One line of an entry: positive ``units`` debit the account, negative ones credit it.
+    The amount travels with its currency, as a Beancount posting's ``units`` is an
+    ``Amount``, so a line cannot lose the currency its entry must balance in."""
 
     account: str
-    amount: Decimal
-    currency: str
+    units: Money
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +130,7 @@ class JournalEntry:
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        postings = tuple(p for p in self.postings if p.amount != 0)
+        postings = tuple(p for p in self.postings if not p.units.is_zero)
         object.__setattr__(self, "postings", postings)
         if len(postings) < 2:
             raise InvalidInputError(
@@ -139,12 +139,6 @@ class JournalEntry:
             )
         for posting in postings:
             check_account_name(posting.account)
-            if Currency.of(posting.currency).code != posting.currency:
-                raise InvalidInputError(
-                    f"write currency codes in capitals: {posting.currency!r}",
-                    code="unknown_currency",
-                    field="currency",
-                )
         unbalanced = {c: t for c, t in totals_by_currency(postings).items() if t != 0}
         if unbalanced:
             raise InvalidInputError(
@@ -153,10 +147,10 @@ class JournalEntry:
             )
 
 
-def totals_by_currency(postings: Iterable[Posting]) -> dict[str, Decimal]:
-    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+def totals_by_currency(postings: Iterable[Posting]) -> dict[Currency, Decimal]:
+    totals: dict[Currency, Decimal] = defaultdict(lambda: ZERO)
     for posting in postings:
-        totals[posting.currency] += posting.amount
+        totals[posting.units.currency] += posting.units.amount
     return dict(totals)
 
 
@@ -165,26 +159,29 @@ class Balance:
     """The balance of one account in one currency: debits minus credits."""
 
     account: str
-    currency: str
+    currency: Currency
     debit: Decimal
     credit: Decimal
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
 
     @property
     def balance(self) -> Decimal:
         return self.debit - self.credit
 
 
-def trial_balance(balances: Iterable[Balance]) -> dict[str, Decimal]:
+def trial_balance(balances: Iterable[Balance]) -> dict[Currency, Decimal]:
     """The sum of all balances per currency: zero in books that balance."""
-    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    totals: dict[Currency, Decimal] = defaultdict(lambda: ZERO)
     for balance in balances:
         totals[balance.currency] += balance.balance
     return dict(totals)
 
 
-def rolled_up(balances: Iterable[Balance]) -> dict[tuple[str, str], Decimal]:
+def rolled_up(balances: Iterable[Balance]) -> dict[tuple[str, Currency], Decimal]:
     """Balances summed up the hierarchy: ``Assets:Receivable`` includes its sub-accounts."""
-    totals: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    totals: dict[tuple[str, Currency], Decimal] = defaultdict(lambda: ZERO)
     for balance in balances:
         parts = balance.account.split(":")
         for depth in range(1, len(parts) + 1):

@@ -37,6 +37,7 @@ from chargeledger.domain.ledger import (
 )
 from chargeledger.domain.payments import Payment, PaymentPurpose
 from chargeledger.domain.postings import payer
+from chargeledger.money import Money
 
 WALLET_GATEWAY = "wallet"
 
@@ -74,8 +75,8 @@ def captured(payment: Payment, amount: Decimal, on: date) -> JournalEntry | None
         booked_on=on,
         description=f"{payment.purpose.value} payment {payment.id} by {payment.method.value}",
         postings=(
-            Posting(money_account(payment), amount, payment.currency),
-            Posting(settled_account(payment), -amount, payment.currency),
+            Posting(money_account(payment), Money(amount, payment.currency)),
+            Posting(settled_account(payment), Money(-amount, payment.currency)),
         ),
         source_type="payment",
         source_id=str(payment.id),
@@ -89,8 +90,8 @@ def refunded(payment: Payment, amount: Decimal, refund_ref: str, on: date) -> Jo
         booked_on=on,
         description=f"refund {refund_ref} of payment {payment.id}",
         postings=(
-            Posting(settled_account(payment), amount, payment.currency),
-            Posting(money_account(payment), -amount, payment.currency),
+            Posting(settled_account(payment), Money(amount, payment.currency)),
+            Posting(money_account(payment), Money(-amount, payment.currency)),
         ),
         source_type="refund",
         source_id=f"{payment.id}:{refund_ref}"[:64],
@@ -107,24 +108,19 @@ def written_off(payment: Payment, amount: Decimal, on: date, why: str) -> Journa
         booked_on=on,
         description=f"unpaid session: payment {payment.id} failed ({why})",
         postings=(
-            Posting(BAD_DEBT, amount, payment.currency),
-            Posting(receivable(payer(payment.account_id)), -amount, payment.currency),
+            Posting(BAD_DEBT, Money(amount, payment.currency)),
+            Posting(receivable(payer(payment.account_id)), Money(-amount, payment.currency)),
         ),
         source_type="payment",
         source_id=str(payment.id),
     )
 
 
-def paid_out(
-    gateway: str, payout_id: str, gross: Decimal, fee: Decimal, currency: str, on: date
-) -> JournalEntry:
+def paid_out(gateway: str, payout_id: str, gross: Money, fee: Money, on: date) -> JournalEntry:
     """The PSP pays the operator: gross leaves the PSP account, net arrives at the bank."""
-    postings = [
-        Posting(BANK, gross - fee, currency),
-        Posting(psp(gateway), -gross, currency),
-    ]
+    postings = [Posting(BANK, gross - fee), Posting(psp(gateway), -gross)]
     if fee:
-        postings.append(Posting(PSP_FEES, fee, currency))
+        postings.append(Posting(PSP_FEES, fee))
     return JournalEntry(
         kind=EntryKind.PAYOUT,
         booked_on=on,

@@ -27,8 +27,7 @@ from chargeledger.domain.card_data import luhn_valid as luhn_valid
 from chargeledger.domain.card_data import refuse_card_data as refuse_card_data
 from chargeledger.domain.wallets import WalletSettings as WalletSettings  # re-exported
 from chargeledger.errors import InvalidInputError
-
-ZERO = Decimal(0)
+from chargeledger.money import ZERO, Currency
 
 
 class PaymentPurpose(StrEnum):
@@ -113,7 +112,7 @@ class Payment:
     purpose: PaymentPurpose
     method: PaymentMethodKind
     gateway: str  # "sandbox", "stripe" or "wallet"
-    currency: str
+    currency: Currency
     account_id: uuid.UUID | None = None
     session_id: uuid.UUID | None = None
     invoice_id: uuid.UUID | None = None
@@ -124,6 +123,7 @@ class Payment:
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
         object.__setattr__(self, "purpose", PaymentPurpose(self.purpose))
         object.__setattr__(self, "method", PaymentMethodKind(self.method))
         if self.method_token is not None:

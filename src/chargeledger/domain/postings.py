@@ -34,9 +34,8 @@ from chargeledger.domain.ledger import (
     vat_payable,
 )
 from chargeledger.domain.text import quantity_text
-from chargeledger.money import Currency
+from chargeledger.money import ZERO, Money
 
-ZERO = Decimal(0)
 # Receivables of payers without an account (ad hoc card/QR sessions) sit on this id.
 WALK_IN = uuid.UUID(int=0)
 
@@ -51,9 +50,11 @@ def charge_accrual(charge: Charge, booked_on: date) -> JournalEntry | None:
         return None
     currency = charge.currency
     credits = [
-        Posting(revenue(name), -amount, currency) for name, amount in charge.components if amount
+        Posting(revenue(name), Money(-amount, currency))
+        for name, amount in charge.components
+        if amount
     ]
-    credits.append(Posting(vat_payable(charge.country), -charge.tax, currency))
+    credits.append(Posting(vat_payable(charge.country), Money(-charge.tax, currency)))
     return JournalEntry(
         kind=EntryKind.CHARGE_ACCRUED,
         booked_on=booked_on,
@@ -61,7 +62,10 @@ def charge_accrual(charge: Charge, booked_on: date) -> JournalEntry | None:
             f"Charging session {charge.session_id} at {charge.site_name}, "
             f"{quantity_text(charge.energy_kwh, 'kWh')}"
         ),
-        postings=(Posting(unbilled(payer(charge.account_id)), charge.gross, currency), *credits),
+        postings=(
+            Posting(unbilled(payer(charge.account_id)), Money(charge.gross, currency)),
+            *credits,
+        ),
         source_type="charge",
         source_id=str(charge.id),
     )
@@ -91,23 +95,22 @@ def document_issued(invoice: Invoice) -> JournalEntry | None:
     if not invoice.gross_total:
         return None
     currency = invoice.currency
-    unit = Currency.of(currency)
     account = payer(invoice.account_id)
     accrued_tax: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for line in invoice.lines:
         accrued_tax[line.country or invoice.seller.country] += vat_of(
-            line.net, line.vat_percent, unit
+            line.net, line.vat_percent, currency
         )
     accrued = invoice.net_total + sum(accrued_tax.values(), ZERO)
     postings = [
-        Posting(receivable(account), invoice.gross_total, currency),
-        Posting(unbilled(account), -accrued, currency),
+        Posting(receivable(account), Money(invoice.gross_total, currency)),
+        Posting(unbilled(account), Money(-accrued, currency)),
     ]
     stated = vat_by_country(invoice)
     for country in sorted(set(stated) | set(accrued_tax)):
         difference = stated.get(country, ZERO) - accrued_tax.get(country, ZERO)
         if difference:
-            postings.append(Posting(vat_payable(country), -difference, currency))
+            postings.append(Posting(vat_payable(country), Money(-difference, currency)))
     kind = (
         EntryKind.RECEIPT_ISSUED
         if invoice.kind is DocumentKind.RECEIPT
@@ -133,15 +136,15 @@ def credit_note_issued(note: Invoice) -> JournalEntry:
         for name, amount in shares:
             revenue_by_component[name] += amount
     postings = [
-        Posting(revenue(name), amount, currency)
+        Posting(revenue(name), Money(amount, currency))
         for name, amount in revenue_by_component.items()
         if amount
     ]
     postings += [
-        Posting(vat_payable(country), amount, currency)
+        Posting(vat_payable(country), Money(amount, currency))
         for country, amount in sorted(vat_by_country(note).items())
     ]
-    postings.append(Posting(receivable(payer(note.account_id)), -note.gross_total, currency))
+    postings.append(Posting(receivable(payer(note.account_id)), Money(-note.gross_total, currency)))
     return JournalEntry(
         kind=EntryKind.CREDIT_NOTE_ISSUED,
         booked_on=_issue_date(note),

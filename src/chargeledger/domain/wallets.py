@@ -31,9 +31,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.errors import InvalidInputError
-from chargeledger.money import Currency, within_minor_units
+from chargeledger.money import ZERO, Currency, within_minor_units
 
-ZERO = Decimal(0)
 DEFAULT_WALLET_FLOOR = Decimal("5.00")  # the operator-wide floor unless configured otherwise
 WALLET_LIMIT = Decimal(10_000)  # no floor, minimum or threshold above this (DESIGN §6: bounds)
 MAX_TOP_UP = Decimal(500)  # one top-up, by hand or automatic
@@ -46,7 +45,7 @@ class WalletSettings:
     balance below ``top_up_below`` is topped up by ``top_up_amount`` from the default card."""
 
     account_id: uuid.UUID
-    currency: str
+    currency: Currency
     minimum_balance: Decimal | None = None
     auto_top_up: bool = False
     top_up_below: Decimal = Decimal("10.00")
@@ -54,7 +53,8 @@ class WalletSettings:
     floor: Decimal | None = None
 
     def __post_init__(self) -> None:
-        currency = Currency.of(self.currency)
+        object.__setattr__(self, "currency", Currency.of(self.currency))
+        currency = self.currency
         quantum = currency.quantum
         limits = {
             "minimum_balance": (self.minimum_balance, ZERO, WALLET_LIMIT),

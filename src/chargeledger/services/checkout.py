@@ -109,7 +109,7 @@ async def start_checkout(
             purpose=PaymentPurpose.SESSION,
             method=PaymentMethodKind.CARD,
             gateway=ctx.default_gateway,
-            currency=offer.hold.currency.code,
+            currency=offer.hold.currency,
             id_tag=f"{ID_TAG_PREFIX}{secrets.token_hex(8).upper()}",
             method_token=card_token,
             evse=f"{charge_point_id}/{evse_id}",

@@ -14,6 +14,7 @@ from chargeledger.domain.catalog import Site
 from chargeledger.domain.tariffs import tariff_to_json
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.domain.tariffs.dynamic import WholesalePrice, dynamic_tariff
+from chargeledger.money import Currency
 from chargeledger.services import tariffs
 from chargeledger.services.ports import Clock, UnitOfWork
 
@@ -85,7 +86,7 @@ def day_ahead(start: datetime, hours: int, seed: int) -> list[WholesalePrice]:
         at = start + timedelta(hours=hour)
         shape = 90 + 60 * math.sin((at.hour - 9) / 24 * 2 * math.pi) + rng.uniform(-15, 15)
         price = Decimal(str(round(shape, 2)))
-        series.append(WholesalePrice(at, at + timedelta(hours=1), price, "EUR"))
+        series.append(WholesalePrice(at, at + timedelta(hours=1), price, Currency.of("EUR")))
     return series
 
 

@@ -18,7 +18,14 @@ from zoneinfo import ZoneInfo
 
 from chargeledger.domain.accounts import Account, BillingCycle, BillingMode
 from chargeledger.domain.billing import Charge
+from chargeledger.domain.billing_periods import (
+    Period,
+    billing_period,
+    period_containing,
+    periods_within,
+)
 from chargeledger.domain.charge_documents import by_currency, charges_document
+from chargeledger.domain.credit_notes import credit_note
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import (
     DocumentKind,
@@ -27,13 +34,9 @@ from chargeledger.domain.invoicing import (
     Layout,
     Party,
     PaymentStatus,
-    billing_period,
-    credit_note,
     format_number,
     issued,
     payment_status,
-    period_containing,
-    periods_within,
     series_for,
 )
 from chargeledger.domain.payments import fold
@@ -242,7 +245,7 @@ def _run_key(account: Account, period: tuple[date, date], currency: str) -> str:
 async def _late_charges(
     uow: UnitOfWork,
     accounts: Sequence[Account],
-    periods: dict[uuid.UUID, list[tuple[date, date]]],
+    periods: dict[uuid.UUID, list[Period]],
     by_account: dict[uuid.UUID, list[Charge]],
 ) -> set[uuid.UUID]:
     """Unbilled charges from before this run's periods whose own period was invoiced already:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
 from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting, trial_balance
 from chargeledger.domain.text import exact_amount
+from chargeledger.money import Currency
 from chargeledger.services.ports import InvoiceFilter, UnitOfWork
 
 _NUMBER = re.compile(r"(?P<series>.+)-(?P<sequence>\d{6,})")
@@ -31,7 +32,7 @@ class StatementLine:
 @dataclass(frozen=True, slots=True)
 class Statement:
     account: str
-    currency: str
+    currency: Currency
     opening: Decimal
     lines: tuple[StatementLine, ...]
     closing: Decimal
@@ -43,7 +44,7 @@ async def balances(
     return await uow.ledger.balances(prefix, until)
 
 
-async def trial_balance_of(uow: UnitOfWork, until: date | None = None) -> dict[str, Decimal]:
+async def trial_balance_of(uow: UnitOfWork, until: date | None = None) -> dict[Currency, Decimal]:
     return trial_balance(await uow.ledger.balances(None, until))
 
 
@@ -52,20 +53,20 @@ async def statement(
 ) -> list[Statement]:
     """Per currency: the balance before ``start``, each posting with the running balance, and
     the closing balance."""
-    opening: dict[str, Decimal] = {}
+    opening: dict[Currency, Decimal] = {}
     if start is not None:
         before = await uow.ledger.balances(account, start)
         opening = {b.currency: b.balance for b in before if b.account == account}
     postings = await uow.ledger.statement(account, start, end)
-    currencies = sorted({p.currency for _, p in postings} | set(opening))
+    currencies = sorted({p.units.currency for _, p in postings} | set(opening))
     result = []
     for currency in currencies:
         running = opening.get(currency, Decimal(0))
         lines = []
         for entry, posting in postings:
-            if posting.currency != currency:
+            if posting.units.currency != currency:
                 continue
-            running += posting.amount
+            running += posting.units.amount
             lines.append(StatementLine(entry, posting, running))
         result.append(
             Statement(account, currency, opening.get(currency, Decimal(0)), tuple(lines), running)

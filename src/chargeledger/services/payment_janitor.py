@@ -27,7 +27,7 @@ from chargeledger.domain.payments import (
     PaymentStatus,
     operation_of,
 )
-from chargeledger.money import Money
+from chargeledger.money import ZERO, Money
 from chargeledger.services.payment_gateway import (
     GatewayTimeoutError,
     GatewayUnavailableError,
@@ -47,7 +47,6 @@ from chargeledger.services.session_payments import settle_session
 log = logging.getLogger(__name__)
 ANSWER_GRACE = timedelta(minutes=2)  # an operation unanswered this long is asked about
 UNUSED_HOLD = timedelta(minutes=15)  # a checkout whose session did not start by then
-ZERO = Decimal(0)
 FAILED = {
     Operation.AUTHORISE: EventKind.DECLINED,
     Operation.RAISE: EventKind.RAISE_DECLINED,

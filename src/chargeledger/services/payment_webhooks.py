@@ -170,14 +170,7 @@ async def book_payout(
     uow: UnitOfWork, ctx: PaymentContext, gateway_name: str, payout: Payout
 ) -> bool:
     """Book a payout once: ``Assets:Bank`` (net) and ``Expenses:PSPFees`` / ``Assets:PSP``."""
-    entry = paid_out(
-        gateway_name,
-        payout.payout_id,
-        payout.gross.amount,
-        payout.fee.amount,
-        payout.gross.currency.code,
-        payout.arrival,
-    )
+    entry = paid_out(gateway_name, payout.payout_id, payout.gross, payout.fee, payout.arrival)
     if await uow.ledger.find(entry.kind, entry.source_type, entry.source_id) is not None:
         return False
     await uow.ledger.add([entry], ctx.clock.now())

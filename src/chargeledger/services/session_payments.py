@@ -100,7 +100,7 @@ async def secure_session(ctx: PaymentContext, session_id: uuid.UUID) -> Payment 
             purpose=PaymentPurpose.SESSION,
             method=PaymentMethodKind.APP,
             gateway=card.gateway,
-            currency=amount.currency.code,
+            currency=amount.currency,
             account_id=account.id,
             session_id=session.id,
             method_token=card.token,

@@ -20,12 +20,12 @@ from chargeledger.domain.charging import Session
 from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.errors import ChargeledgerError
+from chargeledger.money import ZERO
 from chargeledger.services.catalog import list_evses
 from chargeledger.services.ports import Clock, UnitOfWork
 from chargeledger.services.quotes import quote_station
 from chargeledger.services.wallets import view_wallet
 
-ZERO = Decimal(0)
 HOUR = Decimal(3600)
 
 

@@ -26,7 +26,7 @@ from chargeledger.domain.payments import (
 )
 from chargeledger.domain.wallets import MAX_TOP_UP, WalletSettings, check_own_minimum
 from chargeledger.errors import DuplicateError, InvalidInputError, NotFoundError
-from chargeledger.money import Currency, Money
+from chargeledger.money import Money
 from chargeledger.services.locking import exclusive
 from chargeledger.services.payment_methods import default_card
 from chargeledger.services.payment_operations import (
@@ -76,7 +76,7 @@ def wallet_lock(ctx: PaymentContext, account_id: uuid.UUID) -> AbstractAsyncCont
 
 async def wallet_settings(uow: UnitOfWork, account: Account) -> WalletSettings:
     found = await uow.payments.wallet(account.id)
-    return found or WalletSettings(account.id, account.currency.code)
+    return found or WalletSettings(account.id, account.currency)
 
 
 async def wallet_balance(uow: UnitOfWork, account_id: uuid.UUID) -> Decimal:
@@ -152,7 +152,7 @@ async def top_up(
     payment_id: uuid.UUID | None = None,
 ) -> tuple[Payment, PaymentStatus]:
     """Charge the card at once and credit the wallet (DESIGN §5: PSP / Wallets)."""
-    currency = Currency.of(account.currency.code)
+    currency = account.currency
     if amount <= 0 or amount > MAX_TOP_UP or amount != amount.quantize(currency.quantum):
         raise InvalidInputError(
             f"a top-up is 0 to {MAX_TOP_UP} {currency} in whole minor units",
@@ -166,7 +166,7 @@ async def top_up(
         purpose=PaymentPurpose.TOP_UP,
         method=PaymentMethodKind.APP,
         gateway=card.gateway,
-        currency=currency.code,
+        currency=currency,
         account_id=account.id,
         method_token=card.token,
     )

@@ -13,13 +13,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.billing import COMPONENTS, VatCategory
+from chargeledger.domain.credit_notes import credit_note
 from chargeledger.domain.invoicing import (
     DocumentKind,
     Invoice,
     InvoiceLine,
     Layout,
     Party,
-    credit_note,
     format_number,
     issued,
     series_for,

@@ -23,12 +23,12 @@ from chargeledger.adapters.exports import (
     BeancountExporter,
 )
 from chargeledger.domain.billing import VatCategory
+from chargeledger.domain.credit_notes import credit_note
 from chargeledger.domain.invoicing import (
     DocumentKind,
     Invoice,
     InvoiceLine,
     Party,
-    credit_note,
     issued,
 )
 from chargeledger.domain.ledger import (
@@ -43,6 +43,7 @@ from chargeledger.domain.ledger import (
     unbilled,
     vat_payable,
 )
+from chargeledger.money import Money
 
 D = Decimal
 FLEET = uuid.UUID("c3f2a0b1-0000-4000-8000-000000000001")
@@ -57,7 +58,9 @@ def entry(
         kind=kind,
         booked_on=day,
         description=description,
-        postings=tuple(Posting(account, D(amount), cur) for account, amount, cur in postings),
+        postings=tuple(
+            Posting(account, Money.of(D(amount), cur)) for account, amount, cur in postings
+        ),
         source_type="invoice" if kind is not EntryKind.CHARGE_ACCRUED else "charge",
         source_id=source or str(uuid.uuid4()),
     )
@@ -135,7 +138,7 @@ def our_balances(entries: Iterable[JournalEntry]) -> dict[tuple[str, str], Decim
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for booked in entries:
         for posting in booked.postings:
-            totals[(posting.account, posting.currency)] += posting.amount
+            totals[(posting.account, posting.units.currency)] += posting.units.amount
     return {key: amount for key, amount in totals.items() if amount}
 
 
@@ -226,7 +229,8 @@ def balanced_entries(draw: st.DrawFn) -> JournalEntry:
         amounts = draw(st.lists(cents, min_size=1, max_size=most - 1).filter(sum))
         amounts.append(-sum(amounts))
         postings += [
-            Posting(draw(st.sampled_from(ACCOUNT_POOL)), D(a).scaleb(-2), currency) for a in amounts
+            Posting(draw(st.sampled_from(ACCOUNT_POOL)), Money.of(D(a).scaleb(-2), currency))
+            for a in amounts
         ]
     return JournalEntry(
         kind=draw(st.sampled_from(EntryKind)),

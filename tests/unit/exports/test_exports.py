@@ -110,7 +110,7 @@ def test_each_entry_is_one_transaction_with_its_identity_and_text() -> None:
         assert [
             (p.account, u.number if u else None, u.currency if u else None)
             for p, u in zip(txn.postings, units, strict=True)
-        ] == [(p.account, p.amount, p.currency) for p in booked.postings]
+        ] == [(p.account, p.units.amount, p.units.currency) for p in booked.postings]
     assert any(t.narration == TRICKY for t in transactions)
 
 
@@ -169,11 +169,27 @@ def test_a_period_that_ends_before_it_starts_is_refused() -> None:
     assert (raised.value.code, raised.value.field) == ("invalid_period", "end")
 
 
-def test_a_currency_beancount_cannot_read_never_reaches_the_books() -> None:
-    """The ledger refuses a lower-case code when the entry is made, so no export meets one."""
-    with pytest.raises(InvalidInputError) as raised:
+def test_a_currency_beancount_cannot_read_never_reaches_the_books(tmp_path: Path) -> None:
+    """A posting holds Money, whose currency is the checked ISO code: a lower-case code is
+    written in capitals when the entry is made and an unknown one is refused, so no export
+    meets either."""
+    books = [
         entry(
             EntryKind.ADJUSTMENT, date(2026, 1, 1), "x", (BANK, "1", "eur"), (PSP_FEES, "-1", "eur")
+        )
+    ]
+    assert [p.units.currency.code for p in books[0].postings] == ["EUR", "EUR"]
+    ledger = tmp_path / "books.beancount"
+    ledger.write_text(beancount_text(books), encoding="utf-8")
+    result = bean_check(ledger)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with pytest.raises(InvalidInputError) as raised:
+        entry(
+            EntryKind.ADJUSTMENT,
+            date(2026, 1, 1),
+            "x",
+            (BANK, "1", "EURO"),
+            (PSP_FEES, "-1", "EURO"),
         )
     assert raised.value.code == "unknown_currency"
 

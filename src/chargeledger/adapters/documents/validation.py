@@ -30,7 +30,7 @@ _VAT_ID = "ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']"
 CENT = Decimal("0.01")
 # The official Schematron accepts a breakdown's VAT within one unit of taxable × rate: a credit
 # note that uses up a rate takes the VAT left on the invoice, which can differ by cents from
-# its own rounding (domain.invoicing.credit_note). The exact rounding is the domain's rule.
+# its own rounding (domain.credit_notes.credit_note). The exact rounding is the domain's rule.
 BR_CO_17_TOLERANCE = Decimal(1)
 
 

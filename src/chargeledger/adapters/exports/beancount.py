@@ -102,11 +102,11 @@ def transaction(entry: JournalEntry) -> str:
         f"  kind: {quoted(entry.kind.value)}",
         f"  source: {quoted(f'{entry.source_type}:{entry.source_id}')}",
     ]
-    amounts = [amount_text(p.amount, p.currency) for p in entry.postings]
+    amounts = [amount_text(p.units.amount, p.units.currency) for p in entry.postings]
     account_width = max(len(p.account) for p in entry.postings)
     amount_width = max(len(a) for a in amounts)
     lines += [
-        f"  {p.account:<{account_width}}  {amount:>{amount_width}} {p.currency}"
+        f"  {p.account:<{account_width}}  {amount:>{amount_width}} {p.units.currency}"
         for p, amount in zip(entry.postings, amounts, strict=True)
     ]
     return "\n".join(lines) + "\n"
@@ -141,5 +141,5 @@ def _currencies_by_account(entries: Iterable[JournalEntry]) -> dict[str, set[str
     held: dict[str, set[str]] = defaultdict(set)
     for entry in entries:
         for posting in entry.postings:
-            held[posting.account].add(posting.currency)
+            held[posting.account].add(posting.units.currency)
     return dict(held)

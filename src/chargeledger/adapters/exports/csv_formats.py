@@ -87,8 +87,9 @@ def invoices_csv(invoices: Sequence[Invoice]) -> str:
 def _ledger_rows(entries: Iterable[JournalEntry]) -> Iterable[tuple[str, ...]]:
     for entry in entries:
         for posting in entry.postings:
-            amount = amount_text(posting.amount.copy_abs(), posting.currency)
-            debit, credit = (amount, "") if posting.amount > 0 else ("", amount)
+            units = posting.units
+            amount = amount_text(units.amount.copy_abs(), units.currency)
+            debit, credit = (amount, "") if units.amount > 0 else ("", amount)
             yield (
                 str(entry.id),
                 entry.booked_on.isoformat(),
@@ -99,7 +100,7 @@ def _ledger_rows(entries: Iterable[JournalEntry]) -> Iterable[tuple[str, ...]]:
                 posting.account,
                 debit,
                 credit,
-                posting.currency,
+                units.currency.code,
             )
 
 

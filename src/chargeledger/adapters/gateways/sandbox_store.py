@@ -20,9 +20,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from chargeledger.money import ZERO
 from chargeledger.services.payment_gateway import GatewayResult, Payout
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)

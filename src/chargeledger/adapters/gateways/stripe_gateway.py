@@ -26,7 +26,6 @@ from chargeledger.adapters.gateways.stripe_objects import (
     MAX_PAGES,
     NOTHING_SENT,
     PAID_OUT,
-    ZERO,
     Obj,
     RefusedError,
     captured_units,
@@ -45,7 +44,7 @@ from chargeledger.adapters.gateways.stripe_objects import (
     with_key,
 )
 from chargeledger.errors import ConfigurationError, ConflictError, InvalidInputError, NotFoundError
-from chargeledger.money import Money
+from chargeledger.money import ZERO, Money
 from chargeledger.services.payment_gateway import (
     WEBHOOK_TOLERANCE_SECONDS,
     CardDetails,

@@ -13,7 +13,7 @@ import httpx
 import stripe
 
 from chargeledger.errors import ConflictError, InvalidInputError
-from chargeledger.money import Money
+from chargeledger.money import ZERO, Money
 from chargeledger.services.payment_gateway import (
     GatewayResult,
     GatewayTimeoutError,
@@ -25,7 +25,6 @@ from chargeledger.services.payment_gateway import (
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
-ZERO = Decimal(0)
 MAX_PAGES = 10  # without Stripe's Search API a lookup scans at most 1,000 recent payments
 # httpx failures raised before a byte of the request left: Stripe certainly did nothing.
 NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

@@ -216,7 +216,7 @@ class StatementOut(BaseModel):
                     booked_on=line.entry.booked_on,
                     description=line.entry.description,
                     kind=line.entry.kind.value,
-                    amount=line.posting.amount,
+                    amount=line.posting.units.amount,
                     balance=line.running_balance,
                 )
                 for line in statement.lines

@@ -183,7 +183,7 @@ class WalletLineOut(BaseModel):
             booked_on=entry.booked_on,
             kind=entry.kind.value,
             description=entry.description,
-            amount=-posting.amount,
+            amount=-posting.units.amount,
         )
 
 

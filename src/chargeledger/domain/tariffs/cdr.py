@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from chargeledger.domain.tariffs.model import Tariff
 from chargeledger.domain.tariffs.quantities import hours_of
+from chargeledger.money import Currency
 
 
 class DimensionType(StrEnum):
@@ -70,11 +71,14 @@ class ChargingPeriod:
 class Cdr:
     start_date_time: datetime
     end_date_time: datetime
-    currency: str
+    currency: Currency
     charging_periods: tuple[ChargingPeriod, ...]
     tariffs: tuple[Tariff, ...] = ()
     country: str | None = None
     id: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
 
     def tariff_at_start(self) -> Tariff | None:
         """OCPI 2.2.1 §11.3: the tariff valid when the session started, first one listed."""

@@ -37,7 +37,10 @@ class WholesalePrice:
     start: datetime
     end: datetime
     price_per_mwh: Decimal
-    currency: str
+    currency: Currency
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
 
 
 def parse_wholesale_csv(text: str) -> list[WholesalePrice]:
@@ -56,7 +59,7 @@ def parse_wholesale_csv(text: str) -> list[WholesalePrice]:
             start = datetime.fromisoformat(row["start"].strip().replace("Z", "+00:00"))
             end = datetime.fromisoformat(row["end"].strip().replace("Z", "+00:00"))
             price = Decimal(row["price_per_mwh"].strip())
-            currency = Currency.of(row["currency"].strip()).code
+            currency = Currency.of(row["currency"].strip())
         except (ValueError, InvalidOperation, InvalidInputError) as exc:
             raise InvalidInputError(
                 f"line {number}: {exc}", code="invalid_price_series", field=f"line {number}"

@@ -12,6 +12,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from chargeledger.money import Currency
+
 
 class ComponentType(StrEnum):
     """OCPI 2.2.1 §11.4.2 TariffDimensionType."""
@@ -108,7 +110,7 @@ class Tariff:
     """OCPI 2.2.1 §11.3.1. Fields we do not interpret (energy_mix) are kept as read."""
 
     id: str
-    currency: str
+    currency: Currency
     elements: tuple[TariffElement, ...]
     country_code: str | None = None
     party_id: str | None = None
@@ -122,6 +124,9 @@ class Tariff:
     energy_mix: Any = None
     last_updated: datetime | None = None
     present: frozenset[str] = field(default=frozenset(), compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", Currency.of(self.currency))
 
     def valid_at(self, instant: datetime) -> bool:
         """OCPI 2.2.1 §11.3.1: valid from start_date_time (inclusive) until end_date_time."""

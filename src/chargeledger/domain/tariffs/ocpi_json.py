@@ -133,7 +133,7 @@ def parse_tariff(raw: Any, path: str = "") -> Tariff:
         if required not in doc:
             raise _fail(at(required), "is required")
     try:
-        currency = Currency.of(str(doc["currency"])).code
+        currency = Currency.of(str(doc["currency"]))
     except InvalidInputError as exc:
         raise _fail(at("currency"), exc.message) from exc
     elements = _list(doc["elements"], at("elements"))
@@ -327,12 +327,16 @@ def parse_cdr(raw: Any) -> Cdr:
     ]
     if not periods:
         raise _fail("charging_periods", "a CDR needs at least one charging period")
+    try:
+        currency = Currency.of(str(doc["currency"]))
+    except InvalidInputError as exc:
+        raise _fail("currency", exc.message) from exc
     location = doc.get("cdr_location") or {}
     return Cdr(
         id=doc.get("id"),
         start_date_time=_datetime(doc["start_date_time"], "start_date_time"),
         end_date_time=_datetime(doc["end_date_time"], "end_date_time"),
-        currency=str(doc["currency"]),
+        currency=currency,
         charging_periods=tuple(sorted(periods, key=lambda p: p.start_date_time)),
         tariffs=tuple(
             parse_tariff(t, f"tariffs[{i}]")

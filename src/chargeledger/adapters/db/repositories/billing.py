@@ -44,6 +44,7 @@ from chargeledger.domain.invoicing import (
     InvoiceLine,
 )
 from chargeledger.errors import ConflictError
+from chargeledger.money import Currency
 from chargeledger.services.paging import Page
 from chargeledger.services.ports import InvoiceFilter
 
@@ -176,7 +177,7 @@ class SqlBillingRepository:
         if not heads:
             return []
         ids = [row["id"] for row in heads]
-        currencies = {row["id"]: row["currency"] for row in heads}
+        currencies = {row["id"]: Currency.of(row["currency"]) for row in heads}
         found: dict[uuid.UUID, list[InvoiceLine]] = {i: [] for i in ids}
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]

@@ -12,7 +12,13 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
-from chargeledger.domain.billing import COMPONENTS, Charge, VatCategory, VatTreatment
+from chargeledger.domain.billing import (
+    COMPONENTS,
+    Charge,
+    ComponentAmount,
+    VatCategory,
+    VatTreatment,
+)
 from chargeledger.domain.invoicing import (
     DocumentKind,
     DocumentStatus,
@@ -20,15 +26,16 @@ from chargeledger.domain.invoicing import (
     InvoiceLine,
     Layout,
     Party,
+    TaxOverride,
 )
 from chargeledger.money import Currency
 
 NET_COLUMNS = tuple(f"{name.lower()}_net" for name in COMPONENTS)
 
 
-def money_value(value: Decimal, currency: str) -> Decimal:
+def money_value(value: Decimal, currency: Currency) -> Decimal:
     """Amounts come back at the column's scale (4 places); bill them in minor units."""
-    return value.quantize(Currency.of(currency).quantum)
+    return value.quantize(currency.quantum)
 
 
 def percent_value(value: Decimal) -> Decimal:
@@ -50,7 +57,7 @@ def charge_row(charge: Charge, created_at: datetime) -> dict[str, Any]:
         "evse_id": charge.evse_id,
         "country": charge.country,
         "time_zone": charge.time_zone,
-        "currency": charge.currency,
+        "currency": charge.currency.code,
         "started_at": charge.started_at,
         "stopped_at": charge.stopped_at,
         "energy_kwh": charge.energy_kwh,
@@ -66,6 +73,7 @@ def charge_row(charge: Charge, created_at: datetime) -> dict[str, Any]:
 
 
 def charge_of(row: RowMapping) -> Charge:
+    currency = Currency.of(row["currency"])
     return Charge(
         session_id=row["session_id"],
         account_id=row["account_id"],
@@ -77,14 +85,14 @@ def charge_of(row: RowMapping) -> Charge:
         evse_id=row["evse_id"],
         country=row["country"],
         time_zone=row["time_zone"],
-        currency=row["currency"],
+        currency=currency,
         started_at=row["started_at"],
         stopped_at=row["stopped_at"],
         energy_kwh=row["energy_kwh"],
         charging_hours=row["charging_hours"],
         idle_hours=row["idle_hours"],
         components=tuple(
-            (name, money_value(row[column], row["currency"]))
+            ComponentAmount(name, money_value(row[column], currency))
             for name, column in zip(COMPONENTS, NET_COLUMNS, strict=True)
         ),
         vat=VatTreatment(
@@ -110,7 +118,7 @@ def invoice_row(invoice: Invoice, created_at: datetime) -> dict[str, Any]:
         "account_id": invoice.account_id,
         "seller": dataclasses.asdict(invoice.seller),
         "buyer": dataclasses.asdict(invoice.buyer),
-        "currency": invoice.currency,
+        "currency": invoice.currency.code,
         "period_start": invoice.period_start,
         "period_end": invoice.period_end,
         "layout": invoice.layout.value,
@@ -155,7 +163,7 @@ def line_row(invoice_id: uuid.UUID, line: InvoiceLine) -> dict[str, Any]:
     }
 
 
-def line_of(row: RowMapping, currency: str) -> InvoiceLine:
+def line_of(row: RowMapping, currency: Currency) -> InvoiceLine:
     local = row["local_start"]
     return InvoiceLine(
         position=row["position"],
@@ -173,7 +181,7 @@ def line_of(row: RowMapping, currency: str) -> InvoiceLine:
         charging_hours=row["charging_hours"],
         idle_hours=row["idle_hours"],
         components=tuple(
-            (name, money_value(Decimal(value), currency))
+            ComponentAmount(name, money_value(Decimal(value), currency))
             for name, value in row["components"].items()
         ),
     )
@@ -185,7 +193,7 @@ def invoice_of(row: RowMapping, lines: Sequence[InvoiceLine]) -> Invoice:
         account_id=row["account_id"],
         seller=party_of(row["seller"]),
         buyer=party_of(row["buyer"]),
-        currency=row["currency"],
+        currency=Currency.of(row["currency"]),
         period_start=row["period_start"],
         period_end=row["period_end"],
         lines=tuple(lines),
@@ -202,7 +210,7 @@ def invoice_of(row: RowMapping, lines: Sequence[InvoiceLine]) -> Invoice:
         reason=row["reason"],
         run_key=row["run_key"],
         tax_overrides=tuple(
-            (VatCategory(category), percent_value(Decimal(percent)), Decimal(tax))
+            TaxOverride(VatCategory(category), percent_value(Decimal(percent)), Decimal(tax))
             for category, percent, tax in row["tax_overrides"]
         ),
         id=row["id"],

@@ -21,24 +21,30 @@ from chargeledger.adapters.db.billing_tables import journal_entries, postings
 from chargeledger.adapters.db.integrity import translate_integrity_error
 from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting
 from chargeledger.errors import InvalidInputError
-from chargeledger.money import Currency
+from chargeledger.money import Currency, Money
 
 _INSERT_ENTRY = insert(journal_entries)
 _INSERT_POSTING = insert(postings)
 
 
-def _minor(amount: Decimal, currency: str) -> int:
-    scaled = amount.scaleb(Currency.of(currency).minor_units)
+def _minor(units: Money) -> int:
+    scaled = units.amount.scaleb(units.currency.minor_units)
     if scaled != scaled.to_integral_value():
         raise InvalidInputError(
-            f"{amount} {currency} is not a whole number of minor units",
+            f"{units.amount} {units.currency} is not a whole number of minor units",
             code="unrounded_posting",
         )
     return int(scaled)
 
 
-def _decimal(minor: int, currency: str) -> Decimal:
-    return Decimal(minor).scaleb(-Currency.of(currency).minor_units)
+def _decimal(minor: int, currency: Currency) -> Decimal:
+    return Decimal(minor).scaleb(-currency.minor_units)
+
+
+def _balance(account: str, currency: Currency, debit: Any, credit: Any) -> Balance:
+    return Balance(
+        account, currency, _decimal(int(debit), currency), _decimal(int(credit), currency)
+    )
 
 
 class SqlLedgerRepository:
@@ -66,8 +72,8 @@ class SqlLedgerRepository:
                 "entry_id": e.id,
                 "line": line,
                 "account": p.account,
-                "currency": p.currency,
-                "amount_minor": _minor(p.amount, p.currency),
+                "currency": p.units.currency.code,
+                "amount_minor": _minor(p.units),
             }
             for e in entries
             for line, p in enumerate(e.postings, 1)
@@ -123,8 +129,8 @@ class SqlLedgerRepository:
         grouped: dict[uuid.UUID, tuple[Any, list[Posting]]] = {}
         for row in result.mappings():
             _, lines = grouped.setdefault(row["id"], (row, []))
-            currency = row["currency"]
-            lines.append(Posting(row["account"], _decimal(row["amount_minor"], currency), currency))
+            units = Money.from_minor_units(row["amount_minor"], row["currency"])
+            lines.append(Posting(row["account"], units))
         return [
             JournalEntry(
                 kind=EntryKind(head["kind"]),
@@ -158,12 +164,7 @@ class SqlLedgerRepository:
             )
         result = await self._connection.execute(query.order_by(postings.c.account))
         return [
-            Balance(
-                row.account,
-                row.currency,
-                _decimal(int(row.debit), row.currency),
-                _decimal(int(row.credit), row.currency),
-            )
+            _balance(row.account, Currency.of(row.currency), row.debit, row.credit)
             for row in result
         ]
 
@@ -192,7 +193,7 @@ class SqlLedgerRepository:
             .having(func.sum(postings.c.amount_minor) != 0)
         )
         result = await self._connection.execute(query)
-        return [(row[0], row[1], _decimal(int(row[2]), row[1])) for row in result]
+        return [(row[0], row[1], _decimal(int(row[2]), Currency.of(row[1]))) for row in result]
 
     async def count(self) -> tuple[int, int]:
         entries = await self._connection.execute(select(func.count()).select_from(journal_entries))

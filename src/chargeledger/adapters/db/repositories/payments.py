@@ -31,6 +31,7 @@ from chargeledger.domain.payments import (
     PaymentPurpose,
     StoredCard,
 )
+from chargeledger.money import Currency
 from chargeledger.services.paging import Page
 from chargeledger.services.payment_ports import IdempotencyRecord, PaymentFilter
 
@@ -41,7 +42,7 @@ def _payment(row: RowMapping) -> Payment:
         purpose=row["purpose"],
         method=row["method"],
         gateway=row["gateway"],
-        currency=row["currency"],
+        currency=Currency.of(row["currency"]),
         account_id=row["account_id"],
         session_id=row["session_id"],
         invoice_id=row["invoice_id"],
@@ -89,7 +90,7 @@ class SqlPaymentRepository(WalletRows):
             "purpose": payment.purpose.value,
             "method": payment.method.value,
             "gateway": payment.gateway,
-            "currency": payment.currency,
+            "currency": payment.currency.code,
             "account_id": payment.account_id,
             "session_id": payment.session_id,
             "invoice_id": payment.invoice_id,

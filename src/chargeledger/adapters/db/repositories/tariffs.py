@@ -25,7 +25,7 @@ class SqlTariffRepository(TableRepository[StoredTariff]):
         return {
             "id": entity.id,
             "ocpi_id": entity.tariff.id,
-            "currency": entity.tariff.currency,
+            "currency": entity.tariff.currency.code,
             "valid_from": entity.tariff.start_date_time,
             "valid_until": entity.tariff.end_date_time,
             # Numbers are kept as their exact decimal text; parse_tariff reads them back.

@@ -41,7 +41,7 @@ class WalletRows:
     async def save_wallet(self, wallet: WalletSettings, at: datetime) -> None:
         row = {
             "account_id": wallet.account_id,
-            "currency": wallet.currency,
+            "currency": wallet.currency.code,
             "minimum_balance": wallet.minimum_balance,
             "floor": wallet.floor,
             "auto_top_up": wallet.auto_top_up,
@@ -56,10 +56,11 @@ class WalletRows:
         row = (await self._connection.execute(query)).mappings().first()
         if row is None:
             return None
-        quantum = Currency.of(row["currency"]).quantum
+        currency = Currency.of(row["currency"])
+        quantum = currency.quantum
         return WalletSettings(
             account_id=row["account_id"],
-            currency=row["currency"],
+            currency=currency,
             minimum_balance=_amount(row["minimum_balance"], quantum),
             auto_top_up=row["auto_top_up"],
             top_up_below=Decimal(row["top_up_below"]).quantize(quantum),
