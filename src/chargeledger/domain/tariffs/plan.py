@@ -4,7 +4,7 @@ once per tariff instead of once per period and dimension (OCPI 2.2.1 §11.4).
 For each dimension the plan keeps, in element order, the elements that have a component of that
 dimension, each with its restrictions compiled into a :class:`Guard` (or none when the element
 is unrestricted, which then always applies). Elements restricted to reservations are kept apart
-(§11.4.5). Plans are cached per tariff object, which is immutable.
+(§11.4.5). A tariff keeps its plan once compiled (:func:`plan_for`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from threading import Lock
 
 from chargeledger.domain.tariffs.model import (
     ComponentType,
@@ -222,20 +221,17 @@ def compile_tariff(tariff: Tariff) -> TariffPlan:
     )
 
 
-_CACHE: dict[int, tuple[Tariff, TariffPlan]] = {}
-_CACHE_LIMIT = 1024
-_CACHE_LOCK = Lock()
-
-
 def plan_for(tariff: Tariff) -> TariffPlan:
-    """The compiled plan of ``tariff``, from a bounded cache keyed by object identity (the entry
-    keeps the tariff alive, so its id cannot be reused while cached)."""
-    cached = _CACHE.get(id(tariff))
-    if cached is not None and cached[0] is tariff:
-        return cached[1]
+    """The compiled plan of ``tariff``, kept on the tariff itself: a tariff version is
+    immutable, so its plan never goes stale and lives exactly as long as the tariff does.
+
+    The frozen dataclass takes the plan through ``object.__setattr__``, once. No lock is needed:
+    two threads pricing a new tariff at the same moment may each compile it, and each plan is
+    a pure function of the same immutable tariff, so whichever store lands last is as good as
+    the other; a reader sees either None (and compiles) or a whole plan."""
+    plan = tariff.compiled_plan
+    if isinstance(plan, TariffPlan):
+        return plan
     plan = compile_tariff(tariff)
-    with _CACHE_LOCK:
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.clear()
-        _CACHE[id(tariff)] = (tariff, plan)
+    object.__setattr__(tariff, "compiled_plan", plan)
     return plan

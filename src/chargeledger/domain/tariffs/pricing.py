@@ -14,7 +14,7 @@ integer ceiling; energy step rounding reads the session total on a 1 mWh grid. N
 an extra step from the way a duration or energy share was written.
 
 Speed: the tariff is compiled once into a :class:`~chargeledger.domain.tariffs.plan.TariffPlan`
-(cached per tariff object); every amount and total is computed eagerly, while the
+(kept on the tariff version itself); every amount and total is computed eagerly, while the
 :class:`PriceLine` objects and their explanation texts are built on first access to
 ``PriceResult.lines``, since most callers (invoice runs, live cost) read only the totals.
 """
