@@ -91,8 +91,25 @@ class Guard:
     def holds(
         self, local: datetime, kwh: Decimal, seconds: float, electrical: Electrical | None
     ) -> bool:
-        if self.calendar and not self._calendar_holds(local):
-            return False
+        """All restrictions at a period's start; the calendar ones inline, since a guard is
+        tested several times per period and a call costs as much as the test."""
+        if self.calendar:
+            start, end = self.start_time, self.end_time
+            if start is not None or end is not None:
+                moment = local.time()
+                if self.wraps:
+                    if moment < start and moment >= end:  # type: ignore[operator]
+                        return False
+                elif (start is not None and moment < start) or (end is not None and moment >= end):
+                    return False
+            if self.weekdays is not None and local.weekday() not in self.weekdays:
+                return False
+            if self.start_date is not None or self.end_date is not None:
+                day = local.date()
+                if self.start_date is not None and day < self.start_date:
+                    return False
+                if self.end_date is not None and day >= self.end_date:
+                    return False
         if self.energy:
             if self.min_kwh is not None and kwh < self.min_kwh:
                 return False
@@ -105,25 +122,6 @@ class Guard:
                 return False
         if self.electrical is not None and electrical is not None:
             return _electrical_holds(self.electrical, electrical)
-        return True
-
-    def _calendar_holds(self, local: datetime) -> bool:
-        start, end = self.start_time, self.end_time
-        if start is not None or end is not None:
-            moment = local.time()
-            if self.wraps:
-                if moment < start and moment >= end:  # type: ignore[operator]
-                    return False
-            elif (start is not None and moment < start) or (end is not None and moment >= end):
-                return False
-        if self.weekdays is not None and local.weekday() not in self.weekdays:
-            return False
-        if self.start_date is not None or self.end_date is not None:
-            day = local.date()
-            if self.start_date is not None and day < self.start_date:
-                return False
-            if self.end_date is not None and day >= self.end_date:
-                return False
         return True
 
 

@@ -4,15 +4,17 @@ totals: invoice runs, live cost)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from chargeledger.domain.tariffs.plan import Candidate
 from chargeledger.domain.tariffs.quantities import hours_of
 from chargeledger.domain.text import quantity_text
+from chargeledger.money import ZERO
 
-ZERO = Decimal(0)
+FLAT_UNIT = "session"  # the unit of a flat fee's line: once per session
 
 
 class Amount(NamedTuple):
@@ -56,12 +58,49 @@ class PriceLine:
         return Amount(self.excl_vat, self.incl_vat)
 
 
-# A line before its PriceLine is built: category, excl, incl, volume (kWh or 1 as a Decimal,
-# a duration as int milliseconds), unit, the candidate that priced it (None for min/max price),
-# the period index and why (read by _explain).
-Record = tuple[
-    str, Decimal, Decimal, "Decimal | int", str, "Candidate | None", "int | None", tuple[Any, ...]
-]
+class StepRounding(NamedTuple):
+    """A session total rounded up to the component's step_size (OCPI 2.2.1 §11.4.3), in the
+    step's unit: Wh for energy, s for durations."""
+
+    total: Decimal
+    billed: Decimal
+    unit: str
+
+
+Volume = TypeVar("Volume", Decimal, int)
+
+
+@dataclass(slots=True)
+class PricedUse(Generic[Volume]):
+    """A line before its :class:`PriceLine` is built: one period's use of a dimension priced
+    by the element that applies (§11.4.6), or the step rounding of a category's session total
+    priced at its last paid period (``rounding`` set).
+
+    Not frozen: a frozen dataclass sets every field through ``object.__setattr__``, which
+    makes each record cost twice as much, and ``price`` makes one per line of every CDR. The
+    records never leave :class:`PriceResult`, which keeps them private."""
+
+    category: str
+    excl_vat: Decimal
+    incl_vat: Decimal
+    volume: Volume  # kWh or 1 (a flat fee) as Decimal; a duration in whole ms as int
+    unit: str  # "kWh", "h" or FLAT_UNIT
+    candidate: Candidate
+    period: int
+    rounding: StepRounding | None = None
+
+
+@dataclass(slots=True)
+class LimitAdjustment:
+    """The raise of the session total to the tariff's min_price or its cut to max_price
+    (§11.3.1); ``category`` is ``min_price`` or ``max_price``."""
+
+    category: str
+    excl_vat: Decimal
+    incl_vat: Decimal
+
+
+Record = PricedUse[Decimal] | PricedUse[int] | LimitAdjustment
 
 
 class PriceResult:
@@ -97,7 +136,7 @@ class PriceResult:
         total_energy: Decimal,
         total_time: Decimal,
         total_parking_time: Decimal,
-        records: list[Record],
+        records: tuple[Sequence[Record], ...],
     ) -> None:
         self.tariff_id = tariff_id
         self.currency = currency
@@ -118,7 +157,7 @@ class PriceResult:
         """Every amount with its explanation, in the order: energy, time, parking,
         reservation, fixed, then min/max price adjustments."""
         if self._lines is None:
-            self._lines = tuple(line_of(record) for record in self._records)
+            self._lines = tuple(line_of(record) for group in self._records for record in group)
         return self._lines
 
     def _key(self) -> tuple[object, ...]:
@@ -147,7 +186,7 @@ class PriceResult:
     def __repr__(self) -> str:
         return (
             f"PriceResult(tariff_id={self.tariff_id!r}, currency={self.currency!r}, "
-            f"total_cost={self.total_cost!r}, lines={len(self._records)})"
+            f"total_cost={self.total_cost!r}, lines={sum(map(len, self._records))})"
         )
 
     def ocpi_totals(self, places: int = 4) -> dict[str, object]:
@@ -172,33 +211,40 @@ class PriceResult:
 
 
 def line_of(record: Record) -> PriceLine:
-    category, excl, incl, volume, unit, candidate, period, why = record
-    if candidate is None:
-        return PriceLine(category=category, excl_vat=excl, incl_vat=incl, explanation=why[0])
-    component = candidate.component
+    if isinstance(record, LimitAdjustment):
+        limit = record.category.replace("_", " ")
+        return PriceLine(
+            category=record.category,
+            excl_vat=record.excl_vat,
+            incl_vat=record.incl_vat,
+            explanation=f"the tariff's {limit} applies to the session total",
+        )
+    volume = record.volume
+    component = record.candidate.component
     return PriceLine(
-        category=category,
-        excl_vat=excl,
-        incl_vat=incl,
-        explanation=_explain(category, candidate, period, why),
+        category=record.category,
+        excl_vat=record.excl_vat,
+        incl_vat=record.incl_vat,
+        explanation=_explain(record),
         volume=volume if isinstance(volume, Decimal) else hours_of(volume),
-        unit=unit,
+        unit=record.unit,
         unit_price=component.price,
         vat=component.vat,
-        period_index=period,
-        element_index=candidate.element,
+        period_index=record.period,
+        element_index=record.candidate.element,
     )
 
 
-def _explain(category: str, candidate: Candidate, period: int | None, why: tuple[Any, ...]) -> str:
-    number = 0 if period is None else period + 1
-    if not why:
-        return f"period {number}, element {candidate.element + 1}"
-    if why == ("flat",):
-        return f"flat fee of element {candidate.element + 1}, once per session"
-    total, billed, unit = why
-    return (
-        f"step_size {candidate.component.step_size}: the session's {category} rounded up "
-        f"from {quantity_text(total, unit)} to {quantity_text(billed, unit)}, "
-        f"at period {number}'s price"
-    )
+def _explain(record: PricedUse[Decimal] | PricedUse[int]) -> str:
+    element = record.candidate.element + 1
+    rounding = record.rounding
+    if rounding is not None:
+        return (
+            f"step_size {record.candidate.component.step_size}: the session's "
+            f"{record.category} rounded up from {quantity_text(rounding.total, rounding.unit)} "
+            f"to {quantity_text(rounding.billed, rounding.unit)}, "
+            f"at period {record.period + 1}'s price"
+        )
+    if record.unit == FLAT_UNIT:
+        return f"flat fee of element {element}, once per session"
+    return f"period {record.period + 1}, element {element}"

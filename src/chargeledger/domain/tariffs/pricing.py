@@ -28,8 +28,15 @@ from zoneinfo import ZoneInfo
 from chargeledger.domain.tariffs.cdr import Cdr, ChargingPeriod, DimensionType
 from chargeledger.domain.tariffs.model import ComponentType, ReservationRestriction, Tariff
 from chargeledger.domain.tariffs.plan import Candidate, Electrical, TariffPlan, plan_for
-from chargeledger.domain.tariffs.priced import Amount, PriceResult
-from chargeledger.domain.tariffs.priced import Record as _Record
+from chargeledger.domain.tariffs.priced import (
+    FLAT_UNIT,
+    NOTHING,
+    Amount,
+    LimitAdjustment,
+    PricedUse,
+    PriceResult,
+    StepRounding,
+)
 from chargeledger.domain.tariffs.quantities import (
     MS_PER_HOUR,
     MS_PER_SECOND,
@@ -39,17 +46,10 @@ from chargeledger.domain.tariffs.quantities import (
     steps_up,
 )
 from chargeledger.errors import InvalidInputError
+from chargeledger.money import ZERO
 
-ZERO = Decimal(0)
 ONE = Decimal(1)
-
-
-# A dimension priced in one period: period index, candidate, volume (kWh, or 1 for FLAT).
-_Use = tuple[int, Candidate, Decimal]
-# A duration priced in one period: period index, candidate, milliseconds.
-_TimeUse = tuple[int, Candidate, int]
-
-
+_WH_PER_KWH = Decimal(1000)
 _ENERGY = DimensionType.ENERGY
 _TIME = DimensionType.TIME
 _PARKING = DimensionType.PARKING_TIME
@@ -64,28 +64,102 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
         raise InvalidInputError(
             "a CDR needs charging periods", code="invalid_cdr", field="charging_periods"
         )
-    plan = plan_for(tariff)
+    uses = _priced_uses(periods, plan_for(tariff), time_zone)
+    energy = _energy_cost(uses.energy)
+    time = _duration_cost(uses.time, rounded=not uses.parking_priced)
+    parking = _duration_cost(uses.parking, rounded=True)
+    reservation = _reservation_cost(uses.reservation_time, uses.reservation_flat)
+    fixed = _flat_cost(uses.fixed)
+    subtotal = Amount(
+        ZERO + energy.excl_vat + time.excl_vat + parking.excl_vat + fixed.excl_vat
+        + reservation.excl_vat,
+        ZERO + energy.incl_vat + time.incl_vat + parking.incl_vat + fixed.incl_vat
+        + reservation.incl_vat,
+    )  # fmt: skip
+    adjustments: list[LimitAdjustment] = []
+    total = _clamp(tariff, subtotal, adjustments)
+    if total.excl_vat < 0 or total.incl_vat < 0:
+        # Unreachable from parsed tariffs and checked CDRs (prices and volumes are never
+        # negative); kept so that no construction of either can ever yield a negative bill.
+        raise InvalidInputError("a price is never negative", code="negative_price")
+    return PriceResult(
+        tariff_id=tariff.id,
+        currency=tariff.currency,
+        total_cost=total,
+        total_energy_cost=energy,
+        total_time_cost=time,
+        total_parking_cost=parking,
+        total_fixed_cost=fixed,
+        total_reservation_cost=reservation,
+        total_energy=uses.kwh,
+        total_time=hours_between(periods[0].start_date_time, cdr.end_date_time),
+        total_parking_time=hours_of(uses.parking_ms),
+        records=(  # the order of PriceResult.lines
+            uses.energy,
+            uses.time,
+            uses.parking,
+            uses.reservation_time,
+            uses.reservation_flat,
+            uses.fixed,
+            adjustments,
+        ),
+    )
+
+
+class _SessionUses:
+    """Every dimension of every period with the element that prices it, per category in
+    period order; the cost steps add their rounding line at the end of their category. Also
+    the session's totals: ``kwh`` (restrictions read it at each period's start, §11.4.6),
+    ``parking_ms``, and ``parking_priced``: some parking time was priced, so TIME is not
+    step-rounded (the paid parking is). A plain slotted class: a dataclass's default
+    factories would double the cost of making one for every CDR."""
+
+    __slots__ = (
+        "energy",
+        "fixed",
+        "kwh",
+        "parking",
+        "parking_ms",
+        "parking_priced",
+        "reservation_flat",
+        "reservation_time",
+        "time",
+    )
+
+    def __init__(self) -> None:
+        self.energy: list[PricedUse[Decimal]] = []
+        self.time: list[PricedUse[int]] = []
+        self.parking: list[PricedUse[int]] = []
+        self.fixed: list[PricedUse[Decimal]] = []
+        self.reservation_time: list[PricedUse[int]] = []
+        self.reservation_flat: list[PricedUse[Decimal]] = []
+        self.kwh = ZERO
+        self.parking_ms = 0
+        self.parking_priced = False
+
+
+def _priced_uses(
+    periods: tuple[ChargingPeriod, ...], plan: TariffPlan, time_zone: str
+) -> _SessionUses:
+    """Walk the periods in order and price each dimension of each at the first element that
+    has a component for it and whose restrictions hold at the period's start (§11.4.6); FLAT
+    once per session. Reservation time alone is priced by reservation elements only: the
+    charging elements (and their start fee) do not apply before charging begins (§11.4.5)."""
+    uses = _SessionUses()
+    energy_uses, time_uses, parking_uses = uses.energy, uses.time, uses.parking
     first = periods[0].start_date_time
     local_starts = _local_starts(periods, time_zone) if plan.needs_local_time else None
-    energy_uses: list[_Use] = []
-    time_uses: list[_TimeUse] = []
-    parking_uses: list[_TimeUse] = []
-    fixed_uses: list[_Use] = []
-    reserved_time: list[_TimeUse] = []
-    reserved_flat: list[_Use] = []
-    kwh = ZERO
-    parking_ms = 0
     flat_pending = bool(plan.flat)
+    needs_electrical, needs_duration = plan.needs_electrical, plan.needs_duration
     electrical: Electrical | None = None
-    timed = plan.needs_duration
+    kwh, parking_ms, parking_priced = ZERO, 0, False
     for index, period in enumerate(periods):
-        energy = None
-        for kind, value in reversed(period.dimensions):  # the first of a kind wins
+        energy = charging = parking = reserved = None  # where a kind repeats, the first counts
+        for kind, value in reversed(period.dimensions):
             if value < 0:
                 raise _negative_volume(index, kind)
             if kind is _ENERGY:
                 energy = value
-        charging = parking = reserved = None
         for kind, millis in reversed(period.durations):
             if kind is _TIME:
                 charging = millis
@@ -93,86 +167,37 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
                 parking = millis
             elif kind is _RESERVATION:
                 reserved = millis
-        if plan.needs_electrical:
+        if needs_electrical:
             electrical = _electrical(period)
         local = first if local_starts is None else local_starts[index]
-        seconds = (period.start_date_time - first).total_seconds() if timed else 0.0
+        seconds = (period.start_date_time - first).total_seconds() if needs_duration else 0.0
         if not reserved or energy or charging or parking:
-            # Reservation time alone is priced by reservation elements only: the charging
-            # elements (and their start fee) do not apply before charging begins.
-            if energy:
+            if energy and plan.energy:
                 found = _first(plan.energy, local, kwh, seconds, electrical)
                 if found is not None:
-                    energy_uses.append((index, found, energy))
-            if charging:
+                    energy_uses.append(_energy_use(index, found, energy))
+            if charging and plan.time:
                 found = _first(plan.time, local, kwh, seconds, electrical)
                 if found is not None:
-                    time_uses.append((index, found, charging))
-            if parking:
+                    time_uses.append(_duration_use("time", index, found, charging))
+            if parking and plan.parking:
                 found = _first(plan.parking, local, kwh, seconds, electrical)
                 if found is not None:
-                    parking_uses.append((index, found, parking))
+                    parking_uses.append(_duration_use("parking", index, found, parking))
+                    parking_priced = parking_priced or parking > 0
             if flat_pending:
                 found = _first(plan.flat, local, kwh, seconds, electrical)
                 if found is not None:
-                    fixed_uses.append((index, found, ONE))
+                    uses.fixed.append(_flat_use("fixed", index, found))
                     flat_pending = False
         if reserved:
-            context = (local, kwh, seconds, electrical)
-            _reserve(plan, periods, context, (index, reserved), reserved_time, reserved_flat)
+            _reserve(uses, plan, periods, index, reserved, local, kwh, seconds, electrical)
         if energy is not None:
             kwh += energy
         if parking is not None:
             parking_ms += parking
-
-    records: list[_Record] = []
-    energy_cost = _priced_energy(energy_uses, records)
-    parking_paid = any(use[2] > 0 for use in parking_uses)
-    time_cost = _priced_time(time_uses, "time", not parking_paid, records)
-    parking_cost = _priced_time(parking_uses, "parking", True, records)
-    reservation_cost = _NO_COST
-    if reserved_time or reserved_flat:
-        time_part = _priced_time(reserved_time, "reservation", True, records)
-        flat_part = _flat(reserved_flat, "reservation", records)
-        reservation_cost = (time_part[0] + flat_part[0], time_part[1] + flat_part[1])
-    fixed_cost = _flat(fixed_uses, "fixed", records)
-    subtotal = Amount(
-        ZERO
-        + energy_cost[0]
-        + time_cost[0]
-        + parking_cost[0]
-        + fixed_cost[0]
-        + reservation_cost[0],
-        ZERO
-        + energy_cost[1]
-        + time_cost[1]
-        + parking_cost[1]
-        + fixed_cost[1]
-        + reservation_cost[1],
-    )
-    clamped = _clamp(tariff, subtotal, records)
-    if clamped.excl_vat < 0 or clamped.incl_vat < 0:
-        # Unreachable from parsed tariffs and checked CDRs (prices and volumes are never
-        # negative); kept so that no construction of either can ever yield a negative bill.
-        raise InvalidInputError("a price is never negative", code="negative_price")
-    return PriceResult(
-        tariff_id=tariff.id,
-        currency=tariff.currency,
-        total_cost=clamped,
-        total_energy_cost=Amount(*energy_cost),
-        total_time_cost=Amount(*time_cost),
-        total_parking_cost=Amount(*parking_cost),
-        total_fixed_cost=Amount(*fixed_cost),
-        total_reservation_cost=Amount(*reservation_cost),
-        total_energy=kwh,
-        total_time=hours_between(first, cdr.end_date_time),
-        total_parking_time=hours_of(parking_ms),
-        records=records,
-    )
-
-
-_WH_PER_KWH = Decimal(1000)
-_NO_COST = (ZERO, ZERO)
+    uses.kwh, uses.parking_ms, uses.parking_priced = kwh, parking_ms, parking_priced
+    return uses
 
 
 def _negative_volume(index: int, kind: DimensionType) -> InvalidInputError:
@@ -238,129 +263,163 @@ def _reservation_expired(periods: tuple[ChargingPeriod, ...]) -> bool:
 
 
 def _reserve(
+    uses: _SessionUses,
     plan: TariffPlan,
     periods: tuple[ChargingPeriod, ...],
-    context: tuple[datetime, Decimal, float, Electrical | None],
-    reserved: tuple[int, int],
-    time_uses: list[_TimeUse],
-    flat_uses: list[_Use],
+    index: int,
+    reserved: int,
+    local: datetime,
+    kwh: Decimal,
+    seconds: float,
+    electrical: Electrical | None,
 ) -> None:
-    """Reservation time (``reserved``: period index, ms) is priced by the TIME, and once by
-    the FLAT, of the elements restricted to reservations (OCPI 2.2.1 §11.4.5). For an expired
-    reservation each of the two comes from a RESERVATION_EXPIRES element where one has it,
-    else from RESERVATION."""
-    index, millis = reserved
+    """Reservation time (``reserved`` ms in period ``index``) is priced by the TIME, and once
+    per session by the FLAT, of the elements restricted to reservations (OCPI 2.2.1 §11.4.5).
+    For an expired reservation each of the two comes from a RESERVATION_EXPIRES element where
+    one has it, else from RESERVATION."""
     kinds = [ReservationRestriction.RESERVATION]
     if _reservation_expired(periods):
         kinds.insert(0, ReservationRestriction.RESERVATION_EXPIRES)
-    for kind in kinds:
-        found = _first(plan.reservation[(kind, ComponentType.TIME)], *context)
-        if found is not None:
-            time_uses.append((index, found, millis))
+    dimensions = (
+        [ComponentType.TIME] if uses.reservation_flat else [ComponentType.TIME, ComponentType.FLAT]
+    )
+    for dimension in dimensions:
+        for kind in kinds:
+            found = _first(plan.reservation[(kind, dimension)], local, kwh, seconds, electrical)
+            if found is None:
+                continue
+            if dimension is ComponentType.TIME:
+                uses.reservation_time.append(_duration_use("reservation", index, found, reserved))
+            else:
+                uses.reservation_flat.append(_flat_use("reservation", index, found))
             break
-    if flat_uses:
-        return
-    for kind in kinds:
-        found = _first(plan.reservation[(kind, ComponentType.FLAT)], *context)
-        if found is not None:
-            flat_uses.append((index, found, ONE))
-            break
 
 
-def _amounts(candidate: Candidate, excl: Decimal) -> tuple[Decimal, Decimal]:
-    factor = candidate.vat_factor
-    return excl, excl if factor is None else excl * factor
+# -- one period's use of a dimension, priced -----------------------------------------------
 
 
-def _priced_energy(uses: list[_Use], records: list[_Record]) -> tuple[Decimal, Decimal]:
-    """A line per period, then the step rounding (Wh) of the session's energy total, read on
-    the 1 mWh grid, priced at the last paid period's component. Returns (excl, incl)."""
+def _energy_use(period: int, candidate: Candidate, kwh: Decimal) -> PricedUse[Decimal]:
+    excl = kwh * candidate.component.price
+    vat = candidate.vat_factor
+    incl = excl if vat is None else excl * vat
+    return PricedUse("energy", excl, incl, kwh, "kWh", candidate, period)
+
+
+def _duration_use(category: str, period: int, candidate: Candidate, ms: int) -> PricedUse[int]:
+    """A duration costs price × ms / 3.6e6 (price per hour)."""
+    excl = candidate.component.price * ms / MS_PER_HOUR
+    vat = candidate.vat_factor
+    incl = excl if vat is None else excl * vat
+    return PricedUse(category, excl, incl, ms, "h", candidate, period)
+
+
+def _flat_use(category: str, period: int, candidate: Candidate) -> PricedUse[Decimal]:
+    excl = candidate.component.price
+    vat = candidate.vat_factor
+    incl = excl if vat is None else excl * vat
+    return PricedUse(category, excl, incl, ONE, FLAT_UNIT, candidate, period)
+
+
+# -- each category's cost: its lines, then the step rounding of its session total ----------
+
+
+def _energy_cost(uses: list[PricedUse[Decimal]]) -> Amount:
+    """The period lines, then the step rounding (Wh) of the session's energy total, read on
+    the 1 mWh grid, priced at the last paid period's component (§11.4.3); the rounding line is
+    added to ``uses``."""
     if not uses:
-        return _NO_COST
+        return NOTHING
     excl_total = incl_total = paid = delivered = ZERO
     last_paid = last_delivered = None
     for use in uses:
-        period, candidate, volume = use
-        excl, incl = _amounts(candidate, volume * candidate.component.price)
-        records.append(("energy", excl, incl, volume, "kWh", candidate, period, ()))
-        excl_total += excl
-        incl_total += incl
+        excl_total += use.excl_vat
+        incl_total += use.incl_vat
+        volume = use.volume
         if volume > 0:
             delivered += volume
             last_delivered = use
-            if candidate.component.price != 0:
+            if use.candidate.component.price != 0:
                 paid += volume
                 last_paid = use
     if last_paid is None:  # nothing paid: the free periods carry the rounding
         last_paid, paid = last_delivered, delivered
-    if last_paid is None or last_paid[1].component.step_size <= 0:
-        return excl_total, incl_total
-    step = last_paid[1].component.step_size
+    if last_paid is None or last_paid.candidate.component.step_size <= 0:
+        return Amount(excl_total, incl_total)
+    step = last_paid.candidate.component.step_size
     total = energy_for_steps(paid)
     billed = (total / step).to_integral_value(ROUND_CEILING) * step
     if billed > total:
-        period, candidate, _ = last_paid
-        extra = (billed - total) / _WH_PER_KWH
-        excl, incl = _amounts(candidate, extra * candidate.component.price)
-        why = (total, billed, "Wh")
-        records.append(("energy", excl, incl, extra, "kWh", candidate, period, why))
-        excl_total += excl
-        incl_total += incl
-    return excl_total, incl_total
+        rounding = _energy_use(
+            last_paid.period, last_paid.candidate, (billed - total) / _WH_PER_KWH
+        )
+        rounding.rounding = StepRounding(total, billed, "Wh")
+        uses.append(rounding)
+        excl_total += rounding.excl_vat
+        incl_total += rounding.incl_vat
+    return Amount(excl_total, incl_total)
 
 
-def _priced_time(
-    uses: list[_TimeUse], category: str, rounded: bool, records: list[_Record]
-) -> tuple[Decimal, Decimal]:
-    """A line per period (price × ms / 3.6e6), then, if ``rounded``, the step rounding (s) of
+def _duration_cost(uses: list[PricedUse[int]], *, rounded: bool) -> Amount:
+    """The period lines (price × ms / 3.6e6), then, if ``rounded``, the step rounding (s) of
     the session total as an integer ceiling of milliseconds, priced at the last paid period's
-    component. Returns the category's (excl, incl) total, summed in line order."""
+    component (§11.4.3); the rounding line is added to ``uses``."""
     if not uses:
-        return _NO_COST
+        return NOTHING
     excl_total = incl_total = ZERO
     paid = delivered = 0
     last_paid = last_delivered = None
     for use in uses:
-        period, candidate, millis = use
-        excl, incl = _amounts(candidate, candidate.component.price * millis / MS_PER_HOUR)
-        records.append((category, excl, incl, millis, "h", candidate, period, ()))
-        excl_total += excl
-        incl_total += incl
-        if millis > 0:
-            delivered += millis
+        excl_total += use.excl_vat
+        incl_total += use.incl_vat
+        volume = use.volume
+        if volume > 0:
+            delivered += volume
             last_delivered = use
-            if candidate.component.price != 0:
-                paid += millis
+            if use.candidate.component.price != 0:
+                paid += volume
                 last_paid = use
     if last_paid is None:  # nothing paid: the free periods carry the rounding
         last_paid, paid = last_delivered, delivered
-    if not rounded or last_paid is None or last_paid[1].component.step_size <= 0:
-        return excl_total, incl_total
-    billed = steps_up(paid, last_paid[1].component.step_size * MS_PER_SECOND)
+    if not rounded or last_paid is None or last_paid.candidate.component.step_size <= 0:
+        return Amount(excl_total, incl_total)
+    billed = steps_up(paid, last_paid.candidate.component.step_size * MS_PER_SECOND)
     if billed > paid:
-        period, candidate, _ = last_paid
-        extra = billed - paid
-        excl, incl = _amounts(candidate, candidate.component.price * extra / MS_PER_HOUR)
-        why = (Decimal(paid) / MS_PER_SECOND, Decimal(billed) / MS_PER_SECOND, "s")
-        records.append((category, excl, incl, extra, "h", candidate, period, why))
-        excl_total += excl
-        incl_total += incl
-    return excl_total, incl_total
+        rounding = _duration_use(
+            last_paid.category, last_paid.period, last_paid.candidate, billed - paid
+        )
+        rounding.rounding = StepRounding(
+            Decimal(paid) / MS_PER_SECOND, Decimal(billed) / MS_PER_SECOND, "s"
+        )
+        uses.append(rounding)
+        excl_total += rounding.excl_vat
+        incl_total += rounding.incl_vat
+    return Amount(excl_total, incl_total)
 
 
-def _flat(uses: list[_Use], category: str, records: list[_Record]) -> tuple[Decimal, Decimal]:
+def _flat_cost(uses: list[PricedUse[Decimal]]) -> Amount:
+    if not uses:
+        return NOTHING
     excl_total = incl_total = ZERO
-    for period, candidate, _ in uses:
-        excl, incl = _amounts(candidate, candidate.component.price)
-        records.append((category, excl, incl, ONE, "session", candidate, period, ("flat",)))
-        excl_total += excl
-        incl_total += incl
-    return excl_total, incl_total
+    for use in uses:
+        excl_total += use.excl_vat
+        incl_total += use.incl_vat
+    return Amount(excl_total, incl_total)
 
 
-def _clamp(tariff: Tariff, total: Amount, records: list[_Record]) -> Amount:
+def _reservation_cost(
+    time_uses: list[PricedUse[int]], flat_uses: list[PricedUse[Decimal]]
+) -> Amount:
+    """Reservation time is step-rounded like any duration; its flat fee is added once."""
+    if not time_uses and not flat_uses:
+        return NOTHING
+    time, flat = _duration_cost(time_uses, rounded=True), _flat_cost(flat_uses)
+    return Amount(time.excl_vat + flat.excl_vat, time.incl_vat + flat.incl_vat)
+
+
+def _clamp(tariff: Tariff, total: Amount, adjustments: list[LimitAdjustment]) -> Amount:
     """OCPI 2.2.1 §11.3.1 min_price/max_price, applied to excl and incl independently; each
-    raise is explained on a min_price line and each cut on a max_price line."""
+    raise is explained on a min_price line and each cut on a max_price line (added to
+    ``adjustments``)."""
     if tariff.min_price is None and tariff.max_price is None:
         return total
     excl, incl = total.excl_vat, total.incl_vat
@@ -378,6 +437,5 @@ def _clamp(tariff: Tariff, total: Amount, records: list[_Record]) -> Amount:
         ("max_price", min(excl_change, ZERO), min(incl_change, ZERO)),
     ):
         if excl_part or incl_part:
-            why = f"the tariff's {category.replace('_', ' ')} applies to the session total"
-            records.append((category, excl_part, incl_part, ZERO, "", None, None, (why,)))
+            adjustments.append(LimitAdjustment(category, excl_part, incl_part))
     return Amount(excl, incl)
