@@ -41,6 +41,7 @@ class Guard:
 
     __slots__ = (
         "calendar",
+        "dated",
         "duration",
         "electrical",
         "end_date",
@@ -53,12 +54,14 @@ class Guard:
         "start_date",
         "start_time",
         "weekdays",
+        "window",
         "wraps",
     )
 
     def __init__(self, r: Restrictions) -> None:
         self.start_time: time | None = r.start_time
         self.end_time: time | None = None if r.end_time == _MIDNIGHT else r.end_time
+        self.window = self.start_time is not None or self.end_time is not None
         self.wraps = (
             self.start_time is not None
             and self.end_time is not None
@@ -66,6 +69,7 @@ class Guard:
         )
         self.start_date: date | None = r.start_date
         self.end_date: date | None = r.end_date
+        self.dated = r.start_date is not None or r.end_date is not None
         self.weekdays: frozenset[int] | None = (
             None
             if r.day_of_week is None
@@ -94,8 +98,8 @@ class Guard:
         """All restrictions at a period's start; the calendar ones inline, since a guard is
         tested several times per period and a call costs as much as the test."""
         if self.calendar:
-            start, end = self.start_time, self.end_time
-            if start is not None or end is not None:
+            if self.window:
+                start, end = self.start_time, self.end_time
                 moment = local.time()
                 if self.wraps:
                     if moment < start and moment >= end:  # type: ignore[operator]
@@ -104,7 +108,7 @@ class Guard:
                     return False
             if self.weekdays is not None and local.weekday() not in self.weekdays:
                 return False
-            if self.start_date is not None or self.end_date is not None:
+            if self.dated:
                 day = local.date()
                 if self.start_date is not None and day < self.start_date:
                     return False

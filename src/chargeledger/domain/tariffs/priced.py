@@ -10,11 +10,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Generic, NamedTuple, TypeVar
 
 from chargeledger.domain.tariffs.plan import Candidate
-from chargeledger.domain.tariffs.quantities import hours_of
+from chargeledger.domain.tariffs.quantities import MS_PER_HOUR, hours_of
 from chargeledger.domain.text import quantity_text
 from chargeledger.money import ZERO
 
-FLAT_UNIT = "session"  # the unit of a flat fee's line: once per session
+# The units of priced lines: energy, a duration (held in ms, shown in hours), a flat fee.
+KWH = "kWh"
+HOURS = "h"
+FLAT_UNIT = "session"
 
 
 class Amount(NamedTuple):
@@ -70,24 +73,52 @@ class StepRounding(NamedTuple):
 Volume = TypeVar("Volume", Decimal, int)
 
 
-@dataclass(slots=True)
 class PricedUse(Generic[Volume]):
-    """A line before its :class:`PriceLine` is built: one period's use of a dimension priced
+    """A line before its :class:`PriceLine` is built: one period's use of a dimension, priced
     by the element that applies (§11.4.6), or the step rounding of a category's session total
     priced at its last paid period (``rounding`` set).
 
-    Not frozen: a frozen dataclass sets every field through ``object.__setattr__``, which
-    makes each record cost twice as much, and ``price`` makes one per line of every CDR. The
-    records never leave :class:`PriceResult`, which keeps them private."""
+    The amount follows from the volume: energy costs kWh × price, a duration (whole ms) its
+    price per hour × ms / 3.6e6, a flat fee its price; VAT per component (§11.4.3). A plain
+    slotted class that computes both amounts in its one constructor call, since ``price``
+    makes one per line of every CDR; the records never leave :class:`PriceResult`."""
 
-    category: str
-    excl_vat: Decimal
-    incl_vat: Decimal
-    volume: Volume  # kWh or 1 (a flat fee) as Decimal; a duration in whole ms as int
-    unit: str  # "kWh", "h" or FLAT_UNIT
-    candidate: Candidate
-    period: int
-    rounding: StepRounding | None = None
+    __slots__ = (
+        "candidate",
+        "category",
+        "excl_vat",
+        "incl_vat",
+        "period",
+        "rounding",
+        "unit",
+        "volume",
+    )
+
+    def __init__(
+        self,
+        category: str,
+        volume: Volume,
+        unit: str,
+        candidate: Candidate,
+        period: int,
+        rounding: StepRounding | None = None,
+    ) -> None:
+        price = candidate.component.price
+        if unit == HOURS:
+            excl = price * volume / MS_PER_HOUR
+        elif unit == FLAT_UNIT:
+            excl = price
+        else:
+            excl = volume * price
+        vat = candidate.vat_factor
+        self.category = category
+        self.volume: Volume = volume
+        self.unit = unit
+        self.candidate = candidate
+        self.period = period
+        self.rounding = rounding
+        self.excl_vat: Decimal = excl
+        self.incl_vat: Decimal = excl if vat is None else excl * vat
 
 
 @dataclass(slots=True)

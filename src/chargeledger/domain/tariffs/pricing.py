@@ -30,6 +30,8 @@ from chargeledger.domain.tariffs.model import ComponentType, ReservationRestrict
 from chargeledger.domain.tariffs.plan import Candidate, Electrical, TariffPlan, plan_for
 from chargeledger.domain.tariffs.priced import (
     FLAT_UNIT,
+    HOURS,
+    KWH,
     NOTHING,
     Amount,
     LimitAdjustment,
@@ -38,7 +40,6 @@ from chargeledger.domain.tariffs.priced import (
     StepRounding,
 )
 from chargeledger.domain.tariffs.quantities import (
-    MS_PER_HOUR,
     MS_PER_SECOND,
     energy_for_steps,
     hours_between,
@@ -175,20 +176,20 @@ def _priced_uses(
             if energy and plan.energy:
                 found = _first(plan.energy, local, kwh, seconds, electrical)
                 if found is not None:
-                    energy_uses.append(_energy_use(index, found, energy))
+                    energy_uses.append(PricedUse("energy", energy, KWH, found, index))
             if charging and plan.time:
                 found = _first(plan.time, local, kwh, seconds, electrical)
                 if found is not None:
-                    time_uses.append(_duration_use("time", index, found, charging))
+                    time_uses.append(PricedUse("time", charging, HOURS, found, index))
             if parking and plan.parking:
                 found = _first(plan.parking, local, kwh, seconds, electrical)
                 if found is not None:
-                    parking_uses.append(_duration_use("parking", index, found, parking))
+                    parking_uses.append(PricedUse("parking", parking, HOURS, found, index))
                     parking_priced = parking_priced or parking > 0
             if flat_pending:
                 found = _first(plan.flat, local, kwh, seconds, electrical)
                 if found is not None:
-                    uses.fixed.append(_flat_use("fixed", index, found))
+                    uses.fixed.append(PricedUse("fixed", ONE, FLAT_UNIT, found, index))
                     flat_pending = False
         if reserved:
             _reserve(uses, plan, periods, index, reserved, local, kwh, seconds, electrical)
@@ -289,35 +290,12 @@ def _reserve(
             if found is None:
                 continue
             if dimension is ComponentType.TIME:
-                uses.reservation_time.append(_duration_use("reservation", index, found, reserved))
+                uses.reservation_time.append(
+                    PricedUse("reservation", reserved, HOURS, found, index)
+                )
             else:
-                uses.reservation_flat.append(_flat_use("reservation", index, found))
+                uses.reservation_flat.append(PricedUse("reservation", ONE, FLAT_UNIT, found, index))
             break
-
-
-# -- one period's use of a dimension, priced -----------------------------------------------
-
-
-def _energy_use(period: int, candidate: Candidate, kwh: Decimal) -> PricedUse[Decimal]:
-    excl = kwh * candidate.component.price
-    vat = candidate.vat_factor
-    incl = excl if vat is None else excl * vat
-    return PricedUse("energy", excl, incl, kwh, "kWh", candidate, period)
-
-
-def _duration_use(category: str, period: int, candidate: Candidate, ms: int) -> PricedUse[int]:
-    """A duration costs price × ms / 3.6e6 (price per hour)."""
-    excl = candidate.component.price * ms / MS_PER_HOUR
-    vat = candidate.vat_factor
-    incl = excl if vat is None else excl * vat
-    return PricedUse(category, excl, incl, ms, "h", candidate, period)
-
-
-def _flat_use(category: str, period: int, candidate: Candidate) -> PricedUse[Decimal]:
-    excl = candidate.component.price
-    vat = candidate.vat_factor
-    incl = excl if vat is None else excl * vat
-    return PricedUse(category, excl, incl, ONE, FLAT_UNIT, candidate, period)
 
 
 # -- each category's cost: its lines, then the step rounding of its session total ----------
@@ -349,10 +327,9 @@ def _energy_cost(uses: list[PricedUse[Decimal]]) -> Amount:
     total = energy_for_steps(paid)
     billed = (total / step).to_integral_value(ROUND_CEILING) * step
     if billed > total:
-        rounding = _energy_use(
-            last_paid.period, last_paid.candidate, (billed - total) / _WH_PER_KWH
-        )
-        rounding.rounding = StepRounding(total, billed, "Wh")
+        extra = (billed - total) / _WH_PER_KWH
+        why = StepRounding(total, billed, "Wh")
+        rounding = PricedUse("energy", extra, KWH, last_paid.candidate, last_paid.period, why)
         uses.append(rounding)
         excl_total += rounding.excl_vat
         incl_total += rounding.incl_vat
@@ -384,11 +361,9 @@ def _duration_cost(uses: list[PricedUse[int]], *, rounded: bool) -> Amount:
         return Amount(excl_total, incl_total)
     billed = steps_up(paid, last_paid.candidate.component.step_size * MS_PER_SECOND)
     if billed > paid:
-        rounding = _duration_use(
-            last_paid.category, last_paid.period, last_paid.candidate, billed - paid
-        )
-        rounding.rounding = StepRounding(
-            Decimal(paid) / MS_PER_SECOND, Decimal(billed) / MS_PER_SECOND, "s"
+        why = StepRounding(Decimal(paid) / MS_PER_SECOND, Decimal(billed) / MS_PER_SECOND, "s")
+        rounding = PricedUse(
+            last_paid.category, billed - paid, HOURS, last_paid.candidate, last_paid.period, why
         )
         uses.append(rounding)
         excl_total += rounding.excl_vat
