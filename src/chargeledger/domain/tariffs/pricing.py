@@ -21,6 +21,7 @@ Speed: the tariff is compiled once into a :class:`~chargeledger.domain.tariffs.p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_CEILING, Decimal
 
 from chargeledger.domain.tariffs.cdr import Cdr
@@ -35,6 +36,7 @@ from chargeledger.domain.tariffs.priced import (
     PricedUse,
     PriceResult,
     StepRounding,
+    Volume,
 )
 from chargeledger.domain.tariffs.quantities import (
     MS_PER_SECOND,
@@ -60,11 +62,12 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
             "a CDR needs charging periods", code="invalid_cdr", field="charging_periods"
         )
     uses = priced_uses(periods, plan_for(tariff), time_zone)
-    energy = _energy_cost(uses.energy)
-    time = _duration_cost(uses.time, rounded=not uses.parking_priced)
-    parking = _duration_cost(uses.parking, rounded=True)
+    energy = _cost(uses.energy, ZERO, _energy_rounding)
+    # TIME is step-rounded only when no parking was priced; otherwise the parking is.
+    time = _cost(uses.time, 0, None if uses.parking_priced else _duration_rounding)
+    parking = _cost(uses.parking, 0, _duration_rounding)
     reservation = _reservation_cost(uses.reservation_time, uses.reservation_flat)
-    fixed = _flat_cost(uses.fixed)
+    fixed = _cost(uses.fixed, ZERO, None)
     subtotal = Amount(
         ZERO + energy.excl_vat + time.excl_vat + parking.excl_vat + fixed.excl_vat
         + reservation.excl_vat,
@@ -103,14 +106,19 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
 
 # -- each category's cost: its lines, then the step rounding of its session total ----------
 
+Rounding = Callable[[Volume, PricedUse[Volume]], "PricedUse[Volume] | None"]
 
-def _energy_cost(uses: list[PricedUse[Decimal]]) -> Amount:
-    """The period lines, then the step rounding (Wh) of the session's energy total, read on
-    the 1 mWh grid, priced at the last paid period's component (§11.4.3); the rounding line is
-    added to ``uses``."""
+
+def _cost(
+    uses: list[PricedUse[Volume]], nothing: Volume, step_rounding: Rounding[Volume] | None
+) -> Amount:
+    """A category's lines summed, then its step rounding (§11.4.3), if any, added to ``uses``:
+    of the paid volume at the last paid period's component, or where nothing was paid of all
+    the volume at the last period's (the free periods carry the rounding)."""
     if not uses:
         return NOTHING
-    excl_total = incl_total = paid = delivered = ZERO
+    excl_total = incl_total = ZERO
+    paid = delivered = nothing
     last_paid = last_delivered = None
     for use in uses:
         excl_total += use.excl_vat
@@ -122,66 +130,36 @@ def _energy_cost(uses: list[PricedUse[Decimal]]) -> Amount:
             if use.candidate.component.price != 0:
                 paid += volume
                 last_paid = use
-    if last_paid is None:  # nothing paid: the free periods carry the rounding
+    if last_paid is None:
         last_paid, paid = last_delivered, delivered
-    if last_paid is None or last_paid.candidate.component.step_size <= 0:
+    if step_rounding is None or last_paid is None or last_paid.candidate.component.step_size <= 0:
         return Amount(excl_total, incl_total)
-    step = last_paid.candidate.component.step_size
+    rounding = step_rounding(paid, last_paid)
+    if rounding is None:
+        return Amount(excl_total, incl_total)
+    uses.append(rounding)
+    return Amount(excl_total + rounding.excl_vat, incl_total + rounding.incl_vat)
+
+
+def _energy_rounding(paid: Decimal, last: PricedUse[Decimal]) -> PricedUse[Decimal] | None:
+    """The extra energy up to whole steps (Wh) of the session total, read on the 1 mWh grid."""
+    step = last.candidate.component.step_size
     total = energy_for_steps(paid)
     billed = (total / step).to_integral_value(ROUND_CEILING) * step
-    if billed > total:
-        extra = (billed - total) / _WH_PER_KWH
-        why = StepRounding(total, billed, "Wh")
-        rounding = PricedUse("energy", extra, KWH, last_paid.candidate, last_paid.period, why)
-        uses.append(rounding)
-        excl_total += rounding.excl_vat
-        incl_total += rounding.incl_vat
-    return Amount(excl_total, incl_total)
+    if billed <= total:
+        return None
+    extra = (billed - total) / _WH_PER_KWH
+    why = StepRounding(total, billed, "Wh")
+    return PricedUse("energy", extra, KWH, last.candidate, last.period, why)
 
 
-def _duration_cost(uses: list[PricedUse[int]], *, rounded: bool) -> Amount:
-    """The period lines (price × ms / 3.6e6), then, if ``rounded``, the step rounding (s) of
-    the session total as an integer ceiling of milliseconds, priced at the last paid period's
-    component (§11.4.3); the rounding line is added to ``uses``."""
-    if not uses:
-        return NOTHING
-    excl_total = incl_total = ZERO
-    paid = delivered = 0
-    last_paid = last_delivered = None
-    for use in uses:
-        excl_total += use.excl_vat
-        incl_total += use.incl_vat
-        volume = use.volume
-        if volume > 0:
-            delivered += volume
-            last_delivered = use
-            if use.candidate.component.price != 0:
-                paid += volume
-                last_paid = use
-    if last_paid is None:  # nothing paid: the free periods carry the rounding
-        last_paid, paid = last_delivered, delivered
-    if not rounded or last_paid is None or last_paid.candidate.component.step_size <= 0:
-        return Amount(excl_total, incl_total)
-    billed = steps_up(paid, last_paid.candidate.component.step_size * MS_PER_SECOND)
-    if billed > paid:
-        why = StepRounding(Decimal(paid) / MS_PER_SECOND, Decimal(billed) / MS_PER_SECOND, "s")
-        rounding = PricedUse(
-            last_paid.category, billed - paid, HOURS, last_paid.candidate, last_paid.period, why
-        )
-        uses.append(rounding)
-        excl_total += rounding.excl_vat
-        incl_total += rounding.incl_vat
-    return Amount(excl_total, incl_total)
-
-
-def _flat_cost(uses: list[PricedUse[Decimal]]) -> Amount:
-    if not uses:
-        return NOTHING
-    excl_total = incl_total = ZERO
-    for use in uses:
-        excl_total += use.excl_vat
-        incl_total += use.incl_vat
-    return Amount(excl_total, incl_total)
+def _duration_rounding(paid: int, last: PricedUse[int]) -> PricedUse[int] | None:
+    """The extra time up to whole steps (s) of the session total: an integer ceiling of ms."""
+    billed = steps_up(paid, last.candidate.component.step_size * MS_PER_SECOND)
+    if billed <= paid:
+        return None
+    why = StepRounding(Decimal(paid) / MS_PER_SECOND, Decimal(billed) / MS_PER_SECOND, "s")
+    return PricedUse(last.category, billed - paid, HOURS, last.candidate, last.period, why)
 
 
 def _reservation_cost(
@@ -190,7 +168,7 @@ def _reservation_cost(
     """Reservation time is step-rounded like any duration; its flat fee is added once."""
     if not time_uses and not flat_uses:
         return NOTHING
-    time, flat = _duration_cost(time_uses, rounded=True), _flat_cost(flat_uses)
+    time, flat = _cost(time_uses, 0, _duration_rounding), _cost(flat_uses, ZERO, None)
     return Amount(time.excl_vat + flat.excl_vat, time.incl_vat + flat.incl_vat)
 
 
