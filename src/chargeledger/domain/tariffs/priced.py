@@ -120,6 +120,35 @@ class PricedUse(Generic[Volume]):
         self.excl_vat: Decimal = excl
         self.incl_vat: Decimal = excl if vat is None else excl * vat
 
+    def line(self) -> PriceLine:
+        candidate, volume = self.candidate, self.volume
+        component = candidate.component
+        return PriceLine(
+            category=self.category,
+            excl_vat=self.excl_vat,
+            incl_vat=self.incl_vat,
+            explanation=self._explanation(),
+            volume=volume if isinstance(volume, Decimal) else hours_of(volume),
+            unit=self.unit,
+            unit_price=component.price,
+            vat=component.vat,
+            period_index=self.period,
+            element_index=candidate.element,
+        )
+
+    def _explanation(self) -> str:
+        rounding = self.rounding
+        if rounding is not None:
+            return (
+                f"step_size {self.candidate.component.step_size}: the session's "
+                f"{self.category} rounded up from {quantity_text(rounding.total, rounding.unit)} "
+                f"to {quantity_text(rounding.billed, rounding.unit)}, "
+                f"at period {self.period + 1}'s price"
+            )
+        if self.unit == FLAT_UNIT:
+            return f"flat fee of element {self.candidate.element + 1}, once per session"
+        return f"period {self.period + 1}, element {self.candidate.element + 1}"
+
 
 @dataclass(slots=True)
 class LimitAdjustment:
@@ -129,6 +158,15 @@ class LimitAdjustment:
     category: str
     excl_vat: Decimal
     incl_vat: Decimal
+
+    def line(self) -> PriceLine:
+        limit = self.category.replace("_", " ")
+        return PriceLine(
+            category=self.category,
+            excl_vat=self.excl_vat,
+            incl_vat=self.incl_vat,
+            explanation=f"the tariff's {limit} applies to the session total",
+        )
 
 
 Record = PricedUse[Decimal] | PricedUse[int] | LimitAdjustment
@@ -188,7 +226,7 @@ class PriceResult:
         """Every amount with its explanation, in the order: energy, time, parking,
         reservation, fixed, then min/max price adjustments."""
         if self._lines is None:
-            self._lines = tuple(line_of(record) for group in self._records for record in group)
+            self._lines = tuple(record.line() for group in self._records for record in group)
         return self._lines
 
     def _key(self) -> tuple[object, ...]:
@@ -239,43 +277,3 @@ class PriceResult:
             for name in ("total_energy", "total_time", "total_parking_time")
         }
         return {**money, **quantities}
-
-
-def line_of(record: Record) -> PriceLine:
-    if isinstance(record, LimitAdjustment):
-        limit = record.category.replace("_", " ")
-        return PriceLine(
-            category=record.category,
-            excl_vat=record.excl_vat,
-            incl_vat=record.incl_vat,
-            explanation=f"the tariff's {limit} applies to the session total",
-        )
-    volume = record.volume
-    component = record.candidate.component
-    return PriceLine(
-        category=record.category,
-        excl_vat=record.excl_vat,
-        incl_vat=record.incl_vat,
-        explanation=_explain(record),
-        volume=volume if isinstance(volume, Decimal) else hours_of(volume),
-        unit=record.unit,
-        unit_price=component.price,
-        vat=component.vat,
-        period_index=record.period,
-        element_index=record.candidate.element,
-    )
-
-
-def _explain(record: PricedUse[Decimal] | PricedUse[int]) -> str:
-    element = record.candidate.element + 1
-    rounding = record.rounding
-    if rounding is not None:
-        return (
-            f"step_size {record.candidate.component.step_size}: the session's "
-            f"{record.category} rounded up from {quantity_text(rounding.total, rounding.unit)} "
-            f"to {quantity_text(rounding.billed, rounding.unit)}, "
-            f"at period {record.period + 1}'s price"
-        )
-    if record.unit == FLAT_UNIT:
-        return f"flat fee of element {element}, once per session"
-    return f"period {record.period + 1}, element {element}"
