@@ -61,9 +61,11 @@ class PriceLine:
         return Amount(self.excl_vat, self.incl_vat)
 
 
-class StepRounding(NamedTuple):
+@dataclass(slots=True)
+class StepRounding:
     """A session total rounded up to the component's step_size (OCPI 2.2.1 §11.4.3), in the
-    step's unit: Wh for energy, s for durations."""
+    step's unit: Wh for energy, s for durations. Slotted like :class:`PricedUse` (a CDR has
+    one per rounded category) and, like it, never mutated after ``price`` made it."""
 
     total: Decimal
     billed: Decimal
