@@ -150,11 +150,7 @@ class Candidate:
     guard: Guard | None
     component: PriceComponent
     vat_factor: Decimal | None  # 1 + vat/100; None when no VAT applies
-
-    def applies(
-        self, local: datetime, kwh: Decimal, seconds: float, electrical: Electrical | None
-    ) -> bool:
-        return self.guard is None or self.guard.holds(local, kwh, seconds, electrical)
+    paid: bool  # a price above zero: step rounding goes to the last paid period (§11.4.3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +182,7 @@ def _candidates(
         ):
             guard = None
         factor = None if component.vat is None else ONE + component.vat / 100
-        found.append(Candidate(index, guard, component, factor))
+        found.append(Candidate(index, guard, component, factor, component.price != 0))
     return tuple(found)
 
 

@@ -127,7 +127,7 @@ def _cost(
         if volume > 0:
             delivered += volume
             last_delivered = use
-            if use.candidate.component.price != 0:
+            if use.candidate.paid:
                 paid += volume
                 last_paid = use
     if last_paid is None:
