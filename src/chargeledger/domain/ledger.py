@@ -98,7 +98,6 @@ def wallet(account_id: uuid.UUID) -> str:
 BANK = "Assets:Bank"
 PSP_FEES = "Expenses:PSPFees"
 BAD_DEBT = "Expenses:BadDebt"
-ROUNDING = "Expenses:Rounding"
 
 
 @dataclass(frozen=True, slots=True)

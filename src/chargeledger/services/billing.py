@@ -27,7 +27,6 @@ from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from chargeledger.services.session_pricing import SessionPrice, price_captured_session
 
 log = logging.getLogger(__name__)
-HOURS_PER_SECOND = 3600
 
 
 @dataclass(slots=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from chargeledger.domain.catalog import Evse, Site, Station, station_password
 from chargeledger.errors import ConflictError, DuplicateError, InvalidInputError, NotFoundError
 from chargeledger.services.common import apply_changes, page_bounds
 from chargeledger.services.paging import Page
-from chargeledger.services.ports import Clock, PasswordHasher, UnitOfWork
+from chargeledger.services.ports import Clock, PasswordHasher, Repository, UnitOfWork
 
 SITE_FIELDS = frozenset({"name", "address", "latitude", "longitude", "time_zone", "operator_name"})
 STATION_FIELDS = frozenset(
@@ -28,23 +28,52 @@ STATION_FIELDS = frozenset(
 )
 EVSE_FIELDS = frozenset({"evse_uid", "connectors"})
 
+# The catalog's records, each with its created_at/updated_at stamps.
+Record = TypeVar("Record", Site, Station, Evse)
+
+
+def _created(record: Record, clock: Clock) -> Record:
+    now = clock.now()
+    return dataclasses.replace(record, created_at=now, updated_at=now)
+
+
+def _updated(record: Record, clock: Clock) -> Record:
+    return dataclasses.replace(record, updated_at=clock.now())
+
+
+async def _add(uow: UnitOfWork, records: Repository[Record], record: Record) -> Record:
+    await records.add(record)
+    await uow.commit()
+    return record
+
+
+async def _update(uow: UnitOfWork, records: Repository[Record], record: Record) -> Record:
+    await records.update(record)
+    await uow.commit()
+    return record
+
+
+async def _delete(uow: UnitOfWork, records: Repository[Record], record_id: uuid.UUID) -> None:
+    await records.delete(record_id)
+    await uow.commit()
+
+
+def _existing(found: Record | None, what: str, code: str) -> Record:
+    """``found``, or the not-found error with the record's stable code."""
+    if found is None:
+        raise NotFoundError(f"{what} not found", code=code)
+    return found
+
 
 # --- sites -------------------------------------------------------------------------------
 
 
 async def create_site(uow: UnitOfWork, clock: Clock, site: Site) -> Site:
-    now = clock.now()
-    stored = dataclasses.replace(site, created_at=now, updated_at=now)
-    await uow.sites.add(stored)
-    await uow.commit()
-    return stored
+    return await _add(uow, uow.sites, _created(site, clock))
 
 
 async def get_site(uow: UnitOfWork, site_id: uuid.UUID) -> Site:
-    site = await uow.sites.get(site_id)
-    if site is None:
-        raise NotFoundError(f"site {site_id} not found", code="site_not_found")
-    return site
+    return _existing(await uow.sites.get(site_id), f"site {site_id}", "site_not_found")
 
 
 async def list_sites(uow: UnitOfWork, *, limit: int = 100, offset: int = 0) -> Page[Site]:
@@ -56,18 +85,14 @@ async def update_site(
     uow: UnitOfWork, clock: Clock, site_id: uuid.UUID, changes: Mapping[str, Any]
 ) -> Site:
     site = apply_changes(await get_site(uow, site_id), changes, SITE_FIELDS)
-    site = dataclasses.replace(site, updated_at=clock.now())
-    await uow.sites.update(site)
-    await uow.commit()
-    return site
+    return await _update(uow, uow.sites, _updated(site, clock))
 
 
 async def delete_site(uow: UnitOfWork, site_id: uuid.UUID) -> None:
     await get_site(uow, site_id)
     if await uow.stations.exists_for_site(site_id):
         raise ConflictError("the site still has stations", code="site_has_stations")
-    await uow.sites.delete(site_id)
-    await uow.commit()
+    await _delete(uow, uow.sites, site_id)
 
 
 # --- stations ----------------------------------------------------------------------------
@@ -99,16 +124,12 @@ async def create_station(
             code="duplicate_charge_point_id",
             field="charge_point_id",
         )
-    await uow.stations.add(station)
-    await uow.commit()
-    return station
+    return await _add(uow, uow.stations, station)
 
 
 async def get_station(uow: UnitOfWork, station_id: uuid.UUID) -> Station:
-    station = await uow.stations.get(station_id)
-    if station is None:
-        raise NotFoundError(f"station {station_id} not found", code="station_not_found")
-    return station
+    found = await uow.stations.get(station_id)
+    return _existing(found, f"station {station_id}", "station_not_found")
 
 
 async def list_stations(
@@ -135,18 +156,14 @@ async def update_station(
     station = apply_changes(station, changes, STATION_FIELDS | {"password_hash"})
     if "site_id" in changes:
         await _require_site(uow, station.site_id)
-    station = dataclasses.replace(station, updated_at=clock.now())
-    await uow.stations.update(station)
-    await uow.commit()
-    return station
+    return await _update(uow, uow.stations, _updated(station, clock))
 
 
 async def delete_station(uow: UnitOfWork, station_id: uuid.UUID) -> None:
     await get_station(uow, station_id)
     if await uow.evses.exists_for_station(station_id):
         raise ConflictError("the station still has EVSEs", code="station_has_evses")
-    await uow.stations.delete(station_id)
-    await uow.commit()
+    await _delete(uow, uow.stations, station_id)
 
 
 async def verify_station_password(
@@ -178,18 +195,11 @@ async def create_evse(uow: UnitOfWork, clock: Clock, evse: Evse) -> Evse:
             code="duplicate_evse_id",
             field="evse_id",
         )
-    now = clock.now()
-    stored = dataclasses.replace(evse, created_at=now, updated_at=now)
-    await uow.evses.add(stored)
-    await uow.commit()
-    return stored
+    return await _add(uow, uow.evses, _created(evse, clock))
 
 
 async def get_evse(uow: UnitOfWork, evse_id: uuid.UUID) -> Evse:
-    evse = await uow.evses.get(evse_id)
-    if evse is None:
-        raise NotFoundError(f"EVSE {evse_id} not found", code="evse_not_found")
-    return evse
+    return _existing(await uow.evses.get(evse_id), f"EVSE {evse_id}", "evse_not_found")
 
 
 async def list_evses(
@@ -203,13 +213,9 @@ async def update_evse(
     uow: UnitOfWork, clock: Clock, evse_id: uuid.UUID, changes: Mapping[str, Any]
 ) -> Evse:
     evse = apply_changes(await get_evse(uow, evse_id), changes, EVSE_FIELDS)
-    evse = dataclasses.replace(evse, updated_at=clock.now())
-    await uow.evses.update(evse)
-    await uow.commit()
-    return evse
+    return await _update(uow, uow.evses, _updated(evse, clock))
 
 
 async def delete_evse(uow: UnitOfWork, evse_id: uuid.UUID) -> None:
     await get_evse(uow, evse_id)
-    await uow.evses.delete(evse_id)
-    await uow.commit()
+    await _delete(uow, uow.evses, evse_id)

@@ -46,12 +46,15 @@ from chargeledger.sim.plan import (
 from chargeledger.sim.timeline import Timeline
 
 AVAILABLE_AFTER_S = 60  # Finishing → Available once the cable is out
+BOOT_ATTEMPTS = 3
+MIN_HEARTBEAT_S = 900
 
 
 class Station(ABC):
     """Runs one station from BootNotification to the last Available, then closes."""
 
     subprotocol: str
+    boots = 0  # BootNotifications accepted so far
 
     def __init__(
         self,
@@ -98,12 +101,50 @@ class Station(ABC):
     @abstractmethod
     def make_client(self, ws: Any) -> Any: ...
 
-    @abstractmethod
     async def boot(self) -> bool:
-        """BootNotification after every (re)connect; True once Accepted."""
+        """BootNotification after every (re)connect (1.6J §4.2, 2.0.1 §B01), retried while
+        Pending/Rejected; True once Accepted. The CSMS's interval paces the heartbeats unless
+        the options fix one."""
+        for _ in range(BOOT_ATTEMPTS):
+            result = await self.link.call(self.boot_payload())
+            if result is not None and result.status == "Accepted":
+                self.boots += 1
+                if self.options.heartbeat_interval_s is None:
+                    self.heartbeat_interval_s = max(int(result.interval), MIN_HEARTBEAT_S)
+                return True
+            await asyncio.sleep(0.5)
+        return False
 
     @abstractmethod
-    def send_status(self, evse: EvseSpec, status: str, t: int) -> None: ...
+    def boot_payload(self) -> Any: ...
+
+    def trigger(self, requested: str, evse_id: int | None) -> None:
+        """TriggerMessage (1.6J §5.17, 2.0.1 §F06): send what was asked for, stamped now."""
+        now = max(0, self.now_s())
+        targets = [e for e in self.evses.values() if evse_id in (None, e.spec.evse_id)]
+        if requested == "Heartbeat":
+            self.queue(self.heartbeat_payload())
+        elif requested == "BootNotification":
+            self.queue(self.boot_payload())
+        elif requested == "StatusNotification":
+            for evse in targets:
+                self.send_status(evse.spec, self.status.get(evse.spec.evse_id, "Available"), now)
+        else:
+            self.trigger_transaction_message(requested, targets, now)
+
+    @abstractmethod
+    def trigger_transaction_message(
+        self, requested: str, targets: list[EvseRuntime], now: int
+    ) -> None:
+        """MeterValues (and in 2.0.1 TransactionEvent): they differ between the versions."""
+
+    def send_status(self, evse: EvseSpec, status: str, t: int) -> None:
+        """StatusNotification of the connector, remembered for TriggerMessage."""
+        self.status[evse.evse_id] = status
+        self.queue(self.status_payload(evse, status, t))
+
+    @abstractmethod
+    def status_payload(self, evse: EvseSpec, status: str, t: int) -> Any: ...
 
     @abstractmethod
     def send_begin(self, live: Live, t: int) -> None: ...
@@ -117,8 +158,8 @@ class Station(ABC):
     @abstractmethod
     def send_end(self, live: Live, t: int, sent_stop_wh: int) -> None: ...
 
-    @abstractmethod
-    def send_idle_status(self, evse: EvseSpec, t: int) -> None: ...
+    def send_idle_status(self, evse: EvseSpec, t: int) -> None:
+        self.send_status(evse, "Available", t)
 
     @abstractmethod
     def transaction_ref(self, live: Live) -> str | None: ...

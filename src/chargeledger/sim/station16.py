@@ -8,60 +8,45 @@ only once that answer is in.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from ocpp.v16 import ChargePoint as OcppChargePoint
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
-from websockets.asyncio.client import ClientConnection
 
 from chargeledger.domain.charging import Measurand, ReadingContext
+from chargeledger.sim.client import StationClient
 from chargeledger.sim.curves import currents
 from chargeledger.sim.faults import reported_start
-from chargeledger.sim.frames import RawTap, after_action, on_action
+from chargeledger.sim.frames import after_action, on_action
 from chargeledger.sim.link import OutboxItem
 from chargeledger.sim.live import EvseRuntime, Live
 from chargeledger.sim.model import EvseSpec, TokenSpec, TokenType
 from chargeledger.sim.plan import DuplicateTarget, StopReason
 from chargeledger.sim.station import Station
 
-BOOT_ATTEMPTS = 3
-MIN_HEARTBEAT_S = 900
 
-
-class Client16(RawTap, OcppChargePoint):  # type: ignore[misc]
+class Client16(StationClient, OcppChargePoint):  # type: ignore[misc]
     """Answers the CSMS-initiated 1.6 CALLs; Accepted, and remote start/stop really act."""
-
-    def __init__(self, station: Station16, ws: ClientConnection) -> None:
-        super().__init__(
-            station.spec.charge_point_id, ws, response_timeout=station.options.response_timeout_s
-        )
-        self.station = station
-        self.claims: dict[str, EvseRuntime] = {}
 
     @on_action(Action.remote_start_transaction)
     def on_remote_start(
         self, id_tag: str, connector_id: int | None = None, call_unique_id: str = "", **_: Any
     ) -> Any:
         """1.6J §5.11: Accepted when the connector is free; the session follows the answer."""
-        evse = self.station.claim_evse(connector_id)
-        if evse is None:
-            return call_result.RemoteStartTransaction(status="Rejected")
-        self.claims[call_unique_id] = evse
-        return call_result.RemoteStartTransaction(status="Accepted")
+        accepted = self.claim(connector_id, call_unique_id)
+        return call_result.RemoteStartTransaction(status="Accepted" if accepted else "Rejected")
 
     @after_action(Action.remote_start_transaction)
     def after_remote_start(self, id_tag: str, call_unique_id: str = "", **_: Any) -> None:
-        evse = self.claims.pop(call_unique_id, None)
-        if evse is not None and evse.free:
+        evse = self.claimed(call_unique_id)
+        if evse is not None:
             self.station.start_remote(evse, TokenSpec(id_tag, TokenType.APP), None)
 
     @on_action(Action.remote_stop_transaction)
     def on_remote_stop(self, transaction_id: int, **_: Any) -> Any:
         """1.6J §5.12: Accepted for a transaction running here."""
-        known = self.station.find_live(str(transaction_id)) is not None
-        return call_result.RemoteStopTransaction(status="Accepted" if known else "Rejected")
+        return call_result.RemoteStopTransaction(status=self.stop_status(str(transaction_id)))
 
     @after_action(Action.remote_stop_transaction)
     def after_remote_stop(self, transaction_id: int, **_: Any) -> None:
@@ -69,21 +54,7 @@ class Client16(RawTap, OcppChargePoint):  # type: ignore[misc]
 
     @on_action(Action.reserve_now)
     def on_reserve_now(self, reservation_id: int, **kwargs: Any) -> Any:
-        self.station.reservations[reservation_id] = kwargs
-        return call_result.ReserveNow(status="Accepted")
-
-    @on_action(Action.cancel_reservation)
-    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
-        self.station.reservations.pop(reservation_id, None)
-        return call_result.CancelReservation(status="Accepted")
-
-    @on_action(Action.change_availability)
-    def on_change_availability(self, **_: Any) -> Any:
-        return call_result.ChangeAvailability(status="Accepted")
-
-    @on_action(Action.trigger_message)
-    def on_trigger_message(self, **_: Any) -> Any:
-        return call_result.TriggerMessage(status="Accepted")
+        return self.reserve(reservation_id, kwargs)
 
     @after_action(Action.trigger_message)
     def after_trigger_message(
@@ -98,37 +69,21 @@ class Station16(Station):
     def make_client(self, ws: Any) -> Any:
         return Client16(self, ws)
 
-    async def boot(self) -> bool:
-        """BootNotification after every connect (1.6J §4.2); retry while Pending/Rejected."""
-        for _ in range(BOOT_ATTEMPTS):
-            result = await self.link.call(
-                call.BootNotification(
-                    charge_point_model="SimCharger", charge_point_vendor="chargeledger-sim"
-                )
-            )
-            if result is not None and result.status == "Accepted":
-                if self.options.heartbeat_interval_s is None:
-                    self.heartbeat_interval_s = max(int(result.interval), MIN_HEARTBEAT_S)
-                return True
-            await asyncio.sleep(0.5)
-        return False
+    def boot_payload(self) -> Any:
+        return call.BootNotification(
+            charge_point_model="SimCharger", charge_point_vendor="chargeledger-sim"
+        )
 
     def heartbeat_payload(self) -> Any:
         return call.Heartbeat()
 
-    def send_status(self, evse: EvseSpec, status: str, t: int) -> None:
-        self.status[evse.evse_id] = status
-        self.queue(
-            call.StatusNotification(
-                connector_id=evse.evse_id,
-                error_code="NoError",
-                status=status,
-                timestamp=self.stamp(t),
-            )
+    def status_payload(self, evse: EvseSpec, status: str, t: int) -> Any:
+        return call.StatusNotification(
+            connector_id=evse.evse_id,
+            error_code="NoError",
+            status=status,
+            timestamp=self.stamp(t),
         )
-
-    def send_idle_status(self, evse: EvseSpec, t: int) -> None:
-        self.send_status(evse, "Available", t)
 
     def send_begin(self, live: Live, t: int) -> None:
         plan = live.plan
@@ -229,22 +184,10 @@ class Station16(Station):
     def transaction_ref(self, live: Live) -> str | None:
         return None if live.tx_id is None else str(live.tx_id)
 
-    def trigger(self, requested: str, connector_id: int | None) -> None:
-        """TriggerMessage (1.6J §5.17): send what was asked for, stamped now."""
-        now = max(0, self.now_s())
-        targets = [e for e in self.evses.values() if connector_id in (None, e.spec.evse_id)]
-        if requested == "Heartbeat":
-            self.queue(call.Heartbeat())
-        elif requested == "BootNotification":
-            self.queue(
-                call.BootNotification(
-                    charge_point_model="SimCharger", charge_point_vendor="chargeledger-sim"
-                )
-            )
-        elif requested == "StatusNotification":
-            for evse in targets:
-                self.send_status(evse.spec, self.status.get(evse.spec.evse_id, "Available"), now)
-        elif requested == "MeterValues":
+    def trigger_transaction_message(
+        self, requested: str, targets: list[EvseRuntime], now: int
+    ) -> None:
+        if requested == "MeterValues":
             for evse in targets:
                 self.queue(
                     call.MeterValues(

@@ -8,25 +8,22 @@ own transactionId (a UUID drawn from the seeded generator, so reruns reproduce i
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from ocpp.v201 import ChargePoint as OcppChargePoint
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import Action
-from websockets.asyncio.client import ClientConnection
 
 from chargeledger.domain.charging import Measurand, ReadingContext
+from chargeledger.sim.client import StationClient
 from chargeledger.sim.curves import currents
 from chargeledger.sim.faults import reported_start
-from chargeledger.sim.frames import RawTap, after_action, on_action
+from chargeledger.sim.frames import after_action, on_action
 from chargeledger.sim.live import EvseRuntime, Live
 from chargeledger.sim.model import EvseSpec, TokenSpec, TokenType
 from chargeledger.sim.plan import DuplicateTarget, StopReason
 from chargeledger.sim.station import Station
 
-BOOT_ATTEMPTS = 3
-MIN_HEARTBEAT_S = 900
 RFID_TYPES = ("ISO14443", "ISO15693")
 
 # 2.0.1 TriggerReasonEnumType / ChargingStateEnumType for each way a session ends.
@@ -43,33 +40,23 @@ def id_token(token: TokenSpec) -> dict[str, str]:
     return {"id_token": token.uid, "type": kind}
 
 
-class Client201(RawTap, OcppChargePoint):  # type: ignore[misc]
+class Client201(StationClient, OcppChargePoint):  # type: ignore[misc]
     """Answers the CSMS-initiated 2.0.1 CALLs; remote start/stop really act."""
-
-    def __init__(self, station: Station201, ws: ClientConnection) -> None:
-        super().__init__(
-            station.spec.charge_point_id, ws, response_timeout=station.options.response_timeout_s
-        )
-        self.station = station
-        self.claims: dict[str, EvseRuntime] = {}
 
     @on_action(Action.request_start_transaction)
     def on_request_start(
         self, remote_start_id: int, evse_id: int | None = None, call_unique_id: str = "", **_: Any
     ) -> Any:
         """2.0.1 §F01: Accepted when an EVSE is free; the transaction starts after the answer."""
-        evse = self.station.claim_evse(evse_id)
-        if evse is None:
-            return call_result.RequestStartTransaction(status="Rejected")
-        self.claims[call_unique_id] = evse
-        return call_result.RequestStartTransaction(status="Accepted")
+        accepted = self.claim(evse_id, call_unique_id)
+        return call_result.RequestStartTransaction(status="Accepted" if accepted else "Rejected")
 
     @after_action(Action.request_start_transaction)
     def after_request_start(
         self, id_token: dict[str, Any], remote_start_id: int, call_unique_id: str = "", **_: Any
     ) -> None:
-        evse = self.claims.pop(call_unique_id, None)
-        if evse is not None and evse.free:
+        evse = self.claimed(call_unique_id)
+        if evse is not None:
             rfid = str(id_token.get("type")) in RFID_TYPES
             token = TokenSpec(str(id_token["id_token"]), TokenType.RFID if rfid else TokenType.APP)
             self.station.start_remote(evse, token, remote_start_id)
@@ -77,8 +64,7 @@ class Client201(RawTap, OcppChargePoint):  # type: ignore[misc]
     @on_action(Action.request_stop_transaction)
     def on_request_stop(self, transaction_id: str, **_: Any) -> Any:
         """2.0.1 §F03: Accepted for a transaction running here."""
-        known = self.station.find_live(transaction_id) is not None
-        return call_result.RequestStopTransaction(status="Accepted" if known else "Rejected")
+        return call_result.RequestStopTransaction(status=self.stop_status(transaction_id))
 
     @after_action(Action.request_stop_transaction)
     def after_request_stop(self, transaction_id: str, **_: Any) -> None:
@@ -86,21 +72,7 @@ class Client201(RawTap, OcppChargePoint):  # type: ignore[misc]
 
     @on_action(Action.reserve_now)
     def on_reserve_now(self, id: int, **kwargs: Any) -> Any:
-        self.station.reservations[id] = kwargs
-        return call_result.ReserveNow(status="Accepted")
-
-    @on_action(Action.cancel_reservation)
-    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
-        self.station.reservations.pop(reservation_id, None)
-        return call_result.CancelReservation(status="Accepted")
-
-    @on_action(Action.change_availability)
-    def on_change_availability(self, **_: Any) -> Any:
-        return call_result.ChangeAvailability(status="Accepted")
-
-    @on_action(Action.trigger_message)
-    def on_trigger_message(self, **_: Any) -> Any:
-        return call_result.TriggerMessage(status="Accepted")
+        return self.reserve(id, kwargs)
 
     @after_action(Action.trigger_message)
     def after_trigger_message(
@@ -111,24 +83,12 @@ class Client201(RawTap, OcppChargePoint):  # type: ignore[misc]
 
 class Station201(Station):
     subprotocol = "ocpp2.0.1"
-    boots = 0
 
     def make_client(self, ws: Any) -> Any:
         return Client201(self, ws)
 
-    async def boot(self) -> bool:
-        """BootNotification after every connect (2.0.1 §B01); PowerUp first, then Unknown."""
-        for _ in range(BOOT_ATTEMPTS):
-            result = await self.link.call(self._boot_payload())
-            if result is not None and result.status == "Accepted":
-                self.boots += 1
-                if self.options.heartbeat_interval_s is None:
-                    self.heartbeat_interval_s = max(int(result.interval), MIN_HEARTBEAT_S)
-                return True
-            await asyncio.sleep(0.5)
-        return False
-
-    def _boot_payload(self) -> Any:
+    def boot_payload(self) -> Any:
+        """2.0.1 §B01: PowerUp at the first boot, Unknown after a reconnect."""
         return call.BootNotification(
             charging_station={"model": "SimCharger", "vendor_name": "chargeledger-sim"},
             reason="PowerUp" if self.boots == 0 else "Unknown",
@@ -137,19 +97,13 @@ class Station201(Station):
     def heartbeat_payload(self) -> Any:
         return call.Heartbeat()
 
-    def send_status(self, evse: EvseSpec, status: str, t: int) -> None:
-        self.status[evse.evse_id] = status
-        self.queue(
-            call.StatusNotification(
-                timestamp=self.stamp(t),
-                connector_status=status,
-                evse_id=evse.evse_id,
-                connector_id=evse.connector_id,
-            )
+    def status_payload(self, evse: EvseSpec, status: str, t: int) -> Any:
+        return call.StatusNotification(
+            timestamp=self.stamp(t),
+            connector_status=status,
+            evse_id=evse.evse_id,
+            connector_id=evse.connector_id,
         )
-
-    def send_idle_status(self, evse: EvseSpec, t: int) -> None:
-        self.send_status(evse, "Available", t)
 
     def _event(self, live: Live, kind: str, t: int, trigger: str, **fields: Any) -> Any:
         info: dict[str, Any] = {"transaction_id": live.plan.transaction_uid}
@@ -244,18 +198,10 @@ class Station201(Station):
     def transaction_ref(self, live: Live) -> str | None:
         return live.plan.transaction_uid
 
-    def trigger(self, requested: str, evse_id: int | None) -> None:
-        """TriggerMessage (2.0.1 §F06): send what was asked for, stamped now."""
-        now = max(0, self.now_s())
-        targets = [e for e in self.evses.values() if evse_id in (None, e.spec.evse_id)]
-        if requested == "Heartbeat":
-            self.queue(call.Heartbeat())
-        elif requested == "BootNotification":
-            self.queue(self._boot_payload())
-        elif requested == "StatusNotification":
-            for evse in targets:
-                self.send_status(evse.spec, self.status.get(evse.spec.evse_id, "Available"), now)
-        elif requested == "MeterValues":
+    def trigger_transaction_message(
+        self, requested: str, targets: list[EvseRuntime], now: int
+    ) -> None:
+        if requested == "MeterValues":
             for evse in targets:
                 sample = register(evse.register_wh, ReadingContext.TRIGGER)
                 self.queue(

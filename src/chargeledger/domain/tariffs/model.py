@@ -124,6 +124,10 @@ class Tariff:
     energy_mix: Any = None
     last_updated: datetime | None = None
     present: frozenset[str] = field(default=frozenset(), compare=False)
+    # The pricing plan compiled from this tariff (``plan.plan_for``), set once on first use:
+    # derived data, not part of the OCPI object, so left out of __init__, equality and repr.
+    # Typed ``object`` because the plan module builds on this one.
+    compiled_plan: object = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "currency", Currency.of(self.currency))

@@ -4,7 +4,7 @@ once per tariff instead of once per period and dimension (OCPI 2.2.1 §11.4).
 For each dimension the plan keeps, in element order, the elements that have a component of that
 dimension, each with its restrictions compiled into a :class:`Guard` (or none when the element
 is unrestricted, which then always applies). Elements restricted to reservations are kept apart
-(§11.4.5). Plans are cached per tariff object, which is immutable.
+(§11.4.5). A tariff keeps its plan once compiled (:func:`plan_for`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from threading import Lock
 
 from chargeledger.domain.tariffs.model import (
     ComponentType,
@@ -42,6 +41,7 @@ class Guard:
 
     __slots__ = (
         "calendar",
+        "dated",
         "duration",
         "electrical",
         "end_date",
@@ -54,12 +54,14 @@ class Guard:
         "start_date",
         "start_time",
         "weekdays",
+        "window",
         "wraps",
     )
 
     def __init__(self, r: Restrictions) -> None:
         self.start_time: time | None = r.start_time
         self.end_time: time | None = None if r.end_time == _MIDNIGHT else r.end_time
+        self.window = self.start_time is not None or self.end_time is not None
         self.wraps = (
             self.start_time is not None
             and self.end_time is not None
@@ -67,6 +69,7 @@ class Guard:
         )
         self.start_date: date | None = r.start_date
         self.end_date: date | None = r.end_date
+        self.dated = r.start_date is not None or r.end_date is not None
         self.weekdays: frozenset[int] | None = (
             None
             if r.day_of_week is None
@@ -92,8 +95,25 @@ class Guard:
     def holds(
         self, local: datetime, kwh: Decimal, seconds: float, electrical: Electrical | None
     ) -> bool:
-        if self.calendar and not self._calendar_holds(local):
-            return False
+        """All restrictions at a period's start; the calendar ones inline, since a guard is
+        tested several times per period and a call costs as much as the test."""
+        if self.calendar:
+            if self.window:
+                start, end = self.start_time, self.end_time
+                moment = local.time()
+                if self.wraps:
+                    if moment < start and moment >= end:  # type: ignore[operator]
+                        return False
+                elif (start is not None and moment < start) or (end is not None and moment >= end):
+                    return False
+            if self.weekdays is not None and local.weekday() not in self.weekdays:
+                return False
+            if self.dated:
+                day = local.date()
+                if self.start_date is not None and day < self.start_date:
+                    return False
+                if self.end_date is not None and day >= self.end_date:
+                    return False
         if self.energy:
             if self.min_kwh is not None and kwh < self.min_kwh:
                 return False
@@ -106,25 +126,6 @@ class Guard:
                 return False
         if self.electrical is not None and electrical is not None:
             return _electrical_holds(self.electrical, electrical)
-        return True
-
-    def _calendar_holds(self, local: datetime) -> bool:
-        start, end = self.start_time, self.end_time
-        if start is not None or end is not None:
-            moment = local.time()
-            if self.wraps:
-                if moment < start and moment >= end:  # type: ignore[operator]
-                    return False
-            elif (start is not None and moment < start) or (end is not None and moment >= end):
-                return False
-        if self.weekdays is not None and local.weekday() not in self.weekdays:
-            return False
-        if self.start_date is not None or self.end_date is not None:
-            day = local.date()
-            if self.start_date is not None and day < self.start_date:
-                return False
-            if self.end_date is not None and day >= self.end_date:
-                return False
         return True
 
 
@@ -149,11 +150,7 @@ class Candidate:
     guard: Guard | None
     component: PriceComponent
     vat_factor: Decimal | None  # 1 + vat/100; None when no VAT applies
-
-    def applies(
-        self, local: datetime, kwh: Decimal, seconds: float, electrical: Electrical | None
-    ) -> bool:
-        return self.guard is None or self.guard.holds(local, kwh, seconds, electrical)
+    paid: bool  # a price above zero: step rounding goes to the last paid period (§11.4.3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +182,7 @@ def _candidates(
         ):
             guard = None
         factor = None if component.vat is None else ONE + component.vat / 100
-        found.append(Candidate(index, guard, component, factor))
+        found.append(Candidate(index, guard, component, factor, component.price != 0))
     return tuple(found)
 
 
@@ -222,20 +219,17 @@ def compile_tariff(tariff: Tariff) -> TariffPlan:
     )
 
 
-_CACHE: dict[int, tuple[Tariff, TariffPlan]] = {}
-_CACHE_LIMIT = 1024
-_CACHE_LOCK = Lock()
-
-
 def plan_for(tariff: Tariff) -> TariffPlan:
-    """The compiled plan of ``tariff``, from a bounded cache keyed by object identity (the entry
-    keeps the tariff alive, so its id cannot be reused while cached)."""
-    cached = _CACHE.get(id(tariff))
-    if cached is not None and cached[0] is tariff:
-        return cached[1]
+    """The compiled plan of ``tariff``, kept on the tariff itself: a tariff version is
+    immutable, so its plan never goes stale and lives exactly as long as the tariff does.
+
+    The frozen dataclass takes the plan through ``object.__setattr__``, once. No lock is needed:
+    two threads pricing a new tariff at the same moment may each compile it, and each plan is
+    a pure function of the same immutable tariff, so whichever store lands last is as good as
+    the other; a reader sees either None (and compiles) or a whole plan."""
+    plan = tariff.compiled_plan
+    if isinstance(plan, TariffPlan):
+        return plan
     plan = compile_tariff(tariff)
-    with _CACHE_LOCK:
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.clear()
-        _CACHE[id(tariff)] = (tariff, plan)
+    object.__setattr__(tariff, "compiled_plan", plan)
     return plan

@@ -4,15 +4,20 @@ totals: invoice runs, live cost)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from chargeledger.domain.tariffs.plan import Candidate
-from chargeledger.domain.tariffs.quantities import hours_of
+from chargeledger.domain.tariffs.quantities import MS_PER_HOUR, hours_of
 from chargeledger.domain.text import quantity_text
+from chargeledger.money import ZERO
 
-ZERO = Decimal(0)
+# The units of priced lines: energy, a duration (held in ms, shown in hours), a flat fee.
+KWH = "kWh"
+HOURS = "h"
+FLAT_UNIT = "session"
 
 
 class Amount(NamedTuple):
@@ -56,12 +61,117 @@ class PriceLine:
         return Amount(self.excl_vat, self.incl_vat)
 
 
-# A line before its PriceLine is built: category, excl, incl, volume (kWh or 1 as a Decimal,
-# a duration as int milliseconds), unit, the candidate that priced it (None for min/max price),
-# the period index and why (read by _explain).
-Record = tuple[
-    str, Decimal, Decimal, "Decimal | int", str, "Candidate | None", "int | None", tuple[Any, ...]
-]
+@dataclass(slots=True)
+class StepRounding:
+    """A session total rounded up to the component's step_size (OCPI 2.2.1 §11.4.3), in the
+    step's unit: Wh for energy, s for durations. Slotted like :class:`PricedUse` (a CDR has
+    one per rounded category) and, like it, never mutated after ``price`` made it."""
+
+    total: Decimal
+    billed: Decimal
+    unit: str
+
+
+Volume = TypeVar("Volume", Decimal, int)
+
+
+class PricedUse(Generic[Volume]):
+    """A line before its :class:`PriceLine` is built: one period's use of a dimension, priced
+    by the element that applies (§11.4.6), or the step rounding of a category's session total
+    priced at its last paid period (``rounding`` set).
+
+    The amount follows from the volume: energy costs kWh × price, a duration (whole ms) its
+    price per hour × ms / 3.6e6, a flat fee its price; VAT per component (§11.4.3). A plain
+    slotted class that computes both amounts in its one constructor call, since ``price``
+    makes one per line of every CDR; the records never leave :class:`PriceResult`."""
+
+    __slots__ = (
+        "candidate",
+        "category",
+        "excl_vat",
+        "incl_vat",
+        "period",
+        "rounding",
+        "unit",
+        "volume",
+    )
+
+    def __init__(
+        self,
+        category: str,
+        volume: Volume,
+        unit: str,
+        candidate: Candidate,
+        period: int,
+        rounding: StepRounding | None = None,
+    ) -> None:
+        price = candidate.component.price
+        if unit == HOURS:
+            excl = price * volume / MS_PER_HOUR
+        elif unit == FLAT_UNIT:
+            excl = price
+        else:
+            excl = volume * price
+        vat = candidate.vat_factor
+        self.category = category
+        self.volume: Volume = volume
+        self.unit = unit
+        self.candidate = candidate
+        self.period = period
+        self.rounding = rounding
+        self.excl_vat: Decimal = excl
+        self.incl_vat: Decimal = excl if vat is None else excl * vat
+
+    def line(self) -> PriceLine:
+        candidate, volume = self.candidate, self.volume
+        component = candidate.component
+        return PriceLine(
+            category=self.category,
+            excl_vat=self.excl_vat,
+            incl_vat=self.incl_vat,
+            explanation=self._explanation(),
+            volume=volume if isinstance(volume, Decimal) else hours_of(volume),
+            unit=self.unit,
+            unit_price=component.price,
+            vat=component.vat,
+            period_index=self.period,
+            element_index=candidate.element,
+        )
+
+    def _explanation(self) -> str:
+        rounding = self.rounding
+        if rounding is not None:
+            return (
+                f"step_size {self.candidate.component.step_size}: the session's "
+                f"{self.category} rounded up from {quantity_text(rounding.total, rounding.unit)} "
+                f"to {quantity_text(rounding.billed, rounding.unit)}, "
+                f"at period {self.period + 1}'s price"
+            )
+        if self.unit == FLAT_UNIT:
+            return f"flat fee of element {self.candidate.element + 1}, once per session"
+        return f"period {self.period + 1}, element {self.candidate.element + 1}"
+
+
+@dataclass(slots=True)
+class LimitAdjustment:
+    """The raise of the session total to the tariff's min_price or its cut to max_price
+    (§11.3.1); ``category`` is ``min_price`` or ``max_price``."""
+
+    category: str
+    excl_vat: Decimal
+    incl_vat: Decimal
+
+    def line(self) -> PriceLine:
+        limit = self.category.replace("_", " ")
+        return PriceLine(
+            category=self.category,
+            excl_vat=self.excl_vat,
+            incl_vat=self.incl_vat,
+            explanation=f"the tariff's {limit} applies to the session total",
+        )
+
+
+Record = PricedUse[Decimal] | PricedUse[int] | LimitAdjustment
 
 
 class PriceResult:
@@ -97,7 +207,7 @@ class PriceResult:
         total_energy: Decimal,
         total_time: Decimal,
         total_parking_time: Decimal,
-        records: list[Record],
+        records: tuple[Sequence[Record], ...],
     ) -> None:
         self.tariff_id = tariff_id
         self.currency = currency
@@ -118,7 +228,7 @@ class PriceResult:
         """Every amount with its explanation, in the order: energy, time, parking,
         reservation, fixed, then min/max price adjustments."""
         if self._lines is None:
-            self._lines = tuple(line_of(record) for record in self._records)
+            self._lines = tuple(record.line() for group in self._records for record in group)
         return self._lines
 
     def _key(self) -> tuple[object, ...]:
@@ -147,7 +257,7 @@ class PriceResult:
     def __repr__(self) -> str:
         return (
             f"PriceResult(tariff_id={self.tariff_id!r}, currency={self.currency!r}, "
-            f"total_cost={self.total_cost!r}, lines={len(self._records)})"
+            f"total_cost={self.total_cost!r}, lines={sum(map(len, self._records))})"
         )
 
     def ocpi_totals(self, places: int = 4) -> dict[str, object]:
@@ -169,36 +279,3 @@ class PriceResult:
             for name in ("total_energy", "total_time", "total_parking_time")
         }
         return {**money, **quantities}
-
-
-def line_of(record: Record) -> PriceLine:
-    category, excl, incl, volume, unit, candidate, period, why = record
-    if candidate is None:
-        return PriceLine(category=category, excl_vat=excl, incl_vat=incl, explanation=why[0])
-    component = candidate.component
-    return PriceLine(
-        category=category,
-        excl_vat=excl,
-        incl_vat=incl,
-        explanation=_explain(category, candidate, period, why),
-        volume=volume if isinstance(volume, Decimal) else hours_of(volume),
-        unit=unit,
-        unit_price=component.price,
-        vat=component.vat,
-        period_index=period,
-        element_index=candidate.element,
-    )
-
-
-def _explain(category: str, candidate: Candidate, period: int | None, why: tuple[Any, ...]) -> str:
-    number = 0 if period is None else period + 1
-    if not why:
-        return f"period {number}, element {candidate.element + 1}"
-    if why == ("flat",):
-        return f"flat fee of element {candidate.element + 1}, once per session"
-    total, billed, unit = why
-    return (
-        f"step_size {candidate.component.step_size}: the session's {category} rounded up "
-        f"from {quantity_text(total, unit)} to {quantity_text(billed, unit)}, "
-        f"at period {number}'s price"
-    )
