@@ -160,4 +160,4 @@ async def running_server(runtime: Runtime) -> AsyncIterator[str]:
         yield f"ws://127.0.0.1:{port}/ocpp"
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, 15)
+        await asyncio.wait_for(task, 120)

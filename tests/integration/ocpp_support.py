@@ -45,7 +45,9 @@ Headers = dict[str, str]
 LoginAs = Callable[..., Awaitable[Headers]]
 
 API = "/api/v1"
-WAIT_S = 10.0
+# A safety net against a hung server, never a timing check: generous enough that a machine
+# kept busy by other work never reaches it (a 10 s bound once failed a handshake under load).
+WAIT_S = 120.0
 CP16 = "CP16-AC"
 CP201 = "CP201-DC"
 ACTIVE_TAG = "04AABBCCDD"

@@ -374,7 +374,7 @@ async def test_a_command_during_a_station_call_does_not_steal_its_answer(
             )
         )
         try:
-            frame = json.loads(await bounded(link.receive(), 3))
+            frame = json.loads(await bounded(link.receive()))
             assert [frame[0], frame[2]] == [2, "RemoteStartTransaction"], frame
             await link.send([3, frame[1], {"status": "Accepted"}])
             response = await bounded(command)

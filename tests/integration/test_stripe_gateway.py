@@ -661,7 +661,7 @@ async def test_a_webhook_signed_by_the_emulator_is_accepted(
             capture=True,
         )
         while True:  # other tests' events may arrive too; ours is the one for our payment
-            body, headers = await asyncio.to_thread(deliveries.get, timeout=10)
+            body, headers = await asyncio.to_thread(deliveries.get, timeout=120)
             sent = json.loads(body)
             if sent["data"]["object"]["id"] == taken.provider_ref:
                 break

@@ -172,7 +172,7 @@ async def wait_until_blocked_by(pid: int, second: asyncio.Future[Any]) -> None:
                         return
                 await asyncio.sleep(0.02)
 
-        await bounded(blocked(), 30)
+        await bounded(blocked())
     finally:
         await observer.dispose()
 
