@@ -49,7 +49,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(3000):  # bounded wait for start-up (migrations run first), even on a busy machine
+    for _ in range(3000):  # bounded wait for start-up (migrations first), on a busy machine too
         if process.poll() is not None:
             pytest.fail(f"server exited early: {process.stderr.read() if process.stderr else ''}")
         try:
