@@ -52,6 +52,7 @@ from chargeledger.domain.catalog import Site
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.geo import Address
 from chargeledger.domain.invoicing import Party
+from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.postings import charge_accrual
 from chargeledger.domain.tariffs import price
 from chargeledger.money import Currency
@@ -135,6 +136,7 @@ async def generate(
                     started_at=cdr.start_date_time,
                     meter_start_wh=Decimal(0),
                     account_id=owner.id,
+                    payment_route=PaymentRoute.INVOICE,  # postpaid owners
                     status=SessionStatus.COMPLETED,
                     stopped_at=cdr.end_date_time,
                     meter_stop_wh=result.total_energy * 1000,

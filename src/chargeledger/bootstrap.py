@@ -117,6 +117,7 @@ class Runtime:
         stale_after = timedelta(hours=self.settings.stale_session_hours)
         async with self.uow() as uow:
             closed = await sweep_stale_sessions(uow, self.clock, stale_after)
+            await uow.commit()
         if closed:
             log.info("closed stale sessions", extra={"count": len(closed)})
         return len(closed)

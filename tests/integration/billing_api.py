@@ -26,6 +26,7 @@ from chargeledger.domain.accounts import Account, AccountKind
 from chargeledger.domain.billing import Charge
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Role
+from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.services import tariffs
 from chargeledger.services.ports import InvoiceFilter
 from tests.conftest import LoginAs
@@ -155,6 +156,7 @@ async def uncharged_session(runtime: Runtime, place: Place, started: datetime) -
         stopped_at=started + timedelta(minutes=40),
         meter_stop_wh=Decimal(10_000),
         tariff_id=tariff.id,
+        payment_route=PaymentRoute.WALK_IN,
         created_at=now,
         updated_at=now,
     )

@@ -29,6 +29,7 @@ from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.geo import Address
 from chargeledger.domain.invoicing import DocumentKind, Invoice, Party, VatSubtotal
 from chargeledger.domain.ledger import receivable, unbilled
+from chargeledger.domain.payment_routes import decide_payment_route
 from chargeledger.domain.postings import charge_accrual
 from chargeledger.money import Currency
 from chargeledger.services import catalog, customers, invoicing
@@ -197,6 +198,7 @@ async def book_charges(
                 started_at=spec.started_at,
                 meter_start_wh=Decimal(0),
                 account_id=None if spec.account is None else spec.account.id,
+                payment_route=decide_payment_route(None, spec.account, None, has_card=False),
                 status=SessionStatus.COMPLETED,
                 stopped_at=spec.started_at + timedelta(minutes=40),
                 meter_stop_wh=Decimal(12500),

@@ -23,6 +23,7 @@ from chargeledger.domain.catalog import (
 from chargeledger.domain.charging import QuarantineReason, Session, SessionStatus
 from chargeledger.domain.geo import Address
 from chargeledger.domain.identity import Role
+from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.money import Currency
 from chargeledger.services import catalog, customers, identity, tariffs
@@ -103,6 +104,7 @@ async def seed_edge_world(runtime: Runtime) -> None:
             ocpp_version="1.6",
             id_tag=TOKEN_UID,
             account_id=ACCOUNT,
+            payment_route=PaymentRoute.INVOICE,  # an RFID card of a postpaid account
             started_at=started,
             meter_start_wh=Decimal(1000),
             status=status,

@@ -31,6 +31,7 @@ from chargeledger.domain.charging import (
     StateChange,
 )
 from chargeledger.domain.identity import Principal, Role
+from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.services import quotes, session_pricing, tariffs
 from tests.integration.ocpp_server import seed_network
@@ -137,6 +138,7 @@ async def _captured(
         stopped_at=stop,
         meter_stop_wh=meter_start + kwh * 1000,
         tariff_id=tariff_id,
+        payment_route=PaymentRoute.WALK_IN,
         created_at=stop,
         updated_at=stop,
     )

@@ -81,6 +81,7 @@ async def test_a_simulated_day_is_captured_exactly(runtime: Runtime) -> None:
     assert len({(s.station_id, s.transaction_ref) for s in stored}) == len(report.truth)
     async with runtime.uow() as uow:
         closed = await sweep_stale_sessions(uow, runtime.clock, timedelta(minutes=1))
+        await uow.commit()  # the sweep leaves the commit to whoever opened the unit of work
     assert all(s.stop_reason == "NoStopReceived" for s in closed)
 
     station_ids = {s.charge_point_id: None for s in stations}

@@ -26,6 +26,7 @@ from chargeledger.domain.charge_documents import by_currency, charges_document
 from chargeledger.domain.charging import QuarantineReason, Session, SessionStatus
 from chargeledger.domain.invoicing import DocumentKind, Party, charge_line
 from chargeledger.domain.meter_checks import reading_issues
+from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.tariff_vat import VatDue, check_tariff_vat
 from chargeledger.domain.tariffs import DimensionType, parse_cdr, parse_tariff, price
 from chargeledger.domain.tariffs.display import price_display
@@ -210,6 +211,7 @@ def session(start_wh: str, stop_wh: str, minutes: int = 30) -> Session:
         stopped_at=T + timedelta(minutes=minutes),
         meter_stop_wh=D(stop_wh),
         status=SessionStatus.COMPLETED,
+        payment_route=PaymentRoute.WALK_IN,
     )
 
 

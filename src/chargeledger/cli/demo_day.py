@@ -142,6 +142,7 @@ async def run_day(
         await asyncio.wait_for(serving, 30)
     async with runtime.uow() as uow:
         await sweep_stale_sessions(uow, runtime.clock, DEMO_STALE_AFTER)
+        await uow.commit()
     report.truth = [json.loads(line) for line in truth_path.read_text().splitlines() if line]
     await _compare(runtime, report)
     await _revenue(runtime, report)

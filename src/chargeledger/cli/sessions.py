@@ -119,6 +119,7 @@ def release_session(
                 corrected_meter_start_wh=meter_start_wh,
                 corrected_meter_stop_wh=meter_stop_wh,
             )
+            await uow.commit()
         console.print(f"released session {s.id}: {_wh(s.energy_wh)}")
 
     run_with_runtime(work)

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.errors import InvalidInputError
 
 # The largest energy register reading we store (12 integer digits of Wh, 1 TWh): no meter
@@ -130,6 +131,9 @@ class Session:
     ``transaction_ref`` is the OCPP transaction identity: the integer we assigned in the 1.6
     StartTransaction.conf (as text), or the station's own 2.0.1 transactionId. Meter readings
     are the station's figures; a correction keeps them and records the corrected ones.
+    ``payment_route`` is how it pays, decided when its driver was identified and never
+    re-derived from the account's later state (``domain.payment_routes``). Its status moves
+    only through ``domain.session_lifecycle``.
     """
 
     station_id: uuid.UUID
@@ -157,6 +161,7 @@ class Session:
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    payment_route: PaymentRoute = field(kw_only=True)
 
     @property
     def billed_meter_start_wh(self) -> Decimal:

@@ -22,9 +22,12 @@ from chargeledger.domain.ledger import JournalEntry
 from chargeledger.domain.postings import charge_accrual
 from chargeledger.errors import ChargeledgerError, DuplicateError
 from chargeledger.services.invoicing import issue_receipts
-from chargeledger.services.payment_methods import PAID_AT_SESSION, how_session_pays
 from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from chargeledger.services.session_pricing import SessionPrice, price_captured_session
+from chargeledger.services.session_pricing import (
+    SessionPrice,
+    price_captured_session,
+    session_buyer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +171,7 @@ async def _charge_batch(
             outcome.unpriced[session_id] = exc.code
             log.warning("session not priced", extra={"session": str(session_id), "code": exc.code})
             continue
-        method, account = await how_session_pays(uow, session)
+        account = await session_buyer(uow, session)
         charge = build_charge(priced, account)
-        charges.append((charge, method in PAID_AT_SESSION, account))
+        charges.append((charge, session.payment_route.paid_at_session, account))
     return charges

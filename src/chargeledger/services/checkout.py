@@ -19,6 +19,7 @@ from chargeledger.domain.billing import supply_vat, vat_note
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import Session
 from chargeledger.domain.invoicing import Invoice
+from chargeledger.domain.payment_routes import AD_HOC_ID_TAG_PREFIX
 from chargeledger.domain.payments import (
     Operation,
     Payment,
@@ -34,7 +35,7 @@ from chargeledger.errors import NotFoundError
 from chargeledger.money import Money
 from chargeledger.services.catalog import get_site
 from chargeledger.services.invoicing import session_receipt
-from chargeledger.services.payment_methods import AD_HOC_ID_TAG_PREFIX, payment_session
+from chargeledger.services.payment_methods import payment_session
 from chargeledger.services.payment_operations import (
     PaymentContext,
     payment_lock,

@@ -32,14 +32,15 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from chargeledger.domain.accounts import Account, BillingMode, TokenType
+from chargeledger.domain.accounts import Account
 from chargeledger.domain.billing import VatRates
 from chargeledger.domain.charging import Session, SessionStatus
+from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.payments import PaymentStatus, fold
 from chargeledger.domain.station_link import CommandKind, SessionFilter, StationCommand
 from chargeledger.domain.wallets import CreditCheck, StopReason, WalletSettings
 from chargeledger.errors import ChargeledgerError
-from chargeledger.services.payment_methods import HELD, default_card, payment_to_follow
+from chargeledger.services.payment_methods import default_card
 from chargeledger.services.payment_operations import PaymentContext
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.session_payments import WALLET_NAMESPACE, watch_hold
@@ -70,23 +71,15 @@ class _Credit:
 
 async def payment_watch(uow: UnitOfWork, ctx: PaymentContext, session: Session) -> Job | None:
     """After a meter value of a running ``session``: the wallet's credit check (done here, in
-    the meter value's transaction) or the card hold's watch; what to run after the commit.
-    A postpaid RFID session costs one account and one token lookup."""
+    the meter value's transaction) or the card hold's watch, by the route decided at its
+    start; what to run after the commit. A postpaid RFID session costs no lookup."""
     if not session.is_open:
         return None
-    if session.account_id is None:
-        if await payment_to_follow(uow, session) not in HELD:
-            return None
-        return lambda: watch_hold(ctx, session.id)
-    account = await uow.accounts.get(session.account_id)
-    if account is None:
-        return None
-    if account.billing_mode is BillingMode.PREPAID:
+    if session.payment_route is PaymentRoute.WALLET:
         return await check_credit(uow, ctx, session)
-    token = await uow.tokens.get_by_uid(session.id_tag) if session.id_tag else None
-    if token is None or token.type is not TokenType.APP or not await default_card(uow, account):
-        return None
-    return lambda: watch_hold(ctx, session.id)
+    if session.payment_route.card_held:
+        return lambda: watch_hold(ctx, session.id)
+    return None
 
 
 async def check_credit(uow: UnitOfWork, ctx: PaymentContext, session: Session) -> Job | None:
@@ -132,8 +125,10 @@ async def _credit(uow: UnitOfWork, ctx: PaymentContext, session: Session) -> _Cr
     fresh = await uow.sessions.get(session.id)
     if fresh is None or not fresh.is_open or fresh.account_id is None:
         return None
+    if fresh.payment_route is not PaymentRoute.WALLET:
+        return None
     account = await uow.accounts.get(fresh.account_id)
-    if account is None or account.billing_mode is not BillingMode.PREPAID:
+    if account is None:
         return None
     try:
         live, ahead = await cost_outlook(uow, fresh, ctx.rates)
@@ -153,13 +148,13 @@ async def _credit(uow: UnitOfWork, ctx: PaymentContext, session: Session) -> _Cr
 
 
 async def _committed(uow: UnitOfWork, session: Session, rates: VatRates) -> Decimal:
-    """What the account's other sessions take from the wallet that its balance does not show
-    yet: running ones by their next meter value, finished ones until their debit is booked
-    (it follows the stop after the commit). Quarantined sessions wait for review."""
+    """What the account's other wallet sessions take from the wallet that its balance does not
+    show yet: running ones by their next meter value, finished ones until their debit is
+    booked (it follows the stop after the commit). Quarantined sessions wait for review."""
     total = Decimal(0)
     running = SessionFilter(account_id=session.account_id, status=SessionStatus.ACTIVE)
     for other in (await uow.sessions.search(running, limit=SESSIONS_SEEN, offset=0)).items:
-        if other.id != session.id:
+        if other.id != session.id and other.payment_route is PaymentRoute.WALLET:
             total += await _priced(cost_outlook(uow, other, rates), other, lambda c: c[1])
     finished = SessionFilter(
         account_id=session.account_id,
@@ -167,6 +162,8 @@ async def _committed(uow: UnitOfWork, session: Session, rates: VatRates) -> Deci
         started_from=session.started_at - UNDEBITED_WITHIN,
     )
     for done in (await uow.sessions.search(finished, limit=SESSIONS_SEEN, offset=0)).items:
+        if done.payment_route is not PaymentRoute.WALLET:
+            continue  # paid by the route decided at its start, not by this wallet
         if await uow.payments.get(uuid.uuid5(WALLET_NAMESPACE, f"wallet:{done.id}")) is None:
             priced = price_captured_session(uow, done, rates)
             total += await _priced(priced, done, lambda p: p.billed.gross)

@@ -1,11 +1,5 @@
-"""How a session is paid, decided from who started it (issue 6).
-
-| who | pays by |
-|---|---|
-| nobody we know (a QR checkout's or a terminal's ad hoc idTag) | card, held before the start |
-| a prepaid account | its wallet, debited at the stop |
-| an app token of an account with a stored card | that card, held at the start |
-| anyone else (an RFID card of a postpaid account) | the account's next invoice |
+"""How a session pays: decided once when its driver is identified (the table and the
+rule: ``domain.payment_routes``), then read from the session (issue 6, issue 12 item 2).
 
 Sessions paid at once get a receipt per session; postpaid ones wait for the invoice run.
 """
@@ -14,21 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chargeledger.domain.accounts import Account, BillingMode, TokenType
+from chargeledger.domain.accounts import Account
 from chargeledger.domain.charging import Session
+from chargeledger.domain.payment_routes import decide_payment_route
 from chargeledger.domain.payments import Payment, PaymentMethodKind, StoredCard, refuse_card_data
+from chargeledger.domain.session_lifecycle import Payer
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.errors import InvalidInputError
 from chargeledger.services.ports import UnitOfWork
 
 if TYPE_CHECKING:  # payment_operations → invoicing → ... → billing → this module
     from chargeledger.services.payment_operations import PaymentContext
-
-AD_HOC_ID_TAG_PREFIX = "QR"  # a QR checkout's one-off idTag: "QR" + 16 hex digits
-HELD = frozenset({PaymentMethodKind.CARD, PaymentMethodKind.APP})
-PAID_AT_SESSION = frozenset(
-    {PaymentMethodKind.CARD, PaymentMethodKind.APP, PaymentMethodKind.WALLET}
-)
 
 
 async def default_card(uow: UnitOfWork, account: Account) -> StoredCard | None:
@@ -37,30 +27,20 @@ async def default_card(uow: UnitOfWork, account: Account) -> StoredCard | None:
     return defaults[-1] if defaults else None
 
 
-async def how_session_pays(
-    uow: UnitOfWork, session: Session
-) -> tuple[PaymentMethodKind, Account | None]:
-    if session.account_id is None:
-        return PaymentMethodKind.CARD, None
-    account = await uow.accounts.get(session.account_id)
-    if account is None:
-        return PaymentMethodKind.CARD, None
-    if account.billing_mode is BillingMode.PREPAID:
-        return PaymentMethodKind.WALLET, account
-    token = await uow.tokens.get_by_uid(session.id_tag) if session.id_tag else None
-    if token is not None and token.type is TokenType.APP and await default_card(uow, account):
-        return PaymentMethodKind.APP, account
-    return PaymentMethodKind.RFID, account
+async def identify_payer(uow: UnitOfWork, id_tag: str | None) -> Payer:
+    """Who pays for a session started with ``id_tag`` and by which route, from the token,
+    its account and the account's cards as they are now (the session's start)."""
+    token = await uow.tokens.get_by_uid(id_tag) if id_tag else None
+    account = await uow.accounts.get(token.account_id) if token else None
+    has_card = account is not None and await default_card(uow, account) is not None
+    route = decide_payment_route(id_tag, account, token, has_card)
+    return Payer(token.account_id if token else None, route)
 
 
-async def payment_to_follow(uow: UnitOfWork, session: Session) -> PaymentMethodKind | None:
+def payment_to_follow(session: Session) -> PaymentMethodKind | None:
     """How the session pays, when there is payment work at its start, while it charges or
     at its stop; None for postpaid sessions and strangers (no background work for them)."""
-    if session.account_id is None:
-        ad_hoc = session.id_tag is not None and session.id_tag.startswith(AD_HOC_ID_TAG_PREFIX)
-        return PaymentMethodKind.CARD if ad_hoc else None
-    method, _ = await how_session_pays(uow, session)
-    return None if method is PaymentMethodKind.RFID else method
+    return session.payment_route.to_follow
 
 
 async def payment_session(uow: UnitOfWork, payment: Payment) -> Session | None:

@@ -22,6 +22,7 @@ from chargeledger.domain.billing import Charge, billed_amounts, supply_vat
 from chargeledger.domain.catalog import Site
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.payment_postings import WALLET_GATEWAY, written_off
+from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.payments import (
     EventKind,
     Operation,
@@ -40,7 +41,7 @@ from chargeledger.errors import ChargeledgerError, DuplicateError
 from chargeledger.money import Currency, Money
 from chargeledger.services.billing import ChargingResult, charge_sessions
 from chargeledger.services.catalog import get_site, get_station
-from chargeledger.services.payment_methods import default_card, how_session_pays, session_payment
+from chargeledger.services.payment_methods import default_card, session_payment
 from chargeledger.services.payment_operations import (
     PaymentContext,
     learn,
@@ -83,8 +84,10 @@ async def secure_session(ctx: PaymentContext, session_id: uuid.UUID) -> Payment 
         session = await uow.sessions.get(session_id)
         if session is None or session.tariff_id is None:
             return None
-        method, account = await how_session_pays(uow, session)
-        if method is not PaymentMethodKind.APP or account is None:
+        if session.payment_route is not PaymentRoute.APP_CARD or session.account_id is None:
+            return None
+        account = await uow.accounts.get(session.account_id)
+        if account is None:
             return None
         if await session_payment(uow, session) is not None:
             return None  # a retried start: the hold exists
@@ -194,39 +197,40 @@ async def stop_for_payment(ctx: PaymentContext, session: Session, why: str) -> N
 async def settle_session(
     ctx: PaymentContext, session_id: uuid.UUID, lock_wait: float | None = None
 ) -> None:
-    """Charge a completed session, then collect it by its method (idempotent); ``lock_wait``
-    bounds the wait for the payment's lock (the janitor: 0, it comes back next pass)."""
+    """Charge a completed session, then collect it by the route decided at its start
+    (idempotent); ``lock_wait`` bounds the wait for the payment's lock (the janitor: 0, it
+    comes back next pass)."""
     async with ctx.uow() as uow:
         session = await uow.sessions.get(session_id)
         if session is None or session.status is not SessionStatus.COMPLETED:
             return  # open, or quarantined for review: nothing is charged blindly
-        method, _ = await how_session_pays(uow, session)
-        if method is PaymentMethodKind.RFID:
+        if not session.payment_route.paid_at_session:
             return  # postpaid: the invoice run takes it
         charge = await uow.billing.charge_for_session(session.id)
         if charge is None:
-            charge = await _charge(ctx, uow, session)
+            try:
+                charge = await _charge(ctx, uow, session)
+                await uow.commit()
+            except DuplicateError:
+                # Another settle of the same session (the stop hook and the janitor) charged
+                # it at the same moment and was first: collect that charge.
+                await uow.rollback()
+                charge = await uow.billing.charge_for_session(session.id)
             if charge is None:
                 return  # not priceable: reported by the charging pass
         payment = await session_payment(uow, session)
-    if method is PaymentMethodKind.WALLET:
+    if session.payment_route is PaymentRoute.WALLET:
         await debit_wallet(ctx, session, charge)
     elif payment is not None:
         await collect_hold(ctx, payment, charge, lock_wait)
 
 
 async def _charge(ctx: PaymentContext, uow: UnitOfWork, session: Session) -> Charge | None:
-    """Charge the session (commits); or the charge another settle of the same session made
-    at the same moment (the stop hook and the janitor), when that one was first."""
+    """Charge the session in ``uow`` (priced once, booked, receipt issued; not committed)."""
     outcome = ChargingResult()
-    try:
-        await charge_sessions(
-            uow, ctx.clock, [session.id], ctx.rates, ctx.time_zone, ctx.seller, outcome
-        )
-        await uow.commit()
-    except DuplicateError:
-        await uow.rollback()
-        return await uow.billing.charge_for_session(session.id)
+    await charge_sessions(
+        uow, ctx.clock, [session.id], ctx.rates, ctx.time_zone, ctx.seller, outcome
+    )
     return outcome.charged[0] if outcome.charged else None
 
 

@@ -10,15 +10,14 @@ The station's own readings stay as evidence next to the correction (DESIGN §2).
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from decimal import Decimal
 
+from chargeledger.domain import session_lifecycle as lifecycle
 from chargeledger.domain.billing import VatRates
-from chargeledger.domain.charging import QuarantineReason, Resolution, Session, SessionStatus
+from chargeledger.domain.charging import QuarantineReason, Session
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.meter_checks import max_plausible_wh, reading_issues
-from chargeledger.domain.text import required_text
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.services.catalog import get_station
 from chargeledger.services.ports import Clock, UnitOfWork
@@ -28,7 +27,6 @@ from chargeledger.services.session_review import get_session
 from chargeledger.services.tariffs import tariff_for_session
 
 START, STOP = "corrected_meter_start_wh", "corrected_meter_stop_wh"
-MAX_NOTE_LENGTH = 2000
 
 
 async def resolve_session(
@@ -42,32 +40,20 @@ async def resolve_session(
     corrected_meter_start_wh: Decimal | None = None,
     corrected_meter_stop_wh: Decimal | None = None,
 ) -> Session:
-    """Release a quarantined session (see the module docstring); committed."""
+    """Release a quarantined session (see the module docstring); the caller commits."""
     session = await get_session(uow, principal, session_id)
-    if session.status is not SessionStatus.QUARANTINED:
-        raise ConflictError("only quarantined sessions can be released", code="not_quarantined")
-    if not note.strip():
-        raise InvalidInputError(
-            "say why the session is released", code="missing_field", field="note"
-        )
-    note = required_text(note, "note", MAX_NOTE_LENGTH)  # free text: no card data
-    released = dataclasses.replace(
+    released = lifecycle.release(
         session,
-        status=SessionStatus.COMPLETED,
-        resolution=Resolution(
-            by=principal.subject,
-            at=clock.now(),
-            note=note,
-            corrected_meter_start_wh=corrected_meter_start_wh,
-            corrected_meter_stop_wh=corrected_meter_stop_wh,
-        ),
-        updated_at=clock.now(),
+        by=principal.subject,
+        note=note,
+        corrected_meter_start_wh=corrected_meter_start_wh,
+        corrected_meter_stop_wh=corrected_meter_stop_wh,
+        now=clock.now(),
     )
     await _check_readings(uow, released)
     released = await _with_tariff(uow, released)
     await price_captured_session(uow, released, rates)  # priceable, or refused here
     await uow.sessions.update(released)
-    await uow.commit()
     return released
 
 
@@ -160,4 +146,4 @@ async def _with_tariff(uow: UnitOfWork, session: Session) -> Session:
             "no tariff applies to this session at its start: assign one, then release it",
             code="no_tariff",
         )
-    return dataclasses.replace(session, tariff_id=stored.id)
+    return lifecycle.assign_tariff(session, stored.id)

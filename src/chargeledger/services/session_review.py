@@ -83,9 +83,9 @@ async def sweep_stale_sessions(
     uow: UnitOfWork, clock: Clock, stale_after: timedelta = DEFAULT_STALE_AFTER, batch: int = 500
 ) -> list[Session]:
     """Close sessions with no stop and no sample for ``stale_after``, from their last
-    sample, flagged ``no_stop_received`` (issue 3: sessions that never stop)."""
+    sample, flagged ``no_stop_received`` (issue 3: sessions that never stop); the caller
+    commits."""
     closed = []
     for session in await uow.sessions.stale(clock.now() - stale_after, batch):
         closed.append(await close_without_stop(uow, clock, session))
-    await uow.commit()
     return closed

@@ -3,25 +3,17 @@ transaction, each with a seqNo, possibly replayed late (offline) and out of orde
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from chargeledger.domain import session_lifecycle as lifecycle
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import ChargingState, MeterSample, Session
 from chargeledger.domain.station_link import SignedMeterValue, TransactionEvent
 from chargeledger.services import session_capture as capture
+from chargeledger.services.payment_methods import identify_payer
 from chargeledger.services.ports import Clock, UnitOfWork
-
-# 2.0.1 ChargingStateEnumType → our two states (EVConnected: plugged, no energy requested).
-CHARGING_STATES = {
-    "Charging": ChargingState.CHARGING,
-    "SuspendedEV": ChargingState.IDLE,
-    "SuspendedEVSE": ChargingState.IDLE,
-    "EVConnected": ChargingState.IDLE,
-    "Idle": ChargingState.IDLE,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +25,7 @@ class EventReport:
     evse_id: int | None
     connector_id: int | None
     id_tag: str | None
-    charging_state: str | None
+    charging_state: ChargingState | None  # read from 2.0.1 chargingState at the edge
     stopped_reason: str | None
     samples: Sequence[MeterSample]
     signed_values: Sequence[SignedMeterValue] = ()
@@ -50,13 +42,19 @@ async def apply_transaction_event(
         return session  # this seqNo was applied before: a duplicate changes nothing
     await capture.keep_signed_values(uow, session, report.signed_values)
     if report.event.event_type == "Started":
-        session = await _apply_start(uow, session, report)
+        session = lifecycle.correct_start(
+            session,
+            report.event.timestamp,
+            capture.begin_register(report.samples),
+            report.evse_id,
+        )
     if report.id_tag and session.id_tag is None:
-        # E02 (cable plugged in first): the token comes in a later event; so does the account.
-        account_id = session.account_id or await capture.account_for_tag(uow, report.id_tag)
-        session = dataclasses.replace(session, id_tag=report.id_tag, account_id=account_id)
-    if (state := CHARGING_STATES.get(report.charging_state or "")) is not None:
-        await capture.record_state(uow, session, report.event.timestamp, state)
+        # E02 (cable plugged in first): the token comes in a later event; so do the account
+        # and the payment route.
+        payer = await identify_payer(uow, report.id_tag)
+        session = lifecycle.identify(session, report.id_tag, payer)
+    if report.charging_state is not None:
+        await capture.record_state(uow, session, report.event.timestamp, report.charging_state)
     if report.event.event_type == "Ended":
         meter_stop = capture.end_register(report.samples)
         inferred = meter_stop is None
@@ -88,16 +86,3 @@ async def _open_from_event(
         transaction_ref=report.transaction_ref,
     )
     return await capture.start_session(uow, clock, station, request)
-
-
-async def _apply_start(uow: UnitOfWork, session: Session, report: EventReport) -> Session:
-    """A Started event that arrives after later events (offline replay) fixes the start."""
-    begin = capture.begin_register(report.samples)
-    started = session
-    if report.event.timestamp < started.started_at:
-        started = dataclasses.replace(started, started_at=report.event.timestamp)
-    if begin is not None and (begin < started.meter_start_wh or started.meter_start_wh == 0):
-        started = dataclasses.replace(started, meter_start_wh=begin)
-    if report.evse_id and started.evse_id == 0:
-        started = dataclasses.replace(started, evse_id=report.evse_id)
-    return started

@@ -36,6 +36,7 @@ from chargeledger.services.station_status import (
     record_connector_status,
     record_heartbeat,
 )
+from chargeledger.stations.charging_states import charging_state_16
 from chargeledger.stations.link import HEARTBEAT_INTERVAL_S, ExactlyOnce, handles
 from chargeledger.stations.values import meter_samples, number, wire_time
 from chargeledger.stations.values import timestamp as parse_time
@@ -93,7 +94,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         at = parse_time(reported) if reported else self.runtime.clock.now()
         error = None if error_code == "NoError" else error_code
         state = ConnectorState(self.station.id, connector_id, 1, status, at, error)
-        charging = capture.state_for_status(status)
+        charging = charging_state_16(status)
         await record_connector_status(self.uow, self.station, state, charging)
         return call_result.StatusNotification()
 
@@ -116,7 +117,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         )
         session = await capture.start_session(self.uow, self.runtime.clock, self.station, request)
         payments = self.runtime.payments
-        method = await payment_to_follow(self.uow, session)
+        method = payment_to_follow(session)
         if method is PaymentMethodKind.APP:
             self.after_commit(lambda: secure_session(payments, session.id))
         elif method is PaymentMethodKind.WALLET:  # started despite Blocked, or offline
@@ -186,7 +187,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
             )
         await capture.keep_signed_values(self.uow, session, signed)
         payments, session_id = self.runtime.payments, session.id
-        if await payment_to_follow(self.uow, session) is not None:
+        if payment_to_follow(session) is not None:
             self.after_commit(lambda: settle_session(payments, session_id))
         if not id_tag:
             return call_result.StopTransaction()

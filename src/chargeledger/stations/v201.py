@@ -35,6 +35,7 @@ from chargeledger.services.station_status import (
     record_heartbeat,
 )
 from chargeledger.services.transaction_events import EventReport, apply_transaction_event
+from chargeledger.stations.charging_states import charging_state_201
 from chargeledger.stations.link import HEARTBEAT_INTERVAL_S, ExactlyOnce, handles
 from chargeledger.stations.values import meter_samples, wire_time
 from chargeledger.stations.values import timestamp as parse_time
@@ -128,7 +129,7 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
             evse_id=evse.get("id"),
             connector_id=evse.get("connector_id"),
             id_tag=id_tag,
-            charging_state=transaction_info.get("charging_state"),
+            charging_state=charging_state_201(transaction_info.get("charging_state")),
             stopped_reason=transaction_info.get("stopped_reason"),
             samples=samples,
             signed_values=signed,
@@ -150,7 +151,7 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
             if job is not None:
                 self.after_commit(job)
             return
-        method = await payment_to_follow(self.uow, session)
+        method = payment_to_follow(session)
         if method is None:
             return
         if not session.is_open:

@@ -16,6 +16,7 @@ from chargeledger.domain.charging import (
     SessionStatus,
     StateChange,
 )
+from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.tariffs import DimensionType, Tariff, parse_tariff, price
 
 T = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # 10:00 in Europe/Berlin
@@ -42,6 +43,7 @@ def session(stop_minutes: int, start_wh: str = "0", stop_wh: str = "20000") -> S
         stopped_at=at(stop_minutes),
         meter_stop_wh=Decimal(stop_wh),
         status=SessionStatus.COMPLETED,
+        payment_route=PaymentRoute.WALK_IN,
     )
 
 

@@ -245,6 +245,8 @@ sessions = Table(
     Column("corrected_meter_stop_wh", ExactDecimal(15, 3)),
     # The tariff version the session started under (issue 4); versions are never deleted.
     Column("tariff_id", Uuid, ForeignKey("tariffs.id", ondelete="RESTRICT")),
+    # How the session pays, decided when its driver was identified (issue 12 item 2).
+    Column("payment_route", String(16), nullable=False),
     *_timestamps(),
     UniqueConstraint("station_id", "transaction_ref"),
     Index("ix_sessions_status_started_at", "status", "started_at"),

@@ -120,6 +120,7 @@ async def release_session(
         corrected_meter_start_wh=body.corrected_meter_start_wh,
         corrected_meter_stop_wh=body.corrected_meter_stop_wh,
     )
+    await uow.commit()
     return SessionOut.of(session)
 
 

@@ -32,6 +32,7 @@ from chargeledger.domain.charging import (
     SessionStatus,
     StateChange,
 )
+from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.station_link import (
     SessionFilter,
     SignedMeterValue,
@@ -77,6 +78,7 @@ class SqlSessionRepository(TableRepository[Session]):
             "corrected_meter_start_wh": resolution.corrected_meter_start_wh if resolution else None,
             "corrected_meter_stop_wh": resolution.corrected_meter_stop_wh if resolution else None,
             "tariff_id": entity.tariff_id,
+            "payment_route": entity.payment_route.value,
             "created_at": entity.created_at,
             "updated_at": entity.updated_at,
         }
@@ -113,6 +115,7 @@ class SqlSessionRepository(TableRepository[Session]):
             quarantine_reasons=tuple(QuarantineReason(r) for r in row["quarantine_reasons"]),
             resolution=resolution,
             tariff_id=row["tariff_id"],
+            payment_route=PaymentRoute(row["payment_route"]),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         )
