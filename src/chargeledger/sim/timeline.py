@@ -73,7 +73,10 @@ class Timeline:
                 await self._wait_for_earlier_step(delay)
                 continue
             await self.settled()
-            if self._steps[0][2] is not step:  # an earlier step came in meanwhile
+            if self._steps[0][2] is not step or step.done():
+                # An earlier step came in meanwhile, or this one's waiter stopped waiting while
+                # the server settled (a CSMS stop, a cancelled task): releasing a cancelled
+                # step would raise and end the timeline, and the station would wait forever.
                 continue
             heapq.heappop(self._steps)
             self.now_s = max(self.now_s, sim_s)
