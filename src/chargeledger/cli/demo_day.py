@@ -30,6 +30,7 @@ from chargeledger.domain.text import quantity_text
 from chargeledger.services import catalog, customers, session_pricing
 from chargeledger.services.demo_seed import demo_station_password
 from chargeledger.services.session_review import sweep_stale_sessions
+from chargeledger.services.transactions import in_transaction
 
 ADMIN = Principal(subject="demo", role=Role.ADMIN)
 DEMO_FAULTS = (
@@ -140,8 +141,7 @@ async def run_day(
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 30)
-    async with runtime.uow() as uow:
-        await sweep_stale_sessions(uow, runtime.clock, DEMO_STALE_AFTER)
+    await in_transaction(runtime.uow, sweep_stale_sessions, runtime.clock, DEMO_STALE_AFTER)
     report.truth = [json.loads(line) for line in truth_path.read_text().splitlines() if line]
     await _compare(runtime, report)
     await _revenue(runtime, report)

@@ -50,7 +50,6 @@ async def create_account(uow: UnitOfWork, clock: Clock, account: Account) -> Acc
     now = clock.now()
     stored = dataclasses.replace(account, created_at=now, updated_at=now)
     await uow.accounts.add(stored)
-    await uow.commit()
     return stored
 
 
@@ -91,7 +90,6 @@ async def update_account(
     account = apply_changes(current, changes, ACCOUNT_FIELDS)
     account = dataclasses.replace(account, updated_at=clock.now())
     await uow.accounts.update(account)
-    await uow.commit()
     return account
 
 
@@ -102,7 +100,6 @@ async def delete_account(uow: UnitOfWork, principal: Principal, account_id: uuid
     if await uow.users.exists_for_account(account_id):
         raise ConflictError("the account still has users", code="account_has_users")
     await uow.accounts.delete(account_id)
-    await uow.commit()
 
 
 # --- tokens ------------------------------------------------------------------------------
@@ -126,7 +123,6 @@ async def create_token(uow: UnitOfWork, clock: Clock, token: Token) -> Token:
     now = clock.now()
     stored = dataclasses.replace(token, created_at=now, updated_at=now)
     await uow.tokens.add(stored)
-    await uow.commit()
     return stored
 
 
@@ -174,11 +170,9 @@ async def update_token(
         await _require_account(uow, token.account_id)
     token = dataclasses.replace(token, updated_at=clock.now())
     await uow.tokens.update(token)
-    await uow.commit()
     return token
 
 
 async def delete_token(uow: UnitOfWork, principal: Principal, token_id: uuid.UUID) -> None:
     await get_token(uow, principal, token_id)
     await uow.tokens.delete(token_id)
-    await uow.commit()

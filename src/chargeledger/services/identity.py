@@ -72,7 +72,6 @@ async def create_user(
             f"account {account_id} does not exist", code="unknown_account", field="account_id"
         )
     await uow.users.add(user)
-    await uow.commit()
     return user
 
 
@@ -190,7 +189,6 @@ async def update_user(
         )
     changed = dataclasses.replace(changed, updated_at=clock.now())
     await uow.users.update(changed)
-    await uow.commit()
     return changed
 
 
@@ -234,7 +232,6 @@ async def create_api_key(
         created_at=clock.now(),
     )
     await uow.api_keys.add(key)
-    await uow.commit()
     return key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
 
 
@@ -259,7 +256,6 @@ async def revoke_api_key(uow: UnitOfWork, clock: Clock, key_id: uuid.UUID) -> Ap
     if key.revoked_at is None:
         key = dataclasses.replace(key, revoked_at=clock.now())
         await uow.api_keys.update(key)
-        await uow.commit()
     return key
 
 
