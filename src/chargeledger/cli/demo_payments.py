@@ -31,11 +31,11 @@ from chargeledger.domain.payments import (
     fold,
 )
 from chargeledger.domain.text import money_figure, money_text
-from chargeledger.domain.wallets import WalletSettings
 from chargeledger.services.payment_methods import store_card
 from chargeledger.services.refunds import refund_payment
+from chargeledger.services.transactions import in_transaction
 from chargeledger.services.wallet_standing import WalletStanding, wallet_standing
-from chargeledger.services.wallets import top_up
+from chargeledger.services.wallets import WalletRules, set_wallet_rules, top_up
 from chargeledger.sim.model import SimulationOptions
 
 VISA, MASTERCARD, DECLINED = "4242424242424242", "5555555555554444", "4000000000000002"
@@ -81,19 +81,14 @@ async def prepare_payments(runtime: Runtime) -> None:
 
 
 async def _prepaid(runtime: Runtime, account: Account, card: StoredCard, auto: bool) -> None:
-    async with runtime.uow() as uow:
-        await uow.payments.save_wallet(
-            WalletSettings(
-                account.id,
-                account.currency.code,
-                minimum_balance=None,  # the operator's floor applies
-                auto_top_up=auto,
-                top_up_below=Decimal("30.00"),
-                top_up_amount=Decimal("25.00"),
-            ),
-            runtime.clock.now(),
-        )
-        await uow.commit()
+    rules = WalletRules(
+        minimum_balance=None,  # the operator's floor applies
+        auto_top_up=auto,
+        top_up_below=Decimal("30.00"),
+        top_up_amount=Decimal("25.00"),
+    )
+    floor = runtime.payments.wallet_floor
+    await in_transaction(runtime.uow, set_wallet_rules, runtime.clock, account, rules, floor)
     await top_up(runtime.payments, account, FIRST_TOP_UP, card, uuid.uuid4())
 
 
