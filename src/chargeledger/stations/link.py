@@ -35,6 +35,8 @@ from chargeledger.domain.catalog import Station
 from chargeledger.domain.station_link import StoredReply
 from chargeledger.errors import ConflictError
 from chargeledger.services.ports import UnitOfWork
+from chargeledger.services.station_messages import keep_refused_frame, keep_reply, stored_reply
+from chargeledger.services.transactions import in_transaction
 from chargeledger.stations.frames import (
     UNKNOWN_ID,
     FrameRefusedError,
@@ -254,7 +256,7 @@ class ExactlyOnce:
             return
         request_hash = _request_hash(call.payload)
         async with self.runtime.uow() as uow:
-            stored = await uow.station_links.stored_reply(self.id, self._epoch, call.unique_id)
+            stored = await stored_reply(uow, self.id, self._epoch, call.unique_id)
             if call.action == BOOT and call.unique_id != self._boot_message_id:
                 # Not a repeat of the boot this connection answered: a new boot, and a new
                 # epoch, whatever message ids the previous boot used.
@@ -297,10 +299,8 @@ class ExactlyOnce:
         )
         epoch = self._epoch if self._next_epoch is None else self._next_epoch
         if json.loads(reply)[0] == MessageType.CallResult:
-            stored_reply = StoredReply(call.action, request_hash, reply)
-            await uow.station_links.store_reply(
-                self.id, epoch, call.unique_id, stored_reply, self.runtime.clock.now()
-            )
+            answer = StoredReply(call.action, request_hash, reply)
+            await keep_reply(uow, self.runtime.clock, self.id, epoch, call.unique_id, answer)
             await uow.commit()
             if self._next_epoch is not None:
                 self._epoch, self._boot_message_id = epoch, call.unique_id
@@ -322,11 +322,15 @@ class ExactlyOnce:
         """Nothing lost: a refused frame is kept with the error we answered."""
         log.warning("refused a frame from %s: %s %s", self.id, code, description)
         kept = keepable(raw_msg)
-        async with self.runtime.uow() as uow:
-            await uow.station_links.reject_frame(
-                self.id, kept, code, description, self.runtime.clock.now()
-            )
-            await uow.commit()
+        await in_transaction(
+            self.runtime.uow,
+            keep_refused_frame,
+            self.runtime.clock,
+            self.id,
+            kept,
+            code,
+            description,
+        )
 
     def _call_error(self, message_id: str, error: OCPPError) -> str:
         """A CALLERROR in this version's spelling, with plain-JSON details (the library may
