@@ -28,12 +28,12 @@ from chargeledger.domain.payments import (
     PaymentPurpose,
     PaymentStatus,
     StoredCard,
-    fold,
 )
 from chargeledger.domain.text import money_figure, money_text
+from chargeledger.services import payment_views
 from chargeledger.services.payment_methods import store_card
 from chargeledger.services.refunds import refund_payment
-from chargeledger.services.transactions import in_transaction
+from chargeledger.services.transactions import in_transaction, reading
 from chargeledger.services.wallet_standing import WalletStanding, wallet_standing
 from chargeledger.services.wallets import WalletRules, set_wallet_rules, top_up
 from chargeledger.sim.model import SimulationOptions
@@ -119,9 +119,9 @@ async def after_month(runtime: Runtime, report: PaymentReport) -> PaymentReport:
         f"{len(janitor.resolved)} resolved, {len(janitor.settled)} settled, "
         f"{len(janitor.released)} released"
     )
-    async with runtime.uow() as uow:
-        payments = await uow.payments.all()
-        states = {p.id: fold(await uow.payments.events(p.id)) for p in payments}
+    details = await reading(runtime.uow, payment_views.all_payments)
+    payments = [d.payment for d in details]
+    states = {d.payment.id: d.state for d in details}
     captured = [
         p
         for p in payments
@@ -141,8 +141,8 @@ async def after_month(runtime: Runtime, report: PaymentReport) -> PaymentReport:
         report.payouts += 1
     await runtime.quiesce()
     async with runtime.uow() as uow:
-        for payment in await uow.payments.all():
-            state = fold(await uow.payments.events(payment.id))
+        for detail in await payment_views.all_payments(uow):
+            payment, state = detail.payment, detail.state
             report.by_method_status[(payment.method.value, state.status.value)] += 1
             key = f"{payment.purpose.value}/{payment.method.value}"
             report.captured[key] = report.captured.get(key, Decimal(0)) + state.captured

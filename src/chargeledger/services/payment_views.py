@@ -66,6 +66,14 @@ async def list_payments(
     return Page(items=items, next_offset=page.next_offset)
 
 
+async def all_payments(uow: UnitOfWork) -> list[PaymentDetail]:
+    """Every payment with its state, in storage order (the demo's closing figures)."""
+    return [
+        PaymentDetail(payment, fold(await uow.payments.events(payment.id)))
+        for payment in await uow.payments.all()
+    ]
+
+
 async def account_cards(uow: UnitOfWork, account_id: uuid.UUID) -> list[StoredCard]:
     return await uow.payments.cards(account_id)
 

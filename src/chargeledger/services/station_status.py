@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -118,6 +119,14 @@ class StationStatus:
     state: StationState | None
     connectors: list[ConnectorState]
     live: bool
+
+
+async def station_status_now(
+    uow: UnitOfWork, station_id: uuid.UUID, is_connected: Callable[[str], bool]
+) -> StationStatus:
+    """The station's status, ``live`` when ``is_connected`` (the command bus) reaches it."""
+    station = await get_station(uow, station_id)
+    return await station_status(uow, station_id, is_connected(station.charge_point_id))
 
 
 async def station_status(uow: UnitOfWork, station_id: uuid.UUID, live: bool) -> StationStatus:

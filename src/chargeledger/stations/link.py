@@ -262,7 +262,16 @@ class ExactlyOnce:
                 # epoch, whatever message ids the previous boot used.
                 stored = None
             if stored is None:
-                reply: str | None = await self._apply_new(uow, call, request_hash)
+                answer = await self._apply_new(uow, call, request_hash)
+                # Committed here, where the unit of work was opened (DESIGN §3): the CALL's
+                # effects with its answer, or nothing for a refused CALL.
+                if json.loads(answer)[0] == MessageType.CallResult:
+                    await uow.commit()
+                    self._committed(call.unique_id)
+                else:
+                    await uow.rollback()
+                self._after_commit, self._next_epoch = [], None
+                reply: str | None = answer
             elif stored.request_hash == request_hash and stored.action == call.action:
                 reply = stored.response
             else:
@@ -281,7 +290,8 @@ class ExactlyOnce:
         await self._connection.send(reply)  # type: ignore[attr-defined]
 
     async def _apply_new(self, uow: UnitOfWork, call: Call, request_hash: str) -> str:
-        """Run the handler; keep its effects and its answer together, or neither."""
+        """Run the handler and keep its answer with its effects; the caller, which opened
+        the unit of work, commits both or neither."""
         self._uow, self._held_replies, self._current_call_id = uow, [], call.unique_id
         self._next_epoch = None
         try:
@@ -297,20 +307,19 @@ class ExactlyOnce:
             if replies
             else self._call_error(call.unique_id, OCPPError(description="no answer was produced"))
         )
-        epoch = self._epoch if self._next_epoch is None else self._next_epoch
         if json.loads(reply)[0] == MessageType.CallResult:
+            epoch = self._epoch if self._next_epoch is None else self._next_epoch
             answer = StoredReply(call.action, request_hash, reply)
             await keep_reply(uow, self.runtime.clock, self.id, epoch, call.unique_id, answer)
-            await uow.commit()
-            if self._next_epoch is not None:
-                self._epoch, self._boot_message_id = epoch, call.unique_id
-            for job in self._after_commit:
-                self.runtime.spawn(job())
-        else:
-            await uow.rollback()
-        self._after_commit = []
-        self._next_epoch = None
         return reply
+
+    def _committed(self, message_id: str) -> None:
+        """After the CALL's commit: a BootNotification's new epoch takes effect, and the work
+        its handler left for after the commit starts."""
+        if self._next_epoch is not None:
+            self._epoch, self._boot_message_id = self._next_epoch, message_id
+        for job in self._after_commit:
+            self.runtime.spawn(job())
 
     async def _refuse(self, raw_msg: str, message_id: str, code: str, description: str) -> None:
         spelling = spelled(code, self._ocpp_version)
