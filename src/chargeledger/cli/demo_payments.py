@@ -22,7 +22,7 @@ from rich.table import Table
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console
-from chargeledger.domain.accounts import Account, BillingMode, TokenType
+from chargeledger.domain.accounts import Account, BillingMode
 from chargeledger.domain.payments import (
     PaymentMethodKind,
     PaymentPurpose,
@@ -30,7 +30,7 @@ from chargeledger.domain.payments import (
     StoredCard,
 )
 from chargeledger.domain.text import money_figure, money_text
-from chargeledger.services import payment_views
+from chargeledger.services import customers, payment_views
 from chargeledger.services.payment_methods import store_card
 from chargeledger.services.refunds import refund_payment
 from chargeledger.services.transactions import in_transaction, reading
@@ -58,16 +58,8 @@ async def prepare_payments(runtime: Runtime) -> None:
     """Cards for app users, first top-ups for prepaid wallets."""
     sandbox = runtime.sandbox
     assert sandbox is not None
-    async with runtime.uow() as uow:
-        accounts = (
-            await uow.accounts.list(kind=None, only_id=None, search=None, limit=10_000, offset=0)
-        ).items
-        app_accounts = set()
-        for token in (
-            await uow.tokens.list(account_id=None, status=None, limit=10_000, offset=0)
-        ).items:
-            if token.type is TokenType.APP:
-                app_accounts.add(token.account_id)
+    accounts = await reading(runtime.uow, customers.all_accounts)
+    app_accounts = await reading(runtime.uow, customers.app_token_accounts)
     for index, account in enumerate(accounts):
         prepaid = account.billing_mode is BillingMode.PREPAID
         if account.id not in app_accounts and not prepaid:
@@ -146,9 +138,7 @@ async def after_month(runtime: Runtime, report: PaymentReport) -> PaymentReport:
             report.by_method_status[(payment.method.value, state.status.value)] += 1
             key = f"{payment.purpose.value}/{payment.method.value}"
             report.captured[key] = report.captured.get(key, Decimal(0)) + state.captured
-        accounts = (
-            await uow.accounts.list(kind=None, only_id=None, search=None, limit=10_000, offset=0)
-        ).items
+        accounts = await customers.all_accounts(uow)
         floor = runtime.payments.wallet_floor
         for account in accounts:
             if account.billing_mode is BillingMode.PREPAID:

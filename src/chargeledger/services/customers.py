@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
+from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus, TokenType
 from chargeledger.domain.identity import Principal
 from chargeledger.errors import (
     ConflictError,
@@ -78,6 +78,12 @@ async def list_accounts(
     )
 
 
+async def all_accounts(uow: UnitOfWork) -> list[Account]:
+    """The first 10 000 accounts, unpaged (the demo operator's fifty)."""
+    page = await uow.accounts.list(kind=None, only_id=None, search=None, limit=10_000, offset=0)
+    return list(page.items)
+
+
 async def update_account(
     uow: UnitOfWork,
     clock: Clock,
@@ -124,6 +130,12 @@ async def create_token(uow: UnitOfWork, clock: Clock, token: Token) -> Token:
     stored = dataclasses.replace(token, created_at=now, updated_at=now)
     await uow.tokens.add(stored)
     return stored
+
+
+async def app_token_accounts(uow: UnitOfWork) -> set[uuid.UUID]:
+    """The accounts with an app token among the first 10 000 tokens (the demo's app users)."""
+    page = await uow.tokens.list(account_id=None, status=None, limit=10_000, offset=0)
+    return {t.account_id for t in page.items if t.type is TokenType.APP}
 
 
 async def get_token(uow: UnitOfWork, principal: Principal, token_id: uuid.UUID) -> Token:

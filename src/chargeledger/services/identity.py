@@ -192,6 +192,15 @@ async def update_user(
     return changed
 
 
+async def principal_of_user(uow: UnitOfWork, user_id: uuid.UUID) -> Principal:
+    """The principal of an access token's user, read on every request so a deactivated user
+    or a changed role takes effect at once, not when the token expires."""
+    user = await uow.users.get(user_id)
+    if user is None or not user.active:
+        raise AuthenticationError("the token's user is not active", code="invalid_token")
+    return principal_for_user(user)
+
+
 def _is_active_admin(user: User) -> bool:
     return user.active and user.role is Role.ADMIN
 
