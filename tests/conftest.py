@@ -103,7 +103,9 @@ async def make_account(
         currency=Currency.of("EUR"),
     )
     async with runtime.uow() as uow:
-        return await customers.create_account(uow, runtime.clock, account)
+        kept = await customers.create_account(uow, runtime.clock, account)
+        await uow.commit()
+        return kept
 
 
 LoginAs = Callable[..., Awaitable[dict[str, str]]]
@@ -128,6 +130,7 @@ def login_as(runtime: Runtime, client: httpx.AsyncClient) -> LoginAs:
                 role=role,
                 account_id=account_id if role in ACCOUNT_BOUND_ROLES else None,
             )
+            await uow.commit()
         response = await client.post(
             "/api/v1/auth/token", data={"username": email, "password": TEST_PASSWORD}
         )

@@ -25,12 +25,15 @@ from chargeledger.adapters.db.locks import PostgresLocks, SqliteLocks
 from chargeledger.adapters.db.migrate import upgrade_to_head
 from chargeledger.adapters.db.repositories.sandbox import SqlSandboxStore
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from chargeledger.adapters.documents.renderer import FacturXDocuments
+from chargeledger.adapters.exports.files import FileExports
 from chargeledger.adapters.files import private_directory
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
 from chargeledger.errors import ConfigurationError
+from chargeledger.services.idempotency_keys import forget_old_keys
 from chargeledger.services.invoice_runs import Invoicer
 from chargeledger.services.payment_gateway import PaymentGateway, WebhookRejectedError
 from chargeledger.services.payment_janitor import JanitorReport, run_janitor
@@ -39,19 +42,21 @@ from chargeledger.services.payment_webhooks import receive_webhook
 from chargeledger.services.ports import (
     Clock,
     CommandBus,
+    Exports,
+    InvoiceDocuments,
     Locks,
     PasswordHasher,
     UnitOfWorkFactory,
 )
 from chargeledger.services.session_review import sweep_stale_sessions
+from chargeledger.services.station_status import forget_stored_replies
 from chargeledger.services.throttling import CredentialGuard
+from chargeledger.services.transactions import in_transaction
 
 if TYPE_CHECKING:
     from chargeledger.adapters.gateways.stripe_gateway import StripeGateway
-from chargeledger.services.station_status import forget_stored_replies
 
 log = logging.getLogger("chargeledger")
-IDEMPOTENCY_KEPT = timedelta(days=8)  # DESIGN §2: at least 7 days
 
 
 @dataclass
@@ -71,6 +76,8 @@ class Runtime:
     # Throttles of password checks (per process: each node of a cluster counts on its own).
     logins: CredentialGuard
     station_logins: CredentialGuard
+    documents: InvoiceDocuments  # PDF and e-invoice of issued documents
+    exports: Exports  # accounting formats and the invoice register
     _gateway: SandboxGateway | StripeGateway | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
@@ -126,8 +133,7 @@ class Runtime:
         """Stored OCPP answers older than CHARGELEDGER_OCPP_REPLY_RETENTION_HOURS go
         (DESIGN §4 periodic job, run with the stale-session sweep)."""
         kept_for = timedelta(hours=self.settings.ocpp.reply_retention_hours)
-        async with self.uow() as uow:
-            forgotten = await forget_stored_replies(uow, self.clock, kept_for)
+        forgotten = await in_transaction(self.uow, forget_stored_replies, self.clock, kept_for)
         if forgotten:
             log.info("forgot stored OCPP answers", extra={"count": forgotten})
         return forgotten
@@ -154,9 +160,7 @@ class Runtime:
         """Settle payments in doubt and end holds (DESIGN §4 periodic job); forget REST
         idempotency keys once they are older than the 7 days they are promised for. With the
         sandbox PSP, its webhooks not yet accepted are sent again (as a PSP retries)."""
-        async with self.uow() as uow:
-            await uow.payments.expire_keys(self.clock.now() - IDEMPOTENCY_KEPT)
-            await uow.commit()
+        await in_transaction(self.uow, forget_old_keys, self.clock)
         if self.sandbox is not None:
             await self.sandbox.resend_pending_webhooks()
         return await run_janitor(self.payments)
@@ -223,6 +227,8 @@ def build_runtime(
         _locks=locks,
         logins=CredentialGuard(clock, settings.auth.logins, what="logins"),
         station_logins=CredentialGuard(clock, settings.auth.stations, what="station logins"),
+        documents=FacturXDocuments(),
+        exports=FileExports(),
         _gateway=gateway,
     )
 

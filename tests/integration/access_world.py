@@ -136,6 +136,7 @@ async def build_world(runtime: Runtime) -> World:
     clock = runtime.clock
     async with runtime.uow() as uow:
         account = await customers.create_account(uow, clock, _account("Alpha Household"))
+        await uow.commit()
     async with runtime.uow() as uow:
         site = await catalog.create_site(uow, clock, _site("Depot"))
     async with runtime.uow() as uow:
@@ -160,6 +161,7 @@ async def build_world(runtime: Runtime) -> World:
         token = await customers.create_token(
             uow, clock, Token(uid="A1A1A1A1", type=TokenType.RFID, account_id=account.id)
         )
+        await uow.commit()
     async with runtime.uow() as uow:
         user = await identity.create_user(
             uow,
@@ -169,10 +171,12 @@ async def build_world(runtime: Runtime) -> World:
             password="a long enough password",
             role=Role.FINANCE,
         )
+        await uow.commit()
     async with runtime.uow() as uow:
         key, _ = await identity.create_api_key(
             uow, clock, name="bystander", scopes=[Scope.CATALOG_READ]
         )
+        await uow.commit()
     invoice_id, draft_id = await bill(runtime, Place(site, station), account)
     payment_id = await pay(runtime, account)
     async with runtime.uow() as uow:
@@ -252,14 +256,19 @@ async def disposable(world: World, param: str) -> uuid.UUID:
             evse = Evse(station_id=world.station_id, evse_id=100 + n, connectors=(_connector(),))
             return (await catalog.create_evse(uow, clock, evse)).id
         if param == "account_id":
-            return (await customers.create_account(uow, clock, _account(f"Gone {n}"))).id
+            account = await customers.create_account(uow, clock, _account(f"Gone {n}"))
+            await uow.commit()
+            return account.id
         if param == "token_id":
             token = Token(uid=f"GONE{n:04d}", type=TokenType.RFID, account_id=world.account.id)
-            return (await customers.create_token(uow, clock, token)).id
+            created = await customers.create_token(uow, clock, token)
+            await uow.commit()
+            return created.id
         if param == "key_id":
             key, _ = await identity.create_api_key(
                 uow, clock, name=f"gone {n}", scopes=[Scope.CATALOG_READ]
             )
+            await uow.commit()
             return key.id
     if param == "card_id":
         token = await sandbox_token(runtime)

@@ -133,7 +133,9 @@ async def create_customer(
         billing_cycle=cycle,
     )
     async with runtime.uow() as uow:
-        return await customers.create_account(uow, clock, account)
+        kept = await customers.create_account(uow, clock, account)
+        await uow.commit()
+        return kept
 
 
 @dataclass(frozen=True)
@@ -390,7 +392,7 @@ async def credit(
     net_amount: str | None = None,
 ) -> Invoice:
     async with world.runtime.uow() as uow:
-        return await invoicing.issue_credit_note(
+        kept = await invoicing.issue_credit_note(
             uow,
             world.clock,
             original.id,
@@ -399,3 +401,5 @@ async def credit(
             positions=positions,
             net_amount=None if net_amount is None else d(net_amount),
         )
+        await uow.commit()
+        return kept

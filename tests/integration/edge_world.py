@@ -94,6 +94,7 @@ async def seed_edge_world(runtime: Runtime) -> None:
                 role=role,
                 account_id=ACCOUNT if role is Role.DRIVER else None,
             )
+        await uow.commit()
     for status, session_id in SESSIONS.items():
         started = now - timedelta(hours=3)
         held = status is SessionStatus.QUARANTINED

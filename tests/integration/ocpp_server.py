@@ -132,6 +132,7 @@ async def seed_network(runtime: Runtime) -> Network:
                     status=status,
                 ),
             )
+        await uow.commit()
     return network
 
 

@@ -165,6 +165,7 @@ async def add_customer(
         await customers.create_token(
             uow, runtime.clock, Token(uid=tag, type=token_type, account_id=account.id)
         )
+        await uow.commit()
     return account
 
 

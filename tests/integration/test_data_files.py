@@ -50,6 +50,7 @@ async def test_a_fresh_data_directory_is_private(tmp_path: Path) -> None:
                 password=TEST_PASSWORD,
                 role=Role.ADMIN,
             )
+            await uow.commit()
         files = sorted(p.name for p in data_dir.iterdir())
         assert files == [
             "chargeledger.sqlite3",

@@ -307,6 +307,7 @@ async def test_drafts_are_numbered_when_issued_and_never_change_after(world: Wor
     for n, draft in enumerate(order, 1):
         async with rt.uow() as uow:
             issued.append(await invoicing.issue_invoice(uow, world.clock, draft.id, OPERATOR_TZ))
+            await uow.commit()
         assert issued[-1].number == f"INV-2026-{n:06d}"
         assert issued[-1].issue_date == day("2026-02-05")
     check_january(

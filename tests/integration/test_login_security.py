@@ -116,11 +116,13 @@ class Guarded:
                 password=PASSWORD,
                 role=Role.FINANCE,
             )
+            await uow.commit()
         if not active:
             async with self.runtime.uow() as uow:
                 await identity.update_user(
                     uow, self.runtime.clock, self.runtime.hasher, user.id, {"active": False}
                 )
+                await uow.commit()
 
 
 MakeGuarded = Callable[..., Awaitable[Guarded]]

@@ -69,7 +69,9 @@ async def run(world: World, issue: bool = True) -> invoicing.RunResult:
 
 async def issue(world: World, invoice_id: uuid.UUID) -> Invoice:
     async with world.runtime.uow() as uow:
-        return await invoicing.issue_invoice(uow, world.clock, invoice_id, OPERATOR_TZ)
+        kept = await invoicing.issue_invoice(uow, world.clock, invoice_id, OPERATOR_TZ)
+        await uow.commit()
+        return kept
 
 
 def connections_in_use(runtime: Runtime) -> int:
@@ -106,6 +108,7 @@ async def test_concurrent_issuing_numbers_every_invoice_once_without_gaps(
                 done.append(
                     await invoicing.issue_invoice(uow, world.clock, invoice_id, OPERATOR_TZ)
                 )
+                await uow.commit()
         return done
 
     shares = [[d.id for d in drafts[w::WORKERS]] for w in range(WORKERS)]
@@ -200,6 +203,7 @@ async def test_a_rolled_back_reservation_gives_its_numbers_back(runtime: Runtime
         note = await invoicing.issue_credit_note(
             uow, world.clock, third.id, "wrong account", OPERATOR_TZ
         )
+        await uow.commit()
     assert note.number == "CN-2026-000001"
     async with runtime.uow() as uow:
         assert await uow.billing.series() == {"INV-2026": 3, "CN-2026": 1}

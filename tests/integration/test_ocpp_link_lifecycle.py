@@ -173,16 +173,20 @@ async def test_only_the_newest_connection_records_the_disconnection(runtime: Run
     clock = runtime.clock
     async with runtime.uow() as uow:
         await station_status.record_connected(uow, clock, station, "1.6", "old-connection")
+        await uow.commit()
     async with runtime.uow() as uow:
         await station_status.record_connected(uow, clock, station, "1.6", "new-connection")
+        await uow.commit()
     async with runtime.uow() as uow:
         assert not await station_status.record_disconnected(uow, clock, station, "old-connection")
+        await uow.commit()
     async with runtime.uow() as uow:
         state = await uow.station_links.state(station.id)
     assert state is not None
     assert state.connected
     async with runtime.uow() as uow:
         assert await station_status.record_disconnected(uow, clock, station, "new-connection")
+        await uow.commit()
     async with runtime.uow() as uow:
         state = await uow.station_links.state(station.id)
     assert state is not None

@@ -167,7 +167,7 @@ async def test_the_gbp_tariff_at_a_german_site_shows_and_books_one_figure(
 
 async def reverse_charged_business(runtime: Runtime) -> Account:
     async with runtime.uow() as uow:
-        return await customers.create_account(
+        kept = await customers.create_account(
             uow,
             runtime.clock,
             Account(
@@ -179,6 +179,8 @@ async def reverse_charged_business(runtime: Runtime) -> Account:
                 vat_id="PT501964843",
             ),
         )
+        await uow.commit()
+        return kept
 
 
 async def british_account(runtime: Runtime) -> tuple[Account, str]:
@@ -195,10 +197,12 @@ async def british_account(runtime: Runtime) -> tuple[Account, str]:
                 currency=Currency.of("GBP"),
             ),
         )
+        await uow.commit()
     async with runtime.uow() as uow:
         await customers.create_token(
             uow, runtime.clock, Token(uid="04GB0001", type=TokenType.RFID, account_id=account.id)
         )
+        await uow.commit()
     return account, "04GB0001"
 
 

@@ -308,6 +308,7 @@ async def build_world(runtime: Runtime, clock: FixedClock, evses: int) -> StormW
             await customers.create_token(
                 uow, clock, Token(uid=tag, type=token_type, account_id=account.id)
             )
+            await uow.commit()
         details = await sandbox.tokenise(number, 12, 2030, "123")
         world.cards[name] = await store_card(runtime.payments, account, details.token, None, True)
         world.accounts[name] = account

@@ -193,6 +193,7 @@ async def test_a_tariff_stating_other_vat_than_its_sites_is_refused_at_every_sco
                 vat_id="PT501964843",
             ),
         )
+        await uow.commit()
     scopes = [
         (TariffScope.OPERATOR, None, "default"),
         (TariffScope.AD_HOC, None, "default"),

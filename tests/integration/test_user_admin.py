@@ -147,9 +147,11 @@ class CommitWhenReleased:
 
 async def add_admin(runtime: Runtime, email: str) -> User:
     async with runtime.uow() as uow:
-        return await identity.create_user(
+        user = await identity.create_user(
             uow, runtime.clock, runtime.hasher, email=email, password=TEST_PASSWORD, role=Role.ADMIN
         )
+        await uow.commit()
+    return user
 
 
 async def backend_pid(uow: UnitOfWork) -> int:
@@ -187,15 +189,18 @@ async def test_two_admins_removing_each_other_at_once_leave_one_active(
     ana = await add_admin(runtime, "ana@example.org")
     bo = await add_admin(runtime, "bo@example.org")
     clock, hasher = runtime.clock, runtime.hasher
+
+    async def deactivate(uow: UnitOfWork, user_id: uuid.UUID) -> User:
+        """As an entry point does: the use case in the unit of work it opened, committed."""
+        changed = await identity.update_user(uow, clock, hasher, user_id, {"active": False})
+        await uow.commit()
+        return changed
+
     async with runtime.uow() as first_uow, runtime.uow() as second_uow:
         first = CommitWhenReleased(first_uow)
-        deactivate_bo = asyncio.ensure_future(
-            identity.update_user(cast(UnitOfWork, first), clock, hasher, bo.id, {"active": False})
-        )
+        deactivate_bo = asyncio.ensure_future(deactivate(cast(UnitOfWork, first), bo.id))
         await bounded(first.reached.wait())
-        deactivate_ana = asyncio.ensure_future(
-            identity.update_user(second_uow, clock, hasher, ana.id, {"active": False})
-        )
+        deactivate_ana = asyncio.ensure_future(deactivate(second_uow, ana.id))
         if runtime.database_backend == "postgresql":
             await wait_until_blocked_by(await backend_pid(first_uow), deactivate_ana)
         first.release.set()

@@ -60,12 +60,7 @@ async def _principal_from_jwt(runtime: Runtime, uow: UnitOfWork, token: str) -> 
         user_id = uuid.UUID(str(claims["sub"]))
     except (jwt.PyJWTError, ValueError) as exc:
         raise AuthenticationError("invalid or expired access token", code="invalid_token") from exc
-    # The user is read on every request so a deactivated user or a changed role takes effect
-    # at once, not when the token expires.
-    user = await uow.users.get(user_id)
-    if user is None or not user.active:
-        raise AuthenticationError("the token's user is not active", code="invalid_token")
-    return identity.principal_for_user(user)
+    return await identity.principal_of_user(uow, user_id)
 
 
 async def current_principal(

@@ -24,8 +24,10 @@ from fastapi.responses import JSONResponse, Response
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.card_data import refuse_card_data
 from chargeledger.errors import ChargeledgerError, ConflictError, InvalidInputError
+from chargeledger.services.idempotency_keys import claim_key, forget_key, store_answer
 from chargeledger.services.payment_ports import IdempotencyRecord
 from chargeledger.services.ports import LockBusyError
+from chargeledger.services.transactions import in_transaction
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -59,9 +61,7 @@ async def idempotent(
     refuse_card_data(key, HEADER)
     fingerprint = request_hash(request, body)
     record = IdempotencyRecord(scope, key, fingerprint, runtime.clock.now())
-    async with runtime.uow() as uow:
-        existing = await uow.payments.claim_key(record)
-        await uow.commit()
+    existing = await in_transaction(runtime.uow, claim_key, record)
     if existing is not None:
         return _replay(existing, fingerprint)
     try:
@@ -75,9 +75,7 @@ async def idempotent(
         await _forget(runtime, scope, key)
         raise
     content = json.dumps(jsonable_encoder(payload)).encode()
-    async with runtime.uow() as uow:
-        await uow.payments.store_answer(scope, key, status, content, "application/json")
-        await uow.commit()
+    await in_transaction(runtime.uow, store_answer, scope, key, status, content, "application/json")
     return Response(content, status_code=status, media_type="application/json")
 
 
@@ -102,6 +100,4 @@ def _replay(existing: IdempotencyRecord, fingerprint: str) -> Response:
 
 
 async def _forget(runtime: Runtime, scope: str, key: str) -> None:
-    async with runtime.uow() as uow:
-        await uow.payments.forget_key(scope, key)
-        await uow.commit()
+    await in_transaction(runtime.uow, forget_key, scope, key)

@@ -23,6 +23,7 @@ from chargeledger.domain.catalog import (
 from chargeledger.domain.geo import Address
 from chargeledger.domain.text import quantity_text
 from chargeledger.services import catalog
+from chargeledger.services.transactions import in_transaction, reading
 
 sites_app = typer.Typer(help="Sites (OCPI locations).", no_args_is_help=True)
 stations_app = typer.Typer(help="Charging stations.", no_args_is_help=True)
@@ -32,8 +33,7 @@ evses_app = typer.Typer(help="EVSEs and their connectors.", no_args_is_help=True
 @sites_app.command("list")
 def list_sites() -> None:
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            page = await catalog.list_sites(uow, limit=1000)
+        page = await reading(rt.uow, catalog.list_sites, limit=1000)
         table = Table("id", "name", "city", "country", "time zone")
         for site in page.items:
             table.add_row(
@@ -63,8 +63,7 @@ def add_site(
             longitude=longitude,
             time_zone=time_zone,
         )
-        async with rt.uow() as uow:
-            created = await catalog.create_site(uow, rt.clock, site)
+        created = await in_transaction(rt.uow, catalog.create_site, rt.clock, site)
         console.print(f"created site {created.name} ({created.id})")
 
     run_with_runtime(work)
@@ -73,8 +72,7 @@ def add_site(
 @sites_app.command("delete")
 def delete_site(site_id: uuid.UUID) -> None:
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            await catalog.delete_site(uow, site_id)
+        await in_transaction(rt.uow, catalog.delete_site, site_id)
         console.print(f"deleted site {site_id}")
 
     run_with_runtime(work)
@@ -83,8 +81,7 @@ def delete_site(site_id: uuid.UUID) -> None:
 @stations_app.command("list")
 def list_stations(site_id: Annotated[uuid.UUID | None, typer.Option()] = None) -> None:
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            page = await catalog.list_stations(uow, site_id=site_id, limit=1000)
+        page = await reading(rt.uow, catalog.list_stations, site_id=site_id, limit=1000)
         table = Table("id", "charge point id", "vendor", "model", "OCPP", "profile")
         for s in page.items:
             table.add_row(
@@ -126,8 +123,9 @@ def add_station(
             "serial_number": serial_number,
             "meter_serial": meter_serial,
         }
-        async with rt.uow() as uow:
-            station = await catalog.create_station(uow, rt.clock, rt.hasher, fields, password)
+        station = await in_transaction(
+            rt.uow, catalog.create_station, rt.clock, rt.hasher, fields, password
+        )
         console.print(f"registered station {station.charge_point_id} ({station.id})")
 
     run_with_runtime(work)
@@ -136,8 +134,7 @@ def add_station(
 @stations_app.command("delete")
 def delete_station(station_id: uuid.UUID) -> None:
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            await catalog.delete_station(uow, station_id)
+        await in_transaction(rt.uow, catalog.delete_station, station_id)
         console.print(f"deleted station {station_id}")
 
     run_with_runtime(work)
@@ -146,8 +143,7 @@ def delete_station(station_id: uuid.UUID) -> None:
 @evses_app.command("list")
 def list_evses(station_id: Annotated[uuid.UUID | None, typer.Option()] = None) -> None:
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            page = await catalog.list_evses(uow, station_id=station_id, limit=1000)
+        page = await reading(rt.uow, catalog.list_evses, station_id=station_id, limit=1000)
         table = Table("id", "station", "evse", "uid", "connectors")
         for e in page.items:
             plugs = ", ".join(
@@ -181,8 +177,7 @@ def add_evse(
             evse_uid=evse_uid,
             connectors=(Connector(1, standard, connector_format, power_type, max_power_kw),),
         )
-        async with rt.uow() as uow:
-            created = await catalog.create_evse(uow, rt.clock, evse)
+        created = await in_transaction(rt.uow, catalog.create_evse, rt.clock, evse)
         console.print(f"added EVSE {created.evse_id} ({created.id})")
 
     run_with_runtime(work)

@@ -23,6 +23,7 @@ from chargeledger.domain.geo import Address
 from chargeledger.domain.identity import Principal, Role
 from chargeledger.money import Currency
 from chargeledger.services import customers
+from chargeledger.services.transactions import in_transaction, reading
 
 accounts_app = typer.Typer(help="Customer accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="RFID cards and app tokens.", no_args_is_help=True)
@@ -37,8 +38,9 @@ def list_accounts(
     search: Annotated[str | None, typer.Option("--search", "-q")] = None,
 ) -> None:
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            page = await customers.list_accounts(uow, SHELL, kind=kind, search=search, limit=1000)
+        page = await reading(
+            rt.uow, customers.list_accounts, SHELL, kind=kind, search=search, limit=1000
+        )
         table = Table("id", "name", "kind", "country", "VAT id", "currency", "billing")
         for a in page.items:
             table.add_row(
@@ -84,8 +86,7 @@ def add_account(
             billing_cycle=billing_cycle,
             reference=reference,
         )
-        async with rt.uow() as uow:
-            created = await customers.create_account(uow, rt.clock, account)
+        created = await in_transaction(rt.uow, customers.create_account, rt.clock, account)
         console.print(f"opened account {created.name} ({created.id})")
 
     run_with_runtime(work)
@@ -94,8 +95,9 @@ def add_account(
 @tokens_app.command("list")
 def list_tokens(account_id: Annotated[uuid.UUID | None, typer.Option()] = None) -> None:
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            page = await customers.list_tokens(uow, SHELL, account_id=account_id, limit=1000)
+        page = await reading(
+            rt.uow, customers.list_tokens, SHELL, account_id=account_id, limit=1000
+        )
         now = rt.clock.now()
         table = Table("id", "uid", "type", "status", "account", "expires")
         for t in page.items:
@@ -121,8 +123,7 @@ def add_token(
 ) -> None:
     async def work(rt: Runtime) -> None:
         token = Token(uid=uid, type=token_type, account_id=account_id, label=label)
-        async with rt.uow() as uow:
-            created = await customers.create_token(uow, rt.clock, token)
+        created = await in_transaction(rt.uow, customers.create_token, rt.clock, token)
         console.print(f"issued token {created.uid} ({created.id})")
 
     run_with_runtime(work)
@@ -133,10 +134,14 @@ def block_token(token_id: uuid.UUID) -> None:
     """Block a token at once (lost or stolen card)."""
 
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            token = await customers.update_token(
-                uow, rt.clock, SHELL, token_id, {"status": TokenStatus.BLOCKED}
-            )
+        token = await in_transaction(
+            rt.uow,
+            customers.update_token,
+            rt.clock,
+            SHELL,
+            token_id,
+            {"status": TokenStatus.BLOCKED},
+        )
         console.print(f"blocked token {token.uid}")
 
     run_with_runtime(work)

@@ -44,6 +44,7 @@ from chargeledger.services.demo_seed import (
     seed_demo_operator,
 )
 from chargeledger.services.demo_tariffs import seed_demo_tariffs
+from chargeledger.services.transactions import in_transaction
 
 STEPS = sum(len(s.models) for s in SITES) + 50
 
@@ -111,10 +112,14 @@ async def _run(
                 seed=seed,
                 on_step=lambda _: progress.advance(task),
             )
-        async with runtime.uow() as uow:
-            await seed_demo_tariffs(
-                uow, runtime.clock, report.sites, seed, runtime.settings.vat_rates
-            )
+        await in_transaction(
+            runtime.uow,
+            seed_demo_tariffs,
+            runtime.clock,
+            report.sites,
+            seed,
+            runtime.settings.vat_rates,
+        )
         per_site: dict[str, int] = {}
         async with runtime.uow() as uow:
             for site in report.sites:

@@ -30,6 +30,8 @@ from chargeledger.domain.text import quantity_text
 from chargeledger.services import catalog, customers, session_pricing
 from chargeledger.services.demo_seed import demo_station_password
 from chargeledger.services.session_review import sweep_stale_sessions
+from chargeledger.services.station_messages import session_of_transaction
+from chargeledger.services.transactions import in_transaction
 
 ADMIN = Principal(subject="demo", role=Role.ADMIN)
 DEMO_FAULTS = (
@@ -140,9 +142,7 @@ async def run_day(
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 30)
-    async with runtime.uow() as uow:
-        await sweep_stale_sessions(uow, runtime.clock, DEMO_STALE_AFTER)
-        await uow.commit()
+    await in_transaction(runtime.uow, sweep_stale_sessions, runtime.clock, DEMO_STALE_AFTER)
     report.truth = [json.loads(line) for line in truth_path.read_text().splitlines() if line]
     await _compare(runtime, report)
     await _revenue(runtime, report)
@@ -249,8 +249,8 @@ async def _compare(runtime: Runtime, report: DayReport) -> None:
                     report.transport_faults[fault] += 1
             session = None
             if record.get("transaction_ref") is not None:
-                session = await uow.sessions.get_by_ref(
-                    station_ids[record["charge_point_id"]], str(record["transaction_ref"])
+                session = await session_of_transaction(
+                    uow, station_ids[record["charge_point_id"]], str(record["transaction_ref"])
                 )
             if session is None:
                 report.missing.append(label)

@@ -12,16 +12,13 @@ from pathlib import Path
 
 from rich.table import Table
 
-from chargeledger.adapters.documents import check_en16931, facturx_pdf, invoice_xml
-from chargeledger.adapters.exports.registry import exporter
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console
-from chargeledger.domain.invoicing import DocumentStatus, Invoice
 from chargeledger.domain.text import exact_amount, money_figure
 from chargeledger.money import Currency
-from chargeledger.services import invoicing, ledger
+from chargeledger.services import books, invoice_documents, invoicing
 from chargeledger.services.billing import charge_completed_sessions
-from chargeledger.services.ports import InvoiceFilter
+from chargeledger.services.transactions import in_transaction, reading
 
 # The demo operator, as it appears on its invoices.
 DEMO_OPERATOR = {
@@ -63,74 +60,62 @@ async def month_end(runtime: Runtime, output_dir: Path) -> MonthReport:
     charged = await charge_completed_sessions(
         runtime.uow, runtime.clock, settings.vat_rates, zone, seller
     )
-    async with runtime.uow() as uow:  # paid sessions were charged at their stop already
-        report.charged = len(await uow.billing.charge_ids())
+    # Paid sessions were charged at their stop already.
+    report.charged = await reading(runtime.uow, books.charged_sessions)
     report.unpriced = len(charged.unpriced)
     await invoicing.run_invoices(runtime.uow, runtime.clock, seller, zone, period)
     again = await invoicing.run_invoices(runtime.uow, runtime.clock, seller, zone, period)
     report.second_run_new = len(again.issued) + len(again.receipts)
-    documents = await _issued(runtime)
+    documents = await reading(runtime.uow, invoice_documents.issued_documents)
     invoices = [d for d in documents if d.kind.value == "invoice"]
     if invoices:
         biggest = max(invoices, key=lambda i: i.gross_total)
-        async with runtime.uow() as uow:
-            await invoicing.issue_credit_note(
-                uow,
-                runtime.clock,
-                biggest.id,
-                "Goodwill: connector fault reported during the first session",
-                zone,
-                positions=(1,),
-            )
+        await in_transaction(
+            runtime.uow,
+            invoicing.issue_credit_note,
+            runtime.clock,
+            biggest.id,
+            "Goodwill: connector fault reported during the first session",
+            zone,
+            positions=(1,),
+        )
     return await refresh_ledger(runtime, report, output_dir)
 
 
 async def refresh_ledger(runtime: Runtime, report: MonthReport, output_dir: Path) -> MonthReport:
     """Write every issued document and the ledger export; check the books."""
     seller = runtime.settings.seller()
-    documents = await _issued(runtime)
+    documents = await reading(runtime.uow, invoice_documents.issued_documents)
     report.documents.clear()
     report.gross.clear()
     report.validated = report.written = 0
     folder = output_dir / "invoices"
     folder.mkdir(parents=True, exist_ok=True)
     for document in documents:
-        xml = invoice_xml(document)
-        check_en16931(xml)
+        xml = runtime.documents.xml(document)
+        runtime.documents.check(xml)
         report.validated += 1
         name = document.number or str(document.id)
         (folder / f"{name}.xml").write_bytes(xml)
-        (folder / f"{name}.pdf").write_bytes(facturx_pdf(document))
+        (folder / f"{name}.pdf").write_bytes(runtime.documents.pdf(document))
         report.written += 2
         report.documents[document.kind.value] += 1
         report.gross[document.kind.value] = (
             report.gross.get(document.kind.value, Decimal(0)) + document.gross_total
         )
-    async with runtime.uow() as uow:
-        entries = await uow.ledger.entries()
-        report.trial_balance = await ledger.trial_balance_of(uow)
-        report.problems = await ledger.check_ledger(uow)
-        report.entries, report.postings = await uow.ledger.count()
-    beancount = exporter("beancount")
+    books_now = await reading(runtime.uow, books.snapshot)
+    report.trial_balance = books_now.trial_balance
+    report.problems = books_now.check.problems
+    report.entries, report.postings = books_now.check.entries, books_now.check.postings
+    beancount = runtime.exports.accounting("beancount")
     report.ledger_file = output_dir / "ledger.beancount"
     report.ledger_file.write_text(
-        beancount.export(entries, start=None, end=None, title=f"{seller.name} {report.period}"),
+        beancount.export(
+            books_now.journal, start=None, end=None, title=f"{seller.name} {report.period}"
+        ),
         encoding="utf-8",
     )
     return report
-
-
-async def _issued(runtime: Runtime) -> list[Invoice]:
-    found: list[Invoice] = []
-    offset: int | None = 0
-    async with runtime.uow() as uow:
-        while offset is not None:
-            page = await uow.billing.list_invoices(
-                InvoiceFilter(status=DocumentStatus.ISSUED), limit=500, offset=offset
-            )
-            found += page.items
-            offset = page.next_offset
-    return found
 
 
 def print_month(report: MonthReport, output_dir: Path) -> None:

@@ -22,20 +22,20 @@ from rich.table import Table
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console
-from chargeledger.domain.accounts import Account, BillingMode, TokenType
+from chargeledger.domain.accounts import Account, BillingMode
 from chargeledger.domain.payments import (
     PaymentMethodKind,
     PaymentPurpose,
     PaymentStatus,
     StoredCard,
-    fold,
 )
 from chargeledger.domain.text import money_figure, money_text
-from chargeledger.domain.wallets import WalletSettings
+from chargeledger.services import customers, payment_views
 from chargeledger.services.payment_methods import store_card
 from chargeledger.services.refunds import refund_payment
+from chargeledger.services.transactions import in_transaction, reading
 from chargeledger.services.wallet_standing import WalletStanding, wallet_standing
-from chargeledger.services.wallets import top_up
+from chargeledger.services.wallets import WalletRules, set_wallet_rules, top_up
 from chargeledger.sim.model import SimulationOptions
 
 VISA, MASTERCARD, DECLINED = "4242424242424242", "5555555555554444", "4000000000000002"
@@ -58,16 +58,8 @@ async def prepare_payments(runtime: Runtime) -> None:
     """Cards for app users, first top-ups for prepaid wallets."""
     sandbox = runtime.sandbox
     assert sandbox is not None
-    async with runtime.uow() as uow:
-        accounts = (
-            await uow.accounts.list(kind=None, only_id=None, search=None, limit=10_000, offset=0)
-        ).items
-        app_accounts = set()
-        for token in (
-            await uow.tokens.list(account_id=None, status=None, limit=10_000, offset=0)
-        ).items:
-            if token.type is TokenType.APP:
-                app_accounts.add(token.account_id)
+    accounts = await reading(runtime.uow, customers.all_accounts)
+    app_accounts = await reading(runtime.uow, customers.app_token_accounts)
     for index, account in enumerate(accounts):
         prepaid = account.billing_mode is BillingMode.PREPAID
         if account.id not in app_accounts and not prepaid:
@@ -81,19 +73,14 @@ async def prepare_payments(runtime: Runtime) -> None:
 
 
 async def _prepaid(runtime: Runtime, account: Account, card: StoredCard, auto: bool) -> None:
-    async with runtime.uow() as uow:
-        await uow.payments.save_wallet(
-            WalletSettings(
-                account.id,
-                account.currency,
-                minimum_balance=None,  # the operator's floor applies
-                auto_top_up=auto,
-                top_up_below=Decimal("30.00"),
-                top_up_amount=Decimal("25.00"),
-            ),
-            runtime.clock.now(),
-        )
-        await uow.commit()
+    rules = WalletRules(
+        minimum_balance=None,  # the operator's floor applies
+        auto_top_up=auto,
+        top_up_below=Decimal("30.00"),
+        top_up_amount=Decimal("25.00"),
+    )
+    floor = runtime.payments.wallet_floor
+    await in_transaction(runtime.uow, set_wallet_rules, runtime.clock, account, rules, floor)
     await top_up(runtime.payments, account, FIRST_TOP_UP, card, uuid.uuid4())
 
 
@@ -124,9 +111,9 @@ async def after_month(runtime: Runtime, report: PaymentReport) -> PaymentReport:
         f"{len(janitor.resolved)} resolved, {len(janitor.settled)} settled, "
         f"{len(janitor.released)} released"
     )
-    async with runtime.uow() as uow:
-        payments = await uow.payments.all()
-        states = {p.id: fold(await uow.payments.events(p.id)) for p in payments}
+    details = await reading(runtime.uow, payment_views.all_payments)
+    payments = [d.payment for d in details]
+    states = {d.payment.id: d.state for d in details}
     captured = [
         p
         for p in payments
@@ -146,14 +133,12 @@ async def after_month(runtime: Runtime, report: PaymentReport) -> PaymentReport:
         report.payouts += 1
     await runtime.quiesce()
     async with runtime.uow() as uow:
-        for payment in await uow.payments.all():
-            state = fold(await uow.payments.events(payment.id))
+        for detail in await payment_views.all_payments(uow):
+            payment, state = detail.payment, detail.state
             report.by_method_status[(payment.method.value, state.status.value)] += 1
             key = f"{payment.purpose.value}/{payment.method.value}"
             report.captured[key] = report.captured.get(key, Decimal(0)) + state.captured
-        accounts = (
-            await uow.accounts.list(kind=None, only_id=None, search=None, limit=10_000, offset=0)
-        ).items
+        accounts = await customers.all_accounts(uow)
         floor = runtime.payments.wallet_floor
         for account in accounts:
             if account.billing_mode is BillingMode.PREPAID:

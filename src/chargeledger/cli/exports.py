@@ -10,16 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from chargeledger.adapters.exports.csv_formats import invoices_csv
-from chargeledger.adapters.exports.registry import exporter
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
-from chargeledger.domain.billing import cdr_totals
-from chargeledger.domain.invoicing import Invoice
-from chargeledger.domain.tariffs.ocpi_json import cdr_to_json
 from chargeledger.errors import ChargeledgerError
-from chargeledger.services.ports import InvoiceFilter
-from chargeledger.services.session_pricing import price_captured_session
+from chargeledger.services import books, cdr_exports, invoice_documents
+from chargeledger.services.transactions import reading
 
 export_app = typer.Typer(help="Exports for accountants and roaming partners.", no_args_is_help=True)
 
@@ -54,14 +49,13 @@ def export_ledger(
 ) -> None:
     """Journal entries booked in [--from, --to) for accounting software."""
     first, last = _day(start, "--from"), _day(end, "--to")
-    try:
-        chosen = exporter(export_format)
-    except ChargeledgerError as exc:
-        raise fail(exc.message, exc.code) from None
 
     async def work(rt: Runtime) -> str:
-        async with rt.uow() as uow:
-            entries = await uow.ledger.entries(first, last)
+        try:
+            chosen = rt.exports.accounting(export_format)
+        except ChargeledgerError as exc:
+            raise fail(exc.message, exc.code) from None
+        entries = await reading(rt.uow, books.journal, first, last)
         title = rt.settings.operator.get("name", "chargeledger")
         return chosen.export(entries, start=first, end=last, title=title)
 
@@ -73,19 +67,11 @@ def export_invoices(start: From = None, end: To = None, output: Output = None) -
     """Invoices, receipts and credit notes issued in [--from, --to) as CSV."""
     first, last = _day(start, "--from"), _day(end, "--to")
 
-    async def work(rt: Runtime) -> list[Invoice]:
-        found: list[Invoice] = []
-        offset: int | None = 0
-        async with rt.uow() as uow:
-            while offset is not None:
-                page = await uow.billing.list_invoices(
-                    InvoiceFilter(issued_from=first, issued_before=last), limit=1000, offset=offset
-                )
-                found += page.items
-                offset = page.next_offset
-        return found
+    async def work(rt: Runtime) -> str:
+        found = await reading(rt.uow, invoice_documents.issued_between, first, last)
+        return rt.exports.invoice_register(found)
 
-    _write(invoices_csv(run_with_runtime(work)), output, "the invoices (CSV)")
+    _write(run_with_runtime(work), output, "the invoices (CSV)")
 
 
 @export_app.command("cdrs")
@@ -98,16 +84,7 @@ def export_cdrs(start: From = None, end: To = None, output: Output = None) -> No
     )
 
     async def work(rt: Runtime) -> list[dict[str, Any]]:
-        documents = []
-        async with rt.uow() as uow:
-            for charge in await uow.billing.charges_between(*window):
-                session = await uow.sessions.get(charge.session_id)
-                if session is None:
-                    continue
-                priced = await price_captured_session(uow, session, rt.settings.vat_rates)
-                totals = cdr_totals(priced.result, charge.billed)  # as booked
-                documents.append(cdr_to_json(priced.cdr, totals, priced.country))
-        return documents
+        return await reading(rt.uow, cdr_exports.cdrs_between, *window, rt.settings.vat_rates)
 
     text = json.dumps(run_with_runtime(work), default=float, indent=2) + "\n"
     _write(text, output, "the CDRs (OCPI JSON)")

@@ -13,6 +13,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.domain.identity import Role, Scope
 from chargeledger.services import identity
+from chargeledger.services.transactions import in_transaction, reading
 
 NEW_PASSWORD_VARIABLE = "CHARGELEDGER_NEW_USER_PASSWORD"
 users_app = typer.Typer(help="People who log in to the API.", no_args_is_help=True)
@@ -41,17 +42,17 @@ def create_user(
     """Create a user, e.g. the first admin: ``chargeledger users create --role admin``."""
 
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            user = await identity.create_user(
-                uow,
-                rt.clock,
-                rt.hasher,
-                email=email,
-                password=password,
-                role=role,
-                account_id=account_id,
-                name=name,
-            )
+        user = await in_transaction(
+            rt.uow,
+            identity.create_user,
+            rt.clock,
+            rt.hasher,
+            email=email,
+            password=password,
+            role=role,
+            account_id=account_id,
+            name=name,
+        )
         console.print(f"created {user.role.value} user {user.email} ({user.id})")
 
     run_with_runtime(work)
@@ -85,12 +86,10 @@ def update_user(
     password = _new_password() if new_password else None
 
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            found = await identity.find_user(uow, user)
-        async with rt.uow() as uow:
-            updated = await identity.update_user(
-                uow, rt.clock, rt.hasher, found.id, changes, password=password
-            )
+        found = await reading(rt.uow, identity.find_user, user)
+        updated = await in_transaction(
+            rt.uow, identity.update_user, rt.clock, rt.hasher, found.id, changes, password=password
+        )
         state = "active" if updated.active else "inactive"
         console.print(f"{updated.email}: {updated.role.value}, {state}")
 
@@ -110,8 +109,7 @@ def list_users() -> None:
     """List users with their roles."""
 
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            page = await identity.list_users(uow, limit=1000)
+        page = await reading(rt.uow, identity.list_users, limit=1000)
         table = Table("e-mail", "role", "account", "active")
         for user in page.items:
             table.add_row(
@@ -133,8 +131,9 @@ def create_api_key(
     """Create an API key; the key is printed once and cannot be shown again."""
 
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            key, secret = await identity.create_api_key(uow, rt.clock, name=name, scopes=scope)
+        key, secret = await in_transaction(
+            rt.uow, identity.create_api_key, rt.clock, name=name, scopes=scope
+        )
         console.print(f"API key {key.name} ({key.id}), scopes {', '.join(sorted(key.scopes))}")
         console.print(secret, highlight=False)
 
@@ -146,8 +145,7 @@ def list_api_keys() -> None:
     """List API keys (never their secrets)."""
 
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            page = await identity.list_api_keys(uow, limit=1000)
+        page = await reading(rt.uow, identity.list_api_keys, limit=1000)
         table = Table("id", "name", "prefix", "scopes", "revoked")
         for key in page.items:
             table.add_row(
@@ -167,8 +165,7 @@ def revoke_api_key(key_id: uuid.UUID) -> None:
     """Revoke an API key at once."""
 
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            key = await identity.revoke_api_key(uow, rt.clock, key_id)
+        key = await in_transaction(rt.uow, identity.revoke_api_key, rt.clock, key_id)
         console.print(f"revoked {key.name} ({key.id})")
 
     run_with_runtime(work)

@@ -13,10 +13,11 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.invoicing import DocumentKind, Invoice, Layout
 from chargeledger.domain.text import money_figure, money_text, percent_text
-from chargeledger.services import invoicing
+from chargeledger.services import invoice_documents, invoicing
 from chargeledger.services.billing import ChargingResult, charge_completed_sessions
 from chargeledger.services.invoice_runs import run_month
 from chargeledger.services.ports import InvoiceFilter
+from chargeledger.services.transactions import in_transaction, reading
 
 invoice_app = typer.Typer(
     help="Charges, invoices, receipts and credit notes.", no_args_is_help=True
@@ -85,10 +86,8 @@ def list_command(
     """List invoices, receipts and credit notes."""
 
     async def work(rt: Runtime) -> list[Invoice]:
-        async with rt.uow() as uow:
-            page = await uow.billing.list_invoices(
-                InvoiceFilter(account_id=account, kind=kind), limit=limit, offset=offset
-            )
+        criteria = InvoiceFilter(account_id=account, kind=kind)
+        page = await reading(rt.uow, invoice_documents.list_documents, criteria, limit, offset)
         return list(page.items)
 
     table = Table()
@@ -114,12 +113,9 @@ def show_command(number: Annotated[str, typer.Argument(help="number or id")]) ->
     """Show a document with its lines and VAT breakdown."""
 
     async def work(rt: Runtime) -> tuple[Invoice, str]:
-        async with rt.uow() as uow:
-            found = await invoicing.find_invoice(uow, number)
-            status = await invoicing.status_of(
-                uow, found, invoicing.today(rt.clock, rt.settings.operator_time_zone)
-            )
-        return found, status.value
+        on = invoicing.today(rt.clock, rt.settings.operator_time_zone)
+        view = await reading(rt.uow, invoice_documents.view_by_reference, number, on)
+        return view.invoice, view.status.value
 
     invoice, status = run_with_runtime(work)
     console.print(
@@ -160,10 +156,9 @@ def issue_command(invoice_id: Annotated[uuid.UUID, typer.Argument()]) -> None:
     """Issue a draft: it gets the next number of its series and is booked."""
 
     async def work(rt: Runtime) -> Invoice:
-        async with rt.uow() as uow:
-            return await invoicing.issue_invoice(
-                uow, rt.clock, invoice_id, rt.settings.operator_time_zone
-            )
+        return await in_transaction(
+            rt.uow, invoicing.issue_invoice, rt.clock, invoice_id, rt.settings.operator_time_zone
+        )
 
     console.print(f"issued {run_with_runtime(work).number}")
 
@@ -185,11 +180,16 @@ def credit_command(
         ) from None
 
     async def work(rt: Runtime) -> Invoice:
-        async with rt.uow() as uow:
-            original = await invoicing.find_invoice(uow, number)
-            return await invoicing.issue_credit_note(
-                uow, rt.clock, original.id, reason, rt.settings.operator_time_zone, positions, net
-            )
+        return await in_transaction(
+            rt.uow,
+            invoice_documents.credit_by_reference,
+            rt.clock,
+            number,
+            reason,
+            rt.settings.operator_time_zone,
+            positions,
+            net,
+        )
 
     note = run_with_runtime(work)
     console.print(f"issued {note.number}: {money_text(note.gross_total, note.currency)}")

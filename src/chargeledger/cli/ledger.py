@@ -13,7 +13,8 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.ledger import Balance
 from chargeledger.domain.text import exact_amount
-from chargeledger.services import ledger
+from chargeledger.services import books, ledger
+from chargeledger.services.transactions import reading
 
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 
@@ -32,11 +33,11 @@ def check_command() -> None:
     """Check the invariants: balanced entries, zero trial balance, every issued document
     booked, gap-free numbers. Exits 1 when anything is wrong."""
 
-    async def work(rt: Runtime) -> tuple[list[str], tuple[int, int]]:
-        async with rt.uow() as uow:
-            return await ledger.check_ledger(uow), await uow.ledger.count()
+    async def work(rt: Runtime) -> books.LedgerCheck:
+        return await reading(rt.uow, books.checked_ledger)
 
-    problems, (entries, postings) = run_with_runtime(work)
+    check = run_with_runtime(work)
+    problems, entries, postings = check.problems, check.entries, check.postings
     for problem in problems:
         console.print(f"[red]✗[/] {problem}")
     if problems:
@@ -73,8 +74,7 @@ def trial_balance_command(
     before = _day(until, "--until")
 
     async def work(rt: Runtime) -> list[Balance]:
-        async with rt.uow() as uow:
-            return await ledger.balances(uow, None, before)
+        return await reading(rt.uow, ledger.balances, None, before)
 
     print_balances(run_with_runtime(work), "Trial balance")
 
@@ -89,8 +89,7 @@ def statement_command(
     first, last = _day(start, "--from"), _day(end, "--to")
 
     async def work(rt: Runtime) -> list[ledger.Statement]:
-        async with rt.uow() as uow:
-            return await ledger.statement(uow, account, first, last)
+        return await reading(rt.uow, ledger.statement, account, first, last)
 
     for statement in run_with_runtime(work):
         table = Table(title=f"{account} ({statement.currency})", title_justify="left")

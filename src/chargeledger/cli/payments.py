@@ -11,11 +11,14 @@ from rich.table import Table
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
-from chargeledger.domain.payments import Payment, PaymentState, fold
+from chargeledger.cli.customers import SHELL
+from chargeledger.domain.payments import Payment, PaymentState
 from chargeledger.domain.text import exact_amount, money_text
+from chargeledger.services import payment_views
 from chargeledger.services.payment_janitor import JanitorReport
 from chargeledger.services.payment_ports import PaymentFilter
 from chargeledger.services.refunds import refund_payment
+from chargeledger.services.transactions import reading
 
 payments_app = typer.Typer(help="Card, app and wallet payments.", no_args_is_help=True)
 
@@ -25,10 +28,8 @@ def list_command(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50) ->
     """The newest payments with their derived state."""
 
     async def work(rt: Runtime) -> list[tuple[Payment, PaymentState]]:
-        async with rt.uow() as uow:
-            page = await uow.payments.search(PaymentFilter(), limit=limit, offset=0)
-            events = await uow.payments.events_of([p.id for p in page.items])
-        return [(p, fold(events[p.id])) for p in page.items]
+        page = await reading(rt.uow, payment_views.list_payments, SHELL, PaymentFilter(), limit, 0)
+        return [(d.payment, d.state) for d in page.items]
 
     table = Table(title="Payments", title_justify="left")
     for column in ("id", "purpose", "method", "state", "held", "captured", "refunded"):

@@ -20,6 +20,7 @@ from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.station_link import CommandKind, SessionFilter
 from chargeledger.domain.text import plain_number, quantity_text
 from chargeledger.services import session_release, session_review
+from chargeledger.services.transactions import in_transaction, reading
 
 sessions_app = typer.Typer(help="Captured charging sessions.", no_args_is_help=True)
 
@@ -44,8 +45,7 @@ def list_sessions(
 
     async def work(rt: Runtime) -> None:
         criteria = SessionFilter(station_id, account_id, status, started_from, started_before)
-        async with rt.uow() as uow:
-            page = await session_review.list_sessions(uow, SHELL, criteria, limit=limit)
+        page = await reading(rt.uow, session_review.list_sessions, SHELL, criteria, limit=limit)
         table = Table("id", "tx", "evse", "started (UTC)", "kWh", "status", "reasons")
         for s in page.items:
             energy = s.energy_wh
@@ -72,8 +72,7 @@ def show_session(session_id: uuid.UUID) -> None:
     """A session with its meter samples."""
 
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            detail = await session_review.session_detail(uow, SHELL, session_id)
+        detail = await reading(rt.uow, session_review.session_detail, SHELL, session_id)
         s = detail.session
         console.print(
             f"session {s.id} tx {s.transaction_ref} ({s.ocpp_version}) {s.status.value}\n"
@@ -108,18 +107,17 @@ def release_session(
     """Release a quarantined session, optionally with corrected readings."""
 
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            s = await session_release.resolve_session(
-                uow,
-                rt.clock,
-                SHELL,
-                session_id,
-                rt.settings.vat_rates,
-                note=note,
-                corrected_meter_start_wh=meter_start_wh,
-                corrected_meter_stop_wh=meter_stop_wh,
-            )
-            await uow.commit()
+        s = await in_transaction(
+            rt.uow,
+            session_release.resolve_session,
+            rt.clock,
+            SHELL,
+            session_id,
+            rt.settings.vat_rates,
+            note=note,
+            corrected_meter_start_wh=meter_start_wh,
+            corrected_meter_stop_wh=meter_stop_wh,
+        )
         console.print(f"released session {s.id}: {_wh(s.energy_wh)}")
 
     run_with_runtime(work)

@@ -18,6 +18,7 @@ from chargeledger.domain.tariffs import tariff_to_json
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.domain.tariffs.dynamic import dynamic_tariff, parse_wholesale_csv
 from chargeledger.services import tariffs
+from chargeledger.services.transactions import in_transaction, reading
 
 tariffs_app = typer.Typer(help="OCPI 2.2.1 tariffs and where they apply.", no_args_is_help=True)
 
@@ -33,8 +34,7 @@ def import_tariff(path: Path) -> None:
         raise fail(f"{path} is not JSON: {exc}", "invalid_json") from None
 
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            stored = await tariffs.import_tariff(uow, rt.clock, document)
+        stored = await in_transaction(rt.uow, tariffs.import_tariff, rt.clock, document)
         console.print(f"imported tariff {stored.tariff.id} as {stored.id}")
 
     run_with_runtime(work)
@@ -43,8 +43,7 @@ def import_tariff(path: Path) -> None:
 @tariffs_app.command("list")
 def list_tariffs() -> None:
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            page = await tariffs.list_tariffs(uow, limit=1000)
+        page = await reading(rt.uow, tariffs.list_tariffs, limit=1000)
         table = Table("id", "OCPI id", "currency", "elements", "valid from", "valid until")
         for s in page.items:
             t = s.tariff
@@ -66,8 +65,7 @@ def show_tariff(tariff_id: uuid.UUID) -> None:
     """Print a stored tariff as OCPI 2.2.1 JSON."""
 
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            stored = await tariffs.get_tariff(uow, tariff_id)
+        stored = await reading(rt.uow, tariffs.get_tariff, tariff_id)
         console.print_json(json.dumps(tariff_to_json(stored.tariff), default=float))
 
     run_with_runtime(work)
@@ -89,10 +87,15 @@ def assign_tariff(
     by default."""
 
     async def work(rt: Runtime) -> None:
-        async with rt.uow() as uow:
-            await tariffs.assign_tariff(
-                uow, rt.clock, tariff_id, scope, scope_id, rt.settings.vat_rates
-            )
+        await in_transaction(
+            rt.uow,
+            tariffs.assign_tariff,
+            rt.clock,
+            tariff_id,
+            scope,
+            scope_id,
+            rt.settings.vat_rates,
+        )
         console.print(f"tariff {tariff_id} now applies to {scope.value} {scope_id or ''}")
 
     run_with_runtime(work)
@@ -127,8 +130,9 @@ def dynamic(
             time_zone=checked_zone(time_zone),
             vat=vat,
         )
-        async with rt.uow() as uow:
-            stored = await tariffs.import_tariff(uow, rt.clock, tariff_to_json(tariff))
+        stored = await in_transaction(
+            rt.uow, tariffs.import_tariff, rt.clock, tariff_to_json(tariff)
+        )
         console.print(f"published dynamic tariff {tariff_id} ({len(series)} slots) as {stored.id}")
 
     run_with_runtime(work)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
+from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus, TokenType
 from chargeledger.domain.identity import Principal
 from chargeledger.errors import (
     ConflictError,
@@ -51,7 +51,6 @@ async def create_account(uow: UnitOfWork, clock: Clock, account: Account) -> Acc
     now = clock.now()
     stored = dataclasses.replace(account, created_at=now, updated_at=now)
     await uow.accounts.add(stored)
-    await uow.commit()
     return stored
 
 
@@ -80,6 +79,12 @@ async def list_accounts(
     )
 
 
+async def all_accounts(uow: UnitOfWork) -> list[Account]:
+    """The first 10 000 accounts, unpaged (the demo operator's fifty)."""
+    page = await uow.accounts.list(kind=None, only_id=None, search=None, limit=10_000, offset=0)
+    return list(page.items)
+
+
 async def update_account(
     uow: UnitOfWork,
     clock: Clock,
@@ -92,7 +97,6 @@ async def update_account(
     account = apply_changes(current, changes, ACCOUNT_FIELDS)
     account = dataclasses.replace(account, updated_at=clock.now())
     await uow.accounts.update(account)
-    await uow.commit()
     return account
 
 
@@ -103,7 +107,6 @@ async def delete_account(uow: UnitOfWork, principal: Principal, account_id: uuid
     if await uow.users.exists_for_account(account_id):
         raise ConflictError("the account still has users", code="account_has_users")
     await uow.accounts.delete(account_id)
-    await uow.commit()
 
 
 # --- tokens ------------------------------------------------------------------------------
@@ -127,8 +130,13 @@ async def create_token(uow: UnitOfWork, clock: Clock, token: Token) -> Token:
     now = clock.now()
     stored = dataclasses.replace(token, created_at=now, updated_at=now)
     await uow.tokens.add(stored)
-    await uow.commit()
     return stored
+
+
+async def app_token_accounts(uow: UnitOfWork) -> set[uuid.UUID]:
+    """The accounts with an app token among the first 10 000 tokens (the demo's app users)."""
+    page = await uow.tokens.list(account_id=None, status=None, limit=10_000, offset=0)
+    return {t.account_id for t in page.items if t.type is TokenType.APP}
 
 
 async def get_token(uow: UnitOfWork, principal: Principal, token_id: uuid.UUID) -> Token:
@@ -175,11 +183,9 @@ async def update_token(
         await _require_account(uow, token.account_id)
     token = dataclasses.replace(token, updated_at=clock.now())
     await uow.tokens.update(token)
-    await uow.commit()
     return token
 
 
 async def delete_token(uow: UnitOfWork, principal: Principal, token_id: uuid.UUID) -> None:
     await get_token(uow, principal, token_id)
     await uow.tokens.delete(token_id)
-    await uow.commit()

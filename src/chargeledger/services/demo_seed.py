@@ -295,6 +295,7 @@ async def seed_demo_operator(
             report.tokens.extend(await _seed_tokens(uow, clock, account, rng))
             on_step("account")
         await _seed_users(uow, clock, hasher, report)
+        await uow.commit()
     return report
 
 

@@ -72,7 +72,6 @@ async def create_user(
             f"account {account_id} does not exist", code="unknown_account", field="account_id"
         )
     await uow.users.add(user)
-    await uow.commit()
     return user
 
 
@@ -190,8 +189,16 @@ async def update_user(
         )
     changed = dataclasses.replace(changed, updated_at=clock.now())
     await uow.users.update(changed)
-    await uow.commit()
     return changed
+
+
+async def principal_of_user(uow: UnitOfWork, user_id: uuid.UUID) -> Principal:
+    """The principal of an access token's user, read on every request so a deactivated user
+    or a changed role takes effect at once, not when the token expires."""
+    user = await uow.users.get(user_id)
+    if user is None or not user.active:
+        raise AuthenticationError("the token's user is not active", code="invalid_token")
+    return principal_for_user(user)
 
 
 def _is_active_admin(user: User) -> bool:
@@ -234,7 +241,6 @@ async def create_api_key(
         created_at=clock.now(),
     )
     await uow.api_keys.add(key)
-    await uow.commit()
     return key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
 
 
@@ -259,7 +265,6 @@ async def revoke_api_key(uow: UnitOfWork, clock: Clock, key_id: uuid.UUID) -> Ap
     if key.revoked_at is None:
         key = dataclasses.replace(key, revoked_at=clock.now())
         await uow.api_keys.update(key)
-        await uow.commit()
     return key
 
 

@@ -334,14 +334,13 @@ async def _drafts(
 async def issue_invoice(
     uow: UnitOfWork, clock: Clock, invoice_id: uuid.UUID, time_zone: str
 ) -> Invoice:
-    """Issue a draft: number, dates and ledger posting in this transaction (committed)."""
+    """Issue a draft: number, dates and ledger posting in the caller's transaction."""
     draft = await get_invoice(uow, invoice_id)
     [document] = await _issue_all(uow, clock, [draft], today(clock, time_zone))
     await uow.billing.mark_issued(document)
     entry = document_issued(document)
     if entry is not None:
         await uow.ledger.add([entry], clock.now())
-    await uow.commit()
     return document
 
 
@@ -355,14 +354,13 @@ async def issue_credit_note(
     net_amount: Decimal | None = None,
 ) -> Invoice:
     """Correct an issued invoice or receipt by a credit note that references it (the only
-    correction of an issued document), numbered and booked at once."""
+    correction of an issued document), numbered and booked in the caller's transaction."""
     original = await get_invoice(uow, original_id)
     previous = await uow.billing.credit_notes_of(original.id)
     draft = credit_note(original, reason, previous, positions, net_amount)
     [note] = await _issue_all(uow, clock, [draft], today(clock, time_zone))
     await uow.billing.add_invoices([note], clock.now())
     await uow.ledger.add([credit_note_issued(note)], clock.now())
-    await uow.commit()
     return note
 
 

@@ -140,8 +140,8 @@ async def learn(
     distinct: str | None = None,
 ) -> bool:
     """Keep one fact about ``payment`` and book it, once; False when it was known already.
-    Does not commit, except a session refund: its credit note is issued (and committed) with
-    it, whoever learns the refund (the call's answer, the webhook, the janitor)."""
+    A session refund's credit note is issued with it in the same transaction, whoever learns
+    the refund (the call's answer, the webhook, the janitor). The caller commits."""
     event = PaymentEvent(
         payment_id=payment.id,
         kind=kind,
@@ -164,7 +164,7 @@ async def learn(
     if kind is EventKind.REFUNDED and payment.purpose is PaymentPurpose.SESSION:
         from chargeledger.services.refunds import credit_refund  # refunds builds on this module
 
-        await credit_refund(uow, ctx, payment, amount, operation)  # commits
+        await credit_refund(uow, ctx, payment, amount, operation)
     return True
 
 

@@ -34,6 +34,7 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
 from chargeledger.errors import ConflictError
+from chargeledger.services.exporting import AccountingExporter
 from chargeledger.services.paging import Page
 from chargeledger.services.payment_ports import PaymentRepository
 
@@ -331,6 +332,10 @@ class BillingRepository(Protocol):
 
     async def credited_total(self, original_id: uuid.UUID) -> Decimal: ...
 
+    async def credited_totals(
+        self, original_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, Decimal]: ...
+
     async def numbers(self, series: str) -> list[str]: ...
 
     async def series(self) -> dict[str, int]: ...
@@ -427,3 +432,28 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
+
+
+class InvoiceDocuments(Protocol):
+    """Issued documents rendered for people and machines (``adapters/documents``): the PDF
+    with the EN 16931 e-invoice embedded (Factur-X) and the e-invoice alone (UN/CEFACT CII
+    XML). Pure functions of the invoice: they read nothing and store nothing."""
+
+    def pdf(self, invoice: Invoice) -> bytes: ...
+
+    def xml(self, invoice: Invoice) -> bytes: ...
+
+    def check(self, xml: bytes) -> None:
+        """Refuse (``invalid_einvoice``) an e-invoice that breaks the EN 16931 rules."""
+        ...
+
+
+class Exports(Protocol):
+    """Files for accountants (``adapters/exports``): the journal in a chosen accounting
+    format, and the invoice register. Pure functions of what they are given."""
+
+    def accounting(self, format_name: str) -> AccountingExporter:
+        """The exporter of ``format_name`` (``unknown_export_format`` when there is none)."""
+        ...
+
+    def invoice_register(self, invoices: Sequence[Invoice]) -> str: ...

@@ -133,8 +133,8 @@ async def credit_refund(
     uow: UnitOfWork, ctx: PaymentContext, payment: Payment, gross: Decimal, key: str | None
 ) -> Invoice | None:
     """The credit note that goes with a session refund, for the same gross amount: issued
-    (and committed) together with the refund's fact, however it was learnt, so a refund
-    never leaves the receipt unpaid on the payer's receivable."""
+    in the transaction that keeps the refund's fact, however it was learnt, so a refund
+    never leaves the receipt unpaid on the payer's receivable. The caller commits."""
     if payment.session_id is None and payment.id_tag is None:
         return None
     receipt = await _receipt_of(uow, payment)

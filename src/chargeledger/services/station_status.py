@@ -1,9 +1,15 @@
-"""The link state of stations: connected, booted, last heartbeat; what the operator sees."""
+"""The link state of stations: connected, booted, last heartbeat; what the operator sees.
+
+Like every service, these are handed an open unit of work and never commit it (DESIGN §3):
+the OCPP edge commits a CALL's effects with its stored answer, the connection's own
+records and the periodic jobs run through ``services.transactions.in_transaction``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,33 +40,27 @@ async def record_connected(
         )
     )
     await uow.station_links.claim_connection(station.id, connection_id)
-    epoch = await uow.station_links.boot_epoch(station.id)
-    await uow.commit()
-    return epoch
+    return await uow.station_links.boot_epoch(station.id)
 
 
 async def record_disconnected(
     uow: UnitOfWork, clock: Clock, station: Station, connection_id: str
 ) -> bool:
     """False (and nothing changed) when a newer connection of the station has taken over."""
-    gone = await uow.station_links.mark_disconnected(station.id, connection_id, clock.now())
-    await uow.commit()
-    return gone
+    return await uow.station_links.mark_disconnected(station.id, connection_id, clock.now())
 
 
 async def forget_stored_replies(uow: UnitOfWork, clock: Clock, kept_for: timedelta) -> int:
     """Stored OCPP answers are replayed to repeated messages for a bounded time only: a
     station repeats a message when an answer got lost, within minutes, not days."""
-    forgotten = await uow.station_links.forget_replies(clock.now() - kept_for)
-    await uow.commit()
-    return forgotten
+    return await uow.station_links.forget_replies(clock.now() - kept_for)
 
 
 async def record_boot(
     uow: UnitOfWork, clock: Clock, station: Station, version: str, firmware: str | None
 ) -> int:
     """BootNotification (1.6 §4.2, 2.0.1 B01): the station (re)started, so a new boot epoch
-    begins, which is returned. The caller commits."""
+    begins, which is returned."""
     now = clock.now()
     state = await _current(uow, clock, station)
     await uow.station_links.save_state(
@@ -78,7 +78,7 @@ async def record_boot(
 
 
 async def record_heartbeat(uow: UnitOfWork, clock: Clock, station: Station) -> None:
-    """Heartbeat (1.6 §4.6, 2.0.1 G02). The caller commits."""
+    """Heartbeat (1.6 §4.6, 2.0.1 G02)."""
     now = clock.now()
     state = await _current(uow, clock, station)
     await uow.station_links.save_state(
@@ -95,7 +95,7 @@ async def record_connector_status(
     charging: ChargingState | None = None,
 ) -> None:
     """StatusNotification (1.6 §4.9, 2.0.1 G01). In 1.6 the status also tells whether the
-    open session on that connector charges or idles (``charging``). The caller commits."""
+    open session on that connector charges or idles (``charging``)."""
     await uow.station_links.save_connector(state)
     if charging is not None and state.evse_id > 0:
         session = await uow.sessions.open_on_evse(station.id, state.evse_id)
@@ -119,6 +119,14 @@ class StationStatus:
     state: StationState | None
     connectors: list[ConnectorState]
     live: bool
+
+
+async def station_status_now(
+    uow: UnitOfWork, station_id: uuid.UUID, is_connected: Callable[[str], bool]
+) -> StationStatus:
+    """The station's status, ``live`` when ``is_connected`` (the command bus) reaches it."""
+    station = await get_station(uow, station_id)
+    return await station_status(uow, station_id, is_connected(station.charge_point_id))
 
 
 async def station_status(uow: UnitOfWork, station_id: uuid.UUID, live: bool) -> StationStatus:

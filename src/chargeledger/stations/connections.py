@@ -24,6 +24,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
 from chargeledger.services.station_status import record_connected, record_disconnected
+from chargeledger.services.transactions import in_transaction
 from chargeledger.stations.link import Connection
 from chargeledger.stations.v16 import CentralSystem16
 from chargeledger.stations.v201 import Csms201
@@ -128,8 +129,9 @@ async def serve_station(
     async with connections.lock(cpid):
         previous = connections.take_over(cpid, live)
         runtime.bus.register(cpid, execute)
-        async with runtime.uow() as uow:
-            epoch = await record_connected(uow, runtime.clock, station, version, live.connection_id)
+        epoch = await in_transaction(
+            runtime.uow, record_connected, runtime.clock, station, version, live.connection_id
+        )
     link.resume(epoch)
     if previous is not None:
         connections.close_superseded(cpid, previous)
@@ -142,6 +144,7 @@ async def serve_station(
         runtime.bus.unregister(cpid, execute)
         async with connections.lock(cpid):
             if connections.release(cpid, live):
-                async with runtime.uow() as uow:
-                    await record_disconnected(uow, runtime.clock, station, live.connection_id)
+                await in_transaction(
+                    runtime.uow, record_disconnected, runtime.clock, station, live.connection_id
+                )
         log.info("station disconnected", extra={"charge_point_id": cpid})

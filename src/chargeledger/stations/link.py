@@ -35,6 +35,8 @@ from chargeledger.domain.catalog import Station
 from chargeledger.domain.station_link import StoredReply
 from chargeledger.errors import ConflictError
 from chargeledger.services.ports import UnitOfWork
+from chargeledger.services.station_messages import keep_refused_frame, keep_reply, stored_reply
+from chargeledger.services.transactions import in_transaction
 from chargeledger.stations.frames import (
     UNKNOWN_ID,
     FrameRefusedError,
@@ -254,13 +256,22 @@ class ExactlyOnce:
             return
         request_hash = _request_hash(call.payload)
         async with self.runtime.uow() as uow:
-            stored = await uow.station_links.stored_reply(self.id, self._epoch, call.unique_id)
+            stored = await stored_reply(uow, self.id, self._epoch, call.unique_id)
             if call.action == BOOT and call.unique_id != self._boot_message_id:
                 # Not a repeat of the boot this connection answered: a new boot, and a new
                 # epoch, whatever message ids the previous boot used.
                 stored = None
             if stored is None:
-                reply: str | None = await self._apply_new(uow, call, request_hash)
+                answer = await self._apply_new(uow, call, request_hash)
+                # Committed here, where the unit of work was opened (DESIGN §3): the CALL's
+                # effects with its answer, or nothing for a refused CALL.
+                if json.loads(answer)[0] == MessageType.CallResult:
+                    await uow.commit()
+                    self._committed(call.unique_id)
+                else:
+                    await uow.rollback()
+                self._after_commit, self._next_epoch = [], None
+                reply: str | None = answer
             elif stored.request_hash == request_hash and stored.action == call.action:
                 reply = stored.response
             else:
@@ -279,7 +290,8 @@ class ExactlyOnce:
         await self._connection.send(reply)  # type: ignore[attr-defined]
 
     async def _apply_new(self, uow: UnitOfWork, call: Call, request_hash: str) -> str:
-        """Run the handler; keep its effects and its answer together, or neither."""
+        """Run the handler and keep its answer with its effects; the caller, which opened
+        the unit of work, commits both or neither."""
         self._uow, self._held_replies, self._current_call_id = uow, [], call.unique_id
         self._next_epoch = None
         try:
@@ -295,22 +307,19 @@ class ExactlyOnce:
             if replies
             else self._call_error(call.unique_id, OCPPError(description="no answer was produced"))
         )
-        epoch = self._epoch if self._next_epoch is None else self._next_epoch
         if json.loads(reply)[0] == MessageType.CallResult:
-            stored_reply = StoredReply(call.action, request_hash, reply)
-            await uow.station_links.store_reply(
-                self.id, epoch, call.unique_id, stored_reply, self.runtime.clock.now()
-            )
-            await uow.commit()
-            if self._next_epoch is not None:
-                self._epoch, self._boot_message_id = epoch, call.unique_id
-            for job in self._after_commit:
-                self.runtime.spawn(job())
-        else:
-            await uow.rollback()
-        self._after_commit = []
-        self._next_epoch = None
+            epoch = self._epoch if self._next_epoch is None else self._next_epoch
+            answer = StoredReply(call.action, request_hash, reply)
+            await keep_reply(uow, self.runtime.clock, self.id, epoch, call.unique_id, answer)
         return reply
+
+    def _committed(self, message_id: str) -> None:
+        """After the CALL's commit: a BootNotification's new epoch takes effect, and the work
+        its handler left for after the commit starts."""
+        if self._next_epoch is not None:
+            self._epoch, self._boot_message_id = self._next_epoch, message_id
+        for job in self._after_commit:
+            self.runtime.spawn(job())
 
     async def _refuse(self, raw_msg: str, message_id: str, code: str, description: str) -> None:
         spelling = spelled(code, self._ocpp_version)
@@ -322,11 +331,15 @@ class ExactlyOnce:
         """Nothing lost: a refused frame is kept with the error we answered."""
         log.warning("refused a frame from %s: %s %s", self.id, code, description)
         kept = keepable(raw_msg)
-        async with self.runtime.uow() as uow:
-            await uow.station_links.reject_frame(
-                self.id, kept, code, description, self.runtime.clock.now()
-            )
-            await uow.commit()
+        await in_transaction(
+            self.runtime.uow,
+            keep_refused_frame,
+            self.runtime.clock,
+            self.id,
+            kept,
+            code,
+            description,
+        )
 
     def _call_error(self, message_id: str, error: OCPPError) -> str:
         """A CALLERROR in this version's spelling, with plain-JSON details (the library may

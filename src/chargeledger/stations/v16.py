@@ -31,6 +31,7 @@ from chargeledger.services.authorization import (
 from chargeledger.services.credit_control import check_credit, payment_watch
 from chargeledger.services.payment_methods import payment_to_follow
 from chargeledger.services.session_payments import secure_session, settle_session
+from chargeledger.services.station_messages import open_session_on, session_of_transaction
 from chargeledger.services.station_status import (
     record_boot,
     record_connector_status,
@@ -137,9 +138,9 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
     ) -> call_result.MeterValues:
         samples, signed = meter_samples(meter_value)
         if transaction_id is not None:
-            session = await self.uow.sessions.get_by_ref(self.station.id, str(transaction_id))
+            session = await session_of_transaction(self.uow, self.station.id, str(transaction_id))
         else:
-            session = await self.uow.sessions.open_on_evse(self.station.id, connector_id)
+            session = await open_session_on(self.uow, self.station.id, connector_id)
         if session is not None:
             await capture.keep_signed_values(self.uow, session, signed)
             await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)
@@ -157,7 +158,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         samples, signed = meter_samples(details.get("transaction_data") or [])
         id_tag = details.get("id_tag")
         reason = details.get("reason") or "Local"
-        session = await self.uow.sessions.get_by_ref(self.station.id, str(transaction_id))
+        session = await session_of_transaction(self.uow, self.station.id, str(transaction_id))
         clock, stopped_at, meter_stop_wh = (
             self.runtime.clock,
             parse_time(timestamp),
@@ -204,7 +205,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
             data = str(body["signedMeterData"])
         except (ValueError, KeyError, TypeError):
             return call_result.DataTransfer(status="UnknownMessageId")
-        session = await self.uow.sessions.get_by_ref(self.station.id, ref)
+        session = await session_of_transaction(self.uow, self.station.id, ref)
         if session is None:
             return call_result.DataTransfer(status="Rejected")
         value = SignedMeterValue(

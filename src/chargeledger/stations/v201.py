@@ -28,6 +28,7 @@ from chargeledger.services.authorization import Authorization, authorize_token
 from chargeledger.services.credit_control import check_credit, payment_watch
 from chargeledger.services.payment_methods import payment_to_follow
 from chargeledger.services.session_payments import secure_session, settle_session
+from chargeledger.services.station_messages import open_session_on
 from chargeledger.services.station_status import (
     record_boot,
     record_clock_offset,
@@ -178,7 +179,7 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
     ) -> call_result.MeterValues:
         """J01: meter values outside a TransactionEvent belong to the EVSE's open session."""
         samples, signed = meter_samples(meter_value)
-        session = await self.uow.sessions.open_on_evse(self.station.id, evse_id)
+        session = await open_session_on(self.uow, self.station.id, evse_id)
         if session is not None:
             await capture.keep_signed_values(self.uow, session, signed)
             await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)

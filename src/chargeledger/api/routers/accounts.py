@@ -14,6 +14,7 @@ from chargeledger.api.schemas.customers import AccountIn, AccountOut, AccountPat
 from chargeledger.domain.accounts import Account, AccountKind
 from chargeledger.money import Currency
 from chargeledger.services import customers
+from chargeledger.services.transactions import in_transaction
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"], responses=ERROR_RESPONSES)
 
@@ -34,9 +35,7 @@ async def list_accounts(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Open an account")
-async def create_account(
-    body: AccountIn, _: WriteAccounts, uow: UowDep, rt: RuntimeDep
-) -> AccountOut:
+async def create_account(body: AccountIn, _: WriteAccounts, rt: RuntimeDep) -> AccountOut:
     account = Account(
         kind=body.kind,
         name=body.name,
@@ -49,7 +48,7 @@ async def create_account(
         billing_cycle=body.billing_cycle,
         reference=body.reference,
     )
-    return AccountOut.of(await customers.create_account(uow, rt.clock, account))
+    return AccountOut.of(await in_transaction(rt.uow, customers.create_account, rt.clock, account))
 
 
 @router.get("/{account_id}", summary="Show an account")
@@ -62,18 +61,19 @@ async def update_account(
     account_id: uuid.UUID,
     body: AccountPatch,
     principal: WriteAccounts,
-    uow: UowDep,
     rt: RuntimeDep,
 ) -> AccountOut:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if body.billing_address is not None:
         changes["billing_address"] = body.billing_address.to_domain()
-    account = await customers.update_account(uow, rt.clock, principal, account_id, changes)
+    account = await in_transaction(
+        rt.uow, customers.update_account, rt.clock, principal, account_id, changes
+    )
     return AccountOut.of(account)
 
 
 @router.delete(
     "/{account_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Close an unused account"
 )
-async def delete_account(account_id: uuid.UUID, principal: WriteAccounts, uow: UowDep) -> None:
-    await customers.delete_account(uow, principal, account_id)
+async def delete_account(account_id: uuid.UUID, principal: WriteAccounts, rt: RuntimeDep) -> None:
+    await in_transaction(rt.uow, customers.delete_account, principal, account_id)

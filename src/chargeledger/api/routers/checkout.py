@@ -24,7 +24,6 @@ from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from chargeledger.adapters.documents import facturx_pdf
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.idempotency import idempotent
 from chargeledger.api.schemas.common import (
@@ -219,7 +218,7 @@ async def checkout_receipt(payment_id: uuid.UUID, rt: RuntimeDep) -> Response:
     if progress.receipt is None:
         raise NotFoundError("the receipt is not ready yet", code="receipt_not_ready")
     return Response(
-        facturx_pdf(progress.receipt),
+        rt.documents.pdf(progress.receipt),
         media_type="application/pdf",
         headers={
             **NO_STORE,

@@ -24,6 +24,7 @@ from chargeledger.api.schemas.identity import (
     UserPatch,
 )
 from chargeledger.services import identity
+from chargeledger.services.transactions import in_transaction
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
@@ -95,9 +96,10 @@ async def list_users(
 
 
 @router.post("/users", tags=["users"], status_code=status.HTTP_201_CREATED, summary="Add a user")
-async def create_user(body: UserIn, _: AdminOnly, uow: UowDep, rt: RuntimeDep) -> UserOut:
-    user = await identity.create_user(
-        uow,
+async def create_user(body: UserIn, _: AdminOnly, rt: RuntimeDep) -> UserOut:
+    user = await in_transaction(
+        rt.uow,
+        identity.create_user,
         rt.clock,
         rt.hasher,
         email=body.email,
@@ -115,12 +117,10 @@ async def create_user(body: UserIn, _: AdminOnly, uow: UowDep, rt: RuntimeDep) -
     summary="Activate, deactivate, rename, change the role or set a new password of a user "
     "(the last active admin stays: 409 last_active_admin)",
 )
-async def update_user(
-    user_id: uuid.UUID, body: UserPatch, _: AdminOnly, uow: UowDep, rt: RuntimeDep
-) -> UserOut:
+async def update_user(user_id: uuid.UUID, body: UserPatch, _: AdminOnly, rt: RuntimeDep) -> UserOut:
     changes = body.model_dump(exclude_unset=True, exclude={"password"})
-    user = await identity.update_user(
-        uow, rt.clock, rt.hasher, user_id, changes, password=body.password
+    user = await in_transaction(
+        rt.uow, identity.update_user, rt.clock, rt.hasher, user_id, changes, password=body.password
     )
     return UserOut.of(user)
 
@@ -142,13 +142,13 @@ async def list_api_keys(
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key (the key is shown only in this answer)",
 )
-async def create_api_key(
-    body: ApiKeyIn, _: AdminOnly, uow: UowDep, rt: RuntimeDep
-) -> ApiKeyCreatedOut:
-    key, secret = await identity.create_api_key(uow, rt.clock, name=body.name, scopes=body.scopes)
+async def create_api_key(body: ApiKeyIn, _: AdminOnly, rt: RuntimeDep) -> ApiKeyCreatedOut:
+    key, secret = await in_transaction(
+        rt.uow, identity.create_api_key, rt.clock, name=body.name, scopes=body.scopes
+    )
     return ApiKeyCreatedOut(**ApiKeyOut.of(key).model_dump(), key=secret)
 
 
 @router.delete("/api-keys/{key_id}", tags=["api keys"], summary="Revoke an API key")
-async def revoke_api_key(key_id: uuid.UUID, _: AdminOnly, uow: UowDep, rt: RuntimeDep) -> ApiKeyOut:
-    return ApiKeyOut.of(await identity.revoke_api_key(uow, rt.clock, key_id))
+async def revoke_api_key(key_id: uuid.UUID, _: AdminOnly, rt: RuntimeDep) -> ApiKeyOut:
+    return ApiKeyOut.of(await in_transaction(rt.uow, identity.revoke_api_key, rt.clock, key_id))

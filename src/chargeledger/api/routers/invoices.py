@@ -7,32 +7,38 @@ There is no PUT, PATCH or DELETE: an issued document never changes (Council Dire
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from fastapi import APIRouter, Query, Response, status
 
-from chargeledger.adapters.documents import facturx_pdf, invoice_xml
-from chargeledger.api.deps import RuntimeDep, UowDep
+from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.routers.access import ReadBilling, WriteBilling
 from chargeledger.api.schemas.billing import CreditNoteIn, InvoiceOut, InvoiceRunIn, InvoiceRunOut
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
-from chargeledger.services import invoicing
+from chargeledger.domain.identity import Principal
+from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
+from chargeledger.services import invoice_documents
+from chargeledger.services.invoice_documents import InvoiceView
 from chargeledger.services.invoice_runs import run_month
-from chargeledger.services.ports import InvoiceFilter, UnitOfWork
+from chargeledger.services.invoicing import today
+from chargeledger.services.ports import InvoiceFilter
+from chargeledger.services.transactions import in_transaction, reading
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"], responses=ERROR_RESPONSES)
 
 
-async def _out(uow: UnitOfWork, rt: Runtime, invoice: Invoice) -> InvoiceOut:
-    on = invoicing.today(rt.clock, rt.settings.operator_time_zone)
-    return InvoiceOut.of(invoice, (await invoicing.status_of(uow, invoice, on)).value)
+def _out(view: InvoiceView) -> InvoiceOut:
+    return InvoiceOut.of(view.invoice, view.status.value)
+
+
+def _today(rt: Runtime) -> date:
+    return today(rt.clock, rt.settings.operator_time_zone)
 
 
 @router.get("/invoices", summary="List invoices, receipts and credit notes")
 async def list_invoices(
     principal: ReadBilling,
-    uow: UowDep,
     rt: RuntimeDep,
     account_id: uuid.UUID | None = None,
     kind: DocumentKind | None = None,
@@ -41,15 +47,30 @@ async def list_invoices(
     offset: Offset = 0,
 ) -> PageOut[InvoiceOut]:
     criteria = InvoiceFilter(account_id=account_id, kind=kind, status=document_status)
-    page = await invoicing.list_visible(uow, principal, criteria, limit, offset)
-    return PageOut(items=[await _out(uow, rt, i) for i in page.items], next_offset=page.next_offset)
+    page = await reading(
+        rt.uow, invoice_documents.list_views, principal, criteria, limit, offset, _today(rt)
+    )
+    return PageOut(items=[_out(v) for v in page.items], next_offset=page.next_offset)
 
 
 @router.get("/invoices/{invoice_id}", summary="Show a document with its lines and VAT")
-async def get_invoice(
-    invoice_id: uuid.UUID, principal: ReadBilling, uow: UowDep, rt: RuntimeDep
-) -> InvoiceOut:
-    return await _out(uow, rt, await invoicing.visible_invoice(uow, principal, invoice_id))
+async def get_invoice(invoice_id: uuid.UUID, principal: ReadBilling, rt: RuntimeDep) -> InvoiceOut:
+    return _out(
+        await reading(rt.uow, invoice_documents.visible_view, principal, invoice_id, _today(rt))
+    )
+
+
+async def _download(
+    rt: Runtime, principal: Principal, invoice_id: uuid.UUID, kind: str, media_type: str
+) -> Response:
+    document = await reading(
+        rt.uow, invoice_documents.rendered, principal, invoice_id, rt.documents, kind
+    )
+    return Response(
+        document.content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{document.filename}"'},
+    )
 
 
 @router.get(
@@ -58,13 +79,8 @@ async def get_invoice(
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-async def invoice_pdf(invoice_id: uuid.UUID, principal: ReadBilling, uow: UowDep) -> Response:
-    invoice = await invoicing.visible_invoice(uow, principal, invoice_id)
-    return Response(
-        facturx_pdf(invoice),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{_name(invoice)}.pdf"'},
-    )
+async def invoice_pdf(invoice_id: uuid.UUID, principal: ReadBilling, rt: RuntimeDep) -> Response:
+    return await _download(rt, principal, invoice_id, "pdf", "application/pdf")
 
 
 @router.get(
@@ -73,27 +89,21 @@ async def invoice_pdf(invoice_id: uuid.UUID, principal: ReadBilling, uow: UowDep
     response_class=Response,
     responses={200: {"content": {"application/xml": {}}}},
 )
-async def invoice_cii(invoice_id: uuid.UUID, principal: ReadBilling, uow: UowDep) -> Response:
-    invoice = await invoicing.visible_invoice(uow, principal, invoice_id)
-    return Response(
-        invoice_xml(invoice),
-        media_type="application/xml",
-        headers={"Content-Disposition": f'attachment; filename="{_name(invoice)}.xml"'},
-    )
-
-
-def _name(invoice: Invoice) -> str:
-    return invoice.number or f"draft-{invoice.id}"
+async def invoice_cii(invoice_id: uuid.UUID, principal: ReadBilling, rt: RuntimeDep) -> Response:
+    return await _download(rt, principal, invoice_id, "xml", "application/xml")
 
 
 @router.post("/invoices/{invoice_id}/issue", summary="Issue a draft: number it and book it")
-async def issue_invoice(
-    invoice_id: uuid.UUID, _: WriteBilling, uow: UowDep, rt: RuntimeDep
-) -> InvoiceOut:
-    issued = await invoicing.issue_invoice(
-        uow, rt.clock, invoice_id, rt.settings.operator_time_zone
+async def issue_invoice(invoice_id: uuid.UUID, _: WriteBilling, rt: RuntimeDep) -> InvoiceOut:
+    view = await in_transaction(
+        rt.uow,
+        invoice_documents.issue_draft,
+        rt.clock,
+        invoice_id,
+        rt.settings.operator_time_zone,
+        _today(rt),
     )
-    return await _out(uow, rt, issued)
+    return _out(view)
 
 
 @router.post(
@@ -102,18 +112,20 @@ async def issue_invoice(
     summary="Correct an issued document by a credit note (all, some lines, or an amount)",
 )
 async def credit_invoice(
-    invoice_id: uuid.UUID, body: CreditNoteIn, _: WriteBilling, uow: UowDep, rt: RuntimeDep
+    invoice_id: uuid.UUID, body: CreditNoteIn, _: WriteBilling, rt: RuntimeDep
 ) -> InvoiceOut:
-    note = await invoicing.issue_credit_note(
-        uow,
+    view = await in_transaction(
+        rt.uow,
+        invoice_documents.credit_document,
         rt.clock,
         invoice_id,
         body.reason,
         rt.settings.operator_time_zone,
         tuple(body.positions) if body.positions is not None else None,
         body.net_amount,
+        _today(rt),
     )
-    return await _out(uow, rt, note)
+    return _out(view)
 
 
 @router.post(

@@ -18,7 +18,7 @@ from chargeledger.api.schemas.billing import (
 )
 from chargeledger.api.schemas.common import ERROR_RESPONSES
 from chargeledger.domain.ledger import receivable, unbilled
-from chargeledger.services import customers, ledger
+from chargeledger.services import books, customers, ledger
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"], responses=ERROR_RESPONSES)
 
@@ -47,9 +47,13 @@ async def ledger_statement(
 
 @router.get("/ledger/check", summary="The ledger's invariants")
 async def ledger_check(_: ReadLedger, uow: UowDep) -> LedgerCheckOut:
-    problems = await ledger.check_ledger(uow)
-    entries, postings = await uow.ledger.count()
-    return LedgerCheckOut(ok=not problems, problems=problems, entries=entries, postings=postings)
+    check = await books.checked_ledger(uow)
+    return LedgerCheckOut(
+        ok=not check.problems,
+        problems=check.problems,
+        entries=check.entries,
+        postings=check.postings,
+    )
 
 
 @router.get(

@@ -35,13 +35,15 @@ from chargeledger.domain.payments import (
     PaymentMethodKind,
     PaymentPurpose,
     StoredCard,
-    fold,
 )
 from chargeledger.errors import InvalidInputError, NotFoundError
+from chargeledger.services import payment_views
 from chargeledger.services.invoicing import visible_invoice
-from chargeledger.services.payment_methods import default_card, store_card
+from chargeledger.services.payment_methods import store_card
 from chargeledger.services.payment_ports import PaymentFilter
+from chargeledger.services.payment_views import PaymentDetail
 from chargeledger.services.refunds import pay_invoice, refund_payment
+from chargeledger.services.transactions import in_transaction, reading
 from chargeledger.services.wallets import (
     WalletRules,
     set_wallet_floor,
@@ -59,24 +61,15 @@ def _scope(principal: Principal) -> str:
 
 
 async def _account(rt: Runtime, principal: Principal, account_id: uuid.UUID) -> Account:
-    async with rt.uow() as uow:
-        account = await uow.accounts.get(account_id)
-    if account is None or not principal.may_see_account(account_id):
-        raise NotFoundError(f"account {account_id} not found", code="account_not_found")
-    return account
+    return await reading(rt.uow, payment_views.visible_account, principal, account_id)
+
+
+def _out(detail: PaymentDetail) -> PaymentOut:
+    return PaymentOut.of(detail.payment, detail.state, detail.events)
 
 
 async def _payment_out(rt: Runtime, principal: Principal, payment_id: uuid.UUID) -> PaymentOut:
-    async with rt.uow() as uow:
-        payment = await uow.payments.get(payment_id)
-        hidden = payment is None or (
-            principal.is_account_bound
-            and (payment.account_id is None or not principal.may_see_account(payment.account_id))
-        )
-        if payment is None or hidden:
-            raise NotFoundError(f"payment {payment_id} not found", code="payment_not_found")
-        events = await uow.payments.events(payment.id)
-    return PaymentOut.of(payment, fold(events), events)
+    return _out(await reading(rt.uow, payment_views.visible_payment, principal, payment_id))
 
 
 @router.get("/payments", summary="List payments (holds, captures, top-ups, invoice payments)")
@@ -90,16 +83,9 @@ async def list_payments(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> PageOut[PaymentOut]:
-    if principal.is_account_bound:
-        if account_id not in (None, principal.account_id):
-            return PageOut(items=[], next_offset=None)
-        account_id = principal.account_id
     criteria = PaymentFilter(account_id, session_id, purpose, method)
-    async with rt.uow() as uow:
-        page = await uow.payments.search(criteria, limit=limit, offset=offset)
-        events = await uow.payments.events_of([p.id for p in page.items])
-    items = [PaymentOut.of(p, fold(events[p.id])) for p in page.items]
-    return PageOut(items=items, next_offset=page.next_offset)
+    page = await reading(rt.uow, payment_views.list_payments, principal, criteria, limit, offset)
+    return PageOut(items=[_out(d) for d in page.items], next_offset=page.next_offset)
 
 
 @router.get("/payments/{payment_id}", summary="A payment with its event log")
@@ -127,8 +113,7 @@ async def list_cards(
     account_id: uuid.UUID, principal: ManagePayments, rt: RuntimeDep
 ) -> list[CardOut]:
     await _account(rt, principal, account_id)
-    async with rt.uow() as uow:
-        return [CardOut.of(c) for c in await uow.payments.cards(account_id)]
+    return [CardOut.of(c) for c in await reading(rt.uow, payment_views.account_cards, account_id)]
 
 
 @router.post(
@@ -157,21 +142,14 @@ async def remove_card(
     account_id: uuid.UUID, card_id: uuid.UUID, principal: ManagePayments, rt: RuntimeDep
 ) -> Response:
     await _account(rt, principal, account_id)
-    async with rt.uow() as uow:
-        card = await uow.payments.get_card(card_id)
-        if card is None or card.account_id != account_id or not card.active:
-            raise NotFoundError(f"card {card_id} not found", code="card_not_found")
-        await uow.payments.remove_card(card_id)
-        await uow.commit()
+    await in_transaction(rt.uow, payment_views.remove_card, account_id, card_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/accounts/{account_id}/wallet", summary="Wallet balance, minimums and rules")
 async def get_wallet(account_id: uuid.UUID, principal: ManagePayments, rt: RuntimeDep) -> WalletOut:
     account = await _account(rt, principal, account_id)
-    async with rt.uow() as uow:
-        view = await view_wallet(uow, account, rt.payments.wallet_floor)
-    return wallet_out(view)
+    return wallet_out(await reading(rt.uow, view_wallet, account, rt.payments.wallet_floor))
 
 
 @router.put(
@@ -188,9 +166,9 @@ async def set_wallet(
         top_up_below=body.top_up_below,
         top_up_amount=body.top_up_amount,
     )
-    async with rt.uow() as uow:
-        view = await set_wallet_rules(uow, rt.clock, account, rules, rt.payments.wallet_floor)
-        await uow.commit()
+    view = await in_transaction(
+        rt.uow, set_wallet_rules, rt.clock, account, rules, rt.payments.wallet_floor
+    )
     return wallet_out(view)
 
 
@@ -202,9 +180,9 @@ async def set_floor(
     account_id: uuid.UUID, body: WalletFloorIn, principal: WriteBilling, rt: RuntimeDep
 ) -> WalletOut:
     account = await _account(rt, principal, account_id)
-    async with rt.uow() as uow:
-        view = await set_wallet_floor(uow, rt.clock, account, body.floor, rt.payments.wallet_floor)
-        await uow.commit()
+    view = await in_transaction(
+        rt.uow, set_wallet_floor, rt.clock, account, body.floor, rt.payments.wallet_floor
+    )
     return wallet_out(view)
 
 
@@ -213,16 +191,12 @@ async def get_wallet_history(
     account_id: uuid.UUID, principal: ManagePayments, rt: RuntimeDep
 ) -> list[WalletLineOut]:
     await _account(rt, principal, account_id)
-    async with rt.uow() as uow:
-        return [WalletLineOut.of(e, p) for e, p in await wallet_history(uow, account_id)]
+    lines = await reading(rt.uow, wallet_history, account_id)
+    return [WalletLineOut.of(e, p) for e, p in lines]
 
 
 async def _card(rt: Runtime, account: Account, card_id: uuid.UUID | None) -> StoredCard:
-    async with rt.uow() as uow:
-        card = await uow.payments.get_card(card_id) if card_id else await default_card(uow, account)
-    if card is None or card.account_id != account.id or not card.active:
-        raise NotFoundError("no usable card on this account", code="card_not_found")
-    return card
+    return await reading(rt.uow, payment_views.usable_card, account, card_id)
 
 
 @router.post(
@@ -259,8 +233,7 @@ async def pay(
     rt: RuntimeDep,
     request: Request,
 ) -> Response:
-    async with rt.uow() as uow:
-        invoice = await visible_invoice(uow, principal, invoice_id)
+    invoice = await reading(rt.uow, visible_invoice, principal, invoice_id)
     if invoice.account_id is None:
         raise NotFoundError(f"invoice {invoice_id} not found", code="invoice_not_found")
     account = await _account(rt, principal, invoice.account_id)

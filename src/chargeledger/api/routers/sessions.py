@@ -132,9 +132,7 @@ async def release_session(
 async def get_station_status(
     station_id: uuid.UUID, _: ReadStationStatus, uow: UowDep, rt: RuntimeDep
 ) -> StationStatusOut:
-    station = await uow.stations.get(station_id)
-    live = station is not None and rt.bus.is_connected(station.charge_point_id)
-    status = await station_status.station_status(uow, station_id, live)
+    status = await station_status.station_status_now(uow, station_id, rt.bus.is_connected)
     return StationStatusOut.of(status)
 
 

@@ -13,6 +13,7 @@ from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, Page
 from chargeledger.api.schemas.customers import TokenIn, TokenOut, TokenPatch
 from chargeledger.domain.accounts import Token, TokenStatus
 from chargeledger.services import customers
+from chargeledger.services.transactions import in_transaction
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=ERROR_RESPONSES)
 
@@ -35,7 +36,7 @@ async def list_tokens(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Issue a token")
-async def create_token(body: TokenIn, _: WriteTokens, uow: UowDep, rt: RuntimeDep) -> TokenOut:
+async def create_token(body: TokenIn, _: WriteTokens, rt: RuntimeDep) -> TokenOut:
     token = Token(
         uid=body.uid,
         type=body.type,
@@ -44,7 +45,8 @@ async def create_token(body: TokenIn, _: WriteTokens, uow: UowDep, rt: RuntimeDe
         expires_at=body.expires_at,
         label=body.label,
     )
-    return TokenOut.of(await customers.create_token(uow, rt.clock, token), rt.clock.now())
+    created = await in_transaction(rt.uow, customers.create_token, rt.clock, token)
+    return TokenOut.of(created, rt.clock.now())
 
 
 @router.get("/{token_id}", summary="Show a token")
@@ -59,13 +61,15 @@ async def get_token(
     summary="Change a token (drivers and fleet managers may only block their own)",
 )
 async def update_token(
-    token_id: uuid.UUID, body: TokenPatch, principal: BlockTokens, uow: UowDep, rt: RuntimeDep
+    token_id: uuid.UUID, body: TokenPatch, principal: BlockTokens, rt: RuntimeDep
 ) -> TokenOut:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    token = await customers.update_token(uow, rt.clock, principal, token_id, changes)
+    token = await in_transaction(
+        rt.uow, customers.update_token, rt.clock, principal, token_id, changes
+    )
     return TokenOut.of(token, rt.clock.now())
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a token")
-async def delete_token(token_id: uuid.UUID, principal: WriteTokens, uow: UowDep) -> None:
-    await customers.delete_token(uow, principal, token_id)
+async def delete_token(token_id: uuid.UUID, principal: WriteTokens, rt: RuntimeDep) -> None:
+    await in_transaction(rt.uow, customers.delete_token, principal, token_id)

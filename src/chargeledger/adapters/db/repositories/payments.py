@@ -126,6 +126,17 @@ class SqlPaymentRepository(WalletRows):
         query = select(payments).where(payments.c.invoice_id == invoice_id)
         return [_payment(r) for r in (await self._connection.execute(query)).mappings()]
 
+    async def for_invoices(
+        self, invoice_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Payment]]:
+        """``for_invoice`` of many invoices (a page of the invoice list) in one query."""
+        found: dict[uuid.UUID, list[Payment]] = {invoice_id: [] for invoice_id in invoice_ids}
+        if invoice_ids:
+            query = select(payments).where(payments.c.invoice_id.in_(list(invoice_ids)))
+            for row in (await self._connection.execute(query)).mappings():
+                found[row["invoice_id"]].append(_payment(row))
+        return found
+
     async def record(self, event: PaymentEvent) -> bool:
         """Keep a fact; False when this fact of the payment is already known."""
         row = {

@@ -1,0 +1,21 @@
+"""The :class:`~chargeledger.services.ports.Exports` port over this package, as the
+composition root wires it for the CLI (and any entry point that hands out files)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chargeledger.adapters.exports.csv_formats import invoices_csv
+from chargeledger.adapters.exports.registry import exporter
+from chargeledger.domain.invoicing import Invoice
+from chargeledger.services.exporting import AccountingExporter
+
+
+class FileExports:
+    """The registered accounting formats and the CSV invoice register."""
+
+    def accounting(self, format_name: str) -> AccountingExporter:
+        return exporter(format_name)
+
+    def invoice_register(self, invoices: Sequence[Invoice]) -> str:
+        return invoices_csv(invoices)

@@ -1,0 +1,174 @@
+"""What the entry points ask of invoices, receipts and credit notes: each document with its
+derived payment status, the rendered files, and corrections named the way users name them.
+
+Every view of a page is built from a fixed number of queries (the page, the credit notes of
+its documents, their payments and those payments' events), not from queries per document.
+Handed an open unit of work; the caller commits (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from chargeledger.domain.identity import Principal
+from chargeledger.domain.invoicing import DocumentStatus, Invoice, PaymentStatus, payment_status
+from chargeledger.domain.payments import fold
+from chargeledger.services.invoicing import (
+    find_invoice,
+    issue_credit_note,
+    issue_invoice,
+    list_visible,
+    visible_invoice,
+)
+from chargeledger.services.paging import Page
+from chargeledger.services.ports import (
+    Clock,
+    InvoiceDocuments,
+    InvoiceFilter,
+    UnitOfWork,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceView:
+    """A document as shown: its status is derived from payments and credit notes on ``on``."""
+
+    invoice: Invoice
+    status: PaymentStatus
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDocument:
+    """A file to hand out: its name (the document's number, or ``draft-<id>``) and bytes."""
+
+    filename: str
+    content: bytes
+
+
+async def views_of(uow: UnitOfWork, documents: Sequence[Invoice], on: date) -> list[InvoiceView]:
+    """The documents with their status (``invoicing.status_of`` for many at once)."""
+    ids = [d.id for d in documents]
+    credited = await uow.billing.credited_totals(ids)
+    payments = await uow.payments.for_invoices(ids)
+    events = await uow.payments.events_of([p.id for ps in payments.values() for p in ps])
+    views = []
+    for document in documents:
+        paid = Decimal(0)
+        for payment in payments[document.id]:
+            state = fold(events[payment.id])
+            paid += state.captured - state.refunded
+        views.append(
+            InvoiceView(document, payment_status(document, paid, credited[document.id], on))
+        )
+    return views
+
+
+async def list_views(
+    uow: UnitOfWork,
+    principal: Principal,
+    criteria: InvoiceFilter,
+    limit: int,
+    offset: int,
+    on: date,
+) -> Page[InvoiceView]:
+    """A page of the documents ``principal`` may see, with their status."""
+    page = await list_visible(uow, principal, criteria, limit, offset)
+    return Page(items=await views_of(uow, page.items, on), next_offset=page.next_offset)
+
+
+async def visible_view(
+    uow: UnitOfWork, principal: Principal, invoice_id: uuid.UUID, on: date
+) -> InvoiceView:
+    [view] = await views_of(uow, [await visible_invoice(uow, principal, invoice_id)], on)
+    return view
+
+
+async def view_by_reference(uow: UnitOfWork, reference: str, on: date) -> InvoiceView:
+    """By number (``INV-2026-000001``) or id, with its status (the CLI's ``invoice show``)."""
+    [view] = await views_of(uow, [await find_invoice(uow, reference)], on)
+    return view
+
+
+async def issue_draft(
+    uow: UnitOfWork, clock: Clock, invoice_id: uuid.UUID, time_zone: str, on: date
+) -> InvoiceView:
+    """Issue a draft (``invoicing.issue_invoice``) and show it."""
+    [view] = await views_of(uow, [await issue_invoice(uow, clock, invoice_id, time_zone)], on)
+    return view
+
+
+async def credit_document(
+    uow: UnitOfWork,
+    clock: Clock,
+    invoice_id: uuid.UUID,
+    reason: str,
+    time_zone: str,
+    positions: tuple[int, ...] | None,
+    net_amount: Decimal | None,
+    on: date,
+) -> InvoiceView:
+    """Correct an issued document by a credit note (``invoicing.issue_credit_note``), shown."""
+    note = await issue_credit_note(uow, clock, invoice_id, reason, time_zone, positions, net_amount)
+    [view] = await views_of(uow, [note], on)
+    return view
+
+
+async def credit_by_reference(
+    uow: UnitOfWork,
+    clock: Clock,
+    reference: str,
+    reason: str,
+    time_zone: str,
+    positions: tuple[int, ...] | None = None,
+    net_amount: Decimal | None = None,
+) -> Invoice:
+    """A credit note of the document named by number or id (the CLI names them so)."""
+    original = await find_invoice(uow, reference)
+    return await issue_credit_note(
+        uow, clock, original.id, reason, time_zone, positions, net_amount
+    )
+
+
+async def list_documents(
+    uow: UnitOfWork, criteria: InvoiceFilter, limit: int, offset: int
+) -> Page[Invoice]:
+    """A page of every document matching ``criteria`` (the operator's shell sees all)."""
+    return await uow.billing.list_invoices(criteria, limit=limit, offset=offset)
+
+
+async def issued_between(uow: UnitOfWork, first: date | None, last: date | None) -> list[Invoice]:
+    """Every document issued in ``[first, last)``, in list order (the invoice register)."""
+    return await _all(uow, InvoiceFilter(issued_from=first, issued_before=last), 1000)
+
+
+async def issued_documents(uow: UnitOfWork) -> list[Invoice]:
+    """Every issued document, in list order (the demo writes them all out)."""
+    return await _all(uow, InvoiceFilter(status=DocumentStatus.ISSUED), 500)
+
+
+async def _all(uow: UnitOfWork, criteria: InvoiceFilter, page_size: int) -> list[Invoice]:
+    found: list[Invoice] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = await uow.billing.list_invoices(criteria, limit=page_size, offset=offset)
+        found += page.items
+        offset = page.next_offset
+    return found
+
+
+async def rendered(
+    uow: UnitOfWork,
+    principal: Principal,
+    invoice_id: uuid.UUID,
+    documents: InvoiceDocuments,
+    kind: str,
+) -> RenderedDocument:
+    """The document ``principal`` may see as a Factur-X PDF (``kind`` ``pdf``) or its CII
+    e-invoice (``xml``)."""
+    invoice = await visible_invoice(uow, principal, invoice_id)
+    content = documents.pdf(invoice) if kind == "pdf" else documents.xml(invoice)
+    return RenderedDocument(f"{invoice.number or f'draft-{invoice.id}'}.{kind}", content)

@@ -1,0 +1,95 @@
+"""What the entry points ask of an account's payments, cards and wallet, scoped to what the
+principal may see (DESIGN §6: deny by default; another account's records look missing).
+
+Handed an open unit of work; the caller commits (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from chargeledger.domain.accounts import Account
+from chargeledger.domain.identity import Principal
+from chargeledger.domain.payments import Payment, PaymentEvent, PaymentState, StoredCard, fold
+from chargeledger.errors import NotFoundError
+from chargeledger.services.paging import Page
+from chargeledger.services.payment_methods import default_card
+from chargeledger.services.payment_ports import PaymentFilter
+from chargeledger.services.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentDetail:
+    """A payment with its state and, when shown alone, its event log."""
+
+    payment: Payment
+    state: PaymentState
+    events: list[PaymentEvent] | None = None
+
+
+async def visible_account(uow: UnitOfWork, principal: Principal, account_id: uuid.UUID) -> Account:
+    account = await uow.accounts.get(account_id)
+    if account is None or not principal.may_see_account(account_id):
+        raise NotFoundError(f"account {account_id} not found", code="account_not_found")
+    return account
+
+
+async def visible_payment(
+    uow: UnitOfWork, principal: Principal, payment_id: uuid.UUID
+) -> PaymentDetail:
+    """A driver or fleet manager sees only their account's payments (as ``visible_invoice``)."""
+    payment = await uow.payments.get(payment_id)
+    hidden = payment is None or (
+        principal.is_account_bound
+        and (payment.account_id is None or not principal.may_see_account(payment.account_id))
+    )
+    if payment is None or hidden:
+        raise NotFoundError(f"payment {payment_id} not found", code="payment_not_found")
+    events = await uow.payments.events(payment.id)
+    return PaymentDetail(payment, fold(events), events)
+
+
+async def list_payments(
+    uow: UnitOfWork, principal: Principal, criteria: PaymentFilter, limit: int, offset: int
+) -> Page[PaymentDetail]:
+    """A page of the payments ``principal`` may see; an account-bound principal asking for
+    another account's gets an empty page."""
+    if principal.is_account_bound:
+        if criteria.account_id not in (None, principal.account_id):
+            return Page(items=[], next_offset=None)
+        criteria = PaymentFilter(
+            principal.account_id, criteria.session_id, criteria.purpose, criteria.method
+        )
+    page = await uow.payments.search(criteria, limit=limit, offset=offset)
+    events = await uow.payments.events_of([p.id for p in page.items])
+    items = [PaymentDetail(p, fold(events[p.id])) for p in page.items]
+    return Page(items=items, next_offset=page.next_offset)
+
+
+async def all_payments(uow: UnitOfWork) -> list[PaymentDetail]:
+    """Every payment with its state, in storage order (the demo's closing figures)."""
+    return [
+        PaymentDetail(payment, fold(await uow.payments.events(payment.id)))
+        for payment in await uow.payments.all()
+    ]
+
+
+async def account_cards(uow: UnitOfWork, account_id: uuid.UUID) -> list[StoredCard]:
+    return await uow.payments.cards(account_id)
+
+
+async def remove_card(uow: UnitOfWork, account_id: uuid.UUID, card_id: uuid.UUID) -> None:
+    """Remove an active card of the account (``card_not_found`` for any other)."""
+    card = await uow.payments.get_card(card_id)
+    if card is None or card.account_id != account_id or not card.active:
+        raise NotFoundError(f"card {card_id} not found", code="card_not_found")
+    await uow.payments.remove_card(card_id)
+
+
+async def usable_card(uow: UnitOfWork, account: Account, card_id: uuid.UUID | None) -> StoredCard:
+    """The card chosen (or the account's default) when it is the account's and active."""
+    card = await uow.payments.get_card(card_id) if card_id else await default_card(uow, account)
+    if card is None or card.account_id != account.id or not card.active:
+        raise NotFoundError("no usable card on this account", code="card_not_found")
+    return card

@@ -1,0 +1,53 @@
+"""What the OCPP edge keeps of the messages themselves: the answers of CALLs, replayed to
+their repetitions (DESIGN §2, exactly once), the frames it refused (nothing lost), and the
+session a message names by its transaction id or its EVSE.
+
+Handed the open unit of work of the CALL being applied (or one the edge opened for a
+refused frame); the edge commits (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from chargeledger.domain.charging import Session
+from chargeledger.domain.station_link import StoredReply
+from chargeledger.services.ports import Clock, UnitOfWork
+
+
+async def stored_reply(
+    uow: UnitOfWork, charge_point_id: str, boot_epoch: int, message_id: str
+) -> StoredReply | None:
+    """The answer given to ``message_id`` since the station's boot ``boot_epoch``."""
+    return await uow.station_links.stored_reply(charge_point_id, boot_epoch, message_id)
+
+
+async def keep_reply(
+    uow: UnitOfWork,
+    clock: Clock,
+    charge_point_id: str,
+    boot_epoch: int,
+    message_id: str,
+    reply: StoredReply,
+) -> None:
+    """Keep a CALL's answer with its effects, for a repetition of the CALL to get again."""
+    await uow.station_links.store_reply(charge_point_id, boot_epoch, message_id, reply, clock.now())
+
+
+async def keep_refused_frame(
+    uow: UnitOfWork, clock: Clock, charge_point_id: str, frame: str, code: str, description: str
+) -> None:
+    """A refused frame is kept with the error it was answered (DESIGN §2: nothing silent)."""
+    await uow.station_links.reject_frame(charge_point_id, frame, code, description, clock.now())
+
+
+async def session_of_transaction(
+    uow: UnitOfWork, station_id: uuid.UUID, transaction_ref: str
+) -> Session | None:
+    """The session the station calls ``transaction_ref`` (1.6 transactionId, 2.0.1 id)."""
+    return await uow.sessions.get_by_ref(station_id, transaction_ref)
+
+
+async def open_session_on(uow: UnitOfWork, station_id: uuid.UUID, evse_id: int) -> Session | None:
+    """The session open on an EVSE (1.6 connector), for messages that name no transaction."""
+    return await uow.sessions.open_on_evse(station_id, evse_id)
