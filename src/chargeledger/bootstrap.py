@@ -35,9 +35,9 @@ from chargeledger.domain.invoicing import Party
 from chargeledger.errors import ConfigurationError
 from chargeledger.services.idempotency_keys import forget_old_keys
 from chargeledger.services.invoice_runs import Invoicer
+from chargeledger.services.payment_context import HoldPolicy, PaymentContext
 from chargeledger.services.payment_gateway import PaymentGateway, WebhookRejectedError
 from chargeledger.services.payment_janitor import JanitorReport, run_janitor
-from chargeledger.services.payment_operations import HoldPolicy, PaymentContext
 from chargeledger.services.payment_webhooks import receive_webhook
 from chargeledger.services.ports import (
     Clock,
@@ -48,6 +48,7 @@ from chargeledger.services.ports import (
     PasswordHasher,
     UnitOfWorkFactory,
 )
+from chargeledger.services.refunds import credit_refund
 from chargeledger.services.session_review import sweep_stale_sessions
 from chargeledger.services.station_status import forget_stored_replies
 from chargeledger.services.throttling import CredentialGuard
@@ -288,6 +289,7 @@ def _payment_context(
         time_zone=settings.operator_time_zone,
         rates=settings.vat_rates,
         locks=locks,
+        credit_refund=credit_refund,
         lock_wait=config.lock_wait_seconds,
         seller=seller,
         hold=HoldPolicy(

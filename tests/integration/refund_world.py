@@ -32,8 +32,8 @@ from chargeledger.services import catalog, tariffs
 from chargeledger.services import session_capture as capture
 from chargeledger.services.demo_tariffs import flat_with_session_fee
 from chargeledger.services.invoicing import session_receipt
+from chargeledger.services.payment_context import HoldPolicy
 from chargeledger.services.payment_methods import session_payment
-from chargeledger.services.payment_operations import HoldPolicy
 from chargeledger.services.session_payments import secure_session, settle_session
 from tests.integration.billing_world import SELLER
 from tests.integration.payment_world import add_customer, card_for

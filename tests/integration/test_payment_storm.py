@@ -72,9 +72,9 @@ from chargeledger.services import catalog, customers, tariffs
 from chargeledger.services import session_capture as capture
 from chargeledger.services.checkout import start_checkout
 from chargeledger.services.demo_tariffs import flat_with_session_fee
+from chargeledger.services.payment_context import PaymentContext
 from chargeledger.services.payment_janitor import UNUSED_HOLD, run_janitor
 from chargeledger.services.payment_methods import session_payment, store_card
-from chargeledger.services.payment_operations import PaymentContext
 from chargeledger.services.payment_webhooks import receive_webhook
 from chargeledger.services.refunds import refund_payment
 from chargeledger.services.session_payments import secure_session, settle_session, watch_hold

@@ -35,13 +35,9 @@ from chargeledger.errors import NotFoundError
 from chargeledger.money import Money
 from chargeledger.services.catalog import get_site
 from chargeledger.services.invoicing import session_receipt
+from chargeledger.services.payment_context import PaymentContext
 from chargeledger.services.payment_methods import payment_session
-from chargeledger.services.payment_operations import (
-    PaymentContext,
-    payment_lock,
-    run_operation,
-    state_of,
-)
+from chargeledger.services.payment_operations import payment_lock, run_operation, state_of
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.session_payments import hold_for
 from chargeledger.services.station_commands import send_command

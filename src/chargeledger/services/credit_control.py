@@ -40,8 +40,8 @@ from chargeledger.domain.payments import PaymentStatus, fold
 from chargeledger.domain.station_link import CommandKind, SessionFilter, StationCommand
 from chargeledger.domain.wallets import CreditCheck, StopReason, WalletSettings
 from chargeledger.errors import ChargeledgerError
+from chargeledger.services.payment_context import PaymentContext
 from chargeledger.services.payment_methods import default_card
-from chargeledger.services.payment_operations import PaymentContext
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.session_payments import WALLET_NAMESPACE, watch_hold
 from chargeledger.services.session_pricing import cost_outlook, price_captured_session

@@ -28,19 +28,14 @@ from chargeledger.domain.payments import (
     operation_of,
 )
 from chargeledger.money import ZERO, Money
+from chargeledger.services.payment_context import PaymentContext
 from chargeledger.services.payment_gateway import (
     GatewayTimeoutError,
     GatewayUnavailableError,
     ProviderView,
 )
 from chargeledger.services.payment_methods import payment_session
-from chargeledger.services.payment_operations import (
-    PaymentContext,
-    learn,
-    payment_lock,
-    run_operation,
-    state_of,
-)
+from chargeledger.services.payment_operations import learn, payment_lock, run_operation, state_of
 from chargeledger.services.ports import LockBusyError, UnitOfWork
 from chargeledger.services.session_payments import settle_session
 

@@ -6,8 +6,6 @@ Sessions paid at once get a receipt per session; postpaid ones wait for the invo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from chargeledger.domain.accounts import Account
 from chargeledger.domain.charging import Session
 from chargeledger.domain.payment_routes import decide_payment_route
@@ -15,10 +13,8 @@ from chargeledger.domain.payments import Payment, PaymentMethodKind, StoredCard,
 from chargeledger.domain.session_lifecycle import Payer
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.errors import InvalidInputError
+from chargeledger.services.payment_context import PaymentContext
 from chargeledger.services.ports import UnitOfWork
-
-if TYPE_CHECKING:  # payment_operations → invoicing → ... → billing → this module
-    from chargeledger.services.payment_operations import PaymentContext
 
 
 async def default_card(uow: UnitOfWork, account: Account) -> StoredCard | None:

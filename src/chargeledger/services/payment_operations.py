@@ -22,14 +22,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
-from chargeledger.domain.billing import VatRates
-from chargeledger.domain.invoicing import Party
 from chargeledger.domain.payment_postings import captured, refunded
 from chargeledger.domain.payments import (
     EventKind,
@@ -42,10 +38,9 @@ from chargeledger.domain.payments import (
     fold,
     operation_of,
 )
-from chargeledger.domain.wallets import DEFAULT_WALLET_FLOOR
-from chargeledger.errors import ConfigurationError, NotFoundError
-from chargeledger.services.invoicing import today
+from chargeledger.errors import NotFoundError
 from chargeledger.services.locking import exclusive
+from chargeledger.services.payment_context import PaymentContext
 from chargeledger.services.payment_gateway import (
     GatewayResult,
     GatewayTimeoutError,
@@ -53,50 +48,10 @@ from chargeledger.services.payment_gateway import (
     Outcome,
     PaymentGateway,
 )
-from chargeledger.services.ports import Clock, CommandBus, Locks, UnitOfWork, UnitOfWorkFactory
+from chargeledger.services.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 PAYMENT_BUSY = "payment_busy"
-
-
-@dataclass(frozen=True, slots=True)
-class HoldPolicy:
-    """How much to hold on a card for a session: the quote of ``kwh`` over ``minutes``
-    first, raised by ``step`` as the live cost approaches the hold, never above ``ceiling``."""
-
-    kwh: Decimal = Decimal(40)
-    minutes: int = 90
-    step: Decimal = Decimal(20)
-    ceiling: Decimal = Decimal(300)
-
-
-@dataclass
-class PaymentContext:
-    """What payment use cases share; built once by the composition root."""
-
-    uow: UnitOfWorkFactory
-    clock: Clock
-    gateways: Mapping[str, PaymentGateway]
-    default_gateway: str
-    time_zone: str
-    rates: VatRates
-    locks: Locks
-    seller: Party | None = None
-    hold: HoldPolicy = HoldPolicy()
-    bus: CommandBus | None = None
-    lock_wait: float = 30.0  # seconds a money operation waits for its payment's lock
-    wallet_floor: Decimal = DEFAULT_WALLET_FLOOR  # of accounts without a floor of their own
-
-    def gateway(self, name: str | None = None) -> PaymentGateway:
-        found = self.gateways.get(name or self.default_gateway)
-        if found is None:
-            raise ConfigurationError(
-                f"payment gateway {name!r} is not configured", code="gateway_not_configured"
-            )
-        return found
-
-    def today(self) -> date:
-        return today(self.clock, self.time_zone)
 
 
 def payment_lock(
@@ -162,9 +117,7 @@ async def learn(
     if entry is not None:
         await uow.ledger.add([entry], ctx.clock.now())
     if kind is EventKind.REFUNDED and payment.purpose is PaymentPurpose.SESSION:
-        from chargeledger.services.refunds import credit_refund  # refunds builds on this module
-
-        await credit_refund(uow, ctx, payment, amount, operation)
+        await ctx.credit_refund(uow, ctx, payment, amount, operation)
     return True
 
 

@@ -34,10 +34,10 @@ from chargeledger.services.invoicing import (
     session_receipt,
 )
 from chargeledger.services.locking import exclusive
+from chargeledger.services.payment_context import PaymentContext
 from chargeledger.services.payment_methods import payment_session
 from chargeledger.services.payment_operations import (
     PAYMENT_BUSY,
-    PaymentContext,
     learn,
     load,
     payment_lock,

@@ -41,14 +41,9 @@ from chargeledger.errors import ChargeledgerError, DuplicateError
 from chargeledger.money import Currency, Money
 from chargeledger.services.billing import ChargingResult, charge_sessions
 from chargeledger.services.catalog import get_site, get_station
+from chargeledger.services.payment_context import PaymentContext
 from chargeledger.services.payment_methods import default_card, session_payment
-from chargeledger.services.payment_operations import (
-    PaymentContext,
-    learn,
-    payment_lock,
-    run_operation,
-    state_of,
-)
+from chargeledger.services.payment_operations import learn, payment_lock, run_operation, state_of
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.session_pricing import price_captured_session
 from chargeledger.services.station_commands import send_command

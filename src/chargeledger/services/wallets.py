@@ -28,10 +28,10 @@ from chargeledger.domain.wallets import MAX_TOP_UP, WalletSettings, check_own_mi
 from chargeledger.errors import DuplicateError, InvalidInputError, NotFoundError
 from chargeledger.money import Money
 from chargeledger.services.locking import exclusive
+from chargeledger.services.payment_context import PaymentContext
 from chargeledger.services.payment_methods import default_card
 from chargeledger.services.payment_operations import (
     PAYMENT_BUSY,
-    PaymentContext,
     payment_lock,
     run_operation,
     state_of,
