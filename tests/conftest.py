@@ -23,6 +23,7 @@ from chargeledger.domain.geo import Address
 from chargeledger.domain.identity import ACCOUNT_BOUND_ROLES, Role
 from chargeledger.money import Currency
 from chargeledger.services import customers, identity
+from tests.integration.payment_world import PaymentWorld, payment_world
 
 POSTGRES_URL_VARIABLE = "CHARGELEDGER_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -138,3 +139,13 @@ def login_as(runtime: Runtime, client: httpx.AsyncClient) -> LoginAs:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     return login
+
+
+@pytest.fixture
+async def pw(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> AsyncIterator[PaymentWorld]:
+    """The payment world (``tests/integration/payment_world.py``): a network, customers with
+    cards and a wallet, the sandbox PSP, over the ``runtime`` of this test."""
+    async with payment_world(runtime, client, login_as) as world:
+        yield world

@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urljoin
 
-import httpx
 import pytest
 from ocpp.v16 import call
 from playwright.async_api import Request, async_playwright, expect
 from sqlalchemy import MetaData, select
 
 from chargeledger.bootstrap import Runtime
-from tests.integration.ocpp_support import CP16, LoginAs, Station16, connected
-from tests.integration.payment_world import VISA, PaymentWorld, payment_world
+from tests.integration.ocpp_support import CP16, Station16, connected
+from tests.integration.payment_world import VISA, PaymentWorld
 
 CHROMIUM = "/usr/bin/chromium"
 # No outside network here: keep Chromium from calling home (connection storms otherwise).
@@ -53,14 +51,6 @@ def backend() -> str:
     """SQLite is enough for the browser: the storage paths are covered by the integration
     tests on both backends. Overrides the parametrised fixture of tests/conftest.py."""
     return "sqlite"
-
-
-@pytest.fixture
-async def pw(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[PaymentWorld]:
-    async with payment_world(runtime, client, login_as) as world:
-        yield world
 
 
 def remote_starts(cp: Station16) -> list[dict[str, object]]:

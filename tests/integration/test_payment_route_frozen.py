@@ -9,37 +9,23 @@ cost 1.82 net, 2.17 gross; 10 kWh (the app card's session) 6.25 gross.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
-import pytest
-
-from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account, BillingMode, TokenType
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.payments import PaymentMethodKind, PaymentPurpose, PaymentStatus
-from tests.integration.ocpp_support import CP16, LoginAs, Station16, connected, stored_sessions
+from tests.integration.ocpp_support import CP16, Station16, connected, stored_sessions
 from tests.integration.payment_world import (
     APP_TAG,
     WALLET_TAG,
     PaymentWorld,
     add_customer,
-    payment_world,
 )
 from tests.integration.test_payments_ocpp import app_hold, receipt_gross
 
 RFID_TAG = "04RFID0001"
-
-
-@pytest.fixture
-async def pw(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[PaymentWorld]:
-    async with payment_world(runtime, client, login_as) as world:
-        yield world
 
 
 async def patch_account(pw: PaymentWorld, account: Account, changes: dict[str, Any]) -> None:

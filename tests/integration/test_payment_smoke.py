@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
-import httpx
-import pytest
-
-from chargeledger.bootstrap import Runtime
 from chargeledger.domain.payments import PaymentMethodKind, PaymentPurpose, PaymentStatus
-from tests.integration.ocpp_support import LoginAs, Station16, connected
-from tests.integration.payment_world import APP_TAG, WALLET_TAG, PaymentWorld, payment_world
-
-
-@pytest.fixture
-async def pw(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[PaymentWorld]:
-    async with payment_world(runtime, client, login_as) as world:
-        yield world
+from tests.integration.ocpp_support import Station16, connected
+from tests.integration.payment_world import APP_TAG, WALLET_TAG, PaymentWorld
 
 
 async def test_app_session_is_held_and_captured(pw: PaymentWorld) -> None:

@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
-import pytest
 from ocpp.v16 import call
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.domain.invoicing import DocumentKind
 from chargeledger.domain.ledger import (
     BANK,
@@ -39,7 +35,6 @@ from tests.integration.ocpp_support import (
     ACTIVE_TAG,
     CP16,
     T0,
-    LoginAs,
     Station16,
     connected,
     stored_sessions,
@@ -49,19 +44,10 @@ from tests.integration.payment_world import (
     WALLET_TAG,
     PaymentWorld,
     WebhookRecorder,
-    payment_world,
 )
 
 TOP_UP = Decimal("30.00")  # the wallet's opening top-up (payment_world)
 TZ = "Europe/Berlin"
-
-
-@pytest.fixture
-async def pw(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[PaymentWorld]:
-    async with payment_world(runtime, client, login_as) as world:
-        yield world
 
 
 async def ten_kwh(pw: PaymentWorld, tag: str, seconds: float = 0) -> uuid.UUID:

@@ -10,35 +10,23 @@ site's 19 % on the rounded net, as the receipt computes it) = 23.74. 10 kWh cost
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
-import pytest
 from ocpp.v16 import call
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.domain.invoicing import DocumentKind
 from chargeledger.domain.ledger import EntryKind, psp, receivable
 from chargeledger.domain.payments import PaymentMethodKind, PaymentStatus
 from chargeledger.domain.postings import WALK_IN
 from chargeledger.services.checkout import checkout_progress
 from tests.integration.billing_world import all_documents
-from tests.integration.ocpp_support import CP16, LoginAs, Station16, connected
-from tests.integration.payment_world import PaymentWorld, payment_world
+from tests.integration.ocpp_support import CP16, Station16, connected
+from tests.integration.payment_world import PaymentWorld
 
 HOLD = Decimal("23.74")
 DECLINED_CARD = "4000000000000002"
 PAY = f"/pay/{CP16}/1"
-
-
-@pytest.fixture
-async def pw(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[PaymentWorld]:
-    async with payment_world(runtime, client, login_as) as world:
-        yield world
 
 
 async def start(pw: PaymentWorld, token: str, key: str) -> tuple[int, dict[str, Any]]:

@@ -13,16 +13,14 @@ not charged.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account, BillingMode, TokenType
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.ledger import EntryKind, psp, receivable
@@ -40,7 +38,6 @@ from chargeledger.services.payment_context import HoldPolicy
 from tests.integration.ocpp_support import (
     CP16,
     Json,
-    LoginAs,
     Station16,
     Station201,
     connected,
@@ -54,7 +51,6 @@ from tests.integration.payment_world import (
     PaymentWorld,
     add_customer,
     card_for,
-    payment_world,
 )
 
 HOLD = Decimal("23.74")
@@ -62,14 +58,6 @@ NOTHING = Decimal(0)
 TOP_UP = Decimal("30.00")  # the wallet's opening top-up, also captured by the sandbox
 LIMITED_CARD = "4000000000005126"  # approved up to 50.00
 DECLINED_CARD = "4000000000000002"
-
-
-@pytest.fixture
-async def pw(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[PaymentWorld]:
-    async with payment_world(runtime, client, login_as) as world:
-        yield world
 
 
 async def app_hold(

@@ -10,7 +10,6 @@ driver's to set: 0 let a wallet charge with nothing in it, and 1e20 was a 500 on
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +29,6 @@ from tests.integration.payment_world import (
     WALLET_TAG,
     PaymentWorld,
     add_customer,
-    payment_world,
 )
 
 API = "/api/v1"
@@ -198,14 +196,6 @@ def test_the_wallet_floor_setting_is_read_and_checked(tmp_path: Any) -> None:
 
 
 # --- Authorize over real OCPP ------------------------------------------------------------
-
-
-@pytest.fixture
-async def pw(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[PaymentWorld]:
-    async with payment_world(runtime, client, login_as) as world:
-        yield world
 
 
 async def authorize(pw: PaymentWorld) -> tuple[str, str]:

@@ -21,22 +21,28 @@ def past_clock() -> SimClock:
     return SimClock(datetime(2026, 3, 1, tzinfo=UTC), 86_400, 60.0, t0=-1e9)
 
 
+class SlowServer:
+    """``Link.settled`` of a server that answers only when the test says so."""
+
+    def __init__(self) -> None:
+        self.settling = asyncio.Event()  # the timeline is waiting for the server
+        self.answered = asyncio.Event()
+
+    async def settled(self) -> None:
+        self.settling.set()
+        await self.answered.wait()
+
+
 async def test_a_step_given_up_while_the_server_settles_does_not_end_the_timeline() -> None:
-    gate = asyncio.Event()
-    settling = asyncio.Event()
-
-    async def settled() -> None:
-        settling.set()
-        await gate.wait()
-
-    timeline = Timeline(past_clock(), settled)
+    server = SlowServer()
+    timeline = Timeline(past_clock(), server.settled)
     runner = asyncio.create_task(timeline.run())
     stop = asyncio.Event()
     session = asyncio.create_task(timeline.until(100.0, stop))
-    await settling.wait()  # the timeline holds the step until the server has answered
+    await server.settling.wait()  # the timeline holds the step until the server has answered
     stop.set()  # the CSMS stops the session meanwhile: its waiter gives the step up
     assert await session is True
-    gate.set()
+    server.answered.set()
     later = asyncio.create_task(timeline.until(200.0))
     done, _ = await asyncio.wait((later, runner), return_when=asyncio.FIRST_COMPLETED)
     assert runner not in done, runner.exception() if runner.done() else None
@@ -46,20 +52,14 @@ async def test_a_step_given_up_while_the_server_settles_does_not_end_the_timelin
 
 
 async def test_a_cancelled_waiter_does_not_end_the_timeline() -> None:
-    gate = asyncio.Event()
-    settling = asyncio.Event()
-
-    async def settled() -> None:
-        settling.set()
-        await gate.wait()
-
-    timeline = Timeline(past_clock(), settled)
+    server = SlowServer()
+    timeline = Timeline(past_clock(), server.settled)
     runner = asyncio.create_task(timeline.run())
     waiter = asyncio.create_task(timeline.until(50.0))
-    await settling.wait()
+    await server.settling.wait()
     waiter.cancel()  # the station's task is cancelled (a disconnect) while the server settles
     await asyncio.gather(waiter, return_exceptions=True)
-    gate.set()
+    server.answered.set()
     later = asyncio.create_task(timeline.until(60.0))
     done, _ = await asyncio.wait((later, runner), return_when=asyncio.FIRST_COMPLETED)
     assert runner not in done, runner.exception() if runner.done() else None
