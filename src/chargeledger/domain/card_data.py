@@ -10,7 +10,9 @@ apart (that would flag nearly every long number, e.g. the digits of an IBAN).
 Random ids are not card numbers: a hexadecimal word with letters in it ("c318165c47674849815")
 and a UUID ("35327a22-8994-4cbf-9747-734812313bef") are left out before the search, because
 random ids and idempotency keys hold Luhn-passing digit runs about once in 300 and must not be
-refused. A card glued to other letters ("x4242424242424242") is still found.
+refused. A card glued to other letters ("x4242424242424242") is still found; one glued to hex
+letters ("4242424242424242ab") reads as an id. The guard catches card numbers written by
+mistake into a field; it is no barrier to someone set on encoding one (nothing is).
 """
 
 from __future__ import annotations
