@@ -91,6 +91,7 @@ async def _world(runtime: Runtime, accounts: int) -> tuple[Site, uuid.UUID, list
             {"site_id": site.id, "charge_point_id": "BENCH-1", "vendor": "B", "model": "M"},
             "bench-station-password",
         )
+        await uow.commit()
     made = []
     now = runtime.clock.now()
     async with runtime.uow() as uow:

@@ -318,6 +318,7 @@ async def seed(data_dir: Path, stations: int, database_url: str | None = None) -
                     ),
                 ),
             )
+        await uow.commit()
     await runtime.aclose()
 
 

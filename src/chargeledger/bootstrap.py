@@ -123,9 +123,7 @@ class Runtime:
     async def sweep_stale_sessions(self) -> int:
         """Close sessions whose stop never came (DESIGN §4 periodic job)."""
         stale_after = timedelta(hours=self.settings.stale_session_hours)
-        async with self.uow() as uow:
-            closed = await sweep_stale_sessions(uow, self.clock, stale_after)
-            await uow.commit()
+        closed = await in_transaction(self.uow, sweep_stale_sessions, self.clock, stale_after)
         if closed:
             log.info("closed stale sessions", extra={"count": len(closed)})
         return len(closed)

@@ -139,6 +139,7 @@ async def build_world(runtime: Runtime) -> World:
         await uow.commit()
     async with runtime.uow() as uow:
         site = await catalog.create_site(uow, clock, _site("Depot"))
+        await uow.commit()
     async with runtime.uow() as uow:
         station = await catalog.create_station(
             uow,
@@ -153,10 +154,12 @@ async def build_world(runtime: Runtime) -> World:
             },
             None,
         )
+        await uow.commit()
     async with runtime.uow() as uow:
         evse = await catalog.create_evse(
             uow, clock, Evse(station_id=station.id, evse_id=1, connectors=(_connector(),))
         )
+        await uow.commit()
     async with runtime.uow() as uow:
         token = await customers.create_token(
             uow, clock, Token(uid="A1A1A1A1", type=TokenType.RFID, account_id=account.id)
@@ -181,6 +184,7 @@ async def build_world(runtime: Runtime) -> World:
     payment_id = await pay(runtime, account)
     async with runtime.uow() as uow:
         stored = await tariffs.import_tariff(uow, clock, _tariff_json(0))
+        await uow.commit()
     return World(
         runtime,
         account,

@@ -144,6 +144,7 @@ async def uncharged_session(runtime: Runtime, place: Place, started: datetime) -
     it: the next invoice run prices it and issues its receipt."""
     async with runtime.uow() as uow:
         tariff = await tariffs.import_tariff(uow, runtime.clock, TARIFF)
+        await uow.commit()
     now = runtime.clock.now()
     session = Session(
         station_id=place.station.id,

@@ -106,6 +106,7 @@ async def create_place(
             "security_profile": 3,  # client certificates: no password to hash
         }
         station = await catalog.create_station(uow, clock, runtime.hasher, fields, None)
+        await uow.commit()
     return Place(site, station)
 
 

@@ -190,6 +190,7 @@ async def priced_network(runtime: Runtime) -> Network:
             str(network.stations[CP16].id),
             runtime.settings.vat_rates,
         )
+        await uow.commit()
     return network
 
 
@@ -213,6 +214,7 @@ async def payment_world(
                     str(world.station_id(cpid)),
                     runtime.settings.vat_rates,
                 )
+            await uow.commit()
         app = await add_customer(
             runtime, "App Driver", APP_TAG, TokenType.APP, BillingMode.POSTPAID
         )

@@ -87,6 +87,7 @@ async def captured_session(runtime: Runtime, tag: str = "APPREFUND1") -> Capture
         await tariffs.assign_tariff(
             uow, clock, stored.id, TariffScope.STATION, str(station.id), runtime.settings.vat_rates
         )
+        await uow.commit()
     account = await add_customer(runtime, "Refund Driver", tag, TokenType.APP, BillingMode.POSTPAID)
     await card_for(runtime, account)
     start = capture.StartRequest(

@@ -50,6 +50,7 @@ async def test_simulated_sessions_bill_what_the_quote_said(runtime: Runtime) -> 
         await tariffs.assign_tariff(
             uow, runtime.clock, stored.id, TariffScope.OPERATOR, None, runtime.settings.vat_rates
         )
+        await uow.commit()
     specs = [
         StationSpec(
             cpid,

@@ -87,6 +87,7 @@ async def world(
                 str(opened.station_id(CP16)),
                 runtime.settings.vat_rates,
             )
+            await uow.commit()
         yield opened
         await runtime.quiesce()
 

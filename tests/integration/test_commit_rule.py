@@ -11,9 +11,11 @@ fails here however deep the commit hides (``learn`` -> ``credit_refund`` ->
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 from types import FrameType, TracebackType
 from typing import Any, Self, cast
 
@@ -21,9 +23,28 @@ import pytest
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Token, TokenStatus, TokenType
+from chargeledger.domain.catalog import (
+    Connector,
+    ConnectorFormat,
+    ConnectorStandard,
+    Evse,
+    PowerType,
+    Site,
+)
+from chargeledger.domain.geo import Address
 from chargeledger.domain.identity import Role, Scope
 from chargeledger.domain.invoicing import DocumentStatus
-from chargeledger.services import customers, identity, invoice_documents, invoicing, station_status
+from chargeledger.domain.tariffs.assignment import TariffScope
+from chargeledger.services import (
+    catalog,
+    customers,
+    identity,
+    invoice_documents,
+    invoicing,
+    station_status,
+    tariffs,
+)
+from chargeledger.services.demo_tariffs import flat_with_session_fee
 from chargeledger.services.idempotency_keys import claim_key, forget_key, forget_old_keys
 from chargeledger.services.payment_ports import IdempotencyRecord
 from chargeledger.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -190,3 +211,57 @@ async def test_issuing_and_crediting_leave_the_commit_to_their_caller(runtime: R
         OPERATOR_TZ,
     )
     assert note.original_id == draft.id
+
+
+async def test_catalog_and_tariff_use_cases_leave_the_commit_to_their_caller(
+    runtime: Runtime,
+) -> None:
+    uows, clock, hasher = guarded(runtime), runtime.clock, runtime.hasher
+    site = await in_transaction(
+        uows,
+        catalog.create_site,
+        clock,
+        Site(
+            name="Rule depot",
+            address=Address("Ring 2", "10115", "Berlin", "DE"),
+            latitude=Decimal("52.5"),
+            longitude=Decimal("13.4"),
+            time_zone="Europe/Berlin",
+        ),
+    )
+    await in_transaction(uows, catalog.update_site, clock, site.id, {"name": "Rule yard"})
+    fields = {"site_id": site.id, "charge_point_id": "RULE-1", "vendor": "R", "model": "M1"}
+    station = await in_transaction(
+        uows, catalog.create_station, clock, hasher, fields, "rule-station-password"
+    )
+    await in_transaction(uows, catalog.update_station, clock, hasher, station.id, {"model": "M2"})
+    plug = Connector(
+        1, ConnectorStandard.IEC_62196_T2, ConnectorFormat.SOCKET, PowerType.AC_3_PHASE, Decimal(22)
+    )
+    evse = await in_transaction(uows, catalog.create_evse, clock, Evse(station.id, 1, (plug,)))
+    await in_transaction(uows, catalog.update_evse, clock, evse.id, {"evse_uid": "DE*RUL*E1"})
+    tariff = await in_transaction(
+        uows, tariffs.import_tariff, clock, flat_with_session_fee(Decimal(19))
+    )
+    await in_transaction(
+        uows,
+        tariffs.assign_tariff,
+        clock,
+        tariff.id,
+        TariffScope.STATION,
+        str(station.id),
+        runtime.settings.vat_rates,
+    )
+    async with runtime.uow() as uow:
+        assert (await catalog.get_site(uow, site.id)).name == "Rule yard"
+        assert (await catalog.get_station(uow, station.id)).model == "M2"
+        assert (await catalog.get_evse(uow, evse.id)).evse_uid == "DE*RUL*E1"
+        assert (await tariffs.get_tariff(uow, tariff.id)).id == tariff.id
+    other = await in_transaction(
+        uows, catalog.create_site, clock, dataclasses.replace(site, id=uuid.uuid4(), name="Spare")
+    )
+    await in_transaction(uows, catalog.delete_evse, evse.id)
+    await in_transaction(uows, catalog.delete_site, other.id)
+    async with runtime.uow() as uow:
+        assert [s.name for s in (await catalog.list_sites(uow)).items] == ["Rule yard"]
+        assert (await catalog.list_evses(uow, station_id=station.id)).items == []

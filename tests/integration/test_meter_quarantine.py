@@ -60,6 +60,7 @@ async def priced_network(runtime: Runtime) -> None:
         await tariffs.assign_tariff(
             uow, runtime.clock, stored.id, TariffScope.OPERATOR, None, runtime.settings.vat_rates
         )
+        await uow.commit()
 
 
 async def session16(

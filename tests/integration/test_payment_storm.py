@@ -283,6 +283,7 @@ async def build_world(runtime: Runtime, clock: FixedClock, evses: int) -> StormW
                 runtime.settings.vat_rates,
             )
             stations.append(station)
+        await uow.commit()
     world = StormWorld(runtime, clock, sandbox, stations[0], stations[1])
     for name, number, mode, token_type in (
         ("visa", VISA, BillingMode.POSTPAID, TokenType.APP),

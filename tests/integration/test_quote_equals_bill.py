@@ -170,6 +170,7 @@ async def tou_station(runtime: Runtime) -> tuple[Runtime, Station, uuid.UUID]:
         await tariffs.assign_tariff(
             uow, runtime.clock, stored.id, TariffScope.OPERATOR, None, runtime.settings.vat_rates
         )
+        await uow.commit()
     return runtime, network.stations["CP16-AC"], stored.id
 
 

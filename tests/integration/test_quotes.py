@@ -33,6 +33,7 @@ async def assign(runtime: Runtime, name: str, scope: TariffScope, scope_id: str 
         await tariffs.assign_tariff(
             uow, runtime.clock, stored.id, scope, scope_id, runtime.settings.vat_rates
         )
+        await uow.commit()
 
 
 async def test_quotes_follow_the_spec_examples_in_local_time(

@@ -49,6 +49,7 @@ async def world(
                 str(served.station_id(CP16)),
                 runtime.settings.vat_rates,
             )
+            await uow.commit()
         yield served
 
 

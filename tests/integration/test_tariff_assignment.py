@@ -47,6 +47,7 @@ async def test_a_tariff_version_round_trips_exactly(runtime: Runtime) -> None:
     document = corpus_tariff("complex", vat=None)
     async with runtime.uow() as uow:
         stored = await tariffs.import_tariff(uow, runtime.clock, document)
+        await uow.commit()
     async with runtime.uow() as uow:
         again = await tariffs.get_tariff(uow, stored.id)
     assert again.tariff == stored.tariff
@@ -90,6 +91,7 @@ async def test_the_most_specific_assignment_is_frozen_at_session_start(
         connector_tariff = await tariffs.import_tariff(
             uow, runtime.clock, corpus_tariff("025kwh_start")
         )
+        await uow.commit()
     at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     first = await start(runtime, station, 1, at)
     assert first.tariff_id is None  # nothing assigned yet: no tariff, not a guess
@@ -109,6 +111,7 @@ async def test_the_most_specific_assignment_is_frozen_at_session_start(
             connector_scope_id(station.id, 2, 1),
             RATES,
         )
+        await uow.commit()
     on_evse_1 = await start(runtime, station, 1, datetime(2026, 11, 20, 10, tzinfo=UTC))
     on_evse_2 = await start(runtime, station, 2, datetime(2026, 11, 20, 10, tzinfo=UTC))
     elsewhere = await start(runtime, other, 1, datetime(2026, 11, 20, 10, tzinfo=UTC))
@@ -123,6 +126,7 @@ async def test_the_most_specific_assignment_is_frozen_at_session_start(
             uow, runtime.clock, newer.id, TariffScope.STATION, str(station.id), RATES
         )
         kept = await uow.sessions.get(on_evse_1.id)
+        await uow.commit()
     assert kept is not None
     assert kept.tariff_id == station_tariff.id
 
@@ -141,6 +145,7 @@ async def test_a_session_of_no_known_account_gets_the_ad_hoc_tariff(
         await tariffs.assign_tariff(
             uow, runtime.clock, ad_hoc.id, TariffScope.AD_HOC, str(station.site_id), RATES
         )
+        await uow.commit()
     at = datetime(2026, 11, 20, 10, tzinfo=UTC)
     async with runtime.uow() as uow:
         card = await session_capture.start_session(
@@ -207,6 +212,7 @@ async def test_a_tariff_stating_other_vat_than_its_sites_is_refused_at_every_sco
     async with runtime.uow() as uow:
         ten = await tariffs.import_tariff(uow, clock, corpus_tariff("simple_025kwh", vat=None))
         net = await tariffs.import_tariff(uow, clock, without_vat(corpus_tariff("simple_025kwh")))
+        await uow.commit()
     for scope, scope_id, _ in scopes:
         async with runtime.uow() as uow:
             with pytest.raises(InvalidInputError) as refused:
@@ -220,6 +226,7 @@ async def test_a_tariff_stating_other_vat_than_its_sites_is_refused_at_every_sco
     for scope, scope_id, _ in scopes:
         async with runtime.uow() as uow:
             done = await tariffs.assign_tariff(uow, clock, net.id, scope, scope_id, RATES)
+            await uow.commit()
         async with runtime.uow() as uow:
             assert await uow.tariffs.assigned(scope, done.scope_id) == net.id
 
@@ -229,6 +236,7 @@ async def test_a_tariff_stating_other_vat_than_its_sites_is_refused_at_every_sco
         zero = await tariffs.import_tariff(
             uow, clock, corpus_tariff("simple_025kwh", vat=Decimal(0))
         )
+        await uow.commit()
     async with runtime.uow() as uow:
         with pytest.raises(InvalidInputError) as refused:
             await tariffs.assign_tariff(
@@ -242,11 +250,13 @@ async def test_a_tariff_stating_other_vat_than_its_sites_is_refused_at_every_sco
         await tariffs.assign_tariff(
             uow, clock, german.id, TariffScope.SITE, str(station.site_id), RATES
         )
+        await uow.commit()
 
 
 async def test_a_tariff_is_assigned_only_to_what_exists(runtime: Runtime, network: Network) -> None:
     async with runtime.uow() as uow:
         stored = await tariffs.import_tariff(uow, runtime.clock, corpus_tariff("simple_025kwh"))
+        await uow.commit()
     cases = [
         (TariffScope.SITE, str(uuid.uuid4()), "site_not_found"),
         (TariffScope.STATION, str(uuid.uuid4()), "station_not_found"),

@@ -24,14 +24,13 @@ from chargeledger.cli.demo_payments import qr_checkouts
 from chargeledger.domain.accounts import TokenStatus, TokenType
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Principal, Role
-from chargeledger.domain.station_link import SessionFilter
 from chargeledger.domain.tariffs.priced import NOTHING, Amount
 from chargeledger.domain.text import quantity_text
 from chargeledger.services import catalog, customers, session_pricing
 from chargeledger.services.demo_seed import demo_station_password
 from chargeledger.services.session_review import sweep_stale_sessions
 from chargeledger.services.station_messages import session_of_transaction
-from chargeledger.services.transactions import in_transaction
+from chargeledger.services.transactions import in_transaction, reading
 
 ADMIN = Principal(subject="demo", role=Role.ADMIN)
 DEMO_FAULTS = (
@@ -165,24 +164,13 @@ async def _started(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
 async def _revenue(runtime: Runtime, report: DayReport) -> None:
     """Every completed session priced from its tariff snapshot, summed by component."""
     totals = {name: NOTHING for name in ("energy", "time", "parking", "fixed", "total")}
-    async with runtime.uow() as uow:
-        offset: int | None = 0
-        while offset is not None:
-            page = await uow.sessions.search(
-                SessionFilter(status=SessionStatus.COMPLETED), limit=500, offset=offset
-            )
-            for session in page.items:
-                if session.tariff_id is None:
-                    continue
-                priced = await session_pricing.price_session(
-                    uow, runtime.clock, ADMIN, session.id, runtime.settings.vat_rates
-                )
-                billed = priced.billed  # the figures the session is charged and booked with
-                report.sessions_by_tariff[priced.result.tariff_id] += 1
-                for key, component in _COMPONENTS:
-                    totals[key] += Amount(*billed.component(component))
-                totals["total"] += Amount(billed.net, billed.gross)
-            offset = page.next_offset
+    rates = runtime.settings.vat_rates
+    for priced in await reading(runtime.uow, session_pricing.price_completed_sessions, rates):
+        billed = priced.billed  # the figures the session is charged and booked with
+        report.sessions_by_tariff[priced.result.tariff_id] += 1
+        for key, component in _COMPONENTS:
+            totals[key] += Amount(*billed.component(component))
+        totals["total"] += Amount(billed.net, billed.gross)
     report.revenue = totals
 
 

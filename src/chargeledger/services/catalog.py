@@ -1,4 +1,7 @@
-"""Use cases of the physical catalog: sites, stations, EVSEs with their connectors."""
+"""Use cases of the physical catalog: sites, stations, EVSEs with their connectors.
+
+Like every service, they write into the unit of work they are handed and leave the commit to
+the code that opened it (DESIGN §3; ``services.transactions.in_transaction``)."""
 
 from __future__ import annotations
 
@@ -41,21 +44,14 @@ def _updated(record: Record, clock: Clock) -> Record:
     return dataclasses.replace(record, updated_at=clock.now())
 
 
-async def _add(uow: UnitOfWork, records: Repository[Record], record: Record) -> Record:
+async def _add(records: Repository[Record], record: Record) -> Record:
     await records.add(record)
-    await uow.commit()
     return record
 
 
-async def _update(uow: UnitOfWork, records: Repository[Record], record: Record) -> Record:
+async def _update(records: Repository[Record], record: Record) -> Record:
     await records.update(record)
-    await uow.commit()
     return record
-
-
-async def _delete(uow: UnitOfWork, records: Repository[Record], record_id: uuid.UUID) -> None:
-    await records.delete(record_id)
-    await uow.commit()
 
 
 def _existing(found: Record | None, what: str, code: str) -> Record:
@@ -69,7 +65,7 @@ def _existing(found: Record | None, what: str, code: str) -> Record:
 
 
 async def create_site(uow: UnitOfWork, clock: Clock, site: Site) -> Site:
-    return await _add(uow, uow.sites, _created(site, clock))
+    return await _add(uow.sites, _created(site, clock))
 
 
 async def get_site(uow: UnitOfWork, site_id: uuid.UUID) -> Site:
@@ -85,14 +81,14 @@ async def update_site(
     uow: UnitOfWork, clock: Clock, site_id: uuid.UUID, changes: Mapping[str, Any]
 ) -> Site:
     site = apply_changes(await get_site(uow, site_id), changes, SITE_FIELDS)
-    return await _update(uow, uow.sites, _updated(site, clock))
+    return await _update(uow.sites, _updated(site, clock))
 
 
 async def delete_site(uow: UnitOfWork, site_id: uuid.UUID) -> None:
     await get_site(uow, site_id)
     if await uow.stations.exists_for_site(site_id):
         raise ConflictError("the site still has stations", code="site_has_stations")
-    await _delete(uow, uow.sites, site_id)
+    await uow.sites.delete(site_id)
 
 
 # --- stations ----------------------------------------------------------------------------
@@ -124,7 +120,7 @@ async def create_station(
             code="duplicate_charge_point_id",
             field="charge_point_id",
         )
-    return await _add(uow, uow.stations, station)
+    return await _add(uow.stations, station)
 
 
 async def get_station(uow: UnitOfWork, station_id: uuid.UUID) -> Station:
@@ -156,14 +152,14 @@ async def update_station(
     station = apply_changes(station, changes, STATION_FIELDS | {"password_hash"})
     if "site_id" in changes:
         await _require_site(uow, station.site_id)
-    return await _update(uow, uow.stations, _updated(station, clock))
+    return await _update(uow.stations, _updated(station, clock))
 
 
 async def delete_station(uow: UnitOfWork, station_id: uuid.UUID) -> None:
     await get_station(uow, station_id)
     if await uow.evses.exists_for_station(station_id):
         raise ConflictError("the station still has EVSEs", code="station_has_evses")
-    await _delete(uow, uow.stations, station_id)
+    await uow.stations.delete(station_id)
 
 
 async def verify_station_password(
@@ -195,7 +191,7 @@ async def create_evse(uow: UnitOfWork, clock: Clock, evse: Evse) -> Evse:
             code="duplicate_evse_id",
             field="evse_id",
         )
-    return await _add(uow, uow.evses, _created(evse, clock))
+    return await _add(uow.evses, _created(evse, clock))
 
 
 async def get_evse(uow: UnitOfWork, evse_id: uuid.UUID) -> Evse:
@@ -213,9 +209,9 @@ async def update_evse(
     uow: UnitOfWork, clock: Clock, evse_id: uuid.UUID, changes: Mapping[str, Any]
 ) -> Evse:
     evse = apply_changes(await get_evse(uow, evse_id), changes, EVSE_FIELDS)
-    return await _update(uow, uow.evses, _updated(evse, clock))
+    return await _update(uow.evses, _updated(evse, clock))
 
 
 async def delete_evse(uow: UnitOfWork, evse_id: uuid.UUID) -> None:
     await get_evse(uow, evse_id)
-    await _delete(uow, uow.evses, evse_id)
+    await uow.evses.delete(evse_id)

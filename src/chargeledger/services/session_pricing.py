@@ -22,6 +22,7 @@ from chargeledger.domain.cdrs import session_cdr
 from chargeledger.domain.charging import MeterSample, Session, SessionStatus, StateChange
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.meter_checks import registers_in_order
+from chargeledger.domain.station_link import SessionFilter
 from chargeledger.domain.tariffs import Cdr, PriceResult, Tariff, price
 from chargeledger.domain.wallets import next_reading
 from chargeledger.errors import ConflictError, NotFoundError
@@ -66,6 +67,22 @@ async def price_session(
     A quarantined one raises :class:`SessionUnderReviewError`."""
     session = await get_session(uow, principal, session_id)
     return await price_captured_session(uow, session, rates)
+
+
+async def price_completed_sessions(uow: UnitOfWork, rates: VatRates) -> list[SessionPrice]:
+    """Every completed session that has a tariff, priced from its snapshot: the figures the
+    demo's revenue report sums (the same ones each charge is booked with)."""
+    priced: list[SessionPrice] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = await uow.sessions.search(
+            SessionFilter(status=SessionStatus.COMPLETED), limit=500, offset=offset
+        )
+        for session in page.items:
+            if session.tariff_id is not None:
+                priced.append(await price_captured_session(uow, session, rates))
+        offset = page.next_offset
+    return priced
 
 
 async def session_buyer(uow: UnitOfWork, session: Session) -> Account | None:

@@ -36,7 +36,6 @@ async def import_tariff(uow: UnitOfWork, clock: Clock, document: Any) -> StoredT
         refuse_card_data(alt_text.text, f"tariff_alt_text[{index}].text")
     stored = StoredTariff(id=uuid.uuid4(), tariff=tariff, created_at=clock.now())
     await uow.tariffs.add(stored)
-    await uow.commit()
     return stored
 
 
@@ -86,7 +85,6 @@ async def assign_tariff(
         check_tariff_vat(stored.tariff, due)
     assignment = TariffAssignment(scope, scope_id, tariff_id, clock.now())
     await uow.tariffs.assign(scope, scope_id, tariff_id, assignment.assigned_at)
-    await uow.commit()
     return assignment
 
 

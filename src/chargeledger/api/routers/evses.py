@@ -13,6 +13,7 @@ from chargeledger.api.schemas.catalog import EvseIn, EvseOut, EvsePatch
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.domain.catalog import Evse
 from chargeledger.services import catalog
+from chargeledger.services.transactions import in_transaction
 
 router = APIRouter(prefix="/api/v1/evses", tags=["evses"], responses=ERROR_RESPONSES)
 
@@ -30,14 +31,14 @@ async def list_evses(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add an EVSE to a station")
-async def create_evse(body: EvseIn, _: WriteNetwork, uow: UowDep, rt: RuntimeDep) -> EvseOut:
+async def create_evse(body: EvseIn, _: WriteNetwork, rt: RuntimeDep) -> EvseOut:
     evse = Evse(
         station_id=body.station_id,
         evse_id=body.evse_id,
         evse_uid=body.evse_uid,
         connectors=tuple(c.to_domain() for c in body.connectors),
     )
-    return EvseOut.of(await catalog.create_evse(uow, rt.clock, evse))
+    return EvseOut.of(await in_transaction(rt.uow, catalog.create_evse, rt.clock, evse))
 
 
 @router.get("/{evse_id}", summary="Show an EVSE")
@@ -47,14 +48,15 @@ async def get_evse(evse_id: uuid.UUID, _: ReadNetwork, uow: UowDep) -> EvseOut:
 
 @router.patch("/{evse_id}", summary="Change an EVSE")
 async def update_evse(
-    evse_id: uuid.UUID, body: EvsePatch, _: WriteNetwork, uow: UowDep, rt: RuntimeDep
+    evse_id: uuid.UUID, body: EvsePatch, _: WriteNetwork, rt: RuntimeDep
 ) -> EvseOut:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if body.connectors is not None:
         changes["connectors"] = tuple(c.to_domain() for c in body.connectors)
-    return EvseOut.of(await catalog.update_evse(uow, rt.clock, evse_id, changes))
+    evse = await in_transaction(rt.uow, catalog.update_evse, rt.clock, evse_id, changes)
+    return EvseOut.of(evse)
 
 
 @router.delete("/{evse_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an EVSE")
-async def delete_evse(evse_id: uuid.UUID, _: WriteNetwork, uow: UowDep) -> None:
-    await catalog.delete_evse(uow, evse_id)
+async def delete_evse(evse_id: uuid.UUID, _: WriteNetwork, rt: RuntimeDep) -> None:
+    await in_transaction(rt.uow, catalog.delete_evse, evse_id)

@@ -13,6 +13,7 @@ from chargeledger.api.schemas.catalog import SiteIn, SiteOut, SitePatch
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.domain.catalog import Site
 from chargeledger.services import catalog
+from chargeledger.services.transactions import in_transaction
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"], responses=ERROR_RESPONSES)
 
@@ -29,7 +30,7 @@ async def list_sites(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a site")
-async def create_site(body: SiteIn, _: WriteNetwork, uow: UowDep, rt: RuntimeDep) -> SiteOut:
+async def create_site(body: SiteIn, _: WriteNetwork, rt: RuntimeDep) -> SiteOut:
     site = Site(
         name=body.name,
         operator_name=body.operator_name,
@@ -38,7 +39,7 @@ async def create_site(body: SiteIn, _: WriteNetwork, uow: UowDep, rt: RuntimeDep
         longitude=body.longitude,
         time_zone=body.time_zone,
     )
-    return SiteOut.of(await catalog.create_site(uow, rt.clock, site))
+    return SiteOut.of(await in_transaction(rt.uow, catalog.create_site, rt.clock, site))
 
 
 @router.get("/{site_id}", summary="Show a site")
@@ -48,14 +49,15 @@ async def get_site(site_id: uuid.UUID, _: ReadNetwork, uow: UowDep) -> SiteOut:
 
 @router.patch("/{site_id}", summary="Change a site")
 async def update_site(
-    site_id: uuid.UUID, body: SitePatch, _: WriteNetwork, uow: UowDep, rt: RuntimeDep
+    site_id: uuid.UUID, body: SitePatch, _: WriteNetwork, rt: RuntimeDep
 ) -> SiteOut:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if body.address is not None:
         changes["address"] = body.address.to_domain()
-    return SiteOut.of(await catalog.update_site(uow, rt.clock, site_id, changes))
+    site = await in_transaction(rt.uow, catalog.update_site, rt.clock, site_id, changes)
+    return SiteOut.of(site)
 
 
 @router.delete("/{site_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a site")
-async def delete_site(site_id: uuid.UUID, _: WriteNetwork, uow: UowDep) -> None:
-    await catalog.delete_site(uow, site_id)
+async def delete_site(site_id: uuid.UUID, _: WriteNetwork, rt: RuntimeDep) -> None:
+    await in_transaction(rt.uow, catalog.delete_site, site_id)

@@ -12,6 +12,7 @@ from chargeledger.api.routers.access import ReadNetwork, WriteNetwork
 from chargeledger.api.schemas.catalog import StationIn, StationOut, StationPatch
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.services import catalog
+from chargeledger.services.transactions import in_transaction
 
 router = APIRouter(prefix="/api/v1/stations", tags=["stations"], responses=ERROR_RESPONSES)
 
@@ -29,11 +30,11 @@ async def list_stations(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Register a station")
-async def create_station(
-    body: StationIn, _: WriteNetwork, uow: UowDep, rt: RuntimeDep
-) -> StationOut:
+async def create_station(body: StationIn, _: WriteNetwork, rt: RuntimeDep) -> StationOut:
     fields = body.model_dump(exclude={"password"})
-    created = await catalog.create_station(uow, rt.clock, rt.hasher, fields, body.password)
+    created = await in_transaction(
+        rt.uow, catalog.create_station, rt.clock, rt.hasher, fields, body.password
+    )
     return StationOut.of(created)
 
 
@@ -44,15 +45,21 @@ async def get_station(station_id: uuid.UUID, _: ReadNetwork, uow: UowDep) -> Sta
 
 @router.patch("/{station_id}", summary="Change a station (a new password replaces the old)")
 async def update_station(
-    station_id: uuid.UUID, body: StationPatch, _: WriteNetwork, uow: UowDep, rt: RuntimeDep
+    station_id: uuid.UUID, body: StationPatch, _: WriteNetwork, rt: RuntimeDep
 ) -> StationOut:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"password"})
-    station = await catalog.update_station(
-        uow, rt.clock, rt.hasher, station_id, changes, password=body.password
+    station = await in_transaction(
+        rt.uow,
+        catalog.update_station,
+        rt.clock,
+        rt.hasher,
+        station_id,
+        changes,
+        password=body.password,
     )
     return StationOut.of(station)
 
 
 @router.delete("/{station_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a station")
-async def delete_station(station_id: uuid.UUID, _: WriteNetwork, uow: UowDep) -> None:
-    await catalog.delete_station(uow, station_id)
+async def delete_station(station_id: uuid.UUID, _: WriteNetwork, rt: RuntimeDep) -> None:
+    await in_transaction(rt.uow, catalog.delete_station, station_id)

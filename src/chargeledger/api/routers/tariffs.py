@@ -13,6 +13,7 @@ from chargeledger.api.routers.access import ReadNetwork, WriteTariffs
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.api.schemas.tariffs import AssignmentIn, AssignmentOut, TariffOut
 from chargeledger.services import tariffs
+from chargeledger.services.transactions import in_transaction
 
 router = APIRouter(prefix="/api/v1/tariffs", tags=["tariffs"], responses=ERROR_RESPONSES)
 
@@ -35,11 +36,10 @@ async def list_tariffs(
 )
 async def import_tariff(
     _: WriteTariffs,
-    uow: UowDep,
     rt: RuntimeDep,
     document: dict[str, Any] = Body(..., description="an OCPI 2.2.1 Tariff object"),
 ) -> TariffOut:
-    return TariffOut.of(await tariffs.import_tariff(uow, rt.clock, document))
+    return TariffOut.of(await in_transaction(rt.uow, tariffs.import_tariff, rt.clock, document))
 
 
 @router.get("/{tariff_id}", summary="Show a tariff version")
@@ -54,9 +54,15 @@ async def get_tariff(tariff_id: uuid.UUID, _: ReadNetwork, uow: UowDep) -> Tarif
     "refused (tariff_vat_mismatch) when its stated VAT is not the VAT due there",
 )
 async def assign_tariff(
-    tariff_id: uuid.UUID, body: AssignmentIn, _: WriteTariffs, uow: UowDep, rt: RuntimeDep
+    tariff_id: uuid.UUID, body: AssignmentIn, _: WriteTariffs, rt: RuntimeDep
 ) -> AssignmentOut:
-    assignment = await tariffs.assign_tariff(
-        uow, rt.clock, tariff_id, body.scope, body.scope_id, rt.settings.vat_rates
+    assignment = await in_transaction(
+        rt.uow,
+        tariffs.assign_tariff,
+        rt.clock,
+        tariff_id,
+        body.scope,
+        body.scope_id,
+        rt.settings.vat_rates,
     )
     return AssignmentOut.of(assignment)
