@@ -24,6 +24,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
@@ -36,6 +37,7 @@ from chargeledger.domain.station_link import StoredReply
 from chargeledger.errors import ConflictError
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.station_messages import keep_refused_frame, keep_reply, stored_reply
+from chargeledger.services.station_status import record_heartbeat
 from chargeledger.services.transactions import in_transaction
 from chargeledger.stations.frames import (
     UNKNOWN_ID,
@@ -47,7 +49,7 @@ from chargeledger.stations.frames import (
     parse,
     spelled,
 )
-from chargeledger.stations.values import refuse_future_timestamps
+from chargeledger.stations.values import refuse_future_timestamps, wire_time
 
 log = logging.getLogger("chargeledger.stations")
 
@@ -103,6 +105,18 @@ class ExactlyOnce:
     _ocpp_version: str  # "1.6" or "2.0.1", set by the library's ChargePoint class
     _known_actions: frozenset[str]
 
+    def __init__(
+        self, charge_point_id: str, connection: Any, runtime: Runtime, station: Station
+    ) -> None:
+        # The ``ocpp`` ChargePoint comes next in the classes this is mixed into.
+        super().__init__(charge_point_id, connection)  # type: ignore[call-arg]
+        self._init_link(runtime, station)
+
+    @property
+    def wallet_floor(self) -> Decimal:
+        """The operator-wide wallet floor, for accounts without one of their own."""
+        return self.runtime.payments.wallet_floor
+
     def _init_link(self, runtime: Runtime, station: Station) -> None:
         self.runtime = runtime
         self.station = station
@@ -129,10 +143,24 @@ class ExactlyOnce:
         epoch; it takes effect when the CALL commits."""
         self._next_epoch = boot_epoch
 
-    def after_commit(self, job: Callable[[], Awaitable[object]]) -> None:
-        """Run ``job`` in the background once this CALL's effects are committed (payment
+    def accept_boot(self, boot_epoch: int) -> dict[str, Any]:
+        """The fields of an accepted BootNotification's answer (1.6 §4.2, 2.0.1 B01: the
+        CSMS time and the heartbeat interval); the answer starts epoch ``boot_epoch``."""
+        self.begin_epoch(boot_epoch)
+        return {
+            "current_time": wire_time(self.runtime.clock.now()),
+            "interval": HEARTBEAT_INTERVAL_S,
+        }
+
+    async def beat(self) -> str:
+        """A Heartbeat (1.6 §4.6, 2.0.1 G02): note the station is alive; answer our time."""
+        await record_heartbeat(self.uow, self.runtime.clock, self.station)
+        return wire_time(self.runtime.clock.now())
+
+    def after_commit(self, *jobs: Callable[[], Awaitable[object]]) -> None:
+        """Run ``jobs`` in the background once this CALL's effects are committed (payment
         work that talks to a PSP must not hold the station's transaction open)."""
-        self._after_commit.append(job)
+        self._after_commit.extend(jobs)
 
     async def ask(self, payload: Any) -> Any:
         """Send an operator's command and return the station's answer. A CALLERROR, or an

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 from ocpp.exceptions import PropertyConstraintViolationError
@@ -11,10 +10,7 @@ from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, RegistrationStatus
 
-from chargeledger.bootstrap import Runtime
-from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import ReadingContext
-from chargeledger.domain.payments import PaymentMethodKind
 from chargeledger.domain.station_link import (
     CommandKind,
     CommandResult,
@@ -28,17 +24,14 @@ from chargeledger.services.authorization import (
     AuthorizationStatus,
     authorize_token,
 )
-from chargeledger.services.credit_control import check_credit, payment_watch
-from chargeledger.services.payment_methods import payment_to_follow
-from chargeledger.services.session_payments import secure_session, settle_session
+from chargeledger.services.session_follow_up import after_start_or_stop, record_samples
 from chargeledger.services.station_messages import open_session_on, session_of_transaction
 from chargeledger.services.station_status import (
     record_boot,
     record_connector_status,
-    record_heartbeat,
 )
 from chargeledger.stations.charging_states import charging_state_16
-from chargeledger.stations.link import HEARTBEAT_INTERVAL_S, ExactlyOnce, handles
+from chargeledger.stations.link import ExactlyOnce, handles
 from chargeledger.stations.values import meter_samples, number, wire_time
 from chargeledger.stations.values import timestamp as parse_time
 
@@ -57,17 +50,6 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
 
     _known_actions = frozenset(a.value for a in Action)
 
-    def __init__(
-        self, charge_point_id: str, connection: Any, runtime: Runtime, station: Station
-    ) -> None:
-        super().__init__(charge_point_id, connection)
-        self._init_link(runtime, station)
-
-    @property
-    def _floor(self) -> Decimal:
-        """The operator-wide wallet floor, for accounts without one of their own."""
-        return self.runtime.payments.wallet_floor
-
     @handles(Action.boot_notification)
     async def on_boot(
         self, charge_point_vendor: str, charge_point_model: str, **details: Any
@@ -75,17 +57,13 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         epoch = await record_boot(
             self.uow, self.runtime.clock, self.station, "1.6", details.get("firmware_version")
         )
-        self.begin_epoch(epoch)
         return call_result.BootNotification(
-            current_time=wire_time(self.runtime.clock.now()),
-            interval=HEARTBEAT_INTERVAL_S,
-            status=RegistrationStatus.accepted,
+            **self.accept_boot(epoch), status=RegistrationStatus.accepted
         )
 
     @handles(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:
-        await record_heartbeat(self.uow, self.runtime.clock, self.station)
-        return call_result.Heartbeat(current_time=wire_time(self.runtime.clock.now()))
+        return call_result.Heartbeat(current_time=await self.beat())
 
     @handles(Action.status_notification)
     async def on_status(
@@ -101,14 +79,18 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
 
     @handles(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
-        auth = await authorize_token(self.uow, self.runtime.clock, id_tag, wallet_floor=self._floor)
+        auth = await authorize_token(
+            self.uow, self.runtime.clock, id_tag, wallet_floor=self.wallet_floor
+        )
         return call_result.Authorize(id_tag_info=_id_tag_info(auth))
 
     @handles(Action.start_transaction)
     async def on_start(
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **details: Any
     ) -> call_result.StartTransaction:
-        auth = await authorize_token(self.uow, self.runtime.clock, id_tag, wallet_floor=self._floor)
+        auth = await authorize_token(
+            self.uow, self.runtime.clock, id_tag, wallet_floor=self.wallet_floor
+        )
         request = capture.StartRequest(
             evse_id=connector_id,
             connector_id=1,
@@ -117,14 +99,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
             meter_start_wh=number(meter_start, "meterStart"),
         )
         session = await capture.start_session(self.uow, self.runtime.clock, self.station, request)
-        payments = self.runtime.payments
-        method = payment_to_follow(session)
-        if method is PaymentMethodKind.APP:
-            self.after_commit(lambda: secure_session(payments, session.id))
-        elif method is PaymentMethodKind.WALLET:  # started despite Blocked, or offline
-            job = await check_credit(self.uow, payments, session)
-            if job is not None:
-                self.after_commit(job)
+        self.after_commit(*await after_start_or_stop(self.uow, self.runtime.payments, session))
         return call_result.StartTransaction(
             transaction_id=int(session.transaction_ref), id_tag_info=_id_tag_info(auth)
         )
@@ -142,11 +117,10 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         else:
             session = await open_session_on(self.uow, self.station.id, connector_id)
         if session is not None:
-            await capture.keep_signed_values(self.uow, session, signed)
-            await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)
-            job = await payment_watch(self.uow, self.runtime.payments, session)
-            if job is not None:
-                self.after_commit(job)
+            clock, payments = self.runtime.clock, self.runtime.payments
+            self.after_commit(
+                *await record_samples(self.uow, clock, payments, session, samples, signed)
+            )
         elif transaction_id is not None:
             raise _unknown_transaction(transaction_id)
         return call_result.MeterValues()
@@ -187,12 +161,10 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
                 samples=samples,
             )
         await capture.keep_signed_values(self.uow, session, signed)
-        payments, session_id = self.runtime.payments, session.id
-        if payment_to_follow(session) is not None:
-            self.after_commit(lambda: settle_session(payments, session_id))
+        self.after_commit(*await after_start_or_stop(self.uow, self.runtime.payments, session))
         if not id_tag:
             return call_result.StopTransaction()
-        auth = await authorize_token(self.uow, clock, id_tag, wallet_floor=self._floor)
+        auth = await authorize_token(self.uow, clock, id_tag, wallet_floor=self.wallet_floor)
         return call_result.StopTransaction(id_tag_info=_id_tag_info(auth))
 
     @handles(Action.data_transfer)

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import Action, RegistrationStatusEnumType
 
-from chargeledger.bootstrap import Runtime
-from chargeledger.domain.catalog import Station
-from chargeledger.domain.charging import Session
-from chargeledger.domain.payments import PaymentMethodKind
 from chargeledger.domain.station_link import (
     CommandKind,
     CommandResult,
@@ -23,21 +18,21 @@ from chargeledger.domain.station_link import (
     StationCommand,
     TransactionEvent,
 )
-from chargeledger.services import session_capture as capture
 from chargeledger.services.authorization import Authorization, authorize_token
-from chargeledger.services.credit_control import check_credit, payment_watch
-from chargeledger.services.payment_methods import payment_to_follow
-from chargeledger.services.session_payments import secure_session, settle_session
+from chargeledger.services.session_follow_up import (
+    after_samples,
+    after_start_or_stop,
+    record_samples,
+)
 from chargeledger.services.station_messages import open_session_on
 from chargeledger.services.station_status import (
     record_boot,
     record_clock_offset,
     record_connector_status,
-    record_heartbeat,
 )
 from chargeledger.services.transaction_events import EventReport, apply_transaction_event
 from chargeledger.stations.charging_states import charging_state_201
-from chargeledger.stations.link import HEARTBEAT_INTERVAL_S, ExactlyOnce, handles
+from chargeledger.stations.link import ExactlyOnce, handles
 from chargeledger.stations.values import meter_samples, wire_time
 from chargeledger.stations.values import timestamp as parse_time
 
@@ -55,17 +50,6 @@ def _id_token_info(auth: Authorization) -> dict[str, Any]:
 class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
     _known_actions = frozenset(a.value for a in Action)
 
-    def __init__(
-        self, charge_point_id: str, connection: Any, runtime: Runtime, station: Station
-    ) -> None:
-        super().__init__(charge_point_id, connection)
-        self._init_link(runtime, station)
-
-    @property
-    def _floor(self) -> Decimal:
-        """The operator-wide wallet floor, for accounts without one of their own."""
-        return self.runtime.payments.wallet_floor
-
     @handles(Action.boot_notification)
     async def on_boot(
         self, charging_station: dict[str, Any], reason: str, **_: Any
@@ -77,17 +61,13 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
             "2.0.1",
             charging_station.get("firmware_version"),
         )
-        self.begin_epoch(epoch)
         return call_result.BootNotification(
-            current_time=wire_time(self.runtime.clock.now()),
-            interval=HEARTBEAT_INTERVAL_S,
-            status=RegistrationStatusEnumType.accepted,
+            **self.accept_boot(epoch), status=RegistrationStatusEnumType.accepted
         )
 
     @handles(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:
-        await record_heartbeat(self.uow, self.runtime.clock, self.station)
-        return call_result.Heartbeat(current_time=wire_time(self.runtime.clock.now()))
+        return call_result.Heartbeat(current_time=await self.beat())
 
     @handles(Action.status_notification)
     async def on_status(
@@ -102,7 +82,7 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
     @handles(Action.authorize)
     async def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call_result.Authorize:
         auth = await authorize_token(
-            self.uow, self.runtime.clock, str(id_token["id_token"]), wallet_floor=self._floor
+            self.uow, self.runtime.clock, str(id_token["id_token"]), wallet_floor=self.wallet_floor
         )
         return call_result.Authorize(id_token_info=_id_token_info(auth))
 
@@ -136,33 +116,17 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
             signed_values=signed,
         )
         session = await apply_transaction_event(self.uow, self.runtime.clock, self.station, report)
-        await self._follow_payment(session, event_type)
+        payments = self.runtime.payments
+        if session.is_open and event_type != "Started":  # Updated: the hot path
+            self.after_commit(*await after_samples(self.uow, payments, session))
+        else:
+            self.after_commit(*await after_start_or_stop(self.uow, payments, session))
         if id_tag is None:
             return call_result.TransactionEvent()
-        auth = await authorize_token(self.uow, self.runtime.clock, id_tag, wallet_floor=self._floor)
+        auth = await authorize_token(
+            self.uow, self.runtime.clock, id_tag, wallet_floor=self.wallet_floor
+        )
         return call_result.TransactionEvent(id_token_info=_id_token_info(auth))
-
-    async def _follow_payment(self, session: Session, event_type: str) -> None:
-        """After the commit: hold at the start, raise (card) or check the credit (wallet)
-        while charging, settle at the end (only for sessions paid at once: postpaid ones
-        wait for the invoice run)."""
-        payments, session_id = self.runtime.payments, session.id
-        if session.is_open and event_type != "Started":  # Updated: the hot path
-            job = await payment_watch(self.uow, payments, session)
-            if job is not None:
-                self.after_commit(job)
-            return
-        method = payment_to_follow(session)
-        if method is None:
-            return
-        if not session.is_open:
-            self.after_commit(lambda: settle_session(payments, session_id))
-        elif method is PaymentMethodKind.APP:
-            self.after_commit(lambda: secure_session(payments, session_id))
-        elif method is PaymentMethodKind.WALLET:  # started despite NoCredit, or offline
-            job = await check_credit(self.uow, payments, session)
-            if job is not None:
-                self.after_commit(job)
 
     async def _note_clock_offset(self, station_time: datetime) -> None:
         """How far the station's clock is off ours, from live (not replayed) events; stored
@@ -181,11 +145,10 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
         samples, signed = meter_samples(meter_value)
         session = await open_session_on(self.uow, self.station.id, evse_id)
         if session is not None:
-            await capture.keep_signed_values(self.uow, session, signed)
-            await capture.add_meter_values(self.uow, self.runtime.clock, session, samples)
-            job = await payment_watch(self.uow, self.runtime.payments, session)
-            if job is not None:
-                self.after_commit(job)
+            clock, payments = self.runtime.clock, self.runtime.payments
+            self.after_commit(
+                *await record_samples(self.uow, clock, payments, session, samples, signed)
+            )
         return call_result.MeterValues()
 
     async def execute(self, command: StationCommand) -> CommandResult:

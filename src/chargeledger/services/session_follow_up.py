@@ -1,0 +1,63 @@
+"""What a station's message about a session sets off once its transaction commits: the payment
+work of the session's route (DESIGN §4: work that talks to a PSP never holds the station's
+transaction open), the same for OCPP 1.6 and 2.0.1.
+
+Handed the open unit of work of the CALL being applied; the edge commits, then runs the
+returned jobs (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chargeledger.domain.charging import MeterSample, Session
+from chargeledger.domain.payments import PaymentMethodKind
+from chargeledger.domain.station_link import SignedMeterValue
+from chargeledger.services import session_capture as capture
+from chargeledger.services.credit_control import Job, check_credit, payment_watch
+from chargeledger.services.payment_context import PaymentContext
+from chargeledger.services.payment_methods import payment_to_follow
+from chargeledger.services.ports import Clock, UnitOfWork
+from chargeledger.services.session_payments import secure_session, settle_session
+
+
+async def after_start_or_stop(uow: UnitOfWork, ctx: PaymentContext, session: Session) -> list[Job]:
+    """A session that just started: hold the app's card, or check the wallet's credit (a
+    station may start despite Blocked/NoCredit, or offline). A session that just ended:
+    settle it, when it is paid at once (postpaid sessions wait for the invoice run)."""
+    method = payment_to_follow(session)
+    if method is None:
+        return []
+    session_id = session.id
+    if not session.is_open:
+        return [lambda: settle_session(ctx, session_id)]
+    if method is PaymentMethodKind.APP:
+        return [lambda: secure_session(ctx, session_id)]
+    if method is PaymentMethodKind.WALLET:
+        return _some(await check_credit(uow, ctx, session))
+    return []
+
+
+async def after_samples(uow: UnitOfWork, ctx: PaymentContext, session: Session) -> list[Job]:
+    """A running session's new meter values: the wallet's credit check or the card hold's
+    watch (``credit_control.payment_watch``)."""
+    return _some(await payment_watch(uow, ctx, session))
+
+
+async def record_samples(
+    uow: UnitOfWork,
+    clock: Clock,
+    ctx: PaymentContext,
+    session: Session,
+    samples: Sequence[MeterSample],
+    signed: Sequence[SignedMeterValue],
+) -> list[Job]:
+    """Meter values outside a start or stop (1.6 MeterValues, 2.0.1 J01): keep the signed
+    values as evidence, add the samples to the session, then watch its payment."""
+    await capture.keep_signed_values(uow, session, signed)
+    await capture.add_meter_values(uow, clock, session, samples)
+    return await after_samples(uow, ctx, session)
+
+
+def _some(job: Job | None) -> list[Job]:
+    return [] if job is None else [job]
