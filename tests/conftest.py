@@ -104,7 +104,7 @@ async def make_account(
         currency=Currency.of("EUR"),
     )
     async with runtime.uow() as uow:
-        kept = await customers.create_account(uow, runtime.clock, account)
+        kept = await customers.create_account(uow, runtime.clock, runtime.vat_ids, account)
         await uow.commit()
         return kept
 

@@ -30,6 +30,7 @@ from chargeledger.adapters.exports.files import FileExports
 from chargeledger.adapters.files import private_directory
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
 from chargeledger.adapters.security import Argon2PasswordHasher
+from chargeledger.adapters.vat_ids import StdnumVatIds
 from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
 from chargeledger.errors import ConfigurationError
@@ -47,6 +48,7 @@ from chargeledger.services.ports import (
     Locks,
     PasswordHasher,
     UnitOfWorkFactory,
+    VatIdChecker,
 )
 from chargeledger.services.refunds import credit_refund
 from chargeledger.services.session_review import sweep_stale_sessions
@@ -79,6 +81,7 @@ class Runtime:
     station_logins: CredentialGuard
     documents: InvoiceDocuments  # PDF and e-invoice of issued documents
     exports: Exports  # accounting formats and the invoice register
+    vat_ids: VatIdChecker  # VAT identification numbers of business accounts
     _gateway: SandboxGateway | StripeGateway | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
@@ -228,6 +231,7 @@ def build_runtime(
         station_logins=CredentialGuard(clock, settings.auth.stations, what="station logins"),
         documents=FacturXDocuments(),
         exports=FileExports(),
+        vat_ids=StdnumVatIds(),
         _gateway=gateway,
     )
 

@@ -135,7 +135,9 @@ async def build_world(runtime: Runtime) -> World:
     """Made through the services (fast, and not what is under test here)."""
     clock = runtime.clock
     async with runtime.uow() as uow:
-        account = await customers.create_account(uow, clock, _account("Alpha Household"))
+        account = await customers.create_account(
+            uow, clock, runtime.vat_ids, _account("Alpha Household")
+        )
         await uow.commit()
     async with runtime.uow() as uow:
         site = await catalog.create_site(uow, clock, _site("Depot"))
@@ -260,7 +262,9 @@ async def disposable(world: World, param: str) -> uuid.UUID:
             evse = Evse(station_id=world.station_id, evse_id=100 + n, connectors=(_connector(),))
             return (await catalog.create_evse(uow, clock, evse)).id
         if param == "account_id":
-            account = await customers.create_account(uow, clock, _account(f"Gone {n}"))
+            account = await customers.create_account(
+                uow, clock, runtime.vat_ids, _account(f"Gone {n}")
+            )
             await uow.commit()
             return account.id
         if param == "token_id":

@@ -134,7 +134,7 @@ async def create_customer(
         billing_cycle=cycle,
     )
     async with runtime.uow() as uow:
-        kept = await customers.create_account(uow, clock, account)
+        kept = await customers.create_account(uow, clock, runtime.vat_ids, account)
         await uow.commit()
         return kept
 

@@ -77,7 +77,7 @@ async def seed_edge_world(runtime: Runtime) -> None:
             currency=Currency.of("EUR"),
             id=ACCOUNT,
         )
-        await customers.create_account(uow, clock, account)
+        await customers.create_account(uow, clock, runtime.vat_ids, account)
         token = Token(uid=TOKEN_UID, type=TokenType.RFID, account_id=ACCOUNT, id=TOKEN)
         await customers.create_token(uow, clock, token)
         tariff = await tariffs.import_tariff(uow, clock, flat_with_session_fee(Decimal(19)))

@@ -109,6 +109,7 @@ async def seed_network(runtime: Runtime) -> Network:
         account = await customers.create_account(
             uow,
             clock,
+            runtime.vat_ids,
             Account(
                 kind=AccountKind.INDIVIDUAL,
                 name="Driver One",

@@ -153,6 +153,7 @@ async def add_customer(
         account = await customers.create_account(
             uow,
             runtime.clock,
+            runtime.vat_ids,
             Account(
                 kind=AccountKind.INDIVIDUAL,
                 name=name,

@@ -148,7 +148,9 @@ async def test_customer_and_identity_use_cases_leave_the_commit_to_their_caller(
         {"status": TokenStatus.BLOCKED},
     )
     await in_transaction(uows, customers.delete_token, admin, token.id)
-    await in_transaction(uows, customers.update_account, clock, admin, account, {"name": "Renamed"})
+    await in_transaction(
+        uows, customers.update_account, clock, runtime.vat_ids, admin, account, {"name": "Renamed"}
+    )
     user = await in_transaction(
         uows,
         identity.create_user,

@@ -170,6 +170,7 @@ async def reverse_charged_business(runtime: Runtime) -> Account:
         kept = await customers.create_account(
             uow,
             runtime.clock,
+            runtime.vat_ids,
             Account(
                 kind=AccountKind.BUSINESS,
                 name="Lusa Transportes Lda",
@@ -189,6 +190,7 @@ async def british_account(runtime: Runtime) -> tuple[Account, str]:
         account = await customers.create_account(
             uow,
             runtime.clock,
+            runtime.vat_ids,
             Account(
                 kind=AccountKind.INDIVIDUAL,
                 name="Oliver Smith",

@@ -297,6 +297,7 @@ async def build_world(runtime: Runtime, clock: FixedClock, evses: int) -> StormW
             account = await customers.create_account(
                 uow,
                 clock,
+                runtime.vat_ids,
                 Account(
                     kind=AccountKind.INDIVIDUAL,
                     name=f"Storm {name}",

@@ -189,6 +189,7 @@ async def test_a_tariff_stating_other_vat_than_its_sites_is_refused_at_every_sco
         business = await customers.create_account(
             uow,
             clock,
+            runtime.vat_ids,
             Account(
                 kind=AccountKind.BUSINESS,
                 name="Lusa Transportes Lda",

@@ -86,7 +86,9 @@ def add_account(
             billing_cycle=billing_cycle,
             reference=reference,
         )
-        created = await in_transaction(rt.uow, customers.create_account, rt.clock, account)
+        created = await in_transaction(
+            rt.uow, customers.create_account, rt.clock, rt.vat_ids, account
+        )
         console.print(f"opened account {created.name} ({created.id})")
 
     run_with_runtime(work)

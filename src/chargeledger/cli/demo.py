@@ -109,6 +109,7 @@ async def _run(
                 runtime.uow,
                 runtime.clock,
                 runtime.hasher,
+                runtime.vat_ids,
                 seed=seed,
                 on_step=lambda _: progress.advance(task),
             )

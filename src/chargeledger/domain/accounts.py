@@ -11,7 +11,6 @@ from enum import StrEnum
 from chargeledger.domain.card_data import refuse_card_data
 from chargeledger.domain.geo import Address
 from chargeledger.domain.text import optional_text, required_text
-from chargeledger.domain.vat_ids import normalise_vat_id
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency
 
@@ -68,7 +67,9 @@ def email_address(value: str, field: str = "email") -> str:
 class Account:
     """A customer: an individual driver or a business (fleet, company) that is billed.
 
-    Businesses may carry a VAT id (needed for reverse charge); it is validated, never trusted.
+    Businesses may carry a VAT id (needed for reverse charge). Its check digits are rules of
+    each country's registry, checked by the customer use cases through the ``VatIdChecker``
+    port before an account is stored (``services.customers``), never trusted as typed.
     """
 
     kind: AccountKind
@@ -92,12 +93,9 @@ class Account:
         object.__setattr__(self, "name", required_text(self.name, "name"))
         object.__setattr__(self, "email", email_address(self.email))
         object.__setattr__(self, "reference", optional_text(self.reference, "reference", 64))
-        if self.vat_id is not None and self.vat_id.strip():
-            object.__setattr__(
-                self, "vat_id", normalise_vat_id(self.vat_id, self.billing_address.country)
-            )
-        else:
-            object.__setattr__(self, "vat_id", None)
+        if self.vat_id is not None and not isinstance(self.vat_id, str):
+            raise InvalidInputError("a VAT id is text", code="invalid_vat_id", field="vat_id")
+        object.__setattr__(self, "vat_id", (self.vat_id or "").strip() or None)
         terms = self.payment_terms_days
         if (
             isinstance(terms, bool)

@@ -22,7 +22,7 @@ from chargeledger.errors import (
 )
 from chargeledger.services.common import apply_changes, page_bounds
 from chargeledger.services.paging import Page
-from chargeledger.services.ports import Clock, UnitOfWork
+from chargeledger.services.ports import Clock, UnitOfWork, VatIdChecker
 
 ACCOUNT_FIELDS = frozenset(
     {
@@ -47,9 +47,19 @@ def _account_not_found(account_id: uuid.UUID) -> NotFoundError:
 # --- accounts ----------------------------------------------------------------------------
 
 
-async def create_account(uow: UnitOfWork, clock: Clock, account: Account) -> Account:
+def _checked_vat_id(account: Account, vat_ids: VatIdChecker) -> Account:
+    """The account with its VAT id in compact form; ``invalid_vat_id`` when it is not one."""
+    if account.vat_id is None:
+        return account
+    country = account.billing_address.country
+    return dataclasses.replace(account, vat_id=vat_ids.normalise(account.vat_id, country))
+
+
+async def create_account(
+    uow: UnitOfWork, clock: Clock, vat_ids: VatIdChecker, account: Account
+) -> Account:
     now = clock.now()
-    stored = dataclasses.replace(account, created_at=now, updated_at=now)
+    stored = dataclasses.replace(_checked_vat_id(account, vat_ids), created_at=now, updated_at=now)
     await uow.accounts.add(stored)
     return stored
 
@@ -88,13 +98,15 @@ async def all_accounts(uow: UnitOfWork) -> list[Account]:
 async def update_account(
     uow: UnitOfWork,
     clock: Clock,
+    vat_ids: VatIdChecker,
     principal: Principal,
     account_id: uuid.UUID,
     changes: Mapping[str, Any],
 ) -> Account:
-    """Change an account. The currency is fixed: money already booked is in that currency."""
+    """Change an account. The currency is fixed: money already booked is in that currency.
+    The VAT id is checked again (against the new billing country, if that changed)."""
     current = await get_account(uow, principal, account_id)
-    account = apply_changes(current, changes, ACCOUNT_FIELDS)
+    account = _checked_vat_id(apply_changes(current, changes, ACCOUNT_FIELDS), vat_ids)
     account = dataclasses.replace(account, updated_at=clock.now())
     await uow.accounts.update(account)
     return account

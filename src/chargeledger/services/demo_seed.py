@@ -7,15 +7,13 @@ the same use cases the API uses, so the demo exercises the real validation.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-
-from stdnum.iso7064 import mod_11_10
-from stdnum.pt import nif
 
 from chargeledger.domain.accounts import (
     Account,
@@ -36,9 +34,16 @@ from chargeledger.domain.catalog import (
 )
 from chargeledger.domain.geo import Address
 from chargeledger.domain.identity import Role
+from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency
 from chargeledger.services import catalog, customers, identity
-from chargeledger.services.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
+from chargeledger.services.ports import (
+    Clock,
+    PasswordHasher,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    VatIdChecker,
+)
 
 DEMO_PASSWORD = "demo-password-2026"  # demo users only; printed by the demo
 
@@ -238,16 +243,24 @@ _CITIES = {
 }
 
 
-def _vat_id(country: str, rng: random.Random) -> str:
+def _vat_id(country: str, rng: random.Random, vat_ids: VatIdChecker) -> str:
     """A VAT id with correct check digits for the country (DE, PT, BE)."""
     if country == "DE":
-        body = str(rng.randint(10_000_000, 99_999_999))
-        return "DE" + body + mod_11_10.calc_check_digit(body)
+        return _with_check_digit("DE" + str(rng.randint(10_000_000, 99_999_999)), vat_ids)
     if country == "PT":
         body = str(rng.choice("56789")) + str(rng.randint(1_000_000, 9_999_999))
-        return "PT" + body + nif.calc_check_digit(body)
+        return _with_check_digit("PT" + body, vat_ids)
     first8 = f"0{rng.randint(2_000_000, 9_999_999)}"
     return f"BE{first8}{97 - int(first8) % 97:02d}"
+
+
+def _with_check_digit(stem: str, vat_ids: VatIdChecker) -> str:
+    """``stem`` and the one last digit that makes it a valid VAT id (DE: ISO 7064 mod 11,10;
+    PT: the NIF's mod 11), as the VAT-id checker finds it."""
+    for digit in "0123456789":
+        with contextlib.suppress(InvalidInputError):
+            return vat_ids.normalise(stem + digit, stem[:2])
+    raise ValueError(f"no check digit completes {stem}")
 
 
 @dataclass
@@ -265,6 +278,7 @@ async def seed_demo_operator(
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
     hasher: PasswordHasher,
+    vat_ids: VatIdChecker,
     *,
     seed: int = 2026,
     on_step: Callable[[str], None] = lambda _: None,
@@ -290,7 +304,7 @@ async def seed_demo_operator(
                 await _seed_station(uow, clock, hasher, site, MODELS[model_key], report, rng)
                 on_step("station")
         for index in range(50):
-            account = await _seed_account(uow, clock, index, rng)
+            account = await _seed_account(uow, clock, vat_ids, index, rng)
             report.accounts.append(account)
             report.tokens.extend(await _seed_tokens(uow, clock, account, rng))
             on_step("account")
@@ -339,7 +353,9 @@ async def _seed_station(
         report.connector_count += 1
 
 
-async def _seed_account(uow: UnitOfWork, clock: Clock, index: int, rng: random.Random) -> Account:
+async def _seed_account(
+    uow: UnitOfWork, clock: Clock, vat_ids: VatIdChecker, index: int, rng: random.Random
+) -> Account:
     business = index % 10 < 3  # 15 of 50
     if business:
         name = _COMPANIES[index // 10 * 3 + index % 10]
@@ -347,7 +363,7 @@ async def _seed_account(uow: UnitOfWork, clock: Clock, index: int, rng: random.R
         email = name.lower().replace(" ", ".").replace("ç", "c").replace("ê", "e")
         email = email.replace("â", "a") + "@example.com"
         kind, terms, mode = AccountKind.BUSINESS, 30, BillingMode.POSTPAID
-        vat_id: str | None = _vat_id(country, rng)
+        vat_id: str | None = _vat_id(country, rng, vat_ids)
     else:
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         name = f"{first} {last}"
@@ -367,7 +383,7 @@ async def _seed_account(uow: UnitOfWork, clock: Clock, index: int, rng: random.R
         billing_mode=mode,
         reference=f"C{10000 + index}",
     )
-    return await customers.create_account(uow, clock, account)
+    return await customers.create_account(uow, clock, vat_ids, account)
 
 
 async def _seed_tokens(

@@ -83,6 +83,18 @@ class PasswordHasher(Protocol):
         ...
 
 
+class VatIdChecker(Protocol):
+    """Checks VAT identification numbers (the ``python-stdnum`` adapter). An invalid VAT id on
+    a business account would later produce a wrong reverse-charge invoice (Council Directive
+    2006/112/EC art. 196 needs the customer's valid VAT id), so the customer use cases refuse
+    it at the door."""
+
+    def normalise(self, vat_id: str, country: str) -> str:
+        """The compact VAT id (e.g. ``DE136695976``) of an account billed in ``country``;
+        ``InvalidInputError`` with code ``invalid_vat_id`` when it is not valid."""
+        ...
+
+
 class Repository(Protocol[T]):
     """Storage of one aggregate by id; ``add``/``update`` raise DuplicateError on unique keys."""
 

@@ -48,7 +48,9 @@ async def create_account(body: AccountIn, _: WriteAccounts, rt: RuntimeDep) -> A
         billing_cycle=body.billing_cycle,
         reference=body.reference,
     )
-    return AccountOut.of(await in_transaction(rt.uow, customers.create_account, rt.clock, account))
+    return AccountOut.of(
+        await in_transaction(rt.uow, customers.create_account, rt.clock, rt.vat_ids, account)
+    )
 
 
 @router.get("/{account_id}", summary="Show an account")
@@ -67,7 +69,7 @@ async def update_account(
     if body.billing_address is not None:
         changes["billing_address"] = body.billing_address.to_domain()
     account = await in_transaction(
-        rt.uow, customers.update_account, rt.clock, principal, account_id, changes
+        rt.uow, customers.update_account, rt.clock, rt.vat_ids, principal, account_id, changes
     )
     return AccountOut.of(account)
 
