@@ -57,7 +57,7 @@ from chargeledger.domain.postings import charge_accrual
 from chargeledger.domain.tariffs import price
 from chargeledger.money import Currency
 from chargeledger.services import catalog
-from chargeledger.services.invoicing import run_invoices
+from chargeledger.services.billing.invoicing import run_invoices
 
 BATCH = 5000
 SELLER = Party("Bench Charging GmbH", "Invalidenstr. 1", "10115", "Berlin", "DE", "DE136695976")

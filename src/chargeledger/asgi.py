@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from chargeledger.api.app import create_app as create_api_app
 from chargeledger.bootstrap import Runtime
-from chargeledger.services.station_access import CredentialCache
+from chargeledger.services.charging.station_access import CredentialCache
 from chargeledger.stations.connections import LiveConnections
 from chargeledger.stations.endpoint import router as ocpp_router
 

@@ -34,12 +34,15 @@ from chargeledger.adapters.vat_ids import StdnumVatIds
 from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
 from chargeledger.errors import ConfigurationError
+from chargeledger.services.billing.invoice_runs import Invoicer
+from chargeledger.services.charging.session_review import sweep_stale_sessions
+from chargeledger.services.charging.station_status import forget_stored_replies
 from chargeledger.services.idempotency_keys import forget_old_keys
-from chargeledger.services.invoice_runs import Invoicer
-from chargeledger.services.payment_context import HoldPolicy, PaymentContext
-from chargeledger.services.payment_gateway import PaymentGateway, WebhookRejectedError
-from chargeledger.services.payment_janitor import JanitorReport, run_janitor
-from chargeledger.services.payment_webhooks import receive_webhook
+from chargeledger.services.payments.context import HoldPolicy, PaymentContext
+from chargeledger.services.payments.gateway import PaymentGateway, WebhookRejectedError
+from chargeledger.services.payments.janitor import JanitorReport, run_janitor
+from chargeledger.services.payments.refunds import credit_refund
+from chargeledger.services.payments.webhooks import receive_webhook
 from chargeledger.services.ports import (
     Clock,
     CommandBus,
@@ -50,9 +53,6 @@ from chargeledger.services.ports import (
     UnitOfWorkFactory,
     VatIdChecker,
 )
-from chargeledger.services.refunds import credit_refund
-from chargeledger.services.session_review import sweep_stale_sessions
-from chargeledger.services.station_status import forget_stored_replies
 from chargeledger.services.throttling import CredentialGuard
 from chargeledger.services.transactions import in_transaction
 

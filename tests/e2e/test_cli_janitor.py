@@ -12,7 +12,7 @@ from pathlib import Path
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.config import Settings
 from chargeledger.domain.payments import PaymentStatus, fold
-from chargeledger.services.checkout import start_checkout
+from chargeledger.services.payments.checkout import start_checkout
 from tests.conftest import fast_hasher
 from tests.e2e.test_cli import run_cli
 from tests.integration.billing_world import FixedClock

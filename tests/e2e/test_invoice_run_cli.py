@@ -25,7 +25,7 @@ from chargeledger.adapters.db.engine import create_engine
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.config import Settings, sqlite_url
 from chargeledger.domain.invoicing import DocumentKind
-from chargeledger.services import ledger
+from chargeledger.services.billing import ledger
 from tests.conftest import POSTGRES_URL_VARIABLE, fast_hasher
 from tests.integration.billing_api import OPERATOR, uncharged_session
 from tests.integration.billing_world import OPERATOR_TZ, all_documents, utc

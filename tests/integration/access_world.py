@@ -39,9 +39,10 @@ from chargeledger.domain.geo import Address
 from chargeledger.domain.identity import Role, Scope
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.money import Currency
-from chargeledger.services import catalog, customers, identity, invoicing, tariffs
-from chargeledger.services.payment_methods import store_card
-from chargeledger.services.wallets import top_up
+from chargeledger.services import catalog, customers, identity, tariffs
+from chargeledger.services.billing import invoicing
+from chargeledger.services.payments.methods import store_card
+from chargeledger.services.payments.wallets import top_up
 from tests.integration.billing_api import billing_state, configure_operator
 from tests.integration.billing_world import (
     OPERATOR_TZ,

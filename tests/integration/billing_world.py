@@ -1,5 +1,5 @@
 """Builders for the invoicing and numbering tests: sites, stations, accounts, completed
-sessions and their charges, booked the way ``services.billing`` books them after pricing
+sessions and their charges, booked the way ``services.billing.charges`` books them after pricing
 (charge row + accrual entry in one transaction), without OCPP and without the pricing engine.
 
 Every amount of the standard world is chosen by hand so the tests can state exact results:
@@ -32,7 +32,8 @@ from chargeledger.domain.ledger import receivable, unbilled
 from chargeledger.domain.payment_routes import decide_payment_route
 from chargeledger.domain.postings import charge_accrual
 from chargeledger.money import Currency
-from chargeledger.services import catalog, customers, invoicing
+from chargeledger.services import catalog, customers
+from chargeledger.services.billing import invoicing
 from chargeledger.services.ports import InvoiceFilter
 
 OPERATOR_TZ = "Europe/Berlin"

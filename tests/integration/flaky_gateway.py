@@ -35,7 +35,7 @@ from typing import TypeVar
 
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
 from chargeledger.money import Money
-from chargeledger.services.payment_gateway import (
+from chargeledger.services.payments.gateway import (
     CardDetails,
     GatewayResult,
     GatewayTimeoutError,

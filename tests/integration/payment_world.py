@@ -32,9 +32,9 @@ from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.money import Currency
 from chargeledger.services import customers, tariffs
 from chargeledger.services.demo_tariffs import flat_with_session_fee
-from chargeledger.services.payment_gateway import ProviderView
-from chargeledger.services.payment_methods import store_card
-from chargeledger.services.wallets import top_up, wallet_balance
+from chargeledger.services.payments.gateway import ProviderView
+from chargeledger.services.payments.methods import store_card
+from chargeledger.services.payments.wallets import top_up, wallet_balance
 from tests.integration.billing_world import SELLER
 from tests.integration.ocpp_server import Network, seed_network
 from tests.integration.ocpp_support import CP16, CP201, LoginAs, World, open_world

@@ -29,12 +29,12 @@ from chargeledger.domain.ledger import EntryKind
 from chargeledger.domain.payments import EventKind, Payment, PaymentState, fold
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.services import catalog, tariffs
-from chargeledger.services import session_capture as capture
+from chargeledger.services.billing.invoicing import session_receipt
+from chargeledger.services.charging import session_capture as capture
 from chargeledger.services.demo_tariffs import flat_with_session_fee
-from chargeledger.services.invoicing import session_receipt
-from chargeledger.services.payment_context import HoldPolicy
-from chargeledger.services.payment_methods import session_payment
-from chargeledger.services.session_payments import secure_session, settle_session
+from chargeledger.services.payments.context import HoldPolicy
+from chargeledger.services.payments.methods import session_payment
+from chargeledger.services.payments.session_payments import secure_session, settle_session
 from tests.integration.billing_world import SELLER
 from tests.integration.payment_world import add_customer, card_for
 

@@ -254,8 +254,8 @@ async def test_a_driver_filtering_by_another_account_gets_nothing(
     client: httpx.AsyncClient, books: Books
 ) -> None:
     """Like ``GET /tokens?account_id=<theirs>`` (test_access_control): a filter on another
-    account finds nothing. Fails while ``services.invoicing.list_visible`` replaces the filter
-    with the caller's own account and so answers with the caller's documents instead."""
+    account finds nothing. Fails while ``services.billing.invoicing.list_visible`` replaces the
+    filter with the caller's own account and so answers with the caller's documents instead."""
     await run(client, books)
     theirs = str(books.month.anna.id)
     assert ids(await get(client, "invoices", books.bea, account_id=theirs)) == []

@@ -32,8 +32,8 @@ from chargeledger.domain.payments import (
     StoredCard,
 )
 from chargeledger.money import Money
-from chargeledger.services.payment_ports import IdempotencyRecord
-from chargeledger.services.wallets import wallet_balance
+from chargeledger.services.payments.ports import IdempotencyRecord
+from chargeledger.services.payments.wallets import wallet_balance
 from tests.conftest import LoginAs
 from tests.integration.payment_world import VISA, add_customer, card_for
 

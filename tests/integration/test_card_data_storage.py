@@ -19,7 +19,7 @@ from chargeledger.domain.identity import Role
 from chargeledger.errors import InvalidInputError
 from chargeledger.services import tariffs
 from chargeledger.services.demo_tariffs import flat_with_session_fee
-from chargeledger.services.wallets import wallet_balance
+from chargeledger.services.payments.wallets import wallet_balance
 from tests.conftest import LoginAs
 from tests.integration.payment_world import add_customer, card_for
 

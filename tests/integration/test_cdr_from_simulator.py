@@ -16,7 +16,8 @@ from chargeledger.domain.station_link import SessionFilter
 from chargeledger.domain.tariffs import parse_cdr, price
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.domain.tariffs.ocpi_json import cdr_to_json
-from chargeledger.services import quotes, session_pricing, tariffs
+from chargeledger.services import quotes, tariffs
+from chargeledger.services.charging import session_pricing
 from chargeledger.sim.model import EvseSpec, SimulationOptions, StationSpec, TokenSpec
 from chargeledger.sim.runner import run_simulation
 from tests.integration.ocpp_server import STATION_PASSWORD, running_server, seed_network

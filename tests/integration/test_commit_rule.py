@@ -35,18 +35,12 @@ from chargeledger.domain.geo import Address
 from chargeledger.domain.identity import Role, Scope
 from chargeledger.domain.invoicing import DocumentStatus
 from chargeledger.domain.tariffs.assignment import TariffScope
-from chargeledger.services import (
-    catalog,
-    customers,
-    identity,
-    invoice_documents,
-    invoicing,
-    station_status,
-    tariffs,
-)
+from chargeledger.services import catalog, customers, identity, tariffs
+from chargeledger.services.billing import invoice_documents, invoicing
+from chargeledger.services.charging import station_status
 from chargeledger.services.demo_tariffs import flat_with_session_fee
 from chargeledger.services.idempotency_keys import claim_key, forget_key, forget_old_keys
-from chargeledger.services.payment_ports import IdempotencyRecord
+from chargeledger.services.payments.ports import IdempotencyRecord
 from chargeledger.services.ports import UnitOfWork, UnitOfWorkFactory
 from chargeledger.services.transactions import in_transaction
 from tests.conftest import TEST_PASSWORD

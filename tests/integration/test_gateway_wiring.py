@@ -37,7 +37,7 @@ from chargeledger.domain.payments import (
     fold,
 )
 from chargeledger.errors import ConfigurationError
-from chargeledger.services.payment_operations import learn
+from chargeledger.services.payments._operations import learn
 from tests.conftest import fast_hasher
 
 PUBLIC_SECRET = "whsec_sandbox_local"  # the old default, known to everyone who read the code

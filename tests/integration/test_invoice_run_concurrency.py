@@ -4,7 +4,7 @@ waits for it and finds nothing left; every document once, numbers without gaps.
 Before, the second run raced the first to the same unique keys: on PostgreSQL both charged the
 same completed sessions and the loser failed with ``duplicate`` (``error [duplicate]``, exit 1
 in the CLI; a 4xx from the API). Runs now take turns under the ``invoice-runs`` lock
-(``services/invoice_runs.py``), and charging skips a session someone else charged meanwhile.
+(``services/billing/invoice_runs.py``), and charging skips a session someone else charged meanwhile.
 
 The month: ``ACCOUNTS`` postpaid accounts with a January charge each, ``AD_HOC`` ad hoc
 charges without a receipt, and ``UNCHARGED`` completed ad hoc sessions not charged yet (the
@@ -20,9 +20,9 @@ import httpx
 
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.domain.invoicing import DocumentKind
-from chargeledger.services import ledger
-from chargeledger.services.billing import charge_completed_sessions
-from chargeledger.services.invoice_runs import Invoicer, MonthRun, run_month
+from chargeledger.services.billing import ledger
+from chargeledger.services.billing.charges import charge_completed_sessions
+from chargeledger.services.billing.invoice_runs import Invoicer, MonthRun, run_month
 from tests.conftest import LoginAs, fast_hasher
 from tests.integration.billing_api import API, JANUARY, open_books, uncharged_session
 from tests.integration.billing_world import (

@@ -25,7 +25,7 @@ from chargeledger.domain.ledger import EntryKind, Posting, receivable
 from chargeledger.domain.postings import WALK_IN
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Money
-from chargeledger.services import invoicing, ledger
+from chargeledger.services.billing import invoicing, ledger
 from tests.integration.billing_world import (
     AE,
     OPERATOR_TZ,

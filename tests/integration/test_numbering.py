@@ -22,7 +22,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.invoicing import DocumentKind, Invoice
 from chargeledger.domain.ledger import EntryKind
 from chargeledger.errors import ConflictError
-from chargeledger.services import invoicing, ledger
+from chargeledger.services.billing import invoicing, ledger
 from tests.integration.billing_world import (
     OPERATOR_TZ,
     SELLER,

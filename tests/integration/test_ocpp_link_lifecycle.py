@@ -21,7 +21,7 @@ from websockets.typing import Subprotocol
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import TokenStatus
 from chargeledger.domain.identity import Role
-from chargeledger.services import station_status
+from chargeledger.services.charging import station_status
 from tests.integration.ocpp_server import basic_auth, seed_network
 from tests.integration.ocpp_support import (
     ACTIVE_TAG,

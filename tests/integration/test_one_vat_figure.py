@@ -26,7 +26,10 @@ from chargeledger.domain.invoicing import DocumentKind
 from chargeledger.domain.ledger import EntryKind, receivable
 from chargeledger.domain.postings import WALK_IN
 from chargeledger.money import Currency
-from chargeledger.services import billing, customers, invoicing, session_capture
+from chargeledger.services import customers
+from chargeledger.services.billing import charges as billing
+from chargeledger.services.billing import invoicing
+from chargeledger.services.charging import session_capture
 from tests.conftest import LoginAs
 from tests.integration.billing_world import OPERATOR_TZ, SELLER, all_documents, balance_of
 from tests.integration.ocpp_server import Network, seed_network

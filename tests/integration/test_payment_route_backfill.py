@@ -17,7 +17,7 @@ from chargeledger.adapters.db.migrate import alembic_config
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import BillingMode, TokenType
 from chargeledger.domain.payment_routes import PaymentRoute
-from chargeledger.services import session_capture as capture
+from chargeledger.services.charging import session_capture as capture
 from tests.integration.ocpp_server import seed_network
 from tests.integration.payment_world import add_customer, card_for
 from tests.integration.test_migrations import diff_against, engine_of

@@ -69,16 +69,20 @@ from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.errors import ChargeledgerError
 from chargeledger.money import Currency
 from chargeledger.services import catalog, customers, tariffs
-from chargeledger.services import session_capture as capture
-from chargeledger.services.checkout import start_checkout
+from chargeledger.services.charging import session_capture as capture
 from chargeledger.services.demo_tariffs import flat_with_session_fee
-from chargeledger.services.payment_context import PaymentContext
-from chargeledger.services.payment_janitor import UNUSED_HOLD, run_janitor
-from chargeledger.services.payment_methods import session_payment, store_card
-from chargeledger.services.payment_webhooks import receive_webhook
-from chargeledger.services.refunds import refund_payment
-from chargeledger.services.session_payments import secure_session, settle_session, watch_hold
-from chargeledger.services.wallets import top_up
+from chargeledger.services.payments.checkout import start_checkout
+from chargeledger.services.payments.context import PaymentContext
+from chargeledger.services.payments.janitor import UNUSED_HOLD, run_janitor
+from chargeledger.services.payments.methods import session_payment, store_card
+from chargeledger.services.payments.refunds import refund_payment
+from chargeledger.services.payments.session_payments import (
+    secure_session,
+    settle_session,
+    watch_hold,
+)
+from chargeledger.services.payments.wallets import top_up
+from chargeledger.services.payments.webhooks import receive_webhook
 from tests.conftest import fast_hasher
 from tests.integration.billing_world import SELLER, FixedClock
 from tests.integration.flaky_gateway import FaultPlan, FlakyGateway, ProcessCrash, WebhookStorm

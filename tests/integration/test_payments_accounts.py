@@ -27,9 +27,10 @@ from chargeledger.domain.ledger import (
     wallet,
 )
 from chargeledger.domain.payments import PaymentMethodKind, PaymentPurpose, PaymentStatus
-from chargeledger.services import billing, invoicing
-from chargeledger.services.payment_webhooks import reconcile_payouts
-from chargeledger.services.session_payments import settle_session
+from chargeledger.services.billing import charges as billing
+from chargeledger.services.billing import invoicing
+from chargeledger.services.payments.session_payments import settle_session
+from chargeledger.services.payments.webhooks import reconcile_payouts
 from tests.integration.billing_world import SELLER, all_documents
 from tests.integration.ocpp_support import (
     ACTIVE_TAG,

@@ -19,7 +19,7 @@ from chargeledger.domain.invoicing import DocumentKind
 from chargeledger.domain.ledger import EntryKind, psp, receivable
 from chargeledger.domain.payments import PaymentMethodKind, PaymentStatus
 from chargeledger.domain.postings import WALK_IN
-from chargeledger.services.checkout import checkout_progress
+from chargeledger.services.payments.checkout import checkout_progress
 from tests.integration.billing_world import all_documents
 from tests.integration.ocpp_support import CP16, Station16, connected
 from tests.integration.payment_world import PaymentWorld

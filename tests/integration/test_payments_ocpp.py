@@ -34,7 +34,7 @@ from chargeledger.domain.payments import (
 )
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.services import tariffs
-from chargeledger.services.payment_context import HoldPolicy
+from chargeledger.services.payments.context import HoldPolicy
 from tests.integration.ocpp_support import (
     CP16,
     Json,

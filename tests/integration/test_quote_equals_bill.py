@@ -33,7 +33,8 @@ from chargeledger.domain.charging import (
 from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.tariffs.assignment import TariffScope
-from chargeledger.services import quotes, session_pricing, tariffs
+from chargeledger.services import quotes, tariffs
+from chargeledger.services.charging import session_pricing
 from tests.integration.ocpp_server import seed_network
 
 ADMIN = Principal(subject="test", role=Role.ADMIN)

@@ -20,7 +20,7 @@ import httpx
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.domain.identity import Role
 from chargeledger.errors import ChargeledgerError
-from chargeledger.services.refunds import refund_payment
+from chargeledger.services.payments.refunds import refund_payment
 from tests.conftest import LoginAs, fast_hasher
 from tests.integration.refund_world import CAPTURED, Captured, captured_session, refunds_of
 

@@ -22,7 +22,8 @@ import pytest
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
-from chargeledger.services import billing, invoicing
+from chargeledger.services.billing import charges as billing
+from chargeledger.services.billing import invoicing
 from tests.integration.billing_world import OPERATOR_TZ, SELLER
 from tests.integration.ocpp_support import (
     ACTIVE_TAG,

@@ -33,9 +33,9 @@ from chargeledger.config import Settings
 from chargeledger.domain.payments import PaymentStatus
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Money
-from chargeledger.services.payment_gateway import Outcome
-from chargeledger.services.payment_methods import store_card
-from chargeledger.services.wallets import top_up, wallet_balance
+from chargeledger.services.payments.gateway import Outcome
+from chargeledger.services.payments.methods import store_card
+from chargeledger.services.payments.wallets import top_up, wallet_balance
 from tests.conftest import fast_hasher, make_account
 
 VISA = "4242424242424242"

@@ -16,8 +16,8 @@ from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.services import catalog, customers
+from chargeledger.services.charging.session_review import sweep_stale_sessions
 from chargeledger.services.demo_seed import demo_station_password, seed_demo_operator
-from chargeledger.services.session_review import sweep_stale_sessions
 from chargeledger.sim.model import (
     EvseSpec,
     FaultKind,

@@ -28,7 +28,7 @@ import stripe
 from chargeledger.adapters.gateways.stripe_gateway import StripeGateway, to_minor_units
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Money
-from chargeledger.services.payment_gateway import (
+from chargeledger.services.payments.gateway import (
     WEBHOOK_TOLERANCE_SECONDS,
     GatewayTimeoutError,
     GatewayUnavailableError,

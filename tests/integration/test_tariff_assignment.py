@@ -22,7 +22,8 @@ from chargeledger.domain.tariffs import tariff_to_json
 from chargeledger.domain.tariffs.assignment import TariffScope, connector_scope_id
 from chargeledger.errors import ChargeledgerError, InvalidInputError
 from chargeledger.money import Currency
-from chargeledger.services import customers, session_capture, tariffs
+from chargeledger.services import customers, tariffs
+from chargeledger.services.charging import session_capture
 from tests.integration.ocpp_server import Network, seed_network
 
 RATES = DEFAULT_VAT_RATES

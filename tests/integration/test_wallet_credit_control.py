@@ -34,8 +34,8 @@ from chargeledger.domain.payments import (
     PaymentStatus,
 )
 from chargeledger.domain.wallets import StopReason, StopRequest
-from chargeledger.services import session_capture as capture
-from chargeledger.services.wallets import TOP_UP_NAMESPACE
+from chargeledger.services.charging import session_capture as capture
+from chargeledger.services.payments.wallets import TOP_UP_NAMESPACE
 from tests.integration.ocpp_support import (
     CP16,
     CP201,

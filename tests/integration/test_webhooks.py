@@ -35,8 +35,8 @@ from chargeledger.domain.payments import (
     PaymentStatus,
     fold,
 )
-from chargeledger.services.payment_gateway import WEBHOOK_TOLERANCE_SECONDS
-from chargeledger.services.payment_operations import learn
+from chargeledger.services.payments._operations import learn
+from chargeledger.services.payments.gateway import WEBHOOK_TOLERANCE_SECONDS
 from tests.conftest import make_account
 
 URL = "/api/v1/webhooks/sandbox"

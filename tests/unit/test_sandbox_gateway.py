@@ -21,7 +21,7 @@ from chargeledger.adapters.gateways.sandbox import (
 from chargeledger.domain.card_data import looks_like_card_number
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Money
-from chargeledger.services.payment_gateway import (
+from chargeledger.services.payments.gateway import (
     WEBHOOK_TOLERANCE_SECONDS,
     GatewayTimeoutError,
     Outcome,

@@ -25,7 +25,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.card_data import refuse_card_data
 from chargeledger.errors import ChargeledgerError, ConflictError, InvalidInputError
 from chargeledger.services.idempotency_keys import claim_key, forget_key, store_answer
-from chargeledger.services.payment_ports import IdempotencyRecord
+from chargeledger.services.payments.ports import IdempotencyRecord
 from chargeledger.services.ports import LockBusyError
 from chargeledger.services.transactions import in_transaction
 

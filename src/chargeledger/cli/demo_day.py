@@ -26,10 +26,11 @@ from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.tariffs.priced import NOTHING, Amount
 from chargeledger.domain.text import quantity_text
-from chargeledger.services import catalog, customers, session_pricing
+from chargeledger.services import catalog, customers
+from chargeledger.services.charging import session_pricing
+from chargeledger.services.charging.session_review import sweep_stale_sessions
+from chargeledger.services.charging.station_messages import session_of_transaction
 from chargeledger.services.demo_seed import demo_station_password
-from chargeledger.services.session_review import sweep_stale_sessions
-from chargeledger.services.station_messages import session_of_transaction
 from chargeledger.services.transactions import in_transaction, reading
 
 ADMIN = Principal(subject="demo", role=Role.ADMIN)

@@ -16,8 +16,8 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console
 from chargeledger.domain.text import exact_amount, money_figure
 from chargeledger.money import Currency
-from chargeledger.services import books, invoice_documents, invoicing
-from chargeledger.services.billing import charge_completed_sessions
+from chargeledger.services.billing import books, invoice_documents, invoicing
+from chargeledger.services.billing.charges import charge_completed_sessions
 from chargeledger.services.transactions import in_transaction, reading
 
 # The demo operator, as it appears on its invoices.

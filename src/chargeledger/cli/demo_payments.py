@@ -30,12 +30,13 @@ from chargeledger.domain.payments import (
     StoredCard,
 )
 from chargeledger.domain.text import money_figure, money_text
-from chargeledger.services import customers, payment_views
-from chargeledger.services.payment_methods import store_card
-from chargeledger.services.refunds import refund_payment
+from chargeledger.services import customers
+from chargeledger.services.payments import views as payment_views
+from chargeledger.services.payments.methods import store_card
+from chargeledger.services.payments.refunds import refund_payment
+from chargeledger.services.payments.wallet_standing import WalletStanding, wallet_standing
+from chargeledger.services.payments.wallets import WalletRules, set_wallet_rules, top_up
 from chargeledger.services.transactions import in_transaction, reading
-from chargeledger.services.wallet_standing import WalletStanding, wallet_standing
-from chargeledger.services.wallets import WalletRules, set_wallet_rules, top_up
 from chargeledger.sim.model import SimulationOptions
 
 VISA, MASTERCARD, DECLINED = "4242424242424242", "5555555555554444", "4000000000000002"

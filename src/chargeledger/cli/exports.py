@@ -13,7 +13,7 @@ import typer
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.errors import ChargeledgerError
-from chargeledger.services import books, cdr_exports, invoice_documents
+from chargeledger.services.billing import books, cdr_exports, invoice_documents
 from chargeledger.services.transactions import reading
 
 export_app = typer.Typer(help="Exports for accountants and roaming partners.", no_args_is_help=True)

@@ -13,9 +13,9 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.invoicing import DocumentKind, Invoice, Layout
 from chargeledger.domain.text import money_figure, money_text, percent_text
-from chargeledger.services import invoice_documents, invoicing
-from chargeledger.services.billing import ChargingResult, charge_completed_sessions
-from chargeledger.services.invoice_runs import run_month
+from chargeledger.services.billing import invoice_documents, invoicing
+from chargeledger.services.billing.charges import ChargingResult, charge_completed_sessions
+from chargeledger.services.billing.invoice_runs import run_month
 from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import in_transaction, reading
 

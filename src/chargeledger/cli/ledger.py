@@ -13,7 +13,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.ledger import Balance
 from chargeledger.domain.text import exact_amount
-from chargeledger.services import books, ledger
+from chargeledger.services.billing import books, ledger
 from chargeledger.services.transactions import reading
 
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)

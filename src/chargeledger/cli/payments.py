@@ -14,10 +14,10 @@ from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.cli.customers import SHELL
 from chargeledger.domain.payments import Payment, PaymentState
 from chargeledger.domain.text import exact_amount, money_text
-from chargeledger.services import payment_views
-from chargeledger.services.payment_janitor import JanitorReport
-from chargeledger.services.payment_ports import PaymentFilter
-from chargeledger.services.refunds import refund_payment
+from chargeledger.services.payments import views as payment_views
+from chargeledger.services.payments.janitor import JanitorReport
+from chargeledger.services.payments.ports import PaymentFilter
+from chargeledger.services.payments.refunds import refund_payment
 from chargeledger.services.transactions import reading
 
 payments_app = typer.Typer(help="Card, app and wallet payments.", no_args_is_help=True)

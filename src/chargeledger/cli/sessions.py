@@ -19,7 +19,7 @@ from chargeledger.cli.customers import SHELL
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.station_link import CommandKind, SessionFilter
 from chargeledger.domain.text import plain_number, quantity_text
-from chargeledger.services import session_release, session_review
+from chargeledger.services.charging import session_release, session_review
 from chargeledger.services.transactions import in_transaction, reading
 
 sessions_app = typer.Typer(help="Captured charging sessions.", no_args_is_help=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chargeledger.services.payment_ports import IdempotencyRecord
+from chargeledger.services.payments.ports import IdempotencyRecord
 from chargeledger.services.ports import Clock, UnitOfWork
 
 IDEMPOTENCY_KEPT = timedelta(days=8)  # DESIGN §2: at least 7 days

@@ -1,4 +1,4 @@
-"""One page of a listing, shared by every repository port (``ports.py``, ``payment_ports.py``)."""
+"""One page of a listing, shared by every repository port (``ports.py``, ``payments/ports.py``)."""
 
 from __future__ import annotations
 

@@ -34,9 +34,9 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
 from chargeledger.errors import ConflictError
-from chargeledger.services.exporting import AccountingExporter
+from chargeledger.services.billing.exporting import AccountingExporter
 from chargeledger.services.paging import Page
-from chargeledger.services.payment_ports import PaymentRepository
+from chargeledger.services.payments.ports import PaymentRepository
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)

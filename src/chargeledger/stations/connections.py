@@ -23,7 +23,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
-from chargeledger.services.station_status import record_connected, record_disconnected
+from chargeledger.services.charging.station_status import record_connected, record_disconnected
 from chargeledger.services.transactions import in_transaction
 from chargeledger.stations.link import Connection
 from chargeledger.stations.v16 import CentralSystem16

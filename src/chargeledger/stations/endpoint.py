@@ -1,8 +1,8 @@
 """The websocket endpoint ``/ocpp/{charge_point_id}``: authenticates the station (security
 profiles 1 and 2: HTTP Basic, OCPP 2.0.1 Part 2 §A00; throttled, argon2 in the hasher's own
-pool, see ``services.station_access``), accepts the subprotocol of the OCPP version the station
-is registered with (refusing a station that does not offer it), and runs the connection until
-the station goes away."""
+pool, see ``services.charging.station_access``), accepts the subprotocol of the OCPP version
+the station is registered with (refusing a station that does not offer it), and runs the
+connection until the station goes away."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from starlette.responses import Response
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
 from chargeledger.errors import RetryLaterError
-from chargeledger.services.station_access import CredentialCache, authenticate_station
+from chargeledger.services.charging.station_access import CredentialCache, authenticate_station
 from chargeledger.stations.connections import PROTOCOLS, LiveConnections, serve_station
 
 log = logging.getLogger("chargeledger.stations")

@@ -35,9 +35,13 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.station_link import StoredReply
 from chargeledger.errors import ConflictError
+from chargeledger.services.charging.station_messages import (
+    keep_refused_frame,
+    keep_reply,
+    stored_reply,
+)
+from chargeledger.services.charging.station_status import record_heartbeat
 from chargeledger.services.ports import UnitOfWork
-from chargeledger.services.station_messages import keep_refused_frame, keep_reply, stored_reply
-from chargeledger.services.station_status import record_heartbeat
 from chargeledger.services.transactions import in_transaction
 from chargeledger.stations.frames import (
     UNKNOWN_ID,

@@ -18,18 +18,18 @@ from chargeledger.domain.station_link import (
     SignedMeterValue,
     StationCommand,
 )
-from chargeledger.services import session_capture as capture
-from chargeledger.services.authorization import (
+from chargeledger.services.charging import session_capture as capture
+from chargeledger.services.charging.authorization import (
     Authorization,
     AuthorizationStatus,
     authorize_token,
 )
-from chargeledger.services.session_follow_up import after_start_or_stop, record_samples
-from chargeledger.services.station_messages import open_session_on, session_of_transaction
-from chargeledger.services.station_status import (
+from chargeledger.services.charging.station_messages import open_session_on, session_of_transaction
+from chargeledger.services.charging.station_status import (
     record_boot,
     record_connector_status,
 )
+from chargeledger.services.payments.session_follow_up import after_start_or_stop, record_samples
 from chargeledger.stations.charging_states import charging_state_16
 from chargeledger.stations.link import ExactlyOnce, handles
 from chargeledger.stations.values import meter_samples, number, wire_time

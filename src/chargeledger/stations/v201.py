@@ -18,19 +18,19 @@ from chargeledger.domain.station_link import (
     StationCommand,
     TransactionEvent,
 )
-from chargeledger.services.authorization import Authorization, authorize_token
-from chargeledger.services.session_follow_up import (
-    after_samples,
-    after_start_or_stop,
-    record_samples,
-)
-from chargeledger.services.station_messages import open_session_on
-from chargeledger.services.station_status import (
+from chargeledger.services.charging.authorization import Authorization, authorize_token
+from chargeledger.services.charging.station_messages import open_session_on
+from chargeledger.services.charging.station_status import (
     record_boot,
     record_clock_offset,
     record_connector_status,
 )
-from chargeledger.services.transaction_events import EventReport, apply_transaction_event
+from chargeledger.services.charging.transaction_events import EventReport, apply_transaction_event
+from chargeledger.services.payments.session_follow_up import (
+    after_samples,
+    after_start_or_stop,
+    record_samples,
+)
 from chargeledger.stations.charging_states import charging_state_201
 from chargeledger.stations.link import ExactlyOnce, handles
 from chargeledger.stations.values import meter_samples, wire_time

@@ -39,7 +39,7 @@ from chargeledger.domain.ledger import (
 )
 from chargeledger.domain.postings import credit_note_issued, document_issued
 from chargeledger.errors import InvalidInputError
-from chargeledger.services.exporting import amount_text, entries_between
+from chargeledger.services.billing.exporting import amount_text, entries_between
 from tests.unit.exports.support import (
     TRICKY,
     D,

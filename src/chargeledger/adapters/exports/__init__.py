@@ -1,5 +1,5 @@
 """Accounting exports: file formats behind the
-:class:`~chargeledger.services.exporting.AccountingExporter` port.
+:class:`~chargeledger.services.billing.exporting.AccountingExporter` port.
 
 Pure formatting: each exporter turns journal entries into the text of one file and touches no
 storage, so the same code serves the CLI, the API and tests.

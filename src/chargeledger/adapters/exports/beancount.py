@@ -26,7 +26,7 @@ overview", and the v3 lexer):
   (the domain refuses any other), so amounts are written exactly as stored.
 - Beancount orders directives of one day by type (``open`` before transactions) and then by
   their position in the file, so the file order is the export order of
-  :func:`~chargeledger.services.exporting.entries_between`.
+  :func:`~chargeledger.services.billing.exporting.entries_between`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from datetime import date
 
 from chargeledger.domain.ledger import JournalEntry
 from chargeledger.errors import InvalidInputError
-from chargeledger.services.exporting import amount_text, entries_between
+from chargeledger.services.billing.exporting import amount_text, entries_between
 
 _CURRENCY = re.compile(r"[A-Z][A-Z0-9'._-]*[A-Z0-9]")
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
@@ -67,7 +67,7 @@ def payee(entry: JournalEntry) -> str:
 
 
 class BeancountExporter:
-    """:class:`~chargeledger.services.exporting.AccountingExporter` for Beancount v3."""
+    """:class:`~chargeledger.services.billing.exporting.AccountingExporter` for Beancount v3."""
 
     name: str = "beancount"
     media_type: str = "text/plain; charset=utf-8"

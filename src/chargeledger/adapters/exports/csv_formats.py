@@ -5,7 +5,7 @@ Python's ``csv`` module writes it by default (the ``excel`` dialect): comma-sepa
 ends, fields with a comma, a quote or a line break enclosed in double quotes and inner quotes
 doubled, a header row first. Values are plain text: dates ISO 8601 (``2026-01-31``), amounts
 exact decimals with a point and at least the currency's minor units
-(:func:`~chargeledger.services.exporting.amount_text`), enums by their stable value
+(:func:`~chargeledger.services.billing.exporting.amount_text`), enums by their stable value
 (``charge_accrued``, ``credit_note``), absent values empty.
 
 Amounts are never signed in the ledger CSV: a posting's amount goes to ``debit`` when it is
@@ -22,7 +22,7 @@ from datetime import date
 
 from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.ledger import JournalEntry
-from chargeledger.services.exporting import amount_text, entries_between
+from chargeledger.services.billing.exporting import amount_text, entries_between
 
 LEDGER_COLUMNS = (
     "entry_id",
@@ -57,7 +57,7 @@ INVOICE_COLUMNS = (
 
 
 class CsvLedgerExporter:
-    """:class:`~chargeledger.services.exporting.AccountingExporter` writing one row per
+    """:class:`~chargeledger.services.billing.exporting.AccountingExporter` writing one row per
     posting. A CSV file has no place for a title, so ``title`` is not written."""
 
     name: str = "csv"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from chargeledger.adapters.exports.csv_formats import invoices_csv
 from chargeledger.adapters.exports.registry import exporter
 from chargeledger.domain.invoicing import Invoice
-from chargeledger.services.exporting import AccountingExporter
+from chargeledger.services.billing.exporting import AccountingExporter
 
 
 class FileExports:

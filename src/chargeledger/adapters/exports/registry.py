@@ -3,7 +3,7 @@
 Callers (CLI ``export``, the ledger API) take the format as user input, so an unknown name is an
 input error with a stable code that lists the choices (DESIGN §2: nothing silent). A new
 format (DATEV, Xero, QuickBooks) is one class implementing
-:class:`~chargeledger.services.exporting.AccountingExporter` and one line here.
+:class:`~chargeledger.services.billing.exporting.AccountingExporter` and one line here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from chargeledger.adapters.exports.beancount import BeancountExporter
 from chargeledger.adapters.exports.csv_formats import CsvLedgerExporter
 from chargeledger.errors import InvalidInputError
-from chargeledger.services.exporting import AccountingExporter
+from chargeledger.services.billing.exporting import AccountingExporter
 
 # Factories, not shared instances: an exporter's attributes are plain (settable) attributes.
 _FORMATS: dict[str, Callable[[], AccountingExporter]] = {

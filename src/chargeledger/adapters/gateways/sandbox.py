@@ -44,7 +44,7 @@ from chargeledger.adapters.gateways.sandbox_store import (
 )
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Money
-from chargeledger.services.payment_gateway import (
+from chargeledger.services.payments.gateway import (
     CardDetails,
     GatewayResult,
     Outcome,

@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from chargeledger.domain.payments import luhn_valid
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency, Money
-from chargeledger.services.payment_gateway import GatewayTimeoutError
+from chargeledger.services.payments.gateway import GatewayTimeoutError
 
 APPROVED = "approved"
 TIMEOUT = "timeout"

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Money
-from chargeledger.services.payment_gateway import (
+from chargeledger.services.payments.gateway import (
     WEBHOOK_TOLERANCE_SECONDS,
     Payout,
     WebhookEvent,

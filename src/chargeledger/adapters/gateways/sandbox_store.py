@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from chargeledger.money import ZERO
-from chargeledger.services.payment_gateway import GatewayResult, Payout
+from chargeledger.services.payments.gateway import GatewayResult, Payout
 
 
 @dataclass(frozen=True, slots=True)

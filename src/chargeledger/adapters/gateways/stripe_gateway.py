@@ -45,7 +45,7 @@ from chargeledger.adapters.gateways.stripe_objects import (
 )
 from chargeledger.errors import ConfigurationError, ConflictError, InvalidInputError, NotFoundError
 from chargeledger.money import ZERO, Money
-from chargeledger.services.payment_gateway import (
+from chargeledger.services.payments.gateway import (
     WEBHOOK_TOLERANCE_SECONDS,
     CardDetails,
     GatewayResult,

@@ -14,7 +14,7 @@ import stripe
 
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import ZERO, Money
-from chargeledger.services.payment_gateway import (
+from chargeledger.services.payments.gateway import (
     GatewayResult,
     GatewayTimeoutError,
     Outcome,

@@ -39,7 +39,7 @@ from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.text import exact_amount, money_text, plain_number
 from chargeledger.errors import ConfigurationError, NotFoundError
 from chargeledger.money import Currency
-from chargeledger.services.checkout import (
+from chargeledger.services.payments.checkout import (
     CheckoutProgress,
     checkout_offer,
     checkout_progress,

@@ -18,10 +18,10 @@ from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, Page
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
-from chargeledger.services import invoice_documents
-from chargeledger.services.invoice_documents import InvoiceView
-from chargeledger.services.invoice_runs import run_month
-from chargeledger.services.invoicing import today
+from chargeledger.services.billing import invoice_documents
+from chargeledger.services.billing.invoice_documents import InvoiceView
+from chargeledger.services.billing.invoice_runs import run_month
+from chargeledger.services.billing.invoicing import today
 from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import in_transaction, reading
 

@@ -18,7 +18,8 @@ from chargeledger.api.schemas.billing import (
 )
 from chargeledger.api.schemas.common import ERROR_RESPONSES
 from chargeledger.domain.ledger import receivable, unbilled
-from chargeledger.services import books, customers, ledger
+from chargeledger.services import customers
+from chargeledger.services.billing import books, ledger
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"], responses=ERROR_RESPONSES)
 

@@ -37,14 +37,13 @@ from chargeledger.domain.payments import (
     StoredCard,
 )
 from chargeledger.errors import InvalidInputError, NotFoundError
-from chargeledger.services import payment_views
-from chargeledger.services.invoicing import visible_invoice
-from chargeledger.services.payment_methods import store_card
-from chargeledger.services.payment_ports import PaymentFilter
-from chargeledger.services.payment_views import PaymentDetail
-from chargeledger.services.refunds import pay_invoice, refund_payment
-from chargeledger.services.transactions import in_transaction, reading
-from chargeledger.services.wallets import (
+from chargeledger.services.billing.invoicing import visible_invoice
+from chargeledger.services.payments import views as payment_views
+from chargeledger.services.payments.methods import store_card
+from chargeledger.services.payments.ports import PaymentFilter
+from chargeledger.services.payments.refunds import pay_invoice, refund_payment
+from chargeledger.services.payments.views import PaymentDetail
+from chargeledger.services.payments.wallets import (
     WalletRules,
     set_wallet_floor,
     set_wallet_rules,
@@ -52,6 +51,7 @@ from chargeledger.services.wallets import (
     view_wallet,
     wallet_history,
 )
+from chargeledger.services.transactions import in_transaction, reading
 
 router = APIRouter(prefix="/api/v1", tags=["payments"], responses=ERROR_RESPONSES)
 

@@ -44,8 +44,8 @@ from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.domain.tariffs.ocpi_json import cdr_to_json
 from chargeledger.errors import ConflictError
-from chargeledger.services import (
-    quotes,
+from chargeledger.services import quotes
+from chargeledger.services.charging import (
     session_pricing,
     session_release,
     session_review,

@@ -14,7 +14,7 @@ from chargeledger.api.body_limit import body_limit
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.schemas.common import ERROR_RESPONSES
 from chargeledger.errors import NotFoundError
-from chargeledger.services.payment_webhooks import receive_webhook
+from chargeledger.services.payments.webhooks import receive_webhook
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"], responses=ERROR_RESPONSES)
 MAX_WEBHOOK_BYTES = 256 * 1024

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from chargeledger.api.schemas.common import Amount, Input, LinePosition, coded
 from chargeledger.domain.invoicing import Invoice, InvoiceLine, Layout, Party
 from chargeledger.domain.ledger import Balance
-from chargeledger.services.ledger import Statement
+from chargeledger.services.billing.ledger import Statement
 
 
 class PartyOut(BaseModel):

@@ -14,7 +14,7 @@ from chargeledger.api.schemas.common import UPPER_BOUNDS, Amount, Input, coded
 from chargeledger.domain.ledger import JournalEntry, Posting
 from chargeledger.domain.payments import Payment, PaymentEvent, PaymentState, StoredCard
 from chargeledger.domain.wallets import MAX_TOP_UP, WALLET_LIMIT
-from chargeledger.services.wallets import WalletView
+from chargeledger.services.payments.wallets import WalletView
 
 
 class PaymentEventOut(BaseModel):

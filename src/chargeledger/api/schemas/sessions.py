@@ -20,8 +20,8 @@ from chargeledger.domain.station_link import (
     TransactionEvent,
 )
 from chargeledger.domain.tariffs import PriceLine, PriceResult
-from chargeledger.services.session_review import SessionDetail
-from chargeledger.services.station_status import StationStatus
+from chargeledger.services.charging.session_review import SessionDetail
+from chargeledger.services.charging.station_status import StationStatus
 
 
 class SessionOut(BaseModel):

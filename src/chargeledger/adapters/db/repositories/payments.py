@@ -33,7 +33,7 @@ from chargeledger.domain.payments import (
 )
 from chargeledger.money import Currency
 from chargeledger.services.paging import Page
-from chargeledger.services.payment_ports import IdempotencyRecord, PaymentFilter
+from chargeledger.services.payments.ports import IdempotencyRecord, PaymentFilter
 
 
 def _payment(row: RowMapping) -> Payment:

@@ -41,7 +41,7 @@ from chargeledger.adapters.gateways.sandbox_store import (
 )
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency, Money
-from chargeledger.services.payment_gateway import GatewayResult, Outcome, Payout
+from chargeledger.services.payments.gateway import GatewayResult, Outcome, Payout
 from chargeledger.services.ports import Clock
 
 SEQUENCE = "ids"

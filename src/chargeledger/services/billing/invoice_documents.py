@@ -17,7 +17,7 @@ from decimal import Decimal
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import DocumentStatus, Invoice, PaymentStatus, payment_status
 from chargeledger.domain.payments import fold
-from chargeledger.services.invoicing import (
+from chargeledger.services.billing.invoicing import (
     find_invoice,
     issue_credit_note,
     issue_invoice,

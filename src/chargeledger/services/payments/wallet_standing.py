@@ -22,9 +22,9 @@ from chargeledger.domain.station_link import SessionFilter
 from chargeledger.errors import ChargeledgerError
 from chargeledger.money import ZERO
 from chargeledger.services.catalog import list_evses
+from chargeledger.services.payments.wallets import view_wallet
 from chargeledger.services.ports import Clock, UnitOfWork
 from chargeledger.services.quotes import quote_station
-from chargeledger.services.wallets import view_wallet
 
 HOUR = Decimal(3600)
 

@@ -27,8 +27,8 @@ from chargeledger.domain.tariffs import Cdr, PriceResult, Tariff, price
 from chargeledger.domain.wallets import next_reading
 from chargeledger.errors import ConflictError, NotFoundError
 from chargeledger.services.catalog import get_site, get_station
+from chargeledger.services.charging.session_review import get_session
 from chargeledger.services.ports import Clock, UnitOfWork
-from chargeledger.services.session_review import get_session
 
 UNDER_REVIEW = "session_under_review"
 

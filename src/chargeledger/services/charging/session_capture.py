@@ -25,7 +25,7 @@ from chargeledger.domain.charging import (
 from chargeledger.domain.meter_checks import registers_in_order
 from chargeledger.domain.session_lifecycle import NO_STOP_REASON
 from chargeledger.domain.station_link import SignedMeterValue, TransactionEvent
-from chargeledger.services.payment_methods import identify_payer
+from chargeledger.services.payments.methods import identify_payer
 from chargeledger.services.ports import Clock, UnitOfWork
 from chargeledger.services.tariffs import tariff_for_session
 

@@ -39,15 +39,15 @@ from chargeledger.domain.tariffs import Tariff, price
 from chargeledger.domain.tariffs.periods import planned_cdr
 from chargeledger.errors import ChargeledgerError, DuplicateError
 from chargeledger.money import Currency, Money
-from chargeledger.services.billing import ChargingResult, charge_sessions
+from chargeledger.services.billing.charges import ChargingResult, charge_sessions
 from chargeledger.services.catalog import get_site, get_station
-from chargeledger.services.payment_context import PaymentContext
-from chargeledger.services.payment_methods import default_card, session_payment
-from chargeledger.services.payment_operations import learn, payment_lock, run_operation, state_of
+from chargeledger.services.charging.session_pricing import price_captured_session
+from chargeledger.services.charging.station_commands import send_command
+from chargeledger.services.payments._operations import learn, payment_lock, run_operation, state_of
+from chargeledger.services.payments.context import PaymentContext
+from chargeledger.services.payments.methods import default_card, session_payment
+from chargeledger.services.payments.wallets import auto_top_up
 from chargeledger.services.ports import UnitOfWork
-from chargeledger.services.session_pricing import price_captured_session
-from chargeledger.services.station_commands import send_command
-from chargeledger.services.wallets import auto_top_up
 
 log = logging.getLogger(__name__)
 WALLET_NAMESPACE = uuid.UUID("6f1c5d1e-0d7a-4c55-9a57-2f1f6c1b3a10")

@@ -40,18 +40,18 @@ from chargeledger.domain.payments import PaymentStatus, fold
 from chargeledger.domain.station_link import CommandKind, SessionFilter, StationCommand
 from chargeledger.domain.wallets import CreditCheck, StopReason, WalletSettings
 from chargeledger.errors import ChargeledgerError
-from chargeledger.services.payment_context import PaymentContext
-from chargeledger.services.payment_methods import default_card
-from chargeledger.services.ports import UnitOfWork
-from chargeledger.services.session_payments import WALLET_NAMESPACE, watch_hold
-from chargeledger.services.session_pricing import cost_outlook, price_captured_session
-from chargeledger.services.station_commands import send_command
-from chargeledger.services.wallets import (
+from chargeledger.services.charging.session_pricing import cost_outlook, price_captured_session
+from chargeledger.services.charging.station_commands import send_command
+from chargeledger.services.payments.context import PaymentContext
+from chargeledger.services.payments.methods import default_card
+from chargeledger.services.payments.session_payments import WALLET_NAMESPACE, watch_hold
+from chargeledger.services.payments.wallets import (
     TOP_UP_NAMESPACE,
     top_up,
     wallet_balance,
     wallet_settings,
 )
+from chargeledger.services.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 STOP_RETRY_AFTER = timedelta(minutes=2)  # longer than the command bus waits for an answer

@@ -8,9 +8,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.domain.accounts import Account, BillingMode, Token, TokenStatus
-from chargeledger.services.checkout import authorised_checkout
+from chargeledger.services.payments.checkout import authorised_checkout
+from chargeledger.services.payments.wallets import wallet_allows
 from chargeledger.services.ports import Clock, UnitOfWork
-from chargeledger.services.wallets import wallet_allows
 
 
 class AuthorizationStatus(StrEnum):

@@ -17,14 +17,14 @@ from typing import Any
 
 from chargeledger.domain.payment_postings import paid_out
 from chargeledger.domain.payments import EventKind, Operation, Payment
-from chargeledger.services.payment_context import PaymentContext
-from chargeledger.services.payment_gateway import (
+from chargeledger.services.payments._operations import learn
+from chargeledger.services.payments.context import PaymentContext
+from chargeledger.services.payments.gateway import (
     Payout,
     WebhookEvent,
     WebhookKind,
     WebhookRejectedError,
 )
-from chargeledger.services.payment_operations import learn
 from chargeledger.services.ports import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -28,14 +28,14 @@ from chargeledger.domain.wallets import MAX_TOP_UP, WalletSettings, check_own_mi
 from chargeledger.errors import DuplicateError, InvalidInputError, NotFoundError
 from chargeledger.money import Money
 from chargeledger.services.locking import exclusive
-from chargeledger.services.payment_context import PaymentContext
-from chargeledger.services.payment_methods import default_card
-from chargeledger.services.payment_operations import (
+from chargeledger.services.payments._operations import (
     PAYMENT_BUSY,
     payment_lock,
     run_operation,
     state_of,
 )
+from chargeledger.services.payments.context import PaymentContext
+from chargeledger.services.payments.methods import default_card
 from chargeledger.services.ports import Clock, UnitOfWork
 
 TOP_UP_NAMESPACE = uuid.UUID("0b8f3a52-51a4-4e0e-8f43-6a1a43e8e7c2")

@@ -27,16 +27,14 @@ from chargeledger.domain.payments import (
 from chargeledger.domain.text import money_text, required_text
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Currency, Money
-from chargeledger.services.invoicing import (
+from chargeledger.services.billing.invoicing import (
     get_invoice,
     issue_credit_note,
     open_amount,
     session_receipt,
 )
 from chargeledger.services.locking import exclusive
-from chargeledger.services.payment_context import PaymentContext
-from chargeledger.services.payment_methods import payment_session
-from chargeledger.services.payment_operations import (
+from chargeledger.services.payments._operations import (
     PAYMENT_BUSY,
     learn,
     load,
@@ -44,8 +42,10 @@ from chargeledger.services.payment_operations import (
     run_operation,
     state_of,
 )
+from chargeledger.services.payments.context import PaymentContext
+from chargeledger.services.payments.methods import payment_session
+from chargeledger.services.payments.wallets import wallet_balance, wallet_lock
 from chargeledger.services.ports import UnitOfWork
-from chargeledger.services.wallets import wallet_balance, wallet_lock
 
 
 async def refund_payment(

@@ -21,13 +21,13 @@ from chargeledger.domain.invoicing import Invoice, Party
 from chargeledger.domain.ledger import JournalEntry
 from chargeledger.domain.postings import charge_accrual
 from chargeledger.errors import ChargeledgerError, DuplicateError
-from chargeledger.services.invoicing import issue_receipts
-from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from chargeledger.services.session_pricing import (
+from chargeledger.services.billing.invoicing import issue_receipts
+from chargeledger.services.charging.session_pricing import (
     SessionPrice,
     price_captured_session,
     session_buyer,
 )
+from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from chargeledger.domain.identity import Principal
 from chargeledger.domain.meter_checks import max_plausible_wh, reading_issues
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.services.catalog import get_station
+from chargeledger.services.charging.session_capture import max_power_kw
+from chargeledger.services.charging.session_pricing import price_captured_session
+from chargeledger.services.charging.session_review import get_session
 from chargeledger.services.ports import Clock, UnitOfWork
-from chargeledger.services.session_capture import max_power_kw
-from chargeledger.services.session_pricing import price_captured_session
-from chargeledger.services.session_review import get_session
 from chargeledger.services.tariffs import tariff_for_session
 
 START, STOP = "corrected_meter_start_wh", "corrected_meter_stop_wh"

@@ -17,8 +17,8 @@ from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import ChargingState
 from chargeledger.domain.station_link import ConnectorState, StationState
 from chargeledger.services.catalog import get_station
+from chargeledger.services.charging.session_capture import record_state
 from chargeledger.services.ports import Clock, UnitOfWork
-from chargeledger.services.session_capture import record_state
 
 
 async def _current(uow: UnitOfWork, clock: Clock, station: Station) -> StationState:

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from chargeledger.domain.ledger import JournalEntry
 from chargeledger.money import Currency
-from chargeledger.services.ledger import check_ledger, trial_balance_of
+from chargeledger.services.billing.ledger import check_ledger, trial_balance_of
 from chargeledger.services.ports import UnitOfWork
 
 

@@ -18,8 +18,8 @@ from chargeledger.domain.accounts import BillingCycle
 from chargeledger.domain.billing import VatRates
 from chargeledger.domain.billing_periods import billing_period
 from chargeledger.domain.invoicing import Layout, Party
-from chargeledger.services.billing import ChargingResult, charge_completed_sessions
-from chargeledger.services.invoicing import RunResult, run_invoices
+from chargeledger.services.billing.charges import ChargingResult, charge_completed_sessions
+from chargeledger.services.billing.invoicing import RunResult, run_invoices
 from chargeledger.services.locking import exclusive
 from chargeledger.services.ports import Clock, Locks, UnitOfWorkFactory
 

@@ -28,16 +28,16 @@ from chargeledger.domain.payments import (
     operation_of,
 )
 from chargeledger.money import ZERO, Money
-from chargeledger.services.payment_context import PaymentContext
-from chargeledger.services.payment_gateway import (
+from chargeledger.services.payments._operations import learn, payment_lock, run_operation, state_of
+from chargeledger.services.payments.context import PaymentContext
+from chargeledger.services.payments.gateway import (
     GatewayTimeoutError,
     GatewayUnavailableError,
     ProviderView,
 )
-from chargeledger.services.payment_methods import payment_session
-from chargeledger.services.payment_operations import learn, payment_lock, run_operation, state_of
+from chargeledger.services.payments.methods import payment_session
+from chargeledger.services.payments.session_payments import settle_session
 from chargeledger.services.ports import LockBusyError, UnitOfWork
-from chargeledger.services.session_payments import settle_session
 
 log = logging.getLogger(__name__)
 ANSWER_GRACE = timedelta(minutes=2)  # an operation unanswered this long is asked about

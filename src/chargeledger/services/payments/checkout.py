@@ -33,14 +33,14 @@ from chargeledger.domain.tariffs.assignment import StoredTariff
 from chargeledger.domain.tariffs.display import price_display
 from chargeledger.errors import NotFoundError
 from chargeledger.money import Money
+from chargeledger.services.billing.invoicing import session_receipt
 from chargeledger.services.catalog import get_site
-from chargeledger.services.invoicing import session_receipt
-from chargeledger.services.payment_context import PaymentContext
-from chargeledger.services.payment_methods import payment_session
-from chargeledger.services.payment_operations import payment_lock, run_operation, state_of
+from chargeledger.services.charging.station_commands import send_command
+from chargeledger.services.payments._operations import payment_lock, run_operation, state_of
+from chargeledger.services.payments.context import PaymentContext
+from chargeledger.services.payments.methods import payment_session
+from chargeledger.services.payments.session_payments import hold_for
 from chargeledger.services.ports import UnitOfWork
-from chargeledger.services.session_payments import hold_for
-from chargeledger.services.station_commands import send_command
 from chargeledger.services.tariffs import tariff_for_session
 
 ID_TAG_PREFIX = AD_HOC_ID_TAG_PREFIX  # + 16 hex digits: 18 characters (1.6 CiString20)

@@ -14,8 +14,8 @@ from chargeledger.domain.identity import Principal
 from chargeledger.domain.payments import Payment, PaymentEvent, PaymentState, StoredCard, fold
 from chargeledger.errors import NotFoundError
 from chargeledger.services.paging import Page
-from chargeledger.services.payment_methods import default_card
-from chargeledger.services.payment_ports import PaymentFilter
+from chargeledger.services.payments.methods import default_card
+from chargeledger.services.payments.ports import PaymentFilter
 from chargeledger.services.ports import UnitOfWork
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from chargeledger.domain.billing import VatRates, cdr_totals
 from chargeledger.domain.tariffs.ocpi_json import cdr_to_json
+from chargeledger.services.charging.session_pricing import price_captured_session
 from chargeledger.services.ports import UnitOfWork
-from chargeledger.services.session_pricing import price_captured_session
 
 
 async def cdrs_between(

@@ -13,7 +13,7 @@ from chargeledger.domain.payments import Payment, PaymentMethodKind, StoredCard,
 from chargeledger.domain.session_lifecycle import Payer
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.errors import InvalidInputError
-from chargeledger.services.payment_context import PaymentContext
+from chargeledger.services.payments.context import PaymentContext
 from chargeledger.services.ports import UnitOfWork
 
 

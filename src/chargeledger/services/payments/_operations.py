@@ -9,7 +9,7 @@ take turns):
 3. record the outcome (``authorised``, ``captured``, ...) and its journal entry together.
 
 A timeout records ``unknown``; the janitor later asks the PSP what happened
-(``payment_janitor``). Facts are unique per payment, so an answer learnt twice (the call's
+(``janitor``). Facts are unique per payment, so an answer learnt twice (the call's
 return and the webhook, in either order) is kept and booked once.
 
 The use cases that decide an amount or an operation number from a payment's state (refund,
@@ -40,8 +40,8 @@ from chargeledger.domain.payments import (
 )
 from chargeledger.errors import NotFoundError
 from chargeledger.services.locking import exclusive
-from chargeledger.services.payment_context import PaymentContext
-from chargeledger.services.payment_gateway import (
+from chargeledger.services.payments.context import PaymentContext
+from chargeledger.services.payments.gateway import (
     GatewayResult,
     GatewayTimeoutError,
     GatewayUnavailableError,

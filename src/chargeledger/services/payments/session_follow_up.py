@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from chargeledger.domain.charging import MeterSample, Session
 from chargeledger.domain.payments import PaymentMethodKind
 from chargeledger.domain.station_link import SignedMeterValue
-from chargeledger.services import session_capture as capture
-from chargeledger.services.credit_control import Job, check_credit, payment_watch
-from chargeledger.services.payment_context import PaymentContext
-from chargeledger.services.payment_methods import payment_to_follow
+from chargeledger.services.charging import session_capture as capture
+from chargeledger.services.payments.context import PaymentContext
+from chargeledger.services.payments.credit_control import Job, check_credit, payment_watch
+from chargeledger.services.payments.methods import payment_to_follow
+from chargeledger.services.payments.session_payments import secure_session, settle_session
 from chargeledger.services.ports import Clock, UnitOfWork
-from chargeledger.services.session_payments import secure_session, settle_session
 
 
 async def after_start_or_stop(uow: UnitOfWork, ctx: PaymentContext, session: Session) -> list[Job]:

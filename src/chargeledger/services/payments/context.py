@@ -14,7 +14,7 @@ from chargeledger.domain.invoicing import Invoice, Party
 from chargeledger.domain.payments import Payment
 from chargeledger.domain.wallets import DEFAULT_WALLET_FLOOR
 from chargeledger.errors import ConfigurationError
-from chargeledger.services.payment_gateway import PaymentGateway
+from chargeledger.services.payments.gateway import PaymentGateway
 from chargeledger.services.ports import Clock, CommandBus, Locks, UnitOfWork, UnitOfWorkFactory
 
 # (unit of work, context, the refunded payment, gross refunded, the refund's operation key)

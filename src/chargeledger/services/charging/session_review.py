@@ -16,10 +16,10 @@ from chargeledger.domain.charging import (
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.station_link import SessionFilter, SignedMeterValue, TransactionEvent
 from chargeledger.errors import NotFoundError
+from chargeledger.services.charging.session_capture import close_without_stop
 from chargeledger.services.common import page_bounds
 from chargeledger.services.paging import Page
 from chargeledger.services.ports import Clock, UnitOfWork
-from chargeledger.services.session_capture import close_without_stop
 
 DEFAULT_STALE_AFTER = timedelta(hours=24)
 

@@ -11,8 +11,8 @@ from chargeledger.domain import session_lifecycle as lifecycle
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import ChargingState, MeterSample, Session
 from chargeledger.domain.station_link import SignedMeterValue, TransactionEvent
-from chargeledger.services import session_capture as capture
-from chargeledger.services.payment_methods import identify_payer
+from chargeledger.services.charging import session_capture as capture
+from chargeledger.services.payments.methods import identify_payer
 from chargeledger.services.ports import Clock, UnitOfWork
 
 
