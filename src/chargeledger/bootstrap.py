@@ -41,7 +41,6 @@ from chargeledger.services.idempotency_keys import forget_old_keys
 from chargeledger.services.payments.context import HoldPolicy, PaymentContext
 from chargeledger.services.payments.gateway import PaymentGateway, WebhookRejectedError
 from chargeledger.services.payments.janitor import JanitorReport, run_janitor
-from chargeledger.services.payments.refunds import credit_refund
 from chargeledger.services.payments.webhooks import receive_webhook
 from chargeledger.services.ports import (
     Clock,
@@ -291,7 +290,6 @@ def _payment_context(
         time_zone=settings.operator_time_zone,
         rates=settings.vat_rates,
         locks=locks,
-        credit_refund=credit_refund,
         lock_wait=config.lock_wait_seconds,
         seller=seller,
         hold=HoldPolicy(

@@ -8,12 +8,15 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chargeledger.domain.accounts import BillingCycle
 from chargeledger.domain.billing import (
     DEFAULT_VAT_RATES,
     VatCategory,
     component_nets,
+    net_for_gross,
     vat_of,
     vat_treatment,
 )
@@ -190,3 +193,33 @@ def test_a_minimum_price_on_a_free_session_is_a_fixed_fee() -> None:
     nets = dict(component_nets(priced, Currency.of("EUR")))  # type: ignore[arg-type]
     assert nets["Fixed"] == D("1.50")
     assert sum(nets.values()) == D("1.50")
+
+
+@given(
+    gross_cents=st.integers(min_value=1, max_value=10_000_000),
+    percent=st.sampled_from([Decimal(0), Decimal(7), Decimal(19), Decimal(21), Decimal(23)]),
+)
+def test_a_refunded_gross_is_credited_as_a_net_plus_its_vat(
+    gross_cents: int, percent: Decimal
+) -> None:
+    """A refund's credit note states a net; its VAT (half-up) must give back the refunded gross
+    to the cent whenever some net does, else the nearest net is taken."""
+    eur = Currency.of("EUR")
+    gross = Decimal(gross_cents) / 100
+    net = net_for_gross(gross, percent, eur)
+    exact = [
+        n
+        for n in (net - eur.quantum, net, net + eur.quantum)
+        if n + vat_of(n, percent, eur) == gross
+    ]
+    if exact:
+        assert net + vat_of(net, percent, eur) == gross
+    else:
+        assert abs(net + vat_of(net, percent, eur) - gross) <= eur.quantum
+
+
+def test_a_gross_no_net_can_make_is_credited_with_a_net_a_cent_away() -> None:
+    """At 19 % a net of 0.13 makes 0.15 and 0.14 makes 0.17: no net makes 0.16."""
+    eur = Currency.of("EUR")
+    assert net_for_gross(Decimal("11.90"), Decimal(19), eur) == Decimal("10.00")
+    assert net_for_gross(Decimal("0.16"), Decimal(19), eur) == Decimal("0.13")

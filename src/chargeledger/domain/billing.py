@@ -171,6 +171,16 @@ def vat_of(net: Decimal, percent: Decimal, currency: Currency) -> Decimal:
     return (net * percent / 100).quantize(currency.quantum, ROUND_HALF_UP)
 
 
+def net_for_gross(gross: Decimal, percent: Decimal, currency: Currency) -> Decimal:
+    """The net whose VAT (half-up) makes exactly ``gross``, when one exists; else the
+    nearest (a refund of a gross amount is credited as this net plus its VAT)."""
+    guess = (gross * 100 / (100 + percent)).quantize(currency.quantum)
+    for net in (guess, guess - currency.quantum, guess + currency.quantum):
+        if net + vat_of(net, percent, currency) == gross:
+            return net
+    return guess
+
+
 def vat_note(treatment: VatTreatment) -> str:
     """How a price states its VAT to a driver: "incl. 19% VAT", or the reverse charge."""
     if treatment.category is VatCategory.REVERSE_CHARGE:

@@ -40,6 +40,7 @@ from chargeledger.domain.payments import (
 )
 from chargeledger.errors import NotFoundError
 from chargeledger.services.locking import exclusive
+from chargeledger.services.payments._refund_credit import credit_session_refund
 from chargeledger.services.payments.context import PaymentContext
 from chargeledger.services.payments.gateway import (
     GatewayResult,
@@ -117,7 +118,7 @@ async def learn(
     if entry is not None:
         await uow.ledger.add([entry], ctx.clock.now())
     if kind is EventKind.REFUNDED and payment.purpose is PaymentPurpose.SESSION:
-        await ctx.credit_refund(uow, ctx, payment, amount, operation)
+        await credit_session_refund(uow, ctx, payment, amount, operation)
     return True
 
 

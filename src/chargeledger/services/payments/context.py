@@ -3,24 +3,18 @@ once by the composition root (``bootstrap.py``) and handed to each use case."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.billing import VatRates
-from chargeledger.domain.invoicing import Invoice, Party
-from chargeledger.domain.payments import Payment
+from chargeledger.domain.invoicing import Party
 from chargeledger.domain.wallets import DEFAULT_WALLET_FLOOR
 from chargeledger.errors import ConfigurationError
 from chargeledger.services.payments.gateway import PaymentGateway
-from chargeledger.services.ports import Clock, CommandBus, Locks, UnitOfWork, UnitOfWorkFactory
-
-# (unit of work, context, the refunded payment, gross refunded, the refund's operation key)
-RefundCrediting = Callable[
-    [UnitOfWork, "PaymentContext", Payment, Decimal, "str | None"], Awaitable[Invoice | None]
-]
+from chargeledger.services.ports import Clock, CommandBus, Locks, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +39,6 @@ class PaymentContext:
     time_zone: str
     rates: VatRates
     locks: Locks
-    # What a session refund brings with it, however it was learnt: the credit note
-    # (``refunds.credit_refund``, wired by the composition root). Handed in rather than
-    # imported so that learning a fact never calls back up into the module built on it.
-    credit_refund: RefundCrediting
     seller: Party | None = None
     hold: HoldPolicy = HoldPolicy()
     bus: CommandBus | None = None

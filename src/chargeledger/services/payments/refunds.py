@@ -12,8 +12,6 @@ import contextlib
 import uuid
 from decimal import Decimal
 
-from chargeledger.domain.billing import vat_of
-from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.payment_postings import WALLET_GATEWAY
 from chargeledger.domain.payments import (
     EventKind,
@@ -29,9 +27,7 @@ from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Currency, Money
 from chargeledger.services.billing.invoicing import (
     get_invoice,
-    issue_credit_note,
     open_amount,
-    session_receipt,
 )
 from chargeledger.services.locking import exclusive
 from chargeledger.services.payments._operations import (
@@ -43,9 +39,7 @@ from chargeledger.services.payments._operations import (
     state_of,
 )
 from chargeledger.services.payments.context import PaymentContext
-from chargeledger.services.payments.methods import payment_session
 from chargeledger.services.payments.wallets import wallet_balance, wallet_lock
-from chargeledger.services.ports import UnitOfWork
 
 
 async def refund_payment(
@@ -69,8 +63,8 @@ async def refund_payment(
         if payment.purpose is PaymentPurpose.TOP_UP and payment.account_id is not None:
             await held.enter_async_context(wallet_lock(ctx, payment.account_id))
         await _refund(ctx, payment, amount, reason)
-        # A session refund's credit note is issued with the refund's fact (``credit_refund``),
-        # also when the janitor or a webhook learns it after a timeout.
+        # A session refund's credit note is issued with the refund's fact (``learn``), also
+        # when the janitor or a webhook learns it after a timeout.
         async with ctx.uow() as uow:
             return payment, await state_of(uow, payment)
 
@@ -127,45 +121,6 @@ async def _refund(
         number=number,
         detail=reason[:255],
     )
-
-
-async def credit_refund(
-    uow: UnitOfWork, ctx: PaymentContext, payment: Payment, gross: Decimal, key: str | None
-) -> Invoice | None:
-    """The credit note that goes with a session refund, for the same gross amount: issued
-    in the transaction that keeps the refund's fact, however it was learnt, so a refund
-    never leaves the receipt unpaid on the payer's receivable. The caller commits."""
-    if payment.session_id is None and payment.id_tag is None:
-        return None
-    receipt = await _receipt_of(uow, payment)
-    if receipt is None:
-        return None
-    asked = [
-        e.detail
-        for e in await uow.payments.events(payment.id)
-        if e.operation == key and e.kind in (EventKind.REQUESTED, EventKind.REFUNDED) and e.detail
-    ]
-    reason = asked[0] if asked else f"refund of payment {payment.id}"
-    [line] = receipt.lines[:1]
-    net = net_for_gross(gross, line.vat_percent, Currency.of(receipt.currency))
-    return await issue_credit_note(
-        uow, ctx.clock, receipt.id, reason, ctx.time_zone, net_amount=net
-    )
-
-
-async def _receipt_of(uow: UnitOfWork, payment: Payment) -> Invoice | None:
-    session = await payment_session(uow, payment)
-    return None if session is None else await session_receipt(uow, session.id)
-
-
-def net_for_gross(gross: Decimal, percent: Decimal, currency: Currency) -> Decimal:
-    """The net whose VAT (half-up) makes exactly ``gross``, when one exists; else the
-    nearest."""
-    guess = (gross * 100 / (100 + percent)).quantize(currency.quantum)
-    for net in (guess, guess - currency.quantum, guess + currency.quantum):
-        if net + vat_of(net, percent, currency) == gross:
-            return net
-    return guess
 
 
 async def pay_invoice(
