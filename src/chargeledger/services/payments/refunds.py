@@ -25,10 +25,7 @@ from chargeledger.domain.payments import (
 from chargeledger.domain.text import money_text, required_text
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Currency, Money
-from chargeledger.services.billing.invoicing import (
-    get_invoice,
-    open_amount,
-)
+from chargeledger.services.billing.invoicing import get_invoice, open_amount
 from chargeledger.services.locking import exclusive
 from chargeledger.services.payments._operations import (
     PAYMENT_BUSY,
