@@ -282,7 +282,7 @@ async def test_account_round_trip(runtime: Runtime) -> None:
     business = new_account(
         "Frota Lda",
         billing_address=Address("Rua 2", "1000-001", "Lisboa", "PT"),
-        vat_id="501964843",
+        vat_id="PT501964843",  # as the customer use cases store it (VatIdChecker)
     )
     async with runtime.uow() as uow:
         await uow.accounts.add(account)
