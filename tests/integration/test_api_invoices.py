@@ -55,7 +55,7 @@ async def test_an_invoice_run_issues_the_month_once(
     )
     found = await documents(client, books)
     assert {(i["kind"], i["status"]) for i in found.values()} == {
-        ("invoice", "issued"),
+        ("invoice", "open"),
         ("receipt", "paid"),  # a receipt confirms a payment made at the station
     }
     anna, lusa, m = found["anna"], found["lusa"], books.month
@@ -191,7 +191,7 @@ async def test_credit_notes_and_the_books(client: httpx.AsyncClient, books: Book
         k: (await get(client, f"invoices/{v['id']}", books.finance))["status"]
         for k, v in (("anna", anna), ("lusa", lusa), ("bea", bea))
     }
-    assert statuses == {"anna": "issued", "lusa": "issued", "bea": "credited"}
+    assert statuses == {"anna": "open", "lusa": "open", "bea": "credited"}
 
     balance = await get(client, "ledger/trial-balance", books.finance)
     assert {currency: money(total) for currency, total in balance["totals"].items()} == {
@@ -270,7 +270,7 @@ async def test_a_credit_note_is_never_overdue(client: httpx.AsyncClient, books: 
     note = await credit(client, books, invoice, reason="goodwill", net_amount="1.00")
     assert note["status"] == "issued"
     books.month.world.clock.current += timedelta(days=1)
-    assert (await get(client, f"invoices/{invoice['id']}", books.finance))["status"] == "issued"
+    assert (await get(client, f"invoices/{invoice['id']}", books.finance))["status"] == "open"
     assert (await get(client, f"invoices/{note['id']}", books.finance))["status"] != "overdue"
 
 

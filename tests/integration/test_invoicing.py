@@ -18,11 +18,11 @@ from chargeledger.domain.invoicing import (
     DocumentKind,
     DocumentStatus,
     Invoice,
-    PaymentStatus,
     VatSubtotal,
 )
 from chargeledger.domain.ledger import EntryKind, Posting, receivable
 from chargeledger.domain.postings import WALK_IN
+from chargeledger.domain.receivables import PaymentStatus
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Money
 from chargeledger.services.billing import invoicing, ledger

@@ -14,8 +14,11 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from alembic import command
 from ocpp.v16 import call
+from sqlalchemy import Connection
 
+from chargeledger.adapters.db.migrate import alembic_config
 from chargeledger.domain.invoicing import DocumentKind
 from chargeledger.domain.ledger import (
     BANK,
@@ -139,6 +142,24 @@ async def test_a_postpaid_session_is_invoiced_and_the_invoice_paid_by_card(
     assert await pw.balance(psp("sandbox")) == TOP_UP + Decimal("6.25")
     assert len(await pw.entries(EntryKind.INVOICE_PAYMENT)) == 1
     await pw.assert_books_balance()
+
+    # A refund of the card payment reopens the invoice by what it gave back.
+    status, _ = await post(
+        pw, f"/payments/{paid['id']}/refunds", {"amount": "1.00", "reason": "goodwill"}, "r-1"
+    )
+    await runtime.quiesce()
+    assert status == 201
+    reopened = await pw.world.get(f"/invoices/{invoice.id}")
+    assert (reopened["status"], Decimal(reopened["outstanding"])) == ("partially_paid", 1)
+
+    # Revision 0011 derives the same open item from the payment's events.
+    def back_to_0010(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), "0010")
+
+    async with runtime._factory.engine.begin() as connection:
+        await connection.run_sync(back_to_0010)
+    await runtime.migrate()
+    assert await pw.world.get(f"/invoices/{invoice.id}") == reopened
 
 
 async def test_a_prepaid_wallet_pays_sessions_and_tops_itself_up(pw: PaymentWorld) -> None:

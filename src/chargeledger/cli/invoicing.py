@@ -12,9 +12,11 @@ from rich.table import Table
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.invoicing import DocumentKind, Invoice, Layout
+from chargeledger.domain.receivables import PaymentStatus
 from chargeledger.domain.text import money_figure, money_text, percent_text
 from chargeledger.services.billing import invoice_documents, invoicing
 from chargeledger.services.billing.charges import ChargingResult, charge_completed_sessions
+from chargeledger.services.billing.invoice_documents import InvoiceView
 from chargeledger.services.billing.invoice_runs import run_month
 from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import in_transaction, reading
@@ -80,30 +82,38 @@ def run_command(
 def list_command(
     account: Annotated[uuid.UUID | None, typer.Option(help="one account's documents")] = None,
     kind: Annotated[DocumentKind | None, typer.Option()] = None,
+    status: Annotated[
+        PaymentStatus | None, typer.Option(help="derived status, e.g. overdue or open")
+    ] = None,
     limit: Annotated[int, typer.Option()] = 50,
     offset: Annotated[int, typer.Option()] = 0,
 ) -> None:
-    """List invoices, receipts and credit notes."""
+    """List invoices, receipts and credit notes with their status and what is still open."""
 
-    async def work(rt: Runtime) -> list[Invoice]:
-        criteria = InvoiceFilter(account_id=account, kind=kind)
-        page = await reading(rt.uow, invoice_documents.list_documents, criteria, limit, offset)
+    async def work(rt: Runtime) -> list[InvoiceView]:
+        on = invoicing.today(rt.clock, rt.settings.operator_time_zone)
+        criteria = InvoiceFilter(account_id=account, kind=kind, payment_status=status, on=on)
+        page = await reading(rt.uow, invoice_documents.list_documents, criteria, limit, offset, on)
         return list(page.items)
 
     table = Table()
-    for column in ("number", "kind", "status", "buyer", "issued", "due", "net", "VAT", "gross"):
-        table.add_column(column, justify="right" if column in ("net", "VAT", "gross") else "left")
-    for i in run_with_runtime(work):
+    columns = ("number", "kind", "status", "buyer", "issued", "due", "net", "VAT", "gross", "open")
+    for column in columns:
+        amount = column in ("net", "VAT", "gross", "open")
+        table.add_column(column, justify="right" if amount else "left")
+    for view in run_with_runtime(work):
+        i = view.invoice
         table.add_row(
             i.number or str(i.id),
             i.kind.value,
-            i.status.value,
+            view.status.value,
             i.buyer.name,
             str(i.issue_date or ""),
             str(i.due_date or ""),
             money_figure(i.net_total, i.currency),
             money_figure(i.tax_total, i.currency),
             money_text(i.gross_total, i.currency),
+            money_text(view.outstanding, i.currency),
         )
     console.print(table)
 
@@ -115,7 +125,8 @@ def show_command(number: Annotated[str, typer.Argument(help="number or id")]) ->
     async def work(rt: Runtime) -> tuple[Invoice, str]:
         on = invoicing.today(rt.clock, rt.settings.operator_time_zone)
         view = await reading(rt.uow, invoice_documents.view_by_reference, number, on)
-        return view.invoice, view.status.value
+        open_text = money_text(view.outstanding, view.invoice.currency)
+        return view.invoice, f"{view.status.value}, {open_text} open"
 
     invoice, status = run_with_runtime(work)
     console.print(

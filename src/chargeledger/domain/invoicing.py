@@ -43,19 +43,11 @@ SERIES_PREFIX = {
 
 
 class DocumentStatus(StrEnum):
-    """Stored states; paid, partially paid and overdue are derived (:func:`payment_status`)."""
+    """Stored states; whether a document is paid, overdue... is derived from its settlements
+    (``domain.receivables.payment_status``)."""
 
     DRAFT = "draft"
     ISSUED = "issued"
-
-
-class PaymentStatus(StrEnum):
-    DRAFT = "draft"
-    ISSUED = "issued"
-    PAID = "paid"
-    PARTIALLY_PAID = "partially_paid"
-    OVERDUE = "overdue"
-    CREDITED = "credited"
 
 
 class Layout(StrEnum):
@@ -274,24 +266,3 @@ def issued(invoice: Invoice, number: str, series: str, on: date, at: datetime) -
         due_date=on + timedelta(days=invoice.payment_terms_days),
         issued_at=at,
     )
-
-
-def payment_status(
-    invoice: Invoice, paid: Decimal, credited: Decimal, today: date
-) -> PaymentStatus:
-    if invoice.status is DocumentStatus.DRAFT:
-        return PaymentStatus.DRAFT
-    if invoice.kind is DocumentKind.CREDIT_NOTE:
-        return PaymentStatus.ISSUED  # nothing to pay: never overdue
-    if invoice.kind is DocumentKind.RECEIPT:
-        return PaymentStatus.PAID  # a receipt confirms a payment made at the station
-    open_amount = invoice.gross_total - credited
-    if credited > 0 and open_amount <= 0:
-        return PaymentStatus.CREDITED
-    if paid >= open_amount:
-        return PaymentStatus.PAID
-    if paid > 0:
-        return PaymentStatus.PARTIALLY_PAID
-    if invoice.due_date is not None and today > invoice.due_date:
-        return PaymentStatus.OVERDUE
-    return PaymentStatus.ISSUED

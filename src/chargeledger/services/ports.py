@@ -22,6 +22,7 @@ from chargeledger.domain.charging import Measurand, MeterSample, Session, StateC
 from chargeledger.domain.identity import ApiKey, User
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
 from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting
+from chargeledger.domain.receivables import PaymentStatus, Settlement
 from chargeledger.domain.station_link import (
     CommandResult,
     ConnectorState,
@@ -299,6 +300,9 @@ class InvoiceFilter:
     status: DocumentStatus | None = None
     issued_from: date | None = None
     issued_before: date | None = None
+    # The derived status (``domain.receivables.payment_status``) on the day ``on``.
+    payment_status: PaymentStatus | None = None
+    on: date | None = None
 
 
 class BillingRepository(Protocol):
@@ -353,6 +357,14 @@ class BillingRepository(Protocol):
     async def series(self) -> dict[str, int]: ...
 
     async def next_numbers(self, series: str, count: int = 1) -> range: ...
+
+    async def add_settlement(self, settlement: Settlement) -> bool:
+        """Keep a settlement; False when its source was settled already (exactly once)."""
+        ...
+
+    async def settlements_of(
+        self, invoice_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Settlement]]: ...
 
 
 class LedgerRepository(Protocol):

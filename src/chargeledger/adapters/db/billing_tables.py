@@ -160,3 +160,25 @@ postings = Table(
     Column("amount_minor", BigInteger, nullable=False),
     Index("ix_postings_account_currency", "account", "currency"),
 )
+
+# --- receivables (issue 13) ------------------------------------------------------------------
+
+# Money set against an invoice (domain.receivables.Settlement): append-only, one row per
+# source (a payment event, a bank statement entry, a finance user's booking), so a replayed
+# import or webhook settles nothing twice. The invoice's status is derived from these rows.
+invoice_settlements = Table(
+    "invoice_settlements",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("invoice_id", Uuid, ForeignKey("invoices.id", ondelete="RESTRICT"), nullable=False),
+    Column("account_id", Uuid, ForeignKey("accounts.id", ondelete="RESTRICT")),
+    Column("kind", String(16), nullable=False),
+    Column("amount", ExactDecimal(18, 4), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("booked_at", UtcDateTime, nullable=False),
+    Column("booked_by", String(200)),
+    Column("note", Text),
+    UniqueConstraint("source"),
+    Index("ix_invoice_settlements_invoice_id", "invoice_id"),
+)

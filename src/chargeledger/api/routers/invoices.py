@@ -17,7 +17,8 @@ from chargeledger.api.schemas.billing import CreditNoteIn, InvoiceOut, InvoiceRu
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Principal
-from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
+from chargeledger.domain.invoicing import DocumentKind
+from chargeledger.domain.receivables import PaymentStatus
 from chargeledger.services.billing import invoice_documents
 from chargeledger.services.billing.invoice_documents import InvoiceView
 from chargeledger.services.billing.invoice_runs import run_month
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/api/v1", tags=["invoices"], responses=ERROR_RESPONSE
 
 
 def _out(view: InvoiceView) -> InvoiceOut:
-    return InvoiceOut.of(view.invoice, view.status.value)
+    return InvoiceOut.of(view.invoice, view.status.value, view.outstanding)
 
 
 def _today(rt: Runtime) -> date:
@@ -42,13 +43,18 @@ async def list_invoices(
     rt: RuntimeDep,
     account_id: uuid.UUID | None = None,
     kind: DocumentKind | None = None,
-    document_status: DocumentStatus | None = Query(None, alias="status"),
+    payment_status: PaymentStatus | None = Query(
+        None,
+        alias="status",
+        description="the derived status each document shows (overdue: on the operator's today)",
+    ),
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> PageOut[InvoiceOut]:
-    criteria = InvoiceFilter(account_id=account_id, kind=kind, status=document_status)
+    on = _today(rt)
+    criteria = InvoiceFilter(account_id=account_id, kind=kind, payment_status=payment_status, on=on)
     page = await reading(
-        rt.uow, invoice_documents.list_views, principal, criteria, limit, offset, _today(rt)
+        rt.uow, invoice_documents.list_views, principal, criteria, limit, offset, on
     )
     return PageOut(items=[_out(v) for v in page.items], next_offset=page.next_offset)
 

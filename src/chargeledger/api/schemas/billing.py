@@ -83,7 +83,10 @@ class InvoiceOut(BaseModel):
     id: uuid.UUID
     kind: str
     number: str | None
-    status: str
+    status: str = Field(
+        description="derived: draft, issued (a credit note), open, partially_paid, paid, "
+        "overdue, credited or written_off"
+    )
     account_id: uuid.UUID | None
     seller: PartyOut
     buyer: PartyOut
@@ -101,14 +104,18 @@ class InvoiceOut(BaseModel):
     net_total: Decimal
     tax_total: Decimal
     gross_total: Decimal
+    outstanding: Decimal = Field(
+        description="what is still to pay: gross less credit notes, payments and write-offs"
+    )
 
     @classmethod
-    def of(cls, invoice: Invoice, status: str) -> InvoiceOut:
+    def of(cls, invoice: Invoice, status: str, outstanding: Decimal) -> InvoiceOut:
         return cls(
             id=invoice.id,
             kind=invoice.kind.value,
             number=invoice.number,
             status=status,
+            outstanding=outstanding,
             account_id=invoice.account_id,
             seller=PartyOut.of(invoice.seller),
             buyer=PartyOut.of(invoice.buyer),

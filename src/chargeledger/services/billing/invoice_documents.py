@@ -2,7 +2,7 @@
 derived payment status, the rendered files, and corrections named the way users name them.
 
 Every view of a page is built from a fixed number of queries (the page, the credit notes of
-its documents, their payments and those payments' events), not from queries per document.
+its documents and their settlements), not from queries per document.
 Handed an open unit of work; the caller commits (DESIGN §3).
 """
 
@@ -15,13 +15,14 @@ from datetime import date
 from decimal import Decimal
 
 from chargeledger.domain.identity import Principal
-from chargeledger.domain.invoicing import DocumentStatus, Invoice, PaymentStatus, payment_status
-from chargeledger.domain.payments import fold
+from chargeledger.domain.invoicing import DocumentStatus, Invoice
+from chargeledger.domain.receivables import PaymentStatus, outstanding_of, payment_status
 from chargeledger.services.billing.invoicing import (
     find_invoice,
     issue_credit_note,
     issue_invoice,
     list_visible,
+    open_items,
     visible_invoice,
 )
 from chargeledger.services.paging import Page
@@ -39,6 +40,7 @@ class InvoiceView:
 
     invoice: Invoice
     status: PaymentStatus
+    outstanding: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,21 +52,16 @@ class RenderedDocument:
 
 
 async def views_of(uow: UnitOfWork, documents: Sequence[Invoice], on: date) -> list[InvoiceView]:
-    """The documents with their status (``invoicing.status_of`` for many at once)."""
-    ids = [d.id for d in documents]
-    credited = await uow.billing.credited_totals(ids)
-    payments = await uow.payments.for_invoices(ids)
-    events = await uow.payments.events_of([p.id for ps in payments.values() for p in ps])
-    views = []
-    for document in documents:
-        paid = Decimal(0)
-        for payment in payments[document.id]:
-            state = fold(events[payment.id])
-            paid += state.captured - state.refunded
-        views.append(
-            InvoiceView(document, payment_status(document, paid, credited[document.id], on))
+    """The documents with their status and what is still to pay on them."""
+    items = await open_items(uow, documents)
+    return [
+        InvoiceView(
+            document,
+            payment_status(document, items[document.id], on),
+            outstanding_of(document, items[document.id]),
         )
-    return views
+        for document in documents
+    ]
 
 
 async def list_views(
@@ -134,10 +131,12 @@ async def credit_by_reference(
 
 
 async def list_documents(
-    uow: UnitOfWork, criteria: InvoiceFilter, limit: int, offset: int
-) -> Page[Invoice]:
-    """A page of every document matching ``criteria`` (the operator's shell sees all)."""
-    return await uow.billing.list_invoices(criteria, limit=limit, offset=offset)
+    uow: UnitOfWork, criteria: InvoiceFilter, limit: int, offset: int, on: date
+) -> Page[InvoiceView]:
+    """A page of every document matching ``criteria``, with its status and what is still to
+    pay on ``on`` (the operator's shell sees all)."""
+    page = await uow.billing.list_invoices(criteria, limit=limit, offset=offset)
+    return Page(items=await views_of(uow, page.items, on), next_offset=page.next_offset)
 
 
 async def issued_between(uow: UnitOfWork, first: date | None, last: date | None) -> list[Invoice]:

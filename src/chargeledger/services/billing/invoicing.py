@@ -33,14 +33,17 @@ from chargeledger.domain.invoicing import (
     Invoice,
     Layout,
     Party,
-    PaymentStatus,
     format_number,
     issued,
-    payment_status,
     series_for,
 )
-from chargeledger.domain.payments import fold
 from chargeledger.domain.postings import credit_note_issued, document_issued
+from chargeledger.domain.receivables import (
+    OpenItem,
+    PaymentStatus,
+    outstanding_of,
+    payment_status,
+)
 from chargeledger.errors import DuplicateError, NotFoundError
 from chargeledger.services.common import page_bounds
 from chargeledger.services.paging import Page
@@ -384,24 +387,30 @@ async def find_invoice(uow: UnitOfWork, reference: str) -> Invoice:
     return found
 
 
-async def paid_total(uow: UnitOfWork, invoice: Invoice) -> Decimal:
-    """What card payments of this invoice collected, less their refunds (issue 6)."""
-    total = Decimal(0)
-    for payment in await uow.payments.for_invoice(invoice.id):
-        state = fold(await uow.payments.events(payment.id))
-        total += state.captured - state.refunded
-    return total
+async def open_item(uow: UnitOfWork, invoice: Invoice) -> OpenItem:
+    """The sums ``invoice``'s status derives from: credit notes and settlements."""
+    return (await open_items(uow, [invoice]))[invoice.id]
+
+
+async def open_items(uow: UnitOfWork, documents: Sequence[Invoice]) -> dict[uuid.UUID, OpenItem]:
+    """``open_item`` of many documents in two queries (a page of the invoice list)."""
+    ids = [d.id for d in documents]
+    credited = await uow.billing.credited_totals(ids)
+    settled = await uow.billing.settlements_of(ids)
+    return {
+        d.id: OpenItem(d.gross_total, credited[d.id]).with_settlements(settled[d.id])
+        for d in documents
+    }
 
 
 async def open_amount(uow: UnitOfWork, invoice: Invoice) -> Decimal:
-    credited = await uow.billing.credited_total(invoice.id)
-    return invoice.gross_total - credited - await paid_total(uow, invoice)
+    """What is still to pay on ``invoice`` (card payments of invoices are capped by it)."""
+    return outstanding_of(invoice, await open_item(uow, invoice))
 
 
 async def status_of(uow: UnitOfWork, invoice: Invoice, on: date) -> PaymentStatus:
-    """Derived status: payments and credit notes reduce what is open."""
-    credited = await uow.billing.credited_total(invoice.id)
-    return payment_status(invoice, await paid_total(uow, invoice), credited, on)
+    """Derived status (``domain.receivables.payment_status``) on the day ``on``."""
+    return payment_status(invoice, await open_item(uow, invoice), on)
 
 
 async def visible_invoice(uow: UnitOfWork, principal: Principal, invoice_id: uuid.UUID) -> Invoice:

@@ -38,6 +38,7 @@ from chargeledger.domain.payments import (
     fold,
     operation_of,
 )
+from chargeledger.domain.receivables import card_settlement
 from chargeledger.errors import NotFoundError
 from chargeledger.services.locking import exclusive
 from chargeledger.services.payments._refund_credit import credit_session_refund
@@ -96,8 +97,10 @@ async def learn(
     distinct: str | None = None,
 ) -> bool:
     """Keep one fact about ``payment`` and book it, once; False when it was known already.
-    A session refund's credit note is issued with it in the same transaction, whoever learns
-    the refund (the call's answer, the webhook, the janitor). The caller commits."""
+    In the same transaction, whoever learns it (the call's answer, the webhook, the janitor):
+    an invoice payment's capture or refund settles or reopens the invoice
+    (``domain.receivables.card_settlement``), a session refund's credit note is issued.
+    The caller commits."""
     event = PaymentEvent(
         payment_id=payment.id,
         kind=kind,
@@ -117,6 +120,9 @@ async def learn(
         entry = refunded(payment, amount, distinct or operation or "", ctx.today())
     if entry is not None:
         await uow.ledger.add([entry], ctx.clock.now())
+    settlement = card_settlement(payment, event)
+    if settlement is not None:
+        await uow.billing.add_settlement(settlement)
     if kind is EventKind.REFUNDED and payment.purpose is PaymentPurpose.SESSION:
         await credit_session_refund(uow, ctx, payment, amount, operation)
     return True

@@ -22,6 +22,7 @@ from chargeledger.adapters.db.billing_tables import (
     billed_charges,
     charges,
     invoice_lines,
+    invoice_settlements,
     invoices,
     number_series,
 )
@@ -34,6 +35,12 @@ from chargeledger.adapters.db.repositories.billing_rows import (
     line_of,
     line_row,
 )
+from chargeledger.adapters.db.repositories.receivable_rows import (
+    payment_status_is,
+    settlement_of,
+    settlement_row,
+)
+from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates
 from chargeledger.adapters.db.tables import sessions
 from chargeledger.domain.billing import Charge
 from chargeledger.domain.charging import SessionStatus
@@ -43,6 +50,7 @@ from chargeledger.domain.invoicing import (
     Invoice,
     InvoiceLine,
 )
+from chargeledger.domain.receivables import Settlement
 from chargeledger.errors import ConflictError
 from chargeledger.money import Currency
 from chargeledger.services.paging import Page
@@ -225,6 +233,8 @@ class SqlBillingRepository:
             query = query.where(invoices.c.issue_date >= criteria.issued_from)
         if criteria.issued_before is not None:
             query = query.where(invoices.c.issue_date < criteria.issued_before)
+        if criteria.payment_status is not None:
+            query = query.where(payment_status_is(criteria.payment_status, criteria.on))
         ordered = query.order_by(invoices.c.created_at, invoices.c.number, invoices.c.id)
         items = await self._load(ordered.limit(limit + 1).offset(offset))
         more = len(items) > limit
@@ -290,3 +300,21 @@ class SqlBillingRepository:
         )
         last = int((await self._connection.execute(statement)).scalar_one())
         return range(last - count + 1, last + 1)
+
+    async def add_settlement(self, settlement: Settlement) -> bool:
+        row = settlement_row(settlement)
+        return await insert_ignoring_duplicates(self._connection, invoice_settlements, [row]) == 1
+
+    async def settlements_of(
+        self, invoice_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Settlement]]:
+        found: dict[uuid.UUID, list[Settlement]] = {invoice_id: [] for invoice_id in invoice_ids}
+        if invoice_ids:
+            result = await self._connection.execute(
+                select(invoice_settlements)
+                .where(invoice_settlements.c.invoice_id.in_(list(invoice_ids)))
+                .order_by(invoice_settlements.c.booked_at, invoice_settlements.c.id)
+            )
+            for row in result:
+                found[row.invoice_id].append(settlement_of(row))
+        return found
