@@ -33,8 +33,8 @@
 | CHARGELEDGER_MAX_BODY_BYTES         | 1048576: largest HTTP request body (413 above) |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
-IBAN, REGISTRATION. The VAT rates file is a JSON list of ``{"country", "percent",
-"valid_from"}``; it replaces the built-in rates of the countries it names.
+IBAN, BIC (both checked), REGISTRATION. The VAT rates file is a JSON list of ``{"country",
+"percent", "valid_from"}``; it replaces the built-in rates of the countries it names.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from stdnum import bic, iban
+from stdnum.exceptions import ValidationError
 
 from chargeledger.adapters.security import DEFAULT_BACKLOG, default_workers
 from chargeledger.domain.billing import DEFAULT_VAT_RATES, VatRate, VatRates
@@ -304,11 +307,7 @@ class Settings:
             log_format=log_format,
             stale_session_hours=stale_hours,
             sweep_interval_seconds=sweep_seconds,
-            operator={
-                key: env[PREFIX + "OPERATOR_" + key.upper()].strip()
-                for key in OPERATOR_FIELDS
-                if env.get(PREFIX + "OPERATOR_" + key.upper(), "").strip()
-            },
+            operator=_operator(env),
             operator_time_zone=_time_zone(env.get(PREFIX + "OPERATOR_TIME_ZONE", "UTC")),
             vat_rates=_vat_rates(env.get(PREFIX + "VAT_RATES_FILE")),
             payments=PaymentSettings.from_env(env),
@@ -335,8 +334,31 @@ OPERATOR_FIELDS = (
     "vat_id",
     "email",
     "iban",
+    "bic",
     "registration",
 )
+
+
+def _operator(env: Mapping[str, str]) -> dict[str, str]:
+    """The operator's details; its IBAN and BIC are checked (ISO 13616 check digits, ISO 9362
+    form, with python-stdnum) and kept compact: they go on every invoice and into its EPC QR
+    code, where a typo would send customers' transfers astray."""
+    operator = {
+        key: env[PREFIX + "OPERATOR_" + key.upper()].strip()
+        for key in OPERATOR_FIELDS
+        if env.get(PREFIX + "OPERATOR_" + key.upper(), "").strip()
+    }
+    for key, check in (("iban", iban), ("bic", bic)):
+        if key in operator:
+            try:
+                operator[key] = str(check.validate(operator[key]))
+            except ValidationError as exc:
+                raise ConfigurationError(
+                    f"{PREFIX}OPERATOR_{key.upper()}: {operator[key]!r} is not a valid "
+                    f"{key.upper()} ({exc})",
+                    code="invalid_setting",
+                ) from exc
+    return operator
 
 
 def _time_zone(name: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ import pytest
 from chargeledger.adapters.documents import check_en16931
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.ledger import receivable, unbilled
+from chargeledger.domain.payment_references import creditor_reference
 from tests.conftest import LoginAs
 from tests.integration.billing_api import (
     API,
@@ -59,6 +61,8 @@ async def test_an_invoice_run_issues_the_month_once(
         ("receipt", "paid"),  # a receipt confirms a payment made at the station
     }
     anna, lusa, m = found["anna"], found["lusa"], books.month
+    assert anna["payment_reference"] == creditor_reference(anna["number"])
+    assert Decimal(anna["outstanding"]) == Decimal(anna["gross_total"])
     assert anna == await get(client, f"invoices/{anna['id']}", books.finance)
     assert (anna["number"] in result["issued"], anna["issue_date"], anna["due_date"]) == (
         True,

@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from chargeledger.domain.billing import Charge, ComponentAmount, VatCategory, vat_of
+from chargeledger.domain.payment_references import creditor_reference
 from chargeledger.domain.text import quantity_text
 from chargeledger.errors import ConflictError, CurrencyMismatchError
 from chargeledger.money import ZERO, Currency
@@ -70,6 +71,7 @@ class Party:
     email: str | None = None
     iban: str | None = None  # the seller's, for the payment means (BG-17)
     registration: str | None = None  # the seller's legal registration id (BT-30)
+    bic: str | None = None  # the seller's bank (BT-86), for the EPC QR code
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +177,14 @@ class Invoice:
     @property
     def gross_total(self) -> Decimal:
         return self.net_total + self.tax_total
+
+    @property
+    def payment_reference(self) -> str | None:
+        """The ISO 11649 reference a transfer paying this invoice carries (issue 13);
+        receipts and credit notes ask for no payment."""
+        if self.kind is not DocumentKind.INVOICE or self.number is None:
+            return None
+        return creditor_reference(self.number)
 
     def document_lines(self) -> tuple[InvoiceLine, ...]:
         """The lines as billed: per session, or summed per site and VAT rate (the sessions

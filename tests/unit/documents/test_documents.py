@@ -16,6 +16,7 @@ import pytest
 from lxml import etree  # type: ignore[import-untyped]
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, StreamObject
+from stdnum import iso11649
 
 from chargeledger.adapters.documents import check_en16931, facturx_pdf, invoice_pdf, invoice_xml
 from chargeledger.adapters.documents.cii import NAMESPACES
@@ -147,7 +148,9 @@ def test_sepa_credit_transfer_to_the_sellers_iban_else_the_agreed_means() -> Non
         one(with_iban, "//ram:PayeePartyCreditorFinancialAccount/ram:IBANID")
         == "DE89370400440532013000"
     )
-    assert one(with_iban, "//ram:PaymentReference") == "INV-2026-000007"
+    # BT-83: the ISO 11649 reference of the invoice number, checked by python-stdnum
+    reference = one(with_iban, "//ram:PaymentReference")
+    assert (reference, iso11649.is_valid(reference)) == ("RF29INV2026000007", True)
     without = invoice_xml(DOCUMENTS["unicode"])
     assert one(without, "//ram:SpecifiedTradeSettlementPaymentMeans/ram:TypeCode") == "57"
     assert xpath(without, "//ram:IBANID") == []
@@ -352,6 +355,16 @@ def test_pdf_of_a_reverse_charge_invoice_prints_the_mention() -> None:
     text = " ".join(pdf_pages(invoice_pdf(DOCUMENTS["reverse_charge"]))[0].split())
     assert "Reverse charge: VAT to be accounted for by the recipient" in text
     assert "PT501964843" in text
+
+
+def test_pdf_of_an_invoice_gives_its_rf_reference_and_an_epc_qr_code() -> None:
+    """Issue 13: the transfer's reference in groups of four, and a code to scan; not on a
+    document without the seller's IBAN."""
+    text = " ".join(" ".join(pdf_pages(invoice_pdf(DOCUMENTS["driver"]))).split())
+    assert "Payment reference RF29 INV2 0260 0000 7" in text
+    assert "Scan to pay (EPC QR code, SEPA credit transfer)" in text
+    without = " ".join(pdf_pages(invoice_pdf(DOCUMENTS["unicode"])))
+    assert "Scan to pay" not in without
 
 
 def test_pdf_of_a_receipt_says_it_is_paid() -> None:

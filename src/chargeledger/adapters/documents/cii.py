@@ -127,7 +127,7 @@ def payment_terms(invoice: Invoice) -> str:
         else f"within {invoice.payment_terms_days} days{due}"
     )
     how = "by SEPA credit transfer" if invoice.seller.iban else "as agreed in the contract"
-    return f"Payable {within} {how}, quoting {invoice.number}."
+    return f"Payable {within} {how}, quoting {invoice.payment_reference or invoice.number}."
 
 
 def last_day_of(invoice: Invoice) -> date:
@@ -239,7 +239,8 @@ def _settlement(transaction: Any, invoice: Invoice, number: str, amounts: _Amoun
     settlement = _sub(transaction, "ram:ApplicableHeaderTradeSettlement")
     due = amount_due(invoice)
     if invoice.kind is DocumentKind.INVOICE:
-        _sub(settlement, "ram:PaymentReference", number)  # BT-83: the transfer's reference
+        # BT-83: the transfer's reference, the invoice's ISO 11649 RF reference
+        _sub(settlement, "ram:PaymentReference", invoice.payment_reference or number)
     _sub(settlement, "ram:InvoiceCurrencyCode", amounts.currency.code)  # BT-5
     _payment_means(settlement, invoice)
     for subtotal in invoice.vat_subtotals:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
+import segno
 from fpdf import FPDF
 from fpdf.enums import OutputIntentSubType, XPos, YPos
 from fpdf.output import PDFICCProfile
@@ -56,6 +57,8 @@ from chargeledger.domain.invoicing import (
     Layout,
     Party,
 )
+from chargeledger.domain.payment_references import epc_qr_payload, grouped
+from chargeledger.money import Money
 
 TITLES = {
     DocumentKind.INVOICE: "Invoice",
@@ -293,8 +296,42 @@ def _notes_and_payment(pdf: DocumentPdf, invoice: Invoice) -> None:
     pdf.ln(2)
     pdf.line_of_text("Payment", 9.5, "B")
     pdf.line_of_text(payment_terms(invoice), 9)
-    if invoice.kind is DocumentKind.INVOICE and invoice.seller.iban:
+    reference = invoice.payment_reference
+    if reference is not None and invoice.seller.iban:
         iban = normalised_iban(invoice.seller.iban)
-        grouped = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
-        pdf.line_of_text(f"IBAN {grouped} - account holder {invoice.seller.name}", 9)
-        pdf.line_of_text(f"Payment reference {invoice.number}", 9)
+        bic = f" - BIC {invoice.seller.bic}" if invoice.seller.bic else ""
+        pdf.line_of_text(f"IBAN {grouped(iban)}{bic} - account holder {invoice.seller.name}", 9)
+        pdf.line_of_text(f"Payment reference {grouped(reference)}", 9)
+        payload = epc_qr_payload(
+            beneficiary=invoice.seller.name,
+            iban=iban,
+            amount=Money(invoice.gross_total, invoice.currency),
+            reference=reference,
+            bic=invoice.seller.bic,
+        )
+        if payload is not None:
+            _epc_qr(pdf, payload)
+
+
+QR_MODULE_MM = 0.9  # 33 mm for a typical EPC code (EPC069-12 recommends at least 2 cm)
+
+
+def _epc_qr(pdf: DocumentPdf, payload: str) -> None:
+    """The EPC QR code ("GiroCode": scan with a banking app to pay), error correction level
+    M as EPC069-12 §3.3 requires, drawn as vector squares so the PDF stays the same bytes
+    whenever it is rendered."""
+    code = segno.make_qr(payload, error="m", boost_error=False, encoding="utf-8")
+    modules = list(code.matrix_iter(scale=1, border=4))
+    side = len(modules) * QR_MODULE_MM
+    if pdf.get_y() + side + 8 > pdf.page_break_trigger:
+        pdf.add_page()
+    pdf.ln(2)
+    pdf.line_of_text("Scan to pay (EPC QR code, SEPA credit transfer)", 8)
+    left, top = pdf.l_margin, pdf.get_y()
+    pdf.set_fill_color(0, 0, 0)
+    for row, line in enumerate(modules):
+        for column, dark in enumerate(line):
+            if dark:
+                x, y = left + column * QR_MODULE_MM, top + row * QR_MODULE_MM
+                pdf.rect(x, y, QR_MODULE_MM, QR_MODULE_MM, style="F")
+    pdf.set_y(top + side)

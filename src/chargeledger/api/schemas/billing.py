@@ -107,6 +107,9 @@ class InvoiceOut(BaseModel):
     outstanding: Decimal = Field(
         description="what is still to pay: gross less credit notes, payments and write-offs"
     )
+    payment_reference: str | None = Field(
+        description="ISO 11649 creditor reference a transfer paying the invoice quotes"
+    )
 
     @classmethod
     def of(cls, invoice: Invoice, status: str, outstanding: Decimal) -> InvoiceOut:
@@ -116,6 +119,7 @@ class InvoiceOut(BaseModel):
             number=invoice.number,
             status=status,
             outstanding=outstanding,
+            payment_reference=invoice.payment_reference,
             account_id=invoice.account_id,
             seller=PartyOut.of(invoice.seller),
             buyer=PartyOut.of(invoice.buyer),
