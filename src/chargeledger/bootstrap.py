@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chargeledger.adapters.bank.reader import BankStatementReader
 from chargeledger.adapters.bus import InProcessCommandBus
 from chargeledger.adapters.clock import SystemClock
 from chargeledger.adapters.db.engine import create_engine
@@ -35,6 +36,7 @@ from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
 from chargeledger.errors import ConfigurationError
 from chargeledger.services.billing.invoice_runs import Invoicer
+from chargeledger.services.billing.statements import StatementReader
 from chargeledger.services.charging.session_review import sweep_stale_sessions
 from chargeledger.services.charging.station_status import forget_stored_replies
 from chargeledger.services.idempotency_keys import forget_old_keys
@@ -81,6 +83,7 @@ class Runtime:
     documents: InvoiceDocuments  # PDF and e-invoice of issued documents
     exports: Exports  # accounting formats and the invoice register
     vat_ids: VatIdChecker  # VAT identification numbers of business accounts
+    statements: StatementReader  # bank statement files: camt.053 and CSV
     _gateway: SandboxGateway | StripeGateway | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
@@ -231,6 +234,7 @@ def build_runtime(
         documents=FacturXDocuments(),
         exports=FileExports(),
         vat_ids=StdnumVatIds(),
+        statements=BankStatementReader(),
         _gateway=gateway,
     )
 

@@ -371,6 +371,11 @@ BODIES: dict[tuple[str, str], Callable[[World, int], Json | Awaitable[Json]]] = 
     },
     ("POST", "/api/v1/accounts/{account_id}/wallet/top-ups"): lambda w, n: {"amount": "5.00"},
     ("POST", "/api/v1/invoices/{invoice_id}/payments"): lambda w, n: {},
+    ("POST", "/api/v1/bank/entries/{entry_id}/match"): lambda w, n: {"invoice": "INV-0"},
+    ("POST", "/api/v1/bank/entries/{entry_id}/credit"): lambda w, n: {
+        "account_id": str(w.account.id)
+    },
+    ("POST", "/api/v1/bank/entries/{entry_id}/ignore"): lambda w, n: {"note": f"walk {n}"},
     ("POST", "/api/v1/tariffs"): lambda w, n: _tariff_json(n),
     ("POST", "/api/v1/tariffs/{tariff_id}/assignments"): lambda w, n: {
         "scope": "site",

@@ -125,6 +125,15 @@ BILLING_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/accounts/{account_id}/statement"): BILLING_READERS,
 }
 EXPECTED_ACCESS |= BILLING_ACCESS
+# Bank statements (issue 13): finance imports and decides; operators read the queue.
+BANK_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/api/v1/bank/statements"): BILLING_WRITERS,
+    ("GET", "/api/v1/bank/entries"): LEDGER_READERS | {OPERATOR},
+    ("POST", "/api/v1/bank/entries/{entry_id}/match"): BILLING_WRITERS,
+    ("POST", "/api/v1/bank/entries/{entry_id}/credit"): BILLING_WRITERS,
+    ("POST", "/api/v1/bank/entries/{entry_id}/ignore"): BILLING_WRITERS,
+}
+EXPECTED_ACCESS |= BANK_ACCESS
 # Payments (issue 6): payments are billing documents (every person reads, account-bound people
 # their own account's only; finance refunds). An account's cards, wallet, top-ups and invoice
 # payments are managed by finance and by the account's own drivers and fleet managers, never

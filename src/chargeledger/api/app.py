@@ -21,6 +21,7 @@ from chargeledger.api.body_limit import (
 from chargeledger.api.errors import install_error_handlers
 from chargeledger.api.routers import (
     accounts,
+    bank,
     checkout,
     evses,
     identity,
@@ -54,6 +55,7 @@ API_ROUTERS = tuple(
         invoices,
         ledger,
         payments,
+        bank,
     )
 )
 # Authenticated by other means: PSP webhooks by their signature; the QR checkout is public.

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from chargeledger.bootstrap import Runtime
+from chargeledger.cli.bank import bank_app
 from chargeledger.cli.catalog import evses_app, sites_app, stations_app
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.cli.customers import accounts_app, tokens_app
@@ -44,6 +45,7 @@ app.add_typer(invoice_app, name="invoice")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(export_app, name="export")
 app.add_typer(payments_app, name="payments")
+app.add_typer(bank_app, name="bank")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(serve)

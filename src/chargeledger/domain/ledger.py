@@ -42,6 +42,10 @@ class EntryKind(StrEnum):
     PAYOUT = "payout"
     WRITE_OFF = "write_off"
     ADJUSTMENT = "adjustment"
+    BANK_RECEIPT = "bank_receipt"  # a statement's credit: to invoices, credit or suspense
+    BANK_DEBIT = "bank_debit"  # a statement's debit: a return reopens, the rest waits
+    BANK_ALLOCATION = "bank_allocation"  # finance matched money waiting in suspense
+    CREDIT_APPLIED = "credit_applied"  # a customer's credit paid one of their invoices
 
 
 def account_name(*components: str) -> str:
@@ -96,6 +100,15 @@ def wallet(account_id: uuid.UUID) -> str:
 
 
 BANK = "Assets:Bank"
+# Bank movements not yet explained (unmatched receipts, unknown debits) until finance decides.
+BANK_SUSPENSE = "Liabilities:Suspense:Bank"
+
+
+def customer_credit(account_id: uuid.UUID) -> str:
+    """What a customer paid beyond their invoices: owed to them, used by their next invoice."""
+    return f"Liabilities:CustomerCredit:{customer_key(account_id)}"
+
+
 PSP_FEES = "Expenses:PSPFees"
 BAD_DEBT = "Expenses:BadDebt"
 

@@ -16,6 +16,9 @@ from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
 from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
+from chargeledger.domain.bank_entries import BankEntry, EntryState
+from chargeledger.domain.bank_matching import OpenInvoice
+from chargeledger.domain.bank_statements import Statement
 from chargeledger.domain.billing import Charge
 from chargeledger.domain.catalog import Evse, Site, Station
 from chargeledger.domain.charging import Measurand, MeterSample, Session, StateChange
@@ -366,6 +369,50 @@ class BillingRepository(Protocol):
         self, invoice_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, list[Settlement]]: ...
 
+    async def open_invoices(self, account_id: uuid.UUID | None = None) -> list[OpenInvoice]:
+        """Every issued invoice (of ``account_id``) with something still to pay, oldest
+        first, with that amount."""
+        ...
+
+
+class BankRepository(Protocol):
+    """Imported bank statements and their entries (issue 13)."""
+
+    async def add_statement(
+        self,
+        statement: Statement,
+        imported_at: datetime,
+        imported_by: str | None,
+        filename: str | None,
+    ) -> uuid.UUID: ...
+
+    async def known_refs(self, account_iban: str, refs: Sequence[str]) -> set[str]: ...
+
+    async def add_entries(self, records: Sequence[BankEntry]) -> None: ...
+
+    async def get(self, entry_id: uuid.UUID) -> BankEntry | None: ...
+
+    async def list(
+        self, state: EntryState | None, *, limit: int, offset: int
+    ) -> Page[BankEntry]: ...
+
+    async def decide(
+        self,
+        entry_id: uuid.UUID,
+        state: EntryState,
+        *,
+        rule: str,
+        invoice_id: uuid.UUID | None,
+        account_id: uuid.UUID | None,
+        decided_by: str,
+        decided_at: datetime,
+        note: str | None,
+    ) -> bool: ...
+
+    async def known_ibans(self) -> dict[str, set[uuid.UUID]]: ...
+
+    async def paid_by(self, end_to_end_ids: Sequence[str]) -> dict[str, BankEntry]: ...
+
 
 class LedgerRepository(Protocol):
     """The journal (DESIGN §5): insert-only entries, balances and statements."""
@@ -433,6 +480,9 @@ class UnitOfWork(Protocol):
 
     @property
     def billing(self) -> BillingRepository: ...
+
+    @property
+    def bank(self) -> BankRepository: ...
 
     @property
     def ledger(self) -> LedgerRepository: ...

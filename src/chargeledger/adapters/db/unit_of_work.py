@@ -8,6 +8,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chargeledger.adapters.db.repositories.bank import SqlBankRepository
 from chargeledger.adapters.db.repositories.billing import SqlBillingRepository
 from chargeledger.adapters.db.repositories.catalog import (
     SqlEvseRepository,
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
     station_links: SqlStationLinkRepository
     tariffs: SqlTariffRepository
     billing: SqlBillingRepository
+    bank: SqlBankRepository
     ledger: SqlLedgerRepository
     payments: SqlPaymentRepository
 
@@ -58,6 +60,7 @@ class SqlUnitOfWork:
         self.station_links = SqlStationLinkRepository(connection)
         self.tariffs = SqlTariffRepository(connection)
         self.billing = SqlBillingRepository(connection)
+        self.bank = SqlBankRepository(connection)
         self.ledger = SqlLedgerRepository(connection)
         self.payments = SqlPaymentRepository(connection)
 

@@ -53,3 +53,8 @@ ManagePayments = Annotated[
     Principal,
     Depends(allow(Role.FINANCE, Role.FLEET_MANAGER, Role.DRIVER, scope=Scope.BILLING_WRITE)),
 ]
+# Bank statements: finance imports, matches and books; operators read the queue.
+ReadBank = Annotated[
+    Principal, Depends(allow(Role.FINANCE, Role.OPERATOR, scope=Scope.BILLING_READ))
+]
+WriteBank = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]

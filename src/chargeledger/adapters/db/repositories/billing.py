@@ -36,12 +36,14 @@ from chargeledger.adapters.db.repositories.billing_rows import (
     line_row,
 )
 from chargeledger.adapters.db.repositories.receivable_rows import (
+    open_invoices_query,
     payment_status_is,
     settlement_of,
     settlement_row,
 )
 from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates
 from chargeledger.adapters.db.tables import sessions
+from chargeledger.domain.bank_matching import OpenInvoice
 from chargeledger.domain.billing import Charge
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.invoicing import (
@@ -50,9 +52,10 @@ from chargeledger.domain.invoicing import (
     Invoice,
     InvoiceLine,
 )
+from chargeledger.domain.payment_references import creditor_reference
 from chargeledger.domain.receivables import Settlement
 from chargeledger.errors import ConflictError
-from chargeledger.money import Currency
+from chargeledger.money import Currency, Money
 from chargeledger.services.paging import Page
 from chargeledger.services.ports import InvoiceFilter
 
@@ -317,4 +320,28 @@ class SqlBillingRepository:
             )
             for row in result:
                 found[row.invoice_id].append(settlement_of(row))
+        return found
+
+    async def open_invoices(self, account_id: uuid.UUID | None = None) -> list[OpenInvoice]:
+        query = open_invoices_query()
+        if account_id is not None:
+            query = query.where(invoices.c.account_id == account_id)
+        result = await self._connection.execute(query)
+        found = []
+        for row in result:
+            gross = Decimal(row.gross_total)
+            # Exact sums in Python: SQLite's SUM of fixed-scale text is a float.
+            left = gross - Decimal(str(row.credited)) - Decimal(str(row.paid))
+            left -= Decimal(str(row.written_off))
+            currency = Currency.of(row.currency)
+            found.append(
+                OpenInvoice(
+                    invoice_id=row.id,
+                    number=row.number,
+                    reference=creditor_reference(row.number),
+                    account_id=row.account_id,
+                    buyer_name=row.buyer.get("name", ""),
+                    outstanding=Money(left.quantize(currency.quantum), currency),
+                )
+            )
         return found

@@ -107,3 +107,29 @@ def payment_status_is(status: PaymentStatus, on: date | None) -> ColumnElement[b
     if status is PaymentStatus.PARTIALLY_PAID:
         return and_(unpaid, not_(late), some_paid)
     return and_(unpaid, not_(late), not_(some_paid))  # OPEN
+
+
+def open_invoices_query() -> Any:
+    """Issued invoices with something still to pay: id, number, account, buyer, currency and
+    the outstanding amount, in one query (matching a statement needs them all at once)."""
+    paid, written_off, credited = _settled(False), _settled(True), _credited()
+    outstanding = (invoices.c.gross_total - credited - paid - written_off).label("outstanding")
+    return (
+        select(
+            invoices.c.id,
+            invoices.c.number,
+            invoices.c.account_id,
+            invoices.c.buyer,
+            invoices.c.currency,
+            invoices.c.gross_total,
+            credited.label("credited"),
+            paid.label("paid"),
+            written_off.label("written_off"),
+        )
+        .where(
+            invoices.c.status == DocumentStatus.ISSUED.value,
+            invoices.c.kind == DocumentKind.INVOICE.value,
+            outstanding > _HALF_UNIT,
+        )
+        .order_by(invoices.c.issue_date, invoices.c.number)
+    )

@@ -1,0 +1,484 @@
+"""Bank statements in, invoices paid (issue 13): import once, match, book, and the unmatched
+queue finance works through.
+
+An import holds the ``bank-import`` lock (every node) and runs in one transaction: the
+statements and their new entries are stored, each booked entry is matched
+(``domain.bank_matching``) and booked (``domain.bank_postings``), and the settlements it
+makes are kept (``domain.receivables``). Importing the same file again, or a statement that
+overlaps an earlier one, adds only the entries not seen before; a failure keeps nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from chargeledger.domain.bank_entries import BankEntry, EntryState
+from chargeledger.domain.bank_matching import (
+    Match,
+    OpenInvoice,
+    OpenInvoices,
+    allocate,
+)
+from chargeledger.domain.bank_postings import (
+    Applied,
+    bank_debit,
+    bank_receipt,
+    credit_applied,
+    suspense_allocated,
+)
+from chargeledger.domain.bank_statements import (
+    Direction,
+    EntryStatus,
+    Statement,
+    StatementEntry,
+)
+from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
+from chargeledger.domain.ledger import JournalEntry, customer_credit
+from chargeledger.domain.receivables import Settlement, SettlementKind, outstanding_of
+from chargeledger.domain.text import optional_text, required_text
+from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
+from chargeledger.money import Money
+from chargeledger.services.billing.invoicing import find_invoice, open_item, today
+from chargeledger.services.billing.statements import StatementReader
+from chargeledger.services.common import page_bounds
+from chargeledger.services.locking import exclusive
+from chargeledger.services.paging import Page
+from chargeledger.services.ports import Clock, Locks, UnitOfWork, UnitOfWorkFactory
+
+IMPORT_LOCK = "bank-import"
+MANUAL = "manual"
+
+
+@dataclass
+class ImportReport:
+    """What an import found: entries new, already known, and what became of the new ones."""
+
+    statements: int = 0
+    new: int = 0
+    duplicates: int = 0
+    states: Counter[EntryState] = field(default_factory=Counter)
+    by_rule: Counter[str] = field(default_factory=Counter)
+    balance_gaps: list[str] = field(default_factory=list)  # statements whose sums disagree
+
+    @property
+    def matched(self) -> int:
+        return self.states[EntryState.MATCHED] + self.states[EntryState.CREDITED]
+
+    @property
+    def unmatched(self) -> int:
+        return self.states[EntryState.UNMATCHED]
+
+
+@dataclass
+class _Booking:
+    """What one import writes, gathered so that it goes to storage in batches."""
+
+    records: list[BankEntry] = field(default_factory=list)
+    settlements: list[Settlement] = field(default_factory=list)
+    journal: list[JournalEntry] = field(default_factory=list)
+    credited_accounts: set[uuid.UUID] = field(default_factory=set)
+
+
+async def import_statements(
+    uows: UnitOfWorkFactory,
+    locks: Locks,
+    clock: Clock,
+    time_zone: str,
+    statements: Sequence[Statement],
+    *,
+    filename: str | None,
+    imported_by: str | None,
+    wait_seconds: float = 60.0,
+) -> ImportReport:
+    """Import ``statements`` (read from one file) exactly once; see the module docstring."""
+    report = ImportReport(statements=len(statements))
+    async with (
+        exclusive(
+            locks, IMPORT_LOCK, wait_seconds, code="bank_import_busy", what="the bank import"
+        ),
+        uows() as uow,
+    ):
+        index = OpenInvoices(await uow.billing.open_invoices(), await uow.bank.known_ibans())
+        booking = _Booking()
+        for statement in statements:
+            await _import_one(
+                uow, clock, time_zone, statement, filename, imported_by, index, booking, report
+            )
+        await uow.bank.add_entries(booking.records)
+        for settlement in booking.settlements:
+            await uow.billing.add_settlement(settlement)
+        await uow.ledger.add(booking.journal, clock.now())
+        for account_id in sorted(booking.credited_accounts):
+            await apply_credit(uow, clock, time_zone, account_id)
+        await uow.commit()
+    return report
+
+
+async def import_statement_file(
+    uows: UnitOfWorkFactory,
+    locks: Locks,
+    clock: Clock,
+    time_zone: str,
+    reader: StatementReader,
+    data: bytes,
+    *,
+    filename: str | None,
+    imported_by: str | None,
+) -> ImportReport:
+    """Read a camt.053 or CSV file (refused whole when it is not valid) and import it."""
+    statements = reader.read(data, filename)
+    return await import_statements(
+        uows, locks, clock, time_zone, statements, filename=filename, imported_by=imported_by
+    )
+
+
+async def _import_one(
+    uow: UnitOfWork,
+    clock: Clock,
+    time_zone: str,
+    statement: Statement,
+    filename: str | None,
+    imported_by: str | None,
+    index: OpenInvoices,
+    booking: _Booking,
+    report: ImportReport,
+) -> None:
+    now = clock.now()
+    row = await uow.bank.add_statement(statement, now, imported_by, filename)
+    refs = [entry.entry_ref for entry in statement.entries]
+    known = await uow.bank.known_refs(statement.account_iban, refs)
+    new = [entry for entry in statement.entries if entry.entry_ref not in known]
+    report.new += len(new)
+    report.duplicates += len(statement.entries) - len(new)
+    gap = statement.balance_gap()
+    if gap is not None and not gap.is_zero:
+        report.balance_gaps.append(f"{statement.statement_id}: {gap.amount} {gap.currency}")
+    returned = [e.end_to_end_id for e in new if e.is_return and e.end_to_end_id]
+    originals = await uow.bank.paid_by(returned) if returned else {}
+    fallback_day = today(clock, time_zone)
+    for entry in new:
+        arrival = _Arrival(entry, statement.account_iban, row, now)
+        record = _decide(arrival, index, originals, fallback_day, booking)
+        booking.records.append(record)
+        report.states[record.state] += 1
+        if record.rule is not None and record.state is not EntryState.UNMATCHED:
+            report.by_rule[record.rule] += 1
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """A new entry of a statement, with what every record of it carries."""
+
+    entry: StatementEntry
+    account_iban: str
+    statement_row: uuid.UUID
+    imported_at: datetime
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    def kept(
+        self,
+        state: EntryState,
+        *,
+        match: Match | None = None,
+        invoice_id: uuid.UUID | None = None,
+        account_id: uuid.UUID | None = None,
+        rule: str | None = None,
+    ) -> BankEntry:
+        return BankEntry(
+            entry=self.entry,
+            account_iban=self.account_iban,
+            state=state,
+            imported_at=self.imported_at,
+            statement_row=self.statement_row,
+            rule=match.rule.value if match is not None else rule,
+            confidence=match.confidence if match is not None else None,
+            invoice_id=match.invoice.invoice_id if match is not None else invoice_id,
+            account_id=account_id,
+            id=self.id,
+        )
+
+
+def _decide(
+    arrival: _Arrival,
+    index: OpenInvoices,
+    originals: dict[str, BankEntry],
+    fallback_day: date,
+    booking: _Booking,
+) -> BankEntry:
+    """What becomes of one new entry; its bookings are added to ``booking``."""
+    entry, now = arrival.entry, arrival.imported_at
+    if entry.status is not EntryStatus.BOOKED:
+        return arrival.kept(EntryState.PENDING)  # reported, not booked: nothing moved yet
+    on = entry.booking_date or fallback_day
+    text = _describe(entry)
+    if entry.direction is Direction.DEBIT:
+        original = originals.get(entry.end_to_end_id or "") if entry.is_return else None
+        if original is None or original.invoice_id is None or original.account_id is None:
+            booking.journal.append(bank_debit(arrival.id, on, entry.amount, None, text))
+            return arrival.kept(EntryState.UNMATCHED)
+        booking.settlements.append(
+            Settlement(
+                invoice_id=original.invoice_id,
+                account_id=original.account_id,
+                kind=SettlementKind.RETURN,
+                amount=-entry.amount,
+                source=f"bank_entry:{arrival.id}",
+                booked_at=now,
+                note=f"returned: {entry.return_reason or 'reversal'}",
+            )
+        )
+        booking.journal.append(bank_debit(arrival.id, on, entry.amount, original.account_id, text))
+        return arrival.kept(
+            EntryState.RETURNED,
+            rule="return",
+            invoice_id=original.invoice_id,
+            account_id=original.account_id,
+        )
+    match = None if entry.is_return else index.match(entry)
+    if match is None or not match.automatic or match.invoice.account_id is None:
+        booking.journal.append(bank_receipt(arrival.id, on, entry.amount, None, text))
+        return arrival.kept(EntryState.UNMATCHED, match=match)  # the best guess is shown
+    applied = _apply(match.invoice, entry.amount, arrival.id, now, None, booking)
+    index.settled(match.invoice, applied.settles)
+    booking.journal.append(bank_receipt(arrival.id, on, entry.amount, applied, text))
+    state = EntryState.CREDITED if applied.settles.is_zero else EntryState.MATCHED
+    return arrival.kept(state, match=match, account_id=applied.account_id)
+
+
+def _apply(
+    invoice: OpenInvoice,
+    paid: Money,
+    record_id: uuid.UUID,
+    now: datetime,
+    decided_by: str | None,
+    booking: _Booking,
+) -> Applied:
+    """Settle what ``invoice`` asks out of ``paid``; the rest becomes its customer's credit."""
+    assert invoice.account_id is not None
+    allocation = allocate(paid, invoice.outstanding)
+    if not allocation.settles.is_zero:
+        booking.settlements.append(
+            Settlement(
+                invoice_id=invoice.invoice_id,
+                account_id=invoice.account_id,
+                kind=SettlementKind.BANK_TRANSFER,
+                amount=allocation.settles,
+                source=f"bank_entry:{record_id}",
+                booked_at=now,
+                booked_by=decided_by,
+            )
+        )
+    if not allocation.credit.is_zero:
+        booking.credited_accounts.add(invoice.account_id)
+    return Applied(invoice.account_id, allocation.settles, allocation.credit)
+
+
+def _describe(entry: StatementEntry) -> str:
+    who = entry.counterparty_name or entry.counterparty_iban or "unknown payer"
+    what = entry.creditor_reference or " ".join((entry.remittance_unstructured or "").split())
+    return f"{who}: {what}" if what else who
+
+
+# --- what finance does with the unmatched queue ----------------------------------------------
+
+
+async def list_entries(
+    uow: UnitOfWork, state: EntryState | None, limit: int, offset: int
+) -> Page[BankEntry]:
+    limit, offset = page_bounds(limit, offset)
+    return await uow.bank.list(state, limit=limit, offset=offset)
+
+
+async def _unmatched(uow: UnitOfWork, entry_id: uuid.UUID) -> BankEntry:
+    found = await uow.bank.get(entry_id)
+    if found is None:
+        raise NotFoundError(f"bank entry {entry_id} not found", code="bank_entry_not_found")
+    if found.state is not EntryState.UNMATCHED:
+        raise ConflictError(
+            f"bank entry {entry_id} is {found.state.value}: only unmatched entries are decided",
+            code="bank_entry_decided",
+        )
+    return found
+
+
+async def match_entry(
+    uow: UnitOfWork,
+    clock: Clock,
+    time_zone: str,
+    entry_id: uuid.UUID,
+    invoice_reference: str,
+    decided_by: str,
+    note: str | None = None,
+) -> BankEntry:
+    """Finance matches an unmatched receipt to an invoice (number or id): it settles what the
+    invoice still asks, the rest becomes the customer's credit. Does not commit."""
+    found = await _unmatched(uow, entry_id)
+    entry = found.entry
+    if entry.direction is not Direction.CREDIT:
+        raise ConflictError("only money received pays an invoice", code="not_a_receipt")
+    invoice = await find_invoice(uow, invoice_reference)
+    if (
+        invoice.kind is not DocumentKind.INVOICE
+        or invoice.status is not DocumentStatus.ISSUED
+        or invoice.account_id is None
+        or invoice.number is None
+    ):
+        raise ConflictError(
+            f"{invoice_reference} is not an issued invoice of a customer account",
+            code="not_payable",
+        )
+    if invoice.currency != entry.amount.currency:
+        raise InvalidInputError(
+            f"a {entry.amount.currency} receipt cannot pay a {invoice.currency} invoice",
+            code="currency_mismatch",
+            field="invoice",
+        )
+    outstanding = outstanding_of(invoice, await open_item(uow, invoice))
+    open_invoice = OpenInvoice(
+        invoice.id,
+        invoice.number,
+        invoice.payment_reference or "",
+        invoice.account_id,
+        invoice.buyer.name,
+        Money(outstanding, invoice.currency),
+    )
+    return await _decide_by_hand(
+        uow, clock, time_zone, found, EntryState.MATCHED, open_invoice, None, decided_by, note
+    )
+
+
+async def credit_entry(
+    uow: UnitOfWork,
+    clock: Clock,
+    time_zone: str,
+    entry_id: uuid.UUID,
+    account_id: uuid.UUID,
+    decided_by: str,
+    note: str | None = None,
+) -> BankEntry:
+    """Finance keeps an unmatched receipt as a customer's credit (a prepayment, an unclear
+    payment of a known payer); their open invoices use it, oldest first."""
+    found = await _unmatched(uow, entry_id)
+    if found.entry.direction is not Direction.CREDIT:
+        raise ConflictError("only money received is a customer's credit", code="not_a_receipt")
+    if await uow.accounts.get(account_id) is None:
+        raise NotFoundError(f"account {account_id} not found", code="account_not_found")
+    return await _decide_by_hand(
+        uow, clock, time_zone, found, EntryState.CREDITED, None, account_id, decided_by, note
+    )
+
+
+async def ignore_entry(
+    uow: UnitOfWork, clock: Clock, entry_id: uuid.UUID, decided_by: str, note: str
+) -> BankEntry:
+    """Finance says an entry is no customer payment (a bank fee, a transfer between the
+    operator's accounts): it stays in suspense for the accountant, with the note why."""
+    found = await _unmatched(uow, entry_id)
+    reason = required_text(note, "note")
+    if not await uow.bank.decide(
+        found.id,
+        EntryState.IGNORED,
+        rule=MANUAL,
+        invoice_id=None,
+        account_id=None,
+        decided_by=decided_by,
+        decided_at=clock.now(),
+        note=reason,
+    ):
+        raise _decided_meanwhile(found.id)
+    return await _reloaded(uow, found.id)
+
+
+async def _decide_by_hand(
+    uow: UnitOfWork,
+    clock: Clock,
+    time_zone: str,
+    found: BankEntry,
+    state: EntryState,
+    invoice: OpenInvoice | None,
+    account_id: uuid.UUID | None,
+    decided_by: str,
+    note: str | None,
+) -> BankEntry:
+    now = clock.now()
+    booking = _Booking()
+    paid = found.entry.amount
+    if invoice is not None:
+        applied = _apply(invoice, paid, found.id, now, decided_by, booking)
+    else:
+        assert account_id is not None
+        applied = Applied(account_id, Money.zero(paid.currency.code), paid)
+        booking.credited_accounts.add(account_id)
+    if not await uow.bank.decide(
+        found.id,
+        state,
+        rule=MANUAL,
+        invoice_id=None if invoice is None else invoice.invoice_id,
+        account_id=applied.account_id,
+        decided_by=decided_by,
+        decided_at=now,
+        note=optional_text(note, "note", 500),
+    ):
+        raise _decided_meanwhile(found.id)
+    for settlement in booking.settlements:
+        await uow.billing.add_settlement(settlement)
+    on = today(clock, time_zone)
+    await uow.ledger.add([suspense_allocated(found.id, on, applied, _describe(found.entry))], now)
+    for credited in booking.credited_accounts:
+        await apply_credit(uow, clock, time_zone, credited)
+    return await _reloaded(uow, found.id)
+
+
+def _decided_meanwhile(entry_id: uuid.UUID) -> ConflictError:
+    return ConflictError(
+        f"bank entry {entry_id} was decided meanwhile; nothing was booked",
+        code="bank_entry_decided",
+    )
+
+
+async def _reloaded(uow: UnitOfWork, entry_id: uuid.UUID) -> BankEntry:
+    found = await uow.bank.get(entry_id)
+    assert found is not None
+    return found
+
+
+# --- customer credit -------------------------------------------------------------------------
+
+
+async def apply_credit(
+    uow: UnitOfWork, clock: Clock, time_zone: str, account_id: uuid.UUID
+) -> list[Settlement]:
+    """Use a customer's credit (over-payments, prepayments) on their open invoices, oldest
+    first, as far as it goes. Does not commit."""
+    balances = await uow.ledger.balances(prefix=customer_credit(account_id))
+    available = {b.currency: -b.balance for b in balances if b.balance < 0}
+    if not available:
+        return []
+    now, on = clock.now(), today(clock, time_zone)
+    used: list[Settlement] = []
+    for invoice in await uow.billing.open_invoices(account_id):
+        left = available.get(invoice.outstanding.currency, Decimal(0))
+        if left <= 0:
+            continue
+        amount = min(left, invoice.outstanding.amount)
+        settlement = Settlement(
+            invoice_id=invoice.invoice_id,
+            account_id=account_id,
+            kind=SettlementKind.ACCOUNT_CREDIT,
+            amount=Money(amount, invoice.outstanding.currency),
+            source=f"credit:{uuid.uuid4()}",
+            booked_at=now,
+        )
+        await uow.billing.add_settlement(settlement)
+        await uow.ledger.add(
+            [credit_applied(settlement.id, on, account_id, settlement.amount, invoice.number)],
+            now,
+        )
+        available[invoice.outstanding.currency] = left - amount
+        used.append(settlement)
+    return used
