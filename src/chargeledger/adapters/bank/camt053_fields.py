@@ -226,14 +226,14 @@ def _status(node: Node) -> EntryStatus:
 
 
 def _code(node: Node, at: str) -> BankTransactionCode | None:
-    found = BankTransactionCode(
-        domain=node.text(f"{at}/Domn/Cd"),
-        family=node.text(f"{at}/Domn/Fmly/Cd"),
-        sub_family=node.text(f"{at}/Domn/Fmly/SubFmlyCd"),
-        proprietary=node.text(f"{at}/Prtry/Cd"),
-        proprietary_issuer=node.text(f"{at}/Prtry/Issr"),
+    parts = (
+        node.text(f"{at}/Domn/Cd"),
+        node.text(f"{at}/Domn/Fmly/Cd"),
+        node.text(f"{at}/Domn/Fmly/SubFmlyCd"),
+        node.text(f"{at}/Prtry/Cd"),
+        node.text(f"{at}/Prtry/Issr"),
     )
-    return None if found == BankTransactionCode() else found
+    return BankTransactionCode(*parts) if any(parts) else None
 
 
 def date_choice(node: Node, at: str) -> date | None:
