@@ -95,8 +95,8 @@ async def book_january(url: str, data_dir: Path) -> None:
 
 
 def export_ledger(
-    url: str, data_dir: Path, output: Path, **settings: str
-) -> subprocess.CompletedProcess[str]:
+    url: str, data_dir: Path, output: Path | None, **settings: str
+) -> subprocess.CompletedProcess[bytes]:
     environment = {
         **os.environ,
         "CHARGELEDGER_DATA_DIR": str(data_dir),
@@ -107,11 +107,11 @@ def export_ledger(
         "COLUMNS": "200",
         **{f"CHARGELEDGER_DATEV_{name.upper()}": value for name, value in settings.items()},
     }
+    written = [] if output is None else ["--output", str(output)]
     return subprocess.run(
         [CHARGELEDGER, "export", "ledger", "--format", "datev", "--from", "2026-01-01",
-         "--to", "2026-03-01", "--output", str(output)],
+         "--to", "2026-03-01", *written],
         capture_output=True,
-        text=True,
         env=environment,
         timeout=600,  # a safety bound against a hang, never a schedule
         check=False,
@@ -138,15 +138,16 @@ async def test_export_ledger_as_a_datev_batch(database_url: str, tmp_path: Path)
     unmapped = export_ledger(database_url, data_dir, output, **client)
     assert unmapped.returncode == 1
     assert "[datev_unmapped_vat] no DATEV revenue account for S 23 % VAT in PT" in " ".join(
-        unmapped.stderr.split()
+        unmapped.stderr.decode().split()
     )
     assert not output.exists()
 
     done = export_ledger(database_url, data_dir, output, **client, accounts_file=str(overrides))
 
     assert done.returncode == 0, done.stderr
-    assert f"wrote the ledger (datev) to {output}" in " ".join(done.stdout.split())
-    batch = read(output.read_bytes().decode("cp1252"))
+    assert f"wrote the ledger (datev) to {output}" in " ".join(done.stdout.decode().split())
+    written = output.read_bytes()
+    batch = read(written.decode("cp1252"))
     header = batch.header
     assert header[:5] == ["EXTF", "700", "21", "Buchungsstapel", "13"]
     assert len(header[5]) == 17
@@ -181,6 +182,11 @@ async def test_export_ledger_as_a_datev_batch(database_url: str, tmp_path: Path)
     assert ("20,00", "1360", "1700") in lines  # the top-up
     assert {("19,47", "1200", "1360"), ("0,53", "4970", "1360")} <= lines  # the payout
 
+    # Without --output the same bytes go to stdout (only the creation time differs).
+    printed = export_ledger(database_url, data_dir, None, **client, accounts_file=str(overrides))
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.split(b"\r\n")[1:] == written.split(b"\r\n")[1:]
+
 
 async def test_without_consultant_and_client_the_command_refuses(
     database_url: str, tmp_path: Path
@@ -188,5 +194,5 @@ async def test_without_consultant_and_client_the_command_refuses(
     output = tmp_path / "EXTF_Buchungsstapel.csv"
     done = export_ledger(database_url, tmp_path / "data", output)
     assert done.returncode == 1
-    assert "[datev_not_configured]" in done.stderr
+    assert b"[datev_not_configured]" in done.stderr
     assert not output.exists()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from chargeledger.adapters.exports import DatevExporter, ExportSetup, exporter, known_formats
+from chargeledger.adapters.exports import DatevExporter, ExportSetup, datev, exporter, known_formats
 from chargeledger.adapters.exports.datev import COLUMNS
 from chargeledger.adapters.exports.datev_charts import load_chart
 from chargeledger.adapters.exports.datev_lines import belegfeld
@@ -503,6 +503,17 @@ def test_a_batch_lies_within_one_year(change: dict[str, object], code: str) -> N
     with pytest.raises(InvalidInputError) as raised:
         export(**change)  # type: ignore[arg-type]
     assert raised.value.code == code
+
+
+def test_a_batch_holds_at_most_99999_bookings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert datev.MAX_BOOKINGS == 99_999  # DATEV's limit per Buchungsstapel
+    count = len(batch().rows)
+    monkeypatch.setattr(datev, "MAX_BOOKINGS", count)
+    assert len(batch().rows) == count
+    monkeypatch.setattr(datev, "MAX_BOOKINGS", count - 1)
+    with pytest.raises(InvalidInputError) as raised:
+        batch()
+    assert raised.value.code == "datev_batch_too_large"
 
 
 def test_other_currencies_and_unknown_revenue_are_refused() -> None:
