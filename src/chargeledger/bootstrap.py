@@ -28,6 +28,7 @@ from chargeledger.adapters.db.repositories.sandbox import SqlSandboxStore
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from chargeledger.adapters.documents.renderer import FacturXDocuments
 from chargeledger.adapters.exports.files import FileExports
+from chargeledger.adapters.exports.registry import ExportSetup
 from chargeledger.adapters.files import private_directory
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
 from chargeledger.adapters.security import Argon2PasswordHasher
@@ -232,7 +233,7 @@ def build_runtime(
         logins=CredentialGuard(clock, settings.auth.logins, what="logins"),
         station_logins=CredentialGuard(clock, settings.auth.stations, what="station logins"),
         documents=FacturXDocuments(),
-        exports=FileExports(),
+        exports=FileExports(ExportSetup(clock.now, settings.operator_time_zone, settings.datev)),
         vat_ids=StdnumVatIds(),
         statements=BankStatementReader(),
         _gateway=gateway,

@@ -31,6 +31,7 @@
 | CHARGELEDGER_OCPP_REPLY_RETENTION_HOURS | 24: how long answers are kept for replays |
 | CHARGELEDGER_OCPP_FUTURE_TOLERANCE_MINUTES | 15: how far station time may run ahead |
 | CHARGELEDGER_MAX_BODY_BYTES         | 1048576: largest HTTP request body (413 above) |
+| CHARGELEDGER_DATEV_*                | DATEV export: chart, numbers, see DatevSettings |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, BIC (both checked), REGISTRATION. The VAT rates file is a JSON list of ``{"country",
@@ -51,6 +52,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from stdnum import bic, iban
 from stdnum.exceptions import ValidationError
 
+from chargeledger.adapters.exports.datev_charts import DatevChart, load_chart, month_day
 from chargeledger.adapters.security import DEFAULT_BACKLOG, default_workers
 from chargeledger.domain.billing import DEFAULT_VAT_RATES, VatRate, VatRates
 from chargeledger.domain.invoicing import Party
@@ -246,6 +248,43 @@ class OcppSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DatevSettings:
+    """Whose books a DATEV Buchungsstapel is for (issue 13): CONSULTANT (Berater, 1001-9999999)
+    and CLIENT (Mandant, 1-99999) have no default (else ``datev_not_configured``); CHART SKR03
+    or SKR04, ACCOUNT_LENGTH 4-8, FISCAL_YEAR_START MM-DD, ACCOUNTS_FILE (``load_chart``)."""
+
+    chart: DatevChart = field(default_factory=load_chart)
+    consultant: int | None = None
+    client: int | None = None
+    fiscal_year_start: tuple[int, int] = (1, 1)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DatevSettings:
+        def number(name: str, low: int, high: int) -> int | None:
+            raw = env.get(f"{PREFIX}DATEV_{name}", "").strip()
+            if not raw:
+                return None
+            if not raw.isdigit() or not low <= int(raw) <= high:
+                raise ConfigurationError(
+                    f"{PREFIX}DATEV_{name} must be a number from {low} to {high}",
+                    code="invalid_setting",
+                )
+            return int(raw)
+
+        overrides = env.get(PREFIX + "DATEV_ACCOUNTS_FILE", "").strip()
+        return cls(
+            chart=load_chart(
+                env.get(PREFIX + "DATEV_CHART", "SKR03"),
+                number("ACCOUNT_LENGTH", 4, 8) or 4,
+                Path(overrides) if overrides else None,
+            ),
+            consultant=number("CONSULTANT", 1001, 9_999_999),
+            client=number("CLIENT", 1, 99_999),
+            fiscal_year_start=month_day(env.get(PREFIX + "DATEV_FISCAL_YEAR_START", "01-01")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -263,6 +302,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     ocpp: OcppSettings = field(default_factory=OcppSettings)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    datev: DatevSettings = field(default_factory=DatevSettings)
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -315,6 +355,7 @@ class Settings:
             auth=AuthSettings.from_env(env),
             ocpp=OcppSettings.from_env(env),
             max_body_bytes=_whole_number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+            datev=DatevSettings.from_env(env),
         )
 
     def with_database(self, url: str) -> Settings:

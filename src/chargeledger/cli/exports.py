@@ -1,4 +1,5 @@
-"""``chargeledger export ...``: the ledger (Beancount, CSV), invoices (CSV) and OCPI CDRs."""
+"""``chargeledger export ...``: the ledger (Beancount, CSV, DATEV), invoices (CSV) and OCPI
+CDRs."""
 
 from __future__ import annotations
 
@@ -32,17 +33,24 @@ def _day(value: str | None, option: str) -> date | None:
         raise fail(f"{option} takes a date like 2026-10-01", "invalid_date") from None
 
 
-def _write(text: str, output: Path | None, what: str) -> None:
+def _write(text: str, output: Path | None, what: str, encoding: str = "utf-8") -> None:
+    """The text in ``encoding``, byte for byte: line ends stay as the format wrote them (CRLF
+    in CSV and DATEV files) on every platform."""
+    data = text.encode(encoding)
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
-    output.write_text(text, encoding="utf-8")
+    output.write_bytes(data)
     console.print(f"wrote {what} to {output}", highlight=False)
 
 
 @export_app.command("ledger")
 def export_ledger(
-    export_format: Annotated[str, typer.Option("--format", help="beancount or csv")] = "beancount",
+    export_format: Annotated[
+        str, typer.Option("--format", help="beancount, csv or datev")
+    ] = "beancount",
     start: From = None,
     end: To = None,
     output: Output = None,
@@ -50,16 +58,20 @@ def export_ledger(
     """Journal entries booked in [--from, --to) for accounting software."""
     first, last = _day(start, "--from"), _day(end, "--to")
 
-    async def work(rt: Runtime) -> str:
+    async def work(rt: Runtime) -> tuple[str, str]:
         try:
             chosen = rt.exports.accounting(export_format)
         except ChargeledgerError as exc:
             raise fail(exc.message, exc.code) from None
-        entries = await reading(rt.uow, books.journal, first, last)
+        entries, sources = await reading(
+            rt.uow, books.journal_for_export, first, last, chosen.needs_sources
+        )
         title = rt.settings.operator.get("name", "chargeledger")
-        return chosen.export(entries, start=first, end=last, title=title)
+        text = chosen.export(entries, start=first, end=last, title=title, sources=sources)
+        return text, chosen.encoding
 
-    _write(run_with_runtime(work), output, f"the ledger ({export_format})")
+    text, encoding = run_with_runtime(work)
+    _write(text, output, f"the ledger ({export_format})", encoding)
 
 
 @export_app.command("invoices")

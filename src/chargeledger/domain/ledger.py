@@ -71,6 +71,16 @@ def customer_key(account_id: uuid.UUID) -> str:
     return "C" + account_id.hex.upper()
 
 
+_CUSTOMER_KEY = re.compile(r"C[0-9A-F]{32}")
+
+
+def customer_of(account: str) -> uuid.UUID | None:
+    """The customer account a ledger account is kept for (its last component is the
+    :func:`customer_key`: receivables, unbilled receivables, wallets), else None."""
+    last = account.rsplit(":", 1)[-1]
+    return uuid.UUID(hex=last[1:]) if _CUSTOMER_KEY.fullmatch(last) else None
+
+
 # The chart of accounts chargeledger posts to (DESIGN §5).
 def receivable(account_id: uuid.UUID) -> str:
     return f"Assets:Receivable:{customer_key(account_id)}"

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from chargeledger.domain.billing import Charge, vat_of
-from chargeledger.domain.invoicing import DocumentKind, Invoice
+from chargeledger.domain.billing import Charge, ComponentAmount, VatCategory, vat_of
+from chargeledger.domain.invoicing import DocumentKind, Invoice, InvoiceLine, VatSubtotal
 from chargeledger.domain.ledger import (
     EntryKind,
     JournalEntry,
@@ -74,17 +76,29 @@ def charge_accrual(charge: Charge, booked_on: date) -> JournalEntry | None:
 def vat_by_country(document: Invoice) -> dict[str, Decimal]:
     """The document's VAT per country: each (category, rate) subtotal is booked to the country
     whose lines carry most of its net (a rate is one country's in practice)."""
+    booked: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for subtotal, country in _subtotal_countries(document):
+        booked[country] += subtotal.tax
+    return dict(booked)
+
+
+def _subtotal_countries(document: Invoice) -> Iterator[tuple[VatSubtotal, str]]:
+    """Each VAT subtotal with the country it is booked to (see :func:`vat_by_country`)."""
     nets: dict[tuple[object, Decimal], dict[str, Decimal]] = defaultdict(
         lambda: defaultdict(lambda: ZERO)
     )
     for line in document.lines:
         country = line.country or document.seller.country
         nets[(line.vat_category, line.vat_percent)][country] += line.net
-    booked: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for subtotal in document.vat_subtotals:
         countries = nets[(subtotal.category, subtotal.percent)]
-        booked[max(countries, key=lambda c: countries[c])] += subtotal.tax
-    return dict(booked)
+        yield subtotal, max(countries, key=lambda c: countries[c])
+
+
+def _revenue_shares(line: InvoiceLine) -> tuple[ComponentAmount, ...]:
+    """The revenue components a credited line reverses; an amount credited without them
+    (a goodwill amount) reverses Fixed revenue."""
+    return line.components or (ComponentAmount("Fixed", line.net),)
 
 
 def document_issued(invoice: Invoice) -> JournalEntry | None:
@@ -132,8 +146,7 @@ def credit_note_issued(note: Invoice) -> JournalEntry:
     currency = note.currency
     revenue_by_component: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for line in note.lines:
-        shares = line.components or (("Fixed", line.net),)
-        for name, amount in shares:
+        for name, amount in _revenue_shares(line):
             revenue_by_component[name] += amount
     postings = [
         Posting(revenue(name), Money(amount, currency))
@@ -153,6 +166,51 @@ def credit_note_issued(note: Invoice) -> JournalEntry:
         source_type="invoice",
         source_id=str(note.id),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TaxedRevenue:
+    """The revenue of one VAT treatment that an entry books: its net per component and the
+    VAT on it, booked to ``country``'s VAT account.
+
+    An entry keeps revenue per component and VAT per country, which is all double entry
+    needs; a chart of accounts with tax codes (DATEV's BU-Schlüssel, automatic revenue
+    accounts) also needs to know which revenue the VAT of which rate belongs to. The entry's
+    revenue postings are the sums of ``nets`` over its treatments, and its VAT posting of a
+    country the sum of their ``tax``.
+    """
+
+    country: str
+    category: VatCategory
+    percent: Decimal
+    nets: tuple[ComponentAmount, ...]
+    tax: Decimal
+
+
+def charge_revenue(charge: Charge) -> tuple[TaxedRevenue, ...]:
+    """The one treatment of a charge (:func:`charge_accrual`): the VAT of its place of supply
+    or reverse charge, on all its components."""
+    nets = tuple(ComponentAmount(name, amount) for name, amount in charge.components if amount)
+    vat = charge.vat
+    return (TaxedRevenue(charge.country, vat.category, vat.percent, nets, charge.tax),)
+
+
+def credit_note_revenue(note: Invoice) -> tuple[TaxedRevenue, ...]:
+    """The treatments a credit note reverses (:func:`credit_note_issued`): one per VAT
+    subtotal (EN 16931 BG-23), with the components of the lines of that category and rate and
+    the country its VAT is booked to."""
+    treatments = []
+    for subtotal, country in _subtotal_countries(note):
+        nets: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for line in note.lines:
+            if (line.vat_category, line.vat_percent) == (subtotal.category, subtotal.percent):
+                for name, amount in _revenue_shares(line):
+                    nets[name] += amount
+        components = tuple(ComponentAmount(n, a) for n, a in nets.items() if a)
+        treatments.append(
+            TaxedRevenue(country, subtotal.category, subtotal.percent, components, subtotal.tax)
+        )
+    return tuple(treatments)
 
 
 def _issue_date(invoice: Invoice) -> date:

@@ -7,7 +7,7 @@ of pure services may pass fakes. Nothing here knows SQL.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -149,6 +149,10 @@ class AccountRepository(Repository[Account], Protocol):
         limit: int,
         offset: int,
     ) -> Page[Account]: ...
+
+    async def get_many(self, ids: Collection[uuid.UUID]) -> Sequence[Account]:
+        """The accounts of ``ids`` that exist, in no particular order."""
+        ...
 
 
 class TokenRepository(Repository[Token], Protocol):
@@ -330,6 +334,10 @@ class BillingRepository(Protocol):
     ) -> list[Charge]: ...
 
     async def charge_ids(self) -> set[str]: ...
+
+    async def charges_with_ids(self, ids: Collection[uuid.UUID]) -> list[Charge]:
+        """The charges of ``ids`` that exist, in no particular order."""
+        ...
 
     async def add_invoices(self, documents: Sequence[Invoice], created_at: datetime) -> None: ...
 

@@ -305,7 +305,7 @@ def test_invoice_csv_round_trip() -> None:
 
 
 def test_exporters_are_chosen_by_name() -> None:
-    assert known_formats() == ("beancount", "csv")
+    assert known_formats() == ("beancount", "csv", "datev")
     assert exporter(" Beancount ").media_type == "text/plain; charset=utf-8"
     assert isinstance(exporter("beancount"), BeancountExporter)
     assert exporter("csv").media_type == "text/csv; charset=utf-8"
@@ -314,12 +314,12 @@ def test_exporters_are_chosen_by_name() -> None:
 
 def test_an_unknown_format_lists_the_known_ones() -> None:
     with pytest.raises(InvalidInputError) as raised:
-        exporter("datev")
+        exporter("xero")
     error = raised.value
     assert (error.code, error.field) == ("unknown_export_format", "format")
     assert "beancount" in error.message
     assert "csv" in error.message
-    assert error.details["known_formats"] == ["beancount", "csv"]
+    assert error.details["known_formats"] == ["beancount", "csv", "datev"]
 
 
 # --- property: any balanced books load and balance in Beancount ----------------------------

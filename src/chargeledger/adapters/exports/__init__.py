@@ -7,6 +7,15 @@ storage, so the same code serves the CLI, the API and tests.
 
 from chargeledger.adapters.exports.beancount import BeancountExporter
 from chargeledger.adapters.exports.csv_formats import CsvLedgerExporter, invoices_csv
-from chargeledger.adapters.exports.registry import exporter, known_formats
+from chargeledger.adapters.exports.datev import DatevExporter
+from chargeledger.adapters.exports.registry import ExportSetup, exporter, known_formats
 
-__all__ = ["BeancountExporter", "CsvLedgerExporter", "exporter", "invoices_csv", "known_formats"]
+__all__ = [
+    "BeancountExporter",
+    "CsvLedgerExporter",
+    "DatevExporter",
+    "ExportSetup",
+    "exporter",
+    "invoices_csv",
+    "known_formats",
+]

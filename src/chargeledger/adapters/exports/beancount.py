@@ -38,7 +38,12 @@ from datetime import date
 
 from chargeledger.domain.ledger import JournalEntry
 from chargeledger.errors import InvalidInputError
-from chargeledger.services.billing.exporting import amount_text, entries_between
+from chargeledger.services.billing.exporting import (
+    NO_SOURCES,
+    ExportSources,
+    amount_text,
+    entries_between,
+)
 
 _CURRENCY = re.compile(r"[A-Z][A-Z0-9'._-]*[A-Z0-9]")
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
@@ -71,6 +76,8 @@ class BeancountExporter:
 
     name: str = "beancount"
     media_type: str = "text/plain; charset=utf-8"
+    encoding: str = "utf-8"
+    needs_sources: bool = False
 
     def export(
         self,
@@ -79,6 +86,7 @@ class BeancountExporter:
         start: date | None,
         end: date | None,
         title: str,
+        sources: ExportSources = NO_SOURCES,
     ) -> str:
         chosen = entries_between(entries, start, end)
         held = _currencies_by_account(chosen)

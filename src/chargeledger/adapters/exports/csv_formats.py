@@ -22,7 +22,12 @@ from datetime import date
 
 from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.ledger import JournalEntry
-from chargeledger.services.billing.exporting import amount_text, entries_between
+from chargeledger.services.billing.exporting import (
+    NO_SOURCES,
+    ExportSources,
+    amount_text,
+    entries_between,
+)
 
 LEDGER_COLUMNS = (
     "entry_id",
@@ -62,6 +67,8 @@ class CsvLedgerExporter:
 
     name: str = "csv"
     media_type: str = "text/csv; charset=utf-8"
+    encoding: str = "utf-8"
+    needs_sources: bool = False
 
     def export(
         self,
@@ -70,6 +77,7 @@ class CsvLedgerExporter:
         start: date | None,
         end: date | None,
         title: str,
+        sources: ExportSources = NO_SOURCES,
     ) -> str:
         return _csv_text(LEDGER_COLUMNS, _ledger_rows(entries_between(entries, start, end)))
 

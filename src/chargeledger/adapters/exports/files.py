@@ -6,16 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chargeledger.adapters.exports.csv_formats import invoices_csv
-from chargeledger.adapters.exports.registry import exporter
+from chargeledger.adapters.exports.registry import ExportSetup, exporter
 from chargeledger.domain.invoicing import Invoice
 from chargeledger.services.billing.exporting import AccountingExporter
 
 
 class FileExports:
-    """The registered accounting formats and the CSV invoice register."""
+    """The registered accounting formats, set up with ``setup``, and the CSV invoice register."""
+
+    def __init__(self, setup: ExportSetup | None = None) -> None:
+        self.setup = setup or ExportSetup()
 
     def accounting(self, format_name: str) -> AccountingExporter:
-        return exporter(format_name)
+        return exporter(format_name, self.setup)
 
     def invoice_register(self, invoices: Sequence[Invoice]) -> str:
         return invoices_csv(invoices)

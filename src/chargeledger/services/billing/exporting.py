@@ -2,9 +2,15 @@
 
 Accountants take the books out of chargeledger into their own software (DESIGN §2: "reports,
 exports (CSV, Beancount, ...)"). Each target format is an adapter behind
-:class:`AccountingExporter` (``adapters/exports``: Beancount and a CSV ledger today); DATEV
-Buchungsstapel, Xero manual journals or QuickBooks journal entries can be added later as further
-adapters without any change here or in the callers, which only pick an exporter by name.
+:class:`AccountingExporter` (``adapters/exports``: Beancount, a CSV ledger and DATEV's
+Buchungsstapel); Xero manual journals or QuickBooks journal entries can be added later as
+further adapters without any change here or in the callers, which only pick an exporter by name.
+
+Most formats need the entries alone. A format whose chart of accounts says more than our
+ledger does (DATEV: which VAT rate a revenue amount carries, the invoice number of a booking,
+the customer number of a receivable) says so with ``needs_sources`` and gets the facts of the
+records its entries book as :class:`ExportSources`, read in the same transaction as the
+entries (``books.journal_for_export``).
 
 What must not differ between formats lives in this module, so that two exports of the same
 period always contain the same entries in the same order with the same amounts:
@@ -19,12 +25,16 @@ period always contain the same entries in the same order with the same amounts:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from chargeledger.domain.accounts import Account
 from chargeledger.domain.ledger import JournalEntry
+from chargeledger.domain.postings import TaxedRevenue
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency, plain_decimal
 
@@ -34,19 +44,40 @@ DEFAULT_MINOR_UNITS = 2
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class ExportSources:
+    """Facts of the records the exported entries book, for formats that need them.
+
+    ``revenue``: the VAT treatments of the revenue an entry books, by the entry's
+    ``(source_type, source_id)`` (charges and credit notes). ``numbers``: the document number
+    of each invoice, receipt and credit note by its id (an entry's ``source_id``).
+    ``customers``: the customer accounts the entries' receivables are kept for.
+    """
+
+    revenue: Mapping[tuple[str, str], tuple[TaxedRevenue, ...]] = field(default_factory=dict)
+    numbers: Mapping[str, str] = field(default_factory=dict)
+    customers: Mapping[uuid.UUID, Account] = field(default_factory=dict)
+
+
+NO_SOURCES = ExportSources()
+
+
 class AccountingExporter(Protocol):
     """One accounting file format: a pure function of the journal entries.
 
     ``name`` is what users choose it by (``chargeledger export --format beancount``, the
-    ``format`` query parameter); ``media_type`` is the Content-Type an HTTP download carries.
-    ``export`` returns the whole file as text; it reads nothing and writes nothing, so the
-    caller decides where the bytes go (a response, a file, an e-mail attachment). Entries
-    outside ``[start, end)`` are left out (:func:`entries_between`); ``title`` names the books
-    where the format has a place for it.
+    ``format`` query parameter); ``media_type`` is the Content-Type an HTTP download carries
+    and ``encoding`` the character set the text is written in. ``export`` returns the whole
+    file as text; it reads nothing and writes nothing, so the caller decides where the bytes
+    go (a response, a file, an e-mail attachment). Entries outside ``[start, end)`` are left
+    out (:func:`entries_between`); ``title`` names the books where the format has a place for
+    it. A format with ``needs_sources`` is given the :class:`ExportSources` of the entries.
     """
 
     name: str
     media_type: str
+    encoding: str
+    needs_sources: bool
 
     def export(
         self,
@@ -55,6 +86,7 @@ class AccountingExporter(Protocol):
         start: date | None,
         end: date | None,
         title: str,
+        sources: ExportSources = NO_SOURCES,
     ) -> str: ...
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Select, Table, delete, func, insert, select, update
@@ -16,6 +16,15 @@ from chargeledger.adapters.db.integrity import translate_integrity_error
 from chargeledger.services.paging import Page
 
 T = TypeVar("T")
+# Ids per ``IN (...)`` list: far below SQLite's and PostgreSQL's limits on bound parameters.
+CHUNK = 500
+
+
+def chunks(ids: Collection[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
+    """``ids`` in lists of at most :data:`CHUNK`, in a stable order."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
 
 
 class TableRepository(ABC, Generic[T]):
@@ -47,6 +56,15 @@ class TableRepository(ABC, Generic[T]):
 
     async def get(self, entity_id: uuid.UUID) -> T | None:
         return await self._one(select(self.table).where(self.table.c.id == entity_id))
+
+    async def get_many(self, ids: Collection[uuid.UUID]) -> list[T]:
+        found: list[T] = []
+        for chunk in chunks(ids):
+            result = await self._connection.execute(
+                select(self.table).where(self.table.c.id.in_(chunk))
+            )
+            found += [self.from_row(row) for row in result.mappings()]
+        return found
 
     async def update(self, entity: T) -> None:
         row = self.to_row(entity)

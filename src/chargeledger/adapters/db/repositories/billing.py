@@ -8,7 +8,7 @@ overwriting (DESIGN §2, Council Directive 2006/112/EC art. 226 and 233).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from chargeledger.adapters.db.billing_tables import (
     number_series,
 )
 from chargeledger.adapters.db.integrity import translate_integrity_error
+from chargeledger.adapters.db.repositories.base import chunks
 from chargeledger.adapters.db.repositories.billing_rows import (
     charge_of,
     charge_row,
@@ -133,6 +134,13 @@ class SqlBillingRepository:
     async def charge_ids(self) -> set[str]:
         result = await self._connection.execute(select(charges.c.id))
         return {str(value) for value in result.scalars()}
+
+    async def charges_with_ids(self, ids: Collection[uuid.UUID]) -> list[Charge]:
+        found: list[Charge] = []
+        for chunk in chunks(ids):
+            result = await self._connection.execute(select(charges).where(charges.c.id.in_(chunk)))
+            found += [charge_of(row) for row in result.mappings()]
+        return found
 
     # --- invoices ---------------------------------------------------------------------------
 
