@@ -373,6 +373,10 @@ class BillingRepository(Protocol):
         """Keep a settlement; False when its source was settled already (exactly once)."""
         ...
 
+    async def add_settlements(self, settlements: Sequence[Settlement]) -> None:
+        """Keep many at once (a statement's); those whose source was settled are skipped."""
+        ...
+
     async def settlements_of(
         self, invoice_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, list[Settlement]]: ...

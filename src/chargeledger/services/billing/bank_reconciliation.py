@@ -110,8 +110,7 @@ async def import_statements(
                 uow, clock, time_zone, statement, filename, imported_by, index, booking, report
             )
         await uow.bank.add_entries(booking.records)
-        for settlement in booking.settlements:
-            await uow.billing.add_settlement(settlement)
+        await uow.billing.add_settlements(booking.settlements)
         await uow.ledger.add(booking.journal, clock.now())
         for account_id in sorted(booking.credited_accounts):
             await apply_credit(uow, clock, time_zone, account_id)

@@ -316,6 +316,13 @@ class SqlBillingRepository:
         row = settlement_row(settlement)
         return await insert_ignoring_duplicates(self._connection, invoice_settlements, [row]) == 1
 
+    async def add_settlements(self, settlements: Sequence[Settlement]) -> None:
+        rows = [settlement_row(s) for s in settlements]
+        for start in range(0, len(rows), 1000):
+            await insert_ignoring_duplicates(
+                self._connection, invoice_settlements, rows[start : start + 1000]
+            )
+
     async def settlements_of(
         self, invoice_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, list[Settlement]]:
