@@ -44,7 +44,7 @@ from chargeledger.services.idempotency_keys import forget_old_keys
 from chargeledger.services.payments.context import HoldPolicy, PaymentContext
 from chargeledger.services.payments.gateway import PaymentGateway, WebhookRejectedError
 from chargeledger.services.payments.janitor import JanitorReport, run_janitor
-from chargeledger.services.payments.webhooks import receive_webhook
+from chargeledger.services.payments.webhooks import receive_webhook, reconcile_payouts
 from chargeledger.services.ports import (
     Clock,
     CommandBus,
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from chargeledger.adapters.gateways.stripe_gateway import StripeGateway
 
 log = logging.getLogger("chargeledger")
+PAYOUT_LOOKBACK_DAYS = 35  # a month of payouts, and the days around it
 
 
 @dataclass
@@ -170,6 +171,17 @@ class Runtime:
             await self.sandbox.resend_pending_webhooks()
         return await run_janitor(self.payments)
 
+    async def reconcile_payouts(self) -> int:
+        """Ask the configured PSP for its payouts of the last 35 days and book those a missed
+        webhook left out (DESIGN §4 periodic job; booking is once per payout id)."""
+        if self._gateway is None:
+            return 0
+        since = self.clock.now() - timedelta(days=PAYOUT_LOOKBACK_DAYS)
+        booked = await reconcile_payouts(self.payments, self.payments.default_gateway, since)
+        if booked:
+            log.info("booked PSP payouts", extra={"count": booked})
+        return booked
+
     def start_jobs(self) -> list[asyncio.Task[None]]:
         """Periodic jobs of this process; cancel the tasks to stop them."""
         return [
@@ -181,6 +193,9 @@ class Runtime:
             ),
             asyncio.create_task(
                 self._every(self.settings.payments.janitor_interval_seconds, self.payment_janitor)
+            ),
+            asyncio.create_task(
+                self._every(self.settings.sweep_interval_seconds, self.reconcile_payouts)
             ),
         ]
 

@@ -27,6 +27,8 @@ from chargeledger.errors import ConflictError
 from chargeledger.money import Currency, Money
 from chargeledger.services.billing import bank_reconciliation as bank
 from chargeledger.services.billing import invoice_documents
+from chargeledger.services.payments.gateway import Payout
+from chargeledger.services.payments.webhooks import book_payout
 from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import in_transaction
 from tests.integration.billing_world import (
@@ -277,3 +279,47 @@ async def test_finance_decides_the_unmatched_once(runtime: Runtime) -> None:
             runtime.uow, bank.ignore_entry, clock, kept["e5"].id, "c@example.org", "late"
         )
     assert again.value.code == "bank_entry_decided"
+
+
+async def test_a_payouts_bank_line_confirms_it_and_books_only_a_difference(
+    runtime: Runtime,
+) -> None:
+    """The PSP's payout is booked when the PSP reports it (Bank net, fees, PSP gross); its bank
+    line must not bring the money in a second time. Differences are reported and wait in
+    suspense."""
+    world, _ = await world_with_invoices(runtime)
+    payouts = [
+        Payout("po_1QxAlpha", Money.of("100.00", "EUR"), Money.of("1.65", "EUR"), DAY),
+        Payout("po_1QxBravo", Money.of("50.00", "EUR"), Money.of("0.95", "EUR"), DAY),
+        Payout("po_1QxCharlie", Money.of("30.00", "EUR"), Money.of("0.67", "EUR"), DAY),
+    ]
+    async with runtime.uow() as uow:
+        for payout in payouts:
+            assert await book_payout(uow, runtime.payments, "sandbox", payout)
+        await uow.commit()
+    bank_before = await balance_of(runtime, BANK)
+    lines = statement(
+        "2026-02-06",
+        credit("p1", "98.35", remittance_unstructured="STRIPE PAYOUT po_1QxAlpha"),
+        credit("p2", "49.05", counterparty_name="Sandbox PSP GmbH"),  # net, without the id
+        credit("p3", "29.00", remittance_unstructured="po_1QxCharlie"),  # 0.33 short
+    )
+    report = await run_import(runtime, world, lines)
+    assert (report.matched, report.unmatched, dict(report.by_rule)) == (3, 0, {"payout": 3})
+    assert report.payout_differences == [
+        "po_1QxCharlie: the bank brought 29.00, the PSP reported 29.33 EUR"
+    ]
+    kept = await entries(runtime)
+    assert [kept[ref].payout_id for ref in ("p1", "p2", "p3")] == [
+        "po_1QxAlpha",
+        "po_1QxBravo",
+        "po_1QxCharlie",
+    ]
+    assert await balance_of(runtime, BANK) == bank_before - Decimal("0.33")
+    assert await balance_of(runtime, BANK_SUSPENSE) == Decimal("0.33")
+    again = await run_import(
+        runtime,
+        world,
+        statement("2026-02-07", credit("p4", "98.35", remittance_unstructured="po_1QxAlpha")),
+    )
+    assert again.states[EntryState.UNMATCHED] == 1  # a payout's line is matched once

@@ -56,6 +56,8 @@ def import_command(
     )
     for gap in report.balance_gaps:
         console.print(f"[yellow]balances disagree[/] {gap}: is the file complete?")
+    for difference in report.payout_differences:
+        console.print(f"[yellow]payout differs[/] {difference} (booked to suspense)")
 
 
 @bank_app.command("entries")

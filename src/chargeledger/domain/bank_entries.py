@@ -38,6 +38,7 @@ class BankEntry:
     confidence: Decimal | None = None
     invoice_id: uuid.UUID | None = None  # the invoice paid, reopened, or the best guess
     account_id: uuid.UUID | None = None  # the customer it was set against
+    payout_id: str | None = None  # the PSP payout this bank line brought in
     decided_by: str | None = None
     decided_at: datetime | None = None
     note: str | None = None

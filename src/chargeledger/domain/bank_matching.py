@@ -25,6 +25,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
@@ -43,6 +44,7 @@ _LEGAL_FORMS = re.compile(
 
 
 class MatchRule(StrEnum):
+    PAYOUT = "payout"
     REFERENCE = "reference"
     INVOICE_NUMBER = "invoice_number"
     AMOUNT_AND_IBAN = "amount_and_iban"
@@ -50,6 +52,7 @@ class MatchRule(StrEnum):
 
 
 CONFIDENCE = {
+    MatchRule.PAYOUT: Decimal("1.00"),
     MatchRule.REFERENCE: Decimal("1.00"),
     MatchRule.INVOICE_NUMBER: Decimal("0.95"),
     MatchRule.AMOUNT_AND_IBAN: Decimal("0.85"),
@@ -204,3 +207,55 @@ class OpenInvoices:
 
 def _iban(value: str) -> str:
     return re.sub(r"\s", "", value).upper()
+
+
+# --- PSP payouts ------------------------------------------------------------------------------
+
+# How a PSP names itself on a payout's bank line (Stripe: "STRIPE" and the payout id).
+PSP_NAMES = ("stripe", "sandbox", "chargeledger psp")
+
+
+@dataclass(frozen=True, slots=True)
+class BookedPayout:
+    """A payout the PSP reported and the ledger booked (Bank net, fees, PSP gross), waiting
+    for the bank line that brings the money in."""
+
+    payout_id: str
+    net: Money
+    booked_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutMatch:
+    payout: BookedPayout
+    difference: Money  # what the bank brought in beyond (or short of) the payout's net
+
+
+class OpenPayouts:
+    """Payouts waiting for their bank line. A bank line is a payout's when it names the
+    payout's id (Stripe puts it in the text), or when it comes from a PSP and is exactly the
+    net of one waiting payout. Its money is booked already (``paid_out``): the line confirms
+    it, and only a difference is booked (to suspense, for finance to explain)."""
+
+    def __init__(self, payouts: Iterable[BookedPayout]) -> None:
+        self._by_id = {p.payout_id: p for p in payouts}
+
+    def match(self, entry: StatementEntry) -> PayoutMatch | None:
+        if not is_incoming_payment(entry) or not self._by_id:
+            return None
+        text = " ".join(
+            filter(
+                None, (entry.remittance_unstructured, entry.end_to_end_id, entry.creditor_reference)
+            )
+        ).lower()
+        named = [p for payout_id, p in self._by_id.items() if payout_id.lower() in text]
+        found = named[0] if len(named) == 1 else None
+        if found is None:
+            payer = (entry.counterparty_name or "").lower()
+            if any(name in payer or name in text for name in PSP_NAMES):
+                same = [p for p in self._by_id.values() if p.net == entry.amount]
+                found = same[0] if len(same) == 1 else None
+        if found is None or found.net.currency != entry.amount.currency:
+            return None
+        del self._by_id[found.payout_id]
+        return PayoutMatch(found, entry.amount - found.net)

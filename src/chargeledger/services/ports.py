@@ -17,7 +17,7 @@ from typing import Protocol, Self, TypeVar
 
 from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
 from chargeledger.domain.bank_entries import BankEntry, EntryState
-from chargeledger.domain.bank_matching import OpenInvoice
+from chargeledger.domain.bank_matching import BookedPayout, OpenInvoice
 from chargeledger.domain.bank_statements import Statement
 from chargeledger.domain.billing import Charge
 from chargeledger.domain.catalog import Evse, Site, Station
@@ -404,7 +404,7 @@ class BankRepository(Protocol):
 
     async def get(self, entry_id: uuid.UUID) -> BankEntry | None: ...
 
-    async def list(
+    async def entries(
         self, state: EntryState | None, *, limit: int, offset: int
     ) -> Page[BankEntry]: ...
 
@@ -424,6 +424,8 @@ class BankRepository(Protocol):
     async def known_ibans(self) -> dict[str, set[uuid.UUID]]: ...
 
     async def paid_by(self, end_to_end_ids: Sequence[str]) -> dict[str, BankEntry]: ...
+
+    async def open_payouts(self) -> list[BookedPayout]: ...
 
 
 class LedgerRepository(Protocol):

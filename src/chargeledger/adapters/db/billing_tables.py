@@ -231,6 +231,7 @@ bank_entries = Table(
     Column("confidence", ExactDecimal(5, 2)),
     Column("invoice_id", Uuid, ForeignKey("invoices.id", ondelete="RESTRICT")),
     Column("account_id", Uuid, ForeignKey("accounts.id", ondelete="RESTRICT")),
+    Column("payout_id", String(64)),  # the PSP payout this bank line brought in
     Column("decided_by", String(200)),
     Column("decided_at", UtcDateTime),
     Column("note", Text),
@@ -238,4 +239,5 @@ bank_entries = Table(
     UniqueConstraint("account_iban", "entry_ref"),
     Index("ix_bank_entries_state", "state"),
     Index("ix_bank_entries_end_to_end_id", "end_to_end_id"),
+    Index("ix_bank_entries_payout_id", "payout_id"),
 )

@@ -22,6 +22,9 @@ class ImportOut(BaseModel):
     states: dict[str, int]
     rules: dict[str, int] = Field(description="automatic matches by rule")
     balance_gaps: list[str] = Field(description="statements whose balances disagree")
+    payout_differences: list[str] = Field(
+        description="PSP payouts whose bank line brought another amount than reported"
+    )
 
     @classmethod
     def of(cls, report: ImportReport) -> ImportOut:
@@ -34,6 +37,7 @@ class ImportOut(BaseModel):
             states={state.value: count for state, count in report.states.items()},
             rules=dict(report.by_rule),
             balance_gaps=report.balance_gaps,
+            payout_differences=report.payout_differences,
         )
 
 
@@ -50,6 +54,7 @@ class BankEntryOut(BaseModel):
     confidence: Decimal | None
     invoice_id: uuid.UUID | None
     account_id: uuid.UUID | None
+    payout_id: str | None
     counterparty_name: str | None
     counterparty_iban: str | None
     remittance: str | None
@@ -75,6 +80,7 @@ class BankEntryOut(BaseModel):
             confidence=record.confidence,
             invoice_id=record.invoice_id,
             account_id=record.account_id,
+            payout_id=record.payout_id,
             counterparty_name=entry.counterparty_name,
             counterparty_iban=entry.counterparty_iban,
             remittance=entry.remittance_unstructured,

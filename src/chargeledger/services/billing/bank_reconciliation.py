@@ -20,8 +20,10 @@ from decimal import Decimal
 from chargeledger.domain.bank_entries import BankEntry, EntryState
 from chargeledger.domain.bank_matching import (
     Match,
+    MatchRule,
     OpenInvoice,
     OpenInvoices,
+    OpenPayouts,
     allocate,
 )
 from chargeledger.domain.bank_postings import (
@@ -64,6 +66,7 @@ class ImportReport:
     states: Counter[EntryState] = field(default_factory=Counter)
     by_rule: Counter[str] = field(default_factory=Counter)
     balance_gaps: list[str] = field(default_factory=list)  # statements whose sums disagree
+    payout_differences: list[str] = field(default_factory=list)  # bank line != payout net
 
     @property
     def matched(self) -> int:
@@ -78,6 +81,8 @@ class ImportReport:
 class _Booking:
     """What one import writes, gathered so that it goes to storage in batches."""
 
+    payouts: OpenPayouts = field(default_factory=lambda: OpenPayouts(()))
+    payout_differences: list[str] = field(default_factory=list)
     records: list[BankEntry] = field(default_factory=list)
     settlements: list[Settlement] = field(default_factory=list)
     journal: list[JournalEntry] = field(default_factory=list)
@@ -104,12 +109,13 @@ async def import_statements(
         uows() as uow,
     ):
         index = OpenInvoices(await uow.billing.open_invoices(), await uow.bank.known_ibans())
-        booking = _Booking()
+        booking = _Booking(payouts=OpenPayouts(await uow.bank.open_payouts()))
         for statement in statements:
             await _import_one(
                 uow, clock, time_zone, statement, filename, imported_by, index, booking, report
             )
         await uow.bank.add_entries(booking.records)
+        report.payout_differences = booking.payout_differences
         await uow.billing.add_settlements(booking.settlements)
         await uow.ledger.add(booking.journal, clock.now())
         for account_id in sorted(booking.credited_accounts):
@@ -187,6 +193,7 @@ class _Arrival:
         invoice_id: uuid.UUID | None = None,
         account_id: uuid.UUID | None = None,
         rule: str | None = None,
+        payout_id: str | None = None,
     ) -> BankEntry:
         return BankEntry(
             entry=self.entry,
@@ -195,9 +202,10 @@ class _Arrival:
             imported_at=self.imported_at,
             statement_row=self.statement_row,
             rule=match.rule.value if match is not None else rule,
-            confidence=match.confidence if match is not None else None,
+            confidence=match.confidence if match is not None else (Decimal(1) if rule else None),
             invoice_id=match.invoice.invoice_id if match is not None else invoice_id,
             account_id=account_id,
+            payout_id=payout_id,
             id=self.id,
         )
 
@@ -237,6 +245,26 @@ def _decide(
             rule="return",
             invoice_id=original.invoice_id,
             account_id=original.account_id,
+        )
+    payout = booking.payouts.match(entry)
+    if payout is not None:
+        # The payout's money was booked when the PSP reported it (paid_out); the bank line
+        # confirms it. Only a difference moves: to suspense, for finance to explain.
+        if not payout.difference.is_zero:
+            booking.payout_differences.append(
+                f"{payout.payout.payout_id}: the bank brought {entry.amount.amount}, the PSP "
+                f"reported {payout.payout.net.amount} {entry.amount.currency}"
+            )
+        if payout.difference.amount > 0:
+            booking.journal.append(
+                bank_receipt(arrival.id, on, payout.difference, None, f"payout difference {text}")
+            )
+        elif payout.difference.amount < 0:
+            booking.journal.append(
+                bank_debit(arrival.id, on, -payout.difference, None, f"payout difference {text}")
+            )
+        return arrival.kept(
+            EntryState.MATCHED, rule=MatchRule.PAYOUT.value, payout_id=payout.payout.payout_id
         )
     match = None if entry.is_return else index.match(entry)
     if match is None or not match.automatic or match.invoice.account_id is None:
@@ -290,7 +318,7 @@ async def list_entries(
     uow: UnitOfWork, state: EntryState | None, limit: int, offset: int
 ) -> Page[BankEntry]:
     limit, offset = page_bounds(limit, offset)
-    return await uow.bank.list(state, limit=limit, offset=offset)
+    return await uow.bank.entries(state, limit=limit, offset=offset)
 
 
 async def _unmatched(uow: UnitOfWork, entry_id: uuid.UUID) -> BankEntry:

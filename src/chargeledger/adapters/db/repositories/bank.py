@@ -11,9 +11,15 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chargeledger.adapters.db.billing_tables import bank_entries, bank_statements
+from chargeledger.adapters.db.billing_tables import (
+    bank_entries,
+    bank_statements,
+    journal_entries,
+    postings,
+)
 from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates
 from chargeledger.domain.bank_entries import BankEntry, EntryState
+from chargeledger.domain.bank_matching import BookedPayout
 from chargeledger.domain.bank_statements import (
     BankTransactionCode,
     Direction,
@@ -21,6 +27,7 @@ from chargeledger.domain.bank_statements import (
     Statement,
     StatementEntry,
 )
+from chargeledger.domain.ledger import BANK, EntryKind
 from chargeledger.money import Money
 from chargeledger.services.paging import Page
 
@@ -71,6 +78,7 @@ def entry_row(record: BankEntry) -> dict[str, Any]:
         "confidence": record.confidence,
         "invoice_id": record.invoice_id,
         "account_id": record.account_id,
+        "payout_id": record.payout_id,
         "decided_by": record.decided_by,
         "decided_at": record.decided_at,
         "note": record.note,
@@ -107,6 +115,7 @@ def entry_of(row: Any) -> BankEntry:
         confidence=row.confidence,
         invoice_id=row.invoice_id,
         account_id=row.account_id,
+        payout_id=row.payout_id,
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         note=row.note,
@@ -173,7 +182,9 @@ class SqlBankRepository:
         row = result.first()
         return None if row is None else entry_of(row)
 
-    async def list(self, state: EntryState | None, *, limit: int, offset: int) -> Page[BankEntry]:
+    async def entries(
+        self, state: EntryState | None, *, limit: int, offset: int
+    ) -> Page[BankEntry]:
         query = select(bank_entries)
         if state is not None:
             query = query.where(bank_entries.c.state == state.value)
@@ -248,3 +259,31 @@ class SqlBankRepository:
             for row in result:
                 found[row.end_to_end_id] = entry_of(row)
         return found
+
+    async def open_payouts(self) -> list[BookedPayout]:
+        """PSP payouts booked (``paid_out``) whose bank line has not been seen yet."""
+        seen = select(bank_entries.c.payout_id).where(bank_entries.c.payout_id.is_not(None))
+        result = await self._connection.execute(
+            select(
+                journal_entries.c.source_id,
+                journal_entries.c.booked_on,
+                postings.c.currency,
+                postings.c.amount_minor,
+            )
+            .join(postings, postings.c.entry_id == journal_entries.c.id)
+            .where(
+                journal_entries.c.kind == EntryKind.PAYOUT.value,
+                journal_entries.c.source_type == "payout",
+                postings.c.account == BANK,
+                journal_entries.c.source_id.not_in(seen),
+            )
+            .order_by(journal_entries.c.booked_on, journal_entries.c.source_id)
+        )
+        return [
+            BookedPayout(
+                payout_id,
+                Money.from_minor_units(int(minor), currency),
+                booked_on,
+            )
+            for payout_id, booked_on, currency, minor in result
+        ]

@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("confidence", ExactDecimal(precision=5, scale=2), nullable=True),
         sa.Column("invoice_id", sa.Uuid(), nullable=True),
         sa.Column("account_id", sa.Uuid(), nullable=True),
+        sa.Column("payout_id", sa.String(length=64), nullable=True),
         sa.Column("decided_by", sa.String(length=200), nullable=True),
         sa.Column("decided_at", UtcDateTime(timezone=True), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
@@ -77,9 +78,11 @@ def upgrade() -> None:
     op.create_index(
         "ix_bank_entries_end_to_end_id", "bank_entries", ["end_to_end_id"], unique=False
     )
+    op.create_index("ix_bank_entries_payout_id", "bank_entries", ["payout_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_bank_entries_payout_id", table_name="bank_entries")
     op.drop_index("ix_bank_entries_end_to_end_id", table_name="bank_entries")
     op.drop_index("ix_bank_entries_state", table_name="bank_entries")
     op.drop_table("bank_entries")
