@@ -119,9 +119,13 @@ def is_incoming_payment(entry: StatementEntry) -> bool:
     )
 
 
+_Amount = tuple[Currency, Decimal]
+
+
 class OpenInvoices:
-    """The open invoices of one currency, indexed once per import so that each entry is
-    matched in constant time (a statement of 100 000 entries against as many invoices)."""
+    """The open invoices, indexed once per import so that each entry is matched in constant
+    time (a statement of 100 000 entries against as many invoices): by reference, by number,
+    and by amount with the buyer's account and with the buyer's name."""
 
     def __init__(
         self,
@@ -130,21 +134,36 @@ class OpenInvoices:
     ) -> None:
         self._by_reference: dict[str, OpenInvoice] = {}
         self._by_number: dict[str, OpenInvoice] = {}
-        self._by_amount: dict[tuple[Currency, Decimal], list[OpenInvoice]] = defaultdict(list)
+        # By invoice id inside each key: settling one removes it in constant time.
+        self._by_account: dict[tuple[_Amount, uuid.UUID | None], dict[uuid.UUID, OpenInvoice]]
+        self._by_account = defaultdict(dict)
+        self._by_name: dict[tuple[_Amount, str], dict[uuid.UUID, OpenInvoice]] = defaultdict(dict)
+        self._names: dict[uuid.UUID, str] = {}
         for invoice in invoices:
             self._add(invoice)
         self._known_ibans = known_ibans or {}
 
+    def _keys(
+        self, invoice: OpenInvoice
+    ) -> tuple[tuple[_Amount, uuid.UUID | None], tuple[_Amount, str]]:
+        amount = (invoice.outstanding.currency, invoice.outstanding.amount)
+        name = self._names.get(invoice.invoice_id)
+        if name is None:
+            name = self._names[invoice.invoice_id] = compact_name(invoice.buyer_name)
+        return (amount, invoice.account_id), (amount, name)
+
     def _add(self, invoice: OpenInvoice) -> None:
         self._by_reference[invoice.reference] = invoice
         self._by_number[compact_number(invoice.number)] = invoice
-        key = (invoice.outstanding.currency, invoice.outstanding.amount)
-        self._by_amount[key].append(invoice)
+        by_account, by_name = self._keys(invoice)
+        self._by_account[by_account][invoice.invoice_id] = invoice
+        self._by_name[by_name][invoice.invoice_id] = invoice
 
     def settled(self, invoice: OpenInvoice, by: Money) -> None:
         """Take ``by`` off what ``invoice`` asks (a later entry of the same import sees it)."""
-        key = (invoice.outstanding.currency, invoice.outstanding.amount)
-        self._by_amount[key] = [i for i in self._by_amount[key] if i is not invoice]
+        by_account, by_name = self._keys(invoice)
+        self._by_account[by_account].pop(invoice.invoice_id, None)
+        self._by_name[by_name].pop(invoice.invoice_id, None)
         left = Money(invoice.outstanding.amount - by.amount, invoice.outstanding.currency)
         if left.amount <= 0:
             del self._by_reference[invoice.reference]
@@ -168,17 +187,20 @@ class OpenInvoices:
         ):
             if found is not None:
                 return Match(found, rule)
-        same_amount = self._by_amount.get((entry.amount.currency, entry.amount.amount), [])
+        amount = (entry.amount.currency, entry.amount.amount)
         if entry.counterparty_iban:
             paid_before = self._known_ibans.get(_iban(entry.counterparty_iban), set())
-            by_iban = [i for i in same_amount if i.account_id in paid_before]
+            by_iban = [
+                invoice
+                for account_id in paid_before
+                for invoice in self._by_account.get((amount, account_id), {}).values()
+            ]
             if len(by_iban) == 1:
                 return Match(by_iban[0], MatchRule.AMOUNT_AND_IBAN)
-        if entry.counterparty_name:
-            name = compact_name(entry.counterparty_name)
-            by_name = [i for i in same_amount if compact_name(i.buyer_name) == name]
-            if name and len(by_name) == 1:
-                return Match(by_name[0], MatchRule.AMOUNT_AND_NAME)
+        name = compact_name(entry.counterparty_name or "")
+        by_name = list(self._by_name.get((amount, name), {}).values()) if name else []
+        if len(by_name) == 1:
+            return Match(by_name[0], MatchRule.AMOUNT_AND_NAME)
         return None
 
     def _by_its_reference(self, entry: StatementEntry) -> OpenInvoice | None:
