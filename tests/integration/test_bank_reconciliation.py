@@ -323,3 +323,26 @@ async def test_a_payouts_bank_line_confirms_it_and_books_only_a_difference(
         statement("2026-02-07", credit("p4", "98.35", remittance_unstructured="po_1QxAlpha")),
     )
     assert again.states[EntryState.UNMATCHED] == 1  # a payout's line is matched once
+
+
+async def test_an_over_payment_pays_the_customers_next_invoice(runtime: Runtime) -> None:
+    world, invoices = await world_with_invoices(runtime)
+    eve = invoices["eve"]
+    over = statement("2026-02-03", credit("o1", "30.00", creditor_reference=eve.payment_reference))
+    report = await run_import(runtime, world, over)
+    assert report.matched == 1
+    assert eve.account_id is not None
+    assert await balance_of(runtime, customer_credit(eve.account_id)) == Decimal("-18.10")
+
+    async with runtime.uow() as uow:  # the same customer charges again in February
+        customer = await uow.accounts.get(eve.account_id)
+    spec = ChargeSpec(world.de, customer, utc("2026-02-10T10:00"), {"Energy": "10.00"})
+    await book_charges(runtime, world.clock, {"feb": spec})
+    world.clock.current = utc("2026-03-02T08:00")
+    february = await run_month(world, "2026-02")
+    [next_invoice] = [i for i in february.issued if i.account_id == eve.account_id]
+    status = await shown(runtime, date(2026, 3, 2))
+    assert status[next_invoice.id] == ("paid", Decimal(0))  # 11.90 of the 18.10 credit
+    assert await balance_of(runtime, customer_credit(eve.account_id)) == Decimal("-6.20")
+    async with runtime.uow() as uow:
+        assert not await uow.ledger.unbalanced()

@@ -114,9 +114,12 @@ BANK = "Assets:Bank"
 BANK_SUSPENSE = "Liabilities:Suspense:Bank"
 
 
+CUSTOMER_CREDIT = "Liabilities:CustomerCredit"
+
+
 def customer_credit(account_id: uuid.UUID) -> str:
     """What a customer paid beyond their invoices: owed to them, used by their next invoice."""
-    return f"Liabilities:CustomerCredit:{customer_key(account_id)}"
+    return f"{CUSTOMER_CREDIT}:{customer_key(account_id)}"
 
 
 PSP_FEES = "Expenses:PSPFees"

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from chargeledger.domain.bank_entries import BankEntry, EntryState
 from chargeledger.domain.bank_matching import (
+    BookedPayout,
     Match,
     MatchRule,
     OpenInvoice,
@@ -30,7 +31,6 @@ from chargeledger.domain.bank_postings import (
     Applied,
     bank_debit,
     bank_receipt,
-    credit_applied,
     suspense_allocated,
 )
 from chargeledger.domain.bank_statements import (
@@ -40,11 +40,12 @@ from chargeledger.domain.bank_statements import (
     StatementEntry,
 )
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
-from chargeledger.domain.ledger import JournalEntry, customer_credit
+from chargeledger.domain.ledger import JournalEntry
 from chargeledger.domain.receivables import Settlement, SettlementKind, outstanding_of
 from chargeledger.domain.text import optional_text, required_text
 from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
 from chargeledger.money import Money
+from chargeledger.services.billing.customer_credit import apply_credit
 from chargeledger.services.billing.invoicing import find_invoice, open_item, today
 from chargeledger.services.billing.statements import StatementReader
 from chargeledger.services.common import page_bounds
@@ -311,6 +312,11 @@ def _describe(entry: StatementEntry) -> str:
     return f"{who}: {what}" if what else who
 
 
+async def awaiting_money(uow: UnitOfWork) -> tuple[list[OpenInvoice], list[BookedPayout]]:
+    """The invoices still open and the PSP payouts whose bank line has not come yet."""
+    return await uow.billing.open_invoices(), await uow.bank.open_payouts()
+
+
 # --- what finance does with the unmatched queue ----------------------------------------------
 
 
@@ -472,40 +478,3 @@ async def _reloaded(uow: UnitOfWork, entry_id: uuid.UUID) -> BankEntry:
     found = await uow.bank.get(entry_id)
     assert found is not None
     return found
-
-
-# --- customer credit -------------------------------------------------------------------------
-
-
-async def apply_credit(
-    uow: UnitOfWork, clock: Clock, time_zone: str, account_id: uuid.UUID
-) -> list[Settlement]:
-    """Use a customer's credit (over-payments, prepayments) on their open invoices, oldest
-    first, as far as it goes. Does not commit."""
-    balances = await uow.ledger.balances(prefix=customer_credit(account_id))
-    available = {b.currency: -b.balance for b in balances if b.balance < 0}
-    if not available:
-        return []
-    now, on = clock.now(), today(clock, time_zone)
-    used: list[Settlement] = []
-    for invoice in await uow.billing.open_invoices(account_id):
-        left = available.get(invoice.outstanding.currency, Decimal(0))
-        if left <= 0:
-            continue
-        amount = min(left, invoice.outstanding.amount)
-        settlement = Settlement(
-            invoice_id=invoice.invoice_id,
-            account_id=account_id,
-            kind=SettlementKind.ACCOUNT_CREDIT,
-            amount=Money(amount, invoice.outstanding.currency),
-            source=f"credit:{uuid.uuid4()}",
-            booked_at=now,
-        )
-        await uow.billing.add_settlement(settlement)
-        await uow.ledger.add(
-            [credit_applied(settlement.id, on, account_id, settlement.amount, invoice.number)],
-            now,
-        )
-        available[invoice.outstanding.currency] = left - amount
-        used.append(settlement)
-    return used

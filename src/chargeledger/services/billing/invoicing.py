@@ -45,6 +45,7 @@ from chargeledger.domain.receivables import (
     payment_status,
 )
 from chargeledger.errors import DuplicateError, NotFoundError
+from chargeledger.services.billing.customer_credit import apply_credits
 from chargeledger.services.common import page_bounds
 from chargeledger.services.paging import Page
 from chargeledger.services.ports import Clock, InvoiceFilter, UnitOfWork, UnitOfWorkFactory
@@ -229,6 +230,9 @@ async def _bill_chunk(
             await _issue_all(uow, clock, drafts, today(clock, time_zone)) if issue else drafts
         )
         await _store(uow, clock, documents)
+        if issue:  # a customer's credit pays their new invoice at once
+            payers = (d.account_id for d in documents if d.account_id is not None)
+            await apply_credits(uow, clock, time_zone, payers)
         await uow.commit()
     outcome.already_done += attempt.already_done
     if issue:
