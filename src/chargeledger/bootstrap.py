@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chargeledger.adapters.bank.camt053_writer import Camt053Writer
 from chargeledger.adapters.bank.reader import BankStatementReader
 from chargeledger.adapters.bus import InProcessCommandBus
 from chargeledger.adapters.clock import SystemClock
@@ -37,7 +38,7 @@ from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
 from chargeledger.errors import ConfigurationError
 from chargeledger.services.billing.invoice_runs import Invoicer
-from chargeledger.services.billing.statements import StatementReader
+from chargeledger.services.billing.statements import StatementReader, StatementWriter
 from chargeledger.services.charging.session_review import sweep_stale_sessions
 from chargeledger.services.charging.station_status import forget_stored_replies
 from chargeledger.services.idempotency_keys import forget_old_keys
@@ -86,6 +87,7 @@ class Runtime:
     exports: Exports  # accounting formats and the invoice register
     vat_ids: VatIdChecker  # VAT identification numbers of business accounts
     statements: StatementReader  # bank statement files: camt.053 and CSV
+    statement_writer: StatementWriter  # camt.053 files (the demo's bank statement)
     _gateway: SandboxGateway | StripeGateway | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
@@ -251,6 +253,7 @@ def build_runtime(
         exports=FileExports(ExportSetup(clock.now, settings.operator_time_zone, settings.datev)),
         vat_ids=StdnumVatIds(),
         statements=BankStatementReader(),
+        statement_writer=Camt053Writer(),
         _gateway=gateway,
     )
 

@@ -207,6 +207,7 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
     assert quarantined.returncode == 0, quarantined.stderr
     assert "no_stop_received" in quarantined.stdout
     _check_month_end(rows, output)
+    _check_bank_days(rows, output)
     _check_payments(result.stdout, output)
     _check_wallets(result.stdout, output)
     _check_no_card_data(output, result.stdout + result.stderr)
@@ -242,6 +243,23 @@ def _check_month_end(rows: dict[str, str], output: Path) -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
     ledger = run_cli("ledger", "check", data_dir=output)
     assert ledger.returncode == 0, ledger.stdout + ledger.stderr
+
+
+def _check_bank_days(rows: dict[str, str], output: Path) -> None:
+    """Issue 13: the demo's bank writes two camt.053 statements (valid against the official
+    schema, or the import would refuse them); importing them pays most invoices, one in part,
+    reopens the returned one, leaves an unknown payer unmatched and confirms the payout."""
+    files = sorted((output / "bank").glob("camt053-*.xml"))
+    assert len(files) == 2
+    first, second = (rows[f.name] for f in files)
+    assert "unmatched 1" in first, first
+    assert "returned 1" in second, second
+    assert "reference" in rows[f"{files[0].stem}: matched by"]
+    assert "payout 1" in rows[f"{files[0].stem}: matched by"]
+    assert rows["invoices partially_paid"] == "1"
+    assert int(rows["invoices paid"]) > 5
+    assert int(rows["invoices open"]) >= 3  # two never paid, one returned
+    assert Decimal(rows["still to collect (EUR)"].replace(",", "")) > 0
 
 
 def _reason_row(stdout: str, reason: str) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from chargeledger.bootstrap import Runtime, build_runtime, configure_logging
 from chargeledger.cli.common import console, fail
+from chargeledger.cli.demo_bank import BankReport, bank_days, print_bank
 from chargeledger.cli.demo_day import DayReport, run_day
 from chargeledger.cli.demo_month import (
     DEMO_OPERATOR,
@@ -70,7 +71,7 @@ def demo(
         }
     )
     try:
-        report, stations_per_site, day, month, payments = asyncio.run(
+        report, stations_per_site, day, month, payments, bank_report = asyncio.run(
             _run(settings, seed, day_seconds, output_dir)
         )
     except ChargeledgerError as exc:
@@ -78,6 +79,7 @@ def demo(
     _print_summary(report, stations_per_site)
     print_day(day)
     print_payments(payments)
+    print_bank(bank_report)
     print_month(month, output_dir)
     console.print(
         f"\nDatabase: {output_dir / 'chargeledger.sqlite3'}\n"
@@ -91,7 +93,7 @@ def demo(
 
 async def _run(
     settings: Settings, seed: int, day_seconds: int, output_dir: Path
-) -> tuple[SeedReport, dict[str, int], DayReport, MonthReport, PaymentReport]:
+) -> tuple[SeedReport, dict[str, int], DayReport, MonthReport, PaymentReport, BankReport]:
     configure_logging(settings)
     runtime: Runtime = build_runtime(settings)
     try:
@@ -149,8 +151,10 @@ async def _run(
             month = await month_end(runtime, output_dir)
         with console.status("[bold]payments: janitor, refund, payout"):
             payments = await after_month(runtime, PaymentReport(checkouts=day.checkouts))
+        with console.status("[bold]bank days: camt.053 statements in, invoices matched"):
+            bank_report = await bank_days(runtime, output_dir)
             month = await refresh_ledger(runtime, month, output_dir)
-        return report, per_site, day, month, payments
+        return report, per_site, day, month, payments, bank_report
     finally:
         await runtime.aclose()
 

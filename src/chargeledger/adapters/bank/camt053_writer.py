@@ -309,3 +309,12 @@ def _el(tag: str, text: Any) -> str:
 
 def _unwritable(message: str) -> InvalidInputError:
     return InvalidInputError(message, code="invalid_statement", field="statement")
+
+
+class Camt053Writer:
+    """The ``StatementWriter`` port: camt.053.001.08."""
+
+    def camt053(
+        self, statements: Sequence[Statement], *, message_id: str, created_at: datetime
+    ) -> bytes:
+        return camt053_document(statements, message_id=message_id, created_at=created_at)

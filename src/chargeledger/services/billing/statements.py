@@ -10,6 +10,8 @@ correctly and anything else is refused with a stable code instead of a parser's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -41,6 +43,15 @@ class StatementReader(Protocol):
     ``unknown_statement_format`` or ``statement_too_large``; never returns a partial read."""
 
     def read(self, data: bytes, filename: str | None) -> list[Statement]: ...
+
+
+class StatementWriter(Protocol):
+    """Writes statements as a camt.053.001.08 document, checked against the official schema
+    (the demo's month-end statement; benchmarks; a bank's file for a test)."""
+
+    def camt053(
+        self, statements: Sequence[Statement], *, message_id: str, created_at: datetime
+    ) -> bytes: ...
 
 
 def statement_format(data: bytes, filename: str | None) -> StatementFormat:
