@@ -23,7 +23,7 @@ from chargeledger.domain.bank_statements import (
 )
 from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.ledger import BANK, BANK_SUSPENSE, customer_credit
-from chargeledger.errors import ConflictError
+from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Currency, Money
 from chargeledger.services.billing import bank_reconciliation as bank
 from chargeledger.services.billing import invoice_documents
@@ -346,3 +346,40 @@ async def test_an_over_payment_pays_the_customers_next_invoice(runtime: Runtime)
     assert await balance_of(runtime, customer_credit(eve.account_id)) == Decimal("-6.20")
     async with runtime.uow() as uow:
         assert not await uow.ledger.unbalanced()
+
+
+async def test_money_in_another_currency_never_pays_an_invoice_by_itself(
+    runtime: Runtime,
+) -> None:
+    world, invoices = await world_with_invoices(runtime)
+    reference = invoices["anna"].payment_reference
+    swiss = StatementEntry(
+        entry_ref="chf-1",
+        amount=Money.of("11.90", "CHF"),
+        direction=Direction.CREDIT,
+        status=EntryStatus.BOOKED,
+        booking_date=DAY,
+        creditor_reference=reference,
+    )
+    chf = dataclasses.replace(
+        statement("2026-02-03"),
+        currency=Currency.of("CHF"),
+        opening_balance=None,
+        closing_balance=None,
+        entries=(swiss,),
+    )
+    report = await run_import(runtime, world, chf)
+    assert report.unmatched == 1
+    assert (await shown(runtime))[invoices["anna"].id] == ("open", Decimal("11.90"))
+    kept = await entries(runtime)
+    with pytest.raises(InvalidInputError) as refused:
+        await in_transaction(
+            runtime.uow,
+            bank.match_entry,
+            world.clock,
+            OPERATOR_TZ,
+            kept["chf-1"].id,
+            invoices["anna"].number or "",
+            "clerk@example.org",
+        )
+    assert refused.value.code == "currency_mismatch"

@@ -185,8 +185,10 @@ class OpenInvoices:
             (MatchRule.REFERENCE, self._by_its_reference(entry)),
             (MatchRule.INVOICE_NUMBER, self._by_number_in_text(entry)),
         ):
-            if found is not None:
+            if found is not None and found.outstanding.currency == entry.amount.currency:
                 return Match(found, rule)
+            if found is not None:
+                return None  # it names an invoice of another currency: finance decides
         amount = (entry.amount.currency, entry.amount.amount)
         if entry.counterparty_iban:
             paid_before = self._known_ibans.get(_iban(entry.counterparty_iban), set())
