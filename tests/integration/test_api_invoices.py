@@ -208,6 +208,7 @@ async def test_credit_notes_and_the_books(client: httpx.AsyncClient, books: Book
     # Anna's statement: her receivable (the invoice, less the credit note) and what is not
     # invoiced yet (February's 5.00 + 0.95).
     for reader in (books.finance, books.anna):
+        # Anna has no credit (nothing paid beyond her invoices): no third statement.
         receivables, pending = await get(
             client, f"accounts/{books.month.anna.id}/statement", reader
         )

@@ -12,6 +12,7 @@ import httpx
 from chargeledger.adapters.bank.camt053_writer import camt053_document
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
+from chargeledger.domain.ledger import customer_credit
 from tests.conftest import LoginAs
 from tests.integration.test_bank_reconciliation import first_statement, world_with_invoices
 
@@ -76,6 +77,15 @@ async def test_a_statement_file_is_imported_once_and_its_queue_decided(
     assert (shown["status"], Decimal(shown["outstanding"])) == ("paid", 0)
     partly = (await client.get(f"{API}/invoices/{invoices['ben'].id}", headers=finance)).json()
     assert Decimal(partly["outstanding"]) == Decimal("6.90")
+
+    # Dora paid 23.80 for January's 11.90: the rest paid December; her statement shows it.
+    dora = invoices["dora"].account_id
+    statement = (await client.get(f"{API}/accounts/{dora}/statement", headers=finance)).json()
+    credit = {s["account"]: s for s in statement}[customer_credit(dora)]  # type: ignore[arg-type]
+    assert [(line["kind"], Decimal(line["amount"])) for line in credit["lines"]] == [
+        ("bank_receipt", Decimal("-11.90")),
+        ("credit_applied", Decimal("11.90")),
+    ]
 
 
 async def test_a_csv_statement_is_read_too(

@@ -17,7 +17,7 @@ from chargeledger.api.schemas.billing import (
     TrialBalanceOut,
 )
 from chargeledger.api.schemas.common import ERROR_RESPONSES
-from chargeledger.domain.ledger import receivable, unbilled
+from chargeledger.domain.ledger import customer_credit, receivable, unbilled
 from chargeledger.services import customers
 from chargeledger.services.billing import books, ledger
 
@@ -59,7 +59,7 @@ async def ledger_check(_: ReadLedger, uow: UowDep) -> LedgerCheckOut:
 
 @router.get(
     "/accounts/{account_id}/statement",
-    summary="A customer's statement: invoiced and not yet invoiced amounts",
+    summary="A customer's statement: invoiced, not yet invoiced, and their credit",
     tags=["accounts"],
 )
 async def account_statement(
@@ -71,6 +71,7 @@ async def account_statement(
 ) -> list[StatementOut]:
     await customers.get_account(uow, principal, account_id)  # refuses other accounts
     found = []
-    for name in (receivable(account_id), unbilled(account_id)):
+    # What the customer owes (invoiced, not yet invoiced) and what they paid beyond it.
+    for name in (receivable(account_id), unbilled(account_id), customer_credit(account_id)):
         found += [StatementOut.of(s) for s in await ledger.statement(uow, name, start, end)]
     return found
