@@ -383,3 +383,21 @@ async def test_money_in_another_currency_never_pays_an_invoice_by_itself(
             "clerk@example.org",
         )
     assert refused.value.code == "currency_mismatch"
+
+
+async def test_a_return_naming_only_the_reference_reopens_that_invoice(runtime: Runtime) -> None:
+    """Some banks return a transfer with the original remittance but a new end-to-end id."""
+    world, invoices = await world_with_invoices(runtime)
+    await run_import(runtime, world, first_statement(invoices))
+    returned = StatementEntry(
+        entry_ref="r2",
+        amount=Money.of("11.90", "EUR"),
+        direction=Direction.DEBIT,
+        status=EntryStatus.BOOKED,
+        booking_date=DAY,
+        return_reason="AC04",
+        creditor_reference=invoices["gus_dec"].payment_reference,
+    )
+    report = await run_import(runtime, world, statement("2026-02-05", returned))
+    assert report.states[EntryState.RETURNED] == 1
+    assert (await shown(runtime))[invoices["gus_dec"].id] == ("open", Decimal("11.90"))

@@ -103,6 +103,16 @@ def compact_number(number: str) -> str:
     return re.sub(r"[^0-9A-Z]", "", number.upper())
 
 
+def invoice_number_of(reference: str) -> str | None:
+    """The invoice number an RF reference of ours was made from (``RF94INV2026000001`` →
+    ``INV-2026-000001``, see ``domain.invoicing.format_number``), None for anything else."""
+    compact = re.sub(r"\s", "", reference).upper()
+    if not is_creditor_reference(compact):
+        return None
+    found = re.fullmatch(r"([A-Z]+)(\d{4})(\d{6,})", compact[4:])
+    return "-".join(found.groups()) if found else None
+
+
 def compact_name(name: str) -> str:
     """A name as two spellings of one payer share it: lower case, no legal form, no
     punctuation or spaces."""

@@ -26,6 +26,7 @@ from chargeledger.domain.bank_matching import (
     OpenInvoices,
     OpenPayouts,
     allocate,
+    invoice_number_of,
 )
 from chargeledger.domain.bank_postings import (
     Applied,
@@ -164,12 +165,11 @@ async def _import_one(
     gap = statement.balance_gap()
     if gap is not None and not gap.is_zero:
         report.balance_gaps.append(f"{statement.statement_id}: {gap.amount} {gap.currency}")
-    returned = [e.end_to_end_id for e in new if e.is_return and e.end_to_end_id]
-    originals = await uow.bank.paid_by(returned) if returned else {}
+    reopens = await _what_returns_reopen(uow, [e for e in new if e.is_return])
     fallback_day = today(clock, time_zone)
     for entry in new:
         arrival = _Arrival(entry, statement.account_iban, row, now)
-        record = _decide(arrival, index, originals, fallback_day, booking)
+        record = _decide(arrival, index, reopens, fallback_day, booking)
         booking.records.append(record)
         report.states[record.state] += 1
         if record.rule is not None and record.state is not EntryState.UNMATCHED:
@@ -211,10 +211,33 @@ class _Arrival:
         )
 
 
+async def _what_returns_reopen(
+    uow: UnitOfWork, returns: Sequence[StatementEntry]
+) -> dict[str, tuple[uuid.UUID, uuid.UUID]]:
+    """The invoice (and customer) each returned payment reopens, by entry reference: the
+    credit it returns, named by its end-to-end id; else the invoice its RF reference names.
+    A return that names neither waits for finance."""
+    if not returns:
+        return {}
+    ends = [e.end_to_end_id for e in returns if e.end_to_end_id]
+    originals = await uow.bank.paid_by(ends) if ends else {}
+    found: dict[str, tuple[uuid.UUID, uuid.UUID]] = {}
+    for entry in returns:
+        original = originals.get(entry.end_to_end_id or "")
+        if original is not None and original.invoice_id and original.account_id:
+            found[entry.entry_ref] = (original.invoice_id, original.account_id)
+            continue
+        number = invoice_number_of(entry.creditor_reference or "")
+        invoice = await uow.billing.invoice_by_number(number) if number else None
+        if invoice is not None and invoice.account_id is not None:
+            found[entry.entry_ref] = (invoice.id, invoice.account_id)
+    return found
+
+
 def _decide(
     arrival: _Arrival,
     index: OpenInvoices,
-    originals: dict[str, BankEntry],
+    reopens: dict[str, tuple[uuid.UUID, uuid.UUID]],
     fallback_day: date,
     booking: _Booking,
 ) -> BankEntry:
@@ -225,14 +248,15 @@ def _decide(
     on = entry.booking_date or fallback_day
     text = _describe(entry)
     if entry.direction is Direction.DEBIT:
-        original = originals.get(entry.end_to_end_id or "") if entry.is_return else None
-        if original is None or original.invoice_id is None or original.account_id is None:
+        reopened = reopens.get(entry.entry_ref) if entry.is_return else None
+        if reopened is None:
             booking.journal.append(bank_debit(arrival.id, on, entry.amount, None, text))
             return arrival.kept(EntryState.UNMATCHED)
+        invoice_id, account_id = reopened
         booking.settlements.append(
             Settlement(
-                invoice_id=original.invoice_id,
-                account_id=original.account_id,
+                invoice_id=invoice_id,
+                account_id=account_id,
                 kind=SettlementKind.RETURN,
                 amount=-entry.amount,
                 source=f"bank_entry:{arrival.id}",
@@ -240,12 +264,9 @@ def _decide(
                 note=f"returned: {entry.return_reason or 'reversal'}",
             )
         )
-        booking.journal.append(bank_debit(arrival.id, on, entry.amount, original.account_id, text))
+        booking.journal.append(bank_debit(arrival.id, on, entry.amount, account_id, text))
         return arrival.kept(
-            EntryState.RETURNED,
-            rule="return",
-            invoice_id=original.invoice_id,
-            account_id=original.account_id,
+            EntryState.RETURNED, rule="return", invoice_id=invoice_id, account_id=account_id
         )
     payout = booking.payouts.match(entry)
     if payout is not None:
