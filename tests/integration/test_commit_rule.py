@@ -36,6 +36,7 @@ from chargeledger.domain.identity import Role, Scope
 from chargeledger.domain.invoicing import DocumentStatus
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.services import catalog, customers, identity, tariffs
+from chargeledger.services.billing import bank_reconciliation as bank
 from chargeledger.services.billing import invoice_documents, invoicing
 from chargeledger.services.charging import station_status
 from chargeledger.services.demo_tariffs import flat_with_session_fee
@@ -54,6 +55,7 @@ from tests.integration.billing_world import (
     utc,
 )
 from tests.integration.ocpp_server import seed_network
+from tests.integration.test_bank_reconciliation import first_statement, world_with_invoices
 
 
 class CommitFromInsideError(AssertionError):
@@ -261,3 +263,39 @@ async def test_catalog_and_tariff_use_cases_leave_the_commit_to_their_caller(
     async with runtime.uow() as uow:
         assert [s.name for s in (await catalog.list_sites(uow)).items] == ["Rule yard"]
         assert (await catalog.list_evses(uow, station_id=station.id)).items == []
+
+
+async def test_bank_decisions_leave_the_commit_to_their_caller(runtime: Runtime) -> None:
+    world, invoices = await world_with_invoices(runtime)
+    await bank.import_statements(
+        runtime.uow,
+        runtime.locks,
+        world.clock,
+        OPERATOR_TZ,
+        [first_statement(invoices)],
+        filename=None,
+        imported_by="finance@example.org",
+    )
+    async with runtime.uow() as uow:
+        queue = {e.entry.entry_ref: e for e in (await bank.list_entries(uow, None, 100, 0)).items}
+    uows, clock = guarded(runtime), world.clock
+    await in_transaction(
+        uows,
+        bank.match_entry,
+        clock,
+        OPERATOR_TZ,
+        queue["e3"].id,
+        invoices["carla"].number or "",
+        "clerk@example.org",
+    )
+    eve = invoices["eve"].account_id
+    assert eve is not None
+    await in_transaction(
+        uows, bank.credit_entry, clock, OPERATOR_TZ, queue["e5"].id, eve, "clerk@example.org"
+    )
+    async with runtime.uow() as uow:
+        states = {
+            e.entry.entry_ref: e.state.value
+            for e in (await bank.list_entries(uow, None, 100, 0)).items
+        }
+    assert (states["e3"], states["e5"]) == ("matched", "credited")
