@@ -46,13 +46,17 @@ async def test_a_draft_is_issued_once(client: httpx.AsyncClient, books: Books) -
     assert issued.status_code == 200, issued.text
     body = issued.json()
     assert (body["status"], body["number"], body["issue_date"]) == (
-        "issued",
+        "open",  # issued, nothing paid yet
         "INV-2026-000001",
         "2026-02-02",
     )
-    assert {
-        k: v for k, v in body.items() if k not in ("status", "number", "issue_date", "due_date")
-    } == {k: v for k, v in draft.items() if k not in ("status", "number", "issue_date", "due_date")}
+    # Issuing numbers and dates the draft, gives it its RF reference and makes it payable.
+    changed = ("status", "number", "issue_date", "due_date", "outstanding", "payment_reference")
+    assert {k: v for k, v in body.items() if k not in changed} == {
+        k: v for k, v in draft.items() if k not in changed
+    }
+    assert (body["payment_reference"], draft["payment_reference"]) == ("RF94INV2026000001", None)
+    assert (body["outstanding"], draft["outstanding"]) == (body["gross_total"], "0.00")
     state = await billing_state(books.month.world.runtime)
     again = await client.post(f"{API}/invoices/{draft['id']}/issue", headers=books.finance)
     assert (again.status_code, error_code(again)) == (409, "invoice_issued")

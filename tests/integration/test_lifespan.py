@@ -15,6 +15,7 @@ async def test_the_jobs_have_stopped_when_the_lifespan_ends(runtime: Runtime) ->
     before = asyncio.all_tasks()
     async with app.router.lifespan_context(app):
         jobs = asyncio.all_tasks() - before
-        # the stale-session sweep, the payment janitor, forgetting old stored OCPP answers
-        assert len(jobs) == 3
+        # the stale-session sweep, the payment janitor, forgetting old stored OCPP answers,
+        # asking the PSP for missed payouts
+        assert len(jobs) == 4
     assert all(job.done() for job in jobs)

@@ -148,9 +148,10 @@ def payment_status(invoice: Invoice, item: OpenItem, today: date) -> PaymentStat
 
 def outstanding_of(invoice: Invoice, item: OpenItem) -> Decimal:
     """What the payer still owes on the document: nothing on drafts, receipts and notes."""
+    quantum = invoice.currency.quantum
     if invoice.status is DocumentStatus.DRAFT or invoice.kind is not DocumentKind.INVOICE:
-        return ZERO
-    return max(item.outstanding, ZERO)
+        return ZERO.quantize(quantum)
+    return max(item.outstanding, ZERO).quantize(quantum)
 
 
 def card_settlement(payment: Payment, event: PaymentEvent) -> Settlement | None:
