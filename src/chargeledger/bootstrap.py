@@ -30,12 +30,14 @@ from chargeledger.adapters.documents.renderer import FacturXDocuments
 from chargeledger.adapters.exports.files import FileExports
 from chargeledger.adapters.files import private_directory
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
+from chargeledger.adapters.reports import TableFiles
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.adapters.vat_ids import StdnumVatIds
 from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
 from chargeledger.errors import ConfigurationError
 from chargeledger.services.billing.invoice_runs import Invoicer
+from chargeledger.services.billing.report_ports import ReportFiles
 from chargeledger.services.billing.statements import StatementReader
 from chargeledger.services.charging.session_review import sweep_stale_sessions
 from chargeledger.services.charging.station_status import forget_stored_replies
@@ -84,6 +86,7 @@ class Runtime:
     exports: Exports  # accounting formats and the invoice register
     vat_ids: VatIdChecker  # VAT identification numbers of business accounts
     statements: StatementReader  # bank statement files: camt.053 and CSV
+    reports: ReportFiles  # reports as CSV, XLSX and JSON files
     _gateway: SandboxGateway | StripeGateway | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
@@ -235,6 +238,7 @@ def build_runtime(
         exports=FileExports(),
         vat_ids=StdnumVatIds(),
         statements=BankStatementReader(),
+        reports=TableFiles(),
         _gateway=gateway,
     )
 

@@ -22,7 +22,7 @@ from chargeledger.domain.reports import (
     RevenueReport,
     RevenueRow,
 )
-from chargeledger.money import Currency, Money
+from chargeledger.money import Currency, Money, plain_decimal
 
 
 class ReportFormat(StrEnum):
@@ -64,6 +64,20 @@ class ReportTable:
     def records(self, rows: tuple[tuple[Cell, ...], ...]) -> list[dict[str, Cell]]:
         keys = [column.key for column in self.columns]
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def cell_text(cell: Cell) -> str | None:
+    """The exact text of a number, a date or a text cell (None for an empty cell): money in
+    its currency's minor units (``10.50``), quantities as measured (``12.5``)."""
+    if cell is None:
+        return None
+    if isinstance(cell, Money):
+        return plain_decimal(cell.amount, cell.currency.minor_units)
+    if isinstance(cell, Decimal):
+        return plain_decimal(cell)
+    if isinstance(cell, date):
+        return cell.isoformat()
+    return str(cell)
 
 
 def _money(amount: Decimal, currency: Currency) -> Money:

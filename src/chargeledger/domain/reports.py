@@ -91,7 +91,7 @@ def report_period(label: str) -> ReportPeriod:
         if _DAY.fullmatch(text):
             day = date.fromisoformat(text)
             return ReportPeriod(text, day, day + timedelta(days=1))
-    except ValueError:
+    except (ValueError, OverflowError):  # no such date, or beyond the calendar's end
         pass
     raise InvalidInputError(
         f"{label!r} is not a period: 2026, 2026-Q1, 2026-01, 2026-W05 or 2026-01-15",
@@ -104,9 +104,24 @@ def month_of(day: date) -> ReportPeriod:
     return report_period(f"{day.year:04d}-{day.month:02d}")
 
 
+# The days a report may be asked about: the books start after the first and end before the
+# last (the window of a date near either end would leave the calendar).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
+
+def report_day(day: date, field: str = "as_of") -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInputError(
+            f"{day.isoformat()} is outside {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}",
+            code="invalid_date",
+            field=field,
+        )
+    return day
+
+
 def days_up_to(as_of: date, days: int) -> ReportPeriod:
     """The ``days`` days ending with ``as_of`` (included): the default window of the DSO."""
-    start = as_of - timedelta(days=days - 1)
+    start = report_day(as_of) - timedelta(days=days - 1)
     return ReportPeriod(f"{start.isoformat()}..{as_of.isoformat()}", start, as_of + timedelta(1))
 
 

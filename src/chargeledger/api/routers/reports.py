@@ -1,0 +1,74 @@
+"""``/api/v1/reports``: receivables aging, revenue and collections as JSON, CSV or XLSX
+(issue 13). Finance and operators read every report; a fleet manager reads the aging of their
+own account. Each report only reads the books; its figures reconcile to the ledger."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from chargeledger.api.deps import RuntimeDep
+from chargeledger.api.routers.access import ReadAging
+from chargeledger.api.schemas.common import JSON_ERROR_RESPONSES
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.report_tables import ReportFormat, ReportTable, aging_table
+from chargeledger.domain.reports import report_period
+from chargeledger.services.billing import reports
+from chargeledger.services.billing.invoicing import today
+from chargeledger.services.transactions import reading
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"], responses=JSON_ERROR_RESPONSES)
+
+FILES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report as JSON, CSV (RFC 4180) or an XLSX workbook",
+        "content": {
+            "application/json": {},
+            "text/csv": {},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+        },
+    }
+}
+FormatQuery = Annotated[
+    ReportFormat, Query(alias="format", description="json (default), csv or xlsx")
+]
+PeriodQuery = Annotated[
+    str | None,
+    Query(
+        max_length=16,
+        description="2026, 2026-Q1, 2026-01, 2026-W05 or 2026-01-15 (the operator's dates)",
+    ),
+]
+
+
+def _file(rt: Runtime, table: ReportTable, file_format: ReportFormat) -> Response:
+    written = rt.reports.write(table, file_format)
+    headers = {}
+    if file_format is not ReportFormat.JSON:
+        headers["Content-Disposition"] = f'attachment; filename="{written.filename}"'
+    return Response(written.content, media_type=written.media_type, headers=headers)
+
+
+@router.get(
+    "/aging",
+    summary="Receivables by days past due, per account and in total, with the DSO",
+    response_class=Response,
+    responses=FILES,
+)
+async def aging(
+    principal: ReadAging,
+    rt: RuntimeDep,
+    as_of: Annotated[date | None, Query(description="the day ages are counted on; today")] = None,
+    period: PeriodQuery = None,
+    account_id: uuid.UUID | None = None,
+    file_format: FormatQuery = ReportFormat.JSON,
+) -> Response:
+    """``period`` is the DSO's window of credit sales (the 90 days up to ``as_of`` when left
+    out). A fleet manager sees their own account's line only."""
+    on = as_of or today(rt.clock, rt.settings.operator_time_zone)
+    window = None if period is None else report_period(period)
+    report = await reading(rt.uow, reports.aging, principal, on, window, account_id)
+    return _file(rt, aging_table(report), file_format)

@@ -1,0 +1,41 @@
+"""The ports of the reports (issue 13): the queries they need, and the files they become.
+
+Reports only read: every figure comes from records the books already hold (open invoices,
+charges, credit notes, journal postings), so each one reconciles to the ledger.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from chargeledger.domain.report_tables import ReportFormat, ReportTable
+from chargeledger.domain.reports import IssuedDocument, OpenItem
+
+
+class ReportRepository(Protocol):
+    async def open_items(self, account_id: uuid.UUID | None = None) -> list[OpenItem]:
+        """Every issued invoice (of ``account_id``) with something still to pay, as
+        ``domain.receivables`` derives it (gross less credit notes less settlements)."""
+        ...
+
+    async def credit_sales(
+        self, start: date, end: date, account_id: uuid.UUID | None = None
+    ) -> list[IssuedDocument]:
+        """Invoices issued in ``[start, end)``, and credit notes of invoices issued then."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFile:
+    content: bytes
+    media_type: str
+    filename: str
+
+
+class ReportFiles(Protocol):
+    """Reports written as files (``adapters/reports``): pure functions of the table."""
+
+    def write(self, table: ReportTable, file_format: ReportFormat) -> ReportFile: ...

@@ -1,0 +1,75 @@
+"""Receivables and revenue reports (issue 13): read the books, hand the figures to the domain.
+
+Each use case only reads, in the caller's unit of work (``reading``), and returns a domain
+report; entry points turn it into a table (``domain.report_tables``) and a file
+(:class:`~chargeledger.services.billing.report_ports.ReportFiles`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from chargeledger.domain.identity import Principal
+from chargeledger.domain.ledger import customer_credit
+from chargeledger.domain.reports import (
+    DSO_WINDOW_DAYS,
+    AgingReport,
+    ReportPeriod,
+    aging_report,
+    days_up_to,
+    net_credit_sales,
+    report_day,
+)
+from chargeledger.errors import NotFoundError
+from chargeledger.money import ZERO, Currency
+from chargeledger.services.ports import UnitOfWork
+
+CUSTOMER_CREDIT = "Liabilities:CustomerCredit"
+
+
+def visible_account(principal: Principal, account_id: uuid.UUID | None) -> uuid.UUID | None:
+    """A fleet manager sees their own account's figures only (DESIGN §6); another account
+    answers like one that does not exist."""
+    if not principal.is_account_bound:
+        return account_id
+    if account_id is not None and account_id != principal.account_id:
+        raise NotFoundError(f"account {account_id} not found", code="account_not_found")
+    return principal.account_id
+
+
+async def aging(
+    uow: UnitOfWork,
+    principal: Principal,
+    as_of: date,
+    period: ReportPeriod | None = None,
+    account_id: uuid.UUID | None = None,
+) -> AgingReport:
+    """What every account (or the one ``account_id``) still owes, aged by days past due on
+    ``as_of`` (the operator's calendar day), with the customers' unapplied credit and the DSO
+    over ``period`` (by default the 90 days up to ``as_of``).
+
+    The amounts are the invoices' outstanding amounts now (``domain.receivables``), so the
+    total is the balance of ``Assets:Receivable:C…``; ``as_of`` only sets the day ages are
+    counted on (a settlement is kept with the moment it was booked, not its value date).
+    """
+    account = visible_account(principal, account_id)
+    window = period or days_up_to(report_day(as_of), DSO_WINDOW_DAYS)
+    items = await uow.reports.open_items(account)
+    sales = await uow.reports.credit_sales(window.start, window.end, account)
+    credit = await unapplied_credit(uow, account)
+    return aging_report(items, as_of, window, credit, net_credit_sales(sales))
+
+
+async def unapplied_credit(
+    uow: UnitOfWork, account_id: uuid.UUID | None
+) -> dict[Currency, Decimal]:
+    """What customers paid beyond their invoices, per currency (a liability: its credit
+    balance, as a positive amount)."""
+    prefix = CUSTOMER_CREDIT if account_id is None else customer_credit(account_id)
+    credit: dict[Currency, Decimal] = defaultdict(lambda: ZERO)
+    for balance in await uow.ledger.balances(prefix):
+        credit[balance.currency] -= balance.balance
+    return {currency: amount for currency, amount in credit.items() if amount}
