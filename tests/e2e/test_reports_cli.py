@@ -102,3 +102,32 @@ async def test_the_reports_as_a_table_csv_xlsx_and_json(database_url: str, tmp_p
     wrong = reports(database_url, data_dir, "aging", "--period", "soon")
     assert wrong.returncode == 1
     assert "[invalid_period]" in wrong.stderr
+
+    # Revenue booked on the stops' dates: Anna's December session and Dora's, 30.00 net.
+    revenue = reports(database_url, data_dir, "revenue", "--period", "2025-12", "--by", "account")
+    assert revenue.returncode == 0, revenue.stderr
+    assert "Revenue 2025-12" in revenue.stdout
+    [dora] = [line for line in revenue.stdout.splitlines() if "Dora Dietz" in line]
+    assert [cell.strip() for cell in dora.split("│")][-2:-1] == ["10.00"], dora
+    by_month = reports(
+        database_url,
+        data_dir,
+        "revenue",
+        "--period",
+        "2025-Q4",
+        "--grain",
+        "month",
+        "--by",
+        "",
+        "--format",
+        "csv",
+    )
+    assert by_month.returncode == 0, by_month.stderr
+    rows = list(csv.reader(io.StringIO(by_month.stdout)))
+    assert [(row[0], row[-1]) for row in rows[1:]] == [
+        ("2025-11", "10.00"),
+        ("2025-12", "30.00"),
+        ("2025-Q4", "40.00"),
+    ]
+    top = reports(database_url, data_dir, "revenue", "--by", "account", "--top", "0")
+    assert top.returncode == 2  # refused by the option's bound

@@ -165,6 +165,7 @@ MUST_SUCCEED = BILLING_ROUTES | PAYMENT_ROUTES
 REPORT_READERS = frozenset({ADMIN, FINANCE, OPERATOR, KEY_RW})
 REPORT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/reports/aging"): REPORT_READERS | {FLEET_MANAGER},
+    ("GET", "/api/v1/reports/revenue"): REPORT_READERS,
 }
 EXPECTED_ACCESS |= REPORT_ACCESS
 MUST_SUCCEED |= frozenset(REPORT_ACCESS)
@@ -205,6 +206,8 @@ MUST_BE_DENIED = [
     (OPERATOR, "PUT", "/api/v1/accounts/{account_id}/wallet/floor"),
     (DRIVER, "GET", "/api/v1/reports/aging"),
     (KEY_READ, "GET", "/api/v1/reports/aging"),
+    (DRIVER, "GET", "/api/v1/reports/revenue"),
+    (FLEET_MANAGER, "GET", "/api/v1/reports/revenue"),
 ]
 
 

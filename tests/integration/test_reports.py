@@ -10,25 +10,36 @@ import io
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import openpyxl
 
 from chargeledger.bootstrap import Runtime
+from chargeledger.domain.billing import COMPONENTS
 from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.ledger import EntryKind
 from chargeledger.domain.receivables import PaymentStatus
-from chargeledger.domain.reports import days_sales_outstanding, days_up_to, report_period
+from chargeledger.domain.reports import (
+    Grain,
+    days_sales_outstanding,
+    days_up_to,
+    dimensions,
+    report_period,
+)
 from chargeledger.services.billing import reports
 from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import reading
 from tests.conftest import LoginAs
 from tests.integration.billing_api import configure_operator, error_code
 from tests.integration.billing_world import (
+    OPERATOR_TZ,
     ChargeSpec,
     book_charges,
     create_customer,
+    credit,
     run_month,
+    standard_world,
     utc,
 )
 from tests.integration.report_world import OUTSTANDING, receivables_world
@@ -214,3 +225,109 @@ async def test_a_name_that_looks_like_a_formula_stays_text(
     book = openpyxl.load_workbook(io.BytesIO(workbook.content))
     [cell] = [c for c in book["aging"]["A"] if c.value and "HYPERLINK" in str(c.value)]
     assert (cell.value, cell.data_type) == (hostile, "s")
+
+
+# --- revenue -----------------------------------------------------------------------------------
+
+
+async def income_moved(runtime: Runtime, start: date, end: date) -> dict[str, Decimal]:
+    """Revenue booked in [start, end) per ``Income:Charging`` component (credit positive)."""
+    async with runtime.uow() as uow:
+        entries = await uow.ledger.entries(start, end)
+    moved: dict[str, Decimal] = {}
+    for entry in entries:
+        for posting in entry.postings:
+            if posting.account.startswith("Income:Charging:"):
+                name = posting.account.rsplit(":", 1)[1]
+                moved[name] = moved.get(name, D(0)) - posting.units.amount
+    return moved
+
+
+async def test_revenue_per_month_reconciles_to_income_and_credit_notes(runtime: Runtime) -> None:
+    world = await standard_world(runtime)
+    invoiced = await run_month(world, "2026-01")
+    [anna_january] = [i for i in invoiced.issued if i.account_id == world.accounts["anna"].id]
+    await credit(world, anna_january, positions=(1,))  # a1: 9.20 energy + 1.25 time, in Feb
+    quarter = report_period("2026-Q1")
+    by = dimensions("site,method")
+    report = await reading(runtime.uow, reports.revenue, quarter, OPERATOR_TZ, by, Grain.MONTH)
+    for part in quarter.split(Grain.MONTH):
+        booked = await income_moved(runtime, part.start, part.end)
+        rows = [r for r in report.rows if r.period == part.label]
+        for index, component in enumerate(COMPONENTS):
+            assert sum((r.components[index] for r in rows), D(0)) == booked.get(component, 0)
+        assert sum((r.net for r in rows), D(0)) == sum(booked.values(), D(0))
+    [total] = report.totals
+    booked = await income_moved(runtime, quarter.start, quarter.end)
+    assert total.net == sum(booked.values(), D(0))
+    assert total.credited == D("10.45")
+    async with runtime.uow() as uow:
+        charged = await uow.billing.charges_between(
+            utc("2025-12-01T00:00"), utc("2026-06-01T00:00")
+        )
+    in_quarter = [
+        c
+        for c in charged
+        if quarter.start <= c.stopped_at.astimezone(ZoneInfo(OPERATOR_TZ)).date() < quarter.end
+    ]
+    assert total.sessions == len(in_quarter)
+    assert total.energy_kwh == sum((c.energy_kwh for c in in_quarter), D(0))
+
+    # Revenue is booked on the operator's date of the stop (40 minutes after the start): a2
+    # and a3 stopped on 1 February in Berlin, l0 on 1 January; q2 and q3 in April.
+    rows = {(r.period, r.labels): (r.sessions, r.net) for r in report.rows}
+    assert {key: value for key, value in rows.items() if key[0] == "2026-01"} == {
+        # a1 10.45, l1 42.50, w2-w5 140.00, q1 15.00
+        ("2026-01", ("Berlin Depot", "rfid")): (7, D("207.95")),
+        ("2026-01", ("Berlin Depot", "wallet")): (1, D("6.00")),  # p1, prepaid
+        ("2026-01", ("Berlin Depot", "card")): (1, D("4.20")),  # h1, ad hoc
+        ("2026-01", ("Lisboa Hub", "rfid")): (1, D("3.00")),  # l0
+        ("2026-01", ("Lisboa Hub", "card")): (1, D("8.13")),  # h2
+    }
+    [february] = [r for r in report.rows if r.labels == ("Berlin Depot", "rfid")][1:]
+    assert (february.period, february.sessions, february.credited) == ("2026-02", 2, D("10.45"))
+    # a2 20.45 and a3 5.00 energy, less the note's 9.20 energy and 1.25 time
+    assert february.components[:2] == (D("16.25"), D("-1.25"))
+
+    top = await reading(
+        runtime.uow,
+        reports.revenue,
+        report_period("2026-01"),
+        OPERATOR_TZ,
+        dimensions("account"),
+        Grain.PERIOD,
+        2,
+    )
+    assert [(r.labels, r.net) for r in top.rows] == [
+        (("Weekly Fleet GmbH",), D("140.00")),
+        (("Lusa Transportes Lda",), D("45.50")),
+    ]
+
+
+async def test_revenue_over_http_as_json_csv_and_xlsx(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    configure_operator(runtime)
+    await standard_world(runtime)
+    operator = await login_as(Role.OPERATOR)
+    manager = await login_as(Role.FLEET_MANAGER)
+    answer = await _get(client, "revenue", operator, period="2026-01", by="site,tariff")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [c["key"] for c in body["columns"]][:4] == ["period", "site", "tariff", "currency"]
+    [total] = body["totals"]
+    assert (total["sessions"], total["net"]) == (11, "229.28")
+    assert {row["tariff"] for row in body["rows"]} == {"no tariff"}
+    sheet = await _get(client, "revenue", operator, period="2026-01", format="csv", by="")
+    rows = list(csv.reader(io.StringIO(sheet.text)))
+    assert rows[0][:4] == ["period", "currency", "sessions", "energy_kwh"]
+    workbook = await _get(client, "revenue", operator, period="2026-01", format="xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(workbook.content))
+    last = list(book["revenue"].iter_rows(values_only=True))[-1]
+    assert (last[1], D(str(last[-1]))) == ("total", D("229.28"))
+    refused = await _get(client, "revenue", manager, period="2026-01")
+    assert (refused.status_code, error_code(refused)) == (403, "permission_denied")
+    wrong = await _get(client, "revenue", operator, by="colour")
+    assert (wrong.status_code, error_code(wrong)) == (422, "unknown_report_dimension")
+    too_long = await _get(client, "revenue", operator, period="2026", grain="day")
+    assert (too_long.status_code, error_code(too_long)) == (422, "period_too_long")

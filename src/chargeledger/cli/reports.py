@@ -23,8 +23,9 @@ from chargeledger.domain.report_tables import (
     ReportTable,
     aging_table,
     cell_text,
+    revenue_table,
 )
-from chargeledger.domain.reports import report_period
+from chargeledger.domain.reports import Grain, ReportPeriod, dimensions, month_of, report_period
 from chargeledger.services.billing import reports
 from chargeledger.services.billing.invoicing import today
 from chargeledger.services.billing.report_ports import ReportFile
@@ -64,6 +65,12 @@ def _day(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise fail(f"{option} takes a date like 2026-10-31", "invalid_date") from None
+
+
+def _period(rt: Runtime, label: str | None) -> ReportPeriod:
+    if label is not None:
+        return report_period(label)
+    return month_of(today(rt.clock, rt.settings.operator_time_zone))
 
 
 def _written(rt: Runtime, table: ReportTable, shown: Shown) -> ReportFile | None:
@@ -117,6 +124,32 @@ def aging_command(
         window = None if period is None else report_period(period)
         report = await reading(rt.uow, reports.aging, SHELL, day, window, account_id)
         table = aging_table(report)
+        return table, _written(rt, table, shown)
+
+    _deliver(*run_with_runtime(work), output)
+
+
+@reports_app.command("revenue")
+def revenue_command(
+    period: PeriodOption = None,
+    by: Annotated[
+        str, typer.Option(help="comma-separated: site, station, tariff, method, account")
+    ] = "site",
+    grain: Annotated[Grain, typer.Option(help="rows per period, month or day")] = Grain.PERIOD,
+    top: Annotated[int | None, typer.Option(min=1, help="only the N highest rows")] = None,
+    shown: FormatOption = Shown.TABLE,
+    output: OutputOption = None,
+) -> None:
+    """Sessions, kWh and revenue per component (energy, time, parking, fixed, reservation)
+    less credit notes, for --period (the current month) by the chosen dimensions; e.g.
+    --by account --top 10 for the top accounts."""
+    _checked(shown, output)
+
+    async def work(rt: Runtime) -> tuple[ReportTable, ReportFile | None]:
+        chosen = _period(rt, period)
+        tz = rt.settings.operator_time_zone
+        report = await reading(rt.uow, reports.revenue, chosen, tz, dimensions(by), grain, top)
+        table = revenue_table(report)
         return table, _written(rt, table, shown)
 
     _deliver(*run_with_runtime(work), output)

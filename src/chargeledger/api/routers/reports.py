@@ -11,11 +11,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from chargeledger.api.deps import RuntimeDep
-from chargeledger.api.routers.access import ReadAging
+from chargeledger.api.routers.access import ReadAging, ReadReports
 from chargeledger.api.schemas.common import JSON_ERROR_RESPONSES
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.report_tables import ReportFormat, ReportTable, aging_table
-from chargeledger.domain.reports import report_period
+from chargeledger.domain.report_tables import (
+    ReportFormat,
+    ReportTable,
+    aging_table,
+    revenue_table,
+)
+from chargeledger.domain.reports import Grain, ReportPeriod, dimensions, month_of, report_period
 from chargeledger.services.billing import reports
 from chargeledger.services.billing.invoicing import today
 from chargeledger.services.transactions import reading
@@ -42,6 +47,13 @@ PeriodQuery = Annotated[
         description="2026, 2026-Q1, 2026-01, 2026-W05 or 2026-01-15 (the operator's dates)",
     ),
 ]
+
+
+def _period(rt: Runtime, label: str | None) -> ReportPeriod:
+    """The period asked for, or the operator's current month."""
+    if label is not None:
+        return report_period(label)
+    return month_of(today(rt.clock, rt.settings.operator_time_zone))
 
 
 def _file(rt: Runtime, table: ReportTable, file_format: ReportFormat) -> Response:
@@ -72,3 +84,32 @@ async def aging(
     window = None if period is None else report_period(period)
     report = await reading(rt.uow, reports.aging, principal, on, window, account_id)
     return _file(rt, aging_table(report), file_format)
+
+
+@router.get(
+    "/revenue",
+    summary="Revenue by period and site, station, tariff, payment method or account",
+    response_class=Response,
+    responses=FILES,
+)
+async def revenue(
+    _: ReadReports,
+    rt: RuntimeDep,
+    period: PeriodQuery = None,
+    by: Annotated[
+        str, Query(max_length=64, description="site, station, tariff, method, account; comma")
+    ] = "site",
+    grain: Annotated[Grain, Query(description="rows per period (default), month or day")] = (
+        Grain.PERIOD
+    ),
+    top: Annotated[int | None, Query(ge=1, le=10_000, description="highest net first")] = None,
+    file_format: FormatQuery = ReportFormat.JSON,
+) -> Response:
+    """Sessions, kWh and the net of each component (energy, time, parking, fixed fees,
+    reservation) less credit notes; the total of a period is what ``Income:Charging`` moved
+    in it. ``period`` defaults to the operator's current month; ``by=account&top=10`` lists
+    the top accounts."""
+    chosen = _period(rt, period)
+    tz = rt.settings.operator_time_zone
+    report = await reading(rt.uow, reports.revenue, chosen, tz, dimensions(by), grain, top)
+    return _file(rt, revenue_table(report), file_format)

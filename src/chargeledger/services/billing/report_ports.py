@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from chargeledger.domain.report_tables import ReportFormat, ReportTable
-from chargeledger.domain.reports import IssuedDocument, OpenItem
+from chargeledger.domain.reports import IssuedDocument, OpenItem, RevenueSlice
 
 
 class ReportRepository(Protocol):
@@ -25,6 +25,18 @@ class ReportRepository(Protocol):
         self, start: date, end: date, account_id: uuid.UUID | None = None
     ) -> list[IssuedDocument]:
         """Invoices issued in ``[start, end)``, and credit notes of invoices issued then."""
+        ...
+
+    async def charged(self, stopped_from: datetime, stopped_before: datetime) -> list[RevenueSlice]:
+        """Charges of sessions that stopped in the window (their revenue is booked on the
+        stop's local date), summed per site, station, tariff, payment method, account and
+        currency."""
+        ...
+
+    async def credited(self, start: date, end: date) -> list[RevenueSlice]:
+        """Credit note lines issued in ``[start, end)``, negative, in the groups of
+        :meth:`charged` (a line that names no charge: site, station and tariff "unattributed",
+        the note's account)."""
         ...
 
 

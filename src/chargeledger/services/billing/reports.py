@@ -9,25 +9,33 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.ledger import customer_credit
 from chargeledger.domain.reports import (
     DSO_WINDOW_DAYS,
     AgingReport,
+    Dimension,
+    Grain,
     ReportPeriod,
+    RevenueReport,
+    RevenueSlice,
     aging_report,
     days_up_to,
     net_credit_sales,
     report_day,
+    revenue_report,
 )
-from chargeledger.errors import NotFoundError
+from chargeledger.errors import InvalidInputError, NotFoundError
 from chargeledger.money import ZERO, Currency
 from chargeledger.services.ports import UnitOfWork
 
 CUSTOMER_CREDIT = "Liabilities:CustomerCredit"
+# A revenue report by day covers at most a quarter (each day is two queries).
+MAX_DAYS_BY_DAY = 92
 
 
 def visible_account(principal: Principal, account_id: uuid.UUID | None) -> uuid.UUID | None:
@@ -73,3 +81,35 @@ async def unapplied_credit(
     for balance in await uow.ledger.balances(prefix):
         credit[balance.currency] -= balance.balance
     return {currency: amount for currency, amount in credit.items() if amount}
+
+
+def local_midnight(day: date, time_zone: str) -> datetime:
+    """The UTC instant the operator's calendar day ``day`` starts."""
+    return datetime.combine(day, time(0), ZoneInfo(time_zone)).astimezone(UTC)
+
+
+async def revenue(
+    uow: UnitOfWork,
+    period: ReportPeriod,
+    time_zone: str,
+    by: tuple[Dimension, ...],
+    grain: Grain = Grain.PERIOD,
+    top: int | None = None,
+) -> RevenueReport:
+    """Revenue of ``period`` (the operator's dates), per part (``grain``) and the chosen
+    dimensions: what sessions accrued (booked on the operator's date of their stop, as
+    ``charges.charge_sessions`` books them) less what credit notes issued in it took back.
+    So each part's net is what ``Income:Charging`` moved in it (DESIGN §5)."""
+    if grain is Grain.DAY and period.days > MAX_DAYS_BY_DAY:
+        raise InvalidInputError(
+            f"a report by day covers at most {MAX_DAYS_BY_DAY} days; choose month",
+            code="period_too_long",
+            field="grain",
+        )
+    parts: list[tuple[ReportPeriod, list[RevenueSlice]]] = []
+    for part in period.split(grain):
+        window = (local_midnight(part.start, time_zone), local_midnight(part.end, time_zone))
+        slices = await uow.reports.charged(*window)
+        slices += await uow.reports.credited(part.start, part.end)
+        parts.append((part, slices))
+    return revenue_report(period, grain, by, parts, top)

@@ -9,22 +9,68 @@ SQL over integer minor units.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chargeledger.adapters.db.billing_tables import invoices
+from chargeledger.adapters.db.billing_tables import charges, invoice_lines, invoices
 from chargeledger.adapters.db.repositories.receivable_rows import open_invoices_query
+from chargeledger.adapters.db.tables import accounts, sessions, tariffs
+from chargeledger.domain.billing import COMPONENTS
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
-from chargeledger.domain.reports import IssuedDocument, OpenItem
-from chargeledger.money import Currency
+from chargeledger.domain.payment_routes import PaymentRoute
+from chargeledger.domain.reports import Dimension, IssuedDocument, OpenItem, RevenueSlice
+from chargeledger.money import ZERO, Currency
+
+_NETS = (
+    charges.c.energy_net,
+    charges.c.time_net,
+    charges.c.parking_net,
+    charges.c.fixed_net,
+    charges.c.reservation_net,
+)
+_AMOUNT_SCALE, _KWH_SCALE = 4, 6  # the columns' scales (billing_tables)
+UNATTRIBUTED = ("", "unattributed")
+AD_HOC = ("", "ad hoc")
 
 
 def _exact(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _exact_sum(column: Any, scale: int) -> ColumnElement[Any]:
+    """SUM of a fixed-scale decimal column as an integer of its smallest unit: exact on
+    PostgreSQL (NUMERIC) and on SQLite (text, which a plain SUM would add up as floats; each
+    value of at most 15 digits survives the one conversion and is rounded back exactly)."""
+    scaled = func.round(column * literal_column(str(10**scale)))
+    return func.coalesce(func.sum(cast(scaled, BigInteger)), 0)
+
+
+def _unscaled(value: Any, scale: int) -> Decimal:
+    return Decimal(int(value)).scaleb(-scale)
+
+
+def _labels(row: Any, route: str | None) -> dict[Dimension, tuple[str, str]]:
+    """The (key, label) of each dimension of a row naming a charge's place and payer."""
+    method = PaymentRoute(route).method.value if route is not None else UNATTRIBUTED[1]
+    return {
+        Dimension.SITE: (str(row.site_id), row.site_name)
+        if row.site_id is not None
+        else UNATTRIBUTED,
+        Dimension.STATION: (str(row.station_id), row.station_name)
+        if row.station_id is not None
+        else UNATTRIBUTED,
+        Dimension.TARIFF: (row.tariff or "", row.tariff or "no tariff")
+        if row.site_id is not None
+        else UNATTRIBUTED,
+        Dimension.METHOD: (method, method),
+        Dimension.ACCOUNT: (str(row.account_id), row.account_name)
+        if row.account_id is not None
+        else AD_HOC,
+    }
 
 
 class SqlReportRepository:
@@ -84,3 +130,92 @@ class SqlReportRepository:
             )
             for row in await self._connection.execute(query)
         ]
+
+    async def charged(self, stopped_from: datetime, stopped_before: datetime) -> list[RevenueSlice]:
+        groups = (
+            charges.c.site_id,
+            charges.c.site_name,
+            charges.c.station_id,
+            charges.c.station_name,
+            tariffs.c.ocpi_id.label("tariff"),
+            sessions.c.payment_route,
+            charges.c.account_id,
+            accounts.c.name.label("account_name"),
+            charges.c.currency,
+        )
+        query = (
+            select(
+                *groups,
+                func.count().label("sessions"),
+                _exact_sum(charges.c.energy_kwh, _KWH_SCALE).label("energy"),
+                *(_exact_sum(net, _AMOUNT_SCALE).label(f"net_{i}") for i, net in enumerate(_NETS)),
+            )
+            .select_from(
+                charges.join(sessions, sessions.c.id == charges.c.session_id)
+                .outerjoin(tariffs, tariffs.c.id == charges.c.tariff_id)
+                .outerjoin(accounts, accounts.c.id == charges.c.account_id)
+            )
+            .where(charges.c.stopped_at >= stopped_from, charges.c.stopped_at < stopped_before)
+            .group_by(*groups)
+        )
+        found = []
+        for row in await self._connection.execute(query):
+            currency = Currency.of(row.currency)
+            nets = [_unscaled(getattr(row, f"net_{i}"), _AMOUNT_SCALE) for i in range(len(_NETS))]
+            found.append(
+                RevenueSlice(
+                    labels=_labels(row, row.payment_route),
+                    currency=currency,
+                    sessions=int(row.sessions),
+                    energy_kwh=_unscaled(row.energy, _KWH_SCALE),
+                    components=tuple(nets),
+                )
+            )
+        return found
+
+    async def credited(self, start: date, end: date) -> list[RevenueSlice]:
+        query = (
+            select(
+                invoices.c.currency,
+                invoice_lines.c.net,
+                invoice_lines.c.components,
+                charges.c.site_id,
+                charges.c.site_name,
+                charges.c.station_id,
+                charges.c.station_name,
+                tariffs.c.ocpi_id.label("tariff"),
+                sessions.c.payment_route,
+                invoices.c.account_id,
+                accounts.c.name.label("account_name"),
+            )
+            .select_from(
+                invoice_lines.join(invoices, invoices.c.id == invoice_lines.c.invoice_id)
+                .outerjoin(charges, charges.c.id == invoice_lines.c.charge_id)
+                .outerjoin(sessions, sessions.c.id == charges.c.session_id)
+                .outerjoin(tariffs, tariffs.c.id == charges.c.tariff_id)
+                .outerjoin(accounts, accounts.c.id == invoices.c.account_id)
+            )
+            .where(
+                invoices.c.kind == DocumentKind.CREDIT_NOTE.value,
+                invoices.c.status == DocumentStatus.ISSUED.value,
+                invoices.c.issue_date >= start,
+                invoices.c.issue_date < end,
+            )
+        )
+        found = []
+        for row in await self._connection.execute(query):
+            net = _exact(row.net)
+            # Where the credit note reversed revenue (``postings.credit_note_issued``).
+            shares = {name: _exact(amount) for name, amount in (row.components or {}).items()}
+            shares = shares or {"Fixed": net}
+            found.append(
+                RevenueSlice(
+                    labels=_labels(row, row.payment_route),
+                    currency=Currency.of(row.currency),
+                    sessions=0,
+                    energy_kwh=ZERO,
+                    components=tuple(-shares.get(name, ZERO) for name in COMPONENTS),
+                    credited=net,
+                )
+            )
+        return found
