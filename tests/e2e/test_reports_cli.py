@@ -131,3 +131,9 @@ async def test_the_reports_as_a_table_csv_xlsx_and_json(database_url: str, tmp_p
     ]
     top = reports(database_url, data_dir, "revenue", "--by", "account", "--top", "0")
     assert top.returncode == 2  # refused by the option's bound
+
+    collected = reports(database_url, data_dir, "collections", "--period", "2026-02")
+    assert collected.returncode == 0, collected.stderr
+    assert "Collections 2026-02" in collected.stdout
+    [returned] = [line for line in collected.stdout.splitlines() if "2026-02-05" in line]
+    assert [cell.strip() for cell in returned.split("│")][-3:-1] == ["11.90", "-11.90"], returned

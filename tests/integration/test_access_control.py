@@ -166,6 +166,7 @@ REPORT_READERS = frozenset({ADMIN, FINANCE, OPERATOR, KEY_RW})
 REPORT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/reports/aging"): REPORT_READERS | {FLEET_MANAGER},
     ("GET", "/api/v1/reports/revenue"): REPORT_READERS,
+    ("GET", "/api/v1/reports/collections"): REPORT_READERS,
 }
 EXPECTED_ACCESS |= REPORT_ACCESS
 MUST_SUCCEED |= frozenset(REPORT_ACCESS)
@@ -208,6 +209,7 @@ MUST_BE_DENIED = [
     (KEY_READ, "GET", "/api/v1/reports/aging"),
     (DRIVER, "GET", "/api/v1/reports/revenue"),
     (FLEET_MANAGER, "GET", "/api/v1/reports/revenue"),
+    (FLEET_MANAGER, "GET", "/api/v1/reports/collections"),
 ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -28,9 +29,13 @@ from chargeledger.domain.reports import (
     report_period,
 )
 from chargeledger.services.billing import reports
+from chargeledger.services.payments.methods import store_card
+from chargeledger.services.payments.refunds import pay_invoice, refund_payment
+from chargeledger.services.payments.wallets import top_up
 from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import reading
 from tests.conftest import LoginAs
+from tests.integration.access_world import sandbox_token
 from tests.integration.billing_api import configure_operator, error_code
 from tests.integration.billing_world import (
     OPERATOR_TZ,
@@ -42,7 +47,7 @@ from tests.integration.billing_world import (
     standard_world,
     utc,
 )
-from tests.integration.report_world import OUTSTANDING, receivables_world
+from tests.integration.report_world import OUTSTANDING, Receivables, receivables_world
 
 API = "/api/v1/reports"
 FINANCE = Principal(subject="test", role=Role.FINANCE)
@@ -331,3 +336,96 @@ async def test_revenue_over_http_as_json_csv_and_xlsx(
     assert (wrong.status_code, error_code(wrong)) == (422, "unknown_report_dimension")
     too_long = await _get(client, "revenue", operator, period="2026", grain="day")
     assert (too_long.status_code, error_code(too_long)) == (422, "period_too_long")
+
+
+# --- collections -------------------------------------------------------------------------------
+
+
+async def moved(runtime: Runtime, start: date, end: date, root: str) -> Decimal:
+    """What the accounts under ``root`` moved by entries booked in [start, end)."""
+    async with runtime.uow() as uow:
+        entries = await uow.ledger.entries(start, end)
+    return sum(
+        (
+            p.units.amount
+            for e in entries
+            for p in e.postings
+            if p.account == root or p.account.startswith(root + ":")
+        ),
+        D(0),
+    )
+
+
+async def card_money(runtime: Runtime, books: Receivables) -> Decimal:
+    """Anna tops up 20.00 by card, pays her January invoice (11.90) by card and gets 5.00 of
+    the top-up back; the PSP pays everything out. Returns the payout's gross."""
+    anna = books.accounts["anna"]
+    card = await store_card(runtime.payments, anna, await sandbox_token(runtime), "sandbox", True)
+    top, _ = await top_up(runtime.payments, anna, D("20.00"), card)
+    await pay_invoice(runtime.payments, books.invoices["anna_jan"].id, card, uuid.uuid4())
+    await runtime.quiesce()
+    await refund_payment(runtime.payments, top.id, D("5.00"), "changed her mind")
+    await runtime.quiesce()
+    sandbox = runtime.sandbox
+    assert sandbox is not None
+    payout = await sandbox.pay_out("EUR")
+    await runtime.quiesce()
+    assert payout is not None
+    return payout.gross.amount
+
+
+async def test_collections_per_day_reconcile_to_the_psp_the_bank_and_the_fees(
+    runtime: Runtime,
+) -> None:
+    books = await receivables_world(runtime)
+    gross = await card_money(runtime, books)
+    year = report_period("2026")
+    report = await reading(runtime.uow, reports.collections, year)
+    days = {day.day: day for day in report.days}
+    # the bank statements of 3 and 5 February: four transfers in, one returned
+    assert days[date(2026, 2, 3)].transfers_in == D("76.40")
+    assert days[date(2026, 2, 5)].transfers_out == D("11.90")
+    assert days[date(2026, 2, 5)].collected == D("-11.90")
+    for day in report.days:
+        following = date.fromordinal(day.day.toordinal() + 1)
+        psp = await moved(runtime, day.day, following, "Assets:PSP")
+        bank = await moved(runtime, day.day, following, "Assets:Bank")
+        fees = await moved(runtime, day.day, following, "Expenses:PSPFees")
+        assert day.captured - day.refunded - day.payouts == psp, day
+        assert day.payouts - day.fees + day.transfers_in - day.transfers_out == bank, day
+        assert day.fees == fees, day
+    [total] = report.totals
+    assert (total.captured, total.refunded, total.payouts) == (D("31.90"), D("5.00"), gross)
+    assert gross == D("26.90")
+    assert total.collected == D("31.90") - D("5.00") + D("76.40") - D("11.90")
+    assert total.captured - total.refunded - total.payouts == await moved(
+        runtime, year.start, year.end, "Assets:PSP"
+    )
+    assert total.payouts - total.fees + total.transfers_in - total.transfers_out == await moved(
+        runtime, year.start, year.end, "Assets:Bank"
+    )
+    assert total.fees == await moved(runtime, year.start, year.end, "Expenses:PSPFees") > 0
+
+
+async def test_collections_over_http(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    await receivables_world(runtime)
+    finance = await login_as(Role.FINANCE)
+    manager = await login_as(Role.FLEET_MANAGER)
+    answer = await _get(client, "collections", finance, period="2026-02")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [row["day"] for row in body["rows"]] == ["2026-02-03", "2026-02-05"]
+    [total] = body["totals"]
+    assert (total["day"], total["transfers_in"], total["collected"]) == (
+        "total",
+        "76.40",
+        "64.50",
+    )
+    sheet = await _get(client, "collections", finance, period="2026-02", format="csv")
+    assert sheet.text.splitlines()[0] == (
+        "day,currency,captured,refunded,payouts,fees,transfers_in,transfers_out,collected"
+    )
+    refused = await _get(client, "collections", manager)
+    assert (refused.status_code, error_code(refused)) == (403, "permission_denied")

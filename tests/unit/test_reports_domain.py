@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 
+from chargeledger.domain.cash_collections import CashMovement, collections_report
 from chargeledger.domain.report_tables import aging_table, collections_table, revenue_table
 from chargeledger.domain.reports import (
     AGING_BUCKETS,
-    CashMovement,
     Dimension,
     Grain,
     IssuedDocument,
@@ -20,7 +20,6 @@ from chargeledger.domain.reports import (
     RevenueSlice,
     aging_bucket,
     aging_report,
-    collections_report,
     days_sales_outstanding,
     days_up_to,
     dimensions,

@@ -23,6 +23,7 @@ from chargeledger.domain.report_tables import (
     ReportTable,
     aging_table,
     cell_text,
+    collections_table,
     revenue_table,
 )
 from chargeledger.domain.reports import Grain, ReportPeriod, dimensions, month_of, report_period
@@ -150,6 +151,24 @@ def revenue_command(
         tz = rt.settings.operator_time_zone
         report = await reading(rt.uow, reports.revenue, chosen, tz, dimensions(by), grain, top)
         table = revenue_table(report)
+        return table, _written(rt, table, shown)
+
+    _deliver(*run_with_runtime(work), output)
+
+
+@reports_app.command("collections")
+def collections_command(
+    period: PeriodOption = None,
+    shown: FormatOption = Shown.TABLE,
+    output: OutputOption = None,
+) -> None:
+    """Per day of --period (the current month): money captured and refunded at the PSP,
+    payouts and their fees, bank transfers in and out, and what was collected."""
+    _checked(shown, output)
+
+    async def work(rt: Runtime) -> tuple[ReportTable, ReportFile | None]:
+        report = await reading(rt.uow, reports.collections, _period(rt, period))
+        table = collections_table(report)
         return table, _written(rt, table, shown)
 
     _deliver(*run_with_runtime(work), output)

@@ -14,14 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.domain.billing import COMPONENTS
-from chargeledger.domain.reports import (
-    AGING_BUCKETS,
-    AgingReport,
-    CollectionDay,
-    CollectionsReport,
-    RevenueReport,
-    RevenueRow,
-)
+from chargeledger.domain.cash_collections import CollectionDay, CollectionsReport
+from chargeledger.domain.reports import AGING_BUCKETS, AgingReport, RevenueReport, RevenueRow
 from chargeledger.money import Currency, Money, plain_decimal
 
 

@@ -18,6 +18,7 @@ from chargeledger.domain.report_tables import (
     ReportFormat,
     ReportTable,
     aging_table,
+    collections_table,
     revenue_table,
 )
 from chargeledger.domain.reports import Grain, ReportPeriod, dimensions, month_of, report_period
@@ -113,3 +114,23 @@ async def revenue(
     tz = rt.settings.operator_time_zone
     report = await reading(rt.uow, reports.revenue, chosen, tz, dimensions(by), grain, top)
     return _file(rt, revenue_table(report), file_format)
+
+
+@router.get(
+    "/collections",
+    summary="Money captured, refunded, paid out with its fees, and transferred, by day",
+    response_class=Response,
+    responses=FILES,
+)
+async def collections(
+    _: ReadReports,
+    rt: RuntimeDep,
+    period: PeriodQuery = None,
+    file_format: FormatQuery = ReportFormat.JSON,
+) -> Response:
+    """Per day of ``period`` (the operator's current month by default) and currency: what
+    the PSP captured and refunded, what it paid out and kept as fees, what came in and went
+    out by bank transfer. The columns add up to what ``Assets:PSP``, ``Assets:Bank`` and
+    ``Expenses:PSPFees`` moved."""
+    report = await reading(rt.uow, reports.collections, _period(rt, period))
+    return _file(rt, collections_table(report), file_format)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from chargeledger.domain.cash_collections import CashMovement
 from chargeledger.domain.report_tables import ReportFormat, ReportTable
 from chargeledger.domain.reports import IssuedDocument, OpenItem, RevenueSlice
 
@@ -37,6 +38,11 @@ class ReportRepository(Protocol):
         """Credit note lines issued in ``[start, end)``, negative, in the groups of
         :meth:`charged` (a line that names no charge: site, station and tariff "unattributed",
         the note's account)."""
+        ...
+
+    async def cash_movements(self, start: date, end: date) -> list[CashMovement]:
+        """Postings booked in ``[start, end)`` to ``Assets:PSP:…``, ``Assets:Bank`` and
+        ``Expenses:PSPFees``, summed per day, entry kind, account and currency."""
         ...
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from chargeledger.domain.cash_collections import CollectionsReport, collections_report
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.ledger import customer_credit
 from chargeledger.domain.reports import (
@@ -113,3 +114,10 @@ async def revenue(
         slices += await uow.reports.credited(part.start, part.end)
         parts.append((part, slices))
     return revenue_report(period, grain, by, parts, top)
+
+
+async def collections(uow: UnitOfWork, period: ReportPeriod) -> CollectionsReport:
+    """Money captured, refunded, paid out (and its fees) and transferred, per day of
+    ``period``: the movements of ``Assets:PSP``, ``Assets:Bank`` and ``Expenses:PSPFees``
+    booked then (DESIGN §5), so every column adds up to what those accounts moved."""
+    return collections_report(period, await uow.reports.cash_movements(period.start, period.end))

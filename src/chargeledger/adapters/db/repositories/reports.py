@@ -16,14 +16,21 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chargeledger.adapters.db.billing_tables import charges, invoice_lines, invoices
+from chargeledger.adapters.db.billing_tables import (
+    charges,
+    invoice_lines,
+    invoices,
+    journal_entries,
+    postings,
+)
 from chargeledger.adapters.db.repositories.receivable_rows import open_invoices_query
 from chargeledger.adapters.db.tables import accounts, sessions, tariffs
 from chargeledger.domain.billing import COMPONENTS
+from chargeledger.domain.cash_collections import BANK_ROOT, FEES_ACCOUNT, PSP_ROOT, CashMovement
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.reports import Dimension, IssuedDocument, OpenItem, RevenueSlice
-from chargeledger.money import ZERO, Currency
+from chargeledger.money import ZERO, Currency, Money
 
 _NETS = (
     charges.c.energy_net,
@@ -219,3 +226,34 @@ class SqlReportRepository:
                 )
             )
         return found
+
+    async def cash_movements(self, start: date, end: date) -> list[CashMovement]:
+        account = postings.c.account
+        money_accounts = or_(
+            *(
+                or_(account == root, account.startswith(root + ":"))
+                for root in (PSP_ROOT, BANK_ROOT, FEES_ACCOUNT)
+            )
+        )
+        groups = (journal_entries.c.booked_on, journal_entries.c.kind, account, postings.c.currency)
+        booked = postings.join(journal_entries, journal_entries.c.id == postings.c.entry_id)
+        query = (
+            select(*groups, func.sum(postings.c.amount_minor).label("minor"))
+            .select_from(booked)
+            .where(
+                journal_entries.c.booked_on >= start,
+                journal_entries.c.booked_on < end,
+                money_accounts,
+            )
+            .group_by(*groups)
+        )
+        return [
+            CashMovement(
+                row.booked_on,
+                row.kind,
+                row.account,
+                Currency.of(row.currency),
+                Money.from_minor_units(int(row.minor), row.currency).amount,
+            )
+            for row in await self._connection.execute(query)
+        ]
