@@ -137,3 +137,7 @@ async def test_the_reports_as_a_table_csv_xlsx_and_json(database_url: str, tmp_p
     assert "Collections 2026-02" in collected.stdout
     [returned] = [line for line in collected.stdout.splitlines() if "2026-02-05" in line]
     assert [cell.strip() for cell in returned.split("│")][-3:-1] == ["11.90", "-11.90"], returned
+
+    waiting = reports(database_url, data_dir, "unbilled", "--format", "json")
+    assert waiting.returncode == 0, waiting.stderr
+    assert json.loads(waiting.stdout)["totals"] == []  # every charge is on an invoice

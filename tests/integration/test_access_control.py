@@ -167,6 +167,7 @@ REPORT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/reports/aging"): REPORT_READERS | {FLEET_MANAGER},
     ("GET", "/api/v1/reports/revenue"): REPORT_READERS,
     ("GET", "/api/v1/reports/collections"): REPORT_READERS,
+    ("GET", "/api/v1/reports/unbilled"): REPORT_READERS,
 }
 EXPECTED_ACCESS |= REPORT_ACCESS
 MUST_SUCCEED |= frozenset(REPORT_ACCESS)
@@ -210,6 +211,7 @@ MUST_BE_DENIED = [
     (DRIVER, "GET", "/api/v1/reports/revenue"),
     (FLEET_MANAGER, "GET", "/api/v1/reports/revenue"),
     (FLEET_MANAGER, "GET", "/api/v1/reports/collections"),
+    (DRIVER, "GET", "/api/v1/reports/unbilled"),
 ]
 
 

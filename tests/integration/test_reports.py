@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,8 +18,10 @@ import openpyxl
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.billing import COMPONENTS
+from chargeledger.domain.charging import QuarantineReason, Session, SessionStatus
 from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.ledger import EntryKind
+from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.receivables import PaymentStatus
 from chargeledger.domain.reports import (
     Grain,
@@ -36,10 +38,11 @@ from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import reading
 from tests.conftest import LoginAs
 from tests.integration.access_world import sandbox_token
-from tests.integration.billing_api import configure_operator, error_code
+from tests.integration.billing_api import configure_operator, error_code, uncharged_session
 from tests.integration.billing_world import (
     OPERATOR_TZ,
     ChargeSpec,
+    Place,
     book_charges,
     create_customer,
     credit,
@@ -428,4 +431,76 @@ async def test_collections_over_http(
         "day,currency,captured,refunded,payouts,fees,transfers_in,transfers_out,collected"
     )
     refused = await _get(client, "collections", manager)
+    assert (refused.status_code, error_code(refused)) == (403, "permission_denied")
+
+
+# --- not invoiced yet --------------------------------------------------------------------------
+
+
+async def held_session(runtime: Runtime, place: Place, started: datetime) -> None:
+    """A session of 12.5 kWh held for review: no price until it is released."""
+    now = runtime.clock.now()
+    session = Session(
+        station_id=place.station.id,
+        evse_id=1,
+        transaction_ref=uuid.uuid4().hex[:20],
+        ocpp_version="1.6",
+        started_at=started,
+        meter_start_wh=D(1000),
+        status=SessionStatus.QUARANTINED,
+        stopped_at=started + timedelta(minutes=40),
+        meter_stop_wh=D(13500),
+        quarantine_reasons=(QuarantineReason.ENERGY_ABOVE_MAX_POWER,),
+        payment_route=PaymentRoute.WALK_IN,
+        created_at=now,
+        updated_at=now,
+    )
+    async with runtime.uow() as uow:
+        await uow.sessions.add(session)
+        await uow.commit()
+
+
+async def test_unbilled_charges_reconcile_to_the_unbilled_receivables(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    world = await standard_world(runtime)
+    await run_month(world, "2026-01")  # January's invoices and receipts
+    await held_session(runtime, world.de, utc("2026-02-10T10:00"))
+    await uncharged_session(runtime, world.de, utc("2026-02-11T10:00"))
+    report = await reading(runtime.uow, reports.unbilled)
+    [total] = report.totals
+    async with runtime.uow() as uow:
+        balances = await uow.ledger.balances("Assets:Receivable:Unbilled")
+    assert total.value == sum((b.balance for b in balances), D(0)) > 0
+    names = {line.account_name: line.sessions for line in report.lines}
+    # February's sessions of Anna (a3) and Lusa (l2), the week ending on 1 February (w5), the
+    # quarter's (q1-q3) and the prepaid session nobody invoices
+    assert names == {
+        "Anna Becker": 1,
+        "Lusa Transportes Lda": 1,
+        "Prepaid Pia": 1,
+        "Quarterly Logistik AG": 3,
+        "Weekly Fleet GmbH": 1,
+    }
+    assert [(p.state.value, p.sessions, p.energy_kwh) for p in report.pending] == [
+        ("quarantined", 1, D("12.5")),
+        ("not_charged", 1, D(10)),
+    ]
+
+    finance = await login_as(Role.FINANCE)
+    body = (await _get(client, "unbilled", finance)).json()
+    assert body["totals"][0]["value"] == f"{total.value:.2f}"
+    held = [row for row in body["rows"] if row["account"].startswith("sessions under review")]
+    assert held == [
+        {
+            "account": "sessions under review (not priced)",
+            "account_id": None,
+            "currency": None,
+            "sessions": 1,
+            "energy_kwh": "12.5",
+            "value": None,
+        }
+    ]
+    driver = await login_as(Role.DRIVER)
+    refused = await _get(client, "unbilled", driver)
     assert (refused.status_code, error_code(refused)) == (403, "permission_denied")

@@ -4,13 +4,19 @@ the chosen dimensions, collections per day, and the tables every writer prints."
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
+from chargeledger.domain.billing import COMPONENTS, Charge, VatCategory, VatTreatment
 from chargeledger.domain.cash_collections import CashMovement, collections_report
-from chargeledger.domain.report_tables import aging_table, collections_table, revenue_table
+from chargeledger.domain.report_tables import (
+    aging_table,
+    collections_table,
+    revenue_table,
+    unbilled_table,
+)
 from chargeledger.domain.reports import (
     AGING_BUCKETS,
     Dimension,
@@ -27,6 +33,7 @@ from chargeledger.domain.reports import (
     report_period,
     revenue_report,
 )
+from chargeledger.domain.unbilled import Pending, PendingSessions, unbilled_report
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency, Money
 
@@ -264,3 +271,43 @@ def test_collections_split_money_movements_into_columns_that_reconcile() -> None
     table = collections_table(report)
     assert table.rows[0][0] == day1
     assert table.totals[0][:2] == ("total", "EUR")
+
+
+def test_unbilled_charges_are_valued_at_their_gross_per_account() -> None:
+    anna = uuid.uuid4()
+
+    def charge(account: uuid.UUID | None, net: str, currency: str = "EUR") -> Charge:
+        return Charge(
+            session_id=uuid.uuid4(),
+            account_id=account,
+            ad_hoc=account is None,
+            site_id=uuid.uuid4(),
+            site_name="Depot",
+            station_id=uuid.uuid4(),
+            station_name="CP-1",
+            evse_id=1,
+            country="DE",
+            time_zone="Europe/Berlin",
+            currency=currency,
+            started_at=datetime(2026, 2, 1, 10, tzinfo=UTC),
+            stopped_at=datetime(2026, 2, 1, 11, tzinfo=UTC),
+            energy_kwh=D("12.5"),
+            charging_hours=D(1),
+            idle_hours=D(0),
+            components=tuple((name, D(net) if name == "Energy" else D(0)) for name in COMPONENTS),
+            vat=VatTreatment(VatCategory.STANDARD, D(19)),
+            tariff_id=None,
+        )
+
+    pending = [PendingSessions(Pending.QUARANTINED, 2, D("30.5"))]
+    report = unbilled_report(
+        [charge(anna, "10.00"), charge(anna, "4.20"), charge(None, "1.00")], {anna: "Anna"}, pending
+    )
+    assert [(line.account_name, line.sessions, line.value) for line in report.lines] == [
+        ("ad hoc", 1, D("1.19")),
+        ("Anna", 2, D("11.90") + D("5.00")),  # 4.20 + 0.798 → 0.80
+    ]
+    [total] = report.totals
+    assert (total.sessions, total.energy_kwh, total.value) == (3, D("37.5"), D("18.09"))
+    table = unbilled_table(report)
+    assert table.rows[-1] == ("sessions under review (not priced)", None, None, 2, D("30.5"), None)

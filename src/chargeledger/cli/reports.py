@@ -25,6 +25,7 @@ from chargeledger.domain.report_tables import (
     cell_text,
     collections_table,
     revenue_table,
+    unbilled_table,
 )
 from chargeledger.domain.reports import Grain, ReportPeriod, dimensions, month_of, report_period
 from chargeledger.services.billing import reports
@@ -169,6 +170,19 @@ def collections_command(
     async def work(rt: Runtime) -> tuple[ReportTable, ReportFile | None]:
         report = await reading(rt.uow, reports.collections, _period(rt, period))
         table = collections_table(report)
+        return table, _written(rt, table, shown)
+
+    _deliver(*run_with_runtime(work), output)
+
+
+@reports_app.command("unbilled")
+def unbilled_command(shown: FormatOption = Shown.TABLE, output: OutputOption = None) -> None:
+    """Charges not invoiced yet with their value per account, and the sessions without a
+    price yet (under review, or completed and not charged)."""
+    _checked(shown, output)
+
+    async def work(rt: Runtime) -> tuple[ReportTable, ReportFile | None]:
+        table = unbilled_table(await reading(rt.uow, reports.unbilled))
         return table, _written(rt, table, shown)
 
     _deliver(*run_with_runtime(work), output)

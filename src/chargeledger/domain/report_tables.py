@@ -16,6 +16,7 @@ from enum import StrEnum
 from chargeledger.domain.billing import COMPONENTS
 from chargeledger.domain.cash_collections import CollectionDay, CollectionsReport
 from chargeledger.domain.reports import AGING_BUCKETS, AgingReport, RevenueReport, RevenueRow
+from chargeledger.domain.unbilled import Pending, UnbilledLine, UnbilledReport
 from chargeledger.money import Currency, Money, plain_decimal
 
 
@@ -226,4 +227,41 @@ def _collection_cells(day: CollectionDay, first: date | str) -> tuple[Cell, ...]
         first,
         day.currency.code,
         *(_money(getattr(day, key), day.currency) for key, _ in _COLLECTION_COLUMNS),
+    )
+
+
+_PENDING_TITLES = {
+    Pending.QUARANTINED: "sessions under review (not priced)",
+    Pending.NOT_CHARGED: "sessions completed, not charged yet",
+}
+
+
+def unbilled_table(report: UnbilledReport) -> ReportTable:
+    """Per account and currency: charges on no invoice yet, their kWh and value (gross);
+    then the sessions without a price, with the energy their stations reported."""
+    columns = (
+        Column("account", "account"),
+        Column("account_id", "account id"),
+        Column("currency", "currency"),
+        Column("sessions", "sessions", ColumnKind.COUNT),
+        Column("energy_kwh", "kWh", ColumnKind.QUANTITY),
+        Column("value", "value", ColumnKind.MONEY),
+    )
+    rows = [_unbilled_cells(line) for line in report.lines]
+    rows += [
+        (_PENDING_TITLES[p.state], None, None, p.sessions, p.energy_kwh, None)
+        for p in report.pending
+    ]
+    totals = tuple(_unbilled_cells(line) for line in report.totals)
+    return ReportTable("unbilled", "Not invoiced yet", (), columns, tuple(rows), totals)
+
+
+def _unbilled_cells(line: UnbilledLine) -> tuple[Cell, ...]:
+    return (
+        line.account_name,
+        None if line.account_id is None else str(line.account_id),
+        line.currency.code,
+        line.sessions,
+        line.energy_kwh,
+        _money(line.value, line.currency),
     )

@@ -20,6 +20,7 @@ from chargeledger.domain.report_tables import (
     aging_table,
     collections_table,
     revenue_table,
+    unbilled_table,
 )
 from chargeledger.domain.reports import Grain, ReportPeriod, dimensions, month_of, report_period
 from chargeledger.services.billing import reports
@@ -134,3 +135,19 @@ async def collections(
     ``Expenses:PSPFees`` moved."""
     report = await reading(rt.uow, reports.collections, _period(rt, period))
     return _file(rt, collections_table(report), file_format)
+
+
+@router.get(
+    "/unbilled",
+    summary="Charges not invoiced yet with their value; sessions without a price",
+    response_class=Response,
+    responses=FILES,
+)
+async def unbilled(
+    _: ReadReports, rt: RuntimeDep, file_format: FormatQuery = ReportFormat.JSON
+) -> Response:
+    """Per account: charges on no invoice or receipt yet, their kWh and gross value (the
+    balance of ``Assets:Receivable:Unbilled``); then the sessions under review and those not
+    charged yet, with the energy their stations reported (they have no price yet)."""
+    report = await reading(rt.uow, reports.unbilled)
+    return _file(rt, unbilled_table(report), file_format)

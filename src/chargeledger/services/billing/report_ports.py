@@ -14,6 +14,7 @@ from typing import Protocol
 from chargeledger.domain.cash_collections import CashMovement
 from chargeledger.domain.report_tables import ReportFormat, ReportTable
 from chargeledger.domain.reports import IssuedDocument, OpenItem, RevenueSlice
+from chargeledger.domain.unbilled import PendingSessions
 
 
 class ReportRepository(Protocol):
@@ -43,6 +44,10 @@ class ReportRepository(Protocol):
     async def cash_movements(self, start: date, end: date) -> list[CashMovement]:
         """Postings booked in ``[start, end)`` to ``Assets:PSP:…``, ``Assets:Bank`` and
         ``Expenses:PSPFees``, summed per day, entry kind, account and currency."""
+        ...
+
+    async def pending_sessions(self) -> list[PendingSessions]:
+        """Sessions held for review, and completed sessions without a charge yet."""
         ...
 
 

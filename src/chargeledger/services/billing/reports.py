@@ -30,6 +30,7 @@ from chargeledger.domain.reports import (
     report_day,
     revenue_report,
 )
+from chargeledger.domain.unbilled import UnbilledReport, unbilled_report
 from chargeledger.errors import InvalidInputError, NotFoundError
 from chargeledger.money import ZERO, Currency
 from chargeledger.services.ports import UnitOfWork
@@ -121,3 +122,18 @@ async def collections(uow: UnitOfWork, period: ReportPeriod) -> CollectionsRepor
     ``period``: the movements of ``Assets:PSP``, ``Assets:Bank`` and ``Expenses:PSPFees``
     booked then (DESIGN §5), so every column adds up to what those accounts moved."""
     return collections_report(period, await uow.reports.cash_movements(period.start, period.end))
+
+
+_EPOCH, _END = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
+
+
+async def unbilled(uow: UnitOfWork) -> UnbilledReport:
+    """Charges on no invoice or receipt yet with their value, per account (the balance of
+    ``Assets:Receivable:Unbilled:C…``), and the sessions that have no price yet."""
+    waiting = await uow.billing.unbilled_charges(_EPOCH, _END)
+    waiting += await uow.billing.unbilled_charges(_EPOCH, _END, ad_hoc=True)
+    names = {}
+    for account_id in {c.account_id for c in waiting if c.account_id is not None}:
+        account = await uow.accounts.get(account_id)
+        names[account_id] = account.name if account is not None else str(account_id)
+    return unbilled_report(waiting, names, await uow.reports.pending_sessions())

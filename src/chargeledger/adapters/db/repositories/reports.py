@@ -27,9 +27,11 @@ from chargeledger.adapters.db.repositories.receivable_rows import open_invoices_
 from chargeledger.adapters.db.tables import accounts, sessions, tariffs
 from chargeledger.domain.billing import COMPONENTS
 from chargeledger.domain.cash_collections import BANK_ROOT, FEES_ACCOUNT, PSP_ROOT, CashMovement
+from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.reports import Dimension, IssuedDocument, OpenItem, RevenueSlice
+from chargeledger.domain.unbilled import Pending, PendingSessions
 from chargeledger.money import ZERO, Currency, Money
 
 _NETS = (
@@ -39,7 +41,7 @@ _NETS = (
     charges.c.fixed_net,
     charges.c.reservation_net,
 )
-_AMOUNT_SCALE, _KWH_SCALE = 4, 6  # the columns' scales (billing_tables)
+_AMOUNT_SCALE, _KWH_SCALE, _WH_SCALE = 4, 6, 3  # the columns' scales
 UNATTRIBUTED = ("", "unattributed")
 AD_HOC = ("", "ad hoc")
 
@@ -257,3 +259,26 @@ class SqlReportRepository:
             )
             for row in await self._connection.execute(query)
         ]
+
+    async def pending_sessions(self) -> list[PendingSessions]:
+        stopped = func.coalesce(sessions.c.meter_stop_wh, sessions.c.meter_start_wh)
+        uncharged = and_(sessions.c.status == SessionStatus.COMPLETED.value, charges.c.id.is_(None))
+        state = {
+            Pending.QUARANTINED: sessions.c.status == SessionStatus.QUARANTINED.value,
+            Pending.NOT_CHARGED: uncharged,
+        }
+        found = []
+        for pending, condition in state.items():
+            query = (
+                select(
+                    func.count().label("sessions"),
+                    _exact_sum(stopped, _WH_SCALE).label("stop"),
+                    _exact_sum(sessions.c.meter_start_wh, _WH_SCALE).label("start"),
+                )
+                .select_from(sessions.outerjoin(charges, charges.c.session_id == sessions.c.id))
+                .where(condition)
+            )
+            row = (await self._connection.execute(query)).one()
+            wh = _unscaled(row.stop, _WH_SCALE) - _unscaled(row.start, _WH_SCALE)
+            found.append(PendingSessions(pending, int(row.sessions), (wh / 1000).normalize()))
+        return found
