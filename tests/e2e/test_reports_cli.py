@@ -64,18 +64,8 @@ async def test_the_reports_as_a_table_csv_xlsx_and_json(database_url: str, tmp_p
     refused = reports(database_url, data_dir, "aging", "--format", "xlsx")
     assert refused.returncode == 1
     assert "[output_required]" in refused.stderr
-    workbook = tmp_path / "aging.xlsx"
-    written = reports(
-        database_url,
-        data_dir,
-        "aging",
-        "--as-of",
-        "2026-02-20",
-        "-o",
-        str(workbook),
-        "--format",
-        "xlsx",
-    )
+    workbook = tmp_path / "aging.xlsx"  # the format follows the file's extension
+    written = reports(database_url, data_dir, "aging", "--as-of", "2026-02-20", "-o", str(workbook))
     assert written.returncode == 0, written.stderr
     sheet = openpyxl.load_workbook(workbook)["aging"]
     assert [row[0] for row in sheet.iter_rows(values_only=True)] == [

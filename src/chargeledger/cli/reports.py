@@ -27,7 +27,13 @@ from chargeledger.domain.report_tables import (
     revenue_table,
     unbilled_table,
 )
-from chargeledger.domain.reports import Grain, ReportPeriod, dimensions, month_of, report_period
+from chargeledger.domain.reports import (
+    Grain,
+    ReportPeriod,
+    dimensions,
+    period_or_month,
+    report_period,
+)
 from chargeledger.services.billing import reports
 from chargeledger.services.billing.invoicing import today
 from chargeledger.services.billing.report_ports import ReportFile
@@ -55,9 +61,19 @@ PeriodOption = Annotated[
 ]
 
 
-def _checked(shown: Shown, output: Path | None) -> None:
+def _checked(shown: Shown, output: Path | None) -> Shown:
+    """The format to write: a table to the terminal, or the one ``--output``'s extension
+    names (``-o aging.xlsx``) when ``--format`` was left at table."""
+    if shown is Shown.TABLE and output is not None:
+        suffix = output.suffix.lstrip(".").lower()
+        if suffix not in (Shown.CSV, Shown.XLSX, Shown.JSON):
+            raise fail(
+                "--output takes a .csv, .xlsx or .json file, or say --format", "invalid_format"
+            )
+        shown = Shown(suffix)
     if shown is Shown.XLSX and output is None:
         raise fail("an XLSX workbook is written to a file: add --output FILE", "output_required")
+    return shown
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -70,9 +86,7 @@ def _day(value: str | None, option: str) -> date | None:
 
 
 def _period(rt: Runtime, label: str | None) -> ReportPeriod:
-    if label is not None:
-        return report_period(label)
-    return month_of(today(rt.clock, rt.settings.operator_time_zone))
+    return period_or_month(label, today(rt.clock, rt.settings.operator_time_zone))
 
 
 def _written(rt: Runtime, table: ReportTable, shown: Shown) -> ReportFile | None:
@@ -114,7 +128,7 @@ def aging_command(
 ) -> None:
     """What each account owes by days past due (current, 1-30, 31-60, 61-90, >90), the
     customers' unapplied credit, and the DSO over --period (the 90 days up to --as-of)."""
-    _checked(shown, output)
+    shown = _checked(shown, output)
     on = _day(as_of, "--as-of")
     try:
         account_id = None if account is None else uuid.UUID(account)
@@ -145,7 +159,7 @@ def revenue_command(
     """Sessions, kWh and revenue per component (energy, time, parking, fixed, reservation)
     less credit notes, for --period (the current month) by the chosen dimensions; e.g.
     --by account --top 10 for the top accounts."""
-    _checked(shown, output)
+    shown = _checked(shown, output)
 
     async def work(rt: Runtime) -> tuple[ReportTable, ReportFile | None]:
         chosen = _period(rt, period)
@@ -165,7 +179,7 @@ def collections_command(
 ) -> None:
     """Per day of --period (the current month): money captured and refunded at the PSP,
     payouts and their fees, bank transfers in and out, and what was collected."""
-    _checked(shown, output)
+    shown = _checked(shown, output)
 
     async def work(rt: Runtime) -> tuple[ReportTable, ReportFile | None]:
         report = await reading(rt.uow, reports.collections, _period(rt, period))
@@ -179,7 +193,7 @@ def collections_command(
 def unbilled_command(shown: FormatOption = Shown.TABLE, output: OutputOption = None) -> None:
     """Charges not invoiced yet with their value per account, and the sessions without a
     price yet (under review, or completed and not charged)."""
-    _checked(shown, output)
+    shown = _checked(shown, output)
 
     async def work(rt: Runtime) -> tuple[ReportTable, ReportFile | None]:
         table = unbilled_table(await reading(rt.uow, reports.unbilled))

@@ -103,6 +103,11 @@ def month_of(day: date) -> ReportPeriod:
     return report_period(f"{day.year:04d}-{day.month:02d}")
 
 
+def period_or_month(label: str | None, today: date) -> ReportPeriod:
+    """The period asked for, or the month of ``today`` (the operator's)."""
+    return month_of(today) if label is None else report_period(label)
+
+
 # The days a report may be asked about: the books start after the first and end before the
 # last (the window of a date near either end would leave the calendar).
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)

@@ -9,7 +9,7 @@ formula), whatever character they start with.
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from openpyxl import Workbook
@@ -24,8 +24,6 @@ _FORMATS = {
     ColumnKind.DATE: "yyyy-mm-dd",
     ColumnKind.DAYS: "0.0",
 }
-# Document properties fixed, so the same report gives the same workbook.
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC).replace(tzinfo=None)
 
 
 def _money_format(currency_decimals: int) -> str:
@@ -62,7 +60,6 @@ def workbook_bytes(table: ReportTable) -> bytes:
     for cell in about["B"]:
         cell.data_type = "s"
     workbook.properties.creator = "chargeledger"
-    workbook.properties.created = _EPOCH
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -22,7 +22,13 @@ from chargeledger.domain.report_tables import (
     revenue_table,
     unbilled_table,
 )
-from chargeledger.domain.reports import Grain, ReportPeriod, dimensions, month_of, report_period
+from chargeledger.domain.reports import (
+    Grain,
+    ReportPeriod,
+    dimensions,
+    period_or_month,
+    report_period,
+)
 from chargeledger.services.billing import reports
 from chargeledger.services.billing.invoicing import today
 from chargeledger.services.transactions import reading
@@ -52,10 +58,7 @@ PeriodQuery = Annotated[
 
 
 def _period(rt: Runtime, label: str | None) -> ReportPeriod:
-    """The period asked for, or the operator's current month."""
-    if label is not None:
-        return report_period(label)
-    return month_of(today(rt.clock, rt.settings.operator_time_zone))
+    return period_or_month(label, today(rt.clock, rt.settings.operator_time_zone))
 
 
 def _file(rt: Runtime, table: ReportTable, file_format: ReportFormat) -> Response:
