@@ -32,12 +32,14 @@ from chargeledger.adapters.exports.files import FileExports
 from chargeledger.adapters.exports.registry import ExportSetup
 from chargeledger.adapters.files import private_directory
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
+from chargeledger.adapters.reports import TableFiles
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.adapters.vat_ids import StdnumVatIds
 from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
 from chargeledger.errors import ConfigurationError
 from chargeledger.services.billing.invoice_runs import Invoicer
+from chargeledger.services.billing.report_ports import ReportFiles
 from chargeledger.services.billing.statements import StatementReader, StatementWriter
 from chargeledger.services.charging.session_review import sweep_stale_sessions
 from chargeledger.services.charging.station_status import forget_stored_replies
@@ -88,6 +90,7 @@ class Runtime:
     vat_ids: VatIdChecker  # VAT identification numbers of business accounts
     statements: StatementReader  # bank statement files: camt.053 and CSV
     statement_writer: StatementWriter  # camt.053 files (the demo's bank statement)
+    reports: ReportFiles  # reports as CSV, XLSX and JSON files
     _gateway: SandboxGateway | StripeGateway | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
@@ -254,6 +257,7 @@ def build_runtime(
         vat_ids=StdnumVatIds(),
         statements=BankStatementReader(),
         statement_writer=Camt053Writer(),
+        reports=TableFiles(),
         _gateway=gateway,
     )
 

@@ -160,6 +160,17 @@ EXPECTED_ACCESS |= PAYMENT_ACCESS
 BILLING_ROUTES = frozenset(BILLING_ACCESS)
 PAYMENT_ROUTES = frozenset(PAYMENT_ACCESS)
 MUST_SUCCEED = BILLING_ROUTES | PAYMENT_ROUTES
+# Reports (issue 13): finance and operators read them (keys with billing:read); a fleet
+# manager reads the aging of their own account only; drivers read their invoices instead.
+REPORT_READERS = frozenset({ADMIN, FINANCE, OPERATOR, KEY_RW})
+REPORT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/reports/aging"): REPORT_READERS | {FLEET_MANAGER},
+    ("GET", "/api/v1/reports/revenue"): REPORT_READERS,
+    ("GET", "/api/v1/reports/collections"): REPORT_READERS,
+    ("GET", "/api/v1/reports/unbilled"): REPORT_READERS,
+}
+EXPECTED_ACCESS |= REPORT_ACCESS
+MUST_SUCCEED |= frozenset(REPORT_ACCESS)
 
 # The cases the issue names, spelled out once more on their own so that a careless edit of the
 # table above cannot silently re-allow them.
@@ -195,6 +206,12 @@ MUST_BE_DENIED = [
     (DRIVER, "PUT", "/api/v1/accounts/{account_id}/wallet/floor"),
     (FLEET_MANAGER, "PUT", "/api/v1/accounts/{account_id}/wallet/floor"),
     (OPERATOR, "PUT", "/api/v1/accounts/{account_id}/wallet/floor"),
+    (DRIVER, "GET", "/api/v1/reports/aging"),
+    (KEY_READ, "GET", "/api/v1/reports/aging"),
+    (DRIVER, "GET", "/api/v1/reports/revenue"),
+    (FLEET_MANAGER, "GET", "/api/v1/reports/revenue"),
+    (FLEET_MANAGER, "GET", "/api/v1/reports/collections"),
+    (DRIVER, "GET", "/api/v1/reports/unbilled"),
 ]
 
 

@@ -28,6 +28,7 @@ from chargeledger.api.routers import (
     invoices,
     ledger,
     payments,
+    reports,
     sessions,
     sites,
     stations,
@@ -56,6 +57,7 @@ API_ROUTERS = tuple(
         ledger,
         payments,
         bank,
+        reports,
     )
 )
 # Authenticated by other means: PSP webhooks by their signature; the QR checkout is public.

@@ -22,6 +22,7 @@ from chargeledger.cli.invoicing import invoice_app
 from chargeledger.cli.ledger import ledger_app
 from chargeledger.cli.payments import payments_app
 from chargeledger.cli.pricing import price_command
+from chargeledger.cli.reports import reports_app
 from chargeledger.cli.serving import serve
 from chargeledger.cli.sessions import sessions_app, station_command, station_status
 from chargeledger.cli.tariffs import tariffs_app
@@ -46,6 +47,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(export_app, name="export")
 app.add_typer(payments_app, name="payments")
 app.add_typer(bank_app, name="bank")
+app.add_typer(reports_app, name="reports")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(serve)

@@ -23,6 +23,7 @@ from chargeledger.adapters.db.repositories.customers import (
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
 from chargeledger.adapters.db.repositories.ledger import SqlLedgerRepository
 from chargeledger.adapters.db.repositories.payments import SqlPaymentRepository
+from chargeledger.adapters.db.repositories.reports import SqlReportRepository
 from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
 from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
 from chargeledger.adapters.db.transaction import LazyConnection
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
     bank: SqlBankRepository
     ledger: SqlLedgerRepository
     payments: SqlPaymentRepository
+    reports: SqlReportRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
         self.bank = SqlBankRepository(connection)
         self.ledger = SqlLedgerRepository(connection)
         self.payments = SqlPaymentRepository(connection)
+        self.reports = SqlReportRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

@@ -58,3 +58,12 @@ ReadBank = Annotated[
     Principal, Depends(allow(Role.FINANCE, Role.OPERATOR, scope=Scope.BILLING_READ))
 ]
 WriteBank = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]
+# Reports (issue 13): finance and operators read them; a fleet manager reads the aging of their
+# own account only (enforced in the service); drivers read their invoices instead.
+ReadReports = Annotated[
+    Principal, Depends(allow(Role.FINANCE, Role.OPERATOR, scope=Scope.BILLING_READ))
+]
+ReadAging = Annotated[
+    Principal,
+    Depends(allow(Role.FINANCE, Role.OPERATOR, Role.FLEET_MANAGER, scope=Scope.BILLING_READ)),
+]

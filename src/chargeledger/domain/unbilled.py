@@ -1,0 +1,91 @@
+"""What is not invoiced yet (issue 13): charges waiting for their invoice, with their value,
+and sessions that have no price yet, quarantined or waiting to be charged.
+
+A charge's value is the gross it accrued (``Assets:Receivable:Unbilled:C…``, DESIGN §5), so the
+total per currency is that account family's balance. A session under review has no price
+anywhere until it is released (issue 3: never billed blindly): it is counted with the energy
+its station reported, never valued.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from chargeledger.domain.billing import Charge
+from chargeledger.money import ZERO, Currency
+
+AD_HOC_NAME = "ad hoc"
+
+
+class Pending(StrEnum):
+    QUARANTINED = "quarantined"  # held for review (meter data checks)
+    NOT_CHARGED = "not_charged"  # completed, not priced yet (the next charge run)
+
+
+@dataclass(frozen=True, slots=True)
+class UnbilledLine:
+    account_id: uuid.UUID | None
+    account_name: str
+    currency: Currency
+    sessions: int
+    energy_kwh: Decimal
+    value: Decimal  # gross, as accrued
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSessions:
+    state: Pending
+    sessions: int
+    energy_kwh: Decimal  # as the stations reported it
+
+
+@dataclass(frozen=True, slots=True)
+class UnbilledReport:
+    lines: tuple[UnbilledLine, ...]
+    totals: tuple[UnbilledLine, ...]
+    pending: tuple[PendingSessions, ...]
+
+
+def _line(
+    account_id: uuid.UUID | None, name: str, currency: Currency, charges: list[Charge]
+) -> UnbilledLine:
+    return UnbilledLine(
+        account_id,
+        name,
+        currency,
+        len(charges),
+        sum((c.energy_kwh for c in charges), ZERO),
+        sum((c.gross for c in charges), ZERO),
+    )
+
+
+def unbilled_report(
+    charges: Iterable[Charge],
+    names: Mapping[uuid.UUID, str],
+    pending: Iterable[PendingSessions],
+) -> UnbilledReport:
+    """Charges on no invoice or receipt per (account, currency), by account name."""
+    groups: dict[tuple[uuid.UUID | None, Currency], list[Charge]] = {}
+    for charge in charges:
+        groups.setdefault((charge.account_id, charge.currency), []).append(charge)
+    lines = sorted(
+        (
+            _line(account, names.get(account, AD_HOC_NAME) if account else AD_HOC_NAME, cur, group)
+            for (account, cur), group in groups.items()
+        ),
+        key=lambda line: (line.currency, line.account_name.casefold()),
+    )
+    totals = [
+        _line(
+            None,
+            "total",
+            currency,
+            [c for (_, cur), g in groups.items() if cur == currency for c in g],
+        )
+        for currency in sorted({currency for _, currency in groups})
+    ]
+    return UnbilledReport(tuple(lines), tuple(totals), tuple(pending))
