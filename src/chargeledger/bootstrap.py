@@ -30,16 +30,26 @@ from chargeledger.adapters.documents.renderer import FacturXDocuments
 from chargeledger.adapters.exports.files import FileExports
 from chargeledger.adapters.files import private_directory
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
+from chargeledger.adapters.notify.smtp import SmtpMailer
+from chargeledger.adapters.notify.webhooks import HttpWebhookSender
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.adapters.vat_ids import StdnumVatIds
 from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
+from chargeledger.domain.outbox import Attachment
 from chargeledger.errors import ConfigurationError
 from chargeledger.services.billing.invoice_runs import Invoicer
+from chargeledger.services.billing.notice_documents import render_attachment
 from chargeledger.services.billing.statements import StatementReader
 from chargeledger.services.charging.session_review import sweep_stale_sessions
 from chargeledger.services.charging.station_status import forget_stored_replies
 from chargeledger.services.idempotency_keys import forget_old_keys
+from chargeledger.services.notifications.delivery import (
+    Deliveries,
+    DeliveryReport,
+    deliver_outbox,
+)
+from chargeledger.services.notifications.ports import MailFile
 from chargeledger.services.payments.context import HoldPolicy, PaymentContext
 from chargeledger.services.payments.gateway import PaymentGateway, WebhookRejectedError
 from chargeledger.services.payments.janitor import JanitorReport, run_janitor
@@ -51,6 +61,7 @@ from chargeledger.services.ports import (
     InvoiceDocuments,
     Locks,
     PasswordHasher,
+    UnitOfWork,
     UnitOfWorkFactory,
     VatIdChecker,
 )
@@ -169,9 +180,34 @@ class Runtime:
             await self.sandbox.resend_pending_webhooks()
         return await run_janitor(self.payments)
 
+    def deliveries(self) -> Deliveries:
+        """The outbox's delivery worker as the settings configure it (issue 13)."""
+        config = self.settings.notifications
+        documents = self.documents
+
+        async def attachment(uow: UnitOfWork, item: Attachment) -> MailFile:
+            return await render_attachment(uow, documents, item)
+
+        return Deliveries(
+            uows=self.uow,
+            clock=self.clock,
+            attachments=attachment,
+            policy=config.retry,
+            mail=None if config.smtp is None else SmtpMailer(config.smtp),
+            webhooks=config.webhooks,
+            webhook_sender=HttpWebhookSender() if config.webhooks else None,
+        )
+
+    async def deliver_outbox(self) -> DeliveryReport:
+        """Fan out new announcements and send what is due (DESIGN §4 periodic job)."""
+        return await deliver_outbox(self.deliveries())
+
     def start_jobs(self) -> list[asyncio.Task[None]]:
         """Periodic jobs of this process; cancel the tasks to stop them."""
         return [
+            asyncio.create_task(
+                self._every(self.settings.notifications.interval_seconds, self.deliver_outbox)
+            ),
             asyncio.create_task(
                 self._every(self.settings.sweep_interval_seconds, self.sweep_stale_sessions)
             ),

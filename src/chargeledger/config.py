@@ -31,6 +31,11 @@
 | CHARGELEDGER_OCPP_REPLY_RETENTION_HOURS | 24: how long answers are kept for replays |
 | CHARGELEDGER_OCPP_FUTURE_TOLERANCE_MINUTES | 15: how far station time may run ahead |
 | CHARGELEDGER_MAX_BODY_BYTES         | 1048576: largest HTTP request body (413 above) |
+| CHARGELEDGER_SMTP_HOST / _PORT / _USER / _PASSWORD / _FROM / _STARTTLS | none: no e-mail |
+| CHARGELEDGER_WEBHOOKS_FILE          | none: JSON list of ``{"name", "url", "secret", "topics"}`` |
+| CHARGELEDGER_OUTBOX_INTERVAL_SECONDS | 30: how often the outbox is delivered     |
+| CHARGELEDGER_OUTBOX_MAX_ATTEMPTS    | 8: attempts before a message is dead      |
+| CHARGELEDGER_OUTBOX_FIRST_RETRY_SECONDS | 60: the first backoff, doubled per attempt |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, BIC (both checked), REGISTRATION. The VAT rates file is a JSON list of ``{"country",
@@ -51,11 +56,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from stdnum import bic, iban
 from stdnum.exceptions import ValidationError
 
+from chargeledger.adapters.notify.smtp import SmtpSettings
 from chargeledger.adapters.security import DEFAULT_BACKLOG, default_workers
 from chargeledger.domain.billing import DEFAULT_VAT_RATES, VatRate, VatRates
 from chargeledger.domain.invoicing import Party
+from chargeledger.domain.outbox import RetryPolicy
 from chargeledger.domain.wallets import DEFAULT_WALLET_FLOOR, WALLET_LIMIT
 from chargeledger.errors import ConfigurationError, InvalidInputError
+from chargeledger.services.notifications.ports import WebhookEndpoint
 from chargeledger.services.throttling import ThrottlePolicy
 
 PREFIX = "CHARGELEDGER_"
@@ -246,6 +254,84 @@ class OcppSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    """Where the outbox delivers (issue 13): an SMTP relay for e-mail (none: no e-mail is
+    made), signed webhook endpoints with a secret each, and the retry policy."""
+
+    smtp: SmtpSettings | None = None
+    webhooks: tuple[WebhookEndpoint, ...] = ()
+    interval_seconds: int = 30
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> NotificationSettings:
+        host = env.get(PREFIX + "SMTP_HOST", "").strip()
+        smtp = None
+        if host:
+            starttls = env.get(PREFIX + "SMTP_STARTTLS", "true").strip().lower()
+            if starttls not in ("true", "false", "1", "0", "yes", "no"):
+                raise ConfigurationError(
+                    f"{PREFIX}SMTP_STARTTLS must be true or false", code="invalid_setting"
+                )
+            smtp = SmtpSettings(
+                host=host,
+                port=_whole_number(env, "SMTP_PORT", 587),
+                sender=env.get(PREFIX + "SMTP_FROM", "").strip()
+                or env.get(PREFIX + "OPERATOR_EMAIL", "").strip()
+                or "chargeledger@localhost",
+                user=env.get(PREFIX + "SMTP_USER", "").strip() or None,
+                password=env.get(PREFIX + "SMTP_PASSWORD") or None,
+                starttls=starttls in ("true", "1", "yes"),
+            )
+        retry = RetryPolicy(
+            max_attempts=_whole_number(env, "OUTBOX_MAX_ATTEMPTS", 8),
+            first_delay=timedelta(seconds=_whole_number(env, "OUTBOX_FIRST_RETRY_SECONDS", 60)),
+        )
+        return cls(
+            smtp=smtp,
+            webhooks=_webhooks(env.get(PREFIX + "WEBHOOKS_FILE")),
+            interval_seconds=_whole_number(env, "OUTBOX_INTERVAL_SECONDS", 30),
+            retry=retry,
+        )
+
+
+def _webhooks(path: str | None) -> tuple[WebhookEndpoint, ...]:
+    """Endpoints from a JSON file: each a unique name, an http(s) URL, a secret of at least
+    16 characters (DESIGN §6: no secret has a usable default) and optionally its topics."""
+    if not path:
+        return ()
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+        endpoints = tuple(
+            WebhookEndpoint(
+                name=str(row["name"]),
+                url=str(row["url"]),
+                secret=str(row["secret"]),
+                topics=frozenset(str(t) for t in row.get("topics", ())),
+            )
+            for row in rows
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"{PREFIX}WEBHOOKS_FILE {path}: {exc}", code="invalid_setting"
+        ) from exc
+    names = [e.name for e in endpoints]
+    for endpoint in endpoints:
+        if not endpoint.url.startswith(("https://", "http://")) or not endpoint.name:
+            raise ConfigurationError(
+                f"{PREFIX}WEBHOOKS_FILE: {endpoint.name!r} needs a name and an http(s) url",
+                code="invalid_setting",
+            )
+        if len(endpoint.secret) < MIN_SECRET_LENGTH or names.count(endpoint.name) > 1:
+            raise ConfigurationError(
+                f"{PREFIX}WEBHOOKS_FILE: {endpoint.name!r} needs a unique name and a secret "
+                f"of at least {MIN_SECRET_LENGTH} characters",
+                code="invalid_setting",
+            )
+    return endpoints
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -263,6 +349,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     ocpp: OcppSettings = field(default_factory=OcppSettings)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -315,6 +402,7 @@ class Settings:
             auth=AuthSettings.from_env(env),
             ocpp=OcppSettings.from_env(env),
             max_body_bytes=_whole_number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+            notifications=NotificationSettings.from_env(env),
         )
 
     def with_database(self, url: str) -> Settings:

@@ -134,6 +134,13 @@ BANK_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/bank/entries/{entry_id}/ignore"): BILLING_WRITERS,
 }
 EXPECTED_ACCESS |= BANK_ACCESS
+# The outbox (issue 13): its messages name customers and their addresses; finance reads the
+# dead letters and sends them again, keys with billing:read / billing:write.
+OUTBOX_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/outbox"): LEDGER_READERS,
+    ("POST", "/api/v1/outbox/{message_id}/retry"): BILLING_WRITERS,
+}
+EXPECTED_ACCESS |= OUTBOX_ACCESS
 # Payments (issue 6): payments are billing documents (every person reads, account-bound people
 # their own account's only; finance refunds). An account's cards, wallet, top-ups and invoice
 # payments are managed by finance and by the account's own drivers and fleet managers, never
@@ -195,6 +202,9 @@ MUST_BE_DENIED = [
     (DRIVER, "PUT", "/api/v1/accounts/{account_id}/wallet/floor"),
     (FLEET_MANAGER, "PUT", "/api/v1/accounts/{account_id}/wallet/floor"),
     (OPERATOR, "PUT", "/api/v1/accounts/{account_id}/wallet/floor"),
+    (OPERATOR, "GET", "/api/v1/outbox"),
+    (DRIVER, "GET", "/api/v1/outbox"),
+    (FLEET_MANAGER, "POST", "/api/v1/outbox/{message_id}/retry"),
 ]
 
 

@@ -27,6 +27,7 @@ from chargeledger.api.routers import (
     identity,
     invoices,
     ledger,
+    outbox,
     payments,
     sessions,
     sites,
@@ -56,6 +57,7 @@ API_ROUTERS = tuple(
         ledger,
         payments,
         bank,
+        outbox,
     )
 )
 # Authenticated by other means: PSP webhooks by their signature; the QR checkout is public.

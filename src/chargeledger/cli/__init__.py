@@ -20,6 +20,7 @@ from chargeledger.cli.exports import export_app
 from chargeledger.cli.identity import api_keys_app, users_app
 from chargeledger.cli.invoicing import invoice_app
 from chargeledger.cli.ledger import ledger_app
+from chargeledger.cli.outbox import outbox_app
 from chargeledger.cli.payments import payments_app
 from chargeledger.cli.pricing import price_command
 from chargeledger.cli.serving import serve
@@ -46,6 +47,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(export_app, name="export")
 app.add_typer(payments_app, name="payments")
 app.add_typer(bank_app, name="bank")
+app.add_typer(outbox_app, name="outbox")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(serve)

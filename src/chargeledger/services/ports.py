@@ -39,6 +39,7 @@ from chargeledger.domain.station_link import (
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
 from chargeledger.errors import ConflictError
 from chargeledger.services.billing.exporting import AccountingExporter
+from chargeledger.services.notifications.ports import OutboxRepository
 from chargeledger.services.paging import Page
 from chargeledger.services.payments.ports import PaymentRepository
 
@@ -489,6 +490,9 @@ class UnitOfWork(Protocol):
 
     @property
     def payments(self) -> PaymentRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -22,6 +22,7 @@ from chargeledger.adapters.db.repositories.customers import (
 )
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
 from chargeledger.adapters.db.repositories.ledger import SqlLedgerRepository
+from chargeledger.adapters.db.repositories.outbox import SqlOutboxRepository
 from chargeledger.adapters.db.repositories.payments import SqlPaymentRepository
 from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
 from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
     bank: SqlBankRepository
     ledger: SqlLedgerRepository
     payments: SqlPaymentRepository
+    outbox: SqlOutboxRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
         self.bank = SqlBankRepository(connection)
         self.ledger = SqlLedgerRepository(connection)
         self.payments = SqlPaymentRepository(connection)
+        self.outbox = SqlOutboxRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

@@ -58,3 +58,7 @@ ReadBank = Annotated[
     Principal, Depends(allow(Role.FINANCE, Role.OPERATOR, scope=Scope.BILLING_READ))
 ]
 WriteBank = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]
+# The outbox (issue 13): its messages name customers and their addresses; finance reads the
+# dead letters and sends them again.
+ReadOutbox = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_READ))]
+WriteOutbox = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]
