@@ -26,6 +26,7 @@ from chargeledger.adapters.db.locks import PostgresLocks, SqliteLocks
 from chargeledger.adapters.db.migrate import upgrade_to_head
 from chargeledger.adapters.db.repositories.sandbox import SqlSandboxStore
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from chargeledger.adapters.documents.reminder_pdf import ReminderPdf
 from chargeledger.adapters.documents.renderer import FacturXDocuments
 from chargeledger.adapters.exports.files import FileExports
 from chargeledger.adapters.files import private_directory
@@ -38,6 +39,8 @@ from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
 from chargeledger.domain.outbox import Attachment
 from chargeledger.errors import ConfigurationError
+from chargeledger.services.billing.dunning import DunningReport, DunningTerms, run_dunning
+from chargeledger.services.billing.dunning_ports import ReminderDocuments
 from chargeledger.services.billing.invoice_runs import Invoicer
 from chargeledger.services.billing.notice_documents import render_attachment
 from chargeledger.services.billing.statements import StatementReader
@@ -95,6 +98,7 @@ class Runtime:
     exports: Exports  # accounting formats and the invoice register
     vat_ids: VatIdChecker  # VAT identification numbers of business accounts
     statements: StatementReader  # bank statement files: camt.053 and CSV
+    reminders: ReminderDocuments  # dunning notices as PDFs
     _gateway: SandboxGateway | StripeGateway | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
@@ -183,10 +187,10 @@ class Runtime:
     def deliveries(self) -> Deliveries:
         """The outbox's delivery worker as the settings configure it (issue 13)."""
         config = self.settings.notifications
-        documents = self.documents
+        documents, reminders = self.documents, self.reminders
 
         async def attachment(uow: UnitOfWork, item: Attachment) -> MailFile:
-            return await render_attachment(uow, documents, item)
+            return await render_attachment(uow, documents, reminders, item)
 
         return Deliveries(
             uows=self.uow,
@@ -202,9 +206,24 @@ class Runtime:
         """Fan out new announcements and send what is due (DESIGN §4 periodic job)."""
         return await deliver_outbox(self.deliveries())
 
+    def dunning_terms(self) -> DunningTerms:
+        config = self.settings.dunning
+        return DunningTerms(
+            time_zone=self.settings.operator_time_zone,
+            policies=config.policies,
+            late_payment=config.late_payment,
+        )
+
+    async def run_dunning(self) -> DunningReport:
+        """Today's dunning notices (DESIGN §4 periodic job; each level is sent once)."""
+        return await in_transaction(self.uow, run_dunning, self.clock, self.dunning_terms())
+
     def start_jobs(self) -> list[asyncio.Task[None]]:
         """Periodic jobs of this process; cancel the tasks to stop them."""
         return [
+            asyncio.create_task(
+                self._every(self.settings.dunning.interval_seconds, self.run_dunning)
+            ),
             asyncio.create_task(
                 self._every(self.settings.notifications.interval_seconds, self.deliver_outbox)
             ),
@@ -271,6 +290,7 @@ def build_runtime(
         exports=FileExports(),
         vat_ids=StdnumVatIds(),
         statements=BankStatementReader(),
+        reminders=ReminderPdf(),
         _gateway=gateway,
     )
 

@@ -36,6 +36,11 @@
 | CHARGELEDGER_OUTBOX_INTERVAL_SECONDS | 30: how often the outbox is delivered     |
 | CHARGELEDGER_OUTBOX_MAX_ATTEMPTS    | 8: attempts before a message is dead      |
 | CHARGELEDGER_OUTBOX_FIRST_RETRY_SECONDS | 60: the first backoff, doubled per attempt |
+| CHARGELEDGER_DUNNING_POLICY_FILE    | built-in schedules per account kind, see DunningSettings |
+| CHARGELEDGER_DUNNING_REFERENCE_RATE | 2.15: the ECB reference rate, percent (B2B interest) |
+| CHARGELEDGER_DUNNING_INTEREST_MARGIN | 8: points above it (Directive 2011/7/EU art. 2(6)) |
+| CHARGELEDGER_DUNNING_B2B_COMPENSATION | 40.00 (EUR, art. 6); 0: not claimed     |
+| CHARGELEDGER_DUNNING_INTERVAL_SECONDS | 3600: how often ``serve`` runs dunning  |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, BIC (both checked), REGISTRATION. The VAT rates file is a JSON list of ``{"country",
@@ -59,7 +64,9 @@ from stdnum.exceptions import ValidationError
 from chargeledger.adapters.notify.smtp import SmtpSettings
 from chargeledger.adapters.security import DEFAULT_BACKLOG, default_workers
 from chargeledger.domain.billing import DEFAULT_VAT_RATES, VatRate, VatRates
+from chargeledger.domain.dunning import DEFAULT_POLICIES, DunningLevel, DunningPolicy
 from chargeledger.domain.invoicing import Party
+from chargeledger.domain.late_payment import LatePaymentTerms
 from chargeledger.domain.outbox import RetryPolicy
 from chargeledger.domain.wallets import DEFAULT_WALLET_FLOOR, WALLET_LIMIT
 from chargeledger.errors import ConfigurationError, InvalidInputError
@@ -332,6 +339,72 @@ def _webhooks(path: str | None) -> tuple[WebhookEndpoint, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class DunningSettings:
+    """Dunning (issue 13): a schedule per account group (the account's kind), the B2B
+    late-payment terms, and how often ``serve`` runs it (a run sends each level once, so
+    running it often only makes notices timely).
+
+    The policy file is JSON: ``{"business": {"levels": [{"days": 7, "title": "Payment
+    reminder", "fee": "0"}, ...], "block_at": 3}, "individual": {...}}``; a group it names
+    replaces the built-in one."""
+
+    policies: Mapping[str, DunningPolicy] = field(default_factory=lambda: DEFAULT_POLICIES)
+    late_payment: LatePaymentTerms = field(default_factory=LatePaymentTerms)
+    interval_seconds: int = 3600
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DunningSettings:
+        return cls(
+            policies=_dunning_policies(env.get(PREFIX + "DUNNING_POLICY_FILE")),
+            late_payment=LatePaymentTerms(
+                reference_rate=_decimal(env, "DUNNING_REFERENCE_RATE", "2.15"),
+                margin=_decimal(env, "DUNNING_INTEREST_MARGIN", "8"),
+                compensation=_decimal(env, "DUNNING_B2B_COMPENSATION", "40.00"),
+            ),
+            interval_seconds=_whole_number(env, "DUNNING_INTERVAL_SECONDS", 3600),
+        )
+
+
+def _decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:
+    raw = env.get(PREFIX + name, default).strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or not Decimal(-100) <= value <= Decimal(1000):
+        raise ConfigurationError(f"{PREFIX}{name} must be a number", code="invalid_setting")
+    return value
+
+
+def _dunning_policies(path: str | None) -> Mapping[str, DunningPolicy]:
+    if not path:
+        return DEFAULT_POLICIES
+    try:
+        groups = json.loads(Path(path).read_text(encoding="utf-8"))
+        read = {
+            str(group): DunningPolicy(
+                levels=tuple(
+                    DunningLevel(
+                        n, int(level["days"]), str(level["title"]), Decimal(str(level["fee"]))
+                    )
+                    for n, level in enumerate(policy["levels"], 1)
+                ),
+                block_at=None if policy.get("block_at") is None else int(policy["block_at"]),
+            )
+            for group, policy in groups.items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, InvalidOperation) as exc:
+        raise ConfigurationError(
+            f"{PREFIX}DUNNING_POLICY_FILE {path}: {exc}", code="invalid_setting"
+        ) from exc
+    except InvalidInputError as exc:
+        raise ConfigurationError(
+            f"{PREFIX}DUNNING_POLICY_FILE {path}: {exc.message}", code="invalid_setting"
+        ) from exc
+    return {**DEFAULT_POLICIES, **read}
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -350,6 +423,7 @@ class Settings:
     ocpp: OcppSettings = field(default_factory=OcppSettings)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    dunning: DunningSettings = field(default_factory=DunningSettings)
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -403,6 +477,7 @@ class Settings:
             ocpp=OcppSettings.from_env(env),
             max_body_bytes=_whole_number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
             notifications=NotificationSettings.from_env(env),
+            dunning=DunningSettings.from_env(env),
         )
 
     def with_database(self, url: str) -> Settings:

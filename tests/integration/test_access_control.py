@@ -141,6 +141,15 @@ OUTBOX_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/outbox/{message_id}/retry"): BILLING_WRITERS,
 }
 EXPECTED_ACCESS |= OUTBOX_ACCESS
+# Dunning (issue 13): finance runs it and opens or closes disputes; every reader of an invoice
+# reads its notices (account-bound people their own account's only).
+DUNNING_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/api/v1/dunning/runs"): BILLING_WRITERS,
+    ("GET", "/api/v1/invoices/{invoice_id}/dunning"): BILLING_READERS,
+    ("POST", "/api/v1/invoices/{invoice_id}/dispute"): BILLING_WRITERS,
+    ("POST", "/api/v1/invoices/{invoice_id}/undispute"): BILLING_WRITERS,
+}
+EXPECTED_ACCESS |= DUNNING_ACCESS
 # Payments (issue 6): payments are billing documents (every person reads, account-bound people
 # their own account's only; finance refunds). An account's cards, wallet, top-ups and invoice
 # payments are managed by finance and by the account's own drivers and fleet managers, never
@@ -205,6 +214,9 @@ MUST_BE_DENIED = [
     (OPERATOR, "GET", "/api/v1/outbox"),
     (DRIVER, "GET", "/api/v1/outbox"),
     (FLEET_MANAGER, "POST", "/api/v1/outbox/{message_id}/retry"),
+    (OPERATOR, "POST", "/api/v1/dunning/runs"),
+    (DRIVER, "POST", "/api/v1/invoices/{invoice_id}/dispute"),
+    (FLEET_MANAGER, "POST", "/api/v1/invoices/{invoice_id}/undispute"),
 ]
 
 

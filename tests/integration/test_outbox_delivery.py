@@ -74,7 +74,7 @@ def invoice_notice(invoice: Invoice) -> Notice:
 
 def deliveries(runtime: Runtime, clock: FixedClock, **channels: object) -> Deliveries:
     async def attachment(uow: UnitOfWork, item: Attachment) -> MailFile:
-        return await render_attachment(uow, runtime.documents, item)
+        return await render_attachment(uow, runtime.documents, runtime.reminders, item)
 
     return Deliveries(
         uows=runtime.uow, clock=clock, attachments=attachment, policy=POLICY, **channels

@@ -23,6 +23,7 @@ from chargeledger.api.routers import (
     accounts,
     bank,
     checkout,
+    dunning,
     evses,
     identity,
     invoices,
@@ -58,6 +59,7 @@ API_ROUTERS = tuple(
         payments,
         bank,
         outbox,
+        dunning,
     )
 )
 # Authenticated by other means: PSP webhooks by their signature; the QR checkout is public.

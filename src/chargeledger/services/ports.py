@@ -38,6 +38,7 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
 from chargeledger.errors import ConflictError
+from chargeledger.services.billing.dunning_ports import DunningRepository
 from chargeledger.services.billing.exporting import AccountingExporter
 from chargeledger.services.notifications.ports import OutboxRepository
 from chargeledger.services.paging import Page
@@ -493,6 +494,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def dunning(self) -> DunningRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from chargeledger.adapters.db import (
     billing_tables,
+    dunning_tables,
     outbox_tables,
     payment_tables,
     sandbox_tables,
@@ -18,6 +19,7 @@ from chargeledger.adapters.db.metadata import metadata
 
 __all__ = [
     "billing_tables",
+    "dunning_tables",
     "metadata",
     "outbox_tables",
     "payment_tables",

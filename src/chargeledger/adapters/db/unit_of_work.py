@@ -20,6 +20,7 @@ from chargeledger.adapters.db.repositories.customers import (
     SqlAccountRepository,
     SqlTokenRepository,
 )
+from chargeledger.adapters.db.repositories.dunning import SqlDunningRepository
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
 from chargeledger.adapters.db.repositories.ledger import SqlLedgerRepository
 from chargeledger.adapters.db.repositories.outbox import SqlOutboxRepository
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
     ledger: SqlLedgerRepository
     payments: SqlPaymentRepository
     outbox: SqlOutboxRepository
+    dunning: SqlDunningRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -66,6 +68,7 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(connection)
         self.payments = SqlPaymentRepository(connection)
         self.outbox = SqlOutboxRepository(connection)
+        self.dunning = SqlDunningRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

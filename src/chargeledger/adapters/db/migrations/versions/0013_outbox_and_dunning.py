@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from chargeledger.adapters.db.types import UtcDateTime
+from chargeledger.adapters.db.types import ExactDecimal, UtcDateTime
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -48,8 +48,44 @@ def upgrade() -> None:
         ["state", "next_attempt_at"],
         unique=False,
     )
+    op.create_table(
+        "dunning_events",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("invoice_id", sa.Uuid(), nullable=False),
+        sa.Column("account_id", sa.Uuid(), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("event_key", sa.String(length=120), nullable=False),
+        sa.Column("on_day", sa.Date(), nullable=False),
+        sa.Column("at", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("level", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=200), nullable=True),
+        sa.Column("final", sa.Boolean(), nullable=False),
+        sa.Column("blocks_tokens", sa.Boolean(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=True),
+        sa.Column("outstanding", ExactDecimal(precision=18, scale=4), nullable=True),
+        sa.Column("fee", ExactDecimal(precision=18, scale=4), nullable=True),
+        sa.Column("compensation", ExactDecimal(precision=18, scale=4), nullable=True),
+        sa.Column("interest", ExactDecimal(precision=18, scale=4), nullable=True),
+        sa.Column("interest_percent", ExactDecimal(precision=7, scale=3), nullable=True),
+        sa.Column("by", sa.String(length=200), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["invoice_id"], ["invoices.id"], ondelete="RESTRICT"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_key"),
+    )
+    op.create_index("ix_dunning_events_invoice_id", "dunning_events", ["invoice_id"], unique=False)
+    op.create_index(
+        "ix_dunning_events_account_id_blocks_tokens",
+        "dunning_events",
+        ["account_id", "blocks_tokens"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dunning_events_account_id_blocks_tokens", table_name="dunning_events")
+    op.drop_index("ix_dunning_events_invoice_id", table_name="dunning_events")
+    op.drop_table("dunning_events")
     op.drop_index("ix_outbox_messages_state_next_attempt_at", table_name="outbox_messages")
     op.drop_table("outbox_messages")
