@@ -163,10 +163,14 @@ async def test_each_notice_is_mailed_once_with_the_reminder_and_the_invoice(
             mail=SmtpMailer(SmtpSettings(host="127.0.0.1", port=port, starttls=False)),
         )
         report = await deliver_outbox(worker)
-        assert (report.fanned_out, report.delivered) == (2, 2)
+        assert (report.fanned_out, report.delivered) == (4, 4)  # two invoices, two notices
         await run_on(world, "2026-02-24")  # nothing new
         assert (await deliver_outbox(worker)).delivered == 0
-    mail = next(m for m in handler.accepted if m["To"] == anna.buyer.email)
+    mail = next(
+        m
+        for m in handler.accepted
+        if m["To"] == anna.buyer.email and m["Subject"].startswith("Payment reminder")
+    )
     assert mail["Subject"] == f"Payment reminder: invoice {anna.number}"
     names = [part.get_filename() for part in mail.iter_attachments()]
     assert names == [f"{anna.number}-reminder-1.pdf", f"{anna.number}.pdf"]
@@ -174,5 +178,8 @@ async def test_each_notice_is_mailed_once_with_the_reminder_and_the_invoice(
     assert reminder.startswith(b"%PDF")
     async with runtime.uow() as uow:
         page = await uow.outbox.list(None, limit=10, offset=0)
-    assert {m.channel for m in page.items} == {Channel.EMAIL}
-    assert len(page.items) == 2
+    notices = [m for m in page.items if m.notice.topic == "dunning.notice"]
+    assert {m.channel for m in notices} == {Channel.EMAIL}
+    assert len(notices) == 2
+    reminders = [m for m in handler.accepted if m["Subject"].startswith("Payment reminder")]
+    assert len(reminders) == 2

@@ -12,6 +12,7 @@ from ocpp.v16 import call
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.invoicing import Invoice
+from chargeledger.domain.outbox import Channel
 from chargeledger.services.billing import bank_reconciliation as bank
 from chargeledger.services.billing import invoicing
 from chargeledger.services.billing.dunning import DunningTerms, run_dunning, set_disputed
@@ -114,6 +115,15 @@ async def test_final_notice_blocks_tokens_and_payment_unblocks_them(
             await pay_by_transfer(runtime, clock, invoice)
             assert await authorize(station, ACTIVE_TAG) == "Accepted"
             assert await authorize(station, BLOCKED_TAG) == "Blocked"  # a person's block stays
+        async with runtime.uow() as uow:  # announced with the events they tell of
+            events = await uow.outbox.due([Channel.EVENT], utc("2100-01-01T00:00"), 100)
+        assert sorted(e.notice.topic for e in events) == [
+            "dunning.notice",
+            "dunning.notice",
+            "dunning.notice",
+            "invoice.issued",
+            "payment.received",
+        ]
         history = await world.get(f"/invoices/{invoice.id}/dunning")
         assert [(e["level"], e["tokens_blocked"]) for e in history if e["kind"] == "notice"] == [
             (1, False),

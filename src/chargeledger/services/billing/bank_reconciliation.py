@@ -43,6 +43,7 @@ from chargeledger.domain.receivables import Settlement, SettlementKind, outstand
 from chargeledger.domain.text import optional_text, required_text
 from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
 from chargeledger.money import Money
+from chargeledger.services.billing.document_notices import announce_payment
 from chargeledger.services.billing.invoicing import find_invoice, open_item, today
 from chargeledger.services.billing.statements import StatementReader
 from chargeledger.services.common import page_bounds
@@ -111,7 +112,8 @@ async def import_statements(
             )
         await uow.bank.add_entries(booking.records)
         for settlement in booking.settlements:
-            await uow.billing.add_settlement(settlement)
+            if await uow.billing.add_settlement(settlement):
+                await announce_payment(uow, clock, settlement)
         await uow.ledger.add(booking.journal, clock.now())
         for account_id in sorted(booking.credited_accounts):
             await apply_credit(uow, clock, time_zone, account_id)
@@ -426,7 +428,8 @@ async def _decide_by_hand(
     ):
         raise _decided_meanwhile(found.id)
     for settlement in booking.settlements:
-        await uow.billing.add_settlement(settlement)
+        if await uow.billing.add_settlement(settlement):
+            await announce_payment(uow, clock, settlement)
     on = today(clock, time_zone)
     await uow.ledger.add([suspense_allocated(found.id, on, applied, _describe(found.entry))], now)
     for credited in booking.credited_accounts:
@@ -474,7 +477,8 @@ async def apply_credit(
             source=f"credit:{uuid.uuid4()}",
             booked_at=now,
         )
-        await uow.billing.add_settlement(settlement)
+        if await uow.billing.add_settlement(settlement):
+            await announce_payment(uow, clock, settlement)
         await uow.ledger.add(
             [credit_applied(settlement.id, on, account_id, settlement.amount, invoice.number)],
             now,
