@@ -27,23 +27,36 @@ from chargeledger.adapters.db.locks import PostgresLocks, SqliteLocks
 from chargeledger.adapters.db.migrate import upgrade_to_head
 from chargeledger.adapters.db.repositories.sandbox import SqlSandboxStore
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from chargeledger.adapters.documents.reminder_pdf import ReminderPdf
 from chargeledger.adapters.documents.renderer import FacturXDocuments
 from chargeledger.adapters.exports.files import FileExports
 from chargeledger.adapters.exports.registry import ExportSetup
 from chargeledger.adapters.files import private_directory
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
+from chargeledger.adapters.notify.smtp import SmtpMailer
+from chargeledger.adapters.notify.webhooks import HttpWebhookSender
 from chargeledger.adapters.reports import TableFiles
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.adapters.vat_ids import StdnumVatIds
 from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
+from chargeledger.domain.outbox import Attachment
 from chargeledger.errors import ConfigurationError
+from chargeledger.services.billing.dunning import DunningReport, DunningTerms, run_dunning
+from chargeledger.services.billing.dunning_ports import ReminderDocuments
 from chargeledger.services.billing.invoice_runs import Invoicer
+from chargeledger.services.billing.notice_documents import render_attachment
 from chargeledger.services.billing.report_ports import ReportFiles
 from chargeledger.services.billing.statements import StatementReader, StatementWriter
 from chargeledger.services.charging.session_review import sweep_stale_sessions
 from chargeledger.services.charging.station_status import forget_stored_replies
 from chargeledger.services.idempotency_keys import forget_old_keys
+from chargeledger.services.notifications.delivery import (
+    Deliveries,
+    DeliveryReport,
+    deliver_outbox,
+)
+from chargeledger.services.notifications.ports import MailFile
 from chargeledger.services.payments.context import HoldPolicy, PaymentContext
 from chargeledger.services.payments.gateway import PaymentGateway, WebhookRejectedError
 from chargeledger.services.payments.janitor import JanitorReport, run_janitor
@@ -55,6 +68,7 @@ from chargeledger.services.ports import (
     InvoiceDocuments,
     Locks,
     PasswordHasher,
+    UnitOfWork,
     UnitOfWorkFactory,
     VatIdChecker,
 )
@@ -91,6 +105,7 @@ class Runtime:
     statements: StatementReader  # bank statement files: camt.053 and CSV
     statement_writer: StatementWriter  # camt.053 files (the demo's bank statement)
     reports: ReportFiles  # reports as CSV, XLSX and JSON files
+    reminders: ReminderDocuments  # dunning notices as PDFs
     _gateway: SandboxGateway | StripeGateway | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
@@ -187,9 +202,49 @@ class Runtime:
             log.info("booked PSP payouts", extra={"count": booked})
         return booked
 
+    def deliveries(self) -> Deliveries:
+        """The outbox's delivery worker as the settings configure it (issue 13)."""
+        config = self.settings.notifications
+        documents, reminders = self.documents, self.reminders
+
+        async def attachment(uow: UnitOfWork, item: Attachment) -> MailFile:
+            return await render_attachment(uow, documents, reminders, item)
+
+        return Deliveries(
+            uows=self.uow,
+            clock=self.clock,
+            attachments=attachment,
+            policy=config.retry,
+            mail=None if config.smtp is None else SmtpMailer(config.smtp),
+            webhooks=config.webhooks,
+            webhook_sender=HttpWebhookSender() if config.webhooks else None,
+        )
+
+    async def deliver_outbox(self) -> DeliveryReport:
+        """Fan out new announcements and send what is due (DESIGN §4 periodic job)."""
+        return await deliver_outbox(self.deliveries())
+
+    def dunning_terms(self) -> DunningTerms:
+        config = self.settings.dunning
+        return DunningTerms(
+            time_zone=self.settings.operator_time_zone,
+            policies=config.policies,
+            late_payment=config.late_payment,
+        )
+
+    async def run_dunning(self) -> DunningReport:
+        """Today's dunning notices (DESIGN §4 periodic job; each level is sent once)."""
+        return await in_transaction(self.uow, run_dunning, self.clock, self.dunning_terms())
+
     def start_jobs(self) -> list[asyncio.Task[None]]:
         """Periodic jobs of this process; cancel the tasks to stop them."""
         return [
+            asyncio.create_task(
+                self._every(self.settings.dunning.interval_seconds, self.run_dunning)
+            ),
+            asyncio.create_task(
+                self._every(self.settings.notifications.interval_seconds, self.deliver_outbox)
+            ),
             asyncio.create_task(
                 self._every(self.settings.sweep_interval_seconds, self.sweep_stale_sessions)
             ),
@@ -258,6 +313,7 @@ def build_runtime(
         statements=BankStatementReader(),
         statement_writer=Camt053Writer(),
         reports=TableFiles(),
+        reminders=ReminderPdf(),
         _gateway=gateway,
     )
 

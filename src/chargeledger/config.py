@@ -32,6 +32,16 @@
 | CHARGELEDGER_OCPP_FUTURE_TOLERANCE_MINUTES | 15: how far station time may run ahead |
 | CHARGELEDGER_MAX_BODY_BYTES         | 1048576: largest HTTP request body (413 above) |
 | CHARGELEDGER_DATEV_*                | DATEV export: chart, numbers, see DatevSettings |
+| CHARGELEDGER_SMTP_HOST / _PORT / _USER / _PASSWORD / _FROM / _STARTTLS | none: no e-mail |
+| CHARGELEDGER_WEBHOOKS_FILE          | none: JSON list of ``{"name", "url", "secret", "topics"}`` |
+| CHARGELEDGER_OUTBOX_INTERVAL_SECONDS | 30: how often the outbox is delivered     |
+| CHARGELEDGER_OUTBOX_MAX_ATTEMPTS    | 8: attempts before a message is dead      |
+| CHARGELEDGER_OUTBOX_FIRST_RETRY_SECONDS | 60: the first backoff, doubled per attempt |
+| CHARGELEDGER_DUNNING_POLICY_FILE    | built-in schedules per account kind, see DunningSettings |
+| CHARGELEDGER_DUNNING_REFERENCE_RATE | 2.15: the ECB reference rate, percent (B2B interest) |
+| CHARGELEDGER_DUNNING_INTEREST_MARGIN | 8: points above it (Directive 2011/7/EU art. 2(6)) |
+| CHARGELEDGER_DUNNING_B2B_COMPENSATION | 40.00 (EUR, art. 6); 0: not claimed     |
+| CHARGELEDGER_DUNNING_INTERVAL_SECONDS | 3600: how often ``serve`` runs dunning  |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, BIC (both checked), REGISTRATION. The VAT rates file is a JSON list of ``{"country",
@@ -53,11 +63,16 @@ from stdnum import bic, iban
 from stdnum.exceptions import ValidationError
 
 from chargeledger.adapters.exports.datev_charts import DatevChart, load_chart, month_day
+from chargeledger.adapters.notify.smtp import SmtpSettings
 from chargeledger.adapters.security import DEFAULT_BACKLOG, default_workers
 from chargeledger.domain.billing import DEFAULT_VAT_RATES, VatRate, VatRates
+from chargeledger.domain.dunning import DEFAULT_POLICIES, DunningLevel, DunningPolicy
 from chargeledger.domain.invoicing import Party
+from chargeledger.domain.late_payment import LatePaymentTerms
+from chargeledger.domain.outbox import RetryPolicy
 from chargeledger.domain.wallets import DEFAULT_WALLET_FLOOR, WALLET_LIMIT
 from chargeledger.errors import ConfigurationError, InvalidInputError
+from chargeledger.services.notifications.ports import WebhookEndpoint
 from chargeledger.services.throttling import ThrottlePolicy
 
 PREFIX = "CHARGELEDGER_"
@@ -285,6 +300,150 @@ class DatevSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    """Where the outbox delivers (issue 13): an SMTP relay for e-mail (none: no e-mail is
+    made), signed webhook endpoints with a secret each, and the retry policy."""
+
+    smtp: SmtpSettings | None = None
+    webhooks: tuple[WebhookEndpoint, ...] = ()
+    interval_seconds: int = 30
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> NotificationSettings:
+        host = env.get(PREFIX + "SMTP_HOST", "").strip()
+        smtp = None
+        if host:
+            starttls = env.get(PREFIX + "SMTP_STARTTLS", "true").strip().lower()
+            if starttls not in ("true", "false", "1", "0", "yes", "no"):
+                raise ConfigurationError(
+                    f"{PREFIX}SMTP_STARTTLS must be true or false", code="invalid_setting"
+                )
+            smtp = SmtpSettings(
+                host=host,
+                port=_whole_number(env, "SMTP_PORT", 587),
+                sender=env.get(PREFIX + "SMTP_FROM", "").strip()
+                or env.get(PREFIX + "OPERATOR_EMAIL", "").strip()
+                or "chargeledger@localhost",
+                user=env.get(PREFIX + "SMTP_USER", "").strip() or None,
+                password=env.get(PREFIX + "SMTP_PASSWORD") or None,
+                starttls=starttls in ("true", "1", "yes"),
+            )
+        retry = RetryPolicy(
+            max_attempts=_whole_number(env, "OUTBOX_MAX_ATTEMPTS", 8),
+            first_delay=timedelta(seconds=_whole_number(env, "OUTBOX_FIRST_RETRY_SECONDS", 60)),
+        )
+        return cls(
+            smtp=smtp,
+            webhooks=_webhooks(env.get(PREFIX + "WEBHOOKS_FILE")),
+            interval_seconds=_whole_number(env, "OUTBOX_INTERVAL_SECONDS", 30),
+            retry=retry,
+        )
+
+
+def _webhooks(path: str | None) -> tuple[WebhookEndpoint, ...]:
+    """Endpoints from a JSON file: each a unique name, an http(s) URL, a secret of at least
+    16 characters (DESIGN §6: no secret has a usable default) and optionally its topics."""
+    if not path:
+        return ()
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+        endpoints = tuple(
+            WebhookEndpoint(
+                name=str(row["name"]),
+                url=str(row["url"]),
+                secret=str(row["secret"]),
+                topics=frozenset(str(t) for t in row.get("topics", ())),
+            )
+            for row in rows
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"{PREFIX}WEBHOOKS_FILE {path}: {exc}", code="invalid_setting"
+        ) from exc
+    names = [e.name for e in endpoints]
+    for endpoint in endpoints:
+        if not endpoint.url.startswith(("https://", "http://")) or not endpoint.name:
+            raise ConfigurationError(
+                f"{PREFIX}WEBHOOKS_FILE: {endpoint.name!r} needs a name and an http(s) url",
+                code="invalid_setting",
+            )
+        if len(endpoint.secret) < MIN_SECRET_LENGTH or names.count(endpoint.name) > 1:
+            raise ConfigurationError(
+                f"{PREFIX}WEBHOOKS_FILE: {endpoint.name!r} needs a unique name and a secret "
+                f"of at least {MIN_SECRET_LENGTH} characters",
+                code="invalid_setting",
+            )
+    return endpoints
+
+
+@dataclass(frozen=True, slots=True)
+class DunningSettings:
+    """Dunning (issue 13): a schedule per account group (the account's kind), the B2B
+    late-payment terms, and how often ``serve`` runs it (a run sends each level once, so
+    running it often only makes notices timely).
+
+    The policy file is JSON: ``{"business": {"levels": [{"days": 7, "title": "Payment
+    reminder", "fee": "0"}, ...], "block_at": 3}, "individual": {...}}``; a group it names
+    replaces the built-in one."""
+
+    policies: Mapping[str, DunningPolicy] = field(default_factory=lambda: DEFAULT_POLICIES)
+    late_payment: LatePaymentTerms = field(default_factory=LatePaymentTerms)
+    interval_seconds: int = 3600
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DunningSettings:
+        return cls(
+            policies=_dunning_policies(env.get(PREFIX + "DUNNING_POLICY_FILE")),
+            late_payment=LatePaymentTerms(
+                reference_rate=_decimal(env, "DUNNING_REFERENCE_RATE", "2.15"),
+                margin=_decimal(env, "DUNNING_INTEREST_MARGIN", "8"),
+                compensation=_decimal(env, "DUNNING_B2B_COMPENSATION", "40.00"),
+            ),
+            interval_seconds=_whole_number(env, "DUNNING_INTERVAL_SECONDS", 3600),
+        )
+
+
+def _decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:
+    raw = env.get(PREFIX + name, default).strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or not Decimal(-100) <= value <= Decimal(1000):
+        raise ConfigurationError(f"{PREFIX}{name} must be a number", code="invalid_setting")
+    return value
+
+
+def _dunning_policies(path: str | None) -> Mapping[str, DunningPolicy]:
+    if not path:
+        return DEFAULT_POLICIES
+    try:
+        groups = json.loads(Path(path).read_text(encoding="utf-8"))
+        read = {
+            str(group): DunningPolicy(
+                levels=tuple(
+                    DunningLevel(
+                        n, int(level["days"]), str(level["title"]), Decimal(str(level["fee"]))
+                    )
+                    for n, level in enumerate(policy["levels"], 1)
+                ),
+                block_at=None if policy.get("block_at") is None else int(policy["block_at"]),
+            )
+            for group, policy in groups.items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, InvalidOperation) as exc:
+        raise ConfigurationError(
+            f"{PREFIX}DUNNING_POLICY_FILE {path}: {exc}", code="invalid_setting"
+        ) from exc
+    except InvalidInputError as exc:
+        raise ConfigurationError(
+            f"{PREFIX}DUNNING_POLICY_FILE {path}: {exc.message}", code="invalid_setting"
+        ) from exc
+    return {**DEFAULT_POLICIES, **read}
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -303,6 +462,8 @@ class Settings:
     ocpp: OcppSettings = field(default_factory=OcppSettings)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     datev: DatevSettings = field(default_factory=DatevSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    dunning: DunningSettings = field(default_factory=DunningSettings)
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -356,6 +517,8 @@ class Settings:
             ocpp=OcppSettings.from_env(env),
             max_body_bytes=_whole_number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
             datev=DatevSettings.from_env(env),
+            notifications=NotificationSettings.from_env(env),
+            dunning=DunningSettings.from_env(env),
         )
 
     def with_database(self, url: str) -> Settings:

@@ -134,6 +134,22 @@ BANK_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/bank/entries/{entry_id}/ignore"): BILLING_WRITERS,
 }
 EXPECTED_ACCESS |= BANK_ACCESS
+# The outbox (issue 13): its messages name customers and their addresses; finance reads the
+# dead letters and sends them again, keys with billing:read / billing:write.
+OUTBOX_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/outbox"): LEDGER_READERS,
+    ("POST", "/api/v1/outbox/{message_id}/retry"): BILLING_WRITERS,
+}
+EXPECTED_ACCESS |= OUTBOX_ACCESS
+# Dunning (issue 13): finance runs it and opens or closes disputes; every reader of an invoice
+# reads its notices (account-bound people their own account's only).
+DUNNING_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/api/v1/dunning/runs"): BILLING_WRITERS,
+    ("GET", "/api/v1/invoices/{invoice_id}/dunning"): BILLING_READERS,
+    ("POST", "/api/v1/invoices/{invoice_id}/dispute"): BILLING_WRITERS,
+    ("POST", "/api/v1/invoices/{invoice_id}/undispute"): BILLING_WRITERS,
+}
+EXPECTED_ACCESS |= DUNNING_ACCESS
 # Payments (issue 6): payments are billing documents (every person reads, account-bound people
 # their own account's only; finance refunds). An account's cards, wallet, top-ups and invoice
 # payments are managed by finance and by the account's own drivers and fleet managers, never
@@ -212,6 +228,12 @@ MUST_BE_DENIED = [
     (FLEET_MANAGER, "GET", "/api/v1/reports/revenue"),
     (FLEET_MANAGER, "GET", "/api/v1/reports/collections"),
     (DRIVER, "GET", "/api/v1/reports/unbilled"),
+    (OPERATOR, "GET", "/api/v1/outbox"),
+    (DRIVER, "GET", "/api/v1/outbox"),
+    (FLEET_MANAGER, "POST", "/api/v1/outbox/{message_id}/retry"),
+    (OPERATOR, "POST", "/api/v1/dunning/runs"),
+    (DRIVER, "POST", "/api/v1/invoices/{invoice_id}/dispute"),
+    (FLEET_MANAGER, "POST", "/api/v1/invoices/{invoice_id}/undispute"),
 ]
 
 

@@ -23,10 +23,12 @@ from chargeledger.api.routers import (
     accounts,
     bank,
     checkout,
+    dunning,
     evses,
     identity,
     invoices,
     ledger,
+    outbox,
     payments,
     reports,
     sessions,
@@ -58,6 +60,8 @@ API_ROUTERS = tuple(
         payments,
         bank,
         reports,
+        outbox,
+        dunning,
     )
 )
 # Authenticated by other means: PSP webhooks by their signature; the QR checkout is public.

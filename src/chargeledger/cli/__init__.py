@@ -16,10 +16,12 @@ from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.cli.customers import accounts_app, tokens_app
 from chargeledger.cli.demo import demo
 from chargeledger.cli.demo_day import write_sim_inputs
+from chargeledger.cli.dunning import dunning_app
 from chargeledger.cli.exports import export_app
 from chargeledger.cli.identity import api_keys_app, users_app
 from chargeledger.cli.invoicing import invoice_app
 from chargeledger.cli.ledger import ledger_app
+from chargeledger.cli.outbox import outbox_app
 from chargeledger.cli.payments import payments_app
 from chargeledger.cli.pricing import price_command
 from chargeledger.cli.reports import reports_app
@@ -48,6 +50,8 @@ app.add_typer(export_app, name="export")
 app.add_typer(payments_app, name="payments")
 app.add_typer(bank_app, name="bank")
 app.add_typer(reports_app, name="reports")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(dunning_app, name="dunning")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(serve)

@@ -46,6 +46,7 @@ class EntryKind(StrEnum):
     BANK_DEBIT = "bank_debit"  # a statement's debit: a return reopens, the rest waits
     BANK_ALLOCATION = "bank_allocation"  # finance matched money waiting in suspense
     CREDIT_APPLIED = "credit_applied"  # a customer's credit paid one of their invoices
+    LATE_PAYMENT_CLAIMED = "late_payment_claimed"  # a dunning notice claimed fees, interest
 
 
 def account_name(*components: str) -> str:

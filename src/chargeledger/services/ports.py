@@ -38,8 +38,10 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
 from chargeledger.errors import ConflictError
+from chargeledger.services.billing.dunning_ports import DunningRepository
 from chargeledger.services.billing.exporting import AccountingExporter
 from chargeledger.services.billing.report_ports import ReportRepository
+from chargeledger.services.notifications.ports import OutboxRepository
 from chargeledger.services.paging import Page
 from chargeledger.services.payments.ports import PaymentRepository
 
@@ -507,6 +509,12 @@ class UnitOfWork(Protocol):
 
     @property
     def reports(self) -> ReportRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def dunning(self) -> DunningRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

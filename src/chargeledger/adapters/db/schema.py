@@ -7,7 +7,22 @@ shared ``metadata`` (``metadata.py``) and never import each other.
 
 from __future__ import annotations
 
-from chargeledger.adapters.db import billing_tables, payment_tables, sandbox_tables, tables
+from chargeledger.adapters.db import (
+    billing_tables,
+    dunning_tables,
+    outbox_tables,
+    payment_tables,
+    sandbox_tables,
+    tables,
+)
 from chargeledger.adapters.db.metadata import metadata
 
-__all__ = ["billing_tables", "metadata", "payment_tables", "sandbox_tables", "tables"]
+__all__ = [
+    "billing_tables",
+    "dunning_tables",
+    "metadata",
+    "outbox_tables",
+    "payment_tables",
+    "sandbox_tables",
+    "tables",
+]

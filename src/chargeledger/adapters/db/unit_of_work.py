@@ -20,8 +20,10 @@ from chargeledger.adapters.db.repositories.customers import (
     SqlAccountRepository,
     SqlTokenRepository,
 )
+from chargeledger.adapters.db.repositories.dunning import SqlDunningRepository
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
 from chargeledger.adapters.db.repositories.ledger import SqlLedgerRepository
+from chargeledger.adapters.db.repositories.outbox import SqlOutboxRepository
 from chargeledger.adapters.db.repositories.payments import SqlPaymentRepository
 from chargeledger.adapters.db.repositories.reports import SqlReportRepository
 from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
@@ -47,6 +49,8 @@ class SqlUnitOfWork:
     ledger: SqlLedgerRepository
     payments: SqlPaymentRepository
     reports: SqlReportRepository
+    outbox: SqlOutboxRepository
+    dunning: SqlDunningRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -66,6 +70,8 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(connection)
         self.payments = SqlPaymentRepository(connection)
         self.reports = SqlReportRepository(connection)
+        self.outbox = SqlOutboxRepository(connection)
+        self.dunning = SqlDunningRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

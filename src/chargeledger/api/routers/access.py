@@ -67,3 +67,7 @@ ReadAging = Annotated[
     Principal,
     Depends(allow(Role.FINANCE, Role.OPERATOR, Role.FLEET_MANAGER, scope=Scope.BILLING_READ)),
 ]
+# The outbox (issue 13): its messages name customers and their addresses; finance reads the
+# dead letters and sends them again.
+ReadOutbox = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_READ))]
+WriteOutbox = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]

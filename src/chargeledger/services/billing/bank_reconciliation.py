@@ -47,6 +47,7 @@ from chargeledger.domain.text import optional_text, required_text
 from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
 from chargeledger.money import Money
 from chargeledger.services.billing.customer_credit import apply_credit
+from chargeledger.services.billing.document_notices import announce_payment
 from chargeledger.services.billing.invoicing import find_invoice, open_item, today
 from chargeledger.services.billing.statements import StatementReader
 from chargeledger.services.common import page_bounds
@@ -118,7 +119,9 @@ async def import_statements(
             )
         await uow.bank.add_entries(booking.records)
         report.payout_differences = booking.payout_differences
-        await uow.billing.add_settlements(booking.settlements)
+        await uow.billing.add_settlements(booking.settlements)  # each from a new entry
+        for settlement in booking.settlements:
+            await announce_payment(uow, clock, settlement)
         await uow.ledger.add(booking.journal, clock.now())
         for account_id in sorted(booking.credited_accounts):
             await apply_credit(uow, clock, time_zone, account_id)
@@ -480,7 +483,8 @@ async def _decide_by_hand(
     ):
         raise _decided_meanwhile(found.id)
     for settlement in booking.settlements:
-        await uow.billing.add_settlement(settlement)
+        if await uow.billing.add_settlement(settlement):
+            await announce_payment(uow, clock, settlement)
     on = today(clock, time_zone)
     await uow.ledger.add([suspense_allocated(found.id, on, applied, _describe(found.entry))], now)
     for credited in booking.credited_accounts:

@@ -14,6 +14,7 @@ from chargeledger.domain.bank_postings import credit_applied
 from chargeledger.domain.ledger import CUSTOMER_CREDIT, customer_credit, customer_of
 from chargeledger.domain.receivables import Settlement, SettlementKind
 from chargeledger.money import Money
+from chargeledger.services.billing.document_notices import announce_payment
 from chargeledger.services.ports import Clock, UnitOfWork
 
 
@@ -41,7 +42,8 @@ async def apply_credit(
             source=f"credit:{uuid.uuid4()}",
             booked_at=now,
         )
-        await uow.billing.add_settlement(settlement)
+        if await uow.billing.add_settlement(settlement):
+            await announce_payment(uow, clock, settlement)
         await uow.ledger.add(
             [credit_applied(settlement.id, on, account_id, settlement.amount, invoice.number)],
             now,

@@ -46,6 +46,7 @@ from chargeledger.domain.receivables import (
 )
 from chargeledger.errors import DuplicateError, NotFoundError
 from chargeledger.services.billing.customer_credit import apply_credits
+from chargeledger.services.billing.document_notices import announce_issued
 from chargeledger.services.common import page_bounds
 from chargeledger.services.paging import Page
 from chargeledger.services.ports import Clock, InvoiceFilter, UnitOfWork, UnitOfWorkFactory
@@ -161,6 +162,7 @@ async def _store(uow: UnitOfWork, clock: Clock, documents: Sequence[Invoice]) ->
     await uow.billing.add_invoices(documents, now)
     entries = [document_issued(d) for d in documents if d.status is DocumentStatus.ISSUED]
     await uow.ledger.add([e for e in entries if e is not None], now)
+    await announce_issued(uow, clock, documents)
 
 
 async def run_invoices(
@@ -348,6 +350,7 @@ async def issue_invoice(
     entry = document_issued(document)
     if entry is not None:
         await uow.ledger.add([entry], clock.now())
+    await announce_issued(uow, clock, [document])
     return document
 
 

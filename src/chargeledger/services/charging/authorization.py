@@ -1,4 +1,11 @@
-"""Authorize: may this token charge here now? (OCPP 1.6 §4.2 Authorize, 2.0.1 C01)."""
+"""Authorize: may this token charge here now? (OCPP 1.6 §4.2 Authorize, 2.0.1 C01).
+
+A token is Blocked when it is (a person blocked it: a lost card) or when its account is
+blocked by dunning (issue 13): an invoice of the account reached the schedule's blocking
+level and is still open and undisputed (``domain.dunning.blocks_account``). The dunning
+block is derived at every Authorize, never written onto the tokens, so paying, crediting or
+writing off the invoice lifts it at once, and it never undoes or hides a person's block.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.domain.accounts import Account, BillingMode, Token, TokenStatus
+from chargeledger.domain.dunning import blocks_account
 from chargeledger.services.payments.checkout import authorised_checkout
 from chargeledger.services.payments.wallets import wallet_allows
 from chargeledger.services.ports import Clock, UnitOfWork
@@ -56,8 +64,20 @@ async def authorize_token(
     account = await uow.accounts.get(token.account_id)
     if account is None:
         return Authorization(AuthorizationStatus.INVALID, token)
+    if await blocked_by_dunning(uow, account):
+        return Authorization(AuthorizationStatus.BLOCKED, token, account)
     if account.billing_mode is BillingMode.PREPAID and not await wallet_allows(
         uow, account, wallet_floor
     ):
         return Authorization(AuthorizationStatus.NO_CREDIT, token, account)
     return Authorization(AuthorizationStatus.ACCEPTED, token, account, token.expires_at)
+
+
+async def blocked_by_dunning(uow: UnitOfWork, account: Account) -> bool:
+    """Whether dunning blocks ``account``'s tokens now (module docstring): one indexed
+    query for accounts never dunned to the blocking level, two otherwise."""
+    histories = await uow.dunning.blocking(account.id)
+    if not histories:
+        return False
+    still_open = {item.invoice_id for item in await uow.billing.open_invoices(account.id)}
+    return blocks_account(histories, still_open)

@@ -40,6 +40,7 @@ from chargeledger.domain.payments import (
 )
 from chargeledger.domain.receivables import card_settlement
 from chargeledger.errors import NotFoundError
+from chargeledger.services.billing.document_notices import announce_payment
 from chargeledger.services.locking import exclusive
 from chargeledger.services.payments._refund_credit import credit_session_refund
 from chargeledger.services.payments.context import PaymentContext
@@ -121,8 +122,8 @@ async def learn(
     if entry is not None:
         await uow.ledger.add([entry], ctx.clock.now())
     settlement = card_settlement(payment, event)
-    if settlement is not None:
-        await uow.billing.add_settlement(settlement)
+    if settlement is not None and await uow.billing.add_settlement(settlement):
+        await announce_payment(uow, ctx.clock, settlement)
     if kind is EventKind.REFUNDED and payment.purpose is PaymentPurpose.SESSION:
         await credit_session_refund(uow, ctx, payment, amount, operation)
     return True

@@ -1,0 +1,1 @@
+"""Deliveries of the outbox to the outside world: SMTP (aiosmtplib) and webhooks (httpx)."""

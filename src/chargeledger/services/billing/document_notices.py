@@ -1,0 +1,82 @@
+"""Announcements of issued documents and of payments (issue 13: invoices, receipts and
+payment confirmations are sent with their PDFs attached), made in the transaction that
+issues the document or books the payment, so they go out exactly when it is kept."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
+from chargeledger.domain.outbox import Attachment, AttachmentKind, Notice
+from chargeledger.domain.receivables import PAYING_KINDS, Settlement
+from chargeledger.domain.text import money_text
+from chargeledger.services.notifications.outbox import announce
+from chargeledger.services.ports import Clock, UnitOfWork
+
+_TITLES = {DocumentKind.INVOICE: "Invoice", DocumentKind.RECEIPT: "Receipt"}
+
+
+def issued_notice(document: Invoice) -> Notice:
+    title = _TITLES[document.kind]
+    total = money_text(document.gross_total, document.currency.code)
+    lines = [f"{title} {document.number} of {document.issue_date}: {total}."]
+    if document.kind is DocumentKind.INVOICE:
+        lines.append(f"Due on {document.due_date}; reference {document.payment_reference}.")
+    lines += ["The document is attached.", "", document.seller.name]
+    return Notice(
+        topic=f"{document.kind.value}.issued",
+        key=f"{document.kind.value}.issued:{document.id}",
+        subject=f"{title} {document.number}",
+        text="\n".join(lines),
+        data={
+            "document_id": str(document.id),
+            "number": document.number,
+            "account_id": None if document.account_id is None else str(document.account_id),
+            "currency": document.currency.code,
+            "gross_total": str(document.gross_total),
+            "issue_date": str(document.issue_date),
+            "due_date": None if document.due_date is None else str(document.due_date),
+        },
+        recipient=document.buyer.email,
+        attachments=(Attachment(AttachmentKind.INVOICE_PDF, document.id),),
+    )
+
+
+async def announce_issued(uow: UnitOfWork, clock: Clock, documents: Sequence[Invoice]) -> None:
+    """Every issued invoice and receipt among ``documents`` (credit notes are announced by
+    the refund or correction that made them, drafts not at all)."""
+    for document in documents:
+        if document.status is DocumentStatus.ISSUED and document.kind in _TITLES:
+            await announce(uow, clock, issued_notice(document))
+
+
+async def announce_payment(uow: UnitOfWork, clock: Clock, settlement: Settlement) -> None:
+    """A confirmation of money received for an invoice (card, transfer, credit applied);
+    refunds, returns and write-offs confirm no payment."""
+    if settlement.kind not in PAYING_KINDS or settlement.amount.amount <= 0:
+        return
+    invoice = await uow.billing.get_invoice(settlement.invoice_id)
+    if invoice is None:
+        return
+    paid = money_text(settlement.amount.amount, settlement.amount.currency.code)
+    await announce(
+        uow,
+        clock,
+        Notice(
+            topic="payment.received",
+            key=f"payment.received:{settlement.source}",
+            subject=f"Payment received: invoice {invoice.number}",
+            text=f"Thank you: we received {paid} for invoice {invoice.number}.\n\n"
+            f"{invoice.seller.name}",
+            data={
+                "invoice_id": str(invoice.id),
+                "invoice_number": invoice.number,
+                "account_id": None if invoice.account_id is None else str(invoice.account_id),
+                "amount": str(settlement.amount.amount),
+                "currency": settlement.amount.currency.code,
+                "kind": settlement.kind.value,
+            },
+            recipient=invoice.buyer.email,
+            attachments=(Attachment(AttachmentKind.INVOICE_PDF, invoice.id),),
+        ),
+    )

@@ -1,0 +1,185 @@
+"""Dunning runs (issue 13) on SQLite and PostgreSQL with a fixed clock: levels over time for a
+consumer and a business (fees, the EUR 40 compensation and statutory interest, booked apart
+from the invoice), each level once however often the run goes, a disputed invoice skipped,
+and every notice announced in the outbox and sent by e-mail with the reminder and the
+invoice attached."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import httpx
+
+from chargeledger.adapters.notify.smtp import SmtpMailer, SmtpSettings
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.accounts import AccountKind
+from chargeledger.domain.dunning import late_payment_receivable
+from chargeledger.domain.identity import Role
+from chargeledger.domain.invoicing import Invoice
+from chargeledger.domain.outbox import Attachment, Channel
+from chargeledger.money import Money
+from chargeledger.services.billing.dunning import DunningReport, DunningTerms, run_dunning
+from chargeledger.services.billing.notice_documents import render_attachment
+from chargeledger.services.notifications.delivery import Deliveries, deliver_outbox
+from chargeledger.services.notifications.ports import MailFile
+from chargeledger.services.ports import UnitOfWork
+from tests.conftest import LoginAs
+from tests.integration.billing_world import (
+    OPERATOR_TZ,
+    ChargeSpec,
+    World,
+    balance_of,
+    book_charges,
+    create_customer,
+    new_world,
+    run_month,
+    utc,
+)
+from tests.integration.outbox_support import FlakySmtpHandler, smtp_server
+
+TERMS = DunningTerms(time_zone=OPERATOR_TZ)
+
+
+async def overdue_world(runtime: Runtime) -> tuple[World, Invoice, Invoice]:
+    """January invoiced on 2 February (11.90 EUR each, due 16 February): a consumer's and a
+    business's."""
+    world = await new_world(runtime, utc("2026-02-02T08:00"))
+    anna = await create_customer(runtime, world.clock, "Anna Consumer")
+    fleet = await create_customer(runtime, world.clock, "Fleet GmbH", kind=AccountKind.BUSINESS)
+    specs = {
+        name: ChargeSpec(world.de, account, utc("2026-01-15T10:00"), {"Energy": "10.00"})
+        for name, account in (("anna", anna), ("fleet", fleet))
+    }
+    await book_charges(runtime, world.clock, specs)
+    issued = {i.account_id: i for i in (await run_month(world, "2026-01")).issued}
+    return world, issued[anna.id], issued[fleet.id]
+
+
+async def run_on(world: World, day: str) -> DunningReport:
+    world.clock.current = utc(f"{day}T09:00")
+    async with world.runtime.uow() as uow:
+        report = await run_dunning(uow, world.clock, TERMS)
+        await uow.commit()
+    return report
+
+
+def levels(report: DunningReport) -> dict[str, int | None]:
+    return {str(n.invoice_id): n.level for n in report.notices}
+
+
+async def test_levels_fees_and_interest_over_time(runtime: Runtime) -> None:
+    world, anna, fleet = await overdue_world(runtime)
+    assert anna.due_date is not None
+    assert str(anna.due_date) == "2026-02-16"
+    assert (await run_on(world, "2026-02-22")).notices == []  # 6 days late
+    first = await run_on(world, "2026-02-23")
+    assert levels(first) == {str(anna.id): 1, str(fleet.id): 1}
+    assert (await run_on(world, "2026-02-23")).notices == []  # each level once
+    by_invoice = {n.invoice_id: n for n in first.notices}
+    fleet_first = by_invoice[fleet.id]
+    # 11.90 × 10.15 % × 7 / 365 = 0.0232 → 0.02; the EUR 40 once
+    assert (fleet_first.compensation, fleet_first.interest) == (
+        Money.of("40.00", "EUR"),
+        Money.of("0.02", "EUR"),
+    )
+    assert by_invoice[anna.id].claimed is not None
+    assert by_invoice[anna.id].claimed.is_zero  # a first reminder costs a consumer nothing
+    second = await run_on(world, "2026-03-09")  # 21 days late
+    assert levels(second) == {str(anna.id): 2, str(fleet.id): 2}
+    anna_second = next(n for n in second.notices if n.invoice_id == anna.id)
+    fleet_second = next(n for n in second.notices if n.invoice_id == fleet.id)
+    assert anna_second.fee is not None
+    assert anna_second.fee.amount == Decimal("5.00")
+    assert fleet_second.compensation is not None
+    assert fleet_second.compensation.is_zero
+    assert fleet_second.interest is not None
+    assert fleet_second.interest.amount == Decimal("0.05")  # 14 days more: 0.0463
+    assert await balance_of(runtime, late_payment_receivable(fleet.account_id)) == Decimal("40.07")
+    assert await balance_of(runtime, late_payment_receivable(anna.account_id)) == Decimal("5.00")
+    assert await balance_of(runtime, "Income:LatePayment:Compensation") == Decimal("-40.00")
+    async with runtime.uow() as uow:  # the books still balance
+        assert await uow.ledger.unbalanced() == []
+
+
+async def test_a_disputed_invoice_is_skipped_until_the_dispute_ends(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    world, anna, fleet = await overdue_world(runtime)
+    finance = await login_as(Role.FINANCE)
+    runtime.clock = world.clock  # disputes happen on the test's days too
+    await run_on(world, "2026-02-23")
+    world.clock.current += timedelta(hours=1)
+    opened = await client.post(
+        f"/api/v1/invoices/{anna.id}/dispute", json={"note": "wrong site"}, headers=finance
+    )
+    assert opened.status_code == 200, opened.text
+    assert [e["kind"] for e in opened.json()] == ["notice", "disputed"]
+    again = await client.post(f"/api/v1/invoices/{anna.id}/dispute", json={}, headers=finance)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "invoice_already_disputed"
+    skipped = await run_on(world, "2026-03-09")
+    assert (levels(skipped), skipped.disputed) == ({str(fleet.id): 2}, 1)
+    closed = await client.post(f"/api/v1/invoices/{anna.id}/undispute", json={}, headers=finance)
+    assert closed.status_code == 200, closed.text
+    assert levels(await run_on(world, "2026-03-10")) == {str(anna.id): 2}
+    history = await client.get(f"/api/v1/invoices/{anna.id}/dunning", headers=finance)
+    assert [(e["kind"], e["level"]) for e in history.json()] == [
+        ("notice", 1),
+        ("disputed", None),
+        ("undisputed", None),
+        ("notice", 2),
+    ]
+    assert history.json()[1]["note"] == "wrong site"
+
+
+async def test_the_rest_run_refuses_a_day_after_today(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    finance = await login_as(Role.FINANCE)
+    ran = await client.post("/api/v1/dunning/runs", json={}, headers=finance)
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["notices"] == []
+    future = await client.post("/api/v1/dunning/runs", json={"date": "2999-01-01"}, headers=finance)
+    assert future.status_code == 422
+    assert future.json()["error"]["code"] == "dunning_date_in_future"
+
+
+async def test_each_notice_is_mailed_once_with_the_reminder_and_the_invoice(
+    runtime: Runtime,
+) -> None:
+    world, anna, _ = await overdue_world(runtime)
+    await run_on(world, "2026-02-23")
+    handler = FlakySmtpHandler()
+
+    async def attachment(uow: UnitOfWork, item: Attachment) -> MailFile:
+        return await render_attachment(uow, runtime.documents, runtime.reminders, item)
+
+    async with smtp_server(handler) as port:
+        worker = Deliveries(
+            uows=runtime.uow,
+            clock=world.clock,
+            attachments=attachment,
+            mail=SmtpMailer(SmtpSettings(host="127.0.0.1", port=port, starttls=False)),
+        )
+        report = await deliver_outbox(worker)
+        assert (report.fanned_out, report.delivered) == (4, 4)  # two invoices, two notices
+        await run_on(world, "2026-02-24")  # nothing new
+        assert (await deliver_outbox(worker)).delivered == 0
+    mail = next(
+        m
+        for m in handler.accepted
+        if m["To"] == anna.buyer.email and m["Subject"].startswith("Payment reminder")
+    )
+    assert mail["Subject"] == f"Payment reminder: invoice {anna.number}"
+    names = [part.get_filename() for part in mail.iter_attachments()]
+    assert names == [f"{anna.number}-reminder-1.pdf", f"{anna.number}.pdf"]
+    reminder = next(iter(mail.iter_attachments())).get_content()
+    assert reminder.startswith(b"%PDF")
+    async with runtime.uow() as uow:
+        page = await uow.outbox.list(None, limit=10, offset=0)
+    notices = [m for m in page.items if m.notice.topic == "dunning.notice"]
+    assert {m.channel for m in notices} == {Channel.EMAIL}
+    assert len(notices) == 2
+    reminders = [m for m in handler.accepted if m["Subject"].startswith("Payment reminder")]
+    assert len(reminders) == 2
