@@ -401,3 +401,15 @@ async def test_a_return_naming_only_the_reference_reopens_that_invoice(runtime: 
     report = await run_import(runtime, world, statement("2026-02-05", returned))
     assert report.states[EntryState.RETURNED] == 1
     assert (await shown(runtime))[invoices["gus_dec"].id] == ("open", Decimal("11.90"))
+
+
+async def test_one_file_whose_statements_overlap_books_the_shared_entry_once(
+    runtime: Runtime,
+) -> None:
+    world, invoices = await world_with_invoices(runtime)
+    paid = credit("same", "11.90", creditor_reference=invoices["anna"].payment_reference)
+    report = await run_import(
+        runtime, world, statement("2026-02-03", paid), statement("2026-02-04", paid)
+    )
+    assert (report.new, report.duplicates, report.matched) == (1, 1, 1)
+    assert await balance_of(runtime, BANK) == Decimal("11.90")

@@ -90,6 +90,7 @@ class _Booking:
     settlements: list[Settlement] = field(default_factory=list)
     journal: list[JournalEntry] = field(default_factory=list)
     credited_accounts: set[uuid.UUID] = field(default_factory=set)
+    seen: set[tuple[str, str]] = field(default_factory=set)  # (account, entry ref) this import
 
 
 async def import_statements(
@@ -162,7 +163,13 @@ async def _import_one(
     row = await uow.bank.add_statement(statement, now, imported_by, filename)
     refs = [entry.entry_ref for entry in statement.entries]
     known = await uow.bank.known_refs(statement.account_iban, refs)
-    new = [entry for entry in statement.entries if entry.entry_ref not in known]
+    # Two statements of one file may repeat an entry (overlapping days): it is new once.
+    new = []
+    for entry in statement.entries:
+        key = (statement.account_iban, entry.entry_ref)
+        if entry.entry_ref not in known and key not in booking.seen:
+            booking.seen.add(key)
+            new.append(entry)
     report.new += len(new)
     report.duplicates += len(statement.entries) - len(new)
     gap = statement.balance_gap()
