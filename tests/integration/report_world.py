@@ -16,7 +16,6 @@ Invoices (19 % VAT, 10.00 net = 11.90 gross; issued on the first working day aft
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -24,15 +23,12 @@ from decimal import Decimal
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account
 from chargeledger.domain.bank_statements import (
-    BookedBalance,
     Direction,
-    EntryStatus,
     Statement,
-    StatementEntry,
 )
 from chargeledger.domain.invoicing import Invoice
-from chargeledger.money import Currency, Money
 from chargeledger.services.billing import bank_reconciliation as bank
+from tests.integration.bank_world import bank_entry, day_statement
 from tests.integration.billing_world import (
     OPERATOR_TZ,
     ChargeSpec,
@@ -45,43 +41,12 @@ from tests.integration.billing_world import (
     utc,
 )
 
-OUR_IBAN = "DE89370400440532013000"
-
 
 @dataclass
 class Receivables:
     world: World
     accounts: dict[str, Account]
     invoices: dict[str, Invoice]  # "anna_nov", "anna_dec", "anna_jan", "ben_jan", ...
-
-
-def _entry(ref: str, amount: str, day: date, **details: object) -> StatementEntry:
-    return StatementEntry(
-        entry_ref=ref,
-        amount=Money.of(amount, "EUR"),
-        direction=details.pop("direction", Direction.CREDIT),  # type: ignore[arg-type]
-        status=EntryStatus.BOOKED,
-        booking_date=day,
-        value_date=day,
-        **details,  # type: ignore[arg-type]
-    )
-
-
-def _statement(statement_id: str, day: date, *entries: StatementEntry) -> Statement:
-    opening = BookedBalance(Money.of("1000.00", "EUR"), day)
-    unbalanced = Statement(
-        statement_id=statement_id,
-        account_iban=OUR_IBAN,
-        currency=Currency.of("EUR"),
-        created_at=None,
-        from_date=day,
-        to_date=day,
-        opening_balance=opening,
-        closing_balance=None,
-        entries=entries,
-    )
-    closing = BookedBalance(opening.amount + unbalanced.booked_movement(), day)
-    return dataclasses.replace(unbalanced, closing_balance=closing)
 
 
 async def _import(runtime: Runtime, world: World, statement: Statement) -> None:
@@ -137,15 +102,17 @@ async def receivables_world(runtime: Runtime) -> Receivables:
     await _import(
         runtime,
         world,
-        _statement(
+        day_statement(
             "2026-02-03",
             paid,
-            _entry("e1", "35.70", paid, creditor_reference=ref["ben_jan"]),
-            _entry(
+            bank_entry("e1", "35.70", paid, creditor_reference=ref["ben_jan"]),
+            bank_entry(
                 "e2", "5.00", paid, remittance_unstructured=f"{invoices['anna_dec'].number} part"
             ),
-            _entry("e3", "23.80", paid, creditor_reference=ref["carla_jan"]),
-            _entry("e4", "11.90", paid, creditor_reference=ref["dora_dec"], end_to_end_id="E2E-D"),
+            bank_entry("e3", "23.80", paid, creditor_reference=ref["carla_jan"]),
+            bank_entry(
+                "e4", "11.90", paid, creditor_reference=ref["dora_dec"], end_to_end_id="E2E-D"
+            ),
         ),
     )
     clock.current = utc("2026-02-05T18:00")
@@ -153,10 +120,10 @@ async def receivables_world(runtime: Runtime) -> Receivables:
     await _import(
         runtime,
         world,
-        _statement(
+        day_statement(
             "2026-02-05",
             returned,
-            _entry(
+            bank_entry(
                 "r1",
                 "11.90",
                 returned,

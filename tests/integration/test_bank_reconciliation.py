@@ -15,7 +15,6 @@ import pytest
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.bank_entries import BankEntry, EntryState
 from chargeledger.domain.bank_statements import (
-    BookedBalance,
     Direction,
     EntryStatus,
     Statement,
@@ -31,6 +30,7 @@ from chargeledger.services.payments.gateway import Payout
 from chargeledger.services.payments.webhooks import book_payout
 from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import in_transaction
+from tests.integration.bank_world import bank_entry, day_statement
 from tests.integration.billing_world import (
     OPERATOR_TZ,
     ChargeSpec,
@@ -43,39 +43,16 @@ from tests.integration.billing_world import (
     utc,
 )
 
-OUR_IBAN = "DE89370400440532013000"
 IBAN_G = "DE02120300000000202051"
 DAY = date(2026, 2, 3)
 
 
 def credit(ref: str, amount: str, **details: object) -> StatementEntry:
-    return StatementEntry(
-        entry_ref=ref,
-        amount=Money.of(amount, "EUR"),
-        direction=Direction.CREDIT,
-        status=details.pop("status", EntryStatus.BOOKED),  # type: ignore[arg-type]
-        booking_date=DAY,
-        value_date=DAY,
-        **details,  # type: ignore[arg-type]
-    )
+    return bank_entry(ref, amount, DAY, **details)
 
 
 def statement(statement_id: str, *entries: StatementEntry) -> Statement:
-    """A day's statement opening at 1000.00 EUR and closing at what its entries make."""
-    opening = BookedBalance(Money.of("1000.00", "EUR"), DAY)
-    unbalanced = Statement(
-        statement_id=statement_id,
-        account_iban=OUR_IBAN,
-        currency=Currency.of("EUR"),
-        created_at=None,
-        from_date=DAY,
-        to_date=DAY,
-        opening_balance=opening,
-        closing_balance=None,
-        entries=entries,
-    )
-    closing = BookedBalance(opening.amount + unbalanced.booked_movement(), DAY)
-    return dataclasses.replace(unbalanced, closing_balance=closing)
+    return day_statement(statement_id, DAY, *entries)
 
 
 async def world_with_invoices(runtime: Runtime) -> tuple[World, dict[str, Invoice]]:
