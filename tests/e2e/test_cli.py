@@ -11,7 +11,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-import facturx  # type: ignore[import-untyped]
+import facturx
+import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from chargeledger.adapters.documents import check_en16931
@@ -260,6 +261,11 @@ def _check_bank_days(rows: dict[str, str], output: Path) -> None:
     assert int(rows["invoices paid"]) > 5
     assert int(rows["invoices open"]) >= 3  # two never paid, one returned
     assert Decimal(rows["still to collect (EUR)"].replace(",", "")) > 0
+    workbooks = sorted((output / "reports").glob("*.xlsx"))
+    assert [w.name.split("-")[0] for w in workbooks] == ["aging", "revenue"]
+    aging = openpyxl.load_workbook(workbooks[0]).active
+    assert aging is not None
+    assert aging.max_row > 3  # a row per account that owes something, and the totals
 
 
 def _reason_row(stdout: str, reason: str) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console
+from chargeledger.cli.reports import print_table
 from chargeledger.domain.bank_matching import BookedPayout, OpenInvoice
 from chargeledger.domain.bank_statements import (
     BookedBalance,
@@ -27,18 +28,28 @@ from chargeledger.domain.bank_statements import (
     Statement,
     StatementEntry,
 )
+from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.invoicing import DocumentKind
+from chargeledger.domain.report_tables import (
+    ReportFormat,
+    ReportTable,
+    aging_table,
+    revenue_table,
+)
+from chargeledger.domain.reports import Grain, dimensions, month_of
 from chargeledger.domain.text import money_figure
 from chargeledger.money import Currency, Money
 from chargeledger.services.billing import bank_reconciliation as bank
-from chargeledger.services.billing import invoice_documents, invoicing
+from chargeledger.services.billing import invoice_documents, invoicing, reports
 from chargeledger.services.billing.bank_reconciliation import ImportReport
+from chargeledger.services.billing.report_ports import ReportFile
 from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import reading
 
 EUR = Currency.of("EUR")
 RETURNED_E2E = "DEMO-E2E-RETURNED"
 UNPAID = 2  # the last invoices of the list stay unpaid (for dunning)
+FINANCE = Principal(subject="demo finance", role=Role.FINANCE)
 
 
 @dataclass
@@ -47,6 +58,8 @@ class BankReport:
     imports: list[ImportReport] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     outstanding: Decimal = Decimal(0)
+    tables: list[ReportTable] = field(default_factory=list)  # aging, revenue by site
+    workbooks: list[Path] = field(default_factory=list)
 
 
 def _entry(ref: str, amount: Decimal, on: date, **details: object) -> StatementEntry:
@@ -186,6 +199,7 @@ async def bank_days(runtime: Runtime, output_dir: Path) -> BankReport:
                 imported_by="demo finance",
             )
         )
+    await _reports(runtime, on, output_dir / "reports", report)
     criteria = InvoiceFilter(kind=DocumentKind.INVOICE)
     page = await reading(runtime.uow, invoice_documents.list_documents, criteria, 10_000, 0, on)
     for view in page.items:
@@ -212,3 +226,28 @@ def print_bank(report: BankReport) -> None:
         table.add_row(f"invoices {status}", str(count))
     table.add_row("still to collect (EUR)", money_figure(report.outstanding, "EUR"))
     console.print(table)
+    for shown in report.tables:
+        print_table(shown)
+    if report.workbooks:
+        console.print("Workbooks: " + "  ".join(str(path) for path in report.workbooks))
+
+
+async def _reports(runtime: Runtime, on: date, folder: Path, report: BankReport) -> None:
+    """The receivables aging and the month's revenue by site, printed and written as XLSX
+    workbooks for finance (``chargeledger reports aging|revenue`` make the same)."""
+    zone = runtime.settings.operator_time_zone
+    aging = await reading(runtime.uow, reports.aging, FINANCE, on, None, None)
+    revenue = await reading(
+        runtime.uow, reports.revenue, month_of(on), zone, dimensions("site"), Grain.PERIOD, None
+    )
+    for table in (aging_table(aging), revenue_table(revenue)):
+        written = runtime.reports.write(table, ReportFormat.XLSX)
+        report.tables.append(table)
+        report.workbooks.append(_saved(folder, f"{table.name}-{on.isoformat()}.xlsx", written))
+
+
+def _saved(folder: Path, name: str, written: ReportFile) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(written.content)
+    return path
