@@ -86,6 +86,8 @@ SKR03_ACCOUNTS = {
     "Expenses:PSPFees": "4970",
     "Expenses:BadDebt": "2400",
     "Liabilities:Suspense:Bank": "1590",
+    "Income:LatePayment:Interest": "2650",
+    "Income:LatePayment": "2700",
 }
 SKR04_ACCOUNTS = {
     "Assets:Receivable:Unbilled": "1210",
@@ -95,6 +97,8 @@ SKR04_ACCOUNTS = {
     "Expenses:PSPFees": "6855",
     "Expenses:BadDebt": "6930",
     "Liabilities:Suspense:Bank": "1370",
+    "Income:LatePayment:Interest": "7100",
+    "Income:LatePayment": "4830",
 }
 CHARTS = {
     # chart: general accounts, revenue per (category, rate), VAT account per rate
@@ -325,12 +329,16 @@ def ledger_in_datev(
         for posting in entry.postings:
             name, amount = posting.account, posting.units.amount
             customer = customer_of(name)
-            if name.startswith("Income:"):
+            if name.startswith("Income:Charging:"):
                 continue
             if name == "Liabilities:VAT:DE":
                 left_on_vat += amount
             elif customer is not None and name.startswith(
-                ("Assets:Receivable:C", "Liabilities:CustomerCredit:C")
+                (
+                    "Assets:Receivable:C",
+                    "Liabilities:CustomerCredit:C",
+                    "Assets:Receivable:LatePayment:C",
+                )
             ):
                 totals[debtors.get(customer, "10000")] += amount
             else:

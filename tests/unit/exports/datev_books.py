@@ -30,6 +30,7 @@ from chargeledger.domain.bank_postings import (
 from chargeledger.domain.billing import COMPONENTS, Charge, VatCategory, VatTreatment
 from chargeledger.domain.charge_documents import charges_document
 from chargeledger.domain.credit_notes import credit_note
+from chargeledger.domain.dunning import late_payment_receivable
 from chargeledger.domain.geo import Address
 from chargeledger.domain.invoicing import DocumentKind, Invoice, Party, issued
 from chargeledger.domain.ledger import BANK, EntryKind, JournalEntry, Posting, psp
@@ -231,6 +232,18 @@ def bank_entries() -> list[JournalEntry]:
         ),
         bank_debit(BANK_IDS[2], day("2026-02-14"), Money.of("20.00", eur), fleet, "returned"),
         credit_applied(BANK_IDS[3], day("2026-02-15"), fleet, Money.of("8.00", eur), "INV-9"),
+        JournalEntry(  # what domain.dunning.notice_claimed books for a B2B notice
+            kind=EntryKind.LATE_PAYMENT_CLAIMED,
+            booked_on=day("2026-02-16"),
+            description="dunning level 1: fees and interest claimed",
+            postings=(
+                Posting(late_payment_receivable(fleet), Money.of("40.37", eur)),
+                Posting("Income:LatePayment:Compensation", Money.of("-40.00", eur)),
+                Posting("Income:LatePayment:Interest", Money.of("-0.37", eur)),
+            ),
+            source_type="dunning_notice",
+            source_id=str(BANK_IDS[3]),
+        ),
     ]
 
 

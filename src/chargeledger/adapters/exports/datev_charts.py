@@ -20,6 +20,9 @@ TOML, see :func:`load_chart`):
 | Expenses:PSPFees | 4970 | 6855 | Nebenkosten des Geldverkehrs |
 | Expenses:BadDebt | 2400 | 6930 | Forderungsverluste (übliche Höhe) |
 | Liabilities:Suspense:Bank | 1590 | 1370 | Durchlaufende Posten |
+| Income:LatePayment:Fees, :Compensation | 2700 | 4830 | Sonstige Erträge (no VAT: damages) |
+| Income:LatePayment:Interest | 2650 | 7100 | Sonstige Zinsen und ähnliche Erträge |
+| Assets:Receivable:LatePayment:* | the customer's Debitor | | |
 | Liabilities:CustomerCredit:* | the customer's Debitor (a credit balance on it) | | |
 
 Revenue is found by VAT treatment, not by account (``Income:Charging:*`` says only the
@@ -73,6 +76,8 @@ _ACCOUNTS = {
         "Expenses:PSPFees": 4970,
         "Expenses:BadDebt": 2400,
         "Liabilities:Suspense:Bank": 1590,
+        "Income:LatePayment": 2700,
+        "Income:LatePayment:Interest": 2650,
     },
     "SKR04": {
         "Assets:Receivable:Unbilled": 1210,
@@ -83,6 +88,8 @@ _ACCOUNTS = {
         "Expenses:PSPFees": 6855,
         "Expenses:BadDebt": 6930,
         "Liabilities:Suspense:Bank": 1370,
+        "Income:LatePayment": 4830,
+        "Income:LatePayment:Interest": 7100,
     },
 }
 _S, _AE = VatCategory.STANDARD.value, VatCategory.REVERSE_CHARGE.value

@@ -49,6 +49,7 @@ from decimal import Decimal
 from chargeledger.adapters.exports.datev_charts import DatevChart, RevenueRule
 from chargeledger.domain.accounts import Account
 from chargeledger.domain.billing import VatCategory
+from chargeledger.domain.dunning import late_payment_receivable
 from chargeledger.domain.ledger import (
     JournalEntry,
     Posting,
@@ -66,7 +67,7 @@ BELEGFELD_LENGTH = 36  # Belegfeld 1, "Rechnungs-/Belegnummer"
 # characters & * + of older descriptions are left out, as the current expression has none).
 _NOT_IN_BELEGFELD = re.compile(r"[^A-Z0-9$%/-]")
 _DIGITS = re.compile(r"[1-9][0-9]*")
-REVENUE_ROOT = "Income:"
+REVENUE_ROOT = "Income:Charging:"  # revenue of supplies, with VAT (late-payment income has none)
 VAT_ROOT = "Liabilities:VAT:"
 
 
@@ -314,7 +315,13 @@ def _account(name: str, chart: DatevChart, debtors: DebtorNumbers) -> int:
     customer = customer_of(name)
     # A customer's over-payment (their credit) is a credit balance on their Debitor, as DATEV
     # keeps it: the next invoice's payment is set off on the same personal account.
-    if customer is not None and name in (receivable(customer), customer_credit(customer)):
+    # A customer's dues and credit all sit on their Debitor: invoices, over-payments (a
+    # credit balance) and what a dunning notice claimed (fees, compensation, interest).
+    if customer is not None and name in (
+        receivable(customer),
+        customer_credit(customer),
+        late_payment_receivable(customer),
+    ):
         return debtors(customer)
     number = chart.account(name)
     if number is None:
