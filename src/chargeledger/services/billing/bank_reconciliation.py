@@ -47,7 +47,7 @@ from chargeledger.domain.text import optional_text, required_text
 from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
 from chargeledger.money import Money
 from chargeledger.services.billing.customer_credit import apply_credit
-from chargeledger.services.billing.document_notices import announce_payment
+from chargeledger.services.billing.document_notices import announce_payment, announce_payments
 from chargeledger.services.billing.invoicing import find_invoice, open_item, today
 from chargeledger.services.billing.statements import StatementReader
 from chargeledger.services.common import page_bounds
@@ -121,8 +121,7 @@ async def import_statements(
         await uow.bank.add_entries(booking.records)
         report.payout_differences = booking.payout_differences
         await uow.billing.add_settlements(booking.settlements)  # each from a new entry
-        for settlement in booking.settlements:
-            await announce_payment(uow, clock, settlement)
+        await announce_payments(uow, clock, booking.settlements)
         await uow.ledger.add(booking.journal, clock.now())
         for account_id in sorted(booking.credited_accounts):
             await apply_credit(uow, clock, time_zone, account_id)

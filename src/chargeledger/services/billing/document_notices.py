@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
-from chargeledger.domain.outbox import Attachment, AttachmentKind, Notice
+from chargeledger.domain.outbox import Attachment, AttachmentKind, Notice, announcement
 from chargeledger.domain.receivables import PAYING_KINDS, Settlement
 from chargeledger.domain.text import money_text
 from chargeledger.services.notifications.outbox import announce
@@ -50,33 +50,48 @@ async def announce_issued(uow: UnitOfWork, clock: Clock, documents: Sequence[Inv
             await announce(uow, clock, issued_notice(document))
 
 
-async def announce_payment(uow: UnitOfWork, clock: Clock, settlement: Settlement) -> None:
-    """A confirmation of money received for an invoice (card, transfer, credit applied);
-    refunds, returns and write-offs confirm no payment."""
-    if settlement.kind not in PAYING_KINDS or settlement.amount.amount <= 0:
-        return
-    invoice = await uow.billing.get_invoice(settlement.invoice_id)
-    if invoice is None:
-        return
+def payment_notice(invoice: Invoice, settlement: Settlement) -> Notice:
+    """The confirmation of money received for ``invoice`` (card, transfer, credit applied)."""
     paid = money_text(settlement.amount.amount, settlement.amount.currency.code)
-    await announce(
-        uow,
-        clock,
-        Notice(
-            topic="payment.received",
-            key=f"payment.received:{settlement.source}",
-            subject=f"Payment received: invoice {invoice.number}",
-            text=f"Thank you: we received {paid} for invoice {invoice.number}.\n\n"
-            f"{invoice.seller.name}",
-            data={
-                "invoice_id": str(invoice.id),
-                "invoice_number": invoice.number,
-                "account_id": None if invoice.account_id is None else str(invoice.account_id),
-                "amount": str(settlement.amount.amount),
-                "currency": settlement.amount.currency.code,
-                "kind": settlement.kind.value,
-            },
-            recipient=invoice.buyer.email,
-            attachments=(Attachment(AttachmentKind.INVOICE_PDF, invoice.id),),
-        ),
+    return Notice(
+        topic="payment.received",
+        key=f"payment.received:{settlement.source}",
+        subject=f"Payment received: invoice {invoice.number}",
+        text=f"Thank you: we received {paid} for invoice {invoice.number}.\n\n"
+        f"{invoice.seller.name}",
+        data={
+            "invoice_id": str(invoice.id),
+            "invoice_number": invoice.number,
+            "account_id": None if invoice.account_id is None else str(invoice.account_id),
+            "amount": str(settlement.amount.amount),
+            "currency": settlement.amount.currency.code,
+            "kind": settlement.kind.value,
+        },
+        recipient=invoice.buyer.email,
+        attachments=(Attachment(AttachmentKind.INVOICE_PDF, invoice.id),),
+    )
+
+
+async def announce_payment(uow: UnitOfWork, clock: Clock, settlement: Settlement) -> None:
+    """A confirmation of money received for an invoice; refunds, returns and write-offs
+    confirm no payment."""
+    await announce_payments(uow, clock, [settlement])
+
+
+async def announce_payments(
+    uow: UnitOfWork, clock: Clock, settlements: Sequence[Settlement]
+) -> None:
+    """``announce_payment`` of many at once (a bank statement's): their invoices are read in
+    batches and the announcements stored together."""
+    paying = [s for s in settlements if s.kind in PAYING_KINDS and s.amount.amount > 0]
+    if not paying:
+        return
+    found = await uow.billing.invoices_with_ids({s.invoice_id for s in paying})
+    now = clock.now()
+    await uow.outbox.add_many(
+        [
+            announcement(payment_notice(found[s.invoice_id], s), now)
+            for s in paying
+            if s.invoice_id in found
+        ]
     )

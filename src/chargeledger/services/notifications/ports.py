@@ -21,6 +21,10 @@ class OutboxRepository(Protocol):
         """Keep new messages; one whose dedupe key exists is skipped. How many were new."""
         ...
 
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> None:
+        """``add`` in batches (a bank statement's confirmations), without the count."""
+        ...
+
     async def get(self, message_id: uuid.UUID) -> OutboxMessage | None: ...
 
     async def due(

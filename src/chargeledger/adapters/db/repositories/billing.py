@@ -209,6 +209,13 @@ class SqlBillingRepository:
                 found[row["invoice_id"]].append(line_of(row, currencies[row["invoice_id"]]))
         return [invoice_of(row, found[row["id"]]) for row in heads]
 
+    async def invoices_with_ids(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Invoice]:
+        wanted, found = list(ids), {}
+        for start in range(0, len(wanted), 1000):
+            query = select(invoices).where(invoices.c.id.in_(wanted[start : start + 1000]))
+            found.update({invoice.id: invoice for invoice in await self._load(query)})
+        return found
+
     async def get_invoice(self, invoice_id: uuid.UUID) -> Invoice | None:
         loaded = await self._load(select(invoices).where(invoices.c.id == invoice_id))
         return loaded[0] if loaded else None

@@ -98,6 +98,11 @@ class SqlOutboxRepository:
             )
         return added
 
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> None:
+        rows = [message_row(message) for message in messages]
+        for start in range(0, len(rows), 500):
+            await insert_ignoring_duplicates(self._connection, table, rows[start : start + 500])
+
     async def get(self, message_id: uuid.UUID) -> OutboxMessage | None:
         result = await self._connection.execute(select(table).where(table.c.id == message_id))
         row = result.first()
