@@ -24,6 +24,7 @@ from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.ledger import BANK, BANK_SUSPENSE, customer_credit
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Currency, Money
+from chargeledger.services.billing import bank_decisions as decisions
 from chargeledger.services.billing import bank_reconciliation as bank
 from chargeledger.services.billing import invoice_documents
 from chargeledger.services.payments.gateway import Payout
@@ -86,7 +87,7 @@ async def shown(runtime: Runtime, on: date = DAY) -> dict[uuid.UUID, tuple[str, 
 
 async def entries(runtime: Runtime) -> dict[str, BankEntry]:
     async with runtime.uow() as uow:
-        page = await bank.list_entries(uow, None, 1000, 0)
+        page = await decisions.list_entries(uow, None, 1000, 0)
     return {e.entry.entry_ref: e for e in page.items}
 
 
@@ -220,7 +221,7 @@ async def test_finance_decides_the_unmatched_once(runtime: Runtime) -> None:
 
     matched = await in_transaction(
         runtime.uow,
-        bank.match_entry,
+        decisions.match_entry,
         clock,
         OPERATOR_TZ,
         kept["e3"].id,
@@ -239,10 +240,16 @@ async def test_finance_decides_the_unmatched_once(runtime: Runtime) -> None:
     assert eve is not None
     outcomes = await asyncio.gather(
         in_transaction(
-            runtime.uow, bank.credit_entry, clock, OPERATOR_TZ, kept["e5"].id, eve, "a@example.org"
+            runtime.uow,
+            decisions.credit_entry,
+            clock,
+            OPERATOR_TZ,
+            kept["e5"].id,
+            eve,
+            "a@example.org",
         ),
         in_transaction(
-            runtime.uow, bank.ignore_entry, clock, kept["e5"].id, "b@example.org", "bank fee"
+            runtime.uow, decisions.ignore_entry, clock, kept["e5"].id, "b@example.org", "bank fee"
         ),
         return_exceptions=True,
     )
@@ -253,7 +260,7 @@ async def test_finance_decides_the_unmatched_once(runtime: Runtime) -> None:
         assert not await uow.ledger.unbalanced()
     with pytest.raises(ConflictError) as again:
         await in_transaction(
-            runtime.uow, bank.ignore_entry, clock, kept["e5"].id, "c@example.org", "late"
+            runtime.uow, decisions.ignore_entry, clock, kept["e5"].id, "c@example.org", "late"
         )
     assert again.value.code == "bank_entry_decided"
 
@@ -352,7 +359,7 @@ async def test_money_in_another_currency_never_pays_an_invoice_by_itself(
     with pytest.raises(InvalidInputError) as refused:
         await in_transaction(
             runtime.uow,
-            bank.match_entry,
+            decisions.match_entry,
             world.clock,
             OPERATOR_TZ,
             kept["chf-1"].id,

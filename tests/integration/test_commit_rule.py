@@ -36,6 +36,7 @@ from chargeledger.domain.identity import Role, Scope
 from chargeledger.domain.invoicing import DocumentStatus
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.services import catalog, customers, identity, tariffs
+from chargeledger.services.billing import bank_decisions as decisions
 from chargeledger.services.billing import bank_reconciliation as bank
 from chargeledger.services.billing import invoice_documents, invoicing
 from chargeledger.services.charging import station_status
@@ -277,11 +278,13 @@ async def test_bank_decisions_leave_the_commit_to_their_caller(runtime: Runtime)
         imported_by="finance@example.org",
     )
     async with runtime.uow() as uow:
-        queue = {e.entry.entry_ref: e for e in (await bank.list_entries(uow, None, 100, 0)).items}
+        queue = {
+            e.entry.entry_ref: e for e in (await decisions.list_entries(uow, None, 100, 0)).items
+        }
     uows, clock = guarded(runtime), world.clock
     await in_transaction(
         uows,
-        bank.match_entry,
+        decisions.match_entry,
         clock,
         OPERATOR_TZ,
         queue["e3"].id,
@@ -291,11 +294,11 @@ async def test_bank_decisions_leave_the_commit_to_their_caller(runtime: Runtime)
     eve = invoices["eve"].account_id
     assert eve is not None
     await in_transaction(
-        uows, bank.credit_entry, clock, OPERATOR_TZ, queue["e5"].id, eve, "clerk@example.org"
+        uows, decisions.credit_entry, clock, OPERATOR_TZ, queue["e5"].id, eve, "clerk@example.org"
     )
     async with runtime.uow() as uow:
         states = {
             e.entry.entry_ref: e.state.value
-            for e in (await bank.list_entries(uow, None, 100, 0)).items
+            for e in (await decisions.list_entries(uow, None, 100, 0)).items
         }
     assert (states["e3"], states["e5"]) == ("matched", "credited")

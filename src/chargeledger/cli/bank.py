@@ -14,6 +14,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.bank_entries import BankEntry, EntryState
 from chargeledger.domain.text import money_text
+from chargeledger.services.billing import bank_decisions as decisions
 from chargeledger.services.billing import bank_reconciliation as bank
 from chargeledger.services.billing.bank_reconciliation import ImportReport
 from chargeledger.services.transactions import in_transaction, reading
@@ -68,7 +69,7 @@ def entries_command(
     """Statement entries with what became of them (the best guess of unmatched ones)."""
 
     async def work(rt: Runtime) -> list[BankEntry]:
-        return list((await reading(rt.uow, bank.list_entries, state, limit, 0)).items)
+        return list((await reading(rt.uow, decisions.list_entries, state, limit, 0)).items)
 
     table = Table(title="Bank entries", title_justify="left")
     for column in ("id", "date", "amount", "payer", "text", "state", "rule", "invoice"):
@@ -104,7 +105,7 @@ def match_command(
     async def work(rt: Runtime) -> BankEntry:
         tz = rt.settings.operator_time_zone
         return await in_transaction(
-            rt.uow, bank.match_entry, rt.clock, tz, entry_id, invoice, _who(), note
+            rt.uow, decisions.match_entry, rt.clock, tz, entry_id, invoice, _who(), note
         )
 
     _decided(run_with_runtime(work))
@@ -121,7 +122,7 @@ def credit_command(
     async def work(rt: Runtime) -> BankEntry:
         tz = rt.settings.operator_time_zone
         return await in_transaction(
-            rt.uow, bank.credit_entry, rt.clock, tz, entry_id, account, _who(), note
+            rt.uow, decisions.credit_entry, rt.clock, tz, entry_id, account, _who(), note
         )
 
     _decided(run_with_runtime(work))
@@ -137,6 +138,8 @@ def ignore_command(
         raise fail("say why with --note", "missing_field")
 
     async def work(rt: Runtime) -> BankEntry:
-        return await in_transaction(rt.uow, bank.ignore_entry, rt.clock, entry_id, _who(), note)
+        return await in_transaction(
+            rt.uow, decisions.ignore_entry, rt.clock, entry_id, _who(), note
+        )
 
     _decided(run_with_runtime(work))

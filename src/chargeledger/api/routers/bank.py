@@ -15,6 +15,7 @@ from chargeledger.api.routers.access import ReadBank, WriteBank
 from chargeledger.api.schemas.bank import BankEntryOut, CreditIn, IgnoreIn, ImportOut, MatchIn
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.domain.bank_entries import EntryState
+from chargeledger.services.billing import bank_decisions as decisions
 from chargeledger.services.billing import bank_reconciliation as bank
 from chargeledger.services.billing.statements import MAX_STATEMENT_BYTES
 from chargeledger.services.transactions import in_transaction, reading
@@ -55,7 +56,7 @@ async def list_entries(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> PageOut[BankEntryOut]:
-    page = await reading(rt.uow, bank.list_entries, state, limit, offset)
+    page = await reading(rt.uow, decisions.list_entries, state, limit, offset)
     return PageOut(items=[BankEntryOut.of(e) for e in page.items], next_offset=page.next_offset)
 
 
@@ -66,7 +67,7 @@ async def match_entry(
     tz = rt.settings.operator_time_zone
     matched = await in_transaction(
         rt.uow,
-        bank.match_entry,
+        decisions.match_entry,
         rt.clock,
         tz,
         entry_id,
@@ -84,7 +85,7 @@ async def credit_entry(
     tz = rt.settings.operator_time_zone
     credited = await in_transaction(
         rt.uow,
-        bank.credit_entry,
+        decisions.credit_entry,
         rt.clock,
         tz,
         entry_id,
@@ -100,6 +101,6 @@ async def ignore_entry(
     entry_id: uuid.UUID, body: IgnoreIn, principal: WriteBank, rt: RuntimeDep
 ) -> BankEntryOut:
     ignored = await in_transaction(
-        rt.uow, bank.ignore_entry, rt.clock, entry_id, principal.subject, body.note
+        rt.uow, decisions.ignore_entry, rt.clock, entry_id, principal.subject, body.note
     )
     return BankEntryOut.of(ignored)

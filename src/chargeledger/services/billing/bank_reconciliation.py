@@ -32,7 +32,6 @@ from chargeledger.domain.bank_postings import (
     Applied,
     bank_debit,
     bank_receipt,
-    suspense_allocated,
 )
 from chargeledger.domain.bank_statements import (
     Direction,
@@ -40,23 +39,17 @@ from chargeledger.domain.bank_statements import (
     Statement,
     StatementEntry,
 )
-from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
 from chargeledger.domain.ledger import JournalEntry
-from chargeledger.domain.receivables import Settlement, SettlementKind, outstanding_of
-from chargeledger.domain.text import optional_text, required_text
-from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
+from chargeledger.domain.receivables import Settlement, SettlementKind
 from chargeledger.money import Money
 from chargeledger.services.billing.customer_credit import apply_credit
-from chargeledger.services.billing.document_notices import announce_payment, announce_payments
-from chargeledger.services.billing.invoicing import find_invoice, open_item, today
+from chargeledger.services.billing.document_notices import announce_payments
+from chargeledger.services.billing.invoicing import today
 from chargeledger.services.billing.statements import StatementReader
-from chargeledger.services.common import page_bounds
 from chargeledger.services.locking import exclusive
-from chargeledger.services.paging import Page
 from chargeledger.services.ports import Clock, Locks, UnitOfWork, UnitOfWorkFactory
 
 IMPORT_LOCK = "bank-import"
-MANUAL = "manual"
 
 
 @dataclass
@@ -81,7 +74,7 @@ class ImportReport:
 
 
 @dataclass
-class _Booking:
+class Booking:
     """What one import writes, gathered so that it goes to storage in batches."""
 
     payouts: OpenPayouts = field(default_factory=lambda: OpenPayouts(()))
@@ -113,7 +106,7 @@ async def import_statements(
         uows() as uow,
     ):
         index = OpenInvoices(await uow.billing.open_invoices(), await uow.bank.known_ibans())
-        booking = _Booking(payouts=OpenPayouts(await uow.bank.open_payouts()))
+        booking = Booking(payouts=OpenPayouts(await uow.bank.open_payouts()))
         for statement in statements:
             await _import_one(
                 uow, clock, time_zone, statement, filename, imported_by, index, booking, report
@@ -155,7 +148,7 @@ async def _import_one(
     filename: str | None,
     imported_by: str | None,
     index: OpenInvoices,
-    booking: _Booking,
+    booking: Booking,
     report: ImportReport,
 ) -> None:
     now = clock.now()
@@ -248,14 +241,14 @@ def _decide(
     index: OpenInvoices,
     reopens: dict[str, tuple[uuid.UUID, uuid.UUID]],
     fallback_day: date,
-    booking: _Booking,
+    booking: Booking,
 ) -> BankEntry:
     """What becomes of one new entry; its bookings are added to ``booking``."""
     entry, now = arrival.entry, arrival.imported_at
     if entry.status is not EntryStatus.BOOKED:
         return arrival.kept(EntryState.PENDING)  # reported, not booked: nothing moved yet
     on = entry.booking_date or fallback_day
-    text = _describe(entry)
+    text = describe_entry(entry)
     if entry.direction is Direction.DEBIT:
         reopened = reopens.get(entry.entry_ref) if entry.is_return else None
         if reopened is None:
@@ -301,20 +294,20 @@ def _decide(
     if match is None or not match.automatic or match.invoice.account_id is None:
         booking.journal.append(bank_receipt(arrival.id, on, entry.amount, None, text))
         return arrival.kept(EntryState.UNMATCHED, match=match)  # the best guess is shown
-    applied = _apply(match.invoice, entry.amount, arrival.id, now, None, booking)
+    applied = settle_from(match.invoice, entry.amount, arrival.id, now, None, booking)
     index.settled(match.invoice, applied.settles)
     booking.journal.append(bank_receipt(arrival.id, on, entry.amount, applied, text))
     state = EntryState.CREDITED if applied.settles.is_zero else EntryState.MATCHED
     return arrival.kept(state, match=match, account_id=applied.account_id)
 
 
-def _apply(
+def settle_from(
     invoice: OpenInvoice,
     paid: Money,
     record_id: uuid.UUID,
     now: datetime,
     decided_by: str | None,
-    booking: _Booking,
+    booking: Booking,
 ) -> Applied:
     """Settle what ``invoice`` asks out of ``paid``; the rest becomes its customer's credit."""
     assert invoice.account_id is not None
@@ -336,7 +329,7 @@ def _apply(
     return Applied(invoice.account_id, allocation.settles, allocation.credit)
 
 
-def _describe(entry: StatementEntry) -> str:
+def describe_entry(entry: StatementEntry) -> str:
     who = entry.counterparty_name or entry.counterparty_iban or "unknown payer"
     what = entry.creditor_reference or " ".join((entry.remittance_unstructured or "").split())
     return f"{who}: {what}" if what else who
@@ -345,167 +338,3 @@ def _describe(entry: StatementEntry) -> str:
 async def awaiting_money(uow: UnitOfWork) -> tuple[list[OpenInvoice], list[BookedPayout]]:
     """The invoices still open and the PSP payouts whose bank line has not come yet."""
     return await uow.billing.open_invoices(), await uow.bank.open_payouts()
-
-
-# --- what finance does with the unmatched queue ----------------------------------------------
-
-
-async def list_entries(
-    uow: UnitOfWork, state: EntryState | None, limit: int, offset: int
-) -> Page[BankEntry]:
-    limit, offset = page_bounds(limit, offset)
-    return await uow.bank.entries(state, limit=limit, offset=offset)
-
-
-async def _unmatched(uow: UnitOfWork, entry_id: uuid.UUID) -> BankEntry:
-    found = await uow.bank.get(entry_id)
-    if found is None:
-        raise NotFoundError(f"bank entry {entry_id} not found", code="bank_entry_not_found")
-    if found.state is not EntryState.UNMATCHED:
-        raise ConflictError(
-            f"bank entry {entry_id} is {found.state.value}: only unmatched entries are decided",
-            code="bank_entry_decided",
-        )
-    return found
-
-
-async def match_entry(
-    uow: UnitOfWork,
-    clock: Clock,
-    time_zone: str,
-    entry_id: uuid.UUID,
-    invoice_reference: str,
-    decided_by: str,
-    note: str | None = None,
-) -> BankEntry:
-    """Finance matches an unmatched receipt to an invoice (number or id): it settles what the
-    invoice still asks, the rest becomes the customer's credit. Does not commit."""
-    found = await _unmatched(uow, entry_id)
-    entry = found.entry
-    if entry.direction is not Direction.CREDIT:
-        raise ConflictError("only money received pays an invoice", code="not_a_receipt")
-    invoice = await find_invoice(uow, invoice_reference)
-    if (
-        invoice.kind is not DocumentKind.INVOICE
-        or invoice.status is not DocumentStatus.ISSUED
-        or invoice.account_id is None
-        or invoice.number is None
-    ):
-        raise ConflictError(
-            f"{invoice_reference} is not an issued invoice of a customer account",
-            code="not_payable",
-        )
-    if invoice.currency != entry.amount.currency:
-        raise InvalidInputError(
-            f"a {entry.amount.currency} receipt cannot pay a {invoice.currency} invoice",
-            code="currency_mismatch",
-            field="invoice",
-        )
-    outstanding = outstanding_of(invoice, await open_item(uow, invoice))
-    open_invoice = OpenInvoice(
-        invoice.id,
-        invoice.number,
-        invoice.payment_reference or "",
-        invoice.account_id,
-        invoice.buyer.name,
-        Money(outstanding, invoice.currency),
-    )
-    return await _decide_by_hand(
-        uow, clock, time_zone, found, EntryState.MATCHED, open_invoice, None, decided_by, note
-    )
-
-
-async def credit_entry(
-    uow: UnitOfWork,
-    clock: Clock,
-    time_zone: str,
-    entry_id: uuid.UUID,
-    account_id: uuid.UUID,
-    decided_by: str,
-    note: str | None = None,
-) -> BankEntry:
-    """Finance keeps an unmatched receipt as a customer's credit (a prepayment, an unclear
-    payment of a known payer); their open invoices use it, oldest first."""
-    found = await _unmatched(uow, entry_id)
-    if found.entry.direction is not Direction.CREDIT:
-        raise ConflictError("only money received is a customer's credit", code="not_a_receipt")
-    if await uow.accounts.get(account_id) is None:
-        raise NotFoundError(f"account {account_id} not found", code="account_not_found")
-    return await _decide_by_hand(
-        uow, clock, time_zone, found, EntryState.CREDITED, None, account_id, decided_by, note
-    )
-
-
-async def ignore_entry(
-    uow: UnitOfWork, clock: Clock, entry_id: uuid.UUID, decided_by: str, note: str
-) -> BankEntry:
-    """Finance says an entry is no customer payment (a bank fee, a transfer between the
-    operator's accounts): it stays in suspense for the accountant, with the note why."""
-    found = await _unmatched(uow, entry_id)
-    reason = required_text(note, "note")
-    if not await uow.bank.decide(
-        found.id,
-        EntryState.IGNORED,
-        rule=MANUAL,
-        invoice_id=None,
-        account_id=None,
-        decided_by=decided_by,
-        decided_at=clock.now(),
-        note=reason,
-    ):
-        raise _decided_meanwhile(found.id)
-    return await _reloaded(uow, found.id)
-
-
-async def _decide_by_hand(
-    uow: UnitOfWork,
-    clock: Clock,
-    time_zone: str,
-    found: BankEntry,
-    state: EntryState,
-    invoice: OpenInvoice | None,
-    account_id: uuid.UUID | None,
-    decided_by: str,
-    note: str | None,
-) -> BankEntry:
-    now = clock.now()
-    booking = _Booking()
-    paid = found.entry.amount
-    if invoice is not None:
-        applied = _apply(invoice, paid, found.id, now, decided_by, booking)
-    else:
-        assert account_id is not None
-        applied = Applied(account_id, Money.zero(paid.currency.code), paid)
-        booking.credited_accounts.add(account_id)
-    if not await uow.bank.decide(
-        found.id,
-        state,
-        rule=MANUAL,
-        invoice_id=None if invoice is None else invoice.invoice_id,
-        account_id=applied.account_id,
-        decided_by=decided_by,
-        decided_at=now,
-        note=optional_text(note, "note", 500),
-    ):
-        raise _decided_meanwhile(found.id)
-    for settlement in booking.settlements:
-        if await uow.billing.add_settlement(settlement):
-            await announce_payment(uow, clock, settlement)
-    on = today(clock, time_zone)
-    await uow.ledger.add([suspense_allocated(found.id, on, applied, _describe(found.entry))], now)
-    for credited in booking.credited_accounts:
-        await apply_credit(uow, clock, time_zone, credited)
-    return await _reloaded(uow, found.id)
-
-
-def _decided_meanwhile(entry_id: uuid.UUID) -> ConflictError:
-    return ConflictError(
-        f"bank entry {entry_id} was decided meanwhile; nothing was booked",
-        code="bank_entry_decided",
-    )
-
-
-async def _reloaded(uow: UnitOfWork, entry_id: uuid.UUID) -> BankEntry:
-    found = await uow.bank.get(entry_id)
-    assert found is not None
-    return found
