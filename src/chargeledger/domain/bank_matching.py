@@ -24,12 +24,13 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.domain.bank_statements import Direction, EntryStatus, StatementEntry
+from chargeledger.domain.invoicing import InvoiceAddressee
 from chargeledger.domain.payment_references import is_creditor_reference
 from chargeledger.money import Currency, Money
 
@@ -70,6 +71,15 @@ class OpenInvoice:
     account_id: uuid.UUID | None
     buyer_name: str
     outstanding: Money
+    buyer_email: str | None = None
+    seller_name: str = ""
+
+    @property
+    def addressee(self) -> InvoiceAddressee:
+        """Who the confirmation of a payment goes to (read with the open item, not again)."""
+        return InvoiceAddressee(
+            self.invoice_id, self.number, self.account_id, self.seller_name, self.buyer_email
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,15 +189,7 @@ class OpenInvoices:
             del self._by_reference[invoice.reference]
             del self._by_number[compact_number(invoice.number)]
             return
-        changed = OpenInvoice(
-            invoice.invoice_id,
-            invoice.number,
-            invoice.reference,
-            invoice.account_id,
-            invoice.buyer_name,
-            left,
-        )
-        self._add(changed)
+        self._add(replace(invoice, outstanding=left))
 
     def match(self, entry: StatementEntry) -> Match | None:
         """The invoice ``entry`` pays by the first rule that names exactly one, or None."""

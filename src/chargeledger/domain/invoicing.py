@@ -75,6 +75,18 @@ class Party:
 
 
 @dataclass(frozen=True, slots=True)
+class InvoiceAddressee:
+    """Who a message about an invoice goes to, and what names it: the few fields a payment
+    confirmation needs, read without the invoice's lines (a statement confirms thousands)."""
+
+    invoice_id: uuid.UUID
+    number: str | None
+    account_id: uuid.UUID | None
+    seller_name: str
+    buyer_email: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceLine:
     """One billed session (or one credited amount): what the annex shows, what EN 16931 needs."""
 

@@ -23,7 +23,7 @@ from chargeledger.domain.billing import Charge
 from chargeledger.domain.catalog import Evse, Site, Station
 from chargeledger.domain.charging import Measurand, MeterSample, Session, StateChange
 from chargeledger.domain.identity import ApiKey, User
-from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
+from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice, InvoiceAddressee
 from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting
 from chargeledger.domain.receivables import PaymentStatus, Settlement
 from chargeledger.domain.station_link import (
@@ -348,8 +348,9 @@ class BillingRepository(Protocol):
 
     async def get_invoice(self, invoice_id: uuid.UUID) -> Invoice | None: ...
 
-    async def invoices_with_ids(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Invoice]:
-        """The documents of ``ids`` that exist, by id, read in batches."""
+    async def addressees(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, InvoiceAddressee]:
+        """Number, seller and buyer's e-mail of the documents of ``ids`` that exist, by id,
+        read in batches without their lines."""
         ...
 
     async def invoice_by_number(self, number: str) -> Invoice | None: ...

@@ -9,12 +9,15 @@ alone expanded (billion laughs) or fetched (XXE); the parser never touches the n
 keeps libxml2's limits on depth and text size; the file's size is capped before parsing.
 
 The document is read as a stream (``iterparse``), so a statement of 100 000 entries never
-exists as one tree: each entry (``Ntry``) is validated against its own schema type as soon as
-its end tag is read (``camt053_schemas``), turned into domain entries (``camt053_fields``) and
-dropped. What remains, the group header and each statement without its entries, is validated
-against the document schema at the end, after checking that the entries stood where the
-schema's sequence puts them (after ``Bal``/``TxsSummry``, before ``AddtlStmtInf``, in one run)
-- together the same verdict as validating the whole document at once.
+exists as one tree: each entry (``Ntry``) is turned into domain entries (``camt053_fields``)
+as soon as its end tag is read, and dropped. The parser validates against the document schema
+while it reads (libxml2's streaming validation), which costs little; but libxml2 then reports
+no line for a schema error. So a document the stream finds invalid is read once more, the
+careful way, only to say where: each entry is validated against its own schema type
+(``camt053_schemas``), what remains (group header, statements without their entries) against
+the document schema at the end, after checking that the entries stood where the schema's
+sequence puts them (after ``Bal``/``TxsSummry``, before ``AddtlStmtInf``, in one run) -
+together the same verdict as validating the whole document at once.
 """
 
 from __future__ import annotations
@@ -104,6 +107,14 @@ class _StatementEntries:
     last: Any = None  # the last entry element, emptied, still in the tree
 
 
+class _SchemaInvalidError(Exception):
+    """The streaming validation found the document invalid; where is for the careful read."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class _Document:
     def __init__(self, version: str) -> None:
         self.version = version
@@ -114,18 +125,47 @@ class _Document:
         self.statements: dict[Any, _StatementEntries] = {}
 
     def read(self, data: bytes) -> list[Statement]:
+        """The statements of a valid document; an invalid one is refused with the line."""
+        try:
+            return self._read(data, streaming=True)
+        except (_SchemaInvalidError, InvalidInputError) as invalid:
+            # libxml2 reports a schema error after the events of the text it read, so an
+            # invalid entry may reach the reader first and fail there: either way the careful
+            # read decides, and says where.
+            self.statements = {}
+            self._read(data, streaming=False)  # raises with the line of the first error
+            if isinstance(invalid, InvalidInputError):
+                raise
+            raise InvalidInputError(  # the careful read found nothing: say what libxml2 said
+                f"not valid against camt.053.001.{self.version}: {invalid.message}",
+                code="invalid_statement",
+                field="file",
+                details={"schema": f"camt.053.001.{self.version}"},
+            ) from None
+
+    def _read(self, data: bytes, *, streaming: bool) -> list[Statement]:
+        """One pass: validated by the parser (``streaming``) or entry by entry, then the
+        rest (see the module docstring)."""
+        schema = {"schema": self.schemas.document} if streaming else {}
         events = etree.iterparse(
-            io.BytesIO(data), events=("end",), tag=self.tags["Ntry"], **SAFE_PARSER_OPTIONS
+            io.BytesIO(data),
+            events=("end",),
+            tag=self.tags["Ntry"],
+            **SAFE_PARSER_OPTIONS,
+            **schema,
         )
         try:
             for _, ntry in events:
                 if self._is_entry_of_statement(ntry):
-                    self._read_entry(ntry)
+                    self._read_entry(ntry, validate=not streaming)
         except etree.XMLSyntaxError as exc:
+            if streaming and _is_schema_error(exc):
+                raise _SchemaInvalidError(self._without_namespace(str(exc.msg))) from exc
             raise _not_xml(exc) from exc
         root = events.root
-        self._check_entry_positions()
-        self._validate(self.schemas.document, root.getroottree())
+        if not streaming:
+            self._check_entry_positions()
+            self._validate(self.schemas.document, root.getroottree())
         return [self._statement(stmt) for stmt in self._statement_elements(root)]
 
     def _is_entry_of_statement(self, ntry: Any) -> bool:
@@ -140,7 +180,7 @@ class _Document:
             and report.getparent().getparent() is None
         )
 
-    def _read_entry(self, ntry: Any) -> None:
+    def _read_entry(self, ntry: Any, *, validate: bool) -> None:
         stmt = ntry.getparent()
         state = self.statements.get(stmt)
         if state is None:
@@ -155,7 +195,8 @@ class _Document:
             state.anchor = previous
         elif previous is not state.anchor:
             raise _misplaced(ntry, "the entries (Ntry) of a statement stand together")
-        self._validate(self.schemas.entry, ntry)
+        if validate:
+            self._validate(self.schemas.entry, ntry)
         try:
             state.entries.extend(self.fields.entries(ntry, state.refs))
         except (ChargeledgerError, ValueError) as exc:
@@ -174,13 +215,16 @@ class _Document:
         if schema.validate(node):
             return
         error = schema.error_log[0]
-        message = str(error.message).replace(f"{{{self.ns}}}", "")
+        message = self._without_namespace(str(error.message))
         raise InvalidInputError(
             f"line {error.line}: not valid against camt.053.001.{self.version}: {message}",
             code="invalid_statement",
             field="file",
             details={"line": error.line, "schema": f"camt.053.001.{self.version}"},
         )
+
+    def _without_namespace(self, message: str) -> str:
+        return message.replace(f"{{{self.ns}}}", "")
 
     def _statement_elements(self, root: Any) -> list[Any]:
         return list(root.iterfind(f"{self.tags['BkToCstmrStmt']}/{self.tags['Stmt']}"))
@@ -236,6 +280,12 @@ def _currency(stmt: Node, closing: BookedBalance | None, entries: list[Statement
     if entries:
         return entries[0].amount.currency
     return Currency.of(stmt.first("Bal/Amt").get("Ccy"))
+
+
+def _is_schema_error(exc: Any) -> bool:
+    """Whether the parser stopped on a schema violation (not on malformed XML)."""
+    domain = getattr(exc, "domain", None)
+    return domain == etree.ErrorDomains.SCHEMASV or "SCHEMASV" in str(exc.error_log)
 
 
 def _invalid(message: str, line: int | None) -> InvalidInputError:

@@ -93,6 +93,8 @@ async def match_entry(
         invoice.account_id,
         invoice.buyer.name,
         Money(outstanding, invoice.currency),
+        invoice.buyer.email,
+        invoice.seller.name,
     )
     return await _decide_by_hand(
         uow, clock, time_zone, found, EntryState.MATCHED, open_invoice, None, decided_by, note

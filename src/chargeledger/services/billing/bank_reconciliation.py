@@ -39,6 +39,7 @@ from chargeledger.domain.bank_statements import (
     Statement,
     StatementEntry,
 )
+from chargeledger.domain.invoicing import InvoiceAddressee
 from chargeledger.domain.ledger import JournalEntry
 from chargeledger.domain.receivables import Settlement, SettlementKind
 from chargeledger.money import Money
@@ -83,6 +84,7 @@ class Booking:
     settlements: list[Settlement] = field(default_factory=list)
     journal: list[JournalEntry] = field(default_factory=list)
     credited_accounts: set[uuid.UUID] = field(default_factory=set)
+    addressees: dict[uuid.UUID, InvoiceAddressee] = field(default_factory=dict)  # to confirm
     seen: set[tuple[str, str]] = field(default_factory=set)  # (account, entry ref) this import
 
 
@@ -114,7 +116,7 @@ async def import_statements(
         await uow.bank.add_entries(booking.records)
         report.payout_differences = booking.payout_differences
         await uow.billing.add_settlements(booking.settlements)  # each from a new entry
-        await announce_payments(uow, clock, booking.settlements)
+        await announce_payments(uow, clock, booking.settlements, booking.addressees)
         await uow.ledger.add(booking.journal, clock.now())
         for account_id in sorted(booking.credited_accounts):
             await apply_credit(uow, clock, time_zone, account_id)
@@ -313,6 +315,7 @@ def settle_from(
     assert invoice.account_id is not None
     allocation = allocate(paid, invoice.outstanding)
     if not allocation.settles.is_zero:
+        booking.addressees[invoice.invoice_id] = invoice.addressee
         booking.settlements.append(
             Settlement(
                 invoice_id=invoice.invoice_id,

@@ -4,9 +4,10 @@ issues the document or books the payment, so they go out exactly when it is kept
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 
-from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
+from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice, InvoiceAddressee
 from chargeledger.domain.outbox import Attachment, AttachmentKind, Notice, announcement
 from chargeledger.domain.receivables import PAYING_KINDS, Settlement
 from chargeledger.domain.text import money_text
@@ -50,7 +51,7 @@ async def announce_issued(uow: UnitOfWork, clock: Clock, documents: Sequence[Inv
             await announce(uow, clock, issued_notice(document))
 
 
-def payment_notice(invoice: Invoice, settlement: Settlement) -> Notice:
+def payment_notice(invoice: InvoiceAddressee, settlement: Settlement) -> Notice:
     """The confirmation of money received for ``invoice`` (card, transfer, credit applied)."""
     paid = money_text(settlement.amount.amount, settlement.amount.currency.code)
     return Notice(
@@ -58,17 +59,17 @@ def payment_notice(invoice: Invoice, settlement: Settlement) -> Notice:
         key=f"payment.received:{settlement.source}",
         subject=f"Payment received: invoice {invoice.number}",
         text=f"Thank you: we received {paid} for invoice {invoice.number}.\n\n"
-        f"{invoice.seller.name}",
+        f"{invoice.seller_name}",
         data={
-            "invoice_id": str(invoice.id),
+            "invoice_id": str(invoice.invoice_id),
             "invoice_number": invoice.number,
             "account_id": None if invoice.account_id is None else str(invoice.account_id),
             "amount": str(settlement.amount.amount),
             "currency": settlement.amount.currency.code,
             "kind": settlement.kind.value,
         },
-        recipient=invoice.buyer.email,
-        attachments=(Attachment(AttachmentKind.INVOICE_PDF, invoice.id),),
+        recipient=invoice.buyer_email,
+        attachments=(Attachment(AttachmentKind.INVOICE_PDF, invoice.invoice_id),),
     )
 
 
@@ -79,14 +80,18 @@ async def announce_payment(uow: UnitOfWork, clock: Clock, settlement: Settlement
 
 
 async def announce_payments(
-    uow: UnitOfWork, clock: Clock, settlements: Sequence[Settlement]
+    uow: UnitOfWork,
+    clock: Clock,
+    settlements: Sequence[Settlement],
+    known: Mapping[uuid.UUID, InvoiceAddressee] | None = None,
 ) -> None:
-    """``announce_payment`` of many at once (a bank statement's): their invoices are read in
-    batches and the announcements stored together."""
+    """``announce_payment`` of many at once (a bank statement's): the invoices' addressees
+    not ``known`` yet are read in batches, and the announcements stored together."""
     paying = [s for s in settlements if s.kind in PAYING_KINDS and s.amount.amount > 0]
     if not paying:
         return
-    found = await uow.billing.invoices_with_ids({s.invoice_id for s in paying})
+    found = dict(known or {})
+    found |= await uow.billing.addressees({s.invoice_id for s in paying} - found.keys())
     now = clock.now()
     await uow.outbox.add_many(
         [

@@ -51,6 +51,7 @@ from chargeledger.domain.invoicing import (
     DocumentKind,
     DocumentStatus,
     Invoice,
+    InvoiceAddressee,
     InvoiceLine,
 )
 from chargeledger.domain.payment_references import creditor_reference
@@ -209,11 +210,17 @@ class SqlBillingRepository:
                 found[row["invoice_id"]].append(line_of(row, currencies[row["invoice_id"]]))
         return [invoice_of(row, found[row["id"]]) for row in heads]
 
-    async def invoices_with_ids(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Invoice]:
+    async def addressees(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, InvoiceAddressee]:
         wanted, found = list(ids), {}
+        columns = (invoices.c.id, invoices.c.number, invoices.c.account_id)
         for start in range(0, len(wanted), 1000):
-            query = select(invoices).where(invoices.c.id.in_(wanted[start : start + 1000]))
-            found.update({invoice.id: invoice for invoice in await self._load(query)})
+            query = select(*columns, invoices.c.seller, invoices.c.buyer).where(
+                invoices.c.id.in_(wanted[start : start + 1000])
+            )
+            for row in await self._connection.execute(query):
+                found[row.id] = InvoiceAddressee(
+                    row.id, row.number, row.account_id, row.seller["name"], row.buyer.get("email")
+                )
         return found
 
     async def get_invoice(self, invoice_id: uuid.UUID) -> Invoice | None:
@@ -364,6 +371,8 @@ class SqlBillingRepository:
                     account_id=row.account_id,
                     buyer_name=row.buyer.get("name", ""),
                     outstanding=Money(left.quantize(currency.quantum), currency),
+                    buyer_email=row.buyer.get("email"),
+                    seller_name=row.seller_name or "",
                 )
             )
         return found

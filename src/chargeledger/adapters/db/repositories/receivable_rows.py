@@ -120,6 +120,7 @@ def open_invoices_query() -> Any:
             invoices.c.number,
             invoices.c.account_id,
             invoices.c.buyer,
+            invoices.c.seller["name"].as_string().label("seller_name"),
             invoices.c.currency,
             invoices.c.gross_total,
             credited.label("credited"),
