@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -209,6 +210,7 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
     assert "no_stop_received" in quarantined.stdout
     _check_month_end(rows, output)
     _check_bank_days(rows, output)
+    _check_weeks_after(rows, output)
     _check_payments(result.stdout, output)
     _check_wallets(result.stdout, output)
     _check_no_card_data(output, result.stdout + result.stderr)
@@ -266,6 +268,30 @@ def _check_bank_days(rows: dict[str, str], output: Path) -> None:
     aging = openpyxl.load_workbook(workbooks[0]).active
     assert aging is not None
     assert aging.max_row > 3  # a row per account that owes something, and the totals
+
+
+def _check_weeks_after(rows: dict[str, str], output: Path) -> None:
+    """Issue 13: what stays unpaid is dunned at three levels, each notice a PDF, and the
+    final one blocks the account's tokens at Authorize; the month goes out as a DATEV batch."""
+    runs = [value for key, value in rows.items() if key.startswith("dunning run ")]
+    assert len(runs) == 3, rows
+    notices = [int(run.split(", ")[1].split()[0]) for run in runs]
+    assert all(n >= 3 for n in notices), runs  # two never paid, one in part, one returned
+    pdfs = sorted((output / "dunning").glob("*-reminder-*.pdf"))
+    assert len(pdfs) == sum(notices)
+    assert all(pdf.read_bytes().startswith(b"%PDF-") for pdf in pdfs)
+    answers = [value for key, value in rows.items() if key.startswith("Authorize ")]
+    assert "Blocked" in answers, answers
+    batches = sorted((output / "datev").glob("EXTF_Buchungsstapel-*.csv"))
+    assert len(batches) == 1
+    lines = batches[0].read_bytes().decode("cp1252").splitlines()
+    header = lines[0].split(";")
+    assert header[:5] == ['"EXTF"', "700", "21", '"Buchungsstapel"', "13"]
+    assert header[10:12] == ["1001", "1"]  # the demo's consultant and client
+    bookings = list(csv.reader(lines[2:], delimiter=";"))
+    assert len(bookings) > 50
+    assert all(b[6] and b[7] and b[1] in ("S", "H") for b in bookings)  # Konto, Gegenkonto
+    assert any(b[10].startswith("INV-") for b in bookings)  # Belegfeld 1: invoice numbers
 
 
 def _reason_row(stdout: str, reason: str) -> tuple[int, int]:

@@ -14,10 +14,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from chargeledger.adapters.files import private_directory
 from chargeledger.bootstrap import Runtime, build_runtime, configure_logging
 from chargeledger.cli.common import console, fail
 from chargeledger.cli.demo_bank import BankReport, bank_days, print_bank
 from chargeledger.cli.demo_day import DayReport, run_day
+from chargeledger.cli.demo_dunning import (
+    DEMO_DATEV_ACCOUNTS,
+    DunningDemo,
+    print_dunning,
+    weeks_after,
+)
 from chargeledger.cli.demo_month import (
     DEMO_OPERATOR,
     MonthReport,
@@ -63,15 +70,22 @@ def demo(
     real OCPP websockets, and show what was captured next to the simulator's truth."""
     if output_dir.exists():
         shutil.rmtree(output_dir)
+    private_directory(output_dir)
+    datev_accounts = output_dir / "datev-accounts.toml"
+    datev_accounts.write_text(DEMO_DATEV_ACCOUNTS, encoding="utf-8")
     settings = Settings.from_env(
         {
             "CHARGELEDGER_DATA_DIR": str(output_dir),
             "CHARGELEDGER_LOG_LEVEL": "WARNING",
+            "CHARGELEDGER_DATEV_ACCOUNTS_FILE": str(datev_accounts),
+            # Every simulated station connects from this machine at once, as from behind
+            # one NAT: room for all their handshakes, so none is asked to retry later.
+            "CHARGELEDGER_STATION_CONCURRENCY_PER_ADDRESS": "64",
             **DEMO_OPERATOR,
         }
     )
     try:
-        report, stations_per_site, day, month, payments, bank_report = asyncio.run(
+        report, stations_per_site, day, month, payments, bank_report, later = asyncio.run(
             _run(settings, seed, day_seconds, output_dir)
         )
     except ChargeledgerError as exc:
@@ -80,6 +94,7 @@ def demo(
     print_day(day)
     print_payments(payments)
     print_bank(bank_report)
+    print_dunning(later)
     print_month(month, output_dir)
     console.print(
         f"\nDatabase: {output_dir / 'chargeledger.sqlite3'}\n"
@@ -93,7 +108,9 @@ def demo(
 
 async def _run(
     settings: Settings, seed: int, day_seconds: int, output_dir: Path
-) -> tuple[SeedReport, dict[str, int], DayReport, MonthReport, PaymentReport, BankReport]:
+) -> tuple[
+    SeedReport, dict[str, int], DayReport, MonthReport, PaymentReport, BankReport, DunningDemo
+]:
     configure_logging(settings)
     runtime: Runtime = build_runtime(settings)
     try:
@@ -153,8 +170,10 @@ async def _run(
             payments = await after_month(runtime, PaymentReport(checkouts=day.checkouts))
         with console.status("[bold]bank days: camt.053 statements in, invoices matched"):
             bank_report = await bank_days(runtime, output_dir)
+        with console.status("[bold]weeks after: dunning, DATEV batch for the accountant"):
+            later = await weeks_after(runtime, output_dir)
             month = await refresh_ledger(runtime, month, output_dir)
-        return report, per_site, day, month, payments, bank_report
+        return report, per_site, day, month, payments, bank_report, later
     finally:
         await runtime.aclose()
 
