@@ -34,6 +34,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
+from chargeledger.domain.payout_reconciliation import PayoutItem
 from chargeledger.money import Money
 from chargeledger.services.payments.gateway import (
     CardDetails,
@@ -200,6 +201,9 @@ class FlakyGateway:
 
     async def payouts(self, since: datetime) -> list[Payout]:
         return await self._through("payouts", lambda: self.inner.payouts(since))
+
+    async def payout_items(self, payout_id: str) -> tuple[PayoutItem, ...]:
+        return await self._through("payout_items", lambda: self.inner.payout_items(payout_id))
 
 
 @dataclass

@@ -134,6 +134,12 @@ BANK_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/bank/entries/{entry_id}/ignore"): BILLING_WRITERS,
 }
 EXPECTED_ACCESS |= BANK_ACCESS
+# PSP payouts and their reconciliation (issue 13): finance and operators read them.
+PAYOUT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/payouts"): LEDGER_READERS | {OPERATOR},
+    ("GET", "/api/v1/payouts/{payout_id}"): LEDGER_READERS | {OPERATOR},
+}
+EXPECTED_ACCESS |= PAYOUT_ACCESS
 # The outbox (issue 13): its messages name customers and their addresses; finance reads the
 # dead letters and sends them again, keys with billing:read / billing:write.
 OUTBOX_ACCESS: dict[tuple[str, str], frozenset[str]] = {

@@ -23,6 +23,7 @@ from chargeledger.cli.invoicing import invoice_app
 from chargeledger.cli.ledger import ledger_app
 from chargeledger.cli.outbox import outbox_app
 from chargeledger.cli.payments import payments_app
+from chargeledger.cli.payouts import payouts_app
 from chargeledger.cli.pricing import price_command
 from chargeledger.cli.reports import reports_app
 from chargeledger.cli.serving import serve
@@ -49,6 +50,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(export_app, name="export")
 app.add_typer(payments_app, name="payments")
 app.add_typer(bank_app, name="bank")
+app.add_typer(payouts_app, name="payouts")
 app.add_typer(reports_app, name="reports")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(dunning_app, name="dunning")

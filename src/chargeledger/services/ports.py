@@ -43,6 +43,7 @@ from chargeledger.services.billing.exporting import AccountingExporter
 from chargeledger.services.billing.report_ports import ReportRepository
 from chargeledger.services.notifications.ports import OutboxRepository
 from chargeledger.services.paging import Page
+from chargeledger.services.payments.payout_ports import PayoutRepository
 from chargeledger.services.payments.ports import PaymentRepository
 
 T = TypeVar("T")
@@ -511,6 +512,9 @@ class UnitOfWork(Protocol):
 
     @property
     def payments(self) -> PaymentRepository: ...
+
+    @property
+    def payouts(self) -> PayoutRepository: ...
 
     @property
     def reports(self) -> ReportRepository: ...

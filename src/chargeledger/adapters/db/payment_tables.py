@@ -146,3 +146,24 @@ rejected_webhooks = Table(
     Column("body", Text, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
 )
+
+# What each booked PSP payout settled (issue 13, payout reconciliation): its balance
+# transactions as the PSP reported them when the payout was booked, once per PSP item id.
+# ``payment_id``: our payment of the item's PSP payment, where our books know it.
+payout_items = Table(
+    "payout_items",
+    metadata,
+    Column("gateway", String(32), primary_key=True),
+    Column("item_id", String(255), primary_key=True),
+    Column("payout_id", String(64), nullable=False),
+    Column("position", Integer, nullable=False),  # its place in the PSP's list
+    Column("kind", String(16), nullable=False),
+    Column("provider_ref", String(255)),
+    Column("payment_id", Uuid, ForeignKey("payments.id", ondelete="RESTRICT")),
+    Column("currency", String(3), nullable=False),
+    Column("amount", ExactDecimal(18, 4), nullable=False),
+    Column("fee", ExactDecimal(18, 4), nullable=False),
+    Column("description", String(255)),
+    Column("booked_at", UtcDateTime, nullable=False),
+    Index("ix_payout_items_gateway_payout_id", "gateway", "payout_id"),
+)

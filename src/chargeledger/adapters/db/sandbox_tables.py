@@ -117,6 +117,26 @@ sandbox_payouts = Table(
     Index("ix_sandbox_payouts_arrival", "arrival"),
 )
 
+# The balance transactions of payouts (issue 13, payout reconciliation): captures, refunds
+# and the operator's adjustments; an adjustment waits with no payout until one settles it.
+sandbox_payout_items = Table(
+    "sandbox_payout_items",
+    metadata,
+    Column("item_id", String(40), primary_key=True),
+    Column("payout_id", String(40), ForeignKey("sandbox_payouts.payout_id", ondelete="RESTRICT")),
+    Column("position", Integer, nullable=False),  # its place in the payout's list
+    Column("kind", String(16), nullable=False),
+    Column("provider_ref", String(40)),
+    Column("reference", String(255)),
+    Column("currency", String(3), nullable=False),
+    Column("amount", ExactDecimal(18, 4), nullable=False),
+    Column("fee", ExactDecimal(18, 4), nullable=False),
+    Column("description", String(255)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_sandbox_payout_items_payout_id", "payout_id"),
+    Index("ix_sandbox_payout_items_currency_pending", "currency", "payout_id"),
+)
+
 # Every event the PSP sent; those not yet accepted by the receiver are sent again.
 sandbox_webhooks = Table(
     "sandbox_webhooks",

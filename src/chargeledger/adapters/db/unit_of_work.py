@@ -25,6 +25,7 @@ from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, 
 from chargeledger.adapters.db.repositories.ledger import SqlLedgerRepository
 from chargeledger.adapters.db.repositories.outbox import SqlOutboxRepository
 from chargeledger.adapters.db.repositories.payments import SqlPaymentRepository
+from chargeledger.adapters.db.repositories.payouts import SqlPayoutRepository
 from chargeledger.adapters.db.repositories.reports import SqlReportRepository
 from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
 from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
     bank: SqlBankRepository
     ledger: SqlLedgerRepository
     payments: SqlPaymentRepository
+    payouts: SqlPayoutRepository
     reports: SqlReportRepository
     outbox: SqlOutboxRepository
     dunning: SqlDunningRepository
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
         self.bank = SqlBankRepository(connection)
         self.ledger = SqlLedgerRepository(connection)
         self.payments = SqlPaymentRepository(connection)
+        self.payouts = SqlPayoutRepository(connection)
         self.reports = SqlReportRepository(connection)
         self.outbox = SqlOutboxRepository(connection)
         self.dunning = SqlDunningRepository(connection)

@@ -26,13 +26,13 @@ from decimal import Decimal
 from chargeledger.adapters.gateways.sandbox_cards import (
     TEST_CARDS,
     exact,
-    fee,
     hold_decline,
     read_card,
     time_out_if,
 )
 from chargeledger.adapters.gateways.sandbox_delivery import WebhookCourier, WebhookSink
 from chargeledger.adapters.gateways.sandbox_events import SIGNATURE_HEADER, sign, verify
+from chargeledger.adapters.gateways.sandbox_payouts import adjustment, settle
 from chargeledger.adapters.gateways.sandbox_store import (
     MemorySandboxStore,
     PendingWebhook,
@@ -42,6 +42,7 @@ from chargeledger.adapters.gateways.sandbox_store import (
     SandboxTransaction,
     StoredAnswer,
 )
+from chargeledger.domain.payout_reconciliation import PayoutItem
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Money
 from chargeledger.services.payments.gateway import (
@@ -172,38 +173,39 @@ class SandboxGateway:
         turn.sent.append(PendingWebhook(str(body["id"]), text, 1))
 
     async def pay_out(self, currency: str = "EUR") -> Payout | None:
-        """Send what was captured and not yet paid out, less fees, to the operator's bank."""
+        """Send what was captured and not yet paid out, less fees and refunds, plus the
+        operator's adjustments, to the operator's bank (``sandbox_payouts.py``)."""
         async with self._turn() as turn:
-            gross = fees = Decimal(0)
-            for hold in await turn.tx.unsettled_holds(currency):
-                owed = hold.captured - hold.refunded - hold.paid_out
-                if not hold.fee:
-                    hold.fee = fee(hold.captured, currency)
-                    fees += hold.fee
-                gross += owed
-                hold.paid_out += owed
-                await turn.tx.save_hold(hold)
-            if not gross and not fees:
+
+            async def new_id(prefix: str) -> tuple[str, int]:
+                number = await turn.tx.next_number()
+                return self._id(prefix, number), number
+
+            payout = await settle(turn.tx, currency, new_id, self._clock.now().date())
+            if payout is None:
                 return None
-            number = await turn.tx.next_number()
-            payout = Payout(
-                payout_id=self._id("po", number),
-                gross=Money.of(gross, currency),
-                fee=Money.of(fees, currency),
-                arrival=self._clock.now().date(),
-            )
-            await turn.tx.add_payout(payout, number)
             await self._emit(
                 turn,
                 "payout.paid",
                 None,
                 payout_id=payout.payout_id,
-                gross=str(gross),
-                fee=str(fees),
+                gross=str(payout.gross.amount),
+                fee=str(payout.fee.amount),
                 currency=currency,
                 arrival=payout.arrival.isoformat(),
             )
         return payout
+
+    async def adjust(self, provider_ref: str, amount: Money, reason: str) -> PayoutItem:
+        """The PSP's operator corrects the balance of a payment (a chargeback: negative); the
+        next payout of its currency includes it, as a real PSP withdraws disputed money."""
+        async with self._turn() as turn:
+            hold = await self._hold(turn.tx, provider_ref)
+            if amount.currency.code != hold.currency:
+                raise InvalidInputError("adjustment in another currency", code="invalid_currency")
+            item = adjustment(self._id("txn", await turn.tx.next_number()), hold, amount, reason)
+            await turn.tx.add_adjustment(item)
+        return item
 
     async def holds(self) -> list[SandboxHold]:
         """Every payment the PSP knows, oldest first (to compare our books with the PSP's)."""
@@ -414,3 +416,7 @@ class SandboxGateway:
     async def payouts(self, since: datetime) -> list[Payout]:
         async with self._store.read() as tx:
             return await tx.payouts(since.date())
+
+    async def payout_items(self, payout_id: str) -> tuple[PayoutItem, ...]:
+        async with self._store.read() as tx:
+            return await tx.payout_items(payout_id)

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from chargeledger.domain.payout_reconciliation import PayoutItem
 from chargeledger.money import ZERO
 from chargeledger.services.payments.gateway import GatewayResult, Payout
 
@@ -125,9 +126,22 @@ class SandboxTransaction(Protocol):
 
     async def holds(self) -> list[SandboxHold]: ...
 
-    async def add_payout(self, payout: Payout, seq: int) -> None: ...
+    async def add_payout(self, payout: Payout, seq: int) -> None:
+        """Keep the payout and the items it settled (pending adjustments among them are
+        marked paid out)."""
+        ...
 
     async def payouts(self, since: date) -> list[Payout]: ...
+
+    async def payout_items(self, payout_id: str) -> tuple[PayoutItem, ...]: ...
+
+    async def add_adjustment(self, item: PayoutItem) -> None:
+        """Keep an operator's adjustment until a payout settles it."""
+        ...
+
+    async def pending_adjustments(self, currency: str) -> list[PayoutItem]:
+        """Adjustments of ``currency`` no payout settled yet, oldest first (locked)."""
+        ...
 
     async def add_webhook(self, event_id: str, seq: int, body: str, at: datetime) -> None: ...
 
@@ -159,6 +173,7 @@ class MemorySandboxStore:
         self.payments: dict[str, SandboxHold] = {}
         self.answers: dict[str, StoredAnswer] = {}
         self.payout_list: list[Payout] = []
+        self.adjustments: list[PayoutItem] = []  # not paid out yet
         self.webhooks: dict[str, tuple[str, int, bool]] = {}  # body, rounds, delivered
 
     @asynccontextmanager
@@ -222,9 +237,21 @@ class _MemoryTransaction:
 
     async def add_payout(self, payout: Payout, seq: int) -> None:
         self._store.payout_list.append(payout)
+        settled = {item.item_id for item in payout.items}
+        self._store.adjustments = [a for a in self._store.adjustments if a.item_id not in settled]
 
     async def payouts(self, since: date) -> list[Payout]:
         return [p for p in self._store.payout_list if p.arrival >= since]
+
+    async def payout_items(self, payout_id: str) -> tuple[PayoutItem, ...]:
+        found = [p.items for p in self._store.payout_list if p.payout_id == payout_id]
+        return found[0] if found else ()
+
+    async def add_adjustment(self, item: PayoutItem) -> None:
+        self._store.adjustments.append(item)
+
+    async def pending_adjustments(self, currency: str) -> list[PayoutItem]:
+        return [a for a in self._store.adjustments if a.amount.currency.code == currency]
 
     async def add_webhook(self, event_id: str, seq: int, body: str, at: datetime) -> None:
         self._store.webhooks[event_id] = (body, 1, False)

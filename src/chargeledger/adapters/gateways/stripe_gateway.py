@@ -43,6 +43,8 @@ from chargeledger.adapters.gateways.stripe_objects import (
     to_minor_units,
     with_key,
 )
+from chargeledger.adapters.gateways.stripe_payouts import payout_fee, payout_items
+from chargeledger.domain.payout_reconciliation import PayoutItem
 from chargeledger.errors import ConfigurationError, ConflictError, InvalidInputError, NotFoundError
 from chargeledger.money import ZERO, Money
 from chargeledger.services.payments.gateway import (
@@ -329,25 +331,33 @@ class StripeGateway:
         return CardDetails(token, str(card["brand"]), str(card["last4"]), month, year)
 
     async def payouts(self, since: datetime) -> list[Payout]:
-        """Payouts created since ``since``, except failed or cancelled ones (no money moved)."""
+        """Payouts created since ``since``, except failed or cancelled ones (no money moved),
+        each with the balance transactions it settled."""
         start, lister = int(since.timestamp()), self._v1.payouts.list_async
         try:
             found = [p async for p in self._each(lister, {"created": {"gte": start}})]
         except RefusedError:  # the emulator cannot filter payouts by date
             found = [p async for p in self._each(lister, {})]
         wanted = [p for p in found if p["created"] >= start and p.get("status") in PAID_OUT]
-        return [payout_of(p, await self._payout_fee(p["id"])) for p in wanted]
+        paid = []
+        for payout in wanted:
+            settled = await self._settled_by(payout["id"])
+            paid.append(payout_of(payout, payout_fee(settled), payout_items(settled)))
+        return paid
 
-    async def _payout_fee(self, payout_id: str) -> int:
-        """Stripe pays out the net: the fees are those of the balance transactions settled by
-        the payout (the ``payout`` filter, automatic payouts only). Manual payouts and the
-        emulator (which charges no fees) give 0."""
+    async def payout_items(self, payout_id: str) -> tuple[PayoutItem, ...]:
+        return payout_items(await self._settled_by(payout_id))
+
+    async def _settled_by(self, payout_id: str) -> list[Obj]:
+        """The balance transactions the payout settled (the ``payout`` filter, automatic
+        payouts only), their sources expanded (a charge's PaymentIntent). Manual payouts and
+        the emulator (localstripe refuses the filter) give none: no fee, no items."""
         lister = self._v1.balance_transactions.list_async
+        params = {"payout": payout_id, "expand": ["data.source"]}
         try:
-            settled = [t async for t in self._each(lister, {"payout": payout_id})]
+            return [t async for t in self._each(lister, params)]
         except RefusedError:
-            return 0
-        return sum(int(t.get("fee") or 0) for t in settled)
+            return []
 
     def verify_webhook(
         self, payload: bytes, headers: Mapping[str, str], now: datetime

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import stripe
 
+from chargeledger.domain.payout_reconciliation import PayoutItem
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import ZERO, Money
 from chargeledger.services.payments.gateway import (
@@ -215,7 +216,7 @@ def event_of(event: Obj) -> WebhookEvent:
     return base
 
 
-def payout_of(payout: Obj, fee_units: int) -> Payout:
+def payout_of(payout: Obj, fee_units: int, items: tuple[PayoutItem, ...] = ()) -> Payout:
     """Stripe's payout ``amount`` is what reaches the bank: gross is that plus the fees."""
     currency = str(payout["currency"]).upper()
     return Payout(
@@ -223,4 +224,5 @@ def payout_of(payout: Obj, fee_units: int) -> Payout:
         gross=Money.from_minor_units(int(payout["amount"]) + fee_units, currency),
         fee=Money.from_minor_units(fee_units, currency),
         arrival=datetime.fromtimestamp(int(payout["arrival_date"]), UTC).date(),
+        items=items,
     )

@@ -58,6 +58,8 @@ ReadBank = Annotated[
     Principal, Depends(allow(Role.FINANCE, Role.OPERATOR, scope=Scope.BILLING_READ))
 ]
 WriteBank = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]
+# PSP payouts and their reconciliation: finance and operators read (booking is the PSP's).
+ReadPayouts = ReadBank
 # Reports (issue 13): finance and operators read them; a fleet manager reads the aging of their
 # own account only (enforced in the service); drivers read their invoices instead.
 ReadReports = Annotated[

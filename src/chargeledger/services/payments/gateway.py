@@ -20,6 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from chargeledger.domain.payout_reconciliation import PayoutItem
 from chargeledger.errors import ChargeledgerError
 from chargeledger.money import Money
 
@@ -124,12 +125,15 @@ class WebhookEvent:
 
 @dataclass(frozen=True, slots=True)
 class Payout:
-    """Money the PSP sent to the operator's bank: ``gross`` of payments, less ``fee``."""
+    """Money the PSP sent to the operator's bank: ``gross`` of payments, less ``fee``.
+    ``items``: the balance transactions it settled, where the PSP tells
+    (``domain/payout_reconciliation.py``); empty where it does not."""
 
     payout_id: str
     gross: Money
     fee: Money
     arrival: date
+    items: tuple[PayoutItem, ...] = ()
 
     @property
     def net(self) -> Money:
@@ -202,5 +206,10 @@ class PaymentGateway(Protocol):
         ...
 
     async def payouts(self, since: datetime) -> list[Payout]:
-        """Payouts created since ``since``, with their fees, for reconciliation."""
+        """Payouts created since ``since``, with their fees and items, for reconciliation."""
+        ...
+
+    async def payout_items(self, payout_id: str) -> tuple[PayoutItem, ...]:
+        """What the payout settled (its balance transactions); empty where the PSP cannot
+        tell. A payout webhook carries no items: the handler asks for them here."""
         ...

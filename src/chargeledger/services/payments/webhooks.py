@@ -11,15 +11,18 @@ import logging
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from chargeledger.domain.payment_postings import paid_out
 from chargeledger.domain.payments import EventKind, Operation, Payment
+from chargeledger.domain.payout_reconciliation import provider_refs
 from chargeledger.services.payments._operations import learn
 from chargeledger.services.payments.context import PaymentContext
 from chargeledger.services.payments.gateway import (
+    GatewayTimeoutError,
+    GatewayUnavailableError,
     Payout,
     WebhookEvent,
     WebhookKind,
@@ -53,6 +56,7 @@ async def receive_webhook(
             await uow.payments.reject_webhook(gateway_name, error.code, text, ctx.clock.now())
             await uow.commit()
         raise
+    event = await _with_payout_items(ctx, gateway_name, event)
     async with ctx.uow() as uow:
         first = await uow.payments.first_webhook(
             gateway_name, event.event_id, event.kind.value, event.provider_ref, ctx.clock.now()
@@ -167,15 +171,55 @@ async def _payment_of(uow: UnitOfWork, event: WebhookEvent) -> Payment | None:
         return None  # a payment this operator did not start (another integration's)
 
 
+async def _with_payout_items(
+    ctx: PaymentContext, gateway_name: str, event: WebhookEvent
+) -> WebhookEvent:
+    """A payout event names no items (Stripe's ``payout.paid`` neither): ask the PSP, before
+    the unit of work opens (no PSP call inside a transaction). A PSP that does not answer
+    leaves them out; the payout is still booked, and the next ``reconcile_payouts`` keeps its
+    items."""
+    payout = event.payout
+    if event.kind is not WebhookKind.PAYOUT_PAID or payout is None or payout.items:
+        return event
+    try:
+        items = await ctx.gateway(gateway_name).payout_items(payout.payout_id)
+    except (GatewayTimeoutError, GatewayUnavailableError):
+        log.warning("payout items unavailable", extra={"payout": payout.payout_id})
+        return event
+    return replace(event, payout=replace(payout, items=items))
+
+
 async def book_payout(
     uow: UnitOfWork, ctx: PaymentContext, gateway_name: str, payout: Payout
 ) -> bool:
-    """Book a payout once: ``Assets:Bank`` (net) and ``Expenses:PSPFees`` / ``Assets:PSP``."""
+    """Book a payout once: ``Assets:Bank`` (net) and ``Expenses:PSPFees`` / ``Assets:PSP``,
+    and keep what it settled (``payout_items``, each PSP item once) in the same transaction.
+    A payout booked without its items (the PSP could not tell them then) gets them the next
+    time it is reported with them. True when the payout was booked now."""
     entry = paid_out(gateway_name, payout.payout_id, payout.gross, payout.fee, payout.arrival)
-    if await uow.ledger.find(entry.kind, entry.source_type, entry.source_id) is not None:
-        return False
-    await uow.ledger.add([entry], ctx.clock.now())
-    return True
+    booked = await uow.ledger.find(entry.kind, entry.source_type, entry.source_id) is None
+    if booked:
+        await uow.ledger.add([entry], ctx.clock.now())
+    await _keep_items(uow, ctx, gateway_name, payout, check=not booked)
+    return booked
+
+
+async def _keep_items(
+    uow: UnitOfWork, ctx: PaymentContext, gateway_name: str, payout: Payout, *, check: bool
+) -> None:
+    """Keep the payout's items with our payment of each, where our books know it (by the
+    PSP's payment id; the PSP's echo of our reference is only a hint)."""
+    if not payout.items:
+        return
+    if check and (await uow.payouts.items([payout.payout_id]))[payout.payout_id]:
+        return
+    ours = await uow.payouts.booked_payments(gateway_name, provider_refs(payout.items))
+    items = [
+        replace(item, payment_id=known.payment_id if known else None)
+        for item in payout.items
+        for known in [ours.get(item.provider_ref or "")]
+    ]
+    await uow.payouts.add_items(gateway_name, payout.payout_id, items, ctx.clock.now())
 
 
 async def reconcile_payouts(ctx: PaymentContext, gateway_name: str, since: datetime) -> int:

@@ -11,6 +11,7 @@ request twice at once gets one answer.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -27,6 +28,7 @@ from chargeledger.adapters.db.sandbox_tables import (
     sandbox_counters,
     sandbox_ids,
     sandbox_payments,
+    sandbox_payout_items,
     sandbox_payouts,
     sandbox_refunds,
     sandbox_webhooks,
@@ -39,6 +41,7 @@ from chargeledger.adapters.gateways.sandbox_store import (
     SandboxTransaction,
     StoredAnswer,
 )
+from chargeledger.domain.payout_reconciliation import ItemKind, PayoutItem
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency, Money
 from chargeledger.services.payments.gateway import GatewayResult, Outcome, Payout
@@ -261,11 +264,29 @@ class _SqlTransaction:
         }
         await self._connection.execute(insert(sandbox_payouts).values(row))
 
+        pending = {a.item_id for a in await self.pending_adjustments(payout.gross.currency.code)}
+        for position, item in enumerate(payout.items):
+            if item.item_id in pending:
+                await self._connection.execute(
+                    update(sandbox_payout_items)
+                    .where(sandbox_payout_items.c.item_id == item.item_id)
+                    .values(payout_id=payout.payout_id, position=position)
+                )
+            else:
+                await self._connection.execute(
+                    insert(sandbox_payout_items).values(
+                        _item_row(item, payout.payout_id, position, self._clock.now())
+                    )
+                )
+
     async def payouts(self, since: date) -> list[Payout]:
         rows = await self._rows(
             select(sandbox_payouts)
             .where(sandbox_payouts.c.arrival >= since)
             .order_by(sandbox_payouts.c.seq)
+        )
+        items = await self._items(
+            sandbox_payout_items.c.payout_id.in_([r["payout_id"] for r in rows])
         )
         return [
             Payout(
@@ -273,9 +294,38 @@ class _SqlTransaction:
                 gross=Money.of(_amount(row["gross"], row["currency"]), row["currency"]),
                 fee=Money.of(_amount(row["fee"], row["currency"]), row["currency"]),
                 arrival=row["arrival"],
+                items=tuple(i for p, i in items if p == row["payout_id"]),
             )
             for row in rows
         ]
+
+    async def _items(self, where: Any) -> list[tuple[str | None, PayoutItem]]:
+        rows = await self._rows(
+            select(sandbox_payout_items)
+            .where(where)
+            .order_by(sandbox_payout_items.c.position, sandbox_payout_items.c.item_id)
+        )
+        return [(row["payout_id"], _item(row)) for row in rows]
+
+    async def payout_items(self, payout_id: str) -> tuple[PayoutItem, ...]:
+        found = await self._items(sandbox_payout_items.c.payout_id == payout_id)
+        return tuple(item for _, item in found)
+
+    async def add_adjustment(self, item: PayoutItem) -> None:
+        row = _item_row(item, None, 0, self._clock.now())
+        await self._connection.execute(insert(sandbox_payout_items).values(row))
+
+    async def pending_adjustments(self, currency: str) -> list[PayoutItem]:
+        rows = await self._rows(
+            select(sandbox_payout_items)
+            .where(
+                sandbox_payout_items.c.currency == currency,
+                sandbox_payout_items.c.payout_id.is_(None),
+            )
+            .order_by(sandbox_payout_items.c.created_at, sandbox_payout_items.c.item_id)
+            .with_for_update()
+        )
+        return [_item(row) for row in rows]
 
     # --- webhooks -----------------------------------------------------------------------
 
@@ -307,6 +357,37 @@ class _SqlTransaction:
             .where(sandbox_webhooks.c.event_id == event_id)
             .values(delivered_at=at)
         )
+
+
+def _item_row(
+    item: PayoutItem, payout_id: str | None, position: int, at: datetime
+) -> dict[str, Any]:
+    return {
+        "item_id": item.item_id,
+        "payout_id": payout_id,
+        "position": position,
+        "kind": item.kind.value,
+        "provider_ref": item.provider_ref,
+        "reference": None if item.payment_id is None else str(item.payment_id),
+        "currency": item.amount.currency.code,
+        "amount": item.amount.amount,
+        "fee": item.fee.amount,
+        "description": item.description,
+        "created_at": at,
+    }
+
+
+def _item(row: RowMapping) -> PayoutItem:
+    currency = row["currency"]
+    return PayoutItem(
+        item_id=row["item_id"],
+        kind=ItemKind(row["kind"]),
+        amount=Money.of(_amount(row["amount"], currency), currency),
+        fee=Money.of(_amount(row["fee"], currency), currency),
+        provider_ref=row["provider_ref"],
+        payment_id=None if row["reference"] is None else uuid.UUID(row["reference"]),
+        description=row["description"],
+    )
 
 
 def _hold_row(hold: SandboxHold) -> dict[str, Any]:
