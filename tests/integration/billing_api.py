@@ -28,7 +28,7 @@ from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Role
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.services import tariffs
-from chargeledger.services.ports import InvoiceFilter
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from tests.conftest import LoginAs
 from tests.integration.billing_world import (
     OPERATOR_TZ,

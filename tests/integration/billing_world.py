@@ -34,7 +34,7 @@ from chargeledger.domain.postings import charge_accrual
 from chargeledger.money import Currency
 from chargeledger.services import catalog, customers
 from chargeledger.services.billing import invoicing
-from chargeledger.services.ports import InvoiceFilter
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 
 OPERATOR_TZ = "Europe/Berlin"
 SELLER = Party(

@@ -27,9 +27,9 @@ from chargeledger.money import Currency, Money
 from chargeledger.services.billing import bank_decisions as decisions
 from chargeledger.services.billing import bank_reconciliation as bank
 from chargeledger.services.billing import invoice_documents
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.payments.gateway import Payout
 from chargeledger.services.payments.webhooks import book_payout
-from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import in_transaction
 from tests.integration.bank_world import bank_entry, day_statement
 from tests.integration.billing_world import (

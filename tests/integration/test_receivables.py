@@ -13,7 +13,7 @@ from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.receivables import PaymentStatus, Settlement, SettlementKind
 from chargeledger.money import Money
 from chargeledger.services.billing import invoice_documents
-from chargeledger.services.ports import InvoiceFilter
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from tests.integration.billing_world import (
     ChargeSpec,
     World,

@@ -31,10 +31,10 @@ from chargeledger.domain.reports import (
     report_period,
 )
 from chargeledger.services.billing import reports
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.payments.methods import store_card
 from chargeledger.services.payments.refunds import pay_invoice, refund_payment
 from chargeledger.services.payments.wallets import top_up
-from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import reading
 from tests.conftest import LoginAs
 from tests.integration.access_world import sandbox_token

@@ -14,7 +14,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from chargeledger.adapters.files import private_directory
 from chargeledger.bootstrap import Runtime, build_runtime, configure_logging
 from chargeledger.cli.common import console, fail
 from chargeledger.cli.demo_bank import BankReport, bank_days, print_bank
@@ -70,7 +69,7 @@ def demo(
     real OCPP websockets, and show what was captured next to the simulator's truth."""
     if output_dir.exists():
         shutil.rmtree(output_dir)
-    private_directory(output_dir)
+    output_dir.mkdir(parents=True, mode=0o700)  # the data directory's mode (adapters/files)
     datev_accounts = output_dir / "datev-accounts.toml"
     datev_accounts.write_text(DEMO_DATEV_ACCOUNTS, encoding="utf-8")
     settings = Settings.from_env(

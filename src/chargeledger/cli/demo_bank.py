@@ -42,8 +42,8 @@ from chargeledger.money import Currency, Money
 from chargeledger.services.billing import bank_reconciliation as bank
 from chargeledger.services.billing import invoice_documents, invoicing, reports
 from chargeledger.services.billing.bank_reconciliation import ImportReport
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.report_ports import ReportFile
-from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import reading
 
 EUR = Currency.of("EUR")

@@ -25,8 +25,9 @@ from chargeledger.domain.receivables import PaymentStatus
 from chargeledger.domain.reports import ReportPeriod, month_of
 from chargeledger.domain.text import money_figure
 from chargeledger.services.billing import books, dunning, invoice_documents, invoicing
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.charging.authorization import authorize_token
-from chargeledger.services.ports import Clock, InvoiceFilter
+from chargeledger.services.ports import Clock
 from chargeledger.services.transactions import in_transaction, reading
 
 DUNNING_DAYS = (7, 21, 35)  # after the due date: the default schedule's levels

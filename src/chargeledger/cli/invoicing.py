@@ -17,8 +17,8 @@ from chargeledger.domain.text import money_figure, money_text, percent_text
 from chargeledger.services.billing import invoice_documents, invoicing
 from chargeledger.services.billing.charges import ChargingResult, charge_completed_sessions
 from chargeledger.services.billing.invoice_documents import InvoiceView
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoice_runs import run_month
-from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import in_transaction, reading
 
 invoice_app = typer.Typer(

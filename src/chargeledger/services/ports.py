@@ -9,23 +9,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
 from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
-from chargeledger.domain.bank_entries import BankEntry, EntryState
-from chargeledger.domain.bank_matching import BookedPayout, OpenInvoice
-from chargeledger.domain.bank_statements import Statement
-from chargeledger.domain.billing import Charge
 from chargeledger.domain.catalog import Evse, Site, Station
 from chargeledger.domain.charging import Measurand, MeterSample, Session, StateChange
 from chargeledger.domain.identity import ApiKey, User
-from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice, InvoiceAddressee
-from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting
-from chargeledger.domain.receivables import PaymentStatus, Settlement
+from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.station_link import (
     CommandResult,
     ConnectorState,
@@ -38,8 +31,11 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
 from chargeledger.errors import ConflictError
+from chargeledger.services.billing.bank_ports import BankRepository
 from chargeledger.services.billing.dunning_ports import DunningRepository
 from chargeledger.services.billing.exporting import AccountingExporter
+from chargeledger.services.billing.invoice_ports import BillingRepository
+from chargeledger.services.billing.ledger_ports import LedgerRepository
 from chargeledger.services.billing.report_ports import ReportRepository
 from chargeledger.services.notifications.ports import OutboxRepository
 from chargeledger.services.paging import Page
@@ -302,170 +298,6 @@ class TariffRepository(Repository[StoredTariff], Protocol):
     ) -> None: ...
 
     async def assigned(self, scope: TariffScope, scope_id: str) -> uuid.UUID | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceFilter:
-    account_id: uuid.UUID | None = None
-    kind: DocumentKind | None = None
-    status: DocumentStatus | None = None
-    issued_from: date | None = None
-    issued_before: date | None = None
-    # The derived status (``domain.receivables.payment_status``) on the day ``on``.
-    payment_status: PaymentStatus | None = None
-    on: date | None = None
-
-
-class BillingRepository(Protocol):
-    """Charges, invoices, receipts, credit notes and their gap-free numbers (issue 5)."""
-
-    async def add_charges(self, new: Sequence[Charge], created_at: datetime) -> None: ...
-
-    async def charge_for_session(self, session_id: uuid.UUID) -> Charge | None: ...
-
-    async def sessions_to_charge(self, limit: int) -> list[uuid.UUID]: ...
-
-    async def unbilled_charges(
-        self,
-        started_from: datetime,
-        started_before: datetime,
-        account_ids: Sequence[uuid.UUID] | None = None,
-        ad_hoc: bool = False,
-    ) -> list[Charge]: ...
-
-    async def charges_between(
-        self, started_from: datetime, started_before: datetime
-    ) -> list[Charge]: ...
-
-    async def charge_ids(self) -> set[str]: ...
-
-    async def charges_with_ids(self, ids: Collection[uuid.UUID]) -> list[Charge]:
-        """The charges of ``ids`` that exist, in no particular order."""
-        ...
-
-    async def add_invoices(self, documents: Sequence[Invoice], created_at: datetime) -> None: ...
-
-    async def mark_issued(self, invoice: Invoice) -> None: ...
-
-    async def get_invoice(self, invoice_id: uuid.UUID) -> Invoice | None: ...
-
-    async def addressees(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, InvoiceAddressee]:
-        """Number, seller and buyer's e-mail of the documents of ``ids`` that exist, by id,
-        read in batches without their lines."""
-        ...
-
-    async def invoice_by_number(self, number: str) -> Invoice | None: ...
-
-    async def invoice_by_run_key(self, run_key: str) -> Invoice | None: ...
-
-    async def run_keys(self, keys: Sequence[str]) -> set[str]: ...
-
-    async def list_invoices(
-        self, criteria: InvoiceFilter, *, limit: int, offset: int
-    ) -> Page[Invoice]: ...
-
-    async def credit_notes_of(self, original_id: uuid.UUID) -> list[Invoice]: ...
-
-    async def credited_total(self, original_id: uuid.UUID) -> Decimal: ...
-
-    async def credited_totals(
-        self, original_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, Decimal]: ...
-
-    async def numbers(self, series: str) -> list[str]: ...
-
-    async def series(self) -> dict[str, int]: ...
-
-    async def next_numbers(self, series: str, count: int = 1) -> range: ...
-
-    async def add_settlement(self, settlement: Settlement) -> bool:
-        """Keep a settlement; False when its source was settled already (exactly once)."""
-        ...
-
-    async def add_settlements(self, settlements: Sequence[Settlement]) -> None:
-        """Keep many at once (a statement's); those whose source was settled are skipped."""
-        ...
-
-    async def settlements_of(
-        self, invoice_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, list[Settlement]]: ...
-
-    async def open_invoices(self, account_id: uuid.UUID | None = None) -> list[OpenInvoice]:
-        """Every issued invoice (of ``account_id``) with something still to pay, oldest
-        first, with that amount."""
-        ...
-
-
-class BankRepository(Protocol):
-    """Imported bank statements and their entries (issue 13)."""
-
-    async def add_statement(
-        self,
-        statement: Statement,
-        imported_at: datetime,
-        imported_by: str | None,
-        filename: str | None,
-    ) -> uuid.UUID: ...
-
-    async def known_refs(self, account_iban: str, refs: Sequence[str]) -> set[str]: ...
-
-    async def add_entries(self, records: Sequence[BankEntry]) -> None: ...
-
-    async def get(self, entry_id: uuid.UUID) -> BankEntry | None: ...
-
-    async def entries(
-        self, state: EntryState | None, *, limit: int, offset: int
-    ) -> Page[BankEntry]: ...
-
-    async def decide(
-        self,
-        entry_id: uuid.UUID,
-        state: EntryState,
-        *,
-        rule: str,
-        invoice_id: uuid.UUID | None,
-        account_id: uuid.UUID | None,
-        decided_by: str,
-        decided_at: datetime,
-        note: str | None,
-    ) -> bool: ...
-
-    async def known_ibans(self) -> dict[str, set[uuid.UUID]]: ...
-
-    async def paid_by(self, end_to_end_ids: Sequence[str]) -> dict[str, BankEntry]: ...
-
-    async def open_payouts(self) -> list[BookedPayout]: ...
-
-
-class LedgerRepository(Protocol):
-    """The journal (DESIGN §5): insert-only entries, balances and statements."""
-
-    async def add(self, entries: Sequence[JournalEntry], created_at: datetime) -> None: ...
-
-    async def find(
-        self, kind: EntryKind, source_type: str, source_id: str
-    ) -> JournalEntry | None: ...
-
-    async def entries(
-        self,
-        start: date | None = None,
-        end: date | None = None,
-        ids: Sequence[uuid.UUID] | None = None,
-    ) -> list[JournalEntry]: ...
-
-    async def balances(
-        self, prefix: str | None = None, until: date | None = None
-    ) -> list[Balance]: ...
-
-    async def statement(
-        self, account: str, start: date | None, end: date | None
-    ) -> list[tuple[JournalEntry, Posting]]: ...
-
-    async def unbalanced(self) -> list[tuple[uuid.UUID, str, Decimal]]: ...
-
-    async def count(self) -> tuple[int, int]: ...
-
-    async def sources(self, kind: EntryKind, source_type: str) -> set[str]: ...
 
 
 class UnitOfWork(Protocol):

@@ -21,9 +21,9 @@ from chargeledger.domain.invoicing import DocumentKind
 from chargeledger.domain.receivables import PaymentStatus
 from chargeledger.services.billing import invoice_documents
 from chargeledger.services.billing.invoice_documents import InvoiceView
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoice_runs import run_month
 from chargeledger.services.billing.invoicing import today
-from chargeledger.services.ports import InvoiceFilter
 from chargeledger.services.transactions import in_transaction, reading
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"], responses=ERROR_RESPONSES)

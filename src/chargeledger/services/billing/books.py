@@ -16,8 +16,9 @@ from chargeledger.domain.ledger import JournalEntry, customer_of
 from chargeledger.domain.postings import TaxedRevenue, charge_revenue, credit_note_revenue
 from chargeledger.money import Currency
 from chargeledger.services.billing.exporting import NO_SOURCES, ExportSources
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.ledger import check_ledger, trial_balance_of
-from chargeledger.services.ports import InvoiceFilter, UnitOfWork
+from chargeledger.services.ports import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from chargeledger.domain.text import optional_text
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Money
 from chargeledger.services.billing.dunning_notices import notice_message
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoicing import (
     find_invoice,
     get_invoice,
@@ -42,7 +43,7 @@ from chargeledger.services.billing.invoicing import (
     visible_invoice,
 )
 from chargeledger.services.notifications.outbox import announce
-from chargeledger.services.ports import Clock, InvoiceFilter, UnitOfWork
+from chargeledger.services.ports import Clock, UnitOfWork
 
 PAGE = 500
 

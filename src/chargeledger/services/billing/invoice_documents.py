@@ -17,6 +17,7 @@ from decimal import Decimal
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import DocumentStatus, Invoice
 from chargeledger.domain.receivables import PaymentStatus, outstanding_of, payment_status
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoicing import (
     find_invoice,
     issue_credit_note,
@@ -26,12 +27,7 @@ from chargeledger.services.billing.invoicing import (
     visible_invoice,
 )
 from chargeledger.services.paging import Page
-from chargeledger.services.ports import (
-    Clock,
-    InvoiceDocuments,
-    InvoiceFilter,
-    UnitOfWork,
-)
+from chargeledger.services.ports import Clock, InvoiceDocuments, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,9 +47,10 @@ from chargeledger.domain.receivables import (
 from chargeledger.errors import DuplicateError, NotFoundError
 from chargeledger.services.billing.customer_credit import apply_credits
 from chargeledger.services.billing.document_notices import announce_issued
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.common import page_bounds
 from chargeledger.services.paging import Page
-from chargeledger.services.ports import Clock, InvoiceFilter, UnitOfWork, UnitOfWorkFactory
+from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 ACCOUNTS_PER_TRANSACTION = 200
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -17,7 +17,8 @@ from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
 from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting, trial_balance
 from chargeledger.domain.text import exact_amount
 from chargeledger.money import Currency
-from chargeledger.services.ports import InvoiceFilter, UnitOfWork
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
+from chargeledger.services.ports import UnitOfWork
 
 _NUMBER = re.compile(r"(?P<series>.+)-(?P<sequence>\d{6,})")
 

@@ -58,8 +58,8 @@ from chargeledger.domain.payment_references import creditor_reference
 from chargeledger.domain.receivables import Settlement
 from chargeledger.errors import ConflictError
 from chargeledger.money import Currency, Money
+from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.paging import Page
-from chargeledger.services.ports import InvoiceFilter
 
 
 class SqlBillingRepository:
