@@ -62,25 +62,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from stdnum import bic, iban
 from stdnum.exceptions import ValidationError
 
-from chargeledger.adapters.exports.datev_charts import DatevChart, load_chart, month_day
-from chargeledger.adapters.notify.smtp import SmtpSettings
 from chargeledger.adapters.security import DEFAULT_BACKLOG, default_workers
+from chargeledger.config.finance import DatevSettings, DunningSettings, NotificationSettings
+from chargeledger.config.values import MIN_SECRET_LENGTH, PREFIX, whole_number
 from chargeledger.domain.billing import DEFAULT_VAT_RATES, VatRate, VatRates
-from chargeledger.domain.dunning import DEFAULT_POLICIES, DunningLevel, DunningPolicy
 from chargeledger.domain.invoicing import Party
-from chargeledger.domain.late_payment import LatePaymentTerms
-from chargeledger.domain.outbox import RetryPolicy
 from chargeledger.domain.wallets import DEFAULT_WALLET_FLOOR, WALLET_LIMIT
 from chargeledger.errors import ConfigurationError, InvalidInputError
-from chargeledger.services.notifications.ports import WebhookEndpoint
 from chargeledger.services.throttling import ThrottlePolicy
-
-PREFIX = "CHARGELEDGER_"
-
 
 # Once the simulator's built-in secret, published with the code: refused if set (issue 11).
 PUBLIC_SANDBOX_SECRET = "whsec_sandbox_local"
-MIN_SECRET_LENGTH = 16
 # DESIGN §6: request bodies have size limits. 1 MiB holds any JSON this API takes; a route
 # that needs more (an upload) declares its own larger limit.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -126,16 +118,16 @@ class PaymentSettings:
             _check_stripe(stripe)
         return cls(
             gateway=gateway,
-            sandbox_seed=_whole_number(env, "SANDBOX_SEED", 7),
+            sandbox_seed=whole_number(env, "SANDBOX_SEED", 7),
             sandbox_webhook_secret=_secret(env, "SANDBOX_WEBHOOK_SECRET"),
             stripe_api_key=stripe["api_key"],
             stripe_api_base=stripe["api_base"],
             stripe_webhook_secret=stripe["webhook_secret"],
             stripe_publishable_key=stripe["publishable_key"],
-            hold_kwh=Decimal(_whole_number(env, "HOLD_KWH", 40)),
-            hold_minutes=_whole_number(env, "HOLD_MINUTES", 90),
-            janitor_interval_seconds=_whole_number(env, "PAYMENT_JANITOR_SECONDS", 60),
-            lock_wait_seconds=_whole_number(env, "PAYMENT_LOCK_WAIT_SECONDS", 30),
+            hold_kwh=Decimal(whole_number(env, "HOLD_KWH", 40)),
+            hold_minutes=whole_number(env, "HOLD_MINUTES", 90),
+            janitor_interval_seconds=whole_number(env, "PAYMENT_JANITOR_SECONDS", 60),
+            lock_wait_seconds=whole_number(env, "PAYMENT_LOCK_WAIT_SECONDS", 30),
             wallet_floor=_wallet_floor(env.get(PREFIX + "WALLET_FLOOR")),
         )
 
@@ -158,18 +150,18 @@ class AuthSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
-        max_delay = timedelta(seconds=_whole_number(env, "LOGIN_MAX_BACKOFF_SECONDS", 900))
-        tracked = _whole_number(env, "LOGIN_TRACKED_KEYS", 10_000)
+        max_delay = timedelta(seconds=whole_number(env, "LOGIN_MAX_BACKOFF_SECONDS", 900))
+        tracked = whole_number(env, "LOGIN_TRACKED_KEYS", 10_000)
 
         def policy(kind: str, subject: str, defaults: ThrottlePolicy) -> ThrottlePolicy:
             return ThrottlePolicy(
-                subject_free_failures=_whole_number(
+                subject_free_failures=whole_number(
                     env, f"{kind}_FAILURES_PER_{subject}", defaults.subject_free_failures
                 ),
-                address_free_failures=_whole_number(
+                address_free_failures=whole_number(
                     env, f"{kind}_FAILURES_PER_ADDRESS", defaults.address_free_failures
                 ),
-                concurrent_per_address=_whole_number(
+                concurrent_per_address=whole_number(
                     env, f"{kind}_CONCURRENCY_PER_ADDRESS", defaults.concurrent_per_address
                 ),
                 max_delay=max_delay,
@@ -177,8 +169,8 @@ class AuthSettings:
             )
 
         return cls(
-            hash_workers=_whole_number(env, "PASSWORD_HASH_WORKERS", default_workers()),
-            hash_backlog=_whole_number(env, "PASSWORD_HASH_BACKLOG", DEFAULT_BACKLOG),
+            hash_workers=whole_number(env, "PASSWORD_HASH_WORKERS", default_workers()),
+            hash_backlog=whole_number(env, "PASSWORD_HASH_BACKLOG", DEFAULT_BACKLOG),
             logins=policy("LOGIN", "USER", LOGIN_POLICY),
             stations=policy("STATION", "STATION", STATION_POLICY),
         )
@@ -249,7 +241,7 @@ class OcppSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OcppSettings:
-        frame = _whole_number(env, "OCPP_MAX_FRAME_BYTES", 65536)
+        frame = whole_number(env, "OCPP_MAX_FRAME_BYTES", 65536)
         if frame < MIN_FRAME_BYTES:
             raise ConfigurationError(
                 f"{PREFIX}OCPP_MAX_FRAME_BYTES must be at least {MIN_FRAME_BYTES}",
@@ -257,190 +249,9 @@ class OcppSettings:
             )
         return cls(
             max_frame_bytes=frame,
-            reply_retention_hours=_whole_number(env, "OCPP_REPLY_RETENTION_HOURS", 24),
-            future_tolerance_minutes=_whole_number(env, "OCPP_FUTURE_TOLERANCE_MINUTES", 15),
+            reply_retention_hours=whole_number(env, "OCPP_REPLY_RETENTION_HOURS", 24),
+            future_tolerance_minutes=whole_number(env, "OCPP_FUTURE_TOLERANCE_MINUTES", 15),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class DatevSettings:
-    """Whose books a DATEV Buchungsstapel is for (issue 13): CONSULTANT (Berater, 1001-9999999)
-    and CLIENT (Mandant, 1-99999) have no default (else ``datev_not_configured``); CHART SKR03
-    or SKR04, ACCOUNT_LENGTH 4-8, FISCAL_YEAR_START MM-DD, ACCOUNTS_FILE (``load_chart``)."""
-
-    chart: DatevChart = field(default_factory=load_chart)
-    consultant: int | None = None
-    client: int | None = None
-    fiscal_year_start: tuple[int, int] = (1, 1)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> DatevSettings:
-        def number(name: str, low: int, high: int) -> int | None:
-            raw = env.get(f"{PREFIX}DATEV_{name}", "").strip()
-            if not raw:
-                return None
-            if not raw.isdigit() or not low <= int(raw) <= high:
-                raise ConfigurationError(
-                    f"{PREFIX}DATEV_{name} must be a number from {low} to {high}",
-                    code="invalid_setting",
-                )
-            return int(raw)
-
-        overrides = env.get(PREFIX + "DATEV_ACCOUNTS_FILE", "").strip()
-        return cls(
-            chart=load_chart(
-                env.get(PREFIX + "DATEV_CHART", "SKR03"),
-                number("ACCOUNT_LENGTH", 4, 8) or 4,
-                Path(overrides) if overrides else None,
-            ),
-            consultant=number("CONSULTANT", 1001, 9_999_999),
-            client=number("CLIENT", 1, 99_999),
-            fiscal_year_start=month_day(env.get(PREFIX + "DATEV_FISCAL_YEAR_START", "01-01")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class NotificationSettings:
-    """Where the outbox delivers (issue 13): an SMTP relay for e-mail (none: no e-mail is
-    made), signed webhook endpoints with a secret each, and the retry policy."""
-
-    smtp: SmtpSettings | None = None
-    webhooks: tuple[WebhookEndpoint, ...] = ()
-    interval_seconds: int = 30
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> NotificationSettings:
-        host = env.get(PREFIX + "SMTP_HOST", "").strip()
-        smtp = None
-        if host:
-            starttls = env.get(PREFIX + "SMTP_STARTTLS", "true").strip().lower()
-            if starttls not in ("true", "false", "1", "0", "yes", "no"):
-                raise ConfigurationError(
-                    f"{PREFIX}SMTP_STARTTLS must be true or false", code="invalid_setting"
-                )
-            smtp = SmtpSettings(
-                host=host,
-                port=_whole_number(env, "SMTP_PORT", 587),
-                sender=env.get(PREFIX + "SMTP_FROM", "").strip()
-                or env.get(PREFIX + "OPERATOR_EMAIL", "").strip()
-                or "chargeledger@localhost",
-                user=env.get(PREFIX + "SMTP_USER", "").strip() or None,
-                password=env.get(PREFIX + "SMTP_PASSWORD") or None,
-                starttls=starttls in ("true", "1", "yes"),
-            )
-        retry = RetryPolicy(
-            max_attempts=_whole_number(env, "OUTBOX_MAX_ATTEMPTS", 8),
-            first_delay=timedelta(seconds=_whole_number(env, "OUTBOX_FIRST_RETRY_SECONDS", 60)),
-        )
-        return cls(
-            smtp=smtp,
-            webhooks=_webhooks(env.get(PREFIX + "WEBHOOKS_FILE")),
-            interval_seconds=_whole_number(env, "OUTBOX_INTERVAL_SECONDS", 30),
-            retry=retry,
-        )
-
-
-def _webhooks(path: str | None) -> tuple[WebhookEndpoint, ...]:
-    """Endpoints from a JSON file: each a unique name, an http(s) URL, a secret of at least
-    16 characters (DESIGN §6: no secret has a usable default) and optionally its topics."""
-    if not path:
-        return ()
-    try:
-        rows = json.loads(Path(path).read_text(encoding="utf-8"))
-        endpoints = tuple(
-            WebhookEndpoint(
-                name=str(row["name"]),
-                url=str(row["url"]),
-                secret=str(row["secret"]),
-                topics=frozenset(str(t) for t in row.get("topics", ())),
-            )
-            for row in rows
-        )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigurationError(
-            f"{PREFIX}WEBHOOKS_FILE {path}: {exc}", code="invalid_setting"
-        ) from exc
-    names = [e.name for e in endpoints]
-    for endpoint in endpoints:
-        if not endpoint.url.startswith(("https://", "http://")) or not endpoint.name:
-            raise ConfigurationError(
-                f"{PREFIX}WEBHOOKS_FILE: {endpoint.name!r} needs a name and an http(s) url",
-                code="invalid_setting",
-            )
-        if len(endpoint.secret) < MIN_SECRET_LENGTH or names.count(endpoint.name) > 1:
-            raise ConfigurationError(
-                f"{PREFIX}WEBHOOKS_FILE: {endpoint.name!r} needs a unique name and a secret "
-                f"of at least {MIN_SECRET_LENGTH} characters",
-                code="invalid_setting",
-            )
-    return endpoints
-
-
-@dataclass(frozen=True, slots=True)
-class DunningSettings:
-    """Dunning (issue 13): a schedule per account group (the account's kind), the B2B
-    late-payment terms, and how often ``serve`` runs it (a run sends each level once, so
-    running it often only makes notices timely).
-
-    The policy file is JSON: ``{"business": {"levels": [{"days": 7, "title": "Payment
-    reminder", "fee": "0"}, ...], "block_at": 3}, "individual": {...}}``; a group it names
-    replaces the built-in one."""
-
-    policies: Mapping[str, DunningPolicy] = field(default_factory=lambda: DEFAULT_POLICIES)
-    late_payment: LatePaymentTerms = field(default_factory=LatePaymentTerms)
-    interval_seconds: int = 3600
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> DunningSettings:
-        return cls(
-            policies=_dunning_policies(env.get(PREFIX + "DUNNING_POLICY_FILE")),
-            late_payment=LatePaymentTerms(
-                reference_rate=_decimal(env, "DUNNING_REFERENCE_RATE", "2.15"),
-                margin=_decimal(env, "DUNNING_INTEREST_MARGIN", "8"),
-                compensation=_decimal(env, "DUNNING_B2B_COMPENSATION", "40.00"),
-            ),
-            interval_seconds=_whole_number(env, "DUNNING_INTERVAL_SECONDS", 3600),
-        )
-
-
-def _decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:
-    raw = env.get(PREFIX + name, default).strip()
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or not Decimal(-100) <= value <= Decimal(1000):
-        raise ConfigurationError(f"{PREFIX}{name} must be a number", code="invalid_setting")
-    return value
-
-
-def _dunning_policies(path: str | None) -> Mapping[str, DunningPolicy]:
-    if not path:
-        return DEFAULT_POLICIES
-    try:
-        groups = json.loads(Path(path).read_text(encoding="utf-8"))
-        read = {
-            str(group): DunningPolicy(
-                levels=tuple(
-                    DunningLevel(
-                        n, int(level["days"]), str(level["title"]), Decimal(str(level["fee"]))
-                    )
-                    for n, level in enumerate(policy["levels"], 1)
-                ),
-                block_at=None if policy.get("block_at") is None else int(policy["block_at"]),
-            )
-            for group, policy in groups.items()
-        }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, InvalidOperation) as exc:
-        raise ConfigurationError(
-            f"{PREFIX}DUNNING_POLICY_FILE {path}: {exc}", code="invalid_setting"
-        ) from exc
-    except InvalidInputError as exc:
-        raise ConfigurationError(
-            f"{PREFIX}DUNNING_POLICY_FILE {path}: {exc.message}", code="invalid_setting"
-        ) from exc
-    return {**DEFAULT_POLICIES, **read}
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,8 +303,8 @@ class Settings:
                 "CHARGELEDGER_ACCESS_TOKEN_MINUTES must be a whole number",
                 code="invalid_setting",
             ) from exc
-        stale_hours = _whole_number(env, "STALE_SESSION_HOURS", 24)
-        sweep_seconds = _whole_number(env, "SWEEP_INTERVAL_SECONDS", 300)
+        stale_hours = whole_number(env, "STALE_SESSION_HOURS", 24)
+        sweep_seconds = whole_number(env, "SWEEP_INTERVAL_SECONDS", 300)
         log_format = env.get(PREFIX + "LOG_FORMAT", "json").lower()
         if log_format not in ("json", "console"):
             raise ConfigurationError(
@@ -512,10 +323,10 @@ class Settings:
             operator_time_zone=_time_zone(env.get(PREFIX + "OPERATOR_TIME_ZONE", "UTC")),
             vat_rates=_vat_rates(env.get(PREFIX + "VAT_RATES_FILE")),
             payments=PaymentSettings.from_env(env),
-            invoice_run_wait_seconds=_whole_number(env, "INVOICE_RUN_WAIT_SECONDS", 600),
+            invoice_run_wait_seconds=whole_number(env, "INVOICE_RUN_WAIT_SECONDS", 600),
             auth=AuthSettings.from_env(env),
             ocpp=OcppSettings.from_env(env),
-            max_body_bytes=_whole_number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+            max_body_bytes=whole_number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
             datev=DatevSettings.from_env(env),
             notifications=NotificationSettings.from_env(env),
             dunning=DunningSettings.from_env(env),
@@ -611,21 +422,6 @@ def _wallet_floor(raw: str | None) -> Decimal:
         raise ConfigurationError(
             f"{PREFIX}WALLET_FLOOR must be an amount from 0 to {WALLET_LIMIT} (e.g. 5.00)",
             code="invalid_setting",
-        )
-    return value
-
-
-def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(PREFIX + name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value <= 0:
-        raise ConfigurationError(
-            f"{PREFIX}{name} must be a positive whole number", code="invalid_setting"
         )
     return value
 
