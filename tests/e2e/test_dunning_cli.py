@@ -38,7 +38,7 @@ async def test_a_dunning_run_sends_each_level_once(database_url: str, tmp_path: 
     runtime = open_runtime(database_url, data_dir)
     try:
         await runtime.migrate()
-        _, anna, _ = await overdue_world(runtime)
+        _, anna, fleet = await overdue_world(runtime)
     finally:
         await runtime.aclose()
 
@@ -51,6 +51,14 @@ async def test_a_dunning_run_sends_each_level_once(database_url: str, tmp_path: 
     shown = chargeledger(database_url, data_dir, "dunning", "show", str(anna.number))
     assert shown.returncode == 0, shown.stderr
     assert "Payment reminder" in shown.stdout
+
+    waive = ("dunning", "waive", str(fleet.number), "1", "--note", "goodwill")
+    waived = chargeledger(database_url, data_dir, *waive)
+    assert waived.returncode == 0, waived.stderr
+    assert "level 1 claim waived (40.02 EUR)" in waived.stdout, waived.stdout
+    twice = chargeledger(database_url, data_dir, *waive)
+    assert twice.returncode == 1
+    assert "[claim_already_waived]" in twice.stderr
 
     future = chargeledger(database_url, data_dir, "dunning", "run", "--date", "2999-01-01")
     assert future.returncode == 1

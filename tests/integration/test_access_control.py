@@ -154,6 +154,7 @@ DUNNING_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/invoices/{invoice_id}/dunning"): BILLING_READERS,
     ("POST", "/api/v1/invoices/{invoice_id}/dispute"): BILLING_WRITERS,
     ("POST", "/api/v1/invoices/{invoice_id}/undispute"): BILLING_WRITERS,
+    ("POST", "/api/v1/invoices/{invoice_id}/dunning/{level}/waive"): BILLING_WRITERS,
 }
 EXPECTED_ACCESS |= DUNNING_ACCESS
 # Payments (issue 6): payments are billing documents (every person reads, account-bound people
@@ -240,6 +241,7 @@ MUST_BE_DENIED = [
     (OPERATOR, "POST", "/api/v1/dunning/runs"),
     (DRIVER, "POST", "/api/v1/invoices/{invoice_id}/dispute"),
     (FLEET_MANAGER, "POST", "/api/v1/invoices/{invoice_id}/undispute"),
+    (FLEET_MANAGER, "POST", "/api/v1/invoices/{invoice_id}/dunning/{level}/waive"),
 ]
 
 

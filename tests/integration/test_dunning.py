@@ -183,3 +183,51 @@ async def test_each_notice_is_mailed_once_with_the_reminder_and_the_invoice(
     assert len(notices) == 2
     reminders = [m for m in handler.accepted if m["Subject"].startswith("Payment reminder")]
     assert len(reminders) == 2
+
+
+async def test_finance_waives_a_notices_claim_once_and_the_books_follow(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    """A business's first reminder claimed EUR 40 and interest: finance waives it (with a
+    reason), the late-payment receivable and income go back, the history shows who and why,
+    and dunning goes on (a waiver is no dispute). Twice, or a notice that claimed nothing,
+    is refused."""
+    world, anna, fleet = await overdue_world(runtime)
+    finance = await login_as(Role.FINANCE)
+    runtime.clock = world.clock
+    await run_on(world, "2026-02-23")
+    receivable = late_payment_receivable(fleet.account_id)
+    assert await balance_of(runtime, receivable) == Decimal("40.02")
+    url = f"/api/v1/invoices/{fleet.id}/dunning/1/waive"
+    unexplained = await client.post(url, json={"note": " "}, headers=finance)
+    assert unexplained.status_code == 422
+    assert unexplained.json()["error"]["code"] == "invalid_request"  # a reason is required
+    waived = await client.post(url, json={"note": "goodwill: new contract"}, headers=finance)
+    assert waived.status_code == 200, waived.text
+    last = waived.json()[-1]
+    assert (last["kind"], last["level"], last["compensation"], last["interest"]) == (
+        "waived",
+        1,
+        "40.00",
+        "0.02",
+    )
+    assert last["note"] == "goodwill: new contract"
+    assert last["by"]
+    assert await balance_of(runtime, receivable) == Decimal("0.00")
+    assert await balance_of(runtime, "Income:LatePayment:Compensation") == Decimal("0.00")
+    again = await client.post(url, json={"note": "twice"}, headers=finance)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "claim_already_waived")
+    nothing = await client.post(
+        f"/api/v1/invoices/{anna.id}/dunning/1/waive", json={"note": "x"}, headers=finance
+    )
+    assert (nothing.status_code, nothing.json()["error"]["code"]) == (409, "nothing_claimed")
+    unsent = await client.post(
+        f"/api/v1/invoices/{fleet.id}/dunning/2/waive", json={"note": "x"}, headers=finance
+    )
+    assert (unsent.status_code, unsent.json()["error"]["code"]) == (
+        404,
+        "dunning_notice_not_found",
+    )
+    assert levels(await run_on(world, "2026-03-09")) == {str(anna.id): 2, str(fleet.id): 2}
+    async with runtime.uow() as uow:
+        assert await uow.ledger.unbalanced() == []

@@ -113,3 +113,29 @@ def undispute_command(
 ) -> None:
     """Resume dunning of an invoice: the dispute is settled."""
     _dispute(invoice, False, note)
+
+
+@dunning_app.command("waive")
+def waive_command(
+    invoice: Annotated[str, typer.Argument(help="invoice number or id")],
+    level: Annotated[int, typer.Argument(help="the notice's level", min=1)],
+    note: Annotated[str, typer.Option(help="why the claim is waived (kept with it)")],
+) -> None:
+    """Waive what an invoice's notice claimed (fee, compensation, interest); once per notice."""
+
+    async def work(rt: Runtime) -> list[DunningEvent]:
+        found, _ = await reading(rt.uow, dunning.history_by_reference, invoice)
+        return await in_transaction(
+            rt.uow,
+            dunning.waive_claim,
+            rt.clock,
+            rt.settings.operator_time_zone,
+            found.id,
+            level,
+            f"cli:{getpass.getuser()}",
+            note,
+        )
+
+    events = run_with_runtime(work)
+    waived = events[-1].claimed
+    console.print(f"{invoice}: level {level} claim waived ({waived})")

@@ -45,6 +45,10 @@ class DunningEventKind(StrEnum):
     NOTICE = "notice"
     DISPUTED = "disputed"
     UNDISPUTED = "undisputed"
+    WAIVED = "waived"  # what a notice claimed, given up by finance (``waiver_of``)
+
+
+DISPUTE_KINDS = frozenset({DunningEventKind.DISPUTED, DunningEventKind.UNDISPUTED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +155,8 @@ class DunningEvent:
         """Unique in storage: a level is sent once per invoice."""
         if self.kind is DunningEventKind.NOTICE:
             return f"notice:{self.invoice_id}:{self.level}"
+        if self.kind is DunningEventKind.WAIVED:  # a notice's claim is waived once
+            return f"waived:{self.invoice_id}:{self.level}"
         return f"{self.kind.value}:{self.id}"
 
     @property
@@ -173,7 +179,7 @@ def notices_in(history: Sequence[DunningEvent]) -> list[DunningEvent]:
 
 def is_disputed(history: Sequence[DunningEvent]) -> bool:
     """The latest dispute event decides (open disputes pause dunning)."""
-    disputes = [e for e in history if e.kind is not DunningEventKind.NOTICE]
+    disputes = [e for e in history if e.kind in DISPUTE_KINDS]
     if not disputes:
         return False
     latest = max(disputes, key=lambda e: e.at)
@@ -305,4 +311,44 @@ def notice_claimed(event: DunningEvent) -> JournalEntry | None:
         ),
         source_type=LATE_PAYMENT_SOURCE,
         source_id=str(event.id),
+    )
+
+
+def waiver_of(notice: DunningEvent, on: date, at: datetime, by: str, note: str) -> DunningEvent:
+    """Finance gives up what ``notice`` claimed (goodwill, a settlement, a claim that will
+    not be collected): an event on the invoice with the amounts given up, who and why. The
+    notice itself stays as it was sent (append-only); the invoice's own debt is untouched."""
+    if notice.kind is not DunningEventKind.NOTICE:
+        raise InvalidInputError("only a notice's claim can be waived", code="not_a_notice")
+    return DunningEvent(
+        kind=DunningEventKind.WAIVED,
+        invoice_id=notice.invoice_id,
+        account_id=notice.account_id,
+        on=on,
+        at=at,
+        level=notice.level,
+        title=notice.title,
+        fee=notice.fee,
+        compensation=notice.compensation,
+        interest=notice.interest,
+        interest_percent=notice.interest_percent,
+        by=by,
+        note=note,
+    )
+
+
+def claim_waived(notice: DunningEvent, waiver: DunningEvent) -> JournalEntry | None:
+    """The booking of a waiver: the notice's claim booking turned round (the late-payment
+    receivable back to zero, the income it recognised taken back), dated on the waiver's
+    day; None when the notice claimed nothing."""
+    claimed = notice_claimed(notice)
+    if claimed is None:
+        return None
+    return JournalEntry(
+        kind=EntryKind.LATE_PAYMENT_WAIVED,
+        booked_on=waiver.on,
+        description=f"dunning level {notice.level}: fees and interest waived",
+        postings=tuple(Posting(p.account, -p.units) for p in claimed.postings),
+        source_type=LATE_PAYMENT_SOURCE,
+        source_id=str(waiver.id),
     )

@@ -47,6 +47,7 @@ class EntryKind(StrEnum):
     BANK_ALLOCATION = "bank_allocation"  # finance matched money waiting in suspense
     CREDIT_APPLIED = "credit_applied"  # a customer's credit paid one of their invoices
     LATE_PAYMENT_CLAIMED = "late_payment_claimed"  # a dunning notice claimed fees, interest
+    LATE_PAYMENT_WAIVED = "late_payment_waived"  # finance waived what a notice claimed
 
 
 def account_name(*components: str) -> str:

@@ -1,17 +1,24 @@
 """``/api/v1/dunning/runs`` and an invoice's dunning: its notices and disputes (issue 13).
-Finance runs dunning and opens or closes disputes; every reader of an invoice sees its
-history (drivers and fleet managers their own account's)."""
+Finance runs dunning, opens or closes disputes and waives what a notice claimed; every reader
+of an invoice sees its history (drivers and fleet managers their own account's)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.routers.access import ReadBilling, WriteBilling
 from chargeledger.api.schemas.common import ERROR_RESPONSES
-from chargeledger.api.schemas.dunning import DisputeIn, DunningEventOut, DunningRunIn, DunningRunOut
+from chargeledger.api.schemas.dunning import (
+    DisputeIn,
+    DunningEventOut,
+    DunningRunIn,
+    DunningRunOut,
+    WaiveIn,
+)
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Principal
 from chargeledger.services.billing import dunning
@@ -64,3 +71,27 @@ async def undispute(
     invoice_id: uuid.UUID, body: DisputeIn, principal: WriteBilling, rt: RuntimeDep
 ) -> list[DunningEventOut]:
     return await _dispute(rt, principal, invoice_id, False, body.note)
+
+
+@router.post(
+    "/invoices/{invoice_id}/dunning/{level}/waive",
+    summary="Waive what a notice claimed (fee, compensation, interest)",
+)
+async def waive(
+    invoice_id: uuid.UUID,
+    level: Annotated[int, Path(ge=1, le=99)],
+    body: WaiveIn,
+    principal: WriteBilling,
+    rt: RuntimeDep,
+) -> list[DunningEventOut]:
+    events = await in_transaction(
+        rt.uow,
+        dunning.waive_claim,
+        rt.clock,
+        rt.settings.operator_time_zone,
+        invoice_id,
+        level,
+        principal.subject,
+        body.note,
+    )
+    return [DunningEventOut.of(e) for e in events]

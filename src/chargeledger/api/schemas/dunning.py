@@ -15,7 +15,8 @@ from chargeledger.services.billing.dunning import DunningReport
 
 
 def _amount(money: Money | None) -> Decimal | None:
-    return None if money is None else money.amount
+    """In the currency's minor unit (storage keeps four places)."""
+    return None if money is None else money.amount.quantize(money.currency.quantum)
 
 
 class DunningRunIn(Input):
@@ -28,9 +29,16 @@ class DisputeIn(Input):
     note: str | None = Field(None, max_length=500, description="what the customer disputes")
 
 
+class WaiveIn(Input):
+    note: str = Field(min_length=1, max_length=500, description="why the claim is waived")
+
+
 class DunningEventOut(BaseModel):
     id: uuid.UUID
-    kind: str = Field(description="notice, disputed or undisputed")
+    kind: str = Field(
+        description="notice, disputed, undisputed, or waived (a notice's claim given up: "
+        "the level and the amounts it claimed)"
+    )
     invoice_id: uuid.UUID
     date: dt.date
     at: dt.datetime

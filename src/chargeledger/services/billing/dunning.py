@@ -22,16 +22,19 @@ from chargeledger.domain.dunning import (
     DunningEventKind,
     DunningPolicy,
     OverdueInvoice,
+    claim_waived,
     is_disputed,
     notice_claimed,
     notice_for,
+    notices_in,
+    waiver_of,
 )
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
 from chargeledger.domain.late_payment import LatePaymentTerms
 from chargeledger.domain.receivables import PaymentStatus, outstanding_of
 from chargeledger.domain.text import optional_text
-from chargeledger.errors import ConflictError, InvalidInputError
+from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
 from chargeledger.money import Money
 from chargeledger.services.billing.dunning_notices import notice_message
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
@@ -180,6 +183,45 @@ async def set_disputed(
     )
     await uow.dunning.add(event)
     return [*history, event]
+
+
+async def waive_claim(
+    uow: UnitOfWork,
+    clock: Clock,
+    time_zone: str,
+    invoice_id: uuid.UUID,
+    level: int,
+    by: str,
+    note: str,
+) -> list[DunningEvent]:
+    """Finance waives what the invoice's notice of ``level`` claimed (fee, compensation,
+    interest): a ``waived`` event with who and why, and the claim's booking turned round.
+    Once per notice (``claim_already_waived``); a notice that claimed nothing has nothing to
+    waive (``nothing_claimed``). Answers the invoice's dunning history."""
+    invoice = await get_invoice(uow, invoice_id)
+    history = (await uow.dunning.history([invoice.id]))[invoice.id]
+    notice = next((n for n in notices_in(history) if n.level == level), None)
+    if notice is None:
+        raise NotFoundError(
+            f"{invoice.number or invoice.id} got no notice of level {level}",
+            code="dunning_notice_not_found",
+        )
+    if notice.claimed is None or notice.claimed.is_zero:
+        raise ConflictError(
+            f"the level {level} notice claimed nothing to waive", code="nothing_claimed"
+        )
+    reason = optional_text(note, "note", 500)
+    if reason is None:
+        raise InvalidInputError("say why the claim is waived", code="note_required", field="note")
+    waiver = waiver_of(notice, today(clock, time_zone), clock.now(), by, reason)
+    if not await uow.dunning.add(waiver):
+        raise ConflictError(
+            f"the level {level} notice's claim is already waived", code="claim_already_waived"
+        )
+    entry = claim_waived(notice, waiver)
+    if entry is not None:
+        await uow.ledger.add([entry], clock.now())
+    return [*history, waiver]
 
 
 async def dunning_history(
