@@ -6,10 +6,11 @@ invoice attached."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
+import pytest
 
 from chargeledger.adapters.notify.smtp import SmtpMailer, SmtpSettings
 from chargeledger.bootstrap import Runtime
@@ -17,14 +18,23 @@ from chargeledger.domain.accounts import AccountKind
 from chargeledger.domain.dunning import late_payment_receivable
 from chargeledger.domain.identity import Role
 from chargeledger.domain.invoicing import Invoice
+from chargeledger.domain.ledger import customer_credit
 from chargeledger.domain.outbox import Attachment, Channel
+from chargeledger.errors import ConflictError
 from chargeledger.money import Money
-from chargeledger.services.billing.dunning import DunningReport, DunningTerms, run_dunning
+from chargeledger.services.billing import bank_reconciliation as bank
+from chargeledger.services.billing.dunning import (
+    DunningReport,
+    DunningTerms,
+    run_dunning,
+    waive_claim,
+)
 from chargeledger.services.billing.notice_documents import render_attachment
 from chargeledger.services.notifications.delivery import Deliveries, deliver_outbox
 from chargeledger.services.notifications.ports import MailFile
 from chargeledger.services.ports import UnitOfWork
 from tests.conftest import LoginAs
+from tests.integration.bank_world import bank_entry, day_statement
 from tests.integration.billing_world import (
     OPERATOR_TZ,
     ChargeSpec,
@@ -229,5 +239,42 @@ async def test_finance_waives_a_notices_claim_once_and_the_books_follow(
         "dunning_notice_not_found",
     )
     assert levels(await run_on(world, "2026-03-09")) == {str(anna.id): 2, str(fleet.id): 2}
+    async with runtime.uow() as uow:
+        assert await uow.ledger.unbalanced() == []
+
+
+async def test_a_transfer_beyond_the_invoice_pays_the_claims_and_cannot_be_waived(
+    runtime: Runtime,
+) -> None:
+    """The business pays its invoice and what the reminder claimed in one transfer: the
+    invoice is paid, the rest (credit) settles the late-payment claim, nothing is left on
+    either account, and the paid claim can no longer be waived (it would be refunded)."""
+    world, _, fleet = await overdue_world(runtime)
+    await run_on(world, "2026-02-23")
+    receivable = late_payment_receivable(fleet.account_id)
+    assert await balance_of(runtime, receivable) == Decimal("40.02")
+    assert fleet.payment_reference is not None
+    paid = bank_entry(
+        "PAY-1",
+        str(fleet.gross_total + Decimal("40.02")),
+        date(2026, 2, 24),
+        creditor_reference=fleet.payment_reference,
+    )
+    report = await bank.import_statements(
+        runtime.uow,
+        runtime.locks,
+        world.clock,
+        OPERATOR_TZ,
+        [day_statement("S-2026-02-24", date(2026, 2, 24), paid)],
+        filename="statement.xml",
+        imported_by="finance@example.org",
+    )
+    assert report.matched == 1
+    assert await balance_of(runtime, receivable) == Decimal("0.00")
+    assert await balance_of(runtime, customer_credit(fleet.account_id)) == Decimal("0.00")
+    with pytest.raises(ConflictError) as refused:
+        async with runtime.uow() as uow:
+            await waive_claim(uow, world.clock, OPERATOR_TZ, fleet.id, 1, "finance", "late")
+    assert refused.value.code == "claim_paid"
     async with runtime.uow() as uow:
         assert await uow.ledger.unbalanced() == []

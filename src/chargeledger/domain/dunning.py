@@ -36,7 +36,13 @@ from chargeledger.domain.late_payment import (
     fixed_compensation,
     statutory_interest,
 )
-from chargeledger.domain.ledger import EntryKind, JournalEntry, Posting, customer_key
+from chargeledger.domain.ledger import (
+    EntryKind,
+    JournalEntry,
+    Posting,
+    customer_credit,
+    customer_key,
+)
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import ZERO, Money
 
@@ -351,4 +357,21 @@ def claim_waived(notice: DunningEvent, waiver: DunningEvent) -> JournalEntry | N
         postings=tuple(Posting(p.account, -p.units) for p in claimed.postings),
         source_type=LATE_PAYMENT_SOURCE,
         source_id=str(waiver.id),
+    )
+
+
+def claims_paid(account_id: uuid.UUID, amount: Money, on: date, source_id: str) -> JournalEntry:
+    """A customer's credit pays ``amount`` of their open late-payment claims: what they sent
+    beyond their invoices settles what the reminders claimed (the invoices come first, so
+    paying an invoice lifts its block whatever else is owed)."""
+    return JournalEntry(
+        kind=EntryKind.LATE_PAYMENT_PAID,
+        booked_on=on,
+        description="late-payment claims paid from the customer's credit",
+        postings=(
+            Posting(customer_credit(account_id), amount),
+            Posting(late_payment_receivable(account_id), -amount),
+        ),
+        source_type="late_payment_credit",
+        source_id=source_id,
     )

@@ -48,6 +48,7 @@ class EntryKind(StrEnum):
     CREDIT_APPLIED = "credit_applied"  # a customer's credit paid one of their invoices
     LATE_PAYMENT_CLAIMED = "late_payment_claimed"  # a dunning notice claimed fees, interest
     LATE_PAYMENT_WAIVED = "late_payment_waived"  # finance waived what a notice claimed
+    LATE_PAYMENT_PAID = "late_payment_paid"  # a customer's credit paid their claimed fees
 
 
 def account_name(*components: str) -> str:

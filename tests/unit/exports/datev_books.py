@@ -8,6 +8,7 @@ Every amount is chosen by hand; the comments give the VAT each charge carries.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import uuid
 from collections import defaultdict
@@ -30,7 +31,15 @@ from chargeledger.domain.bank_postings import (
 from chargeledger.domain.billing import COMPONENTS, Charge, VatCategory, VatTreatment
 from chargeledger.domain.charge_documents import charges_document
 from chargeledger.domain.credit_notes import credit_note
-from chargeledger.domain.dunning import late_payment_receivable
+from chargeledger.domain.dunning import (
+    DunningEvent,
+    DunningEventKind,
+    claim_waived,
+    claims_paid,
+    late_payment_receivable,
+    notice_claimed,
+    waiver_of,
+)
 from chargeledger.domain.geo import Address
 from chargeledger.domain.invoicing import DocumentKind, Invoice, Party, issued
 from chargeledger.domain.ledger import BANK, EntryKind, JournalEntry, Posting, psp
@@ -244,6 +253,31 @@ def bank_entries() -> list[JournalEntry]:
             source_type="dunning_notice",
             source_id=str(BANK_IDS[3]),
         ),
+        *late_payment_entries(),
+    ]
+
+
+def late_payment_entries() -> list[JournalEntry]:
+    """A second reminder's 5.00 fee claimed and waived, and 3.00 of Fleet's credit paying
+    what its first reminder claimed."""
+    fleet, at = FLEET.id, datetime(2026, 2, 20, 9, tzinfo=UTC)
+    second = DunningEvent(
+        kind=DunningEventKind.NOTICE,
+        invoice_id=FLEET_INVOICE.id,
+        account_id=fleet,
+        on=day("2026-02-20"),
+        at=at,
+        level=2,
+        fee=Money.of("5.00", "EUR"),
+        id=uuid.UUID(int=905),
+    )
+    waiver = dataclasses.replace(
+        waiver_of(second, day("2026-02-21"), at, "finance", "goodwill"), id=uuid.UUID(int=906)
+    )
+    return [
+        some(notice_claimed(second)),
+        some(claim_waived(second, waiver)),
+        claims_paid(fleet, Money.of("3.00", "EUR"), day("2026-02-22"), "credit-2026-02-22"),
     ]
 
 

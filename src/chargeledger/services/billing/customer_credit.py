@@ -1,19 +1,21 @@
 """A customer's credit (over-payments, prepayments kept for them) pays their open invoices,
-oldest first, as far as it goes (issue 13): after a bank import that left credit, and when
-the invoice run issues a customer's next invoice. Handed the open unit of work; the caller
-commits (DESIGN §3)."""
+oldest first, as far as it goes, and then what their reminders claimed (issue 13): after a
+bank import that left credit, and when the invoice run issues a customer's next invoice.
+Handed the open unit of work; the caller commits (DESIGN §3)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.bank_postings import credit_applied
+from chargeledger.domain.dunning import claims_paid, late_payment_receivable
 from chargeledger.domain.ledger import CUSTOMER_CREDIT, customer_credit, customer_of
 from chargeledger.domain.receivables import Settlement, SettlementKind
-from chargeledger.money import Money
+from chargeledger.money import Currency, Money
 from chargeledger.services.billing.document_notices import announce_payment
 from chargeledger.services.ports import Clock, UnitOfWork
 
@@ -50,7 +52,27 @@ async def apply_credit(
         )
         available[invoice.outstanding.currency] = left - amount
         used.append(settlement)
+    await _pay_claims(uow, account_id, available, on, now)
     return used
+
+
+async def _pay_claims(
+    uow: UnitOfWork,
+    account_id: uuid.UUID,
+    available: dict[Currency, Decimal],
+    on: date,
+    now: datetime,
+) -> None:
+    """What credit is left after the invoices pays the account's open late-payment claims
+    (fees, compensation, interest its reminders claimed), as far as it goes."""
+    for claim in await uow.ledger.balances(prefix=late_payment_receivable(account_id)):
+        left = available.get(claim.currency, Decimal(0))
+        amount = min(left, claim.balance)
+        if amount <= 0:
+            continue
+        paid = Money(amount, claim.currency)
+        await uow.ledger.add([claims_paid(account_id, paid, on, str(uuid.uuid4()))], now)
+        available[claim.currency] = left - amount
 
 
 async def apply_credits(

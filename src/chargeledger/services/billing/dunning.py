@@ -24,6 +24,7 @@ from chargeledger.domain.dunning import (
     OverdueInvoice,
     claim_waived,
     is_disputed,
+    late_payment_receivable,
     notice_claimed,
     notice_for,
     notices_in,
@@ -35,7 +36,7 @@ from chargeledger.domain.late_payment import LatePaymentTerms
 from chargeledger.domain.receivables import PaymentStatus, outstanding_of
 from chargeledger.domain.text import optional_text
 from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
-from chargeledger.money import Money
+from chargeledger.money import ZERO, Money
 from chargeledger.services.billing.dunning_notices import notice_message
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoicing import (
@@ -210,18 +211,42 @@ async def waive_claim(
         raise ConflictError(
             f"the level {level} notice claimed nothing to waive", code="nothing_claimed"
         )
+    already = ConflictError(
+        f"the level {level} notice's claim is already waived", code="claim_already_waived"
+    )
+    if any(e.kind is DunningEventKind.WAIVED and e.level == level for e in history):
+        raise already
+    await _check_still_claimed(uow, notice)
     reason = optional_text(note, "note", 500)
     if reason is None:
         raise InvalidInputError("say why the claim is waived", code="note_required", field="note")
     waiver = waiver_of(notice, today(clock, time_zone), clock.now(), by, reason)
-    if not await uow.dunning.add(waiver):
-        raise ConflictError(
-            f"the level {level} notice's claim is already waived", code="claim_already_waived"
-        )
+    if not await uow.dunning.add(waiver):  # another waiver of it was kept meanwhile
+        raise already
     entry = claim_waived(notice, waiver)
     if entry is not None:
         await uow.ledger.add([entry], clock.now())
     return [*history, waiver]
+
+
+async def _check_still_claimed(uow: UnitOfWork, notice: DunningEvent) -> None:
+    """A claim the customer's credit already paid is given back as a refund, not waived: the
+    account's open claims must cover this notice's."""
+    claimed = notice.claimed
+    if claimed is None or notice.account_id is None:
+        return
+    account = late_payment_receivable(notice.account_id)
+    balances = await uow.ledger.balances(prefix=account)
+    still_open = sum(
+        (b.balance for b in balances if b.account == account and b.currency == claimed.currency),
+        ZERO,
+    )
+    if still_open < claimed.amount:
+        raise ConflictError(
+            f"only {still_open} {claimed.currency} of the account's claims is still open: "
+            "what was paid is refunded, not waived",
+            code="claim_paid",
+        )
 
 
 async def dunning_history(
