@@ -20,6 +20,7 @@ the invoice asks settles it and the rest becomes account credit; a smaller one s
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections import defaultdict
@@ -123,6 +124,7 @@ def invoice_number_of(reference: str) -> str | None:
     return "-".join(found.groups()) if found else None
 
 
+@functools.lru_cache(maxsize=8192)  # a statement names the same payers again and again
 def compact_name(name: str) -> str:
     """A name as two spellings of one payer share it: lower case, no legal form, no
     punctuation or spaces."""

@@ -25,6 +25,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
         super().__init__(precision=precision, scale=scale, asdecimal=True)
         self.precision = precision
         self.scale = scale
+        self.quantum = Decimal(1).scaleb(-scale)
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
@@ -36,7 +37,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal):
             raise TypeError(f"ExactDecimal needs a Decimal, got {type(value).__name__}")
-        quantized = value.quantize(Decimal(1).scaleb(-self.scale))
+        quantized = value.quantize(self.quantum)
         return str(quantized) if dialect.name == "sqlite" else quantized
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
