@@ -181,6 +181,9 @@ async def _with_payout_items(
     payout = event.payout
     if event.kind is not WebhookKind.PAYOUT_PAID or payout is None or payout.items:
         return event
+    async with ctx.uow() as uow:  # a replayed event: its items are kept already
+        if (await uow.payouts.items([payout.payout_id]))[payout.payout_id]:
+            return event
     try:
         items = await ctx.gateway(gateway_name).payout_items(payout.payout_id)
     except (GatewayTimeoutError, GatewayUnavailableError):
