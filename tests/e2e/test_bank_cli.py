@@ -3,34 +3,20 @@ camt.053 file imported twice books once; a damaged file is refused with its code
 
 from __future__ import annotations
 
-import os
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 from chargeledger.adapters.bank.camt053_writer import camt053_document
-from tests.e2e.test_invoice_run_cli import CHARGELEDGER, database_url, open_runtime
+from tests.e2e.cli_runner import chargeledger_on
+from tests.e2e.test_invoice_run_cli import database_url, open_runtime
 from tests.integration.test_bank_reconciliation import first_statement, world_with_invoices
 
 __all__ = ["database_url"]  # the fixture this module's tests use
 
 
 def bank(url: str, data_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "CHARGELEDGER_DATA_DIR": str(data_dir),
-        "CHARGELEDGER_DATABASE_URL": url,
-        "CHARGELEDGER_LOG_LEVEL": "WARNING",
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [CHARGELEDGER, "bank", *arguments],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=600,
-        check=False,
-    )
+    return chargeledger_on(url, data_dir, "bank", *arguments)
 
 
 async def test_a_statement_imported_twice_books_once(database_url: str, tmp_path: Path) -> None:

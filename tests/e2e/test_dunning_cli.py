@@ -4,32 +4,19 @@ today is refused with its code, and every notice waits in the outbox."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
-from tests.e2e.test_invoice_run_cli import CHARGELEDGER, database_url, open_runtime
+from tests.e2e.cli_runner import chargeledger_on
+from tests.e2e.test_invoice_run_cli import database_url, open_runtime
 from tests.integration.test_dunning import overdue_world
 
 __all__ = ["database_url"]  # the fixture this module's tests use
 
 
 def chargeledger(url: str, data_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "CHARGELEDGER_DATA_DIR": str(data_dir),
-        "CHARGELEDGER_DATABASE_URL": url,
-        "CHARGELEDGER_OPERATOR_TIME_ZONE": "Europe/Berlin",
-        "CHARGELEDGER_LOG_LEVEL": "WARNING",
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [CHARGELEDGER, *arguments],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=600,
-        check=False,
+    return chargeledger_on(
+        url, data_dir, *arguments, CHARGELEDGER_OPERATOR_TIME_ZONE="Europe/Berlin"
     )
 
 

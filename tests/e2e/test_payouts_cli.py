@@ -3,7 +3,6 @@ item our books do not know shows its differences; an unknown payout is refused w
 
 from __future__ import annotations
 
-import os
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -12,27 +11,14 @@ from chargeledger.domain.payout_reconciliation import ItemKind, PayoutItem
 from chargeledger.money import Money
 from chargeledger.services.payments.gateway import Payout
 from chargeledger.services.payments.webhooks import book_payout
-from tests.e2e.test_invoice_run_cli import CHARGELEDGER, database_url, open_runtime
+from tests.e2e.cli_runner import chargeledger_on
+from tests.e2e.test_invoice_run_cli import database_url, open_runtime
 
 __all__ = ["database_url"]  # the fixture this module's tests use
 
 
 def payouts(url: str, data_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "CHARGELEDGER_DATA_DIR": str(data_dir),
-        "CHARGELEDGER_DATABASE_URL": url,
-        "CHARGELEDGER_LOG_LEVEL": "WARNING",
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [CHARGELEDGER, "payouts", *arguments],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=600,
-        check=False,
-    )
+    return chargeledger_on(url, data_dir, "payouts", *arguments)
 
 
 async def test_payouts_are_listed_and_shown_with_their_differences(

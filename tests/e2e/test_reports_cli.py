@@ -7,34 +7,26 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import openpyxl
 
-from tests.e2e.test_invoice_run_cli import CHARGELEDGER, database_url, open_runtime
+from tests.e2e.cli_runner import chargeledger_on
+from tests.e2e.test_invoice_run_cli import database_url, open_runtime
 from tests.integration.report_world import receivables_world
 
 __all__ = ["database_url"]  # the fixture this module's tests use
 
 
 def reports(url: str, data_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "CHARGELEDGER_DATA_DIR": str(data_dir),
-        "CHARGELEDGER_DATABASE_URL": url,
-        "CHARGELEDGER_OPERATOR_TIME_ZONE": "Europe/Berlin",
-        "CHARGELEDGER_LOG_LEVEL": "WARNING",
-        "COLUMNS": "250",
-    }
-    return subprocess.run(
-        [CHARGELEDGER, "reports", *arguments],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=600,
-        check=False,
+    return chargeledger_on(
+        url,
+        data_dir,
+        "reports",
+        *arguments,
+        columns=250,
+        CHARGELEDGER_OPERATOR_TIME_ZONE="Europe/Berlin",
     )
 
 
