@@ -30,6 +30,7 @@ from chargeledger.domain.reports import (
     dimensions,
     report_period,
 )
+from chargeledger.services import tariffs
 from chargeledger.services.billing import reports
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.payments.methods import store_card
@@ -38,7 +39,12 @@ from chargeledger.services.payments.wallets import top_up
 from chargeledger.services.transactions import reading
 from tests.conftest import LoginAs
 from tests.integration.access_world import sandbox_token
-from tests.integration.billing_api import configure_operator, error_code, uncharged_session
+from tests.integration.billing_api import (
+    TARIFF,
+    configure_operator,
+    error_code,
+    uncharged_session,
+)
 from tests.integration.billing_world import (
     OPERATOR_TZ,
     ChargeSpec,
@@ -437,8 +443,16 @@ async def test_collections_over_http(
 # --- not invoiced yet --------------------------------------------------------------------------
 
 
-async def held_session(runtime: Runtime, place: Place, started: datetime) -> None:
-    """A session of 12.5 kWh held for review: no price until it is released."""
+async def held_session(
+    runtime: Runtime, place: Place, started: datetime, *, priced: bool = True
+) -> None:
+    """A session of 12.5 kWh held for review: no charge until it is released (``priced``: it
+    started under a tariff, else it cannot be valued at all)."""
+    tariff_id = None
+    if priced:
+        async with runtime.uow() as uow:
+            tariff_id = (await tariffs.import_tariff(uow, runtime.clock, TARIFF)).id
+            await uow.commit()
     now = runtime.clock.now()
     session = Session(
         station_id=place.station.id,
@@ -451,6 +465,7 @@ async def held_session(runtime: Runtime, place: Place, started: datetime) -> Non
         stopped_at=started + timedelta(minutes=40),
         meter_stop_wh=D(13500),
         quarantine_reasons=(QuarantineReason.ENERGY_ABOVE_MAX_POWER,),
+        tariff_id=tariff_id,
         payment_route=PaymentRoute.WALK_IN,
         created_at=now,
         updated_at=now,
@@ -466,8 +481,9 @@ async def test_unbilled_charges_reconcile_to_the_unbilled_receivables(
     world = await standard_world(runtime)
     await run_month(world, "2026-01")  # January's invoices and receipts
     await held_session(runtime, world.de, utc("2026-02-10T10:00"))
+    await held_session(runtime, world.de, utc("2026-02-10T12:00"), priced=False)
     await uncharged_session(runtime, world.de, utc("2026-02-11T10:00"))
-    report = await reading(runtime.uow, reports.unbilled)
+    report = await reading(runtime.uow, reports.unbilled, runtime.settings.vat_rates)
     [total] = report.totals
     async with runtime.uow() as uow:
         balances = await uow.ledger.balances("Assets:Receivable:Unbilled")
@@ -483,23 +499,38 @@ async def test_unbilled_charges_reconcile_to_the_unbilled_receivables(
         "Weekly Fleet GmbH": 1,
     }
     assert [(p.state.value, p.sessions, p.energy_kwh) for p in report.pending] == [
-        ("quarantined", 1, D("12.5")),
+        ("quarantined", 2, D(25)),
         ("not_charged", 1, D(10)),
+    ]
+    # Valued as the stations reported them, under their tariffs, VAT included (estimates):
+    # 12.5 and 10 kWh at 0.40 EUR net + 19 %; a session without a tariff cannot be valued.
+    assert [(v.state.value, v.currency, v.sessions, v.value) for v in report.pending_values] == [
+        ("quarantined", "EUR", 1, D("5.95")),
+        ("quarantined", None, 1, None),
+        ("not_charged", "EUR", 1, D("4.76")),
     ]
 
     finance = await login_as(Role.FINANCE)
     body = (await _get(client, "unbilled", finance)).json()
     assert body["totals"][0]["value"] == f"{total.value:.2f}"
-    held = [row for row in body["rows"] if row["account"].startswith("sessions under review")]
+    held = [row for row in body["rows"] if "under review" in row["account"]]
     assert held == [
         {
             "account": "sessions under review (not priced)",
             "account_id": None,
             "currency": None,
-            "sessions": 1,
-            "energy_kwh": "12.5",
+            "sessions": 2,
+            "energy_kwh": "25",
             "value": None,
-        }
+        },
+        {
+            "account": "  under review, valued as reported (estimate)",
+            "account_id": None,
+            "currency": "EUR",
+            "sessions": 1,
+            "energy_kwh": None,
+            "value": "5.95",
+        },
     ]
     driver = await login_as(Role.DRIVER)
     refused = await _get(client, "unbilled", driver)

@@ -196,7 +196,7 @@ def unbilled_command(shown: FormatOption = Shown.TABLE, output: OutputOption = N
     shown = _checked(shown, output)
 
     async def work(rt: Runtime) -> tuple[ReportTable, ReportFile | None]:
-        table = unbilled_table(await reading(rt.uow, reports.unbilled))
+        table = unbilled_table(await reading(rt.uow, reports.unbilled, rt.settings.vat_rates))
         return table, _written(rt, table, shown)
 
     _deliver(*run_with_runtime(work), output)

@@ -16,7 +16,7 @@ from enum import StrEnum
 from chargeledger.domain.billing import COMPONENTS
 from chargeledger.domain.cash_collections import CollectionDay, CollectionsReport
 from chargeledger.domain.reports import AGING_BUCKETS, AgingReport, RevenueReport, RevenueRow
-from chargeledger.domain.unbilled import Pending, UnbilledLine, UnbilledReport
+from chargeledger.domain.unbilled import Pending, PendingValue, UnbilledLine, UnbilledReport
 from chargeledger.money import Currency, Money, plain_decimal
 
 
@@ -234,11 +234,16 @@ _PENDING_TITLES = {
     Pending.QUARANTINED: "sessions under review (not priced)",
     Pending.NOT_CHARGED: "sessions completed, not charged yet",
 }
+_PENDING_VALUE_TITLES = {
+    Pending.QUARANTINED: "  under review, valued as reported (estimate)",
+    Pending.NOT_CHARGED: "  not charged yet, valued as reported (estimate)",
+}
 
 
 def unbilled_table(report: UnbilledReport) -> ReportTable:
     """Per account and currency: charges on no invoice yet, their kWh and value (gross);
-    then the sessions without a price, with the energy their stations reported."""
+    then the sessions without a charge, with the energy their stations reported and what
+    they would cost as reported (estimates, not in the totals)."""
     columns = (
         Column("account", "account"),
         Column("account_id", "account id"),
@@ -248,12 +253,27 @@ def unbilled_table(report: UnbilledReport) -> ReportTable:
         Column("value", "value", ColumnKind.MONEY),
     )
     rows = [_unbilled_cells(line) for line in report.lines]
-    rows += [
-        (_PENDING_TITLES[p.state], None, None, p.sessions, p.energy_kwh, None)
-        for p in report.pending
-    ]
+    for pending in report.pending:
+        rows.append(
+            (_PENDING_TITLES[pending.state], None, None, pending.sessions, pending.energy_kwh, None)
+        )
+        rows += [_pending_value_cells(v) for v in report.pending_values if v.state is pending.state]
     totals = tuple(_unbilled_cells(line) for line in report.totals)
     return ReportTable("unbilled", "Not invoiced yet", (), columns, tuple(rows), totals)
+
+
+def _pending_value_cells(value: PendingValue) -> tuple[Cell, ...]:
+    if value.currency is None or value.value is None:
+        return ("  could not be priced", None, None, value.sessions, None, None)
+    title = _PENDING_VALUE_TITLES[value.state]
+    return (
+        title,
+        None,
+        value.currency.code,
+        value.sessions,
+        None,
+        _money(value.value, value.currency),
+    )
 
 
 def _unbilled_cells(line: UnbilledLine) -> tuple[Cell, ...]:

@@ -3,8 +3,9 @@ and sessions that have no price yet, quarantined or waiting to be charged.
 
 A charge's value is the gross it accrued (``Assets:Receivable:Unbilled:C…``, DESIGN §5), so the
 total per currency is that account family's balance. A session under review has no price
-anywhere until it is released (issue 3: never billed blindly): it is counted with the energy
-its station reported, never valued.
+anywhere a driver sees or the ledger books until it is released (issue 3: never billed
+blindly): it is counted with the energy its station reported and, for finance, valued as
+reported (``PendingValue``: an estimate, apart from the totals that reconcile to the ledger).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from chargeledger.domain.billing import Charge
+from chargeledger.domain.billing import Billed, Charge
 from chargeledger.money import ZERO, Currency
 
 AD_HOC_NAME = "ad hoc"
@@ -44,10 +45,43 @@ class PendingSessions:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingValue:
+    """What sessions without a charge would cost as their stations reported them, per
+    currency (an estimate: nothing is booked for them yet, and the readings of a session
+    under review are what is in doubt); ``currency`` None: sessions that cannot be priced."""
+
+    state: Pending
+    currency: Currency | None
+    sessions: int
+    value: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
 class UnbilledReport:
     lines: tuple[UnbilledLine, ...]
     totals: tuple[UnbilledLine, ...]
     pending: tuple[PendingSessions, ...]
+    pending_values: tuple[PendingValue, ...] = ()
+
+
+def pending_values(state: Pending, estimates: Iterable[Billed | None]) -> list[PendingValue]:
+    """The estimates of one kind of pending sessions summed per currency (in code order),
+    then the count of those that could not be priced."""
+    sums: dict[Currency, tuple[int, Decimal]] = {}
+    unpriced = 0
+    for estimate in estimates:
+        if estimate is None:
+            unpriced += 1
+            continue
+        count, total = sums.get(estimate.currency, (0, ZERO))
+        sums[estimate.currency] = (count + 1, total + estimate.gross)
+    found = [
+        PendingValue(state, currency, count, total)
+        for currency, (count, total) in sorted(sums.items(), key=lambda item: item[0].code)
+    ]
+    if unpriced:
+        found.append(PendingValue(state, None, unpriced, None))
+    return found
 
 
 def _line(
@@ -67,6 +101,7 @@ def unbilled_report(
     charges: Iterable[Charge],
     names: Mapping[uuid.UUID, str],
     pending: Iterable[PendingSessions],
+    values: Iterable[PendingValue] = (),
 ) -> UnbilledReport:
     """Charges on no invoice or receipt per (account, currency), by account name."""
     groups: dict[tuple[uuid.UUID | None, Currency], list[Charge]] = {}
@@ -88,4 +123,4 @@ def unbilled_report(
         )
         for currency in sorted({currency for _, currency in groups})
     ]
-    return UnbilledReport(tuple(lines), tuple(totals), tuple(pending))
+    return UnbilledReport(tuple(lines), tuple(totals), tuple(pending), tuple(values))

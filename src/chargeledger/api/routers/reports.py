@@ -152,5 +152,5 @@ async def unbilled(
     """Per account: charges on no invoice or receipt yet, their kWh and gross value (the
     balance of ``Assets:Receivable:Unbilled``); then the sessions under review and those not
     charged yet, with the energy their stations reported (they have no price yet)."""
-    report = await reading(rt.uow, reports.unbilled)
+    report = await reading(rt.uow, reports.unbilled, rt.settings.vat_rates)
     return _file(rt, unbilled_table(report), file_format)

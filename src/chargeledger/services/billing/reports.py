@@ -13,7 +13,9 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from chargeledger.domain.billing import Billed, VatRates
 from chargeledger.domain.cash_collections import CollectionsReport, collections_report
+from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.ledger import customer_credit
 from chargeledger.domain.reports import (
@@ -30,14 +32,19 @@ from chargeledger.domain.reports import (
     report_day,
     revenue_report,
 )
-from chargeledger.domain.unbilled import UnbilledReport, unbilled_report
+from chargeledger.domain.station_link import SessionFilter
+from chargeledger.domain.unbilled import Pending, UnbilledReport, pending_values, unbilled_report
 from chargeledger.errors import InvalidInputError, NotFoundError
 from chargeledger.money import ZERO, Currency
+from chargeledger.services.charging.session_pricing import value_as_reported
 from chargeledger.services.ports import UnitOfWork
 
 CUSTOMER_CREDIT = "Liabilities:CustomerCredit"
 # A revenue report by day covers at most a quarter (each day is two queries).
 MAX_DAYS_BY_DAY = 92
+# Completed sessions the next charge run prices are few; beyond this many, the rest is counted
+# (with its energy) but not valued.
+MAX_ESTIMATED = 10_000
 
 
 def visible_account(principal: Principal, account_id: uuid.UUID | None) -> uuid.UUID | None:
@@ -127,13 +134,34 @@ async def collections(uow: UnitOfWork, period: ReportPeriod) -> CollectionsRepor
 _EPOCH, _END = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
 
 
-async def unbilled(uow: UnitOfWork) -> UnbilledReport:
+async def unbilled(uow: UnitOfWork, rates: VatRates) -> UnbilledReport:
     """Charges on no invoice or receipt yet with their value, per account (the balance of
-    ``Assets:Receivable:Unbilled:C…``), and the sessions that have no price yet."""
+    ``Assets:Receivable:Unbilled:C…``), and the sessions that have no charge yet with what
+    they would cost as reported (an estimate, see ``domain.unbilled``)."""
     waiting = await uow.billing.unbilled_charges(_EPOCH, _END)
     waiting += await uow.billing.unbilled_charges(_EPOCH, _END, ad_hoc=True)
     names = {}
     for account_id in {c.account_id for c in waiting if c.account_id is not None}:
         account = await uow.accounts.get(account_id)
         names[account_id] = account.name if account is not None else str(account_id)
-    return unbilled_report(waiting, names, await uow.reports.pending_sessions())
+    values = pending_values(Pending.QUARANTINED, await _estimates(uow, rates, quarantined=True))
+    values += pending_values(Pending.NOT_CHARGED, await _estimates(uow, rates, quarantined=False))
+    return unbilled_report(waiting, names, await uow.reports.pending_sessions(), values)
+
+
+async def _estimates(uow: UnitOfWork, rates: VatRates, *, quarantined: bool) -> list[Billed | None]:
+    """Each session under review (or completed and not charged yet) valued as reported."""
+    found: list[Billed | None] = []
+    if quarantined:
+        offset: int | None = 0
+        while offset is not None:
+            page = await uow.sessions.search(
+                SessionFilter(status=SessionStatus.QUARANTINED), limit=500, offset=offset
+            )
+            found += [await value_as_reported(uow, s, rates) for s in page.items]
+            offset = page.next_offset
+        return found
+    for session_id in await uow.billing.sessions_to_charge(MAX_ESTIMATED):
+        session = await uow.sessions.get(session_id)
+        found.append(None if session is None else await value_as_reported(uow, session, rates))
+    return found

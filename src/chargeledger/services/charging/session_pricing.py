@@ -25,7 +25,7 @@ from chargeledger.domain.meter_checks import registers_in_order
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.domain.tariffs import Cdr, PriceResult, Tariff, price
 from chargeledger.domain.wallets import next_reading
-from chargeledger.errors import ConflictError, NotFoundError
+from chargeledger.errors import ChargeledgerError, ConflictError, NotFoundError
 from chargeledger.services.catalog import get_site, get_station
 from chargeledger.services.charging.session_review import get_session
 from chargeledger.services.ports import Clock, UnitOfWork
@@ -112,8 +112,10 @@ class _Inputs:
         return billed_amounts(self.price(view)[1], self.vat).gross
 
 
-async def _inputs(uow: UnitOfWork, session: Session, rates: VatRates) -> _Inputs:
-    if session.status is SessionStatus.QUARANTINED:
+async def _inputs(
+    uow: UnitOfWork, session: Session, rates: VatRates, *, under_review: bool = False
+) -> _Inputs:
+    if session.status is SessionStatus.QUARANTINED and not under_review:
         raise SessionUnderReviewError(
             "the session is under review: its price is shown once an operator has checked "
             "its meter data"
@@ -158,6 +160,19 @@ async def price_captured_session(
         inputs.vat,
         billed_amounts(result, inputs.vat),
     )
+
+
+async def value_as_reported(uow: UnitOfWork, session: Session, rates: VatRates) -> Billed | None:
+    """What a session not charged yet would cost as its station reported it, under its
+    tariff, VAT included: for finance's view of the money not invoiced yet, never shown to a
+    driver nor booked. A quarantined session is valued too (its data is what is under
+    review, so the figure is an estimate); None when it cannot be priced at all (no tariff,
+    readings that make no session)."""
+    try:
+        inputs = await _inputs(uow, session, rates, under_review=True)
+        return billed_amounts(inputs.price(session)[1], inputs.vat)
+    except (ChargeledgerError, ArithmeticError, ValueError):
+        return None
 
 
 async def cost_outlook(
