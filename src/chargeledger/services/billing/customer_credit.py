@@ -23,7 +23,10 @@ from chargeledger.services.ports import Clock, UnitOfWork
 async def apply_credit(
     uow: UnitOfWork, clock: Clock, time_zone: str, account_id: uuid.UUID
 ) -> list[Settlement]:
-    """Use ``account_id``'s credit on its open invoices, oldest first. Does not commit."""
+    """Use ``account_id``'s credit on its open invoices, oldest first, then on its claims.
+    The credit is held until the caller's transaction ends (a bank import, finance's match
+    and an invoice run may spend it at once). Does not commit."""
+    await uow.ledger.hold_account(customer_credit(account_id))
     balances = await uow.ledger.balances(prefix=customer_credit(account_id))
     available = {b.currency: -b.balance for b in balances if b.balance < 0}
     if not available:

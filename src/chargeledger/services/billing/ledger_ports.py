@@ -17,6 +17,11 @@ class LedgerRepository(Protocol):
 
     async def add(self, entries: Sequence[JournalEntry], created_at: datetime) -> None: ...
 
+    async def hold_account(self, account: str) -> None:
+        """Until this transaction ends, no other transaction holds ``account``: whoever
+        spends its balance (a customer's credit) reads it and books against it as one step."""
+        ...
+
     async def find(
         self, kind: EntryKind, source_type: str, source_id: str
     ) -> JournalEntry | None: ...

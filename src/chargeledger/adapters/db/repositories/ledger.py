@@ -7,13 +7,14 @@ Entries are only ever inserted (DESIGN §2: append-only money records).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select
+from sqlalchemy import and_, case, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,6 +51,17 @@ def _balance(account: str, currency: Currency, debit: Any, credit: Any) -> Balan
 class SqlLedgerRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+
+    async def hold_account(self, account: str) -> None:
+        """PostgreSQL: a transaction-level advisory lock on the account's name, released by
+        the commit or rollback (two transactions at READ COMMITTED would both read the same
+        balance and both spend it). SQLite: nothing to do, writers already take turns (each
+        unit of work begins IMMEDIATE)."""
+        if self._connection.dialect.name != "postgresql":
+            return
+        digest = hashlib.sha256(f"ledger-account/{account}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        await self._connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     async def add(self, entries: Sequence[JournalEntry], created_at: Any) -> None:
         """Insert entries and their postings in two batched statements."""
