@@ -167,8 +167,9 @@ class SqlPayoutRepository:
         records = []
         for row in rows:
             leg = legs[row.id]
-            net = leg[BANK]
             [psp_account] = [a for a in leg if a.startswith(_PSP)]
+            # A payout its fees ate whole brought nothing: its entry has no Bank line.
+            net = leg.get(BANK, Money.zero(leg[psp_account].currency.code))
             records.append(
                 BookedPayoutRecord(
                     payout_id=row.source_id,
