@@ -259,6 +259,9 @@ def _check_bank_days(rows: dict[str, str], output: Path) -> None:
     assert "returned 1" in second, second
     assert "reference" in rows[f"{files[0].stem}: matched by"]
     assert "payout 1" in rows[f"{files[0].stem}: matched by"]
+    payouts = [value for key, value in rows.items() if key.startswith("payout po_")]
+    assert len(payouts) == 1, rows
+    assert payouts[0].endswith("items, reconciled"), payouts  # each item and the bank line
     assert rows["invoices partially_paid"] == "1"
     assert int(rows["invoices paid"]) > 5
     assert int(rows["invoices open"]) >= 3  # two never paid, one returned

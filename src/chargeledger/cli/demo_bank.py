@@ -44,6 +44,8 @@ from chargeledger.services.billing import invoice_documents, invoicing, reports
 from chargeledger.services.billing.bank_reconciliation import ImportReport
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.report_ports import ReportFile
+from chargeledger.services.payments import payout_reconciliation
+from chargeledger.services.payments.payout_reconciliation import PayoutView
 from chargeledger.services.transactions import reading
 
 EUR = Currency.of("EUR")
@@ -60,6 +62,7 @@ class BankReport:
     outstanding: Decimal = Decimal(0)
     tables: list[ReportTable] = field(default_factory=list)  # aging, revenue by site
     workbooks: list[Path] = field(default_factory=list)
+    payouts: list[PayoutView] = field(default_factory=list)  # reconciled with their bank lines
 
 
 def _entry(ref: str, amount: Decimal, on: date, **details: object) -> StatementEntry:
@@ -199,6 +202,9 @@ async def bank_days(runtime: Runtime, output_dir: Path) -> BankReport:
                 imported_by="demo finance",
             )
         )
+    gateways = list(runtime.payments.gateways)
+    booked = await reading(runtime.uow, payout_reconciliation.list_payouts, gateways, 100, 0)
+    report.payouts = list(booked.items)
     await _reports(runtime, on, output_dir / "reports", report)
     criteria = InvoiceFilter(kind=DocumentKind.INVOICE)
     page = await reading(runtime.uow, invoice_documents.list_documents, criteria, 10_000, 0, on)
@@ -222,6 +228,12 @@ def print_bank(report: BankReport) -> None:
             table.add_row(f"  {path.stem}: matched by", rules)
         for difference in result.payout_differences:
             table.add_row("  payout differs", difference)
+    for view in report.payouts:
+        found = view.reconciliation
+        table.add_row(
+            f"payout {view.payout.payout_id}",
+            f"{len(found.items)} items, {found.status.value}",
+        )
     for status, count in sorted(report.statuses.items()):
         table.add_row(f"invoices {status}", str(count))
     table.add_row("still to collect (EUR)", money_figure(report.outstanding, "EUR"))
