@@ -36,6 +36,7 @@ def settled(invoice: Invoice, kind: SettlementKind, amount: str, at: datetime) -
         amount=Money.of(amount, "EUR"),
         source=f"manual:{uuid.uuid4()}",
         booked_at=at,
+        booked_on=at.date(),
         booked_by="finance@example.org",
     )
 
@@ -138,6 +139,7 @@ async def test_a_source_settles_once(runtime: Runtime) -> None:
             amount=again.amount,
             source=again.source,
             booked_at=again.booked_at,
+            booked_on=again.booked_on,
         )
         assert not await uow.billing.add_settlement(replayed)
         await uow.commit()

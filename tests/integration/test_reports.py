@@ -68,10 +68,13 @@ def _billed_receivable(account: str) -> bool:
     return account.startswith("Assets:Receivable:C")
 
 
-async def ledger_receivables(runtime: Runtime) -> tuple[Decimal, Decimal]:
-    """(Σ Assets:Receivable:C…, Σ credit of Liabilities:CustomerCredit:…) in EUR."""
+async def ledger_receivables(
+    runtime: Runtime, until: date | None = None
+) -> tuple[Decimal, Decimal]:
+    """(Σ Assets:Receivable:C…, Σ credit of Liabilities:CustomerCredit:…) in EUR, of the
+    entries booked before ``until`` when given."""
     async with runtime.uow() as uow:
-        every = await uow.ledger.balances()
+        every = await uow.ledger.balances(None, until)
     billed = sum((b.balance for b in every if _billed_receivable(b.account)), D(0))
     credit = -sum(
         (b.balance for b in every if b.account.startswith("Liabilities:CustomerCredit:")), D(0)
@@ -143,6 +146,27 @@ async def test_the_aging_moves_with_its_day_and_its_dso_window(runtime: Runtime)
     only_anna = await reading(runtime.uow, reports.aging, FINANCE, AS_OF, None, anna)
     assert [line.account_id for line in only_anna.lines] == [anna]
     assert only_anna.totals[0].customer_credit == 0
+
+
+async def test_the_aging_of_a_past_day_is_what_the_ledger_held_that_day(
+    runtime: Runtime,
+) -> None:
+    """A month is closed by the aging of its last day, run days later: every day from the
+    first invoice to the report day, the aging's total and the customers' credit are what
+    the ledger's receivables and credit were at the end of that day, though invoices were
+    issued, paid, credited and returned after it."""
+    await receivables_world(runtime)
+    async with runtime.uow() as uow:
+        first = min(e.booked_on for e in await uow.ledger.entries())
+    day, checked = first, 0
+    while day <= AS_OF:
+        report = await reading(runtime.uow, reports.aging, FINANCE, day)
+        total = report.totals[0] if report.totals else None
+        aged = (total.line.total, total.customer_credit) if total is not None else (D(0), D(0))
+        assert aged == await ledger_receivables(runtime, day + timedelta(days=1)), day
+        checked += 1
+        day += timedelta(days=1)
+    assert checked > 60
 
 
 async def _get(

@@ -29,7 +29,9 @@ AT = datetime(2026, 2, 2, 8, tzinfo=UTC)
 
 
 def settlement(kind: SettlementKind, amount: str) -> Settlement:
-    return Settlement(uuid.uuid4(), kind, Money.of(amount, "EUR"), f"manual:{amount}", AT)
+    return Settlement(
+        uuid.uuid4(), kind, Money.of(amount, "EUR"), f"manual:{amount}", AT, AT.date()
+    )
 
 
 @pytest.mark.parametrize(
@@ -73,8 +75,8 @@ def test_a_card_payment_of_an_invoice_settles_it_and_its_refund_reopens_it() -> 
     def event(kind: EventKind) -> PaymentEvent:
         return PaymentEvent(payment.id, kind, kind.value, AT, amount=Decimal("11.90"))
 
-    captured = card_settlement(payment, event(EventKind.CAPTURED))
-    refunded = card_settlement(payment, event(EventKind.REFUNDED))
+    captured = card_settlement(payment, event(EventKind.CAPTURED), AT.date())
+    refunded = card_settlement(payment, event(EventKind.REFUNDED), AT.date())
     assert captured is not None
     assert refunded is not None
     assert (captured.invoice_id, captured.amount, refunded.amount) == (
@@ -82,6 +84,6 @@ def test_a_card_payment_of_an_invoice_settles_it_and_its_refund_reopens_it() -> 
         Money.of("11.90", "EUR"),
         Money.of("-11.90", "EUR"),
     )
-    assert card_settlement(payment, event(EventKind.AUTHORISED)) is None
+    assert card_settlement(payment, event(EventKind.AUTHORISED), AT.date()) is None
     session_payment = Payment(PaymentPurpose.SESSION, PaymentMethodKind.APP, "sandbox", "EUR")
-    assert card_settlement(session_payment, event(EventKind.CAPTURED)) is None
+    assert card_settlement(session_payment, event(EventKind.CAPTURED), AT.date()) is None

@@ -70,6 +70,7 @@ class Settlement:
     amount: Money
     source: str  # unique: "payment_event:<id>", "bank_entry:<id>", "manual:<id>"
     booked_at: datetime
+    booked_on: date  # the accounting day: the day its ledger entry is booked on
     account_id: uuid.UUID | None = None
     booked_by: str | None = None  # who decided it (a user's subject), None when automatic
     note: str | None = None
@@ -154,7 +155,7 @@ def outstanding_of(invoice: Invoice, item: OpenItem) -> Decimal:
     return max(item.outstanding, ZERO).quantize(quantum)
 
 
-def card_settlement(payment: Payment, event: PaymentEvent) -> Settlement | None:
+def card_settlement(payment: Payment, event: PaymentEvent, on: date) -> Settlement | None:
     """What a card payment's new fact settles on the invoice it pays: its capture settles
     the amount, a refund reopens it (issue 6 card payment of an invoice). The source is
     the fact's row, so the same fact never settles twice."""
@@ -170,5 +171,6 @@ def card_settlement(payment: Payment, event: PaymentEvent) -> Settlement | None:
         amount=Money(amount, payment.currency),
         source=f"payment_event:{event.id.hex}",
         booked_at=event.at,
+        booked_on=on,
         note=f"card payment {payment.id}",
     )

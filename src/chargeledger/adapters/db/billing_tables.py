@@ -179,6 +179,8 @@ invoice_settlements = Table(
     Column("booked_at", UtcDateTime, nullable=False),
     Column("booked_by", String(200)),
     Column("note", Text),
+    # The accounting day (its ledger entry's): what the receivables owed on a past day.
+    Column("booked_on", Date, nullable=False),
     UniqueConstraint("source"),
     Index("ix_invoice_settlements_invoice_id", "invoice_id"),
 )

@@ -154,11 +154,11 @@ async def _decide_by_hand(
     decided_by: str,
     note: str | None,
 ) -> BankEntry:
-    now = clock.now()
+    now, on = clock.now(), today(clock, time_zone)
     booking = Booking()
     paid = found.entry.amount
     if invoice is not None:
-        applied = settle_from(invoice, paid, found.id, now, decided_by, booking)
+        applied = settle_from(invoice, paid, found.id, now, on, decided_by, booking)
     else:
         assert account_id is not None
         applied = Applied(account_id, Money.zero(paid.currency.code), paid)
@@ -177,7 +177,6 @@ async def _decide_by_hand(
     for settlement in booking.settlements:
         if await uow.billing.add_settlement(settlement):
             await announce_payment(uow, clock, settlement)
-    on = today(clock, time_zone)
     await uow.ledger.add(
         [suspense_allocated(found.id, on, applied, describe_entry(found.entry))], now
     )

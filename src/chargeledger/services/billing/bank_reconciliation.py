@@ -265,6 +265,7 @@ def _decide(
                 amount=-entry.amount,
                 source=f"bank_entry:{arrival.id}",
                 booked_at=now,
+                booked_on=on,
                 note=f"returned: {entry.return_reason or 'reversal'}",
             )
         )
@@ -296,7 +297,7 @@ def _decide(
     if match is None or not match.automatic or match.invoice.account_id is None:
         booking.journal.append(bank_receipt(arrival.id, on, entry.amount, None, text))
         return arrival.kept(EntryState.UNMATCHED, match=match)  # the best guess is shown
-    applied = settle_from(match.invoice, entry.amount, arrival.id, now, None, booking)
+    applied = settle_from(match.invoice, entry.amount, arrival.id, now, on, None, booking)
     index.settled(match.invoice, applied.settles)
     booking.journal.append(bank_receipt(arrival.id, on, entry.amount, applied, text))
     state = EntryState.CREDITED if applied.settles.is_zero else EntryState.MATCHED
@@ -308,6 +309,7 @@ def settle_from(
     paid: Money,
     record_id: uuid.UUID,
     now: datetime,
+    on: date,
     decided_by: str | None,
     booking: Booking,
 ) -> Applied:
@@ -324,6 +326,7 @@ def settle_from(
                 amount=allocation.settles,
                 source=f"bank_entry:{record_id}",
                 booked_at=now,
+                booked_on=on,
                 booked_by=decided_by,
             )
         )

@@ -46,6 +46,7 @@ async def apply_credit(
             amount=Money(amount, invoice.outstanding.currency),
             source=f"credit:{uuid.uuid4()}",
             booked_at=now,
+            booked_on=on,
         )
         if await uow.billing.add_settlement(settlement):
             await announce_payment(uow, clock, settlement)

@@ -18,9 +18,12 @@ from chargeledger.domain.unbilled import PendingSessions
 
 
 class ReportRepository(Protocol):
-    async def open_items(self, account_id: uuid.UUID | None = None) -> list[OpenItem]:
+    async def open_items(
+        self, account_id: uuid.UUID | None = None, as_of: date | None = None
+    ) -> list[OpenItem]:
         """Every issued invoice (of ``account_id``) with something still to pay, as
-        ``domain.receivables`` derives it (gross less credit notes less settlements)."""
+        ``domain.receivables`` derives it (gross less credit notes less settlements); with
+        ``as_of``, as it stood at the end of that day (issued, settled, credited by then)."""
         ...
 
     async def credit_sales(

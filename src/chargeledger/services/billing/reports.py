@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -64,30 +64,33 @@ async def aging(
     period: ReportPeriod | None = None,
     account_id: uuid.UUID | None = None,
 ) -> AgingReport:
-    """What every account (or the one ``account_id``) still owes, aged by days past due on
-    ``as_of`` (the operator's calendar day), with the customers' unapplied credit and the DSO
-    over ``period`` (by default the 90 days up to ``as_of``).
+    """What every account (or the one ``account_id``) owed at the end of ``as_of`` (the
+    operator's calendar day), aged by days past due on that day, with the customers'
+    unapplied credit then and the DSO over ``period`` (by default the 90 days up to
+    ``as_of``).
 
-    The amounts are the invoices' outstanding amounts now (``domain.receivables``), so the
-    total is the balance of ``Assets:Receivable:C…``; ``as_of`` only sets the day ages are
-    counted on (a settlement is kept with the moment it was booked, not its value date).
+    An invoice counts with what was issued, settled and credited by the end of ``as_of``
+    (each settlement on its accounting day, the day its ledger entry is booked on), so the
+    total is the balance ``Assets:Receivable:C…`` had then: a month is closed by the aging
+    of its last day, whenever it is run.
     """
     account = visible_account(principal, account_id)
     window = period or days_up_to(report_day(as_of), DSO_WINDOW_DAYS)
-    items = await uow.reports.open_items(account)
+    items = await uow.reports.open_items(account, as_of)
     sales = await uow.reports.credit_sales(window.start, window.end, account)
-    credit = await unapplied_credit(uow, account)
+    credit = await unapplied_credit(uow, account, as_of)
     return aging_report(items, as_of, window, credit, net_credit_sales(sales))
 
 
 async def unapplied_credit(
-    uow: UnitOfWork, account_id: uuid.UUID | None
+    uow: UnitOfWork, account_id: uuid.UUID | None, as_of: date | None = None
 ) -> dict[Currency, Decimal]:
     """What customers paid beyond their invoices, per currency (a liability: its credit
-    balance, as a positive amount)."""
+    balance, as a positive amount), at the end of ``as_of`` when given."""
     prefix = CUSTOMER_CREDIT if account_id is None else customer_credit(account_id)
+    until = None if as_of is None else as_of + timedelta(days=1)
     credit: dict[Currency, Decimal] = defaultdict(lambda: ZERO)
-    for balance in await uow.ledger.balances(prefix):
+    for balance in await uow.ledger.balances(prefix, until):
         credit[balance.currency] -= balance.balance
     return {currency: amount for currency, amount in credit.items() if amount}
 

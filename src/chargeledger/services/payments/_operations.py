@@ -121,7 +121,7 @@ async def learn(
         entry = refunded(payment, amount, distinct or operation or "", ctx.today())
     if entry is not None:
         await uow.ledger.add([entry], ctx.clock.now())
-    settlement = card_settlement(payment, event)
+    settlement = card_settlement(payment, event, ctx.today())
     if settlement is not None and await uow.billing.add_settlement(settlement):
         await announce_payment(uow, ctx.clock, settlement)
     if kind is EventKind.REFUNDED and payment.purpose is PaymentPurpose.SESSION:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, not_, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal_column, not_, or_, select, true
 
 from chargeledger.adapters.db.billing_tables import invoice_settlements, invoices
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
@@ -32,6 +32,7 @@ def settlement_row(settlement: Settlement) -> dict[str, Any]:
         "currency": settlement.amount.currency.code,
         "source": settlement.source,
         "booked_at": settlement.booked_at,
+        "booked_on": settlement.booked_on,
         "booked_by": settlement.booked_by,
         "note": settlement.note,
     }
@@ -46,29 +47,35 @@ def settlement_of(row: Any) -> Settlement:
         amount=Money(row.amount, row.currency),
         source=row.source,
         booked_at=row.booked_at,
+        booked_on=row.booked_on,
         booked_by=row.booked_by,
         note=row.note,
     )
 
 
-def _settled(write_off: bool) -> ColumnElement[Any]:
+def _settled(write_off: bool, until: date | None = None) -> ColumnElement[Any]:
+    """What settlements (of the kind) took off the invoice, up to the day ``until``."""
     kind = invoice_settlements.c.kind
     write_off_kind = SettlementKind.WRITE_OFF.value
     which = kind == write_off_kind if write_off else kind != write_off_kind
+    when = true() if until is None else invoice_settlements.c.booked_on <= until
     return (
         select(func.coalesce(func.sum(invoice_settlements.c.amount), 0))
-        .where(invoice_settlements.c.invoice_id == invoices.c.id, which)
+        .where(invoice_settlements.c.invoice_id == invoices.c.id, which, when)
         .scalar_subquery()
     )
 
 
-def _credited() -> ColumnElement[Any]:
+def _credited(until: date | None = None) -> ColumnElement[Any]:
+    """What credit notes issued up to the day ``until`` took back of the invoice."""
     notes = invoices.alias("credit_notes")
+    when = true() if until is None else notes.c.issue_date <= until
     return (
         select(func.coalesce(func.sum(notes.c.gross_total), 0))
         .where(
             notes.c.original_id == invoices.c.id,
             notes.c.status == DocumentStatus.ISSUED.value,
+            when,
         )
         .scalar_subquery()
     )
@@ -109,10 +116,13 @@ def payment_status_is(status: PaymentStatus, on: date | None) -> ColumnElement[b
     return and_(unpaid, not_(late), not_(some_paid))  # OPEN
 
 
-def open_invoices_query() -> Any:
+def open_invoices_query(as_of: date | None = None) -> Any:
     """Issued invoices with something still to pay: id, number, account, buyer, currency and
-    the outstanding amount, in one query (matching a statement needs them all at once)."""
-    paid, written_off, credited = _settled(False), _settled(True), _credited()
+    the outstanding amount, in one query (matching a statement needs them all at once).
+    ``as_of``: what was owed at the end of that day (invoices issued, settlements and credit
+    notes booked by then), as the ledger's receivables stood."""
+    paid, written_off = _settled(False, as_of), _settled(True, as_of)
+    credited = _credited(as_of)
     outstanding = (invoices.c.gross_total - credited - paid - written_off).label("outstanding")
     return (
         select(
@@ -131,6 +141,7 @@ def open_invoices_query() -> Any:
             invoices.c.status == DocumentStatus.ISSUED.value,
             invoices.c.kind == DocumentKind.INVOICE.value,
             outstanding > _HALF_UNIT,
+            true() if as_of is None else invoices.c.issue_date <= as_of,
         )
         .order_by(invoices.c.issue_date, invoices.c.number)
     )

@@ -86,8 +86,10 @@ class SqlReportRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def open_items(self, account_id: uuid.UUID | None = None) -> list[OpenItem]:
-        query = open_invoices_query().add_columns(invoices.c.issue_date, invoices.c.due_date)
+    async def open_items(
+        self, account_id: uuid.UUID | None = None, as_of: date | None = None
+    ) -> list[OpenItem]:
+        query = open_invoices_query(as_of).add_columns(invoices.c.issue_date, invoices.c.due_date)
         if account_id is not None:
             query = query.where(invoices.c.account_id == account_id)
         found = []
