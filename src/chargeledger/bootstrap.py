@@ -4,17 +4,10 @@ settings. Entry points (API, CLI, OCPP edge, simulator) get everything from here
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
-import os
-import secrets
-import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chargeledger.adapters.bank.camt053_writer import Camt053Writer
@@ -31,8 +24,9 @@ from chargeledger.adapters.documents.reminder_pdf import ReminderPdf
 from chargeledger.adapters.documents.renderer import FacturXDocuments
 from chargeledger.adapters.exports.files import FileExports
 from chargeledger.adapters.exports.registry import ExportSetup
-from chargeledger.adapters.files import private_directory
+from chargeledger.adapters.files import private_directory, stored_secret
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
+from chargeledger.adapters.logs import send_logs_to_stderr
 from chargeledger.adapters.notify.smtp import SmtpMailer
 from chargeledger.adapters.notify.webhooks import HttpWebhookSender
 from chargeledger.adapters.reports import TableFiles
@@ -299,7 +293,7 @@ def build_runtime(
         or Argon2PasswordHasher(
             workers=settings.auth.hash_workers, backlog=settings.auth.hash_backlog
         ),
-        jwt_secret=settings.jwt_secret or _stored_secret(settings.data_dir / "jwt-secret"),
+        jwt_secret=settings.jwt_secret or stored_secret(settings.data_dir / "jwt-secret"),
         bus=bus,
         _factory=factory,
         payments=payments,
@@ -343,7 +337,7 @@ def _gateway(
         return StripeGateway(
             config.stripe_api_key, config.stripe_webhook_secret, api_base=config.stripe_api_base
         )
-    secret = config.sandbox_webhook_secret or _stored_secret(
+    secret = config.sandbox_webhook_secret or stored_secret(
         settings.data_dir / "sandbox-webhook-secret"
     )
     store = SqlSandboxStore(factory.connection, clock)
@@ -395,65 +389,6 @@ def _payment_context(
     return context
 
 
-def _stored_secret(path: Path) -> str:
-    """A secret made once per data directory (the JWT signing key, the sandbox's webhook
-    secret), so restarts keep using it. Created atomically, readable by its owner only
-    (0600), 384 random bits; a file others may read is made private again.
-
-    Nodes of a cluster must share one secret: set it in the environment there.
-    """
-    private_directory(path.parent)
-    existing = path.read_text().strip() if path.exists() else ""
-    if existing:
-        if path.stat().st_mode & 0o077:
-            log.warning(
-                "secret file was readable by others; made private", extra={"path": str(path)}
-            )
-            path.chmod(0o600)
-        return existing
-    secret = secrets.token_urlsafe(48)
-    descriptor, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
-    try:
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secret)
-        if path.exists():  # empty: left by an interrupted write of an older version
-            os.replace(draft, path)
-        else:
-            os.link(draft, path)  # fails if another process has just made one
-    except FileExistsError:
-        return path.read_text().strip()
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(draft)
-    return secret
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time (UTC), level, logger, message and any ``extra`` fields."""
-
-    _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update(
-            {key: value for key, value in vars(record).items() if key not in self._STANDARD}
-        )
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
 def configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level)
+    """The process's log lines: JSON (one object per line) or plain text, at the level set."""
+    send_logs_to_stderr(settings.log_level, settings.log_format)

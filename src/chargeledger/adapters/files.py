@@ -6,9 +6,12 @@ older version is fixed by its next start."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import secrets
 import stat
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger("chargeledger")
@@ -56,3 +59,36 @@ def _tighten(path: Path) -> None:
         log.warning(
             "cannot make a database file private (not its owner)", extra={"path": str(path)}
         )
+
+
+def stored_secret(path: Path) -> str:
+    """A secret made once per data directory (the JWT signing key, the sandbox's webhook
+    secret), so restarts keep using it. Created atomically, readable by its owner only
+    (0600), 384 random bits; a file others may read is made private again.
+
+    Nodes of a cluster must share one secret: set it in the environment there.
+    """
+    private_directory(path.parent)
+    existing = path.read_text().strip() if path.exists() else ""
+    if existing:
+        if path.stat().st_mode & 0o077:
+            log.warning(
+                "secret file was readable by others; made private", extra={"path": str(path)}
+            )
+            path.chmod(PRIVATE_FILE)
+        return existing
+    secret = secrets.token_urlsafe(48)
+    descriptor, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secret)
+        if path.exists():  # empty: left by an interrupted write of an older version
+            os.replace(draft, path)
+        else:
+            os.link(draft, path)  # fails if another process has just made one
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(draft)
+    return secret
