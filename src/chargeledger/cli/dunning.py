@@ -4,6 +4,7 @@ disputes that pause it (``serve`` runs dunning every ``CHARGELEDGER_DUNNING_INTE
 from __future__ import annotations
 
 import getpass
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated
 
@@ -79,21 +80,26 @@ def show_command(invoice: Annotated[str, typer.Argument(help="invoice number or 
     console.print(_table(f"Dunning of {found.number}", events, {str(found.id): found.number or ""}))
 
 
-def _dispute(invoice: str, disputed: bool, note: str | None) -> None:
+def _by_hand(
+    invoice: str,
+    change: Callable[..., Awaitable[list[DunningEvent]]],
+    what: object,
+    note: str | None,
+) -> list[DunningEvent]:
+    """Finance's ``change`` (``set_disputed``, ``waive_claim``: the same shape) to the invoice
+    named by number or id, as this shell's user, in one transaction; answers the invoice's
+    dunning history."""
+
     async def work(rt: Runtime) -> list[DunningEvent]:
         found, _ = await reading(rt.uow, dunning.history_by_reference, invoice)
-        return await in_transaction(
-            rt.uow,
-            dunning.set_disputed,
-            rt.clock,
-            rt.settings.operator_time_zone,
-            found.id,
-            disputed,
-            f"cli:{getpass.getuser()}",
-            note,
-        )
+        zone, by = rt.settings.operator_time_zone, f"cli:{getpass.getuser()}"
+        return await in_transaction(rt.uow, change, rt.clock, zone, found.id, what, by, note)
 
-    events = run_with_runtime(work)
+    return run_with_runtime(work)
+
+
+def _dispute(invoice: str, disputed: bool, note: str | None) -> None:
+    events = _by_hand(invoice, dunning.set_disputed, disputed, note)
     console.print(f"{invoice}: {events[-1].kind.value}")
 
 
@@ -122,20 +128,6 @@ def waive_command(
     note: Annotated[str, typer.Option(help="why the claim is waived (kept with it)")],
 ) -> None:
     """Waive what an invoice's notice claimed (fee, compensation, interest); once per notice."""
-
-    async def work(rt: Runtime) -> list[DunningEvent]:
-        found, _ = await reading(rt.uow, dunning.history_by_reference, invoice)
-        return await in_transaction(
-            rt.uow,
-            dunning.waive_claim,
-            rt.clock,
-            rt.settings.operator_time_zone,
-            found.id,
-            level,
-            f"cli:{getpass.getuser()}",
-            note,
-        )
-
-    events = run_with_runtime(work)
+    events = _by_hand(invoice, dunning.waive_claim, level, note)
     waived = events[-1].claimed
     console.print(f"{invoice}: level {level} claim waived ({waived})")
