@@ -6,6 +6,7 @@ invoice attached."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -49,6 +50,7 @@ from tests.integration.billing_world import (
 from tests.integration.outbox_support import FlakySmtpHandler, smtp_server
 
 TERMS = DunningTerms(time_zone=OPERATOR_TZ)
+D0 = Decimal("0.00")
 
 
 async def overdue_world(runtime: Runtime) -> tuple[World, Invoice, Invoice]:
@@ -278,3 +280,23 @@ async def test_a_transfer_beyond_the_invoice_pays_the_claims_and_cannot_be_waive
     assert refused.value.code == "claim_paid"
     async with runtime.uow() as uow:
         assert await uow.ledger.unbalanced() == []
+
+
+async def test_two_waivers_of_one_claim_at_once_waive_it_once(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    """Two finance clerks waive the same reminder's claim at the same moment: one wins, the
+    other is told it is waived already, and the claim is turned round once (not twice)."""
+    world, _, fleet = await overdue_world(runtime)
+    finance = await login_as(Role.FINANCE)
+    runtime.clock = world.clock
+    await run_on(world, "2026-02-23")
+    url = f"/api/v1/invoices/{fleet.id}/dunning/1/waive"
+    answers = await asyncio.gather(
+        *(client.post(url, json={"note": f"clerk {n}"}, headers=finance) for n in (1, 2))
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 409)
+    assert refused.json()["error"]["code"] in ("claim_already_waived", "claim_paid")
+    assert await balance_of(runtime, late_payment_receivable(fleet.account_id)) == D0
+    assert await balance_of(runtime, "Income:LatePayment:Compensation") == D0
