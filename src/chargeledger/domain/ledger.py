@@ -49,6 +49,9 @@ class EntryKind(StrEnum):
     LATE_PAYMENT_CLAIMED = "late_payment_claimed"  # a dunning notice claimed fees, interest
     LATE_PAYMENT_WAIVED = "late_payment_waived"  # finance waived what a notice claimed
     LATE_PAYMENT_PAID = "late_payment_paid"  # a customer's credit paid their claimed fees
+    ALLOWANCE_SOLD = "allowance_sold"  # a car maker's pre-paid allowance invoiced (deferred)
+    ALLOWANCE_DRAWN = "allowance_drawn"  # a session used allowance: deferred revenue earned
+    REVENUE_SHARE_SETTLED = "revenue_share_settled"  # a site host's self-billed share owed
 
 
 def account_name(*components: str) -> str:
@@ -124,6 +127,30 @@ def customer_credit(account_id: uuid.UUID) -> str:
     """What a customer paid beyond their invoices: owed to them, used by their next invoice."""
     return f"{CUSTOMER_CREDIT}:{customer_key(account_id)}"
 
+
+def partner_key(partner_id: uuid.UUID) -> str:
+    """The account component for a partner organisation (site host, car maker, utility)."""
+    return "P" + partner_id.hex.upper()
+
+
+def contract_liability(contract_id: uuid.UUID) -> str:
+    """Revenue received in advance under a contract (an OEM bundle's pre-paid allowance):
+    owed as charging until sessions draw it (IFRS 15 contract liability)."""
+    return f"Liabilities:Deferred:K{contract_id.hex.upper()}"
+
+
+def partner_payable(partner_id: uuid.UUID) -> str:
+    """What we owe a partner: a site host's revenue share, once self-billed."""
+    return f"Liabilities:Payable:{partner_key(partner_id)}"
+
+
+def input_vat(country: str) -> str:
+    """VAT a supplier charged us (a site host's self-billed share), to deduct."""
+    return f"Assets:VAT:Input:{country.upper()}"
+
+
+REVENUE_SHARE = "Expenses:RevenueShare"
+CONTRACT_FEES = "Fees"  # revenue component of contract lines: fixed fees, shortfalls
 
 PSP_FEES = "Expenses:PSPFees"
 BAD_DEBT = "Expenses:BadDebt"
