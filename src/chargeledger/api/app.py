@@ -23,6 +23,7 @@ from chargeledger.api.routers import (
     accounts,
     bank,
     checkout,
+    contracts,
     dunning,
     evses,
     identity,
@@ -64,6 +65,7 @@ API_ROUTERS = tuple(
         reports,
         outbox,
         dunning,
+        contracts,
     )
 )
 # Authenticated by other means: PSP webhooks by their signature; the QR checkout is public.

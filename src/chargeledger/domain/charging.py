@@ -158,6 +158,9 @@ class Session:
     quarantine_reasons: tuple[QuarantineReason, ...] = ()
     resolution: Resolution | None = None
     tariff_id: uuid.UUID | None = None
+    # The contract version whose terms price it (issue 14), frozen at its start like the
+    # tariff: an amendment never re-prices a session that started before it.
+    contract_version_id: uuid.UUID | None = None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     created_at: datetime | None = None
     updated_at: datetime | None = None

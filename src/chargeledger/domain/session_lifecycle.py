@@ -81,8 +81,10 @@ def start(
     meter_start_wh: Decimal,
     tariff_id: uuid.UUID | None,
     now: datetime,
+    contract_version_id: uuid.UUID | None = None,
 ) -> Session:
-    """A session opens ACTIVE with its tariff and payment route frozen (DESIGN §2)."""
+    """A session opens ACTIVE with its tariff, contract version and payment route frozen
+    (DESIGN §2)."""
     return Session(
         station_id=station_id,
         evse_id=evse_id,
@@ -96,6 +98,7 @@ def start(
         meter_start_wh=meter_start_wh,
         last_sample_at=started_at,
         tariff_id=tariff_id,
+        contract_version_id=contract_version_id,
         created_at=now,
         updated_at=now,
     )

@@ -37,6 +37,7 @@ from chargeledger.services.billing.exporting import AccountingExporter
 from chargeledger.services.billing.invoice_ports import BillingRepository
 from chargeledger.services.billing.ledger_ports import LedgerRepository
 from chargeledger.services.billing.report_ports import ReportRepository
+from chargeledger.services.contracts.ports import ContractRepository
 from chargeledger.services.notifications.ports import OutboxRepository
 from chargeledger.services.paging import Page
 from chargeledger.services.payments.payout_ports import PayoutRepository
@@ -356,6 +357,9 @@ class UnitOfWork(Protocol):
 
     @property
     def dunning(self) -> DunningRepository: ...
+
+    @property
+    def contracts(self) -> ContractRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

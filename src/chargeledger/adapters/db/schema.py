@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from chargeledger.adapters.db import (
     billing_tables,
+    contract_tables,
     dunning_tables,
     outbox_tables,
     payment_tables,
@@ -19,6 +20,7 @@ from chargeledger.adapters.db.metadata import metadata
 
 __all__ = [
     "billing_tables",
+    "contract_tables",
     "dunning_tables",
     "metadata",
     "outbox_tables",

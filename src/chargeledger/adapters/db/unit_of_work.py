@@ -16,6 +16,7 @@ from chargeledger.adapters.db.repositories.catalog import (
     SqlStationRepository,
 )
 from chargeledger.adapters.db.repositories.charging import SqlSessionRepository
+from chargeledger.adapters.db.repositories.contracts import SqlContractRepository
 from chargeledger.adapters.db.repositories.customers import (
     SqlAccountRepository,
     SqlTokenRepository,
@@ -53,6 +54,7 @@ class SqlUnitOfWork:
     reports: SqlReportRepository
     outbox: SqlOutboxRepository
     dunning: SqlDunningRepository
+    contracts: SqlContractRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -75,6 +77,7 @@ class SqlUnitOfWork:
         self.reports = SqlReportRepository(connection)
         self.outbox = SqlOutboxRepository(connection)
         self.dunning = SqlDunningRepository(connection)
+        self.contracts = SqlContractRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

@@ -73,3 +73,10 @@ ReadAging = Annotated[
 # dead letters and sends them again.
 ReadOutbox = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_READ))]
 WriteOutbox = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]
+# Contracts (issue 14): finance writes; operators read; a fleet manager reads the contracts
+# of their own account (enforced in the services).
+ReadContracts = Annotated[
+    Principal,
+    Depends(allow(Role.FINANCE, Role.OPERATOR, Role.FLEET_MANAGER, scope=Scope.BILLING_READ)),
+]
+WriteContracts = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]

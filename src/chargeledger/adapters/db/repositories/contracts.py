@@ -1,0 +1,420 @@
+"""The contracts repository (issue 14): partners, contracts, versions, coverage, documents."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chargeledger.adapters.db.contract_tables import (
+    contract_accounts,
+    contract_documents,
+    contract_milestones,
+    contract_sites,
+    contract_versions,
+    contracts,
+    document_files,
+    partners,
+)
+from chargeledger.adapters.db.integrity import translate_integrity_error
+from chargeledger.adapters.db.repositories.base import chunks
+from chargeledger.domain.contract_milestones import CustomMilestone, MilestoneKind
+from chargeledger.domain.contract_records import (
+    Contact,
+    ContractDocument,
+    ContractRecord,
+    Partner,
+    PartnerKind,
+    StoredVersion,
+)
+from chargeledger.domain.contracts import (
+    Contract,
+    ContractType,
+    ContractVersion,
+    Renewal,
+    Termination,
+)
+from chargeledger.domain.geo import Address
+from chargeledger.errors import DuplicateError
+from chargeledger.money import Currency
+from chargeledger.services.paging import Page
+
+T = TypeVar("T")
+
+
+def _partner(row: RowMapping) -> Partner:
+    return Partner(
+        id=row["id"],
+        kind=PartnerKind(row["kind"]),
+        name=row["name"],
+        email=row["email"],
+        address=Address(row["street"], row["postal_code"], row["city"], row["country"]),
+        vat_id=row["vat_id"],
+        iban=row["iban"],
+        created_at=row["created_at"],
+    )
+
+
+def _contract_row(record: ContractRecord) -> dict[str, Any]:
+    contract, renewal, ended = record.contract, record.contract.renewal, record.contract.termination
+    return {
+        "id": record.id,
+        "number": contract.number,
+        "kind": contract.kind.value,
+        "title": record.title,
+        "account_id": record.account_id,
+        "partner_id": record.partner_id,
+        "currency": record.currency.code,
+        "start_on": contract.start,
+        "end_on": contract.end,
+        "renewal_term_months": renewal.term_months if renewal else None,
+        "notice_days": renewal.notice_days if renewal else None,
+        "signed_on": record.signed_on,
+        "reminder_days": record.reminder_days,
+        "contacts": [
+            {"name": c.name, "role": c.role, "email": c.email, "phone": c.phone}
+            for c in record.contacts
+        ],
+        "termination_given_on": ended.given_on if ended else None,
+        "termination_last_day": ended.last_day if ended else None,
+        "termination_reason": ended.reason if ended else None,
+        "termination_immediate": ended.immediate if ended else None,
+        "terminated_by": record.terminated_by,
+        "created_at": record.created_at,
+        "created_by": record.created_by,
+    }
+
+
+def _contract(row: RowMapping) -> ContractRecord:
+    renewal = None
+    if row["renewal_term_months"] is not None:
+        renewal = Renewal(row["renewal_term_months"], row["notice_days"])
+    termination = None
+    if row["termination_given_on"] is not None:
+        termination = Termination(
+            row["termination_given_on"],
+            row["termination_last_day"],
+            row["termination_reason"],
+            bool(row["termination_immediate"]),
+        )
+    contract = Contract(
+        number=row["number"],
+        kind=ContractType(row["kind"]),
+        start=row["start_on"],
+        end=row["end_on"],
+        renewal=renewal,
+        signed=row["signed_on"] is not None,
+        termination=termination,
+    )
+    return ContractRecord(
+        id=row["id"],
+        contract=contract,
+        currency=Currency.of(row["currency"]),
+        account_id=row["account_id"],
+        partner_id=row["partner_id"],
+        title=row["title"],
+        contacts=tuple(Contact(**c) for c in row["contacts"]),
+        reminder_days=row["reminder_days"],
+        signed_on=row["signed_on"],
+        terminated_by=row["terminated_by"],
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+    )
+
+
+def _version(row: RowMapping) -> StoredVersion:
+    return StoredVersion(
+        id=row["id"],
+        contract_id=row["contract_id"],
+        version=ContractVersion(row["number"], row["valid_from"], row["summary"]),
+        terms=row["terms"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+    )
+
+
+def _document(row: RowMapping) -> ContractDocument:
+    return ContractDocument(
+        id=row["id"],
+        contract_id=row["contract_id"],
+        version_number=row["version_number"],
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        uploaded_at=row["uploaded_at"],
+        uploaded_by=row["uploaded_by"],
+    )
+
+
+def _page(items: list[T], limit: int, offset: int) -> Page[T]:
+    """``items`` fetched with one row more than asked, to know whether a page follows."""
+    return Page(items=items[:limit], next_offset=offset + limit if len(items) > limit else None)
+
+
+class SqlContractRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def _write(self, statement: Any) -> None:
+        """In a savepoint, so a unique-key clash leaves the transaction usable."""
+        try:
+            async with self._connection.begin_nested():
+                await self._connection.execute(statement)
+        except IntegrityError as exc:
+            raise translate_integrity_error(exc) from exc
+
+    async def _rows(self, statement: Any) -> list[RowMapping]:
+        return list((await self._connection.execute(statement)).mappings())
+
+    # --- partners ---------------------------------------------------------------------------
+
+    async def add_partner(self, partner: Partner) -> None:
+        address = partner.address
+        await self._write(
+            insert(partners).values(
+                id=partner.id,
+                kind=partner.kind.value,
+                name=partner.name,
+                email=partner.email,
+                street=address.street,
+                postal_code=address.postal_code,
+                city=address.city,
+                country=address.country,
+                vat_id=partner.vat_id,
+                iban=partner.iban,
+                created_at=partner.created_at,
+            )
+        )
+
+    async def partner(self, partner_id: uuid.UUID) -> Partner | None:
+        rows = await self._rows(select(partners).where(partners.c.id == partner_id))
+        return _partner(rows[0]) if rows else None
+
+    async def partners(self, *, limit: int, offset: int) -> Page[Partner]:
+        query = select(partners).order_by(partners.c.name, partners.c.id)
+        rows = await self._rows(query.limit(limit + 1).offset(offset))
+        return _page([_partner(r) for r in rows], limit, offset)
+
+    # --- contracts --------------------------------------------------------------------------
+
+    async def add(self, record: ContractRecord) -> None:
+        await self._write(insert(contracts).values(_contract_row(record)))
+
+    async def get(self, contract_id: uuid.UUID) -> ContractRecord | None:
+        rows = await self._rows(select(contracts).where(contracts.c.id == contract_id))
+        return _contract(rows[0]) if rows else None
+
+    async def get_by_number(self, number: str) -> ContractRecord | None:
+        rows = await self._rows(select(contracts).where(contracts.c.number == number))
+        return _contract(rows[0]) if rows else None
+
+    async def update(self, record: ContractRecord) -> None:
+        row = _contract_row(record)
+        for key in ("id", "created_at", "created_by", "number"):
+            row.pop(key)
+        await self._write(update(contracts).where(contracts.c.id == record.id).values(row))
+
+    async def search(
+        self,
+        *,
+        account_id: uuid.UUID | None,
+        partner_id: uuid.UUID | None,
+        kind: ContractType | None,
+        limit: int,
+        offset: int,
+    ) -> Page[ContractRecord]:
+        query = select(contracts)
+        if account_id is not None:
+            members = select(contract_accounts.c.contract_id).where(
+                contract_accounts.c.account_id == account_id
+            )
+            query = query.where(
+                or_(contracts.c.account_id == account_id, contracts.c.id.in_(members))
+            )
+        if partner_id is not None:
+            query = query.where(contracts.c.partner_id == partner_id)
+        if kind is not None:
+            query = query.where(contracts.c.kind == kind.value)
+        query = query.order_by(contracts.c.number).limit(limit + 1).offset(offset)
+        return _page([_contract(r) for r in await self._rows(query)], limit, offset)
+
+    async def signed_between(self, first: date, last: date) -> list[ContractRecord]:
+        query = (
+            select(contracts)
+            .where(contracts.c.signed_on.is_not(None), contracts.c.start_on <= last)
+            .where(
+                or_(
+                    contracts.c.termination_last_day.is_(None),
+                    contracts.c.termination_last_day >= first,
+                )
+            )
+            .order_by(contracts.c.number)
+        )
+        return [_contract(r) for r in await self._rows(query)]
+
+    # --- versions ---------------------------------------------------------------------------
+
+    async def add_version(self, version: StoredVersion) -> None:
+        await self._write(
+            insert(contract_versions).values(
+                id=version.id,
+                contract_id=version.contract_id,
+                number=version.version.number,
+                valid_from=version.version.valid_from,
+                summary=version.version.summary,
+                terms=dict(version.terms),
+                created_at=version.created_at,
+                created_by=version.created_by,
+            )
+        )
+
+    async def versions(self, contract_id: uuid.UUID) -> list[StoredVersion]:
+        query = (
+            select(contract_versions)
+            .where(contract_versions.c.contract_id == contract_id)
+            .order_by(contract_versions.c.number)
+        )
+        return [_version(r) for r in await self._rows(query)]
+
+    async def versions_by_id(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredVersion]:
+        found: dict[uuid.UUID, StoredVersion] = {}
+        for chunk in chunks(set(ids)):
+            query = select(contract_versions).where(contract_versions.c.id.in_(chunk))
+            found.update((r["id"], _version(r)) for r in await self._rows(query))
+        return found
+
+    # --- coverage ---------------------------------------------------------------------------
+
+    async def cover_accounts(
+        self, contract_id: uuid.UUID, account_ids: Sequence[uuid.UUID], at: datetime
+    ) -> None:
+        have = set(await self.covered_accounts(contract_id))
+        for account_id in dict.fromkeys(account_ids):
+            if account_id not in have:
+                await self._write(
+                    insert(contract_accounts).values(
+                        contract_id=contract_id, account_id=account_id, added_at=at
+                    )
+                )
+
+    async def covered_accounts(self, contract_id: uuid.UUID) -> list[uuid.UUID]:
+        query = (
+            select(contract_accounts.c.account_id)
+            .where(contract_accounts.c.contract_id == contract_id)
+            .order_by(contract_accounts.c.added_at, contract_accounts.c.account_id)
+        )
+        return [r["account_id"] for r in await self._rows(query)]
+
+    async def covering(self, account_id: uuid.UUID) -> list[ContractRecord]:
+        members = select(contract_accounts.c.contract_id).where(
+            contract_accounts.c.account_id == account_id
+        )
+        query = (
+            select(contracts)
+            .where(or_(contracts.c.account_id == account_id, contracts.c.id.in_(members)))
+            .order_by(contracts.c.start_on, contracts.c.number)
+        )
+        return [_contract(r) for r in await self._rows(query)]
+
+    async def cover_sites(
+        self, contract_id: uuid.UUID, site_ids: Sequence[uuid.UUID], at: datetime
+    ) -> None:
+        have = set(await self.covered_sites(contract_id))
+        for site_id in dict.fromkeys(site_ids):
+            if site_id not in have:
+                await self._write(
+                    insert(contract_sites).values(
+                        contract_id=contract_id, site_id=site_id, added_at=at
+                    )
+                )
+
+    async def covered_sites(self, contract_id: uuid.UUID) -> list[uuid.UUID]:
+        query = (
+            select(contract_sites.c.site_id)
+            .where(contract_sites.c.contract_id == contract_id)
+            .order_by(contract_sites.c.added_at, contract_sites.c.site_id)
+        )
+        return [r["site_id"] for r in await self._rows(query)]
+
+    # --- documents --------------------------------------------------------------------------
+
+    async def add_document(self, document: ContractDocument, content: bytes) -> None:
+        if await self.document_content(document.sha256) is None:
+            # The same bytes may be uploaded at the same moment elsewhere: one row holds them.
+            with contextlib.suppress(DuplicateError):
+                await self._write(
+                    insert(document_files).values(
+                        sha256=document.sha256, content=content, stored_at=document.uploaded_at
+                    )
+                )
+        await self._write(
+            insert(contract_documents).values(
+                id=document.id,
+                contract_id=document.contract_id,
+                version_number=document.version_number,
+                filename=document.filename,
+                content_type=document.content_type,
+                size=document.size,
+                sha256=document.sha256,
+                uploaded_at=document.uploaded_at,
+                uploaded_by=document.uploaded_by,
+            )
+        )
+
+    async def documents(self, contract_id: uuid.UUID) -> list[ContractDocument]:
+        query = (
+            select(contract_documents)
+            .where(contract_documents.c.contract_id == contract_id)
+            .order_by(contract_documents.c.version_number, contract_documents.c.uploaded_at)
+        )
+        return [_document(r) for r in await self._rows(query)]
+
+    async def document(self, document_id: uuid.UUID) -> ContractDocument | None:
+        query = select(contract_documents).where(contract_documents.c.id == document_id)
+        rows = await self._rows(query)
+        return _document(rows[0]) if rows else None
+
+    async def document_content(self, sha256: str) -> bytes | None:
+        query = select(document_files.c.content).where(document_files.c.sha256 == sha256)
+        rows = await self._rows(query)
+        return bytes(rows[0]["content"]) if rows else None
+
+    # --- milestones -------------------------------------------------------------------------
+
+    async def add_milestone(
+        self, contract_id: uuid.UUID, milestone: CustomMilestone, at: datetime, by: str
+    ) -> None:
+        await self._write(
+            insert(contract_milestones).values(
+                id=uuid.uuid4(),
+                contract_id=contract_id,
+                kind=milestone.kind.value,
+                title=milestone.title,
+                due_on=milestone.due_on,
+                created_at=at,
+                created_by=by,
+            )
+        )
+
+    async def custom_milestones(self, contract_id: uuid.UUID) -> list[CustomMilestone]:
+        query = (
+            select(contract_milestones)
+            .where(contract_milestones.c.contract_id == contract_id)
+            .order_by(contract_milestones.c.due_on, contract_milestones.c.created_at)
+        )
+        return [
+            CustomMilestone(r["title"], r["due_on"], MilestoneKind(r["kind"]))
+            for r in await self._rows(query)
+        ]
+
+    async def count(self) -> int:
+        result = await self._connection.execute(select(func.count()).select_from(contracts))
+        return int(result.scalar_one())
