@@ -38,10 +38,14 @@ class ComponentAmount(NamedTuple):
 
 
 class VatCategory(StrEnum):
-    """UNTDID 5305 codes as EN 16931 uses them (BT-151)."""
+    """UNTDID 5305 codes as EN 16931 uses them (BT-151). Charging is billed S or AE; the
+    exempt (E) and not-subject (O) categories are a site host's, on the self-billed invoice
+    of its revenue share (:mod:`~chargeledger.domain.self_billing`)."""
 
     STANDARD = "S"
     REVERSE_CHARGE = "AE"
+    EXEMPT = "E"  # e.g. a small enterprise (Directive 2006/112/EC art. 284), BR-E-*
+    NOT_SUBJECT = "O"  # a host that is not a taxable person (art. 9), BR-O-*
 
 
 @dataclass(frozen=True, slots=True)

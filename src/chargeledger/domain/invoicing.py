@@ -34,12 +34,16 @@ class DocumentKind(StrEnum):
     INVOICE = "invoice"
     RECEIPT = "receipt"
     CREDIT_NOTE = "credit_note"
+    # Issued by us, the customer, in the name of a supplier (a site host's revenue share):
+    # Directive 2006/112/EC art. 224, EN 16931 BT-3 = 389 (domain.self_billing).
+    SELF_BILLED = "self_billed"
 
 
 SERIES_PREFIX = {
     DocumentKind.INVOICE: "INV",
     DocumentKind.RECEIPT: "RCT",
     DocumentKind.CREDIT_NOTE: "CN",
+    DocumentKind.SELF_BILLED: "SB",
 }
 
 
@@ -177,7 +181,8 @@ class Invoice:
                 percent,
                 taxable,
                 fixed.get((category, percent), vat_of(taxable, percent, currency)),
-                self.vat_note if category is VatCategory.REVERSE_CHARGE else None,
+                # The legal mention of a zero-rated treatment (AE, E, O: BT-120).
+                None if category is VatCategory.STANDARD else self.vat_note,
             )
             for (category, percent), taxable in sorted(groups.items())
         )

@@ -3,7 +3,8 @@
 A German operator (the seller) bills a German driver, a Portuguese fleet charging at German
 sites (reverse charge, Directive 2006/112/EC art. 196), a Polish name the PDF fonts cannot
 print as is; a per-site invoice with 30 sessions over two sites, a card receipt and a credit
-note. Numbers, dates and due dates are set by the domain's own ``issued()``.
+note; and it self-bills its site hosts' revenue shares, one host per VAT case (issue 14).
+Numbers, dates and due dates are set by the domain's own ``issued()``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ from chargeledger.domain.invoicing import (
     format_number,
     issued,
     series_for,
+)
+from chargeledger.domain.self_billing import (
+    HostVat,
+    ShareLine,
+    percent_share,
+    self_billed_statement,
 )
 from chargeledger.domain.text import quantity_text
 
@@ -255,6 +262,7 @@ def documents() -> dict[str, Invoice]:
         "unicode": unicode_invoice(),
         "receipt": receipt(),
         "credit_note": credit_note_for(driver_invoice()),
+        "self_billed": issued_statement("standard"),
     }
 
 
@@ -274,3 +282,77 @@ def line_by_line_credit_notes(original: Invoice) -> list[Invoice]:
         draft = credit_note(original, "Tariff misconfigured", tuple(notes), (line.position,))
         notes.append(issue(draft, len(notes) + 1))
     return notes
+
+
+# --- self-billed revenue shares (issue 14) ----------------------------------------------------
+# The operator settles October 2026 with each host, two sites each:
+#   Alexanderplatz: 10 % of 1,234.56 EUR = 123.456 -> 123.46
+#   Spandau: 12.5 % of 100.20 EUR = 12.525 -> 12.53 (half-up; half-even would give 12.52)
+# net 123.46 + 12.53 = 135.99.
+
+OPERATOR = SELLER  # Stromwerk Ladenetz GmbH, DE136695976: the buyer of a self-billed invoice
+OCTOBER = (date(2026, 10, 1), date(2026, 11, 1))
+CONTRACT = "SH-2026-0042"
+GERMAN_HOST = Party(
+    name="Frischmarkt Nord GmbH",
+    street="Karl-Marx-Allee 12",
+    postal_code="10178",
+    city="Berlin",
+    country="DE",
+    vat_id="DE811907980",
+    email="buchhaltung@frischmarkt.example",
+    iban="DE02 1203 0000 0000 2020 51",
+    registration="HRB 98765 B",
+)
+AUSTRIAN_HOST = Party(
+    name="Alpenmarkt Handels GmbH",
+    street="Mariahilfer Straße 1",
+    postal_code="1060",
+    city="Wien",
+    country="AT",
+    vat_id="ATU13585627",
+    iban="AT61 1904 3002 3457 3201",
+)
+SMALL_HOST = Party(
+    name="Café Kiezecke, Inh. Jana Roth",
+    street="Weserstraße 40",
+    postal_code="12045",
+    city="Berlin",
+    country="DE",
+    vat_id="DE287654324",
+)
+CLUB_HOST = Party(
+    name="Sportverein Grün-Weiß Spandau e.V.",
+    street="Am Sportplatz 3",
+    postal_code="13581",
+    city="Berlin",
+    country="DE",
+    registration="VR 12345 B",
+)
+SMALL_ENTERPRISE = HostVat.exempt(
+    "Exempt: small enterprise (Council Directive 2006/112/EC, Art. 284; § 19 UStG)"
+)
+HOST_CASES: dict[str, tuple[Party, HostVat]] = {
+    "standard": (GERMAN_HOST, HostVat.standard(Decimal(19))),
+    "reverse_charge": (AUSTRIAN_HOST, HostVat.reverse_charge()),
+    "exempt": (SMALL_HOST, SMALL_ENTERPRISE),
+    "not_subject": (CLUB_HOST, HostVat.not_subject()),
+}
+
+
+def share_lines() -> tuple[ShareLine, ...]:
+    return (
+        percent_share(
+            "Alexanderplatz", Decimal("1234.56"), Decimal("3086.400"), Decimal(10), "EUR"
+        ),
+        percent_share("Spandau", Decimal("100.20"), Decimal("250.500"), Decimal("12.5"), "EUR"),
+    )
+
+
+def statement(case: str) -> Invoice:
+    host, vat = HOST_CASES[case]
+    return self_billed_statement(host, OPERATOR, "EUR", OCTOBER, CONTRACT, share_lines(), vat)
+
+
+def issued_statement(case: str, sequence: int = 1) -> Invoice:
+    return issue(statement(case), sequence)

@@ -27,6 +27,7 @@ from chargeledger.domain.invoicing import (
     Party,
     VatSubtotal,
 )
+from chargeledger.domain.self_billing import SELF_BILLING_MENTION
 from chargeledger.domain.text import UNIT_DECIMALS, percent_text, plain_number
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Currency
@@ -39,11 +40,15 @@ NAMESPACES = {
 }
 # BT-24: the specification identifier of the Factur-X / ZUGFeRD "EN 16931" profile.
 EN16931_GUIDELINE = "urn:cen.eu:en16931:2017"
-# BT-3, UNTDID 1001: a receipt is a commercial invoice too (art. 226b simplified invoice).
+# BT-3, UNTDID 1001: a receipt is a commercial invoice too (art. 226b simplified invoice); a
+# site host's revenue share is a self-billed invoice (389, art. 224). Its correction would be a
+# self-billed credit note, 261, which the EN 16931 code list (Factur-X cl 2) accepts as it
+# does 381; 381 would not say that the customer issued it.
 TYPE_CODES = {
     DocumentKind.INVOICE: "380",
     DocumentKind.RECEIPT: "380",
     DocumentKind.CREDIT_NOTE: "381",
+    DocumentKind.SELF_BILLED: "389",
 }
 # BT-81, UNTDID 4461.
 SEPA_CREDIT_TRANSFER = "58"
@@ -52,6 +57,10 @@ BANK_CARD = "48"
 # BT-121, the CEF VATEX code list; BR-AE-10 asks for this code or the BT-120 text.
 REVERSE_CHARGE_EXEMPTION = "VATEX-EU-AE"
 REVERSE_CHARGE_TEXT = "Reverse charge"
+# BR-O-10 asks for this code or the text; an exempt breakdown states its reason as text only
+# (BR-E-10): the VATEX list has no EU code for the small-enterprise scheme (art. 284).
+NOT_SUBJECT_EXEMPTION = "VATEX-EU-O"
+NOT_SUBJECT_TEXT = "Not subject to VAT"
 # BT-130, UN/ECE Recommendation 20: "one" (a session or a site's sessions as one unit).
 UNIT_ONE = "C62"
 # XML 1.0 forbids these characters; lxml would refuse them rather than escape them.
@@ -96,11 +105,17 @@ def invoice_xml(invoice: Invoice) -> bytes:
 
 
 def document_notes(invoice: Invoice) -> list[str]:
-    """The free-text notes (BT-22) the PDF prints too: the credit note's reason, and the legal
-    mention each VAT subtotal carries (reverse charge: Directive 2006/112/EC art. 226(11a))."""
+    """The free-text notes (BT-22) the PDF prints too: the credit note's reason, the
+    "Self-billing" mention (art. 226(10a)) with the agreement it is issued under (art. 224),
+    and the legal mention each VAT subtotal carries (reverse charge: art. 226(11a); an
+    exemption: art. 226(11))."""
     notes = []
     if invoice.kind is DocumentKind.CREDIT_NOTE and invoice.reason:
         notes.append(f"Reason for the credit note: {invoice.reason}")
+    if invoice.kind is DocumentKind.SELF_BILLED:
+        notes.append(SELF_BILLING_MENTION)
+        if invoice.reason:
+            notes.append(invoice.reason)
     notes.extend(dict.fromkeys(s.note for s in invoice.vat_subtotals if s.note))
     return notes
 
@@ -126,6 +141,14 @@ def payment_terms(invoice: Invoice) -> str:
         if invoice.payment_terms_days == 0
         else f"within {invoice.payment_terms_days} days{due}"
     )
+    if invoice.kind is DocumentKind.SELF_BILLED:
+        # Self-billing: the buyer, who issued the document, pays the seller (the host).
+        to = (
+            "by SEPA credit transfer to the supplier's account"
+            if invoice.seller.iban
+            else "as agreed in the self-billing agreement"
+        )
+        return f"{invoice.buyer.name} pays {within} {to}, quoting {invoice.number}."
     how = "by SEPA credit transfer" if invoice.seller.iban else "as agreed in the contract"
     return f"Payable {within} {how}, quoting {invoice.payment_reference or invoice.number}."
 
@@ -199,7 +222,8 @@ def _line_item(transaction: Any, line: InvoiceLine, amounts: _Amounts) -> None:
     tax = _sub(settlement, "ram:ApplicableTradeTax")
     _sub(tax, "ram:TypeCode", "VAT")
     _sub(tax, "ram:CategoryCode", line.vat_category.value)  # BT-151
-    _sub(tax, "ram:RateApplicablePercent", format_percent(line.vat_percent))  # BT-152
+    if line.vat_category is not VatCategory.NOT_SUBJECT:  # BR-O-05: no rate where no VAT
+        _sub(tax, "ram:RateApplicablePercent", format_percent(line.vat_percent))  # BT-152
     summation = _sub(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
     _sub(summation, "ram:LineTotalAmount", amounts.text(line.net))  # BT-131
 
@@ -235,11 +259,17 @@ def _party(parent: Any, tag: str, party: Party, *, seller: bool) -> None:
         _sub(_sub(element, "ram:SpecifiedTaxRegistration"), "ram:ID", party.vat_id, schemeID="VA")
 
 
+# The documents whose amount is paid by a transfer after issue, by a due date: an invoice (to
+# us) and a self-billed invoice (by us, to the host).
+_ASKS_PAYMENT = frozenset({DocumentKind.INVOICE, DocumentKind.SELF_BILLED})
+
+
 def _settlement(transaction: Any, invoice: Invoice, number: str, amounts: _Amounts) -> None:
     settlement = _sub(transaction, "ram:ApplicableHeaderTradeSettlement")
     due = amount_due(invoice)
-    if invoice.kind is DocumentKind.INVOICE:
-        # BT-83: the transfer's reference, the invoice's ISO 11649 RF reference
+    if invoice.kind in _ASKS_PAYMENT:
+        # BT-83: the transfer's reference, the invoice's ISO 11649 RF reference (a self-billed
+        # invoice: its number, which our transfer to the host quotes)
         _sub(settlement, "ram:PaymentReference", invoice.payment_reference or number)
     _sub(settlement, "ram:InvoiceCurrencyCode", amounts.currency.code)  # BT-5
     _payment_means(settlement, invoice)
@@ -250,7 +280,7 @@ def _settlement(transaction: Any, invoice: Invoice, number: str, amounts: _Amoun
     _date(_sub(period, "ram:EndDateTime"), last_day_of(invoice))  # BT-74
     terms = _sub(settlement, "ram:SpecifiedTradePaymentTerms")
     _sub(terms, "ram:Description", payment_terms(invoice))  # BT-20
-    if invoice.kind is DocumentKind.INVOICE and invoice.due_date and due > 0:
+    if invoice.kind in _ASKS_PAYMENT and invoice.due_date and due > 0:
         _date(_sub(terms, "ram:DueDateDateTime"), invoice.due_date)  # BT-9 (BR-CO-25)
     totals = _sub(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")  # BG-22
     _sub(totals, "ram:LineTotalAmount", amounts.text(invoice.net_total))  # BT-106
@@ -270,7 +300,8 @@ def _settlement(transaction: Any, invoice: Invoice, number: str, amounts: _Amoun
 def _payment_means(settlement: Any, invoice: Invoice) -> None:
     """BG-16. SEPA credit transfer to the seller's IBAN (58, BT-84 required by BR-61); without
     an IBAN the means agreed in the customer's contract (57); a receipt was paid by card (48).
-    A credit note states none: the seller pays, and BT-84 would be the wrong account."""
+    A credit note states none: the seller pays, and BT-84 would be the wrong account. On a
+    self-billed invoice the seller is the host, so BT-84 is the host's IBAN, which we pay."""
     if invoice.kind is DocumentKind.CREDIT_NOTE:
         return
     means = _sub(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
@@ -284,23 +315,38 @@ def _payment_means(settlement: Any, invoice: Invoice) -> None:
         _sub(account, "ram:IBANID", normalised_iban(invoice.seller.iban))
     else:
         _sub(means, "ram:TypeCode", STANDING_AGREEMENT)
-        _sub(means, "ram:Information", "As agreed in the customer contract")
+        agreed = (
+            "As agreed in the self-billing agreement"
+            if invoice.kind is DocumentKind.SELF_BILLED
+            else "As agreed in the customer contract"
+        )
+        _sub(means, "ram:Information", agreed)
 
 
 def _vat_breakdown(settlement: Any, subtotal: VatSubtotal, amounts: _Amounts) -> None:
     """BG-23. Reverse charge: rate 0 and VAT 0 (BR-AE-06, BR-AE-09) with the exemption reason
-    text (BT-120, the legal mention) and code ``VATEX-EU-AE`` (BT-121, BR-AE-10)."""
+    text (BT-120, the legal mention) and code ``VATEX-EU-AE`` (BT-121, BR-AE-10). Exempt: the
+    reason as text (BR-E-10). Not subject: the text and ``VATEX-EU-O`` (BR-O-10)."""
     tax = _sub(settlement, "ram:ApplicableTradeTax")
     _sub(tax, "ram:CalculatedAmount", amounts.text(subtotal.tax))  # BT-117
     _sub(tax, "ram:TypeCode", "VAT")
-    reverse_charge = subtotal.category is VatCategory.REVERSE_CHARGE
-    if reverse_charge:
-        _sub(tax, "ram:ExemptionReason", subtotal.note or REVERSE_CHARGE_TEXT)  # BT-120
+    reason, code = _EXEMPTIONS.get(subtotal.category, (None, None))
+    reason = None if subtotal.category is VatCategory.STANDARD else subtotal.note or reason
+    if reason:
+        _sub(tax, "ram:ExemptionReason", reason)  # BT-120
     _sub(tax, "ram:BasisAmount", amounts.text(subtotal.taxable))  # BT-116
     _sub(tax, "ram:CategoryCode", subtotal.category.value)  # BT-118
-    if reverse_charge:
-        _sub(tax, "ram:ExemptionReasonCode", REVERSE_CHARGE_EXEMPTION)  # BT-121
+    if code is not None:
+        _sub(tax, "ram:ExemptionReasonCode", code)  # BT-121
     _sub(tax, "ram:RateApplicablePercent", format_percent(subtotal.percent))  # BT-119
+
+
+# BT-120 when the document has no note of its own, and BT-121, per zero-rated category.
+_EXEMPTIONS: dict[VatCategory, tuple[str | None, str | None]] = {
+    VatCategory.REVERSE_CHARGE: (REVERSE_CHARGE_TEXT, REVERSE_CHARGE_EXEMPTION),
+    VatCategory.EXEMPT: (None, None),
+    VatCategory.NOT_SUBJECT: (NOT_SUBJECT_TEXT, NOT_SUBJECT_EXEMPTION),
+}
 
 
 def _tag(name: str) -> str:

@@ -64,6 +64,16 @@ TITLES = {
     DocumentKind.INVOICE: "Invoice",
     DocumentKind.RECEIPT: "Receipt",
     DocumentKind.CREDIT_NOTE: "Credit note",
+    DocumentKind.SELF_BILLED: "Self-billed invoice",
+}
+# The buyer's block: on a self-billed invoice the customer is also who issued it (art. 224).
+BUYER_LABELS = {DocumentKind.SELF_BILLED: "Customer, issuer of this self-billed invoice"}
+# The label of a VAT subtotal's row in the totals, by category (BG-23).
+VAT_LABELS = {
+    VatCategory.STANDARD: "VAT",
+    VatCategory.REVERSE_CHARGE: "Reverse charge",
+    VatCategory.EXEMPT: "VAT exempt",
+    VatCategory.NOT_SUBJECT: "Not subject to VAT",
 }
 
 
@@ -156,7 +166,8 @@ def _heading(pdf: DocumentPdf, invoice: Invoice) -> None:
     block = pdf.get_y()
     pdf.set_font(FONT, size=7.5)
     pdf.set_text_color(*GREY)
-    pdf.cell(95, 4, "Customer", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    label = BUYER_LABELS.get(invoice.kind, "Customer")
+    pdf.cell(95, 4, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(0)
     pdf.set_font(FONT, "B", 10)
     pdf.multi_cell(95, 5, printable(invoice.buyer.name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -190,7 +201,7 @@ def _details(invoice: Invoice) -> list[tuple[str, str]]:
         (f"{TITLES[invoice.kind]} no.", invoice.number or ""),
         ("Date", day(invoice.issue_date)),
     ]
-    if invoice.kind is DocumentKind.INVOICE:
+    if invoice.kind in (DocumentKind.INVOICE, DocumentKind.SELF_BILLED):
         rows.append(("Due date", day(invoice.due_date)))
     rows.append(("Service period", f"{day(invoice.period_start)} to {day(last_day_of(invoice))}"))
     if invoice.kind is DocumentKind.CREDIT_NOTE and invoice.original_number:
@@ -240,6 +251,8 @@ def _lines(pdf: DocumentPdf, invoice: Invoice) -> None:
 
 
 def _line_detail(invoice: Invoice, line: InvoiceLine) -> str:
+    if invoice.kind is DocumentKind.SELF_BILLED:  # a site's share: no session, no duration
+        return f"{kwh(line.energy_kwh)} kWh charged at the site in the period"
     duration = f"{hours_minutes(line.duration_hours)} h (idle {hours_minutes(line.idle_hours)} h)"
     if invoice.layout is Layout.PER_SITE:
         return f"{kwh(line.energy_kwh)} kWh, {duration}; each session is listed in the annex"
@@ -259,7 +272,7 @@ def _totals(pdf: DocumentPdf, invoice: Invoice) -> None:
     cur = invoice.currency
     rows = [("Total net", money(invoice.net_total, cur))]
     for s in invoice.vat_subtotals:
-        label = "Reverse charge" if s.category is VatCategory.REVERSE_CHARGE else "VAT"
+        label = VAT_LABELS[s.category]
         rows.append(
             (
                 f"{label} {format_percent(s.percent)}% on {plain_amount(s.taxable, cur)}",
@@ -296,6 +309,9 @@ def _notes_and_payment(pdf: DocumentPdf, invoice: Invoice) -> None:
     pdf.ln(2)
     pdf.line_of_text("Payment", 9.5, "B")
     pdf.line_of_text(payment_terms(invoice), 9)
+    if invoice.kind is DocumentKind.SELF_BILLED and invoice.seller.iban:
+        iban = grouped(normalised_iban(invoice.seller.iban))
+        pdf.line_of_text(f"To IBAN {iban} - account holder {invoice.seller.name}", 9)
     reference = invoice.payment_reference
     if reference is not None and invoice.seller.iban:
         iban = normalised_iban(invoice.seller.iban)
