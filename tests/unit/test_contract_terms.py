@@ -20,9 +20,9 @@ from chargeledger.domain.contract_terms import (
     FixedFee,
     PriceBook,
     RevenueShare,
+    Terms,
     TierBand,
     TierModel,
-    Terms,
     VolumeTiers,
 )
 from chargeledger.domain.contract_terms_json import terms_from_json, terms_to_json
@@ -167,9 +167,17 @@ BAD = [
     ("bad fee basis", _with("fixed_fees[0].basis", "per_driver"), "fixed_fees[0].basis"),
     ("empty description", _with("fixed_fees[0].description", " "), "fixed_fees[0].description"),
     ("too many fees", _with("fixed_fees", [FULL["fixed_fees"][0]] * 21), "fixed_fees"),
-    ("percent above 100", _with("price_book.discount.value", "100.01"), "price_book.discount.value"),
+    (
+        "percent above 100",
+        _with("price_book.discount.value", "100.01"),
+        "price_book.discount.value",
+    ),
     ("percent zero", _with("price_book.discount.value", "0"), "price_book.discount.value"),
-    ("price 5 decimals", _with("tiers.bands[0].price_per_kwh", "0.39001"), "tiers.bands[0].price_per_kwh"),
+    (
+        "price 5 decimals",
+        _with("tiers.bands[0].price_per_kwh", "0.39001"),
+        "tiers.bands[0].price_per_kwh",
+    ),
     ("bad discount kind", _with("price_book.discount.kind", "fixed"), "price_book.discount.kind"),
     (
         "tariff and discount",

@@ -155,7 +155,8 @@ def test_limits_scale_with_a_percent_and_stay_with_a_per_kwh_discount() -> None:
     tariff = parse_tariff(capped)
     assert _priced(tariff, session).total_cost.excl_vat == D("10.00")
     discounted = contract_tariff(tariff, percent("10"))
-    assert discounted.max_price is not None and discounted.min_price is not None
+    assert discounted.max_price is not None
+    assert discounted.min_price is not None
     assert (discounted.max_price.excl_vat, discounted.max_price.incl_vat) == (D("9"), D("10.71"))
     assert discounted.min_price.excl_vat == D("0.9")  # 1.00 x 0.9
     assert _priced(discounted, session).total_cost.excl_vat == D("9.00")
@@ -165,7 +166,8 @@ def test_limits_scale_with_a_percent_and_stay_with_a_per_kwh_discount() -> None:
 def test_the_contract_tariff_is_a_valid_ocpi_tariff_with_a_bounded_id() -> None:
     long_id = "T" * 36
     tariff = contract_tariff(parse_tariff({**LIST, "id": long_id}), percent("12.5"))
-    assert len(tariff.id) == 36 and tariff.id.startswith("T" * 26 + "-K")
+    assert len(tariff.id) == 36
+    assert tariff.id.startswith("T" * 26 + "-K")
     again = parse_tariff(tariff_to_json(tariff))  # it reads back as OCPI JSON
     assert again == tariff
     assert again.tariff_alt_text == ()  # the list-price text is not shown for it
@@ -175,7 +177,8 @@ def test_contract_tariff_ids_are_stable_and_tell_discounts_apart() -> None:
     base = parse_tariff(LIST)
     ten = contract_tariff(base, percent("10"))
     assert ten.id == contract_tariff(base, percent("10.00")).id
-    assert ten.id.startswith("FLEET-LIST-2026-K") and len(ten.id) == len("FLEET-LIST-2026") + 10
+    assert ten.id.startswith("FLEET-LIST-2026-K")
+    assert len(ten.id) == len("FLEET-LIST-2026") + 10
     assert ten.id != contract_tariff(base, percent("11")).id
     assert ten.id != contract_tariff(base, per_kwh("10")).id
 
