@@ -285,8 +285,9 @@ def test_prorated_commitment_exactly_half_a_cent_rounds_up() -> None:
 
 @pytest.mark.parametrize(("days", "month"), [(32, 31), (-1, 30), (10, 27), (1, 32)])
 def test_prorated_commitment_refuses_impossible_days(days: int, month: int) -> None:
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(InvalidInputError) as caught:
         prorated_commitment(D("500.00"), days, month, EUR)
+    assert caught.value.code == "invalid_contract_amount"
 
 
 # --- fixed fees -----------------------------------------------------------------------------
@@ -313,7 +314,7 @@ def test_fee_lines() -> None:
 def test_fee_counts_are_bounded_whole_numbers(count: int) -> None:
     with pytest.raises(InvalidInputError) as caught:
         fee_lines(FEES, {FeeBasis.PER_CARD: count})
-    assert caught.value.field == "counts.per_card"
+    assert (caught.value.code, caught.value.field) == ("invalid_contract_amount", "counts.per_card")
 
 
 # --- allowance ------------------------------------------------------------------------------
