@@ -49,6 +49,10 @@ OCPI_ID_LENGTH = 36  # OCPI 2.2.1 §11.3.1 Tariff.id: CiString(36)
 MAX_COUNT = 1_000_000  # cards, vehicles or sites one fee line counts
 
 
+def _bad(field: str, message: str) -> InvalidInputError:
+    return InvalidInputError(f"{field}: {message}", code="invalid_contract_amount", field=field)
+
+
 def _argument(value: object, field: str, *, negative: bool = False) -> Decimal:
     """A finite Decimal argument (non-negative unless ``negative``), below 10^9 in size."""
     if not isinstance(value, Decimal) or not value.is_finite():
@@ -221,9 +225,9 @@ def prorated_commitment(
     half-up to the minor unit from the exact fraction (500.00 over 10 of 31 days: 161.29)."""
     _argument(commitment, "commitment")
     if not isinstance(days_in_month, int) or not 28 <= days_in_month <= 31:
-        raise invalid("days_in_month", "a month has 28 to 31 days")
+        raise _bad("days_in_month", "a month has 28 to 31 days")
     if not isinstance(days_covered, int) or not 0 <= days_covered <= days_in_month:
-        raise invalid("days_covered", f"must be 0 to {days_in_month}")
+        raise _bad("days_covered", f"must be 0 to {days_in_month}")
     return half_up(Fraction(commitment) * days_covered / days_in_month, currency)
 
 
@@ -256,9 +260,9 @@ def fee_lines(fees: Sequence[FixedFee], counts: Mapping[FeeBasis, int]) -> tuple
     for fee in fees:
         quantity = 1 if fee.basis is FeeBasis.FLAT else counts.get(fee.basis, 0)
         if isinstance(quantity, bool) or not isinstance(quantity, int):
-            raise invalid(f"counts.{fee.basis.value}", "must be a whole number")
+            raise _bad(f"counts.{fee.basis.value}", "must be a whole number")
         if not 0 <= quantity <= MAX_COUNT:
-            raise invalid(f"counts.{fee.basis.value}", f"must be 0 to {MAX_COUNT}")
+            raise _bad(f"counts.{fee.basis.value}", f"must be 0 to {MAX_COUNT}")
         if quantity:
             lines.append(FeeCharge(fee.description, quantity, fee.amount, fee.amount * quantity))
     return tuple(lines)
