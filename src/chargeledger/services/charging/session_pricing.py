@@ -28,6 +28,7 @@ from chargeledger.domain.wallets import next_reading
 from chargeledger.errors import ChargeledgerError, ConflictError, NotFoundError
 from chargeledger.services.catalog import get_site, get_station
 from chargeledger.services.charging.session_review import get_session
+from chargeledger.services.contracts.pricing import contract_priced_tariff
 from chargeledger.services.ports import Clock, UnitOfWork
 
 UNDER_REVIEW = "session_under_review"
@@ -136,7 +137,8 @@ async def _inputs(
         session.started_at,
         await session_buyer(uow, session),
     )
-    return _Inputs(stored.tariff, station, site, samples, changes, vat)
+    tariff = await contract_priced_tariff(uow, stored.tariff, session, site)
+    return _Inputs(tariff, station, site, samples, changes, vat)
 
 
 async def price_captured_session(
