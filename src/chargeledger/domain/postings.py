@@ -102,23 +102,38 @@ def _revenue_shares(line: InvoiceLine) -> tuple[ComponentAmount, ...]:
 
 
 def document_issued(invoice: Invoice) -> JournalEntry | None:
-    """Invoice or receipt: the account's receivable takes over the unbilled charges. Each line
-    is one charge with the charge's net and rate, so the charge's accrued gross and VAT are
+    """Invoice or receipt: the account's receivable takes over the unbilled charges. Each
+    charge line has the charge's net and rate, so the charge's accrued gross and VAT are
     recomputed from the line exactly as the charge computed them; where the invoice's VAT per
-    rate differs by rounding, the difference is booked to that rate's country."""
+    rate differs by rounding, the difference is booked to that rate's country. A line of no
+    charge (issue 14's contract lines) books its revenue here and its VAT with that
+    difference."""
     if not invoice.gross_total:
         return None
     currency = invoice.currency
     account = payer(invoice.account_id)
     accrued_tax: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for line in invoice.lines:
+    charged = [line for line in invoice.lines if line.charge_id is not None]
+    for line in charged:
         accrued_tax[line.country or invoice.seller.country] += vat_of(
             line.net, line.vat_percent, currency
         )
-    accrued = invoice.net_total + sum(accrued_tax.values(), ZERO)
+    accrued = sum((line.net for line in charged), ZERO) + sum(accrued_tax.values(), ZERO)
     postings = [
         Posting(receivable(account), Money(invoice.gross_total, currency)),
         Posting(unbilled(account), Money(-accrued, currency)),
+    ]
+    # Lines of no charge (a contract's tier adjustment, fees, commitment shortfall) were never
+    # accrued: their revenue is booked here, their VAT with the document's below.
+    contract_revenue: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for line in invoice.lines:
+        if line.charge_id is None:
+            for name, amount in _revenue_shares(line):
+                contract_revenue[name] += amount
+    postings += [
+        Posting(revenue(name), Money(-amount, currency))
+        for name, amount in contract_revenue.items()
+        if amount
     ]
     stated = vat_by_country(invoice)
     for country in sorted(set(stated) | set(accrued_tax)):
@@ -211,6 +226,29 @@ def credit_note_revenue(note: Invoice) -> tuple[TaxedRevenue, ...]:
             TaxedRevenue(country, subtotal.category, subtotal.percent, components, subtotal.tax)
         )
     return tuple(treatments)
+
+
+def invoice_contract_revenue(invoice: Invoice) -> tuple[TaxedRevenue, ...]:
+    """The treatments of an invoice's lines of no charge (contract lines, issue 14) for the
+    exports that need revenue per VAT rate: one per (category, rate, country)."""
+    groups: dict[tuple[str, VatCategory, Decimal], dict[str, Decimal]] = defaultdict(
+        lambda: defaultdict(lambda: ZERO)
+    )
+    for line in invoice.lines:
+        if line.charge_id is None:
+            key = (line.country or invoice.seller.country, line.vat_category, line.vat_percent)
+            for name, amount in _revenue_shares(line):
+                groups[key][name] += amount
+    return tuple(
+        TaxedRevenue(
+            country,
+            category,
+            percent,
+            tuple(ComponentAmount(n, a) for n, a in nets.items() if a),
+            vat_of(sum(nets.values(), ZERO), percent, invoice.currency),
+        )
+        for (country, category, percent), nets in groups.items()
+    )
 
 
 def _issue_date(invoice: Invoice) -> date:

@@ -51,6 +51,7 @@ from chargeledger.domain.accounts import Account
 from chargeledger.domain.billing import VatCategory
 from chargeledger.domain.dunning import late_payment_receivable
 from chargeledger.domain.ledger import (
+    EntryKind,
     JournalEntry,
     Posting,
     customer_credit,
@@ -227,8 +228,11 @@ def _revenue_legs(
             "known: DATEV needs the rate of every revenue amount",
             code="datev_vat_unknown",
         )
-    # Revenue is credited when it is earned and debited when a credit note reverses it.
+    # Revenue is credited when it is earned and debited when a credit note reverses it; an
+    # invoice's contract lines (issue 14) earn it, a tier discount among them included.
     sign = Decimal(-1) if sum(p.units.amount for p in revenue) < 0 else Decimal(1)
+    if entry.kind is EntryKind.INVOICE_ISSUED:
+        sign = Decimal(-1)
     _check_nets(entry, revenue, treatments, sign)
     legs: list[_Leg] = []
     absorbed: dict[str, Decimal] = defaultdict(lambda: ZERO)

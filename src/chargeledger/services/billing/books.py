@@ -13,7 +13,12 @@ from decimal import Decimal
 
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
 from chargeledger.domain.ledger import JournalEntry, customer_of
-from chargeledger.domain.postings import TaxedRevenue, charge_revenue, credit_note_revenue
+from chargeledger.domain.postings import (
+    TaxedRevenue,
+    charge_revenue,
+    credit_note_revenue,
+    invoice_contract_revenue,
+)
 from chargeledger.money import Currency
 from chargeledger.services.billing.exporting import NO_SOURCES, ExportSources
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
@@ -66,6 +71,8 @@ async def journal_for_export(
             numbers[str(document.id)] = document.number or ""
             if document.kind is DocumentKind.CREDIT_NOTE:
                 revenue[("invoice", str(document.id))] = credit_note_revenue(document)
+            elif contract_revenue := invoice_contract_revenue(document):
+                revenue[("invoice", str(document.id))] = contract_revenue
         offset = page.next_offset
     customers = {
         found

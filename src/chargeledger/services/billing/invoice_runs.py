@@ -66,5 +66,6 @@ async def run_month(
             label,
             layout,
             issue,
+            invoicer.rates,
         )
     return MonthRun(charged, invoiced)

@@ -17,7 +17,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.accounts import Account, BillingCycle, BillingMode
-from chargeledger.domain.billing import Charge
+from chargeledger.domain.billing import DEFAULT_VAT_RATES, Charge, VatRates
 from chargeledger.domain.billing_periods import (
     Period,
     billing_period,
@@ -45,6 +45,7 @@ from chargeledger.domain.receivables import (
     payment_status,
 )
 from chargeledger.errors import DuplicateError, NotFoundError
+from chargeledger.services.billing.contract_billing import with_contract_lines
 from chargeledger.services.billing.customer_credit import apply_credits
 from chargeledger.services.billing.document_notices import announce_issued
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
@@ -174,6 +175,7 @@ async def run_invoices(
     label: str,
     layout: Layout = Layout.PER_SESSION,
     issue: bool = True,
+    rates: VatRates = DEFAULT_VAT_RATES,
 ) -> RunResult:
     """Invoice every postpaid account for the periods of its cycle that end within the
     month ``label`` (``2026-10``), and give receipts to ad hoc charges left without one."""
@@ -183,7 +185,18 @@ async def run_invoices(
         accounts = await _postpaid_accounts(uow)
     for start in range(0, len(accounts), ACCOUNTS_PER_TRANSACTION):
         chunk = accounts[start : start + ACCOUNTS_PER_TRANSACTION]
-        billing = (uow_factory, clock, chunk, month, seller, time_zone, layout, issue, outcome)
+        billing = (
+            uow_factory,
+            clock,
+            chunk,
+            month,
+            seller,
+            time_zone,
+            layout,
+            issue,
+            outcome,
+            rates,
+        )
         try:
             await _bill_chunk(*billing)
         except DuplicateError:
@@ -224,11 +237,12 @@ async def _bill_chunk(
     layout: Layout,
     issue: bool,
     outcome: RunResult,
+    rates: VatRates,
 ) -> None:
     """One transaction: the drafts of ``chunk``, numbered when issuing, stored and booked."""
     attempt = RunResult(outcome.period)
     async with uow_factory() as uow:
-        drafts = await _drafts(uow, chunk, month, seller, time_zone, layout, attempt)
+        drafts = await _drafts(uow, chunk, month, seller, time_zone, layout, attempt, rates)
         documents = (
             await _issue_all(uow, clock, drafts, today(clock, time_zone)) if issue else drafts
         )
@@ -295,6 +309,7 @@ async def _drafts(
     time_zone: str,
     layout: Layout,
     outcome: RunResult,
+    rates: VatRates,
 ) -> list[Invoice]:
     periods = {a.id: periods_within(a.billing_cycle, *month) for a in accounts}
     ends = [p[1] for ps in periods.values() for p in ps] or [month[1]]
@@ -321,24 +336,49 @@ async def _drafts(
                 batches.append((account, period, _run_key(account, period, currency), charges))
     # The (account, period) pairs a previous run billed (in the account's own currency, or
     # in any currency this run would bill again) count as done.
-    own = [_run_key(a, p, a.currency.code) for a in accounts for p in periods[a.id]]
+    pairs = [(a, p) for a in accounts for p in periods[a.id]]
+    own = [_run_key(a, p, a.currency.code) for a, p in pairs]
     done = await uow.billing.run_keys(list(dict.fromkeys([*own, *(b[2] for b in batches)])))
     outcome.already_done += len(done)
-    return [
-        charges_document(
-            DocumentKind.INVOICE,
+    # A period of no charges may still owe a contract's fees or commitment (issue 14).
+    batched = {key for _, _, key, _ in batches}
+    batches += [
+        (a, p, k, []) for a, p in pairs if (k := _run_key(a, p, a.currency.code)) not in batched
+    ]
+    drafts = []
+    for account, period, key, charges in batches:
+        if key in done:
+            continue
+        buyer = buyer_of(account)
+        draft = None
+        if charges:
+            draft = charges_document(
+                DocumentKind.INVOICE,
+                charges,
+                account_id=account.id,
+                seller=seller,
+                buyer=buyer,
+                period=period,
+                run_key=key,
+                layout=layout,
+                payment_terms_days=account.payment_terms_days,
+            )
+        draft = await with_contract_lines(
+            uow,
+            account,
+            period,
+            draft,
             charges,
-            account_id=account.id,
             seller=seller,
-            buyer=buyer_of(account),
-            period=period,
+            buyer=buyer,
+            time_zone=time_zone,
+            rates=rates,
             run_key=key,
             layout=layout,
-            payment_terms_days=account.payment_terms_days,
         )
-        for account, period, key, charges in batches
-        if key not in done
-    ]
+        if draft is not None:
+            drafts.append(draft)
+    return drafts
 
 
 async def issue_invoice(

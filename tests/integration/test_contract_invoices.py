@@ -1,0 +1,140 @@
+"""A contract's lines on the month-end invoice (issue 14), on SQLite and PostgreSQL, against
+invoices computed by hand: both volume-tier models, a commitment the fleet misses, fixed
+fees, a month without sessions that still owes its commitment, and books that stay clean."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.accounts import Account, AccountKind
+from chargeledger.domain.contract_records import ContractRecord
+from chargeledger.domain.contracts import Contract, ContractType
+from chargeledger.domain.invoicing import Invoice
+from chargeledger.money import Currency
+from chargeledger.services.billing.ledger import check_ledger
+from chargeledger.services.contracts import records
+from tests.integration.billing_world import (
+    ChargeSpec,
+    World,
+    balance_of,
+    book_charges,
+    create_customer,
+    new_world,
+    run_month,
+    utc,
+)
+
+TIERS = {
+    "bands": [
+        {"from_kwh": "0", "price_per_kwh": "0.40"},
+        {"from_kwh": "1000", "price_per_kwh": "0.32"},
+    ]
+}
+
+
+async def fleet_under_contract(world: World, terms: dict[str, Any]) -> Account:
+    fleet = await create_customer(
+        world.runtime, world.clock, "Fleet GmbH", kind=AccountKind.BUSINESS
+    )
+    record = ContractRecord(
+        Contract("FL-9", ContractType.FLEET, date(2026, 1, 1), date(2026, 12, 31)),
+        Currency.of("EUR"),
+        account_id=fleet.id,
+    )
+    async with world.runtime.uow() as uow:
+        day = date(2025, 12, 20)
+        view = await records.create_contract(
+            uow, world.clock, "finance", records.ContractDraft(record, terms), day
+        )
+        await records.sign_contract(uow, world.clock, view.record.id, day, day)
+        await uow.commit()
+    return fleet
+
+
+async def sessions(world: World, fleet: Account, count: int) -> None:
+    """``count`` sessions of 12.5 kWh in January, each 5.00 net of energy (0.40/kWh)."""
+    start = utc("2026-01-05T08:00")
+    specs = {
+        f"s{n}": ChargeSpec(world.de, fleet, start + timedelta(hours=n), {"Energy": "5.00"})
+        for n in range(count)
+    }
+    await book_charges(world.runtime, world.clock, specs)
+
+
+def contract_lines(invoice: Invoice) -> list[tuple[str, Decimal]]:
+    return [
+        (line.description.split(",")[0], line.net) for line in invoice.lines if not line.charge_id
+    ]
+
+
+async def january(world: World, fleet: Account) -> Invoice:
+    result = await run_month(world, "2026-01")
+    (invoice,) = [i for i in result.issued if i.account_id == fleet.id]
+    return invoice
+
+
+async def books_are_clean(runtime: Runtime) -> None:
+    async with runtime.uow() as uow:
+        assert await check_ledger(uow) == []
+
+
+async def test_marginal_tiers(runtime: Runtime) -> None:
+    world = await new_world(runtime, utc("2026-02-02T08:00"))
+    fleet = await fleet_under_contract(world, {"tiers": {"model": "marginal", **TIERS}})
+    await sessions(world, fleet, 120)  # 1,500 kWh charged 600.00
+    invoice = await january(world, fleet)
+    # 1,000 kWh × 0.40 + 500 kWh × 0.32 = 560.00; charged 600.00: −40.00.
+    assert contract_lines(invoice) == [("Volume tiers (marginal)", Decimal("-40.00"))]
+    assert invoice.net_total == Decimal("560.00")
+    assert invoice.tax_total == Decimal("106.40")  # 19 % of 560.00
+    assert invoice.gross_total == Decimal("666.40")
+    await books_are_clean(runtime)
+    assert await balance_of(runtime, "Income:Charging:Energy") == Decimal("-560.00")
+
+
+async def test_retroactive_tiers(runtime: Runtime) -> None:
+    world = await new_world(runtime, utc("2026-02-02T08:00"))
+    fleet = await fleet_under_contract(world, {"tiers": {"model": "retroactive", **TIERS}})
+    await sessions(world, fleet, 120)
+    invoice = await january(world, fleet)
+    # Past 1,000 kWh every kWh costs 0.32: 1,500 × 0.32 = 480.00; charged 600.00: −120.00.
+    assert contract_lines(invoice) == [("Volume tiers (retroactive)", Decimal("-120.00"))]
+    assert invoice.net_total == Decimal("480.00")
+    assert invoice.gross_total == Decimal("571.20")  # 480.00 + 91.20
+    await books_are_clean(runtime)
+
+
+async def test_a_missed_commitment_and_fees(runtime: Runtime) -> None:
+    world = await new_world(runtime, utc("2026-02-02T08:00"))
+    terms = {
+        "monthly_commitment": "500.00",
+        "fixed_fees": [
+            {"basis": "flat", "amount": "25.00", "description": "Fleet service"},
+            {"basis": "per_card", "amount": "2.00", "description": "Card fee"},
+        ],
+    }
+    fleet = await fleet_under_contract(world, terms)
+    await sessions(world, fleet, 10)  # 50.00 net
+    invoice = await january(world, fleet)
+    # No cards: no card fee line. Bought 50.00 of a 500.00 commitment: 450.00 shortfall.
+    assert contract_lines(invoice) == [
+        ("Fleet service (1 × 25.00 EUR)", Decimal("25.00")),
+        ("Minimum commitment 500.00 EUR", Decimal("450.00")),
+    ]
+    assert invoice.net_total == Decimal("525.00")
+    assert invoice.gross_total == Decimal("624.75")  # + 19 % = 99.75
+    await books_are_clean(runtime)
+    assert await balance_of(runtime, "Income:Charging:Fees") == Decimal("-475.00")
+
+    # February: no sessions at all, the commitment and the fee are still owed.
+    world.clock.current = utc("2026-03-02T08:00")
+    result = await run_month(world, "2026-02")
+    (february,) = [i for i in result.issued if i.account_id == fleet.id]
+    assert [line.net for line in february.lines] == [Decimal("25.00"), Decimal("500.00")]
+    assert february.gross_total == Decimal("624.75")
+    again = await run_month(world, "2026-02")
+    assert [i for i in again.issued if i.account_id == fleet.id] == []  # once per period
+    await books_are_clean(runtime)
