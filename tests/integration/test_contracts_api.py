@@ -13,6 +13,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import AccountKind
 from chargeledger.domain.identity import Role
 from tests.conftest import LoginAs, make_account
+from tests.integration.billing_api import configure_operator
 from tests.integration.billing_world import FixedClock, utc
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -252,3 +253,33 @@ async def test_who_may_read_and_write(
     for headers in (operator, manager):
         refused = await client.post(f"{url}/sign", json={}, headers=headers)
         assert refused.status_code == 403
+
+
+async def test_an_oem_bundles_allowance_is_invoiced_once(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    finance, maker = await setup(runtime, client, login_as)
+    configure_operator(runtime)
+    driver = await make_account(runtime, "Driver Bundle")
+    body = {
+        "number": "OEM-7",
+        "kind": "oem_bundle",
+        "account_id": str(maker),
+        "currency": "EUR",
+        "start": "2026-03-01",
+        "end": "2028-02-29",
+        "terms": {"allowance": {"unit": "money", "amount": "250.00"}},
+        "account_ids": [str(driver.id)],
+    }
+    created = await client.post("/api/v1/contracts", json=body, headers=finance)
+    assert created.status_code == 201, created.text
+    contract_id = created.json()["id"]
+    url = f"/api/v1/contracts/{contract_id}/allowance/invoice"
+    unsigned = await client.post(url, headers=finance)
+    assert unsigned.json()["error"]["code"] == "contract_unsigned"
+    await client.post(f"/api/v1/contracts/{contract_id}/sign", json={}, headers=finance)
+    sold = await client.post(url, headers=finance)
+    assert sold.status_code == 200, sold.text
+    assert sold.json()["net_total"] == "250.00"
+    again = await client.post(url, headers=finance)
+    assert again.json()["number"] == sold.json()["number"]

@@ -60,7 +60,7 @@ FULL: dict[str, Any] = {
     "purchase_order": "PO-4500012345",
     "cost_centre": "CC 7100",
     "annex": "per_cost_centre",
-    "allowance": {"unit": "kwh", "amount": "2000.5"},
+    "allowance": {"unit": "kwh", "amount": "2000.5", "price": "600.00"},
     "revenue_share": {"percent": "12.5"},
 }
 
@@ -84,7 +84,7 @@ FULL_TERMS = Terms(
     purchase_order="PO-4500012345",
     cost_centre="CC 7100",
     annex=AnnexGrouping.PER_COST_CENTRE,
-    allowance=Allowance(AllowanceUnit.KWH, D("2000.5")),
+    allowance=Allowance(AllowanceUnit.KWH, D("2000.5"), D("600.00")),
     revenue_share=RevenueShare(percent=D("12.5")),
 )
 

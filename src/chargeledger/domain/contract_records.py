@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -215,3 +216,34 @@ def checked_pdf(filename: str, content: bytes) -> tuple[str, str]:
     if not name.lower().endswith(".pdf"):
         name += ".pdf"
     return name, hashlib.sha256(content).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ContractBilling:
+    """What a contract billed once for a period: ``kind`` "allowance_sold" (the car maker's
+    invoice for its allowance), "revenue_share" (a site host's self-billed invoice)."""
+
+    contract_id: uuid.UUID
+    kind: str
+    period_start: date
+    period_end: date
+    amount: Decimal
+    currency: Currency
+    invoice_id: uuid.UUID | None = None
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AllowanceDraw:
+    """What one session took from an OEM bundle's allowance: ``amount`` in the allowance's
+    unit, and the deferred ``net`` it released as revenue."""
+
+    contract_id: uuid.UUID
+    session_id: uuid.UUID
+    unit: str
+    amount: Decimal
+    net: Decimal
+    currency: Currency
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    drawn_at: datetime | None = None

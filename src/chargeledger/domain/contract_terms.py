@@ -251,16 +251,28 @@ class FixedFee:
 
 @dataclass(frozen=True, slots=True)
 class Allowance:
-    """A car maker's pre-paid allowance for its buyers: kWh, or a net amount of money."""
+    """A car maker's pre-paid allowance for its buyers: kWh, or a net amount of money, and
+    the net ``price`` the car maker pays for it (a money allowance costs its amount unless
+    a price is agreed; a kWh allowance needs its price)."""
 
     unit: AllowanceUnit
     amount: Decimal
+    price: Decimal | None = None
 
     def __post_init__(self) -> None:
         _set(self, "unit", member(AllowanceUnit, self.unit, "unit"))
         (POSITIVE_KWH if self.unit is AllowanceUnit.KWH else POSITIVE_MONEY).check(
             self.amount, "amount"
         )
+        if self.price is not None:
+            POSITIVE_MONEY.check(self.price, "price")
+        elif self.unit is AllowanceUnit.KWH:
+            raise invalid("price", "a kWh allowance has the price the car maker pays for it")
+
+    @property
+    def sale_price(self) -> Decimal:
+        """The net the car maker is invoiced for the allowance."""
+        return self.amount if self.price is None else self.price
 
 
 @dataclass(frozen=True, slots=True)

@@ -245,7 +245,7 @@ def _fee(value: Any, path: str, currency: Currency) -> FixedFee:
 
 def _allowance(value: Any, currency: Currency) -> Allowance:
     path = "allowance"
-    doc = _object(value, path, frozenset({"unit", "amount"}))
+    doc = _object(value, path, frozenset({"unit", "amount", "price"}))
     unit = member(AllowanceUnit, doc.get("unit"), _at(path, "unit"))
     at = _at(path, "amount")
     amount = (
@@ -253,7 +253,9 @@ def _allowance(value: Any, currency: Currency) -> Allowance:
         if unit is AllowanceUnit.MONEY
         else _number(doc.get("amount"), at)
     )
-    return _built(path, lambda: Allowance(unit, amount))
+    raw_price = doc.get("price")
+    price = None if raw_price is None else _money(raw_price, _at(path, "price"), currency)
+    return _built(path, lambda: Allowance(unit, amount, price))
 
 
 def _revenue_share(value: Any) -> RevenueShare:
@@ -302,6 +304,7 @@ def terms_to_json(terms: Terms) -> dict[str, Any]:
         doc["allowance"] = {
             "unit": terms.allowance.unit.value,
             "amount": _text_of(terms.allowance.amount),
+            **({} if terms.allowance.price is None else {"price": _text_of(terms.allowance.price)}),
         }
     share = terms.revenue_share
     if share is not None:

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from chargeledger.api.body_limit import body_limit
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.routers.access import ReadContracts, WriteContracts
+from chargeledger.api.schemas.billing import InvoiceOut
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.api.schemas.contracts import (
     ContractIn,
@@ -34,6 +35,7 @@ from chargeledger.domain.contract_milestones import CustomMilestone
 from chargeledger.domain.contract_records import MAX_DOCUMENT_BYTES, ContractRecord
 from chargeledger.domain.contracts import Contract, ContractStatus, ContractType, Renewal
 from chargeledger.money import Currency
+from chargeledger.services.billing import allowances, invoice_documents
 from chargeledger.services.contracts import milestones, records
 from chargeledger.services.transactions import in_transaction, reading
 
@@ -284,3 +286,22 @@ async def add_milestone(
         rt.uow, milestones.add_milestone, rt.clock, principal.subject, contract_id, custom
     )
     return MilestoneOut(kind=custom.kind, due_on=custom.due_on, title=custom.title, key=custom.key)
+
+
+@router.post(
+    "/contracts/{contract_id}/allowance/invoice",
+    summary="Invoice the car maker for its OEM bundle's allowance (once; again: the same)",
+)
+async def sell_allowance(contract_id: uuid.UUID, _: WriteContracts, rt: RuntimeDep) -> InvoiceOut:
+    settings = rt.settings
+    document = await in_transaction(
+        rt.uow,
+        allowances.sell_allowance,
+        rt.clock,
+        settings.seller(),
+        settings.operator_time_zone,
+        settings.vat_rates,
+        contract_id,
+    )
+    [view] = await reading(rt.uow, invoice_documents.views_of, [document], _today(rt))
+    return InvoiceOut.of(view.invoice, view.status.value, view.outstanding)

@@ -17,10 +17,12 @@ from zoneinfo import ZoneInfo
 
 from chargeledger.domain.accounts import Account
 from chargeledger.domain.billing import Charge, VatRates
+from chargeledger.domain.charging import Session
 from chargeledger.domain.invoicing import Invoice, Party
 from chargeledger.domain.ledger import JournalEntry
 from chargeledger.domain.postings import charge_accrual
 from chargeledger.errors import ChargeledgerError, DuplicateError
+from chargeledger.services.billing.allowances import draw_allowance
 from chargeledger.services.billing.invoicing import issue_receipts
 from chargeledger.services.charging.session_pricing import (
     SessionPrice,
@@ -135,17 +137,19 @@ async def charge_sessions(
     """Charge and book these sessions in the caller's transaction (not committed); those
     paid at the session (card, app, wallet) get their receipt at once."""
     batch = await _charge_batch(uow, session_ids, rates, outcome)
-    charges = [charge for charge, _, _ in batch]
     entries: list[JournalEntry] = []
-    for charge in charges:
-        entry = charge_accrual(charge, local_date(charge.stopped_at, operator_time_zone))
-        if entry is not None:
-            entries.append(entry)
+    for index, (charge, at_session, account, session) in enumerate(batch):
+        booked_on = local_date(charge.stopped_at, operator_time_zone)
+        charge, drawn = await draw_allowance(uow, session, charge, booked_on)
+        batch[index] = (charge, at_session, account, session)
+        entry = charge_accrual(charge, booked_on)
+        entries += [e for e in (entry, drawn) if e is not None]
+    charges = [charge for charge, _, _, _ in batch]
     now = clock.now()
     await uow.billing.add_charges(charges, now)
     await uow.ledger.add(entries, now)
-    paid = [charge for charge, at_session, _ in batch if at_session]
-    buyers = {a.id: a for _, _, a in batch if a is not None}
+    paid = [charge for charge, at_session, _, _ in batch if at_session]
+    buyers = {a.id: a for _, _, a, _ in batch if a is not None}
     if seller is not None and paid:
         outcome.receipts += await issue_receipts(
             uow, clock, paid, seller, operator_time_zone, buyers
@@ -158,8 +162,8 @@ async def _charge_batch(
     session_ids: Sequence[uuid.UUID],
     rates: VatRates,
     outcome: ChargingResult,
-) -> list[tuple[Charge, bool, Account | None]]:
-    """Each new charge, whether it is paid at the session, and its account."""
+) -> list[tuple[Charge, bool, Account | None, Session]]:
+    """Each new charge, whether it is paid at the session, its account and its session."""
     charges = []
     for session_id in session_ids:
         session = await uow.sessions.get(session_id)
@@ -173,5 +177,5 @@ async def _charge_batch(
             continue
         account = await session_buyer(uow, session)
         charge = build_charge(priced, account)
-        charges.append((charge, session.payment_route.paid_at_session, account))
+        charges.append((charge, session.payment_route.paid_at_session, account, session))
     return charges

@@ -98,7 +98,7 @@ def _utc(day: date, time_zone: str) -> datetime:
     return datetime.combine(day, time(0), ZoneInfo(time_zone)).astimezone(UTC)
 
 
-async def _issue_all(
+async def issue_all(
     uow: UnitOfWork, clock: Clock, drafts: Sequence[Invoice], on: date
 ) -> list[Invoice]:
     """Number drafts of one kind in order, consecutively, in the caller's transaction."""
@@ -141,7 +141,7 @@ async def issue_receipts(
         for charge in charges
         for buyer in [known.get(charge.account_id) if charge.account_id else None]
     ]
-    receipts = await _issue_all(uow, clock, drafts, on)
+    receipts = await issue_all(uow, clock, drafts, on)
     await _store(uow, clock, receipts)
     return receipts
 
@@ -244,7 +244,7 @@ async def _bill_chunk(
     async with uow_factory() as uow:
         drafts = await _drafts(uow, chunk, month, seller, time_zone, layout, attempt, rates)
         documents = (
-            await _issue_all(uow, clock, drafts, today(clock, time_zone)) if issue else drafts
+            await issue_all(uow, clock, drafts, today(clock, time_zone)) if issue else drafts
         )
         await _store(uow, clock, documents)
         if issue:  # a customer's credit pays their new invoice at once
@@ -386,7 +386,7 @@ async def issue_invoice(
 ) -> Invoice:
     """Issue a draft: number, dates and ledger posting in the caller's transaction."""
     draft = await get_invoice(uow, invoice_id)
-    [document] = await _issue_all(uow, clock, [draft], today(clock, time_zone))
+    [document] = await issue_all(uow, clock, [draft], today(clock, time_zone))
     await uow.billing.mark_issued(document)
     entry = document_issued(document)
     if entry is not None:
@@ -409,7 +409,7 @@ async def issue_credit_note(
     original = await get_invoice(uow, original_id)
     previous = await uow.billing.credit_notes_of(original.id)
     draft = credit_note(original, reason, previous, positions, net_amount)
-    [note] = await _issue_all(uow, clock, [draft], today(clock, time_zone))
+    [note] = await issue_all(uow, clock, [draft], today(clock, time_zone))
     await uow.billing.add_invoices([note], clock.now())
     await uow.ledger.add([credit_note_issued(note)], clock.now())
     return note

@@ -100,8 +100,11 @@ async def _documents_booked(uow: UnitOfWork) -> list[str]:
             EntryKind.INVOICE_ISSUED,
             EntryKind.RECEIPT_ISSUED,
             EntryKind.CREDIT_NOTE_ISSUED,
+            EntryKind.ALLOWANCE_SOLD,
         )
     }
+    # An OEM bundle's allowance is invoiced and booked as deferred revenue (issue 14).
+    booked[EntryKind.INVOICE_ISSUED] |= booked.pop(EntryKind.ALLOWANCE_SOLD)
     expected_kind = {
         DocumentKind.INVOICE: EntryKind.INVOICE_ISSUED,
         DocumentKind.RECEIPT: EntryKind.RECEIPT_ISSUED,

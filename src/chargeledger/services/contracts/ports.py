@@ -6,10 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from chargeledger.domain.contract_milestones import CustomMilestone
 from chargeledger.domain.contract_records import (
+    AllowanceDraw,
+    ContractBilling,
     ContractDocument,
     ContractRecord,
     Partner,
@@ -92,6 +95,22 @@ class ContractRepository(Protocol):
     ) -> None: ...
 
     async def custom_milestones(self, contract_id: uuid.UUID) -> list[CustomMilestone]: ...
+
+    async def add_billing(self, billing: ContractBilling) -> None:
+        """Refuses a second billing of the same kind and period (``DuplicateError``)."""
+        ...
+
+    async def billings(
+        self, contract_id: uuid.UUID, kind: str | None = None
+    ) -> list[ContractBilling]: ...
+
+    async def add_draw(self, draw: AllowanceDraw) -> None:
+        """Refuses a second draw for the same session (``DuplicateError``)."""
+        ...
+
+    async def drawn(self, contract_id: uuid.UUID) -> Decimal:
+        """The allowance drawn so far, in its unit."""
+        ...
 
     async def signed_between(self, first: date, last: date) -> list[ContractRecord]:
         """Signed contracts whose life touches ``first``..``last`` (their start on or before

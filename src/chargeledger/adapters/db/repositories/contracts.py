@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, or_, select, update
@@ -14,7 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chargeledger.adapters.db.contract_tables import (
+    allowance_draws,
     contract_accounts,
+    contract_billings,
     contract_documents,
     contract_milestones,
     contract_sites,
@@ -27,7 +30,9 @@ from chargeledger.adapters.db.integrity import translate_integrity_error
 from chargeledger.adapters.db.repositories.base import chunks
 from chargeledger.domain.contract_milestones import CustomMilestone, MilestoneKind
 from chargeledger.domain.contract_records import (
+    AllowanceDraw,
     Contact,
+    ContractBilling,
     ContractDocument,
     ContractRecord,
     Partner,
@@ -414,6 +419,65 @@ class SqlContractRepository:
             CustomMilestone(r["title"], r["due_on"], MilestoneKind(r["kind"]))
             for r in await self._rows(query)
         ]
+
+    # --- billings and allowance draws --------------------------------------------------------
+
+    async def add_billing(self, billing: ContractBilling) -> None:
+        await self._write(
+            insert(contract_billings).values(
+                id=billing.id,
+                contract_id=billing.contract_id,
+                kind=billing.kind,
+                period_start=billing.period_start,
+                period_end=billing.period_end,
+                invoice_id=billing.invoice_id,
+                amount=billing.amount,
+                currency=billing.currency.code,
+                created_at=billing.created_at,
+            )
+        )
+
+    async def billings(
+        self, contract_id: uuid.UUID, kind: str | None = None
+    ) -> list[ContractBilling]:
+        query = select(contract_billings).where(contract_billings.c.contract_id == contract_id)
+        if kind is not None:
+            query = query.where(contract_billings.c.kind == kind)
+        query = query.order_by(contract_billings.c.period_start, contract_billings.c.kind)
+        return [
+            ContractBilling(
+                id=r["id"],
+                contract_id=r["contract_id"],
+                kind=r["kind"],
+                period_start=r["period_start"],
+                period_end=r["period_end"],
+                invoice_id=r["invoice_id"],
+                amount=r["amount"],
+                currency=Currency.of(r["currency"]),
+                created_at=r["created_at"],
+            )
+            for r in await self._rows(query)
+        ]
+
+    async def add_draw(self, draw: AllowanceDraw) -> None:
+        await self._write(
+            insert(allowance_draws).values(
+                id=draw.id,
+                contract_id=draw.contract_id,
+                session_id=draw.session_id,
+                unit=draw.unit,
+                amount=draw.amount,
+                net=draw.net,
+                currency=draw.currency.code,
+                drawn_at=draw.drawn_at,
+            )
+        )
+
+    async def drawn(self, contract_id: uuid.UUID) -> Decimal:
+        """Summed here, not in SQL: SQLite keeps exact decimals as text, and its SUM is a
+        float."""
+        query = select(allowance_draws.c.amount).where(allowance_draws.c.contract_id == contract_id)
+        return sum((r["amount"] for r in await self._rows(query)), Decimal(0))
 
     async def count(self) -> int:
         result = await self._connection.execute(select(func.count()).select_from(contracts))
