@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from chargeledger.adapters.documents.cii import invoice_xml
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account, AccountKind
 from chargeledger.domain.contract_records import ContractRecord
@@ -26,6 +27,7 @@ from tests.integration.billing_world import (
     run_month,
     utc,
 )
+from tests.unit.documents import schematron
 
 TIERS = {
     "bands": [
@@ -138,3 +140,25 @@ async def test_a_missed_commitment_and_fees(runtime: Runtime) -> None:
     again = await run_month(world, "2026-02")
     assert [i for i in again.issued if i.account_id == fleet.id] == []  # once per period
     await books_are_clean(runtime)
+
+
+async def test_order_contract_and_cost_centre_on_the_e_invoice(runtime: Runtime) -> None:
+    world = await new_world(runtime, utc("2026-02-02T08:00"))
+    terms = {"purchase_order": "PO-4711", "cost_centre": "CC-12", "payment_terms_days": 30}
+    fleet = await fleet_under_contract(world, terms)
+    await sessions(world, fleet, 3)
+    invoice = await january(world, fleet)
+    assert (invoice.purchase_order, invoice.contract_reference) == ("PO-4711", "FL-9")
+    assert {line.cost_centre for line in invoice.lines} == {"CC-12"}
+    assert invoice.due_date == date(2026, 3, 4)  # 30 days from 2 February, the contract's
+    async with runtime.uow() as uow:
+        stored = await uow.billing.get_invoice(invoice.id)
+    assert stored is not None
+    assert (stored.purchase_order, stored.contract_reference) == ("PO-4711", "FL-9")
+    assert stored.lines == invoice.lines  # the cost centres kept
+    xml = invoice_xml(invoice).decode()
+    assert "<ram:IssuerAssignedID>PO-4711</ram:IssuerAssignedID>" in xml  # BT-13
+    assert "<ram:IssuerAssignedID>FL-9</ram:IssuerAssignedID>" in xml  # BT-12
+    assert "<ram:ID>CC-12</ram:ID>" in xml  # BT-133
+    if schematron.AVAILABLE:
+        assert schematron.schematron_failures(xml.encode()) == []

@@ -109,6 +109,7 @@ class InvoiceLine:
     idle_hours: Decimal = ZERO
     components: tuple[ComponentAmount, ...] = ()  # the net per revenue component
     country: str | None = None  # where the VAT is due: the site's country
+    cost_centre: str | None = None  # the buyer's accounting reference (EN 16931 BT-133)
 
     @property
     def duration_hours(self) -> Decimal:
@@ -157,6 +158,8 @@ class Invoice:
     # Credit notes that use up a rate's remaining net take its remaining VAT (not a freshly
     # rounded one), so crediting every line of an invoice one by one clears it to the cent.
     tax_overrides: tuple[TaxOverride, ...] = ()
+    purchase_order: str | None = None  # the buyer's order reference (EN 16931 BT-13)
+    contract_reference: str | None = None  # the contract billed under (EN 16931 BT-12)
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     created_at: datetime | None = None
     issued_at: datetime | None = None
@@ -222,9 +225,15 @@ class Invoice:
                 energy_kwh=sum((line.energy_kwh for line in group), ZERO),
                 charging_hours=sum((line.charging_hours for line in group), ZERO),
                 idle_hours=sum((line.idle_hours for line in group), ZERO),
+                cost_centre=_common({line.cost_centre for line in group}),
             )
             for position, ((site, category, percent), group) in enumerate(groups.items(), 1)
         )
+
+
+def _common(values: set[str | None]) -> str | None:
+    """The one value all lines of a group share, else None."""
+    return next(iter(values)) if len(values) == 1 else None
 
 
 def charge_line(position: int, charge: Charge, currency: Currency) -> InvoiceLine:

@@ -83,6 +83,8 @@ invoices = Table(
     Column("reason", Text),
     Column("run_key", String(200)),
     Column("tax_overrides", JSON, nullable=False),
+    Column("purchase_order", String(64)),  # EN 16931 BT-13 (issue 14)
+    Column("contract_reference", String(40)),  # EN 16931 BT-12 (issue 14)
     Column("net_total", ExactDecimal(18, 4), nullable=False),
     Column("tax_total", ExactDecimal(18, 4), nullable=False),
     Column("gross_total", ExactDecimal(18, 4), nullable=False),
@@ -113,6 +115,7 @@ invoice_lines = Table(
     Column("charging_hours", ExactDecimal(20, 6), nullable=False),
     Column("idle_hours", ExactDecimal(20, 6), nullable=False),
     Column("components", JSON, nullable=False),
+    Column("cost_centre", String(64)),  # EN 16931 BT-133 (issue 14)
 )
 
 # A charge is billed once: on one invoice or receipt (credit notes do not count).

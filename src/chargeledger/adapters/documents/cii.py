@@ -93,6 +93,12 @@ def invoice_xml(invoice: Invoice) -> bytes:
     agreement = _sub(transaction, "ram:ApplicableHeaderTradeAgreement")
     _party(agreement, "ram:SellerTradeParty", invoice.seller, seller=True)  # BG-4
     _party(agreement, "ram:BuyerTradeParty", invoice.buyer, seller=False)  # BG-7
+    if invoice.purchase_order:  # BT-13
+        order = _sub(agreement, "ram:BuyerOrderReferencedDocument")
+        _sub(order, "ram:IssuerAssignedID", invoice.purchase_order)
+    if invoice.contract_reference:  # BT-12
+        contract = _sub(agreement, "ram:ContractReferencedDocument")
+        _sub(contract, "ram:IssuerAssignedID", invoice.contract_reference)
     # BG-13, BT-72: a supply billed by periodic statements is completed when its period ends
     # (Directive 2006/112/EC art. 64(1)); the period itself is BG-14.
     event = _sub(
@@ -226,6 +232,9 @@ def _line_item(transaction: Any, line: InvoiceLine, amounts: _Amounts) -> None:
         _sub(tax, "ram:RateApplicablePercent", format_percent(line.vat_percent))  # BT-152
     summation = _sub(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
     _sub(summation, "ram:LineTotalAmount", amounts.text(line.net))  # BT-131
+    if line.cost_centre:  # BT-133
+        account = _sub(settlement, "ram:ReceivableSpecifiedTradeAccountingAccount")
+        _sub(account, "ram:ID", line.cost_centre)
 
 
 def _characteristics(line: InvoiceLine) -> Iterable[tuple[str, str]]:

@@ -208,6 +208,10 @@ def _details(invoice: Invoice) -> list[tuple[str, str]]:
         rows.append(("Corrects", invoice.original_number))
     if invoice.buyer.vat_id:
         rows.append(("Customer VAT ID", invoice.buyer.vat_id))
+    if invoice.contract_reference:
+        rows.append(("Contract", invoice.contract_reference))
+    if invoice.purchase_order:
+        rows.append(("Your order", invoice.purchase_order))
     rows.append(("Currency", invoice.currency))
     return rows
 
@@ -251,6 +255,13 @@ def _lines(pdf: DocumentPdf, invoice: Invoice) -> None:
 
 
 def _line_detail(invoice: Invoice, line: InvoiceLine) -> str:
+    detail = _line_figures(invoice, line)
+    return f"{detail}; cost centre {line.cost_centre}" if line.cost_centre else detail
+
+
+def _line_figures(invoice: Invoice, line: InvoiceLine) -> str:
+    if line.charge_id is None and invoice.kind is DocumentKind.INVOICE:
+        return "contract terms"  # a tier adjustment, fee or commitment shortfall (issue 14)
     if invoice.kind is DocumentKind.SELF_BILLED:  # a site's share: no session, no duration
         return f"{kwh(line.energy_kwh)} kWh charged at the site in the period"
     duration = f"{hours_minutes(line.duration_hours)} h (idle {hours_minutes(line.idle_hours)} h)"

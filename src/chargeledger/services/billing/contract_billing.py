@@ -104,8 +104,8 @@ async def with_contract_lines(
     )
     first = len(draft.lines) + 1 if draft is not None else 1
     extra = contract_lines(terms, found.record.number, use, first, account.currency)
-    if not extra:
-        return draft
+    if not extra and draft is None:
+        return None
     if draft is None:
         draft = Invoice(
             kind=DocumentKind.INVOICE,
@@ -122,10 +122,13 @@ async def with_contract_lines(
             vat_note=use.fallback.note,
         )
     terms_days = terms.payment_terms_days
+    lines = tuple(replace(line, cost_centre=terms.cost_centre) for line in draft.lines + extra)
     return replace(
         draft,
-        lines=draft.lines + extra,
+        lines=lines,
         payment_terms_days=draft.payment_terms_days if terms_days is None else terms_days,
+        purchase_order=terms.purchase_order,
+        contract_reference=found.record.number,
     )
 
 

@@ -130,6 +130,8 @@ def invoice_row(invoice: Invoice, created_at: datetime) -> dict[str, Any]:
         "original_number": invoice.original_number,
         "reason": invoice.reason,
         "run_key": invoice.run_key,
+        "purchase_order": invoice.purchase_order,
+        "contract_reference": invoice.contract_reference,
         "tax_overrides": [
             [category.value, str(percent), str(tax)]
             for category, percent, tax in invoice.tax_overrides
@@ -160,6 +162,7 @@ def line_row(invoice_id: uuid.UUID, line: InvoiceLine) -> dict[str, Any]:
         "charging_hours": line.charging_hours,
         "idle_hours": line.idle_hours,
         "components": {name: str(amount) for name, amount in line.components},
+        "cost_centre": line.cost_centre,
     }
 
 
@@ -184,6 +187,7 @@ def line_of(row: RowMapping, currency: Currency) -> InvoiceLine:
             ComponentAmount(name, money_value(Decimal(value), currency))
             for name, value in row["components"].items()
         ),
+        cost_centre=row["cost_centre"],
     )
 
 
@@ -209,6 +213,8 @@ def invoice_of(row: RowMapping, lines: Sequence[InvoiceLine]) -> Invoice:
         original_number=row["original_number"],
         reason=row["reason"],
         run_key=row["run_key"],
+        purchase_order=row["purchase_order"],
+        contract_reference=row["contract_reference"],
         tax_overrides=tuple(
             TaxOverride(VatCategory(category), percent_value(Decimal(percent)), Decimal(tax))
             for category, percent, tax in row["tax_overrides"]

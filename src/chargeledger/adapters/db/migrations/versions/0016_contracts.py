@@ -263,6 +263,11 @@ def upgrade() -> None:
     with op.batch_alter_table("allowance_draws", schema=None) as batch_op:
         batch_op.create_index("ix_allowance_draws_contract_id", ["contract_id"], unique=False)
 
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("purchase_order", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("contract_reference", sa.String(length=40), nullable=True))
+    with op.batch_alter_table("invoice_lines", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("cost_centre", sa.String(length=64), nullable=True))
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("contract_version_id", sa.Uuid(), nullable=True))
         batch_op.create_foreign_key(
@@ -275,6 +280,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("invoice_lines", schema=None) as batch_op:
+        batch_op.drop_column("cost_centre")
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_column("contract_reference")
+        batch_op.drop_column("purchase_order")
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_sessions_contract_version_id_contract_versions"), type_="foreignkey"
