@@ -259,8 +259,13 @@ def _line_detail(invoice: Invoice, line: InvoiceLine) -> str:
     return f"{detail}; cost centre {line.cost_centre}" if line.cost_centre else detail
 
 
+def _contract_line(line: InvoiceLine) -> bool:
+    """A line of no session and no quantity: one a contract adds (issue 14)."""
+    return line.session_id is None and not line.energy_kwh and not line.duration_hours
+
+
 def _line_figures(invoice: Invoice, line: InvoiceLine) -> str:
-    if line.charge_id is None and invoice.kind is DocumentKind.INVOICE:
+    if invoice.kind is DocumentKind.INVOICE and _contract_line(line):
         return "contract terms"  # a tier adjustment, fee or commitment shortfall (issue 14)
     if invoice.kind is DocumentKind.SELF_BILLED:  # a site's share: no session, no duration
         return f"{kwh(line.energy_kwh)} kWh charged at the site in the period"
