@@ -17,9 +17,10 @@ from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import Session
 from chargeledger.domain.contract_records import ContractRecord
 from chargeledger.domain.contracts import Contract, ContractType
+from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.money import Currency
-from chargeledger.services import tariffs
+from chargeledger.services import quotes, tariffs
 from chargeledger.services.charging import session_capture, session_pricing
 from chargeledger.services.contracts import records
 from tests.integration.billing_world import FixedClock
@@ -103,6 +104,18 @@ async def test_an_amendment_mid_period_prices_each_session_under_its_own_version
     assert await energy_net(runtime, before) == Decimal("2.50")
 
     runtime.clock = FixedClock(datetime(2026, 11, 10, 9, tzinfo=UTC))
+    driver = Principal("driver@example.org", Role.DRIVER, account.id)
+    async with runtime.uow() as uow:
+        quoted = await quotes.quote_station(
+            uow,
+            runtime.clock,
+            driver,
+            station.id,
+            RATES,
+            kwh=Decimal(10),
+            charging=timedelta(hours=1),
+        )
+    assert quoted.billed.net == Decimal("2.25")  # the driver is quoted what they will pay
     first = await charge(runtime, station, id_tag, datetime(2026, 11, 12, 9, tzinfo=UTC), 10)
     async with runtime.uow() as uow:
         await records.amend_contract(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -15,6 +15,12 @@ from chargeledger.domain.tariffs.display import price_display
 from chargeledger.domain.tariffs.periods import planned_cdr
 from chargeledger.errors import InvalidInputError, NotFoundError
 from chargeledger.services.catalog import get_site, get_station
+from chargeledger.services.contracts.pricing import (
+    connector_power,
+    contract_at_start,
+    discounted,
+    price_book,
+)
 from chargeledger.services.ports import Clock, UnitOfWork
 from chargeledger.services.tariffs import tariff_for_session
 
@@ -69,18 +75,27 @@ async def quote_station(
     start = starts_at or clock.now()
     account = principal.account_id if principal.is_account_bound else None
     stored = await tariff_for_session(uow, station, evse_id, 1, account, start)
+    # A driver under contract is quoted the contract's price (issue 14), as they will pay it.
+    power = await connector_power(uow, station.id, evse_id, 1)
+    contract = await contract_at_start(uow, account, site, power, start)
+    if contract is not None and contract.tariff is not None:
+        stored = contract.tariff
     if stored is None:
         raise NotFoundError("no tariff applies to this station", code="no_tariff")
+    tariff = stored.tariff
+    if contract is not None:
+        tariff = discounted(tariff, price_book(contract.record, contract.version), site, power)
     cdr = planned_cdr(
-        stored.tariff,
+        tariff,
         start,
         kwh=kwh,
         charging=charging,
         idle=idle,
         time_zone=site.time_zone,
     )
-    result = price(cdr, stored.tariff, site.time_zone)
+    result = price(cdr, tariff, site.time_zone)
     buyer = None if account is None else await uow.accounts.get(account)
     vat = supply_vat(rates, site.address.country, site.time_zone, start, buyer)
-    display = price_display(stored.tariff, vat.percent, vat_note(vat))
-    return Quote(stored, result, display, start, site.time_zone, billed_amounts(result, vat))
+    display = price_display(tariff, vat.percent, vat_note(vat))
+    snapshot = replace(stored, tariff=tariff)  # the contract's price, as it will be charged
+    return Quote(snapshot, result, display, start, site.time_zone, billed_amounts(result, vat))

@@ -95,4 +95,11 @@ async def contract_priced_tariff(
     if book is None or book.discount is None:
         return tariff
     power = await connector_power(uow, session.station_id, session.evse_id, session.connector_id)
-    return contract_tariff(tariff, book) if applies_at(book, site.id, power) else tariff
+    return discounted(tariff, book, site, power)
+
+
+def discounted(tariff: Tariff, book: PriceBook | None, site: Site, power: Decimal | None) -> Tariff:
+    """``tariff`` under a discount book that applies at ``site`` and ``power``, else as is."""
+    if book is None or book.discount is None or not applies_at(book, site.id, power):
+        return tariff
+    return contract_tariff(tariff, book)
