@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 from fastapi.routing import APIRoute
 
 from chargeledger.domain.accounts import Token, TokenType
@@ -257,3 +258,10 @@ def payload(body: Body | None) -> dict[str, Any]:
     if isinstance(body, bytes):
         return {"content": body}
     return {"json": body}
+
+
+def error_code(response: httpx.Response) -> str | None:
+    try:
+        return str(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return None
