@@ -1,5 +1,6 @@
-"""The records the route × role walk of ``test_access_control`` stands on, the request it
-sends to each route, and the fingerprint that shows whether a refused request changed anything.
+"""The records the route × role walk of ``test_access_control`` stands on and the fingerprint
+that shows whether a refused request changed anything (the request sent to each route is in
+``access_requests``).
 
 Billing (issue 5): the world's account has January invoiced and issued (the document every
 reader reads and finance credits), March's charge on a draft (for ``/issue``) and February's
@@ -10,20 +11,19 @@ Payments (issue 6): the account has a sandbox card and a wallet topped up by 20.
 every reader reads and finance refunds from); the walk stores and removes cards, sets the
 wallet's rules, tops up and pays the January invoice, so the fingerprint also holds every
 payment with its event log, the account's cards and its wallet rules.
+
+Contracts (issue 14): a partner, a fleet contract of the account with a signed PDF
+(``access_contracts``); the fingerprint holds every partner and contract with its versions,
+coverage, documents and milestones.
 """
 
 from __future__ import annotations
 
-import inspect
 import itertools
-import re
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-
-from fastapi.routing import APIRoute
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account, AccountKind, Token, TokenType
@@ -43,6 +43,7 @@ from chargeledger.services import catalog, customers, identity, tariffs
 from chargeledger.services.billing import invoicing
 from chargeledger.services.payments.methods import store_card
 from chargeledger.services.payments.wallets import top_up
+from tests.integration.access_contracts import ContractWorld, build_contracts, contract_state
 from tests.integration.billing_api import billing_state, configure_operator
 from tests.integration.billing_world import (
     OPERATOR_TZ,
@@ -74,6 +75,7 @@ class World:
     draft_id: uuid.UUID  # a draft of ``account``
     payment_id: uuid.UUID  # a captured wallet top-up of ``account``
     tariff_id: uuid.UUID  # net prices (no VAT stated): it may be assigned anywhere
+    contracts: ContractWorld  # a partner, a contract of ``account`` and its document
     serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next(self) -> int:
@@ -84,7 +86,7 @@ def _address() -> Address:
     return Address("Hauptstr. 1", "10115", "Berlin", "DE")
 
 
-def _account(name: str) -> Account:
+def new_account(name: str) -> Account:
     return Account(
         kind=AccountKind.INDIVIDUAL,
         name=name,
@@ -94,7 +96,7 @@ def _account(name: str) -> Account:
     )
 
 
-def _connector(max_power_kw: str = "22") -> Connector:
+def connector(max_power_kw: str = "22") -> Connector:
     return Connector(
         connector_id=1,
         standard=ConnectorStandard.IEC_62196_T2,
@@ -104,17 +106,7 @@ def _connector(max_power_kw: str = "22") -> Connector:
     )
 
 
-def _connector_json() -> Json:
-    return {
-        "connector_id": 1,
-        "standard": "IEC_62196_T2",
-        "format": "SOCKET",
-        "power_type": "AC_3_PHASE",
-        "max_power_kw": "11",
-    }
-
-
-def _tariff_json(n: int) -> Json:
+def tariff_json(n: int) -> Json:
     return {
         "id": f"WALK-{n}",
         "currency": "EUR",
@@ -122,7 +114,7 @@ def _tariff_json(n: int) -> Json:
     }
 
 
-def _site(name: str) -> Site:
+def new_site(name: str) -> Site:
     return Site(
         name=name,
         address=_address(),
@@ -137,11 +129,11 @@ async def build_world(runtime: Runtime) -> World:
     clock = runtime.clock
     async with runtime.uow() as uow:
         account = await customers.create_account(
-            uow, clock, runtime.vat_ids, _account("Alpha Household")
+            uow, clock, runtime.vat_ids, new_account("Alpha Household")
         )
         await uow.commit()
     async with runtime.uow() as uow:
-        site = await catalog.create_site(uow, clock, _site("Depot"))
+        site = await catalog.create_site(uow, clock, new_site("Depot"))
         await uow.commit()
     async with runtime.uow() as uow:
         station = await catalog.create_station(
@@ -160,7 +152,7 @@ async def build_world(runtime: Runtime) -> World:
         await uow.commit()
     async with runtime.uow() as uow:
         evse = await catalog.create_evse(
-            uow, clock, Evse(station_id=station.id, evse_id=1, connectors=(_connector(),))
+            uow, clock, Evse(station_id=station.id, evse_id=1, connectors=(connector(),))
         )
         await uow.commit()
     async with runtime.uow() as uow:
@@ -186,8 +178,9 @@ async def build_world(runtime: Runtime) -> World:
     invoice_id, draft_id = await bill(runtime, Place(site, station), account)
     payment_id = await pay(runtime, account)
     async with runtime.uow() as uow:
-        stored = await tariffs.import_tariff(uow, clock, _tariff_json(0))
+        stored = await tariffs.import_tariff(uow, clock, tariff_json(0))
         await uow.commit()
+    contracts = await build_contracts(runtime, account.id)
     return World(
         runtime,
         account,
@@ -201,6 +194,7 @@ async def build_world(runtime: Runtime) -> World:
         draft_id,
         payment_id,
         stored.id,
+        contracts,
     )
 
 
@@ -209,10 +203,6 @@ async def sandbox_token(runtime: Runtime) -> str:
     sandbox = runtime.sandbox
     assert sandbox is not None
     return (await sandbox.tokenise("4242424242424242", 12, 2030, "123")).token
-
-
-async def card_body(world: World) -> Json:
-    return {"token": await sandbox_token(world.runtime)}
 
 
 async def pay(runtime: Runtime, account: Account) -> uuid.UUID:
@@ -244,182 +234,12 @@ async def bill(runtime: Runtime, place: Place, account: Account) -> tuple[uuid.U
     return invoice.id, draft.id
 
 
-async def disposable(world: World, param: str) -> uuid.UUID:
-    """A fresh record for a DELETE to remove, so the walk never destroys what it stands on."""
-    runtime, clock, n = world.runtime, world.runtime.clock, world.next()
-    async with runtime.uow() as uow:
-        if param == "site_id":
-            return (await catalog.create_site(uow, clock, _site(f"Disposable {n}"))).id
-        if param == "station_id":
-            fields = {
-                "site_id": world.site.id,
-                "charge_point_id": f"CP-GONE-{n}",
-                "vendor": "V",
-                "model": "M",
-                "security_profile": 3,
-            }
-            return (await catalog.create_station(uow, clock, runtime.hasher, fields, None)).id
-        if param == "evse_id":
-            evse = Evse(station_id=world.station_id, evse_id=100 + n, connectors=(_connector(),))
-            return (await catalog.create_evse(uow, clock, evse)).id
-        if param == "account_id":
-            account = await customers.create_account(
-                uow, clock, runtime.vat_ids, _account(f"Gone {n}")
-            )
-            await uow.commit()
-            return account.id
-        if param == "token_id":
-            token = Token(uid=f"GONE{n:04d}", type=TokenType.RFID, account_id=world.account.id)
-            created = await customers.create_token(uow, clock, token)
-            await uow.commit()
-            return created.id
-        if param == "key_id":
-            key, _ = await identity.create_api_key(
-                uow, clock, name=f"gone {n}", scopes=[Scope.CATALOG_READ]
-            )
-            await uow.commit()
-            return key.id
-    if param == "card_id":
-        token = await sandbox_token(runtime)
-        return (await store_card(runtime.payments, world.account, token, "sandbox", False)).id
-    return uuid.uuid4()  # a route added later: not found is still "not 401/403"
-
-
-def existing(world: World, param: str) -> uuid.UUID:
-    ids = {
-        "invoice_id": world.invoice_id,
-        "site_id": world.site.id,
-        "station_id": world.station_id,
-        "evse_id": world.evse.id,
-        "account_id": world.account.id,
-        "token_id": world.token.id,
-        "user_id": world.user_id,
-        "key_id": world.key_id,
-        "payment_id": world.payment_id,
-        "tariff_id": world.tariff_id,
-    }
-    return ids.get(param, uuid.uuid4())
-
-
-BODIES: dict[tuple[str, str], Callable[[World, int], Json | Awaitable[Json]]] = {
-    ("POST", "/api/v1/users"): lambda w, n: {
-        "email": f"walk{n}@example.org",
-        "password": "a long enough password",
-        "role": "finance",
-    },
-    ("PATCH", "/api/v1/users/{user_id}"): lambda w, n: {"active": True},
-    ("POST", "/api/v1/api-keys"): lambda w, n: {"name": f"walk {n}", "scopes": ["catalog:read"]},
-    ("POST", "/api/v1/sites"): lambda w, n: {
-        "name": f"Walk {n}",
-        "address": {"street": "A 1", "postal_code": "1", "city": "B", "country": "DE"},
-        "latitude": "52.5",
-        "longitude": "13.4",
-        "time_zone": "Europe/Berlin",
-    },
-    ("PATCH", "/api/v1/sites/{site_id}"): lambda w, n: {"name": f"Depot {n}"},
-    ("POST", "/api/v1/stations"): lambda w, n: {
-        "site_id": str(w.site.id),
-        "charge_point_id": f"CP-WALK-{n}",
-        "vendor": "V",
-        "model": "M",
-        "security_profile": 3,
-    },
-    ("PATCH", "/api/v1/stations/{station_id}"): lambda w, n: {"vendor": f"Vendor {n}"},
-    ("POST", "/api/v1/evses"): lambda w, n: {
-        "station_id": str(w.station_id),
-        "evse_id": 1000 + n,
-        "connectors": [_connector_json()],
-    },
-    ("PATCH", "/api/v1/evses/{evse_id}"): lambda w, n: {"connectors": [_connector_json()]},
-    ("POST", "/api/v1/accounts"): lambda w, n: {
-        "kind": "business",
-        "name": f"Walk {n}",
-        "email": f"walk{n}@example.org",
-        "billing_address": {"street": "A 1", "postal_code": "1", "city": "B", "country": "DE"},
-        "currency": "EUR",
-    },
-    ("PATCH", "/api/v1/accounts/{account_id}"): lambda w, n: {"name": f"Alpha Household {n}"},
-    ("POST", "/api/v1/tokens"): lambda w, n: {
-        "uid": f"WALK{n:04d}",
-        "type": "rfid",
-        "account_id": str(w.account.id),
-    },
-    ("POST", "/api/v1/sessions/{session_id}/release"): lambda w, n: {"note": "checked"},
-    ("POST", "/api/v1/stations/{station_id}/commands"): lambda w, n: {
-        "kind": "trigger_message",
-        "message": "Heartbeat",
-    },
-    # The one change a driver or fleet manager may make: block their own card.
-    ("PATCH", "/api/v1/tokens/{token_id}"): lambda w, n: {"status": "blocked"},
-    ("POST", "/api/v1/invoices/{invoice_id}/credit-notes"): lambda w, n: {
-        "reason": f"goodwill {n}",
-        "net_amount": "1.00",
-    },
-    ("POST", "/api/v1/invoice-runs"): lambda w, n: {"period": "2026-02"},
-    # Payments (issue 6): each of these moves money or changes what the account pays with.
-    ("POST", "/api/v1/payments/{payment_id}/refunds"): lambda w, n: {
-        "amount": "1.00",
-        "reason": f"walk {n}",
-    },
-    ("POST", "/api/v1/accounts/{account_id}/payment-methods"): lambda w, n: card_body(w),
-    # The driver's own minimum may only raise the floor (4.01 to 4.99, set by finance below).
-    ("PUT", "/api/v1/accounts/{account_id}/wallet"): lambda w, n: {
-        "minimum_balance": f"{5 + n}.00"
-    },
-    ("PUT", "/api/v1/accounts/{account_id}/wallet/floor"): lambda w, n: {
-        "floor": f"4.{n % 99 + 1:02d}"
-    },
-    ("POST", "/api/v1/accounts/{account_id}/wallet/top-ups"): lambda w, n: {"amount": "5.00"},
-    ("POST", "/api/v1/invoices/{invoice_id}/payments"): lambda w, n: {},
-    ("POST", "/api/v1/bank/entries/{entry_id}/match"): lambda w, n: {"invoice": "INV-0"},
-    ("POST", "/api/v1/bank/entries/{entry_id}/credit"): lambda w, n: {
-        "account_id": str(w.account.id)
-    },
-    ("POST", "/api/v1/bank/entries/{entry_id}/ignore"): lambda w, n: {"note": f"walk {n}"},
-    ("POST", "/api/v1/tariffs"): lambda w, n: _tariff_json(n),
-    ("POST", "/api/v1/tariffs/{tariff_id}/assignments"): lambda w, n: {
-        "scope": "site",
-        "scope_id": str(w.site.id),
-    },
-}
-
-# Routes whose request is not aimed at ``existing`` records, and query strings they need.
-TARGETS: dict[tuple[str, str], Callable[[World], uuid.UUID]] = {
-    ("POST", "/api/v1/invoices/{invoice_id}/issue"): lambda w: w.draft_id,
-}
-QUERIES: dict[tuple[str, str], str] = {
-    ("GET", "/api/v1/ledger/statement"): "?account=Income:Charging:Energy",
-}
-
-
-async def request_for(world: World, method: str, route: APIRoute) -> tuple[str, Json | None]:
-    """A request a permitted caller could sensibly send: real ids, a valid body (``{}`` for a
-    route this test does not know yet). A DELETE removes a fresh record (its last parameter)
-    under the world's own ones (``/accounts/{account_id}/payment-methods/{card_id}``)."""
-    path = route.path
-    target = TARGETS.get((method, route.path))
-    params = re.findall(r"{(\w+)}", route.path)
-    for param in params:
-        if target is not None:
-            value = target(world)
-        elif method == "DELETE" and param == params[-1]:
-            value = await disposable(world, param)
-        else:
-            value = existing(world, param)
-        path = path.replace("{" + param + "}", str(value))
-    path += QUERIES.get((method, route.path), "")
-    if method in ("GET", "DELETE"):
-        return path, None
-    make_body = BODIES.get((method, route.path))
-    body = make_body(world, world.next()) if make_body else {}
-    return path, await body if inspect.isawaitable(body) else body
-
-
 async def fingerprint(world: World) -> tuple[object, ...]:
     """Everything a denied request could have changed: how many records of each kind, which
     keys are revoked and users active, the records the walk aims its changes at, every
-    document, number counter, charge and journal entry, and every payment with its events,
-    the account's cards and its wallet rules. Webhooks the sandbox PSP still has on their way
+    document, number counter, charge and journal entry, every payment with its events,
+    the account's cards and its wallet rules, and every partner and contract with its
+    versions, coverage, documents and milestones. Webhooks the sandbox PSP still has on their way
     (from an earlier, allowed request) are delivered first."""
     await world.runtime.quiesce()
     async with world.runtime.uow() as uow:
@@ -459,4 +279,5 @@ async def fingerprint(world: World) -> tuple[object, ...]:
         await billing_state(world.runtime),
         (paid, cards, wallet_rules),
         priced_by,
+        await contract_state(world.runtime),
     )

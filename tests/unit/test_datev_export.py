@@ -88,6 +88,10 @@ SKR03_ACCOUNTS = {
     "Liabilities:Suspense:Bank": "1590",
     "Income:LatePayment:Interest": "2650",
     "Income:LatePayment": "2700",
+    "Liabilities:Deferred": "1718",
+    "Assets:VAT:Input:DE": "1576",
+    "Expenses:RevenueShare": "4760",
+    "Liabilities:Payable": "70000",  # the collective Kreditor
 }
 SKR04_ACCOUNTS = {
     "Assets:Receivable:Unbilled": "1210",
@@ -99,6 +103,10 @@ SKR04_ACCOUNTS = {
     "Liabilities:Suspense:Bank": "1370",
     "Income:LatePayment:Interest": "7100",
     "Income:LatePayment": "4830",
+    "Liabilities:Deferred": "3272",
+    "Assets:VAT:Input:DE": "1406",
+    "Expenses:RevenueShare": "6770",
+    "Liabilities:Payable": "70000",
 }
 CHARTS = {
     # chart: general accounts, revenue per (category, rate), VAT account per rate
@@ -330,6 +338,8 @@ def ledger_in_datev(
             name, amount = posting.account, posting.units.amount
             customer = customer_of(name)
             if name.startswith("Income:Charging:"):
+                if not treatments:  # an allowance drawn: revenue at the advance's 19 %
+                    totals[revenue[("S", 19)]] += amount
                 continue
             if name == "Liabilities:VAT:DE":
                 left_on_vat += amount

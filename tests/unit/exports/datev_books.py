@@ -28,8 +28,15 @@ from chargeledger.domain.bank_postings import (
     credit_applied,
     suspense_allocated,
 )
-from chargeledger.domain.billing import COMPONENTS, Charge, VatCategory, VatTreatment
+from chargeledger.domain.billing import (
+    COMPONENTS,
+    Charge,
+    ComponentAmount,
+    VatCategory,
+    VatTreatment,
+)
 from chargeledger.domain.charge_documents import charges_document
+from chargeledger.domain.contract_postings import allowance_drawn_entry, allowance_sold_entry
 from chargeledger.domain.credit_notes import credit_note
 from chargeledger.domain.dunning import (
     DunningEvent,
@@ -42,7 +49,16 @@ from chargeledger.domain.dunning import (
 )
 from chargeledger.domain.geo import Address
 from chargeledger.domain.invoicing import DocumentKind, Invoice, Party, issued
-from chargeledger.domain.ledger import BANK, EntryKind, JournalEntry, Posting, psp
+from chargeledger.domain.ledger import (
+    BANK,
+    REVENUE_SHARE,
+    EntryKind,
+    JournalEntry,
+    Posting,
+    input_vat,
+    partner_payable,
+    psp,
+)
 from chargeledger.domain.payment_postings import captured, paid_out, refunded, written_off
 from chargeledger.domain.payments import Payment, PaymentMethodKind, PaymentPurpose
 from chargeledger.domain.postings import (
@@ -224,7 +240,42 @@ def entries() -> list[JournalEntry]:
         some(written_off(WALK_IN_CARD, D("1.00"), day("2026-02-20"), "card declined")),
         adjustment,
         *bank_entries(),
+        *contract_entries(),
     ]
+
+
+OEM_CONTRACT = uuid.uuid5(uuid.NAMESPACE_URL, "contract OEM-2026-001")
+SITE_HOST = uuid.uuid5(uuid.NAMESPACE_URL, "partner Markthalle")
+
+
+def contract_entries() -> list[JournalEntry]:
+    """Issue 14: an allowance sold to Fleet (840.34 net, 19 % = 159.6646 → 159.66, gross
+    1,000.00), a session drawing 8.73 of it (Energy 7.53 + Time 1.20), and a site host's
+    self-billed revenue share (12.30 net, 19 % = 2.337 → 2.34, 14.64 owed), built by hand as
+    the settlement's builder is not written yet."""
+    sold = allowance_sold_entry(
+        OEM_CONTRACT, FLEET.id, D("840.34"), D("159.66"), "DE", EUR, day("2026-01-31"), "OEM-1"
+    )
+    drawn = allowance_drawn_entry(
+        OEM_CONTRACT,
+        (ComponentAmount("Energy", D("7.53")), ComponentAmount("Time", D("1.20"))),
+        EUR,
+        day("2026-02-03"),
+        "draw-2026-02-03",
+    )
+    share = JournalEntry(
+        kind=EntryKind.REVENUE_SHARE_SETTLED,
+        booked_on=day("2026-02-28"),
+        description="Revenue share January, Markthalle",
+        postings=(
+            Posting(REVENUE_SHARE, Money.of("12.30", "EUR")),
+            Posting(input_vat("DE"), Money.of("2.34", "EUR")),
+            Posting(partner_payable(SITE_HOST), Money.of("-14.64", "EUR")),
+        ),
+        source_type="self_billing",
+        source_id="SB-2026-000001",
+    )
+    return [sold, drawn, share]
 
 
 def bank_entries() -> list[JournalEntry]:
@@ -345,8 +396,18 @@ def read(text: str) -> Batch:
 
 # DATEV's automatic VAT: which (chart, account) or BU-Schlüssel carries which rate to where.
 AUTOMATIC = {
-    "SKR03": {"8400": (D(19), "1776"), "8300": (D(7), "1771"), "8336": (D(0), "")},
-    "SKR04": {"4400": (D(19), "3806"), "4300": (D(7), "3801"), "4336": (D(0), "")},
+    "SKR03": {
+        "8400": (D(19), "1776"),
+        "8300": (D(7), "1771"),
+        "8336": (D(0), ""),
+        "1718": (D(19), "1776"),  # Erhaltene, versteuerte Anzahlungen 19 % USt
+    },
+    "SKR04": {
+        "4400": (D(19), "3806"),
+        "4300": (D(7), "3801"),
+        "4336": (D(0), ""),
+        "3272": (D(19), "3806"),
+    },
 }
 BU_KEYS = {
     "3": (D(19), {"SKR03": "1776", "SKR04": "3806"}),

@@ -24,6 +24,11 @@ TOML, see :func:`load_chart`):
 | Income:LatePayment:Interest | 2650 | 7100 | Sonstige Zinsen und ähnliche Erträge |
 | Assets:Receivable:LatePayment:* | the customer's Debitor | | |
 | Liabilities:CustomerCredit:* | the customer's Debitor (a credit balance on it) | | |
+| Liabilities:Deferred:* | 1718 | 3272 | Erhaltene, versteuerte Anzahlungen 19 % USt (AM) |
+| (allowance drawn, clearing) | 1593 | 1495 | Verrechnungskonto erhaltene Anzahlungen |
+| Assets:VAT:Input:DE | 1576 | 1406 | Abziehbare Vorsteuer 19 % |
+| Expenses:RevenueShare | 4760 | 6770 | Verkaufsprovisionen |
+| Liabilities:Payable:P* | the partner's Kreditor | | |
 
 Revenue is found by VAT treatment, not by account (``Income:Charging:*`` says only the
 component): DE 19 % → 8400 / 4400 "Erlöse 19 % USt", DE 7 % → 8300 / 4300 "Erlöse 7 % USt",
@@ -41,10 +46,30 @@ the account id, else the collective Debitor (``collective_debtor``, by default t
 the range, DATEV's usual "Diverse Kunden"), which also takes ad hoc payers. A number derived
 from the account id itself (a hash, an order of creation) would either collide or change when
 accounts come and go; both choices here are stable because the operator makes them.
+
+Partners (issue 14): ``Liabilities:Payable:P<id>``, what a site host's self-billed revenue
+share left owed, is the partner's Kreditor (70000-99999 with four digits): the one the
+overrides file's ``creditors`` gives the partner id, else the collective Kreditor
+(``collective_creditor``, by default the first of the range). The share itself is a cost
+measured by the sales at the host's site, so it goes to Verkaufsprovisionen (4760 / 6770; a
+tax advisor who reads the agreement as a lease maps it to a rent account instead), its input
+VAT straight to Abziehbare Vorsteuer 19 % (1576 / 1406), which is all the UStVA needs of it
+(Kz 66 has no base amount).
+
+A car maker's pre-paid allowance (issue 14, ``domain.contract_postings``) is a single-purpose
+voucher taxed when sold (Directive 2006/112/EC art. 30b(1)): in DATEV a received, taxed
+advance payment, booked gross on the automatic account 1718 / 3272 "Erhaltene, versteuerte
+Anzahlungen 19 % USt", from which DATEV splits the VAT to 1776 / 3806 with its base in the
+UStVA. A session's draw is booked as DATEV releases an advance: gross on both automatic
+accounts through the clearing account 1593 / 1495 (one line each, as no line joins two
+automatic accounts), so the revenue reaches 8400 / 4400 at its net and the VAT on the two
+lines cancels: it was paid on the sale. Both need the advance's rate, which 1718 / 3272 fix
+at 19 % in Germany (EV charging has no reduced rate): a sale with other VAT is refused.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import tomllib
@@ -64,6 +89,9 @@ CHARTS = ("SKR03", "SKR04")
 DEFAULT_ACCOUNT_LENGTH = 4
 ACCOUNT_LENGTHS = range(4, 9)  # DATEV: Sachkontenlänge 4 to 8
 _BU_KEY = re.compile(r"[0-9]{1,4}")
+# The VAT of the automatic advance account "Liabilities:Deferred" maps to (see above).
+ADVANCE_COUNTRY, ADVANCE_PERCENT = "DE", Decimal(19)
+_ADVANCE_CLEARING = {"SKR03": 1593, "SKR04": 1495}
 
 # Per chart, in DATEV's four-digit numbering.
 _ACCOUNTS = {
@@ -78,6 +106,9 @@ _ACCOUNTS = {
         "Liabilities:Suspense:Bank": 1590,
         "Income:LatePayment": 2700,
         "Income:LatePayment:Interest": 2650,
+        "Liabilities:Deferred": 1718,
+        "Assets:VAT:Input:DE": 1576,
+        "Expenses:RevenueShare": 4760,
     },
     "SKR04": {
         "Assets:Receivable:Unbilled": 1210,
@@ -90,6 +121,9 @@ _ACCOUNTS = {
         "Liabilities:Suspense:Bank": 1370,
         "Income:LatePayment": 4830,
         "Income:LatePayment:Interest": 7100,
+        "Liabilities:Deferred": 3272,
+        "Assets:VAT:Input:DE": 1406,
+        "Expenses:RevenueShare": 6770,
     },
 }
 _S, _AE = VatCategory.STANDARD.value, VatCategory.REVERSE_CHARGE.value
@@ -126,7 +160,8 @@ _RULE_KEYS = {"country", "category", "percent", "component", "account", "bu_key"
 class DatevChart:
     """A client's chart: ``accounts`` by ledger account or a parent of it (the longest wins),
     revenue ``rules`` by VAT treatment (and optionally component), explicit ``debtors`` by
-    customer account id, and the ``collective_debtor``."""
+    customer account id and the ``collective_debtor``, explicit ``creditors`` by partner id
+    and the ``collective_creditor``, and the clearing account of advances drawn."""
 
     name: str
     account_length: int = DEFAULT_ACCOUNT_LENGTH
@@ -134,6 +169,9 @@ class DatevChart:
     rules: Mapping[RevenueKey, RevenueRule] = field(default_factory=dict)
     debtors: Mapping[uuid.UUID, int] = field(default_factory=dict)
     collective_debtor: int = 10000
+    creditors: Mapping[uuid.UUID, int] = field(default_factory=dict)
+    collective_creditor: int = 70000
+    advance_clearing: int = 1593
 
     @property
     def code(self) -> str:
@@ -145,6 +183,15 @@ class DatevChart:
         """DATEV's Debitoren: 1… to 6… with one digit more than the Sachkonten."""
         unit = 10**self.account_length
         return range(unit, 7 * unit)
+
+    @property
+    def creditor_numbers(self) -> range:
+        """DATEV's Kreditoren: 7… to 9… with one digit more than the Sachkonten."""
+        unit = 10**self.account_length
+        return range(7 * unit, 10 * unit)
+
+    def creditor(self, partner_id: uuid.UUID) -> int:
+        return self.creditors.get(partner_id, self.collective_creditor)
 
     def account(self, ledger_account: str) -> int | None:
         parts = ledger_account.split(":")
@@ -191,7 +238,8 @@ def load_chart(
     The file (``.json`` or ``.toml``) may hold ``accounts`` (ledger account or parent →
     Sachkonto), ``revenue`` (a list of rules: ``country``, ``category`` ``S`` or ``AE``,
     ``percent``, optional ``component``, ``account``, optional ``bu_key`` or
-    ``vat_account``), ``debtors`` (customer account id → Debitor) and ``collective_debtor``.
+    ``vat_account``), ``debtors`` (customer account id → Debitor), ``collective_debtor``,
+    ``creditors`` (partner id → Kreditor) and ``collective_creditor``.
     Anything else, or a number outside the client's ranges, is a ``ConfigurationError``
     (``invalid_setting``) naming the file.
     """
@@ -210,6 +258,8 @@ def load_chart(
             for (country, category, rate), number in _REVENUE[chart].items()
         },
         collective_debtor=10**account_length,
+        collective_creditor=7 * 10**account_length,
+        advance_clearing=_ADVANCE_CLEARING[chart] * scale,
     )
     if overrides is None:
         return defaults
@@ -249,7 +299,14 @@ def _read(path: Path) -> Mapping[str, Any]:
         raise ValueError("must end in .json or .toml")
     if not isinstance(found, dict):
         raise ValueError("must hold a table (JSON object)")
-    unknown = set(found) - {"accounts", "revenue", "debtors", "collective_debtor"}
+    unknown = set(found) - {
+        "accounts",
+        "revenue",
+        "debtors",
+        "collective_debtor",
+        "creditors",
+        "collective_creditor",
+    }
     if unknown:
         raise ValueError(f"unknown keys {sorted(unknown)}")
     return found
@@ -277,7 +334,22 @@ def _overridden(defaults: DatevChart, found: Mapping[str, Any]) -> DatevChart:
     taken = [*debtors.values(), collective]
     if len(set(taken)) != len(taken):
         raise ValueError("two customers (or one and the collective Debitor) share a Debitor")
-    return DatevChart(defaults.name, defaults.account_length, accounts, rules, debtors, collective)
+    creditor = _number_check(defaults.creditor_numbers, "a Kreditor")
+    creditors = {
+        uuid.UUID(str(partner_id)): creditor(number, f"creditor of {partner_id}")
+        for partner_id, number in dict(found.get("creditors", {})).items()
+    }
+    return dataclasses.replace(
+        defaults,
+        accounts=accounts,
+        rules=rules,
+        debtors=debtors,
+        collective_debtor=collective,
+        creditors=creditors,
+        collective_creditor=creditor(
+            found.get("collective_creditor", defaults.collective_creditor), "collective"
+        ),
+    )
 
 
 def _rule(raw: dict[str, Any], sachkonto: NumberCheck) -> tuple[RevenueKey, RevenueRule]:

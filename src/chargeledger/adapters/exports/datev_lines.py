@@ -31,6 +31,12 @@ balance (debits = credits):
    Debitor), so each revenue leg is one whole line. A revenue leg is always the
    ``Gegenkonto``: the BU-Schlüssel belongs to it.
 
+Contracts (issue 14, see the ``datev_charts`` docstring): an allowance's deferred revenue is
+booked gross on the automatic advance account, its VAT taken off the entry's VAT posting as
+revenue's is; a draw books the deferred net and the revenue net grossed up alike, so their VAT
+cancels, and the line that would join the two automatic accounts goes through the clearing
+account in two. A partner's payable is its Kreditor.
+
 Every line carries the entry's date (``Belegdatum``, DDMM: the year is the header's), the
 document number of the invoice, receipt or credit note the entry books (``Belegfeld 1``, which
 DATEV's open-item matching uses) or else the entry's source id, and its description.
@@ -44,11 +50,16 @@ from collections import defaultdict, deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from chargeledger.adapters.exports.datev_charts import DatevChart, RevenueRule
+from chargeledger.adapters.exports.datev_charts import (
+    ADVANCE_COUNTRY,
+    ADVANCE_PERCENT,
+    DatevChart,
+    RevenueRule,
+)
 from chargeledger.domain.accounts import Account
-from chargeledger.domain.billing import VatCategory
+from chargeledger.domain.billing import ComponentAmount, VatCategory
 from chargeledger.domain.dunning import late_payment_receivable
 from chargeledger.domain.ledger import (
     EntryKind,
@@ -56,6 +67,7 @@ from chargeledger.domain.ledger import (
     Posting,
     customer_credit,
     customer_of,
+    partner_payable,
     receivable,
 )
 from chargeledger.domain.postings import WALK_IN, TaxedRevenue
@@ -70,6 +82,8 @@ _NOT_IN_BELEGFELD = re.compile(r"[^A-Z0-9$%/-]")
 _DIGITS = re.compile(r"[1-9][0-9]*")
 REVENUE_ROOT = "Income:Charging:"  # revenue of supplies, with VAT (late-payment income has none)
 VAT_ROOT = "Liabilities:VAT:"
+DEFERRED_ROOT = "Liabilities:Deferred:"  # a contract's pre-paid allowance (taxed advance)
+_PARTNER_KEY = re.compile(r"P([0-9A-F]{32})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +158,14 @@ def bookings(
     if sum(leg.amount for leg in legs):
         raise _mismatch(entry, "its VAT differs from the charge or credit note it books")
     document = belegfeld(_document_number(entry, sources))
-    lines = [_line(d, c, amount, entry, document) for d, c, amount in _pairs(legs)]
+    lines: list[Booking] = []
+    for debit, credit, amount in _pairs(legs):
+        if debit.revenue and credit.revenue:  # two automatic accounts: through the clearing
+            clearing = _Leg(chart.advance_clearing, ZERO)
+            lines.append(_line(clearing, credit, amount, entry, document))
+            lines.append(_line(debit, clearing, amount, entry, document))
+        else:
+            lines.append(_line(debit, credit, amount, entry, document))
     # A pair on one account (a leg of revenue and one not, mapped alike) moves nothing.
     return [line for line in lines if line.account != line.contra]
 
@@ -200,20 +221,53 @@ def _legs(
 ) -> list[_Leg]:
     revenue = [p for p in entry.postings if p.account.startswith(REVENUE_ROOT)]
     legs: list[_Leg] = []
-    absorbed: dict[str, Decimal] = {}
+    absorbed: dict[str, Decimal] = defaultdict(lambda: ZERO)
     if revenue:
-        legs, absorbed = _revenue_legs(entry, revenue, chart, sources)
+        legs, found = _revenue_legs(entry, revenue, chart, sources)
+        absorbed.update(found)
+    advances = [p for p in entry.postings if p.account.startswith(DEFERRED_ROOT)]
+    for posting in advances:  # gross on the automatic advance account
+        tax = _advance_tax(posting.units.amount)
+        legs.append(_Leg(_account(posting.account, chart, debtors), posting.units.amount + tax))
+        legs[-1].revenue = True
+        absorbed[ADVANCE_COUNTRY] += tax
     for posting in entry.postings:
         name, amount = posting.account, posting.units.amount
-        if name.startswith(REVENUE_ROOT):
+        if name.startswith((REVENUE_ROOT, DEFERRED_ROOT)):
             continue
         if name.startswith(VAT_ROOT):
             amount -= absorbed.pop(name.removeprefix(VAT_ROOT), ZERO)
+            if amount and advances:
+                raise _unmapped_advance(entry)
         if amount:
             legs.append(_Leg(_account(name, chart, debtors), amount))
     if any(absorbed.values()):
         raise _mismatch(entry, f"VAT of {sorted(absorbed)} is not booked on it")
     return legs
+
+
+def _advance_tax(amount: Decimal) -> Decimal:
+    """The VAT of the automatic advance account on ``amount`` (net, signed), half-up."""
+    tax = (abs(amount) * ADVANCE_PERCENT / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return tax if amount >= 0 else -tax
+
+
+def _drawn_revenue(revenue: Sequence[Posting]) -> tuple[TaxedRevenue, ...]:
+    """A draw's revenue as the advance's treatment: its VAT was paid on the sale, and is
+    booked here only to cancel the advance's (see the module docstring)."""
+    nets = tuple(ComponentAmount(p.account.rsplit(":", 1)[-1], -p.units.amount) for p in revenue)
+    total = sum((net for _, net in nets), ZERO)
+    tax = abs(_advance_tax(total))
+    return (TaxedRevenue(ADVANCE_COUNTRY, VatCategory.STANDARD, ADVANCE_PERCENT, nets, tax),)
+
+
+def _unmapped_advance(entry: JournalEntry) -> InvalidInputError:
+    return InvalidInputError(
+        f"entry {entry.id} ({entry.description}) sells an allowance whose VAT is not "
+        f"{ADVANCE_PERCENT} % in {ADVANCE_COUNTRY}, the VAT of DATEV's advance account",
+        code="datev_unmapped_vat",
+        field="revenue",
+    )
 
 
 def _revenue_legs(
@@ -222,6 +276,8 @@ def _revenue_legs(
     """Gross revenue legs per rule, and the VAT per country they carry (signed as the entry's
     VAT postings)."""
     treatments = sources.revenue.get((entry.source_type, entry.source_id))
+    if entry.kind is EntryKind.ALLOWANCE_DRAWN:
+        treatments = _drawn_revenue(revenue)
     if treatments is None:
         raise InvalidInputError(
             f"entry {entry.id} ({entry.description}) books revenue, but the VAT of it is not "
@@ -327,6 +383,9 @@ def _account(name: str, chart: DatevChart, debtors: DebtorNumbers) -> int:
         late_payment_receivable(customer),
     ):
         return debtors(customer)
+    partner = _PARTNER_KEY.fullmatch(name.rsplit(":", 1)[-1])
+    if partner is not None and name == partner_payable(uuid.UUID(hex=partner[1])):
+        return chart.creditor(uuid.UUID(hex=partner[1]))
     number = chart.account(name)
     if number is None:
         raise InvalidInputError(
