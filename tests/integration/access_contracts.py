@@ -33,6 +33,7 @@ class ContractWorld:
     contract_id: uuid.UUID  # a fleet contract of the world's account, draft
     document_id: uuid.UUID  # the signed PDF of its version 1
     start: date  # the contract's first day: tomorrow when the world was built
+    account_id: uuid.UUID  # the world's account, the fleet contract's counterparty
 
 
 def pdf(n: int) -> bytes:
@@ -47,9 +48,15 @@ def _partner(name: str) -> Partner:
 
 
 def _record(
-    number: str, start: date, *, account_id: uuid.UUID | None, partner_id: uuid.UUID | None
+    number: str,
+    start: date,
+    *,
+    account_id: uuid.UUID | None,
+    partner_id: uuid.UUID | None,
+    kind: ContractType | None = None,
 ) -> ContractRecord:
-    kind = ContractType.FLEET if account_id is not None else ContractType.SITE_HOST
+    if kind is None:
+        kind = ContractType.FLEET if account_id is not None else ContractType.SITE_HOST
     end = start + timedelta(days=364)
     contract = Contract(number, kind, start, end, Renewal(term_months=12, notice_days=90))
     return ContractRecord(
@@ -78,7 +85,7 @@ async def build_contracts(runtime: Runtime, account_id: uuid.UUID) -> ContractWo
             uow, clock, "walk", view.record.id, 1, "signed.pdf", pdf(0)
         )
         await uow.commit()
-    return ContractWorld(partner.id, view.record.id, document.id, start)
+    return ContractWorld(partner.id, view.record.id, document.id, start, account_id)
 
 
 async def fresh_contract(runtime: Runtime, contracts: ContractWorld, n: int) -> uuid.UUID:
@@ -89,6 +96,27 @@ async def fresh_contract(runtime: Runtime, contracts: ContractWorld, n: int) -> 
     async with runtime.uow() as uow:
         draft = records.ContractDraft(record, TERMS)
         view = await records.create_contract(uow, runtime.clock, "walk", draft, _today(runtime))
+        await uow.commit()
+    return view.record.id
+
+
+async def fresh_oem_bundle(runtime: Runtime, contracts: ContractWorld, n: int) -> uuid.UUID:
+    """A signed OEM bundle of the world's account with a money allowance, to be sold once
+    (selling it again answers the same invoice)."""
+    record = _record(
+        f"WALK-OEM-{n}",
+        contracts.start,
+        account_id=contracts.account_id,
+        partner_id=None,
+        kind=ContractType.OEM_BUNDLE,
+    )
+    terms = {"allowance": {"unit": "money", "amount": "50.00"}}
+    day = _today(runtime)
+    async with runtime.uow() as uow:
+        view = await records.create_contract(
+            uow, runtime.clock, "walk", records.ContractDraft(record, terms), day
+        )
+        await records.sign_contract(uow, runtime.clock, view.record.id, day, day)
         await uow.commit()
     return view.record.id
 

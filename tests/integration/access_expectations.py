@@ -171,10 +171,10 @@ MUST_SUCCEED |= frozenset(REPORT_ACCESS)
 # have no contract. Keys need billing:read / billing:write, which KEY_READ does not hold.
 CONTRACT_READERS = frozenset({ADMIN, FINANCE, OPERATOR, FLEET_MANAGER, KEY_RW})
 CONTRACT_WRITERS = BILLING_WRITERS
-# Partners share the contracts' guard: a fleet manager can list every partner (name, e-mail,
-# address, VAT id, IBAN) although none of them is a party to their own contract. DESIGN §6
-# ("own contract's accounts") would leave them out; see the helper's report (issue 14).
-PARTNER_READERS = CONTRACT_READERS
+# Partners (site hosts, roaming partners: their addresses, VAT ids and IBANs) are the operator's
+# business: finance and operators read them; a fleet manager is party to none of them (DESIGN
+# §6: their own contract's accounts only).
+PARTNER_READERS = frozenset({ADMIN, FINANCE, OPERATOR, KEY_RW})
 CONTRACT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/partners"): CONTRACT_WRITERS,
     ("GET", "/api/v1/partners"): PARTNER_READERS,
@@ -192,6 +192,7 @@ CONTRACT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/contracts/{contract_id}/documents/{document_id}"): CONTRACT_READERS,
     ("GET", "/api/v1/contracts/{contract_id}/milestones"): CONTRACT_READERS,
     ("POST", "/api/v1/contracts/{contract_id}/milestones"): CONTRACT_WRITERS,
+    ("POST", "/api/v1/contracts/{contract_id}/allowance/invoice"): CONTRACT_WRITERS,
 }
 EXPECTED_ACCESS |= CONTRACT_ACCESS
 CONTRACT_ROUTES = frozenset(CONTRACT_ACCESS)
@@ -200,6 +201,8 @@ MUST_SUCCEED |= CONTRACT_ROUTES
 # The cases the issue names, spelled out once more on their own so that a careless edit of the
 # table above cannot silently re-allow them.
 MUST_BE_DENIED = [
+    (FLEET_MANAGER, "GET", "/api/v1/partners"),
+    (FLEET_MANAGER, "POST", "/api/v1/contracts/{contract_id}/allowance/invoice"),
     (DRIVER, "POST", "/api/v1/sites"),
     (DRIVER, "GET", "/api/v1/users"),
     (FLEET_MANAGER, "GET", "/api/v1/users"),

@@ -24,6 +24,7 @@ from tests.integration.access_contracts import (
     amendment_json,
     contract_json,
     fresh_contract,
+    fresh_oem_bundle,
     milestone_json,
     partner_json,
     pdf,
@@ -220,6 +221,9 @@ TARGETS: dict[tuple[str, str], Callable[[World], uuid.UUID | Awaitable[uuid.UUID
         w.runtime, w.contracts, w.next()
     ),
     ("POST", "/api/v1/contracts/{contract_id}/terminate"): lambda w: fresh_contract(
+        w.runtime, w.contracts, w.next()
+    ),
+    ("POST", "/api/v1/contracts/{contract_id}/allowance/invoice"): lambda w: fresh_oem_bundle(
         w.runtime, w.contracts, w.next()
     ),
 }

@@ -189,7 +189,7 @@ async def test_every_route_answers_each_role_as_expected(
 FINGERPRINTED = {
     "billing": (BILLING_ROUTES, 3),
     "payments": (PAYMENT_ROUTES, 7),
-    "contracts": (CONTRACT_ROUTES, 8),
+    "contracts": (CONTRACT_ROUTES, 9),
 }
 
 

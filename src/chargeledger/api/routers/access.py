@@ -80,3 +80,7 @@ ReadContracts = Annotated[
     Depends(allow(Role.FINANCE, Role.OPERATOR, Role.FLEET_MANAGER, scope=Scope.BILLING_READ)),
 ]
 WriteContracts = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]
+# Partners (their addresses, VAT ids, IBANs) are the operator's business, not a fleet's.
+ReadPartners = Annotated[
+    Principal, Depends(allow(Role.FINANCE, Role.OPERATOR, scope=Scope.BILLING_READ))
+]

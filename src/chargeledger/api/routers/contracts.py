@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from chargeledger.api.body_limit import body_limit
 from chargeledger.api.deps import RuntimeDep
-from chargeledger.api.routers.access import ReadContracts, WriteContracts
+from chargeledger.api.routers.access import ReadContracts, ReadPartners, WriteContracts
 from chargeledger.api.schemas.billing import InvoiceOut
 from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.api.schemas.contracts import (
@@ -54,14 +54,14 @@ async def add_partner(body: PartnerIn, _: WriteContracts, rt: RuntimeDep) -> Par
 
 @router.get("/partners", summary="Partners (site hosts, roaming partners)")
 async def list_partners(
-    _: ReadContracts, rt: RuntimeDep, limit: Limit = 100, offset: Offset = 0
+    _: ReadPartners, rt: RuntimeDep, limit: Limit = 100, offset: Offset = 0
 ) -> PageOut[PartnerOut]:
     page = await reading(rt.uow, records.list_partners, limit=limit, offset=offset)
     return PageOut(items=[PartnerOut.of(p) for p in page.items], next_offset=page.next_offset)
 
 
 @router.get("/partners/{partner_id}", summary="A partner")
-async def get_partner(partner_id: uuid.UUID, _: ReadContracts, rt: RuntimeDep) -> PartnerOut:
+async def get_partner(partner_id: uuid.UUID, _: ReadPartners, rt: RuntimeDep) -> PartnerOut:
     return PartnerOut.of(await reading(rt.uow, records.get_partner, partner_id))
 
 
