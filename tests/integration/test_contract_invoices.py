@@ -10,14 +10,18 @@ from typing import Any
 
 from chargeledger.adapters.documents.cii import invoice_xml
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.accounts import Account, AccountKind
+from chargeledger.domain.accounts import Account, AccountKind, Token, TokenType
 from chargeledger.domain.contract_records import ContractRecord
 from chargeledger.domain.contracts import Contract, ContractType
 from chargeledger.domain.invoicing import Invoice
 from chargeledger.money import Currency
+from chargeledger.services import customers
+from chargeledger.services.billing import invoicing
 from chargeledger.services.billing.ledger import check_ledger
+from chargeledger.services.charging.authorization import AuthorizationStatus, authorize_token
 from chargeledger.services.contracts import records
 from tests.integration.billing_world import (
+    OPERATOR_TZ,
     ChargeSpec,
     World,
     balance_of,
@@ -29,6 +33,7 @@ from tests.integration.billing_world import (
 )
 from tests.unit.documents import schematron
 
+D0 = Decimal("0.00")
 TIERS = {
     "bands": [
         {"from_kwh": "0", "price_per_kwh": "0.40"},
@@ -162,3 +167,32 @@ async def test_order_contract_and_cost_centre_on_the_e_invoice(runtime: Runtime)
     assert "<ram:ID>CC-12</ram:ID>" in xml  # BT-133
     if schematron.AVAILABLE:
         assert schematron.schematron_failures(xml.encode()) == []
+
+
+async def test_a_credit_limit_stops_the_cards_until_paid_down(runtime: Runtime) -> None:
+    world = await new_world(runtime, utc("2026-01-20T08:00"))
+    fleet = await fleet_under_contract(world, {"credit_limit": "100.00"})
+    async with runtime.uow() as uow:
+        await customers.create_token(
+            uow, world.clock, Token(uid="F1EE7001", type=TokenType.RFID, account_id=fleet.id)
+        )
+        await uow.commit()
+
+    async def authorize() -> AuthorizationStatus:
+        async with runtime.uow() as uow:
+            answer = await authorize_token(uow, world.clock, "F1EE7001", wallet_floor=D0)
+        return answer.status
+
+    await sessions(world, fleet, 16)  # 16 × 5.95 gross = 95.20 owed
+    assert await authorize() is AuthorizationStatus.ACCEPTED
+    await sessions(world, fleet, 1)  # 101.15 owed: at the limit of 100.00 and beyond
+    assert await authorize() is AuthorizationStatus.NO_CREDIT
+    world.clock.current = utc("2026-02-02T08:00")
+    invoice = await january(world, fleet)  # invoiced: still owed
+    assert await authorize() is AuthorizationStatus.NO_CREDIT
+    async with runtime.uow() as uow:
+        await invoicing.issue_credit_note(
+            uow, world.clock, invoice.id, "Goodwill", OPERATOR_TZ, positions=(1, 2)
+        )
+        await uow.commit()
+    assert await authorize() is AuthorizationStatus.ACCEPTED  # 101.15 − 11.90 = 89.25

@@ -4,7 +4,9 @@ A token is Blocked when it is (a person blocked it: a lost card) or when its acc
 blocked by dunning (issue 13): an invoice of the account reached the schedule's blocking
 level and is still open and undisputed (``domain.dunning.blocks_account``). The dunning
 block is derived at every Authorize, never written onto the tokens, so paying, crediting or
-writing off the invoice lifts it at once, and it never undoes or hides a person's block.
+writing off the invoice lifts it at once, and it never undoes or hides a person's block. A
+postpaid account whose contract's credit limit is reached gets NoCredit
+(``services.contracts.credit``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from enum import StrEnum
 
 from chargeledger.domain.accounts import Account, BillingMode, Token, TokenStatus
 from chargeledger.domain.dunning import blocks_account
+from chargeledger.services.contracts.credit import over_credit_limit
 from chargeledger.services.payments.checkout import authorised_checkout
 from chargeledger.services.payments.wallets import wallet_allows
 from chargeledger.services.ports import Clock, UnitOfWork
@@ -68,6 +71,10 @@ async def authorize_token(
         return Authorization(AuthorizationStatus.BLOCKED, token, account)
     if account.billing_mode is BillingMode.PREPAID and not await wallet_allows(
         uow, account, wallet_floor
+    ):
+        return Authorization(AuthorizationStatus.NO_CREDIT, token, account)
+    if account.billing_mode is BillingMode.POSTPAID and await over_credit_limit(
+        uow, account, clock.now().date()
     ):
         return Authorization(AuthorizationStatus.NO_CREDIT, token, account)
     return Authorization(AuthorizationStatus.ACCEPTED, token, account, token.expires_at)
