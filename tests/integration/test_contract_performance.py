@@ -5,21 +5,27 @@ back from JSON, CSV and XLSX, and served to finance and to the fleet's own manag
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import cast
 
 import httpx
 import openpyxl
+import pytest
+import typer
 from sqlalchemy import insert
+from typer.testing import CliRunner
 
 from chargeledger.adapters.db.contract_tables import contract_billings
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWork
 from chargeledger.bootstrap import Runtime
+from chargeledger.cli.contract_performance import performance_command
 from chargeledger.domain.accounts import Account
 from chargeledger.domain.billing import DEFAULT_VAT_RATES
 from chargeledger.domain.contract_performance import EnergyPrice, PerformanceReport
@@ -292,3 +298,38 @@ async def test_served_as_json_csv_and_xlsx_to_whom_it_concerns(
     assert (bad.status_code, error_code(bad)) == (422, "invalid_month")
     backwards = await client.get(url, params={"from": "2026-02", "to": "2026-01"}, headers=finance)
     assert (backwards.status_code, error_code(backwards)) == (422, "invalid_period")
+
+
+async def test_the_cli_prints_and_writes_the_months(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``contracts performance`` as the contracts group will register it, on the test's
+    database (the CLI opens its own runtime, so it runs in a thread of its own)."""
+    if not runtime.settings.uses_sqlite:
+        pytest.skip("the CLI reads its database from the environment: SQLite is enough")
+    _, contract_id = await fleet_world(runtime)
+    group = typer.Typer()
+    group.command("performance")(performance_command)
+    group.command("other")(lambda: None)  # a group of two: the command is named
+    monkeypatch.setenv("CHARGELEDGER_DATABASE_URL", runtime.settings.database_url)
+    monkeypatch.setenv("CHARGELEDGER_DATA_DIR", str(runtime.settings.data_dir))
+    monkeypatch.setenv("CHARGELEDGER_ENERGY_COST_PER_KWH", "0.12 EUR")
+    args = ["performance", str(contract_id), "--from", "2026-01", "--to", "2026-02"]
+    runner = CliRunner()
+
+    shown = await asyncio.to_thread(runner.invoke, group, args)
+    assert shown.exit_code == 0, shown.output
+    assert "Contract FL-P performance" in shown.output
+    assert "energy_cost_per_kwh" in shown.output  # the setting was read: margins shown
+
+    target = tmp_path / "fl-p.csv"
+    written = await asyncio.to_thread(runner.invoke, group, [*args, "--csv", str(target)])
+    assert written.exit_code == 0, written.output
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert [(r["month"], r["revenue_net"], r["margin"]) for r in rows] == [
+        ("2026-01", "20.00", "16.16"),
+        ("2026-02", "20.00", "20.00"),
+        ("total", "40.00", "36.16"),
+    ]
+    bad = await asyncio.to_thread(runner.invoke, group, [*args[:2], "--from", "January"])
+    assert bad.exit_code == 1

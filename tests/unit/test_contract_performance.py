@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from chargeledger.config.finance import energy_price
 from chargeledger.domain.billing import (
     COMPONENTS,
     Charge,
@@ -29,7 +30,7 @@ from chargeledger.domain.contract_performance import (
     performance_table,
 )
 from chargeledger.domain.contract_terms import Terms, TierBand, TierModel, VolumeTiers
-from chargeledger.errors import InvalidInputError
+from chargeledger.errors import ConfigurationError, InvalidInputError
 from chargeledger.money import Currency, Money
 
 EUR = Currency.of("EUR")
@@ -237,3 +238,20 @@ def test_the_lines_contract_lines_writes_are_recognised() -> None:
     assert (row.bought, row.shortfall_billed) == (Decimal("45.00"), Decimal("55.00"))
     assert row.attainment_percent == Decimal("45.0")
     assert row.revenue_net == Decimal("100.00")  # the commitment, exactly
+
+
+def test_the_energy_cost_setting() -> None:
+    """``CHARGELEDGER_ENERGY_COST_PER_KWH``: unset, no margin; a price, with or without its
+    currency; anything else stops the start (``invalid_setting``)."""
+    assert energy_price({}) is None
+    assert energy_price({"CHARGELEDGER_ENERGY_COST_PER_KWH": " "}) is None
+    assert energy_price({"CHARGELEDGER_ENERGY_COST_PER_KWH": "0.12"}) == EnergyPrice(
+        Decimal("0.12")
+    )
+    assert energy_price({"CHARGELEDGER_ENERGY_COST_PER_KWH": "0.1234 EUR"}) == EnergyPrice(
+        Decimal("0.1234"), EUR
+    )
+    for bad in ("cheap", "-0.10", "0.12345", "0.12 XYZ", "NaN"):
+        with pytest.raises(ConfigurationError) as caught:
+            energy_price({"CHARGELEDGER_ENERGY_COST_PER_KWH": bad})
+        assert caught.value.code == "invalid_setting"
