@@ -23,6 +23,7 @@ from chargeledger.api.routers import (
     accounts,
     bank,
     checkout,
+    contract_performance,
     contracts,
     dunning,
     evses,
@@ -66,6 +67,7 @@ API_ROUTERS = tuple(
         outbox,
         dunning,
         contracts,
+        contract_performance,
     )
 )
 # Authenticated by other means: PSP webhooks by their signature; the QR checkout is public.

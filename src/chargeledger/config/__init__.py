@@ -42,6 +42,7 @@
 | CHARGELEDGER_DUNNING_INTEREST_MARGIN | 8: points above it (Directive 2011/7/EU art. 2(6)) |
 | CHARGELEDGER_DUNNING_B2B_COMPENSATION | 40.00 (EUR, art. 6); 0: not claimed     |
 | CHARGELEDGER_DUNNING_INTERVAL_SECONDS | 3600: how often ``serve`` runs dunning  |
+| CHARGELEDGER_ENERGY_COST_PER_KWH    | none: net kWh cost (0.12 [EUR]), margins |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, BIC (both checked), REGISTRATION. The VAT rates file is a JSON list of ``{"country",
@@ -63,9 +64,15 @@ from stdnum import bic, iban
 from stdnum.exceptions import ValidationError
 
 from chargeledger.adapters.security import DEFAULT_BACKLOG, default_workers
-from chargeledger.config.finance import DatevSettings, DunningSettings, NotificationSettings
+from chargeledger.config.finance import (
+    DatevSettings,
+    DunningSettings,
+    NotificationSettings,
+    energy_price,
+)
 from chargeledger.config.values import MIN_SECRET_LENGTH, PREFIX, whole_number
 from chargeledger.domain.billing import DEFAULT_VAT_RATES, VatRate, VatRates
+from chargeledger.domain.contract_performance import EnergyPrice
 from chargeledger.domain.invoicing import Party
 from chargeledger.domain.wallets import DEFAULT_WALLET_FLOOR, WALLET_LIMIT
 from chargeledger.errors import ConfigurationError, InvalidInputError
@@ -275,6 +282,7 @@ class Settings:
     datev: DatevSettings = field(default_factory=DatevSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     dunning: DunningSettings = field(default_factory=DunningSettings)
+    energy_price: EnergyPrice | None = None  # contract performance margins (issue 14)
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -330,6 +338,7 @@ class Settings:
             datev=DatevSettings.from_env(env),
             notifications=NotificationSettings.from_env(env),
             dunning=DunningSettings.from_env(env),
+            energy_price=energy_price(env),
         )
 
     def with_database(self, url: str) -> Settings:

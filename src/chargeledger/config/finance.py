@@ -14,10 +14,12 @@ from pathlib import Path
 from chargeledger.adapters.exports.datev_charts import DatevChart, load_chart, month_day
 from chargeledger.adapters.notify.smtp import SmtpSettings
 from chargeledger.config.values import MIN_SECRET_LENGTH, PREFIX, whole_number
+from chargeledger.domain.contract_performance import EnergyPrice
 from chargeledger.domain.dunning import DEFAULT_POLICIES, DunningLevel, DunningPolicy
 from chargeledger.domain.late_payment import LatePaymentTerms
 from chargeledger.domain.outbox import RetryPolicy
 from chargeledger.errors import ConfigurationError, InvalidInputError
+from chargeledger.money import Currency
 from chargeledger.services.notifications.ports import WebhookEndpoint
 
 
@@ -200,3 +202,23 @@ def _dunning_policies(path: str | None) -> Mapping[str, DunningPolicy]:
             f"{PREFIX}DUNNING_POLICY_FILE {path}: {exc.message}", code="invalid_setting"
         ) from exc
     return {**DEFAULT_POLICIES, **read}
+
+
+def energy_price(env: Mapping[str, str]) -> EnergyPrice | None:
+    """``CHARGELEDGER_ENERGY_COST_PER_KWH``: what a kWh costs the operator, net, for the
+    margin of contract performance (issue 14): ``0.12`` (the operator's currency, that of its
+    contracts) or ``0.12 EUR`` (then contracts in another currency show no margin). Unset: no
+    margin is shown. At most 4 decimals, like a tariff's price (OCPI 2.2.1 §16.4)."""
+    raw = env.get(PREFIX + "ENERGY_COST_PER_KWH", "").strip()
+    if not raw:
+        return None
+    amount, _, code = raw.partition(" ")
+    try:
+        currency = Currency.of(code.strip()) if code.strip() else None
+        return EnergyPrice(Decimal(amount), currency)
+    except (InvalidOperation, InvalidInputError) as exc:
+        raise ConfigurationError(
+            f"{PREFIX}ENERGY_COST_PER_KWH must be a net price per kWh such as 0.12 or "
+            f"0.12 EUR, not {raw!r}",
+            code="invalid_setting",
+        ) from exc

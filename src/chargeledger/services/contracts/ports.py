@@ -9,7 +9,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from chargeledger.domain.billing import Charge
 from chargeledger.domain.contract_milestones import CustomMilestone
+from chargeledger.domain.contract_performance import PeriodBilling
 from chargeledger.domain.contract_records import (
     AllowanceDraw,
     ContractBilling,
@@ -115,4 +117,26 @@ class ContractRepository(Protocol):
     async def signed_between(self, first: date, last: date) -> list[ContractRecord]:
         """Signed contracts whose life touches ``first``..``last`` (their start on or before
         ``last``; not terminated before ``first``)."""
+        ...
+
+    # --- performance (issue 14) ---------------------------------------------------------
+
+    async def charges_under(
+        self, contract_id: uuid.UUID, started_from: datetime, started_before: datetime
+    ) -> list[Charge]:
+        """The charges of the sessions priced under one of the contract's versions (frozen
+        at their start) that started in ``[started_from, started_before)``."""
+        ...
+
+    async def charges_at_sites(
+        self, contract_id: uuid.UUID, started_from: datetime, started_before: datetime
+    ) -> list[Charge]:
+        """The charges of sessions at the contract's sites (a site host's) started then."""
+        ...
+
+    async def billings(
+        self, contract_id: uuid.UUID, kind: str, first: date, before: date
+    ) -> list[PeriodBilling]:
+        """What the contract billed once per period (``kind``: ``revenue_share``, ...) for
+        the periods starting in ``[first, before)``; none is an empty list."""
         ...

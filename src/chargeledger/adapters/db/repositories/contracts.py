@@ -28,6 +28,7 @@ from chargeledger.adapters.db.contract_tables import (
 )
 from chargeledger.adapters.db.integrity import translate_integrity_error
 from chargeledger.adapters.db.repositories.base import chunks
+from chargeledger.adapters.db.repositories.contract_performance import ContractPerformanceRows
 from chargeledger.domain.contract_milestones import CustomMilestone, MilestoneKind
 from chargeledger.domain.contract_records import (
     AllowanceDraw,
@@ -164,7 +165,7 @@ def _page(items: list[T], limit: int, offset: int) -> Page[T]:
     return Page(items=items[:limit], next_offset=offset + limit if len(items) > limit else None)
 
 
-class SqlContractRepository:
+class SqlContractRepository(ContractPerformanceRows):
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
