@@ -193,6 +193,7 @@ CONTRACT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/contracts/{contract_id}/milestones"): CONTRACT_READERS,
     ("POST", "/api/v1/contracts/{contract_id}/milestones"): CONTRACT_WRITERS,
     ("POST", "/api/v1/contracts/{contract_id}/allowance/invoice"): CONTRACT_WRITERS,
+    ("GET", "/api/v1/contracts/{contract_id}/performance"): CONTRACT_READERS,
 }
 EXPECTED_ACCESS |= CONTRACT_ACCESS
 CONTRACT_ROUTES = frozenset(CONTRACT_ACCESS)

@@ -134,7 +134,7 @@ class ContractRepository(Protocol):
         """The charges of sessions at the contract's sites (a site host's) started then."""
         ...
 
-    async def billings(
+    async def billings_between(
         self, contract_id: uuid.UUID, kind: str, first: date, before: date
     ) -> list[PeriodBilling]:
         """What the contract billed once per period (``kind``: ``revenue_share``, ...) for

@@ -56,7 +56,7 @@ class ContractPerformanceRows:
         rows = (await self._connection.execute(query)).mappings()
         return [charge_of(row) for row in rows]
 
-    async def billings(
+    async def billings_between(
         self, contract_id: uuid.UUID, kind: str, first: date, before: date
     ) -> list[PeriodBilling]:
         query = (
