@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from chargeledger.adapters.bank.camt053_writer import Camt053Writer
@@ -231,13 +231,13 @@ class Runtime:
         """Today's dunning notices (DESIGN §4 periodic job; each level is sent once)."""
         return await in_transaction(self.uow, run_dunning, self.clock, self.dunning_terms())
 
-    async def send_contract_reminders(self) -> ReminderRun:
-        """Today's contract milestone reminders (DESIGN §4 periodic job; each milestone's is
-        announced once, on any node): to the operator's e-mail when configured, else to the
-        webhooks only."""
-        recipient = self.settings.operator.get("email") or None
+    async def send_contract_reminders(self, day: date | None = None) -> ReminderRun:
+        """The contract milestone reminders of ``day`` (default: today; DESIGN §4 periodic
+        job, each announced once on any node): to the operator's e-mail when configured,
+        else to the webhooks only."""
+        to = self.settings.operator.get("email") or None
         zone = self.settings.operator_time_zone
-        return await in_transaction(self.uow, send_reminders_on, self.clock, zone, None, recipient)
+        return await in_transaction(self.uow, send_reminders_on, self.clock, zone, day, to)
 
     def start_jobs(self) -> list[asyncio.Task[None]]:
         """Periodic jobs of this process; cancel the tasks to stop them. Contract reminders
