@@ -28,11 +28,13 @@ from chargeledger.domain.accounts import AccountKind
 from chargeledger.domain.contract_milestones import TOPIC, CustomMilestone, MilestoneKind
 from chargeledger.domain.contract_records import ContractRecord
 from chargeledger.domain.contracts import Contract, ContractType, Renewal
-from chargeledger.domain.outbox import Channel, OutboxMessage
+from chargeledger.domain.outbox import Channel, Notice, OutboxMessage
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency
 from chargeledger.services.contracts import milestones, records
 from chargeledger.services.contracts.milestones import ReminderRun
+from chargeledger.services.notifications.outbox import announce
+from chargeledger.services.ports import Clock, UnitOfWork
 from chargeledger.services.transactions import in_transaction
 from tests.conftest import fast_hasher, make_account
 from tests.integration.billing_world import FixedClock, utc
@@ -144,15 +146,23 @@ async def test_without_an_operator_email_reminders_go_to_webhooks_only(runtime: 
     assert {m.notice.recipient for m in await reminders_in_outbox(runtime)} == {None}
 
 
-async def test_two_runs_at_once_announce_each_reminder_once(runtime: Runtime) -> None:
-    """Two units of work race over the same keys; on PostgreSQL the second insert waits for
-    the first commit and then skips the key (ON CONFLICT DO NOTHING), on SQLite the second
-    transaction waits for the write lock: no ``duplicate`` error either way."""
+async def test_two_runs_at_once_announce_each_reminder_once(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two units of work race over the same keys: each pauses before every announcement, so
+    both have read the contracts before either commits. On PostgreSQL the second insert of a
+    key waits for the first commit and then skips it (ON CONFLICT DO NOTHING); on SQLite the
+    second transaction waits for the write lock. No ``duplicate`` error either way."""
     configured(runtime)
     await signed_contract(runtime, "FL-2026-001")
     await signed_contract(runtime, "FL-2026-002")
     runtime.clock = FixedClock(REMINDER_DAY)
 
+    async def after_a_pause(uow: UnitOfWork, clock: Clock, notice: Notice) -> bool:
+        await asyncio.sleep(0.05)  # lets the other run reach the same key
+        return await announce(uow, clock, notice)
+
+    monkeypatch.setattr(milestones, "announce", after_a_pause)
     runs = await asyncio.gather(
         runtime.send_contract_reminders(), runtime.send_contract_reminders()
     )
