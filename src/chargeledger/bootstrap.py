@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from chargeledger.adapters.bank.camt053_writer import Camt053Writer
@@ -44,6 +44,7 @@ from chargeledger.services.billing.report_ports import ReportFiles
 from chargeledger.services.billing.statements import StatementReader, StatementWriter
 from chargeledger.services.charging.session_review import sweep_stale_sessions
 from chargeledger.services.charging.station_status import forget_stored_replies
+from chargeledger.services.contracts.milestones import ReminderRun, send_reminders_on
 from chargeledger.services.idempotency_keys import forget_old_keys
 from chargeledger.services.notifications.delivery import (
     Deliveries,
@@ -230,28 +231,28 @@ class Runtime:
         """Today's dunning notices (DESIGN §4 periodic job; each level is sent once)."""
         return await in_transaction(self.uow, run_dunning, self.clock, self.dunning_terms())
 
+    async def send_contract_reminders(self, day: date | None = None) -> ReminderRun:
+        """The contract milestone reminders of ``day`` (default: today; DESIGN §4 periodic
+        job, each announced once on any node): to the operator's e-mail when configured,
+        else to the webhooks only."""
+        to = self.settings.operator.get("email") or None
+        zone = self.settings.operator_time_zone
+        return await in_transaction(self.uow, send_reminders_on, self.clock, zone, day, to)
+
     def start_jobs(self) -> list[asyncio.Task[None]]:
-        """Periodic jobs of this process; cancel the tasks to stop them."""
-        return [
-            asyncio.create_task(
-                self._every(self.settings.dunning.interval_seconds, self.run_dunning)
-            ),
-            asyncio.create_task(
-                self._every(self.settings.notifications.interval_seconds, self.deliver_outbox)
-            ),
-            asyncio.create_task(
-                self._every(self.settings.sweep_interval_seconds, self.sweep_stale_sessions)
-            ),
-            asyncio.create_task(
-                self._every(self.settings.sweep_interval_seconds, self.forget_stored_replies)
-            ),
-            asyncio.create_task(
-                self._every(self.settings.payments.janitor_interval_seconds, self.payment_janitor)
-            ),
-            asyncio.create_task(
-                self._every(self.settings.sweep_interval_seconds, self.reconcile_payouts)
-            ),
+        """Periodic jobs of this process; cancel the tasks to stop them. Contract reminders
+        run as often as dunning: both act on days, and each run sends what is due once."""
+        settings = self.settings
+        jobs: list[tuple[int, Callable[[], Awaitable[object]]]] = [
+            (settings.dunning.interval_seconds, self.run_dunning),
+            (settings.dunning.interval_seconds, self.send_contract_reminders),
+            (settings.notifications.interval_seconds, self.deliver_outbox),
+            (settings.sweep_interval_seconds, self.sweep_stale_sessions),
+            (settings.sweep_interval_seconds, self.forget_stored_replies),
+            (settings.payments.janitor_interval_seconds, self.payment_janitor),
+            (settings.sweep_interval_seconds, self.reconcile_payouts),
         ]
+        return [asyncio.create_task(self._every(seconds, job)) for seconds, job in jobs]
 
     async def _every(self, seconds: int, job: Callable[[], Awaitable[object]]) -> None:
         while True:

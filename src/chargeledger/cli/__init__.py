@@ -13,6 +13,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.cli.bank import bank_app
 from chargeledger.cli.catalog import evses_app, sites_app, stations_app
 from chargeledger.cli.common import console, run_with_runtime
+from chargeledger.cli.contracts import contracts_app
 from chargeledger.cli.customers import accounts_app, tokens_app
 from chargeledger.cli.demo import demo
 from chargeledger.cli.demo_day import write_sim_inputs
@@ -54,6 +55,7 @@ app.add_typer(payouts_app, name="payouts")
 app.add_typer(reports_app, name="reports")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(dunning_app, name="dunning")
+app.add_typer(contracts_app, name="contracts")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(serve)

@@ -23,7 +23,8 @@ from chargeledger.domain.contract_milestones import (
     reminders_due,
 )
 from chargeledger.domain.identity import Principal
-from chargeledger.services.contracts.records import get_contract, visible_contract
+from chargeledger.errors import InvalidInputError
+from chargeledger.services.contracts.records import get_contract, operator_today, visible_contract
 from chargeledger.services.notifications.outbox import announce
 from chargeledger.services.ports import Clock, UnitOfWork
 
@@ -75,3 +76,20 @@ async def send_reminders(
             else:
                 already += 1
     return ReminderRun(today, announced, already)
+
+
+async def send_reminders_on(
+    uow: UnitOfWork, clock: Clock, time_zone: str, day: date | None, recipient: str | None
+) -> ReminderRun:
+    """The reminder run of ``day`` (default: the operator's today, ``time_zone``), as the
+    periodic job and ``chargeledger contracts remind`` start it. A day after today is refused
+    (``reminder_date_in_future``): its reminders would go out before their window opens, and
+    since each key is announced once, none would go out again when it does."""
+    today = operator_today(clock, time_zone)
+    if day is not None and day > today:
+        raise InvalidInputError(
+            f"a reminder run cannot be dated after today ({today})",
+            code="reminder_date_in_future",
+            field="date",
+        )
+    return await send_reminders(uow, clock, day or today, recipient)

@@ -369,3 +369,18 @@ async def document_file(
     if document is None or document.contract_id != contract_id or content is None:
         raise NotFoundError(f"document {document_id} not found", code="document_not_found")
     return document, content
+
+
+async def find_contract(uow: UnitOfWork, reference: str) -> ContractRecord:
+    """A contract named by its number (``FL-2026-001``) or its id, as people name it on the
+    command line. The number is tried first: a number may look like an id, an id is unique
+    either way."""
+    found = await uow.contracts.get_by_number(reference.strip())
+    if found is None:
+        try:
+            found = await uow.contracts.get(uuid.UUID(reference.strip()))
+        except ValueError:
+            found = None
+    if found is None:
+        raise NotFoundError(f"no contract {reference!r}", code="contract_not_found")
+    return found
