@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from chargeledger.domain.contract_milestones import CustomMilestone
@@ -16,7 +18,26 @@ from chargeledger.domain.contract_records import (
     StoredVersion,
 )
 from chargeledger.domain.contracts import ContractType
+from chargeledger.money import Currency
 from chargeledger.services.paging import Page
+
+
+@dataclass(frozen=True, slots=True)
+class ContractBilling:
+    """What a contract billed once for a period (``kind``: ``revenue_share`` for a site
+    host's self-billed share, say): the document it made and its net amount. The key
+    (contract, kind, period start) is unique, so a rerun of the period bills nothing twice
+    (DESIGN §2 exactly-once)."""
+
+    contract_id: uuid.UUID
+    kind: str
+    period_start: date
+    period_end: date
+    invoice_id: uuid.UUID | None
+    amount: Decimal
+    currency: Currency
+    created_at: datetime
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
 class ContractRepository(Protocol):
@@ -96,4 +117,15 @@ class ContractRepository(Protocol):
     async def signed_between(self, first: date, last: date) -> list[ContractRecord]:
         """Signed contracts whose life touches ``first``..``last`` (their start on or before
         ``last``; not terminated before ``first``)."""
+        ...
+
+    async def add_billing(self, billing: ContractBilling) -> None:
+        """Refuses a second billing of the same contract, kind and period start
+        (``DuplicateError``)."""
+        ...
+
+    async def billings(
+        self, contract_id: uuid.UUID, kind: str | None = None
+    ) -> list[ContractBilling]:
+        """The contract's billings (of ``kind``), oldest period first."""
         ...
