@@ -148,37 +148,42 @@ async def settle_revenue_shares(
             outcome.already_settled += 1
             continue
         try:
-            document = await _settle(uow, clock, record, seller, rates, month, charges, credits, on)
-        except InvalidInputError as exc:
+            statement = await _statement(uow, record, seller, rates, month, charges, credits)
+        except InvalidInputError as exc:  # refused before anything was written
             if exc.code != "empty_statement":  # nothing owed: nothing to settle
                 outcome.held.append((record.number, f"{exc.code}: {exc}"))
             continue
-        if document is not None:
-            outcome.issued.append(document)
+        if statement is not None:
+            outcome.issued.append(await _issue(uow, clock, record, rates, month, statement, on))
     return outcome
 
 
-async def _settle(
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    draft: Invoice
+    partner_id: uuid.UUID
+    self_assessed: Decimal | None  # our rate, for a reverse-charged share
+
+
+async def _statement(
     uow: UnitOfWork,
-    clock: Clock,
     record: ContractRecord,
     seller: Party,
     rates: VatRates,
     month: tuple[date, date],
     charges: Sequence[Charge],
     credits: Sequence[tuple[Charge, Decimal]],
-    on: date,
-) -> Invoice | None:
-    """The contract's document of the month, issued, stored, booked, recorded and announced;
-    None when its terms share nothing."""
+) -> _Statement | None:
+    """The contract's draft document of the month (nothing written); None when its terms
+    share nothing. Refuses what ``self_billed_statement`` refuses."""
     days = [d for d in _days(month) if covers(record.contract, d)]
     versions = await uow.contracts.versions(record.id)
     found = version_on([v.version for v in versions], days[-1]) if days else None
     if found is None:
         return None
     version = next(v for v in versions if v.version.number == found.number)
-    share = terms_of(version, record).revenue_share
-    if share is None:
+    terms = terms_of(version, record)
+    if terms.revenue_share is None:
         return None
     assert record.partner_id is not None
     partner = await uow.contracts.partner(record.partner_id)
@@ -188,30 +193,43 @@ async def _settle(
             code="partner_not_found",
             field="partner_id",
         )
-    lines = await _share_lines(uow, record, share, set(days), charges, credits)
-    host = host_party(partner)
+    lines = await _share_lines(uow, record, terms.revenue_share, set(days), charges, credits)
     vat = host_vat(partner, seller, rates, days[-1])
-    operator = replace(seller, iban=None, bic=None)  # the host is paid: its account, not ours
-    terms_days = terms_of(version, record).payment_terms_days
     draft = self_billed_statement(
-        host,
-        operator,
+        host_party(partner),
+        replace(seller, iban=None, bic=None),  # the host is paid: its account, not ours
         record.currency.code,
         month,
         record.number,
         lines,
         vat,
-        payment_terms_days=14 if terms_days is None else terms_days,
+        payment_terms_days=14 if terms.payment_terms_days is None else terms.payment_terms_days,
     )
-    series = series_for(DocumentKind.SELF_BILLED, on)
-    [number] = await uow.billing.next_numbers(series, 1)
-    document = issued(draft, format_number(series, number), series, on, clock.now())
-    now = clock.now()
-    await uow.billing.add_invoices([document], now)
     self_assessed = None
     if vat.category is VatCategory.REVERSE_CHARGE:
         self_assessed = rates.rate(seller.country, days[-1])
-    await uow.ledger.add([revenue_share_settled(document, partner.id, self_assessed)], now)
+    return _Statement(draft, partner.id, self_assessed)
+
+
+async def _issue(
+    uow: UnitOfWork,
+    clock: Clock,
+    record: ContractRecord,
+    rates: VatRates,
+    month: tuple[date, date],
+    statement: _Statement,
+    on: date,
+) -> Invoice:
+    """Number, store, book, record and announce the statement, in the caller's transaction.
+    A concurrent settlement of the same contract and month makes the insert of the document
+    (unique run key) or of its billing clash: ``DuplicateError`` for the caller to roll back."""
+    series = series_for(DocumentKind.SELF_BILLED, on)
+    [number] = await uow.billing.next_numbers(series, 1)
+    now = clock.now()
+    document = issued(statement.draft, format_number(series, number), series, on, now)
+    await uow.billing.add_invoices([document], now)
+    entry = revenue_share_settled(document, statement.partner_id, statement.self_assessed)
+    await uow.ledger.add([entry], now)
     await uow.contracts.add_billing(
         ContractBilling(
             contract_id=record.id,
@@ -263,9 +281,8 @@ async def _share_lines(
     charges: Sequence[Charge],
     credits: Sequence[tuple[Charge, Decimal]],
 ) -> list[ShareLine]:
-    """One line per covered site with charging or credits, in the contract's site order."""
-    site_ids = await uow.contracts.covered_sites(record.id)
-    sites = set(site_ids)
+    """One line per covered site with charging or credits, by site name."""
+    sites = set(await uow.contracts.covered_sites(record.id))
     currency = record.currency.code
     bases: dict[uuid.UUID, Decimal] = defaultdict(lambda: ZERO)
     kwh: dict[uuid.UUID, Decimal] = defaultdict(lambda: ZERO)
@@ -284,9 +301,7 @@ async def _share_lines(
             bases[charge.site_id] -= credited
             names[charge.site_id] = charge.site_name
     lines = []
-    for site_id in site_ids:
-        if site_id not in names:
-            continue
+    for site_id in sorted(names, key=lambda i: (names[i], str(i))):
         base, energy = max(bases[site_id], ZERO), kwh[site_id]
         if share.percent is not None:
             lines.append(percent_share(names[site_id], base, energy, share.percent, currency))
