@@ -24,6 +24,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.cli import contract_views as views
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.cli.contract_partners import partners_app
+from chargeledger.cli.contract_performance import performance_command
 from chargeledger.domain.contract_milestones import CustomMilestone, Milestone, MilestoneKind
 from chargeledger.domain.contract_records import (
     MAX_DOCUMENT_BYTES,
@@ -44,6 +45,7 @@ contracts_app = typer.Typer(
     no_args_is_help=True,
 )
 contracts_app.add_typer(partners_app, name="partners")
+contracts_app.command("performance")(performance_command)
 
 # The shell is the operator's own machine: it reads with the admin's view of the data.
 SHELL = Principal(subject="cli", role=Role.ADMIN)

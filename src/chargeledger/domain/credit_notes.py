@@ -41,7 +41,10 @@ def credit_note(
     or a net amount at its single VAT rate, given the credit notes ``previous``ly issued for
     it. Per VAT rate it cannot credit more net than is left; the one that uses a rate up takes
     that rate's remaining VAT."""
-    if original.status is not DocumentStatus.ISSUED or original.kind is DocumentKind.CREDIT_NOTE:
+    # A self-billed invoice is a host's supply to us (a payable): correcting it is the host's
+    # credit note (EN 16931 type 381 in its name), not ours to a customer.
+    creditable = (DocumentKind.INVOICE, DocumentKind.RECEIPT)
+    if original.status is not DocumentStatus.ISSUED or original.kind not in creditable:
         raise ConflictError(
             "only an issued invoice or receipt can be credited", code="not_creditable"
         )

@@ -32,13 +32,19 @@ class PaymentStatus(StrEnum):
     """The status finance staff and fleet managers see on a document."""
 
     DRAFT = "draft"
-    ISSUED = "issued"  # a credit note: nothing to pay
+    ISSUED = "issued"  # a credit note or a self-billed invoice: nothing owed to us
     OPEN = "open"
     PARTIALLY_PAID = "partially_paid"
     PAID = "paid"
     OVERDUE = "overdue"  # something is still open after the due date
     CREDITED = "credited"  # credit notes cancelled it
     WRITTEN_OFF = "written_off"  # the rest was given up as uncollectable
+
+
+# Issued documents that ask nothing of their buyer: a credit note, and a site host's
+# self-billed invoice, which we issue as the buyer and owe (a payable, issue 14: booked to
+# ``Liabilities:Payable:P…``, never to a receivable).
+NOT_RECEIVABLE = frozenset({DocumentKind.CREDIT_NOTE, DocumentKind.SELF_BILLED})
 
 
 class SettlementKind(StrEnum):
@@ -130,7 +136,7 @@ def payment_status(invoice: Invoice, item: OpenItem, today: date) -> PaymentStat
     """
     if invoice.status is DocumentStatus.DRAFT:
         return PaymentStatus.DRAFT
-    if invoice.kind is DocumentKind.CREDIT_NOTE:
+    if invoice.kind in NOT_RECEIVABLE:
         return PaymentStatus.ISSUED
     if invoice.kind is DocumentKind.RECEIPT:
         return PaymentStatus.PAID  # a receipt confirms a payment made at the station

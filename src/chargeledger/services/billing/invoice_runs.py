@@ -8,6 +8,10 @@ first under the ``invoice-runs`` lock, then finds everything billed and reports 
 invoiced. The lock is one for all months, not one per month: every run also charges all
 completed sessions and gives receipts to ad hoc charges, and a month's run bills charges a run
 of an earlier month missed, so runs of different months touch the same charges.
+
+After the invoices, the month's site-host revenue shares are settled by self-billed invoices
+(issue 14, ``revenue_share.settle_month_shares``), under the same lock and once per contract
+and month.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from chargeledger.domain.billing_periods import billing_period
 from chargeledger.domain.invoicing import Layout, Party
 from chargeledger.services.billing.charges import ChargingResult, charge_completed_sessions
 from chargeledger.services.billing.invoicing import RunResult, run_invoices
+from chargeledger.services.billing.revenue_share import ShareRun, settle_month_shares
 from chargeledger.services.locking import exclusive
 from chargeledger.services.ports import Clock, Locks, UnitOfWorkFactory
 
@@ -31,6 +36,7 @@ INVOICE_RUN_BUSY = "invoice_run_busy"
 class MonthRun:
     charged: ChargingResult  # sessions charged by this run (and their receipts)
     invoiced: RunResult
+    shares: ShareRun | None = None  # site hosts' self-billed shares (None: drafts only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,4 +74,14 @@ async def run_month(
             issue,
             invoicer.rates,
         )
-    return MonthRun(charged, invoiced)
+        shares = None
+        if issue:  # a draft run previews invoices; a self-billed share is only ever issued
+            shares = await settle_month_shares(
+                invoicer.uow,
+                invoicer.clock,
+                invoicer.seller,
+                invoicer.time_zone,
+                invoicer.rates,
+                invoiced.period,
+            )
+    return MonthRun(charged, invoiced, shares)

@@ -101,6 +101,7 @@ async def _documents_booked(uow: UnitOfWork) -> list[str]:
             EntryKind.RECEIPT_ISSUED,
             EntryKind.CREDIT_NOTE_ISSUED,
             EntryKind.ALLOWANCE_SOLD,
+            EntryKind.REVENUE_SHARE_SETTLED,
         )
     }
     # An OEM bundle's allowance is invoiced and booked as deferred revenue (issue 14).
@@ -109,6 +110,8 @@ async def _documents_booked(uow: UnitOfWork) -> list[str]:
         DocumentKind.INVOICE: EntryKind.INVOICE_ISSUED,
         DocumentKind.RECEIPT: EntryKind.RECEIPT_ISSUED,
         DocumentKind.CREDIT_NOTE: EntryKind.CREDIT_NOTE_ISSUED,
+        # A site host's self-billed share is booked as a payable (domain/self_billing.py).
+        DocumentKind.SELF_BILLED: EntryKind.REVENUE_SHARE_SETTLED,
     }
     for invoice_id, kind, number, gross in issued:
         if gross and invoice_id not in booked[expected_kind[kind]]:

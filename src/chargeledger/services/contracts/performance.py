@@ -88,7 +88,9 @@ async def _month(
     charged = sum((c.net for c in charges), ZERO)
     invoice = invoices.get(month)
     lines = () if invoice is None else tuple(_contract_lines(invoice))
-    shares = await uow.contracts.billings_between(record.id, REVENUE_SHARE, month, next_month(month))
+    shares = await uow.contracts.billings_between(
+        record.id, REVENUE_SHARE, month, next_month(month)
+    )
     return MonthFigures(
         month=month,
         sessions=len(charges),

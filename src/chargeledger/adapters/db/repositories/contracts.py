@@ -1,4 +1,5 @@
-"""The contracts repository (issue 14): partners, contracts, versions, coverage, documents."""
+"""The contracts repository (issue 14): partners, contracts, versions, coverage, documents,
+milestones and what was billed under a contract per period."""
 
 from __future__ import annotations
 
@@ -29,135 +30,29 @@ from chargeledger.adapters.db.contract_tables import (
 from chargeledger.adapters.db.integrity import translate_integrity_error
 from chargeledger.adapters.db.repositories.base import chunks
 from chargeledger.adapters.db.repositories.contract_performance import ContractPerformanceRows
+from chargeledger.adapters.db.repositories.contract_rows import (
+    billing_of,
+    billing_row,
+    contract_of,
+    contract_row,
+    document_of,
+    partner_of,
+    version_of,
+)
 from chargeledger.domain.contract_milestones import CustomMilestone, MilestoneKind
 from chargeledger.domain.contract_records import (
     AllowanceDraw,
-    Contact,
     ContractBilling,
     ContractDocument,
     ContractRecord,
     Partner,
-    PartnerKind,
     StoredVersion,
 )
-from chargeledger.domain.contracts import (
-    Contract,
-    ContractType,
-    ContractVersion,
-    Renewal,
-    Termination,
-)
-from chargeledger.domain.geo import Address
+from chargeledger.domain.contracts import ContractType
 from chargeledger.errors import DuplicateError
-from chargeledger.money import Currency
 from chargeledger.services.paging import Page
 
 T = TypeVar("T")
-
-
-def _partner(row: RowMapping) -> Partner:
-    return Partner(
-        id=row["id"],
-        kind=PartnerKind(row["kind"]),
-        name=row["name"],
-        email=row["email"],
-        address=Address(row["street"], row["postal_code"], row["city"], row["country"]),
-        vat_id=row["vat_id"],
-        iban=row["iban"],
-        created_at=row["created_at"],
-    )
-
-
-def _contract_row(record: ContractRecord) -> dict[str, Any]:
-    contract, renewal, ended = record.contract, record.contract.renewal, record.contract.termination
-    return {
-        "id": record.id,
-        "number": contract.number,
-        "kind": contract.kind.value,
-        "title": record.title,
-        "account_id": record.account_id,
-        "partner_id": record.partner_id,
-        "currency": record.currency.code,
-        "start_on": contract.start,
-        "end_on": contract.end,
-        "renewal_term_months": renewal.term_months if renewal else None,
-        "notice_days": renewal.notice_days if renewal else None,
-        "signed_on": record.signed_on,
-        "reminder_days": record.reminder_days,
-        "contacts": [
-            {"name": c.name, "role": c.role, "email": c.email, "phone": c.phone}
-            for c in record.contacts
-        ],
-        "termination_given_on": ended.given_on if ended else None,
-        "termination_last_day": ended.last_day if ended else None,
-        "termination_reason": ended.reason if ended else None,
-        "termination_immediate": ended.immediate if ended else None,
-        "terminated_by": record.terminated_by,
-        "created_at": record.created_at,
-        "created_by": record.created_by,
-    }
-
-
-def _contract(row: RowMapping) -> ContractRecord:
-    renewal = None
-    if row["renewal_term_months"] is not None:
-        renewal = Renewal(row["renewal_term_months"], row["notice_days"])
-    termination = None
-    if row["termination_given_on"] is not None:
-        termination = Termination(
-            row["termination_given_on"],
-            row["termination_last_day"],
-            row["termination_reason"],
-            bool(row["termination_immediate"]),
-        )
-    contract = Contract(
-        number=row["number"],
-        kind=ContractType(row["kind"]),
-        start=row["start_on"],
-        end=row["end_on"],
-        renewal=renewal,
-        signed=row["signed_on"] is not None,
-        termination=termination,
-    )
-    return ContractRecord(
-        id=row["id"],
-        contract=contract,
-        currency=Currency.of(row["currency"]),
-        account_id=row["account_id"],
-        partner_id=row["partner_id"],
-        title=row["title"],
-        contacts=tuple(Contact(**c) for c in row["contacts"]),
-        reminder_days=row["reminder_days"],
-        signed_on=row["signed_on"],
-        terminated_by=row["terminated_by"],
-        created_at=row["created_at"],
-        created_by=row["created_by"],
-    )
-
-
-def _version(row: RowMapping) -> StoredVersion:
-    return StoredVersion(
-        id=row["id"],
-        contract_id=row["contract_id"],
-        version=ContractVersion(row["number"], row["valid_from"], row["summary"]),
-        terms=row["terms"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-    )
-
-
-def _document(row: RowMapping) -> ContractDocument:
-    return ContractDocument(
-        id=row["id"],
-        contract_id=row["contract_id"],
-        version_number=row["version_number"],
-        filename=row["filename"],
-        content_type=row["content_type"],
-        size=row["size"],
-        sha256=row["sha256"],
-        uploaded_at=row["uploaded_at"],
-        uploaded_by=row["uploaded_by"],
-    )
 
 
 def _page(items: list[T], limit: int, offset: int) -> Page[T]:
@@ -202,28 +97,28 @@ class SqlContractRepository(ContractPerformanceRows):
 
     async def partner(self, partner_id: uuid.UUID) -> Partner | None:
         rows = await self._rows(select(partners).where(partners.c.id == partner_id))
-        return _partner(rows[0]) if rows else None
+        return partner_of(rows[0]) if rows else None
 
     async def partners(self, *, limit: int, offset: int) -> Page[Partner]:
         query = select(partners).order_by(partners.c.name, partners.c.id)
         rows = await self._rows(query.limit(limit + 1).offset(offset))
-        return _page([_partner(r) for r in rows], limit, offset)
+        return _page([partner_of(r) for r in rows], limit, offset)
 
     # --- contracts --------------------------------------------------------------------------
 
     async def add(self, record: ContractRecord) -> None:
-        await self._write(insert(contracts).values(_contract_row(record)))
+        await self._write(insert(contracts).values(contract_row(record)))
 
     async def get(self, contract_id: uuid.UUID) -> ContractRecord | None:
         rows = await self._rows(select(contracts).where(contracts.c.id == contract_id))
-        return _contract(rows[0]) if rows else None
+        return contract_of(rows[0]) if rows else None
 
     async def get_by_number(self, number: str) -> ContractRecord | None:
         rows = await self._rows(select(contracts).where(contracts.c.number == number))
-        return _contract(rows[0]) if rows else None
+        return contract_of(rows[0]) if rows else None
 
     async def update(self, record: ContractRecord) -> None:
-        row = _contract_row(record)
+        row = contract_row(record)
         for key in ("id", "created_at", "created_by", "number"):
             row.pop(key)
         await self._write(update(contracts).where(contracts.c.id == record.id).values(row))
@@ -250,7 +145,7 @@ class SqlContractRepository(ContractPerformanceRows):
         if kind is not None:
             query = query.where(contracts.c.kind == kind.value)
         query = query.order_by(contracts.c.number).limit(limit + 1).offset(offset)
-        return _page([_contract(r) for r in await self._rows(query)], limit, offset)
+        return _page([contract_of(r) for r in await self._rows(query)], limit, offset)
 
     async def signed_between(self, first: date, last: date) -> list[ContractRecord]:
         query = (
@@ -264,7 +159,7 @@ class SqlContractRepository(ContractPerformanceRows):
             )
             .order_by(contracts.c.number)
         )
-        return [_contract(r) for r in await self._rows(query)]
+        return [contract_of(r) for r in await self._rows(query)]
 
     # --- versions ---------------------------------------------------------------------------
 
@@ -288,13 +183,13 @@ class SqlContractRepository(ContractPerformanceRows):
             .where(contract_versions.c.contract_id == contract_id)
             .order_by(contract_versions.c.number)
         )
-        return [_version(r) for r in await self._rows(query)]
+        return [version_of(r) for r in await self._rows(query)]
 
     async def versions_by_id(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredVersion]:
         found: dict[uuid.UUID, StoredVersion] = {}
         for chunk in chunks(set(ids)):
             query = select(contract_versions).where(contract_versions.c.id.in_(chunk))
-            found.update((r["id"], _version(r)) for r in await self._rows(query))
+            found.update((r["id"], version_of(r)) for r in await self._rows(query))
         return found
 
     # --- coverage ---------------------------------------------------------------------------
@@ -328,7 +223,7 @@ class SqlContractRepository(ContractPerformanceRows):
             .where(or_(contracts.c.account_id == account_id, contracts.c.id.in_(members)))
             .order_by(contracts.c.start_on, contracts.c.number)
         )
-        return [_contract(r) for r in await self._rows(query)]
+        return [contract_of(r) for r in await self._rows(query)]
 
     async def cover_sites(
         self, contract_id: uuid.UUID, site_ids: Sequence[uuid.UUID], at: datetime
@@ -381,12 +276,12 @@ class SqlContractRepository(ContractPerformanceRows):
             .where(contract_documents.c.contract_id == contract_id)
             .order_by(contract_documents.c.version_number, contract_documents.c.uploaded_at)
         )
-        return [_document(r) for r in await self._rows(query)]
+        return [document_of(r) for r in await self._rows(query)]
 
     async def document(self, document_id: uuid.UUID) -> ContractDocument | None:
         query = select(contract_documents).where(contract_documents.c.id == document_id)
         rows = await self._rows(query)
-        return _document(rows[0]) if rows else None
+        return document_of(rows[0]) if rows else None
 
     async def document_content(self, sha256: str) -> bytes | None:
         query = select(document_files.c.content).where(document_files.c.sha256 == sha256)
@@ -421,22 +316,10 @@ class SqlContractRepository(ContractPerformanceRows):
             for r in await self._rows(query)
         ]
 
-    # --- billings and allowance draws --------------------------------------------------------
+    # --- billings -------------------------------------------------------------------------
 
     async def add_billing(self, billing: ContractBilling) -> None:
-        await self._write(
-            insert(contract_billings).values(
-                id=billing.id,
-                contract_id=billing.contract_id,
-                kind=billing.kind,
-                period_start=billing.period_start,
-                period_end=billing.period_end,
-                invoice_id=billing.invoice_id,
-                amount=billing.amount,
-                currency=billing.currency.code,
-                created_at=billing.created_at,
-            )
-        )
+        await self._write(insert(contract_billings).values(billing_row(billing)))
 
     async def billings(
         self, contract_id: uuid.UUID, kind: str | None = None
@@ -445,20 +328,9 @@ class SqlContractRepository(ContractPerformanceRows):
         if kind is not None:
             query = query.where(contract_billings.c.kind == kind)
         query = query.order_by(contract_billings.c.period_start, contract_billings.c.kind)
-        return [
-            ContractBilling(
-                id=r["id"],
-                contract_id=r["contract_id"],
-                kind=r["kind"],
-                period_start=r["period_start"],
-                period_end=r["period_end"],
-                invoice_id=r["invoice_id"],
-                amount=r["amount"],
-                currency=Currency.of(r["currency"]),
-                created_at=r["created_at"],
-            )
-            for r in await self._rows(query)
-        ]
+        return [billing_of(r) for r in await self._rows(query)]
+
+    # --- allowance draws --------------------------------------------------------------------
 
     async def add_draw(self, draw: AllowanceDraw) -> None:
         await self._write(

@@ -15,7 +15,12 @@ from sqlalchemy import ColumnElement, and_, func, literal_column, not_, or_, sel
 
 from chargeledger.adapters.db.billing_tables import invoice_settlements, invoices
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
-from chargeledger.domain.receivables import PaymentStatus, Settlement, SettlementKind
+from chargeledger.domain.receivables import (
+    NOT_RECEIVABLE,
+    PaymentStatus,
+    Settlement,
+    SettlementKind,
+)
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Money
 
@@ -89,7 +94,7 @@ def payment_status_is(status: PaymentStatus, on: date | None) -> ColumnElement[b
     if status is PaymentStatus.DRAFT:
         return invoices.c.status == DocumentStatus.DRAFT.value
     if status is PaymentStatus.ISSUED:
-        return and_(issued, kind == DocumentKind.CREDIT_NOTE.value)
+        return and_(issued, kind.in_([k.value for k in NOT_RECEIVABLE]))
     paid, written_off, credited = _settled(False), _settled(True), _credited()
     outstanding = invoices.c.gross_total - credited - paid - written_off
     is_open = outstanding > _HALF_UNIT
