@@ -38,8 +38,8 @@ from chargeledger.money import Currency
 from chargeledger.services import tariffs
 from chargeledger.services.billing import charges as billing
 from chargeledger.services.billing import invoicing
-from chargeledger.services.contracts import records
 from chargeledger.services.billing.contract_performance import contract_performance
+from chargeledger.services.contracts import records
 from chargeledger.services.transactions import reading
 from tests.conftest import LoginAs
 from tests.integration.billing_api import error_code

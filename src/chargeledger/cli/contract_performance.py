@@ -20,8 +20,8 @@ from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.cli.reports import SHELL, print_table
 from chargeledger.domain.contract_performance import parse_month, performance_table
 from chargeledger.domain.report_tables import ReportFormat, ReportTable
-from chargeledger.services.billing.invoicing import today
 from chargeledger.services.billing.contract_performance import contract_performance
+from chargeledger.services.billing.invoicing import today
 from chargeledger.services.transactions import reading
 
 

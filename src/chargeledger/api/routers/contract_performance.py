@@ -16,8 +16,8 @@ from chargeledger.api.routers.reports import FILES, FormatQuery
 from chargeledger.api.schemas.common import JSON_ERROR_RESPONSES
 from chargeledger.domain.contract_performance import parse_month, performance_table
 from chargeledger.domain.report_tables import ReportFormat
-from chargeledger.services.billing.invoicing import today
 from chargeledger.services.billing.contract_performance import contract_performance
+from chargeledger.services.billing.invoicing import today
 from chargeledger.services.transactions import reading
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"], responses=JSON_ERROR_RESPONSES)
