@@ -8,17 +8,35 @@ The entries are those of ``tests/unit/exports/datev_books.contract_entries``.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from chargeledger.adapters.exports.datev_charts import load_chart
+from chargeledger.domain.billing import ComponentAmount, VatCategory
+from chargeledger.domain.charge_documents import charges_document
+from chargeledger.domain.contract_lines import PeriodUse, VatGroup, contract_lines
 from chargeledger.domain.contract_postings import allowance_sold_entry
+from chargeledger.domain.contract_terms import FeeBasis, FixedFee, Terms
+from chargeledger.domain.invoicing import DocumentKind, InvoiceLine, Party, issued
+from chargeledger.domain.ledger import JournalEntry
+from chargeledger.domain.postings import (
+    charge_accrual,
+    charge_revenue,
+    document_issued,
+    invoice_contract_revenue,
+)
 from chargeledger.errors import ConfigurationError, InvalidInputError
+from chargeledger.services.billing.exporting import ExportSources
 from tests.unit.exports.datev_books import (
+    CUSTOMERS,
     EUR,
     FLEET,
+    FLEET_CHARGES,
     OEM_CONTRACT,
+    SELLER,
     SITE_HOST,
     D,
     books,
@@ -101,3 +119,56 @@ def test_a_partner_s_own_kreditor_from_the_overrides_file(tmp_path: Path) -> Non
     overrides.write_text(json.dumps({"creditors": {str(SITE_HOST): 10123}}), encoding="utf-8")
     with pytest.raises(ConfigurationError, match="not a Kreditor"):
         load_chart("SKR03", overrides=overrides)
+
+
+def contract_invoice() -> tuple[list[JournalEntry], ExportSources]:
+    """The fleet's two January charges (30.90 net) on an invoice with a contract's tier
+    discount (−5.00 energy) and a fee (+2.50): 28.40 net, 19 % = 5.396 → 5.40."""
+    base = charges_document(
+        DocumentKind.INVOICE,
+        FLEET_CHARGES,
+        account_id=FLEET.id,
+        seller=SELLER,
+        buyer=Party(FLEET.name, "Ring 2", "50667", "Köln", "DE"),
+        period=(date(2026, 1, 1), date(2026, 2, 1)),
+        run_key="contract",
+        payment_terms_days=30,
+    )
+    group = VatGroup(VatCategory.STANDARD, D("19"), "DE")
+    terms = Terms(fixed_fees=(FixedFee(FeeBasis.FLAT, D("2.50"), "Fleet service"),))
+    use = PeriodUse(FLEET_CHARGES, {FeeBasis.FLAT: 1}, None, group)
+    fee = contract_lines(terms, "FL-1", use, 3, EUR)
+    tier = InvoiceLine(
+        position=4,
+        description="Volume tiers (marginal), contract FL-1",
+        net=D("-5.00"),
+        vat_category=VatCategory.STANDARD,
+        vat_percent=D("19"),
+        components=(ComponentAmount("Energy", D("-5.00")),),
+        country="DE",
+    )
+    draft = replace(base, lines=base.lines + fee + (tier,))
+    invoice = issued(
+        draft, "INV-2026-000009", "INV-2026", date(2026, 2, 2), datetime(2026, 2, 2, tzinfo=UTC)
+    )
+    accruals = [charge_accrual(c, c.stopped_at.date()) for c in FLEET_CHARGES]
+    entries = [e for e in (*accruals, document_issued(invoice)) if e is not None]
+    revenue = {("charge", str(c.id)): charge_revenue(c) for c in FLEET_CHARGES}
+    revenue[("invoice", str(invoice.id))] = invoice_contract_revenue(invoice)
+    given = ExportSources(
+        revenue=revenue, numbers={str(invoice.id): invoice.number or ""}, customers=CUSTOMERS
+    )
+    return entries, given
+
+
+@pytest.mark.parametrize("chart", ["SKR03", "SKR04"])
+def test_an_invoice_with_a_tier_discount_and_a_fee(chart: str) -> None:
+    """A negative and a positive contract line on one invoice: each its own gross revenue
+    line; the revenue account ends at the invoice's net and VAT at the invoice's VAT."""
+    entries, given = contract_invoice()
+    _, _, revenue, vat, _, _ = ACCOUNTS[chart]
+    moved = movements(read(export(entries, books(load_chart(chart)), given=given)), chart)
+    assert moved[revenue] == D("-28.40")  # 30.90 − 5.00 + 2.50
+    assert moved[vat] == D("-5.40")  # what the invoice states
+    assert moved["10042"] == D("33.80")  # the fleet owes the invoice's gross
+    assert sum(moved.values()) == 0

@@ -17,6 +17,12 @@ from rich.table import Table
 from chargeledger.bootstrap import Runtime, build_runtime, configure_logging
 from chargeledger.cli.common import console, fail
 from chargeledger.cli.demo_bank import BankReport, bank_days, print_bank
+from chargeledger.cli.demo_contracts import (
+    ContractsDemo,
+    contract_effects,
+    print_contracts,
+    set_up_contracts,
+)
 from chargeledger.cli.demo_day import DayReport, run_day
 from chargeledger.cli.demo_dunning import (
     DEMO_DATEV_ACCOUNTS,
@@ -84,8 +90,8 @@ def demo(
         }
     )
     try:
-        report, stations_per_site, day, month, payments, bank_report, later = asyncio.run(
-            _run(settings, seed, day_seconds, output_dir)
+        report, stations_per_site, day, month, payments, bank_report, later, contracts = (
+            asyncio.run(_run(settings, seed, day_seconds, output_dir))
         )
     except ChargeledgerError as exc:
         raise fail(exc.message, exc.code) from None
@@ -95,6 +101,7 @@ def demo(
     print_bank(bank_report)
     print_dunning(later)
     print_month(month, output_dir)
+    print_contracts(contracts)
     console.print(
         f"\nDatabase: {output_dir / 'chargeledger.sqlite3'}\n"
         f"Explore it: [bold]CHARGELEDGER_DATA_DIR={output_dir} .venv/bin/chargeledger serve[/] "
@@ -108,7 +115,14 @@ def demo(
 async def _run(
     settings: Settings, seed: int, day_seconds: int, output_dir: Path
 ) -> tuple[
-    SeedReport, dict[str, int], DayReport, MonthReport, PaymentReport, BankReport, DunningDemo
+    SeedReport,
+    dict[str, int],
+    DayReport,
+    MonthReport,
+    PaymentReport,
+    BankReport,
+    DunningDemo,
+    ContractsDemo,
 ]:
     configure_logging(settings)
     runtime: Runtime = build_runtime(settings)
@@ -139,6 +153,8 @@ async def _run(
             seed,
             runtime.settings.vat_rates,
         )
+        with console.status("[bold]contracts: a fleet, a site host, a car maker's bundle"):
+            contracts = await set_up_contracts(runtime, report)
         per_site: dict[str, int] = {}
         async with runtime.uow() as uow:
             for site in report.sites:
@@ -172,7 +188,8 @@ async def _run(
         with console.status("[bold]weeks after: dunning, DATEV batch for the accountant"):
             later = await weeks_after(runtime, output_dir)
             month = await refresh_ledger(runtime, month, output_dir)
-        return report, per_site, day, month, payments, bank_report, later
+        contracts = await contract_effects(runtime, contracts)
+        return report, per_site, day, month, payments, bank_report, later, contracts
     finally:
         await runtime.aclose()
 

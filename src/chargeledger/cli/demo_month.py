@@ -14,10 +14,13 @@ from rich.table import Table
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console
+from chargeledger.domain.accounts import BillingCycle
+from chargeledger.domain.billing_periods import billing_period
 from chargeledger.domain.text import exact_amount, money_figure
 from chargeledger.money import Currency
 from chargeledger.services.billing import books, invoice_documents, invoicing
 from chargeledger.services.billing.charges import charge_completed_sessions
+from chargeledger.services.billing.revenue_share import settle_month_shares
 from chargeledger.services.transactions import in_transaction, reading
 
 # The demo operator, as it appears on its invoices.
@@ -46,6 +49,7 @@ class MonthReport:
     documents: Counter[str] = field(default_factory=Counter)
     gross: dict[str, Decimal] = field(default_factory=dict)
     second_run_new: int = 0
+    self_billed: int = 0  # site hosts' revenue shares settled (issue 14)
     validated: int = 0
     written: int = 0
     trial_balance: dict[Currency, Decimal] = field(default_factory=dict)
@@ -66,9 +70,16 @@ async def month_end(runtime: Runtime, output_dir: Path) -> MonthReport:
     # Paid sessions were charged at their stop already.
     report.charged = await reading(runtime.uow, books.charged_sessions)
     report.unpriced = len(charged.unpriced)
-    await invoicing.run_invoices(runtime.uow, runtime.clock, seller, zone, period)
-    again = await invoicing.run_invoices(runtime.uow, runtime.clock, seller, zone, period)
-    report.second_run_new = len(again.issued) + len(again.receipts)
+    rates = settings.vat_rates
+    month = billing_period(BillingCycle.MONTHLY, period)
+    await invoicing.run_invoices(runtime.uow, runtime.clock, seller, zone, period, rates=rates)
+    shares = await settle_month_shares(runtime.uow, runtime.clock, seller, zone, rates, month)
+    again = await invoicing.run_invoices(
+        runtime.uow, runtime.clock, seller, zone, period, rates=rates
+    )
+    shared_again = await settle_month_shares(runtime.uow, runtime.clock, seller, zone, rates, month)
+    report.self_billed = len(shares.issued)
+    report.second_run_new = len(again.issued) + len(again.receipts) + len(shared_again.issued)
     documents = await reading(runtime.uow, invoice_documents.issued_documents)
     invoices = [d for d in documents if d.kind.value == "invoice"]
     if invoices:
@@ -131,7 +142,7 @@ def print_month(report: MonthReport, output_dir: Path) -> None:
         ("sessions charged (priced and booked)", str(report.charged)),
         ("sessions that could not be priced", str(report.unpriced)),
     ]
-    for kind in ("invoice", "receipt", "credit_note"):
+    for kind in ("invoice", "receipt", "credit_note", "self_billed"):
         count = report.documents.get(kind, 0)
         gross = report.gross.get(kind, Decimal(0))
         rows.append(

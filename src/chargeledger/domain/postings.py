@@ -230,24 +230,24 @@ def credit_note_revenue(note: Invoice) -> tuple[TaxedRevenue, ...]:
 
 def invoice_contract_revenue(invoice: Invoice) -> tuple[TaxedRevenue, ...]:
     """The treatments of an invoice's lines of no charge (contract lines, issue 14) for the
-    exports that need revenue per VAT rate: one per (category, rate, country)."""
-    groups: dict[tuple[str, VatCategory, Decimal], dict[str, Decimal]] = defaultdict(
-        lambda: defaultdict(lambda: ZERO)
-    )
+    exports that need revenue per VAT rate: one per (country, category, rate, component), so
+    a discount (a negative tier line) and a fee are never mixed in one treatment."""
+    groups: dict[tuple[str, VatCategory, Decimal, str], Decimal] = defaultdict(lambda: ZERO)
     for line in invoice.lines:
         if line.charge_id is None:
-            key = (line.country or invoice.seller.country, line.vat_category, line.vat_percent)
+            country = line.country or invoice.seller.country
             for name, amount in _revenue_shares(line):
-                groups[key][name] += amount
+                groups[(country, line.vat_category, line.vat_percent, name)] += amount
     return tuple(
         TaxedRevenue(
             country,
             category,
             percent,
-            tuple(ComponentAmount(n, a) for n, a in nets.items() if a),
-            vat_of(sum(nets.values(), ZERO), percent, invoice.currency),
+            (ComponentAmount(name, net),),
+            vat_of(net, percent, invoice.currency),
         )
-        for (country, category, percent), nets in groups.items()
+        for (country, category, percent, name), net in groups.items()
+        if net
     )
 
 

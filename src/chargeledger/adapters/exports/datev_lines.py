@@ -325,7 +325,9 @@ def _treatment_legs(
     its components go to several accounts), or net with the VAT on the rule's VAT account."""
     groups = _by_rule(treatment, chart)
     shares = [ZERO] * len(groups)
-    if treatment.tax:
+    if treatment.tax and len(groups) == 1:  # one rule takes it all (a contract line's
+        shares = [treatment.tax]  # treatment may be negative: a tier discount, issue 14)
+    elif treatment.tax:
         tax = Money.of(treatment.tax, "EUR")  # DATEV books are in euro (datev._euro_only)
         shares = [share.amount for share in tax.allocate(list(groups.values()))]
     legs = []
