@@ -209,6 +209,7 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
     assert quarantined.returncode == 0, quarantined.stderr
     assert "no_stop_received" in quarantined.stdout
     _check_month_end(rows, output)
+    _check_contracts(rows, output)
     _check_bank_days(rows, output)
     _check_weeks_after(rows, output)
     _check_payments(result.stdout, output)
@@ -230,7 +231,10 @@ def _check_month_end(rows: dict[str, str], output: Path) -> None:
     assert rows["ledger check"] == "clean"
     assert rows["trial balance EUR"] == "0.00"
     documents = sorted((output / "invoices").glob("*.xml"))
-    assert len(documents) == invoices + notes + int(rows["receipts issued (gross EUR)"].split()[0])
+    receipts = int(rows["receipts issued (gross EUR)"].split()[0])
+    self_billed = int(rows["self-billed invoices issued (gross EUR)"].split()[0])
+    assert self_billed == 1  # the site host's revenue share (issue 14)
+    assert len(documents) == invoices + notes + receipts + self_billed
     for xml in documents:
         check_en16931(xml.read_bytes())  # raises on any schema or EN 16931 rule error
         assert (
@@ -246,6 +250,31 @@ def _check_month_end(rows: dict[str, str], output: Path) -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
     ledger = run_cli("ledger", "check", data_dir=output)
     assert ledger.returncode == 0, ledger.stdout + ledger.stderr
+
+
+def _check_contracts(rows: dict[str, str], output: Path) -> None:
+    """Issue 14: the fleet's invoice carries its tier adjustment, card fees and the shortfall
+    of the commitment it missed (and its order and contract references); the site host got a
+    self-billed invoice (type 389); the car maker's allowance was sold and drawn."""
+    contracts = {
+        key[-3:]: value for key, value in rows.items() if re.fullmatch(r"K-\d{4}-\d{3}", key)
+    }
+    fleet, host, bundle = contracts["001"], contracts["002"], contracts["003"]
+    assert "Volume tiers (marginal) -" in fleet, fleet
+    assert "Fleet card" in fleet, fleet
+    assert "Minimum commitment 1500.00 EUR" in fleet, fleet
+    assert host.startswith("self-billed SB-"), host
+    assert bundle.startswith("allowance sold on INV-"), bundle
+    assert "kWh drawn" in bundle, bundle
+    invoice = fleet.split(":")[0]
+    xml = (output / "invoices" / f"{invoice}.xml").read_text()
+    assert "<ram:IssuerAssignedID>PO-2026-118</ram:IssuerAssignedID>" in xml  # BT-13
+    assert "<ram:ID>FLEET-OPS</ram:ID>" in xml  # BT-133
+    self_billed = host.split()[1].rstrip(":")
+    assert (
+        "<ram:TypeCode>389</ram:TypeCode>"
+        in (output / "invoices" / f"{self_billed}.xml").read_text()
+    )
 
 
 def _check_bank_days(rows: dict[str, str], output: Path) -> None:

@@ -145,9 +145,10 @@ def print_month(report: MonthReport, output_dir: Path) -> None:
     for kind in ("invoice", "receipt", "credit_note", "self_billed"):
         count = report.documents.get(kind, 0)
         gross = report.gross.get(kind, Decimal(0))
+        label = "self-billed invoices" if kind == "self_billed" else f"{kind.replace('_', ' ')}s"
         rows.append(
             (
-                f"{kind.replace('_', ' ')}s issued (gross EUR)",
+                f"{label} issued (gross EUR)",
                 f"{count} ({money_figure(gross, 'EUR')})",
             )
         )
