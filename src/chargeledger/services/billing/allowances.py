@@ -39,7 +39,8 @@ from chargeledger.domain.text import quantity_text
 from chargeledger.errors import ConflictError, NotFoundError
 from chargeledger.money import ZERO, Money
 from chargeledger.services.billing.document_notices import announce_issued
-from chargeledger.services.billing.invoicing import buyer_of, issue_all, today
+from chargeledger.services.billing.invoice_drafts import buyer_of
+from chargeledger.services.billing.invoicing import issue_all, today
 from chargeledger.services.contracts.records import get_contract, terms_of
 from chargeledger.services.ports import Clock, UnitOfWork
 

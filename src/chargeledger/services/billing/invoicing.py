@@ -9,22 +9,18 @@ has a run key, unique in storage, and charges already billed are never billed ag
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from chargeledger.domain.accounts import Account, BillingCycle, BillingMode
+from chargeledger.domain.accounts import Account, BillingCycle
 from chargeledger.domain.billing import DEFAULT_VAT_RATES, Charge, VatRates
 from chargeledger.domain.billing_periods import (
-    Period,
     billing_period,
-    period_containing,
-    periods_within,
 )
-from chargeledger.domain.charge_documents import by_currency, charges_document
+from chargeledger.domain.charge_documents import charges_document
 from chargeledger.domain.credit_notes import credit_note
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import (
@@ -45,16 +41,20 @@ from chargeledger.domain.receivables import (
     payment_status,
 )
 from chargeledger.errors import DuplicateError, NotFoundError
-from chargeledger.services.billing.contract_billing import with_contract_lines
 from chargeledger.services.billing.customer_credit import apply_credits
 from chargeledger.services.billing.document_notices import announce_issued
+from chargeledger.services.billing.invoice_drafts import (
+    buyer_of,
+    period_drafts,
+    postpaid_accounts,
+    utc_midnight,
+)
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.common import page_bounds
 from chargeledger.services.paging import Page
 from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 ACCOUNTS_PER_TRANSACTION = 200
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(slots=True)
@@ -64,19 +64,6 @@ class RunResult:
     drafts: list[Invoice] = field(default_factory=list)
     receipts: list[Invoice] = field(default_factory=list)
     already_done: int = 0  # (account, period) pairs a previous run billed
-
-
-def buyer_of(account: Account) -> Party:
-    address = account.billing_address
-    return Party(
-        name=account.name,
-        street=address.street,
-        postal_code=address.postal_code,
-        city=address.city,
-        country=address.country,
-        vat_id=account.vat_id,
-        email=account.email,
-    )
 
 
 def walk_in_buyer(charge: Charge) -> Party:
@@ -92,10 +79,6 @@ def walk_in_buyer(charge: Charge) -> Party:
 
 def today(clock: Clock, time_zone: str) -> date:
     return clock.now().astimezone(ZoneInfo(time_zone)).date()
-
-
-def _utc(day: date, time_zone: str) -> datetime:
-    return datetime.combine(day, time(0), ZoneInfo(time_zone)).astimezone(UTC)
 
 
 async def issue_all(
@@ -182,7 +165,7 @@ async def run_invoices(
     month = billing_period(BillingCycle.MONTHLY, label)
     outcome = RunResult(month)
     async with uow_factory() as uow:
-        accounts = await _postpaid_accounts(uow)
+        accounts = await postpaid_accounts(uow)
     for start in range(0, len(accounts), ACCOUNTS_PER_TRANSACTION):
         chunk = accounts[start : start + ACCOUNTS_PER_TRANSACTION]
         billing = (
@@ -203,7 +186,7 @@ async def run_invoices(
             # A concurrent run billed some of these (account, period) pairs first: nothing of
             # this chunk was kept; once more, the pairs it did count as already done.
             await _bill_chunk(*billing)
-    window = (_utc(month[0], time_zone), _utc(month[1], time_zone))
+    window = (utc_midnight(month[0], time_zone), utc_midnight(month[1], time_zone))
     try:
         outcome.receipts = await _missing_receipts(uow_factory, clock, seller, time_zone, window)
     except DuplicateError:  # a concurrent run gave some of them receipts first
@@ -242,7 +225,9 @@ async def _bill_chunk(
     """One transaction: the drafts of ``chunk``, numbered when issuing, stored and booked."""
     attempt = RunResult(outcome.period)
     async with uow_factory() as uow:
-        drafts = await _drafts(uow, chunk, month, seller, time_zone, layout, attempt, rates)
+        drafts, attempt.already_done = await period_drafts(
+            uow, chunk, month, seller, time_zone, layout, rates
+        )
         documents = (
             await issue_all(uow, clock, drafts, today(clock, time_zone)) if issue else drafts
         )
@@ -256,129 +241,6 @@ async def _bill_chunk(
         outcome.issued += documents
     else:
         outcome.drafts += documents
-
-
-def _run_key(account: Account, period: tuple[date, date], currency: str) -> str:
-    """One invoice per (account, period, currency). The account's own currency keeps the key
-    it always had, so periods invoiced before are still recognised; charges in another
-    currency (a site priced in it) get their own invoice under a key naming it."""
-    key = f"invoice:{account.id}:{period[0].isoformat()}:{period[1].isoformat()}"
-    return key if currency == account.currency.code else f"{key}:{currency}"
-
-
-async def _late_charges(
-    uow: UnitOfWork,
-    accounts: Sequence[Account],
-    periods: dict[uuid.UUID, list[Period]],
-    by_account: dict[uuid.UUID, list[Charge]],
-) -> set[uuid.UUID]:
-    """Unbilled charges from before this run's periods whose own period was invoiced already:
-    they missed their invoice and go on this one. Charges of a period never invoiced wait for
-    that period's run."""
-    earlier: dict[str, list[uuid.UUID]] = defaultdict(list)
-    for account in accounts:
-        if not periods[account.id]:
-            continue
-        first = periods[account.id][0][0]
-        for charge in by_account[account.id]:
-            day = charge.local_start.date()
-            if day < first:
-                own = period_containing(account.billing_cycle, day)
-                earlier[_run_key(account, own, charge.currency)].append(charge.id)
-    invoiced = await uow.billing.run_keys(list(earlier))
-    return {charge_id for key in invoiced for charge_id in earlier[key]}
-
-
-async def _postpaid_accounts(uow: UnitOfWork) -> list[Account]:
-    found: list[Account] = []
-    offset: int | None = 0
-    while offset is not None:
-        page = await uow.accounts.list(
-            kind=None, only_id=None, search=None, limit=1000, offset=offset
-        )
-        found += [a for a in page.items if a.billing_mode is BillingMode.POSTPAID]
-        offset = page.next_offset
-    return found
-
-
-async def _drafts(
-    uow: UnitOfWork,
-    accounts: Sequence[Account],
-    month: tuple[date, date],
-    seller: Party,
-    time_zone: str,
-    layout: Layout,
-    outcome: RunResult,
-    rates: VatRates,
-) -> list[Invoice]:
-    periods = {a.id: periods_within(a.billing_cycle, *month) for a in accounts}
-    ends = [p[1] for ps in periods.values() for p in ps] or [month[1]]
-    # Every unbilled charge before the last period's end, for the late ones: a charge whose own
-    # period was already invoiced (released from quarantine after the run, say) goes on the
-    # account's next invoice. Local dates of sites anywhere on Earth lie within a day of the
-    # operator's.
-    window = (_EPOCH, _utc(max(ends), time_zone) + timedelta(days=1))
-    pending = await uow.billing.unbilled_charges(*window, account_ids=[a.id for a in accounts])
-    by_account: dict[uuid.UUID, list[Charge]] = defaultdict(list)
-    for charge in pending:
-        if charge.account_id is not None:
-            by_account[charge.account_id].append(charge)
-    late = await _late_charges(uow, accounts, periods, by_account)
-    batches = []  # (account, period, run key, its charges): one invoice per currency
-    for account in accounts:
-        for index, period in enumerate(periods[account.id]):
-            billed = [
-                c
-                for c in by_account[account.id]
-                if period[0] <= c.local_start.date() < period[1] or (index == 0 and c.id in late)
-            ]
-            for currency, charges in by_currency(billed).items():
-                batches.append((account, period, _run_key(account, period, currency), charges))
-    # The (account, period) pairs a previous run billed (in the account's own currency, or
-    # in any currency this run would bill again) count as done.
-    pairs = [(a, p) for a in accounts for p in periods[a.id]]
-    own = [_run_key(a, p, a.currency.code) for a, p in pairs]
-    done = await uow.billing.run_keys(list(dict.fromkeys([*own, *(b[2] for b in batches)])))
-    outcome.already_done += len(done)
-    # A period of no charges may still owe a contract's fees or commitment (issue 14).
-    batched = {key for _, _, key, _ in batches}
-    batches += [
-        (a, p, k, []) for a, p in pairs if (k := _run_key(a, p, a.currency.code)) not in batched
-    ]
-    drafts = []
-    for account, period, key, charges in batches:
-        if key in done:
-            continue
-        buyer = buyer_of(account)
-        draft = None
-        if charges:
-            draft = charges_document(
-                DocumentKind.INVOICE,
-                charges,
-                account_id=account.id,
-                seller=seller,
-                buyer=buyer,
-                period=period,
-                run_key=key,
-                layout=layout,
-                payment_terms_days=account.payment_terms_days,
-            )
-        draft = await with_contract_lines(
-            uow,
-            account,
-            period,
-            draft,
-            charges,
-            seller=seller,
-            buyer=buyer,
-            time_zone=time_zone,
-            rates=rates,
-            run_key=key,
-            layout=layout,
-        )
-        if draft is not None:
-            drafts.append(draft)
-    return drafts
 
 
 async def issue_invoice(
