@@ -8,7 +8,6 @@ Registered by the contracts group (``cli/contracts.py``):
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -18,15 +17,16 @@ from rich.markup import escape
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.cli.reports import SHELL, print_table
-from chargeledger.domain.contract_performance import parse_month, performance_table
+from chargeledger.domain.contract_performance import months_asked, performance_table
 from chargeledger.domain.report_tables import ReportFormat, ReportTable
 from chargeledger.services.billing.contract_performance import contract_performance
 from chargeledger.services.billing.invoicing import today
+from chargeledger.services.contracts import records
 from chargeledger.services.transactions import reading
 
 
 def performance_command(
-    contract_id: Annotated[str, typer.Argument(help="the contract's id")],
+    contract_id: Annotated[str, typer.Argument(help="the contract's number or id")],
     first: Annotated[
         str | None, typer.Option("--from", help="first month, 2026-01; the current one")
     ] = None,
@@ -39,20 +39,15 @@ def performance_command(
     CHARGELEDGER_ENERGY_COST_PER_KWH is set."""
     if csv_file is not None and xlsx_file is not None:
         raise fail("write either --csv or --xlsx", "invalid_format")
-    try:
-        chosen = uuid.UUID(contract_id)
-    except ValueError:
-        raise fail(f"a contract id, not {contract_id!r}", "invalid_contract_id") from None
 
     async def work(rt: Runtime) -> tuple[ReportTable, bytes | None]:
-        current = today(rt.clock, rt.settings.operator_time_zone).replace(day=1)
-        start = current if first is None else parse_month(first, "from")
-        end = start if last is None else parse_month(last, "to")
+        start, end = months_asked(first, last, today(rt.clock, rt.settings.operator_time_zone))
+        found = await reading(rt.uow, records.find_contract, contract_id)
         report = await reading(
             rt.uow,
             contract_performance,
             SHELL,
-            chosen,
+            found.id,
             start,
             end,
             rt.settings.vat_rates,

@@ -56,6 +56,13 @@ def parse_month(text: str, field: str) -> date:
     )
 
 
+def months_asked(first: str | None, last: str | None, today: date) -> tuple[date, date]:
+    """The first and last month a reader asked for: ``first`` defaults to the month of
+    ``today``, ``last`` to ``first``."""
+    start = today.replace(day=1) if first is None else parse_month(first, "from")
+    return start, start if last is None else parse_month(last, "to")
+
+
 def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 

@@ -14,7 +14,7 @@ from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.routers.access import ReadContracts
 from chargeledger.api.routers.reports import FILES, FormatQuery
 from chargeledger.api.schemas.common import JSON_ERROR_RESPONSES
-from chargeledger.domain.contract_performance import parse_month, performance_table
+from chargeledger.domain.contract_performance import months_asked, performance_table
 from chargeledger.domain.report_tables import ReportFormat
 from chargeledger.services.billing.contract_performance import contract_performance
 from chargeledger.services.billing.invoicing import today
@@ -43,9 +43,7 @@ async def performance(
     ``to`` to ``from``). Energy cost and margin appear when
     ``CHARGELEDGER_ENERGY_COST_PER_KWH`` is set. Errors: ``invalid_month``,
     ``invalid_period``, ``period_too_long`` (422), ``contract_not_found`` (404)."""
-    current = today(rt.clock, rt.settings.operator_time_zone).replace(day=1)
-    start = current if first is None else parse_month(first, "from")
-    end = start if last is None else parse_month(last, "to")
+    start, end = months_asked(first, last, today(rt.clock, rt.settings.operator_time_zone))
     report = await reading(
         rt.uow,
         contract_performance,

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Table, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -194,25 +194,44 @@ class SqlContractRepository(ContractPerformanceRows):
 
     # --- coverage ---------------------------------------------------------------------------
 
+    async def _cover(
+        self,
+        table: Table,
+        member: str,
+        contract_id: uuid.UUID,
+        ids: Sequence[uuid.UUID],
+        at: datetime,
+    ) -> None:
+        """Add members (accounts or sites) to a contract; one already there stays once."""
+        have = set(await self._members(table, member, contract_id))
+        for member_id in dict.fromkeys(ids):
+            if member_id not in have:
+                values = {"contract_id": contract_id, member: member_id, "added_at": at}
+                await self._write(insert(table).values(values))
+
+    async def _members(self, table: Table, member: str, contract_id: uuid.UUID) -> list[uuid.UUID]:
+        query = (
+            select(table.c[member])
+            .where(table.c.contract_id == contract_id)
+            .order_by(table.c.added_at, table.c[member])
+        )
+        return [r[member] for r in await self._rows(query)]
+
     async def cover_accounts(
         self, contract_id: uuid.UUID, account_ids: Sequence[uuid.UUID], at: datetime
     ) -> None:
-        have = set(await self.covered_accounts(contract_id))
-        for account_id in dict.fromkeys(account_ids):
-            if account_id not in have:
-                await self._write(
-                    insert(contract_accounts).values(
-                        contract_id=contract_id, account_id=account_id, added_at=at
-                    )
-                )
+        await self._cover(contract_accounts, "account_id", contract_id, account_ids, at)
 
     async def covered_accounts(self, contract_id: uuid.UUID) -> list[uuid.UUID]:
-        query = (
-            select(contract_accounts.c.account_id)
-            .where(contract_accounts.c.contract_id == contract_id)
-            .order_by(contract_accounts.c.added_at, contract_accounts.c.account_id)
-        )
-        return [r["account_id"] for r in await self._rows(query)]
+        return await self._members(contract_accounts, "account_id", contract_id)
+
+    async def cover_sites(
+        self, contract_id: uuid.UUID, site_ids: Sequence[uuid.UUID], at: datetime
+    ) -> None:
+        await self._cover(contract_sites, "site_id", contract_id, site_ids, at)
+
+    async def covered_sites(self, contract_id: uuid.UUID) -> list[uuid.UUID]:
+        return await self._members(contract_sites, "site_id", contract_id)
 
     async def covering(self, account_id: uuid.UUID) -> list[ContractRecord]:
         members = select(contract_accounts.c.contract_id).where(
@@ -224,26 +243,6 @@ class SqlContractRepository(ContractPerformanceRows):
             .order_by(contracts.c.start_on, contracts.c.number)
         )
         return [contract_of(r) for r in await self._rows(query)]
-
-    async def cover_sites(
-        self, contract_id: uuid.UUID, site_ids: Sequence[uuid.UUID], at: datetime
-    ) -> None:
-        have = set(await self.covered_sites(contract_id))
-        for site_id in dict.fromkeys(site_ids):
-            if site_id not in have:
-                await self._write(
-                    insert(contract_sites).values(
-                        contract_id=contract_id, site_id=site_id, added_at=at
-                    )
-                )
-
-    async def covered_sites(self, contract_id: uuid.UUID) -> list[uuid.UUID]:
-        query = (
-            select(contract_sites.c.site_id)
-            .where(contract_sites.c.contract_id == contract_id)
-            .order_by(contract_sites.c.added_at, contract_sites.c.site_id)
-        )
-        return [r["site_id"] for r in await self._rows(query)]
 
     # --- documents --------------------------------------------------------------------------
 
