@@ -76,15 +76,16 @@ async def quote_station(
     account = principal.account_id if principal.is_account_bound else None
     stored = await tariff_for_session(uow, station, evse_id, 1, account, start)
     # A driver under contract is quoted the contract's price (issue 14), as they will pay it.
-    power = await connector_power(uow, station.id, evse_id, 1)
-    contract = await contract_at_start(uow, account, site, power, start)
+    contract = await contract_at_start(uow, account, station, evse_id, 1, start)
     if contract is not None and contract.tariff is not None:
         stored = contract.tariff
     if stored is None:
         raise NotFoundError("no tariff applies to this station", code="no_tariff")
     tariff = stored.tariff
     if contract is not None:
-        tariff = discounted(tariff, price_book(contract.record, contract.version), site, power)
+        book = price_book(contract.record, contract.version)
+        power = await connector_power(uow, station.id, evse_id, 1)
+        tariff = discounted(tariff, book, site, power)
     cdr = planned_cdr(
         tariff,
         start,

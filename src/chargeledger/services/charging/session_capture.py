@@ -25,8 +25,7 @@ from chargeledger.domain.charging import (
 from chargeledger.domain.meter_checks import registers_in_order
 from chargeledger.domain.session_lifecycle import NO_STOP_REASON
 from chargeledger.domain.station_link import SignedMeterValue, TransactionEvent
-from chargeledger.services.catalog import get_site
-from chargeledger.services.contracts.pricing import connector_power, contract_at_start
+from chargeledger.services.contracts.pricing import contract_at_start
 from chargeledger.services.payments.methods import identify_payer
 from chargeledger.services.ports import Clock, UnitOfWork
 from chargeledger.services.tariffs import tariff_for_session
@@ -71,13 +70,16 @@ async def start_session(
     tariff = await tariff_for_session(
         uow, station, request.evse_id, request.connector_id, payer.account_id, request.started_at
     )
-    contract = None
-    if payer.account_id is not None:
-        power = await connector_power(uow, station.id, request.evse_id, request.connector_id)
-        site = await get_site(uow, station.site_id)
-        contract = await contract_at_start(uow, payer.account_id, site, power, request.started_at)
-        if contract is not None and contract.tariff is not None:
-            tariff = contract.tariff
+    contract = await contract_at_start(
+        uow,
+        payer.account_id,
+        station,
+        request.evse_id,
+        request.connector_id,
+        request.started_at,
+    )
+    if contract is not None and contract.tariff is not None:
+        tariff = contract.tariff
     session = lifecycle.start(
         station_id=station.id,
         evse_id=request.evse_id,

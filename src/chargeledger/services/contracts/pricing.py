@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from chargeledger.domain.catalog import Site
+from chargeledger.domain.catalog import Site, Station
 from chargeledger.domain.charging import Session
 from chargeledger.domain.contract_money import applies_at, contract_tariff
 from chargeledger.domain.contract_records import ContractRecord, StoredVersion
@@ -24,7 +24,8 @@ from chargeledger.domain.contract_terms import PriceBook
 from chargeledger.domain.contract_terms_json import terms_from_json
 from chargeledger.domain.tariffs import Tariff
 from chargeledger.domain.tariffs.assignment import StoredTariff
-from chargeledger.services.contracts.records import version_for_session
+from chargeledger.services.catalog import get_site
+from chargeledger.services.contracts.records import version_among
 from chargeledger.services.ports import UnitOfWork
 
 
@@ -44,23 +45,36 @@ def price_book(record: ContractRecord, version: StoredVersion) -> PriceBook | No
 async def contract_at_start(
     uow: UnitOfWork,
     account_id: uuid.UUID | None,
-    site: Site,
-    power_kw: Decimal | None,
+    station: Station,
+    evse_id: int,
+    connector_id: int,
     started_at: datetime,
 ) -> ContractAtStart | None:
     """The contract and version that govern a session of ``account_id`` starting now at
-    ``site`` (the version valid on the site's local day), with its override tariff when it
-    has one valid at the start; None without a contract."""
+    ``station`` (the version valid on its site's local day), with its override tariff when
+    it has one valid at the start; None without a contract. An account under no contract
+    costs one indexed query (this runs on every StartTransaction)."""
+    if account_id is None:
+        return None
+    candidates = await uow.contracts.covering(account_id)
+    if not candidates:
+        return None
+    site = await get_site(uow, station.site_id)
     day = started_at.astimezone(ZoneInfo(site.time_zone)).date()
-    found = await version_for_session(uow, account_id, day)
+    found = await version_among(uow, candidates, day)
     if found is None:
         return None
     record, version = found
     book = price_book(record, version)
     override = None
-    if book is not None and book.tariff_id is not None and applies_at(book, site.id, power_kw):
+    if book is not None and book.tariff_id is not None:
+        power = await connector_power(uow, station.id, evse_id, connector_id)
         stored = await uow.tariffs.get(book.tariff_id)
-        if stored is not None and stored.tariff.valid_at(started_at):
+        if (
+            stored is not None
+            and stored.tariff.valid_at(started_at)
+            and applies_at(book, site.id, power)
+        ):
             override = stored
     return ContractAtStart(record, version, override)
 

@@ -315,7 +315,14 @@ async def version_for_session(
     account. None for ad hoc sessions and accounts under no contract."""
     if account_id is None:
         return None
-    for record in await uow.contracts.covering(account_id):
+    return await version_among(uow, await uow.contracts.covering(account_id), day)
+
+
+async def version_among(
+    uow: UnitOfWork, candidates: Sequence[ContractRecord], day: date
+) -> tuple[ContractRecord, StoredVersion] | None:
+    """The first of ``candidates`` that runs on ``day``, with its version valid then."""
+    for record in candidates:
         if covers(record.contract, day):
             versions = await uow.contracts.versions(record.id)
             found = version_on([v.version for v in versions], day)
