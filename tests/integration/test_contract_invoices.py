@@ -4,11 +4,16 @@ fees, a month without sessions that still owes its commitment, and books that st
 
 from __future__ import annotations
 
+import io
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pypdf import PdfReader
+
 from chargeledger.adapters.documents.cii import invoice_xml
+from chargeledger.adapters.documents.pdf import invoice_pdf as render_pdf
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account, AccountKind, Token, TokenType
 from chargeledger.domain.contract_records import ContractRecord
@@ -196,3 +201,40 @@ async def test_a_credit_limit_stops_the_cards_until_paid_down(runtime: Runtime) 
         )
         await uow.commit()
     assert await authorize() is AuthorizationStatus.ACCEPTED  # 101.15 − 11.90 = 89.25
+
+
+async def test_a_per_driver_annex_names_each_sessions_card(runtime: Runtime) -> None:
+    world = await new_world(runtime, utc("2026-02-02T08:00"))
+    fleet = await fleet_under_contract(world, {"annex": "per_driver"})
+    cards = {"F1EE7001": "Van 12 (Ida)", "F1EE7002": ""}
+    async with runtime.uow() as uow:
+        for uid, label in cards.items():
+            token = Token(uid=uid, type=TokenType.RFID, account_id=fleet.id, label=label or None)
+            await customers.create_token(uow, world.clock, token)
+        await uow.commit()
+    booked = await book_charges(
+        runtime,
+        world.clock,
+        {
+            f"s{n}": ChargeSpec(world.de, fleet, utc(f"2026-01-0{n + 1}T08:00"), {"Energy": "5.00"})
+            for n in range(3)
+        },
+    )
+    async with runtime.uow() as uow:
+        for n, charge in enumerate(booked.values()):
+            session = await uow.sessions.get(charge.session_id)
+            assert session is not None
+            tag = "F1EE7001" if n < 2 else "F1EE7002"
+            await uow.sessions.update(replace(session, id_tag=tag))
+        await uow.commit()
+    invoice = await january(world, fleet)
+    assert invoice.annex == "per_driver"
+    assert [line.driver for line in invoice.lines] == ["Van 12 (Ida)", "Van 12 (Ida)", "F1EE7002"]
+    xml = invoice_xml(invoice).decode()
+    assert xml.count("<ram:Content>Card: Van 12 (Ida)</ram:Content>") == 2  # BT-127
+    if schematron.AVAILABLE:
+        assert schematron.schematron_failures(xml.encode()) == []
+    pdf = render_pdf(invoice)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Card Van 12 (Ida): 2 sessions" in text
+    assert "Card F1EE7002: 1 sessions" in text

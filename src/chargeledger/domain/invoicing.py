@@ -110,10 +110,22 @@ class InvoiceLine:
     components: tuple[ComponentAmount, ...] = ()  # the net per revenue component
     country: str | None = None  # where the VAT is due: the site's country
     cost_centre: str | None = None  # the buyer's accounting reference (EN 16931 BT-133)
+    driver: str | None = None  # the card that charged (its label), for a contract's annex
 
     @property
     def duration_hours(self) -> Decimal:
         return self.charging_hours + self.idle_hours
+
+    @property
+    def contract_term(self) -> bool:
+        """A line a contract adds (a tier adjustment, a fee, a shortfall: issue 14): it bills
+        no charge and no quantity of charging."""
+        return (
+            self.charge_id is None
+            and self.session_id is None
+            and not self.energy_kwh
+            and not self.duration_hours
+        )
 
 
 class TaxOverride(NamedTuple):
@@ -160,6 +172,7 @@ class Invoice:
     tax_overrides: tuple[TaxOverride, ...] = ()
     purchase_order: str | None = None  # the buyer's order reference (EN 16931 BT-13)
     contract_reference: str | None = None  # the contract billed under (EN 16931 BT-12)
+    annex: str | None = None  # a contract's annex: per_driver, per_vehicle or per_cost_centre
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     created_at: datetime | None = None
     issued_at: datetime | None = None
@@ -212,9 +225,11 @@ class Invoice:
         if self.layout is Layout.PER_SESSION:
             return self.lines
         groups: dict[tuple[str, VatCategory, Decimal], list[InvoiceLine]] = defaultdict(list)
-        for line in self.lines:
+        for line in self.sessions():
             groups[(line.site_name, line.vat_category, line.vat_percent)].append(line)
-        return tuple(
+        # A contract's own lines (tiers, fees, shortfall) stay lines of their own.
+        others = [line for line in self.lines if line.contract_term]
+        summed = tuple(
             InvoiceLine(
                 position=position,
                 description=f"Charging at {site}: {len(group)} sessions",
@@ -229,6 +244,14 @@ class Invoice:
             )
             for position, ((site, category, percent), group) in enumerate(groups.items(), 1)
         )
+        return summed + tuple(
+            replace(line, position=position)
+            for position, line in enumerate(others, len(summed) + 1)
+        )
+
+    def sessions(self) -> tuple[InvoiceLine, ...]:
+        """The lines that bill charging (what an annex lists), not a contract's terms."""
+        return tuple(line for line in self.lines if not line.contract_term)
 
 
 def _common(values: set[str | None]) -> str | None:

@@ -85,6 +85,7 @@ invoices = Table(
     Column("tax_overrides", JSON, nullable=False),
     Column("purchase_order", String(64)),  # EN 16931 BT-13 (issue 14)
     Column("contract_reference", String(40)),  # EN 16931 BT-12 (issue 14)
+    Column("annex", String(16)),  # a contract's annex grouping (issue 14)
     Column("net_total", ExactDecimal(18, 4), nullable=False),
     Column("tax_total", ExactDecimal(18, 4), nullable=False),
     Column("gross_total", ExactDecimal(18, 4), nullable=False),
@@ -116,6 +117,7 @@ invoice_lines = Table(
     Column("idle_hours", ExactDecimal(20, 6), nullable=False),
     Column("components", JSON, nullable=False),
     Column("cost_centre", String(64)),  # EN 16931 BT-133 (issue 14)
+    Column("driver", String(64)),  # the card that charged, for a contract's annex (issue 14)
 )
 
 # A charge is billed once: on one invoice or receipt (credit notes do not count).

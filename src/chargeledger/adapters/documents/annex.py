@@ -9,7 +9,7 @@ of each tariff component, which add up to the session's net and, per site, to th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -32,8 +32,30 @@ from chargeledger.domain.invoicing import Invoice, InvoiceLine
 FIXED_COLUMNS = (25.0, 33.0, 15.0, 14.0, 12.0)
 
 
+# A contract's annex (issue 14): sessions by card (a driver, or a vehicle's card) or by cost
+# centre instead of by site.
+def _by_site(line: InvoiceLine) -> str | None:
+    return line.site_name
+
+
+def _by_card(line: InvoiceLine) -> str | None:
+    return line.driver
+
+
+def _by_cost_centre(line: InvoiceLine) -> str | None:
+    return line.cost_centre
+
+
+GROUPED_BY: dict[str, tuple[str, Callable[[InvoiceLine], str | None]]] = {
+    "per_driver": ("card", _by_card),
+    "per_vehicle": ("vehicle card", _by_card),
+    "per_cost_centre": ("cost centre", _by_cost_centre),
+}
+
+
 def sessions(pdf: FPDF, invoice: Invoice) -> None:
-    """Append the annex on new pages, one table per site (in the order of the lines)."""
+    """Append the annex on new pages, one table per site (in the order of the lines), or per
+    card or cost centre when the invoice's contract asks for that annex."""
     pdf.add_page()
     pdf.set_font(FONT, "B", 12)
     title = f"Annex to {invoice.number}: charging sessions"
@@ -48,12 +70,14 @@ def sessions(pdf: FPDF, invoice: Invoice) -> None:
         new_y=YPos.NEXT,
     )
     pdf.ln(2)
-    by_site: dict[str, list[InvoiceLine]] = defaultdict(list)
-    for line in invoice.lines:
-        by_site[line.site_name].append(line)
-    names = component_names(invoice.lines)
-    for site, lines in by_site.items():
-        _site_table(pdf, invoice.currency, site, sorted(lines, key=_start_order), names)
+    groups: dict[str, list[InvoiceLine]] = defaultdict(list)
+    label, key = GROUPED_BY.get(invoice.annex or "", ("", _by_site))
+    for line in invoice.sessions():
+        name = key(line) or "none"
+        groups[f"{label.capitalize()} {name}" if label else name].append(line)
+    names = component_names(invoice.sessions())
+    for group, lines in groups.items():
+        _site_table(pdf, invoice.currency, group, sorted(lines, key=_start_order), names)
 
 
 def component_names(lines: Sequence[InvoiceLine]) -> list[str]:

@@ -212,7 +212,10 @@ def _line_item(transaction: Any, line: InvoiceLine, amounts: _Amounts) -> None:
     """BG-25. Quantity one of one unit (C62) at the line net as the net price keeps
     BT-131 = BT-146 × BT-129 exact; a negative line is −1 at a positive price (BR-27)."""
     item = _sub(transaction, "ram:IncludedSupplyChainTradeLineItem")
-    _sub(_sub(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", str(line.position))
+    line_document = _sub(item, "ram:AssociatedDocumentLineDocument")
+    _sub(line_document, "ram:LineID", str(line.position))
+    if line.driver:  # BT-127: which card charged, for a fleet's per-driver annex (issue 14)
+        _sub(_sub(line_document, "ram:IncludedNote"), "ram:Content", f"Card: {line.driver}")
     product = _sub(item, "ram:SpecifiedTradeProduct")
     _sub(product, "ram:Name", line.description)  # BT-153
     for name, value in _characteristics(line):  # BG-32

@@ -144,7 +144,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     _lines(pdf, invoice)
     _totals(pdf, invoice)
     _notes_and_payment(pdf, invoice)
-    if invoice.layout is Layout.PER_SITE:
+    if invoice.sessions() and (invoice.layout is Layout.PER_SITE or invoice.annex):
         annex.sessions(pdf, invoice)
     return bytes(pdf.output())
 
@@ -259,13 +259,8 @@ def _line_detail(invoice: Invoice, line: InvoiceLine) -> str:
     return f"{detail}; cost centre {line.cost_centre}" if line.cost_centre else detail
 
 
-def _contract_line(line: InvoiceLine) -> bool:
-    """A line of no session and no quantity: one a contract adds (issue 14)."""
-    return line.session_id is None and not line.energy_kwh and not line.duration_hours
-
-
 def _line_figures(invoice: Invoice, line: InvoiceLine) -> str:
-    if invoice.kind is DocumentKind.INVOICE and _contract_line(line):
+    if invoice.kind is DocumentKind.INVOICE and line.contract_term:
         return "contract terms"  # a tier adjustment, fee or commitment shortfall (issue 14)
     if invoice.kind is DocumentKind.SELF_BILLED:  # a site's share: no session, no duration
         return f"{kwh(line.energy_kwh)} kWh charged at the site in the period"

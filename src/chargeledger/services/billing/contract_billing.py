@@ -12,6 +12,7 @@ nothing in still gets an invoice when the contract bills fees or a commitment.
 from __future__ import annotations
 
 import calendar
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -122,14 +123,37 @@ async def with_contract_lines(
             vat_note=use.fallback.note,
         )
     terms_days = terms.payment_terms_days
-    lines = tuple(replace(line, cost_centre=terms.cost_centre) for line in draft.lines + extra)
+    cards = await _cards(uow, charges) if terms.annex is not None else {}
+    lines = tuple(
+        replace(
+            line,
+            cost_centre=terms.cost_centre,
+            driver=None if line.session_id is None else cards.get(line.session_id),
+        )
+        for line in draft.lines + extra
+    )
     return replace(
         draft,
         lines=lines,
+        annex=None if terms.annex is None else terms.annex.value,
         payment_terms_days=draft.payment_terms_days if terms_days is None else terms_days,
         purchase_order=terms.purchase_order,
         contract_reference=found.record.number,
     )
+
+
+async def _cards(uow: UnitOfWork, charges: Sequence[Charge]) -> dict[uuid.UUID, str]:
+    """Each session's card as the annex names it: its label, else its number."""
+    found: dict[uuid.UUID, str] = {}
+    for charge in charges:
+        session = await uow.sessions.get(charge.session_id)
+        if session is None:
+            continue
+        token = await uow.tokens.get_by_uid(session.id_tag) if session.id_tag else None
+        found[session.id] = (token.label if token and token.label else None) or (
+            session.id_tag or "unknown card"
+        )
+    return found
 
 
 async def _counts(uow: UnitOfWork, found: PeriodContract, account: Account) -> dict[FeeBasis, int]:

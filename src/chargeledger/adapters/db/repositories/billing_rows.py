@@ -132,6 +132,7 @@ def invoice_row(invoice: Invoice, created_at: datetime) -> dict[str, Any]:
         "run_key": invoice.run_key,
         "purchase_order": invoice.purchase_order,
         "contract_reference": invoice.contract_reference,
+        "annex": invoice.annex,
         "tax_overrides": [
             [category.value, str(percent), str(tax)]
             for category, percent, tax in invoice.tax_overrides
@@ -163,6 +164,7 @@ def line_row(invoice_id: uuid.UUID, line: InvoiceLine) -> dict[str, Any]:
         "idle_hours": line.idle_hours,
         "components": {name: str(amount) for name, amount in line.components},
         "cost_centre": line.cost_centre,
+        "driver": line.driver,
     }
 
 
@@ -188,6 +190,7 @@ def line_of(row: RowMapping, currency: Currency) -> InvoiceLine:
             for name, value in row["components"].items()
         ),
         cost_centre=row["cost_centre"],
+        driver=row["driver"],
     )
 
 
@@ -215,6 +218,7 @@ def invoice_of(row: RowMapping, lines: Sequence[InvoiceLine]) -> Invoice:
         run_key=row["run_key"],
         purchase_order=row["purchase_order"],
         contract_reference=row["contract_reference"],
+        annex=row["annex"],
         tax_overrides=tuple(
             TaxOverride(VatCategory(category), percent_value(Decimal(percent)), Decimal(tax))
             for category, percent, tax in row["tax_overrides"]

@@ -266,8 +266,10 @@ def upgrade() -> None:
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.add_column(sa.Column("purchase_order", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("contract_reference", sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column("annex", sa.String(length=16), nullable=True))
     with op.batch_alter_table("invoice_lines", schema=None) as batch_op:
         batch_op.add_column(sa.Column("cost_centre", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("driver", sa.String(length=64), nullable=True))
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("contract_version_id", sa.Uuid(), nullable=True))
         batch_op.create_foreign_key(
@@ -281,8 +283,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("invoice_lines", schema=None) as batch_op:
+        batch_op.drop_column("driver")
         batch_op.drop_column("cost_centre")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_column("annex")
         batch_op.drop_column("contract_reference")
         batch_op.drop_column("purchase_order")
     with op.batch_alter_table("sessions", schema=None) as batch_op:
