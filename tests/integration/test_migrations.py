@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from chargeledger.adapters.db import schema as db_schema
 from chargeledger.adapters.db.migrate import alembic_config, current_revision, head_revision
 from chargeledger.bootstrap import Runtime
+from chargeledger.domain.charging import Measurand, MeterSample
 
 
 def engine_of(runtime: Runtime) -> AsyncEngine:
@@ -253,3 +255,52 @@ async def test_stored_ocpp_answers_move_into_the_first_boot_epoch(empty_runtime:
         )
     assert key["constrained_columns"] == ["charge_point_id", "boot_epoch", "message_id"]
     assert await diff_against(empty_runtime, db_schema.metadata) == []
+
+
+async def test_0016_keeps_the_sessions_samples_and_charges_of_a_populated_database(
+    runtime: Runtime,
+) -> None:
+    """Revision 0016 adds columns to ``sessions``, ``invoices`` and ``invoice_lines`` of a
+    database in use: in place, on both back ends. (SQLite's copy-and-move of ``sessions``
+    would delete every meter sample through their cascading foreign key, and fail on the
+    charges that reference the sessions.) Down to 0015 and up again, nothing is lost."""
+    from tests.integration.billing_world import ChargeSpec, book_charges, new_world, utc
+
+    world = await new_world(runtime, utc("2026-02-02T08:00"))
+    spec = ChargeSpec(world.de, None, utc("2026-01-05T08:00"), {"Energy": "5.00"})
+    booked = await book_charges(runtime, world.clock, {"s": spec})
+    session_id = booked["s"].session_id
+    async with runtime.uow() as uow:
+        await uow.sessions.add_samples(
+            session_id,
+            [
+                MeterSample(
+                    timestamp=utc("2026-01-05T08:10"),
+                    measurand=Measurand.ENERGY_IMPORT_REGISTER,
+                    value=Decimal(2000),
+                    unit="Wh",
+                )
+            ],
+        )
+        await uow.commit()
+
+    async def counts() -> tuple[int, int, int]:
+        async with engine_of(runtime).connect() as connection:
+            found = []
+            for table in ("sessions", "meter_samples", "charges"):
+                result = await connection.execute(text(f"SELECT count(*) FROM {table}"))
+                found.append(int(result.scalar_one()))
+        return found[0], found[1], found[2]
+
+    before = await counts()
+    assert before == (1, 1, 1)
+
+    def down_to_0015(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), "0015")
+
+    async with engine_of(runtime).begin() as connection:
+        await connection.run_sync(down_to_0015)
+    assert await counts() == before
+    await runtime.migrate()
+    assert await counts() == before
+    assert await diff_against(runtime, db_schema.metadata) == []

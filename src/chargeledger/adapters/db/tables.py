@@ -247,8 +247,10 @@ sessions = Table(
     Column("tariff_id", Uuid, ForeignKey("tariffs.id", ondelete="RESTRICT")),
     # How the session pays, decided when its driver was identified (issue 12 item 2).
     Column("payment_route", String(16), nullable=False),
-    # The contract version whose terms price it, frozen at its start (issue 14).
-    Column("contract_version_id", Uuid, ForeignKey("contract_versions.id", ondelete="RESTRICT")),
+    # The contract version whose terms price it, frozen at its start (issue 14). Versions are
+    # never deleted; no foreign key, so that SQLite adds the column in place (a copy-and-move
+    # of this table would cascade into its meter samples).
+    Column("contract_version_id", Uuid),
     *_timestamps(),
     UniqueConstraint("station_id", "transaction_ref"),
     Index("ix_sessions_status_started_at", "status", "started_at"),

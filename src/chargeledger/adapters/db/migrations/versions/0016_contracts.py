@@ -22,6 +22,18 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Columns of existing tables: nullable, unindexed and unconstrained, so both back ends add and
+# drop them in place.
+_ADDED = (
+    ("invoices", sa.Column("purchase_order", sa.String(length=64), nullable=True)),
+    ("invoices", sa.Column("contract_reference", sa.String(length=40), nullable=True)),
+    ("invoices", sa.Column("annex", sa.String(length=16), nullable=True)),
+    ("invoice_lines", sa.Column("cost_centre", sa.String(length=64), nullable=True)),
+    ("invoice_lines", sa.Column("driver", sa.String(length=64), nullable=True)),
+    ("sessions", sa.Column("contract_version_id", sa.Uuid(), nullable=True)),
+)
+
+
 def upgrade() -> None:
     op.create_table(
         "document_files",
@@ -263,37 +275,16 @@ def upgrade() -> None:
     with op.batch_alter_table("allowance_draws", schema=None) as batch_op:
         batch_op.create_index("ix_allowance_draws_contract_id", ["contract_id"], unique=False)
 
-    with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("purchase_order", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("contract_reference", sa.String(length=40), nullable=True))
-        batch_op.add_column(sa.Column("annex", sa.String(length=16), nullable=True))
-    with op.batch_alter_table("invoice_lines", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("cost_centre", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("driver", sa.String(length=64), nullable=True))
-    with op.batch_alter_table("sessions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("contract_version_id", sa.Uuid(), nullable=True))
-        batch_op.create_foreign_key(
-            batch_op.f("fk_sessions_contract_version_id_contract_versions"),
-            "contract_versions",
-            ["contract_version_id"],
-            ["id"],
-            ondelete="RESTRICT",
-        )
+    # Columns are added and dropped in place (ALTER TABLE), never by SQLite's copy-and-move:
+    # dropping the old ``sessions`` table would delete every meter sample (its foreign key
+    # cascades) and fail on the charges and invoices that reference it.
+    for table, column in _ADDED:
+        op.add_column(table, column)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("invoice_lines", schema=None) as batch_op:
-        batch_op.drop_column("driver")
-        batch_op.drop_column("cost_centre")
-    with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.drop_column("annex")
-        batch_op.drop_column("contract_reference")
-        batch_op.drop_column("purchase_order")
-    with op.batch_alter_table("sessions", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            batch_op.f("fk_sessions_contract_version_id_contract_versions"), type_="foreignkey"
-        )
-        batch_op.drop_column("contract_version_id")
+    for table, column in reversed(_ADDED):
+        op.drop_column(table, column.name)
 
     with op.batch_alter_table("allowance_draws", schema=None) as batch_op:
         batch_op.drop_index("ix_allowance_draws_contract_id")
