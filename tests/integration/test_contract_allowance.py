@@ -5,6 +5,7 @@ the session beyond the allowance is billed to the driver; the books stay clean."
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from chargeledger.domain.billing import DEFAULT_VAT_RATES
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.contract_records import ContractRecord
 from chargeledger.domain.contracts import Contract, ContractType
+from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.ledger import contract_liability
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.tariffs.assignment import TariffScope
@@ -117,3 +119,30 @@ async def test_an_allowance_sold_then_drawn_to_the_end(runtime: Runtime) -> None
     assert invoice.net_total == Decimal("1.25")
     async with runtime.uow() as uow:
         assert await check_ledger(uow) == []
+
+
+async def test_two_sales_at_once_invoice_the_allowance_once(runtime: Runtime) -> None:
+    maker = await make_account(runtime, "Auto Werke AG", AccountKind.BUSINESS)
+    runtime.clock = clock = FixedClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
+    record = ContractRecord(
+        Contract("OEM-2", ContractType.OEM_BUNDLE, date(2026, 11, 1), date(2028, 10, 31)),
+        Currency.of("EUR"),
+        account_id=maker.id,
+    )
+    async with runtime.uow() as uow:
+        draft = records.ContractDraft(record, TERMS)
+        await records.create_contract(uow, clock, "finance", draft, date(2026, 11, 2))
+        await records.sign_contract(uow, clock, record.id, date(2026, 11, 2), date(2026, 11, 2))
+        await uow.commit()
+
+    async def sell() -> Invoice:
+        async with runtime.uow() as uow:
+            sold = await allowances.sell_allowance(
+                uow, clock, SELLER, OPERATOR_TZ, RATES, record.id
+            )
+            await uow.commit()
+        return sold
+
+    first, second = await asyncio.gather(sell(), sell())
+    assert first.id == second.id
+    assert await balance_of(runtime, contract_liability(record.id)) == Decimal("-3.00")

@@ -33,7 +33,7 @@ from chargeledger.domain.contract_records import AllowanceDraw, ContractBilling
 from chargeledger.domain.contract_terms import AllowanceUnit
 from chargeledger.domain.contracts import ContractType, version_on
 from chargeledger.domain.invoicing import DocumentKind, Invoice, InvoiceLine, Party
-from chargeledger.domain.ledger import JournalEntry
+from chargeledger.domain.ledger import JournalEntry, contract_liability
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.text import quantity_text
 from chargeledger.errors import ConflictError, NotFoundError
@@ -64,6 +64,8 @@ async def sell_allowance(
         )
     if not record.contract.signed or record.account_id is None:
         raise ConflictError(f"contract {record.number} is not signed", code="contract_unsigned")
+    # Two requests at once: the second waits here and then finds the first one's invoice.
+    await uow.ledger.hold_account(contract_liability(record.id))
     sold = await uow.contracts.billings(record.id, ALLOWANCE_SOLD)
     if sold and sold[0].invoice_id is not None:
         existing = await uow.billing.get_invoice(sold[0].invoice_id)
@@ -155,6 +157,9 @@ async def draw_allowance(
     if allowance is None or not sold or charge.currency != record.currency:
         return charge, None
     wanted = charge.energy_kwh if allowance.unit is AllowanceUnit.KWH else charge.net
+    # Two charging runs at once must not both spend what is left: the draw reads the
+    # allowance drawn and books against it as one step (DESIGN §2).
+    await uow.ledger.hold_account(contract_liability(record.id))
     before = await uow.contracts.drawn(record.id)
     taken = draw(max(allowance.amount - before, ZERO), wanted)
     if not taken.covered or not wanted:
