@@ -6,7 +6,7 @@ the session beyond the allowance is billed to the driver; the books stay clean."
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from chargeledger.bootstrap import Runtime
@@ -25,11 +25,11 @@ from chargeledger.services.billing import allowances
 from chargeledger.services.billing.charges import charge_completed_sessions
 from chargeledger.services.billing.invoicing import run_invoices
 from chargeledger.services.billing.ledger import check_ledger
-from chargeledger.services.charging import session_capture
 from chargeledger.services.contracts import records
 from tests.conftest import make_account
 from tests.integration.billing_world import OPERATOR_TZ, SELLER, FixedClock, balance_of
 from tests.integration.ocpp_server import seed_network
+from tests.integration.test_contract_pricing import charge
 from tests.integration.test_tariff_assignment import corpus_tariff
 
 RATES = DEFAULT_VAT_RATES
@@ -37,31 +37,10 @@ TERMS = {"allowance": {"unit": "kwh", "amount": "15", "price": "3.00"}}
 
 
 async def session(runtime: Runtime, station: Station, id_tag: str, start: datetime) -> None:
-    """10 kWh in an hour."""
-    async with runtime.uow() as uow:
-        started = await session_capture.start_session(
-            uow,
-            runtime.clock,
-            station,
-            session_capture.StartRequest(
-                evse_id=1,
-                connector_id=1,
-                id_tag=id_tag,
-                started_at=start,
-                meter_start_wh=Decimal(0),
-            ),
-        )
-        assert started.payment_route is PaymentRoute.INVOICE
-        assert started.contract_version_id is not None
-        await session_capture.stop_session(
-            uow,
-            runtime.clock,
-            started,
-            stopped_at=start + timedelta(hours=1),
-            meter_stop_wh=Decimal(10_000),
-            reason="Local",
-        )
-        await uow.commit()
+    """10 kWh in an hour, postpaid, under the bundle's version."""
+    started = await charge(runtime, station, id_tag, start, 10)
+    assert started.payment_route is PaymentRoute.INVOICE
+    assert started.contract_version_id is not None
 
 
 async def test_an_allowance_sold_then_drawn_to_the_end(runtime: Runtime) -> None:

@@ -106,18 +106,6 @@ class EnergyPrice:
 
 
 @dataclass(frozen=True, slots=True)
-class PeriodBilling:
-    """What a contract billed once for a period (``contract_billings``): a shortfall, a
-    revenue share's settlement, an allowance sold."""
-
-    kind: str
-    period_start: date
-    period_end: date
-    amount: Decimal
-    currency: Currency
-
-
-@dataclass(frozen=True, slots=True)
 class MonthFigures:
     """What the books hold about one contract month, as the service gathers it."""
 

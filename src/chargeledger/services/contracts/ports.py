@@ -11,7 +11,6 @@ from typing import Protocol
 
 from chargeledger.domain.billing import Charge
 from chargeledger.domain.contract_milestones import CustomMilestone
-from chargeledger.domain.contract_performance import PeriodBilling
 from chargeledger.domain.contract_records import (
     AllowanceDraw,
     ContractBilling,
@@ -136,7 +135,7 @@ class ContractRepository(Protocol):
 
     async def billings_between(
         self, contract_id: uuid.UUID, kind: str, first: date, before: date
-    ) -> list[PeriodBilling]:
+    ) -> list[ContractBilling]:
         """What the contract billed once per period (``kind``: ``revenue_share``, ...) for
         the periods starting in ``[first, before)``; none is an empty list."""
         ...

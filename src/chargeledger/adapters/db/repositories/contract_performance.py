@@ -18,10 +18,10 @@ from chargeledger.adapters.db.contract_tables import (
     contract_versions,
 )
 from chargeledger.adapters.db.repositories.billing_rows import charge_of
+from chargeledger.adapters.db.repositories.contract_rows import billing_of
 from chargeledger.adapters.db.tables import sessions
 from chargeledger.domain.billing import Charge
-from chargeledger.domain.contract_performance import PeriodBilling
-from chargeledger.money import Currency
+from chargeledger.domain.contract_records import ContractBilling
 
 
 class ContractPerformanceRows:
@@ -58,7 +58,7 @@ class ContractPerformanceRows:
 
     async def billings_between(
         self, contract_id: uuid.UUID, kind: str, first: date, before: date
-    ) -> list[PeriodBilling]:
+    ) -> list[ContractBilling]:
         query = (
             select(contract_billings)
             .where(contract_billings.c.contract_id == contract_id)
@@ -69,13 +69,5 @@ class ContractPerformanceRows:
             )
             .order_by(contract_billings.c.period_start)
         )
-        return [
-            PeriodBilling(
-                kind=row["kind"],
-                period_start=row["period_start"],
-                period_end=row["period_end"],
-                amount=row["amount"],
-                currency=Currency.of(row["currency"]),
-            )
-            for row in (await self._connection.execute(query)).mappings()
-        ]
+        rows = (await self._connection.execute(query)).mappings()
+        return [billing_of(row) for row in rows]
