@@ -21,6 +21,7 @@ from chargeledger.domain.contract_records import ContractRecord, Partner, Partne
 from chargeledger.domain.contracts import Contract, ContractType, Renewal
 from chargeledger.domain.geo import Address
 from chargeledger.money import Currency
+from chargeledger.services.common import operator_today
 from chargeledger.services.contracts import records
 
 Json = dict[str, Any]
@@ -69,7 +70,7 @@ def _record(
 
 
 def _today(runtime: Runtime) -> date:
-    return records.operator_today(runtime.clock, runtime.settings.operator_time_zone)
+    return operator_today(runtime.clock, runtime.settings.operator_time_zone)
 
 
 async def build_contracts(runtime: Runtime, account_id: uuid.UUID) -> ContractWorld:

@@ -35,6 +35,7 @@ from chargeledger.domain.contracts import Contract, ContractStatus, ContractType
 from chargeledger.domain.identity import Principal, Role
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency
+from chargeledger.services.common import operator_today
 from chargeledger.services.contracts import milestones, records
 from chargeledger.services.contracts.milestones import ReminderRun
 from chargeledger.services.contracts.records import ContractView
@@ -62,7 +63,7 @@ def _day(value: datetime | None) -> date | None:
 
 
 def _today(rt: Runtime) -> date:
-    return records.operator_today(rt.clock, rt.settings.operator_time_zone)
+    return operator_today(rt.clock, rt.settings.operator_time_zone)
 
 
 def _terms(path: Path | None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from chargeledger.domain.text import money_figure
 from chargeledger.money import Currency
 from chargeledger.services import customers
 from chargeledger.services.billing import allowances, invoice_documents
+from chargeledger.services.common import operator_today
 from chargeledger.services.contracts import records
 from chargeledger.services.demo_seed import SeedReport
 from chargeledger.services.transactions import in_transaction, reading
@@ -65,7 +66,7 @@ async def set_up_contracts(runtime: Runtime, seed: SeedReport) -> ContractsDemo:
     """The three contracts, signed, and the car maker's allowance invoiced."""
     settings = runtime.settings
     seller, zone = settings.seller(), settings.operator_time_zone
-    today = records.operator_today(runtime.clock, zone)
+    today = operator_today(runtime.clock, zone)
     start, end = _first_of_month(today), _year_term(_first_of_month(today))
     demo = ContractsDemo()
     postpaid = [a for a in seed.accounts if a.billing_mode is BillingMode.POSTPAID]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from chargeledger.errors import InvalidInputError
+from chargeledger.services.ports import Clock
 
 T = TypeVar("T")
 
@@ -34,3 +37,8 @@ def page_bounds(limit: int, offset: int) -> tuple[int, int]:
             f"limit must be 1-{MAX_PAGE_SIZE} and offset 0-{MAX_OFFSET}", code="invalid_paging"
         )
     return limit, offset
+
+
+def operator_today(clock: Clock, time_zone: str) -> date:
+    """The operator's calendar day: invoices are dated, and contracts run, where it is."""
+    return clock.now().astimezone(ZoneInfo(time_zone)).date()

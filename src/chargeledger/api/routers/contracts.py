@@ -36,6 +36,7 @@ from chargeledger.domain.contract_records import MAX_DOCUMENT_BYTES, ContractRec
 from chargeledger.domain.contracts import Contract, ContractStatus, ContractType, Renewal
 from chargeledger.money import Currency
 from chargeledger.services.billing import allowances, invoice_documents
+from chargeledger.services.common import operator_today
 from chargeledger.services.contracts import milestones, records
 from chargeledger.services.transactions import in_transaction, reading
 
@@ -43,7 +44,7 @@ router = APIRouter(prefix="/api/v1", tags=["contracts"], responses=ERROR_RESPONS
 
 
 def _today(rt: Runtime) -> dt.date:
-    return records.operator_today(rt.clock, rt.settings.operator_time_zone)
+    return operator_today(rt.clock, rt.settings.operator_time_zone)
 
 
 @router.post("/partners", status_code=status.HTTP_201_CREATED, summary="Add a partner")

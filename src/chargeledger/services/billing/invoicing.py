@@ -50,7 +50,7 @@ from chargeledger.services.billing.invoice_drafts import (
     utc_midnight,
 )
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
-from chargeledger.services.common import page_bounds
+from chargeledger.services.common import operator_today, page_bounds
 from chargeledger.services.paging import Page
 from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
@@ -78,7 +78,7 @@ def walk_in_buyer(charge: Charge) -> Party:
 
 
 def today(clock: Clock, time_zone: str) -> date:
-    return clock.now().astimezone(ZoneInfo(time_zone)).date()
+    return operator_today(clock, time_zone)
 
 
 async def issue_all(

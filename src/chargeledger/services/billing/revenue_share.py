@@ -69,6 +69,7 @@ from chargeledger.domain.text import money_text
 from chargeledger.errors import DuplicateError, InvalidInputError
 from chargeledger.money import ZERO
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
+from chargeledger.services.common import operator_today
 from chargeledger.services.contracts.records import terms_of
 from chargeledger.services.notifications.outbox import announce
 from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -140,7 +141,7 @@ async def settle_revenue_shares(
         return outcome
     charges = await _month_charges(uow, month, time_zone)
     credits = await _month_credits(uow, month)
-    on = clock.now().astimezone(ZoneInfo(time_zone)).date()
+    on = operator_today(clock, time_zone)
     for record in contracts:
         done = await uow.contracts.billings(record.id, REVENUE_SHARE)
         if any(b.period_start == start for b in done):

@@ -24,7 +24,8 @@ from chargeledger.domain.contract_milestones import (
 )
 from chargeledger.domain.identity import Principal
 from chargeledger.errors import InvalidInputError
-from chargeledger.services.contracts.records import get_contract, operator_today, visible_contract
+from chargeledger.services.common import operator_today
+from chargeledger.services.contracts.records import get_contract, visible_contract
 from chargeledger.services.notifications.outbox import announce
 from chargeledger.services.ports import Clock, UnitOfWork
 

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from chargeledger.domain.contract_records import (
     ContractDocument,
@@ -72,11 +71,6 @@ class ContractDraft:
     summary: str = "Initial terms"
     account_ids: Sequence[uuid.UUID] = field(default_factory=tuple)
     site_ids: Sequence[uuid.UUID] = field(default_factory=tuple)
-
-
-def operator_today(clock: Clock, time_zone: str) -> date:
-    """The operator's calendar day: contracts run on days, where the operator is."""
-    return clock.now().astimezone(ZoneInfo(time_zone)).date()
 
 
 def checked_terms(document: Mapping[str, Any], record: ContractRecord) -> dict[str, Any]:
