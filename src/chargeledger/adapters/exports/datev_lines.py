@@ -284,11 +284,10 @@ def _revenue_legs(
             "known: DATEV needs the rate of every revenue amount",
             code="datev_vat_unknown",
         )
-    # Revenue is credited when it is earned and debited when a credit note reverses it; an
-    # invoice's contract lines (issue 14) earn it, a tier discount among them included.
-    sign = Decimal(-1) if sum(p.units.amount for p in revenue) < 0 else Decimal(1)
-    if entry.kind is EntryKind.INVOICE_ISSUED:
-        sign = Decimal(-1)
+    # Revenue is credited when it is earned (a charge, an invoice's contract lines with a tier
+    # discount among them) and debited only when a credit note reverses it: the entry's kind
+    # says which, not the sign of its sum.
+    sign = Decimal(1) if entry.kind is EntryKind.CREDIT_NOTE_ISSUED else Decimal(-1)
     _check_nets(entry, revenue, treatments, sign)
     legs: list[_Leg] = []
     absorbed: dict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -325,8 +324,8 @@ def _treatment_legs(
     its components go to several accounts), or net with the VAT on the rule's VAT account."""
     groups = _by_rule(treatment, chart)
     shares = [ZERO] * len(groups)
-    if treatment.tax and len(groups) == 1:  # one rule takes it all (a contract line's
-        shares = [treatment.tax]  # treatment may be negative: a tier discount, issue 14)
+    if treatment.tax and len(groups) == 1:  # one rule takes it all, a negative tax too
+        shares = [treatment.tax]  # (a contract's tier discount, issue 14)
     elif treatment.tax:
         tax = Money.of(treatment.tax, "EUR")  # DATEV books are in euro (datev._euro_only)
         shares = [share.amount for share in tax.allocate(list(groups.values()))]
