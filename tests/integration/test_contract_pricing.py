@@ -193,3 +193,39 @@ async def test_a_tariff_override_becomes_the_sessions_tariff_snapshot(runtime: R
         await uow.commit()
     assert stranger.tariff_id != override.id
     assert stranger.contract_version_id is None
+
+
+async def test_a_discount_for_a_power_class_prices_only_those_connectors(
+    runtime: Runtime,
+) -> None:
+    network = await seed_network(runtime)
+    assert network.account is not None
+    id_tag = next(iter(network.tokens))
+    runtime.clock = FixedClock(datetime(2026, 11, 1, 9, tzinfo=UTC))
+    async with runtime.uow() as uow:
+        listed = await tariffs.import_tariff(uow, runtime.clock, corpus_tariff("simple_025kwh"))
+        await tariffs.assign_tariff(
+            uow, runtime.clock, listed.id, TariffScope.OPERATOR, None, RATES
+        )
+        record = ContractRecord(
+            Contract("FL-3", ContractType.FLEET, date(2026, 11, 1)),
+            Currency.of("EUR"),
+            account_id=network.account.id,
+        )
+        terms = {
+            "price_book": {"discount": {"kind": "percent", "value": "20"}, "max_power_kw": "50"}
+        }
+        day = date(2026, 11, 1)
+        view = await records.create_contract(
+            uow, runtime.clock, "finance", records.ContractDraft(record, terms), day
+        )
+        await records.sign_contract(uow, runtime.clock, view.record.id, day, day)
+        await uow.commit()
+    ac = await charge(
+        runtime, network.stations["CP16-AC"], id_tag, datetime(2026, 11, 2, 9, tzinfo=UTC), 10
+    )
+    dc = await charge(
+        runtime, network.stations["CP201-DC"], id_tag, datetime(2026, 11, 3, 9, tzinfo=UTC), 10
+    )
+    assert await energy_net(runtime, ac) == Decimal("2.00")  # 22 kW < 50 kW: 20 % off
+    assert await energy_net(runtime, dc) == Decimal("2.50")  # 150 kW: the list price

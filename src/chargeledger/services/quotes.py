@@ -16,7 +16,7 @@ from chargeledger.domain.tariffs.periods import planned_cdr
 from chargeledger.errors import InvalidInputError, NotFoundError
 from chargeledger.services.catalog import get_site, get_station
 from chargeledger.services.contracts.pricing import (
-    connector_power,
+    book_power,
     contract_at_start,
     discounted,
     price_book,
@@ -84,7 +84,7 @@ async def quote_station(
     tariff = stored.tariff
     if contract is not None:
         book = price_book(contract.record, contract.version)
-        power = await connector_power(uow, station.id, evse_id, 1)
+        power = None if book is None else await book_power(uow, book, station.id, evse_id, 1)
         tariff = discounted(tariff, book, site, power)
     cdr = planned_cdr(
         tariff,

@@ -68,7 +68,7 @@ async def contract_at_start(
     book = price_book(record, version)
     override = None
     if book is not None and book.tariff_id is not None:
-        power = await connector_power(uow, station.id, evse_id, connector_id)
+        power = await book_power(uow, book, station.id, evse_id, connector_id)
         stored = await uow.tariffs.get(book.tariff_id)
         if (
             stored is not None
@@ -77,6 +77,16 @@ async def contract_at_start(
         ):
             override = stored
     return ContractAtStart(record, version, override)
+
+
+async def book_power(
+    uow: UnitOfWork, book: PriceBook, station_id: uuid.UUID, evse_id: int, connector_id: int
+) -> Decimal | None:
+    """The connector's power when the book has a power class to read it against; no query
+    otherwise (this runs whenever a session under contract is priced, the live cost too)."""
+    if book.min_power_kw is None and book.max_power_kw is None:
+        return None
+    return await connector_power(uow, station_id, evse_id, connector_id)
 
 
 async def connector_power(
@@ -108,7 +118,7 @@ async def contract_priced_tariff(
     book = price_book(record, version)
     if book is None or book.discount is None:
         return tariff
-    power = await connector_power(uow, session.station_id, session.evse_id, session.connector_id)
+    power = await book_power(uow, book, session.station_id, session.evse_id, session.connector_id)
     return discounted(tariff, book, site, power)
 
 
