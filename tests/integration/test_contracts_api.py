@@ -4,17 +4,32 @@ accounts and sites, signed PDFs by content hash, milestones; who may read and wr
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import Any
+from datetime import date
+from typing import Any, cast
 
 import httpx
+import pytest
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import AccountKind
+from chargeledger.domain.contract_records import ContractRecord
+from chargeledger.domain.contracts import Contract, ContractType
 from chargeledger.domain.identity import Role
+from chargeledger.errors import ConflictError
+from chargeledger.money import Currency
+from chargeledger.services.contracts import records
+from chargeledger.services.ports import UnitOfWork
 from tests.conftest import LoginAs, make_account
 from tests.integration.billing_api import configure_operator
 from tests.integration.billing_world import FixedClock, utc
+from tests.integration.ocpp_support import bounded
+from tests.integration.test_user_admin import (
+    CommitWhenReleased,
+    backend_pid,
+    wait_until_blocked_by,
+)
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 TERMS: dict[str, Any] = {
@@ -283,3 +298,45 @@ async def test_an_oem_bundles_allowance_is_invoiced_once(
     assert sold.json()["net_total"] == "250.00"
     again = await client.post(url, headers=finance)
     assert again.json()["number"] == sold.json()["number"]
+
+
+async def test_two_terminations_at_once_terminate_once(runtime: Runtime) -> None:
+    """The second termination waits for the first (the contract's hold; SQLite's writers take
+    turns anyway), reads it, and is refused: the first one's reason and day stand."""
+    fleet = await make_account(runtime, "Fleet GmbH", AccountKind.BUSINESS)
+    runtime.clock = FixedClock(utc("2026-03-10T09:00"))
+    today = date(2026, 3, 10)
+    record = ContractRecord(
+        Contract("FL-RACE", ContractType.FLEET, date(2026, 1, 1), date(2026, 12, 31)),
+        Currency.of("EUR"),
+        account_id=fleet.id,
+    )
+    async with runtime.uow() as uow:
+        draft = records.ContractDraft(record, {})
+        await records.create_contract(uow, runtime.clock, "finance", draft, today)
+        await records.sign_contract(uow, runtime.clock, record.id, today, today)
+        await uow.commit()
+
+    async def terminate(uow: UnitOfWork, reason: str) -> None:
+        await records.terminate_contract(
+            uow, runtime.clock, "finance", record.id, today, reason, False, today
+        )
+        await uow.commit()
+
+    async with runtime.uow() as first_uow, runtime.uow() as second_uow:
+        first = CommitWhenReleased(first_uow)
+        done_first = asyncio.ensure_future(terminate(cast(UnitOfWork, first), "first"))
+        await bounded(first.reached.wait())
+        done_second = asyncio.ensure_future(terminate(second_uow, "second"))
+        if runtime.database_backend == "postgresql":
+            await wait_until_blocked_by(await backend_pid(first_uow), done_second)
+        first.release.set()
+        await bounded(done_first)
+        with pytest.raises(ConflictError) as refused:
+            await bounded(done_second)
+    assert refused.value.code == "contract_terminated"
+    async with runtime.uow() as uow:
+        kept = await uow.contracts.get(record.id)
+    assert kept is not None
+    assert kept.contract.termination is not None
+    assert kept.contract.termination.reason == "first"

@@ -35,6 +35,7 @@ from chargeledger.domain.contracts import (
     version_on,
 )
 from chargeledger.domain.identity import Principal
+from chargeledger.domain.ledger import contract_liability
 from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
 from chargeledger.services.paging import Page
 from chargeledger.services.ports import Clock, UnitOfWork
@@ -182,6 +183,13 @@ def _overlap(one: ContractRecord, other: ContractRecord) -> bool:
     return starts_before_other_ends and ends_after_other_starts
 
 
+async def held_contract(uow: UnitOfWork, contract_id: uuid.UUID) -> ContractRecord:
+    """The contract, read after taking its hold for this transaction: of two signatures or
+    terminations at once, the second reads what the first committed (and is refused)."""
+    await uow.ledger.hold_account(contract_liability(contract_id))
+    return await get_contract(uow, contract_id)
+
+
 async def get_contract(uow: UnitOfWork, contract_id: uuid.UUID) -> ContractRecord:
     record = await uow.contracts.get(contract_id)
     if record is None:
@@ -244,7 +252,7 @@ async def sign_contract(
 ) -> ContractView:
     """Mark the contract signed: from its start on it prices and bills. Signing again is
     refused (``contract_signed``); a signature is not dated in the future."""
-    record = await get_contract(uow, contract_id)
+    record = await held_contract(uow, contract_id)
     if record.signed_on is not None:
         raise ConflictError(
             f"contract {record.number} was signed on {record.signed_on}", code="contract_signed"
@@ -295,7 +303,7 @@ async def terminate_contract(
         raise InvalidInputError(
             "a termination is given today or earlier", code="given_in_future", field="given_on"
         )
-    record = await get_contract(uow, contract_id)
+    record = await held_contract(uow, contract_id)
     ended = terminate(record.contract, given_on, reason, immediate=immediate)
     await uow.contracts.update(replace(record, contract=ended, terminated_by=by))
     return await contract_view(uow, contract_id, today)
