@@ -52,6 +52,8 @@ class EntryKind(StrEnum):
     ALLOWANCE_SOLD = "allowance_sold"  # a car maker's pre-paid allowance invoiced (deferred)
     ALLOWANCE_DRAWN = "allowance_drawn"  # a session used allowance: deferred revenue earned
     REVENUE_SHARE_SETTLED = "revenue_share_settled"  # a site host's self-billed share owed
+    CHARGEBACK = "chargeback"  # the PSP withdrew a disputed payment and its dispute fee
+    CHARGEBACK_REVERSED = "chargeback_reversed"  # a chargeback won: the money came back
 
 
 def account_name(*components: str) -> str:
@@ -154,6 +156,7 @@ CONTRACT_FEES = "Fees"  # revenue component of contract lines: fixed fees, short
 
 PSP_FEES = "Expenses:PSPFees"
 BAD_DEBT = "Expenses:BadDebt"
+CHARGEBACKS = "Expenses:Chargebacks"
 
 
 @dataclass(frozen=True, slots=True)

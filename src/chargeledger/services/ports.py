@@ -38,6 +38,7 @@ from chargeledger.services.billing.invoice_ports import BillingRepository
 from chargeledger.services.billing.ledger_ports import LedgerRepository
 from chargeledger.services.billing.report_ports import ReportRepository
 from chargeledger.services.contracts.ports import ContractRepository
+from chargeledger.services.disputes.case_ports import DisputeRepository
 from chargeledger.services.notifications.ports import OutboxRepository
 from chargeledger.services.paging import Page
 from chargeledger.services.payments.payout_ports import PayoutRepository
@@ -360,6 +361,9 @@ class UnitOfWork(Protocol):
 
     @property
     def contracts(self) -> ContractRepository: ...
+
+    @property
+    def disputes(self) -> DisputeRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -59,6 +59,7 @@ payment_events = Table(
     Column("at", UtcDateTime, nullable=False),
     UniqueConstraint("payment_id", "fact"),
     Index("ix_payment_events_kind_at", "kind", "at"),
+    Index("ix_payment_events_provider_ref", "provider_ref"),  # a chargeback names only this
 )
 
 # Cards stored on accounts, as the PSP describes them (token, brand, last four, expiry).

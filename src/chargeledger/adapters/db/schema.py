@@ -10,6 +10,7 @@ from __future__ import annotations
 from chargeledger.adapters.db import (
     billing_tables,
     contract_tables,
+    dispute_tables,
     dunning_tables,
     outbox_tables,
     payment_tables,
@@ -21,6 +22,7 @@ from chargeledger.adapters.db.metadata import metadata
 __all__ = [
     "billing_tables",
     "contract_tables",
+    "dispute_tables",
     "dunning_tables",
     "metadata",
     "outbox_tables",

@@ -21,6 +21,7 @@ from chargeledger.adapters.db.repositories.customers import (
     SqlAccountRepository,
     SqlTokenRepository,
 )
+from chargeledger.adapters.db.repositories.disputes import SqlDisputeRepository
 from chargeledger.adapters.db.repositories.dunning import SqlDunningRepository
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
 from chargeledger.adapters.db.repositories.ledger import SqlLedgerRepository
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     dunning: SqlDunningRepository
     contracts: SqlContractRepository
+    disputes: SqlDisputeRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(connection)
         self.dunning = SqlDunningRepository(connection)
         self.contracts = SqlContractRepository(connection)
+        self.disputes = SqlDisputeRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

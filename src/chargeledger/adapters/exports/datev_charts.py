@@ -19,6 +19,7 @@ TOML, see :func:`load_chart`):
 | Liabilities:VAT:DE | 1776 | 3806 | Umsatzsteuer 19 % |
 | Expenses:PSPFees | 4970 | 6855 | Nebenkosten des Geldverkehrs |
 | Expenses:BadDebt | 2400 | 6930 | Forderungsverluste (übliche Höhe) |
+| Expenses:Chargebacks | 2400 | 6930 | the same: a chargeback lost is a receivable lost |
 | Liabilities:Suspense:Bank | 1590 | 1370 | Durchlaufende Posten |
 | Income:LatePayment:Fees, :Compensation | 2700 | 4830 | Sonstige Erträge (no VAT: damages) |
 | Income:LatePayment:Interest | 2650 | 7100 | Sonstige Zinsen und ähnliche Erträge |
@@ -103,6 +104,7 @@ _ACCOUNTS = {
         "Liabilities:VAT:DE": 1776,
         "Expenses:PSPFees": 4970,
         "Expenses:BadDebt": 2400,
+        "Expenses:Chargebacks": 2400,
         "Liabilities:Suspense:Bank": 1590,
         "Income:LatePayment": 2700,
         "Income:LatePayment:Interest": 2650,
@@ -118,6 +120,7 @@ _ACCOUNTS = {
         "Liabilities:VAT:DE": 3806,
         "Expenses:PSPFees": 6855,
         "Expenses:BadDebt": 6930,
+        "Expenses:Chargebacks": 6930,
         "Liabilities:Suspense:Bank": 1370,
         "Income:LatePayment": 4830,
         "Income:LatePayment:Interest": 7100,

@@ -15,6 +15,8 @@ from chargeledger.errors import InvalidInputError
 from chargeledger.money import Money
 from chargeledger.services.payments.gateway import (
     WEBHOOK_TOLERANCE_SECONDS,
+    DisputeNotice,
+    DisputePhase,
     Payout,
     WebhookEvent,
     WebhookKind,
@@ -64,6 +66,7 @@ _KINDS = {
     "payment.refunded": WebhookKind.REFUNDED,
     "payout.paid": WebhookKind.PAYOUT_PAID,
 }
+_DISPUTE_PREFIX = "dispute."
 
 
 def event_of(body: dict[str, object]) -> WebhookEvent:
@@ -83,6 +86,21 @@ def event_of(body: dict[str, object]) -> WebhookEvent:
         value = body.get(name)
         return None if value is None else str(value)
 
+    dispute = None
+    if str(body["type"]).startswith(_DISPUTE_PREFIX):
+        kind = WebhookKind.DISPUTE
+        currency = str(body["currency"])
+        due = body.get("evidence_due_by")
+        dispute = DisputeNotice(
+            dispute_id=str(body["dispute_id"]),
+            phase=DisputePhase(str(body["type"]).removeprefix(_DISPUTE_PREFIX)),
+            status=str(body["status"]),
+            reason=str(body["reason"])[:100],
+            amount=Money.of(str(body["amount"]), currency),
+            fee=Money.of(str(body["fee"]), currency),
+            evidence_due_by=None if due is None else datetime.fromtimestamp(int(str(due)), UTC),
+        )
+
     amount = Decimal(str(body.get("amount", "0")))
     if not amount.is_finite() or amount < 0:
         raise ValueError(f"invalid amount {amount}")
@@ -98,4 +116,5 @@ def event_of(body: dict[str, object]) -> WebhookEvent:
         operation=text("operation"),
         decline_code=text("decline_code"),
         payout=payout,
+        dispute=dispute,
     )

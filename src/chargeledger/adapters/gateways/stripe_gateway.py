@@ -359,6 +359,19 @@ class StripeGateway:
         except RefusedError:
             return []
 
+    async def submit_dispute_evidence(
+        self, *, dispute_id: str, evidence: Mapping[str, str], idempotency_key: str
+    ) -> str:
+        """``POST /v1/disputes/{id}`` with ``evidence[...]`` and ``submit=true``: Stripe
+        forwards it to the card issuer; the answer is the dispute with its new status."""
+        request = self._v1.disputes.update_async(
+            dispute_id,
+            {"evidence": dict(evidence), "submit": True},  # type: ignore[arg-type]
+            with_key(idempotency_key),
+        )
+        dispute = await self._send(request)
+        return str(dispute.get("status") or "")
+
     def verify_webhook(
         self, payload: bytes, headers: Mapping[str, str], now: datetime
     ) -> WebhookEvent:

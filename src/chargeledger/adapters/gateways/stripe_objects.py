@@ -16,6 +16,8 @@ from chargeledger.domain.payout_reconciliation import PayoutItem
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import ZERO, Money
 from chargeledger.services.payments.gateway import (
+    DisputeNotice,
+    DisputePhase,
     GatewayResult,
     GatewayTimeoutError,
     Outcome,
@@ -202,6 +204,8 @@ def event_of(event: Obj) -> WebhookEvent:
             refund_ref=str(refund["id"]),
             operation=meta(refund, "operation"),
         )
+    if str(event["type"]).startswith(DISPUTE_EVENT_PREFIX):
+        return _dispute_event(base, str(event["type"]), obj)
     if event["type"] == "payout.paid":
         txn = obj.get("balance_transaction")
         payout = payout_of(obj, int(txn.get("fee") or 0) if isinstance(txn, dict) else 0)
@@ -214,6 +218,39 @@ def event_of(event: Obj) -> WebhookEvent:
             payout=payout,
         )
     return base
+
+
+DISPUTE_EVENT_PREFIX = "charge.dispute."
+
+
+def _dispute_event(base: WebhookEvent, kind: str, obj: Obj) -> WebhookEvent:
+    """``charge.dispute.{created,updated,funds_withdrawn,funds_reinstated,closed}``: each
+    carries the whole Dispute object. The dispute fee is on its balance transactions (the
+    withdrawal's ``fee``); ``evidence_details.due_by`` is the deadline for our evidence."""
+    try:
+        phase = DisputePhase(kind.removeprefix(DISPUTE_EVENT_PREFIX))
+    except ValueError:
+        return base
+    currency = str(obj["currency"]).upper()
+    fee_units = sum(int(t.get("fee") or 0) for t in listed(obj.get("balance_transactions")))
+    due = (obj.get("evidence_details") or {}).get("due_by")
+    notice = DisputeNotice(
+        dispute_id=str(obj["id"]),
+        phase=phase,
+        status=str(obj.get("status") or ""),
+        reason=str(obj.get("reason") or "general")[:100],
+        amount=Money.from_minor_units(int(obj["amount"]), currency),
+        fee=Money.from_minor_units(fee_units, currency),
+        evidence_due_by=None if due is None else datetime.fromtimestamp(int(due), UTC),
+    )
+    return replace(
+        base,
+        kind=WebhookKind.DISPUTE,
+        provider_ref=object_id(obj.get("payment_intent")),
+        amount=notice.amount.amount,
+        currency=currency,
+        dispute=notice,
+    )
 
 
 def payout_of(payout: Obj, fee_units: int, items: tuple[PayoutItem, ...] = ()) -> Payout:

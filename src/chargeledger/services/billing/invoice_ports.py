@@ -90,6 +90,10 @@ class BillingRepository(Protocol):
 
     async def series(self) -> dict[str, int]: ...
 
+    async def document_of_charge(self, charge_id: uuid.UUID) -> uuid.UUID | None:
+        """The invoice or receipt that billed the charge (credit notes do not count)."""
+        ...
+
     async def next_numbers(self, series: str, count: int = 1) -> range: ...
 
     async def add_settlement(self, settlement: Settlement) -> bool:

@@ -53,6 +53,11 @@ class PaymentContext:
             )
         return found
 
+    @property
+    def seller_email(self) -> str | None:
+        """Where the operator's staff are told of cases (the operator's own address)."""
+        return None if self.seller is None else self.seller.email
+
     def today(self) -> date:
         """The operator's calendar day now (its time zone, not UTC)."""
         return self.clock.now().astimezone(ZoneInfo(self.time_zone)).date()

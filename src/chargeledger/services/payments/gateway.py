@@ -102,6 +102,7 @@ class WebhookKind(StrEnum):
     RELEASED = "released"
     REFUNDED = "refunded"
     PAYOUT_PAID = "payout_paid"
+    DISPUTE = "dispute"  # a chargeback opened, changed, withdrew or gave back money, closed
     IGNORED = "ignored"  # a valid event of a type we do not act on
 
 
@@ -121,6 +122,31 @@ class WebhookEvent:
     operation: str | None = None
     decline_code: str | None = None
     payout: Payout | None = None
+    dispute: DisputeNotice | None = None
+
+
+class DisputePhase(StrEnum):
+    """Which of a chargeback's events this is (Stripe ``charge.dispute.<phase>``)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    FUNDS_WITHDRAWN = "funds_withdrawn"
+    FUNDS_REINSTATED = "funds_reinstated"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeNotice:
+    """A chargeback as the PSP describes it in one event. Every event carries the whole
+    dispute, so events applied in any order reach the same case."""
+
+    dispute_id: str
+    phase: DisputePhase
+    status: str  # needs_response, warning_needs_response, under_review, won, lost, ...
+    reason: str  # the card scheme's reason: fraudulent, product_not_received, ...
+    amount: Money
+    fee: Money
+    evidence_due_by: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,4 +238,11 @@ class PaymentGateway(Protocol):
     async def payout_items(self, payout_id: str) -> tuple[PayoutItem, ...]:
         """What the payout settled (its balance transactions); empty where the PSP cannot
         tell. A payout webhook carries no items: the handler asks for them here."""
+        ...
+
+    async def submit_dispute_evidence(
+        self, *, dispute_id: str, evidence: Mapping[str, str], idempotency_key: str
+    ) -> str:
+        """Answer a chargeback with evidence (text fields named as Stripe's
+        ``Dispute.evidence``) and submit it; returns the dispute's status at the PSP."""
         ...

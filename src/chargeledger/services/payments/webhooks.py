@@ -19,6 +19,7 @@ from chargeledger.domain.payment_postings import paid_out
 from chargeledger.domain.payments import EventKind, Operation, Payment
 from chargeledger.domain.payout_reconciliation import provider_refs
 from chargeledger.services.payments._operations import learn
+from chargeledger.services.payments.chargebacks import apply_chargeback
 from chargeledger.services.payments.context import PaymentContext
 from chargeledger.services.payments.gateway import (
     GatewayTimeoutError,
@@ -73,6 +74,8 @@ async def apply_webhook(
 ) -> bool:
     if event.kind is WebhookKind.PAYOUT_PAID and event.payout is not None:
         return await book_payout(uow, ctx, gateway_name, event.payout)
+    if event.kind is WebhookKind.DISPUTE:
+        return await apply_chargeback(uow, ctx, gateway_name, event)
     payment = await _payment_of(uow, event)
     if payment is None or event.kind is WebhookKind.IGNORED:
         return False

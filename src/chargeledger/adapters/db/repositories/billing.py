@@ -304,6 +304,12 @@ class SqlBillingRepository:
         )
         return [n for n in result.scalars() if n is not None]
 
+    async def document_of_charge(self, charge_id: uuid.UUID) -> uuid.UUID | None:
+        result = await self._connection.execute(
+            select(billed_charges.c.invoice_id).where(billed_charges.c.charge_id == charge_id)
+        )
+        return result.scalar_one_or_none()
+
     async def series(self) -> dict[str, int]:
         result = await self._connection.execute(select(number_series))
         return {row.series: row.last_number for row in result}

@@ -109,6 +109,14 @@ class SqlPaymentRepository(WalletRows):
         )
         return None if row is None else _payment(row)
 
+    async def by_provider_ref(self, gateway: str, provider_ref: str) -> Payment | None:
+        known = select(payment_events.c.payment_id).where(
+            payment_events.c.provider_ref == provider_ref
+        )
+        query = select(payments).where(payments.c.gateway == gateway, payments.c.id.in_(known))
+        row = (await self._connection.execute(query.limit(1))).mappings().first()
+        return None if row is None else _payment(row)
+
     async def by_id_tag(self, id_tag: str) -> Payment | None:
         query = select(payments).where(payments.c.id_tag == id_tag)
         row = (await self._connection.execute(query)).mappings().first()

@@ -1,0 +1,95 @@
+"""Chargebacks from the sandbox PSP (issue 15) on SQLite and PostgreSQL: the webhooks open a
+case, book the withdrawal and, when won, its reversal; lost stands. Replays and any order of
+the events change nothing; the ledger stays balanced."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import httpx
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.disputes import DisputeOrigin, DisputeReason, DisputeState, EventKind
+from chargeledger.domain.ledger import EntryKind
+from chargeledger.services.billing.books import checked_ledger
+from chargeledger.services.disputes.case_ports import DisputeFilter
+from tests.integration.payment_world import WebhookRecorder
+from tests.integration.refund_world import CAPTURED, captured_session
+
+
+async def _balance(runtime: Runtime, account: str) -> Decimal:
+    async with runtime.uow() as uow:
+        balances = await uow.ledger.balances(account)
+    return sum((b.debit - b.credit for b in balances if b.account == account), Decimal(0))
+
+
+async def _open_chargeback(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> tuple[str, WebhookRecorder]:
+    captured = await captured_session(runtime)
+    sandbox = runtime.sandbox
+    assert sandbox is not None
+    recorder = WebhookRecorder(client).install(sandbox)
+    dispute_id = await sandbox.open_dispute(captured.provider_ref, "product_not_received")
+    await runtime.quiesce()
+    return dispute_id, recorder
+
+
+async def test_a_lost_chargeback_opens_a_case_and_books_the_withdrawal_once(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    dispute_id, recorder = await _open_chargeback(runtime, client)
+    async with runtime.uow() as uow:
+        case = await uow.disputes.by_psp_dispute(dispute_id)
+        assert case is not None
+        assert case.origin is DisputeOrigin.PSP
+        assert case.reason is DisputeReason.CHARGEBACK
+        assert case.amount == CAPTURED
+        assert case.state is DisputeState.OPEN
+        assert case.chargeback is not None and case.chargeback.fee == Decimal("15.00")
+        withdrawn = await uow.ledger.find(EntryKind.CHARGEBACK, "chargeback", dispute_id)
+        assert withdrawn is not None
+    # Replayed webhooks book nothing twice and open no second case.
+    for payload, headers in recorder.deliveries:
+        await recorder.post(payload, headers)
+    sandbox = runtime.sandbox
+    assert sandbox is not None
+    await sandbox.close_dispute(dispute_id, won=False)
+    await runtime.quiesce()
+    async with runtime.uow() as uow:
+        cases = await uow.disputes.search(DisputeFilter(), 10, 0)
+        assert [c.state for c in cases] == [DisputeState.LOST]
+        kinds = [e.kind for e in await uow.disputes.events(cases[0].id)]
+        assert kinds.count(EventKind.FUNDS_WITHDRAWN) == 1
+        assert EventKind.LOST in kinds
+        assert (
+            await uow.ledger.find(EntryKind.CHARGEBACK_REVERSED, "chargeback", dispute_id) is None
+        )
+        check = await checked_ledger(uow)
+    assert not check.problems, check.problems
+    assert await _balance(runtime, "Expenses:Chargebacks") == CAPTURED
+
+
+async def test_a_won_chargeback_gives_the_amount_back_but_not_the_fee(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    dispute_id, recorder = await _open_chargeback(runtime, client)
+    sandbox = runtime.sandbox
+    assert sandbox is not None
+    await sandbox.close_dispute(dispute_id, won=True)
+    await runtime.quiesce()
+    async with runtime.uow() as uow:
+        case = await uow.disputes.by_psp_dispute(dispute_id)
+        assert case is not None and case.state is DisputeState.WON
+        check = await checked_ledger(uow)
+    assert not check.problems, check.problems
+    assert await _balance(runtime, "Expenses:Chargebacks") == 0
+    assert await _balance(runtime, "Expenses:PSPFees") == Decimal("15.00")
+    # The created event arriving last (out of order) reopens nothing.
+    [(created, headers)] = recorder.of_type("dispute.created")
+    await recorder.post(created, headers)
+    async with runtime.uow() as uow:
+        case = await uow.disputes.by_psp_dispute(dispute_id)
+        assert case is not None and case.state is DisputeState.WON
+    assert json.loads(created)["status"] == "needs_response"
