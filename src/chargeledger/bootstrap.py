@@ -45,6 +45,7 @@ from chargeledger.services.billing.statements import StatementReader, StatementW
 from chargeledger.services.charging.session_review import sweep_stale_sessions
 from chargeledger.services.charging.station_status import forget_stored_replies
 from chargeledger.services.contracts.milestones import ReminderRun, send_reminders_on
+from chargeledger.services.disputes.reminders import remind_disputes
 from chargeledger.services.idempotency_keys import forget_old_keys
 from chargeledger.services.notifications.delivery import (
     Deliveries,
@@ -239,6 +240,11 @@ class Runtime:
         zone = self.settings.operator_time_zone
         return await in_transaction(self.uow, send_reminders_on, self.clock, zone, day, to)
 
+    async def remind_disputes(self) -> int:
+        """SLA reminders of open dispute cases (issue 15), each announced once."""
+        to = self.settings.operator.get("email") or None
+        return await in_transaction(self.uow, remind_disputes, self.clock, to)
+
     def start_jobs(self) -> list[asyncio.Task[None]]:
         """Periodic jobs of this process; cancel the tasks to stop them. Contract reminders
         run as often as dunning: both act on days, and each run sends what is due once."""
@@ -246,6 +252,7 @@ class Runtime:
         jobs: list[tuple[int, Callable[[], Awaitable[object]]]] = [
             (settings.dunning.interval_seconds, self.run_dunning),
             (settings.dunning.interval_seconds, self.send_contract_reminders),
+            (settings.dunning.interval_seconds, self.remind_disputes),
             (settings.notifications.interval_seconds, self.deliver_outbox),
             (settings.sweep_interval_seconds, self.sweep_stale_sessions),
             (settings.sweep_interval_seconds, self.forget_stored_replies),

@@ -199,6 +199,22 @@ EXPECTED_ACCESS |= CONTRACT_ACCESS
 CONTRACT_ROUTES = frozenset(CONTRACT_ACCESS)
 MUST_SUCCEED |= CONTRACT_ROUTES
 
+# Disputes (issue 15): every person opens and follows cases (account-bound people on their
+# own account's sessions, invoices and payments only: others answer 404); operators and
+# finance take a case up; finance resolves it, since a resolution moves money.
+DISPUTE_PEOPLE = PEOPLE | {KEY_RW}
+DISPUTE_REVIEWERS = frozenset({ADMIN, FINANCE, OPERATOR, KEY_RW})
+DISPUTE_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/api/v1/disputes"): DISPUTE_PEOPLE,
+    ("GET", "/api/v1/disputes"): DISPUTE_PEOPLE,
+    ("GET", "/api/v1/disputes/{dispute_id}"): DISPUTE_PEOPLE,
+    ("POST", "/api/v1/disputes/{dispute_id}/notes"): DISPUTE_PEOPLE,
+    ("GET", "/api/v1/disputes/{dispute_id}/attachments/{attachment_id}"): DISPUTE_PEOPLE,
+    ("POST", "/api/v1/disputes/{dispute_id}/review"): DISPUTE_REVIEWERS,
+    ("POST", "/api/v1/disputes/{dispute_id}/resolve"): BILLING_WRITERS,
+}
+EXPECTED_ACCESS |= DISPUTE_ACCESS
+
 # The cases the issue names, spelled out once more on their own so that a careless edit of the
 # table above cannot silently re-allow them.
 MUST_BE_DENIED = [
@@ -248,6 +264,12 @@ MUST_BE_DENIED = [
     (DRIVER, "POST", "/api/v1/invoices/{invoice_id}/dispute"),
     (FLEET_MANAGER, "POST", "/api/v1/invoices/{invoice_id}/undispute"),
     (FLEET_MANAGER, "POST", "/api/v1/invoices/{invoice_id}/dunning/{level}/waive"),
+    # Disputes (issue 15): a customer never resolves their own case; operators take cases
+    # up but move no money.
+    (DRIVER, "POST", "/api/v1/disputes/{dispute_id}/resolve"),
+    (FLEET_MANAGER, "POST", "/api/v1/disputes/{dispute_id}/review"),
+    (OPERATOR, "POST", "/api/v1/disputes/{dispute_id}/resolve"),
+    (KEY_READ, "GET", "/api/v1/disputes"),
     # Contracts (issue 14): drivers read none; operators and fleet managers change none.
     (DRIVER, "GET", "/api/v1/contracts"),
     (DRIVER, "GET", "/api/v1/contracts/{contract_id}"),

@@ -47,7 +47,8 @@ async def test_a_lost_chargeback_opens_a_case_and_books_the_withdrawal_once(
         assert case.reason is DisputeReason.CHARGEBACK
         assert case.amount == CAPTURED
         assert case.state is DisputeState.OPEN
-        assert case.chargeback is not None and case.chargeback.fee == Decimal("15.00")
+        assert case.chargeback is not None
+        assert case.chargeback.fee == Decimal("15.00")
         withdrawn = await uow.ledger.find(EntryKind.CHARGEBACK, "chargeback", dispute_id)
         assert withdrawn is not None
     # Replayed webhooks book nothing twice and open no second case.
@@ -81,7 +82,8 @@ async def test_a_won_chargeback_gives_the_amount_back_but_not_the_fee(
     await runtime.quiesce()
     async with runtime.uow() as uow:
         case = await uow.disputes.by_psp_dispute(dispute_id)
-        assert case is not None and case.state is DisputeState.WON
+        assert case is not None
+        assert case.state is DisputeState.WON
         check = await checked_ledger(uow)
     assert not check.problems, check.problems
     assert await _balance(runtime, "Expenses:Chargebacks") == 0
@@ -91,5 +93,6 @@ async def test_a_won_chargeback_gives_the_amount_back_but_not_the_fee(
     await recorder.post(created, headers)
     async with runtime.uow() as uow:
         case = await uow.disputes.by_psp_dispute(dispute_id)
-        assert case is not None and case.state is DisputeState.WON
+        assert case is not None
+        assert case.state is DisputeState.WON
     assert json.loads(created)["status"] == "needs_response"

@@ -25,6 +25,7 @@ from chargeledger.api.routers import (
     checkout,
     contract_performance,
     contracts,
+    disputes,
     dunning,
     evses,
     identity,
@@ -68,6 +69,7 @@ API_ROUTERS = tuple(
         dunning,
         contracts,
         contract_performance,
+        disputes,
     )
 )
 # Authenticated by other means: PSP webhooks by their signature; the QR checkout is public.

@@ -84,3 +84,13 @@ WriteContracts = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BI
 ReadPartners = Annotated[
     Principal, Depends(allow(Role.FINANCE, Role.OPERATOR, scope=Scope.BILLING_READ))
 ]
+
+# Disputes (issue 15): every person opens and follows cases on what they may see (drivers and
+# fleet managers their own account's, enforced in the services); operators and finance take
+# them up; finance resolves, since a resolution moves money.
+ReadDisputes = Annotated[Principal, Depends(allow(*_EVERY_PERSON, scope=Scope.BILLING_READ))]
+OpenDisputes = Annotated[Principal, Depends(allow(*_EVERY_PERSON, scope=Scope.BILLING_WRITE))]
+ReviewDisputes = Annotated[
+    Principal, Depends(allow(Role.FINANCE, Role.OPERATOR, scope=Scope.BILLING_WRITE))
+]
+ResolveDisputes = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]

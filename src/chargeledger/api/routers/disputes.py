@@ -1,0 +1,147 @@
+"""``/api/v1/disputes``: dispute cases from drivers, fleet managers, staff and the PSP
+(issue 15). Resolving moves money and honours ``Idempotency-Key``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from chargeledger.api.body_limit import body_limit
+from chargeledger.api.deps import RuntimeDep
+from chargeledger.api.idempotency import idempotent
+from chargeledger.api.routers.access import (
+    OpenDisputes,
+    ReadDisputes,
+    ResolveDisputes,
+    ReviewDisputes,
+)
+from chargeledger.api.schemas.common import ERROR_RESPONSES
+from chargeledger.api.schemas.disputes import (
+    DISPUTE_BODY_BYTES,
+    CaseNoteIn,
+    CaseOut,
+    DisputeIn,
+    DisputeOut,
+    ResolveIn,
+)
+from chargeledger.domain.disputes import DisputeState, Subject
+from chargeledger.services.disputes import cases
+from chargeledger.services.disputes.case_ports import DisputeFilter
+from chargeledger.services.disputes.resolution import ResolutionRequest, resolve_dispute
+from chargeledger.services.transactions import in_transaction, reading
+
+router = APIRouter(prefix="/api/v1", tags=["disputes"], responses=ERROR_RESPONSES)
+
+
+@router.post(
+    "/disputes",
+    summary="Open a dispute on a session, an invoice line or a payment",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=body_limit(DISPUTE_BODY_BYTES),
+)
+async def open_dispute(body: DisputeIn, principal: OpenDisputes, rt: RuntimeDep) -> CaseOut:
+    request = cases.CaseRequest(
+        subject=Subject(
+            session_id=body.session_id,
+            invoice_id=body.invoice_id,
+            line=body.line,
+            payment_id=body.payment_id,
+        ),
+        reason=body.reason,
+        description=body.description,
+        amount=body.amount,
+        attachment=None if body.attachment is None else body.attachment.attachment(),
+    )
+    found = await in_transaction(
+        rt.uow,
+        cases.open_dispute,
+        rt.clock,
+        rt.settings.operator_time_zone,
+        principal,
+        request,
+        staff_email=rt.settings.operator.get("email") or None,
+    )
+    return CaseOut.of_file(found)
+
+
+@router.get("/disputes", summary="Dispute cases, newest first")
+async def list_disputes(
+    principal: ReadDisputes,
+    rt: RuntimeDep,
+    state: DisputeState | None = None,
+    open_only: bool = False,
+    session_id: uuid.UUID | None = None,
+    invoice_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[DisputeOut]:
+    criteria = DisputeFilter(
+        state=state, open_only=open_only, session_id=session_id, invoice_id=invoice_id
+    )
+    found = await reading(rt.uow, cases.list_cases, principal, criteria, limit, offset)
+    return [DisputeOut.of(d) for d in found]
+
+
+@router.get("/disputes/{dispute_id}", summary="A case with its history and attachments")
+async def get_dispute(dispute_id: uuid.UUID, principal: ReadDisputes, rt: RuntimeDep) -> CaseOut:
+    return CaseOut.of_file(await reading(rt.uow, cases.case_file, principal, dispute_id))
+
+
+@router.post(
+    "/disputes/{dispute_id}/notes",
+    summary="Add a note or an attachment to an open case",
+    openapi_extra=body_limit(DISPUTE_BODY_BYTES),
+)
+async def add_note(
+    dispute_id: uuid.UUID, body: CaseNoteIn, principal: OpenDisputes, rt: RuntimeDep
+) -> CaseOut:
+    attachment = None if body.attachment is None else body.attachment.attachment()
+    found = await in_transaction(
+        rt.uow, cases.add_to_case, rt.clock, principal, dispute_id, body.note, attachment
+    )
+    return CaseOut.of_file(found)
+
+
+@router.get(
+    "/disputes/{dispute_id}/attachments/{attachment_id}",
+    summary="An attachment of a case, as it was sent",
+    response_class=Response,
+)
+async def get_attachment(
+    dispute_id: uuid.UUID, attachment_id: uuid.UUID, principal: ReadDisputes, rt: RuntimeDep
+) -> Response:
+    stored, content = await reading(
+        rt.uow, cases.attachment_content, principal, dispute_id, attachment_id
+    )
+    return Response(
+        content,
+        media_type=stored.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{stored.name}"'},
+    )
+
+
+@router.post("/disputes/{dispute_id}/review", summary="Take a case up: open → under review")
+async def review(dispute_id: uuid.UUID, principal: ReviewDisputes, rt: RuntimeDep) -> CaseOut:
+    found = await in_transaction(rt.uow, cases.review_case, rt.clock, principal, dispute_id)
+    return CaseOut.of_file(found)
+
+
+@router.post(
+    "/disputes/{dispute_id}/resolve",
+    summary="Resolve a case: refund, credit note, re-price or reject with a reason",
+)
+async def resolve(
+    dispute_id: uuid.UUID,
+    body: ResolveIn,
+    principal: ResolveDisputes,
+    rt: RuntimeDep,
+    request: Request,
+) -> Response:
+    async def work() -> tuple[int, object]:
+        wanted = ResolutionRequest(body.resolution, body.note, body.amount)
+        found = await resolve_dispute(rt.payments, principal, dispute_id, wanted)
+        return 200, CaseOut.of_file(found)
+
+    return await idempotent(rt, request, principal.subject[:80], body, work)
