@@ -232,7 +232,9 @@ def _dispute_event(base: WebhookEvent, kind: str, obj: Obj) -> WebhookEvent:
     except ValueError:
         return base
     currency = str(obj["currency"]).upper()
-    fee_units = sum(int(t.get("fee") or 0) for t in listed(obj.get("balance_transactions")))
+    moved = obj.get("balance_transactions")  # a plain array on a dispute, not a list object
+    moved = moved if isinstance(moved, list) else listed(moved)
+    fee_units = sum(int(t.get("fee") or 0) for t in moved if isinstance(t, dict))
     due = (obj.get("evidence_details") or {}).get("due_by")
     notice = DisputeNotice(
         dispute_id=str(obj["id"]),
