@@ -17,6 +17,7 @@ from chargeledger.cli.contracts import contracts_app
 from chargeledger.cli.customers import accounts_app, tokens_app
 from chargeledger.cli.demo import demo
 from chargeledger.cli.demo_day import write_sim_inputs
+from chargeledger.cli.disputes import disputes_app
 from chargeledger.cli.dunning import dunning_app
 from chargeledger.cli.exports import export_app
 from chargeledger.cli.identity import api_keys_app, users_app
@@ -56,6 +57,7 @@ app.add_typer(reports_app, name="reports")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(dunning_app, name="dunning")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(disputes_app, name="disputes")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(serve)
