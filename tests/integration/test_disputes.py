@@ -4,6 +4,7 @@ note, or a rejection with its reason); the SLA reminders go through the outbox o
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -120,3 +121,22 @@ async def test_a_rejection_says_why_and_reminders_fall_due_once(
     assert rejected.json()["state"] == "resolved", rejected.text
     async with runtime.uow() as uow:
         assert await remind_disputes(uow, Later(due + timedelta(days=3)), None) == 0
+
+
+async def test_two_resolutions_at_once_refund_once(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    captured, _, case = await _opened(runtime, client, login_as)
+    finance = await login_as(Role.FINANCE)
+    url = f"/api/v1/disputes/{case['id']}/resolve"
+    body = {"resolution": "refund", "note": "goodwill"}
+    answers = await asyncio.gather(
+        client.post(url, headers=finance, json=body), client.post(url, headers=finance, json=body)
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 409)
+    assert refused.json()["error"]["code"] in ("dispute_closed", "dispute_busy")
+    payment = await client.get(f"/api/v1/payments/{captured.payment.id}", headers=finance)
+    assert Decimal(payment.json()["refunded"]) == CAPTURED
+    refunds = [e for e in payment.json()["events"] if e["kind"] == "refunded"]
+    assert len(refunds) == 1

@@ -88,7 +88,10 @@ async def _carry_out(ctx: PaymentContext, case: Dispute, request: ResolutionRequ
         case Resolution.CREDIT_NOTE:
             async with ctx.uow() as uow:
                 invoice_id = await _billed_document(uow, case)
-                positions = None if case.subject.line is None else (case.subject.line,)
+                # An amount credits that much of the document; without one, the disputed
+                # line (or the whole document) is credited.
+                line = case.subject.line
+                positions = None if line is None or request.amount is not None else (line,)
                 note = await issue_credit_note(
                     uow, ctx.clock, invoice_id, reason, ctx.time_zone, positions, request.amount
                 )
