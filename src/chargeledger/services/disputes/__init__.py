@@ -1,0 +1,1 @@
+"""Dispute cases, chargebacks and their evidence (issue 15)."""
