@@ -20,6 +20,7 @@ from chargeledger.adapters.db.locks import PostgresLocks, SqliteLocks
 from chargeledger.adapters.db.migrate import upgrade_to_head
 from chargeledger.adapters.db.repositories.sandbox import SqlSandboxStore
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from chargeledger.adapters.documents.evidence_pack import EvidencePackFiles
 from chargeledger.adapters.documents.reminder_pdf import ReminderPdf
 from chargeledger.adapters.documents.renderer import FacturXDocuments
 from chargeledger.adapters.exports.files import FileExports
@@ -45,6 +46,7 @@ from chargeledger.services.billing.statements import StatementReader, StatementW
 from chargeledger.services.charging.session_review import sweep_stale_sessions
 from chargeledger.services.charging.station_status import forget_stored_replies
 from chargeledger.services.contracts.milestones import ReminderRun, send_reminders_on
+from chargeledger.services.disputes.ports import EvidenceDocuments
 from chargeledger.services.disputes.reminders import remind_disputes
 from chargeledger.services.idempotency_keys import forget_old_keys
 from chargeledger.services.notifications.delivery import (
@@ -102,6 +104,7 @@ class Runtime:
     statement_writer: StatementWriter  # camt.053 files (the demo's bank statement)
     reports: ReportFiles  # reports as CSV, XLSX and JSON files
     reminders: ReminderDocuments  # dunning notices as PDFs
+    evidence: EvidenceDocuments  # dispute evidence packs: PDF and ZIP of JSON (issue 15)
     _gateway: SandboxGateway | StripeGateway | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
@@ -316,6 +319,7 @@ def build_runtime(
         statement_writer=Camt053Writer(),
         reports=TableFiles(),
         reminders=ReminderPdf(),
+        evidence=EvidencePackFiles(),
         _gateway=gateway,
     )
 

@@ -48,6 +48,21 @@ class StoredReply:
 
 
 @dataclass(frozen=True, slots=True)
+class LoggedCall:
+    """A CALL a station sent, as the message log keeps it: when it came (our clock), its
+    message id and action, the SHA-256 of its payload (the payload itself is not kept) and
+    the answer we gave. A dispute's evidence shows the station's exchange around a session
+    from these (issue 15: the OCPP message log of the transaction)."""
+
+    received_at: datetime
+    boot_epoch: int
+    message_id: str
+    action: str
+    request_hash: str
+    response: str
+
+
+@dataclass(frozen=True, slots=True)
 class TransactionEvent:
     """An OCPP 2.0.1 TransactionEventRequest, identified within its transaction by seqNo
     (Part 2 §E: seqNo lets the CSMS detect duplicates and missing events)."""

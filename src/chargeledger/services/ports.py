@@ -22,6 +22,7 @@ from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.station_link import (
     CommandResult,
     ConnectorState,
+    LoggedCall,
     SessionFilter,
     SignedMeterValue,
     StationCommand,
@@ -256,6 +257,13 @@ class StationLinkRepository(Protocol):
         reply: StoredReply,
         at: datetime,
     ) -> None: ...
+
+    async def logged_calls(
+        self, charge_point_id: str, received_from: datetime, received_until: datetime, limit: int
+    ) -> list[LoggedCall]:
+        """The CALLs of ``charge_point_id`` received in ``[received_from, received_until]``
+        that the log still keeps, oldest first, at most ``limit``."""
+        ...
 
     async def forget_replies(self, received_before: datetime) -> int: ...
 

@@ -16,7 +16,12 @@ from chargeledger.adapters.db.tables import (
     ocpp_rejected_frames,
     station_states,
 )
-from chargeledger.domain.station_link import ConnectorState, StationState, StoredReply
+from chargeledger.domain.station_link import (
+    ConnectorState,
+    LoggedCall,
+    StationState,
+    StoredReply,
+)
 
 # Looked up for every OCPP message: built once, each call only binds its values.
 _STORED_REPLY = select(
@@ -145,6 +150,35 @@ class SqlStationLinkRepository:
                 }
             ],
         )
+
+    async def logged_calls(
+        self, charge_point_id: str, received_from: datetime, received_until: datetime, limit: int
+    ) -> list[LoggedCall]:
+        rows = await self._connection.execute(
+            select(ocpp_messages)
+            .where(
+                ocpp_messages.c.charge_point_id == charge_point_id,
+                ocpp_messages.c.received_at >= received_from,
+                ocpp_messages.c.received_at <= received_until,
+            )
+            .order_by(
+                ocpp_messages.c.received_at,
+                ocpp_messages.c.boot_epoch,
+                ocpp_messages.c.message_id,
+            )
+            .limit(limit)
+        )
+        return [
+            LoggedCall(
+                received_at=row["received_at"],
+                boot_epoch=row["boot_epoch"],
+                message_id=row["message_id"],
+                action=row["action"],
+                request_hash=row["request_hash"],
+                response=row["response"],
+            )
+            for row in rows.mappings()
+        ]
 
     async def reject_frame(
         self, charge_point_id: str, frame: str, error_code: str, description: str, at: datetime
