@@ -212,6 +212,9 @@ DISPUTE_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/disputes/{dispute_id}/attachments/{attachment_id}"): DISPUTE_PEOPLE,
     ("POST", "/api/v1/disputes/{dispute_id}/review"): DISPUTE_REVIEWERS,
     ("POST", "/api/v1/disputes/{dispute_id}/resolve"): BILLING_WRITERS,
+    ("GET", "/api/v1/disputes/{dispute_id}/evidence.pdf"): DISPUTE_PEOPLE,
+    ("GET", "/api/v1/disputes/{dispute_id}/evidence.zip"): DISPUTE_PEOPLE,
+    ("POST", "/api/v1/disputes/{dispute_id}/evidence/submit"): BILLING_WRITERS,
 }
 EXPECTED_ACCESS |= DISPUTE_ACCESS
 

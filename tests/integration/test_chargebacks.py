@@ -4,16 +4,20 @@ the events change nothing; the ledger stays balanced."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from decimal import Decimal
 
 import httpx
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.disputes import DisputeOrigin, DisputeReason, DisputeState, EventKind
+from chargeledger.domain.identity import Role
 from chargeledger.domain.ledger import EntryKind
 from chargeledger.services.billing.books import checked_ledger
 from chargeledger.services.disputes.case_ports import DisputeFilter
+from tests.conftest import LoginAs
 from tests.integration.payment_world import WebhookRecorder
 from tests.integration.refund_world import CAPTURED, captured_session
 
@@ -96,3 +100,34 @@ async def test_a_won_chargeback_gives_the_amount_back_but_not_the_fee(
         assert case is not None
         assert case.state is DisputeState.WON
     assert json.loads(created)["status"] == "needs_response"
+
+
+async def test_a_chargeback_is_answered_with_its_evidence_pack_once(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    dispute_id, _ = await _open_chargeback(runtime, client)
+    async with runtime.uow() as uow:
+        case = await uow.disputes.by_psp_dispute(dispute_id)
+    assert case is not None
+    finance = await login_as(Role.FINANCE)
+    packed = await client.get(f"/api/v1/disputes/{case.id}/evidence.zip", headers=finance)
+    assert packed.status_code == 200, packed.text
+    with zipfile.ZipFile(io.BytesIO(packed.content)) as archive:
+        names = set(archive.namelist())
+        assert {"manifest.json", "session.json", "case.json", "payments.json"} <= names
+        assert json.loads(archive.read("case.json"))["number"] == case.number
+    pdf = await client.get(f"/api/v1/disputes/{case.id}/evidence.pdf", headers=finance)
+    assert pdf.content.startswith(b"%PDF")
+    url = f"/api/v1/disputes/{case.id}/evidence/submit"
+    submitted = await client.post(url, headers=finance)
+    assert submitted.status_code == 200, submitted.text
+    assert submitted.json()["events"][-1]["kind"] == "evidence_submitted"
+    sandbox = runtime.sandbox
+    assert sandbox is not None
+    sent = sandbox.dispute_evidence(dispute_id)
+    assert "80.000 kWh" in sent["product_description"]
+    assert "Payment captured" in sent["uncategorized_text"]
+    again = await client.post(url, headers=finance)
+    assert again.json()["error"]["code"] == "evidence_already_submitted"
+    driver = await login_as(Role.DRIVER)
+    assert (await client.post(url, headers=driver)).status_code == 403

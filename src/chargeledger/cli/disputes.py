@@ -16,7 +16,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.domain.disputes import Dispute, DisputeReason, DisputeState, Resolution, Subject
 from chargeledger.domain.identity import Principal, Role
-from chargeledger.services.disputes import cases
+from chargeledger.services.disputes import case_evidence, cases
 from chargeledger.services.disputes.case_ports import DisputeFilter
 from chargeledger.services.disputes.resolution import ResolutionRequest, resolve_dispute
 from chargeledger.services.transactions import in_transaction, reading
@@ -178,5 +178,52 @@ def resolve_command(
         case = await reading(rt.uow, cases.find_case, _shell(), dispute)
         wanted = ResolutionRequest(resolution, note, amount)
         return await resolve_dispute(rt.payments, _shell(), case.id, wanted)
+
+    _print_file(run_with_runtime(work))
+
+
+@disputes_app.command("evidence")
+def evidence_command(
+    dispute: Annotated[str, typer.Argument(help="case number or id")],
+    out: Annotated[Path, typer.Option(help="directory for the PDF and the ZIP")] = Path("."),
+) -> None:
+    """Write the case's evidence pack: <number>-evidence.pdf and <number>-evidence.zip."""
+
+    async def work(rt: Runtime) -> tuple[str, bytes, bytes]:
+        case = await reading(rt.uow, cases.find_case, _shell(), dispute)
+        pack = await reading(
+            rt.uow,
+            case_evidence.case_evidence,
+            rt.clock,
+            _shell(),
+            case.id,
+            rates=rt.settings.vat_rates,
+            judge=await rt.signed_value_judge(case.id),
+        )
+        return case.number, rt.evidence.pdf(pack), rt.evidence.zip(pack)
+
+    number, pdf, archive = run_with_runtime(work)
+    out.mkdir(parents=True, exist_ok=True)
+    for suffix, content in (("pdf", pdf), ("zip", archive)):
+        path = out / f"{number}-evidence.{suffix}"
+        path.write_bytes(content)
+        console.print(f"{path} ({len(content):,} bytes)")
+
+
+@disputes_app.command("submit-evidence")
+def submit_evidence_command(
+    dispute: Annotated[str, typer.Argument(help="case number or id of a chargeback")],
+) -> None:
+    """Answer a chargeback at the PSP with the case's evidence pack (once)."""
+
+    async def work(rt: Runtime) -> cases.CaseFile:
+        case = await reading(rt.uow, cases.find_case, _shell(), dispute)
+        return await case_evidence.submit_chargeback_evidence(
+            rt.payments,
+            _shell(),
+            case.id,
+            rates=rt.settings.vat_rates,
+            judge=await rt.signed_value_judge(case.id),
+        )
 
     _print_file(run_with_runtime(work))

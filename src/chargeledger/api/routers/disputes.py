@@ -26,8 +26,11 @@ from chargeledger.api.schemas.disputes import (
     DisputeOut,
     ResolveIn,
 )
+from chargeledger.bootstrap import Runtime
 from chargeledger.domain.disputes import DisputeState, Subject
-from chargeledger.services.disputes import cases
+from chargeledger.domain.evidence import EvidencePack
+from chargeledger.domain.identity import Principal
+from chargeledger.services.disputes import case_evidence, cases
 from chargeledger.services.disputes.case_ports import DisputeFilter
 from chargeledger.services.disputes.resolution import ResolutionRequest, resolve_dispute
 from chargeledger.services.transactions import in_transaction, reading
@@ -145,3 +148,52 @@ async def resolve(
         return 200, CaseOut.of_file(found)
 
     return await idempotent(rt, request, principal.subject[:80], body, work)
+
+
+async def _pack(rt: Runtime, principal: Principal, dispute_id: uuid.UUID) -> EvidencePack:
+    return await reading(
+        rt.uow,
+        case_evidence.case_evidence,
+        rt.clock,
+        principal,
+        dispute_id,
+        rates=rt.settings.vat_rates,
+        judge=await rt.signed_value_judge(dispute_id),
+    )
+
+
+@router.get(
+    "/disputes/{dispute_id}/evidence.pdf",
+    summary="The case's evidence pack as a PDF",
+    response_class=Response,
+)
+async def evidence_pdf(dispute_id: uuid.UUID, principal: ReadDisputes, rt: RuntimeDep) -> Response:
+    pack = await _pack(rt, principal, dispute_id)
+    return Response(rt.evidence.pdf(pack), media_type="application/pdf")
+
+
+@router.get(
+    "/disputes/{dispute_id}/evidence.zip",
+    summary="The case's evidence pack as a ZIP of JSON files, the PDF and their SHA-256",
+    response_class=Response,
+)
+async def evidence_zip(dispute_id: uuid.UUID, principal: ReadDisputes, rt: RuntimeDep) -> Response:
+    pack = await _pack(rt, principal, dispute_id)
+    return Response(rt.evidence.zip(pack), media_type="application/zip")
+
+
+@router.post(
+    "/disputes/{dispute_id}/evidence/submit",
+    summary="Answer a chargeback with the evidence pack at the PSP (once)",
+)
+async def submit_evidence(
+    dispute_id: uuid.UUID, principal: ResolveDisputes, rt: RuntimeDep
+) -> CaseOut:
+    found = await case_evidence.submit_chargeback_evidence(
+        rt.payments,
+        principal,
+        dispute_id,
+        rates=rt.settings.vat_rates,
+        judge=await rt.signed_value_judge(dispute_id),
+    )
+    return CaseOut.of_file(found)
