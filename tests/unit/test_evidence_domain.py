@@ -24,10 +24,13 @@ from chargeledger.domain.evidence import (
     EvidencePack,
     MeterPoint,
     SessionFacts,
+    carries_signed_data,
     meter_series,
+    readable_record,
     signed_reading,
 )
 from chargeledger.domain.evidence_json import DOCUMENT_NAMES, jsonable, pack_documents
+from chargeledger.domain.invoicing import DocumentKind
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.station_link import SignedMeterValue
 
@@ -155,3 +158,23 @@ def test_the_json_documents_carry_exact_strings_and_utc_instants() -> None:
 )
 def test_chart_axes_end_on_round_numbers(value: str, ceiling: str) -> None:
     assert nice_ceiling(Decimal(value)) == Decimal(ceiling)
+
+
+@pytest.mark.parametrize(
+    ("stored", "readable"),
+    [
+        ("OCMF|{}|{}", "OCMF|{}|{}"),  # OCPP 1.6: the record itself
+        ("T0NNRnx7fXx7fQ==", "OCMF|{}|{}"),  # OCPP 2.0.1: base64 of the record
+        ("AAECAw==", "AAECAw=="),  # base64 of something else: as stored
+        ("not base64!", "not base64!"),
+        ("/w==", "/w=="),  # base64 of bytes that are no UTF-8 text
+    ],
+)
+def test_a_record_is_read_as_a_verifier_reads_it(stored: str, readable: str) -> None:
+    value = SignedMeterValue(T0, ReadingContext.TRANSACTION_END, "OCMF", stored)
+    assert readable_record(value) == readable
+
+
+def test_only_invoices_and_receipts_print_signed_meter_data() -> None:
+    printed = {kind for kind in DocumentKind if carries_signed_data(kind)}
+    assert printed == {DocumentKind.INVOICE, DocumentKind.RECEIPT}

@@ -111,7 +111,10 @@ async def refresh_ledger(runtime: Runtime, report: MonthReport, output_dir: Path
         report.validated += 1
         name = document.number or str(document.id)
         (folder / f"{name}.xml").write_bytes(xml)
-        (folder / f"{name}.pdf").write_bytes(runtime.documents.pdf(document))
+        pdf = await reading(
+            runtime.uow, invoice_documents.document_pdf, runtime.documents, document
+        )
+        (folder / f"{name}.pdf").write_bytes(pdf)
         report.written += 2
         report.documents[document.kind.value] += 1
         report.gross[document.kind.value] = (

@@ -13,18 +13,26 @@ that asks for it is summarised in ``case``. Renderers (PDF, ZIP of JSON) read on
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from chargeledger.domain.charging import Measurand, MeterSample, Session, StateChange
+from chargeledger.domain.invoicing import DocumentKind
 from chargeledger.domain.station_link import LoggedCall, SignedMeterValue, TransactionEvent
 
 WH_PER_KWH = Decimal(1000)
+OCMF_PREFIX = "OCMF|"
+
+# The signed meter values of a document's sessions, by session id: what an invoice or a
+# receipt prints in its annex of signed meter data (issue 15, "On the invoice and receipt").
+SignedBySession = Mapping[uuid.UUID, Sequence[SignedMeterValue]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,3 +268,26 @@ def signed_reading(
         detail=None if verdict is None else verdict[1],
         energy_kwh=None if register is None else register / WH_PER_KWH,
     )
+
+
+def readable_record(value: SignedMeterValue) -> str:
+    """The signed record as a verifier (the S.A.F.E. Transparenzsoftware) reads it: the data as
+    stored when it is the record itself (OCMF ``OCMF|payload|signature`` as OCPP 1.6 stations
+    send it), or the OCMF record a base64 transport encoding carries (OCPP 2.0.1 Part 2 §2.47:
+    signedMeterData is base64), decoded byte for byte and never re-serialised (a signature is
+    over the original bytes). Anything else is given back as stored."""
+    if value.data.startswith(OCMF_PREFIX):
+        return value.data
+    try:
+        decoded = base64.b64decode(value.data, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return value.data
+    return decoded if decoded.startswith(OCMF_PREFIX) else value.data
+
+
+def carries_signed_data(kind: DocumentKind) -> bool:
+    """Whether a document of ``kind`` prints its sessions' signed meter data (issue 15):
+    invoices and receipts bill a session's energy to the customer, who must be able to check
+    it (MessEG §33(3)); a credit note only corrects one, a self-billed invoice pays a site
+    host."""
+    return kind in (DocumentKind.INVOICE, DocumentKind.RECEIPT)

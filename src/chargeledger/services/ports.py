@@ -17,6 +17,7 @@ from typing import Protocol, Self, TypeVar
 from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
 from chargeledger.domain.catalog import Evse, Site, Station
 from chargeledger.domain.charging import Measurand, MeterSample, Session, StateChange
+from chargeledger.domain.evidence import SignedBySession
 from chargeledger.domain.identity import ApiKey, User
 from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.station_link import (
@@ -235,6 +236,13 @@ class SessionRepository(Repository[Session], Protocol):
 
     async def signed_values(self, session_id: uuid.UUID) -> list[SignedMeterValue]: ...
 
+    async def signed_values_of(
+        self, session_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[SignedMeterValue]]:
+        """The signed values of each of ``session_ids`` that has any, each session's in the
+        order of :meth:`signed_values` (a document's sessions at once, not one query each)."""
+        ...
+
 
 class StationLinkRepository(Protocol):
     async def save_state(self, state: StationState) -> None: ...
@@ -394,9 +402,13 @@ class UnitOfWorkFactory(Protocol):
 class InvoiceDocuments(Protocol):
     """Issued documents rendered for people and machines (``adapters/documents``): the PDF
     with the EN 16931 e-invoice embedded (Factur-X) and the e-invoice alone (UN/CEFACT CII
-    XML). Pure functions of the invoice: they read nothing and store nothing."""
+    XML). Pure functions of the invoice (and of the signed meter data handed with it): they
+    read nothing and store nothing."""
 
-    def pdf(self, invoice: Invoice) -> bytes: ...
+    def pdf(self, invoice: Invoice, signed: SignedBySession | None = None) -> bytes:
+        """The PDF; an invoice or receipt whose sessions have signed meter values in
+        ``signed`` carries them in an annex, with a QR code per record (issue 15)."""
+        ...
 
     def xml(self, invoice: Invoice) -> bytes: ...
 

@@ -25,18 +25,20 @@ from pypdf.generic import DictionaryObject, NameObject, StreamObject, TextString
 from chargeledger.adapters.documents.cii import TYPE_CODES, invoice_xml
 from chargeledger.adapters.documents.pdf import TITLES, document_moment, invoice_pdf
 from chargeledger.adapters.documents.validation import check_en16931
+from chargeledger.domain.evidence import SignedBySession
 from chargeledger.domain.invoicing import Invoice
 
 _XMP_DATES = re.compile(rb"(<xmp:(CreateDate|ModifyDate|MetadataDate)>)[^<]*(</xmp:\2>)")
 
 
-def facturx_pdf(invoice: Invoice) -> bytes:
-    """The PDF of ``invoice`` with its CII XML embedded, ready to send."""
+def facturx_pdf(invoice: Invoice, signed: SignedBySession | None = None) -> bytes:
+    """The PDF of ``invoice`` with its CII XML embedded, ready to send (with the annex of
+    the signed meter data in ``signed``, see :func:`invoice_pdf`)."""
     xml = invoice_xml(invoice)
     check_en16931(xml)
     title = f"{TITLES[invoice.kind]} {invoice.number}"
     document: bytes = facturx.generate_from_binary(
-        invoice_pdf(invoice),
+        invoice_pdf(invoice, signed),
         xml,
         flavor="factur-x",
         level="en16931",

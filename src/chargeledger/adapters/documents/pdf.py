@@ -20,13 +20,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
-import segno
 from fpdf import FPDF
 from fpdf.enums import OutputIntentSubType, XPos, YPos
 from fpdf.output import PDFICCProfile
 from fpdf.util import builtin_srgb2014_bytes
 
-from chargeledger.adapters.documents import annex
+from chargeledger.adapters.documents import annex, signed_annex
 from chargeledger.adapters.documents.cii import (
     amount_due,
     document_notes,
@@ -36,6 +35,7 @@ from chargeledger.adapters.documents.cii import (
     payment_terms,
     require_issued,
 )
+from chargeledger.adapters.documents.drawing import draw_qr
 from chargeledger.adapters.documents.printing import (
     BOLD,
     FONT,
@@ -50,6 +50,7 @@ from chargeledger.adapters.documents.printing import (
     printable,
 )
 from chargeledger.domain.billing import VatCategory
+from chargeledger.domain.evidence import SignedBySession
 from chargeledger.domain.invoicing import (
     DocumentKind,
     Invoice,
@@ -135,8 +136,10 @@ def document_moment(invoice: Invoice) -> datetime:
     )
 
 
-def invoice_pdf(invoice: Invoice) -> bytes:
-    """The PDF of an issued document; ``ConflictError(invoice_not_issued)`` for a draft."""
+def invoice_pdf(invoice: Invoice, signed: SignedBySession | None = None) -> bytes:
+    """The PDF of an issued document; ``ConflictError(invoice_not_issued)`` for a draft.
+    ``signed``: the signed meter values of its sessions, printed in an annex of an invoice or
+    a receipt (issue 15) so the customer can check them."""
     require_issued(invoice)
     pdf = DocumentPdf(invoice)
     pdf.add_page()
@@ -146,6 +149,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     _notes_and_payment(pdf, invoice)
     if invoice.sessions() and (invoice.layout is Layout.PER_SITE or invoice.annex):
         annex.sessions(pdf, invoice)
+    signed_annex.signed_meter_data(pdf, invoice, signed or {})
     return bytes(pdf.output())
 
 
@@ -347,18 +351,5 @@ def _epc_qr(pdf: DocumentPdf, payload: str) -> None:
     """The EPC QR code ("GiroCode": scan with a banking app to pay), error correction level
     M as EPC069-12 §3.3 requires, drawn as vector squares so the PDF stays the same bytes
     whenever it is rendered."""
-    code = segno.make_qr(payload, error="m", boost_error=False, encoding="utf-8")
-    modules = list(code.matrix_iter(scale=1, border=4))
-    side = len(modules) * QR_MODULE_MM
-    if pdf.get_y() + side + 8 > pdf.page_break_trigger:
-        pdf.add_page()
-    pdf.ln(2)
-    pdf.line_of_text("Scan to pay (EPC QR code, SEPA credit transfer)", 8)
-    left, top = pdf.l_margin, pdf.get_y()
-    pdf.set_fill_color(0, 0, 0)
-    for row, line in enumerate(modules):
-        for column, dark in enumerate(line):
-            if dark:
-                x, y = left + column * QR_MODULE_MM, top + row * QR_MODULE_MM
-                pdf.rect(x, y, QR_MODULE_MM, QR_MODULE_MM, style="F")
-    pdf.set_y(top + side)
+    caption = "Scan to pay (EPC QR code, SEPA credit transfer)"
+    draw_qr(pdf, payload, caption, QR_MODULE_MM, error="m")

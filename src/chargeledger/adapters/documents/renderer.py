@@ -6,14 +6,15 @@ from __future__ import annotations
 from chargeledger.adapters.documents.cii import invoice_xml
 from chargeledger.adapters.documents.facturx_pdf import facturx_pdf
 from chargeledger.adapters.documents.validation import check_en16931
+from chargeledger.domain.evidence import SignedBySession
 from chargeledger.domain.invoicing import Invoice
 
 
 class FacturXDocuments:
     """Renders with fpdf2 and lxml; holds nothing, so one instance serves every request."""
 
-    def pdf(self, invoice: Invoice) -> bytes:
-        return facturx_pdf(invoice)
+    def pdf(self, invoice: Invoice, signed: SignedBySession | None = None) -> bytes:
+        return facturx_pdf(invoice, signed)
 
     def xml(self, invoice: Invoice) -> bytes:
         return invoice_xml(invoice)

@@ -218,7 +218,7 @@ async def checkout_receipt(payment_id: uuid.UUID, rt: RuntimeDep) -> Response:
     if progress.receipt is None:
         raise NotFoundError("the receipt is not ready yet", code="receipt_not_ready")
     return Response(
-        rt.documents.pdf(progress.receipt),
+        rt.documents.pdf(progress.receipt, progress.receipt_signed),
         media_type="application/pdf",
         headers={
             **NO_STORE,

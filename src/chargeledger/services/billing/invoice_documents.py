@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from chargeledger.domain.evidence import SignedBySession, carries_signed_data
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import DocumentStatus, Invoice
 from chargeledger.domain.receivables import PaymentStatus, outstanding_of, payment_status
@@ -165,5 +166,23 @@ async def rendered(
     """The document ``principal`` may see as a Factur-X PDF (``kind`` ``pdf``) or its CII
     e-invoice (``xml``)."""
     invoice = await visible_invoice(uow, principal, invoice_id)
-    content = documents.pdf(invoice) if kind == "pdf" else documents.xml(invoice)
+    if kind == "pdf":
+        content = await document_pdf(uow, documents, invoice)
+    else:
+        content = documents.xml(invoice)
     return RenderedDocument(f"{invoice.number or f'draft-{invoice.id}'}.{kind}", content)
+
+
+async def signed_data_of(uow: UnitOfWork, invoice: Invoice) -> SignedBySession:
+    """The signed meter values of the sessions ``invoice`` bills, by session (one query per
+    500 sessions): its PDF prints them in an annex so the customer can check the energy
+    billed (issue 15); none for a document that prints none (``carries_signed_data``)."""
+    if not carries_signed_data(invoice.kind):
+        return {}
+    sessions = {line.session_id for line in invoice.sessions() if line.session_id is not None}
+    return await uow.sessions.signed_values_of(sessions) if sessions else {}
+
+
+async def document_pdf(uow: UnitOfWork, documents: InvoiceDocuments, invoice: Invoice) -> bytes:
+    """The PDF of ``invoice`` with the annex of its sessions' signed meter data."""
+    return documents.pdf(invoice, await signed_data_of(uow, invoice))

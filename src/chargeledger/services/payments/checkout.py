@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from chargeledger.domain.billing import supply_vat, vat_note
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import Session
+from chargeledger.domain.evidence import SignedBySession
 from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.payment_routes import AD_HOC_ID_TAG_PREFIX
 from chargeledger.domain.payments import (
@@ -33,6 +34,7 @@ from chargeledger.domain.tariffs.assignment import StoredTariff
 from chargeledger.domain.tariffs.display import price_display
 from chargeledger.errors import NotFoundError
 from chargeledger.money import Money
+from chargeledger.services.billing.invoice_documents import signed_data_of
 from chargeledger.services.billing.invoicing import session_receipt
 from chargeledger.services.catalog import get_site
 from chargeledger.services.charging.station_commands import send_command
@@ -65,6 +67,8 @@ class CheckoutProgress:
     session: Session | None
     receipt: Invoice | None
     start_status: str | None = None
+    # The signed meter values of the receipt's session, for the annex of its PDF (issue 15).
+    receipt_signed: SignedBySession = field(default_factory=dict)
 
 
 async def checkout_offer(
@@ -162,7 +166,8 @@ async def checkout_progress(ctx: PaymentContext, payment_id: uuid.UUID) -> Check
         state = await state_of(uow, payment)
         session = await payment_session(uow, payment)
         receipt = None if session is None else await session_receipt(uow, session.id)
-    return CheckoutProgress(payment, state, session, receipt)
+        signed = {} if receipt is None else await signed_data_of(uow, receipt)
+    return CheckoutProgress(payment, state, session, receipt, receipt_signed=signed)
 
 
 async def authorised_checkout(uow: UnitOfWork, id_tag: str) -> Payment | None:

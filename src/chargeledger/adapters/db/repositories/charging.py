@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
-from chargeledger.adapters.db.repositories.base import TableRepository
+from chargeledger.adapters.db.repositories.base import TableRepository, chunks
 from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates
 from chargeledger.adapters.db.tables import (
     meter_samples,
@@ -334,15 +334,30 @@ class SqlSessionRepository(TableRepository[Session]):
             .where(signed_meter_values.c.session_id == session_id)
             .order_by(signed_meter_values.c.timestamp, signed_meter_values.c.id)
         )
-        return [
-            SignedMeterValue(
-                timestamp=row["timestamp"],
-                context=ReadingContext(row["context"]),
-                format=row["format"],
-                signing_method=row["signing_method"],
-                encoding_method=row["encoding_method"],
-                public_key=row["public_key"],
-                data=row["data"],
+        return [_signed_value(row) for row in rows.mappings()]
+
+    async def signed_values_of(
+        self, session_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[SignedMeterValue]]:
+        found: dict[uuid.UUID, list[SignedMeterValue]] = {}
+        for chunk in chunks(session_ids):
+            rows = await self._connection.execute(
+                select(signed_meter_values)
+                .where(signed_meter_values.c.session_id.in_(chunk))
+                .order_by(signed_meter_values.c.timestamp, signed_meter_values.c.id)
             )
-            for row in rows.mappings()
-        ]
+            for row in rows.mappings():
+                found.setdefault(row["session_id"], []).append(_signed_value(row))
+        return found
+
+
+def _signed_value(row: RowMapping) -> SignedMeterValue:
+    return SignedMeterValue(
+        timestamp=row["timestamp"],
+        context=ReadingContext(row["context"]),
+        format=row["format"],
+        signing_method=row["signing_method"],
+        encoding_method=row["encoding_method"],
+        public_key=row["public_key"],
+        data=row["data"],
+    )
