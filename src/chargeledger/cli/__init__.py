@@ -22,6 +22,7 @@ from chargeledger.cli.exports import export_app
 from chargeledger.cli.identity import api_keys_app, users_app
 from chargeledger.cli.invoicing import invoice_app
 from chargeledger.cli.ledger import ledger_app
+from chargeledger.cli.ocmf import ocmf_app
 from chargeledger.cli.outbox import outbox_app
 from chargeledger.cli.payments import payments_app
 from chargeledger.cli.payouts import payouts_app
@@ -56,6 +57,7 @@ app.add_typer(reports_app, name="reports")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(dunning_app, name="dunning")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(ocmf_app, name="ocmf")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(serve)

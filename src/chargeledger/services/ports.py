@@ -19,6 +19,7 @@ from chargeledger.domain.catalog import Evse, Site, Station
 from chargeledger.domain.charging import Measurand, MeterSample, Session, StateChange
 from chargeledger.domain.identity import ApiKey, User
 from chargeledger.domain.invoicing import Invoice
+from chargeledger.domain.ocmf import OcmfRecord, SignatureCheck
 from chargeledger.domain.station_link import (
     CommandResult,
     ConnectorState,
@@ -97,6 +98,14 @@ class VatIdChecker(Protocol):
     def normalise(self, vat_id: str, country: str) -> str:
         """The compact VAT id (e.g. ``DE136695976``) of an account billed in ``country``;
         ``InvalidInputError`` with code ``invalid_vat_id`` when it is not valid."""
+        ...
+
+
+class MeterSignatureVerifier(Protocol):
+    def check(self, record: OcmfRecord, public_key: str | None) -> SignatureCheck:
+        """The verdict on ``record``'s signature under ``public_key`` (any form a station
+        or an operator gives; None: ``unknown_key``). Never raises on bad input: an
+        unreadable key or signature is the verdict ``malformed``."""
         ...
 
 
