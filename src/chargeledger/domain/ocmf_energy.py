@@ -25,7 +25,10 @@ from chargeledger.domain.ocmf import (
     OcmfReading,
     OcmfRecord,
     SignatureCheck,
+    parse_ocmf,
 )
+from chargeledger.domain.ocmf_carriers import unwrap
+from chargeledger.domain.station_link import SignedMeterValue
 
 # OBIS C.D of the registers (IEC 62056-61; OCMF 1.4 table 7 RI): the transaction registers
 # (B2/B3, and DZG's compensated 98.8) count from 0 at B and are what is billed; 1.8 and the
@@ -96,6 +99,18 @@ def _energy(reading: OcmfReading) -> Decimal:
     if kwh is None:  # _best_pair takes energy readings only
         raise OcmfError(f"{reading.unit} is not an energy unit")
     return kwh
+
+
+def signed_records(values: Sequence[SignedMeterValue]) -> list[OcmfRecord]:
+    """The readable OCMF records among a session's signed values, in their order (another
+    format or an unreadable record is kept as evidence but proves no energy)."""
+    records: list[OcmfRecord] = []
+    for value in values:
+        try:
+            records.append(parse_ocmf(unwrap(value).ocmf))
+        except OcmfError:
+            continue
+    return records
 
 
 def transaction_issues(

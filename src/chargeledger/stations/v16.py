@@ -160,7 +160,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
                 reason=reason,
                 samples=samples,
             )
-        await capture.keep_signed_values(self.uow, session, signed)
+        session = await capture.keep_signed_values(self.uow, session, signed)
         self.after_commit(*await after_start_or_stop(self.uow, self.runtime.payments, session))
         if not id_tag:
             return call_result.StopTransaction()

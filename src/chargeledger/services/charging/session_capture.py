@@ -208,6 +208,7 @@ async def _judge(uow: UnitOfWork, session: Session) -> Session:
         changes=await uow.sessions.state_changes(session.id),
         samples=await uow.sessions.samples(session.id),
         max_power_kw=await max_power_kw(uow, session),
+        signed_values=await uow.sessions.signed_values(session.id),
     )
     return lifecycle.judge(session, found)
 
@@ -232,9 +233,17 @@ async def record_transaction_event(
 
 async def keep_signed_values(
     uow: UnitOfWork, session: Session, values: Sequence[SignedMeterValue]
-) -> None:
+) -> Session:
+    """Keep signed meter data as evidence. Data for a closed session (a 1.6 stop's
+    transactionData, stored after the stop, or a DataTransfer that comes later) judges the
+    session again: its signed energy may contradict what we would bill (reasons only
+    accumulate; a released session stays released)."""
     for value in values:
         await uow.sessions.add_signed_value(session.id, value)
+    if values and not session.is_open and session.stopped_at is not None:
+        session = await _judge(uow, session)
+        await uow.sessions.update(session)
+    return session
 
 
 def begin_register(samples: Sequence[MeterSample]) -> Decimal | None:
