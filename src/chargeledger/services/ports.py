@@ -38,6 +38,7 @@ from chargeledger.services.billing.exporting import AccountingExporter
 from chargeledger.services.billing.invoice_ports import BillingRepository
 from chargeledger.services.billing.ledger_ports import LedgerRepository
 from chargeledger.services.billing.report_ports import ReportRepository
+from chargeledger.services.charging.meter_key_ports import MeterKeyRepository
 from chargeledger.services.contracts.ports import ContractRepository
 from chargeledger.services.notifications.ports import OutboxRepository
 from chargeledger.services.paging import Page
@@ -369,6 +370,9 @@ class UnitOfWork(Protocol):
 
     @property
     def contracts(self) -> ContractRepository: ...
+
+    @property
+    def meter_keys(self) -> MeterKeyRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

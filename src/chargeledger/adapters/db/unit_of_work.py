@@ -24,6 +24,7 @@ from chargeledger.adapters.db.repositories.customers import (
 from chargeledger.adapters.db.repositories.dunning import SqlDunningRepository
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
 from chargeledger.adapters.db.repositories.ledger import SqlLedgerRepository
+from chargeledger.adapters.db.repositories.meter_keys import SqlMeterKeyRepository
 from chargeledger.adapters.db.repositories.outbox import SqlOutboxRepository
 from chargeledger.adapters.db.repositories.payments import SqlPaymentRepository
 from chargeledger.adapters.db.repositories.payouts import SqlPayoutRepository
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     dunning: SqlDunningRepository
     contracts: SqlContractRepository
+    meter_keys: SqlMeterKeyRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(connection)
         self.dunning = SqlDunningRepository(connection)
         self.contracts = SqlContractRepository(connection)
+        self.meter_keys = SqlMeterKeyRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self
