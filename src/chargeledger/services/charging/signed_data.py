@@ -1,5 +1,6 @@
-"""Checking signed meter data (OCMF) offline: what ``chargeledger ocmf verify`` does with a
-record a driver, an auditor or an operator hands in (issue 15).
+"""Checking signed meter data (OCMF), issue 15: offline (``chargeledger ocmf verify`` with a
+record a driver, an auditor or an operator hands in) and for a stored session (each signed
+value's verdict under the registry's key, and whether the records match the session).
 
 The input may be any carrier a station uses (``domain.ocmf_carriers``), one per line when a
 transaction came as a begin and an end record. The key given wins over the carrier's: a key
@@ -9,6 +10,7 @@ check of a record a customer holds can use.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,8 +23,13 @@ from chargeledger.domain.ocmf import (
 )
 from chargeledger.domain.ocmf_carriers import unwrap
 from chargeledger.domain.ocmf_energy import OcmfIssue, SignedEnergy, signed_energy
+from chargeledger.domain.ocmf_session import session_issues
 from chargeledger.domain.station_link import SignedMeterValue
-from chargeledger.services.ports import MeterSignatureVerifier
+from chargeledger.errors import NotFoundError
+from chargeledger.services.charging.meter_keys import key_for
+from chargeledger.services.ports import MeterSignatureVerifier, UnitOfWork
+
+REPORTED_ONLY = "valid with the key the station reported; not confirmed by the registry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +92,87 @@ def energy_of(records: Sequence[OcmfRecord]) -> tuple[SignedEnergy | None, OcmfI
         return signed_energy(records), None
     except OcmfError as exc:
         return None, OcmfIssue("no_energy_pair", exc.message)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedReading:
+    """One stored signed value: its record (None when unreadable), the verdict, and the key
+    it was checked with (the registry's, else the one the station reported)."""
+
+    value: SignedMeterValue
+    record: OcmfRecord | None
+    check: SignatureCheck
+    public_key: str | None
+    key_source: str | None  # "operator" (registry) or "station" (reported), None: no key
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSignedData:
+    readings: tuple[SignedReading, ...]
+    energy: SignedEnergy | None
+    issues: tuple[OcmfIssue, ...]
+
+
+async def signed_readings_of(
+    uow: UnitOfWork, verifier: MeterSignatureVerifier, session_id: uuid.UUID
+) -> SessionSignedData:
+    """Every signed value of the session with its verdict, and how the readable records
+    match the session (pagination, meter serial, times, energy against what we bill)."""
+    session = await uow.sessions.get(session_id)
+    if session is None:
+        raise NotFoundError(f"session {session_id} not found", code="session_not_found")
+    station = await uow.stations.get(session.station_id)
+    readings = [
+        await _reading(uow, verifier, session.station_id, value)
+        for value in await uow.sessions.signed_values(session.id)
+    ]
+    records = [r.record for r in readings if r.record is not None]
+    if not records:
+        return SessionSignedData(tuple(readings), None, ())
+    energy, issues = session_issues(
+        records,
+        started_at=session.started_at,
+        stopped_at=session.stopped_at,
+        meter_start_wh=session.meter_start_wh,
+        meter_stop_wh=session.meter_stop_wh,
+        station_meter_serial=station.meter_serial if station else None,
+    )
+    return SessionSignedData(tuple(readings), energy, issues)
+
+
+async def _reading(
+    uow: UnitOfWork,
+    verifier: MeterSignatureVerifier,
+    station_id: uuid.UUID,
+    value: SignedMeterValue,
+) -> SignedReading:
+    try:
+        carried = unwrap(value)
+        record = parse_ocmf(carried.ocmf)
+    except OcmfError as exc:
+        return SignedReading(
+            value, None, SignatureCheck(SignatureVerdict.MALFORMED, exc.message), None, None
+        )
+    signed_at = next((r.time for r in record.readings if r.time), None) or value.timestamp
+    registered = (
+        await key_for(uow, station_id, record.meter_serial, signed_at)
+        if record.meter_serial
+        else None
+    )
+    if registered is not None:
+        check = verifier.check(record, registered.public_key)
+        return SignedReading(value, record, check, registered.public_key, "operator")
+    if carried.public_key is None:
+        detail = f"no key in the registry for meter {record.meter_serial or '(no MS)'}"
+        return SignedReading(
+            value, record, SignatureCheck(SignatureVerdict.UNKNOWN_KEY, detail), None, None
+        )
+    check = verifier.check(record, carried.public_key)
+    if check.valid:
+        check = SignatureCheck(SignatureVerdict.UNKNOWN_KEY, REPORTED_ONLY)
+    elif check.verdict is SignatureVerdict.INVALID_SIGNATURE:
+        check = SignatureCheck(
+            SignatureVerdict.UNKNOWN_KEY,
+            f"not valid with the key the station reported ({check.detail}); no registry key",
+        )
+    return SignedReading(value, record, check, carried.public_key, "station")
