@@ -29,6 +29,7 @@ from chargeledger.adapters.exports.registry import ExportSetup
 from chargeledger.adapters.files import private_directory, stored_secret
 from chargeledger.adapters.gateways.sandbox import SandboxGateway
 from chargeledger.adapters.logs import send_logs_to_stderr
+from chargeledger.adapters.meter_signatures import OcmfSignatureVerifier
 from chargeledger.adapters.notify.smtp import SmtpMailer
 from chargeledger.adapters.notify.webhooks import HttpWebhookSender
 from chargeledger.adapters.reports import TableFiles
@@ -67,6 +68,7 @@ from chargeledger.services.ports import (
     Exports,
     InvoiceDocuments,
     Locks,
+    MeterSignatureVerifier,
     PasswordHasher,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -107,6 +109,8 @@ class Runtime:
     reports: ReportFiles  # reports as CSV, XLSX and JSON files
     reminders: ReminderDocuments  # dunning notices as PDFs
     evidence: EvidenceDocuments  # dispute evidence packs: PDF and ZIP of JSON (issue 15)
+    # Signed meter data (OCMF) checks; no state, so every runtime has its own.
+    meter_signatures: MeterSignatureVerifier = field(default_factory=OcmfSignatureVerifier)
     _gateway: SandboxGateway | StripeGateway | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
@@ -284,6 +288,12 @@ class Runtime:
         if self._gateway is not None:
             await self._gateway.aclose()
         await self._factory.engine.dispose()
+
+
+def meter_signature_verifier() -> MeterSignatureVerifier:
+    """The OCMF signature checker, for entry points that need no runtime (``ocmf verify``
+    checks a record offline, without a database)."""
+    return OcmfSignatureVerifier()
 
 
 def build_runtime(

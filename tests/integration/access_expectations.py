@@ -52,6 +52,12 @@ EXPECTED_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/stations/{station_id}"): READERS,
     ("PATCH", "/api/v1/stations/{station_id}"): NETWORK_WRITERS,
     ("DELETE", "/api/v1/stations/{station_id}"): NETWORK_WRITERS,
+    # Meter keys (issue 15): operators register a meter's key, finance reads them for disputes;
+    # drivers and fleet managers do not see the network's key material.
+    ("GET", "/api/v1/stations/{station_id}/meter-keys"): frozenset(
+        {ADMIN, OPERATOR, FINANCE, KEY_RW, KEY_READ}
+    ),
+    ("POST", "/api/v1/stations/{station_id}/meter-keys"): NETWORK_WRITERS,
     ("GET", "/api/v1/evses"): READERS,
     ("POST", "/api/v1/evses"): NETWORK_WRITERS,
     ("GET", "/api/v1/evses/{evse_id}"): READERS,

@@ -38,6 +38,13 @@ from tests.integration.access_world import (
     tariff_json,
 )
 
+# A meter's public key (a KEBA KCP30's secp256r1 key, S.A.F.E. test data): any valid key does.
+WALK_METER_KEY = (
+    "3059301306072A8648CE3D020106082A8648CE3D030107034200043AEEB45C392357820A58FDFB0857BD77ADA"
+    "31585C61C430531DFA53B440AFBFDD95AC887C658EA55260F808F55CA948DF235C2108A0D6DC7D4AB1A5E1A79"
+    "55BE"
+)
+
 Json = dict[str, Any]
 Body = Json | bytes
 
@@ -140,6 +147,10 @@ BODIES: dict[tuple[str, str], Callable[[World, int], Body | Awaitable[Body]]] = 
         "security_profile": 3,
     },
     ("PATCH", "/api/v1/stations/{station_id}"): lambda w, n: {"vendor": f"Vendor {n}"},
+    ("POST", "/api/v1/stations/{station_id}/meter-keys"): lambda w, n: {
+        "meter_serial": f"WALK-METER-{n}",
+        "public_key": WALK_METER_KEY,
+    },
     ("POST", "/api/v1/evses"): lambda w, n: {
         "station_id": str(w.station_id),
         "evse_id": 1000 + n,

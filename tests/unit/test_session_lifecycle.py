@@ -32,6 +32,7 @@ from chargeledger.domain.session_lifecycle import (
     SessionTransitionError,
     Verdict,
 )
+from chargeledger.domain.station_link import SignedMeterValue
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency
 
@@ -466,3 +467,43 @@ def test_what_each_route_means_for_the_payment_work(
         to_follow,
         card_held,
     )
+
+
+def _signed(begin_kwh: str, end_kwh: str, data: str | None = None) -> SignedMeterValue:
+    """A signed value holding an OCMF record with a begin and an end reading (the signature
+    itself is not needed to see a contradiction)."""
+    readings = (
+        f'{{"TM":"2026-03-02T09:00:00,000+0000 S","TX":"B","RV":{begin_kwh},'
+        f'"RI":"1-b:1.8.0","RU":"kWh","ST":"G"}},'
+        f'{{"TM":"2026-03-02T09:30:00,000+0000 S","TX":"E","RV":{end_kwh},'
+        f'"RI":"1-b:1.8.0","RU":"kWh","ST":"G"}}'
+    )
+    record = f'OCMF|{{"FV":"1.0","PG":"T1","MS":"M1","RD":[{readings}]}}|{{"SD":"3006"}}'
+    return SignedMeterValue(at(30), ReadingContext.TRANSACTION_END, "OCMF", data or record)
+
+
+@pytest.mark.parametrize(
+    ("end_kwh", "held"),
+    [("15.000", False), ("15.001", False), ("14.999", False), ("15.002", True), ("35.0", True)],
+)
+def test_signed_energy_beyond_the_meters_resolution_quarantines(end_kwh: str, held: bool) -> None:
+    """10 kWh billed (1000 -> 11000 Wh) beside a record of 5.000 -> ``end_kwh``: the
+    tolerance is the record's resolution (0.001 kWh here), issue 15."""
+    found = lifecycle.verdict(
+        stopped(),
+        changes=[],
+        samples=[],
+        max_power_kw=POWER,
+        signed_values=[_signed("5.000", end_kwh)],
+    )
+    assert (QuarantineReason.SIGNED_ENERGY_MISMATCH in found.reasons) is held
+
+
+def test_signed_data_that_proves_no_energy_contradicts_nothing() -> None:
+    unreadable = _signed("0", "0", data="not an OCMF record")
+    only_begin = _signed("5.000", "35.0").data.replace('"TX":"E"', '"TX":"C"')
+    values = [unreadable, replace(unreadable, data=only_begin)]
+    found = lifecycle.verdict(
+        stopped(), changes=[], samples=[], max_power_kw=POWER, signed_values=values
+    )
+    assert found.reasons == ()

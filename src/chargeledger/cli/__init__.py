@@ -23,6 +23,8 @@ from chargeledger.cli.exports import export_app
 from chargeledger.cli.identity import api_keys_app, users_app
 from chargeledger.cli.invoicing import invoice_app
 from chargeledger.cli.ledger import ledger_app
+from chargeledger.cli.meter_keys import meter_keys_app
+from chargeledger.cli.ocmf import ocmf_app
 from chargeledger.cli.outbox import outbox_app
 from chargeledger.cli.payments import payments_app
 from chargeledger.cli.payouts import payouts_app
@@ -58,7 +60,9 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(dunning_app, name="dunning")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(disputes_app, name="disputes")
+app.add_typer(ocmf_app, name="ocmf")
 stations_app.command("status")(station_status)
+stations_app.add_typer(meter_keys_app, name="meter-keys")
 stations_app.command("command")(station_command)
 app.command()(serve)
 app.command()(demo)

@@ -20,6 +20,7 @@ from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.station_link import CommandKind, SessionFilter
 from chargeledger.domain.text import plain_number, quantity_text
 from chargeledger.services.charging import session_release, session_review
+from chargeledger.services.charging.signed_data import SessionSignedData
 from chargeledger.services.transactions import in_transaction, reading
 
 sessions_app = typer.Typer(help="Captured charging sessions.", no_args_is_help=True)
@@ -72,7 +73,9 @@ def show_session(session_id: uuid.UUID) -> None:
     """A session with its meter samples."""
 
     async def work(rt: Runtime) -> None:
-        detail = await reading(rt.uow, session_review.session_detail, SHELL, session_id)
+        detail = await reading(
+            rt.uow, session_review.session_detail, SHELL, session_id, rt.meter_signatures
+        )
         s = detail.session
         console.print(
             f"session {s.id} tx {s.transaction_ref} ({s.ocpp_version}) {s.status.value}\n"
@@ -93,8 +96,29 @@ def show_session(session_id: uuid.UUID) -> None:
                 sample.phase or "",
             )
         console.print(table)
+        if detail.signed is not None and detail.signed.readings:
+            _print_signed(detail.signed)
 
     run_with_runtime(work)
+
+
+def _print_signed(signed: SessionSignedData) -> None:
+    """The signed meter values (OCMF) with their verdicts and what speaks against them."""
+    table = Table("time", "context", "meter", "verdict", "key", "detail")
+    for item in signed.readings:
+        table.add_row(
+            item.value.timestamp.isoformat(),
+            item.value.context.value,
+            (item.record.meter_serial or "") if item.record else "",
+            item.check.verdict.value,
+            item.key_source or "",
+            item.check.detail,
+        )
+    console.print(table)
+    if signed.energy is not None:
+        console.print(f"signed energy {plain_number(signed.energy.kwh)} kWh")
+    for issue in signed.issues:
+        console.print(f"{issue.code}: {issue.message}", highlight=False, markup=False)
 
 
 @sessions_app.command("release")

@@ -63,6 +63,8 @@ class QuarantineReason(StrEnum):
     ENERGY_ABOVE_MAX_POWER = "energy_above_max_power"
     NO_STOP_RECEIVED = "no_stop_received"
     UNKNOWN_TRANSACTION = "unknown_transaction"
+    # The meter's signed (OCMF) energy contradicts the energy we would bill (issue 15).
+    SIGNED_ENERGY_MISMATCH = "signed_energy_mismatch"
 
 
 class ChargingState(StrEnum):

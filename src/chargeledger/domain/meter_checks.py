@@ -18,11 +18,17 @@ from chargeledger.domain.charging import (
     QuarantineReason,
     StateChange,
 )
+from chargeledger.domain.ocmf import OcmfError
+from chargeledger.domain.ocmf_energy import signed_energy, signed_records
+from chargeledger.domain.station_link import SignedMeterValue
 
 # Slack over the physical limit: meter class accuracy (MID class B: 1 %), clock jitter between
 # station timestamps, and a fixed allowance for very short sessions.
 POWER_TOLERANCE = Decimal("1.05")
 ENERGY_ALLOWANCE_WH = Decimal("100")
+# OCPP 1.6 meterStart/meterStop are whole Wh: the billed side is never finer than 1 Wh, so a
+# signed record stated in 0.0001 kWh is compared at 1 Wh at least.
+BILLED_RESOLUTION_KWH = Decimal("0.001")
 
 
 def register_wh(sample: MeterSample) -> Decimal | None:
@@ -85,6 +91,7 @@ def quality_issues(
     stopped_at: datetime,
     max_power_kw: Decimal,
     samples: Sequence[MeterSample],
+    signed_values: Sequence[SignedMeterValue] = (),
 ) -> tuple[QuarantineReason, ...]:
     """Every reason this closed session must not be billed as reported (empty if none)."""
     reasons: list[QuarantineReason] = []
@@ -98,7 +105,35 @@ def quality_issues(
         stopped_at=stopped_at,
         max_power_kw=max_power_kw,
     )
+    if signed_energy_contradicts(
+        meter_start_wh=meter_start_wh, meter_stop_wh=meter_stop_wh, signed_values=signed_values
+    ):
+        reasons.append(QuarantineReason.SIGNED_ENERGY_MISMATCH)
     return tuple(reasons)
+
+
+def signed_energy_contradicts(
+    *,
+    meter_start_wh: Decimal,
+    meter_stop_wh: Decimal,
+    signed_values: Sequence[SignedMeterValue],
+) -> bool:
+    """True when the meter's signed OCMF energy (end minus begin, ``domain.ocmf_energy``) is
+    farther from the energy we would bill than the meter's resolution (at least
+    :data:`BILLED_RESOLUTION_KWH`). The signed record is the calibrated figure (Eichrecht);
+    OCPP's unsigned numbers may be another register (the OCA example bills the lifetime
+    register beside a 0.636 kWh record). No signature is needed to see the contradiction;
+    signed data without a begin/end pair proves nothing and contradicts nothing."""
+    records = signed_records(signed_values)
+    if not records:
+        return False
+    try:
+        energy = signed_energy(records)
+    except OcmfError:
+        return False
+    billed_kwh = (meter_stop_wh - meter_start_wh) / 1000
+    tolerance = max(energy.resolution_kwh, BILLED_RESOLUTION_KWH)
+    return abs(energy.kwh - billed_kwh) > tolerance
 
 
 def charging_and_idle(

@@ -37,6 +37,7 @@ from chargeledger.domain.charging import (
 )
 from chargeledger.domain.meter_checks import charging_and_idle, quality_issues, registers_in_order
 from chargeledger.domain.payment_routes import PaymentRoute
+from chargeledger.domain.station_link import SignedMeterValue
 from chargeledger.domain.text import required_text
 from chargeledger.errors import ConflictError, InvalidInputError
 
@@ -244,9 +245,11 @@ def verdict(
     changes: Sequence[StateChange],
     samples: Sequence[MeterSample],
     max_power_kw: Decimal,
+    signed_values: Sequence[SignedMeterValue] = (),
 ) -> Verdict:
     """Charging/idle time and the meter data checks of a closed session, on the station's
-    own readings (a correction is checked when it is released)."""
+    own readings (a correction is checked when it is released) and against the meter's
+    signed energy (``signed_values``, issue 15: ``signed_energy_mismatch``)."""
     if session.stopped_at is None or session.meter_stop_wh is None:
         raise SessionTransitionError("only a stopped session is judged")
     charging, idle = charging_and_idle(session.started_at, session.stopped_at, changes)
@@ -257,6 +260,7 @@ def verdict(
         stopped_at=session.stopped_at,
         max_power_kw=max_power_kw,
         samples=samples,
+        signed_values=signed_values,
     )
     return Verdict(int(charging.total_seconds()), int(idle.total_seconds()), found)
 

@@ -20,6 +20,7 @@ from chargeledger.domain.charging import Measurand, MeterSample, Session, StateC
 from chargeledger.domain.evidence import SignedBySession
 from chargeledger.domain.identity import ApiKey, User
 from chargeledger.domain.invoicing import Invoice
+from chargeledger.domain.ocmf import OcmfRecord, SignatureCheck
 from chargeledger.domain.station_link import (
     CommandResult,
     ConnectorState,
@@ -39,6 +40,7 @@ from chargeledger.services.billing.exporting import AccountingExporter
 from chargeledger.services.billing.invoice_ports import BillingRepository
 from chargeledger.services.billing.ledger_ports import LedgerRepository
 from chargeledger.services.billing.report_ports import ReportRepository
+from chargeledger.services.charging.meter_key_ports import MeterKeyRepository
 from chargeledger.services.contracts.ports import ContractRepository
 from chargeledger.services.disputes.case_ports import DisputeRepository
 from chargeledger.services.notifications.ports import OutboxRepository
@@ -100,6 +102,14 @@ class VatIdChecker(Protocol):
     def normalise(self, vat_id: str, country: str) -> str:
         """The compact VAT id (e.g. ``DE136695976``) of an account billed in ``country``;
         ``InvalidInputError`` with code ``invalid_vat_id`` when it is not valid."""
+        ...
+
+
+class MeterSignatureVerifier(Protocol):
+    def check(self, record: OcmfRecord, public_key: str | None) -> SignatureCheck:
+        """The verdict on ``record``'s signature under ``public_key`` (any form a station
+        or an operator gives; None: ``unknown_key``). Never raises on bad input: an
+        unreadable key or signature is the verdict ``malformed``."""
         ...
 
 
@@ -380,6 +390,9 @@ class UnitOfWork(Protocol):
 
     @property
     def disputes(self) -> DisputeRepository: ...
+
+    @property
+    def meter_keys(self) -> MeterKeyRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

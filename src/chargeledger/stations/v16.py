@@ -160,7 +160,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
                 reason=reason,
                 samples=samples,
             )
-        await capture.keep_signed_values(self.uow, session, signed)
+        session = await capture.keep_signed_values(self.uow, clock, session, signed)
         self.after_commit(*await after_start_or_stop(self.uow, self.runtime.payments, session))
         if not id_tag:
             return call_result.StopTransaction()
@@ -170,12 +170,14 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
     @handles(Action.data_transfer)
     async def on_data_transfer(self, vendor_id: str, **details: Any) -> call_result.DataTransfer:
         """Signed meter data sent by DataTransfer (a vendor convention in 1.6): ``data`` is
-        JSON with ``transactionId`` and ``signedMeterData`` (an OCMF string)."""
+        JSON with ``transactionId`` and ``signedMeterData`` (an OCMF string), optionally the
+        meter's ``publicKey``."""
         try:
             body = json.loads(details.get("data") or "")
             ref = str(body["transactionId"])
             data = str(body["signedMeterData"])
-        except (ValueError, KeyError, TypeError):
+            key = body.get("publicKey")
+        except (ValueError, KeyError, TypeError, AttributeError):
             return call_result.DataTransfer(status="UnknownMessageId")
         session = await session_of_transaction(self.uow, self.station.id, ref)
         if session is None:
@@ -185,8 +187,9 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
             context=ReadingContext.TRANSACTION_END,
             format="OCMF" if data.startswith("OCMF|") else "other",
             data=data,
+            public_key=str(key) if key else None,
         )
-        await capture.keep_signed_values(self.uow, session, [value])
+        await capture.keep_signed_values(self.uow, self.runtime.clock, session, [value])
         return call_result.DataTransfer(status="Accepted")
 
     # --- operator-initiated (§5) ---------------------------------------------------------

@@ -25,6 +25,7 @@ from chargeledger.adapters.db.repositories.disputes import SqlDisputeRepository
 from chargeledger.adapters.db.repositories.dunning import SqlDunningRepository
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
 from chargeledger.adapters.db.repositories.ledger import SqlLedgerRepository
+from chargeledger.adapters.db.repositories.meter_keys import SqlMeterKeyRepository
 from chargeledger.adapters.db.repositories.outbox import SqlOutboxRepository
 from chargeledger.adapters.db.repositories.payments import SqlPaymentRepository
 from chargeledger.adapters.db.repositories.payouts import SqlPayoutRepository
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
     dunning: SqlDunningRepository
     contracts: SqlContractRepository
     disputes: SqlDisputeRepository
+    meter_keys: SqlMeterKeyRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -81,6 +83,7 @@ class SqlUnitOfWork:
         self.dunning = SqlDunningRepository(connection)
         self.contracts = SqlContractRepository(connection)
         self.disputes = SqlDisputeRepository(connection)
+        self.meter_keys = SqlMeterKeyRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

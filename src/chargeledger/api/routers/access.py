@@ -41,6 +41,11 @@ ReleaseSessions = Annotated[Principal, Depends(allow(Role.OPERATOR, Role.FINANCE
 ReadStationStatus = Annotated[
     Principal, Depends(allow(Role.OPERATOR, Role.FINANCE, scope=Scope.SESSIONS_READ))
 ]
+# Meter keys (issue 15): operators register them; finance reads them to answer disputes.
+ReadMeterKeys = Annotated[
+    Principal, Depends(allow(Role.OPERATOR, Role.FINANCE, scope=Scope.CATALOG_READ))
+]
+WriteMeterKeys = Annotated[Principal, Depends(allow(Role.OPERATOR, scope=Scope.CATALOG_WRITE))]
 CommandStations = Annotated[Principal, Depends(allow(Role.OPERATOR, scope=Scope.STATIONS_COMMAND))]
 # Billing: finance runs invoicing and reads the ledger; account-bound people read their own
 # account's documents and statement (enforced in the services).

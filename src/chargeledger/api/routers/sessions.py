@@ -92,9 +92,9 @@ async def live_sessions(
     summary="A session with its samples, state changes, events and signed data",
 )
 async def get_session(
-    session_id: uuid.UUID, principal: ReadSessions, uow: UowDep
+    session_id: uuid.UUID, principal: ReadSessions, uow: UowDep, rt: RuntimeDep
 ) -> SessionDetailOut:
-    detail = await session_review.session_detail(uow, principal, session_id)
+    detail = await session_review.session_detail(uow, principal, session_id, rt.meter_signatures)
     return SessionDetailOut.of_detail(detail)
 
 

@@ -21,6 +21,7 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.domain.tariffs import PriceLine, PriceResult
 from chargeledger.services.charging.session_review import SessionDetail
+from chargeledger.services.charging.signed_data import SignedReading, energy_of
 from chargeledger.services.charging.station_status import StationStatus
 
 
@@ -132,9 +133,17 @@ class SignedValueOut(BaseModel):
     signing_method: str | None
     encoding_method: str | None
     public_key: str | None
+    # Issue 15: the verdict under the registry's key (else the reported one), and the energy
+    # this record alone proves (when it holds a begin and an end reading).
+    verdict: str | None = None
+    detail: str | None = None
+    meter_serial: str | None = None
+    key_source: str | None = None
+    energy_kwh: Decimal | None = None
 
     @classmethod
-    def of(cls, v: SignedMeterValue) -> SignedValueOut:
+    def of(cls, v: SignedMeterValue, reading: SignedReading | None = None) -> SignedValueOut:
+        energy = energy_of([reading.record])[0] if reading and reading.record else None
         return cls(
             timestamp=v.timestamp,
             context=v.context.value,
@@ -143,7 +152,17 @@ class SignedValueOut(BaseModel):
             signing_method=v.signing_method,
             encoding_method=v.encoding_method,
             public_key=v.public_key,
+            verdict=reading.check.verdict.value if reading else None,
+            detail=reading.check.detail if reading else None,
+            meter_serial=reading.record.meter_serial if reading and reading.record else None,
+            key_source=reading.key_source if reading else None,
+            energy_kwh=energy.kwh if energy else None,
         )
+
+
+class SignedIssueOut(BaseModel):
+    code: str
+    message: str
 
 
 class SessionDetailOut(SessionOut):
@@ -151,9 +170,12 @@ class SessionDetailOut(SessionOut):
     state_changes: list[StateChangeOut]
     transaction_events: list[EventOut]
     signed_meter_values: list[SignedValueOut]
+    signed_energy_kwh: Decimal | None = None
+    signed_issues: list[SignedIssueOut] = []
 
     @classmethod
     def of_detail(cls, d: SessionDetail) -> SessionDetailOut:
+        readings = list(d.signed.readings) if d.signed else [None] * len(d.signed_values)
         return cls(
             **SessionOut.of(d.session).model_dump(),
             samples=[SampleOut.of(s) for s in d.samples],
@@ -161,7 +183,14 @@ class SessionDetailOut(SessionOut):
                 StateChangeOut(timestamp=c.timestamp, state=c.state.value) for c in d.state_changes
             ],
             transaction_events=[EventOut.of(e) for e in d.transaction_events],
-            signed_meter_values=[SignedValueOut.of(v) for v in d.signed_values],
+            signed_meter_values=[
+                SignedValueOut.of(v, r) for v, r in zip(d.signed_values, readings, strict=True)
+            ],
+            signed_energy_kwh=d.signed.energy.kwh if d.signed and d.signed.energy else None,
+            signed_issues=[
+                SignedIssueOut(code=i.code, message=i.message)
+                for i in (d.signed.issues if d.signed else ())
+            ],
         )
 
 

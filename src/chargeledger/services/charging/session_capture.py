@@ -23,8 +23,11 @@ from chargeledger.domain.charging import (
     StateChange,
 )
 from chargeledger.domain.meter_checks import registers_in_order
+from chargeledger.domain.ocmf import OcmfError, parse_ocmf
+from chargeledger.domain.ocmf_carriers import unwrap
 from chargeledger.domain.session_lifecycle import NO_STOP_REASON
 from chargeledger.domain.station_link import SignedMeterValue, TransactionEvent
+from chargeledger.services.charging.meter_keys import note_reported_key
 from chargeledger.services.contracts.pricing import contract_at_start
 from chargeledger.services.payments.methods import identify_payer
 from chargeledger.services.ports import Clock, UnitOfWork
@@ -208,6 +211,7 @@ async def _judge(uow: UnitOfWork, session: Session) -> Session:
         changes=await uow.sessions.state_changes(session.id),
         samples=await uow.sessions.samples(session.id),
         max_power_kw=await max_power_kw(uow, session),
+        signed_values=await uow.sessions.signed_values(session.id),
     )
     return lifecycle.judge(session, found)
 
@@ -231,10 +235,33 @@ async def record_transaction_event(
 
 
 async def keep_signed_values(
-    uow: UnitOfWork, session: Session, values: Sequence[SignedMeterValue]
-) -> None:
+    uow: UnitOfWork, clock: Clock, session: Session, values: Sequence[SignedMeterValue]
+) -> Session:
+    """Keep signed meter data as evidence, and a key that came with it and the registry
+    lacks as the station's report (``meter_keys.note_reported_key``). Data for a closed
+    session (a 1.6 stop's transactionData, stored after the stop, or a DataTransfer that
+    comes later) judges the session again: its signed energy may contradict what we would
+    bill (reasons only accumulate; a released session stays released)."""
     for value in values:
         await uow.sessions.add_signed_value(session.id, value)
+        await _note_reported_key(uow, clock, session, value)
+    if values and not session.is_open and session.stopped_at is not None:
+        session = await _judge(uow, session)
+        await uow.sessions.update(session)
+    return session
+
+
+async def _note_reported_key(
+    uow: UnitOfWork, clock: Clock, session: Session, value: SignedMeterValue
+) -> None:
+    try:
+        carried = unwrap(value)
+        record = parse_ocmf(carried.ocmf)
+    except OcmfError:
+        return  # kept as evidence; its verdict will say malformed
+    await note_reported_key(
+        uow, clock, session.station_id, record.meter_serial, carried.public_key, record.curve
+    )
 
 
 def begin_register(samples: Sequence[MeterSample]) -> Decimal | None:

@@ -17,9 +17,10 @@ from chargeledger.domain.identity import Principal
 from chargeledger.domain.station_link import SessionFilter, SignedMeterValue, TransactionEvent
 from chargeledger.errors import NotFoundError
 from chargeledger.services.charging.session_capture import close_without_stop
+from chargeledger.services.charging.signed_data import SessionSignedData, signed_readings_of
 from chargeledger.services.common import page_bounds
 from chargeledger.services.paging import Page
-from chargeledger.services.ports import Clock, UnitOfWork
+from chargeledger.services.ports import Clock, MeterSignatureVerifier, UnitOfWork
 
 DEFAULT_STALE_AFTER = timedelta(hours=24)
 
@@ -31,6 +32,8 @@ class SessionDetail:
     state_changes: list[StateChange]
     transaction_events: list[TransactionEvent]
     signed_values: list[SignedMeterValue]
+    # Verdicts on the signed values and how they match the session (issue 15), when asked.
+    signed: SessionSignedData | None = None
 
 
 def _scoped(principal: Principal, criteria: SessionFilter) -> SessionFilter | None:
@@ -67,15 +70,22 @@ async def get_session(uow: UnitOfWork, principal: Principal, session_id: uuid.UU
 
 
 async def session_detail(
-    uow: UnitOfWork, principal: Principal, session_id: uuid.UUID
+    uow: UnitOfWork,
+    principal: Principal,
+    session_id: uuid.UUID,
+    verifier: MeterSignatureVerifier | None = None,
 ) -> SessionDetail:
+    """The session with everything captured for it; with ``verifier``, the verdict on each
+    signed value too (``signed_data.signed_readings_of``)."""
     session = await get_session(uow, principal, session_id)
+    signed = None if verifier is None else await signed_readings_of(uow, verifier, session.id)
     return SessionDetail(
         session=session,
         samples=await uow.sessions.samples(session.id),
         state_changes=await uow.sessions.state_changes(session.id),
         transaction_events=await uow.sessions.transaction_events(session.id),
         signed_values=await uow.sessions.signed_values(session.id),
+        signed=signed,
     )
 
 

@@ -40,7 +40,7 @@ async def apply_transaction_event(
         session = await _open_from_event(uow, clock, station, report)
     if not await capture.record_transaction_event(uow, session, report.event):
         return session  # this seqNo was applied before: a duplicate changes nothing
-    await capture.keep_signed_values(uow, session, report.signed_values)
+    session = await capture.keep_signed_values(uow, clock, session, report.signed_values)
     if report.event.event_type == "Started":
         session = lifecycle.correct_start(
             session,

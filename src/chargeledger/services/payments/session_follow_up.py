@@ -54,7 +54,7 @@ async def record_samples(
 ) -> list[Job]:
     """Meter values outside a start or stop (1.6 MeterValues, 2.0.1 J01): keep the signed
     values as evidence, add the samples to the session, then watch its payment."""
-    await capture.keep_signed_values(uow, session, signed)
+    session = await capture.keep_signed_values(uow, clock, session, signed)
     await capture.add_meter_values(uow, clock, session, samples)
     return await after_samples(uow, ctx, session)
 
