@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -48,7 +47,6 @@ from chargeledger.services.billing.statements import StatementReader, StatementW
 from chargeledger.services.charging.session_review import sweep_stale_sessions
 from chargeledger.services.charging.station_status import forget_stored_replies
 from chargeledger.services.contracts.milestones import ReminderRun, send_reminders_on
-from chargeledger.services.disputes.evidence import Judge
 from chargeledger.services.disputes.ports import EvidenceDocuments
 from chargeledger.services.disputes.reminders import remind_disputes
 from chargeledger.services.idempotency_keys import forget_old_keys
@@ -248,10 +246,6 @@ class Runtime:
         to = self.settings.operator.get("email") or None
         zone = self.settings.operator_time_zone
         return await in_transaction(self.uow, send_reminders_on, self.clock, zone, day, to)
-
-    async def signed_value_judge(self, dispute_id: uuid.UUID) -> Judge | None:
-        """How the signed values of a case's session are judged in its evidence pack."""
-        return None
 
     async def remind_disputes(self) -> int:
         """SLA reminders of open dispute cases (issue 15), each announced once."""

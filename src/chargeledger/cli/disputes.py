@@ -198,7 +198,7 @@ def evidence_command(
             _shell(),
             case.id,
             rates=rt.settings.vat_rates,
-            judge=await rt.signed_value_judge(case.id),
+            verifier=rt.meter_signatures,
         )
         return case.number, rt.evidence.pdf(pack), rt.evidence.zip(pack)
 
@@ -223,7 +223,7 @@ def submit_evidence_command(
             _shell(),
             case.id,
             rates=rt.settings.vat_rates,
-            judge=await rt.signed_value_judge(case.id),
+            verifier=rt.meter_signatures,
         )
 
     _print_file(run_with_runtime(work))

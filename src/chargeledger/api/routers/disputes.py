@@ -158,7 +158,7 @@ async def _pack(rt: Runtime, principal: Principal, dispute_id: uuid.UUID) -> Evi
         principal,
         dispute_id,
         rates=rt.settings.vat_rates,
-        judge=await rt.signed_value_judge(dispute_id),
+        verifier=rt.meter_signatures,
     )
 
 
@@ -194,6 +194,6 @@ async def submit_evidence(
         principal,
         dispute_id,
         rates=rt.settings.vat_rates,
-        judge=await rt.signed_value_judge(dispute_id),
+        verifier=rt.meter_signatures,
     )
     return CaseOut.of_file(found)

@@ -19,12 +19,14 @@ from chargeledger.domain.billing import VatRates
 from chargeledger.domain.disputes import Dispute, DisputeEvent, EventKind
 from chargeledger.domain.evidence import EvidencePack
 from chargeledger.domain.identity import Principal
+from chargeledger.domain.station_link import SignedMeterValue
 from chargeledger.errors import ConflictError
+from chargeledger.services.charging.signed_data import signed_readings_of
 from chargeledger.services.disputes.cases import CaseFile, case_file, visible_case
 from chargeledger.services.disputes.evidence import Judge, collect_evidence
 from chargeledger.services.locking import exclusive
 from chargeledger.services.payments.context import PaymentContext
-from chargeledger.services.ports import Clock, UnitOfWork
+from chargeledger.services.ports import Clock, MeterSignatureVerifier, UnitOfWork
 
 MAX_TEXT = 20_000  # Stripe takes 150,000 characters over all fields; one field stays readable
 
@@ -77,14 +79,32 @@ async def case_evidence(
     dispute_id: uuid.UUID,
     *,
     rates: VatRates,
-    judge: Judge | None = None,
+    verifier: MeterSignatureVerifier | None = None,
 ) -> EvidencePack:
-    """The evidence pack of a case the principal may see (read-only)."""
+    """The evidence pack of a case the principal may see (read-only); with a ``verifier``
+    each signed value carries its verdict (the registry's key, else the station's)."""
     case = await visible_case(uow, principal, dispute_id)
     session_id = await disputed_session(uow, case)
+    judge = None if verifier is None else await _judge(uow, verifier, session_id)
     return await collect_evidence(
         uow, clock, session_id, rates=rates, judge=judge, case=case_summary(case)
     )
+
+
+async def _judge(uow: UnitOfWork, verifier: MeterSignatureVerifier, session_id: uuid.UUID) -> Judge:
+    """Each stored signed value's verdict, with what the session's records say against the
+    billed session (pagination, serial, times, energy) added to the detail."""
+    signed = await signed_readings_of(uow, verifier, session_id)
+    problems = "; ".join(issue.message for issue in signed.issues)
+    verdicts = {}
+    for reading in signed.readings:
+        detail = "; ".join(x for x in (reading.check.detail, problems) if x) or None
+        verdicts[reading.value.data_hash] = (reading.check.verdict.value, detail)
+
+    def judge(value: SignedMeterValue) -> tuple[str, str | None]:
+        return verdicts.get(value.data_hash, ("malformed", "not checked"))
+
+    return judge
 
 
 def psp_evidence(pack: EvidencePack) -> dict[str, str]:
@@ -123,7 +143,7 @@ async def submit_chargeback_evidence(
     dispute_id: uuid.UUID,
     *,
     rates: VatRates,
-    judge: Judge | None = None,
+    verifier: MeterSignatureVerifier | None = None,
 ) -> CaseFile:
     """Answer an open chargeback with its pack, once (``evidence_already_submitted``)."""
     async with exclusive(
@@ -142,7 +162,9 @@ async def submit_chargeback_evidence(
                     f"evidence for {case.number} was submitted already",
                     code="evidence_already_submitted",
                 )
-            pack = await case_evidence(uow, ctx.clock, principal, case.id, rates=rates, judge=judge)
+            pack = await case_evidence(
+                uow, ctx.clock, principal, case.id, rates=rates, verifier=verifier
+            )
         fields = psp_evidence(pack)
         gateway = ctx.gateway(case.chargeback.gateway)
         status = await gateway.submit_dispute_evidence(
