@@ -17,6 +17,7 @@ from chargeledger.domain.ocmf import SignatureVerdict, parse_ocmf, parse_time
 from chargeledger.domain.ocmf_carriers import unwrap
 from chargeledger.domain.ocmf_energy import signed_energy
 from chargeledger.domain.ocmf_keys import normalise_public_key
+from chargeledger.sim.cli import build_parser
 from chargeledger.sim.faults import TAMPER_RANGE_WH, assign_faults
 from chargeledger.sim.live import Live
 from chargeledger.sim.model import (
@@ -260,3 +261,9 @@ def test_the_plan_picks_tampered_sessions_with_an_edit_in_range() -> None:
     assert tampered
     assert all(TAMPER_RANGE_WH[0] <= s.glitch_wh <= TAMPER_RANGE_WH[1] for s in tampered)
     assert all(s.expected == "quarantine:signed_energy_mismatch" for s in tampered)
+
+
+def test_the_command_line_switches_signed_data_off() -> None:
+    required = ["run", "--url", "ws://127.0.0.1:1/ocpp", "--stations", "s", "--tokens", "t"]
+    assert build_parser().parse_args(required).signed_data is True
+    assert build_parser().parse_args([*required, "--no-signed-data"]).signed_data is False
