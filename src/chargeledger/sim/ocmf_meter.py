@@ -68,12 +68,15 @@ class MeteredTransaction:
 
 
 def _digest(seed: int, charge_point_id: str, purpose: str) -> bytes:
+    """SHA-256 of ``<seed>:<charge point id>:<purpose>`` (the separators keep seed 1 with
+    "2X" apart from seed 12 with "X")."""
     return hashlib.sha256(f"{seed}:{charge_point_id}:{purpose}".encode()).digest()
 
 
 def meter_key(seed: int, charge_point_id: str) -> ec.EllipticCurvePrivateKey:
-    """The station's signing key: private scalar = SHA-256(seed ‖ charge point id) mod n,
-    never zero. A simulation key, deliberately guessable: never a real meter's."""
+    """The station's signing key: private scalar = SHA-256("<seed>:<charge point id>:meter-key")
+    mod n (1 should that be zero). A simulation key, guessable by design: never a real
+    meter's."""
     scalar = int.from_bytes(_digest(seed, charge_point_id, "meter-key"), "big") % SECP256R1_ORDER
     return ec.derive_private_key(scalar or 1, ec.SECP256R1())
 
@@ -191,11 +194,8 @@ class StationMeter:
         self.charge_point_id = charge_point_id
         self.key = meter_key(seed, charge_point_id)
         self.serial = meter_serial(seed, charge_point_id)
+        self.public_key_hex = public_key_hex(self.key)
         self.records = 0
-
-    @property
-    def public_key_hex(self) -> str:
-        return public_key_hex(self.key)
 
     def sign(self, live: Live, station_time: Callable[[int], datetime]) -> str:
         """The record of a stopped session: the true start and stop registers, at the times

@@ -221,8 +221,8 @@ def register(value_wh: int, context: ReadingContext) -> dict[str, str]:
 
 
 def signed_data(record: str) -> dict[str, str]:
-    """1.6J §7.43 ``format`` SignedData: the plain OCMF text in ``value``, as KEBA and the
-    OCMF spec's OCPP mapping send it (``shared/notes/ocmf-notes.md`` §3)."""
+    """1.6J §7 SampledValue with ``format`` SignedData: the plain OCMF text in ``value``, as
+    KEBA stations send it (``shared/notes/ocmf-notes.md`` §3); 1.6 has no field for the key."""
     return {
         "value": record,
         "context": ReadingContext.TRANSACTION_END.value,

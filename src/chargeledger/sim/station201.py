@@ -236,7 +236,7 @@ def register(value_wh: int, context: ReadingContext) -> dict[str, Any]:
 
 
 def signed_meter_value(record: str, public_key_hex: str) -> dict[str, str]:
-    """2.0.1 Part 2 §2.46 SignedMeterValueType: base64 of the OCMF text, OCMF's own ``SA``
+    """2.0.1 Part 2 SignedMeterValueType: base64 of the OCMF text, OCMF's own ``SA``
     names the signing method (so ``signingMethod`` stays empty, as many stations send it),
     and the key as base64 of its DER (sent as if ``PublicKeyWithSignedMeterValue`` were
     on)."""
