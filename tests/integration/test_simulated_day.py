@@ -125,7 +125,7 @@ async def test_a_simulated_day_is_captured_exactly(runtime: Runtime) -> None:
                 wrong.append(f"{label}: {session.energy_wh} Wh, truth {record['energy_wh']} Wh")
     assert wrong == []
     assert billable > 20
-    data_faults = {k.value for k in FaultKind if k.quarantine_reason is not None}
+    data_faults = {r.value for k in FaultKind if (r := k.quarantine_reason) is not None}
     assert set(expected_reasons) == data_faults
     assert caught == expected_reasons
     transport = Counter(f for t in report.truth for f in t.to_json_dict()["faults"])

@@ -32,6 +32,9 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from chargeledger.adapters.meter_signatures import OcmfSignatureVerifier
+from chargeledger.domain.ocmf import SignatureVerdict, parse_ocmf
+from chargeledger.domain.ocmf_energy import signed_energy
 from chargeledger.sim import (
     EvseSpec,
     FaultKind,
@@ -39,6 +42,7 @@ from chargeledger.sim import (
     SimulationReport,
     StationSpec,
     TokenSpec,
+    meter_identity,
     open_station,
     run_simulation,
 )
@@ -51,6 +55,7 @@ START = datetime(2025, 3, 1, 0, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-battery-staple"
 TOKENS = [TokenSpec("RFID-0001", TokenType.RFID), TokenSpec("APP-0002", TokenType.APP)]
 NOW = "2025-03-02T00:00:00Z"
+VERIFIER = OcmfSignatureVerifier()
 
 
 @dataclass
@@ -232,6 +237,7 @@ class Seen:
     updated_seq_nos: list[int] = field(default_factory=list)
     offline: list[bool] = field(default_factory=list)
     message_ids: list[str] = field(default_factory=list)
+    signed: list[str] = field(default_factory=list)  # OCMF records sent with the stop
 
 
 def _register(sampled: list[dict[str, Any]], context: str) -> Decimal | None:
@@ -269,6 +275,12 @@ def seen16(rec: Recorder, cp_id: str) -> dict[str, Seen]:
                 p["timestamp"],
                 p["reason"],
             )
+            s.signed += [
+                v["value"]
+                for mv in p.get("transactionData", [])
+                for v in mv["sampledValue"]
+                if v.get("format") == "SignedData"
+            ]
     return out
 
 
@@ -293,6 +305,11 @@ def seen201(rec: Recorder, cp_id: str) -> dict[str, Seen]:
         else:
             s.stops += 1
             s.stop_wh, s.stop_ts = _register(sampled, "Transaction.End"), p["timestamp"]
+            s.signed += [
+                base64.b64decode(v["signedMeterValue"]["signedMeterData"]).decode()
+                for v in sampled
+                if "signedMeterValue" in v
+            ]
             s.stop_reason = p["transactionInfo"].get("stoppedReason")
     return out
 
@@ -322,6 +339,33 @@ def assert_billable_match(report: SimulationReport, rec: Recorder) -> None:
         registers = [v for _, v in sorted(s.samples)]
         assert registers == sorted(registers)
         assert all(s.start_wh <= v <= s.stop_wh for v in registers)
+
+
+def assert_signed(report: SimulationReport, rec: Recorder, seed: int) -> None:
+    """Every stop carried the meter's OCMF record (issue 15): it names the station's meter,
+    verifies with the key ``meter_identity`` derives, and proves the true energy; a
+    ``tampered_meter`` record proves more than the truth and does not verify."""
+    seen = seen_all(rec, report)
+    for r in report.truth:
+        if r.meter_stop_wh is None or r.transaction_ref is None:
+            continue  # never stopped: no record
+        identity = meter_identity(seed, r.charge_point_id)
+        texts = set(seen[(r.charge_point_id, r.transaction_ref)].signed)
+        assert len(texts) == 1, r  # a duplicated stop repeats the very same record
+        record = parse_ocmf(texts.pop())
+        assert record.meter_serial == identity.serial
+        assert record.identification == r.id_tag
+        energy = signed_energy([record]).kwh
+        verdict = VERIFIER.check(record, identity.public_key_hex).verdict
+        if FaultKind.TAMPERED_METER.value in r.faults:
+            assert verdict is SignatureVerdict.INVALID_SIGNATURE, r
+            assert energy > Decimal(r.energy_wh) / 1000, r
+        else:
+            assert verdict is SignatureVerdict.VALID, r
+            assert energy == Decimal(r.energy_wh) / 1000, r
+    for cp_id in {r.charge_point_id for r in report.truth if r.ocpp_version == "1.6"}:
+        for boot in rec.of(cp_id, "BootNotification"):
+            assert boot.payload["meterSerialNumber"] == meter_identity(seed, cp_id).serial
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -375,6 +419,7 @@ async def test_both_versions_complete_sessions_matching_truth(server: BareServer
     assert {r.ocpp_version for r in report.truth} == {"1.6", "2.0.1"}
     assert all(r.energy_wh > 0 and r.expected == "billable" for r in report.truth)
     assert_billable_match(report, rec)
+    assert_signed(report, rec, seed=7)
     assert report.p50_ms is not None
     assert report.p99_ms is not None
     assert report.messages_sent == len(rec.calls)
@@ -401,6 +446,7 @@ async def test_each_fault_looks_the_way_the_truth_says(server: BareServer, versi
         reason = FaultKind(r.faults[0]).quarantine_reason if r.faults else None
         assert r.expected == ("billable" if reason is None else f"quarantine:{reason.value}")
     assert_billable_match(report, rec)  # transport faults keep the energy to the Wh
+    assert_signed(report, rec, seed=7)
     seen = seen_all(rec, report)
 
     def view(r: Any) -> Seen:
@@ -448,6 +494,9 @@ async def test_each_fault_looks_the_way_the_truth_says(server: BareServer, versi
         max_kw = 22 if r.evse_id == 1 else 150
         hours = Decimal(str(_seconds(r.stopped_at or "") - _seconds(r.started_at))) / 3600
         assert s.stop_wh - s.start_wh > 3 * max_kw * 1000 * hours
+    for r in by_fault[FaultKind.TAMPERED_METER]:  # only the signed record was edited
+        assert view(r).start_wh == r.meter_start_wh
+        assert view(r).stop_wh == r.meter_stop_wh
     for r in by_fault[FaultKind.NO_STOP_RECEIVED]:
         s = view(r)
         assert s.stops == 0

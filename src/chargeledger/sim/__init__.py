@@ -2,8 +2,9 @@
 
 Deterministic by seed, with compressed time, realistic power curves and faults on demand; it
 writes the true energy of every session so tests and the demo can compare what the server
-captured (issue 3). Library entry point: ``run_simulation``; command line:
-``python -m chargeledger.sim run ...``.
+captured (issue 3). Every station's meter signs its transactions (OCMF, issue 15); its serial
+and public key are ``meter_identity(seed, charge_point_id)``. Library entry point:
+``run_simulation``; command line: ``python -m chargeledger.sim run ...``.
 """
 
 from chargeledger.sim.model import (
@@ -18,11 +19,13 @@ from chargeledger.sim.model import (
     load_tokens,
     parse_faults,
 )
+from chargeledger.sim.ocmf_meter import MeterIdentity, meter_identity
 from chargeledger.sim.runner import make_plans, open_station, run_simulation, write_truth
 
 __all__ = [
     "EvseSpec",
     "FaultKind",
+    "MeterIdentity",
     "SimulationOptions",
     "SimulationReport",
     "StationSpec",
@@ -31,6 +34,7 @@ __all__ = [
     "load_stations",
     "load_tokens",
     "make_plans",
+    "meter_identity",
     "open_station",
     "parse_faults",
     "run_simulation",

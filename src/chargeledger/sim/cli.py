@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--start", type=_moment, default=None, help="simulated start (ISO 8601)")
     run.add_argument("--truth", type=Path, default=None, help="write truth JSON Lines here")
     run.add_argument("--progress", choices=("bar", "json", "none"), default="bar")
+    run.add_argument(
+        "--no-signed-data",
+        dest="signed_data",
+        action="store_false",
+        help="stations send no signed OCMF meter data with their stops",
+    )
     return parser
 
 
@@ -76,6 +82,7 @@ def _run(args: argparse.Namespace, progress: Callable[[int, int], None] | None) 
         faults=parse_faults(args.faults),
         start_at=args.start,
         progress=progress,
+        signed_meter_data=args.signed_data,
     )
     stations = load_stations(args.stations)
     tokens = load_tokens(args.tokens)

@@ -3,8 +3,10 @@
 Each session gets at most one fault (issue 3), recorded in the truth file. Transport faults
 (disconnect, duplicate, reorder, clock skew) change only how messages travel, never the billable
 energy; data faults change the register values the station *reports* so the server must
-quarantine the session with the ``QuarantineReason`` of the same name. The true readings stay in
-the truth file either way.
+quarantine the session with the ``QuarantineReason`` of the same name. ``tampered_meter`` leaves
+the OCPP numbers alone and edits the signed OCMF record instead (``sim/ocmf_meter.py``), so the
+server sees a signed energy that contradicts them. The true readings stay in the truth file
+either way.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from chargeledger.sim.plan import (
 
 SKEW_RANGE_S = (300, 1800)
 ABOVE_MAX_FACTOR = 4  # the server flags above 3 × max power × duration; stay clear of the edge
+TAMPER_RANGE_WH = (1000, 10_000)  # what an edit adds to a signed end reading
 _OFFLINE_KINDS = (FaultKind.DISCONNECT, FaultKind.REORDER)
 
 
@@ -126,6 +129,8 @@ def _with_params(session: SessionPlan, rng: random.Random, interval: int) -> Ses
         )
     if kind is FaultKind.NEGATIVE_ENERGY:
         return replace(session, glitch_wh=rng.randint(100, 5000))
+    if kind is FaultKind.TAMPERED_METER:
+        return replace(session, glitch_wh=rng.randint(*TAMPER_RANGE_WH))
     return session
 
 
@@ -184,3 +189,8 @@ def reported_stop(
         ceiling_wh = session.evse.max_power_w * max(duration_s, 1) // J_PER_WH
         return true_start_wh + ABOVE_MAX_FACTOR * ceiling_wh + 1000
     return true_stop_wh
+
+
+def tampered_by(session: SessionPlan) -> int:
+    """Wh that an edit adds to the end reading of the session's signed record (0: honest)."""
+    return session.glitch_wh if session.fault is FaultKind.TAMPERED_METER else 0

@@ -47,6 +47,7 @@ class Live:
     meter_stop_wh: int | None = None
     energy_wh: int = 0
     acknowledged: bool = False
+    signed_record: str | None = None  # the meter's OCMF record of the session, once stopped
 
     @property
     def key(self) -> str:

@@ -40,7 +40,9 @@ __all__ = [
 
 class FaultKind(StrEnum):
     """Faults on demand (issue 3). Transport faults must not change the billable energy; data
-    faults must be quarantined by the server with the ``QuarantineReason`` of the same name."""
+    faults must be quarantined by the server with the ``QuarantineReason`` of the same name,
+    or the one named in ``_QUARANTINED_AS`` (a tampered signed record, issue 15: its energy
+    contradicts the station's OCPP numbers)."""
 
     DISCONNECT = "disconnect"
     DUPLICATE = "duplicate"
@@ -51,14 +53,21 @@ class FaultKind(StrEnum):
     NEGATIVE_ENERGY = QuarantineReason.NEGATIVE_ENERGY.value
     ENERGY_ABOVE_MAX_POWER = QuarantineReason.ENERGY_ABOVE_MAX_POWER.value
     NO_STOP_RECEIVED = QuarantineReason.NO_STOP_RECEIVED.value
+    TAMPERED_METER = "tampered_meter"
 
     @property
     def quarantine_reason(self) -> QuarantineReason | None:
         """The reason the server must quarantine with; ``None`` for transport faults."""
+        if self.value in _QUARANTINED_AS:
+            return _QUARANTINED_AS[self.value]
         try:
             return QuarantineReason(self.value)
         except ValueError:
             return None
+
+
+# Faults whose quarantine reason has another name than the fault.
+_QUARANTINED_AS = {"tampered_meter": QuarantineReason.SIGNED_ENERGY_MISMATCH}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +123,9 @@ class SimulationOptions:
     connect_patience_s: float = 300.0
     validate_messages: bool = True
     progress: Callable[[int, int], None] | None = None
+    # Issue 15: every station's meter signs each transaction (OCMF, ``sim/ocmf_meter.py``) and
+    # sends the record with the stop; off, the stations send OCPP's unsigned numbers only.
+    signed_meter_data: bool = True
 
     def __post_init__(self) -> None:
         low, high = self.sessions_per_evse
@@ -125,6 +137,8 @@ class SimulationOptions:
             FaultKind(kind)
             if not 0 <= fraction <= 1:
                 raise ValueError(f"fault fraction for {kind} must be within 0..1")
+        if self.faults.get(FaultKind.TAMPERED_METER) and not self.signed_meter_data:
+            raise ValueError("the tampered_meter fault needs signed meter data")
 
 
 @dataclass(frozen=True, slots=True)

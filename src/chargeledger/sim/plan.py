@@ -63,7 +63,7 @@ class SessionPlan:
     fault: FaultKind | None = None
     duplicate_target: DuplicateTarget | None = None
     glitch_sample: int | None = None
-    glitch_wh: int = 0
+    glitch_wh: int = 0  # Wh a data fault moves a reading (tampered_meter: the signed end)
     remote_start_id: int | None = None
 
     def sample_offsets(self, interval_s: int) -> list[int]:

@@ -33,6 +33,7 @@ from chargeledger.sim.model import (
     SimulationOptions,
     TokenSpec,
 )
+from chargeledger.sim.ocmf_meter import StationMeter
 from chargeledger.sim.plan import (
     GAP_AFTER_STOP_S,
     MIN_SESSION_S,
@@ -78,6 +79,11 @@ class Station(ABC):
         self.reservations: dict[int, dict[str, Any]] = {}
         self.status: dict[int, str] = {}  # last connector status sent, for TriggerMessage
         self.heartbeat_interval_s = options.heartbeat_interval_s or 900
+        self.meter = (
+            StationMeter(options.seed, plan.spec.charge_point_id)
+            if options.signed_meter_data
+            else None
+        )
         self._remote_count = 0
         self._remote_tasks: set[asyncio.Task[Any]] = set()
         self.link = Link(
@@ -335,6 +341,8 @@ class Station(ABC):
             self._finish(live)
             return
         live.meter_stop_wh = live.meter_start_wh + live.energy_wh
+        if self.meter is not None:  # the Eichrecht meter signs the transaction (issue 15)
+            live.signed_record = self.meter.sign(live, lambda s: self.clock.at(s, self.skew_s))
         if live.stop_reason is None:
             live.stop_reason = plan.stop_reason
         sent = reported_stop(plan, live.meter_start_wh, live.meter_stop_wh, stop_off)

@@ -22,6 +22,7 @@ from chargeledger.sim.frames import after_action, on_action
 from chargeledger.sim.link import OutboxItem
 from chargeledger.sim.live import EvseRuntime, Live
 from chargeledger.sim.model import EvseSpec, TokenSpec, TokenType
+from chargeledger.sim.ocmf_meter import meter_serial
 from chargeledger.sim.plan import DuplicateTarget, StopReason
 from chargeledger.sim.station import Station
 
@@ -70,8 +71,11 @@ class Station16(Station):
         return Client16(self, ws)
 
     def boot_payload(self) -> Any:
+        """1.6J §4.2: with the serial of the station's meter, the one its OCMF records name."""
         return call.BootNotification(
-            charge_point_model="SimCharger", charge_point_vendor="chargeledger-sim"
+            charge_point_model="SimCharger",
+            charge_point_vendor="chargeledger-sim",
+            meter_serial_number=meter_serial(self.options.seed, self.spec.charge_point_id),
         )
 
     def heartbeat_payload(self) -> Any:
@@ -140,18 +144,19 @@ class Station16(Station):
         self.send_status(live.plan.evse, "SuspendedEV", t)
 
     def send_end(self, live: Live, t: int, sent_stop_wh: int) -> None:
-        """StopTransaction (1.6J §4.10) with Transaction.Begin/End register samples."""
+        """StopTransaction (1.6J §4.10) with Transaction.Begin/End register samples and the
+        meter's signed record beside the end one (see ``signed_data``)."""
         plan = live.plan
         begin = reported_start(plan, live.meter_start_wh)
+        end = [register(sent_stop_wh, ReadingContext.TRANSACTION_END)]
+        if live.signed_record is not None:
+            end.append(signed_data(live.signed_record))
         data = [
             {
                 "timestamp": self.stamp(plan.start_s),
                 "sampled_value": [register(begin, ReadingContext.TRANSACTION_BEGIN)],
             },
-            {
-                "timestamp": self.stamp(t),
-                "sampled_value": [register(sent_stop_wh, ReadingContext.TRANSACTION_END)],
-            },
+            {"timestamp": self.stamp(t), "sampled_value": end},
         ]
         reason = live.stop_reason or StopReason.LOCAL
         id_tag = plan.token.uid if reason is StopReason.LOCAL else None
@@ -212,6 +217,18 @@ def register(value_wh: int, context: ReadingContext) -> dict[str, str]:
         "measurand": Measurand.ENERGY_IMPORT_REGISTER.value,
         "location": "Outlet",
         "unit": "Wh",
+    }
+
+
+def signed_data(record: str) -> dict[str, str]:
+    """1.6J §7 SampledValue with ``format`` SignedData: the plain OCMF text in ``value``, as
+    KEBA stations send it (``shared/notes/ocmf-notes.md`` §3); 1.6 has no field for the key."""
+    return {
+        "value": record,
+        "context": ReadingContext.TRANSACTION_END.value,
+        "format": "SignedData",
+        "measurand": Measurand.ENERGY_IMPORT_REGISTER.value,
+        "location": "Outlet",
     }
 
 

@@ -8,6 +8,7 @@ own transactionId (a UUID drawn from the seeded generator, so reruns reproduce i
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from ocpp.v201 import ChargePoint as OcppChargePoint
@@ -173,15 +174,18 @@ class Station201(Station):
         extra: dict[str, Any] = {}
         if reason is StopReason.LOCAL:
             extra["id_token"] = id_token(live.plan.token)
+        end = register(sent_stop_wh, ReadingContext.TRANSACTION_END)
+        if live.signed_record is not None and self.meter is not None:
+            end["signed_meter_value"] = signed_meter_value(
+                live.signed_record, self.meter.public_key_hex
+            )
         event = self._event(
             live,
             "Ended",
             t,
             trigger,
             info={"charging_state": state, "stopped_reason": reason.value},
-            meter_value=[
-                meter_value(self.stamp(t), [register(sent_stop_wh, ReadingContext.TRANSACTION_END)])
-            ],
+            meter_value=[meter_value(self.stamp(t), [end])],
             **extra,
         )
 
@@ -228,6 +232,19 @@ def register(value_wh: int, context: ReadingContext) -> dict[str, Any]:
         "measurand": Measurand.ENERGY_IMPORT_REGISTER.value,
         "location": "Outlet",
         "unit_of_measure": {"unit": "Wh"},
+    }
+
+
+def signed_meter_value(record: str, public_key_hex: str) -> dict[str, str]:
+    """2.0.1 Part 2 SignedMeterValueType: base64 of the OCMF text, OCMF's own ``SA``
+    names the signing method (so ``signingMethod`` stays empty, as many stations send it),
+    and the key as base64 of its DER (sent as if ``PublicKeyWithSignedMeterValue`` were
+    on)."""
+    return {
+        "signed_meter_data": base64.b64encode(record.encode("utf-8")).decode("ascii"),
+        "signing_method": "",
+        "encoding_method": "OCMF",
+        "public_key": base64.b64encode(bytes.fromhex(public_key_hex)).decode("ascii"),
     }
 
 
