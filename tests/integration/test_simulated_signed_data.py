@@ -45,7 +45,7 @@ async def test_simulated_stations_sign_what_the_server_keeps(runtime: Runtime) -
         duration_s=8,
         hours=8,
         sessions_per_evse=(2, 3),
-        faults={FaultKind.TAMPERED_METER: 0.25},
+        faults={FaultKind.TAMPERED_METER: 0.25, FaultKind.BAD_METER_SIGNATURE: 0.25},
     )
     async with running_server(runtime) as url:
         report = await run_simulation(url, specs, [TokenSpec("04AABBCCDD")], options)
@@ -85,6 +85,12 @@ async def test_simulated_stations_sign_what_the_server_keeps(runtime: Runtime) -
                 assert session.status is SessionStatus.QUARANTINED, label
                 assert session.quarantine_reasons == (QuarantineReason.SIGNED_ENERGY_MISMATCH,)
                 assert truth.expected == "quarantine:signed_energy_mismatch"
+            elif FaultKind.BAD_METER_SIGNATURE.value in truth.faults:
+                # Honest readings under a signature that is not the meter's: billed as usual,
+                # only the verdict tells.
+                assert check.verdict is SignatureVerdict.INVALID_SIGNATURE, label
+                assert energy.kwh == Decimal(truth.energy_wh) / 1000, label
+                assert session.status is SessionStatus.COMPLETED, (label, session.status)
             else:
                 assert check.verdict is SignatureVerdict.VALID, (label, check.detail)
                 assert energy.kwh == Decimal(truth.energy_wh) / 1000, label
@@ -99,6 +105,7 @@ async def test_simulated_stations_sign_what_the_server_keeps(runtime: Runtime) -
     ]
     assert {version for version, tampered in seen if not tampered} == {"1.6", "2.0.1"}
     assert any(tampered for _, tampered in seen), seen
+    assert any(FaultKind.BAD_METER_SIGNATURE.value in t.faults for t in report.truth)
 
 
 async def test_stations_send_no_signed_data_when_it_is_switched_off(runtime: Runtime) -> None:

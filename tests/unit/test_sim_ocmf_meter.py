@@ -207,6 +207,18 @@ def test_a_session_tampered_by_plan_sends_a_record_that_does_not_verify() -> Non
     )
 
 
+def test_a_bad_meter_signature_keeps_the_true_energy_but_does_not_verify() -> None:
+    meter = StationMeter(SEED, CPID)
+    live = live_session(TokenSpec("RFID-9", TokenType.RFID), 2_000_000, 5_432)
+    live.plan = replace(live.plan, fault=FaultKind.BAD_METER_SIGNATURE)
+    record = parse_ocmf(meter.sign(live, station_time))
+    assert signed_energy([record]).kwh == Decimal("5.432")
+    assert FaultKind.BAD_METER_SIGNATURE.quarantine_reason is None
+    assert VERIFIER.check(record, meter.public_key_hex).verdict is (
+        SignatureVerdict.INVALID_SIGNATURE
+    )
+
+
 def test_a_session_that_never_stopped_has_no_record() -> None:
     live = live_session(TokenSpec("RFID-9", TokenType.RFID), 2_000_000, 0)
     live.meter_stop_wh = None

@@ -54,6 +54,10 @@ class FaultKind(StrEnum):
     ENERGY_ABOVE_MAX_POWER = QuarantineReason.ENERGY_ABOVE_MAX_POWER.value
     NO_STOP_RECEIVED = QuarantineReason.NO_STOP_RECEIVED.value
     TAMPERED_METER = "tampered_meter"
+    # The meter's record is honest but its signature is not the meter's (a replaced or
+    # faulty signing module): nothing to quarantine, the session is billed, and only the
+    # verdict (``invalid_signature``) shows it — the case a dispute cannot be answered by.
+    BAD_METER_SIGNATURE = "bad_meter_signature"
 
     @property
     def quarantine_reason(self) -> QuarantineReason | None:
@@ -137,8 +141,9 @@ class SimulationOptions:
             FaultKind(kind)
             if not 0 <= fraction <= 1:
                 raise ValueError(f"fault fraction for {kind} must be within 0..1")
-        if self.faults.get(FaultKind.TAMPERED_METER) and not self.signed_meter_data:
-            raise ValueError("the tampered_meter fault needs signed meter data")
+        signing = (FaultKind.TAMPERED_METER, FaultKind.BAD_METER_SIGNATURE)
+        if any(self.faults.get(kind) for kind in signing) and not self.signed_meter_data:
+            raise ValueError("the tampered_meter and bad_meter_signature faults need signed data")
 
 
 @dataclass(frozen=True, slots=True)

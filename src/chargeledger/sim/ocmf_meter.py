@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from chargeledger.sim.faults import tampered_by
 from chargeledger.sim.live import Live
-from chargeledger.sim.model import TokenSpec, TokenType
+from chargeledger.sim.model import FaultKind, TokenSpec, TokenType
 
 SIGNING_ALGORITHM = "ECDSA-secp256r1-SHA256"  # OCMF table 23; the default SA since OCMF 0.4
 FORMAT_VERSION = "1.0"
@@ -164,13 +164,20 @@ def _payload(transaction: MeteredTransaction, end_wh: int) -> str:
 
 
 def signed_record(
-    key: ec.EllipticCurvePrivateKey, transaction: MeteredTransaction, *, tampered_by_wh: int = 0
+    key: ec.EllipticCurvePrivateKey,
+    transaction: MeteredTransaction,
+    *,
+    tampered_by_wh: int = 0,
+    forged: bool = False,
 ) -> str:
     """``OCMF|{payload}|{"SA":...,"SD":<hex DER>}``, signed over the payload's exact bytes.
 
     With ``tampered_by_wh`` the honest payload is signed and a payload whose end reading is
-    that much higher is sent with that signature (the ``tampered_meter`` fault)."""
+    that much higher is sent with that signature (the ``tampered_meter`` fault); ``forged``
+    signs the honest payload with a key that is not the meter's (``bad_meter_signature``)."""
     honest = _payload(transaction, transaction.stop_wh)
+    if forged:
+        key = meter_key(0, f"forger of {transaction.meter_serial}")
     signature = key.sign(
         honest.encode("utf-8"), ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
     )
@@ -216,4 +223,5 @@ class StationMeter:
             stopped_at=station_time(plan.start_s + live.stop_offset_s),
             stop_wh=live.meter_stop_wh,
         )
-        return signed_record(self.key, transaction, tampered_by_wh=tampered_by(plan))
+        forged = plan.fault is FaultKind.BAD_METER_SIGNATURE
+        return signed_record(self.key, transaction, tampered_by_wh=tampered_by(plan), forged=forged)
