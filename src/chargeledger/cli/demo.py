@@ -24,6 +24,12 @@ from chargeledger.cli.demo_contracts import (
     set_up_contracts,
 )
 from chargeledger.cli.demo_day import DayReport, run_day
+from chargeledger.cli.demo_disputes import (
+    DisputesDemo,
+    disputes_after,
+    print_disputes,
+    register_demo_meters,
+)
 from chargeledger.cli.demo_dunning import (
     DEMO_DATEV_ACCOUNTS,
     DunningDemo,
@@ -90,7 +96,7 @@ def demo(
         }
     )
     try:
-        report, stations_per_site, day, month, payments, bank_report, later, contracts = (
+        report, stations_per_site, day, month, payments, bank_report, later, contracts, disputes = (
             asyncio.run(_run(settings, seed, day_seconds, output_dir))
         )
     except ChargeledgerError as exc:
@@ -99,6 +105,7 @@ def demo(
     print_day(day)
     print_payments(payments)
     print_bank(bank_report)
+    print_disputes(disputes)
     print_dunning(later)
     print_month(month, output_dir)
     print_contracts(contracts)
@@ -123,6 +130,7 @@ async def _run(
     BankReport,
     DunningDemo,
     ContractsDemo,
+    DisputesDemo,
 ]:
     configure_logging(settings)
     runtime: Runtime = build_runtime(settings)
@@ -162,6 +170,8 @@ async def _run(
                 per_site[site.name] = len(page.items)
         with console.status("[bold]payment methods: cards for app users, wallet top-ups"):
             await prepare_payments(runtime)
+        with console.status("[bold]meters: signing keys from the type plates"):
+            meters = await register_demo_meters(runtime, seed)
         with Progress(
             TextColumn("[bold]simulated day over OCPP"),
             BarColumn(),
@@ -185,11 +195,14 @@ async def _run(
             payments = await after_month(runtime, PaymentReport(checkouts=day.checkouts))
         with console.status("[bold]bank days: camt.053 statements in, invoices matched"):
             bank_report = await bank_days(runtime, output_dir)
+        with console.status("[bold]disputes: signed meter data, evidence packs, a chargeback"):
+            disputes = await disputes_after(runtime, output_dir)
+            disputes.meters = meters
         with console.status("[bold]weeks after: dunning, DATEV batch for the accountant"):
             later = await weeks_after(runtime, output_dir)
             month = await refresh_ledger(runtime, month, output_dir)
         contracts = await contract_effects(runtime, contracts)
-        return report, per_site, day, month, payments, bank_report, later, contracts
+        return report, per_site, day, month, payments, bank_report, later, contracts, disputes
     finally:
         await runtime.aclose()
 

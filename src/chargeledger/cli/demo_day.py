@@ -37,7 +37,10 @@ ADMIN = Principal(subject="demo", role=Role.ADMIN)
 DEMO_FAULTS = (
     "disconnect=0.06,duplicate=0.06,reorder=0.04,clock_skew=0.05,"
     "zero_start_lifetime_stop=0.02,non_monotonic_register=0.02,negative_energy=0.02,"
-    "energy_above_max_power=0.02,no_stop_received=0.02"
+    "energy_above_max_power=0.02,no_stop_received=0.02,"
+    # Signed meter data (issue 15): a record edited after signing (quarantined), and honest
+    # records under a signature that is not the meter's (billed; a dispute finds it).
+    "tampered_meter=0.02,bad_meter_signature=0.05"
 )
 # After the run every session that still has no stop has been silent for minutes of station
 # time: close it as the server's periodic sweep would after its (longer) threshold.
