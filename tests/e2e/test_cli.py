@@ -17,6 +17,7 @@ import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from chargeledger.adapters.documents import check_en16931
+from tests.e2e.demo_dispute_checks import check_disputes
 
 CHARGELEDGER = str(Path(sys.executable).with_name("chargeledger"))
 
@@ -185,6 +186,7 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
         "negative_energy",
         "energy_above_max_power",
         "no_stop_received",
+        "signed_energy_mismatch",  # a signed record edited after signing (issue 15)
     ):
         injected, caught = _reason_row(result.stdout, reason)
         assert injected > 0
@@ -215,6 +217,7 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
     _check_payments(result.stdout, output)
     _check_wallets(result.stdout, output)
     _check_no_card_data(output, result.stdout + result.stderr)
+    check_disputes(output)
 
 
 def _check_month_end(rows: dict[str, str], output: Path) -> None:
