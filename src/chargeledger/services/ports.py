@@ -37,6 +37,7 @@ from chargeledger.services.billing.exporting import AccountingExporter
 from chargeledger.services.billing.invoice_ports import BillingRepository
 from chargeledger.services.billing.ledger_ports import LedgerRepository
 from chargeledger.services.billing.report_ports import ReportRepository
+from chargeledger.services.billing.repricing_ports import RepricingRepository
 from chargeledger.services.contracts.ports import ContractRepository
 from chargeledger.services.notifications.ports import OutboxRepository
 from chargeledger.services.paging import Page
@@ -360,6 +361,9 @@ class UnitOfWork(Protocol):
 
     @property
     def contracts(self) -> ContractRepository: ...
+
+    @property
+    def repricings(self) -> RepricingRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

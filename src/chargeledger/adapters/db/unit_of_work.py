@@ -28,6 +28,7 @@ from chargeledger.adapters.db.repositories.outbox import SqlOutboxRepository
 from chargeledger.adapters.db.repositories.payments import SqlPaymentRepository
 from chargeledger.adapters.db.repositories.payouts import SqlPayoutRepository
 from chargeledger.adapters.db.repositories.reports import SqlReportRepository
+from chargeledger.adapters.db.repositories.repricings import SqlRepricingRepository
 from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
 from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
 from chargeledger.adapters.db.transaction import LazyConnection
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     dunning: SqlDunningRepository
     contracts: SqlContractRepository
+    repricings: SqlRepricingRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(connection)
         self.dunning = SqlDunningRepository(connection)
         self.contracts = SqlContractRepository(connection)
+        self.repricings = SqlRepricingRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self
