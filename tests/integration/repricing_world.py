@@ -57,6 +57,7 @@ from tests.unit.exports.support import bean_check
 
 TZ = "Europe/Berlin"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+NO_SESSION = uuid.UUID(int=0)
 FINANCE = Principal(subject="finance@example.org", role=Role.FINANCE)
 D = Decimal
 
@@ -77,6 +78,7 @@ class RepricingWorld:
     cheaper: uuid.UUID  # 0.39/kWh
     dearer: uuid.UUID  # 0.59/kWh
     serial: int = 0
+    last_session: uuid.UUID = NO_SESSION  # the session made last
 
     async def charged_session(self, stop_wh: int = 80_000, *, charge: bool = True) -> Session:
         """A postpaid session of one hour from 0 to ``stop_wh`` (a sample at half way),
@@ -118,6 +120,7 @@ class RepricingWorld:
         async with runtime.uow() as uow:
             stopped = await uow.sessions.get(session.id)
         assert stopped is not None
+        self.last_session = stopped.id
         return stopped
 
     async def charge(self) -> None:
