@@ -51,8 +51,10 @@ from chargeledger.services.charging import session_capture as capture
 from chargeledger.services.demo_tariffs import flat_with_session_fee
 from chargeledger.services.payments.repricing import reprice_session
 from chargeledger.services.payments.repricing_views import RepricingView
+from chargeledger.services.payments.session_payments import settle_session
+from chargeledger.services.payments.wallets import top_up
 from tests.integration.billing_world import SELLER
-from tests.integration.payment_world import add_customer
+from tests.integration.payment_world import add_customer, card_for
 from tests.unit.exports.support import bean_check
 
 TZ = "Europe/Berlin"
@@ -80,16 +82,19 @@ class RepricingWorld:
     serial: int = 0
     last_session: uuid.UUID = NO_SESSION  # the session made last
 
-    async def charged_session(self, stop_wh: int = 80_000, *, charge: bool = True) -> Session:
-        """A postpaid session of one hour from 0 to ``stop_wh`` (a sample at half way),
-        charged by the charging run unless ``charge`` is False."""
+    async def charged_session(
+        self, stop_wh: int = 80_000, *, charge: bool = True, tag: str = "RFIDREPRICE"
+    ) -> Session:
+        """A session of one hour from 0 to ``stop_wh`` (a sample at half way), of the
+        postpaid customer (or of the one of ``tag``), charged by the charging run unless
+        ``charge`` is False."""
         self.serial += 1
         runtime, clock = self.runtime, self.runtime.clock
         started = T0 + timedelta(hours=2 * self.serial)
         start = capture.StartRequest(
             evse_id=1,
             connector_id=1,
-            id_tag="RFIDREPRICE",
+            id_tag=tag,
             started_at=started,
             meter_start_wh=D(0),
         )
@@ -122,6 +127,21 @@ class RepricingWorld:
         assert stopped is not None
         self.last_session = stopped.id
         return stopped
+
+    async def wallet_session(self) -> tuple[Session, Account]:
+        """An 80 kWh session of a prepaid customer whose wallet was topped up with 100.00,
+        settled: its receipt issued, 47.06 debited from the wallet."""
+        runtime = self.runtime
+        prepaid = await add_customer(
+            runtime, "Wallet Driver", "WALLETREPRICE", TokenType.RFID, BillingMode.PREPAID
+        )
+        card = await card_for(runtime, prepaid)
+        await top_up(runtime.payments, prepaid, D("100.00"), card, uuid.uuid4())
+        await runtime.quiesce()
+        session = await self.charged_session(charge=False, tag="WALLETREPRICE")
+        await settle_session(runtime.payments, session.id)
+        await runtime.quiesce()
+        return session, prepaid
 
     async def charge(self) -> None:
         runtime = self.runtime

@@ -20,12 +20,17 @@ from chargeledger.domain.ledger import receivable
 from chargeledger.domain.repricing import RepricingOutcome
 from chargeledger.errors import ChargeledgerError
 from chargeledger.services import tariffs
+from chargeledger.services.billing import invoicing
 from chargeledger.services.payments.repricing_views import RefundStatus
+from chargeledger.services.payments.wallets import wallet_balance
+from tests.integration.billing_world import SELLER
 from tests.integration.refund_world import captured_session, refunds_of
 from tests.integration.repricing_world import (
+    TZ,
     D,
     assert_books_clean,
     corrected_tariff,
+    import_corrections,
     ledger_balance,
     reprice,
     repricing_world,
@@ -230,3 +235,101 @@ async def test_refusals_change_nothing(runtime: Runtime) -> None:
     for session in (charged, waiting, held):
         assert await repricings_of(runtime, session.id) == []
     assert await world.unbilled() == D("47.06")
+
+
+async def test_the_same_request_re_prices_once(runtime: Runtime) -> None:
+    """A request key re-prices once (the second answer is the first re-pricing, nothing more
+    booked); the same tariff and readings again under another key are nothing to re-price;
+    a key used for one session is refused for another."""
+    world = await repricing_world(runtime)
+    session = await world.charged_session()
+    other = await world.charged_session()
+
+    first = await reprice(runtime, session.id, stop=60_000, key="finance:ticket-7")
+    again = await reprice(runtime, session.id, stop=60_000, key="finance:ticket-7")
+
+    assert again.repricing == first.repricing
+    assert await refused(runtime, session.id, stop=60_000, key="ticket-8") == (
+        "nothing_to_reprice",
+        None,
+    )
+    assert await refused(runtime, other.id, stop=60_000, key="finance:ticket-7") == (
+        "request_key_reused",
+        None,
+    )
+    async with runtime.uow() as uow:
+        entries = await uow.ledger.entries()
+    assert sum(1 for e in entries if e.source_type == "repricing") == 1
+    assert await world.unbilled() == D("35.40") + D("47.06")
+
+
+async def test_a_card_session_re_priced_higher_goes_on_its_accounts_next_invoice(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """The app-card session's account is postpaid: 9.52 more (0.59/kWh) is a correction its
+    next invoice bills; the receipt and the captured payment are left as they are."""
+    captured = await captured_session(runtime)
+    session_id = captured.payment.session_id
+    assert session_id is not None
+    _, dearer = await import_corrections(runtime)
+
+    view = await reprice(runtime, session_id, "tariff raised in February", tariff_id=dearer)
+
+    assert (view.repricing.outcome, view.repricing.amount) == (
+        RepricingOutcome.NEXT_INVOICE,
+        D("9.52"),
+    )
+    result = await invoicing.run_invoices(runtime.uow, runtime.clock, SELLER, TZ, "2026-03")
+    [invoice] = [i for i in result.issued if i.account_id == captured.receipt.account_id]
+    assert [(line.net, line.repricing_id) for line in invoice.lines] == [
+        (D("8.00"), view.repricing.id)
+    ]
+    assert invoice.gross_total == D("9.52")
+    refunds = await refunds_of(runtime, captured)
+    assert (refunds.events, refunds.credit_notes) == ([], [])
+    await assert_books_clean(runtime, tmp_path)
+
+
+async def test_a_wallet_session_owes_more_and_a_later_lower_price_takes_from_that_first(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """A prepaid wallet gets no invoice and is never debited without its holder: 0.59/kWh
+    makes 9.52 owed, recorded and not booked. Then 60 kWh at 0.59/kWh (42.54) is 14.04
+    lower: 9.52 of it cancels what was owed, 4.52 goes back into the wallet through the
+    refund path, with its one credit note of the receipt."""
+    world = await repricing_world(runtime)
+    session, prepaid = await world.wallet_session()
+    async with runtime.uow() as uow:
+        entries = len(await uow.ledger.entries())
+        balance = await wallet_balance(uow, prepaid.id)
+    assert balance == D("52.94")
+
+    owed = await reprice(runtime, session.id, "tariff raised", tariff_id=world.dearer)
+
+    assert (owed.repricing.outcome, owed.repricing.amount, owed.repricing.owed_after) == (
+        RepricingOutcome.OWED,
+        D("9.52"),
+        D("9.52"),
+    )
+    async with runtime.uow() as uow:
+        assert len(await uow.ledger.entries()) == entries
+
+    lower = await reprice(runtime, session.id, "display showed 60 kWh", stop=60_000)
+
+    done = lower.repricing
+    assert (done.outcome, done.amount, done.owed_after, done.after.gross) == (
+        RepricingOutcome.REFUND,
+        D("-4.52"),
+        D(0),
+        D("42.54"),
+    )
+    assert lower.refund is not None
+    assert (lower.refund.status, lower.refund.refunded) == (RefundStatus.REFUNDED, D("4.52"))
+    assert lower.credit_note is not None
+    assert lower.credit_note.gross_total == D("4.52")
+    async with runtime.uow() as uow:
+        assert await wallet_balance(uow, prepaid.id) == D("57.46")
+        receipt_id = lower.credit_note.original_id
+        assert receipt_id is not None
+        assert len(await uow.billing.credit_notes_of(receipt_id)) == 1
+    await assert_books_clean(runtime, tmp_path)
