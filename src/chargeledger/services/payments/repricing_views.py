@@ -58,13 +58,16 @@ async def repricing_view(uow: UnitOfWork, repricing: Repricing) -> RepricingView
         if repricing.id in billed:
             invoice = await uow.billing.get_invoice(billed[repricing.id])
     if repricing.outcome is RepricingOutcome.REFUND and repricing.payment_id is not None:
-        refund = await _refund(uow, repricing.payment_id, repricing.refund_marker)
+        refund = await _refund(uow, repricing)
         credit_note = await _refund_credit_note(uow, repricing)
     return RepricingView(repricing, credit_note, invoice, refund)
 
 
-async def _refund(uow: UnitOfWork, payment_id: uuid.UUID, marker: str) -> RefundView:
-    events = await uow.payments.events(payment_id)
+async def _refund(uow: UnitOfWork, repricing: Repricing) -> RefundView:
+    """The refund asked with the re-pricing's marker (``refunds.refund_once``) and its state."""
+    assert repricing.payment_id is not None
+    marker = repricing.refund_marker
+    events = await uow.payments.events(repricing.payment_id)
     asked = {
         e.operation
         for e in events
@@ -73,7 +76,9 @@ async def _refund(uow: UnitOfWork, payment_id: uuid.UUID, marker: str) -> Refund
         and (e.detail or "").startswith(marker)
     }
     ours = [e for e in events if e.operation in asked]
-    refunded = sum((e.amount for e in ours if e.kind is EventKind.REFUNDED), ZERO)
+    refunded = sum((e.amount for e in ours if e.kind is EventKind.REFUNDED), ZERO).quantize(
+        repricing.currency.quantum
+    )
     status = RefundStatus.NOT_ASKED
     if refunded:
         status = RefundStatus.REFUNDED
@@ -83,7 +88,7 @@ async def _refund(uow: UnitOfWork, payment_id: uuid.UUID, marker: str) -> Refund
         status = RefundStatus.DECLINED
     elif asked:
         status = RefundStatus.ASKED
-    return RefundView(payment_id, status, refunded)
+    return RefundView(repricing.payment_id, status, refunded)
 
 
 async def _refund_credit_note(uow: UnitOfWork, repricing: Repricing) -> Invoice | None:

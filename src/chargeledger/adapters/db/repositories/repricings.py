@@ -79,9 +79,10 @@ def _billed(stored: dict[str, str], currency: Currency, vat: VatTreatment) -> Bi
     return Billed(currency, tuple(ComponentAmount(name, nets[name]) for name in COMPONENTS), vat)
 
 
-def _wh(value: Decimal) -> Decimal:
-    """Readings as they were given (``12500.000`` back as ``12500``)."""
-    return value.normalize() if value == value.to_integral_value() else value
+def _plain(value: Decimal) -> Decimal:
+    """Readings and quantities without the column's trailing zeros (``12500.000`` back as
+    ``12500``, ``60.000000`` as ``60``)."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
 def repricing_of(row: RowMapping) -> Repricing:
@@ -97,16 +98,16 @@ def repricing_of(row: RowMapping) -> Repricing:
         country=row["country"],
         before=PricedAs(
             row["before_tariff_id"],
-            _wh(row["before_meter_start_wh"]),
-            _wh(row["before_meter_stop_wh"]),
-            row["before_energy_kwh"].normalize(),
+            _plain(row["before_meter_start_wh"]),
+            _plain(row["before_meter_stop_wh"]),
+            _plain(row["before_energy_kwh"]),
             _billed(row["before_components"], currency, vat),
         ),
         after=PricedAs(
             row["tariff_id"],
-            _wh(row["meter_start_wh"]),
-            _wh(row["meter_stop_wh"]),
-            row["energy_kwh"].normalize(),
+            _plain(row["meter_start_wh"]),
+            _plain(row["meter_stop_wh"]),
+            _plain(row["energy_kwh"]),
             _billed(row["components"], currency, vat),
         ),
         outcome=RepricingOutcome(row["outcome"]),
