@@ -117,3 +117,26 @@ async def test_a_card_session_is_refunded_through_the_route(
     assert answer["credit_note"]["kind"] == "credit_note"
     assert answer["credit_note"]["gross_total"] == "11.66"
     await runtime.quiesce()
+
+
+async def test_the_correction_and_the_credit_note_are_valid_e_invoices(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    """The invoice billing a charge and its (negative) correction, and a re-pricing's credit
+    note, render as PDF and as CII e-invoices that pass EN 16931 (XSD and business rules)."""
+    world = await repricing_world(runtime)
+    lowered = await world.charged_session()
+    credited = await world.charged_session()
+    finance = await login_as(Role.FINANCE)
+    body = {"reason": "display showed 60 kWh", "corrected_meter_stop_wh": "60000"}
+    assert (await post(client, f"/sessions/{lowered.id}/reprice", body, finance)).is_success
+    [invoice] = await world.run_invoices()
+    answer = await post(client, f"/sessions/{credited.id}/reprice", body, finance)
+    note = answer.json()["credit_note"]
+    assert (answer.json()["outcome"], note["gross_total"]) == ("credit_note", "11.66")
+
+    for document_id in (invoice.id, note["id"]):
+        for kind in ("pdf", "xml"):
+            response = await client.get(f"/api/v1/invoices/{document_id}/{kind}", headers=finance)
+            assert response.status_code == 200, response.text
+        runtime.documents.check(response.content)
