@@ -27,9 +27,9 @@ class RepricingRepository(Protocol):
         """The re-pricings of ``ids`` that exist, in no particular order."""
         ...
 
-    async def unbilled(self, account_ids: Sequence[uuid.UUID]) -> list[Repricing]:
-        """The corrections (``next_invoice``) of these accounts on no invoice yet, oldest
-        first."""
+    async def unbilled(self, account_ids: Sequence[uuid.UUID] | None) -> list[Repricing]:
+        """The corrections (``next_invoice``) of these accounts (None: of all) on no invoice
+        yet, oldest first."""
         ...
 
     async def billed_on(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:

@@ -166,21 +166,24 @@ class SqlRepricingRepository:
             found += [repricing_of(r) for r in (await self._connection.execute(query)).mappings()]
         return found
 
-    async def unbilled(self, account_ids: Sequence[uuid.UUID]) -> list[Repricing]:
+    async def unbilled(self, account_ids: Sequence[uuid.UUID] | None) -> list[Repricing]:
         billed = _BILLING_LINES.subquery()
+        query = (
+            select(repricings)
+            .outerjoin(billed, billed.c.repricing_id == repricings.c.id)
+            .where(
+                repricings.c.outcome == RepricingOutcome.NEXT_INVOICE.value,
+                billed.c.invoice_id.is_(None),
+            )
+            .order_by(repricings.c.created_at, repricings.c.session_id, repricings.c.sequence)
+        )
+        if account_ids is None:
+            rows = await self._connection.execute(query)
+            return [repricing_of(r) for r in rows.mappings()]
         found: list[Repricing] = []
         for chunk in chunks(account_ids):
-            query = (
-                select(repricings)
-                .outerjoin(billed, billed.c.repricing_id == repricings.c.id)
-                .where(
-                    repricings.c.outcome == RepricingOutcome.NEXT_INVOICE.value,
-                    repricings.c.account_id.in_(chunk),
-                    billed.c.invoice_id.is_(None),
-                )
-                .order_by(repricings.c.created_at, repricings.c.session_id, repricings.c.sequence)
-            )
-            found += [repricing_of(r) for r in (await self._connection.execute(query)).mappings()]
+            rows = await self._connection.execute(query.where(repricings.c.account_id.in_(chunk)))
+            found += [repricing_of(r) for r in rows.mappings()]
         return found
 
     async def billed_on(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
