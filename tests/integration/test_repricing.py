@@ -36,6 +36,7 @@ from tests.integration.repricing_world import (
     repricing_world,
     repricings_of,
 )
+from tests.integration.test_commit_rule import guarded
 
 
 async def test_postpaid_lower_before_its_invoice_is_invoiced_at_the_new_price(
@@ -333,3 +334,24 @@ async def test_a_wallet_session_owes_more_and_a_later_lower_price_takes_from_tha
         assert receipt_id is not None
         assert len(await uow.billing.credit_notes_of(receipt_id)) == 1
     await assert_books_clean(runtime, tmp_path)
+
+
+async def test_a_repricing_leaves_each_commit_to_the_code_that_opened_the_transaction(
+    runtime: Runtime,
+) -> None:
+    """DESIGN §3 (``test_commit_rule``): the use case and the refund path under it commit
+    only the units of work they open themselves, for a credit note and for a refund."""
+    world = await repricing_world(runtime)
+    invoiced = await world.charged_session()
+    await world.run_invoices()
+    captured = await captured_session(runtime)
+    assert captured.payment.session_id is not None
+    runtime.payments.uow = guarded(runtime)
+
+    credited = await reprice(runtime, invoiced.id, "version", tariff_id=world.cheaper)
+    refunded = await reprice(runtime, captured.payment.session_id, "meter", stop=60_000)
+
+    assert credited.repricing.outcome is RepricingOutcome.CREDIT_NOTE
+    assert refunded.repricing.outcome is RepricingOutcome.REFUND
+    assert refunded.refund is not None
+    assert refunded.refund.status is RefundStatus.REFUNDED
