@@ -21,6 +21,7 @@ from chargeledger.domain.repricing import RepricingOutcome
 from chargeledger.errors import ChargeledgerError
 from chargeledger.services import tariffs
 from chargeledger.services.billing import invoicing
+from chargeledger.services.payments._operations import payment_lock
 from chargeledger.services.payments.repricing_views import RefundStatus
 from chargeledger.services.payments.wallets import wallet_balance
 from tests.integration.billing_world import SELLER
@@ -355,3 +356,29 @@ async def test_a_repricing_leaves_each_commit_to_the_code_that_opened_the_transa
     assert refunded.repricing.outcome is RepricingOutcome.REFUND
     assert refunded.refund is not None
     assert refunded.refund.status is RefundStatus.REFUNDED
+
+
+async def test_a_refund_left_undone_is_made_by_the_same_request_again(runtime: Runtime) -> None:
+    """The re-pricing is kept, then its refund cannot be asked (the payment is busy with
+    another operation: 409 ``payment_busy``). The same request again, without a key, is
+    nothing to re-price but completes the refund: once, with its one credit note."""
+    captured = await captured_session(runtime)
+    session_id = captured.payment.session_id
+    assert session_id is not None
+    runtime.payments.lock_wait = 0
+
+    async with payment_lock(runtime.payments, captured.payment.id):
+        assert await refused(runtime, session_id, stop=60_000) == ("payment_busy", None)
+    [kept] = await repricings_of(runtime, session_id)
+    assert (await refunds_of(runtime, captured)).events == []
+
+    again = await reprice(runtime, session_id, stop=60_000)
+    once_more = await refused(runtime, session_id, stop=60_000)
+
+    assert again.repricing == kept
+    assert again.refund is not None
+    assert again.refund.status is RefundStatus.REFUNDED
+    assert once_more == ("nothing_to_reprice", None)
+    refunds = await refunds_of(runtime, captured)
+    assert refunds.events == [D("11.66")]
+    assert [n.gross_total for n in refunds.credit_notes] == [D("11.66")]

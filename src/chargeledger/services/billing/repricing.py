@@ -47,6 +47,7 @@ from chargeledger.services.charging.session_review import get_session
 from chargeledger.services.ports import Clock, UnitOfWork
 
 NOT_CHARGED = "session_not_charged"
+NOTHING_TO_REPRICE = "nothing_to_reprice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,19 +96,17 @@ async def record_repricing(
     """Re-price the session and issue what the difference becomes (a correction's accrual, a
     credit note), recorded; the re-pricing of the same ``request_key`` is returned as it was.
     Does not commit. Refused: ``session_not_charged`` (quarantined, open or not charged
-    yet), ``nothing_to_reprice`` (the tariff and readings it stands at), and the refusals
-    of the readings' checks and of ``domain.repricing.settle``."""
-    if request.request_key is not None:
-        done = await uow.repricings.by_request_key(request.request_key)
-        if done is not None:
-            if done.session_id != session_id:
-                raise ConflictError(
-                    "this request key re-priced another session", code="request_key_reused"
-                )
-            return done
+    yet), ``nothing_to_reprice`` (the tariff and readings it stands at),
+    ``request_key_reused`` (the key of another request), and the refusals of the readings'
+    checks and of ``domain.repricing.settle``."""
     reason = required_text(request.reason, "reason", max_length=200)
     session = await get_session(uow, principal, session_id)
     await uow.ledger.hold_account(session_hold(session.id))
+    if request.request_key is not None:  # looked up under the hold: a twin waited for it
+        done = await uow.repricings.by_request_key(request.request_key)
+        if done is not None:
+            _check_same_request(done, session.id, request, reason)
+            return done
     charge = await uow.billing.charge_for_session(session.id)
     if charge is None or session.status is not SessionStatus.COMPLETED:
         raise ConflictError(
@@ -145,6 +144,23 @@ async def record_repricing(
     repricing = await _issue(uow, clock, repricing, charge, settled, time_zone)
     await uow.repricings.add(repricing)
     return repricing
+
+
+def _check_same_request(
+    done: Repricing, session_id: uuid.UUID, request: RepriceRequest, reason: str
+) -> None:
+    """A request key stands for one request: the re-pricing it made is answered again only
+    to the same request (what it names; what it left out stood as the re-pricing found it)."""
+    asked = (request.tariff_id, request.meter_start_wh, request.meter_stop_wh)
+    made = (done.after.tariff_id, done.after.meter_start_wh, done.after.meter_stop_wh)
+    if (
+        done.session_id != session_id
+        or done.reason != reason
+        or any(a is not None and a != m for a, m in zip(asked, made, strict=True))
+    ):
+        raise ConflictError(
+            "this request key was used for another re-pricing", code="request_key_reused"
+        )
 
 
 def _as_charged(session: Session, charge: Charge) -> PricedAs:
@@ -185,7 +201,7 @@ async def _new_price(
     if (tariff_id, start, stop) == (before.tariff_id, before.meter_start_wh, before.meter_stop_wh):
         raise InvalidInputError(
             "the session already stands at this tariff and these readings",
-            code="nothing_to_reprice",
+            code=NOTHING_TO_REPRICE,
         )
     priced = await price_corrected(
         uow,

@@ -6,7 +6,8 @@ note with the refund's fact, so one correction has one credit note.
 It lives here because it refunds: payments settle what billing charged and import billing,
 never the other way round (CONTRIBUTING, "The layers"). Exactly once: the same request key
 returns the re-pricing it made, and its refund is asked once (a retry after a lost answer
-finds the refund asked, and the janitor or the PSP's webhook learns its outcome).
+finds the refund asked, and the janitor or the PSP's webhook learns its outcome); the same
+request without a key finds nothing to re-price, or completes the refund it left undone.
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ from chargeledger.domain.payment_postings import WALLET_GATEWAY
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.payments import fold
 from chargeledger.domain.repricing import Repricing, RepricingOutcome
-from chargeledger.errors import ConflictError
+from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.services.billing.repricing import (
+    NOTHING_TO_REPRICE,
     Collected,
     RepriceRequest,
     record_repricing,
 )
+from chargeledger.services.charging.session_review import get_session
 from chargeledger.services.payments.context import PaymentContext
 from chargeledger.services.payments.methods import session_payment
-from chargeledger.services.payments.refunds import refund_once
+from chargeledger.services.payments.refunds import refund_asked, refund_once
 from chargeledger.services.payments.repricing_views import RepricingView, repricing_view
 from chargeledger.services.payments.session_payments import WALLET_NAMESPACE
 from chargeledger.services.ports import UnitOfWork
@@ -84,9 +87,17 @@ async def reprice_session(
     """Re-price a charged session under a corrected tariff version and/or readings, with a
     reason: recorded, and the difference issued (see ``domain.repricing``); a refund is asked
     once the re-pricing is committed (no transaction stays open while the PSP answers)."""
-    async with ctx.uow() as uow:
-        repricing = await decide_repricing(uow, ctx, principal, session_id, request)
-        await uow.commit()
+    try:
+        async with ctx.uow() as uow:
+            repricing = await decide_repricing(uow, ctx, principal, session_id, request)
+            await uow.commit()
+    except InvalidInputError as refused:
+        if refused.code != NOTHING_TO_REPRICE:
+            raise
+        left = await _refund_left_undone(ctx, principal, session_id)
+        if left is None:
+            raise
+        repricing = left
     if repricing.outcome is RepricingOutcome.REFUND and repricing.payment_id is not None:
         marker = repricing.refund_marker
         await refund_once(
@@ -94,3 +105,20 @@ async def reprice_session(
         )
     async with ctx.uow() as uow:
         return await repricing_view(uow, repricing)
+
+
+async def _refund_left_undone(
+    ctx: PaymentContext, principal: Principal, session_id: uuid.UUID
+) -> Repricing | None:
+    """The session's last re-pricing when the request asks again what it made (nothing to
+    re-price) and its refund was never made: not asked (the PSP's lock was busy, the process
+    ended) or declined. The same request then completes it, so a request without a key is
+    exactly once too, and no refund is left behind."""
+    async with ctx.uow() as uow:
+        session = await get_session(uow, principal, session_id)
+        history = await uow.repricings.of_session(session.id)
+        last = history[-1] if history else None
+        if last is None or last.outcome is not RepricingOutcome.REFUND or not last.payment_id:
+            return None
+        events = await uow.payments.events(last.payment_id)
+    return None if refund_asked(events, last.refund_marker) else last
