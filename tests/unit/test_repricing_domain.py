@@ -4,12 +4,22 @@ correction books and bills (``domain.repricing_documents``), table by table (iss
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from chargeledger.domain.billing import COMPONENTS, Billed, Charge, VatCategory, VatTreatment
+from chargeledger.domain.billing import (
+    COMPONENTS,
+    Billed,
+    Charge,
+    ComponentAmount,
+    VatCategory,
+    VatTreatment,
+)
 from chargeledger.domain.ledger import unbilled
 from chargeledger.domain.repricing import (
     BilledBy,
@@ -35,8 +45,9 @@ ACCOUNT = uuid.UUID(int=7)
 
 def priced(energy: str, fixed: str = "0.35", tariff: int = 1) -> PricedAs:
     nets = {"Energy": D(energy), "Fixed": D(fixed)}
-    components = tuple((name, nets.get(name, D("0.00"))) for name in COMPONENTS)
-    return PricedAs(uuid.UUID(int=tariff), D(0), D(80_000), D(80), Billed("EUR", components, VAT))
+    components = tuple(ComponentAmount(name, nets.get(name, D("0.00"))) for name in COMPONENTS)
+    billed = Billed(Currency.of("EUR"), components, VAT)
+    return PricedAs(uuid.UUID(int=tariff), D(0), D(80_000), D(80), billed)
 
 
 CHARGED = priced("39.20")  # 39.55 net, 7.51 VAT, 47.06 gross
@@ -205,3 +216,57 @@ def test_the_correction_line_and_the_credit_line_reverse_the_energy_that_went_do
     }
     shared = credit_line(done, charge(), D("3.80"))  # part of it only took back what was owed
     assert sum(a for _, a in shared.components) == D("3.80")
+
+
+NETS = st.decimals(min_value=0, max_value=500, places=2)
+REFUSALS = {
+    "charge_on_draft_invoice",
+    "receipt_missing",
+    "correction_pending",
+    "refund_exceeds_payment",
+}
+
+
+@given(
+    before=NETS,
+    after=NETS,
+    billed_by=st.sampled_from(BilledBy),
+    paid_at_session=st.booleans(),
+    postpaid=st.booleans(),
+    collected=NETS,
+    owed=NETS,
+)
+def test_settling_is_deterministic_and_books_what_it_says(
+    before: Decimal,
+    after: Decimal,
+    billed_by: BilledBy,
+    paid_at_session: bool,
+    postpaid: bool,
+    collected: Decimal,
+    owed: Decimal,
+) -> None:
+    """Any prices and standing (DESIGN §7: re-pricing is deterministic): settled the same
+    twice, or refused with a code; the same price issues nothing; a correction's amount is
+    what its accrual books, and the accrual balances; a refund never takes more than the
+    payment holds; what is owed never goes below zero."""
+    old, new = priced(str(before), "0.00"), priced(str(after), "0.00", tariff=2)
+    standing = Standing(billed_by, paid_at_session, postpaid, collected, owed=owed)
+    refusal = None
+    try:
+        settled = settle(old, new, standing)
+    except ConflictError as refused:
+        refusal = refused.code
+    if refusal is not None:
+        assert refusal in REFUSALS
+        return
+    assert settle(old, new, standing) == settled
+    assert settled.owed_after >= 0
+    if before == after:
+        assert (settled.outcome, settled.amount) == (RepricingOutcome.NOTHING, D(0))
+    if settled.outcome is RepricingOutcome.REFUND:
+        assert 0 < -settled.amount <= collected
+    if settled.outcome is RepricingOutcome.NEXT_INVOICE:
+        entry = correction_accrual(replace(repricing(new), before=old))
+        assert entry is not None
+        assert sum(p.units.amount for p in entry.postings) == 0
+        assert entry.postings[0].units.amount == settled.amount
