@@ -155,6 +155,13 @@ PAYMENT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/invoices/{invoice_id}/payments"): PAYMENT_MANAGERS,
 }
 EXPECTED_ACCESS |= PAYMENT_ACCESS
+# Re-pricing a charged session (issue 15) moves money like a refund: finance re-prices (keys
+# with billing:write); finance and operators read the re-pricings (they name who made them).
+REPRICING_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/api/v1/sessions/{session_id}/reprice"): BILLING_WRITERS,
+    ("GET", "/api/v1/sessions/{session_id}/repricings"): LEDGER_READERS | {OPERATOR},
+}
+EXPECTED_ACCESS |= REPRICING_ACCESS
 # The walk sends these a request that a permitted caller must get answered with success.
 BILLING_ROUTES = frozenset(BILLING_ACCESS)
 PAYMENT_ROUTES = frozenset(PAYMENT_ACCESS)
@@ -250,6 +257,12 @@ MUST_BE_DENIED = [
     (DRIVER, "POST", "/api/v1/payments/{payment_id}/refunds"),
     (FLEET_MANAGER, "POST", "/api/v1/payments/{payment_id}/refunds"),
     (OPERATOR, "POST", "/api/v1/payments/{payment_id}/refunds"),
+    (OPERATOR, "POST", "/api/v1/sessions/{session_id}/reprice"),
+    (DRIVER, "POST", "/api/v1/sessions/{session_id}/reprice"),
+    (FLEET_MANAGER, "POST", "/api/v1/sessions/{session_id}/reprice"),
+    (KEY_READ, "POST", "/api/v1/sessions/{session_id}/reprice"),
+    (DRIVER, "GET", "/api/v1/sessions/{session_id}/repricings"),
+    (FLEET_MANAGER, "GET", "/api/v1/sessions/{session_id}/repricings"),
     (OPERATOR, "POST", "/api/v1/accounts/{account_id}/wallet/top-ups"),
     (OPERATOR, "GET", "/api/v1/accounts/{account_id}/payment-methods"),
     (KEY_READ, "GET", "/api/v1/payments"),

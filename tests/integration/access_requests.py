@@ -171,6 +171,10 @@ BODIES: dict[tuple[str, str], Callable[[World, int], Body | Awaitable[Body]]] = 
         "account_id": str(w.account.id),
     },
     ("POST", "/api/v1/sessions/{session_id}/release"): lambda w, n: {"note": "checked"},
+    ("POST", "/api/v1/sessions/{session_id}/reprice"): lambda w, n: {
+        "reason": f"walk {n}",
+        "corrected_meter_stop_wh": "1000",
+    },
     ("POST", "/api/v1/stations/{station_id}/commands"): lambda w, n: {
         "kind": "trigger_message",
         "message": "Heartbeat",

@@ -140,3 +140,32 @@ async def test_two_resolutions_at_once_refund_once(
     assert Decimal(payment.json()["refunded"]) == CAPTURED
     refunds = [e for e in payment.json()["events"] if e["kind"] == "refunded"]
     assert len(refunds) == 1
+
+
+async def test_a_case_resolved_by_repricing_refunds_the_difference_with_its_reason(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    captured, _, case = await _opened(runtime, client, login_as)
+    finance = await login_as(Role.FINANCE)
+    resolved = await client.post(
+        f"/api/v1/disputes/{case['id']}/resolve",
+        headers=finance,
+        json={
+            "resolution": "reprice",
+            "note": "the car got 40 kWh: the meter's stop reading was wrong",
+            "corrected_meter_stop_wh": "40000",
+        },
+    )
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["outcome"].startswith("repricing:")
+    repricings = await client.get(
+        f"/api/v1/sessions/{captured.payment.session_id}/repricings", headers=finance
+    )
+    [repricing] = repricings.json()
+    assert "dispute DSP-000001" in repricing["reason"], repricing
+    payment = await client.get(f"/api/v1/payments/{captured.payment.id}", headers=finance)
+    refunded = Decimal(payment.json()["refunded"])
+    assert Decimal(0) < refunded < CAPTURED
+    async with runtime.uow() as uow:
+        check = await checked_ledger(uow)
+    assert not check.problems, check.problems

@@ -30,6 +30,7 @@ from chargeledger.cli.payments import payments_app
 from chargeledger.cli.payouts import payouts_app
 from chargeledger.cli.pricing import price_command
 from chargeledger.cli.reports import reports_app
+from chargeledger.cli.repricings import reprice_command, repricings_command
 from chargeledger.cli.serving import serve
 from chargeledger.cli.sessions import sessions_app, station_command, station_status
 from chargeledger.cli.tariffs import tariffs_app
@@ -64,6 +65,8 @@ app.add_typer(ocmf_app, name="ocmf")
 stations_app.command("status")(station_status)
 stations_app.add_typer(meter_keys_app, name="meter-keys")
 stations_app.command("command")(station_command)
+sessions_app.command("reprice")(reprice_command)
+sessions_app.command("repricings")(repricings_command)
 app.command()(serve)
 app.command()(demo)
 app.command("price")(price_command)

@@ -171,12 +171,22 @@ def resolve_command(
     amount: Annotated[
         Decimal | None, typer.Option(help="refund: gross back; credit note: net credited")
     ] = None,
+    tariff: Annotated[uuid.UUID | None, typer.Option(help="reprice: corrected tariff")] = None,
+    meter_start: Annotated[Decimal | None, typer.Option(help="reprice: start Wh")] = None,
+    meter_stop: Annotated[Decimal | None, typer.Option(help="reprice: stop Wh")] = None,
 ) -> None:
     """Resolve a customer's case (a chargeback is won or lost at the PSP)."""
 
     async def work(rt: Runtime) -> cases.CaseFile:
         case = await reading(rt.uow, cases.find_case, _shell(), dispute)
-        wanted = ResolutionRequest(resolution, note, amount)
+        wanted = ResolutionRequest(
+            resolution,
+            note,
+            amount,
+            tariff_id=tariff,
+            meter_start_wh=meter_start,
+            meter_stop_wh=meter_stop,
+        )
         return await resolve_dispute(rt.payments, _shell(), case.id, wanted)
 
     _print_file(run_with_runtime(work))

@@ -41,6 +41,30 @@ def credit_note(
     or a net amount at its single VAT rate, given the credit notes ``previous``ly issued for
     it. Per VAT rate it cannot credit more net than is left; the one that uses a rate up takes
     that rate's remaining VAT."""
+    _check_creditable(original, reason)
+    if positions is not None and net_amount is not None:
+        raise InvalidInputError(
+            "credit either lines or an amount, not both", code="invalid_credit_note"
+        )
+    return _draft(original, reason, previous, _credited_lines(original, positions, net_amount))
+
+
+def line_credit_note(
+    original: Invoice, reason: str, previous: Sequence[Invoice], line: InvoiceLine
+) -> Invoice:
+    """A draft credit note of ``original`` with the one ``line`` given, for a credit that
+    names what it reverses more precisely than a share of the document: a re-priced
+    session's difference per revenue component at its charge's VAT (issue 15). The same
+    limit applies: per VAT rate no more than is left to credit."""
+    _check_creditable(original, reason)
+    if line.net <= 0 or not within_minor_units(line.net, original.currency):
+        raise InvalidInputError(
+            "a credited amount is positive, in minor units", code="invalid_amount", field="net"
+        )
+    return _draft(original, reason, previous, (replace(line, position=1),))
+
+
+def _check_creditable(original: Invoice, reason: str) -> None:
     # A self-billed invoice is a host's supply to us (a payable): correcting it is the host's
     # credit note (EN 16931 type 381 in its name), not ours to a customer.
     creditable = (DocumentKind.INVOICE, DocumentKind.RECEIPT)
@@ -51,11 +75,11 @@ def credit_note(
     if not reason.strip():
         raise InvalidInputError("a credit note needs a reason", code="reason_required")
     refuse_card_data(reason, "reason")
-    if positions is not None and net_amount is not None:
-        raise InvalidInputError(
-            "credit either lines or an amount, not both", code="invalid_credit_note"
-        )
-    lines = _credited_lines(original, positions, net_amount)
+
+
+def _draft(
+    original: Invoice, reason: str, previous: Sequence[Invoice], lines: tuple[InvoiceLine, ...]
+) -> Invoice:
     draft = Invoice(
         kind=DocumentKind.CREDIT_NOTE,
         account_id=original.account_id,

@@ -111,6 +111,9 @@ class InvoiceLine:
     country: str | None = None  # where the VAT is due: the site's country
     cost_centre: str | None = None  # the buyer's accounting reference (EN 16931 BT-133)
     driver: str | None = None  # the card that charged (its label), for a contract's annex
+    # The re-pricing whose correction this line bills (issue 15, ``domain.repricing``): it was
+    # accrued like a charge, so the invoice's issue clears it from Unbilled.
+    repricing_id: uuid.UUID | None = None
 
     @property
     def duration_hours(self) -> Decimal:

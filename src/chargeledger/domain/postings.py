@@ -95,6 +95,12 @@ def _subtotal_countries(document: Invoice) -> Iterator[tuple[VatSubtotal, str]]:
         yield subtotal, max(countries, key=lambda c: countries[c])
 
 
+def _accrued(line: InvoiceLine) -> bool:
+    """A line whose revenue was booked before its invoice: a charge's (when it was priced) or
+    a re-pricing's correction (when it was re-priced, ``domain.repricing_documents``)."""
+    return line.charge_id is not None or line.repricing_id is not None
+
+
 def _revenue_shares(line: InvoiceLine) -> tuple[ComponentAmount, ...]:
     """The revenue components a credited line reverses; an amount credited without them
     (a goodwill amount) reverses Fixed revenue."""
@@ -104,16 +110,16 @@ def _revenue_shares(line: InvoiceLine) -> tuple[ComponentAmount, ...]:
 def document_issued(invoice: Invoice) -> JournalEntry | None:
     """Invoice or receipt: the account's receivable takes over the unbilled charges. Each
     charge line has the charge's net and rate, so the charge's accrued gross and VAT are
-    recomputed from the line exactly as the charge computed them; where the invoice's VAT per
-    rate differs by rounding, the difference is booked to that rate's country. A line of no
-    charge (issue 14's contract lines) books its revenue here and its VAT with that
-    difference."""
+    recomputed from the line exactly as the charge computed them (a re-pricing's correction
+    line likewise, as it was accrued: issue 15); where the invoice's VAT per rate differs by
+    rounding, the difference is booked to that rate's country. A line of no charge (issue
+    14's contract lines) books its revenue here and its VAT with that difference."""
     if not invoice.gross_total:
         return None
     currency = invoice.currency
     account = payer(invoice.account_id)
     accrued_tax: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    charged = [line for line in invoice.lines if line.charge_id is not None]
+    charged = [line for line in invoice.lines if _accrued(line)]
     for line in charged:
         accrued_tax[line.country or invoice.seller.country] += vat_of(
             line.net, line.vat_percent, currency
@@ -127,7 +133,7 @@ def document_issued(invoice: Invoice) -> JournalEntry | None:
     # accrued: their revenue is booked here, their VAT with the document's below.
     contract_revenue: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for line in invoice.lines:
-        if line.charge_id is None:
+        if not _accrued(line):
             for name, amount in _revenue_shares(line):
                 contract_revenue[name] += amount
     postings += [
@@ -234,7 +240,7 @@ def invoice_contract_revenue(invoice: Invoice) -> tuple[TaxedRevenue, ...]:
     a discount (a negative tier line) and a fee are never mixed in one treatment."""
     groups: dict[tuple[str, VatCategory, Decimal, str], Decimal] = defaultdict(lambda: ZERO)
     for line in invoice.lines:
-        if line.charge_id is None:
+        if not _accrued(line):
             country = line.country or invoice.seller.country
             for name, amount in _revenue_shares(line):
                 groups[(country, line.vat_category, line.vat_percent, name)] += amount

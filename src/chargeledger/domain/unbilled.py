@@ -1,8 +1,10 @@
 """What is not invoiced yet (issue 13): charges waiting for their invoice, with their value,
 and sessions that have no price yet, quarantined or waiting to be charged.
 
-A charge's value is the gross it accrued (``Assets:Receivable:Unbilled:C…``, DESIGN §5), so the
-total per currency is that account family's balance. A session under review has no price
+A charge's value is the gross it accrued (``Assets:Receivable:Unbilled:C…``, DESIGN §5), and so
+is a re-pricing's correction waiting for its invoice (issue 15: the difference it accrued, kWh
+and value, negative when lower, no session of its own), so the total per currency is that
+account family's balance. A session under review has no price
 anywhere a driver sees or the ledger books until it is released (issue 3: never billed
 blindly): it is counted with the energy its station reported and, for finance, valued as
 reported (``PendingValue``: an estimate, apart from the totals that reconcile to the ledger).
@@ -17,6 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.domain.billing import Billed, Charge
+from chargeledger.domain.repricing import Repricing
 from chargeledger.money import ZERO, Currency
 
 AD_HOC_NAME = "ad hoc"
@@ -85,15 +88,21 @@ def pending_values(state: Pending, estimates: Iterable[Billed | None]) -> list[P
 
 
 def _line(
-    account_id: uuid.UUID | None, name: str, currency: Currency, charges: list[Charge]
+    account_id: uuid.UUID | None,
+    name: str,
+    currency: Currency,
+    charges: list[Charge],
+    corrections: list[Repricing],
 ) -> UnbilledLine:
     return UnbilledLine(
         account_id,
         name,
         currency,
         len(charges),
-        sum((c.energy_kwh for c in charges), ZERO),
-        sum((c.gross for c in charges), ZERO),
+        sum((c.energy_kwh for c in charges), ZERO)
+        + sum((r.after.energy_kwh - r.before.energy_kwh for r in corrections), ZERO),
+        sum((c.gross for c in charges), ZERO)
+        + sum((r.difference_net + r.correction_tax for r in corrections), ZERO),
     )
 
 
@@ -102,16 +111,22 @@ def unbilled_report(
     names: Mapping[uuid.UUID, str],
     pending: Iterable[PendingSessions],
     values: Iterable[PendingValue] = (),
+    corrections: Iterable[Repricing] = (),
 ) -> UnbilledReport:
-    """Charges on no invoice or receipt per (account, currency), by account name."""
-    groups: dict[tuple[uuid.UUID | None, Currency], list[Charge]] = {}
+    """Charges (and re-pricings' corrections) on no invoice or receipt per (account,
+    currency), by account name."""
+    groups: dict[tuple[uuid.UUID | None, Currency], tuple[list[Charge], list[Repricing]]] = {}
     for charge in charges:
-        groups.setdefault((charge.account_id, charge.currency), []).append(charge)
+        groups.setdefault((charge.account_id, charge.currency), ([], []))[0].append(charge)
+    for correction in corrections:
+        key = (correction.account_id, correction.currency)
+        groups.setdefault(key, ([], []))[1].append(correction)
+
+    def name(account: uuid.UUID | None) -> str:
+        return names.get(account, AD_HOC_NAME) if account else AD_HOC_NAME
+
     lines = sorted(
-        (
-            _line(account, names.get(account, AD_HOC_NAME) if account else AD_HOC_NAME, cur, group)
-            for (account, cur), group in groups.items()
-        ),
+        (_line(account, name(account), cur, *group) for (account, cur), group in groups.items()),
         key=lambda line: (line.currency, line.account_name.casefold()),
     )
     totals = [
@@ -119,7 +134,8 @@ def unbilled_report(
             None,
             "total",
             currency,
-            [c for (_, cur), g in groups.items() if cur == currency for c in g],
+            [c for (_, cur), g in groups.items() if cur == currency for c in g[0]],
+            [r for (_, cur), g in groups.items() if cur == currency for r in g[1]],
         )
         for currency in sorted({currency for _, currency in groups})
     ]

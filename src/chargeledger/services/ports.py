@@ -40,6 +40,7 @@ from chargeledger.services.billing.exporting import AccountingExporter
 from chargeledger.services.billing.invoice_ports import BillingRepository
 from chargeledger.services.billing.ledger_ports import LedgerRepository
 from chargeledger.services.billing.report_ports import ReportRepository
+from chargeledger.services.billing.repricing_ports import RepricingRepository
 from chargeledger.services.charging.meter_key_ports import MeterKeyRepository
 from chargeledger.services.contracts.ports import ContractRepository
 from chargeledger.services.disputes.case_ports import DisputeRepository
@@ -393,6 +394,9 @@ class UnitOfWork(Protocol):
 
     @property
     def meter_keys(self) -> MeterKeyRepository: ...
+
+    @property
+    def repricings(self) -> RepricingRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -118,6 +118,10 @@ invoice_lines = Table(
     Column("components", JSON, nullable=False),
     Column("cost_centre", String(64)),  # EN 16931 BT-133 (issue 14)
     Column("driver", String(64)),  # the card that charged, for a contract's annex (issue 14)
+    # The re-pricing whose correction the line bills (issue 15): billed once, on one document
+    # (credit notes do not carry it). No foreign key: added in place on both back ends.
+    Column("repricing_id", Uuid),
+    Index("ux_invoice_lines_repricing_id", "repricing_id", unique=True),
 )
 
 # A charge is billed once: on one invoice or receipt (credit notes do not count).
@@ -126,6 +130,46 @@ billed_charges = Table(
     metadata,
     Column("charge_id", Uuid, ForeignKey("charges.id", ondelete="RESTRICT"), primary_key=True),
     Column("invoice_id", Uuid, ForeignKey("invoices.id", ondelete="RESTRICT"), nullable=False),
+)
+
+# A charged session re-priced (issue 15, domain.repricing.Repricing): append-only, numbered per
+# session (two re-pricings can never both start from the same price), once per request key.
+# ``before_*`` is what the session stood at, the rest its new price; components are nets.
+repricings = Table(
+    "repricings",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="RESTRICT"), nullable=False),
+    Column("charge_id", Uuid, ForeignKey("charges.id", ondelete="RESTRICT"), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("request_key", String(300)),
+    Column("account_id", Uuid, ForeignKey("accounts.id", ondelete="RESTRICT")),
+    Column("currency", String(3), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("vat_category", String(2), nullable=False),
+    Column("vat_percent", ExactDecimal(7, 3), nullable=False),
+    Column("vat_note", Text),
+    Column("before_tariff_id", Uuid),
+    Column("before_meter_start_wh", ExactDecimal(15, 3), nullable=False),
+    Column("before_meter_stop_wh", ExactDecimal(15, 3), nullable=False),
+    Column("before_energy_kwh", ExactDecimal(20, 6), nullable=False),
+    Column("before_components", JSON, nullable=False),
+    Column("tariff_id", Uuid, ForeignKey("tariffs.id", ondelete="RESTRICT")),
+    Column("meter_start_wh", ExactDecimal(15, 3), nullable=False),
+    Column("meter_stop_wh", ExactDecimal(15, 3), nullable=False),
+    Column("energy_kwh", ExactDecimal(20, 6), nullable=False),
+    Column("components", JSON, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("amount", ExactDecimal(18, 4), nullable=False),
+    Column("owed_after", ExactDecimal(18, 4), nullable=False),
+    Column("credit_note_id", Uuid, ForeignKey("invoices.id", ondelete="RESTRICT")),
+    Column("payment_id", Uuid),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("booked_on", Date, nullable=False),
+    UniqueConstraint("session_id", "sequence"),
+    UniqueConstraint("request_key"),
 )
 
 # Gap-free numbering: the counter row of a series is incremented in the issuing transaction,

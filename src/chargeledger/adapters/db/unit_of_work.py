@@ -30,6 +30,7 @@ from chargeledger.adapters.db.repositories.outbox import SqlOutboxRepository
 from chargeledger.adapters.db.repositories.payments import SqlPaymentRepository
 from chargeledger.adapters.db.repositories.payouts import SqlPayoutRepository
 from chargeledger.adapters.db.repositories.reports import SqlReportRepository
+from chargeledger.adapters.db.repositories.repricings import SqlRepricingRepository
 from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
 from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
 from chargeledger.adapters.db.transaction import LazyConnection
@@ -59,6 +60,7 @@ class SqlUnitOfWork:
     contracts: SqlContractRepository
     disputes: SqlDisputeRepository
     meter_keys: SqlMeterKeyRepository
+    repricings: SqlRepricingRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -84,6 +86,7 @@ class SqlUnitOfWork:
         self.contracts = SqlContractRepository(connection)
         self.disputes = SqlDisputeRepository(connection)
         self.meter_keys = SqlMeterKeyRepository(connection)
+        self.repricings = SqlRepricingRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

@@ -52,6 +52,13 @@ CommandStations = Annotated[Principal, Depends(allow(Role.OPERATOR, scope=Scope.
 ReadBilling = Annotated[Principal, Depends(allow(*_EVERY_PERSON, scope=Scope.BILLING_READ))]
 WriteBilling = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]
 ReadLedger = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_READ))]
+# Re-pricing a charged session (issue 15) moves money like a refund: finance does it; finance
+# and operators (who release quarantined sessions) read the re-pricings, which name who made
+# them; a driver reads the credit notes and invoices they produced instead.
+RepriceSessions = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BILLING_WRITE))]
+ReadRepricings = Annotated[
+    Principal, Depends(allow(Role.FINANCE, Role.OPERATOR, scope=Scope.BILLING_READ))
+]
 # Payments: drivers and fleet managers manage their own account's cards, wallet and invoice
 # payments (enforced in the routes); finance refunds.
 ManagePayments = Annotated[

@@ -32,7 +32,7 @@ from chargeledger.domain.evidence import EvidencePack
 from chargeledger.domain.identity import Principal
 from chargeledger.services.disputes import case_evidence, cases
 from chargeledger.services.disputes.case_ports import DisputeFilter
-from chargeledger.services.disputes.resolution import ResolutionRequest, resolve_dispute
+from chargeledger.services.disputes.resolution import resolve_dispute
 from chargeledger.services.transactions import in_transaction, reading
 
 router = APIRouter(prefix="/api/v1", tags=["disputes"], responses=ERROR_RESPONSES)
@@ -143,8 +143,7 @@ async def resolve(
     request: Request,
 ) -> Response:
     async def work() -> tuple[int, object]:
-        wanted = ResolutionRequest(body.resolution, body.note, body.amount)
-        found = await resolve_dispute(rt.payments, principal, dispute_id, wanted)
+        found = await resolve_dispute(rt.payments, principal, dispute_id, body.request())
         return 200, CaseOut.of_file(found)
 
     return await idempotent(rt, request, principal.subject[:80], body, work)

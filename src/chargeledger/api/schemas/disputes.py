@@ -15,6 +15,7 @@ from chargeledger.api.schemas.common import Input
 from chargeledger.domain.disputes import Dispute, DisputeEvent, DisputeReason, Resolution
 from chargeledger.services.disputes.case_ports import StoredAttachment
 from chargeledger.services.disputes.cases import Attachment, CaseFile
+from chargeledger.services.disputes.resolution import ResolutionRequest
 
 # Base64 grows a file by a third: a 5 MiB attachment needs about 7 MiB of JSON.
 DISPUTE_BODY_BYTES = 7 * 1024 * 1024 + 4096
@@ -71,6 +72,23 @@ class ResolveIn(Input):
         description="refund: gross amount back (default all); credit note: net amount "
         "(default the disputed line or document)",
     )
+    tariff_id: uuid.UUID | None = Field(None, description="reprice: the corrected tariff")
+    corrected_meter_start_wh: Decimal | None = Field(
+        None, ge=0, le=Decimal("1e12"), decimal_places=3, description="reprice: start reading"
+    )
+    corrected_meter_stop_wh: Decimal | None = Field(
+        None, ge=0, le=Decimal("1e12"), decimal_places=3, description="reprice: stop reading"
+    )
+
+    def request(self) -> ResolutionRequest:
+        return ResolutionRequest(
+            self.resolution,
+            self.note,
+            self.amount,
+            tariff_id=self.tariff_id,
+            meter_start_wh=self.corrected_meter_start_wh,
+            meter_stop_wh=self.corrected_meter_stop_wh,
+        )
 
 
 class DisputeOut(BaseModel):

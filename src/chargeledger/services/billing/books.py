@@ -19,6 +19,8 @@ from chargeledger.domain.postings import (
     credit_note_revenue,
     invoice_contract_revenue,
 )
+from chargeledger.domain.repricing_documents import SOURCE_TYPE as REPRICING
+from chargeledger.domain.repricing_documents import correction_revenue
 from chargeledger.money import Currency
 from chargeledger.services.billing.exporting import NO_SOURCES, ExportSources
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
@@ -53,8 +55,9 @@ async def journal_for_export(
     uow: UnitOfWork, first: date | None, last: date | None, with_sources: bool
 ) -> tuple[list[JournalEntry], ExportSources]:
     """:func:`journal` and, ``with_sources``, the facts of what its entries book, read in one
-    transaction: the VAT treatments of charges and credit notes, document numbers, and the
-    customer accounts of the receivables (``exporting.ExportSources``)."""
+    transaction: the VAT treatments of charges, re-pricings' corrections and credit notes,
+    document numbers, and the customer accounts of the receivables
+    (``exporting.ExportSources``)."""
     entries = await journal(uow, first, last)
     if not with_sources:
         return entries, NO_SOURCES
@@ -62,6 +65,10 @@ async def journal_for_export(
     charge_ids = {uuid.UUID(e.source_id) for e in entries if e.source_type == "charge"}
     for charge in await uow.billing.charges_with_ids(charge_ids):
         revenue[("charge", str(charge.id))] = charge_revenue(charge)
+    # A re-pricing's correction is accrued like a charge (issue 15), at the charge's VAT.
+    corrected = {uuid.UUID(e.source_id) for e in entries if e.source_type == REPRICING}
+    for repricing in await uow.repricings.with_ids(corrected):
+        revenue[(REPRICING, str(repricing.id))] = correction_revenue(repricing)
     numbers: dict[str, str] = {}
     issued = InvoiceFilter(status=DocumentStatus.ISSUED, issued_from=first, issued_before=last)
     offset: int | None = 0

@@ -1,13 +1,14 @@
 """The drafts of an invoice run (issue 5): which postpaid accounts, which periods of their
-cycle, which unbilled charges (late ones included), one draft per (account, period, currency),
-with the lines their contract adds (issue 14). Nothing is stored here: the run numbers, stores
-and books the drafts (``invoicing.run_invoices``)."""
+cycle, which unbilled charges (late ones included) and re-pricings' corrections (issue 15), one
+draft per (account, period, currency), with the lines their contract adds (issue 14). Nothing
+is stored here: the run numbers, stores and books the drafts (``invoicing.run_invoices``)."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,8 @@ from chargeledger.domain.billing import Charge, VatRates
 from chargeledger.domain.billing_periods import Period, period_containing, periods_within
 from chargeledger.domain.charge_documents import by_currency, charges_document
 from chargeledger.domain.invoicing import DocumentKind, Invoice, Layout, Party
+from chargeledger.domain.repricing import Repricing
+from chargeledger.domain.repricing_documents import correction_line
 from chargeledger.services.billing.contract_billing import with_contract_lines
 from chargeledger.services.ports import UnitOfWork
 
@@ -70,6 +73,57 @@ async def late_charges(
     return {charge_id for key in invoiced for charge_id in earlier[key]}
 
 
+@dataclass(frozen=True, slots=True)
+class Corrections:
+    """Re-pricings' corrections waiting for an invoice (issue 15, ``domain.repricing``), with
+    the charges they correct, and the ids of the charges not billed yet. A correction goes on
+    the invoice of its charge when that is not billed yet (so the customer is invoiced the new
+    price at once), else on the period of its session, or on the first period of the run when
+    its session's period is past (like a late charge)."""
+
+    waiting_by_account: dict[uuid.UUID, list[Repricing]]
+    charges: dict[uuid.UUID, Charge]
+    unbilled: set[uuid.UUID]
+
+    @classmethod
+    async def waiting(
+        cls, uow: UnitOfWork, accounts: Sequence[Account], unbilled: Sequence[Charge]
+    ) -> Corrections:
+        found = await uow.repricings.unbilled([a.id for a in accounts])
+        charges = await uow.billing.charges_with_ids({r.charge_id for r in found})
+        by_account: dict[uuid.UUID, list[Repricing]] = defaultdict(list)
+        for repricing in found:
+            if repricing.account_id is not None:
+                by_account[repricing.account_id].append(repricing)
+        return cls(by_account, {c.id: c for c in charges}, {c.id for c in unbilled})
+
+    def billed_with(
+        self, account: Account, period: Period, first: bool, billed: Sequence[Charge]
+    ) -> list[Repricing]:
+        with_charges = {c.id for c in billed}
+        fixes = []
+        for repricing in self.waiting_by_account.get(account.id, []):
+            if repricing.charge_id in with_charges:
+                fixes.append(repricing)
+            elif repricing.charge_id not in self.unbilled:
+                day = self.charges[repricing.charge_id].local_start.date()
+                if period[0] <= day < period[1] or (first and day < period[0]):
+                    fixes.append(repricing)
+        return fixes
+
+    def added_to(self, draft: Invoice, fixes: Sequence[Repricing]) -> Invoice:
+        """``draft`` with a line per correction after its own (their VAT note, a reverse
+        charge's, when it has none)."""
+        first = len(draft.lines) + 1
+        lines = tuple(
+            correction_line(position, fix, self.charges[fix.charge_id])
+            for position, fix in enumerate(fixes, first)
+        )
+        notes = (self.charges[f.charge_id].vat.note for f in fixes)
+        note = draft.vat_note or next((n for n in notes if n), None)
+        return replace(draft, lines=draft.lines + lines, vat_note=note)
+
+
 async def postpaid_accounts(uow: UnitOfWork) -> list[Account]:
     found: list[Account] = []
     offset: int | None = 0
@@ -104,7 +158,9 @@ async def period_drafts(
         if charge.account_id is not None:
             by_account[charge.account_id].append(charge)
     late = await late_charges(uow, accounts, periods, by_account)
-    batches = []  # (account, period, run key, its charges): one invoice per currency
+    corrections = await Corrections.waiting(uow, accounts, pending)
+    # (account, period, run key, its charges, its corrections): one invoice per currency
+    batches: list[tuple[Account, Period, str, list[Charge], list[Repricing]]] = []
     for account in accounts:
         for index, period in enumerate(periods[account.id]):
             billed = [
@@ -112,20 +168,24 @@ async def period_drafts(
                 for c in by_account[account.id]
                 if period[0] <= c.local_start.date() < period[1] or (index == 0 and c.id in late)
             ]
-            for currency, charges in by_currency(billed).items():
-                batches.append((account, period, run_key(account, period, currency), charges))
+            fixes = corrections.billed_with(account, period, index == 0, billed)
+            charged = by_currency(billed)
+            for currency in dict.fromkeys([*charged, *(r.currency.code for r in fixes)]):
+                key = run_key(account, period, currency)
+                mine = [r for r in fixes if r.currency == currency]
+                batches.append((account, period, key, charged.get(currency, []), mine))
     # The (account, period) pairs a previous run billed (in the account's own currency, or
     # in any currency this run would bill again) count as done.
     pairs = [(a, p) for a in accounts for p in periods[a.id]]
     own = [run_key(a, p, a.currency.code) for a, p in pairs]
     done = await uow.billing.run_keys(list(dict.fromkeys([*own, *(b[2] for b in batches)])))
     # A period of no charges may still owe a contract's fees or commitment (issue 14).
-    batched = {key for _, _, key, _ in batches}
+    batched = {key for _, _, key, _, _ in batches}
     batches += [
-        (a, p, k, []) for a, p in pairs if (k := run_key(a, p, a.currency.code)) not in batched
+        (a, p, k, [], []) for a, p in pairs if (k := run_key(a, p, a.currency.code)) not in batched
     ]
     drafts = []
-    for account, period, key, charges in batches:
+    for account, period, key, charges, fixes in batches:
         if key in done:
             continue
         buyer = buyer_of(account)
@@ -142,6 +202,21 @@ async def period_drafts(
                 layout=layout,
                 payment_terms_days=account.payment_terms_days,
             )
+        if fixes:
+            empty = Invoice(
+                kind=DocumentKind.INVOICE,
+                account_id=account.id,
+                seller=seller,
+                buyer=buyer,
+                currency=fixes[0].currency,
+                period_start=period[0],
+                period_end=period[1],
+                lines=(),
+                layout=layout,
+                payment_terms_days=account.payment_terms_days,
+                run_key=key,
+            )
+            draft = corrections.added_to(draft or empty, fixes)
         draft = await with_contract_lines(
             uow,
             account,

@@ -33,6 +33,7 @@ from chargeledger.domain.invoicing import (
     issued,
     series_for,
 )
+from chargeledger.domain.ledger import unbilled
 from chargeledger.domain.postings import credit_note_issued, document_issued
 from chargeledger.domain.receivables import (
     OpenItem,
@@ -225,6 +226,11 @@ async def _bill_chunk(
     """One transaction: the drafts of ``chunk``, numbered when issuing, stored and booked."""
     attempt = RunResult(outcome.period)
     async with uow_factory() as uow:
+        # The accounts' unbilled charges are read and billed under their holds: a re-pricing
+        # (``repricing``) decides against a charge either before it is read or after it is
+        # billed, never in between.
+        for account in sorted(chunk, key=lambda a: a.id):
+            await uow.ledger.hold_account(unbilled(account.id))
         drafts, attempt.already_done = await period_drafts(
             uow, chunk, month, seller, time_zone, layout, rates
         )

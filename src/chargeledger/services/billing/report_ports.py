@@ -38,6 +38,12 @@ class ReportRepository(Protocol):
         currency."""
         ...
 
+    async def corrected(self, start: date, end: date) -> list[RevenueSlice]:
+        """Corrections of re-pricings booked in ``[start, end)`` (issue 15): the difference
+        per component and in kWh, signed, in the groups of :meth:`charged` (those of the
+        charge they correct), no session of their own."""
+        ...
+
     async def credited(self, start: date, end: date) -> list[RevenueSlice]:
         """Credit note lines issued in ``[start, end)``, negative, in the groups of
         :meth:`charged` (a line that names no charge: site, station and tariff "unattributed",

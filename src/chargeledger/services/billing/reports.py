@@ -110,7 +110,8 @@ async def revenue(
 ) -> RevenueReport:
     """Revenue of ``period`` (the operator's dates), per part (``grain``) and the chosen
     dimensions: what sessions accrued (booked on the operator's date of their stop, as
-    ``charges.charge_sessions`` books them) less what credit notes issued in it took back.
+    ``charges.charge_sessions`` books them), plus or minus the corrections of re-pricings booked
+    in it (issue 15), less what credit notes issued in it took back.
     So each part's net is what ``Income:Charging`` moved in it (DESIGN §5)."""
     if grain is Grain.DAY and period.days > MAX_DAYS_BY_DAY:
         raise InvalidInputError(
@@ -122,6 +123,7 @@ async def revenue(
     for part in period.split(grain):
         window = (local_midnight(part.start, time_zone), local_midnight(part.end, time_zone))
         slices = await uow.reports.charged(*window)
+        slices += await uow.reports.corrected(part.start, part.end)
         slices += await uow.reports.credited(part.start, part.end)
         parts.append((part, slices))
     return revenue_report(period, grain, by, parts, top)
@@ -138,18 +140,22 @@ _EPOCH, _END = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC
 
 
 async def unbilled(uow: UnitOfWork, rates: VatRates) -> UnbilledReport:
-    """Charges on no invoice or receipt yet with their value, per account (the balance of
-    ``Assets:Receivable:Unbilled:C…``), and the sessions that have no charge yet with what
-    they would cost as reported (an estimate, see ``domain.unbilled``)."""
+    """Charges (and re-pricings' corrections) on no invoice or receipt yet with their value,
+    per account (the balance of ``Assets:Receivable:Unbilled:C…``), and the sessions that have
+    no charge yet with what they would cost as reported (an estimate, see
+    ``domain.unbilled``)."""
     waiting = await uow.billing.unbilled_charges(_EPOCH, _END)
     waiting += await uow.billing.unbilled_charges(_EPOCH, _END, ad_hoc=True)
+    corrections = await uow.repricings.unbilled(None)
     names = {}
-    for account_id in {c.account_id for c in waiting if c.account_id is not None}:
+    accounts = {c.account_id for c in waiting} | {r.account_id for r in corrections}
+    for account_id in {a for a in accounts if a is not None}:
         account = await uow.accounts.get(account_id)
         names[account_id] = account.name if account is not None else str(account_id)
     values = pending_values(Pending.QUARANTINED, await _estimates(uow, rates, quarantined=True))
     values += pending_values(Pending.NOT_CHARGED, await _estimates(uow, rates, quarantined=False))
-    return unbilled_report(waiting, names, await uow.reports.pending_sessions(), values)
+    pending = await uow.reports.pending_sessions()
+    return unbilled_report(waiting, names, pending, values, corrections)
 
 
 async def _estimates(uow: UnitOfWork, rates: VatRates, *, quarantined: bool) -> list[Billed | None]:

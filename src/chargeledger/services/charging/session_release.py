@@ -50,16 +50,17 @@ async def resolve_session(
         corrected_meter_stop_wh=corrected_meter_stop_wh,
         now=clock.now(),
     )
-    await _check_readings(uow, released)
+    await check_readings(uow, released)
     released = await _with_tariff(uow, released)
     await price_captured_session(uow, released, rates)  # priceable, or refused here
     await uow.sessions.update(released)
     return released
 
 
-async def _check_readings(uow: UnitOfWork, session: Session) -> None:
-    """The readings to be billed pass the station readings' checks, or the release is refused
-    with the first failing check's code (``negative_meter_reading``, ``negative_energy``,
+async def check_readings(uow: UnitOfWork, session: Session) -> None:
+    """The readings to be billed pass the station readings' checks, or the release (or a
+    re-pricing with corrected readings, ``session_repricing``) is refused with the first
+    failing check's code (``negative_meter_reading``, ``negative_energy``,
     ``zero_start_lifetime_stop``, ``energy_above_max_power``)."""
     start, stop = session.billed_meter_start_wh, session.billed_meter_stop_wh
     assert session.stopped_at is not None

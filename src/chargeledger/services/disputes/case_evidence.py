@@ -22,7 +22,12 @@ from chargeledger.domain.identity import Principal
 from chargeledger.domain.station_link import SignedMeterValue
 from chargeledger.errors import ConflictError
 from chargeledger.services.charging.signed_data import signed_readings_of
-from chargeledger.services.disputes.cases import CaseFile, case_file, visible_case
+from chargeledger.services.disputes.cases import (
+    CaseFile,
+    case_file,
+    disputed_session,
+    visible_case,
+)
 from chargeledger.services.disputes.evidence import Judge, collect_evidence
 from chargeledger.services.locking import exclusive
 from chargeledger.services.payments.context import PaymentContext
@@ -47,29 +52,6 @@ def case_summary(case: Dispute) -> dict[str, Any]:
         "resolution_note": case.resolution_note,
         "psp_dispute_id": None if case.chargeback is None else case.chargeback.psp_dispute_id,
     }
-
-
-async def disputed_session(uow: UnitOfWork, case: Dispute) -> uuid.UUID:
-    """The charging session the case is about: named, or the payment's, or the disputed
-    invoice line's (``no_session_evidence`` when it is about no session)."""
-    if case.subject.session_id is not None:
-        return case.subject.session_id
-    if case.subject.payment_id is not None:
-        payment = await uow.payments.get(case.subject.payment_id)
-        if payment is not None and payment.session_id is not None:
-            return payment.session_id
-    if case.subject.invoice_id is not None:
-        invoice = await uow.billing.get_invoice(case.subject.invoice_id)
-        lines = [] if invoice is None else list(invoice.lines)
-        if case.subject.line is not None:
-            lines = lines[case.subject.line - 1 : case.subject.line]
-        for line in lines:
-            if line.session_id is not None:
-                return line.session_id
-    raise ConflictError(
-        f"dispute {case.number} is about no charging session: no evidence pack",
-        code="no_session_evidence",
-    )
 
 
 async def case_evidence(

@@ -319,3 +319,26 @@ async def attachment_content(
             if content is not None:
                 return stored, content
     raise NotFoundError(f"attachment {attachment_id} not found", code="attachment_not_found")
+
+
+async def disputed_session(uow: UnitOfWork, case: Dispute) -> uuid.UUID:
+    """The charging session the case is about: named, or the payment's, or the disputed
+    invoice line's (``no_session_evidence`` when it is about no session)."""
+    if case.subject.session_id is not None:
+        return case.subject.session_id
+    if case.subject.payment_id is not None:
+        payment = await uow.payments.get(case.subject.payment_id)
+        if payment is not None and payment.session_id is not None:
+            return payment.session_id
+    if case.subject.invoice_id is not None:
+        invoice = await uow.billing.get_invoice(case.subject.invoice_id)
+        lines = [] if invoice is None else list(invoice.lines)
+        if case.subject.line is not None:
+            lines = lines[case.subject.line - 1 : case.subject.line]
+        for line in lines:
+            if line.session_id is not None:
+                return line.session_id
+    raise ConflictError(
+        f"dispute {case.number} is about no charging session: no evidence pack",
+        code="no_session_evidence",
+    )

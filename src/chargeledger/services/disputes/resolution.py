@@ -19,12 +19,20 @@ from chargeledger.domain.identity import Principal
 from chargeledger.domain.payments import EventKind as PaymentEventKind
 from chargeledger.errors import ConflictError
 from chargeledger.services.billing.invoicing import issue_credit_note
-from chargeledger.services.disputes.cases import CaseFile, case_file, resume_dunning, visible_case
+from chargeledger.services.billing.repricing import RepriceRequest
+from chargeledger.services.disputes.cases import (
+    CaseFile,
+    case_file,
+    disputed_session,
+    resume_dunning,
+    visible_case,
+)
 from chargeledger.services.locking import exclusive
 from chargeledger.services.notifications.outbox import announce
 from chargeledger.services.payments.chargebacks import case_notice
 from chargeledger.services.payments.context import PaymentContext
 from chargeledger.services.payments.refunds import refund_payment
+from chargeledger.services.payments.repricing import reprice_session
 from chargeledger.services.ports import UnitOfWork
 
 
@@ -35,6 +43,10 @@ class ResolutionRequest:
     # Refund: the gross amount back (None: all that is left). Credit note: the net amount
     # credited (None: the disputed line, or the whole document).
     amount: Decimal | None = None
+    # Re-price: the corrected tariff version and/or readings (None: as the session stands).
+    tariff_id: uuid.UUID | None = None
+    meter_start_wh: Decimal | None = None
+    meter_stop_wh: Decimal | None = None
 
 
 async def resolve_dispute(
@@ -56,7 +68,7 @@ async def resolve_dispute(
                 now=ctx.clock.now(),
                 outcome_ref=None,
             )  # refuses before money moves
-        outcome = await _carry_out(ctx, case, request)
+        outcome = await _carry_out(ctx, principal, case, request)
         async with ctx.uow() as uow:
             case = await visible_case(uow, principal, dispute_id)
             closed = resolve(
@@ -78,7 +90,10 @@ async def resolve_dispute(
     return found
 
 
-async def _carry_out(ctx: PaymentContext, case: Dispute, request: ResolutionRequest) -> str | None:
+async def _carry_out(
+    ctx: PaymentContext, principal: Principal, case: Dispute, request: ResolutionRequest
+) -> str | None:
+    """Move the money the resolution means; the credit note, refund or re-pricing it made."""
     reason = f"dispute {case.number}: {request.note or case.reason.value}"[:200]
     match request.resolution:
         case Resolution.REFUND:
@@ -98,11 +113,17 @@ async def _carry_out(ctx: PaymentContext, case: Dispute, request: ResolutionRequ
                 await uow.commit()
             return f"credit_note:{note.number}"
         case Resolution.REPRICE:
-            raise ConflictError(
-                "re-price the session (POST /sessions/{id}/reprice), then resolve the case "
-                "as credit_note or rejected",
-                code="reprice_separately",
+            async with ctx.uow() as uow:
+                session_id = await disputed_session(uow, case)
+            wanted = RepriceRequest(
+                reason=reason,
+                tariff_id=request.tariff_id,
+                meter_start_wh=request.meter_start_wh,
+                meter_stop_wh=request.meter_stop_wh,
+                request_key=f"dispute:{case.id}",
             )
+            view = await reprice_session(ctx, principal, session_id, wanted)
+            return f"repricing:{view.repricing.id}"
     return None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 
 from chargeledger.domain.payment_postings import WALLET_GATEWAY
@@ -17,6 +18,7 @@ from chargeledger.domain.payments import (
     EventKind,
     Operation,
     Payment,
+    PaymentEvent,
     PaymentMethodKind,
     PaymentPurpose,
     PaymentState,
@@ -64,6 +66,41 @@ async def refund_payment(
         # when the janitor or a webhook learns it after a timeout.
         async with ctx.uow() as uow:
             return payment, await state_of(uow, payment)
+
+
+async def refund_once(
+    ctx: PaymentContext, payment_id: uuid.UUID, amount: Decimal, reason: str, marker: str
+) -> tuple[Payment, PaymentState]:
+    """Give back ``amount`` of a captured payment for the purpose ``reason`` starts with
+    ``marker`` (a re-pricing's), once: a refund already asked with it (answered, in doubt or
+    under way) is not asked again; only one the PSP declined is. Decided under the payment's
+    lock like :func:`refund_payment`, so a retry at the same moment finds the first."""
+    async with ctx.uow() as uow:
+        payment = await load(uow, payment_id)
+    async with contextlib.AsyncExitStack() as held:
+        await held.enter_async_context(payment_lock(ctx, payment.id))
+        if payment.purpose is PaymentPurpose.TOP_UP and payment.account_id is not None:
+            await held.enter_async_context(wallet_lock(ctx, payment.account_id))
+        async with ctx.uow() as uow:
+            events = await uow.payments.events(payment.id)
+        if not refund_asked(events, marker):
+            await _refund(ctx, payment, amount, reason)
+        async with ctx.uow() as uow:
+            return payment, await state_of(uow, payment)
+
+
+def refund_asked(events: Sequence[PaymentEvent], marker: str) -> bool:
+    """Whether a refund asked with ``marker`` was made, is in doubt or under way (asked and
+    not declined)."""
+    asked = {
+        e.operation
+        for e in events
+        if e.kind in (EventKind.REQUESTED, EventKind.REFUNDED)
+        and e.operation
+        and (e.detail or "").startswith(marker)
+    }
+    declined = {e.operation for e in events if e.kind is EventKind.REFUND_FAILED}
+    return bool(asked - declined)
 
 
 async def _refund(

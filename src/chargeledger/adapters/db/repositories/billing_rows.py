@@ -165,6 +165,7 @@ def line_row(invoice_id: uuid.UUID, line: InvoiceLine) -> dict[str, Any]:
         "components": {name: str(amount) for name, amount in line.components},
         "cost_centre": line.cost_centre,
         "driver": line.driver,
+        "repricing_id": line.repricing_id,
     }
 
 
@@ -191,6 +192,7 @@ def line_of(row: RowMapping, currency: Currency) -> InvoiceLine:
         ),
         cost_centre=row["cost_centre"],
         driver=row["driver"],
+        repricing_id=row["repricing_id"],
     )
 
 

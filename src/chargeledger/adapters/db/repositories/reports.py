@@ -22,6 +22,7 @@ from chargeledger.adapters.db.billing_tables import (
     invoices,
     journal_entries,
     postings,
+    repricings,
 )
 from chargeledger.adapters.db.repositories.receivable_rows import open_invoices_query
 from chargeledger.adapters.db.tables import accounts, sessions, tariffs
@@ -31,6 +32,7 @@ from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.reports import Dimension, IssuedDocument, OpenItem, RevenueSlice
+from chargeledger.domain.repricing import RepricingOutcome
 from chargeledger.domain.unbilled import Pending, PendingSessions
 from chargeledger.money import ZERO, Currency, Money
 
@@ -180,6 +182,51 @@ class SqlReportRepository:
                     sessions=int(row.sessions),
                     energy_kwh=_unscaled(row.energy, _KWH_SCALE),
                     components=tuple(nets),
+                )
+            )
+        return found
+
+    async def corrected(self, start: date, end: date) -> list[RevenueSlice]:
+        query = (
+            select(
+                repricings.c.currency,
+                repricings.c.before_components,
+                repricings.c.components,
+                repricings.c.before_energy_kwh,
+                repricings.c.energy_kwh,
+                charges.c.site_id,
+                charges.c.site_name,
+                charges.c.station_id,
+                charges.c.station_name,
+                tariffs.c.ocpi_id.label("tariff"),
+                sessions.c.payment_route,
+                charges.c.account_id,
+                accounts.c.name.label("account_name"),
+            )
+            .select_from(
+                repricings.join(charges, charges.c.id == repricings.c.charge_id)
+                .join(sessions, sessions.c.id == charges.c.session_id)
+                .outerjoin(tariffs, tariffs.c.id == charges.c.tariff_id)
+                .outerjoin(accounts, accounts.c.id == charges.c.account_id)
+            )
+            .where(
+                repricings.c.outcome == RepricingOutcome.NEXT_INVOICE.value,
+                repricings.c.booked_on >= start,
+                repricings.c.booked_on < end,
+            )
+        )
+        found = []
+        for row in await self._connection.execute(query):
+            before, after = row.before_components, row.components
+            found.append(
+                RevenueSlice(
+                    labels=_labels(row, row.payment_route),
+                    currency=Currency.of(row.currency),
+                    sessions=0,
+                    energy_kwh=_exact(row.energy_kwh) - _exact(row.before_energy_kwh),
+                    components=tuple(
+                        Decimal(after[name]) - Decimal(before[name]) for name in COMPONENTS
+                    ),
                 )
             )
         return found
