@@ -35,6 +35,7 @@ from chargeledger.domain.audit_merkle import EMPTY_ROOT, MerkleAccumulator
 CHAIN = "chain"  # the record type of a problem about positions whose record is unknown
 CHECKPOINT = "checkpoint"  # the record type of a problem about a closed day
 LISTED = 1000  # problems kept in full; beyond, only counted
+DATABASE = "database"  # the source of the checkpoints stored beside the chain
 
 
 class ProblemKind(StrEnum):
@@ -64,7 +65,7 @@ class Anchor:
     check: the domain does no cryptography)."""
 
     checkpoint: Checkpoint
-    source: str  # "database" or the file's name
+    source: str  # DATABASE or the file's name
     signature_ok: bool
 
 
@@ -219,6 +220,10 @@ class ChainVerifier:
             if day not in self._closed_days:
                 for anchor in anchors:
                     self._check_anchor(anchor, _Day(day, 0), EMPTY_ROOT.hex(), 0)
+            if all(anchor.source != DATABASE for anchor in anchors):
+                first = anchors[0].checkpoint.first_seq
+                detail = "a checkpoint file names this closed day; the database has no checkpoint"
+                self._add(ProblemKind.DELETED, CHECKPOINT, f"{day} ({DATABASE})", first, detail)
         self._classify(located or {})
         problems = sorted(self._problems, key=lambda p: (p[1].seq is None, p[1].seq or 0, p[0]))
         return AuditReport(
