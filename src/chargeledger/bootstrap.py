@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from chargeledger.adapters.audit.files import CheckpointFiles
+from chargeledger.adapters.audit.signing import Ed25519CheckpointSigner
 from chargeledger.adapters.bank.camt053_writer import Camt053Writer
 from chargeledger.adapters.bank.reader import BankStatementReader
 from chargeledger.adapters.bus import InProcessCommandBus
@@ -18,6 +20,7 @@ from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.db.health import database_answers
 from chargeledger.adapters.db.locks import PostgresLocks, SqliteLocks
 from chargeledger.adapters.db.migrate import upgrade_to_head
+from chargeledger.adapters.db.repositories.audit_snapshot import SqlAuditSnapshots
 from chargeledger.adapters.db.repositories.sandbox import SqlSandboxStore
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from chargeledger.adapters.documents.reminder_pdf import ReminderPdf
@@ -36,6 +39,7 @@ from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
 from chargeledger.domain.outbox import Attachment
 from chargeledger.errors import ConfigurationError
+from chargeledger.services.audit.auditor import Auditor, keep_chain
 from chargeledger.services.billing.dunning import DunningReport, DunningTerms, run_dunning
 from chargeledger.services.billing.dunning_ports import ReminderDocuments
 from chargeledger.services.billing.invoice_runs import Invoicer
@@ -101,6 +105,7 @@ class Runtime:
     statement_writer: StatementWriter  # camt.053 files (the demo's bank statement)
     reports: ReportFiles  # reports as CSV, XLSX and JSON files
     reminders: ReminderDocuments  # dunning notices as PDFs
+    auditor: Auditor  # the tamper-evident chain: sealing, checkpoints, verification
     _gateway: SandboxGateway | StripeGateway | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
     # Background payment work takes few connections at a time, so the stations' CALLs
@@ -239,6 +244,10 @@ class Runtime:
         zone = self.settings.operator_time_zone
         return await in_transaction(self.uow, send_reminders_on, self.clock, zone, day, to)
 
+    async def keep_audit_chain(self) -> None:
+        """Chain the queued records; close the days that have ended (periodic job, issue 15)."""
+        await keep_chain(self.auditor)
+
     def start_jobs(self) -> list[asyncio.Task[None]]:
         """Periodic jobs of this process; cancel the tasks to stop them. Contract reminders
         run as often as dunning: both act on days, and each run sends what is due once."""
@@ -251,6 +260,7 @@ class Runtime:
             (settings.sweep_interval_seconds, self.forget_stored_replies),
             (settings.payments.janitor_interval_seconds, self.payment_janitor),
             (settings.sweep_interval_seconds, self.reconcile_payouts),
+            (settings.audit.seal_interval_seconds, self.keep_audit_chain),
         ]
         return [asyncio.create_task(self._every(seconds, job)) for seconds, job in jobs]
 
@@ -309,8 +319,16 @@ def build_runtime(
         statement_writer=Camt053Writer(),
         reports=TableFiles(),
         reminders=ReminderPdf(),
+        auditor=_auditor(settings, factory, clock),
         _gateway=gateway,
     )
+
+
+def _auditor(settings: Settings, factory: SqlUnitOfWorkFactory, clock: Clock) -> Auditor:
+    key_file, checkpoint_dir = settings.audit.paths(settings.data_dir)
+    signer = Ed25519CheckpointSigner(key_file)
+    files = CheckpointFiles(checkpoint_dir)
+    return Auditor(factory, clock, signer, files, SqlAuditSnapshots(factory.engine))
 
 
 def _named_locks(

@@ -111,7 +111,8 @@ async def refresh_ledger(runtime: Runtime, report: MonthReport, output_dir: Path
         report.validated += 1
         name = document.number or str(document.id)
         (folder / f"{name}.xml").write_bytes(xml)
-        (folder / f"{name}.pdf").write_bytes(runtime.documents.pdf(document))
+        sealed = await reading(runtime.uow, invoice_documents.document_hash, document)
+        (folder / f"{name}.pdf").write_bytes(runtime.documents.pdf(document, sealed))
         report.written += 2
         report.documents[document.kind.value] += 1
         report.gross[document.kind.value] = (

@@ -31,6 +31,7 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
 from chargeledger.errors import ConflictError
+from chargeledger.services.audit.ports import AuditRepository
 from chargeledger.services.billing.bank_ports import BankRepository
 from chargeledger.services.billing.dunning_ports import DunningRepository
 from chargeledger.services.billing.exporting import AccountingExporter
@@ -361,6 +362,9 @@ class UnitOfWork(Protocol):
     @property
     def contracts(self) -> ContractRepository: ...
 
+    @property
+    def audit(self) -> AuditRepository: ...
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
@@ -384,7 +388,10 @@ class InvoiceDocuments(Protocol):
     with the EN 16931 e-invoice embedded (Factur-X) and the e-invoice alone (UN/CEFACT CII
     XML). Pure functions of the invoice: they read nothing and store nothing."""
 
-    def pdf(self, invoice: Invoice) -> bytes: ...
+    def pdf(self, invoice: Invoice, record_hash: str | None = None) -> bytes:
+        """``record_hash``: the document's content hash in the audit chain (issue 15), printed
+        in the footer; it never changes once the document is issued."""
+        ...
 
     def xml(self, invoice: Invoice) -> bytes: ...
 

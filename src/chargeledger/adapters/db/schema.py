@@ -8,6 +8,7 @@ shared ``metadata`` (``metadata.py``) and never import each other.
 from __future__ import annotations
 
 from chargeledger.adapters.db import (
+    audit_tables,
     billing_tables,
     contract_tables,
     dunning_tables,
@@ -19,6 +20,7 @@ from chargeledger.adapters.db import (
 from chargeledger.adapters.db.metadata import metadata
 
 __all__ = [
+    "audit_tables",
     "billing_tables",
     "contract_tables",
     "dunning_tables",

@@ -8,6 +8,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chargeledger.adapters.db.repositories.audit import SqlAuditRepository
 from chargeledger.adapters.db.repositories.bank import SqlBankRepository
 from chargeledger.adapters.db.repositories.billing import SqlBillingRepository
 from chargeledger.adapters.db.repositories.catalog import (
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     dunning: SqlDunningRepository
     contracts: SqlContractRepository
+    audit: SqlAuditRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(connection)
         self.dunning = SqlDunningRepository(connection)
         self.contracts = SqlContractRepository(connection)
+        self.audit = SqlAuditRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

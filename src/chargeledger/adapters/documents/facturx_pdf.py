@@ -30,13 +30,14 @@ from chargeledger.domain.invoicing import Invoice
 _XMP_DATES = re.compile(rb"(<xmp:(CreateDate|ModifyDate|MetadataDate)>)[^<]*(</xmp:\2>)")
 
 
-def facturx_pdf(invoice: Invoice) -> bytes:
-    """The PDF of ``invoice`` with its CII XML embedded, ready to send."""
+def facturx_pdf(invoice: Invoice, record_hash: str | None = None) -> bytes:
+    """The PDF of ``invoice`` with its CII XML embedded, ready to send (``record_hash``: its
+    content hash in the audit chain, for the footer)."""
     xml = invoice_xml(invoice)
     check_en16931(xml)
     title = f"{TITLES[invoice.kind]} {invoice.number}"
     document: bytes = facturx.generate_from_binary(
-        invoice_pdf(invoice),
+        invoice_pdf(invoice, record_hash),
         xml,
         flavor="factur-x",
         level="en16931",

@@ -12,8 +12,8 @@ from chargeledger.domain.invoicing import Invoice
 class FacturXDocuments:
     """Renders with fpdf2 and lxml; holds nothing, so one instance serves every request."""
 
-    def pdf(self, invoice: Invoice) -> bytes:
-        return facturx_pdf(invoice)
+    def pdf(self, invoice: Invoice, record_hash: str | None = None) -> bytes:
+        return facturx_pdf(invoice, record_hash)
 
     def xml(self, invoice: Invoice) -> bytes:
         return invoice_xml(invoice)

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from chargeledger.domain.audit import RecordType
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import DocumentStatus, Invoice
 from chargeledger.domain.receivables import PaymentStatus, outstanding_of, payment_status
+from chargeledger.services.audit.records import record_hash
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoicing import (
     find_invoice,
@@ -165,5 +167,15 @@ async def rendered(
     """The document ``principal`` may see as a Factur-X PDF (``kind`` ``pdf``) or its CII
     e-invoice (``xml``)."""
     invoice = await visible_invoice(uow, principal, invoice_id)
-    content = documents.pdf(invoice) if kind == "pdf" else documents.xml(invoice)
+    if kind == "pdf":
+        content = documents.pdf(invoice, await document_hash(uow, invoice))
+    else:
+        content = documents.xml(invoice)
     return RenderedDocument(f"{invoice.number or f'draft-{invoice.id}'}.{kind}", content)
+
+
+async def document_hash(uow: UnitOfWork, invoice: Invoice) -> str | None:
+    """The issued document's content hash in the audit chain (issue 15), for its footer."""
+    if invoice.status is not DocumentStatus.ISSUED:
+        return None
+    return await record_hash(uow, RecordType.INVOICE, str(invoice.id))

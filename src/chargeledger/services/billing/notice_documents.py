@@ -7,6 +7,7 @@ from __future__ import annotations
 from chargeledger.domain.outbox import Attachment, AttachmentKind
 from chargeledger.errors import NotFoundError
 from chargeledger.services.billing.dunning_ports import ReminderDocuments
+from chargeledger.services.billing.invoice_documents import document_hash
 from chargeledger.services.billing.invoicing import get_invoice
 from chargeledger.services.notifications.ports import MailFile
 from chargeledger.services.ports import InvoiceDocuments, UnitOfWork
@@ -21,7 +22,8 @@ async def render_attachment(
     """The PDF ``attachment`` names, as the e-mail carries it."""
     if attachment.kind is AttachmentKind.INVOICE_PDF:
         invoice = await get_invoice(uow, attachment.ref)
-        return MailFile(f"{invoice.number or invoice.id}.pdf", documents.pdf(invoice))
+        content = documents.pdf(invoice, await document_hash(uow, invoice))
+        return MailFile(f"{invoice.number or invoice.id}.pdf", content)
     if attachment.kind is AttachmentKind.REMINDER_PDF:
         notice = await uow.dunning.get(attachment.ref)
         if notice is not None:
