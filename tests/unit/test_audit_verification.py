@@ -213,7 +213,7 @@ def test_a_rewritten_chain_is_caught_by_the_checkpoint() -> None:
         None, [(e.record_type, e.record_id, records[e.record_id] or "") for e in entries], AT, DAY
     )
     report = verify(rows(rewritten), records, (signed,))
-    assert first(report) == (ProblemKind.CHANGED, CHECKPOINT, f"{DAY} ({DATABASE})", 1)
+    assert first(report) == (ProblemKind.CHANGED, CHECKPOINT, f"{DAY} ({DATABASE})", 8)
 
 
 def test_an_entry_added_to_a_closed_day() -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from chargeledger.bootstrap import Runtime
+from chargeledger.cli.audit import audit_app
 from chargeledger.cli.bank import bank_app
 from chargeledger.cli.catalog import evses_app, sites_app, stations_app
 from chargeledger.cli.common import console, run_with_runtime
@@ -56,6 +57,7 @@ app.add_typer(reports_app, name="reports")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(dunning_app, name="dunning")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(audit_app, name="audit")
 stations_app.command("status")(station_status)
 stations_app.command("command")(station_command)
 app.command()(serve)

@@ -221,9 +221,9 @@ class ChainVerifier:
                 for anchor in anchors:
                     self._check_anchor(anchor, _Day(day, 0), EMPTY_ROOT.hex(), 0)
             if all(anchor.source != DATABASE for anchor in anchors):
-                first = anchors[0].checkpoint.first_seq
+                last = anchors[0].checkpoint.last_seq
                 detail = "a checkpoint file names this closed day; the database has no checkpoint"
-                self._add(ProblemKind.DELETED, CHECKPOINT, f"{day} ({DATABASE})", first, detail)
+                self._add(ProblemKind.DELETED, CHECKPOINT, f"{day} ({DATABASE})", last, detail)
         self._classify(located or {})
         problems = sorted(self._problems, key=lambda p: (p[1].seq is None, p[1].seq or 0, p[0]))
         return AuditReport(
@@ -285,7 +285,8 @@ class ChainVerifier:
     def _check_anchor(self, anchor: Anchor, day: _Day, root: str, count: int) -> None:
         self._checked += 1
         checkpoint = anchor.checkpoint
-        name, seq = f"{day.day} ({anchor.source})", checkpoint.first_seq
+        # Named at the day's last position: the records of the day come first in the report.
+        name, seq = f"{day.day} ({anchor.source})", checkpoint.last_seq
         if not anchor.signature_ok:
             detail = "its signature does not verify under the installation's key"
             self._add(ProblemKind.CHANGED, CHECKPOINT, name, seq, detail)

@@ -84,3 +84,6 @@ WriteContracts = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BI
 ReadPartners = Annotated[
     Principal, Depends(allow(Role.FINANCE, Role.OPERATOR, scope=Scope.BILLING_READ))
 ]
+# The audit chain (issue 15): record hashes, positions and proofs are the books' own evidence,
+# read by those who read the ledger.
+ReadAudit = ReadLedger
