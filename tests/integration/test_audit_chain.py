@@ -9,8 +9,11 @@ must name the first record that was changed, deleted, inserted or reordered.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 from sqlalchemy import delete, insert, select, update
 
@@ -18,13 +21,24 @@ from chargeledger.adapters.db.audit_tables import audit_chain
 from chargeledger.adapters.db.billing_tables import invoice_lines, journal_entries, postings
 from chargeledger.adapters.db.payment_tables import payment_events
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.audit import RecordType
+from chargeledger.domain.audit import RecordType, canonical_json
 from chargeledger.domain.audit_verification import AuditReport, ProblemKind
+from chargeledger.domain.ledger import EntryKind, JournalEntry, Posting
+from chargeledger.domain.payments import (
+    EventKind,
+    Payment,
+    PaymentEvent,
+    PaymentMethodKind,
+    PaymentPurpose,
+)
+from chargeledger.money import Currency, Money
 from chargeledger.services.audit.auditor import seal_all, verify
 from chargeledger.services.billing import books
 from chargeledger.services.transactions import reading
 from tests.integration.audit_world import AuditWorld, audit_world, chain_rows, chained, tamper
 from tests.integration.billing_world import utc
+
+EUR = Currency.of("EUR")
 
 
 def first(report: AuditReport) -> tuple[ProblemKind, str, str, int | None]:
@@ -190,3 +204,74 @@ async def test_a_record_changed_before_it_was_chained(runtime: Runtime) -> None:
         str(event_id),
         None,
     )
+
+
+async def test_records_hash_as_the_readme_defines_them_on_both_back_ends(
+    runtime: Runtime,
+) -> None:
+    """The README's example records, written through the repositories: the hash taken at
+    write time is SHA-256 of exactly the canonical JSON written out below, on SQLite and on
+    PostgreSQL alike (UUIDs, instants, decimals at their scale, escapes, nulls)."""
+    written = datetime(2026, 1, 31, 23, 50, 0, 123456, tzinfo=timezone(timedelta(hours=1)))
+    entry = JournalEntry(
+        kind=EntryKind.ADJUSTMENT,
+        booked_on=date(2026, 1, 31),
+        description='Goodwill for "Müller"\n',
+        postings=(
+            Posting("Expenses:Goodwill", Money(Decimal("5.00"), EUR)),
+            Posting("Assets:Bank", Money(Decimal("-5.00"), EUR)),
+        ),
+        source_type="manual",
+        source_id="note-1",
+        id=uuid.UUID("0f0e0d0c-0b0a-4908-8706-050403020100"),
+        created_at=written,
+    )
+    payment = Payment(
+        PaymentPurpose.TOP_UP,
+        PaymentMethodKind.CARD,
+        "sandbox",
+        EUR,
+        id=uuid.UUID("11111111-2222-4333-8444-555555555555"),
+        created_at=utc("2026-01-31T22:00"),
+    )
+    event = PaymentEvent(
+        payment.id,
+        EventKind.CAPTURED,
+        "captured",
+        utc("2026-01-31T22:01"),
+        Decimal("20.5"),
+        provider_ref="pi_1",
+        id=uuid.UUID("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"),
+    )
+    async with runtime.uow() as uow:
+        await uow.ledger.add([entry], written)
+        await uow.payments.add(payment, utc("2026-01-31T22:00"))
+        await uow.payments.record(event)
+        await uow.commit()
+    expected = {
+        "journal_entry": (
+            '{"record":{"booked_on":"2026-01-31","created_at":"2026-01-31T22:50:00.123456Z",'
+            '"description":"Goodwill for \\"Müller\\"\\n","id":"0f0e0d0c-0b0a-4908-8706-0504030'
+            '20100","kind":"adjustment","postings":[{"account":"Expenses:Goodwill","amount_minor":'
+            '500,"currency":"EUR","line":1},{"account":"Assets:Bank","amount_minor":-500,'
+            '"currency":"EUR","line":2}],"source_id":"note-1","source_type":"manual"},'
+            '"type":"journal_entry"}'
+        ),
+        "payment_event": (
+            '{"record":{"amount":"20.5000","at":"2026-01-31T22:01:00.000000Z","detail":null,'
+            '"fact":"captured","id":"aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee","kind":"captured",'
+            '"operation":null,"payment_id":"11111111-2222-4333-8444-555555555555",'
+            '"provider_ref":"pi_1"},"type":"payment_event"}'
+        ),
+    }
+    async with runtime.uow() as uow:
+        for record_type, record_id in (
+            ("journal_entry", str(entry.id)),
+            ("payment_event", str(event.id)),
+        ):
+            queued = await uow.audit.queued_record(record_type, record_id)
+            assert queued is not None
+            body = expected[record_type].encode()
+            assert json.loads(body)  # the example is JSON, and canonical:
+            assert canonical_json(json.loads(body)) == body
+            assert queued.content_hash == hashlib.sha256(body).hexdigest(), record_type

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chargeledger.domain import audit_merkle
 from chargeledger.domain.audit import (
     GENESIS,
     ChainHead,
@@ -33,7 +34,9 @@ from chargeledger.domain.audit_merkle import (
     EMPTY_ROOT,
     MerkleAccumulator,
     inclusion_proof,
+    leaf_hash,
     merkle_root,
+    node_hash,
     proves_inclusion,
     root_from_proof,
 )
@@ -274,3 +277,23 @@ def test_every_leaf_is_proven_and_nothing_else(leaves: list[bytes], data: st.Dat
         assert root_from_proof(leaves[index], other, len(leaves), proof) != root
         assert not proves_inclusion(leaves[index], index, len(leaves), proof[:-1], root)
     assert root_from_proof(leaves[index], len(leaves), len(leaves), proof) is None
+
+
+def _reference_root(hashes: list[bytes]) -> bytes:
+    """RFC 6962 §2.1 as written: split at the largest power of two below the size."""
+    if len(hashes) == 1:
+        return hashes[0]
+    k = 1 << ((len(hashes) - 1).bit_length() - 1)
+    return node_hash(_reference_root(hashes[:k]), _reference_root(hashes[k:]))
+
+
+def test_the_accumulator_across_its_buffer_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leaves are hashed a buffer at a time; every size around the boundaries of a small
+    buffer gives the RFC's root."""
+    monkeypatch.setattr(audit_merkle, "CHUNK", 4)
+    for size in range(1, 70):
+        leaves = [bytes([size, i]) for i in range(size)]
+        accumulator = MerkleAccumulator()
+        for leaf in leaves:
+            accumulator.add(leaf)
+        assert accumulator.root() == _reference_root([leaf_hash(x) for x in leaves]), size

@@ -29,31 +29,60 @@ def _split(size: int) -> int:
     return 1 << ((size - 1).bit_length() - 1)
 
 
-class MerkleAccumulator:
-    """The root of a growing list of leaves in O(log n) memory: full subtrees are kept on a
-    stack and merged like the carries of a binary counter; the root folds what is left from
-    the right, which is the RFC's split at the largest power of two."""
+CHUNK = 1 << 14  # leaves hashed together, level by level (a perfect subtree)
 
-    __slots__ = ("_stack", "size")
+
+def _perfect_or_partial_root(leaves: Sequence[bytes]) -> bytes:
+    """MTH of ``leaves`` (at least one), level by level: pairs from the left, an odd last
+    node carried up unchanged, which gives the RFC's tree (each split at the largest power
+    of two) with one list comprehension per level instead of a call per node."""
+    sha256 = hashlib.sha256
+    level = [sha256(b"\x00" + data).digest() for data in leaves]
+    while len(level) > 1:
+        pairs = zip(level[::2], level[1::2], strict=False)  # an odd last node has no pair
+        paired = [sha256(b"\x01" + a + b).digest() for a, b in pairs]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
+
+
+class MerkleAccumulator:
+    """The root of a growing list of leaves in bounded memory: leaves are buffered and each
+    full buffer (a perfect subtree of ``CHUNK`` leaves) is reduced to its root; those roots are
+    kept on a stack and merged like the carries of a binary counter; the root folds the stack
+    and the buffer's partial tree from the right, which is the RFC's split at the largest
+    power of two."""
+
+    __slots__ = ("_buffer", "_stack", "size")
 
     def __init__(self) -> None:
+        self._buffer: list[bytes] = []
         self._stack: list[tuple[int, bytes]] = []
         self.size = 0
 
     def add(self, data: bytes) -> None:
-        node, width = leaf_hash(data), 1
+        self._buffer.append(data)
+        self.size += 1
+        if len(self._buffer) == CHUNK:
+            self._push(_perfect_or_partial_root(self._buffer), CHUNK)
+            self._buffer = []
+
+    def _push(self, node: bytes, width: int) -> None:
         stack = self._stack
         while stack and stack[-1][0] == width:
             node = node_hash(stack.pop()[1], node)
             width *= 2
         stack.append((width, node))
-        self.size += 1
 
     def root(self) -> bytes:
-        if not self._stack:
+        if not self.size:
             return EMPTY_ROOT
-        node = self._stack[-1][1]
-        for _, left in reversed(self._stack[:-1]):
+        parts = [node for _, node in self._stack]
+        if self._buffer:
+            parts.append(_perfect_or_partial_root(self._buffer))
+        node = parts[-1]
+        for left in reversed(parts[:-1]):
             node = node_hash(left, node)
         return node
 

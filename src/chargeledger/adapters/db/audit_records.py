@@ -21,7 +21,12 @@ from typing import Any
 from sqlalchemy import Table, bindparam, text
 from sqlalchemy.sql.elements import TextClause
 
-from chargeledger.adapters.db.audit_values import Writer, writer_for
+from chargeledger.adapters.db.audit_values import (
+    Writer,
+    fast_writer_for,
+    select_expression,
+    writer_for,
+)
 from chargeledger.adapters.db.billing_tables import (
     invoice_lines,
     invoices,
@@ -58,17 +63,30 @@ class RecordSource:
         return tuple(writer_for(self.items.c[name].type) for name in self.layout.item_order)
 
     @cached_property
+    def fast_writers(self) -> tuple[Writer, ...]:
+        return tuple(fast_writer_for(self.head.c[name]) for name in self.layout.order)
+
+    @cached_property
+    def fast_item_writers(self) -> tuple[Writer, ...]:
+        if self.items is None:
+            return ()
+        return tuple(fast_writer_for(self.items.c[name]) for name in self.layout.item_order)
+
+    @cached_property
     def _id_slot(self) -> int:
         return self.layout.order.index("id")
 
-    def select(self, by_ids: bool) -> TextClause:
+    def select(self, by_ids: bool, dialect: str) -> TextClause:
         """The rows of every record (``by_ids``: of the records named by ``:ids``), a record's
-        items right after one another, read without type processing."""
-        columns = [f'h."{name}"' for name in self.layout.order]
+        items right after one another, read without type processing (``select_expression``)."""
+        columns = [select_expression("h", self.head.c[name], dialect) for name in self.layout.order]
         sql = f'FROM "{self.head.name}" h'
         order = ""
         if self.items is not None:
-            columns += [f'i."{name}"' for name in self.layout.item_order]
+            columns += [
+                select_expression("i", self.items.c[name], dialect)
+                for name in self.layout.item_order
+            ]
             sql += f' LEFT OUTER JOIN "{self.items.name}" i ON i."{self.item_key}" = h."id"'
             order = f' ORDER BY h."id", i."{self.item_position}"'
         where = ' WHERE h."id" IN :ids' if by_ids else ""
@@ -107,24 +125,42 @@ class Digests:
         self._items: list[str] = []
 
     def feed(self, rows: Iterable[Sequence[Any]]) -> list[Digest]:
+        """Each value is written by a C function where its column's usual type allows
+        (``fast_writer_for``); a row holding anything else is written again value by value
+        (an edit by hand shows as a changed record, never as an error)."""
         source, call = self._source, operator.call
-        writers = source.writers
+        fast, safe = source.fast_writers, source.writers
         if source.items is None:
-            return [source.finish(list(map(call, writers, row)), ()) for row in rows]
-        item_writers, width = source.item_writers, len(writers)
+            found = []
+            for row in rows:
+                try:
+                    fragments = list(map(call, fast, row))
+                except TypeError:
+                    fragments = list(map(call, safe, row))
+                found.append(source.finish(fragments, ()))
+            return found
+        fast_items, safe_items, width = source.fast_item_writers, source.item_writers, len(fast)
         key_at = source.layout.order.index("id")
         mark = width + source.layout.item_order.index(source.item_position)
-        found: list[Digest] = []
+        done: list[Digest] = []
         key, fragments, items = self._key, self._fragments, self._items
         for row in rows:
             if row[key_at] != key:
                 if key is not None:
-                    found.append(source.finish(fragments, items))
-                key, fragments, items = row[key_at], list(map(call, writers, row)), []
+                    done.append(source.finish(fragments, items))
+                key, items = row[key_at], []
+                try:
+                    fragments = list(map(call, fast, row))
+                except TypeError:
+                    fragments = list(map(call, safe, row))
             if row[mark] is not None:
-                items.extend(map(call, item_writers, row[width:]))
+                values = row[width:]
+                try:
+                    items += list(map(call, fast_items, values))
+                except TypeError:
+                    items += list(map(call, safe_items, values))
         self._key, self._fragments, self._items = key, fragments, items
-        return found
+        return done
 
     def flush(self) -> list[Digest]:
         if self._key is None:
@@ -200,7 +236,7 @@ async def hash_stored(connection: Any, record_type: str, ids: Sequence[Any]) -> 
     in no particular order; records not found are left out."""
     source = SOURCES[record_type]
     digests, found = source.digests(), []
-    statement = source.select(by_ids=True)
+    statement = source.select(by_ids=True, dialect=connection.dialect.name)
     for start in range(0, len(ids), 500):
         result = await connection.execute(statement, {"ids": list(ids[start : start + 500])})
         found += digests.feed(result.all())

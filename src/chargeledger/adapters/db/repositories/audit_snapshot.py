@@ -10,6 +10,7 @@ read and writers go on), instead of the ``BEGIN IMMEDIATE`` every unit of work t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -24,20 +25,47 @@ from chargeledger.adapters.db.repositories.audit import checkpoint_of
 from chargeledger.domain.audit import Checkpoint
 
 BATCH = 20_000  # rows per fetch: few round trips, bounded memory
-_CHAIN = text(
-    "SELECT seq, record_type, record_id, content_hash, prev_hash, chain_hash, "
-    "CAST(day AS VARCHAR(10)) FROM audit_chain ORDER BY seq"
-)
+# The day as text in one fixed form (on PostgreSQL not left to the session's DateStyle).
+_CHAIN_COLUMNS = "seq, record_type, record_id, content_hash, prev_hash, chain_hash"
+CHAIN_ROWS = {
+    "postgresql": text(
+        f"SELECT {_CHAIN_COLUMNS}, to_char(day, 'YYYY-MM-DD') FROM audit_chain ORDER BY seq"
+    ),
+    "sqlite": text(f"SELECT {_CHAIN_COLUMNS}, day FROM audit_chain ORDER BY seq"),
+}
 
 
 class SqlAuditSnapshot:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def _stream(self, statement: Any) -> AsyncIterator[Sequence[Any]]:
-        result = await self._connection.stream(statement.execution_options(yield_per=BATCH))
-        async for batch in result.partitions(BATCH):
-            yield batch
+    async def rows(self, statement: Any) -> AsyncIterator[Any]:
+        """The rows of ``statement`` (no parameters) in batches of plain driver rows, read
+        with the driver's own cursor in the snapshot's transaction: no SQLAlchemy row per
+        row, one round trip per batch (aiosqlite's ``fetchmany`` in its thread, an asyncpg
+        cursor). The next batch is asked for before this one is handed out, so the database
+        (SQLite's thread, PostgreSQL's server) reads it while this one is hashed."""
+        sql = str(statement)
+        raw = await self._connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        postgres = self._connection.dialect.name == "postgresql"
+        cursor = await (driver.cursor(sql) if postgres else driver.execute(sql))
+
+        def fetch() -> Any:
+            return cursor.fetch(BATCH) if postgres else cursor.fetchmany(BATCH)
+
+        ahead = asyncio.ensure_future(fetch())
+        try:
+            while batch := await ahead:
+                ahead = asyncio.ensure_future(fetch())
+                yield batch
+        finally:
+            if not ahead.done():
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await ahead
+            if not postgres:
+                await cursor.close()
 
     async def counts(self) -> dict[str, int]:
         tables = {"chain": audit_chain, "pending": audit_pending}
@@ -49,7 +77,7 @@ class SqlAuditSnapshot:
         return found
 
     async def chain(self) -> AsyncIterator[Sequence[tuple[int, str, str, str, str, str, str]]]:
-        async for batch in self._stream(_CHAIN):
+        async for batch in self.rows(CHAIN_ROWS[self._connection.dialect.name]):
             yield batch
 
     async def queued(self) -> list[tuple[str, str, str | None]]:
@@ -61,7 +89,8 @@ class SqlAuditSnapshot:
     async def digests(self, record_type: str) -> AsyncIterator[Sequence[Digest]]:
         source = SOURCES[record_type]
         digests = source.digests()
-        async for batch in self._stream(source.select(by_ids=False)):
+        dialect = self._connection.dialect.name
+        async for batch in self.rows(source.select(by_ids=False, dialect=dialect)):
             yield digests.feed(batch)
         yield digests.flush()
 
