@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from chargeledger.adapters.audit.files import CheckpointFiles
-from chargeledger.adapters.audit.signing import Ed25519CheckpointSigner
+from chargeledger.adapters.audit import audit_chain
 from chargeledger.adapters.bank.camt053_writer import Camt053Writer
 from chargeledger.adapters.bank.reader import BankStatementReader
 from chargeledger.adapters.bus import InProcessCommandBus
@@ -20,7 +19,6 @@ from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.db.health import database_answers
 from chargeledger.adapters.db.locks import PostgresLocks, SqliteLocks
 from chargeledger.adapters.db.migrate import upgrade_to_head
-from chargeledger.adapters.db.repositories.audit_snapshot import SqlAuditSnapshots
 from chargeledger.adapters.db.repositories.sandbox import SqlSandboxStore
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from chargeledger.adapters.documents.reminder_pdf import ReminderPdf
@@ -319,16 +317,9 @@ def build_runtime(
         statement_writer=Camt053Writer(),
         reports=TableFiles(),
         reminders=ReminderPdf(),
-        auditor=_auditor(settings, factory, clock),
+        auditor=audit_chain(factory, clock, *settings.audit.paths(settings.data_dir)),
         _gateway=gateway,
     )
-
-
-def _auditor(settings: Settings, factory: SqlUnitOfWorkFactory, clock: Clock) -> Auditor:
-    key_file, checkpoint_dir = settings.audit.paths(settings.data_dir)
-    signer = Ed25519CheckpointSigner(key_file)
-    files = CheckpointFiles(checkpoint_dir)
-    return Auditor(factory, clock, signer, files, SqlAuditSnapshots(factory.engine))
 
 
 def _named_locks(
