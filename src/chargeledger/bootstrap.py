@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from chargeledger.adapters.audit import audit_chain
 from chargeledger.adapters.bank.camt053_writer import Camt053Writer
 from chargeledger.adapters.bank.reader import BankStatementReader
 from chargeledger.adapters.bus import InProcessCommandBus
@@ -38,6 +39,7 @@ from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
 from chargeledger.domain.outbox import Attachment
 from chargeledger.errors import ConfigurationError
+from chargeledger.services.audit.auditor import Auditor, keep_chain
 from chargeledger.services.billing.dunning import DunningReport, DunningTerms, run_dunning
 from chargeledger.services.billing.dunning_ports import ReminderDocuments
 from chargeledger.services.billing.invoice_runs import Invoicer
@@ -107,6 +109,7 @@ class Runtime:
     reports: ReportFiles  # reports as CSV, XLSX and JSON files
     reminders: ReminderDocuments  # dunning notices as PDFs
     evidence: EvidenceDocuments  # dispute evidence packs: PDF and ZIP of JSON (issue 15)
+    auditor: Auditor  # the tamper-evident chain: sealing, checkpoints, verification
     # Signed meter data (OCMF) checks; no state, so every runtime has its own.
     meter_signatures: MeterSignatureVerifier = field(default_factory=OcmfSignatureVerifier)
     _gateway: SandboxGateway | StripeGateway | None = None
@@ -252,6 +255,10 @@ class Runtime:
         to = self.settings.operator.get("email") or None
         return await in_transaction(self.uow, remind_disputes, self.clock, to)
 
+    async def keep_audit_chain(self) -> None:
+        """Chain the queued records; close the days that have ended (periodic job, issue 15)."""
+        await keep_chain(self.auditor)
+
     def start_jobs(self) -> list[asyncio.Task[None]]:
         """Periodic jobs of this process; cancel the tasks to stop them. Contract reminders
         run as often as dunning: both act on days, and each run sends what is due once."""
@@ -265,6 +272,7 @@ class Runtime:
             (settings.sweep_interval_seconds, self.forget_stored_replies),
             (settings.payments.janitor_interval_seconds, self.payment_janitor),
             (settings.sweep_interval_seconds, self.reconcile_payouts),
+            (settings.audit.seal_interval_seconds, self.keep_audit_chain),
         ]
         return [asyncio.create_task(self._every(seconds, job)) for seconds, job in jobs]
 
@@ -330,6 +338,7 @@ def build_runtime(
         reports=TableFiles(),
         reminders=ReminderPdf(),
         evidence=EvidencePackFiles(),
+        auditor=audit_chain(factory, clock, *settings.audit.paths(settings.data_dir)),
         _gateway=gateway,
     )
 

@@ -230,6 +230,15 @@ DISPUTE_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/disputes/{dispute_id}/evidence/submit"): BILLING_WRITERS,
 }
 EXPECTED_ACCESS |= DISPUTE_ACCESS
+# The audit chain (issue 15): record hashes, chain positions, inclusion proofs and checkpoints
+# are the books' own evidence: read by those who read the ledger (finance, keys with
+# billing:read), never by operators, fleet managers or drivers.
+AUDIT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/audit/records/{record_type}/{record_id}"): LEDGER_READERS,
+    ("GET", "/api/v1/audit/checkpoints"): LEDGER_READERS,
+}
+EXPECTED_ACCESS |= AUDIT_ACCESS
+MUST_SUCCEED |= frozenset(AUDIT_ACCESS)
 
 # The cases the issue names, spelled out once more on their own so that a careless edit of the
 # table above cannot silently re-allow them.
@@ -309,4 +318,9 @@ MUST_BE_DENIED = [
     (FLEET_MANAGER, "POST", "/api/v1/contracts/{contract_id}/documents"),
     (OPERATOR, "POST", "/api/v1/contracts/{contract_id}/documents"),
     (FLEET_MANAGER, "POST", "/api/v1/contracts/{contract_id}/milestones"),
+    # The audit chain (issue 15): finance's evidence, not the network's or a customer's.
+    (OPERATOR, "GET", "/api/v1/audit/records/{record_type}/{record_id}"),
+    (DRIVER, "GET", "/api/v1/audit/records/{record_type}/{record_id}"),
+    (FLEET_MANAGER, "GET", "/api/v1/audit/checkpoints"),
+    (KEY_READ, "GET", "/api/v1/audit/checkpoints"),
 ]

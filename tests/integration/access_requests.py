@@ -104,7 +104,11 @@ async def disposable(world: World, param: str) -> uuid.UUID:
     return uuid.uuid4()  # a route added later: not found is still "not 401/403"
 
 
-def existing(world: World, param: str) -> uuid.UUID:
+def existing(world: World, param: str) -> uuid.UUID | str:
+    if param == "record_type":  # the audit chain: the world's issued invoice
+        return "invoice"
+    if param == "record_id":
+        return str(world.invoice_id)
     ids = {
         "invoice_id": world.invoice_id,
         "site_id": world.site.id,
@@ -256,6 +260,7 @@ async def request_for(world: World, method: str, route: APIRoute) -> tuple[str, 
     target = TARGETS.get((method, route.path))
     params = re.findall(r"{(\w+)}", route.path)
     for param in params:
+        value: uuid.UUID | str
         if target is not None:
             aimed = target(world)
             value = await aimed if inspect.isawaitable(aimed) else aimed

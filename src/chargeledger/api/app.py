@@ -21,6 +21,7 @@ from chargeledger.api.body_limit import (
 from chargeledger.api.errors import install_error_handlers
 from chargeledger.api.routers import (
     accounts,
+    audit,
     bank,
     checkout,
     contract_performance,
@@ -74,6 +75,7 @@ API_ROUTERS = tuple(
         contracts,
         contract_performance,
         disputes,
+        audit,
     )
 )
 # Authenticated by other means: PSP webhooks by their signature; the QR checkout is public.

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from chargeledger.bootstrap import Runtime
+from chargeledger.cli.audit import audit_app
 from chargeledger.cli.bank import bank_app
 from chargeledger.cli.catalog import evses_app, sites_app, stations_app
 from chargeledger.cli.common import console, run_with_runtime
@@ -62,6 +63,7 @@ app.add_typer(dunning_app, name="dunning")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(disputes_app, name="disputes")
 app.add_typer(ocmf_app, name="ocmf")
+app.add_typer(audit_app, name="audit")
 stations_app.command("status")(station_status)
 stations_app.add_typer(meter_keys_app, name="meter-keys")
 stations_app.command("command")(station_command)

@@ -43,6 +43,7 @@
 | CHARGELEDGER_DUNNING_B2B_COMPENSATION | 40.00 (EUR, art. 6); 0: not claimed     |
 | CHARGELEDGER_DUNNING_INTERVAL_SECONDS | 3600: how often ``serve`` runs dunning  |
 | CHARGELEDGER_ENERGY_COST_PER_KWH    | none: net kWh cost (0.12 [EUR]), margins |
+| CHARGELEDGER_AUDIT_*                | the audit chain: key, checkpoint files, see AuditSettings |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, BIC (both checked), REGISTRATION. The VAT rates file is a JSON list of ``{"country",
@@ -64,6 +65,7 @@ from stdnum import bic, iban
 from stdnum.exceptions import ValidationError
 
 from chargeledger.adapters.security import DEFAULT_BACKLOG, default_workers
+from chargeledger.config.audit import AuditSettings
 from chargeledger.config.finance import (
     DatevSettings,
     DunningSettings,
@@ -283,6 +285,7 @@ class Settings:
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     dunning: DunningSettings = field(default_factory=DunningSettings)
     energy_price: EnergyPrice | None = None  # contract performance margins (issue 14)
+    audit: AuditSettings = field(default_factory=AuditSettings)  # the audit chain (issue 15)
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -339,6 +342,7 @@ class Settings:
             notifications=NotificationSettings.from_env(env),
             dunning=DunningSettings.from_env(env),
             energy_price=energy_price(env),
+            audit=AuditSettings.from_env(env),
         )
 
     def with_database(self, url: str) -> Settings:

@@ -34,6 +34,7 @@ from chargeledger.domain.station_link import (
 )
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
 from chargeledger.errors import ConflictError
+from chargeledger.services.audit.ports import AuditRepository
 from chargeledger.services.billing.bank_ports import BankRepository
 from chargeledger.services.billing.dunning_ports import DunningRepository
 from chargeledger.services.billing.exporting import AccountingExporter
@@ -398,6 +399,9 @@ class UnitOfWork(Protocol):
     @property
     def repricings(self) -> RepricingRepository: ...
 
+    @property
+    def audit(self) -> AuditRepository: ...
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
@@ -422,9 +426,15 @@ class InvoiceDocuments(Protocol):
     XML). Pure functions of the invoice (and of the signed meter data handed with it): they
     read nothing and store nothing."""
 
-    def pdf(self, invoice: Invoice, signed: SignedBySession | None = None) -> bytes:
+    def pdf(
+        self,
+        invoice: Invoice,
+        signed: SignedBySession | None = None,
+        record_hash: str | None = None,
+    ) -> bytes:
         """The PDF; an invoice or receipt whose sessions have signed meter values in
-        ``signed`` carries them in an annex, with a QR code per record (issue 15)."""
+        ``signed`` carries them in an annex, with a QR code per record; ``record_hash`` is the
+        document's content hash in the audit chain, printed in the footer (issue 15)."""
         ...
 
     def xml(self, invoice: Invoice) -> bytes: ...

@@ -56,10 +56,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+# An execution option of a connection that only reads one consistent snapshot (``audit
+# verify``): its transaction begins deferred, takes no write lock and blocks no writer.
+READ_SNAPSHOT = "chargeledger_read_snapshot"
+
+
 def _sqlite_begin(connection: Any) -> None:
     """BEGIN IMMEDIATE takes the write lock up front, so two concurrent units of work queue on
-    ``busy_timeout`` instead of failing with "database is locked" when a reader upgrades."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    ``busy_timeout`` instead of failing with "database is locked" when a reader upgrades. A
+    read-only snapshot begins deferred: in WAL mode it reads the state of its first read."""
+    if connection.get_execution_options().get(READ_SNAPSHOT):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, schema: str | None = None, echo: bool = False) -> AsyncEngine:

@@ -8,6 +8,7 @@ shared ``metadata`` (``metadata.py``) and never import each other.
 from __future__ import annotations
 
 from chargeledger.adapters.db import (
+    audit_tables,
     billing_tables,
     contract_tables,
     dispute_tables,
@@ -21,6 +22,7 @@ from chargeledger.adapters.db import (
 from chargeledger.adapters.db.metadata import metadata
 
 __all__ = [
+    "audit_tables",
     "billing_tables",
     "contract_tables",
     "dispute_tables",

@@ -8,6 +8,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chargeledger.adapters.db.repositories.audit import SqlAuditRepository
 from chargeledger.adapters.db.repositories.bank import SqlBankRepository
 from chargeledger.adapters.db.repositories.billing import SqlBillingRepository
 from chargeledger.adapters.db.repositories.catalog import (
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
     disputes: SqlDisputeRepository
     meter_keys: SqlMeterKeyRepository
     repricings: SqlRepricingRepository
+    audit: SqlAuditRepository
 
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
         self._connection = LazyConnection(engine, write_lock)
@@ -87,6 +89,7 @@ class SqlUnitOfWork:
         self.disputes = SqlDisputeRepository(connection)
         self.meter_keys = SqlMeterKeyRepository(connection)
         self.repricings = SqlRepricingRepository(connection)
+        self.audit = SqlAuditRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

@@ -31,14 +31,17 @@ from chargeledger.domain.invoicing import Invoice
 _XMP_DATES = re.compile(rb"(<xmp:(CreateDate|ModifyDate|MetadataDate)>)[^<]*(</xmp:\2>)")
 
 
-def facturx_pdf(invoice: Invoice, signed: SignedBySession | None = None) -> bytes:
+def facturx_pdf(
+    invoice: Invoice, signed: SignedBySession | None = None, record_hash: str | None = None
+) -> bytes:
     """The PDF of ``invoice`` with its CII XML embedded, ready to send (with the annex of
-    the signed meter data in ``signed``, see :func:`invoice_pdf`)."""
+    the signed meter data in ``signed`` and ``record_hash``, its content hash in the audit
+    chain, in the footer: see :func:`invoice_pdf`)."""
     xml = invoice_xml(invoice)
     check_en16931(xml)
     title = f"{TITLES[invoice.kind]} {invoice.number}"
     document: bytes = facturx.generate_from_binary(
-        invoice_pdf(invoice, signed),
+        invoice_pdf(invoice, signed, record_hash),
         xml,
         flavor="factur-x",
         level="en16931",

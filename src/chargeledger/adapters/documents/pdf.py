@@ -79,11 +79,14 @@ VAT_LABELS = {
 
 
 class DocumentPdf(FPDF):
-    """A4 portrait with a footer naming the seller, the document and the page."""
+    """A4 portrait with a footer naming the seller, the document and the page, and (issue 15)
+    the document's record hash in the audit chain, by which anyone can check it was not changed
+    since it was issued (``GET /api/v1/audit/records/invoice/{id}``)."""
 
-    def __init__(self, invoice: Invoice) -> None:
+    def __init__(self, invoice: Invoice, record_hash: str | None = None) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.invoice = invoice
+        self.record_hash = record_hash
         self.core_fonts_encoding = PDF_ENCODING
         self.set_margins(18, 16, 18)
         self.set_auto_page_break(auto=True, margin=24)
@@ -111,9 +114,13 @@ class DocumentPdf(FPDF):
     def footer(self) -> None:
         seller = self.invoice.seller
         parts = [seller.name, seller.registration, seller.vat_id and f"VAT ID {seller.vat_id}"]
+        self.set_text_color(*GREY)
+        if self.record_hash:
+            self.set_y(-21)
+            self.set_font(FONT, size=6.5)
+            self.cell(0, 4, f"Record hash (SHA-256): {self.record_hash}", align="C")
         self.set_y(-17)
         self.set_font(FONT, size=7.5)
-        self.set_text_color(*GREY)
         self.cell(0, 4, printable(" | ".join(p for p in parts if p)), align="C")
         self.ln(4)
         page = f"{TITLES[self.invoice.kind]} {self.invoice.number} - page {self.page_no()}/{{nb}}"
@@ -136,12 +143,15 @@ def document_moment(invoice: Invoice) -> datetime:
     )
 
 
-def invoice_pdf(invoice: Invoice, signed: SignedBySession | None = None) -> bytes:
+def invoice_pdf(
+    invoice: Invoice, signed: SignedBySession | None = None, record_hash: str | None = None
+) -> bytes:
     """The PDF of an issued document; ``ConflictError(invoice_not_issued)`` for a draft.
     ``signed``: the signed meter values of its sessions, printed in an annex of an invoice or
-    a receipt (issue 15) so the customer can check them."""
+    a receipt (issue 15) so the customer can check them; ``record_hash``: its content hash in
+    the audit chain, printed in the footer."""
     require_issued(invoice)
-    pdf = DocumentPdf(invoice)
+    pdf = DocumentPdf(invoice, record_hash)
     pdf.add_page()
     _heading(pdf, invoice)
     _lines(pdf, invoice)

@@ -13,8 +13,13 @@ from chargeledger.domain.invoicing import Invoice
 class FacturXDocuments:
     """Renders with fpdf2 and lxml; holds nothing, so one instance serves every request."""
 
-    def pdf(self, invoice: Invoice, signed: SignedBySession | None = None) -> bytes:
-        return facturx_pdf(invoice, signed)
+    def pdf(
+        self,
+        invoice: Invoice,
+        signed: SignedBySession | None = None,
+        record_hash: str | None = None,
+    ) -> bytes:
+        return facturx_pdf(invoice, signed, record_hash)
 
     def xml(self, invoice: Invoice) -> bytes:
         return invoice_xml(invoice)

@@ -96,6 +96,9 @@ WriteContracts = Annotated[Principal, Depends(allow(Role.FINANCE, scope=Scope.BI
 ReadPartners = Annotated[
     Principal, Depends(allow(Role.FINANCE, Role.OPERATOR, scope=Scope.BILLING_READ))
 ]
+# The audit chain (issue 15): record hashes, positions and proofs are the books' own evidence,
+# read by those who read the ledger.
+ReadAudit = ReadLedger
 
 # Disputes (issue 15): every person opens and follows cases on what they may see (drivers and
 # fleet managers their own account's, enforced in the services); operators and finance take

@@ -39,12 +39,14 @@ from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.text import exact_amount, money_text, plain_number
 from chargeledger.errors import ConfigurationError, NotFoundError
 from chargeledger.money import Currency
+from chargeledger.services.billing.invoice_documents import document_hash
 from chargeledger.services.payments.checkout import (
     CheckoutProgress,
     checkout_offer,
     checkout_progress,
     start_checkout,
 )
+from chargeledger.services.transactions import reading
 
 # The page is HTML and the receipt a PDF; errors are JSON on every route all the same.
 router = APIRouter(tags=["checkout"], responses=JSON_ERROR_RESPONSES)
@@ -217,8 +219,9 @@ async def checkout_receipt(payment_id: uuid.UUID, rt: RuntimeDep) -> Response:
     progress = await checkout_progress(rt.payments, payment_id)
     if progress.receipt is None:
         raise NotFoundError("the receipt is not ready yet", code="receipt_not_ready")
+    sealed = await reading(rt.uow, document_hash, progress.receipt)
     return Response(
-        rt.documents.pdf(progress.receipt, progress.receipt_signed),
+        rt.documents.pdf(progress.receipt, progress.receipt_signed, sealed),
         media_type="application/pdf",
         headers={
             **NO_STORE,

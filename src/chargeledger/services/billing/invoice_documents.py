@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from chargeledger.domain.audit import RecordType
 from chargeledger.domain.evidence import SignedBySession, carries_signed_data
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import DocumentStatus, Invoice
 from chargeledger.domain.receivables import PaymentStatus, outstanding_of, payment_status
+from chargeledger.services.audit.records import record_hash
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoicing import (
     find_invoice,
@@ -173,6 +175,13 @@ async def rendered(
     return RenderedDocument(f"{invoice.number or f'draft-{invoice.id}'}.{kind}", content)
 
 
+async def document_hash(uow: UnitOfWork, invoice: Invoice) -> str | None:
+    """The issued document's content hash in the audit chain (issue 15), for its footer."""
+    if invoice.status is not DocumentStatus.ISSUED:
+        return None
+    return await record_hash(uow, RecordType.INVOICE, str(invoice.id))
+
+
 async def signed_data_of(uow: UnitOfWork, invoice: Invoice) -> SignedBySession:
     """The signed meter values of the sessions ``invoice`` bills, by session (one query per
     500 sessions): its PDF prints them in an annex so the customer can check the energy
@@ -184,5 +193,7 @@ async def signed_data_of(uow: UnitOfWork, invoice: Invoice) -> SignedBySession:
 
 
 async def document_pdf(uow: UnitOfWork, documents: InvoiceDocuments, invoice: Invoice) -> bytes:
-    """The PDF of ``invoice`` with the annex of its sessions' signed meter data."""
-    return documents.pdf(invoice, await signed_data_of(uow, invoice))
+    """The PDF of ``invoice``: the annex of its sessions' signed meter data, and its record
+    hash in the footer."""
+    signed = await signed_data_of(uow, invoice)
+    return documents.pdf(invoice, signed, await document_hash(uow, invoice))

@@ -27,6 +27,7 @@ from chargeledger.adapters.db.billing_tables import (
     number_series,
 )
 from chargeledger.adapters.db.integrity import translate_integrity_error
+from chargeledger.adapters.db.repositories.audit import queue_for_chain
 from chargeledger.adapters.db.repositories.base import chunks
 from chargeledger.adapters.db.repositories.billing_rows import (
     charge_of,
@@ -44,6 +45,7 @@ from chargeledger.adapters.db.repositories.receivable_rows import (
 )
 from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates
 from chargeledger.adapters.db.tables import sessions
+from chargeledger.domain.audit import RecordType
 from chargeledger.domain.bank_matching import OpenInvoice
 from chargeledger.domain.billing import Charge
 from chargeledger.domain.charging import SessionStatus
@@ -147,7 +149,8 @@ class SqlBillingRepository:
 
     async def add_invoices(self, documents: Sequence[Invoice], created_at: datetime) -> None:
         """Insert documents with their lines; issued invoices and receipts also mark their
-        charges as billed (a charge billed twice violates the primary key)."""
+        charges as billed (a charge billed twice violates the primary key). Issued documents
+        are queued for the audit chain in the same transaction (drafts when they are issued)."""
         if not documents:
             return
         lines = [line_row(d.id, line) for d in documents for line in d.lines]
@@ -166,6 +169,8 @@ class SqlBillingRepository:
         if billed:
             statements.append((insert(billed_charges), billed))
         await self._write(*statements)
+        issued = [d.id for d in documents if d.status is DocumentStatus.ISSUED]
+        await queue_for_chain(self._connection, RecordType.INVOICE, issued)
 
     async def mark_issued(self, invoice: Invoice) -> None:
         """The one permitted change of a stored invoice: draft → issued, once."""
@@ -191,6 +196,7 @@ class SqlBillingRepository:
                 f"invoice {invoice.id} is not a draft: issued documents cannot change",
                 code="invoice_issued",
             )
+        await queue_for_chain(self._connection, RecordType.INVOICE, [invoice.id])
 
     async def _load(self, query: Any) -> list[Invoice]:
         heads = list((await self._connection.execute(query)).mappings())

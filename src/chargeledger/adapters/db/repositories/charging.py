@@ -11,8 +11,12 @@ from typing import Any
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
+from chargeledger.adapters.db.repositories.audit import queue_for_chain
 from chargeledger.adapters.db.repositories.base import TableRepository, chunks
-from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates
+from chargeledger.adapters.db.repositories.upsert import (
+    insert_ignoring_duplicates,
+    on_conflict_do_nothing,
+)
 from chargeledger.adapters.db.tables import (
     meter_samples,
     session_state_changes,
@@ -21,6 +25,7 @@ from chargeledger.adapters.db.tables import (
     transaction_events,
     transaction_numbers,
 )
+from chargeledger.domain.audit import RecordType
 from chargeledger.domain.charging import (
     ChargingState,
     Measurand,
@@ -310,23 +315,24 @@ class SqlSessionRepository(TableRepository[Session]):
         ]
 
     async def add_signed_value(self, session_id: uuid.UUID, value: SignedMeterValue) -> None:
-        await insert_ignoring_duplicates(
-            self._connection,
-            signed_meter_values,
-            [
-                {
-                    "session_id": session_id,
-                    "timestamp": value.timestamp,
-                    "context": value.context.value,
-                    "format": value.format,
-                    "signing_method": value.signing_method,
-                    "encoding_method": value.encoding_method,
-                    "public_key": value.public_key,
-                    "data": value.data,
-                    "data_hash": value.data_hash,
-                }
-            ],
-        )
+        """Keep signed meter data once per (session, content); a new one is queued for the
+        audit chain in the same transaction."""
+        row = {
+            "session_id": session_id,
+            "timestamp": value.timestamp,
+            "context": value.context.value,
+            "format": value.format,
+            "signing_method": value.signing_method,
+            "encoding_method": value.encoding_method,
+            "public_key": value.public_key,
+            "data": value.data,
+            "data_hash": value.data_hash,
+        }
+        statement = on_conflict_do_nothing(self._connection, signed_meter_values).values(row)
+        result = await self._connection.execute(statement.returning(signed_meter_values.c.id))
+        kept = result.scalar_one_or_none()
+        if kept is not None:
+            await queue_for_chain(self._connection, RecordType.SIGNED_METER_VALUE, [kept])
 
     async def signed_values(self, session_id: uuid.UUID) -> list[SignedMeterValue]:
         rows = await self._connection.execute(

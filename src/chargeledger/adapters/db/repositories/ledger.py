@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chargeledger.adapters.db.billing_tables import journal_entries, postings
 from chargeledger.adapters.db.integrity import translate_integrity_error
+from chargeledger.adapters.db.repositories.audit import queue_for_chain
+from chargeledger.domain.audit import RecordType
 from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency, Money
@@ -64,7 +66,8 @@ class SqlLedgerRepository:
         await self._connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     async def add(self, entries: Sequence[JournalEntry], created_at: Any) -> None:
-        """Insert entries and their postings in two batched statements."""
+        """Insert entries and their postings in two batched statements, and queue them for
+        the audit chain in the same transaction."""
         if not entries:
             return
         entry_rows = [
@@ -96,6 +99,7 @@ class SqlLedgerRepository:
                 await self._connection.execute(_INSERT_POSTING, posting_rows)
         except IntegrityError as exc:
             raise translate_integrity_error(exc) from exc
+        await queue_for_chain(self._connection, RecordType.JOURNAL_ENTRY, [e.id for e in entries])
 
     async def find(self, kind: EntryKind, source_type: str, source_id: str) -> JournalEntry | None:
         result = await self._connection.execute(

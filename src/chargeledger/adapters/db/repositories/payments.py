@@ -22,8 +22,10 @@ from chargeledger.adapters.db.payment_tables import (
     stored_cards,
     webhook_receipts,
 )
+from chargeledger.adapters.db.repositories.audit import queue_for_chain
 from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates
 from chargeledger.adapters.db.repositories.wallet_rows import WalletRows
+from chargeledger.domain.audit import RecordType
 from chargeledger.domain.payments import (
     EventKind,
     Payment,
@@ -146,7 +148,8 @@ class SqlPaymentRepository(WalletRows):
         return found
 
     async def record(self, event: PaymentEvent) -> bool:
-        """Keep a fact; False when this fact of the payment is already known."""
+        """Keep a fact (queued for the audit chain in the same transaction); False when this
+        fact of the payment is already known."""
         row = {
             "id": event.id,
             "payment_id": event.payment_id,
@@ -158,7 +161,10 @@ class SqlPaymentRepository(WalletRows):
             "detail": event.detail,
             "at": event.at,
         }
-        return await insert_ignoring_duplicates(self._connection, payment_events, [row]) == 1
+        if await insert_ignoring_duplicates(self._connection, payment_events, [row]) != 1:
+            return False
+        await queue_for_chain(self._connection, RecordType.PAYMENT_EVENT, [event.id])
+        return True
 
     async def events(self, payment_id: uuid.UUID) -> list[PaymentEvent]:
         query = (

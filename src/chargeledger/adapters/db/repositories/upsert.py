@@ -17,6 +17,12 @@ def _insert(connection: AsyncConnection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+def on_conflict_do_nothing(connection: AsyncConnection, table: Table) -> Any:
+    """An INSERT of ``table`` that skips a row whose unique key exists (add ``.values()``,
+    and ``.returning()`` to learn whether it was new)."""
+    return _insert(connection, table).on_conflict_do_nothing()
+
+
 @functools.cache
 def _insert_ignoring(dialect: str, table: Table) -> Any:
     """Built once per table: the hot path only binds parameters to a cached statement."""
