@@ -1,11 +1,15 @@
-"""What the demo's disputes left behind (issue 15), checked from its database and files."""
+"""What the demo's disputes and its tamper-evident books left behind (issue 15), checked from
+its database, its files and the installed command line."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import sqlite3
+import subprocess
+import uuid
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -47,3 +51,27 @@ def _hashes(files: list[dict[str, str]]) -> dict[str, str]:
 def _records(signed: object) -> list[dict[str, object]]:
     assert isinstance(signed, list)
     return signed
+
+
+def check_audit(output: Path, run: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    """The demo's books verify clean with the installed ``audit verify``; the tampered copy
+    (both legs of a chargeback halved) keeps ``ledger check`` clean and fails ``audit verify``,
+    which names the entry."""
+    clean = run("audit", "verify", data_dir=output)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert list((output / "audit" / "checkpoints").glob("*.json"))
+    with sqlite3.connect(output / "tampered" / "chargeledger.sqlite3") as db:
+        [(entry,)] = db.execute(
+            "SELECT DISTINCT entry_id FROM postings p JOIN journal_entries e ON e.id = p.entry_id"
+            " WHERE e.kind = 'chargeback'"
+        ).fetchall()
+    keys = {
+        "CHARGELEDGER_AUDIT_KEY_FILE": str(output / "audit" / "checkpoint-key.pem"),
+        "CHARGELEDGER_AUDIT_CHECKPOINT_DIR": str(output / "audit" / "checkpoints"),
+    }
+    ledger = run("ledger", "check", data_dir=output / "tampered", **keys)
+    assert ledger.returncode == 0, ledger.stdout + ledger.stderr
+    tampered = run("audit", "verify", data_dir=output / "tampered", **keys)
+    assert tampered.returncode != 0
+    assert "journal_entry" in tampered.stdout
+    assert str(uuid.UUID(str(entry))) in tampered.stdout.replace("\n", ""), tampered.stdout

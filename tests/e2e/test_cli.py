@@ -17,7 +17,7 @@ import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from chargeledger.adapters.documents import check_en16931
-from tests.e2e.demo_dispute_checks import check_disputes
+from tests.e2e.demo_dispute_checks import check_audit, check_disputes
 
 CHARGELEDGER = str(Path(sys.executable).with_name("chargeledger"))
 
@@ -218,6 +218,7 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
     _check_wallets(result.stdout, output)
     _check_no_card_data(output, result.stdout + result.stderr)
     check_disputes(output)
+    check_audit(output, run_cli)
 
 
 def _check_month_end(rows: dict[str, str], output: Path) -> None:

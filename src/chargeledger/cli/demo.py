@@ -16,6 +16,7 @@ from rich.table import Table
 
 from chargeledger.bootstrap import Runtime, build_runtime, configure_logging
 from chargeledger.cli.common import console, fail
+from chargeledger.cli.demo_audit import AuditDemo, audit_at_close, print_audit
 from chargeledger.cli.demo_bank import BankReport, bank_days, print_bank
 from chargeledger.cli.demo_contracts import (
     ContractsDemo,
@@ -96,9 +97,18 @@ def demo(
         }
     )
     try:
-        report, stations_per_site, day, month, payments, bank_report, later, contracts, disputes = (
-            asyncio.run(_run(settings, seed, day_seconds, output_dir))
-        )
+        (
+            report,
+            stations_per_site,
+            day,
+            month,
+            payments,
+            bank_report,
+            later,
+            contracts,
+            disputes,
+            audit,
+        ) = asyncio.run(_run(settings, seed, day_seconds, output_dir))
     except ChargeledgerError as exc:
         raise fail(exc.message, exc.code) from None
     _print_summary(report, stations_per_site)
@@ -109,6 +119,7 @@ def demo(
     print_dunning(later)
     print_month(month, output_dir)
     print_contracts(contracts)
+    print_audit(audit)
     console.print(
         f"\nDatabase: {output_dir / 'chargeledger.sqlite3'}\n"
         f"Explore it: [bold]CHARGELEDGER_DATA_DIR={output_dir} .venv/bin/chargeledger serve[/] "
@@ -131,6 +142,7 @@ async def _run(
     DunningDemo,
     ContractsDemo,
     DisputesDemo,
+    AuditDemo,
 ]:
     configure_logging(settings)
     runtime: Runtime = build_runtime(settings)
@@ -202,7 +214,20 @@ async def _run(
             later = await weeks_after(runtime, output_dir)
             month = await refresh_ledger(runtime, month, output_dir)
         contracts = await contract_effects(runtime, contracts)
-        return report, per_site, day, month, payments, bank_report, later, contracts, disputes
+        with console.status("[bold]books: chained, checkpointed, verified; a copy tampered"):
+            audit = await audit_at_close(runtime, output_dir)
+        return (
+            report,
+            per_site,
+            day,
+            month,
+            payments,
+            bank_report,
+            later,
+            contracts,
+            disputes,
+            audit,
+        )
     finally:
         await runtime.aclose()
 
