@@ -67,7 +67,7 @@ async def test_a_driver_opens_a_case_and_finance_refunds_it(
     stranger = await login_as(Role.DRIVER)
     hidden = await client.get(f"/api/v1/disputes/{case['id']}", headers=stranger)
     assert hidden.status_code == 404
-    assert (await client.get("/api/v1/disputes", headers=stranger)).json() == []
+    assert (await client.get("/api/v1/disputes", headers=stranger)).json()["items"] == []
     operator = await login_as(Role.OPERATOR)
     reviewed = await client.post(f"/api/v1/disputes/{case['id']}/review", headers=operator)
     assert reviewed.json()["state"] == "under_review", reviewed.text

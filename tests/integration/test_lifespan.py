@@ -16,6 +16,7 @@ async def test_the_jobs_have_stopped_when_the_lifespan_ends(runtime: Runtime) ->
     async with app.router.lifespan_context(app):
         jobs = asyncio.all_tasks() - before
         # the stale-session sweep, the payment janitor, forgetting old stored OCPP answers,
-        # asking the PSP for missed payouts, delivering the outbox, dunning, contract reminders
-        assert len(jobs) == 7
+        # asking the PSP for missed payouts, delivering the outbox, dunning, contract reminders,
+        # dispute reminders, and keeping the audit chain (sealing, closing days)
+        assert len(jobs) == 9
     assert all(job.done() for job in jobs)

@@ -121,7 +121,7 @@ async def test_a_mail_refused_twice_is_delivered_once_with_its_pdf(runtime: Runt
     assert pdf.get_filename() == f"{invoice.number}.pdf"
     sealed = await reading(runtime.uow, document_hash, invoice)  # its audit record hash
     assert sealed is not None
-    assert pdf.get_content() == runtime.documents.pdf(invoice, sealed)
+    assert pdf.get_content() == runtime.documents.pdf(invoice, record_hash=sealed)
 
 
 async def test_an_announcement_rolled_back_is_never_sent(runtime: Runtime) -> None:

@@ -344,7 +344,8 @@ def assert_billable_match(report: SimulationReport, rec: Recorder) -> None:
 def assert_signed(report: SimulationReport, rec: Recorder, seed: int) -> None:
     """Every stop carried the meter's OCMF record (issue 15): it names the station's meter,
     verifies with the key ``meter_identity`` derives, and proves the true energy; a
-    ``tampered_meter`` record proves more than the truth and does not verify."""
+    ``tampered_meter`` record proves more than the truth and does not verify; a
+    ``bad_meter_signature`` record proves the truth and does not verify either."""
     seen = seen_all(rec, report)
     for r in report.truth:
         if r.meter_stop_wh is None or r.transaction_ref is None:
@@ -360,6 +361,9 @@ def assert_signed(report: SimulationReport, rec: Recorder, seed: int) -> None:
         if FaultKind.TAMPERED_METER.value in r.faults:
             assert verdict is SignatureVerdict.INVALID_SIGNATURE, r
             assert energy > Decimal(r.energy_wh) / 1000, r
+        elif FaultKind.BAD_METER_SIGNATURE.value in r.faults:
+            assert verdict is SignatureVerdict.INVALID_SIGNATURE, r  # not the meter's key
+            assert energy == Decimal(r.energy_wh) / 1000, r
         else:
             assert verdict is SignatureVerdict.VALID, r
             assert energy == Decimal(r.energy_wh) / 1000, r

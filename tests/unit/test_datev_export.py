@@ -85,6 +85,7 @@ SKR03_ACCOUNTS = {
     "Liabilities:Wallets": "1700",
     "Expenses:PSPFees": "4970",
     "Expenses:BadDebt": "2400",
+    "Expenses:Chargebacks": "2400",  # a chargeback lost is a receivable lost (issue 15)
     "Liabilities:Suspense:Bank": "1590",
     "Income:LatePayment:Interest": "2650",
     "Income:LatePayment": "2700",
@@ -100,6 +101,7 @@ SKR04_ACCOUNTS = {
     "Liabilities:Wallets": "3500",
     "Expenses:PSPFees": "6855",
     "Expenses:BadDebt": "6930",
+    "Expenses:Chargebacks": "6930",
     "Liabilities:Suspense:Bank": "1370",
     "Income:LatePayment:Interest": "7100",
     "Income:LatePayment": "4830",

@@ -102,7 +102,8 @@ def list_command(
 
     async def work(rt: Runtime) -> list[Dispute]:
         criteria = DisputeFilter(state=state, open_only=open_only)
-        return await reading(rt.uow, cases.list_cases, _shell(), criteria, limit, 0)
+        page = await reading(rt.uow, cases.list_cases, _shell(), criteria, limit, 0)
+        return list(page.items)
 
     console.print(_table(run_with_runtime(work)))
 

@@ -38,6 +38,8 @@ from chargeledger.domain.billing import (
 from chargeledger.domain.charge_documents import charges_document
 from chargeledger.domain.contract_postings import allowance_drawn_entry, allowance_sold_entry
 from chargeledger.domain.credit_notes import credit_note
+from chargeledger.domain.dispute_postings import funds_reinstated, funds_withdrawn
+from chargeledger.domain.disputes import Chargeback, open_chargeback
 from chargeledger.domain.dunning import (
     DunningEvent,
     DunningEventKind,
@@ -241,6 +243,34 @@ def entries() -> list[JournalEntry]:
         adjustment,
         *bank_entries(),
         *contract_entries(),
+        *chargeback_entries(),
+    ]
+
+
+def chargeback_entries() -> list[JournalEntry]:
+    """Issue 15: the walk-in's card payment charged back (4.00 and a 15.00 dispute fee
+    withdrawn by the PSP), and the chargeback won (the 4.00 back, the fee kept)."""
+    notice = Chargeback(
+        psp_dispute_id="du_1QdisputeAbc",
+        gateway="sandbox",
+        status="needs_response",
+        psp_reason="fraudulent",
+        fee=D("15.00"),
+    )
+    case = open_chargeback(
+        number="DSP-000001",
+        chargeback=notice,
+        payment_id=WALK_IN_CARD.id,
+        session_id=None,
+        invoice_id=None,
+        account_id=None,
+        currency="EUR",
+        amount=D("4.00"),
+        now=datetime(2026, 2, 20, 9, tzinfo=UTC),
+    )
+    return [
+        funds_withdrawn(case, D("4.00"), D("15.00"), day("2026-02-20")),
+        funds_reinstated(case, D("4.00"), day("2026-02-27")),
     ]
 
 

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from chargeledger.api.body_limit import body_limit
 from chargeledger.api.deps import RuntimeDep
@@ -17,7 +16,7 @@ from chargeledger.api.routers.access import (
     ResolveDisputes,
     ReviewDisputes,
 )
-from chargeledger.api.schemas.common import ERROR_RESPONSES
+from chargeledger.api.schemas.common import ERROR_RESPONSES, Limit, Offset, PageOut
 from chargeledger.api.schemas.disputes import (
     DISPUTE_BODY_BYTES,
     CaseNoteIn,
@@ -77,14 +76,14 @@ async def list_disputes(
     open_only: bool = False,
     session_id: uuid.UUID | None = None,
     invoice_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> list[DisputeOut]:
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[DisputeOut]:
     criteria = DisputeFilter(
         state=state, open_only=open_only, session_id=session_id, invoice_id=invoice_id
     )
-    found = await reading(rt.uow, cases.list_cases, principal, criteria, limit, offset)
-    return [DisputeOut.of(d) for d in found]
+    page = await reading(rt.uow, cases.list_cases, principal, criteria, limit, offset)
+    return PageOut(items=[DisputeOut.of(d) for d in page.items], next_offset=page.next_offset)
 
 
 @router.get("/disputes/{dispute_id}", summary="A case with its history and attachments")

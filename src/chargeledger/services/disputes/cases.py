@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -33,9 +33,11 @@ from chargeledger.money import Currency
 from chargeledger.services.billing.dunning import set_disputed
 from chargeledger.services.billing.invoicing import get_invoice
 from chargeledger.services.charging.session_review import get_session
+from chargeledger.services.common import page_bounds
 from chargeledger.services.disputes.case_ports import DisputeFilter, StoredAttachment
 from chargeledger.services.disputes.numbering import next_case_number
 from chargeledger.services.notifications.outbox import announce
+from chargeledger.services.paging import Page
 from chargeledger.services.payments.chargebacks import case_notice
 from chargeledger.services.ports import Clock, UnitOfWork
 
@@ -260,18 +262,16 @@ async def case_file(uow: UnitOfWork, principal: Principal, dispute_id: uuid.UUID
 
 async def list_cases(
     uow: UnitOfWork, principal: Principal, criteria: DisputeFilter, limit: int, offset: int
-) -> list[Dispute]:
+) -> Page[Dispute]:
+    """Cases newest first; drivers and fleet managers see their own account's only."""
+    limit, offset = page_bounds(limit, offset)
     if principal.is_account_bound:
         if principal.account_id is None:
-            return []
-        criteria = DisputeFilter(
-            state=criteria.state,
-            account_ids=frozenset({principal.account_id}),
-            session_id=criteria.session_id,
-            invoice_id=criteria.invoice_id,
-            open_only=criteria.open_only,
-        )
-    return await uow.disputes.search(criteria, limit=max(1, min(limit, 500)), offset=offset)
+            return Page(items=[], next_offset=None)
+        criteria = replace(criteria, account_ids=frozenset({principal.account_id}))
+    found = await uow.disputes.search(criteria, limit=limit + 1, offset=offset)
+    more = len(found) > limit
+    return Page(items=found[:limit], next_offset=offset + limit if more else None)
 
 
 async def review_case(
