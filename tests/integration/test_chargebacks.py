@@ -15,8 +15,11 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.disputes import DisputeOrigin, DisputeReason, DisputeState, EventKind
 from chargeledger.domain.identity import Role
 from chargeledger.domain.ledger import EntryKind
+from chargeledger.domain.payout_reconciliation import ItemKind, ItemStatus
 from chargeledger.services.billing.books import checked_ledger
 from chargeledger.services.disputes.case_ports import DisputeFilter
+from chargeledger.services.payments.payout_reconciliation import show_payout
+from chargeledger.services.transactions import reading
 from tests.conftest import LoginAs
 from tests.integration.payment_world import WebhookRecorder
 from tests.integration.refund_world import CAPTURED, captured_session
@@ -131,3 +134,27 @@ async def test_a_chargeback_is_answered_with_its_evidence_pack_once(
     assert again.json()["error"]["code"] == "evidence_already_submitted"
     driver = await login_as(Role.DRIVER)
     assert (await client.post(url, headers=driver)).status_code == 403
+
+
+async def test_the_payout_after_a_won_chargeback_matches_its_withdrawal_and_reinstatement(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    dispute_id, _ = await _open_chargeback(runtime, client)
+    sandbox = runtime.sandbox
+    assert sandbox is not None
+    await sandbox.close_dispute(dispute_id, won=True)
+    payout = await sandbox.pay_out("EUR")
+    await runtime.quiesce()
+    assert payout is not None
+    gateways = list(runtime.payments.gateways)
+    view = await reading(runtime.uow, show_payout, gateways, payout.payout_id)
+    adjustments = [
+        (c.item.net.amount, c.status)
+        for c in view.reconciliation.items
+        if c.item.kind is ItemKind.ADJUSTMENT
+    ]
+    # The PSP took the 47.06 and its 15.00 fee, and gave the 47.06 back: both are ours.
+    assert sorted(adjustments) == [
+        (-(CAPTURED + Decimal("15.00")), ItemStatus.MATCHED),
+        (CAPTURED, ItemStatus.MATCHED),
+    ]

@@ -65,12 +65,15 @@ class PayoutItem:
 
 @dataclass(frozen=True, slots=True)
 class BookedPayment:
-    """What we booked for one PSP payment: the amount captured and each refund's amount."""
+    """What we booked for one PSP payment: the amount captured, each refund's amount, and
+    what each of its chargebacks moved on the PSP balance (issue 15: the withdrawal of the
+    amount and its fee, negative; a won chargeback's reinstatement, positive)."""
 
     provider_ref: str
     payment_id: uuid.UUID
     captured: Decimal = ZERO
     refunds: tuple[Decimal, ...] = ()
+    chargebacks: tuple[Decimal, ...] = ()
 
 
 class ItemStatus(StrEnum):
@@ -173,12 +176,14 @@ def reconcile(
     - A refund (negative) matches one of our refunds of its payment of the same amount; each
       of ours is used once within the payout (two refunds of 5.00 need two of ours).
     - A PSP fee is the PSP's own charge, booked with the payout (``Expenses:PSPFees``): matched.
-    - An adjustment has nothing of ours behind it (a dispute's withdrawal, DESIGN §5 books no
-      chargebacks yet): unknown to us, for finance to explain. So is an item of a payment we
-      never booked.
+    - An adjustment matches one of the chargeback movements we booked for its payment of the
+      same net amount (a withdrawal with its fee, or a reinstatement), each used once; any
+      other adjustment is unknown to us, for finance to explain. So is an item of a payment
+      we never booked.
     """
     unused = {ref: list(p.refunds) for ref, p in booked.items()}
-    checks = tuple(_check(item, booked, unused) for item in items)
+    disputed = {ref: list(p.chargebacks) for ref, p in booked.items()}
+    checks = tuple(_check(item, booked, unused, disputed) for item in items)
     items_net = None
     if items:
         items_net = sum((item.net for item in items), Money.zero(net.currency.code))
@@ -186,11 +191,19 @@ def reconcile(
 
 
 def _check(
-    item: PayoutItem, booked: Mapping[str, BookedPayment], unused: dict[str, list[Decimal]]
+    item: PayoutItem,
+    booked: Mapping[str, BookedPayment],
+    unused: dict[str, list[Decimal]],
+    disputed: dict[str, list[Decimal]],
 ) -> ItemCheck:
     if item.kind is ItemKind.FEE:
         return ItemCheck(item, ItemStatus.MATCHED)
     ours = booked.get(item.provider_ref) if item.provider_ref else None
+    if item.kind is ItemKind.ADJUSTMENT and ours is not None:
+        moved = disputed[ours.provider_ref]
+        if item.net.amount in moved:
+            moved.remove(item.net.amount)
+            return ItemCheck(item, ItemStatus.MATCHED, item.net.amount, ours.payment_id)
     if item.kind is ItemKind.ADJUSTMENT or ours is None:
         return ItemCheck(item, ItemStatus.UNKNOWN_TO_US, payment_id=item.payment_id)
     theirs = item.amount.amount

@@ -19,10 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chargeledger.adapters.db.billing_tables import bank_entries, journal_entries, postings
+from chargeledger.adapters.db.dispute_tables import disputes
 from chargeledger.adapters.db.payment_tables import payment_events, payments, payout_items
 from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates
 from chargeledger.domain.bank_entries import EntryState
-from chargeledger.domain.ledger import BANK, PSP_FEES, EntryKind
+from chargeledger.domain.dispute_postings import SOURCE_TYPE as CHARGEBACK_SOURCE
+from chargeledger.domain.ledger import BANK, PSP_FEES, EntryKind, psp
 from chargeledger.domain.payments import EventKind
 from chargeledger.domain.payout_reconciliation import (
     BankLine,
@@ -122,10 +124,45 @@ class SqlPayoutRepository:
                 captured[ref] = captured.get(ref, Decimal(0)) + amount
             else:
                 refunds[ref].append(amount)
+        moved = await self._chargebacks(gateway, ours)
         return {
-            ref: BookedPayment(ref, payment_id, captured.get(ref, Decimal(0)), tuple(refunds[ref]))
+            ref: BookedPayment(
+                ref,
+                payment_id,
+                captured.get(ref, Decimal(0)),
+                tuple(refunds[ref]),
+                tuple(moved.get(payment_id, ())),
+            )
             for ref, payment_id in ours.items()
         }
+
+    async def _chargebacks(
+        self, gateway: str, ours: dict[str, uuid.UUID]
+    ) -> dict[uuid.UUID, list[Decimal]]:
+        """What each payment's chargebacks moved on the PSP's account, as booked (issue 15)."""
+        if not ours:
+            return {}
+        result = await self._connection.execute(
+            select(disputes.c.payment_id, postings.c.amount_minor, postings.c.currency)
+            .join(
+                journal_entries,
+                (journal_entries.c.source_type == CHARGEBACK_SOURCE)
+                & (journal_entries.c.source_id == disputes.c.psp_dispute_id),
+            )
+            .join(postings, postings.c.entry_id == journal_entries.c.id)
+            .where(
+                disputes.c.payment_id.in_(list(ours.values())),
+                journal_entries.c.kind.in_(
+                    [EntryKind.CHARGEBACK.value, EntryKind.CHARGEBACK_REVERSED.value]
+                ),
+                postings.c.account == psp(gateway),
+            )
+        )
+        moved: dict[uuid.UUID, list[Decimal]] = {}
+        for payment_id, minor, currency in result:
+            amount = Money.from_minor_units(int(minor), currency).amount
+            moved.setdefault(payment_id, []).append(amount)
+        return moved
 
     def _payouts(self) -> Any:
         return select(
