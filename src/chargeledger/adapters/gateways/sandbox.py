@@ -19,7 +19,6 @@ import json
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -31,7 +30,7 @@ from chargeledger.adapters.gateways.sandbox_cards import (
     time_out_if,
 )
 from chargeledger.adapters.gateways.sandbox_delivery import WebhookCourier, WebhookSink
-from chargeledger.adapters.gateways.sandbox_disputes import SandboxDispute, new_dispute
+from chargeledger.adapters.gateways.sandbox_disputes import DisputingPsp, SandboxDispute
 from chargeledger.adapters.gateways.sandbox_events import SIGNATURE_HEADER, sign, verify
 from chargeledger.adapters.gateways.sandbox_payouts import adjustment, settle
 from chargeledger.adapters.gateways.sandbox_store import (
@@ -41,10 +40,11 @@ from chargeledger.adapters.gateways.sandbox_store import (
     SandboxHold,
     SandboxStore,
     SandboxTransaction,
+    SandboxTurn,
     StoredAnswer,
 )
 from chargeledger.domain.payout_reconciliation import PayoutItem
-from chargeledger.errors import InvalidInputError, NotFoundError
+from chargeledger.errors import InvalidInputError
 from chargeledger.money import Money
 from chargeledger.services.payments.gateway import (
     CardDetails,
@@ -63,15 +63,7 @@ MAX_KEY = 255  # the longest idempotency key or reference the PSP accepts
 _ID_LETTERS = 18  # 26**18 > 2**80: every value has its own id
 
 
-@dataclass
-class _Turn:
-    """One turn at the PSP and the webhooks it sends once the turn is kept."""
-
-    tx: SandboxTransaction
-    sent: list[PendingWebhook] = field(default_factory=list)
-
-
-class SandboxGateway:
+class SandboxGateway(DisputingPsp):
     """The simulator and its client in one object (both live in this process)."""
 
     supports_increment = True
@@ -111,9 +103,9 @@ class SandboxGateway:
         return f"{prefix}_{''.join(letters)}"
 
     @asynccontextmanager
-    async def _turn(self) -> AsyncIterator[_Turn]:
+    async def _turn(self) -> AsyncIterator[SandboxTurn]:
         async with self._store.change() as tx:
-            turn = _Turn(tx)
+            turn = SandboxTurn(tx)
             yield turn
         self._courier.send(turn.sent)
 
@@ -159,7 +151,9 @@ class SandboxGateway:
         payload = json.dumps(body, sort_keys=True).encode()
         return payload, self._courier.headers(payload, at)
 
-    async def _emit(self, turn: _Turn, kind: str, hold: SandboxHold | None, **data: object) -> None:
+    async def _emit(
+        self, turn: SandboxTurn, kind: str, hold: SandboxHold | None, **data: object
+    ) -> None:
         number = await turn.tx.next_number()
         body: dict[str, object] = {
             "id": self._id("evt", number),
@@ -209,63 +203,6 @@ class SandboxGateway:
             await turn.tx.add_adjustment(item)
         return item
 
-    async def open_dispute(
-        self, provider_ref: str, reason: str = "fraudulent", amount: Money | None = None
-    ) -> str:
-        """The card holder's bank disputes a captured payment (all of it unless ``amount``
-        says less): the PSP withdraws it and its fee (``sandbox_disputes.py``)."""
-        async with self._turn() as turn:
-            hold = await self._hold(turn.tx, provider_ref)
-            taken = amount or Money.of(hold.captured - hold.refunded, hold.currency)
-            if not taken.amount > 0 or taken.amount > hold.captured - hold.refunded:
-                raise InvalidInputError("nothing of that to dispute", code="invalid_amount")
-            dispute_id = self._id("dp", await turn.tx.next_number())
-            dispute = new_dispute(dispute_id, provider_ref, taken, reason, self._clock.now())
-            self._disputes[dispute_id] = dispute
-            await self._emit(turn, "dispute.created", hold, **dispute.fields())
-            withdrawn = -(dispute.amount + dispute.fee)
-            item_id = self._id("txn", await turn.tx.next_number())
-            await turn.tx.add_adjustment(adjustment(item_id, hold, withdrawn, f"dispute {reason}"))
-            await self._emit(turn, "dispute.funds_withdrawn", hold, **dispute.fields())
-        return dispute_id
-
-    async def close_dispute(self, dispute_id: str, *, won: bool) -> None:
-        """The card network decides: won gives the amount back (not the fee)."""
-        dispute = self._dispute(dispute_id)
-        async with self._turn() as turn:
-            hold = await self._hold(turn.tx, dispute.provider_ref)
-            dispute.status = "won" if won else "lost"
-            if won:
-                item_id = self._id("txn", await turn.tx.next_number())
-                item = adjustment(item_id, hold, dispute.amount, "dispute won")
-                await turn.tx.add_adjustment(item)
-                await self._emit(turn, "dispute.funds_reinstated", hold, **dispute.fields())
-            await self._emit(turn, "dispute.closed", hold, **dispute.fields())
-
-    def _dispute(self, dispute_id: str) -> SandboxDispute:
-        found = self._disputes.get(dispute_id)
-        if found is None:
-            raise NotFoundError(f"no dispute {dispute_id}", code="dispute_not_found")
-        return found
-
-    async def submit_dispute_evidence(
-        self, *, dispute_id: str, evidence: Mapping[str, str], idempotency_key: str
-    ) -> str:
-        dispute = self._dispute(dispute_id)
-        if dispute.status in ("won", "lost"):
-            raise InvalidInputError("the dispute is closed", code="dispute_closed")
-        dispute.evidence = dict(evidence)
-        if dispute.status != "under_review":
-            dispute.status = "under_review"
-            async with self._turn() as turn:
-                hold = await self._hold(turn.tx, dispute.provider_ref)
-                await self._emit(turn, "dispute.updated", hold, **dispute.fields())
-        return dispute.status
-
-    def dispute_evidence(self, dispute_id: str) -> dict[str, str]:
-        """What was submitted for a dispute (the tests and the demo read it back)."""
-        return dict(self._dispute(dispute_id).evidence)
-
     async def holds(self) -> list[SandboxHold]:
         """Every payment the PSP knows, oldest first (to compare our books with the PSP's)."""
         async with self._store.read() as tx:
@@ -275,7 +212,7 @@ class SandboxGateway:
 
     async def _once(
         self,
-        turn: _Turn,
+        turn: SandboxTurn,
         key: str,
         request: str,
         act: Callable[[], Awaitable[GatewayResult]],

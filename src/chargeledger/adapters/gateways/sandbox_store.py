@@ -152,6 +152,14 @@ class SandboxTransaction(Protocol):
     async def webhook_delivered(self, event_id: str, at: datetime) -> None: ...
 
 
+@dataclass
+class SandboxTurn:
+    """One turn at the PSP and the webhooks it sends once the turn is kept."""
+
+    tx: SandboxTransaction
+    sent: list[PendingWebhook] = field(default_factory=list)
+
+
 class SandboxStore(Protocol):
     def change(self) -> AbstractAsyncContextManager[SandboxTransaction]:
         """One atomic turn at the PSP; turns about the same card or payment (the rows they
