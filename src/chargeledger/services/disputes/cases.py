@@ -35,7 +35,7 @@ from chargeledger.services.billing.invoicing import get_invoice
 from chargeledger.services.charging.session_review import get_session
 from chargeledger.services.common import page_bounds
 from chargeledger.services.disputes.case_ports import DisputeFilter, StoredAttachment
-from chargeledger.services.disputes.numbering import next_case_number
+from chargeledger.services.disputes.numbering import NUMBERING_HOLD, next_case_number
 from chargeledger.services.notifications.outbox import announce
 from chargeledger.services.paging import Page
 from chargeledger.services.payments.chargebacks import case_notice
@@ -91,6 +91,9 @@ async def open_dispute(
 ) -> CaseFile:
     """Open a case on a subject the principal may see; the caller commits."""
     account_id, currency, invoice_id = await _subject_facts(uow, principal, request.subject)
+    # Check and open as one step: two openings at once on PostgreSQL take turns on the
+    # numbering's hold, so the second sees the first's case (``dispute_already_open``).
+    await uow.ledger.hold_account(NUMBERING_HOLD)
     for open_case_ in await uow.disputes.search(
         DisputeFilter(
             open_only=True,
