@@ -16,6 +16,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
 from chargeledger.services.billing.books import checked_ledger
 from chargeledger.services.disputes.reminders import remind_disputes
+from chargeledger.services.payments.refunds import refund_once
 from tests.conftest import LoginAs
 from tests.integration.refund_world import CAPTURED, Captured, captured_session
 
@@ -169,3 +170,29 @@ async def test_a_case_resolved_by_repricing_refunds_the_difference_with_its_reas
     async with runtime.uow() as uow:
         check = await checked_ledger(uow)
     assert not check.problems, check.problems
+
+
+async def test_a_resolution_retried_after_a_crash_does_not_refund_again(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    """A process killed between the refund and the case's closing: the refund was asked (here
+    made as the resolution would, with the case's marker); the retried resolution finds it,
+    refunds nothing more and closes the case."""
+    captured, _, case = await _opened(runtime, client, login_as)
+    await refund_once(
+        runtime.payments,
+        captured.payment.id,
+        Decimal("10.00"),
+        f"dispute {case['number']}: goodwill",
+        marker=f"dispute {case['number']}:",
+    )
+    finance = await login_as(Role.FINANCE)
+    retried = await client.post(
+        f"/api/v1/disputes/{case['id']}/resolve",
+        headers=finance,
+        json={"resolution": "refund", "amount": "10.00", "note": "goodwill"},
+    )
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["state"] == "resolved"
+    payment = await client.get(f"/api/v1/payments/{captured.payment.id}", headers=finance)
+    assert Decimal(payment.json()["refunded"]) == Decimal("10.00")

@@ -31,7 +31,7 @@ from chargeledger.services.locking import exclusive
 from chargeledger.services.notifications.outbox import announce
 from chargeledger.services.payments.chargebacks import case_notice
 from chargeledger.services.payments.context import PaymentContext
-from chargeledger.services.payments.refunds import refund_payment
+from chargeledger.services.payments.refunds import refund_once
 from chargeledger.services.payments.repricing import reprice_session
 from chargeledger.services.ports import UnitOfWork
 
@@ -94,11 +94,15 @@ async def _carry_out(
     ctx: PaymentContext, principal: Principal, case: Dispute, request: ResolutionRequest
 ) -> str | None:
     """Move the money the resolution means; the credit note, refund or re-pricing it made."""
-    reason = f"dispute {case.number}: {request.note or case.reason.value}"[:200]
+    reason = f"{_marker(case)} {request.note or case.reason.value}"[:200]
     match request.resolution:
         case Resolution.REFUND:
             payment_id = await _refundable_payment(ctx, case)
-            payment, state = await refund_payment(ctx, payment_id, request.amount, reason)
+            # Once per case: a resolution retried after a crash between the refund and the
+            # case's closing finds the refund it asked and asks none again.
+            payment, state = await refund_once(
+                ctx, payment_id, request.amount, reason, marker=_marker(case)
+            )
             return f"refund:{payment.id}:{state.refunds}"
         case Resolution.CREDIT_NOTE:
             async with ctx.uow() as uow:
@@ -125,6 +129,11 @@ async def _carry_out(
             view = await reprice_session(ctx, principal, session_id, wanted)
             return f"repricing:{view.repricing.id}"
     return None
+
+
+def _marker(case: Dispute) -> str:
+    """How a case's refund and re-pricing say whose they are (``dispute DSP-000001:``)."""
+    return f"dispute {case.number}:"
 
 
 async def _refundable_payment(ctx: PaymentContext, case: Dispute) -> uuid.UUID:

@@ -69,12 +69,13 @@ async def refund_payment(
 
 
 async def refund_once(
-    ctx: PaymentContext, payment_id: uuid.UUID, amount: Decimal, reason: str, marker: str
+    ctx: PaymentContext, payment_id: uuid.UUID, amount: Decimal | None, reason: str, marker: str
 ) -> tuple[Payment, PaymentState]:
-    """Give back ``amount`` of a captured payment for the purpose ``reason`` starts with
-    ``marker`` (a re-pricing's), once: a refund already asked with it (answered, in doubt or
-    under way) is not asked again; only one the PSP declined is. Decided under the payment's
-    lock like :func:`refund_payment`, so a retry at the same moment finds the first."""
+    """Give back ``amount`` (None: all that is left) of a captured payment for the purpose
+    ``reason`` starts with ``marker`` (a re-pricing's, a dispute case's), once: a refund
+    already asked with it (answered, in doubt or under way) is not asked again; only one the
+    PSP declined is. Decided under the payment's lock like :func:`refund_payment`, so a retry
+    at the same moment finds the first."""
     async with ctx.uow() as uow:
         payment = await load(uow, payment_id)
     async with contextlib.AsyncExitStack() as held:
