@@ -195,6 +195,8 @@ async def bench(label: str, url: str, schema: str | None, records: int, folder: 
         if not report.ok or report.records != records:
             raise SystemExit(f"verification failed: {report.problems[:3]}")
         line("verify", verified, report.records)
+        if report.rechecked:
+            print(f"  ({report.rechecked:,} records hashed again by the reference writers)")
         started = time.perf_counter()
         rows = await bare_read(runtime)
         bare = time.perf_counter() - started

@@ -250,3 +250,41 @@ def test_a_closed_day_that_lost_its_entries() -> None:
     signed = Anchor(replace(checkpoint(entries), day=date(2026, 2, 1)), DATABASE, True)
     report = verify(rows(entries), live(entries), (signed,))
     assert first(report)[:2] == (ProblemKind.DELETED, CHECKPOINT)
+
+
+def doubted(entries: list[ChainEntry], first_hash: str, second_hash: str) -> AuditReport:
+    """r3's hash disagrees at first (a fast path's mistake, or an edit), then is given again
+    by the reference hashing, as the service does with :meth:`ChainVerifier.doubtful`."""
+    verifier = ChainVerifier()
+    verifier.entries(rows(entries))
+    verifier.live("payment_event", list({**live(entries), "r3": first_hash}.items()))
+    assert verifier.doubtful() == {"payment_event": ["r3"]}
+    verifier.settle("payment_event", [("r3", second_hash)])
+    return verifier.finish()
+
+
+def test_a_disagreement_the_reference_hashing_undoes_is_no_problem() -> None:
+    entries = chain()
+    report = doubted(entries, digest("wrong"), entries[2].content_hash)
+    assert report.ok
+    assert report.rechecked == 1
+
+
+def test_a_disagreement_the_reference_hashing_confirms_is_a_change() -> None:
+    report = doubted(chain(), digest("wrong"), digest("also wrong"))
+    assert report.first is not None
+    assert (report.first.kind, report.first.record_id, report.first.seq) == (
+        ProblemKind.CHANGED,
+        "r3",
+        3,
+    )
+
+
+def test_a_queued_records_disagreement_is_settled_the_same_way() -> None:
+    entries = chain(4)
+    verifier = ChainVerifier()
+    verifier.entries(rows(entries))
+    verifier.pending([("payment_event", "r9", digest("r9"))])
+    verifier.live("payment_event", [*live(entries).items(), ("r9", digest("fast path"))])
+    verifier.settle("payment_event", [("r9", digest("r9"))])
+    assert verifier.finish().ok

@@ -191,6 +191,24 @@ class RecordLayout:
     def item_order(self) -> tuple[str, ...]:
         return tuple(sorted(self.items[1])) if self.items else ()
 
+    def pieces(self) -> tuple[list[str], list[str], list[str]]:
+        """The literal text around the slots of the template before the items (the first
+        ``split`` fields), of one item, and after the items (the other fields): for writing
+        the same bytes elsewhere (the database, ``adapters.db.audit_sql``). Each list is one
+        longer than its slots."""
+
+        def around(template: str) -> list[str]:
+            if "%%" in template:  # a name with a % could not be split on its slots
+                raise ValueError(f"{self.record_type}: a % in a field name")
+            return template.split("%s")
+
+        return around(self._before), around(self._item), around(self._after)
+
+    @property
+    def split(self) -> int:
+        """How many of the fields (in :attr:`order`) come before the items."""
+        return self._split
+
     def render(self, fragments: Sequence[str], items: Sequence[str] = ()) -> bytes:
         """The canonical JSON of one record from its fragments in :attr:`order` and its
         items' fragments, one item after another, each in :attr:`item_order`."""

@@ -68,6 +68,18 @@ class MerkleAccumulator:
             self._push(_perfect_or_partial_root(self._buffer), CHUNK)
             self._buffer = []
 
+    def extend(self, leaves: Sequence[bytes]) -> None:
+        """``add`` each of ``leaves``, a chunk at a time."""
+        taken, total = 0, len(leaves)
+        while taken < total:
+            room = CHUNK - len(self._buffer)
+            self._buffer += leaves[taken : taken + room]
+            taken += room
+            if len(self._buffer) == CHUNK:
+                self._push(_perfect_or_partial_root(self._buffer), CHUNK)
+                self._buffer = []
+        self.size += total
+
     def _push(self, node: bytes, width: int) -> None:
         stack = self._stack
         while stack and stack[-1][0] == width:

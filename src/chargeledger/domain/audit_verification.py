@@ -77,6 +77,7 @@ class AuditReport:
     checkpoints: int  # checkpoints held against the chain (database and files)
     problems: tuple[Problem, ...]  # the first LISTED, in chain order
     counts: Mapping[ProblemKind, int] = field(default_factory=dict)
+    rechecked: int = 0  # records whose hash disagreed at first, hashed again (:meth:`settle`)
 
     @property
     def ok(self) -> bool:
@@ -100,7 +101,6 @@ class _Break:
 class _Day:
     day: str
     first_seq: int
-    last_seq: int = 0
     merkle: MerkleAccumulator = field(default_factory=MerkleAccumulator)
 
 
@@ -123,40 +123,67 @@ class ChainVerifier:
         self._range: tuple[int, int] | None = None  # positions the day's checkpoints cover
         self._closed_days: set[str] = set()
         self._entries = self._records = self._checked = self._pending = 0
+        # Disagreements waiting for a second hashing: type -> id -> (position, expected, found)
+        self._doubtful: dict[str, dict[str, tuple[int | None, str, str]]] = {}
+        self._rechecked = 0
 
     # --- feeding ------------------------------------------------------------------------------
 
     def entries(self, rows: Iterable[tuple[int, str, str, str, str, str, str]]) -> None:
         """Chain entries in position order: (seq, record type, record id, content hash,
-        previous chain hash, chain hash, day as ``YYYY-MM-DD``)."""
-        sha256, fromhex = hashlib.sha256, bytes.fromhex
+        previous chain hash, chain hash, day as ``YYYY-MM-DD``).
+
+        One loop with its state in locals, every check inline but the rare ones (a gap, a
+        new day, an entry outside its closed day): this walk is a third of ``audit verify``
+        (``bench/audit.py``). A day's leaves go to its Merkle tree a batch at a time."""
+        sha256, fromhex, add = hashlib.sha256, bytes.fromhex, self._add
+        next_seq, last_hash, last_linked = self._next_seq, self._last_hash, self._last_linked
+        last = self._last
+        current, leaves = self._day, list[bytes]()
+        current_day = current.day if current is not None else None
+        covered = self._range
+        known_type: str | None = None
+        known: dict[str, tuple[int, str]] = {}
+        count = 0
         for seq, record_type, record_id, content, prev, chained, day in rows:
-            self._entries += 1
-            gap = seq != self._next_seq
+            count += 1
+            gap = seq != next_seq
             if gap:
+                self._next_seq = next_seq
                 self._missing_positions(seq)
-            self._next_seq = seq + 1
+            next_seq = seq + 1
             try:
                 leaf = fromhex(chained)
                 linked = sha256(fromhex(prev) + fromhex(content)).digest() == leaf
             except ValueError:
                 leaf, linked = chained.encode(), False
             if not linked:
-                self._add(
-                    ProblemKind.CHANGED,
-                    record_type,
-                    record_id,
-                    seq,
-                    "the chain entry's hashes were edited (its chain hash does not recompute)",
-                )
-            well_linked = prev == self._last_hash
+                detail = "the chain entry's hashes were edited (its chain hash does not recompute)"
+                add(ProblemKind.CHANGED, record_type, record_id, seq, detail)
+            well_linked = prev == last_hash
             if not well_linked and not gap:
-                before = self._last if self._last_linked else None
+                before = last if last_linked else None
                 self._breaks.append(_Break(seq, record_type, record_id, prev, before))
-            self._last_hash, self._last_linked = chained, well_linked and linked
-            self._last = (record_type, record_id)
-            self._chain(record_type, record_id, seq, content)
-            self._position(seq, day, record_type, record_id).merkle.add(leaf)
+            last_hash, last_linked, last = chained, well_linked and linked, (record_type, record_id)
+            if record_type != known_type:
+                known_type, known = record_type, self._chained.setdefault(record_type, {})
+            if record_id in known:
+                detail = f"chained a second time (first at #{known[record_id][0]})"
+                add(ProblemKind.INSERTED, record_type, record_id, seq, detail)
+            else:
+                known[record_id] = (seq, content)
+            if day != current_day or (covered is not None and not covered[0] <= seq <= covered[1]):
+                if current is not None and leaves:
+                    current.merkle.extend(leaves)
+                    leaves = []
+                current = self._position(seq, day, record_type, record_id)
+                current_day, covered = current.day, self._range
+            leaves.append(leaf)
+        if current is not None and leaves:
+            current.merkle.extend(leaves)
+        self._entries += count
+        self._next_seq, self._last_hash, self._last_linked = next_seq, last_hash, last_linked
+        self._last = last
 
     def pending(self, rows: Iterable[tuple[str, str, str | None]]) -> None:
         """Records queued for the chain: (record type, record id, content hash or None)."""
@@ -169,9 +196,15 @@ class ChainVerifier:
 
     def live(self, record_type: str, rows: Iterable[tuple[str, str | None]]) -> None:
         """Every stored record of a type: (record id, content hash recomputed from its row).
-        A None hash is a record not (yet) subject to the chain: a draft invoice."""
+        A None hash is a record not (yet) subject to the chain: a draft invoice.
+
+        A hash that disagrees with the chain's or the queue's is held as doubtful, not yet
+        reported: the service hashes the record again with the reference writers
+        (:meth:`doubtful`, :meth:`settle`), since a fast path (the database writing the
+        canonical JSON) may only ever be slower, never wrong."""
         chained = self._chained.get(record_type, {})
         queued = self._queued
+        doubtful = self._doubtful.setdefault(record_type, {})
         for record_id, content in rows:
             self._records += 1
             found = chained.pop(record_id, None)
@@ -180,7 +213,10 @@ class ChainVerifier:
                     queued.pop((record_type, record_id), None)
                 seq, expected = found
                 if content != expected:
-                    self._changed(record_type, record_id, seq, content)
+                    if content is None:
+                        self._changed(record_type, record_id, seq, content)
+                    else:
+                        doubtful[record_id] = (seq, expected, content)
                 continue
             waiting = queued.pop((record_type, record_id), _MISSING) if queued else _MISSING
             if waiting is _MISSING:
@@ -192,8 +228,27 @@ class ChainVerifier:
                         None,
                         "the record is neither chained nor queued for the chain",
                     )
-            elif content is None or (waiting is not None and waiting != content):
+            elif content is None:
                 self._changed(record_type, record_id, None, content)
+            elif isinstance(waiting, str) and waiting != content:
+                doubtful[record_id] = (None, waiting, content)
+
+    def doubtful(self) -> dict[str, list[str]]:
+        """The ids of the records whose hash disagreed, by record type."""
+        return {kind: list(ids) for kind, ids in self._doubtful.items() if ids}
+
+    def settle(self, record_type: str, rows: Iterable[tuple[str, str | None]]) -> None:
+        """The reference hashes of doubtful records: those that still disagree are changed.
+        A doubtful record not given again stays as it was first found (reported)."""
+        waiting = self._doubtful.get(record_type, {})
+        for record_id, content in rows:
+            found = waiting.pop(record_id, None)
+            if found is None:
+                continue
+            self._rechecked += 1
+            seq, expected, _ = found
+            if content != expected:
+                self._changed(record_type, record_id, seq, content)
 
     def unreadable(self, record_type: str, name: str, detail: str) -> None:
         """Something to hold the chain to could not be read (a damaged checkpoint file)."""
@@ -209,6 +264,10 @@ class ChainVerifier:
         """The report; ``located``: the position of each of :meth:`broken_links` found in
         the chain (absent: the hash stands nowhere)."""
         self._close_day()
+        for record_type, unsettled in self._doubtful.items():
+            for record_id, (seq, _, content) in unsettled.items():
+                self._changed(record_type, record_id, seq, content)
+        self._doubtful = {}
         for record_type, left in self._chained.items():
             for record_id, (seq, _) in left.items():
                 detail = f"no {record_type} with this id is stored any more"
@@ -233,19 +292,10 @@ class ChainVerifier:
             checkpoints=self._checked,
             problems=tuple(p for _, p in problems[:LISTED]),
             counts=dict(self._counts),
+            rechecked=self._rechecked,
         )
 
     # --- the walk's parts -----------------------------------------------------------------
-
-    def _chain(self, record_type: str, record_id: str, seq: int, content: str) -> None:
-        known = self._chained.get(record_type)
-        if known is None:
-            known = self._chained[record_type] = {}
-        if record_id in known:
-            detail = f"chained a second time (first at #{known[record_id][0]})"
-            self._add(ProblemKind.INSERTED, record_type, record_id, seq, detail)
-            return
-        known[record_id] = (seq, content)
 
     def _position(self, seq: int, day: str, record_type: str, record_id: str) -> _Day:
         """Track the day the entry was sealed on: days move forward along the chain, and a
@@ -265,7 +315,6 @@ class ChainVerifier:
                 low = min((f for f in firsts if f is not None), default=seq + 1)
                 high = max((last for last in lasts if last is not None), default=seq - 1)
                 self._range = (low, high)
-        current.last_seq = seq
         covered = self._range
         if covered is not None and not covered[0] <= seq <= covered[1]:
             detail = f"chained on {day} after that day was closed"

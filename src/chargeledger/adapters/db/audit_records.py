@@ -21,6 +21,12 @@ from typing import Any
 from sqlalchemy import Table, bindparam, text
 from sqlalchemy.sql.elements import TextClause
 
+from chargeledger.adapters.db.audit_sql import (
+    NotRenderableError,
+    all_plain,
+    concatenation,
+    fragment,
+)
 from chargeledger.adapters.db.audit_values import (
     Writer,
     fast_writer_for,
@@ -76,8 +82,9 @@ class RecordSource:
     def _id_slot(self) -> int:
         return self.layout.order.index("id")
 
-    def select(self, by_ids: bool, dialect: str) -> TextClause:
-        """The rows of every record (``by_ids``: of the records named by ``:ids``), a record's
+    def select(self, by_ids: bool, dialect: str, typed: bool = True) -> TextClause:
+        """The rows of every record (``by_ids``: of the records named by ``:ids``, given as
+        the id column's values, or with ``typed`` False as the driver read them), a record's
         items right after one another, read without type processing (``select_expression``)."""
         columns = [select_expression("h", self.head.c[name], dialect) for name in self.layout.order]
         sql = f'FROM "{self.head.name}" h'
@@ -92,10 +99,58 @@ class RecordSource:
         where = ' WHERE h."id" IN :ids' if by_ids else ""
         statement = text(f"SELECT {', '.join(columns)} {sql}{where}{order}")
         if by_ids:
-            statement = statement.bindparams(
-                bindparam("ids", expanding=True, type_=self.head.c.id.type)
-            )
+            kind = self.head.c.id.type if typed else None
+            statement = statement.bindparams(bindparam("ids", expanding=True, type_=kind))
         return statement
+
+    def rendered_select(self, dialect: str) -> TextClause | None:
+        """On PostgreSQL, one row per record, hashed by the server (``audit_sql``): (id,
+        SHA-256 hex, NULL where a value is not plain). None: on SQLite, or for a type with a
+        column the server cannot write (an invoice's JSON)."""
+        if dialect != "postgresql":
+            return None
+        try:
+            return self._server_hashed
+        except NotRenderableError:
+            return None
+
+    @cached_property
+    def _server_hashed(self) -> TextClause:
+        layout, head = self.layout, self.head
+        before, item, after = layout.pieces()
+        fields = [fragment("h", head.c[name]) for name in layout.order]
+        values = [f.value for f in fields]
+        split = layout.split
+        arguments = concatenation(before, values[:split])
+        plain, joined = all_plain(fields), ""
+        if self.items is not None:
+            listed, joined = self._items_join(item)
+            arguments.append(listed)
+            plain = f"{plain} AND (g.k IS NULL OR g.plain)"
+        arguments += concatenation(after, values[split:])
+        if len(arguments) > 100:  # PostgreSQL's limit on a function's arguments
+            raise NotRenderableError(layout.record_type)
+        body = f"concat({', '.join(arguments)})"
+        digest = f"encode(pg_catalog.sha256(convert_to({body}, 'UTF8')), 'hex')"
+        return text(
+            f'SELECT CAST(h."id" AS TEXT), CASE WHEN {plain} THEN {digest} END '
+            f'FROM "{head.name}" h{joined}'
+        )
+
+    def _items_join(self, pieces: list[str]) -> tuple[str, str]:
+        """The items' JSON, in position order, joined by commas (an argument of the body's
+        ``concat``), and the join that gives it; items without a position are no items (as
+        in :meth:`Digests.feed`)."""
+        assert self.items is not None
+        fields = [fragment("i", self.items.c[name]) for name in self.layout.item_order]
+        one = f"concat({', '.join(concatenation(pieces, [f.value for f in fields]))})"
+        key, position = f'i."{self.item_key}"', f'i."{self.item_position}"'
+        grouped = (
+            f"SELECT {key} AS k, bool_and({all_plain(fields)}) AS plain, "
+            f"string_agg({one}, ',' ORDER BY {position}) AS items "
+            f'FROM "{self.items.name}" i WHERE {position} IS NOT NULL GROUP BY {key}'
+        )
+        return "coalesce(g.items, '')", f' LEFT OUTER JOIN ({grouped}) g ON g.k = h."id"'
 
     def digests(self) -> Digests:
         return Digests(self)
@@ -231,12 +286,15 @@ SOURCES: dict[str, RecordSource] = {
 }
 
 
-async def hash_stored(connection: Any, record_type: str, ids: Sequence[Any]) -> list[Digest]:
+async def hash_stored(
+    connection: Any, record_type: str, ids: Sequence[Any], typed: bool = True
+) -> list[Digest]:
     """The content hashes of the records ``ids`` as stored now (in the caller's transaction),
-    in no particular order; records not found are left out."""
+    in no particular order; records not found are left out. ``typed``: see
+    :meth:`RecordSource.select`."""
     source = SOURCES[record_type]
     digests, found = source.digests(), []
-    statement = source.select(by_ids=True, dialect=connection.dialect.name)
+    statement = source.select(by_ids=True, dialect=connection.dialect.name, typed=typed)
     for start in range(0, len(ids), 500):
         result = await connection.execute(statement, {"ids": list(ids[start : start + 500])})
         found += digests.feed(result.all())

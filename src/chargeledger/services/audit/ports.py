@@ -85,6 +85,11 @@ class AuditSnapshot(Protocol):
         its row; None for a draft invoice)."""
         ...
 
+    async def rehash(self, record_type: str, record_ids: Sequence[str]) -> Batch:
+        """The records ``record_ids`` hashed again by the reference writers (the records
+        :meth:`digests` found disagreeing, before they are reported)."""
+        ...
+
     async def checkpoints(self) -> list[Checkpoint]: ...
 
     async def locate(self, chain_hashes: Sequence[str]) -> dict[str, int]:

@@ -80,6 +80,8 @@ async def verify_records(
             async for digests in snapshot.digests(record_type):
                 verifier.live(record_type, digests)
                 shown.advance(len(digests))
+        for doubted, record_ids in verifier.doubtful().items():
+            verifier.settle(doubted, await snapshot.rehash(doubted, record_ids))
         broken = verifier.broken_links()
         located = await snapshot.locate(broken) if broken else {}
     return verifier.finish(located)
