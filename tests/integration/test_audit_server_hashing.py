@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any
 
 import pytest
@@ -207,3 +208,15 @@ async def test_the_records_are_read_in_the_chains_snapshot(runtime: Runtime) -> 
         async for batch in snapshot.digests(RecordType.JOURNAL_ENTRY):
             seen += len(batch)
     assert seen == len(AWKWARD)
+
+
+async def test_the_server_escapes_strings_as_the_writers_do(runtime: Runtime) -> None:
+    """``to_json`` of a text against ``json.dumps(ensure_ascii=False)``'s escaping, over
+    every code point below U+0800 and the awkward ones above (NUL cannot be stored)."""
+    points = [*range(1, 0x800), 0x2028, 0x2029, 0xFEFF, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF]
+    texts = [f'{chr(point)}a\\"' for point in points]
+    async with runtime._factory.engine.connect() as connection:
+        raw: Any = (await connection.get_raw_connection()).driver_connection
+        found = await raw.fetch("SELECT x, to_json(x)::text FROM unnest($1::text[]) x", texts)
+    assert len(found) == len(texts)
+    assert [row[1] for row in found if row[1] != encode_basestring(row[0])] == []
