@@ -196,7 +196,8 @@ async def signed_data_of(uow: UnitOfWork, invoice: Invoice) -> SignedBySession:
 
 async def document_pdf(uow: UnitOfWork, documents: InvoiceDocuments, invoice: Invoice) -> bytes:
     """The PDF of ``invoice``: the annex of its sessions' signed meter data, its record hash
-    in the footer and its checkpoint proof once its day is closed (so a download after the
-    close carries the proof; before, the same document renders the same bytes)."""
+    in the footer and, once its day is closed, its checkpoint proof (rendered on request, so
+    a download after the close carries it; between two changes of its seal it renders the
+    same bytes)."""
     signed = await signed_data_of(uow, invoice)
     return documents.pdf(invoice, signed, await document_seal(uow, invoice))
