@@ -26,7 +26,7 @@ from chargeledger.domain.outbox import (
 )
 from chargeledger.domain.webhook_signatures import SIGNATURE_HEADER, verify_signature
 from chargeledger.services.billing.document_notices import issued_notice
-from chargeledger.services.billing.invoice_documents import document_hash
+from chargeledger.services.billing.invoice_documents import document_seal
 from chargeledger.services.billing.notice_documents import render_attachment
 from chargeledger.services.notifications.delivery import Deliveries, deliver_outbox
 from chargeledger.services.notifications.outbox import announce
@@ -119,9 +119,9 @@ async def test_a_mail_refused_twice_is_delivered_once_with_its_pdf(runtime: Runt
     assert mail["Message-ID"] == f"<{message.id}@chargeledger>"
     [pdf] = [part for part in mail.iter_attachments()]
     assert pdf.get_filename() == f"{invoice.number}.pdf"
-    sealed = await reading(runtime.uow, document_hash, invoice)  # its audit record hash
+    sealed = await reading(runtime.uow, document_seal, invoice)  # its audit record hash
     assert sealed is not None
-    assert pdf.get_content() == runtime.documents.pdf(invoice, record_hash=sealed)
+    assert pdf.get_content() == runtime.documents.pdf(invoice, seal=sealed)
 
 
 async def test_an_announcement_rolled_back_is_never_sent(runtime: Runtime) -> None:

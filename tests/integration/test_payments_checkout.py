@@ -23,6 +23,7 @@ from chargeledger.services.payments.checkout import checkout_progress
 from tests.integration.billing_world import all_documents
 from tests.integration.ocpp_support import CP16, Station16, connected
 from tests.integration.payment_world import PaymentWorld
+from tests.unit.documents.proof_pages import PENDING, text_lines
 
 HOLD = Decimal("23.74")
 DECLINED_CARD = "4000000000000002"
@@ -110,6 +111,9 @@ async def test_qr_checkout_holds_starts_captures_the_receipt_and_is_idempotent(
     assert receipt.account_id is None
     assert receipt.gross_total == state.captured
     assert receipt.number.encode() in pdf.headers["content-disposition"].encode()
+    printed = " ".join(text_lines(pdf.content))  # issue 15: its record hash, proof to come
+    assert "Record hash (SHA-256): " in printed
+    assert PENDING in printed
     assert len(await pw.entries(EntryKind.RECEIPT_ISSUED)) == 1
     captures = await pw.entries(EntryKind.CAPTURE)
     assert [sorted(p.units.amount for p in e.postings) for e in captures] == [

@@ -212,10 +212,11 @@ async def _run(
             disputes.meters = meters
         with console.status("[bold]weeks after: dunning, DATEV batch for the accountant"):
             later = await weeks_after(runtime, output_dir)
-            month = await refresh_ledger(runtime, month, output_dir)
         contracts = await contract_effects(runtime, contracts)
         with console.status("[bold]books: chained, checkpointed, verified; a copy tampered"):
             audit = await audit_at_close(runtime, output_dir)
+            # Written once the day is closed, each document carries its checkpoint proof.
+            month = await refresh_ledger(runtime, month, output_dir)
         return (
             report,
             per_site,

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
 from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
+from chargeledger.domain.audit import RecordSeal
 from chargeledger.domain.catalog import Evse, Site, Station
 from chargeledger.domain.charging import Measurand, MeterSample, Session, StateChange
 from chargeledger.domain.evidence import SignedBySession
@@ -423,18 +424,20 @@ class UnitOfWorkFactory(Protocol):
 class InvoiceDocuments(Protocol):
     """Issued documents rendered for people and machines (``adapters/documents``): the PDF
     with the EN 16931 e-invoice embedded (Factur-X) and the e-invoice alone (UN/CEFACT CII
-    XML). Pure functions of the invoice (and of the signed meter data handed with it): they
-    read nothing and store nothing."""
+    XML). Pure functions of the invoice (and of the signed meter data and the audit seal
+    handed with it): they read nothing and store nothing."""
 
     def pdf(
         self,
         invoice: Invoice,
         signed: SignedBySession | None = None,
-        record_hash: str | None = None,
+        seal: RecordSeal | None = None,
     ) -> bytes:
         """The PDF; an invoice or receipt whose sessions have signed meter values in
-        ``signed`` carries them in an annex, with a QR code per record; ``record_hash`` is the
-        document's content hash in the audit chain, printed in the footer (issue 15)."""
+        ``signed`` carries them in an annex, with a QR code per record. ``seal``: where the
+        document stands in the audit chain (issue 15): its content hash is printed in the
+        footer, and its checkpoint proof once its day is closed (else a line saying when it
+        will be available)."""
         ...
 
     def xml(self, invoice: Invoice) -> bytes: ...

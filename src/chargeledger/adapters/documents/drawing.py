@@ -1,8 +1,8 @@
-"""Pieces of printed documents drawn the same way wherever they appear: data that must be read
-character for character (signed meter records, keys) as monospace lines cut at a fixed width,
-so that no character is lost to word wrapping and a line can be typed back exactly; and QR
-codes drawn as vector squares (no raster image), so a document stays the same bytes whenever
-it is rendered."""
+"""Pieces of printed documents drawn the same way wherever they appear: an annex's paragraphs;
+data that must be read character for character (signed meter records, keys, hashes) as
+monospace lines cut at a fixed width, so that no character is lost to word wrapping and a line
+can be typed back exactly; and QR codes drawn as vector squares (no raster image), so a
+document stays the same bytes whenever it is rendered."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ from fpdf.enums import XPos, YPos
 from chargeledger.adapters.documents.printing import FONT, printable
 
 MONOSPACE = "Courier"
+
+
+def paragraph(pdf: FPDF, value: str, size: float, style: str = "", height: float = 4.2) -> None:
+    """``value`` in the document's font, wrapped across the printable width."""
+    pdf.set_font(FONT, style, size)
+    pdf.multi_cell(0, height, printable(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def monospace(pdf: FPDF, text: str, size: float = 7.0) -> None:

@@ -25,6 +25,7 @@ from pypdf.generic import DictionaryObject, NameObject, StreamObject, TextString
 from chargeledger.adapters.documents.cii import TYPE_CODES, invoice_xml
 from chargeledger.adapters.documents.pdf import TITLES, document_moment, invoice_pdf
 from chargeledger.adapters.documents.validation import check_en16931
+from chargeledger.domain.audit import RecordSeal
 from chargeledger.domain.evidence import SignedBySession
 from chargeledger.domain.invoicing import Invoice
 
@@ -32,16 +33,16 @@ _XMP_DATES = re.compile(rb"(<xmp:(CreateDate|ModifyDate|MetadataDate)>)[^<]*(</x
 
 
 def facturx_pdf(
-    invoice: Invoice, signed: SignedBySession | None = None, record_hash: str | None = None
+    invoice: Invoice, signed: SignedBySession | None = None, seal: RecordSeal | None = None
 ) -> bytes:
     """The PDF of ``invoice`` with its CII XML embedded, ready to send (with the annex of
-    the signed meter data in ``signed`` and ``record_hash``, its content hash in the audit
-    chain, in the footer: see :func:`invoice_pdf`)."""
+    the signed meter data in ``signed`` and what ``seal`` says of it in the audit chain: see
+    :func:`invoice_pdf`). The XML is the same with or without them."""
     xml = invoice_xml(invoice)
     check_en16931(xml)
     title = f"{TITLES[invoice.kind]} {invoice.number}"
     document: bytes = facturx.generate_from_binary(
-        invoice_pdf(invoice, signed, record_hash),
+        invoice_pdf(invoice, signed, seal),
         xml,
         flavor="factur-x",
         level="en16931",

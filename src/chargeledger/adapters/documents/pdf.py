@@ -8,11 +8,12 @@ each tariff component (DESIGN §5). Every figure comes from the domain :class:`I
 same helpers as the e-invoice (:mod:`.cii`), so the printed and the electronic document agree.
 
 The output is reproducible: the same document gives the same bytes whenever it is rendered
-(an issued document is sent again, archived, disputed; a checksum must still match). So nothing
-in it may come from the clock: the creation date is the moment the document was issued
-(:func:`document_moment`), the PDF/A output intent embeds the fixed ICC sRGB2014 profile that
-ships with fpdf2 (a profile built at run time by LittleCMS stamps its creation time), and fpdf2
-derives the file id from the content.
+(an issued document is sent again, archived, disputed; a checksum must still match), with one
+planned change: once the day it was chained on is closed, it also carries its checkpoint proof
+(issue 15). So nothing in it may come from the clock: the creation date is the moment the
+document was issued (:func:`document_moment`), the PDF/A output intent embeds the fixed ICC
+sRGB2014 profile that ships with fpdf2 (a profile built at run time by LittleCMS stamps its
+creation time), and fpdf2 derives the file id from the content.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from fpdf.enums import OutputIntentSubType, XPos, YPos
 from fpdf.output import PDFICCProfile
 from fpdf.util import builtin_srgb2014_bytes
 
-from chargeledger.adapters.documents import annex, signed_annex
+from chargeledger.adapters.documents import annex, audit_annex, signed_annex
 from chargeledger.adapters.documents.cii import (
     amount_due,
     document_notes,
@@ -49,6 +50,7 @@ from chargeledger.adapters.documents.printing import (
     plain_amount,
     printable,
 )
+from chargeledger.domain.audit import RecordSeal
 from chargeledger.domain.billing import VatCategory
 from chargeledger.domain.evidence import SignedBySession
 from chargeledger.domain.invoicing import (
@@ -83,7 +85,7 @@ class DocumentPdf(FPDF):
     the document's record hash in the audit chain, by which anyone can check it was not changed
     since it was issued (``GET /api/v1/audit/records/invoice/{id}``)."""
 
-    def __init__(self, invoice: Invoice, record_hash: str | None = None) -> None:
+    def __init__(self, invoice: Invoice, record_hash: str = "") -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.invoice = invoice
         self.record_hash = record_hash
@@ -144,22 +146,25 @@ def document_moment(invoice: Invoice) -> datetime:
 
 
 def invoice_pdf(
-    invoice: Invoice, signed: SignedBySession | None = None, record_hash: str | None = None
+    invoice: Invoice, signed: SignedBySession | None = None, seal: RecordSeal | None = None
 ) -> bytes:
     """The PDF of an issued document; ``ConflictError(invoice_not_issued)`` for a draft.
     ``signed``: the signed meter values of its sessions, printed in an annex of an invoice or
-    a receipt (issue 15) so the customer can check them; ``record_hash``: its content hash in
-    the audit chain, printed in the footer."""
+    a receipt (issue 15) so the customer can check them; ``seal``: where it stands in the
+    audit chain: its content hash in the footer and, once its day is closed, the checkpoint
+    proof on the last page (:mod:`.audit_annex`)."""
     require_issued(invoice)
-    pdf = DocumentPdf(invoice, record_hash)
+    pdf = DocumentPdf(invoice, seal.content_hash if seal is not None else "")
     pdf.add_page()
     _heading(pdf, invoice)
     _lines(pdf, invoice)
     _totals(pdf, invoice)
     _notes_and_payment(pdf, invoice)
+    audit_annex.proof_note(pdf, seal)
     if invoice.sessions() and (invoice.layout is Layout.PER_SITE or invoice.annex):
         annex.sessions(pdf, invoice)
     signed_annex.signed_meter_data(pdf, invoice, signed or {})
+    audit_annex.proof_annex(pdf, invoice, seal)
     return bytes(pdf.output())
 
 

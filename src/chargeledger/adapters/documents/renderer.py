@@ -6,6 +6,7 @@ from __future__ import annotations
 from chargeledger.adapters.documents.cii import invoice_xml
 from chargeledger.adapters.documents.facturx_pdf import facturx_pdf
 from chargeledger.adapters.documents.validation import check_en16931
+from chargeledger.domain.audit import RecordSeal
 from chargeledger.domain.evidence import SignedBySession
 from chargeledger.domain.invoicing import Invoice
 
@@ -17,9 +18,9 @@ class FacturXDocuments:
         self,
         invoice: Invoice,
         signed: SignedBySession | None = None,
-        record_hash: str | None = None,
+        seal: RecordSeal | None = None,
     ) -> bytes:
-        return facturx_pdf(invoice, signed, record_hash)
+        return facturx_pdf(invoice, signed, seal)
 
     def xml(self, invoice: Invoice) -> bytes:
         return invoice_xml(invoice)

@@ -17,10 +17,9 @@ from collections.abc import Sequence
 
 import segno
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 
-from chargeledger.adapters.documents.drawing import draw_qr, monospace
-from chargeledger.adapters.documents.printing import FONT, kwh, printable
+from chargeledger.adapters.documents.drawing import draw_qr, monospace, paragraph
+from chargeledger.adapters.documents.printing import kwh
 from chargeledger.domain.evidence import SignedBySession, carries_signed_data, readable_record
 from chargeledger.domain.invoicing import Invoice, InvoiceLine
 from chargeledger.domain.station_link import SignedMeterValue
@@ -49,8 +48,8 @@ def signed_meter_data(pdf: FPDF, invoice: Invoice, signed: SignedBySession) -> N
     if not annexed:
         return
     pdf.add_page()
-    _text(pdf, f"Annex to {invoice.number}: signed meter data", 12, "B", 7)
-    _text(pdf, HOW_TO_CHECK, 8.5)
+    paragraph(pdf, f"Annex to {invoice.number}: signed meter data", 12, "B", 7)
+    paragraph(pdf, HOW_TO_CHECK, 8.5)
     for line, values in annexed:
         _session(pdf, line, values)
 
@@ -58,7 +57,7 @@ def signed_meter_data(pdf: FPDF, invoice: Invoice, signed: SignedBySession) -> N
 def _session(pdf: FPDF, line: InvoiceLine, values: Sequence[SignedMeterValue]) -> None:
     pdf.ln(3)
     start = line.local_start.strftime("%Y-%m-%d %H:%M") if line.local_start else "-"
-    _text(
+    paragraph(
         pdf,
         f"Session at {line.station_name}, started {start} (local time), "
         f"{kwh(line.energy_kwh)} kWh billed",
@@ -68,18 +67,18 @@ def _session(pdf: FPDF, line: InvoiceLine, values: Sequence[SignedMeterValue]) -
     )
     for number, value in enumerate(values, start=1):
         at = value.timestamp.strftime("%Y-%m-%d %H:%M:%S UTC")
-        _text(pdf, f"Record {number}: {value.context.value} at {at} ({value.format})", 8.5, "B")
-        _text(pdf, "As stored:", 7.5)
+        paragraph(pdf, f"Record {number}: {value.context.value} at {at} ({value.format})", 8.5, "B")
+        paragraph(pdf, "As stored:", 7.5)
         monospace(pdf, value.data)
         record = readable_record(value)
         if record != value.data:
-            _text(pdf, "The record, decoded from the station's base64 transport encoding:", 7.5)
+            paragraph(pdf, "The record, decoded from the station's base64 transport encoding:", 7.5)
             monospace(pdf, record)
         if value.public_key:
-            _text(pdf, "Public key reported by the station:", 7.5)
+            paragraph(pdf, "Public key reported by the station:", 7.5)
             monospace(pdf, value.public_key)
         else:
-            _text(
+            paragraph(
                 pdf,
                 "The station reported no public key with this record: read it from the "
                 "meter's label or display, or ask us for it.",
@@ -95,10 +94,5 @@ def _session(pdf: FPDF, line: InvoiceLine, values: Sequence[SignedMeterValue]) -
                 max_side_mm=QR_MAX_SIDE_MM,
             )
         except segno.DataOverflowError:
-            _text(pdf, "This record is too long for a QR code: copy it from above.", 7.5)
+            paragraph(pdf, "This record is too long for a QR code: copy it from above.", 7.5)
         pdf.ln(2)
-
-
-def _text(pdf: FPDF, value: str, size: float, style: str = "", height: float = 4.2) -> None:
-    pdf.set_font(FONT, style, size)
-    pdf.multi_cell(0, height, printable(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)

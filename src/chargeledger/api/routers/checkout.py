@@ -39,7 +39,7 @@ from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.text import exact_amount, money_text, plain_number
 from chargeledger.errors import ConfigurationError, NotFoundError
 from chargeledger.money import Currency
-from chargeledger.services.billing.invoice_documents import document_hash
+from chargeledger.services.billing.invoice_documents import document_seal
 from chargeledger.services.payments.checkout import (
     CheckoutProgress,
     checkout_offer,
@@ -219,7 +219,7 @@ async def checkout_receipt(payment_id: uuid.UUID, rt: RuntimeDep) -> Response:
     progress = await checkout_progress(rt.payments, payment_id)
     if progress.receipt is None:
         raise NotFoundError("the receipt is not ready yet", code="receipt_not_ready")
-    sealed = await reading(rt.uow, document_hash, progress.receipt)
+    sealed = await reading(rt.uow, document_seal, progress.receipt)
     return Response(
         rt.documents.pdf(progress.receipt, progress.receipt_signed, sealed),
         media_type="application/pdf",

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from chargeledger.domain.audit import RecordType
+from chargeledger.domain.audit import RecordSeal, RecordType
 from chargeledger.domain.evidence import SignedBySession, carries_signed_data
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import DocumentStatus, Invoice
 from chargeledger.domain.receivables import PaymentStatus, outstanding_of, payment_status
-from chargeledger.services.audit.records import record_hash
+from chargeledger.services.audit.records import seal_of
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoicing import (
     find_invoice,
@@ -175,11 +175,13 @@ async def rendered(
     return RenderedDocument(f"{invoice.number or f'draft-{invoice.id}'}.{kind}", content)
 
 
-async def document_hash(uow: UnitOfWork, invoice: Invoice) -> str | None:
-    """The issued document's content hash in the audit chain (issue 15), for its footer."""
+async def document_seal(uow: UnitOfWork, invoice: Invoice) -> RecordSeal | None:
+    """Where the issued document stands in the audit chain (issue 15): its content hash for
+    the footer and, once the day it was chained on is closed, the checkpoint and the Merkle
+    inclusion proof its PDF prints. None for a draft (it is chained when issued)."""
     if invoice.status is not DocumentStatus.ISSUED:
         return None
-    return await record_hash(uow, RecordType.INVOICE, str(invoice.id))
+    return await seal_of(uow, RecordType.INVOICE, str(invoice.id))
 
 
 async def signed_data_of(uow: UnitOfWork, invoice: Invoice) -> SignedBySession:
@@ -193,7 +195,9 @@ async def signed_data_of(uow: UnitOfWork, invoice: Invoice) -> SignedBySession:
 
 
 async def document_pdf(uow: UnitOfWork, documents: InvoiceDocuments, invoice: Invoice) -> bytes:
-    """The PDF of ``invoice``: the annex of its sessions' signed meter data, and its record
-    hash in the footer."""
+    """The PDF of ``invoice``: the annex of its sessions' signed meter data, its record hash
+    in the footer and, once its day is closed, its checkpoint proof (rendered on request, so
+    a download after the close carries it; between two changes of its seal it renders the
+    same bytes)."""
     signed = await signed_data_of(uow, invoice)
-    return documents.pdf(invoice, signed, await document_hash(uow, invoice))
+    return documents.pdf(invoice, signed, await document_seal(uow, invoice))

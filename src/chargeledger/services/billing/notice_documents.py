@@ -1,6 +1,7 @@
 """The files a notice carries (issue 13: invoices and reminders are sent with their PDFs),
 rendered when the outbox sends it: documents are reproducible (the same bytes whenever they
-are rendered), so the outbox keeps a reference instead of the file."""
+are rendered, but for the checkpoint proof a document carries once its day is closed), so the
+outbox keeps a reference instead of the file."""
 
 from __future__ import annotations
 
