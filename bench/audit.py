@@ -10,9 +10,11 @@ Phases, per back end, on a fresh database:
    transaction that writes them (read back by id, 500 at a time);
 3. seal: ``seal_all``, the sealer ``serve`` runs (5 000 records per transaction);
 4. close: the day's checkpoint (Merkle root over N chain hashes, Ed25519 signature, file);
-5. verify: ``audit verify`` (every record rehashed from its rows, every link and the day's
+5. verify: ``audit verify`` (every record rehashed from its rows — on PostgreSQL by the
+   server, on a second connection while the chain is walked —, every link and the day's
    Merkle root recomputed, the signature checked): records verified per second;
-6. baseline: the chain and the same record queries streamed, rows only counted.
+6. baseline: the chain and the records' rows streamed as the writers read them (one
+   connection, one query after another), rows only counted.
 
 Usage: python bench/audit.py [--records 200000]
        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--no-sqlite]

@@ -52,6 +52,7 @@ async def test_seal_close_and_verify_from_the_command_line(
     report = json.loads((await run(database_url, data_dir, "audit", "verify", "--json")).stdout)
     assert report["ok"] is True
     assert report["records"] == report["entries"] > 0
+    assert report["rechecked"] == 0
 
     runtime = open_runtime(database_url, data_dir)
     try:

@@ -104,6 +104,7 @@ def report_json(report: AuditReport) -> dict[str, Any]:
         "pending": report.pending,
         "records": report.records,
         "checkpoints": report.checkpoints,
+        "rechecked": report.rechecked,
         "counts": {kind.value: report.counts.get(kind, 0) for kind in ProblemKind},
         "first": None if report.first is None else _problem_json(report.first),
         "problems": [_problem_json(p) for p in report.problems],
