@@ -82,9 +82,8 @@ class RecordSource:
     def _id_slot(self) -> int:
         return self.layout.order.index("id")
 
-    def select(self, by_ids: bool, dialect: str, typed: bool = True) -> TextClause:
-        """The rows of every record (``by_ids``: of the records named by ``:ids``, given as
-        the id column's values, or with ``typed`` False as the driver read them), a record's
+    def select(self, by_ids: bool, dialect: str) -> TextClause:
+        """The rows of every record (``by_ids``: of the records named by ``:ids``), a record's
         items right after one another, read without type processing (``select_expression``)."""
         columns = [select_expression("h", self.head.c[name], dialect) for name in self.layout.order]
         sql = f'FROM "{self.head.name}" h'
@@ -99,23 +98,25 @@ class RecordSource:
         where = ' WHERE h."id" IN :ids' if by_ids else ""
         statement = text(f"SELECT {', '.join(columns)} {sql}{where}{order}")
         if by_ids:
-            kind = self.head.c.id.type if typed else None
-            statement = statement.bindparams(bindparam("ids", expanding=True, type_=kind))
+            statement = statement.bindparams(
+                bindparam("ids", expanding=True, type_=self.head.c.id.type)
+            )
         return statement
 
     def rendered_select(self, dialect: str) -> TextClause | None:
         """On PostgreSQL, one row per record, hashed by the server (``audit_sql``): (id,
         SHA-256 hex, NULL where a value is not plain). None: on SQLite, or for a type with a
         column the server cannot write (an invoice's JSON)."""
-        if dialect != "postgresql":
-            return None
+        return self._server_hashed if dialect == "postgresql" else None
+
+    @cached_property
+    def _server_hashed(self) -> TextClause | None:
         try:
-            return self._server_hashed
+            return self._compile_server_hashed()
         except NotRenderableError:
             return None
 
-    @cached_property
-    def _server_hashed(self) -> TextClause:
+    def _compile_server_hashed(self) -> TextClause:
         layout, head = self.layout, self.head
         before, item, after = layout.pieces()
         fields = [fragment("h", head.c[name]) for name in layout.order]
@@ -286,15 +287,12 @@ SOURCES: dict[str, RecordSource] = {
 }
 
 
-async def hash_stored(
-    connection: Any, record_type: str, ids: Sequence[Any], typed: bool = True
-) -> list[Digest]:
+async def hash_stored(connection: Any, record_type: str, ids: Sequence[Any]) -> list[Digest]:
     """The content hashes of the records ``ids`` as stored now (in the caller's transaction),
-    in no particular order; records not found are left out. ``typed``: see
-    :meth:`RecordSource.select`."""
+    in no particular order; records not found are left out."""
     source = SOURCES[record_type]
     digests, found = source.digests(), []
-    statement = source.select(by_ids=True, dialect=connection.dialect.name, typed=typed)
+    statement = source.select(by_ids=True, dialect=connection.dialect.name)
     for start in range(0, len(ids), 500):
         result = await connection.execute(statement, {"ids": list(ids[start : start + 500])})
         found += digests.feed(result.all())
