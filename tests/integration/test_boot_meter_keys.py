@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -49,7 +50,9 @@ from tests.integration.ocpp_support import (
     World,
     at,
     bounded,
+    call_frame,
     open_world,
+    raw_link,
     rejected_frames,
     wire,
 )
@@ -186,6 +189,37 @@ async def test_a_station_that_cannot_tell_records_nothing_and_stays_connected(
         assert (await world.status(charge_point_id))["connected"] is True
     assert await world.get(keys_path(world, charge_point_id)) == []
     assert await rejected_frames(world.runtime, charge_point_id) == []
+
+
+BOOTS = {
+    "ocpp1.6": {"chargePointVendor": "Test", "chargePointModel": "T1"},
+    "ocpp2.0.1": {"chargingStation": {"model": "T1", "vendorName": "Test"}, "reason": "PowerUp"},
+}
+ASKED = {"ocpp1.6": "GetConfiguration", "ocpp2.0.1": "GetVariables"}
+
+
+@pytest.mark.parametrize("charge_point_id", [CP16, CP201])
+async def test_an_unreadable_answer_or_a_station_that_leaves_changes_nothing(
+    world: World, reads: KeyReads, charge_point_id: str
+) -> None:
+    protocol = f"ocpp{VERSIONS[charge_point_id].value}"
+    async with raw_link(world.url, charge_point_id, protocol) as link:
+        await link.send(call_frame("BootNotification", BOOTS[protocol]))
+        assert json.loads(await link.receive())[0] == 3  # the boot's answer comes first
+        request = json.loads(await link.receive())
+        assert request[:1] + request[2:3] == [2, ASKED[protocol]]
+        await link.send([3, request[1], {"configurationKey": "not a list", "getVariableResult": 1}])
+        assert await bounded(reads.outcome(charge_point_id, 0)) == "refused"
+        assert (await link.call("Heartbeat", {}))[0] == 3  # the connection is fine
+    async with raw_link(world.url, charge_point_id, protocol) as link:  # rebooted
+        assert (await link.call("BootNotification", BOOTS[protocol]))[0] == 3
+        assert json.loads(await link.receive())[2] == ASKED[protocol]
+    await world.wait_closed_on_server(charge_point_id)
+    # Left unanswered, the request ended with the connection: it never reaches the library's
+    # response timeout (which would log ``no_answer``).
+    await bounded(world.runtime.quiesce())
+    assert reads.outcomes[charge_point_id] == ["refused"]
+    assert await world.get(keys_path(world, charge_point_id)) == []
 
 
 def metered(charge_point_id: str) -> MeteredTransaction:

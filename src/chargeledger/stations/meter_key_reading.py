@@ -17,7 +17,8 @@ Where stations keep them (OCA application note "Signed Meter Values in OCPP" v1.
 Nothing here delays the BootNotification's answer or ends the connection: the request goes out
 after the answer (``ExactlyOnce.after_answer``); a CALLERROR, an answer we cannot read, unknown
 keys or no answer at all (the library's response timeout, or the station leaving) record
-nothing, and each outcome is logged (``meter_key_read`` on the record).
+nothing, and each outcome is logged (``meter_key_read`` on the record: ``recorded``, ``none``,
+``refused``, ``no_answer`` or ``failed``).
 """
 
 from __future__ import annotations
@@ -112,8 +113,8 @@ async def read_meter_keys(
     except TimeoutError:
         _logged(cpid, "no_answer", "station %s did not answer for its meter keys", None)
         return
-    except Exception as unreadable:  # an answer of a shape we cannot take apart
-        _logged(cpid, "unreadable", "station %s told its meter keys unreadably: %r", unreadable)
+    except Exception as failed:  # an answer we cannot take apart, or the station went away
+        _logged(cpid, "failed", "asking station %s for its meter keys failed: %r", failed)
         return
     if not readings:
         _logged(cpid, "none", "station %s states no meter key in its configuration", None)
