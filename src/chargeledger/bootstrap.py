@@ -118,11 +118,15 @@ class Runtime:
     # (which hold the answer until their commit) always find one in the pool.
     _background_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(3))
 
-    def spawn(self, work: Awaitable[object]) -> None:
-        """Run ``work`` in the background; failures are logged, never lost silently."""
+    def spawn(self, work: Awaitable[object], *, slot: bool = True) -> asyncio.Task[object]:
+        """Run ``work`` in the background; failures are logged, never lost silently. It waits
+        for one of the few background slots unless ``slot`` is False: work that mostly waits
+        on a station's answer, and holds no database connection meanwhile."""
 
         async def guarded() -> object:
             try:
+                if not slot:
+                    return await work
                 async with self._background_slots:
                     return await work
             except Exception:
@@ -132,6 +136,7 @@ class Runtime:
         task = asyncio.ensure_future(guarded())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def quiesce(self) -> None:
         """Wait for background work and the sandbox's webhooks (demos and tests)."""

@@ -58,6 +58,8 @@ EXPECTED_ACCESS: dict[tuple[str, str], frozenset[str]] = {
         {ADMIN, OPERATOR, FINANCE, KEY_RW, KEY_READ}
     ),
     ("POST", "/api/v1/stations/{station_id}/meter-keys"): NETWORK_WRITERS,
+    # Confirming a key the station reported is registering it: the same people.
+    ("POST", "/api/v1/stations/{station_id}/meter-keys/{meter_key_id}/confirm"): NETWORK_WRITERS,
     ("GET", "/api/v1/evses"): READERS,
     ("POST", "/api/v1/evses"): NETWORK_WRITERS,
     ("GET", "/api/v1/evses/{evse_id}"): READERS,

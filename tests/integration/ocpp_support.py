@@ -36,6 +36,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.charging import MeterSample, Session
 from chargeledger.domain.identity import Role
 from chargeledger.domain.station_link import SessionFilter
+from chargeledger.sim.frames import is_call_frame
 from tests.integration.ocpp_server import Network, basic_auth, running_server, seed_network
 
 T = TypeVar("T")
@@ -314,9 +315,16 @@ class RawLink:
         return text
 
     async def exchange(self, frame: str | bytes | list[Any]) -> str:
-        """Send one frame and return the server's answer exactly as it came (text)."""
+        """Send one frame and return the server's answer exactly as it came (text). A request
+        of the server's own that comes first (it asks a booted station for its meter keys) is
+        answered NotImplemented, as a station without that message would."""
         await self.send(frame)
-        return await self.receive()
+        while True:
+            text = await self.receive()
+            if not is_call_frame(text):
+                return text
+            request = json.loads(text)
+            await self.send([4, request[1], "NotImplemented", f"no {request[2]} here", {}])
 
     async def call(self, action: str, payload: Json, message_id: str | None = None) -> list[Any]:
         answer: list[Any] = json.loads(await self.exchange(call_frame(action, payload, message_id)))

@@ -96,13 +96,15 @@ async def test_simulated_stations_sign_what_the_server_keeps(runtime: Runtime) -
                 assert energy.kwh == Decimal(truth.energy_wh) / 1000, label
                 assert session.status is SessionStatus.COMPLETED, (label, session.status)
                 assert session.energy_wh == Decimal(truth.energy_wh), label
-        # The key a 2.0.1 station sends is noted as its report, never as the operator's.
+        # The key a 2.0.1 station sends is noted once as its report, never as the operator's:
+        # stated in its configuration at boot or sent with the signed data, whichever came first.
         reported = await uow.meter_keys.of_meter(
             network.stations["CP201-DC"].id, meter_identity(SEED, "CP201-DC").serial
         )
-    assert [(k.public_key, k.source) for k in reported] == [
-        (meter_identity(SEED, "CP201-DC").public_key_hex, KeySource.STATION)
+    assert [(k.public_key, k.source.reported) for k in reported] == [
+        (meter_identity(SEED, "CP201-DC").public_key_hex, True)
     ]
+    assert reported[0].source in (KeySource.STATION_CONFIG, KeySource.STATION)
     assert {version for version, tampered in seen if not tampered} == {"1.6", "2.0.1"}
     assert any(tampered for _, tampered in seen), seen
     assert any(FaultKind.BAD_METER_SIGNATURE.value in t.faults for t in report.truth)

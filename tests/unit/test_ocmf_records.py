@@ -271,6 +271,31 @@ def test_every_key_form_normalises_to_one_spki_hex() -> None:
         normalise_public_key(point[1:].hex())
 
 
+def test_the_oca_notes_composition_is_read_as_printed_on_the_meter() -> None:
+    """OCA "Signed Meter Values in OCPP" v1.0 §3.2.2: base64 of
+    ``oca:<encoding>:<content-type>:<printed key>``; base16 ignores case, anything not
+    hexadecimal and a 0x prefix (a label groups the digits as its maker likes)."""
+    hex_der = row(KEBA)["public_key"]
+    printed = "0x" + " ".join(hex_der[i : i + 4].lower() for i in range(0, len(hex_der), 4))
+    der64 = base64.b64encode(bytes.fromhex(hex_der)).decode()
+    forms = [
+        base64.b64encode(f"oca:base16:asn1:{printed}".encode()).decode(),
+        base64.b64encode(f"OCA:Base16:ASN1:{hex_der}".encode()).decode(),
+        f"oca:base16:asn1:{printed}",  # not base64'd, as some configurations hold it
+        base64.b64encode(f"oca:base64:asn1:{der64}".encode()).decode(),
+    ]
+    assert {normalise_public_key(form) for form in forms} == {hex_der.lower()}
+    for bad, says in (
+        ("oca:base16:x509:" + hex_der, "content type"),
+        ("oca:base32:asn1:" + hex_der, "encoding"),
+        ("oca:base16:" + hex_der, "four parts"),
+        ("oca:base16:asn1:" + hex_der[:-1], "whole bytes"),
+        ("oca:base64:asn1:!!!", "base64"),
+    ):
+        with pytest.raises(OcmfError, match=says):
+            normalise_public_key(base64.b64encode(bad.encode()).decode())
+
+
 def test_unusable_keys_and_algorithms_are_malformed_not_invalid() -> None:
     keba = record(KEBA)
     assert VERIFIER.check(keba, None).verdict is SignatureVerdict.UNKNOWN_KEY

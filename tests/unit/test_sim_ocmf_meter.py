@@ -36,6 +36,7 @@ from chargeledger.sim.ocmf_meter import (
     kwh_text,
     meter_identity,
     meter_key,
+    oca_public_key,
     ocmf_time,
     public_key_hex,
     signed_record,
@@ -279,3 +280,12 @@ def test_the_command_line_switches_signed_data_off() -> None:
     required = ["run", "--url", "ws://127.0.0.1:1/ocpp", "--stations", "s", "--tokens", "t"]
     assert build_parser().parse_args(required).signed_data is True
     assert build_parser().parse_args([*required, "--no-signed-data"]).signed_data is False
+
+
+def test_the_station_states_its_key_as_the_oca_note_composes_it() -> None:
+    """OCA "Signed Meter Values in OCPP" §3.2.2: base64 of ``oca:base16:asn1:<printed>``."""
+    identity = meter_identity(SEED, CPID)
+    stated = oca_public_key(identity.public_key_hex)
+    text = base64.b64decode(stated).decode()
+    assert text.startswith("oca:base16:asn1:3059 3013 0607 2a86")
+    assert normalise_public_key(stated) == identity.public_key_hex

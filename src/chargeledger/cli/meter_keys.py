@@ -1,5 +1,5 @@
-"""``chargeledger stations meter-keys add|list``: the meter key registry from the shell
-(issue 15)."""
+"""``chargeledger stations meter-keys add|list|confirm``: the meter key registry from the
+shell (issue 15)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
@@ -59,23 +58,58 @@ def add_meter_key(
     run_with_runtime(work)
 
 
+@meter_keys_app.command("confirm")
+def confirm_meter_key(
+    station_id: uuid.UUID,
+    key_id: uuid.UUID,
+    meter_serial: Annotated[
+        str | None, typer.Option(help="the type plate's serial, when the station named none")
+    ] = None,
+    valid_from: Annotated[
+        datetime | None,
+        typer.Option(help="UTC; default when the station first reported the key"),
+    ] = None,
+    note: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Confirm a key the station reported (checked on the type plate) as the operator's."""
+    if valid_from is not None and valid_from.tzinfo is None:
+        valid_from = valid_from.replace(tzinfo=UTC)
+
+    async def work(rt: Runtime) -> None:
+        key = await in_transaction(
+            rt.uow,
+            meter_keys.confirm_meter_key,
+            rt.clock,
+            station_id,
+            key_id,
+            meter_serial=meter_serial,
+            valid_from=valid_from,
+            note=note,
+        )
+        console.print(
+            f"meter {key.meter_serial}: key {key.id} ({key.curve}) confirmed, in force from "
+            f"{key.valid_from.isoformat()}"
+        )
+
+    run_with_runtime(work)
+
+
 @meter_keys_app.command("list")
 def list_meter_keys(station_id: uuid.UUID) -> None:
-    """Every key of the station's meters: the operator's and those the station reported."""
+    """Every key of the station's meters: the operator's and those the station reported
+    (with signed data, or in its configuration at boot)."""
 
     async def work(rt: Runtime) -> None:
         keys = await reading(rt.uow, meter_keys.meter_keys_of, station_id)
-        table = Table("meter", "evse", "curve", "source", "from", "retired", "key")
+        # One block per key: the id (for ``confirm``) and the key whole, whatever the width.
         for key in keys:
-            table.add_row(
-                key.meter_serial,
-                str(key.evse_id or ""),
-                key.curve,
-                key.source.value,
-                key.valid_from.isoformat(timespec="seconds"),
-                key.retired_at.isoformat(timespec="seconds") if key.retired_at else "",
-                key.public_key,
+            retired = key.retired_at
+            console.print(
+                f"{key.id}  meter {key.meter_serial or '-'}  EVSE {key.evse_id or '-'}  "
+                f"{key.source.value}, from {key.valid_from.isoformat(timespec='seconds')}"
+                + (f", retired {retired.isoformat(timespec='seconds')}" if retired else ""),
+                highlight=False,
             )
-        console.print(table)
+            console.print(f"    {key.curve} {key.public_key}", highlight=False, soft_wrap=True)
 
     run_with_runtime(work)

@@ -3,10 +3,13 @@
 Why a registry: a signature only proves something when the key is known from elsewhere than
 the signed message (OCMF §5.4; notes §4.1). The operator registers the key from the meter's
 type plate or the manufacturer's list at commissioning (source ``operator``); a key a station
-sends with its signed data is recorded as what the station *reported* (source ``station``),
-never trusted on its own. A meter has one key in force at a time: a new key for the same meter
-retires the previous one (a replaced meter or a new key pair), and the old key stays for the
-records it signed before.
+sends with its signed data (source ``station``) or states in its configuration when it boots
+(source ``station_config``: OCPP 1.6 ``MeterPublicKey<n>``, 2.0.1 ``FiscalMetering.PublicKey``,
+see ``domain/configured_keys.py``) is recorded as what the station *reported*, never trusted on
+its own: only an operator's key confirms a signature, and an operator may promote a reported
+key to one after checking it against the type plate. A meter has one key in force at a time: a
+new key for the same meter retires the previous one (a replaced meter or a new key pair), and
+the old key stays for the records it signed before.
 """
 
 from __future__ import annotations
@@ -25,12 +28,21 @@ from chargeledger.errors import InvalidInputError
 class KeySource(StrEnum):
     OPERATOR = "operator"  # registered by the operator: trusted
     STATION = "station"  # reported by the station with signed data: shown, not trusted
+    STATION_CONFIG = "station_config"  # stated in the station's configuration: not trusted
+
+    @property
+    def reported(self) -> bool:
+        """The station's word (notes §4.1): shown and compared, never trusted."""
+        return self is not KeySource.OPERATOR
 
 
 @dataclass(frozen=True, slots=True)
 class MeterKey:
+    """``meter_serial`` is None only for a key a station's configuration stated for an EVSE
+    without naming its meter (``evse_id`` then says where it was read)."""
+
     station_id: uuid.UUID
-    meter_serial: str
+    meter_serial: str | None
     public_key: str  # lowercase hex of the SPKI DER (``domain.ocmf_keys``)
     curve: str  # e.g. secp256r1, brainpoolP256r1
     source: KeySource
@@ -48,7 +60,7 @@ class MeterKey:
 def new_meter_key(
     *,
     station_id: uuid.UUID,
-    meter_serial: str,
+    meter_serial: str | None,
     public_key: str,
     source: KeySource,
     valid_from: datetime,
@@ -58,7 +70,12 @@ def new_meter_key(
     curve: str | None = None,
 ) -> MeterKey:
     """A key in our one stored form; ``invalid_public_key`` when it cannot be read or is on a
-    curve OCMF does not sign with (``curve`` names it for a bare X||Y)."""
+    curve OCMF does not sign with (``curve`` names it for a bare X||Y). An operator's key
+    names its meter; a reported one names its meter or at least its EVSE."""
+    if source is KeySource.OPERATOR or evse_id is None:
+        serial: str | None = required_text(meter_serial or "", "meter_serial", 64)
+    else:
+        serial = optional_text(meter_serial, "meter_serial", 64)
     try:
         key = read_public_key(public_key, curve)
     except InvalidInputError as exc:
@@ -73,7 +90,7 @@ def new_meter_key(
         )
     return MeterKey(
         station_id=station_id,
-        meter_serial=required_text(meter_serial, "meter_serial", 64),
+        meter_serial=serial,
         public_key=key.spki_hex,
         curve=key.curve,
         source=source,
@@ -110,3 +127,19 @@ def key_at(keys: Sequence[MeterKey], meter_serial: str, at: datetime) -> MeterKe
         and key.in_force_at(at)
     ]
     return max(matches, key=lambda key: key.valid_from, default=None)
+
+
+def reported_key_at(keys: Sequence[MeterKey], meter_serial: str, at: datetime) -> MeterKey | None:
+    """The newest key the station reported for ``meter_serial`` that was not yet retired at
+    ``at``: what a record can be compared with when its carrier brings no key (an OCPP 1.6
+    ``SignedData`` value). Its ``valid_from`` is when we first heard of it, not when the meter
+    got it, so it is not asked for; the answer is only ever "valid with the key the station
+    reported", never a confirmation."""
+    matches = [
+        key
+        for key in keys
+        if key.meter_serial == meter_serial
+        and key.source.reported
+        and (key.retired_at is None or at < key.retired_at)
+    ]
+    return max(matches, key=lambda key: (key.valid_from, key.created_at), default=None)

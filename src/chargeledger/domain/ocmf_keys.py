@@ -2,10 +2,12 @@
 
 OCMF wants the key out of band (OCMF §5.4) and says nothing of its encoding, so what arrives
 varies: SubjectPublicKeyInfo DER (RFC 5480) as hex or base64, base64 of the *hex text* of the
-DER (the OCA Signed Meter Values note's example), base64 of ``{"UK": "<hex DER>"}`` (KEBA P30
-over OCPP 2.0.1), PEM, or a bare 64-byte X||Y (Isabellenhuette), whose curve only the record's
-``SA`` can name. Our one form is the lowercase hex of the SPKI DER, so two spellings of the same
-key compare equal and a registry can store it once.
+DER (the OCA Signed Meter Values note's §5.2 example), the note's own composition
+``oca:<encoding>:<content-type>:<printed key>`` (§3.2.2, base64'd in an OCPP ``publicKey`` or a
+``MeterPublicKey<n>`` / ``FiscalMetering.PublicKey`` value), base64 of ``{"UK": "<hex DER>"}``
+(KEBA P30 over OCPP 2.0.1), PEM, or a bare 64-byte X||Y (Isabellenhuette), whose curve only the
+record's ``SA`` can name. Our one form is the lowercase hex of the SPKI DER, so two spellings of
+the same key compare equal and a registry can store it once.
 
 Pure: a small DER reader (ITU-T X.690) and the curve OIDs of SEC 2 and RFC 5639.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import string
 from dataclasses import dataclass
 
@@ -33,6 +36,8 @@ CURVES: dict[str, tuple[str, int]] = {
 }
 _CURVE_OF_OID = {oid: name for name, (oid, _size) in CURVES.items()}
 _SEQUENCE, _BIT_STRING, _OID, _INTEGER = 0x30, 0x03, 0x06, 0x02
+OCA_MARKER = "oca:"  # OCA application note "Signed Meter Values in OCPP" v1.0, §3.2.2
+_HEX_PREFIX = re.compile("0x", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,8 @@ def read_public_key(text: str, curve: str | None = None) -> MeterPublicKey:
     cleaned = _strip_pem(text.strip())
     if not cleaned:
         raise OcmfError("the public key is empty")
+    if cleaned[:4].lower() == OCA_MARKER:
+        return _from_bytes(_oca_printed_key(cleaned), curve)
     if _is_hex(cleaned):
         return _from_bytes(bytes.fromhex(cleaned), curve)
     decoded = _base64(cleaned)
@@ -98,6 +105,8 @@ def read_public_key(text: str, curve: str | None = None) -> MeterPublicKey:
     if decoded[:1] == b"\x30":
         return _from_bytes(decoded, curve)
     inner = decoded.decode("utf-8", errors="replace").strip()
+    if inner[:4].lower() == OCA_MARKER:  # base64 of the note's composition (§3.2.2)
+        return _from_bytes(_oca_printed_key(inner), curve)
     if _is_hex(inner):  # base64 of the hex text of the DER (OCA application note)
         return _from_bytes(bytes.fromhex(inner), curve)
     unwrapped = _uk_value(inner)
@@ -189,6 +198,32 @@ def _decode_oid(data: bytes) -> str:
             numbers.append(value)
             value = 0
     return ".".join(str(number) for number in numbers)
+
+
+def _oca_printed_key(text: str) -> bytes:
+    """The DER of ``oca:<encoding>:<content-type>:<printed-public-key>`` (OCA application note
+    "Signed Meter Values in OCPP" v1.0 §3.2.2, tables 2 and 3): ``base16`` is read
+    case-insensitively ignoring anything not hexadecimal and a ``0x`` prefix (a meter's label
+    groups the digits as its maker likes), ``base64`` is plain base64; the one content type
+    is ``asn1``, the DER structure naming the algorithm, its parameters and the key."""
+    parts = text.split(":", 3)
+    if len(parts) != 4:
+        raise OcmfError("an oca: public key has four parts: oca:<encoding>:<content-type>:<key>")
+    _marker, encoding, content_type, printed = parts
+    if content_type.strip().lower() != "asn1":
+        raise OcmfError(f"the oca: public key's content type {content_type!r} is not asn1")
+    encoding = encoding.strip().lower()
+    if encoding == "base16":
+        digits = "".join(c for c in _HEX_PREFIX.sub("", printed) if c in string.hexdigits)
+        if not digits or len(digits) % 2:
+            raise OcmfError("the oca: public key's base16 digits are not whole bytes")
+        return bytes.fromhex(digits)
+    if encoding == "base64":
+        der = _base64(printed)
+        if not der:
+            raise OcmfError("the oca: public key's base64 cannot be read")
+        return der
+    raise OcmfError(f"the oca: public key's encoding {encoding!r} is not base16 or base64")
 
 
 def _strip_pem(text: str) -> str:

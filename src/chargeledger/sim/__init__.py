@@ -3,13 +3,15 @@
 Deterministic by seed, with compressed time, realistic power curves and faults on demand; it
 writes the true energy of every session so tests and the demo can compare what the server
 captured (issue 3). Every station's meter signs its transactions (OCMF, issue 15); its serial
-and public key are ``meter_identity(seed, charge_point_id)``. Library entry point:
+and public key are ``meter_identity(seed, charge_point_id)``, and the station tells them when
+the CSMS asks (``MeterKeyAnswer``). Library entry point:
 ``run_simulation``; command line: ``python -m chargeledger.sim run ...``.
 """
 
 from chargeledger.sim.model import (
     EvseSpec,
     FaultKind,
+    MeterKeyAnswer,
     SimulationOptions,
     SimulationReport,
     StationSpec,
@@ -26,6 +28,7 @@ __all__ = [
     "EvseSpec",
     "FaultKind",
     "MeterIdentity",
+    "MeterKeyAnswer",
     "SimulationOptions",
     "SimulationReport",
     "StationSpec",

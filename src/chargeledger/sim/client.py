@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocpp.exceptions import InternalError
 from websockets.asyncio.client import ClientConnection
 
 from chargeledger.sim.frames import RawTap, on_action
 from chargeledger.sim.live import EvseRuntime
+from chargeledger.sim.model import MeterKeyAnswer
+from chargeledger.sim.ocmf_meter import oca_public_key
 from chargeledger.sim.station import Station
 
 
@@ -46,6 +49,18 @@ class StationClient(RawTap):
     def stop_status(self, ref: str) -> str:
         """A remote stop (1.6J §5.12, 2.0.1 §F03) is Accepted for a transaction running here."""
         return "Rejected" if self.station.find_live(ref) is None else "Accepted"
+
+    def stated_meter_key(self) -> str | None:
+        """What the station's configuration states as each EVSE's meter key: its one meter's
+        (it signs for every EVSE, the note §3.3.1 case of one meter behind several connectors)
+        in the note's §3.2.2 form. None when it has no such key (signed data off, or told to
+        answer ``unknown``); a CALLERROR (InternalError) when told to answer ``error``."""
+        meter, answer = self.station.meter, self.station.options.meter_key_answer
+        if answer is MeterKeyAnswer.ERROR:
+            raise InternalError(description="the meter's public key cannot be read now")
+        if meter is None or answer is MeterKeyAnswer.UNKNOWN:
+            return None
+        return oca_public_key(meter.public_key_hex)
 
     def reserve(self, reservation_id: int, details: dict[str, Any]) -> Any:
         """ReserveNow (1.6J §5.13, 2.0.1 §H01): kept, Accepted."""

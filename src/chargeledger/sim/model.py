@@ -24,6 +24,7 @@ from chargeledger.domain.charging import QuarantineReason
 __all__ = [
     "EvseSpec",
     "FaultKind",
+    "MeterKeyAnswer",
     "OcppVersion",
     "PowerType",
     "SimulationOptions",
@@ -72,6 +73,17 @@ class FaultKind(StrEnum):
 
 # Faults whose quarantine reason has another name than the fault.
 _QUARANTINED_AS = {"tampered_meter": QuarantineReason.SIGNED_ENERGY_MISMATCH}
+
+
+class MeterKeyAnswer(StrEnum):
+    """How a station answers the CSMS's question for its meter's public key (OCPP 1.6
+    GetConfiguration ``MeterPublicKey<n>``, 2.0.1 GetVariables ``FiscalMetering.PublicKey``,
+    OCA application note "Signed Meter Values in OCPP" §3.3.1 / §4.3.2): with the key, as a
+    station that has no such key (unknownKey / UnknownVariable), or with a CALLERROR."""
+
+    KEY = "key"
+    UNKNOWN = "unknown"
+    ERROR = "error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +142,8 @@ class SimulationOptions:
     # Issue 15: every station's meter signs each transaction (OCMF, ``sim/ocmf_meter.py``) and
     # sends the record with the stop; off, the stations send OCPP's unsigned numbers only.
     signed_meter_data: bool = True
+    # What the stations answer when asked for their meter's key (without signed data: unknown).
+    meter_key_answer: MeterKeyAnswer = MeterKeyAnswer.KEY
 
     def __post_init__(self) -> None:
         low, high = self.sessions_per_evse

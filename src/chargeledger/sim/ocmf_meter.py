@@ -18,6 +18,7 @@ energy no longer matches the station's OCPP numbers, and its signature no longer
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -92,6 +93,15 @@ def public_key_hex(key: ec.EllipticCurvePrivateKey) -> str:
 def meter_serial(seed: int, charge_point_id: str) -> str:
     """A meter serial of 13 characters (OCPP 1.6 ``meterSerialNumber`` allows 25)."""
     return "SIM" + _digest(seed, charge_point_id, "meter-serial").hex()[:10].upper()
+
+
+def oca_public_key(public_key_hex: str) -> str:
+    """The key as the OCA application note "Signed Meter Values in OCPP" v1.0 §3.2.2 wants it
+    in a ``publicKey`` field or a ``MeterPublicKey<n>`` / ``FiscalMetering.PublicKey`` value:
+    base64 of ``oca:base16:asn1:<the key as printed on the meter>``, printed here in groups of
+    four hex digits as meters' labels do."""
+    printed = " ".join(public_key_hex[i : i + 4] for i in range(0, len(public_key_hex), 4))
+    return base64.b64encode(f"oca:base16:asn1:{printed}".encode("ascii")).decode("ascii")
 
 
 def meter_identity(seed: int, charge_point_id: str) -> MeterIdentity:

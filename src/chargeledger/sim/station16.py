@@ -63,6 +63,24 @@ class Client16(StationClient, OcppChargePoint):  # type: ignore[misc]
     ) -> None:
         self.station.trigger(requested_message, connector_id)
 
+    @on_action(Action.get_configuration)
+    def on_get_configuration(self, key: list[str] | None = None, **_: Any) -> Any:
+        """1.6J §5.8: the meter's key as ``MeterPublicKey<connectorId>``, read-only (OCA note
+        "Signed Meter Values in OCPP" §3.3.1); every other key asked for is unknown. Asked
+        for nothing, it lists what it has."""
+        value = self.stated_meter_key()
+        known = {} if value is None else {f"MeterPublicKey{e}": value for e in self.station.evses}
+        asked = list(known) if key is None else key
+        return call_result.GetConfiguration(
+            configuration_key=[
+                {"key": name, "readonly": True, "value": known[name]}
+                for name in asked
+                if name in known
+            ]
+            or None,
+            unknown_key=[name for name in asked if name not in known] or None,
+        )
+
 
 class Station16(Station):
     subprotocol = "ocpp1.6"

@@ -81,6 +81,30 @@ class Client201(StationClient, OcppChargePoint):  # type: ignore[misc]
     ) -> None:
         self.station.trigger(requested_message, None if evse is None else int(evse["id"]))
 
+    @on_action(Action.get_variables)
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        """2.0.1 B06: each EVSE's ``FiscalMetering`` states the meter's ``PublicKey`` (OCA note
+        "Signed Meter Values in OCPP" §4.3.2) and ``SerialNumber[Meter]`` (Part 2 Appendix
+        §3.2.32); the station tier and other components are unknown here."""
+        return call_result.GetVariables(
+            get_variable_result=[self.variable(item) for item in get_variable_data]
+        )
+
+    def variable(self, item: dict[str, Any]) -> dict[str, Any]:
+        component, variable = item["component"], item["variable"]
+        result = {"component": component, "variable": variable}
+        evse = (component.get("evse") or {}).get("id")
+        if component.get("name") != "FiscalMetering" or evse not in self.station.evses:
+            return {**result, "attribute_status": "UnknownComponent"}
+        key, meter = self.stated_meter_key(), self.station.meter
+        values: dict[tuple[str, str | None], str | None] = {("PublicKey", None): key}
+        if key is not None and meter is not None:
+            values[("SerialNumber", "Meter")] = meter.serial
+        value = values.get((variable.get("name"), variable.get("instance")))
+        if value is None:
+            return {**result, "attribute_status": "UnknownVariable"}
+        return {**result, "attribute_status": "Accepted", "attribute_value": value}
+
 
 class Station201(Station):
     subprotocol = "ocpp2.0.1"

@@ -11,6 +11,7 @@ from a binary frame would end the station's connection.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -113,6 +114,27 @@ def peek(raw: str) -> tuple[int, str] | None:
     like an OCPP-J message. Cheap whatever the frame's size or nesting."""
     match = _HEAD.match(raw[:_HEAD_CHARS])
     return None if match is None else (int(match.group(1)), match.group(2))
+
+
+def is_answer(raw_msg: str | bytes) -> bool:
+    """A CALLRESULT (3) or CALLERROR (4), told from the frame's first element without parsing
+    the rest; anything else (CALLs, garbage) goes through the ordered path."""
+    if not isinstance(raw_msg, str):
+        return False
+    head = raw_msg[:16].lstrip()
+    return head.startswith("[") and head[1:].lstrip()[:1] in ("3", "4")
+
+
+def request_hash(payload: Any) -> str:
+    """What makes a repeated CALL the same request: its payload, canonically."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def code_and_description(callerror: str) -> tuple[str, str]:
+    """The error code and description of a CALLERROR we wrote."""
+    frame = json.loads(callerror)
+    return str(frame[2]), str(frame[3])
 
 
 def check_size(raw: str, limit: int) -> None:

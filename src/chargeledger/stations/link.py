@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -49,8 +48,11 @@ from chargeledger.stations.frames import (
     binary_as_text,
     binary_refusal,
     check_size,
+    code_and_description,
+    is_answer,
     keepable,
     parse,
+    request_hash,
     spelled,
 )
 from chargeledger.stations.values import refuse_future_timestamps, wire_time
@@ -81,20 +83,6 @@ class Connection:
         self.recv = receive
         self.send = send
         self.close = close
-
-
-def _is_answer(raw_msg: str | bytes) -> bool:
-    """A CALLRESULT (3) or CALLERROR (4), told from the frame's first element without parsing
-    the rest; anything else (CALLs, garbage) goes through the ordered path."""
-    if not isinstance(raw_msg, str):
-        return False
-    head = raw_msg[:16].lstrip()
-    return head.startswith("[") and head[1:].lstrip()[:1] in ("3", "4")
-
-
-def _request_hash(payload: Any) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class ExactlyOnce:
@@ -129,6 +117,9 @@ class ExactlyOnce:
         self._held_replies: list[str] | None = None
         self._current_call_id: str | None = None
         self._after_commit: list[Callable[[], Awaitable[object]]] = []
+        self._after_answer: list[Callable[[], Awaitable[object]]] = []
+        self._answered: list[Callable[[], Awaitable[object]]] = []  # committed, not yet sent
+        self._requests: set[asyncio.Task[object]] = set()  # our own CALLs, waiting
         self._epoch = 0  # the station's boot epoch; ``resume`` sets it when the link opens
         self._next_epoch: int | None = None
         self._boot_message_id: str | None = None  # the BootNotification this link answered
@@ -165,6 +156,12 @@ class ExactlyOnce:
         """Run ``jobs`` in the background once this CALL's effects are committed (payment
         work that talks to a PSP must not hold the station's transaction open)."""
         self._after_commit.extend(jobs)
+
+    def after_answer(self, *jobs: Callable[[], Awaitable[object]]) -> None:
+        """Start ``jobs`` once this CALL's answer has gone out: a request of our own to the
+        station follows the answer it waits on (1.6 §4.2, 2.0.1 B01: accepted, then asked).
+        They wait on the station without a background slot and end with the connection."""
+        self._after_answer.extend(jobs)
 
     async def ask(self, payload: Any) -> Any:
         """Send an operator's command and return the station's answer. A CALLERROR, or an
@@ -215,13 +212,15 @@ class ExactlyOnce:
                 raw_msg = await self._connection.recv()  # type: ignore[attr-defined]
                 if worker.done():
                     worker.result()  # the worker failed: end the connection with its error
-                if _is_answer(raw_msg):
+                if is_answer(raw_msg):
                     await self.route_message(raw_msg)
                 else:
                     calls.put_nowait(raw_msg)
         finally:
             # The station is gone: finish what it already sent (its effects and stored
-            # answers stay right for a retry), then stop.
+            # answers stay right for a retry), then stop; our own requests get no answer.
+            for request in self._requests:
+                request.cancel()
             calls.put_nowait(None)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(worker), DRAIN_SECONDS)
@@ -283,10 +282,10 @@ class ExactlyOnce:
             refuse_future_timestamps(call.payload, latest)
         except OCPPError as error:
             refusal = self._call_error(call.unique_id, error)
-            await self._keep_rejected(raw_msg, *_code_and_description(refusal))
+            await self._keep_rejected(raw_msg, *code_and_description(refusal))
             await self._connection.send(refusal)  # type: ignore[attr-defined]
             return
-        request_hash = _request_hash(call.payload)
+        digest = request_hash(call.payload)
         async with self.runtime.uow() as uow:
             stored = await stored_reply(uow, self.id, self._epoch, call.unique_id)
             if call.action == BOOT and call.unique_id != self._boot_message_id:
@@ -294,7 +293,7 @@ class ExactlyOnce:
                 # epoch, whatever message ids the previous boot used.
                 stored = None
             if stored is None:
-                answer = await self._apply_new(uow, call, request_hash)
+                answer = await self._apply_new(uow, call, digest)
                 # Committed here, where the unit of work was opened (DESIGN §3): the CALL's
                 # effects with its answer, or nothing for a refused CALL.
                 if json.loads(answer)[0] == MessageType.CallResult:
@@ -302,9 +301,9 @@ class ExactlyOnce:
                     self._committed(call.unique_id)
                 else:
                     await uow.rollback()
-                self._after_commit, self._next_epoch = [], None
+                self._after_commit, self._after_answer, self._next_epoch = [], [], None
                 reply: str | None = answer
-            elif stored.request_hash == request_hash and stored.action == call.action:
+            elif stored.request_hash == digest and stored.action == call.action:
                 reply = stored.response
             else:
                 reply = None
@@ -318,8 +317,13 @@ class ExactlyOnce:
             )
             return
         if json.loads(reply)[0] != MessageType.CallResult:
-            await self._keep_rejected(raw_msg, *_code_and_description(reply))
+            await self._keep_rejected(raw_msg, *code_and_description(reply))
+        answered, self._answered = self._answered, []
         await self._connection.send(reply)  # type: ignore[attr-defined]
+        for job in answered:
+            request = self.runtime.spawn(job(), slot=False)
+            self._requests.add(request)
+            request.add_done_callback(self._requests.discard)
 
     async def _apply_new(self, uow: UnitOfWork, call: Call, request_hash: str) -> str:
         """Run the handler and keep its answer with its effects; the caller, which opened
@@ -346,12 +350,13 @@ class ExactlyOnce:
         return reply
 
     def _committed(self, message_id: str) -> None:
-        """After the CALL's commit: a BootNotification's new epoch takes effect, and the work
-        its handler left for after the commit starts."""
+        """After the CALL's commit: a BootNotification's new epoch takes effect, the work its
+        handler left for after the commit starts, and its requests wait for the answer."""
         if self._next_epoch is not None:
             self._epoch, self._boot_message_id = self._next_epoch, message_id
         for job in self._after_commit:
             self.runtime.spawn(job())
+        self._answered = self._after_answer
 
     async def _refuse(self, raw_msg: str, message_id: str, code: str, description: str) -> None:
         spelling = spelled(code, self._ocpp_version)
@@ -386,8 +391,3 @@ class ExactlyOnce:
         if code == frame[2]:
             return message
         return str(CallError(frame[1], code, frame[3], frame[4]).to_json())
-
-
-def _code_and_description(callerror: str) -> tuple[str, str]:
-    frame = json.loads(callerror)
-    return str(frame[2]), str(frame[3])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -24,6 +25,7 @@ from chargeledger.services.charging.authorization import (
     AuthorizationStatus,
     authorize_token,
 )
+from chargeledger.services.charging.configured_keys import meter_key_places
 from chargeledger.services.charging.station_messages import open_session_on, session_of_transaction
 from chargeledger.services.charging.station_status import (
     record_boot,
@@ -32,6 +34,11 @@ from chargeledger.services.charging.station_status import (
 from chargeledger.services.payments.session_follow_up import after_start_or_stop, record_samples
 from chargeledger.stations.charging_states import charging_state_16
 from chargeledger.stations.link import ExactlyOnce, handles
+from chargeledger.stations.meter_key_reading import (
+    configuration_request,
+    read_meter_keys,
+    readings_from_configuration,
+)
 from chargeledger.stations.values import meter_samples, number, wire_time
 from chargeledger.stations.values import timestamp as parse_time
 
@@ -54,8 +61,16 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
     async def on_boot(
         self, charge_point_vendor: str, charge_point_model: str, **details: Any
     ) -> call_result.BootNotification:
+        """1.6 §4.2; once accepted, the station is asked for its meters' keys (after the
+        answer, in the background: ``stations/meter_key_reading.py``)."""
+        serial = details.get("meter_serial_number")
+        firmware = details.get("firmware_version")
         epoch = await record_boot(
-            self.uow, self.runtime.clock, self.station, "1.6", details.get("firmware_version")
+            self.uow, self.runtime.clock, self.station, "1.6", firmware, serial
+        )
+        request = configuration_request(await meter_key_places(self.uow, self.station.id))
+        self.after_answer(
+            functools.partial(read_meter_keys, self, request, readings_from_configuration, serial)
         )
         return call_result.BootNotification(
             **self.accept_boot(epoch), status=RegistrationStatus.accepted

@@ -3,6 +3,7 @@ C01 authorize, E01-E15 transactions, J01 meter values, F01/F03 remote start/stop
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from chargeledger.domain.station_link import (
     TransactionEvent,
 )
 from chargeledger.services.charging.authorization import Authorization, authorize_token
+from chargeledger.services.charging.configured_keys import meter_key_places
 from chargeledger.services.charging.station_messages import open_session_on
 from chargeledger.services.charging.station_status import (
     record_boot,
@@ -33,6 +35,11 @@ from chargeledger.services.payments.session_follow_up import (
 )
 from chargeledger.stations.charging_states import charging_state_201
 from chargeledger.stations.link import ExactlyOnce, handles
+from chargeledger.stations.meter_key_reading import (
+    read_meter_keys,
+    readings_from_variables,
+    variables_request,
+)
 from chargeledger.stations.values import meter_samples, wire_time
 from chargeledger.stations.values import timestamp as parse_time
 
@@ -54,12 +61,13 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
     async def on_boot(
         self, charging_station: dict[str, Any], reason: str, **_: Any
     ) -> call_result.BootNotification:
-        epoch = await record_boot(
-            self.uow,
-            self.runtime.clock,
-            self.station,
-            "2.0.1",
-            charging_station.get("firmware_version"),
+        """B01; once accepted, the station is asked for its fiscal meters' keys (after the
+        answer, in the background: ``stations/meter_key_reading.py``)."""
+        firmware = charging_station.get("firmware_version")
+        epoch = await record_boot(self.uow, self.runtime.clock, self.station, "2.0.1", firmware)
+        request = variables_request(await meter_key_places(self.uow, self.station.id))
+        self.after_answer(
+            functools.partial(read_meter_keys, self, request, readings_from_variables, None)
         )
         return call_result.BootNotification(
             **self.accept_boot(epoch), status=RegistrationStatusEnumType.accepted

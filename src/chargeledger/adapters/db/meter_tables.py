@@ -14,7 +14,8 @@ meter_keys = Table(
     Column("id", Uuid, primary_key=True),
     Column("station_id", Uuid, ForeignKey("stations.id", ondelete="RESTRICT"), nullable=False),
     Column("evse_id", Integer),
-    Column("meter_serial", String(64), nullable=False),
+    # None only for a key a station's configuration stated for an EVSE without its meter.
+    Column("meter_serial", String(64)),
     # Lowercase hex of the SubjectPublicKeyInfo DER (domain.ocmf_keys): one spelling per key.
     Column("public_key", String(400), nullable=False),
     Column("curve", String(32), nullable=False),
@@ -23,6 +24,10 @@ meter_keys = Table(
     Column("retired_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("note", String(500)),
-    CheckConstraint("source IN ('operator', 'station')", name="source"),
+    CheckConstraint("source IN ('operator', 'station', 'station_config')", name="source"),
+    CheckConstraint(
+        "meter_serial IS NOT NULL OR (source = 'station_config' AND evse_id IS NOT NULL)",
+        name="meter_or_evse",
+    ),
     Index(None, "station_id", "meter_serial"),
 )

@@ -31,11 +31,30 @@ class MeterKeyIn(Input):
     note: Annotated[str | None, Field(max_length=500)] = None
 
 
+class MeterKeyConfirmIn(Input):
+    """Promote a reported key to the operator's after checking it against the type plate."""
+
+    meter_serial: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="OCMF MS from the type plate; needed when the station did not name the "
+            "meter, and must agree when it did",
+        ),
+    ] = None
+    valid_from: Annotated[
+        AwareDatetime | None,
+        Field(description="default: when the station first reported the key"),
+    ] = None
+    note: Annotated[str | None, Field(max_length=500)] = None
+
+
 class MeterKeyOut(BaseModel):
     id: uuid.UUID
     station_id: uuid.UUID
     evse_id: int | None
-    meter_serial: str
+    meter_serial: str | None
     public_key: str
     curve: str
     source: KeySource

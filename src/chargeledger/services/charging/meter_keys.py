@@ -1,6 +1,8 @@
 """The meter key registry's use cases (issue 15): register a meter's key (a new key retires
 the previous one, history kept), list a station's keys, find the key in force for a reading,
-and record a key a station reported that the registry lacks (shown, never trusted).
+record a key a station reported that the registry lacks (shown, never trusted), and confirm a
+reported key as the operator's after checking it against the type plate. Keys a station's
+configuration states are recorded by ``configured_keys.py``.
 
 None of them commits: the entry point that opened the unit of work does (DESIGN §3).
 """
@@ -10,10 +12,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from chargeledger.domain.meter_keys import KeySource, MeterKey, key_at, new_meter_key, retired_by
+from chargeledger.domain.meter_keys import (
+    KeySource,
+    MeterKey,
+    key_at,
+    new_meter_key,
+    reported_key_at,
+    retired_by,
+)
 from chargeledger.domain.ocmf import OcmfError
 from chargeledger.domain.ocmf_keys import read_public_key
-from chargeledger.errors import NotFoundError
+from chargeledger.domain.text import optional_text
+from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
 from chargeledger.services.ports import Clock, UnitOfWork
 
 
@@ -46,7 +56,7 @@ async def register_meter_key(
         note=note,
         curve=curve,
     )
-    existing = await uow.meter_keys.of_meter(station_id, new.meter_serial)
+    existing = await uow.meter_keys.of_meter(station_id, new.meter_serial or "")
     for key in existing:
         in_force = key.source is KeySource.OPERATOR and key.retired_at is None
         if in_force and key.public_key == new.public_key:
@@ -68,6 +78,74 @@ async def key_for(
 ) -> MeterKey | None:
     """The operator's key of the meter in force at ``at``, or None (cannot confirm)."""
     return key_at(await uow.meter_keys.of_meter(station_id, meter_serial), meter_serial, at)
+
+
+async def reported_key_for(
+    uow: UnitOfWork, station_id: uuid.UUID, meter_serial: str, at: datetime
+) -> MeterKey | None:
+    """The key the station last reported for the meter and had not withdrawn at ``at``: what
+    a record without a carried key is compared with, for an answer that stays unconfirmed."""
+    return reported_key_at(
+        await uow.meter_keys.of_meter(station_id, meter_serial), meter_serial, at
+    )
+
+
+async def confirm_meter_key(
+    uow: UnitOfWork,
+    clock: Clock,
+    station_id: uuid.UUID,
+    key_id: uuid.UUID,
+    *,
+    meter_serial: str | None = None,
+    valid_from: datetime | None = None,
+    note: str | None = None,
+) -> MeterKey:
+    """Promote a key the station reported to the operator's (``register_meter_key``), once the
+    operator has checked it against the meter's type plate (notes §4.1: only a key known from
+    elsewhere than the station confirms a signature). ``meter_serial`` names the meter when
+    the report did not (a key filed under its EVSE) and must agree with it when it did;
+    ``valid_from`` defaults to when the station first reported the key (pass the meter's
+    commissioning to cover records signed before). The reported record stays as it was.
+    Confirming again returns the operator's key already in force."""
+    await _station_exists(uow, station_id)
+    reported = await uow.meter_keys.get(key_id)
+    if reported is None or reported.station_id != station_id:
+        raise NotFoundError("meter key not found", code="meter_key_not_found")
+    if not reported.source.reported:
+        raise ConflictError(
+            "this key is the operator's already; only a reported key is confirmed",
+            code="meter_key_not_reported",
+        )
+    if reported.retired_at is not None:
+        raise ConflictError(
+            "the station no longer reports this key (retired); register it with its "
+            "validity instead",
+            code="meter_key_retired",
+        )
+    serial = optional_text(meter_serial, "meter_serial", 64)
+    if serial is not None and reported.meter_serial and serial != reported.meter_serial:
+        raise InvalidInputError(
+            f"the station reported this key for meter {reported.meter_serial}, not {serial}",
+            code="meter_serial_mismatch",
+            field="meter_serial",
+        )
+    serial = serial or reported.meter_serial
+    if serial is None:
+        raise InvalidInputError(
+            "the station did not name this key's meter: give the serial from the type plate",
+            code="meter_serial_required",
+            field="meter_serial",
+        )
+    return await register_meter_key(
+        uow,
+        clock,
+        station_id,
+        meter_serial=serial,
+        public_key=reported.public_key,
+        evse_id=reported.evse_id,
+        valid_from=valid_from or reported.valid_from,
+        note=note or f"confirmed from the key the station reported ({reported.source.value})",
+    )
 
 
 async def note_reported_key(

@@ -26,7 +26,7 @@ from chargeledger.domain.ocmf_energy import OcmfIssue, SignedEnergy, signed_ener
 from chargeledger.domain.ocmf_session import session_issues
 from chargeledger.domain.station_link import SignedMeterValue
 from chargeledger.errors import NotFoundError
-from chargeledger.services.charging.meter_keys import key_for
+from chargeledger.services.charging.meter_keys import key_for, reported_key_for
 from chargeledger.services.ports import MeterSignatureVerifier, UnitOfWork
 
 REPORTED_ONLY = "valid with the key the station reported; not confirmed by the registry"
@@ -103,7 +103,9 @@ class SignedReading:
     record: OcmfRecord | None
     check: SignatureCheck
     public_key: str | None
-    key_source: str | None  # "operator" (registry) or "station" (reported), None: no key
+    # "operator" (registry), "station" / "station_config" (reported: with signed data / in
+    # its configuration), None: no key
+    key_source: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +164,19 @@ async def _reading(
     if registered is not None:
         check = verifier.check(record, registered.public_key)
         return SignedReading(value, record, check, registered.public_key, "operator")
-    if carried.public_key is None:
+    reported_key, source = carried.public_key, "station"
+    if reported_key is None and record.meter_serial:
+        # An OCPP 1.6 SignedData value carries no key: the one the station reported for the
+        # meter (its configuration at boot, or earlier signed data) is the next best word.
+        reported = await reported_key_for(uow, station_id, record.meter_serial, signed_at)
+        if reported is not None:
+            reported_key, source = reported.public_key, reported.source.value
+    if reported_key is None:
         detail = f"no key in the registry for meter {record.meter_serial or '(no MS)'}"
         return SignedReading(
             value, record, SignatureCheck(SignatureVerdict.UNKNOWN_KEY, detail), None, None
         )
-    check = verifier.check(record, carried.public_key)
+    check = verifier.check(record, reported_key)
     if check.valid:
         check = SignatureCheck(SignatureVerdict.UNKNOWN_KEY, REPORTED_ONLY)
     elif check.verdict is SignatureVerdict.INVALID_SIGNATURE:
@@ -175,4 +184,4 @@ async def _reading(
             SignatureVerdict.UNKNOWN_KEY,
             f"not valid with the key the station reported ({check.detail}); no registry key",
         )
-    return SignedReading(value, record, check, carried.public_key, "station")
+    return SignedReading(value, record, check, reported_key, source)

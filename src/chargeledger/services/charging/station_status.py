@@ -16,6 +16,7 @@ from datetime import timedelta
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import ChargingState
 from chargeledger.domain.station_link import ConnectorState, StationState
+from chargeledger.errors import InvalidInputError
 from chargeledger.services.catalog import get_station
 from chargeledger.services.charging.session_capture import record_state
 from chargeledger.services.ports import Clock, UnitOfWork
@@ -57,10 +58,18 @@ async def forget_stored_replies(uow: UnitOfWork, clock: Clock, kept_for: timedel
 
 
 async def record_boot(
-    uow: UnitOfWork, clock: Clock, station: Station, version: str, firmware: str | None
+    uow: UnitOfWork,
+    clock: Clock,
+    station: Station,
+    version: str,
+    firmware: str | None,
+    meter_serial: str | None = None,
 ) -> int:
     """BootNotification (1.6 §4.2, 2.0.1 B01): the station (re)started, so a new boot epoch
-    begins, which is returned."""
+    begins, which is returned. A 1.6 station's ``meterSerialNumber`` becomes its meter serial
+    when the catalog names none (``_note_meter_serial``)."""
+    if meter_serial:
+        await _note_meter_serial(uow, clock, station.id, meter_serial)
     now = clock.now()
     state = await _current(uow, clock, station)
     await uow.station_links.save_state(
@@ -75,6 +84,23 @@ async def record_boot(
         )
     )
     return await uow.station_links.start_boot_epoch(station.id)
+
+
+async def _note_meter_serial(
+    uow: UnitOfWork, clock: Clock, station_id: uuid.UUID, meter_serial: str
+) -> None:
+    """OCPP 1.6 §4.2 BootNotification ``meterSerialNumber``: "the main electricity meter of
+    the Charge Point", the ``MS`` its signed records should name (``domain/ocmf_session.py``).
+    Kept when the catalog has no meter serial; an operator's entry is never overwritten, and a
+    serial the catalog cannot hold is left out rather than refusing the boot."""
+    current = await uow.stations.get(station_id)
+    if current is None or current.meter_serial:
+        return
+    try:
+        noted = dataclasses.replace(current, meter_serial=meter_serial, updated_at=clock.now())
+    except InvalidInputError:
+        return
+    await uow.stations.update(noted)
 
 
 async def record_heartbeat(uow: UnitOfWork, clock: Clock, station: Station) -> None:

@@ -39,6 +39,10 @@ class SqlMeterKeyRepository:
             update(meter_keys).where(meter_keys.c.id == key_id).values(retired_at=retired_at)
         )
 
+    async def get(self, key_id: uuid.UUID) -> MeterKey | None:
+        found = await self._select(meter_keys.c.id == key_id)
+        return found[0] if found else None
+
     async def of_station(self, station_id: uuid.UUID) -> list[MeterKey]:
         return await self._select(meter_keys.c.station_id == station_id)
 
