@@ -71,7 +71,7 @@ def _charge_vat_minor() -> ColumnElement[Any]:
             for units in (0, 1, 2, 3, 4)
         ),
     )
-    return (net_units * percent_units + half) / divisor
+    return (net_units * percent_units + half) // divisor
 
 
 class SqlOverviewRepository:
