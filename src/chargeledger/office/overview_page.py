@@ -3,13 +3,14 @@ into tiles and charts. Tiles link only to pages that exist (none besides the ove
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from markupsafe import Markup
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.text import money_text
-from chargeledger.money import ZERO
+from chargeledger.money import ZERO, Currency
 from chargeledger.office.charts import Point, bar_chart
 from chargeledger.services.office_overview import Overview, Revenue, overview
 
@@ -22,18 +23,25 @@ def _money(revenue: dict[str, Revenue], currency: str, gross: bool) -> str:
     return money_text(found.gross if gross else found.net, currency)
 
 
+def _kwh(value: Decimal) -> Decimal:
+    """kWh without trailing zeros (12.5, not 12.500000), and 0 as 0."""
+    return value.normalize() if value else Decimal(0)
+
+
 def _sum(revenue: dict[str, Revenue], field: str) -> Any:
     return sum((getattr(r, field) for r in revenue.values()), ZERO if field != "sessions" else 0)
 
 
 def charts(figures: Overview, currency: str) -> list[Markup]:
     days = figures.days
+    cents = Currency.of(currency).quantum
     revenue = [
-        Point(d.day.isoformat(), d.revenue.get(currency, Revenue(currency)).net) for d in days
+        Point(d.day.isoformat(), d.revenue.get(currency, Revenue(currency)).net.quantize(cents))
+        for d in days
     ]
-    energy = [Point(d.day.isoformat(), _sum(d.revenue, "energy_kwh")) for d in days]
+    energy = [Point(d.day.isoformat(), _kwh(_sum(d.revenue, "energy_kwh"))) for d in days]
     methods = [
-        Point(method, by_currency.get(currency, Revenue(currency)).net)
+        Point(method, by_currency.get(currency, Revenue(currency)).net.quantize(cents))
         for method, by_currency in figures.by_method.items()
     ]
     return [
@@ -78,7 +86,7 @@ async def overview_context(rt: Runtime) -> dict[str, Any]:
                 "name": name,
                 "net": [_money(revenue, c, False) for c in currencies],
                 "gross": [_money(revenue, c, True) for c in currencies],
-                "kwh": f"{_sum(revenue, 'energy_kwh').normalize():f}" if revenue else "0",
+                "kwh": f"{_kwh(_sum(revenue, 'energy_kwh')):f}",
                 "sessions": _sum(revenue, "sessions"),
             }
         )
