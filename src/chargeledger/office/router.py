@@ -134,6 +134,8 @@ async def logout(request: Request, rt: RuntimeDep, csrf: OptionalFormText = None
     try:
         expected = session.session_csrf(rt, token)
     except AuthenticationError:
+        # An expired or forged cookie: it has no CSRF token to check and gives no access;
+        # clearing it is all a logout can do, whoever asked.
         expected = None
     if expected is not None and not session.csrf_matches(expected, csrf):
         return _csrf_failed()
