@@ -24,22 +24,10 @@ from playwright.async_api import Request, async_playwright, expect
 from sqlalchemy import MetaData, select
 
 from chargeledger.bootstrap import Runtime
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
 from tests.integration.ocpp_support import CP16, Station16, connected
 from tests.integration.payment_world import VISA, PaymentWorld
 
-CHROMIUM = "/usr/bin/chromium"
-# No outside network here: keep Chromium from calling home (connection storms otherwise).
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WAIT_MS = 20_000
 DECLINED_CARD = "4000000000000002"
 TOKENS_PATH = "/sandbox-psp/v1/tokens"
 PAY_PATH = f"/pay/{CP16}/1"

@@ -48,6 +48,7 @@ from chargeledger.api.routers import (
 from chargeledger.api.security_headers import SecurityHeaders
 from chargeledger.bootstrap import Runtime, build_runtime, configure_logging
 from chargeledger.config import Settings
+from chargeledger.office.router import router as office_router
 
 log = logging.getLogger("chargeledger.api")
 
@@ -130,6 +131,9 @@ def create_app(
     assert_every_route_declares_roles(API_ROUTERS)
     for router in (*API_ROUTERS, *PUBLIC_ROUTERS):
         app.include_router(router)
+    # The operator back office's pages (issue 16): a session cookie, not the API's roles
+    # declarations; its own role rule is office/router.OFFICE_ROLES.
+    app.include_router(office_router)
 
     @app.get(
         "/healthz",

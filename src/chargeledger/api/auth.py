@@ -39,6 +39,8 @@ def issue_access_token(runtime: Runtime, user: User) -> tuple[str, int]:
     claims = {
         "iss": ISSUER,
         "sub": str(user.id),
+        # The token's own id: the back office derives its CSRF token from it (office/session).
+        "jti": uuid.uuid4().hex,
         "role": user.role.value,
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
@@ -48,19 +50,28 @@ def issue_access_token(runtime: Runtime, user: User) -> tuple[str, int]:
     )
 
 
-async def _principal_from_jwt(runtime: Runtime, uow: UnitOfWork, token: str) -> Principal:
+def access_token_claims(runtime: Runtime, token: str) -> dict[str, Any]:
+    """The verified claims of an access token (signature, issuer, expiry, a user id)."""
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             runtime.jwt_secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             options={"require": ["exp", "sub", "iss"]},
         )
-        user_id = uuid.UUID(str(claims["sub"]))
+        uuid.UUID(str(claims["sub"]))
     except (jwt.PyJWTError, ValueError) as exc:
         raise AuthenticationError("invalid or expired access token", code="invalid_token") from exc
-    return await identity.principal_of_user(uow, user_id)
+    return claims
+
+
+async def principal_from_jwt(runtime: Runtime, uow: UnitOfWork, token: str) -> Principal:
+    """The principal of an access token, read from the user now (shared by the bearer token of
+    the API and the session cookie of the back office): a deactivated user or a changed role
+    takes effect at once."""
+    claims = access_token_claims(runtime, token)
+    return await identity.principal_of_user(uow, uuid.UUID(str(claims["sub"])))
 
 
 async def current_principal(
@@ -80,7 +91,7 @@ async def current_principal(
         if bearer:
             if bearer.startswith(identity.API_KEY_PREFIX + "_"):
                 return await identity.authenticate_api_key(uow, bearer)
-            return await _principal_from_jwt(runtime, uow, bearer)
+            return await principal_from_jwt(runtime, uow, bearer)
         raise AuthenticationError("authentication required", code="not_authenticated")
     finally:
         await uow.rollback()

@@ -1,4 +1,5 @@
-"""Security headers on every HTTP response (issue 11 item 4), and the checkout page's policy.
+"""Security headers on every HTTP response (issue 11 item 4), and the policies of the checkout
+page and of the back office's pages (``OFFICE_POLICY``, issue 16).
 
 Every response gets ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``
 (a checkout's URL is its secret; it must not travel to other sites), ``X-Frame-Options:
@@ -22,6 +23,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 NOTHING = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 NOT_FRAMED = "frame-ancestors 'none'"
 HSTS = "max-age=31536000"  # a year; no includeSubDomains: the operator's other hosts are theirs
+
+# The back office's pages (issue 16): our stylesheet and images (the charts are inline SVG, so
+# need nothing), no script at all, forms that post only to us, never framed.
+OFFICE_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 _CHECKOUT = {
     "default-src": "'none'",

@@ -47,6 +47,7 @@ from chargeledger.services.charging.meter_key_ports import MeterKeyRepository
 from chargeledger.services.contracts.ports import ContractRepository
 from chargeledger.services.disputes.case_ports import DisputeRepository
 from chargeledger.services.notifications.ports import OutboxRepository
+from chargeledger.services.overview_ports import OverviewRepository
 from chargeledger.services.paging import Page
 from chargeledger.services.payments.payout_ports import PayoutRepository
 from chargeledger.services.payments.ports import PaymentRepository
@@ -381,6 +382,9 @@ class UnitOfWork(Protocol):
 
     @property
     def reports(self) -> ReportRepository: ...
+
+    @property
+    def overview(self) -> OverviewRepository: ...
 
     @property
     def outbox(self) -> OutboxRepository: ...

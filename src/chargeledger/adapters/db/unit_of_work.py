@@ -28,6 +28,7 @@ from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, 
 from chargeledger.adapters.db.repositories.ledger import SqlLedgerRepository
 from chargeledger.adapters.db.repositories.meter_keys import SqlMeterKeyRepository
 from chargeledger.adapters.db.repositories.outbox import SqlOutboxRepository
+from chargeledger.adapters.db.repositories.overview import SqlOverviewRepository
 from chargeledger.adapters.db.repositories.payments import SqlPaymentRepository
 from chargeledger.adapters.db.repositories.payouts import SqlPayoutRepository
 from chargeledger.adapters.db.repositories.reports import SqlReportRepository
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
     payments: SqlPaymentRepository
     payouts: SqlPayoutRepository
     reports: SqlReportRepository
+    overview: SqlOverviewRepository
     outbox: SqlOutboxRepository
     dunning: SqlDunningRepository
     contracts: SqlContractRepository
@@ -83,6 +85,7 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(connection)
         self.payouts = SqlPayoutRepository(connection)
         self.reports = SqlReportRepository(connection)
+        self.overview = SqlOverviewRepository(connection)
         self.outbox = SqlOutboxRepository(connection)
         self.dunning = SqlDunningRepository(connection)
         self.contracts = SqlContractRepository(connection)

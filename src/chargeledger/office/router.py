@@ -1,0 +1,179 @@
+"""The back office's routes under ``/office`` (issue 16): login, logout, the overview and
+the office's own static files. Thin: authentication is ``services.identity`` (as
+``POST /api/v1/auth/token``), figures come from ``services.office_overview``.
+
+Errors are pages, not JSON: a refused POST (no or a wrong CSRF token) is a 403 page with the
+code ``csrf_failed``; a role that may not see the office a 403 page ``permission_denied``; a
+throttled login a 429 page with ``Retry-After``. A request without a valid session is sent to
+the login page (303).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from chargeledger.api.auth import issue_access_token, principal_from_jwt
+from chargeledger.api.deps import RuntimeDep
+from chargeledger.api.routers.identity import client_host
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.identity import Principal, Role
+from chargeledger.errors import AuthenticationError, NotFoundError, RetryLaterError
+from chargeledger.office import session
+from chargeledger.office.overview_page import overview_context
+from chargeledger.office.pages import ASSETS, asset, error_page, render
+from chargeledger.services import identity
+
+router = APIRouter(prefix=session.PREFIX, include_in_schema=False)
+
+# Who may open the back office (the roles of the API's reports and operations routes).
+OFFICE_ROLES = frozenset({Role.ADMIN, Role.FINANCE, Role.OPERATOR})
+WRONG_LOGIN = "Wrong user name or password."
+LOGIN = f"{session.PREFIX}/login"
+FormText = Annotated[str, Form(max_length=320)]
+OptionalFormText = Annotated[str | None, Form(max_length=200)]
+
+
+def _csrf_failed() -> Response:
+    return error_page(
+        403,
+        "csrf_failed",
+        "Request refused",
+        "This form was not sent from your current session. Reload the page and try again.",
+    )
+
+
+def _to_login() -> Response:
+    return RedirectResponse(LOGIN, status_code=303)
+
+
+async def _principal(rt: Runtime, token: str) -> Principal:
+    async with rt.uow() as uow:
+        return await principal_from_jwt(rt, uow, token)
+
+
+@router.get("/static/{name}")
+async def office_asset(name: str) -> Response:
+    media_type = ASSETS.get(name)
+    if media_type is None:
+        raise NotFoundError(f"no file {name!r}", code="asset_not_found")
+    charset = "; charset=utf-8" if media_type.startswith("text/") else ""
+    return Response(
+        asset(name),
+        media_type=media_type + charset,
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+@router.get("/login")
+async def login_form(request: Request, rt: RuntimeDep) -> Response:
+    response = Response()
+    nonce = session.login_nonce(request, response)
+    page = render(
+        "login.html",
+        title="Log in",
+        principal=None,
+        csrf=session.login_csrf(rt, nonce),
+        error=None,
+        username="",
+    )
+    page.raw_headers.extend(h for h in response.raw_headers if h[0] == b"set-cookie")
+    return page
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    rt: RuntimeDep,
+    username: FormText = "",
+    password: FormText = "",
+    csrf: OptionalFormText = None,
+) -> Response:
+    nonce = request.cookies.get(session.cookie_name(request, session.LOGIN_NONCE))
+    if not nonce or not session.csrf_matches(session.login_csrf(rt, nonce), csrf):
+        return _csrf_failed()
+    try:
+        user = await identity.authenticate_user(
+            rt.uow, rt.hasher, rt.logins, username, password, client_host(request)
+        )
+    except AuthenticationError:
+        return render(
+            "login.html",
+            401,
+            title="Log in",
+            principal=None,
+            csrf=session.login_csrf(rt, nonce),
+            error=WRONG_LOGIN,
+            username=username,
+        )
+    except RetryLaterError as exc:
+        return error_page(
+            exc.http_status,
+            exc.code,
+            "Too many attempts" if exc.http_status == 429 else "Please wait",
+            f"Too many login attempts. Try again in {exc.retry_after} seconds."
+            if exc.http_status == 429
+            else f"The server is busy. Try again in {exc.retry_after} seconds.",
+            {"Retry-After": str(exc.retry_after)},
+            back=LOGIN,
+            back_label="Back to the login",
+        )
+    token, lifetime = issue_access_token(rt, user)
+    response = RedirectResponse(session.PREFIX, status_code=303)
+    session.start_session(request, response, token, lifetime)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, rt: RuntimeDep, csrf: OptionalFormText = None) -> Response:
+    token = session.session_token(request)
+    if token is None:
+        return _to_login()
+    try:
+        expected = session.session_csrf(rt, token)
+    except AuthenticationError:
+        # An expired or forged cookie: it has no CSRF token to check and gives no access;
+        # clearing it is all a logout can do, whoever asked.
+        expected = None
+    if expected is not None and not session.csrf_matches(expected, csrf):
+        return _csrf_failed()
+    response = _to_login()
+    session.end_session(request, response)
+    return response
+
+
+@router.get("")
+async def overview(request: Request, rt: RuntimeDep) -> Response:
+    token = session.session_token(request)
+    if token is None:
+        return _to_login()
+    try:
+        principal = await _principal(rt, token)
+    except AuthenticationError:
+        response = _to_login()
+        session.end_session(request, response)
+        return response
+    csrf = session.session_csrf(rt, token)
+    if principal.role not in OFFICE_ROLES:
+        return error_page(
+            403,
+            "permission_denied",
+            "Not for your role",
+            f"The back office is for operators and finance; role {principal.role.value} "
+            "may not open it.",
+            principal=principal,
+            csrf=csrf,
+            back=LOGIN,
+            back_label="Log in as someone else",
+        )
+    context = await overview_context(rt)
+    return render(
+        "overview.html",
+        title="Overview",
+        principal=principal,
+        csrf=csrf,
+        active="overview",
+        **context,
+    )

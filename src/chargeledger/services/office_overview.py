@@ -1,0 +1,119 @@
+"""The figures of the back office's overview (issue 16): revenue, energy and sessions today,
+this month and per day, the live state of the network and the queues that wait for people.
+
+Days and months are the operator's (``CHARGELEDGER_OPERATOR_TIME_ZONE``): this module turns
+them into UTC instants and the repository sums charges into those buckets in SQL (one
+aggregate query per figure, no rows loaded). Revenue is what ``reports`` calls charged revenue:
+the charges of sessions that stopped in the window (booked on the stop's local date); net is
+the sum of the charges' nets, gross adds each charge's own VAT (``domain.billing.vat_of``, one
+VAT figure per charge, DESIGN §2), so the figures match the documents to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from chargeledger.domain.payment_routes import PaymentRoute
+from chargeledger.money import ZERO
+from chargeledger.services.overview_ports import ChargedBucket, NetworkState, Overdue
+from chargeledger.services.ports import UnitOfWorkFactory
+
+CHART_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Revenue:
+    currency: str
+    sessions: int = 0
+    energy_kwh: Decimal = ZERO
+    net: Decimal = ZERO
+    gross: Decimal = ZERO
+
+    def plus(self, bucket: ChargedBucket) -> Revenue:
+        return Revenue(
+            self.currency,
+            self.sessions + bucket.sessions,
+            self.energy_kwh + bucket.energy_kwh,
+            self.net + bucket.net,
+            self.gross + bucket.net + bucket.vat,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    day: date
+    revenue: dict[str, Revenue]  # currency → figures
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    today: date
+    time_zone: str
+    today_revenue: dict[str, Revenue]
+    month_revenue: dict[str, Revenue]
+    days: list[DayFigures]  # the last CHART_DAYS days, today last
+    by_method: dict[str, dict[str, Revenue]]  # method → currency → figures, over those days
+    network: NetworkState
+    failed_payments_today: int
+    failed_payments_month: int
+    open_disputes: int
+    overdue: list[Overdue] = field(default_factory=list)
+
+    @property
+    def currencies(self) -> list[str]:
+        found = {c for day in self.days for c in day.revenue} | set(self.month_revenue)
+        return sorted(found)
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), zone).astimezone(UTC)
+
+
+def _add(into: dict[str, Revenue], bucket: ChargedBucket) -> None:
+    into[bucket.currency] = into.get(bucket.currency, Revenue(bucket.currency)).plus(bucket)
+
+
+async def overview(uows: UnitOfWorkFactory, now: datetime, time_zone: str) -> Overview:
+    """The overview as of ``now`` in the operator's ``time_zone``: today and this month so
+    far (until the end of today), and each of the last :data:`CHART_DAYS` days."""
+    zone = ZoneInfo(time_zone)
+    today = now.astimezone(zone).date()
+    month_start = today.replace(day=1)
+    first_day = min(today - timedelta(days=CHART_DAYS - 1), month_start)
+    days = [first_day + timedelta(days=i) for i in range((today - first_day).days + 1)]
+    edges = [_midnight(day, zone) for day in days] + [_midnight(today + timedelta(1), zone)]
+    chart_from = today - timedelta(days=CHART_DAYS - 1)
+    async with uows() as uow:
+        source = uow.overview
+        buckets = await source.charged_buckets(edges)
+        network = await source.network_state()
+        failed_today = await source.failed_payments(edges[-2], edges[-1])
+        failed_month = await source.failed_payments(_midnight(month_start, zone), edges[-1])
+        disputes = await source.open_disputes()
+        overdue = await source.overdue(today)
+    per_day: dict[date, dict[str, Revenue]] = {day: {} for day in days}
+    month: dict[str, Revenue] = {}
+    by_method: dict[str, dict[str, Revenue]] = {}
+    for bucket in buckets:
+        day = days[bucket.bucket]
+        _add(per_day[day], bucket)
+        if day >= month_start:
+            _add(month, bucket)
+        if day >= chart_from:
+            _add(by_method.setdefault(PaymentRoute(bucket.payment_route).method.value, {}), bucket)
+    return Overview(
+        today=today,
+        time_zone=time_zone,
+        today_revenue=per_day[today],
+        month_revenue=month,
+        days=[DayFigures(day, per_day[day]) for day in days if day >= chart_from],
+        by_method=dict(sorted(by_method.items())),
+        network=network,
+        failed_payments_today=failed_today,
+        failed_payments_month=failed_month,
+        open_disputes=disputes,
+        overdue=overdue,
+    )

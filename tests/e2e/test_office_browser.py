@@ -1,0 +1,107 @@
+"""The back office in a real browser (Chromium driven by Playwright) against the real server
+(uvicorn) on SQLite (issue 16): a finance user logs in with the keyboard only, sees the
+overview and its charts; the chart's ``data-series`` holds the world's figures.
+
+The world: two charges of the billing world's builders, 5 and 2 days ago (operator time zone
+UTC, the default): 10.00 and 5.50 EUR net, 12.5 kWh each.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.identity import Role
+from tests.conftest import TEST_PASSWORD
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
+from tests.integration.billing_world import ChargeSpec, book_charges, create_customer, new_world
+from tests.integration.ocpp_server import running_server
+from tests.integration.test_office_http import add_user
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+async def test_office_in_a_real_browser(
+    runtime: Runtime, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    today = datetime.now(UTC).date()
+    at_ten = datetime.combine(today, time(10), UTC)
+    world = await new_world(runtime, datetime.now(UTC))
+    anna = await create_customer(runtime, world.clock, "Anna Becker")
+    await book_charges(
+        runtime,
+        world.clock,
+        {
+            "five": ChargeSpec(world.de, anna, at_ten - timedelta(days=5), {"Energy": "10.00"}),
+            "two": ChargeSpec(world.de, anna, at_ten - timedelta(days=2), {"Energy": "5.50"}),
+        },
+    )
+    email = await add_user(runtime, Role.FINANCE)
+    expected = {
+        (today - timedelta(days=5)).isoformat(): "10.00",
+        (today - timedelta(days=2)).isoformat(): "5.50",
+    }
+
+    async with running_server(runtime) as url, async_playwright() as playwright:
+        base = "http://" + url.removeprefix("ws://").removesuffix("/ocpp")
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        console: list[str] = []
+        try:
+            page = await browser.new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.on("console", lambda message: console.append(message.text))
+            try:
+                # not logged in: the login page
+                await page.goto(f"{base}/office")
+                await expect(page).to_have_url(f"{base}/office/login")
+                # every input the user sees has a label
+                for field in await page.locator("input:not([type=hidden])").all():
+                    field_id = await field.get_attribute("id")
+                    assert field_id
+                    assert await page.locator(f'label[for="{field_id}"]').count() == 1
+                await expect(page.get_by_label("User name (e-mail)")).to_be_focused()
+                # keyboard only: type, Tab, type, Enter
+                await page.keyboard.type(email)
+                await page.keyboard.press("Tab")
+                await expect(page.get_by_label("Password")).to_be_focused()
+                await page.keyboard.type(TEST_PASSWORD)
+                await page.keyboard.press("Enter")
+                await expect(page).to_have_url(f"{base}/office")
+                await expect(page.locator("h1")).to_have_text("Overview")
+                await expect(page.locator(".who")).to_have_text("finance")
+
+                chart = page.locator("#chart-revenue-by-day")
+                await expect(chart.locator("figcaption")).to_contain_text("Net revenue by day")
+                series = json.loads(await chart.get_attribute("data-series") or "{}")
+                assert series["unit"] == "EUR"
+                assert len(series["points"]) == 30
+                assert {day: net for day, net in series["points"] if net != "0.00"} == expected
+                kwh = json.loads(
+                    await page.locator("#chart-kwh-by-day").get_attribute("data-series") or "{}"
+                )
+                assert sum(float(v) for _, v in kwh["points"]) == 25.0
+                titles = chart.locator("svg rect title")
+                await expect(titles).to_have_count(30)
+                await expect(chart.locator("table.visually-hidden tr")).to_have_count(31)
+
+                # log out (a form post with its CSRF token): back to the login page
+                await page.get_by_role("button", name="Log out").click()
+                await expect(page).to_have_url(f"{base}/office/login")
+                await page.goto(f"{base}/office")
+                await expect(page).to_have_url(f"{base}/office/login")
+            finally:
+                await page.screenshot(path=str(tmp_path / "office.png"), full_page=True)
+        finally:
+            await browser.close()
+    assert [m for m in console if "Content Security Policy" in m] == []
