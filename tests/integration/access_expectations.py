@@ -241,6 +241,11 @@ AUDIT_ACCESS: dict[tuple[str, str], frozenset[str]] = {
 }
 EXPECTED_ACCESS |= AUDIT_ACCESS
 MUST_SUCCEED |= frozenset(AUDIT_ACCESS)
+# The driver app's "locate" (issue 16): the network is public knowledge to every logged-in
+# person, drivers first; keys with catalog:read.
+LOCATE_ACCESS: dict[tuple[str, str], frozenset[str]] = {("GET", "/api/v1/locations"): READERS}
+EXPECTED_ACCESS |= LOCATE_ACCESS
+MUST_SUCCEED |= frozenset(LOCATE_ACCESS)
 
 # The cases the issue names, spelled out once more on their own so that a careless edit of the
 # table above cannot silently re-allow them.

@@ -249,6 +249,7 @@ TARGETS: dict[tuple[str, str], Callable[[World], uuid.UUID | Awaitable[uuid.UUID
 QUERIES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/ledger/statement"): "?account=Income:Charging:Energy",
     ("POST", "/api/v1/contracts/{contract_id}/documents"): "?version=1",
+    ("GET", "/api/v1/locations"): "?near=52.5,13.4&radius_km=5",
 }
 
 

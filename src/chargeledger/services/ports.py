@@ -46,6 +46,7 @@ from chargeledger.services.billing.repricing_ports import RepricingRepository
 from chargeledger.services.charging.meter_key_ports import MeterKeyRepository
 from chargeledger.services.contracts.ports import ContractRepository
 from chargeledger.services.disputes.case_ports import DisputeRepository
+from chargeledger.services.location_ports import LocationRepository
 from chargeledger.services.notifications.ports import OutboxRepository
 from chargeledger.services.overview_ports import OverviewRepository
 from chargeledger.services.paging import Page
@@ -361,6 +362,9 @@ class UnitOfWork(Protocol):
 
     @property
     def station_links(self) -> StationLinkRepository: ...
+
+    @property
+    def locations(self) -> LocationRepository: ...
 
     @property
     def tariffs(self) -> TariffRepository: ...

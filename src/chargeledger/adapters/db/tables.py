@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    cast,
 )
 
 from chargeledger.adapters.db.metadata import metadata
@@ -49,6 +51,12 @@ sites = Table(
     Column("time_zone", String(64), nullable=False),
     *_timestamps(),
 )
+# The bounding-box prefilter of "locate" (issue 16, ``repositories/locations.py``). On the
+# coordinates as floats: SQLite keeps ExactDecimal as text, which does not sort as numbers;
+# the same expression indexes both back ends, and the query filters on exactly it.
+SITE_LATITUDE = cast(sites.c.latitude, Float)
+SITE_LONGITUDE = cast(sites.c.longitude, Float)
+Index("ix_sites_position", SITE_LATITUDE, SITE_LONGITUDE)
 
 stations = Table(
     "stations",

@@ -26,6 +26,7 @@ from chargeledger.adapters.db.repositories.disputes import SqlDisputeRepository
 from chargeledger.adapters.db.repositories.dunning import SqlDunningRepository
 from chargeledger.adapters.db.repositories.identity import SqlApiKeyRepository, SqlUserRepository
 from chargeledger.adapters.db.repositories.ledger import SqlLedgerRepository
+from chargeledger.adapters.db.repositories.locations import SqlLocationRepository
 from chargeledger.adapters.db.repositories.meter_keys import SqlMeterKeyRepository
 from chargeledger.adapters.db.repositories.outbox import SqlOutboxRepository
 from chargeledger.adapters.db.repositories.overview import SqlOverviewRepository
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
     api_keys: SqlApiKeyRepository
     sessions: SqlSessionRepository
     station_links: SqlStationLinkRepository
+    locations: SqlLocationRepository
     tariffs: SqlTariffRepository
     billing: SqlBillingRepository
     bank: SqlBankRepository
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeyRepository(connection)
         self.sessions = SqlSessionRepository(connection)
         self.station_links = SqlStationLinkRepository(connection)
+        self.locations = SqlLocationRepository(connection)
         self.tariffs = SqlTariffRepository(connection)
         self.billing = SqlBillingRepository(connection)
         self.bank = SqlBankRepository(connection)

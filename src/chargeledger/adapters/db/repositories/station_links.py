@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates, upsert
@@ -31,6 +32,31 @@ _STORED_REPLY = select(
     ocpp_messages.c.boot_epoch == bindparam("epoch"),
     ocpp_messages.c.message_id == bindparam("mid"),
 )
+
+
+def state_of(row: RowMapping) -> StationState:
+    return StationState(
+        station_id=row["station_id"],
+        connected=row["connected"],
+        ocpp_version=row["ocpp_version"],
+        firmware_version=row["firmware_version"],
+        last_seen_at=row["last_seen_at"],
+        last_heartbeat_at=row["last_heartbeat_at"],
+        last_boot_at=row["last_boot_at"],
+        clock_offset_seconds=row["clock_offset_seconds"],
+        updated_at=row["updated_at"],
+    )
+
+
+def connector_state_of(row: RowMapping) -> ConnectorState:
+    return ConnectorState(
+        station_id=row["station_id"],
+        evse_id=row["evse_id"],
+        connector_id=row["connector_id"],
+        status=row["status"],
+        error_code=row["error_code"],
+        status_at=row["status_at"],
+    )
 
 
 class SqlStationLinkRepository:
@@ -67,19 +93,7 @@ class SqlStationLinkRepository:
             .mappings()
             .first()
         )
-        if row is None:
-            return None
-        return StationState(
-            station_id=row["station_id"],
-            connected=row["connected"],
-            ocpp_version=row["ocpp_version"],
-            firmware_version=row["firmware_version"],
-            last_seen_at=row["last_seen_at"],
-            last_heartbeat_at=row["last_heartbeat_at"],
-            last_boot_at=row["last_boot_at"],
-            clock_offset_seconds=row["clock_offset_seconds"],
-            updated_at=row["updated_at"],
-        )
+        return None if row is None else state_of(row)
 
     async def save_connector(self, state: ConnectorState) -> None:
         await upsert(
@@ -102,17 +116,7 @@ class SqlStationLinkRepository:
             .where(connector_states.c.station_id == station_id)
             .order_by(connector_states.c.evse_id, connector_states.c.connector_id)
         )
-        return [
-            ConnectorState(
-                station_id=row["station_id"],
-                evse_id=row["evse_id"],
-                connector_id=row["connector_id"],
-                status=row["status"],
-                error_code=row["error_code"],
-                status_at=row["status_at"],
-            )
-            for row in rows.mappings()
-        ]
+        return [connector_state_of(row) for row in rows.mappings()]
 
     async def stored_reply(
         self, charge_point_id: str, boot_epoch: int, message_id: str
