@@ -2,11 +2,8 @@
 as floats (SQLite keeps exact decimals as text, which does not sort as numbers)
 
 Revision ID: 0022
-Revises: 0020
-Create Date: 2026-12-08 10:00:00.000000
-
-0021 is taken by a parallel branch; whichever merges second points its down_revision at the
-other, keeping one head.
+Revises: 0021
+Create Date: 2026-12-06 01:30:00.000000
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0020"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
