@@ -342,13 +342,12 @@ async def test_a_record_under_a_reported_key_is_unknown_key_until_the_key_is_con
     assert missing["error"]["code"] == "meter_key_not_found"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the CLI reads its database
 async def test_the_cli_confirms_a_key_filed_under_its_evse_with_the_type_plates_serial(
     runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A station stating a key per EVSE without naming the meters: the keys are filed under
     their EVSEs, and confirming one needs the serial from the type plate."""
-    if not runtime.settings.uses_sqlite:
-        pytest.skip("the CLI reads its database from the environment: SQLite is enough")
     station_id = world.station_id(CP201)
     one, two = (meter_identity(SEED, name).public_key_hex for name in ("EVSE-1", "EVSE-2"))
     readings = [

@@ -300,13 +300,12 @@ async def test_served_as_json_csv_and_xlsx_to_whom_it_concerns(
     assert (backwards.status_code, error_code(backwards)) == (422, "invalid_period")
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the CLI reads its database
 async def test_the_cli_prints_and_writes_the_months(
     runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``contracts performance`` as the contracts group will register it, on the test's
     database (the CLI opens its own runtime, so it runs in a thread of its own)."""
-    if not runtime.settings.uses_sqlite:
-        pytest.skip("the CLI reads its database from the environment: SQLite is enough")
     _, contract_id = await fleet_world(runtime)
     group = typer.Typer()
     group.command("performance")(performance_command)
