@@ -171,6 +171,7 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
     assert rows["accounts"] == "50"
     assert "Europe/Lisbon" in result.stdout
     assert "Europe/Berlin" in result.stdout
+    assert "http://127.0.0.1:8000/office" in result.stdout  # the back office, with its logins
 
     ran = int(rows["sessions the stations ran"])
     assert ran > 50

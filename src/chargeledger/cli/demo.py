@@ -53,6 +53,7 @@ from chargeledger.cli.demo_payments import (
 from chargeledger.cli.demo_report import print_day
 from chargeledger.config import Settings
 from chargeledger.domain.accounts import AccountKind, TokenStatus
+from chargeledger.domain.identity import Role
 from chargeledger.domain.text import plain_number
 from chargeledger.errors import ChargeledgerError
 from chargeledger.services import catalog
@@ -120,13 +121,17 @@ def demo(
     print_month(month, output_dir)
     print_contracts(contracts)
     print_audit(audit)
+    office = ", ".join(
+        email for role, email in report.users.items() if role in (Role.FINANCE, Role.OPERATOR)
+    )
     console.print(
         f"\nDatabase: {output_dir / 'chargeledger.sqlite3'}\n"
-        f"Explore it: [bold]CHARGELEDGER_DATA_DIR={output_dir} .venv/bin/chargeledger serve[/] "
-        "and open "
-        "http://127.0.0.1:8000/docs\n"
-        f"Log in as any of {', '.join(report.users.values())} "
-        f"with the demo password [bold]{DEMO_PASSWORD}[/]"
+        f"Explore it: [bold]CHARGELEDGER_DATA_DIR={output_dir} .venv/bin/chargeledger serve[/], "
+        "then open\n"
+        f"  the back office  http://127.0.0.1:8000/office  (log in as {office})\n"
+        "  the REST API     http://127.0.0.1:8000/docs\n"
+        f"Every demo user ({', '.join(report.users.values())}) has the demo password "
+        f"[bold]{DEMO_PASSWORD}[/]"
     )
 
 
