@@ -1,0 +1,147 @@
+"""Back office page benchmark (issue 16: "pages render in under 200 ms server time on the demo
+database (measured in bench/, not asserted)"), on SQLite and on PostgreSQL, next to a baseline
+measured in the same run: ``GET /healthz`` through the same app, middleware and client.
+
+Set-up, per back end, on a fresh database: a month of priced charges booked as
+``bench/billing_run.py`` books them (November 2026, ``--cdrs`` charges over ``--accounts``
+accounts, one site), a finance user, the clock on 1 December. Then each page is asked
+``--requests`` times in process (httpx's ASGI transport: no network, no server loop), and the
+median and 95th percentile of its server time are printed.
+
+Usage: python bench/office_pages.py [--cdrs 20000] [--accounts 500] [--requests 30]
+       [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--no-sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from billing_run import CLOCK_DAY, generate
+
+from chargeledger.adapters.db.engine import create_engine
+from chargeledger.adapters.security import Argon2PasswordHasher
+from chargeledger.api.app import create_app
+from chargeledger.api.auth import issue_access_token
+from chargeledger.bootstrap import Runtime, build_runtime
+from chargeledger.config import Settings, sqlite_url
+from chargeledger.domain.identity import Role
+from chargeledger.office.session import SESSION
+from chargeledger.services import identity
+
+PAGES = ("/healthz", "/office")  # the first is the baseline
+
+
+class BenchClock:
+    """1 December 2026, the day after the month of charges; the session token is issued at
+    the real time (its expiry is checked against the real time)."""
+
+    def __init__(self) -> None:
+        self.current: datetime | None = CLOCK_DAY
+
+    def now(self) -> datetime:
+        return self.current or datetime.now(UTC)
+
+
+async def finance_session(runtime: Runtime, clock: BenchClock) -> str:
+    async with runtime.uow() as uow:
+        user = await identity.create_user(
+            uow,
+            runtime.clock,
+            runtime.hasher,
+            email="finance@bench.example.org",
+            password="bench finance password",
+            role=Role.FINANCE,
+            account_id=None,
+        )
+        await uow.commit()
+    clock.current, day = None, clock.current
+    token, _ = issue_access_token(runtime, user)
+    clock.current = day
+    return token
+
+
+async def timings(client: httpx.AsyncClient, path: str, requests: int) -> list[float]:
+    found = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = await client.get(path)
+        found.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise SystemExit(f"{path}: {response.status_code} {response.text[:200]}")
+    return found
+
+
+async def bench(label: str, url: str, schema: str | None, args: argparse.Namespace) -> None:
+    settings = Settings(data_dir=Path(tempfile.mkdtemp()), database_url=url)
+    clock = BenchClock()
+    runtime = build_runtime(
+        settings,
+        schema=schema,
+        hasher=Argon2PasswordHasher(time_cost=1, memory_cost=1024),
+        clock=clock,
+    )
+    try:
+        await runtime.migrate()
+        await generate(runtime, url, schema, args.cdrs, args.accounts)
+        token = await finance_session(runtime, clock)
+        app = create_app(runtime, migrate=False)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://bench", cookies={SESSION: token}
+        ) as client:
+            print(f"{label}: {args.cdrs:,} charges in November over {args.accounts:,} accounts")
+            baseline = None
+            for path in PAGES:
+                await timings(client, path, 3)  # warm: compiled queries, templates
+                times = await timings(client, path, args.requests)
+                median = statistics.median(times) * 1000
+                p95 = statistics.quantiles(times, n=20)[18] * 1000
+                baseline = baseline or median
+                print(
+                    f"  GET {path:<12} median {median:7.1f} ms  p95 {p95:7.1f} ms  "
+                    f"({median / baseline:5.1f}x the baseline's median)"
+                )
+    finally:
+        await runtime.aclose()
+
+
+async def main(args: argparse.Namespace) -> None:
+    if not args.no_sqlite:
+        folder = Path(tempfile.mkdtemp(prefix="chargeledger-bench-office-"))
+        await bench("SQLite", sqlite_url(folder / "bench.sqlite3"), None, args)
+    if args.postgres:
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(args.postgres)
+        async with admin.begin() as connection:
+            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            await bench("PostgreSQL", args.postgres, schema, args)
+        finally:
+            async with admin.begin() as connection:
+                await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            await admin.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--cdrs", type=int, default=20_000)
+    parser.add_argument("--accounts", type=int, default=500)
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--postgres", default=None)
+    parser.add_argument("--no-sqlite", action="store_true")
+    asyncio.run(main(parser.parse_args()))
