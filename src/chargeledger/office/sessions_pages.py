@@ -313,25 +313,34 @@ def _in(sample: MeterSample, unit_k: str) -> Decimal:
 
 
 def meter_charts(session: Session, samples: list[MeterSample], zone: str) -> list[Markup]:
-    """Energy charged since the start (the register minus the start reading) and power, over
-    the session's time, from the samples without a phase (the totals)."""
+    """Energy charged since the start and power, over the session's time. Energy: the start
+    reading (0), the register samples without a phase (the totals) minus the start reading,
+    and the stop reading; the station's own figures, so a quarantined session shows what is
+    in doubt."""
     tz = ZoneInfo(zone)
-    start_kwh = session.meter_start_wh / WH_PER_KWH
+
+    def point(at: datetime, value: Decimal) -> TimePoint:
+        seconds = max((at - session.started_at).total_seconds(), 0.0)
+        return TimePoint(at.astimezone(tz).strftime("%H:%M:%S"), seconds, _tidy(value))
 
     def series(measurand: Measurand, unit_k: str, base: Decimal) -> list[TimePoint]:
         return [
-            TimePoint(
-                s.timestamp.astimezone(tz).strftime("%H:%M:%S"),
-                max((s.timestamp - session.started_at).total_seconds(), 0.0),
-                _in(s, unit_k) - base,
-            )
+            point(s.timestamp, _in(s, unit_k) - base)
             for s in sorted(samples, key=lambda s: s.timestamp)
             if s.measurand is measurand and s.phase is None
         ]
 
-    energy = series(Measurand.ENERGY_IMPORT_REGISTER, "kWh", start_kwh)
+    start_kwh = session.meter_start_wh / WH_PER_KWH
+    energy = [point(session.started_at, Decimal(0))]
+    energy += series(Measurand.ENERGY_IMPORT_REGISTER, "kWh", start_kwh)
+    if session.stopped_at is not None and session.meter_stop_wh is not None:
+        energy.append(point(session.stopped_at, session.meter_stop_wh / WH_PER_KWH - start_kwh))
     power = series(Measurand.POWER_IMPORT, "kW", Decimal(0))
     return [
         Markup(line_chart("chart-energy", "Energy charged since the start (kWh)", "kWh", energy)),
         Markup(line_chart("chart-power", "Power (kW)", "kW", power)),
     ]
+
+
+def _tidy(value: Decimal) -> Decimal:
+    return value.normalize() if value else Decimal(0)

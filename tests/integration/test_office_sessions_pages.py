@@ -1,0 +1,200 @@
+"""The office's sessions pages (issue 16) on SQLite and PostgreSQL, over real OCPP 1.6
+sessions: filters, paging, the CSV download, the detail page, and who may open them.
+
+Three sessions on CP16 (token 04AABBCCDD), 30 minutes each, an hour apart from 4 March 2024
+08:00 UTC (09:00 in Berlin, +01:00): ``done`` 1,000,000 → 1,011,000 Wh (11 kWh: 0.49 × 11 +
+0.35 = 5.74 net, 6.83 gross at 19 %), ``held`` 0 → 48,213,000 Wh (a lifetime register:
+quarantined), ``later`` 2,000,000 → 2,004,000 Wh (4 kWh).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import AsyncIterator
+from html import escape, unescape
+
+import httpx
+import pytest
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.identity import Role
+from chargeledger.office import sessions_pages
+from tests.integration.ocpp_support import ACTIVE_TAG, CP16, LoginAs, Station16, World, connected
+from tests.integration.office_world import office_login, office_world, rows
+from tests.integration.test_meter_quarantine import session16
+
+Refs = dict[str, str]
+
+
+@pytest.fixture
+async def world(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> AsyncIterator[World]:
+    async for served in office_world(runtime, client, login_as):
+        yield served
+
+
+@pytest.fixture
+async def ids(world: World) -> Refs:
+    async with connected(world.url, Station16) as cp:
+        refs = {
+            "done": await session16(cp, 1_000_000, 1_011_000, (900, 1_005_000)),
+            "held": await session16(cp, 0, 48_213_000, (900, 48_206_000), window=1),
+            "later": await session16(cp, 2_000_000, 2_004_000, window=2),
+        }
+    by_ref = {s["transaction_ref"]: s["id"] for s in await world.sessions_of(CP16)}
+    return {name: by_ref[ref] for name, ref in refs.items()}
+
+
+def series(page: httpx.Response, chart_id: str) -> object:
+    found = re.search(rf'id="{chart_id}" data-series="([^"]*)"', page.text)
+    assert found is not None, page.text
+    return json.loads(unescape(found.group(1)))
+
+
+async def test_filters_and_paging(
+    runtime: Runtime, client: httpx.AsyncClient, world: World, ids: Refs
+) -> None:
+    await office_login(runtime, client, Role.FINANCE)
+    every = await client.get("/office/sessions")
+    assert every.status_code == 200
+    assert sorted(rows(every)) == sorted(ids.values())
+    station = world.station_id(CP16)
+    cases = {
+        "status=quarantined": [ids["held"]],
+        "status=completed": [ids["done"], ids["later"]],
+        f"q={ACTIVE_TAG}": list(ids.values()),
+        "q=04NOBODY00": [],
+        f"q={world.account_id}": list(ids.values()),
+        f"station={station}": list(ids.values()),
+        f"station={world.station_id('CP201-DC')}": [],
+        "from=2024-03-04&to=2024-03-04": list(ids.values()),
+        "from=2024-03-05": [],
+        "to=2024-03-03": [],
+    }
+    for query, expected in cases.items():
+        page = await client.get(f"/office/sessions?{query}")
+        assert page.status_code == 200, query
+        assert sorted(rows(page)) == sorted(expected), query
+    bad = await client.get("/office/sessions?from=4.3.2024")
+    assert bad.status_code == 422
+    assert "invalid_filter" in bad.text
+    assert rows(bad) == []
+
+
+async def test_pages_follow_each_other(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    world: World,
+    ids: Refs,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sessions_pages, "PAGE_SIZE", 2)
+    await office_login(runtime, client, Role.OPERATOR)
+    first = await client.get(f"/office/sessions?q={ACTIVE_TAG}")
+    assert len(rows(first)) == 2
+    found = re.search(r'href="([^"]+)" rel="next"', first.text)
+    assert found is not None
+    link = unescape(found.group(1))
+    assert f"q={ACTIVE_TAG}" in link  # the filter travels with the page
+    second = await client.get(link)
+    assert len(rows(second)) == 1
+    assert 'rel="next"' not in second.text
+    assert 'rel="prev"' in second.text
+    assert sorted(rows(first) + rows(second)) == sorted(ids.values())
+
+
+async def test_the_csv_download(
+    runtime: Runtime, client: httpx.AsyncClient, world: World, ids: Refs
+) -> None:
+    await office_login(runtime, client, Role.FINANCE)
+    listed = await client.get("/office/sessions?status=completed")
+    assert 'href="/office/sessions?status=completed&amp;format=csv"' in listed.text
+    response = await client.get("/office/sessions?status=completed&format=csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="sessions-{runtime.clock.now().date().isoformat()}.csv"'
+    )
+    table = list(csv.reader(io.StringIO(response.text)))
+    assert table[0] == list(sessions_pages.COLUMNS)
+    by_id = {line[0]: line for line in table[1:]}
+    assert set(by_id) == {ids["done"], ids["later"]}
+    station = world.station_id(CP16)
+    assert by_id[ids["done"]] == [
+        ids["done"],
+        CP16,
+        "1",
+        ACTIVE_TAG,
+        str(world.account_id),
+        "completed",
+        "2024-03-04T09:00:00+01:00",
+        "2024-03-04T09:30:00+01:00",
+        "11",
+        "",
+    ]
+    assert by_id[ids["later"]][6:9] == [
+        "2024-03-04T11:00:00+01:00",
+        "2024-03-04T11:30:00+01:00",
+        "4",
+    ]
+    held = await client.get(f"/office/sessions?station={station}&status=quarantined&format=csv")
+    [_, line] = list(csv.reader(io.StringIO(held.text)))
+    assert (line[0], line[5], line[8]) == (ids["held"], "quarantined", "48213")
+    assert line[9] == "zero_start_lifetime_stop"
+
+
+async def test_the_detail_page(
+    runtime: Runtime, client: httpx.AsyncClient, world: World, ids: Refs
+) -> None:
+    await office_login(runtime, client, Role.OPERATOR)
+    page = await client.get(f"/office/sessions/{ids['done']}")
+    assert page.status_code == 200
+    energy = series(page, "chart-energy")
+    assert energy == {
+        "unit": "kWh",
+        "points": [["09:00:00", "0"], ["09:15:00", "5"], ["09:30:00", "11"]],
+    }, energy
+    assert series(page, "chart-power") == {"unit": "kW", "points": []}
+    assert "5.74 EUR net, 6.83 EUR gross (VAT 19 %)" in page.text
+    assert 'id="price-lines"' in page.text
+    cost = await world.get(f"/sessions/{ids['done']}/cost")  # the REST API's explanation
+    assert cost["lines"]
+    for line in cost["lines"]:
+        assert escape(line["explanation"]) in page.text
+    assert "The station sent no signed meter data" in page.text
+    assert "No payment for this session" in page.text
+    held = await client.get(f"/office/sessions/{ids['held']}")
+    assert held.status_code == 200
+    assert "session_under_review" in held.text
+    assert 'id="price-lines"' not in held.text
+    assert f'href="/office/quarantine#s-{ids["held"]}"' in held.text
+
+
+async def test_who_may_open_them(
+    runtime: Runtime, client: httpx.AsyncClient, world: World, ids: Refs
+) -> None:
+    client.cookies.clear()
+    for path in (
+        "/office/sessions",
+        f"/office/sessions/{ids['done']}",
+        "/office/sessions?format=csv",
+    ):
+        anonymous = await client.get(path)
+        assert anonymous.status_code == 303
+        assert anonymous.headers["location"] == "/office/login"
+    for role in (Role.DRIVER, Role.FLEET_MANAGER):
+        await office_login(runtime, client, role)
+        for path in (
+            "/office/sessions",
+            f"/office/sessions/{ids['done']}",
+            "/office/sessions?format=csv",
+        ):
+            refused = await client.get(path)
+            assert refused.status_code == 403, (role, path)
+            assert refused.headers["x-error-code"] == "permission_denied"
+    await office_login(runtime, client, Role.ADMIN)
+    assert (await client.get("/office/sessions")).status_code == 200
