@@ -126,6 +126,7 @@ async def test_the_csv_download(
     station = world.station_id(CP16)
     assert by_id[ids["done"]] == [
         ids["done"],
+        (await world.get(f"/sessions/{ids['done']}"))["transaction_ref"],
         CP16,
         "1",
         ACTIVE_TAG,
@@ -136,15 +137,15 @@ async def test_the_csv_download(
         "11",
         "",
     ]
-    assert by_id[ids["later"]][6:9] == [
+    assert by_id[ids["later"]][7:10] == [
         "2024-03-04T11:00:00+01:00",
         "2024-03-04T11:30:00+01:00",
         "4",
     ]
     held = await client.get(f"/office/sessions?station={station}&status=quarantined&format=csv")
     [_, line] = list(csv.reader(io.StringIO(held.text)))
-    assert (line[0], line[5], line[8]) == (ids["held"], "quarantined", "48213")
-    assert line[9] == "zero_start_lifetime_stop"
+    assert (line[0], line[6], line[9]) == (ids["held"], "quarantined", "48213")
+    assert line[10] == "zero_start_lifetime_stop"
 
 
 async def test_the_detail_page(

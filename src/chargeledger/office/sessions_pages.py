@@ -47,6 +47,7 @@ CSV_BATCH = 500
 Text = Annotated[str | None, Query(max_length=200)]
 COLUMNS = (
     "Session",
+    "Transaction",
     "Station",
     "EVSE",
     "Token",
@@ -130,6 +131,7 @@ def row(session: Session, stations: dict[uuid.UUID, str], zone: str) -> list[str
     """One session as the table and the CSV show it (``COLUMNS``)."""
     return [
         str(session.id),
+        session.transaction_ref,
         stations.get(session.station_id, str(session.station_id)),
         str(session.evse_id),
         session.id_tag or "",
