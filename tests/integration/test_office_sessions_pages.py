@@ -13,8 +13,11 @@ import csv
 import io
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 from html import escape, unescape
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -23,7 +26,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
 from chargeledger.office import sessions_pages
 from tests.integration.ocpp_support import ACTIVE_TAG, CP16, LoginAs, Station16, World, connected
-from tests.integration.office_world import office_login, office_world, rows
+from tests.integration.office_world import OPERATOR_TZ, office_login, office_world, rows
 from tests.integration.test_meter_quarantine import session16
 
 Refs = dict[str, str]
@@ -47,6 +50,10 @@ async def ids(world: World) -> Refs:
         }
     by_ref = {s["transaction_ref"]: s["id"] for s in await world.sessions_of(CP16)}
     return {name: by_ref[ref] for name, ref in refs.items()}
+
+
+def berlin_today(runtime: Runtime) -> date:
+    return runtime.clock.now().astimezone(ZoneInfo(OPERATOR_TZ)).date()
 
 
 def series(page: httpx.Response, chart_id: str) -> object:
@@ -117,7 +124,7 @@ async def test_the_csv_download(
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["content-disposition"] == (
-        f'attachment; filename="sessions-{runtime.clock.now().date().isoformat()}.csv"'
+        f'attachment; filename="sessions-{berlin_today(runtime).isoformat()}.csv"'
     )
     table = list(csv.reader(io.StringIO(response.text)))
     assert table[0] == list(sessions_pages.COLUMNS)
@@ -173,6 +180,9 @@ async def test_the_detail_page(
     assert "session_under_review" in held.text
     assert 'id="price-lines"' not in held.text
     assert f'href="/office/quarantine#s-{ids["held"]}"' in held.text
+    missing = await client.get(f"/office/sessions/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert missing.headers["x-error-code"] == "session_not_found"
 
 
 async def test_who_may_open_them(

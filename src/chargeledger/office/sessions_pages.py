@@ -31,10 +31,10 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.charging import Measurand, MeterSample, Session, SessionStatus
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.station_link import SessionFilter
-from chargeledger.errors import ChargeledgerError, InvalidInputError
+from chargeledger.errors import ChargeledgerError, InvalidInputError, NotFoundError
 from chargeledger.office.charts import TimePoint, line_chart
 from chargeledger.office.guard import Visitor, admit
-from chargeledger.office.pages import PAGE_HEADERS, render
+from chargeledger.office.pages import PAGE_HEADERS, error_page, render
 from chargeledger.office.views import WH_PER_KWH, kwh, local_time, plain, station_names
 from chargeledger.services.charging import session_pricing, session_review
 from chargeledger.services.payments import views as payment_views
@@ -258,9 +258,25 @@ async def session_page(session_id: uuid.UUID, request: Request, rt: RuntimeDep) 
     if isinstance(visitor, Response):
         return visitor
     zone = rt.settings.operator_time_zone
-    detail = await reading(
-        rt.uow, session_review.session_detail, visitor.principal, session_id, rt.meter_signatures
-    )
+    try:
+        detail = await reading(
+            rt.uow,
+            session_review.session_detail,
+            visitor.principal,
+            session_id,
+            rt.meter_signatures,
+        )
+    except NotFoundError as exc:
+        return error_page(
+            404,
+            exc.code,
+            "No such session",
+            exc.message,
+            principal=visitor.principal,
+            csrf=visitor.csrf,
+            back="/office/sessions",
+            back_label="Back to the sessions",
+        )
     session = detail.session
     price: session_pricing.SessionPrice | None = None
     price_problem: ChargeledgerError | None = None
