@@ -25,9 +25,11 @@ import pytest
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
 from chargeledger.office import sessions_pages
+from chargeledger.services.charging.signed_data import REPORTED_ONLY
 from tests.integration.ocpp_support import ACTIVE_TAG, CP16, LoginAs, Station16, World, connected
 from tests.integration.office_world import OPERATOR_TZ, office_login, office_world, rows
 from tests.integration.test_meter_quarantine import session16
+from tests.integration.test_signed_readings import session_with_oca_record
 
 Refs = dict[str, str]
 
@@ -209,3 +211,23 @@ async def test_who_may_open_them(
             assert refused.headers["x-error-code"] == "permission_denied"
     await office_login(runtime, client, Role.ADMIN)
     assert (await client.get("/office/sessions")).status_code == 200
+
+
+async def test_the_detail_page_shows_signed_data_verdicts(
+    runtime: Runtime, client: httpx.AsyncClient, world: World
+) -> None:
+    """The OCA example record (issue 15, tests/integration/test_signed_readings.py): valid
+    with the key the station reported only (``unknown_key``), 0.636 kWh, its times
+    informative."""
+    session_id = await session_with_oca_record(world, 108_178, 108_814)
+    await office_login(runtime, client, Role.FINANCE)
+    page = await client.get(f"/office/sessions/{session_id}")
+    assert page.status_code == 200
+    table = page.text[
+        page.text.index('id="signed"') : page.text.index("</table>", page.text.index('id="signed"'))
+    ]
+    assert "<td>unknown_key</td>" in table
+    assert f"<td>{escape(REPORTED_ONLY)}</td>" in table
+    assert "<td>station</td>" in table
+    assert "Signed energy: 0.636 kWh." in page.text
+    assert "<code>time_not_synchronised</code>" in page.text
