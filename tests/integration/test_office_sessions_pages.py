@@ -21,13 +21,16 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from ocpp.v16 import call as call16
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
+from chargeledger.domain.payments import PaymentMethodKind
 from chargeledger.office import sessions_pages
 from chargeledger.services.charging.signed_data import REPORTED_ONLY
 from tests.integration.ocpp_support import ACTIVE_TAG, CP16, LoginAs, Station16, World, connected
 from tests.integration.office_world import OPERATOR_TZ, office_login, office_world, rows
+from tests.integration.payment_world import PaymentWorld
 from tests.integration.test_meter_quarantine import session16
 from tests.integration.test_signed_readings import session_with_oca_record
 
@@ -231,3 +234,34 @@ async def test_the_detail_page_shows_signed_data_verdicts(
     assert "<td>station</td>" in table
     assert "Signed energy: 0.636 kWh." in page.text
     assert "<code>time_not_synchronised</code>" in page.text
+
+
+async def test_the_detail_page_shows_a_checkout_payment_and_its_receipt(
+    runtime: Runtime, client: httpx.AsyncClient, pw: PaymentWorld
+) -> None:
+    """A QR checkout (tests/integration/test_payments_checkout.py): its payment is found by
+    the idTag that started the session; held 23.74, captured 6.25 for 10 kWh."""
+    token = await pw.tokenise()
+    async with connected(pw.world.url, Station16) as cp:
+        await cp.request(call16.BootNotification("T1", "Test"))
+        started = await client.post(
+            f"/pay/{CP16}/1", json={"token": token}, headers={"Idempotency-Key": "office-1"}
+        )
+        assert started.status_code == 201, started.text
+        [(_, remote)] = cp.received
+        tx = await cp.start_tx(remote["id_tag"], 50_000)
+        await runtime.quiesce()
+        await cp.stop_tx(tx, 60_000, 1800)
+        await runtime.quiesce()
+    [(payment, _)] = await pw.payments_of(PaymentMethodKind.CARD)
+    (session,) = [s for s in await pw.world.sessions_of(CP16) if s["transaction_ref"] == str(tx)]
+    await office_login(runtime, client, Role.FINANCE)
+    page = await client.get(f"/office/sessions/{session['id']}")
+    assert page.status_code == 200
+    assert "session by card (sandbox): captured" in page.text
+    assert f'href="/pay/checkouts/{payment.id}/receipt.pdf"' in page.text
+    assert "23.74 EUR" in page.text
+    assert "6.25 EUR" in page.text
+    receipt = await client.get(f"/pay/checkouts/{payment.id}/receipt.pdf")
+    assert receipt.status_code == 200
+    assert receipt.content.startswith(b"%PDF")

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -38,7 +38,6 @@ from chargeledger.office.pages import PAGE_HEADERS, error_page, render
 from chargeledger.office.views import WH_PER_KWH, kwh, local_time, plain, station_names
 from chargeledger.services.charging import session_pricing, session_review
 from chargeledger.services.payments import views as payment_views
-from chargeledger.services.payments.ports import PaymentFilter
 from chargeledger.services.transactions import reading
 
 router = APIRouter()
@@ -291,7 +290,7 @@ async def session_page(session_id: uuid.UUID, request: Request, rt: RuntimeDep) 
         )
     except ChargeledgerError as exc:  # under review, no tariff: said on the page
         price_problem = exc
-    payments = await _payments(rt, visitor.principal, session_id)
+    payments = await reading(rt.uow, payment_views.session_payments, visitor.principal, session_id)
     stations = await station_names(rt)
     return render(
         "session.html",
@@ -308,21 +307,6 @@ async def session_page(session_id: uuid.UUID, request: Request, rt: RuntimeDep) 
         signed=detail.signed,
         payments=payments,
     )
-
-
-async def _payments(rt: Runtime, principal: Principal, session_id: uuid.UUID) -> list[Any]:
-    page = await reading(
-        rt.uow,
-        payment_views.list_payments,
-        principal,
-        PaymentFilter(session_id=session_id),
-        100,
-        0,
-    )
-    return [
-        await reading(rt.uow, payment_views.visible_payment, principal, found.payment.id)
-        for found in page.items
-    ]
 
 
 def _in(sample: MeterSample, unit_k: str) -> Decimal:
