@@ -214,6 +214,12 @@ async def test_who_may_open_them(
             assert refused.headers["x-error-code"] == "permission_denied"
     await office_login(runtime, client, Role.ADMIN)
     assert (await client.get("/office/sessions")).status_code == 200
+    overview = await client.get("/office")  # the tiles and the nav lead to the new pages
+    assert '<a href="/office/sessions?status=active">Live sessions</a>' in overview.text
+    assert '<a href="/office/quarantine">Quarantine queue</a>' in overview.text
+    assert '<a href="/office/sessions" >Sessions</a>' in overview.text
+    live = await client.get("/office/sessions?status=active")
+    assert 'href="/office/sessions" aria-current="page"' in live.text
 
 
 async def test_the_detail_page_shows_signed_data_verdicts(
