@@ -1,6 +1,7 @@
 """The back office in a real browser (Chromium driven by Playwright) against the real server
 (uvicorn) on SQLite (issue 16): a finance user logs in with the keyboard only, sees the
-overview and its charts; the chart's ``data-series`` holds the world's figures.
+overview and its charts; the chart's ``data-series`` holds the world's figures. An operator
+releases a quarantined session with a corrected reading and downloads the sessions CSV.
 
 The world: two charges of the billing world's builders, 5 and 2 days ago (operator time zone
 UTC, the default): 10.00 and 5.50 EUR net, 12.5 kWh each.
@@ -8,6 +9,7 @@ UTC, the default): 10.00 and 5.50 EUR net, 12.5 kWh each.
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -22,6 +24,8 @@ from tests.conftest import TEST_PASSWORD
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
 from tests.integration.billing_world import ChargeSpec, book_charges, create_customer, new_world
 from tests.integration.ocpp_server import running_server
+from tests.integration.ocpp_support import CP16, LoginAs, Station16, connected, open_world
+from tests.integration.test_meter_quarantine import priced_network, session16
 from tests.integration.test_office_http import add_user
 
 
@@ -102,6 +106,79 @@ async def test_office_in_a_real_browser(
                 await expect(page).to_have_url(f"{base}/office/login")
             finally:
                 await page.screenshot(path=str(tmp_path / "office.png"), full_page=True)
+        finally:
+            await browser.close()
+    assert [m for m in console if "Content Security Policy" in m] == []
+
+
+async def test_a_quarantine_release_and_the_sessions_csv_in_a_real_browser(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs, tmp_path: Path
+) -> None:
+    """Two sessions over real OCPP 1.6 (tests/integration/test_office_quarantine.py): a zero
+    start with a lifetime stop (quarantined) and an ordinary 4 kWh one. The operator releases
+    the first with its start corrected to 48,202,000 Wh (11 kWh), sees it leave the queue,
+    then downloads the CSV of the completed sessions: both, 11 and 4 kWh."""
+    email = await add_user(runtime, Role.OPERATOR)
+    async with open_world(runtime, client, login_as) as world, async_playwright() as playwright:
+        await priced_network(runtime)
+        async with connected(world.url, Station16) as cp:
+            huge = await session16(cp, 0, 48_213_000, (900, 48_206_000))
+            fine = await session16(cp, 3_000_000, 3_004_000, window=1)
+        ids = {s["transaction_ref"]: s["id"] for s in await world.sessions_of(CP16)}
+        base = "http://" + world.url.removeprefix("ws://").removesuffix("/ocpp")
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        console: list[str] = []
+        try:
+            page = await browser.new_page(accept_downloads=True)
+            page.set_default_timeout(WAIT_MS)
+            page.on("console", lambda message: console.append(message.text))
+            try:
+                await page.goto(f"{base}/office/login")
+                await page.get_by_label("User name (e-mail)").fill(email)
+                await page.get_by_label("Password").fill(TEST_PASSWORD)
+                await page.get_by_role("button", name="Log in").click()
+                await expect(page).to_have_url(f"{base}/office")
+                await page.get_by_role("link", name="Quarantine queue").click()
+                await expect(page).to_have_url(f"{base}/office/quarantine")
+                await expect(page.locator("article[data-session]")).to_have_count(1)
+                card = page.locator(f"#s-{ids[huge]}")
+                await expect(card.locator(".reasons")).to_contain_text("zero_start_lifetime_stop")
+                # every input the user sees has a label
+                for field in await page.locator("main input:not([type=hidden])").all():
+                    field_id = await field.get_attribute("id")
+                    if field_id is None:  # the checkbox: labelled by its wrapping label
+                        continue
+                    assert await page.locator(f'label[for="{field_id}"]').count() == 1
+                await card.get_by_label("Why it is released").fill("start from the OCMF record")
+                await card.get_by_label("Corrected start reading").fill("48202000")
+                await card.get_by_label("I confirm").check()
+                await card.get_by_role("button", name="Release").click()
+                await expect(page.locator("#released")).to_contain_text(ids[huge])
+                await expect(page.locator("article[data-session]")).to_have_count(0)
+                await expect(page.locator("#queue-empty")).to_be_visible()
+
+                await page.get_by_role("link", name="Sessions", exact=True).click()
+                await page.get_by_label("Status").select_option("completed")
+                await page.get_by_role("button", name="Filter").click()
+                await expect(page.locator("#sessions tbody tr[data-session]")).to_have_count(2)
+                async with page.expect_download() as downloading:
+                    await page.locator("#csv-download").click()
+                download = await downloading.value
+                assert download.suggested_filename.startswith("sessions-")
+                saved = tmp_path / download.suggested_filename
+                await download.save_as(saved)
+                with saved.open(newline="", encoding="utf-8") as handle:
+                    table = list(csv.reader(handle))
+                assert table[0][0] == "Session"
+                energy = {line[0]: (line[1], line[6], line[9]) for line in table[1:]}
+                assert energy == {
+                    ids[huge]: (huge, "completed", "11"),
+                    ids[fine]: (fine, "completed", "4"),
+                }
+            finally:
+                await page.screenshot(path=str(tmp_path / "office-quarantine.png"), full_page=True)
         finally:
             await browser.close()
     assert [m for m in console if "Content Security Policy" in m] == []

@@ -11,7 +11,7 @@ from importlib import resources
 
 import pytest
 
-from chargeledger.office.charts import Point, _scale_top, bar_chart
+from chargeledger.office.charts import Point, TimePoint, _scale_top, bar_chart, line_chart
 
 POINTS = [Point("2026-01-01", Decimal("10.45")), Point("<b>", Decimal("0"))]
 
@@ -70,3 +70,39 @@ def test_the_theme_has_enough_contrast() -> None:
     for text, background in PAIRS:
         ratio = contrast(colours[text], colours[background])
         assert ratio >= 4.5, (text, background, round(ratio, 2))
+
+
+def _series(html: str) -> object:
+    return json.loads(unescape(re.search(r'data-series="([^"]*)"', html).group(1)))  # type: ignore[union-attr]
+
+
+def test_a_line_chart_places_readings_on_a_time_axis() -> None:
+    points = [
+        TimePoint("10:00", 0, Decimal("0")),
+        TimePoint("10:10", 600, Decimal("2.5")),
+        TimePoint("<i>", 1800, Decimal("7.5")),
+    ]
+    html = line_chart("m1", "Energy (kWh)", "kWh", points)
+    assert _series(html) == {
+        "unit": "kWh",
+        "points": [["10:00", "0"], ["10:10", "2.5"], ["<i>", "7.5"]],
+    }
+    assert html.count("<circle") == 3
+    assert "<title>10:10: 2.5 kWh</title>" in html
+    # x follows the seconds (uneven sampling stays uneven), y the value on a 0-10 axis
+    coords = re.findall(r'cx="([0-9.]+)" cy="([0-9.]+)"', html)
+    xs = [float(x) for x, _ in coords]
+    assert xs[1] - xs[0] == pytest.approx((xs[2] - xs[0]) / 3, abs=0.2)
+    ys = [float(y) for _, y in coords]
+    assert ys[0] > ys[1] > ys[2]
+    assert '<polyline class="line"' in html
+    assert "<i>" not in html
+    assert '<th scope="row">&lt;i&gt;</th><td>7.5</td>' in html
+
+
+def test_a_line_chart_of_one_reading_or_none() -> None:
+    one = line_chart("m2", "Power (kW)", "kW", [TimePoint("10:00", 0, Decimal("11"))])
+    assert "<polyline" not in one
+    assert one.count("<circle") == 1
+    empty = line_chart("m3", "Power (kW)", "kW", [])
+    assert _series(empty) == {"unit": "kW", "points": []}

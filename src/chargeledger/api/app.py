@@ -134,7 +134,7 @@ def create_app(
     for router in (*API_ROUTERS, *PUBLIC_ROUTERS):
         app.include_router(router)
     # The operator back office's pages (issue 16): a session cookie, not the API's roles
-    # declarations; its own role rule is office/router.OFFICE_ROLES.
+    # declarations; its own role rule is office/guard.OFFICE_ROLES.
     app.include_router(office_router)
 
     @app.get(

@@ -1,4 +1,4 @@
-"""Server-rendered SVG bar charts (issue 16): pure functions of the data, no script.
+"""Server-rendered SVG bar and line charts (issue 16): pure functions of the data, no script.
 
 Each chart is an accessible ``<figure>``: a ``<figcaption>``, an SVG with ``role="img"`` and
 a ``<title>`` per bar (the browser's tooltip), the series as JSON in ``data-series`` (what
@@ -88,5 +88,77 @@ def bar_chart(
         f'xmlns="http://www.w3.org/2000/svg">{axis}{"".join(bars)}</svg>'
         f'<table class="visually-hidden"><caption>{escape(caption)}</caption>'
         f'<thead><tr><th scope="col">Category</th><th scope="col">{escape(unit)}</th></tr>'
+        f"</thead><tbody>{rows}</tbody></table></figure>"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TimePoint:
+    """One reading of a line chart: when (its label and its position in seconds from the
+    chart's start; the axis is time, so uneven sampling stays uneven) and how much."""
+
+    label: str
+    seconds: float
+    value: Decimal
+
+
+def line_chart(chart_id: str, caption: str, unit: str, points: Sequence[TimePoint]) -> str:
+    """A line over time with a dot per reading (its ``<title>`` the tooltip), accessible like
+    ``bar_chart``: caption, ``data-series``, hidden table. Every text escaped."""
+    top = _scale_top(max((p.value for p in points), default=Decimal(0)))
+    bottom = min((p.value for p in points), default=Decimal(0))
+    low = bottom if bottom < 0 else Decimal(0)
+    plot_w = WIDTH - MARGIN_LEFT - 8
+    plot_h = HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
+    span = max((p.seconds for p in points), default=0.0) or 1.0
+    value_span = float(top - low) or 1.0
+
+    def xy(point: TimePoint) -> tuple[float, float]:
+        x = MARGIN_LEFT + point.seconds / span * plot_w
+        y = MARGIN_TOP + plot_h - float(point.value - low) / value_span * plot_h
+        return x, y
+
+    coords = [xy(p) for p in points]
+    marks = []
+    if len(coords) > 1:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+        marks.append(f'<polyline class="line" fill="none" points="{path}"/>')
+    for point, (x, y) in zip(points, coords, strict=True):
+        tip = f"{point.label}: {_text(point.value)} {unit}"
+        marks.append(
+            f'<circle class="dot" cx="{x:.1f}" cy="{y:.1f}" r="3">'
+            f"<title>{escape(tip)}</title></circle>"
+        )
+    if points:
+        for point in (points[0], points[-1]) if len(points) > 1 else (points[0],):
+            x, _ = xy(point)
+            marks.append(
+                f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 10}" text-anchor="middle">'
+                f"{escape(point.label)}</text>"
+            )
+    axis = (
+        f'<line class="axis" x1="{MARGIN_LEFT}" y1="{MARGIN_TOP + plot_h}" '
+        f'x2="{WIDTH - 8}" y2="{MARGIN_TOP + plot_h}"/>'
+        f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{MARGIN_TOP + 4}" text-anchor="end">'
+        f"{escape(_text(top))}</text>"
+        f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{MARGIN_TOP + plot_h}" '
+        f'text-anchor="end">{escape(_text(low))}</text>'
+    )
+    series = json.dumps(
+        {"unit": unit, "points": [[p.label, _text(p.value)] for p in points]},
+        separators=(",", ":"),
+    )
+    rows = "".join(
+        f'<tr><th scope="row">{escape(p.label)}</th><td>{escape(_text(p.value))}</td></tr>'
+        for p in points
+    )
+    caption_id = f"{chart_id}-caption"
+    return (
+        f'<figure class="chart" id="{escape(chart_id)}" data-series="{escape(series)}">'
+        f'<figcaption id="{caption_id}">{escape(caption)}</figcaption>'
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{caption_id}" '
+        f'xmlns="http://www.w3.org/2000/svg">{axis}{"".join(marks)}</svg>'
+        f'<table class="visually-hidden"><caption>{escape(caption)}</caption>'
+        f'<thead><tr><th scope="col">Time</th><th scope="col">{escape(unit)}</th></tr>'
         f"</thead><tbody>{rows}</tbody></table></figure>"
     )

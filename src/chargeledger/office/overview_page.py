@@ -1,5 +1,6 @@
 """What the overview page shows: the service's figures (``services.office_overview``) made
-into tiles and charts. Tiles link only to pages that exist (none besides the overview yet)."""
+into tiles and charts. Tiles link only to pages that exist: live sessions to the sessions
+list (status active), the quarantine queue to its review page."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
-the office's own static files. Thin: authentication is ``services.identity`` (as
-``POST /api/v1/auth/token``), figures come from ``services.office_overview``.
+the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``)
+are included here, each a router of its own, every page behind ``guard.admit``. Thin:
+authentication is ``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
+``services.office_overview``.
 
 Errors are pages, not JSON: a refused POST (no or a wrong CSRF token) is a 403 page with the
 code ``csrf_failed``; a role that may not see the office a 403 page ``permission_denied``; a
@@ -15,43 +17,21 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from chargeledger.api.auth import issue_access_token, principal_from_jwt
+from chargeledger.api.auth import issue_access_token
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.routers.identity import client_host
-from chargeledger.bootstrap import Runtime
-from chargeledger.domain.identity import Principal, Role
 from chargeledger.errors import AuthenticationError, NotFoundError, RetryLaterError
-from chargeledger.office import session
+from chargeledger.office import quarantine_pages, session, sessions_pages
+from chargeledger.office.guard import LOGIN, admit, csrf_failed, to_login
 from chargeledger.office.overview_page import overview_context
 from chargeledger.office.pages import ASSETS, asset, error_page, render
 from chargeledger.services import identity
 
 router = APIRouter(prefix=session.PREFIX, include_in_schema=False)
 
-# Who may open the back office (the roles of the API's reports and operations routes).
-OFFICE_ROLES = frozenset({Role.ADMIN, Role.FINANCE, Role.OPERATOR})
 WRONG_LOGIN = "Wrong user name or password."
-LOGIN = f"{session.PREFIX}/login"
 FormText = Annotated[str, Form(max_length=320)]
 OptionalFormText = Annotated[str | None, Form(max_length=200)]
-
-
-def _csrf_failed() -> Response:
-    return error_page(
-        403,
-        "csrf_failed",
-        "Request refused",
-        "This form was not sent from your current session. Reload the page and try again.",
-    )
-
-
-def _to_login() -> Response:
-    return RedirectResponse(LOGIN, status_code=303)
-
-
-async def _principal(rt: Runtime, token: str) -> Principal:
-    async with rt.uow() as uow:
-        return await principal_from_jwt(rt, uow, token)
 
 
 @router.get("/static/{name}")
@@ -93,7 +73,7 @@ async def login(
 ) -> Response:
     nonce = request.cookies.get(session.cookie_name(request, session.LOGIN_NONCE))
     if not nonce or not session.csrf_matches(session.login_csrf(rt, nonce), csrf):
-        return _csrf_failed()
+        return csrf_failed()
     try:
         user = await identity.authenticate_user(
             rt.uow, rt.hasher, rt.logins, username, password, client_host(request)
@@ -130,7 +110,7 @@ async def login(
 async def logout(request: Request, rt: RuntimeDep, csrf: OptionalFormText = None) -> Response:
     token = session.session_token(request)
     if token is None:
-        return _to_login()
+        return to_login()
     try:
         expected = session.session_csrf(rt, token)
     except AuthenticationError:
@@ -138,42 +118,20 @@ async def logout(request: Request, rt: RuntimeDep, csrf: OptionalFormText = None
         # clearing it is all a logout can do, whoever asked.
         expected = None
     if expected is not None and not session.csrf_matches(expected, csrf):
-        return _csrf_failed()
-    response = _to_login()
+        return csrf_failed()
+    response = to_login()
     session.end_session(request, response)
     return response
 
 
 @router.get("")
 async def overview(request: Request, rt: RuntimeDep) -> Response:
-    token = session.session_token(request)
-    if token is None:
-        return _to_login()
-    try:
-        principal = await _principal(rt, token)
-    except AuthenticationError:
-        response = _to_login()
-        session.end_session(request, response)
-        return response
-    csrf = session.session_csrf(rt, token)
-    if principal.role not in OFFICE_ROLES:
-        return error_page(
-            403,
-            "permission_denied",
-            "Not for your role",
-            f"The back office is for operators and finance; role {principal.role.value} "
-            "may not open it.",
-            principal=principal,
-            csrf=csrf,
-            back=LOGIN,
-            back_label="Log in as someone else",
-        )
+    visitor = await admit(request, rt)
+    if isinstance(visitor, Response):
+        return visitor
     context = await overview_context(rt)
-    return render(
-        "overview.html",
-        title="Overview",
-        principal=principal,
-        csrf=csrf,
-        active="overview",
-        **context,
-    )
+    return render("overview.html", title="Overview", **visitor.context("overview"), **context)
+
+
+router.include_router(sessions_pages.router)
+router.include_router(quarantine_pages.router)

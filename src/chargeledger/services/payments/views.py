@@ -13,8 +13,9 @@ from chargeledger.domain.accounts import Account
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.payments import Payment, PaymentEvent, PaymentState, StoredCard, fold
 from chargeledger.errors import NotFoundError
+from chargeledger.services.charging.session_review import get_session
 from chargeledger.services.paging import Page
-from chargeledger.services.payments.methods import default_card
+from chargeledger.services.payments.methods import default_card, session_payment
 from chargeledger.services.payments.ports import PaymentFilter
 from chargeledger.services.ports import UnitOfWork
 
@@ -65,6 +66,25 @@ async def list_payments(
     events = await uow.payments.events_of([p.id for p in page.items])
     items = [PaymentDetail(p, fold(events[p.id])) for p in page.items]
     return Page(items=items, next_offset=page.next_offset)
+
+
+async def session_payments(
+    uow: UnitOfWork, principal: Principal, session_id: uuid.UUID
+) -> list[PaymentDetail]:
+    """A session's payments with their event logs: those attached to it (card, wallet) and
+    the QR checkout whose idTag started it (``methods.session_payment``: a checkout pays
+    before its session exists, so it is found by the idTag); the session must be visible to
+    ``principal`` (``session_review.get_session``), else NotFoundError."""
+    session = await get_session(uow, principal, session_id)
+    found = {p.id: p for p in await uow.payments.for_session(session.id)}
+    checkout = await session_payment(uow, session)
+    if checkout is not None:
+        found.setdefault(checkout.id, checkout)
+    details = []
+    for payment in found.values():
+        events = await uow.payments.events(payment.id)
+        details.append(PaymentDetail(payment, fold(events), events))
+    return details
 
 
 async def all_payments(uow: UnitOfWork) -> list[PaymentDetail]:
