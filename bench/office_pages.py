@@ -41,7 +41,7 @@ from chargeledger.domain.identity import Role
 from chargeledger.office.session import SESSION
 from chargeledger.services import identity
 
-PAGES = ("/healthz", "/office")  # the first is the baseline
+PAGES = ("/healthz", "/office", "/office/sessions", "/office/quarantine")  # first: baseline
 
 
 class BenchClock:
@@ -111,7 +111,7 @@ async def bench(label: str, url: str, schema: str | None, args: argparse.Namespa
                 p95 = statistics.quantiles(times, n=20)[18] * 1000
                 baseline = baseline or median
                 print(
-                    f"  GET {path:<12} median {median:7.1f} ms  p95 {p95:7.1f} ms  "
+                    f"  GET {path:<20} median {median:7.1f} ms  p95 {p95:7.1f} ms  "
                     f"({median / baseline:5.1f}x the baseline's median)"
                 )
     finally:
