@@ -156,7 +156,10 @@ async def test_a_driver_locates_chargers_and_reads_their_sessions(
         )
         try:
             page = await browser.new_page(  # a phone's screen: the app is mobile first
-                accept_downloads=True, viewport={"width": 390, "height": 844}
+                accept_downloads=True,
+                viewport={"width": 390, "height": 844},
+                geolocation={"latitude": 52.5, "longitude": 13.4},
+                permissions=["geolocation"],
             )
             page.set_default_timeout(WAIT_MS)
             page.on("console", lambda message: console.append(message.text))
@@ -278,8 +281,33 @@ async def test_a_driver_locates_chargers_and_reads_their_sessions(
                         "Your session has expired. Please log in again."
                     )
                     await log_in_with_the_keyboard(page, email)
+                    # the browser's position, then a filter: Type 2 is not at the depot
+                    await page.get_by_role("button", name="Use my location").click()
+                    await expect(page.get_by_label("Position (latitude, longitude)")).to_have_value(
+                        "52.50000, 13.40000"
+                    )
+                    await expect(sites.locator("h3")).to_have_text(
+                        ["Test depot", "Three", "East five"]
+                    )
+                    await page.get_by_label("Plug").select_option("IEC_62196_T2")
+                    await page.get_by_role("button", name="Search").click()
+                    await expect(sites.locator("h3")).to_have_text(["Three", "East five"])
+                    await expect(sites.locator(".kind")).to_have_text(
+                        ["Type 2 · 11 kW AC", "Type 2 · 11 kW AC"]
+                    )
                     scope = await page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
                     assert scope == f"{base}/app/"
+                    # the worker keeps the shell and "locate" answers, no personal data
+                    kept = await page.evaluate(
+                        """async () => {
+                          const cache = await caches.open("chargeledger-app-v1");
+                          return (await cache.keys()).map((r) => new URL(r.url).pathname);
+                        }"""
+                    )
+                    assert {"/app/", "/app/app.js", "/app/map.js"} <= set(kept)
+                    assert {path for path in kept if path.startswith("/api/")} == {
+                        "/api/v1/locations"
+                    }
                     await page.get_by_role("button", name="Log out").click()
                     await expect(page.locator("#view-login")).to_be_visible()
                     assert (

@@ -1,7 +1,8 @@
 """The driver app's files over HTTP (issue 16): the shell at ``/app/`` under a strict
 Content-Security-Policy (own scripts and style only, no inline script, API calls to us only),
 the web app manifest and the service worker with their media types, every file the page, the
-modules and the worker name is served, nothing comes from a third party."""
+modules and the worker name is served, nothing comes from a third party; the theme's text
+colours have the contrast WCAG 2.1 SC 1.4.3 asks (4.5:1)."""
 
 from __future__ import annotations
 
@@ -119,3 +120,31 @@ async def test_the_service_worker_caches_every_file_of_the_shell(
 async def test_the_app_is_not_part_of_the_api_schema(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     assert not [path for path in schema["paths"] if path.startswith("/app")]
+
+
+def luminance(colour: str) -> float:
+    """WCAG 2.1 relative luminance of ``#rrggbb``."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+async def test_the_themes_text_has_enough_contrast(client: httpx.AsyncClient) -> None:
+    css = (await client.get("/app/app.css")).text
+    colours = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6});", css))
+    white = "#ffffff"
+    assert colours["on-brand"] == white
+    pairs = {  # text on background, as app.css uses them
+        "ink on white": (colours["ink"], white),
+        "muted on white": (colours["muted"], white),
+        "errors on white": (colours["bad"], white),
+        "available on white": (colours["ok"], white),
+        "bar and buttons": (colours["on-brand"], colours["brand"]),
+    }
+    for name, (text, background) in pairs.items():
+        assert contrast(text, background) >= 4.5, name
