@@ -172,6 +172,7 @@ def test_demo_runs_a_day_of_charging_and_matches_the_truth(tmp_path: Path) -> No
     assert "Europe/Lisbon" in result.stdout
     assert "Europe/Berlin" in result.stdout
     assert "http://127.0.0.1:8000/office" in result.stdout  # the back office, with its logins
+    assert "http://127.0.0.1:8000/app" in result.stdout  # the driver app, with its login
 
     ran = int(rows["sessions the stations ran"])
     assert ran > 50

@@ -49,6 +49,7 @@ from chargeledger.api.routers import (
 from chargeledger.api.security_headers import SecurityHeaders
 from chargeledger.bootstrap import Runtime, build_runtime, configure_logging
 from chargeledger.config import Settings
+from chargeledger.driver_app.router import router as driver_app_router
 from chargeledger.office.router import router as office_router
 
 log = logging.getLogger("chargeledger.api")
@@ -136,6 +137,8 @@ def create_app(
     # The operator back office's pages (issue 16): a session cookie, not the API's roles
     # declarations; its own role rule is office/guard.OFFICE_ROLES.
     app.include_router(office_router)
+    # The driver app (issue 16): static files only; the page calls the API above with a token.
+    app.include_router(driver_app_router)
 
     @app.get(
         "/healthz",

@@ -91,3 +91,13 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+# The driver app (``/app``, issue 16): its own module scripts and stylesheet only (no inline
+# script or style, no third party), API calls to us only, the web app manifest and the service
+# worker from us. The map is SVG built in the page's DOM, so needs no image source but ours.
+APP_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)

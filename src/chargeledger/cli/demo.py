@@ -124,11 +124,13 @@ def demo(
     office = ", ".join(
         email for role, email in report.users.items() if role in (Role.FINANCE, Role.OPERATOR)
     )
+    driver = report.users.get(Role.DRIVER, "a driver")
     console.print(
         f"\nDatabase: {output_dir / 'chargeledger.sqlite3'}\n"
         f"Explore it: [bold]CHARGELEDGER_DATA_DIR={output_dir} .venv/bin/chargeledger serve[/], "
         "then open\n"
         f"  the back office  http://127.0.0.1:8000/office  (log in as {office})\n"
+        f"  the driver app   http://127.0.0.1:8000/app     (log in as {driver})\n"
         "  the REST API     http://127.0.0.1:8000/docs\n"
         f"Every demo user ({', '.join(report.users.values())}) has the demo password "
         f"[bold]{DEMO_PASSWORD}[/]"

@@ -1,0 +1,325 @@
+"""The driver app in a real browser (Chromium driven by Playwright) against the real server
+(uvicorn) on SQLite (issue 16): a driver logs in with the keyboard only, types a position,
+sees the nearest sites in order with their distance and AFIR price text, finds each site's
+marker on the SVG map where the equirectangular projection puts it, opens My sessions and
+sees their own sessions only, with cost and the invoice PDF; a refused token sends back to the
+login; with the server gone the service worker still opens the app.
+
+The world: the seeded "Test depot" (52.5, 13.4), "Three" 3 km north, "East five" 5 km east,
+"Far" 60 km north (outside the 10 km radius); an operator-wide tariff (OCPI example
+simple_025kwh, 19 % VAT); last month two sessions of the driver's account (10 and 20 kWh under
+0.40 EUR/kWh + 19 % VAT: 4.76 and 9.52 EUR) and one of another account, invoiced by a run.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.accounts import Account
+from chargeledger.domain.charging import Session, SessionStatus
+from chargeledger.domain.identity import Role
+from chargeledger.domain.payment_routes import decide_payment_route
+from chargeledger.domain.tariffs.assignment import TariffScope
+from chargeledger.services import identity, tariffs
+from tests.conftest import TEST_PASSWORD, LoginAs, make_account
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
+from tests.integration.billing_api import TARIFF, configure_operator
+from tests.integration.ocpp_server import running_server, seed_network
+from tests.integration.test_locations import KM_PER_DEGREE, add_site, north_of_depot
+from tests.integration.test_quotes import assign
+
+DEPOT = (52.5, 13.4)
+MIDDLE, REACH = 160, 140  # map.js: the SVG's middle and the pixels of the search radius
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@dataclass
+class Sessions:
+    own: dict[uuid.UUID, str]  # id -> the cost text the app shows
+    others: list[uuid.UUID]
+
+
+def east_of_depot(km: float) -> Decimal:
+    per_degree = KM_PER_DEGREE * math.cos(math.radians(DEPOT[0]))
+    return (Decimal("13.4") + Decimal(repr(km / per_degree))).quantize(Decimal("0.000001"))
+
+
+def on_map(latitude: float, longitude: float, radius_km: float) -> tuple[float, float]:
+    """Where map.js draws a site: the same projection, written again here."""
+    px_per_km = REACH / radius_km
+    east = (longitude - DEPOT[1]) * math.cos(math.radians(DEPOT[0])) * KM_PER_DEGREE
+    north = (latitude - DEPOT[0]) * KM_PER_DEGREE
+    return MIDDLE + east * px_per_km, MIDDLE - north * px_per_km
+
+
+async def charged_last_month(
+    runtime: Runtime, station_id: uuid.UUID, mine: Account, other: Account
+) -> Sessions:
+    async with runtime.uow() as uow:
+        tariff = await tariffs.import_tariff(uow, runtime.clock, TARIFF)
+        await uow.commit()
+    now = datetime.now(UTC)
+    last_month = now.replace(day=1, hour=10, minute=0, second=0, microsecond=0) - timedelta(days=20)
+    made: list[tuple[Account, Session]] = []
+    async with runtime.uow() as uow:
+        for day, (account, kwh) in enumerate(((mine, 10), (mine, 20), (other, 30))):
+            started = last_month + timedelta(days=day)
+            session = Session(
+                station_id=station_id,
+                evse_id=1,
+                transaction_ref=uuid.uuid4().hex[:20],
+                ocpp_version="1.6",
+                started_at=started,
+                meter_start_wh=Decimal(0),
+                account_id=account.id,
+                status=SessionStatus.COMPLETED,
+                stopped_at=started + timedelta(minutes=40),
+                meter_stop_wh=Decimal(kwh * 1000),
+                tariff_id=tariff.id,
+                payment_route=decide_payment_route(None, account, None, has_card=False),
+                created_at=now,
+                updated_at=now,
+            )
+            await uow.sessions.add(session)
+            made.append((account, session))
+        await uow.commit()
+    costs = {10: "4.76 EUR incl. VAT", 20: "9.52 EUR incl. VAT"}
+    return Sessions(
+        own={s.id: costs[int(s.meter_stop_wh or 0) // 1000] for a, s in made if a.id == mine.id},
+        others=[s.id for a, s in made if a.id != mine.id],
+    )
+
+
+async def log_in_with_the_keyboard(page: Page, email: str) -> None:
+    await expect(page.get_by_label("E-mail")).to_be_focused()
+    await page.keyboard.type(email)
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Password")).to_be_focused()
+    await page.keyboard.type(TEST_PASSWORD)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#view-locate")).to_be_visible()
+
+
+async def test_a_driver_locates_chargers_and_reads_their_sessions(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs, tmp_path: Path
+) -> None:
+    configure_operator(runtime)
+    network = await seed_network(runtime)
+    three = await add_site(runtime, "Three", north_of_depot(3.0), Decimal("13.4"))
+    east = await add_site(runtime, "East five", Decimal("52.5"), east_of_depot(5.0))
+    await add_site(runtime, "Far", north_of_depot(60.0), Decimal("13.4"))
+    await assign(runtime, "simple_025kwh", TariffScope.OPERATOR, None)
+    other = await make_account(runtime, "Other Driver")
+    sessions = await charged_last_month(
+        runtime, network.stations["CP16-AC"].id, network.account, other
+    )
+    finance = await login_as(Role.FINANCE)
+    last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    run = await client.post("/api/v1/invoice-runs", json={"period": last_month}, headers=finance)
+    assert run.status_code == 200, run.text
+    email = f"driver.{uuid.uuid4().hex[:8]}@example.org"
+    async with runtime.uow() as uow:
+        await identity.create_user(
+            uow,
+            runtime.clock,
+            runtime.hasher,
+            email=email,
+            password=TEST_PASSWORD,
+            role=Role.DRIVER,
+            account_id=network.account.id,
+        )
+        await uow.commit()
+    driver = await login_as(Role.DRIVER, network.account.id)
+    expected = (
+        await client.get("/api/v1/locations", params={"near": "52.5,13.4"}, headers=driver)
+    ).json()["items"]
+    assert [site["name"] for site in expected] == ["Test depot", "Three", "East five"]
+
+    console: list[str] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(  # a phone's screen: the app is mobile first
+                accept_downloads=True,
+                viewport={"width": 390, "height": 844},
+                geolocation={"latitude": 52.5, "longitude": 13.4},
+                permissions=["geolocation"],
+            )
+            page.set_default_timeout(WAIT_MS)
+            page.on("console", lambda message: console.append(message.text))
+            try:
+                async with running_server(runtime) as url:
+                    base = "http://" + url.removeprefix("ws://").removesuffix("/ocpp")
+                    await page.goto(f"{base}/app")
+                    await expect(page).to_have_url(f"{base}/app/")
+                    # every visible input has exactly one label
+                    for field in await page.locator("input, select").all():
+                        field_id = await field.get_attribute("id")
+                        assert field_id
+                        assert await page.locator(f'label[for="{field_id}"]').count() == 1
+                    await log_in_with_the_keyboard(page, email)
+                    await expect(
+                        page.get_by_label("Position (latitude, longitude)")
+                    ).to_be_focused()
+                    await page.keyboard.type("52.5, 13.4")
+                    await page.keyboard.press("Enter")
+
+                    # the list: nearest first, distance and price text as the API gives them
+                    await expect(page.locator("#status")).to_have_text("3 sites within 10 km.")
+                    sites = page.locator("#sites > li.site")
+                    await expect(sites.locator("h3")).to_have_text(
+                        ["Test depot", "Three", "East five"]
+                    )
+                    await expect(sites.locator(".distance")).to_have_text(
+                        ["0.00 km", "3.00 km", "5.00 km"]
+                    )
+                    for index, site in enumerate(expected):
+                        shown = sites.nth(index)
+                        connectors = [
+                            c
+                            for st in site["stations"]
+                            for e in st["evses"]
+                            for c in e["connectors"]
+                        ]
+                        plugs = shown.locator(".plug")
+                        await expect(plugs).to_have_count(len(connectors))
+                        for n, connector in enumerate(connectors):
+                            assert connector["price"] is not None
+                            await expect(plugs.nth(n).locator(".price p")).to_have_text(
+                                connector["price"]["lines"]
+                            )
+                    depot_plug = sites.nth(0).locator(".plug").first
+                    await expect(depot_plug.locator(".kind")).to_have_text("CCS · 22 kW AC")
+                    await expect(depot_plug.locator(".availability")).to_have_text("Status unknown")
+                    assert any("19% VAT" in line for line in connectors[0]["price"]["lines"])
+
+                    # the map: the position in the middle, each site where the projection puts it
+                    await page.get_by_role("button", name="Map").click()
+                    svg = page.locator("#map svg")
+                    await expect(svg).to_be_visible()
+                    await expect(svg.locator("#map-me circle")).to_have_attribute("cx", "160")
+                    markers = svg.locator("a.marker")
+                    await expect(markers).to_have_count(3)
+                    for site in expected:
+                        marker = svg.locator(f'a.marker[data-site-id="{site["id"]}"]')
+                        x, y = on_map(float(site["latitude"]), float(site["longitude"]), 10)
+                        assert abs(float(await marker.get_attribute("data-x") or "nan") - x) <= 0.1
+                        assert abs(float(await marker.get_attribute("data-y") or "nan") - y) <= 0.1
+                        circle = marker.locator("circle")
+                        assert abs(float(await circle.get_attribute("cx") or "nan") - x) <= 0.1
+                        label = await marker.get_attribute("aria-label")
+                        assert label is not None
+                        assert label.endswith(f"{site['name']}, {site['distance_km']} km")
+                    three_marker = svg.locator(f'a.marker[data-site-id="{three.id}"]')
+                    assert await three_marker.get_attribute("data-x") == "160"
+                    assert await three_marker.get_attribute("data-y") == "118"  # 160 - 3 × 14
+                    east_x = float(
+                        await svg.locator(f'a.marker[data-site-id="{east.id}"]').get_attribute(
+                            "data-x"
+                        )
+                        or "nan"
+                    )
+                    assert abs(east_x - 230) <= 0.1  # 160 + 5 × 14
+                    await expect(svg.locator("#map-scale")).to_have_attribute("data-km", "5")
+                    await expect(svg.locator("#map-scale text")).to_have_text("5 km")
+                    await page.screenshot(path=str(tmp_path / "driver-app-map.png"))
+                    # keyboard: a marker is a link; Enter opens that site in the list
+                    await three_marker.focus()
+                    await page.keyboard.press("Enter")
+                    await expect(page.locator(f"#site-{three.id}")).to_be_focused()
+
+                    # my sessions: mine only, with cost and the invoice's PDF
+                    await page.get_by_role("button", name="My sessions").click()
+                    shown_sessions = page.locator("#sessions > li.session")
+                    await expect(shown_sessions).to_have_count(len(sessions.own))
+                    for session_id, cost in sessions.own.items():
+                        item = page.locator(f'#sessions li[data-session-id="{session_id}"]')
+                        await expect(item.locator(".cost")).to_have_text(cost)
+                    for session_id in sessions.others:
+                        await expect(
+                            page.locator(f'[data-session-id="{session_id}"]')
+                        ).to_have_count(0)
+                    invoice = shown_sessions.first.locator("button.document")
+                    await expect(invoice).to_have_count(1)
+                    await expect(invoice).to_contain_text("Invoice")
+                    async with page.expect_download() as download_info:
+                        await invoice.click()
+                    download = await download_info.value
+                    saved = tmp_path / download.suggested_filename
+                    await download.save_as(saved)
+                    assert saved.read_bytes().startswith(b"%PDF")
+
+                    # a refused token: back to the login with a message
+                    await page.evaluate(
+                        """() => {
+                          const kept = JSON.parse(sessionStorage.getItem("chargeledger.app.token"));
+                          kept.value = "not-a-token";
+                          sessionStorage.setItem("chargeledger.app.token", JSON.stringify(kept));
+                        }"""
+                    )
+                    await page.reload()
+                    await expect(page.locator("#view-locate")).to_be_visible()
+                    await page.get_by_role("button", name="My sessions").click()
+                    await expect(page.locator("#view-login")).to_be_visible()
+                    await expect(page.locator("#status")).to_have_text(
+                        "Your session has expired. Please log in again."
+                    )
+                    await log_in_with_the_keyboard(page, email)
+                    # the browser's position, then a filter: Type 2 is not at the depot
+                    await page.get_by_role("button", name="Use my location").click()
+                    await expect(page.get_by_label("Position (latitude, longitude)")).to_have_value(
+                        "52.50000, 13.40000"
+                    )
+                    await expect(sites.locator("h3")).to_have_text(
+                        ["Test depot", "Three", "East five"]
+                    )
+                    await page.get_by_label("Plug").select_option("IEC_62196_T2")
+                    await page.get_by_role("button", name="Search").click()
+                    await expect(sites.locator("h3")).to_have_text(["Three", "East five"])
+                    await expect(sites.locator(".kind")).to_have_text(
+                        ["Type 2 · 11 kW AC", "Type 2 · 11 kW AC"]
+                    )
+                    scope = await page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+                    assert scope == f"{base}/app/"
+                    # the worker keeps the shell and "locate" answers, no personal data
+                    kept = await page.evaluate(
+                        """async () => {
+                          const cache = await caches.open("chargeledger-app-v1");
+                          return (await cache.keys()).map((r) => new URL(r.url).pathname);
+                        }"""
+                    )
+                    assert {"/app/", "/app/app.js", "/app/map.js"} <= set(kept)
+                    assert {path for path in kept if path.startswith("/api/")} == {
+                        "/api/v1/locations"
+                    }
+                    await page.get_by_role("button", name="Log out").click()
+                    await expect(page.locator("#view-login")).to_be_visible()
+                    assert (
+                        await page.evaluate("sessionStorage.getItem('chargeledger.app.token')")
+                        is None
+                    )
+                # the server is gone: the service worker opens the app from its cache
+                await page.reload()
+                await expect(page.locator("#view-login h2")).to_have_text("Log in")
+                await expect(page.locator("#login-form")).to_be_visible()
+            finally:
+                await page.screenshot(path=str(tmp_path / "driver-app.png"), full_page=True)
+        finally:
+            await browser.close()
+    assert [m for m in console if "Content Security Policy" in m] == []
