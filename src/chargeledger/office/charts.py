@@ -64,31 +64,8 @@ def bar_chart(
                 f'<text class="tick" x="{x + slot * 0.35:.1f}" y="{HEIGHT - 10}" '
                 f'text-anchor="middle">{escape(point.label)}</text>'
             )
-    axis = (
-        f'<line class="axis" x1="{MARGIN_LEFT}" y1="{MARGIN_TOP + plot_h}" '
-        f'x2="{WIDTH - 8}" y2="{MARGIN_TOP + plot_h}"/>'
-        f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{MARGIN_TOP + 4}" text-anchor="end">'
-        f"{escape(_text(top))}</text>"
-        f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{MARGIN_TOP + plot_h}" '
-        f'text-anchor="end">0</text>'
-    )
-    series = json.dumps(
-        {"unit": unit, "points": [[p.label, _text(p.value)] for p in points]},
-        separators=(",", ":"),
-    )
-    rows = "".join(
-        f'<tr><th scope="row">{escape(p.label)}</th><td>{escape(_text(p.value))}</td></tr>'
-        for p in points
-    )
-    caption_id = f"{chart_id}-caption"
-    return (
-        f'<figure class="chart" id="{escape(chart_id)}" data-series="{escape(series)}">'
-        f'<figcaption id="{caption_id}">{escape(caption)}</figcaption>'
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{caption_id}" '
-        f'xmlns="http://www.w3.org/2000/svg">{axis}{"".join(bars)}</svg>'
-        f'<table class="visually-hidden"><caption>{escape(caption)}</caption>'
-        f'<thead><tr><th scope="col">Category</th><th scope="col">{escape(unit)}</th></tr>'
-        f"</thead><tbody>{rows}</tbody></table></figure>"
+    return _figure(
+        chart_id, caption, unit, "Category", points, _axis(top, Decimal(0)) + "".join(bars)
     )
 
 
@@ -136,7 +113,13 @@ def line_chart(chart_id: str, caption: str, unit: str, points: Sequence[TimePoin
                 f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 10}" text-anchor="middle">'
                 f"{escape(point.label)}</text>"
             )
-    axis = (
+    return _figure(chart_id, caption, unit, "Time", points, _axis(top, low) + "".join(marks))
+
+
+def _axis(top: Decimal, low: Decimal) -> str:
+    """The base line and the value axis's two labels (its top and its bottom)."""
+    plot_h = HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
+    return (
         f'<line class="axis" x1="{MARGIN_LEFT}" y1="{MARGIN_TOP + plot_h}" '
         f'x2="{WIDTH - 8}" y2="{MARGIN_TOP + plot_h}"/>'
         f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{MARGIN_TOP + 4}" text-anchor="end">'
@@ -144,6 +127,18 @@ def line_chart(chart_id: str, caption: str, unit: str, points: Sequence[TimePoin
         f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{MARGIN_TOP + plot_h}" '
         f'text-anchor="end">{escape(_text(low))}</text>'
     )
+
+
+def _figure(
+    chart_id: str,
+    caption: str,
+    unit: str,
+    category: str,
+    points: Sequence[Point] | Sequence[TimePoint],
+    drawing: str,
+) -> str:
+    """The accessible figure around a chart's drawing: caption, ``data-series`` and the
+    hidden table of its points (``category``: the table's first column)."""
     series = json.dumps(
         {"unit": unit, "points": [[p.label, _text(p.value)] for p in points]},
         separators=(",", ":"),
@@ -157,8 +152,8 @@ def line_chart(chart_id: str, caption: str, unit: str, points: Sequence[TimePoin
         f'<figure class="chart" id="{escape(chart_id)}" data-series="{escape(series)}">'
         f'<figcaption id="{caption_id}">{escape(caption)}</figcaption>'
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{caption_id}" '
-        f'xmlns="http://www.w3.org/2000/svg">{axis}{"".join(marks)}</svg>'
+        f'xmlns="http://www.w3.org/2000/svg">{drawing}</svg>'
         f'<table class="visually-hidden"><caption>{escape(caption)}</caption>'
-        f'<thead><tr><th scope="col">Time</th><th scope="col">{escape(unit)}</th></tr>'
+        f'<thead><tr><th scope="col">{category}</th><th scope="col">{escape(unit)}</th></tr>'
         f"</thead><tbody>{rows}</tbody></table></figure>"
     )
