@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -33,17 +32,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from backends import add_backend_options, on_each_backend
+from sqlalchemy import insert
 
 from chargeledger.adapters.db.audit_records import SOURCES
 from chargeledger.adapters.db.billing_tables import journal_entries, postings
-from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.db.payment_tables import payment_events, payments
 from chargeledger.adapters.db.repositories.audit import queue_for_chain
 from chargeledger.adapters.db.repositories.audit_snapshot import CHAIN_ROWS, SqlAuditSnapshots
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.bootstrap import Runtime, build_runtime
-from chargeledger.config import Settings, sqlite_url
+from chargeledger.config import Settings
 from chargeledger.domain.audit import RecordType
 from chargeledger.services.audit.auditor import close_days, seal_all, verify
 
@@ -209,20 +208,10 @@ async def bench(label: str, url: str, schema: str | None, records: int, folder: 
 
 
 async def main(args: argparse.Namespace) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="chargeledger-bench-audit-"))
-    if not args.no_sqlite:
-        await bench("SQLite", sqlite_url(folder / "bench.sqlite3"), None, args.records, folder)
-    if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres)
-        async with admin.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            await bench("PostgreSQL", args.postgres, schema, args.records, folder)
-        finally:
-            async with admin.begin() as connection:
-                await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
+    async def run(label: str, url: str, schema: str | None, folder: Path) -> None:
+        await bench(label, url, schema, args.records, folder)
+
+    await on_each_backend(args, run, "audit")
 
 
 if __name__ == "__main__":
@@ -230,6 +219,5 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--records", type=int, default=200_000)
-    parser.add_argument("--postgres", default=None)
-    parser.add_argument("--no-sqlite", action="store_true")
+    add_backend_options(parser)
     asyncio.run(main(parser.parse_args()))

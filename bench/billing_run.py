@@ -20,17 +20,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from backends import add_backend_options, on_each_backend
 from pricing import ZONE, make_cdrs, tariff
 
 from chargeledger.adapters.db.billing_tables import journal_entries, postings
@@ -40,7 +40,7 @@ from chargeledger.adapters.db.repositories.ledger import _minor
 from chargeledger.adapters.db.tables import sessions
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.bootstrap import Runtime, build_runtime
-from chargeledger.config import Settings, sqlite_url
+from chargeledger.config import Settings
 from chargeledger.domain.accounts import Account, AccountKind
 from chargeledger.domain.billing import (
     DEFAULT_VAT_RATES,
@@ -55,7 +55,7 @@ from chargeledger.domain.invoicing import Party
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.postings import charge_accrual
 from chargeledger.domain.tariffs import price
-from chargeledger.money import Currency
+from chargeledger.money import Currency, Money
 from chargeledger.services import catalog
 from chargeledger.services.billing.invoicing import run_invoices
 
@@ -158,7 +158,7 @@ async def generate(
                         evse_id=1,
                         country="DE",
                         time_zone=ZONE,
-                        currency="EUR",
+                        currency=currency,
                         started_at=cdr.start_date_time,
                         stopped_at=cdr.end_date_time,
                         energy_kwh=result.total_energy,
@@ -218,7 +218,7 @@ async def naive_baseline(engine_url: str, schema: str | None, count: int) -> flo
                         "line": line,
                         "account": "Assets:Bench",
                         "currency": "EUR",
-                        "amount_minor": _minor(amount, "EUR"),
+                        "amount_minor": _minor(Money(amount, Currency.of("EUR"))),
                     },
                 )
         return count / (time.perf_counter() - started)
@@ -226,8 +226,10 @@ async def naive_baseline(engine_url: str, schema: str | None, count: int) -> flo
         await engine.dispose()
 
 
-async def bench(label: str, url: str, schema: str | None, args: argparse.Namespace) -> None:
-    settings = Settings(data_dir=Path(tempfile.mkdtemp()), database_url=url)
+async def bench(
+    label: str, url: str, schema: str | None, folder: Path, args: argparse.Namespace
+) -> None:
+    settings = Settings(data_dir=folder / label, database_url=url)
     runtime = build_runtime(
         settings,
         schema=schema,
@@ -264,20 +266,10 @@ async def bench(label: str, url: str, schema: str | None, args: argparse.Namespa
 
 
 async def main(args: argparse.Namespace) -> None:
-    if not args.no_sqlite:
-        folder = Path(tempfile.mkdtemp(prefix="chargeledger-bench-"))
-        await bench("SQLite", sqlite_url(folder / "bench.sqlite3"), None, args)
-    if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres)
-        async with admin.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            await bench("PostgreSQL", args.postgres, schema, args)
-        finally:
-            async with admin.begin() as connection:
-                await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
+    async def run(label: str, url: str, schema: str | None, folder: Path) -> None:
+        await bench(label, url, schema, folder, args)
+
+    await on_each_backend(args, run, "billing")
 
 
 if __name__ == "__main__":
@@ -287,6 +279,5 @@ if __name__ == "__main__":
     parser.add_argument("--cdrs", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--baseline", type=int, default=5_000)
-    parser.add_argument("--postgres", default=None)
-    parser.add_argument("--no-sqlite", action="store_true")
+    add_backend_options(parser)
     asyncio.run(main(parser.parse_args()))

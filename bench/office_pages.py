@@ -18,25 +18,22 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from backends import add_backend_options, on_each_backend
 from billing_run import CLOCK_DAY, generate
 
-from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.api.app import create_app
 from chargeledger.api.auth import issue_access_token
 from chargeledger.bootstrap import Runtime, build_runtime
-from chargeledger.config import Settings, sqlite_url
+from chargeledger.config import Settings
 from chargeledger.domain.identity import Role
 from chargeledger.office.session import SESSION
 from chargeledger.services import identity
@@ -84,8 +81,10 @@ async def timings(client: httpx.AsyncClient, path: str, requests: int) -> list[f
     return found
 
 
-async def bench(label: str, url: str, schema: str | None, args: argparse.Namespace) -> None:
-    settings = Settings(data_dir=Path(tempfile.mkdtemp()), database_url=url)
+async def bench(
+    label: str, url: str, schema: str | None, folder: Path, args: argparse.Namespace
+) -> None:
+    settings = Settings(data_dir=folder / label, database_url=url)
     clock = BenchClock()
     runtime = build_runtime(
         settings,
@@ -119,20 +118,10 @@ async def bench(label: str, url: str, schema: str | None, args: argparse.Namespa
 
 
 async def main(args: argparse.Namespace) -> None:
-    if not args.no_sqlite:
-        folder = Path(tempfile.mkdtemp(prefix="chargeledger-bench-office-"))
-        await bench("SQLite", sqlite_url(folder / "bench.sqlite3"), None, args)
-    if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres)
-        async with admin.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            await bench("PostgreSQL", args.postgres, schema, args)
-        finally:
-            async with admin.begin() as connection:
-                await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
+    async def run(label: str, url: str, schema: str | None, folder: Path) -> None:
+        await bench(label, url, schema, folder, args)
+
+    await on_each_backend(args, run, "office")
 
 
 if __name__ == "__main__":
@@ -142,6 +131,5 @@ if __name__ == "__main__":
     parser.add_argument("--cdrs", type=int, default=20_000)
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--requests", type=int, default=30)
-    parser.add_argument("--postgres", default=None)
-    parser.add_argument("--no-sqlite", action="store_true")
+    add_backend_options(parser)
     asyncio.run(main(parser.parse_args()))

@@ -24,6 +24,7 @@ from chargeledger.domain.tariffs import Cdr, ChargingPeriod, DimensionType, Tari
 from chargeledger.domain.tariffs.model import ComponentType
 from chargeledger.domain.tariffs.ocpi_json import parse_tariff
 from chargeledger.domain.tariffs.restrictions import PeriodContext, applies
+from chargeledger.money import Currency
 
 ZONE = "Europe/Berlin"
 
@@ -92,7 +93,7 @@ def make_cdrs(count: int, periods: tuple[int, int], seed: int) -> list[Cdr]:
             Cdr(
                 start_date_time=start,
                 end_date_time=moment,
-                currency="EUR",
+                currency=Currency.of("EUR"),
                 charging_periods=tuple(built),
             )
         )
