@@ -83,6 +83,18 @@ async def visible_view(
     return view
 
 
+async def session_document(
+    uow: UnitOfWork, principal: Principal, session_id: uuid.UUID
+) -> Invoice | None:
+    """The invoice or receipt that billed a session once it is charged and billed (the
+    office's session page links it), if ``principal`` may see it; None before."""
+    charge = await uow.billing.charge_for_session(session_id)
+    document_id = None if charge is None else await uow.billing.document_of_charge(charge.id)
+    if document_id is None:
+        return None
+    return await visible_invoice(uow, principal, document_id)
+
+
 async def view_by_reference(uow: UnitOfWork, reference: str, on: date) -> InvoiceView:
     """By number (``INV-2026-000001``) or id, with its status (the CLI's ``invoice show``)."""
     [view] = await views_of(uow, [await find_invoice(uow, reference)], on)
