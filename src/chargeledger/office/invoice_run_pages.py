@@ -65,7 +65,8 @@ def _form(
         status_code,
         title="Invoice run",
         **visitor.context("invoice-runs"),
-        values=values or {"period": last_month(rt), "layout": Layout.PER_SESSION.value},
+        values=values
+        or {"period": last_month(rt), "layout": Layout.PER_SESSION.value, "draft": ""},
         layouts=[layout.value for layout in Layout],
         error=error,
         running=None if error is None else error.get("details", {}),
