@@ -20,10 +20,13 @@ from lxml import etree
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
 from chargeledger.domain.invoicing import DocumentKind
+from chargeledger.domain.receivables import Settlement, SettlementKind
+from chargeledger.money import Money
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoice_runs import run_month
 from chargeledger.services.ports import Clock
 from tests.integration.billing_api import Month, charged_month, configure_operator, embedded_xml
+from tests.integration.billing_world import utc
 from tests.integration.office_world import KEY, office_login
 from tests.integration.test_office_http import csrf_of
 
@@ -122,6 +125,26 @@ async def test_the_detail_page_and_its_files(
     assert 'id="gross-total">' in page.text
     assert "Nothing settled on this document." in page.text
     assert 'id="credit-form"' in page.text  # finance may credit an issued invoice
+    paid_in_part = Settlement(
+        invoice_id=uuid.UUID(invoiced.anna),
+        account_id=invoiced.month.anna.id,
+        kind=SettlementKind.BANK_TRANSFER,
+        amount=Money.of("5.00", "EUR"),
+        source="bank_entry:statement-1",
+        booked_at=utc("2026-02-02T07:30"),
+        booked_on=utc("2026-02-02T07:30").date(),
+        note="SEPA credit transfer",
+    )
+    async with runtime.uow() as uow:
+        assert await uow.billing.add_settlement(paid_in_part)
+        await uow.commit()
+    settled = await client.get(f"{LIST}/{invoiced.anna}")
+    assert 'id="payment-status">partially_paid<' in settled.text
+    assert (
+        "<tr><td>2026-02-02T08:30:00+01:00</td><td>bank_transfer</td>"
+        '<td class="num">5.00 EUR</td><td>bank_entry:statement-1</td>'
+        "<td>SEPA credit transfer</td></tr>"
+    ) in settled.text
     pdf = await client.get(f"{LIST}/{invoiced.anna}/pdf")
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"

@@ -303,8 +303,7 @@ async def detail_page(
             raise
         return not_found(visitor, exc)
     invoice = view.invoice
-    async with rt.uow() as uow:
-        settlements = (await uow.billing.settlements_of([invoice.id]))[invoice.id]
+    settlements = await reading(rt.uow, invoice_documents.settlements_of, invoice.id)
     currency = str(invoice.currency)
     may_credit = (
         visitor.principal.role in CREDIT_ROLES | {Role.ADMIN}
