@@ -242,3 +242,17 @@ async def test_roles_and_csrf(
     client.cookies.clear()
     anonymous = await client.get(f"{LIST}/{invoiced.anna}/pdf")
     assert (anonymous.status_code, anonymous.headers["location"]) == (303, "/office/login")
+
+
+async def test_a_billed_session_links_its_invoice(
+    runtime: Runtime, client: httpx.AsyncClient, invoiced: Invoiced
+) -> None:
+    await login(runtime, client, invoiced, Role.FINANCE)
+    session_id = invoiced.month.charges["a1"].session_id
+    page = await client.get(f"/office/sessions/{session_id}")
+    assert page.status_code == 200, page.text
+    assert 'id="session-document"' in page.text
+    assert f'<a href="/office/invoices/{invoiced.anna}">INV-2026-' in page.text
+    assert f'href="/office/invoices/{invoiced.anna}/pdf"' in page.text
+    detail = await client.get(f"{LIST}/{invoiced.anna}")
+    assert f'<a href="/office/sessions/{session_id}">' in detail.text  # and back
