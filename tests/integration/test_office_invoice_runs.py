@@ -7,6 +7,7 @@ refused meanwhile, then the outcome once the background job has ended (awaited, 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import httpx
@@ -119,3 +120,28 @@ async def test_only_finance_runs_and_every_post_needs_the_csrf_token(
     async with runtime.uow() as uow:
         stored = await uow.billing.list_invoices(InvoiceFilter(), limit=100, offset=0)
     assert stored.items == []  # nothing was run
+
+
+async def test_a_run_that_fails_shows_its_error_and_frees_the_month(
+    runtime: Runtime, client: httpx.AsyncClient, month: tuple[Month, Clock]
+) -> None:
+    """A run that may not wait for the one under way fails with ``invoice_run_busy`` (as the
+    REST route would answer 409); without the operator's details nothing starts."""
+    world, system = month
+    await login(runtime, client, system, Role.FINANCE)
+    runtime.clock = world.world.clock
+    form_page = await client.get(RUNS)
+    form = {"csrf": csrf_of(form_page), "period": "2026-01", "confirm": "yes"}
+    runtime.settings = dataclasses.replace(runtime.settings, invoice_run_wait_seconds=0)
+    async with runtime.locks.hold(INVOICE_RUNS, 5):
+        started = await client.post(RUNS, data=form)
+        assert started.status_code == 303
+        await bounded(runtime.quiesce())
+    failed = await client.get(started.headers["location"])
+    assert 'id="run-failed"' in failed.text
+    assert '<code class="error-code">invoice_run_busy</code>' in failed.text
+    assert "http-equiv" not in failed.text
+    configure_operator(runtime, {})
+    unconfigured = await client.post(RUNS, data=form)  # the month was freed: not in progress
+    assert unconfigured.status_code == 500
+    assert '<code class="error-code">operator_not_configured</code>' in unconfigured.text

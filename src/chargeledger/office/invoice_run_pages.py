@@ -7,10 +7,11 @@ finance; admin always), started as background work of this process (``Runtime.sp
 its status persisted by ``invoice_run_jobs``; the job page refreshes itself every
 ``REFRESH_SECONDS`` (``<meta http-equiv=refresh>``, no script) until the run has ended, then
 shows what it issued, its totals and its errors. A run books money, so the form asks to
-confirm (``confirmation_required``) and carries the session's CSRF token; a second start of
-the same month while one runs is refused with ``invoice_run_in_progress`` (and a link to the
-run under way). Runs are idempotent (a run finds what an earlier one billed), so a double
-click at worst starts a run that issues nothing.
+confirm (``confirmation_required``) and carries the session's CSRF token; an operator
+without its seller details gets the form again with ``operator_not_configured`` (500); a
+second start of the same month while one runs is refused with ``invoice_run_in_progress``
+(and a link to the run under way). Runs are idempotent (a run finds what an earlier one
+billed), so a double click at worst starts a run that issues nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from chargeledger.api.deps import RuntimeDep
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
 from chargeledger.domain.invoicing import Layout
-from chargeledger.errors import ChargeledgerError, InvalidInputError
+from chargeledger.errors import ChargeledgerError, ConfigurationError, InvalidInputError
 from chargeledger.office.guard import Visitor, admit
 from chargeledger.office.pages import error_page, render
 from chargeledger.services import invoice_run_jobs
@@ -114,7 +115,7 @@ async def start_run(
             rt.uow, rt.clock, period.strip(), chosen, bool(draft), by
         )
     except ChargeledgerError as exc:
-        if exc.http_status >= 500:
+        if exc.http_status >= 500 and not isinstance(exc, ConfigurationError):
             raise
         return _form(rt, visitor, status_code=exc.http_status, values=values, error=exc.as_dict())
     rt.spawn(invoice_run_jobs.perform(invoicer, job, period.strip(), chosen, bool(draft), by))

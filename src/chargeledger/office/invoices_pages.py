@@ -31,7 +31,7 @@ from chargeledger.domain.accounts import Account
 from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
 from chargeledger.domain.receivables import PaymentStatus
-from chargeledger.domain.text import money_text
+from chargeledger.domain.text import money_figure, money_text
 from chargeledger.errors import ChargeledgerError, InvalidInputError
 from chargeledger.office import once
 from chargeledger.office.guard import OFFICE_ROLES, Visitor, admit
@@ -151,7 +151,7 @@ def row(view: InvoiceView) -> list[str]:
         f"{invoice.period_start.isoformat()} – "
         f"{(invoice.period_end - timedelta(days=1)).isoformat()}",
         currency,
-        *(money_text(amount, currency).split(" ")[0] for amount in money),
+        *(money_figure(amount, currency) for amount in money),
     ]
 
 
