@@ -4,7 +4,8 @@ measured in the same run: ``GET /healthz`` through the same app, middleware and 
 
 Set-up, per back end, on a fresh database: a month of priced charges booked as
 ``bench/billing_run.py`` books them (November 2026, ``--cdrs`` charges over ``--accounts``
-accounts, one site), a finance user, the clock on 1 December. Then each page is asked
+accounts, one site) and invoiced (``run_invoices``, one invoice per account), a finance user,
+the clock on 1 December. Then each page is asked
 ``--requests`` times in process (httpx's ASGI transport: no network, no server loop), and the
 median and 95th percentile of its server time are printed.
 
@@ -27,7 +28,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from backends import add_backend_options, on_each_backend
-from billing_run import CLOCK_DAY, generate
+from billing_run import CLOCK_DAY, SELLER, generate
+from pricing import ZONE
 
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.api.app import create_app
@@ -37,8 +39,10 @@ from chargeledger.config import Settings
 from chargeledger.domain.identity import Role
 from chargeledger.office.session import SESSION
 from chargeledger.services import identity
+from chargeledger.services.billing.invoicing import run_invoices
 
-PAGES = ("/healthz", "/office", "/office/sessions", "/office/quarantine")  # first: baseline
+# First: the baseline. The invoices list and one invoice's page are added once invoiced.
+PAGES = ("/healthz", "/office", "/office/sessions", "/office/quarantine", "/office/invoices")
 
 
 class BenchClock:
@@ -95,6 +99,8 @@ async def bench(
     try:
         await runtime.migrate()
         await generate(runtime, url, schema, args.cdrs, args.accounts)
+        invoiced = await run_invoices(runtime.uow, runtime.clock, SELLER, ZONE, "2026-11")
+        pages = (*PAGES, f"/office/invoices/{invoiced.issued[0].id}")
         token = await finance_session(runtime, clock)
         app = create_app(runtime, migrate=False)
         transport = httpx.ASGITransport(app=app)
@@ -103,7 +109,7 @@ async def bench(
         ) as client:
             print(f"{label}: {args.cdrs:,} charges in November over {args.accounts:,} accounts")
             baseline = None
-            for path in PAGES:
+            for path in pages:
                 await timings(client, path, 3)  # warm: compiled queries, templates
                 times = await timings(client, path, args.requests)
                 median = statistics.median(times) * 1000

@@ -2,6 +2,8 @@
 (uvicorn) on SQLite (issue 16): a finance user logs in with the keyboard only, sees the
 overview and its charts; the chart's ``data-series`` holds the world's figures. An operator
 releases a quarantined session with a corrected reading and downloads the sessions CSV.
+Finance starts an invoice run and watches its progress, issues a credit note and downloads an
+invoice's PDF.
 
 The world: two charges of the billing world's builders, 5 and 2 days ago (operator time zone
 UTC, the default): 10.00 and 5.50 EUR net, 12.5 kWh each.
@@ -20,8 +22,10 @@ from playwright.async_api import async_playwright, expect
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
+from chargeledger.services.billing.invoice_runs import INVOICE_RUNS
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
+from tests.integration.billing_api import configure_operator, embedded_xml
 from tests.integration.billing_world import ChargeSpec, book_charges, create_customer, new_world
 from tests.integration.ocpp_server import running_server
 from tests.integration.ocpp_support import CP16, LoginAs, Station16, connected, open_world
@@ -179,6 +183,94 @@ async def test_a_quarantine_release_and_the_sessions_csv_in_a_real_browser(
                 }
             finally:
                 await page.screenshot(path=str(tmp_path / "office-quarantine.png"), full_page=True)
+        finally:
+            await browser.close()
+    assert [m for m in console if "Content Security Policy" in m] == []
+
+
+async def test_an_invoice_run_a_credit_note_and_a_pdf_in_a_real_browser(
+    runtime: Runtime, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Finance starts last month's invoice run from the office while another run holds the
+    ``invoice-runs`` lock (as a CLI run would): the run page shows its progress and refreshes
+    itself; once the lock is let go it shows the outcome (Anna's invoice, 10.00 EUR net +
+    19 % VAT). Then a credit note of 2.50 EUR net with its confirmation step, and the invoice's
+    PDF downloaded under the cookie (a real Factur-X file)."""
+    configure_operator(runtime)
+    now = datetime.now(UTC)
+    first = now.date().replace(day=1)
+    last_month = (first - timedelta(days=1)).replace(day=10)
+    world = await new_world(runtime, now)
+    anna = await create_customer(runtime, world.clock, "Anna Becker")
+    at = datetime.combine(last_month, time(10), UTC)
+    await book_charges(
+        runtime, world.clock, {"one": ChargeSpec(world.de, anna, at, {"Energy": "10.00"})}
+    )
+    email = await add_user(runtime, Role.FINANCE)
+    period = last_month.strftime("%Y-%m")
+
+    async with running_server(runtime) as url, async_playwright() as playwright:
+        base = "http://" + url.removeprefix("ws://").removesuffix("/ocpp")
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        console: list[str] = []
+        try:
+            page = await browser.new_page(accept_downloads=True)
+            page.set_default_timeout(WAIT_MS)
+            page.on("console", lambda message: console.append(message.text))
+            try:
+                await page.goto(f"{base}/office/login")
+                await page.get_by_label("User name (e-mail)").fill(email)
+                await page.get_by_label("Password").fill(TEST_PASSWORD)
+                await page.get_by_role("button", name="Log in").click()
+                await expect(page).to_have_url(f"{base}/office")
+                await page.get_by_role("link", name="Invoice run").click()
+                await expect(page.get_by_label("Month (YYYY-MM)")).to_have_value(period)
+                for field in await page.locator("main input:not([type=hidden])").all():
+                    field_id = await field.get_attribute("id")
+                    if field_id is None:  # the checkboxes: labelled by their wrapping label
+                        continue
+                    assert await page.locator(f'label[for="{field_id}"]').count() == 1
+                await page.get_by_label("I confirm").check()
+                async with runtime.locks.hold(INVOICE_RUNS, 5):  # another run under way
+                    await page.get_by_role("button", name="Start the run").click()
+                    await expect(page.locator("#run-progress")).to_contain_text("Running")
+                    await expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(1)
+                # the page refreshes itself until the run has ended
+                await expect(page.locator("#run-done")).to_be_visible()
+                await expect(page.locator("#issued-count")).to_have_text("1")
+                await expect(page.locator("#invoiced-totals")).to_have_text("11.90 EUR")
+                await expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(0)
+
+                await page.get_by_role("link", name="Invoices", exact=True).click()
+                await page.get_by_label("Kind").select_option("invoice")
+                await page.get_by_role("button", name="Filter").click()
+                rows = page.locator("#invoices tbody tr[data-invoice]")
+                await expect(rows).to_have_count(1)
+                await rows.first.locator("a").click()
+                await expect(page.locator("#payment-status")).to_have_text("open")
+                invoice_url = page.url
+                await page.get_by_label("Reason").fill("meter fault on EVSE 2")
+                await page.get_by_label("Net amount to credit").fill("2.50")
+                await page.get_by_role("button", name="Review the credit note").click()
+                await expect(page.locator("#credit-summary")).to_contain_text("2.50 EUR net")
+                await page.get_by_role("button", name="Issue the credit note").click()
+                await expect(page.locator("#credited")).to_be_visible()
+                await expect(page.locator("h1")).to_contain_text("Credit note")
+                await expect(page.locator("#net-total")).to_have_text("2.50 EUR")
+
+                await page.goto(invoice_url)
+                async with page.expect_download() as downloading:
+                    await page.locator("#pdf-download").click()
+                download = await downloading.value
+                assert download.suggested_filename.endswith(".pdf")
+                saved = tmp_path / download.suggested_filename
+                await download.save_as(saved)
+                xml = embedded_xml(saved.read_bytes())  # Factur-X, checked by its XSD
+                assert b"CrossIndustryInvoice" in xml
+            finally:
+                await page.screenshot(path=str(tmp_path / "office-invoices.png"), full_page=True)
         finally:
             await browser.close()
     assert [m for m in console if "Content Security Policy" in m] == []

@@ -1,6 +1,7 @@
 """What the overview page shows: the service's figures (``services.office_overview``) made
 into tiles and charts. Tiles link only to pages that exist: live sessions to the sessions
-list (status active), the quarantine queue to its review page."""
+list (status active), the quarantine queue to its review page, overdue receivables to the
+invoices filtered on payment status overdue."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
-the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``)
-are included here, each a router of its own, every page behind ``guard.admit``. Thin:
-authentication is ``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
+the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
+``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``) are included here, each a
+router of its own, every page behind ``guard.admit``. Thin: authentication is
+``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
 ``services.office_overview``.
 
 Errors are pages, not JSON: a refused POST (no or a wrong CSRF token) is a 403 page with the
@@ -21,7 +22,14 @@ from chargeledger.api.auth import issue_access_token
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.routers.identity import client_host
 from chargeledger.errors import AuthenticationError, NotFoundError, RetryLaterError
-from chargeledger.office import quarantine_pages, session, sessions_pages
+from chargeledger.office import (
+    credit_note_pages,
+    invoice_run_pages,
+    invoices_pages,
+    quarantine_pages,
+    session,
+    sessions_pages,
+)
 from chargeledger.office.guard import LOGIN, admit, csrf_failed, to_login
 from chargeledger.office.overview_page import overview_context
 from chargeledger.office.pages import ASSETS, asset, error_page, render
@@ -135,3 +143,6 @@ async def overview(request: Request, rt: RuntimeDep) -> Response:
 
 router.include_router(sessions_pages.router)
 router.include_router(quarantine_pages.router)
+router.include_router(invoices_pages.router)
+router.include_router(credit_note_pages.router)
+router.include_router(invoice_run_pages.router)

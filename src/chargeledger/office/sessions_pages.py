@@ -1,5 +1,6 @@
 """The sessions pages (issue 16): ``GET /office/sessions`` (filters, pagination, CSV) and
-``GET /office/sessions/{id}`` (meter chart, price explanation, signed data, payments).
+``GET /office/sessions/{id}`` (meter chart, price explanation, signed data, payments, and
+the invoice or receipt that billed it, linked to its page under ``/office/invoices``).
 
 The same use cases as ``GET /api/v1/sessions`` and ``/sessions/{id}``, ``/cost``
 (``session_review``, ``session_pricing``) with the same filter type (``SessionFilter``), so
@@ -36,6 +37,7 @@ from chargeledger.office.charts import TimePoint, line_chart
 from chargeledger.office.guard import Visitor, admit
 from chargeledger.office.pages import PAGE_HEADERS, error_page, render
 from chargeledger.office.views import WH_PER_KWH, kwh, local_time, plain, station_names
+from chargeledger.services.billing import invoice_documents
 from chargeledger.services.charging import session_pricing, session_review
 from chargeledger.services.payments import views as payment_views
 from chargeledger.services.transactions import reading
@@ -291,6 +293,9 @@ async def session_page(session_id: uuid.UUID, request: Request, rt: RuntimeDep) 
     except ChargeledgerError as exc:  # under review, no tariff: said on the page
         price_problem = exc
     payments = await reading(rt.uow, payment_views.session_payments, visitor.principal, session_id)
+    document = await reading(
+        rt.uow, invoice_documents.session_document, visitor.principal, session_id
+    )
     stations = await station_names(rt)
     return render(
         "session.html",
@@ -306,6 +311,7 @@ async def session_page(session_id: uuid.UUID, request: Request, rt: RuntimeDep) 
         local_time=local_time,
         signed=detail.signed,
         payments=payments,
+        document=document,
     )
 
 

@@ -18,7 +18,12 @@ from chargeledger.domain.audit import RecordSeal, RecordType
 from chargeledger.domain.evidence import SignedBySession, carries_signed_data
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import DocumentStatus, Invoice
-from chargeledger.domain.receivables import PaymentStatus, outstanding_of, payment_status
+from chargeledger.domain.receivables import (
+    PaymentStatus,
+    Settlement,
+    outstanding_of,
+    payment_status,
+)
 from chargeledger.services.audit.records import seal_of
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoicing import (
@@ -81,6 +86,24 @@ async def visible_view(
 ) -> InvoiceView:
     [view] = await views_of(uow, [await visible_invoice(uow, principal, invoice_id)], on)
     return view
+
+
+async def settlements_of(uow: UnitOfWork, invoice_id: uuid.UUID) -> list[Settlement]:
+    """The money set against a document (the office's detail page lists it); the caller has
+    already checked it may see the document (``visible_view``)."""
+    return (await uow.billing.settlements_of([invoice_id]))[invoice_id]
+
+
+async def session_document(
+    uow: UnitOfWork, principal: Principal, session_id: uuid.UUID
+) -> Invoice | None:
+    """The invoice or receipt that billed a session once it is charged and billed (the
+    office's session page links it), if ``principal`` may see it; None before."""
+    charge = await uow.billing.charge_for_session(session_id)
+    document_id = None if charge is None else await uow.billing.document_of_charge(charge.id)
+    if document_id is None:
+        return None
+    return await visible_invoice(uow, principal, document_id)
 
 
 async def view_by_reference(uow: UnitOfWork, reference: str, on: date) -> InvoiceView:

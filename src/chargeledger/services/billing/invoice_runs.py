@@ -12,10 +12,14 @@ of an earlier month missed, so runs of different months touch the same charges.
 After the invoices, the month's site-host revenue shares are settled by self-billed invoices
 (issue 14, ``revenue_share.settle_month_shares``), under the same lock and once per contract
 and month.
+
+A caller may follow a run's steps (``progress``): the office's run page shows them while the
+run goes on (issue 16).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from chargeledger.domain.accounts import BillingCycle
@@ -30,6 +34,13 @@ from chargeledger.services.ports import Clock, Locks, UnitOfWorkFactory
 
 INVOICE_RUNS = "invoice-runs"
 INVOICE_RUN_BUSY = "invoice_run_busy"
+# The steps a run reports to ``progress``, in order.
+WAITING, CHARGING, INVOICING, SETTLING = "waiting", "charging", "invoicing", "settling"
+Progress = Callable[[str], Awaitable[None]]
+
+
+async def _no_progress(step: str) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +64,25 @@ class Invoicer:
 
 
 async def run_month(
-    invoicer: Invoicer, label: str, layout: Layout = Layout.PER_SESSION, issue: bool = True
+    invoicer: Invoicer,
+    label: str,
+    layout: Layout = Layout.PER_SESSION,
+    issue: bool = True,
+    progress: Progress = _no_progress,
 ) -> MonthRun:
     """Charge and invoice the month ``label`` (``2026-10``), one run at a time; a run that
-    waited for another finds its work done and creates nothing twice."""
+    waited for another finds its work done and creates nothing twice. ``progress`` hears of
+    each step as it begins (``WAITING`` … ``SETTLING``)."""
     billing_period(BillingCycle.MONTHLY, label)  # a bad period waits for nothing
+    await progress(WAITING)
     async with exclusive(
         invoicer.locks, INVOICE_RUNS, invoicer.wait_seconds, code=INVOICE_RUN_BUSY, what="invoicing"
     ):
+        await progress(CHARGING)
         charged = await charge_completed_sessions(
             invoicer.uow, invoicer.clock, invoicer.rates, invoicer.time_zone, invoicer.seller
         )
+        await progress(INVOICING)
         invoiced = await run_invoices(
             invoicer.uow,
             invoicer.clock,
@@ -76,6 +95,7 @@ async def run_month(
         )
         shares = None
         if issue:  # a draft run previews invoices; a self-billed share is only ever issued
+            await progress(SETTLING)
             shares = await settle_month_shares(
                 invoicer.uow,
                 invoicer.clock,
