@@ -115,8 +115,9 @@ async def bench(
                 median = statistics.median(times) * 1000
                 p95 = statistics.quantiles(times, n=20)[18] * 1000
                 baseline = baseline or median
+                shown = path.replace(str(invoiced.issued[0].id), "{id}")
                 print(
-                    f"  GET {path:<20} median {median:7.1f} ms  p95 {p95:7.1f} ms  "
+                    f"  GET {shown:<22} median {median:7.1f} ms  p95 {p95:7.1f} ms  "
                     f"({median / baseline:5.1f}x the baseline's median)"
                 )
     finally:
