@@ -1,8 +1,9 @@
 """A driver starts, watches and stops their own charge over the API (issue 16), with a real
-OCPP 1.6 charge point on a real websocket: the start sends RemoteStartTransaction with the
-driver's own idTag, another account's token is not found, a double tap with one
-Idempotency-Key starts once, the live cost arrives as server-sent events that rise as the
-station's MeterValues come in and end with the stop, computed like ``/sessions/{id}/cost``.
+OCPP 1.6 charge point on a real websocket (and a 2.0.1 one for RequestStartTransaction): the
+start sends RemoteStartTransaction with the driver's own idTag, another account's token is not
+found, a double tap with one Idempotency-Key starts once, the live cost arrives as server-sent
+events that rise as the station's MeterValues come in and end with the stop, computed like
+``/sessions/{id}/cost``.
 
 Every wait is bounded (``ocpp_support.bounded``): the test reads the stream's events as they
 come, it never sleeps to let the server work.
@@ -29,10 +30,12 @@ from tests.integration.ocpp_support import (
     API,
     BLOCKED_TAG,
     CP16,
+    CP201,
     Headers,
     Json,
     LoginAs,
     Station16,
+    Station201,
     World,
     bounded,
     connected,
@@ -232,3 +235,18 @@ async def test_only_own_active_tokens_and_sessions(
         await cp.stop_tx(tx, 100, 60)
     offline = await start(driver, token_id(world, ACTIVE_TAG))
     assert await error_code(offline, 409) == "station_offline"
+
+
+async def test_a_201_station_gets_request_start_with_the_drivers_token(
+    world: World, login_as: LoginAs
+) -> None:
+    driver = await login_as(Role.DRIVER, world.account_id)
+    path = f"/stations/{world.station_id(CP201)}/evses/2/start"
+    async with connected(world.url, Station201) as cs:
+        await world.wait_link_state(CP201, connected=True)
+        started = await world.post(path, {"token_id": token_id(world, ACTIVE_TAG)}, driver, 202)
+        assert started["status"] == "Accepted"
+        [(action, payload)] = cs.received
+        assert action == "RequestStartTransaction"
+        assert payload["evse_id"] == 2
+        assert payload["id_token"]["id_token"] == ACTIVE_TAG
