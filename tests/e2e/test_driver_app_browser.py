@@ -13,6 +13,7 @@ simple_025kwh, 19 % VAT); last month two sessions of the driver's account (10 an
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
+from websockets.asyncio.client import ClientConnection
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account
@@ -35,6 +37,15 @@ from tests.conftest import TEST_PASSWORD, LoginAs, make_account
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
 from tests.integration.billing_api import TARIFF, configure_operator
 from tests.integration.ocpp_server import running_server, seed_network
+from tests.integration.ocpp_support import (
+    ACTIVE_TAG,
+    CP16,
+    Json,
+    Station16,
+    bounded,
+    connected,
+    open_world,
+)
 from tests.integration.test_locations import KM_PER_DEGREE, add_site, north_of_depot
 from tests.integration.test_quotes import assign
 
@@ -300,7 +311,7 @@ async def test_a_driver_locates_chargers_and_reads_their_sessions(
                     # the worker keeps the shell and "locate" answers, no personal data
                     kept = await page.evaluate(
                         """async () => {
-                          const cache = await caches.open("chargeledger-app-v1");
+                          const cache = await caches.open("chargeledger-app-v2");
                           return (await cache.keys()).map((r) => new URL(r.url).pathname);
                         }"""
                     )
@@ -322,4 +333,115 @@ async def test_a_driver_locates_chargers_and_reads_their_sessions(
                 await page.screenshot(path=str(tmp_path / "driver-app.png"), full_page=True)
         finally:
             await browser.close()
+    assert [m for m in console if "Content Security Policy" in m] == []
+
+
+class Watched(Station16):
+    """The test's charge point, telling when the server sent it a request."""
+
+    def __init__(self, charge_point_id: str, connection: ClientConnection) -> None:
+        super().__init__(charge_point_id, connection)
+        self.changed = asyncio.Event()
+
+    def _answer(self, action: str, payload: Json) -> str:
+        answer = super()._answer(action, payload)
+        self.changed.set()
+        return answer
+
+    async def last_received(self, action: str) -> None:
+        """Wait (bounded) until the last request the server sent is ``action``."""
+        while not (self.received and self.received[-1][0] == action):
+            self.changed.clear()
+            await bounded(self.changed.wait())
+
+
+async def test_a_driver_starts_watches_and_stops_a_charge(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs, tmp_path: Path
+) -> None:
+    """Locate, "Start charging" at the depot's CP16-AC EVSE 1 with the driver's own token: the
+    real 1.6 charge point receives RemoteStartTransaction with that idTag and starts; the live
+    cost rises in the page as its MeterValues arrive (0.40 EUR/kWh + 19 % VAT: 2 kWh 0.95 EUR,
+    5 kWh 2.38 EUR); "Stop" sends RemoteStopTransaction; the final cost shows, and the session
+    is in My sessions with that cost."""
+    configure_operator(runtime)
+    console: list[str] = []
+    async with open_world(runtime, client, login_as) as world:
+        async with runtime.uow() as uow:
+            stored = await tariffs.import_tariff(uow, runtime.clock, TARIFF)
+            await tariffs.assign_tariff(
+                uow,
+                runtime.clock,
+                stored.id,
+                TariffScope.STATION,
+                str(world.station_id(CP16)),
+                runtime.settings.vat_rates,
+            )
+            email = f"driver.{uuid.uuid4().hex[:8]}@example.org"
+            await identity.create_user(
+                uow,
+                runtime.clock,
+                runtime.hasher,
+                email=email,
+                password=TEST_PASSWORD,
+                role=Role.DRIVER,
+                account_id=world.account_id,
+            )
+            await uow.commit()
+        base = "http://" + world.url.removeprefix("ws://").removesuffix("/ocpp")
+        async with async_playwright() as playwright, connected(world.url, Watched) as cp:
+            await world.wait_link_state(CP16, connected=True)
+            browser = await playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                page = await browser.new_page(viewport={"width": 390, "height": 844})
+                page.set_default_timeout(WAIT_MS)
+                page.on("console", lambda message: console.append(message.text))
+                try:
+                    await page.goto(f"{base}/app/")
+                    await log_in_with_the_keyboard(page, email)
+                    await page.keyboard.type("52.5, 13.4")
+                    await page.keyboard.press("Enter")
+                    await page.get_by_role(
+                        "button", name="Start charging at Test depot, CP16-AC, EVSE 1"
+                    ).click()
+                    await expect(page.locator("#view-charge")).to_be_visible()
+                    token = page.get_by_label("Charge with")
+                    await expect(token).to_be_focused()
+                    await expect(token.locator("option")).to_have_text([ACTIVE_TAG])  # not blocked
+                    start = page.get_by_role("button", name="Start charging", exact=True)
+                    await start.dblclick()  # a double tap starts once
+                    await cp.last_received("RemoteStartTransaction")
+                    tx = await cp.start_tx(ACTIVE_TAG, meter_start=1000)
+                    await expect(page.locator("#live-energy")).to_have_text("0.000 kWh")
+                    await expect(page.locator("#live-cost")).to_have_text("—")
+                    assert cp.received == [
+                        ("RemoteStartTransaction", {"connector_id": 1, "id_tag": ACTIVE_TAG})
+                    ]
+                    for seconds, wh, cost in ((600, 3000, "0.95"), (1200, 6000, "2.38")):
+                        await cp.registers(tx, 1, (seconds, wh))
+                        await expect(page.locator("#live-cost")).to_have_text(
+                            f"{cost} EUR incl. VAT"
+                        )
+                        await expect(page.locator("#live-energy")).to_have_text(
+                            f"{(wh - 1000) / 1000:.3f} kWh"
+                        )
+                    await expect(page.locator("#live-duration")).to_have_text("20 min 00 s")
+                    await page.screenshot(path=str(tmp_path / "driver-app-charging.png"))
+                    await page.get_by_role("button", name="Stop").click()
+                    await cp.last_received("RemoteStopTransaction")
+                    await cp.stop_tx(tx, 6000, 1200)
+                    await expect(page.locator("#charge-final")).to_have_text(
+                        "Charging ended: 2.38 EUR incl. VAT for 5.000 kWh."
+                    )
+                    await page.get_by_role("button", name="See it in My sessions").click()
+                    shown = page.locator("#sessions > li.session")
+                    await expect(shown).to_have_count(1)
+                    await expect(shown.locator(".cost")).to_have_text("2.38 EUR incl. VAT")
+                    await expect(shown.locator(".energy")).to_have_text("5.000 kWh · completed")
+                finally:
+                    await page.screenshot(path=str(tmp_path / "driver-app.png"), full_page=True)
+            finally:
+                await browser.close()
+    assert len(await world.sessions_of(CP16)) == 1
     assert [m for m in console if "Content Security Policy" in m] == []

@@ -246,6 +246,17 @@ MUST_SUCCEED |= frozenset(AUDIT_ACCESS)
 LOCATE_ACCESS: dict[tuple[str, str], frozenset[str]] = {("GET", "/api/v1/locations"): READERS}
 EXPECTED_ACCESS |= LOCATE_ACCESS
 MUST_SUCCEED |= frozenset(LOCATE_ACCESS)
+# The driver app's charging (issue 16): a driver or fleet manager starts with their own
+# account's token and stops their own session (others' answer 404); operators command
+# stations through ``/commands`` instead, and no API key drives a person's charge. The live
+# cost is read like the session's cost.
+CHARGERS = frozenset({ADMIN, DRIVER, FLEET_MANAGER})
+CHARGE_ACCESS: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/api/v1/stations/{station_id}/evses/{evse_id}/start"): CHARGERS,
+    ("POST", "/api/v1/sessions/{session_id}/stop"): CHARGERS,
+    ("GET", "/api/v1/sessions/{session_id}/live"): SESSION_READERS,
+}
+EXPECTED_ACCESS |= CHARGE_ACCESS
 
 # The cases the issue names, spelled out once more on their own so that a careless edit of the
 # table above cannot silently re-allow them.
@@ -330,4 +341,9 @@ MUST_BE_DENIED = [
     (DRIVER, "GET", "/api/v1/audit/records/{record_type}/{record_id}"),
     (FLEET_MANAGER, "GET", "/api/v1/audit/checkpoints"),
     (KEY_READ, "GET", "/api/v1/audit/checkpoints"),
+    # The driver app (issue 16): a person's own charge, not the network's nor a key's.
+    (OPERATOR, "POST", "/api/v1/stations/{station_id}/evses/{evse_id}/start"),
+    (FINANCE, "POST", "/api/v1/sessions/{session_id}/stop"),
+    (KEY_RW, "POST", "/api/v1/stations/{station_id}/evses/{evse_id}/start"),
+    (KEY_RW, "POST", "/api/v1/sessions/{session_id}/stop"),
 ]

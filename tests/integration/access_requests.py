@@ -183,6 +183,9 @@ BODIES: dict[tuple[str, str], Callable[[World, int], Body | Awaitable[Body]]] = 
         "kind": "trigger_message",
         "message": "Heartbeat",
     },
+    ("POST", "/api/v1/stations/{station_id}/evses/{evse_id}/start"): lambda w, n: {
+        "token_id": str(w.token.id)
+    },
     # The one change a driver or fleet manager may make: block their own card.
     ("PATCH", "/api/v1/tokens/{token_id}"): lambda w, n: {"status": "blocked"},
     ("POST", "/api/v1/invoices/{invoice_id}/credit-notes"): lambda w, n: {

@@ -279,8 +279,8 @@ async def connected(
     url: str, kind: type[StationT], charge_point_id: str | None = None
 ) -> AsyncIterator[StationT]:
     """A real ``ocpp`` charge point on a real websocket; ``start()`` runs until we leave."""
-    cpid = charge_point_id or (CP16 if kind is Station16 else CP201)
-    protocol = "ocpp1.6" if kind is Station16 else "ocpp2.0.1"
+    cpid = charge_point_id or (CP16 if issubclass(kind, Station16) else CP201)
+    protocol = "ocpp1.6" if issubclass(kind, Station16) else "ocpp2.0.1"
     ws = await bounded(
         websockets.connect(
             f"{url}/{cpid}",

@@ -31,6 +31,7 @@ ASSETS = {
     "locate.js": "text/javascript",
     "map.js": "text/javascript",
     "sessions.js": "text/javascript",
+    "charge.js": "text/javascript",
     "sw.js": "text/javascript",
     "manifest.webmanifest": "application/manifest+json",
     "icon.svg": "image/svg+xml",

@@ -47,6 +47,9 @@ ReadMeterKeys = Annotated[
 ]
 WriteMeterKeys = Annotated[Principal, Depends(allow(Role.OPERATOR, scope=Scope.CATALOG_WRITE))]
 CommandStations = Annotated[Principal, Depends(allow(Role.OPERATOR, scope=Scope.STATIONS_COMMAND))]
+# The driver app (issue 16): a person starts and stops their own charges with their own
+# account's tokens (enforced in the service); operators use the station commands instead.
+DriveCharges = Annotated[Principal, Depends(allow(Role.DRIVER, Role.FLEET_MANAGER))]
 # Billing: finance runs invoicing and reads the ledger; account-bound people read their own
 # account's documents and statement (enforced in the services).
 ReadBilling = Annotated[Principal, Depends(allow(*_EVERY_PERSON, scope=Scope.BILLING_READ))]

@@ -53,7 +53,7 @@ export async function login(username, password) {
   sessionStorage.setItem(KEY, JSON.stringify(token));
 }
 
-async function call(path, params) {
+async function call(path, params, init) {
   if (token === null || token.expiresAt <= Date.now()) {
     forget();
     throw new Expired("not logged in");
@@ -62,7 +62,9 @@ async function call(path, params) {
   for (const [name, value] of Object.entries(params || {})) {
     if (value !== "" && value !== null && value !== undefined) url.searchParams.set(name, value);
   }
-  const answer = await fetch(url, {headers: {Authorization: "Bearer " + token.value}});
+  const options = {...(init || {})};
+  options.headers = {...(options.headers || {}), Authorization: "Bearer " + token.value};
+  const answer = await fetch(url, options);
   if (answer.status === 401) {
     forget();
     throw new Expired("the token was refused");
@@ -73,6 +75,42 @@ async function call(path, params) {
 
 export async function get(path, params) {
   return (await call(path, params)).json();
+}
+
+// A POST with a JSON body; ``headers`` adds e.g. the Idempotency-Key of a start.
+export async function post(path, body, headers) {
+  const answer = await call(path, null, {
+    method: "POST",
+    headers: {"Content-Type": "application/json", ...(headers || {})},
+    body: JSON.stringify(body || {}),
+  });
+  return answer.json();
+}
+
+// Server-sent events read with fetch(): EventSource cannot send the Authorization header, and
+// a token in the URL would end up in logs and history. Each "data:" line's JSON goes to
+// ``onEvent``; comment lines (the server's heartbeat) are skipped. Resolves when the server
+// ends the stream (the session ended) or ``signal`` aborts it.
+export async function stream(path, onEvent, signal) {
+  const answer = await call(path, null, {headers: {Accept: "text/event-stream"}, signal});
+  const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let data = null;
+  for (;;) {
+    const {value, done} = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, end).replace(/\r$/, "");
+      buffer = buffer.slice(end + 1);
+      if (line.startsWith("data:")) data = (data === null ? "" : data + "\n") + line.slice(5).trimStart();
+      else if (line === "" && data !== null) {
+        onEvent(JSON.parse(data));
+        data = null;
+      }
+    }
+  }
 }
 
 // A document the driver may read, saved through a link to its bytes (a plain link could not

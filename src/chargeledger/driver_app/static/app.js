@@ -1,13 +1,14 @@
-// The driver app's shell: login, the three views (find, map, my sessions), logout, and the
+// The driver app's shell: login, the views (find, map, my sessions, charging), logout, and the
 // service worker that keeps the shell for offline use. Data comes from the public REST API
 // (api.js); nothing is rendered by the server.
 import {ApiError, Expired, forget, login, restore} from "./api.js";
 import {drawMap} from "./map.js";
 import {parsePosition, renderSites, search} from "./locate.js";
 import {loadSessions} from "./sessions.js";
+import {leave, openStart, watch, wire} from "./charge.js";
 
 const $ = (id) => document.getElementById(id);
-const VIEWS = ["login", "locate", "map", "sessions"];
+const VIEWS = ["login", "locate", "map", "sessions", "charge"];
 let lastSearch = null;  // {center, radius, sites}: what the map draws
 
 function say(text, bad) {
@@ -60,12 +61,20 @@ async function openView(view) {
     if (view === "map") drawLastSearch();
     if (view === "sessions") {
       say("Loading your sessions…");
-      await loadSessions($("sessions"), failed);
+      await loadSessions($("sessions"), failed, (id) => watch(id, ui).catch(failed));
       say("");
     }
   } catch (error) {
     failed(error);
   }
+}
+
+// What charge.js needs of the shell.
+const ui = {show, say, failed, openView};
+wire(ui);
+
+function startAt(where) {
+  openStart(where, ui).catch(failed);
 }
 
 $("login-form").addEventListener("submit", async (event) => {
@@ -85,6 +94,7 @@ $("login-form").addEventListener("submit", async (event) => {
 });
 
 $("logout").addEventListener("click", () => {
+  leave();
   lastSearch = null;
   $("sites").replaceChildren();
   $("sessions").replaceChildren();
@@ -110,7 +120,7 @@ $("locate-form").addEventListener("submit", async (event) => {
       radius, connector: $("connector").value, minKw: $("min-kw").value, available: $("available").checked,
     });
     lastSearch = {center, radius, sites};
-    renderSites($("sites"), sites);
+    renderSites($("sites"), sites, startAt);
     say(`${sites.length} ${sites.length === 1 ? "site" : "sites"} within ${radius} km.`);
   } catch (error) {
     failed(error);

@@ -38,7 +38,18 @@ export async function search(position, filters) {
   return answer.items;
 }
 
-function connectorItem(connector) {
+// A connector of an online station gets "Start charging" (charge.js asks for the token).
+function startButton(site, station, evse, onStart) {
+  const label = `${site.name}, ${station.charge_point_id}, EVSE ${evse.evse_id}`;
+  const button = el("button", {
+    type: "button", class: "start", "aria-label": `Start charging at ${label}`,
+    "data-station-id": station.id, "data-evse-id": String(evse.evse_id),
+  }, "Start charging");
+  button.addEventListener("click", () => onStart({stationId: station.id, evseId: evse.evse_id, label}));
+  return button;
+}
+
+function connectorItem(connector, start) {
   const plug = PLUGS[connector.standard] || connector.standard;
   const power = `${Number(connector.max_power_kw)} kW ${connector.power_type.startsWith("DC") ? "DC" : "AC"}`;
   const state = connector.availability;
@@ -50,23 +61,28 @@ function connectorItem(connector) {
     el("span", {class: "kind"}, `${plug} · ${power}`), " ",
     el("span", {class: `availability ${state.toLowerCase()}`}, AVAILABILITY[state] || state),
     price,
+    ...(start ? [start] : []),
   );
 }
 
-export function renderSites(list, sites) {
+export function renderSites(list, sites, onStart) {
   if (sites.length === 0) {
     list.replaceChildren(el("li", {class: "empty"}, "No chargers within this radius."));
     return;
   }
   list.replaceChildren(...sites.map((site) => {
     const address = site.address;
-    const plugs = site.stations.flatMap((station) => station.evses.flatMap((evse) => evse.connectors));
+    const plugs = site.stations.flatMap((station) => station.evses.flatMap((evse) => evse.connectors.map(
+      (connector) => connectorItem(
+        connector, onStart && station.online ? startButton(site, station, evse, onStart) : null,
+      ),
+    )));
     return el(
       "li", {id: `site-${site.id}`, class: "site", tabindex: "-1", "data-site-id": site.id},
       el("h3", {}, site.name),
       el("p", {class: "distance"}, `${site.distance_km} km`),
       el("p", {class: "address"}, `${address.street}, ${address.postal_code} ${address.city}`),
-      el("ul", {class: "plugs"}, ...plugs.map(connectorItem)),
+      el("ul", {class: "plugs"}, ...plugs),
     );
   }));
 }

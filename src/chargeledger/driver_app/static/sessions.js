@@ -44,7 +44,19 @@ function documentButton(document, onError) {
   return button;
 }
 
-export async function loadSessions(list, onError) {
+// The issued receipts, invoices and credit notes that name one session, as buttons.
+export async function documentButtons(sessionId, onError) {
+  const documents = await get("/api/v1/invoices", {limit: 100});
+  return (documentsBySession(documents.items).get(sessionId) || []).map((d) => documentButton(d, onError));
+}
+
+function watchButton(session, onWatch) {
+  const button = el("button", {type: "button", class: "watch"}, "Watch live cost");
+  button.addEventListener("click", () => onWatch(session.id));
+  return button;
+}
+
+export async function loadSessions(list, onError, onWatch) {
   const [page, documents] = await Promise.all([
     get("/api/v1/sessions", {limit: 50}),
     get("/api/v1/invoices", {limit: 100}),
@@ -65,6 +77,7 @@ export async function loadSessions(list, onError) {
       el("p", {class: "energy"}, `${kwh} kWh · ${STATUS[session.status] || session.status}`),
       el("p", {class: "cost"}, costText(costs[index])),
       el("div", {class: "documents"}, ...(bySession.get(session.id) || []).map((d) => documentButton(d, onError))),
+      ...(session.status === "active" && onWatch ? [watchButton(session, onWatch)] : []),
     );
   }));
 }

@@ -1,11 +1,12 @@
 // The driver app's service worker: the shell (page, scripts, style, manifest, icon) is cached
 // at install and served from the cache, refreshed in the background, so the app opens offline.
 // API calls go to the network first; only the public "locate" answers (no personal data) are
-// kept as the offline fallback. Sessions, invoices and tokens are never stored by the worker.
-const CACHE = "chargeledger-app-v1";
+// kept as the offline fallback. Sessions, invoices and tokens are never stored by the worker,
+// and the live cost stream (/api/v1/sessions/{id}/live) goes past it untouched.
+const CACHE = "chargeledger-app-v2";
 const SHELL = [
   "/app/", "/app/app.css", "/app/app.js", "/app/api.js", "/app/locate.js", "/app/map.js",
-  "/app/sessions.js", "/app/manifest.webmanifest", "/app/icon.svg",
+  "/app/sessions.js", "/app/charge.js", "/app/manifest.webmanifest", "/app/icon.svg",
 ];
 
 self.addEventListener("install", (event) => {
