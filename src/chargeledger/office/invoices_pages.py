@@ -13,17 +13,13 @@ account: its id, or a search of names, e-mails and references that must find one
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import StreamingResponse
 
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.bootstrap import Runtime
@@ -35,13 +31,20 @@ from chargeledger.domain.text import money_figure, money_text
 from chargeledger.errors import ChargeledgerError, InvalidInputError
 from chargeledger.office import once
 from chargeledger.office.guard import OFFICE_ROLES, Visitor, admit
-from chargeledger.office.pages import PAGE_HEADERS, error_page, render
+from chargeledger.office.listing import (
+    CSV_BATCH,
+    choice_filter,
+    csv_download,
+    day_filter,
+)
+from chargeledger.office.pages import error_page, render
 from chargeledger.office.views import local_time, plain
 from chargeledger.services import customers
 from chargeledger.services.billing import invoice_documents
 from chargeledger.services.billing.invoice_documents import InvoiceView
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoicing import today
+from chargeledger.services.paging import Page
 from chargeledger.services.transactions import reading
 
 router = APIRouter()
@@ -49,7 +52,6 @@ READ_ROLES = OFFICE_ROLES  # ``ReadBilling``'s roles that may open the office
 CREDIT_ROLES = frozenset({Role.FINANCE})  # ``WriteBilling`` (admin is implied by ``admit``)
 LIST = "/office/invoices"
 PAGE_SIZE = 50
-CSV_BATCH = 500
 ACCOUNT_CHOICES = 20
 Text = Annotated[str | None, Query(max_length=200)]
 COLUMNS = (
@@ -67,30 +69,7 @@ COLUMNS = (
     "Gross",
     "Outstanding",
 )
-Choice = TypeVar("Choice", DocumentKind, DocumentStatus, PaymentStatus)
 MEDIA = {"pdf": "application/pdf", "xml": "application/xml"}
-
-
-def _invalid(field: str, message: str) -> InvalidInputError:
-    return InvalidInputError(message, code="invalid_filter", field=field)
-
-
-def _choice(kind: type[Choice], text: str, field: str) -> Choice | None:
-    if not text:
-        return None
-    try:
-        return kind(text)
-    except ValueError:
-        raise _invalid(field, f"{field}: one of {', '.join(kind)}") from None
-
-
-def _day(text: str, field: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise _invalid(field, f"{field}: a date as YYYY-MM-DD, not {text!r}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +90,14 @@ class Filters:
 
     def criteria(self, on: date, account_id: uuid.UUID | None) -> InvoiceFilter:
         """The ``InvoiceFilter`` asked for; ``invalid_filter`` naming a field that is wrong."""
-        end = _day(self.end, "to")
+        end = day_filter(self.end, "to")
         return InvoiceFilter(
             account_id=account_id,
-            kind=_choice(DocumentKind, self.kind, "kind"),
-            status=_choice(DocumentStatus, self.status, "status"),
-            issued_from=_day(self.start, "from"),
+            kind=choice_filter(DocumentKind, self.kind, "kind"),
+            status=choice_filter(DocumentStatus, self.status, "status"),
+            issued_from=day_filter(self.start, "from"),
             issued_before=None if end is None else end + timedelta(days=1),
-            payment_status=_choice(PaymentStatus, self.payment, "payment"),
+            payment_status=choice_filter(PaymentStatus, self.payment, "payment"),
             on=on,
         )
 
@@ -243,30 +222,15 @@ class _ListPage:
 
 
 def _csv(rt: Runtime, principal: Principal, criteria: InvoiceFilter, on: date) -> Response:
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
-        writer.writerow(["Id", *COLUMNS])
-        offset: int | None = 0
-        while offset is not None:
-            page = await reading(
-                rt.uow, invoice_documents.list_views, principal, criteria, CSV_BATCH, offset, on
-            )
-            for view in page.items:
-                writer.writerow([str(view.invoice.id), *row(view)])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            offset = page.next_offset
+    async def page_at(offset: int) -> Page[InvoiceView]:
+        return await reading(
+            rt.uow, invoice_documents.list_views, principal, criteria, CSV_BATCH, offset, on
+        )
 
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            **PAGE_HEADERS,
-            "Content-Disposition": f'attachment; filename="invoices-{on.isoformat()}.csv"',
-        },
-    )
+    def line(view: InvoiceView) -> list[str]:
+        return [str(view.invoice.id), *row(view)]
+
+    return csv_download(f"invoices-{on.isoformat()}", ["Id", *COLUMNS], page_at, line)
 
 
 def not_found(visitor: Visitor, exc: ChargeledgerError) -> Response:

@@ -12,19 +12,15 @@ is streamed page by page so a long list never sits in memory.
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import StreamingResponse
 from markupsafe import Markup
 
 from chargeledger.api.deps import RuntimeDep
@@ -35,16 +31,23 @@ from chargeledger.domain.station_link import SessionFilter
 from chargeledger.errors import ChargeledgerError, InvalidInputError, NotFoundError
 from chargeledger.office.charts import TimePoint, line_chart
 from chargeledger.office.guard import Visitor, admit
-from chargeledger.office.pages import PAGE_HEADERS, error_page, render
+from chargeledger.office.listing import (
+    CSV_BATCH,
+    choice_filter,
+    csv_download,
+    day_filter,
+    invalid_filter,
+)
+from chargeledger.office.pages import error_page, render
 from chargeledger.office.views import WH_PER_KWH, kwh, local_time, plain, station_names
 from chargeledger.services.billing import invoice_documents
 from chargeledger.services.charging import session_pricing, session_review
+from chargeledger.services.paging import Page
 from chargeledger.services.payments import views as payment_views
 from chargeledger.services.transactions import reading
 
 router = APIRouter()
 PAGE_SIZE = 50
-CSV_BATCH = 500
 Text = Annotated[str | None, Query(max_length=200)]
 COLUMNS = (
     "Session",
@@ -80,32 +83,19 @@ class Filters:
         """The ``SessionFilter`` asked for; InvalidInputError ``invalid_filter`` naming the
         field that is not a date, an id or a status. ``q``: an account id, else an idTag."""
         tz = ZoneInfo(zone)
-        start = _day(self.start, "from")
-        end = _day(self.end, "to")
+        start = day_filter(self.start, "from")
+        end = day_filter(self.end, "to")
         account_id = _uuid(self.q, "q", required=False)
         return SessionFilter(
             station_id=_uuid(self.station, "station"),
             account_id=account_id,
-            status=_status(self.status),
+            status=choice_filter(SessionStatus, self.status, "status"),
             started_from=None if start is None else datetime.combine(start, time(), tz),
             started_before=None
             if end is None
             else datetime.combine(end + timedelta(days=1), time(), tz),
             id_tag=self.q.strip() or None if account_id is None else None,
         )
-
-
-def _invalid(field: str, message: str) -> InvalidInputError:
-    return InvalidInputError(message, code="invalid_filter", field=field)
-
-
-def _day(text: str, field: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise _invalid(field, f"{field}: a date as YYYY-MM-DD, not {text!r}") from None
 
 
 def _uuid(text: str, field: str, required: bool = True) -> uuid.UUID | None:
@@ -115,17 +105,8 @@ def _uuid(text: str, field: str, required: bool = True) -> uuid.UUID | None:
         return uuid.UUID(text.strip())
     except ValueError:
         if required:
-            raise _invalid(field, f"{field}: not a known id") from None
+            raise invalid_filter(field, f"{field}: not a known id") from None
         return None
-
-
-def _status(text: str) -> SessionStatus | None:
-    if not text:
-        return None
-    try:
-        return SessionStatus(text)
-    except ValueError:
-        raise _invalid("status", f"status: one of {', '.join(SessionStatus)}") from None
 
 
 def row(session: Session, stations: dict[uuid.UUID, str], zone: str) -> list[str]:
@@ -221,36 +202,21 @@ def _csv(
     stations: dict[uuid.UUID, str],
     zone: str,
 ) -> Response:
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
-        writer.writerow(COLUMNS)
-        offset: int | None = 0
-        while offset is not None:
-            page = await reading(
-                rt.uow,
-                session_review.list_sessions,
-                principal,
-                criteria,
-                limit=CSV_BATCH,
-                offset=offset,
-            )
-            for session in page.items:
-                writer.writerow(row(session, stations, zone))
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            offset = page.next_offset
+    async def page_at(offset: int) -> Page[Session]:
+        return await reading(
+            rt.uow,
+            session_review.list_sessions,
+            principal,
+            criteria,
+            limit=CSV_BATCH,
+            offset=offset,
+        )
+
+    def line(session: Session) -> list[str]:
+        return row(session, stations, zone)
 
     today = rt.clock.now().astimezone(ZoneInfo(zone)).date().isoformat()
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            **PAGE_HEADERS,
-            "Content-Disposition": f'attachment; filename="sessions-{today}.csv"',
-        },
-    )
+    return csv_download(f"sessions-{today}", COLUMNS, page_at, line)
 
 
 @router.get("/sessions/{session_id}")
