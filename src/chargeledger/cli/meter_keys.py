@@ -19,6 +19,11 @@ meter_keys_app = typer.Typer(
 )
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time typed without a zone is UTC (as the options' help says)."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
 @meter_keys_app.command("add")
 def add_meter_key(
     station_id: uuid.UUID,
@@ -32,8 +37,7 @@ def add_meter_key(
     note: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Register a meter's key from its type plate; it retires the meter's previous key."""
-    if valid_from is not None and valid_from.tzinfo is None:
-        valid_from = valid_from.replace(tzinfo=UTC)
+    valid_from = _utc(valid_from)
 
     async def work(rt: Runtime) -> None:
         key = await in_transaction(
@@ -72,8 +76,7 @@ def confirm_meter_key(
     note: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Confirm a key the station reported (checked on the type plate) as the operator's."""
-    if valid_from is not None and valid_from.tzinfo is None:
-        valid_from = valid_from.replace(tzinfo=UTC)
+    valid_from = _utc(valid_from)
 
     async def work(rt: Runtime) -> None:
         key = await in_transaction(
