@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Page, async_playwright, expect
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
@@ -115,6 +115,15 @@ async def test_office_in_a_real_browser(
     assert [m for m in console if "Content Security Policy" in m] == []
 
 
+async def log_in(page: Page, base: str, email: str) -> None:
+    """The login form filled and sent with the mouse; the overview is where it lands."""
+    await page.goto(f"{base}/office/login")
+    await page.get_by_label("User name (e-mail)").fill(email)
+    await page.get_by_label("Password").fill(TEST_PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page).to_have_url(f"{base}/office")
+
+
 async def test_a_quarantine_release_and_the_sessions_csv_in_a_real_browser(
     runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs, tmp_path: Path
 ) -> None:
@@ -139,11 +148,7 @@ async def test_a_quarantine_release_and_the_sessions_csv_in_a_real_browser(
             page.set_default_timeout(WAIT_MS)
             page.on("console", lambda message: console.append(message.text))
             try:
-                await page.goto(f"{base}/office/login")
-                await page.get_by_label("User name (e-mail)").fill(email)
-                await page.get_by_label("Password").fill(TEST_PASSWORD)
-                await page.get_by_role("button", name="Log in").click()
-                await expect(page).to_have_url(f"{base}/office")
+                await log_in(page, base, email)
                 await page.get_by_role("link", name="Quarantine queue").click()
                 await expect(page).to_have_url(f"{base}/office/quarantine")
                 await expect(page.locator("article[data-session]")).to_have_count(1)
@@ -220,11 +225,7 @@ async def test_an_invoice_run_a_credit_note_and_a_pdf_in_a_real_browser(
             page.set_default_timeout(WAIT_MS)
             page.on("console", lambda message: console.append(message.text))
             try:
-                await page.goto(f"{base}/office/login")
-                await page.get_by_label("User name (e-mail)").fill(email)
-                await page.get_by_label("Password").fill(TEST_PASSWORD)
-                await page.get_by_role("button", name="Log in").click()
-                await expect(page).to_have_url(f"{base}/office")
+                await log_in(page, base, email)
                 await page.get_by_role("link", name="Invoice run").click()
                 await expect(page.get_by_label("Month (YYYY-MM)")).to_have_value(period)
                 for field in await page.locator("main input:not([type=hidden])").all():
