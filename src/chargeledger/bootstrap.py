@@ -46,6 +46,7 @@ from chargeledger.services.billing.invoice_runs import Invoicer
 from chargeledger.services.billing.notice_documents import render_attachment
 from chargeledger.services.billing.report_ports import ReportFiles
 from chargeledger.services.billing.statements import StatementReader, StatementWriter
+from chargeledger.services.charging.reservations import expire_reservations
 from chargeledger.services.charging.session_review import sweep_stale_sessions
 from chargeledger.services.charging.station_status import forget_stored_replies
 from chargeledger.services.contracts.milestones import ReminderRun, send_reminders_on
@@ -166,6 +167,11 @@ class Runtime:
             log.info("closed stale sessions", extra={"count": len(closed)})
         return len(closed)
 
+    async def expire_reservations(self) -> int:
+        """Write down the reservations that ran out (periodic job, with the stale-session
+        sweep; issue 16)."""
+        return await in_transaction(self.uow, expire_reservations, self.clock)
+
     async def forget_stored_replies(self) -> int:
         """Stored OCPP answers older than CHARGELEDGER_OCPP_REPLY_RETENTION_HOURS go
         (DESIGN §4 periodic job, run with the stale-session sweep)."""
@@ -275,6 +281,7 @@ class Runtime:
             (settings.notifications.interval_seconds, self.deliver_outbox),
             (settings.sweep_interval_seconds, self.sweep_stale_sessions),
             (settings.sweep_interval_seconds, self.forget_stored_replies),
+            (settings.sweep_interval_seconds, self.expire_reservations),
             (settings.payments.janitor_interval_seconds, self.payment_janitor),
             (settings.sweep_interval_seconds, self.reconcile_payouts),
             (settings.audit.seal_interval_seconds, self.keep_audit_chain),

@@ -255,6 +255,11 @@ CHARGE_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/stations/{station_id}/evses/{evse_id}/start"): CHARGERS,
     ("POST", "/api/v1/sessions/{session_id}/stop"): CHARGERS,
     ("GET", "/api/v1/sessions/{session_id}/live"): SESSION_READERS,
+    # Reservations: a person's own, with their own token, like starting a charge.
+    ("POST", "/api/v1/stations/{station_id}/evses/{evse_id}/reservations"): CHARGERS,
+    ("GET", "/api/v1/reservations"): CHARGERS,
+    ("GET", "/api/v1/reservations/{reservation_id}"): CHARGERS,
+    ("POST", "/api/v1/reservations/{reservation_id}/cancel"): CHARGERS,
 }
 EXPECTED_ACCESS |= CHARGE_ACCESS
 
@@ -346,4 +351,7 @@ MUST_BE_DENIED = [
     (FINANCE, "POST", "/api/v1/sessions/{session_id}/stop"),
     (KEY_RW, "POST", "/api/v1/stations/{station_id}/evses/{evse_id}/start"),
     (KEY_RW, "POST", "/api/v1/sessions/{session_id}/stop"),
+    (OPERATOR, "POST", "/api/v1/stations/{station_id}/evses/{evse_id}/reservations"),
+    (KEY_RW, "POST", "/api/v1/stations/{station_id}/evses/{evse_id}/reservations"),
+    (FINANCE, "POST", "/api/v1/reservations/{reservation_id}/cancel"),
 ]

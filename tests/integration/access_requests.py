@@ -186,6 +186,10 @@ BODIES: dict[tuple[str, str], Callable[[World, int], Body | Awaitable[Body]]] = 
     ("POST", "/api/v1/stations/{station_id}/evses/{evse_id}/start"): lambda w, n: {
         "token_id": str(w.token.id)
     },
+    ("POST", "/api/v1/stations/{station_id}/evses/{evse_id}/reservations"): lambda w, n: {
+        "token_id": str(w.token.id),
+        "minutes": 5,
+    },
     # The one change a driver or fleet manager may make: block their own card.
     ("PATCH", "/api/v1/tokens/{token_id}"): lambda w, n: {"status": "blocked"},
     ("POST", "/api/v1/invoices/{invoice_id}/credit-notes"): lambda w, n: {

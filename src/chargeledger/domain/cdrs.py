@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from chargeledger.domain.charging import (
     StateChange,
 )
 from chargeledger.domain.meter_checks import registers_in_order
+from chargeledger.domain.reservations import reservation_period
 from chargeledger.domain.tariffs.cdr import Cdr, ChargingPeriod, DimensionType
 from chargeledger.domain.tariffs.model import Tariff
 from chargeledger.domain.tariffs.periods import local_instants, threshold_instants
@@ -145,8 +147,35 @@ def session_cdr(
     changes: Sequence[StateChange],
     tariff: Tariff,
     time_zone: str,
+    reserved: timedelta = timedelta(0),
 ) -> Cdr:
-    """The OCPI charging periods of a closed session under ``tariff``."""
+    """The OCPI charging periods of a closed session under ``tariff``; after a reservation
+    that held the EVSE for ``reserved`` they begin with that reservation time (OCPI 2.2.1
+    §10.4.1: the CDR then starts at the reservation's start)."""
+    return _after_reservation(
+        _charging_cdr(session, samples, changes, tariff, time_zone), reserved, tariff
+    )
+
+
+def _after_reservation(cdr: Cdr, reserved: timedelta, tariff: Tariff) -> Cdr:
+    since = cdr.start_date_time - reserved
+    if floor_ms(since) >= cdr.start_date_time:
+        return cdr
+    period = replace(reservation_period(since, cdr.start_date_time), tariff_id=tariff.id)
+    return replace(
+        cdr,
+        start_date_time=period.start_date_time,
+        charging_periods=(period, *cdr.charging_periods),
+    )
+
+
+def _charging_cdr(
+    session: Session,
+    samples: Sequence[MeterSample],
+    changes: Sequence[StateChange],
+    tariff: Tariff,
+    time_zone: str,
+) -> Cdr:
     if session.stopped_at is None or session.billed_meter_stop_wh is None:
         raise ConflictError("only a closed session has a CDR", code="session_open")
     if session.billed_meter_stop_wh < session.billed_meter_start_wh:

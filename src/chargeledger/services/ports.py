@@ -44,6 +44,7 @@ from chargeledger.services.billing.ledger_ports import LedgerRepository
 from chargeledger.services.billing.report_ports import ReportRepository
 from chargeledger.services.billing.repricing_ports import RepricingRepository
 from chargeledger.services.charging.meter_key_ports import MeterKeyRepository
+from chargeledger.services.charging.reservation_ports import ReservationRepository
 from chargeledger.services.contracts.ports import ContractRepository
 from chargeledger.services.disputes.case_ports import DisputeRepository
 from chargeledger.services.location_ports import LocationRepository
@@ -404,6 +405,9 @@ class UnitOfWork(Protocol):
 
     @property
     def meter_keys(self) -> MeterKeyRepository: ...
+
+    @property
+    def reservations(self) -> ReservationRepository: ...
 
     @property
     def repricings(self) -> RepricingRepository: ...

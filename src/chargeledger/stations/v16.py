@@ -112,6 +112,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
             id_tag=id_tag.upper(),
             started_at=parse_time(timestamp),
             meter_start_wh=number(meter_start, "meterStart"),
+            reservation_number=details.get("reservation_id"),
         )
         session = await capture.start_session(self.uow, self.runtime.clock, self.station, request)
         self.after_commit(*await after_start_or_stop(self.uow, self.runtime.payments, session))

@@ -16,6 +16,7 @@ from chargeledger.adapters.db import (
     meter_tables,
     outbox_tables,
     payment_tables,
+    reservation_tables,
     sandbox_tables,
     tables,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "meter_tables",
     "outbox_tables",
     "payment_tables",
+    "reservation_tables",
     "sandbox_tables",
     "tables",
 ]

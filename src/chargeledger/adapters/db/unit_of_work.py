@@ -34,6 +34,7 @@ from chargeledger.adapters.db.repositories.payments import SqlPaymentRepository
 from chargeledger.adapters.db.repositories.payouts import SqlPayoutRepository
 from chargeledger.adapters.db.repositories.reports import SqlReportRepository
 from chargeledger.adapters.db.repositories.repricings import SqlRepricingRepository
+from chargeledger.adapters.db.repositories.reservations import SqlReservationRepository
 from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
 from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
 from chargeledger.adapters.db.transaction import LazyConnection
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
     contracts: SqlContractRepository
     disputes: SqlDisputeRepository
     meter_keys: SqlMeterKeyRepository
+    reservations: SqlReservationRepository
     repricings: SqlRepricingRepository
     audit: SqlAuditRepository
 
@@ -94,6 +96,7 @@ class SqlUnitOfWork:
         self.contracts = SqlContractRepository(connection)
         self.disputes = SqlDisputeRepository(connection)
         self.meter_keys = SqlMeterKeyRepository(connection)
+        self.reservations = SqlReservationRepository(connection)
         self.repricings = SqlRepricingRepository(connection)
         self.audit = SqlAuditRepository(connection)
 

@@ -6,6 +6,10 @@ Start and stop are the operator's remote commands (OCPP 1.6 §5.11 RemoteStartTr
 active tokens, the session to stop is one of their own account's. Anything not theirs is "not
 found" (DESIGN §6: deny by default, and never confirm that another's token or session exists).
 
+An EVSE another driver has reserved is not started (``evse_reserved``); the driver who
+reserved it starts it as any other, and the session then uses the reservation
+(``reservation_claims``).
+
 The live cost is the session cost endpoint's own figure (``session_pricing.price_session``,
 the one ``price()`` of DESIGN §2) reduced to what the app shows while charging.
 """
@@ -19,10 +23,12 @@ from decimal import Decimal
 
 from chargeledger.domain.accounts import Token, TokenStatus
 from chargeledger.domain.billing import VatRates
+from chargeledger.domain.catalog import Station
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.meter_checks import registers_in_order
 from chargeledger.domain.station_link import CommandKind, CommandResult, StationCommand
+from chargeledger.domain.tariffs.quantities import floor_ms
 from chargeledger.errors import ConflictError, NotFoundError
 from chargeledger.services.catalog import get_station
 from chargeledger.services.charging import session_pricing
@@ -55,6 +61,17 @@ async def _check_start(
             f"token {token.uid} is {token.status.value}; start with an active one",
             code="token_not_active",
         )
+    station = await check_evse_free(uow, station_id, evse_id)
+    now = clock.now()
+    for held in await uow.reservations.active_on_evse(station.id, evse_id):
+        if held.holds(now) and held.id_tag != token.uid:
+            raise ConflictError(f"EVSE {evse_id} is reserved", code="evse_reserved")
+    return token
+
+
+async def check_evse_free(uow: UnitOfWork, station_id: uuid.UUID, evse_id: int) -> Station:
+    """The station, when it has ``evse_id`` and nothing charges there (``evse_not_found``,
+    ``evse_busy``)."""
     station = await get_station(uow, station_id)
     if await uow.evses.get_by_station_evse(station.id, evse_id) is None:
         raise NotFoundError(
@@ -62,7 +79,7 @@ async def _check_start(
         )
     if await uow.sessions.open_on_evse(station.id, evse_id) is not None:
         raise ConflictError(f"EVSE {evse_id} is charging already", code="evse_busy")
-    return token
+    return station
 
 
 async def start_charge(
@@ -114,7 +131,8 @@ class LiveCost:
     """What the charging view shows. ``status``: ``live`` while running, ``final`` once closed,
     ``under_review`` when quarantined (no amount, as the cost endpoint). Before the first
     meter reading after the start nothing is priced (an OCPI CDR needs a charging period):
-    the amounts are None. ``duration_s`` is station time, start to latest reading or stop."""
+    the amounts are None. ``duration_s`` is station time, start to latest reading or stop
+    (the reservation time before it, which the cost includes, is not charging time)."""
 
     session_id: uuid.UUID
     status: str
@@ -145,7 +163,7 @@ async def live_cost(
         session_id,
         "live" if priced.live else "final",
         priced.result.total_energy,
-        max(0, int((stopped - priced.cdr.start_date_time).total_seconds())),
+        max(0, int((stopped - floor_ms(session.started_at)).total_seconds())),
         priced.billed.currency,
         priced.billed.net,
         priced.billed.gross,

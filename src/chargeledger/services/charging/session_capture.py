@@ -28,6 +28,7 @@ from chargeledger.domain.ocmf_carriers import unwrap
 from chargeledger.domain.session_lifecycle import NO_STOP_REASON
 from chargeledger.domain.station_link import SignedMeterValue, TransactionEvent
 from chargeledger.services.charging.meter_keys import note_reported_key
+from chargeledger.services.charging.reservation_claims import claim_for_start
 from chargeledger.services.contracts.pricing import contract_at_start
 from chargeledger.services.payments.methods import identify_payer
 from chargeledger.services.ports import Clock, UnitOfWork
@@ -42,6 +43,7 @@ class StartRequest:
     started_at: datetime
     meter_start_wh: Decimal
     transaction_ref: str | None = None  # 2.0.1: the station's id; 1.6: we assign one
+    reservation_number: int | None = None  # the reservationId the station says it used
 
 
 async def start_session(
@@ -98,6 +100,7 @@ async def start_session(
         contract_version_id=contract.version.id if contract else None,
     )
     await uow.sessions.add(session)
+    await claim_for_start(uow, clock, session, request.reservation_number)
     return session
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from chargeledger.domain.accounts import Account
@@ -22,6 +23,7 @@ from chargeledger.domain.cdrs import session_cdr
 from chargeledger.domain.charging import MeterSample, Session, SessionStatus, StateChange
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.meter_checks import registers_in_order
+from chargeledger.domain.reservations import held
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.domain.tariffs import Cdr, PriceResult, Tariff, price
 from chargeledger.domain.wallets import next_reading
@@ -102,10 +104,11 @@ class _Inputs:
     samples: list[MeterSample]
     changes: list[StateChange]
     vat: VatTreatment
+    reserved: timedelta  # how long the reservation it used held the EVSE (issue 16)
 
     def price(self, view: Session) -> tuple[Cdr, PriceResult]:
         zone = self.site.time_zone
-        cdr = session_cdr(view, self.samples, self.changes, self.tariff, zone)
+        cdr = session_cdr(view, self.samples, self.changes, self.tariff, zone, self.reserved)
         return cdr, price(cdr, self.tariff, zone)
 
     def gross(self, view: Session) -> Decimal:
@@ -138,7 +141,9 @@ async def _inputs(
         await session_buyer(uow, session),
     )
     tariff = await contract_priced_tariff(uow, stored.tariff, session, site)
-    return _Inputs(tariff, station, site, samples, changes, vat)
+    reservation = await uow.reservations.used_by(session.id)
+    reserved = timedelta(0) if reservation is None else held(reservation)
+    return _Inputs(tariff, station, site, samples, changes, vat, reserved)
 
 
 async def price_captured_session(
