@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,18 +28,19 @@ from playwright.async_api import Page, async_playwright, expect
 from websockets.asyncio.client import ClientConnection
 
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.accounts import Account
+from chargeledger.domain.accounts import Account, BillingMode, TokenType
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Role
 from chargeledger.domain.payment_routes import decide_payment_route
+from chargeledger.domain.reservations import ReservationStatus
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.services import identity, tariffs
+from chargeledger.services.payments.wallets import top_up
 from tests.conftest import TEST_PASSWORD, LoginAs, make_account
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, WAIT_MS
 from tests.integration.billing_api import TARIFF, configure_operator
 from tests.integration.ocpp_server import running_server, seed_network
 from tests.integration.ocpp_support import (
-    ACTIVE_TAG,
     CP16,
     Json,
     Station16,
@@ -46,10 +48,12 @@ from tests.integration.ocpp_support import (
     connected,
     open_world,
 )
+from tests.integration.payment_world import add_customer, card_for
 from tests.integration.test_locations import KM_PER_DEGREE, add_site, north_of_depot
 from tests.integration.test_quotes import assign
 
 DEPOT = (52.5, 13.4)
+WALLET_TAG = "04WALLET16"
 MIDDLE, REACH = 160, 140  # map.js: the SVG's middle and the pixels of the search radius
 
 
@@ -249,7 +253,7 @@ async def test_a_driver_locates_chargers_and_reads_their_sessions(
                     assert abs(east_x - 230) <= 0.1  # 160 + 5 × 14
                     await expect(svg.locator("#map-scale")).to_have_attribute("data-km", "5")
                     await expect(svg.locator("#map-scale text")).to_have_text("5 km")
-                    await page.screenshot(path=str(tmp_path / "driver-app-map.png"))
+                    await page.screenshot(path=str(SCREENSHOTS / "driver-app-map.png"))
                     # keyboard: a marker is a link; Enter opens that site in the list
                     await three_marker.focus()
                     await page.keyboard.press("Enter")
@@ -311,7 +315,8 @@ async def test_a_driver_locates_chargers_and_reads_their_sessions(
                     # the worker keeps the shell and "locate" answers, no personal data
                     kept = await page.evaluate(
                         """async () => {
-                          const cache = await caches.open("chargeledger-app-v2");
+                          const [name] = await caches.keys();  // the shell's one
+                          const cache = await caches.open(name);
                           return (await cache.keys()).map((r) => new URL(r.url).pathname);
                         }"""
                     )
@@ -358,12 +363,16 @@ class Watched(Station16):
 async def test_a_driver_starts_watches_and_stops_a_charge(
     runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs, tmp_path: Path
 ) -> None:
-    """Locate, "Start charging" at the depot's CP16-AC EVSE 1 with the driver's own token: the
-    real 1.6 charge point receives RemoteStartTransaction with that idTag and starts; the live
-    cost rises in the page as its MeterValues arrive (0.40 EUR/kWh + 19 % VAT: 2 kWh 0.95 EUR,
-    5 kWh 2.38 EUR); "Stop" sends RemoteStopTransaction; the final cost shows, and the session
-    is in My sessions with that cost."""
+    """Locate, open the depot's CP16-AC EVSE 1, "Reserve" it for 15 minutes with the driver's
+    own token (a double tap: the real 1.6 charge point receives one ReserveNow with that idTag
+    and the reservation's number), then "Start charging": it receives RemoteStartTransaction
+    and starts, and the session uses the reservation; the live cost rises in the page as its
+    MeterValues arrive (0.40 EUR/kWh + 19 % VAT: 2 kWh 0.95 EUR, 5 kWh 2.38 EUR; this tariff
+    has no reservation price); "Stop" sends RemoteStopTransaction; the final cost shows, the
+    prepaid wallet pays it and the receipt downloads as a PDF from the charging view, and the
+    session is in My sessions with that cost."""
     configure_operator(runtime)
+    runtime.payments.seller = runtime.settings.seller()  # receipts at once, as in serve
     console: list[str] = []
     async with open_world(runtime, client, login_as) as world:
         async with runtime.uow() as uow:
@@ -376,6 +385,12 @@ async def test_a_driver_starts_watches_and_stops_a_charge(
                 str(world.station_id(CP16)),
                 runtime.settings.vat_rates,
             )
+            await uow.commit()
+        prepaid = await add_customer(
+            runtime, "Wallet Driver", WALLET_TAG, TokenType.RFID, BillingMode.PREPAID
+        )
+        await top_up(runtime.payments, prepaid, Decimal("30.00"), await card_for(runtime, prepaid))
+        async with runtime.uow() as uow:
             email = f"driver.{uuid.uuid4().hex[:8]}@example.org"
             await identity.create_user(
                 uow,
@@ -384,7 +399,7 @@ async def test_a_driver_starts_watches_and_stops_a_charge(
                 email=email,
                 password=TEST_PASSWORD,
                 role=Role.DRIVER,
-                account_id=world.account_id,
+                account_id=prepaid.id,
             )
             await uow.commit()
         base = "http://" + world.url.removeprefix("ws://").removesuffix("/ocpp")
@@ -408,16 +423,34 @@ async def test_a_driver_starts_watches_and_stops_a_charge(
                     await expect(page.locator("#view-charge")).to_be_visible()
                     token = page.get_by_label("Charge with")
                     await expect(token).to_be_focused()
-                    await expect(token.locator("option")).to_have_text([ACTIVE_TAG])  # not blocked
+                    await expect(token.locator("option")).to_have_text([WALLET_TAG])
+                    await expect(page.locator("#reserve-price")).to_have_text(
+                        "Reserving is free here."
+                    )
+                    await page.get_by_label("Or hold it for me").select_option("15")
+                    await page.get_by_role("button", name="Reserve", exact=True).dblclick()
+                    await expect(page.locator("#reserved-text")).to_contain_text(
+                        "Reserved for you until"
+                    )
+                    await cp.last_received("ReserveNow")
                     start = page.get_by_role("button", name="Start charging", exact=True)
+                    await expect(start).to_be_focused()
+                    await page.screenshot(path=str(SCREENSHOTS / "driver-app-reserved.png"))
                     await start.dblclick()  # a double tap starts once
                     await cp.last_received("RemoteStartTransaction")
-                    tx = await cp.start_tx(ACTIVE_TAG, meter_start=1000)
+                    tx = await cp.start_tx(WALLET_TAG, meter_start=1000)
                     await expect(page.locator("#live-energy")).to_have_text("0.000 kWh")
                     await expect(page.locator("#live-cost")).to_have_text("—")
-                    assert cp.received == [
-                        ("RemoteStartTransaction", {"connector_id": 1, "id_tag": ACTIVE_TAG})
-                    ]
+                    (_, reserve_now), started = cp.received
+                    assert started == (
+                        "RemoteStartTransaction",
+                        {"connector_id": 1, "id_tag": WALLET_TAG},
+                    )
+                    assert (reserve_now["connector_id"], reserve_now["id_tag"]) == (1, WALLET_TAG)
+                    async with runtime.uow() as uow:
+                        (used,) = await uow.reservations.of_account(prepaid.id, 10)
+                    assert used.number == reserve_now["reservation_id"]
+                    assert used.status is ReservationStatus.USED
                     for seconds, wh, cost in ((600, 3000, "0.95"), (1200, 6000, "2.38")):
                         await cp.registers(tx, 1, (seconds, wh))
                         await expect(page.locator("#live-cost")).to_have_text(
@@ -427,13 +460,20 @@ async def test_a_driver_starts_watches_and_stops_a_charge(
                             f"{(wh - 1000) / 1000:.3f} kWh"
                         )
                     await expect(page.locator("#live-duration")).to_have_text("20 min 00 s")
-                    await page.screenshot(path=str(tmp_path / "driver-app-charging.png"))
+                    await page.screenshot(path=str(SCREENSHOTS / "driver-app-charging.png"))
                     await page.get_by_role("button", name="Stop").click()
                     await cp.last_received("RemoteStopTransaction")
                     await cp.stop_tx(tx, 6000, 1200)
                     await expect(page.locator("#charge-final")).to_have_text(
                         "Charging ended: 2.38 EUR incl. VAT for 5.000 kWh."
                     )
+                    receipt = page.locator("#charge-documents").get_by_role(
+                        "button", name=re.compile(r"^Receipt \S+ \(PDF\)$")
+                    )
+                    async with page.expect_download() as downloading:
+                        await receipt.click()
+                    pdf = Path(await (await downloading.value).path())
+                    assert (await asyncio.to_thread(pdf.read_bytes)).startswith(b"%PDF")
                     await page.get_by_role("button", name="See it in My sessions").click()
                     shown = page.locator("#sessions > li.session")
                     await expect(shown).to_have_count(1)
@@ -443,5 +483,7 @@ async def test_a_driver_starts_watches_and_stops_a_charge(
                     await page.screenshot(path=str(tmp_path / "driver-app.png"), full_page=True)
             finally:
                 await browser.close()
-    assert len(await world.sessions_of(CP16)) == 1
+    (session,) = await world.sessions_of(CP16)
+    assert session["account_id"] == str(prepaid.id)
+    assert used.session_id == uuid.UUID(session["id"])
     assert [m for m in console if "Content Security Policy" in m] == []

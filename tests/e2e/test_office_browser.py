@@ -24,7 +24,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
 from chargeledger.services.billing.invoice_runs import INVOICE_RUNS
 from tests.conftest import TEST_PASSWORD
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, WAIT_MS
 from tests.integration.billing_api import configure_operator, embedded_xml
 from tests.integration.billing_world import ChargeSpec, book_charges, create_customer, new_world
 from tests.integration.ocpp_server import running_server
@@ -102,6 +102,7 @@ async def test_office_in_a_real_browser(
                 titles = chart.locator("svg rect title")
                 await expect(titles).to_have_count(30)
                 await expect(chart.locator("table.visually-hidden tr")).to_have_count(31)
+                await page.screenshot(path=SCREENSHOTS / "office-overview.png", full_page=True)
 
                 # log out (a form post with its CSRF token): back to the login page
                 await page.get_by_role("button", name="Log out").click()
@@ -163,6 +164,9 @@ async def test_a_quarantine_release_and_the_sessions_csv_in_a_real_browser(
                 await card.get_by_label("Why it is released").fill("start from the OCMF record")
                 await card.get_by_label("Corrected start reading").fill("48202000")
                 await card.get_by_label("I confirm").check()
+                await page.screenshot(
+                    path=str(SCREENSHOTS / "office-quarantine.png"), full_page=True
+                )
                 await card.get_by_role("button", name="Release").click()
                 await expect(page.locator("#released")).to_contain_text(ids[huge])
                 await expect(page.locator("article[data-session]")).to_have_count(0)
@@ -260,6 +264,9 @@ async def test_an_invoice_run_a_credit_note_and_a_pdf_in_a_real_browser(
                 await expect(page.locator("#credited")).to_be_visible()
                 await expect(page.locator("h1")).to_contain_text("Credit note")
                 await expect(page.locator("#net-total")).to_have_text("2.50 EUR")
+                await page.screenshot(
+                    path=str(SCREENSHOTS / "office-credit-note.png"), full_page=True
+                )
 
                 await page.goto(invoice_url)
                 async with page.expect_download() as downloading:

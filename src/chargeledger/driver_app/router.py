@@ -32,6 +32,7 @@ ASSETS = {
     "map.js": "text/javascript",
     "sessions.js": "text/javascript",
     "charge.js": "text/javascript",
+    "reserve.js": "text/javascript",
     "sw.js": "text/javascript",
     "manifest.webmanifest": "application/manifest+json",
     "icon.svg": "image/svg+xml",

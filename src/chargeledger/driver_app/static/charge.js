@@ -1,4 +1,4 @@
-// "Start charging", the "Charging" view and "Stop" (issue 16). A start sends
+// "Start charging", the "Charging" view and "Stop" (issue 16); "Reserve" is reserve.js. A start sends
 // POST /api/v1/stations/{id}/evses/{n}/start with one of the driver's own active tokens and an
 // Idempotency-Key made once per start form, so a double tap (or a retry after a lost answer)
 // starts one session. The station answers Accepted before it has started: the session exists
@@ -9,10 +9,12 @@
 // receipt or invoice (once issued, as My sessions shows them) follow.
 import {Expired, get, post, stream} from "./api.js";
 import {documentButtons} from "./sessions.js";
+import {cancelReservation, closeReserve, openReserve, reserve} from "./reserve.js";
 
 const $ = (id) => document.getElementById(id);
 const LOOK_MS = 1000;
 const LOOKS = 120;  // about two minutes for the car to be plugged in and the station to start
+const RECEIPT_LOOKS = 10;
 let target = null;  // {stationId, evseId, label}
 let startKey = null;
 let watching = null;  // {sessionId, abort}
@@ -48,6 +50,7 @@ export async function openStart(where, ui) {
   $("start-form").hidden = false;
   $("start-button").disabled = false;
   $("charging").hidden = true;
+  openReserve(where);
   ui.show("charge");
   const tokens = (await get("/api/v1/tokens", {status: "active"})).items;
   $("charge-token").replaceChildren(...tokens.map((token) => {
@@ -59,6 +62,7 @@ export async function openStart(where, ui) {
   if (tokens.length === 0) {
     ui.say("You have no active token to charge with.", true);
     $("start-button").disabled = true;
+    $("reserve-button").disabled = true;
     return;
   }
   $("charge-token").focus();
@@ -111,6 +115,7 @@ export async function watch(sessionId, ui) {
   watching = {sessionId, abort};
   ui.show("charge");
   $("start-form").hidden = true;
+  closeReserve();
   $("charging").hidden = false;
   $("charge-done").hidden = true;
   $("stop-button").hidden = false;
@@ -138,8 +143,15 @@ async function finished(sessionId, cost, ui) {
     ? "Charging ended. The session is under review: its price follows once it is checked."
     : `Charging ended: ${money(cost.cost_incl_vat, cost.currency)} for ${Number(cost.energy_kwh).toFixed(3)} kWh.`;
   ui.say("Charging ended.");
-  $("charge-documents").replaceChildren(...await documentButtons(sessionId, ui.failed));
   $("charge-sessions").focus();
+  // A receipt (paid at the session: wallet, card) is issued just after the session is booked,
+  // which may follow the stop by a moment; an invoice comes with the month's run instead.
+  for (let look = 0; look < RECEIPT_LOOKS; look += 1) {
+    const buttons = await documentButtons(sessionId, ui.failed);
+    $("charge-documents").replaceChildren(...buttons);
+    if (buttons.length > 0 || watching !== null) return;
+    await new Promise((resolve) => setTimeout(resolve, LOOK_MS));
+  }
 }
 
 async function stop(ui) {
@@ -170,6 +182,8 @@ export function wire(ui) {
     }
   };
   $("start-form").addEventListener("submit", guarded(start));
+  $("reserve-form").addEventListener("submit", guarded((shell) => reserve(target, shell)));
+  $("cancel-reservation").addEventListener("click", guarded(cancelReservation));
   $("stop-button").addEventListener("click", guarded(stop));
   $("charge-sessions").addEventListener("click", () => ui.openView("sessions"));
 }

@@ -38,14 +38,17 @@ export async function search(position, filters) {
   return answer.items;
 }
 
-// A connector of an online station gets "Start charging" (charge.js asks for the token).
-function startButton(site, station, evse, onStart) {
+// A connector of an online station gets "Start charging" (charge.js asks for the token and
+// offers to reserve it instead).
+// The price lines go along: the charge view shows what reserving costs (those "while reserved").
+function startButton(site, station, evse, connector, onStart) {
   const label = `${site.name}, ${station.charge_point_id}, EVSE ${evse.evse_id}`;
+  const priceLines = connector.price ? connector.price.lines : [];
   const button = el("button", {
     type: "button", class: "start", "aria-label": `Start charging at ${label}`,
     "data-station-id": station.id, "data-evse-id": String(evse.evse_id),
   }, "Start charging");
-  button.addEventListener("click", () => onStart({stationId: station.id, evseId: evse.evse_id, label}));
+  button.addEventListener("click", () => onStart({stationId: station.id, evseId: evse.evse_id, label, priceLines}));
   return button;
 }
 
@@ -74,7 +77,7 @@ export function renderSites(list, sites, onStart) {
     const address = site.address;
     const plugs = site.stations.flatMap((station) => station.evses.flatMap((evse) => evse.connectors.map(
       (connector) => connectorItem(
-        connector, onStart && station.online ? startButton(site, station, evse, onStart) : null,
+        connector, onStart && station.online ? startButton(site, station, evse, connector, onStart) : null,
       ),
     )));
     return el(

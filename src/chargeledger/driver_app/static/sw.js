@@ -3,10 +3,10 @@
 // API calls go to the network first; only the public "locate" answers (no personal data) are
 // kept as the offline fallback. Sessions, invoices and tokens are never stored by the worker,
 // and the live cost stream (/api/v1/sessions/{id}/live) goes past it untouched.
-const CACHE = "chargeledger-app-v2";
+const CACHE = "chargeledger-app-v3";
 const SHELL = [
   "/app/", "/app/app.css", "/app/app.js", "/app/api.js", "/app/locate.js", "/app/map.js",
-  "/app/sessions.js", "/app/charge.js", "/app/manifest.webmanifest", "/app/icon.svg",
+  "/app/sessions.js", "/app/charge.js", "/app/reserve.js", "/app/manifest.webmanifest", "/app/icon.svg",
 ];
 
 self.addEventListener("install", (event) => {
