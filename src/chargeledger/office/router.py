@@ -35,7 +35,7 @@ from chargeledger.office import (
     sessions_pages,
 )
 from chargeledger.office.guard import LOGIN, admit, csrf_failed, to_login
-from chargeledger.office.overview_page import overview_context
+from chargeledger.office.overview_page import aging_context, overview_context
 from chargeledger.office.pages import ASSETS, asset, error_page, render
 from chargeledger.services import identity
 
@@ -142,6 +142,7 @@ async def overview(request: Request, rt: RuntimeDep) -> Response:
     if isinstance(visitor, Response):
         return visitor
     context = await overview_context(rt)
+    context |= await aging_context(rt, visitor.principal)
     return render("overview.html", title="Overview", **visitor.context("overview"), **context)
 
 
