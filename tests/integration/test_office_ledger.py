@@ -19,6 +19,8 @@ import pytest
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
+from chargeledger.domain.ledger import EntryKind, JournalEntry, Posting
+from chargeledger.money import Money
 from chargeledger.services.payments.refunds import refund_payment
 from tests.conftest import LoginAs
 from tests.integration.office_world import office_login
@@ -114,3 +116,45 @@ async def test_only_finance_and_admin_read_the_ledger(
     overview = await client.get("/office")
     assert 'href="/office/ledger"' not in overview.text
     assert 'href="/office/payments"' in overview.text
+
+
+async def test_a_long_statement_is_paged_by_fifty(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    """60 adjustments of 1.00 each to one account: 50 on the first page, 10 on the second,
+    the running balance going on from one page to the next."""
+    entries = [
+        JournalEntry(
+            kind=EntryKind.ADJUSTMENT,
+            booked_on=date(2026, 1, 1) + timedelta(days=n),
+            description=f"adjustment {n + 1}",
+            postings=(
+                Posting("Assets:Bank", Money.of("1.00", "EUR")),
+                Posting("Equity:Opening", Money.of("-1.00", "EUR")),
+            ),
+            source_type="test",
+            source_id=str(n),
+        )
+        for n in range(60)
+    ]
+    async with runtime.uow() as uow:
+        await uow.ledger.add(entries, runtime.clock.now())
+        await uow.commit()
+    await office_login(runtime, client, Role.FINANCE)
+    url = f"{LEDGER}/accounts/Assets:Bank"
+    first = await client.get(url, params={"from": "2026-01-01"})
+    assert first.text.count('<tr class="posting">') == 50
+    assert "<td>adjustment 50</td>" in first.text
+    next_link = re.search(r'href="([^"]+)" rel="next"', first.text)
+    assert next_link is not None
+    second = await client.get(next_link.group(1).replace("&amp;", "&"))
+    assert second.text.count('<tr class="posting">') == 10
+    assert '<td class="num">51.00</td>' in second.text  # the running balance goes on
+    assert 'rel="next"' not in second.text
+    assert 'rel="prev"' in second.text
+    assert '<span class="closing">60.00</span>' in second.text
+    whole = cells((await client.get(url, params={"format": "csv"})).text)
+    assert len(whole) == 61
+    february = await client.get(url, params={"from": "2026-02-01", "to": "2026-02-28"})
+    assert february.text.count('<tr class="posting">') == 28
+    assert '<span class="opening">31.00</span>' in february.text

@@ -20,6 +20,8 @@ import pytest
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
+from chargeledger.domain.payments import Payment, PaymentMethodKind, PaymentPurpose
+from chargeledger.money import Currency
 from tests.conftest import LoginAs
 from tests.integration.office_world import KEY, office_login
 from tests.integration.refund_world import CAPTURED, Captured, captured_session, refunds_of
@@ -37,6 +39,10 @@ async def captured(runtime: Runtime) -> Captured:
 
 def rows(page: httpx.Response) -> list[str]:
     return ROW.findall(page.text)
+
+
+def cells(page: httpx.Response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(page.text)))
 
 
 async def test_the_list_filters_pages_and_downloads_as_csv(
@@ -187,3 +193,35 @@ async def test_the_rest_list_takes_the_same_filters(
     assert await ids(status="captured") == [paid]
     assert await ids(status="refunded") == await ids(refunded="true") == []
     assert await ids(to="2020-01-01T00:00:00Z") == []
+
+
+async def test_the_list_is_paged_by_fifty_also_when_filtered_on_the_state(
+    runtime: Runtime, client: httpx.AsyncClient, captured: Captured
+) -> None:
+    """54 pending top-ups besides the captured payment: 50 and 4 on two pages of pending
+    ones (a state the service folds from the events), 50 and 5 unfiltered."""
+    async with runtime.uow() as uow:
+        for _ in range(54):
+            pending = Payment(
+                purpose=PaymentPurpose.TOP_UP,
+                method=PaymentMethodKind.APP,
+                gateway="sandbox",
+                currency=Currency.of("EUR"),
+                account_id=captured.payment.account_id,
+            )
+            await uow.payments.add(pending, runtime.clock.now())
+        await uow.commit()
+    await office_login(runtime, client, Role.FINANCE)
+    for params, total in (({"status": "pending"}, 54), ({}, 55)):
+        first = await client.get(LIST, params=params)
+        assert len(rows(first)) == 50
+        link = re.search(r'href="([^"]+)" rel="next"', first.text)
+        assert link is not None
+        second = await client.get(link.group(1).replace("&amp;", "&"))
+        assert len(rows(second)) == total - 50
+        assert not set(rows(first)) & set(rows(second))
+        assert 'rel="next"' not in second.text
+        shown = rows(first) + rows(second)
+        assert (str(captured.payment.id) in shown) is (not params)  # captured, not pending
+    csv_rows = cells(await client.get(LIST, params={"status": "pending", "format": "csv"}))
+    assert len(csv_rows) == 55
