@@ -22,6 +22,7 @@ MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 56, 28, 12
 class Point:
     label: str  # the category (a day, a payment method)
     value: Decimal
+    link: str | None = None  # where a click on the bar leads (a list filtered to it)
 
 
 def _text(value: Decimal) -> str:
@@ -55,10 +56,13 @@ def bar_chart(
         x = MARGIN_LEFT + i * slot + slot * 0.15
         y = MARGIN_TOP + plot_h - height
         tip = f"{point.label}: {_text(point.value)} {unit}"
-        bars.append(
+        bar = (
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" '
             f'height="{height:.1f}"><title>{escape(tip)}</title></rect>'
         )
+        if point.link is not None:
+            bar = f'<a href="{escape(point.link)}" aria-label="{escape(tip)}">{bar}</a>'
+        bars.append(bar)
         if i % label_every == 0:
             bars.append(
                 f'<text class="tick" x="{x + slot * 0.35:.1f}" y="{HEIGHT - 10}" '

@@ -1,7 +1,8 @@
 """What the overview page shows: the service's figures (``services.office_overview``) made
 into tiles and charts. Tiles link only to pages that exist: live sessions to the sessions
 list (status active), the quarantine queue to its review page, overdue receivables to the
-invoices filtered on payment status overdue."""
+invoices filtered on payment status overdue. The AR aging chart's overdue bars link to the
+invoices overdue, its current bar to those open (the list filters by status, not by age)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from typing import Any
 from markupsafe import Markup
 
 from chargeledger.bootstrap import Runtime
+from chargeledger.domain.identity import Principal
+from chargeledger.domain.reports import AGING_BUCKETS, AgingLine
 from chargeledger.domain.text import money_text
 from chargeledger.money import ZERO, Currency
 from chargeledger.office.charts import Point, bar_chart
-from chargeledger.services.office_overview import Overview, Revenue, overview
+from chargeledger.services.billing.invoicing import today
+from chargeledger.services.office_overview import (
+    Overview,
+    Revenue,
+    overview,
+    receivables_aging,
+)
 
 # What the tiles are shown in before anything was ever charged (no currency to take).
 NO_SALES_CURRENCY = "EUR"
@@ -103,3 +112,31 @@ async def overview_context(rt: Runtime) -> dict[str, Any]:
         "overdue_count": sum(item.invoices for item in figures.overdue),
         "charts": charts(figures, main),
     }
+
+
+AGING_LABELS = {"current": "current", "over_90": ">90"}  # the others read as they are
+AGING_LINKS = {"current": "/office/invoices?payment=open"}
+OVERDUE_LINK = "/office/invoices?payment=overdue"
+
+
+def aging_chart(line: AgingLine) -> Markup:
+    """One currency's open receivables by days overdue (current, 1–30, 31–60, 61–90, >90),
+    each bar the report's figure and a link to the invoices in that state."""
+    currency = str(line.currency)
+    points = [
+        Point(
+            AGING_LABELS.get(bucket, bucket.replace("-", "–")),
+            amount,
+            AGING_LINKS.get(bucket, OVERDUE_LINK),
+        )
+        for bucket, amount in zip(AGING_BUCKETS, line.buckets, strict=True)
+    ]
+    caption = f"Open receivables by days overdue ({currency})"
+    return Markup(bar_chart(f"chart-ar-aging-{currency}", caption, currency, points))
+
+
+async def aging_context(rt: Runtime, principal: Principal) -> dict[str, Any]:
+    """The overview's AR aging charts, one per currency owed, on the operator's today."""
+    on = today(rt.clock, rt.settings.operator_time_zone)
+    lines = await receivables_aging(rt.uow, principal, on)
+    return {"aging_charts": [aging_chart(line) for line in lines], "aging_on": on}

@@ -1,7 +1,8 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
-``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``) are included here, each a
-router of its own, every page behind ``guard.admit``. Thin: authentication is
+``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``, ``payments_pages``,
+``refund_pages``, ``ledger_pages``) are included here, each a router of its own, every page
+behind ``guard.admit``. Thin: authentication is
 ``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
 ``services.office_overview``.
 
@@ -26,12 +27,15 @@ from chargeledger.office import (
     credit_note_pages,
     invoice_run_pages,
     invoices_pages,
+    ledger_pages,
+    payments_pages,
     quarantine_pages,
+    refund_pages,
     session,
     sessions_pages,
 )
 from chargeledger.office.guard import LOGIN, admit, csrf_failed, to_login
-from chargeledger.office.overview_page import overview_context
+from chargeledger.office.overview_page import aging_context, overview_context
 from chargeledger.office.pages import ASSETS, asset, error_page, render
 from chargeledger.services import identity
 
@@ -138,6 +142,7 @@ async def overview(request: Request, rt: RuntimeDep) -> Response:
     if isinstance(visitor, Response):
         return visitor
     context = await overview_context(rt)
+    context |= await aging_context(rt, visitor.principal)
     return render("overview.html", title="Overview", **visitor.context("overview"), **context)
 
 
@@ -146,3 +151,6 @@ router.include_router(quarantine_pages.router)
 router.include_router(invoices_pages.router)
 router.include_router(credit_note_pages.router)
 router.include_router(invoice_run_pages.router)
+router.include_router(payments_pages.router)
+router.include_router(refund_pages.router)
+router.include_router(ledger_pages.router)

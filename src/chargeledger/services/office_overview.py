@@ -16,8 +16,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from chargeledger.domain.identity import Principal
 from chargeledger.domain.payment_routes import PaymentRoute
+from chargeledger.domain.reports import AgingLine
 from chargeledger.money import ZERO
+from chargeledger.services.billing import reports
 from chargeledger.services.overview_ports import ChargedBucket, NetworkState, Overdue
 from chargeledger.services.ports import UnitOfWorkFactory
 
@@ -117,3 +120,14 @@ async def overview(uows: UnitOfWorkFactory, now: datetime, time_zone: str) -> Ov
         open_disputes=disputes,
         overdue=overdue,
     )
+
+
+async def receivables_aging(
+    uows: UnitOfWorkFactory, principal: Principal, today: date
+) -> list[AgingLine]:
+    """Open receivables on ``today`` by days overdue, one line per currency: the totals of
+    the aging report (``reports.aging``, as ``GET /api/v1/reports/aging`` and the CLI's
+    ``reports aging``), so the overview's chart and the report never disagree."""
+    async with uows() as uow:
+        report = await reports.aging(uow, principal, today)
+    return [total.line for total in report.totals]

@@ -8,8 +8,10 @@ run inside an open database transaction.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.idempotency import idempotent
@@ -34,6 +36,7 @@ from chargeledger.domain.identity import Principal
 from chargeledger.domain.payments import (
     PaymentMethodKind,
     PaymentPurpose,
+    PaymentStatus,
     StoredCard,
 )
 from chargeledger.errors import InvalidInputError, NotFoundError
@@ -80,10 +83,29 @@ async def list_payments(
     session_id: uuid.UUID | None = None,
     purpose: PaymentPurpose | None = None,
     method: PaymentMethodKind | None = None,
+    gateway: Annotated[str | None, Query(max_length=32)] = None,
+    payment_status: Annotated[PaymentStatus | None, Query(alias="status")] = None,
+    created_from: Annotated[datetime | None, Query(alias="from")] = None,
+    created_before: Annotated[datetime | None, Query(alias="to", description="exclusive")] = None,
+    reference: Annotated[
+        str | None, Query(max_length=255, description="payment id, idTag or PSP id")
+    ] = None,
+    refunded: Annotated[bool, Query(description="only payments with a refund")] = False,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> PageOut[PaymentOut]:
-    criteria = PaymentFilter(account_id, session_id, purpose, method)
+    criteria = PaymentFilter(
+        account_id,
+        session_id,
+        purpose,
+        method,
+        gateway,
+        created_from,
+        created_before,
+        reference,
+        payment_status,
+        refunded,
+    )
     page = await reading(rt.uow, payment_views.list_payments, principal, criteria, limit, offset)
     return PageOut(items=[_out(d) for d in page.items], next_offset=page.next_offset)
 

@@ -15,6 +15,7 @@ from chargeledger.domain.payments import (
     PaymentEvent,
     PaymentMethodKind,
     PaymentPurpose,
+    PaymentStatus,
     StoredCard,
 )
 from chargeledger.domain.wallets import StopReason, StopRequest, WalletSettings
@@ -23,10 +24,25 @@ from chargeledger.services.paging import Page
 
 @dataclass(frozen=True, slots=True)
 class PaymentFilter:
+    """Which payments a list shows. ``reference``: the payment's id, its idTag or the PSP's
+    id of it (as a support call names it); ``created_from`` inclusive, ``created_before``
+    exclusive. ``status`` and ``refunded`` (only those with a refund) are states folded from
+    the events, so the service applies them (``views.list_payments``), not the storage."""
+
     account_id: uuid.UUID | None = None
     session_id: uuid.UUID | None = None
     purpose: PaymentPurpose | None = None
     method: PaymentMethodKind | None = None
+    gateway: str | None = None
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+    reference: str | None = None
+    status: PaymentStatus | None = None
+    refunded: bool = False
+
+    @property
+    def by_state(self) -> bool:
+        return self.status is not None or self.refunded
 
 
 @dataclass(frozen=True, slots=True)

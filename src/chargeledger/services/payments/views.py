@@ -7,7 +7,7 @@ Handed an open unit of work; the caller commits (DESIGN §3).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chargeledger.domain.accounts import Account
 from chargeledger.domain.identity import Principal
@@ -18,6 +18,8 @@ from chargeledger.services.paging import Page
 from chargeledger.services.payments.methods import default_card, session_payment
 from chargeledger.services.payments.ports import PaymentFilter
 from chargeledger.services.ports import UnitOfWork
+
+STATE_SCAN_BATCH = 500  # stored payments read at a time while filtering on their state
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +57,43 @@ async def list_payments(
     uow: UnitOfWork, principal: Principal, criteria: PaymentFilter, limit: int, offset: int
 ) -> Page[PaymentDetail]:
     """A page of the payments ``principal`` may see; an account-bound principal asking for
-    another account's gets an empty page."""
+    another account's gets an empty page. A filter on the state (``criteria.by_state``) is
+    applied to the folded events, reading the stored matches a batch at a time."""
     if principal.is_account_bound:
         if criteria.account_id not in (None, principal.account_id):
             return Page(items=[], next_offset=None)
-        criteria = PaymentFilter(
-            principal.account_id, criteria.session_id, criteria.purpose, criteria.method
-        )
+        criteria = replace(criteria, account_id=principal.account_id)
+    if criteria.by_state:
+        return await _by_state(uow, criteria, limit, offset)
     page = await uow.payments.search(criteria, limit=limit, offset=offset)
     events = await uow.payments.events_of([p.id for p in page.items])
     items = [PaymentDetail(p, fold(events[p.id])) for p in page.items]
     return Page(items=items, next_offset=page.next_offset)
+
+
+def _state_matches(criteria: PaymentFilter, state: PaymentState) -> bool:
+    if criteria.status is not None and state.status is not criteria.status:
+        return False
+    return state.refunded > 0 or not criteria.refunded
+
+
+async def _by_state(
+    uow: UnitOfWork, criteria: PaymentFilter, limit: int, offset: int
+) -> Page[PaymentDetail]:
+    """The ``offset``-th to ``offset + limit``-th payment whose state matches, in the
+    storage's order; the next offset when there is one more."""
+    matched: list[PaymentDetail] = []
+    stored: int | None = 0
+    while stored is not None and len(matched) <= offset + limit:
+        page = await uow.payments.search(criteria, limit=STATE_SCAN_BATCH, offset=stored)
+        events = await uow.payments.events_of([p.id for p in page.items])
+        for payment in page.items:
+            state = fold(events[payment.id])
+            if _state_matches(criteria, state):
+                matched.append(PaymentDetail(payment, state))
+        stored = page.next_offset
+    end = offset + limit
+    return Page(items=matched[offset:end], next_offset=end if len(matched) > end else None)
 
 
 async def session_payments(

@@ -3,12 +3,13 @@ idempotency records (issue 6). Payments and events are only ever inserted."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -67,6 +68,15 @@ def _event(row: RowMapping) -> PaymentEvent:
         detail=row["detail"],
         at=row["at"],
     )
+
+
+def _reference(reference: str) -> Any:
+    """The payment whose id, idTag or PSP id (``provider_ref`` of any event) is ``reference``."""
+    by_psp = select(payment_events.c.payment_id).where(payment_events.c.provider_ref == reference)
+    found = [payments.c.id_tag == reference, payments.c.id.in_(by_psp)]
+    with contextlib.suppress(ValueError):  # not an id: an idTag or a PSP id only
+        found.append(payments.c.id == uuid.UUID(reference))
+    return or_(*found)
 
 
 def _card(row: RowMapping) -> StoredCard:
@@ -195,6 +205,14 @@ class SqlPaymentRepository(WalletRows):
             query = query.where(payments.c.purpose == criteria.purpose.value)
         if criteria.method is not None:
             query = query.where(payments.c.method == criteria.method.value)
+        if criteria.gateway is not None:
+            query = query.where(payments.c.gateway == criteria.gateway)
+        if criteria.created_from is not None:
+            query = query.where(payments.c.created_at >= criteria.created_from)
+        if criteria.created_before is not None:
+            query = query.where(payments.c.created_at < criteria.created_before)
+        if criteria.reference is not None:
+            query = query.where(_reference(criteria.reference))
         rows = (await self._connection.execute(query.limit(limit + 1).offset(offset))).mappings()
         items = [_payment(r) for r in rows]
         more = len(items) > limit
