@@ -1,8 +1,8 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
-``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``) are included here, each a
-router of its own, every page behind ``guard.admit``. Thin: authentication is
-``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
+``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``, ``reports_pages``) are
+included here, each a router of its own, every page behind ``guard.admit``. Thin:
+authentication is ``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
 ``services.office_overview``.
 
 Errors are pages, not JSON: a refused POST (no or a wrong CSRF token) is a 403 page with the
@@ -27,6 +27,7 @@ from chargeledger.office import (
     invoice_run_pages,
     invoices_pages,
     quarantine_pages,
+    reports_pages,
     session,
     sessions_pages,
 )
@@ -146,3 +147,4 @@ router.include_router(quarantine_pages.router)
 router.include_router(invoices_pages.router)
 router.include_router(credit_note_pages.router)
 router.include_router(invoice_run_pages.router)
+router.include_router(reports_pages.router)
