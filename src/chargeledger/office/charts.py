@@ -1,9 +1,10 @@
 """Server-rendered SVG bar and line charts (issue 16): pure functions of the data, no script.
 
-Each chart is an accessible ``<figure>``: a ``<figcaption>``, an SVG with ``role="img"`` and
-a ``<title>`` per bar (the browser's tooltip), the series as JSON in ``data-series`` (what
-tests read, not pixels) and the same numbers in a visually hidden table for screen readers
-(WCAG 2.2 SC 1.1.1: a text alternative for non-text content).
+Each chart is an accessible ``<figure>``: a ``<figcaption>``, an SVG with ``role="img"``
+(``group`` when its bars are links to the list behind them) and a ``<title>`` per bar (the
+browser's tooltip), the series as JSON in ``data-series`` (what tests read, not pixels) and
+the same numbers in a visually hidden table for screen readers (WCAG 2.2 SC 1.1.1: a text
+alternative for non-text content).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 56, 28, 12
 class Point:
     label: str  # the category (a day, a payment method)
     value: Decimal
+    href: str | None = None  # the page that lists what the bar sums, when there is one
 
 
 def _text(value: Decimal) -> str:
@@ -55,10 +57,13 @@ def bar_chart(
         x = MARGIN_LEFT + i * slot + slot * 0.15
         y = MARGIN_TOP + plot_h - height
         tip = f"{point.label}: {_text(point.value)} {unit}"
-        bars.append(
+        bar = (
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" '
             f'height="{height:.1f}"><title>{escape(tip)}</title></rect>'
         )
+        if point.href is not None:  # an SVG link: focusable, Enter follows it
+            bar = f'<a href="{escape(point.href)}" aria-label="{escape(tip)}">{bar}</a>'
+        bars.append(bar)
         if i % label_every == 0:
             bars.append(
                 f'<text class="tick" x="{x + slot * 0.35:.1f}" y="{HEIGHT - 10}" '
@@ -148,10 +153,12 @@ def _figure(
         for p in points
     )
     caption_id = f"{chart_id}-caption"
+    # A picture of links is a group (the links stay in the accessibility tree); else an image.
+    role = "group" if any(getattr(p, "href", None) for p in points) else "img"
     return (
         f'<figure class="chart" id="{escape(chart_id)}" data-series="{escape(series)}">'
         f'<figcaption id="{caption_id}">{escape(caption)}</figcaption>'
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{caption_id}" '
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="{role}" aria-labelledby="{caption_id}" '
         f'xmlns="http://www.w3.org/2000/svg">{drawing}</svg>'
         f'<table class="visually-hidden"><caption>{escape(caption)}</caption>'
         f'<thead><tr><th scope="col">{category}</th><th scope="col">{escape(unit)}</th></tr>'
