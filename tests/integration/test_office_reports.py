@@ -2,7 +2,9 @@
 world (tests/integration/billing_world.py) with January 2026 invoiced on 2 February and one of
 Anna's lines credited, the clock on 20 February 2026 in Berlin: each report's table on the page
 is the REST's (``/api/v1/reports/*``) for the same parameters, cell for cell; its CSV is the
-REST's file; roles are ``ReadReports``'s; bad input is a 422 page with the stable code.
+REST's file; roles are ``ReadReports``'s; bad input is a 422 page with the stable code. A
+contract's performance is compared the same way over the fleet contract of
+``test_contract_performance``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import uuid
 from typing import Any
 
 import httpx
@@ -22,6 +25,7 @@ from tests.conftest import LoginAs
 from tests.integration.billing_api import configure_operator
 from tests.integration.billing_world import FixedClock, credit, run_month, standard_world, utc
 from tests.integration.office_world import office_login
+from tests.integration.test_contract_performance import fleet_world
 
 PAGE = "/office/reports"
 API = "/api/v1/reports"
@@ -172,3 +176,46 @@ async def test_the_form_alone_and_the_roles(runtime: Runtime, client: httpx.Asyn
         refused = await client.get(PAGE, params={"report": "aging"})
         assert refused.status_code == 403
         assert refused.headers["x-error-code"] == "permission_denied"
+
+
+async def test_a_contracts_performance_is_the_rest_report(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    """The fleet contract of tests/integration/test_contract_performance.py, January and
+    February 2026, on the page and from ``/api/v1/contracts/{id}/performance``."""
+    _, contract_id = await fleet_world(runtime)
+    finance = await login_as(Role.FINANCE)
+    await office_login(runtime, client, Role.OPERATOR)
+    window = {"from": "2026-01", "to": "2026-02"}
+    asked = {"report": "contract", "contract": str(contract_id), **window}
+
+    page = await client.get(PAGE, params=asked)
+
+    assert page.status_code == 200, page.text
+    assert f'<option value="{contract_id}" selected>FL-P' in page.text
+    rest = await client.get(
+        f"/api/v1/contracts/{contract_id}/performance", params=window, headers=finance
+    )
+    assert rest.status_code == 200, rest.text
+    rows, totals = page_table(page)
+    assert [r[0] for r in rows] == ["2026-01", "2026-02"]
+    assert (rows, totals) == rest_table(rest.json())
+    download = await client.get(PAGE, params={**asked, "format": "csv"})
+    rest_csv = await client.get(
+        f"/api/v1/contracts/{contract_id}/performance",
+        params={**window, "format": "csv"},
+        headers=finance,
+    )
+    assert download.content == rest_csv.content
+    assert "performance-FL-P.csv" in download.headers["content-disposition"]
+
+    refusals = [
+        ({"contract": "FL-P"}, 422, "invalid_filter"),
+        ({"from": "2026-13"}, 422, "invalid_month"),
+        ({"from": "2026-02", "to": "2026-01"}, 422, "invalid_period"),
+        ({"contract": str(uuid.uuid4())}, 404, "contract_not_found"),
+    ]
+    for change, status, code in refusals:
+        refused = await client.get(PAGE, params={**asked, **change})
+        assert refused.status_code == status, (change, refused.text)
+        assert f"<code>{code}</code>" in refused.text
