@@ -79,8 +79,8 @@ async def test_the_month_by_site_and_by_method(runtime: Runtime) -> None:
     }
     sessions = sum(1 for c in world.charges.values() if in_this_month(c))
     assert sum(s.sessions for s in month.by_site) == sessions == 11
-    assert {m: r["EUR"].net for m, r in month.by_method.items()} == methods
-    assert month.by_method["wallet"]["EUR"].net == Decimal("6.00")  # p1, the prepaid account
+    assert {m: nets["EUR"] for m, nets in month.by_method.items()} == methods
+    assert month.by_method["wallet"]["EUR"] == Decimal("6.00")  # p1, the prepaid account
 
 
 async def test_an_empty_month(runtime: Runtime) -> None:

@@ -100,8 +100,8 @@ def month_charts(month: MonthBreakdown, currency: str) -> list[Markup]:
     ]
     site_energy = [Point(s.name, _kwh(s.energy_kwh), by_site) for s in month.by_site]
     methods = [
-        Point(method, figures.get(currency, Revenue(currency)).net.quantize(cents), by_method)
-        for method, figures in month.by_method.items()
+        Point(method, nets.get(currency, ZERO).quantize(cents), by_method)
+        for method, nets in month.by_method.items()
     ]
     charts = (
         ("chart-revenue-by-site", f"Net revenue by site, {month.month} ({currency})", currency),

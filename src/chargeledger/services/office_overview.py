@@ -148,32 +148,32 @@ class SiteFigures:
 @dataclass(frozen=True, slots=True)
 class MonthBreakdown:
     """The operator's current month so far (``month``: ``2026-02``, its first day ``start``),
-    charged revenue by site (by name) and by payment method (method → currency → figures)."""
+    charged revenue by site (by name) and by payment method (method → currency → net)."""
 
     month: str
     start: date
     by_site: list[SiteFigures]
-    by_method: dict[str, dict[str, Revenue]]
+    by_method: dict[str, dict[str, Decimal]]
 
 
 async def month_breakdown(uows: UnitOfWorkFactory, now: datetime, time_zone: str) -> MonthBreakdown:
     """This month until the end of today in the operator's ``time_zone`` — the window of the
-    overview's "This month" tile, so the bars of each chart add up to the tile. Two grouped
-    queries: the sites' (``charged_by_site``) and the one bucket of ``charged_buckets``."""
+    overview's "This month" tile, so the bars of each chart add up to the tile. One grouped
+    query (``charged_by_site``: per site, payment route and currency), folded both ways."""
     zone = ZoneInfo(time_zone)
     today = now.astimezone(zone).date()
     start = today.replace(day=1)
-    window = [_midnight(start, zone), _midnight(today + timedelta(1), zone)]
     async with uows() as uow:
-        site_buckets = await uow.overview.charged_by_site(*window)
-        method_buckets = await uow.overview.charged_buckets(window)
+        buckets = await uow.overview.charged_by_site(
+            _midnight(start, zone), _midnight(today + timedelta(1), zone)
+        )
     sites: dict[uuid.UUID, SiteFigures] = {}
-    for site in site_buckets:
-        found = sites.get(site.site_id, SiteFigures(site.site_id, site.site_name))
-        sites[site.site_id] = found.plus(site)
-    by_method: dict[str, dict[str, Revenue]] = {}
-    for bucket in method_buckets:
-        _add(by_method.setdefault(PaymentRoute(bucket.payment_route).method.value, {}), bucket)
+    by_method: dict[str, dict[str, Decimal]] = {}
+    for bucket in buckets:
+        found = sites.get(bucket.site_id, SiteFigures(bucket.site_id, bucket.site_name))
+        sites[bucket.site_id] = found.plus(bucket)
+        nets = by_method.setdefault(PaymentRoute(bucket.payment_route).method.value, {})
+        nets[bucket.currency] = nets.get(bucket.currency, ZERO) + bucket.net
     return MonthBreakdown(
         month=f"{start.year:04d}-{start.month:02d}",
         start=start,

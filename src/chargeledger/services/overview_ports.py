@@ -26,11 +26,12 @@ class ChargedBucket:
 
 @dataclass(frozen=True, slots=True)
 class SiteBucket:
-    """Charges of one site and currency that stopped in a window (the site's name as the
-    charges froze it, the latest one when the site was renamed)."""
+    """Charges of one site, payment route and currency that stopped in a window (the site's
+    current name, else the one its charges carry)."""
 
     site_id: uuid.UUID
     site_name: str
+    payment_route: str
     currency: str
     sessions: int
     energy_kwh: Decimal
@@ -61,7 +62,8 @@ class OverviewRepository(Protocol):
         ...
 
     async def charged_by_site(self, since: datetime, until: datetime) -> list[SiteBucket]:
-        """Charges whose session stopped in ``[since, until)``, summed per site and currency."""
+        """Charges whose session stopped in ``[since, until)``, summed per site, payment route
+        and currency (one scan serves both the by-site and the by-method figures)."""
         ...
 
     async def network_state(self) -> NetworkState: ...

@@ -120,25 +120,30 @@ class SqlOverviewRepository:
         ]
 
     async def charged_by_site(self, since: datetime, until: datetime) -> list[SiteBucket]:
-        """One grouped query; the site's current name (``sites``), else the one its charges
-        carry."""
+        """One grouped query over the window's charges and their sessions (for the route)."""
         query = (
             select(
                 charges.c.site_id,
                 func.coalesce(sites.c.name, func.max(charges.c.site_name)).label("site_name"),
+                sessions.c.payment_route,
                 charges.c.currency,
                 func.count().label("sessions"),
                 _exact_sum(charges.c.energy_kwh, _KWH_SCALE).label("energy"),
                 _exact_sum(sum(_NETS[1:], _NETS[0]), _AMOUNT_SCALE).label("net"),
             )
-            .select_from(charges.outerjoin(sites, sites.c.id == charges.c.site_id))
+            .select_from(
+                charges.join(sessions, sessions.c.id == charges.c.session_id).outerjoin(
+                    sites, sites.c.id == charges.c.site_id
+                )
+            )
             .where(charges.c.stopped_at >= since, charges.c.stopped_at < until)
-            .group_by(charges.c.site_id, sites.c.name, charges.c.currency)
+            .group_by(charges.c.site_id, sites.c.name, sessions.c.payment_route, charges.c.currency)
         )
         return [
             SiteBucket(
                 site_id=row.site_id,
                 site_name=row.site_name,
+                payment_route=row.payment_route,
                 currency=row.currency,
                 sessions=int(row.sessions),
                 energy_kwh=_unscaled(row.energy, _KWH_SCALE),
