@@ -131,6 +131,7 @@ async def test_the_downloads_are_the_rest_files(
     ("params", "code"),
     [
         ({"report": "revenue", "period": "2026-13"}, "invalid_period"),
+        ({"report": "revenue", "period": "2026-01" * 20}, "invalid_period"),
         ({"report": "revenue", "by": "colour"}, "unknown_report_dimension"),
         ({"report": "revenue", "grain": "week"}, "invalid_filter"),
         ({"report": "revenue", "top": "0"}, "invalid_filter"),
