@@ -127,36 +127,32 @@ async def test_the_downloads_are_the_rest_files(
     assert "Berlin Depot" in cells
 
 
-@pytest.mark.parametrize(
-    ("params", "code"),
-    [
-        ({"report": "revenue", "period": "2026-13"}, "invalid_period"),
-        ({"report": "revenue", "period": "2026-01" * 20}, "invalid_period"),
-        ({"report": "revenue", "by": "colour"}, "unknown_report_dimension"),
-        ({"report": "revenue", "grain": "week"}, "invalid_filter"),
-        ({"report": "revenue", "top": "0"}, "invalid_filter"),
-        ({"report": "revenue", "top": "many"}, "invalid_filter"),
-        ({"report": "revenue", "period": "2026", "grain": "day"}, "period_too_long"),
-        ({"report": "aging", "as_of": "yesterday"}, "invalid_filter"),
-        ({"report": "aging", "as_of": "0001-01-01"}, "invalid_date"),
-        ({"report": "balance"}, "invalid_filter"),
-        ({"report": "revenue", "format": "pdf"}, "invalid_filter"),
-        ({"report": "revenue", "format": "json"}, "invalid_filter"),
-    ],
-)
+REFUSED = [
+    ({"report": "revenue", "period": "2026-13"}, "invalid_period"),
+    ({"report": "revenue", "period": "2026-01" * 20}, "invalid_period"),
+    ({"report": "revenue", "by": "colour"}, "unknown_report_dimension"),
+    ({"report": "revenue", "grain": "week"}, "invalid_filter"),
+    ({"report": "revenue", "top": "0"}, "invalid_filter"),
+    ({"report": "revenue", "top": "many"}, "invalid_filter"),
+    ({"report": "revenue", "period": "2026", "grain": "day"}, "period_too_long"),
+    ({"report": "aging", "as_of": "yesterday"}, "invalid_filter"),
+    ({"report": "aging", "as_of": "0001-01-01"}, "invalid_date"),
+    ({"report": "balance"}, "invalid_filter"),
+    ({"report": "revenue", "format": "pdf"}, "invalid_filter"),
+    ({"report": "revenue", "format": "json"}, "invalid_filter"),
+]
+
+
 async def test_bad_input_is_a_422_page_with_its_code(
-    runtime: Runtime,
-    client: httpx.AsyncClient,
-    api_headers: dict[str, str],
-    params: dict[str, str],
-    code: str,
+    runtime: Runtime, client: httpx.AsyncClient, api_headers: dict[str, str]
 ) -> None:
-    page = await client.get(PAGE, params=params)
-    assert page.status_code == 422, page.text
-    assert f"<code>{code}</code>" in page.text
-    assert 'id="report-error"' in page.text
-    assert 'id="report-form"' in page.text  # the form again, as typed
-    assert 'id="report-table"' not in page.text
+    for params, code in REFUSED:
+        page = await client.get(PAGE, params=params)
+        assert page.status_code == 422, (params, page.text)
+        assert f"<code>{code}</code>" in page.text, params
+        assert 'id="report-error"' in page.text
+        assert 'id="report-form"' in page.text  # the form again, as typed
+        assert 'id="report-table"' not in page.text
 
 
 async def test_the_form_alone_and_the_roles(runtime: Runtime, client: httpx.AsyncClient) -> None:
