@@ -40,9 +40,20 @@ from chargeledger.domain.identity import Role
 from chargeledger.office.session import SESSION
 from chargeledger.services import identity
 from chargeledger.services.billing.invoicing import run_invoices
+from chargeledger.services.office_overview import month_breakdown
 
 # First: the baseline. The invoices list and one invoice's page are added once invoiced.
-PAGES = ("/healthz", "/office", "/office/sessions", "/office/quarantine", "/office/invoices")
+PAGES = (
+    "/healthz",
+    "/office",
+    "/office/sessions",
+    "/office/quarantine",
+    "/office/invoices",
+    "/office/reports?report=revenue&period=2026-11&by=site,method",
+)
+# The overview's "this month" charts as of the last day of the month of charges (on the
+# clock's 1 December that month is empty): every charge in the window.
+MONTH_CHARTS_AT = datetime(2026, 11, 30, 20, tzinfo=UTC)
 
 
 class BenchClock:
@@ -120,6 +131,15 @@ async def bench(
                     f"  GET {shown:<22} median {median:7.1f} ms  p95 {p95:7.1f} ms  "
                     f"({median / baseline:5.1f}x the baseline's median)"
                 )
+            times = []
+            for _ in range(args.requests):
+                started = time.perf_counter()
+                await month_breakdown(runtime.uow, MONTH_CHARTS_AT, ZONE)
+                times.append(time.perf_counter() - started)
+            print(
+                f"  month by site and method on 30 Nov: median "
+                f"{statistics.median(times) * 1000:7.1f} ms (the service, no HTTP)"
+            )
     finally:
         await runtime.aclose()
 

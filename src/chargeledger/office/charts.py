@@ -1,9 +1,10 @@
 """Server-rendered SVG bar and line charts (issue 16): pure functions of the data, no script.
 
-Each chart is an accessible ``<figure>``: a ``<figcaption>``, an SVG with ``role="img"`` and
-a ``<title>`` per bar (the browser's tooltip), the series as JSON in ``data-series`` (what
-tests read, not pixels) and the same numbers in a visually hidden table for screen readers
-(WCAG 2.2 SC 1.1.1: a text alternative for non-text content).
+Each chart is an accessible ``<figure>``: a ``<figcaption>``, an SVG with ``role="img"``
+(``group`` when its bars are links to the list behind them) and a ``<title>`` per bar (the
+browser's tooltip), the series as JSON in ``data-series`` (what tests read, not pixels) and
+the same numbers in a visually hidden table for screen readers (WCAG 2.2 SC 1.1.1: a text
+alternative for non-text content).
 """
 
 from __future__ import annotations
@@ -152,10 +153,12 @@ def _figure(
         for p in points
     )
     caption_id = f"{chart_id}-caption"
+    # A picture of links is a group (the links stay in the accessibility tree); else an image.
+    role = "group" if any(getattr(p, "link", None) for p in points) else "img"
     return (
         f'<figure class="chart" id="{escape(chart_id)}" data-series="{escape(series)}">'
         f'<figcaption id="{caption_id}">{escape(caption)}</figcaption>'
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{caption_id}" '
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="{role}" aria-labelledby="{caption_id}" '
         f'xmlns="http://www.w3.org/2000/svg">{drawing}</svg>'
         f'<table class="visually-hidden"><caption>{escape(caption)}</caption>'
         f'<thead><tr><th scope="col">{category}</th><th scope="col">{escape(unit)}</th></tr>'

@@ -2,12 +2,15 @@
 into tiles and charts. Tiles link only to pages that exist: live sessions to the sessions
 list (status active), the quarantine queue to its review page, overdue receivables to the
 invoices filtered on payment status overdue. The AR aging chart's overdue bars link to the
-invoices overdue, its current bar to those open (the list filters by status, not by age)."""
+invoices overdue, its current bar to those open (the list filters by status, not by age).
+This month's bars by site and by payment method link to the reports page's revenue report of
+the month grouped the same way (the sessions list has no site or payment-method filter)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 
@@ -19,8 +22,10 @@ from chargeledger.money import ZERO, Currency
 from chargeledger.office.charts import Point, bar_chart
 from chargeledger.services.billing.invoicing import today
 from chargeledger.services.office_overview import (
+    MonthBreakdown,
     Overview,
     Revenue,
+    month_breakdown,
     overview,
     receivables_aging,
 )
@@ -85,9 +90,45 @@ def charts(figures: Overview, currency: str) -> list[Markup]:
     ]
 
 
+def _revenue_report(month: str, by: str) -> str:
+    return "/office/reports?" + urlencode({"report": "revenue", "period": month, "by": by})
+
+
+def month_charts(month: MonthBreakdown, currency: str) -> list[Markup]:
+    """This month's net revenue and kWh by site, and net revenue by payment method (issue 16);
+    each bar links to the month's revenue report grouped by what the bar stands for."""
+    cents = Currency.of(currency).quantum
+    by_site = _revenue_report(month.month, "site,station")
+    by_method = _revenue_report(month.month, "method")
+    site_revenue = [
+        Point(s.name, s.net.get(currency, ZERO).quantize(cents), by_site) for s in month.by_site
+    ]
+    site_energy = [Point(s.name, _kwh(s.energy_kwh), by_site) for s in month.by_site]
+    methods = [
+        Point(method, nets.get(currency, ZERO).quantize(cents), by_method)
+        for method, nets in month.by_method.items()
+    ]
+    charts = (
+        ("chart-revenue-by-site", f"Net revenue by site, {month.month} ({currency})", currency),
+        ("chart-kwh-by-site", f"Energy charged by site, {month.month} (kWh)", "kWh"),
+        (
+            "chart-revenue-by-method-month",
+            f"Net revenue by payment method, {month.month} ({currency})",
+            currency,
+        ),
+    )
+    return [
+        Markup(bar_chart(chart_id, caption, unit, points))
+        for (chart_id, caption, unit), points in zip(
+            charts, (site_revenue, site_energy, methods), strict=True
+        )
+    ]
+
+
 async def overview_context(rt: Runtime) -> dict[str, Any]:
     zone = rt.settings.operator_time_zone
     figures = await overview(rt.uow, rt.clock.now(), zone)
+    month = await month_breakdown(rt.uow, rt.clock.now(), zone)
     currencies = figures.currencies or [NO_SALES_CURRENCY]
     main = currencies[0]
     periods = []
@@ -111,6 +152,7 @@ async def overview_context(rt: Runtime) -> dict[str, Any]:
         ],
         "overdue_count": sum(item.invoices for item in figures.overdue),
         "charts": charts(figures, main),
+        "month_charts": month_charts(month, main),
     }
 
 

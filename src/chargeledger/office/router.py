@@ -1,9 +1,9 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
 ``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``, ``payments_pages``,
-``refund_pages``, ``ledger_pages``) are included here, each a router of its own, every page
-behind ``guard.admit``. Thin: authentication is
-``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
+``refund_pages``, ``ledger_pages``, ``reports_pages``) are included here, each a router of its
+own, every page behind ``guard.admit``. Thin: authentication is ``services.identity`` (as
+``POST /api/v1/auth/token``), figures come from
 ``services.office_overview``.
 
 Errors are pages, not JSON: a refused POST (no or a wrong CSRF token) is a 403 page with the
@@ -31,6 +31,7 @@ from chargeledger.office import (
     payments_pages,
     quarantine_pages,
     refund_pages,
+    reports_pages,
     session,
     sessions_pages,
 )
@@ -154,3 +155,4 @@ router.include_router(invoice_run_pages.router)
 router.include_router(payments_pages.router)
 router.include_router(refund_pages.router)
 router.include_router(ledger_pages.router)
+router.include_router(reports_pages.router)

@@ -11,6 +11,7 @@ VAT figure per charge, DESIGN §2), so the figures match the documents to the ce
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -21,7 +22,7 @@ from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.reports import AgingLine
 from chargeledger.money import ZERO
 from chargeledger.services.billing import reports
-from chargeledger.services.overview_ports import ChargedBucket, NetworkState, Overdue
+from chargeledger.services.overview_ports import ChargedBucket, NetworkState, Overdue, SiteBucket
 from chargeledger.services.ports import UnitOfWorkFactory
 
 CHART_DAYS = 30
@@ -131,3 +132,65 @@ async def receivables_aging(
     async with uows() as uow:
         report = await reports.aging(uow, principal, today)
     return [total.line for total in report.totals]
+
+
+# --- This month by site and by payment method (issue 16: "charts … by site, by payment method")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFigures:
+    """One site's charged revenue of the month: net per currency, kWh and sessions in all."""
+
+    site_id: uuid.UUID
+    name: str
+    sessions: int = 0
+    energy_kwh: Decimal = ZERO
+    net: dict[str, Decimal] = field(default_factory=dict)  # currency → net
+
+    def plus(self, bucket: SiteBucket) -> SiteFigures:
+        net = dict(self.net)
+        net[bucket.currency] = net.get(bucket.currency, ZERO) + bucket.net
+        return SiteFigures(
+            self.site_id,
+            self.name,
+            self.sessions + bucket.sessions,
+            self.energy_kwh + bucket.energy_kwh,
+            net,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MonthBreakdown:
+    """The operator's current month so far (``month``: ``2026-02``, its first day ``start``),
+    charged revenue by site (by name) and by payment method (method → currency → net)."""
+
+    month: str
+    start: date
+    by_site: list[SiteFigures]
+    by_method: dict[str, dict[str, Decimal]]
+
+
+async def month_breakdown(uows: UnitOfWorkFactory, now: datetime, time_zone: str) -> MonthBreakdown:
+    """This month until the end of today in the operator's ``time_zone`` — the window of the
+    overview's "This month" tile, so the bars of each chart add up to the tile. One grouped
+    query (``charged_by_site``: per site, payment route and currency), folded both ways."""
+    zone = ZoneInfo(time_zone)
+    today = now.astimezone(zone).date()
+    start = today.replace(day=1)
+    async with uows() as uow:
+        buckets = await uow.overview.charged_by_site(
+            _midnight(start, zone), _midnight(today + timedelta(1), zone)
+        )
+    sites: dict[uuid.UUID, SiteFigures] = {}
+    by_method: dict[str, dict[str, Decimal]] = {}
+    for bucket in buckets:
+        found = sites.get(bucket.site_id, SiteFigures(bucket.site_id, bucket.site_name))
+        sites[bucket.site_id] = found.plus(bucket)
+        nets = by_method.setdefault(PaymentRoute(bucket.payment_route).method.value, {})
+        nets[bucket.currency] = nets.get(bucket.currency, ZERO) + bucket.net
+    return MonthBreakdown(
+        month=f"{start.year:04d}-{start.month:02d}",
+        start=start,
+        by_site=sorted(sites.values(), key=lambda s: (s.name, str(s.site_id))),
+        by_method=dict(sorted(by_method.items())),
+    )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,6 +22,20 @@ class ChargedBucket:
     energy_kwh: Decimal
     net: Decimal
     vat: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SiteBucket:
+    """Charges of one site, payment route and currency that stopped in a window (the site's
+    current name, else the one its charges carry)."""
+
+    site_id: uuid.UUID
+    site_name: str
+    payment_route: str
+    currency: str
+    sessions: int
+    energy_kwh: Decimal
+    net: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +59,11 @@ class OverviewRepository(Protocol):
         """Charges whose session stopped in ``[edges[0], edges[-1])``, summed per bucket,
         currency and payment route; ``vat`` sums each charge's VAT rounded half-up to its
         currency's minor unit."""
+        ...
+
+    async def charged_by_site(self, since: datetime, until: datetime) -> list[SiteBucket]:
+        """Charges whose session stopped in ``[since, until)``, summed per site, payment route
+        and currency (one scan serves both the by-site and the by-method figures)."""
         ...
 
     async def network_state(self) -> NetworkState: ...

@@ -28,12 +28,18 @@ from chargeledger.adapters.db.repositories.reports import (
     _exact_sum,
     _unscaled,
 )
-from chargeledger.adapters.db.tables import connector_states, sessions, station_states, stations
+from chargeledger.adapters.db.tables import (
+    connector_states,
+    sessions,
+    sites,
+    station_states,
+    stations,
+)
 from chargeledger.currencies import MINOR_UNITS
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.disputes import DisputeState
 from chargeledger.domain.payments import EventKind
-from chargeledger.services.overview_ports import ChargedBucket, NetworkState, Overdue
+from chargeledger.services.overview_ports import ChargedBucket, NetworkState, Overdue, SiteBucket
 
 _VAT_SCALE = 9  # net (10^-4) × percent (10^-3) / 100
 _FAILED = (EventKind.DECLINED.value, EventKind.CAPTURE_FAILED.value)
@@ -109,6 +115,39 @@ class SqlOverviewRepository:
                 energy_kwh=_unscaled(row.energy, _KWH_SCALE),
                 net=_unscaled(row.net, _AMOUNT_SCALE),
                 vat=_unscaled(row.vat, MINOR_UNITS.get(row.currency, 2)),
+            )
+            for row in await self._connection.execute(query)
+        ]
+
+    async def charged_by_site(self, since: datetime, until: datetime) -> list[SiteBucket]:
+        """One grouped query over the window's charges and their sessions (for the route)."""
+        query = (
+            select(
+                charges.c.site_id,
+                func.coalesce(sites.c.name, func.max(charges.c.site_name)).label("site_name"),
+                sessions.c.payment_route,
+                charges.c.currency,
+                func.count().label("sessions"),
+                _exact_sum(charges.c.energy_kwh, _KWH_SCALE).label("energy"),
+                _exact_sum(sum(_NETS[1:], _NETS[0]), _AMOUNT_SCALE).label("net"),
+            )
+            .select_from(
+                charges.join(sessions, sessions.c.id == charges.c.session_id).outerjoin(
+                    sites, sites.c.id == charges.c.site_id
+                )
+            )
+            .where(charges.c.stopped_at >= since, charges.c.stopped_at < until)
+            .group_by(charges.c.site_id, sites.c.name, sessions.c.payment_route, charges.c.currency)
+        )
+        return [
+            SiteBucket(
+                site_id=row.site_id,
+                site_name=row.site_name,
+                payment_route=row.payment_route,
+                currency=row.currency,
+                sessions=int(row.sessions),
+                energy_kwh=_unscaled(row.energy, _KWH_SCALE),
+                net=_unscaled(row.net, _AMOUNT_SCALE),
             )
             for row in await self._connection.execute(query)
         ]
