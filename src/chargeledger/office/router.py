@@ -1,9 +1,9 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
-``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``) are included here, each a
-router of its own, every page behind ``guard.admit``. Thin: authentication is
-``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
-``services.office_overview``.
+``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``, ``dispute_pages``,
+``dispute_resolve_pages``) are included here, each a router of its own, every page behind
+``guard.admit``. Thin: authentication is ``services.identity`` (as ``POST
+/api/v1/auth/token``), figures come from ``services.office_overview``.
 
 Errors are pages, not JSON: a refused POST (no or a wrong CSRF token) is a 403 page with the
 code ``csrf_failed``; a role that may not see the office a 403 page ``permission_denied``; a
@@ -24,6 +24,8 @@ from chargeledger.api.routers.identity import client_host
 from chargeledger.errors import AuthenticationError, NotFoundError, RetryLaterError
 from chargeledger.office import (
     credit_note_pages,
+    dispute_pages,
+    dispute_resolve_pages,
     invoice_run_pages,
     invoices_pages,
     quarantine_pages,
@@ -146,3 +148,5 @@ router.include_router(quarantine_pages.router)
 router.include_router(invoices_pages.router)
 router.include_router(credit_note_pages.router)
 router.include_router(invoice_run_pages.router)
+router.include_router(dispute_pages.router)
+router.include_router(dispute_resolve_pages.router)
