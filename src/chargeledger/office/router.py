@@ -1,9 +1,10 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
 ``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``, ``dispute_pages``,
-``dispute_resolve_pages``) are included here, each a router of its own, every page behind
-``guard.admit``. Thin: authentication is ``services.identity`` (as ``POST
-/api/v1/auth/token``), figures come from ``services.office_overview``.
+``dispute_resolve_pages``, ``bank_pages``, ``bank_entry_pages``) are included here, each a
+router of its own, every page behind ``guard.admit``. Thin: authentication is
+``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
+``services.office_overview``.
 
 Errors are pages, not JSON: a refused POST (no or a wrong CSRF token) is a 403 page with the
 code ``csrf_failed``; a role that may not see the office a 403 page ``permission_denied``; a
@@ -23,6 +24,8 @@ from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.routers.identity import client_host
 from chargeledger.errors import AuthenticationError, NotFoundError, RetryLaterError
 from chargeledger.office import (
+    bank_entry_pages,
+    bank_pages,
     credit_note_pages,
     dispute_pages,
     dispute_resolve_pages,
@@ -150,3 +153,5 @@ router.include_router(credit_note_pages.router)
 router.include_router(invoice_run_pages.router)
 router.include_router(dispute_pages.router)
 router.include_router(dispute_resolve_pages.router)
+router.include_router(bank_pages.router)
+router.include_router(bank_entry_pages.router)
