@@ -1,8 +1,8 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
 ``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``, ``dispute_pages``,
-``dispute_resolve_pages``, ``bank_pages``, ``bank_entry_pages``) are included here, each a
-router of its own, every page behind ``guard.admit``. Thin: authentication is
+``dispute_resolve_pages``, ``bank_pages``, ``bank_entry_pages``, ``dunning_pages``) are included
+here, each a router of its own, every page behind ``guard.admit``. Thin: authentication is
 ``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
 ``services.office_overview``.
 
@@ -29,6 +29,7 @@ from chargeledger.office import (
     credit_note_pages,
     dispute_pages,
     dispute_resolve_pages,
+    dunning_pages,
     invoice_run_pages,
     invoices_pages,
     quarantine_pages,
@@ -155,3 +156,4 @@ router.include_router(dispute_pages.router)
 router.include_router(dispute_resolve_pages.router)
 router.include_router(bank_pages.router)
 router.include_router(bank_entry_pages.router)
+router.include_router(dunning_pages.router)
