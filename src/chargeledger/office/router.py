@@ -1,10 +1,10 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
 ``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``, ``dispute_pages``,
-``dispute_resolve_pages``, ``bank_pages``, ``bank_entry_pages``, ``dunning_pages``) are included
-here, each a router of its own, every page behind ``guard.admit``. Thin: authentication is
-``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
-``services.office_overview``.
+``dispute_resolve_pages``, ``bank_pages``, ``bank_entry_pages``, ``dunning_pages``,
+``contract_pages``) are included here, each a router of its own, every page behind
+``guard.admit``. Thin: authentication is ``services.identity`` (as ``POST
+/api/v1/auth/token``), figures come from ``services.office_overview``.
 
 Errors are pages, not JSON: a refused POST (no or a wrong CSRF token) is a 403 page with the
 code ``csrf_failed``; a role that may not see the office a 403 page ``permission_denied``; a
@@ -26,6 +26,7 @@ from chargeledger.errors import AuthenticationError, NotFoundError, RetryLaterEr
 from chargeledger.office import (
     bank_entry_pages,
     bank_pages,
+    contract_pages,
     credit_note_pages,
     dispute_pages,
     dispute_resolve_pages,
@@ -157,3 +158,4 @@ router.include_router(dispute_resolve_pages.router)
 router.include_router(bank_pages.router)
 router.include_router(bank_entry_pages.router)
 router.include_router(dunning_pages.router)
+router.include_router(contract_pages.router)
