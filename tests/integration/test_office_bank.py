@@ -139,7 +139,7 @@ async def test_the_queue_is_read_by_operators_and_decided_once_by_finance(
     lines = list(csv.reader(io.StringIO(download.text)))
     assert lines[0][:4] == ["Entry", "Reference", "Booked", "Amount"]
     assert sorted((r[1], r[3], r[6]) for r in lines[1:]) == [
-        ("e3", "11.9", "unmatched"),
+        ("e3", "11.90", "unmatched"),
         ("e5", "7.77", "unmatched"),
     ]
     token = csrf_of(queue)

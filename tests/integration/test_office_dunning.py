@@ -81,7 +81,7 @@ async def test_overdue_invoices_their_steps_and_finance_actions_done_once(
     by_id = {line[0]: line for line in lines[1:]}
     assert set(by_id) == {str(anna.id), str(fleet.id)}
     assert by_id[str(fleet.id)][5:11] == [
-        "11.9",
+        "11.90",
         "EUR",
         "1 Payment reminder",
         "2026-02-23",

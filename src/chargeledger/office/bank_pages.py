@@ -27,12 +27,13 @@ from chargeledger.api.deps import RuntimeDep
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.bank_entries import BankEntry, EntryState
 from chargeledger.domain.identity import Role
+from chargeledger.domain.text import money_figure
 from chargeledger.errors import ChargeledgerError, InvalidInputError
 from chargeledger.office import once
 from chargeledger.office.guard import Visitor, admit
 from chargeledger.office.listing import CSV_BATCH, choice_filter, csv_download
 from chargeledger.office.pages import error_page, render
-from chargeledger.office.views import local_time, plain
+from chargeledger.office.views import local_time
 from chargeledger.services.billing import bank_decisions as decisions
 from chargeledger.services.billing import bank_reconciliation as bank
 from chargeledger.services.billing.statements import MAX_STATEMENT_BYTES
@@ -75,7 +76,7 @@ def row(record: BankEntry, zone: str) -> list[str]:
         str(record.id),
         entry.entry_ref,
         "" if entry.booking_date is None else entry.booking_date.isoformat(),
-        plain(entry.amount.amount),
+        money_figure(entry.amount.amount, entry.amount.currency.code),
         entry.amount.currency.code,
         entry.direction.value,
         record.state.value,

@@ -25,12 +25,13 @@ from chargeledger.api.deps import RuntimeDep
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.disputes import Dispute, DisputeReason, DisputeState, Resolution
 from chargeledger.domain.identity import Principal, Role
+from chargeledger.domain.text import money_figure
 from chargeledger.errors import ChargeledgerError, InvalidInputError
 from chargeledger.office import once
 from chargeledger.office.guard import Visitor, admit
 from chargeledger.office.listing import CSV_BATCH, choice_filter, csv_download, day_filter
 from chargeledger.office.pages import PAGE_HEADERS, error_page, render
-from chargeledger.office.views import local_time, plain
+from chargeledger.office.views import local_time
 from chargeledger.services.disputes import case_evidence, cases
 from chargeledger.services.disputes.case_ports import DisputeFilter
 from chargeledger.services.paging import Page
@@ -98,7 +99,7 @@ def row(case: Dispute, zone: str) -> list[str]:
         case.origin.value,
         local_time(case.opened_at, zone),
         local_time(case.respond_by, zone),
-        plain(case.amount),
+        "" if case.amount is None else money_figure(case.amount, case.currency.code),
         case.currency.code,
         "" if subject.session_id is None else str(subject.session_id),
         "" if subject.invoice_id is None else str(subject.invoice_id),

@@ -28,12 +28,13 @@ from chargeledger.api.deps import RuntimeDep
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.dunning import DunningEvent, DunningEventKind, notices_in
 from chargeledger.domain.identity import Role
+from chargeledger.domain.text import money_figure
 from chargeledger.errors import ChargeledgerError, InvalidInputError
 from chargeledger.office import once
 from chargeledger.office.guard import Visitor, admit
 from chargeledger.office.listing import CSV_BATCH, csv_download
 from chargeledger.office.pages import render
-from chargeledger.office.views import local_time, plain
+from chargeledger.office.views import local_time
 from chargeledger.services.billing import dunning
 from chargeledger.services.billing.dunning_overview import DunningStanding, overdue_standing
 from chargeledger.services.paging import Page
@@ -79,7 +80,7 @@ def row(s: DunningStanding) -> list[str]:
         s.invoice.buyer.name,
         "" if s.invoice.due_date is None else s.invoice.due_date.isoformat(),
         str(s.days_overdue),
-        plain(s.outstanding.amount),
+        money_figure(s.outstanding.amount, s.outstanding.currency.code),
         s.outstanding.currency.code,
         "" if last is None else f"{last.level} {last.title or ''}".strip(),
         "" if last is None else last.on.isoformat(),
@@ -139,7 +140,7 @@ async def list_page(
         rows=[(s, row(s), waivable(s), once.new_key()) for s in page.items],
         zone=rt.settings.operator_time_zone,
         local_time=local_time,
-        plain=plain,
+        money=money_figure,
         may_write=visitor.principal.role in WRITE_ROLES | {Role.ADMIN},
         run_key=once.new_key(),
         notice=notice,
