@@ -184,3 +184,36 @@ async def test_the_queue_is_read_by_operators_and_decided_once_by_finance(
     assert entries(await client.get(QUEUE)) == {}
     ignored = entries(await client.get(f"{QUEUE}?state=ignored"))
     assert set(ignored) == {"e5"}
+
+
+async def test_an_unmatched_receipt_kept_as_credit_once(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    invoices, camt = await imported_world(runtime)
+    finance = await login_as(Role.FINANCE)
+    imported = await client.post("/api/v1/bank/statements", content=camt, headers=finance)
+    assert imported.status_code == 201, imported.text
+    await office_login(runtime, client, Role.FINANCE)
+    page = await client.get(QUEUE)
+    e5 = entries(page)["e5"][0]
+    url = f"{QUEUE}/{e5}/credit"
+    refusals = [
+        ({"target": "someone", "confirm": "yes"}, 422, "invalid_account_id"),
+        (
+            {"target": "00000000-0000-4000-8000-000000000000", "confirm": "yes"},
+            404,
+            "account_not_found",
+        ),
+    ]
+    for fields, status, code in refusals:
+        page = await client.post(url, data=form_of(page, f"credit-{e5}", **fields))
+        assert page.status_code == status, (code, page.text)
+        assert f'<code class="error-code">{code}</code>' in page.text, page.text
+    account = str(invoices["eve"].account_id)
+    form = form_of(page, f"credit-{e5}", target=account, note="prepaid", confirm="yes")
+    answers = [await client.post(url, data=form) for _ in range(2)]  # a double submit
+    assert [a.status_code for a in answers] == [303, 303]
+    assert set(entries(await client.get(f"{QUEUE}?state=credited"))) == {"e5"}
+    shown = await client.get("/api/v1/bank/entries?state=credited", headers=finance)
+    [credited] = shown.json()["items"]
+    assert (credited["account_id"], credited["note"]) == (account, "prepaid")

@@ -271,14 +271,11 @@ async def review(
     return RedirectResponse(f"{LIST}/{dispute_id}?done=reviewed", status_code=303)
 
 
-@router.get("/disputes/{dispute_id}/evidence.{kind}")
-async def evidence(dispute_id: uuid.UUID, kind: str, request: Request, rt: RuntimeDep) -> Response:
+async def _evidence(rt: Runtime, request: Request, dispute_id: uuid.UUID, kind: str) -> Response:
     """The case's evidence pack, as ``GET /api/v1/disputes/{id}/evidence.pdf`` / ``.zip``."""
     visitor = await admit(request, rt)
     if isinstance(visitor, Response):
         return visitor
-    if kind not in ("pdf", "zip"):
-        return not_found(visitor, InvalidInputError("evidence as .pdf or .zip", code="not_found"))
     try:
         pack = await reading(
             rt.uow,
@@ -300,6 +297,16 @@ async def evidence(dispute_id: uuid.UUID, kind: str, request: Request, rt: Runti
         media_type=f"application/{kind}",
         headers={**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get("/disputes/{dispute_id}/evidence.pdf")
+async def evidence_pdf(dispute_id: uuid.UUID, request: Request, rt: RuntimeDep) -> Response:
+    return await _evidence(rt, request, dispute_id, "pdf")
+
+
+@router.get("/disputes/{dispute_id}/evidence.zip")
+async def evidence_zip(dispute_id: uuid.UUID, request: Request, rt: RuntimeDep) -> Response:
+    return await _evidence(rt, request, dispute_id, "zip")
 
 
 @router.get("/disputes/{dispute_id}/attachments/{attachment_id}")
