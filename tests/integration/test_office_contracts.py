@@ -16,8 +16,9 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import AccountKind
 from chargeledger.domain.identity import Role
 from tests.conftest import LoginAs, make_account
-from tests.integration.office_world import office_login
+from tests.integration.office_world import KEY, office_login
 from tests.integration.test_contracts_api import PDF, fleet_contract, setup
+from tests.integration.test_office_http import csrf_of
 
 LIST = "/office/contracts"
 ROW = re.compile(r'data-contract="([0-9a-f-]{36})"')
@@ -81,6 +82,7 @@ async def test_the_list_filters_downloads_and_shows_a_contract(
     assert 'id="performance"' in detail.text
     assert "2026-03" in detail.text
     assert "No invoices yet." in detail.text
+    assert 'id="sign-form"' not in detail.text  # signed already, and operators only read
     link = re.search(r'href="(/office/contracts/[^"]+/documents/[^"]+)"', detail.text)
     assert link is not None
     document = await client.get(link.group(1))
@@ -88,3 +90,44 @@ async def test_the_list_filters_downloads_and_shows_a_contract(
 
     missing = await client.get(f"{LIST}/00000000-0000-4000-8000-000000000000")
     assert (missing.status_code, missing.headers["x-error-code"]) == (404, "contract_not_found")
+
+
+async def test_finance_records_a_signature_once(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    await office_login(runtime, client, Role.FINANCE)  # on the real clock: JWTs use it
+    finance, fleet = await setup(runtime, client, login_as)
+    created = await client.post("/api/v1/contracts", json=fleet_contract(fleet), headers=finance)
+    contract_id = created.json()["id"]
+    url = f"{LIST}/{contract_id}/sign"
+    page = await client.get(f"{LIST}/{contract_id}")
+    assert '<dd id="contract-status">draft</dd>' in page.text
+    refusals = [
+        ({"signed_on": "2026-03-01"}, 422, "confirmation_required"),
+        ({"signed_on": "2026-13-01", "confirm": "yes"}, 422, "invalid_date"),
+        ({"signed_on": "2026-04-01", "confirm": "yes"}, 422, "signed_in_future"),
+    ]
+    for fields, status, code in refusals:
+        page = await client.post(url, data=form_of(page, **fields))
+        assert page.status_code == status, (code, page.text)
+        assert f'<code class="error-code">{code}</code>' in page.text, page.text
+    form = form_of(page, signed_on="2026-03-01", confirm="yes")
+    first = await client.post(url, data=form)
+    second = await client.post(url, data=form)  # a double submit
+    assert (first.status_code, second.status_code) == (303, 303), second.text
+    signed = await client.get(first.headers["location"])
+    assert 'id="notice"' in signed.text
+    assert '<dd id="contract-status">active</dd>' in signed.text
+    assert "<dd>2026-03-01</dd>" in signed.text
+    assert 'id="sign-form"' not in signed.text
+    again = await client.post(url, data={**form, "idempotency_key": "another-form"})
+    assert again.status_code == 409
+    assert '<code class="error-code">contract_signed</code>' in again.text
+
+
+def form_of(page: httpx.Response, **fields: str) -> dict[str, str]:
+    start = page.text.index('id="sign-form"')
+    form = page.text[start : page.text.index("</form>", start)]
+    key = KEY.search(form)
+    assert key is not None, form
+    return {"csrf": csrf_of(page), "idempotency_key": key.group(1), **fields}

@@ -8,7 +8,7 @@ operators — the office is not for fleet managers): ``records.list_contracts``,
 ``visible_contract``, ``document_file``, ``milestones.contract_milestones``,
 ``contract_performance`` with its ``performance_table``, and ``invoice_documents.list_views``
 for the invoices, so the page and the API never disagree. Writing contracts stays with the
-API and the command line.
+API and the command line, but for the signature (``contract_sign_pages``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
@@ -38,6 +38,7 @@ from chargeledger.domain.report_tables import ColumnKind, ReportTable
 from chargeledger.domain.text import money_figure
 from chargeledger.errors import ChargeledgerError, InvalidInputError
 from chargeledger.money import Money
+from chargeledger.office import once
 from chargeledger.office.guard import Visitor, admit
 from chargeledger.office.listing import CSV_BATCH, choice_filter, csv_download
 from chargeledger.office.pages import PAGE_HEADERS, error_page, render
@@ -55,6 +56,7 @@ router = APIRouter()
 LIST = "/office/contracts"
 PAGE_SIZE = 50
 READ_ROLES = frozenset({Role.FINANCE, Role.OPERATOR})  # of ``ReadContracts``, in the office
+SIGN_ROLES = frozenset({Role.FINANCE})  # as ``WriteContracts``
 PERFORMANCE_MONTHS = 3
 Text = Annotated[str | None, Query(max_length=40)]
 COLUMNS = (
@@ -224,10 +226,25 @@ def table_rows(table: ReportTable) -> list[list[str]]:
 
 
 @router.get("/contracts/{contract_id}")
-async def contract_page(contract_id: uuid.UUID, request: Request, rt: RuntimeDep) -> Response:
+async def contract_page(
+    contract_id: uuid.UUID, request: Request, rt: RuntimeDep, signed: Text = None
+) -> Response:
     visitor = await admit(request, rt, READ_ROLES)
     if isinstance(visitor, Response):
         return visitor
+    return await detail_page(rt, visitor, contract_id, notice=bool(signed))
+
+
+async def detail_page(
+    rt: Runtime,
+    visitor: Visitor,
+    contract_id: uuid.UUID,
+    *,
+    status_code: int = 200,
+    notice: bool = False,
+    sign: dict[str, Any] | None = None,
+) -> Response:
+    """The contract page; ``sign``: the signature form's key, values and error to show."""
     zone = rt.settings.operator_time_zone
     on = today(rt.clock, zone)
     principal = visitor.principal
@@ -263,6 +280,7 @@ async def contract_page(contract_id: uuid.UUID, request: Request, rt: RuntimeDep
     current = view.current
     return render(
         "contract.html",
+        status_code,
         title=f"Contract {record.number}",
         **visitor.context("contracts"),
         view=view,
@@ -283,6 +301,9 @@ async def contract_page(contract_id: uuid.UUID, request: Request, rt: RuntimeDep
         invoices=invoices,
         zone=zone,
         local_time=local_time,
+        notice=notice,
+        may_sign=record.signed_on is None and visitor.principal.role in SIGN_ROLES | {Role.ADMIN},
+        sign=sign or {"key": once.new_key(), "values": {}, "error": None},
     )
 
 

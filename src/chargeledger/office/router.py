@@ -2,9 +2,9 @@
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
 ``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``, ``dispute_pages``,
 ``dispute_resolve_pages``, ``bank_pages``, ``bank_entry_pages``, ``dunning_pages``,
-``contract_pages``) are included here, each a router of its own, every page behind
-``guard.admit``. Thin: authentication is ``services.identity`` (as ``POST
-/api/v1/auth/token``), figures come from ``services.office_overview``.
+``contract_pages``, ``contract_sign_pages``) are included here, each a router of its own,
+every page behind ``guard.admit``. Thin: authentication is ``services.identity`` (as
+``POST /api/v1/auth/token``), figures come from ``services.office_overview``.
 
 Errors are pages, not JSON: a refused POST (no or a wrong CSRF token) is a 403 page with the
 code ``csrf_failed``; a role that may not see the office a 403 page ``permission_denied``; a
@@ -27,6 +27,7 @@ from chargeledger.office import (
     bank_entry_pages,
     bank_pages,
     contract_pages,
+    contract_sign_pages,
     credit_note_pages,
     dispute_pages,
     dispute_resolve_pages,
@@ -159,3 +160,4 @@ router.include_router(bank_pages.router)
 router.include_router(bank_entry_pages.router)
 router.include_router(dunning_pages.router)
 router.include_router(contract_pages.router)
+router.include_router(contract_sign_pages.router)
