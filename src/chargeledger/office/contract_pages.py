@@ -259,16 +259,24 @@ async def detail_page(
     if record.partner_id is not None:
         partner = await reading(rt.uow, records.get_partner, record.partner_id)
     found = await reading(rt.uow, milestones.contract_milestones, principal, contract_id, on)
-    report = await reading(
-        rt.uow,
-        contract_performance,
-        principal,
-        contract_id,
-        _months_back(on, PERFORMANCE_MONTHS),
-        on.replace(day=1),
-        rt.settings.vat_rates,
-        rt.settings.energy_price,
-    )
+    performance: ReportTable | None = None
+    performance_problem: ChargeledgerError | None = None
+    try:
+        report = await reading(
+            rt.uow,
+            contract_performance,
+            principal,
+            contract_id,
+            _months_back(on, PERFORMANCE_MONTHS),
+            on.replace(day=1),
+            rt.settings.vat_rates,
+            rt.settings.energy_price,
+        )
+        performance = performance_table(report)
+    except ChargeledgerError as exc:  # said on the page; the rest of it still shows
+        if exc.http_status >= 500:
+            raise
+        performance_problem = exc
     invoices = None
     if record.account_id is not None:
         criteria = InvoiceFilter(account_id=record.account_id, kind=DocumentKind.INVOICE)
@@ -295,8 +303,9 @@ async def detail_page(
         current=current,
         terms=None if current is None else json.dumps(dict(current.terms), indent=2),
         milestones=[m for m in found if m.due_on >= on][:12],
-        performance=performance_table(report),
-        performance_rows=table_rows(performance_table(report)),
+        performance=performance,
+        performance_rows=[] if performance is None else table_rows(performance),
+        performance_problem=performance_problem,
         money=money_figure,
         invoices=invoices,
         zone=zone,
