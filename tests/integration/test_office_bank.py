@@ -217,3 +217,29 @@ async def test_an_unmatched_receipt_kept_as_credit_once(
     shown = await client.get("/api/v1/bank/entries?state=credited", headers=finance)
     [credited] = shown.json()["items"]
     assert (credited["account_id"], credited["note"]) == (account, "prepaid")
+
+
+async def test_the_queue_pages_by_fifty_and_its_csv_has_every_entry(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    await world_with_invoices(runtime)
+    lines = ["account_iban,booking_date,amount,currency,counterparty_name,reference,entry_ref"]
+    lines += [
+        f"DE89370400440532013000,2026-02-03,{n}.01,EUR,Stranger {n},gift {n},r{n:02}"
+        for n in range(1, 56)
+    ]
+    await office_login(runtime, client, Role.FINANCE)
+    home = await client.get(HOME)
+    content = "\n".join(lines).encode()
+    imported = await upload(client, form_of(home, "upload-form"), content, "export.csv")
+    assert '<dd id="r-unmatched">55</dd>' in imported.text, imported.text
+    first = await client.get(QUEUE)
+    assert len(entries(first)) == 50
+    following = re.search(r'href="([^"]+)" rel="next"', first.text)
+    assert following is not None
+    second = await client.get(following.group(1).replace("&amp;", "&"))
+    assert len(entries(second)) == 5
+    assert not set(entries(first)) & set(entries(second))
+    assert 'rel="prev"' in second.text
+    download = await client.get(f"{QUEUE}?state=unmatched&format=csv")
+    assert len(list(csv.reader(io.StringIO(download.text)))) == 56  # the header and 55
