@@ -192,6 +192,25 @@ def is_disputed(history: Sequence[DunningEvent]) -> bool:
     return latest.kind is DunningEventKind.DISPUTED
 
 
+def next_step(
+    policy: DunningPolicy, due_date: date, history: Sequence[DunningEvent]
+) -> tuple[DunningLevel, date] | None:
+    """The schedule's next level not sent yet and the first day it may be sent (its days
+    past due, and the gap to the previous level after the notice that was sent); None when
+    the final notice went out. Disputes are not looked at: see ``next_level``."""
+    sent = notices_in(history)
+    last = sent[-1] if sent else None
+    number = 1 if last is None or last.level is None else last.level + 1
+    if number > policy.final:
+        return None
+    level = policy.level(number)
+    earliest = due_date + timedelta(days=level.days_past_due)
+    if last is not None and number > 1:
+        gap = level.days_past_due - policy.level(number - 1).days_past_due
+        earliest = max(earliest, last.on + timedelta(days=gap))
+    return level, earliest
+
+
 def next_level(
     policy: DunningPolicy,
     due_date: date,
@@ -201,19 +220,10 @@ def next_level(
     """The level to send today, if any (module docstring: one at a time, spaced)."""
     if is_disputed(history):
         return None
-    sent = notices_in(history)
-    last = sent[-1] if sent else None
-    number = 1 if last is None or last.level is None else last.level + 1
-    if number > policy.final:
+    step = next_step(policy, due_date, history)
+    if step is None or today < step[1]:
         return None
-    level = policy.level(number)
-    if (today - due_date).days < level.days_past_due:
-        return None
-    if last is not None and number > 1:
-        gap = level.days_past_due - policy.level(number - 1).days_past_due
-        if today < last.on + timedelta(days=gap):
-            return None
-    return level
+    return step[0]
 
 
 @dataclass(frozen=True, slots=True)

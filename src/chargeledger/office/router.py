@@ -1,9 +1,8 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
-``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``, ``payments_pages``,
-``refund_pages``, ``ledger_pages``, ``reports_pages``) are included here, each a router of its
-own, every page behind ``guard.admit``. Thin: authentication is ``services.identity`` (as
-``POST /api/v1/auth/token``), figures come from
+``invoices_pages`` …: every ``*_pages`` module imported below) are included here, each a
+router of its own, every page behind ``guard.admit``. Thin: authentication is
+``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
 ``services.office_overview``.
 
 Errors are pages, not JSON: a refused POST (no or a wrong CSRF token) is a 403 page with the
@@ -24,7 +23,14 @@ from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.routers.identity import client_host
 from chargeledger.errors import AuthenticationError, NotFoundError, RetryLaterError
 from chargeledger.office import (
+    bank_entry_pages,
+    bank_pages,
+    contract_pages,
+    contract_sign_pages,
     credit_note_pages,
+    dispute_pages,
+    dispute_resolve_pages,
+    dunning_pages,
     invoice_run_pages,
     invoices_pages,
     ledger_pages,
@@ -156,3 +162,10 @@ router.include_router(payments_pages.router)
 router.include_router(refund_pages.router)
 router.include_router(ledger_pages.router)
 router.include_router(reports_pages.router)
+router.include_router(dispute_pages.router)
+router.include_router(dispute_resolve_pages.router)
+router.include_router(bank_pages.router)
+router.include_router(bank_entry_pages.router)
+router.include_router(dunning_pages.router)
+router.include_router(contract_pages.router)
+router.include_router(contract_sign_pages.router)

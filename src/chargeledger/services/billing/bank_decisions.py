@@ -23,6 +23,7 @@ from chargeledger.domain.receivables import outstanding_of
 from chargeledger.domain.text import optional_text, required_text
 from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
 from chargeledger.money import Money
+from chargeledger.services.billing.bank_ports import StoredStatement
 from chargeledger.services.billing.bank_reconciliation import Booking, describe_entry, settle_from
 from chargeledger.services.billing.customer_credit import apply_credit
 from chargeledger.services.billing.document_notices import announce_payment
@@ -35,10 +36,30 @@ MANUAL = "manual"  # the rule of an entry finance decided
 
 
 async def list_entries(
-    uow: UnitOfWork, state: EntryState | None, limit: int, offset: int
+    uow: UnitOfWork,
+    state: EntryState | None,
+    limit: int,
+    offset: int,
+    statement_row: uuid.UUID | None = None,
 ) -> Page[BankEntry]:
+    """Entries by booking day, e.g. the unmatched queue; ``statement_row``: one statement's."""
     limit, offset = page_bounds(limit, offset)
-    return await uow.bank.entries(state, limit=limit, offset=offset)
+    return await uow.bank.entries(state, limit=limit, offset=offset, statement_row=statement_row)
+
+
+async def list_statements(uow: UnitOfWork, limit: int, offset: int) -> Page[StoredStatement]:
+    """The imported statements, newest import first (the office's bank page, issue 16)."""
+    limit, offset = page_bounds(limit, offset)
+    return await uow.bank.statements(limit=limit, offset=offset)
+
+
+async def get_statement(uow: UnitOfWork, statement_row: uuid.UUID) -> StoredStatement:
+    found = await uow.bank.statement(statement_row)
+    if found is None:
+        raise NotFoundError(
+            f"bank statement {statement_row} not found", code="bank_statement_not_found"
+        )
+    return found
 
 
 async def _unmatched(uow: UnitOfWork, entry_id: uuid.UUID) -> BankEntry:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from chargeledger.domain.disputes import Dispute, DisputeEvent, DisputeState
+from chargeledger.domain.disputes import Dispute, DisputeEvent, DisputeReason, DisputeState
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,8 @@ class DisputeFilter:
     session_id: uuid.UUID | None = None
     invoice_id: uuid.UUID | None = None
     open_only: bool = False
+    reason: DisputeReason | None = None  # the kind of case (energy, price, chargeback, ...)
+    respond_by_before: datetime | None = None  # due before (the office's "due by" filter)
 
 
 @dataclass(frozen=True, slots=True)

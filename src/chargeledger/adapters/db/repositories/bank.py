@@ -29,6 +29,7 @@ from chargeledger.domain.bank_statements import (
 )
 from chargeledger.domain.ledger import BANK, EntryKind
 from chargeledger.money import Money
+from chargeledger.services.billing.bank_ports import StoredStatement
 from chargeledger.services.paging import Page
 
 _BATCH = 500
@@ -183,11 +184,18 @@ class SqlBankRepository:
         return None if row is None else entry_of(row)
 
     async def entries(
-        self, state: EntryState | None, *, limit: int, offset: int
+        self,
+        state: EntryState | None,
+        *,
+        limit: int,
+        offset: int,
+        statement_row: uuid.UUID | None = None,
     ) -> Page[BankEntry]:
         query = select(bank_entries)
         if state is not None:
             query = query.where(bank_entries.c.state == state.value)
+        if statement_row is not None:
+            query = query.where(bank_entries.c.statement_id == statement_row)
         query = query.order_by(
             bank_entries.c.booking_date, bank_entries.c.imported_at, bank_entries.c.id
         )
@@ -195,6 +203,22 @@ class SqlBankRepository:
         items = [entry_of(row) for row in result]
         more = len(items) > limit
         return Page(items=items[:limit], next_offset=offset + limit if more else None)
+
+    async def statements(self, *, limit: int, offset: int) -> Page[StoredStatement]:
+        query = select(bank_statements).order_by(
+            bank_statements.c.imported_at.desc(), bank_statements.c.id
+        )
+        result = await self._connection.execute(query.limit(limit + 1).offset(offset))
+        items = [_statement_of(row) for row in result]
+        more = len(items) > limit
+        return Page(items=items[:limit], next_offset=offset + limit if more else None)
+
+    async def statement(self, statement_row: uuid.UUID) -> StoredStatement | None:
+        result = await self._connection.execute(
+            select(bank_statements).where(bank_statements.c.id == statement_row)
+        )
+        row = result.first()
+        return None if row is None else _statement_of(row)
 
     async def decide(
         self,
@@ -287,3 +311,18 @@ class SqlBankRepository:
             )
             for payout_id, booked_on, currency, minor in result
         ]
+
+
+def _statement_of(row: Any) -> StoredStatement:
+    return StoredStatement(
+        id=uuid.UUID(str(row.id)),
+        account_iban=row.account_iban,
+        statement_id=row.statement_id,
+        currency=row.currency,
+        from_date=row.from_date,
+        to_date=row.to_date,
+        created_at=row.created_at,
+        imported_at=row.imported_at,
+        imported_by=row.imported_by,
+        filename=row.filename,
+    )

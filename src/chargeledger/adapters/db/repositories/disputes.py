@@ -140,6 +140,10 @@ class SqlDisputeRepository:
             query = query.where(disputes.c.session_id == criteria.session_id)
         if criteria.invoice_id is not None:
             query = query.where(disputes.c.invoice_id == criteria.invoice_id)
+        if criteria.reason is not None:
+            query = query.where(disputes.c.reason == criteria.reason.value)
+        if criteria.respond_by_before is not None:
+            query = query.where(disputes.c.respond_by < criteria.respond_by_before)
         query = query.order_by(disputes.c.opened_at.desc(), disputes.c.number.desc())
         result = await self._connection.execute(query.limit(limit).offset(offset))
         return [_dispute(row) for row in result]
