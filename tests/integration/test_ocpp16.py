@@ -311,8 +311,9 @@ async def test_operator_commands_reach_the_station_and_return_its_answer(
 ) -> None:
     """OCPP 1.6 §5.11 RemoteStartTransaction, §5.12 RemoteStopTransaction, §5.13 ReserveNow,
     §5.1 CancelReservation, §5.2 ChangeAvailability, §5.17 TriggerMessage and §5.14 Reset (hard
-    and soft), sent by an operator through REST: the station gets the fields it needs, and the REST answer is the
-    station's own status word (here one is Rejected, to tell it from a constant)."""
+    and soft), sent by an operator through REST: the station gets the fields it needs, and the
+    REST answer is the station's own status word (here one is Rejected, to tell it from a
+    constant)."""
     operator = await login_as(Role.OPERATOR)
     path = f"/stations/{world.station_id(CP16)}/commands"
     async with connected(world.url, Station16) as cp:
