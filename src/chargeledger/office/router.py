@@ -1,6 +1,7 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
-``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``) are included here, each a
+``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``, ``stations_pages``,
+``station_page``, ``station_command_pages``) are included here, each a
 router of its own, every page behind ``guard.admit``. Thin: authentication is
 ``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
 ``services.office_overview``.
@@ -29,6 +30,9 @@ from chargeledger.office import (
     quarantine_pages,
     session,
     sessions_pages,
+    station_command_pages,
+    station_page,
+    stations_pages,
 )
 from chargeledger.office.guard import LOGIN, admit, csrf_failed, to_login
 from chargeledger.office.overview_page import overview_context
@@ -146,3 +150,6 @@ router.include_router(quarantine_pages.router)
 router.include_router(invoices_pages.router)
 router.include_router(credit_note_pages.router)
 router.include_router(invoice_run_pages.router)
+router.include_router(stations_pages.router)
+router.include_router(station_page.router)
+router.include_router(station_command_pages.router)
