@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from html import unescape
 
 import httpx
 import pytest
@@ -339,3 +341,43 @@ async def test_bad_commands_and_an_offline_station(
     assert refused.status_code == 409
     assert error_code(refused) == "station_offline"
     assert "is not connected" in refused.text
+
+
+def series(page: httpx.Response, chart_id: str) -> dict[str, str]:
+    found = re.search(rf'id="{chart_id}" data-series="([^"]*)"', page.text)
+    assert found is not None, page.text
+    return dict(json.loads(unescape(found.group(1)))["points"])
+
+
+async def test_the_overview_charts_station_availability(
+    runtime: Runtime, client: httpx.AsyncClient, world: World
+) -> None:
+    """Each bar counts what its link lists: the list's rows for a station bar, the stations
+    with such an EVSE for an EVSE bar."""
+    await office_login(runtime, client, Role.OPERATOR)
+    async with cp16_online(world, evse2="Faulted"):
+        page = await client.get("/office")
+        assert page.status_code == 200
+        stations = series(page, "chart-station-availability")
+        evses = series(page, "chart-evse-availability")
+        listed = {}
+        for link in re.findall(r'<li><a href="(/office/stations\?[^"]+)">', page.text):
+            listed[link] = set(shown(await client.get(unescape(link))))
+    assert stations == {"online": "0", "offline": "1", "faulted": "1"}
+    assert evses == {
+        "available": "1",
+        "charging": "0",
+        "reserved": "0",
+        "inoperative": "0",
+        "faulted": "1",
+        "offline": "2",
+        "unknown": "0",
+    }
+    chart = page.text[page.text.index('id="chart-station-availability"') :]
+    assert '<a href="/office/stations?status=faulted" tabindex="-1"><rect' in chart
+    assert listed["/office/stations?status=faulted"] == {str(world.station_id(CP16))}
+    assert listed["/office/stations?status=offline"] == {str(world.station_id(CP201))}
+    assert listed["/office/stations?status=online"] == set()
+    assert listed["/office/stations?evse=offline"] == {str(world.station_id(CP201))}
+    assert listed["/office/stations?evse=charging"] == set()
+    assert 'id="chart-revenue-by-day"' in page.text  # the other charts are still there

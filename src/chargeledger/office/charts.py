@@ -3,7 +3,8 @@
 Each chart is an accessible ``<figure>``: a ``<figcaption>``, an SVG with ``role="img"`` and
 a ``<title>`` per bar (the browser's tooltip), the series as JSON in ``data-series`` (what
 tests read, not pixels) and the same numbers in a visually hidden table for screen readers
-(WCAG 2.2 SC 1.1.1: a text alternative for non-text content).
+(WCAG 2.2 SC 1.1.1: a text alternative for non-text content). A bar may link to the page that
+lists what it counts.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 56, 28, 12
 class Point:
     label: str  # the category (a day, a payment method)
     value: Decimal
+    link: str | None = None  # a page listing what the bar counts: the bar links there
 
 
 def _text(value: Decimal) -> str:
@@ -55,10 +57,15 @@ def bar_chart(
         x = MARGIN_LEFT + i * slot + slot * 0.15
         y = MARGIN_TOP + plot_h - height
         tip = f"{point.label}: {_text(point.value)} {unit}"
-        bars.append(
+        bar = (
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" '
             f'height="{height:.1f}"><title>{escape(tip)}</title></rect>'
         )
+        if point.link is not None:
+            # For the mouse; keyboards and screen readers use the page's own list of links
+            # (inside role="img" a link is neither announced nor meant to be tabbed to).
+            bar = f'<a href="{escape(point.link)}" tabindex="-1">{bar}</a>'
+        bars.append(bar)
         if i % label_every == 0:
             bars.append(
                 f'<text class="tick" x="{x + slot * 0.35:.1f}" y="{HEIGHT - 10}" '

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.text import money_text
 from chargeledger.money import ZERO, Currency
+from chargeledger.office.availability_chart import availability_charts
 from chargeledger.office.charts import Point, bar_chart
 from chargeledger.services.office_overview import Overview, Revenue, overview
 
@@ -102,4 +103,5 @@ async def overview_context(rt: Runtime) -> dict[str, Any]:
         ],
         "overdue_count": sum(item.invoices for item in figures.overdue),
         "charts": charts(figures, main),
+        "availability": await availability_charts(rt),
     }
