@@ -1,6 +1,7 @@
 """The office's stations pages (issue 16) on SQLite and PostgreSQL: the list with its live
 status (filters, paging, CSV), a station's page, who may open them and send commands, and the
-commands themselves sent to a real ``ocpp`` 1.6 charge point over a real websocket.
+commands themselves sent over a real websocket to a real ``ocpp`` 1.6 charge point and to the
+project's own simulated 2.0.1 station.
 
 CP16-AC (OCPP 1.6) is connected in most tests: booted, with EVSE 1 Available and EVSE 2
 Charging (a transaction started on connector 2), or Faulted when a test says so; CP201-DC
@@ -9,6 +10,7 @@ Charging (a transaction started on connector 2), or Faulted when a test says so;
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import io
@@ -24,6 +26,7 @@ from ocpp.v16 import call as call16
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
+from chargeledger.sim import SimulationOptions, open_station
 from tests.integration.ocpp_support import (
     ACTIVE_TAG,
     CP16,
@@ -31,10 +34,12 @@ from tests.integration.ocpp_support import (
     LoginAs,
     Station16,
     World,
+    bounded,
     connected,
     wire,
 )
 from tests.integration.office_world import KEY, office_login, office_world
+from tests.integration.test_boot_meter_keys import spec
 from tests.integration.test_office_http import csrf_of
 
 LIST = "/office/stations"
@@ -381,3 +386,47 @@ async def test_the_overview_charts_station_availability(
     assert listed["/office/stations?evse=offline"] == {str(world.station_id(CP201))}
     assert listed["/office/stations?evse=charging"] == set()
     assert 'id="chart-revenue-by-day"' in page.text  # the other charts are still there
+
+
+async def test_commands_to_the_simulated_station(
+    runtime: Runtime, client: httpx.AsyncClient, world: World
+) -> None:
+    """The project's own simulator (OCPP 2.0.1) as the station: a remote start from the page
+    really starts a session there (shown on the page, linked to its own); a soft reset while
+    it charges is Scheduled (2.0.1 B12: OnIdle waits for the transaction), a hard one Accepted;
+    the reset's confirmation sends nothing."""
+    station = world.station_id(CP201)
+    path = f"{LIST}/{station}/commands"
+    await office_login(runtime, client, Role.OPERATOR)
+    realtime = SimulationOptions(duration_s=3600.0, hours=1.0)  # the session outlasts the test
+    async with open_station(world.url, spec(CP201), realtime):
+        await world.wait_link_state(CP201, connected=True)
+        page = await client.get(f"{LIST}/{station}")
+        start = form_of(page, "remote_start", evse_id="1", id_tag=ACTIVE_TAG)
+        started = await client.post(path, data=start)
+        assert '<strong id="command-status">Accepted</strong>' in started.text
+
+        async def session_started() -> list[dict[str, str]]:
+            while True:
+                found = await world.sessions_of(CP201)
+                if found:
+                    return found
+                await asyncio.sleep(0.02)
+
+        [session] = await bounded(session_started())
+        assert session["status"] == "active"
+        page = await client.get(f"{LIST}/{station}")
+        running = page.text[page.text.index('id="running"') :]
+        assert f'href="/office/sessions/{session["id"]}"' in running
+
+        answers = {}
+        for kind in ("soft", "hard"):
+            page = await client.get(f"{LIST}/{station}")  # a fresh form, a fresh key
+            reset = form_of(page, "reset", reset_type=kind)
+            ask = await client.post(path, data=reset)
+            assert 'id="reset-confirm"' in ask.text
+            done = await client.post(path, data={**reset, "confirm": "yes"})
+            found = re.search(r'<strong id="command-status">([A-Za-z]+)</strong>', done.text)
+            assert found is not None, done.text
+            answers[kind] = found.group(1)
+    assert answers == {"soft": "Scheduled", "hard": "Accepted"}
