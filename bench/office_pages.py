@@ -42,7 +42,14 @@ from chargeledger.services import identity
 from chargeledger.services.billing.invoicing import run_invoices
 
 # First: the baseline. The invoices list and one invoice's page are added once invoiced.
-PAGES = ("/healthz", "/office", "/office/sessions", "/office/quarantine", "/office/invoices")
+PAGES = (
+    "/healthz",
+    "/office",
+    "/office/sessions",
+    "/office/quarantine",
+    "/office/invoices",
+    "/office/stations",
+)
 
 
 class BenchClock:
