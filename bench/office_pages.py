@@ -50,6 +50,7 @@ PAGES = (
     "/office/quarantine",
     "/office/invoices",
     "/office/reports?report=revenue&period=2026-11&by=site,method",
+    "/office/stations",
 )
 # The overview's "this month" charts as of the last day of the month of charges (on the
 # clock's 1 December that month is empty): every charge in the window.

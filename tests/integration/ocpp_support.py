@@ -201,6 +201,10 @@ class Station16(ChargePoint16):  # type: ignore[misc]
     async def on_trigger_message(self, **payload: Any) -> result16.TriggerMessage:
         return result16.TriggerMessage(self._answer("TriggerMessage", payload))
 
+    @handles(Action16.reset)
+    async def on_reset(self, **payload: Any) -> result16.Reset:
+        return result16.Reset(self._answer("Reset", payload))
+
     async def request(self, payload: Any) -> Any:
         """One CALL under a fresh message id; a CALLERROR raises instead of passing silently."""
         return await bounded(self.call(payload, suppress=False))
@@ -266,6 +270,10 @@ class Station201(ChargePoint201):  # type: ignore[misc]
     @handles(Action201.reserve_now)
     async def on_reserve_now(self, **payload: Any) -> result201.ReserveNow:
         return result201.ReserveNow(self._answer("ReserveNow", payload))
+
+    @handles(Action201.reset)
+    async def on_reset(self, **payload: Any) -> result201.Reset:
+        return result201.Reset(self._answer("Reset", payload))
 
     async def request(self, payload: Any) -> Any:
         return await bounded(self.call(payload, suppress=False))

@@ -8,16 +8,20 @@ real edge exercise all of them together.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import httpx
 import pytest
 from ocpp.v16 import call
+from typer.testing import CliRunner
 
 from chargeledger.bootstrap import Runtime
+from chargeledger.cli import app
 from chargeledger.domain.charging import Measurand, QuarantineReason, ReadingContext, SessionStatus
-from chargeledger.domain.identity import Role
+from chargeledger.domain.identity import Role, Scope
+from chargeledger.services import identity
 from tests.integration.ocpp_support import (
     ACTIVE_TAG,
     BLOCKED_TAG,
@@ -310,9 +314,10 @@ async def test_operator_commands_reach_the_station_and_return_its_answer(
     world: World, login_as: LoginAs
 ) -> None:
     """OCPP 1.6 §5.11 RemoteStartTransaction, §5.12 RemoteStopTransaction, §5.13 ReserveNow,
-    §5.1 CancelReservation, §5.2 ChangeAvailability and §5.17 TriggerMessage, sent by an
-    operator through REST: the station gets the fields it needs, and the REST answer is the
-    station's own status word (here one is Rejected, to tell it from a constant)."""
+    §5.1 CancelReservation, §5.2 ChangeAvailability, §5.17 TriggerMessage and §5.14 Reset (hard
+    and soft), sent by an operator through REST: the station gets the fields it needs, and the
+    REST answer is the station's own status word (here one is Rejected, to tell it from a
+    constant)."""
     operator = await login_as(Role.OPERATOR)
     path = f"/stations/{world.station_id(CP16)}/commands"
     async with connected(world.url, Station16) as cp:
@@ -362,6 +367,8 @@ async def test_operator_commands_reach_the_station_and_return_its_answer(
                 {"requested_message": "StatusNotification", "connector_id": 1},
                 "Accepted",
             ),
+            ({"kind": "reset", "reset_type": "hard"}, "Reset", {"type": "Hard"}, "Accepted"),
+            ({"kind": "reset", "reset_type": "soft"}, "Reset", {"type": "Soft"}, "Accepted"),
         ]
         answers = [(await world.post(path, body, operator))["status"] for body, *_ in commands]
 
@@ -371,6 +378,26 @@ async def test_operator_commands_reach_the_station_and_return_its_answer(
         assert {k: payload.get(k) for k in expected} == expected, action
     reserve = dict(cp.received)["ReserveNow"]
     assert when(reserve["expiry_date"]) == when("2030-01-01T12:00:00Z")
+
+
+async def test_the_cli_resets_a_station(world: World, runtime: Runtime) -> None:
+    """``chargeledger stations command ID reset --reset-type hard``: through the running
+    server's REST route, with an API key of scope stations:command; the station's answer is
+    printed."""
+    async with runtime.uow() as uow:
+        _, secret = await identity.create_api_key(
+            uow, runtime.clock, name="shell", scopes=[Scope.STATIONS_COMMAND]
+        )
+        await uow.commit()
+    server = world.url.replace("ws://", "http://").removesuffix("/ocpp")
+    args = ["stations", "command", str(world.station_id(CP16)), "reset"]
+    args += ["--reset-type", "hard", "--server", server, "--api-key", secret]
+    async with connected(world.url, Station16) as cp:
+        await cp.request(call.Heartbeat())  # answered: the server routes commands to us
+        result = await asyncio.to_thread(CliRunner().invoke, app, args)
+    assert result.exit_code == 0, result.output
+    assert "station answered: Accepted" in result.output
+    assert cp.received == [("Reset", {"type": "Hard"})]
 
 
 async def test_starts_on_two_connectors_in_the_same_second_are_two_transactions(

@@ -338,7 +338,8 @@ async def test_ended_without_reading_overtaking_updates_still_bills_the_last_reg
 
 async def test_operator_commands_reach_the_station(world: World, login_as: LoginAs) -> None:
     """F01 RequestStartTransaction (idToken of type Central: the CSMS authorised it), F03
-    RequestStopTransaction and H01 ReserveNow, sent through REST by an operator; the REST
+    RequestStopTransaction, H01 ReserveNow and B11/B12 Reset (soft: OnIdle, answered
+    Scheduled; hard on one EVSE: Immediate), sent through REST by an operator; the REST
     answer is the station's own status."""
     operator = await login_as(Role.OPERATOR)
     path = f"/stations/{world.station_id(CP201)}/commands"
@@ -357,8 +358,17 @@ async def test_operator_commands_reach_the_station(world: World, login_as: Login
             "expires_at": "2030-01-01T12:00:00Z",
         }
         assert (await world.post(path, reserve, operator))["status"] == "Occupied"
+        cs.answers["Reset"] = "Scheduled"
+        soft = {"kind": "reset", "reset_type": "soft"}
+        assert (await world.post(path, soft, operator))["status"] == "Scheduled"
+        cs.answers["Reset"] = "Accepted"
+        hard = {"kind": "reset", "reset_type": "hard", "evse_id": 2}
+        assert (await world.post(path, hard, operator))["status"] == "Accepted"
 
-    (a_start, start_payload), (a_stop, stop_payload), (a_reserve, reserve_payload) = cs.received
+    *received, (a_soft, soft_payload), (a_hard, hard_payload) = cs.received
+    assert (a_soft, soft_payload) == ("Reset", {"type": "OnIdle"})
+    assert (a_hard, hard_payload) == ("Reset", {"type": "Immediate", "evse_id": 2})
+    (a_start, start_payload), (a_stop, stop_payload), (a_reserve, reserve_payload) = received
     assert (a_start, a_stop, a_reserve) == (
         "RequestStartTransaction",
         "RequestStopTransaction",

@@ -301,6 +301,7 @@ async def test_commands_need_a_connected_station_and_complete_fields(
         ({"kind": "cancel_reservation"}, "reservation_id"),
         ({"kind": "change_availability", "evse_id": 1}, "operative"),
         ({"kind": "trigger_message"}, "message"),
+        ({"kind": "reset"}, "reset_type"),
     ]
     async with connected(world.url, Station16) as cp:
         for body, field in incomplete:

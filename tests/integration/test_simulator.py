@@ -554,6 +554,7 @@ async def test_remote_start_stop_and_commands_1_6(server: BareServer) -> None:
         call16.CancelReservation(reservation_id=5),
         call16.ChangeAvailability(connector_id=2, type="Operative"),
         call16.TriggerMessage(requested_message="StatusNotification", connector_id=2),
+        call16.Reset(type="Soft"),
     ):
         assert (await cp.call(request)).status == "Accepted"
     await asyncio.sleep(0.3)  # let the remote session charge a little
@@ -595,8 +596,11 @@ async def test_remote_start_stop_2_0_1(server: BareServer) -> None:
         call201.ChangeAvailability(operational_status="Operative", evse={"id": 2}),
         call201.TriggerMessage(requested_message="MeterValues", evse={"id": 1}),
         call201.TriggerMessage(requested_message="TransactionEvent", evse={"id": 1}),
+        call201.Reset(type="Immediate"),
     ):
         assert (await cp.call(request)).status == "Accepted"
+    # B12: a reset on idle waits for the running transaction
+    assert (await cp.call(call201.Reset(type="OnIdle"))).status == "Scheduled"
     await rec.wait_for("R-201", "MeterValues")
     await asyncio.sleep(0.3)
     assert (await cp.call(call201.RequestStopTransaction(transaction_id=tx))).status == "Accepted"

@@ -17,7 +17,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.cli.customers import SHELL
 from chargeledger.domain.charging import SessionStatus
-from chargeledger.domain.station_link import CommandKind, SessionFilter
+from chargeledger.domain.station_link import CommandKind, ResetType, SessionFilter
 from chargeledger.domain.text import plain_number, quantity_text
 from chargeledger.services.charging import session_release, session_review
 from chargeledger.services.charging.signed_data import SessionSignedData
@@ -187,11 +187,12 @@ def station_command(
     expires_at: Annotated[datetime | None, typer.Option()] = None,
     operative: Annotated[bool | None, typer.Option("--operative/--inoperative")] = None,
     message: Annotated[str | None, typer.Option(help="TriggerMessage: which message")] = None,
+    reset_type: Annotated[ResetType | None, typer.Option(help="reset: soft or hard")] = None,
     server: ServerUrl = "http://127.0.0.1:8000",
     api_key: ApiKey = "",
 ) -> None:
     """Send a command to a connected station: remote_start, remote_stop, reserve_now,
-    cancel_reservation, change_availability, trigger_message."""
+    cancel_reservation, change_availability, trigger_message, reset (with --reset-type)."""
     body = {
         "kind": kind.value,
         "evse_id": evse_id,
@@ -201,6 +202,7 @@ def station_command(
         "expires_at": expires_at.isoformat() if expires_at else None,
         "operative": operative,
         "message": message,
+        "reset_type": reset_type.value if reset_type else None,
     }
     payload = _call_server(
         "POST",

@@ -109,6 +109,16 @@ class CommandKind(StrEnum):
     CANCEL_RESERVATION = "cancel_reservation"
     CHANGE_AVAILABILITY = "change_availability"
     TRIGGER_MESSAGE = "trigger_message"
+    RESET = "reset"
+
+
+class ResetType(StrEnum):
+    """How a station restarts (OCPP 1.6 §5.14 Reset: Soft stops transactions and restarts the
+    software, Hard may cut power too). OCPP 2.0.1 §B11/B12 says it by timing instead: a
+    hard reset is ``Immediate``, a soft one ``OnIdle`` (after the running transactions end)."""
+
+    SOFT = "soft"
+    HARD = "hard"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +133,7 @@ class StationCommand:
     expires_at: datetime | None = None
     operative: bool | None = None
     message: str | None = None
+    reset_type: ResetType | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from chargeledger.domain.identity import Principal
 from chargeledger.domain.reports import AGING_BUCKETS, AgingLine
 from chargeledger.domain.text import money_text
 from chargeledger.money import ZERO, Currency
+from chargeledger.office.availability_chart import availability_charts
 from chargeledger.office.charts import Point, bar_chart
 from chargeledger.services.billing.invoicing import today
 from chargeledger.services.office_overview import (
@@ -153,6 +154,7 @@ async def overview_context(rt: Runtime) -> dict[str, Any]:
         "overdue_count": sum(item.invoices for item in figures.overdue),
         "charts": charts(figures, main),
         "month_charts": month_charts(month, main),
+        "availability": await availability_charts(rt),
     }
 
 

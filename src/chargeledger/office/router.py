@@ -40,6 +40,9 @@ from chargeledger.office import (
     reports_pages,
     session,
     sessions_pages,
+    station_command_pages,
+    station_page,
+    stations_pages,
 )
 from chargeledger.office.guard import LOGIN, admit, csrf_failed, to_login
 from chargeledger.office.overview_page import aging_context, overview_context
@@ -169,3 +172,6 @@ router.include_router(bank_entry_pages.router)
 router.include_router(dunning_pages.router)
 router.include_router(contract_pages.router)
 router.include_router(contract_sign_pages.router)
+router.include_router(stations_pages.router)
+router.include_router(station_page.router)
+router.include_router(station_command_pages.router)

@@ -1,6 +1,8 @@
 """What the simulated stations of both OCPP versions answer alike to CSMS-initiated CALLs:
 reservations are kept, availability changes and triggered messages are Accepted (1.6J §5.3,
-§5.5, §5.17; 2.0.1 §H02, §G03, §F06), and a remote start claims an EVSE before its answer.
+§5.5, §5.17; 2.0.1 §H02, §G03, §F06), a reset is answered (1.6J §5.14, 2.0.1 §B11/B12; the
+simulated station does not really restart), and a remote start claims an EVSE before its
+answer.
 
 A mixin in front of the version's ``ocpp`` ChargePoint: the answers are built with that
 version's ``call_result`` classes (the library's ``_call_result`` module of the class).
@@ -79,3 +81,11 @@ class StationClient(RawTap):
     @on_action("TriggerMessage")
     def on_trigger_message(self, **_: Any) -> Any:
         return self._call_result.TriggerMessage(status="Accepted")
+
+    @on_action("Reset")
+    def on_reset(self, type: str, **_: Any) -> Any:
+        """Accepted; a 2.0.1 ``OnIdle`` reset while a transaction runs is ``Scheduled`` (B12:
+        the station waits for its transactions to end)."""
+        charging = any(evse.live is not None for evse in self.station.evses.values())
+        status = "Scheduled" if type == "OnIdle" and charging else "Accepted"
+        return self._call_result.Reset(status=status)

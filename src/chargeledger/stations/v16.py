@@ -16,6 +16,7 @@ from chargeledger.domain.station_link import (
     CommandKind,
     CommandResult,
     ConnectorState,
+    ResetType,
     SignedMeterValue,
     StationCommand,
 )
@@ -245,6 +246,8 @@ def _outgoing(command: StationCommand) -> Any:
             connector_id=command.evse_id or 0,
             type="Operative" if command.operative else "Inoperative",
         )
+    if kind is CommandKind.RESET:  # §5.14: the whole charge point restarts
+        return call.Reset(type="Hard" if command.reset_type is ResetType.HARD else "Soft")
     return call.TriggerMessage(
         requested_message=command.message or "StatusNotification", connector_id=command.evse_id
     )

@@ -1,5 +1,6 @@
 """OCPP 2.0.1 CSMS handlers (OCPP 2.0.1 Part 2: B01 boot, G02 heartbeat, G01 status,
-C01 authorize, E01-E15 transactions, J01 meter values, F01/F03 remote start/stop, H01 reserve)."""
+C01 authorize, E01-E15 transactions, J01 meter values, F01/F03 remote start/stop, H01 reserve,
+B11/B12 reset)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from chargeledger.domain.station_link import (
     CommandKind,
     CommandResult,
     ConnectorState,
+    ResetType,
     StationCommand,
     TransactionEvent,
 )
@@ -192,6 +194,11 @@ def _outgoing(command: StationCommand) -> Any:
         return call.ChangeAvailability(
             operational_status="Operative" if command.operative else "Inoperative",
             evse={"id": command.evse_id} if command.evse_id else None,
+        )
+    if kind is CommandKind.RESET:  # B11/B12: hard is Immediate, soft waits until idle
+        return call.Reset(
+            type="Immediate" if command.reset_type is ResetType.HARD else "OnIdle",
+            evse_id=command.evse_id,
         )
     return call.TriggerMessage(
         requested_message=command.message or "StatusNotification",

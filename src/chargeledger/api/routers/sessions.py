@@ -139,7 +139,7 @@ async def get_station_status(
 @router.post(
     "/stations/{station_id}/commands",
     tags=["stations"],
-    summary="Send a command (remote start/stop, reservation, availability, trigger)",
+    summary="Send a command (remote start/stop, reservation, availability, trigger, reset)",
 )
 async def send_command(
     station_id: uuid.UUID, body: CommandIn, _: CommandStations, rt: RuntimeDep

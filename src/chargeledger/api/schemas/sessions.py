@@ -15,6 +15,7 @@ from chargeledger.domain.charging import MeterSample, QuarantineReason, Session,
 from chargeledger.domain.station_link import (
     CommandKind,
     ConnectorState,
+    ResetType,
     SignedMeterValue,
     StationCommand,
     TransactionEvent,
@@ -256,6 +257,7 @@ class CommandIn(Input):
     expires_at: datetime | None = None
     operative: bool | None = None
     message: str | None = None
+    reset_type: ResetType | None = None
 
     def to_domain(self) -> StationCommand:
         return StationCommand(**self.model_dump())

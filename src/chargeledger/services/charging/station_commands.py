@@ -1,4 +1,4 @@
-"""Operator-initiated requests to stations (OCPP 1.6 §5, 2.0.1 F01/F03/H01/...), carried by
+"""Operator-initiated requests to stations (OCPP 1.6 §5, 2.0.1 F01/F03/H01/B11/...), carried by
 the command bus to whichever process holds the station's connection."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ _REQUIRED: dict[CommandKind, tuple[str, ...]] = {
     CommandKind.CANCEL_RESERVATION: ("reservation_id",),
     CommandKind.CHANGE_AVAILABILITY: ("operative",),
     CommandKind.TRIGGER_MESSAGE: ("message",),
+    CommandKind.RESET: ("reset_type",),
 }
 
 
