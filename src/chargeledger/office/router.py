@@ -1,6 +1,7 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
-``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``) are included here, each a
+``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``, ``tariffs_pages``,
+``tariff_assign_pages``, ``accounts_pages``) are included here, each a
 router of its own, every page behind ``guard.admit``. Thin: authentication is
 ``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
 ``services.office_overview``.
@@ -29,6 +30,8 @@ from chargeledger.office import (
     quarantine_pages,
     session,
     sessions_pages,
+    tariff_assign_pages,
+    tariffs_pages,
 )
 from chargeledger.office.guard import LOGIN, admit, csrf_failed, to_login
 from chargeledger.office.overview_page import overview_context
@@ -146,3 +149,5 @@ router.include_router(quarantine_pages.router)
 router.include_router(invoices_pages.router)
 router.include_router(credit_note_pages.router)
 router.include_router(invoice_run_pages.router)
+router.include_router(tariffs_pages.router)
+router.include_router(tariff_assign_pages.router)
