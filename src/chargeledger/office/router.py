@@ -1,7 +1,7 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
 ``invoices_pages``, ``credit_note_pages``, ``invoice_run_pages``, ``tariffs_pages``,
-``tariff_assign_pages``, ``accounts_pages``) are included here, each a
+``tariff_assign_pages``, ``accounts_pages``, ``account_token_pages``) are included here, each a
 router of its own, every page behind ``guard.admit``. Thin: authentication is
 ``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
 ``services.office_overview``.
@@ -24,6 +24,8 @@ from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.routers.identity import client_host
 from chargeledger.errors import AuthenticationError, NotFoundError, RetryLaterError
 from chargeledger.office import (
+    account_token_pages,
+    accounts_pages,
     credit_note_pages,
     invoice_run_pages,
     invoices_pages,
@@ -151,3 +153,5 @@ router.include_router(credit_note_pages.router)
 router.include_router(invoice_run_pages.router)
 router.include_router(tariffs_pages.router)
 router.include_router(tariff_assign_pages.router)
+router.include_router(accounts_pages.router)
+router.include_router(account_token_pages.router)
