@@ -36,6 +36,7 @@ from tests.integration.access_world import pay
 from tests.integration.ocpp_server import Network, seed_network
 from tests.integration.office_world import OPERATOR_TZ, office_login
 from tests.integration.test_office_http import csrf_of
+from tests.integration.test_office_tariffs import unlabelled
 
 ROW = re.compile(r'data-account="([0-9a-f-]{36})"')
 VISA = "4242424242424242"
@@ -118,6 +119,7 @@ async def test_list_search_kind_paging_and_csv(
     driver, fleet = str(world.driver.id), str(world.fleet.id)
     every = await client.get("/office/accounts")
     assert every.status_code == 200
+    assert unlabelled(every) == []
     assert ROW.findall(every.text) == [driver, fleet]  # by name
     cases = {
         "kind=business": [fleet],
@@ -222,6 +224,7 @@ async def test_block_and_unblock_a_token_in_two_steps(
     asked = await client.post(target, data={"csrf": csrf, "status": "blocked"})
     assert asked.status_code == 200
     assert 'id="token-confirm"' in asked.text
+    assert unlabelled(asked) == []
     assert await token_status(runtime, token.id) is TokenStatus.ACTIVE  # only asked so far
     for _ in range(2):  # a double submit blocks once, harmlessly
         done = await client.post(target, data={"csrf": csrf, "status": "blocked", "confirm": "yes"})

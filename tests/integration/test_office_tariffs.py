@@ -38,6 +38,21 @@ from tests.integration.office_world import KEY, OPERATOR_TZ, office_login
 from tests.integration.test_office_http import csrf_of
 
 ROW = re.compile(r'data-tariff="([0-9a-f-]{36})"')
+FIELD = re.compile(r"<(?:input|select|textarea)\b[^>]*>")
+
+
+def unlabelled(page: httpx.Response) -> list[str]:
+    """The form fields a person sees that no ``<label for=…>`` names (hidden ones aside)."""
+    missing = []
+    for tag in FIELD.findall(page.text):
+        if 'type="hidden"' in tag:
+            continue
+        found = re.search(r'id="([^"]+)"', tag)
+        if found is None or f'<label for="{found.group(1)}">' not in page.text:
+            missing.append(tag)
+    return missing
+
+
 Tariffs = dict[str, StoredTariff]
 
 
@@ -76,6 +91,7 @@ async def test_list_search_paging_and_csv(
     await office_login(runtime, client, Role.OPERATOR)
     every = await client.get("/office/tariffs")
     assert every.status_code == 200
+    assert unlabelled(every) == []
     ids = {name: str(t.id) for name, t in stored.items()}
     # by OCPI id, versions oldest first
     assert ROW.findall(every.text) == [ids["flat1"], ids["flat2"], ids["wrong"], ids["tou"]]
@@ -126,6 +142,8 @@ async def test_detail_shows_prices_versions_and_assignments(
     await office_login(runtime, client, Role.OPERATOR)
     page = await client.get(f"/office/tariffs/{flat.id}")
     assert page.status_code == 200
+    assert 'id="assign-form"' in page.text
+    assert unlabelled(page) == []
     for line in price_display(flat.tariff):
         assert f"<li>{escape(line)}</li>" in page.text
     versions = page.text[page.text.index('id="versions"') :]
@@ -195,6 +213,7 @@ async def test_the_preview_is_price_of_the_same_cdr(
         ({"kwh": "lots"}, "kwh"),
         ({"minutes": "-5"}, "minutes"),
         ({"start": "yesterday"}, "start"),
+        ({"start": "9999-12-31T23:59"}, "start"),
         ({"minutes": "0", "kwh": "5"}, "minutes"),
         ({"kwh": "20000"}, "kwh"),
         ({"power_kw": "0"}, "power_kw"),

@@ -24,7 +24,9 @@ from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.quotes import MAX_QUOTE_KWH, MAX_QUOTE_MINUTES
 from chargeledger.services.tariffs import get_tariff
 
-MAX_PREVIEW_KW = Decimal(1000)  # above the strongest charger built (MCS: 3.75 MW is far off)
+MAX_PREVIEW_KW = Decimal(4000)  # above the megawatt charging system for trucks (3.75 MW)
+# A session a week long must still end in a representable year (datetime stops at 9999).
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,8 @@ def checked(plan: PlannedSession) -> PlannedSession:
 
     if plan.starts_at.tzinfo is None:
         raise refuse("start", "start: a time with its zone")
+    if not FIRST_YEAR <= plan.starts_at.year <= LAST_YEAR:
+        raise refuse("start", f"start: a time in the years {FIRST_YEAR} to {LAST_YEAR}")
     if not plan.kwh.is_finite() or not 0 <= plan.kwh <= MAX_QUOTE_KWH:
         raise refuse("kwh", f"energy: from 0 to {MAX_QUOTE_KWH} kWh")
     if not timedelta(0) <= plan.charging <= longest:

@@ -30,6 +30,7 @@ from chargeledger.api.schemas.tariffs import (
 from chargeledger.services import tariff_preview, tariffs
 from chargeledger.services.transactions import in_transaction
 
+MAX_KW = tariff_preview.MAX_PREVIEW_KW
 router = APIRouter(prefix="/api/v1/tariffs", tags=["tariffs"], responses=ERROR_RESPONSES)
 
 
@@ -84,7 +85,7 @@ async def preview(
     kwh: Annotated[QuoteKwh, Query()],
     minutes: Annotated[QuoteMinutes, Query()],
     idle_minutes: Annotated[QuoteMinutes, Query()] = 0,
-    power_kw: Annotated[Decimal | None, Query(gt=0, le=1000, decimal_places=3)] = None,
+    power_kw: Annotated[Decimal | None, Query(gt=0, le=MAX_KW, decimal_places=3)] = None,
 ) -> PreviewOut:
     plan = tariff_preview.PlannedSession(
         starts_at=start,
