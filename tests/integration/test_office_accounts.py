@@ -127,6 +127,7 @@ async def test_list_search_kind_paging_and_csv(
         "q=driver.one%40example": [driver],
         "q=fleet-7": [fleet],
         f"q={fleet}": [fleet],
+        f"q={fleet}&kind=individual": [],
         f"q={uuid.uuid4()}": [],
         "q=Fleet&kind=individual": [],
     }

@@ -77,15 +77,19 @@ def row(account: Account, zone: str) -> list[str]:
     ]
 
 
-async def _one(rt: Runtime, principal: Principal, account_id: uuid.UUID) -> Page[Account]:
-    """The account a search by id names, as a page (none if it is not there)."""
+async def _one(
+    rt: Runtime, principal: Principal, account_id: uuid.UUID, kind: AccountKind | None
+) -> Page[Account]:
+    """The account a search by id names, as a page (none if it is not there or not of
+    ``kind``)."""
     try:
         account = await reading(rt.uow, customers.get_account, principal, account_id)
     except ChargeledgerError as exc:
         if exc.http_status >= 500:
             raise
         return Page(items=[], next_offset=None)
-    return Page(items=[account], next_offset=None)
+    shown = kind is None or account.kind is kind
+    return Page(items=[account] if shown else [], next_offset=None)
 
 
 @router.get("/accounts")
@@ -120,7 +124,7 @@ async def accounts_list(
 
     async def page_at(at: int, size: int) -> Page[Account]:
         if by_id is not None:
-            return await _one(rt, visitor.principal, by_id)
+            return await _one(rt, visitor.principal, by_id, kind_filter)
         return await reading(
             rt.uow,
             customers.list_accounts,

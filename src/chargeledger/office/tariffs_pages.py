@@ -192,7 +192,7 @@ async def tariff_detail(
 
 def not_found(visitor: Visitor, error: ChargeledgerError) -> Response:
     return error_page(
-        404 if error.http_status == 404 else error.http_status,
+        error.http_status,
         error.code,
         "No such tariff",
         error.message,
@@ -226,13 +226,15 @@ async def tariff_page(
     versions = await reading(rt.uow, tariffs.list_tariffs, limit=VERSIONS_SHOWN, ocpi_id=tariff.id)
     places = await reading(rt.uow, tariffs.tariff_assignments, tariff_id)
     preview: tariff_preview.Preview | None = None
-    preview_error: InvalidInputError | None = None
+    preview_error: ChargeledgerError | None = None
     if form is not None:
         try:
             plan = form.plan(zone)
             preview = await reading(rt.uow, tariff_preview.preview_tariff, tariff_id, plan, zone)
-        except InvalidInputError as exc:
-            preview_error, status_code = exc, 422
+        except ChargeledgerError as exc:  # bad input, or a tariff price() refuses
+            if exc.http_status >= 500:
+                raise
+            preview_error, status_code = exc, exc.http_status
     shown_form = form or PreviewForm(
         rt.clock.now().astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M"), "60", "22"
     )
