@@ -42,7 +42,7 @@ from chargeledger.services import identity
 from chargeledger.services.billing.invoicing import run_invoices
 from chargeledger.services.office_overview import month_breakdown
 
-# First: the baseline. The invoices list and one invoice's page are added once invoiced.
+# First: the baseline. One invoice's page and its buyer's account page are added once invoiced.
 PAGES = (
     "/healthz",
     "/office",
@@ -51,6 +51,8 @@ PAGES = (
     "/office/invoices",
     "/office/reports?report=revenue&period=2026-11&by=site,method",
     "/office/stations",
+    "/office/tariffs",
+    "/office/accounts",
 )
 # The overview's "this month" charts as of the last day of the month of charges (on the
 # clock's 1 December that month is empty): every charge in the window.
@@ -112,7 +114,8 @@ async def bench(
         await runtime.migrate()
         await generate(runtime, url, schema, args.cdrs, args.accounts)
         invoiced = await run_invoices(runtime.uow, runtime.clock, SELLER, ZONE, "2026-11")
-        pages = (*PAGES, f"/office/invoices/{invoiced.issued[0].id}")
+        first = invoiced.issued[0]
+        pages = (*PAGES, f"/office/invoices/{first.id}", f"/office/accounts/{first.account_id}")
         token = await finance_session(runtime, clock)
         app = create_app(runtime, migrate=False)
         transport = httpx.ASGITransport(app=app)
@@ -127,7 +130,7 @@ async def bench(
                 median = statistics.median(times) * 1000
                 p95 = statistics.quantiles(times, n=20)[18] * 1000
                 baseline = baseline or median
-                shown = path.replace(str(invoiced.issued[0].id), "{id}")
+                shown = path.replace(str(first.id), "{id}").replace(str(first.account_id), "{id}")
                 print(
                     f"  GET {shown:<22} median {median:7.1f} ms  p95 {p95:7.1f} ms  "
                     f"({median / baseline:5.1f}x the baseline's median)"

@@ -88,6 +88,8 @@ EXPECTED_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/tariffs"): TARIFF_WRITERS,
     ("GET", "/api/v1/tariffs/{tariff_id}"): READERS,
     ("POST", "/api/v1/tariffs/{tariff_id}/assignments"): TARIFF_WRITERS,
+    ("GET", "/api/v1/tariffs/{tariff_id}/assignments"): READERS,
+    ("GET", "/api/v1/tariffs/{tariff_id}/preview"): READERS,
 }
 BILLING_ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/invoices"): BILLING_READERS,

@@ -257,6 +257,7 @@ QUERIES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/ledger/statement"): "?account=Income:Charging:Energy",
     ("POST", "/api/v1/contracts/{contract_id}/documents"): "?version=1",
     ("GET", "/api/v1/locations"): "?near=52.5,13.4&radius_km=5",
+    ("GET", "/api/v1/tariffs/{tariff_id}/preview"): "?start=2026-03-02T08:00:00Z&kwh=10&minutes=30",
 }
 
 

@@ -23,6 +23,8 @@ from chargeledger.api.deps import RuntimeDep
 from chargeledger.api.routers.identity import client_host
 from chargeledger.errors import AuthenticationError, NotFoundError, RetryLaterError
 from chargeledger.office import (
+    account_token_pages,
+    accounts_pages,
     bank_entry_pages,
     bank_pages,
     contract_pages,
@@ -43,6 +45,8 @@ from chargeledger.office import (
     station_command_pages,
     station_page,
     stations_pages,
+    tariff_assign_pages,
+    tariffs_pages,
 )
 from chargeledger.office.guard import LOGIN, admit, csrf_failed, to_login
 from chargeledger.office.overview_page import aging_context, overview_context
@@ -175,3 +179,7 @@ router.include_router(contract_sign_pages.router)
 router.include_router(stations_pages.router)
 router.include_router(station_page.router)
 router.include_router(station_command_pages.router)
+router.include_router(tariffs_pages.router)
+router.include_router(tariff_assign_pages.router)
+router.include_router(accounts_pages.router)
+router.include_router(account_token_pages.router)

@@ -33,7 +33,7 @@ from chargeledger.domain.station_link import (
     StoredReply,
     TransactionEvent,
 )
-from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
+from chargeledger.domain.tariffs.assignment import StoredTariff, TariffAssignment, TariffScope
 from chargeledger.errors import ConflictError
 from chargeledger.services.audit.ports import AuditRepository
 from chargeledger.services.billing.bank_ports import BankRepository
@@ -325,7 +325,16 @@ class CommandBus(Protocol):
 
 
 class TariffRepository(Repository[StoredTariff], Protocol):
-    async def list(self, *, limit: int, offset: int) -> Page[StoredTariff]: ...
+    async def list(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        search: str | None = None,
+        ocpi_id: str | None = None,
+    ) -> Page[StoredTariff]: ...
+
+    async def assignments_of(self, tariff_id: uuid.UUID) -> Sequence[TariffAssignment]: ...
 
     async def assign(
         self, scope: TariffScope, scope_id: str, tariff_id: uuid.UUID, at: datetime

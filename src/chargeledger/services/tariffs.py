@@ -4,6 +4,7 @@ starts under (its snapshot, DESIGN §2)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,9 +47,26 @@ async def get_tariff(uow: UnitOfWork, tariff_id: uuid.UUID) -> StoredTariff:
     return stored
 
 
-async def list_tariffs(uow: UnitOfWork, *, limit: int = 100, offset: int = 0) -> Page[StoredTariff]:
+async def list_tariffs(
+    uow: UnitOfWork,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    search: str | None = None,
+    ocpi_id: str | None = None,
+) -> Page[StoredTariff]:
+    """Tariff versions by OCPI id then age; ``search`` finds a part of the OCPI id or the
+    currency, ``ocpi_id`` keeps the versions of one tariff (issue 16: the office's list)."""
     limit, offset = page_bounds(limit, offset)
-    return await uow.tariffs.list(limit=limit, offset=offset)
+    needle = (search or "").strip() or None
+    return await uow.tariffs.list(limit=limit, offset=offset, search=needle, ocpi_id=ocpi_id)
+
+
+async def tariff_assignments(uow: UnitOfWork, tariff_id: uuid.UUID) -> Sequence[TariffAssignment]:
+    """Where a tariff version applies now (each scope names one version: a later assignment
+    of the scope replaced this one's there)."""
+    await get_tariff(uow, tariff_id)
+    return await uow.tariffs.assignments_of(tariff_id)
 
 
 async def assign_tariff(

@@ -17,8 +17,6 @@ from chargeledger.api.schemas.billing import (
     TrialBalanceOut,
 )
 from chargeledger.api.schemas.common import ERROR_RESPONSES
-from chargeledger.domain.ledger import customer_credit, receivable, unbilled
-from chargeledger.services import customers
 from chargeledger.services.billing import books, ledger
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"], responses=ERROR_RESPONSES)
@@ -69,9 +67,5 @@ async def account_statement(
     start: date | None = Query(None, alias="from"),
     end: date | None = Query(None, alias="to", description="exclusive"),
 ) -> list[StatementOut]:
-    await customers.get_account(uow, principal, account_id)  # refuses other accounts
-    found = []
-    # What the customer owes (invoiced, not yet invoiced) and what they paid beyond it.
-    for name in (receivable(account_id), unbilled(account_id), customer_credit(account_id)):
-        found += [StatementOut.of(s) for s in await ledger.statement(uow, name, start, end)]
-    return found
+    statements = await ledger.account_statement(uow, principal, account_id, start, end)
+    return [StatementOut.of(s) for s in statements]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from chargeledger.api.schemas.common import Input
-from chargeledger.domain.tariffs import tariff_to_json
+from chargeledger.domain.tariffs import PriceLine, tariff_to_json
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffAssignment, TariffScope
 
 
@@ -51,3 +52,40 @@ class AssignmentOut(BaseModel):
         return cls(
             tariff_id=a.tariff_id, scope=a.scope, scope_id=a.scope_id, assigned_at=a.assigned_at
         )
+
+
+class PreviewLineOut(BaseModel):
+    category: str
+    volume: Decimal
+    unit: str
+    unit_price: Decimal
+    vat: Decimal | None
+    excl_vat: Decimal
+    incl_vat: Decimal
+    explanation: str
+
+    @classmethod
+    def of(cls, line: PriceLine) -> PreviewLineOut:
+        return cls(
+            category=line.category,
+            volume=line.volume,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            vat=line.vat,
+            excl_vat=line.excl_vat,
+            incl_vat=line.incl_vat,
+            explanation=line.explanation,
+        )
+
+
+class PreviewOut(BaseModel):
+    """The exact (unrounded) result of ``price()``: the tariff's own amounts, no VAT of a
+    place of supply added."""
+
+    tariff_id: uuid.UUID
+    ocpi_tariff_id: str
+    time_zone: str
+    currency: str
+    total_excl_vat: Decimal
+    total_incl_vat: Decimal
+    lines: list[PreviewLineOut]

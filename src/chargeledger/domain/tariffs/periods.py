@@ -79,9 +79,12 @@ def planned_cdr(
     charging: timedelta,
     idle: timedelta,
     time_zone: str,
+    power_kw: Decimal | None = None,
 ) -> Cdr:
     """A CDR for a session that charges ``kwh`` over ``charging`` then idles for ``idle``
-    (start and durations taken to the millisecond)."""
+    (start and durations taken to the millisecond). ``power_kw``: the power it charges at,
+    a POWER dimension of every charging period (OCPI 2.2.1 §10.4.7) so that elements
+    restricted to a power band (§11.4.6 min/max_power) can be tried; none: no power known."""
     zone = ZoneInfo(time_zone)
     start = floor_ms(start)
     charge_end = start + round_ms(charging)
@@ -99,9 +102,10 @@ def planned_cdr(
         millis = millis_between(begin, finish)
         if begin < charge_end:
             energy = (wh_at(curve, finish) - wh_at(curve, begin)) / 1000
+            power = () if power_kw is None else ((DimensionType.POWER, power_kw),)
             period = ChargingPeriod(
                 start_date_time=begin,
-                dimensions=((DimensionType.ENERGY, energy),),
+                dimensions=((DimensionType.ENERGY, energy), *power),
                 durations=((DimensionType.TIME, millis),),
             )
         else:

@@ -9,15 +9,27 @@ without a gap or a duplicate.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from chargeledger.domain.identity import Principal
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus
-from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting, trial_balance
+from chargeledger.domain.ledger import (
+    Balance,
+    EntryKind,
+    JournalEntry,
+    Posting,
+    customer_credit,
+    receivable,
+    trial_balance,
+    unbilled,
+)
 from chargeledger.domain.text import exact_amount
 from chargeledger.money import Currency
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
+from chargeledger.services.customers import get_account
 from chargeledger.services.ports import UnitOfWork
 
 _NUMBER = re.compile(r"(?P<series>.+)-(?P<sequence>\d{6,})")
@@ -73,6 +85,24 @@ async def statement(
             Statement(account, currency, opening.get(currency, Decimal(0)), tuple(lines), running)
         )
     return result
+
+
+async def account_statement(
+    uow: UnitOfWork,
+    principal: Principal,
+    account_id: uuid.UUID,
+    start: date | None,
+    end: date | None,
+) -> list[Statement]:
+    """A customer's statement: what they owe (invoiced, then not yet invoiced) and what they
+    paid beyond it, one ledger account after the other. Another customer's account is
+    refused as ``get_account`` refuses it (``GET /api/v1/accounts/{id}/statement`` and the
+    office's account page, issue 16)."""
+    await get_account(uow, principal, account_id)
+    found: list[Statement] = []
+    for name in (receivable(account_id), unbilled(account_id), customer_credit(account_id)):
+        found += await statement(uow, name, start, end)
+    return found
 
 
 async def check_ledger(uow: UnitOfWork) -> list[str]:

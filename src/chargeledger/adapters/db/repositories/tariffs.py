@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import RowMapping
 
 from chargeledger.adapters.db.repositories.base import TableRepository
 from chargeledger.adapters.db.repositories.upsert import upsert
 from chargeledger.adapters.db.tables import tariff_assignments, tariffs
 from chargeledger.domain.tariffs import parse_tariff, tariff_to_json
-from chargeledger.domain.tariffs.assignment import StoredTariff, TariffScope
+from chargeledger.domain.tariffs.assignment import StoredTariff, TariffAssignment, TariffScope
 from chargeledger.services.paging import Page
 
 
@@ -39,9 +40,42 @@ class SqlTariffRepository(TableRepository[StoredTariff]):
             id=row["id"], tariff=parse_tariff(document), created_at=row["created_at"]
         )
 
-    async def list(self, *, limit: int, offset: int) -> Page[StoredTariff]:
-        query = select(tariffs).order_by(tariffs.c.ocpi_id, tariffs.c.created_at)
+    async def list(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        search: str | None = None,
+        ocpi_id: str | None = None,
+    ) -> Page[StoredTariff]:
+        query = select(tariffs).order_by(tariffs.c.ocpi_id, tariffs.c.created_at, tariffs.c.id)
+        if ocpi_id is not None:
+            query = query.where(tariffs.c.ocpi_id == ocpi_id)
+        if search:
+            needle = search.lower()
+            query = query.where(
+                or_(
+                    func.lower(tariffs.c.ocpi_id).contains(needle, autoescape=True),
+                    func.lower(tariffs.c.currency).contains(needle, autoescape=True),
+                )
+            )
         return await self._page(query, limit, offset)
+
+    async def assignments_of(self, tariff_id: uuid.UUID) -> Sequence[TariffAssignment]:
+        result = await self._connection.execute(
+            select(tariff_assignments)
+            .where(tariff_assignments.c.tariff_id == tariff_id)
+            .order_by(tariff_assignments.c.scope, tariff_assignments.c.scope_id)
+        )
+        return [
+            TariffAssignment(
+                TariffScope(row["scope"]),
+                row["scope_id"],
+                uuid.UUID(str(row["tariff_id"])),
+                row["assigned_at"],
+            )
+            for row in result.mappings()
+        ]
 
     async def assign(
         self, scope: TariffScope, scope_id: str, tariff_id: uuid.UUID, at: Any
