@@ -32,6 +32,8 @@ ASSETS = {
     "map.js": "text/javascript",
     "sessions.js": "text/javascript",
     "charge.js": "text/javascript",
+    "wallet.js": "text/javascript",
+    "problem.js": "text/javascript",
     "sw.js": "text/javascript",
     "manifest.webmanifest": "application/manifest+json",
     "icon.svg": "image/svg+xml",

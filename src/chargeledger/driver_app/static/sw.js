@@ -7,6 +7,7 @@ const CACHE = "chargeledger-app-v2";
 const SHELL = [
   "/app/", "/app/app.css", "/app/app.js", "/app/api.js", "/app/locate.js", "/app/map.js",
   "/app/sessions.js", "/app/charge.js", "/app/manifest.webmanifest", "/app/icon.svg",
+  "/app/wallet.js", "/app/problem.js",
 ];
 
 self.addEventListener("install", (event) => {
