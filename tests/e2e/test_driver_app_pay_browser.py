@@ -268,8 +268,14 @@ async def test_a_prepaid_driver_tops_up_pays_an_invoice_and_reports_a_problem(
                     await expect(page.locator("#pay-question")).to_have_text(
                         f"Pay invoice {invoice['number']}: 14.28 EUR with the card below?"
                     )
-                    await page.get_by_role("button", name="Cancel").click()
+                    await page.locator("#pay-form").get_by_role("button", name="Cancel").click()
                     await expect(page.locator("#pay-form")).to_be_hidden()
+                    await expect(pay).to_be_focused()
+                    await page.keyboard.press("Enter")  # again, and Escape cancels too
+                    await expect(page.get_by_role("button", name="Confirm payment")).to_be_focused()
+                    await page.keyboard.press("Escape")
+                    await expect(page.locator("#pay-form")).to_be_hidden()
+                    await expect(page.locator("#status")).to_have_text("Payment cancelled.")
                     await pay.click()
                     confirm = page.get_by_role("button", name="Confirm payment")
                     await expect(confirm).to_be_focused()

@@ -20,7 +20,7 @@ const KINDS = {wallet_top_up: "Top-up", wallet_debit: "Charging", refund: "Refun
 let accountId = null;  // the driver's own account
 let cards = [];
 let topUpKey = null;
-let paying = null;  // {invoice, key}: the invoice whose payment awaits its confirmation
+let paying = null;  // {invoice, key, opener}: the invoice whose payment awaits confirmation
 let busy = false;
 
 function newKey() {
@@ -103,7 +103,7 @@ function payButton(invoice, ui) {
     `Pay ${money(invoice.outstanding, invoice.currency)}`,
   );
   button.disabled = cards.length === 0;
-  button.addEventListener("click", () => askToPay(invoice, ui));
+  button.addEventListener("click", () => askToPay(invoice, button, ui));
   return button;
 }
 
@@ -123,8 +123,8 @@ async function showInvoices(ui) {
     ))));
 }
 
-function askToPay(invoice, ui) {
-  paying = {invoice, key: newKey()};
+function askToPay(invoice, opener, ui) {
+  paying = {invoice, key: newKey(), opener};
   $("pay-question").textContent =
     `Pay invoice ${invoice.number}: ${money(invoice.outstanding, invoice.currency)} with the card below?`;
   $("pay-form").hidden = false;
@@ -236,9 +236,16 @@ export function wireWallet(ui) {
     if (paying) paying.key = newKey();
   }));
   $("pay-card").addEventListener("change", () => { if (paying) paying.key = newKey(); });
-  $("pay-cancel").addEventListener("click", () => {
+  // Cancel (or Escape) takes the keyboard back to the invoice's "Pay" button.
+  const cancel = () => {
+    const opener = paying && paying.opener;
     closePay();
     ui.say("Payment cancelled.");
+    if (opener) opener.focus();
+  };
+  $("pay-cancel").addEventListener("click", cancel);
+  $("pay-form").addEventListener("keydown", (event) => {
+    if (event.key === "Escape") cancel();
   });
 }
 
