@@ -14,8 +14,6 @@ of a postpaid account sees no wallet.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,106 +23,20 @@ import pytest
 from playwright.async_api import Page, Route, async_playwright, expect
 
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.accounts import Account, BillingMode, TokenType
-from chargeledger.domain.charging import Session, SessionStatus
+from chargeledger.domain.accounts import BillingMode, TokenType
 from chargeledger.domain.identity import Role
-from chargeledger.domain.payment_routes import decide_payment_route
-from chargeledger.services import identity, tariffs
-from chargeledger.services.payments.wallets import top_up
 from tests.conftest import TEST_PASSWORD, LoginAs
+from tests.e2e.app_pay_world import api_get, driver_of, prepaid_driver_with_an_open_invoice
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
-from tests.integration.billing_api import TARIFF, configure_operator
+from tests.integration.billing_api import configure_operator
 from tests.integration.billing_world import SELLER
-from tests.integration.ocpp_server import running_server, seed_network
-from tests.integration.payment_world import add_customer, card_for
-
-API = "/api/v1"
+from tests.integration.ocpp_server import running_server
+from tests.integration.payment_world import add_customer
 
 
 @pytest.fixture
 def backend() -> str:
     return "sqlite"
-
-
-async def sessions_last_month(
-    runtime: Runtime, station_id: uuid.UUID, account: Account
-) -> list[Session]:
-    """A 10 and a 20 kWh session of ``account`` last month, completed and not yet charged."""
-    async with runtime.uow() as uow:
-        tariff = await tariffs.import_tariff(uow, runtime.clock, TARIFF)
-        await uow.commit()
-    now = datetime.now(UTC)
-    last_month = now.replace(day=1, hour=10, minute=0, second=0, microsecond=0) - timedelta(days=20)
-    made: list[Session] = []
-    async with runtime.uow() as uow:
-        for day, kwh in enumerate((10, 20)):
-            started = last_month + timedelta(days=day)
-            session = Session(
-                station_id=station_id,
-                evse_id=1,
-                transaction_ref=uuid.uuid4().hex[:20],
-                ocpp_version="1.6",
-                started_at=started,
-                meter_start_wh=Decimal(0),
-                account_id=account.id,
-                status=SessionStatus.COMPLETED,
-                stopped_at=started + timedelta(minutes=40),
-                meter_stop_wh=Decimal(kwh * 1000),
-                tariff_id=tariff.id,
-                payment_route=decide_payment_route(None, account, None, has_card=False),
-                created_at=now,
-                updated_at=now,
-            )
-            await uow.sessions.add(session)
-            made.append(session)
-        await uow.commit()
-    return made
-
-
-async def prepaid_driver_with_an_open_invoice(
-    runtime: Runtime, client: httpx.AsyncClient, finance: dict[str, str]
-) -> tuple[Account, list[Session], str]:
-    """The account, its two sessions (invoiced) and the driver's e-mail."""
-    network = await seed_network(runtime)
-    account = await add_customer(
-        runtime, "Wallet Driver", "04PAYAPP01", TokenType.RFID, BillingMode.POSTPAID
-    )
-    sessions = await sessions_last_month(runtime, network.stations["CP16-AC"].id, account)
-    last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-    run = await client.post(f"{API}/invoice-runs", json={"period": last_month}, headers=finance)
-    assert run.status_code == 200, run.text
-    prepaid = await client.patch(
-        f"{API}/accounts/{account.id}", json={"billing_mode": "prepaid"}, headers=finance
-    )
-    assert prepaid.status_code == 200, prepaid.text
-    card = await card_for(runtime, account)
-    await top_up(runtime.payments, account, Decimal("30.00"), card, uuid.uuid4())
-    return account, sessions, await driver_of(runtime, account)
-
-
-async def driver_of(runtime: Runtime, account: Account) -> str:
-    """A driver login of ``account``; its e-mail."""
-    email = f"driver.{uuid.uuid4().hex[:8]}@example.org"
-    async with runtime.uow() as uow:
-        await identity.create_user(
-            uow,
-            runtime.clock,
-            runtime.hasher,
-            email=email,
-            password=TEST_PASSWORD,
-            role=Role.DRIVER,
-            account_id=account.id,
-        )
-        await uow.commit()
-    return email
-
-
-async def api_get(
-    client: httpx.AsyncClient, path: str, headers: dict[str, str], **params: Any
-) -> Any:
-    answer = await client.get(f"{API}{path}", params=params, headers=headers)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
 
 
 async def log_in(page: Page, email: str) -> None:
@@ -163,7 +75,9 @@ async def test_a_prepaid_driver_tops_up_pays_an_invoice_and_reports_a_problem(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         try:
-            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            page = await browser.new_page(
+                accept_downloads=True, viewport={"width": 390, "height": 844}
+            )
             page.set_default_timeout(WAIT_MS)
             page.on("console", lambda message: console.append(message.text))
             keys: list[str] = []  # the Idempotency-Key of every top-up the page sent
@@ -261,7 +175,14 @@ async def test_a_prepaid_driver_tops_up_pays_an_invoice_and_reports_a_problem(
                     )
                     assert len(await top_ups()) == 4
 
-                    # the open invoice: a confirm step, then paid once
+                    # the open invoice: its PDF, a confirm step, then paid once
+                    async with page.expect_download() as download_info:
+                        await page.get_by_role(
+                            "button", name=f"Invoice {invoice['number']} (PDF)"
+                        ).click()
+                    saved = tmp_path / (await download_info.value).suggested_filename
+                    await (await download_info.value).save_as(saved)
+                    assert saved.read_bytes().startswith(b"%PDF")
                     pay = page.get_by_role("button", name=f"Pay invoice {invoice['number']}")
                     await expect(pay).to_have_text("Pay 14.28 EUR")
                     await pay.click()

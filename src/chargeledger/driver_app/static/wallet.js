@@ -2,14 +2,14 @@
 // is the public REST API with the driver's bearer token, on the driver's own account (the
 // account_id of GET /api/v1/me): the stored cards (brand and last four only; the API never has
 // more), the wallet's balance, minimum and recent history, a top-up from a stored card, and the
-// open invoices, each paid with a stored card after a confirm step.
+// open invoices, each paid with a stored card after a confirm step or saved as its PDF.
 //
 // Exactly once (DESIGN §2): a top-up and an invoice payment carry an Idempotency-Key made once
 // per form. A double tap or a retry after a lost answer sends the same key, so the server
 // moves the money once and answers the same; a changed amount or card is another request and
 // gets a new key (the same key with another body would be refused as idempotency_key_reused).
 // A request already on its way also blocks a second one in the page.
-import {ApiError, get, post} from "./api.js";
+import {ApiError, download, get, post} from "./api.js";
 import {el} from "./locate.js";
 
 const $ = (id) => document.getElementById(id);
@@ -107,6 +107,12 @@ function payButton(invoice, ui) {
   return button;
 }
 
+function pdfButton(invoice, ui) {
+  const button = el("button", {type: "button", class: "document secondary"}, `Invoice ${invoice.number} (PDF)`);
+  button.addEventListener("click", () => download(`/api/v1/invoices/${invoice.id}/pdf`).catch(ui.failed));
+  return button;
+}
+
 async function showInvoices(ui) {
   const account = await ownAccount();
   const page = await get("/api/v1/invoices", {account_id: account, kind: "invoice", limit: 100});
@@ -119,7 +125,7 @@ async function showInvoices(ui) {
       el("p", {class: "due"}, `${money(invoice.outstanding, invoice.currency)} open`
         + (invoice.due_date ? `, due ${invoice.due_date}` : "")
         + (invoice.status === "overdue" ? " (overdue)" : "")),
-      payButton(invoice, ui),
+      el("div", {class: "documents"}, payButton(invoice, ui), pdfButton(invoice, ui)),
     ))));
 }
 
