@@ -33,6 +33,8 @@ ASSETS = {
     "sessions.js": "text/javascript",
     "charge.js": "text/javascript",
     "reserve.js": "text/javascript",
+    "wallet.js": "text/javascript",
+    "problem.js": "text/javascript",
     "sw.js": "text/javascript",
     "manifest.webmanifest": "application/manifest+json",
     "icon.svg": "image/svg+xml",

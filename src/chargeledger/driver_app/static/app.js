@@ -1,14 +1,16 @@
-// The driver app's shell: login, the views (find, map, my sessions, charging), logout, and the
-// service worker that keeps the shell for offline use. Data comes from the public REST API
-// (api.js); nothing is rendered by the server.
+// The driver app's shell: login, the views (find, map, my sessions, charging, wallet & payment,
+// report a problem), logout, and the service worker that keeps the shell for offline use. Data
+// comes from the public REST API (api.js); nothing is rendered by the server.
 import {ApiError, Expired, forget, login, restore} from "./api.js";
 import {drawMap} from "./map.js";
 import {parsePosition, renderSites, search} from "./locate.js";
 import {loadSessions} from "./sessions.js";
 import {leave, openStart, watch, wire} from "./charge.js";
+import {leaveWallet, loadWallet, wireWallet} from "./wallet.js";
+import {openProblem, wireProblem} from "./problem.js";
 
 const $ = (id) => document.getElementById(id);
-const VIEWS = ["login", "locate", "map", "sessions", "charge"];
+const VIEWS = ["login", "locate", "map", "sessions", "charge", "wallet", "problem"];
 let lastSearch = null;  // {center, radius, sites}: what the map draws
 
 function say(text, bad) {
@@ -61,7 +63,14 @@ async function openView(view) {
     if (view === "map") drawLastSearch();
     if (view === "sessions") {
       say("Loading your sessions…");
-      await loadSessions($("sessions"), failed, (id) => watch(id, ui).catch(failed));
+      await loadSessions(
+        $("sessions"), failed, (id) => watch(id, ui).catch(failed), (s) => openProblem(s, ui),
+      );
+      say("");
+    }
+    if (view === "wallet") {
+      say("Loading your wallet…");
+      await loadWallet(ui);
       say("");
     }
   } catch (error) {
@@ -72,6 +81,8 @@ async function openView(view) {
 // What charge.js needs of the shell.
 const ui = {show, say, failed, openView};
 wire(ui);
+wireWallet(ui);
+wireProblem(ui);
 
 function startAt(where) {
   openStart(where, ui).catch(failed);
@@ -95,6 +106,7 @@ $("login-form").addEventListener("submit", async (event) => {
 
 $("logout").addEventListener("click", () => {
   leave();
+  leaveWallet();
   lastSearch = null;
   $("sites").replaceChildren();
   $("sessions").replaceChildren();

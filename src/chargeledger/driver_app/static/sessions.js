@@ -56,7 +56,14 @@ function watchButton(session, onWatch) {
   return button;
 }
 
-export async function loadSessions(list, onError, onWatch) {
+// "Report a problem" (problem.js) on a session that is over: a running one has no charge yet.
+function reportButton(session, started, onReport) {
+  const button = el("button", {type: "button", class: "report", "aria-label": `Report a problem with the session of ${started}`}, "Report a problem");
+  button.addEventListener("click", () => onReport(session));
+  return button;
+}
+
+export async function loadSessions(list, onError, onWatch, onReport) {
   const [page, documents] = await Promise.all([
     get("/api/v1/sessions", {limit: 50}),
     get("/api/v1/invoices", {limit: 100}),
@@ -78,6 +85,7 @@ export async function loadSessions(list, onError, onWatch) {
       el("p", {class: "cost"}, costText(costs[index])),
       el("div", {class: "documents"}, ...(bySession.get(session.id) || []).map((d) => documentButton(d, onError))),
       ...(session.status === "active" && onWatch ? [watchButton(session, onWatch)] : []),
+      ...(session.status !== "active" && onReport ? [reportButton(session, started, onReport)] : []),
     );
   }));
 }

@@ -6,7 +6,8 @@
 const CACHE = "chargeledger-app-v3";
 const SHELL = [
   "/app/", "/app/app.css", "/app/app.js", "/app/api.js", "/app/locate.js", "/app/map.js",
-  "/app/sessions.js", "/app/charge.js", "/app/reserve.js", "/app/manifest.webmanifest", "/app/icon.svg",
+  "/app/sessions.js", "/app/charge.js", "/app/reserve.js", "/app/wallet.js", "/app/problem.js",
+  "/app/manifest.webmanifest", "/app/icon.svg",
 ];
 
 self.addEventListener("install", (event) => {
