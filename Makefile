@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 LINT_PATHS := src tests $(wildcard bench)
 
-.PHONY: demo test lint typecheck imports unit serve lock clean browser
+.PHONY: demo test lint typecheck imports unit serve lock clean browser screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: lint typecheck imports browser
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+
+# The README's pictures, taken by the browser tests as they go (docs/screenshots).
+screenshots: $(STAMP) browser
+	CHARGELEDGER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider \
+		tests/e2e/test_office_browser.py tests/e2e/test_driver_app_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
