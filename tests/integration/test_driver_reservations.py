@@ -12,7 +12,8 @@ wall clock.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -220,3 +221,54 @@ async def test_cancel_expire_and_what_others_may_do(
         assert await error_code(late, 409) == "reservation_not_active"
         # The EVSE is free again: a new reservation is accepted.
         await world.post(reserve_path(world), body, driver, 201)
+
+
+async def test_reservations_at_once_reserve_once(
+    world: World, runtime: Runtime, login_as: LoginAs
+) -> None:
+    """Parallel requests with different keys: one account's two taps on two EVSEs, and a
+    second account's on the same EVSE, end with one reservation each place: the station gets
+    one ReserveNow per reservation stored, the others are refused with a stable code."""
+    stranger_account = await make_account(runtime, "Second driver")
+    async with runtime.uow() as uow:
+        theirs = await customers.create_token(
+            uow,
+            runtime.clock,
+            Token(uid="04SECOND", type=TokenType.RFID, account_id=stranger_account.id),
+        )
+        await uow.commit()
+    driver = await login_as(Role.DRIVER, world.account_id)
+    second = await login_as(Role.DRIVER, stranger_account.id)
+    async with connected(world.url, Station16) as cp:
+        await world.wait_link_state(CP16, connected=True)
+
+        def ask(who: dict[str, str], token: str, evse: int) -> Awaitable[httpx.Response]:
+            return bounded(
+                world.http.post(
+                    API + reserve_path(world, evse),
+                    json={"token_id": token, "minutes": 10},
+                    headers=who,
+                )
+            )
+
+        answers = await asyncio.gather(
+            ask(driver, token_id(world), 1),
+            ask(driver, token_id(world), 2),
+            ask(second, str(theirs.id), 1),
+        )
+        made = [a for a in answers if a.status_code == 201]
+        refused = [a for a in answers if a.status_code != 201]
+        assert {a.status_code for a in refused} <= {409}
+        assert {a.json()["error"]["code"] for a in refused} <= {
+            "reservation_busy",
+            "reservation_exists",
+            "evse_reserved",
+        }
+        assert len([a for a in made if a.json()["token_id"] == token_id(world)]) == 1
+        held = [(a.json()["evse_id"]) for a in made]
+        assert len(held) == len(set(held))  # never two on one EVSE
+        assert len(cp.received) == len(made)
+        async with runtime.uow() as uow:
+            stored = await uow.reservations.of_account(world.account_id, 10)
+            stored += await uow.reservations.of_account(stranger_account.id, 10)
+        assert sorted(r.number for r in stored) == sorted(a.json()["number"] for a in made)

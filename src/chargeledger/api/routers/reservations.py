@@ -92,6 +92,7 @@ async def reserve(
             rt.uow,
             rt.bus,
             rt.clock,
+            rt.locks,
             principal,
             station_id,
             evse_id,

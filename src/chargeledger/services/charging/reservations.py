@@ -24,6 +24,7 @@ from __future__ import annotations
 import uuid
 
 from chargeledger.domain import reservations as booking
+from chargeledger.domain.accounts import Token
 from chargeledger.domain.identity import Principal
 from chargeledger.domain.reservations import Reservation
 from chargeledger.domain.station_link import CommandKind, StationCommand
@@ -31,26 +32,53 @@ from chargeledger.errors import ConflictError, DuplicateError, NotFoundError
 from chargeledger.services.charging.driver_charging import ACCEPTED, check_evse_free, usable
 from chargeledger.services.charging.station_commands import send_command
 from chargeledger.services.customers import get_token
-from chargeledger.services.ports import Clock, CommandBus, UnitOfWork, UnitOfWorkFactory
+from chargeledger.services.locking import exclusive
+from chargeledger.services.ports import Clock, CommandBus, Locks, UnitOfWork, UnitOfWorkFactory
 
 EXPIRY_BATCH = 500
+LOCK_WAIT_S = 2.0
+_BUSY = {"code": "reservation_busy", "what": "reserving"}
 
 
 async def reserve(
     uow_factory: UnitOfWorkFactory,
     bus: CommandBus,
     clock: Clock,
+    locks: Locks,
     principal: Principal,
     station_id: uuid.UUID,
     evse_id: int,
     token_id: uuid.UUID,
     minutes: int,
 ) -> Reservation:
-    """Hold ``evse_id`` for the caller's token for ``minutes`` (1-30)."""
+    """Hold ``evse_id`` for the caller's token for ``minutes`` (1-30).
+
+    Two requests at once (two taps with different keys, two phones) must not both pass the
+    checks: the account's and then the EVSE's lock are held (always in that order) from the
+    checks until the reservation is stored; one that is busy is refused at once
+    (``reservation_busy``, 409: nothing was done, try again)."""
+    booking.expiry(clock.now(), minutes)  # a length out of bounds is refused before all else
+    async with uow_factory() as uow:
+        token = await get_token(uow, principal, token_id)  # another account's: not found
+    async with (
+        exclusive(locks, f"reserve:account:{token.account_id}", LOCK_WAIT_S, **_BUSY),
+        exclusive(locks, f"reserve:evse:{station_id}:{evse_id}", LOCK_WAIT_S, **_BUSY),
+    ):
+        return await _reserve(uow_factory, bus, clock, token, station_id, evse_id, minutes)
+
+
+async def _reserve(
+    uow_factory: UnitOfWorkFactory,
+    bus: CommandBus,
+    clock: Clock,
+    token: Token,
+    station_id: uuid.UUID,
+    evse_id: int,
+    minutes: int,
+) -> Reservation:
     now = clock.now()
     expires_at = booking.expiry(now, minutes)
     async with uow_factory() as uow:
-        token = await get_token(uow, principal, token_id)  # another account's: not found
         if not usable(token, now):
             raise ConflictError(
                 f"token {token.uid} is {token.status.value}; reserve with an active one",
