@@ -29,7 +29,8 @@ browser:
 # The README's pictures, taken by the browser tests as they go (docs/screenshots).
 screenshots: $(STAMP) browser
 	CHARGELEDGER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider \
-		tests/e2e/test_office_browser.py tests/e2e/test_driver_app_browser.py
+		tests/e2e/test_office_browser.py tests/e2e/test_driver_app_browser.py \
+		tests/e2e/test_driver_app_simulator_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -28,16 +28,16 @@ from playwright.async_api import Page, async_playwright, expect
 from websockets.asyncio.client import ClientConnection
 
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.accounts import Account, BillingMode, TokenType
+from chargeledger.domain.accounts import Account
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Role
 from chargeledger.domain.payment_routes import decide_payment_route
 from chargeledger.domain.reservations import ReservationStatus
 from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.services import identity, tariffs
-from chargeledger.services.payments.wallets import top_up
 from tests.conftest import TEST_PASSWORD, LoginAs, make_account
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, WAIT_MS
+from tests.e2e.driver_world import WALLET_TAG, configure_receipts, wallet_driver
 from tests.integration.billing_api import TARIFF, configure_operator
 from tests.integration.ocpp_server import running_server, seed_network
 from tests.integration.ocpp_support import (
@@ -48,12 +48,10 @@ from tests.integration.ocpp_support import (
     connected,
     open_world,
 )
-from tests.integration.payment_world import add_customer, card_for
 from tests.integration.test_locations import KM_PER_DEGREE, add_site, north_of_depot
 from tests.integration.test_quotes import assign
 
 DEPOT = (52.5, 13.4)
-WALLET_TAG = "04WALLET16"
 MIDDLE, REACH = 160, 140  # map.js: the SVG's middle and the pixels of the search radius
 
 
@@ -371,37 +369,11 @@ async def test_a_driver_starts_watches_and_stops_a_charge(
     has no reservation price); "Stop" sends RemoteStopTransaction; the final cost shows, the
     prepaid wallet pays it and the receipt downloads as a PDF from the charging view, and the
     session is in My sessions with that cost."""
-    configure_operator(runtime)
-    runtime.payments.seller = runtime.settings.seller()  # receipts at once, as in serve
+    configure_receipts(runtime)
     console: list[str] = []
     async with open_world(runtime, client, login_as) as world:
-        async with runtime.uow() as uow:
-            stored = await tariffs.import_tariff(uow, runtime.clock, TARIFF)
-            await tariffs.assign_tariff(
-                uow,
-                runtime.clock,
-                stored.id,
-                TariffScope.STATION,
-                str(world.station_id(CP16)),
-                runtime.settings.vat_rates,
-            )
-            await uow.commit()
-        prepaid = await add_customer(
-            runtime, "Wallet Driver", WALLET_TAG, TokenType.RFID, BillingMode.PREPAID
-        )
-        await top_up(runtime.payments, prepaid, Decimal("30.00"), await card_for(runtime, prepaid))
-        async with runtime.uow() as uow:
-            email = f"driver.{uuid.uuid4().hex[:8]}@example.org"
-            await identity.create_user(
-                uow,
-                runtime.clock,
-                runtime.hasher,
-                email=email,
-                password=TEST_PASSWORD,
-                role=Role.DRIVER,
-                account_id=prepaid.id,
-            )
-            await uow.commit()
+        driver = await wallet_driver(runtime, world)
+        prepaid, email = driver.account, driver.email
         base = "http://" + world.url.removeprefix("ws://").removesuffix("/ocpp")
         async with async_playwright() as playwright, connected(world.url, Watched) as cp:
             await world.wait_link_state(CP16, connected=True)
