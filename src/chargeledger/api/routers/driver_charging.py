@@ -16,7 +16,10 @@ history), and the route is authorised like every other API call. Each change of 
 line (``: keep-alive``) goes out after ``HEARTBEAT_S`` without an event so that proxies keep
 the connection; the stream ends after the event that shows the session ended (``final`` or
 ``under_review``). The server looks at the stored session every ``LOOK_S`` (the meter values
-may be captured by another process, DESIGN §4, so there is no in-process signal to wait on).
+may be captured by another process, DESIGN §4, so there is no in-process signal to wait on):
+one row's status and last write (``live_mark``), priced again when they moved (and every
+``REPRICE_LOOKS`` looks in any case), so a viewer of a quiet session costs one small read per
+look, not a pricing of every sample.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ from chargeledger.services.transactions import reading
 router = APIRouter(prefix="/api/v1", tags=["driver app"], responses=ERROR_RESPONSES)
 
 LOOK_S = 0.5
+# A state change (charging/idle) reported late, for a time before the last reading, moves the
+# price without writing the session row: every this many looks it is priced anyway.
+REPRICE_LOOKS = 10
 HEARTBEAT_S = 15.0
 
 
@@ -126,28 +132,32 @@ def _event(cost: driver_charging.LiveCost) -> str:
 
 
 async def _events(
-    rt: Runtime, principal: Principal, first: driver_charging.LiveCost
+    rt: Runtime, principal: Principal, first: driver_charging.LiveCost, mark: object
 ) -> AsyncIterator[str]:
-    last, quiet = first, 0.0
+    last, quiet, looks = first, 0.0, 0
     yield _event(first)
     while not last.ended:
         await asyncio.sleep(LOOK_S)
-        now = await reading(
-            rt.uow,
-            driver_charging.live_cost,
-            rt.clock,
-            principal,
-            first.session_id,
-            rt.settings.vat_rates,
-        )
-        if now != last:
-            last, quiet = now, 0.0
-            yield _event(now)
-        else:
-            quiet += LOOK_S
-            if quiet >= HEARTBEAT_S:
-                quiet = 0.0
-                yield ": keep-alive\n\n"
+        looks += 1
+        moved = await reading(rt.uow, driver_charging.live_mark, principal, first.session_id)
+        if moved != mark or looks % REPRICE_LOOKS == 0:
+            mark = moved
+            now = await reading(
+                rt.uow,
+                driver_charging.live_cost,
+                rt.clock,
+                principal,
+                first.session_id,
+                rt.settings.vat_rates,
+            )
+            if now != last:
+                last, quiet = now, 0.0
+                yield _event(now)
+                continue
+        quiet += LOOK_S
+        if quiet >= HEARTBEAT_S:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
 
 
 @router.get(
@@ -160,11 +170,13 @@ async def live_cost(
     session_id: uuid.UUID, principal: ReadSessions, rt: RuntimeDep
 ) -> StreamingResponse:
     # Read once before streaming: another's session or a bad id is a JSON error, not a stream.
+    # The mark is read first, so a change between the two readings is priced on the next look.
+    mark = await reading(rt.uow, driver_charging.live_mark, principal, session_id)
     first = await reading(
         rt.uow, driver_charging.live_cost, rt.clock, principal, session_id, rt.settings.vat_rates
     )
     return StreamingResponse(
-        _events(rt, principal, first),
+        _events(rt, principal, first, mark),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -147,6 +147,16 @@ class LiveCost:
         return self.status != "live"
 
 
+async def live_mark(
+    uow: UnitOfWork, principal: Principal, session_id: uuid.UUID
+) -> tuple[str, datetime | None]:
+    """What moves whenever the live cost can: the session's status and its last write (every
+    MeterValues, stop, release or correction writes it). A viewer re-prices only when it
+    moved: this reads one row, pricing reads every sample."""
+    session = await get_session(uow, principal, session_id)
+    return session.status.value, session.updated_at
+
+
 async def live_cost(
     uow: UnitOfWork, clock: Clock, principal: Principal, session_id: uuid.UUID, rates: VatRates
 ) -> LiveCost:
