@@ -2,12 +2,13 @@
 the real server (uvicorn) on SQLite (issue 16, done when "accessibility basics checked in the
 tests (labels, keyboard navigation, contrast of the theme)").
 
-An admin follows every nav link and one detail link from each list; every page gets the
-checks of ``tests/e2e/office_walk_checks.py`` (one ``<h1>``, labels and accessible names, the
-skip link and visible focus, no console errors nor CSP violations, contrast 4.5:1) and, where
-it has one, its CSV download is read back. An operator and finance each see exactly the nav
-links of the pages their roles may open (the roles of the pages' API routes, ``guard.admit``)
-and get the ``permission_denied`` page on the others.
+An admin follows every nav link and one detail link from each list; every page (and the
+login page, with and without its error) gets the checks of ``tests/e2e/office_walk_checks.py``
+(one ``<h1>``, labels and accessible names, the skip link and visible focus, no console errors
+nor CSP violations, contrast 4.5:1) and, where it has one, its CSV download is read back. An
+operator and finance each see exactly the nav links of the pages their roles may open (the
+roles of the pages' API routes, ``guard.admit``) and get the ``permission_denied`` page, which
+passes the same checks, on the others.
 
 The world has data on every page: the disputed app-card session of ``refund_world`` (a DC
 station with the flat tariff, an account with an app token and a stored card, a captured
@@ -139,6 +140,13 @@ async def test_every_page_passes_the_accessibility_basics(
             page = await browser.new_page(accept_downloads=True)
             page.set_default_timeout(WAIT_MS)
             console.listen(page)
+            await page.goto(f"{base}/office/login")
+            await check_page(page, console, keyboard=False)
+            await page.get_by_label("User name (e-mail)").fill(admin)
+            await page.get_by_label("Password").fill("not the password")
+            await page.get_by_role("button", name="Log in").click()
+            await expect(page.locator("#login-error")).to_be_visible()
+            await check_page(page, console, keyboard=False, status=401)
             await log_in(page, base, admin)
             await check_page(page, console)
             assert await nav_links(page) == list(NAV)
@@ -184,9 +192,11 @@ async def test_each_role_sees_its_pages_and_is_refused_the_others(
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
+        console = Console([])
         try:
             page = await browser.new_page()
             page.set_default_timeout(WAIT_MS)
+            console.listen(page)
             await log_in(page, base, email)
             assert await nav_links(page) == allowed
             for href in allowed:
@@ -200,6 +210,7 @@ async def test_each_role_sees_its_pages_and_is_refused_the_others(
                 assert response.status == 403, href
                 await expect(page.locator("#error-code")).to_have_text("permission_denied")
                 assert await nav_links(page) == allowed
+                await check_page(page, console, status=403)
         finally:
             await browser.close()
     assert refused == (["/office/invoice-runs", "/office/ledger"] if role is Role.OPERATOR else [])
