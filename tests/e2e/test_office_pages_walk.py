@@ -180,6 +180,67 @@ async def test_every_page_passes_the_accessibility_basics(
     assert "/office/bank/entries?state=unmatched" in downloaded, downloaded
 
 
+async def test_the_confirm_steps_and_a_form_error_pass_the_same_checks(
+    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    """The pages a form leads to: a refund refused for a bad amount (422, its error shown by
+    the field), and the confirm step of each destructive action: a refund, a credit note, a
+    token block, a station reset, a dispute's resolution. Nothing is confirmed."""
+    captured, dispute = await opened(runtime, client, login_as)
+    admin = await add_user(runtime, Role.ADMIN)
+    async with running_server(runtime) as url, async_playwright() as playwright:
+        base = "http://" + url.removeprefix("ws://").removesuffix("/ocpp")
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        console = Console([])
+        try:
+            page = await browser.new_page()
+            page.set_default_timeout(WAIT_MS)
+            console.listen(page)
+            await log_in(page, base, admin)
+
+            await page.goto(f"{base}/office/payments/{captured.payment.id}")
+            await page.get_by_label("Reason").fill("walk")
+            await page.get_by_label("Amount").fill("a lot")
+            await page.get_by_role("button", name="Review the refund").click()
+            await expect(page.locator("#refund-error")).to_be_visible()
+            await expect(page.locator('[aria-invalid="true"]')).to_have_count(1)
+            await check_page(page, console, status=422)
+            await page.get_by_label("Amount").fill("1.00")
+            await page.get_by_role("button", name="Review the refund").click()
+            await expect(page.locator("h1")).to_have_text("Confirm the refund")
+            await check_page(page, console)
+
+            await page.goto(f"{base}/office/invoices/{captured.receipt.id}")
+            await page.get_by_label("Reason").fill("meter fault")
+            await page.get_by_label("Net amount to credit").fill("1.00")
+            await page.get_by_role("button", name="Review the credit note").click()
+            await expect(page.locator("#credit-summary")).to_contain_text("1.00")
+            await check_page(page, console)
+
+            await page.goto(f"{base}/office/accounts/{captured.payment.account_id}")
+            await page.get_by_role("button", name="Block…").first.click()
+            await expect(page.locator("h1")).to_have_text("Confirm the token change")
+            await check_page(page, console)
+
+            await page.goto(f"{base}/office/stations")
+            await page.locator("#stations tbody a").first.click()
+            await page.get_by_role("button", name="Reset…").click()
+            await expect(page.locator("h1")).to_have_text("Confirm the reset")
+            await check_page(page, console)
+
+            await page.goto(f"{base}/office/disputes/{dispute['id']}")
+            await page.get_by_role("button", name="Start the review").click()
+            await page.get_by_label("Resolution").select_option(index=0)
+            await page.get_by_label("Why (the customer reads it").fill("checked the meter")
+            await page.get_by_role("button", name="Review the resolution").click()
+            await expect(page.locator("h1")).to_have_text("Confirm the resolution")
+            await check_page(page, console)
+        finally:
+            await browser.close()
+
+
 @pytest.mark.parametrize("role", [Role.OPERATOR, Role.FINANCE])
 async def test_each_role_sees_its_pages_and_is_refused_the_others(
     runtime: Runtime, role: Role
