@@ -81,6 +81,22 @@ NOT_LISTS = {
     "/office/reports",
     "/office/bank",
 }
+# What each list shows of the world: a row (or a card) per item.
+ROWS = {
+    "/office/sessions": "tr[data-session]",
+    "/office/quarantine": "article[data-session]",
+    "/office/invoices": "tr[data-invoice]",
+    "/office/payments": "tr[data-payment]",
+    "/office/ledger": "tr[data-account]",
+    "/office/disputes": "tr[data-dispute]",
+    "/office/bank": "tr[data-statement]",
+    "/office/bank/entries?state=unmatched": "tr[data-entry]",
+    "/office/dunning": "tr[data-invoice]",
+    "/office/contracts": "tr[data-contract]",
+    "/office/stations": "tr[data-station]",
+    "/office/tariffs": "tr[data-tariff]",
+    "/office/accounts": "tr[data-account]",
+}
 # A list whose detail link leaves its path: the bank's unmatched entries.
 QUEUES = {"/office/bank": "/office/bank/entries?state=unmatched"}
 
@@ -154,6 +170,8 @@ async def test_every_page_passes_the_accessibility_basics(
                 await page.locator(f'nav[aria-label="Main"] a[href="{href}"]').click()
                 await expect(page).to_have_url(base + href)
                 await check_page(page, console)
+                if href in ROWS:
+                    await expect(page.locator(f"main {ROWS[href]}").first).to_be_visible()
                 visited.append(href)
                 if (header := await check_csv(page, tmp_path)) is not None:
                     downloaded[href] = header
@@ -163,6 +181,8 @@ async def test_every_page_passes_the_accessibility_basics(
                 await page.locator(f'main a[href="{detail}"]').first.click()
                 await expect(page).to_have_url(base + detail)
                 await check_page(page, console)
+                if detail in ROWS:
+                    await expect(page.locator(f"main {ROWS[detail]}")).to_have_count(2)
                 visited.append(detail)
                 if (header := await check_csv(page, tmp_path)) is not None:
                     downloaded[detail] = header
