@@ -8,7 +8,9 @@ had not.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -19,12 +21,21 @@ from chargeledger.domain.invoicing import Layout
 from chargeledger.services import invoice_run_jobs
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoice_runs import run_month
-from chargeledger.services.idempotency_keys import store_answer
-from chargeledger.services.job_records import JSON, LEASE, RUNNING, encode
+from chargeledger.services.idempotency_keys import claim_key, store_answer
+from chargeledger.services.job_records import (
+    DONE,
+    JSON,
+    LEASE,
+    RUNNING,
+    JobLog,
+    encode,
+    read_job,
+)
+from chargeledger.services.payments.ports import IdempotencyRecord
 from chargeledger.services.ports import Clock
-from chargeledger.services.transactions import in_transaction
+from chargeledger.services.transactions import in_transaction, reading
 from tests.integration.billing_api import Month, charged_month, configure_operator
-from tests.integration.billing_world import FixedClock
+from tests.integration.billing_world import FixedClock, utc
 from tests.integration.ocpp_support import bounded
 from tests.integration.test_office_http import csrf_of
 from tests.integration.test_office_invoice_runs import login
@@ -150,3 +161,30 @@ async def test_only_finance_starts_a_run_again(
     assert unknown.headers["x-error-code"] == "invoice_run_not_found"
     job_status = await client.get(f"{RUNS}/{job}")
     assert 'id="run-interrupted"' in job_status.text  # nothing was started
+
+
+async def test_a_running_job_beats_until_it_ends(runtime: Runtime) -> None:
+    """The heartbeat keeps a long step's lease (here beating at every turn of the event loop,
+    so the test needs no wait); an ended job is never interrupted."""
+    clock = FixedClock(utc("2026-02-02T08:00"))
+    record = IdempotencyRecord("test-job", "j1", "-", clock.now())
+    await in_transaction(runtime.uow, claim_key, record)
+    log = JobLog(runtime.uow, clock, "test-job", "j1", {"n": 1}, every=timedelta(0))
+    await log.note(RUNNING, {"step": "long"})
+    async with log.heartbeat():
+        clock.current += LEASE * 2
+        for _ in range(1000):
+            await asyncio.sleep(0)
+            found = await reading(runtime.uow, read_job, "test-job", "j1")
+            assert found is not None
+            if found.beat == clock.current:
+                break
+        assert found.beat == clock.current
+        assert not found.interrupted(clock.now())
+        assert found.body == {"step": "long"}
+    await log.note(DONE, {"made": 1})
+    clock.current += LEASE * 2
+    ended = await reading(runtime.uow, read_job, "test-job", "j1")
+    assert ended is not None
+    assert (ended.status, ended.body, ended.inputs) == (DONE, {"made": 1}, {"n": 1})
+    assert not ended.interrupted(clock.now())

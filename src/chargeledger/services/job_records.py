@@ -74,7 +74,8 @@ async def read_job(uow: UnitOfWork, scope: str, job_id: str) -> JobRecord | None
 
 
 class JobLog:
-    """Writes one job's status as it goes on, and beats while it runs (``heartbeat``)."""
+    """Writes one job's status as it goes on, and beats ``every`` so often while it runs
+    (``heartbeat``)."""
 
     def __init__(
         self,
@@ -83,8 +84,9 @@ class JobLog:
         scope: str,
         job_id: str,
         inputs: dict[str, Any],
+        every: timedelta = HEARTBEAT,
     ) -> None:
-        self.uow_factory, self.clock = uow_factory, clock
+        self.uow_factory, self.clock, self.every = uow_factory, clock, every
         self.scope, self.job_id, self.inputs = scope, job_id, inputs
         self._last: tuple[int, dict[str, Any]] = (RUNNING, {})
         self._writing = asyncio.Lock()
@@ -104,7 +106,7 @@ class JobLog:
 
     async def _beat(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT.total_seconds())
+            await asyncio.sleep(self.every.total_seconds())
             async with self._writing:
                 if self._last[0] == RUNNING:
                     try:
