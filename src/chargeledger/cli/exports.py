@@ -14,7 +14,13 @@ import typer
 from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.errors import ChargeledgerError
-from chargeledger.services.billing import books, cdr_exports, invoice_documents
+from chargeledger.services.billing import cdr_exports, invoice_documents
+from chargeledger.services.billing.ledger_exports import (
+    LedgerFile,
+    books_title,
+    chosen_format,
+    ledger_file,
+)
 from chargeledger.services.transactions import reading
 
 export_app = typer.Typer(help="Exports for accountants and roaming partners.", no_args_is_help=True)
@@ -36,7 +42,10 @@ def _day(value: str | None, option: str) -> date | None:
 def _write(text: str, output: Path | None, what: str, encoding: str = "utf-8") -> None:
     """The text in ``encoding``, byte for byte: line ends stay as the format wrote them (CRLF
     in CSV and DATEV files) on every platform."""
-    data = text.encode(encoding)
+    _write_bytes(text.encode(encoding), output, what)
+
+
+def _write_bytes(data: bytes, output: Path | None, what: str) -> None:
     if output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
@@ -58,20 +67,16 @@ def export_ledger(
     """Journal entries booked in [--from, --to) for accounting software."""
     first, last = _day(start, "--from"), _day(end, "--to")
 
-    async def work(rt: Runtime) -> tuple[str, str]:
+    async def work(rt: Runtime) -> LedgerFile:
+        title = books_title(rt.settings.operator)
         try:
-            chosen = rt.exports.accounting(export_format)
+            chosen_format(rt.exports, export_format)
         except ChargeledgerError as exc:
             raise fail(exc.message, exc.code) from None
-        entries, sources = await reading(
-            rt.uow, books.journal_for_export, first, last, chosen.needs_sources
-        )
-        title = rt.settings.operator.get("name", "chargeledger")
-        text = chosen.export(entries, start=first, end=last, title=title, sources=sources)
-        return text, chosen.encoding
+        return await ledger_file(rt.uow, rt.exports, export_format, first, last, title)
 
-    text, encoding = run_with_runtime(work)
-    _write(text, output, f"the ledger ({export_format})", encoding)
+    found = run_with_runtime(work)
+    _write_bytes(found.content, output, f"the ledger ({export_format})")
 
 
 @export_app.command("invoices")

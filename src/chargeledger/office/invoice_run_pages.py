@@ -12,6 +12,12 @@ without its seller details gets the form again with ``operator_not_configured`` 
 second start of the same month while one runs is refused with ``invoice_run_in_progress``
 (and a link to the run under way). Runs are idempotent (a run finds what an earlier one
 billed), so a double click at worst starts a run that issues nothing.
+
+A run whose process died shows as *interrupted* once its lease ran out
+(``services.job_records``) with a form to start it again (``POST
+/office/invoice-runs/{job}/restart``: same roles, CSRF, a confirmation, exactly once per form
+via ``office.once``): the new job takes over the month and bills what the dead one had not
+(``invoice_run_jobs.restart``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
 from chargeledger.domain.invoicing import Layout
 from chargeledger.errors import ChargeledgerError, ConfigurationError, InvalidInputError
+from chargeledger.office import once
 from chargeledger.office.guard import Visitor, admit
 from chargeledger.office.pages import error_page, render
 from chargeledger.services import invoice_run_jobs
@@ -127,7 +134,18 @@ async def run_page(job_id: str, request: Request, rt: RuntimeDep) -> Response:
     visitor = await admit(request, rt, RUN_ROLES)
     if isinstance(visitor, Response):
         return visitor
-    job = await reading(rt.uow, invoice_run_jobs.job_status, job_id[:255])
+    return await _job_page(rt, visitor, job_id)
+
+
+async def _job_page(
+    rt: Runtime,
+    visitor: Visitor,
+    job_id: str,
+    *,
+    status_code: int = 200,
+    error: dict[str, object] | None = None,
+) -> Response:
+    job = await reading(rt.uow, invoice_run_jobs.job_status, job_id[:255], rt.clock.now())
     if job is None:
         return error_page(
             404,
@@ -141,10 +159,55 @@ async def run_page(job_id: str, request: Request, rt: RuntimeDep) -> Response:
         )
     return render(
         "invoice_run.html",
+        status_code,
         title=f"Invoice run {job.period}",
         **visitor.context("invoice-runs"),
         job=job,
         step=None if job.step is None else STEPS.get(job.step, job.step),
         steps=list(STEPS.values()),
-        refresh=None if job.finished else REFRESH_SECONDS,
+        refresh=None if job.finished or job.interrupted else REFRESH_SECONDS,
+        key=once.new_key(),
+        error=error,
     )
+
+
+@router.post("/invoice-runs/{job_id}/restart")
+async def restart_run(
+    job_id: str,
+    request: Request,
+    rt: RuntimeDep,
+    confirm: Short = "",
+    idempotency_key: Annotated[str, Form(max_length=once.MAX_KEY_LENGTH + 1)] = "",
+    csrf: Annotated[str | None, Form(max_length=200)] = None,
+) -> Response:
+    """Start an interrupted run again (finance; admin), once per form."""
+    visitor = await admit(request, rt, RUN_ROLES, csrf=csrf)
+    if isinstance(visitor, Response):
+        return visitor
+    job_id = job_id[:255]
+
+    async def work() -> once.Outcome:
+        invoicer = rt.invoicer()
+        by = visitor.principal.subject
+        new = await invoice_run_jobs.restart(rt.uow, rt.clock, job_id, by)
+        chosen = Layout(new.layout)
+        rt.spawn(invoice_run_jobs.perform(invoicer, new.id, new.period, chosen, new.draft, by))
+        return {"done": new.id}
+
+    try:
+        if confirm != "yes":
+            raise InvalidInputError(
+                "tick the confirmation: the run issues the month's remaining invoices",
+                code="confirmation_required",
+                field="confirm",
+            )
+        status, outcome = await once.once(
+            rt, visitor.principal, idempotency_key, f"restart run {job_id}", {}, work
+        )
+    except ChargeledgerError as exc:
+        if exc.http_status >= 500 and not isinstance(exc, ConfigurationError):
+            raise
+        status, outcome = exc.http_status, {"error": exc.as_dict()}
+    if "error" in outcome:
+        return await _job_page(rt, visitor, job_id, status_code=status, error=outcome["error"])
+    return RedirectResponse(f"{RUNS}/{outcome['done']}", status_code=303)

@@ -1,7 +1,7 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
-``invoices_pages`` …: every ``*_pages`` module imported below) are included here, each a
-router of its own, every page behind ``guard.admit``. Thin: authentication is
+``invoices_pages``, ``export_pages`` …: every ``*_pages`` module imported below) are included
+here, each a router of its own, every page behind ``guard.admit``. Thin: authentication is
 ``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
 ``services.office_overview``.
 
@@ -33,6 +33,7 @@ from chargeledger.office import (
     dispute_pages,
     dispute_resolve_pages,
     dunning_pages,
+    export_pages,
     invoice_run_pages,
     invoices_pages,
     ledger_pages,
@@ -183,3 +184,4 @@ router.include_router(tariffs_pages.router)
 router.include_router(tariff_assign_pages.router)
 router.include_router(accounts_pages.router)
 router.include_router(account_token_pages.router)
+router.include_router(export_pages.router)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chargeledger.adapters.exports.csv_formats import invoices_csv
-from chargeledger.adapters.exports.registry import ExportSetup, exporter
+from chargeledger.adapters.exports.registry import ExportSetup, exporter, known_formats
 from chargeledger.domain.invoicing import Invoice
 from chargeledger.services.billing.exporting import AccountingExporter
 
@@ -19,6 +19,9 @@ class FileExports:
 
     def accounting(self, format_name: str) -> AccountingExporter:
         return exporter(format_name, self.setup)
+
+    def formats(self) -> tuple[str, ...]:
+        return known_formats()
 
     def invoice_register(self, invoices: Sequence[Invoice]) -> str:
         return invoices_csv(invoices)
