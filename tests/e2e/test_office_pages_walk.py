@@ -31,6 +31,7 @@ from chargeledger.domain.identity import Role
 from chargeledger.office import (
     bank_pages,
     contract_pages,
+    export_pages,
     invoice_run_pages,
     ledger_pages,
     quarantine_pages,
@@ -60,6 +61,7 @@ NAV = {
     "/office/quarantine": quarantine_pages.RELEASE_ROLES,
     "/office/invoices": OFFICE_ROLES,
     "/office/invoice-runs": invoice_run_pages.RUN_ROLES,
+    "/office/exports": export_pages.EXPORT_ROLES,
     "/office/payments": OFFICE_ROLES,
     "/office/ledger": ledger_pages.LEDGER_ROLES,
     "/office/reports": reports_pages.REPORT_ROLES,
@@ -78,6 +80,7 @@ NOT_LISTS = {
     "/office",
     "/office/quarantine",
     "/office/invoice-runs",
+    "/office/exports",
     "/office/reports",
     "/office/bank",
 }
@@ -192,6 +195,7 @@ async def test_every_page_passes_the_accessibility_basics(
     assert opened_from == set(NAV) - {
         "/office",
         "/office/invoice-runs",
+        "/office/exports",
         "/office/reports",
         "/office/dunning",
         "/office/quarantine",
@@ -294,7 +298,8 @@ async def test_each_role_sees_its_pages_and_is_refused_the_others(
                 await check_page(page, console, status=403)
         finally:
             await browser.close()
-    assert refused == (["/office/invoice-runs", "/office/ledger"] if role is Role.OPERATOR else [])
+    operator_refused = ["/office/invoice-runs", "/office/exports", "/office/ledger"]
+    assert refused == (operator_refused if role is Role.OPERATOR else [])
 
 
 def test_the_contrast_ratio_is_wcags() -> None:
