@@ -271,6 +271,10 @@ class Station201(ChargePoint201):  # type: ignore[misc]
     async def on_reserve_now(self, **payload: Any) -> result201.ReserveNow:
         return result201.ReserveNow(self._answer("ReserveNow", payload))
 
+    @handles(Action201.cancel_reservation)
+    async def on_cancel_reservation(self, **payload: Any) -> result201.CancelReservation:
+        return result201.CancelReservation(self._answer("CancelReservation", payload))
+
     @handles(Action201.reset)
     async def on_reset(self, **payload: Any) -> result201.Reset:
         return result201.Reset(self._answer("Reset", payload))

@@ -31,8 +31,10 @@ from tests.integration.ocpp_support import (
     ACTIVE_TAG,
     API,
     CP16,
+    CP201,
     LoginAs,
     Station16,
+    Station201,
     World,
     bounded,
     connected,
@@ -272,3 +274,23 @@ async def test_reservations_at_once_reserve_once(
             stored = await uow.reservations.of_account(world.account_id, 10)
             stored += await uow.reservations.of_account(stranger_account.id, 10)
         assert sorted(r.number for r in stored) == sorted(a.json()["number"] for a in made)
+
+
+async def test_a_201_station_gets_reserve_now_and_cancel_reservation(
+    world: World, login_as: LoginAs
+) -> None:
+    """OCPP 2.0.1 H01/H02: ReserveNow carries the reservation's number as ``id``, the EVSE,
+    the driver's idToken and the expiry; CancelReservation the same number."""
+    driver = await login_as(Role.DRIVER, world.account_id)
+    async with connected(world.url, Station201) as cs:
+        await world.wait_link_state(CP201, connected=True)
+        path = f"/stations/{world.station_id(CP201)}/evses/1/reservations"
+        made = await world.post(path, {"token_id": token_id(world), "minutes": 20}, driver, 201)
+        ((action, sent),) = cs.received
+        assert action == "ReserveNow"
+        assert (sent["id"], sent["evse_id"]) == (made["number"], 1)
+        assert sent["id_token"] == {"id_token": ACTIVE_TAG, "type": "Central"}  # as RequestStart
+        assert sent["expiry_date_time"].startswith(made["expires_at"][:19])
+        cancelled = await world.post(f"/reservations/{made['id']}/cancel", {}, driver, 200)
+        assert cancelled["status"] == "cancelled"
+        assert cs.received[-1] == ("CancelReservation", {"reservation_id": made["number"]})
