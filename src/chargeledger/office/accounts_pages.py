@@ -31,7 +31,13 @@ from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.text import money_figure
 from chargeledger.errors import ChargeledgerError, InvalidInputError
 from chargeledger.office.guard import Visitor, admit
-from chargeledger.office.listing import CSV_BATCH, choice_filter, csv_download
+from chargeledger.office.listing import (
+    CSV_BATCH,
+    PAGE_SIZE,
+    choice_filter,
+    csv_download,
+    page_links,
+)
 from chargeledger.office.pages import error_page, render
 from chargeledger.office.views import local_time
 from chargeledger.services import customers
@@ -43,7 +49,6 @@ from chargeledger.services.transactions import reading
 
 router = APIRouter()
 LIST = "/office/accounts"
-PAGE_SIZE = 50
 TOKENS_SHOWN = 100
 WALLET_LINES_SHOWN = 20  # the most recent movements
 STATEMENT_LINES_SHOWN = 50  # the most recent lines of each ledger account
@@ -146,7 +151,6 @@ async def accounts_list(
     page: Page[Account] = Page(items=[], next_offset=None)
     if error is None:
         page = await page_at(offset, PAGE_SIZE)
-    previous = None if offset == 0 else max(offset - PAGE_SIZE, 0)
     return render(
         "accounts.html",
         422 if error else 200,
@@ -159,9 +163,7 @@ async def accounts_list(
         columns=COLUMNS,
         rows=[(a, row(a, zone)) for a in page.items],
         zone=zone,
-        csv_link=link(format="csv"),
-        next_link=None if page.next_offset is None else link(offset=page.next_offset),
-        previous_link=None if previous is None else link(offset=previous or None),
+        **page_links(link, offset, page.next_offset),
     )
 
 

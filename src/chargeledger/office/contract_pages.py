@@ -40,7 +40,13 @@ from chargeledger.errors import ChargeledgerError, InvalidInputError
 from chargeledger.money import Money
 from chargeledger.office import once
 from chargeledger.office.guard import Visitor, admit
-from chargeledger.office.listing import CSV_BATCH, choice_filter, csv_download
+from chargeledger.office.listing import (
+    CSV_BATCH,
+    PAGE_SIZE,
+    choice_filter,
+    csv_download,
+    page_links,
+)
 from chargeledger.office.pages import PAGE_HEADERS, error_page, render
 from chargeledger.office.views import local_time, plain
 from chargeledger.services.billing import invoice_documents
@@ -54,7 +60,6 @@ from chargeledger.services.transactions import reading
 
 router = APIRouter()
 LIST = "/office/contracts"
-PAGE_SIZE = 50
 READ_ROLES = frozenset({Role.FINANCE, Role.OPERATOR})  # of ``ReadContracts``, in the office
 SIGN_ROLES = frozenset({Role.FINANCE})  # as ``WriteContracts``
 PERFORMANCE_MONTHS = 3
@@ -147,7 +152,6 @@ async def contracts_list(
         if format == "csv":
             return _csv(rt, visitor.principal, chosen_kind, chosen_status)
         page = await _page(rt, visitor.principal, chosen_kind, chosen_status, PAGE_SIZE, offset)
-    previous = None if offset == 0 else max(offset - PAGE_SIZE, 0)
     return render(
         "contracts.html",
         422 if error else 200,
@@ -158,13 +162,7 @@ async def contracts_list(
         statuses=[s.value for s in ContractStatus],
         rows=[(v, row(v)) for v in page.items],
         error=error,
-        csv_link=f"{LIST}?{filters.query(format='csv')}",
-        next_link=None
-        if page.next_offset is None
-        else f"{LIST}?{filters.query(offset=page.next_offset)}",
-        previous_link=None
-        if previous is None
-        else f"{LIST}?{filters.query(offset=previous or None)}",
+        **page_links(lambda **extra: f"{LIST}?{filters.query(**extra)}", offset, page.next_offset),
     )
 
 

@@ -29,7 +29,14 @@ from chargeledger.domain.text import money_figure
 from chargeledger.errors import ChargeledgerError, InvalidInputError
 from chargeledger.office import once
 from chargeledger.office.guard import Visitor, admit
-from chargeledger.office.listing import CSV_BATCH, choice_filter, csv_download, day_filter
+from chargeledger.office.listing import (
+    CSV_BATCH,
+    PAGE_SIZE,
+    choice_filter,
+    csv_download,
+    day_filter,
+    page_links,
+)
 from chargeledger.office.pages import PAGE_HEADERS, error_page, render
 from chargeledger.office.views import local_time
 from chargeledger.services.disputes import case_evidence, cases
@@ -39,7 +46,6 @@ from chargeledger.services.transactions import in_transaction, reading
 
 router = APIRouter()
 LIST = "/office/disputes"
-PAGE_SIZE = 50
 # As ``api.routers.access``: ReviewDisputes, ResolveDisputes (admin is implied by ``admit``).
 REVIEW_ROLES = frozenset({Role.OPERATOR, Role.FINANCE})
 RESOLVE_ROLES = frozenset({Role.FINANCE})
@@ -143,7 +149,6 @@ def _list_page(
     offset: int,
     error: InvalidInputError | None,
 ) -> Response:
-    previous = None if offset == 0 else max(offset - PAGE_SIZE, 0)
     return render(
         "disputes.html",
         422 if error else 200,
@@ -156,11 +161,7 @@ def _list_page(
         rows=rows,
         error=error,
         zone=rt.settings.operator_time_zone,
-        csv_link=f"{LIST}?{filters.query(format='csv')}",
-        next_link=None if next_offset is None else f"{LIST}?{filters.query(offset=next_offset)}",
-        previous_link=None
-        if previous is None
-        else f"{LIST}?{filters.query(offset=previous or None)}",
+        **page_links(lambda **extra: f"{LIST}?{filters.query(**extra)}", offset, next_offset),
     )
 
 

@@ -33,9 +33,11 @@ from chargeledger.office import once
 from chargeledger.office.guard import OFFICE_ROLES, Visitor, admit
 from chargeledger.office.listing import (
     CSV_BATCH,
+    PAGE_SIZE,
     choice_filter,
     csv_download,
     day_filter,
+    page_links,
 )
 from chargeledger.office.pages import error_page, render
 from chargeledger.office.views import local_time, plain
@@ -51,7 +53,6 @@ router = APIRouter()
 READ_ROLES = OFFICE_ROLES  # ``ReadBilling``'s roles that may open the office
 CREDIT_ROLES = frozenset({Role.FINANCE})  # ``WriteBilling`` (admin is implied by ``admit``)
 LIST = "/office/invoices"
-PAGE_SIZE = 50
 ACCOUNT_CHOICES = 20
 Text = Annotated[str | None, Query(max_length=200)]
 COLUMNS = (
@@ -196,7 +197,6 @@ class _ListPage:
         accounts: list[Account] | None = None,
     ) -> Response:
         filters, offset = self.filters, self.offset
-        previous = None if offset == 0 else max(offset - PAGE_SIZE, 0)
         return render(
             "invoices.html",
             422 if error else 200,
@@ -211,13 +211,7 @@ class _ListPage:
             error=error,
             accounts=accounts,
             account_link=lambda account: f"{LIST}?{filters.query(q=str(account.id))}",
-            csv_link=f"{LIST}?{filters.query(format='csv')}",
-            next_link=None
-            if next_offset is None
-            else f"{LIST}?{filters.query(offset=next_offset)}",
-            previous_link=None
-            if previous is None
-            else f"{LIST}?{filters.query(offset=previous or None)}",
+            **page_links(lambda **extra: f"{LIST}?{filters.query(**extra)}", offset, next_offset),
         )
 
 

@@ -9,7 +9,7 @@ import io
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
 from enum import Enum
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 from fastapi.responses import StreamingResponse
 
@@ -72,4 +72,25 @@ def csv_download(
         lines(),
         media_type="text/csv; charset=utf-8",
         headers={**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+PAGE_SIZE = 50  # rows of a list page
+
+
+class PageLinks(TypedDict):
+    csv_link: str
+    next_link: str | None
+    previous_link: str | None
+
+
+def page_links(link: Callable[..., str], offset: int, next_offset: int | None) -> PageLinks:
+    """A list page's CSV, next and previous links, for ``base.html``'s list blocks.
+    ``link(**extra)`` writes the page's own address with its filters and ``extra`` added;
+    the first page is linked without an offset."""
+    previous = None if offset == 0 else max(offset - PAGE_SIZE, 0)
+    return PageLinks(
+        csv_link=link(format="csv"),
+        next_link=None if next_offset is None else link(offset=next_offset),
+        previous_link=None if previous is None else link(offset=previous or None),
     )

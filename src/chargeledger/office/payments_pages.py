@@ -34,10 +34,12 @@ from chargeledger.office import once
 from chargeledger.office.guard import Visitor, admit
 from chargeledger.office.listing import (
     CSV_BATCH,
+    PAGE_SIZE,
     choice_filter,
     csv_download,
     day_filter,
     invalid_filter,
+    page_links,
 )
 from chargeledger.office.pages import error_page, render
 from chargeledger.office.views import local_time
@@ -51,7 +53,6 @@ from chargeledger.services.transactions import reading
 router = APIRouter()
 LIST = "/office/payments"
 REFUND_ROLES = frozenset({Role.FINANCE})  # ``WriteBilling`` (admin is implied by ``admit``)
-PAGE_SIZE = 50
 Text = Annotated[str | None, Query(max_length=200)]
 COLUMNS = (
     "Payment",
@@ -192,7 +193,6 @@ def _list_page(
     offset: int,
     error: InvalidInputError | None,
 ) -> Response:
-    previous = None if offset == 0 else max(offset - PAGE_SIZE, 0)
     return render(
         "payments.html",
         422 if error else 200,
@@ -206,11 +206,7 @@ def _list_page(
         rows=rows,
         error=error,
         zone=rt.settings.operator_time_zone,
-        csv_link=f"{LIST}?{filters.query(format='csv')}",
-        next_link=None if next_offset is None else f"{LIST}?{filters.query(offset=next_offset)}",
-        previous_link=None
-        if previous is None
-        else f"{LIST}?{filters.query(offset=previous or None)}",
+        **page_links(lambda **extra: f"{LIST}?{filters.query(**extra)}", offset, next_offset),
     )
 
 

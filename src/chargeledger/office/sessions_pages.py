@@ -33,10 +33,12 @@ from chargeledger.office.charts import TimePoint, line_chart
 from chargeledger.office.guard import Visitor, admit
 from chargeledger.office.listing import (
     CSV_BATCH,
+    PAGE_SIZE,
     choice_filter,
     csv_download,
     day_filter,
     invalid_filter,
+    page_links,
 )
 from chargeledger.office.pages import error_page, render
 from chargeledger.office.views import WH_PER_KWH, kwh, local_time, plain, station_names
@@ -47,7 +49,7 @@ from chargeledger.services.payments import views as payment_views
 from chargeledger.services.transactions import reading
 
 router = APIRouter()
-PAGE_SIZE = 50
+LIST = "/office/sessions"
 Text = Annotated[str | None, Query(max_length=200)]
 COLUMNS = (
     "Session",
@@ -172,7 +174,6 @@ def _list_page(
     offset: int,
     error: InvalidInputError | None,
 ) -> Response:
-    previous = None if offset == 0 else max(offset - PAGE_SIZE, 0)
     return render(
         "sessions.html",
         422 if error else 200,
@@ -185,13 +186,7 @@ def _list_page(
         rows=rows,
         error=error,
         zone=rt.settings.operator_time_zone,
-        csv_link=f"/office/sessions?{filters.query(format='csv')}",
-        next_link=None
-        if next_offset is None
-        else f"/office/sessions?{filters.query(offset=next_offset)}",
-        previous_link=None
-        if previous is None
-        else f"/office/sessions?{filters.query(offset=previous or None)}",
+        **page_links(lambda **extra: f"{LIST}?{filters.query(**extra)}", offset, next_offset),
     )
 
 

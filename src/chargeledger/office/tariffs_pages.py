@@ -31,7 +31,7 @@ from chargeledger.domain.tariffs.display import price_display
 from chargeledger.errors import ChargeledgerError, InvalidInputError
 from chargeledger.office import once
 from chargeledger.office.guard import Visitor, admit
-from chargeledger.office.listing import CSV_BATCH, csv_download
+from chargeledger.office.listing import CSV_BATCH, PAGE_SIZE, csv_download, page_links
 from chargeledger.office.pages import error_page, render
 from chargeledger.office.views import local_time, plain
 from chargeledger.services import tariff_preview, tariffs
@@ -40,7 +40,6 @@ from chargeledger.services.transactions import reading
 
 router = APIRouter()
 LIST = "/office/tariffs"
-PAGE_SIZE = 50
 VERSIONS_SHOWN = 100
 # Who may assign: the roles of ``POST /api/v1/tariffs/{id}/assignments`` (``WriteTariffs``).
 ASSIGN_ROLES = frozenset({Role.OPERATOR, Role.FINANCE})
@@ -101,7 +100,6 @@ async def tariffs_list(
     page = await reading(
         rt.uow, tariffs.list_tariffs, limit=PAGE_SIZE, offset=offset, search=search
     )
-    previous = None if offset == 0 else max(offset - PAGE_SIZE, 0)
     return render(
         "tariffs.html",
         title="Tariffs",
@@ -110,9 +108,7 @@ async def tariffs_list(
         columns=COLUMNS,
         rows=[(t, row(t, zone)) for t in page.items],
         zone=zone,
-        csv_link=link(format="csv"),
-        next_link=None if page.next_offset is None else link(offset=page.next_offset),
-        previous_link=None if previous is None else link(offset=previous or None),
+        **page_links(link, offset, page.next_offset),
     )
 
 
