@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -141,6 +142,36 @@ async def test_the_import_tells_its_progress_per_batch_and_imports_the_same(
     assert told[-1].matched == report.matched == 4
     assert [p.matched for p in told] == sorted(p.matched for p in told)
     assert (report.new, report.unmatched, len({p.statement_row for p in told})) == (7, 2, 1)
+
+
+async def test_the_job_keeps_its_progress_then_its_report(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notes the job writes to its store, in order: reading, importing (entries read and
+    matched of the total, growing; notes told while one is being written are merged into the
+    next), then the report."""
+    _, camt = await imported_world(runtime)
+    monkeypatch.setattr(bank, "PROGRESS_BATCH", 3)
+    written: list[tuple[int, dict[str, Any]]] = []
+
+    class WatchedLog(JobLog):
+        async def note(self, status: int, content: dict[str, Any]) -> None:
+            await super().note(status, content)
+            written.append((status, content))
+
+    monkeypatch.setattr(jobs, "JobLog", WatchedLog)
+    job = await jobs.start(runtime.uow, runtime.clock, camt, "day.xml", "finance@example.org")
+    zone = runtime.settings.operator_time_zone
+    await jobs.perform(runtime.uow, runtime.locks, runtime.clock, zone, runtime.statements, job.id)
+    steps = [content.get("step") for _, content in written]
+    assert steps[0] == jobs.READING
+    assert steps[-1] is None  # the outcome
+    progress = [(c["read"], c["matched"], c["total"]) for _, c in written[1:-1]]
+    assert progress
+    assert set(steps[1:-1]) == {jobs.IMPORTING}
+    assert progress == sorted(progress)
+    assert progress[-1] == (7, 4, 7)
+    assert written[-1][1]["new"] == 7
 
 
 async def test_the_job_page_shows_each_step(runtime: Runtime, client: httpx.AsyncClient) -> None:
