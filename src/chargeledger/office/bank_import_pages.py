@@ -99,10 +99,10 @@ async def upload_statement(
     return RedirectResponse(f"{IMPORTS}/{outcome['done']}", status_code=303)
 
 
-def _not_found(visitor: Visitor, status_code: int = 404, code: str = jobs.NOT_FOUND) -> Response:
+def _not_found(visitor: Visitor) -> Response:
     return error_page(
-        status_code,
-        code,
+        404,
+        jobs.NOT_FOUND,
         "No such import",
         "This import is unknown, or so old that it was forgotten.",
         principal=visitor.principal,

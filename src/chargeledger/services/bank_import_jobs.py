@@ -22,7 +22,9 @@ file (the old one ends naming it). Importing it again is safe: the dead import's
 transaction was either committed or rolled back with its process, and an import skips what is
 stored — each statement is found again by (account IBAN, statement id) and each entry by
 (account IBAN, entry reference), so what the dead import committed counts as "already
-imported" and only the rest is imported.
+imported" and only the rest is imported. Two restarts of one job from two forms at once may
+both start a job; the imports take turns on the ``bank-import`` lock and the second finds
+everything stored.
 
 Handed the unit-of-work factory: each status change is its own short transaction (DESIGN §3).
 """
