@@ -4,25 +4,19 @@ and what became of each) and ``GET /office/bank/entries`` (entries by state, pag
 ``state=unmatched`` — the default — is the queue finance works through, ``bank_entry_pages``).
 
 The same use cases and roles as ``/api/v1/bank`` (issue 13): ``ReadBank`` (finance,
-operators) reads through ``bank_decisions.list_entries``; ``WriteBank`` (finance) imports
-through ``bank_reconciliation.import_statement_file`` with the runtime's statement reader,
-so a broken file is refused whole with the REST's stable code (``invalid_statement`` …)
-shown on the page. An upload is done once per form (``office.once``, the file's SHA-256 in
-the fingerprint): sent twice, the second answer is the first import's report. Importing the
-same file from another form changes nothing either: the import skips entries it knows.
+operators) reads through ``bank_decisions.list_entries``; ``WriteBank`` (finance) uploads
+a statement file here, imported as a long job with its own page (``bank_import_pages``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response
 
-from chargeledger.api.body_limit import body_limit
 from chargeledger.api.deps import RuntimeDep
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.bank_entries import BankEntry, EntryState
@@ -35,8 +29,6 @@ from chargeledger.office.listing import CSV_BATCH, choice_filter, csv_download
 from chargeledger.office.pages import error_page, render
 from chargeledger.office.views import local_time
 from chargeledger.services.billing import bank_decisions as decisions
-from chargeledger.services.billing import bank_reconciliation as bank
-from chargeledger.services.billing.statements import MAX_STATEMENT_BYTES
 from chargeledger.services.paging import Page
 from chargeledger.services.transactions import reading
 
@@ -47,7 +39,6 @@ PAGE_SIZE = 50
 # As ``api.routers.access``: ReadBank, WriteBank (admin is implied by ``admit``).
 READ_ROLES = frozenset({Role.FINANCE, Role.OPERATOR})
 WRITE_ROLES = frozenset({Role.FINANCE})
-MULTIPART_OVERHEAD = 64 * 1024
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 COLUMNS = (
     "Entry",
@@ -110,9 +101,9 @@ async def home_page(
     *,
     offset: int = 0,
     status_code: int = 200,
-    report: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
 ) -> Response:
+    """The statements and the upload form (with ``error``: why an upload was refused)."""
     page = await reading(rt.uow, decisions.list_statements, PAGE_SIZE, offset)
     previous = None if offset == 0 else max(offset - PAGE_SIZE, 0)
     return render(
@@ -125,75 +116,10 @@ async def home_page(
         local_time=local_time,
         may_write=may_write(visitor),
         upload_key=once.new_key(),
-        report=report,
         error=error,
         next_link=None if page.next_offset is None else f"{HOME}?offset={page.next_offset}",
         previous_link=None if previous is None else f"{HOME}?offset={previous}",
     )
-
-
-@router.post("/bank/statements", openapi_extra=body_limit(MAX_STATEMENT_BYTES + MULTIPART_OVERHEAD))
-async def upload_statement(
-    request: Request,
-    rt: RuntimeDep,
-    statement: Annotated[UploadFile | None, File()] = None,
-    idempotency_key: Annotated[str, Form(max_length=once.MAX_KEY_LENGTH + 1)] = "",
-    csrf: Annotated[str | None, Form(max_length=200)] = None,
-) -> Response:
-    """Import an uploaded statement file, as ``POST /api/v1/bank/statements``."""
-    visitor = await admit(request, rt, WRITE_ROLES, csrf=csrf)
-    if isinstance(visitor, Response):
-        return visitor
-    data = b"" if statement is None else await statement.read(MAX_STATEMENT_BYTES + 1)
-    filename = None if statement is None else (statement.filename or None)
-    values = {"sha256": hashlib.sha256(data).hexdigest(), "filename": filename or ""}
-
-    async def work() -> once.Outcome:
-        if not data:
-            raise InvalidInputError(
-                "choose a statement file (camt.053 XML or CSV)",
-                code="statement_missing",
-                field="statement",
-            )
-        report = await bank.import_statement_file(
-            rt.uow,
-            rt.locks,
-            rt.clock,
-            rt.settings.operator_time_zone,
-            rt.statements,
-            data,
-            filename=filename and filename[:255],
-            imported_by=visitor.principal.subject,
-        )
-        return {"done": _report(report, filename)}
-
-    try:
-        status, outcome = await once.once(
-            rt, visitor.principal, idempotency_key, "import statement", values, work
-        )
-    except ChargeledgerError as exc:
-        if exc.http_status >= 500:
-            raise
-        status, outcome = exc.http_status, {"error": exc.as_dict()}
-    if "error" in outcome:
-        return await home_page(rt, visitor, status_code=status, error=outcome["error"])
-    return await home_page(rt, visitor, report=outcome["done"])
-
-
-def _report(report: bank.ImportReport, filename: str | None) -> dict[str, Any]:
-    """What the import did, as the page shows it (and ``once`` keeps it)."""
-    return {
-        "filename": filename or "the file",
-        "statements": report.statements,
-        "new": report.new,
-        "duplicates": report.duplicates,
-        "matched": report.matched,
-        "unmatched": report.unmatched,
-        "states": {state.value: count for state, count in sorted(report.states.items())},
-        "rules": dict(sorted(report.by_rule.items())),
-        "balance_gaps": report.balance_gaps,
-        "payout_differences": report.payout_differences,
-    }
 
 
 @router.get("/bank/statements/{statement_id}")

@@ -1,9 +1,9 @@
 """The back office's routes under ``/office`` (issue 16): login, logout, the overview and
 the office's own static files; the page groups (``sessions_pages``, ``quarantine_pages``,
-``invoices_pages``, ``export_pages`` …: every ``*_pages`` module imported below) are included
-here, each a router of its own, every page behind ``guard.admit``. Thin: authentication is
-``services.identity`` (as ``POST /api/v1/auth/token``), figures come from
-``services.office_overview``.
+``invoices_pages``, ``export_pages``, ``bank_import_pages`` …: every ``*_pages`` module
+imported below) are included here, each a router of its own, every page behind
+``guard.admit``. Thin: authentication is ``services.identity`` (as ``POST
+/api/v1/auth/token``), figures come from ``services.office_overview``.
 
 Errors are pages, not JSON: a refused POST (no or a wrong CSRF token) is a 403 page with the
 code ``csrf_failed``; a role that may not see the office a 403 page ``permission_denied``; a
@@ -26,6 +26,7 @@ from chargeledger.office import (
     account_token_pages,
     accounts_pages,
     bank_entry_pages,
+    bank_import_pages,
     bank_pages,
     contract_pages,
     contract_sign_pages,
@@ -185,3 +186,4 @@ router.include_router(tariff_assign_pages.router)
 router.include_router(accounts_pages.router)
 router.include_router(account_token_pages.router)
 router.include_router(export_pages.router)
+router.include_router(bank_import_pages.router)

@@ -6,13 +6,15 @@ statements and their new entries are stored, each booked entry is matched
 (``domain.bank_matching``) and booked (``domain.bank_postings``), and the settlements it
 makes are kept (``domain.receivables``). Importing the same file again, or a statement that
 overlaps an earlier one, adds only the entries not seen before; a failure keeps nothing.
+A caller may follow the import (issue 16: long jobs show progress): ``progress`` is told after
+each batch of ``PROGRESS_BATCH`` entries of a statement; it changes nothing that is imported.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -51,6 +53,21 @@ from chargeledger.services.locking import exclusive
 from chargeledger.services.ports import Clock, Locks, UnitOfWork, UnitOfWorkFactory
 
 IMPORT_LOCK = "bank-import"
+PROGRESS_BATCH = 200  # entries of one statement between two ``progress`` calls
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    """How far an import is: entries looked at (new or known) and matched so far, of all the
+    file's entries, and the stored statement of the batch just done."""
+
+    read: int
+    matched: int
+    total: int
+    statement_row: uuid.UUID
+
+
+Progress = Callable[[ImportProgress], Awaitable[None]]
 
 
 @dataclass
@@ -98,9 +115,16 @@ async def import_statements(
     filename: str | None,
     imported_by: str | None,
     wait_seconds: float = 60.0,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import ``statements`` (read from one file) exactly once; see the module docstring."""
     report = ImportReport(statements=len(statements))
+    total = sum(len(statement.entries) for statement in statements)
+
+    async def tell(read: int, statement_row: uuid.UUID) -> None:
+        if progress is not None:
+            await progress(ImportProgress(read, report.matched, total, statement_row))
+
     async with (
         exclusive(
             locks, IMPORT_LOCK, wait_seconds, code="bank_import_busy", what="the bank import"
@@ -111,7 +135,15 @@ async def import_statements(
         booking = Booking(payouts=OpenPayouts(await uow.bank.open_payouts()))
         for statement in statements:
             await _import_one(
-                uow, clock, time_zone, statement, filename, imported_by, index, booking, report
+                uow,
+                clock,
+                time_zone,
+                statement,
+                (filename, imported_by),
+                index,
+                booking,
+                report,
+                tell,
             )
         await uow.bank.add_entries(booking.records)
         report.payout_differences = booking.payout_differences
@@ -134,11 +166,19 @@ async def import_statement_file(
     *,
     filename: str | None,
     imported_by: str | None,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Read a camt.053 or CSV file (refused whole when it is not valid) and import it."""
     statements = reader.read(data, filename)
     return await import_statements(
-        uows, locks, clock, time_zone, statements, filename=filename, imported_by=imported_by
+        uows,
+        locks,
+        clock,
+        time_zone,
+        statements,
+        filename=filename,
+        imported_by=imported_by,
+        progress=progress,
     )
 
 
@@ -147,13 +187,15 @@ async def _import_one(
     clock: Clock,
     time_zone: str,
     statement: Statement,
-    filename: str | None,
-    imported_by: str | None,
+    source: tuple[str | None, str | None],  # (file name, imported by)
     index: OpenInvoices,
     booking: Booking,
     report: ImportReport,
+    tell: Callable[[int, uuid.UUID], Awaitable[None]],
 ) -> None:
     now = clock.now()
+    filename, imported_by = source
+    read_before = report.new + report.duplicates
     row = await uow.bank.add_statement(statement, now, imported_by, filename)
     refs = [entry.entry_ref for entry in statement.entries]
     known = await uow.bank.known_refs(statement.account_iban, refs)
@@ -171,13 +213,17 @@ async def _import_one(
         report.balance_gaps.append(f"{statement.statement_id}: {gap.amount} {gap.currency}")
     reopens = await _what_returns_reopen(uow, [e for e in new if e.is_return])
     fallback_day = today(clock, time_zone)
-    for entry in new:
+    known_count = len(statement.entries) - len(new)
+    for done, entry in enumerate(new, 1):
         arrival = _Arrival(entry, statement.account_iban, row, now)
         record = _decide(arrival, index, reopens, fallback_day, booking)
         booking.records.append(record)
         report.states[record.state] += 1
         if record.rule is not None and record.state is not EntryState.UNMATCHED:
             report.by_rule[record.rule] += 1
+        if done % PROGRESS_BATCH == 0 and done < len(new):
+            await tell(read_before + known_count + done, row)
+    await tell(read_before + len(statement.entries), row)
 
 
 @dataclass(frozen=True)
