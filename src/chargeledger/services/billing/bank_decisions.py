@@ -23,8 +23,8 @@ from chargeledger.domain.receivables import outstanding_of
 from chargeledger.domain.text import optional_text, required_text
 from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
 from chargeledger.money import Money
+from chargeledger.services.billing.bank_booking import Booking, describe_entry, settle_from
 from chargeledger.services.billing.bank_ports import StoredStatement
-from chargeledger.services.billing.bank_reconciliation import Booking, describe_entry, settle_from
 from chargeledger.services.billing.customer_credit import apply_credit
 from chargeledger.services.billing.document_notices import announce_payment
 from chargeledger.services.billing.invoicing import find_invoice, open_item, today

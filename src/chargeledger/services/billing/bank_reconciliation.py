@@ -27,11 +27,9 @@ from chargeledger.domain.bank_matching import (
     OpenInvoice,
     OpenInvoices,
     OpenPayouts,
-    allocate,
     invoice_number_of,
 )
 from chargeledger.domain.bank_postings import (
-    Applied,
     bank_debit,
     bank_receipt,
 )
@@ -41,10 +39,8 @@ from chargeledger.domain.bank_statements import (
     Statement,
     StatementEntry,
 )
-from chargeledger.domain.invoicing import InvoiceAddressee
-from chargeledger.domain.ledger import JournalEntry
 from chargeledger.domain.receivables import Settlement, SettlementKind
-from chargeledger.money import Money
+from chargeledger.services.billing.bank_booking import Booking, describe_entry, settle_from
 from chargeledger.services.billing.customer_credit import apply_credit
 from chargeledger.services.billing.document_notices import announce_payments
 from chargeledger.services.billing.invoicing import today
@@ -89,20 +85,6 @@ class ImportReport:
     @property
     def unmatched(self) -> int:
         return self.states[EntryState.UNMATCHED]
-
-
-@dataclass
-class Booking:
-    """What one import writes, gathered so that it goes to storage in batches."""
-
-    payouts: OpenPayouts = field(default_factory=lambda: OpenPayouts(()))
-    payout_differences: list[str] = field(default_factory=list)
-    records: list[BankEntry] = field(default_factory=list)
-    settlements: list[Settlement] = field(default_factory=list)
-    journal: list[JournalEntry] = field(default_factory=list)
-    credited_accounts: set[uuid.UUID] = field(default_factory=set)
-    addressees: dict[uuid.UUID, InvoiceAddressee] = field(default_factory=dict)  # to confirm
-    seen: set[tuple[str, str]] = field(default_factory=set)  # (account, entry ref) this import
 
 
 async def import_statements(
@@ -348,43 +330,6 @@ def _decide(
     booking.journal.append(bank_receipt(arrival.id, on, entry.amount, applied, text))
     state = EntryState.CREDITED if applied.settles.is_zero else EntryState.MATCHED
     return arrival.kept(state, match=match, account_id=applied.account_id)
-
-
-def settle_from(
-    invoice: OpenInvoice,
-    paid: Money,
-    record_id: uuid.UUID,
-    now: datetime,
-    on: date,
-    decided_by: str | None,
-    booking: Booking,
-) -> Applied:
-    """Settle what ``invoice`` asks out of ``paid``; the rest becomes its customer's credit."""
-    assert invoice.account_id is not None
-    allocation = allocate(paid, invoice.outstanding)
-    if not allocation.settles.is_zero:
-        booking.addressees[invoice.invoice_id] = invoice.addressee
-        booking.settlements.append(
-            Settlement(
-                invoice_id=invoice.invoice_id,
-                account_id=invoice.account_id,
-                kind=SettlementKind.BANK_TRANSFER,
-                amount=allocation.settles,
-                source=f"bank_entry:{record_id}",
-                booked_at=now,
-                booked_on=on,
-                booked_by=decided_by,
-            )
-        )
-    if not allocation.credit.is_zero:
-        booking.credited_accounts.add(invoice.account_id)
-    return Applied(invoice.account_id, allocation.settles, allocation.credit)
-
-
-def describe_entry(entry: StatementEntry) -> str:
-    who = entry.counterparty_name or entry.counterparty_iban or "unknown payer"
-    what = entry.creditor_reference or " ".join((entry.remittance_unstructured or "").split())
-    return f"{who}: {what}" if what else who
 
 
 async def awaiting_money(uow: UnitOfWork) -> tuple[list[OpenInvoice], list[BookedPayout]]:
