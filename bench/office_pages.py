@@ -11,9 +11,10 @@ user, the clock on 1 December. Then each page is asked
 median and 95th percentile of its server time are printed.
 
 Usage: python bench/office_pages.py [--cdrs 20000] [--accounts 500] [--stations 20]
-       [--requests 30] [--only TEXT] [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+       [--requests 30] [--only PATHS] [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
        [--no-sqlite]
-(``--only TEXT``: just the pages whose path contains TEXT, after the baseline.)
+(``--only /office,/office/stations/``: just these pages after the baseline, each a path, or
+the paths under it when it ends in ``/``.)
 """
 
 from __future__ import annotations
@@ -70,6 +71,13 @@ PAGES = (
 # The overview's "this month" charts as of the last day of the month of charges (on the
 # clock's 1 December that month is empty): every charge in the window.
 MONTH_CHARTS_AT = datetime(2026, 11, 30, 20, tzinfo=UTC)
+
+
+def chosen(path: str, only: str) -> bool:
+    if not only:
+        return True
+    parts = only.split(",")
+    return any(path == p or (p.endswith("/") and path.startswith(p)) for p in parts)
 
 
 class BenchClock:
@@ -135,7 +143,7 @@ async def bench(
             f"/office/accounts/{first.account_id}",
             *((f"/office/stations/{station}",) if station else ()),
         )
-        pages = tuple(p for p in pages if p == "/healthz" or args.only in p)
+        pages = tuple(p for p in pages if p == "/healthz" or chosen(p, args.only))
         token = await finance_session(runtime, clock)
         app = create_app(runtime, migrate=False)
         transport = httpx.ASGITransport(app=app)
