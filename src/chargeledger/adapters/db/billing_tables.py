@@ -56,8 +56,6 @@ charges = Table(
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("session_id"),
     Index("ix_charges_account_id_started_at", "account_id", "started_at"),
-    # the overview's and the revenue report's windows of stop times (issue 16)
-    Index("ix_charges_stopped_at", "stopped_at"),
 )
 
 # Invoices, receipts and credit notes. Issued documents are never updated (DESIGN §2).
