@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import sys
 import time
@@ -146,6 +147,7 @@ async def bench(
         pages = tuple(p for p in pages if p == "/healthz" or chosen(p, args.only))
         token = await finance_session(runtime, clock)
         app = create_app(runtime, migrate=False)
+        gc.freeze()  # as ``serve`` does on start (the app's lifespan, which ASGITransport skips)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://bench", cookies={SESSION: token}
