@@ -4,19 +4,24 @@ measured in the same run: ``GET /healthz`` through the same app, middleware and 
 
 Set-up, per back end, on a fresh database: a month of priced charges booked as
 ``bench/billing_run.py`` books them (November 2026, ``--cdrs`` charges over ``--accounts``
-accounts, one site) and invoiced (``run_invoices``, one invoice per account), a finance user,
-the clock on 1 December. Then each page is asked
+accounts, one site) and invoiced (``run_invoices``, one invoice per account), a network of
+``--stations`` stations (``office_network.py``; 20 by default, the demo's size), a finance
+user, the clock on 1 December. Then each page is asked
 ``--requests`` times in process (httpx's ASGI transport: no network, no server loop), and the
 median and 95th percentile of its server time are printed.
 
-Usage: python bench/office_pages.py [--cdrs 20000] [--accounts 500] [--requests 30]
-       [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--no-sqlite]
+Usage: python bench/office_pages.py [--cdrs 20000] [--accounts 500] [--stations 20]
+       [--requests 30] [--only PATHS] [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+       [--no-sqlite]
+(``--only /office,/office/stations/``: just these pages after the baseline, each a path, or
+the paths under it when it ends in ``/``.)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import sys
 import time
@@ -29,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from backends import add_backend_options, on_each_backend
 from billing_run import CLOCK_DAY, SELLER, generate
+from office_network import add_network
 from pricing import ZONE
 
 from chargeledger.adapters.security import Argon2PasswordHasher
@@ -42,7 +48,8 @@ from chargeledger.services import identity
 from chargeledger.services.billing.invoicing import run_invoices
 from chargeledger.services.office_overview import month_breakdown
 
-# First: the baseline. One invoice's page and its buyer's account page are added once invoiced.
+# First: the baseline; then every list page. One invoice's page, its buyer's account page and
+# one station's page are added once made.
 PAGES = (
     "/healthz",
     "/office",
@@ -53,10 +60,25 @@ PAGES = (
     "/office/stations",
     "/office/tariffs",
     "/office/accounts",
+    "/office/payments",
+    "/office/ledger",
+    "/office/disputes",
+    "/office/bank",
+    "/office/bank/entries",
+    "/office/dunning",
+    "/office/contracts",
+    "/office/invoice-runs",
 )
 # The overview's "this month" charts as of the last day of the month of charges (on the
 # clock's 1 December that month is empty): every charge in the window.
 MONTH_CHARTS_AT = datetime(2026, 11, 30, 20, tzinfo=UTC)
+
+
+def chosen(path: str, only: str) -> bool:
+    if not only:
+        return True
+    parts = only.split(",")
+    return any(path == p or (p.endswith("/") and path.startswith(p)) for p in parts)
 
 
 class BenchClock:
@@ -115,14 +137,25 @@ async def bench(
         await generate(runtime, url, schema, args.cdrs, args.accounts)
         invoiced = await run_invoices(runtime.uow, runtime.clock, SELLER, ZONE, "2026-11")
         first = invoiced.issued[0]
-        pages = (*PAGES, f"/office/invoices/{first.id}", f"/office/accounts/{first.account_id}")
+        station = await add_network(runtime, args.stations)
+        pages = (
+            *PAGES,
+            f"/office/invoices/{first.id}",
+            f"/office/accounts/{first.account_id}",
+            *((f"/office/stations/{station}",) if station else ()),
+        )
+        pages = tuple(p for p in pages if p == "/healthz" or chosen(p, args.only))
         token = await finance_session(runtime, clock)
         app = create_app(runtime, migrate=False)
+        gc.freeze()  # as ``serve`` does on start (the app's lifespan, which ASGITransport skips)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://bench", cookies={SESSION: token}
         ) as client:
-            print(f"{label}: {args.cdrs:,} charges in November over {args.accounts:,} accounts")
+            print(
+                f"{label}: {args.cdrs:,} charges in November over {args.accounts:,} accounts, "
+                f"{args.stations:,} stations"
+            )
             baseline = None
             for path in pages:
                 await timings(client, path, 3)  # warm: compiled queries, templates
@@ -130,7 +163,9 @@ async def bench(
                 median = statistics.median(times) * 1000
                 p95 = statistics.quantiles(times, n=20)[18] * 1000
                 baseline = baseline or median
-                shown = path.replace(str(first.id), "{id}").replace(str(first.account_id), "{id}")
+                shown = path
+                for made in (first.id, first.account_id, station):
+                    shown = shown.replace(str(made), "{id}")
                 print(
                     f"  GET {shown:<22} median {median:7.1f} ms  p95 {p95:7.1f} ms  "
                     f"({median / baseline:5.1f}x the baseline's median)"
@@ -161,6 +196,8 @@ if __name__ == "__main__":
     )
     parser.add_argument("--cdrs", type=int, default=20_000)
     parser.add_argument("--accounts", type=int, default=500)
+    parser.add_argument("--stations", type=int, default=20)
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--only", default="")
     add_backend_options(parser)
     asyncio.run(main(parser.parse_args()))

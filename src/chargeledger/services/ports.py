@@ -269,6 +269,17 @@ class StationLinkRepository(Protocol):
 
     async def connectors(self, station_id: uuid.UUID) -> list[ConnectorState]: ...
 
+    async def states_of(self, station_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, StationState]:
+        """:meth:`state` of each of ``station_ids`` that has one, in one read (a whole
+        network's list, not one query per station)."""
+        ...
+
+    async def connectors_of(
+        self, station_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[ConnectorState]]:
+        """:meth:`connectors` of each of ``station_ids`` that has any, each in that order."""
+        ...
+
     async def stored_reply(
         self, charge_point_id: str, boot_epoch: int, message_id: str
     ) -> StoredReply | None: ...

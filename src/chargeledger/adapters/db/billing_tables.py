@@ -207,7 +207,8 @@ postings = Table(
     Column("currency", String(3), nullable=False),
     # Integer minor units (cents): exact sums in SQL on both back ends.
     Column("amount_minor", BigInteger, nullable=False),
-    Index("ix_postings_account_currency", "account", "currency"),
+    # balances sum from the index alone (issue 16: the trial balance)
+    Index("ix_postings_account_currency_amount", "account", "currency", "amount_minor"),
 )
 
 # --- receivables (issue 13) ------------------------------------------------------------------

@@ -7,8 +7,9 @@ Built from the same pieces as the REST API, so the pages and ``GET /api/v1/stati
 and EVSEs (``services.catalog``) and each station's status (``station_status.station_status``,
 ``live`` when the command bus reaches it, as the status route says). A connector's word is
 ``domain.availability`` (what the driver app shows), an EVSE's the most telling of its
-connectors'. One status read per station: the network is tens to hundreds of stations, and a
-filter on status needs every one of them anyway. A query: it never writes.
+connectors'. The whole network's statuses in two reads (``station_statuses``): the network is
+tens to thousands of stations, and a filter on status needs every one of them anyway. A
+query: it never writes.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from chargeledger.domain.catalog import Evse, Station
 from chargeledger.services.catalog import list_evses, list_stations
 from chargeledger.services.charging.station_status import (
     StationStatus,
-    station_status,
     station_status_now,
+    station_statuses,
 )
 from chargeledger.services.common import MAX_PAGE_SIZE
 from chargeledger.services.ports import UnitOfWork
@@ -149,9 +150,8 @@ async def network_health(
         offset = page.next_offset
     evses = await evses_of(uow, None) if stations else {}
     found = []
-    for station in stations:
-        status = await station_status(uow, station.id, is_connected(station.charge_point_id))
-        shown = [evse_health(status, e) for e in evses.get(station.id, [])]
+    for status in await station_statuses(uow, stations, is_connected):
+        shown = [evse_health(status, e) for e in evses.get(status.station.id, [])]
         found.append(StationHealth(status, health_of(status), shown))
     return found
 

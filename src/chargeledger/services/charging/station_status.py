@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -152,7 +152,7 @@ async def station_status_now(
 ) -> StationStatus:
     """The station's status, ``live`` when ``is_connected`` (the command bus) reaches it."""
     station = await get_station(uow, station_id)
-    return await station_status(uow, station_id, is_connected(station.charge_point_id))
+    return (await station_statuses(uow, [station], is_connected))[0]
 
 
 async def station_status(uow: UnitOfWork, station_id: uuid.UUID, live: bool) -> StationStatus:
@@ -163,3 +163,24 @@ async def station_status(uow: UnitOfWork, station_id: uuid.UUID, live: bool) -> 
         connectors=await uow.station_links.connectors(station_id),
         live=live,
     )
+
+
+async def station_statuses(
+    uow: UnitOfWork, stations: Sequence[Station], is_connected: Callable[[str], bool]
+) -> list[StationStatus]:
+    """:func:`station_status` of each of ``stations`` (already read from the catalog), in
+    their order, with two reads for all of them instead of three per station: the office's
+    stations list and overview show every station of the network (issue 16: pages under
+    200 ms on the demo database; a thousand stations made them 3,000 queries)."""
+    ids = [station.id for station in stations]
+    states = await uow.station_links.states_of(ids)
+    connectors = await uow.station_links.connectors_of(ids)
+    return [
+        StationStatus(
+            station=station,
+            state=states.get(station.id),
+            connectors=connectors.get(station.id, []),
+            live=is_connected(station.charge_point_id),
+        )
+        for station in stations
+    ]

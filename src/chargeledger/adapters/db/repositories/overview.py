@@ -10,7 +10,7 @@ in integer arithmetic — net in 1/10 000, percent in 1/1 000, so the exact VAT 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -47,15 +47,17 @@ _OPEN_DISPUTES = tuple(state.value for state in DisputeState if not state.is_clo
 _FAULTED = "Faulted"  # OCPP 1.6 ChargePointStatus and 2.0.1 ConnectorStatusEnumType
 
 
-def _minor_units(currency: Any) -> ColumnElement[Any]:
-    """The currency's minor units (ISO 4217), 2 unless the table says otherwise."""
+def _by_minor_units(currency: Any, value: Callable[[int], int]) -> ColumnElement[Any]:
+    """``value(units)`` of the currency's minor units (ISO 4217; 2 unless the table says
+    otherwise), in one CASE on the currency: evaluated for every charge of the window, so one
+    test per other number of units, not one CASE of the units per candidate number."""
     others: dict[int, list[str]] = {}
     for code, units in MINOR_UNITS.items():
         if units != 2:
             others.setdefault(units, []).append(code)
     return case(
-        *((currency.in_(codes), literal(units)) for units, codes in sorted(others.items())),
-        else_=literal(2),
+        *((currency.in_(codes), literal(value(units))) for units, codes in sorted(others.items())),
+        else_=literal(value(2)),
     )
 
 
@@ -65,19 +67,22 @@ def _charge_vat_minor() -> ColumnElement[Any]:
     net = sum(_NETS[1:], _NETS[0])
     net_units = cast(func.round(net * literal(10**_AMOUNT_SCALE)), BigInteger)
     percent_units = cast(func.round(charges.c.vat_percent * literal(1000)), BigInteger)
-    divisor = case(
-        *(
-            (_minor_units(charges.c.currency) == units, literal(10 ** (_VAT_SCALE - units)))
-            for units in (0, 1, 2, 3, 4)
-        ),
-    )
-    half = case(
-        *(
-            (_minor_units(charges.c.currency) == units, literal(10 ** (_VAT_SCALE - units) // 2))
-            for units in (0, 1, 2, 3, 4)
-        ),
-    )
+    divisor = _by_minor_units(charges.c.currency, lambda units: 10 ** (_VAT_SCALE - units))
+    half = _by_minor_units(charges.c.currency, lambda units: 10 ** (_VAT_SCALE - units) // 2)
     return (net_units * percent_units + half) // divisor
+
+
+def _bucket_of(at: Any, edges: Sequence[datetime], first: int = 0) -> ColumnElement[Any]:
+    """The index ``i`` of the first of ``edges`` that ``at`` is before (-1 after the last),
+    as a balanced tree of CASEs: about log2(edges) comparisons per charge instead of one per
+    edge up to its day (a month's 31 edges: 5, not 16 on average)."""
+    if len(edges) == 1:
+        return case((at < edges[0], literal(first)), else_=literal(-1))
+    middle = len(edges) // 2
+    return case(
+        (at < edges[middle - 1], _bucket_of(at, edges[:middle], first)),
+        else_=_bucket_of(at, edges[middle:], first + middle),
+    )
 
 
 class SqlOverviewRepository:
@@ -87,10 +92,7 @@ class SqlOverviewRepository:
     async def charged_buckets(self, edges: Sequence[datetime]) -> list[ChargedBucket]:
         if len(edges) < 2:
             return []
-        bucket = case(
-            *((charges.c.stopped_at < edge, literal(i)) for i, edge in enumerate(edges[1:])),
-            else_=literal(-1),
-        ).label("bucket")
+        bucket = _bucket_of(charges.c.stopped_at, edges[1:]).label("bucket")
         net = sum(_NETS[1:], _NETS[0])
         query = (
             select(

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chargeledger.adapters.db.repositories.base import chunks
 from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates, upsert
 from chargeledger.adapters.db.tables import (
     connector_states,
@@ -117,6 +119,30 @@ class SqlStationLinkRepository:
             .order_by(connector_states.c.evse_id, connector_states.c.connector_id)
         )
         return [connector_state_of(row) for row in rows.mappings()]
+
+    async def states_of(self, station_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, StationState]:
+        found: dict[uuid.UUID, StationState] = {}
+        for chunk in chunks(station_ids):
+            rows = await self._connection.execute(
+                select(station_states).where(station_states.c.station_id.in_(chunk))
+            )
+            for row in rows.mappings():
+                found[row["station_id"]] = state_of(row)
+        return found
+
+    async def connectors_of(
+        self, station_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[ConnectorState]]:
+        found: dict[uuid.UUID, list[ConnectorState]] = {}
+        for chunk in chunks(station_ids):
+            rows = await self._connection.execute(
+                select(connector_states)
+                .where(connector_states.c.station_id.in_(chunk))
+                .order_by(connector_states.c.evse_id, connector_states.c.connector_id)
+            )
+            for row in rows.mappings():
+                found.setdefault(row["station_id"], []).append(connector_state_of(row))
+        return found
 
     async def stored_reply(
         self, charge_point_id: str, boot_epoch: int, message_id: str
