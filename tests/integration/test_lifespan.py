@@ -17,6 +17,7 @@ async def test_the_jobs_have_stopped_when_the_lifespan_ends(runtime: Runtime) ->
         jobs = asyncio.all_tasks() - before
         # the stale-session sweep, the payment janitor, forgetting old stored OCPP answers,
         # asking the PSP for missed payouts, delivering the outbox, dunning, contract reminders,
-        # dispute reminders, and keeping the audit chain (sealing, closing days)
-        assert len(jobs) == 9
+        # dispute reminders, keeping the audit chain (sealing, closing days), and writing down
+        # the reservations that ran out
+        assert len(jobs) == 10
     assert all(job.done() for job in jobs)
