@@ -141,9 +141,7 @@ async def decide(
             rt, visitor.principal, idempotency_key, f"bank {entry_id}", values, work
         )
     except ChargeledgerError as exc:
-        if exc.http_status >= 500:
-            raise
-        status, outcome = exc.http_status, {"error": exc.as_dict()}
+        status, outcome = once.refusal(exc)
     if "error" in outcome:
         unmatched = EntryState.UNMATCHED
         page = await reading(rt.uow, decisions.list_entries, unmatched, PAGE_SIZE, 0)

@@ -91,9 +91,7 @@ async def upload_statement(
             rt, visitor.principal, idempotency_key, "import statement job", values, work
         )
     except ChargeledgerError as exc:
-        if exc.http_status >= 500:
-            raise
-        status, outcome = exc.http_status, {"error": exc.as_dict()}
+        status, outcome = once.refusal(exc)
     if "error" in outcome:
         return await home_page(rt, visitor, status_code=status, error=outcome["error"])
     return RedirectResponse(f"{IMPORTS}/{outcome['done']}", status_code=303)
@@ -151,9 +149,7 @@ async def import_again(
             rt, visitor.principal, idempotency_key, "import again", {"job": job_id}, work
         )
     except ChargeledgerError as exc:
-        if exc.http_status >= 500:
-            raise
-        status, outcome = exc.http_status, {"error": exc.as_dict()}
+        status, outcome = once.refusal(exc)
     if "error" in outcome:
         error = outcome["error"]
         return error_page(

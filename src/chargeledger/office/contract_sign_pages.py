@@ -66,9 +66,7 @@ async def sign(
             rt, visitor.principal, idempotency_key, f"sign {contract_id}", values, work
         )
     except ChargeledgerError as exc:
-        if exc.http_status >= 500:
-            raise
-        status, outcome = exc.http_status, {"error": exc.as_dict()}
+        status, outcome = once.refusal(exc)
     if "error" in outcome:
         form = {"key": once.new_key(), "values": values, "error": outcome["error"]}
         return await detail_page(rt, visitor, contract_id, status_code=status, sign=form)

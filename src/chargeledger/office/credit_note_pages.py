@@ -105,9 +105,7 @@ async def credit_note(
             rt, visitor.principal, idempotency_key, f"credit {invoice_id}", values, work
         )
     except ChargeledgerError as exc:
-        if exc.http_status >= 500:
-            raise
-        status, outcome = exc.http_status, {"error": exc.as_dict()}
+        status, outcome = once.refusal(exc)
     if "error" in outcome:
         credit = {"key": once.new_key(), "values": values, "error": outcome["error"]}
         return await detail_page(rt, visitor, invoice_id, status_code=status, credit=credit)

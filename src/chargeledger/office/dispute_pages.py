@@ -262,9 +262,7 @@ async def review(
             rt, visitor.principal, idempotency_key, f"review {dispute_id}", {}, work
         )
     except ChargeledgerError as exc:
-        if exc.http_status >= 500:
-            raise
-        status, outcome = exc.http_status, {"error": exc.as_dict()}
+        status, outcome = once.refusal(exc)
     if "error" in outcome:
         return await detail_page(
             rt, visitor, dispute_id, status_code=status, review_error=outcome["error"]

@@ -196,9 +196,7 @@ async def _act(
             rt, visitor.principal, key, f"dunning {action} {target}", values, lambda: work(visitor)
         )
     except ChargeledgerError as exc:
-        if exc.http_status >= 500:
-            raise
-        status, outcome = exc.http_status, {"error": exc.as_dict()}
+        status, outcome = once.refusal(exc)
     if "error" in outcome:
         return await list_page(
             rt, visitor, status_code=status, failed=target, error=outcome["error"]

@@ -121,9 +121,7 @@ async def start_export(
             rt, visitor.principal, idempotency_key, "export", values, work
         )
     except ChargeledgerError as exc:
-        if exc.http_status >= 500:
-            raise
-        status, outcome = exc.http_status, {"error": exc.as_dict()}
+        status, outcome = once.refusal(exc)
     if "error" in outcome:
         return _form(rt, visitor, status_code=status, values=values, error=outcome["error"])
     return RedirectResponse(f"{EXPORTS}/{outcome['done']}", status_code=303)

@@ -32,6 +32,15 @@ MAX_KEY_LENGTH = 255
 Outcome = dict[str, Any]  # {"done": …} or {"error": {"code", "message", …}}
 
 
+def refusal(exc: ChargeledgerError) -> tuple[int, Outcome]:
+    """A form's refusal in the shape ``once`` keeps outcomes in: its status and
+    ``{"error": {...}}``, shown in the form. A server error (5xx) is not the form's to show:
+    it is raised again."""
+    if exc.http_status >= 500:
+        raise exc
+    return exc.http_status, {"error": exc.as_dict()}
+
+
 def new_key() -> str:
     return secrets.token_urlsafe(18)
 

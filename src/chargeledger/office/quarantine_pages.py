@@ -169,9 +169,7 @@ async def release(
             rt, visitor.principal, idempotency_key, f"release {session_id}", values, work
         )
     except ChargeledgerError as exc:
-        if exc.http_status >= 500:
-            raise
-        status, outcome = exc.http_status, {"error": exc.as_dict()}
+        status, outcome = once.refusal(exc)
     if "error" in outcome:
         return await _queue_page(
             rt,

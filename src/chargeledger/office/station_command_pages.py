@@ -156,9 +156,7 @@ async def station_command(
             work,
         )
     except ChargeledgerError as exc:
-        if exc.http_status >= 500:
-            raise
-        status, outcome = exc.http_status, {"error": exc.as_dict()}
+        status, outcome = once.refusal(exc)
     if "error" in outcome:
         answer = Answer(shown_kind, error=outcome["error"])
         refill = Refill(shown_kind, values)

@@ -73,9 +73,7 @@ async def assign(
             rt, visitor.principal, idempotency_key, f"assign {tariff_id}", values, work
         )
     except ChargeledgerError as exc:
-        if exc.http_status >= 500:
-            raise
-        status, outcome = exc.http_status, {"error": exc.as_dict()}
+        status, outcome = once.refusal(exc)
     if "error" in outcome:
         form = {"key": once.new_key(), "values": values, "error": outcome["error"]}
         return await tariff_page(rt, visitor, tariff_id, None, status_code=status, assign=form)
