@@ -12,12 +12,11 @@ from decimal import Decimal
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account, BillingMode, TokenType
 from chargeledger.domain.identity import Role
-from chargeledger.domain.tariffs.assignment import TariffScope
-from chargeledger.services import identity, tariffs
+from chargeledger.services import identity
 from chargeledger.services.payments.wallets import top_up
 from tests.conftest import TEST_PASSWORD
 from tests.integration.billing_api import TARIFF, configure_operator
-from tests.integration.ocpp_support import CP16, World
+from tests.integration.ocpp_support import CP16, World, price_station
 from tests.integration.payment_world import add_customer, card_for
 
 WALLET_TAG = "04WALLET16"
@@ -35,17 +34,7 @@ def configure_receipts(runtime: Runtime) -> None:
 
 
 async def wallet_driver(runtime: Runtime, world: World) -> WalletDriver:
-    async with runtime.uow() as uow:
-        stored = await tariffs.import_tariff(uow, runtime.clock, TARIFF)
-        await tariffs.assign_tariff(
-            uow,
-            runtime.clock,
-            stored.id,
-            TariffScope.STATION,
-            str(world.station_id(CP16)),
-            runtime.settings.vat_rates,
-        )
-        await uow.commit()
+    await price_station(runtime, world, CP16, TARIFF)
     prepaid = await add_customer(
         runtime, "Wallet Driver", WALLET_TAG, TokenType.RFID, BillingMode.PREPAID
     )

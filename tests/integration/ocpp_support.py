@@ -36,6 +36,8 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.charging import MeterSample, Session
 from chargeledger.domain.identity import Role
 from chargeledger.domain.station_link import SessionFilter
+from chargeledger.domain.tariffs.assignment import TariffScope
+from chargeledger.services import tariffs
 from chargeledger.sim.frames import is_call_frame
 from tests.integration.ocpp_server import Network, basic_auth, running_server, seed_network
 
@@ -438,3 +440,30 @@ async def rejected_frames(runtime: Runtime, charge_point_id: str) -> list[tuple[
     async with runtime._factory.engine.connect() as connection:
         rows = (await connection.execute(query)).all()
     return [(str(frame), str(code)) for frame, code in rows]
+
+
+async def price_station(runtime: Runtime, world: World, charge_point_id: str, tariff: Json) -> None:
+    """Import ``tariff`` (OCPI JSON) and assign it to the station."""
+    async with runtime.uow() as uow:
+        stored = await tariffs.import_tariff(uow, runtime.clock, tariff)
+        await tariffs.assign_tariff(
+            uow,
+            runtime.clock,
+            stored.id,
+            TariffScope.STATION,
+            str(world.station_id(charge_point_id)),
+            runtime.settings.vat_rates,
+        )
+        await uow.commit()
+
+
+def token_id(world: World, uid: str = ACTIVE_TAG) -> str:
+    """The REST id of one of the seeded network's tokens."""
+    return str(world.network.tokens[uid].id)
+
+
+async def error_code(response: httpx.Response, status: int) -> str:
+    """The stable code of an error answer, once its status is the one expected."""
+    assert response.status_code == status, response.text
+    code: str = response.json()["error"]["code"]
+    return code

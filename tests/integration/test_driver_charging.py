@@ -21,8 +21,7 @@ import pytest
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Token, TokenType
 from chargeledger.domain.identity import Role
-from chargeledger.domain.tariffs.assignment import TariffScope
-from chargeledger.services import customers, tariffs
+from chargeledger.services import customers
 from tests.conftest import make_account
 from tests.integration.billing_api import TARIFF
 from tests.integration.ocpp_support import (
@@ -39,7 +38,10 @@ from tests.integration.ocpp_support import (
     World,
     bounded,
     connected,
+    error_code,
     open_world,
+    price_station,
+    token_id,
 )
 
 
@@ -48,26 +50,12 @@ async def world(
     runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
 ) -> AsyncIterator[World]:
     async with open_world(runtime, client, login_as) as served:
-        async with runtime.uow() as uow:
-            stored = await tariffs.import_tariff(uow, runtime.clock, TARIFF)
-            await tariffs.assign_tariff(
-                uow,
-                runtime.clock,
-                stored.id,
-                TariffScope.STATION,
-                str(served.station_id(CP16)),
-                runtime.settings.vat_rates,
-            )
-            await uow.commit()
+        await price_station(runtime, served, CP16, TARIFF)
         yield served
 
 
 def start_path(world: World, evse: int = 1) -> str:
     return f"/stations/{world.station_id(CP16)}/evses/{evse}/start"
-
-
-def token_id(world: World, uid: str) -> str:
-    return str(world.network.tokens[uid].id)
 
 
 class Events:
@@ -88,12 +76,6 @@ class Events:
 
     async def next(self) -> Json | None:
         return await bounded(self._next())
-
-
-async def error_code(response: httpx.Response, status: int) -> str:
-    assert response.status_code == status, response.text
-    code: str = response.json()["error"]["code"]
-    return code
 
 
 async def test_a_driver_starts_watches_and_stops_their_own_charge(

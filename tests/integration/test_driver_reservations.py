@@ -23,8 +23,7 @@ import pytest
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Token, TokenType
 from chargeledger.domain.identity import Role
-from chargeledger.domain.tariffs.assignment import TariffScope
-from chargeledger.services import customers, tariffs
+from chargeledger.services import customers
 from tests.conftest import make_account
 from tests.integration.billing_world import FixedClock
 from tests.integration.ocpp_support import (
@@ -38,7 +37,10 @@ from tests.integration.ocpp_support import (
     World,
     bounded,
     connected,
+    error_code,
     open_world,
+    price_station,
+    token_id,
 )
 
 RESERVABLE = {
@@ -65,32 +67,12 @@ async def world(
     runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
 ) -> AsyncIterator[World]:
     async with open_world(runtime, client, login_as) as served:
-        async with runtime.uow() as uow:
-            stored = await tariffs.import_tariff(uow, runtime.clock, RESERVABLE)
-            await tariffs.assign_tariff(
-                uow,
-                runtime.clock,
-                stored.id,
-                TariffScope.STATION,
-                str(served.station_id(CP16)),
-                runtime.settings.vat_rates,
-            )
-            await uow.commit()
+        await price_station(runtime, served, CP16, RESERVABLE)
         yield served
 
 
 def reserve_path(world: World, evse: int = 1) -> str:
     return f"/stations/{world.station_id(CP16)}/evses/{evse}/reservations"
-
-
-def token_id(world: World, uid: str = ACTIVE_TAG) -> str:
-    return str(world.network.tokens[uid].id)
-
-
-async def error_code(response: httpx.Response, status: int) -> str:
-    assert response.status_code == status, response.text
-    code: str = response.json()["error"]["code"]
-    return code
 
 
 async def test_a_reservation_is_used_by_the_start_and_priced_into_the_session(
