@@ -14,52 +14,16 @@ import httpx
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account, BillingMode, TokenType
-from chargeledger.domain.charging import Session, SessionStatus
+from chargeledger.domain.charging import Session
 from chargeledger.domain.identity import Role
-from chargeledger.domain.payment_routes import decide_payment_route
-from chargeledger.services import identity, tariffs
+from chargeledger.services import identity
 from chargeledger.services.payments.wallets import top_up
 from tests.conftest import TEST_PASSWORD
-from tests.integration.billing_api import TARIFF
+from tests.e2e.driver_world import sessions_last_month
 from tests.integration.ocpp_server import seed_network
 from tests.integration.payment_world import add_customer, card_for
 
 API = "/api/v1"
-
-
-async def sessions_last_month(
-    runtime: Runtime, station_id: uuid.UUID, account: Account
-) -> list[Session]:
-    """A 10 and a 20 kWh session of ``account`` last month, completed and not yet charged."""
-    async with runtime.uow() as uow:
-        tariff = await tariffs.import_tariff(uow, runtime.clock, TARIFF)
-        await uow.commit()
-    now = datetime.now(UTC)
-    last_month = now.replace(day=1, hour=10, minute=0, second=0, microsecond=0) - timedelta(days=20)
-    made: list[Session] = []
-    async with runtime.uow() as uow:
-        for day, kwh in enumerate((10, 20)):
-            started = last_month + timedelta(days=day)
-            session = Session(
-                station_id=station_id,
-                evse_id=1,
-                transaction_ref=uuid.uuid4().hex[:20],
-                ocpp_version="1.6",
-                started_at=started,
-                meter_start_wh=Decimal(0),
-                account_id=account.id,
-                status=SessionStatus.COMPLETED,
-                stopped_at=started + timedelta(minutes=40),
-                meter_stop_wh=Decimal(kwh * 1000),
-                tariff_id=tariff.id,
-                payment_route=decide_payment_route(None, account, None, has_card=False),
-                created_at=now,
-                updated_at=now,
-            )
-            await uow.sessions.add(session)
-            made.append(session)
-        await uow.commit()
-    return made
 
 
 async def prepaid_driver_with_an_open_invoice(
@@ -70,7 +34,9 @@ async def prepaid_driver_with_an_open_invoice(
     account = await add_customer(
         runtime, "Wallet Driver", "04PAYAPP01", TokenType.RFID, BillingMode.POSTPAID
     )
-    sessions = await sessions_last_month(runtime, network.stations["CP16-AC"].id, account)
+    sessions = await sessions_last_month(
+        runtime, network.stations["CP16-AC"].id, [(account, 10), (account, 20)]
+    )
     last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     run = await client.post(f"{API}/invoice-runs", json={"period": last_month}, headers=finance)
     assert run.status_code == 200, run.text

@@ -6,13 +6,17 @@ once (the operator's details configured, as in ``serve``)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account, BillingMode, TokenType
+from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Role
-from chargeledger.services import identity
+from chargeledger.domain.payment_routes import decide_payment_route
+from chargeledger.services import identity, tariffs
 from chargeledger.services.payments.wallets import top_up
 from tests.conftest import TEST_PASSWORD
 from tests.integration.billing_api import TARIFF, configure_operator
@@ -52,3 +56,39 @@ async def wallet_driver(runtime: Runtime, world: World) -> WalletDriver:
         )
         await uow.commit()
     return WalletDriver(prepaid, email)
+
+
+async def sessions_last_month(
+    runtime: Runtime, station_id: uuid.UUID, charged: Sequence[tuple[Account, int]]
+) -> list[Session]:
+    """One completed session per (account, kWh), a day apart last month, under the 0.40
+    EUR/kWh tariff (19 % VAT: 4.76 EUR for 10 kWh), not yet charged."""
+    async with runtime.uow() as uow:
+        tariff = await tariffs.import_tariff(uow, runtime.clock, TARIFF)
+        await uow.commit()
+    now = datetime.now(UTC)
+    last_month = now.replace(day=1, hour=10, minute=0, second=0, microsecond=0) - timedelta(days=20)
+    made: list[Session] = []
+    async with runtime.uow() as uow:
+        for day, (account, kwh) in enumerate(charged):
+            started = last_month + timedelta(days=day)
+            session = Session(
+                station_id=station_id,
+                evse_id=1,
+                transaction_ref=uuid.uuid4().hex[:20],
+                ocpp_version="1.6",
+                started_at=started,
+                meter_start_wh=Decimal(0),
+                account_id=account.id,
+                status=SessionStatus.COMPLETED,
+                stopped_at=started + timedelta(minutes=40),
+                meter_stop_wh=Decimal(kwh * 1000),
+                tariff_id=tariff.id,
+                payment_route=decide_payment_route(None, account, None, has_card=False),
+                created_at=now,
+                updated_at=now,
+            )
+            await uow.sessions.add(session)
+            made.append(session)
+        await uow.commit()
+    return made

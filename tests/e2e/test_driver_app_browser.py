@@ -29,16 +29,19 @@ from websockets.asyncio.client import ClientConnection
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account
-from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Role
-from chargeledger.domain.payment_routes import decide_payment_route
 from chargeledger.domain.reservations import ReservationStatus
 from chargeledger.domain.tariffs.assignment import TariffScope
-from chargeledger.services import identity, tariffs
+from chargeledger.services import identity
 from tests.conftest import TEST_PASSWORD, LoginAs, make_account
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, WAIT_MS
-from tests.e2e.driver_world import WALLET_TAG, configure_receipts, wallet_driver
-from tests.integration.billing_api import TARIFF, configure_operator
+from tests.e2e.driver_world import (
+    WALLET_TAG,
+    configure_receipts,
+    sessions_last_month,
+    wallet_driver,
+)
+from tests.integration.billing_api import configure_operator
 from tests.integration.ocpp_server import running_server, seed_network
 from tests.integration.ocpp_support import (
     CP16,
@@ -82,38 +85,13 @@ def on_map(latitude: float, longitude: float, radius_km: float) -> tuple[float, 
 async def charged_last_month(
     runtime: Runtime, station_id: uuid.UUID, mine: Account, other: Account
 ) -> Sessions:
-    async with runtime.uow() as uow:
-        tariff = await tariffs.import_tariff(uow, runtime.clock, TARIFF)
-        await uow.commit()
-    now = datetime.now(UTC)
-    last_month = now.replace(day=1, hour=10, minute=0, second=0, microsecond=0) - timedelta(days=20)
-    made: list[tuple[Account, Session]] = []
-    async with runtime.uow() as uow:
-        for day, (account, kwh) in enumerate(((mine, 10), (mine, 20), (other, 30))):
-            started = last_month + timedelta(days=day)
-            session = Session(
-                station_id=station_id,
-                evse_id=1,
-                transaction_ref=uuid.uuid4().hex[:20],
-                ocpp_version="1.6",
-                started_at=started,
-                meter_start_wh=Decimal(0),
-                account_id=account.id,
-                status=SessionStatus.COMPLETED,
-                stopped_at=started + timedelta(minutes=40),
-                meter_stop_wh=Decimal(kwh * 1000),
-                tariff_id=tariff.id,
-                payment_route=decide_payment_route(None, account, None, has_card=False),
-                created_at=now,
-                updated_at=now,
-            )
-            await uow.sessions.add(session)
-            made.append((account, session))
-        await uow.commit()
+    made = await sessions_last_month(runtime, station_id, [(mine, 10), (mine, 20), (other, 30)])
     costs = {10: "4.76 EUR incl. VAT", 20: "9.52 EUR incl. VAT"}
     return Sessions(
-        own={s.id: costs[int(s.meter_stop_wh or 0) // 1000] for a, s in made if a.id == mine.id},
-        others=[s.id for a, s in made if a.id != mine.id],
+        own={
+            s.id: costs[int(s.meter_stop_wh or 0) // 1000] for s in made if s.account_id == mine.id
+        },
+        others=[s.id for s in made[2:]],
     )
 
 
