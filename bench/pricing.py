@@ -1,19 +1,27 @@
 """Pricing benchmark: CDRs priced per second on one core by ``price(cdr, tariff)``, for typical
-CDRs (3-5 periods) and long ones (50+ periods), next to a straightforward baseline that prices
-the same CDRs in the same run (first matching element per period and dimension, volume ×
-price, no step rounding, no explanation lines).
+CDRs (3-5 periods) and long ones (50+ periods), next to two references measured in the same
+run on the same CDRs:
+
+- a straightforward baseline (first matching element per period and dimension, volume ×
+  price, no step rounding, no explanation lines);
+- a bare Decimal loop (one multiply-add per volume of every period at a fixed price, nothing
+  else): the floor of what any Decimal pricing in Python costs, and the stable yardstick on a
+  busy machine, where absolute rates move with the load but the ratio to it barely does.
 
 ``price`` computes every total and line amount eagerly but builds the explanation lines
 (``PriceLine`` objects and texts) on first access, so it is measured twice: totals only, as an
-invoice run reads them, and with every line built, as an invoice annex or the API reads them.
+invoice run reads them, and with every line and its explanation text read, as an invoice annex
+or the API reads them. Every figure is the median of ``--rounds`` rounds; the four
+measurements alternate within each round so that a change of load hits them alike.
 
-Usage: python bench/pricing.py [--typical 20000] [--long 2000] [--seed 1]
+Usage: python bench/pricing.py [--typical 20000] [--long 2000] [--rounds 5] [--seed 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -126,14 +134,46 @@ def baseline(cdr: Cdr, tariff: Tariff, time_zone: str) -> Decimal:
     return total
 
 
-def rate(name: str, cdrs: Sequence[Cdr], work: Callable[[Cdr], object]) -> float:
+_BARE_PRICE = Decimal("0.49")
+_BARE_PRICE_PER_MS = Decimal("6.00") / 3_600_000
+
+
+def bare_decimal_loop(cdr: Cdr) -> Decimal:
+    """The floor: one Decimal multiply-add per volume of every period, nothing else."""
+    total = Decimal(0)
+    for period in cdr.charging_periods:
+        for _, volume in period.dimensions:
+            total += volume * _BARE_PRICE
+        for _, millis in period.durations:
+            total += millis * _BARE_PRICE_PER_MS
+    return total
+
+
+def with_lines(cdr: Cdr, tariff: Tariff) -> int:
+    """Price, then read every line's explanation, as an invoice annex does."""
+    return sum(len(line.explanation) for line in price(cdr, tariff, ZONE).lines)
+
+
+def cpu_rate(cdrs: Sequence[Cdr], work: Callable[[Cdr], object]) -> float:
     started = time.process_time()
     for cdr in cdrs:
         work(cdr)
-    elapsed = time.process_time() - started
-    per_second = len(cdrs) / elapsed
-    print(f"  {name:34} {len(cdrs):>7} CDRs  {elapsed:7.2f} s CPU  {per_second:>10,.0f} CDRs/s")
-    return per_second
+    return len(cdrs) / (time.process_time() - started)
+
+
+def measure(cdrs: Sequence[Cdr], the_tariff: Tariff, rounds: int) -> dict[str, float]:
+    """The median rate of each measurement over ``rounds`` alternating rounds."""
+    works: dict[str, Callable[[Cdr], object]] = {
+        "price(): totals": lambda c: price(c, the_tariff, ZONE),
+        "price(): totals and lines": lambda c: with_lines(c, the_tariff),
+        "straightforward baseline": lambda c: baseline(c, the_tariff, ZONE),
+        "bare Decimal loop": bare_decimal_loop,
+    }
+    rates: dict[str, list[float]] = {name: [] for name in works}
+    for _ in range(rounds):
+        for name, work in works.items():
+            rates[name].append(cpu_rate(cdrs, work))
+    return {name: statistics.median(values) for name, values in rates.items()}
 
 
 def main(args: argparse.Namespace) -> None:
@@ -143,15 +183,14 @@ def main(args: argparse.Namespace) -> None:
         ("long (50-80 periods)", args.long, (50, 80)),
     ):
         cdrs = make_cdrs(count, periods, args.seed)
-        print(f"{label}:")
-        ours = rate("price(): totals", cdrs, lambda c: price(c, the_tariff, ZONE))
-        explained = rate(
-            "price(): totals and lines", cdrs, lambda c: price(c, the_tariff, ZONE).lines
-        )
-        base = rate("straightforward baseline", cdrs, lambda c: baseline(c, the_tariff, ZONE))
-        print(
-            f"  ratio price()/baseline: {ours / base:.2f} (totals), {explained / base:.2f} (lines)"
-        )
+        print(f"{label}: {count} CDRs, median of {args.rounds} rounds (CPU time)")
+        medians = measure(cdrs, the_tariff, args.rounds)
+        bare, base = medians["bare Decimal loop"], medians["straightforward baseline"]
+        for name, per_second in medians.items():
+            print(
+                f"  {name:27} {per_second:>10,.0f} CDRs/s"
+                f"  {per_second / bare:6.3f} × bare loop  {per_second / base:5.2f} × baseline"
+            )
 
 
 if __name__ == "__main__":
@@ -160,5 +199,6 @@ if __name__ == "__main__":
     )
     parser.add_argument("--typical", type=int, default=20000)
     parser.add_argument("--long", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     main(parser.parse_args())
