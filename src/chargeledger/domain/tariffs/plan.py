@@ -5,12 +5,19 @@ For each dimension the plan keeps, in element order, the elements that have a co
 dimension, each with its restrictions compiled into a :class:`Guard` (or none when the element
 is unrestricted, which then always applies). Elements restricted to reservations are kept apart
 (§11.4.5). A tariff keeps its plan once compiled (:func:`plan_for`).
+
+Most tariffs restrict their charging elements by time of day and weekday only (time of use).
+Which element prices each dimension then depends on nothing but the position of the period's
+start in the local week, so the plan also keeps a :class:`WeekTable`: the week cut at every
+boundary of a window or a day, with the first matching element of every dimension for each
+piece, worked out by the same :meth:`Guard.holds` as the general path. A period then costs one
+binary search instead of testing every guard of every dimension.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from chargeledger.domain.tariffs.model import (
@@ -23,7 +30,17 @@ from chargeledger.domain.tariffs.model import (
 )
 
 ONE = Decimal(1)
+US_PER_DAY = 86_400_000_000
+US_PER_WEEK = 7 * US_PER_DAY
+_A_MONDAY = datetime(2024, 1, 1, tzinfo=UTC)  # stands for local wall-clock time
+ZERO_KWH = Decimal(0)
 _MIDNIGHT = time(0, 0)
+_CHARGING_KINDS = (
+    ComponentType.ENERGY,
+    ComponentType.TIME,
+    ComponentType.PARKING_TIME,
+    ComponentType.FLAT,
+)
 _WEEKDAYS = tuple(DayOfWeek)  # Monday first, as datetime.weekday()
 
 # (min_current, max_current, min_power, max_power) of one period; None where absent.
@@ -153,6 +170,20 @@ class Candidate:
     paid: bool  # a price above zero: step rounding goes to the last paid period (§11.4.3)
 
 
+# The first candidate for ENERGY, TIME, PARKING_TIME and FLAT; None where none applies.
+Picks = tuple[Candidate | None, Candidate | None, Candidate | None, Candidate | None]
+
+
+@dataclass(frozen=True, slots=True)
+class WeekTable:
+    """The charging elements that apply at each moment of a local week (Monday 00:00 = 0, in
+    microseconds): piece ``i`` starts at ``starts[i]`` and runs to the next start; ``picks[i]``
+    is what applies throughout it."""
+
+    starts: list[int]
+    picks: list[Picks]
+
+
 @dataclass(frozen=True, slots=True)
 class TariffPlan:
     energy: tuple[Candidate, ...]
@@ -163,6 +194,7 @@ class TariffPlan:
     needs_local_time: bool
     needs_duration: bool
     needs_electrical: bool
+    week: WeekTable | None  # set when the charging elements read only time of day and weekday
 
 
 def _candidates(
@@ -187,15 +219,7 @@ def _candidates(
 
 
 def compile_tariff(tariff: Tariff) -> TariffPlan:
-    charging = {
-        kind: _candidates(tariff, kind, None)
-        for kind in (
-            ComponentType.ENERGY,
-            ComponentType.TIME,
-            ComponentType.PARKING_TIME,
-            ComponentType.FLAT,
-        )
-    }
+    charging = {kind: _candidates(tariff, kind, None) for kind in _CHARGING_KINDS}
     reservation = {
         (restriction, kind): _candidates(tariff, kind, restriction)
         for restriction in ReservationRestriction
@@ -208,6 +232,7 @@ def compile_tariff(tariff: Tariff) -> TariffPlan:
         if c.guard is not None
     ]
     return TariffPlan(
+        week=_week_table(charging),
         energy=charging[ComponentType.ENERGY],
         time=charging[ComponentType.TIME],
         parking=charging[ComponentType.PARKING_TIME],
@@ -217,6 +242,40 @@ def compile_tariff(tariff: Tariff) -> TariffPlan:
         needs_duration=any(g.duration for g in guards),
         needs_electrical=any(g.electrical is not None for g in guards),
     )
+
+
+def _week_table(charging: dict[ComponentType, tuple[Candidate, ...]]) -> WeekTable | None:
+    """The week cut at every day start and every window bound; None when a charging guard
+    reads anything but the time of day and the weekday (dates, kWh, duration, power), since
+    those are not periodic in the week. Each piece's picks are the guards' own answers at its
+    first instant: a guard's answer changes only at a day start or a window bound."""
+    candidates = [c for group in charging.values() for c in group]
+    guards = [c.guard for c in candidates if c.guard is not None]
+    if any(g.dated or g.energy or g.duration or g.electrical is not None for g in guards):
+        return None
+    offsets = {0}
+    for guard in guards:
+        for bound in (guard.start_time, guard.end_time):
+            if bound is not None:
+                offsets.add(
+                    ((bound.hour * 60 + bound.minute) * 60 + bound.second) * 1_000_000
+                    + bound.microsecond
+                )
+    starts = sorted(day * US_PER_DAY + offset for day in range(7) for offset in offsets)
+    picks: list[Picks] = []
+    for start in starts:
+        local = _A_MONDAY + timedelta(microseconds=start)
+        energy, time_, parking, flat = (
+            next((c for c in charging[kind] if _holds(c.guard, local)), None)
+            for kind in _CHARGING_KINDS
+        )
+        picks.append((energy, time_, parking, flat))
+    return WeekTable(starts, picks)
+
+
+def _holds(guard: Guard | None, local: datetime) -> bool:
+    """A calendar-only guard at ``local`` (what it ignores is given as nothing used yet)."""
+    return guard is None or guard.holds(local, ZERO_KWH, 0.0, None)
 
 
 def plan_for(tariff: Tariff) -> TariffPlan:

@@ -10,13 +10,21 @@ kept per category in period order in a :class:`SessionUses`.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from bisect import bisect_right
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.tariffs.cdr import ChargingPeriod, DimensionType
 from chargeledger.domain.tariffs.model import ComponentType, ReservationRestriction
-from chargeledger.domain.tariffs.plan import Candidate, Electrical, TariffPlan
+from chargeledger.domain.tariffs.plan import (
+    US_PER_DAY,
+    US_PER_WEEK,
+    Candidate,
+    Electrical,
+    Picks,
+    TariffPlan,
+)
 from chargeledger.domain.tariffs.priced import FLAT_UNIT, HOURS, KWH, PricedUse
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import ZERO
@@ -27,6 +35,9 @@ _TIME = DimensionType.TIME
 _PARKING = DimensionType.PARKING_TIME
 _RESERVATION = DimensionType.RESERVATION_TIME
 _LOCAL_SPAN = timedelta(hours=48)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_IN_WEEK = 3 * US_PER_DAY  # 1970-01-01 was a Thursday
+_US = timedelta(microseconds=1)
 _ZONES: dict[str, ZoneInfo] = {}
 
 
@@ -72,10 +83,17 @@ def priced_uses(
     uses = SessionUses()
     energy_uses, time_uses, parking_uses = uses.energy, uses.time, uses.parking
     first = periods[0].start_date_time
-    local_starts = _local_starts(periods, time_zone) if plan.needs_local_time else None
+    week = plan.week
+    if week is not None and first.tzinfo is not None:
+        positions = _week_positions(periods, time_zone)
+        local_starts = None
+    else:
+        week, positions = None, None
+        local_starts = _local_starts(periods, time_zone) if plan.needs_local_time else None
     flat_pending = bool(plan.flat)
     needs_electrical, needs_duration = plan.needs_electrical, plan.needs_duration
     electrical: Electrical | None = None
+    picks: Picks | None = None
     kwh, parking_ms, parking_priced = ZERO, 0, False
     for index, period in enumerate(periods):
         energy = charging = parking = reserved = None  # where a kind repeats, the first counts
@@ -93,28 +111,50 @@ def priced_uses(
                 reserved = millis
         if needs_electrical:
             electrical = _electrical(period)
-        local = first if local_starts is None else local_starts[index]
+        if week is not None:
+            picks = week.picks[bisect_right(week.starts, positions[index]) - 1]  # type: ignore[index]
+            local = first
+        else:
+            local = first if local_starts is None else local_starts[index]
         seconds = (period.start_date_time - first).total_seconds() if needs_duration else 0.0
         if not reserved or energy or charging or parking:
             if energy and plan.energy:
-                found = _first(plan.energy, local, kwh, seconds, electrical)
+                found = (
+                    _first(plan.energy, local, kwh, seconds, electrical)
+                    if picks is None
+                    else picks[0]
+                )
                 if found is not None:
                     energy_uses.append(PricedUse("energy", energy, KWH, found, index))
             if charging and plan.time:
-                found = _first(plan.time, local, kwh, seconds, electrical)
+                found = (
+                    _first(plan.time, local, kwh, seconds, electrical)
+                    if picks is None
+                    else picks[1]
+                )
                 if found is not None:
                     time_uses.append(PricedUse("time", charging, HOURS, found, index))
             if parking and plan.parking:
-                found = _first(plan.parking, local, kwh, seconds, electrical)
+                found = (
+                    _first(plan.parking, local, kwh, seconds, electrical)
+                    if picks is None
+                    else picks[2]
+                )
                 if found is not None:
                     parking_uses.append(PricedUse("parking", parking, HOURS, found, index))
                     parking_priced = parking_priced or parking > 0
             if flat_pending:
-                found = _first(plan.flat, local, kwh, seconds, electrical)
+                found = (
+                    _first(plan.flat, local, kwh, seconds, electrical)
+                    if picks is None
+                    else picks[3]
+                )
                 if found is not None:
                     uses.fixed.append(PricedUse("fixed", ONE, FLAT_UNIT, found, index))
                     flat_pending = False
         if reserved:
+            if week is not None:  # reservation elements are not in the week table
+                local = period.start_date_time.astimezone(_zone(time_zone))
             _reserve(uses, plan, periods, index, reserved, local, kwh, seconds, electrical)
         if energy is not None:
             kwh += energy
@@ -153,9 +193,7 @@ def _local_starts(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list[d
     """Each period's start in the location's time zone. Within 48 hours and with the same UTC
     offset at both ends no transition lies between, so wall-clock arithmetic from the first
     start is exact; otherwise each start is converted."""
-    zone = _ZONES.get(time_zone)
-    if zone is None:
-        zone = _ZONES.setdefault(time_zone, ZoneInfo(time_zone))
+    zone = _zone(time_zone)
     origin, last = periods[0].start_date_time, periods[-1].start_date_time
     local_origin = origin.astimezone(zone)
     if last - origin <= _LOCAL_SPAN and last.astimezone(zone).utcoffset() == (
@@ -163,6 +201,41 @@ def _local_starts(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list[d
     ):
         return [local_origin + (p.start_date_time - origin) for p in periods]
     return [p.start_date_time.astimezone(zone) for p in periods]
+
+
+def _week_positions(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list[int]:
+    """Each period's start as microseconds into its local week (Monday 00:00 is 0): the
+    instant plus the zone's UTC offset at it, the local wall-clock time that
+    :func:`_local_starts` gives. With one offset over at most 48 hours (as there) it is read
+    once; otherwise at each start."""
+    zone = _zone(time_zone)
+    origin, last = periods[0].start_date_time, periods[-1].start_date_time
+    offset = origin.astimezone(zone).utcoffset()
+    if (
+        offset is not None
+        and last - origin <= _LOCAL_SPAN
+        and (last.astimezone(zone).utcoffset() == offset)
+    ):
+        base = (origin - _EPOCH + offset) // _US + _EPOCH_IN_WEEK
+        return [(base + (p.start_date_time - origin) // _US) % US_PER_WEEK for p in periods]
+    return [
+        ((p.start_date_time - _EPOCH + _offset(p.start_date_time, zone)) // _US + _EPOCH_IN_WEEK)
+        % US_PER_WEEK
+        for p in periods
+    ]
+
+
+def _offset(instant: datetime, zone: ZoneInfo) -> timedelta:
+    offset = instant.astimezone(zone).utcoffset()
+    assert offset is not None  # a ZoneInfo always answers for an aware instant
+    return offset
+
+
+def _zone(time_zone: str) -> ZoneInfo:
+    zone = _ZONES.get(time_zone)
+    if zone is None:
+        zone = _ZONES.setdefault(time_zone, ZoneInfo(time_zone))
+    return zone
 
 
 def _electrical(period: ChargingPeriod) -> Electrical:

@@ -1,0 +1,126 @@
+"""The shortcuts of ``price`` for time-of-use tariffs and for explanation texts give exactly
+what the straightforward reference implementation gives.
+
+A tariff whose charging elements read only the time of day and the weekday is priced from its
+week table (``plan.WeekTable``: the first matching element of every dimension for each piece of
+the local week, OCPI 2.2.1 §11.4.6), with each period's place in the week taken from its UTC
+instant and the zone's offset; windows that wrap past midnight, an end_time of 00:00, zones
+with DST changes and half-hour offsets, sessions longer than two days and reservation elements
+beside it are all drawn. Step rounding texts are formatted from whole thousandths
+(``priced.thousandths_text``), held equal to ``domain.text.quantity_text``. Totals do not
+depend on whether the lines were read.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chargeledger.domain.tariffs import (
+    ComponentType,
+    PriceComponent,
+    Restrictions,
+    Tariff,
+    TariffElement,
+    price,
+)
+from chargeledger.domain.tariffs.model import DayOfWeek, ReservationRestriction
+from chargeledger.domain.tariffs.plan import plan_for
+from chargeledger.domain.tariffs.priced import thousandths_text
+from chargeledger.domain.text import quantity_text
+from tests.unit.tariffs import reference_pricing
+from tests.unit.tariffs.test_fast_path import (
+    LINE_FIELDS,
+    SETTINGS,
+    TIME_ZONES,
+    TOTALS,
+    cdrs,
+    components,
+    limits,
+)
+
+clock = st.one_of(
+    st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45])),
+    st.builds(time, st.integers(0, 23), st.integers(0, 59), st.integers(0, 59)),
+)
+weekdays = st.lists(st.sampled_from(list(DayOfWeek)), min_size=1, max_size=7, unique=True)
+calendar = st.builds(
+    Restrictions,
+    start_time=st.one_of(st.none(), clock),
+    end_time=st.one_of(st.none(), clock, st.just(time(0, 0))),
+    day_of_week=st.one_of(st.none(), weekdays.map(tuple)),
+)
+reserving = st.builds(
+    Restrictions,
+    start_time=st.one_of(st.none(), clock),
+    min_kwh=st.one_of(st.none(), st.decimals(min_value=0, max_value=40, places=1)),
+    reservation=st.sampled_from(list(ReservationRestriction)),
+)
+elements = st.builds(
+    TariffElement,
+    price_components=st.lists(components, min_size=1, max_size=4).map(tuple),
+    restrictions=st.one_of(st.none(), calendar, calendar, reserving),
+)
+time_of_use = st.builds(
+    Tariff,
+    id=st.just("TOU"),
+    currency=st.just("EUR"),
+    elements=st.lists(elements, min_size=1, max_size=5).map(tuple),
+    min_price=st.one_of(st.none(), limits),
+    max_price=st.one_of(st.none(), limits),
+)
+
+
+def _plain(value: object) -> object:
+    if hasattr(value, "excl_vat"):
+        return (value.excl_vat, value.incl_vat)
+    return value
+
+
+@SETTINGS
+@given(time_of_use, cdrs(), TIME_ZONES)
+def test_week_table_prices_as_the_reference(tariff: Tariff, cdr: object, time_zone: str) -> None:
+    assert plan_for(tariff).week is not None
+    ours = price(cdr, tariff, time_zone)  # type: ignore[arg-type]
+    reference = reference_pricing.price(cdr, tariff, time_zone)  # type: ignore[arg-type]
+    for name in TOTALS:
+        assert _plain(getattr(ours, name)) == _plain(getattr(reference, name)), name
+    assert [tuple(getattr(line, f) for f in LINE_FIELDS) for line in ours.lines] == [
+        tuple(getattr(line, f) for f in LINE_FIELDS) for line in reference.lines
+    ]
+
+
+@SETTINGS
+@given(time_of_use, cdrs(), TIME_ZONES)
+def test_totals_alone_equal_totals_with_lines(tariff: Tariff, cdr: object, time_zone: str) -> None:
+    """Reading only the totals (an invoice run) gives what reading the lines first gives."""
+    alone = price(cdr, tariff, time_zone)  # type: ignore[arg-type]
+    explained = price(cdr, tariff, time_zone)  # type: ignore[arg-type]
+    assert explained.lines is not None
+    for name in TOTALS:
+        assert getattr(alone, name) == getattr(explained, name), name
+    assert alone == explained
+
+
+def test_a_tariff_with_a_kwh_restriction_has_no_week_table() -> None:
+    energy = (PriceComponent(ComponentType.ENERGY, Decimal("0.30"), 1),)
+    tariff = Tariff(
+        id="KWH",
+        currency="EUR",
+        elements=(TariffElement(energy, Restrictions(min_kwh=Decimal(10))), TariffElement(energy)),
+    )
+    assert plan_for(tariff).week is None
+
+
+thousandths = st.integers(0, 10**12).map(lambda n: Decimal(n).scaleb(-3))
+any_decimal = st.decimals(
+    allow_nan=False, allow_infinity=False, min_value=-(10**9), max_value=10**9
+)
+
+
+@given(st.one_of(thousandths, any_decimal), st.sampled_from(["Wh", "s", "kWh", "h", "kW"]))
+def test_thousandths_text_is_quantity_text(value: Decimal, unit: str) -> None:
+    assert thousandths_text(value, unit) == quantity_text(value, unit)
