@@ -166,6 +166,7 @@ class Candidate:
     element: int
     guard: Guard | None
     component: PriceComponent
+    price: Decimal  # the component's
     vat_factor: Decimal | None  # 1 + vat/100; None when no VAT applies
     paid: bool  # a price above zero: step rounding goes to the last paid period (§11.4.3)
 
@@ -214,7 +215,9 @@ def _candidates(
         ):
             guard = None
         factor = None if component.vat is None else ONE + component.vat / 100
-        found.append(Candidate(index, guard, component, factor, component.price != 0))
+        found.append(
+            Candidate(index, guard, component, component.price, factor, component.price != 0)
+        )
     return tuple(found)
 
 

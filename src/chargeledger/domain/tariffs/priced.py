@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Generic, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 from chargeledger.domain.tariffs.plan import Candidate
 from chargeledger.domain.tariffs.quantities import MS_PER_HOUR, hours_of
@@ -39,6 +39,7 @@ class Amount(NamedTuple):
 
 
 NOTHING = Amount(ZERO, ZERO)
+ONE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,25 +63,54 @@ class PriceLine:
 
 
 _new_object = object.__new__
-_LINE_SLOTS = tuple(getattr(PriceLine, name).__set__ for name in PriceLine.__slots__)
+(
+    _set_category,
+    _set_excl_vat,
+    _set_incl_vat,
+    _set_explanation,
+    _set_volume,
+    _set_unit,
+    _set_unit_price,
+    _set_vat,
+    _set_period_index,
+    _set_element_index,
+) = (getattr(PriceLine, name).__set__ for name in PriceLine.__slots__)
 
 
-def _price_line(*values: object) -> PriceLine:
-    """``PriceLine(*values)`` (all ten fields, in order) without the frozen dataclass's
-    ``__init__``, which goes through ``object.__setattr__`` once per field and was half the
-    cost of building a CDR's lines; the slots are filled through their own descriptors, so the
-    result is the same immutable, equal-comparing line."""
+def _price_line(
+    category: str,
+    excl_vat: Decimal,
+    incl_vat: Decimal,
+    explanation: str,
+    volume: Decimal,
+    unit: str,
+    unit_price: Decimal,
+    vat: Decimal | None,
+    period_index: int,
+    element_index: int,
+) -> PriceLine:
+    """``PriceLine(...)`` without the frozen dataclass's ``__init__``, which goes through
+    ``object.__setattr__`` once per field and was half the cost of building a CDR's lines; the
+    slots are filled through their own descriptors, so the result is the same immutable,
+    equal-comparing line."""
     line = _new_object(PriceLine)
-    for store, value in zip(_LINE_SLOTS, values, strict=True):
-        store(line, value)
+    _set_category(line, category)
+    _set_excl_vat(line, excl_vat)
+    _set_incl_vat(line, incl_vat)
+    _set_explanation(line, explanation)
+    _set_volume(line, volume)
+    _set_unit(line, unit)
+    _set_unit_price(line, unit_price)
+    _set_vat(line, vat)
+    _set_period_index(line, period_index)
+    _set_element_index(line, element_index)
     return line
 
 
 @dataclass(slots=True)
 class StepRounding:
     """A session total rounded up to the component's step_size (OCPI 2.2.1 §11.4.3), in the
-    step's unit: Wh for energy, s for durations. Slotted like :class:`PricedUse` (a CDR has
-    one per rounded category) and, like it, never mutated after ``price`` made it."""
+    step's unit: Wh for energy, s for durations. Never mutated after ``price`` made it."""
 
     total: Decimal
     billed: Decimal
@@ -89,83 +119,72 @@ class StepRounding:
 
 Volume = TypeVar("Volume", Decimal, int)
 
+# A line before its :class:`PriceLine` is built: one period's use of a dimension priced by the
+# element that applies (§11.4.6), or the step rounding of a category's session total priced
+# at its last paid period (``rounding`` set): (volume, candidate, period index, excl_vat,
+# incl_vat, rounding). A plain tuple, since ``price`` makes one per line of every CDR and a
+# tuple costs a fraction of an object; it never leaves :class:`PriceResult`. The category
+# and unit are those of the list that holds it (:data:`USE_GROUPS`).
+PricedUse = tuple[Volume, Candidate, int, Decimal, Decimal, "StepRounding | None"]
 
-class PricedUse(Generic[Volume]):
-    """A line before its :class:`PriceLine` is built: one period's use of a dimension, priced
-    by the element that applies (§11.4.6), or the step rounding of a category's session total
-    priced at its last paid period (``rounding`` set).
 
-    The amount follows from the volume: energy costs kWh × price, a duration (whole ms) its
-    price per hour × ms / 3.6e6, a flat fee its price; VAT per component (§11.4.3). A plain
-    slotted class that computes both amounts in its one constructor call, since ``price``
-    makes one per line of every CDR; the records never leave :class:`PriceResult`."""
+def energy_use(
+    kwh: Decimal, candidate: Candidate, period: int, rounding: StepRounding | None = None
+) -> PricedUse[Decimal]:
+    """Energy costs kWh × price; VAT per component (§11.4.3)."""
+    excl = kwh * candidate.price
+    vat = candidate.vat_factor
+    return (kwh, candidate, period, excl, excl if vat is None else excl * vat, rounding)
 
-    __slots__ = (
-        "candidate",
-        "category",
-        "excl_vat",
-        "incl_vat",
-        "period",
-        "rounding",
-        "unit",
-        "volume",
+
+def duration_use(
+    millis: int, candidate: Candidate, period: int, rounding: StepRounding | None = None
+) -> PricedUse[int]:
+    """A duration (whole ms) costs its price per hour × ms / 3.6e6 (§11.4.3)."""
+    excl = candidate.price * millis / MS_PER_HOUR
+    vat = candidate.vat_factor
+    return (millis, candidate, period, excl, excl if vat is None else excl * vat, rounding)
+
+
+def flat_use(candidate: Candidate, period: int) -> PricedUse[Decimal]:
+    """A flat fee costs its price, once (§11.4.2 FLAT)."""
+    excl = candidate.price
+    vat = candidate.vat_factor
+    return (ONE, candidate, period, excl, excl if vat is None else excl * vat, None)
+
+
+def use_line(category: str, unit: str, use: PricedUse[Decimal] | PricedUse[int]) -> PriceLine:
+    """The :class:`PriceLine` of a priced use in the list of ``category`` and ``unit``."""
+    volume, candidate, period, excl, incl, rounding = use
+    component = candidate.component
+    return _price_line(
+        category,
+        excl,
+        incl,
+        _explanation(category, unit, candidate, period, rounding),
+        volume if isinstance(volume, Decimal) else hours_of(volume),
+        unit,
+        component.price,
+        component.vat,
+        period,
+        candidate.element,
     )
 
-    def __init__(
-        self,
-        category: str,
-        volume: Volume,
-        unit: str,
-        candidate: Candidate,
-        period: int,
-        rounding: StepRounding | None = None,
-    ) -> None:
-        price = candidate.component.price
-        if unit == HOURS:
-            excl = price * volume / MS_PER_HOUR
-        elif unit == FLAT_UNIT:
-            excl = price
-        else:
-            excl = volume * price
-        vat = candidate.vat_factor
-        self.category = category
-        self.volume: Volume = volume
-        self.unit = unit
-        self.candidate = candidate
-        self.period = period
-        self.rounding = rounding
-        self.excl_vat: Decimal = excl
-        self.incl_vat: Decimal = excl if vat is None else excl * vat
 
-    def line(self) -> PriceLine:
-        candidate, volume = self.candidate, self.volume
-        component = candidate.component
-        return _price_line(
-            self.category,
-            self.excl_vat,
-            self.incl_vat,
-            self._explanation(),
-            volume if isinstance(volume, Decimal) else hours_of(volume),
-            self.unit,
-            component.price,
-            component.vat,
-            self.period,
-            candidate.element,
+def _explanation(
+    category: str, unit: str, candidate: Candidate, period: int, rounding: StepRounding | None
+) -> str:
+    if rounding is not None:
+        step_unit = rounding.unit
+        return (
+            f"step_size {candidate.component.step_size}: the session's "
+            f"{category} rounded up from {thousandths_text(rounding.total, step_unit)} "
+            f"to {thousandths_text(rounding.billed, step_unit)}, "
+            f"at period {period + 1}'s price"
         )
-
-    def _explanation(self) -> str:
-        rounding = self.rounding
-        if rounding is not None:
-            unit = rounding.unit
-            return (
-                f"step_size {self.candidate.component.step_size}: the session's "
-                f"{self.category} rounded up from {thousandths_text(rounding.total, unit)} "
-                f"to {thousandths_text(rounding.billed, unit)}, "
-                f"at period {self.period + 1}'s price"
-            )
-        if self.unit == FLAT_UNIT:
-            return f"flat fee of element {self.candidate.element + 1}, once per session"
-        return f"period {self.period + 1}, element {self.candidate.element + 1}"
+    if unit == FLAT_UNIT:
+        return f"flat fee of element {candidate.element + 1}, once per session"
+    return f"period {period + 1}, element {candidate.element + 1}"
 
 
 def thousandths_text(value: Decimal, unit: str) -> str:
@@ -203,15 +222,32 @@ class LimitAdjustment:
         )
 
 
-Record = PricedUse[Decimal] | PricedUse[int] | LimitAdjustment
+# The category and unit of each list of priced uses, in the order of ``PriceResult.lines``.
+USE_GROUPS = (
+    ("energy", KWH),
+    ("time", HOURS),
+    ("parking", HOURS),
+    ("reservation", HOURS),
+    ("reservation", FLAT_UNIT),
+    ("fixed", FLAT_UNIT),
+)
+UseLists = tuple[
+    Sequence[PricedUse[Decimal]],
+    Sequence[PricedUse[int]],
+    Sequence[PricedUse[int]],
+    Sequence[PricedUse[int]],
+    Sequence[PricedUse[Decimal]],
+    Sequence[PricedUse[Decimal]],
+]
 
 
 class PriceResult:
     """The OCPI totals of a priced CDR and the lines that explain every amount."""
 
     __slots__ = (
+        "_adjustments",
         "_lines",
-        "_records",
+        "_uses",
         "currency",
         "tariff_id",
         "total_cost",
@@ -239,7 +275,8 @@ class PriceResult:
         total_energy: Decimal,
         total_time: Decimal,
         total_parking_time: Decimal,
-        records: tuple[Sequence[Record], ...],
+        uses: UseLists,
+        adjustments: Sequence[LimitAdjustment],
     ) -> None:
         self.tariff_id = tariff_id
         self.currency = currency
@@ -252,7 +289,8 @@ class PriceResult:
         self.total_energy = total_energy
         self.total_time = total_time
         self.total_parking_time = total_parking_time
-        self._records = records
+        self._uses = uses
+        self._adjustments = adjustments
         self._lines: tuple[PriceLine, ...] | None = None
 
     @property
@@ -260,7 +298,14 @@ class PriceResult:
         """Every amount with its explanation, in the order: energy, time, parking,
         reservation, fixed, then min/max price adjustments."""
         if self._lines is None:
-            self._lines = tuple(record.line() for group in self._records for record in group)
+            groups: tuple[Sequence[PricedUse[Decimal] | PricedUse[int]], ...] = self._uses
+            lines = [
+                use_line(category, unit, use)
+                for (category, unit), group in zip(USE_GROUPS, groups, strict=True)
+                for use in group
+            ]
+            lines.extend(adjustment.line() for adjustment in self._adjustments)
+            self._lines = tuple(lines)
         return self._lines
 
     def _key(self) -> tuple[object, ...]:
@@ -289,7 +334,8 @@ class PriceResult:
     def __repr__(self) -> str:
         return (
             f"PriceResult(tariff_id={self.tariff_id!r}, currency={self.currency!r}, "
-            f"total_cost={self.total_cost!r}, lines={sum(map(len, self._records))})"
+            f"total_cost={self.total_cost!r}, "
+            f"lines={sum(map(len, self._uses)) + len(self._adjustments)})"
         )
 
     def ocpi_totals(self, places: int = 4) -> dict[str, object]:

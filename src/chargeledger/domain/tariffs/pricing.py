@@ -28,8 +28,6 @@ from chargeledger.domain.tariffs.cdr import Cdr
 from chargeledger.domain.tariffs.model import Tariff
 from chargeledger.domain.tariffs.plan import plan_for
 from chargeledger.domain.tariffs.priced import (
-    HOURS,
-    KWH,
     NOTHING,
     Amount,
     LimitAdjustment,
@@ -37,6 +35,8 @@ from chargeledger.domain.tariffs.priced import (
     PriceResult,
     StepRounding,
     Volume,
+    duration_use,
+    energy_use,
 )
 from chargeledger.domain.tariffs.quantities import (
     MS_PER_SECOND,
@@ -92,15 +92,15 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
         total_energy=uses.kwh,
         total_time=hours_between(periods[0].start_date_time, cdr.end_date_time),
         total_parking_time=hours_of(uses.parking_ms),
-        records=(  # the order of PriceResult.lines
+        uses=(  # the order of priced.USE_GROUPS
             uses.energy,
             uses.time,
             uses.parking,
             uses.reservation_time,
             uses.reservation_flat,
             uses.fixed,
-            adjustments,
         ),
+        adjustments=adjustments,
     )
 
 
@@ -121,45 +121,46 @@ def _cost(
     paid = delivered = nothing
     last_paid = last_delivered = None
     for use in uses:
-        excl_total += use.excl_vat
-        incl_total += use.incl_vat
-        volume = use.volume
+        volume, candidate, _, excl, incl, _ = use
+        excl_total += excl
+        incl_total += incl
         if volume > 0:
             delivered += volume
             last_delivered = use
-            if use.candidate.paid:
+            if candidate.paid:
                 paid += volume
                 last_paid = use
     if last_paid is None:
         last_paid, paid = last_delivered, delivered
-    if step_rounding is None or last_paid is None or last_paid.candidate.component.step_size <= 0:
+    if step_rounding is None or last_paid is None or last_paid[1].component.step_size <= 0:
         return Amount(excl_total, incl_total)
     rounding = step_rounding(paid, last_paid)
     if rounding is None:
         return Amount(excl_total, incl_total)
     uses.append(rounding)
-    return Amount(excl_total + rounding.excl_vat, incl_total + rounding.incl_vat)
+    return Amount(excl_total + rounding[3], incl_total + rounding[4])
 
 
 def _energy_rounding(paid: Decimal, last: PricedUse[Decimal]) -> PricedUse[Decimal] | None:
     """The extra energy up to whole steps (Wh) of the session total, read on the 1 mWh grid."""
-    step = last.candidate.component.step_size
+    _, candidate, period, *_ = last
+    step = candidate.component.step_size
     total = energy_for_steps(paid)
     billed = (total / step).to_integral_value(ROUND_CEILING) * step
     if billed <= total:
         return None
     extra = (billed - total) / _WH_PER_KWH
-    why = StepRounding(total, billed, "Wh")
-    return PricedUse("energy", extra, KWH, last.candidate, last.period, why)
+    return energy_use(extra, candidate, period, StepRounding(total, billed, "Wh"))
 
 
 def _duration_rounding(paid: int, last: PricedUse[int]) -> PricedUse[int] | None:
     """The extra time up to whole steps (s) of the session total: an integer ceiling of ms."""
-    billed = steps_up(paid, last.candidate.component.step_size * MS_PER_SECOND)
+    _, candidate, period, *_ = last
+    billed = steps_up(paid, candidate.component.step_size * MS_PER_SECOND)
     if billed <= paid:
         return None
     why = StepRounding(Decimal(paid) / MS_PER_SECOND, Decimal(billed) / MS_PER_SECOND, "s")
-    return PricedUse(last.category, billed - paid, HOURS, last.candidate, last.period, why)
+    return duration_use(billed - paid, candidate, period, why)
 
 
 def _reservation_cost(

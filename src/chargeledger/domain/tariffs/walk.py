@@ -25,11 +25,10 @@ from chargeledger.domain.tariffs.plan import (
     Picks,
     TariffPlan,
 )
-from chargeledger.domain.tariffs.priced import FLAT_UNIT, HOURS, KWH, PricedUse
+from chargeledger.domain.tariffs.priced import PricedUse, duration_use, energy_use, flat_use
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import ZERO
 
-ONE = Decimal(1)
 _ENERGY = DimensionType.ENERGY
 _TIME = DimensionType.TIME
 _PARKING = DimensionType.PARKING_TIME
@@ -125,7 +124,7 @@ def priced_uses(
                     else picks[0]
                 )
                 if found is not None:
-                    energy_uses.append(PricedUse("energy", energy, KWH, found, index))
+                    energy_uses.append(energy_use(energy, found, index))
             if charging and plan.time:
                 found = (
                     _first(plan.time, local, kwh, seconds, electrical)
@@ -133,7 +132,7 @@ def priced_uses(
                     else picks[1]
                 )
                 if found is not None:
-                    time_uses.append(PricedUse("time", charging, HOURS, found, index))
+                    time_uses.append(duration_use(charging, found, index))
             if parking and plan.parking:
                 found = (
                     _first(plan.parking, local, kwh, seconds, electrical)
@@ -141,7 +140,7 @@ def priced_uses(
                     else picks[2]
                 )
                 if found is not None:
-                    parking_uses.append(PricedUse("parking", parking, HOURS, found, index))
+                    parking_uses.append(duration_use(parking, found, index))
                     parking_priced = parking_priced or parking > 0
             if flat_pending:
                 found = (
@@ -150,7 +149,7 @@ def priced_uses(
                     else picks[3]
                 )
                 if found is not None:
-                    uses.fixed.append(PricedUse("fixed", ONE, FLAT_UNIT, found, index))
+                    uses.fixed.append(flat_use(found, index))
                     flat_pending = False
         if reserved:
             if week is not None:  # reservation elements are not in the week table
@@ -286,9 +285,7 @@ def _reserve(
             if found is None:
                 continue
             if dimension is ComponentType.TIME:
-                uses.reservation_time.append(
-                    PricedUse("reservation", reserved, HOURS, found, index)
-                )
+                uses.reservation_time.append(duration_use(reserved, found, index))
             else:
-                uses.reservation_flat.append(PricedUse("reservation", ONE, FLAT_UNIT, found, index))
+                uses.reservation_flat.append(flat_use(found, index))
             break
