@@ -154,14 +154,21 @@ def flat_use(candidate: Candidate, period: int) -> PricedUse[Decimal]:
 
 
 def use_line(category: str, unit: str, use: PricedUse[Decimal] | PricedUse[int]) -> PriceLine:
-    """The :class:`PriceLine` of a priced use in the list of ``category`` and ``unit``."""
+    """The :class:`PriceLine` of a priced use in the list of ``category`` and ``unit``; its
+    explanation written inline, as this runs once per line of every explained CDR."""
     volume, candidate, period, excl, incl, rounding = use
     component = candidate.component
+    if rounding is not None:
+        explanation = _rounding_explanation(category, component.step_size, period, rounding)
+    elif unit == FLAT_UNIT:
+        explanation = f"flat fee of element {candidate.element + 1}, once per session"
+    else:
+        explanation = f"period {period + 1}, element {candidate.element + 1}"
     return _price_line(
         category,
         excl,
         incl,
-        _explanation(category, unit, candidate, period, rounding),
+        explanation,
         volume if isinstance(volume, Decimal) else hours_of(volume),
         unit,
         component.price,
@@ -171,20 +178,14 @@ def use_line(category: str, unit: str, use: PricedUse[Decimal] | PricedUse[int])
     )
 
 
-def _explanation(
-    category: str, unit: str, candidate: Candidate, period: int, rounding: StepRounding | None
-) -> str:
-    if rounding is not None:
-        step_unit = rounding.unit
-        return (
-            f"step_size {candidate.component.step_size}: the session's "
-            f"{category} rounded up from {thousandths_text(rounding.total, step_unit)} "
-            f"to {thousandths_text(rounding.billed, step_unit)}, "
-            f"at period {period + 1}'s price"
-        )
-    if unit == FLAT_UNIT:
-        return f"flat fee of element {candidate.element + 1}, once per session"
-    return f"period {period + 1}, element {candidate.element + 1}"
+def _rounding_explanation(category: str, step: int, period: int, rounding: StepRounding) -> str:
+    unit = rounding.unit
+    return (
+        f"step_size {step}: the session's "
+        f"{category} rounded up from {thousandths_text(rounding.total, unit)} "
+        f"to {thousandths_text(rounding.billed, unit)}, "
+        f"at period {period + 1}'s price"
+    )
 
 
 def thousandths_text(value: Decimal, unit: str) -> str:

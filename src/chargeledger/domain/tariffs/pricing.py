@@ -124,7 +124,7 @@ def _cost(
         volume, candidate, _, excl, incl, _ = use
         excl_total += excl
         incl_total += incl
-        if volume > 0:
+        if volume > nothing:
             delivered += volume
             last_delivered = use
             if candidate.paid:
@@ -143,7 +143,7 @@ def _cost(
 
 def _energy_rounding(paid: Decimal, last: PricedUse[Decimal]) -> PricedUse[Decimal] | None:
     """The extra energy up to whole steps (Wh) of the session total, read on the 1 mWh grid."""
-    _, candidate, period, *_ = last
+    candidate, period = last[1], last[2]
     step = candidate.component.step_size
     total = energy_for_steps(paid)
     billed = (total / step).to_integral_value(ROUND_CEILING) * step
@@ -155,7 +155,7 @@ def _energy_rounding(paid: Decimal, last: PricedUse[Decimal]) -> PricedUse[Decim
 
 def _duration_rounding(paid: int, last: PricedUse[int]) -> PricedUse[int] | None:
     """The extra time up to whole steps (s) of the session total: an integer ceiling of ms."""
-    _, candidate, period, *_ = last
+    candidate, period = last[1], last[2]
     billed = steps_up(paid, candidate.component.step_size * MS_PER_SECOND)
     if billed <= paid:
         return None

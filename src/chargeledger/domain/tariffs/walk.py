@@ -37,6 +37,9 @@ _LOCAL_SPAN = timedelta(hours=48)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_IN_WEEK = 3 * US_PER_DAY  # 1970-01-01 was a Thursday
 _US = timedelta(microseconds=1)
+_LOCAL_SPAN_US = _LOCAL_SPAN // _US
+_LAST_US_OF_DAY = timedelta(days=1) - _US
+_STEADY_DAYS: dict[str, dict[int, int | None]] = {}
 _ZONES: dict[str, ZoneInfo] = {}
 
 
@@ -205,23 +208,43 @@ def _local_starts(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list[d
 def _week_positions(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list[int]:
     """Each period's start as microseconds into its local week (Monday 00:00 is 0): the
     instant plus the zone's UTC offset at it, the local wall-clock time that
-    :func:`_local_starts` gives. With one offset over at most 48 hours (as there) it is read
-    once; otherwise at each start."""
+    :func:`_local_starts` gives. With one offset at both ends of at most 48 hours (as there)
+    that offset holds for every start; otherwise each start is converted."""
+    origin = periods[0].start_date_time
+    start = (origin - _EPOCH) // _US
+    steps = [(p.start_date_time - origin) // _US for p in periods]
+    if steps[-1] <= _LOCAL_SPAN_US:
+        offset = _offset_us(time_zone, start)
+        if offset is not None and offset == _offset_us(time_zone, start + steps[-1]):
+            base = start + offset + _EPOCH_IN_WEEK
+            return [(base + step) % US_PER_WEEK for step in steps]
     zone = _zone(time_zone)
-    origin, last = periods[0].start_date_time, periods[-1].start_date_time
-    offset = origin.astimezone(zone).utcoffset()
-    if (
-        offset is not None
-        and last - origin <= _LOCAL_SPAN
-        and (last.astimezone(zone).utcoffset() == offset)
-    ):
-        base = (origin - _EPOCH + offset) // _US + _EPOCH_IN_WEEK
-        return [(base + (p.start_date_time - origin) // _US) % US_PER_WEEK for p in periods]
     return [
         ((p.start_date_time - _EPOCH + _offset(p.start_date_time, zone)) // _US + _EPOCH_IN_WEEK)
         % US_PER_WEEK
         for p in periods
     ]
+
+
+def _offset_us(time_zone: str, instant: int) -> int | None:
+    """The zone's UTC offset in microseconds at ``instant`` (UTC microseconds since 1970),
+    kept per UTC day: a day with the same offset at its first and last microsecond has that
+    offset throughout (a zone changes at most once a day), one with a change answers None
+    and its instants are converted one by one. A conversion costs as much as the rest of a
+    period's walk; the table holds one entry per zone and day priced."""
+    days = _STEADY_DAYS.get(time_zone)
+    if days is None:
+        days = _STEADY_DAYS.setdefault(time_zone, {})
+    day = instant // US_PER_DAY
+    try:
+        return days[day]
+    except KeyError:
+        zone = _zone(time_zone)
+        midnight = _EPOCH + timedelta(days=day)
+        first, last = _offset(midnight, zone), _offset(midnight + _LAST_US_OF_DAY, zone)
+        steady = first // _US if first == last else None
+        days[day] = steady
+        return steady
 
 
 def _offset(instant: datetime, zone: ZoneInfo) -> timedelta:
