@@ -83,7 +83,6 @@ def _plain(value: object) -> object:
 @SETTINGS
 @given(time_of_use, cdrs(), TIME_ZONES)
 def test_week_table_prices_as_the_reference(tariff: Tariff, cdr: object, time_zone: str) -> None:
-    assert plan_for(tariff).week is not None
     ours = price(cdr, tariff, time_zone)  # type: ignore[arg-type]
     reference = reference_pricing.price(cdr, tariff, time_zone)  # type: ignore[arg-type]
     for name in TOTALS:
@@ -105,14 +104,24 @@ def test_totals_alone_equal_totals_with_lines(tariff: Tariff, cdr: object, time_
     assert alone == explained
 
 
-def test_a_tariff_with_a_kwh_restriction_has_no_week_table() -> None:
-    energy = (PriceComponent(ComponentType.ENERGY, Decimal("0.30"), 1),)
-    tariff = Tariff(
-        id="KWH",
-        currency="EUR",
-        elements=(TariffElement(energy, Restrictions(min_kwh=Decimal(10))), TariffElement(energy)),
+_ENERGY = (PriceComponent(ComponentType.ENERGY, Decimal("0.30"), 1),)
+
+
+def _tariff(*restrictions: Restrictions | None) -> Tariff:
+    return Tariff(
+        id="T", currency="EUR", elements=tuple(TariffElement(_ENERGY, r) for r in restrictions)
     )
-    assert plan_for(tariff).week is None
+
+
+def test_only_a_time_of_use_tariff_has_a_week_table() -> None:
+    """A week table where guards read time of day and weekday only; none where one reads
+    more, or where nothing is restricted (the first element always applies)."""
+    evening = Restrictions(start_time=time(17), end_time=time(21), day_of_week=(DayOfWeek.MONDAY,))
+    week = plan_for(_tariff(evening, None)).week
+    assert week is not None
+    assert len(week.starts) == 7 * 3  # midnight, 17:00 and 21:00 of every day
+    assert plan_for(_tariff(Restrictions(min_kwh=Decimal(10)), evening, None)).week is None
+    assert plan_for(_tariff(None)).week is None
 
 
 thousandths = st.integers(0, 10**12).map(lambda n: Decimal(n).scaleb(-3))

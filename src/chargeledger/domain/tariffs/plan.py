@@ -250,11 +250,15 @@ def compile_tariff(tariff: Tariff) -> TariffPlan:
 def _week_table(charging: dict[ComponentType, tuple[Candidate, ...]]) -> WeekTable | None:
     """The week cut at every day start and every window bound; None when a charging guard
     reads anything but the time of day and the weekday (dates, kWh, duration, power), since
-    those are not periodic in the week. Each piece's picks are the guards' own answers at its
-    first instant: a guard's answer changes only at a day start or a window bound."""
+    those are not periodic in the week, and when there is no guard at all (the first
+    candidate always applies and no local time is needed). Each piece's picks are the guards'
+    own answers at its first instant: a guard's answer changes only at a day start or a
+    window bound."""
     candidates = [c for group in charging.values() for c in group]
     guards = [c.guard for c in candidates if c.guard is not None]
-    if any(g.dated or g.energy or g.duration or g.electrical is not None for g in guards):
+    if not guards or any(
+        g.dated or g.energy or g.duration or g.electrical is not None for g in guards
+    ):
         return None
     offsets = {0}
     for guard in guards:

@@ -100,7 +100,7 @@ def priced_uses(
     for index, period in enumerate(periods):
         energy = charging = parking = reserved = None  # where a kind repeats, the first counts
         for kind, value in reversed(period.dimensions):
-            if value < 0:
+            if value < ZERO:
                 raise _negative_volume(index, kind)
             if kind is _ENERGY:
                 energy = value
@@ -212,12 +212,12 @@ def _week_positions(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list
     that offset holds for every start; otherwise each start is converted."""
     origin = periods[0].start_date_time
     start = (origin - _EPOCH) // _US
-    steps = [(p.start_date_time - origin) // _US for p in periods]
-    if steps[-1] <= _LOCAL_SPAN_US:
+    span = (periods[-1].start_date_time - origin) // _US
+    if span <= _LOCAL_SPAN_US:
         offset = _offset_us(time_zone, start)
-        if offset is not None and offset == _offset_us(time_zone, start + steps[-1]):
+        if offset is not None and offset == _offset_us(time_zone, start + span):
             base = start + offset + _EPOCH_IN_WEEK
-            return [(base + step) % US_PER_WEEK for step in steps]
+            return [(base + (p.start_date_time - origin) // _US) % US_PER_WEEK for p in periods]
     zone = _zone(time_zone)
     return [
         ((p.start_date_time - _EPOCH + _offset(p.start_date_time, zone)) // _US + _EPOCH_IN_WEEK)
