@@ -6,8 +6,8 @@ week table (``plan.WeekTable``: the first matching element of every dimension fo
 the local week, OCPI 2.2.1 §11.4.6), with each period's place in the week taken from its UTC
 instant and the zone's offset; windows that wrap past midnight, an end_time of 00:00, zones
 with DST changes and half-hour offsets, sessions longer than two days and reservation elements
-beside it are all drawn. Step rounding texts are formatted from whole thousandths
-(``priced.thousandths_text``), held equal to ``domain.text.quantity_text``. Totals do not
+beside it are all drawn. Step rounding texts are written from whole thousandths (mWh, ms;
+``priced.thousandths_text``), held equal to ``domain.text.quantity_text``. Totals do not
 depend on whether the lines were read.
 """
 
@@ -124,12 +124,7 @@ def test_only_a_time_of_use_tariff_has_a_week_table() -> None:
     assert plan_for(_tariff(None)).week is None
 
 
-thousandths = st.integers(0, 10**12).map(lambda n: Decimal(n).scaleb(-3))
-any_decimal = st.decimals(
-    allow_nan=False, allow_infinity=False, min_value=-(10**9), max_value=10**9
-)
-
-
-@given(st.one_of(thousandths, any_decimal), st.sampled_from(["Wh", "s", "kWh", "h", "kW"]))
-def test_thousandths_text_is_quantity_text(value: Decimal, unit: str) -> None:
-    assert thousandths_text(value, unit) == quantity_text(value, unit)
+@given(st.integers(0, 10**15), st.sampled_from(["Wh", "s"]))
+def test_thousandths_text_is_quantity_text(count: int, unit: str) -> None:
+    """The step rounding texts read as every other quantity of the unit does."""
+    assert thousandths_text(count, unit) == quantity_text(Decimal(count).scaleb(-3), unit)

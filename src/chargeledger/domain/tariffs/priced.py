@@ -11,7 +11,6 @@ from typing import NamedTuple, TypeVar
 
 from chargeledger.domain.tariffs.plan import Candidate
 from chargeledger.domain.tariffs.quantities import MS_PER_HOUR, hours_of
-from chargeledger.domain.text import UNIT_DECIMALS, quantity_text
 from chargeledger.money import ZERO
 
 # The units of priced lines: energy, a duration (held in ms, shown in hours), a flat fee.
@@ -109,12 +108,14 @@ def _price_line(
 
 @dataclass(slots=True)
 class StepRounding:
-    """A session total rounded up to the component's step_size (OCPI 2.2.1 §11.4.3), in the
-    step's unit: Wh for energy, s for durations. Never mutated after ``price`` made it."""
+    """A session total rounded up to the component's step_size (OCPI 2.2.1 §11.4.3), in
+    thousandths of the step's unit: mWh for energy (the 1 mWh grid step rounding reads it
+    on), ms for durations. Whole numbers, so that making one costs no Decimal division and
+    its text no decimal context (:func:`thousandths_text`). Never mutated once made."""
 
-    total: Decimal
-    billed: Decimal
-    unit: str
+    total: int
+    billed: int
+    unit: str  # "Wh" or "s"
 
 
 Volume = TypeVar("Volume", Decimal, int)
@@ -153,29 +154,38 @@ def flat_use(candidate: Candidate, period: int) -> PricedUse[Decimal]:
     return (ONE, candidate, period, excl, excl if vat is None else excl * vat, None)
 
 
-def use_line(category: str, unit: str, use: PricedUse[Decimal] | PricedUse[int]) -> PriceLine:
-    """The :class:`PriceLine` of a priced use in the list of ``category`` and ``unit``; its
-    explanation written inline, as this runs once per line of every explained CDR."""
-    volume, candidate, period, excl, incl, rounding = use
-    component = candidate.component
-    if rounding is not None:
-        explanation = _rounding_explanation(category, component.step_size, period, rounding)
-    elif unit == FLAT_UNIT:
-        explanation = f"flat fee of element {candidate.element + 1}, once per session"
-    else:
-        explanation = f"period {period + 1}, element {candidate.element + 1}"
-    return _price_line(
-        category,
-        excl,
-        incl,
-        explanation,
-        volume if isinstance(volume, Decimal) else hours_of(volume),
-        unit,
-        component.price,
-        component.vat,
-        period,
-        candidate.element,
-    )
+def add_lines(
+    category: str,
+    unit: str,
+    uses: Sequence[PricedUse[Decimal] | PricedUse[int]],
+    lines: list[PriceLine],
+) -> None:
+    """The :class:`PriceLine` s of a list of priced uses of ``category`` and ``unit``, added
+    to ``lines``; one call per list and the explanations written inline, as this runs for
+    every line of every explained CDR."""
+    flat = unit == FLAT_UNIT
+    for volume, candidate, period, excl, incl, rounding in uses:
+        component = candidate.component
+        if rounding is not None:
+            explanation = _rounding_explanation(category, component.step_size, period, rounding)
+        elif flat:
+            explanation = f"flat fee of element {candidate.element + 1}, once per session"
+        else:
+            explanation = f"period {period + 1}, element {candidate.element + 1}"
+        lines.append(
+            _price_line(
+                category,
+                excl,
+                incl,
+                explanation,
+                volume if isinstance(volume, Decimal) else hours_of(volume),
+                unit,
+                component.price,
+                component.vat,
+                period,
+                candidate.element,
+            )
+        )
 
 
 def _rounding_explanation(category: str, step: int, period: int, rounding: StepRounding) -> str:
@@ -188,16 +198,12 @@ def _rounding_explanation(category: str, step: int, period: int, rounding: StepR
     )
 
 
-def thousandths_text(value: Decimal, unit: str) -> str:
-    """``quantity_text(value, unit)`` for a unit shown to 3 decimals (Wh, s), taken from the
-    integer count of thousandths where ``value`` has one, as every step rounding does (totals on
-    the 1 mWh and 1 ms grids, :mod:`.quantities`): the same digits without the decimal
-    context, normalize and quantize that cost ten times the rest of a line. Any other value
-    goes to :func:`quantity_text` itself."""
-    scaled = value.scaleb(3)
-    count = int(scaled) if scaled.is_finite() else None
-    if count is None or count != scaled or count < 0 or UNIT_DECIMALS.get(unit) != 3:
-        return quantity_text(value, unit)
+def thousandths_text(count: int, unit: str) -> str:
+    """``count`` thousandths of ``unit`` as :func:`~chargeledger.domain.text.quantity_text`
+    writes that quantity for a unit shown to 3 decimals (Wh, s): ``1500`` → ``1.5 s``,
+    ``12000`` → ``12 Wh``; digits of the integer with the point placed, since a step rounding
+    is explained on every explained CDR and the decimal context, normalize and quantize cost
+    ten times the rest of its line. A property test holds the two equal."""
     whole, fraction = divmod(count, 1000)
     if fraction:
         return f"{whole}.{fraction:03d}".rstrip("0") + f" {unit}"
@@ -300,11 +306,10 @@ class PriceResult:
         reservation, fixed, then min/max price adjustments."""
         if self._lines is None:
             groups: tuple[Sequence[PricedUse[Decimal] | PricedUse[int]], ...] = self._uses
-            lines = [
-                use_line(category, unit, use)
-                for (category, unit), group in zip(USE_GROUPS, groups, strict=True)
-                for use in group
-            ]
+            lines: list[PriceLine] = []
+            for (category, unit), group in zip(USE_GROUPS, groups, strict=True):
+                if group:
+                    add_lines(category, unit, group, lines)
             lines.extend(adjustment.line() for adjustment in self._adjustments)
             self._lines = tuple(lines)
         return self._lines

@@ -153,7 +153,9 @@ def _energy_rounding(paid: Decimal, last: PricedUse[Decimal]) -> PricedUse[Decim
     if billed <= total:
         return None
     extra = (billed - total) / _WH_PER_KWH
-    return energy_use(extra, candidate, period, StepRounding(total, billed, "Wh"))
+    # On the 1 mWh grid, so whole mWh; billed is whole steps of whole Wh.
+    why = StepRounding(int(total.scaleb(3)), int(billed) * 1000, "Wh")
+    return energy_use(extra, candidate, period, why)
 
 
 def _duration_rounding(paid: int, last: PricedUse[int]) -> PricedUse[int] | None:
@@ -162,7 +164,7 @@ def _duration_rounding(paid: int, last: PricedUse[int]) -> PricedUse[int] | None
     billed = steps_up(paid, candidate.component.step_size * MS_PER_SECOND)
     if billed <= paid:
         return None
-    why = StepRounding(Decimal(paid) / MS_PER_SECOND, Decimal(billed) / MS_PER_SECOND, "s")
+    why = StepRounding(paid, billed, "s")  # ms: thousandths of a second
     return duration_use(billed - paid, candidate, period, why)
 
 
