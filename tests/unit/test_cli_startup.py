@@ -32,6 +32,27 @@ except SystemExit:
     pass
 print(json.dumps(sorted(sys.modules)))
 """
+# Asks every help page of the tree in one fresh interpreter, then prints the modules imported.
+IMPORTS_OF_EVERY_HELP = """
+import json, sys
+import typer.main
+from typer import _click as click
+from chargeledger.cli import app
+
+def pages(command, path):
+    yield path
+    if hasattr(command, "list_commands"):
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from pages(command.get_command(ctx, name), [*path, name])
+
+for path in list(pages(typer.main.get_command(app), [])):
+    try:
+        app([*path, "--help"], prog_name="chargeledger")
+    except SystemExit:
+        pass
+print(json.dumps(sorted(sys.modules)))
+"""
 HEAVY = (
     "sqlalchemy",
     "alembic",
@@ -61,11 +82,11 @@ ROOT_MODULES = {
 }
 
 
-def imports_of(*arguments: str) -> set[str]:
+def imports_of(*arguments: str, script: str = IMPORTS_OF) -> set[str]:
     path = os.environ.get("PYTHONPATH")
     env = {**os.environ, "PYTHONPATH": f"{SOURCE}{os.pathsep}{path}" if path else SOURCE}
     run = subprocess.run(
-        [sys.executable, "-c", IMPORTS_OF, *arguments],
+        [sys.executable, "-c", script, *arguments],
         capture_output=True,
         text=True,
         env=env,
@@ -83,6 +104,14 @@ def test_the_root_help_imports_no_command(arguments: tuple[str, ...]) -> None:
     modules = imports_of(*arguments)
     assert heavy_among(modules) == []
     assert {m for m in modules if m.startswith("chargeledger")} == ROOT_MODULES
+
+
+def test_no_help_page_imports_the_runtime_or_a_heavy_library() -> None:
+    """A group's or a command's ``--help`` imports its module, never the runtime: commands
+    build it when they run (``cli/common.py::run_with_runtime``)."""
+    modules = imports_of(script=IMPORTS_OF_EVERY_HELP)
+    assert "chargeledger.cli.invoicing" in modules  # the walk did reach the groups
+    assert heavy_among(modules) == []
 
 
 def test_the_root_help_lists_what_the_commands_say_of_themselves(

@@ -29,7 +29,7 @@ class Commands(LazyGroup):
         ),
         Lazy(
             "demo",
-            "chargeledger.cli.demo:demo",
+            "chargeledger.cli.demo_command:demo",
             "Build a demo operator, run a simulated day of charging against the real server over"
             "\nreal OCPP websockets, and show what was captured next to the simulator's truth.",
         ),
