@@ -68,8 +68,9 @@ class Unloaded(TyperCommand):
 
 
 class LazyGroup(TyperGroup):
-    """The root group. Subclasses set ``lazy_commands`` and ``lazy_groups``: they are listed as
-    Typer lists a group's own, commands (these, then the app's) before sub-groups."""
+    """The root group. Subclasses set ``lazy_commands`` and ``lazy_groups``, listed in the
+    order Typer lists a group: its commands (these, then those registered on the app), then
+    its sub-groups."""
 
     lazy_commands: ClassVar[tuple[Lazy, ...]] = ()
     lazy_groups: ClassVar[tuple[Lazy, ...]] = ()
