@@ -5,73 +5,122 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chargeledger.bootstrap import Runtime
-from chargeledger.cli.audit import audit_app
-from chargeledger.cli.bank import bank_app
-from chargeledger.cli.catalog import evses_app, sites_app, stations_app
 from chargeledger.cli.common import console, run_with_runtime
-from chargeledger.cli.contracts import contracts_app
-from chargeledger.cli.customers import accounts_app, tokens_app
-from chargeledger.cli.demo import demo
-from chargeledger.cli.demo_day import write_sim_inputs
-from chargeledger.cli.disputes import disputes_app
-from chargeledger.cli.dunning import dunning_app
-from chargeledger.cli.exports import export_app
-from chargeledger.cli.identity import api_keys_app, users_app
-from chargeledger.cli.invoicing import invoice_app
-from chargeledger.cli.ledger import ledger_app
-from chargeledger.cli.meter_keys import meter_keys_app
-from chargeledger.cli.ocmf import ocmf_app
-from chargeledger.cli.outbox import outbox_app
-from chargeledger.cli.payments import payments_app
-from chargeledger.cli.payouts import payouts_app
-from chargeledger.cli.pricing import price_command
-from chargeledger.cli.reports import reports_app
-from chargeledger.cli.repricings import reprice_command, repricings_command
-from chargeledger.cli.serving import serve
-from chargeledger.cli.sessions import sessions_app, station_command, station_status
-from chargeledger.cli.tariffs import tariffs_app
+from chargeledger.cli.lazy_group import Lazy, LazyGroup
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
+
+
+class Commands(LazyGroup):
+    """Every command but ``simulate`` and ``migrate`` (below) is imported when it runs: a
+    command's module imports what it needs (the runtime, the API, the PDF libraries) at its
+    top. A new command or group goes here, with the first paragraph of its help."""
+
+    lazy_commands = (
+        Lazy(
+            "serve",
+            "chargeledger.cli.serving:serve",
+            "Run the REST API (/api/v1), /healthz and /docs; migrates the database first.",
+        ),
+        Lazy(
+            "demo",
+            "chargeledger.cli.demo_command:demo",
+            "Build a demo operator, run a simulated day of charging against the real server over"
+            "\nreal OCPP websockets, and show what was captured next to the simulator's truth.",
+        ),
+        Lazy(
+            "price",
+            "chargeledger.cli.pricing:price_command",
+            "Price a CDR (OCPI 2.2.1). Without a tariff file the CDR's own tariff is used.",
+        ),
+    )
+    lazy_groups = (
+        Lazy("users", "chargeledger.cli.identity:users_app", "People who log in to the API."),
+        Lazy(
+            "api-keys",
+            "chargeledger.cli.identity:api_keys_app",
+            "Machine credentials for integrations.",
+        ),
+        Lazy("sites", "chargeledger.cli.catalog:sites_app", "Sites (OCPI locations)."),
+        Lazy("stations", "chargeledger.cli.groups:stations_app", "Charging stations."),
+        Lazy("evses", "chargeledger.cli.catalog:evses_app", "EVSEs and their connectors."),
+        Lazy("accounts", "chargeledger.cli.customers:accounts_app", "Customer accounts."),
+        Lazy("tokens", "chargeledger.cli.customers:tokens_app", "RFID cards and app tokens."),
+        Lazy("sessions", "chargeledger.cli.groups:sessions_app", "Captured charging sessions."),
+        Lazy(
+            "tariffs",
+            "chargeledger.cli.tariffs:tariffs_app",
+            "OCPI 2.2.1 tariffs and where they apply.",
+        ),
+        Lazy(
+            "invoice",
+            "chargeledger.cli.invoicing:invoice_app",
+            "Charges, invoices, receipts and credit notes.",
+        ),
+        Lazy("ledger", "chargeledger.cli.ledger:ledger_app", "The double-entry ledger."),
+        Lazy(
+            "export",
+            "chargeledger.cli.exports:export_app",
+            "Exports for accountants and roaming partners.",
+        ),
+        Lazy(
+            "payments",
+            "chargeledger.cli.payments:payments_app",
+            "Card, app and wallet payments.",
+        ),
+        Lazy(
+            "bank",
+            "chargeledger.cli.bank:bank_app",
+            "Bank statements and the unmatched queue.",
+        ),
+        Lazy(
+            "payouts",
+            "chargeledger.cli.payouts:payouts_app",
+            "PSP payouts and their reconciliation.",
+        ),
+        Lazy(
+            "reports",
+            "chargeledger.cli.reports:reports_app",
+            "Receivables aging, revenue and collections reports.",
+        ),
+        Lazy("outbox", "chargeledger.cli.outbox:outbox_app", "The outbox: e-mails and webhooks."),
+        Lazy(
+            "dunning",
+            "chargeledger.cli.dunning:dunning_app",
+            "Dunning: reminders, fees, disputes.",
+        ),
+        Lazy(
+            "contracts",
+            "chargeledger.cli.contracts:contracts_app",
+            "Contracts: terms, signature, amendments, termination, milestones.",
+        ),
+        Lazy(
+            "disputes",
+            "chargeledger.cli.disputes:disputes_app",
+            "Dispute cases: customers', the operator's and chargebacks.",
+        ),
+        Lazy("ocmf", "chargeledger.cli.ocmf:ocmf_app", "Signed meter data (OCMF)."),
+        Lazy(
+            "audit",
+            "chargeledger.cli.audit:audit_app",
+            "The tamper-evident chain of journal entries, documents, payment events and signed"
+            " meter values.",
+        ),
+    )
+
 
 app = typer.Typer(
     name="chargeledger",
+    cls=Commands,
     help="Billing and payments back office for EV charging station operators.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(users_app, name="users")
-app.add_typer(api_keys_app, name="api-keys")
-app.add_typer(sites_app, name="sites")
-app.add_typer(stations_app, name="stations")
-app.add_typer(evses_app, name="evses")
-app.add_typer(accounts_app, name="accounts")
-app.add_typer(tokens_app, name="tokens")
-app.add_typer(sessions_app, name="sessions")
-app.add_typer(tariffs_app, name="tariffs")
-app.add_typer(invoice_app, name="invoice")
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(export_app, name="export")
-app.add_typer(payments_app, name="payments")
-app.add_typer(bank_app, name="bank")
-app.add_typer(payouts_app, name="payouts")
-app.add_typer(reports_app, name="reports")
-app.add_typer(outbox_app, name="outbox")
-app.add_typer(dunning_app, name="dunning")
-app.add_typer(contracts_app, name="contracts")
-app.add_typer(disputes_app, name="disputes")
-app.add_typer(ocmf_app, name="ocmf")
-app.add_typer(audit_app, name="audit")
-stations_app.command("status")(station_status)
-stations_app.add_typer(meter_keys_app, name="meter-keys")
-stations_app.command("command")(station_command)
-sessions_app.command("reprice")(reprice_command)
-sessions_app.command("repricings")(repricings_command)
-app.command()(serve)
-app.command()(demo)
-app.command("price")(price_command)
 
 
 @app.command(
@@ -91,6 +140,7 @@ def simulate(
     """
     extra = list(ctx.args)
     if "--stations" not in extra or "--tokens" not in extra:
+        from chargeledger.cli.demo_day import write_sim_inputs
 
         async def export(rt: Runtime) -> tuple[Path, Path]:
             return await write_sim_inputs(rt, rt.settings.data_dir)

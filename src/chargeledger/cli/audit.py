@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -20,11 +20,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, err_console, fail, run_with_runtime
 from chargeledger.domain.audit import Checkpoint
 from chargeledger.domain.audit_verification import AuditReport, Problem, ProblemKind
 from chargeledger.services.audit.auditor import close_days, seal_all, verify
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 audit_app = typer.Typer(
     help="The tamper-evident chain of journal entries, documents, payment events and signed "

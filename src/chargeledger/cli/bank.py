@@ -5,12 +5,11 @@ from __future__ import annotations
 import getpass
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.bank_entries import BankEntry, EntryState
 from chargeledger.domain.text import money_text
@@ -18,6 +17,9 @@ from chargeledger.services.billing import bank_decisions as decisions
 from chargeledger.services.billing import bank_reconciliation as bank
 from chargeledger.services.billing.bank_reconciliation import ImportReport
 from chargeledger.services.transactions import in_transaction, reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 bank_app = typer.Typer(help="Bank statements and the unmatched queue.", no_args_is_help=True)
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.domain.catalog import (
     Connector,
@@ -24,6 +23,9 @@ from chargeledger.domain.geo import Address
 from chargeledger.domain.text import quantity_text
 from chargeledger.services import catalog
 from chargeledger.services.transactions import in_transaction, reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 sites_app = typer.Typer(help="Sites (OCPI locations).", no_args_is_help=True)
 stations_app = typer.Typer(help="Charging stations.", no_args_is_help=True)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from chargeledger.bootstrap import Runtime, build_runtime
-from chargeledger.config import Settings
 from chargeledger.errors import ChargeledgerError
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
+    from chargeledger.config import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -34,7 +36,11 @@ def run_with_runtime(
     settings: Settings | None = None,
 ) -> R:
     """Run ``work`` on a runtime built from the environment; project errors become a message
-    on stderr and exit code 1 (DESIGN §2: nothing silent)."""
+    on stderr and exit code 1 (DESIGN §2: nothing silent). The runtime (the database layer,
+    the providers) is imported here, when a command runs, not when the command line starts
+    (issue 17)."""
+    from chargeledger.bootstrap import build_runtime
+    from chargeledger.config import Settings
 
     async def main() -> R:
         runtime = build_runtime(settings or Settings.from_env())

@@ -3,18 +3,20 @@ made with and that we pay (site hosts, roaming partners), as ``/api/v1/partners`
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.cli.contract_views import partners_table
 from chargeledger.domain.contract_records import Partner, PartnerKind
 from chargeledger.domain.geo import Address
 from chargeledger.services.contracts import records
 from chargeledger.services.transactions import in_transaction, reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 partners_app = typer.Typer(help="Partners (site hosts, roaming partners).", no_args_is_help=True)
 

@@ -9,12 +9,11 @@ Registered by the contracts group (``cli/contracts.py``):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.cli.reports import SHELL, print_table
 from chargeledger.domain.contract_performance import months_asked, performance_table
@@ -23,6 +22,9 @@ from chargeledger.services.billing.contract_performance import contract_performa
 from chargeledger.services.billing.invoicing import today
 from chargeledger.services.contracts import records
 from chargeledger.services.transactions import reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 
 def performance_command(

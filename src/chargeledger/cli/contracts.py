@@ -15,12 +15,11 @@ import json
 import uuid
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli import contract_views as views
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.cli.contract_partners import partners_app
@@ -40,6 +39,9 @@ from chargeledger.services.contracts import milestones, records
 from chargeledger.services.contracts.milestones import ReminderRun
 from chargeledger.services.contracts.records import ContractView
 from chargeledger.services.transactions import in_transaction, reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 contracts_app = typer.Typer(
     help="Contracts: terms, signature, amendments, termination, milestones.",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.domain.accounts import (
     Account,
@@ -24,6 +23,9 @@ from chargeledger.domain.identity import Principal, Role
 from chargeledger.money import Currency
 from chargeledger.services import customers
 from chargeledger.services.transactions import in_transaction, reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 accounts_app = typer.Typer(help="Customer accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="RFID cards and app tokens.", no_args_is_help=True)

@@ -8,9 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
 
-import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -70,17 +68,9 @@ from chargeledger.services.transactions import in_transaction
 STEPS = sum(len(s.models) for s in SITES) + 50
 
 
-def demo(
-    output_dir: Annotated[Path, typer.Option(help="where the demo database goes")] = Path(
-        "demo-output"
-    ),
-    seed: Annotated[int, typer.Option(help="random seed; same seed, same operator")] = 2026,
-    day_seconds: Annotated[
-        int, typer.Option(help="real seconds for the simulated day of charging")
-    ] = 60,
-) -> None:
-    """Build a demo operator, run a simulated day of charging against the real server over
-    real OCPP websockets, and show what was captured next to the simulator's truth."""
+def run_demo(output_dir: Path, seed: int, day_seconds: int) -> None:
+    """What ``chargeledger demo`` does (the command, in ``cli/demo_command.py``, imports this
+    module when it runs: it loads the whole server)."""
     if output_dir.exists():
         shutil.rmtree(output_dir)
     output_dir.mkdir(parents=True, mode=0o700)  # the data directory's mode (adapters/files)

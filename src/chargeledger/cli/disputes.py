@@ -7,12 +7,11 @@ import getpass
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.domain.disputes import Dispute, DisputeReason, DisputeState, Resolution, Subject
 from chargeledger.domain.identity import Principal, Role
@@ -20,6 +19,9 @@ from chargeledger.services.disputes import case_evidence, cases
 from chargeledger.services.disputes.case_ports import DisputeFilter
 from chargeledger.services.disputes.resolution import ResolutionRequest, resolve_dispute
 from chargeledger.services.transactions import in_transaction, reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 disputes_app = typer.Typer(
     help="Dispute cases: customers', the operator's and chargebacks.", no_args_is_help=True

@@ -6,12 +6,11 @@ from __future__ import annotations
 import getpass
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.domain.dunning import DunningEvent
 from chargeledger.domain.invoicing import Invoice
@@ -20,6 +19,9 @@ from chargeledger.money import Money
 from chargeledger.services.billing import dunning
 from chargeledger.services.billing.dunning import DunningReport
 from chargeledger.services.transactions import in_transaction, reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 dunning_app = typer.Typer(help="Dunning: reminders, fees, disputes.", no_args_is_help=True)
 

@@ -7,11 +7,10 @@ import json
 import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.errors import ChargeledgerError
 from chargeledger.services.billing import cdr_exports, invoice_documents
@@ -22,6 +21,9 @@ from chargeledger.services.billing.ledger_exports import (
     ledger_file,
 )
 from chargeledger.services.transactions import reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 export_app = typer.Typer(help="Exports for accountants and roaming partners.", no_args_is_help=True)
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.domain.identity import Role, Scope
 from chargeledger.services import identity
 from chargeledger.services.transactions import in_transaction, reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 NEW_PASSWORD_VARIABLE = "CHARGELEDGER_NEW_USER_PASSWORD"
 users_app = typer.Typer(help="People who log in to the API.", no_args_is_help=True)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.invoicing import DocumentKind, Invoice, Layout
 from chargeledger.domain.receivables import PaymentStatus
@@ -20,6 +19,9 @@ from chargeledger.services.billing.invoice_documents import InvoiceView
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.billing.invoice_runs import run_month
 from chargeledger.services.transactions import in_transaction, reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 invoice_app = typer.Typer(
     help="Charges, invoices, receipts and credit notes.", no_args_is_help=True

@@ -18,7 +18,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from chargeledger.bootstrap import meter_signature_verifier
 from chargeledger.cli.common import console, fail
 from chargeledger.domain.ocmf import OcmfError, OcmfReading
 from chargeledger.domain.ocmf_energy import OcmfIssue, SignedEnergy
@@ -49,6 +48,8 @@ def verify(
     """Verify an OCMF record (plain, base64 or an OCPP signed meter value; one per line for a
     begin and an end record) and print its verdict, readings and signed energy. Exits 0 only
     when the signature is valid."""
+    from chargeledger.bootstrap import meter_signature_verifier  # loaded when it runs (issue 17)
+
     text = _read(source)
     try:
         report = check_signed_data(meter_signature_verifier(), text, public_key)

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import getpass
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.domain.outbox import MessageState, OutboxMessage
 from chargeledger.services.notifications import outbox
 from chargeledger.services.notifications.delivery import DeliveryReport
 from chargeledger.services.transactions import in_transaction, reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 outbox_app = typer.Typer(help="The outbox: e-mails and webhooks.", no_args_is_help=True)
 

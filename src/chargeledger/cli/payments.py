@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.cli.customers import SHELL
 from chargeledger.domain.payments import Payment, PaymentState
@@ -19,6 +18,9 @@ from chargeledger.services.payments.janitor import JanitorReport
 from chargeledger.services.payments.ports import PaymentFilter
 from chargeledger.services.payments.refunds import refund_payment
 from chargeledger.services.transactions import reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 payments_app = typer.Typer(help="Card, app and wallet payments.", no_args_is_help=True)
 

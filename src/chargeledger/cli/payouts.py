@@ -4,13 +4,12 @@ PSP's reports (its webhook, the periodic job of ``serve``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.domain.payout_reconciliation import PayoutStatus
 from chargeledger.domain.text import money_text
@@ -18,6 +17,9 @@ from chargeledger.money import Money
 from chargeledger.services.payments import payout_reconciliation as payouts
 from chargeledger.services.payments.payout_reconciliation import PayoutView
 from chargeledger.services.transactions import reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 payouts_app = typer.Typer(help="PSP payouts and their reconciliation.", no_args_is_help=True)
 

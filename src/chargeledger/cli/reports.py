@@ -8,13 +8,12 @@ import uuid
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.identity import Principal, Role
 from chargeledger.domain.report_tables import (
@@ -38,6 +37,9 @@ from chargeledger.services.billing import reports
 from chargeledger.services.billing.invoicing import today
 from chargeledger.services.billing.report_ports import ReportFile
 from chargeledger.services.transactions import reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 reports_app = typer.Typer(
     help="Receivables aging, revenue and collections reports.", no_args_is_help=True

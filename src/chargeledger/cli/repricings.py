@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, run_with_runtime
 from chargeledger.cli.customers import SHELL
 from chargeledger.domain.repricing import PricedAs
@@ -21,6 +20,9 @@ from chargeledger.services.billing.repricing import RepriceRequest
 from chargeledger.services.payments.repricing import reprice_session
 from chargeledger.services.payments.repricing_views import RepricingView, list_repricings
 from chargeledger.services.transactions import reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 
 def _price(priced: PricedAs, currency: str) -> str:

@@ -13,10 +13,8 @@ import socket
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from chargeledger.cli.common import fail, handles_errors
-from chargeledger.config import Settings
 
 EXIT_PORT_UNAVAILABLE = 69
 STARTUP_FAILURE = 3  # what ``uvicorn.run`` exits with when the app did not start
@@ -46,6 +44,10 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port", min=0, max=65535)] = 8000,
 ) -> None:
     """Run the REST API (/api/v1), /healthz and /docs; migrates the database first."""
+    import uvicorn  # the server and the settings load when the command runs (issue 17)
+
+    from chargeledger.config import Settings
+
     settings = Settings.from_env()  # a bad setting ends the command before the port is taken
     try:
         sock = listen(host, port)

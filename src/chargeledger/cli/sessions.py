@@ -7,13 +7,11 @@ import json
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.cli.customers import SHELL
 from chargeledger.domain.charging import SessionStatus
@@ -22,6 +20,9 @@ from chargeledger.domain.text import plain_number, quantity_text
 from chargeledger.services.charging import session_release, session_review
 from chargeledger.services.charging.signed_data import SessionSignedData
 from chargeledger.services.transactions import in_transaction, reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 sessions_app = typer.Typer(help="Captured charging sessions.", no_args_is_help=True)
 
@@ -158,6 +159,8 @@ def sweep() -> None:
 
 
 def _call_server(method: str, url: str, api_key: str, body: dict[str, Any] | None) -> Any:
+    import httpx  # loaded when a station command runs, not for every help page (issue 17)
+
     try:
         response = httpx.request(method, url, json=body, headers={"X-API-Key": api_key}, timeout=60)
     except httpx.HTTPError as exc:

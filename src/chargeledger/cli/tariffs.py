@@ -6,12 +6,11 @@ import json
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.cli.common import console, fail, run_with_runtime
 from chargeledger.domain.geo import time_zone as checked_zone
 from chargeledger.domain.tariffs import tariff_to_json
@@ -19,6 +18,9 @@ from chargeledger.domain.tariffs.assignment import TariffScope
 from chargeledger.domain.tariffs.dynamic import dynamic_tariff, parse_wholesale_csv
 from chargeledger.services import tariffs
 from chargeledger.services.transactions import in_transaction, reading
+
+if TYPE_CHECKING:
+    from chargeledger.bootstrap import Runtime
 
 tariffs_app = typer.Typer(help="OCPI 2.2.1 tariffs and where they apply.", no_args_is_help=True)
 
