@@ -9,10 +9,13 @@ refused frame); the edge commits (DESIGN §3).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from chargeledger.domain.charging import Session
 from chargeledger.domain.station_link import StoredReply
 from chargeledger.services.ports import Clock, UnitOfWork
+
+ReplyKey = tuple[str, int, str]  # where a CALL's answer is kept: charge point, boot, message id
 
 
 async def stored_reply(
@@ -32,6 +35,18 @@ async def keep_reply(
 ) -> None:
     """Keep a CALL's answer with its effects, for a repetition of the CALL to get again."""
     await uow.station_links.store_reply(charge_point_id, boot_epoch, message_id, reply, clock.now())
+
+
+async def stored_replies(uow: UnitOfWork, keys: Sequence[ReplyKey]) -> dict[ReplyKey, StoredReply]:
+    """:func:`stored_reply` for a group of CALLs at once (``stations/group_commit.py``)."""
+    return await uow.station_links.stored_replies(keys)
+
+
+async def keep_replies(
+    uow: UnitOfWork, clock: Clock, replies: Sequence[tuple[ReplyKey, StoredReply]]
+) -> None:
+    """:func:`keep_reply` for a group of CALLs, in one batch, in the group's transaction."""
+    await uow.station_links.store_replies(replies, clock.now())
 
 
 async def keep_refused_frame(
