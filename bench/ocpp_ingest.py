@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -211,9 +212,16 @@ def _answer_request(request: list[Any]) -> dict[str, Any]:
     return {}
 
 
-async def run_load(base_url: str, stations: int, duration: float, think: float) -> LoadResult:
+async def run_load(
+    base_url: str,
+    stations: int,
+    duration: float,
+    think: float,
+    on_ready: Callable[[], Awaitable[object]] | None = None,
+) -> LoadResult:
     """Connect every station, then each sends meter values every ``think`` seconds (plus the
-    answer's latency) until the window closes. Only messages inside the window count."""
+    answer's latency) until the window closes. Only messages inside the window count.
+    ``on_ready`` runs once every station is up, as the window opens."""
     result = LoadResult()
     fleet = [Station(n, base_url, "2.0.1" if n % 2 else "1.6") for n in range(stations)]
     connect_gate = asyncio.Semaphore(200)
@@ -232,6 +240,8 @@ async def run_load(base_url: str, stations: int, duration: float, think: float) 
         s for s, ok in zip(fleet, await asyncio.gather(*map(prepare, fleet)), strict=True) if ok
     ]
     result.connected = len(ready)
+    if on_ready is not None:
+        await on_ready()
     start = time.perf_counter()
     stop_at = start + duration
 
@@ -353,9 +363,9 @@ async def seed(data_dir: Path, stations: int, database_url: str | None = None) -
 async def start_profile(
     name: str, pid: int, args: argparse.Namespace
 ) -> asyncio.subprocess.Process | None:
-    """With ``--py-spy PREFIX``: sample the server during the load window (after the stations
-    connected, while they send meter values) into ``PREFIX-<name>.txt``, collapsed stacks
-    (``py-spy record --format raw``: one line per stack with its sample count)."""
+    """With ``--py-spy PREFIX``: sample the server during the load window (the stations are
+    up and send meter values) into ``PREFIX-<name>.txt``, collapsed stacks (``py-spy record
+    --format raw``: one line per stack with its sample count)."""
     if not args.py_spy:
         return None
     label = "".join(c if c.isalnum() else "-" for c in name).strip("-")
@@ -366,7 +376,7 @@ async def start_profile(
         "--pid",
         str(pid),
         "--duration",
-        str(max(1, int(args.duration) - 2)),
+        str(max(1, int(args.duration) - 1)),
         "--rate",
         "200",
         "--format",
@@ -396,12 +406,17 @@ async def measure(
             await wait_for_port(port, process)
         idle_rss, _ = rss_mib(process.pid)
         print(f"{name}: connecting {args.stations} stations ...", flush=True)
-        profiler = await start_profile(name, process.pid, args) if health else None
+        profilers: list[asyncio.subprocess.Process] = []
+
+        async def profile() -> None:
+            if health and (profiler := await start_profile(name, process.pid, args)):
+                profilers.append(profiler)
+
         result = await run_load(
-            f"ws://127.0.0.1:{port}/ocpp", args.stations, args.duration, args.think
+            f"ws://127.0.0.1:{port}/ocpp", args.stations, args.duration, args.think, profile
         )
         rss, peak = rss_mib(process.pid)
-        if profiler is not None:
+        for profiler in profilers:
             await profiler.wait()
     finally:
         process.terminate()
