@@ -108,12 +108,19 @@ class GroupCommitter:
         self._drain: asyncio.Task[None] | None = None
         self._applying: set[asyncio.Task[None]] = set()
         self._busy: set[str] = set()  # charge point ids with a CALL in a group being applied
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def apply(self, member: GroupMember, call: Call, digest: str) -> str | None:
         """Apply ``call`` exactly once with the group it joins. Returns the answer to send (a
         stored one for a repetition), or None when its message id was used before for
         another message."""
-        pending = _Pending(member, call, digest, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # A new event loop (a runtime used by several loops, as in tests): what the old
+            # one left can never finish here.
+            self._loop, self._waiting, self._drain = loop, [], None
+            self._applying, self._busy = set(), set()
+        pending = _Pending(member, call, digest, loop.create_future())
         self._waiting.append(pending)
         if self._drain is None:
             self._drain = asyncio.create_task(self._drain_all())
