@@ -18,34 +18,18 @@ from chargeledger.services.ports import Clock, UnitOfWork
 ReplyKey = tuple[str, int, str]  # where a CALL's answer is kept: charge point, boot, message id
 
 
-async def stored_reply(
-    uow: UnitOfWork, charge_point_id: str, boot_epoch: int, message_id: str
-) -> StoredReply | None:
-    """The answer given to ``message_id`` since the station's boot ``boot_epoch``."""
-    return await uow.station_links.stored_reply(charge_point_id, boot_epoch, message_id)
-
-
-async def keep_reply(
-    uow: UnitOfWork,
-    clock: Clock,
-    charge_point_id: str,
-    boot_epoch: int,
-    message_id: str,
-    reply: StoredReply,
-) -> None:
-    """Keep a CALL's answer with its effects, for a repetition of the CALL to get again."""
-    await uow.station_links.store_reply(charge_point_id, boot_epoch, message_id, reply, clock.now())
-
-
 async def stored_replies(uow: UnitOfWork, keys: Sequence[ReplyKey]) -> dict[ReplyKey, StoredReply]:
-    """:func:`stored_reply` for a group of CALLs at once (``stations/group_commit.py``)."""
+    """The answers given to a group of CALLs before, by (charge point id, boot epoch, message
+    id), in one statement (``stations/group_commit.py``): a CALL found here gets its answer
+    again and changes nothing."""
     return await uow.station_links.stored_replies(keys)
 
 
 async def keep_replies(
     uow: UnitOfWork, clock: Clock, replies: Sequence[tuple[ReplyKey, StoredReply]]
 ) -> None:
-    """:func:`keep_reply` for a group of CALLs, in one batch, in the group's transaction."""
+    """Keep a group's answers with its effects, in one batch in the group's transaction, for
+    a repetition of a CALL to get its answer again."""
     await uow.station_links.store_replies(replies, clock.now())
 
 
