@@ -7,6 +7,9 @@ same run with the same load, for a bare ``ocpp``-library server that only answer
 
 Usage: python bench/ocpp_ingest.py [--stations 2000] [--duration 30] [--think 1.0]
                                    [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+                                   [--py-spy PREFIX]
+
+Closed loop (each station sends its next message as soon as it has the answer): ``--think 0``.
 
 With ``--postgres`` chargeledger is measured a second time on a scratch PostgreSQL database
 created (and dropped) through that server.
@@ -20,6 +23,7 @@ import base64
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -27,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -105,10 +110,14 @@ class Station:
     async def call(self, action: str, payload: dict[str, Any]) -> Any:
         message_id = uuid.uuid4().hex
         await self.ws.send(json.dumps([2, message_id, action, payload]))
-        reply = json.loads(await asyncio.wait_for(self.ws.recv(), 120))
-        if reply[0] != 3 or reply[1] != message_id:
-            raise RuntimeError(f"unexpected answer {reply!r}")
-        return reply[2]
+        while True:
+            reply = json.loads(await asyncio.wait_for(self.ws.recv(), 120))
+            if reply[0] == 2:  # the central system's own request (its boot key read)
+                await self.ws.send(json.dumps([3, reply[1], _answer_request(reply)]))
+                continue
+            if reply[0] != 3 or reply[1] != message_id:
+                raise RuntimeError(f"unexpected answer {reply!r}")
+            return reply[2]
 
     async def begin(self) -> None:
         if self.version == "1.6":
@@ -183,9 +192,36 @@ class Station:
             await self.call("TransactionEvent", self._event("Updated", "MeterValuePeriodic"))
 
 
-async def run_load(base_url: str, stations: int, duration: float, think: float) -> LoadResult:
+def _answer_request(request: list[Any]) -> dict[str, Any]:
+    """What a station without signed meters answers the central system's key reads after its
+    boot (1.6 GetConfiguration, 2.0.1 GetVariables): nothing known."""
+    action, payload = request[2], request[3]
+    if action == "GetConfiguration":
+        return {"unknownKey": payload.get("key", [])}
+    if action == "GetVariables":
+        return {
+            "getVariableResult": [
+                {
+                    "attributeStatus": "UnknownVariable",
+                    "component": item["component"],
+                    "variable": item["variable"],
+                }
+                for item in payload.get("getVariableData", [])
+            ]
+        }
+    return {}
+
+
+async def run_load(
+    base_url: str,
+    stations: int,
+    duration: float,
+    think: float,
+    on_ready: Callable[[], Awaitable[object]] | None = None,
+) -> LoadResult:
     """Connect every station, then each sends meter values every ``think`` seconds (plus the
-    answer's latency) until the window closes. Only messages inside the window count."""
+    answer's latency) until the window closes. Only messages inside the window count.
+    ``on_ready`` runs once every station is up, as the window opens."""
     result = LoadResult()
     fleet = [Station(n, base_url, "2.0.1" if n % 2 else "1.6") for n in range(stations)]
     connect_gate = asyncio.Semaphore(200)
@@ -204,6 +240,8 @@ async def run_load(base_url: str, stations: int, duration: float, think: float) 
         s for s, ok in zip(fleet, await asyncio.gather(*map(prepare, fleet)), strict=True) if ok
     ]
     result.connected = len(ready)
+    if on_ready is not None:
+        await on_ready()
     start = time.perf_counter()
     stop_at = start + duration
 
@@ -322,6 +360,34 @@ async def seed(data_dir: Path, stations: int, database_url: str | None = None) -
     await runtime.aclose()
 
 
+async def start_profile(
+    name: str, pid: int, args: argparse.Namespace
+) -> asyncio.subprocess.Process | None:
+    """With ``--py-spy PREFIX``: sample the server during the load window (the stations are
+    up and send meter values) into ``PREFIX-<name>.txt``, collapsed stacks (``py-spy record
+    --format raw``: one line per stack with its sample count)."""
+    if not args.py_spy:
+        return None
+    label = "".join(c if c.isalnum() else "-" for c in name).strip("-")
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return await asyncio.create_subprocess_exec(
+        py_spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(max(1, int(args.duration) - 1)),
+        "--rate",
+        "200",
+        "--format",
+        "raw",
+        "--output",
+        f"{args.py_spy}-{label}.txt",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 async def measure(
     name: str,
     command: list[str],
@@ -340,10 +406,18 @@ async def measure(
             await wait_for_port(port, process)
         idle_rss, _ = rss_mib(process.pid)
         print(f"{name}: connecting {args.stations} stations ...", flush=True)
+        profilers: list[asyncio.subprocess.Process] = []
+
+        async def profile() -> None:
+            if health and (profiler := await start_profile(name, process.pid, args)):
+                profilers.append(profiler)
+
         result = await run_load(
-            f"ws://127.0.0.1:{port}/ocpp", args.stations, args.duration, args.think
+            f"ws://127.0.0.1:{port}/ocpp", args.stations, args.duration, args.think, profile
         )
         rss, peak = rss_mib(process.pid)
+        for profiler in profilers:
+            await profiler.wait()
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), 30)
@@ -463,4 +537,7 @@ if __name__ == "__main__":
     parser.add_argument("--think", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--postgres", help="also measure on PostgreSQL (a server URL)")
+    parser.add_argument(
+        "--py-spy", metavar="PREFIX", help="profile chargeledger under load into PREFIX-*.txt"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -293,6 +293,19 @@ class StationLinkRepository(Protocol):
         at: datetime,
     ) -> None: ...
 
+    async def stored_replies(
+        self, keys: Collection[tuple[str, int, str]]
+    ) -> dict[tuple[str, int, str], StoredReply]:
+        """:meth:`stored_reply` of each ``(charge point id, boot epoch, message id)`` in
+        ``keys`` that has one, in one statement (a group of CALLs)."""
+        ...
+
+    async def store_replies(
+        self, replies: Sequence[tuple[tuple[str, int, str], StoredReply]], at: datetime
+    ) -> None:
+        """:meth:`store_reply` of a group of CALLs, in one batch."""
+        ...
+
     async def logged_calls(
         self, charge_point_id: str, received_from: datetime, received_until: datetime, limit: int
     ) -> list[LoggedCall]:
@@ -447,6 +460,11 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
     async def rollback(self) -> None: ...
+
+    def savepoint(self) -> AbstractAsyncContextManager[object]:
+        """A nested transaction: an exception leaving it undoes what was done inside it
+        alone, and the transaction goes on (one CALL of a group commit refused)."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):

@@ -5,6 +5,8 @@ in the station's own protocol spelling and kept.
 OCPP-J (1.6J §4, 2.0.1 Part 4 §4): a CALL is ``[2, messageId, action, payload]``. A message id
 we have answered before gets the stored answer again and changes nothing; the effects of a
 CALL and its stored answer commit in one transaction, and the answer is sent after the commit.
+That transaction is shared with the CALLs other stations sent meanwhile (``group_commit.py``:
+one commit for a group, each CALL in its own savepoint).
 
 Replay memory is scoped to the station's *boot*: each BootNotification (other than a repeat of
 the one this connection already answered) starts a new epoch, and only answers stored in the
@@ -34,11 +36,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
 from chargeledger.domain.station_link import StoredReply
 from chargeledger.errors import ConflictError
-from chargeledger.services.charging.station_messages import (
-    keep_refused_frame,
-    keep_reply,
-    stored_reply,
-)
+from chargeledger.services.charging.station_messages import ReplyKey, keep_refused_frame
 from chargeledger.services.charging.station_status import record_heartbeat
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.transactions import in_transaction
@@ -55,6 +53,7 @@ from chargeledger.stations.frames import (
     request_hash,
     spelled,
 )
+from chargeledger.stations.group_commit import group_committer
 from chargeledger.stations.values import refuse_future_timestamps, wire_time
 
 log = logging.getLogger("chargeledger.stations")
@@ -285,29 +284,10 @@ class ExactlyOnce:
             await self._keep_rejected(raw_msg, *code_and_description(refusal))
             await self._connection.send(refusal)  # type: ignore[attr-defined]
             return
-        digest = request_hash(call.payload)
-        async with self.runtime.uow() as uow:
-            stored = await stored_reply(uow, self.id, self._epoch, call.unique_id)
-            if call.action == BOOT and call.unique_id != self._boot_message_id:
-                # Not a repeat of the boot this connection answered: a new boot, and a new
-                # epoch, whatever message ids the previous boot used.
-                stored = None
-            if stored is None:
-                answer = await self._apply_new(uow, call, digest)
-                # Committed here, where the unit of work was opened (DESIGN §3): the CALL's
-                # effects with its answer, or nothing for a refused CALL.
-                if json.loads(answer)[0] == MessageType.CallResult:
-                    await uow.commit()
-                    self._committed(call.unique_id)
-                else:
-                    await uow.rollback()
-                self._after_commit, self._after_answer, self._next_epoch = [], [], None
-                reply: str | None = answer
-            elif stored.request_hash == digest and stored.action == call.action:
-                reply = stored.response
-            else:
-                reply = None
-        # The unit of work is closed here: on SQLite a second one may not open inside it.
+        # Applied with the CALLs of other stations that arrive meanwhile, in one transaction
+        # (``group_commit.py``); the answer comes back after its commit.
+        reply = await group_committer(self.runtime).apply(self, call, request_hash(call.payload))
+        # The group's unit of work is closed here: on SQLite a second one may not open inside it.
         if reply is None:
             await self._refuse(
                 raw_msg,
@@ -325,9 +305,19 @@ class ExactlyOnce:
             self._requests.add(request)
             request.add_done_callback(self._requests.discard)
 
-    async def _apply_new(self, uow: UnitOfWork, call: Call, request_hash: str) -> str:
-        """Run the handler and keep its answer with its effects; the caller, which opened
-        the unit of work, commits both or neither."""
+    def replay_key(self, call: Call) -> ReplyKey | None:
+        """Where an earlier answer to ``call`` in this boot is kept. A BootNotification that
+        is not a repeat of the one this connection answered starts a new boot and a new epoch,
+        whatever message ids the previous boot used: it is never replayed."""
+        if call.action == BOOT and call.unique_id != self._boot_message_id:
+            return None
+        return (self.id, self._epoch, call.unique_id)
+
+    async def apply_new_call(
+        self, uow: UnitOfWork, call: Call, request_hash: str
+    ) -> tuple[str, tuple[ReplyKey, StoredReply] | None]:
+        """Run the handler in the group's unit of work: its answer, and for a CALLRESULT the
+        answer to keep with its effects (the group commits both or neither)."""
         self._uow, self._held_replies, self._current_call_id = uow, [], call.unique_id
         self._next_epoch = None
         try:
@@ -343,13 +333,15 @@ class ExactlyOnce:
             if replies
             else self._call_error(call.unique_id, OCPPError(description="no answer was produced"))
         )
-        if json.loads(reply)[0] == MessageType.CallResult:
-            epoch = self._epoch if self._next_epoch is None else self._next_epoch
-            answer = StoredReply(call.action, request_hash, reply)
-            await keep_reply(uow, self.runtime.clock, self.id, epoch, call.unique_id, answer)
-        return reply
+        if json.loads(reply)[0] != MessageType.CallResult:
+            return reply, None
+        epoch = self._epoch if self._next_epoch is None else self._next_epoch
+        return reply, (
+            (self.id, epoch, call.unique_id),
+            StoredReply(call.action, request_hash, reply),
+        )
 
-    def _committed(self, message_id: str) -> None:
+    def call_committed(self, message_id: str) -> None:
         """After the CALL's commit: a BootNotification's new epoch takes effect, the work its
         handler left for after the commit starts, and its requests wait for the answer."""
         if self._next_epoch is not None:
@@ -357,6 +349,11 @@ class ExactlyOnce:
         for job in self._after_commit:
             self.runtime.spawn(job())
         self._answered = self._after_answer
+        self.forget_call_effects()
+
+    def forget_call_effects(self) -> None:
+        """The CALL's effects were undone or are done with: nothing of it is left to run."""
+        self._after_commit, self._after_answer, self._next_epoch = [], [], None
 
     async def _refuse(self, raw_msg: str, message_id: str, code: str, description: str) -> None:
         spelling = spelled(code, self._ocpp_version)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Self
 
@@ -118,6 +119,10 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         """Forget what was done since the last commit, and end the transaction."""
         await self._connection.rollback()
+
+    def savepoint(self) -> AbstractAsyncContextManager[object]:
+        """A SAVEPOINT in this transaction (opening it if need be)."""
+        return self._connection.begin_nested()
 
 
 class SqlUnitOfWorkFactory:

@@ -9,29 +9,28 @@ refused frame); the edge commits (DESIGN §3).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from chargeledger.domain.charging import Session
 from chargeledger.domain.station_link import StoredReply
 from chargeledger.services.ports import Clock, UnitOfWork
 
-
-async def stored_reply(
-    uow: UnitOfWork, charge_point_id: str, boot_epoch: int, message_id: str
-) -> StoredReply | None:
-    """The answer given to ``message_id`` since the station's boot ``boot_epoch``."""
-    return await uow.station_links.stored_reply(charge_point_id, boot_epoch, message_id)
+ReplyKey = tuple[str, int, str]  # where a CALL's answer is kept: charge point, boot, message id
 
 
-async def keep_reply(
-    uow: UnitOfWork,
-    clock: Clock,
-    charge_point_id: str,
-    boot_epoch: int,
-    message_id: str,
-    reply: StoredReply,
+async def stored_replies(uow: UnitOfWork, keys: Sequence[ReplyKey]) -> dict[ReplyKey, StoredReply]:
+    """The answers given to a group of CALLs before, by (charge point id, boot epoch, message
+    id), in one statement (``stations/group_commit.py``): a CALL found here gets its answer
+    again and changes nothing."""
+    return await uow.station_links.stored_replies(keys)
+
+
+async def keep_replies(
+    uow: UnitOfWork, clock: Clock, replies: Sequence[tuple[ReplyKey, StoredReply]]
 ) -> None:
-    """Keep a CALL's answer with its effects, for a repetition of the CALL to get again."""
-    await uow.station_links.store_reply(charge_point_id, boot_epoch, message_id, reply, clock.now())
+    """Keep a group's answers with its effects, in one batch in the group's transaction, for
+    a repetition of a CALL to get its answer again."""
+    await uow.station_links.store_replies(replies, clock.now())
 
 
 async def keep_refused_frame(

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,6 +34,23 @@ _STORED_REPLY = select(
     ocpp_messages.c.boot_epoch == bindparam("epoch"),
     ocpp_messages.c.message_id == bindparam("mid"),
 )
+
+# The replay lookup of a whole group of CALLs (``stations/group_commit.py``): one statement,
+# its key list expanded when it runs.
+_STORED_REPLIES = select(
+    ocpp_messages.c.charge_point_id,
+    ocpp_messages.c.boot_epoch,
+    ocpp_messages.c.message_id,
+    ocpp_messages.c.action,
+    ocpp_messages.c.request_hash,
+    ocpp_messages.c.response,
+).where(
+    tuple_(
+        ocpp_messages.c.charge_point_id, ocpp_messages.c.boot_epoch, ocpp_messages.c.message_id
+    ).in_(bindparam("keys", expanding=True))
+)
+
+ReplyKey = tuple[str, int, str]  # (charge point id, boot epoch, message id)
 
 
 def state_of(row: RowMapping) -> StationState:
@@ -155,6 +172,39 @@ class SqlStationLinkRepository:
             None
             if row is None
             else StoredReply(action=row[0], request_hash=row[1], response=row[2])
+        )
+
+    async def stored_replies(self, keys: Collection[ReplyKey]) -> dict[ReplyKey, StoredReply]:
+        """The answers stored under any of ``keys``, in one statement."""
+        if not keys:
+            return {}
+        result = await self._connection.execute(_STORED_REPLIES, {"keys": list(keys)})
+        return {
+            (row[0], row[1], row[2]): StoredReply(
+                action=row[3], request_hash=row[4], response=row[5]
+            )
+            for row in result
+        }
+
+    async def store_replies(
+        self, replies: Sequence[tuple[ReplyKey, StoredReply]], at: datetime
+    ) -> None:
+        """Keep the answers of a group of CALLs in one batch (``executemany``)."""
+        await insert_ignoring_duplicates(
+            self._connection,
+            ocpp_messages,
+            [
+                {
+                    "charge_point_id": key[0],
+                    "boot_epoch": key[1],
+                    "message_id": key[2],
+                    "action": reply.action,
+                    "request_hash": reply.request_hash,
+                    "response": reply.response,
+                    "received_at": at,
+                }
+                for key, reply in replies
+            ],
         )
 
     async def store_reply(
