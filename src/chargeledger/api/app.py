@@ -19,7 +19,7 @@ from chargeledger.api.body_limit import (
     payload_too_large_handler,
 )
 from chargeledger.api.errors import install_error_handlers
-from chargeledger.api.health import health_router
+from chargeledger.api.health import Health, HealthProbes, health_router
 from chargeledger.api.routers import (
     accounts,
     audit,
@@ -143,7 +143,8 @@ def create_app(
     app.add_exception_handler(PayloadTooLargeError, payload_too_large_handler)
     assert_every_route_declares_roles(API_ROUTERS)
     # First: probes are the most frequent request, and routes are matched in order.
-    app.include_router(health_router())
+    health = Health()
+    app.include_router(health_router(health))
     for router in (*API_ROUTERS, *PUBLIC_ROUTERS):
         app.include_router(router)
     # The operator back office's pages (issue 16): a session cookie, not the API's roles
@@ -155,6 +156,8 @@ def create_app(
     # Outermost last: the access log sees every answer, the body limit's 413s included, and
     # the security headers go on every answer, the access log's own 500s included.
     app.add_middleware(BodyLimitMiddleware, default_limit=lambda: _settings(app).max_body_bytes)
+    # Probes are answered here, inside the access log and the headers (api/health.py).
+    app.add_middleware(HealthProbes, health=health)
     app.add_middleware(AccessLogMiddleware)
     docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
     app.add_middleware(SecurityHeaders, relaxed_paths=[path for path in docs if path])

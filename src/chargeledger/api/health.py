@@ -5,8 +5,8 @@ database answers": 200 ``ok``, or 503 ``degraded`` when the database does not an
 database's answer is at most ``PING_MAX_AGE_SECONDS`` old: one ping at a time serves every
 probe that arrives meanwhile, so a load balancer polling hard, or a flood of probes, costs the
 database one ``SELECT 1`` a second instead of one per probe. An outage shows within that bound,
-and so does the recovery. The route is the app's first, so it is matched before the hundreds
-of API and office routes are walked.
+and so does the recovery. ``HealthProbes`` answers probes in front of the router; the route
+(the app's first) documents it and answers wherever the middleware is not in place.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chargeledger import __version__
 from chargeledger.bootstrap import Runtime
 
+PATH = "/healthz"
 PING_MAX_AGE_SECONDS = 1.0
 
 
@@ -52,25 +54,52 @@ class RecentAnswer:
             self._running = None
 
 
-def health_router() -> APIRouter:
-    """A router with ``/healthz``; each app has its own (its answer is the app's own)."""
+class Health:
+    """The app's ``/healthz`` answer: status code and body, the database's answer shared."""
+
+    def __init__(self) -> None:
+        self._database = RecentAnswer(PING_MAX_AGE_SECONDS)
+
+    async def answer(self, runtime: Runtime) -> JSONResponse:
+        ok = await self._database(runtime.ping)
+        body = {
+            "status": "ok" if ok else "degraded",
+            "database": runtime.database_backend,
+            "version": __version__,
+        }
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def health_router(health: Health) -> APIRouter:
+    """``/healthz`` as a route: what the OpenAPI document shows, and the answer wherever
+    ``HealthProbes`` does not stand in front of the router."""
     router = APIRouter()
-    recent = RecentAnswer(PING_MAX_AGE_SECONDS)
 
     @router.get(
-        "/healthz",
+        PATH,
         tags=["health"],
         summary="Liveness and database check",
         responses={503: {"description": "The database does not answer"}},
     )
     async def healthz(request: Request) -> JSONResponse:
-        rt: Runtime = request.app.state.runtime
-        ok = await recent(rt.ping)
-        body = {
-            "status": "ok" if ok else "degraded",
-            "database": rt.database_backend,
-            "version": __version__,
-        }
-        return JSONResponse(body, status_code=200 if ok else 503)
+        return await health.answer(request.app.state.runtime)
 
     return router
+
+
+class HealthProbes:
+    """Pure ASGI middleware answering ``GET /healthz`` in front of the router, with the same
+    answer as the route. Placed inside the access log and the security headers, so a probe is
+    logged and gets the headers like any request, but it skips the routing, dependency and
+    exception layers, which were most of a probe's cost (issue 17)."""
+
+    def __init__(self, app: ASGIApp, health: Health) -> None:
+        self.app = app
+        self.health = health
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "GET":
+            response = await self.health.answer(scope["app"].state.runtime)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
