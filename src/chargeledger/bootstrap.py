@@ -301,7 +301,7 @@ class Runtime:
         self.hasher.close()
         if self._gateway is not None:
             await self._gateway.aclose()
-        await self._factory.engine.dispose()
+        await self._factory.aclose()
 
 
 def meter_signature_verifier() -> MeterSignatureVerifier:

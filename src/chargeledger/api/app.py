@@ -8,8 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from chargeledger import __version__
 from chargeledger.api.access_log import AccessLogMiddleware
@@ -20,6 +19,7 @@ from chargeledger.api.body_limit import (
     payload_too_large_handler,
 )
 from chargeledger.api.errors import install_error_handlers
+from chargeledger.api.health import Health, HealthProbes, health_router
 from chargeledger.api.routers import (
     accounts,
     audit,
@@ -142,6 +142,9 @@ def create_app(
     install_error_handlers(app)
     app.add_exception_handler(PayloadTooLargeError, payload_too_large_handler)
     assert_every_route_declares_roles(API_ROUTERS)
+    # First: probes are the most frequent request, and routes are matched in order.
+    health = Health()
+    app.include_router(health_router(health))
     for router in (*API_ROUTERS, *PUBLIC_ROUTERS):
         app.include_router(router)
     # The operator back office's pages (issue 16): a session cookie, not the API's roles
@@ -150,25 +153,11 @@ def create_app(
     # The driver app (issue 16): static files only; the page calls the API above with a token.
     app.include_router(driver_app_router)
 
-    @app.get(
-        "/healthz",
-        tags=["health"],
-        summary="Liveness and database check",
-        responses={503: {"description": "The database does not answer"}},
-    )
-    async def healthz(request: Request) -> JSONResponse:
-        rt: Runtime = request.app.state.runtime
-        ok = await rt.ping()
-        body = {
-            "status": "ok" if ok else "degraded",
-            "database": rt.database_backend,
-            "version": __version__,
-        }
-        return JSONResponse(body, status_code=200 if ok else 503)
-
     # Outermost last: the access log sees every answer, the body limit's 413s included, and
     # the security headers go on every answer, the access log's own 500s included.
     app.add_middleware(BodyLimitMiddleware, default_limit=lambda: _settings(app).max_body_bytes)
+    # Probes are answered here, inside the access log and the headers (api/health.py).
+    app.add_middleware(HealthProbes, health=health)
     app.add_middleware(AccessLogMiddleware)
     docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
     app.add_middleware(SecurityHeaders, relaxed_paths=[path for path in docs if path])

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
-from chargeledger.api.deps import RuntimeDep, UowDep
+from chargeledger.api.deps import ReadUowDep, RuntimeDep
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Principal, Role, Scope, User
 from chargeledger.errors import AuthenticationError, PermissionDeniedError
@@ -76,14 +76,17 @@ async def principal_from_jwt(runtime: Runtime, uow: UnitOfWork, token: str) -> P
 
 async def current_principal(
     runtime: RuntimeDep,
-    uow: UowDep,
+    uow: ReadUowDep,
     bearer: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Principal:
     """The caller, from ``X-API-Key`` or a Bearer token (a JWT or an API key).
 
-    The look-up is its own read transaction: it ends here, so a route that then waits on
-    something else (a station's answer) holds no transaction meanwhile.
+    The look-up is its own read-only transaction (issue 17): it ends here, so a route that
+    then waits on something else (a station's answer) holds no transaction meanwhile, and on
+    SQLite it does not queue behind the writers. Nothing is cached: every request reads the
+    key or user as committed at that moment, so a revoked key, a deactivated user or a changed
+    role is refused from the first request that starts after the change's commit.
     """
     try:
         if api_key:

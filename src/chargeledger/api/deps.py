@@ -1,4 +1,9 @@
-"""Request-scoped dependencies: the runtime and one unit of work per request."""
+"""Request-scoped dependencies: the runtime and one unit of work per request.
+
+``UowDep`` is a write unit of work (it commits what the route did). ``ReadUowDep`` only reads
+(issue 17): a route that changes nothing takes it, so on SQLite it neither waits for the writers
+nor makes them wait (``adapters/db/unit_of_work.py``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,10 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.services.ports import UnitOfWork
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """``async`` though it awaits nothing: FastAPI runs a plain ``def`` dependency in its
+    thread pool, which cost every request that needs the runtime a few trips to a worker
+    thread (issue 17)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -21,5 +29,13 @@ async def get_uow(runtime: Annotated[Runtime, Depends(get_runtime)]) -> AsyncIte
         yield uow
 
 
+async def get_read_uow(
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> AsyncIterator[UnitOfWork]:
+    async with runtime.uow(read_only=True) as uow:
+        yield uow
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+ReadUowDep = Annotated[UnitOfWork, Depends(get_read_uow)]

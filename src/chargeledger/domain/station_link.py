@@ -102,6 +102,17 @@ class SessionFilter:
     id_tag: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SessionCursor:
+    """The last session of a page of a sessions list (newest first, the id breaking ties):
+    the next page holds the sessions after it in that order (keyset paging, issue 17), which
+    costs the same on the thousandth page as on the first and skips or repeats nothing when
+    sessions start meanwhile."""
+
+    started_at: datetime
+    id: uuid.UUID
+
+
 class CommandKind(StrEnum):
     REMOTE_START = "remote_start"
     REMOTE_STOP = "remote_stop"

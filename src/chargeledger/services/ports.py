@@ -26,6 +26,7 @@ from chargeledger.domain.station_link import (
     CommandResult,
     ConnectorState,
     LoggedCall,
+    SessionCursor,
     SessionFilter,
     SignedMeterValue,
     StationCommand,
@@ -227,8 +228,15 @@ class SessionRepository(Repository[Session], Protocol):
     async def next_transaction_number(self, station_id: uuid.UUID, at: datetime) -> int: ...
 
     async def search(
-        self, criteria: SessionFilter, *, limit: int, offset: int
-    ) -> Page[Session]: ...
+        self,
+        criteria: SessionFilter,
+        *,
+        limit: int,
+        offset: int = 0,
+        after: SessionCursor | None = None,
+    ) -> Page[Session]:
+        """Newest first (the id breaking ties); ``after`` starts past that session."""
+        ...
 
     async def stale(self, idle_since: datetime, limit: int) -> list[Session]: ...
 
@@ -468,7 +476,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work; ``read_only`` for one that only reads and never commits (it
+        waits for no writer: issue 17)."""
+        ...
 
 
 class InvoiceDocuments(Protocol):

@@ -261,9 +261,13 @@ sessions = Table(
     Column("contract_version_id", Uuid),
     *_timestamps(),
     UniqueConstraint("station_id", "transaction_ref"),
-    Index("ix_sessions_status_started_at", "status", "started_at"),
-    Index("ix_sessions_account_id_started_at", "account_id", "started_at"),
-    Index("ix_sessions_station_id_started_at", "station_id", "started_at"),
+    # The sessions list (issue 17): each filter's equality column, then the list's order
+    # (newest first, the id breaking ties), so a page and the next page's cursor are read
+    # from the index in order, with no sort, whatever the table's size.
+    Index("ix_sessions_started_at_id", "started_at", "id"),
+    Index("ix_sessions_status_started_at_id", "status", "started_at", "id"),
+    Index("ix_sessions_account_id_started_at_id", "account_id", "started_at", "id"),
+    Index("ix_sessions_station_id_started_at_id", "station_id", "started_at", "id"),
 )
 
 meter_samples = Table(

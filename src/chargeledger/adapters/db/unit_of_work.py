@@ -1,4 +1,13 @@
-"""The SQL unit of work: every repository on one lazily opened connection and transaction."""
+"""The SQL unit of work: every repository on one lazily opened connection and transaction.
+
+A unit of work is a write transaction unless its caller asks for ``read_only=True`` (issue 17):
+then on SQLite it reads through connections of its own that cannot write and read each
+statement's committed state (``engine.create_read_engine``), takes no turn on the process's
+write lock (``transaction.py``) and so neither waits for a writer nor makes one wait; on
+PostgreSQL it is ``BEGIN READ ONLY``. It cannot commit: reads that lead to a write belong in
+a write unit of work, which still begins IMMEDIATE (a reader that upgrades to a writer is what
+SQLite answers with "database is locked").
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chargeledger.adapters.db.engine import create_read_engine
 from chargeledger.adapters.db.repositories.audit import SqlAuditRepository
 from chargeledger.adapters.db.repositories.bank import SqlBankRepository
 from chargeledger.adapters.db.repositories.billing import SqlBillingRepository
@@ -71,7 +81,14 @@ class SqlUnitOfWork:
     repricings: SqlRepricingRepository
     audit: SqlAuditRepository
 
-    def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        write_lock: asyncio.Lock | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
+        self.read_only = read_only
         self._connection = LazyConnection(engine, write_lock)
         connection: Any = self._connection  # repositories see an AsyncConnection's surface
         self.sites = SqlSiteRepository(connection)
@@ -114,6 +131,8 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         """Keep what was done; the next use starts a new transaction."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit; open a write one")
         await self._connection.commit()
 
     async def rollback(self) -> None:
@@ -132,9 +151,20 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._read_engine = create_read_engine(engine)
 
-    def __call__(self) -> SqlUnitOfWork:
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        """A write unit of work, or with ``read_only`` one that only reads (module docstring):
+        it runs next to the writers instead of taking its turn among them."""
+        if read_only:
+            return SqlUnitOfWork(self._read_engine, read_only=True)
         return SqlUnitOfWork(self.engine, self._write_lock)
+
+    async def aclose(self) -> None:
+        """Close both engines' connections (the read engine may be the same one)."""
+        if self._read_engine.sync_engine.pool is not self.engine.sync_engine.pool:
+            await self._read_engine.dispose()
+        await self.engine.dispose()
 
     def connection(self) -> LazyConnection:
         """A bare transaction taking turns with the units of work (the sandbox PSP's store)."""

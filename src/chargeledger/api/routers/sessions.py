@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from chargeledger.api.deps import RuntimeDep, UowDep
+from chargeledger.api.deps import ReadUowDep, RuntimeDep, UowDep
 from chargeledger.api.routers.access import (
     CommandStations,
     ReadNetwork,
@@ -27,6 +27,7 @@ from chargeledger.api.schemas.common import (
     QuoteKwh,
     QuoteMinutes,
 )
+from chargeledger.api.schemas.session_pages import Cursor, SessionPageOut, decode_cursor
 from chargeledger.api.schemas.sessions import (
     CommandIn,
     CommandResultOut,
@@ -43,7 +44,7 @@ from chargeledger.domain.catalog import MAX_EVSE_ID
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.station_link import SessionFilter
 from chargeledger.domain.tariffs.ocpi_json import cdr_to_json
-from chargeledger.errors import ConflictError
+from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.services import quotes
 from chargeledger.services.charging import (
     session_pricing,
@@ -56,10 +57,15 @@ from chargeledger.services.charging import (
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
 
-@router.get("/sessions", tags=["sessions"], summary="List and filter sessions")
+@router.get(
+    "/sessions",
+    tags=["sessions"],
+    summary="List and filter sessions, newest first (page by next_cursor)",
+    response_model=SessionPageOut,
+)
 async def list_sessions(
     principal: ReadSessions,
-    uow: UowDep,
+    uow: ReadUowDep,
     station_id: uuid.UUID | None = None,
     account_id: uuid.UUID | None = None,
     session_status: SessionStatus | None = Query(None, alias="status"),
@@ -67,16 +73,28 @@ async def list_sessions(
     started_before: datetime | None = Query(None, alias="to"),
     limit: Limit = 100,
     offset: Offset = 0,
-) -> PageOut[SessionOut]:
+    cursor: Cursor = None,
+) -> Response:
+    """Read in a read-only transaction along an index in the list's order (issue 17). The
+    page is serialised once, here: returned as a model, FastAPI would dump it to Python
+    objects, validate those again and only then write the JSON."""
     criteria = SessionFilter(station_id, account_id, session_status, started_from, started_before)
-    page = await session_review.list_sessions(uow, principal, criteria, limit=limit, offset=offset)
-    return PageOut(items=[SessionOut.of(s) for s in page.items], next_offset=page.next_offset)
+    if cursor is not None and offset:
+        raise InvalidInputError(
+            "page by cursor or by offset, not both", code="cursor_with_offset", field="offset"
+        )
+    after = None if cursor is None else decode_cursor(cursor)
+    page = await session_review.list_sessions(
+        uow, principal, criteria, limit=limit, offset=offset, after=after
+    )
+    body = SessionPageOut.of(page, by_cursor=after is not None)
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 @router.get("/sessions/live", tags=["sessions"], summary="Sessions charging right now")
 async def live_sessions(
     principal: ReadSessions,
-    uow: UowDep,
+    uow: ReadUowDep,
     station_id: uuid.UUID | None = None,
     limit: Limit = 100,
     offset: Offset = 0,

@@ -14,7 +14,12 @@ from chargeledger.domain.charging import (
     StateChange,
 )
 from chargeledger.domain.identity import Principal
-from chargeledger.domain.station_link import SessionFilter, SignedMeterValue, TransactionEvent
+from chargeledger.domain.station_link import (
+    SessionCursor,
+    SessionFilter,
+    SignedMeterValue,
+    TransactionEvent,
+)
 from chargeledger.errors import NotFoundError
 from chargeledger.services.charging.session_capture import close_without_stop
 from chargeledger.services.charging.signed_data import SessionSignedData, signed_readings_of
@@ -52,12 +57,14 @@ async def list_sessions(
     *,
     limit: int = 100,
     offset: int = 0,
+    after: SessionCursor | None = None,
 ) -> Page[Session]:
+    """Newest first; by ``offset``, or after a keyset cursor (issue 17)."""
     limit, offset = page_bounds(limit, offset)
     scoped = _scoped(principal, criteria)
     if scoped is None:
         return Page(items=[], next_offset=None)
-    return await uow.sessions.search(scoped, limit=limit, offset=offset)
+    return await uow.sessions.search(scoped, limit=limit, offset=offset, after=after)
 
 
 async def get_session(uow: UnitOfWork, principal: Principal, session_id: uuid.UUID) -> Session:
