@@ -21,6 +21,7 @@
 | CHARGELEDGER_LOGIN_CONCURRENCY_PER_ADDRESS | 4 password checks at once   |
 | CHARGELEDGER_STATION_FAILURES_PER_STATION / _PER_ADDRESS | 5 / 50 (handshakes) |
 | CHARGELEDGER_STATION_CONCURRENCY_PER_ADDRESS | 16 handshake checks at once |
+| CHARGELEDGER_STATION_SECRET_KEY     | generated once into ``<data dir>/station-secret-key`` |
 | CHARGELEDGER_LOGIN_MAX_BACKOFF_SECONDS | 900: longest wait after failures  |
 | CHARGELEDGER_LOGIN_TRACKED_KEYS     | 10000 users/stations/addresses remembered |
 | CHARGELEDGER_PAYMENT_GATEWAY        | sandbox (or ``stripe``), see PaymentSettings |
@@ -156,6 +157,10 @@ class AuthSettings:
     hash_backlog: int = DEFAULT_BACKLOG
     logins: ThrottlePolicy = LOGIN_POLICY
     stations: ThrottlePolicy = STATION_POLICY
+    # The key of station password hashes (``adapters.security.HmacStationSecrets``); None:
+    # generated into the data directory. Every node of a cluster needs the same one, and
+    # losing it makes every station password unusable (set them again).
+    station_secret_key: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
@@ -182,7 +187,22 @@ class AuthSettings:
             hash_backlog=whole_number(env, "PASSWORD_HASH_BACKLOG", DEFAULT_BACKLOG),
             logins=policy("LOGIN", "USER", LOGIN_POLICY),
             stations=policy("STATION", "STATION", STATION_POLICY),
+            station_secret_key=_station_secret_key(env),
         )
+
+
+MIN_STATION_KEY_LENGTH = 32  # characters: at least the 256 bits of the HMAC-SHA256 digest
+
+
+def _station_secret_key(env: Mapping[str, str]) -> str | None:
+    value = env.get(PREFIX + "STATION_SECRET_KEY", "").strip()
+    if value and len(value) < MIN_STATION_KEY_LENGTH:
+        raise ConfigurationError(
+            f"{PREFIX}STATION_SECRET_KEY must be a private random value of at least "
+            f"{MIN_STATION_KEY_LENGTH} characters (leave it unset to have one generated)",
+            code="invalid_setting",
+        )
+    return value or None
 
 
 def _check_stripe(stripe: Mapping[str, str | None]) -> None:
