@@ -148,7 +148,9 @@ async def running_server(runtime: Runtime) -> AsyncIterator[str]:
         port=port,
         log_config=None,
         lifespan="on",
-        ws_max_size=runtime.settings.ocpp.read_limit_bytes,  # as ``chargeledger serve``
+        # as ``chargeledger serve``
+        ws_max_size=runtime.settings.ocpp.read_limit_bytes,
+        ws_per_message_deflate=runtime.settings.ocpp.per_message_deflate,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -268,6 +268,19 @@ class OcppSettings:
         """What the websocket server may buffer of one frame (uvicorn ``ws_max_size``)."""
         return 2 * self.max_frame_bytes
 
+    @property
+    def per_message_deflate(self) -> bool:
+        """Whether the websocket server accepts compression (uvicorn
+        ``ws_per_message_deflate``): never, the same for ``serve``, the demo and the tests.
+
+        No permessage-deflate (RFC 7692 is an extension the server may decline; OCPP-J 1.6
+        §5.1 and 2.0.1 Part 4 §5.1 advise against compression beyond it, as OCPP's JSON is
+        small): uvicorn's deflate keeps a zlib compressor and decompressor of full window
+        size per connection, about 100-250 KiB each, which dominated what a connection
+        costs; a station that offers it simply talks uncompressed.
+        """
+        return False
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OcppSettings:
         frame = whole_number(env, "OCPP_MAX_FRAME_BYTES", 65536)
