@@ -59,6 +59,10 @@ class Bare201(ChargePoint201):  # type: ignore[misc]
     def heartbeat(self) -> Any:
         return result201.Heartbeat(current_time=_now())
 
+    @on(Action201.meter_values)
+    def meter_values(self, **_: Any) -> Any:
+        return result201.MeterValues()
+
     @on(Action201.transaction_event)
     def transaction_event(self, **_: Any) -> Any:
         return result201.TransactionEvent()

@@ -87,7 +87,7 @@ async def _world(runtime: Runtime, accounts: int) -> tuple[Site, uuid.UUID, list
         station = await catalog.create_station(
             uow,
             runtime.clock,
-            runtime.hasher,
+            runtime.station_secrets,
             {"site_id": site.id, "charge_point_id": "BENCH-1", "vendor": "B", "model": "M"},
             "bench-station-password",
         )

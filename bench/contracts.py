@@ -86,7 +86,7 @@ class FixedClock:
 
 
 async def network(runtime: Runtime) -> list[Station]:
-    clock, hasher = runtime.clock, runtime.hasher
+    clock, station_secrets = runtime.clock, runtime.station_secrets
     stations = []
     async with runtime.uow() as uow:
         site = await catalog.create_site(
@@ -109,7 +109,7 @@ async def network(runtime: Runtime) -> list[Station]:
                 "ocpp_version": "1.6",
                 "security_profile": 1,
             }
-            station = await catalog.create_station(uow, clock, hasher, fields, "x" * 24)
+            station = await catalog.create_station(uow, clock, station_secrets, fields, "x" * 24)
             stations.append(station)
             for evse_id in (1, 2):
                 connector = Connector(

@@ -329,7 +329,7 @@ async def seed(data_dir: Path, stations: int, database_url: str | None = None) -
             station = await catalog.create_station(
                 uow,
                 runtime.clock,
-                runtime.hasher,
+                runtime.station_secrets,
                 {
                     "site_id": site.id,
                     "charge_point_id": f"BENCH-{n:05d}",

@@ -42,7 +42,7 @@ async def _station(runtime: Runtime, site: Site, number: int) -> uuid.UUID:
         station = await catalog.create_station(
             uow,
             clock,
-            runtime.hasher,
+            runtime.station_secrets,
             {"site_id": site.id, "charge_point_id": f"BENCH-{number}", "vendor": "B", "model": "M"},
             "bench-station-password",
         )

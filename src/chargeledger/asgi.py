@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from chargeledger.api.app import create_app as create_api_app
 from chargeledger.bootstrap import Runtime
-from chargeledger.services.charging.station_access import CredentialCache
 from chargeledger.stations.connections import LiveConnections
 from chargeledger.stations.endpoint import router as ocpp_router
 
@@ -19,7 +18,6 @@ def create_app(
     runtime: Runtime | None = None, *, migrate: bool = True, jobs: bool = True
 ) -> FastAPI:
     app = create_api_app(runtime, migrate=migrate, jobs=jobs)
-    app.state.station_credentials = CredentialCache()
     app.state.station_connections = LiveConnections()
     app.include_router(ocpp_router)
     return app

@@ -33,7 +33,7 @@ from chargeledger.adapters.meter_signatures import OcmfSignatureVerifier
 from chargeledger.adapters.notify.smtp import SmtpMailer
 from chargeledger.adapters.notify.webhooks import HttpWebhookSender
 from chargeledger.adapters.reports import TableFiles
-from chargeledger.adapters.security import Argon2PasswordHasher
+from chargeledger.adapters.security import Argon2PasswordHasher, HmacStationSecrets
 from chargeledger.adapters.vat_ids import StdnumVatIds
 from chargeledger.config import Settings
 from chargeledger.domain.invoicing import Party
@@ -71,6 +71,7 @@ from chargeledger.services.ports import (
     Locks,
     MeterSignatureVerifier,
     PasswordHasher,
+    StationSecrets,
     UnitOfWork,
     UnitOfWorkFactory,
     VatIdChecker,
@@ -93,6 +94,7 @@ class Runtime:
     uow: UnitOfWorkFactory
     clock: Clock
     hasher: PasswordHasher
+    station_secrets: StationSecrets  # station passwords: keyed fast hash, not argon2
     jwt_secret: str
     bus: CommandBus
     _factory: SqlUnitOfWorkFactory
@@ -334,6 +336,7 @@ def build_runtime(
         or Argon2PasswordHasher(
             workers=settings.auth.hash_workers, backlog=settings.auth.hash_backlog
         ),
+        station_secrets=_station_secrets(settings),
         jwt_secret=settings.jwt_secret or stored_secret(settings.data_dir / "jwt-secret"),
         bus=bus,
         _factory=factory,
@@ -353,6 +356,15 @@ def build_runtime(
         auditor=audit_chain(factory, clock, *settings.audit.paths(settings.data_dir)),
         _gateway=gateway,
     )
+
+
+def _station_secrets(settings: Settings) -> HmacStationSecrets:
+    """Station passwords' key: set in the environment (a cluster's nodes share it) or made
+    once into the data directory beside the JWT key, so restarts keep it."""
+    key = settings.auth.station_secret_key or stored_secret(
+        settings.data_dir / "station-secret-key"
+    )
+    return HmacStationSecrets(key.encode())
 
 
 def _named_locks(

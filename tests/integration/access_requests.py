@@ -77,7 +77,9 @@ async def disposable(world: World, param: str) -> uuid.UUID:
                 "model": "M",
                 "security_profile": 3,
             }
-            return (await catalog.create_station(uow, clock, runtime.hasher, fields, None)).id
+            return (
+                await catalog.create_station(uow, clock, runtime.station_secrets, fields, None)
+            ).id
         if param == "evse_id":
             evse = Evse(station_id=world.station_id, evse_id=100 + n, connectors=(connector(),))
             return (await catalog.create_evse(uow, clock, evse)).id

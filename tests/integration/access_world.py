@@ -139,7 +139,7 @@ async def build_world(runtime: Runtime) -> World:
         station = await catalog.create_station(
             uow,
             clock,
-            runtime.hasher,
+            runtime.station_secrets,
             {
                 "site_id": site.id,
                 "charge_point_id": "CP-WORLD",

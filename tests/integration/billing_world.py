@@ -106,7 +106,7 @@ async def create_place(
             "model": "T1",
             "security_profile": 3,  # client certificates: no password to hash
         }
-        station = await catalog.create_station(uow, clock, runtime.hasher, fields, None)
+        station = await catalog.create_station(uow, clock, runtime.station_secrets, fields, None)
         await uow.commit()
     return Place(site, station)
 

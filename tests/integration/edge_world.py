@@ -63,7 +63,7 @@ async def seed_edge_world(runtime: Runtime) -> None:
                 "ocpp_version": OcppVersion.V16,
                 "security_profile": 3,
             }
-            await catalog.create_station(uow, clock, runtime.hasher, fields, None)
+            await catalog.create_station(uow, clock, runtime.station_secrets, fields, None)
             plug = Connector(
                 1, ConnectorStandard.IEC_62196_T2_COMBO, ConnectorFormat.CABLE, kind, Decimal(50)
             )

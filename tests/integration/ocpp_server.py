@@ -56,7 +56,7 @@ class Network:
 
 async def seed_network(runtime: Runtime) -> Network:
     network = Network()
-    clock, hasher = runtime.clock, runtime.hasher
+    clock, station_secrets = runtime.clock, runtime.station_secrets
     async with runtime.uow() as uow:
         site = await catalog.create_site(
             uow,
@@ -76,7 +76,7 @@ async def seed_network(runtime: Runtime) -> Network:
             station = await catalog.create_station(
                 uow,
                 clock,
-                hasher,
+                station_secrets,
                 {
                     "site_id": site.id,
                     "charge_point_id": cpid,
@@ -148,7 +148,9 @@ async def running_server(runtime: Runtime) -> AsyncIterator[str]:
         port=port,
         log_config=None,
         lifespan="on",
-        ws_max_size=runtime.settings.ocpp.read_limit_bytes,  # as ``chargeledger serve``
+        # as ``chargeledger serve``
+        ws_max_size=runtime.settings.ocpp.read_limit_bytes,
+        ws_per_message_deflate=runtime.settings.ocpp.per_message_deflate,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

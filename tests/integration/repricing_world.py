@@ -181,7 +181,7 @@ async def repricing_world(runtime: Runtime) -> RepricingWorld:
             "model": "T1",
             "security_profile": 3,
         }
-        station = await catalog.create_station(uow, clock, runtime.hasher, fields, None)
+        station = await catalog.create_station(uow, clock, runtime.station_secrets, fields, None)
         plug = Connector(
             1, ConnectorStandard.IEC_62196_T2_COMBO, ConnectorFormat.CABLE, PowerType.DC, D(150)
         )

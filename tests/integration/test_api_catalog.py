@@ -277,7 +277,9 @@ async def test_station_round_trip_never_shows_the_password(
         assert stored.password_hash is not None
         old_hash = stored.password_hash
         assert STATION_PASSWORD not in old_hash
-        assert await catalog.verify_station_password(uow, runtime.hasher, "CP-A", STATION_PASSWORD)
+        assert await catalog.verify_station_password(
+            uow, runtime.station_secrets, "CP-A", STATION_PASSWORD
+        )
 
     patch = {"vendor": "ABB", "password": NEW_STATION_PASSWORD, "site_id": south["id"]}
     await refused(client, finance, "PATCH", station_a, patch)
@@ -300,10 +302,10 @@ async def test_station_round_trip_never_shows_the_password(
         assert stored.password_hash != old_hash
         new_hash = stored.password_hash
         assert await catalog.verify_station_password(
-            uow, runtime.hasher, "CP-A", NEW_STATION_PASSWORD
+            uow, runtime.station_secrets, "CP-A", NEW_STATION_PASSWORD
         )
         assert not await catalog.verify_station_password(
-            uow, runtime.hasher, "CP-A", STATION_PASSWORD
+            uow, runtime.station_secrets, "CP-A", STATION_PASSWORD
         )
 
     for answer in answers:

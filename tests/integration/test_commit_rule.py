@@ -215,7 +215,7 @@ async def test_issuing_and_crediting_leave_the_commit_to_their_caller(runtime: R
 async def test_catalog_and_tariff_use_cases_leave_the_commit_to_their_caller(
     runtime: Runtime,
 ) -> None:
-    uows, clock, hasher = guarded(runtime), runtime.clock, runtime.hasher
+    uows, clock = guarded(runtime), runtime.clock
     site = await in_transaction(
         uows,
         catalog.create_site,
@@ -231,9 +231,16 @@ async def test_catalog_and_tariff_use_cases_leave_the_commit_to_their_caller(
     await in_transaction(uows, catalog.update_site, clock, site.id, {"name": "Rule yard"})
     fields = {"site_id": site.id, "charge_point_id": "RULE-1", "vendor": "R", "model": "M1"}
     station = await in_transaction(
-        uows, catalog.create_station, clock, hasher, fields, "rule-station-password"
+        uows,
+        catalog.create_station,
+        clock,
+        runtime.station_secrets,
+        fields,
+        "rule-station-password",
     )
-    await in_transaction(uows, catalog.update_station, clock, hasher, station.id, {"model": "M2"})
+    await in_transaction(
+        uows, catalog.update_station, clock, runtime.station_secrets, station.id, {"model": "M2"}
+    )
     plug = Connector(
         1, ConnectorStandard.IEC_62196_T2, ConnectorFormat.SOCKET, PowerType.AC_3_PHASE, Decimal(22)
     )

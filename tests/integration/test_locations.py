@@ -73,7 +73,7 @@ async def add_site(
         station = await catalog.create_station(
             uow,
             runtime.clock,
-            runtime.hasher,
+            runtime.station_secrets,
             {
                 "site_id": site.id,
                 "charge_point_id": f"CP-{name.replace(' ', '-')}",

@@ -1,5 +1,9 @@
 """Password checks stall nothing and are throttled (issue 11 item 2; DESIGN §6).
 
+Station handshakes are checked with the keyed fast hash inline (issue 17); the tests that
+hold station checks inside argon2 give the stations the argon2 hashes stored before it
+(``older_station_hashes``), which are still checked in the hasher's pool until replaced.
+
 The runtime's hasher here is the real pool (``PooledPasswordHasher``) over real argon2 whose
 ``verify`` waits on a threading.Event the test holds: while the gate is closed, verifications
 are provably in flight, and whatever must still work (a connected station's Heartbeat, other
@@ -26,7 +30,12 @@ from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
-from chargeledger.adapters.security import THREAD_NAME_PREFIX, Argon2Core, PooledPasswordHasher
+from chargeledger.adapters.security import (
+    THREAD_NAME_PREFIX,
+    Argon2Core,
+    HmacStationSecrets,
+    PooledPasswordHasher,
+)
 from chargeledger.api.app import create_app
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.config import Settings
@@ -35,7 +44,13 @@ from chargeledger.services import identity
 from chargeledger.sim import EvseSpec, StationSpec, open_station
 from chargeledger.sim.model import OcppVersion as SimOcppVersion
 from chargeledger.sim.model import PowerType as SimPowerType
-from tests.integration.ocpp_server import STATION_PASSWORD, basic_auth, running_server, seed_network
+from tests.integration.ocpp_server import (
+    STATION_PASSWORD,
+    Network,
+    basic_auth,
+    running_server,
+    seed_network,
+)
 from tests.integration.ocpp_support import CP16, CP201, Station16, bounded, connected
 
 DEADLINE_S = 60.0
@@ -126,6 +141,31 @@ class Guarded:
 
 
 MakeGuarded = Callable[..., Awaitable[Guarded]]
+
+
+async def older_station_hashes(runtime: Runtime, network: Network) -> None:
+    """Give the stations argon2 hashes, as stored before station passwords had a scheme of
+    their own: checking them takes the hasher's pool (and the address's check slots)."""
+    older = await runtime.hasher.hash(STATION_PASSWORD)
+    async with runtime.uow() as uow:
+        for station in network.stations.values():
+            assert station.password_hash is not None
+            assert await uow.stations.replace_password_hash(
+                station.id, station.password_hash, older
+            )
+        await uow.commit()
+
+
+class RecordedStationSecrets(HmacStationSecrets):
+    """The real station scheme, remembering which stored hashes it was asked to check."""
+
+    def __init__(self) -> None:
+        super().__init__(b"k" * 32)
+        self.checked: list[str | None] = []
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        self.checked.append(password_hash)
+        return super().verify(password_hash, password)
 
 
 @pytest.fixture
@@ -219,7 +259,7 @@ async def test_a_station_is_answered_while_many_wrong_passwords_are_checked(
     guarded = await make_guarded(
         LOGIN_CONCURRENCY_PER_ADDRESS="64", STATION_CONCURRENCY_PER_ADDRESS="64"
     )
-    await seed_network(guarded.runtime)
+    await older_station_hashes(guarded.runtime, await seed_network(guarded.runtime))
     loop_thread = threading.current_thread().name
     async with running_server(guarded.runtime) as url:
         base = url.replace("ws://", "http://").removesuffix("/ocpp")
@@ -287,15 +327,18 @@ async def test_unknown_and_inactive_users_cost_a_verification_and_get_the_same_a
 
 
 async def test_an_unknown_station_costs_a_verification_too(make_guarded: MakeGuarded) -> None:
+    """An unknown station is checked against the scheme's dummy hash, inline like a wrong
+    password, and neither takes argon2."""
     guarded = await make_guarded()
+    recorded = guarded.runtime.station_secrets = RecordedStationSecrets()
     await seed_network(guarded.runtime)
     async with running_server(guarded.runtime) as url:
         before = len(guarded.core.calls)
         unknown = await handshake_status(url, "CP-NOBODY", STATION_PASSWORD)
         wrong = await handshake_status(url, CP16, "wrong-password-000000")
     assert (unknown, wrong) == (401, 401)
-    calls = guarded.core.calls[before:]
-    assert [c.password_hash is None for c in calls] == [True, False]
+    assert [h is None for h in recorded.checked] == [True, False]
+    assert guarded.core.calls[before:] == []
 
 
 # --- (c) throttling with Retry-After -----------------------------------------------------------
@@ -389,7 +432,7 @@ async def test_concurrent_station_handshakes_per_address_are_capped_at_once(
     make_guarded: MakeGuarded,
 ) -> None:
     guarded = await make_guarded(STATION_CONCURRENCY_PER_ADDRESS="1")
-    await seed_network(guarded.runtime)
+    await older_station_hashes(guarded.runtime, await seed_network(guarded.runtime))
     async with running_server(guarded.runtime) as url:
         guarded.core.gate.clear()
         held = asyncio.ensure_future(handshake_status(url, CP201, "wrong-password-000000"))
@@ -411,7 +454,7 @@ async def test_a_simulated_station_waits_as_told_when_throttled(
     for Retry-After when its handshake is throttled, and connects once a slot is free; a
     refusal it is told to wait out is no failed attempt (several refusals in a row here)."""
     guarded = await make_guarded(STATION_CONCURRENCY_PER_ADDRESS="1")
-    await seed_network(guarded.runtime)
+    await older_station_hashes(guarded.runtime, await seed_network(guarded.runtime))
     spec = StationSpec(
         CP16,
         STATION_PASSWORD,

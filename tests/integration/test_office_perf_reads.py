@@ -41,7 +41,7 @@ async def test_every_stations_status_at_once_is_each_ones(runtime: Runtime) -> N
             station = await catalog.create_station(
                 uow,
                 runtime.clock,
-                runtime.hasher,
+                runtime.station_secrets,
                 {"site_id": site.id, "charge_point_id": f"CP-{n}", "vendor": "V", "model": "M"},
                 "station password",
             )

@@ -258,7 +258,7 @@ async def build_world(runtime: Runtime, clock: FixedClock, evses: int) -> StormW
             station = await catalog.create_station(
                 uow,
                 clock,
-                runtime.hasher,
+                runtime.station_secrets,
                 {
                     "site_id": site.id,
                     "charge_point_id": cpid,

@@ -33,7 +33,14 @@ EVERY_FAULT = {kind: 0.04 for kind in FaultKind}
 
 
 async def fleet(runtime: Runtime) -> tuple[list[StationSpec], list[TokenSpec]]:
-    await seed_demo_operator(runtime.uow, runtime.clock, runtime.hasher, runtime.vat_ids, seed=11)
+    await seed_demo_operator(
+        runtime.uow,
+        runtime.clock,
+        runtime.hasher,
+        runtime.station_secrets,
+        runtime.vat_ids,
+        seed=11,
+    )
     stations, tokens = [], []
     async with runtime.uow() as uow:
         for station in (await catalog.list_stations(uow, limit=100)).items:

@@ -1,5 +1,6 @@
 """Password hashing with argon2id (DESIGN §6) in a worker pool of its own, behind the
-PasswordHasher port.
+PasswordHasher port (human passwords), and the keyed fast hash of station passwords behind the
+StationSecrets port (machine secrets, see ``HmacStationSecrets``).
 
 argon2 is slow on purpose (RFC 9106 §4: with the library's defaults tens of milliseconds of
 CPU and 64 MiB per call). Run on the event loop it stalls every station and request; run in
@@ -12,6 +13,10 @@ is refused at once with ``service_busy`` instead of queueing without end.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
 import os
 import secrets
 import threading
@@ -160,3 +165,70 @@ class Argon2PasswordHasher(PooledPasswordHasher):
             workers=workers or default_workers(),
             backlog=backlog,
         )
+
+
+# --- station secrets ---------------------------------------------------------------------
+
+STATION_SCHEME = "hmac-sha256"
+STATION_SALT_BYTES = 16
+MIN_STATION_KEY_BYTES = 32  # the server key: at least the digest's own 256 bits
+
+
+class HmacStationSecrets:
+    """The StationSecrets port: station passwords as ``hmac-sha256$<salt>$<digest>``, the
+    digest being HMAC-SHA256 under the installation's station key over salt and password.
+
+    Why not argon2 (DESIGN §6: "machine secrets of ≥ 128 bits with a keyed fast hash"): a slow
+    hash only helps a secret that can be guessed. A station password of 128 random bits takes
+    2^127 tries on average whatever each try costs, so argon2's ~2 s of CPU per check bought
+    nothing but a serialised reconnect storm. The key (a pepper kept outside the database:
+    ``CHARGELEDGER_STATION_SECRET_KEY`` or ``<data dir>/station-secret-key``) means a copy of
+    the database alone (a backup, a replica) cannot test a single guess offline, which also
+    protects an operator-chosen password of 16 characters. The salt keeps two stations with
+    the same password apart. Verification is one HMAC (microseconds) and a constant-time
+    compare (``hmac.compare_digest``), so it runs inline on the event loop.
+
+    Older hashes (argon2, ``$argon2id$...``) are not this scheme: ``verify`` says False for
+    them and ``is_current`` lets the caller check them the old way and replace them.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < MIN_STATION_KEY_BYTES:
+            raise ValueError(f"a station key needs at least {MIN_STATION_KEY_BYTES} bytes")
+        self._key = key
+        # An unknown station costs the same HMAC as a wrong password.
+        self._dummy = self.hash(secrets.token_urlsafe(32))
+
+    def hash(self, password: str) -> str:
+        salt = secrets.token_bytes(STATION_SALT_BYTES)
+        return f"{STATION_SCHEME}${_b64(salt)}${_b64(self._mac(salt, password))}"
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """True only for a hash of this scheme that ``password`` matches."""
+        scheme, salt, digest = _parts(self._dummy if password_hash is None else password_hash)
+        if scheme != STATION_SCHEME:
+            return False
+        try:
+            expected = base64.urlsafe_b64decode(digest + "=" * (-len(digest) % 4))
+            raw_salt = base64.urlsafe_b64decode(salt + "=" * (-len(salt) % 4))
+        except (binascii.Error, ValueError):
+            return False
+        matched = hmac.compare_digest(self._mac(raw_salt, password), expected)
+        return matched and password_hash is not None
+
+    def is_current(self, password_hash: str) -> bool:
+        """Whether ``password_hash`` is of this scheme (else: an older one to replace)."""
+        return _parts(password_hash)[0] == STATION_SCHEME
+
+    def _mac(self, salt: bytes, password: str) -> bytes:
+        return hmac.new(self._key, salt + password.encode(), hashlib.sha256).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _parts(password_hash: str) -> tuple[str, str, str]:
+    scheme, _, rest = password_hash.partition("$")
+    salt, _, digest = rest.partition("$")
+    return scheme, salt, digest

@@ -126,7 +126,7 @@ def add_station(
             "meter_serial": meter_serial,
         }
         station = await in_transaction(
-            rt.uow, catalog.create_station, rt.clock, rt.hasher, fields, password
+            rt.uow, catalog.create_station, rt.clock, rt.station_secrets, fields, password
         )
         console.print(f"registered station {station.charge_point_id} ({station.id})")
 

@@ -158,6 +158,7 @@ async def _run(
                 runtime.uow,
                 runtime.clock,
                 runtime.hasher,
+                runtime.station_secrets,
                 runtime.vat_ids,
                 seed=seed,
                 on_step=lambda _: progress.advance(task),

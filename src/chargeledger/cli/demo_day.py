@@ -126,6 +126,7 @@ async def run_day(
         access_log=False,
         log_level="warning",
         ws_max_size=runtime.settings.ocpp.read_limit_bytes,
+        ws_per_message_deflate=runtime.settings.ocpp.per_message_deflate,
     )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())

@@ -60,7 +60,9 @@ async def register_demo_meters(runtime: Runtime, seed: int) -> int:
         identity = meter_identity(seed, station.charge_point_id)
         async with runtime.uow() as uow:
             changes = {"meter_serial": identity.serial}
-            await catalog.update_station(uow, runtime.clock, runtime.hasher, station.id, changes)
+            await catalog.update_station(
+                uow, runtime.clock, runtime.station_secrets, station.id, changes
+            )
             await register_meter_key(
                 uow,
                 runtime.clock,

@@ -66,9 +66,11 @@ def serve(
         port=port,
         log_config=None,
         access_log=False,
-        # The server buffers no websocket frame above this (see OcppSettings: an oversized
-        # OCPP frame up to it is still answered with a CALLERROR; a larger one gets 1009).
+        # The server buffers no websocket frame above the read limit (see OcppSettings: an
+        # oversized OCPP frame up to it is still answered with a CALLERROR; a larger one gets
+        # 1009), and offers no compression (per-connection memory, issue 17).
         ws_max_size=settings.ocpp.read_limit_bytes,
+        ws_per_message_deflate=settings.ocpp.per_message_deflate,
     )
     server = uvicorn.Server(config)
     with sock:

@@ -21,6 +21,7 @@
 | CHARGELEDGER_LOGIN_CONCURRENCY_PER_ADDRESS | 4 password checks at once   |
 | CHARGELEDGER_STATION_FAILURES_PER_STATION / _PER_ADDRESS | 5 / 50 (handshakes) |
 | CHARGELEDGER_STATION_CONCURRENCY_PER_ADDRESS | 16 handshake checks at once |
+| CHARGELEDGER_STATION_SECRET_KEY     | generated once into ``<data dir>/station-secret-key`` |
 | CHARGELEDGER_LOGIN_MAX_BACKOFF_SECONDS | 900: longest wait after failures  |
 | CHARGELEDGER_LOGIN_TRACKED_KEYS     | 10000 users/stations/addresses remembered |
 | CHARGELEDGER_PAYMENT_GATEWAY        | sandbox (or ``stripe``), see PaymentSettings |
@@ -156,6 +157,10 @@ class AuthSettings:
     hash_backlog: int = DEFAULT_BACKLOG
     logins: ThrottlePolicy = LOGIN_POLICY
     stations: ThrottlePolicy = STATION_POLICY
+    # The key of station password hashes (``adapters.security.HmacStationSecrets``); None:
+    # generated into the data directory. Every node of a cluster needs the same one, and
+    # losing it makes every station password unusable (set them again).
+    station_secret_key: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
@@ -182,7 +187,22 @@ class AuthSettings:
             hash_backlog=whole_number(env, "PASSWORD_HASH_BACKLOG", DEFAULT_BACKLOG),
             logins=policy("LOGIN", "USER", LOGIN_POLICY),
             stations=policy("STATION", "STATION", STATION_POLICY),
+            station_secret_key=_station_secret_key(env),
         )
+
+
+MIN_STATION_KEY_LENGTH = 32  # characters: at least the 256 bits of the HMAC-SHA256 digest
+
+
+def _station_secret_key(env: Mapping[str, str]) -> str | None:
+    value = env.get(PREFIX + "STATION_SECRET_KEY", "").strip()
+    if value and len(value) < MIN_STATION_KEY_LENGTH:
+        raise ConfigurationError(
+            f"{PREFIX}STATION_SECRET_KEY must be a private random value of at least "
+            f"{MIN_STATION_KEY_LENGTH} characters (leave it unset to have one generated)",
+            code="invalid_setting",
+        )
+    return value or None
 
 
 def _check_stripe(stripe: Mapping[str, str | None]) -> None:
@@ -247,6 +267,19 @@ class OcppSettings:
     def read_limit_bytes(self) -> int:
         """What the websocket server may buffer of one frame (uvicorn ``ws_max_size``)."""
         return 2 * self.max_frame_bytes
+
+    @property
+    def per_message_deflate(self) -> bool:
+        """Whether the websocket server accepts compression (uvicorn
+        ``ws_per_message_deflate``): never, the same for ``serve``, the demo and the tests.
+
+        No permessage-deflate (RFC 7692 is an extension the server may decline; OCPP-J 1.6
+        §5.1 and 2.0.1 Part 4 §5.1 advise against compression beyond it, as OCPP's JSON is
+        small): uvicorn's deflate keeps a zlib compressor and decompressor of full window
+        size per connection, about 100-250 KiB each, which dominated what a connection
+        costs; a station that offers it simply talks uncompressed.
+        """
+        return False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OcppSettings:

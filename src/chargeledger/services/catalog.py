@@ -14,7 +14,7 @@ from chargeledger.domain.catalog import Evse, Site, Station, station_password
 from chargeledger.errors import ConflictError, DuplicateError, InvalidInputError, NotFoundError
 from chargeledger.services.common import apply_changes, page_bounds
 from chargeledger.services.paging import Page
-from chargeledger.services.ports import Clock, PasswordHasher, Repository, UnitOfWork
+from chargeledger.services.ports import Clock, Repository, StationSecrets, UnitOfWork
 
 SITE_FIELDS = frozenset({"name", "address", "latitude", "longitude", "time_zone", "operator_name"})
 STATION_FIELDS = frozenset(
@@ -104,14 +104,14 @@ async def _require_site(uow: UnitOfWork, site_id: uuid.UUID) -> None:
 async def create_station(
     uow: UnitOfWork,
     clock: Clock,
-    hasher: PasswordHasher,
+    station_secrets: StationSecrets,
     fields: Mapping[str, Any],
     password: str | None,
 ) -> Station:
-    """Register a station; its Basic-auth password is hashed here (before the transaction
-    opens) and never stored in clear."""
+    """Register a station; its Basic-auth password is kept only as its keyed hash
+    (``StationSecrets``, DESIGN §6), never in clear."""
     now = clock.now()
-    password_hash = await hasher.hash(station_password(password)) if password else None
+    password_hash = station_secrets.hash(station_password(password)) if password else None
     station = Station(**fields, password_hash=password_hash, created_at=now, updated_at=now)
     await _require_site(uow, station.site_id)
     if await uow.stations.get_by_charge_point_id(station.charge_point_id) is not None:
@@ -138,16 +138,16 @@ async def list_stations(
 async def update_station(
     uow: UnitOfWork,
     clock: Clock,
-    hasher: PasswordHasher,
+    station_secrets: StationSecrets,
     station_id: uuid.UUID,
     changes: Mapping[str, Any],
     password: str | None = None,
 ) -> Station:
-    """Change a station's details; a new password replaces the stored hash (made before the
-    transaction opens, so argon2 holds no database lock)."""
+    """Change a station's details; a new password replaces the stored hash (of any scheme:
+    an older argon2 one too)."""
     changes = dict(changes)
     if password is not None:
-        changes["password_hash"] = await hasher.hash(station_password(password))
+        changes["password_hash"] = station_secrets.hash(station_password(password))
     station = await get_station(uow, station_id)
     station = apply_changes(station, changes, STATION_FIELDS | {"password_hash"})
     if "site_id" in changes:
@@ -163,16 +163,16 @@ async def delete_station(uow: UnitOfWork, station_id: uuid.UUID) -> None:
 
 
 async def verify_station_password(
-    uow: UnitOfWork, hasher: PasswordHasher, charge_point_id: str, password: str
+    uow: UnitOfWork, station_secrets: StationSecrets, charge_point_id: str, password: str
 ) -> Station | None:
     """OCPP security profile 1/2: the station's Basic-auth password against its hash (an
     unknown station costs the same work as a wrong password). The connection edge uses
-    ``station_access.authenticate_station``, which also throttles and ends its read
-    transaction before argon2 runs."""
+    ``station_access.authenticate_station``, which also throttles and replaces older
+    argon2 hashes."""
     station = await uow.stations.get_by_charge_point_id(charge_point_id)
     usable = station if station is not None and station.security_profile in (1, 2) else None
     stored = usable.password_hash if usable is not None else None
-    return usable if await hasher.verify(stored, password) and usable else None
+    return usable if station_secrets.verify(stored, password) and usable else None
 
 
 # --- EVSEs -------------------------------------------------------------------------------

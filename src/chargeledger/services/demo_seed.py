@@ -40,6 +40,7 @@ from chargeledger.services import catalog, customers, identity
 from chargeledger.services.ports import (
     Clock,
     PasswordHasher,
+    StationSecrets,
     UnitOfWork,
     UnitOfWorkFactory,
     VatIdChecker,
@@ -278,6 +279,7 @@ async def seed_demo_operator(
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
     hasher: PasswordHasher,
+    station_secrets: StationSecrets,
     vat_ids: VatIdChecker,
     *,
     seed: int = 2026,
@@ -301,7 +303,9 @@ async def seed_demo_operator(
             )
             report.sites.append(site)
             for model_key in spec.models:
-                await _seed_station(uow, clock, hasher, site, MODELS[model_key], report, rng)
+                await _seed_station(
+                    uow, clock, station_secrets, site, MODELS[model_key], report, rng
+                )
                 on_step("station")
         for index in range(50):
             account = await _seed_account(uow, clock, vat_ids, index, rng)
@@ -316,7 +320,7 @@ async def seed_demo_operator(
 async def _seed_station(
     uow: UnitOfWork,
     clock: Clock,
-    hasher: PasswordHasher,
+    station_secrets: StationSecrets,
     site: Site,
     model: _Model,
     report: SeedReport,
@@ -335,7 +339,8 @@ async def _seed_station(
         "security_profile": 2 if model.power_type is PowerType.DC else 1,
         "meter_serial": f"EM{rng.randint(10_000_000, 99_999_999)}",
     }
-    station = await catalog.create_station(uow, clock, hasher, fields, demo_station_password(cpid))
+    password = demo_station_password(cpid)
+    station = await catalog.create_station(uow, clock, station_secrets, fields, password)
     report.station_count += 1
     for evse_number in (1, 2):
         connector = Connector(1, model.standard, model.format, model.power_type, model.max_power_kw)

@@ -100,6 +100,19 @@ class PasswordHasher(Protocol):
         ...
 
 
+class StationSecrets(Protocol):
+    """The keyed fast hash of station passwords, machine secrets (DESIGN §6): cheap enough to
+    run inline on the event loop. ``verify(None, password)`` does the same work as a wrong
+    password and is False; a hash of another (older) scheme is never ``is_current`` and
+    ``verify`` says False for it, so the caller checks it with the ``PasswordHasher``."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str | None, password: str) -> bool: ...
+
+    def is_current(self, password_hash: str) -> bool: ...
+
+
 class VatIdChecker(Protocol):
     """Checks VAT identification numbers (the ``python-stdnum`` adapter). An invalid VAT id on
     a business account would later produce a wrong reverse-charge invoice (Council Directive
@@ -146,6 +159,11 @@ class StationRepository(Repository[Station], Protocol):
     ) -> Page[Station]: ...
 
     async def exists_for_site(self, site_id: uuid.UUID) -> bool: ...
+
+    async def replace_password_hash(self, station_id: uuid.UUID, old: str, new: str) -> bool:
+        """Store ``new`` only if the stored hash is still ``old`` (a compare-and-set: of
+        concurrent replacements one wins, and a password changed meanwhile is kept)."""
+        ...
 
 
 class EvseRepository(Repository[Evse], Protocol):

@@ -1,6 +1,6 @@
 """The websocket endpoint ``/ocpp/{charge_point_id}``: authenticates the station (security
-profiles 1 and 2: HTTP Basic, OCPP 2.0.1 Part 2 §A00; throttled, argon2 in the hasher's own
-pool, see ``services.charging.station_access``), accepts the subprotocol of the OCPP version
+profiles 1 and 2: HTTP Basic, OCPP 2.0.1 Part 2 §A00; throttled, a keyed fast hash checked
+inline, see ``services.charging.station_access``), accepts the subprotocol of the OCPP version
 the station is registered with (refusing a station that does not offer it), and runs the
 connection until the station goes away."""
 
@@ -16,11 +16,13 @@ from starlette.responses import Response
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
 from chargeledger.errors import RetryLaterError
-from chargeledger.services.charging.station_access import CredentialCache, authenticate_station
+from chargeledger.services.charging.station_access import authenticate_station
 from chargeledger.stations.connections import PROTOCOLS, LiveConnections, serve_station
 
 log = logging.getLogger("chargeledger.stations")
 router = APIRouter()
+# RFC 7235 §3.1: a 401 names the scheme to use (RFC 7617 Basic, OCPP security profiles 1/2).
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="OCPP", charset="UTF-8"'}
 
 
 def _basic_credentials(websocket: WebSocket) -> tuple[str, str] | None:
@@ -51,14 +53,13 @@ async def _authenticate(
     runtime: Runtime, websocket: WebSocket, charge_point_id: str
 ) -> Station | None:
     """The station, or None after refusing the upgrade (401, or 429 when throttled)."""
-    cache: CredentialCache = websocket.app.state.station_credentials
     client_host = websocket.client.host if websocket.client else None
     try:
         station = await authenticate_station(
             runtime.uow,
+            runtime.station_secrets,
             runtime.hasher,
             runtime.station_logins,
-            cache,
             charge_point_id,
             _basic_credentials(websocket),
             client_host,
@@ -76,7 +77,7 @@ async def _authenticate(
             "refused station connection",
             extra={"charge_point_id": charge_point_id, "client": client_host},
         )
-        await _deny(websocket, 401, "unknown station or wrong credentials")
+        await _deny(websocket, 401, "unknown station or wrong credentials", CHALLENGE)
     return station
 
 

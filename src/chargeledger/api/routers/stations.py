@@ -33,7 +33,7 @@ async def list_stations(
 async def create_station(body: StationIn, _: WriteNetwork, rt: RuntimeDep) -> StationOut:
     fields = body.model_dump(exclude={"password"})
     created = await in_transaction(
-        rt.uow, catalog.create_station, rt.clock, rt.hasher, fields, body.password
+        rt.uow, catalog.create_station, rt.clock, rt.station_secrets, fields, body.password
     )
     return StationOut.of(created)
 
@@ -52,7 +52,7 @@ async def update_station(
         rt.uow,
         catalog.update_station,
         rt.clock,
-        rt.hasher,
+        rt.station_secrets,
         station_id,
         changes,
         password=body.password,

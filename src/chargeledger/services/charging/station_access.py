@@ -1,53 +1,48 @@
 """Station authentication at the websocket upgrade: OCPP security profiles 1 and 2 (HTTP Basic,
 OCPP 2.0.1 Part 2 §A00: user = charge point id, password = the station's passwordString).
 
-Throttled like a human login (DESIGN §6), per charge point and per client address, and
-verified in the hasher's own pool: a storm of wrong handshakes neither stalls the event loop
-nor starves the default executor the ``ocpp`` library validates frames in.
+A station password is a machine secret, checked with the keyed fast hash of the
+``StationSecrets`` port (DESIGN §6) inline on the event loop: microseconds, so a reconnect
+storm of thousands of stations after a restart costs nothing worth queueing. A station still
+holding an older argon2 hash is checked once more in the hasher's own pool and, on success,
+its hash is replaced by the new form: one compare-and-set write, so of concurrent logins one
+replaces it and the others find it done.
+
+Throttled per charge point and per client address (``CredentialGuard``): an address or
+station that failed too often is refused before any database read or hash, so a storm of
+wrong passwords from one source costs the others nothing. Only argon2 checks (older hashes)
+take one of the address's concurrent-check slots: a check that does not wait holds none.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import logging
 
 from chargeledger.domain.catalog import Station
-from chargeledger.services.ports import PasswordHasher, UnitOfWorkFactory
-from chargeledger.services.throttling import CredentialGuard
+from chargeledger.services.ports import (
+    PasswordHasher,
+    StationSecrets,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from chargeledger.services.throttling import Attempt, CredentialGuard
+from chargeledger.services.transactions import in_transaction, reading
 
-
-class CredentialCache:
-    """Verified station passwords, as SHA-256, so a reconnect storm after a network outage
-    costs one argon2 verification per station, not one per connection. A changed password
-    hash is another key, so an old password stops working at once. Bounded by the number of
-    stations with a password: only verified credentials are remembered."""
-
-    def __init__(self) -> None:
-        self._verified: dict[tuple[str, str], bytes] = {}
-
-    def known(self, station: Station, password: str) -> bool:
-        digest = self._verified.get((station.charge_point_id, station.password_hash or ""))
-        return digest is not None and hmac.compare_digest(
-            digest, hashlib.sha256(password.encode()).digest()
-        )
-
-    def remember(self, station: Station, password: str) -> None:
-        key = (station.charge_point_id, station.password_hash or "")
-        self._verified[key] = hashlib.sha256(password.encode()).digest()
+log = logging.getLogger("chargeledger.stations")
 
 
 async def authenticate_station(
     uows: UnitOfWorkFactory,
+    station_secrets: StationSecrets,
     hasher: PasswordHasher,
     guard: CredentialGuard,
-    cache: CredentialCache,
     charge_point_id: str,
     credentials: tuple[str, str] | None,
     client_host: str | None,
 ) -> Station | None:
     """The station, or None when the credentials are wrong (or the station unknown: the same
     work and answer, so ids cannot be probed). Raises ``too_many_attempts`` when this charge
-    point or address failed too often, or checks too many passwords at once.
+    point or address failed too often, or checks too many older hashes at once.
 
     Credentials naming another station, or none at all, are refused without a check and
     without counting: no password was guessed.
@@ -56,21 +51,66 @@ async def authenticate_station(
         return None
     password = credentials[1]
     attempt = guard.attempt(charge_point_id, client_host)
-    async with uows() as uow:
-        station = await uow.stations.get_by_charge_point_id(charge_point_id)
-    usable = station if station is not None and _takes_passwords(station) else None
-    if usable is not None and cache.known(usable, password):
-        attempt.succeeded()
-        return usable
-    with attempt.verifying():
-        verified = await hasher.verify(usable.password_hash if usable else None, password)
-    if usable is None or not verified:
+    station = await reading(uows, _station_taking_passwords, charge_point_id)
+    stored = station.password_hash if station is not None else None
+    if stored is None or station_secrets.is_current(stored):
+        verified = station_secrets.verify(stored, password)
+    else:
+        verified = await _verify_older_hash(hasher, attempt, stored, password)
+    if station is None or stored is None or not verified:
         attempt.failed()
         return None
-    cache.remember(usable, password)
     attempt.succeeded()
-    return usable
+    if not station_secrets.is_current(stored):
+        await _replace_older_hash(uows, station_secrets, station, stored, password)
+    return station
 
 
-def _takes_passwords(station: Station) -> bool:
-    return station.security_profile in (1, 2) and bool(station.password_hash)
+async def _station_taking_passwords(uow: UnitOfWork, charge_point_id: str) -> Station | None:
+    station = await uow.stations.get_by_charge_point_id(charge_point_id)
+    if station is None or station.security_profile not in (1, 2) or not station.password_hash:
+        return None
+    return station
+
+
+async def _verify_older_hash(
+    hasher: PasswordHasher, attempt: Attempt, stored: str, password: str
+) -> bool:
+    """An argon2 hash from before the station scheme changed: checked in the hasher's pool,
+    holding one of the address's concurrent-check slots meanwhile."""
+    with attempt.verifying():
+        return await hasher.verify(stored, password)
+
+
+async def _replace_older_hash(
+    uows: UnitOfWorkFactory,
+    station_secrets: StationSecrets,
+    station: Station,
+    stored: str,
+    password: str,
+) -> None:
+    """Replace a verified older hash by the station scheme's, in a transaction of its own. A
+    failure here (a busy database) leaves the older hash, which still works: the next login
+    tries again, so the station is never refused for it."""
+    try:
+        replaced = await in_transaction(
+            uows, upgrade_station_hash, station, stored, station_secrets.hash(password)
+        )
+    except Exception:
+        log.warning(
+            "could not replace a station's older password hash; kept it",
+            extra={"charge_point_id": station.charge_point_id},
+            exc_info=True,
+        )
+        return
+    if replaced:
+        log.info(
+            "replaced a station's argon2 password hash by the station scheme",
+            extra={"charge_point_id": station.charge_point_id},
+        )
+
+
+async def upgrade_station_hash(uow: UnitOfWork, station: Station, old: str, new: str) -> bool:
+    """Store ``new`` as the station's hash if it still has ``old`` (False: another login
+    replaced it first, or the password was changed meanwhile; either way nothing is written)."""
+    return await uow.stations.replace_password_hash(station.id, old, new)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from chargeledger.adapters.db.repositories.base import TableRepository
@@ -111,6 +111,14 @@ class SqlStationRepository(TableRepository[Station]):
 
     async def exists_for_site(self, site_id: uuid.UUID) -> bool:
         return await self._exists(site_id=site_id)
+
+    async def replace_password_hash(self, station_id: uuid.UUID, old: str, new: str) -> bool:
+        result = await self._connection.execute(
+            update(stations)
+            .where(stations.c.id == station_id, stations.c.password_hash == old)
+            .values(password_hash=new)
+        )
+        return bool(result.rowcount == 1)
 
 
 class SqlEvseRepository(TableRepository[Evse]):
