@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import sys
 import time
 import uuid
@@ -31,6 +32,7 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from backends import add_backend_options, on_each_backend
+from captured_sessions import capture, stored_tariff
 from pricing import ZONE, make_cdrs, tariff
 
 from chargeledger.adapters.db.billing_tables import journal_entries, postings
@@ -57,6 +59,7 @@ from chargeledger.domain.postings import charge_accrual
 from chargeledger.domain.tariffs import price
 from chargeledger.money import Currency, Money
 from chargeledger.services import catalog
+from chargeledger.services.billing.charges import charge_completed_sessions
 from chargeledger.services.billing.invoicing import run_invoices
 
 BATCH = 5000
@@ -112,10 +115,14 @@ async def _world(runtime: Runtime, accounts: int) -> tuple[Site, uuid.UUID, list
 
 
 async def generate(
-    runtime: Runtime, engine_url: str, schema: str | None, cdrs: int, accounts: int
+    runtime: Runtime,
+    engine_url: str,
+    schema: str | None,
+    cdrs: int,
+    world: tuple[Site, uuid.UUID, list[Account]],
 ) -> tuple[float, int]:
     """Price and book ``cdrs`` CDRs; returns (seconds, postings)."""
-    site, station_id, owners = await _world(runtime, accounts)
+    site, station_id, owners = world
     the_tariff = tariff()
     engine = create_engine(engine_url, schema=schema)
     to_row = SqlSessionRepository(None).to_row  # type: ignore[arg-type]
@@ -189,6 +196,39 @@ async def generate(
     return time.perf_counter() - started, booked_postings
 
 
+def peak_rss_mib() -> float:
+    """The process's peak resident set so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def real_path(
+    runtime: Runtime,
+    engine_url: str,
+    schema: str | None,
+    count: int,
+    world: tuple[Site, uuid.UUID, list[Account]],
+) -> None:
+    """Captured sessions charged by the use case ``chargeledger invoice charge`` runs."""
+    _, station_id, owners = world
+    tariff_id = await stored_tariff(runtime, CLOCK_DAY)
+    await capture(engine_url, schema, count, station_id, tariff_id, owners, CLOCK_DAY)
+    async with runtime.uow() as uow:
+        _, postings_before = await uow.ledger.count()
+    started = time.perf_counter()
+    result = await charge_completed_sessions(
+        runtime.uow, runtime.clock, DEFAULT_VAT_RATES, ZONE, SELLER
+    )
+    seconds = time.perf_counter() - started
+    async with runtime.uow() as uow:
+        _, postings_after = await uow.ledger.count()
+    booked = postings_after - postings_before
+    print(
+        f"  captured sessions charged {len(result.charged):>7,} in {seconds:7.1f} s  "
+        f"{len(result.charged) / seconds:>9,.0f} CDRs/s  {booked / seconds:>9,.0f} postings/s  "
+        f"peak RSS {peak_rss_mib():,.0f} MiB  ({len(result.unpriced)} unpriced)"
+    )
+
+
 async def naive_baseline(engine_url: str, schema: str | None, count: int) -> float:
     """Accrual-like postings, each inserted and committed on its own: postings per second."""
     engine = create_engine(engine_url, schema=schema)
@@ -239,12 +279,16 @@ async def bench(
     try:
         await runtime.migrate()
         print(f"{label}:")
-        seconds, booked = await generate(runtime, url, schema, args.cdrs, args.accounts)
+        world = await _world(runtime, args.accounts)
+        seconds, booked = await generate(runtime, url, schema, args.cdrs, world)
         booked_rate = booked / seconds
         print(
             f"  priced CDRs booked     {args.cdrs:>10,} in {seconds:7.1f} s  "
-            f"{args.cdrs / seconds:>9,.0f} CDRs/s  {booked_rate:>9,.0f} postings/s"
+            f"{args.cdrs / seconds:>9,.0f} CDRs/s  {booked_rate:>9,.0f} postings/s  "
+            f"peak RSS {peak_rss_mib():,.0f} MiB"
         )
+        if args.captured:
+            await real_path(runtime, url, schema, args.captured, world)
         started = time.perf_counter()
         result = await run_invoices(runtime.uow, runtime.clock, SELLER, ZONE, "2026-11")
         seconds = time.perf_counter() - started
@@ -253,7 +297,7 @@ async def bench(
         print(
             f"  invoice run            {len(result.issued):>10,} invoices, {lines:,} CDRs in "
             f"{seconds:7.1f} s  {lines / seconds:>9,.0f} CDRs/s  "
-            f"{run_postings / seconds:>9,.0f} postings/s"
+            f"{run_postings / seconds:>9,.0f} postings/s  peak RSS {peak_rss_mib():,.0f} MiB"
         )
         naive = await naive_baseline(url, schema, args.baseline)
         print(
@@ -279,5 +323,8 @@ if __name__ == "__main__":
     parser.add_argument("--cdrs", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--baseline", type=int, default=5_000)
+    parser.add_argument(
+        "--captured", type=int, default=100_000, help="captured sessions charged (0: none)"
+    )
     add_backend_options(parser)
     asyncio.run(main(parser.parse_args()))
