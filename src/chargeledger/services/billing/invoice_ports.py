@@ -46,6 +46,10 @@ class BillingRepository(Protocol):
         (issue 17); ``known_tariffs`` are not read again."""
         ...
 
+    async def accounts_under_contract(self, account_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of ``account_ids`` a contract names (holder or member), in set queries."""
+        ...
+
     async def sessions_to_charge(self, limit: int) -> list[uuid.UUID]: ...
 
     async def unbilled_charges(

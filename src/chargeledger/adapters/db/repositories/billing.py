@@ -8,7 +8,7 @@ overwriting (DESIGN §2, Council Directive 2006/112/EC art. 226 and 233).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,7 @@ from chargeledger.adapters.db.billing_tables import (
 from chargeledger.adapters.db.integrity import translate_integrity_error
 from chargeledger.adapters.db.repositories.audit import queue_for_chain
 from chargeledger.adapters.db.repositories.base import chunks
+from chargeledger.adapters.db.repositories.billing_batches import BatchReads
 from chargeledger.adapters.db.repositories.billing_rows import (
     charge_of,
     charge_row,
@@ -37,7 +38,6 @@ from chargeledger.adapters.db.repositories.billing_rows import (
     line_of,
     line_row,
 )
-from chargeledger.adapters.db.repositories.captured_reads import captured_batch
 from chargeledger.adapters.db.repositories.receivable_rows import (
     open_invoices_query,
     payment_status_is,
@@ -59,15 +59,13 @@ from chargeledger.domain.invoicing import (
 )
 from chargeledger.domain.payment_references import creditor_reference
 from chargeledger.domain.receivables import Settlement
-from chargeledger.domain.tariffs.assignment import StoredTariff
 from chargeledger.errors import ConflictError
 from chargeledger.money import Currency, Money
-from chargeledger.services.billing.charging_ports import CapturedBatch
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.paging import Page
 
 
-class SqlBillingRepository:
+class SqlBillingRepository(BatchReads):
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
@@ -91,11 +89,6 @@ class SqlBillingRepository:
         )
         row = result.mappings().one_or_none()
         return None if row is None else charge_of(row)
-
-    async def captured_batch(
-        self, session_ids: Sequence[uuid.UUID], known_tariffs: Mapping[uuid.UUID, StoredTariff]
-    ) -> CapturedBatch:
-        return await captured_batch(self._connection, session_ids, known_tariffs)
 
     async def sessions_to_charge(self, limit: int) -> list[uuid.UUID]:
         """Completed sessions that have no charge yet, oldest first."""
