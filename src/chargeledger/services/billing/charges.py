@@ -40,6 +40,17 @@ class ChargingResult:
     charged: list[Charge] = field(default_factory=list)
     receipts: list[Invoice] = field(default_factory=list)
     unpriced: dict[uuid.UUID, str] = field(default_factory=dict)  # session → error code
+    total: int = 0  # sessions charged, kept or not
+    # False: ``charged`` stays empty and ``total`` counts, so a month's charging does not
+    # grow with its sessions (issue 17; the CLI, the API and the office report counts only).
+    charges_kept: bool = True
+
+    def add(self, done: ChargingResult) -> None:
+        self.total += done.total
+        if self.charges_kept:
+            self.charged += done.charged
+        self.receipts += done.receipts
+        self.unpriced.update(done.unpriced)
 
 
 def build_charge(priced: SessionPrice, account: Account | None) -> Charge:
@@ -81,14 +92,16 @@ async def charge_completed_sessions(
     operator_time_zone: str,
     seller: Party | None = None,
     batch: int = BATCH,
+    charges_kept: bool = True,
 ) -> ChargingResult:
-    """Charge every completed session without a charge, ``batch`` sessions per transaction.
+    """Charge every completed session without a charge, ``batch`` sessions per transaction
+    (``charges_kept=False``: count them, see ``ChargingResult``).
 
     A session that cannot be priced (no tariff) is reported, not charged, and not retried in
     this run; it stays visible to ``chargeledger ledger check``. A session charged meanwhile by
     someone else (its stop hook, another node's run) is skipped, not an error.
     """
-    outcome = ChargingResult()
+    outcome = ChargingResult(charges_kept=charges_kept)
     tariffs = TariffVersions()
     async with uow_factory() as uow:
         pending = await uow.billing.sessions_to_charge(limit=1_000_000)
@@ -97,9 +110,7 @@ async def charge_completed_sessions(
         done = await _charge_chunk(
             uow_factory, clock, chunk, rates, operator_time_zone, seller, tariffs
         )
-        outcome.charged += done.charged
-        outcome.receipts += done.receipts
-        outcome.unpriced.update(done.unpriced)
+        outcome.add(done)
     return outcome
 
 
@@ -164,6 +175,7 @@ async def charge_sessions(
             uow, clock, paid, seller, operator_time_zone, buyers
         )
     outcome.charged += charges
+    outcome.total += len(charges)
 
 
 async def _charge_batch(

@@ -2,7 +2,12 @@
 
 Numbers are reserved from the series counter inside the transaction that stores the issued
 documents and posts them to the ledger, so a rollback returns them (gap-free) and concurrent
-runs queue on the counter row (unique). An invoice run is idempotent: each (account, period)
+runs queue on the counter row (unique). A run reserves one block per batch of accounts and
+series (``issue_all``: one upsert that adds the batch's count and returns the block's last
+number, holding the counter row until the batch commits), then writes the batch's invoices,
+lines, billed charges, entries, postings, audit queue rows and notices in bulk statements
+(issue 17): a batch that fails returns its whole block, so numbers stay gap-free across
+batches. An invoice run is idempotent: each (account, period)
 has a run key, unique in storage, and charges already billed are never billed again.
 """
 
