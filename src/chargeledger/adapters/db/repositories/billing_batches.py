@@ -18,6 +18,8 @@ from chargeledger.services.billing.charging_ports import CapturedBatch
 
 
 class BatchReads:
+    """Part of ``SqlBillingRepository`` (kept apart so each module stays small)."""
+
     _connection: AsyncConnection
 
     async def captured_batch(
