@@ -6,12 +6,19 @@ Phases, per back end, on a fresh database:
 1. generate: CDRs of 3-5 periods priced by ``price()`` under a time-of-use tariff, turned into
    charges (``build_charge``'s rules: rounded net, components, VAT) with their accrual entries
    (4-5 postings each), stored in batches: the rate is priced CDRs booked per second;
-2. invoice run: ``run_invoices`` for the month over every account (one invoice per account,
-   lines per charge, gap-free numbers, one entry per invoice);
-3. baseline: the same kind of accrual postings, each posting inserted and committed on its
+2. real path (issue 17): ``--captured`` sessions stored as the OCPP edge stores them (samples,
+   state changes, a stored tariff), then charged by ``charge_completed_sessions``, the use case
+   of ``chargeledger invoice charge`` and of every invoice run: sessions and postings per second;
+3. invoice run: ``run_invoices`` for the month over every account (one invoice per account,
+   lines per charge, gap-free numbers, one entry per invoice), reporting documents by their
+   headline as the CLI, API and office do (``--keep-lines``: with every line, as before);
+4. baseline: the same kind of accrual postings, each posting inserted and committed on its
    own (how a naive integration books): postings per second on a sample.
 
-Usage: python bench/billing_run.py [--cdrs 1000000] [--accounts 10000] [--baseline 5000]
+Each phase prints its peak RSS (VmHWM, reset at the phase's start).
+
+Usage: python bench/billing_run.py [--cdrs 1000000] [--accounts 10000] [--captured 100000]
+       [--baseline 5000] [--keep-lines]
        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--no-sqlite]
 """
 
@@ -19,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import resource
 import sys
 import time
 import uuid
@@ -31,6 +40,7 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from backends import add_backend_options, on_each_backend
+from captured_sessions import capture, stored_tariff
 from pricing import ZONE, make_cdrs, tariff
 
 from chargeledger.adapters.db.billing_tables import journal_entries, postings
@@ -57,6 +67,7 @@ from chargeledger.domain.postings import charge_accrual
 from chargeledger.domain.tariffs import price
 from chargeledger.money import Currency, Money
 from chargeledger.services import catalog
+from chargeledger.services.billing.charges import charge_completed_sessions
 from chargeledger.services.billing.invoicing import run_invoices
 
 BATCH = 5000
@@ -112,10 +123,14 @@ async def _world(runtime: Runtime, accounts: int) -> tuple[Site, uuid.UUID, list
 
 
 async def generate(
-    runtime: Runtime, engine_url: str, schema: str | None, cdrs: int, accounts: int
+    runtime: Runtime,
+    engine_url: str,
+    schema: str | None,
+    cdrs: int,
+    world: tuple[Site, uuid.UUID, list[Account]],
 ) -> tuple[float, int]:
     """Price and book ``cdrs`` CDRs; returns (seconds, postings)."""
-    site, station_id, owners = await _world(runtime, accounts)
+    site, station_id, owners = world
     the_tariff = tariff()
     engine = create_engine(engine_url, schema=schema)
     to_row = SqlSessionRepository(None).to_row  # type: ignore[arg-type]
@@ -189,6 +204,52 @@ async def generate(
     return time.perf_counter() - started, booked_postings
 
 
+def peak_rss_mib() -> float:
+    """The process's peak resident set since the last ``reset_peak_rss`` (Linux: VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_rss() -> None:
+    """Start a phase's peak afresh (Linux >= 4.0: writing 5 to clear_refs resets VmHWM)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+async def real_path(
+    runtime: Runtime,
+    engine_url: str,
+    schema: str | None,
+    count: int,
+    world: tuple[Site, uuid.UUID, list[Account]],
+    args: argparse.Namespace,
+) -> int:
+    """Captured sessions charged by the use case ``chargeledger invoice charge`` runs;
+    returns how many were charged."""
+    _, station_id, owners = world
+    tariff_id = await stored_tariff(runtime, CLOCK_DAY)
+    await capture(engine_url, schema, count, station_id, tariff_id, owners, CLOCK_DAY)
+    reset_peak_rss()
+    async with runtime.uow() as uow:
+        _, postings_before = await uow.ledger.count()
+    started = time.perf_counter()
+    result = await charge_completed_sessions(
+        runtime.uow, runtime.clock, DEFAULT_VAT_RATES, ZONE, SELLER, charges_kept=args.lines_kept
+    )
+    seconds = time.perf_counter() - started
+    async with runtime.uow() as uow:
+        _, postings_after = await uow.ledger.count()
+    booked = postings_after - postings_before
+    print(
+        f"  captured sessions charged {result.total:>7,} in {seconds:7.1f} s  "
+        f"{result.total / seconds:>9,.0f} CDRs/s  {booked / seconds:>9,.0f} postings/s  "
+        f"peak RSS {peak_rss_mib():,.0f} MiB  ({len(result.unpriced)} unpriced)"
+    )
+    return result.total
+
+
 async def naive_baseline(engine_url: str, schema: str | None, count: int) -> float:
     """Accrual-like postings, each inserted and committed on its own: postings per second."""
     engine = create_engine(engine_url, schema=schema)
@@ -239,21 +300,29 @@ async def bench(
     try:
         await runtime.migrate()
         print(f"{label}:")
-        seconds, booked = await generate(runtime, url, schema, args.cdrs, args.accounts)
+        world = await _world(runtime, args.accounts)
+        seconds, booked = await generate(runtime, url, schema, args.cdrs, world)
         booked_rate = booked / seconds
         print(
             f"  priced CDRs booked     {args.cdrs:>10,} in {seconds:7.1f} s  "
-            f"{args.cdrs / seconds:>9,.0f} CDRs/s  {booked_rate:>9,.0f} postings/s"
+            f"{args.cdrs / seconds:>9,.0f} CDRs/s  {booked_rate:>9,.0f} postings/s  "
+            f"peak RSS {peak_rss_mib():,.0f} MiB"
         )
+        charged = 0
+        if args.captured:
+            charged = await real_path(runtime, url, schema, args.captured, world, args)
+        reset_peak_rss()
         started = time.perf_counter()
-        result = await run_invoices(runtime.uow, runtime.clock, SELLER, ZONE, "2026-11")
+        result = await run_invoices(
+            runtime.uow, runtime.clock, SELLER, ZONE, "2026-11", lines_kept=args.lines_kept
+        )
         seconds = time.perf_counter() - started
-        lines = sum(len(i.lines) for i in result.issued)
+        lines = args.cdrs + charged  # every charge of the month is billed
         run_postings = sum(3 if i.tax_total else 2 for i in result.issued)
         print(
             f"  invoice run            {len(result.issued):>10,} invoices, {lines:,} CDRs in "
             f"{seconds:7.1f} s  {lines / seconds:>9,.0f} CDRs/s  "
-            f"{run_postings / seconds:>9,.0f} postings/s"
+            f"{run_postings / seconds:>9,.0f} postings/s  peak RSS {peak_rss_mib():,.0f} MiB"
         )
         naive = await naive_baseline(url, schema, args.baseline)
         print(
@@ -279,5 +348,14 @@ if __name__ == "__main__":
     parser.add_argument("--cdrs", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--baseline", type=int, default=5_000)
+    parser.add_argument(
+        "--keep-lines",
+        dest="lines_kept",
+        action="store_true",
+        help="the invoice run reports every document with its lines (as before issue 17)",
+    )
+    parser.add_argument(
+        "--captured", type=int, default=100_000, help="captured sessions charged (0: none)"
+    )
     add_backend_options(parser)
     asyncio.run(main(parser.parse_args()))

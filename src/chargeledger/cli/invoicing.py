@@ -32,7 +32,12 @@ async def charge_sessions(rt: Runtime) -> ChargingResult:
     settings = rt.settings
     seller = settings.seller() if settings.operator else None
     return await charge_completed_sessions(
-        rt.uow, rt.clock, settings.vat_rates, settings.operator_time_zone, seller
+        rt.uow,
+        rt.clock,
+        settings.vat_rates,
+        settings.operator_time_zone,
+        seller,
+        charges_kept=False,
     )
 
 
@@ -44,7 +49,7 @@ def charge_command() -> None:
     async def work(rt: Runtime) -> None:
         result = await charge_sessions(rt)
         console.print(
-            f"charged {len(result.charged)} sessions, {len(result.receipts)} receipts issued"
+            f"charged {result.total} sessions, {len(result.receipts)} receipts issued"
             + (f", {len(result.unpriced)} could not be priced" if result.unpriced else "")
         )
 
@@ -64,7 +69,9 @@ def run_command(
     server) waits for it, then reports what it billed as already invoiced."""
 
     async def work(rt: Runtime) -> invoicing.RunResult:
-        return (await run_month(rt.invoicer(), period, layout, not draft)).invoiced
+        return (
+            await run_month(rt.invoicer(), period, layout, not draft, lines_kept=False)
+        ).invoiced
 
     result = run_with_runtime(work)
     made = result.issued or result.drafts

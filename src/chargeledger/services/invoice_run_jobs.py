@@ -173,7 +173,9 @@ async def perform(
 
     try:
         async with log.heartbeat():
-            run = await run_month(invoicer, period, layout, issue=not draft, progress=step)
+            run = await run_month(
+                invoicer, period, layout, issue=not draft, progress=step, lines_kept=False
+            )
         await log.note(DONE, outcome_of(run))
     except ChargeledgerError as error:
         await log.note(error.http_status, {"error": error.as_dict()})
@@ -212,7 +214,7 @@ def outcome_of(run: MonthRun) -> dict[str, Any]:
         "drafts": [str(i.id) for i in result.drafts],
         "receipts": [r.number or "" for r in receipts],
         "already_invoiced": result.already_done,
-        "sessions_charged": len(run.charged.charged),
+        "sessions_charged": run.charged.total,
         "invoiced_totals": _totals([*result.issued, *result.drafts]),
         "receipt_totals": _totals(receipts),
         "unpriced": {str(k): v for k, v in sorted(run.charged.unpriced.items())},

@@ -142,7 +142,9 @@ async def run_invoices(body: InvoiceRunIn, _: WriteBilling, rt: RuntimeDep) -> I
     """A run started while another is under way waits for it (up to
     ``CHARGELEDGER_INVOICE_RUN_WAIT_SECONDS``, else 409 ``invoice_run_busy``), then reports
     what the other billed as already invoiced."""
-    run = await run_month(rt.invoicer(), body.period, body.layout, issue=not body.draft)
+    run = await run_month(
+        rt.invoicer(), body.period, body.layout, issue=not body.draft, lines_kept=False
+    )
     result = run.invoiced
     return InvoiceRunOut(
         period_start=result.period[0],

@@ -23,15 +23,16 @@ from chargeledger.domain.ledger import JournalEntry
 from chargeledger.domain.postings import charge_accrual
 from chargeledger.errors import ChargeledgerError, DuplicateError
 from chargeledger.services.billing.allowances import draw_allowance
+from chargeledger.services.billing.batch_pricing import price_in_batch
+from chargeledger.services.billing.charging_ports import TariffVersions
 from chargeledger.services.billing.invoicing import issue_receipts
-from chargeledger.services.charging.session_pricing import (
-    SessionPrice,
-    price_captured_session,
-    session_buyer,
-)
+from chargeledger.services.charging.session_pricing import SessionPrice
 from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+# Sessions per transaction: each batch is read in a few set queries and written in a few
+# bulk statements (issue 17); a bigger batch holds SQLite's write lock longer.
+BATCH = 500
 
 
 @dataclass(slots=True)
@@ -39,6 +40,17 @@ class ChargingResult:
     charged: list[Charge] = field(default_factory=list)
     receipts: list[Invoice] = field(default_factory=list)
     unpriced: dict[uuid.UUID, str] = field(default_factory=dict)  # session → error code
+    total: int = 0  # sessions charged, kept or not
+    # False: ``charged`` stays empty and ``total`` counts, so a month's charging does not
+    # grow with its sessions (issue 17; the CLI, the API and the office report counts only).
+    charges_kept: bool = True
+
+    def add(self, done: ChargingResult) -> None:
+        self.total += done.total
+        if self.charges_kept:
+            self.charged += done.charged
+        self.receipts += done.receipts
+        self.unpriced.update(done.unpriced)
 
 
 def build_charge(priced: SessionPrice, account: Account | None) -> Charge:
@@ -79,23 +91,26 @@ async def charge_completed_sessions(
     rates: VatRates,
     operator_time_zone: str,
     seller: Party | None = None,
-    batch: int = 200,
+    batch: int = BATCH,
+    charges_kept: bool = True,
 ) -> ChargingResult:
-    """Charge every completed session without a charge, ``batch`` sessions per transaction.
+    """Charge every completed session without a charge, ``batch`` sessions per transaction
+    (``charges_kept=False``: count them, see ``ChargingResult``).
 
     A session that cannot be priced (no tariff) is reported, not charged, and not retried in
     this run; it stays visible to ``chargeledger ledger check``. A session charged meanwhile by
     someone else (its stop hook, another node's run) is skipped, not an error.
     """
-    outcome = ChargingResult()
+    outcome = ChargingResult(charges_kept=charges_kept)
+    tariffs = TariffVersions()
     async with uow_factory() as uow:
         pending = await uow.billing.sessions_to_charge(limit=1_000_000)
     for start in range(0, len(pending), batch):
         chunk = pending[start : start + batch]
-        done = await _charge_chunk(uow_factory, clock, chunk, rates, operator_time_zone, seller)
-        outcome.charged += done.charged
-        outcome.receipts += done.receipts
-        outcome.unpriced.update(done.unpriced)
+        done = await _charge_chunk(
+            uow_factory, clock, chunk, rates, operator_time_zone, seller, tariffs
+        )
+        outcome.add(done)
     return outcome
 
 
@@ -106,6 +121,7 @@ async def _charge_chunk(
     rates: VatRates,
     operator_time_zone: str,
     seller: Party | None,
+    tariffs: TariffVersions,
 ) -> ChargingResult:
     """One transaction; once more when a session of it was charged by someone else between
     our check and our insert (the charge is unique per session: nothing of the attempt was
@@ -115,7 +131,9 @@ async def _charge_chunk(
         attempt = ChargingResult()
         try:
             async with uow_factory() as uow:
-                await charge_sessions(uow, clock, chunk, rates, operator_time_zone, seller, attempt)
+                await charge_sessions(
+                    uow, clock, chunk, rates, operator_time_zone, seller, attempt, tariffs
+                )
                 await uow.commit()
             return attempt
         except DuplicateError:
@@ -133,10 +151,12 @@ async def charge_sessions(
     operator_time_zone: str,
     seller: Party | None,
     outcome: ChargingResult,
+    tariffs: TariffVersions | None = None,
 ) -> None:
     """Charge and book these sessions in the caller's transaction (not committed); those
-    paid at the session (card, app, wallet) get their receipt at once."""
-    batch = await _charge_batch(uow, session_ids, rates, outcome)
+    paid at the session (card, app, wallet) get their receipt at once. ``tariffs`` keeps the
+    tariff versions read across the batches of one run."""
+    batch = await _charge_batch(uow, session_ids, rates, outcome, tariffs or TariffVersions())
     entries: list[JournalEntry] = []
     for index, (charge, at_session, account, session) in enumerate(batch):
         booked_on = local_date(charge.stopped_at, operator_time_zone)
@@ -155,6 +175,7 @@ async def charge_sessions(
             uow, clock, paid, seller, operator_time_zone, buyers
         )
     outcome.charged += charges
+    outcome.total += len(charges)
 
 
 async def _charge_batch(
@@ -162,20 +183,29 @@ async def _charge_batch(
     session_ids: Sequence[uuid.UUID],
     rates: VatRates,
     outcome: ChargingResult,
+    tariffs: TariffVersions,
 ) -> list[tuple[Charge, bool, Account | None, Session]]:
-    """Each new charge, whether it is paid at the session, its account and its session."""
+    """Each new charge, whether it is paid at the session, its account and its session.
+
+    The batch is read in a few set queries (issue 17: sessions, charges, samples, state
+    changes, reservations, tariffs, stations, sites, accounts) rather than ~8 reads per
+    session; a session the batch cannot price as it stands is priced on its own
+    (``batch_pricing``)."""
+    wanted = list(dict.fromkeys(session_ids))
+    batch = await uow.billing.captured_batch(wanted, tariffs.known)
+    tariffs.known.update(batch.tariffs)
     charges = []
-    for session_id in session_ids:
-        session = await uow.sessions.get(session_id)
-        if session is None or await uow.billing.charge_for_session(session_id) is not None:
+    for session_id in wanted:
+        session = batch.sessions.get(session_id)
+        if session is None or session_id in batch.charged:
             continue
         try:
-            priced = await price_captured_session(uow, session, rates)
+            priced = await price_in_batch(uow, session, batch, rates)
         except ChargeledgerError as exc:
             outcome.unpriced[session_id] = exc.code
             log.warning("session not priced", extra={"session": str(session_id), "code": exc.code})
             continue
-        account = await session_buyer(uow, session)
+        account = None if session.account_id is None else batch.accounts.get(session.account_id)
         charge = build_charge(priced, account)
         charges.append((charge, session.payment_route.paid_at_session, account, session))
     return charges

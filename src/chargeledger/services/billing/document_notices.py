@@ -11,7 +11,6 @@ from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice,
 from chargeledger.domain.outbox import Attachment, AttachmentKind, Notice, announcement
 from chargeledger.domain.receivables import PAYING_KINDS, Settlement
 from chargeledger.domain.text import money_text
-from chargeledger.services.notifications.outbox import announce
 from chargeledger.services.ports import Clock, UnitOfWork
 
 _TITLES = {DocumentKind.INVOICE: "Invoice", DocumentKind.RECEIPT: "Receipt"}
@@ -46,9 +45,14 @@ def issued_notice(document: Invoice) -> Notice:
 async def announce_issued(uow: UnitOfWork, clock: Clock, documents: Sequence[Invoice]) -> None:
     """Every issued invoice and receipt among ``documents`` (credit notes are announced by
     the refund or correction that made them, drafts not at all)."""
-    for document in documents:
-        if document.status is DocumentStatus.ISSUED and document.kind in _TITLES:
-            await announce(uow, clock, issued_notice(document))
+    now = clock.now()
+    notices = [
+        announcement(issued_notice(d), now)
+        for d in documents
+        if d.status is DocumentStatus.ISSUED and d.kind in _TITLES
+    ]
+    if notices:  # one statement per 500 (an invoice run issues thousands: issue 17)
+        await uow.outbox.add_many(notices)
 
 
 def payment_notice(invoice: InvoiceAddressee, settlement: Settlement) -> Notice:

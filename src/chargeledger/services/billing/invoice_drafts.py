@@ -158,6 +158,9 @@ async def period_drafts(
         if charge.account_id is not None:
             by_account[charge.account_id].append(charge)
     late = await late_charges(uow, accounts, periods, by_account)
+    # Only accounts a contract names can have contract lines: one query for the batch
+    # instead of one per account (issue 17).
+    under_contract = await uow.billing.accounts_under_contract([a.id for a in accounts])
     corrections = await Corrections.waiting(uow, accounts, pending)
     # (account, period, run key, its charges, its corrections): one invoice per currency
     batches: list[tuple[Account, Period, str, list[Charge], list[Repricing]]] = []
@@ -217,6 +220,10 @@ async def period_drafts(
                 run_key=key,
             )
             draft = corrections.added_to(draft or empty, fixes)
+        if account.id not in under_contract:
+            if draft is not None:
+                drafts.append(draft)
+            continue
         draft = await with_contract_lines(
             uow,
             account,

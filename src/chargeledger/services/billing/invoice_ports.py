@@ -5,7 +5,7 @@ Implemented by ``adapters/db/repositories/billing.py``."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,6 +15,8 @@ from chargeledger.domain.bank_matching import OpenInvoice
 from chargeledger.domain.billing import Charge
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice, InvoiceAddressee
 from chargeledger.domain.receivables import PaymentStatus, Settlement
+from chargeledger.domain.tariffs.assignment import StoredTariff
+from chargeledger.services.billing.charging_ports import CapturedBatch
 from chargeledger.services.paging import Page
 
 
@@ -36,6 +38,17 @@ class BillingRepository(Protocol):
     async def add_charges(self, new: Sequence[Charge], created_at: datetime) -> None: ...
 
     async def charge_for_session(self, session_id: uuid.UUID) -> Charge | None: ...
+
+    async def captured_batch(
+        self, session_ids: Sequence[uuid.UUID], known_tariffs: Mapping[uuid.UUID, StoredTariff]
+    ) -> CapturedBatch:
+        """The sessions of ``session_ids`` and what pricing them reads, in set queries
+        (issue 17); ``known_tariffs`` are not read again."""
+        ...
+
+    async def accounts_under_contract(self, account_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of ``account_ids`` a contract names (holder or member), in set queries."""
+        ...
 
     async def sessions_to_charge(self, limit: int) -> list[uuid.UUID]: ...
 

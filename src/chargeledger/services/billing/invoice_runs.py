@@ -69,10 +69,13 @@ async def run_month(
     layout: Layout = Layout.PER_SESSION,
     issue: bool = True,
     progress: Progress = _no_progress,
+    lines_kept: bool = True,
 ) -> MonthRun:
     """Charge and invoice the month ``label`` (``2026-10``), one run at a time; a run that
     waited for another finds its work done and creates nothing twice. ``progress`` hears of
-    each step as it begins (``WAITING`` … ``SETTLING``)."""
+    each step as it begins (``WAITING`` … ``SETTLING``). Callers that report numbers, totals
+    and counts only pass ``lines_kept=False`` (``RunResult.lines_kept``,
+    ``ChargingResult.charges_kept``: memory flat as the month grows, issue 17)."""
     billing_period(BillingCycle.MONTHLY, label)  # a bad period waits for nothing
     await progress(WAITING)
     async with exclusive(
@@ -80,7 +83,12 @@ async def run_month(
     ):
         await progress(CHARGING)
         charged = await charge_completed_sessions(
-            invoicer.uow, invoicer.clock, invoicer.rates, invoicer.time_zone, invoicer.seller
+            invoicer.uow,
+            invoicer.clock,
+            invoicer.rates,
+            invoicer.time_zone,
+            invoicer.seller,
+            charges_kept=lines_kept,
         )
         await progress(INVOICING)
         invoiced = await run_invoices(
@@ -92,6 +100,7 @@ async def run_month(
             layout,
             issue,
             invoicer.rates,
+            lines_kept,
         )
         shares = None
         if issue:  # a draft run previews invoices; a self-billed share is only ever issued

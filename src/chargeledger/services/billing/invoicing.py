@@ -2,13 +2,19 @@
 
 Numbers are reserved from the series counter inside the transaction that stores the issued
 documents and posts them to the ledger, so a rollback returns them (gap-free) and concurrent
-runs queue on the counter row (unique). An invoice run is idempotent: each (account, period)
+runs queue on the counter row (unique). A run reserves one block per batch of accounts and
+series (``issue_all``: one upsert that adds the batch's count and returns the block's last
+number, holding the counter row until the batch commits), then writes the batch's invoices,
+lines, billed charges, entries, postings, audit queue rows and notices in bulk statements
+(issue 17): a batch that fails returns its whole block, so numbers stay gap-free across
+batches. An invoice run is idempotent: each (account, period)
 has a run key, unique in storage, and charges already billed are never billed again.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -16,7 +22,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.accounts import Account, BillingCycle
-from chargeledger.domain.billing import DEFAULT_VAT_RATES, Charge, VatRates
+from chargeledger.domain.billing import DEFAULT_VAT_RATES, Charge, VatCategory, VatRates
 from chargeledger.domain.billing_periods import (
     billing_period,
 )
@@ -27,6 +33,7 @@ from chargeledger.domain.invoicing import (
     DocumentKind,
     DocumentStatus,
     Invoice,
+    InvoiceLine,
     Layout,
     Party,
     format_number,
@@ -65,6 +72,32 @@ class RunResult:
     drafts: list[Invoice] = field(default_factory=list)
     receipts: list[Invoice] = field(default_factory=list)
     already_done: int = 0  # (account, period) pairs a previous run billed
+    # False: ``issued`` and ``drafts`` hold each document's ``headline`` (what a run's caller
+    # reports: numbers, ids, totals), so a month's run does not grow with its sessions.
+    lines_kept: bool = True
+
+    def record(self, documents: Sequence[Invoice], issue: bool) -> None:
+        kept = list(documents) if self.lines_kept else [headline(d) for d in documents]
+        if issue:
+            self.issued += kept
+        else:
+            self.drafts += kept
+
+
+def headline(document: Invoice) -> Invoice:
+    """``document`` with one line per VAT rate in place of its lines: the same net, VAT
+    subtotals and gross to the cent (``Invoice.vat_subtotals`` computes VAT per rate on the
+    summed net), for reporting a stored document, never for storing or rendering one."""
+    nets: dict[tuple[VatCategory, Decimal], Decimal] = defaultdict(Decimal)
+    counts: dict[tuple[VatCategory, Decimal], int] = defaultdict(int)
+    for line in document.lines:
+        nets[(line.vat_category, line.vat_percent)] += line.net
+        counts[(line.vat_category, line.vat_percent)] += 1
+    lines = tuple(
+        InvoiceLine(position, f"{counts[rate]} lines", net, *rate)
+        for position, (rate, net) in enumerate(sorted(nets.items()), 1)
+    )
+    return replace(document, lines=lines)
 
 
 def walk_in_buyer(charge: Charge) -> Party:
@@ -160,11 +193,13 @@ async def run_invoices(
     layout: Layout = Layout.PER_SESSION,
     issue: bool = True,
     rates: VatRates = DEFAULT_VAT_RATES,
+    lines_kept: bool = True,
 ) -> RunResult:
     """Invoice every postpaid account for the periods of its cycle that end within the
-    month ``label`` (``2026-10``), and give receipts to ad hoc charges left without one."""
+    month ``label`` (``2026-10``), and give receipts to ad hoc charges left without one.
+    ``lines_kept=False`` reports each document by its ``headline``."""
     month = billing_period(BillingCycle.MONTHLY, label)
-    outcome = RunResult(month)
+    outcome = RunResult(month, lines_kept=lines_kept)
     async with uow_factory() as uow:
         accounts = await postpaid_accounts(uow)
     for start in range(0, len(accounts), ACCOUNTS_PER_TRANSACTION):
@@ -229,8 +264,7 @@ async def _bill_chunk(
         # The accounts' unbilled charges are read and billed under their holds: a re-pricing
         # (``repricing``) decides against a charge either before it is read or after it is
         # billed, never in between.
-        for account in sorted(chunk, key=lambda a: a.id):
-            await uow.ledger.hold_account(unbilled(account.id))
+        await uow.ledger.hold_accounts([unbilled(account.id) for account in chunk])
         drafts, attempt.already_done = await period_drafts(
             uow, chunk, month, seller, time_zone, layout, rates
         )
@@ -243,10 +277,7 @@ async def _bill_chunk(
             await apply_credits(uow, clock, time_zone, payers)
         await uow.commit()
     outcome.already_done += attempt.already_done
-    if issue:
-        outcome.issued += documents
-    else:
-        outcome.drafts += documents
+    outcome.record(documents, issue)
 
 
 async def issue_invoice(

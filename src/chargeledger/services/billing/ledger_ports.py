@@ -22,6 +22,11 @@ class LedgerRepository(Protocol):
         spends its balance (a customer's credit) reads it and books against it as one step."""
         ...
 
+    async def hold_accounts(self, accounts: Sequence[str]) -> None:
+        """``hold_account`` of each of ``accounts``, in one round trip and in one order
+        (an invoice run holds the unbilled charges of a whole batch of accounts)."""
+        ...
+
     async def find(
         self, kind: EntryKind, source_type: str, source_id: str
     ) -> JournalEntry | None: ...

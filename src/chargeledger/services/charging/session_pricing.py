@@ -94,7 +94,7 @@ async def session_buyer(uow: UnitOfWork, session: Session) -> Account | None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Inputs:
+class PricingInputs:
     """What pricing a session reads once: its tariff snapshot, where it charged (the place
     of supply and its zone), its readings and state changes, and the VAT due for its payer."""
 
@@ -118,7 +118,7 @@ class _Inputs:
 
 async def _inputs(
     uow: UnitOfWork, session: Session, rates: VatRates, *, under_review: bool = False
-) -> _Inputs:
+) -> PricingInputs:
     if session.status is SessionStatus.QUARANTINED and not under_review:
         raise SessionUnderReviewError(
             "the session is under review: its price is shown once an operator has checked "
@@ -143,7 +143,7 @@ async def _inputs(
     tariff = await contract_priced_tariff(uow, stored.tariff, session, site)
     reservation = await uow.reservations.used_by(session.id)
     reserved = timedelta(0) if reservation is None else held(reservation)
-    return _Inputs(tariff, station, site, samples, changes, vat, reserved)
+    return PricingInputs(tariff, station, site, samples, changes, vat, reserved)
 
 
 async def price_captured_session(
@@ -151,7 +151,12 @@ async def price_captured_session(
 ) -> SessionPrice:
     """The price of ``session`` under the tariff it started with (no access check: for
     billing, which runs as the operator). Never for a quarantined session."""
-    inputs = await _inputs(uow, session, rates)
+    return session_price(session, await _inputs(uow, session, rates))
+
+
+def session_price(session: Session, inputs: PricingInputs) -> SessionPrice:
+    """The price of ``session`` from what was read for it, one session at a time or a whole
+    batch at once (``services/billing/batch_pricing.py``, issue 17): the same figures."""
     live = session.is_open
     cdr, result = inputs.price(_so_far(session, inputs.samples) if live else session)
     return SessionPrice(

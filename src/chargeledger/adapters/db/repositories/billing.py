@@ -29,6 +29,7 @@ from chargeledger.adapters.db.billing_tables import (
 from chargeledger.adapters.db.integrity import translate_integrity_error
 from chargeledger.adapters.db.repositories.audit import queue_for_chain
 from chargeledger.adapters.db.repositories.base import chunks
+from chargeledger.adapters.db.repositories.billing_batches import BatchReads
 from chargeledger.adapters.db.repositories.billing_rows import (
     charge_of,
     charge_row,
@@ -64,7 +65,7 @@ from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.paging import Page
 
 
-class SqlBillingRepository:
+class SqlBillingRepository(BatchReads):
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 

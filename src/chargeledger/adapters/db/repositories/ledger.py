@@ -50,6 +50,16 @@ def _balance(account: str, currency: Currency, debit: Any, credit: Any) -> Balan
     )
 
 
+def _lock_key(account: str) -> int:
+    digest = hashlib.sha256(f"ledger-account/{account}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+_HOLD_ACCOUNTS = text(
+    "SELECT count(pg_advisory_xact_lock(key)) FROM unnest(CAST(:keys AS bigint[])) AS key"
+)
+
+
 class SqlLedgerRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -59,11 +69,16 @@ class SqlLedgerRepository:
         the commit or rollback (two transactions at READ COMMITTED would both read the same
         balance and both spend it). SQLite: nothing to do, writers already take turns (each
         unit of work begins IMMEDIATE)."""
-        if self._connection.dialect.name != "postgresql":
+        await self.hold_accounts([account])
+
+    async def hold_accounts(self, accounts: Sequence[str]) -> None:
+        """The advisory locks of ``accounts`` in one statement, taken in the order of their
+        keys (``unnest`` yields the array in order), so two holders of overlapping sets
+        never wait on each other crosswise."""
+        if self._connection.dialect.name != "postgresql" or not accounts:
             return
-        digest = hashlib.sha256(f"ledger-account/{account}".encode()).digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        await self._connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        keys = sorted({_lock_key(account) for account in accounts})
+        await self._connection.execute(_HOLD_ACCOUNTS, {"keys": keys})
 
     async def add(self, entries: Sequence[JournalEntry], created_at: Any) -> None:
         """Insert entries and their postings in two batched statements, and queue them for
