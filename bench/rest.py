@@ -84,7 +84,9 @@ async def provision(url: str, folder: Path, sessions: int) -> str:
     )
     runtime = build_runtime(settings, hasher=Argon2PasswordHasher(workers=1))
     await runtime.migrate()
-    report = await seed_demo_operator(runtime.uow, runtime.clock, runtime.hasher, runtime.vat_ids)
+    report = await seed_demo_operator(
+        runtime.uow, runtime.clock, runtime.hasher, runtime.station_secrets, runtime.vat_ids
+    )
     engine = create_engine(url)
     async with engine.connect() as connection:
         stations = list((await connection.execute(select(station_table.c.id))).scalars())
