@@ -123,6 +123,10 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+POSTGRES_POOL_SIZE = 20  # connections kept open per process
+POSTGRES_POOL_OVERFLOW = 10  # more opened when all are busy, closed when returned
+
+
 def create_engine(url: str, *, schema: str | None = None, echo: bool = False) -> AsyncEngine:
     """An engine for ``url``; ``schema`` sets PostgreSQL's search_path (used to isolate tests)."""
     url = normalise_url(url)
@@ -133,6 +137,10 @@ def create_engine(url: str, *, schema: str | None = None, echo: bool = False) ->
     if url.startswith("postgresql"):
         # No pre-ping (a round trip per transaction): a connection the server dropped fails
         # once, SQLAlchemy invalidates the pool, and the next unit of work reconnects.
+        # A pool of 20 (+10 when busy), not SQLAlchemy's 5 (+10): under 32 concurrent API
+        # requests the default pool made requests queue for a connection for seconds (wrk
+        # timeouts and a p99 over 1 s on the sessions list, bench/rest.py; none with this).
+        kwargs["pool_size"], kwargs["max_overflow"] = POSTGRES_POOL_SIZE, POSTGRES_POOL_OVERFLOW
         if schema:
             kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
     else:
