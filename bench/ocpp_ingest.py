@@ -41,6 +41,9 @@ from typing import Any
 import httpx
 import websockets
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from backends import scratch_database
+
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.bootstrap import build_runtime
 from chargeledger.config import Settings
@@ -472,13 +475,7 @@ async def main(args: argparse.Namespace) -> None:
 
 
 async def measure_postgres(env: dict[str, str], args: argparse.Namespace) -> dict[str, float]:
-    import asyncpg
-
-    name = f"chargeledger_bench_{os.getpid()}"
-    admin = await asyncpg.connect(args.postgres)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = args.postgres.rsplit("/", 1)[0] + "/" + name
-    try:
+    async with scratch_database(args.postgres, "chargeledger_bench") as url:
         with tempfile.TemporaryDirectory() as folder:
             print(f"seeding {args.stations} stations on PostgreSQL ...", flush=True)
             await seed(Path(folder), args.stations, url)
@@ -491,9 +488,6 @@ async def measure_postgres(env: dict[str, str], args: argparse.Namespace) -> dic
                 f"http://127.0.0.1:{port}/healthz",
                 args,
             )
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def print_table(args: argparse.Namespace, results: dict[str, dict[str, float]]) -> None:

@@ -53,6 +53,7 @@ from typing import Any
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from backends import scratch_database
 from ocpp_ingest import free_port, rss_mib, seed, wait_for_http, wait_for_port
 
 PASSWORD = "bench-station-password"  # ocpp_ingest's seed gives every station this one
@@ -408,13 +409,7 @@ async def main(args: argparse.Namespace) -> None:
 async def measure_postgres(
     env: dict[str, str], serve: list[str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    import asyncpg
-
-    name = f"chargeledger_scale_{os.getpid()}"
-    admin = await asyncpg.connect(args.postgres)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = args.postgres.rsplit("/", 1)[0] + "/" + name
-    try:
+    async with scratch_database(args.postgres, "chargeledger_scale") as url:
         with tempfile.TemporaryDirectory() as folder:
             print(f"seeding {args.stations} stations on PostgreSQL ...", flush=True)
             await seed(Path(folder), args.stations, url)
@@ -427,9 +422,6 @@ async def measure_postgres(
                 f"http://127.0.0.1:{port}/healthz",
                 args,
             )
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 ROWS = (

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chargeledger.adapters.db.billing_tables import charges
 from chargeledger.adapters.db.repositories.base import TableRepository, chunks
 from chargeledger.adapters.db.repositories.catalog import SqlSiteRepository, SqlStationRepository
-from chargeledger.adapters.db.repositories.charging import SqlSessionRepository
+from chargeledger.adapters.db.repositories.charging import SqlSessionRepository, sample_of
 from chargeledger.adapters.db.repositories.customers import SqlAccountRepository
 from chargeledger.adapters.db.repositories.reservations import SqlReservationRepository
 from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
@@ -27,9 +27,7 @@ from chargeledger.adapters.db.reservation_tables import reservations
 from chargeledger.adapters.db.tables import meter_samples, session_state_changes
 from chargeledger.domain.charging import (
     ChargingState,
-    Measurand,
     MeterSample,
-    ReadingContext,
     StateChange,
 )
 from chargeledger.domain.tariffs.assignment import StoredTariff
@@ -59,17 +57,7 @@ async def _samples(
         meter_samples.c.session_id, meter_samples.c.timestamp, meter_samples.c.id
     )
     async for row in _rows(connection, query, meter_samples.c.session_id, session_ids):
-        found[row["session_id"]].append(
-            MeterSample(
-                timestamp=row["timestamp"],
-                measurand=Measurand(row["measurand"]),
-                value=row["value"],
-                unit=row["unit"],
-                context=ReadingContext(row["context"]),
-                phase=row["phase"] or None,
-                location=row["location"] or None,
-            )
-        )
+        found[row["session_id"]].append(sample_of(row))
     return found
 
 

@@ -271,18 +271,7 @@ class SqlSessionRepository(TableRepository[Session]):
         if measurands:
             query = query.where(meter_samples.c.measurand.in_([m.value for m in measurands]))
         rows = (await self._connection.execute(query)).mappings().all()
-        return [
-            MeterSample(
-                timestamp=row["timestamp"],
-                measurand=Measurand(row["measurand"]),
-                value=row["value"],
-                unit=row["unit"],
-                context=ReadingContext(row["context"]),
-                phase=row["phase"] or None,
-                location=row["location"] or None,
-            )
-            for row in rows
-        ]
+        return [sample_of(row) for row in rows]
 
     async def add_state_change(self, session_id: uuid.UUID, change: StateChange) -> None:
         await insert_ignoring_duplicates(
@@ -389,4 +378,17 @@ def _signed_value(row: RowMapping) -> SignedMeterValue:
         encoding_method=row["encoding_method"],
         public_key=row["public_key"],
         data=row["data"],
+    )
+
+
+def sample_of(row: RowMapping) -> MeterSample:
+    """A ``meter_samples`` row as the domain's sample (empty phase and location: none)."""
+    return MeterSample(
+        timestamp=row["timestamp"],
+        measurand=Measurand(row["measurand"]),
+        value=row["value"],
+        unit=row["unit"],
+        context=ReadingContext(row["context"]),
+        phase=row["phase"] or None,
+        location=row["location"] or None,
     )
