@@ -58,6 +58,7 @@ async def test_a_fresh_data_directory_is_private(tmp_path: Path) -> None:
             "chargeledger.sqlite3-wal",
             "jwt-secret",
             "sandbox-webhook-secret",
+            "station-secret-key",  # the key of station password hashes (issue 17)
         ]
         assert mode(data_dir) == 0o700
         assert {name: mode(data_dir / name) for name in files} == dict.fromkeys(files, 0o600)
