@@ -48,6 +48,7 @@ from chargeledger.services.billing.report_ports import ReportFiles
 from chargeledger.services.billing.statements import StatementReader, StatementWriter
 from chargeledger.services.charging.reservations import expire_reservations
 from chargeledger.services.charging.session_review import sweep_stale_sessions
+from chargeledger.services.charging.station_link_ports import CommandBus
 from chargeledger.services.charging.station_status import forget_stored_replies
 from chargeledger.services.contracts.milestones import ReminderRun, send_reminders_on
 from chargeledger.services.disputes.ports import EvidenceDocuments
@@ -65,7 +66,6 @@ from chargeledger.services.payments.janitor import JanitorReport, run_janitor
 from chargeledger.services.payments.webhooks import receive_webhook, reconcile_payouts
 from chargeledger.services.ports import (
     Clock,
-    CommandBus,
     Exports,
     InvoiceDocuments,
     Locks,

@@ -7,7 +7,7 @@ of pure services may pass fakes. Nothing here knows SQL.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from decimal import Decimal
@@ -23,15 +23,9 @@ from chargeledger.domain.identity import ApiKey, User
 from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.ocmf import OcmfRecord, SignatureCheck
 from chargeledger.domain.station_link import (
-    CommandResult,
-    ConnectorState,
-    LoggedCall,
     SessionCursor,
     SessionFilter,
     SignedMeterValue,
-    StationCommand,
-    StationState,
-    StoredReply,
     TransactionEvent,
 )
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffAssignment, TariffScope
@@ -46,6 +40,7 @@ from chargeledger.services.billing.report_ports import ReportRepository
 from chargeledger.services.billing.repricing_ports import RepricingRepository
 from chargeledger.services.charging.meter_key_ports import MeterKeyRepository
 from chargeledger.services.charging.reservation_ports import ReservationRepository
+from chargeledger.services.charging.station_link_ports import StationLinkRepository
 from chargeledger.services.contracts.ports import ContractRepository
 from chargeledger.services.disputes.case_ports import DisputeRepository
 from chargeledger.services.location_ports import LocationRepository
@@ -284,94 +279,6 @@ class SessionRepository(Repository[Session], Protocol):
         """The signed values of each of ``session_ids`` that has any, each session's in the
         order of :meth:`signed_values` (a document's sessions at once, not one query each)."""
         ...
-
-
-class StationLinkRepository(Protocol):
-    async def save_state(self, state: StationState) -> None: ...
-
-    async def state(self, station_id: uuid.UUID) -> StationState | None: ...
-
-    async def save_connector(self, state: ConnectorState) -> None: ...
-
-    async def connectors(self, station_id: uuid.UUID) -> list[ConnectorState]: ...
-
-    async def states_of(self, station_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, StationState]:
-        """:meth:`state` of each of ``station_ids`` that has one, in one read (a whole
-        network's list, not one query per station)."""
-        ...
-
-    async def connectors_of(
-        self, station_ids: Collection[uuid.UUID]
-    ) -> dict[uuid.UUID, list[ConnectorState]]:
-        """:meth:`connectors` of each of ``station_ids`` that has any, each in that order."""
-        ...
-
-    async def stored_reply(
-        self, charge_point_id: str, boot_epoch: int, message_id: str
-    ) -> StoredReply | None: ...
-
-    async def store_reply(
-        self,
-        charge_point_id: str,
-        boot_epoch: int,
-        message_id: str,
-        reply: StoredReply,
-        at: datetime,
-    ) -> None: ...
-
-    async def stored_replies(
-        self, keys: Collection[tuple[str, int, str]]
-    ) -> dict[tuple[str, int, str], StoredReply]:
-        """:meth:`stored_reply` of each ``(charge point id, boot epoch, message id)`` in
-        ``keys`` that has one, in one statement (a group of CALLs)."""
-        ...
-
-    async def store_replies(
-        self, replies: Sequence[tuple[tuple[str, int, str], StoredReply]], at: datetime
-    ) -> None:
-        """:meth:`store_reply` of a group of CALLs, in one batch."""
-        ...
-
-    async def logged_calls(
-        self, charge_point_id: str, received_from: datetime, received_until: datetime, limit: int
-    ) -> list[LoggedCall]:
-        """The CALLs of ``charge_point_id`` received in ``[received_from, received_until]``
-        that the log still keeps, oldest first, at most ``limit``."""
-        ...
-
-    async def forget_replies(self, received_before: datetime) -> int: ...
-
-    async def reject_frame(
-        self, charge_point_id: str, frame: str, error_code: str, description: str, at: datetime
-    ) -> None: ...
-
-    async def boot_epoch(self, station_id: uuid.UUID) -> int: ...
-
-    async def start_boot_epoch(self, station_id: uuid.UUID) -> int: ...
-
-    async def claim_connection(self, station_id: uuid.UUID, connection_id: str) -> None: ...
-
-    async def mark_disconnected(
-        self, station_id: uuid.UUID, connection_id: str, at: datetime
-    ) -> bool: ...
-
-
-class CommandBus(Protocol):
-    """Carries operator commands to whichever process holds the station's connection."""
-
-    def register(
-        self, charge_point_id: str, handler: Callable[[StationCommand], Awaitable[CommandResult]]
-    ) -> None: ...
-
-    def unregister(
-        self, charge_point_id: str, handler: Callable[[StationCommand], Awaitable[CommandResult]]
-    ) -> None: ...
-
-    def is_connected(self, charge_point_id: str) -> bool: ...
-
-    async def send(
-        self, charge_point_id: str, command: StationCommand, wait_seconds: float = 30.0
-    ) -> CommandResult: ...
 
 
 class TariffRepository(Repository[StoredTariff], Protocol):

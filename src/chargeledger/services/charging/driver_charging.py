@@ -34,8 +34,9 @@ from chargeledger.services.catalog import get_station
 from chargeledger.services.charging import session_pricing
 from chargeledger.services.charging.session_review import get_session
 from chargeledger.services.charging.station_commands import send_command
+from chargeledger.services.charging.station_link_ports import CommandBus
 from chargeledger.services.customers import get_token
-from chargeledger.services.ports import Clock, CommandBus, UnitOfWork, UnitOfWorkFactory
+from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 ACCEPTED = "Accepted"
 

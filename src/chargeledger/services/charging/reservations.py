@@ -31,9 +31,10 @@ from chargeledger.domain.station_link import CommandKind, StationCommand
 from chargeledger.errors import ConflictError, DuplicateError, NotFoundError
 from chargeledger.services.charging.driver_charging import ACCEPTED, check_evse_free, usable
 from chargeledger.services.charging.station_commands import send_command
+from chargeledger.services.charging.station_link_ports import CommandBus
 from chargeledger.services.customers import get_token
 from chargeledger.services.locking import exclusive
-from chargeledger.services.ports import Clock, CommandBus, Locks, UnitOfWork, UnitOfWorkFactory
+from chargeledger.services.ports import Clock, Locks, UnitOfWork, UnitOfWorkFactory
 
 EXPIRY_BATCH = 500
 LOCK_WAIT_S = 2.0

@@ -8,7 +8,8 @@ import uuid
 from chargeledger.domain.station_link import CommandKind, CommandResult, StationCommand
 from chargeledger.errors import InvalidInputError
 from chargeledger.services.catalog import get_station
-from chargeledger.services.ports import CommandBus, UnitOfWorkFactory
+from chargeledger.services.charging.station_link_ports import CommandBus
+from chargeledger.services.ports import UnitOfWorkFactory
 
 _REQUIRED: dict[CommandKind, tuple[str, ...]] = {
     CommandKind.REMOTE_START: ("id_tag",),

@@ -13,8 +13,9 @@ from chargeledger.domain.billing import VatRates
 from chargeledger.domain.invoicing import Party
 from chargeledger.domain.wallets import DEFAULT_WALLET_FLOOR
 from chargeledger.errors import ConfigurationError
+from chargeledger.services.charging.station_link_ports import CommandBus
 from chargeledger.services.payments.gateway import PaymentGateway
-from chargeledger.services.ports import Clock, CommandBus, Locks, UnitOfWorkFactory
+from chargeledger.services.ports import Clock, Locks, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
