@@ -20,7 +20,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from chargeledger.bootstrap import Runtime
-from chargeledger.config import OcppSettings
+from chargeledger.config.ocpp import OcppSettings
 from chargeledger.domain.identity import Role
 from tests.integration.ocpp_support import (
     ACTIVE_TAG,
