@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import httpx
-import pytest
 from ocpp.v201 import call as call201
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
 from chargeledger.domain.meter_keys import KeySource
 from chargeledger.services.charging.meter_keys import key_for
@@ -25,7 +21,6 @@ from tests.integration.ocpp_support import (
     World,
     connected,
     meter_value,
-    open_world,
     sampled201,
     wire,
 )
@@ -34,14 +29,6 @@ from tests.unit.ocmf_samples import row
 KEBA_KEY = row("safe:xml/test_ocmf_keba_kcp30.xml#0")["public_key"]  # secp256r1, upper hex
 NEW_KEY = row("pyocmf:keba-wrong-public-key")["public_key"]  # another secp256r1 key
 LEM = row("ocpp201:constructed-transactionevent-lem-dcbm")
-
-
-@pytest.fixture
-async def world(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[World]:
-    async with open_world(runtime, client, login_as) as served:
-        yield served
 
 
 def keys_path(world: World, charge_point_id: str = CP201) -> str:

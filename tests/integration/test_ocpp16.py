@@ -9,11 +9,8 @@ real edge exercise all of them together.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
-import httpx
-import pytest
 from ocpp.v16 import call
 from typer.testing import CliRunner
 
@@ -35,21 +32,12 @@ from tests.integration.ocpp_support import (
     at,
     connected,
     meter_value,
-    open_world,
     sampled,
     stored_samples,
     stored_sessions,
     when,
     wire,
 )
-
-
-@pytest.fixture
-async def world(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[World]:
-    async with open_world(runtime, client, login_as) as served:
-        yield served
 
 
 async def status(station: Station16, connector: int, state: str, seconds: float) -> None:

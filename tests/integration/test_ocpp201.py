@@ -10,15 +10,12 @@ need not arrive in order. Whatever the order, one transaction is one session bil
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-import httpx
-import pytest
 from ocpp.v201 import call
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.identity import Role
 from tests.integration.ocpp_support import (
@@ -34,7 +31,6 @@ from tests.integration.ocpp_support import (
     at,
     connected,
     meter_value,
-    open_world,
     sampled201,
     stored_samples,
     stored_sessions,
@@ -49,14 +45,6 @@ OCMF_BEGIN = (
 )
 OCMF_END = OCMF_BEGIN.replace('"TX":"B","RV":57.584', '"TX":"E","RV":58.685')
 PUBLIC_KEY = "3059301306072A8648CE3D020106082A8648CE3D030107034200"
-
-
-@pytest.fixture
-async def world(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[World]:
-    async with open_world(runtime, client, login_as) as served:
-        yield served
 
 
 def id_token(tag: str, kind: str = "ISO14443") -> Json:

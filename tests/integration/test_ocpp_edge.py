@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,14 +72,6 @@ SPEC_CODES = {
 }
 LIMIT = OcppSettings().max_frame_bytes
 KEPT_HEAD = 4096  # what is kept of a frame longer than 64 K characters
-
-
-@pytest.fixture
-async def world(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[World]:
-    async with open_world(runtime, client, login_as) as served:
-        yield served
 
 
 async def assert_link_alive(link: RawLink) -> None:

@@ -8,21 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
-import httpx
-import pytest
-
-from chargeledger.bootstrap import Runtime
 from tests.integration.ocpp_support import (
     ACTIVE_TAG,
     CP16,
     CP201,
-    LoginAs,
     World,
     call_frame,
     meter_value,
-    open_world,
     raw_link,
     rejected_frames,
     sampled,
@@ -30,14 +23,6 @@ from tests.integration.ocpp_support import (
     stored_sessions,
     wire,
 )
-
-
-@pytest.fixture
-async def world(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[World]:
-    async with open_world(runtime, client, login_as) as served:
-        yield served
 
 
 async def test_a_refused_call_is_undone_alone_and_the_others_commit(world: World) -> None:

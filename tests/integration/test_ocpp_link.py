@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 from ocpp.v16 import call
@@ -22,7 +20,6 @@ from sqlalchemy import text
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
-from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
 from tests.integration.ocpp_server import basic_auth
 from tests.integration.ocpp_support import (
@@ -38,7 +35,6 @@ from tests.integration.ocpp_support import (
     call_frame,
     connected,
     meter_value,
-    open_world,
     raw_link,
     rejected_frames,
     sampled,
@@ -48,14 +44,6 @@ from tests.integration.ocpp_support import (
 )
 
 PROTOCOLS = {CP16: "ocpp1.6", CP201: "ocpp2.0.1"}
-
-
-@pytest.fixture
-async def world(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[World]:
-    async with open_world(runtime, client, login_as) as served:
-        yield served
 
 
 async def assert_link_alive(link: RawLink) -> None:

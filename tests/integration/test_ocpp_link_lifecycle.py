@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -34,7 +32,6 @@ from tests.integration.ocpp_support import (
     bounded,
     call_frame,
     meter_value,
-    open_world,
     raw_link,
     rejected_frames,
     sampled,
@@ -44,14 +41,6 @@ from tests.integration.ocpp_support import (
 )
 
 PROTOCOLS = {CP16: "ocpp1.6", CP201: "ocpp2.0.1"}
-
-
-@pytest.fixture
-async def world(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[World]:
-    async with open_world(runtime, client, login_as) as served:
-        yield served
 
 
 # --- the protocol version ----------------------------------------------------------------

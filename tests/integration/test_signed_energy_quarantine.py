@@ -12,27 +12,21 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-import pytest
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
-from chargeledger.bootstrap import Runtime
 from tests.integration.ocpp_support import (
     ACTIVE_TAG,
     CP16,
     CP201,
     Json,
-    LoginAs,
     Station16,
     Station201,
     World,
     connected,
     meter_value,
-    open_world,
     sampled201,
     wire,
 )
@@ -42,14 +36,6 @@ OCA = row("ocpp16:oca-signed-meter-values-note-example")  # 0.636 kWh signed
 LEM = row("ocpp201:constructed-transactionevent-lem-dcbm")  # 57.584 -> 58.685 kWh signed
 MISMATCH: tuple[str, list[str]] = ("quarantined", ["signed_energy_mismatch"])
 MATCH: tuple[str, list[str]] = ("completed", [])
-
-
-@pytest.fixture
-async def world(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[World]:
-    async with open_world(runtime, client, login_as) as served:
-        yield served
 
 
 async def verdicts(world: World, charge_point_id: str) -> dict[str, tuple[str, list[str]]]:

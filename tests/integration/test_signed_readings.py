@@ -4,14 +4,9 @@ reported" (unknown_key), and how the records match the session (energy, times, m
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
-import pytest
-
-from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Role
 from chargeledger.services.charging.signed_data import REPORTED_ONLY
 from tests.integration.ocpp_support import (
@@ -22,7 +17,6 @@ from tests.integration.ocpp_support import (
     World,
     connected,
     meter_value,
-    open_world,
     wire,
 )
 from tests.unit.ocmf_samples import row
@@ -30,14 +24,6 @@ from tests.unit.ocmf_samples import row
 OCA = row("ocpp16:oca-signed-meter-values-note-example")  # DZG, secp256k1, 0.636 kWh
 OTHER_KEY = row("pyocmf:keba-wrong-public-key")["public_key"]  # a secp256r1 key
 METER = "1DZG0028225179"
-
-
-@pytest.fixture
-async def world(
-    runtime: Runtime, client: httpx.AsyncClient, login_as: LoginAs
-) -> AsyncIterator[World]:
-    async with open_world(runtime, client, login_as) as served:
-        yield served
 
 
 async def session_with_oca_record(world: World, meter_start: int, meter_stop: int) -> Any:
