@@ -138,3 +138,11 @@ def test_a_command_is_imported_when_it_runs() -> None:
     assert result.exit_code == 0, result.output
     assert "charge" in result.output
     assert "chargeledger.cli.invoicing" in sys.modules
+
+
+def test_version_prints_the_package_version_and_imports_no_command() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"chargeledger {chargeledger.__version__}\n"
+    modules = imports_of("--version")
+    assert {m for m in modules if m.startswith("chargeledger")} == ROOT_MODULES
