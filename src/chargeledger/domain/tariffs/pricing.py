@@ -25,7 +25,7 @@ explanation texts are built on first access to ``PriceResult.lines``, since most
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 
 from chargeledger.domain.tariffs.cdr import Cdr
 from chargeledger.domain.tariffs.model import Tariff
@@ -37,9 +37,9 @@ from chargeledger.domain.tariffs.priced import (
     PricedUse,
     PriceResult,
     StepRounding,
+    Sums,
     Volume,
     duration_use,
-    energy_use,
 )
 from chargeledger.domain.tariffs.quantities import (
     MS_PER_SECOND,
@@ -48,38 +48,43 @@ from chargeledger.domain.tariffs.quantities import (
     hours_of,
     steps_up,
 )
-from chargeledger.domain.tariffs.walk import priced_uses
+from chargeledger.domain.tariffs.walk import delivered, priced_uses
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import ZERO
 
-_WH_PER_KWH = Decimal(1000)
+# 10⁶ mWh per kWh, written as 1000 thousands: a count of mWh divided by it keeps the exponent
+# (−3 where the quotient allows) of the Wh on the grid divided by 1000.
+_MWH_PER_KWH = Decimal("1000E+3")
 
 
 def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
     """The price of ``cdr`` under ``tariff``, restrictions read in ``time_zone`` (the
-    location's): each period's uses priced (:func:`.walk.priced_uses`), each category's cost
-    with its step rounding, the total clamped to min/max price."""
+    location's): each period's uses priced and summed (:func:`.walk.priced_uses`), each
+    category's step rounding added, the total clamped to min/max price."""
     periods = cdr.charging_periods
     if not periods:
         raise InvalidInputError(
             "a CDR needs charging periods", code="invalid_cdr", field="charging_periods"
         )
     uses = priced_uses(periods, plan_for(tariff), time_zone)
-    energy = _cost(uses.energy, ZERO, _energy_rounding)
+    energy = _category(uses.energy, uses.energy_sums, ZERO, _energy_rounding)
     # TIME is step-rounded only when no parking was priced; otherwise the parking is.
-    time = _cost(uses.time, 0, None if uses.parking_priced else _duration_rounding)
-    parking = _cost(uses.parking, 0, _duration_rounding)
+    time = _category(
+        uses.time, uses.time_sums, 0, None if uses.parking_priced else _duration_rounding
+    )
+    parking = _category(uses.parking, uses.parking_sums, 0, _duration_rounding)
     reservation = _reservation_cost(uses.reservation_time, uses.reservation_flat)
-    fixed = _cost(uses.fixed, ZERO, None)
-    subtotal = Amount(
-        ZERO + energy.excl_vat + time.excl_vat + parking.excl_vat + fixed.excl_vat
-        + reservation.excl_vat,
-        ZERO + energy.incl_vat + time.incl_vat + parking.incl_vat + fixed.incl_vat
-        + reservation.incl_vat,
-    )  # fmt: skip
+    fixed = NOTHING
+    if uses.fixed:
+        fee = uses.fixed[0]
+        fixed = _amount(Amount, (ZERO + fee[3], ZERO + fee[4]))
+    subtotal = _amount(Amount, (
+        ZERO + energy[0] + time[0] + parking[0] + fixed[0] + reservation[0],
+        ZERO + energy[1] + time[1] + parking[1] + fixed[1] + reservation[1],
+    ))  # fmt: skip
     adjustments: list[LimitAdjustment] = []
     total = _clamp(tariff, subtotal, adjustments)
-    if total.excl_vat < 0 or total.incl_vat < 0:
+    if total[0] < 0 or total[1] < 0:
         # Unreachable from parsed tariffs and checked CDRs (prices and volumes are never
         # negative); kept so that no construction of either can ever yield a negative bill.
         raise InvalidInputError("a price is never negative", code="negative_price")
@@ -110,52 +115,73 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
 # -- each category's cost: its lines, then the step rounding of its session total ----------
 
 Rounding = Callable[[Volume, PricedUse[Volume]], "PricedUse[Volume] | None"]
+# ``Amount(excl, incl)`` without the named tuple's ``__new__``, a Python function: the result
+# builds six amounts per CDR.
+_amount = tuple.__new__
+
+
+def _category(
+    uses: list[PricedUse[Volume]],
+    sums: Sums[Volume],
+    nothing: Volume,
+    step_rounding: Rounding[Volume] | None,
+) -> Amount:
+    """A category's lines summed (``sums``, taken in the walk), then its step rounding
+    (§11.4.3), if any, added to ``uses``: of the paid volume at the last paid period's
+    component, or where nothing was paid of all the volume at the last period's (the free
+    periods carry the rounding)."""
+    if not uses:
+        return NOTHING
+    excl, incl, paid, last_paid = sums
+    if step_rounding is None:
+        return _amount(Amount, (excl, incl))
+    if last_paid is None:
+        last_paid = next((use for use in reversed(uses) if use[0] > nothing), None)
+        paid = delivered(uses, nothing)
+    if last_paid is None or last_paid[1].component.step_size <= 0:
+        return _amount(Amount, (excl, incl))
+    rounding = step_rounding(paid, last_paid)
+    if rounding is None:
+        return _amount(Amount, (excl, incl))
+    uses.append(rounding)
+    return _amount(Amount, (excl + rounding[3], incl + rounding[4]))
 
 
 def _cost(
     uses: list[PricedUse[Volume]], nothing: Volume, step_rounding: Rounding[Volume] | None
 ) -> Amount:
-    """A category's lines summed, then its step rounding (§11.4.3), if any, added to ``uses``:
-    of the paid volume at the last paid period's component, or where nothing was paid of all
-    the volume at the last period's (the free periods carry the rounding)."""
+    """:func:`_category` for the uses of reservations, which the walk does not sum (few
+    sessions have any)."""
     if not uses:
         return NOTHING
-    excl_total = incl_total = ZERO
-    paid = delivered = nothing
-    last_paid = last_delivered = None
+    excl = incl = ZERO
+    paid = nothing
+    last_paid = None
     for use in uses:
-        volume, candidate, _, excl, incl, _ = use
-        excl_total += excl
-        incl_total += incl
-        if volume > nothing:
-            delivered += volume
-            last_delivered = use
-            if candidate.paid:
-                paid += volume
-                last_paid = use
-    if last_paid is None:
-        last_paid, paid = last_delivered, delivered
-    if step_rounding is None or last_paid is None or last_paid[1].component.step_size <= 0:
-        return Amount(excl_total, incl_total)
-    rounding = step_rounding(paid, last_paid)
-    if rounding is None:
-        return Amount(excl_total, incl_total)
-    uses.append(rounding)
-    return Amount(excl_total + rounding[3], incl_total + rounding[4])
+        volume, candidate, _, use_excl, use_incl, _ = use
+        excl += use_excl
+        incl += use_incl
+        if volume > nothing and candidate.paid:
+            paid += volume
+            last_paid = use
+    return _category(uses, (excl, incl, paid, last_paid), nothing, step_rounding)
 
 
 def _energy_rounding(paid: Decimal, last: PricedUse[Decimal]) -> PricedUse[Decimal] | None:
-    """The extra energy up to whole steps (Wh) of the session total, read on the 1 mWh grid."""
+    """The extra energy up to whole steps (Wh) of the session total, read on the 1 mWh grid:
+    an integer ceiling of mWh, as the grid makes the total a whole number of them."""
     candidate, period = last[1], last[2]
-    step = candidate.component.step_size
-    total = energy_for_steps(paid)
-    billed = (total / step).to_integral_value(ROUND_CEILING) * step
+    step = candidate.component.step_size * 1000
+    total = int(energy_for_steps(paid).scaleb(3))
+    billed = -(-total // step) * step
     if billed <= total:
         return None
-    extra = (billed - total) / _WH_PER_KWH
-    # On the 1 mWh grid, so whole mWh; billed is whole steps of whole Wh.
-    why = StepRounding(int(total.scaleb(3)), int(billed) * 1000, "Wh")
-    return energy_use(extra, candidate, period, why)
+    # kWh: the Decimal that (billed − total Wh on the grid) / 1000 is, exponent included.
+    extra = (billed - total) / _MWH_PER_KWH
+    excl = extra * candidate.price
+    vat = candidate.vat_factor
+    why = StepRounding(total, billed, "Wh")
+    return (extra, candidate, period, excl, excl if vat is None else excl * vat, why)
 
 
 def _duration_rounding(paid: int, last: PricedUse[int]) -> PricedUse[int] | None:

@@ -17,15 +17,15 @@ from zoneinfo import ZoneInfo
 
 from chargeledger.domain.tariffs.cdr import ChargingPeriod, DimensionType
 from chargeledger.domain.tariffs.model import ComponentType, ReservationRestriction
-from chargeledger.domain.tariffs.plan import (
-    US_PER_DAY,
-    US_PER_WEEK,
-    Candidate,
-    Electrical,
-    Picks,
-    TariffPlan,
+from chargeledger.domain.tariffs.plan import Candidate, Electrical, Picks, TariffPlan
+from chargeledger.domain.tariffs.priced import (
+    PricedUse,
+    Sums,
+    Volume,
+    duration_use,
+    flat_use,
 )
-from chargeledger.domain.tariffs.priced import PricedUse, duration_use, energy_use, flat_use
+from chargeledger.domain.tariffs.quantities import MS_PER_HOUR_DECIMAL
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import ZERO
 
@@ -35,12 +35,17 @@ _PARKING = DimensionType.PARKING_TIME
 _RESERVATION = DimensionType.RESERVATION_TIME
 _LOCAL_SPAN = timedelta(hours=48)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH_IN_WEEK = 3 * US_PER_DAY  # 1970-01-01 was a Thursday
-_US = timedelta(microseconds=1)
-_LOCAL_SPAN_US = _LOCAL_SPAN // _US
-_LAST_US_OF_DAY = timedelta(days=1) - _US
-_STEADY_DAYS: dict[str, dict[int, int | None]] = {}
+_EPOCH_IN_WEEK = timedelta(days=3)  # 1970-01-01 was a Thursday
+_WEEK = timedelta(weeks=1)
+_NO_TIME = timedelta(0)
+_LAST_US_OF_DAY = timedelta(days=1, microseconds=-1)
+# A UTC day with one offset throughout: the offset, the day's midnight as time since 1970 and
+# that midnight's place in the local week (:func:`_steady_day`).
+SteadyDay = tuple[timedelta, timedelta, timedelta]
+_STEADY_DAYS: dict[str, dict[int, SteadyDay | None]] = {}
 _ZONES: dict[str, ZoneInfo] = {}
+_NO_ENERGY: Sums[Decimal] = (ZERO, ZERO, ZERO, None)
+_NO_DURATION: Sums[int] = (ZERO, ZERO, 0, None)
 
 
 class SessionUses:
@@ -49,18 +54,27 @@ class SessionUses:
     the session's totals: ``kwh`` (restrictions read it at each period's start, §11.4.6),
     ``parking_ms``, and ``parking_priced``: some parking time was priced, so TIME is not
     step-rounded (the paid parking is). A plain slotted class: a dataclass's default
-    factories would double the cost of making one for every CDR."""
+    factories would double the cost of making one for every CDR.
+
+    ``energy_sums``, ``time_sums`` and ``parking_sums`` are each category's running sums,
+    taken in the walk so that the totals need no second pass over the uses: (excl_vat,
+    incl_vat, paid volume, last paid use), in the order and with the Decimal operations a
+    pass over the uses would make; the last paid use is None where nothing was paid (the
+    step rounding then reads all the volume, :func:`delivered`)."""
 
     __slots__ = (
         "energy",
+        "energy_sums",
         "fixed",
         "kwh",
         "parking",
         "parking_ms",
         "parking_priced",
+        "parking_sums",
         "reservation_flat",
         "reservation_time",
         "time",
+        "time_sums",
     )
 
     def __init__(self) -> None:
@@ -73,6 +87,18 @@ class SessionUses:
         self.kwh = ZERO
         self.parking_ms = 0
         self.parking_priced = False
+        self.energy_sums: Sums[Decimal] = _NO_ENERGY
+        self.time_sums: Sums[int] = _NO_DURATION
+        self.parking_sums: Sums[int] = _NO_DURATION
+
+
+def delivered(uses: list[PricedUse[Volume]], nothing: Volume) -> Volume:
+    """All the volume of a category's uses (those above nothing), summed in period order."""
+    total = nothing
+    for use in uses:
+        if use[0] > nothing:
+            total += use[0]
+    return total
 
 
 def priced_uses(
@@ -81,22 +107,39 @@ def priced_uses(
     """Walk the periods in order and price each dimension of each at the first element that
     has a component for it and whose restrictions hold at the period's start (§11.4.6); FLAT
     once per session. Reservation time alone is priced by reservation elements only: the
-    charging elements (and their start fee) do not apply before charging begins (§11.4.5)."""
+    charging elements (and their start fee) do not apply before charging begins (§11.4.5).
+
+    Each use's amounts are those of :func:`.priced.energy_use`, :func:`.priced.duration_use`
+    and :func:`.priced.flat_use`, written inline and added to the category's running sums as
+    they are made: this loop runs for every period of every CDR, and a call, a second pass
+    and a tuple unpacked per use were most of its cost."""
     uses = SessionUses()
     energy_uses, time_uses, parking_uses = uses.energy, uses.time, uses.parking
     first = periods[0].start_date_time
     week = plan.week
+    positions: list[timedelta] | None = None
+    week_starts: list[timedelta] = []
+    week_picks: list[Picks] = []
+    local_starts = None
     if week is not None and first.tzinfo is not None:
         positions = _week_positions(periods, time_zone)
-        local_starts = None
-    else:
-        week, positions = None, None
-        local_starts = _local_starts(periods, time_zone) if plan.needs_local_time else None
+        week_starts, week_picks = week.starts, week.picks
+    elif plan.needs_local_time:
+        local_starts = _local_starts(periods, time_zone)
+    plan_energy, plan_time, plan_parking = plan.energy, plan.time, plan.parking
     flat_pending = bool(plan.flat)
     needs_electrical, needs_duration = plan.needs_electrical, plan.needs_duration
     electrical: Electrical | None = None
     picks: Picks | None = None
+    local = first
+    seconds = 0.0
     kwh, parking_ms, parking_priced = ZERO, 0, False
+    e_excl = e_incl = e_paid = ZERO
+    t_excl = t_incl = p_excl = p_incl = ZERO
+    t_paid = p_paid = 0
+    e_last: PricedUse[Decimal] | None = None
+    t_last: PricedUse[int] | None = None
+    p_last: PricedUse[int] | None = None
     for index, period in enumerate(periods):
         energy = charging = parking = reserved = None  # where a kind repeats, the first counts
         for kind, value in reversed(period.dimensions):
@@ -113,38 +156,66 @@ def priced_uses(
                 reserved = millis
         if needs_electrical:
             electrical = _electrical(period)
-        if week is not None:
-            picks = week.picks[bisect_right(week.starts, positions[index]) - 1]  # type: ignore[index]
-            local = first
-        else:
-            local = first if local_starts is None else local_starts[index]
-        seconds = (period.start_date_time - first).total_seconds() if needs_duration else 0.0
+        if positions is not None:
+            picks = week_picks[bisect_right(week_starts, positions[index]) - 1]
+        elif local_starts is not None:
+            local = local_starts[index]
+        if needs_duration:
+            seconds = (period.start_date_time - first).total_seconds()
         if not reserved or energy or charging or parking:
-            if energy and plan.energy:
+            if energy and plan_energy:
                 found = (
-                    _first(plan.energy, local, kwh, seconds, electrical)
+                    _first(plan_energy, local, kwh, seconds, electrical)
                     if picks is None
                     else picks[0]
                 )
                 if found is not None:
-                    energy_uses.append(energy_use(energy, found, index))
-            if charging and plan.time:
+                    excl = energy * found.price
+                    vat = found.vat_factor
+                    incl = excl if vat is None else excl * vat
+                    use: PricedUse[Decimal] = (energy, found, index, excl, incl, None)
+                    energy_uses.append(use)
+                    e_excl += excl
+                    e_incl += incl
+                    if found.paid:  # energy is above zero here
+                        e_paid += energy
+                        e_last = use
+            if charging and plan_time:
                 found = (
-                    _first(plan.time, local, kwh, seconds, electrical)
+                    _first(plan_time, local, kwh, seconds, electrical)
                     if picks is None
                     else picks[1]
                 )
                 if found is not None:
-                    time_uses.append(duration_use(charging, found, index))
-            if parking and plan.parking:
+                    excl = found.price * charging / MS_PER_HOUR_DECIMAL
+                    vat = found.vat_factor
+                    incl = excl if vat is None else excl * vat
+                    timed: PricedUse[int] = (charging, found, index, excl, incl, None)
+                    time_uses.append(timed)
+                    t_excl += excl
+                    t_incl += incl
+                    if charging > 0 and found.paid:
+                        t_paid += charging
+                        t_last = timed
+            if parking and plan_parking:
                 found = (
-                    _first(plan.parking, local, kwh, seconds, electrical)
+                    _first(plan_parking, local, kwh, seconds, electrical)
                     if picks is None
                     else picks[2]
                 )
                 if found is not None:
-                    parking_uses.append(duration_use(parking, found, index))
-                    parking_priced = parking_priced or parking > 0
+                    excl = found.price * parking / MS_PER_HOUR_DECIMAL
+                    vat = found.vat_factor
+                    incl = excl if vat is None else excl * vat
+                    timed = (parking, found, index, excl, incl, None)
+                    parking_uses.append(timed)
+                    p_excl += excl
+                    p_incl += incl
+                    if parking > 0:
+                        parking_priced = True
+                        if found.paid:
+                            p_paid += parking
+                            p_last = timed
             if flat_pending:
                 found = (
                     _first(plan.flat, local, kwh, seconds, electrical)
@@ -155,7 +226,7 @@ def priced_uses(
                     uses.fixed.append(flat_use(found, index))
                     flat_pending = False
         if reserved:
-            if week is not None:  # reservation elements are not in the week table
+            if positions is not None:  # reservation elements are not in the week table
                 local = period.start_date_time.astimezone(_zone(time_zone))
             _reserve(uses, plan, periods, index, reserved, local, kwh, seconds, electrical)
         if energy is not None:
@@ -163,6 +234,12 @@ def priced_uses(
         if parking is not None:
             parking_ms += parking
     uses.kwh, uses.parking_ms, uses.parking_priced = kwh, parking_ms, parking_priced
+    if energy_uses:
+        uses.energy_sums = (e_excl, e_incl, e_paid, e_last)
+    if time_uses:
+        uses.time_sums = (t_excl, t_incl, t_paid, t_last)
+    if parking_uses:
+        uses.parking_sums = (p_excl, p_incl, p_paid, p_last)
     return uses
 
 
@@ -205,44 +282,54 @@ def _local_starts(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list[d
     return [p.start_date_time.astimezone(zone) for p in periods]
 
 
-def _week_positions(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list[int]:
-    """Each period's start as microseconds into its local week (Monday 00:00 is 0): the
-    instant plus the zone's UTC offset at it, the local wall-clock time that
-    :func:`_local_starts` gives. With one offset at both ends of at most 48 hours (as there)
-    that offset holds for every start; otherwise each start is converted."""
+def _week_positions(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list[timedelta]:
+    """Each period's start as its place in its local week (Monday 00:00 is zero): the instant
+    plus the zone's UTC offset at it, the local wall-clock time that :func:`_local_starts`
+    gives. Where one offset holds from the first start to the latest one, at most 48 hours
+    later (the same offset at both ends, as there), each place is the first one plus the time
+    since the first start; otherwise each start is converted. Kept as timedeltas: a
+    subtraction and an addition of two is all a period costs, where microsecond counts cost
+    a division each."""
     origin = periods[0].start_date_time
-    start = (origin - _EPOCH) // _US
-    span = (periods[-1].start_date_time - origin) // _US
-    if span <= _LOCAL_SPAN_US:
-        offset = _offset_us(time_zone, start)
-        if offset is not None and offset == _offset_us(time_zone, start + span):
-            base = start + offset + _EPOCH_IN_WEEK
-            return [(base + (p.start_date_time - origin) // _US) % US_PER_WEEK for p in periods]
+    places = [p.start_date_time - origin for p in periods]
+    span = max(places)  # the latest start; periods are in order, but nothing here needs it
+    if span <= _LOCAL_SPAN and min(places) >= _NO_TIME:
+        since = origin - _EPOCH
+        day, last_day = since.days, (since + span).days
+        steady = _steady_day(time_zone, day)
+        if steady is not None and (
+            last_day == day
+            or ((last := _steady_day(time_zone, last_day)) is not None and last[0] == steady[0])
+        ):
+            _, midnight, midnight_place = steady
+            base = midnight_place + (since - midnight)  # under two weeks
+            wraps = _WEEK - base  # from here on, the next week
+            return [base + place if place < wraps else place - wraps for place in places]
     zone = _zone(time_zone)
     return [
-        ((p.start_date_time - _EPOCH + _offset(p.start_date_time, zone)) // _US + _EPOCH_IN_WEEK)
-        % US_PER_WEEK
+        (p.start_date_time - _EPOCH + _offset(p.start_date_time, zone) + _EPOCH_IN_WEEK) % _WEEK
         for p in periods
     ]
 
 
-def _offset_us(time_zone: str, instant: int) -> int | None:
-    """The zone's UTC offset in microseconds at ``instant`` (UTC microseconds since 1970),
-    kept per UTC day: a day with the same offset at its first and last microsecond has that
-    offset throughout (a zone changes at most once a day), one with a change answers None
-    and its instants are converted one by one. A conversion costs as much as the rest of a
-    period's walk; the table holds one entry per zone and day priced."""
+def _steady_day(time_zone: str, day: int) -> SteadyDay | None:
+    """The zone's UTC offset throughout UTC day ``day`` (days since 1970), kept per zone and
+    day with the day's midnight (UTC, since 1970) and its place in the local week: a day with
+    the same offset at its first and last microsecond has that offset throughout (a zone
+    changes at most once a day); one with a change answers None and its instants are
+    converted one by one. A conversion costs as much as the rest of a period's walk; the
+    table holds one entry per zone and day priced."""
     days = _STEADY_DAYS.get(time_zone)
     if days is None:
         days = _STEADY_DAYS.setdefault(time_zone, {})
-    day = instant // US_PER_DAY
     try:
         return days[day]
     except KeyError:
         zone = _zone(time_zone)
-        midnight = _EPOCH + timedelta(days=day)
+        since = timedelta(days=day)
+        midnight = _EPOCH + since
         first, last = _offset(midnight, zone), _offset(midnight + _LAST_US_OF_DAY, zone)
-        steady = first // _US if first == last else None
+        steady = (first, since, (since + first + _EPOCH_IN_WEEK) % _WEEK) if first == last else None
         days[day] = steady
         return steady
 
