@@ -274,7 +274,6 @@ class PriceResult:
 
     def __init__(
         self,
-        *,
         tariff_id: str,
         currency: str,
         total_cost: Amount,

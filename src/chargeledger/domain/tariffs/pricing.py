@@ -29,7 +29,7 @@ from decimal import Decimal
 
 from chargeledger.domain.tariffs.cdr import Cdr
 from chargeledger.domain.tariffs.model import Tariff
-from chargeledger.domain.tariffs.plan import plan_for
+from chargeledger.domain.tariffs.plan import TariffPlan, plan_for
 from chargeledger.domain.tariffs.priced import (
     NOTHING,
     Amount,
@@ -42,10 +42,10 @@ from chargeledger.domain.tariffs.priced import (
     duration_use,
 )
 from chargeledger.domain.tariffs.quantities import (
+    MS_PER_HOUR_DECIMAL,
     MS_PER_SECOND,
     energy_for_steps,
     hours_between,
-    hours_of,
     steps_up,
 )
 from chargeledger.domain.tariffs.walk import delivered, priced_uses
@@ -66,41 +66,57 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
         raise InvalidInputError(
             "a CDR needs charging periods", code="invalid_cdr", field="charging_periods"
         )
-    uses = priced_uses(periods, plan_for(tariff), time_zone)
+    plan = tariff.compiled_plan
+    uses = priced_uses(periods, plan if type(plan) is TariffPlan else plan_for(tariff), time_zone)
     energy = _category(uses.energy, uses.energy_sums, ZERO, _energy_rounding)
     # TIME is step-rounded only when no parking was priced; otherwise the parking is.
-    time = _category(
-        uses.time, uses.time_sums, 0, None if uses.parking_priced else _duration_rounding
+    time = (
+        _category(uses.time, uses.time_sums, 0, None if uses.parking_priced else _duration_rounding)
+        if uses.time
+        else NOTHING
     )
-    parking = _category(uses.parking, uses.parking_sums, 0, _duration_rounding)
-    reservation = _reservation_cost(uses.reservation_time, uses.reservation_flat)
+    parking = (
+        _category(uses.parking, uses.parking_sums, 0, _duration_rounding)
+        if uses.parking
+        else NOTHING
+    )
+    reservation = (
+        _reservation_cost(uses.reservation_time, uses.reservation_flat)
+        if uses.reservation_time or uses.reservation_flat
+        else NOTHING
+    )
     fixed = NOTHING
     if uses.fixed:
         fee = uses.fixed[0]
         fixed = _amount(Amount, (ZERO + fee[3], ZERO + fee[4]))
-    subtotal = _amount(Amount, (
-        ZERO + energy[0] + time[0] + parking[0] + fixed[0] + reservation[0],
-        ZERO + energy[1] + time[1] + parking[1] + fixed[1] + reservation[1],
-    ))  # fmt: skip
+    # ZERO + each category, in this order; an absent one (ZERO) changes neither the value nor
+    # the exponent of a sum that started at ZERO, so it is not added.
+    excl = incl = ZERO
+    for category in (energy, time, parking, fixed, reservation):
+        if category is not NOTHING:
+            excl += category[0]
+            incl += category[1]
+    total = _amount(Amount, (excl, incl))
     adjustments: list[LimitAdjustment] = []
-    total = _clamp(tariff, subtotal, adjustments)
+    if tariff.min_price is not None or tariff.max_price is not None:
+        total = _clamp(tariff, total, adjustments)
     if total[0] < 0 or total[1] < 0:
         # Unreachable from parsed tariffs and checked CDRs (prices and volumes are never
         # negative); kept so that no construction of either can ever yield a negative bill.
         raise InvalidInputError("a price is never negative", code="negative_price")
-    return PriceResult(
-        tariff_id=tariff.id,
-        currency=tariff.currency,
-        total_cost=total,
-        total_energy_cost=energy,
-        total_time_cost=time,
-        total_parking_cost=parking,
-        total_fixed_cost=fixed,
-        total_reservation_cost=reservation,
-        total_energy=uses.kwh,
-        total_time=hours_between(periods[0].start_date_time, cdr.end_date_time),
-        total_parking_time=hours_of(uses.parking_ms),
-        uses=(  # the order of priced.USE_GROUPS
+    return PriceResult(  # by position: a call by keyword costs a tenth of a CDR's pricing
+        tariff.id,
+        tariff.currency,
+        total,  # total_cost
+        energy,
+        time,
+        parking,
+        fixed,
+        reservation,
+        uses.kwh,  # total_energy
+        hours_between(periods[0].start_date_time, cdr.end_date_time),  # total_time
+        uses.parking_ms / MS_PER_HOUR_DECIMAL,  # total_parking_time, as hours_of gives it
+        (  # the order of priced.USE_GROUPS
             uses.energy,
             uses.time,
             uses.parking,
@@ -108,7 +124,7 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
             uses.reservation_flat,
             uses.fixed,
         ),
-        adjustments=adjustments,
+        adjustments,
     )
 
 
@@ -172,7 +188,10 @@ def _energy_rounding(paid: Decimal, last: PricedUse[Decimal]) -> PricedUse[Decim
     an integer ceiling of mWh, as the grid makes the total a whole number of them."""
     candidate, period = last[1], last[2]
     step = candidate.component.step_size * 1000
-    total = int(energy_for_steps(paid).scaleb(3))
+    in_mwh = paid.scaleb(6)  # exact
+    total = int(in_mwh)
+    if total != in_mwh:  # off the 1 mWh grid: rounded onto it
+        total = int(energy_for_steps(paid).scaleb(3))
     billed = -(-total // step) * step
     if billed <= total:
         return None
