@@ -31,6 +31,7 @@ _LAST_US_OF_DAY = timedelta(days=1, microseconds=-1)
 SteadyDay = tuple[timedelta, timedelta, timedelta]
 _STEADY_DAYS: dict[str, dict[int, SteadyDay | None]] = {}
 _ZONES: dict[str, ZoneInfo] = {}
+_UNKNOWN: SteadyDay = (_NO_TIME, _NO_TIME, _NO_TIME)  # not in the table yet
 
 
 def local_starts_of(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list[datetime]:
@@ -62,7 +63,10 @@ def picks_in_week(
     starts, picks = week.starts, week.picks
     origin = periods[0].start_date_time
     since = origin - _EPOCH
-    steady = _steady_day(time_zone, since.days)
+    days = _STEADY_DAYS.get(time_zone)  # the table's answer without a call where it has one
+    steady = days.get(since.days, _UNKNOWN) if days is not None else _UNKNOWN
+    if steady is _UNKNOWN:
+        steady = _steady_day(time_zone, since.days)
     if steady is None:
         return [_picks_at(p.start_date_time, week, time_zone) for p in periods]
     midnight, midnight_place, steady_end = steady

@@ -55,6 +55,7 @@ from chargeledger.money import ZERO
 # 10⁶ mWh per kWh, written as 1000 thousands: a count of mWh divided by it keeps the exponent
 # (−3 where the quotient allows) of the Wh on the grid divided by 1000.
 _MWH_PER_KWH = Decimal("1000E+3")
+_MWH_IN_KWH = Decimal("1E+6")  # coefficient 1: a product with it is always exact
 
 
 def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
@@ -132,8 +133,8 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
 
 Rounding = Callable[[Volume, PricedUse[Volume]], "PricedUse[Volume] | None"]
 # ``Amount(excl, incl)`` without the named tuple's ``__new__``, a Python function: the result
-# builds six amounts per CDR.
-_amount = tuple.__new__
+# builds six amounts per CDR. The same for a :class:`StepRounding`.
+_amount = _new_tuple = tuple.__new__
 
 
 def _category(
@@ -188,7 +189,7 @@ def _energy_rounding(paid: Decimal, last: PricedUse[Decimal]) -> PricedUse[Decim
     an integer ceiling of mWh, as the grid makes the total a whole number of them."""
     candidate, period = last[1], last[2]
     step = candidate.component.step_size * 1000
-    in_mwh = paid.scaleb(6)  # exact
+    in_mwh = paid * _MWH_IN_KWH  # exact: only the exponent moves
     total = int(in_mwh)
     if total != in_mwh:  # off the 1 mWh grid: rounded onto it
         total = int(energy_for_steps(paid).scaleb(3))
@@ -199,7 +200,7 @@ def _energy_rounding(paid: Decimal, last: PricedUse[Decimal]) -> PricedUse[Decim
     extra = (billed - total) / _MWH_PER_KWH
     excl = extra * candidate.price
     vat = candidate.vat_factor
-    why = StepRounding(total, billed, "Wh")
+    why = _new_tuple(StepRounding, (total, billed, "Wh"))
     return (extra, candidate, period, excl, excl if vat is None else excl * vat, why)
 
 
@@ -209,7 +210,7 @@ def _duration_rounding(paid: int, last: PricedUse[int]) -> PricedUse[int] | None
     billed = steps_up(paid, candidate.component.step_size * MS_PER_SECOND)
     if billed <= paid:
         return None
-    why = StepRounding(paid, billed, "s")  # ms: thousandths of a second
+    why = _new_tuple(StepRounding, (paid, billed, "s"))  # ms: thousandths of a second
     return duration_use(billed - paid, candidate, period, why)
 
 

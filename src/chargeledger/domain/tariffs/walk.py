@@ -21,6 +21,7 @@ from chargeledger.domain.tariffs.local_week import local_starts_of, picks_in_wee
 from chargeledger.domain.tariffs.model import ComponentType, ReservationRestriction
 from chargeledger.domain.tariffs.plan import Candidate, Electrical, Picks, TariffPlan
 from chargeledger.domain.tariffs.priced import (
+    ONE,
     PricedUse,
     Sums,
     Volume,
@@ -213,7 +214,11 @@ def priced_uses(
                     else picks[3]
                 )
                 if found is not None:
-                    fixed_uses.append(flat_use(found, index))
+                    vat = found.vat_factor  # flat_use, inline
+                    fee = found.price
+                    fixed_uses.append(
+                        (ONE, found, index, fee, fee if vat is None else fee * vat, None)
+                    )
                     flat_pending = False
         if reserved:
             if week_picks is not None:  # reservation elements are not in the week table
