@@ -14,12 +14,15 @@ integer ceiling; energy step rounding reads the session total on a 1 mWh grid. N
 an extra step from the way a duration or energy share was written.
 
 Speed: the tariff is compiled once into a :class:`~chargeledger.domain.tariffs.plan.TariffPlan`
-(kept on the tariff version itself), with a week table for time-of-use tariffs (one binary
-search per period instead of every guard); each priced use is a plain tuple; every amount
-and total is computed eagerly, with the same Decimal operations in the same order as the
-reference implementation of the tests, while the :class:`PriceLine` objects and their
-explanation texts are built on first access to ``PriceResult.lines``, since most callers
-(invoice runs, live cost) read only the totals. ``bench/pricing.py`` measures both.
+(kept on the tariff version itself), with a week table for time-of-use tariffs (a period's
+piece found from the first start's, :mod:`.local_week`, instead of testing every guard); each
+priced use is a plain tuple, and the walk adds it to its category's running sums as it makes
+it, so the totals need no second pass. Every amount and total is computed eagerly, with the
+same Decimal operations in the same order as the reference implementation of the tests
+(integers where a quantity is a whole number of ms or mWh), while the :class:`PriceLine`
+objects and their explanation texts are built on first access to ``PriceResult.lines``,
+since most callers (invoice runs, live cost) read only the totals. ``bench/pricing.py``
+measures both.
 """
 
 from __future__ import annotations
