@@ -197,6 +197,36 @@ def test_compiled_engine_matches_the_reference(tariff: Tariff, cdr: Cdr, time_zo
     ]
 
 
+_CATEGORY_TOTALS = {
+    "energy": "total_energy_cost",
+    "time": "total_time_cost",
+    "parking": "total_parking_cost",
+    "fixed": "total_fixed_cost",
+    "reservation": "total_reservation_cost",
+}
+
+
+@SETTINGS
+@given(tariffs, cdrs(), TIME_ZONES)
+def test_totals_are_the_sums_of_the_lines(tariff: Tariff, cdr: Cdr, time_zone: str) -> None:
+    """``price`` sums each category as it walks the periods, without the lines; each total
+    must still be exactly its lines summed in order (DESIGN §9: totals = sum of components),
+    and the same whether or not the lines were read first."""
+    alone = price(cdr, tariff, time_zone)
+    totals = {name: _plain(getattr(alone, name)) for name in TOTALS}
+    explained = price(cdr, tariff, time_zone)
+    lines = explained.lines
+    for category, name in _CATEGORY_TOTALS.items():
+        excl = incl = Decimal(0)
+        for line in lines:
+            if line.category == category:
+                excl += line.excl_vat
+                incl += line.incl_vat
+        assert totals[name] == (excl, incl), name
+    assert totals == {name: _plain(getattr(explained, name)) for name in TOTALS}
+    assert alone.lines == lines
+
+
 def test_local_time_across_a_dst_change_follows_the_zone() -> None:
     """A session over the night of 25 October 2026 in Berlin (UTC+2 → UTC+1): a 22:00-06:00
     element must price the period that starts at 05:30 local (04:30 UTC) and not the one at

@@ -13,13 +13,16 @@ depend on whether the lines were read.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time
 from decimal import Decimal
+from random import Random
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chargeledger.domain.tariffs import (
+    Cdr,
     ComponentType,
     PriceComponent,
     Restrictions,
@@ -102,6 +105,25 @@ def test_totals_alone_equal_totals_with_lines(tariff: Tariff, cdr: object, time_
     for name in TOTALS:
         assert getattr(alone, name) == getattr(explained, name), name
     assert alone == explained
+
+
+@SETTINGS
+@given(time_of_use, cdrs(), TIME_ZONES, st.randoms(use_true_random=False))
+def test_periods_out_of_order_are_placed_as_the_reference_places_them(
+    tariff: Tariff, cdr: Cdr, time_zone: str, random: Random
+) -> None:
+    """A CDR built in code need not list its periods in order (a parsed one is sorted): each
+    start is still placed in its own local week, not from the first start's offset or piece."""
+    periods = list(cdr.charging_periods)
+    random.shuffle(periods)
+    shuffled = replace(cdr, charging_periods=tuple(periods))
+    ours = price(shuffled, tariff, time_zone)
+    reference = reference_pricing.price(shuffled, tariff, time_zone)
+    for name in TOTALS:
+        assert _plain(getattr(ours, name)) == _plain(getattr(reference, name)), name
+    assert [tuple(getattr(line, f) for f in LINE_FIELDS) for line in ours.lines] == [
+        tuple(getattr(line, f) for f in LINE_FIELDS) for line in reference.lines
+    ]
 
 
 _ENERGY = (PriceComponent(ComponentType.ENERGY, Decimal("0.30"), 1),)

@@ -177,11 +177,12 @@ Picks = tuple[Candidate | None, Candidate | None, Candidate | None, Candidate | 
 
 @dataclass(frozen=True, slots=True)
 class WeekTable:
-    """The charging elements that apply at each moment of a local week (Monday 00:00 = 0, in
-    microseconds): piece ``i`` starts at ``starts[i]`` and runs to the next start; ``picks[i]``
-    is what applies throughout it."""
+    """The charging elements that apply at each moment of a local week (Monday 00:00 = 0):
+    piece ``i`` starts at ``starts[i]`` and runs to the next start; ``picks[i]`` is what
+    applies throughout it. Starts are timedeltas, as a period's place in the week is found
+    (``walk._week_positions``)."""
 
-    starts: list[int]
+    starts: list[timedelta]
     picks: list[Picks]
 
 
@@ -277,7 +278,7 @@ def _week_table(charging: dict[ComponentType, tuple[Candidate, ...]]) -> WeekTab
             for kind in _CHARGING_KINDS
         )
         picks.append((energy, time_, parking, flat))
-    return WeekTable(starts, picks)
+    return WeekTable([timedelta(microseconds=start) for start in starts], picks)
 
 
 def _holds(guard: Guard | None, local: datetime) -> bool:

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple, TypeVar
 
 from chargeledger.domain.tariffs.plan import Candidate
-from chargeledger.domain.tariffs.quantities import MS_PER_HOUR, hours_of
+from chargeledger.domain.tariffs.quantities import MS_PER_HOUR_DECIMAL, hours_of
 from chargeledger.money import ZERO
 
 # The units of priced lines: energy, a duration (held in ms, shown in hours), a flat fee.
@@ -106,12 +106,12 @@ def _price_line(
     return line
 
 
-@dataclass(slots=True)
-class StepRounding:
+class StepRounding(NamedTuple):
     """A session total rounded up to the component's step_size (OCPI 2.2.1 §11.4.3), in
     thousandths of the step's unit: mWh for energy (the 1 mWh grid step rounding reads it
     on), ms for durations. Whole numbers, so that making one costs no Decimal division and
-    its text no decimal context (:func:`thousandths_text`). Never mutated once made."""
+    its text no decimal context (:func:`thousandths_text`). A named tuple: immutable and the
+    cheapest record to make."""
 
     total: int
     billed: int
@@ -128,6 +128,10 @@ Volume = TypeVar("Volume", Decimal, int)
 # and unit are those of the list that holds it (:data:`USE_GROUPS`).
 PricedUse = tuple[Volume, Candidate, int, Decimal, Decimal, "StepRounding | None"]
 
+# A category's running sums, taken as its uses are made (``walk.priced_uses``): excl_vat,
+# incl_vat, the paid volume and the last paid use (None where nothing was paid).
+Sums = tuple[Decimal, Decimal, Volume, "PricedUse[Volume] | None"]
+
 
 def energy_use(
     kwh: Decimal, candidate: Candidate, period: int, rounding: StepRounding | None = None
@@ -142,7 +146,7 @@ def duration_use(
     millis: int, candidate: Candidate, period: int, rounding: StepRounding | None = None
 ) -> PricedUse[int]:
     """A duration (whole ms) costs its price per hour × ms / 3.6e6 (§11.4.3)."""
-    excl = candidate.price * millis / MS_PER_HOUR
+    excl = candidate.price * millis / MS_PER_HOUR_DECIMAL
     vat = candidate.vat_factor
     return (millis, candidate, period, excl, excl if vat is None else excl * vat, rounding)
 
@@ -270,7 +274,6 @@ class PriceResult:
 
     def __init__(
         self,
-        *,
         tariff_id: str,
         currency: str,
         total_cost: Amount,

@@ -14,22 +14,25 @@ integer ceiling; energy step rounding reads the session total on a 1 mWh grid. N
 an extra step from the way a duration or energy share was written.
 
 Speed: the tariff is compiled once into a :class:`~chargeledger.domain.tariffs.plan.TariffPlan`
-(kept on the tariff version itself), with a week table for time-of-use tariffs (one binary
-search per period instead of every guard); each priced use is a plain tuple; every amount
-and total is computed eagerly, with the same Decimal operations in the same order as the
-reference implementation of the tests, while the :class:`PriceLine` objects and their
-explanation texts are built on first access to ``PriceResult.lines``, since most callers
-(invoice runs, live cost) read only the totals. ``bench/pricing.py`` measures both.
+(kept on the tariff version itself), with a week table for time-of-use tariffs (a period's
+piece found from the first start's, :mod:`.local_week`, instead of testing every guard); each
+priced use is a plain tuple, and the walk adds it to its category's running sums as it makes
+it, so the totals need no second pass. Every amount and total is computed eagerly, with the
+same Decimal operations in the same order as the reference implementation of the tests
+(integers where a quantity is a whole number of ms or mWh), while the :class:`PriceLine`
+objects and their explanation texts are built on first access to ``PriceResult.lines``,
+since most callers (invoice runs, live cost) read only the totals. ``bench/pricing.py``
+measures both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 
 from chargeledger.domain.tariffs.cdr import Cdr
 from chargeledger.domain.tariffs.model import Tariff
-from chargeledger.domain.tariffs.plan import plan_for
+from chargeledger.domain.tariffs.plan import TariffPlan, plan_for
 from chargeledger.domain.tariffs.priced import (
     NOTHING,
     Amount,
@@ -37,65 +40,87 @@ from chargeledger.domain.tariffs.priced import (
     PricedUse,
     PriceResult,
     StepRounding,
+    Sums,
     Volume,
     duration_use,
-    energy_use,
 )
 from chargeledger.domain.tariffs.quantities import (
+    MS_PER_HOUR_DECIMAL,
     MS_PER_SECOND,
     energy_for_steps,
     hours_between,
-    hours_of,
     steps_up,
 )
-from chargeledger.domain.tariffs.walk import priced_uses
+from chargeledger.domain.tariffs.walk import delivered, priced_uses
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import ZERO
 
-_WH_PER_KWH = Decimal(1000)
+# 10⁶ mWh per kWh, written as 1000 thousands: a count of mWh divided by it keeps the exponent
+# (−3 where the quotient allows) of the Wh on the grid divided by 1000.
+_MWH_PER_KWH = Decimal("1000E+3")
+_MWH_IN_KWH = Decimal("1E+6")  # coefficient 1: a product with it is always exact
 
 
 def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
     """The price of ``cdr`` under ``tariff``, restrictions read in ``time_zone`` (the
-    location's): each period's uses priced (:func:`.walk.priced_uses`), each category's cost
-    with its step rounding, the total clamped to min/max price."""
+    location's): each period's uses priced and summed (:func:`.walk.priced_uses`), each
+    category's step rounding added, the total clamped to min/max price."""
     periods = cdr.charging_periods
     if not periods:
         raise InvalidInputError(
             "a CDR needs charging periods", code="invalid_cdr", field="charging_periods"
         )
-    uses = priced_uses(periods, plan_for(tariff), time_zone)
-    energy = _cost(uses.energy, ZERO, _energy_rounding)
+    plan = tariff.compiled_plan
+    uses = priced_uses(periods, plan if type(plan) is TariffPlan else plan_for(tariff), time_zone)
+    energy = _category(uses.energy, uses.energy_sums, ZERO, _energy_rounding)
     # TIME is step-rounded only when no parking was priced; otherwise the parking is.
-    time = _cost(uses.time, 0, None if uses.parking_priced else _duration_rounding)
-    parking = _cost(uses.parking, 0, _duration_rounding)
-    reservation = _reservation_cost(uses.reservation_time, uses.reservation_flat)
-    fixed = _cost(uses.fixed, ZERO, None)
-    subtotal = Amount(
-        ZERO + energy.excl_vat + time.excl_vat + parking.excl_vat + fixed.excl_vat
-        + reservation.excl_vat,
-        ZERO + energy.incl_vat + time.incl_vat + parking.incl_vat + fixed.incl_vat
-        + reservation.incl_vat,
-    )  # fmt: skip
+    time = (
+        _category(uses.time, uses.time_sums, 0, None if uses.parking_priced else _duration_rounding)
+        if uses.time
+        else NOTHING
+    )
+    parking = (
+        _category(uses.parking, uses.parking_sums, 0, _duration_rounding)
+        if uses.parking
+        else NOTHING
+    )
+    reservation = (
+        _reservation_cost(uses.reservation_time, uses.reservation_flat)
+        if uses.reservation_time or uses.reservation_flat
+        else NOTHING
+    )
+    fixed = NOTHING
+    if uses.fixed:
+        fee = uses.fixed[0]
+        fixed = _amount(Amount, (ZERO + fee[3], ZERO + fee[4]))
+    # ZERO + each category, in this order; an absent one (ZERO) changes neither the value nor
+    # the exponent of a sum that started at ZERO, so it is not added.
+    excl = incl = ZERO
+    for category in (energy, time, parking, fixed, reservation):
+        if category is not NOTHING:
+            excl += category[0]
+            incl += category[1]
+    total = _amount(Amount, (excl, incl))
     adjustments: list[LimitAdjustment] = []
-    total = _clamp(tariff, subtotal, adjustments)
-    if total.excl_vat < 0 or total.incl_vat < 0:
+    if tariff.min_price is not None or tariff.max_price is not None:
+        total = _clamp(tariff, total, adjustments)
+    if total[0] < 0 or total[1] < 0:
         # Unreachable from parsed tariffs and checked CDRs (prices and volumes are never
         # negative); kept so that no construction of either can ever yield a negative bill.
         raise InvalidInputError("a price is never negative", code="negative_price")
-    return PriceResult(
-        tariff_id=tariff.id,
-        currency=tariff.currency,
-        total_cost=total,
-        total_energy_cost=energy,
-        total_time_cost=time,
-        total_parking_cost=parking,
-        total_fixed_cost=fixed,
-        total_reservation_cost=reservation,
-        total_energy=uses.kwh,
-        total_time=hours_between(periods[0].start_date_time, cdr.end_date_time),
-        total_parking_time=hours_of(uses.parking_ms),
-        uses=(  # the order of priced.USE_GROUPS
+    return PriceResult(  # by position: a call by keyword costs a tenth of a CDR's pricing
+        tariff.id,
+        tariff.currency,
+        total,  # total_cost
+        energy,
+        time,
+        parking,
+        fixed,
+        reservation,
+        uses.kwh,  # total_energy
+        hours_between(periods[0].start_date_time, cdr.end_date_time),  # total_time
+        uses.parking_ms / MS_PER_HOUR_DECIMAL,  # total_parking_time, as hours_of gives it
+        (  # the order of priced.USE_GROUPS
             uses.energy,
             uses.time,
             uses.parking,
@@ -103,59 +128,83 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
             uses.reservation_flat,
             uses.fixed,
         ),
-        adjustments=adjustments,
+        adjustments,
     )
 
 
 # -- each category's cost: its lines, then the step rounding of its session total ----------
 
 Rounding = Callable[[Volume, PricedUse[Volume]], "PricedUse[Volume] | None"]
+# ``Amount(excl, incl)`` without the named tuple's ``__new__``, a Python function: the result
+# builds six amounts per CDR. The same for a :class:`StepRounding`.
+_amount = _new_tuple = tuple.__new__
+
+
+def _category(
+    uses: list[PricedUse[Volume]],
+    sums: Sums[Volume],
+    nothing: Volume,
+    step_rounding: Rounding[Volume] | None,
+) -> Amount:
+    """A category's lines summed (``sums``, taken in the walk), then its step rounding
+    (§11.4.3), if any, added to ``uses``: of the paid volume at the last paid period's
+    component, or where nothing was paid of all the volume at the last period's (the free
+    periods carry the rounding)."""
+    if not uses:
+        return NOTHING
+    excl, incl, paid, last_paid = sums
+    if step_rounding is None:
+        return _amount(Amount, (excl, incl))
+    if last_paid is None:
+        last_paid = next((use for use in reversed(uses) if use[0] > nothing), None)
+        paid = delivered(uses, nothing)
+    if last_paid is None or last_paid[1].component.step_size <= 0:
+        return _amount(Amount, (excl, incl))
+    rounding = step_rounding(paid, last_paid)
+    if rounding is None:
+        return _amount(Amount, (excl, incl))
+    uses.append(rounding)
+    return _amount(Amount, (excl + rounding[3], incl + rounding[4]))
 
 
 def _cost(
     uses: list[PricedUse[Volume]], nothing: Volume, step_rounding: Rounding[Volume] | None
 ) -> Amount:
-    """A category's lines summed, then its step rounding (§11.4.3), if any, added to ``uses``:
-    of the paid volume at the last paid period's component, or where nothing was paid of all
-    the volume at the last period's (the free periods carry the rounding)."""
+    """:func:`_category` for the uses of reservations, which the walk does not sum (few
+    sessions have any)."""
     if not uses:
         return NOTHING
-    excl_total = incl_total = ZERO
-    paid = delivered = nothing
-    last_paid = last_delivered = None
+    excl = incl = ZERO
+    paid = nothing
+    last_paid = None
     for use in uses:
-        volume, candidate, _, excl, incl, _ = use
-        excl_total += excl
-        incl_total += incl
-        if volume > nothing:
-            delivered += volume
-            last_delivered = use
-            if candidate.paid:
-                paid += volume
-                last_paid = use
-    if last_paid is None:
-        last_paid, paid = last_delivered, delivered
-    if step_rounding is None or last_paid is None or last_paid[1].component.step_size <= 0:
-        return Amount(excl_total, incl_total)
-    rounding = step_rounding(paid, last_paid)
-    if rounding is None:
-        return Amount(excl_total, incl_total)
-    uses.append(rounding)
-    return Amount(excl_total + rounding[3], incl_total + rounding[4])
+        volume, candidate, _, use_excl, use_incl, _ = use
+        excl += use_excl
+        incl += use_incl
+        if volume > nothing and candidate.paid:
+            paid += volume
+            last_paid = use
+    return _category(uses, (excl, incl, paid, last_paid), nothing, step_rounding)
 
 
 def _energy_rounding(paid: Decimal, last: PricedUse[Decimal]) -> PricedUse[Decimal] | None:
-    """The extra energy up to whole steps (Wh) of the session total, read on the 1 mWh grid."""
+    """The extra energy up to whole steps (Wh) of the session total, read on the 1 mWh grid:
+    an integer ceiling of mWh, as the grid makes the total a whole number of them."""
     candidate, period = last[1], last[2]
-    step = candidate.component.step_size
-    total = energy_for_steps(paid)
-    billed = (total / step).to_integral_value(ROUND_CEILING) * step
+    step = candidate.component.step_size * 1000
+    in_mwh = paid * _MWH_IN_KWH  # exact: only the exponent moves
+    total = int(in_mwh)
+    if total != in_mwh:  # off the 1 mWh grid: rounded onto it
+        total = int(energy_for_steps(paid).scaleb(3))
+    billed = -(-total // step) * step
     if billed <= total:
         return None
-    extra = (billed - total) / _WH_PER_KWH
-    # On the 1 mWh grid, so whole mWh; billed is whole steps of whole Wh.
-    why = StepRounding(int(total.scaleb(3)), int(billed) * 1000, "Wh")
-    return energy_use(extra, candidate, period, why)
+    # kWh: the Decimal that (billed − total Wh on the grid) / 1000 is, exponent included.
+    extra = (billed - total) / _MWH_PER_KWH
+    excl = extra * candidate.price
+    vat = candidate.vat_factor
+    why = _new_tuple(StepRounding, (total, billed, "Wh"))
+    return (extra, candidate, period, excl, excl if vat is None else excl * vat, why)
 
 
 def _duration_rounding(paid: int, last: PricedUse[int]) -> PricedUse[int] | None:
@@ -164,7 +213,7 @@ def _duration_rounding(paid: int, last: PricedUse[int]) -> PricedUse[int] | None
     billed = steps_up(paid, candidate.component.step_size * MS_PER_SECOND)
     if billed <= paid:
         return None
-    why = StepRounding(paid, billed, "s")  # ms: thousandths of a second
+    why = _new_tuple(StepRounding, (paid, billed, "s"))  # ms: thousandths of a second
     return duration_use(billed - paid, candidate, period, why)
 
 

@@ -29,7 +29,11 @@ MS_PER_SECOND = 1000
 MS_PER_HOUR = 3_600_000
 _MS = timedelta(milliseconds=1)
 _MICROSECOND = timedelta(microseconds=1)
-_MICROSECONDS_PER_HOUR = 3_600_000_000
+_MICROSECONDS_PER_HOUR = Decimal(3_600_000_000)
+_MICROSECONDS_PER_DAY = 86_400_000_000
+# The same as a Decimal: an amount divided by it is the same Decimal without converting the
+# int for every period priced.
+MS_PER_HOUR_DECIMAL = Decimal(MS_PER_HOUR)
 WH_GRID = Decimal("0.001")  # 1 mWh
 # Longest duration a CDR may state (a year); bounds OCPI input (DESIGN §6).
 MAX_DURATION_MS = 366 * 24 * MS_PER_HOUR
@@ -47,13 +51,18 @@ def millis_from_hours(hours: Decimal) -> int:
 
 def hours_of(millis: int) -> Decimal:
     """Milliseconds as OCPI hours: exact where the hours terminate, else correct to the
-    context's 28 digits, which read back (:func:`millis_from_hours`) to the same ms."""
-    return Decimal(millis) / MS_PER_HOUR
+    context's 28 digits, which read back (:func:`millis_from_hours`) to the same ms.
+    (``int / Decimal`` is ``Decimal(int) / Decimal``, without the constructor's call.)"""
+    return millis / MS_PER_HOUR_DECIMAL
 
 
 def hours_between(begin: datetime, end: datetime) -> Decimal:
-    """The exact time from ``begin`` to ``end`` in hours (to the microsecond, no float)."""
-    return Decimal((end - begin) // _MICROSECOND) / _MICROSECONDS_PER_HOUR
+    """The exact time from ``begin`` to ``end`` in hours (to the microsecond, no float). The
+    microseconds are read from the timedelta's fields: ``// timedelta(microseconds=1)``
+    costs twice as much, and every priced CDR states its duration."""
+    span = end - begin
+    micros = span.days * _MICROSECONDS_PER_DAY + span.seconds * 1_000_000 + span.microseconds
+    return micros / _MICROSECONDS_PER_HOUR
 
 
 def millis_between(begin: datetime, end: datetime) -> int:

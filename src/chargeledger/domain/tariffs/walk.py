@@ -5,27 +5,30 @@ For every charging period and every dimension the first element (in list order) 
 component of that dimension and whose restrictions all hold at the period's start prices it
 (the note ``ocpi-tariff-rules.md`` §3); FLAT once per session; reservation time by the
 elements restricted to reservations (§11.4.5). Each priced use becomes a :class:`PricedUse`,
-kept per category in period order in a :class:`SessionUses`.
+kept per category in period order in a :class:`SessionUses`, with each category's running
+sums, so that ``price`` needs no second pass for its totals. Where each period starts in local
+time comes from :mod:`.local_week`.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
+from typing import NamedTuple
 
 from chargeledger.domain.tariffs.cdr import ChargingPeriod, DimensionType
+from chargeledger.domain.tariffs.local_week import local_starts_of, picks_in_week, zone_named
 from chargeledger.domain.tariffs.model import ComponentType, ReservationRestriction
-from chargeledger.domain.tariffs.plan import (
-    US_PER_DAY,
-    US_PER_WEEK,
-    Candidate,
-    Electrical,
-    Picks,
-    TariffPlan,
+from chargeledger.domain.tariffs.plan import Candidate, Electrical, Picks, TariffPlan
+from chargeledger.domain.tariffs.priced import (
+    ONE,
+    PricedUse,
+    Sums,
+    Volume,
+    duration_use,
+    flat_use,
 )
-from chargeledger.domain.tariffs.priced import PricedUse, duration_use, energy_use, flat_use
+from chargeledger.domain.tariffs.quantities import MS_PER_HOUR_DECIMAL
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import ZERO
 
@@ -33,46 +36,53 @@ _ENERGY = DimensionType.ENERGY
 _TIME = DimensionType.TIME
 _PARKING = DimensionType.PARKING_TIME
 _RESERVATION = DimensionType.RESERVATION_TIME
-_LOCAL_SPAN = timedelta(hours=48)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH_IN_WEEK = 3 * US_PER_DAY  # 1970-01-01 was a Thursday
-_US = timedelta(microseconds=1)
-_LOCAL_SPAN_US = _LOCAL_SPAN // _US
-_LAST_US_OF_DAY = timedelta(days=1) - _US
-_STEADY_DAYS: dict[str, dict[int, int | None]] = {}
-_ZONES: dict[str, ZoneInfo] = {}
+_new_tuple = tuple.__new__
 
 
-class SessionUses:
+class SessionUses(NamedTuple):
     """Every dimension of every period with the element that prices it, per category in
     period order; the cost steps add their rounding line at the end of their category. Also
     the session's totals: ``kwh`` (restrictions read it at each period's start, §11.4.6),
     ``parking_ms``, and ``parking_priced``: some parking time was priced, so TIME is not
-    step-rounded (the paid parking is). A plain slotted class: a dataclass's default
-    factories would double the cost of making one for every CDR."""
+    step-rounded (the paid parking is). A named tuple, made once at the end of the walk: the
+    cheapest record to make for every CDR.
 
-    __slots__ = (
-        "energy",
-        "fixed",
-        "kwh",
-        "parking",
-        "parking_ms",
-        "parking_priced",
-        "reservation_flat",
-        "reservation_time",
-        "time",
-    )
+    ``energy_sums``, ``time_sums`` and ``parking_sums`` are each category's running sums,
+    taken in the walk so that the totals need no second pass over the uses: (excl_vat,
+    incl_vat, paid volume, last paid use), in the order and with the Decimal operations a
+    pass over the uses would make; the last paid use is None where nothing was paid (the
+    step rounding then reads all the volume, :func:`delivered`)."""
 
-    def __init__(self) -> None:
-        self.energy: list[PricedUse[Decimal]] = []
-        self.time: list[PricedUse[int]] = []
-        self.parking: list[PricedUse[int]] = []
-        self.fixed: list[PricedUse[Decimal]] = []
-        self.reservation_time: list[PricedUse[int]] = []
-        self.reservation_flat: list[PricedUse[Decimal]] = []
-        self.kwh = ZERO
-        self.parking_ms = 0
-        self.parking_priced = False
+    energy: list[PricedUse[Decimal]]
+    time: list[PricedUse[int]]
+    parking: list[PricedUse[int]]
+    fixed: list[PricedUse[Decimal]]
+    reservation_time: list[PricedUse[int]]
+    reservation_flat: list[PricedUse[Decimal]]
+    kwh: Decimal
+    parking_ms: int
+    parking_priced: bool
+    energy_sums: Sums[Decimal]
+    time_sums: Sums[int]
+    parking_sums: Sums[int]
+
+
+def _paid(uses: list[PricedUse[Volume]], nothing: Volume) -> Volume:
+    """The volume of a category's uses priced above zero, summed in period order."""
+    total = nothing
+    for use in uses:
+        if use[0] > nothing and use[1].paid:
+            total += use[0]
+    return total
+
+
+def delivered(uses: list[PricedUse[Volume]], nothing: Volume) -> Volume:
+    """All the volume of a category's uses (those above nothing), summed in period order."""
+    total = nothing
+    for use in uses:
+        if use[0] > nothing:
+            total += use[0]
+    return total
 
 
 def priced_uses(
@@ -81,70 +91,122 @@ def priced_uses(
     """Walk the periods in order and price each dimension of each at the first element that
     has a component for it and whose restrictions hold at the period's start (§11.4.6); FLAT
     once per session. Reservation time alone is priced by reservation elements only: the
-    charging elements (and their start fee) do not apply before charging begins (§11.4.5)."""
-    uses = SessionUses()
-    energy_uses, time_uses, parking_uses = uses.energy, uses.time, uses.parking
+    charging elements (and their start fee) do not apply before charging begins (§11.4.5).
+
+    Each use's amounts are those of :func:`.priced.energy_use`, :func:`.priced.duration_use`
+    and :func:`.priced.flat_use`, written inline and added to the category's running sums as
+    they are made: this loop runs for every period of every CDR, and a call, a second pass
+    and a tuple unpacked per use were most of its cost."""
+    energy_uses: list[PricedUse[Decimal]] = []
+    time_uses: list[PricedUse[int]] = []
+    parking_uses: list[PricedUse[int]] = []
+    fixed_uses: list[PricedUse[Decimal]] = []
+    reservation_time: list[PricedUse[int]] = []
+    reservation_flat: list[PricedUse[Decimal]] = []
     first = periods[0].start_date_time
     week = plan.week
+    week_picks: list[Picks] | None = None
+    local_starts = None
     if week is not None and first.tzinfo is not None:
-        positions = _week_positions(periods, time_zone)
-        local_starts = None
-    else:
-        week, positions = None, None
-        local_starts = _local_starts(periods, time_zone) if plan.needs_local_time else None
+        week_picks = picks_in_week(periods, week, time_zone)
+    elif plan.needs_local_time:
+        local_starts = local_starts_of(periods, time_zone)
+    plan_energy, plan_time, plan_parking = plan.energy, plan.time, plan.parking
     flat_pending = bool(plan.flat)
     needs_electrical, needs_duration = plan.needs_electrical, plan.needs_duration
     electrical: Electrical | None = None
     picks: Picks | None = None
+    local = first
+    seconds = 0.0
     kwh, parking_ms, parking_priced = ZERO, 0, False
+    e_excl = e_incl = ZERO
+    e_free = False  # some energy was priced at no cost or by no element
+    t_excl = t_incl = p_excl = p_incl = ZERO
+    t_paid = p_paid = 0
+    e_last: PricedUse[Decimal] | None = None
+    t_last: PricedUse[int] | None = None
+    p_last: PricedUse[int] | None = None
     for index, period in enumerate(periods):
         energy = charging = parking = reserved = None  # where a kind repeats, the first counts
-        for kind, value in reversed(period.dimensions):
+        for kind, value in period.dimensions:
             if value < ZERO:
                 raise _negative_volume(index, kind)
-            if kind is _ENERGY:
+            if kind is _ENERGY and energy is None:
                 energy = value
-        for kind, millis in reversed(period.durations):
+        for kind, millis in period.durations:
             if kind is _TIME:
-                charging = millis
+                if charging is None:
+                    charging = millis
             elif kind is _PARKING:
-                parking = millis
-            elif kind is _RESERVATION:
+                if parking is None:
+                    parking = millis
+            elif kind is _RESERVATION and reserved is None:
                 reserved = millis
         if needs_electrical:
             electrical = _electrical(period)
-        if week is not None:
-            picks = week.picks[bisect_right(week.starts, positions[index]) - 1]  # type: ignore[index]
-            local = first
-        else:
-            local = first if local_starts is None else local_starts[index]
-        seconds = (period.start_date_time - first).total_seconds() if needs_duration else 0.0
+        if week_picks is not None:
+            picks = week_picks[index]
+        elif local_starts is not None:
+            local = local_starts[index]
+        if needs_duration:
+            seconds = (period.start_date_time - first).total_seconds()
         if not reserved or energy or charging or parking:
-            if energy and plan.energy:
+            if energy and plan_energy:
                 found = (
-                    _first(plan.energy, local, kwh, seconds, electrical)
+                    _first(plan_energy, local, kwh, seconds, electrical)
                     if picks is None
                     else picks[0]
                 )
                 if found is not None:
-                    energy_uses.append(energy_use(energy, found, index))
-            if charging and plan.time:
+                    excl = energy * found.price
+                    vat = found.vat_factor
+                    incl = excl if vat is None else excl * vat
+                    use: PricedUse[Decimal] = (energy, found, index, excl, incl, None)
+                    energy_uses.append(use)
+                    e_excl += excl
+                    e_incl += incl
+                    if found.paid:  # energy is above zero here
+                        e_last = use
+                    else:
+                        e_free = True
+                else:
+                    e_free = True
+            if charging and plan_time:
                 found = (
-                    _first(plan.time, local, kwh, seconds, electrical)
+                    _first(plan_time, local, kwh, seconds, electrical)
                     if picks is None
                     else picks[1]
                 )
                 if found is not None:
-                    time_uses.append(duration_use(charging, found, index))
-            if parking and plan.parking:
+                    excl = found.price * charging / MS_PER_HOUR_DECIMAL
+                    vat = found.vat_factor
+                    incl = excl if vat is None else excl * vat
+                    timed: PricedUse[int] = (charging, found, index, excl, incl, None)
+                    time_uses.append(timed)
+                    t_excl += excl
+                    t_incl += incl
+                    if charging > 0 and found.paid:
+                        t_paid += charging
+                        t_last = timed
+            if parking and plan_parking:
                 found = (
-                    _first(plan.parking, local, kwh, seconds, electrical)
+                    _first(plan_parking, local, kwh, seconds, electrical)
                     if picks is None
                     else picks[2]
                 )
                 if found is not None:
-                    parking_uses.append(duration_use(parking, found, index))
-                    parking_priced = parking_priced or parking > 0
+                    excl = found.price * parking / MS_PER_HOUR_DECIMAL
+                    vat = found.vat_factor
+                    incl = excl if vat is None else excl * vat
+                    timed = (parking, found, index, excl, incl, None)
+                    parking_uses.append(timed)
+                    p_excl += excl
+                    p_incl += incl
+                    if parking > 0:
+                        parking_priced = True
+                        if found.paid:
+                            p_paid += parking
+                            p_last = timed
             if flat_pending:
                 found = (
                     _first(plan.flat, local, kwh, seconds, electrical)
@@ -152,18 +214,46 @@ def priced_uses(
                     else picks[3]
                 )
                 if found is not None:
-                    uses.fixed.append(flat_use(found, index))
+                    vat = found.vat_factor  # flat_use, inline
+                    fee = found.price
+                    fixed_uses.append(
+                        (ONE, found, index, fee, fee if vat is None else fee * vat, None)
+                    )
                     flat_pending = False
         if reserved:
-            if week is not None:  # reservation elements are not in the week table
-                local = period.start_date_time.astimezone(_zone(time_zone))
-            _reserve(uses, plan, periods, index, reserved, local, kwh, seconds, electrical)
+            if week_picks is not None:  # reservation elements are not in the week table
+                local = period.start_date_time.astimezone(zone_named(time_zone))
+            _reserve(
+                (reservation_time, reservation_flat),
+                plan,
+                periods,
+                index,
+                reserved,
+                (local, kwh, seconds, electrical),
+            )
         if energy is not None:
             kwh += energy
         if parking is not None:
             parking_ms += parking
-    uses.kwh, uses.parking_ms, uses.parking_priced = kwh, parking_ms, parking_priced
-    return uses
+    # The paid energy: all of it (kWh summed above, the same value) unless some was free.
+    e_paid = _paid(energy_uses, ZERO) if e_free else kwh
+    return _new_tuple(
+        SessionUses,
+        (
+            energy_uses,
+            time_uses,
+            parking_uses,
+            fixed_uses,
+            reservation_time,
+            reservation_flat,
+            kwh,
+            parking_ms,
+            parking_priced,
+            (e_excl, e_incl, e_paid, e_last),
+            (t_excl, t_incl, t_paid, t_last),
+            (p_excl, p_incl, p_paid, p_last),
+        ),
+    )
 
 
 def _negative_volume(index: int, kind: DimensionType) -> InvalidInputError:
@@ -191,75 +281,6 @@ def _first(
     return None
 
 
-def _local_starts(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list[datetime]:
-    """Each period's start in the location's time zone. Within 48 hours and with the same UTC
-    offset at both ends no transition lies between, so wall-clock arithmetic from the first
-    start is exact; otherwise each start is converted."""
-    zone = _zone(time_zone)
-    origin, last = periods[0].start_date_time, periods[-1].start_date_time
-    local_origin = origin.astimezone(zone)
-    if last - origin <= _LOCAL_SPAN and last.astimezone(zone).utcoffset() == (
-        local_origin.utcoffset()
-    ):
-        return [local_origin + (p.start_date_time - origin) for p in periods]
-    return [p.start_date_time.astimezone(zone) for p in periods]
-
-
-def _week_positions(periods: tuple[ChargingPeriod, ...], time_zone: str) -> list[int]:
-    """Each period's start as microseconds into its local week (Monday 00:00 is 0): the
-    instant plus the zone's UTC offset at it, the local wall-clock time that
-    :func:`_local_starts` gives. With one offset at both ends of at most 48 hours (as there)
-    that offset holds for every start; otherwise each start is converted."""
-    origin = periods[0].start_date_time
-    start = (origin - _EPOCH) // _US
-    span = (periods[-1].start_date_time - origin) // _US
-    if span <= _LOCAL_SPAN_US:
-        offset = _offset_us(time_zone, start)
-        if offset is not None and offset == _offset_us(time_zone, start + span):
-            base = start + offset + _EPOCH_IN_WEEK
-            return [(base + (p.start_date_time - origin) // _US) % US_PER_WEEK for p in periods]
-    zone = _zone(time_zone)
-    return [
-        ((p.start_date_time - _EPOCH + _offset(p.start_date_time, zone)) // _US + _EPOCH_IN_WEEK)
-        % US_PER_WEEK
-        for p in periods
-    ]
-
-
-def _offset_us(time_zone: str, instant: int) -> int | None:
-    """The zone's UTC offset in microseconds at ``instant`` (UTC microseconds since 1970),
-    kept per UTC day: a day with the same offset at its first and last microsecond has that
-    offset throughout (a zone changes at most once a day), one with a change answers None
-    and its instants are converted one by one. A conversion costs as much as the rest of a
-    period's walk; the table holds one entry per zone and day priced."""
-    days = _STEADY_DAYS.get(time_zone)
-    if days is None:
-        days = _STEADY_DAYS.setdefault(time_zone, {})
-    day = instant // US_PER_DAY
-    try:
-        return days[day]
-    except KeyError:
-        zone = _zone(time_zone)
-        midnight = _EPOCH + timedelta(days=day)
-        first, last = _offset(midnight, zone), _offset(midnight + _LAST_US_OF_DAY, zone)
-        steady = first // _US if first == last else None
-        days[day] = steady
-        return steady
-
-
-def _offset(instant: datetime, zone: ZoneInfo) -> timedelta:
-    offset = instant.astimezone(zone).utcoffset()
-    assert offset is not None  # a ZoneInfo always answers for an aware instant
-    return offset
-
-
-def _zone(time_zone: str) -> ZoneInfo:
-    zone = _ZONES.get(time_zone)
-    if zone is None:
-        zone = _ZONES.setdefault(time_zone, ZoneInfo(time_zone))
-    return zone
-
-
 def _electrical(period: ChargingPeriod) -> Electrical:
     """The period's lowest and highest current and power: MIN_/MAX_ values, else the plain
     CURRENT/POWER for both."""
@@ -282,15 +303,12 @@ def _reservation_expired(periods: tuple[ChargingPeriod, ...]) -> bool:
 
 
 def _reserve(
-    uses: SessionUses,
+    uses: tuple[list[PricedUse[int]], list[PricedUse[Decimal]]],
     plan: TariffPlan,
     periods: tuple[ChargingPeriod, ...],
     index: int,
     reserved: int,
-    local: datetime,
-    kwh: Decimal,
-    seconds: float,
-    electrical: Electrical | None,
+    at: tuple[datetime, Decimal, float, Electrical | None],
 ) -> None:
     """Reservation time (``reserved`` ms in period ``index``) is priced by the TIME, and once
     per session by the FLAT, of the elements restricted to reservations (OCPI 2.2.1 §11.4.5).
@@ -299,16 +317,15 @@ def _reserve(
     kinds = [ReservationRestriction.RESERVATION]
     if _reservation_expired(periods):
         kinds.insert(0, ReservationRestriction.RESERVATION_EXPIRES)
-    dimensions = (
-        [ComponentType.TIME] if uses.reservation_flat else [ComponentType.TIME, ComponentType.FLAT]
-    )
+    time_uses, flat_uses = uses
+    dimensions = [ComponentType.TIME] if flat_uses else [ComponentType.TIME, ComponentType.FLAT]
     for dimension in dimensions:
         for kind in kinds:
-            found = _first(plan.reservation[(kind, dimension)], local, kwh, seconds, electrical)
+            found = _first(plan.reservation[(kind, dimension)], *at)
             if found is None:
                 continue
             if dimension is ComponentType.TIME:
-                uses.reservation_time.append(duration_use(reserved, found, index))
+                time_uses.append(duration_use(reserved, found, index))
             else:
-                uses.reservation_flat.append(flat_use(found, index))
+                flat_uses.append(flat_use(found, index))
             break
