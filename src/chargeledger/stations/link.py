@@ -54,6 +54,7 @@ from chargeledger.stations.frames import (
     spelled,
 )
 from chargeledger.stations.group_commit import group_committer
+from chargeledger.stations.held_sessions import HeldSessions
 from chargeledger.stations.values import refuse_future_timestamps, wire_time
 
 log = logging.getLogger("chargeledger.stations")
@@ -122,6 +123,7 @@ class ExactlyOnce:
         self._epoch = 0  # the station's boot epoch; ``resume`` sets it when the link opens
         self._next_epoch: int | None = None
         self._boot_message_id: str | None = None  # the BootNotification this link answered
+        self.held_sessions = HeldSessions()  # open sessions kept between meter values
         # Requests are validated against the OCPP JSON schemas in ``_apply`` before any
         # transaction opens (on SQLite transactions take turns; CPU work inside one would
         # hold up every other station), so the library need not validate them again.
@@ -320,6 +322,7 @@ class ExactlyOnce:
         answer to keep with its effects (the group commits both or neither)."""
         self._uow, self._held_replies, self._current_call_id = uow, [], call.unique_id
         self._next_epoch = None
+        self.held_sessions.forget()  # left by a CALL that never finished (cancelled)
         try:
             try:
                 await self._handle_call(call)  # type: ignore[attr-defined]
@@ -349,11 +352,13 @@ class ExactlyOnce:
         for job in self._after_commit:
             self.runtime.spawn(job())
         self._answered = self._after_answer
+        self.held_sessions.committed()
         self.forget_call_effects()
 
     def forget_call_effects(self) -> None:
         """The CALL's effects were undone or are done with: nothing of it is left to run."""
         self._after_commit, self._after_answer, self._next_epoch = [], [], None
+        self.held_sessions.forget()
 
     async def _refuse(self, raw_msg: str, message_id: str, code: str, description: str) -> None:
         spelling = spelled(code, self._ocpp_version)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -50,7 +51,16 @@ from chargeledger.services.paging import Page
 _SESSION_BY_REF = select(sessions).where(
     sessions.c.station_id == bindparam("sid"), sessions.c.transaction_ref == bindparam("ref")
 )
-_UPDATE_SESSION = update(sessions).where(sessions.c.id == bindparam("session_pk"))
+# Every update raises the version; the edge's update of a session it keeps in memory applies
+# only to the version it holds (``update_if_unchanged``).
+_UPDATE_SESSION = (
+    update(sessions)
+    .where(sessions.c.id == bindparam("session_pk"))
+    .values(version=sessions.c.version + 1)
+)
+_UPDATE_SESSION_IF_UNCHANGED = _UPDATE_SESSION.where(
+    sessions.c.version == bindparam("held_version")
+)
 
 
 def search_query(criteria: SessionFilter, after: SessionCursor | None = None) -> Select[Any]:
@@ -116,6 +126,7 @@ class SqlSessionRepository(TableRepository[Session]):
             "payment_route": entity.payment_route.value,
             "created_at": entity.created_at,
             "updated_at": entity.updated_at,
+            "version": entity.version,
         }
 
     def from_row(self, row: RowMapping) -> Session:
@@ -154,15 +165,32 @@ class SqlSessionRepository(TableRepository[Session]):
             payment_route=PaymentRoute(row["payment_route"]),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            version=row["version"],
         )
 
     async def update(self, entity: Session) -> None:
-        """No savepoint: a session update changes no unique key, and this is the hot path of
-        every meter value."""
+        """No savepoint: a session update changes no unique key. Raises the stored version,
+        whatever it was (the writers that read the session in their own transaction)."""
+        await self._connection.execute(_UPDATE_SESSION, self._update_row(entity))
+
+    async def update_if_unchanged(self, entity: Session) -> Session | None:
+        """Store ``entity`` only if the row is still at ``entity.version`` (the version it
+        was read at, perhaps in an earlier transaction): the session as stored, at its new
+        version, or None when another writer changed it since (nothing is written). One
+        statement, the hot path of every meter value; on PostgreSQL a concurrent writer's
+        update makes this one wait and then find the row changed."""
+        row = self._update_row(entity)
+        row["held_version"] = entity.version
+        result = await self._connection.execute(_UPDATE_SESSION_IF_UNCHANGED, row)
+        if result.rowcount != 1:
+            return None
+        return dataclasses.replace(entity, version=entity.version + 1)
+
+    def _update_row(self, entity: Session) -> dict[str, Any]:
         row = self.to_row(entity)
-        row.pop("created_at")
+        del row["created_at"], row["version"]
         row["session_pk"] = row.pop("id")
-        await self._connection.execute(_UPDATE_SESSION, row)
+        return row
 
     async def get_by_ref(self, station_id: uuid.UUID, transaction_ref: str) -> Session | None:
         result = await self._connection.execute(
