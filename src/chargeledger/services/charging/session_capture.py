@@ -138,7 +138,7 @@ async def add_meter_values(
     operator's stop, the sweep, a second node), the stored session is read again and the
     message applied to it, so that writer's change is never overwritten."""
     if samples:
-        await uow.sessions.add_samples(session.id, samples)
+        uow.sessions.queue_samples(session.id, samples)  # one batch for the group's CALLs
     for _ in range(STALE_RETRIES):
         changed = session if change is None else await change(session)
         changed = lifecycle.sample(changed, samples, clock.now())
@@ -167,7 +167,7 @@ async def stored_session(uow: UnitOfWork, session_id: uuid.UUID) -> Session:
 async def record_state(
     uow: UnitOfWork, session: Session, timestamp: datetime, state: ChargingState
 ) -> None:
-    await uow.sessions.add_state_change(session.id, StateChange(timestamp, state))
+    uow.sessions.queue_state_change(session.id, StateChange(timestamp, state))
 
 
 async def stop_session(

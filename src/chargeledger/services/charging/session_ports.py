@@ -78,6 +78,15 @@ class SessionRepository(Protocol):
 
     async def add_state_change(self, session_id: uuid.UUID, change: StateChange) -> None: ...
 
+    def queue_samples(self, session_id: uuid.UUID, samples: Sequence[MeterSample]) -> None:
+        """``add_samples`` written in one batch with the other CALLs' when the unit of work
+        commits (or opens a savepoint, or meter data is read): the hot path of meter values."""
+        ...
+
+    def queue_state_change(self, session_id: uuid.UUID, change: StateChange) -> None:
+        """``add_state_change``, written like ``queue_samples``."""
+        ...
+
     async def state_changes(self, session_id: uuid.UUID) -> list[StateChange]: ...
 
     async def add_transaction_event(

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import Select, Table, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.engine import RowMapping
 
 from chargeledger.adapters.db.repositories.audit import queue_for_chain
@@ -92,7 +92,18 @@ def search_query(criteria: SessionFilter, after: SessionCursor | None = None) ->
 
 
 class SqlSessionRepository(TableRepository[Session]):
+    """Meter samples and charging-state changes of the hot path may be *queued*
+    (``queue_samples``, ``queue_state_change``): kept in memory and written in one batch per
+    table (``flush_queued``) when the unit of work commits or opens a savepoint, or before this
+    repository reads either table. A group of stations' CALLs (``stations/group_commit.py``)
+    thus writes its meter values in one statement instead of one per CALL; the rows still
+    commit in the same transaction as the effects and stored answer of their CALL."""
+
     table = sessions
+
+    def __init__(self, connection: Any) -> None:
+        super().__init__(connection)
+        self._queued: dict[Table, list[dict[str, Any]]] = {}
 
     def to_row(self, entity: Session) -> dict[str, Any]:
         resolution = entity.resolution
@@ -273,24 +284,32 @@ class SqlSessionRepository(TableRepository[Session]):
     # --- meter data ------------------------------------------------------------------------
 
     async def add_samples(self, session_id: uuid.UUID, samples: Sequence[MeterSample]) -> int:
-        rows = [
-            {
-                "session_id": session_id,
-                "timestamp": s.timestamp,
-                "measurand": s.measurand.value,
-                "value": s.value,
-                "unit": s.unit,
-                "context": s.context.value,
-                "phase": s.phase or "",
-                "location": s.location or "",
-            }
-            for s in samples
-        ]
-        return await insert_ignoring_duplicates(self._connection, meter_samples, rows)
+        return await insert_ignoring_duplicates(
+            self._connection, meter_samples, _sample_rows(session_id, samples)
+        )
+
+    def queue_samples(self, session_id: uuid.UUID, samples: Sequence[MeterSample]) -> None:
+        """Like ``add_samples`` (duplicates skipped), written with the next flush."""
+        self._queued.setdefault(meter_samples, []).extend(_sample_rows(session_id, samples))
+
+    def queue_state_change(self, session_id: uuid.UUID, change: StateChange) -> None:
+        """Like ``add_state_change``, written with the next flush."""
+        self._queued.setdefault(session_state_changes, []).append(_state_row(session_id, change))
+
+    async def flush_queued(self) -> None:
+        """Write what is queued: one batch (``executemany``) per table."""
+        queued, self._queued = self._queued, {}
+        for table, rows in queued.items():
+            await insert_ignoring_duplicates(self._connection, table, rows)
+
+    def drop_queued(self) -> None:
+        """The transaction (or savepoint) that queued the rows was rolled back."""
+        self._queued = {}
 
     async def samples(
         self, session_id: uuid.UUID, measurands: Sequence[Measurand] | None = None
     ) -> list[MeterSample]:
+        await self.flush_queued()
         query = (
             select(meter_samples)
             .where(meter_samples.c.session_id == session_id)
@@ -303,18 +322,11 @@ class SqlSessionRepository(TableRepository[Session]):
 
     async def add_state_change(self, session_id: uuid.UUID, change: StateChange) -> None:
         await insert_ignoring_duplicates(
-            self._connection,
-            session_state_changes,
-            [
-                {
-                    "session_id": session_id,
-                    "timestamp": change.timestamp,
-                    "state": change.state.value,
-                }
-            ],
+            self._connection, session_state_changes, [_state_row(session_id, change)]
         )
 
     async def state_changes(self, session_id: uuid.UUID) -> list[StateChange]:
+        await self.flush_queued()
         rows = await self._connection.execute(
             select(session_state_changes)
             .where(session_state_changes.c.session_id == session_id)
@@ -395,6 +407,26 @@ class SqlSessionRepository(TableRepository[Session]):
             for row in rows.mappings():
                 found.setdefault(row["session_id"], []).append(_signed_value(row))
         return found
+
+
+def _sample_rows(session_id: uuid.UUID, samples: Sequence[MeterSample]) -> list[dict[str, Any]]:
+    return [
+        {
+            "session_id": session_id,
+            "timestamp": s.timestamp,
+            "measurand": s.measurand.value,
+            "value": s.value,
+            "unit": s.unit,
+            "context": s.context.value,
+            "phase": s.phase or "",
+            "location": s.location or "",
+        }
+        for s in samples
+    ]
+
+
+def _state_row(session_id: uuid.UUID, change: StateChange) -> dict[str, Any]:
+    return {"session_id": session_id, "timestamp": change.timestamp, "state": change.state.value}
 
 
 def _signed_value(row: RowMapping) -> SignedMeterValue:
