@@ -40,6 +40,7 @@ from chargeledger.services.charging.station_messages import ReplyKey, keep_refus
 from chargeledger.services.charging.station_status import record_heartbeat
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.transactions import in_transaction
+from chargeledger.stations.call_handling import handle_call
 from chargeledger.stations.frames import (
     UNKNOWN_ID,
     FrameRefusedError,
@@ -307,6 +308,10 @@ class ExactlyOnce:
             self._requests.add(request)
             request.add_done_callback(self._requests.discard)
 
+    async def _handle_call(self, msg: Call) -> None:
+        """The library's dispatch without its per-message CPU work (``call_handling.py``)."""
+        await handle_call(self, msg, super()._handle_call)  # type: ignore[misc]
+
     def replay_key(self, call: Call) -> ReplyKey | None:
         """Where an earlier answer to ``call`` in this boot is kept. A BootNotification that
         is not a repeat of the one this connection answered starts a new boot and a new epoch,
@@ -325,7 +330,7 @@ class ExactlyOnce:
         self.held_sessions.forget()  # left by a CALL that never finished (cancelled)
         try:
             try:
-                await self._handle_call(call)  # type: ignore[attr-defined]
+                await self._handle_call(call)
             except OCPPError as error:
                 self._held_replies.append(self._call_error(call.unique_id, error))
             replies = self._held_replies
