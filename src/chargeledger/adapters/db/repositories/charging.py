@@ -14,6 +14,12 @@ from sqlalchemy.engine import RowMapping
 
 from chargeledger.adapters.db.repositories.audit import queue_for_chain
 from chargeledger.adapters.db.repositories.base import TableRepository, chunks
+from chargeledger.adapters.db.repositories.meter_rows import (
+    sample_of,
+    sample_rows,
+    signed_value,
+    state_row,
+)
 from chargeledger.adapters.db.repositories.upsert import (
     insert_ignoring_duplicates,
     on_conflict_do_nothing,
@@ -32,7 +38,6 @@ from chargeledger.domain.charging import (
     Measurand,
     MeterSample,
     QuarantineReason,
-    ReadingContext,
     Resolution,
     Session,
     SessionStatus,
@@ -285,16 +290,16 @@ class SqlSessionRepository(TableRepository[Session]):
 
     async def add_samples(self, session_id: uuid.UUID, samples: Sequence[MeterSample]) -> int:
         return await insert_ignoring_duplicates(
-            self._connection, meter_samples, _sample_rows(session_id, samples)
+            self._connection, meter_samples, sample_rows(session_id, samples)
         )
 
     def queue_samples(self, session_id: uuid.UUID, samples: Sequence[MeterSample]) -> None:
         """Like ``add_samples`` (duplicates skipped), written with the next flush."""
-        self._queued.setdefault(meter_samples, []).extend(_sample_rows(session_id, samples))
+        self._queued.setdefault(meter_samples, []).extend(sample_rows(session_id, samples))
 
     def queue_state_change(self, session_id: uuid.UUID, change: StateChange) -> None:
         """Like ``add_state_change``, written with the next flush."""
-        self._queued.setdefault(session_state_changes, []).append(_state_row(session_id, change))
+        self._queued.setdefault(session_state_changes, []).append(state_row(session_id, change))
 
     async def flush_queued(self) -> None:
         """Write what is queued: one batch (``executemany``) per table."""
@@ -322,7 +327,7 @@ class SqlSessionRepository(TableRepository[Session]):
 
     async def add_state_change(self, session_id: uuid.UUID, change: StateChange) -> None:
         await insert_ignoring_duplicates(
-            self._connection, session_state_changes, [_state_row(session_id, change)]
+            self._connection, session_state_changes, [state_row(session_id, change)]
         )
 
     async def state_changes(self, session_id: uuid.UUID) -> list[StateChange]:
@@ -392,7 +397,7 @@ class SqlSessionRepository(TableRepository[Session]):
             .where(signed_meter_values.c.session_id == session_id)
             .order_by(signed_meter_values.c.timestamp, signed_meter_values.c.id)
         )
-        return [_signed_value(row) for row in rows.mappings()]
+        return [signed_value(row) for row in rows.mappings()]
 
     async def signed_values_of(
         self, session_ids: Collection[uuid.UUID]
@@ -405,50 +410,5 @@ class SqlSessionRepository(TableRepository[Session]):
                 .order_by(signed_meter_values.c.timestamp, signed_meter_values.c.id)
             )
             for row in rows.mappings():
-                found.setdefault(row["session_id"], []).append(_signed_value(row))
+                found.setdefault(row["session_id"], []).append(signed_value(row))
         return found
-
-
-def _sample_rows(session_id: uuid.UUID, samples: Sequence[MeterSample]) -> list[dict[str, Any]]:
-    return [
-        {
-            "session_id": session_id,
-            "timestamp": s.timestamp,
-            "measurand": s.measurand.value,
-            "value": s.value,
-            "unit": s.unit,
-            "context": s.context.value,
-            "phase": s.phase or "",
-            "location": s.location or "",
-        }
-        for s in samples
-    ]
-
-
-def _state_row(session_id: uuid.UUID, change: StateChange) -> dict[str, Any]:
-    return {"session_id": session_id, "timestamp": change.timestamp, "state": change.state.value}
-
-
-def _signed_value(row: RowMapping) -> SignedMeterValue:
-    return SignedMeterValue(
-        timestamp=row["timestamp"],
-        context=ReadingContext(row["context"]),
-        format=row["format"],
-        signing_method=row["signing_method"],
-        encoding_method=row["encoding_method"],
-        public_key=row["public_key"],
-        data=row["data"],
-    )
-
-
-def sample_of(row: RowMapping) -> MeterSample:
-    """A ``meter_samples`` row as the domain's sample (empty phase and location: none)."""
-    return MeterSample(
-        timestamp=row["timestamp"],
-        measurand=Measurand(row["measurand"]),
-        value=row["value"],
-        unit=row["unit"],
-        context=ReadingContext(row["context"]),
-        phase=row["phase"] or None,
-        location=row["location"] or None,
-    )
