@@ -167,6 +167,9 @@ class Session:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     payment_route: PaymentRoute = field(kw_only=True)
+    # The stored row's version when this was read: a write conditional on it finds out that
+    # another writer (an operator's stop, a second node) changed the session since.
+    version: int = field(default=0, kw_only=True)
 
     @property
     def billed_meter_start_wh(self) -> Decimal:

@@ -10,24 +10,16 @@ import uuid
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
 from chargeledger.domain.accounts import Account, AccountKind, Token, TokenStatus
 from chargeledger.domain.audit import RecordSeal
 from chargeledger.domain.catalog import Evse, Site, Station
-from chargeledger.domain.charging import Measurand, MeterSample, Session, StateChange
 from chargeledger.domain.evidence import SignedBySession
 from chargeledger.domain.identity import ApiKey, User
 from chargeledger.domain.invoicing import Invoice
 from chargeledger.domain.ocmf import OcmfRecord, SignatureCheck
-from chargeledger.domain.station_link import (
-    SessionCursor,
-    SessionFilter,
-    SignedMeterValue,
-    TransactionEvent,
-)
 from chargeledger.domain.tariffs.assignment import StoredTariff, TariffAssignment, TariffScope
 from chargeledger.errors import ConflictError
 from chargeledger.services.audit.ports import AuditRepository
@@ -40,6 +32,7 @@ from chargeledger.services.billing.report_ports import ReportRepository
 from chargeledger.services.billing.repricing_ports import RepricingRepository
 from chargeledger.services.charging.meter_key_ports import MeterKeyRepository
 from chargeledger.services.charging.reservation_ports import ReservationRepository
+from chargeledger.services.charging.session_ports import SessionRepository
 from chargeledger.services.charging.station_link_ports import StationLinkRepository
 from chargeledger.services.contracts.ports import ContractRepository
 from chargeledger.services.disputes.case_ports import DisputeRepository
@@ -222,63 +215,6 @@ class ApiKeyRepository(Repository[ApiKey], Protocol):
     async def get_by_prefix(self, prefix: str) -> ApiKey | None: ...
 
     async def list(self, *, limit: int, offset: int) -> Page[ApiKey]: ...
-
-
-class SessionRepository(Repository[Session], Protocol):
-    async def get_by_ref(self, station_id: uuid.UUID, transaction_ref: str) -> Session | None: ...
-
-    async def find_started(
-        self,
-        station_id: uuid.UUID,
-        evse_id: int,
-        started_at: datetime,
-        id_tag: str | None,
-        meter_start_wh: Decimal,
-    ) -> Session | None: ...
-
-    async def open_on_evse(self, station_id: uuid.UUID, evse_id: int) -> Session | None: ...
-
-    async def next_transaction_number(self, station_id: uuid.UUID, at: datetime) -> int: ...
-
-    async def search(
-        self,
-        criteria: SessionFilter,
-        *,
-        limit: int,
-        offset: int = 0,
-        after: SessionCursor | None = None,
-    ) -> Page[Session]:
-        """Newest first (the id breaking ties); ``after`` starts past that session."""
-        ...
-
-    async def stale(self, idle_since: datetime, limit: int) -> list[Session]: ...
-
-    async def add_samples(self, session_id: uuid.UUID, samples: Sequence[MeterSample]) -> int: ...
-
-    async def samples(
-        self, session_id: uuid.UUID, measurands: Sequence[Measurand] | None = None
-    ) -> list[MeterSample]: ...
-
-    async def add_state_change(self, session_id: uuid.UUID, change: StateChange) -> None: ...
-
-    async def state_changes(self, session_id: uuid.UUID) -> list[StateChange]: ...
-
-    async def add_transaction_event(
-        self, session_id: uuid.UUID, event: TransactionEvent
-    ) -> bool: ...
-
-    async def transaction_events(self, session_id: uuid.UUID) -> list[TransactionEvent]: ...
-
-    async def add_signed_value(self, session_id: uuid.UUID, value: SignedMeterValue) -> None: ...
-
-    async def signed_values(self, session_id: uuid.UUID) -> list[SignedMeterValue]: ...
-
-    async def signed_values_of(
-        self, session_ids: Collection[uuid.UUID]
-    ) -> dict[uuid.UUID, list[SignedMeterValue]]:
-        """The signed values of each of ``session_ids`` that has any, each session's in the
-        order of :meth:`signed_values` (a document's sessions at once, not one query each)."""
-        ...
 
 
 class TariffRepository(Repository[StoredTariff], Protocol):

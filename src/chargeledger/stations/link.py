@@ -40,6 +40,7 @@ from chargeledger.services.charging.station_messages import ReplyKey, keep_refus
 from chargeledger.services.charging.station_status import record_heartbeat
 from chargeledger.services.ports import UnitOfWork
 from chargeledger.services.transactions import in_transaction
+from chargeledger.stations.call_handling import handle_call
 from chargeledger.stations.frames import (
     UNKNOWN_ID,
     FrameRefusedError,
@@ -54,6 +55,7 @@ from chargeledger.stations.frames import (
     spelled,
 )
 from chargeledger.stations.group_commit import group_committer
+from chargeledger.stations.held_sessions import HeldSessions
 from chargeledger.stations.values import refuse_future_timestamps, wire_time
 
 log = logging.getLogger("chargeledger.stations")
@@ -122,6 +124,7 @@ class ExactlyOnce:
         self._epoch = 0  # the station's boot epoch; ``resume`` sets it when the link opens
         self._next_epoch: int | None = None
         self._boot_message_id: str | None = None  # the BootNotification this link answered
+        self.held_sessions = HeldSessions()  # open sessions kept between meter values
         # Requests are validated against the OCPP JSON schemas in ``_apply`` before any
         # transaction opens (on SQLite transactions take turns; CPU work inside one would
         # hold up every other station), so the library need not validate them again.
@@ -305,6 +308,10 @@ class ExactlyOnce:
             self._requests.add(request)
             request.add_done_callback(self._requests.discard)
 
+    async def _handle_call(self, msg: Call) -> None:
+        """The library's dispatch without its per-message CPU work (``call_handling.py``)."""
+        await handle_call(self, msg, super()._handle_call)  # type: ignore[misc]
+
     def replay_key(self, call: Call) -> ReplyKey | None:
         """Where an earlier answer to ``call`` in this boot is kept. A BootNotification that
         is not a repeat of the one this connection answered starts a new boot and a new epoch,
@@ -320,9 +327,10 @@ class ExactlyOnce:
         answer to keep with its effects (the group commits both or neither)."""
         self._uow, self._held_replies, self._current_call_id = uow, [], call.unique_id
         self._next_epoch = None
+        self.held_sessions.forget()  # left by a CALL that never finished (cancelled)
         try:
             try:
-                await self._handle_call(call)  # type: ignore[attr-defined]
+                await self._handle_call(call)
             except OCPPError as error:
                 self._held_replies.append(self._call_error(call.unique_id, error))
             replies = self._held_replies
@@ -349,11 +357,13 @@ class ExactlyOnce:
         for job in self._after_commit:
             self.runtime.spawn(job())
         self._answered = self._after_answer
+        self.held_sessions.committed()
         self.forget_call_effects()
 
     def forget_call_effects(self) -> None:
         """The CALL's effects were undone or are done with: nothing of it is left to run."""
         self._after_commit, self._after_answer, self._next_epoch = [], [], None
+        self.held_sessions.forget()
 
     async def _refuse(self, raw_msg: str, message_id: str, code: str, description: str) -> None:
         spelling = spelled(code, self._ocpp_version)

@@ -116,6 +116,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
             reservation_number=details.get("reservation_id"),
         )
         session = await capture.start_session(self.uow, self.runtime.clock, self.station, request)
+        self.held_sessions.stage(session)
         self.after_commit(*await after_start_or_stop(self.uow, self.runtime.payments, session))
         return call_result.StartTransaction(
             transaction_id=int(session.transaction_ref), id_tag_info=_id_tag_info(auth)
@@ -130,14 +131,19 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
     ) -> call_result.MeterValues:
         samples, signed = meter_samples(meter_value)
         if transaction_id is not None:
-            session = await session_of_transaction(self.uow, self.station.id, str(transaction_id))
+            ref = str(transaction_id)
+            session = self.held_sessions.get(ref) or await session_of_transaction(
+                self.uow, self.station.id, ref
+            )
         else:
             session = await open_session_on(self.uow, self.station.id, connector_id)
         if session is not None:
             clock, payments = self.runtime.clock, self.runtime.payments
-            self.after_commit(
-                *await record_samples(self.uow, clock, payments, session, samples, signed)
+            jobs, session = await record_samples(
+                self.uow, clock, payments, session, samples, signed
             )
+            self.held_sessions.stage(session)
+            self.after_commit(*jobs)
         elif transaction_id is not None:
             raise _unknown_transaction(transaction_id)
         return call_result.MeterValues()
@@ -178,6 +184,7 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
                 samples=samples,
             )
         session = await capture.keep_signed_values(self.uow, clock, session, signed)
+        self.held_sessions.stage(session)  # closed: no longer held once this commits
         self.after_commit(*await after_start_or_stop(self.uow, self.runtime.payments, session))
         if not id_tag:
             return call_result.StopTransaction()

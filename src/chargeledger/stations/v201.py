@@ -125,7 +125,11 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
             samples=samples,
             signed_values=signed,
         )
-        session = await apply_transaction_event(self.uow, self.runtime.clock, self.station, report)
+        held = self.held_sessions.get(report.transaction_ref)
+        session = await apply_transaction_event(
+            self.uow, self.runtime.clock, self.station, report, held
+        )
+        self.held_sessions.stage(session)
         payments = self.runtime.payments
         if session.is_open and event_type != "Started":  # Updated: the hot path
             self.after_commit(*await after_samples(self.uow, payments, session))
@@ -156,9 +160,11 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
         session = await open_session_on(self.uow, self.station.id, evse_id)
         if session is not None:
             clock, payments = self.runtime.clock, self.runtime.payments
-            self.after_commit(
-                *await record_samples(self.uow, clock, payments, session, samples, signed)
+            jobs, session = await record_samples(
+                self.uow, clock, payments, session, samples, signed
             )
+            self.held_sessions.stage(session)
+            self.after_commit(*jobs)
         return call_result.MeterValues()
 
     async def execute(self, command: StationCommand) -> CommandResult:

@@ -259,6 +259,9 @@ sessions = Table(
     # never deleted; no foreign key, so that SQLite adds the column in place (a copy-and-move
     # of this table would cascade into its meter samples).
     Column("contract_version_id", Uuid),
+    # Raised by every update (issue 17): the OCPP edge keeps open sessions in memory and
+    # updates them only while the stored row is the version it holds.
+    Column("version", Integer, nullable=False, server_default="0"),
     *_timestamps(),
     UniqueConstraint("station_id", "transaction_ref"),
     # The sessions list (issue 17): each filter's equality column, then the list's order

@@ -12,6 +12,8 @@ SQLite answers with "database is locked").
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Self
@@ -127,21 +129,38 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.sessions.drop_queued()
         await self._connection.rollback()
 
     async def commit(self) -> None:
-        """Keep what was done; the next use starts a new transaction."""
+        """Keep what was done (with the meter data queued for one batch); the next use starts
+        a new transaction."""
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit; open a write one")
+        await self.sessions.flush_queued()
         await self._connection.commit()
 
     async def rollback(self) -> None:
         """Forget what was done since the last commit, and end the transaction."""
+        self.sessions.drop_queued()
         await self._connection.rollback()
 
     def savepoint(self) -> AbstractAsyncContextManager[object]:
-        """A SAVEPOINT in this transaction (opening it if need be)."""
-        return self._connection.begin_nested()
+        """A SAVEPOINT in this transaction (opening it if need be). Queued meter data is
+        written before it opens and before it is released, so a rollback to it drops exactly
+        what was queued inside it."""
+        return self._savepoint()
+
+    @contextlib.asynccontextmanager
+    async def _savepoint(self) -> AsyncIterator[object]:
+        await self.sessions.flush_queued()
+        try:
+            async with self._connection.begin_nested() as savepoint:
+                yield savepoint
+                await self.sessions.flush_queued()
+        except BaseException:
+            self.sessions.drop_queued()
+            raise
 
 
 class SqlUnitOfWorkFactory:

@@ -8,7 +8,8 @@ offline messages arrive late and out of order and are ordered here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -27,12 +28,19 @@ from chargeledger.domain.ocmf import OcmfError, parse_ocmf
 from chargeledger.domain.ocmf_carriers import unwrap
 from chargeledger.domain.session_lifecycle import NO_STOP_REASON
 from chargeledger.domain.station_link import SignedMeterValue, TransactionEvent
+from chargeledger.errors import ConflictError, NotFoundError
 from chargeledger.services.charging.meter_keys import note_reported_key
 from chargeledger.services.charging.reservation_claims import claim_for_start
 from chargeledger.services.contracts.pricing import contract_at_start
 from chargeledger.services.payments.methods import identify_payer
 from chargeledger.services.ports import Clock, UnitOfWork
 from chargeledger.services.tariffs import tariff_for_session
+
+# What a message does to a session besides its samples (a 2.0.1 event's late token, say).
+Change = Callable[[Session], Awaitable[Session]]
+# Reads of a session another writer keeps changing before a meter value gives up: each retry
+# follows a commit of that writer, so more than a couple means something is wrong.
+STALE_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,25 +123,51 @@ async def _close_abandoned(
 
 
 async def add_meter_values(
-    uow: UnitOfWork, clock: Clock, session: Session, samples: Sequence[MeterSample]
+    uow: UnitOfWork,
+    clock: Clock,
+    session: Session,
+    samples: Sequence[MeterSample],
+    change: Change | None = None,
 ) -> Session:
-    """Keep samples (duplicates are skipped). Late samples of a closed session are checked
-    again, because a replayed reading may reveal a register that ran backwards."""
+    """Keep samples (duplicates are skipped); the session as stored. Late samples of a closed
+    session are checked again, because a replayed reading may reveal a register that ran
+    backwards. ``change`` is what else the message does to the session (applied first).
+
+    ``session`` may be the one the edge kept in memory since an earlier message: the update
+    applies only to the version it holds. When another writer changed the session since (an
+    operator's stop, the sweep, a second node), the stored session is read again and the
+    message applied to it, so that writer's change is never overwritten."""
     if samples:
-        await uow.sessions.add_samples(session.id, samples)
-    session = lifecycle.sample(session, samples, clock.now())
-    if not session.is_open and session.stopped_at is not None:
-        if session.meter_stop_inferred and samples:
-            session = lifecycle.restop(session, await uow.sessions.samples(session.id))
-        session = await _judge(uow, session)
-    await uow.sessions.update(session)
+        uow.sessions.queue_samples(session.id, samples)  # one batch for the group's CALLs
+    for _ in range(STALE_RETRIES):
+        changed = session if change is None else await change(session)
+        changed = lifecycle.sample(changed, samples, clock.now())
+        if not changed.is_open and changed.stopped_at is not None:
+            if changed.meter_stop_inferred and samples:
+                changed = lifecycle.restop(changed, await uow.sessions.samples(changed.id))
+            changed = await _judge(uow, changed)
+        stored = await uow.sessions.update_if_unchanged(changed)
+        if stored is not None:
+            return stored
+        session = await stored_session(uow, session.id)
+    raise ConflictError(
+        f"session {session.id} kept changing while meter values were added",
+        code="session_changed",
+    )
+
+
+async def stored_session(uow: UnitOfWork, session_id: uuid.UUID) -> Session:
+    """The session as stored now (sessions are never deleted)."""
+    session = await uow.sessions.get(session_id)
+    if session is None:
+        raise NotFoundError(f"session {session_id} is not stored", code="session_not_found")
     return session
 
 
 async def record_state(
     uow: UnitOfWork, session: Session, timestamp: datetime, state: ChargingState
 ) -> None:
-    await uow.sessions.add_state_change(session.id, StateChange(timestamp, state))
+    uow.sessions.queue_state_change(session.id, StateChange(timestamp, state))
 
 
 async def stop_session(

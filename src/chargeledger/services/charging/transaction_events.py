@@ -32,30 +32,29 @@ class EventReport:
 
 
 async def apply_transaction_event(
-    uow: UnitOfWork, clock: Clock, station: Station, report: EventReport
+    uow: UnitOfWork,
+    clock: Clock,
+    station: Station,
+    report: EventReport,
+    held: Session | None = None,
 ) -> Session:
-    """Apply one event exactly once; any event may be the first we see of a transaction."""
-    session = await uow.sessions.get_by_ref(station.id, report.transaction_ref)
+    """Apply one event exactly once; any event may be the first we see of a transaction.
+    The session as stored. ``held``: the transaction's session as the edge kept it from an
+    earlier event, used (instead of a read) for an Updated event, the one of every meter
+    value; its update applies only to the version it holds (``add_meter_values``)."""
+    kind = report.event.event_type
+    session = held if held is not None and kind == "Updated" else None
+    if session is None:
+        session = await uow.sessions.get_by_ref(station.id, report.transaction_ref)
     if session is None:
         session = await _open_from_event(uow, clock, station, report)
     if not await capture.record_transaction_event(uow, session, report.event):
         return session  # this seqNo was applied before: a duplicate changes nothing
     session = await capture.keep_signed_values(uow, clock, session, report.signed_values)
-    if report.event.event_type == "Started":
-        session = lifecycle.correct_start(
-            session,
-            report.event.timestamp,
-            capture.begin_register(report.samples),
-            report.evse_id,
-        )
-    if report.id_tag and session.id_tag is None:
-        # E02 (cable plugged in first): the token comes in a later event; so do the account
-        # and the payment route.
-        payer = await identify_payer(uow, report.id_tag)
-        session = lifecycle.identify(session, report.id_tag, payer)
     if report.charging_state is not None:
         await capture.record_state(uow, session, report.event.timestamp, report.charging_state)
-    if report.event.event_type == "Ended":
+    if kind == "Ended":
+        session = await _identified(uow, report, session)
         meter_stop = capture.end_register(report.samples)
         inferred = meter_stop is None
         if meter_stop is None:
@@ -70,7 +69,27 @@ async def apply_transaction_event(
             samples=report.samples,
             inferred=inferred,
         )
-    return await capture.add_meter_values(uow, clock, session, report.samples)
+
+    async def change(current: Session) -> Session:
+        if kind == "Started":
+            current = lifecycle.correct_start(
+                current,
+                report.event.timestamp,
+                capture.begin_register(report.samples),
+                report.evse_id,
+            )
+        return await _identified(uow, report, current)
+
+    return await capture.add_meter_values(uow, clock, session, report.samples, change)
+
+
+async def _identified(uow: UnitOfWork, report: EventReport, session: Session) -> Session:
+    """E02 (cable plugged in first): the token comes in a later event; so do the account and
+    the payment route."""
+    if report.id_tag and session.id_tag is None:
+        payer = await identify_payer(uow, report.id_tag)
+        session = lifecycle.identify(session, report.id_tag, payer)
+    return session
 
 
 async def _open_from_event(

@@ -51,12 +51,14 @@ async def record_samples(
     session: Session,
     samples: Sequence[MeterSample],
     signed: Sequence[SignedMeterValue],
-) -> list[Job]:
+) -> tuple[list[Job], Session]:
     """Meter values outside a start or stop (1.6 MeterValues, 2.0.1 J01): keep the signed
-    values as evidence, add the samples to the session, then watch its payment."""
+    values as evidence, add the samples to the session, then watch its payment (by the
+    session as stored: another writer may have stopped it). The jobs, and the session as
+    stored."""
     session = await capture.keep_signed_values(uow, clock, session, signed)
-    await capture.add_meter_values(uow, clock, session, samples)
-    return await after_samples(uow, ctx, session)
+    session = await capture.add_meter_values(uow, clock, session, samples)
+    return await after_samples(uow, ctx, session), session
 
 
 def _some(job: Job | None) -> list[Job]:

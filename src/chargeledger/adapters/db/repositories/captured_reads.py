@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chargeledger.adapters.db.billing_tables import charges
 from chargeledger.adapters.db.repositories.base import TableRepository, chunks
 from chargeledger.adapters.db.repositories.catalog import SqlSiteRepository, SqlStationRepository
-from chargeledger.adapters.db.repositories.charging import SqlSessionRepository, sample_of
+from chargeledger.adapters.db.repositories.charging import SqlSessionRepository
 from chargeledger.adapters.db.repositories.customers import SqlAccountRepository
+from chargeledger.adapters.db.repositories.meter_rows import sample_of
 from chargeledger.adapters.db.repositories.reservations import SqlReservationRepository
 from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
 from chargeledger.adapters.db.reservation_tables import reservations

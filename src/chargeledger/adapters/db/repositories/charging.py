@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import Select, Table, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.engine import RowMapping
 
 from chargeledger.adapters.db.repositories.audit import queue_for_chain
 from chargeledger.adapters.db.repositories.base import TableRepository, chunks
+from chargeledger.adapters.db.repositories.meter_rows import (
+    sample_of,
+    sample_rows,
+    signed_value,
+    state_row,
+)
 from chargeledger.adapters.db.repositories.upsert import (
     insert_ignoring_duplicates,
     on_conflict_do_nothing,
@@ -31,7 +38,6 @@ from chargeledger.domain.charging import (
     Measurand,
     MeterSample,
     QuarantineReason,
-    ReadingContext,
     Resolution,
     Session,
     SessionStatus,
@@ -50,7 +56,16 @@ from chargeledger.services.paging import Page
 _SESSION_BY_REF = select(sessions).where(
     sessions.c.station_id == bindparam("sid"), sessions.c.transaction_ref == bindparam("ref")
 )
-_UPDATE_SESSION = update(sessions).where(sessions.c.id == bindparam("session_pk"))
+# Every update raises the version; the edge's update of a session it keeps in memory applies
+# only to the version it holds (``update_if_unchanged``).
+_UPDATE_SESSION = (
+    update(sessions)
+    .where(sessions.c.id == bindparam("session_pk"))
+    .values(version=sessions.c.version + 1)
+)
+_UPDATE_SESSION_IF_UNCHANGED = _UPDATE_SESSION.where(
+    sessions.c.version == bindparam("held_version")
+)
 
 
 def search_query(criteria: SessionFilter, after: SessionCursor | None = None) -> Select[Any]:
@@ -82,7 +97,18 @@ def search_query(criteria: SessionFilter, after: SessionCursor | None = None) ->
 
 
 class SqlSessionRepository(TableRepository[Session]):
+    """Meter samples and charging-state changes of the hot path may be *queued*
+    (``queue_samples``, ``queue_state_change``): kept in memory and written in one batch per
+    table (``flush_queued``) when the unit of work commits or opens a savepoint, or before this
+    repository reads either table. A group of stations' CALLs (``stations/group_commit.py``)
+    thus writes its meter values in one statement instead of one per CALL; the rows still
+    commit in the same transaction as the effects and stored answer of their CALL."""
+
     table = sessions
+
+    def __init__(self, connection: Any) -> None:
+        super().__init__(connection)
+        self._queued: dict[Table, list[dict[str, Any]]] = {}
 
     def to_row(self, entity: Session) -> dict[str, Any]:
         resolution = entity.resolution
@@ -116,6 +142,7 @@ class SqlSessionRepository(TableRepository[Session]):
             "payment_route": entity.payment_route.value,
             "created_at": entity.created_at,
             "updated_at": entity.updated_at,
+            "version": entity.version,
         }
 
     def from_row(self, row: RowMapping) -> Session:
@@ -154,15 +181,32 @@ class SqlSessionRepository(TableRepository[Session]):
             payment_route=PaymentRoute(row["payment_route"]),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            version=row["version"],
         )
 
     async def update(self, entity: Session) -> None:
-        """No savepoint: a session update changes no unique key, and this is the hot path of
-        every meter value."""
+        """No savepoint: a session update changes no unique key. Raises the stored version,
+        whatever it was (the writers that read the session in their own transaction)."""
+        await self._connection.execute(_UPDATE_SESSION, self._update_row(entity))
+
+    async def update_if_unchanged(self, entity: Session) -> Session | None:
+        """Store ``entity`` only if the row is still at ``entity.version`` (the version it
+        was read at, perhaps in an earlier transaction): the session as stored, at its new
+        version, or None when another writer changed it since (nothing is written). One
+        statement, the hot path of every meter value; on PostgreSQL a concurrent writer's
+        update makes this one wait and then find the row changed."""
+        row = self._update_row(entity)
+        row["held_version"] = entity.version
+        result = await self._connection.execute(_UPDATE_SESSION_IF_UNCHANGED, row)
+        if result.rowcount != 1:
+            return None
+        return dataclasses.replace(entity, version=entity.version + 1)
+
+    def _update_row(self, entity: Session) -> dict[str, Any]:
         row = self.to_row(entity)
-        row.pop("created_at")
+        del row["created_at"], row["version"]
         row["session_pk"] = row.pop("id")
-        await self._connection.execute(_UPDATE_SESSION, row)
+        return row
 
     async def get_by_ref(self, station_id: uuid.UUID, transaction_ref: str) -> Session | None:
         result = await self._connection.execute(
@@ -245,24 +289,32 @@ class SqlSessionRepository(TableRepository[Session]):
     # --- meter data ------------------------------------------------------------------------
 
     async def add_samples(self, session_id: uuid.UUID, samples: Sequence[MeterSample]) -> int:
-        rows = [
-            {
-                "session_id": session_id,
-                "timestamp": s.timestamp,
-                "measurand": s.measurand.value,
-                "value": s.value,
-                "unit": s.unit,
-                "context": s.context.value,
-                "phase": s.phase or "",
-                "location": s.location or "",
-            }
-            for s in samples
-        ]
-        return await insert_ignoring_duplicates(self._connection, meter_samples, rows)
+        return await insert_ignoring_duplicates(
+            self._connection, meter_samples, sample_rows(session_id, samples)
+        )
+
+    def queue_samples(self, session_id: uuid.UUID, samples: Sequence[MeterSample]) -> None:
+        """Like ``add_samples`` (duplicates skipped), written with the next flush."""
+        self._queued.setdefault(meter_samples, []).extend(sample_rows(session_id, samples))
+
+    def queue_state_change(self, session_id: uuid.UUID, change: StateChange) -> None:
+        """Like ``add_state_change``, written with the next flush."""
+        self._queued.setdefault(session_state_changes, []).append(state_row(session_id, change))
+
+    async def flush_queued(self) -> None:
+        """Write what is queued: one batch (``executemany``) per table."""
+        queued, self._queued = self._queued, {}
+        for table, rows in queued.items():
+            await insert_ignoring_duplicates(self._connection, table, rows)
+
+    def drop_queued(self) -> None:
+        """The transaction (or savepoint) that queued the rows was rolled back."""
+        self._queued = {}
 
     async def samples(
         self, session_id: uuid.UUID, measurands: Sequence[Measurand] | None = None
     ) -> list[MeterSample]:
+        await self.flush_queued()
         query = (
             select(meter_samples)
             .where(meter_samples.c.session_id == session_id)
@@ -275,18 +327,11 @@ class SqlSessionRepository(TableRepository[Session]):
 
     async def add_state_change(self, session_id: uuid.UUID, change: StateChange) -> None:
         await insert_ignoring_duplicates(
-            self._connection,
-            session_state_changes,
-            [
-                {
-                    "session_id": session_id,
-                    "timestamp": change.timestamp,
-                    "state": change.state.value,
-                }
-            ],
+            self._connection, session_state_changes, [state_row(session_id, change)]
         )
 
     async def state_changes(self, session_id: uuid.UUID) -> list[StateChange]:
+        await self.flush_queued()
         rows = await self._connection.execute(
             select(session_state_changes)
             .where(session_state_changes.c.session_id == session_id)
@@ -352,7 +397,7 @@ class SqlSessionRepository(TableRepository[Session]):
             .where(signed_meter_values.c.session_id == session_id)
             .order_by(signed_meter_values.c.timestamp, signed_meter_values.c.id)
         )
-        return [_signed_value(row) for row in rows.mappings()]
+        return [signed_value(row) for row in rows.mappings()]
 
     async def signed_values_of(
         self, session_ids: Collection[uuid.UUID]
@@ -365,30 +410,5 @@ class SqlSessionRepository(TableRepository[Session]):
                 .order_by(signed_meter_values.c.timestamp, signed_meter_values.c.id)
             )
             for row in rows.mappings():
-                found.setdefault(row["session_id"], []).append(_signed_value(row))
+                found.setdefault(row["session_id"], []).append(signed_value(row))
         return found
-
-
-def _signed_value(row: RowMapping) -> SignedMeterValue:
-    return SignedMeterValue(
-        timestamp=row["timestamp"],
-        context=ReadingContext(row["context"]),
-        format=row["format"],
-        signing_method=row["signing_method"],
-        encoding_method=row["encoding_method"],
-        public_key=row["public_key"],
-        data=row["data"],
-    )
-
-
-def sample_of(row: RowMapping) -> MeterSample:
-    """A ``meter_samples`` row as the domain's sample (empty phase and location: none)."""
-    return MeterSample(
-        timestamp=row["timestamp"],
-        measurand=Measurand(row["measurand"]),
-        value=row["value"],
-        unit=row["unit"],
-        context=ReadingContext(row["context"]),
-        phase=row["phase"] or None,
-        location=row["location"] or None,
-    )
