@@ -73,8 +73,12 @@ class Currency(str):
 
     @property
     def quantum(self) -> Decimal:
-        """The smallest unit as a Decimal exponent, e.g. ``Decimal("0.01")`` for EUR."""
-        return Decimal(1).scaleb(-self.minor_units)
+        """The smallest unit as a Decimal exponent, e.g. ``Decimal("0.01")`` for EUR (one
+        shared immutable Decimal per currency: it is asked for on every rounding)."""
+        return _QUANTA[self]
+
+
+_QUANTA = {code: Decimal(1).scaleb(-units) for code, units in MINOR_UNITS.items()}
 
 
 def plain_decimal(value: Decimal, min_places: int = 0) -> str:
@@ -167,6 +171,17 @@ class Money:
         cur = Currency.of(currency)
         return cls(Decimal(units).scaleb(-cur.minor_units), cur)
 
+    @classmethod
+    def checked(cls, amount: Decimal, currency: Currency) -> Money:
+        """A Money of values this module has already checked: a finite ``Decimal`` it
+        computed and a ``Currency`` (which only a known code becomes). Skips the checks of
+        ``__post_init__``, which input from outside always goes through; for the hot paths
+        that build many amounts from checked ones (issue 17: a month's booking)."""
+        made = object.__new__(cls)
+        object.__setattr__(made, "amount", amount)
+        object.__setattr__(made, "currency", currency)
+        return made
+
     def _same_currency(self, other: Money) -> None:
         if not isinstance(other, Money):
             raise TypeError(f"cannot combine Money with {type(other).__name__}")
@@ -226,21 +241,25 @@ class Money:
         Used where one rounded total must be shared (VAT per line, revenue per component)
         without a cent appearing or disappearing: the largest-remainder method.
         """
-        weights = [to_decimal(r) for r in ratios]
+        weights = [r if type(r) is Decimal and r.is_finite() else to_decimal(r) for r in ratios]
         if not weights or any(w < 0 for w in weights) or sum(weights) == 0:
             raise InvalidInputError("ratios must be non-negative and not all zero")
-        total_units = self.to_minor_units()
+        currency = self.currency
+        places = currency.minor_units
+        total_units = int(self.amount.quantize(_QUANTA[currency], ROUND_HALF_UP).scaleb(places))
         weight_sum = sum(weights)
         exact = [Decimal(total_units) * w / weight_sum for w in weights]
         floors = [int(e.to_integral_value(ROUND_DOWN)) for e in exact]
         left = total_units - sum(floors)
-        # Largest remainder first, by size: a negative total (a credit note) splits as the
-        # mirror image of the positive one.
-        order = sorted(range(len(exact)), key=lambda i: abs(exact[i] - floors[i]), reverse=True)
-        step = 1 if left >= 0 else -1
-        for i in order[: abs(left)]:
-            floors[i] += step
-        return [Money.from_minor_units(units, self.currency) for units in floors]
+        if left:
+            # Largest remainder first, by size: a negative total (a credit note) splits as
+            # the mirror image of the positive one.
+            order = sorted(range(len(exact)), key=lambda i: abs(exact[i] - floors[i]), reverse=True)
+            step = 1 if left >= 0 else -1
+            for i in order[: abs(left)]:
+                floors[i] += step
+        checked = Money.checked
+        return [checked(Decimal(units).scaleb(-places), currency) for units in floors]
 
     def __str__(self) -> str:
         """Exact, with at least the currency's minor units: ``0.00 EUR``, ``0.125 EUR``."""

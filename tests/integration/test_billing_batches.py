@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from chargeledger.adapters.db.audit_tables import audit_pending
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.invoicing import DocumentKind
-from chargeledger.services.billing import invoicing, ledger
+from chargeledger.services.billing import charges, invoicing, ledger
 from chargeledger.services.billing.charges import charge_completed_sessions
 from chargeledger.services.ports import UnitOfWork, UnitOfWorkFactory
 from tests.integration.billing_api import uncharged_session
@@ -118,6 +118,24 @@ async def test_sessions_are_charged_across_batches_once(runtime: Runtime) -> Non
     assert await queued_for_chain(runtime) == queued
     receipts = [d.number for d in await all_documents(runtime) if d.kind is DocumentKind.RECEIPT]
     assert sorted(n or "" for n in receipts) == numbers("RCT-2026", SESSIONS)
+    async with runtime.uow() as uow:
+        assert await uow.billing.sessions_to_charge(limit=100) == []
+        assert await ledger.check_ledger(uow) == []
+
+
+async def test_sessions_to_charge_are_read_a_page_at_a_time(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of one batch (3 ids) at a time, each page after the last one's session: all
+    seven are charged once, and a rerun finds none."""
+    world = await captured_month(runtime)
+    monkeypatch.setattr(charges, "PAGES", 1)
+    async with runtime.uow() as uow:
+        everything = await uow.billing.sessions_to_charge(limit=100)
+        assert await uow.billing.sessions_to_charge(limit=3, after=everything[2]) == everything[3:6]
+
+    assert await charge(runtime, world, runtime.uow) == SESSIONS
+    assert await charge(runtime, world, runtime.uow) == 0
     async with runtime.uow() as uow:
         assert await uow.billing.sessions_to_charge(limit=100) == []
         assert await ledger.check_ledger(uow) == []

@@ -226,7 +226,8 @@ class Billed:
 
     @property
     def gross(self) -> Decimal:
-        return self.net + self.tax
+        net = self.net
+        return net + vat_of(net, self.vat.percent, self.currency)
 
     def component_gross(self) -> tuple[ComponentAmount, ...]:
         """Each component's net plus its share of the VAT (largest remainder), so the

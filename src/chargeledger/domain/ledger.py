@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import ZERO, Currency, Money
@@ -64,14 +65,21 @@ def account_name(*components: str) -> str:
 
 
 def check_account_name(name: str) -> None:
-    parts = name.split(":")
-    if parts[0] not in ROOTS or len(parts) < 2 or not all(_COMPONENT.fullmatch(p) for p in parts):
+    if not _valid_account_name(name):
         raise InvalidInputError(
             f"{name!r} is not a ledger account: Root:Component[:...], root one of "
             f"{', '.join(ROOTS)}, components starting with a capital letter or digit",
             code="invalid_ledger_account",
             field="account",
         )
+
+
+@lru_cache(maxsize=65536)
+def _valid_account_name(name: str) -> bool:
+    """Remembered: a month's booking names the same few thousand accounts again and again
+    (issue 17); the cache is bounded, so memory stays flat."""
+    parts = name.split(":")
+    return parts[0] in ROOTS and len(parts) >= 2 and all(_COMPONENT.fullmatch(p) for p in parts)
 
 
 def customer_key(account_id: uuid.UUID) -> str:

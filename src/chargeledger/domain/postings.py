@@ -48,15 +48,19 @@ def payer(account_id: uuid.UUID | None) -> uuid.UUID:
 
 def charge_accrual(charge: Charge, booked_on: date) -> JournalEntry | None:
     """None for a charge of nothing (a session that delivered no billable amount)."""
-    if not charge.gross:
-        return None
     currency = charge.currency
+    # The charge's figures once (each property of ``Charge`` builds its ``Billed`` anew).
+    net = charge.billed.net
+    tax = vat_of(net, charge.vat.percent, currency)
+    gross = net + tax
+    if not gross:
+        return None
     credits = [
         Posting(revenue(name), Money(-amount, currency))
         for name, amount in charge.components
         if amount
     ]
-    credits.append(Posting(vat_payable(charge.country), Money(-charge.tax, currency)))
+    credits.append(Posting(vat_payable(charge.country), Money(-tax, currency)))
     return JournalEntry(
         kind=EntryKind.CHARGE_ACCRUED,
         booked_on=booked_on,
@@ -65,7 +69,7 @@ def charge_accrual(charge: Charge, booked_on: date) -> JournalEntry | None:
             f"{quantity_text(charge.energy_kwh, 'kWh')}"
         ),
         postings=(
-            Posting(unbilled(payer(charge.account_id)), Money(charge.gross, currency)),
+            Posting(unbilled(payer(charge.account_id)), Money(gross, currency)),
             *credits,
         ),
         source_type="charge",

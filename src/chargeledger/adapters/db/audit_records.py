@@ -287,6 +287,46 @@ SOURCES: dict[str, RecordSource] = {
 }
 
 
+def hash_written(
+    record_type: str,
+    heads: Sequence[Sequence[Any]],
+    head_columns: Sequence[str],
+    items: Sequence[Sequence[Any]] = (),
+    item_columns: Sequence[str] = (),
+) -> list[Digest]:
+    """The content hashes of records as the caller's transaction writes them (issue 17: a
+    month's entries and invoices hashed without reading them back): ``heads`` and ``items``
+    are the rows handed to the driver, in the driver's form (``bulk.BulkInsert.driver_rows``:
+    on SQLite the very text and integers stored, on PostgreSQL the ``UUID``, ``Decimal``,
+    ``datetime``, ``date`` and JSON text asyncpg stores exactly), with their columns named.
+    The writers take both forms as they take a stored row's, so each hash is the one
+    :func:`hash_stored` gives for the stored record (a test holds the two equal)."""
+    source = SOURCES[record_type]
+    take = [head_columns.index(name) for name in source.layout.order]
+    found: dict[Any, list[list[Any]]] = {}
+    if source.items is not None:
+        key_at = item_columns.index(source.item_key)
+        position_at = item_columns.index(source.item_position)
+        pick = [item_columns.index(name) for name in source.layout.item_order]
+        grouped: dict[Any, list[Sequence[Any]]] = {}
+        for item in items:
+            grouped.setdefault(item[key_at], []).append(item)
+        for key, rows_of in grouped.items():
+            rows_of.sort(key=operator.itemgetter(position_at))
+            found[key] = [[item[i] for i in pick] for item in rows_of]
+        empty = [None] * len(pick)
+    id_at = head_columns.index("id")
+    rows: list[list[Any]] = []
+    for head in heads:
+        values = [head[i] for i in take]
+        if source.items is None:
+            rows.append(values)
+        else:
+            rows += [values + item for item in found.get(head[id_at], [empty])]
+    digests = source.digests()
+    return digests.feed(rows) + digests.flush()
+
+
 async def hash_stored(connection: Any, record_type: str, ids: Sequence[Any]) -> list[Digest]:
     """The content hashes of the records ``ids`` as stored now (in the caller's transaction),
     in no particular order; records not found are left out."""

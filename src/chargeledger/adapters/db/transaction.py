@@ -47,6 +47,11 @@ class LazyConnection:
         connection = await self.open()
         return await connection.execute(statement, *args, **kwargs)
 
+    async def exec_driver_sql(self, statement: str, parameters: Any) -> Any:
+        """SQL in the driver's own form (``repositories.bulk``: many rows, converted once)."""
+        connection = await self.open()
+        return await connection.exec_driver_sql(statement, parameters)
+
     def begin_nested(self) -> _Savepoint:
         return _Savepoint(self)
 

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # Sessions per transaction: each batch is read in a few set queries and written in a few
 # bulk statements (issue 17); a bigger batch holds SQLite's write lock longer.
 BATCH = 500
+PAGES = 20  # batches per page of session ids read
 
 
 @dataclass(slots=True)
@@ -103,15 +104,20 @@ async def charge_completed_sessions(
     """
     outcome = ChargingResult(charges_kept=charges_kept)
     tariffs = TariffVersions()
-    async with uow_factory() as uow:
-        pending = await uow.billing.sessions_to_charge(limit=1_000_000)
-    for start in range(0, len(pending), batch):
-        chunk = pending[start : start + batch]
-        done = await _charge_chunk(
-            uow_factory, clock, chunk, rates, operator_time_zone, seller, tariffs
-        )
-        outcome.add(done)
-    return outcome
+    page, after = batch * PAGES, None
+    while True:
+        # A page of ids at a time (keyset): a month of sessions is never held at once.
+        async with uow_factory() as uow:
+            pending = await uow.billing.sessions_to_charge(limit=page, after=after)
+        for start in range(0, len(pending), batch):
+            chunk = pending[start : start + batch]
+            done = await _charge_chunk(
+                uow_factory, clock, chunk, rates, operator_time_zone, seller, tariffs
+            )
+            outcome.add(done)
+        if len(pending) < page:
+            return outcome
+        after = pending[-1]
 
 
 async def _charge_chunk(

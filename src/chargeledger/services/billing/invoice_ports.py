@@ -50,7 +50,13 @@ class BillingRepository(Protocol):
         """Those of ``account_ids`` a contract names (holder or member), in set queries."""
         ...
 
-    async def sessions_to_charge(self, limit: int) -> list[uuid.UUID]: ...
+    async def unbilled_counts(self) -> dict[uuid.UUID, int]:
+        """Per account, how many of its charges no document bills yet."""
+        ...
+
+    async def sessions_to_charge(
+        self, limit: int, after: uuid.UUID | None = None
+    ) -> list[uuid.UUID]: ...
 
     async def unbilled_charges(
         self,

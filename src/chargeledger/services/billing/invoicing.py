@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -63,6 +63,7 @@ from chargeledger.services.paging import Page
 from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 ACCOUNTS_PER_TRANSACTION = 200
+CHARGES_PER_TRANSACTION = 20_000
 
 
 @dataclass(slots=True)
@@ -202,8 +203,8 @@ async def run_invoices(
     outcome = RunResult(month, lines_kept=lines_kept)
     async with uow_factory() as uow:
         accounts = await postpaid_accounts(uow)
-    for start in range(0, len(accounts), ACCOUNTS_PER_TRANSACTION):
-        chunk = accounts[start : start + ACCOUNTS_PER_TRANSACTION]
+        waiting = await uow.billing.unbilled_counts()
+    for chunk in account_batches(accounts, waiting):
         billing = (
             uow_factory,
             clock,
@@ -228,6 +229,27 @@ async def run_invoices(
     except DuplicateError:  # a concurrent run gave some of them receipts first
         outcome.receipts = await _missing_receipts(uow_factory, clock, seller, time_zone, window)
     return outcome
+
+
+def account_batches(
+    accounts: Sequence[Account], waiting: Mapping[uuid.UUID, int]
+) -> Iterator[Sequence[Account]]:
+    """``accounts`` in order, in batches of at most ``ACCOUNTS_PER_TRANSACTION`` accounts and,
+    unless one account alone has more, ``CHARGES_PER_TRANSACTION`` waiting charges: a
+    transaction's size follows its charges (issue 17), so a fleet with a month of sessions
+    bills on its own and a thousand quiet accounts together."""
+    chunk: list[Account] = []
+    charges = 0
+    for account in accounts:
+        count = waiting.get(account.id, 0)
+        full = len(chunk) >= ACCOUNTS_PER_TRANSACTION or charges + count > CHARGES_PER_TRANSACTION
+        if chunk and full:
+            yield chunk
+            chunk, charges = [], 0
+        chunk.append(account)
+        charges += count
+    if chunk:
+        yield chunk
 
 
 async def _missing_receipts(

@@ -14,11 +14,13 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chargeledger.adapters.db.audit_records import hash_stored
+from chargeledger.adapters.db.audit_records import Digest, hash_stored, hash_written
 from chargeledger.adapters.db.audit_tables import audit_chain, audit_checkpoints, audit_pending
+from chargeledger.adapters.db.repositories.bulk import BulkInsert
 from chargeledger.domain.audit import ChainEntry, ChainHead, Checkpoint, QueuedRecord, RecordType
 from chargeledger.services.paging import Page
 
+_PENDING = BulkInsert(audit_pending, ("record_type", "record_id", "content_hash", "created_at"))
 _CHAIN_LOCK = int.from_bytes(hashlib.sha256(b"audit/chain").digest()[:8], "big", signed=True)
 
 
@@ -27,19 +29,34 @@ async def queue_for_chain(connection: Any, record_type: RecordType, ids: Sequenc
     them for the chain. Drafts (not yet subject to the chain) are left out."""
     if not ids:
         return
+    await _queue(connection, record_type, await hash_stored(connection, record_type, ids))
+
+
+async def queue_written(
+    connection: Any,
+    record_type: RecordType,
+    heads: tuple[BulkInsert, Sequence[Sequence[Any]]],
+    items: tuple[BulkInsert, Sequence[Sequence[Any]]] | None = None,
+) -> None:
+    """Queue for the chain the records the caller's transaction has just written in bulk
+    (``heads`` and ``items``: each bulk insert with the rows it was handed, in the driver's
+    form), hashed from those rows instead of read back (``hash_written``)."""
+    head, head_rows = heads
+    item, item_rows = items if items is not None else (None, ())
+    digests = hash_written(
+        record_type,
+        head_rows,
+        head.columns,
+        item_rows,
+        () if item is None else item.columns,
+    )
+    await _queue(connection, record_type, digests)
+
+
+async def _queue(connection: Any, record_type: RecordType, digests: list[Digest]) -> None:
     now = datetime.now(UTC)
-    rows = [
-        {
-            "record_type": record_type.value,
-            "record_id": record_id,
-            "content_hash": digest,
-            "created_at": now,
-        }
-        for record_id, digest in await hash_stored(connection, record_type, ids)
-        if digest is not None
-    ]
-    if rows:
-        await connection.execute(insert(audit_pending), rows)
+    rows = [(record_type.value, record_id, digest, now) for record_id, digest in digests if digest]
+    await _PENDING.run(connection, rows)
 
 
 def record_key(record_type: str, record_id: str) -> Any:

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,17 +27,20 @@ from chargeledger.adapters.db.billing_tables import (
     number_series,
 )
 from chargeledger.adapters.db.integrity import translate_integrity_error
-from chargeledger.adapters.db.repositories.audit import queue_for_chain
+from chargeledger.adapters.db.repositories.audit import queue_for_chain, queue_written
 from chargeledger.adapters.db.repositories.base import chunks
 from chargeledger.adapters.db.repositories.billing_batches import BatchReads
 from chargeledger.adapters.db.repositories.billing_rows import (
+    CHARGE_COLUMNS,
+    ChargeReader,
     charge_of,
-    charge_row,
+    charge_values,
     invoice_of,
     invoice_row,
     line_of,
     line_row,
 )
+from chargeledger.adapters.db.repositories.bulk import BulkInsert, insert_rows
 from chargeledger.adapters.db.repositories.receivable_rows import (
     open_invoices_query,
     payment_status_is,
@@ -64,24 +67,27 @@ from chargeledger.money import Currency, Money
 from chargeledger.services.billing.invoice_ports import InvoiceFilter
 from chargeledger.services.paging import Page
 
+_CHARGES = BulkInsert(charges, CHARGE_COLUMNS)
+# Every column: a row builder that misses one fails loudly (``_values``), never drops it.
+_INVOICES = BulkInsert(invoices, [column.name for column in invoices.columns])
+_LINES = BulkInsert(invoice_lines, [column.name for column in invoice_lines.columns])
+_BILLED = BulkInsert(billed_charges, ("charge_id", "invoice_id"))
+
+
+def _values(row: dict[str, Any], bulk: BulkInsert) -> tuple[Any, ...]:
+    return tuple(row[name] for name in bulk.columns)
+
 
 class SqlBillingRepository(BatchReads):
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def _write(self, *statements: tuple[Any, Any]) -> None:
-        try:
-            async with self._connection.begin_nested():
-                for statement, parameters in statements:
-                    await self._connection.execute(statement, parameters)
-        except IntegrityError as exc:
-            raise translate_integrity_error(exc) from exc
-
     # --- charges ----------------------------------------------------------------------------
 
     async def add_charges(self, new: Sequence[Charge], created_at: datetime) -> None:
         if new:
-            await self._write((insert(charges), [charge_row(c, created_at) for c in new]))
+            rows = [charge_values(c, created_at) for c in new]
+            await insert_rows(self._connection, (_CHARGES, rows))
 
     async def charge_for_session(self, session_id: uuid.UUID) -> Charge | None:
         result = await self._connection.execute(
@@ -90,8 +96,12 @@ class SqlBillingRepository(BatchReads):
         row = result.mappings().one_or_none()
         return None if row is None else charge_of(row)
 
-    async def sessions_to_charge(self, limit: int) -> list[uuid.UUID]:
-        """Completed sessions that have no charge yet, oldest first."""
+    async def sessions_to_charge(
+        self, limit: int, after: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        """Completed sessions that have no charge yet, oldest first (by stop, then id); with
+        ``after``, those that come after that session in this order (keyset paging: a page
+        of the month at a time, issue 17)."""
         query = (
             select(sessions.c.id)
             .outerjoin(charges, charges.c.session_id == sessions.c.id)
@@ -99,6 +109,12 @@ class SqlBillingRepository(BatchReads):
             .order_by(sessions.c.stopped_at, sessions.c.id)
             .limit(limit)
         )
+        if after is not None:
+            stopped = select(sessions.c.stopped_at).where(sessions.c.id == after)
+            query = query.where(
+                tuple_(sessions.c.stopped_at, sessions.c.id)
+                > tuple_(stopped.scalar_subquery(), literal(after, type_=sessions.c.id.type))
+            )
         return list((await self._connection.execute(query)).scalars())
 
     async def unbilled_charges(
@@ -110,7 +126,7 @@ class SqlBillingRepository(BatchReads):
     ) -> list[Charge]:
         """Charges not yet on an invoice or receipt whose session started in the window."""
         query = (
-            select(charges)
+            select(*(charges.c[name] for name in CHARGE_COLUMNS))
             .outerjoin(billed_charges, billed_charges.c.charge_id == charges.c.id)
             .where(
                 billed_charges.c.charge_id.is_(None),
@@ -123,7 +139,8 @@ class SqlBillingRepository(BatchReads):
         if account_ids is not None:
             query = query.where(charges.c.account_id.in_(list(account_ids)))
         result = await self._connection.execute(query)
-        return [charge_of(row) for row in result.mappings()]
+        reader = ChargeReader()
+        return [reader.charge(row) for row in result]
 
     async def charges_between(
         self, started_from: datetime, started_before: datetime
@@ -151,27 +168,34 @@ class SqlBillingRepository(BatchReads):
     async def add_invoices(self, documents: Sequence[Invoice], created_at: datetime) -> None:
         """Insert documents with their lines; issued invoices and receipts also mark their
         charges as billed (a charge billed twice violates the primary key). Issued documents
-        are queued for the audit chain in the same transaction (drafts when they are issued)."""
+        are queued for the audit chain in the same transaction (drafts when they are issued),
+        hashed from the rows written (``queue_written``)."""
         if not documents:
             return
-        lines = [line_row(d.id, line) for d in documents for line in d.lines]
-        billed = [
-            {"charge_id": line.charge_id, "invoice_id": d.id}
-            for d in documents
-            if d.kind is not DocumentKind.CREDIT_NOTE
-            for line in d.lines
-            if line.charge_id is not None
-        ]
-        statements: list[tuple[Any, Any]] = [
-            (insert(invoices), [invoice_row(d, created_at) for d in documents])
-        ]
-        if lines:
-            statements.append((insert(invoice_lines), lines))
-        if billed:
-            statements.append((insert(billed_charges), billed))
-        await self._write(*statements)
-        issued = [d.id for d in documents if d.status is DocumentStatus.ISSUED]
-        await queue_for_chain(self._connection, RecordType.INVOICE, issued)
+        dialect = self._connection.dialect
+        heads = _INVOICES.driver_rows(
+            dialect, [_values(invoice_row(d, created_at), _INVOICES) for d in documents]
+        )
+        lines = _LINES.driver_rows(
+            dialect, [_values(line_row(d.id, line), _LINES) for d in documents for line in d.lines]
+        )
+        billed = _BILLED.driver_rows(
+            dialect,
+            [
+                (line.charge_id, d.id)
+                for d in documents
+                if d.kind is not DocumentKind.CREDIT_NOTE
+                for line in d.lines
+                if line.charge_id is not None
+            ],
+        )
+        await insert_rows(
+            self._connection, (_INVOICES, heads), (_LINES, lines), (_BILLED, billed), converted=True
+        )
+        if any(d.status is DocumentStatus.ISSUED for d in documents):
+            await queue_written(
+                self._connection, RecordType.INVOICE, (_INVOICES, heads), (_LINES, lines)
+            )
 
     async def mark_issued(self, invoice: Invoice) -> None:
         """The one permitted change of a stored invoice: draft → issued, once."""

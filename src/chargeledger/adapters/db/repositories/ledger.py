@@ -14,20 +14,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chargeledger.adapters.db.billing_tables import journal_entries, postings
-from chargeledger.adapters.db.integrity import translate_integrity_error
-from chargeledger.adapters.db.repositories.audit import queue_for_chain
+from chargeledger.adapters.db.repositories.audit import queue_written
+from chargeledger.adapters.db.repositories.bulk import BulkInsert, insert_rows
 from chargeledger.domain.audit import RecordType
 from chargeledger.domain.ledger import Balance, EntryKind, JournalEntry, Posting
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency, Money
 
-_INSERT_ENTRY = insert(journal_entries)
-_INSERT_POSTING = insert(postings)
+_ENTRIES = BulkInsert(
+    journal_entries,
+    ("id", "kind", "booked_on", "description", "source_type", "source_id", "created_at"),
+)
+_POSTINGS = BulkInsert(postings, ("entry_id", "line", "account", "currency", "amount_minor"))
 
 
 def _minor(units: Money) -> int:
@@ -81,40 +83,34 @@ class SqlLedgerRepository:
         await self._connection.execute(_HOLD_ACCOUNTS, {"keys": keys})
 
     async def add(self, entries: Sequence[JournalEntry], created_at: Any) -> None:
-        """Insert entries and their postings in two batched statements, and queue them for
-        the audit chain in the same transaction."""
+        """Insert entries and their postings in two bulk statements (``bulk``), and queue them
+        for the audit chain in the same transaction, hashed from the rows written."""
         if not entries:
             return
         entry_rows = [
-            {
-                "id": e.id,
-                "kind": e.kind.value,
-                "booked_on": e.booked_on,
-                "description": e.description,
-                "source_type": e.source_type,
-                "source_id": e.source_id,
-                "created_at": e.created_at or created_at,
-            }
+            (
+                e.id,
+                e.kind.value,
+                e.booked_on,
+                e.description,
+                e.source_type,
+                e.source_id,
+                e.created_at or created_at,
+            )
             for e in entries
         ]
         posting_rows = [
-            {
-                "entry_id": e.id,
-                "line": line,
-                "account": p.account,
-                "currency": p.units.currency.code,
-                "amount_minor": _minor(p.units),
-            }
+            (e.id, line, p.account, p.units.currency.code, _minor(p.units))
             for e in entries
             for line, p in enumerate(e.postings, 1)
         ]
-        try:
-            async with self._connection.begin_nested():
-                await self._connection.execute(_INSERT_ENTRY, entry_rows)
-                await self._connection.execute(_INSERT_POSTING, posting_rows)
-        except IntegrityError as exc:
-            raise translate_integrity_error(exc) from exc
-        await queue_for_chain(self._connection, RecordType.JOURNAL_ENTRY, [e.id for e in entries])
+        dialect = self._connection.dialect
+        heads = _ENTRIES.driver_rows(dialect, entry_rows)
+        lines = _POSTINGS.driver_rows(dialect, posting_rows)
+        await insert_rows(self._connection, (_ENTRIES, heads), (_POSTINGS, lines), converted=True)
+        await queue_written(
+            self._connection, RecordType.JOURNAL_ENTRY, (_ENTRIES, heads), (_POSTINGS, lines)
+        )
 
     async def find(self, kind: EntryKind, source_type: str, source_id: str) -> JournalEntry | None:
         result = await self._connection.execute(
