@@ -12,7 +12,10 @@ committed state on both databases, so no transaction is needed around it:
   of which waits for the event loop and for the GIL under load; here the whole read is one.
 - PostgreSQL: the statement runs in autocommit on the units of work's pool, so asyncpg sends
   it alone: no ``BEGIN READ ONLY`` and no ``ROLLBACK`` round trips around it. (What makes it
-  read-only is that the repository's function runs a SELECT; nothing else is sent.)
+  read-only is that the repository's function runs a SELECT; nothing else is sent.) At most
+  ``POSTGRES_READERS`` run at a time, fewer than the pool keeps open: under 32 concurrent
+  list requests the reads otherwise took the pool's overflow connections, which are opened
+  and closed again for each read.
 - an in-memory SQLite database (tests): no such reads; the unit of work's connection is used.
 """
 
@@ -28,13 +31,20 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chargeledger.adapters.db.engine import sqlite_file, sqlite_reader_pragmas
+from chargeledger.adapters.db.engine import (
+    POSTGRES_POOL_SIZE,
+    sqlite_file,
+    sqlite_reader_pragmas,
+)
 
 T = TypeVar("T")
 
 # Threads (and connections) of the SQLite reads: SQLite lets the GIL go while it reads the
 # file, so a few overlap; more would only queue for the GIL.
 SQLITE_READERS = min(4, os.cpu_count() or 1)
+# One-statement reads on PostgreSQL at a time: half the connections the pool keeps open, so
+# the writers always find one too.
+POSTGRES_READERS = POSTGRES_POOL_SIZE // 2
 
 
 class StatementReads:
@@ -49,6 +59,7 @@ class StatementReads:
     ) -> None:
         self._sync_engine = sync_engine
         self._async_engine = async_engine
+        self._slots = asyncio.Semaphore(POSTGRES_READERS)
         self._threads = (
             None
             if sync_engine is None
@@ -74,7 +85,7 @@ class StatementReads:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, _in_thread, self._sync_engine, fn)
         assert self._async_engine is not None
-        async with self._async_engine.connect() as connection:
+        async with self._slots, self._async_engine.connect() as connection:
             result: T = await connection.run_sync(fn)
             return result
 
