@@ -6,7 +6,9 @@ statement's committed state (``engine.create_read_engine``), takes no turn on th
 write lock (``transaction.py``) and so neither waits for a writer nor makes one wait; on
 PostgreSQL it is ``BEGIN READ ONLY``. It cannot commit: reads that lead to a write belong in
 a write unit of work, which still begins IMMEDIATE (a reader that upgrades to a writer is what
-SQLite answers with "database is locked").
+SQLite answers with "database is locked"). A read-only unit of work's one-statement reads
+(the sessions list, API keys) go through ``statement_reads.py`` while it has no connection
+open: one trip to the driver, no transaction around a single statement.
 """
 
 from __future__ import annotations
