@@ -13,7 +13,11 @@ by ``wrk -t1 -c32 --latency`` when it is installed (``apt-get install wrk``), el
 load generator below: 32 asyncio tasks, each with one keep-alive HTTP/1.1 connection,
 sending the next GET as soon as the last answer is read (closed loop, like wrk; it costs
 more CPU than wrk per request, so its figures are lower on both sides of the ratio). The
-median of the runs' req/s, p50 and p99 are printed, with the ratio to the bare app's req/s.
+median of the runs' req/s, p50 and p99 are printed, with the ratio to the bare app's req/s,
+and the server process's CPU time per request (user + system, from ``/proc``, the median of
+the runs): on a shared machine the req/s follow the neighbours' load, the CPU per request
+much less. Each target is loaded for 2 s before the measured runs (a fresh server's first
+requests open connections and compile statements).
 
 The targets: ``/healthz``, ``/api/v1/sessions?limit=10`` and ``?limit=100`` (newest first).
 The machine's other load is not controlled: read the ratios, and ``uptime`` is printed.
@@ -72,6 +76,17 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    cpu_ms: float = 0.0  # the server's CPU time per request
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- the database ---------------------------------------------------------------------------
@@ -177,10 +192,11 @@ def wrk(url: str, headers: dict[str, str], seconds: int) -> Load:
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|timeout)\D*(\d+)", out))
-    return Load(rps, p50, p99, errors)
+    return Load(rps, p50, p99, errors, requests)
 
 
 async def _client(
@@ -228,17 +244,28 @@ def python_load(url: str, headers: dict[str, str], seconds: int) -> Load:
         ordered[len(ordered) // 2],
         ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
         len(errors),
+        len(ordered),
     )
 
 
-def measure(url: str, headers: dict[str, str], args: argparse.Namespace) -> Load:
+def measure(url: str, headers: dict[str, str], args: argparse.Namespace, pid: int) -> Load:
     use_wrk = shutil.which("wrk") is not None and not args.python_load
-    runs = [(wrk if use_wrk else python_load)(url, headers, args.seconds) for _ in range(args.runs)]
+    # Warm-up, not measured: the first requests of a fresh server open its connections and
+    # compile its statements, which under 32 connections at once can outlast wrk's timeout.
+    (wrk if use_wrk else python_load)(url, headers, 2)
+    runs = []
+    for _ in range(args.runs):
+        before = cpu_seconds(pid)
+        load = (wrk if use_wrk else python_load)(url, headers, args.seconds)
+        cpu_ms = (cpu_seconds(pid) - before) * 1000 / max(load.requests, 1)
+        runs.append(Load(load.rps, load.p50_ms, load.p99_ms, load.errors, load.requests, cpu_ms))
     return Load(
         statistics.median(r.rps for r in runs),
         statistics.median(r.p50_ms for r in runs),
         statistics.median(r.p99_ms for r in runs),
         sum(r.errors for r in runs),
+        sum(r.requests for r in runs),
+        statistics.median(r.cpu_ms for r in runs),
     )
 
 
@@ -272,11 +299,15 @@ def bench_backend(label: str, url: str, args: argparse.Namespace) -> None:
         bare_port,
     )
     try:
-        reference = measure(f"http://127.0.0.1:{bare_port}/", {}, args)
-        print(f"  {'target':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  ratio")
+        reference = measure(f"http://127.0.0.1:{bare_port}/", {}, args, bare.pid)
+        print(
+            f"  {'target':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+            f"{'cpu ms/req':>12}  ratio"
+        )
         _row("bare FastAPI hello", reference, reference)
         for name, path in TARGETS:
-            load = measure(f"http://127.0.0.1:{app_port}{path}", {"X-API-Key": secret}, args)
+            url = f"http://127.0.0.1:{app_port}{path}"
+            load = measure(url, {"X-API-Key": secret}, args, server.pid)
             _row(name, load, reference)
     finally:
         stop(server)
@@ -287,7 +318,7 @@ def _row(name: str, load: Load, reference: Load) -> None:
     ratio = load.rps / reference.rps if reference.rps else 0.0
     print(
         f"  {name:<22}{load.rps:>9.0f}{load.p50_ms:>9.1f}{load.p99_ms:>9.1f}"
-        f"{load.errors:>8}  {ratio:.2f}x",
+        f"{load.errors:>8}{load.cpu_ms:>12.3f}  {ratio:.2f}x",
         flush=True,
     )
 

@@ -15,9 +15,13 @@ import httpx
 import jwt
 import pytest
 
+from chargeledger.api.api_key_cache import ApiKeyCache
+from chargeledger.api.app import create_app
 from chargeledger.api.auth import ALGORITHM, ISSUER
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.identity import Role
+from chargeledger.domain.identity import Role, Scope
+from chargeledger.services import identity
+from chargeledger.services.transactions import in_transaction
 from tests.integration.access_requests import error_code
 
 API = "/api/v1"
@@ -60,6 +64,32 @@ async def test_revoked_api_key_is_refused(client: httpx.AsyncClient, login_as: L
     for headers in presented:
         refused = await client.get(f"{API}/sites", headers=headers)
         assert (refused.status_code, error_code(refused)) == (401, "invalid_api_key")
+
+
+async def test_a_key_revoked_by_another_process_is_refused_within_the_cache_ttl(
+    runtime: Runtime,
+) -> None:
+    """``chargeledger api-keys revoke`` (another process, here the service it calls) cannot
+    reach the server's cache of authenticated keys: the key is refused once its entry is
+    older than the cache's TTL, and from then on every request reads the key again."""
+    now = [0.0]
+    app = create_app(runtime, migrate=False)
+    app.state.api_key_cache = ApiKeyCache(ttl_seconds=5, monotonic=lambda: now[0])
+    key, secret = await in_transaction(
+        runtime.uow, identity.create_api_key, runtime.clock, name="hub", scopes=[Scope.CATALOG_READ]
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        headers = {"X-API-Key": secret}
+        assert (await client.get(f"{API}/sites", headers=headers)).status_code == 200
+
+        await in_transaction(runtime.uow, identity.revoke_api_key, runtime.clock, key.id)
+        now[0] = 4.9  # still within the TTL of the entry the first request made
+        assert (await client.get(f"{API}/sites", headers=headers)).status_code == 200
+        now[0] = 5.0
+        for _ in range(2):
+            refused = await client.get(f"{API}/sites", headers=headers)
+            assert (refused.status_code, error_code(refused)) == (401, "invalid_api_key")
 
 
 @pytest.mark.parametrize(

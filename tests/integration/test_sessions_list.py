@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from chargeledger.adapters.db.repositories.charging import search_query
+from chargeledger.adapters.db.repositories.session_search import search_query
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.identity import Scope
@@ -178,3 +178,36 @@ async def test_each_filter_reads_its_index_in_order(runtime: Runtime, paged: boo
             assert "Seq Scan" not in plan, plan
             assert "Sort" not in plan, plan
             assert "TEMP B-TREE" not in plan, plan  # SQLite's sort
+
+
+async def test_a_search_reads_its_own_units_transaction(runtime: Runtime) -> None:
+    """A read-only unit of work reads the list in one statement of its own (outside any
+    transaction, ``adapters/db/statement_reads.py``); a write unit of work reads it inside its
+    transaction, so it sees what it has written and not yet committed."""
+    stations, _ = await seed(runtime, 3)
+    on_station = SessionFilter(station_id=stations[0])
+    async with runtime.uow() as uow:
+        added = Session(
+            station_id=stations[0],
+            evse_id=1,
+            transaction_ref="added",
+            ocpp_version="1.6",
+            started_at=T0 + timedelta(days=1),
+            meter_start_wh=Decimal(0),
+            status=SessionStatus.COMPLETED,  # the station's EVSE 1 has an active one
+            created_at=T0,
+            updated_at=T0,
+            payment_route=PaymentRoute.INVOICE,
+        )
+        await uow.sessions.add(added)
+        page = await uow.sessions.search(on_station, limit=10)
+        assert page.items[0].id == added.id
+        async with runtime.uow(read_only=True) as reader:
+            unseen = await reader.sessions.search(on_station, limit=10)
+            assert added.id not in {s.id for s in unseen.items}
+            assert len(unseen.items) == 2
+        await uow.commit()
+    async with runtime.uow(read_only=True) as reader:
+        seen = await reader.sessions.search(on_station, limit=1)
+        assert [s.id for s in seen.items] == [added.id]
+        assert seen.next_offset == 1

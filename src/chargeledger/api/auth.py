@@ -12,10 +12,11 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import jwt
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
+from chargeledger.api.api_key_cache import ApiKeyCache, digest
 from chargeledger.api.deps import ReadUowDep, RuntimeDep
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Principal, Role, Scope, User
@@ -74,7 +75,28 @@ async def principal_from_jwt(runtime: Runtime, uow: UnitOfWork, token: str) -> P
     return await identity.principal_of_user(uow, uuid.UUID(str(claims["sub"])))
 
 
+def api_key_cache(request: Request) -> ApiKeyCache:
+    """The app's cache of authenticated API keys (``api_key_cache.py``), made on first use."""
+    state = request.app.state
+    cache: ApiKeyCache | None = getattr(state, "api_key_cache", None)
+    if cache is None:
+        cache = state.api_key_cache = ApiKeyCache()
+    return cache
+
+
+async def principal_of_api_key(cache: ApiKeyCache, uow: UnitOfWork, presented: str) -> Principal:
+    """The key's principal from the cache, else from the database (then remembered)."""
+    key_digest = digest(presented)
+    principal = cache.get(key_digest)
+    if principal is None:
+        generation = cache.generation
+        principal = await identity.authenticate_api_key(uow, presented)
+        cache.put(key_digest, principal, generation=generation)
+    return principal
+
+
 async def current_principal(
+    request: Request,
     runtime: RuntimeDep,
     uow: ReadUowDep,
     bearer: Annotated[str | None, Depends(_bearer)],
@@ -82,18 +104,20 @@ async def current_principal(
 ) -> Principal:
     """The caller, from ``X-API-Key`` or a Bearer token (a JWT or an API key).
 
-    The look-up is its own read-only transaction (issue 17): it ends here, so a route that
-    then waits on something else (a station's answer) holds no transaction meanwhile, and on
-    SQLite it does not queue behind the writers. Nothing is cached: every request reads the
-    key or user as committed at that moment, so a revoked key, a deactivated user or a changed
-    role is refused from the first request that starts after the change's commit.
+    A look-up is its own read-only transaction (issue 17): it ends here, so a route that then
+    waits on something else (a station's answer) holds no transaction meanwhile, and on SQLite
+    it does not queue behind the writers. A user is read on every request, so a deactivated
+    user or a changed role is refused from the first request that starts after the change's
+    commit. An API key is answered from a cache for a few seconds (``api_key_cache.py``: a
+    key revoked through this API is refused at once, one revoked by another process within
+    the cache's TTL).
     """
     try:
         if api_key:
-            return await identity.authenticate_api_key(uow, api_key)
+            return await principal_of_api_key(api_key_cache(request), uow, api_key)
         if bearer:
             if bearer.startswith(identity.API_KEY_PREFIX + "_"):
-                return await identity.authenticate_api_key(uow, bearer)
+                return await principal_of_api_key(api_key_cache(request), uow, bearer)
             return await principal_from_jwt(runtime, uow, bearer)
         raise AuthenticationError("authentication required", code="not_authenticated")
     finally:

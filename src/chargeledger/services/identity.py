@@ -255,7 +255,12 @@ async def authenticate_api_key(uow: UnitOfWork, presented: str) -> Principal:
         or not hmac.compare_digest(key.secret_hash, _secret_hash(parts[2]))
     ):
         raise AuthenticationError("unknown or revoked API key", code="invalid_api_key")
-    return Principal(subject=f"api_key:{key.id}", role=Role.INTEGRATION, scopes=key.scopes)
+    return Principal(subject=api_key_subject(key.id), role=Role.INTEGRATION, scopes=key.scopes)
+
+
+def api_key_subject(key_id: uuid.UUID) -> str:
+    """The principal's subject of an API key (what the access log and audit records name)."""
+    return f"api_key:{key_id}"
 
 
 async def revoke_api_key(uow: UnitOfWork, clock: Clock, key_id: uuid.UUID) -> ApiKey:

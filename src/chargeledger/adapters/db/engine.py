@@ -57,7 +57,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-def _sqlite_reader_pragmas(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+def sqlite_reader_pragmas(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    """A connection that reads only (``PRAGMA query_only``): the read-only units of work's and
+    the one-statement reads' (``statement_reads.py``)."""
     _sqlite_pragmas(dbapi_connection, record)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA query_only=ON")
@@ -96,7 +98,7 @@ def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
     if engine.dialect.name != "sqlite" or sqlite_file(url) is None:
         return engine.execution_options(**read_only_options(engine))
     reader = create_async_engine(url, pool_reset_on_return=None)
-    event.listen(reader.sync_engine, "connect", _sqlite_reader_pragmas)
+    event.listen(reader.sync_engine, "connect", sqlite_reader_pragmas)
     dialect = reader.sync_engine.dialect  # this engine's own: the writers' is untouched
     dialect.do_rollback = _rollback_when_begun(dialect.do_rollback)  # type: ignore[method-assign,assignment]
     return reader

@@ -11,19 +11,31 @@ station's answer) from blocking everyone.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Dialect
+from sqlalchemy import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+if TYPE_CHECKING:
+    from chargeledger.adapters.db.statement_reads import StatementReads
+
+T = TypeVar("T")
 
 
 class LazyConnection:
     """What repositories hold: ``execute`` and ``begin_nested`` open the transaction."""
 
-    def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        write_lock: asyncio.Lock | None,
+        reads: StatementReads | None = None,
+    ) -> None:
         self._engine = engine
         self._write_lock = write_lock
+        self._reads = reads
         self._connection: AsyncConnection | None = None
         self._holds_lock = False
 
@@ -51,6 +63,17 @@ class LazyConnection:
         """SQL in the driver's own form (``repositories.bulk``: many rows, converted once)."""
         connection = await self.open()
         return await connection.exec_driver_sql(statement, parameters)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """``fn`` runs one SELECT on a synchronous connection and makes its answer of the rows.
+        A read-only unit of work with no connection open runs it through its one-statement
+        reads (``statement_reads.py``: one trip to the driver); otherwise it runs on this
+        unit of work's connection, inside its transaction."""
+        if self._reads is not None and self._connection is None:
+            return await self._reads.run(fn)
+        connection = await self.open()
+        result: T = await connection.run_sync(fn)
+        return result
 
     def begin_nested(self) -> _Savepoint:
         return _Savepoint(self)

@@ -6,7 +6,9 @@ statement's committed state (``engine.create_read_engine``), takes no turn on th
 write lock (``transaction.py``) and so neither waits for a writer nor makes one wait; on
 PostgreSQL it is ``BEGIN READ ONLY``. It cannot commit: reads that lead to a write belong in
 a write unit of work, which still begins IMMEDIATE (a reader that upgrades to a writer is what
-SQLite answers with "database is locked").
+SQLite answers with "database is locked"). A read-only unit of work's one-statement reads
+(the sessions list, API keys) go through ``statement_reads.py`` while it has no connection
+open: one trip to the driver, no transaction around a single statement.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from chargeledger.adapters.db.repositories.repricings import SqlRepricingReposit
 from chargeledger.adapters.db.repositories.reservations import SqlReservationRepository
 from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
 from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
+from chargeledger.adapters.db.statement_reads import StatementReads
 from chargeledger.adapters.db.transaction import LazyConnection
 
 
@@ -89,9 +92,10 @@ class SqlUnitOfWork:
         write_lock: asyncio.Lock | None = None,
         *,
         read_only: bool = False,
+        reads: StatementReads | None = None,
     ) -> None:
         self.read_only = read_only
-        self._connection = LazyConnection(engine, write_lock)
+        self._connection = LazyConnection(engine, write_lock, reads)
         connection: Any = self._connection  # repositories see an AsyncConnection's surface
         self.sites = SqlSiteRepository(connection)
         self.stations = SqlStationRepository(connection)
@@ -171,16 +175,19 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._read_engine = create_read_engine(engine)
+        self._statement_reads = StatementReads.for_engine(engine)
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """A write unit of work, or with ``read_only`` one that only reads (module docstring):
         it runs next to the writers instead of taking its turn among them."""
         if read_only:
-            return SqlUnitOfWork(self._read_engine, read_only=True)
+            return SqlUnitOfWork(self._read_engine, read_only=True, reads=self._statement_reads)
         return SqlUnitOfWork(self.engine, self._write_lock)
 
     async def aclose(self) -> None:
         """Close both engines' connections (the read engine may be the same one)."""
+        if self._statement_reads is not None:
+            await self._statement_reads.aclose()
         if self._read_engine.sync_engine.pool is not self.engine.sync_engine.pool:
             await self._read_engine.dispose()
         await self.engine.dispose()

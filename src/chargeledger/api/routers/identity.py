@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from chargeledger.api.auth import issue_access_token
+from chargeledger.api.auth import api_key_cache, issue_access_token
 from chargeledger.api.deps import RuntimeDep, UowDep
 from chargeledger.api.routers.access import AdminOnly, AnyPerson
 from chargeledger.api.schemas.common import ERROR_RESPONSES, ErrorOut, Limit, Offset, PageOut
@@ -150,5 +150,11 @@ async def create_api_key(body: ApiKeyIn, _: AdminOnly, rt: RuntimeDep) -> ApiKey
 
 
 @router.delete("/api-keys/{key_id}", tags=["api keys"], summary="Revoke an API key")
-async def revoke_api_key(key_id: uuid.UUID, _: AdminOnly, rt: RuntimeDep) -> ApiKeyOut:
-    return ApiKeyOut.of(await in_transaction(rt.uow, identity.revoke_api_key, rt.clock, key_id))
+async def revoke_api_key(
+    key_id: uuid.UUID, _: AdminOnly, rt: RuntimeDep, request: Request
+) -> ApiKeyOut:
+    # After the commit the key leaves this process's cache of authenticated keys, so it is
+    # refused from the next request on (api/api_key_cache.py).
+    key = await in_transaction(rt.uow, identity.revoke_api_key, rt.clock, key_id)
+    api_key_cache(request).forget(identity.api_key_subject(key.id))
+    return ApiKeyOut.of(key)

@@ -27,7 +27,12 @@ from chargeledger.api.schemas.common import (
     QuoteKwh,
     QuoteMinutes,
 )
-from chargeledger.api.schemas.session_pages import Cursor, SessionPageOut, decode_cursor
+from chargeledger.api.schemas.session_pages import (
+    Cursor,
+    SessionPageOut,
+    decode_cursor,
+    page_json,
+)
 from chargeledger.api.schemas.sessions import (
     CommandIn,
     CommandResultOut,
@@ -75,9 +80,9 @@ async def list_sessions(
     offset: Offset = 0,
     cursor: Cursor = None,
 ) -> Response:
-    """Read in a read-only transaction along an index in the list's order (issue 17). The
-    page is serialised once, here: returned as a model, FastAPI would dump it to Python
-    objects, validate those again and only then write the JSON."""
+    """One statement along an index in the list's order (issue 17). The page is serialised
+    once, here, from the sessions' fields (``page_json``): returned as a model, FastAPI would
+    dump it to Python objects, validate those again and only then write the JSON."""
     criteria = SessionFilter(station_id, account_id, session_status, started_from, started_before)
     if cursor is not None and offset:
         raise InvalidInputError(
@@ -87,8 +92,7 @@ async def list_sessions(
     page = await session_review.list_sessions(
         uow, principal, criteria, limit=limit, offset=offset, after=after
     )
-    body = SessionPageOut.of(page, by_cursor=after is not None)
-    return Response(body.model_dump_json(), media_type="application/json")
+    return Response(page_json(page, by_cursor=after is not None), media_type="application/json")
 
 
 @router.get("/sessions/live", tags=["sessions"], summary="Sessions charging right now")

@@ -53,32 +53,39 @@ class SessionOut(BaseModel):
 
     @classmethod
     def of(cls, s: Session) -> SessionOut:
-        r = s.resolution
-        return cls(
-            id=s.id,
-            station_id=s.station_id,
-            evse_id=s.evse_id,
-            connector_id=s.connector_id,
-            transaction_ref=s.transaction_ref,
-            ocpp_version=s.ocpp_version,
-            id_tag=s.id_tag,
-            account_id=s.account_id,
-            status=s.status,
-            started_at=s.started_at,
-            stopped_at=s.stopped_at,
-            meter_start_wh=s.meter_start_wh,
-            meter_stop_wh=s.meter_stop_wh,
-            energy_wh=s.energy_wh,
-            charging_seconds=s.charging_seconds,
-            idle_seconds=s.idle_seconds,
-            stop_reason=s.stop_reason,
-            quarantine_reasons=list(s.quarantine_reasons),
-            resolution_note=r.note if r else None,
-            resolved_by=r.by if r else None,
-            corrected_meter_start_wh=r.corrected_meter_start_wh if r else None,
-            corrected_meter_stop_wh=r.corrected_meter_stop_wh if r else None,
-            last_sample_at=s.last_sample_at,
-        )
+        return cls(**session_fields(s))
+
+
+def session_fields(s: Session) -> dict[str, Any]:
+    """``SessionOut``'s fields of a session as plain values. The sessions list serialises
+    these directly (``session_pages.page_json``): the same JSON without validating each row
+    into a model first (issue 17)."""
+    r = s.resolution
+    return {
+        "id": s.id,
+        "station_id": s.station_id,
+        "evse_id": s.evse_id,
+        "connector_id": s.connector_id,
+        "transaction_ref": s.transaction_ref,
+        "ocpp_version": s.ocpp_version,
+        "id_tag": s.id_tag,
+        "account_id": s.account_id,
+        "status": s.status,
+        "started_at": s.started_at,
+        "stopped_at": s.stopped_at,
+        "meter_start_wh": s.meter_start_wh,
+        "meter_stop_wh": s.meter_stop_wh,
+        "energy_wh": s.energy_wh,
+        "charging_seconds": s.charging_seconds,
+        "idle_seconds": s.idle_seconds,
+        "stop_reason": s.stop_reason,
+        "quarantine_reasons": list(s.quarantine_reasons),
+        "resolution_note": r.note if r else None,
+        "resolved_by": r.by if r else None,
+        "corrected_meter_start_wh": r.corrected_meter_start_wh if r else None,
+        "corrected_meter_stop_wh": r.corrected_meter_stop_wh if r else None,
+        "last_sample_at": s.last_sample_at,
+    }
 
 
 class SampleOut(BaseModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,6 +16,7 @@ from chargeledger.adapters.db.integrity import translate_integrity_error
 from chargeledger.services.paging import Page
 
 T = TypeVar("T")
+R = TypeVar("R")
 # Ids per ``IN (...)`` list: far below SQLite's and PostgreSQL's limits on bound parameters.
 CHUNK = 500
 
@@ -90,6 +91,21 @@ class TableRepository(ABC, Generic[T]):
         result = await self._connection.execute(query)
         row = result.mappings().first()
         return None if row is None else self.from_row(row)
+
+    async def _read(self, fn: Callable[[Connection], R]) -> R:
+        """``fn`` (one SELECT and what is made of its rows) as a one-statement read
+        (``LazyConnection.read``): one trip to the driver in a read-only unit of work."""
+        result: R = await self._connection.read(fn)  # type: ignore[attr-defined]
+        return result
+
+    async def _read_one(self, query: Select[Any]) -> T | None:
+        """``_one`` as a one-statement read."""
+
+        def one(connection: Connection) -> T | None:
+            row = connection.execute(query).mappings().first()
+            return None if row is None else self.from_row(row)
+
+        return await self._read(one)
 
     async def _page(self, query: Select[Any], limit: int, offset: int) -> Page[T]:
         """Fetch one row more than asked to know whether another page follows."""

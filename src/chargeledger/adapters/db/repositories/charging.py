@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from chargeledger.adapters.db.repositories.audit import queue_for_chain
@@ -19,6 +19,10 @@ from chargeledger.adapters.db.repositories.meter_rows import (
     sample_rows,
     signed_value,
     state_row,
+)
+from chargeledger.adapters.db.repositories.session_search import (
+    search_page_statement,
+    search_values,
 )
 from chargeledger.adapters.db.repositories.upsert import (
     insert_ignoring_duplicates,
@@ -66,34 +70,6 @@ _UPDATE_SESSION = (
 _UPDATE_SESSION_IF_UNCHANGED = _UPDATE_SESSION.where(
     sessions.c.version == bindparam("held_version")
 )
-
-
-def search_query(criteria: SessionFilter, after: SessionCursor | None = None) -> Select[Any]:
-    """The sessions matching ``criteria``, newest first, the id breaking ties: the order of
-    the indexes on (filter column, started_at, id) (migration 0025), so each filter reads its
-    page from an index with no sort (``test_sessions_list`` checks the plans). ``after`` is a
-    keyset cursor: the row comparison is exact; the plain bound on ``started_at`` in front of
-    it is what both databases seek the index with."""
-    started_at, session_id = sessions.c.started_at, sessions.c.id
-    query = select(sessions).order_by(started_at.desc(), session_id.desc())
-    if after is not None:
-        query = query.where(
-            started_at <= after.started_at,
-            tuple_(started_at, session_id) < tuple_(after.started_at, after.id),
-        )
-    if criteria.station_id is not None:
-        query = query.where(sessions.c.station_id == criteria.station_id)
-    if criteria.account_id is not None:
-        query = query.where(sessions.c.account_id == criteria.account_id)
-    if criteria.status is not None:
-        query = query.where(sessions.c.status == criteria.status.value)
-    if criteria.started_from is not None:
-        query = query.where(started_at >= criteria.started_from)
-    if criteria.started_before is not None:
-        query = query.where(started_at < criteria.started_before)
-    if criteria.id_tag is not None:
-        query = query.where(sessions.c.id_tag == criteria.id_tag)
-    return query
 
 
 class SqlSessionRepository(TableRepository[Session]):
@@ -266,7 +242,16 @@ class SqlSessionRepository(TableRepository[Session]):
         offset: int = 0,
         after: SessionCursor | None = None,
     ) -> Page[Session]:
-        return await self._page(search_query(criteria, after), limit, offset)
+        values = search_values(criteria, after)
+        statement = search_page_statement(frozenset(values))
+        values["page_limit"], values["page_offset"] = limit + 1, offset
+
+        def page(connection: Connection) -> Page[Session]:
+            rows = connection.execute(statement, values).mappings().all()
+            items = [self.from_row(row) for row in rows[:limit]]
+            return Page(items=items, next_offset=offset + limit if len(rows) > limit else None)
+
+        return await self._read(page)
 
     async def stale(self, idle_since: datetime, limit: int) -> list[Session]:
         """Open sessions with no sign of life since ``idle_since`` (station time)."""

@@ -93,7 +93,7 @@ class SqlApiKeyRepository(TableRepository[ApiKey]):
         )
 
     async def get_by_prefix(self, prefix: str) -> ApiKey | None:
-        return await self._one(select(api_keys).where(api_keys.c.prefix == prefix))
+        return await self._read_one(select(api_keys).where(api_keys.c.prefix == prefix))
 
     async def list(self, *, limit: int, offset: int) -> Page[ApiKey]:
         query = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
