@@ -56,6 +56,7 @@ from chargeledger.adapters.db.tables import sessions
 from chargeledger.adapters.security import Argon2PasswordHasher
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.config import Settings
+from chargeledger.config.collector import collect_less_often
 from chargeledger.domain.accounts import Account, AccountKind
 from chargeledger.domain.billing import (
     DEFAULT_VAT_RATES,
@@ -399,4 +400,6 @@ if __name__ == "__main__":
         "--captured", type=int, default=100_000, help="captured sessions charged (0: none)"
     )
     add_backend_options(parser)
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    collect_less_often()  # as the command line runs `invoice charge` and `invoice run`
+    asyncio.run(main(arguments))

@@ -41,6 +41,9 @@ def run_with_runtime(
     (issue 17)."""
     from chargeledger.bootstrap import build_runtime
     from chargeledger.config import Settings
+    from chargeledger.config.collector import collect_less_often
+
+    collect_less_often()  # batch work: see config/collector.py
 
     async def main() -> R:
         runtime = build_runtime(settings or Settings.from_env())
