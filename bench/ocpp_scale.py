@@ -25,8 +25,14 @@ and the clients used; when the clients used about as much as the server, the fig
 lower bound of what the server does on a machine of its own. ``ulimit -n`` is raised to the
 hard limit (each connection is one descriptor on each side).
 
+With ``--py-spy PREFIX`` the chargeledger server is sampled (collapsed stacks, ``py-spy record
+--format raw``) during the steady window into ``PREFIX-<server>-window.txt`` and from its restart
+until every station booted again into ``PREFIX-<server>-restart.txt``. ``--skip-bare`` leaves
+out the reference server (for iterating; report figures with it).
+
 Usage: python bench/ocpp_scale.py [--stations 10000] [--window 120] [--clients 2]
                                   [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+                                  [--py-spy PREFIX] [--skip-bare]
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ import multiprocessing
 import os
 import random
 import resource
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -293,6 +301,34 @@ async def stop_server(process: Any) -> float:
     return cpu
 
 
+def start_profile(name: str, phase: str, pid: int, args: argparse.Namespace) -> Any:
+    """With ``--py-spy PREFIX``: sample the server into ``PREFIX-<name>-<phase>.txt`` until
+    :func:`stop_profile` (collapsed stacks, one line per stack with its sample count)."""
+    if not args.py_spy:
+        return None
+    label = "".join(c if c.isalnum() else "-" for c in name).strip("-")
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    output = f"{args.py_spy}-{label}-{phase}.txt"
+    # Non-blocking: py-spy's default pauses the server for every sample.
+    command = [py_spy, "record", "--pid", str(pid), "--rate", "100", "--nonblocking"]
+    return subprocess.Popen(
+        [*command, "--format", "raw", "--output", output],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profile(profiler: Any) -> None:
+    """py-spy writes its file when interrupted (SIGINT), as after Ctrl-C."""
+    if profiler is None:
+        return
+    profiler.send_signal(signal.SIGINT)
+    try:
+        profiler.wait(30)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
+
+
 async def all_booted(phases: Any, phase: int, args: argparse.Namespace) -> None:
     """Until every station booted in ``phase``, or ``--settle`` seconds went by."""
     deadline = time.monotonic() + args.settle
@@ -338,14 +374,18 @@ async def measure(
     rss_connected, _ = rss_mib(process.pid)
     go.set()
     window_start = time.time()
+    profiler = start_profile(name, "window", process.pid, args) if health else None
     await asyncio.sleep(args.window)
     window_end = time.time()
+    stop_profile(profiler)
     rss_loaded, rss_peak = rss_mib(process.pid)
     cpu = await stop_server(process)
     restart = time.time()
     phases[0] = 2
     process = await start(command, env, port, health)
+    profiler = start_profile(name, "restart", process.pid, args) if health else None
     await all_booted(phases, 2, args)
+    stop_profile(profiler)
     rss_after_restart, _ = rss_mib(process.pid)
     stop.set()
     reports = [results.get(timeout=120) for _ in clients]
@@ -387,7 +427,9 @@ async def main(args: argparse.Namespace) -> None:
     env.pop("CHARGELEDGER_DATABASE_URL", None)
     port = free_port()
     bare = [sys.executable, str(HERE / "bare_ocpp_server.py"), "--port", str(port)]
-    results = {"bare ocpp": await measure("bare ocpp server", bare, env, port, None, args)}
+    results: dict[str, dict[str, Any]] = {}
+    if not args.skip_bare:
+        results["bare ocpp"] = await measure("bare ocpp server", bare, env, port, None, args)
     serve = [sys.executable, "-m", "chargeledger", "serve", "--port"]
     with tempfile.TemporaryDirectory() as folder:
         print(f"seeding {args.stations} stations on SQLite ...", flush=True)
@@ -447,7 +489,7 @@ ROWS = (
 
 
 def print_table(args: argparse.Namespace, results: dict[str, dict[str, Any]], limit: int) -> None:
-    bare = results["bare ocpp"]
+    bare = results.get("bare ocpp", {})
     ours = [name for name in results if name != "bare ocpp"]
     print()
     print(
@@ -467,7 +509,7 @@ def print_table(args: argparse.Namespace, results: dict[str, dict[str, Any]], li
     for key, label, shape in ROWS:
         row = f"{label:20}" + "".join(f"{r[key]:21{shape}}" for r in results.values())
         for name in ours:
-            ratio = results[name][key] / bare[key] if bare[key] else float("nan")
+            ratio = results[name][key] / bare[key] if bare.get(key) else float("nan")
             row += f"{ratio:14.2f}"
         print(row)
     for name, r in results.items():
@@ -499,4 +541,10 @@ if __name__ == "__main__":
         help="whether the stations offer permessage-deflate (websockets' default: they do)",
     )
     parser.add_argument("--postgres", help="also measure on PostgreSQL (a server URL)")
+    parser.add_argument(
+        "--py-spy", metavar="PREFIX", help="profile chargeledger into PREFIX-<server>-<phase>.txt"
+    )
+    parser.add_argument(
+        "--skip-bare", action="store_true", help="leave out the bare reference server"
+    )
     asyncio.run(main(parser.parse_args()))
