@@ -149,6 +149,11 @@ class SiteRepository(Repository[Site], Protocol):
 class StationRepository(Repository[Station], Protocol):
     async def get_by_charge_point_id(self, charge_point_id: str) -> Station | None: ...
 
+    async def by_charge_point_ids(self, charge_point_ids: Collection[str]) -> dict[str, Station]:
+        """The stations of ``charge_point_ids`` that exist, by charge point id (one read for
+        the handshakes of many stations)."""
+        ...
+
     async def list(
         self, *, site_id: uuid.UUID | None, limit: int, offset: int
     ) -> Page[Station]: ...

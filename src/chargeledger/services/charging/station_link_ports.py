@@ -82,6 +82,14 @@ class StationLinkRepository(Protocol):
 
     async def start_boot_epoch(self, station_id: uuid.UUID) -> int: ...
 
+    async def record_connections(
+        self, connections: Sequence[tuple[uuid.UUID, str, str]], at: datetime
+    ) -> dict[uuid.UUID, int]:
+        """Each ``(station id, OCPP version, connection id)`` is connected over that
+        connection since ``at``, as :meth:`save_state` and :meth:`claim_connection` would
+        record it, for many stations in one batch; their boot epochs."""
+        ...
+
     async def claim_connection(self, station_id: uuid.UUID, connection_id: str) -> None: ...
 
     async def mark_disconnected(

@@ -44,6 +44,29 @@ async def record_connected(
     return await uow.station_links.boot_epoch(station.id)
 
 
+async def record_connections(
+    uow: UnitOfWork, clock: Clock, connections: Sequence[tuple[Station, str, str]]
+) -> list[int]:
+    """:func:`record_connected` of each ``(station, version, connection id)``, in one batch
+    (a reconnect storm: ``stations/connections.py``); their boot epochs, in their order.
+    Each station appears once (its connecting and disconnecting take turns)."""
+    epochs = await uow.station_links.record_connections(
+        [(station.id, version, connection_id) for station, version, connection_id in connections],
+        clock.now(),
+    )
+    return [epochs[station.id] for station, _, _ in connections]
+
+
+async def record_disconnections(
+    uow: UnitOfWork, clock: Clock, connections: Sequence[tuple[Station, str]]
+) -> list[bool]:
+    """:func:`record_disconnected` of each ``(station, connection id)``, in one transaction."""
+    return [
+        await record_disconnected(uow, clock, station, connection_id)
+        for station, connection_id in connections
+    ]
+
+
 async def record_disconnected(
     uow: UnitOfWork, clock: Clock, station: Station, connection_id: str
 ) -> bool:

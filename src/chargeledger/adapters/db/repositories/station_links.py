@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -49,6 +52,39 @@ _STORED_REPLIES = select(
         ocpp_messages.c.charge_point_id, ocpp_messages.c.boot_epoch, ocpp_messages.c.message_id
     ).in_(bindparam("keys", expanding=True))
 )
+
+# The boot epochs of a batch of connections (``record_connections``).
+_BOOT_EPOCHS = select(station_states.c.station_id, station_states.c.boot_epoch).where(
+    station_states.c.station_id.in_(bindparam("ids", expanding=True))
+)
+
+
+@functools.cache
+def _connected(dialect: str) -> Any:
+    """Built once per dialect: a station's state row, connected over a new connection (an
+    INSERT ... ON CONFLICT DO UPDATE of the fields connecting changes; PostgreSQL and SQLite
+    share the syntax), run as one batch for many stations."""
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_into(station_states).values(
+        station_id=bindparam("station_id"),
+        connected=True,
+        ocpp_version=bindparam("ocpp_version"),
+        last_seen_at=bindparam("at"),
+        updated_at=bindparam("at"),
+        connection_id=bindparam("connection_id"),
+    )
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[station_states.c.station_id],
+        set_={
+            "connected": True,
+            "ocpp_version": excluded.ocpp_version,
+            "last_seen_at": excluded.last_seen_at,
+            "updated_at": excluded.updated_at,
+            "connection_id": excluded.connection_id,
+        },
+    )
+
 
 ReplyKey = tuple[str, int, str]  # (charge point id, boot epoch, message id)
 
@@ -294,6 +330,24 @@ class SqlStationLinkRepository:
             .values(boot_epoch=station_states.c.boot_epoch + 1)
         )
         return await self.boot_epoch(station_id)
+
+    async def record_connections(
+        self, connections: Sequence[tuple[uuid.UUID, str, str]], at: datetime
+    ) -> dict[uuid.UUID, int]:
+        """Each ``(station id, OCPP version, connection id)`` connected at ``at`` (its state
+        row made if it has none, the other fields of one it has kept): one batch for the
+        rows, one read for their boot epochs, which are returned."""
+        if not connections:
+            return {}
+        rows = [
+            {"station_id": sid, "ocpp_version": version, "connection_id": cid, "at": at}
+            for sid, version, cid in connections
+        ]
+        await self._connection.execute(_connected(self._connection.dialect.name), rows)
+        result = await self._connection.execute(
+            _BOOT_EPOCHS, {"ids": [sid for sid, _, _ in connections]}
+        )
+        return {row.station_id: int(row.boot_epoch) for row in result}
 
     async def claim_connection(self, station_id: uuid.UUID, connection_id: str) -> None:
         await self._connection.execute(
