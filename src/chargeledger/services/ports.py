@@ -169,6 +169,10 @@ class StationRepository(Repository[Station], Protocol):
 class EvseRepository(Repository[Evse], Protocol):
     async def get_by_station_evse(self, station_id: uuid.UUID, evse_id: int) -> Evse | None: ...
 
+    async def evse_ids(self, station_id: uuid.UUID, limit: int) -> Sequence[int]:
+        """The station's first ``limit`` EVSE ids, in order (ids only: no aggregate)."""
+        ...
+
     async def list(
         self, *, station_id: uuid.UUID | None, limit: int, offset: int
     ) -> Page[Evse]: ...

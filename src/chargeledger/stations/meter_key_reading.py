@@ -34,7 +34,10 @@ from ocpp.v201 import call as call201
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.configured_keys import KeyReading
 from chargeledger.errors import ConflictError
-from chargeledger.services.charging.configured_keys import record_configured_keys
+from chargeledger.services.charging.configured_keys import (
+    meter_key_places,
+    record_configured_keys,
+)
 from chargeledger.services.transactions import in_transaction
 from chargeledger.stations.link import ExactlyOnce
 
@@ -45,6 +48,7 @@ PUBLIC_KEY, SERIAL_NUMBER, METER = "PublicKey", "SerialNumber", "Meter"
 _KEY_NAME = re.compile(r"MeterPublicKey(?:(\d+)|\[(\d+)\])")
 
 Readings = Callable[[Any], list[KeyReading]]
+Request = Callable[[tuple[int, ...]], Any]  # the request that asks about these EVSEs
 
 
 def configuration_request(evse_ids: Iterable[int]) -> call16.GetConfiguration:
@@ -101,12 +105,16 @@ def readings_from_variables(answer: Any) -> list[KeyReading]:
 
 
 async def read_meter_keys(
-    link: ExactlyOnce, request: Any, readings_of: Readings, boot_serial: str | None
+    link: ExactlyOnce, request_of: Request, readings_of: Readings, boot_serial: str | None
 ) -> None:
-    """Ask, read the answer, and record what it states in a transaction of its own."""
+    """Ask, read the answer, and record what it states in a transaction of its own. Which
+    EVSEs to ask about is read here, read-only, not in the BootNotification's transaction: in a
+    reconnect storm that transaction is shared with thousands of boots and holds the writer."""
     cpid = link.id
     try:
-        readings = readings_of(await link.ask(request))
+        async with link.runtime.uow(read_only=True) as uow:
+            places = await meter_key_places(uow, link.station.id)
+        readings = readings_of(await link.ask(request_of(places)))
     except ConflictError as refused:  # a CALLERROR, or an answer the library refused
         _logged(cpid, "refused", "station %s did not tell its meter keys: %s", refused.message)
         return

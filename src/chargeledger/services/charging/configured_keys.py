@@ -27,8 +27,7 @@ async def meter_key_places(uow: UnitOfWork, station_id: uuid.UUID) -> tuple[int,
     """The EVSE ids to ask a booting station for keys: the catalog's EVSEs of the station (OCPP
     1.6 addresses them as connectors, ``MeterPublicKey<id>``), or EVSE 1 when the catalog lists
     none yet (the note §3.3.1: a single-connector station always has ``MeterPublicKey1``)."""
-    page = await uow.evses.list(station_id=station_id, limit=MAX_EVSES_ASKED, offset=0)
-    return tuple(sorted(evse.evse_id for evse in page.items)) or (1,)
+    return tuple(await uow.evses.evse_ids(station_id, MAX_EVSES_ASKED)) or (1,)
 
 
 async def record_configured_keys(

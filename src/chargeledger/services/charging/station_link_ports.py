@@ -90,6 +90,14 @@ class StationLinkRepository(Protocol):
         record it, for many stations in one batch; their boot epochs."""
         ...
 
+    async def record_boot(
+        self, station_id: uuid.UUID, version: str, firmware: str | None, at: datetime
+    ) -> int:
+        """The station booted: connected, ``version``, ``firmware`` (its earlier one kept
+        when None), booted and seen at ``at``; a new boot epoch, returned (as
+        :meth:`save_state` then :meth:`start_boot_epoch`, in one statement)."""
+        ...
+
     async def claim_connection(self, station_id: uuid.UUID, connection_id: str) -> None: ...
 
     async def mark_disconnected(

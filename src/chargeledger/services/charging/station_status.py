@@ -93,20 +93,7 @@ async def record_boot(
     when the catalog names none (``_note_meter_serial``)."""
     if meter_serial:
         await _note_meter_serial(uow, clock, station.id, meter_serial)
-    now = clock.now()
-    state = await _current(uow, clock, station)
-    await uow.station_links.save_state(
-        dataclasses.replace(
-            state,
-            connected=True,
-            ocpp_version=version,
-            firmware_version=firmware or state.firmware_version,
-            last_boot_at=now,
-            last_seen_at=now,
-            updated_at=now,
-        )
-    )
-    return await uow.station_links.start_boot_epoch(station.id)
+    return await uow.station_links.record_boot(station.id, version, firmware or None, clock.now())
 
 
 async def _note_meter_serial(

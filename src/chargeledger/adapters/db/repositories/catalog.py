@@ -30,6 +30,14 @@ _STATIONS_BY_CHARGE_POINT_ID = select(stations).where(
     stations.c.charge_point_id.in_(bindparam("cpids", expanding=True))
 )
 
+# A booting station's EVSE ids (what it is asked its meters' keys about): built once.
+_EVSE_IDS = (
+    select(evses.c.evse_id)
+    .where(evses.c.station_id == bindparam("station_id"))
+    .order_by(evses.c.evse_id)
+    .limit(bindparam("limit"))
+)
+
 
 class SqlSiteRepository(TableRepository[Site]):
     table = sites
@@ -231,6 +239,12 @@ class SqlEvseRepository(TableRepository[Evse]):
             query = query.where(evses.c.station_id == station_id)
         found = await self._load(query.limit(limit + 1).offset(offset))
         return Page(items=found[:limit], next_offset=offset + limit if len(found) > limit else None)
+
+    async def evse_ids(self, station_id: uuid.UUID, limit: int) -> Sequence[int]:
+        result = await self._connection.execute(
+            _EVSE_IDS, {"station_id": station_id, "limit": limit}
+        )
+        return [int(evse_id) for evse_id in result.scalars()]
 
     async def of_stations(self, station_ids: Collection[uuid.UUID]) -> Sequence[Evse]:
         """The EVSEs of these stations, in station then EVSE order (one query, plus one for

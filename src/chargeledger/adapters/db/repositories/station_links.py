@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -84,6 +84,38 @@ def _connected(dialect: str) -> Any:
             "connection_id": excluded.connection_id,
         },
     )
+
+
+@functools.cache
+def _booted(dialect: str) -> Any:
+    """Built once per dialect: a station's boot (``record_boot``), an INSERT ... ON CONFLICT
+    DO UPDATE ... RETURNING of its next boot epoch."""
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_into(station_states).values(
+        station_id=bindparam("station_id"),
+        connected=True,
+        ocpp_version=bindparam("ocpp_version"),
+        firmware_version=bindparam("firmware"),
+        last_boot_at=bindparam("at"),
+        last_seen_at=bindparam("at"),
+        updated_at=bindparam("at"),
+        boot_epoch=1,
+    )
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[station_states.c.station_id],
+        set_={
+            "connected": True,
+            "ocpp_version": excluded.ocpp_version,
+            "firmware_version": func.coalesce(
+                excluded.firmware_version, station_states.c.firmware_version
+            ),
+            "last_boot_at": excluded.last_boot_at,
+            "last_seen_at": excluded.last_seen_at,
+            "updated_at": excluded.updated_at,
+            "boot_epoch": station_states.c.boot_epoch + 1,
+        },
+    ).returning(station_states.c.boot_epoch)
 
 
 ReplyKey = tuple[str, int, str]  # (charge point id, boot epoch, message id)
@@ -348,6 +380,19 @@ class SqlStationLinkRepository:
             _BOOT_EPOCHS, {"ids": [sid for sid, _, _ in connections]}
         )
         return {row.station_id: int(row.boot_epoch) for row in result}
+
+    async def record_boot(
+        self, station_id: uuid.UUID, version: str, firmware: str | None, at: datetime
+    ) -> int:
+        """The station booted at ``at``: connected, its version, its firmware (kept when it
+        names none), the boot and seen times, and its next boot epoch, which is returned; one
+        statement (the increment happens in the database, so two writers never hand out the
+        same epoch)."""
+        result = await self._connection.execute(
+            _booted(self._connection.dialect.name),
+            {"station_id": station_id, "ocpp_version": version, "firmware": firmware, "at": at},
+        )
+        return int(result.scalar_one())
 
     async def claim_connection(self, station_id: uuid.UUID, connection_id: str) -> None:
         await self._connection.execute(
