@@ -16,7 +16,9 @@ same-run reference, then ``chargeledger serve`` on a fresh SQLite database, and 
    MeterValues every 60 s, each at its own uniformly spread offset: p50/p99 of the answers;
 4. restart: the server is stopped (SIGTERM) and started again on the same database; the
    stations reconnect (each tries again after 1-2 s, as a station's retry back-off would)
-   and boot: "reconnect" is the time from the new start until the last boot was answered.
+   and boot: "all again" is the time from the new start until the last boot was answered,
+   split into the server's own start (until it answers ``/healthz``, or its port for the
+   bare one) and the storm after it.
 
 The stations run in ``--clients`` processes of their own (multiprocessing, one asyncio loop
 each), never in the server's. The machine has few cores (2 on the project's machines): the
@@ -383,6 +385,7 @@ async def measure(
     restart = time.time()
     phases[0] = 2
     process = await start(command, env, port, health)
+    restarted_up = time.time()
     profiler = start_profile(name, "restart", process.pid, args) if health else None
     await all_booted(phases, 2, args)
     stop_profile(profiler)
@@ -402,6 +405,10 @@ async def measure(
         "connect_s": (first[-1] - first_start) if len(first) >= args.stations else float("nan"),
         "rebooted": len(again),
         "reconnect_s": (again[-1] - restart) if len(again) >= args.stations else float("nan"),
+        "restart_up_s": restarted_up - restart,
+        "reconnect_up_s": (again[-1] - restarted_up)
+        if len(again) >= args.stations
+        else float("nan"),
         "answers": len(answers),
         "p50_ms": percentile(answers, 0.50),
         "p99_ms": percentile(answers, 0.99),
@@ -472,6 +479,8 @@ ROWS = (
     ("connect_s", "all booted, s", ".1f"),
     ("rebooted", "after restart", ".0f"),
     ("reconnect_s", "all again, s", ".1f"),
+    ("restart_up_s", "  of which start, s", ".1f"),  # the restarted server until it answers
+    ("reconnect_up_s", "  then all again, s", ".1f"),
     ("answers", "answers timed", ".0f"),
     ("p50_ms", "p50 ms", ".1f"),
     ("p99_ms", "p99 ms", ".1f"),
