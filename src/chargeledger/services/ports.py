@@ -169,8 +169,11 @@ class StationRepository(Repository[Station], Protocol):
 class EvseRepository(Repository[Evse], Protocol):
     async def get_by_station_evse(self, station_id: uuid.UUID, evse_id: int) -> Evse | None: ...
 
-    async def evse_ids(self, station_id: uuid.UUID, limit: int) -> Sequence[int]:
-        """The station's first ``limit`` EVSE ids, in order (ids only: no aggregate)."""
+    async def evse_ids(
+        self, station_ids: Collection[uuid.UUID], limit: int
+    ) -> dict[uuid.UUID, Sequence[int]]:
+        """The first ``limit`` EVSE ids of each of ``station_ids`` that has any, in order
+        (ids only, no aggregates: one read for the boots of many stations)."""
         ...
 
     async def list(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from chargeledger.adapters.db.repositories.base import CHUNK, TableRepository
+from chargeledger.adapters.db.repositories.base import CHUNK, TableRepository, chunks
 from chargeledger.adapters.db.tables import connectors, evses, sites, stations
 from chargeledger.domain.catalog import (
     Connector,
@@ -30,12 +30,11 @@ _STATIONS_BY_CHARGE_POINT_ID = select(stations).where(
     stations.c.charge_point_id.in_(bindparam("cpids", expanding=True))
 )
 
-# A booting station's EVSE ids (what it is asked its meters' keys about): built once.
+# Booting stations' EVSE ids (what they are asked their meters' keys about): built once.
 _EVSE_IDS = (
-    select(evses.c.evse_id)
-    .where(evses.c.station_id == bindparam("station_id"))
-    .order_by(evses.c.evse_id)
-    .limit(bindparam("limit"))
+    select(evses.c.station_id, evses.c.evse_id)
+    .where(evses.c.station_id.in_(bindparam("ids", expanding=True)))
+    .order_by(evses.c.station_id, evses.c.evse_id)
 )
 
 
@@ -240,11 +239,17 @@ class SqlEvseRepository(TableRepository[Evse]):
         found = await self._load(query.limit(limit + 1).offset(offset))
         return Page(items=found[:limit], next_offset=offset + limit if len(found) > limit else None)
 
-    async def evse_ids(self, station_id: uuid.UUID, limit: int) -> Sequence[int]:
-        result = await self._connection.execute(
-            _EVSE_IDS, {"station_id": station_id, "limit": limit}
-        )
-        return [int(evse_id) for evse_id in result.scalars()]
+    async def evse_ids(
+        self, station_ids: Collection[uuid.UUID], limit: int
+    ) -> dict[uuid.UUID, Sequence[int]]:
+        found: dict[uuid.UUID, list[int]] = {}
+        for chunk in chunks(station_ids):
+            result = await self._connection.execute(_EVSE_IDS, {"ids": chunk})
+            for station_id, evse_id in result:
+                ids = found.setdefault(station_id, [])
+                if len(ids) < limit:
+                    ids.append(int(evse_id))
+        return dict(found)
 
     async def of_stations(self, station_ids: Collection[uuid.UUID]) -> Sequence[Evse]:
         """The EVSEs of these stations, in station then EVSE order (one query, plus one for
