@@ -38,6 +38,7 @@ from chargeledger.services.billing.invoice_ports import BillingRepository
 from chargeledger.services.billing.ledger_ports import LedgerRepository
 from chargeledger.services.billing.report_ports import ReportRepository
 from chargeledger.services.billing.repricing_ports import RepricingRepository
+from chargeledger.services.catalog_reads import EvseIdReads, StationBatchReads
 from chargeledger.services.charging.meter_key_ports import MeterKeyRepository
 from chargeledger.services.charging.reservation_ports import ReservationRepository
 from chargeledger.services.charging.station_link_ports import StationLinkRepository
@@ -146,13 +147,8 @@ class SiteRepository(Repository[Site], Protocol):
     async def list(self, *, limit: int, offset: int) -> Page[Site]: ...
 
 
-class StationRepository(Repository[Station], Protocol):
+class StationRepository(Repository[Station], StationBatchReads, Protocol):
     async def get_by_charge_point_id(self, charge_point_id: str) -> Station | None: ...
-
-    async def by_charge_point_ids(self, charge_point_ids: Collection[str]) -> dict[str, Station]:
-        """The stations of ``charge_point_ids`` that exist, by charge point id (one read for
-        the handshakes of many stations)."""
-        ...
 
     async def list(
         self, *, site_id: uuid.UUID | None, limit: int, offset: int
@@ -166,15 +162,8 @@ class StationRepository(Repository[Station], Protocol):
         ...
 
 
-class EvseRepository(Repository[Evse], Protocol):
+class EvseRepository(Repository[Evse], EvseIdReads, Protocol):
     async def get_by_station_evse(self, station_id: uuid.UUID, evse_id: int) -> Evse | None: ...
-
-    async def evse_ids(
-        self, station_ids: Collection[uuid.UUID], limit: int
-    ) -> dict[uuid.UUID, Sequence[int]]:
-        """The first ``limit`` EVSE ids of each of ``station_ids`` that has any, in order
-        (ids only, no aggregates: one read for the boots of many stations)."""
-        ...
 
     async def list(
         self, *, station_id: uuid.UUID | None, limit: int, offset: int
