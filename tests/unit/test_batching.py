@@ -69,3 +69,21 @@ async def test_a_caller_that_stops_waiting_is_left_out_of_the_batch() -> None:
     with pytest.raises(asyncio.CancelledError):
         await gone
     assert run.batches == [[2]]
+
+
+async def test_callers_of_a_batch_cancelled_midway_are_not_left_waiting() -> None:
+    started = asyncio.Event()
+
+    async def never_done(items: Sequence[int]) -> list[int]:
+        started.set()
+        await asyncio.Event().wait()
+        return list(items)
+
+    batcher = Batcher(never_done, window=0)
+    caller = asyncio.ensure_future(batcher.submit(1))
+    await started.wait()
+    drain = batcher._drain
+    assert drain is not None
+    drain.cancel()  # what a shutdown does to the tasks still running
+    with pytest.raises(asyncio.CancelledError):
+        await caller

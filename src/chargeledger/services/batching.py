@@ -87,6 +87,10 @@ class Batcher(Generic[Item, Result]):
             for waiting in batch:
                 await self._settle([waiting])
             return
+        except BaseException:  # cancelled (shutdown): nobody may wait for it forever
+            for waiting in batch:
+                waiting.answer.cancel()
+            raise
         for waiting, result in zip(batch, results, strict=True):
             _set(waiting.answer, result)
 
