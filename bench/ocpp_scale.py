@@ -71,6 +71,7 @@ HERE = Path(__file__).resolve().parent
 PERIOD_S = 60.0
 COMPRESSION = "deflate"  # what the stations offer; set from --client-compression
 RETRY_S = 1.0
+STOP_WAIT_S = 20.0  # how long a client process lets its stations close at the end
 
 
 def now_text() -> str:
@@ -258,12 +259,17 @@ def client_process(
         await asyncio.to_thread(stop.wait)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # A station stuck closing its socket must not hold the report back (a 10,000-station
+        # run once waited past the coordinator's timeout here).
+        await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        report.cpu_s = usage.ru_utime + usage.ru_stime
+        results.put(report)
+        results.close()
+        results.join_thread()  # the report is in the pipe
+        os._exit(0)  # whatever is still closing: leave without waiting for it
 
     asyncio.run(until_stopped())
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    report.cpu_s = usage.ru_utime + usage.ru_stime
-    results.put(report)
 
 
 # --- the coordinator ----------------------------------------------------------------------------
@@ -391,7 +397,7 @@ async def measure(
     stop_profile(profiler)
     rss_after_restart, _ = rss_mib(process.pid)
     stop.set()
-    reports = [results.get(timeout=120) for _ in clients]
+    reports = [results.get(timeout=300) for _ in clients]
     for client in clients:
         client.join(60)
     cpu += await stop_server(process)
