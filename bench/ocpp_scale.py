@@ -16,7 +16,9 @@ same-run reference, then ``chargeledger serve`` on a fresh SQLite database, and 
    MeterValues every 60 s, each at its own uniformly spread offset: p50/p99 of the answers;
 4. restart: the server is stopped (SIGTERM) and started again on the same database; the
    stations reconnect (each tries again after 1-2 s, as a station's retry back-off would)
-   and boot: "reconnect" is the time from the new start until the last boot was answered.
+   and boot: "all again" is the time from the new start until the last boot was answered,
+   split into the server's own start (until it answers ``/healthz``, or its port for the
+   bare one) and the storm after it.
 
 The stations run in ``--clients`` processes of their own (multiprocessing, one asyncio loop
 each), never in the server's. The machine has few cores (2 on the project's machines): the
@@ -25,8 +27,14 @@ and the clients used; when the clients used about as much as the server, the fig
 lower bound of what the server does on a machine of its own. ``ulimit -n`` is raised to the
 hard limit (each connection is one descriptor on each side).
 
+With ``--py-spy PREFIX`` the chargeledger server is sampled (collapsed stacks, ``py-spy record
+--format raw``) during the steady window into ``PREFIX-<server>-window.txt`` and from its restart
+until every station booted again into ``PREFIX-<server>-restart.txt``. ``--skip-bare`` leaves
+out the reference server (for iterating; report figures with it).
+
 Usage: python bench/ocpp_scale.py [--stations 10000] [--window 120] [--clients 2]
                                   [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+                                  [--py-spy PREFIX] [--skip-bare]
 """
 
 from __future__ import annotations
@@ -39,7 +47,9 @@ import multiprocessing
 import os
 import random
 import resource
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +71,7 @@ HERE = Path(__file__).resolve().parent
 PERIOD_S = 60.0
 COMPRESSION = "deflate"  # what the stations offer; set from --client-compression
 RETRY_S = 1.0
+STOP_WAIT_S = 20.0  # how long a client process lets its stations close at the end
 
 
 def now_text() -> str:
@@ -248,12 +259,17 @@ def client_process(
         await asyncio.to_thread(stop.wait)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # A station stuck closing its socket must not hold the report back (a 10,000-station
+        # run once waited past the coordinator's timeout here).
+        await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        report.cpu_s = usage.ru_utime + usage.ru_stime
+        results.put(report)
+        results.close()
+        results.join_thread()  # the report is in the pipe
+        os._exit(0)  # whatever is still closing: leave without waiting for it
 
     asyncio.run(until_stopped())
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    report.cpu_s = usage.ru_utime + usage.ru_stime
-    results.put(report)
 
 
 # --- the coordinator ----------------------------------------------------------------------------
@@ -291,6 +307,34 @@ async def stop_server(process: Any) -> float:
         process.kill()
         await process.wait()
     return cpu
+
+
+def start_profile(name: str, phase: str, pid: int, args: argparse.Namespace) -> Any:
+    """With ``--py-spy PREFIX``: sample the server into ``PREFIX-<name>-<phase>.txt`` until
+    :func:`stop_profile` (collapsed stacks, one line per stack with its sample count)."""
+    if not args.py_spy:
+        return None
+    label = "".join(c if c.isalnum() else "-" for c in name).strip("-")
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    output = f"{args.py_spy}-{label}-{phase}.txt"
+    # Non-blocking: py-spy's default pauses the server for every sample.
+    command = [py_spy, "record", "--pid", str(pid), "--rate", "100", "--nonblocking"]
+    return subprocess.Popen(
+        [*command, "--format", "raw", "--output", output],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profile(profiler: Any) -> None:
+    """py-spy writes its file when interrupted (SIGINT), as after Ctrl-C."""
+    if profiler is None:
+        return
+    profiler.send_signal(signal.SIGINT)
+    try:
+        profiler.wait(30)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
 
 
 async def all_booted(phases: Any, phase: int, args: argparse.Namespace) -> None:
@@ -338,17 +382,22 @@ async def measure(
     rss_connected, _ = rss_mib(process.pid)
     go.set()
     window_start = time.time()
+    profiler = start_profile(name, "window", process.pid, args) if health else None
     await asyncio.sleep(args.window)
     window_end = time.time()
+    stop_profile(profiler)
     rss_loaded, rss_peak = rss_mib(process.pid)
     cpu = await stop_server(process)
     restart = time.time()
     phases[0] = 2
     process = await start(command, env, port, health)
+    restarted_up = time.time()
+    profiler = start_profile(name, "restart", process.pid, args) if health else None
     await all_booted(phases, 2, args)
+    stop_profile(profiler)
     rss_after_restart, _ = rss_mib(process.pid)
     stop.set()
-    reports = [results.get(timeout=120) for _ in clients]
+    reports = [results.get(timeout=300) for _ in clients]
     for client in clients:
         client.join(60)
     cpu += await stop_server(process)
@@ -356,16 +405,23 @@ async def measure(
     first = [t for t in boots if t < restart]
     again = [t for t in boots if t >= restart]
     answers = [ms for r in reports for sent, ms in r.answers if window_start <= sent < window_end]
+    middle = (window_start + window_end) / 2
+    later = [ms for r in reports for sent, ms in r.answers if middle <= sent < window_end]
     return {
         "up_s": up_s,
         "booted": len(first),
         "connect_s": (first[-1] - first_start) if len(first) >= args.stations else float("nan"),
         "rebooted": len(again),
         "reconnect_s": (again[-1] - restart) if len(again) >= args.stations else float("nan"),
+        "restart_up_s": restarted_up - restart,
+        "reconnect_up_s": (again[-1] - restarted_up)
+        if len(again) >= args.stations
+        else float("nan"),
         "answers": len(answers),
         "p50_ms": percentile(answers, 0.50),
         "p99_ms": percentile(answers, 0.99),
         "max_ms": max(answers, default=float("nan")),
+        "p99_later_ms": percentile(later, 0.99),
         "errors": sum(r.errors for r in reports),
         "refused": sum(r.refused for r in reports),
         "rss_idle_mib": rss_before,
@@ -387,7 +443,9 @@ async def main(args: argparse.Namespace) -> None:
     env.pop("CHARGELEDGER_DATABASE_URL", None)
     port = free_port()
     bare = [sys.executable, str(HERE / "bare_ocpp_server.py"), "--port", str(port)]
-    results = {"bare ocpp": await measure("bare ocpp server", bare, env, port, None, args)}
+    results: dict[str, dict[str, Any]] = {}
+    if not args.skip_bare:
+        results["bare ocpp"] = await measure("bare ocpp server", bare, env, port, None, args)
     serve = [sys.executable, "-m", "chargeledger", "serve", "--port"]
     with tempfile.TemporaryDirectory() as folder:
         print(f"seeding {args.stations} stations on SQLite ...", flush=True)
@@ -430,10 +488,13 @@ ROWS = (
     ("connect_s", "all booted, s", ".1f"),
     ("rebooted", "after restart", ".0f"),
     ("reconnect_s", "all again, s", ".1f"),
+    ("restart_up_s", "  of which start, s", ".1f"),  # the restarted server until it answers
+    ("reconnect_up_s", "  then all again, s", ".1f"),
     ("answers", "answers timed", ".0f"),
     ("p50_ms", "p50 ms", ".1f"),
     ("p99_ms", "p99 ms", ".1f"),
     ("max_ms", "max ms", ".1f"),
+    ("p99_later_ms", "p99 2nd half ms", ".1f"),  # of the window's second half only
     ("errors", "errors", ".0f"),
     ("refused", "handshakes retried", ".0f"),
     ("rss_idle_mib", "RSS no stations", ".1f"),
@@ -447,7 +508,7 @@ ROWS = (
 
 
 def print_table(args: argparse.Namespace, results: dict[str, dict[str, Any]], limit: int) -> None:
-    bare = results["bare ocpp"]
+    bare = results.get("bare ocpp", {})
     ours = [name for name in results if name != "bare ocpp"]
     print()
     print(
@@ -467,7 +528,7 @@ def print_table(args: argparse.Namespace, results: dict[str, dict[str, Any]], li
     for key, label, shape in ROWS:
         row = f"{label:20}" + "".join(f"{r[key]:21{shape}}" for r in results.values())
         for name in ours:
-            ratio = results[name][key] / bare[key] if bare[key] else float("nan")
+            ratio = results[name][key] / bare[key] if bare.get(key) else float("nan")
             row += f"{ratio:14.2f}"
         print(row)
     for name, r in results.items():
@@ -499,4 +560,10 @@ if __name__ == "__main__":
         help="whether the stations offer permessage-deflate (websockets' default: they do)",
     )
     parser.add_argument("--postgres", help="also measure on PostgreSQL (a server URL)")
+    parser.add_argument(
+        "--py-spy", metavar="PREFIX", help="profile chargeledger into PREFIX-<server>-<phase>.txt"
+    )
+    parser.add_argument(
+        "--skip-bare", action="store_true", help="leave out the bare reference server"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -20,4 +20,8 @@ def create_app(
     app = create_api_app(runtime, migrate=migrate, jobs=jobs)
     app.state.station_connections = LiveConnections()
     app.include_router(ocpp_router)
+    # Stations' connections are matched first: routes are tried in order, and trying the
+    # REST routes first cost every handshake 0.7 ms (on a restart's first one, 1.4 s
+    # building the REST routes' contexts); the REST requests pay one more pattern instead.
+    app.router.routes.insert(0, app.router.routes.pop())
     return app

@@ -91,6 +91,9 @@ API_ROUTERS = tuple(
 PUBLIC_ROUTERS = (webhooks.router, checkout.router)
 
 
+GC_THRESHOLDS = (50_000, 20, 10)  # young, middle, full: see the lifespan
+
+
 def create_app(
     runtime: Runtime | None = None, *, migrate: bool = True, jobs: bool = True
 ) -> FastAPI:
@@ -120,6 +123,13 @@ def create_app(
             # cyclic collector's full passes, which otherwise walk all of it every few large
             # pages (issue 16: the office's slowest requests, ~170 ms more, were those passes).
             gc.freeze()
+            # Collections of the young generations less often (issue 17): with the default
+            # 700 objects, what a message holds while it waits for its group's commit
+            # outlives two collections and lands in the oldest generation, whose growth then
+            # starts full passes over every connection's objects: 0.35-1.2 s each, 13 in a
+            # 20 s reconnect storm of 2,000 stations and 6 in the next 10 s of steady load
+            # (bench/ocpp_scale.py); with these, none in a run of the same bench.
+            gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:

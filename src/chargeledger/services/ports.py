@@ -30,6 +30,7 @@ from chargeledger.services.billing.invoice_ports import BillingRepository
 from chargeledger.services.billing.ledger_ports import LedgerRepository
 from chargeledger.services.billing.report_ports import ReportRepository
 from chargeledger.services.billing.repricing_ports import RepricingRepository
+from chargeledger.services.catalog_reads import EvseIdReads, StationBatchReads
 from chargeledger.services.charging.meter_key_ports import MeterKeyRepository
 from chargeledger.services.charging.reservation_ports import ReservationRepository
 from chargeledger.services.charging.session_ports import SessionRepository
@@ -139,7 +140,7 @@ class SiteRepository(Repository[Site], Protocol):
     async def list(self, *, limit: int, offset: int) -> Page[Site]: ...
 
 
-class StationRepository(Repository[Station], Protocol):
+class StationRepository(Repository[Station], StationBatchReads, Protocol):
     async def get_by_charge_point_id(self, charge_point_id: str) -> Station | None: ...
 
     async def list(
@@ -154,7 +155,7 @@ class StationRepository(Repository[Station], Protocol):
         ...
 
 
-class EvseRepository(Repository[Evse], Protocol):
+class EvseRepository(Repository[Evse], EvseIdReads, Protocol):
     async def get_by_station_evse(self, station_id: uuid.UUID, evse_id: int) -> Evse | None: ...
 
     async def list(

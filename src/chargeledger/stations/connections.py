@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import weakref
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +25,11 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.catalog import Station
-from chargeledger.services.charging.station_status import record_connected, record_disconnected
+from chargeledger.services.batching import Batcher
+from chargeledger.services.charging.station_status import (
+    record_connections,
+    record_disconnections,
+)
 from chargeledger.services.transactions import in_transaction
 from chargeledger.stations.link import Connection
 from chargeledger.stations.v16 import CentralSystem16
@@ -37,6 +43,7 @@ PROTOCOLS: dict[str, type[CentralSystem16] | type[Csms201]] = {
 }
 SUPERSEDED_CODE = 1000  # RFC 6455 §7.4.1 normal closure: nothing is wrong with the station
 SUPERSEDED_REASON = "replaced by a newer connection of this station"
+RECORD_WINDOW_S = 0.002  # how long the first record of a batch waits for others
 
 
 def websocket_connection(websocket: WebSocket) -> Connection:
@@ -111,6 +118,40 @@ class LiveConnections:
         task.add_done_callback(self._closing.discard)
 
 
+@dataclass(eq=False)
+class ConnectionRecords:
+    """What connecting and disconnecting record, batched across stations
+    (``services.batching``): after a restart thousands of stations connect within seconds,
+    and a transaction for each (on SQLite each its own turn on the one writer) queued the
+    storm behind itself. A connection still waits for its record before it reads a frame:
+    its boot epoch scopes the answers its CALLs get again (``link.py``)."""
+
+    connected: Batcher[tuple[Station, str, str], int]
+    disconnected: Batcher[tuple[Station, str], bool]
+
+
+_records: weakref.WeakKeyDictionary[object, ConnectionRecords] = weakref.WeakKeyDictionary()
+
+
+def connection_records(runtime: Runtime) -> ConnectionRecords:
+    """The connection records of ``runtime``'s database, shared by all its connections."""
+    records = _records.get(runtime.uow)
+    if records is None:
+        uows, clock = runtime.uow, runtime.clock
+
+        async def connected(items: Sequence[tuple[Station, str, str]]) -> list[int]:
+            return await in_transaction(uows, record_connections, clock, items)
+
+        async def disconnected(items: Sequence[tuple[Station, str]]) -> list[bool]:
+            return await in_transaction(uows, record_disconnections, clock, items)
+
+        records = _records[runtime.uow] = ConnectionRecords(
+            Batcher(connected, window=RECORD_WINDOW_S),
+            Batcher(disconnected, window=RECORD_WINDOW_S),
+        )
+    return records
+
+
 async def serve_station(
     runtime: Runtime,
     connections: LiveConnections,
@@ -129,8 +170,8 @@ async def serve_station(
     async with connections.lock(cpid):
         previous = connections.take_over(cpid, live)
         runtime.bus.register(cpid, execute)
-        epoch = await in_transaction(
-            runtime.uow, record_connected, runtime.clock, station, version, live.connection_id
+        epoch = await connection_records(runtime).connected.submit(
+            (station, version, live.connection_id)
         )
     link.resume(epoch)
     if previous is not None:
@@ -144,7 +185,5 @@ async def serve_station(
         runtime.bus.unregister(cpid, execute)
         async with connections.lock(cpid):
             if connections.release(cpid, live):
-                await in_transaction(
-                    runtime.uow, record_disconnected, runtime.clock, station, live.connection_id
-                )
+                await connection_records(runtime).disconnected.submit((station, live.connection_id))
         log.info("station disconnected", extra={"charge_point_id": cpid})

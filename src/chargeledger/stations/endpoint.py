@@ -81,8 +81,8 @@ async def _authenticate(
     return station
 
 
-@router.websocket("/ocpp/{charge_point_id}")
-async def station_connection(websocket: WebSocket, charge_point_id: str) -> None:
+async def station_connection(websocket: WebSocket) -> None:
+    charge_point_id = str(websocket.path_params["charge_point_id"])
     runtime: Runtime = websocket.app.state.runtime
     offered = list(websocket.scope.get("subprotocols", []))
     if not any(p in PROTOCOLS for p in offered):
@@ -117,3 +117,9 @@ def _registered_protocol(station: Station, offered: list[str]) -> str | None:
     that one, never the other."""
     protocol = f"ocpp{station.ocpp_version.value}"
     return protocol if protocol in offered else None
+
+
+# A plain Starlette route, not FastAPI's ``@router.websocket``: FastAPI solves a route's
+# dependencies for every connection (parsing its cookies among them), a fifteenth of the
+# server's CPU in a reconnect storm (issue 17), and this endpoint has none to solve.
+router.add_websocket_route("/ocpp/{charge_point_id}", station_connection)

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ocpp.v16 import call as call16
@@ -34,7 +36,11 @@ from ocpp.v201 import call as call201
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.configured_keys import KeyReading
 from chargeledger.errors import ConflictError
-from chargeledger.services.charging.configured_keys import record_configured_keys
+from chargeledger.services.batching import Batcher
+from chargeledger.services.charging.configured_keys import (
+    meter_key_places_of,
+    record_configured_keys,
+)
 from chargeledger.services.transactions import in_transaction
 from chargeledger.stations.link import ExactlyOnce
 
@@ -45,6 +51,7 @@ PUBLIC_KEY, SERIAL_NUMBER, METER = "PublicKey", "SerialNumber", "Meter"
 _KEY_NAME = re.compile(r"MeterPublicKey(?:(\d+)|\[(\d+)\])")
 
 Readings = Callable[[Any], list[KeyReading]]
+Request = Callable[[tuple[int, ...]], Any]  # the request that asks about these EVSEs
 
 
 def configuration_request(evse_ids: Iterable[int]) -> call16.GetConfiguration:
@@ -101,12 +108,16 @@ def readings_from_variables(answer: Any) -> list[KeyReading]:
 
 
 async def read_meter_keys(
-    link: ExactlyOnce, request: Any, readings_of: Readings, boot_serial: str | None
+    link: ExactlyOnce, request_of: Request, readings_of: Readings, boot_serial: str | None
 ) -> None:
-    """Ask, read the answer, and record what it states in a transaction of its own."""
+    """Ask, read the answer, and record what it states in a transaction of its own. Which
+    EVSEs to ask about is read here, read-only, not in the BootNotification's transaction: in a
+    reconnect storm that transaction is shared with thousands of boots and holds the writer;
+    and read with the other boots of the moment, in one query (``services.batching``)."""
     cpid = link.id
     try:
-        readings = readings_of(await link.ask(request))
+        places = await _places(link.runtime).submit(link.station.id)
+        readings = readings_of(await link.ask(request_of(places)))
     except ConflictError as refused:  # a CALLERROR, or an answer the library refused
         _logged(cpid, "refused", "station %s did not tell its meter keys: %s", refused.message)
         return
@@ -135,6 +146,25 @@ async def _record(
         f"{len(readings)} meter key value(s): {len(changes.added)} new reported key(s), "
         f"{len(changes.retired)} retired",
     )
+
+
+_places_of: weakref.WeakKeyDictionary[object, Batcher[uuid.UUID, tuple[int, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _places(runtime: Runtime) -> Batcher[uuid.UUID, tuple[int, ...]]:
+    """The EVSEs to ask booting stations about, read for many stations at once."""
+    places = _places_of.get(runtime.uow)
+    if places is None:
+        uows = runtime.uow
+
+        async def read(station_ids: Sequence[uuid.UUID]) -> list[tuple[int, ...]]:
+            async with uows(read_only=True) as uow:
+                return await meter_key_places_of(uow, station_ids)
+
+        places = _places_of[uows] = Batcher(read)
+    return places
 
 
 def _variable_name(tier: int | None) -> str:

@@ -26,7 +26,6 @@ from chargeledger.services.charging.authorization import (
     AuthorizationStatus,
     authorize_token,
 )
-from chargeledger.services.charging.configured_keys import meter_key_places
 from chargeledger.services.charging.station_messages import open_session_on, session_of_transaction
 from chargeledger.services.charging.station_status import (
     record_boot,
@@ -69,9 +68,10 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         epoch = await record_boot(
             self.uow, self.runtime.clock, self.station, "1.6", firmware, serial
         )
-        request = configuration_request(await meter_key_places(self.uow, self.station.id))
         self.after_answer(
-            functools.partial(read_meter_keys, self, request, readings_from_configuration, serial)
+            functools.partial(
+                read_meter_keys, self, configuration_request, readings_from_configuration, serial
+            )
         )
         return call_result.BootNotification(
             **self.accept_boot(epoch), status=RegistrationStatus.accepted

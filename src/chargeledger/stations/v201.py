@@ -22,7 +22,6 @@ from chargeledger.domain.station_link import (
     TransactionEvent,
 )
 from chargeledger.services.charging.authorization import Authorization, authorize_token
-from chargeledger.services.charging.configured_keys import meter_key_places
 from chargeledger.services.charging.station_messages import open_session_on
 from chargeledger.services.charging.station_status import (
     record_boot,
@@ -67,9 +66,10 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
         answer, in the background: ``stations/meter_key_reading.py``)."""
         firmware = charging_station.get("firmware_version")
         epoch = await record_boot(self.uow, self.runtime.clock, self.station, "2.0.1", firmware)
-        request = variables_request(await meter_key_places(self.uow, self.station.id))
         self.after_answer(
-            functools.partial(read_meter_keys, self, request, readings_from_variables, None)
+            functools.partial(
+                read_meter_keys, self, variables_request, readings_from_variables, None
+            )
         )
         return call_result.BootNotification(
             **self.accept_boot(epoch), status=RegistrationStatusEnumType.accepted

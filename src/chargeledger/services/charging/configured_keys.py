@@ -23,12 +23,15 @@ from chargeledger.services.ports import Clock, UnitOfWork
 MAX_EVSES_ASKED = 32  # a station with more EVSEs is asked about its first 32
 
 
-async def meter_key_places(uow: UnitOfWork, station_id: uuid.UUID) -> tuple[int, ...]:
-    """The EVSE ids to ask a booting station for keys: the catalog's EVSEs of the station (OCPP
-    1.6 addresses them as connectors, ``MeterPublicKey<id>``), or EVSE 1 when the catalog lists
+async def meter_key_places_of(
+    uow: UnitOfWork, station_ids: Sequence[uuid.UUID]
+) -> list[tuple[int, ...]]:
+    """The EVSE ids to ask each booting station of ``station_ids`` for keys, in their order,
+    in one read (the boots of a reconnect storm): the catalog's EVSEs of the station (OCPP 1.6
+    addresses them as connectors, ``MeterPublicKey<id>``), or EVSE 1 when the catalog lists
     none yet (the note §3.3.1: a single-connector station always has ``MeterPublicKey1``)."""
-    page = await uow.evses.list(station_id=station_id, limit=MAX_EVSES_ASKED, offset=0)
-    return tuple(sorted(evse.evse_id for evse in page.items)) or (1,)
+    found = await uow.evses.evse_ids(set(station_ids), MAX_EVSES_ASKED)
+    return [tuple(found.get(station_id, ())) or (1,) for station_id in station_ids]
 
 
 async def record_configured_keys(

@@ -82,6 +82,22 @@ class StationLinkRepository(Protocol):
 
     async def start_boot_epoch(self, station_id: uuid.UUID) -> int: ...
 
+    async def record_connections(
+        self, connections: Sequence[tuple[uuid.UUID, str, str]], at: datetime
+    ) -> dict[uuid.UUID, int]:
+        """Each ``(station id, OCPP version, connection id)`` is connected over that
+        connection since ``at``, as :meth:`save_state` and :meth:`claim_connection` would
+        record it, for many stations in one batch; their boot epochs."""
+        ...
+
+    async def record_boot(
+        self, station_id: uuid.UUID, version: str, firmware: str | None, at: datetime
+    ) -> int:
+        """The station booted: connected, ``version``, ``firmware`` (its earlier one kept
+        when None), booted and seen at ``at``; a new boot epoch, returned (as
+        :meth:`save_state` then :meth:`start_boot_epoch`, in one statement)."""
+        ...
+
     async def claim_connection(self, station_id: uuid.UUID, connection_id: str) -> None: ...
 
     async def mark_disconnected(

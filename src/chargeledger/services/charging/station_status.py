@@ -44,6 +44,29 @@ async def record_connected(
     return await uow.station_links.boot_epoch(station.id)
 
 
+async def record_connections(
+    uow: UnitOfWork, clock: Clock, connections: Sequence[tuple[Station, str, str]]
+) -> list[int]:
+    """:func:`record_connected` of each ``(station, version, connection id)``, in one batch
+    (a reconnect storm: ``stations/connections.py``); their boot epochs, in their order.
+    Each station appears once (its connecting and disconnecting take turns)."""
+    epochs = await uow.station_links.record_connections(
+        [(station.id, version, connection_id) for station, version, connection_id in connections],
+        clock.now(),
+    )
+    return [epochs[station.id] for station, _, _ in connections]
+
+
+async def record_disconnections(
+    uow: UnitOfWork, clock: Clock, connections: Sequence[tuple[Station, str]]
+) -> list[bool]:
+    """:func:`record_disconnected` of each ``(station, connection id)``, in one transaction."""
+    return [
+        await record_disconnected(uow, clock, station, connection_id)
+        for station, connection_id in connections
+    ]
+
+
 async def record_disconnected(
     uow: UnitOfWork, clock: Clock, station: Station, connection_id: str
 ) -> bool:
@@ -70,20 +93,7 @@ async def record_boot(
     when the catalog names none (``_note_meter_serial``)."""
     if meter_serial:
         await _note_meter_serial(uow, clock, station.id, meter_serial)
-    now = clock.now()
-    state = await _current(uow, clock, station)
-    await uow.station_links.save_state(
-        dataclasses.replace(
-            state,
-            connected=True,
-            ocpp_version=version,
-            firmware_version=firmware or state.firmware_version,
-            last_boot_at=now,
-            last_seen_at=now,
-            updated_at=now,
-        )
-    )
-    return await uow.station_links.start_boot_epoch(station.id)
+    return await uow.station_links.record_boot(station.id, version, firmware or None, clock.now())
 
 
 async def _note_meter_serial(

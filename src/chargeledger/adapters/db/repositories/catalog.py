@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from chargeledger.adapters.db.repositories.base import TableRepository
+from chargeledger.adapters.db.repositories.base import CHUNK, TableRepository, chunks
 from chargeledger.adapters.db.tables import connectors, evses, sites, stations
 from chargeledger.domain.catalog import (
     Connector,
@@ -23,6 +23,19 @@ from chargeledger.domain.catalog import (
 )
 from chargeledger.domain.geo import Address
 from chargeledger.services.paging import Page
+
+# The station handshakes of a reconnect storm, read together (``services.batching``): built
+# once, its list expanded when it runs.
+_STATIONS_BY_CHARGE_POINT_ID = select(stations).where(
+    stations.c.charge_point_id.in_(bindparam("cpids", expanding=True))
+)
+
+# Booting stations' EVSE ids (what they are asked their meters' keys about): built once.
+_EVSE_IDS = (
+    select(evses.c.station_id, evses.c.evse_id)
+    .where(evses.c.station_id.in_(bindparam("ids", expanding=True)))
+    .order_by(evses.c.station_id, evses.c.evse_id)
+)
 
 
 class SqlSiteRepository(TableRepository[Site]):
@@ -102,6 +115,17 @@ class SqlStationRepository(TableRepository[Station]):
         return await self._one(
             select(stations).where(stations.c.charge_point_id == charge_point_id)
         )
+
+    async def by_charge_point_ids(self, charge_point_ids: Collection[str]) -> dict[str, Station]:
+        found: dict[str, Station] = {}
+        wanted = sorted(charge_point_ids)
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            result = await self._connection.execute(_STATIONS_BY_CHARGE_POINT_ID, {"cpids": chunk})
+            for row in result.mappings():
+                station = self.from_row(row)
+                found[station.charge_point_id] = station
+        return found
 
     async def list(self, *, site_id: uuid.UUID | None, limit: int, offset: int) -> Page[Station]:
         query = select(stations).order_by(stations.c.charge_point_id)
@@ -214,6 +238,18 @@ class SqlEvseRepository(TableRepository[Evse]):
             query = query.where(evses.c.station_id == station_id)
         found = await self._load(query.limit(limit + 1).offset(offset))
         return Page(items=found[:limit], next_offset=offset + limit if len(found) > limit else None)
+
+    async def evse_ids(
+        self, station_ids: Collection[uuid.UUID], limit: int
+    ) -> dict[uuid.UUID, Sequence[int]]:
+        found: dict[uuid.UUID, list[int]] = {}
+        for chunk in chunks(station_ids):
+            result = await self._connection.execute(_EVSE_IDS, {"ids": chunk})
+            for station_id, evse_id in result:
+                ids = found.setdefault(station_id, [])
+                if len(ids) < limit:
+                    ids.append(int(evse_id))
+        return dict(found)
 
     async def of_stations(self, station_ids: Collection[uuid.UUID]) -> Sequence[Evse]:
         """The EVSEs of these stations, in station then EVSE order (one query, plus one for

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -49,6 +52,71 @@ _STORED_REPLIES = select(
         ocpp_messages.c.charge_point_id, ocpp_messages.c.boot_epoch, ocpp_messages.c.message_id
     ).in_(bindparam("keys", expanding=True))
 )
+
+# The boot epochs of a batch of connections (``record_connections``).
+_BOOT_EPOCHS = select(station_states.c.station_id, station_states.c.boot_epoch).where(
+    station_states.c.station_id.in_(bindparam("ids", expanding=True))
+)
+
+
+@functools.cache
+def _connected(dialect: str) -> Any:
+    """Built once per dialect: a station's state row, connected over a new connection (an
+    INSERT ... ON CONFLICT DO UPDATE of the fields connecting changes; PostgreSQL and SQLite
+    share the syntax), run as one batch for many stations."""
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_into(station_states).values(
+        station_id=bindparam("station_id"),
+        connected=True,
+        ocpp_version=bindparam("ocpp_version"),
+        last_seen_at=bindparam("at"),
+        updated_at=bindparam("at"),
+        connection_id=bindparam("connection_id"),
+    )
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[station_states.c.station_id],
+        set_={
+            "connected": True,
+            "ocpp_version": excluded.ocpp_version,
+            "last_seen_at": excluded.last_seen_at,
+            "updated_at": excluded.updated_at,
+            "connection_id": excluded.connection_id,
+        },
+    )
+
+
+@functools.cache
+def _booted(dialect: str) -> Any:
+    """Built once per dialect: a station's boot (``record_boot``), an INSERT ... ON CONFLICT
+    DO UPDATE ... RETURNING of its next boot epoch."""
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_into(station_states).values(
+        station_id=bindparam("station_id"),
+        connected=True,
+        ocpp_version=bindparam("ocpp_version"),
+        firmware_version=bindparam("firmware"),
+        last_boot_at=bindparam("at"),
+        last_seen_at=bindparam("at"),
+        updated_at=bindparam("at"),
+        boot_epoch=1,
+    )
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[station_states.c.station_id],
+        set_={
+            "connected": True,
+            "ocpp_version": excluded.ocpp_version,
+            "firmware_version": func.coalesce(
+                excluded.firmware_version, station_states.c.firmware_version
+            ),
+            "last_boot_at": excluded.last_boot_at,
+            "last_seen_at": excluded.last_seen_at,
+            "updated_at": excluded.updated_at,
+            "boot_epoch": station_states.c.boot_epoch + 1,
+        },
+    ).returning(station_states.c.boot_epoch)
+
 
 ReplyKey = tuple[str, int, str]  # (charge point id, boot epoch, message id)
 
@@ -294,6 +362,37 @@ class SqlStationLinkRepository:
             .values(boot_epoch=station_states.c.boot_epoch + 1)
         )
         return await self.boot_epoch(station_id)
+
+    async def record_connections(
+        self, connections: Sequence[tuple[uuid.UUID, str, str]], at: datetime
+    ) -> dict[uuid.UUID, int]:
+        """Each ``(station id, OCPP version, connection id)`` connected at ``at`` (its state
+        row made if it has none, the other fields of one it has kept): one batch for the
+        rows, one read for their boot epochs, which are returned."""
+        if not connections:
+            return {}
+        rows = [
+            {"station_id": sid, "ocpp_version": version, "connection_id": cid, "at": at}
+            for sid, version, cid in connections
+        ]
+        await self._connection.execute(_connected(self._connection.dialect.name), rows)
+        result = await self._connection.execute(
+            _BOOT_EPOCHS, {"ids": [sid for sid, _, _ in connections]}
+        )
+        return {row.station_id: int(row.boot_epoch) for row in result}
+
+    async def record_boot(
+        self, station_id: uuid.UUID, version: str, firmware: str | None, at: datetime
+    ) -> int:
+        """The station booted at ``at``: connected, its version, its firmware (kept when it
+        names none), the boot and seen times, and its next boot epoch, which is returned; one
+        statement (the increment happens in the database, so two writers never hand out the
+        same epoch)."""
+        result = await self._connection.execute(
+            _booted(self._connection.dialect.name),
+            {"station_id": station_id, "ocpp_version": version, "firmware": firmware, "at": at},
+        )
+        return int(result.scalar_one())
 
     async def claim_connection(self, station_id: uuid.UUID, connection_id: str) -> None:
         await self._connection.execute(
