@@ -52,6 +52,7 @@ from chargeledger.api.routers import (
 from chargeledger.api.security_headers import SecurityHeaders
 from chargeledger.bootstrap import Runtime, build_runtime, configure_logging
 from chargeledger.config import Settings
+from chargeledger.config.collector import collect_less_often
 from chargeledger.driver_app.router import router as driver_app_router
 from chargeledger.office.router import router as office_router
 
@@ -91,9 +92,6 @@ API_ROUTERS = tuple(
 PUBLIC_ROUTERS = (webhooks.router, checkout.router)
 
 
-GC_THRESHOLDS = (50_000, 20, 10)  # young, middle, full: see the lifespan
-
-
 def create_app(
     runtime: Runtime | None = None, *, migrate: bool = True, jobs: bool = True
 ) -> FastAPI:
@@ -123,13 +121,12 @@ def create_app(
             # cyclic collector's full passes, which otherwise walk all of it every few large
             # pages (issue 16: the office's slowest requests, ~170 ms more, were those passes).
             gc.freeze()
-            # Collections of the young generations less often (issue 17): with the default
-            # 700 objects, what a message holds while it waits for its group's commit
-            # outlives two collections and lands in the oldest generation, whose growth then
-            # starts full passes over every connection's objects: 0.35-1.2 s each, 13 in a
-            # 20 s reconnect storm of 2,000 stations and 6 in the next 10 s of steady load
-            # (bench/ocpp_scale.py); with these, none in a run of the same bench.
-            gc.set_threshold(*GC_THRESHOLDS)
+            # Collections of the young generations less often (issue 17, config/collector.py):
+            # with the default 700 objects, what a message holds while it waits for its
+            # group's commit is promoted to the oldest generation, whose growth then starts
+            # full passes over every connection's objects (13 of 0.35-1.2 s in a 20 s
+            # reconnect storm of 2,000 stations in bench/ocpp_scale.py; none with these).
+            collect_less_often()
         try:
             yield
         finally:
