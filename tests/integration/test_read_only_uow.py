@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 
 from chargeledger.bootstrap import Runtime
+from chargeledger.domain.station_link import SessionFilter
 from tests.integration.test_repositories import new_site
 
 
@@ -44,3 +45,14 @@ async def test_a_reader_cannot_commit_nor_write(runtime: Runtime) -> None:
             await reader.sites.add(new_site("Sneaky"))
     async with runtime.uow(read_only=True) as reader:
         assert await reader.sites.count() == 0
+
+
+async def test_a_closed_runtime_reads_again_in_its_next_lifespan(runtime: Runtime) -> None:
+    """The app closes its runtime when a lifespan ends (``api/app.py``); a runtime that serves
+    the next one (tests, an embedding server) reads again, through one-statement reads too
+    (``statement_reads.py``), as its engine does after ``dispose``."""
+    async with runtime.uow(read_only=True) as reader:
+        assert (await reader.sessions.search(SessionFilter(), limit=10)).items == []
+    await runtime.aclose()
+    async with runtime.uow(read_only=True) as reader:
+        assert (await reader.sessions.search(SessionFilter(), limit=10)).items == []

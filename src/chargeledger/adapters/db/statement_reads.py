@@ -60,11 +60,9 @@ class StatementReads:
         self._sync_engine = sync_engine
         self._async_engine = async_engine
         self._slots = asyncio.Semaphore(POSTGRES_READERS)
-        self._threads = (
-            None
-            if sync_engine is None
-            else ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-read")
-        )
+        # Made on first use and again after ``aclose``: a runtime closed at the end of one
+        # app lifespan may serve the next (as its engine, which ``dispose`` leaves usable).
+        self._threads: ThreadPoolExecutor | None = None
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine) -> StatementReads | None:
@@ -81,7 +79,9 @@ class StatementReads:
         return cls(sync_engine=sync_engine)
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
-        if self._sync_engine is not None and self._threads is not None:
+        if self._sync_engine is not None:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-read")
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, _in_thread, self._sync_engine, fn)
         assert self._async_engine is not None
@@ -92,8 +92,10 @@ class StatementReads:
     async def aclose(self) -> None:
         """Close the SQLite readers' connections and threads (PostgreSQL's pool is the units
         of work's, closed with their engine)."""
-        if self._threads is not None:
-            self._threads.shutdown(wait=True)
+        threads, self._threads = self._threads, None
+        self._slots = asyncio.Semaphore(POSTGRES_READERS)  # the next lifespan's event loop
+        if threads is not None:
+            threads.shutdown(wait=True)
         if self._sync_engine is not None:
             self._sync_engine.dispose()
 
