@@ -307,7 +307,8 @@ async def wait_for_port(port: int, process: asyncio.subprocess.Process) -> None:
 
 
 async def seed(data_dir: Path, stations: int, database_url: str | None = None) -> None:
-    """Stations with argon2 hashes of low cost: the same verification path, less set-up."""
+    """Stations with passwords in the station scheme (``runtime.station_secrets``, as the
+    server checks them); the people's hasher is a cheap argon2, for less set-up."""
     env = {"CHARGELEDGER_DATA_DIR": str(data_dir)}
     if database_url:
         env["CHARGELEDGER_DATABASE_URL"] = database_url
