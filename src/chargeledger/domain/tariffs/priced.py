@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple, TypeVar
 
 from chargeledger.domain.tariffs.plan import Candidate
-from chargeledger.domain.tariffs.quantities import MS_PER_HOUR_DECIMAL, hours_of
+from chargeledger.domain.tariffs.quantities import MS_PER_HOUR_DECIMAL, hours_between, hours_of
 from chargeledger.money import ZERO
 
 # The units of priced lines: energy, a duration (held in ms, shown in hours), a flat fee.
@@ -257,7 +258,10 @@ class PriceResult:
 
     __slots__ = (
         "_adjustments",
+        "_charged_from",
+        "_charged_until",
         "_lines",
+        "_parking_ms",
         "_uses",
         "currency",
         "tariff_id",
@@ -266,9 +270,7 @@ class PriceResult:
         "total_energy_cost",
         "total_fixed_cost",
         "total_parking_cost",
-        "total_parking_time",
         "total_reservation_cost",
-        "total_time",
         "total_time_cost",
     )
 
@@ -283,8 +285,9 @@ class PriceResult:
         total_fixed_cost: Amount,
         total_reservation_cost: Amount,
         total_energy: Decimal,
-        total_time: Decimal,
-        total_parking_time: Decimal,
+        charged_from: datetime,
+        charged_until: datetime,
+        parking_ms: int,
         uses: UseLists,
         adjustments: Sequence[LimitAdjustment],
     ) -> None:
@@ -297,11 +300,23 @@ class PriceResult:
         self.total_fixed_cost = total_fixed_cost
         self.total_reservation_cost = total_reservation_cost
         self.total_energy = total_energy
-        self.total_time = total_time
-        self.total_parking_time = total_parking_time
+        self._charged_from = charged_from
+        self._charged_until = charged_until
+        self._parking_ms = parking_ms
         self._uses = uses
         self._adjustments = adjustments
         self._lines: tuple[PriceLine, ...] | None = None
+
+    @property
+    def total_time(self) -> Decimal:
+        """Hours from the first period's start to the CDR's end (OCPI ``total_time``),
+        computed when read: an invoice run reads the costs only (issue 17)."""
+        return hours_between(self._charged_from, self._charged_until)
+
+    @property
+    def total_parking_time(self) -> Decimal:
+        """Hours of parking (OCPI ``total_parking_time``), as :func:`.hours_of` gives them."""
+        return hours_of(self._parking_ms)
 
     @property
     def lines(self) -> tuple[PriceLine, ...]:

@@ -45,10 +45,8 @@ from chargeledger.domain.tariffs.priced import (
     duration_use,
 )
 from chargeledger.domain.tariffs.quantities import (
-    MS_PER_HOUR_DECIMAL,
     MS_PER_SECOND,
     energy_for_steps,
-    hours_between,
     steps_up,
 )
 from chargeledger.domain.tariffs.walk import delivered, priced_uses
@@ -118,8 +116,9 @@ def price(cdr: Cdr, tariff: Tariff, time_zone: str = "UTC") -> PriceResult:
         fixed,
         reservation,
         uses.kwh,  # total_energy
-        hours_between(periods[0].start_date_time, cdr.end_date_time),  # total_time
-        uses.parking_ms / MS_PER_HOUR_DECIMAL,  # total_parking_time, as hours_of gives it
+        periods[0].start_date_time,  # total_time is read from here
+        cdr.end_date_time,  # to here
+        uses.parking_ms,  # total_parking_time
         (  # the order of priced.USE_GROUPS
             uses.energy,
             uses.time,
