@@ -25,6 +25,8 @@ The machine's other load is not controlled: read the ratios, and ``uptime`` is p
 Usage: python bench/rest.py [--sessions 10000] [--runs 3] [--seconds 10]
        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--no-sqlite]
        [--python-load]   (use the Python load generator even when wrk is installed)
+       [--py-spy PREFIX] (sample the server during each target's first run: PREFIX-*.txt,
+                          read with ``python bench/profiles.py FILE``)
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from profiles import start_profile, stop_profile
 from sqlalchemy import make_url, select, text
 
 from chargeledger.adapters.db.engine import create_engine
@@ -248,15 +251,19 @@ def python_load(url: str, headers: dict[str, str], seconds: int) -> Load:
     )
 
 
-def measure(url: str, headers: dict[str, str], args: argparse.Namespace, pid: int) -> Load:
+def measure(
+    url: str, headers: dict[str, str], args: argparse.Namespace, pid: int, label: str = ""
+) -> Load:
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     # Warm-up, not measured: the first requests of a fresh server open its connections and
     # compile its statements, which under 32 connections at once can outlast wrk's timeout.
     (wrk if use_wrk else python_load)(url, headers, 2)
     runs = []
-    for _ in range(args.runs):
+    for run in range(args.runs):
+        profiler = start_profile(args.py_spy, label, pid) if run == 0 and label else None
         before = cpu_seconds(pid)
         load = (wrk if use_wrk else python_load)(url, headers, args.seconds)
+        stop_profile(profiler)
         cpu_ms = (cpu_seconds(pid) - before) * 1000 / max(load.requests, 1)
         runs.append(Load(load.rps, load.p50_ms, load.p99_ms, load.errors, load.requests, cpu_ms))
     return Load(
@@ -307,7 +314,7 @@ def bench_backend(label: str, url: str, args: argparse.Namespace) -> None:
         _row("bare FastAPI hello", reference, reference)
         for name, path in TARGETS:
             url = f"http://127.0.0.1:{app_port}{path}"
-            load = measure(url, {"X-API-Key": secret}, args, server.pid)
+            load = measure(url, {"X-API-Key": secret}, args, server.pid, f"{label}-{name}")
             _row(name, load, reference)
     finally:
         stop(server)
@@ -340,6 +347,9 @@ def main() -> None:
     parser.add_argument("--postgres", default=None, help="a PostgreSQL server's URL")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--python-load", action="store_true")
+    parser.add_argument(
+        "--py-spy", metavar="PREFIX", help="profile each target's first run into PREFIX-*.txt"
+    )
     args = parser.parse_args()
     tool = "wrk" if shutil.which("wrk") and not args.python_load else "python load generator"
     load_average = os.getloadavg()
