@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from chargeledger import __version__
 from chargeledger.api.access_log import AccessLogMiddleware
-from chargeledger.api.auth import assert_every_route_declares_roles
+from chargeledger.api.auth import assert_every_route_declares_roles, document_security
 from chargeledger.api.body_limit import (
     BodyLimitMiddleware,
     PayloadTooLargeError,
@@ -58,20 +58,24 @@ from chargeledger.office.router import router as office_router
 
 log = logging.getLogger("chargeledger.api")
 
+# Routes are matched in this order, and every router tried before the one that matches costs
+# a request about 8 us (issue 17): the routers of the requests that come most often, while
+# sessions charge (the office's and the fleets' session lists, the driver app's live view),
+# come first. No two routers have a path in common, so the order decides nothing else.
 API_ROUTERS = tuple(
     m.router
     for m in (
+        sessions,
+        driver_charging,
         identity,
         sites,
         stations,
         evses,
         locations,
-        driver_charging,
         reservations,
         meter_keys,
         accounts,
         tokens,
-        sessions,
         repricings,
         tariffs,
         invoices,
@@ -159,6 +163,7 @@ def create_app(
     app.include_router(office_router)
     # The driver app (issue 16): static files only; the page calls the API above with a token.
     app.include_router(driver_app_router)
+    document_security(app, API_ROUTERS)
 
     # Outermost last: the access log sees every answer, the body limit's 413s included, and
     # the security headers go on every answer, the access log's own 500s included.

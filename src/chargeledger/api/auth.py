@@ -12,12 +12,11 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import jwt
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
-from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from chargeledger.api.api_key_cache import ApiKeyCache, digest
-from chargeledger.api.deps import ReadUowDep, RuntimeDep
+from chargeledger.api.deps import ReadUowDep
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.identity import Principal, Role, Scope, User
 from chargeledger.errors import AuthenticationError, PermissionDeniedError
@@ -29,8 +28,14 @@ ISSUER = "chargeledger"
 ALGORITHM = "HS256"
 PUBLIC_PATHS = frozenset({TOKEN_URL})
 
-_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
-_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+# The two ways to authenticate, as the OpenAPI document declares them (``document_security``).
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "OAuth2PasswordBearer": {
+        "type": "oauth2",
+        "flows": {"password": {"scopes": {}, "tokenUrl": TOKEN_URL}},
+    },
+    "APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
 
 
 def issue_access_token(runtime: Runtime, user: User) -> tuple[str, int]:
@@ -95,13 +100,23 @@ async def principal_of_api_key(cache: ApiKeyCache, uow: UnitOfWork, presented: s
     return principal
 
 
-async def current_principal(
-    request: Request,
-    runtime: RuntimeDep,
-    uow: ReadUowDep,
-    bearer: Annotated[str | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key_header)],
-) -> Principal:
+def presented_credentials(request: Request) -> tuple[str | None, str | None]:
+    """The ``X-API-Key`` header and the ``Authorization: Bearer`` token, each None if absent
+    or empty: what ``APIKeyHeader`` and ``OAuth2PasswordBearer`` read, read here without
+    running them as dependencies, two of the four that made authentication cost more than a
+    sessions page's database read (issue 17). The API docs still declare both schemes
+    (:func:`document_security`)."""
+    headers = request.headers
+    authorization = headers.get("authorization")
+    bearer = None
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and token:
+            bearer = token
+    return headers.get("x-api-key") or None, bearer
+
+
+async def current_principal(request: Request, uow: ReadUowDep) -> Principal:
     """The caller, from ``X-API-Key`` or a Bearer token (a JWT or an API key).
 
     A look-up is its own read-only transaction (issue 17): it ends here, so a route that then
@@ -112,12 +127,14 @@ async def current_principal(
     key revoked through this API is refused at once, one revoked by another process within
     the cache's TTL).
     """
+    api_key, bearer = presented_credentials(request)
     try:
         if api_key:
             return await principal_of_api_key(api_key_cache(request), uow, api_key)
         if bearer:
             if bearer.startswith(identity.API_KEY_PREFIX + "_"):
                 return await principal_of_api_key(api_key_cache(request), uow, bearer)
+            runtime: Runtime = request.app.state.runtime
             return await principal_from_jwt(runtime, uow, bearer)
         raise AuthenticationError("authentication required", code="not_authenticated")
     finally:
@@ -175,3 +192,31 @@ def assert_every_route_declares_roles(routers: Iterable[APIRouter]) -> None:
     ]
     if missing:
         raise RuntimeError(f"routes without a role declaration: {', '.join(missing)}")
+
+
+def document_security(app: FastAPI, routers: Iterable[APIRouter]) -> None:
+    """Declare in the app's OpenAPI document that every route with a role declaration takes
+    a Bearer token or an API key, as the security dependencies did when authentication ran
+    them (:func:`presented_credentials`): the docs' Authorize button and generated clients
+    rely on it."""
+    secured = {
+        (method.lower(), route.path)
+        for route in api_routes(routers)
+        if declared_access(route) is not None
+        for method in route.methods or ()
+    }
+    schema_of_app = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = schema_of_app()
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                if (method, path) in secured:
+                    operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
