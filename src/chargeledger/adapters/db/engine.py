@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from chargeledger.adapters.db import sqlite_driver
 from chargeledger.adapters.files import private_sqlite_file
 
 
@@ -38,6 +40,14 @@ def sqlite_file(url: str) -> Path | None:
 
 def _unicode_lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
+
+
+def sqlite_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An engine on a SQLite file whose statements each take one trip to the driver's thread
+    (``sqlite_driver.py``), connected with what SQLAlchemy's dialect would connect with."""
+    arguments, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
+    creator = sqlite_driver.connector(*arguments, **options)
+    return create_async_engine(url, async_creator=creator, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -97,7 +107,7 @@ def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
     url = engine.url.render_as_string(hide_password=False)
     if engine.dialect.name != "sqlite" or sqlite_file(url) is None:
         return engine.execution_options(**read_only_options(engine))
-    reader = create_async_engine(url, pool_reset_on_return=None)
+    reader = sqlite_engine(url, pool_reset_on_return=None)
     event.listen(reader.sync_engine, "connect", sqlite_reader_pragmas)
     dialect = reader.sync_engine.dialect  # this engine's own: the writers' is untouched
     dialect.do_rollback = _rollback_when_begun(dialect.do_rollback)  # type: ignore[method-assign,assignment]
@@ -149,7 +159,7 @@ def create_engine(url: str, *, schema: str | None = None, echo: bool = False) ->
         # Every unit of work ends its transaction itself (transaction.py); skipping the pool's
         # own rollback on return saves a round trip to SQLite's worker thread per transaction.
         kwargs["pool_reset_on_return"] = None
-    engine = create_async_engine(url, **kwargs)
+    engine = sqlite_engine(url, **kwargs) if database_file else create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
