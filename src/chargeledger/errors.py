@@ -68,6 +68,14 @@ class ConflictError(ChargeledgerError):
     http_status = 409
 
 
+class SessionsChangedError(ConflictError):
+    """Sessions changed since they were read, found when deferred updates of them were written
+    (``SqlSessionRepository.defer_updates``): the unit of work must be rolled back and its
+    work done again with immediate updates."""
+
+    default_code = "session_changed"
+
+
 class CurrencyMismatchError(InvalidInputError):
     """Two amounts in different currencies met in one operation."""
 

@@ -6,10 +6,16 @@ node) is detected by its version, read again, and its change kept, never overwri
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
+
+import pytest
+from sqlalchemy import text
 
 from chargeledger.domain.charging import QuarantineReason, Session
 from chargeledger.domain.session_lifecycle import NO_STOP_REASON
+from chargeledger.errors import SessionsChangedError
 from chargeledger.services.charging.session_capture import close_without_stop
 from tests.integration.ocpp_support import (
     ACTIVE_TAG,
@@ -17,6 +23,7 @@ from tests.integration.ocpp_support import (
     CP201,
     World,
     at,
+    call_frame,
     meter_value,
     raw_link,
     sampled,
@@ -120,3 +127,126 @@ async def test_an_update_of_a_stale_version_writes_nothing(world: World) -> None
         await uow.commit()
     session = await _only_session(world, CP16)
     assert (session.id_tag, session.version) == ("A", read.version + 1)
+
+
+async def _two_running_sessions(world: World) -> tuple[Session, Session]:
+    """A 1.6 and a 2.0.1 session, each running with one meter value."""
+    async with (
+        raw_link(world.url, CP16, "ocpp1.6") as link16,
+        raw_link(world.url, CP201, "ocpp2.0.1") as link201,
+    ):
+        start = {"connectorId": 1, "idTag": ACTIVE_TAG, "meterStart": 1_000, "timestamp": wire(0)}
+        await link16.call("StartTransaction", start, "start")
+        event = {
+            "eventType": "Started",
+            "timestamp": wire(0),
+            "triggerReason": "Authorized",
+            "seqNo": 0,
+            "transactionInfo": {"transactionId": "TX-DEFER"},
+            "evse": {"id": 1, "connectorId": 1},
+            "idToken": {"idToken": ACTIVE_TAG, "type": "ISO14443"},
+        }
+        await link201.call("TransactionEvent", event, "e0")
+    return await _only_session(world, CP16), await _only_session(world, CP201)
+
+
+async def test_deferred_updates_fail_together_when_a_row_changed(world: World) -> None:
+    """The repository's deferred updates (``defer_updates``, SQLite): both updates answer as
+    written; the batch, written before the next read of a session, finds one row changed by
+    another writer and fails, and so does every later write of that unit of work, the commit
+    included, even after the failure was caught. Nothing is written. Where the database cannot
+    count a batch's rows (PostgreSQL), updates stay immediate: the stale one answers None."""
+    first, second = await _two_running_sessions(world)
+    async with world.runtime.uow() as uow:  # another writer changes the second session
+        await uow.sessions.update(dataclasses.replace(second, id_tag="OTHER"))
+        await uow.commit()
+    deferring = world.runtime.database_backend == "sqlite"
+    async with world.runtime.uow() as uow:
+        uow.sessions.defer_updates()
+        one = await uow.sessions.update_if_unchanged(dataclasses.replace(first, id_tag="A"))
+        two = await uow.sessions.update_if_unchanged(dataclasses.replace(second, id_tag="B"))
+        assert one is not None
+        assert one.version == first.version + 1
+        if deferring:
+            assert two is not None  # answered as written: the batch will find out
+            with pytest.raises(SessionsChangedError):
+                await uow.sessions.get(first.id)
+            with pytest.raises(SessionsChangedError):
+                await uow.commit()
+        else:
+            assert two is None
+    assert await _only_session(world, CP16) == first
+    stored_second = await _only_session(world, CP201)
+    assert (stored_second.id_tag, stored_second.version) == ("OTHER", second.version + 1)
+
+
+async def test_deferred_updates_are_written_before_any_read_of_a_session(world: World) -> None:
+    """A read of the sessions table through another repository, or by raw SQL, sees what was
+    deferred: the batch is written first."""
+    first, second = await _two_running_sessions(world)
+    async with world.runtime.uow() as uow:
+        uow.sessions.defer_updates()
+        await uow.sessions.update_if_unchanged(dataclasses.replace(first, id_tag="A"))
+        await uow.sessions.update_if_unchanged(dataclasses.replace(second, id_tag="B"))
+        raw_sql = uow._connection  # type: ignore[attr-defined]  # the unit of work's own
+        tags = await raw_sql.execute(text("SELECT id_tag FROM sessions ORDER BY id_tag"))
+        assert tags.scalars().all() == ["A", "B"]
+        await uow.commit()
+    assert (await _only_session(world, CP16)).id_tag == "A"
+    assert (await _only_session(world, CP201)).version == second.version + 1
+
+
+async def test_a_group_with_a_changed_session_is_applied_again_and_keeps_the_change(
+    world: World,
+) -> None:
+    """Two stations' meter values sent at the same moment (one group, on SQLite with deferred
+    updates) while another writer has changed one of the two sessions the links hold: the
+    batch finds it, the group is applied again with a savepoint per CALL, and both meter
+    values are kept, the other writer's change too."""
+    async with (
+        raw_link(world.url, CP16, "ocpp1.6") as link16,
+        raw_link(world.url, CP201, "ocpp2.0.1") as link201,
+    ):
+        start = {"connectorId": 1, "idTag": ACTIVE_TAG, "meterStart": 1_000, "timestamp": wire(0)}
+        tx = (await link16.call("StartTransaction", start, "start"))[2]["transactionId"]
+
+        def values(n: int) -> list[object]:
+            reading = meter_value(wire(60 * n), sampled(str(1_000 + 100 * n)))
+            return call_frame(
+                "MeterValues",
+                {"connectorId": 1, "transactionId": tx, "meterValue": [reading]},
+                f"v{n}",
+            )
+
+        def event(seq: int) -> list[object]:
+            payload = {
+                "eventType": "Started" if seq == 0 else "Updated",
+                "timestamp": wire(60 * seq),
+                "triggerReason": "Authorized" if seq == 0 else "MeterValuePeriodic",
+                "seqNo": seq,
+                "transactionInfo": {"transactionId": "TX-GROUPED"},
+                "evse": {"id": 1, "connectorId": 1},
+                "idToken": {"idToken": ACTIVE_TAG, "type": "ISO14443"},
+                "meterValue": [meter_value(wire(60 * seq), {"value": 5000 + 100 * seq})],
+            }
+            return call_frame("TransactionEvent", payload, f"e{seq}")
+
+        answers = await asyncio.gather(link16.exchange(values(1)), link201.exchange(event(0)))
+        assert [json.loads(a)[:2] for a in answers] == [[3, "v1"], [3, "e0"]]
+        held = await _only_session(world, CP16)
+        flagged = (QuarantineReason.NON_MONOTONIC_REGISTER,)
+        async with world.runtime.uow() as uow:
+            await uow.sessions.update(dataclasses.replace(held, quarantine_reasons=flagged))
+            await uow.commit()
+
+        answers = await asyncio.gather(link16.exchange(values(2)), link201.exchange(event(1)))
+        assert [json.loads(a)[:2] for a in answers] == [[3, "v2"], [3, "e1"]]
+
+    changed = await _only_session(world, CP16)
+    assert changed.quarantine_reasons == flagged
+    assert changed.last_sample_at == at(120)
+    assert changed.version == held.version + 2  # the other writer's, then this meter value's
+    assert len(await stored_samples(world.runtime, changed.id)) == 2
+    other = await _only_session(world, CP201)
+    assert other.last_sample_at == at(60)
+    assert len(await stored_samples(world.runtime, other.id)) == 2

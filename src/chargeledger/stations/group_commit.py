@@ -35,6 +35,7 @@ from ocpp.messages import Call
 
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.station_link import StoredReply
+from chargeledger.errors import SessionsChangedError
 from chargeledger.services.charging.station_messages import ReplyKey, keep_replies, stored_replies
 from chargeledger.services.ports import UnitOfWork
 
@@ -96,8 +97,8 @@ class _RefusedCallError(Exception):
 
 
 class _IsolateError(Exception):
-    """A CALL of a group applied without savepoints was refused: apply the group again with
-    a savepoint for each CALL."""
+    """A CALL of a group applied without savepoints was refused, or a session it updated
+    (deferred) had changed: apply the group again with a savepoint for each CALL."""
 
 
 class GroupCommitter:
@@ -214,6 +215,10 @@ async def _applied(group: Sequence[_Pending], *, isolated: bool) -> list[str | N
     kept: list[tuple[ReplyKey, StoredReply]] = []
     applied: list[_Pending] = []
     async with runtime.uow() as uow:
+        if not isolated and len(group) > 1:
+            # The sessions' conditional updates in one batch; a session another writer
+            # changed meanwhile fails the batch, and the group goes again with savepoints.
+            uow.sessions.defer_updates()
         keys = [pending.member.replay_key(pending.call) for pending in group]
         stored = await stored_replies(uow, [key for key in keys if key is not None])
         for pending, key in zip(group, keys, strict=True):
@@ -233,6 +238,8 @@ async def _applied(group: Sequence[_Pending], *, isolated: bool) -> list[str | N
                         if not isolated and len(group) > 1:
                             raise _IsolateError
                         raise _RefusedCallError(answer)
+            except SessionsChangedError as changed:
+                raise _IsolateError from changed
             except _RefusedCallError as undone:
                 pending.member.forget_call_effects()
                 answers.append(undone.answer)
@@ -242,7 +249,10 @@ async def _applied(group: Sequence[_Pending], *, isolated: bool) -> list[str | N
             answers.append(answer)
         if kept:
             await keep_replies(uow, runtime.clock, kept)
-            await uow.commit()
+            try:
+                await uow.commit()
+            except SessionsChangedError as changed:
+                raise _IsolateError from changed
     for pending in applied:
         pending.member.call_committed(pending.call.unique_id)
     return answers

@@ -11,7 +11,7 @@ station's answer) from blocking everyone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -38,6 +38,14 @@ class LazyConnection:
         self._reads = reads
         self._connection: AsyncConnection | None = None
         self._holds_lock = False
+        self._before_statement: Callable[[Any], Awaitable[None]] | None = None
+
+    def before_each_statement(self, hook: Callable[[Any], Awaitable[None]] | None) -> None:
+        """Run ``hook(statement)`` before each statement sent from now on (a raw SQL string or
+        a ``read`` function for those), until set to None: the session repository's deferred
+        updates are written before any statement that may read them
+        (``SqlSessionRepository.defer_updates``)."""
+        self._before_statement = hook
 
     @property
     def dialect(self) -> Dialect:
@@ -56,11 +64,15 @@ class LazyConnection:
         return self._connection
 
     async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._before_statement is not None:
+            await self._before_statement(statement)
         connection = await self.open()
         return await connection.execute(statement, *args, **kwargs)
 
     async def exec_driver_sql(self, statement: str, parameters: Any) -> Any:
         """SQL in the driver's own form (``repositories.bulk``: many rows, converted once)."""
+        if self._before_statement is not None:
+            await self._before_statement(statement)
         connection = await self.open()
         return await connection.exec_driver_sql(statement, parameters)
 
@@ -71,6 +83,8 @@ class LazyConnection:
         unit of work's connection, inside its transaction."""
         if self._reads is not None and self._connection is None:
             return await self._reads.run(fn)
+        if self._before_statement is not None:
+            await self._before_statement(fn)
         connection = await self.open()
         result: T = await connection.run_sync(fn)
         return result
@@ -79,6 +93,8 @@ class LazyConnection:
         return _Savepoint(self)
 
     async def run_sync(self, fn: Any, *args: Any) -> Any:
+        if self._before_statement is not None:
+            await self._before_statement(fn)
         connection = await self.open()
         return await connection.run_sync(fn, *args)
 
@@ -93,6 +109,7 @@ class LazyConnection:
         await self._end(commit=False)
 
     async def _end(self, *, commit: bool) -> None:
+        self._before_statement = None
         connection, self._connection = self._connection, None
         if connection is None:
             return

@@ -38,6 +38,13 @@ class SessionRepository(Protocol):
         stored (at its new version), or None when another writer changed it meanwhile."""
         ...
 
+    def defer_updates(self) -> None:
+        """Let ``update_if_unchanged`` queue its updates for one batch and answer as if
+        written; a changed row is then found when the batch is written, and raises
+        ``SessionsChangedError`` (the unit of work must be rolled back). A no-op where the
+        database cannot count the rows of a batch's statements."""
+        ...
+
     async def delete(self, entity_id: uuid.UUID) -> None: ...
 
     async def count(self) -> int: ...

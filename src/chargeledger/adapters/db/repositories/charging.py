@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -11,6 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql.elements import ClauseElement, TextClause
+from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.sql.util import find_tables
 
 from chargeledger.adapters.db.repositories.audit import queue_for_chain
 from chargeledger.adapters.db.repositories.base import TableRepository, chunks
@@ -54,6 +58,7 @@ from chargeledger.domain.station_link import (
     SignedMeterValue,
     TransactionEvent,
 )
+from chargeledger.errors import SessionsChangedError
 from chargeledger.services.paging import Page
 
 # The statements of every OCPP message, built once; each call only binds its values.
@@ -72,6 +77,24 @@ _UPDATE_SESSION_IF_UNCHANGED = _UPDATE_SESSION.where(
 )
 
 
+def involves_sessions(statement: Any) -> bool:
+    """Whether ``statement`` may read or write the sessions table: a Core statement naming it
+    anywhere (a join, a subquery, the table of an INSERT or UPDATE); raw SQL and functions run
+    on the connection may do anything, so they count too."""
+    if not isinstance(statement, ClauseElement) or isinstance(
+        statement, TextClause | TextualSelect
+    ):
+        return True
+    return _names_sessions(statement)
+
+
+@functools.lru_cache(maxsize=512)
+def _names_sessions(statement: ClauseElement) -> bool:
+    return any(
+        table is sessions for table in find_tables(statement, include_crud=True, include_joins=True)
+    )
+
+
 class SqlSessionRepository(TableRepository[Session]):
     """Meter samples and charging-state changes of the hot path may be *queued*
     (``queue_samples``, ``queue_state_change``): kept in memory and written in one batch per
@@ -85,6 +108,20 @@ class SqlSessionRepository(TableRepository[Session]):
     def __init__(self, connection: Any) -> None:
         super().__init__(connection)
         self._queued: dict[Table, list[dict[str, Any]]] = {}
+        self._deferring = False
+        self._deferred: dict[uuid.UUID, dict[str, Any]] = {}  # conditional updates, by session
+        self._batch_failed = False
+
+    def defer_updates(self) -> None:
+        """From now on in this unit of work, ``update_if_unchanged`` only queues its update
+        and answers as if it had been written; the queued updates go in one batch
+        (``executemany``) before the next statement that involves the sessions table (from any
+        repository: ``involves_sessions``), before a savepoint and at commit. If any of them
+        finds its row changed, the batch raises ``SessionsChangedError`` and the unit of work
+        must be rolled back: the group of OCPP CALLs that deferred is then applied again with
+        immediate updates (``stations/group_commit.py``). Only where the driver counts the
+        rows of each statement of a batch (SQLite); elsewhere updates stay immediate."""
+        self._deferring = bool(self._connection.dialect.supports_sane_multi_rowcount)
 
     def to_row(self, entity: Session) -> dict[str, Any]:
         resolution = entity.resolution
@@ -170,9 +207,16 @@ class SqlSessionRepository(TableRepository[Session]):
         was read at, perhaps in an earlier transaction): the session as stored, at its new
         version, or None when another writer changed it since (nothing is written). One
         statement, the hot path of every meter value; on PostgreSQL a concurrent writer's
-        update makes this one wait and then find the row changed."""
+        update makes this one wait and then find the row changed. Deferred
+        (``defer_updates``): queued, and answered as written."""
         row = self._update_row(entity)
         row["held_version"] = entity.version
+        if self._deferring:
+            if entity.id in self._deferred:  # the batch holds one update per row
+                await self._write_deferred()
+            self._deferred[entity.id] = row
+            self._connection.before_each_statement(self._write_deferred_before)  # type: ignore[attr-defined]
+            return dataclasses.replace(entity, version=entity.version + 1)
         result = await self._connection.execute(_UPDATE_SESSION_IF_UNCHANGED, row)
         if result.rowcount != 1:
             return None
@@ -286,8 +330,34 @@ class SqlSessionRepository(TableRepository[Session]):
         """Like ``add_state_change``, written with the next flush."""
         self._queued.setdefault(session_state_changes, []).append(state_row(session_id, change))
 
+    async def _write_deferred_before(self, statement: Any) -> None:
+        if involves_sessions(statement):
+            await self._write_deferred()
+
+    async def _write_deferred(self) -> None:
+        """The deferred updates in one batch; ``SessionsChangedError`` if any row changed.
+        A failed batch fails every later write of this unit of work, its commit included,
+        even if the code that met the failure went on."""
+        if self._batch_failed:
+            raise SessionsChangedError("a batch of deferred session updates failed")
+        if not self._deferred:
+            return
+        rows = list(self._deferred.values())
+        self._deferred = {}
+        self._connection.before_each_statement(None)  # type: ignore[attr-defined]
+        self._batch_failed = True
+        result = await self._connection.execute(_UPDATE_SESSION_IF_UNCHANGED, rows)
+        if result.rowcount != len(rows):
+            raise SessionsChangedError(
+                f"{len(rows) - result.rowcount} of {len(rows)} sessions changed since they "
+                "were read"
+            )
+        self._batch_failed = False
+
     async def flush_queued(self) -> None:
-        """Write what is queued: one batch (``executemany``) per table."""
+        """Write what is queued: the deferred updates, then one batch (``executemany``) per
+        table of meter data."""
+        await self._write_deferred()
         queued, self._queued = self._queued, {}
         for table, rows in queued.items():
             await insert_ignoring_duplicates(self._connection, table, rows)
@@ -295,6 +365,10 @@ class SqlSessionRepository(TableRepository[Session]):
     def drop_queued(self) -> None:
         """The transaction (or savepoint) that queued the rows was rolled back."""
         self._queued = {}
+        self._batch_failed = False
+        if self._deferred:
+            self._deferred = {}
+            self._connection.before_each_statement(None)  # type: ignore[attr-defined]
 
     async def samples(
         self, session_id: uuid.UUID, measurands: Sequence[Measurand] | None = None
