@@ -151,30 +151,25 @@ async def _two_running_sessions(world: World) -> tuple[Session, Session]:
 
 
 async def test_deferred_updates_fail_together_when_a_row_changed(world: World) -> None:
-    """The repository's deferred updates (``defer_updates``, SQLite): both updates answer as
-    written; the batch, written before the next read of a session, finds one row changed by
-    another writer and fails, and so does every later write of that unit of work, the commit
-    included, even after the failure was caught. Nothing is written. Where the database cannot
-    count a batch's rows (PostgreSQL), updates stay immediate: the stale one answers None."""
+    """The repository's deferred updates (``defer_updates``): both updates answer as written;
+    the batch, written before the next read of a session, finds one row changed by another
+    writer and fails, and so does every later write of that unit of work, the commit
+    included, even after the failure was caught. Nothing is written."""
     first, second = await _two_running_sessions(world)
     async with world.runtime.uow() as uow:  # another writer changes the second session
         await uow.sessions.update(dataclasses.replace(second, id_tag="OTHER"))
         await uow.commit()
-    deferring = world.runtime.database_backend == "sqlite"
     async with world.runtime.uow() as uow:
         uow.sessions.defer_updates()
         one = await uow.sessions.update_if_unchanged(dataclasses.replace(first, id_tag="A"))
         two = await uow.sessions.update_if_unchanged(dataclasses.replace(second, id_tag="B"))
         assert one is not None
         assert one.version == first.version + 1
-        if deferring:
-            assert two is not None  # answered as written: the batch will find out
-            with pytest.raises(SessionsChangedError):
-                await uow.sessions.get(first.id)
-            with pytest.raises(SessionsChangedError):
-                await uow.commit()
-        else:
-            assert two is None
+        assert two is not None  # answered as written: the batch will find out
+        with pytest.raises(SessionsChangedError):
+            await uow.sessions.get(first.id)
+        with pytest.raises(SessionsChangedError):
+            await uow.commit()
     assert await _only_session(world, CP16) == first
     stored_second = await _only_session(world, CP201)
     assert (stored_second.id_tag, stored_second.version) == ("OTHER", second.version + 1)

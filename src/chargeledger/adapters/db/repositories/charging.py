@@ -75,6 +75,14 @@ _UPDATE_SESSION = (
 _UPDATE_SESSION_IF_UNCHANGED = _UPDATE_SESSION.where(
     sessions.c.version == bindparam("held_version")
 )
+# The versions of deferred updates' rows, locked until the commit on PostgreSQL (in id order,
+# as every batch takes them); on SQLite the transaction holds the one write lock already.
+_VERSIONS_FOR_UPDATE = (
+    select(sessions.c.id, sessions.c.version)
+    .where(sessions.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(sessions.c.id)
+    .with_for_update()
+)
 
 
 def involves_sessions(statement: Any) -> bool:
@@ -114,14 +122,15 @@ class SqlSessionRepository(TableRepository[Session]):
 
     def defer_updates(self) -> None:
         """From now on in this unit of work, ``update_if_unchanged`` only queues its update
-        and answers as if it had been written; the queued updates go in one batch
-        (``executemany``) before the next statement that involves the sessions table (from any
-        repository: ``involves_sessions``), before a savepoint and at commit. If any of them
-        finds its row changed, the batch raises ``SessionsChangedError`` and the unit of work
-        must be rolled back: the group of OCPP CALLs that deferred is then applied again with
-        immediate updates (``stations/group_commit.py``). Only where the driver counts the
-        rows of each statement of a batch (SQLite); elsewhere updates stay immediate."""
-        self._deferring = bool(self._connection.dialect.supports_sane_multi_rowcount)
+        and answers as if it had been written. The queued updates are written before the next
+        statement that involves the sessions table (from any repository:
+        ``involves_sessions``), before a savepoint and at commit, in two statements: one
+        reads the rows' versions (locking them, on PostgreSQL), one batch (``executemany``)
+        updates them. If any row changed since it was read, ``SessionsChangedError`` is
+        raised instead and the unit of work must be rolled back: the group of OCPP CALLs that
+        deferred is then applied again with immediate updates (``stations/group_commit.py``).
+        """
+        self._deferring = True
 
     def to_row(self, entity: Session) -> dict[str, Any]:
         resolution = entity.resolution
@@ -335,23 +344,25 @@ class SqlSessionRepository(TableRepository[Session]):
             await self._write_deferred()
 
     async def _write_deferred(self) -> None:
-        """The deferred updates in one batch; ``SessionsChangedError`` if any row changed.
-        A failed batch fails every later write of this unit of work, its commit included,
-        even if the code that met the failure went on."""
+        """The deferred updates, if every row is still at the version read; else
+        ``SessionsChangedError``. A failed batch fails every later write of this unit of work,
+        its commit included, even if the code that met the failure went on."""
         if self._batch_failed:
             raise SessionsChangedError("a batch of deferred session updates failed")
         if not self._deferred:
             return
+        held = {session_id: row.pop("held_version") for session_id, row in self._deferred.items()}
         rows = list(self._deferred.values())
         self._deferred = {}
         self._connection.before_each_statement(None)  # type: ignore[attr-defined]
         self._batch_failed = True
-        result = await self._connection.execute(_UPDATE_SESSION_IF_UNCHANGED, rows)
-        if result.rowcount != len(rows):
+        found = await self._connection.execute(_VERSIONS_FOR_UPDATE, {"ids": list(held)})
+        changed = len(held) - sum(held.get(row.id) == row.version for row in found)
+        if changed:
             raise SessionsChangedError(
-                f"{len(rows) - result.rowcount} of {len(rows)} sessions changed since they "
-                "were read"
+                f"{changed} of {len(held)} sessions changed since they were read"
             )
+        await self._connection.execute(_UPDATE_SESSION, rows)
         self._batch_failed = False
 
     async def flush_queued(self) -> None:
