@@ -47,9 +47,7 @@ import multiprocessing
 import os
 import random
 import resource
-import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +61,7 @@ from typing import Any
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import profiles
 from backends import scratch_database
 from ocpp_ingest import free_port, rss_mib, seed, wait_for_http, wait_for_port
 
@@ -311,30 +310,9 @@ async def stop_server(process: Any) -> float:
 
 def start_profile(name: str, phase: str, pid: int, args: argparse.Namespace) -> Any:
     """With ``--py-spy PREFIX``: sample the server into ``PREFIX-<name>-<phase>.txt`` until
-    :func:`stop_profile` (collapsed stacks, one line per stack with its sample count)."""
-    if not args.py_spy:
-        return None
-    label = "".join(c if c.isalnum() else "-" for c in name).strip("-")
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    output = f"{args.py_spy}-{label}-{phase}.txt"
-    # Non-blocking: py-spy's default pauses the server for every sample.
-    command = [py_spy, "record", "--pid", str(pid), "--rate", "100", "--nonblocking"]
-    return subprocess.Popen(
-        [*command, "--format", "raw", "--output", output],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def stop_profile(profiler: Any) -> None:
-    """py-spy writes its file when interrupted (SIGINT), as after Ctrl-C."""
-    if profiler is None:
-        return
-    profiler.send_signal(signal.SIGINT)
-    try:
-        profiler.wait(30)
-    except subprocess.TimeoutExpired:
-        profiler.kill()
+    :func:`profiles.stop_profile` (collapsed stacks, one line per stack with its sample
+    count)."""
+    return profiles.start_profile(args.py_spy, f"{name}-{phase}", pid)
 
 
 async def all_booted(phases: Any, phase: int, args: argparse.Namespace) -> None:
@@ -385,7 +363,7 @@ async def measure(
     profiler = start_profile(name, "window", process.pid, args) if health else None
     await asyncio.sleep(args.window)
     window_end = time.time()
-    stop_profile(profiler)
+    profiles.stop_profile(profiler)
     rss_loaded, rss_peak = rss_mib(process.pid)
     cpu = await stop_server(process)
     restart = time.time()
@@ -394,7 +372,7 @@ async def measure(
     restarted_up = time.time()
     profiler = start_profile(name, "restart", process.pid, args) if health else None
     await all_booted(phases, 2, args)
-    stop_profile(profiler)
+    profiles.stop_profile(profiler)
     rss_after_restart, _ = rss_mib(process.pid)
     stop.set()
     reports = [results.get(timeout=300) for _ in clients]
