@@ -1,4 +1,4 @@
-"""Which statements write a session repository's deferred updates first (``defer_updates``,
+"""Which statements write a session repository's deferred updates first (``deferred_updates.py``,
 issue 17): any that names the sessions table, however it does, and any whose tables cannot be
 known (raw SQL). Missing one would let a read see a session without its deferred update."""
 
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, exists, func, insert, select, text
 
 from chargeledger.adapters.db.billing_tables import charges
-from chargeledger.adapters.db.repositories.charging import involves_sessions
+from chargeledger.adapters.db.repositories.deferred_updates import involves_sessions
 from chargeledger.adapters.db.tables import meter_samples, sessions
 
 NAMING_SESSIONS: dict[str, Any] = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -12,12 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.sql.elements import ClauseElement, TextClause
-from sqlalchemy.sql.selectable import TextualSelect
-from sqlalchemy.sql.util import find_tables
 
 from chargeledger.adapters.db.repositories.audit import queue_for_chain
 from chargeledger.adapters.db.repositories.base import TableRepository, chunks
+from chargeledger.adapters.db.repositories.deferred_updates import DeferredSessionUpdates
 from chargeledger.adapters.db.repositories.meter_rows import (
     sample_of,
     sample_rows,
@@ -58,7 +55,6 @@ from chargeledger.domain.station_link import (
     SignedMeterValue,
     TransactionEvent,
 )
-from chargeledger.errors import SessionsChangedError
 from chargeledger.services.paging import Page
 
 # The statements of every OCPP message, built once; each call only binds its values.
@@ -75,32 +71,6 @@ _UPDATE_SESSION = (
 _UPDATE_SESSION_IF_UNCHANGED = _UPDATE_SESSION.where(
     sessions.c.version == bindparam("held_version")
 )
-# The versions of deferred updates' rows, locked until the commit on PostgreSQL (in id order,
-# as every batch takes them); on SQLite the transaction holds the one write lock already.
-_VERSIONS_FOR_UPDATE = (
-    select(sessions.c.id, sessions.c.version)
-    .where(sessions.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(sessions.c.id)
-    .with_for_update()
-)
-
-
-def involves_sessions(statement: Any) -> bool:
-    """Whether ``statement`` may read or write the sessions table: a Core statement naming it
-    anywhere (a join, a subquery, the table of an INSERT or UPDATE); raw SQL and functions run
-    on the connection may do anything, so they count too."""
-    if not isinstance(statement, ClauseElement) or isinstance(
-        statement, TextClause | TextualSelect
-    ):
-        return True
-    return _names_sessions(statement)
-
-
-@functools.lru_cache(maxsize=512)
-def _names_sessions(statement: ClauseElement) -> bool:
-    return any(
-        table is sessions for table in find_tables(statement, include_crud=True, include_joins=True)
-    )
 
 
 class SqlSessionRepository(TableRepository[Session]):
@@ -116,21 +86,15 @@ class SqlSessionRepository(TableRepository[Session]):
     def __init__(self, connection: Any) -> None:
         super().__init__(connection)
         self._queued: dict[Table, list[dict[str, Any]]] = {}
-        self._deferring = False
-        self._deferred: dict[uuid.UUID, dict[str, Any]] = {}  # conditional updates, by session
-        self._batch_failed = False
+        self._deferred = DeferredSessionUpdates(connection, _UPDATE_SESSION)
 
     def defer_updates(self) -> None:
-        """From now on in this unit of work, ``update_if_unchanged`` only queues its update
-        and answers as if it had been written. The queued updates are written before the next
-        statement that involves the sessions table (from any repository:
-        ``involves_sessions``), before a savepoint and at commit, in two statements: one
-        reads the rows' versions (locking them, on PostgreSQL), one batch (``executemany``)
-        updates them. If any row changed since it was read, ``SessionsChangedError`` is
-        raised instead and the unit of work must be rolled back: the group of OCPP CALLs that
-        deferred is then applied again with immediate updates (``stations/group_commit.py``).
-        """
-        self._deferring = True
+        """From now on in this unit of work, ``update_if_unchanged`` only holds its update and
+        answers as if written; the held updates go in one batch before the next statement
+        that involves the sessions table, a savepoint or the commit, and a row changed
+        meanwhile fails the unit of work with ``SessionsChangedError``
+        (``deferred_updates.py``)."""
+        self._deferred.on = True
 
     def to_row(self, entity: Session) -> dict[str, Any]:
         resolution = entity.resolution
@@ -220,11 +184,8 @@ class SqlSessionRepository(TableRepository[Session]):
         (``defer_updates``): queued, and answered as written."""
         row = self._update_row(entity)
         row["held_version"] = entity.version
-        if self._deferring:
-            if entity.id in self._deferred:  # the batch holds one update per row
-                await self._write_deferred()
-            self._deferred[entity.id] = row
-            self._connection.before_each_statement(self._write_deferred_before)  # type: ignore[attr-defined]
+        if self._deferred.on:
+            await self._deferred.hold(entity.id, row)
             return dataclasses.replace(entity, version=entity.version + 1)
         result = await self._connection.execute(_UPDATE_SESSION_IF_UNCHANGED, row)
         if result.rowcount != 1:
@@ -339,36 +300,10 @@ class SqlSessionRepository(TableRepository[Session]):
         """Like ``add_state_change``, written with the next flush."""
         self._queued.setdefault(session_state_changes, []).append(state_row(session_id, change))
 
-    async def _write_deferred_before(self, statement: Any) -> None:
-        if involves_sessions(statement):
-            await self._write_deferred()
-
-    async def _write_deferred(self) -> None:
-        """The deferred updates, if every row is still at the version read; else
-        ``SessionsChangedError``. A failed batch fails every later write of this unit of work,
-        its commit included, even if the code that met the failure went on."""
-        if self._batch_failed:
-            raise SessionsChangedError("a batch of deferred session updates failed")
-        if not self._deferred:
-            return
-        held = {session_id: row.pop("held_version") for session_id, row in self._deferred.items()}
-        rows = list(self._deferred.values())
-        self._deferred = {}
-        self._connection.before_each_statement(None)  # type: ignore[attr-defined]
-        self._batch_failed = True
-        found = await self._connection.execute(_VERSIONS_FOR_UPDATE, {"ids": list(held)})
-        changed = len(held) - sum(held.get(row.id) == row.version for row in found)
-        if changed:
-            raise SessionsChangedError(
-                f"{changed} of {len(held)} sessions changed since they were read"
-            )
-        await self._connection.execute(_UPDATE_SESSION, rows)
-        self._batch_failed = False
-
     async def flush_queued(self) -> None:
         """Write what is queued: the deferred updates, then one batch (``executemany``) per
         table of meter data."""
-        await self._write_deferred()
+        await self._deferred.write()
         queued, self._queued = self._queued, {}
         for table, rows in queued.items():
             await insert_ignoring_duplicates(self._connection, table, rows)
@@ -376,10 +311,7 @@ class SqlSessionRepository(TableRepository[Session]):
     def drop_queued(self) -> None:
         """The transaction (or savepoint) that queued the rows was rolled back."""
         self._queued = {}
-        self._batch_failed = False
-        if self._deferred:
-            self._deferred = {}
-            self._connection.before_each_statement(None)  # type: ignore[attr-defined]
+        self._deferred.drop()
 
     async def samples(
         self, session_id: uuid.UUID, measurands: Sequence[Measurand] | None = None
