@@ -31,8 +31,8 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
 
 # A fresh id is this process's random prefix and a count: unique across processes and
 # restarts as a uuid4 is, without the system call for 16 random bytes that ``uuid4`` makes on
-# every request (issue 17: an eighth of the event loop's time under a list load). The id
-# names a request in the logs; it is not a secret and needs no unpredictability.
+# every request (issue 17). The id names a request in the logs; it is not a secret and needs
+# no unpredictability.
 _PROCESS_PREFIX = secrets.token_hex(8)
 _issued = itertools.count(1)
 

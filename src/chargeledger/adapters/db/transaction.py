@@ -63,17 +63,19 @@ class LazyConnection:
                 raise
         return self._connection
 
-    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+    async def _open_for(self, statement: Any) -> AsyncConnection:
+        """The hook of ``before_each_statement`` for ``statement``, then the connection."""
         if self._before_statement is not None:
             await self._before_statement(statement)
-        connection = await self.open()
+        return await self.open()
+
+    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        connection = await self._open_for(statement)
         return await connection.execute(statement, *args, **kwargs)
 
     async def exec_driver_sql(self, statement: str, parameters: Any) -> Any:
         """SQL in the driver's own form (``repositories.bulk``: many rows, converted once)."""
-        if self._before_statement is not None:
-            await self._before_statement(statement)
-        connection = await self.open()
+        connection = await self._open_for(statement)
         return await connection.exec_driver_sql(statement, parameters)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
@@ -83,9 +85,7 @@ class LazyConnection:
         unit of work's connection, inside its transaction."""
         if self._reads is not None and self._connection is None:
             return await self._reads.run(fn)
-        if self._before_statement is not None:
-            await self._before_statement(fn)
-        connection = await self.open()
+        connection = await self._open_for(fn)
         result: T = await connection.run_sync(fn)
         return result
 
@@ -93,9 +93,7 @@ class LazyConnection:
         return _Savepoint(self)
 
     async def run_sync(self, fn: Any, *args: Any) -> Any:
-        if self._before_statement is not None:
-            await self._before_statement(fn)
-        connection = await self.open()
+        connection = await self._open_for(fn)
         return await connection.run_sync(fn, *args)
 
     @property
