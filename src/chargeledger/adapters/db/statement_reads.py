@@ -5,11 +5,21 @@ A read-only unit of work reads like this when it has no connection open yet
 connection that runs one SELECT and makes its answer of the rows. One statement reads one
 committed state on both databases, so no transaction is needed around it:
 
-- a SQLite file: the function runs in one call to a small pool of threads of our own, on
-  plain ``sqlite3`` connections that cannot write (``PRAGMA query_only``) and begin no
-  transaction, as the read-only units of work's own connections do. Through aiosqlite every
-  statement costs four trips to its connection's thread (cursor, execute, fetch, close), each
-  of which waits for the event loop and for the GIL under load; here the whole read is one.
+- a SQLite file, a small read (at most ``INLINE_ROWS`` rows: a page of 10 sessions, an API
+  key): the function runs on the event loop itself, on a plain ``sqlite3`` connection that
+  cannot write (``PRAGMA query_only``) and begins no transaction, with a budget of SQLite's
+  own work (``INLINE_BUDGET`` virtual-machine steps, counted through SQLite's progress
+  handler) and no wait for a lock. A trip to a thread cost such a read more than the read
+  itself: under 32 concurrent 10-row list requests on 2 cores, the hand-over and the two
+  threads taking turns at the GIL were 330 of the read's 545 us of CPU (``bench/rest.py``:
+  880 → 1,440 requests a second, p99 47 → 28 ms). A read that outgrows the budget or finds
+  the file locked is stopped and run again, whole, as a larger one is:
+- a SQLite file, any other read: in one call to a small pool of threads of our own, on
+  connections like it (SQLite lets the GIL go while it reads, so the loop goes on
+  meanwhile). Making 100 rows into objects takes about 2 ms; on the loop that held up the
+  writes of the other requests' answers for whole turns of the loop (100-row pages: p99
+  360 ms there against 133 ms from a thread). Through aiosqlite every statement costs four
+  trips to a thread (cursor, execute, fetch, close); here the read is one.
 - PostgreSQL: the statement runs in autocommit on the units of work's pool, so asyncpg sends
   it alone: no ``BEGIN READ ONLY`` and no ``ROLLBACK`` round trips around it. (What makes it
   read-only is that the repository's function runs a SELECT; nothing else is sent.) At most
@@ -23,13 +33,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from chargeledger.adapters.db.engine import (
     POSTGRES_POOL_SIZE,
@@ -42,6 +55,13 @@ T = TypeVar("T")
 # Threads (and connections) of the SQLite reads: SQLite lets the GIL go while it reads the
 # file, so a few overlap; more would only queue for the GIL.
 SQLITE_READERS = min(4, os.cpu_count() or 1)
+# SQLite virtual-machine steps a read may take on the event loop before it is stopped and run
+# in a thread instead. A page of 10 sessions along an index takes about 2,000, one of 100
+# about 4,000, one of 10 after an offset of 9,000 about 27,000 (230 us); 50,000 steps are
+# about half a millisecond of SQLite's work on the 2-core bench machine.
+INLINE_BUDGET = 50_000
+# The most rows a read run on the event loop may make objects of (see above).
+INLINE_ROWS = 25
 # One-statement reads on PostgreSQL at a time: half the connections the pool keeps open, so
 # the writers always find one too.
 POSTGRES_READERS = POSTGRES_POOL_SIZE // 2
@@ -58,6 +78,7 @@ class StatementReads:
         async_engine: AsyncEngine | None = None,
     ) -> None:
         self._sync_engine = sync_engine
+        self._inline = None if sync_engine is None else _InlineReader(sync_engine)
         self._async_engine = async_engine
         self._slots = asyncio.Semaphore(POSTGRES_READERS)
         # Made on first use and again after ``aclose``: a runtime closed at the end of one
@@ -78,16 +99,36 @@ class StatementReads:
         event.listen(sync_engine, "connect", sqlite_reader_pragmas)
         return cls(sync_engine=sync_engine)
 
-    async def run(self, fn: Callable[[Connection], T]) -> T:
+    async def run(self, fn: Callable[[Connection], T], *, rows: int = 1) -> T:
+        """``rows``: at most how many rows ``fn`` reads (and makes objects of)."""
         if self._sync_engine is not None:
-            if self._threads is None:
-                self._threads = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-read")
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._threads, _in_thread, self._sync_engine, fn)
+            return await self._run_on_sqlite(self._sync_engine, fn, inline=rows <= INLINE_ROWS)
         assert self._async_engine is not None
         async with self._slots, self._async_engine.connect() as connection:
             result: T = await connection.run_sync(fn)
             return result
+
+    async def _run_on_sqlite(
+        self, threads_engine: Engine, fn: Callable[[Connection], T], *, inline: bool
+    ) -> T:
+        assert self._inline is not None
+        if inline:
+            try:
+                answer = self._inline.run(fn)
+            except OperationalError as exc:
+                if not _stopped_or_locked(exc):
+                    raise
+            else:
+                # The other requests' turn before this one goes on: a request that never
+                # waited ran from its headers to its answer in one go, and under 32 concurrent
+                # 10-row list requests 1 in 100 then waited 4 times the median (p99 136 ms,
+                # p50 29 ms; with this turn 34 and 24 ms, and more requests a second).
+                await asyncio.sleep(0)
+                return answer
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-read")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, _read_on, threads_engine, fn)
 
     async def aclose(self) -> None:
         """Close the SQLite readers' connections and threads (PostgreSQL's pool is the units
@@ -98,8 +139,62 @@ class StatementReads:
             threads.shutdown(wait=True)
         if self._sync_engine is not None:
             self._sync_engine.dispose()
+        if self._inline is not None:
+            self._inline.engine.dispose()
 
 
-def _in_thread(engine: Engine, fn: Callable[[Connection], Any]) -> Any:
+def _read_on(engine: Engine, fn: Callable[[Connection], Any]) -> Any:
     with engine.connect() as connection:
         return fn(connection)
+
+
+class _InlineReader:
+    """The event loop's own reader: one connection like the threads' (``sqlite_reader_pragmas``
+    through the shared ``connect`` listener), which never waits for a lock and stops a
+    statement past ``INLINE_BUDGET`` steps.
+
+    SQLite calls the progress handler every ``_STEPS_PER_TICK`` steps of a statement, counted
+    over every run of the prepared statement (and ``sqlite3`` keeps its statements prepared),
+    so the read's own share is counted here, from zero at its start."""
+
+    def __init__(self, threads_engine: Engine) -> None:
+        self.engine = create_sync_engine(
+            threads_engine.url,
+            pool_size=1,
+            max_overflow=0,
+            pool_reset_on_return=None,
+            connect_args={"timeout": 0},  # connecting does not wait for a lock either
+        )
+        event.listen(self.engine, "connect", self._bounded)
+        self._ticks = 0
+
+    def run(self, fn: Callable[[Connection], T]) -> T:
+        self._ticks = 0
+        return _read_on(self.engine, fn)  # type: ignore[no-any-return]
+
+    def _bounded(self, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        sqlite_reader_pragmas(dbapi_connection, record)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.close()
+        dbapi_connection.set_progress_handler(self._tick, _STEPS_PER_TICK)
+
+    def _tick(self) -> bool:
+        """A true answer interrupts the statement, which then fails with "interrupted"."""
+        self._ticks += 1
+        return self._ticks > INLINE_BUDGET // _STEPS_PER_TICK
+
+
+_STEPS_PER_TICK = 1_000
+
+
+def _stopped_or_locked(exc: OperationalError) -> bool:
+    """Whether an inline read failed only for being inline: past its budget, or on a lock
+    (another process's exclusive one, or a WAL checkpoint's) it may not wait for there."""
+    original = exc.orig
+    if not isinstance(original, sqlite3.OperationalError):
+        return False
+    return original.sqlite_errorcode & 0xFF in _INLINE_ONLY  # the primary code of an extended one
+
+
+_INLINE_ONLY = {sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}

@@ -92,10 +92,10 @@ class TableRepository(ABC, Generic[T]):
         row = result.mappings().first()
         return None if row is None else self.from_row(row)
 
-    async def _read(self, fn: Callable[[Connection], R]) -> R:
+    async def _read(self, fn: Callable[[Connection], R], *, rows: int = 1) -> R:
         """``fn`` (one SELECT and what is made of its rows) as a one-statement read
         (``LazyConnection.read``): one trip to the driver in a read-only unit of work."""
-        result: R = await self._connection.read(fn)  # type: ignore[attr-defined]
+        result: R = await self._connection.read(fn, rows=rows)  # type: ignore[attr-defined]
         return result
 
     async def _read_one(self, query: Select[Any]) -> T | None:

@@ -265,7 +265,7 @@ class SqlSessionRepository(TableRepository[Session]):
             items = [self.from_row(row) for row in rows[:limit]]
             return Page(items=items, next_offset=offset + limit if len(rows) > limit else None)
 
-        return await self._read(page)
+        return await self._read(page, rows=limit + 1)
 
     async def stale(self, idle_since: datetime, limit: int) -> list[Session]:
         """Open sessions with no sign of life since ``idle_since`` (station time)."""
