@@ -73,6 +73,25 @@ async def test_a_small_read_runs_on_the_loop_every_time(reads: StatementReads) -
         assert thread == loop_thread
 
 
+async def test_each_event_loops_thread_reads_on_its_own_connection(
+    reads: StatementReads,
+) -> None:
+    """``serve`` has one event loop; a test client runs the app's in a thread of its own. Each
+    reads on its own thread, on a connection kept for it, closed with the reads and opened
+    again by the next read."""
+
+    def read_in_another_loop() -> tuple[list[str], int]:
+        return asyncio.run(reads.run(page_and_thread))
+
+    expected = [f"item {n}" for n in range(ROWS - 1, ROWS - 11, -1)]
+    for _ in range(2):
+        names, thread = await asyncio.to_thread(read_in_another_loop)
+        assert names == expected
+        assert thread not in {threading.get_ident(), None}
+        assert (await reads.run(page_and_thread)) == (expected, threading.get_ident())
+        await reads.aclose()
+
+
 async def test_a_read_past_the_budget_is_read_again_in_a_thread(reads: StatementReads) -> None:
     loop_thread = threading.get_ident()
     counted, thread = await reads.run(count_and_thread)
