@@ -6,9 +6,9 @@ Phases, per back end, on a fresh database:
 1. generate: CDRs of 3-5 periods priced by ``price()`` under a time-of-use tariff, turned into
    charges (``build_charge``'s rules: rounded net, components, VAT) with their accrual entries
    (4-5 postings each), stored in batches: the rate is priced CDRs booked per second, split
-   into pricing, accrual entries and storing; the CDR generator's own time and the insert of
-   the sessions the CDRs are of are printed apart and not counted (issue 17: the bench's
-   input, and the OCPP edge's work, not booking's);
+   into pricing, accrual entries and storing; the CDR generator's own time and the building
+   and insert of the sessions the CDRs are of are printed apart and not counted (issue 17: the
+   bench's input, and the OCPP edge's work, not booking's);
 2. real path (issue 17): ``--captured`` sessions stored as the OCPP edge stores them (samples,
    state changes, a stored tariff), then charged by ``charge_completed_sessions``, the use case
    of ``chargeledger invoice charge`` and of every invoice run: sessions and postings per second;
@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import resource
 import sys
 import time
@@ -166,29 +167,36 @@ async def generate(
         for offset in range(0, cdrs, BATCH):
             mark = time.perf_counter()
             batch_cdrs = make_cdrs(min(BATCH, cdrs - offset), (3, 5), offset)
-            started, cpu = time.perf_counter(), time.process_time()
-            done.generating += started - mark
-            session_rows, charges = [], []
-            for index, cdr in enumerate(batch_cdrs):
-                owner = owners[(offset + index) % len(owners)]
-                # November 2026, local time: the CDR generator starts on 2 November.
-                result = price(cdr, the_tariff, ZONE)
-                session = Session(
+            inputs = time.perf_counter()
+            done.generating += inputs - mark
+            # The sessions the CDRs are of: the bench's input too (the OCPP edge's work),
+            # built and inserted apart from the booking's time.
+            batch_sessions = [
+                Session(
                     station_id=station_id,
                     evse_id=1,
                     transaction_ref=str(offset + index),
                     ocpp_version="2.0.1",
                     started_at=cdr.start_date_time,
                     meter_start_wh=Decimal(0),
-                    account_id=owner.id,
+                    account_id=owners[(offset + index) % len(owners)].id,
                     payment_route=PaymentRoute.INVOICE,  # postpaid owners
                     status=SessionStatus.COMPLETED,
                     stopped_at=cdr.end_date_time,
-                    meter_stop_wh=result.total_energy * 1000,
+                    meter_stop_wh=Decimal(0),  # set once priced, below
                     created_at=CLOCK_DAY,
                     updated_at=CLOCK_DAY,
                 )
-                session_rows.append(to_row(session))
+                for index, cdr in enumerate(batch_cdrs)
+            ]
+            started, cpu = time.perf_counter(), time.process_time()
+            done.sessions += started - inputs
+            results, charges = [], []
+            for index, (cdr, session) in enumerate(zip(batch_cdrs, batch_sessions, strict=True)):
+                owner = owners[(offset + index) % len(owners)]
+                # November 2026, local time: the CDR generator starts on 2 November.
+                result = price(cdr, the_tariff, ZONE)
+                results.append(result)
                 charges.append(
                     Charge(
                         session_id=session.id,
@@ -219,9 +227,14 @@ async def generate(
                 if (e := charge_accrual(c, c.stopped_at.astimezone(UTC).date())) is not None
             ]
             accrued, accrued_cpu = time.perf_counter(), time.process_time()
+            session_rows = [
+                to_row(dataclasses.replace(session, meter_stop_wh=result.total_energy * 1000))
+                for session, result in zip(batch_sessions, results, strict=True)
+            ]
             async with engine.begin() as connection:
                 await connection.execute(insert(sessions), session_rows)
-            seeded, sessions_cpu = time.perf_counter(), time.process_time() - accrued_cpu
+            seeded = time.perf_counter()
+            sessions_cpu = time.process_time() - accrued_cpu
             async with runtime.uow() as uow:
                 await uow.billing.add_charges(charges, CLOCK_DAY)
                 await uow.ledger.add(entries, CLOCK_DAY)
@@ -352,7 +365,7 @@ async def bench(
             f"    of which pricing {booking.pricing:.1f} s, accrual entries "
             f"{booking.accruing:.1f} s, storing {booking.storing:.1f} s; "
             f"not timed: CDR generation {booking.generating:.1f} s, the CDRs' sessions "
-            f"inserted {booking.sessions:.1f} s"
+            f"built and inserted {booking.sessions:.1f} s"
         )
         charged = 0
         if args.captured:
