@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from chargeledger.domain.card_data import refuse_card_data
 from chargeledger.domain.geo import Address
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.text import optional_text, required_text
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency
@@ -82,7 +83,7 @@ class Account:
     billing_mode: BillingMode = BillingMode.POSTPAID
     reference: str | None = None
     billing_cycle: BillingCycle = BillingCycle.MONTHLY
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -133,7 +134,7 @@ class Token:
     status: TokenStatus = TokenStatus.ACTIVE
     expires_at: datetime | None = None
     label: str | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

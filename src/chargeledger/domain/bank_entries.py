@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.domain.bank_statements import StatementEntry
+from chargeledger.domain.ids import new_id
 
 
 class EntryState(StrEnum):
@@ -42,4 +43,4 @@ class BankEntry:
     decided_by: str | None = None
     decided_at: datetime | None = None
     note: str | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from chargeledger.domain.accounts import Account
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.tariffs import PriceResult
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import ZERO, Currency, Money
@@ -296,7 +297,7 @@ class Charge:
     components: tuple[ComponentAmount, ...]  # the nets, COMPONENTS order
     vat: VatTreatment
     tariff_id: uuid.UUID | None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:

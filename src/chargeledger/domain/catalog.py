@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.domain.geo import Address, coordinate, time_zone
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.text import (
     optional_identifier,
     optional_text,
@@ -96,7 +97,7 @@ class Site:
     longitude: Decimal
     time_zone: str
     operator_name: str | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -128,7 +129,7 @@ class Station:
     password_hash: str | None = None
     meter_serial: str | None = None
     ocmf_public_key: str | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -215,7 +216,7 @@ class Evse:
     evse_id: int
     connectors: tuple[Connector, ...]
     evse_uid: str | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.errors import InvalidInputError
 
@@ -163,7 +164,7 @@ class Session:
     # The contract version whose terms price it (issue 14), frozen at its start like the
     # tariff: an amendment never re-prices a session that started before it.
     contract_version_id: uuid.UUID | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
     updated_at: datetime | None = None
     payment_route: PaymentRoute = field(kw_only=True)

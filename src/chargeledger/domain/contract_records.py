@@ -29,6 +29,7 @@ from chargeledger.domain.contracts import (
     status_on,
 )
 from chargeledger.domain.geo import Address
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.text import optional_text, required_text
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import Currency
@@ -57,7 +58,7 @@ class Partner:
     address: Address
     vat_id: str | None = None
     iban: str | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:
@@ -125,7 +126,7 @@ class ContractRecord:
     reminder_days: int = DEFAULT_REMINDER_DAYS
     signed_on: date | None = None
     terminated_by: str | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
     created_by: str = ""
 
@@ -171,7 +172,7 @@ class StoredVersion:
     version: ContractVersion
     terms: Mapping[str, Any]
     created_by: str
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
 
 
@@ -192,7 +193,7 @@ class ContractDocument:
     sha256: str
     uploaded_by: str
     content_type: str = "application/pdf"
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     uploaded_at: datetime | None = None
 
 
@@ -230,7 +231,7 @@ class ContractBilling:
     amount: Decimal
     currency: Currency
     invoice_id: uuid.UUID | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
 
 
@@ -245,5 +246,5 @@ class AllowanceDraw:
     amount: Decimal
     net: Decimal
     currency: Currency
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     drawn_at: datetime | None = None

@@ -23,6 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.text import optional_text, required_text
 from chargeledger.errors import ConflictError, InvalidInputError
 from chargeledger.money import Currency
@@ -143,7 +144,7 @@ class Dispute:
     resolved_at: datetime | None = None
     outcome_ref: str | None = None  # the credit note, refund or re-pricing it produced
     chargeback: Chargeback | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "origin", DisputeOrigin(self.origin))
@@ -173,7 +174,7 @@ class DisputeEvent:
     note: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     key: str | None = None  # a natural key: the same fact learnt twice is one event
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", EventKind(self.kind))

@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.late_payment import (
     LatePaymentTerms,
     fixed_compensation,
@@ -151,7 +152,7 @@ class DunningEvent:
     interest_percent: Decimal | None = None
     by: str | None = None
     note: str | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", DunningEventKind(self.kind))

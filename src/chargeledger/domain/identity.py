@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from chargeledger.domain.accounts import email_address
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.text import optional_text, required_text
 from chargeledger.errors import InvalidInputError
 
@@ -62,7 +63,7 @@ class User:
     account_id: uuid.UUID | None = None
     active: bool = True
     name: str | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -102,7 +103,7 @@ class ApiKey:
     prefix: str
     secret_hash: str
     scopes: frozenset[Scope]
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
     revoked_at: datetime | None = None
 

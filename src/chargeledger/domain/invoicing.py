@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from chargeledger.domain.billing import Charge, ComponentAmount, VatCategory, vat_of
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.payment_references import creditor_reference
 from chargeledger.domain.text import quantity_text
 from chargeledger.errors import ConflictError, CurrencyMismatchError
@@ -176,7 +177,7 @@ class Invoice:
     purchase_order: str | None = None  # the buyer's order reference (EN 16931 BT-13)
     contract_reference: str | None = None  # the contract billed under (EN 16931 BT-12)
     annex: str | None = None  # a contract's annex: per_driver, per_vehicle or per_cost_centre
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
     issued_at: datetime | None = None
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
+from chargeledger.domain.ids import new_id
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import ZERO, Currency, Money
 
@@ -192,7 +193,7 @@ class JournalEntry:
     postings: tuple[Posting, ...]
     source_type: str
     source_id: str
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:

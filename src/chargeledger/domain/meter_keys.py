@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.ocmf_keys import read_public_key
 from chargeledger.domain.text import optional_text, required_text
 from chargeledger.errors import InvalidInputError
@@ -51,7 +52,7 @@ class MeterKey:
     evse_id: int | None = None
     retired_at: datetime | None = None
     note: str | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
 
     def in_force_at(self, at: datetime) -> bool:
         return self.valid_from <= at and (self.retired_at is None or at < self.retired_at)

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from chargeledger.domain.ids import new_id
 from chargeledger.errors import InvalidInputError
 
 
@@ -92,7 +93,7 @@ class OutboxMessage:
     last_error: str | None = None
     delivered_at: datetime | None = None
     retried_by: str | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channel", Channel(self.channel))

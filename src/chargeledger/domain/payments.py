@@ -25,6 +25,7 @@ from enum import StrEnum
 from chargeledger.domain.card_data import looks_like_card_number as looks_like_card_number
 from chargeledger.domain.card_data import luhn_valid as luhn_valid
 from chargeledger.domain.card_data import refuse_card_data as refuse_card_data
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.wallets import WalletSettings as WalletSettings  # re-exported
 from chargeledger.errors import InvalidInputError
 from chargeledger.money import ZERO, Currency
@@ -119,7 +120,7 @@ class Payment:
     id_tag: str | None = None  # the ad hoc idTag a QR checkout starts the session with
     method_token: str | None = None  # the PSP's token of the card: never the card itself
     evse: str | None = None  # "<station>/<evse>" of an ad hoc checkout
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:
@@ -146,7 +147,7 @@ class PaymentEvent:
     operation: str | None = None  # the idempotency key of the operation it answers
     provider_ref: str | None = None  # the PSP's id of the payment (PaymentIntent id)
     detail: str | None = None  # decline code, refund reason, refund id
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", EventKind(self.kind))
@@ -274,7 +275,7 @@ class StoredCard:
     exp_year: int
     is_default: bool = True
     active: bool = True
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice
 from chargeledger.domain.payments import EventKind, Payment, PaymentEvent, PaymentPurpose
 from chargeledger.errors import InvalidInputError
@@ -80,7 +81,7 @@ class Settlement:
     account_id: uuid.UUID | None = None
     booked_by: str | None = None  # who decided it (a user's subject), None when automatic
     note: str | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", SettlementKind(self.kind))

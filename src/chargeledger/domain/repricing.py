@@ -44,6 +44,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chargeledger.domain.billing import Billed, ComponentAmount, net_for_gross, vat_of
+from chargeledger.domain.ids import new_id
 from chargeledger.errors import ConflictError
 from chargeledger.money import ZERO, Currency
 
@@ -210,7 +211,7 @@ class Repricing:
     request_key: str | None = None
     credit_note_id: uuid.UUID | None = None
     payment_id: uuid.UUID | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
 
     @property
     def currency(self) -> Currency:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.tariffs.cdr import ChargingPeriod, DimensionType
 from chargeledger.domain.tariffs.quantities import floor_ms, millis_between
 from chargeledger.errors import ConflictError, InvalidInputError
@@ -50,7 +51,7 @@ class Reservation:
     status: ReservationStatus = ReservationStatus.ACTIVE
     ended_at: datetime | None = None
     session_id: uuid.UUID | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
 
     def status_at(self, now: datetime) -> ReservationStatus:
         """An active reservation past its expiry has expired, whether or not the periodic

@@ -12,6 +12,7 @@ from chargeledger.domain.accounts import Account
 from chargeledger.domain.billing import VatRates, supply_vat
 from chargeledger.domain.card_data import refuse_card_data
 from chargeledger.domain.catalog import Site, Station
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.tariff_vat import VatDue, check_tariff_vat, stated_vat
 from chargeledger.domain.tariffs import parse_tariff
 from chargeledger.domain.tariffs.assignment import (
@@ -35,7 +36,7 @@ async def import_tariff(uow: UnitOfWork, clock: Clock, document: Any) -> StoredT
     tariff = parse_tariff(document)
     for index, alt_text in enumerate(tariff.tariff_alt_text):
         refuse_card_data(alt_text.text, f"tariff_alt_text[{index}].text")
-    stored = StoredTariff(id=uuid.uuid4(), tariff=tariff, created_at=clock.now())
+    stored = StoredTariff(id=new_id(), tariff=tariff, created_at=clock.now())
     await uow.tariffs.add(stored)
     return stored
 

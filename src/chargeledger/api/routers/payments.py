@@ -33,6 +33,7 @@ from chargeledger.api.schemas.payments import (
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.accounts import Account
 from chargeledger.domain.identity import Principal
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.payments import (
     PaymentMethodKind,
     PaymentPurpose,
@@ -259,7 +260,7 @@ async def pay(
     if invoice.account_id is None:
         raise NotFoundError(f"invoice {invoice_id} not found", code="invoice_not_found")
     account = await _account(rt, principal, invoice.account_id)
-    payment_id = uuid.uuid4()
+    payment_id = new_id()
 
     async def work() -> tuple[int, object]:
         card = await _card(rt, account, body.payment_method_id)

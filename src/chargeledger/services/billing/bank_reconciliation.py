@@ -39,6 +39,7 @@ from chargeledger.domain.bank_statements import (
     Statement,
     StatementEntry,
 )
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.receivables import Settlement, SettlementKind
 from chargeledger.services.billing.bank_booking import Booking, describe_entry, settle_from
 from chargeledger.services.billing.customer_credit import apply_credit
@@ -216,7 +217,7 @@ class _Arrival:
     account_iban: str
     statement_row: uuid.UUID
     imported_at: datetime
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
 
     def kept(
         self,

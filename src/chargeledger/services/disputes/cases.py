@@ -28,6 +28,7 @@ from chargeledger.domain.disputes import (
     start_review,
 )
 from chargeledger.domain.identity import Principal, Role
+from chargeledger.domain.ids import new_id
 from chargeledger.errors import ConflictError, InvalidInputError, NotFoundError
 from chargeledger.money import Currency
 from chargeledger.services.billing.dunning import set_disputed
@@ -216,7 +217,7 @@ async def _attach(
 ) -> StoredAttachment:
     name = check_attachment(attachment.name, attachment.media_type, attachment.content)
     stored = StoredAttachment(
-        id=uuid.uuid4(),
+        id=new_id(),
         dispute_id=case.id,
         name=name,
         media_type=attachment.media_type,

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from chargeledger.domain.accounts import Account, BillingMode
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.ledger import JournalEntry, Posting, wallet
 from chargeledger.domain.payments import (
     Operation,
@@ -162,7 +163,7 @@ async def top_up(
     if card.account_id != account.id or not card.active:
         raise NotFoundError("no such card on this account", code="card_not_found")
     payment = Payment(
-        id=payment_id or uuid.uuid4(),
+        id=payment_id or new_id(),
         purpose=PaymentPurpose.TOP_UP,
         method=PaymentMethodKind.APP,
         gateway=card.gateway,

@@ -27,6 +27,7 @@ from chargeledger.domain.bank_statements import (
     Statement,
     StatementEntry,
 )
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.ledger import BANK, EntryKind
 from chargeledger.money import Money
 from chargeledger.services.billing.bank_ports import StoredStatement
@@ -137,7 +138,7 @@ class SqlBankRepository:
     ) -> uuid.UUID:
         """The stored statement's row id; an import of the same statement again finds it."""
         row = {
-            "id": uuid.uuid4(),
+            "id": new_id(),
             "account_iban": statement.account_iban,
             "statement_id": statement.statement_id[:64],
             "currency": statement.currency.code,

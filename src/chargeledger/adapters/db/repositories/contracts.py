@@ -49,6 +49,7 @@ from chargeledger.domain.contract_records import (
     StoredVersion,
 )
 from chargeledger.domain.contracts import ContractType
+from chargeledger.domain.ids import new_id
 from chargeledger.errors import DuplicateError
 from chargeledger.services.paging import Page
 
@@ -294,7 +295,7 @@ class SqlContractRepository(ContractPerformanceRows):
     ) -> None:
         await self._write(
             insert(contract_milestones).values(
-                id=uuid.uuid4(),
+                id=new_id(),
                 contract_id=contract_id,
                 kind=milestone.kind.value,
                 title=milestone.title,

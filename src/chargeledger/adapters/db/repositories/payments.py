@@ -27,6 +27,7 @@ from chargeledger.adapters.db.repositories.audit import queue_for_chain
 from chargeledger.adapters.db.repositories.upsert import insert_ignoring_duplicates
 from chargeledger.adapters.db.repositories.wallet_rows import WalletRows
 from chargeledger.domain.audit import RecordType
+from chargeledger.domain.ids import new_id
 from chargeledger.domain.payments import (
     EventKind,
     Payment,
@@ -298,7 +299,7 @@ class SqlPaymentRepository(WalletRows):
 
     async def reject_webhook(self, gateway: str, code: str, body: str, at: datetime) -> None:
         row = {
-            "id": uuid.uuid4(),
+            "id": new_id(),
             "gateway": gateway,
             "code": code,
             "body": body,
