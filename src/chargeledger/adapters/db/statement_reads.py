@@ -16,7 +16,7 @@ committed state on both databases, so no transaction is needed around it:
   the file locked is stopped and run again, whole, as a larger one is:
 - a SQLite file, any other read: in one call to a small pool of threads of our own, on
   connections like it (SQLite lets the GIL go while it reads, so the loop goes on
-  meanwhile). Making 100 rows into objects takes about 2 ms; on the loop that held up the
+  meanwhile). Making 100 rows into objects takes about 1.5 ms; on the loop that held up the
   writes of the other requests' answers for whole turns of the loop (100-row pages: p99
   360 ms there against 133 ms from a thread). Through aiosqlite every statement costs four
   trips to a thread (cursor, execute, fetch, close); here the read is one.

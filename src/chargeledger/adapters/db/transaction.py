@@ -81,8 +81,9 @@ class LazyConnection:
     async def read(self, fn: Callable[[Connection], T], *, rows: int = 1) -> T:
         """``fn`` runs one SELECT on a synchronous connection and makes its answer of the rows.
         A read-only unit of work with no connection open runs it through its one-statement
-        reads (``statement_reads.py``: one trip to the driver); otherwise it runs on this
-        unit of work's connection, inside its transaction."""
+        reads (``statement_reads.py``: one trip to the driver, none for a small read on
+        SQLite, at most ``rows`` rows); otherwise it runs on this unit of work's connection,
+        inside its transaction."""
         if self._reads is not None and self._connection is None:
             return await self._reads.run(fn, rows=rows)
         connection = await self._open_for(fn)

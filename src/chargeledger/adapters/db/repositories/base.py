@@ -93,8 +93,9 @@ class TableRepository(ABC, Generic[T]):
         return None if row is None else self.from_row(row)
 
     async def _read(self, fn: Callable[[Connection], R], *, rows: int = 1) -> R:
-        """``fn`` (one SELECT and what is made of its rows) as a one-statement read
-        (``LazyConnection.read``): one trip to the driver in a read-only unit of work."""
+        """``fn`` (one SELECT of at most ``rows`` rows and what is made of them) as a
+        one-statement read (``LazyConnection.read``): one trip to the driver in a read-only
+        unit of work. ``fn`` reads its rows to the end and may run twice."""
         result: R = await self._connection.read(fn, rows=rows)  # type: ignore[attr-defined]
         return result
 
