@@ -9,6 +9,7 @@ process that opened them, which is all a simulator needs.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -64,27 +65,28 @@ def new_dispute(
     )
 
 
-class DisputingPsp:
+class DisputingPsp(ABC):
     """The sandbox PSP's chargebacks, mixed into ``SandboxGateway`` (which gives the turn at
-    its store, ids, holds and webhooks this needs): the card network's side (open, decide)
-    and the ``PaymentGateway.submit_dispute_evidence`` of the client side."""
+    its store, ids, holds and webhooks this needs: the abstract methods below) — the card
+    network's side (open, decide) and the ``PaymentGateway.submit_dispute_evidence`` of the
+    client side."""
 
     _clock: Clock
     _disputes: dict[str, SandboxDispute]
 
-    def _id(self, prefix: str, number: int) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def _id(self, prefix: str, number: int) -> str: ...
 
-    def _turn(self) -> AbstractAsyncContextManager[SandboxTurn]:
-        raise NotImplementedError
+    @abstractmethod
+    def _turn(self) -> AbstractAsyncContextManager[SandboxTurn]: ...
 
-    async def _hold(self, tx: SandboxTransaction, provider_ref: str) -> SandboxHold:
-        raise NotImplementedError
+    @abstractmethod
+    async def _hold(self, tx: SandboxTransaction, provider_ref: str) -> SandboxHold: ...
 
+    @abstractmethod
     async def _emit(
         self, turn: SandboxTurn, kind: str, hold: SandboxHold | None, **data: object
-    ) -> None:
-        raise NotImplementedError
+    ) -> None: ...
 
     async def open_dispute(
         self, provider_ref: str, reason: str = "fraudulent", amount: Money | None = None
