@@ -78,6 +78,14 @@ class LazyConnection:
         connection = await self._open_for(statement)
         return await connection.exec_driver_sql(statement, parameters)
 
+    async def driver_connection(self, statement: Any) -> Any:
+        """The driver's own connection, inside this unit of work's transaction, for what
+        ``statement`` stands for when the driver runs it itself (``repositories.bulk``:
+        PostgreSQL's COPY of an INSERT's rows)."""
+        connection = await self._open_for(statement)
+        raw = await connection.get_raw_connection()
+        return raw.driver_connection
+
     async def read(self, fn: Callable[[Connection], T], *, rows: int = 1) -> T:
         """``fn`` runs one SELECT on a synchronous connection and makes its answer of the rows.
         A read-only unit of work with no connection open runs it through its one-statement
