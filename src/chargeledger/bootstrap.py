@@ -17,7 +17,8 @@ from chargeledger.adapters.bus import InProcessCommandBus
 from chargeledger.adapters.clock import SystemClock
 from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.db.health import database_answers
-from chargeledger.adapters.db.locks import PostgresLocks, SqliteLocks
+from chargeledger.adapters.db.job_leases import job_leases
+from chargeledger.adapters.db.locks import PostgresLocks, SqliteLocks, named_locks
 from chargeledger.adapters.db.migrate import upgrade_to_head
 from chargeledger.adapters.db.repositories.sandbox import SqlSandboxStore
 from chargeledger.adapters.db.unit_of_work import SqlUnitOfWorkFactory
@@ -68,6 +69,7 @@ from chargeledger.services.ports import (
     Clock,
     Exports,
     InvoiceDocuments,
+    JobLeases,
     Locks,
     MeterSignatureVerifier,
     PasswordHasher,
@@ -101,6 +103,7 @@ class Runtime:
     payments: PaymentContext
     locks: Locks  # named locks shared with every process on the database (payments, runs)
     _locks: PostgresLocks | SqliteLocks  # the same, for aclose()
+    jobs: JobLeases  # which node runs each periodic job (issue 18)
     # Throttles of password checks (per process: each node of a cluster counts on its own).
     logins: CredentialGuard
     station_logins: CredentialGuard
@@ -291,14 +294,18 @@ class Runtime:
         return [asyncio.create_task(self._every(seconds, job)) for seconds, job in jobs]
 
     async def _every(self, seconds: int, job: Callable[[], Awaitable[object]]) -> None:
+        """``job`` every ``seconds``, in the rounds this process holds its lease."""
         while True:
             try:
-                await job()
+                async with self.jobs.lease(job.__name__) as mine:
+                    if mine:
+                        await job()
             except Exception:
                 log.exception("periodic job failed", extra={"job": job.__name__})
             await asyncio.sleep(seconds)
 
     async def aclose(self) -> None:
+        await self.jobs.aclose()
         await self._locks.aclose()
         self.hasher.close()
         if self._gateway is not None:
@@ -325,7 +332,7 @@ def build_runtime(
     factory = SqlUnitOfWorkFactory(create_engine(settings.database_url, schema=schema))
     clock = clock or SystemClock()
     bus = InProcessCommandBus()
-    locks = _named_locks(settings, factory, schema)
+    locks = named_locks(settings.database_url, factory.engine, schema)
     gateway = _gateway(settings, factory, clock)
     payments = _payment_context(settings, factory, clock, bus, locks, gateway)
     return Runtime(
@@ -343,6 +350,7 @@ def build_runtime(
         payments=payments,
         locks=locks,
         _locks=locks,
+        jobs=job_leases(settings.database_url, locks),
         logins=CredentialGuard(clock, settings.auth.logins, what="logins"),
         station_logins=CredentialGuard(clock, settings.auth.stations, what="station logins"),
         documents=FacturXDocuments(),
@@ -365,15 +373,6 @@ def _station_secrets(settings: Settings) -> HmacStationSecrets:
         settings.data_dir / "station-secret-key"
     )
     return HmacStationSecrets(key.encode())
-
-
-def _named_locks(
-    settings: Settings, factory: SqlUnitOfWorkFactory, schema: str | None
-) -> PostgresLocks | SqliteLocks:
-    """Advisory locks on PostgreSQL (every node), a lock file beside the SQLite database."""
-    if factory.engine.dialect.name == "postgresql":
-        return PostgresLocks(settings.database_url, namespace=schema or "")
-    return SqliteLocks(factory.engine.url.database)
 
 
 def _gateway(

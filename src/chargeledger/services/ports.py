@@ -71,6 +71,18 @@ class Locks(Protocol):
         ...
 
 
+class JobLeases(Protocol):
+    """Which process runs a periodic job: at most one at a time among every node on the
+    database (issue 18); the lease of a process that dies ends with it."""
+
+    def lease(self, job: str) -> AbstractAsyncContextManager[bool]:
+        """True inside the block when this process holds ``job``'s lease, False when another
+        process does (then this round is skipped)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
 class PasswordHasher(Protocol):
     """Slow, salted password hashing (argon2id, DESIGN §6), always off the event loop.
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from chargeledger.adapters.db.engine import normalise_url
@@ -252,3 +252,10 @@ class SqliteLocks:
         if self._file.users <= 0 and self._file.idle:
             self._file.close()
             _FILES.pop(self._key, None)
+
+
+def named_locks(url: str, engine: AsyncEngine, schema: str | None) -> PostgresLocks | SqliteLocks:
+    """Advisory locks on PostgreSQL (every node), a lock file beside the SQLite database."""
+    if engine.dialect.name == "postgresql":
+        return PostgresLocks(url, namespace=schema or "")
+    return SqliteLocks(engine.url.database)
