@@ -180,3 +180,25 @@ def test_serve_exits_when_the_port_is_taken(tmp_path: Path) -> None:
     assert "[port_unavailable]" in message
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in message
     assert not (tmp_path / "data").exists()  # no database was made: nothing ran
+
+
+def test_a_second_server_on_one_sqlite_file_is_refused(
+    server: tuple[str, subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    """SQLite runs as one node (issue 18): a second ``serve`` on the same database ends
+    before it starts, with a message naming the way to several nodes; the first goes on."""
+    base, process = server
+    env = {**os.environ, "CHARGELEDGER_DATA_DIR": str(tmp_path)}
+    env.pop("CHARGELEDGER_DATABASE_URL", None)
+    second = subprocess.run(
+        [CHARGELEDGER, "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert second.returncode == 78, second.stderr
+    assert "[one_node_database]" in second.stderr
+    assert "PostgreSQL" in second.stderr
+    assert process.poll() is None
+    assert httpx.get(f"{base}/healthz").status_code == 200

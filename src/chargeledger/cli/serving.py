@@ -10,13 +10,17 @@ uvicorn's ``STARTUP_FAILURE`` (3).
 from __future__ import annotations
 
 import socket
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from chargeledger.cli.common import fail, handles_errors
 
+if TYPE_CHECKING:
+    from chargeledger.config import Settings
+
 EXIT_PORT_UNAVAILABLE = 69
+EXIT_ONE_NODE = 78  # EX_CONFIG of sysexits.h: a second node asked of a SQLite database
 STARTUP_FAILURE = 3  # what ``uvicorn.run`` exits with when the app did not start
 
 
@@ -38,15 +42,29 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _claim_the_only_node(settings: Settings) -> None:
+    """On SQLite, this process becomes the database's one node, or the command ends with a
+    message (``adapters/db/one_node.py``); on PostgreSQL any number of nodes may serve."""
+    from chargeledger.adapters.db.engine import sqlite_file
+    from chargeledger.adapters.db.one_node import claim_sqlite_node
+
+    database = sqlite_file(settings.database_url)
+    if database is not None and not claim_sqlite_node(database):
+        raise fail(
+            f"another chargeledger serve already serves {database}: SQLite runs as one node; "
+            "run several nodes on PostgreSQL (README: Running several nodes)",
+            "one_node_database",
+            EXIT_ONE_NODE,
+        )
+
+
 @handles_errors
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port", min=0, max=65535)] = 8000,
 ) -> None:
     """Run the REST API (/api/v1), /healthz and /docs; migrates the database first."""
-    import uvicorn  # the server and the settings load when the command runs (issue 17)
-
-    from chargeledger.config import Settings
+    from chargeledger.config import Settings  # loaded when the command runs (issue 17)
 
     settings = Settings.from_env()  # a bad setting ends the command before the port is taken
     try:
@@ -58,7 +76,16 @@ def serve(
             "port_unavailable",
             EXIT_PORT_UNAVAILABLE,
         ) from None
-    # Loaded by name so the CLI does not import the API package (DESIGN §3).
+    with sock:
+        _claim_the_only_node(settings)  # after the port: a taken port makes nothing
+        _serve_on(sock, settings, host, port)
+
+
+def _serve_on(sock: socket.socket, settings: Settings, host: str, port: int) -> None:
+    """uvicorn on the bound socket, with the app loaded by name so the command line does not
+    import the API package (DESIGN §3)."""
+    import uvicorn  # the server loads when the command runs (issue 17)
+
     config = uvicorn.Config(
         "chargeledger.asgi:create_app",
         factory=True,
@@ -73,7 +100,6 @@ def serve(
         ws_per_message_deflate=settings.ocpp.per_message_deflate,
     )
     server = uvicorn.Server(config)
-    with sock:
-        server.run(sockets=[sock])
+    server.run(sockets=[sock])
     if not server.started:
         raise typer.Exit(STARTUP_FAILURE)
