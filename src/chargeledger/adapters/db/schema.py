@@ -10,6 +10,7 @@ from __future__ import annotations
 from chargeledger.adapters.db import (
     audit_tables,
     billing_tables,
+    cluster_tables,
     contract_tables,
     dispute_tables,
     dunning_tables,
@@ -25,6 +26,7 @@ from chargeledger.adapters.db.metadata import metadata
 __all__ = [
     "audit_tables",
     "billing_tables",
+    "cluster_tables",
     "contract_tables",
     "dispute_tables",
     "dunning_tables",
