@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from chargeledger.adapters.audit import audit_chain
 from chargeledger.adapters.bank.camt053_writer import Camt053Writer
 from chargeledger.adapters.bank.reader import BankStatementReader
-from chargeledger.adapters.bus import InProcessCommandBus
+from chargeledger.adapters.bus import command_bus
 from chargeledger.adapters.clock import SystemClock
 from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.db.health import database_answers
@@ -305,6 +305,7 @@ class Runtime:
             await asyncio.sleep(seconds)
 
     async def aclose(self) -> None:
+        await self.bus.aclose()
         await self.jobs.aclose()
         await self._locks.aclose()
         self.hasher.close()
@@ -331,7 +332,7 @@ def build_runtime(
         private_directory(settings.data_dir)
     factory = SqlUnitOfWorkFactory(create_engine(settings.database_url, schema=schema))
     clock = clock or SystemClock()
-    bus = InProcessCommandBus()
+    bus = command_bus(settings.database_url, schema)
     locks = named_locks(settings.database_url, factory.engine, schema)
     gateway = _gateway(settings, factory, clock)
     payments = _payment_context(settings, factory, clock, bus, locks, gateway)

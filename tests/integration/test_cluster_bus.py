@@ -197,3 +197,24 @@ async def test_a_node_that_dies_loses_its_stations(
         dying._worker = dying._listener = None
         await dying.aclose()
         await survivor.aclose()
+
+
+async def test_a_storm_of_connections_is_written_and_announced_in_batches(
+    nodes: tuple[PostgresCommandBus, PostgresCommandBus], runtime: Runtime
+) -> None:
+    """After a restart thousands of stations connect at once: their presence is written
+    together and announced in notifications small enough for PostgreSQL (8,000 bytes)."""
+    first, second = nodes
+    names = [f"CP-STORM-{n:04d}-{'x' * 40}" for n in range(300)]  # long ids, as some vendors'
+
+    async def station(command: StationCommand) -> CommandResult:
+        return CommandResult("Accepted")
+
+    for name in names:
+        first.register(name, station)
+    await until(lambda: all(second.is_connected(name) for name in names))
+    assert set(await present(runtime)) == set(names)
+    for name in names:
+        first.unregister(name, station)
+    await until(lambda: not any(second.is_connected(name) for name in names))
+    assert await present(runtime) == {}

@@ -1,7 +1,7 @@
 """The in-process command bus: operator commands reach the station's live connection.
 
-DESIGN §4: on one node (SQLite) the connection lives in this process; a PostgreSQL
-LISTEN/NOTIFY implementation of the same port carries commands between nodes.
+DESIGN §4: on one node (SQLite) the connection lives in this process; on PostgreSQL the same
+port carries commands between nodes (``adapters/db/cluster_bus.py``, LISTEN/NOTIFY).
 """
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ class InProcessCommandBus:
     def is_connected(self, charge_point_id: str) -> bool:
         return charge_point_id in self._handlers
 
+    async def start(self) -> None:
+        """Nothing to join: one process is the whole of it."""
+
+    async def aclose(self) -> None:
+        """Nothing to leave."""
+
     async def send(
         self, charge_point_id: str, command: StationCommand, wait_seconds: float = 30.0
     ) -> CommandResult:
@@ -44,3 +50,13 @@ class InProcessCommandBus:
                 f"station {charge_point_id} did not answer in {wait_seconds:g} s",
                 code="station_timeout",
             ) from exc
+
+
+def command_bus(url: str, schema: str | None = None) -> InProcessCommandBus:
+    """The bus for the database at ``url``: across nodes on PostgreSQL (once started by the
+    app's lifespan), this process alone on SQLite."""
+    if url.startswith("postgresql"):
+        from chargeledger.adapters.db.cluster_bus import PostgresCommandBus
+
+        return PostgresCommandBus(url, schema)
+    return InProcessCommandBus()

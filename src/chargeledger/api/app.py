@@ -119,6 +119,8 @@ def create_app(
                     "backend": app.state.runtime.database_backend,
                 },
             )
+        if jobs:  # a serving node: it joins the others on PostgreSQL (issue 18)
+            await app.state.runtime.bus.start()
         tasks = app.state.runtime.start_jobs() if jobs else []
         if owned:
             # What the process built to start lives as long as it does: frozen out of the
@@ -139,6 +141,7 @@ def create_app(
             # A job cancelled inside a database call unwinds through that call: the engine is
             # closed only once every job has stopped, or the process can hang on exit.
             await asyncio.gather(*tasks, return_exceptions=True)
+            await app.state.runtime.bus.aclose()
             if owned:
                 await app.state.runtime.aclose()
 

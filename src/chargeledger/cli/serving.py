@@ -44,12 +44,11 @@ def listen(host: str, port: int) -> socket.socket:
 
 def _claim_the_only_node(settings: Settings) -> None:
     """On SQLite, this process becomes the database's one node, or the command ends with a
-    message (``adapters/db/one_node.py``); on PostgreSQL any number of nodes may serve."""
-    from chargeledger.adapters.db.engine import sqlite_file
-    from chargeledger.adapters.db.one_node import claim_sqlite_node
+    message (``chargeledger.nodes``); on PostgreSQL any number of nodes may serve."""
+    from chargeledger.nodes import served_elsewhere
 
-    database = sqlite_file(settings.database_url)
-    if database is not None and not claim_sqlite_node(database):
+    database = served_elsewhere(settings)
+    if database is not None:
         raise fail(
             f"another chargeledger serve already serves {database}: SQLite runs as one node; "
             "run several nodes on PostgreSQL (README: Running several nodes)",

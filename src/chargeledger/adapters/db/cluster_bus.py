@@ -50,6 +50,8 @@ from chargeledger.errors import ChargeledgerError, ConflictError
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 5.0  # a node says it is alive this often
 DEAD_AFTER_S = 30.0  # and is taken for dead when not seen for this long
+PRESENCE_BATCH = 1000  # presence changes written in one statement
+ANNOUNCED = 50  # stations per presence notification: ids of 64 bytes and node names fit
 
 
 def command_payload(command: StationCommand) -> dict[str, Any]:
@@ -178,8 +180,7 @@ class PostgresCommandBus(InProcessCommandBus):
                     self.node,
                 )
                 await self._run("DELETE FROM cluster_nodes WHERE node = $1", self.node)
-                for (station,) in mine:
-                    await self._announce(station, None)
+                await self._announce(dict.fromkeys(station for (station,) in mine))
             await self._worker.close()
             self._worker = None
         if self._listener is not None:
@@ -189,30 +190,40 @@ class PostgresCommandBus(InProcessCommandBus):
     # --- inside ------------------------------------------------------------------------------
 
     async def _write_presence(self) -> None:
-        """Presence changes, in the order the links made them."""
+        """Presence changes, in the order the links made them; those waiting are written
+        together (a restart brings thousands at once), each station as it ended up."""
         while True:
             change, station = await self._changes.get()
+            latest = {station: change}
+            while not self._changes.empty() and len(latest) < PRESENCE_BATCH:
+                change, station = self._changes.get_nowait()
+                latest[station] = change
             try:
-                if change == "up":
-                    await self._run(
-                        "INSERT INTO station_presence (charge_point_id, node, connected_at) "
-                        "VALUES ($1, $2, now()) ON CONFLICT (charge_point_id) DO UPDATE "
-                        "SET node = excluded.node, connected_at = excluded.connected_at",
-                        station,
-                        self.node,
-                    )
-                    await self._announce(station, self.node)
-                else:
-                    gone = await self._fetch(
-                        "DELETE FROM station_presence WHERE charge_point_id = $1 AND node = $2 "
-                        "RETURNING charge_point_id",
-                        station,
-                        self.node,
-                    )
-                    if gone:
-                        await self._announce(station, None)
+                await self._write(latest)
             except Exception:
-                log.exception("station presence not written", extra={"charge_point_id": station})
+                log.exception("station presence not written", extra={"stations": len(latest)})
+
+    async def _write(self, latest: dict[str, str]) -> None:
+        up = [station for station, change in latest.items() if change == "up"]
+        down = [station for station, change in latest.items() if change == "down"]
+        if up:
+            await self._run(
+                "INSERT INTO station_presence (charge_point_id, node, connected_at) "
+                "SELECT unnest($1::text[]), $2, now() ON CONFLICT (charge_point_id) DO UPDATE "
+                "SET node = excluded.node, connected_at = excluded.connected_at",
+                up,
+                self.node,
+            )
+        gone = []
+        if down:
+            rows = await self._fetch(
+                "DELETE FROM station_presence WHERE charge_point_id = ANY($1::text[]) "
+                "AND node = $2 RETURNING charge_point_id",
+                down,
+                self.node,
+            )
+            gone = [station for (station,) in rows]
+        await self._announce({**dict.fromkeys(up, self.node), **dict.fromkeys(gone)})
 
     async def _keep_alive(self) -> None:
         while True:
@@ -233,8 +244,7 @@ class PostgresCommandBus(InProcessCommandBus):
             DEAD_AFTER_S,
         )
         stations = [station for (station,) in gone]
-        for station in stations:
-            await self._announce(station, None)
+        await self._announce(dict.fromkeys(stations))
         return stations
 
     async def _holder(self, station: str) -> str | None:
@@ -247,11 +257,11 @@ class PostgresCommandBus(InProcessCommandBus):
         message = json.loads(payload)
         kind = message.get("type")
         if kind == "presence":
-            station, node = message["station"], message["node"]
-            if node is None or node == self.node:
-                self._elsewhere.pop(station, None)
-            else:
-                self._elsewhere[station] = node
+            for station, node in message["holders"].items():
+                if node is None or node == self.node:
+                    self._elsewhere.pop(station, None)
+                else:
+                    self._elsewhere[station] = node
         elif kind == "reply":
             answer = self._replies.get(message["request"])
             if answer is not None and not answer.done():
@@ -280,10 +290,13 @@ class PostgresCommandBus(InProcessCommandBus):
             reply["error"] = {"code": "station_error", "message": f"{type(exc).__name__}"}
         await self._notify(self.channel(message["reply_to"]), reply)
 
-    async def _announce(self, station: str, node: str | None) -> None:
-        await self._notify(
-            self.channel("presence"), {"type": "presence", "station": station, "node": node}
-        )
+    async def _announce(self, holders: dict[str, str | None]) -> None:
+        """Tell every node which node now holds these stations (None: no node), in
+        notifications of at most ``ANNOUNCED`` stations (a payload is at most 8,000 bytes)."""
+        stations = list(holders.items())
+        for start in range(0, len(stations), ANNOUNCED):
+            chunk = dict(stations[start : start + ANNOUNCED])
+            await self._notify(self.channel("presence"), {"type": "presence", "holders": chunk})
 
     async def _notify(self, channel: str, message: dict[str, Any]) -> None:
         await self._run("SELECT pg_notify($1, $2)", channel, json.dumps(message))

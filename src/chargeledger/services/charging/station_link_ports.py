@@ -121,3 +121,9 @@ class CommandBus(Protocol):
     async def send(
         self, charge_point_id: str, command: StationCommand, wait_seconds: float = 30.0
     ) -> CommandResult: ...
+
+    async def start(self) -> None:
+        """Join the other nodes (a serving process's lifespan; before it, this process's
+        stations only)."""
+
+    async def aclose(self) -> None: ...
