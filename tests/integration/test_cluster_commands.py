@@ -17,6 +17,7 @@ from chargeledger.api.app import create_app
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.config import Settings
 from chargeledger.domain.identity import Role
+from chargeledger.stations.connections import SUPERSEDED_REASON
 from tests.conftest import fast_hasher, usable_backend
 from tests.integration.ocpp_support import (
     ACTIVE_TAG,
@@ -28,6 +29,7 @@ from tests.integration.ocpp_support import (
     World,
     bounded,
     connected,
+    running_server,
 )
 
 pytestmark = pytest.mark.postgres
@@ -37,6 +39,12 @@ pytestmark = pytest.mark.postgres
 def backend() -> str:
     """PostgreSQL only: SQLite runs as one node."""
     return usable_backend("postgresql")
+
+
+def station_key(runtime: Runtime) -> str:
+    """The key of station password hashes node A made into its data directory."""
+    configured = runtime.settings.auth.station_secret_key
+    return configured or (runtime.settings.data_dir / "station-secret-key").read_text().strip()
 
 
 @pytest.fixture
@@ -49,7 +57,9 @@ async def node_b(
         {
             "CHARGELEDGER_DATA_DIR": str(tmp_path / "b"),
             "CHARGELEDGER_DATABASE_URL": url,
-            "CHARGELEDGER_JWT_SECRET": world.runtime.jwt_secret,  # as every node of a cluster
+            # the keys every node of a cluster shares: tokens and station passwords
+            "CHARGELEDGER_JWT_SECRET": world.runtime.jwt_secret,
+            "CHARGELEDGER_STATION_SECRET_KEY": station_key(world.runtime),
         }
     )
     runtime = build_runtime(settings, schema=schema, hasher=fast_hasher())
@@ -98,3 +108,32 @@ async def test_a_command_sent_on_one_node_reaches_the_station_on_another(
     )
     assert offline.status_code == 409, offline.text
     assert offline.json()["error"]["code"] == "station_offline"
+
+
+async def test_a_station_that_connects_to_another_node_is_let_go_by_the_first(
+    world: World, node_b: tuple[Runtime, httpx.AsyncClient]
+) -> None:
+    """One live link per station across the cluster: the station's websocket on node A is
+    closed as superseded when the station connects to node B (a network change, a load
+    balancer that moved it), and node B holds it from then on."""
+    runtime_b, _ = node_b
+    bus_a, bus_b = world.runtime.bus, runtime_b.bus
+    async with running_server(runtime_b) as url_b, connected(world.url, Station16) as old:
+
+        async def known_on_b() -> None:
+            while CP16 not in bus_b._elsewhere:  # type: ignore[attr-defined]  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+
+        await bounded(known_on_b())
+        async with connected(url_b, Station16) as new:
+            await bounded(old._connection.wait_closed())
+            assert old._connection.close_reason == SUPERSEDED_REASON
+            assert new._connection.state.name == "OPEN"
+            assert CP16 in bus_b._handlers  # type: ignore[attr-defined]
+
+            async def let_go_on_a() -> None:  # its link's end runs after the close
+                while CP16 in bus_a._handlers:  # type: ignore[attr-defined]  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+
+            await bounded(let_go_on_a())
+            assert bus_a.is_connected(CP16)  # through node B

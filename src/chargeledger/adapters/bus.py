@@ -18,6 +18,12 @@ CommandHandler = Callable[[StationCommand], Awaitable[CommandResult]]
 class InProcessCommandBus:
     def __init__(self) -> None:
         self._handlers: dict[str, CommandHandler] = {}
+        self._moved: Callable[[str], None] | None = None
+
+    def when_moved(self, close: Callable[[str], None]) -> None:
+        """``close(charge_point_id)`` is called when a station this process holds has
+        connected to another node since (never, with one process)."""
+        self._moved = close
 
     def register(self, charge_point_id: str, handler: CommandHandler) -> None:
         self._handlers[charge_point_id] = handler

@@ -101,6 +101,13 @@ class LiveConnections:
         del self._current[charge_point_id]
         return True
 
+    def close_moved(self, charge_point_id: str) -> None:
+        """The station has connected to another node since (issue 18): its link here is
+        closed as a superseded one; its end records nothing over the newer connection."""
+        live = self._current.get(charge_point_id)
+        if live is not None:
+            self.close_superseded(charge_point_id, live)
+
     def close_superseded(self, charge_point_id: str, live: LiveLink) -> None:
         """Close a replaced connection in the background: closing waits for the close
         handshake, which a half-open socket never completes, and the new connection must not
@@ -169,6 +176,7 @@ async def serve_station(
     execute = link.execute
     async with connections.lock(cpid):
         previous = connections.take_over(cpid, live)
+        runtime.bus.when_moved(connections.close_moved)  # the same one for every connection
         runtime.bus.register(cpid, execute)
         epoch = await connection_records(runtime).connected.submit(
             (station, version, live.connection_id)

@@ -88,6 +88,7 @@ class PostgresCommandBus(InProcessCommandBus):
         self._listener: asyncpg.Connection | None = None
         self._worker: asyncpg.Connection | None = None
         self._turn = asyncio.Lock()  # one statement at a time on the worker connection
+        # ("up" | "down" | "check", station), in the order they happened
         self._changes: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -193,15 +194,39 @@ class PostgresCommandBus(InProcessCommandBus):
         """Presence changes, in the order the links made them; those waiting are written
         together (a restart brings thousands at once), each station as it ended up."""
         while True:
+            latest: dict[str, str] = {}
+            checks: set[str] = set()
             change, station = await self._changes.get()
-            latest = {station: change}
-            while not self._changes.empty() and len(latest) < PRESENCE_BATCH:
+            while True:
+                if change == "check":
+                    checks.add(station)
+                else:
+                    latest[station] = change
+                if self._changes.empty() or len(latest) + len(checks) >= PRESENCE_BATCH:
+                    break
                 change, station = self._changes.get_nowait()
-                latest[station] = change
             try:
                 await self._write(latest)
+                await self._close_moved(checks)
             except Exception:
                 log.exception("station presence not written", extra={"stations": len(latest)})
+
+    async def _close_moved(self, stations: set[str]) -> None:
+        """Close this process's link of each station another node holds now (its newer
+        connection), as the presence table says once this process's own changes before the
+        news are written: a station that came back here meanwhile keeps its link."""
+        held = [station for station in stations if station in self._handlers]
+        if not held or self._moved is None:
+            return
+        rows = await self._fetch(
+            "SELECT charge_point_id, node FROM station_presence "
+            "WHERE charge_point_id = ANY($1::text[])",
+            held,
+        )
+        for station, node in rows:
+            if node != self.node and station in self._handlers:
+                log.info("station connected to another node", extra={"charge_point_id": station})
+                self._moved(station)
 
     async def _write(self, latest: dict[str, str]) -> None:
         up = [station for station, change in latest.items() if change == "up"]
@@ -262,6 +287,8 @@ class PostgresCommandBus(InProcessCommandBus):
                     self._elsewhere.pop(station, None)
                 else:
                     self._elsewhere[station] = node
+                    if station in self._handlers:  # held here too: which link is newer?
+                        self._changes.put_nowait(("check", station))
         elif kind == "reply":
             answer = self._replies.get(message["request"])
             if answer is not None and not answer.done():

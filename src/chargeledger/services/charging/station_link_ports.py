@@ -118,6 +118,10 @@ class CommandBus(Protocol):
 
     def is_connected(self, charge_point_id: str) -> bool: ...
 
+    def when_moved(self, close: Callable[[str], None]) -> None:
+        """Have ``close(charge_point_id)`` called when a station this process holds has
+        connected to another node since: one live link per station across the cluster."""
+
     async def send(
         self, charge_point_id: str, command: StationCommand, wait_seconds: float = 30.0
     ) -> CommandResult: ...
