@@ -8,10 +8,12 @@ production, where the schema comes from migrations rather than ``metadata.create
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 import warnings
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chargeledger.adapters.db import schema as db_schema
 from chargeledger.adapters.db.migrate import alembic_config, current_revision, head_revision
-from chargeledger.bootstrap import Runtime
+from chargeledger.bootstrap import Runtime, build_runtime
+from chargeledger.config import Settings
 from chargeledger.domain.charging import Measurand, MeterSample
+from tests.conftest import fast_hasher
 
 
 def engine_of(runtime: Runtime) -> AsyncEngine:
@@ -106,6 +110,37 @@ async def test_upgrading_again_is_a_no_op(empty_runtime: Runtime) -> None:
             text("SELECT count(*) FROM api_keys WHERE prefix = 'keep0001'")
         )
     assert kept == 1
+    assert await diff_against(empty_runtime, db_schema.metadata) == []
+
+
+async def test_nodes_started_together_migrate_one_after_another(
+    empty_runtime: Runtime, database: tuple[str, str | None], tmp_path: Path
+) -> None:
+    """Several ``serve`` nodes started at once on one empty database (issue 18; on SQLite
+    the same file's writers take turns anyway): each start succeeds and the database is at
+    head once, not half-migrated twice."""
+    url, schema = database
+    others = [
+        build_runtime(
+            Settings.from_env(
+                {
+                    "CHARGELEDGER_DATA_DIR": str(tmp_path / f"node-{n}"),
+                    "CHARGELEDGER_DATABASE_URL": url,
+                }
+            ),
+            schema=schema,
+            hasher=fast_hasher(),
+        )
+        for n in range(2)
+    ]
+    try:
+        results = await asyncio.gather(
+            empty_runtime.migrate(), *(other.migrate() for other in others)
+        )
+    finally:
+        for other in others:
+            await other.aclose()
+    assert [after for _, after in results] == [head_revision()] * 3
     assert await diff_against(empty_runtime, db_schema.metadata) == []
 
 

@@ -8,10 +8,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# A transaction's advisory lock per schema (the tests' schemas share one server).
+_ONE_MIGRATION_AT_A_TIME = text(
+    "SELECT pg_advisory_xact_lock(hashtext('chargeledger migrations ' || current_schema()))"
+)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -42,5 +46,9 @@ async def upgrade_to_head(engine: AsyncEngine) -> tuple[str | None, str | None]:
         command.upgrade(alembic_config(connection), "head")
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Nodes started together (issue 18) migrate one after another: the lock is held
+            # until this transaction ends, and the next finds the database at head.
+            await connection.execute(_ONE_MIGRATION_AT_A_TIME)
         await connection.run_sync(_upgrade)
     return before, await current_revision(engine)
