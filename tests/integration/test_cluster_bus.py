@@ -150,53 +150,38 @@ async def test_a_station_that_moved_on_keeps_the_newer_node(
 
 
 async def test_a_node_that_dies_loses_its_stations(
-    runtime: Runtime, database: tuple[str, str | None]
+    nodes: tuple[PostgresCommandBus, PostgresCommandBus], database: tuple[str, str | None]
 ) -> None:
+    dying, survivor = nodes
     url, schema = database
-    dying, survivor = (
-        PostgresCommandBus(url, schema, "node-x"),
-        PostgresCommandBus(url, schema, "node-y"),
-    )
-    await dying.start()
-    await survivor.start()
-    try:
 
-        async def station(command: StationCommand) -> CommandResult:
-            return CommandResult("Accepted")
+    async def station(command: StationCommand) -> CommandResult:
+        return CommandResult("Accepted")
 
-        dying.register("CP-3", station)
-        await until(lambda: survivor.is_connected("CP-3"))
-        # SIGKILL: its connections end, nothing is cleaned up; then time passes.
-        admin = create_engine(url, schema=schema)
-        async with admin.begin() as connection:
-            await connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE pid IN (:worker, :listener)"
-                ),
-                {
-                    "worker": dying._worker.get_server_pid(),  # type: ignore[union-attr]
-                    "listener": dying._listener.get_server_pid(),  # type: ignore[union-attr]
-                },
-            )
-            await connection.execute(
-                text(
-                    "UPDATE cluster_nodes SET seen_at = now() - interval '1 hour' "
-                    "WHERE node = 'node-x'"
-                )
-            )
-        await admin.dispose()
-        assert await survivor.beat() == ["CP-3"]
-        await until(lambda: not survivor.is_connected("CP-3"))
-        with pytest.raises(ConflictError) as offline:
-            await survivor.send("CP-3", START)
-        assert offline.value.code == "station_offline"
-    finally:
-        for task in dying._tasks:
-            task.cancel()
-        dying._worker = dying._listener = None
-        await dying.aclose()
-        await survivor.aclose()
+    dying.register("CP-3", station)
+    await until(lambda: survivor.is_connected("CP-3"))
+    # SIGKILL: its connections end, nothing is cleaned up; then time passes.
+    for task in dying._tasks:
+        task.cancel()
+    assert dying._worker is not None
+    assert dying._listener is not None
+    pids = [dying._worker.get_server_pid(), dying._listener.get_server_pid()]
+    admin = create_engine(url, schema=schema)
+    async with admin.begin() as connection:
+        await connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY(:p)"),
+            {"p": pids},
+        )
+        await connection.execute(
+            text("UPDATE cluster_nodes SET seen_at = now() - interval '1 hour' WHERE node = :n"),
+            {"n": dying.node},
+        )
+    await admin.dispose()
+    assert await survivor.beat() == ["CP-3"]
+    await until(lambda: not survivor.is_connected("CP-3"))
+    with pytest.raises(ConflictError) as offline:
+        await survivor.send("CP-3", START)
+    assert offline.value.code == "station_offline"
 
 
 async def test_a_storm_of_connections_is_written_and_announced_in_batches(

@@ -75,6 +75,19 @@ async def node_b(
         await world.runtime.bus.aclose()
 
 
+async def remote_start(
+    http: httpx.AsyncClient, world: World, charge_point_id: str, headers: dict[str, str]
+) -> httpx.Response:
+    """An operator's RemoteStartTransaction through the REST API of the node ``http`` is."""
+    return await bounded(
+        http.post(
+            f"{API}/stations/{world.station_id(charge_point_id)}/commands",
+            json={"kind": "remote_start", "evse_id": 1, "id_tag": ACTIVE_TAG},
+            headers=headers,
+        )
+    )
+
+
 async def test_a_command_sent_on_one_node_reaches_the_station_on_another(
     world: World, node_b: tuple[Runtime, httpx.AsyncClient], login_as: LoginAs
 ) -> None:
@@ -88,24 +101,12 @@ async def test_a_command_sent_on_one_node_reaches_the_station_on_another(
 
         await bounded(held_by_a())
         cp.answers["RemoteStartTransaction"] = "Rejected"  # the station's word, not a constant
-        sent = await bounded(
-            http_b.post(
-                f"{API}/stations/{world.station_id(CP16)}/commands",
-                json={"kind": "remote_start", "evse_id": 1, "id_tag": ACTIVE_TAG},
-                headers=operator,
-            )
-        )
+        sent = await remote_start(http_b, world, CP16, operator)
         assert sent.status_code == 200, sent.text
         assert sent.json()["status"] == "Rejected"
         assert cp.received[-1][0] == "RemoteStartTransaction"
         assert cp.received[-1][1]["id_tag"] == ACTIVE_TAG
-    offline = await bounded(
-        http_b.post(
-            f"{API}/stations/{world.station_id(CP201)}/commands",
-            json={"kind": "remote_start", "evse_id": 1, "id_tag": ACTIVE_TAG},
-            headers=operator,
-        )
-    )
+    offline = await remote_start(http_b, world, CP201, operator)
     assert offline.status_code == 409, offline.text
     assert offline.json()["error"]["code"] == "station_offline"
 

@@ -175,18 +175,18 @@ class PostgresCommandBus(InProcessCommandBus):
                 await task
         self._tasks = []
         if self._worker is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # a lost connection: the rows go with the node
                 mine = await self._fetch(
                     "DELETE FROM station_presence WHERE node = $1 RETURNING charge_point_id",
                     self.node,
                 )
                 await self._run("DELETE FROM cluster_nodes WHERE node = $1", self.node)
                 await self._announce(dict.fromkeys(station for (station,) in mine))
-            await self._worker.close()
-            self._worker = None
-        if self._listener is not None:
-            await self._listener.close()
-            self._listener = None
+        for connection in (self._worker, self._listener):
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    await connection.close()
+        self._worker = self._listener = None
 
     # --- inside ------------------------------------------------------------------------------
 
