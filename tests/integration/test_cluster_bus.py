@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
+from chargeledger.adapters.bus import InProcessCommandBus, command_bus
 from chargeledger.adapters.db.cluster_bus import PostgresCommandBus, command_of, command_payload
 from chargeledger.adapters.db.engine import create_engine
 from chargeledger.bootstrap import Runtime
@@ -203,3 +204,17 @@ async def test_a_storm_of_connections_is_written_and_announced_in_batches(
         first.unregister(name, station)
     await until(lambda: not any(second.is_connected(name) for name in names))
     assert await present(runtime) == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("postgres://u@db/cl", PostgresCommandBus),
+        ("postgresql://u@db/cl", PostgresCommandBus),
+        ("postgresql+asyncpg://u@db/cl", PostgresCommandBus),
+        ("sqlite+aiosqlite:///cl.sqlite3", InProcessCommandBus),
+    ],
+)
+def test_the_bus_follows_the_database(url: str, kind: type) -> None:
+    """Every spelling of a PostgreSQL URL joins the cluster; SQLite is one process."""
+    assert type(command_bus(url)) is kind

@@ -61,7 +61,9 @@ class InProcessCommandBus:
 def command_bus(url: str, schema: str | None = None) -> InProcessCommandBus:
     """The bus for the database at ``url``: across nodes on PostgreSQL (once started by the
     app's lifespan), this process alone on SQLite."""
-    if url.startswith("postgresql"):
+    from chargeledger.adapters.db.engine import normalise_url  # postgres:// is PostgreSQL too
+
+    if normalise_url(url).startswith("postgresql"):
         from chargeledger.adapters.db.cluster_bus import PostgresCommandBus
 
         return PostgresCommandBus(url, schema)
