@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from chargeledger.adapters.audit import audit_chain
 from chargeledger.adapters.bank.camt053_writer import Camt053Writer
 from chargeledger.adapters.bank.reader import BankStatementReader
-from chargeledger.adapters.bus import command_bus
 from chargeledger.adapters.clock import SystemClock
+from chargeledger.adapters.db.cluster_bus import command_bus
 from chargeledger.adapters.db.engine import create_engine
 from chargeledger.adapters.db.health import database_answers
 from chargeledger.adapters.db.job_leases import job_leases

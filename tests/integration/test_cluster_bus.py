@@ -13,8 +13,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from chargeledger.adapters.bus import InProcessCommandBus, command_bus
-from chargeledger.adapters.db.cluster_bus import PostgresCommandBus, command_of, command_payload
+from chargeledger.adapters.bus import InProcessCommandBus
+from chargeledger.adapters.db.cluster_bus import (
+    PostgresCommandBus,
+    command_bus,
+    command_of,
+    command_payload,
+)
 from chargeledger.adapters.db.engine import create_engine
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.station_link import CommandKind, CommandResult, ResetType, StationCommand

@@ -56,15 +56,3 @@ class InProcessCommandBus:
                 f"station {charge_point_id} did not answer in {wait_seconds:g} s",
                 code="station_timeout",
             ) from exc
-
-
-def command_bus(url: str, schema: str | None = None) -> InProcessCommandBus:
-    """The bus for the database at ``url``: across nodes on PostgreSQL (once started by the
-    app's lifespan), this process alone on SQLite."""
-    from chargeledger.adapters.db.engine import normalise_url  # postgres:// is PostgreSQL too
-
-    if normalise_url(url).startswith("postgresql"):
-        from chargeledger.adapters.db.cluster_bus import PostgresCommandBus
-
-        return PostgresCommandBus(url, schema)
-    return InProcessCommandBus()

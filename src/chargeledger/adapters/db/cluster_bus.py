@@ -37,15 +37,17 @@ import socket
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import make_url
 
 from chargeledger.adapters.bus import CommandHandler, InProcessCommandBus
 from chargeledger.adapters.db.engine import normalise_url
 from chargeledger.domain.station_link import CommandKind, CommandResult, ResetType, StationCommand
 from chargeledger.errors import ChargeledgerError, ConflictError
+
+if TYPE_CHECKING:
+    import asyncpg  # type: ignore[import-untyped]
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 5.0  # a node says it is alive this often
@@ -148,6 +150,8 @@ class PostgresCommandBus(InProcessCommandBus):
     # --- joining and leaving the cluster -----------------------------------------------------
 
     async def start(self) -> None:
+        import asyncpg  # the driver loads when a serving node joins
+
         settings = {"search_path": self._schema} if self._schema else {}
         dsn = self._dsn.render_as_string(hide_password=False)
         self._worker = await asyncpg.connect(dsn, server_settings=settings)
@@ -163,7 +167,7 @@ class PostgresCommandBus(InProcessCommandBus):
         ):
             if node != self.node:
                 self._elsewhere[station] = node
-        self._tasks = [
+        self._tasks += [  # with any answer begun since the listener started
             asyncio.create_task(self._write_presence()),
             asyncio.create_task(self._keep_alive()),
         ]
@@ -337,3 +341,11 @@ class PostgresCommandBus(InProcessCommandBus):
         async with self._turn:
             assert self._worker is not None
             return list(await self._worker.fetch(sql, *args))
+
+
+def command_bus(url: str, schema: str | None = None) -> InProcessCommandBus:
+    """The bus for the database at ``url``: across nodes on PostgreSQL (once started by the
+    app's lifespan), this process alone on SQLite."""
+    if normalise_url(url).startswith("postgresql"):  # postgres:// is PostgreSQL too
+        return PostgresCommandBus(url, schema)
+    return InProcessCommandBus()
