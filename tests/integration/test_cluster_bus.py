@@ -190,6 +190,31 @@ async def test_a_node_that_dies_loses_its_stations(
     assert offline.value.code == "station_offline"
 
 
+async def test_a_node_taken_for_dead_while_alive_comes_back_with_its_stations(
+    nodes: tuple[PostgresCommandBus, PostgresCommandBus], runtime: Runtime
+) -> None:
+    """Its beats failed for a while (a stalled process, a lost route to the database): the
+    others removed it and its stations; its next beat brings both back."""
+    stalled, other = nodes
+
+    async def station(command: StationCommand) -> CommandResult:
+        return CommandResult("Accepted")
+
+    stalled.register("CP-4", station)
+    await until(lambda: other.is_connected("CP-4"))
+    async with runtime._factory.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE cluster_nodes SET seen_at = now() - interval '1 hour' WHERE node = :n"),
+            {"n": stalled.node},
+        )
+    assert await other.beat() == ["CP-4"]
+    await until(lambda: not other.is_connected("CP-4"))
+    assert await stalled.beat() == []
+    await until(lambda: other.is_connected("CP-4"))
+    assert await present(runtime) == {"CP-4": stalled.node}
+    assert await other.send("CP-4", START) == CommandResult("Accepted")
+
+
 async def test_a_storm_of_connections_is_written_and_announced_in_batches(
     nodes: tuple[PostgresCommandBus, PostgresCommandBus], runtime: Runtime
 ) -> None:

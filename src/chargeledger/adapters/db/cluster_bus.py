@@ -158,10 +158,7 @@ class PostgresCommandBus(InProcessCommandBus):
         self._listener = await asyncpg.connect(dsn, server_settings=settings)
         await self._listener.add_listener(self.channel(self.node), self._heard)
         await self._listener.add_listener(self.channel("presence"), self._heard)
-        await self._run(
-            "INSERT INTO cluster_nodes (node, started_at, seen_at) VALUES ($1, now(), now())",
-            self.node,
-        )
+        await self._alive()
         for station, node in await self._fetch(
             "SELECT charge_point_id, node FROM station_presence"
         ):
@@ -264,8 +261,12 @@ class PostgresCommandBus(InProcessCommandBus):
 
     async def beat(self) -> list[str]:
         """Say this node is alive, and remove the nodes not seen for ``DEAD_AFTER_S`` with
-        their stations' presence; returns those stations."""
-        await self._run("UPDATE cluster_nodes SET seen_at = now() WHERE node = $1", self.node)
+        their stations' presence; returns those stations. A node the others took for dead
+        (its beats failed that long) is back: it writes its stations' presence again."""
+        if await self._alive():
+            log.warning("this node was taken for dead; its stations are announced again")
+            for station in list(self._handlers):
+                self._changes.put_nowait(("up", station))
         gone = await self._fetch(
             "WITH dead AS (DELETE FROM cluster_nodes WHERE seen_at < now() - "
             "make_interval(secs => $1) RETURNING node) DELETE FROM station_presence "
@@ -275,6 +276,16 @@ class PostgresCommandBus(InProcessCommandBus):
         stations = [station for (station,) in gone]
         await self._announce(dict.fromkeys(stations))
         return stations
+
+    async def _alive(self) -> bool:
+        """Say this node is alive (the database's clock); True when its row was not there:
+        at its start, or after the others removed it as dead."""
+        rows = await self._fetch(
+            "INSERT INTO cluster_nodes (node, started_at, seen_at) VALUES ($1, now(), now()) "
+            "ON CONFLICT (node) DO UPDATE SET seen_at = now() RETURNING (xmax = 0)",
+            self.node,
+        )
+        return bool(rows[0][0])
 
     async def _holder(self, station: str) -> str | None:
         found = await self._fetch(
