@@ -34,6 +34,7 @@ from chargeledger.adapters.meter_signatures import OcmfSignatureVerifier
 from chargeledger.adapters.notify.smtp import SmtpMailer
 from chargeledger.adapters.notify.webhooks import HttpWebhookSender
 from chargeledger.adapters.reports import TableFiles
+from chargeledger.adapters.roaming import roaming_handshake
 from chargeledger.adapters.security import Argon2PasswordHasher, HmacStationSecrets
 from chargeledger.adapters.vat_ids import StdnumVatIds
 from chargeledger.config import Settings
@@ -78,6 +79,7 @@ from chargeledger.services.ports import (
     UnitOfWorkFactory,
     VatIdChecker,
 )
+from chargeledger.services.roaming.handshake import Handshake
 from chargeledger.services.throttling import CredentialGuard
 from chargeledger.services.transactions import in_transaction
 
@@ -116,6 +118,7 @@ class Runtime:
     reminders: ReminderDocuments  # dunning notices as PDFs
     evidence: EvidenceDocuments  # dispute evidence packs: PDF and ZIP of JSON (issue 15)
     auditor: Auditor  # the tamper-evident chain: sealing, checkpoints, verification
+    roaming: Handshake  # OCPI partners: storage, the client to reach them, token sealing
     # Signed meter data (OCMF) checks; no state, so every runtime has its own.
     meter_signatures: MeterSignatureVerifier = field(default_factory=OcmfSignatureVerifier)
     _gateway: SandboxGateway | StripeGateway | None = None
@@ -336,6 +339,7 @@ def build_runtime(
     locks = named_locks(settings.database_url, factory.engine, schema)
     gateway = _gateway(settings, factory, clock)
     payments = _payment_context(settings, factory, clock, bus, locks, gateway)
+    key = _station_key(settings)
     return Runtime(
         settings=settings,
         uow=factory,
@@ -344,7 +348,8 @@ def build_runtime(
         or Argon2PasswordHasher(
             workers=settings.auth.hash_workers, backlog=settings.auth.hash_backlog
         ),
-        station_secrets=_station_secrets(settings),
+        station_secrets=HmacStationSecrets(key),
+        roaming=roaming_handshake(factory, clock, settings.roaming.timeout_seconds, key),
         jwt_secret=settings.jwt_secret or stored_secret(settings.data_dir / "jwt-secret"),
         bus=bus,
         _factory=factory,
@@ -367,13 +372,11 @@ def build_runtime(
     )
 
 
-def _station_secrets(settings: Settings) -> HmacStationSecrets:
-    """Station passwords' key: set in the environment (a cluster's nodes share it) or made
-    once into the data directory beside the JWT key, so restarts keep it."""
-    key = settings.auth.station_secret_key or stored_secret(
-        settings.data_dir / "station-secret-key"
-    )
-    return HmacStationSecrets(key.encode())
+def _station_key(settings: Settings) -> bytes:
+    """Station passwords' key (it also seals partners' OCPI tokens): set in the environment (a
+    cluster's nodes share it) or made once into the data directory, so restarts keep it."""
+    path = settings.data_dir / "station-secret-key"
+    return (settings.auth.station_secret_key or stored_secret(path)).encode()
 
 
 def _gateway(

@@ -10,7 +10,10 @@ import pytest
 
 from chargeledger.bootstrap import Runtime
 from tests.conftest import LoginAs
+from tests.integration.ocpi_world import ocpi_client, ocpi_runtime
 from tests.integration.ocpp_support import World, open_world
+
+__all__ = ["ocpi_client", "ocpi_runtime", "world"]  # the OCPI tests' fixtures, shared
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from chargeledger.api.body_limit import (
 )
 from chargeledger.api.errors import install_error_handlers
 from chargeledger.api.health import Health, HealthProbes, health_router
+from chargeledger.api.ocpi import OCPI_ROUTERS
 from chargeledger.api.routers import (
     accounts,
     audit,
@@ -164,6 +165,9 @@ def create_app(
     # The operator back office's pages (issue 16): a session cookie, not the API's roles
     # declarations; its own role rule is office/guard.OFFICE_ROLES.
     app.include_router(office_router)
+    # Roaming partners (issue 18): OCPI's own tokens and envelopes, not the API's roles.
+    for router in OCPI_ROUTERS:
+        app.include_router(router)
     # The driver app (issue 16): static files only; the page calls the API above with a token.
     app.include_router(driver_app_router)
     document_security(app, API_ROUTERS)

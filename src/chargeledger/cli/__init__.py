@@ -105,6 +105,7 @@ class Commands(LazyGroup):
             "Dispute cases: customers', the operator's and chargebacks.",
         ),
         Lazy("ocmf", "chargeledger.cli.ocmf:ocmf_app", "Signed meter data (OCMF)."),
+        Lazy("roaming", "chargeledger.cli.roaming:roaming_app", "Roaming partners (OCPI 2.2.1)."),
         Lazy(
             "audit",
             "chargeledger.cli.audit:audit_app",

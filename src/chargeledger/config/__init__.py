@@ -45,6 +45,7 @@
 | CHARGELEDGER_DUNNING_INTERVAL_SECONDS | 3600: how often ``serve`` runs dunning  |
 | CHARGELEDGER_ENERGY_COST_PER_KWH    | none: net kWh cost (0.12 [EUR]), margins |
 | CHARGELEDGER_AUDIT_*                | the audit chain: key, checkpoint files, see AuditSettings |
+| CHARGELEDGER_OCPI_*                 | our OCPI party and URL (roaming), see RoamingSettings |
 
 Operator fields: NAME, STREET, POSTAL_CODE, CITY, COUNTRY (required to invoice), VAT_ID, EMAIL,
 IBAN, BIC (both checked), REGISTRATION. The VAT rates file is a JSON list of ``{"country",
@@ -74,6 +75,7 @@ from chargeledger.config.finance import (
     energy_price,
 )
 from chargeledger.config.ocpp import OcppSettings
+from chargeledger.config.roaming import RoamingSettings
 from chargeledger.config.values import MIN_SECRET_LENGTH, PREFIX, whole_number
 from chargeledger.domain.billing import DEFAULT_VAT_RATES, VatRate, VatRates
 from chargeledger.domain.contract_performance import EnergyPrice
@@ -264,6 +266,7 @@ class Settings:
     dunning: DunningSettings = field(default_factory=DunningSettings)
     energy_price: EnergyPrice | None = None  # contract performance margins (issue 14)
     audit: AuditSettings = field(default_factory=AuditSettings)  # the audit chain (issue 15)
+    roaming: RoamingSettings = field(default_factory=RoamingSettings)  # OCPI (issue 18)
 
     def seller(self) -> Party:
         """The operator as the seller of invoices (EN 16931 BG-4: name and address needed)."""
@@ -321,6 +324,7 @@ class Settings:
             dunning=DunningSettings.from_env(env),
             energy_price=energy_price(env),
             audit=AuditSettings.from_env(env),
+            roaming=RoamingSettings.from_env(env),
         )
 
     def with_database(self, url: str) -> Settings:

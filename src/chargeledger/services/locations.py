@@ -114,13 +114,13 @@ async def locate(
     found = []
     for hit in hits:
         site = network.sites[hit.site_id]
-        stations = await _stations_at(uow, rates, network, site, filters, now)
+        stations = await stations_at(uow, rates, network, site, filters, now)
         if stations:
             found.append(LocatedSite(site, shown_km(hit.distance_km), stations))
     return found
 
 
-async def _stations_at(
+async def stations_at(
     uow: UnitOfWork,
     rates: VatRates,
     network: SiteNetwork,
@@ -128,6 +128,8 @@ async def _stations_at(
     filters: Filters,
     now: datetime,
 ) -> list[LocatedStation]:
+    """The stations of ``site`` with the EVSEs and connectors ``filters`` keep, each with
+    its availability now and the ad hoc price (also what OCPI publishes, ``roaming``)."""
     vat = supply_vat(rates, site.address.country, site.time_zone, now, None)
     located = []
     for station in (s for s in network.stations if s.site_id == site.id):

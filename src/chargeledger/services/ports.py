@@ -43,6 +43,7 @@ from chargeledger.services.overview_ports import OverviewRepository
 from chargeledger.services.paging import Page
 from chargeledger.services.payments.payout_ports import PayoutRepository
 from chargeledger.services.payments.ports import PaymentRepository
+from chargeledger.services.roaming.ports import RoamingPartnerRepository
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -329,6 +330,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditRepository: ...
+
+    @property
+    def roaming(self) -> RoamingPartnerRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

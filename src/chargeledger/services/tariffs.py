@@ -113,12 +113,12 @@ async def _applies_to(
     """The sites where a tariff of this scope would price sessions, and the account whose
     sessions it prices (account scope); unknown scopes are refused."""
     if scope_id == OPERATOR_SCOPE_ID and scope in (TariffScope.OPERATOR, TariffScope.AD_HOC):
-        return await _all_sites(uow), None
+        return await all_sites(uow), None
     if scope is TariffScope.ACCOUNT:
         account = await uow.accounts.get(_uuid(scope_id))
         if account is None:
             raise NotFoundError(f"account {scope_id} not found", code="account_not_found")
-        return await _all_sites(uow), account
+        return await all_sites(uow), account
     if scope in (TariffScope.SITE, TariffScope.AD_HOC):
         return [await get_site(uow, _uuid(scope_id))], None
     station_ref = scope_id.split(":")[0] if scope is TariffScope.CONNECTOR else scope_id
@@ -139,7 +139,8 @@ def _uuid(text: str) -> uuid.UUID:
         ) from None
 
 
-async def _all_sites(uow: UnitOfWork) -> list[Site]:
+async def all_sites(uow: UnitOfWork) -> list[Site]:
+    """Every site of the catalog, in pages of a thousand."""
     found: list[Site] = []
     offset: int | None = 0
     while offset is not None:

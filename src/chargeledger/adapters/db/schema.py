@@ -18,6 +18,7 @@ from chargeledger.adapters.db import (
     outbox_tables,
     payment_tables,
     reservation_tables,
+    roaming_tables,
     sandbox_tables,
     tables,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "outbox_tables",
     "payment_tables",
     "reservation_tables",
+    "roaming_tables",
     "sandbox_tables",
     "tables",
 ]

@@ -50,6 +50,7 @@ from chargeledger.adapters.db.repositories.payouts import SqlPayoutRepository
 from chargeledger.adapters.db.repositories.reports import SqlReportRepository
 from chargeledger.adapters.db.repositories.repricings import SqlRepricingRepository
 from chargeledger.adapters.db.repositories.reservations import SqlReservationRepository
+from chargeledger.adapters.db.repositories.roaming import SqlRoamingPartnerRepository
 from chargeledger.adapters.db.repositories.station_links import SqlStationLinkRepository
 from chargeledger.adapters.db.repositories.tariffs import SqlTariffRepository
 from chargeledger.adapters.db.statement_reads import StatementReads
@@ -85,6 +86,7 @@ class SqlUnitOfWork:
     reservations: SqlReservationRepository
     repricings: SqlRepricingRepository
     audit: SqlAuditRepository
+    roaming: SqlRoamingPartnerRepository
 
     def __init__(
         self,
@@ -123,6 +125,7 @@ class SqlUnitOfWork:
         self.reservations = SqlReservationRepository(connection)
         self.repricings = SqlRepricingRepository(connection)
         self.audit = SqlAuditRepository(connection)
+        self.roaming = SqlRoamingPartnerRepository(connection)
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,0 +1,42 @@
+"""Roaming partners of OCPI 2.2.1 (issue 18, ``domain.roaming``) on the shared ``metadata``."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+from chargeledger.adapters.db.metadata import metadata
+from chargeledger.adapters.db.types import UtcDateTime
+
+roaming_partners = Table(
+    "roaming_partners",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("country_code", String(2), nullable=False),
+    Column("party_id", String(3), nullable=False),
+    Column("role", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    # SHA-256 hex of the token the partner presents to us; unique so a token names one partner.
+    Column("incoming_digest", String(64), unique=True),
+    # The token we present to the partner, sealed (``TokenBox``).
+    Column("outgoing_token", String(512)),
+    Column("versions_url", String(255)),
+    Column("version", String(8)),
+    Column("endpoints", Text, nullable=False),
+    Column("account_id", Uuid, ForeignKey("accounts.id", ondelete="RESTRICT")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint(
+        "status IN ('invited', 'registering', 'registered', 'unregistered')", name="status"
+    ),
+    UniqueConstraint("country_code", "party_id", "role"),
+)

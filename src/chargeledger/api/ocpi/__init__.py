@@ -1,0 +1,8 @@
+"""OCPI 2.2.1 as a CPO (issue 18): the edge roaming partners call, under ``/ocpi``."""
+
+from __future__ import annotations
+
+from chargeledger.api.ocpi.modules import router as modules_router
+from chargeledger.api.ocpi.registration import router as registration_router
+
+OCPI_ROUTERS = (registration_router, modules_router)

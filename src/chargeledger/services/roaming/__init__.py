@@ -1,0 +1,1 @@
+"""Roaming over OCPI 2.2.1 (issue 18): partners, the credentials handshake, the CPO modules."""

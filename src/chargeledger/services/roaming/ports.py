@@ -1,0 +1,52 @@
+"""What the roaming use cases need from outside: storage of partners, an OCPI client to call a
+partner's platform, and a box that seals the tokens we call partners with."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Protocol
+
+from chargeledger.domain.roaming import PartnerStatus, PartyRole, RoamingPartner
+
+
+class RoamingPartnerRepository(Protocol):
+    async def add(self, partner: RoamingPartner) -> None:
+        """``DuplicateError`` when the party (country code, party id, role) is already one."""
+        ...
+
+    async def get(self, partner_id: uuid.UUID) -> RoamingPartner | None: ...
+
+    async def by_party(
+        self, country_code: str, party_id: str, role: PartyRole
+    ) -> RoamingPartner | None: ...
+
+    async def by_incoming_digest(self, digest: str) -> RoamingPartner | None:
+        """The partner whose token hashes to ``digest`` (the caller of an OCPI request)."""
+        ...
+
+    async def replace_if(
+        self, partner: RoamingPartner, status: PartnerStatus, incoming_digest: str | None
+    ) -> bool:
+        """Write ``partner`` only if its stored row still has ``status`` and
+        ``incoming_digest``: two handshakes racing on one token, one wins, the other is told."""
+        ...
+
+    async def listed(self) -> list[RoamingPartner]: ...
+
+
+class OcpiPeer(Protocol):
+    """An OCPI 2.2.1 client of a partner's platform. Each call sends ``token`` as
+    ``Authorization: Token <base64>`` (§4.1.3) and returns the envelope's ``data`` once the
+    envelope said ``status_code`` 1000; else ``PartnerCallError``."""
+
+    async def get(self, url: str, token: str) -> Any: ...
+
+    async def send(self, method: str, url: str, token: str, body: Any) -> Any: ...
+
+
+class TokenBox(Protocol):
+    """Seals a token we present to partners so a copy of the database alone does not hold it."""
+
+    def seal(self, token: str) -> str: ...
+
+    def open(self, sealed: str) -> str: ...
