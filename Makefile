@@ -4,9 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The test eMSP of the OCPI tests (tests/ocpi_emsp): extrawest-ocpi pins pydantic 1, so it has
+# a virtualenv of its own. tests/integration/ocpi_emsp.py builds it the same way when missing.
+EMSP_VENV := .venv-emsp
+EMSP_STAMP := $(EMSP_VENV)/.installed-stamp
 LINT_PATHS := src tests $(wildcard bench)
 
-.PHONY: demo test lint typecheck imports unit serve lock clean browser screenshots
+.PHONY: demo test lint typecheck imports unit serve lock clean browser screenshots emsp-venv
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +18,17 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
+$(EMSP_STAMP): tests/ocpi_emsp/requirements.txt
+	$(PYTHON) -m venv $(EMSP_VENV) && $(EMSP_VENV)/bin/pip install -q -r tests/ocpi_emsp/requirements.txt
+	@touch $(EMSP_STAMP)
+
+emsp-venv: $(EMSP_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/chargeledger demo
 
 # The suite runs on every core (pytest-xdist); pytest's exit code 5 (no tests) fails it too.
-test: lint typecheck imports browser
+test: lint typecheck imports browser $(EMSP_STAMP)
 	$(BIN)/pytest -n auto
 
 # The checkout page is tested in a real browser: Debian's Chromium, driven by Playwright.
@@ -55,4 +65,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .chargeledger demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(EMSP_VENV) .chargeledger demo-output .pytest_cache .mypy_cache .ruff_cache
