@@ -84,4 +84,4 @@ async def put_credentials(
 async def delete_credentials(request: Request, _: VersionCaller, rt: RuntimeDep) -> Response:
     """§7.2.4: the partner ends the roaming; its token stops working now."""
     await unregister(rt.roaming, presented_token(request))
-    return envelope(request, None)
+    return envelope(request, [])

@@ -5,7 +5,9 @@ timestamp}`` (§4.1.7), also when something failed: a partner's client reads ``s
 not our REST API's ``{"error": ...}``. HTTP statuses follow §4.1.3 and the status codes
 chapter: 401 for an unknown token, 404 for an unknown object, 405 for a second registration,
 400 for parameters we cannot use; ``status_code`` then says which (2001, 2003, ...).
-``X-Request-ID`` and ``X-Correlation-ID`` are answered as they came (§4.1.1).
+``X-Request-ID`` and ``X-Correlation-ID`` are answered as they came (§4.1.1). Where there is no
+data (a refusal, a DELETE) ``data`` is an empty list: the spec leaves it open, and clients
+built on typed models (extrawest-ocpi's, for one) refuse a missing or null ``data``.
 
 Numbers leave as JSON numbers with every digit of their Decimal (DESIGN §2: never a float).
 """
@@ -95,7 +97,7 @@ def error_envelope(request: Request, exc: Exception) -> Response:
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
         message = f"{where}: {first.get('msg', 'invalid request')}"
         return envelope(
-            request, None, status_code=INVALID_PARAMETERS, message=message, http_status=400
+            request, [], status_code=INVALID_PARAMETERS, message=message, http_status=400
         )
     if not isinstance(exc, ChargeledgerError):
         raise exc
@@ -112,7 +114,7 @@ def error_envelope(request: Request, exc: Exception) -> Response:
     if status in (UNABLE_TO_USE_CLIENT_API, UNSUPPORTED_VERSION):
         http = 200  # our server works; the partner's could not be used (§ status codes 3xxx)
     return envelope(
-        request, None, status_code=status, message=f"{exc.code}: {exc.message}", http_status=http
+        request, [], status_code=status, message=f"{exc.code}: {exc.message}", http_status=http
     )
 
 
