@@ -10,10 +10,16 @@ import pytest
 
 from chargeledger.bootstrap import Runtime
 from tests.conftest import LoginAs
-from tests.integration.ocpi_world import ocpi_client, ocpi_runtime
+from tests.integration.ocpi_world import emsp, ocpi_client, ocpi_runtime, served
 from tests.integration.ocpp_support import World, open_world
 
-__all__ = ["ocpi_client", "ocpi_runtime", "world"]  # the OCPI tests' fixtures, shared
+__all__ = [
+    "emsp",
+    "ocpi_client",
+    "ocpi_runtime",
+    "served",
+    "world",
+]  # the OCPI tests' fixtures, shared
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@ storage, for the OCPI tests."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -14,11 +15,49 @@ from chargeledger.asgi import create_app
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.config import Settings
 from chargeledger.config.roaming import RoamingSettings
+from chargeledger.domain.catalog import Site
+from chargeledger.domain.geo import Address
 from chargeledger.domain.roaming import PartnerStatus, PartyRole, RoamingPartner
+from chargeledger.domain.tariffs.assignment import TariffScope
+from chargeledger.services import catalog
 from chargeledger.services.roaming.handshake import new_token, token_digest
+from chargeledger.services.tariffs import assign_tariff, import_tariff
 from tests.conftest import fast_hasher
+from tests.integration.ocpi_emsp import EmspProcess, running_emsp
+from tests.integration.ocpp_server import running_server, seed_network
 
 OUR_COUNTRY, OUR_PARTY = "DE", "CLG"
+EMSP_TOKEN_A = "emsp-token-a-for-our-cpo"  # what the test eMSP gives us to register with it
+TARIFF = {
+    "id": "AC-STANDARD",
+    "currency": "EUR",
+    "elements": [
+        {"price_components": [{"type": "ENERGY", "price": "0.395", "step_size": 1}]},
+        {"price_components": [{"type": "FLAT", "price": "0.50", "step_size": 1}]},
+    ],
+}
+
+
+async def seed_sites(runtime: Runtime, extra: int) -> None:
+    await seed_network(runtime)
+    async with runtime.uow() as uow:
+        for index in range(extra):
+            await catalog.create_site(
+                uow,
+                runtime.clock,
+                Site(
+                    name=f"Site {index}",
+                    address=Address(f"Street {index}", "10115", "Berlin", "DE"),
+                    latitude=Decimal("52.5") + index,
+                    longitude=Decimal("-13.123456789"),
+                    time_zone="Europe/Berlin",
+                ),
+            )
+        stored = await import_tariff(uow, runtime.clock, TARIFF)
+        await assign_tariff(
+            uow, runtime.clock, stored.id, TariffScope.AD_HOC, None, runtime.settings.vat_rates
+        )
+        await uow.commit()
 
 
 @pytest.fixture
@@ -70,3 +109,19 @@ async def registered_partner(
         await uow.roaming.add(partner)
         await uow.commit()
     return partner, token
+
+
+@pytest.fixture
+def emsp() -> Iterator[EmspProcess]:
+    """The independent eMSP (tests/ocpi_emsp), party NL*EMS, in a process of its own."""
+    with running_emsp(EMSP_TOKEN_A, "--country-code", "NL", "--party-id", "EMS") as process:
+        yield process
+
+
+@pytest.fixture
+async def served(ocpi_runtime: Runtime) -> AsyncIterator[str]:
+    """Our API on a real port with the test network (``seed_sites``); yields its OCPI base
+    URL (``http://127.0.0.1:PORT/ocpi``; the OCPP edge is at ``ws://.../ocpp``)."""
+    await seed_sites(ocpi_runtime, extra=2)
+    async with running_server(ocpi_runtime) as ws_url:
+        yield ws_url.replace("ws://", "http://").removesuffix("/ocpp") + "/ocpi"

@@ -6,29 +6,13 @@ built from the catalog, and the status codes of every refusal."""
 from __future__ import annotations
 
 import base64
-from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.catalog import Site
-from chargeledger.domain.geo import Address
 from chargeledger.domain.roaming import PartnerStatus
-from chargeledger.domain.tariffs.assignment import TariffScope
-from chargeledger.services import catalog
-from chargeledger.services.tariffs import assign_tariff, import_tariff
-from tests.integration.ocpi_world import OUR_COUNTRY, OUR_PARTY, registered_partner
-from tests.integration.ocpp_server import seed_network
-
-TARIFF = {
-    "id": "AC-STANDARD",
-    "currency": "EUR",
-    "elements": [
-        {"price_components": [{"type": "ENERGY", "price": "0.395", "step_size": 1}]},
-        {"price_components": [{"type": "FLAT", "price": "0.50", "step_size": 1}]},
-    ],
-}
+from tests.integration.ocpi_world import OUR_COUNTRY, OUR_PARTY, registered_partner, seed_sites
 
 
 def token_header(token: str) -> dict[str, str]:
@@ -41,28 +25,6 @@ def ok(response: httpx.Response) -> Any:
     assert body["status_code"] == 1000, body
     assert set(body) == {"data", "status_code", "status_message", "timestamp"}
     return body["data"]
-
-
-async def seed_sites(runtime: Runtime, extra: int) -> None:
-    await seed_network(runtime)
-    async with runtime.uow() as uow:
-        for index in range(extra):
-            await catalog.create_site(
-                uow,
-                runtime.clock,
-                Site(
-                    name=f"Site {index}",
-                    address=Address(f"Street {index}", "10115", "Berlin", "DE"),
-                    latitude=Decimal("52.5") + index,
-                    longitude=Decimal("-13.123456789"),
-                    time_zone="Europe/Berlin",
-                ),
-            )
-        stored = await import_tariff(uow, runtime.clock, TARIFF)
-        await assign_tariff(
-            uow, runtime.clock, stored.id, TariffScope.AD_HOC, None, runtime.settings.vat_rates
-        )
-        await uow.commit()
 
 
 async def test_the_versions_and_modules_a_partner_sees(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -24,25 +23,8 @@ from chargeledger.services.roaming.handshake import (
     invite_partner,
     register_with_partner,
 )
-from tests.integration.ocpi_emsp import EmspProcess, running_emsp
-from tests.integration.ocpp_server import running_server
-from tests.integration.test_ocpi_cpo import seed_sites
-
-EMSP_TOKEN_A = "emsp-token-a-for-our-cpo"
-
-
-@pytest.fixture
-def emsp() -> Iterator[EmspProcess]:
-    with running_emsp(EMSP_TOKEN_A, "--country-code", "NL", "--party-id", "EMS") as process:
-        yield process
-
-
-@pytest.fixture
-async def served(ocpi_runtime: Runtime) -> AsyncIterator[str]:
-    """Our API on a real port; yields its OCPI base URL."""
-    await seed_sites(ocpi_runtime, extra=2)
-    async with running_server(ocpi_runtime) as ws_url:
-        yield ws_url.replace("ws://", "http://").removesuffix("/ocpp") + "/ocpi"
+from tests.integration.ocpi_emsp import EmspProcess
+from tests.integration.ocpi_world import EMSP_TOKEN_A
 
 
 def token_header(token: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""``chargeledger roaming invite|register|list``: roaming partners over OCPI 2.2.1 (issue 18).
+"""``chargeledger roaming invite|register|pull-tokens|list``: OCPI 2.2.1 roaming (issue 18).
 
 ``invite`` makes the token A a partner registers with at our ``/ocpi/versions`` (shown once);
 ``register`` does the other role of the handshake: we register at a partner's platform with
@@ -21,6 +21,7 @@ from chargeledger.services.roaming.handshake import (
     invite_partner,
     register_with_partner,
 )
+from chargeledger.services.roaming.tokens import pull_partner_tokens
 
 if TYPE_CHECKING:
     from chargeledger.bootstrap import Runtime
@@ -46,13 +47,22 @@ def invite(
     country_code: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2, e.g. NL")],
     party_id: Annotated[str, typer.Option(help="3 letters or digits, e.g. EMS")],
     role: Annotated[PartyRole, typer.Option()] = PartyRole.EMSP,
+    account_id: Annotated[
+        uuid.UUID | None, typer.Option(help="the business account its sessions are billed to")
+    ] = None,
 ) -> None:
     """Add a partner and print the token A it registers with (shown only now)."""
 
     async def work(rt: Runtime) -> None:
         ours = _ours(rt)
         partner, token = await invite_partner(
-            rt.uow, rt.clock, name=name, country_code=country_code, party_id=party_id, role=role
+            rt.uow,
+            rt.clock,
+            name=name,
+            country_code=country_code,
+            party_id=party_id,
+            role=role,
+            account_id=account_id,
         )
         console.print(f"partner {partner.id} ({partner.party}, {partner.role.value}) invited")
         console.print(f"versions URL: {ours.versions_url}")
@@ -75,6 +85,20 @@ def register(
         )
         modules = ", ".join(sorted({str(e.identifier) for e in partner.endpoints}))
         console.print(f"registered with {partner.party}: {modules}")
+
+    run_with_runtime(work)
+
+
+@roaming_app.command("pull-tokens")
+def pull_tokens(partner_id: uuid.UUID) -> None:
+    """Bring the partner's tokens (its drivers' cards and apps) into our token registry."""
+
+    async def work(rt: Runtime) -> None:
+        pulled = await pull_partner_tokens(rt.roaming, partner_id)
+        console.print(
+            f"tokens: {pulled.added} added, {pulled.changed} changed, {pulled.unchanged} as "
+            f"they were, {pulled.conflicts} uids of other accounts, {pulled.invalid} unreadable"
+        )
 
     run_with_runtime(work)
 

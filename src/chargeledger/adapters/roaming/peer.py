@@ -40,7 +40,27 @@ class HttpOcpiPeer:
     async def get(self, url: str, token: str) -> Any:
         return await self.send("GET", url, token, None)
 
+    async def get_all(self, url: str, token: str, max_pages: int) -> list[Any]:
+        """Every page of a paginated list (§4.1.5), following ``Link: <...>; rel="next"``
+        on the partner's own host only (a token never leaves for another host)."""
+        items: list[Any] = []
+        following: str | None = url
+        for _ in range(max_pages):
+            if following is None:
+                return items
+            data, link = await self._call("GET", following, token, None)
+            if not isinstance(data, list):
+                raise PartnerCallError(f"GET {following}: the page is not a list")
+            items += data
+            following = _next_link(link, url)
+        if following is not None:
+            raise PartnerCallError(f"GET {url}: more than {max_pages} pages")
+        return items
+
     async def send(self, method: str, url: str, token: str, body: Any) -> Any:
+        return (await self._call(method, url, token, body))[0]
+
+    async def _call(self, method: str, url: str, token: str, body: Any) -> tuple[Any, str | None]:
         request_id = str(uuid.uuid4())
         headers = {
             "Authorization": authorization(token),
@@ -66,7 +86,20 @@ class HttpOcpiPeer:
                     await response.aclose()
         except httpx.HTTPError as exc:
             raise PartnerCallError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
-        return _data(method, url, response.status_code, raw)
+        return _data(method, url, response.status_code, raw), response.headers.get("Link")
+
+
+def _next_link(header: str | None, first: str) -> str | None:
+    if not header:
+        return None
+    for part in header.split(","):
+        target, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
+            following = target.strip().removeprefix("<").removesuffix(">")
+            if httpx.URL(following).host != httpx.URL(first).host:
+                raise PartnerCallError(f"the next page {following} is on another host")
+            return following
+    return None
 
 
 async def _bounded(response: httpx.Response) -> bytes:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -95,11 +96,13 @@ async def invite_partner(
     country_code: str,
     party_id: str,
     role: PartyRole = PartyRole.EMSP,
+    account_id: uuid.UUID | None = None,
 ) -> tuple[RoamingPartner, str]:
     """A partner to be, with the token A it registers with (shown once, kept as a digest).
 
-    A party that left (unregistered) may be invited again; one registered or being
-    registered may not (``duplicate``)."""
+    ``account_id``: the (business) account its drivers' sessions are billed to, on the
+    partner's periodic invoice. A party that left (unregistered) may be invited again; one
+    registered or being registered may not (``duplicate``)."""
     token = new_token()
     now = clock.now()
     invited = RoamingPartner(
@@ -108,16 +111,19 @@ async def invite_partner(
         party_id=party_id,
         role=role,
         incoming_digest=token_digest(token),
+        account_id=account_id,
         created_at=now,
         updated_at=now,
     )
     async with uows() as uow:
+        if account_id is not None and await uow.accounts.get(account_id) is None:
+            raise NotFoundError(f"account {account_id} not found", code="account_not_found")
         known = await uow.roaming.by_party(invited.country_code, invited.party_id, invited.role)
         if known is None:
             await uow.roaming.add(invited)
         elif known.status in (PartnerStatus.INVITED, PartnerStatus.UNREGISTERED):
             invited = replace(invited, id=known.id, created_at=known.created_at)
-            invited = replace(invited, account_id=known.account_id, endpoints=known.endpoints)
+            invited = replace(invited, account_id=account_id or known.account_id)
             if not await uow.roaming.replace_if(invited, known.status, known.incoming_digest):
                 raise ConflictError("the partner changed meanwhile; try again")
         else:

@@ -41,6 +41,10 @@ class OcpiPeer(Protocol):
 
     async def get(self, url: str, token: str) -> Any: ...
 
+    async def get_all(self, url: str, token: str, max_pages: int) -> list[Any]:
+        """The items of every page of a paginated list, following its ``Link`` headers."""
+        ...
+
     async def send(self, method: str, url: str, token: str, body: Any) -> Any: ...
 
 

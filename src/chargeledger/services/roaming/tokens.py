@@ -1,0 +1,153 @@
+"""A partner's tokens at our stations (OCPI 2.2.1 §12): pulled from the eMSP's tokens sender
+interface (§12.2.1) into our token registry, under the partner's billing account.
+
+That makes a roaming driver's card work like one of ours: the station's Authorize finds the
+token, the session is the partner account's, and it is billed on the partner's periodic
+invoice (postpaid, B2B) rather than to the driver. A token is active when the eMSP says it is
+``valid`` and may be authorised from a list (``whitelist`` other than NEVER, §12.4.6); a token
+the eMSP wants asked about in real time each time (NEVER) is kept blocked here until real-time
+authorisation (§12.2.1.2) is built. A uid already used by another account is not taken over;
+it is counted as a conflict for the operator to look at.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chargeledger.domain.accounts import Token, TokenStatus, TokenType
+from chargeledger.domain.roaming import (
+    InterfaceRole,
+    ModuleId,
+    PartnerStatus,
+    PartyRole,
+    RoamingPartner,
+)
+from chargeledger.errors import ChargeledgerError, InvalidInputError, NotFoundError
+from chargeledger.services.roaming.handshake import Handshake
+
+MAX_TOKEN_PAGES = 10_000
+BATCH = 500
+# §12.4.4 TokenType -> ours.
+_TYPES = {
+    "RFID": TokenType.RFID,
+    "APP_USER": TokenType.APP,
+    "AD_HOC_USER": TokenType.AD_HOC,
+    "OTHER": TokenType.RFID,
+}
+_LISTED = ("ALWAYS", "ALLOWED", "ALLOWED_OFFLINE")  # §12.4.6 WhitelistType but NEVER
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPull:
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    conflicts: int = 0
+    invalid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Pulled:
+    uid: str
+    type: TokenType
+    status: TokenStatus
+    label: str
+
+
+def read_token(doc: Any, partner: RoamingPartner) -> _Pulled:
+    """One §12.3.2 Token object of ``partner``'s (a hub's may be any party's)."""
+    if not isinstance(doc, Mapping):
+        raise InvalidInputError("a token must be an object", field="token")
+    uid = doc.get("uid")
+    if not isinstance(uid, str) or not 0 < len(uid) <= 36:
+        raise InvalidInputError("uid must be 1-36 characters", field="uid")
+    party = (doc.get("country_code"), doc.get("party_id"))
+    if partner.role is not PartyRole.HUB and party != (partner.country_code, partner.party_id):
+        raise InvalidInputError(f"token {uid} is not {partner.party}'s", field="party_id")
+    kind = _TYPES.get(str(doc.get("type")))
+    if kind is None:
+        raise InvalidInputError(f"token {uid}: unknown type {doc.get('type')!r}", field="type")
+    usable = doc.get("valid") is True and doc.get("whitelist") in _LISTED
+    contract = str(doc.get("contract_id") or "")[:36]
+    return _Pulled(
+        uid=uid.upper(),
+        type=kind,
+        status=TokenStatus.ACTIVE if usable else TokenStatus.BLOCKED,
+        label=f"OCPI {partner.party} {contract}".strip()[:100],
+    )
+
+
+async def pull_partner_tokens(hs: Handshake, partner_id: uuid.UUID) -> TokenPull:
+    """Fetch all of the partner's tokens and bring our registry in line with them."""
+    async with hs.uows() as uow:
+        partner = await uow.roaming.get(partner_id)
+    if partner is None:
+        raise NotFoundError("no such roaming partner", code="roaming_partner_not_found")
+    url = partner.endpoint(ModuleId.TOKENS, InterfaceRole.SENDER)
+    if partner.status is not PartnerStatus.REGISTERED or partner.outgoing_token is None:
+        raise InvalidInputError(f"{partner.party} is not registered", code="partner_not_registered")
+    if partner.account_id is None:
+        raise InvalidInputError(
+            f"{partner.party} has no billing account for its drivers' sessions",
+            code="partner_without_account",
+        )
+    if url is None:
+        raise InvalidInputError(
+            f"{partner.party} offers no tokens to pull", code="partner_without_tokens"
+        )
+    docs = await hs.peer.get_all(url, hs.box.open(partner.outgoing_token), MAX_TOKEN_PAGES)
+    pulled: list[_Pulled] = []
+    invalid = 0
+    for doc in docs:
+        try:
+            pulled.append(read_token(doc, partner))
+        except ChargeledgerError:
+            invalid += 1
+    counts = TokenPull(invalid=invalid)
+    for start in range(0, len(pulled), BATCH):
+        counts = await _store(hs, partner.account_id, pulled[start : start + BATCH], counts)
+    return counts
+
+
+async def _store(
+    hs: Handshake, account_id: uuid.UUID, batch: list[_Pulled], counts: TokenPull
+) -> TokenPull:
+    now = hs.clock.now()
+    added = changed = unchanged = conflicts = 0
+    async with hs.uows() as uow:
+        for item in batch:
+            known = await uow.tokens.get_by_uid(item.uid)
+            if known is None:
+                token = Token(
+                    uid=item.uid,
+                    type=item.type,
+                    account_id=account_id,
+                    status=item.status,
+                    label=item.label,
+                    created_at=now,
+                    updated_at=now,
+                )
+                await uow.tokens.add(token)
+                added += 1
+            elif known.account_id != account_id:
+                conflicts += 1
+            elif (known.status, known.type, known.label) == (item.status, item.type, item.label):
+                unchanged += 1
+            else:
+                await uow.tokens.update(
+                    replace(
+                        known, status=item.status, type=item.type, label=item.label, updated_at=now
+                    )
+                )
+                changed += 1
+        await uow.commit()
+    return TokenPull(
+        added=counts.added + added,
+        changed=counts.changed + changed,
+        unchanged=counts.unchanged + unchanged,
+        conflicts=counts.conflicts + conflicts,
+        invalid=counts.invalid,
+    )

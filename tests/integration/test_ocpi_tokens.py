@@ -1,0 +1,112 @@
+"""A roaming driver's card at our station (OCPI 2.2.1 §12.2.1, issue 18): the independent eMSP
+registers with us, we pull its tokens into our registry under the partner's billing account,
+and a real OCPP 1.6 station then authorises and charges with the eMSP's RFID card, the session
+belonging to the partner's account (so it is billed on the partner's invoice, not to a driver).
+Both databases."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ocpp.v16 import call
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.accounts import Account, AccountKind, TokenStatus
+from chargeledger.domain.geo import Address
+from chargeledger.money import Currency
+from chargeledger.services import customers
+from chargeledger.services.roaming.handshake import invite_partner
+from chargeledger.services.roaming.tokens import TokenPull, pull_partner_tokens
+from tests.integration.ocpi_emsp import EmspProcess
+from tests.integration.ocpp_support import Station16, connected, stored_sessions, wire
+
+
+async def partner_account(runtime: Runtime) -> Account:
+    async with runtime.uow() as uow:
+        account = await customers.create_account(
+            uow,
+            runtime.clock,
+            runtime.vat_ids,
+            Account(
+                kind=AccountKind.BUSINESS,
+                name="Test eMSP B.V.",
+                email="billing@emsp.example.org",
+                billing_address=Address("Kade 1", "1011 AB", "Amsterdam", "NL"),
+                currency=Currency.of("EUR"),
+                payment_terms_days=30,
+            ),
+        )
+        await uow.commit()
+    return account
+
+
+async def test_a_roaming_card_charges_on_the_partner_account(
+    ocpi_runtime: Runtime, served: str, emsp: EmspProcess
+) -> None:
+    account = await partner_account(ocpi_runtime)
+    partner, token_a = await invite_partner(
+        ocpi_runtime.uow,
+        ocpi_runtime.clock,
+        name="Test eMSP",
+        country_code="NL",
+        party_id="EMS",
+        account_id=account.id,
+    )
+    await asyncio.to_thread(emsp.register_with, f"{served}/versions", token_a)
+
+    pulled = await pull_partner_tokens(ocpi_runtime.roaming, partner.id)
+    assert pulled == TokenPull(added=4)
+    again = await pull_partner_tokens(ocpi_runtime.roaming, partner.id)
+    assert again == TokenPull(unchanged=4)
+    async with ocpi_runtime.uow() as uow:
+        statuses = {
+            uid: (await uow.tokens.get_by_uid(uid))
+            for uid in ("EMSP-RFID-0001", "EMSP-RFID-0002", "EMSP-RFID-0003", "EMSP-APP-0001")
+        }
+    assert {uid: t.status for uid, t in statuses.items() if t is not None} == {
+        "EMSP-RFID-0001": TokenStatus.ACTIVE,
+        "EMSP-RFID-0002": TokenStatus.BLOCKED,  # valid: false
+        "EMSP-RFID-0003": TokenStatus.BLOCKED,  # whitelist NEVER: real-time only
+        "EMSP-APP-0001": TokenStatus.ACTIVE,
+    }
+    assert all(t is not None and t.account_id == account.id for t in statuses.values())
+
+    # The eMSP blocks its card; the next pull blocks it here too.
+    (card,) = [t["token"] for t in emsp.tokens() if t["token"]["uid"] == "EMSP-RFID-0001"]
+    await asyncio.to_thread(emsp.put_token, {**card, "valid": False})
+    assert await pull_partner_tokens(ocpi_runtime.roaming, partner.id) == TokenPull(
+        changed=1, unchanged=3
+    )
+    await asyncio.to_thread(emsp.put_token, card)
+    await pull_partner_tokens(ocpi_runtime.roaming, partner.id)
+
+    ws_url = served.replace("http://", "ws://").removesuffix("/ocpi") + "/ocpp"
+    async with connected(ws_url, Station16) as cp:
+        await cp.request(call.BootNotification("T1", "Test"))
+        verdicts = {
+            uid: (await cp.request(call.Authorize(id_tag=uid))).id_tag_info["status"]
+            for uid in ("EMSP-RFID-0001", "EMSP-RFID-0002", "EMSP-RFID-0003")
+        }
+        assert verdicts == {
+            "EMSP-RFID-0001": "Accepted",
+            "EMSP-RFID-0002": "Blocked",
+            "EMSP-RFID-0003": "Blocked",
+        }
+        start = await cp.request(
+            call.StartTransaction(
+                connector_id=1, id_tag="EMSP-RFID-0001", meter_start=1_000_000, timestamp=wire(0)
+            )
+        )
+        assert start.id_tag_info["status"] == "Accepted"
+        stop = await cp.request(
+            call.StopTransaction(
+                meter_stop=1_012_500, timestamp=wire(1800), transaction_id=start.transaction_id
+            )
+        )
+        assert stop.id_tag_info is None or stop.id_tag_info["status"] == "Accepted"
+    async with ocpi_runtime.uow() as uow:
+        station = await uow.stations.get_by_charge_point_id("CP16-AC")
+    assert station is not None
+    (session,) = await stored_sessions(ocpi_runtime, station.id)
+    assert session.account_id == account.id
+    assert session.energy_wh == 12_500
