@@ -207,6 +207,12 @@ class Station16(ChargePoint16):  # type: ignore[misc]
     async def on_reset(self, **payload: Any) -> result16.Reset:
         return result16.Reset(self._answer("Reset", payload))
 
+    @handles(Action16.unlock_connector)
+    async def on_unlock_connector(self, **payload: Any) -> result16.UnlockConnector:
+        """§5.18: ``Unlocked`` unless told otherwise (its words are not Accepted/Rejected)."""
+        answer = self._answer("UnlockConnector", payload)
+        return result16.UnlockConnector("Unlocked" if answer == "Accepted" else answer)
+
     async def request(self, payload: Any) -> Any:
         """One CALL under a fresh message id; a CALLERROR raises instead of passing silently."""
         return await bounded(self.call(payload, suppress=False))
@@ -280,6 +286,12 @@ class Station201(ChargePoint201):  # type: ignore[misc]
     @handles(Action201.reset)
     async def on_reset(self, **payload: Any) -> result201.Reset:
         return result201.Reset(self._answer("Reset", payload))
+
+    @handles(Action201.unlock_connector)
+    async def on_unlock_connector(self, **payload: Any) -> result201.UnlockConnector:
+        """F05: ``Unlocked`` unless told otherwise."""
+        answer = self._answer("UnlockConnector", payload)
+        return result201.UnlockConnector("Unlocked" if answer == "Accepted" else answer)
 
     async def request(self, payload: Any) -> Any:
         return await bounded(self.call(payload, suppress=False))

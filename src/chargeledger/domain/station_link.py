@@ -121,6 +121,7 @@ class CommandKind(StrEnum):
     CHANGE_AVAILABILITY = "change_availability"
     TRIGGER_MESSAGE = "trigger_message"
     RESET = "reset"
+    UNLOCK_CONNECTOR = "unlock_connector"  # 1.6 §5.18, 2.0.1 F05 (OCPI's UNLOCK_CONNECTOR)
 
 
 class ResetType(StrEnum):
@@ -145,6 +146,7 @@ class StationCommand:
     operative: bool | None = None
     message: str | None = None
     reset_type: ResetType | None = None
+    connector_id: int | None = None  # which connector of the EVSE (unlocking)
 
 
 @dataclass(frozen=True, slots=True)

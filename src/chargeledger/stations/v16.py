@@ -255,6 +255,8 @@ def _outgoing(command: StationCommand) -> Any:
         )
     if kind is CommandKind.RESET:  # §5.14: the whole charge point restarts
         return call.Reset(type="Hard" if command.reset_type is ResetType.HARD else "Soft")
+    if kind is CommandKind.UNLOCK_CONNECTOR:  # §5.18: 1.6 numbers the connector as the EVSE
+        return call.UnlockConnector(connector_id=command.evse_id or 0)
     return call.TriggerMessage(
         requested_message=command.message or "StatusNotification", connector_id=command.evse_id
     )

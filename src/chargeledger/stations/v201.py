@@ -206,6 +206,10 @@ def _outgoing(command: StationCommand) -> Any:
             type="Immediate" if command.reset_type is ResetType.HARD else "OnIdle",
             evse_id=command.evse_id,
         )
+    if kind is CommandKind.UNLOCK_CONNECTOR:  # F05
+        return call.UnlockConnector(
+            evse_id=command.evse_id or 0, connector_id=command.connector_id or 1
+        )
     return call.TriggerMessage(
         requested_message=command.message or "StatusNotification",
         evse={"id": command.evse_id} if command.evse_id else None,

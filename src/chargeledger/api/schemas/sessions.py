@@ -9,7 +9,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from chargeledger.api.schemas.common import EvseNumber, Input, MeterWh, ReservationId
+from chargeledger.api.schemas.common import (
+    ConnectorNumber,
+    EvseNumber,
+    Input,
+    MeterWh,
+    ReservationId,
+)
 from chargeledger.domain.billing import Billed, VatTreatment
 from chargeledger.domain.charging import MeterSample, QuarantineReason, Session, SessionStatus
 from chargeledger.domain.station_link import (
@@ -265,6 +271,7 @@ class CommandIn(Input):
     operative: bool | None = None
     message: str | None = None
     reset_type: ResetType | None = None
+    connector_id: ConnectorNumber | None = None
 
     def to_domain(self) -> StationCommand:
         return StationCommand(**self.model_dump())

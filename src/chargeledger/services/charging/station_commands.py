@@ -19,6 +19,7 @@ _REQUIRED: dict[CommandKind, tuple[str, ...]] = {
     CommandKind.CHANGE_AVAILABILITY: ("operative",),
     CommandKind.TRIGGER_MESSAGE: ("message",),
     CommandKind.RESET: ("reset_type",),
+    CommandKind.UNLOCK_CONNECTOR: ("evse_id", "connector_id"),
 }
 
 

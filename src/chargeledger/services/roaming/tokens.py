@@ -50,14 +50,14 @@ class TokenPull:
 
 
 @dataclass(frozen=True, slots=True)
-class _Pulled:
+class PulledToken:
     uid: str
     type: TokenType
     status: TokenStatus
     label: str
 
 
-def read_token(doc: Any, partner: RoamingPartner) -> _Pulled:
+def read_token(doc: Any, partner: RoamingPartner) -> PulledToken:
     """One §12.3.2 Token object of ``partner``'s (a hub's may be any party's)."""
     if not isinstance(doc, Mapping):
         raise InvalidInputError("a token must be an object", field="token")
@@ -72,7 +72,7 @@ def read_token(doc: Any, partner: RoamingPartner) -> _Pulled:
         raise InvalidInputError(f"token {uid}: unknown type {doc.get('type')!r}", field="type")
     usable = doc.get("valid") is True and doc.get("whitelist") in _LISTED
     contract = str(doc.get("contract_id") or "")[:36]
-    return _Pulled(
+    return PulledToken(
         uid=uid.upper(),
         type=kind,
         status=TokenStatus.ACTIVE if usable else TokenStatus.BLOCKED,
@@ -99,7 +99,7 @@ async def pull_partner_tokens(hs: Handshake, partner_id: uuid.UUID) -> TokenPull
             f"{partner.party} offers no tokens to pull", code="partner_without_tokens"
         )
     docs = await hs.peer.get_all(url, hs.box.open(partner.outgoing_token), MAX_TOKEN_PAGES)
-    pulled: list[_Pulled] = []
+    pulled: list[PulledToken] = []
     invalid = 0
     for doc in docs:
         try:
@@ -108,13 +108,15 @@ async def pull_partner_tokens(hs: Handshake, partner_id: uuid.UUID) -> TokenPull
             invalid += 1
     counts = TokenPull(invalid=invalid)
     for start in range(0, len(pulled), BATCH):
-        counts = await _store(hs, partner.account_id, pulled[start : start + BATCH], counts)
+        counts = await store_tokens(hs, partner.account_id, pulled[start : start + BATCH], counts)
     return counts
 
 
-async def _store(
-    hs: Handshake, account_id: uuid.UUID, batch: list[_Pulled], counts: TokenPull
+async def store_tokens(
+    hs: Handshake, account_id: uuid.UUID, batch: list[PulledToken], counts: TokenPull
 ) -> TokenPull:
+    """Bring ``batch`` into the registry under ``account_id``, in one transaction; ``counts``
+    plus what it did."""
     now = hs.clock.now()
     added = changed = unchanged = conflicts = 0
     async with hs.uows() as uow:
