@@ -54,9 +54,10 @@ async def seed_sites(runtime: Runtime, extra: int) -> None:
                 ),
             )
         stored = await import_tariff(uow, runtime.clock, TARIFF)
-        await assign_tariff(
-            uow, runtime.clock, stored.id, TariffScope.AD_HOC, None, runtime.settings.vat_rates
-        )
+        for scope in (TariffScope.AD_HOC, TariffScope.OPERATOR):  # drivers without and with
+            await assign_tariff(  # an account (a roaming partner's) pay the same
+                uow, runtime.clock, stored.id, scope, None, runtime.settings.vat_rates
+            )
         await uow.commit()
 
 

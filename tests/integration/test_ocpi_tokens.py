@@ -7,6 +7,7 @@ Both databases."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 from ocpp.v16 import call
 
@@ -15,8 +16,11 @@ from chargeledger.domain.accounts import Account, AccountKind, TokenStatus
 from chargeledger.domain.geo import Address
 from chargeledger.money import Currency
 from chargeledger.services import customers
+from chargeledger.services.billing import invoicing
+from chargeledger.services.billing.charges import charge_completed_sessions
 from chargeledger.services.roaming.handshake import invite_partner
 from chargeledger.services.roaming.tokens import TokenPull, pull_partner_tokens
+from tests.integration.billing_world import OPERATOR_TZ, REVERSE_CHARGE_NOTE, SELLER
 from tests.integration.ocpi_emsp import EmspProcess
 from tests.integration.ocpp_support import Station16, connected, stored_sessions, wire
 
@@ -34,6 +38,7 @@ async def partner_account(runtime: Runtime) -> Account:
                 billing_address=Address("Kade 1", "1011 AB", "Amsterdam", "NL"),
                 currency=Currency.of("EUR"),
                 payment_terms_days=30,
+                vat_id="NL004495445B01",
             ),
         )
         await uow.commit()
@@ -100,7 +105,7 @@ async def test_a_roaming_card_charges_on_the_partner_account(
         assert start.id_tag_info["status"] == "Accepted"
         stop = await cp.request(
             call.StopTransaction(
-                meter_stop=1_012_500, timestamp=wire(1800), transaction_id=start.transaction_id
+                meter_stop=1_010_000, timestamp=wire(1800), transaction_id=start.transaction_id
             )
         )
         assert stop.id_tag_info is None or stop.id_tag_info["status"] == "Accepted"
@@ -109,4 +114,18 @@ async def test_a_roaming_card_charges_on_the_partner_account(
     assert station is not None
     (session,) = await stored_sessions(ocpi_runtime, station.id)
     assert session.account_id == account.id
-    assert session.energy_wh == 12_500
+    assert session.energy_wh == 10_000  # 20 kW for 30 min on a 22 kW connector
+
+    # Billed to the partner on its periodic invoice, as a B2B supply: an EU business with a
+    # VAT id of another member state, so reverse charge (Directive 2006/112/EC art. 196).
+    rt = ocpi_runtime
+    await charge_completed_sessions(rt.uow, rt.clock, rt.settings.vat_rates, OPERATOR_TZ)
+    async with rt.uow() as uow:
+        charge = await uow.billing.charge_for_session(session.id)
+    assert charge is not None
+    assert charge.account_id == account.id
+    run = await invoicing.run_invoices(rt.uow, rt.clock, SELLER, OPERATOR_TZ, "2024-03")
+    (invoice,) = [i for i in run.issued if i.account_id == account.id]
+    assert invoice.vat_note == REVERSE_CHARGE_NOTE
+    # 10 kWh at 0.395 EUR plus 0.50 EUR, and no VAT charged.
+    assert invoice.net_total == invoice.gross_total == Decimal("4.45")
