@@ -80,6 +80,7 @@ from chargeledger.services.ports import (
     VatIdChecker,
 )
 from chargeledger.services.roaming.handshake import Handshake
+from chargeledger.services.roaming.pushes import RoamingPushes
 from chargeledger.services.throttling import CredentialGuard
 from chargeledger.services.transactions import in_transaction
 
@@ -243,6 +244,7 @@ class Runtime:
             mail=None if config.smtp is None else SmtpMailer(config.smtp),
             webhooks=config.webhooks,
             webhook_sender=HttpWebhookSender() if config.webhooks else None,
+            ocpi=RoamingPushes(self.roaming, self.settings.vat_rates, self.settings.roaming.party),
         )
 
     async def deliver_outbox(self) -> DeliveryReport:

@@ -3,7 +3,6 @@ CDRs."""
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from chargeledger.cli.common import console, fail, run_with_runtime
+from chargeledger.domain.exact_json import dumps
 from chargeledger.errors import ChargeledgerError
 from chargeledger.services.billing import cdr_exports, invoice_documents
 from chargeledger.services.billing.ledger_exports import (
@@ -95,7 +95,9 @@ def export_invoices(start: From = None, end: To = None, output: Output = None) -
 
 @export_app.command("cdrs")
 def export_cdrs(start: From = None, end: To = None, output: Output = None) -> None:
-    """OCPI 2.2.1 CDRs (§10.3.1) of the charged sessions that started in [--from, --to)."""
+    """OCPI 2.2.1 CDRs (§10.3.1) of the charged sessions that started in [--from, --to).
+
+    Complete, as partners pull them; without CHARGELEDGER_OCPI_* our party is left out."""
     first, last = _day(start, "--from"), _day(end, "--to")
     window = (
         datetime.combine(first or date(1970, 1, 1), time(0), UTC),
@@ -103,7 +105,11 @@ def export_cdrs(start: From = None, end: To = None, output: Output = None) -> No
     )
 
     async def work(rt: Runtime) -> list[dict[str, Any]]:
-        return await reading(rt.uow, cdr_exports.cdrs_between, *window, rt.settings.vat_rates)
+        cpo = rt.settings.roaming.party
+        return await reading(
+            rt.uow, cdr_exports.cdrs_between, *window, rt.settings.vat_rates, cpo=cpo
+        )
 
-    text = json.dumps(run_with_runtime(work), default=float, indent=2) + "\n"
+    # Exact numbers, as the OCPI API writes them (never a float), indented for reading.
+    text = dumps(run_with_runtime(work), indent=2) + "\n"
     _write(text, output, "the CDRs (OCPI JSON)")

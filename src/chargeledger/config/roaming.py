@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chargeledger.config.values import PREFIX, whole_number
+from chargeledger.domain.ocpi_cdrs import OcpiParty
 from chargeledger.domain.roaming import country_code, ocpi_url, party_id
 from chargeledger.errors import ConfigurationError, InvalidInputError
 
@@ -28,8 +29,11 @@ class RoamingSettings:
     timeout_seconds: int = 10
 
     @property
-    def enabled(self) -> bool:
-        return self.country_code is not None and self.party_id is not None
+    def party(self) -> OcpiParty | None:
+        """Our OCPI party, if set."""
+        if self.country_code is None or self.party_id is None:
+            return None
+        return OcpiParty(self.country_code, self.party_id)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RoamingSettings:

@@ -32,6 +32,7 @@ class Channel(StrEnum):
     EVENT = "event"  # the announcement itself, fanned out by the worker
     EMAIL = "email"
     WEBHOOK = "webhook"
+    OCPI = "ocpi"  # a push to a roaming partner's OCPI receiver (issue 18)
 
 
 class MessageState(StrEnum):

@@ -2,7 +2,8 @@
 
 Every call sends ``Authorization: Token <base64(token)>`` (§4.1.3: 2.2.1 encodes the token in
 Base64), a fresh ``X-Request-ID`` and ``X-Correlation-ID`` (§4.1.1), follows no redirect (a
-token must not go to another host) and reads at most ``MAX_ANSWER_BYTES``. An answer is used
+token must not go to another host), writes Decimals as exact JSON numbers and reads at most
+``MAX_ANSWER_BYTES``. An answer is used
 only when it is HTTP 2xx with a JSON envelope whose ``status_code`` is 1xxx; anything else is a
 ``PartnerCallError`` naming what came back (OCPI status 3001 for our own caller).
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from chargeledger.domain.exact_json import dumps
 from chargeledger.errors import ChargeledgerError
 
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
@@ -75,7 +77,7 @@ class HttpOcpiPeer:
                     method,
                     url,
                     headers=headers,
-                    content=None if body is None else json.dumps(body, default=str),
+                    content=None if body is None else dumps(body),
                 )
                 if body is not None:
                     request.headers["Content-Type"] = "application/json"

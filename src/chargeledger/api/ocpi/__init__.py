@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from chargeledger.api.ocpi.cdrs import router as cdrs_router
 from chargeledger.api.ocpi.commands import router as commands_router
 from chargeledger.api.ocpi.modules import router as modules_router
 from chargeledger.api.ocpi.registration import router as registration_router
 
-OCPI_ROUTERS = (registration_router, modules_router, commands_router)
+OCPI_ROUTERS = (registration_router, modules_router, cdrs_router, commands_router)

@@ -16,9 +16,9 @@ import uuid
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
-import pycountry
-
 from chargeledger.api.ocpi.wire import wire_time
+from chargeledger.countries import alpha_3
+from chargeledger.domain import ocpi_cdrs
 from chargeledger.domain.catalog import Connector, Evse, PowerType
 from chargeledger.services.locations import LocatedConnector, LocatedEvse
 from chargeledger.services.roaming.handshake import OurParty
@@ -30,14 +30,10 @@ DC_VOLTS = 1000
 _COORDINATE = Decimal("0.000001")
 
 
-def alpha3(country: str) -> str:
-    found = pycountry.countries.get(alpha_2=country.upper())
-    return str(found.alpha_3) if found is not None else country.upper()
-
-
 def evse_uid(evse: Evse) -> str:
-    """§8.3.2 uid, CiString(36): the EVSE's own OCPI uid if it has one, else its id."""
-    return evse.evse_uid or str(evse.id)
+    """§8.3.2 uid, CiString(36): the one rule (``domain.ocpi_cdrs.evse_uid``) that also names
+    the EVSE in a CDR's ``cdr_location`` (§10.4.4)."""
+    return ocpi_cdrs.evse_uid(evse)
 
 
 def location_json(published: PublishedLocation, ours: OurParty) -> dict[str, Any]:
@@ -52,7 +48,7 @@ def location_json(published: PublishedLocation, ours: OurParty) -> dict[str, Any
         "address": address.street[:45],
         "city": address.city[:45],
         "postal_code": address.postal_code[:10],
-        "country": alpha3(address.country),
+        "country": alpha_3(address.country),
         "coordinates": {
             "latitude": str(site.latitude.quantize(_COORDINATE, ROUND_HALF_UP)),
             "longitude": str(site.longitude.quantize(_COORDINATE, ROUND_HALF_UP)),

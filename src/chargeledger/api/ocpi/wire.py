@@ -9,23 +9,20 @@ chapter: 401 for an unknown token, 404 for an unknown object, 405 for a second r
 data (a refusal, a DELETE) ``data`` is an empty list: the spec leaves it open, and clients
 built on typed models (extrawest-ocpi's, for one) refuse a missing or null ``data``.
 
-Numbers leave as JSON numbers with every digit of their Decimal (DESIGN §2: never a float).
+Numbers leave as JSON numbers with every digit of their Decimal (``domain.exact_json``).
 """
 
 from __future__ import annotations
 
-import json
-import re
-import secrets
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
+from chargeledger.domain.exact_json import dumps, utc_text
 from chargeledger.errors import (
     AuthenticationError,
     ChargeledgerError,
@@ -48,21 +45,11 @@ _OCPI_STATUS = {
     "location_not_found": UNKNOWN_LOCATION,
 }
 _ECHOED = ("X-Request-ID", "X-Correlation-ID")
-_MARK = secrets.token_hex(8)  # per process, so no text a partner sent can pose as a number
-_NUMBER = re.compile(f'"{_MARK}(-?[0-9.]+)"')
-
-
-def _number(value: object) -> str:
-    if isinstance(value, Decimal) and value.is_finite():
-        return f"{_MARK}{value:f}"
-    if isinstance(value, datetime):
-        return wire_time(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def wire_time(value: datetime) -> str:
     """§16.2 DateTime: UTC with Z, to the second (at most 25 characters)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(value)
 
 
 def envelope(
@@ -80,7 +67,7 @@ def envelope(
         "status_message": message,
         "timestamp": wire_time(datetime.now(UTC)),
     }
-    text = _NUMBER.sub(r"\1", json.dumps(body, default=_number, separators=(",", ":")))
+    text = dumps(body)
     answer = Response(text, status_code=http_status, media_type="application/json")
     for name in _ECHOED:
         if name in request.headers:

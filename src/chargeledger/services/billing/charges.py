@@ -28,6 +28,7 @@ from chargeledger.services.billing.charging_ports import TariffVersions
 from chargeledger.services.billing.invoicing import issue_receipts
 from chargeledger.services.charging.session_pricing import SessionPrice
 from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from chargeledger.services.roaming.cdr_notices import announce_partner_cdrs
 
 log = logging.getLogger(__name__)
 # Sessions per transaction: each batch is read in a few set queries and written in a few
@@ -174,6 +175,7 @@ async def charge_sessions(
     now = clock.now()
     await uow.billing.add_charges(charges, now)
     await uow.ledger.add(entries, now)
+    await announce_partner_cdrs(uow, clock, charges)  # roaming partners' CDRs (issue 18)
     paid = [charge for charge, at_session, _, _ in batch if at_session]
     buyers = {a.id: a for _, _, a, _ in batch if a is not None}
     if seller is not None and paid:

@@ -72,6 +72,20 @@ class BillingRepository(Protocol):
 
     async def charge_ids(self) -> set[str]: ...
 
+    async def charges_of_account(
+        self,
+        account_id: uuid.UUID,
+        booked_from: datetime | None,
+        booked_before: datetime | None,
+        *,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Charge], int]:
+        """A page of the account's charges booked (``created_at``) in [``booked_from``,
+        ``booked_before``), in the order they were booked then by id, and how many there are
+        in all: a roaming partner's CDRs (OCPI 2.2.1 §10.2.1, paged as §4.1.5 says)."""
+        ...
+
     async def charges_with_ids(self, ids: Collection[uuid.UUID]) -> list[Charge]:
         """The charges of ``ids`` that exist, in no particular order."""
         ...

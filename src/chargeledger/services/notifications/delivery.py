@@ -34,10 +34,12 @@ from chargeledger.domain.outbox import (
 )
 from chargeledger.domain.webhook_signatures import SIGNATURE_HEADER, signature_header
 from chargeledger.services.notifications.ports import (
+    OCPI_TOPIC_PREFIX,
     DeliveryFailedError,
     Mail,
     MailFile,
     MailSender,
+    OcpiPusher,
     WebhookEndpoint,
     WebhookSender,
 )
@@ -61,6 +63,7 @@ class Deliveries:
     mail: MailSender | None = None  # None: SMTP not configured, no e-mail is made
     webhooks: tuple[WebhookEndpoint, ...] = ()
     webhook_sender: WebhookSender | None = None
+    ocpi: OcpiPusher | None = None  # pushes to roaming partners (issue 18)
     batch: int = 100
 
     @property
@@ -68,6 +71,8 @@ class Deliveries:
         found = [Channel.EMAIL] if self.mail is not None else []
         if self.webhooks and self.webhook_sender is not None:
             found.append(Channel.WEBHOOK)
+        if self.ocpi is not None:
+            found.append(Channel.OCPI)
         return found
 
 
@@ -94,6 +99,9 @@ async def deliver_outbox(deliveries: Deliveries) -> DeliveryReport:
 
 
 def _destinations(deliveries: Deliveries, event: OutboxMessage) -> list[OutboxMessage]:
+    if event.notice.topic.startswith(OCPI_TOPIC_PREFIX):
+        # Made whether or not this worker can push: it waits for one that can, never lost.
+        return [delivery(event, Channel.OCPI, str(event.notice.data.get("partner_id", "")))]
     made = []
     if deliveries.mail is not None and event.notice.recipient:
         made.append(delivery(event, Channel.EMAIL, event.notice.recipient))
@@ -155,6 +163,11 @@ async def _attempt(deliveries: Deliveries, message: OutboxMessage, report: Deliv
 
 async def _send(deliveries: Deliveries, message: OutboxMessage, now: datetime) -> None:
     notice = message.notice
+    if message.channel is Channel.OCPI:
+        if deliveries.ocpi is None:
+            raise DeliveryFailedError("OCPI pushes are not configured")
+        await deliveries.ocpi.push(message.destination, notice.data)
+        return
     if message.channel is Channel.EMAIL:
         assert deliveries.mail is not None
         async with deliveries.uows() as uow:

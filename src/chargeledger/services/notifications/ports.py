@@ -74,6 +74,16 @@ class DeliveryFailedError(Exception):
         self.permanent = permanent
 
 
+class OcpiPusher(Protocol):
+    """Sends one OCPI push (``services.roaming.pushes``) to the roaming partner
+    ``destination`` (its id); ``DeliveryFailedError`` when it did not take it."""
+
+    async def push(self, destination: str, data: Mapping[str, object]) -> None: ...
+
+
+OCPI_TOPIC_PREFIX = "ocpi."  # notices of these topics go to a roaming partner, nowhere else
+
+
 @dataclass(frozen=True, slots=True)
 class MailFile:
     filename: str

@@ -17,20 +17,25 @@ from chargeledger.services.charging import session_capture as capture
 from chargeledger.services.payments.context import PaymentContext
 from chargeledger.services.payments.credit_control import Job, check_credit, payment_watch
 from chargeledger.services.payments.methods import payment_to_follow
-from chargeledger.services.payments.session_payments import secure_session, settle_session
+from chargeledger.services.payments.session_payments import (
+    roaming_session,
+    secure_session,
+    settle_session,
+)
 from chargeledger.services.ports import Clock, UnitOfWork
 
 
 async def after_start_or_stop(uow: UnitOfWork, ctx: PaymentContext, session: Session) -> list[Job]:
     """A session that just started: hold the app's card, or check the wallet's credit (a
     station may start despite Blocked/NoCredit, or offline). A session that just ended:
-    settle it, when it is paid at once (postpaid sessions wait for the invoice run)."""
+    settle it, when it is paid at once or is a roaming partner's (other postpaid sessions wait
+    for the invoice run)."""
     method = payment_to_follow(session)
+    session_id = session.id
+    if not session.is_open and (method is not None or await roaming_session(uow, session)):
+        return [lambda: settle_session(ctx, session_id)]
     if method is None:
         return []
-    session_id = session.id
-    if not session.is_open:
-        return [lambda: settle_session(ctx, session_id)]
     if method is PaymentMethodKind.APP:
         return [lambda: secure_session(ctx, session_id)]
     if method is PaymentMethodKind.WALLET:

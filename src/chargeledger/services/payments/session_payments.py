@@ -193,13 +193,14 @@ async def settle_session(
     ctx: PaymentContext, session_id: uuid.UUID, lock_wait: float | None = None
 ) -> None:
     """Charge a completed session, then collect it by the route decided at its start
-    (idempotent); ``lock_wait`` bounds the wait for the payment's lock (the janitor: 0, it
+    (idempotent; a postpaid session only when it is a roaming partner's, ``roaming_session``);
+    ``lock_wait`` bounds the wait for the payment's lock (the janitor: 0, it
     comes back next pass)."""
     async with ctx.uow() as uow:
         session = await uow.sessions.get(session_id)
         if session is None or session.status is not SessionStatus.COMPLETED:
             return  # open, or quarantined for review: nothing is charged blindly
-        if not session.payment_route.paid_at_session:
+        if not session.payment_route.paid_at_session and not await roaming_session(uow, session):
             return  # postpaid: the invoice run takes it
         charge = await uow.billing.charge_for_session(session.id)
         if charge is None:
@@ -218,6 +219,15 @@ async def settle_session(
         await debit_wallet(ctx, session, charge)
     elif payment is not None:
         await collect_hold(ctx, payment, charge, lock_wait)
+
+
+async def roaming_session(uow: UnitOfWork, session: Session) -> bool:
+    """A registered roaming partner's session is charged at its end too, though its invoice
+    comes with the period's: the partner is owed its CDR now (OCPI 2.2.1 §10.2.2), and the
+    charge announces it (``services.roaming.cdr_notices``)."""
+    if session.account_id is None:
+        return False
+    return bool(await uow.roaming.registered_for_accounts([session.account_id]))
 
 
 async def _charge(ctx: PaymentContext, uow: UnitOfWork, session: Session) -> Charge | None:

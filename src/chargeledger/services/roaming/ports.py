@@ -4,6 +4,7 @@ partner's platform, and a box that seals the tokens we call partners with."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from chargeledger.domain.roaming import PartnerStatus, PartyRole, RoamingPartner
@@ -32,6 +33,12 @@ class RoamingPartnerRepository(Protocol):
         ...
 
     async def listed(self) -> list[RoamingPartner]: ...
+
+    async def registered_for_accounts(
+        self, account_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, RoamingPartner]:
+        """The registered partners whose billing account is one of ``account_ids``, by it."""
+        ...
 
 
 class OcpiPeer(Protocol):

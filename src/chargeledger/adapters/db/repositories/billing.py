@@ -27,6 +27,7 @@ from chargeledger.adapters.db.billing_tables import (
     number_series,
 )
 from chargeledger.adapters.db.integrity import translate_integrity_error
+from chargeledger.adapters.db.repositories.account_charges import AccountCharges
 from chargeledger.adapters.db.repositories.audit import queue_for_chain, queue_written
 from chargeledger.adapters.db.repositories.base import chunks
 from chargeledger.adapters.db.repositories.billing_batches import BatchReads
@@ -78,7 +79,7 @@ def _values(row: dict[str, Any], bulk: BulkInsert) -> tuple[Any, ...]:
     return tuple(row[name] for name in bulk.columns)
 
 
-class SqlBillingRepository(BatchReads):
+class SqlBillingRepository(BatchReads, AccountCharges):
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select, update
@@ -106,3 +108,18 @@ class SqlRoamingPartnerRepository(TableRepository[RoamingPartner]):
             select(roaming_partners).order_by(c.country_code, c.party_id, c.role)
         )
         return [self.from_row(row) for row in result.mappings()]
+
+    async def registered_for_accounts(
+        self, account_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, RoamingPartner]:
+        wanted = [account for account in set(account_ids) if account is not None]
+        if not wanted:
+            return {}
+        c = roaming_partners.c
+        result = await self._connection.execute(
+            select(roaming_partners).where(
+                c.account_id.in_(wanted), c.status == PartnerStatus.REGISTERED.value
+            )
+        )
+        found = [self.from_row(row) for row in result.mappings()]
+        return {partner.account_id: partner for partner in found if partner.account_id}

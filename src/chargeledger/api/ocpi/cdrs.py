@@ -1,0 +1,61 @@
+"""The CPO's CDRs sender interface of OCPI 2.2.1 (§10.2.1): ``GET /ocpi/2.2.1/cdrs``.
+
+The calling partner's CDRs (``services.roaming.cdrs``), paginated as the locations and tariffs
+are (§4.1.5, ``modules.py``): ``offset``, ``limit`` (at most ``MAX_LIMIT``), ``date_from``
+(inclusive) and ``date_to`` (exclusive) on ``last_updated``, with ``X-Total-Count``,
+``X-Limit`` and a ``Link`` to the next page. Each CDR is the complete §10.3.1 object of
+``domain.ocpi_cdrs``, its country in ISO 3166-1 alpha-3 and its EVSE named as the locations
+module names it (``locations_json``). Only a registered partner's token opens it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+
+from chargeledger.api.deps import ReadUowDep, RuntimeDep
+from chargeledger.api.ocpi.auth import ModuleCaller, Ours
+from chargeledger.api.ocpi.modules import MAX_LIMIT, Limit, Moment, Offset
+from chargeledger.api.ocpi.wire import OcpiRoute, envelope, page_headers
+from chargeledger.domain.ocpi_cdrs import OcpiParty, cdr_document
+from chargeledger.domain.roaming import OCPI_VERSION
+from chargeledger.errors import InvalidInputError
+from chargeledger.services.roaming.cdrs import partner_cdrs
+
+router = APIRouter(prefix=f"/ocpi/{OCPI_VERSION}", route_class=OcpiRoute, include_in_schema=False)
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    """§16.2: a DateTime is UTC; one without a zone is refused rather than guessed."""
+    if value is not None and value.tzinfo is None:
+        raise InvalidInputError(f"{name} must say its time zone (UTC: Z)", field=name)
+    return value
+
+
+@router.get("/cdrs")
+async def list_cdrs(
+    request: Request,
+    partner: ModuleCaller,
+    ours: Ours,
+    rt: RuntimeDep,
+    uow: ReadUowDep,
+    date_from: Moment = None,
+    date_to: Moment = None,
+    offset: Offset = 0,
+    limit: Limit = MAX_LIMIT,
+) -> Response:
+    limit = min(limit, MAX_LIMIT)
+    page = await partner_cdrs(
+        uow,
+        partner,
+        rt.settings.vat_rates,
+        date_from=_aware("date_from", date_from),
+        date_to=_aware("date_to", date_to),
+        offset=offset,
+        limit=limit,
+    )
+    cpo = OcpiParty(ours.country_code, ours.party_id)
+    items = [cdr_document(charged, cpo=cpo, issuer=page.issuer) for charged in page.items]
+    headers = page_headers(request, page.total, offset, limit, len(items))
+    return envelope(request, items, headers=headers)

@@ -1,0 +1,47 @@
+"""The CDRs a roaming partner is owed, announced in the transaction that charges them.
+
+OCPI 2.2.1 §10.2.2: the CPO POSTs each CDR to the eMSP's CDRs receiver once the session is
+over and priced. Charging a session whose account is a registered partner's writes an outbox
+notice (``ocpi.cdr``) in the same transaction as the charge (DESIGN §2 exactly once: a charge
+rolled back announces nothing, one committed announces once, keyed by the session); the
+outbox worker then pushes it (``pushes``) and retries until the partner has it. The notice
+holds only which partner and which session: the CDR is built when it is sent, from the same
+stored records the invoice bills.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chargeledger.domain.billing import Charge
+from chargeledger.domain.outbox import Notice
+from chargeledger.services.notifications.outbox import announce
+from chargeledger.services.ports import Clock, UnitOfWork
+
+CDR_TOPIC = "ocpi.cdr"
+
+
+async def announce_partner_cdrs(uow: UnitOfWork, clock: Clock, charges: Sequence[Charge]) -> int:
+    """Announce the CDRs of ``charges`` that belong to a registered partner; how many."""
+    accounts = {charge.account_id for charge in charges if charge.account_id is not None}
+    if not accounts:
+        return 0
+    partners = await uow.roaming.registered_for_accounts(accounts)
+    announced = 0
+    for charge in charges:
+        partner = partners.get(charge.account_id) if charge.account_id else None
+        if partner is None:
+            continue
+        notice = Notice(
+            topic=CDR_TOPIC,
+            key=f"ocpi:cdr:{charge.session_id}",
+            subject=f"CDR of session {charge.session_id} for {partner.party}",
+            text="",
+            data={
+                "partner_id": str(partner.id),
+                "module": "cdrs",
+                "session_id": str(charge.session_id),
+            },
+        )
+        announced += await announce(uow, clock, notice)
+    return announced

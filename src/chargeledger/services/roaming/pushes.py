@@ -1,0 +1,71 @@
+"""Pushes to roaming partners, as the outbox delivers them (``Channel.OCPI``, issue 18).
+
+A CDR (OCPI 2.2.1 §10.2.2, ``POST`` to the eMSP's CDRs receiver) is announced in the
+transaction that charges its session (``cdr_notices``) and sent here, built from the stored
+records when it is sent: the same figures the invoice bills. A partner that does not answer,
+or answers with an OCPI error, is tried again with the outbox's backoff; one that is no longer
+registered, or offers no CDRs receiver, never will be (the message is dead, for finance to
+see in the outbox's dead letters). The CDR's ``id`` is the session's, so a partner that got a
+CDR whose answer we missed recognises it when it comes again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from chargeledger.domain.billing import VatRates
+from chargeledger.domain.ocpi_cdrs import OcpiParty, cdr_document
+from chargeledger.domain.roaming import InterfaceRole, ModuleId, PartnerStatus, RoamingPartner
+from chargeledger.errors import ChargeledgerError
+from chargeledger.services.billing.cdr_exports import charged_sessions
+from chargeledger.services.notifications.ports import DeliveryFailedError
+from chargeledger.services.roaming.handshake import Handshake
+
+
+class RoamingPushes:
+    """The outbox's ``OcpiPusher``: ``cpo`` is our party (None: OCPI not configured)."""
+
+    def __init__(self, hs: Handshake, rates: VatRates, cpo: OcpiParty | None) -> None:
+        self._hs, self._rates, self._cpo = hs, rates, cpo
+
+    async def push(self, destination: str, data: Mapping[str, object]) -> None:
+        partner = await self._partner(destination)
+        if data.get("module") != ModuleId.CDRS.value:
+            raise DeliveryFailedError(f"no push of {data.get('module')!r}", permanent=True)
+        url = partner.endpoint(ModuleId.CDRS, InterfaceRole.RECEIVER)
+        if url is None:
+            raise DeliveryFailedError(f"{partner.party} takes no CDRs", permanent=True)
+        document = await self._cdr(partner, str(data.get("session_id")))
+        await self._send(partner, "POST", url, document)
+
+    async def _partner(self, destination: str) -> RoamingPartner:
+        try:
+            partner_id = uuid.UUID(destination)
+        except ValueError:
+            raise DeliveryFailedError(f"no partner {destination!r}", permanent=True) from None
+        async with self._hs.uows() as uow:
+            partner = await uow.roaming.get(partner_id)
+        if partner is None or partner.status is not PartnerStatus.REGISTERED:
+            raise DeliveryFailedError(f"partner {destination} is not registered", permanent=True)
+        if self._cpo is None:
+            raise DeliveryFailedError("our OCPI party is not configured", permanent=True)
+        return partner
+
+    async def _cdr(self, partner: RoamingPartner, session_id: str) -> dict[str, Any]:
+        async with self._hs.uows() as uow:
+            charge = await uow.billing.charge_for_session(uuid.UUID(session_id))
+            if charge is None:
+                raise DeliveryFailedError(f"session {session_id} has no charge", permanent=True)
+            (charged,) = await charged_sessions(uow, [charge], self._rates)
+        issuer = OcpiParty(partner.country_code, partner.party_id)
+        return cdr_document(charged, cpo=self._cpo, issuer=issuer)
+
+    async def _send(self, partner: RoamingPartner, method: str, url: str, body: Any) -> None:
+        if partner.outgoing_token is None:
+            raise DeliveryFailedError(f"{partner.party} has no token of ours", permanent=True)
+        try:
+            await self._hs.peer.send(method, url, self._hs.box.open(partner.outgoing_token), body)
+        except ChargeledgerError as exc:
+            raise DeliveryFailedError(f"{exc.code}: {exc.message}") from exc

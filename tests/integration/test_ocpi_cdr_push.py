@@ -1,0 +1,90 @@
+"""CDRs pushed to the roaming partner (OCPI 2.2.1 §10.2.2): the charge of a partner's session
+announces its CDR in the same transaction, and the outbox POSTs it to the independent eMSP's
+CDRs receiver, which validates it; once, however often the outbox runs; and again later when
+the partner was down. Both databases."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ocpp.v16 import call
+
+from chargeledger.bootstrap import Runtime
+from chargeledger.domain.outbox import Channel, MessageState
+from chargeledger.services.roaming.handshake import invite_partner
+from chargeledger.services.roaming.tokens import pull_partner_tokens
+from tests.integration.ocpi_emsp import EmspProcess
+from tests.integration.ocpp_support import Station16, connected, stored_sessions, wire
+from tests.integration.test_ocpi_tokens import partner_account
+
+
+async def charge_one_session(ws_url: str, connector: int, seconds: float) -> None:
+    async with connected(ws_url, Station16) as cp:
+        await cp.request(call.BootNotification("T1", "Test"))
+        start = await cp.request(
+            call.StartTransaction(
+                connector_id=connector,
+                id_tag="EMSP-RFID-0001",
+                meter_start=0,
+                timestamp=wire(seconds),
+            )
+        )
+        await cp.request(
+            call.StopTransaction(
+                meter_stop=5_000,
+                timestamp=wire(seconds + 1800),
+                transaction_id=start.transaction_id,
+            )
+        )
+
+
+async def ocpi_messages(runtime: Runtime) -> list[tuple[MessageState, int]]:
+    async with runtime.uow() as uow:
+        page = await uow.outbox.list(None, limit=100, offset=0)
+    return [(m.state, m.attempts) for m in page.items if m.channel is Channel.OCPI]
+
+
+async def test_a_partner_session_s_cdr_is_pushed_once_and_again_after_an_outage(
+    ocpi_runtime: Runtime, served: str, emsp: EmspProcess
+) -> None:
+    rt = ocpi_runtime
+    account = await partner_account(rt)
+    partner, token_a = await invite_partner(
+        rt.uow, rt.clock, name="Test eMSP", country_code="NL", party_id="EMS", account_id=account.id
+    )
+    await asyncio.to_thread(emsp.register_with, f"{served}/versions", token_a)
+    await pull_partner_tokens(rt.roaming, partner.id)
+    ws_url = served.replace("http://", "ws://").removesuffix("/ocpi") + "/ocpp"
+
+    await charge_one_session(ws_url, 1, 0)
+    await rt.quiesce()  # the stop's settling runs in the background
+    report = await rt.deliver_outbox()
+    async with rt.uow() as uow:
+        errors = [m.last_error for m in (await uow.outbox.list(None, limit=9, offset=0)).items]
+    assert report.delivered == 1, (report, errors, emsp.received("rejected"))
+    (pushed,) = await asyncio.to_thread(emsp.received, "cdrs")
+    async with rt.uow() as uow:
+        station = await uow.stations.get_by_charge_point_id("CP16-AC")
+    assert station is not None
+    (session,) = await stored_sessions(rt, station.id)
+    assert pushed["method"] == "POST"
+    assert pushed["body"]["id"] == str(session.id)
+    assert pushed["body"]["cdr_token"]["uid"] == "EMSP-RFID-0001"
+    assert pushed["body"]["cdr_token"]["party_id"] == "EMS"
+    assert pushed["strict"] == []
+    assert await asyncio.to_thread(emsp.validate, "cdr", pushed["body"]) == []
+
+    again = await rt.deliver_outbox()
+    assert again.delivered == 0
+    assert len(await asyncio.to_thread(emsp.received, "cdrs")) == 1
+
+    # The partner is down: the next CDR waits in the outbox, retried with backoff.
+    emsp.stop()
+    await charge_one_session(ws_url, 2, 3600)
+    await rt.quiesce()
+    down = await rt.deliver_outbox()
+    assert down.retrying == 1, down
+    assert sorted(await ocpi_messages(rt)) == [
+        (MessageState.DELIVERED, 1),
+        (MessageState.PENDING, 1),
+    ]
