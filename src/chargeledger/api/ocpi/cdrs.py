@@ -10,27 +10,17 @@ module names it (``locations_json``). Only a registered partner's token opens it
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Request, Response
 
 from chargeledger.api.deps import ReadUowDep, RuntimeDep
 from chargeledger.api.ocpi.auth import ModuleCaller, Ours
-from chargeledger.api.ocpi.modules import MAX_LIMIT, Limit, Moment, Offset
+from chargeledger.api.ocpi.modules import MAX_LIMIT, Limit, Moment, Offset, utc_window
 from chargeledger.api.ocpi.wire import OcpiRoute, envelope, page_headers
 from chargeledger.domain.ocpi_cdrs import OcpiParty, cdr_document
 from chargeledger.domain.roaming import OCPI_VERSION
-from chargeledger.errors import InvalidInputError
 from chargeledger.services.roaming.cdrs import partner_cdrs
 
 router = APIRouter(prefix=f"/ocpi/{OCPI_VERSION}", route_class=OcpiRoute, include_in_schema=False)
-
-
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    """§16.2: a DateTime is UTC; one without a zone is refused rather than guessed."""
-    if value is not None and value.tzinfo is None:
-        raise InvalidInputError(f"{name} must say its time zone (UTC: Z)", field=name)
-    return value
 
 
 @router.get("/cdrs")
@@ -45,13 +35,14 @@ async def list_cdrs(
     offset: Offset = 0,
     limit: Limit = MAX_LIMIT,
 ) -> Response:
+    utc_window(date_from, date_to)
     limit = min(limit, MAX_LIMIT)
     page = await partner_cdrs(
         uow,
         partner,
         rt.settings.vat_rates,
-        date_from=_aware("date_from", date_from),
-        date_to=_aware("date_to", date_to),
+        date_from=date_from,
+        date_to=date_to,
         offset=offset,
         limit=limit,
     )

@@ -40,7 +40,8 @@ Limit = Annotated[int, Query(ge=1, le=1_000_000)]
 Moment = Annotated[datetime | None, Query()]
 
 
-def _window(date_from: datetime | None, date_to: datetime | None) -> None:
+def utc_window(date_from: datetime | None, date_to: datetime | None) -> None:
+    """§16.2: a DateTime is UTC; one without a zone is refused rather than guessed."""
     for name, value in (("date_from", date_from), ("date_to", date_to)):
         if value is not None and value.tzinfo is None:
             raise InvalidInputError(f"{name} must say its time zone (UTC: Z)", field=name)
@@ -69,7 +70,7 @@ async def list_locations(
     offset: Offset = 0,
     limit: Limit = MAX_LIMIT,
 ) -> Response:
-    _window(date_from, date_to)
+    utc_window(date_from, date_to)
     published = await published_locations(uow, rt.clock, rt.settings.vat_rates)
     items = [
         location_json(location, ours)
@@ -153,7 +154,7 @@ async def list_tariffs(
     offset: Offset = 0,
     limit: Limit = MAX_LIMIT,
 ) -> Response:
-    _window(date_from, date_to)
+    utc_window(date_from, date_to)
     items = []
     for stored in await published_tariffs(uow):
         last_updated = stored.tariff.last_updated or stored.created_at

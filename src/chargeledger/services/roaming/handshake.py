@@ -150,6 +150,25 @@ async def accept_registration(
         raise AuthenticationError("unknown token", code="unknown_ocpi_token")
     if partner.status is not PartnerStatus.INVITED:
         raise AlreadyRegisteredError(f"{partner.party} is already registered; use PUT")
+    token_c = await _take_credentials(hs, partner, theirs, "the registration already happened")
+    return ours.credentials(token_c)
+
+
+async def update_credentials(
+    hs: Handshake, ours: OurParty, presented: str, body: Any
+) -> Credentials:
+    """§7.2.2: a registered partner sends new credentials; both tokens are renewed."""
+    partner = await _registered(hs.uows, presented)
+    theirs = parse_credentials(body)
+    token_c = await _take_credentials(hs, partner, theirs, "the credentials changed meanwhile")
+    return ours.credentials(token_c)
+
+
+async def _take_credentials(
+    hs: Handshake, partner: RoamingPartner, theirs: Credentials, conflict: str
+) -> str:
+    """Keep the partner's credentials and endpoints (fetched with its token), with a new token
+    of ours for it, written only if the partner is still as read; the new token."""
     _check_party(partner, theirs)
     endpoints = await _fetch_endpoints(hs.peer, theirs)
     token_c = new_token()
@@ -160,28 +179,8 @@ async def accept_registration(
         endpoints=endpoints,
         now=hs.clock.now(),
     )
-    await _write(hs, registered, partner, "the registration with this token already happened")
-    return ours.credentials(token_c)
-
-
-async def update_credentials(
-    hs: Handshake, ours: OurParty, presented: str, body: Any
-) -> Credentials:
-    """§7.2.2: a registered partner sends new credentials; both tokens are renewed."""
-    partner = await _registered(hs.uows, presented)
-    theirs = parse_credentials(body)
-    _check_party(partner, theirs)
-    endpoints = await _fetch_endpoints(hs.peer, theirs)
-    token_c = new_token()
-    renewed = partner.registered(
-        incoming_digest=token_digest(token_c),
-        outgoing_token=hs.box.seal(theirs.token),
-        versions_url=theirs.url,
-        endpoints=endpoints,
-        now=hs.clock.now(),
-    )
-    await _write(hs, renewed, partner, "the credentials changed meanwhile")
-    return ours.credentials(token_c)
+    await _write(hs, registered, partner, conflict)
+    return token_c
 
 
 async def unregister(hs: Handshake, presented: str) -> RoamingPartner:
