@@ -103,6 +103,7 @@ async def registered_partner(
         role=PartyRole.EMSP,
         status=status,
         incoming_digest=token_digest(token),
+        versions_url="https://x.example.com/ocpi/versions",
         created_at=now,
         updated_at=now,
     )

@@ -198,3 +198,76 @@ async def test_a_partner_ending_the_roaming_loses_its_token(
     assert stored.status is PartnerStatus.UNREGISTERED
     assert stored.incoming_digest is None
     assert stored.outgoing_token is None
+
+
+async def test_malformed_requests_get_an_ocpi_error_and_change_nothing(
+    ocpi_runtime: Runtime, ocpi_client: httpx.AsyncClient
+) -> None:
+    invited, token_a = await registered_partner(ocpi_runtime, "INV", PartnerStatus.INVITED)
+    _, token = await registered_partner(ocpi_runtime, "REG")
+    bad_bodies: list[Any] = [
+        None,
+        [],
+        "text",
+        {"token": "t", "url": "https://x.example.com/versions"},  # no roles
+        {"token": "t" * 65, "url": "https://x.example.com/versions", "roles": []},
+        {
+            "token": "t",
+            "url": "javascript:alert(1)",
+            "roles": [
+                {
+                    "role": "EMSP",
+                    "business_details": {"name": "X"},
+                    "party_id": "INV",
+                    "country_code": "NL",
+                }
+            ],
+        },
+    ]
+    for body in bad_bodies:
+        refused = await ocpi_client.post(
+            "/ocpi/2.2.1/credentials", headers=token_header(token_a), json=body
+        )
+        assert refused.status_code == 400, (body, refused.text)
+        assert refused.json()["status_code"] == 2001
+    not_json = await ocpi_client.post(
+        "/ocpi/2.2.1/credentials",
+        headers={**token_header(token_a), "Content-Type": "application/json"},
+        content=b"{not json",
+    )
+    assert not_json.status_code == 400
+    assert not_json.json()["status_code"] == 2001
+    # Another party's credentials on this partner's token A: refused, the invitation stands.
+    other = {
+        "token": "t",
+        "url": "https://x.example.com/versions",
+        "roles": [
+            {
+                "role": "EMSP",
+                "business_details": {"name": "X"},
+                "party_id": "OTH",
+                "country_code": "NL",
+            }
+        ],
+    }
+    mismatch = await ocpi_client.post(
+        "/ocpi/2.2.1/credentials", headers=token_header(token_a), json=other
+    )
+    assert mismatch.status_code == 400
+    assert "ocpi_party_mismatch" in mismatch.json()["status_message"]
+    async with ocpi_runtime.uow() as uow:
+        kept = await uow.roaming.get(invited.id)
+    assert kept is not None
+    assert kept.status is PartnerStatus.INVITED
+
+    for command, body in (
+        ("FLY_TO_MOON", {"response_url": "https://x.example.com/r"}),
+        ("START_SESSION", []),
+        ("START_SESSION", {"response_url": "https://elsewhere.example.org/r"}),
+        ("UNLOCK_CONNECTOR", {"response_url": "https://x.example.com/r"}),
+    ):
+        refused = await ocpi_client.post(
+            f"/ocpi/2.2.1/commands/{command}", headers=token_header(token), json=body
+        )
+        assert refused.status_code == 400, (command, refused.text)
+        assert refused.json()["status_code"] == 2001
