@@ -1,7 +1,8 @@
-"""CDRs pushed to the roaming partner (OCPI 2.2.1 §10.2.2): the charge of a partner's session
-announces its CDR in the same transaction, and the outbox POSTs it to the independent eMSP's
-CDRs receiver, which validates it; once, however often the outbox runs; and again later when
-the partner was down. Both databases."""
+"""Sessions and CDRs pushed to the roaming partner (OCPI 2.2.1 §9.2.2, §10.2.2): a partner's
+session's start and end, and the charge of its session, announce in their own transactions
+what the outbox then PUTs (the session, as it stands) and POSTs (the CDR) to the independent
+eMSP, which validates them; once, however often the outbox runs; and again later when the
+partner was down. Both databases."""
 
 from __future__ import annotations
 
@@ -56,12 +57,30 @@ async def test_a_partner_session_s_cdr_is_pushed_once_and_again_after_an_outage(
     await pull_partner_tokens(rt.roaming, partner.id)
     ws_url = served.replace("http://", "ws://").removesuffix("/ocpi") + "/ocpp"
 
-    await charge_one_session(ws_url, 1, 0)
+    async with connected(ws_url, Station16) as cp:
+        await cp.request(call.BootNotification("T1", "Test"))
+        start = await cp.request(
+            call.StartTransaction(
+                connector_id=1, id_tag="EMSP-RFID-0001", meter_start=0, timestamp=wire(0)
+            )
+        )
+        # While it runs, the partner gets the session (§9.2.2), with price()'s cost so far.
+        await rt.deliver_outbox()
+        (running,) = await asyncio.to_thread(emsp.received, "sessions")
+        assert running["method"] == "PUT"
+        assert running["body"]["status"] == "ACTIVE"
+        assert running["body"]["cdr_token"]["uid"] == "EMSP-RFID-0001"
+        assert running["strict"] == []
+        await cp.request(
+            call.StopTransaction(
+                meter_stop=5_000, timestamp=wire(1800), transaction_id=start.transaction_id
+            )
+        )
     await rt.quiesce()  # the stop's settling runs in the background
     report = await rt.deliver_outbox()
     async with rt.uow() as uow:
         errors = [m.last_error for m in (await uow.outbox.list(None, limit=9, offset=0)).items]
-    assert report.delivered == 1, (report, errors, emsp.received("rejected"))
+    assert report.delivered == 2, (report, errors, emsp.received("rejected"))  # session, CDR
     (pushed,) = await asyncio.to_thread(emsp.received, "cdrs")
     async with rt.uow() as uow:
         station = await uow.stations.get_by_charge_point_id("CP16-AC")
@@ -73,6 +92,12 @@ async def test_a_partner_session_s_cdr_is_pushed_once_and_again_after_an_outage(
     assert pushed["body"]["cdr_token"]["party_id"] == "EMS"
     assert pushed["strict"] == []
     assert await asyncio.to_thread(emsp.validate, "cdr", pushed["body"]) == []
+    (_, ended) = await asyncio.to_thread(emsp.received, "sessions")
+    assert ended["body"]["status"] == "COMPLETED"
+    assert ended["body"]["id"] == str(session.id)
+    assert ended["body"]["total_cost"] == pushed["body"]["total_cost"]  # one price()
+    assert ended["body"]["kwh"] == pushed["body"]["total_energy"] == 5
+    assert ended["strict"] == []
 
     again = await rt.deliver_outbox()
     assert again.delivered == 0
@@ -83,8 +108,8 @@ async def test_a_partner_session_s_cdr_is_pushed_once_and_again_after_an_outage(
     await charge_one_session(ws_url, 2, 3600)
     await rt.quiesce()
     down = await rt.deliver_outbox()
-    assert down.retrying == 1, down
-    assert sorted(await ocpi_messages(rt)) == [
-        (MessageState.DELIVERED, 1),
-        (MessageState.PENDING, 1),
-    ]
+    assert down.retrying == 3, down  # its start, its end and its CDR
+    assert (
+        sorted(await ocpi_messages(rt))
+        == [(MessageState.DELIVERED, 1)] * 3 + [(MessageState.PENDING, 1)] * 3
+    )

@@ -28,7 +28,7 @@ from chargeledger.services.billing.charging_ports import TariffVersions
 from chargeledger.services.billing.invoicing import issue_receipts
 from chargeledger.services.charging.session_pricing import SessionPrice
 from chargeledger.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from chargeledger.services.roaming.cdr_notices import announce_partner_cdrs
+from chargeledger.services.roaming.notices import announce_partner_cdrs
 
 log = logging.getLogger(__name__)
 # Sessions per transaction: each batch is read in a few set queries and written in a few

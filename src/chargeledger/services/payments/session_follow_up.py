@@ -23,13 +23,16 @@ from chargeledger.services.payments.session_payments import (
     settle_session,
 )
 from chargeledger.services.ports import Clock, UnitOfWork
+from chargeledger.services.roaming.notices import announce_partner_session
 
 
 async def after_start_or_stop(uow: UnitOfWork, ctx: PaymentContext, session: Session) -> list[Job]:
-    """A session that just started: hold the app's card, or check the wallet's credit (a
+    """A roaming partner's session is announced to it (its start and its end). A session
+    that just started: hold the app's card, or check the wallet's credit (a
     station may start despite Blocked/NoCredit, or offline). A session that just ended:
     settle it, when it is paid at once or is a roaming partner's (other postpaid sessions wait
     for the invoice run)."""
+    await announce_partner_session(uow, ctx.clock, session)  # OCPI §9.2.2 (issue 18)
     method = payment_to_follow(session)
     session_id = session.id
     if not session.is_open and (method is not None or await roaming_session(uow, session)):

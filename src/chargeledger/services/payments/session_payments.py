@@ -224,7 +224,7 @@ async def settle_session(
 async def roaming_session(uow: UnitOfWork, session: Session) -> bool:
     """A registered roaming partner's session is charged at its end too, though its invoice
     comes with the period's: the partner is owed its CDR now (OCPI 2.2.1 §10.2.2), and the
-    charge announces it (``services.roaming.cdr_notices``)."""
+    charge announces it (``services.roaming.notices``)."""
     if session.account_id is None:
         return False
     return bool(await uow.roaming.registered_for_accounts([session.account_id]))

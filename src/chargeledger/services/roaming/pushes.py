@@ -1,7 +1,10 @@
 """Pushes to roaming partners, as the outbox delivers them (``Channel.OCPI``, issue 18).
 
+A session's start and end (OCPI 2.2.1 §9.2.2, ``PUT`` of the whole Session object to the
+eMSP's sessions receiver) are sent as the session stands when sent (``domain.ocpi_sessions``).
+
 A CDR (OCPI 2.2.1 §10.2.2, ``POST`` to the eMSP's CDRs receiver) is announced in the
-transaction that charges its session (``cdr_notices``) and sent here, built from the stored
+transaction that charges its session (``notices``) and sent here, built from the stored
 records when it is sent: the same figures the invoice bills. A partner that does not answer,
 or answers with an OCPI error, is tried again with the outbox's backoff; one that is no longer
 registered, or offers no CDRs receiver, never will be (the message is dead, for finance to
@@ -17,11 +20,13 @@ from typing import Any
 
 from chargeledger.domain.billing import VatRates
 from chargeledger.domain.ocpi_cdrs import OcpiParty, cdr_document
+from chargeledger.domain.ocpi_sessions import session_document
 from chargeledger.domain.roaming import InterfaceRole, ModuleId, PartnerStatus, RoamingPartner
 from chargeledger.errors import ChargeledgerError
 from chargeledger.services.billing.cdr_exports import charged_sessions
 from chargeledger.services.notifications.ports import DeliveryFailedError
 from chargeledger.services.roaming.handshake import Handshake
+from chargeledger.services.roaming.session_states import session_state
 
 
 class RoamingPushes:
@@ -32,13 +37,19 @@ class RoamingPushes:
 
     async def push(self, destination: str, data: Mapping[str, object]) -> None:
         partner = await self._partner(destination)
-        if data.get("module") != ModuleId.CDRS.value:
-            raise DeliveryFailedError(f"no push of {data.get('module')!r}", permanent=True)
-        url = partner.endpoint(ModuleId.CDRS, InterfaceRole.RECEIVER)
+        module = str(data.get("module"))
+        if module not in (ModuleId.CDRS.value, ModuleId.SESSIONS.value):
+            raise DeliveryFailedError(f"no push of {module!r}", permanent=True)
+        url = partner.endpoint(ModuleId(module), InterfaceRole.RECEIVER)
         if url is None:
-            raise DeliveryFailedError(f"{partner.party} takes no CDRs", permanent=True)
-        document = await self._cdr(partner, str(data.get("session_id")))
-        await self._send(partner, "POST", url, document)
+            raise DeliveryFailedError(f"{partner.party} takes no {module}", permanent=True)
+        session_id = str(data.get("session_id"))
+        if module == ModuleId.CDRS.value:
+            await self._send(partner, "POST", url, await self._cdr(partner, session_id))
+            return
+        document = await self._session(partner, session_id)
+        path = f"{url.rstrip('/')}/{document['country_code']}/{document['party_id']}/{session_id}"
+        await self._send(partner, "PUT", path, document)  # §9.2.2: the whole object
 
     async def _partner(self, destination: str) -> RoamingPartner:
         try:
@@ -61,6 +72,17 @@ class RoamingPushes:
             (charged,) = await charged_sessions(uow, [charge], self._rates)
         issuer = OcpiParty(partner.country_code, partner.party_id)
         return cdr_document(charged, cpo=self._cpo, issuer=issuer)
+
+    async def _session(self, partner: RoamingPartner, session_id: str) -> dict[str, Any]:
+        async with self._hs.uows() as uow:
+            session = await uow.sessions.get(uuid.UUID(session_id))
+            if session is None:
+                raise DeliveryFailedError(f"no session {session_id}", permanent=True)
+            state = await session_state(uow, session, self._rates)
+        if state is None or self._cpo is None:
+            raise DeliveryFailedError(f"session {session_id} cannot be described", permanent=True)
+        issuer = OcpiParty(partner.country_code, partner.party_id)
+        return session_document(state, cpo=self._cpo, issuer=issuer)
 
     async def _send(self, partner: RoamingPartner, method: str, url: str, body: Any) -> None:
         if partner.outgoing_token is None:

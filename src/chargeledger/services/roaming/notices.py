@@ -1,5 +1,11 @@
-"""The CDRs a roaming partner is owed, announced in the transaction that charges them.
+"""What a roaming partner is owed, announced in the transaction of what it reports.
 
+Sessions (OCPI 2.2.1 §9.2.2, the CPO pushes each change of a partner's session): its start
+and its end are announced in the transaction of the station's message that started or ended
+it (``ocpi.session``, keyed by the session and the change), and sent with the session as it
+stands when sent (``pushes``).
+
+CDRs:
 OCPI 2.2.1 §10.2.2: the CPO POSTs each CDR to the eMSP's CDRs receiver once the session is
 over and priced. Charging a session whose account is a registered partner's writes an outbox
 notice (``ocpi.cdr``) in the same transaction as the charge (DESIGN §2 exactly once: a charge
@@ -14,11 +20,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chargeledger.domain.billing import Charge
+from chargeledger.domain.charging import Session
 from chargeledger.domain.outbox import Notice
 from chargeledger.services.notifications.outbox import announce
 from chargeledger.services.ports import Clock, UnitOfWork
 
 CDR_TOPIC = "ocpi.cdr"
+SESSION_TOPIC = "ocpi.session"
 
 
 async def announce_partner_cdrs(uow: UnitOfWork, clock: Clock, charges: Sequence[Charge]) -> int:
@@ -45,3 +53,22 @@ async def announce_partner_cdrs(uow: UnitOfWork, clock: Clock, charges: Sequence
         )
         announced += await announce(uow, clock, notice)
     return announced
+
+
+async def announce_partner_session(uow: UnitOfWork, clock: Clock, session: Session) -> bool:
+    """Announce a start or an end of ``session`` if it is a registered partner's."""
+    if session.account_id is None:
+        return False
+    partners = await uow.roaming.registered_for_accounts([session.account_id])
+    partner = partners.get(session.account_id)
+    if partner is None:
+        return False
+    change = "start" if session.is_open else "end"
+    notice = Notice(
+        topic=SESSION_TOPIC,
+        key=f"ocpi:session:{session.id}:{change}",
+        subject=f"session {session.id} ({change}) for {partner.party}",
+        text="",
+        data={"partner_id": str(partner.id), "module": "sessions", "session_id": str(session.id)},
+    )
+    return await announce(uow, clock, notice)
