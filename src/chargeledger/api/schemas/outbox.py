@@ -14,8 +14,10 @@ class OutboxMessageOut(BaseModel):
     id: uuid.UUID
     event_id: uuid.UUID = Field(description="the same in every delivery of one event")
     topic: str
-    channel: str = Field(description="email or webhook")
-    destination: str = Field(description="the e-mail address or the webhook endpoint's name")
+    channel: str = Field(description="email, webhook or ocpi (a push to a roaming partner)")
+    destination: str = Field(
+        description="the e-mail address, the webhook endpoint's name or the roaming partner's id"
+    )
     subject: str
     state: str = Field(description="pending, sending, delivered or dead")
     attempts: int
