@@ -18,7 +18,6 @@ from chargeledger.services.payments.context import PaymentContext
 from chargeledger.services.payments.credit_control import Job, check_credit, payment_watch
 from chargeledger.services.payments.methods import payment_to_follow
 from chargeledger.services.payments.session_payments import (
-    roaming_session,
     secure_session,
     settle_session,
 )
@@ -32,10 +31,10 @@ async def after_start_or_stop(uow: UnitOfWork, ctx: PaymentContext, session: Ses
     station may start despite Blocked/NoCredit, or offline). A session that just ended:
     settle it, when it is paid at once or is a roaming partner's (other postpaid sessions wait
     for the invoice run)."""
-    await announce_partner_session(uow, ctx.clock, session)  # OCPI §9.2.2 (issue 18)
+    roaming = await announce_partner_session(uow, ctx.clock, session)  # OCPI §9.2.2
     method = payment_to_follow(session)
     session_id = session.id
-    if not session.is_open and (method is not None or await roaming_session(uow, session)):
+    if not session.is_open and (method is not None or roaming):
         return [lambda: settle_session(ctx, session_id)]
     if method is None:
         return []

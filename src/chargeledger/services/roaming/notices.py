@@ -56,7 +56,8 @@ async def announce_partner_cdrs(uow: UnitOfWork, clock: Clock, charges: Sequence
 
 
 async def announce_partner_session(uow: UnitOfWork, clock: Clock, session: Session) -> bool:
-    """Announce a start or an end of ``session`` if it is a registered partner's."""
+    """Announce a start or an end of ``session`` if it is a registered partner's; whether it
+    is (announced now or before), so the caller asks no second time."""
     if session.account_id is None:
         return False
     partners = await uow.roaming.registered_for_accounts([session.account_id])
@@ -71,4 +72,5 @@ async def announce_partner_session(uow: UnitOfWork, clock: Clock, session: Sessi
         text="",
         data={"partner_id": str(partner.id), "module": "sessions", "session_id": str(session.id)},
     )
-    return await announce(uow, clock, notice)
+    await announce(uow, clock, notice)
+    return True
