@@ -341,7 +341,9 @@ def build_runtime(
     locks = named_locks(settings.database_url, factory.engine, schema)
     gateway = _gateway(settings, factory, clock)
     payments = _payment_context(settings, factory, clock, bus, locks, gateway)
-    key = _station_key(settings)
+    # Station passwords' key, shared by a cluster's nodes; it also seals partners' OCPI tokens.
+    station_key = settings.auth.station_secret_key
+    key = (station_key or stored_secret(settings.data_dir / "station-secret-key")).encode()
     return Runtime(
         settings=settings,
         uow=factory,
@@ -372,13 +374,6 @@ def build_runtime(
         auditor=audit_chain(factory, clock, *settings.audit.paths(settings.data_dir)),
         _gateway=gateway,
     )
-
-
-def _station_key(settings: Settings) -> bytes:
-    """Station passwords' key (it also seals partners' OCPI tokens): set in the environment (a
-    cluster's nodes share it) or made once into the data directory, so restarts keep it."""
-    path = settings.data_dir / "station-secret-key"
-    return (settings.auth.station_secret_key or stored_secret(path)).encode()
 
 
 def _gateway(
