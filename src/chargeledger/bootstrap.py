@@ -81,6 +81,7 @@ from chargeledger.services.ports import (
 )
 from chargeledger.services.roaming.handshake import Handshake
 from chargeledger.services.roaming.pushes import RoamingPushes
+from chargeledger.services.roaming.sessions import announce_session_updates
 from chargeledger.services.throttling import CredentialGuard
 from chargeledger.services.transactions import in_transaction
 
@@ -177,13 +178,15 @@ class Runtime:
         return len(closed)
 
     async def expire_reservations(self) -> int:
-        """Write down the reservations that ran out (periodic job, with the stale-session
-        sweep; issue 16)."""
+        """Write down the reservations that ran out (periodic job, issue 16)."""
         return await in_transaction(self.uow, expire_reservations, self.clock)
 
+    async def push_session_updates(self) -> int:
+        """Running roaming sessions' new readings, to their partners (OCPI 2.2.1 §9.2.2)."""
+        return await in_transaction(self.uow, announce_session_updates, self.clock)
+
     async def forget_stored_replies(self) -> int:
-        """Stored OCPP answers older than CHARGELEDGER_OCPP_REPLY_RETENTION_HOURS go
-        (DESIGN §4 periodic job, run with the stale-session sweep)."""
+        """Stored OCPP answers older than CHARGELEDGER_OCPP_REPLY_RETENTION_HOURS go."""
         kept_for = timedelta(hours=self.settings.ocpp.reply_retention_hours)
         forgotten = await in_transaction(self.uow, forget_stored_replies, self.clock, kept_for)
         if forgotten:
@@ -218,8 +221,7 @@ class Runtime:
         return await run_janitor(self.payments)
 
     async def reconcile_payouts(self) -> int:
-        """Ask the configured PSP for its payouts of the last 35 days and book those a missed
-        webhook left out (DESIGN §4 periodic job; booking is once per payout id)."""
+        """Book the PSP's payouts of 35 days a missed webhook left out (once per payout id)."""
         if self._gateway is None:
             return 0
         since = self.clock.now() - timedelta(days=PAYOUT_LOOKBACK_DAYS)
@@ -248,8 +250,7 @@ class Runtime:
         )
 
     async def deliver_outbox(self) -> DeliveryReport:
-        """Fan out new announcements and send what is due (DESIGN §4 periodic job)."""
-        return await deliver_outbox(self.deliveries())
+        return await deliver_outbox(self.deliveries())  # DESIGN §4 periodic job
 
     def dunning_terms(self) -> DunningTerms:
         config = self.settings.dunning
@@ -264,9 +265,8 @@ class Runtime:
         return await in_transaction(self.uow, run_dunning, self.clock, self.dunning_terms())
 
     async def send_contract_reminders(self, day: date | None = None) -> ReminderRun:
-        """The contract milestone reminders of ``day`` (default: today; DESIGN §4 periodic
-        job, each announced once on any node): to the operator's e-mail when configured,
-        else to the webhooks only."""
+        """The contract milestone reminders of ``day`` (default: today), each announced once,
+        to the operator's e-mail when configured, else to the webhooks only."""
         to = self.settings.operator.get("email") or None
         zone = self.settings.operator_time_zone
         return await in_transaction(self.uow, send_reminders_on, self.clock, zone, day, to)
@@ -295,6 +295,7 @@ class Runtime:
             (settings.payments.janitor_interval_seconds, self.payment_janitor),
             (settings.sweep_interval_seconds, self.reconcile_payouts),
             (settings.audit.seal_interval_seconds, self.keep_audit_chain),
+            (settings.roaming.session_update_seconds, self.push_session_updates),
         ]
         return [asyncio.create_task(self._every(seconds, job)) for seconds, job in jobs]
 

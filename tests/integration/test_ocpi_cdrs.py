@@ -206,7 +206,7 @@ async def test_the_emsp_pulls_complete_cdrs_that_bill_what_we_invoiced(
             "party_id": "EMS",
             "uid": CARD,
             "type": "RFID",
-            "contract_id": CARD,
+            "contract_id": "NL-EMS-C00000001-X",  # the eMSP's, as its token list gave it
         }
         assert cdr["auth_method"] == "WHITELIST"
         assert cdr["last_updated"] == wire_second(charge.created_at)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from ocpp.v16 import call
 
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.accounts import Account, AccountKind, TokenStatus
+from chargeledger.domain.accounts import Account, AccountKind, IssuerCheck, TokenStatus
 from chargeledger.domain.geo import Address
 from chargeledger.money import Currency
 from chargeledger.services import customers
@@ -71,10 +71,15 @@ async def test_a_roaming_card_charges_on_the_partner_account(
     assert {uid: t.status for uid, t in statuses.items() if t is not None} == {
         "EMSP-RFID-0001": TokenStatus.ACTIVE,
         "EMSP-RFID-0002": TokenStatus.BLOCKED,  # valid: false
-        "EMSP-RFID-0003": TokenStatus.BLOCKED,  # whitelist NEVER: real-time only
+        "EMSP-RFID-0003": TokenStatus.ACTIVE,  # whitelist NEVER: its eMSP is asked each time
         "EMSP-APP-0001": TokenStatus.ACTIVE,
     }
     assert all(t is not None and t.account_id == account.id for t in statuses.values())
+    never = statuses["EMSP-RFID-0003"]
+    assert never is not None
+    assert never.issuer_check is IssuerCheck.REQUIRED
+    assert never.contract_id == "NL-EMS-C00000003-X"
+    assert {t.issuer_check for uid, t in statuses.items() if t and uid != never.uid} == {None}
 
     # The eMSP blocks its card; the next pull blocks it here too.
     (card,) = [t["token"] for t in emsp.tokens() if t["token"]["uid"] == "EMSP-RFID-0001"]
@@ -95,7 +100,7 @@ async def test_a_roaming_card_charges_on_the_partner_account(
         assert verdicts == {
             "EMSP-RFID-0001": "Accepted",
             "EMSP-RFID-0002": "Blocked",
-            "EMSP-RFID-0003": "Blocked",
+            "EMSP-RFID-0003": "Accepted",  # asked in real time: the eMSP allows it
         }
         start = await cp.request(
             call.StartTransaction(

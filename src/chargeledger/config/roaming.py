@@ -27,6 +27,7 @@ class RoamingSettings:
     party_id: str | None = None
     url: str | None = None
     timeout_seconds: int = 10
+    session_update_seconds: int = 60  # how often running partner sessions' readings go out
 
     @property
     def party(self) -> OcpiParty | None:
@@ -51,6 +52,7 @@ class RoamingSettings:
                 party_id=None if party is None else party_id(party),
                 url=None if url is None else ocpi_url(url.rstrip("/"), "url"),
                 timeout_seconds=whole_number(env, "OCPI_TIMEOUT_SECONDS", 10),
+                session_update_seconds=whole_number(env, "OCPI_SESSION_UPDATE_SECONDS", 60),
             )
         except InvalidInputError as exc:
             raise ConfigurationError(

@@ -50,6 +50,16 @@ class TokenStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class IssuerCheck(StrEnum):
+    """A roaming partner's token whose eMSP wants to be asked at each use (OCPI 2.2.1 §12.4.6
+    WhitelistType, real-time authorisation §12.2.1.2): REQUIRED for NEVER (no answer, no
+    charge), PREFERRED for ALLOWED_OFFLINE (its list is used only when the eMSP cannot be
+    reached)."""
+
+    REQUIRED = "required"
+    PREFERRED = "preferred"
+
+
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_PAYMENT_TERMS_DAYS = 120  # EU Late Payment Directive 2011/7/EU caps B2B terms near 60-120
 
@@ -137,12 +147,19 @@ class Token:
     id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # A roaming partner's token: the eMSP's contract id (eMA id, OCPI 2.2.1 §12.3.2), and
+    # whether its eMSP is asked at each use (None: our registry decides).
+    contract_id: str | None = None
+    issuer_check: IssuerCheck | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "uid", token_uid(self.uid))
         object.__setattr__(self, "type", TokenType(self.type))
         object.__setattr__(self, "status", TokenStatus(self.status))
         object.__setattr__(self, "label", optional_text(self.label, "label", 100))
+        object.__setattr__(self, "contract_id", optional_text(self.contract_id, "contract_id", 36))
+        if self.issuer_check is not None:
+            object.__setattr__(self, "issuer_check", IssuerCheck(self.issuer_check))
         if self.expires_at is not None and self.expires_at.tzinfo is None:
             raise InvalidInputError(
                 "expires_at needs a time zone offset", code="naive_datetime", field="expires_at"

@@ -73,6 +73,11 @@ _TOKEN_TYPES = {
 }
 
 
+def ocpi_token_type(token: Token) -> CdrTokenType:
+    """The §12.4.4 TokenType of one of our tokens."""
+    return _TOKEN_TYPES[token.type]
+
+
 @dataclass(frozen=True, slots=True)
 class OcpiParty:
     """A party of OCPI 2.2.1 §16.1: ISO 3166-1 alpha-2 country code and ISO 15118 party id."""
@@ -99,6 +104,7 @@ class ChargedSession:
     connector: Connector
     token: Token | None
     tariff_recorded_at: datetime
+    authorization_reference: str | None = None  # the eMSP's real-time answer (§12.2.1.2)
 
 
 def evse_uid(evse: Evse) -> str:
@@ -123,13 +129,18 @@ def emi3_evse_id(evse: Evse, station: Station, cpo: OcpiParty | None) -> str:
     return f"{cpo.country_code}*{cpo.party_id}*E{outlet}"
 
 
-def auth_method(session: Session, token: Token | None) -> AuthMethod:
-    """§10.4.1, from what the session keeps of its start. COMMAND where the token came in a
-    remote start (OCPP 1.6 §5.11, 2.0.1 F01): an app token (the app starts a charge by
-    command, ``services.charging.driver_charging``) and a QR checkout's one-off idTag
-    (``services.payments.checkout``). Otherwise WHITELIST: the station's idTag was checked
-    against our own registry of the accounts' tokens (a partner's are pulled into it), and no
-    request went to the eMSP. Never AUTH_REQUEST: we do not ask an eMSP in real time."""
+def auth_method(
+    session: Session, token: Token | None, authorization_reference: str | None = None
+) -> AuthMethod:
+    """§10.4.1, from what the session keeps of its start. AUTH_REQUEST where the token's eMSP
+    allowed it in real time (§12.2.1.2; ``authorization_reference`` is its answer's). COMMAND
+    where the token came in a remote start (OCPP 1.6 §5.11, 2.0.1 F01): an app token (the app
+    starts a charge by command, ``services.charging.driver_charging``) and a QR checkout's
+    one-off idTag (``services.payments.checkout``). Otherwise WHITELIST: the station's idTag
+    was checked against our own registry of the accounts' tokens (a partner's are pulled into
+    it), and no request went to the eMSP."""
+    if authorization_reference is not None:
+        return AuthMethod.AUTH_REQUEST
     if session.payment_route is PaymentRoute.CHECKOUT_CARD:
         return AuthMethod.COMMAND
     if token is not None and token.type is TokenType.APP:
@@ -148,7 +159,8 @@ def cdr_token(session: Session, token: Token | None, issuer: OcpiParty | None) -
         ad_hoc = session.payment_route is PaymentRoute.CHECKOUT_CARD
         kind = CdrTokenType.AD_HOC_USER if ad_hoc else CdrTokenType.OTHER
     party = {} if issuer is None else _party(issuer)
-    return {**party, "uid": uid, "type": kind.value, "contract_id": uid}
+    contract = token.contract_id if token is not None and token.contract_id else uid
+    return {**party, "uid": uid, "type": kind.value, "contract_id": contract}
 
 
 def cdr_location(
@@ -199,9 +211,11 @@ def cdr_document(
         "end_date_time": priced.pop("end_date_time"),
         "session_id": str(session.id),
         "cdr_token": cdr_token(session, charged.token, issuer or cpo),
-        "auth_method": auth_method(session, charged.token).value,
-        "cdr_location": cdr_location(charged, cpo, alpha3),
+        "auth_method": auth_method(session, charged.token, charged.authorization_reference).value,
     }
+    if charged.authorization_reference is not None:
+        doc["authorization_reference"] = charged.authorization_reference
+    doc["cdr_location"] = cdr_location(charged, cpo, alpha3)
     if station.meter_serial:
         doc["meter_id"] = station.meter_serial
     priced.pop("id", None)

@@ -44,6 +44,7 @@ class SessionState:
     token: Token | None
     currency: str
     priced: tuple[PriceResult, Billed] | None
+    authorization_reference: str | None = None  # the eMSP's real-time answer (§12.2.1.2)
 
 
 def session_document(
@@ -65,12 +66,14 @@ def session_document(
     doc |= {
         "kwh": kwh,
         "cdr_token": cdr_token(session, state.token, issuer or cpo),
-        "auth_method": auth_method(session, state.token).value,
+        "auth_method": auth_method(session, state.token, state.authorization_reference).value,
         "location_id": str(state.station.site_id),
         "evse_uid": evse_uid(state.evse),
         "connector_id": str(state.connector.connector_id),
         "currency": state.currency,
     }
+    if state.authorization_reference is not None:
+        doc["authorization_reference"] = state.authorization_reference
     if state.station.meter_serial:
         doc["meter_id"] = state.station.meter_serial
     if state.priced is not None:

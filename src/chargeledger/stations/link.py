@@ -56,6 +56,7 @@ from chargeledger.stations.frames import (
 )
 from chargeledger.stations.group_commit import group_committer
 from chargeledger.stations.held_sessions import HeldSessions
+from chargeledger.stations.issuer_questions import ask_issuer_first
 from chargeledger.stations.values import refuse_future_timestamps, wire_time
 
 log = logging.getLogger("chargeledger.stations")
@@ -287,6 +288,7 @@ class ExactlyOnce:
             await self._keep_rejected(raw_msg, *code_and_description(refusal))
             await self._connection.send(refusal)  # type: ignore[attr-defined]
             return
+        await ask_issuer_first(self.runtime, self.station, call)  # roaming tokens, outside
         # Applied with the CALLs of other stations that arrive meanwhile, in one transaction
         # (``group_commit.py``); the answer comes back after its commit.
         reply = await group_committer(self.runtime).apply(self, call, request_hash(call.payload))

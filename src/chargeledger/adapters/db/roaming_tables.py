@@ -1,4 +1,5 @@
-"""Roaming partners of OCPI 2.2.1 (issue 18, ``domain.roaming``) on the shared ``metadata``."""
+"""Roaming partners of OCPI 2.2.1 (issue 18, ``domain.roaming``) and their eMSPs' real-time
+authorisation answers (``domain.issuer_answers``), on the shared ``metadata``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     String,
     Table,
     Text,
@@ -39,4 +41,19 @@ roaming_partners = Table(
         "status IN ('invited', 'registering', 'registered', 'unregistered')", name="status"
     ),
     UniqueConstraint("country_code", "party_id", "role"),
+)
+
+issuer_answers = Table(
+    "issuer_answers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("uid", String(36), nullable=False),
+    Column(
+        "partner_id", Uuid, ForeignKey("roaming_partners.id", ondelete="RESTRICT"), nullable=False
+    ),
+    Column("asked_at", UtcDateTime, nullable=False),
+    Column("allowed", String(16)),  # §12.4.1 AllowedType; NULL: no usable answer
+    Column("reference", String(36)),
+    Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="RESTRICT"), index=True),
+    Index("ix_issuer_answers_uid_asked_at", "uid", "asked_at"),
 )

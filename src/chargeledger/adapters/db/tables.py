@@ -141,6 +141,8 @@ tokens = Table(
     Column("expires_at", UtcDateTime),
     Column("label", String(100)),
     *_timestamps(),
+    Column("contract_id", String(36)),  # a roaming partner's token (issue 18)
+    Column("issuer_check", String(16)),
     UniqueConstraint("uid"),
 )
 

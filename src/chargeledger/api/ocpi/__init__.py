@@ -6,5 +6,12 @@ from chargeledger.api.ocpi.cdrs import router as cdrs_router
 from chargeledger.api.ocpi.commands import router as commands_router
 from chargeledger.api.ocpi.modules import router as modules_router
 from chargeledger.api.ocpi.registration import router as registration_router
+from chargeledger.api.ocpi.sessions import router as sessions_router
 
-OCPI_ROUTERS = (registration_router, modules_router, cdrs_router, commands_router)
+OCPI_ROUTERS = (
+    registration_router,
+    modules_router,
+    sessions_router,
+    cdrs_router,
+    commands_router,
+)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 from chargeledger.api.deps import ReadUowDep, RuntimeDep
 from chargeledger.api.ocpi.auth import ModuleCaller, Ours
-from chargeledger.api.ocpi.modules import MAX_LIMIT, Limit, Moment, Offset, utc_window
+from chargeledger.api.ocpi.modules import ListWindow
 from chargeledger.api.ocpi.wire import OcpiRoute, envelope, page_headers
 from chargeledger.domain.ocpi_cdrs import OcpiParty, cdr_document
 from chargeledger.domain.roaming import OCPI_VERSION
@@ -30,23 +30,18 @@ async def list_cdrs(
     ours: Ours,
     rt: RuntimeDep,
     uow: ReadUowDep,
-    date_from: Moment = None,
-    date_to: Moment = None,
-    offset: Offset = 0,
-    limit: Limit = MAX_LIMIT,
+    window: ListWindow,
 ) -> Response:
-    utc_window(date_from, date_to)
-    limit = min(limit, MAX_LIMIT)
     page = await partner_cdrs(
         uow,
         partner,
         rt.settings.vat_rates,
-        date_from=date_from,
-        date_to=date_to,
-        offset=offset,
-        limit=limit,
+        date_from=window.date_from,
+        date_to=window.date_to,
+        offset=window.offset,
+        limit=window.limit,
     )
     cpo = OcpiParty(ours.country_code, ours.party_id)
     items = [cdr_document(charged, cpo=cpo, issuer=page.issuer) for charged in page.items]
-    headers = page_headers(request, page.total, offset, limit, len(items))
+    headers = page_headers(request, page.total, window.offset, window.limit, len(items))
     return envelope(request, items, headers=headers)

@@ -8,24 +8,25 @@ token opens them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from chargeledger.api.deps import ReadUowDep, RuntimeDep
 from chargeledger.api.ocpi.auth import ModuleCaller, Ours
-from chargeledger.api.ocpi.locations_json import (
+from chargeledger.api.ocpi.wire import OcpiRoute, envelope, page_headers, paged, wire_time
+from chargeledger.domain.roaming import OCPI_VERSION
+from chargeledger.domain.tariffs.ocpi_json import tariff_to_json
+from chargeledger.errors import InvalidInputError, NotFoundError
+from chargeledger.services.roaming.location_documents import (
     connector_json,
     evse_json,
     find_evse,
     location_json,
     site_id_of,
 )
-from chargeledger.api.ocpi.wire import OcpiRoute, envelope, page_headers, paged, wire_time
-from chargeledger.domain.roaming import OCPI_VERSION
-from chargeledger.domain.tariffs.ocpi_json import tariff_to_json
-from chargeledger.errors import InvalidInputError, NotFoundError
 from chargeledger.services.roaming.publication import (
     PublishedLocation,
     published_locations,
@@ -47,14 +48,40 @@ def utc_window(date_from: datetime | None, date_to: datetime | None) -> None:
             raise InvalidInputError(f"{name} must say its time zone (UTC: Z)", field=name)
 
 
-def _within(moment: datetime, date_from: datetime | None, date_to: datetime | None) -> bool:
-    return (date_from is None or moment >= date_from) and (date_to is None or moment < date_to)
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A list request's filters and page (§4.1.5): ``date_from`` (inclusive) and ``date_to``
+    (exclusive) on ``last_updated``, checked to say their zone; ``limit`` capped at
+    ``MAX_LIMIT``."""
+
+    date_from: datetime | None
+    date_to: datetime | None
+    offset: int
+    limit: int
 
 
-def _list(request: Request, items: list[dict[str, Any]], offset: int, limit: int) -> Response:
-    limit = min(limit, MAX_LIMIT)
-    page = paged(items, offset, limit)
-    headers = page_headers(request, len(items), offset, limit, len(page))
+def _window(
+    date_from: Moment = None,
+    date_to: Moment = None,
+    offset: Offset = 0,
+    limit: Limit = MAX_LIMIT,
+) -> Window:
+    utc_window(date_from, date_to)
+    return Window(date_from, date_to, offset, min(limit, MAX_LIMIT))
+
+
+ListWindow = Annotated[Window, Depends(_window)]
+
+
+def _within(moment: datetime, window: Window) -> bool:
+    return (window.date_from is None or moment >= window.date_from) and (
+        window.date_to is None or moment < window.date_to
+    )
+
+
+def _list(request: Request, items: list[dict[str, Any]], window: Window) -> Response:
+    page = paged(items, window.offset, window.limit)
+    headers = page_headers(request, len(items), window.offset, window.limit, len(page))
     return envelope(request, page, headers=headers)
 
 
@@ -65,19 +92,15 @@ async def list_locations(
     ours: Ours,
     rt: RuntimeDep,
     uow: ReadUowDep,
-    date_from: Moment = None,
-    date_to: Moment = None,
-    offset: Offset = 0,
-    limit: Limit = MAX_LIMIT,
+    window: ListWindow,
 ) -> Response:
-    utc_window(date_from, date_to)
     published = await published_locations(uow, rt.clock, rt.settings.vat_rates)
     items = [
         location_json(location, ours)
         for location in published
-        if _within(location.last_updated, date_from, date_to)
+        if _within(location.last_updated, window)
     ]
-    return _list(request, items, offset, limit)
+    return _list(request, items, window)
 
 
 async def _location(uow: ReadUowDep, rt: RuntimeDep, location_id: str) -> PublishedLocation:
@@ -149,16 +172,12 @@ async def list_tariffs(
     _: ModuleCaller,
     ours: Ours,
     uow: ReadUowDep,
-    date_from: Moment = None,
-    date_to: Moment = None,
-    offset: Offset = 0,
-    limit: Limit = MAX_LIMIT,
+    window: ListWindow,
 ) -> Response:
-    utc_window(date_from, date_to)
     items = []
     for stored in await published_tariffs(uow):
         last_updated = stored.tariff.last_updated or stored.created_at
-        if not _within(last_updated, date_from, date_to):
+        if not _within(last_updated, window):
             continue
         doc = tariff_to_json(stored.tariff)
         doc = {
@@ -168,4 +187,4 @@ async def list_tariffs(
             "last_updated": wire_time(last_updated),
         }
         items.append(doc)
-    return _list(request, items, offset, limit)
+    return _list(request, items, window)

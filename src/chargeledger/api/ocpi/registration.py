@@ -29,6 +29,7 @@ OFFERED = (
     (ModuleId.CREDENTIALS, InterfaceRole.SENDER),
     (ModuleId.LOCATIONS, InterfaceRole.SENDER),
     (ModuleId.TARIFFS, InterfaceRole.SENDER),
+    (ModuleId.SESSIONS, InterfaceRole.SENDER),
     (ModuleId.CDRS, InterfaceRole.SENDER),
     (ModuleId.COMMANDS, InterfaceRole.RECEIVER),
 )

@@ -20,6 +20,7 @@ from chargeledger.errors import ChargeledgerError
 from chargeledger.services.catalog import get_site, get_station
 from chargeledger.services.charging.session_pricing import price_captured_session
 from chargeledger.services.ports import UnitOfWork
+from chargeledger.services.roaming.realtime import session_authorization
 
 
 class CdrUnavailableError(ChargeledgerError):
@@ -86,6 +87,7 @@ async def charged_sessions(
         token = await uow.tokens.get_by_uid(session.id_tag) if session.id_tag else None
         if token is not None and token.account_id != session.account_id:
             token = None  # the uid was given to another account since
+        reference = await session_authorization(uow, session, token)
         found.append(
             ChargedSession(
                 session=session,
@@ -98,6 +100,7 @@ async def charged_sessions(
                 connector=connector,
                 token=token,
                 tariff_recorded_at=session.started_at if stored is None else stored.created_at,
+                authorization_reference=reference,
             )
         )
     return found

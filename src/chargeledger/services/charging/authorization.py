@@ -16,8 +16,9 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from chargeledger.domain.accounts import Account, BillingMode, Token, TokenStatus
+from chargeledger.domain.accounts import Account, BillingMode, IssuerCheck, Token, TokenStatus
 from chargeledger.domain.dunning import blocks_account
+from chargeledger.domain.issuer_answers import ANSWER_DECIDES_FOR, Allowed, issuer_verdict
 from chargeledger.services.contracts.credit import over_credit_limit
 from chargeledger.services.payments.checkout import authorised_checkout
 from chargeledger.services.payments.wallets import wallet_allows
@@ -64,6 +65,10 @@ async def authorize_token(
         return Authorization(AuthorizationStatus.BLOCKED, token)
     if status is TokenStatus.EXPIRED:
         return Authorization(AuthorizationStatus.EXPIRED, token, expires_at=token.expires_at)
+    if token.issuer_check is not None:
+        refusal = await _issuer_refusal(uow, token, clock.now())
+        if refusal is not None:
+            return Authorization(refusal, token)
     account = await uow.accounts.get(token.account_id)
     if account is None:
         return Authorization(AuthorizationStatus.INVALID, token)
@@ -88,3 +93,25 @@ async def blocked_by_dunning(uow: UnitOfWork, account: Account) -> bool:
         return False
     still_open = {item.invoice_id for item in await uow.billing.open_invoices(account.id)}
     return blocks_account(histories, still_open)
+
+
+_ISSUER_REFUSALS = {
+    Allowed.BLOCKED: AuthorizationStatus.BLOCKED,
+    Allowed.EXPIRED: AuthorizationStatus.EXPIRED,
+    Allowed.NO_CREDIT: AuthorizationStatus.NO_CREDIT,
+}
+
+
+async def _issuer_refusal(
+    uow: UnitOfWork, token: Token, now: datetime
+) -> AuthorizationStatus | None:
+    """A roaming token whose eMSP is asked at each use (OCPI 2.2.1 §12.2.1.2): the answer the
+    station edge got just before this message (``services.roaming.realtime``) decides; None
+    when it allows. NOT_ALLOWED (not here) and no answer for a NEVER token are Invalid."""
+    answer = await uow.roaming.latest_answer(token.uid, now - ANSWER_DECIDES_FOR, now)
+    verdict = issuer_verdict(answer, token.issuer_check is IssuerCheck.REQUIRED)
+    if verdict is Allowed.ALLOWED:
+        return None
+    if verdict is None:
+        return AuthorizationStatus.INVALID
+    return _ISSUER_REFUSALS.get(verdict, AuthorizationStatus.INVALID)

@@ -77,6 +77,20 @@ class SessionRepository(Protocol):
 
     async def stale(self, idle_since: datetime, limit: int) -> list[Session]: ...
 
+    async def changed_of_account(
+        self,
+        account_id: uuid.UUID,
+        changed_from: datetime | None,
+        changed_before: datetime | None,
+        *,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Session], int]:
+        """A page of the account's sessions whose last change (start, latest reading or end)
+        is in the window (``changed_before`` exclusive), oldest start first, and how many
+        there are in all (a roaming partner's sessions, OCPI 2.2.1 §9.2.1)."""
+        ...
+
     async def add_samples(self, session_id: uuid.UUID, samples: Sequence[MeterSample]) -> int: ...
 
     async def samples(

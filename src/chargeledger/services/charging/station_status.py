@@ -20,6 +20,10 @@ from chargeledger.errors import InvalidInputError
 from chargeledger.services.catalog import get_station
 from chargeledger.services.charging.session_capture import record_state
 from chargeledger.services.ports import Clock, UnitOfWork
+from chargeledger.services.roaming.notices import (
+    announce_location_changes,
+    announce_status_change,
+)
 
 
 async def _current(uow: UnitOfWork, clock: Clock, station: Station) -> StationState:
@@ -50,9 +54,13 @@ async def record_connections(
     """:func:`record_connected` of each ``(station, version, connection id)``, in one batch
     (a reconnect storm: ``stations/connections.py``); their boot epochs, in their order.
     Each station appears once (its connecting and disconnecting take turns)."""
+    now = clock.now()
     epochs = await uow.station_links.record_connections(
         [(station.id, version, connection_id) for station, version, connection_id in connections],
-        clock.now(),
+        now,
+    )
+    await announce_location_changes(
+        uow, clock, [(s.id, "connected", now) for s, _, _ in connections]
     )
     return [epochs[station.id] for station, _, _ in connections]
 
@@ -60,11 +68,17 @@ async def record_connections(
 async def record_disconnections(
     uow: UnitOfWork, clock: Clock, connections: Sequence[tuple[Station, str]]
 ) -> list[bool]:
-    """:func:`record_disconnected` of each ``(station, connection id)``, in one transaction."""
-    return [
+    """:func:`record_disconnected` of each ``(station, connection id)``, in one transaction;
+    roaming partners hear of the stations that went away (``roaming.notices``)."""
+    done = [
         await record_disconnected(uow, clock, station, connection_id)
         for station, connection_id in connections
     ]
+    now = clock.now()
+    pairs = zip(connections, done, strict=True)
+    gone = [(station.id, "disconnected", now) for (station, _), down in pairs if down]
+    await announce_location_changes(uow, clock, gone)
+    return done
 
 
 async def record_disconnected(
@@ -126,13 +140,16 @@ async def record_heartbeat(uow: UnitOfWork, clock: Clock, station: Station) -> N
 
 async def record_connector_status(
     uow: UnitOfWork,
+    clock: Clock,
     station: Station,
     state: ConnectorState,
     charging: ChargingState | None = None,
 ) -> None:
     """StatusNotification (1.6 §4.9, 2.0.1 G01). In 1.6 the status also tells whether the
-    open session on that connector charges or idles (``charging``)."""
+    open session on that connector charges or idles (``charging``). Roaming partners that
+    take location pushes are told (OCPI 2.2.1 §8.2.2, ``roaming.notices``)."""
     await uow.station_links.save_connector(state)
+    await announce_status_change(uow, clock, state)
     if charging is not None and state.evse_id > 0:
         session = await uow.sessions.open_on_evse(station.id, state.evse_id)
         if session is not None:

@@ -13,20 +13,34 @@ rolled back announces nothing, one committed announces once, keyed by the sessio
 outbox worker then pushes it (``pushes``) and retries until the partner has it. The notice
 holds only which partner and which session: the CDR is built when it is sent, from the same
 stored records the invoice bills.
+
+Locations (§8.2.2, the CPO pushes each change of a Location, EVSE or Connector): a
+connector's new status, and a station's link going down or coming back (its EVSEs' status is
+UNKNOWN while it is away, as the locations module publishes them), are announced in the
+transaction that records them to each registered partner that offers a locations receiver
+(keyed by partner, station, change and moment: a repeated notification announces nothing
+twice). The push PUTs the whole Location as it stands when sent, so a partner that missed a
+push, or never pulled the location, is whole again with the next one.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from chargeledger.domain.billing import Charge
 from chargeledger.domain.charging import Session
+from chargeledger.domain.issuer_answers import STARTED_WITHIN
 from chargeledger.domain.outbox import Notice
+from chargeledger.domain.roaming import InterfaceRole, ModuleId, PartnerStatus
+from chargeledger.domain.station_link import ConnectorState
 from chargeledger.services.notifications.outbox import announce
 from chargeledger.services.ports import Clock, UnitOfWork
 
 CDR_TOPIC = "ocpi.cdr"
 SESSION_TOPIC = "ocpi.session"
+LOCATION_TOPIC = "ocpi.location"
 
 
 async def announce_partner_cdrs(uow: UnitOfWork, clock: Clock, charges: Sequence[Charge]) -> int:
@@ -65,6 +79,9 @@ async def announce_partner_session(uow: UnitOfWork, clock: Clock, session: Sessi
     if partner is None:
         return False
     change = "start" if session.is_open else "end"
+    if session.is_open and session.id_tag:  # the real-time answer that let it start, if any
+        now = clock.now()
+        await uow.roaming.link_answer(session.id_tag, session.id, now - STARTED_WITHIN, now)
     notice = Notice(
         topic=SESSION_TOPIC,
         key=f"ocpi:session:{session.id}:{change}",
@@ -74,3 +91,41 @@ async def announce_partner_session(uow: UnitOfWork, clock: Clock, session: Sessi
     )
     await announce(uow, clock, notice)
     return True
+
+
+async def announce_location_changes(
+    uow: UnitOfWork, clock: Clock, changes: Sequence[tuple[uuid.UUID, str, datetime]]
+) -> int:
+    """Announce changes of stations' availability, each ``(station id, what changed, when)``,
+    to every partner that takes location pushes; how many were announced (none, at one read
+    of the small partners table, when no partner takes them)."""
+    if not changes:
+        return 0
+    partners = [
+        partner
+        for partner in await uow.roaming.listed()
+        if partner.status is PartnerStatus.REGISTERED
+        and partner.endpoint(ModuleId.LOCATIONS, InterfaceRole.RECEIVER) is not None
+    ]
+    announced = 0
+    for partner in partners:
+        for station_id, what, moment in changes:
+            notice = Notice(
+                topic=LOCATION_TOPIC,
+                key=f"ocpi:location:{partner.id}:{station_id}:{what}:{moment.isoformat()}",
+                subject=f"station {station_id}: {what}, for {partner.party}",
+                text="",
+                data={
+                    "partner_id": str(partner.id),
+                    "module": ModuleId.LOCATIONS.value,
+                    "station_id": str(station_id),
+                },
+            )
+            announced += await announce(uow, clock, notice)
+    return announced
+
+
+async def announce_status_change(uow: UnitOfWork, clock: Clock, state: ConnectorState) -> int:
+    """A connector's new status (StatusNotification), as :func:`announce_location_changes`."""
+    what = f"{state.evse_id}/{state.connector_id} {state.status}"
+    return await announce_location_changes(uow, clock, [(state.station_id, what, state.status_at)])

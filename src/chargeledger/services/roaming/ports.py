@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any, Protocol
 
+from chargeledger.domain.issuer_answers import IssuerAnswer
 from chargeledger.domain.roaming import PartnerStatus, PartyRole, RoamingPartner
 
 
@@ -39,6 +41,25 @@ class RoamingPartnerRepository(Protocol):
     ) -> dict[uuid.UUID, RoamingPartner]:
         """The registered partners whose billing account is one of ``account_ids``, by it."""
         ...
+
+    async def add_answer(self, answer: IssuerAnswer) -> None:
+        """Keep an eMSP's real-time authorisation answer (append-only)."""
+        ...
+
+    async def latest_answer(
+        self, uid: str, asked_from: datetime, asked_until: datetime
+    ) -> IssuerAnswer | None:
+        """The latest answer about ``uid`` asked in the window (both ends inclusive)."""
+        ...
+
+    async def link_answer(
+        self, uid: str, session_id: uuid.UUID, asked_from: datetime, asked_until: datetime
+    ) -> IssuerAnswer | None:
+        """Note the latest answer that allowed ``uid`` in the window, and let no session
+        start yet, as the one that let ``session_id`` start; that answer, if any."""
+        ...
+
+    async def answer_of_session(self, session_id: uuid.UUID) -> IssuerAnswer | None: ...
 
 
 class OcpiPeer(Protocol):

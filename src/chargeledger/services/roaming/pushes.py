@@ -3,6 +3,9 @@
 A session's start and end (OCPI 2.2.1 §9.2.2, ``PUT`` of the whole Session object to the
 eMSP's sessions receiver) are sent as the session stands when sent (``domain.ocpi_sessions``).
 
+A connector's new status (§8.2.2) ``PUT``s the whole Location of its station's site, as the
+locations module publishes it when sent (``location_documents``).
+
 A CDR (OCPI 2.2.1 §10.2.2, ``POST`` to the eMSP's CDRs receiver) is announced in the
 transaction that charges its session (``notices``) and sent here, built from the stored
 records when it is sent: the same figures the invoice bills. A partner that does not answer,
@@ -26,7 +29,11 @@ from chargeledger.errors import ChargeledgerError
 from chargeledger.services.billing.cdr_exports import charged_sessions
 from chargeledger.services.notifications.ports import DeliveryFailedError
 from chargeledger.services.roaming.handshake import Handshake
+from chargeledger.services.roaming.location_documents import location_json
+from chargeledger.services.roaming.publication import published_locations
 from chargeledger.services.roaming.session_states import session_state
+
+_PUSHED = (ModuleId.CDRS.value, ModuleId.SESSIONS.value, ModuleId.LOCATIONS.value)
 
 
 class RoamingPushes:
@@ -38,11 +45,16 @@ class RoamingPushes:
     async def push(self, destination: str, data: Mapping[str, object]) -> None:
         partner = await self._partner(destination)
         module = str(data.get("module"))
-        if module not in (ModuleId.CDRS.value, ModuleId.SESSIONS.value):
+        if module not in _PUSHED:
             raise DeliveryFailedError(f"no push of {module!r}", permanent=True)
         url = partner.endpoint(ModuleId(module), InterfaceRole.RECEIVER)
         if url is None:
             raise DeliveryFailedError(f"{partner.party} takes no {module}", permanent=True)
+        if module == ModuleId.LOCATIONS.value:
+            location = await self._location(str(data.get("station_id")))
+            path = f"{url.rstrip('/')}/{location['country_code']}/{location['party_id']}"
+            await self._send(partner, "PUT", f"{path}/{location['id']}", location)
+            return
         session_id = str(data.get("session_id"))
         if module == ModuleId.CDRS.value:
             await self._send(partner, "POST", url, await self._cdr(partner, session_id))
@@ -63,6 +75,17 @@ class RoamingPushes:
         if self._cpo is None:
             raise DeliveryFailedError("our OCPI party is not configured", permanent=True)
         return partner
+
+    async def _location(self, station_id: str) -> dict[str, Any]:
+        assert self._cpo is not None  # checked with the partner
+        async with self._hs.uows() as uow:
+            station = await uow.stations.get(uuid.UUID(station_id))
+            if station is None:
+                raise DeliveryFailedError(f"no station {station_id}", permanent=True)
+            found = await published_locations(uow, self._hs.clock, self._rates, [station.site_id])
+        if not found:
+            raise DeliveryFailedError(f"station {station_id} has no site", permanent=True)
+        return location_json(found[0], self._cpo)
 
     async def _cdr(self, partner: RoamingPartner, session_id: str) -> dict[str, Any]:
         async with self._hs.uows() as uow:

@@ -11,6 +11,7 @@ from chargeledger.errors import ChargeledgerError
 from chargeledger.services.catalog import get_station
 from chargeledger.services.charging.session_pricing import price_captured_session
 from chargeledger.services.ports import UnitOfWork
+from chargeledger.services.roaming.realtime import session_authorization
 
 
 async def session_state(uow: UnitOfWork, session: Session, rates: VatRates) -> SessionState | None:
@@ -26,13 +27,17 @@ async def session_state(uow: UnitOfWork, session: Session, rates: VatRates) -> S
     token = await uow.tokens.get_by_uid(session.id_tag) if session.id_tag else None
     if token is not None and token.account_id != session.account_id:
         token = None  # the uid was given to another account since
+    reference = await session_authorization(uow, session, token)
     try:
         priced = await price_captured_session(uow, session, rates)
     except ChargeledgerError:  # held for review, or no tariff: no figure is shown
         stored = None if session.tariff_id is None else await uow.tariffs.get(session.tariff_id)
         if stored is None:
             return None
-        return SessionState(session, station, evse, connector, token, stored.tariff.currency, None)
+        return SessionState(
+            session, station, evse, connector, token, stored.tariff.currency, None, reference
+        )
     figures = (priced.result, priced.billed)
-    currency = priced.result.currency
-    return SessionState(session, station, evse, connector, token, currency, figures)
+    return SessionState(
+        session, station, evse, connector, token, priced.result.currency, figures, reference
+    )

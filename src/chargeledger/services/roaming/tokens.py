@@ -4,10 +4,12 @@ interface (§12.2.1) into our token registry, under the partner's billing accoun
 That makes a roaming driver's card work like one of ours: the station's Authorize finds the
 token, the session is the partner account's, and it is billed on the partner's periodic
 invoice (postpaid, B2B) rather than to the driver. A token is active when the eMSP says it is
-``valid`` and may be authorised from a list (``whitelist`` other than NEVER, §12.4.6); a token
-the eMSP wants asked about in real time each time (NEVER) is kept blocked here until real-time
-authorisation (§12.2.1.2) is built. A uid already used by another account is not taken over;
-it is counted as a conflict for the operator to look at.
+``valid``. Its ``whitelist`` (§12.4.6) says whether our registry may decide alone: ALWAYS and
+ALLOWED yes; NEVER and ALLOWED_OFFLINE make the eMSP be asked at each use (real-time
+authorisation, §12.2.1.2, ``realtime``), the latter falling back on the registry when the eMSP
+cannot be reached (``IssuerCheck``). The eMSP's ``contract_id`` is kept for the CDRs'
+``cdr_token`` (§10.4.5). A uid already used by another account is not taken over; it is
+counted as a conflict for the operator to look at.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chargeledger.domain.accounts import Token, TokenStatus, TokenType
+from chargeledger.domain.accounts import IssuerCheck, Token, TokenStatus, TokenType
 from chargeledger.domain.roaming import (
     InterfaceRole,
     ModuleId,
@@ -37,7 +39,13 @@ _TYPES = {
     "AD_HOC_USER": TokenType.AD_HOC,
     "OTHER": TokenType.RFID,
 }
-_LISTED = ("ALWAYS", "ALLOWED", "ALLOWED_OFFLINE")  # §12.4.6 WhitelistType but NEVER
+# §12.4.6 WhitelistType -> whether the eMSP is asked at each use.
+_WHITELISTS: dict[str, IssuerCheck | None] = {
+    "ALWAYS": None,
+    "ALLOWED": None,
+    "ALLOWED_OFFLINE": IssuerCheck.PREFERRED,
+    "NEVER": IssuerCheck.REQUIRED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +63,8 @@ class PulledToken:
     type: TokenType
     status: TokenStatus
     label: str
+    contract_id: str | None
+    issuer_check: IssuerCheck | None
 
 
 def read_token(doc: Any, partner: RoamingPartner) -> PulledToken:
@@ -70,13 +80,17 @@ def read_token(doc: Any, partner: RoamingPartner) -> PulledToken:
     kind = _TYPES.get(str(doc.get("type")))
     if kind is None:
         raise InvalidInputError(f"token {uid}: unknown type {doc.get('type')!r}", field="type")
-    usable = doc.get("valid") is True and doc.get("whitelist") in _LISTED
+    whitelist = doc.get("whitelist")
+    if whitelist not in _WHITELISTS:
+        raise InvalidInputError(f"token {uid}: unknown whitelist {whitelist!r}", field="whitelist")
     contract = str(doc.get("contract_id") or "")[:36]
     return PulledToken(
         uid=uid.upper(),
         type=kind,
-        status=TokenStatus.ACTIVE if usable else TokenStatus.BLOCKED,
+        status=TokenStatus.ACTIVE if doc.get("valid") is True else TokenStatus.BLOCKED,
         label=f"OCPI {partner.party} {contract}".strip()[:100],
+        contract_id=contract or None,
+        issuer_check=_WHITELISTS[str(whitelist)],
     )
 
 
@@ -131,17 +145,25 @@ async def store_tokens(
                     label=item.label,
                     created_at=now,
                     updated_at=now,
+                    contract_id=item.contract_id,
+                    issuer_check=item.issuer_check,
                 )
                 await uow.tokens.add(token)
                 added += 1
             elif known.account_id != account_id:
                 conflicts += 1
-            elif (known.status, known.type, known.label) == (item.status, item.type, item.label):
+            elif _pulled_fields(known) == _pulled_fields(item):
                 unchanged += 1
             else:
                 await uow.tokens.update(
                     replace(
-                        known, status=item.status, type=item.type, label=item.label, updated_at=now
+                        known,
+                        status=item.status,
+                        type=item.type,
+                        label=item.label,
+                        contract_id=item.contract_id,
+                        issuer_check=item.issuer_check,
+                        updated_at=now,
                     )
                 )
                 changed += 1
@@ -153,3 +175,8 @@ async def store_tokens(
         conflicts=counts.conflicts + conflicts,
         invalid=counts.invalid,
     )
+
+
+def _pulled_fields(token: Token | PulledToken) -> tuple[object, ...]:
+    """What a pull brings of a token: a stored one whose fields are these is unchanged."""
+    return (token.status, token.type, token.label, token.contract_id, token.issuer_check)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
+from chargeledger.adapters.db.repositories.account_sessions import AccountSessions
 from chargeledger.adapters.db.repositories.audit import queue_for_chain
 from chargeledger.adapters.db.repositories.base import TableRepository, chunks
 from chargeledger.adapters.db.repositories.deferred_updates import DeferredSessionUpdates
@@ -73,7 +74,7 @@ _UPDATE_SESSION_IF_UNCHANGED = _UPDATE_SESSION.where(
 )
 
 
-class SqlSessionRepository(TableRepository[Session]):
+class SqlSessionRepository(TableRepository[Session], AccountSessions):
     """Meter samples and charging-state changes of the hot path may be *queued*
     (``queue_samples``, ``queue_state_change``): kept in memory and written in one batch per
     table (``flush_queued``) when the unit of work commits or opens a savepoint, or before this

@@ -105,6 +105,8 @@ class SqlTokenRepository(TableRepository[Token]):
             "label": entity.label,
             "created_at": entity.created_at,
             "updated_at": entity.updated_at,
+            "contract_id": entity.contract_id,
+            "issuer_check": None if entity.issuer_check is None else entity.issuer_check.value,
         }
 
     def from_row(self, row: RowMapping) -> Token:
@@ -118,6 +120,8 @@ class SqlTokenRepository(TableRepository[Token]):
             label=row["label"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            contract_id=row["contract_id"],
+            issuer_check=row["issuer_check"],
         )
 
     async def get_by_uid(self, uid: str) -> Token | None:

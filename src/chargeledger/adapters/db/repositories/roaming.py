@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Collection
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from chargeledger.adapters.db.repositories.base import TableRepository
-from chargeledger.adapters.db.roaming_tables import roaming_partners
+from chargeledger.adapters.db.roaming_tables import issuer_answers, roaming_partners
+from chargeledger.domain.issuer_answers import Allowed, IssuerAnswer
 from chargeledger.domain.roaming import (
     Endpoint,
     InterfaceRole,
@@ -123,3 +126,72 @@ class SqlRoamingPartnerRepository(TableRepository[RoamingPartner]):
         )
         found = [self.from_row(row) for row in result.mappings()]
         return {partner.account_id: partner for partner in found if partner.account_id}
+
+    # --- real-time authorisation answers (``domain.issuer_answers``) -----------------------
+
+    async def add_answer(self, answer: IssuerAnswer) -> None:
+        await self._connection.execute(
+            insert(issuer_answers).values(
+                id=answer.id,
+                uid=answer.uid,
+                partner_id=answer.partner_id,
+                asked_at=answer.asked_at,
+                allowed=None if answer.allowed is None else answer.allowed.value,
+                reference=answer.reference,
+            )
+        )
+
+    async def latest_answer(
+        self, uid: str, asked_from: datetime, asked_until: datetime
+    ) -> IssuerAnswer | None:
+        c = issuer_answers.c
+        query = (
+            select(issuer_answers)
+            .where(c.uid == uid.upper(), c.asked_at >= asked_from, c.asked_at <= asked_until)
+            .order_by(c.asked_at.desc(), c.id.desc())
+            .limit(1)
+        )
+        return await self._answer(query)
+
+    async def link_answer(
+        self, uid: str, session_id: uuid.UUID, asked_from: datetime, asked_until: datetime
+    ) -> IssuerAnswer | None:
+        c = issuer_answers.c
+        answer = await self._answer(
+            select(issuer_answers)
+            .where(
+                c.uid == uid.upper(),
+                c.asked_at >= asked_from,
+                c.asked_at <= asked_until,
+                c.allowed == Allowed.ALLOWED.value,
+                c.session_id.is_(None),
+            )
+            .order_by(c.asked_at.desc(), c.id.desc())
+            .limit(1)
+        )
+        if answer is None:
+            return None
+        await self._connection.execute(
+            update(issuer_answers)
+            .where(c.id == answer.id, c.session_id.is_(None))
+            .values(session_id=session_id)
+        )
+        return replace(answer, session_id=session_id)
+
+    async def answer_of_session(self, session_id: uuid.UUID) -> IssuerAnswer | None:
+        c = issuer_answers.c
+        return await self._answer(select(issuer_answers).where(c.session_id == session_id))
+
+    async def _answer(self, query: Select[Any]) -> IssuerAnswer | None:
+        row = (await self._connection.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return IssuerAnswer(
+            id=row["id"],
+            uid=row["uid"],
+            partner_id=row["partner_id"],
+            asked_at=row["asked_at"],
+            allowed=None if row["allowed"] is None else Allowed(row["allowed"]),
+            reference=row["reference"],
+            session_id=row["session_id"],
+        )

@@ -1,4 +1,5 @@
-"""Our published locations as OCPI 2.2.1 Location, EVSE and Connector objects (§8.3).
+"""Our published locations as OCPI 2.2.1 Location, EVSE and Connector objects (§8.3): what
+partners pull (``api/ocpi/modules.py``) and are pushed (``pushes``).
 
 Lengths are the spec's (an address of 45 characters, a postal code of 10, a name of 255);
 text longer than a field is cut to it. The country is ISO 3166-1 alpha-3 (§8.3.1), ours is
@@ -16,10 +17,11 @@ import uuid
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from chargeledger.api.ocpi.wire import wire_time
 from chargeledger.countries import alpha_3
 from chargeledger.domain import ocpi_cdrs
 from chargeledger.domain.catalog import Connector, Evse, PowerType
+from chargeledger.domain.exact_json import utc_text
+from chargeledger.domain.ocpi_cdrs import OcpiParty
 from chargeledger.services.locations import LocatedConnector, LocatedEvse
 from chargeledger.services.roaming.handshake import OurParty
 from chargeledger.services.roaming.publication import PublishedLocation, evse_status
@@ -36,7 +38,7 @@ def evse_uid(evse: Evse) -> str:
     return ocpi_cdrs.evse_uid(evse)
 
 
-def location_json(published: PublishedLocation, ours: OurParty) -> dict[str, Any]:
+def location_json(published: PublishedLocation, ours: OurParty | OcpiParty) -> dict[str, Any]:
     site = published.site
     address = site.address
     doc: dict[str, Any] = {
@@ -57,7 +59,7 @@ def location_json(published: PublishedLocation, ours: OurParty) -> dict[str, Any
             evse_json(evse, published) for station in published.stations for evse in station.evses
         ],
         "time_zone": site.time_zone,
-        "last_updated": wire_time(published.last_updated),
+        "last_updated": utc_text(published.last_updated),
     }
     if site.operator_name:
         doc["operator"] = {"name": site.operator_name[:100]}
@@ -73,7 +75,7 @@ def evse_json(located: LocatedEvse, published: PublishedLocation) -> dict[str, A
         "uid": evse_uid(evse),
         "status": evse_status([plug.availability for plug in located.connectors]).value,
         "connectors": connectors,
-        "last_updated": wire_time(max(m for m in moments if m is not None)),
+        "last_updated": utc_text(max(m for m in moments if m is not None)),
     }
 
 
@@ -94,7 +96,7 @@ def connector_json(
     if plug.price is not None and plug.price.tariff_id in published.tariff_ids:
         doc["tariff_ids"] = [published.tariff_ids[plug.price.tariff_id]]
     moments = [plug.status_at, evse.updated_at, evse.created_at, published.site.created_at]
-    doc["last_updated"] = wire_time(max(m for m in moments if m is not None))
+    doc["last_updated"] = utc_text(max(m for m in moments if m is not None))
     return doc
 
 
