@@ -101,6 +101,7 @@ async def test_the_emsp_starts_stops_and_unlocks_at_our_station(
         assert unlock["command_response"]["result"] == "ACCEPTED"
         assert (await result_for(emsp, unlock["uid"]))["body"]["result"] == "FAILED"
 
+        # Reservations are test_ocpi_reservations.py's; one for decades is refused.
         reserve = await asyncio.to_thread(
             emsp.command,
             "RESERVE_NOW",
@@ -111,7 +112,9 @@ async def test_the_emsp_starts_stops_and_unlocks_at_our_station(
                 "location_id": depot["id"],
             },
         )
-        assert reserve["command_response"]["result"] == "NOT_SUPPORTED"
+        assert reserve["command_response"]["result"] == "ACCEPTED"
+        assert (await result_for(emsp, reserve["uid"]))["body"]["result"] == "REJECTED"
+        assert [a for a, _ in cp.received if a == "ReserveNow"] == []
 
     # The station is gone: an accepted command's result says it failed.
     late = await asyncio.to_thread(

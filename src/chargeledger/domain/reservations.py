@@ -52,6 +52,7 @@ class Reservation:
     ended_at: datetime | None = None
     session_id: uuid.UUID | None = None
     id: uuid.UUID = field(default_factory=new_id)
+    external_ref: str | None = None  # a roaming partner's id of it (OCPI 2.2.1 §13.3.5)
 
     def status_at(self, now: datetime) -> ReservationStatus:
         """An active reservation past its expiry has expired, whether or not the periodic

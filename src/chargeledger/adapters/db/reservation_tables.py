@@ -34,10 +34,13 @@ reservations = Table(
     Column("status", String(16), nullable=False),
     Column("ended_at", UtcDateTime),
     Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="RESTRICT")),
+    # A roaming partner's own id of the reservation (OCPI 2.2.1 §13.3.5 reservation_id).
+    Column("external_ref", String(36)),
     CheckConstraint("status IN ('active', 'used', 'cancelled', 'expired')", name="status"),
     UniqueConstraint("station_id", "number"),
     UniqueConstraint("session_id"),
     Index(None, "station_id", "evse_id", "status"),
     Index(None, "account_id", "created_at"),
     Index(None, "status", "expires_at"),
+    Index("ix_reservations_account_id_external_ref", "account_id", "external_ref", unique=True),
 )

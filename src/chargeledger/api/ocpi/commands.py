@@ -28,8 +28,8 @@ async def receive_command(
     body: Annotated[Any, Body()],
 ) -> Response:
     plan = await plan_command(rt.roaming, rt.settings.vat_rates, partner, command, body)
-    if plan.station_command is not None:
-        rt.spawn(carry_out(rt.roaming, rt.bus, partner, plan), slot=False)
+    if plan.accepted:
+        rt.spawn(carry_out(rt.roaming, rt.bus, rt.locks, partner, plan), slot=False)
     answer = {
         "result": plan.response,
         "timeout": RESULT_TIMEOUT_S,

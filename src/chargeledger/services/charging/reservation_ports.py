@@ -17,7 +17,8 @@ class ReservationRepository(Protocol):
         ...
 
     async def update(self, reservation: Reservation) -> None:
-        """Write its ending: status, ``ended_at`` and the session that used it."""
+        """Write its ending (status, ``ended_at``, the session that used it), or the new
+        expiry of an active one a roaming partner replaced."""
         ...
 
     async def get(self, reservation_id: uuid.UUID) -> Reservation | None: ...
@@ -27,6 +28,10 @@ class ReservationRepository(Protocol):
         ...
 
     async def active_of_account(self, account_id: uuid.UUID) -> list[Reservation]: ...
+
+    async def by_external_ref(self, account_id: uuid.UUID, ref: str) -> Reservation | None:
+        """The account's reservation a roaming partner calls ``ref``."""
+        ...
 
     async def of_account(self, account_id: uuid.UUID, limit: int) -> list[Reservation]:
         """The account's reservations, newest first."""

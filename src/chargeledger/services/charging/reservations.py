@@ -22,6 +22,7 @@ down by the periodic job ``expire_reservations``.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from chargeledger.domain import reservations as booking
 from chargeledger.domain.accounts import Token
@@ -77,8 +78,25 @@ async def _reserve(
     evse_id: int,
     minutes: int,
 ) -> Reservation:
+    expires_at = booking.expiry(clock.now(), minutes)
+    return await reserve_evse(uow_factory, bus, clock, token, station_id, evse_id, expires_at)
+
+
+async def reserve_evse(
+    uow_factory: UnitOfWorkFactory,
+    bus: CommandBus,
+    clock: Clock,
+    token: Token,
+    station_id: uuid.UUID,
+    evse_id: int,
+    expires_at: datetime,
+    *,
+    external_ref: str | None = None,
+) -> Reservation:
+    """Reserve under the caller's locks (``reserve``; a roaming partner's: ``roaming``).
+    One active reservation per account, or per token for a reservation a roaming partner
+    made (``external_ref``: its id of it), since a partner's account holds all its drivers."""
     now = clock.now()
-    expires_at = booking.expiry(now, minutes)
     async with uow_factory() as uow:
         if not usable(token, now):
             raise ConflictError(
@@ -90,6 +108,8 @@ async def _reserve(
         if any(r.holds(now) for r in held):
             raise ConflictError(f"EVSE {evse_id} is reserved already", code="evse_reserved")
         mine = await uow.reservations.active_of_account(token.account_id)
+        if external_ref is not None:
+            mine = [r for r in mine if r.token_id == token.id]
         if any(r.holds(now) for r in mine):
             raise ConflictError(
                 "you have an active reservation; cancel it before reserving another",
@@ -104,20 +124,38 @@ async def _reserve(
         id_tag=token.uid,
         created_at=now,
         expires_at=expires_at,
+        external_ref=external_ref,
     )
+    await reserve_at_station(uow_factory, bus, reservation)
+    return await _store(uow_factory, reservation)
+
+
+class StationRefusedError(ConflictError):
+    """The station did not accept a ReserveNow; ``station_status`` is its word (1.6 §7.38
+    ReservationStatus: Faulted, Occupied, Rejected, Unavailable)."""
+
+    def __init__(self, station_status: str) -> None:
+        super().__init__(
+            f"the station answered {station_status} to the reservation", code="reserve_rejected"
+        )
+        self.station_status = station_status
+
+
+async def reserve_at_station(
+    uow_factory: UnitOfWorkFactory, bus: CommandBus, reservation: Reservation
+) -> None:
+    """ReserveNow for ``reservation`` (the same number again replaces it there, OCPP 1.6
+    §5.13); ``StationRefusedError`` unless the station accepts."""
     command = StationCommand(
         CommandKind.RESERVE_NOW,
-        evse_id=evse_id,
-        id_tag=token.uid,
+        evse_id=reservation.evse_id,
+        id_tag=reservation.id_tag,
         reservation_id=reservation.number,
-        expires_at=expires_at,
+        expires_at=reservation.expires_at,
     )
-    result = await send_command(uow_factory, bus, station_id, command)
+    result = await send_command(uow_factory, bus, reservation.station_id, command)
     if result.status != ACCEPTED:
-        raise ConflictError(
-            f"the station answered {result.status} to the reservation", code="reserve_rejected"
-        )
-    return await _store(uow_factory, reservation)
+        raise StationRefusedError(result.status)
 
 
 async def _store(uow_factory: UnitOfWorkFactory, reservation: Reservation) -> Reservation:
@@ -165,6 +203,13 @@ async def cancel(
     one that is already cancelled answers it again (a repeated request changes nothing)."""
     async with uow_factory() as uow:
         found = await get_reservation(uow, principal, reservation_id)
+    return await cancel_at_station(uow_factory, bus, clock, found)
+
+
+async def cancel_at_station(
+    uow_factory: UnitOfWorkFactory, bus: CommandBus, clock: Clock, found: Reservation
+) -> Reservation:
+    """Cancel ``found`` (one the caller may cancel) at its station, then in the record."""
     if found.status is booking.ReservationStatus.CANCELLED:
         return found
     booking.cancel(found, clock.now())  # refuses one that is no longer active
@@ -176,7 +221,9 @@ async def cancel(
         )
     # Rejected: the station holds no such reservation any more (1.6 §5.4), so it is over.
     async with uow_factory() as uow:
-        current = await get_reservation(uow, principal, reservation_id)
+        current = await uow.reservations.get(found.id)
+        if current is None:
+            return found
         if not current.holds(clock.now()):
             return current  # used or written down meanwhile
         ended = booking.cancel(current, clock.now())

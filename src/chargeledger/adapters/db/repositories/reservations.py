@@ -33,6 +33,7 @@ class SqlReservationRepository(TableRepository[Reservation]):
             "status": entity.status.value,
             "ended_at": entity.ended_at,
             "session_id": entity.session_id,
+            "external_ref": entity.external_ref,
         }
 
     def from_row(self, row: RowMapping) -> Reservation:
@@ -49,6 +50,7 @@ class SqlReservationRepository(TableRepository[Reservation]):
             status=ReservationStatus(row["status"]),
             ended_at=row["ended_at"],
             session_id=row["session_id"],
+            external_ref=row["external_ref"],
         )
 
     async def active_on_evse(self, station_id: uuid.UUID, evse_id: int) -> list[Reservation]:
@@ -58,6 +60,13 @@ class SqlReservationRepository(TableRepository[Reservation]):
             .where(c.station_id == station_id, c.evse_id == evse_id, c.status == _ACTIVE)
             .order_by(c.created_at, c.id)
         )
+
+    async def by_external_ref(self, account_id: uuid.UUID, ref: str) -> Reservation | None:
+        c = reservations.c
+        found = await self._all(
+            select(reservations).where(c.account_id == account_id, c.external_ref == ref)
+        )
+        return found[0] if found else None
 
     async def active_of_account(self, account_id: uuid.UUID) -> list[Reservation]:
         c = reservations.c
