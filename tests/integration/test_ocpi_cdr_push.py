@@ -7,15 +7,25 @@ partner was down. Both databases."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from decimal import Decimal
 
 from ocpp.v16 import call
 
 from chargeledger.bootstrap import Runtime
+from chargeledger.domain.disputes import DisputeReason, Resolution, Subject
 from chargeledger.domain.outbox import Channel, MessageState
+from chargeledger.services.billing.repricing import RepriceRequest
+from chargeledger.services.disputes.cases import CaseRequest, open_dispute
+from chargeledger.services.disputes.resolution import ResolutionRequest, resolve_dispute
+from chargeledger.services.payments.repricing import reprice_session
 from chargeledger.services.roaming.handshake import invite_partner
 from chargeledger.services.roaming.tokens import pull_partner_tokens
 from tests.integration.ocpi_emsp import EmspProcess
 from tests.integration.ocpp_support import Station16, connected, stored_sessions, wire
+from tests.integration.repricing_world import FINANCE, repricings_of
+from tests.integration.test_ocpi_cdrs import exact
+from tests.integration.test_ocpi_sessions import emsp_partner, ocpp_url
 from tests.integration.test_ocpi_tokens import partner_account
 
 
@@ -118,3 +128,65 @@ async def test_a_partner_session_s_cdr_is_pushed_once_and_again_after_an_outage(
         sorted(await ocpi_messages(rt))
         == [(MessageState.DELIVERED, 1)] * 3 + [(MessageState.PENDING, 1)] * 3
     )
+
+
+async def test_a_repriced_partner_session_credits_its_cdr_and_sends_a_new_one(
+    ocpi_runtime: Runtime, served: str, emsp: EmspProcess
+) -> None:
+    """OCPI 2.2.1 §10.1.1: a CDR sent is never changed; a re-pricing (here the resolution of
+    the partner's dispute, then finance's own) sends a credit CDR of it (its data, negative
+    amounts, credit_reference_id) and a new CDR at the new price."""
+    rt = ocpi_runtime
+    await emsp_partner(rt, served, emsp)
+    await charge_one_session(ocpp_url(served), 1, 0)
+    await rt.quiesce()
+    await rt.deliver_outbox()
+    (original,) = [entry["body"] for entry in await asyncio.to_thread(emsp.received, "cdrs")]
+    session_id = uuid.UUID(original["id"])
+
+    # The eMSP disputes the CDR (off OCPI: by mail, with the meter's display): finance opens
+    # the case on the partner's session and resolves it by re-pricing (the dispute flow).
+    async with rt.uow() as uow:
+        case = await open_dispute(
+            uow,
+            rt.clock,
+            rt.settings.operator_time_zone,
+            FINANCE,
+            CaseRequest(Subject(session_id=session_id), DisputeReason.ENERGY, "display: 4 kWh"),
+        )
+        await uow.commit()
+    resolution = ResolutionRequest(Resolution.REPRICE, "as displayed", meter_stop_wh=Decimal(4_000))
+    closed = await resolve_dispute(rt.payments, FINANCE, case.dispute.id, resolution)
+    assert closed.dispute.outcome_ref is not None
+    report = await rt.deliver_outbox()
+    assert report.dead == report.retrying == 0
+    _, credit, current = [e for e in await asyncio.to_thread(emsp.received, "cdrs")]
+    for entry in (credit, current):
+        assert entry["strict"] == []
+        assert await asyncio.to_thread(emsp.validate, "cdr", entry["body"]) == []
+    credited, new = credit["body"], current["body"]
+    assert credited["id"] == f"{session_id}-C1"
+    assert credited["credit"] is True
+    assert credited["credit_reference_id"] == str(session_id)
+    assert credited["total_energy"] == original["total_energy"] == 5
+    assert exact(credited["total_cost"]["excl_vat"]) == -exact(original["total_cost"]["excl_vat"])
+    assert exact(credited["total_cost"]["incl_vat"]) == -exact(original["total_cost"]["incl_vat"])
+    assert new["id"] == f"{session_id}-R1"
+    assert new["session_id"] == str(session_id)
+    assert "credit" not in new
+    assert new["total_energy"] == 4
+    (repricing,) = await repricings_of(rt, session_id)
+    assert exact(new["total_cost"]["excl_vat"]) == repricing.after.billed.net
+    assert exact(new["total_cost"]["incl_vat"]) == repricing.after.billed.gross
+    assert closed.dispute.outcome_ref == f"repricing:{repricing.id}"
+
+    # A second re-pricing credits the first's CDR, under ids of its own.
+    again = RepriceRequest(reason="second photo", meter_stop_wh=Decimal(4_500))
+    await reprice_session(rt.payments, FINANCE, session_id, again)
+    await rt.deliver_outbox()
+    *_, credit2, current2 = [e["body"] for e in await asyncio.to_thread(emsp.received, "cdrs")]
+    assert credit2["id"] == f"{session_id}-C2"
+    assert credit2["credit_reference_id"] == f"{session_id}-R1"
+    assert credit2["total_energy"] == 4
+    assert current2["id"] == f"{session_id}-R2"
+    assert current2["total_energy"] == 4.5

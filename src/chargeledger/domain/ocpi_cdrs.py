@@ -25,6 +25,7 @@ the table of ``chargeledger.countries``.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -238,3 +239,54 @@ def _party(party: OcpiParty) -> dict[str, Any]:
 def _utc(moment: datetime) -> str:
     """§16.2 DateTime: UTC with Z, to the second."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- re-priced sessions: credit CDRs (§10.1.1) ------------------------------------------------
+
+_COST_FIELDS = (
+    "total_cost",
+    "total_fixed_cost",
+    "total_energy_cost",
+    "total_time_cost",
+    "total_parking_cost",
+    "total_reservation_cost",
+)
+
+
+def cdr_id(session_id: uuid.UUID, version: int) -> str:
+    """§10.3.1 ``id``, CiString(39), of a session's CDR: the session's id as charged
+    (``version`` 0), ``<id>-R<n>`` after its n-th re-pricing (a CDR sent is never changed,
+    §10.1: a correction is a credit CDR and a new one); from the 10th on the id is written as
+    its 32 hex digits so that it still fits."""
+    return _versioned(session_id, "R", version)
+
+
+def credit_cdr_id(session_id: uuid.UUID, version: int) -> str:
+    """The id of the credit CDR that the ``version``-th re-pricing issues for the CDR before it."""
+    return _versioned(session_id, "C", version)
+
+
+def _versioned(session_id: uuid.UUID, mark: str, version: int) -> str:
+    if version == 0:
+        return str(session_id)
+    base = str(session_id) if version < 10 else session_id.hex
+    return f"{base}-{mark}{version}"
+
+
+def credit_cdr(original: dict[str, Any], *, credit_id: str, issued_at: datetime) -> dict[str, Any]:
+    """§10.1.1 Credit CDR of ``original`` (a CDR document as sent): all of its data, under its
+    own ``id``, ``credit`` true and ``credit_reference_id`` the original's, and its cost
+    amounts negative (so the sum of a CDR and its credit is nothing, for every total the
+    eMSP may bill by)."""
+    doc = dict(original)
+    for name in _COST_FIELDS:
+        price = doc.get(name)
+        if isinstance(price, dict):
+            doc[name] = {key: -Decimal(str(value)) for key, value in price.items()}
+    doc |= {
+        "id": credit_id,
+        "credit": True,
+        "credit_reference_id": original["id"],
+        "last_updated": _utc(issued_at),
+    }
+    return doc

@@ -45,6 +45,7 @@ from chargeledger.services.charging.session_pricing import price_captured_sessio
 from chargeledger.services.charging.session_repricing import price_corrected
 from chargeledger.services.charging.session_review import get_session
 from chargeledger.services.ports import Clock, UnitOfWork
+from chargeledger.services.roaming.notices import announce_partner_repricing
 
 NOT_CHARGED = "session_not_charged"
 NOTHING_TO_REPRICE = "nothing_to_reprice"
@@ -143,6 +144,7 @@ async def record_repricing(
     )
     repricing = await _issue(uow, clock, repricing, charge, settled, time_zone)
     await uow.repricings.add(repricing)
+    await announce_partner_repricing(uow, clock, repricing)  # a roaming partner's credit CDR
     return repricing
 
 

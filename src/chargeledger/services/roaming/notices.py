@@ -33,6 +33,7 @@ from chargeledger.domain.billing import Charge
 from chargeledger.domain.charging import Session
 from chargeledger.domain.issuer_answers import STARTED_WITHIN
 from chargeledger.domain.outbox import Notice
+from chargeledger.domain.repricing import Repricing
 from chargeledger.domain.roaming import InterfaceRole, ModuleId, PartnerStatus
 from chargeledger.domain.station_link import ConnectorState
 from chargeledger.services.notifications.outbox import announce
@@ -63,6 +64,37 @@ async def announce_partner_cdrs(uow: UnitOfWork, clock: Clock, charges: Sequence
                 "partner_id": str(partner.id),
                 "module": "cdrs",
                 "session_id": str(charge.session_id),
+            },
+        )
+        announced += await announce(uow, clock, notice)
+    return announced
+
+
+async def announce_partner_repricing(uow: UnitOfWork, clock: Clock, repricing: Repricing) -> int:
+    """A re-pricing of a registered partner's session (OCPI 2.2.1 §10.1.1): a credit CDR of
+    the CDR it stood at, and a new CDR, announced in the re-pricing's transaction (keyed by
+    session, re-pricing and part); how many (none for anyone else's session)."""
+    if repricing.account_id is None:
+        return 0
+    partner = (await uow.roaming.registered_for_accounts([repricing.account_id])).get(
+        repricing.account_id
+    )
+    if partner is None:
+        return 0
+    announced = 0
+    for part in ("credit", "cdr"):
+        key = f"ocpi:cdr:{repricing.session_id}:repricing:{repricing.sequence}:{part}"
+        notice = Notice(
+            topic=CDR_TOPIC,
+            key=key,
+            subject=f"{part} of re-pricing {repricing.sequence} of {repricing.session_id}",
+            text="",
+            data={
+                "partner_id": str(partner.id),
+                "module": "cdrs",
+                "session_id": str(repricing.session_id),
+                "repricing": repricing.sequence,
+                "part": part,
             },
         )
         announced += await announce(uow, clock, notice)

@@ -6,6 +6,9 @@ eMSP's sessions receiver) are sent as the session stands when sent (``domain.ocp
 A connector's new status (§8.2.2) ``PUT``s the whole Location of its station's site, as the
 locations module publishes it when sent (``location_documents``).
 
+A re-pricing of a partner's session POSTs a credit CDR of the CDR it stood at and a new CDR
+(§10.1.1, ``credit_cdrs``).
+
 A CDR (OCPI 2.2.1 §10.2.2, ``POST`` to the eMSP's CDRs receiver) is announced in the
 transaction that charges its session (``notices``) and sent here, built from the stored
 records when it is sent: the same figures the invoice bills. A partner that does not answer,
@@ -28,6 +31,7 @@ from chargeledger.domain.roaming import InterfaceRole, ModuleId, PartnerStatus, 
 from chargeledger.errors import ChargeledgerError
 from chargeledger.services.billing.cdr_exports import charged_sessions
 from chargeledger.services.notifications.ports import DeliveryFailedError
+from chargeledger.services.roaming.credit_cdrs import RepricedCdrUnavailableError, repriced_cdrs
 from chargeledger.services.roaming.handshake import Handshake
 from chargeledger.services.roaming.location_documents import location_json
 from chargeledger.services.roaming.publication import published_locations
@@ -57,6 +61,12 @@ class RoamingPushes:
             return
         session_id = str(data.get("session_id"))
         if module == ModuleId.CDRS.value:
+            version = data.get("repricing")
+            if isinstance(version, int):  # a re-pricing's credit CDR, then its new CDR
+                credit, current = await self._repriced(partner, session_id, version)
+                document = credit if data.get("part") == "credit" else current
+                await self._send(partner, "POST", url, document)
+                return
             await self._send(partner, "POST", url, await self._cdr(partner, session_id))
             return
         document = await self._session(partner, session_id)
@@ -95,6 +105,19 @@ class RoamingPushes:
             (charged,) = await charged_sessions(uow, [charge], self._rates)
         issuer = OcpiParty(partner.country_code, partner.party_id)
         return cdr_document(charged, cpo=self._cpo, issuer=issuer)
+
+    async def _repriced(
+        self, partner: RoamingPartner, session_id: str, version: int
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        assert self._cpo is not None  # checked with the partner
+        issuer = OcpiParty(partner.country_code, partner.party_id)
+        async with self._hs.uows() as uow:
+            try:
+                return await repriced_cdrs(
+                    uow, self._rates, uuid.UUID(session_id), version, cpo=self._cpo, issuer=issuer
+                )
+            except RepricedCdrUnavailableError as exc:
+                raise DeliveryFailedError(exc.message, permanent=True) from exc
 
     async def _session(self, partner: RoamingPartner, session_id: str) -> dict[str, Any]:
         async with self._hs.uows() as uow:
