@@ -7,7 +7,11 @@ same run with the same load, for a bare ``ocpp``-library server that only answer
 
 Usage: python bench/ocpp_ingest.py [--stations 2000] [--duration 30] [--think 1.0]
                                    [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
-                                   [--py-spy PREFIX]
+                                   [--py-spy PREFIX] [--message meter_values|status|authorize]
+
+``--message status`` sends StatusNotifications instead (what a connector's status change
+costs, the roaming partners' location news included), ``--message authorize`` Authorizes of
+the bench's idTag (one the registry does not know: Invalid).
 
 Closed loop (each station sends its next message as soon as it has the answer): ``--think 0``.
 
@@ -194,6 +198,34 @@ class Station:
         else:
             await self.call("TransactionEvent", self._event("Updated", "MeterValuePeriodic"))
 
+    async def status(self) -> None:
+        """A StatusNotification of connector 1, Charging and SuspendedEV by turns."""
+        self.seq_no += 1
+        if self.version == "1.6":
+            status = "Charging" if self.seq_no % 2 else "SuspendedEV"
+            payload = {"connectorId": 1, "errorCode": "NoError", "status": status}
+            await self.call("StatusNotification", payload | {"timestamp": now_text()})
+        else:
+            status = "Occupied" if self.seq_no % 2 else "Available"
+            payload = {"evseId": 1, "connectorId": 1, "connectorStatus": status}
+            await self.call("StatusNotification", payload | {"timestamp": now_text()})
+
+    async def authorize(self) -> None:
+        """An Authorize of the bench's idTag (unknown to the registry: answered Invalid)."""
+        if self.version == "1.6":
+            await self.call("Authorize", {"idTag": "BENCH"})
+        else:
+            await self.call("Authorize", {"idToken": {"idToken": "BENCH", "type": "ISO14443"}})
+
+    async def send(self, message: str) -> None:
+        """One message of the kind ``--message`` names."""
+        if message == "status":
+            await self.status()
+        elif message == "authorize":
+            await self.authorize()
+        else:
+            await self.meter_values()
+
 
 def _answer_request(request: list[Any]) -> dict[str, Any]:
     """What a station without signed meters answers the central system's key reads after its
@@ -221,10 +253,12 @@ async def run_load(
     duration: float,
     think: float,
     on_ready: Callable[[], Awaitable[object]] | None = None,
+    message: str = "meter_values",
 ) -> LoadResult:
-    """Connect every station, then each sends meter values every ``think`` seconds (plus the
-    answer's latency) until the window closes. Only messages inside the window count.
-    ``on_ready`` runs once every station is up, as the window opens."""
+    """Connect every station, then each sends a ``message`` (meter values by default) every
+    ``think`` seconds (plus the answer's latency) until the window closes. Only messages
+    inside the window count. ``on_ready`` runs once every station is up, as the window
+    opens."""
     result = LoadResult()
     fleet = [Station(n, base_url, "2.0.1" if n % 2 else "1.6") for n in range(stations)]
     connect_gate = asyncio.Semaphore(200)
@@ -253,7 +287,7 @@ async def run_load(
         while time.perf_counter() < stop_at:
             sent = time.perf_counter()
             try:
-                await station.meter_values()
+                await station.send(message)
             except Exception:
                 result.errors += 1
                 return
@@ -417,7 +451,12 @@ async def measure(
                 profilers.append(profiler)
 
         result = await run_load(
-            f"ws://127.0.0.1:{port}/ocpp", args.stations, args.duration, args.think, profile
+            f"ws://127.0.0.1:{port}/ocpp",
+            args.stations,
+            args.duration,
+            args.think,
+            profile,
+            args.message,
         )
         rss, peak = rss_mib(process.pid)
         for profiler in profilers:
@@ -531,6 +570,12 @@ if __name__ == "__main__":
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--think", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--message",
+        choices=("meter_values", "status", "authorize"),
+        default="meter_values",
+        help="what each station sends in the window (default: meter values)",
+    )
     parser.add_argument("--postgres", help="also measure on PostgreSQL (a server URL)")
     parser.add_argument(
         "--py-spy", metavar="PREFIX", help="profile chargeledger under load into PREFIX-*.txt"

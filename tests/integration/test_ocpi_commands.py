@@ -54,7 +54,12 @@ async def test_the_emsp_starts_stops_and_unlocks_at_our_station(
         start = await asyncio.to_thread(
             emsp.command,
             "START_SESSION",
-            {"token": card, "location_id": depot["id"], "evse_uid": ac[1]["uid"]},
+            {
+                "token": card,
+                "location_id": depot["id"],
+                "evse_uid": ac[1]["uid"],
+                "authorization_reference": "CMD-REF-0001",
+            },
         )
         assert start["errors"] == []
         assert start["command_response"]["result"] == "ACCEPTED"
@@ -79,6 +84,11 @@ async def test_the_emsp_starts_stops_and_unlocks_at_our_station(
         assert station is not None
         (session,) = await stored_sessions(ocpi_runtime, station.id)
         assert session.account_id == account.id
+        # The partner's command was its yes: the session says so (§13.3.5, §9.3.1).
+        await ocpi_runtime.deliver_outbox()
+        (pushed,) = await asyncio.to_thread(emsp.received, "sessions")
+        assert pushed["body"]["auth_method"] == "COMMAND"
+        assert pushed["body"]["authorization_reference"] == "CMD-REF-0001"
 
         unknown = await asyncio.to_thread(
             emsp.command, "STOP_SESSION", {"session_id": "00000000-0000-0000-0000-000000000000"}

@@ -32,6 +32,14 @@ ANSWER_DECIDES_FOR = timedelta(minutes=5)
 STARTED_WITHIN = timedelta(minutes=15)
 
 
+class AnswerKind(StrEnum):
+    """How the eMSP said it: asked in real time (§12.2.1.2), or by commanding the start
+    itself (START_SESSION, §13.3.5: its ``authorization_reference`` is the session's too)."""
+
+    AUTHORIZE = "authorize"
+    COMMAND = "command"
+
+
 class Allowed(StrEnum):
     """§12.4.1 AllowedType."""
 
@@ -50,6 +58,7 @@ class IssuerAnswer:
     allowed: Allowed | None  # None: no usable answer (unreachable, refused, malformed)
     reference: str | None = None
     session_id: uuid.UUID | None = None  # the session this answer let start, once it did
+    kind: AnswerKind = AnswerKind.AUTHORIZE
     id: uuid.UUID = field(default_factory=new_id)
 
 

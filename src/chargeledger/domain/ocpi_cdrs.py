@@ -38,6 +38,7 @@ from chargeledger.domain.accounts import Token, TokenType
 from chargeledger.domain.billing import Charge, cdr_totals
 from chargeledger.domain.catalog import Connector, Evse, Site, Station
 from chargeledger.domain.charging import Session
+from chargeledger.domain.issuer_answers import AnswerKind, IssuerAnswer
 from chargeledger.domain.payment_routes import PaymentRoute
 from chargeledger.domain.tariffs.cdr import Cdr
 from chargeledger.domain.tariffs.ocpi_json import cdr_to_json
@@ -105,7 +106,7 @@ class ChargedSession:
     connector: Connector
     token: Token | None
     tariff_recorded_at: datetime
-    authorization_reference: str | None = None  # the eMSP's real-time answer (§12.2.1.2)
+    authorization: IssuerAnswer | None = None  # the partner's yes that let it start
 
 
 def evse_uid(evse: Evse) -> str:
@@ -131,16 +132,20 @@ def emi3_evse_id(evse: Evse, station: Station, cpo: OcpiParty | None) -> str:
 
 
 def auth_method(
-    session: Session, token: Token | None, authorization_reference: str | None = None
+    session: Session, token: Token | None, authorization: IssuerAnswer | None = None
 ) -> AuthMethod:
-    """§10.4.1, from what the session keeps of its start. AUTH_REQUEST where the token's eMSP
-    allowed it in real time (§12.2.1.2; ``authorization_reference`` is its answer's). COMMAND
-    where the token came in a remote start (OCPP 1.6 §5.11, 2.0.1 F01): an app token (the app
-    starts a charge by command, ``services.charging.driver_charging``) and a QR checkout's
-    one-off idTag (``services.payments.checkout``). Otherwise WHITELIST: the station's idTag
-    was checked against our own registry of the accounts' tokens (a partner's are pulled into
-    it), and no request went to the eMSP."""
-    if authorization_reference is not None:
+    """§10.4.1, from what the session keeps of its start. Where a roaming partner's yes let it
+    start (``authorization``, ``domain.issuer_answers``): COMMAND when the partner commanded
+    the start (START_SESSION), AUTH_REQUEST when its eMSP was asked in real time
+    (§12.2.1.2). COMMAND where the token came in a remote start of ours (OCPP 1.6 §5.11,
+    2.0.1 F01): an app token (the app starts a charge by command,
+    ``services.charging.driver_charging``) and a QR checkout's one-off idTag
+    (``services.payments.checkout``). Otherwise WHITELIST: the station's idTag was checked
+    against our own registry of the accounts' tokens (a partner's are pulled into it), and no
+    request went to the eMSP."""
+    if authorization is not None:
+        if authorization.kind is AnswerKind.COMMAND:
+            return AuthMethod.COMMAND
         return AuthMethod.AUTH_REQUEST
     if session.payment_route is PaymentRoute.CHECKOUT_CARD:
         return AuthMethod.COMMAND
@@ -212,10 +217,10 @@ def cdr_document(
         "end_date_time": priced.pop("end_date_time"),
         "session_id": str(session.id),
         "cdr_token": cdr_token(session, charged.token, issuer or cpo),
-        "auth_method": auth_method(session, charged.token, charged.authorization_reference).value,
+        "auth_method": auth_method(session, charged.token, charged.authorization).value,
     }
-    if charged.authorization_reference is not None:
-        doc["authorization_reference"] = charged.authorization_reference
+    if charged.authorization is not None and charged.authorization.reference is not None:
+        doc["authorization_reference"] = charged.authorization.reference
     doc["cdr_location"] = cdr_location(charged, cpo, alpha3)
     if station.meter_serial:
         doc["meter_id"] = station.meter_serial

@@ -21,6 +21,7 @@ from chargeledger.domain.billing import Billed, cdr_totals
 from chargeledger.domain.catalog import Connector, Evse, Station
 from chargeledger.domain.charging import Session, SessionStatus
 from chargeledger.domain.exact_json import utc_text
+from chargeledger.domain.issuer_answers import IssuerAnswer
 from chargeledger.domain.ocpi_cdrs import OcpiParty, auth_method, cdr_token, evse_uid
 from chargeledger.domain.tariffs import PriceResult
 
@@ -44,7 +45,7 @@ class SessionState:
     token: Token | None
     currency: str
     priced: tuple[PriceResult, Billed] | None
-    authorization_reference: str | None = None  # the eMSP's real-time answer (§12.2.1.2)
+    authorization: IssuerAnswer | None = None  # the partner's yes that let it start
 
 
 def session_document(
@@ -66,14 +67,14 @@ def session_document(
     doc |= {
         "kwh": kwh,
         "cdr_token": cdr_token(session, state.token, issuer or cpo),
-        "auth_method": auth_method(session, state.token, state.authorization_reference).value,
+        "auth_method": auth_method(session, state.token, state.authorization).value,
         "location_id": str(state.station.site_id),
         "evse_uid": evse_uid(state.evse),
         "connector_id": str(state.connector.connector_id),
         "currency": state.currency,
     }
-    if state.authorization_reference is not None:
-        doc["authorization_reference"] = state.authorization_reference
+    if state.authorization is not None and state.authorization.reference is not None:
+        doc["authorization_reference"] = state.authorization.reference
     if state.station.meter_serial:
         doc["meter_id"] = state.station.meter_serial
     if state.priced is not None:

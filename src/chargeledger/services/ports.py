@@ -199,6 +199,10 @@ class AccountRepository(Repository[Account], Protocol):
 class TokenRepository(Repository[Token], Protocol):
     async def get_by_uid(self, uid: str) -> Token | None: ...
 
+    async def asking_issuer(self) -> list[str]:
+        """The uids of the tokens whose eMSP wants asking at each use (``issuer_check``)."""
+        ...
+
     async def list(
         self,
         *,

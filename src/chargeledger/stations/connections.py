@@ -144,13 +144,13 @@ def connection_records(runtime: Runtime) -> ConnectionRecords:
     """The connection records of ``runtime``'s database, shared by all its connections."""
     records = _records.get(runtime.uow)
     if records is None:
-        uows, clock = runtime.uow, runtime.clock
+        uows, clock, view = runtime.uow, runtime.clock, runtime.roaming.view
 
         async def connected(items: Sequence[tuple[Station, str, str]]) -> list[int]:
-            return await in_transaction(uows, record_connections, clock, items)
+            return await in_transaction(uows, record_connections, clock, items, view)
 
         async def disconnected(items: Sequence[tuple[Station, str]]) -> list[bool]:
-            return await in_transaction(uows, record_disconnections, clock, items)
+            return await in_transaction(uows, record_disconnections, clock, items, view)
 
         records = _records[runtime.uow] = ConnectionRecords(
             Batcher(connected, window=RECORD_WINDOW_S),

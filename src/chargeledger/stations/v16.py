@@ -90,7 +90,9 @@ class CentralSystem16(ExactlyOnce, ChargePoint16):  # type: ignore[misc]
         error = None if error_code == "NoError" else error_code
         state = ConnectorState(self.station.id, connector_id, 1, status, at, error)
         charging = charging_state_16(status)
-        await record_connector_status(self.uow, self.runtime.clock, self.station, state, charging)
+        await record_connector_status(
+            self.uow, self.runtime.clock, self.station, state, charging, self.runtime.roaming.view
+        )
         return call_result.StatusNotification()
 
     @handles(Action.authorize)

@@ -86,7 +86,9 @@ class Csms201(ExactlyOnce, ChargePoint201):  # type: ignore[misc]
         state = ConnectorState(
             self.station.id, evse_id, connector_id, connector_status, parse_time(timestamp)
         )
-        await record_connector_status(self.uow, self.runtime.clock, self.station, state)
+        await record_connector_status(
+            self.uow, self.runtime.clock, self.station, state, roaming=self.runtime.roaming.view
+        )
         return call_result.StatusNotification()
 
     @handles(Action.authorize)

@@ -55,5 +55,7 @@ issuer_answers = Table(
     Column("allowed", String(16)),  # §12.4.1 AllowedType; NULL: no usable answer
     Column("reference", String(36)),
     Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="RESTRICT"), index=True),
+    # How the partner said yes: "authorize" (§12.2.1.2) or "command" (START_SESSION, §13.3.5).
+    Column("kind", String(16), nullable=False, server_default="authorize"),
     Index("ix_issuer_answers_uid_asked_at", "uid", "asked_at"),
 )

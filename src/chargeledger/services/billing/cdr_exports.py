@@ -87,7 +87,7 @@ async def charged_sessions(
         token = await uow.tokens.get_by_uid(session.id_tag) if session.id_tag else None
         if token is not None and token.account_id != session.account_id:
             token = None  # the uid was given to another account since
-        reference = await session_authorization(uow, session, token)
+        authorization = await session_authorization(uow, session, token)
         found.append(
             ChargedSession(
                 session=session,
@@ -100,7 +100,7 @@ async def charged_sessions(
                 connector=connector,
                 token=token,
                 tariff_recorded_at=session.started_at if stored is None else stored.created_at,
-                authorization_reference=reference,
+                authorization=authorization,
             )
         )
     return found

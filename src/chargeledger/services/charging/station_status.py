@@ -24,6 +24,7 @@ from chargeledger.services.roaming.notices import (
     announce_location_changes,
     announce_status_change,
 )
+from chargeledger.services.roaming.station_view import RoamingView
 
 
 async def _current(uow: UnitOfWork, clock: Clock, station: Station) -> StationState:
@@ -49,7 +50,10 @@ async def record_connected(
 
 
 async def record_connections(
-    uow: UnitOfWork, clock: Clock, connections: Sequence[tuple[Station, str, str]]
+    uow: UnitOfWork,
+    clock: Clock,
+    connections: Sequence[tuple[Station, str, str]],
+    roaming: RoamingView | None = None,
 ) -> list[int]:
     """:func:`record_connected` of each ``(station, version, connection id)``, in one batch
     (a reconnect storm: ``stations/connections.py``); their boot epochs, in their order.
@@ -66,7 +70,10 @@ async def record_connections(
 
 
 async def record_disconnections(
-    uow: UnitOfWork, clock: Clock, connections: Sequence[tuple[Station, str]]
+    uow: UnitOfWork,
+    clock: Clock,
+    connections: Sequence[tuple[Station, str]],
+    roaming: RoamingView | None = None,
 ) -> list[bool]:
     """:func:`record_disconnected` of each ``(station, connection id)``, in one transaction;
     roaming partners hear of the stations that went away (``roaming.notices``)."""
@@ -77,7 +84,7 @@ async def record_disconnections(
     now = clock.now()
     pairs = zip(connections, done, strict=True)
     gone = [(station.id, "disconnected", now) for (station, _), down in pairs if down]
-    await announce_location_changes(uow, clock, gone)
+    await announce_location_changes(uow, clock, gone, roaming)
     return done
 
 
@@ -144,12 +151,13 @@ async def record_connector_status(
     station: Station,
     state: ConnectorState,
     charging: ChargingState | None = None,
+    roaming: RoamingView | None = None,
 ) -> None:
     """StatusNotification (1.6 §4.9, 2.0.1 G01). In 1.6 the status also tells whether the
     open session on that connector charges or idles (``charging``). Roaming partners that
     take location pushes are told (OCPI 2.2.1 §8.2.2, ``roaming.notices``)."""
     await uow.station_links.save_connector(state)
-    await announce_status_change(uow, clock, state)
+    await announce_status_change(uow, clock, state, roaming)
     if charging is not None and state.evse_id > 0:
         session = await uow.sessions.open_on_evse(station.id, state.evse_id)
         if session is not None:

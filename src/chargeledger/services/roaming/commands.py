@@ -8,7 +8,8 @@ the command bus (to whichever node holds the station) and reports the result.
 
 - START_SESSION (§13.3.5): the token the partner sends is put into our registry under its
   billing account first (as a pull would), so the session the station starts is the
-  partner's; an invalid token is REJECTED.
+  partner's; an invalid token is REJECTED. The command is kept as the partner's yes to that
+  session: it says ``auth_method`` COMMAND with the command's ``authorization_reference``.
 - STOP_SESSION (§13.3.6): only a running session of the partner's own account; another is
   UNKNOWN_SESSION.
 - UNLOCK_CONNECTOR (§13.3.7).
@@ -33,6 +34,7 @@ from urllib.parse import urlsplit
 
 from chargeledger.domain.billing import VatRates
 from chargeledger.domain.charging import SessionStatus
+from chargeledger.domain.issuer_answers import Allowed, AnswerKind, IssuerAnswer
 from chargeledger.domain.roaming import RoamingPartner, ocpi_url
 from chargeledger.domain.station_link import CommandKind, StationCommand
 from chargeledger.errors import ChargeledgerError, InvalidInputError
@@ -181,8 +183,28 @@ async def plan_command(
         return CommandPlan(
             "ACCEPTED", "sent to the station", response_url=response_url, run=reserve
         )
+    await _note_commanded_start(hs, partner, token.uid, body.get("authorization_reference"))
     start = StationCommand(CommandKind.REMOTE_START, evse_id=evse_id, id_tag=token.uid)
     return CommandPlan("ACCEPTED", "sent to the station", charge_point_id, start, response_url)
+
+
+async def _note_commanded_start(
+    hs: Handshake, partner: RoamingPartner, uid: str, reference: Any
+) -> None:
+    """The partner's START_SESSION is its yes to the session it starts (§13.3.5): kept as an
+    answer of kind COMMAND, so the session names its ``authorization_reference`` and says
+    ``auth_method`` COMMAND (``realtime.session_authorization``), and the station's start
+    does not ask the eMSP again."""
+    if reference is not None and (not isinstance(reference, str) or not 0 < len(reference) <= 36):
+        raise InvalidInputError(
+            "authorization_reference must be 1-36 characters", field="authorization_reference"
+        )
+    answer = IssuerAnswer(
+        uid, partner.id, hs.clock.now(), Allowed.ALLOWED, reference, kind=AnswerKind.COMMAND
+    )
+    async with hs.uows() as uow:
+        await uow.roaming.add_answer(answer)
+        await uow.commit()
 
 
 def _running(run: Carrying, response_url: str) -> CommandPlan:

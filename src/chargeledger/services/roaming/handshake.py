@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chargeledger.domain.roaming import (
@@ -44,6 +44,7 @@ from chargeledger.errors import (
 )
 from chargeledger.services.ports import Clock, UnitOfWorkFactory
 from chargeledger.services.roaming.ports import OcpiPeer, TokenBox
+from chargeledger.services.roaming.station_view import RoamingView
 
 TOKEN_BYTES = 32  # 256 bits: 43 characters of base64url, within OCPI's 64
 
@@ -79,6 +80,8 @@ class Handshake:
     peer: OcpiPeer
     box: TokenBox
     clock: Clock
+    # What the station path reads of roaming, kept per process (``station_view``).
+    view: RoamingView = field(default_factory=RoamingView)
 
 
 class AlreadyRegisteredError(ConflictError):
@@ -280,3 +283,4 @@ async def _write(
         if not await uow.roaming.replace_if(partner, was.status, was.incoming_digest):
             raise AlreadyRegisteredError(conflict)
         await uow.commit()
+    hs.view.forget()

@@ -38,6 +38,7 @@ from chargeledger.domain.roaming import InterfaceRole, ModuleId, PartnerStatus
 from chargeledger.domain.station_link import ConnectorState
 from chargeledger.services.notifications.outbox import announce
 from chargeledger.services.ports import Clock, UnitOfWork
+from chargeledger.services.roaming.station_view import RoamingView
 
 CDR_TOPIC = "ocpi.cdr"
 SESSION_TOPIC = "ocpi.session"
@@ -126,16 +127,21 @@ async def announce_partner_session(uow: UnitOfWork, clock: Clock, session: Sessi
 
 
 async def announce_location_changes(
-    uow: UnitOfWork, clock: Clock, changes: Sequence[tuple[uuid.UUID, str, datetime]]
+    uow: UnitOfWork,
+    clock: Clock,
+    changes: Sequence[tuple[uuid.UUID, str, datetime]],
+    view: RoamingView | None = None,
 ) -> int:
     """Announce changes of stations' availability, each ``(station id, what changed, when)``,
-    to every partner that takes location pushes; how many were announced (none, at one read
-    of the small partners table, when no partner takes them)."""
+    to every partner that takes location pushes; how many were announced. The station path
+    passes the process's ``view`` of the partners (read once in a while, ``station_view``);
+    without it they are read now."""
     if not changes:
         return 0
+    known = await uow.roaming.listed() if view is None else await view.partners(uow, clock.now())
     partners = [
         partner
-        for partner in await uow.roaming.listed()
+        for partner in known
         if partner.status is PartnerStatus.REGISTERED
         and partner.endpoint(ModuleId.LOCATIONS, InterfaceRole.RECEIVER) is not None
     ]
@@ -157,7 +163,10 @@ async def announce_location_changes(
     return announced
 
 
-async def announce_status_change(uow: UnitOfWork, clock: Clock, state: ConnectorState) -> int:
+async def announce_status_change(
+    uow: UnitOfWork, clock: Clock, state: ConnectorState, view: RoamingView | None = None
+) -> int:
     """A connector's new status (StatusNotification), as :func:`announce_location_changes`."""
     what = f"{state.evse_id}/{state.connector_id} {state.status}"
-    return await announce_location_changes(uow, clock, [(state.station_id, what, state.status_at)])
+    changes = [(state.station_id, what, state.status_at)]
+    return await announce_location_changes(uow, clock, changes, view)

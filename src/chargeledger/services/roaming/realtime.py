@@ -19,7 +19,8 @@ something we cannot read) refuses a NEVER token and lets an ALLOWED_OFFLINE one 
 our registry, as §12.4.6 defines them. The session it let start (the partner's next session
 with that token, within ``STARTED_WITHIN``, noted in the start's transaction) carries the
 answer's ``authorization_reference`` and ``auth_method`` AUTH_REQUEST
-(:func:`session_authorization`).
+(:func:`session_authorization`); a START_SESSION command is kept the same way, as a yes of
+kind COMMAND (``commands``).
 """
 
 from __future__ import annotations
@@ -53,8 +54,15 @@ async def ask_issuer(
     partner's sake (an unreachable eMSP is kept as no answer)."""
     uid = id_tag.strip().upper()
     now = hs.clock.now()
+
+    async def asked_uids() -> list[str]:
+        async with hs.uows() as uow:
+            return await uow.tokens.asking_issuer()
+
+    if not uid or not await hs.view.asks_about(asked_uids, uid, now):
+        return None  # the common case: no read at all (``station_view``)
     async with hs.uows() as uow:
-        token = await uow.tokens.get_by_uid(uid) if uid else None
+        token = await uow.tokens.get_by_uid(uid)
         if token is None or token.issuer_check is None or token.status is not TokenStatus.ACTIVE:
             return None
         recent = await uow.roaming.latest_answer(uid, now - ASK_AGAIN_AFTER, now)
@@ -101,10 +109,9 @@ async def _ask(
 
 async def session_authorization(
     uow: UnitOfWork, session: Session, token: Token | None
-) -> str | None:
-    """The ``authorization_reference`` of the eMSP's answer that let ``session`` start
-    (noted in the start's transaction, ``notices.announce_partner_session``)."""
-    if token is None or token.issuer_check is None:
+) -> IssuerAnswer | None:
+    """The partner's yes that let ``session`` start (a real-time answer or its START_SESSION
+    command, noted in the start's transaction, ``notices.announce_partner_session``)."""
+    if token is None:
         return None
-    answer = await uow.roaming.answer_of_session(session.id)
-    return None if answer is None else answer.reference
+    return await uow.roaming.answer_of_session(session.id)

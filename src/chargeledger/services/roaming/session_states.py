@@ -27,7 +27,7 @@ async def session_state(uow: UnitOfWork, session: Session, rates: VatRates) -> S
     token = await uow.tokens.get_by_uid(session.id_tag) if session.id_tag else None
     if token is not None and token.account_id != session.account_id:
         token = None  # the uid was given to another account since
-    reference = await session_authorization(uow, session, token)
+    authorization = await session_authorization(uow, session, token)
     try:
         priced = await price_captured_session(uow, session, rates)
     except ChargeledgerError:  # held for review, or no tariff: no figure is shown
@@ -35,9 +35,9 @@ async def session_state(uow: UnitOfWork, session: Session, rates: VatRates) -> S
         if stored is None:
             return None
         return SessionState(
-            session, station, evse, connector, token, stored.tariff.currency, None, reference
+            session, station, evse, connector, token, stored.tariff.currency, None, authorization
         )
     figures = (priced.result, priced.billed)
     return SessionState(
-        session, station, evse, connector, token, priced.result.currency, figures, reference
+        session, station, evse, connector, token, priced.result.currency, figures, authorization
     )

@@ -168,6 +168,7 @@ async def store_tokens(
                 )
                 changed += 1
         await uow.commit()
+    hs.view.forget()
     return TokenPull(
         added=counts.added + added,
         changed=counts.changed + changed,

@@ -127,6 +127,12 @@ class SqlTokenRepository(TableRepository[Token]):
     async def get_by_uid(self, uid: str) -> Token | None:
         return await self._one(select(tokens).where(tokens.c.uid == uid.upper()))
 
+    async def asking_issuer(self) -> list[str]:
+        result = await self._connection.execute(
+            select(tokens.c.uid).where(tokens.c.issuer_check.is_not(None))
+        )
+        return list(result.scalars())
+
     async def list(
         self,
         *,

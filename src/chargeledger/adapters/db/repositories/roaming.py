@@ -14,7 +14,7 @@ from sqlalchemy.engine import RowMapping
 
 from chargeledger.adapters.db.repositories.base import TableRepository
 from chargeledger.adapters.db.roaming_tables import issuer_answers, roaming_partners
-from chargeledger.domain.issuer_answers import Allowed, IssuerAnswer
+from chargeledger.domain.issuer_answers import Allowed, AnswerKind, IssuerAnswer
 from chargeledger.domain.roaming import (
     Endpoint,
     InterfaceRole,
@@ -138,6 +138,7 @@ class SqlRoamingPartnerRepository(TableRepository[RoamingPartner]):
                 asked_at=answer.asked_at,
                 allowed=None if answer.allowed is None else answer.allowed.value,
                 reference=answer.reference,
+                kind=answer.kind.value,
             )
         )
 
@@ -194,4 +195,5 @@ class SqlRoamingPartnerRepository(TableRepository[RoamingPartner]):
             allowed=None if row["allowed"] is None else Allowed(row["allowed"]),
             reference=row["reference"],
             session_id=row["session_id"],
+            kind=AnswerKind(row["kind"]),
         )

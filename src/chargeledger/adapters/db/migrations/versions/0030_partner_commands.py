@@ -1,5 +1,6 @@
-"""reservations.external_ref (issue 18): a roaming partner's own id of a reservation it made
-(OCPI 2.2.1 §13.3.5), unique per account
+"""reservations.external_ref and issuer_answers.kind (issue 18): a roaming partner's own id of
+a reservation it made (OCPI 2.2.1 §13.3.5), unique per account; and whether a partner's yes
+came as a real-time authorisation or as a START_SESSION command
 
 Revision ID: 0030
 Revises: 0029
@@ -27,9 +28,15 @@ def upgrade() -> None:
         ["account_id", "external_ref"],
         unique=True,
     )
+    op.add_column(
+        "issuer_answers",
+        sa.Column("kind", sa.String(length=16), nullable=False, server_default="authorize"),
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("issuer_answers") as batch:
+        batch.drop_column("kind")
     op.drop_index("ix_reservations_account_id_external_ref", table_name="reservations")
     with op.batch_alter_table("reservations") as batch:
         batch.drop_column("external_ref")
