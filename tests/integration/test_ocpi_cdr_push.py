@@ -190,3 +190,17 @@ async def test_a_repriced_partner_session_credits_its_cdr_and_sends_a_new_one(
     assert credit2["total_energy"] == 4
     assert current2["id"] == f"{session_id}-R2"
     assert current2["total_energy"] == 4.5
+
+    # A partner that pulls (§10.2.1) gets the same five CDRs, in the order they were issued.
+    pushed = [e["body"] for e in await asyncio.to_thread(emsp.received, "cdrs")]
+    pulled = await asyncio.to_thread(emsp.pull, "cdrs", {"limit": 2})
+    assert pulled["errors"] == []
+    assert [page["count"] for page in pulled["pages"]] == [2, 2, 1]
+    assert [cdr["id"] for cdr in pulled["items"]] == [
+        str(session_id),
+        f"{session_id}-C1",
+        f"{session_id}-R1",
+        f"{session_id}-C2",
+        f"{session_id}-R2",
+    ]
+    assert pulled["items"] == pushed

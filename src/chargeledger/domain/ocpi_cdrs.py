@@ -258,6 +258,18 @@ _COST_FIELDS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class CdrEntry:
+    """One CDR of an account as the CDRs sender lists it: its session's as charged
+    (``version`` 0), or the ``version``-th re-pricing's credit CDR (``credit``) or new CDR;
+    ``issued_at`` is its ``last_updated``."""
+
+    session_id: uuid.UUID
+    version: int
+    credit: bool
+    issued_at: datetime
+
+
 def cdr_id(session_id: uuid.UUID, version: int) -> str:
     """§10.3.1 ``id``, CiString(39), of a session's CDR: the session's id as charged
     (``version`` 0), ``<id>-R<n>`` after its n-th re-pricing (a CDR sent is never changed,

@@ -1,6 +1,7 @@
 """The CPO's CDRs sender interface of OCPI 2.2.1 (§10.2.1): ``GET /ocpi/2.2.1/cdrs``.
 
-The calling partner's CDRs (``services.roaming.cdrs``), paginated as the locations and tariffs
+The calling partner's CDRs, its re-pricings' credit and new CDRs among them
+(``services.roaming.cdrs``), paginated as the locations and tariffs
 are (§4.1.5, ``modules.py``): ``offset``, ``limit`` (at most ``MAX_LIMIT``), ``date_from``
 (inclusive) and ``date_to`` (exclusive) on ``last_updated``, with ``X-Total-Count``,
 ``X-Limit`` and a ``Link`` to the next page. Each CDR is the complete §10.3.1 object of
@@ -16,7 +17,7 @@ from chargeledger.api.deps import ReadUowDep, RuntimeDep
 from chargeledger.api.ocpi.auth import ModuleCaller, Ours
 from chargeledger.api.ocpi.modules import ListWindow
 from chargeledger.api.ocpi.wire import OcpiRoute, envelope, page_headers
-from chargeledger.domain.ocpi_cdrs import OcpiParty, cdr_document
+from chargeledger.domain.ocpi_cdrs import OcpiParty
 from chargeledger.domain.roaming import OCPI_VERSION
 from chargeledger.services.roaming.cdrs import partner_cdrs
 
@@ -32,16 +33,16 @@ async def list_cdrs(
     uow: ReadUowDep,
     window: ListWindow,
 ) -> Response:
+    cpo = OcpiParty(ours.country_code, ours.party_id)
     page = await partner_cdrs(
         uow,
         partner,
         rt.settings.vat_rates,
+        cpo,
         date_from=window.date_from,
         date_to=window.date_to,
         offset=window.offset,
         limit=window.limit,
     )
-    cpo = OcpiParty(ours.country_code, ours.party_id)
-    items = [cdr_document(charged, cpo=cpo, issuer=page.issuer) for charged in page.items]
-    headers = page_headers(request, page.total, window.offset, window.limit, len(items))
-    return envelope(request, items, headers=headers)
+    headers = page_headers(request, page.total, window.offset, window.limit, len(page.items))
+    return envelope(request, page.items, headers=headers)

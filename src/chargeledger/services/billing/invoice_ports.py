@@ -14,6 +14,7 @@ from typing import Protocol
 from chargeledger.domain.bank_matching import OpenInvoice
 from chargeledger.domain.billing import Charge
 from chargeledger.domain.invoicing import DocumentKind, DocumentStatus, Invoice, InvoiceAddressee
+from chargeledger.domain.ocpi_cdrs import CdrEntry
 from chargeledger.domain.receivables import PaymentStatus, Settlement
 from chargeledger.domain.tariffs.assignment import StoredTariff
 from chargeledger.services.billing.charging_ports import CapturedBatch
@@ -84,6 +85,20 @@ class BillingRepository(Protocol):
         """A page of the account's charges booked (``created_at``) in [``booked_from``,
         ``booked_before``), in the order they were booked then by id, and how many there are
         in all: a roaming partner's CDRs (OCPI 2.2.1 §10.2.1, paged as §4.1.5 says)."""
+        ...
+
+    async def cdrs_of_account(
+        self,
+        account_id: uuid.UUID,
+        issued_from: datetime | None,
+        issued_before: datetime | None,
+        *,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[CdrEntry], int]:
+        """A page of the account's CDRs issued in [``issued_from``, ``issued_before``): its
+        charges' and its re-pricings' credit and new CDRs (OCPI 2.2.1 §10.1.1), in the order
+        they were issued, and how many there are in all."""
         ...
 
     async def charges_with_ids(self, ids: Collection[uuid.UUID]) -> list[Charge]:
