@@ -1,8 +1,10 @@
 """A CPO runtime with OCPI switched on (our party DE*CLG) and partners made straight in its
-storage, for the OCPI tests."""
+storage, for the OCPI tests; and the test eMSP as a partner with a billing account,
+registered and its tokens pulled (``emsp_partner``), as most of them begin."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -15,12 +17,15 @@ from chargeledger.asgi import create_app
 from chargeledger.bootstrap import Runtime, build_runtime
 from chargeledger.config import Settings
 from chargeledger.config.roaming import RoamingSettings
+from chargeledger.domain.accounts import Account, AccountKind
 from chargeledger.domain.catalog import Site
 from chargeledger.domain.geo import Address
 from chargeledger.domain.roaming import PartnerStatus, PartyRole, RoamingPartner
 from chargeledger.domain.tariffs.assignment import TariffScope
-from chargeledger.services import catalog
-from chargeledger.services.roaming.handshake import new_token, token_digest
+from chargeledger.money import Currency
+from chargeledger.services import catalog, customers
+from chargeledger.services.roaming.handshake import invite_partner, new_token, token_digest
+from chargeledger.services.roaming.tokens import pull_partner_tokens
 from chargeledger.services.tariffs import assign_tariff, import_tariff
 from tests.conftest import fast_hasher
 from tests.integration.ocpi_emsp import EmspProcess, running_emsp
@@ -127,3 +132,38 @@ async def served(ocpi_runtime: Runtime) -> AsyncIterator[str]:
     await seed_sites(ocpi_runtime, extra=2)
     async with running_server(ocpi_runtime) as ws_url:
         yield ws_url.replace("ws://", "http://").removesuffix("/ocpp") + "/ocpi"
+
+
+async def partner_account(runtime: Runtime) -> Account:
+    async with runtime.uow() as uow:
+        account = await customers.create_account(
+            uow,
+            runtime.clock,
+            runtime.vat_ids,
+            Account(
+                kind=AccountKind.BUSINESS,
+                name="Test eMSP B.V.",
+                email="billing@emsp.example.org",
+                billing_address=Address("Kade 1", "1011 AB", "Amsterdam", "NL"),
+                currency=Currency.of("EUR"),
+                payment_terms_days=30,
+                vat_id="NL004495445B01",
+            ),
+        )
+        await uow.commit()
+    return account
+
+
+async def emsp_partner(rt: Runtime, served: str, emsp: EmspProcess) -> RoamingPartner:
+    """The test eMSP, invited with a billing account, registered, its tokens pulled."""
+    account = await partner_account(rt)
+    partner, token_a = await invite_partner(
+        rt.uow, rt.clock, name="Test eMSP", country_code="NL", party_id="EMS", account_id=account.id
+    )
+    await asyncio.to_thread(emsp.register_with, f"{served}/versions", token_a)
+    await pull_partner_tokens(rt.roaming, partner.id)
+    return partner
+
+
+def ocpp_url(served: str) -> str:
+    return served.replace("http://", "ws://").removesuffix("/ocpi") + "/ocpp"

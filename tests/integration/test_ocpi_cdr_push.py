@@ -22,11 +22,10 @@ from chargeledger.services.payments.repricing import reprice_session
 from chargeledger.services.roaming.handshake import invite_partner
 from chargeledger.services.roaming.tokens import pull_partner_tokens
 from tests.integration.ocpi_emsp import EmspProcess
+from tests.integration.ocpi_world import emsp_partner, ocpp_url, partner_account
 from tests.integration.ocpp_support import Station16, connected, stored_sessions, wire
 from tests.integration.repricing_world import FINANCE, repricings_of
 from tests.integration.test_ocpi_cdrs import exact
-from tests.integration.test_ocpi_sessions import emsp_partner, ocpp_url
-from tests.integration.test_ocpi_tokens import partner_account
 
 
 async def charge_one_session(ws_url: str, connector: int, seconds: float) -> None:

@@ -14,8 +14,8 @@ from ocpp.v16 import call
 from chargeledger.bootstrap import Runtime
 from chargeledger.services.roaming.handshake import invite_partner
 from tests.integration.ocpi_emsp import EmspProcess
+from tests.integration.ocpi_world import partner_account
 from tests.integration.ocpp_support import Station16, connected, stored_sessions, wire
-from tests.integration.test_ocpi_tokens import partner_account
 
 RESULT_DEADLINE_S = 60.0  # a safety bound on waiting for the eMSP to hear back, not a schedule
 

@@ -14,9 +14,8 @@ from ocpp.v16 import call
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.outbox import Channel
 from tests.integration.ocpi_emsp import EmspProcess
-from tests.integration.ocpi_world import OUR_COUNTRY, OUR_PARTY
+from tests.integration.ocpi_world import OUR_COUNTRY, OUR_PARTY, emsp_partner, ocpp_url
 from tests.integration.ocpp_support import Station16, bounded, connected, wire
-from tests.integration.test_ocpi_sessions import emsp_partner, ocpp_url
 
 
 def status(connector: int, state: str, seconds: float) -> call.StatusNotification:

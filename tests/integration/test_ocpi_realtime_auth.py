@@ -18,8 +18,8 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.roaming import RoamingPartner
 from chargeledger.services.roaming.tokens import pull_partner_tokens
 from tests.integration.ocpi_emsp import EmspProcess
+from tests.integration.ocpi_world import emsp_partner, ocpp_url
 from tests.integration.ocpp_support import Station16, Station201, connected, stored_sessions
-from tests.integration.test_ocpi_sessions import emsp_partner, ocpp_url
 
 NEVER = "EMSP-RFID-0003"  # the test eMSP's card with whitelist NEVER
 OFFLINE = "EMSP-RFID-0009"

@@ -16,9 +16,9 @@ from ocpp.v16 import call
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.reservations import ReservationStatus
 from tests.integration.ocpi_emsp import EmspProcess
+from tests.integration.ocpi_world import emsp_partner, ocpp_url
 from tests.integration.ocpp_support import Station16, connected, wire
 from tests.integration.test_ocpi_commands import result_for
-from tests.integration.test_ocpi_sessions import emsp_partner, ocpp_url
 
 
 def expiry(minutes: int) -> str:

@@ -10,30 +10,11 @@ import asyncio
 from ocpp.v16 import call
 
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.roaming import RoamingPartner
-from chargeledger.services.roaming.handshake import invite_partner
-from chargeledger.services.roaming.tokens import pull_partner_tokens
 from tests.integration.ocpi_emsp import EmspProcess
-from tests.integration.ocpi_world import OUR_COUNTRY, OUR_PARTY
+from tests.integration.ocpi_world import OUR_COUNTRY, OUR_PARTY, emsp_partner, ocpp_url
 from tests.integration.ocpp_support import Station16, connected, wire
-from tests.integration.test_ocpi_tokens import partner_account
 
 TAG = "EMSP-RFID-0001"
-
-
-async def emsp_partner(rt: Runtime, served: str, emsp: EmspProcess) -> RoamingPartner:
-    """The test eMSP, invited with a billing account, registered, its tokens pulled."""
-    account = await partner_account(rt)
-    partner, token_a = await invite_partner(
-        rt.uow, rt.clock, name="Test eMSP", country_code="NL", party_id="EMS", account_id=account.id
-    )
-    await asyncio.to_thread(emsp.register_with, f"{served}/versions", token_a)
-    await pull_partner_tokens(rt.roaming, partner.id)
-    return partner
-
-
-def ocpp_url(served: str) -> str:
-    return served.replace("http://", "ws://").removesuffix("/ocpi") + "/ocpp"
 
 
 async def test_a_running_session_is_pushed_once_per_new_reading(

@@ -12,37 +12,15 @@ from decimal import Decimal
 from ocpp.v16 import call
 
 from chargeledger.bootstrap import Runtime
-from chargeledger.domain.accounts import Account, AccountKind, IssuerCheck, TokenStatus
-from chargeledger.domain.geo import Address
-from chargeledger.money import Currency
-from chargeledger.services import customers
+from chargeledger.domain.accounts import IssuerCheck, TokenStatus
 from chargeledger.services.billing import invoicing
 from chargeledger.services.billing.charges import charge_completed_sessions
 from chargeledger.services.roaming.handshake import invite_partner
 from chargeledger.services.roaming.tokens import TokenPull, pull_partner_tokens
 from tests.integration.billing_world import OPERATOR_TZ, REVERSE_CHARGE_NOTE, SELLER
 from tests.integration.ocpi_emsp import EmspProcess
+from tests.integration.ocpi_world import partner_account
 from tests.integration.ocpp_support import Station16, connected, stored_sessions, wire
-
-
-async def partner_account(runtime: Runtime) -> Account:
-    async with runtime.uow() as uow:
-        account = await customers.create_account(
-            uow,
-            runtime.clock,
-            runtime.vat_ids,
-            Account(
-                kind=AccountKind.BUSINESS,
-                name="Test eMSP B.V.",
-                email="billing@emsp.example.org",
-                billing_address=Address("Kade 1", "1011 AB", "Amsterdam", "NL"),
-                currency=Currency.of("EUR"),
-                payment_terms_days=30,
-                vat_id="NL004495445B01",
-            ),
-        )
-        await uow.commit()
-    return account
 
 
 async def test_a_roaming_card_charges_on_the_partner_account(

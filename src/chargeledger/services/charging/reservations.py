@@ -66,20 +66,8 @@ async def reserve(
         exclusive(locks, f"reserve:account:{token.account_id}", LOCK_WAIT_S, **_BUSY),
         exclusive(locks, f"reserve:evse:{station_id}:{evse_id}", LOCK_WAIT_S, **_BUSY),
     ):
-        return await _reserve(uow_factory, bus, clock, token, station_id, evse_id, minutes)
-
-
-async def _reserve(
-    uow_factory: UnitOfWorkFactory,
-    bus: CommandBus,
-    clock: Clock,
-    token: Token,
-    station_id: uuid.UUID,
-    evse_id: int,
-    minutes: int,
-) -> Reservation:
-    expires_at = booking.expiry(clock.now(), minutes)
-    return await reserve_evse(uow_factory, bus, clock, token, station_id, evse_id, expires_at)
+        expires_at = booking.expiry(clock.now(), minutes)  # from when the locks were had
+        return await reserve_evse(uow_factory, bus, clock, token, station_id, evse_id, expires_at)
 
 
 async def reserve_evse(

@@ -34,7 +34,7 @@ from chargeledger.domain.charging import Session
 from chargeledger.domain.issuer_answers import STARTED_WITHIN
 from chargeledger.domain.outbox import Notice
 from chargeledger.domain.repricing import Repricing
-from chargeledger.domain.roaming import InterfaceRole, ModuleId, PartnerStatus
+from chargeledger.domain.roaming import InterfaceRole, ModuleId, PartnerStatus, RoamingPartner
 from chargeledger.domain.station_link import ConnectorState
 from chargeledger.services.notifications.outbox import announce
 from chargeledger.services.ports import Clock, UnitOfWork
@@ -43,6 +43,19 @@ from chargeledger.services.roaming.station_view import RoamingView
 CDR_TOPIC = "ocpi.cdr"
 SESSION_TOPIC = "ocpi.session"
 LOCATION_TOPIC = "ocpi.location"
+
+
+def partner_notice(
+    partner: RoamingPartner, topic: str, key: str, subject: str, data: dict[str, object]
+) -> Notice:
+    """An outbox notice of a push to ``partner`` (``Channel.OCPI``, sent by ``pushes``)."""
+    return Notice(
+        topic=topic,
+        key=key,
+        subject=f"{subject} for {partner.party}",
+        text="",
+        data={"partner_id": str(partner.id), **data},
+    )
 
 
 async def announce_partner_cdrs(uow: UnitOfWork, clock: Clock, charges: Sequence[Charge]) -> int:
@@ -56,16 +69,12 @@ async def announce_partner_cdrs(uow: UnitOfWork, clock: Clock, charges: Sequence
         partner = partners.get(charge.account_id) if charge.account_id else None
         if partner is None:
             continue
-        notice = Notice(
-            topic=CDR_TOPIC,
-            key=f"ocpi:cdr:{charge.session_id}",
-            subject=f"CDR of session {charge.session_id} for {partner.party}",
-            text="",
-            data={
-                "partner_id": str(partner.id),
-                "module": "cdrs",
-                "session_id": str(charge.session_id),
-            },
+        notice = partner_notice(
+            partner,
+            CDR_TOPIC,
+            f"ocpi:cdr:{charge.session_id}",
+            f"CDR of session {charge.session_id}",
+            {"module": "cdrs", "session_id": str(charge.session_id)},
         )
         announced += await announce(uow, clock, notice)
     return announced
@@ -85,13 +94,12 @@ async def announce_partner_repricing(uow: UnitOfWork, clock: Clock, repricing: R
     announced = 0
     for part in ("credit", "cdr"):
         key = f"ocpi:cdr:{repricing.session_id}:repricing:{repricing.sequence}:{part}"
-        notice = Notice(
-            topic=CDR_TOPIC,
-            key=key,
-            subject=f"{part} of re-pricing {repricing.sequence} of {repricing.session_id}",
-            text="",
-            data={
-                "partner_id": str(partner.id),
+        notice = partner_notice(
+            partner,
+            CDR_TOPIC,
+            key,
+            f"{part} of re-pricing {repricing.sequence} of {repricing.session_id}",
+            {
                 "module": "cdrs",
                 "session_id": str(repricing.session_id),
                 "repricing": repricing.sequence,
@@ -115,12 +123,12 @@ async def announce_partner_session(uow: UnitOfWork, clock: Clock, session: Sessi
     if session.is_open and session.id_tag:  # the real-time answer that let it start, if any
         now = clock.now()
         await uow.roaming.link_answer(session.id_tag, session.id, now - STARTED_WITHIN, now)
-    notice = Notice(
-        topic=SESSION_TOPIC,
-        key=f"ocpi:session:{session.id}:{change}",
-        subject=f"session {session.id} ({change}) for {partner.party}",
-        text="",
-        data={"partner_id": str(partner.id), "module": "sessions", "session_id": str(session.id)},
+    notice = partner_notice(
+        partner,
+        SESSION_TOPIC,
+        f"ocpi:session:{session.id}:{change}",
+        f"session {session.id} ({change})",
+        {"module": "sessions", "session_id": str(session.id)},
     )
     await announce(uow, clock, notice)
     return True
@@ -148,16 +156,12 @@ async def announce_location_changes(
     announced = 0
     for partner in partners:
         for station_id, what, moment in changes:
-            notice = Notice(
-                topic=LOCATION_TOPIC,
-                key=f"ocpi:location:{partner.id}:{station_id}:{what}:{moment.isoformat()}",
-                subject=f"station {station_id}: {what}, for {partner.party}",
-                text="",
-                data={
-                    "partner_id": str(partner.id),
-                    "module": ModuleId.LOCATIONS.value,
-                    "station_id": str(station_id),
-                },
+            notice = partner_notice(
+                partner,
+                LOCATION_TOPIC,
+                f"ocpi:location:{partner.id}:{station_id}:{what}:{moment.isoformat()}",
+                f"station {station_id}: {what}",
+                {"module": ModuleId.LOCATIONS.value, "station_id": str(station_id)},
             )
             announced += await announce(uow, clock, notice)
     return announced

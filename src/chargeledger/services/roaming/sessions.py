@@ -28,12 +28,11 @@ from chargeledger.domain.charging import SessionStatus
 from chargeledger.domain.exact_json import utc_text
 from chargeledger.domain.ocpi_cdrs import OcpiParty
 from chargeledger.domain.ocpi_sessions import SessionState
-from chargeledger.domain.outbox import Notice
 from chargeledger.domain.roaming import InterfaceRole, ModuleId, PartnerStatus, RoamingPartner
 from chargeledger.domain.station_link import SessionCursor, SessionFilter
 from chargeledger.services.notifications.outbox import announce
 from chargeledger.services.ports import Clock, UnitOfWork
-from chargeledger.services.roaming.notices import SESSION_TOPIC
+from chargeledger.services.roaming.notices import SESSION_TOPIC, partner_notice
 from chargeledger.services.roaming.session_states import session_state
 
 _SCAN_PAGE = 500
@@ -95,16 +94,12 @@ async def announce_session_updates(uow: UnitOfWork, clock: Clock) -> int:
                 if reading is None or reading <= session.started_at:
                     continue  # nothing since the start, which was announced with it
                 moment = utc_text(reading)
-                notice = Notice(
-                    topic=SESSION_TOPIC,
-                    key=f"ocpi:session:{session.id}:reading:{moment}",
-                    subject=f"session {session.id} (reading of {moment}) for {partner.party}",
-                    text="",
-                    data={
-                        "partner_id": str(partner.id),
-                        "module": ModuleId.SESSIONS.value,
-                        "session_id": str(session.id),
-                    },
+                notice = partner_notice(
+                    partner,
+                    SESSION_TOPIC,
+                    f"ocpi:session:{session.id}:reading:{moment}",
+                    f"session {session.id} (reading of {moment})",
+                    {"module": ModuleId.SESSIONS.value, "session_id": str(session.id)},
                 )
                 announced += await announce(uow, clock, notice)
             if page.next_offset is None or not page.items:
