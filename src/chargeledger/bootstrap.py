@@ -82,6 +82,7 @@ from chargeledger.services.ports import (
 from chargeledger.services.roaming.handshake import Handshake
 from chargeledger.services.roaming.pushes import RoamingPushes
 from chargeledger.services.roaming.sessions import announce_session_updates
+from chargeledger.services.roaming.tokens import pull_due_tokens
 from chargeledger.services.throttling import CredentialGuard
 from chargeledger.services.transactions import in_transaction
 
@@ -130,9 +131,8 @@ class Runtime:
     _background_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(3))
 
     def spawn(self, work: Awaitable[object], *, slot: bool = True) -> asyncio.Task[object]:
-        """Run ``work`` in the background; failures are logged, never lost silently. It waits
-        for one of the few background slots unless ``slot`` is False: work that mostly waits
-        on a station's answer, and holds no database connection meanwhile."""
+        """Run ``work`` in the background, failures logged; in one of the few background slots
+        unless ``slot`` is False (work that waits on a station, holding no connection)."""
 
         async def guarded() -> object:
             try:
@@ -181,8 +181,10 @@ class Runtime:
         """Write down the reservations that ran out (periodic job, issue 16)."""
         return await in_transaction(self.uow, expire_reservations, self.clock)
 
-    async def push_session_updates(self) -> int:
-        """Running roaming sessions' new readings, to their partners (OCPI 2.2.1 §9.2.2)."""
+    async def keep_partners_current(self) -> int:
+        """Partners' running sessions' readings (OCPI §9.2.2), their tokens when due (§12.2.1)."""
+        every = timedelta(seconds=self.settings.roaming.token_pull_seconds)
+        await pull_due_tokens(self.roaming, every)
         return await in_transaction(self.uow, announce_session_updates, self.clock)
 
     async def forget_stored_replies(self) -> int:
@@ -212,9 +214,8 @@ class Runtime:
         )
 
     async def payment_janitor(self) -> JanitorReport:
-        """Settle payments in doubt and end holds (DESIGN §4 periodic job); forget REST
-        idempotency keys once they are older than the 7 days they are promised for. With the
-        sandbox PSP, its webhooks not yet accepted are sent again (as a PSP retries)."""
+        """Settle payments in doubt, end holds, forget REST idempotency keys past their 7
+        days (DESIGN §4); the sandbox PSP's webhooks not yet accepted go again (as a PSP's)."""
         await in_transaction(self.uow, forget_old_keys, self.clock)
         if self.sandbox is not None:
             await self.sandbox.resend_pending_webhooks()
@@ -281,8 +282,7 @@ class Runtime:
         await keep_chain(self.auditor)
 
     def start_jobs(self) -> list[asyncio.Task[None]]:
-        """Periodic jobs of this process; cancel the tasks to stop them. Contract reminders
-        run as often as dunning: both act on days, and each run sends what is due once."""
+        """Periodic jobs of this process (cancel the tasks to stop them); each sends once."""
         settings = self.settings
         jobs: list[tuple[int, Callable[[], Awaitable[object]]]] = [
             (settings.dunning.interval_seconds, self.run_dunning),
@@ -295,7 +295,7 @@ class Runtime:
             (settings.payments.janitor_interval_seconds, self.payment_janitor),
             (settings.sweep_interval_seconds, self.reconcile_payouts),
             (settings.audit.seal_interval_seconds, self.keep_audit_chain),
-            (settings.roaming.session_update_seconds, self.push_session_updates),
+            (settings.roaming.session_update_seconds, self.keep_partners_current),
         ]
         return [asyncio.create_task(self._every(seconds, job)) for seconds, job in jobs]
 

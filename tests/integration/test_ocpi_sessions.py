@@ -25,14 +25,14 @@ async def test_a_running_session_is_pushed_once_per_new_reading(
     async with connected(ocpp_url(served), Station16) as cp:
         await cp.request(call.BootNotification("T1", "Test"))
         tx = await cp.start_tx(TAG, 0)
-        assert await rt.push_session_updates() == 0  # no reading yet: the start says it all
+        assert await rt.keep_partners_current() == 0  # no reading yet: the start says it all
         await rt.deliver_outbox()
         (started,) = await asyncio.to_thread(emsp.received, "sessions")
         assert (started["body"]["status"], started["body"]["kwh"]) == ("ACTIVE", 0)
 
         await cp.registers(tx, 1, (600, 2_000), (900, 3_000))
-        assert await rt.push_session_updates() == 1  # the latest reading, once
-        assert await rt.push_session_updates() == 0  # nothing new: nothing again
+        assert await rt.keep_partners_current() == 1  # the latest reading, once
+        assert await rt.keep_partners_current() == 0  # nothing new: nothing again
         await rt.deliver_outbox()
         (_, updated) = await asyncio.to_thread(emsp.received, "sessions")
         assert updated["method"] == "PUT"
@@ -44,10 +44,10 @@ async def test_a_running_session_is_pushed_once_per_new_reading(
         assert await asyncio.to_thread(emsp.validate, "session", updated["body"]) == []
 
         await cp.registers(tx, 1, (1_200, 4_500))
-        assert await rt.push_session_updates() == 1
+        assert await rt.keep_partners_current() == 1
         await cp.stop_tx(tx, 6_000, 1_500)
     await rt.quiesce()
-    assert await rt.push_session_updates() == 0  # it ended: its end is announced instead
+    assert await rt.keep_partners_current() == 0  # it ended: its end is announced instead
     await rt.deliver_outbox()
     bodies = [entry["body"] for entry in await asyncio.to_thread(emsp.received, "sessions")]
     assert [(b["status"], b["kwh"]) for b in bodies][2:] in (

@@ -7,6 +7,7 @@ Both databases."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from decimal import Decimal
 
 from ocpp.v16 import call
@@ -16,10 +17,10 @@ from chargeledger.domain.accounts import IssuerCheck, TokenStatus
 from chargeledger.services.billing import invoicing
 from chargeledger.services.billing.charges import charge_completed_sessions
 from chargeledger.services.roaming.handshake import invite_partner
-from chargeledger.services.roaming.tokens import TokenPull, pull_partner_tokens
+from chargeledger.services.roaming.tokens import TokenPull, pull_due_tokens, pull_partner_tokens
 from tests.integration.billing_world import OPERATOR_TZ, REVERSE_CHARGE_NOTE, SELLER
 from tests.integration.ocpi_emsp import EmspProcess
-from tests.integration.ocpi_world import partner_account
+from tests.integration.ocpi_world import emsp_partner, partner_account
 from tests.integration.ocpp_support import Station16, connected, stored_sessions, wire
 
 
@@ -112,3 +113,22 @@ async def test_a_roaming_card_charges_on_the_partner_account(
     assert invoice.vat_note == REVERSE_CHARGE_NOTE
     # 10 kWh at 0.395 EUR plus 0.50 EUR, and no VAT charged.
     assert invoice.net_total == invoice.gross_total == Decimal("4.45")
+
+
+async def test_the_periodic_pull_takes_a_partner_s_tokens_when_due(
+    ocpi_runtime: Runtime, served: str, emsp: EmspProcess
+) -> None:
+    """``CHARGELEDGER_OCPI_TOKEN_PULL_SECONDS``: a partner pulled within the interval is left
+    alone; once due, its list is pulled again and a card the eMSP blocked is blocked here."""
+    rt = ocpi_runtime
+    await emsp_partner(rt, served, emsp)  # registered, its tokens pulled just now
+    assert await pull_due_tokens(rt.roaming, timedelta(hours=1)) == 0
+    (card,) = [t["token"] for t in emsp.tokens() if t["token"]["uid"] == "EMSP-RFID-0001"]
+    await asyncio.to_thread(emsp.put_token, {**card, "valid": False})
+    assert await pull_due_tokens(rt.roaming, timedelta(0)) == 1  # due at once
+    async with rt.uow() as uow:
+        token = await uow.tokens.get_by_uid("EMSP-RFID-0001")
+    assert token is not None
+    assert token.status is TokenStatus.BLOCKED
+    emsp.stop()  # a partner that cannot be reached is logged; the run goes on
+    assert await pull_due_tokens(rt.roaming, timedelta(0)) == 0

@@ -28,6 +28,7 @@ class RoamingSettings:
     url: str | None = None
     timeout_seconds: int = 10
     session_update_seconds: int = 60  # how often running partner sessions' readings go out
+    token_pull_seconds: int = 3600  # how often partners' token lists are pulled in full
 
     @property
     def party(self) -> OcpiParty | None:
@@ -53,6 +54,7 @@ class RoamingSettings:
                 url=None if url is None else ocpi_url(url.rstrip("/"), "url"),
                 timeout_seconds=whole_number(env, "OCPI_TIMEOUT_SECONDS", 10),
                 session_update_seconds=whole_number(env, "OCPI_SESSION_UPDATE_SECONDS", 60),
+                token_pull_seconds=whole_number(env, "OCPI_TOKEN_PULL_SECONDS", 3600),
             )
         except InvalidInputError as exc:
             raise ConfigurationError(

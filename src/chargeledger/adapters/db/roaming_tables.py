@@ -37,6 +37,9 @@ roaming_partners = Table(
     Column("account_id", Uuid, ForeignKey("accounts.id", ondelete="RESTRICT")),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # When its tokens were last pulled in full (the periodic pull's own record, not the
+    # partner's: the handshake never writes it).
+    Column("tokens_pulled_at", UtcDateTime),
     CheckConstraint(
         "status IN ('invited', 'registering', 'registered', 'unregistered')", name="status"
     ),

@@ -42,6 +42,15 @@ class RoamingPartnerRepository(Protocol):
         """The registered partners whose billing account is one of ``account_ids``, by it."""
         ...
 
+    async def note_tokens_pulled(self, partner_id: uuid.UUID, at: datetime) -> None:
+        """The partner's tokens were pulled in full ``at`` (the periodic pull's record)."""
+        ...
+
+    async def tokens_due(self, pulled_before: datetime) -> list[RoamingPartner]:
+        """Registered partners whose tokens were never pulled or last before
+        ``pulled_before``, the longest waiting first."""
+        ...
+
     async def add_answer(self, answer: IssuerAnswer) -> None:
         """Keep an eMSP's real-time authorisation answer (append-only)."""
         ...

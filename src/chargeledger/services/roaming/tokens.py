@@ -14,9 +14,11 @@ counted as a conflict for the operator to look at.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from chargeledger.domain.accounts import IssuerCheck, Token, TokenStatus, TokenType
@@ -30,6 +32,7 @@ from chargeledger.domain.roaming import (
 from chargeledger.errors import ChargeledgerError, InvalidInputError, NotFoundError
 from chargeledger.services.roaming.handshake import Handshake
 
+log = logging.getLogger("chargeledger.roaming")
 MAX_TOKEN_PAGES = 10_000
 BATCH = 500
 # §12.4.4 TokenType -> ours.
@@ -123,7 +126,37 @@ async def pull_partner_tokens(hs: Handshake, partner_id: uuid.UUID) -> TokenPull
     counts = TokenPull(invalid=invalid)
     for start in range(0, len(pulled), BATCH):
         counts = await store_tokens(hs, partner.account_id, pulled[start : start + BATCH], counts)
+    async with hs.uows() as uow:
+        await uow.roaming.note_tokens_pulled(partner.id, hs.clock.now())
+        await uow.commit()
     return counts
+
+
+async def pull_due_tokens(hs: Handshake, every: timedelta) -> int:
+    """The periodic pull (``CHARGELEDGER_OCPI_TOKEN_PULL_SECONDS``): each registered partner
+    that offers its tokens and has a billing account, whose tokens were last pulled ``every``
+    ago or never, is pulled again; how many were. A partner that fails is logged and tried
+    again at the next run; the others go on."""
+    async with hs.uows() as uow:
+        due = await uow.roaming.tokens_due(hs.clock.now() - every)
+    pulled = 0
+    for partner in due:
+        if (
+            partner.account_id is None
+            or partner.endpoint(ModuleId.TOKENS, InterfaceRole.SENDER) is None
+        ):
+            continue
+        try:
+            counts = await pull_partner_tokens(hs, partner.id)
+        except ChargeledgerError as exc:
+            log.warning("token pull failed", extra={"partner": partner.party, "code": exc.code})
+            continue
+        log.info(
+            "pulled tokens",
+            extra={"partner": partner.party, "added": counts.added, "changed": counts.changed},
+        )
+        pulled += 1
+    return pulled
 
 
 async def store_tokens(

@@ -112,6 +112,24 @@ class SqlRoamingPartnerRepository(TableRepository[RoamingPartner]):
         )
         return [self.from_row(row) for row in result.mappings()]
 
+    async def note_tokens_pulled(self, partner_id: uuid.UUID, at: datetime) -> None:
+        c = roaming_partners.c
+        await self._execute(
+            update(roaming_partners).where(c.id == partner_id).values(tokens_pulled_at=at)
+        )
+
+    async def tokens_due(self, pulled_before: datetime) -> list[RoamingPartner]:
+        c = roaming_partners.c
+        result = await self._connection.execute(
+            select(roaming_partners)
+            .where(
+                c.status == PartnerStatus.REGISTERED.value,
+                (c.tokens_pulled_at.is_(None)) | (c.tokens_pulled_at < pulled_before),
+            )
+            .order_by(c.tokens_pulled_at.is_not(None), c.tokens_pulled_at, c.id)
+        )
+        return [self.from_row(row) for row in result.mappings()]
+
     async def registered_for_accounts(
         self, account_ids: Collection[uuid.UUID]
     ) -> dict[uuid.UUID, RoamingPartner]:

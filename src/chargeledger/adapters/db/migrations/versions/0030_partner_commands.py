@@ -1,6 +1,7 @@
-"""reservations.external_ref and issuer_answers.kind (issue 18): a roaming partner's own id of
-a reservation it made (OCPI 2.2.1 §13.3.5), unique per account; and whether a partner's yes
-came as a real-time authorisation or as a START_SESSION command
+"""reservations.external_ref, issuer_answers.kind and roaming_partners.tokens_pulled_at
+(issue 18): a roaming partner's own id of a reservation it made (OCPI 2.2.1 §13.3.5), unique
+per account; whether a partner's yes came as a real-time authorisation or as a START_SESSION
+command; and when its tokens were last pulled (the periodic pull)
 
 Revision ID: 0030
 Revises: 0029
@@ -13,6 +14,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from chargeledger.adapters.db.types import UtcDateTime
 
 revision: str = "0030"
 down_revision: str | None = "0029"
@@ -32,9 +35,14 @@ def upgrade() -> None:
         "issuer_answers",
         sa.Column("kind", sa.String(length=16), nullable=False, server_default="authorize"),
     )
+    op.add_column(
+        "roaming_partners", sa.Column("tokens_pulled_at", UtcDateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("roaming_partners") as batch:
+        batch.drop_column("tokens_pulled_at")
     with op.batch_alter_table("issuer_answers") as batch:
         batch.drop_column("kind")
     op.drop_index("ix_reservations_account_id_external_ref", table_name="reservations")
