@@ -2,8 +2,10 @@
 
 Sessions (OCPI 2.2.1 §9.2.2, the CPO pushes each change of a partner's session): its start
 and its end are announced in the transaction of the station's message that started or ended
-it (``ocpi.session``, keyed by the session and the change), and sent with the session as it
-stands when sent (``pushes``).
+it (``ocpi.session``, keyed by the session and the change), its readings in between by the
+periodic job of ``sessions``, and sent with the session as it stands when sent (``pushes``).
+Its start also notes which of the partner's yeses let it start (a real-time answer or a
+START_SESSION, ``realtime``), for its ``authorization_reference``.
 
 CDRs:
 OCPI 2.2.1 §10.2.2: the CPO POSTs each CDR to the eMSP's CDRs receiver once the session is
@@ -12,7 +14,8 @@ notice (``ocpi.cdr``) in the same transaction as the charge (DESIGN §2 exactly 
 rolled back announces nothing, one committed announces once, keyed by the session); the
 outbox worker then pushes it (``pushes``) and retries until the partner has it. The notice
 holds only which partner and which session: the CDR is built when it is sent, from the same
-stored records the invoice bills.
+stored records the invoice bills. A re-pricing of the session announces, in its own
+transaction, a credit CDR of the CDR it stood at and a new CDR (§10.1.1, ``credit_cdrs``).
 
 Locations (§8.2.2, the CPO pushes each change of a Location, EVSE or Connector): a
 connector's new status, and a station's link going down or coming back (its EVSEs' status is

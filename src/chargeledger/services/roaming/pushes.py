@@ -3,8 +3,9 @@
 A session's start and end (OCPI 2.2.1 §9.2.2, ``PUT`` of the whole Session object to the
 eMSP's sessions receiver) are sent as the session stands when sent (``domain.ocpi_sessions``).
 
-A connector's new status (§8.2.2) ``PUT``s the whole Location of its station's site, as the
-locations module publishes it when sent (``location_documents``).
+A connector's new status, or its station coming or going (§8.2.2), ``PUT``s the whole
+Location of its station's site, as the locations module publishes it when sent
+(``location_documents``).
 
 A re-pricing of a partner's session POSTs a credit CDR of the CDR it stood at and a new CDR
 (§10.1.1, ``credit_cdrs``).
