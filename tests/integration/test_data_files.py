@@ -56,6 +56,7 @@ async def test_a_fresh_data_directory_is_private(tmp_path: Path) -> None:
             "chargeledger.sqlite3",
             "chargeledger.sqlite3-shm",
             "chargeledger.sqlite3-wal",
+            "chargeledger.sqlite3.migrate-lock",  # migrations take turns on it (issue 18)
             "jwt-secret",
             "sandbox-webhook-secret",
             "station-secret-key",  # the key of station password hashes (issue 17)

@@ -17,8 +17,9 @@ async def test_the_jobs_have_stopped_when_the_lifespan_ends(runtime: Runtime) ->
         jobs = asyncio.all_tasks() - before
         # the stale-session sweep, the payment janitor, forgetting old stored OCPP answers,
         # asking the PSP for missed payouts, delivering the outbox, dunning, contract reminders,
-        # dispute reminders, keeping the audit chain (sealing, closing days), and writing down
-        # the reservations that ran out; on PostgreSQL also the cluster's command bus: writing
-        # the stations' presence and saying the node is alive (issue 18)
-        assert len(jobs) == (12 if runtime.database_backend == "postgresql" else 10)
+        # dispute reminders, keeping the audit chain (sealing, closing days), writing down the
+        # reservations that ran out, and keeping roaming partners current (sessions' readings,
+        # token pulls); on PostgreSQL also the cluster's command bus: writing the stations'
+        # presence and saying the node is alive (issue 18)
+        assert len(jobs) == (13 if runtime.database_backend == "postgresql" else 11)
     assert all(job.done() for job in jobs)
