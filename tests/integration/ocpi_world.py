@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
+from ocpp.v16 import call
 
 from chargeledger.asgi import create_app
 from chargeledger.bootstrap import Runtime, build_runtime
@@ -30,6 +32,7 @@ from chargeledger.services.tariffs import assign_tariff, import_tariff
 from tests.conftest import fast_hasher
 from tests.integration.ocpi_emsp import EmspProcess, running_emsp
 from tests.integration.ocpp_server import running_server, seed_network
+from tests.integration.ocpp_support import Station16, connected
 
 OUR_COUNTRY, OUR_PARTY = "DE", "CLG"
 EMSP_TOKEN_A = "emsp-token-a-for-our-cpo"  # what the test eMSP gives us to register with it
@@ -167,3 +170,11 @@ async def emsp_partner(rt: Runtime, served: str, emsp: EmspProcess) -> RoamingPa
 
 def ocpp_url(served: str) -> str:
     return served.replace("http://", "ws://").removesuffix("/ocpi") + "/ocpp"
+
+
+@asynccontextmanager
+async def booted_station(served: str) -> AsyncIterator[Station16]:
+    """The served network's OCPP 1.6 station (CP16-AC), connected and booted."""
+    async with connected(ocpp_url(served), Station16) as cp:
+        await cp.request(call.BootNotification("T1", "Test"))
+        yield cp

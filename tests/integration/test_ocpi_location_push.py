@@ -14,8 +14,13 @@ from ocpp.v16 import call
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.outbox import Channel
 from tests.integration.ocpi_emsp import EmspProcess
-from tests.integration.ocpi_world import OUR_COUNTRY, OUR_PARTY, emsp_partner, ocpp_url
-from tests.integration.ocpp_support import Station16, bounded, connected, wire
+from tests.integration.ocpi_world import (
+    OUR_COUNTRY,
+    OUR_PARTY,
+    booted_station,
+    emsp_partner,
+)
+from tests.integration.ocpp_support import bounded, wire
 
 
 def status(connector: int, state: str, seconds: float) -> call.StatusNotification:
@@ -45,8 +50,7 @@ async def test_a_status_change_puts_the_location_to_the_partner(
 ) -> None:
     rt = ocpi_runtime
     await emsp_partner(rt, served, emsp)
-    async with connected(ocpp_url(served), Station16) as cp:
-        await cp.request(call.BootNotification("T1", "Test"))
+    async with booted_station(served) as cp:
         await cp.request(status(1, "Available", 0))
         await cp.request(status(2, "Available", 0))
         await rt.deliver_outbox()
@@ -94,8 +98,7 @@ async def test_a_partner_without_a_locations_receiver_is_not_told(
         )
         await uow.commit()
     rt.roaming.view.forget()  # written behind the handshake's back: the process is told
-    async with connected(ocpp_url(served), Station16) as cp:
-        await cp.request(call.BootNotification("T1", "Test"))
+    async with booted_station(served) as cp:
         await cp.request(status(1, "Available", 0))
         assert await location_notices(rt) == 0
         async with rt.uow() as uow:  # the receiver is back: the next change is announced

@@ -18,7 +18,7 @@ from chargeledger.bootstrap import Runtime
 from chargeledger.domain.roaming import RoamingPartner
 from chargeledger.services.roaming.tokens import pull_partner_tokens
 from tests.integration.ocpi_emsp import EmspProcess
-from tests.integration.ocpi_world import emsp_partner, ocpp_url
+from tests.integration.ocpi_world import booted_station, emsp_partner, ocpp_url
 from tests.integration.ocpp_support import Station16, Station201, connected, stored_sessions
 
 NEVER = "EMSP-RFID-0003"  # the test eMSP's card with whitelist NEVER
@@ -45,8 +45,7 @@ async def test_the_emsp_decides_a_never_token_and_the_cdr_names_its_answer(
 ) -> None:
     rt = ocpi_runtime
     await emsp_partner(rt, served, emsp)
-    async with connected(ocpp_url(served), Station16) as cp:
-        await cp.request(call.BootNotification("T1", "Test"))
+    async with booted_station(served) as cp:
         assert await authorize(cp, NEVER) == "Accepted"
         tx = await cp.start_tx(NEVER, 0)
         asked = await asyncio.to_thread(emsp.received, "authorizations")
@@ -77,8 +76,7 @@ async def test_the_emsp_s_refusals_are_the_station_s(
     rt = ocpi_runtime
     await emsp_partner(rt, served, emsp)
     card = emsp_token(emsp, NEVER)
-    async with connected(ocpp_url(served), Station16) as cp:
-        await cp.request(call.BootNotification("T1", "Test"))
+    async with booted_station(served) as cp:
         await asyncio.to_thread(emsp.put_token, card, "BLOCKED")
         assert await authorize(cp, NEVER) == "Blocked"
         assert len(await asyncio.to_thread(emsp.received, "authorizations")) == 1
@@ -109,8 +107,7 @@ async def test_with_the_emsp_down_never_is_refused_and_allowed_offline_is_listed
     rt = ocpi_runtime
     partner = await emsp_partner(rt, served, emsp)
     await add_offline_token(rt, emsp, partner)
-    async with connected(ocpp_url(served), Station16) as cp:
-        await cp.request(call.BootNotification("T1", "Test"))
+    async with booted_station(served) as cp:
         emsp.stop()
         assert await authorize(cp, NEVER) == "Invalid"  # no answer: never from a list
         assert await authorize(cp, OFFLINE) == "Accepted"  # no answer: the list decides

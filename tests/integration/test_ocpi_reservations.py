@@ -16,8 +16,8 @@ from ocpp.v16 import call
 from chargeledger.bootstrap import Runtime
 from chargeledger.domain.reservations import ReservationStatus
 from tests.integration.ocpi_emsp import EmspProcess
-from tests.integration.ocpi_world import emsp_partner, ocpp_url
-from tests.integration.ocpp_support import Station16, connected, wire
+from tests.integration.ocpi_world import booted_station, emsp_partner
+from tests.integration.ocpp_support import wire
 from tests.integration.test_ocpi_commands import result_for
 
 
@@ -57,8 +57,7 @@ async def test_partner_drivers_reserve_replace_and_cancel(
             "evse_uid": evse,
         }
 
-    async with connected(ocpp_url(served), Station16) as cp:
-        await cp.request(call.BootNotification("T1", "Test"))
+    async with booted_station(served) as cp:
         # Two of the partner's drivers at once: one reservation per token, not per account.
         assert await command(emsp, "RESERVE_NOW", reserve(first, "R1", ac[0], 10)) == "ACCEPTED"
         assert await command(emsp, "RESERVE_NOW", reserve(second, "R2", ac[1], 10)) == "ACCEPTED"
@@ -109,27 +108,53 @@ async def test_partner_drivers_reserve_replace_and_cancel(
     assert ended_r2.status is ReservationStatus.CANCELLED
 
 
+async def one_reservation(emsp: EmspProcess, ref: str) -> dict[str, Any]:
+    """RESERVE_NOW of the eMSP's first card on an AC EVSE of the depot, for 10 minutes."""
+    locations = (await asyncio.to_thread(emsp.pull, "locations"))["items"]
+    depot = next(location for location in locations if location["name"] == "Test depot")
+    evse = next(e["uid"] for e in depot["evses"] if e["connectors"][0]["power_type"] != "DC")
+    (card,) = [t["token"] for t in emsp.tokens() if t["token"]["uid"] == "EMSP-RFID-0001"]
+    return {
+        "token": card,
+        "expiry_date": expiry(10),
+        "reservation_id": ref,
+        "location_id": depot["id"],
+        "evse_uid": evse,
+    }
+
+
 async def test_a_station_s_refusal_is_the_partner_s_result(
     ocpi_runtime: Runtime, served: str, emsp: EmspProcess
 ) -> None:
     rt = ocpi_runtime
     partner = await emsp_partner(rt, served, emsp)
     assert partner.account_id is not None
-    locations = (await asyncio.to_thread(emsp.pull, "locations"))["items"]
-    depot = next(location for location in locations if location["name"] == "Test depot")
-    evse = next(e["uid"] for e in depot["evses"] if e["connectors"][0]["power_type"] != "DC")
-    (card,) = [t["token"] for t in emsp.tokens() if t["token"]["uid"] == "EMSP-RFID-0001"]
-    body = {
-        "token": card,
-        "expiry_date": expiry(10),
-        "reservation_id": "R9",
-        "location_id": depot["id"],
-        "evse_uid": evse,
-    }
-    async with connected(ocpp_url(served), Station16) as cp:
-        await cp.request(call.BootNotification("T1", "Test"))
+    body = await one_reservation(emsp, "R9")
+    async with booted_station(served) as cp:
         cp.answers["ReserveNow"] = "Faulted"
         assert await command(emsp, "RESERVE_NOW", body) == "EVSE_INOPERATIVE"
     async with rt.uow() as uow:
         refused = await uow.reservations.by_external_ref(partner.account_id, "R9")
     assert refused is None  # nothing is kept of a refused reservation
+
+
+async def test_the_same_reservation_sent_twice_at_once_is_one_reservation(
+    ocpi_runtime: Runtime, served: str, emsp: EmspProcess
+) -> None:
+    """A partner that sends its RESERVE_NOW again before the first was answered (a retry, two
+    of its workers): the token's and the EVSE's locks make them take turns, the second
+    replaces the first, and one reservation is held."""
+    rt = ocpi_runtime
+    partner = await emsp_partner(rt, served, emsp)
+    assert partner.account_id is not None
+    body = await one_reservation(emsp, "R7")
+    async with booted_station(served) as cp:
+        results = await asyncio.gather(*(command(emsp, "RESERVE_NOW", body) for _ in range(2)))
+        assert "ACCEPTED" in results
+        assert set(results) <= {"ACCEPTED", "REJECTED"}  # REJECTED: busy, nothing was done
+        async with rt.uow() as uow:
+            held = await uow.reservations.active_of_account(partner.account_id)
+        assert len(held) == 1
+        assert held[0].external_ref == "R7"
+        numbers = {p["reservation_id"] for action, p in cp.received if action == "ReserveNow"}
+        assert numbers == {held[0].number}  # a replacement goes under the same number

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 
-from ocpp.v16 import call
-
 from chargeledger.bootstrap import Runtime
 from tests.integration.ocpi_emsp import EmspProcess
-from tests.integration.ocpi_world import OUR_COUNTRY, OUR_PARTY, emsp_partner, ocpp_url
-from tests.integration.ocpp_support import Station16, connected, wire
+from tests.integration.ocpi_world import (
+    OUR_COUNTRY,
+    OUR_PARTY,
+    booted_station,
+    emsp_partner,
+)
+from tests.integration.ocpp_support import wire
 
 TAG = "EMSP-RFID-0001"
 
@@ -22,8 +25,7 @@ async def test_a_running_session_is_pushed_once_per_new_reading(
 ) -> None:
     rt = ocpi_runtime
     await emsp_partner(rt, served, emsp)
-    async with connected(ocpp_url(served), Station16) as cp:
-        await cp.request(call.BootNotification("T1", "Test"))
+    async with booted_station(served) as cp:
         tx = await cp.start_tx(TAG, 0)
         assert await rt.keep_partners_current() == 0  # no reading yet: the start says it all
         await rt.deliver_outbox()
@@ -61,8 +63,7 @@ async def test_the_emsp_pulls_its_sessions_page_by_page(
 ) -> None:
     rt = ocpi_runtime
     await emsp_partner(rt, served, emsp)
-    async with connected(ocpp_url(served), Station16) as cp:
-        await cp.request(call.BootNotification("T1", "Test"))
+    async with booted_station(served) as cp:
         done = await cp.start_tx(TAG, 0, connector=1)
         await cp.stop_tx(done, 2_000, 1_800)
         running = await cp.start_tx(TAG, 0, 3_600, connector=2)

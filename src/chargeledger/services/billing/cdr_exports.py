@@ -20,7 +20,6 @@ from chargeledger.errors import ChargeledgerError
 from chargeledger.services.catalog import get_site, get_station
 from chargeledger.services.charging.session_pricing import price_captured_session
 from chargeledger.services.ports import UnitOfWork
-from chargeledger.services.roaming.realtime import session_authorization
 
 
 class CdrUnavailableError(ChargeledgerError):
@@ -65,6 +64,8 @@ async def charged_sessions(
     site (where the session charged), the EVSE and connector the session's; a connector id
     the EVSE does not have (an OCPP 1.6 session names its EVSE only) is its first one."""
     catalog = _Catalog(uow)
+    # Which roaming partner's yes let each session start: one read for the batch.
+    answers = await uow.roaming.answers_of_sessions([charge.session_id for charge in charges])
     found = []
     for charge in charges:
         session = await uow.sessions.get(charge.session_id)
@@ -87,7 +88,7 @@ async def charged_sessions(
         token = await uow.tokens.get_by_uid(session.id_tag) if session.id_tag else None
         if token is not None and token.account_id != session.account_id:
             token = None  # the uid was given to another account since
-        authorization = await session_authorization(uow, session, token)
+        authorization = None if token is None else answers.get(session.id)
         found.append(
             ChargedSession(
                 session=session,

@@ -68,7 +68,11 @@ class RoamingPartnerRepository(Protocol):
         start yet, as the one that let ``session_id`` start; that answer, if any."""
         ...
 
-    async def answer_of_session(self, session_id: uuid.UUID) -> IssuerAnswer | None: ...
+    async def answers_of_sessions(
+        self, session_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, IssuerAnswer]:
+        """The answers that let these sessions start, by session (one read for a batch)."""
+        ...
 
 
 class OcpiPeer(Protocol):

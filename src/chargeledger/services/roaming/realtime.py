@@ -111,7 +111,9 @@ async def session_authorization(
     uow: UnitOfWork, session: Session, token: Token | None
 ) -> IssuerAnswer | None:
     """The partner's yes that let ``session`` start (a real-time answer or its START_SESSION
-    command, noted in the start's transaction, ``notices.announce_partner_session``)."""
+    command, noted in the start's transaction, ``notices.announce_partner_session``); None
+    for a session no token of ours started. A batch reads them at once
+    (``uow.roaming.answers_of_sessions``, as ``billing.cdr_exports`` does)."""
     if token is None:
         return None
-    return await uow.roaming.answer_of_session(session.id)
+    return (await uow.roaming.answers_of_sessions([session.id])).get(session.id)

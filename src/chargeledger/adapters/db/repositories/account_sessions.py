@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.engine import RowMapping
@@ -23,16 +23,19 @@ from chargeledger.adapters.db.tables import sessions
 from chargeledger.domain.charging import Session
 
 
-class AccountSessions:
-    """Part of ``SqlSessionRepository`` (kept apart so each module stays small)."""
+class _SessionRows(Protocol):
+    """What the mixin needs of the repository it is part of."""
 
     _connection: AsyncConnection
 
-    def from_row(self, row: RowMapping) -> Session:
-        raise NotImplementedError
+    def from_row(self, row: RowMapping) -> Session: ...
+
+
+class AccountSessions:
+    """Part of ``SqlSessionRepository`` (kept apart so each module stays small)."""
 
     async def changed_of_account(
-        self,
+        self: _SessionRows,
         account_id: uuid.UUID,
         changed_from: datetime | None,
         changed_before: datetime | None,

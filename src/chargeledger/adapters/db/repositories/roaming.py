@@ -197,14 +197,25 @@ class SqlRoamingPartnerRepository(TableRepository[RoamingPartner]):
         )
         return replace(answer, session_id=session_id)
 
-    async def answer_of_session(self, session_id: uuid.UUID) -> IssuerAnswer | None:
+    async def answers_of_sessions(
+        self, session_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, IssuerAnswer]:
+        wanted = list(set(session_ids))
+        if not wanted:
+            return {}
         c = issuer_answers.c
-        return await self._answer(select(issuer_answers).where(c.session_id == session_id))
+        rows = await self._connection.execute(
+            select(issuer_answers).where(c.session_id.in_(wanted))
+        )
+        answers = [self._answer_of(row) for row in rows.mappings()]
+        return {answer.session_id: answer for answer in answers if answer.session_id}
 
     async def _answer(self, query: Select[Any]) -> IssuerAnswer | None:
         row = (await self._connection.execute(query)).mappings().first()
-        if row is None:
-            return None
+        return None if row is None else self._answer_of(row)
+
+    @staticmethod
+    def _answer_of(row: RowMapping) -> IssuerAnswer:
         return IssuerAnswer(
             id=row["id"],
             uid=row["uid"],
