@@ -23,7 +23,10 @@ from chargeledger.domain.ocpi_cdrs import (
     AuthMethod,
     OcpiParty,
     auth_method,
+    cdr_id,
     cdr_token,
+    credit_cdr,
+    credit_cdr_id,
     emi3_evse_id,
     evse_uid,
 )
@@ -150,3 +153,35 @@ def test_an_evse_without_its_own_uid_is_named_by_its_id() -> None:
     evse = _evse()
     assert evse_uid(evse) == str(evse.id)
     assert evse_uid(_evse("EVSE-9")) == "EVSE-9"
+
+
+@pytest.mark.parametrize("version", [1, 9, 10, 99, 2**31 - 1])
+def test_a_repriced_cdr_s_ids_fit_the_spec_and_differ(version: int) -> None:
+    """§10.3.1 ``id`` is CiString(39): a session's re-priced and credit CDR ids fit at any
+    re-pricing, and never equal each other or the id as charged."""
+    session_id = uuid.UUID("01a24e53-9c72-7663-8124-ff5adcb8b1b2")
+    ids = {cdr_id(session_id, 0), cdr_id(session_id, version), credit_cdr_id(session_id, version)}
+    assert len(ids) == 3
+    assert all(len(value) <= 39 for value in ids)
+
+
+def test_a_credit_cdr_keeps_the_data_and_negates_every_cost() -> None:
+    """§10.1.1: the credit CDR holds the original's data under its own id, points at it, and
+    its costs are the original's negated, so a CDR and its credit sum to nothing."""
+    original = {
+        "id": "S",
+        "total_energy": Decimal("5"),
+        "total_cost": {"excl_vat": Decimal("2.40"), "incl_vat": Decimal("2.86")},
+        "total_energy_cost": {"excl_vat": Decimal("1.90"), "incl_vat": Decimal("2.26")},
+        "last_updated": "2026-01-01T00:00:00Z",
+    }
+    at = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+    credit = credit_cdr(original, credit_id="S-C1", issued_at=at)
+    assert credit["id"] == "S-C1"
+    assert credit["credit"] is True
+    assert credit["credit_reference_id"] == "S"
+    assert credit["total_energy"] == Decimal("5")
+    assert credit["total_cost"] == {"excl_vat": Decimal("-2.40"), "incl_vat": Decimal("-2.86")}
+    assert credit["total_energy_cost"]["excl_vat"] == Decimal("-1.90")
+    assert credit["last_updated"] == "2026-02-01T12:00:00Z"
+    assert original["id"] == "S"  # the original is left as it was

@@ -24,6 +24,7 @@ the table of ``chargeledger.countries``.
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from collections.abc import Callable
@@ -273,8 +274,9 @@ class CdrEntry:
 def cdr_id(session_id: uuid.UUID, version: int) -> str:
     """§10.3.1 ``id``, CiString(39), of a session's CDR: the session's id as charged
     (``version`` 0), ``<id>-R<n>`` after its n-th re-pricing (a CDR sent is never changed,
-    §10.1: a correction is a credit CDR and a new one); from the 10th on the id is written as
-    its 32 hex digits so that it still fits."""
+    §10.1: a correction is a credit CDR and a new one); from the 10th on the session's id is
+    written in its 26 base32 letters, so that every re-pricing a 32-bit sequence numbers
+    still fits."""
     return _versioned(session_id, "R", version)
 
 
@@ -286,8 +288,12 @@ def credit_cdr_id(session_id: uuid.UUID, version: int) -> str:
 def _versioned(session_id: uuid.UUID, mark: str, version: int) -> str:
     if version == 0:
         return str(session_id)
-    base = str(session_id) if version < 10 else session_id.hex
+    base = str(session_id) if version < 10 else _base32(session_id)
     return f"{base}-{mark}{version}"
+
+
+def _base32(value: uuid.UUID) -> str:
+    return base64.b32encode(value.bytes).decode("ascii").rstrip("=")
 
 
 def credit_cdr(original: dict[str, Any], *, credit_id: str, issued_at: datetime) -> dict[str, Any]:
